@@ -1,0 +1,163 @@
+"""The job backend interface.
+
+A backend is two things: a ``JobStore`` (records and their ordered event logs) and a way of
+running jobs. ``inline`` runs them in the server process over SQLite; ``arq`` enqueues them for
+worker processes over Redis. ``MemoryStore`` is the in-package test double, so a plugin author
+can run jobs without either.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
+from typing import Any
+
+from novelcrew.errors import Conflict, JobNotFound
+from novelcrew.jobs import Job, JobEvent, JobStatus
+from novelcrew.specs import Health
+
+
+class JobStore(ABC):
+    """Durable job records and event logs."""
+
+    @abstractmethod
+    async def open(self) -> None:
+        """Connect, create tables; called once before use."""
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+    @abstractmethod
+    async def create(self, job: Job) -> None:
+        """Store a new job record."""
+
+    @abstractmethod
+    async def get(self, job_id: str) -> Job | None: ...
+
+    @abstractmethod
+    async def save(self, job: Job) -> None:
+        """Replace a job's record (not its events)."""
+
+    @abstractmethod
+    async def list(
+        self,
+        *,
+        project_id: str | None = None,
+        status: JobStatus | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[Job], int]:
+        """Jobs newest first, and how many match in all."""
+
+    @abstractmethod
+    async def append_event(self, job_id: str, type: str, *, crew: str | None = None,
+                           message: str = "", data: dict[str, Any] | None = None) -> JobEvent:
+        """Append an event with the next ``seq`` (atomic per job) and wake any waiters."""
+
+    @abstractmethod
+    async def events(self, job_id: str, after: int = 0, limit: int = 1000) -> list[JobEvent]:
+        """Events with ``seq > after``, in order."""
+
+    @abstractmethod
+    async def wait_events(self, job_id: str, after: int, timeout: float) -> list[JobEvent]:
+        """Like ``events`` but waits up to ``timeout`` seconds for at least one."""
+
+    @abstractmethod
+    async def counts(self) -> dict[str, int]:
+        """Number of jobs per status."""
+
+    async def unfinished(self) -> list[Job]:
+        """Jobs queued or running (what a restart must pick up again)."""
+        out: list[Job] = []
+        for status in (JobStatus.running, JobStatus.queued):
+            jobs, _ = await self.list(status=status, limit=100_000)
+            out.extend(jobs)
+        return out
+
+    async def crew_timings(self) -> dict[str, list[float]]:
+        """Durations of finished crews, per crew (for ``/stats``)."""
+        jobs, _ = await self.list(status=JobStatus.succeeded, limit=1000)
+        out: dict[str, list[float]] = {}
+        for job in jobs:
+            for crew, seconds in job.timings.items():
+                out.setdefault(crew, []).append(seconds)
+        return out
+
+
+class JobBackend(ABC):
+    """Runs jobs and answers for them. Subclasses provide ``store`` and scheduling."""
+
+    name: str = "base"
+    store: JobStore
+
+    async def start(self) -> None:
+        """Open the store and start whatever runs jobs (and pick up unfinished ones)."""
+        await self.store.open()
+
+    async def stop(self) -> None:
+        await self.store.close()
+
+    @abstractmethod
+    async def submit(self, job: Job) -> Job:
+        """Store and schedule a job; returns the stored record (status ``queued``)."""
+
+    @abstractmethod
+    async def request_cancel(self, job: Job) -> None:
+        """Ask whatever runs ``job`` to stop it at its next step."""
+
+    async def get(self, job_id: str) -> Job:
+        job = await self.store.get(job_id)
+        if job is None:
+            raise JobNotFound(f"no job with id {job_id!r}", {"job_id": job_id})
+        return job
+
+    async def list(self, **filters: Any) -> tuple[list[Job], int]:
+        return await self.store.list(**filters)
+
+    async def cancel(self, job_id: str) -> Job:
+        """Cancel a queued job at once, or a running one at its next step."""
+        job = await self.get(job_id)
+        if job.status.terminal:
+            raise Conflict(
+                f"job {job_id} has already ended ({job.status.value})",
+                {"job_id": job_id, "status": job.status.value},
+            )
+        job.cancel_requested = True
+        await self.store.save(job)
+        await self.request_cancel(job)
+        return await self.get(job_id)
+
+    async def stream(
+        self, job_id: str, after: int = 0, poll: float = 15.0
+    ) -> AsyncIterator[JobEvent | None]:
+        """Every event after ``after``, then live ones, ending after the terminal event.
+
+        Yields ``None`` when ``poll`` seconds pass with nothing new (a keep-alive point).
+        """
+        await self.get(job_id)
+        last = after
+        while True:
+            batch = await self.store.wait_events(job_id, last, timeout=poll)
+            if not batch:
+                job = await self.get(job_id)
+                if job.status.terminal and job.events_count <= last:
+                    return
+                yield None
+                continue
+            for event in batch:
+                last = event.seq
+                yield event
+                if event.terminal:
+                    return
+
+    async def health(self) -> Health:
+        try:
+            await asyncio.wait_for(self.store.counts(), timeout=5)
+        except Exception as exc:
+            return Health(status="down", required=True, detail=f"{type(exc).__name__}: {exc}")
+        return Health(status="ok", required=True, detail=self.name)
+
+    async def stats(self) -> dict[str, Any]:
+        counts = await self.store.counts()
+        return {"backend": self.name, "counts": counts, "queue_depth": counts.get("queued", 0)}

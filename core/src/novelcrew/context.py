@@ -1,0 +1,154 @@
+"""What a crew's ``run`` receives: tools by name, models per agent role, progress and events.
+
+A ``RunContext`` is made fresh for each crew of each job; a ``ToolContext`` is what a tool
+factory receives so every tool it builds is scoped to one project.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import threading
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from novelcrew.errors import JobCancelled, ToolMissing
+from novelcrew.jobs import ModelUsage
+
+if TYPE_CHECKING:
+    from novelcrew.registry import Registry
+    from novelcrew.settings import Settings
+
+#: The context of the crew run the current task belongs to (routes crewAI events to a job).
+current_context: contextvars.ContextVar[RunContext | None] = contextvars.ContextVar(
+    "novelcrew_run_context", default=None
+)
+
+EmitFn = Callable[..., Awaitable[None]]
+
+
+@dataclass
+class ToolContext:
+    """What a tool factory gets: settings and the job's scope."""
+
+    settings: Settings
+    project_id: str | None
+    job_id: str | None = None
+    user_id: str | None = None
+    crew: str | None = None
+
+
+@dataclass
+class RunContext:
+    """The running crew's view of its job."""
+
+    job_id: str
+    crew: str
+    settings: Settings
+    registry: Registry
+    project_id: str | None = None
+    user_id: str | None = None
+    tools: Mapping[str, Any] = field(default_factory=dict)
+    #: earlier stages' outputs in a chain, keyed by crew name
+    previous: Mapping[str, Any] = field(default_factory=dict)
+    config: Mapping[str, Any] = field(default_factory=dict)
+    emit_fn: EmitFn | None = None
+    usage: dict[str, ModelUsage] = field(default_factory=dict)
+    completed_tasks: int = 0
+    total_tasks: int = 0
+    current_task: str | None = None
+    cancel_event: threading.Event = field(default_factory=threading.Event)
+    loop: asyncio.AbstractEventLoop | None = None
+    _progress_cb: Callable[[RunContext], Awaitable[None]] | None = None
+
+    # tools --------------------------------------------------------------------------------
+    def tool(self, name: str) -> Any:
+        """The tool registered as ``name``, built for this job's project."""
+        try:
+            return self.tools[name]
+        except KeyError:
+            raise ToolMissing(
+                f"crew {self.crew!r} asked for tool {name!r}, which it did not declare or "
+                "which no loaded plugin registers",
+                {"tool": name, "crew": self.crew},
+            ) from None
+
+    def has_tool(self, name: str) -> bool:
+        return name in self.tools
+
+    # models -------------------------------------------------------------------------------
+    def model_id(self, agent_role: str | None = None) -> str:
+        override = self.config.get("model")
+        if isinstance(override, str) and override:
+            return override
+        return self.settings.model_for(self.crew, agent_role)
+
+    def llm(self, agent_role: str | None = None) -> Any:
+        """A crewAI LLM for ``agent_role``: routed, retried, with fallbacks and usage recorded."""
+        from novelcrew.llm.router import build_llm
+
+        return build_llm(self, agent_role)
+
+    def record_usage(self, model: str, usage: ModelUsage) -> None:
+        self.usage.setdefault(model, ModelUsage()).add(usage)
+
+    # progress and events ------------------------------------------------------------------
+    async def emit(self, type: str, message: str = "", **data: Any) -> None:
+        """Append an event to the job's log (and notify ``job_event`` observers)."""
+        if self.emit_fn is not None:
+            await self.emit_fn(type, crew=self.crew, message=message, data=data)
+
+    def emit_threadsafe(self, type: str, message: str = "", **data: Any) -> None:
+        """``emit`` from a worker thread (crewAI callbacks run outside the event loop)."""
+        if self.loop is None or self.loop.is_closed():
+            return
+        coro = self.emit(type, message, **data)
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self.loop:
+            self.loop.create_task(coro)
+        else:
+            asyncio.run_coroutine_threadsafe(coro, self.loop)
+
+    async def add_tasks(self, n: int) -> None:
+        """Announce ``n`` more tasks so progress has a total to count towards."""
+        self.total_tasks += n
+        await self._progress()
+
+    async def task_started(self, name: str, **data: Any) -> None:
+        self.check_cancelled()
+        self.current_task = name
+        await self.emit("task_started", name, task=name, **data)
+        await self._progress()
+
+    async def task_finished(self, name: str, **data: Any) -> None:
+        self.completed_tasks += 1
+        if self.completed_tasks > self.total_tasks:
+            self.total_tasks = self.completed_tasks
+        await self.emit("task_finished", name, task=name, **data)
+        await self._progress()
+        self.check_cancelled()
+
+    async def _progress(self) -> None:
+        if self._progress_cb is not None:
+            await self._progress_cb(self)
+
+    # cancellation -------------------------------------------------------------------------
+    @property
+    def cancelled(self) -> bool:
+        return self.cancel_event.is_set()
+
+    def check_cancelled(self) -> None:
+        """Raise ``JobCancelled`` if the job was cancelled; crews call it between steps."""
+        if self.cancel_event.is_set():
+            raise JobCancelled("the job was cancelled")
+
+    # crewAI -------------------------------------------------------------------------------
+    async def kickoff(self, crew: Any, inputs: Mapping[str, Any] | None = None) -> Any:
+        """Run a crewAI ``Crew`` for this job: events routed here, cancellable between steps."""
+        from novelcrew.crewai_bridge import kickoff
+
+        return await kickoff(self, crew, dict(inputs or {}))

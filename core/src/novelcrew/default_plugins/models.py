@@ -1,0 +1,43 @@
+"""The built-in model providers: ``openrouter``, ``openai`` (any compatible endpoint), ``offline``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from novelcrew.hookspecs import hookimpl
+from novelcrew.specs import Model
+
+
+def _build(model_id: str, settings: Any) -> Any:
+    from novelcrew.llm.providers import build_provider_llm
+
+    return build_provider_llm(model_id, settings)
+
+
+def _offline(model_id: str, settings: Any) -> Any:
+    from novelcrew.llm.offline import OfflineLLM
+
+    return OfflineLLM(model="offline")
+
+
+@hookimpl(trylast=True)
+def register_models(register: Any) -> None:
+    register(Model(
+        provider="openrouter",
+        description="OpenRouter (OpenAI-compatible); needs OPENROUTER_API_KEY.",
+        build=_build,
+        examples=("openrouter/anthropic/claude-sonnet-4", "openrouter/google/gemini-2.5-pro"),
+    ))
+    register(Model(
+        provider="openai",
+        description="Any OpenAI-compatible endpoint (OPENAI_BASE_URL): Ollama, vLLM, LM Studio.",
+        build=_build,
+        examples=("openai/gpt-4o-mini", "openai/llama3.1"),
+    ))
+    register(Model(
+        provider="offline",
+        description="Deterministic stand-in without network: fills output schemas by plain "
+        "extraction from the input text. It does not understand stories.",
+        build=_offline,
+        examples=("offline",),
+    ))

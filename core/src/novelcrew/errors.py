@@ -1,0 +1,118 @@
+"""Every exception novelcrew raises on purpose.
+
+    NovelcrewError
+    ├── PluginError                 a plugin failed to import or register
+    │   └── RegistrationError       bad or clashing registration (names both plugins)
+    ├── NotFound                    404
+    │   ├── CrewNotFound
+    │   ├── JobNotFound
+    │   └── ToolMissing             a crew needs a tool no loaded plugin provides
+    ├── InvalidInput                422 (the job fails at once, never retried)
+    │   └── StoryTooLarge           413
+    ├── Unauthorized                401
+    ├── RateLimited                 429
+    ├── Conflict                    409 (e.g. cancelling a finished job)
+    ├── BackendUnavailable          503 (the job backend or a required dependency is down)
+    └── JobError                    a job's run failed
+        ├── JobCancelled            the job was cancelled while running
+        ├── TransientError          worth retrying: provider outage, lost connection
+        └── ModelError              the model layer gave up (names the models tried)
+
+The API maps each to its status in one place (``api/errors.py``); a job stores its failure as
+data (``JobErrorInfo``) rather than re-raising it at whoever reads the job.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class NovelcrewError(Exception):
+    """Base of every novelcrew error."""
+
+    status_code = 500
+    error_type = "internal_error"
+
+    def __init__(self, message: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+
+
+class PluginError(NovelcrewError):
+    error_type = "plugin_error"
+
+
+class RegistrationError(PluginError):
+    error_type = "registration_error"
+
+
+class NotFound(NovelcrewError):
+    status_code = 404
+    error_type = "not_found"
+
+
+class CrewNotFound(NotFound):
+    error_type = "crew_not_found"
+
+
+class JobNotFound(NotFound):
+    error_type = "job_not_found"
+
+
+class ToolMissing(NotFound):
+    error_type = "tool_missing"
+
+
+class InvalidInput(NovelcrewError):
+    status_code = 422
+    error_type = "invalid_input"
+
+
+class StoryTooLarge(InvalidInput):
+    status_code = 413
+    error_type = "story_too_large"
+
+
+class Unauthorized(NovelcrewError):
+    status_code = 401
+    error_type = "unauthorized"
+
+
+class RateLimited(NovelcrewError):
+    status_code = 429
+    error_type = "rate_limited"
+
+    def __init__(self, message: str, retry_after: float, details: dict[str, Any] | None = None):
+        super().__init__(message, details)
+        self.retry_after = retry_after
+
+
+class Conflict(NovelcrewError):
+    status_code = 409
+    error_type = "conflict"
+
+
+class BackendUnavailable(NovelcrewError):
+    status_code = 503
+    error_type = "backend_unavailable"
+
+
+class JobError(NovelcrewError):
+    error_type = "job_error"
+
+
+class JobCancelled(JobError):
+    error_type = "cancelled"
+
+
+class TransientError(JobError):
+    """A failure worth retrying: provider outage, lost connection, timeout."""
+
+    error_type = "transient_error"
+
+
+class ModelError(JobError):
+    """The model layer gave up on a call after retries and fallbacks."""
+
+    error_type = "model_error"

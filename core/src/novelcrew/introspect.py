@@ -1,0 +1,58 @@
+"""One introspection function per listing, shared by the HTTP API and the CLI."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from novelcrew.plugins import Plugins, get_plugins
+
+
+def plugin_list(plugins: Plugins | None = None, include_builtin: bool = False) -> list[dict[str, Any]]:
+    """``novelcrew plugins --json`` and ``GET /plugins``: name, version, hooks, crews, tools,
+    models, error."""
+    plugins = plugins or get_plugins()
+    return [info.public() for info in plugins.list() if include_builtin or not info.builtin]
+
+
+def crew_list(plugins: Plugins | None = None) -> list[dict[str, Any]]:
+    plugins = plugins or get_plugins()
+    return [crew_info(plugins, name) for name in sorted(plugins.registry.crews)]
+
+
+def crew_info(plugins: Plugins, name: str, schemas: bool = False) -> dict[str, Any]:
+    entry = plugins.registry.crews.get(name)
+    crew = plugins.registry.crew(name) if entry is None else entry.spec
+    entry = plugins.registry.crews[name]
+    info: dict[str, Any] = {
+        "name": crew.name,
+        "version": crew.version,
+        "description": crew.description,
+        "plugin": entry.plugin,
+        "tools": list(crew.tools),
+        "optional_tools": list(crew.optional_tools),
+        "agents": list(crew.agents),
+        "estimated_seconds": crew.estimated_seconds,
+        "missing_tools": plugins.registry.missing_tools(crew),
+    }
+    if schemas:
+        info["input_schema"] = crew.input_model.model_json_schema()
+        info["output_schema"] = crew.output_model.model_json_schema()
+    return info
+
+
+def tool_list(plugins: Plugins | None = None) -> list[dict[str, Any]]:
+    plugins = plugins or get_plugins()
+    return [
+        {"name": name, "description": e.spec.description, "plugin": e.plugin,
+         "has_health_check": e.spec.health is not None}
+        for name, e in sorted(plugins.registry.tools.items())
+    ]
+
+
+def model_list(plugins: Plugins | None = None) -> list[dict[str, Any]]:
+    plugins = plugins or get_plugins()
+    return [
+        {"provider": name, "description": e.spec.description, "plugin": e.plugin,
+         "examples": list(e.spec.examples)}
+        for name, e in sorted(plugins.registry.models.items())
+    ]

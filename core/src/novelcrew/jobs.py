@@ -1,0 +1,157 @@
+"""The job record and its events: the data every backend stores and every API shows."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_job_id() -> str:
+    return uuid.uuid4().hex
+
+
+class JobStatus(StrEnum):
+    queued = "queued"
+    running = "running"
+    succeeded = "succeeded"
+    failed = "failed"
+    cancelled = "cancelled"
+
+    @property
+    def terminal(self) -> bool:
+        return self in TERMINAL
+
+
+TERMINAL = frozenset({JobStatus.succeeded, JobStatus.failed, JobStatus.cancelled})
+
+
+class EventType(StrEnum):
+    queued = "queued"
+    started = "started"
+    crew_started = "crew_started"
+    task_started = "task_started"
+    task_finished = "task_finished"
+    llm_call = "llm_call"
+    progress = "progress"
+    crew_finished = "crew_finished"
+    warning = "warning"
+    retrying = "retrying"
+    succeeded = "succeeded"
+    failed = "failed"
+    cancelled = "cancelled"
+
+
+TERMINAL_EVENTS = frozenset({EventType.succeeded, EventType.failed, EventType.cancelled})
+
+
+class JobEvent(BaseModel):
+    """One entry of a job's ordered event log; ``seq`` starts at 1 and has no gaps."""
+
+    seq: int
+    job_id: str
+    type: str
+    at: datetime = Field(default_factory=utcnow)
+    crew: str | None = None
+    message: str = ""
+    data: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def terminal(self) -> bool:
+        return self.type in TERMINAL_EVENTS
+
+
+class Progress(BaseModel):
+    completed_tasks: int = 0
+    total_tasks: int = 0
+    current_crew: str | None = None
+    current_task: str | None = None
+
+    @property
+    def fraction(self) -> float:
+        return self.completed_tasks / self.total_tasks if self.total_tasks else 0.0
+
+
+class ModelUsage(BaseModel):
+    calls: int = 0
+    failed_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float | None = None
+
+    def add(self, other: ModelUsage) -> None:
+        self.calls += other.calls
+        self.failed_calls += other.failed_calls
+        self.prompt_tokens += other.prompt_tokens
+        self.completion_tokens += other.completion_tokens
+        if other.cost is not None:
+            self.cost = (self.cost or 0.0) + other.cost
+
+
+class JobErrorInfo(BaseModel):
+    type: str
+    message: str
+    crew: str | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class JobCreate(BaseModel):
+    """What a client submits (``POST /jobs``)."""
+
+    crews: list[str] = Field(min_length=1, max_length=10)
+    project_id: str | None = Field(None, max_length=200)
+    user_id: str | None = Field(None, max_length=200)
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    config: dict[str, Any] = Field(default_factory=dict)
+    webhook_url: str | None = Field(None, max_length=2000)
+
+
+class Job(BaseModel):
+    """A job record: one crew or an ordered chain of crews for one project."""
+
+    id: str = Field(default_factory=new_job_id)
+    crews: list[str]
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    config: dict[str, Any] = Field(default_factory=dict)
+    project_id: str | None = None
+    user_id: str | None = None
+    status: JobStatus = JobStatus.queued
+    progress: Progress = Field(default_factory=Progress)
+    result: dict[str, Any] = Field(default_factory=dict)
+    error: JobErrorInfo | None = None
+    attempts: int = 0
+    usage: dict[str, ModelUsage] = Field(default_factory=dict)
+    webhook_url: str | None = None
+    cancel_requested: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    events_count: int = 0
+    #: seconds each finished crew took, keyed by crew name
+    timings: dict[str, float] = Field(default_factory=dict)
+    #: model id of every call, in order, capped (the full usage is in ``usage``)
+    models_used: list[str] = Field(default_factory=list)
+
+    @classmethod
+    def from_create(cls, body: JobCreate) -> Job:
+        return cls(
+            crews=body.crews,
+            inputs=body.inputs,
+            config=body.config,
+            project_id=body.project_id,
+            user_id=body.user_id,
+            webhook_url=body.webhook_url,
+        )
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None

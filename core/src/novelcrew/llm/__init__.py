@@ -1,0 +1,1 @@
+"""The model layer: providers, routing, retries and fallbacks, usage, and ``offline``."""

@@ -1,0 +1,219 @@
+"""Plugin loading and introspection.
+
+Entry points of group ``novelcrew`` load one at a time, lazily and once: a plugin that raises on
+import or registration is recorded with its error and the rest carry on. ``NOVELCREW_PLUGINS``
+(a comma list; empty for none) limits which installed plugins load; the built-in default plugins
+always load. ``NOVELCREW_TRACE_PLUGINS=1`` prints every hook call to stderr.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import sys
+import threading
+import traceback
+from dataclasses import dataclass, field
+from importlib.metadata import EntryPoint, entry_points
+from typing import Any
+
+import pluggy
+
+from novelcrew import hookspecs
+from novelcrew.registry import Registry
+
+log = logging.getLogger(__name__)
+
+GROUP = "novelcrew"
+DEFAULT_PLUGINS = (
+    "novelcrew.default_plugins.backends",
+    "novelcrew.default_plugins.models",
+)
+REGISTER_HOOKS = ("register_crews", "register_tools", "register_models", "register_job_backends")
+
+
+@dataclass
+class PluginInfo:
+    """What ``novelcrew plugins`` and ``GET /plugins`` show for one plugin."""
+
+    name: str
+    version: str | None = None
+    hooks: list[str] = field(default_factory=list)
+    crews: list[str] = field(default_factory=list)
+    tools: list[str] = field(default_factory=list)
+    models: list[str] = field(default_factory=list)
+    error: str | None = None
+    builtin: bool = False
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "hooks": self.hooks,
+            "crews": self.crews,
+            "tools": self.tools,
+            "models": self.models,
+            "error": self.error,
+        }
+
+
+@dataclass
+class Plugins:
+    """A loaded plugin manager with its registry and what happened to each plugin."""
+
+    pm: pluggy.PluginManager
+    registry: Registry
+    infos: dict[str, PluginInfo]
+
+    def call_job_event(self, event: Any, job: Any) -> list[Any]:
+        return self.pm.hook.job_event(event=event, job=job)
+
+    def list(self) -> list[PluginInfo]:
+        return sorted(self.infos.values(), key=lambda info: (info.builtin, info.name))
+
+
+def new_plugin_manager() -> pluggy.PluginManager:
+    pm = pluggy.PluginManager(GROUP)
+    pm.add_hookspecs(hookspecs)
+    if os.environ.get("NOVELCREW_TRACE_PLUGINS"):
+
+        def before(hook_name: str, hook_impls: Any, kwargs: Any) -> None:
+            print(f"novelcrew: hook {hook_name} -> {[i.plugin_name for i in hook_impls]}",
+                  file=sys.stderr)
+
+        def after(outcome: Any, hook_name: str, hook_impls: Any, kwargs: Any) -> None:
+            pass
+
+        pm.add_hookcall_monitoring(before, after)
+    return pm
+
+
+def _allowed(allow: list[str] | None, ep: EntryPoint) -> bool:
+    if allow is None:
+        return True
+    dist = ep.dist.name if ep.dist else ""
+    return ep.name in allow or dist in allow
+
+
+def _version(ep: EntryPoint) -> str | None:
+    return ep.dist.version if ep.dist else None
+
+
+def _register_plugin(
+    pm: pluggy.PluginManager, registry: Registry, module: Any, name: str, info: PluginInfo
+) -> None:
+    """Register one plugin's hooks, rolling everything back if any of them raises."""
+    pm.register(module, name=name)
+    info.hooks = sorted(caller.name for caller in pm.get_hookcallers(module) or [])
+    scratch = Registry()
+    callbacks = scratch.registrars(name)
+    try:
+        for hook_name in REGISTER_HOOKS:
+            caller = pm.subset_hook_caller(hook_name, remove_plugins=[
+                p for p in pm.get_plugins() if p is not module
+            ])
+            caller(register=callbacks[hook_name])
+        # merge into the shared registry; clashes with other plugins raise here
+        for crew in scratch.crews.values():
+            registry.register_crew(crew.spec, name)
+            info.crews.append(crew.spec.name)
+        for tool in scratch.tools.values():
+            registry.register_tool(tool.spec, name)
+            info.tools.append(tool.spec.name)
+        for model in scratch.models.values():
+            registry.register_model(model.spec, name)
+            info.models.append(model.spec.provider)
+        for backend in scratch.backends.values():
+            registry.register_backend(backend.spec, name)
+    except BaseException:
+        for table in (registry.crews, registry.tools, registry.models, registry.backends):
+            for key in [k for k, v in table.items() if v.plugin == name]:
+                del table[key]
+        info.crews, info.tools, info.models = [], [], []
+        pm.unregister(module)
+        raise
+
+
+def load(allow: list[str] | None | object = ..., *, include_entry_points: bool = True) -> Plugins:
+    """Build a plugin manager and registry from the default plugins and entry points."""
+    if allow is ...:
+        from novelcrew.settings import Settings
+
+        allow = Settings().plugins  # type: ignore[assignment]
+    pm = new_plugin_manager()
+    registry = Registry()
+    infos: dict[str, PluginInfo] = {}
+    for modname in DEFAULT_PLUGINS:
+        module = importlib.import_module(modname)
+        info = PluginInfo(name=modname, builtin=True, version=_core_version())
+        _register_plugin(pm, registry, module, modname, info)
+        infos[modname] = info
+    if include_entry_points:
+        for ep in entry_points(group=GROUP):
+            if not _allowed(allow, ep):  # type: ignore[arg-type]
+                continue
+            info = PluginInfo(name=ep.name, version=_version(ep))
+            infos[ep.name] = info
+            try:
+                module = ep.load()
+                _register_plugin(pm, registry, module, ep.name, info)
+            except Exception as exc:  # a broken plugin must not take the process down
+                info.error = f"{type(exc).__name__}: {exc}"
+                log.warning("plugin %s failed to load: %s", ep.name, info.error)
+                log.debug("%s", traceback.format_exc())
+    return Plugins(pm=pm, registry=registry, infos=infos)
+
+
+def register_module(plugins: Plugins, module: Any, name: str) -> PluginInfo:
+    """Register an extra plugin object (tests, embedding apps) into loaded plugins."""
+    info = PluginInfo(name=name)
+    _register_plugin(plugins.pm, plugins.registry, module, name, info)
+    plugins.infos[name] = info
+    return info
+
+
+_lock = threading.Lock()
+_loaded: Plugins | None = None
+
+
+def get_plugins() -> Plugins:
+    """The process's plugins, loaded on first use and only once."""
+    global _loaded
+    with _lock:
+        if _loaded is None:
+            _loaded = load()
+        return _loaded
+
+
+def reset_plugins() -> None:
+    """Forget loaded plugins (tests, and after installing a package in-process)."""
+    global _loaded
+    with _lock:
+        _loaded = None
+
+
+def plugins_offering_tool(tool: str) -> list[str]:
+    """Installed plugins that register ``tool``, loaded or not (used for error hints)."""
+    found = []
+    for ep in entry_points(group=GROUP):
+        try:
+            module = ep.load()
+            scratch_pm = new_plugin_manager()
+            scratch_pm.register(module, name=ep.name)
+            names: list[str] = []
+            scratch_pm.hook.register_tools(register=lambda t, names=names: names.append(t.name))
+            if tool in names:
+                found.append(ep.dist.name if ep.dist else ep.name)
+        except Exception:
+            continue
+    return found
+
+
+def _core_version() -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("novelcrew")
+    except PackageNotFoundError:
+        return None

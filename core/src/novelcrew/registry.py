@@ -1,0 +1,139 @@
+"""The registry: every crew, tool, model and job backend, with the plugin it came from.
+
+The core builds the ``register`` callbacks handed to the hooks, so this is the one place that
+validates registrations and refuses a name registered twice (naming both plugins).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from novelcrew.errors import CrewNotFound, RegistrationError, ToolMissing
+from novelcrew.specs import NAME_RE, Crew, JobBackendSpec, Model, Tool
+
+T = TypeVar("T")
+
+
+@dataclass
+class Entry(Generic[T]):
+    spec: T
+    plugin: str
+
+
+@dataclass
+class Registry:
+    crews: dict[str, Entry[Crew]] = field(default_factory=dict)
+    tools: dict[str, Entry[Tool]] = field(default_factory=dict)
+    models: dict[str, Entry[Model]] = field(default_factory=dict)
+    backends: dict[str, Entry[JobBackendSpec]] = field(default_factory=dict)
+
+    # registration -------------------------------------------------------------------------
+    def _add(self, kind: str, table: dict[str, Entry[Any]], name: str, spec: Any, plugin: str):
+        if not isinstance(name, str) or not NAME_RE.match(name):
+            raise RegistrationError(
+                f"plugin {plugin!r} registered a {kind} with an invalid name {name!r} "
+                "(lowercase letters, digits, '-' and '_', starting with a letter)"
+            )
+        if name in table:
+            raise RegistrationError(
+                f"{kind} {name!r} is registered by both {table[name].plugin!r} and {plugin!r}",
+                {"kind": kind, "name": name, "plugins": [table[name].plugin, plugin]},
+            )
+        table[name] = Entry(spec, plugin)
+
+    def register_crew(self, crew: Crew, plugin: str) -> None:
+        if not isinstance(crew, Crew):
+            raise RegistrationError(f"plugin {plugin!r} registered {crew!r}, not a Crew")
+        from pydantic import BaseModel
+
+        for label, model in (("input_model", crew.input_model), ("output_model", crew.output_model)):
+            if not (isinstance(model, type) and issubclass(model, BaseModel)):
+                raise RegistrationError(
+                    f"crew {crew.name!r} of plugin {plugin!r}: {label} must be a pydantic model"
+                )
+        if not callable(crew.run):
+            raise RegistrationError(f"crew {crew.name!r} of plugin {plugin!r}: run is not callable")
+        self._add("crew", self.crews, crew.name, crew, plugin)
+
+    def register_tool(self, tool: Tool, plugin: str) -> None:
+        if not isinstance(tool, Tool):
+            raise RegistrationError(f"plugin {plugin!r} registered {tool!r}, not a Tool")
+        self._add("tool", self.tools, tool.name, tool, plugin)
+
+    def register_model(self, model: Model, plugin: str) -> None:
+        if not isinstance(model, Model):
+            raise RegistrationError(f"plugin {plugin!r} registered {model!r}, not a Model")
+        self._add("model provider", self.models, model.provider, model, plugin)
+
+    def register_backend(self, backend: JobBackendSpec, plugin: str) -> None:
+        if not isinstance(backend, JobBackendSpec):
+            raise RegistrationError(f"plugin {plugin!r} registered {backend!r}, not a backend")
+        self._add("job backend", self.backends, backend.name, backend, plugin)
+
+    def registrars(self, plugin: str) -> dict[str, Callable[[Any], None]]:
+        """The ``register`` callback for each hook, bound to one plugin."""
+        return {
+            "register_crews": lambda spec: self.register_crew(spec, plugin),
+            "register_tools": lambda spec: self.register_tool(spec, plugin),
+            "register_models": lambda spec: self.register_model(spec, plugin),
+            "register_job_backends": lambda spec: self.register_backend(spec, plugin),
+        }
+
+    # lookups ------------------------------------------------------------------------------
+    def crew(self, name: str) -> Crew:
+        try:
+            return self.crews[name].spec
+        except KeyError:
+            raise CrewNotFound(
+                f"unknown crew {name!r}; known crews: {', '.join(sorted(self.crews)) or 'none'}",
+                {"crew": name, "known": sorted(self.crews)},
+            ) from None
+
+    def check_chain(self, names: Iterable[str]) -> list[Crew]:
+        return [self.crew(name) for name in names]
+
+    def missing_tools(self, crew: Crew) -> list[str]:
+        return [name for name in crew.tools if name not in self.tools]
+
+    def tool(self, name: str, wanted_by: str | None = None) -> Tool:
+        try:
+            return self.tools[name].spec
+        except KeyError:
+            from novelcrew.plugins import plugins_offering_tool
+
+            offering = plugins_offering_tool(name)
+            hint = (
+                f"; install or enable one of: {', '.join(offering)}"
+                if offering
+                else "; no installed plugin provides it"
+            )
+            who = f"crew {wanted_by!r} needs " if wanted_by else ""
+            raise ToolMissing(
+                f"{who}tool {name!r}, which no loaded plugin registers{hint}",
+                {"tool": name, "crew": wanted_by, "plugins": offering},
+            ) from None
+
+    def model_provider(self, model_id: str) -> Model:
+        provider = model_id.split("/", 1)[0]
+        try:
+            return self.models[provider].spec
+        except KeyError:
+            from novelcrew.errors import InvalidInput
+
+            raise InvalidInput(
+                f"unknown model provider {provider!r} in model id {model_id!r}; "
+                f"known: {', '.join(sorted(self.models)) or 'none'}",
+                {"model": model_id},
+            ) from None
+
+    def backend(self, name: str) -> JobBackendSpec:
+        try:
+            return self.backends[name].spec
+        except KeyError:
+            from novelcrew.errors import BackendUnavailable
+
+            raise BackendUnavailable(
+                f"unknown job backend {name!r}; known: {', '.join(sorted(self.backends))}"
+            ) from None

@@ -1,0 +1,259 @@
+"""Running one job: its crews in order, each stage's output kept under the crew's name.
+
+Every backend runs jobs through ``JobRunner``; only where the record lives and who calls
+``run`` differ. A failure is stored on the job as data (``JobErrorInfo``), never re-raised at
+whoever reads the job. A chain re-run after a crash resumes at the first crew without a result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from pydantic import BaseModel, ValidationError
+
+from novelcrew.context import RunContext, ToolContext, current_context
+from novelcrew.errors import (
+    InvalidInput,
+    JobCancelled,
+    NovelcrewError,
+    ToolMissing,
+    TransientError,
+)
+from novelcrew.jobs import Job, JobErrorInfo, JobEvent, JobStatus, utcnow
+
+if TYPE_CHECKING:
+    from novelcrew.backends.base import JobStore
+    from novelcrew.plugins import Plugins
+    from novelcrew.settings import Settings
+
+log = structlog.get_logger(__name__)
+_stdlog = logging.getLogger(__name__)
+
+OBSERVER_TIMEOUT = 60.0
+
+
+@dataclass
+class Outcome:
+    """What a run came to: the stored job and, if it should run again, after how long."""
+
+    job: Job
+    retry_in: float | None = None
+
+
+def build_inputs(crew_input: type[BaseModel], job: Job, previous: dict[str, Any]) -> BaseModel:
+    """Validate a stage's inputs: the job's inputs plus its ids, and the chain so far."""
+    fields = crew_input.model_fields
+    data: dict[str, Any] = dict(job.inputs)
+    for key, value in (("project_id", job.project_id), ("user_id", job.user_id)):
+        if key in fields and data.get(key) is None and value is not None:
+            data[key] = value
+    if "previous" in fields:
+        data.setdefault("previous", previous)
+    try:
+        return crew_input.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidInput(
+            f"invalid inputs for {crew_input.__name__}: {exc.error_count()} error(s)",
+            {"errors": exc.errors(include_url=False, include_context=False, include_input=False)},
+        ) from exc
+
+
+class JobRunner:
+    """Runs jobs against a store, telling ``job_event`` observers about every event."""
+
+    def __init__(self, plugins: Plugins, settings: Settings, store: JobStore) -> None:
+        self.plugins = plugins
+        self.settings = settings
+        self.store = store
+
+    # events -------------------------------------------------------------------------------
+    async def emit(self, job: Job, type: str, *, crew: str | None = None, message: str = "",
+                   data: dict[str, Any] | None = None, notify: bool = True) -> JobEvent:
+        event = await self.store.append_event(job.id, type, crew=crew, message=message,
+                                              data=data)
+        job.events_count = event.seq
+        if notify:
+            await self.notify(event, job)
+        return event
+
+    async def notify(self, event: JobEvent, job: Job) -> None:
+        """Call ``job_event`` observers; a failing observer becomes a warning, never a failure."""
+        try:
+            results = self.plugins.call_job_event(event, job)
+        except Exception as exc:
+            await self._observer_failed(job, exc)
+            return
+        for result in results:
+            if inspect.isawaitable(result):
+                try:
+                    await asyncio.wait_for(result, OBSERVER_TIMEOUT)  # type: ignore[arg-type]
+                except Exception as exc:
+                    await self._observer_failed(job, exc)
+
+    async def _observer_failed(self, job: Job, exc: BaseException) -> None:
+        log.warning("observer_failed", job_id=job.id, error=f"{type(exc).__name__}: {exc}")
+        await self.emit(job, "warning", message=f"a job_event observer failed: {exc}",
+                        data={"error": type(exc).__name__}, notify=False)
+
+    # running ------------------------------------------------------------------------------
+    async def run(self, job_id: str, cancel_event: threading.Event | None = None) -> Outcome:
+        job = await self.store.get(job_id)
+        if job is None:
+            raise LookupError(job_id)
+        if job.status.terminal:
+            return Outcome(job)
+        cancel_event = cancel_event or threading.Event()
+        bound = structlog.contextvars.bind_contextvars(job_id=job.id)
+        try:
+            return await self._run(job, cancel_event)
+        finally:
+            structlog.contextvars.reset_contextvars(**bound)
+
+    async def _run(self, job: Job, cancel_event: threading.Event) -> Outcome:
+        if job.cancel_requested:
+            return await self._finish_cancelled(job)
+        job.status = JobStatus.running
+        job.attempts += 1
+        job.started_at = job.started_at or utcnow()
+        job.error = None
+        await self.store.save(job)
+        await self.emit(job, "started", message=f"attempt {job.attempts}",
+                        data={"attempt": job.attempts, "crews": job.crews})
+        previous: dict[str, Any] = dict(job.result)
+        current: str | None = None
+        try:
+            crews = self.plugins.registry.check_chain(job.crews)
+            for crew in crews:
+                for name in crew.tools:
+                    self.plugins.registry.tool(name, wanted_by=crew.name)
+            for crew in crews:
+                current = crew.name
+                if crew.name in job.result:
+                    continue  # finished by an earlier attempt
+                if cancel_event.is_set():
+                    raise JobCancelled("the job was cancelled")
+                output = await self._run_crew(job, crew, previous, cancel_event)
+                previous[crew.name] = output
+            job.status = JobStatus.succeeded
+            job.finished_at = utcnow()
+            job.progress.current_task = None
+            await self.store.save(job)
+            await self.emit(job, "succeeded", message="job succeeded",
+                            data={"crews": job.crews})
+            return Outcome(job)
+        except (JobCancelled, asyncio.CancelledError) as exc:
+            if isinstance(exc, asyncio.CancelledError) and not cancel_event.is_set():
+                raise  # the process is shutting down: the job stays running, to be re-run
+            return await self._finish_cancelled(job)
+        except TransientError as exc:
+            if job.attempts < self.settings.job_max_attempts:
+                delay = min(2.0 ** job.attempts, 60.0)
+                job.status = JobStatus.queued
+                job.error = JobErrorInfo(type=exc.error_type, message=exc.message, crew=current,
+                                         details=exc.details)
+                await self.store.save(job)
+                await self.emit(job, "retrying", crew=current,
+                                message=f"transient failure, retrying in {delay:.0f}s: {exc}",
+                                data={"attempt": job.attempts, "delay": delay})
+                return Outcome(job, retry_in=delay)
+            return await self._finish_failed(job, exc, current)
+        except Exception as exc:
+            return await self._finish_failed(job, exc, current)
+
+    async def _run_crew(self, job: Job, crew: Any, previous: dict[str, Any],
+                        cancel_event: threading.Event) -> Any:
+        registry = self.plugins.registry
+        inputs = build_inputs(crew.input_model, job, previous)
+        tool_ctx = ToolContext(settings=self.settings, project_id=job.project_id,
+                               job_id=job.id, user_id=job.user_id, crew=crew.name)
+        tools: dict[str, Any] = {}
+        for name in (*crew.tools, *crew.optional_tools):
+            if name in registry.tools:
+                tools[name] = registry.tools[name].spec.factory(tool_ctx)
+            elif name in crew.tools:
+                raise ToolMissing(f"crew {crew.name!r} needs tool {name!r}", {"tool": name})
+
+        async def emit_fn(type: str, *, crew: str | None, message: str,
+                          data: dict[str, Any]) -> None:
+            await self.emit(job, type, crew=crew, message=message, data=data)
+
+        async def on_progress(ctx: RunContext) -> None:
+            job.progress.completed_tasks = done_before + ctx.completed_tasks
+            job.progress.total_tasks = max(done_before + ctx.total_tasks,
+                                           job.progress.completed_tasks)
+            job.progress.current_crew = crew.name
+            job.progress.current_task = ctx.current_task
+            job.usage = _merged_usage(base_usage, ctx)
+            await self.store.save(job)
+            await self.emit(job, "progress", crew=crew.name, message=ctx.current_task or "",
+                            data=job.progress.model_dump(), notify=False)
+
+        done_before = job.progress.completed_tasks
+        base_usage = {k: v.model_copy() for k, v in job.usage.items()}
+        ctx = RunContext(
+            job_id=job.id, crew=crew.name, settings=self.settings, registry=registry,
+            project_id=job.project_id, user_id=job.user_id, tools=tools,
+            previous=dict(previous), config=job.config, emit_fn=emit_fn,
+            cancel_event=cancel_event, loop=asyncio.get_running_loop(),
+            _progress_cb=on_progress,
+        )
+        job.progress.current_crew = crew.name
+        await self.store.save(job)
+        await self.emit(job, "crew_started", crew=crew.name, message=f"{crew.name} started")
+        started = time.monotonic()
+        token = current_context.set(ctx)
+        try:
+            raw = await crew.run(ctx, inputs)
+        finally:
+            current_context.reset(token)
+            job.usage = _merged_usage(base_usage, ctx)
+        output = raw if isinstance(raw, crew.output_model) else crew.output_model.model_validate(
+            raw.model_dump() if isinstance(raw, BaseModel) else raw
+        )
+        payload = output.model_dump(mode="json")
+        job.result[crew.name] = payload
+        job.timings[crew.name] = round(time.monotonic() - started, 3)
+        await self.store.save(job)
+        await self.emit(job, "crew_finished", crew=crew.name, message=f"{crew.name} finished",
+                        data={"seconds": job.timings[crew.name]})
+        return payload
+
+    async def _finish_cancelled(self, job: Job) -> Outcome:
+        job.status = JobStatus.cancelled
+        job.finished_at = utcnow()
+        await self.store.save(job)
+        await self.emit(job, "cancelled", message="job cancelled")
+        return Outcome(job)
+
+    async def _finish_failed(self, job: Job, exc: BaseException, crew: str | None) -> Outcome:
+        if isinstance(exc, NovelcrewError):
+            info = JobErrorInfo(type=exc.error_type, message=exc.message, crew=crew,
+                                details=exc.details)
+        else:
+            info = JobErrorInfo(type=type(exc).__name__, message=str(exc) or repr(exc),
+                                crew=crew)
+            _stdlog.exception("job %s failed", job.id)
+        job.status = JobStatus.failed
+        job.error = info
+        job.finished_at = utcnow()
+        await self.store.save(job)
+        await self.emit(job, "failed", crew=crew, message=info.message,
+                        data={"error": info.model_dump()})
+        return Outcome(job)
+
+
+def _merged_usage(base: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
+    merged = {k: v.model_copy() for k, v in base.items()}
+    for model, usage in ctx.usage.items():
+        if model in merged:
+            merged[model].add(usage)
+        else:
+            merged[model] = usage.model_copy()
+    return merged

@@ -1,0 +1,95 @@
+"""What plugins register: crews, tools, models and job backends.
+
+These are plain frozen dataclasses so a plugin module can build them without importing crewAI;
+the heavy objects (crewAI agents, tools, LLMs) are made by their factories only when a job runs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel
+
+if TYPE_CHECKING:
+    from novelcrew.backends.base import JobBackend
+    from novelcrew.context import RunContext, ToolContext
+    from novelcrew.settings import Settings
+
+NAME_RE = re.compile(r"^[a-z][a-z0-9_\-]*$")
+
+
+class Health(BaseModel):
+    """One dependency's state, as shown by ``GET /health``."""
+
+    status: Literal["ok", "degraded", "down", "disabled"]
+    required: bool = False
+    detail: str = ""
+    data: dict[str, Any] = {}
+
+
+CrewRun = Callable[["RunContext", Any], Awaitable[Any]]
+HealthCheck = Callable[["Settings"], Awaitable[Health]]
+
+
+@dataclass(frozen=True)
+class Crew:
+    """A crew of agents that turns one input model into one output model.
+
+    ``run(ctx, inputs)`` receives validated ``input_model`` inputs and a ``RunContext`` (tools
+    by name, the routed LLM per agent role, progress and events) and returns an
+    ``output_model`` instance (or a dict that validates as one).
+    """
+
+    name: str
+    description: str
+    input_model: type[BaseModel]
+    output_model: type[BaseModel]
+    run: CrewRun
+    version: str = "0.1.0"
+    tools: tuple[str, ...] = ()
+    optional_tools: tuple[str, ...] = ()
+    agents: tuple[str, ...] = ()
+    estimated_seconds: int = 60
+    #: When True the crew consumes the previous stage's output in a chain.
+    chain_input: bool = True
+
+
+@dataclass(frozen=True)
+class Tool:
+    """A tool by name: ``factory(ctx)`` builds it for one job (scoped to its project).
+
+    The built object should be a crewAI ``BaseTool`` (so agents can call it) whose ``run`` also
+    works as a plain call from crew code.
+    """
+
+    name: str
+    description: str
+    factory: Callable[[ToolContext], Any]
+    health: HealthCheck | None = None
+
+
+@dataclass(frozen=True)
+class Model:
+    """An LLM provider, chosen by the prefix of a model id (``openrouter/...`` -> ``openrouter``).
+
+    ``build(model_id, settings)`` returns a crewAI ``BaseLLM``; ``health(settings)`` is optional.
+    """
+
+    provider: str
+    description: str
+    build: Callable[[str, Settings], Any]
+    health: HealthCheck | None = None
+    examples: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class JobBackendSpec:
+    """A job backend by name: ``factory(settings, registry)`` returns a ``JobBackend``."""
+
+    name: str
+    description: str
+    factory: Callable[[Settings, Any], JobBackend]
+    options: dict[str, Any] = field(default_factory=dict)

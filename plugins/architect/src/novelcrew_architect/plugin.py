@@ -1,0 +1,1 @@
+"""Entry point of the architect plugin: its hook implementations."""

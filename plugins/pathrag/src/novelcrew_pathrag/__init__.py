@@ -1,0 +1,1 @@
+"""novelcrew pathrag plugin."""

@@ -1,0 +1,1 @@
+"""novelcrew payload plugin."""

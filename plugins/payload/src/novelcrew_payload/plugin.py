@@ -1,0 +1,1 @@
+"""Entry point of the payload plugin: its hook implementations."""
