@@ -7,7 +7,9 @@ from typing import Any
 from novelcrew.plugins import Plugins, get_plugins
 
 
-def plugin_list(plugins: Plugins | None = None, include_builtin: bool = False) -> list[dict[str, Any]]:
+def plugin_list(
+    plugins: Plugins | None = None, include_builtin: bool = False
+) -> list[dict[str, Any]]:
     """``novelcrew plugins --json`` and ``GET /plugins``: name, version, hooks, crews, tools,
     models, error."""
     plugins = plugins or get_plugins()
@@ -43,8 +45,12 @@ def crew_info(plugins: Plugins, name: str, schemas: bool = False) -> dict[str, A
 def tool_list(plugins: Plugins | None = None) -> list[dict[str, Any]]:
     plugins = plugins or get_plugins()
     return [
-        {"name": name, "description": e.spec.description, "plugin": e.plugin,
-         "has_health_check": e.spec.health is not None}
+        {
+            "name": name,
+            "description": e.spec.description,
+            "plugin": e.plugin,
+            "has_health_check": e.spec.health is not None,
+        }
         for name, e in sorted(plugins.registry.tools.items())
     ]
 
@@ -52,7 +58,11 @@ def tool_list(plugins: Plugins | None = None) -> list[dict[str, Any]]:
 def model_list(plugins: Plugins | None = None) -> list[dict[str, Any]]:
     plugins = plugins or get_plugins()
     return [
-        {"provider": name, "description": e.spec.description, "plugin": e.plugin,
-         "examples": list(e.spec.examples)}
+        {
+            "provider": name,
+            "description": e.spec.description,
+            "plugin": e.plugin,
+            "examples": list(e.spec.examples),
+        }
         for name, e in sorted(plugins.registry.models.items())
     ]

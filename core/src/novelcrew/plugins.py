@@ -135,7 +135,7 @@ def _register_plugin(
         raise
 
 
-def load(allow: list[str] | None | object = ..., *, include_entry_points: bool = True) -> Plugins:
+def load(allow: list[str] | object | None = ..., *, include_entry_points: bool = True) -> Plugins:
     """Build a plugin manager and registry from the default plugins and entry points."""
     if allow is ...:
         from novelcrew.settings import Settings

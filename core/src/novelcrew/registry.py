@@ -48,7 +48,10 @@ class Registry:
             raise RegistrationError(f"plugin {plugin!r} registered {crew!r}, not a Crew")
         from pydantic import BaseModel
 
-        for label, model in (("input_model", crew.input_model), ("output_model", crew.output_model)):
+        for label, model in (
+            ("input_model", crew.input_model),
+            ("output_model", crew.output_model),
+        ):
             if not (isinstance(model, type) and issubclass(model, BaseModel)):
                 raise RegistrationError(
                     f"crew {crew.name!r} of plugin {plugin!r}: {label} must be a pydantic model"

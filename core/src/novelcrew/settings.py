@@ -16,8 +16,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
-    PydanticBaseSettingsSource,
     NoDecode,
+    PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
@@ -44,8 +44,12 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path(".novelcrew"), validation_alias=_env("DATA_DIR"))
     log_level: str = Field("INFO", validation_alias=_env("LOG_LEVEL"))
     log_format: Literal["json", "console"] = Field("json", validation_alias=_env("LOG_FORMAT"))
-    api_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list, validation_alias=_env("API_KEYS"))
-    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list, validation_alias=_env("CORS_ORIGINS"))
+    api_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list, validation_alias=_env("API_KEYS")
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias=_env("CORS_ORIGINS")
+    )
     rate_limit_per_minute: int = Field(600, validation_alias=_env("RATE_LIMIT_PER_MINUTE"))
     max_story_chars: int = Field(2_000_000, validation_alias=_env("MAX_STORY_CHARS"))
     max_body_bytes: int = Field(16_000_000, validation_alias=_env("MAX_BODY_BYTES"))
@@ -66,8 +70,12 @@ class Settings(BaseSettings):
     plugins: Annotated[list[str] | None, NoDecode] = Field(None, validation_alias=_env("PLUGINS"))
 
     # models
-    default_model: str | None = Field(None, validation_alias=_env("MODEL", "NOVELCREW_DEFAULT_MODEL"))
-    crew_models: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict, validation_alias=_env("CREW_MODELS"))
+    default_model: str | None = Field(
+        None, validation_alias=_env("MODEL", "NOVELCREW_DEFAULT_MODEL")
+    )
+    crew_models: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=dict, validation_alias=_env("CREW_MODELS")
+    )
     agent_models: Annotated[dict[str, str], NoDecode] = Field(
         default_factory=dict, validation_alias=_env("AGENT_MODELS")
     )
@@ -103,9 +111,7 @@ class Settings(BaseSettings):
     payload_api_key: SecretStr | None = Field(
         None, validation_alias=_env("PAYLOAD_API_KEY", "NOVEL_MOVIE_API_KEY")
     )
-    payload_auth_collection: str = Field(
-        "users", validation_alias=_env("PAYLOAD_AUTH_COLLECTION")
-    )
+    payload_auth_collection: str = Field("users", validation_alias=_env("PAYLOAD_AUTH_COLLECTION"))
 
     @field_validator("api_keys", "cors_origins", "fallback_models", mode="before")
     @classmethod

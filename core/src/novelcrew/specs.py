@@ -53,8 +53,8 @@ class Crew:
     optional_tools: tuple[str, ...] = ()
     agents: tuple[str, ...] = ()
     estimated_seconds: int = 60
-    #: When True the crew consumes the previous stage's output in a chain.
-    chain_input: bool = True
+    #: Inputs that make a small but real run: used by docs, ``--help`` and contract checks.
+    example_inputs: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""The built-in model providers: ``openrouter``, ``openai`` (any compatible endpoint), ``offline``."""
+"""The built-in model providers: ``openrouter``, ``openai`` (any compatible endpoint) and
+``offline``."""
 
 from __future__ import annotations
 

@@ -1,0 +1,68 @@
+"""pytest fixtures for novelcrew plugins (auto-loaded when novelcrew-sdk is installed).
+
+- ``novelcrew_settings``: settings with a private data dir and the offline model.
+- ``novelcrew_plugins``: a factory, ``novelcrew_plugins(*modules, entry_points=..., llm=...)``.
+- ``novelcrew_run``: an async factory, ``await novelcrew_run(plugins, "architect", inputs)``
+  returning ``(job, events)``.
+- ``novelcrew_client``: an async factory giving an ``httpx.AsyncClient`` on the real app, with
+  the chosen plugins and an inline backend over an in-memory store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from novelcrew_sdk.testing import make_plugins, make_settings, run_job
+
+
+@pytest.fixture
+def novelcrew_settings(tmp_path: Path) -> Any:
+    return make_settings(tmp_path / "novelcrew-data")
+
+
+@pytest.fixture
+def novelcrew_plugins() -> Callable[..., Any]:
+    return make_plugins
+
+
+@pytest.fixture
+def novelcrew_run(novelcrew_settings: Any) -> Callable[..., Any]:
+    async def _run(plugins: Any, crews: Any, inputs: Any = None, **kwargs: Any) -> Any:
+        kwargs.setdefault("settings", novelcrew_settings)
+        return await run_job(plugins, crews, inputs, **kwargs)
+
+    return _run
+
+
+@asynccontextmanager
+async def app_client(plugins: Any, settings: Any, backend: Any = None) -> AsyncIterator[Any]:
+    """An httpx client on ``create_app`` with its lifespan running."""
+    import httpx
+
+    from novelcrew.api.app import create_app
+
+    if backend is None:
+        from novelcrew.backends.inline import InlineBackend
+        from novelcrew.backends.memory import MemoryStore
+
+        backend = InlineBackend(plugins, settings, store=MemoryStore())
+    app = create_app(settings=settings, plugins=plugins, backend=backend)
+    async with AsyncExitStack() as stack:
+        await stack.enter_async_context(app.router.lifespan_context(app))
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                   base_url="http://novelcrew.test")
+        await stack.enter_async_context(client)
+        yield client
+
+
+@pytest.fixture
+def novelcrew_client(novelcrew_settings: Any) -> Callable[..., Any]:
+    def _client(plugins: Any, settings: Any = None, backend: Any = None) -> Any:
+        return app_client(plugins, settings or novelcrew_settings, backend)
+
+    return _client

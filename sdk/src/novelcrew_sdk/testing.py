@@ -1,0 +1,75 @@
+"""Building blocks for plugin tests: settings, a registry with chosen plugins, a job runner."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from novelcrew.backends.base import JobStore
+from novelcrew.backends.memory import MemoryStore
+from novelcrew.jobs import Job, JobEvent
+from novelcrew.plugins import Plugins, load, register_module
+from novelcrew.runner import JobRunner
+from novelcrew.settings import Settings
+
+
+def make_settings(data_dir: Path, **overrides: Any) -> Settings:
+    """Settings for a test: a private data dir, the offline model, nothing read from ``.env``."""
+    values: dict[str, Any] = {
+        "data_dir": data_dir,
+        "default_model": "offline",
+        "model_backoff_seconds": 0.01,
+        "model_max_backoff_seconds": 0.05,
+        "log_format": "console",
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+def make_plugins(
+    *modules: Any,
+    entry_points: Iterable[str] = (),
+    llm: Any = None,
+) -> Plugins:
+    """Plugins with the built-ins, the named installed entry points, and extra plugin objects.
+
+    ``modules`` are plugin objects (modules or instances with ``@hookimpl`` methods); pass
+    ``llm`` (e.g. a ``ScriptedLLM``) to register it as model provider ``scripted``.
+    """
+    plugins = load(allow=list(entry_points))
+    for index, module in enumerate(modules):
+        name = getattr(module, "__name__", None) or f"{type(module).__name__}-{index}"
+        register_module(plugins, module, name)
+    if llm is not None:
+        from novelcrew_sdk.scripted import scripted_models_plugin
+
+        register_module(plugins, scripted_models_plugin(llm), "scripted")
+    return plugins
+
+
+async def run_job(
+    plugins: Plugins,
+    crews: str | list[str],
+    inputs: Mapping[str, Any] | None = None,
+    *,
+    settings: Settings,
+    project_id: str | None = None,
+    user_id: str | None = None,
+    config: Mapping[str, Any] | None = None,
+    store: JobStore | None = None,
+) -> tuple[Job, list[JobEvent]]:
+    """Run one job to its end in this process; returns the final record and its events."""
+    names = crews.split(",") if isinstance(crews, str) else list(crews)
+    store = store or MemoryStore()
+    await store.open()
+    job = Job(crews=names, inputs=dict(inputs or {}), project_id=project_id, user_id=user_id,
+              config=dict(config or {}))
+    await store.create(job)
+    await store.append_event(job.id, "queued", message="job queued")
+    runner = JobRunner(plugins, settings, store)
+    outcome = await runner.run(job.id)
+    while outcome.retry_in is not None:
+        outcome = await runner.run(job.id)
+    events = await store.events(job.id, 0, limit=100_000)
+    return outcome.job, events
