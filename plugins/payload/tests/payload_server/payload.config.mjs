@@ -1,0 +1,114 @@
+// A Payload 3 config modelled on Novel Movie's collections (users, projects, stories), for
+// novelcrew-payload's tests. Plain ESM so Node 20 runs it without a build step; no richText
+// field, so no editor (and no Next.js) is needed.
+import path from 'node:path'
+
+import { sqliteAdapter } from '@payloadcms/db-sqlite'
+import { buildConfig } from 'payload'
+
+// Novel Movie's own enum values; novelcrew_payload/enums.py must send only these.
+export const PROJECT_STATUSES = [
+  'draft',
+  'story-in-progress',
+  'story-completed',
+  'in-production',
+  'completed',
+  'archived',
+]
+export const WORKFLOW_STEPS = [
+  'project-setup',
+  'story-generation',
+  'character-development',
+  'scene-planning',
+  'media-generation',
+  'post-production',
+  'final-review',
+  'completed',
+]
+export const STORY_STATUSES = ['in-progress', 'completed']
+
+const options = (values) => values.map((value) => ({ label: value, value }))
+
+const dataDir = process.env.PAYLOAD_DATA_DIR
+if (!dataDir) throw new Error('PAYLOAD_DATA_DIR must name a writable directory')
+const secret = process.env.PAYLOAD_SECRET
+if (!secret) throw new Error('PAYLOAD_SECRET must be set')
+
+const Users = {
+  slug: 'users',
+  auth: { useAPIKey: true },
+  admin: { useAsTitle: 'email' },
+  fields: [{ name: 'name', type: 'text' }],
+}
+
+const Projects = {
+  slug: 'projects',
+  admin: { useAsTitle: 'name' },
+  fields: [
+    { name: 'name', type: 'text', required: true },
+    { name: 'status', type: 'select', options: options(PROJECT_STATUSES), defaultValue: 'draft' },
+    { name: 'corePremise', type: 'textarea' },
+    { name: 'tone', type: 'text' },
+    { name: 'mood', type: 'text' },
+    { name: 'targetAudience', type: 'text' },
+    { name: 'story', type: 'relationship', relationTo: 'stories' },
+    {
+      name: 'workflowStatus',
+      type: 'group',
+      fields: [
+        {
+          name: 'currentStep',
+          type: 'select',
+          options: options(WORKFLOW_STEPS),
+          defaultValue: 'project-setup',
+        },
+        {
+          name: 'completedSteps',
+          type: 'array',
+          fields: [
+            { name: 'step', type: 'select', options: options(WORKFLOW_STEPS), required: true },
+            { name: 'completedAt', type: 'date' },
+          ],
+        },
+        { name: 'lastActivity', type: 'date' },
+      ],
+    },
+    {
+      name: 'generatedContent',
+      type: 'group',
+      fields: [
+        {
+          name: 'scenes',
+          type: 'array',
+          fields: [
+            { name: 'sceneNumber', type: 'number', required: true, min: 1 },
+            { name: 'heading', type: 'text' },
+            { name: 'description', type: 'textarea' },
+            { name: 'location', type: 'text' },
+            { name: 'estimatedDuration', type: 'number', min: 0 },
+          ],
+        },
+      ],
+    },
+  ],
+}
+
+const Stories = {
+  slug: 'stories',
+  fields: [
+    { name: 'project', type: 'relationship', relationTo: 'projects', required: true, unique: true },
+    { name: 'currentContent', type: 'textarea' },
+    { name: 'currentStep', type: 'number', min: 1, max: 12, defaultValue: 1 },
+    { name: 'status', type: 'select', options: options(STORY_STATUSES), defaultValue: 'in-progress' },
+  ],
+}
+
+export default buildConfig({
+  secret,
+  collections: [Users, Projects, Stories],
+  db: sqliteAdapter({ client: { url: `file:${path.join(dataDir, 'payload.db')}` } }),
+  telemetry: false,
+  typescript: { autoGenerate: false },
+  graphQL: { disable: true },
+  logger: { options: { level: process.env.PAYLOAD_LOG_LEVEL || 'warn' } },
+})
