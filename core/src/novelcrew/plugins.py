@@ -66,8 +66,18 @@ class Plugins:
     registry: Registry
     infos: dict[str, PluginInfo]
 
-    def call_job_event(self, event: Any, job: Any) -> list[Any]:
-        return self.pm.hook.job_event(event=event, job=job)
+    def call_job_event(self, event: Any, job: Any) -> list[tuple[str, Any]]:
+        """Call every ``job_event`` observer on its own, so one that raises cannot hide the
+        event from the others. Returns ``(plugin name, result or exception)`` pairs."""
+        out: list[tuple[str, Any]] = []
+        for impl in reversed(self.pm.hook.job_event.get_hookimpls()):
+            kwargs = {"event": event, "job": job}
+            try:
+                out.append((impl.plugin_name,
+                            impl.function(*(kwargs[arg] for arg in impl.argnames))))
+            except Exception as exc:
+                out.append((impl.plugin_name, exc))
+        return out
 
     def list(self) -> list[PluginInfo]:
         return sorted(self.infos.values(), key=lambda info: (info.builtin, info.name))

@@ -81,26 +81,33 @@ class JobRunner:
         job.events_count = event.seq
         if notify:
             await self.notify(event, job)
+        if event.terminal and job.webhook_url:
+            from novelcrew.webhooks import schedule_webhook
+
+            schedule_webhook(job, self.settings)  # in the background: never delays the job
         return event
 
     async def notify(self, event: JobEvent, job: Job) -> None:
         """Call ``job_event`` observers; a failing observer becomes a warning, never a failure."""
-        try:
-            results = self.plugins.call_job_event(event, job)
-        except Exception as exc:
-            await self._observer_failed(job, exc)
-            return
-        for result in results:
-            if inspect.isawaitable(result):
+        for plugin, result in self.plugins.call_job_event(event, job):
+            if isinstance(result, Exception):
+                await self._observer_failed(job, plugin, result)
+            elif inspect.isawaitable(result):
                 try:
                     await asyncio.wait_for(result, OBSERVER_TIMEOUT)  # type: ignore[arg-type]
                 except Exception as exc:
-                    await self._observer_failed(job, exc)
+                    await self._observer_failed(job, plugin, exc)
 
-    async def _observer_failed(self, job: Job, exc: BaseException) -> None:
-        log.warning("observer_failed", job_id=job.id, error=f"{type(exc).__name__}: {exc}")
-        await self.emit(job, "warning", message=f"a job_event observer failed: {exc}",
-                        data={"error": type(exc).__name__}, notify=False)
+    async def _observer_failed(self, job: Job, plugin: str, exc: BaseException) -> None:
+        error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        log.warning("observer_failed", job_id=job.id, plugin=plugin, error=error)
+        await self.emit(job, "warning", message=f"job_event observer {plugin!r} failed: {error}",
+                        data={"plugin": plugin, "error": type(exc).__name__}, notify=False)
+
+    async def record_queued(self, job: Job) -> JobEvent:
+        """Append the ``queued`` event (backends call it when they accept a job)."""
+        return await self.emit(job, "queued", message="job queued",
+                               data={"crews": job.crews, "project_id": job.project_id})
 
     # running ------------------------------------------------------------------------------
     async def run(self, job_id: str, cancel_event: threading.Event | None = None) -> Outcome:

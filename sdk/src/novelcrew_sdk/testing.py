@@ -66,8 +66,8 @@ async def run_job(
     job = Job(crews=names, inputs=dict(inputs or {}), project_id=project_id, user_id=user_id,
               config=dict(config or {}))
     await store.create(job)
-    await store.append_event(job.id, "queued", message="job queued")
     runner = JobRunner(plugins, settings, store)
+    await runner.record_queued(job)
     outcome = await runner.run(job.id)
     while outcome.retry_in is not None:
         outcome = await runner.run(job.id)

@@ -1,0 +1,198 @@
+"""One test per hook (named ``test_hook_<name>``), and the meta-tests that demand them.
+
+Like datasette's ``test_plugin_hooks_have_tests`` and ``test_plugin_hooks_are_documented``:
+adding a hookspec without a test here and a section in docs/hooks.md fails the suite.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+
+from novelcrew import Crew, JobBackendSpec, Model, Tool, hookimpl, hookspecs
+from novelcrew.backends.base import JobBackend
+from novelcrew.backends.memory import MemoryStore
+from novelcrew_sdk import make_plugins, make_settings, run_job
+
+ROOT = Path(__file__).resolve().parents[2]
+HOOKS = sorted(
+    name for name, fn in vars(hookspecs).items()
+    if inspect.isfunction(fn) and hasattr(fn, "novelcrew_spec")
+)
+
+
+class Story(BaseModel):
+    story_text: str
+
+
+class Count(BaseModel):
+    words: int
+    lens: str | None = None
+
+
+async def count_words(ctx: Any, inputs: Story) -> Count:
+    await ctx.add_tasks(1)
+    await ctx.task_started("count")
+    lens = ctx.tool("lens").describe() if ctx.has_tool("lens") else None
+    await ctx.task_finished("count")
+    return Count(words=len(inputs.story_text.split()), lens=lens)
+
+
+class Lens:
+    def __init__(self, project_id: str | None) -> None:
+        self.project_id = project_id
+
+    def describe(self) -> str:
+        return f"35mm for {self.project_id}"
+
+
+class CrewPlugin:
+    @hookimpl
+    def register_crews(self, register: Any) -> None:
+        register(Crew(name="count", description="counts words", input_model=Story,
+                      output_model=Count, run=count_words, optional_tools=("lens",)))
+
+
+class ToolPlugin:
+    @hookimpl
+    def register_tools(self, register: Any) -> None:
+        register(Tool(name="lens", description="a lens", factory=lambda ctx: Lens(ctx.project_id)))
+
+
+def test_hook_register_crews(tmp_path: Path) -> None:
+    import asyncio
+
+    plugins = make_plugins(CrewPlugin())
+    assert plugins.registry.crews["count"].plugin == "CrewPlugin-0"
+    job, events = asyncio.run(run_job(plugins, "count", {"story_text": "one two three"},
+                                      settings=make_settings(tmp_path)))
+    assert job.status == "succeeded"
+    assert job.result == {"count": {"words": 3, "lens": None}}
+    assert job.progress.completed_tasks == 1 and job.progress.total_tasks == 1
+
+
+def test_hook_register_tools(tmp_path: Path) -> None:
+    import asyncio
+
+    plugins = make_plugins(CrewPlugin(), ToolPlugin())
+    job, _ = asyncio.run(run_job(plugins, "count", {"story_text": "a b"}, project_id="p9",
+                                 settings=make_settings(tmp_path)))
+    assert job.result["count"]["lens"] == "35mm for p9"
+
+
+def test_hook_register_models() -> None:
+    built: list[str] = []
+
+    class ModelPlugin:
+        @hookimpl
+        def register_models(self, register: Any) -> None:
+            register(Model(provider="echo", description="echoes",
+                           build=lambda model_id, settings: built.append(model_id) or model_id))
+
+    plugins = make_plugins(ModelPlugin())
+    provider = plugins.registry.model_provider("echo/small")
+    assert provider.build("echo/small", None) == "echo/small"
+    assert built == ["echo/small"]
+    assert plugins.infos["ModelPlugin-0"].models == ["echo"]
+
+
+def test_hook_register_job_backends(tmp_path: Path) -> None:
+    class NullBackend(JobBackend):
+        name = "null"
+
+        def __init__(self) -> None:
+            self.store = MemoryStore()
+
+        async def submit(self, job: Any) -> Any:
+            await self.store.create(job)
+            return job
+
+        async def request_cancel(self, job: Any) -> None:
+            return None
+
+    class BackendPlugin:
+        @hookimpl
+        def register_job_backends(self, register: Any) -> None:
+            register(JobBackendSpec(name="null", description="keeps jobs, runs none",
+                                    factory=lambda settings, plugins: NullBackend()))
+
+    plugins = make_plugins(BackendPlugin())
+    backend = plugins.registry.backend("null").factory(make_settings(tmp_path), plugins)
+    assert isinstance(backend, NullBackend)
+    assert {"inline", "arq", "null"} <= set(plugins.registry.backends)
+
+
+def test_hook_job_event(tmp_path: Path) -> None:
+    import asyncio
+
+    seen: list[tuple[int, str, str]] = []
+    awaited: list[str] = []
+
+    class SyncObserver:
+        @hookimpl
+        def job_event(self, event: Any, job: Any) -> None:
+            seen.append((event.seq, event.type, job.id))
+
+    class AsyncObserver:
+        @hookimpl
+        def job_event(self, event: Any) -> Any:  # a subset of the arguments is fine
+            async def later() -> None:
+                await asyncio.sleep(0)
+                awaited.append(event.type)
+
+            return later()
+
+    class FailingObserver:
+        @hookimpl
+        def job_event(self, event: Any) -> None:
+            if event.type == "crew_finished":
+                raise RuntimeError("webhook down")
+
+    plugins = make_plugins(CrewPlugin(), SyncObserver(), AsyncObserver(), FailingObserver())
+    job, events = asyncio.run(run_job(plugins, "count", {"story_text": "a"},
+                                      settings=make_settings(tmp_path)))
+    assert job.status == "succeeded"
+    types = [e.type for e in events]
+    assert types[0] == "queued" and types[-1] == "succeeded"
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    warnings = [e for e in events if e.type == "warning"]
+    assert len(warnings) == 1 and "webhook down" in warnings[0].message
+    # observers saw every event the runner emitted (not the warning about themselves)
+    runner_events = [e for e in events if e.type not in ("warning", "progress")]
+    assert [t for _, t, _ in seen] == [e.type for e in runner_events]
+    assert awaited == [t for _, t, _ in seen]
+
+
+def test_every_hook_has_a_test() -> None:
+    here = Path(__file__).read_text()
+    missing = [hook for hook in HOOKS if f"def test_hook_{hook}(" not in here]
+    assert HOOKS and not missing, f"hooks without a test_hook_<name> test: {missing}"
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+def test_every_hook_is_documented(hook: str) -> None:
+    docs = (ROOT / "docs" / "hooks.md").read_text()
+    section = re.search(rf"^## {hook}\((.*?)\)\n(.*?)(?=^## |\Z)", docs, re.S | re.M)
+    assert section, f"docs/hooks.md has no '## {hook}(...)' section"
+    params = list(inspect.signature(getattr(hookspecs, hook)).parameters)
+    assert [p.strip() for p in section.group(1).split(",")] == params
+    body = section.group(2)
+    assert "```python" in body, f"the {hook} section has no example"
+    assert getattr(hookspecs, hook).__doc__, f"hookspec {hook} has no docstring"
+
+
+def test_public_names_are_exactly_the_intended_ones() -> None:
+    import novelcrew
+
+    assert sorted(novelcrew.__all__) == sorted([
+        "Crew", "Health", "Job", "JobBackendSpec", "JobCreate", "JobEvent", "JobStatus",
+        "Model", "RunContext", "Tool", "ToolContext", "hookimpl",
+    ])
+    assert all(hasattr(novelcrew, name) for name in novelcrew.__all__)
+
+

@@ -1,0 +1,206 @@
+"""Plugin loading: discovery through entry points, failures recorded, allow-lists, clashes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from novelcrew.errors import RegistrationError, ToolMissing
+from novelcrew.plugins import load
+
+CREW_PLUGIN = """
+from pydantic import BaseModel
+from novelcrew import Crew, Tool, hookimpl
+
+class In(BaseModel):
+    story_text: str
+
+class Out(BaseModel):
+    words: int
+
+async def run(ctx, inputs):
+    return Out(words=len(inputs.story_text.split()))
+
+@hookimpl
+def register_crews(register):
+    register(Crew(name="{crew}", description="counts words", input_model=In,
+                  output_model=Out, run=run, tools={tools!r}))
+
+@hookimpl
+def register_tools(register):
+    for name in {provides!r}:
+        register(Tool(name=name, description="a tool", factory=lambda ctx: object()))
+"""
+
+
+def crew_plugin(crew: str, tools: tuple[str, ...] = (), provides: tuple[str, ...] = ()) -> str:
+    return CREW_PLUGIN.format(crew=crew, tools=tools, provides=provides)
+
+
+def test_entry_point_plugin_is_found_and_registers(fake_dist):
+    fake_dist("wordcount-plugin", "wordcount_plugin", crew_plugin("wordcount"))
+    plugins = load(allow=None)
+    info = plugins.infos["wordcount-plugin"]
+    assert info.error is None
+    assert info.version == "1.2.3"
+    assert info.crews == ["wordcount"]
+    assert info.hooks == ["register_crews", "register_tools"]
+    assert plugins.registry.crews["wordcount"].plugin == "wordcount-plugin"
+
+
+def test_plugin_raising_at_import_is_recorded_and_others_load(fake_dist):
+    fake_dist("broken-plugin", "broken_plugin", "raise RuntimeError('kaboom at import')\n")
+    fake_dist("wordcount-plugin", "wordcount_plugin", crew_plugin("wordcount"))
+    plugins = load(allow=None)
+    broken = plugins.infos["broken-plugin"]
+    assert broken.error == "RuntimeError: kaboom at import"
+    assert broken.crews == []
+    assert "wordcount" in plugins.registry.crews
+    assert "offline" in plugins.registry.models  # the built-ins are untouched
+
+
+def test_plugin_raising_in_register_hook_leaves_nothing_half_registered(fake_dist):
+    source = crew_plugin("halfway") + """
+@hookimpl
+def register_models(register):
+    raise ValueError("no models today")
+"""
+    fake_dist("halfway-plugin", "halfway_plugin", source)
+    plugins = load(allow=None)
+    info = plugins.infos["halfway-plugin"]
+    assert info.error == "ValueError: no models today"
+    assert "halfway" not in plugins.registry.crews
+    assert info.crews == []
+
+
+def test_two_plugins_registering_one_crew_name_is_an_error_naming_both(fake_dist):
+    fake_dist("first-plugin", "first_plugin", crew_plugin("same"))
+    fake_dist("second-plugin", "second_plugin", crew_plugin("same"))
+    plugins = load(allow=None)
+    errors = [i for i in (plugins.infos["first-plugin"], plugins.infos["second-plugin"]) if i.error]
+    assert len(errors) == 1
+    message = errors[0].error or ""
+    assert "'same'" in message and "first-plugin" in message and "second-plugin" in message
+    winner = plugins.registry.crews["same"].plugin
+    assert winner in ("first-plugin", "second-plugin")
+
+
+def test_registry_refuses_clash_directly():
+    plugins = load(allow=[])
+    from novelcrew import Model
+
+    with pytest.raises(RegistrationError) as err:
+        plugins.registry.register_model(
+            Model(provider="offline", description="x", build=lambda m, s: None), "mine"
+        )
+    assert "novelcrew.default_plugins.models" in str(err.value) and "mine" in str(err.value)
+
+
+def test_invalid_names_and_types_are_refused(fake_dist):
+    fake_dist("badname-plugin", "badname_plugin", crew_plugin("Bad Name!"))
+    plugins = load(allow=None)
+    assert "invalid name" in (plugins.infos["badname-plugin"].error or "")
+
+
+def test_allow_list_limits_what_loads(fake_dist):
+    fake_dist("one-plugin", "one_plugin", crew_plugin("one"))
+    fake_dist("two-plugin", "two_plugin", crew_plugin("two"))
+    only_one = load(allow=["one-plugin"])
+    assert "one" in only_one.registry.crews and "two" not in only_one.registry.crews
+    none = load(allow=[])
+    assert [i.name for i in none.list() if not i.builtin] == []
+    assert "inline" in none.registry.backends  # built-ins always load
+
+
+def test_allow_list_from_environment(fake_dist, monkeypatch):
+    fake_dist("one-plugin", "one_plugin", crew_plugin("one"))
+    monkeypatch.setenv("NOVELCREW_PLUGINS", "")
+    assert "one" not in load().registry.crews
+    monkeypatch.setenv("NOVELCREW_PLUGINS", "one-plugin")
+    assert "one" in load().registry.crews
+
+
+def test_missing_tool_names_the_tool_and_plugins_that_could_provide_it(fake_dist):
+    fake_dist("needs-plugin", "needs_plugin", crew_plugin("needy", tools=("magic_lens",)))
+    fake_dist("lens-plugin", "lens_plugin", crew_plugin("lens", provides=("magic_lens",)))
+    plugins = load(allow=["needs-plugin"])
+    with pytest.raises(ToolMissing) as err:
+        plugins.registry.tool("magic_lens", wanted_by="needy")
+    message = str(err.value)
+    assert "'magic_lens'" in message and "'needy'" in message and "lens-plugin" in message
+    assert err.value.details["plugins"] == ["lens-plugin"]
+
+
+def test_crew_tools_are_injected_by_name(fake_dist):
+    import asyncio
+    from pathlib import Path
+    from tempfile import mkdtemp
+
+    from novelcrew_sdk import make_settings, run_job
+
+    source = crew_plugin("uses-tool", tools=("clock",), provides=("clock",)).replace(
+        "return Out(words=len(inputs.story_text.split()))",
+        "return Out(words=ctx.tool('clock').now())",
+    ).replace("factory=lambda ctx: object()", "factory=lambda ctx: Clock(ctx.project_id)") + """
+class Clock:
+    def __init__(self, project_id):
+        self.project_id = project_id
+    def now(self):
+        return 42 if self.project_id == "p1" else -1
+"""
+    fake_dist("tool-plugin", "tool_plugin", source)
+    plugins = load(allow=["tool-plugin"])
+    settings = make_settings(Path(mkdtemp()))
+    job, _ = asyncio.run(run_job(plugins, "uses-tool", {"story_text": "x"}, settings=settings,
+                                 project_id="p1"))
+    assert job.status == "succeeded", job.error
+    assert job.result["uses-tool"] == {"words": 42}
+
+
+def test_plugins_command_json_has_exactly_the_documented_keys(fake_dist, monkeypatch):
+    from novelcrew.cli import app
+    from novelcrew.plugins import reset_plugins
+
+    fake_dist("broken-plugin", "broken_plugin", "import nonexistent_dependency_xyz\n")
+    fake_dist("wordcount-plugin", "wordcount_plugin", crew_plugin("wordcount"))
+    monkeypatch.delenv("NOVELCREW_PLUGINS", raising=False)
+    reset_plugins()
+    result = CliRunner().invoke(app, ["plugins", "--json"])
+    reset_plugins()
+    assert result.exit_code == 0, result.output
+    rows = {row["name"]: row for row in json.loads(result.output)}
+    keys = {"name", "version", "hooks", "crews", "tools", "models", "error"}
+    assert all(set(row) == keys for row in rows.values())
+    assert rows["wordcount-plugin"]["crews"] == ["wordcount"]
+    assert "ModuleNotFoundError" in rows["broken-plugin"]["error"]
+
+
+def test_plugins_command_table_shows_errors(fake_dist, monkeypatch):
+    from novelcrew.cli import app
+    from novelcrew.plugins import reset_plugins
+
+    fake_dist("broken-plugin", "broken_plugin", "raise ImportError('missing lib')\n")
+    monkeypatch.delenv("NOVELCREW_PLUGINS", raising=False)
+    monkeypatch.setenv("COLUMNS", "200")
+    reset_plugins()
+    result = CliRunner().invoke(app, ["plugins"])
+    reset_plugins()
+    assert result.exit_code == 0
+    assert "broken-plugin" in result.output and "missing lib" in result.output
+
+
+def test_plugins_command_does_not_import_crewai():
+    code = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from novelcrew.cli import app\n"
+        "r = CliRunner().invoke(app, ['plugins', '--json'])\n"
+        "assert r.exit_code == 0, r.output\n"
+        "print('crewai' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
