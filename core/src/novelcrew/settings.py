@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(16_000_000, validation_alias=_env("MAX_BODY_BYTES"))
     webhook_secret: SecretStr | None = Field(None, validation_alias=_env("WEBHOOK_SECRET"))
     webhook_retries: int = Field(5, validation_alias=_env("WEBHOOK_RETRIES"))
+    #: first retry delay of a webhook delivery; doubles per retry (capped at 60 s)
+    webhook_backoff_seconds: float = Field(
+        1.0, ge=0, validation_alias=_env("WEBHOOK_BACKOFF_SECONDS")
+    )
 
     # jobs
     job_backend: str = Field("inline", validation_alias=_env("JOB_BACKEND"))

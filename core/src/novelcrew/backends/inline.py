@@ -1,0 +1,169 @@
+"""The ``inline`` backend: jobs run as asyncio tasks inside the server process.
+
+At most ``settings.concurrency`` jobs run at once; the rest wait, in submission order, with
+status ``queued``. Records and events live in SQLite under the data directory, so a job
+submitted is never lost: ``start()`` re-runs every job a previous process left ``queued`` or
+``running`` (a chain resumes at its first crew without a result). ``stop()`` stops taking
+work and abandons running jobs without marking them, which is what lets the next start pick
+them up again. One server per data directory: two would both recover the same jobs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from novelcrew.backends.base import JobBackend, JobStore
+from novelcrew.jobs import Job, JobStatus
+from novelcrew.runner import JobRunner
+from novelcrew.webhooks import drain_webhooks, pending_webhooks, webhook_counts
+
+if TYPE_CHECKING:
+    from novelcrew.plugins import Plugins
+    from novelcrew.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+STORE_FILE = "jobs.sqlite3"
+
+
+class InlineBackend(JobBackend):
+    """Bounded asyncio concurrency over a durable store (SQLite unless one is given)."""
+
+    name = "inline"
+
+    def __init__(self, plugins: Plugins, settings: Settings,
+                 store: JobStore | None = None) -> None:
+        if store is None:
+            from novelcrew.backends.sqlite_store import SQLiteStore
+
+            store = SQLiteStore(settings.resolved_data_dir / STORE_FILE)
+        self.plugins = plugins
+        self.settings = settings
+        self.store = store
+        self.concurrency = settings.concurrency
+        self.runner = JobRunner(plugins, settings, store)
+        self._queue: asyncio.Queue[str] = asyncio.Queue()
+        self._workers: list[asyncio.Task[None]] = []
+        #: jobs a worker (or a queued cancellation) is handling right now
+        self._claimed: set[str] = set()
+        self._running: set[str] = set()
+        self._cancel_events: dict[str, threading.Event] = {}
+        self._retries: dict[str, asyncio.TimerHandle] = {}
+        self._accepting = False
+
+    @classmethod
+    def from_settings(cls, settings: Settings, plugins: Plugins) -> InlineBackend:
+        return cls(plugins, settings)
+
+    # lifecycle ----------------------------------------------------------------------------
+    async def start(self) -> None:
+        await self.store.open()
+        self._accepting = True
+        self._workers = [
+            asyncio.create_task(self._work(), name=f"novelcrew-inline-{i}")
+            for i in range(self.concurrency)
+        ]
+        left = sorted(await self.store.unfinished(), key=lambda j: j.created_at)
+        for job in left:
+            if job.status is JobStatus.running:
+                await self.runner.emit(job, "warning", message="re-running after a restart",
+                                       data={"recovered": True, "attempts": job.attempts})
+            self._enqueue(job.id)
+        if left:
+            log.info("inline_recovered", jobs=len(left))
+
+    async def stop(self, grace: float = 0.0) -> None:
+        """Stop taking work; running jobs get ``grace`` seconds, then are abandoned (they stay
+        ``running`` in the store and are re-run by the next ``start``)."""
+        self._accepting = False
+        for handle in self._retries.values():
+            handle.cancel()
+        self._retries.clear()
+        if grace > 0 and self._running:
+            deadline = asyncio.get_running_loop().time() + grace
+            while self._running and asyncio.get_running_loop().time() < deadline:
+                await asyncio.sleep(0.05)
+        for task in self._workers:
+            task.cancel()
+        await asyncio.gather(*self._workers, return_exceptions=True)
+        self._workers = []
+        await drain_webhooks(timeout=5.0)
+        await self.store.close()
+
+    # submitting and cancelling ------------------------------------------------------------
+    async def submit(self, job: Job) -> Job:
+        job.status = JobStatus.queued
+        await self.store.create(job)
+        await self.runner.emit(job, "queued", message="job queued",
+                               data={"crews": job.crews, "position": self._queue.qsize() + 1})
+        self._enqueue(job.id)
+        return await self.get(job.id)
+
+    async def request_cancel(self, job: Job) -> None:
+        self._cancel_event(job.id).set()
+        handle = self._retries.pop(job.id, None)
+        if handle is not None:
+            handle.cancel()
+        if job.id in self._claimed:
+            return  # running: the runner stops at its next step
+        # queued (or waiting to retry): the runner ends it as cancelled right away
+        self._claimed.add(job.id)
+        try:
+            await self.runner.run(job.id, self._cancel_event(job.id))
+        finally:
+            self._claimed.discard(job.id)
+            self._cancel_events.pop(job.id, None)
+
+    # running ------------------------------------------------------------------------------
+    def _cancel_event(self, job_id: str) -> threading.Event:
+        return self._cancel_events.setdefault(job_id, threading.Event())
+
+    def _enqueue(self, job_id: str) -> None:
+        self._queue.put_nowait(job_id)
+
+    def _retry_later(self, job_id: str, delay: float) -> None:
+        def fire() -> None:
+            self._retries.pop(job_id, None)
+            if self._accepting:
+                self._enqueue(job_id)
+
+        self._retries[job_id] = asyncio.get_running_loop().call_later(delay, fire)
+
+    async def _work(self) -> None:
+        while True:
+            job_id = await self._queue.get()
+            if job_id in self._claimed:
+                continue  # already being handled (a cancellation got there first)
+            self._claimed.add(job_id)
+            self._running.add(job_id)
+            try:
+                outcome = await self.runner.run(job_id, self._cancel_event(job_id))
+            except asyncio.CancelledError:
+                raise  # stop(): the job stays running in the store for the next start
+            except Exception as exc:  # the store failed under us: leave the job for a restart
+                log.exception("inline_run_crashed", job_id=job_id,
+                              error=f"{type(exc).__name__}: {exc}")
+                continue
+            finally:
+                self._claimed.discard(job_id)
+                self._running.discard(job_id)
+            if outcome.retry_in is not None and not outcome.job.status.terminal:
+                self._retry_later(job_id, outcome.retry_in)
+            else:
+                self._cancel_events.pop(job_id, None)
+
+    # introspection ------------------------------------------------------------------------
+    async def stats(self) -> dict[str, Any]:
+        out = await super().stats()
+        out.update({
+            "running": len(self._running),
+            "concurrency": self.concurrency,
+            "queue_depth": out["counts"].get("queued", 0),
+            "waiting_to_retry": len(self._retries),
+            "webhooks": {**webhook_counts(), "pending": pending_webhooks()},
+        })
+        return out

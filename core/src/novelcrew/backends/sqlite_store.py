@@ -1,0 +1,222 @@
+"""A ``JobStore`` in one SQLite file (WAL), so nothing submitted is lost across a restart.
+
+The record is kept whole as JSON; the columns beside it exist to filter, sort and count, and
+two of them (``events_count``, ``cancel_requested``) are owned by the store rather than by
+whoever saves a record, so a ``save`` from a stale copy can neither rewind the event count nor
+undo a cancellation (the same rules as ``MemoryStore``).
+
+Waiters on a job's events wake at once on events appended in this process (an
+``asyncio.Condition``) and poll the file otherwise, since another process may write it too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from novelcrew.backends.base import JobStore
+from novelcrew.jobs import Job, JobEvent, JobStatus
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    project_id TEXT,
+    status TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    events_count INTEGER NOT NULL DEFAULT 0,
+    cancel_requested INTEGER NOT NULL DEFAULT 0,
+    record TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS jobs_created_at ON jobs (created_at);
+CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, created_at);
+CREATE INDEX IF NOT EXISTS jobs_project ON jobs (project_id, created_at);
+CREATE TABLE IF NOT EXISTS events (
+    job_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    record TEXT NOT NULL,
+    PRIMARY KEY (job_id, seq)
+) WITHOUT ROWID;
+"""
+
+#: How often a waiter re-reads the file for events written by another process.
+POLL_SECONDS = 0.5
+
+
+class SQLiteStore(JobStore):
+    """Job records and event logs in ``path`` (created with its folder on ``open``)."""
+
+    def __init__(self, path: str | Path, *, poll_seconds: float = POLL_SECONDS) -> None:
+        self.path = Path(path)
+        self.poll_seconds = poll_seconds
+        self._db: aiosqlite.Connection | None = None
+        self._write = asyncio.Lock()
+        self._changed: dict[str, asyncio.Condition] = {}
+        self._versions: dict[str, int] = {}
+
+    # connection ---------------------------------------------------------------------------
+    async def open(self) -> None:
+        if self._db is not None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = await aiosqlite.connect(self.path, isolation_level=None)
+        await db.execute("PRAGMA journal_mode=WAL")
+        await db.execute("PRAGMA synchronous=NORMAL")
+        await db.execute("PRAGMA busy_timeout=10000")
+        await db.executescript(SCHEMA)
+        self._db = db
+
+    async def close(self) -> None:
+        db, self._db = self._db, None
+        if db is not None:
+            await db.close()
+
+    @property
+    def db(self) -> aiosqlite.Connection:
+        if self._db is None:
+            raise RuntimeError("SQLiteStore is not open; call open() first")
+        return self._db
+
+    async def _transaction(self, statements: list[tuple[str, tuple[Any, ...]]]) -> None:
+        async with self._write:
+            await self.db.execute("BEGIN IMMEDIATE")
+            try:
+                for sql, params in statements:
+                    await self.db.execute(sql, params)
+            except BaseException:
+                await self.db.execute("ROLLBACK")
+                raise
+            await self.db.execute("COMMIT")
+
+    # records ------------------------------------------------------------------------------
+    @staticmethod
+    def _row(job: Job) -> tuple[Any, ...]:
+        return (job.project_id, job.status.value, job.created_at.timestamp(),
+                job.model_dump_json())
+
+    @staticmethod
+    def _job(row: Any) -> Job:
+        record, events_count, cancel_requested = row
+        job = Job.model_validate_json(record)
+        job.events_count = events_count
+        job.cancel_requested = bool(cancel_requested)
+        return job
+
+    async def create(self, job: Job) -> None:
+        await self._transaction([(
+            "INSERT INTO jobs (project_id, status, created_at, record, id, events_count,"
+            " cancel_requested) VALUES (?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (id) DO UPDATE SET project_id = excluded.project_id,"
+            " status = excluded.status, created_at = excluded.created_at,"
+            " record = excluded.record, events_count = excluded.events_count,"
+            " cancel_requested = excluded.cancel_requested",
+            (*self._row(job), job.id, job.events_count, int(job.cancel_requested)),
+        )])
+
+    async def get(self, job_id: str) -> Job | None:
+        async with self.db.execute(
+            "SELECT record, events_count, cancel_requested FROM jobs WHERE id = ?", (job_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        return self._job(row) if row else None
+
+    async def save(self, job: Job) -> None:
+        await self._transaction([(
+            "INSERT INTO jobs (project_id, status, created_at, record, id, events_count,"
+            " cancel_requested) VALUES (?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (id) DO UPDATE SET project_id = excluded.project_id,"
+            " status = excluded.status, created_at = excluded.created_at,"
+            " record = excluded.record,"
+            " cancel_requested = jobs.cancel_requested OR excluded.cancel_requested",
+            (*self._row(job), job.id, job.events_count, int(job.cancel_requested)),
+        )])
+
+    async def list(self, *, project_id: str | None = None, status: JobStatus | None = None,
+                   limit: int = 50, offset: int = 0) -> tuple[list[Job], int]:
+        where, params = [], []
+        if project_id is not None:
+            where.append("project_id = ?")
+            params.append(project_id)
+        if status is not None:
+            where.append("status = ?")
+            params.append(JobStatus(status).value)
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        async with self.db.execute(f"SELECT COUNT(*) FROM jobs{clause}", params) as cur:
+            (total,) = await cur.fetchone()  # type: ignore[misc]
+        async with self.db.execute(
+            f"SELECT record, events_count, cancel_requested FROM jobs{clause}"
+            " ORDER BY created_at DESC, rowid ASC LIMIT ? OFFSET ?",
+            (*params, limit, offset),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [self._job(row) for row in rows], int(total)
+
+    async def counts(self) -> dict[str, int]:
+        out = {s.value: 0 for s in JobStatus}
+        async with self.db.execute("SELECT status, COUNT(*) FROM jobs GROUP BY status") as cur:
+            for status, count in await cur.fetchall():
+                out[status] = count
+        return out
+
+    # events -------------------------------------------------------------------------------
+    def _cond(self, job_id: str) -> asyncio.Condition:
+        return self._changed.setdefault(job_id, asyncio.Condition())
+
+    async def append_event(self, job_id: str, type: str, *, crew: str | None = None,
+                           message: str = "", data: dict[str, Any] | None = None) -> JobEvent:
+        async with self._write:
+            db = self.db
+            await db.execute("BEGIN IMMEDIATE")
+            try:
+                async with db.execute(
+                    "SELECT COALESCE(MAX(seq), 0) FROM events WHERE job_id = ?", (job_id,)
+                ) as cur:
+                    (last,) = await cur.fetchone()  # type: ignore[misc]
+                event = JobEvent(seq=last + 1, job_id=job_id, type=type, crew=crew,
+                                 message=message, data=data or {})
+                await db.execute("INSERT INTO events (job_id, seq, record) VALUES (?, ?, ?)",
+                                 (job_id, event.seq, event.model_dump_json()))
+                await db.execute("UPDATE jobs SET events_count = ? WHERE id = ?",
+                                 (event.seq, job_id))
+            except BaseException:
+                await db.execute("ROLLBACK")
+                raise
+            await db.execute("COMMIT")
+        self._versions[job_id] = self._versions.get(job_id, 0) + 1
+        cond = self._cond(job_id)
+        async with cond:
+            cond.notify_all()
+        return event
+
+    async def events(self, job_id: str, after: int = 0, limit: int = 1000) -> list[JobEvent]:
+        async with self.db.execute(
+            "SELECT record FROM events WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+            (job_id, after, limit),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [JobEvent.model_validate(json.loads(row[0])) for row in rows]
+
+    async def wait_events(self, job_id: str, after: int, timeout: float) -> list[JobEvent]:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        cond = self._cond(job_id)
+        while True:
+            seen = self._versions.get(job_id, 0)
+            batch = await self.events(job_id, after)
+            remaining = deadline - loop.time()
+            if batch or remaining <= 0:
+                return batch
+            async with cond:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(
+                        cond.wait_for(partial(self._moved, job_id, seen)),
+                        min(remaining, self.poll_seconds),
+                    )
+
+    def _moved(self, job_id: str, seen: int) -> bool:
+        return self._versions.get(job_id, 0) != seen

@@ -1,0 +1,153 @@
+"""Webhooks: when a job that carries ``webhook_url`` ends, POST its record there.
+
+The body is the job record as JSON; ``X-Novelcrew-Signature: sha256=<hex>`` is the HMAC-SHA256
+of those exact bytes under ``settings.webhook_secret`` (left out when no secret is set), so a
+receiver verifies before it parses. Delivery runs in the background and never delays or fails
+the job: connection errors, timeouts, 429 and 5xx are retried with exponential backoff
+(``webhook_retries`` times); any other answer is final. A delivery that finally fails is logged
+and counted (``webhook_counts()``): the job's event log is closed by its terminal event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import uuid
+from collections import Counter
+from typing import TYPE_CHECKING
+
+import httpx
+import structlog
+
+if TYPE_CHECKING:
+    from novelcrew.jobs import Job
+    from novelcrew.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+SIGNATURE_HEADER = "X-Novelcrew-Signature"
+EVENT_HEADER = "X-Novelcrew-Event"
+JOB_HEADER = "X-Novelcrew-Job-Id"
+DELIVERY_HEADER = "X-Novelcrew-Delivery"
+ATTEMPT_TIMEOUT = 10.0
+MAX_BACKOFF = 60.0
+
+_pending: set[asyncio.Task[bool]] = set()
+_counts: Counter[str] = Counter()
+
+
+def sign(body: bytes, secret: str) -> str:
+    """The signature header value for ``body``: ``sha256=<hex HMAC-SHA256>``."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def verify(body: bytes, secret: str, header: str | None) -> bool:
+    """Check a signature header in constant time (what a receiver does)."""
+    return bool(header) and hmac.compare_digest(sign(body, secret), header or "")
+
+
+def _retryable(status: int) -> bool:
+    return status == 429 or status >= 500
+
+
+async def deliver_webhook(job: Job, settings: Settings, *,
+                          backoff: float | None = None) -> bool:
+    """POST ``job`` to its ``webhook_url`` with retries; True when the receiver took it (2xx)."""
+    url = job.webhook_url
+    if not url:
+        return False
+    body = job.model_dump_json().encode()
+    event = f"job.{job.status.value}"
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "novelcrew-webhook",
+        EVENT_HEADER: event,
+        JOB_HEADER: job.id,
+        DELIVERY_HEADER: uuid.uuid4().hex,
+    }
+    if settings.webhook_secret is not None:
+        headers[SIGNATURE_HEADER] = sign(body, settings.webhook_secret.get_secret_value())
+    delay = settings.webhook_backoff_seconds if backoff is None else backoff
+    attempts = max(0, settings.webhook_retries) + 1
+    problem = ""
+    async with httpx.AsyncClient(timeout=ATTEMPT_TIMEOUT, follow_redirects=False) as client:
+        for attempt in range(1, attempts + 1):
+            try:
+                response = await client.post(url, content=body, headers=headers)
+            except httpx.HTTPError as exc:
+                problem = f"{type(exc).__name__}: {exc}"
+            else:
+                if response.is_success:
+                    _counts["delivered"] += 1
+                    log.info("webhook_delivered", job_id=job.id, webhook_event=event,
+                             status=response.status_code, attempt=attempt)
+                    return True
+                problem = f"HTTP {response.status_code}"
+                if not _retryable(response.status_code):
+                    break
+            if attempt < attempts:
+                wait = min(delay * 2 ** (attempt - 1), MAX_BACKOFF)
+                log.info("webhook_retrying", job_id=job.id, problem=problem, attempt=attempt,
+                         retry_in=wait)
+                await asyncio.sleep(wait)
+    _counts["failed"] += 1
+    log.warning("webhook_failed", job_id=job.id, webhook_event=event, problem=problem,
+                url=_redacted(url))
+    return False
+
+
+def schedule_webhook(job: Job, settings: Settings) -> asyncio.Task[bool] | None:
+    """Deliver in the background (the caller does not wait); None when there is no URL."""
+    if not job.webhook_url:
+        return None
+    snapshot = job.model_copy(deep=True)
+    task = asyncio.get_running_loop().create_task(
+        _guarded(snapshot, settings), name=f"webhook-{job.id}"
+    )
+    _pending.add(task)
+    task.add_done_callback(_pending.discard)
+    return task
+
+
+async def _guarded(job: Job, settings: Settings) -> bool:
+    try:
+        return await deliver_webhook(job, settings)
+    except asyncio.CancelledError:
+        _counts["abandoned"] += 1
+        log.warning("webhook_abandoned", job_id=job.id, reason="shutdown")
+        raise
+    except Exception as exc:  # never let a delivery bug surface anywhere else
+        _counts["failed"] += 1
+        log.exception("webhook_error", job_id=job.id, error=f"{type(exc).__name__}: {exc}")
+        return False
+
+
+async def drain_webhooks(timeout: float = 10.0) -> None:
+    """Wait up to ``timeout`` for deliveries in flight, then abandon the rest (shutdown)."""
+    pending = [t for t in _pending if t.get_loop() is asyncio.get_running_loop()]
+    if not pending:
+        return
+    _done, still = await asyncio.wait(pending, timeout=timeout)
+    for task in still:
+        task.cancel()
+    if still:
+        await asyncio.gather(*still, return_exceptions=True)
+
+
+def pending_webhooks() -> int:
+    return len(_pending)
+
+
+def webhook_counts() -> dict[str, int]:
+    """Deliveries that succeeded, failed for good, or were abandoned at shutdown."""
+    return {key: _counts.get(key, 0) for key in ("delivered", "failed", "abandoned")}
+
+
+def _redacted(url: str) -> str:
+    """The URL without query string or credentials (they may hold tokens)."""
+    try:
+        parsed = httpx.URL(url)
+    except Exception:
+        return "<invalid url>"
+    return str(parsed.copy_with(query=None, userinfo=b"", fragment=None))

@@ -1,0 +1,199 @@
+"""The inline backend: bounded concurrency, order, cancellation, retries, restart recovery."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import testcrews
+
+from novelcrew.backends.inline import InlineBackend
+from novelcrew.backends.memory import MemoryStore
+from novelcrew.backends.sqlite_store import SQLiteStore
+from novelcrew.jobs import Job, JobStatus
+from novelcrew.settings import Settings
+
+
+def make_settings(tmp_path: Path, **kw: Any) -> Settings:
+    return Settings(_env_file=None, data_dir=tmp_path / "data", **kw)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def plugins() -> Any:
+    testcrews.GATES.clear()
+    testcrews.STARTED.clear()
+    return testcrews.plugins()
+
+
+@pytest.fixture
+async def backend(tmp_path: Path, plugins: Any) -> AsyncIterator[InlineBackend]:
+    b = InlineBackend(plugins, make_settings(tmp_path, concurrency=2))
+    await b.start()
+    yield b
+    await b.stop()
+
+
+async def wait_status(backend: InlineBackend, job_id: str, *statuses: JobStatus,
+                      timeout: float = 10) -> Job:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        job = await backend.get(job_id)
+        if job.status in statuses:
+            return job
+        if loop.time() > deadline:
+            raise AssertionError(f"job {job_id} still {job.status} after {timeout}s")
+        await asyncio.sleep(0.02)
+
+
+def slow_job(**inputs: Any) -> Job:
+    return Job(crews=["slow"], inputs={"story_text": "one two three", **inputs})
+
+
+async def test_default_backend_keeps_records_in_sqlite_under_the_data_dir(
+    tmp_path: Path, plugins: Any
+) -> None:
+    settings = make_settings(tmp_path)
+    backend = InlineBackend.from_settings(settings, plugins)
+    assert isinstance(backend.store, SQLiteStore)
+    assert backend.store.path == settings.resolved_data_dir / "jobs.sqlite3"
+    assert backend.concurrency == 4
+    await backend.start()
+    try:
+        job = await backend.submit(slow_job())
+        assert job.status is JobStatus.queued
+        done = await wait_status(backend, job.id, JobStatus.succeeded)
+        assert done.result == {"slow": {"words": 3, "steps": 3}}
+    finally:
+        await backend.stop()
+    assert (settings.resolved_data_dir / "jobs.sqlite3").exists()
+
+
+async def test_at_most_concurrency_jobs_run_and_the_rest_wait_in_order(
+    backend: InlineBackend,
+) -> None:
+    testcrews.GATES["g"] = asyncio.Event()
+    jobs = [await backend.submit(slow_job(gate="g")) for _ in range(5)]
+    await wait_status(backend, jobs[1].id, JobStatus.running)
+    await asyncio.sleep(0.2)
+    statuses = [(await backend.get(j.id)).status for j in jobs]
+    assert statuses == [JobStatus.running] * 2 + [JobStatus.queued] * 3
+    stats = await backend.stats()
+    assert stats["running"] == 2 and stats["concurrency"] == 2 and stats["queue_depth"] == 3
+    testcrews.GATES["g"].set()
+    for job in jobs:
+        await wait_status(backend, job.id, JobStatus.succeeded)
+    assert [j.id for j in jobs] == testcrews.STARTED
+
+
+async def test_cancelling_a_queued_job_ends_it_at_once(backend: InlineBackend) -> None:
+    testcrews.GATES["g"] = asyncio.Event()
+    running = [await backend.submit(slow_job(gate="g")) for _ in range(2)]
+    waiting = await backend.submit(slow_job())
+    await wait_status(backend, running[1].id, JobStatus.running)
+    cancelled = await backend.cancel(waiting.id)
+    assert cancelled.status is JobStatus.cancelled
+    events = await backend.store.events(waiting.id)
+    assert [e.type for e in events] == ["queued", "cancelled"]
+    testcrews.GATES["g"].set()
+    for job in running:
+        await wait_status(backend, job.id, JobStatus.succeeded)
+    assert waiting.id not in testcrews.STARTED
+    assert (await backend.get(waiting.id)).status is JobStatus.cancelled
+
+
+async def test_cancelling_a_running_job_stops_it_at_its_next_step(
+    backend: InlineBackend,
+) -> None:
+    job = await backend.submit(slow_job(steps=50, step_seconds=0.05))
+    await wait_status(backend, job.id, JobStatus.running)
+    await asyncio.sleep(0.15)
+    await backend.cancel(job.id)
+    done = await wait_status(backend, job.id, JobStatus.cancelled)
+    assert done.result == {}
+    events = await backend.store.events(job.id)
+    assert events[-1].type == "cancelled"
+    assert [e.type for e in events].count("cancelled") == 1
+    assert 0 < done.progress.completed_tasks < 50
+
+
+async def test_a_transient_failure_is_retried_after_the_delay(
+    backend: InlineBackend,
+) -> None:
+    job = await backend.submit(Job(crews=["flaky"], inputs={"story_text": "a b",
+                                                            "failures": 1}))
+    done = await wait_status(backend, job.id, JobStatus.succeeded, timeout=15)
+    assert done.attempts == 2
+    assert done.error is None
+    types = [e.type for e in await backend.store.events(job.id)]
+    assert types == ["queued", "started", "crew_started", "retrying", "started",
+                     "crew_started", "crew_finished", "succeeded"]
+
+
+async def test_start_re_runs_jobs_left_queued_or_running(tmp_path: Path, plugins: Any) -> None:
+    settings = make_settings(tmp_path)
+    store = SQLiteStore(settings.resolved_data_dir / "jobs.sqlite3")
+    await store.open()
+    left_running = slow_job()
+    left_running.status = JobStatus.running
+    left_running.attempts = 1
+    left_queued = slow_job()
+    finished = slow_job()
+    finished.status = JobStatus.succeeded
+    for job in (left_running, left_queued, finished):
+        await store.create(job)
+    await store.close()
+
+    backend = InlineBackend(plugins, settings)
+    await backend.start()
+    try:
+        for job in (left_running, left_queued):
+            done = await wait_status(backend, job.id, JobStatus.succeeded)
+            assert done.result["slow"]["words"] == 3
+        recovered = await backend.get(left_running.id)
+        assert recovered.attempts == 2
+        events = await backend.store.events(left_running.id)
+        assert events[0].type == "warning" and events[0].data["recovered"] is True
+        assert (await backend.get(finished.id)).status is JobStatus.succeeded
+        assert left_running.id in testcrews.STARTED and finished.id not in testcrews.STARTED
+    finally:
+        await backend.stop()
+
+
+async def test_stop_leaves_running_jobs_for_the_next_start(tmp_path: Path, plugins: Any) -> None:
+    settings = make_settings(tmp_path)
+    first = InlineBackend(plugins, settings)
+    await first.start()
+    job = await first.submit(slow_job(steps=40, step_seconds=0.05))
+    await wait_status(first, job.id, JobStatus.running)
+    await asyncio.sleep(0.1)
+    await first.stop()
+
+    second = InlineBackend(plugins, settings)
+    await second.start()
+    try:
+        assert (await second.get(job.id)).status in (JobStatus.running, JobStatus.queued,
+                                                     JobStatus.succeeded)
+        done = await wait_status(second, job.id, JobStatus.succeeded)
+        assert done.result == {"slow": {"words": 3, "steps": 40}}
+        events = await second.store.events(job.id)
+        seqs = [e.seq for e in events]
+        assert seqs == list(range(1, len(events) + 1))
+        assert [e.type for e in events].count("succeeded") == 1 and events[-1].type == "succeeded"
+    finally:
+        await second.stop()
+
+
+async def test_stream_follows_a_job_to_its_terminal_event(plugins: Any, tmp_path: Path) -> None:
+    backend = InlineBackend(plugins, make_settings(tmp_path), store=MemoryStore())
+    await backend.start()
+    try:
+        job = await backend.submit(slow_job(steps=3))
+        seen = [e async for e in backend.stream(job.id) if e is not None]
+        assert seen[0].type == "queued" and seen[-1].type == "succeeded"
+        assert [e.seq for e in seen] == list(range(1, len(seen) + 1))
+    finally:
+        await backend.stop()

@@ -1,0 +1,186 @@
+"""One contract for every ``JobStore``: ``MemoryStore`` (the test double) and ``SQLiteStore``
+must behave the same, since plugin authors test against the first and servers run the second."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from novelcrew.backends.base import JobStore
+from novelcrew.backends.memory import MemoryStore
+from novelcrew.backends.sqlite_store import SQLiteStore
+from novelcrew.jobs import Job, JobStatus, utcnow
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[JobStore]:
+    s: JobStore = MemoryStore() if request.param == "memory" else SQLiteStore(
+        tmp_path / "jobs.sqlite3", poll_seconds=0.05
+    )
+    await s.open()
+    yield s
+    await s.close()
+
+
+def make_job(**kw: object) -> Job:
+    return Job(crews=["architect"], inputs={"story_text": "x"}, **kw)  # type: ignore[arg-type]
+
+
+async def test_create_get_roundtrip(store: JobStore) -> None:
+    job = make_job(project_id="p1", webhook_url="http://example.invalid/hook")
+    await store.create(job)
+    got = await store.get(job.id)
+    assert got == job
+    assert await store.get("nope") is None
+
+
+async def test_get_returns_a_copy(store: JobStore) -> None:
+    job = make_job()
+    await store.create(job)
+    got = await store.get(job.id)
+    assert got is not None
+    got.status = JobStatus.failed
+    again = await store.get(job.id)
+    assert again is not None and again.status is JobStatus.queued
+
+
+async def test_events_are_numbered_without_gaps_and_update_the_count(store: JobStore) -> None:
+    job = make_job()
+    await store.create(job)
+    for i in range(5):
+        event = await store.append_event(job.id, "progress", crew="architect",
+                                         message=f"m{i}", data={"i": i})
+        assert event.seq == i + 1
+    events = await store.events(job.id)
+    assert [e.seq for e in events] == [1, 2, 3, 4, 5]
+    assert [e.data["i"] for e in events] == [0, 1, 2, 3, 4]
+    assert [e.seq for e in await store.events(job.id, after=3)] == [4, 5]
+    assert [e.seq for e in await store.events(job.id, after=1, limit=2)] == [2, 3]
+    stored = await store.get(job.id)
+    assert stored is not None and stored.events_count == 5
+
+
+async def test_concurrent_appends_get_distinct_contiguous_seqs(store: JobStore) -> None:
+    job = make_job()
+    await store.create(job)
+    events = await asyncio.gather(*(store.append_event(job.id, "progress") for _ in range(40)))
+    assert sorted(e.seq for e in events) == list(range(1, 41))
+    assert [e.seq for e in await store.events(job.id)] == list(range(1, 41))
+
+
+async def test_save_keeps_event_count_and_cancellation(store: JobStore) -> None:
+    """A save from a stale copy must not rewind events_count nor undo a cancel request."""
+    job = make_job()
+    await store.create(job)
+    stale = await store.get(job.id)
+    assert stale is not None
+    await store.append_event(job.id, "queued")
+    fresh = await store.get(job.id)
+    assert fresh is not None
+    fresh.cancel_requested = True
+    await store.save(fresh)
+    stale.status = JobStatus.running
+    await store.save(stale)
+    got = await store.get(job.id)
+    assert got is not None
+    assert got.status is JobStatus.running
+    assert got.events_count == 1
+    assert got.cancel_requested is True
+
+
+async def test_list_filters_newest_first_with_total(store: JobStore) -> None:
+    base = utcnow()
+    jobs = []
+    for i in range(6):
+        job = make_job(project_id="a" if i % 2 else "b", created_at=base + timedelta(seconds=i))
+        if i == 5:
+            job.status = JobStatus.succeeded
+        await store.create(job)
+        jobs.append(job)
+    page, total = await store.list(limit=2)
+    assert total == 6
+    assert [j.id for j in page] == [jobs[5].id, jobs[4].id]
+    page, total = await store.list(limit=2, offset=4)
+    assert [j.id for j in page] == [jobs[1].id, jobs[0].id]
+    page, total = await store.list(project_id="a")
+    assert total == 3 and [j.id for j in page] == [jobs[5].id, jobs[3].id, jobs[1].id]
+    page, total = await store.list(project_id="a", status=JobStatus.queued)
+    assert total == 2 and [j.id for j in page] == [jobs[3].id, jobs[1].id]
+
+
+async def test_counts_and_unfinished(store: JobStore) -> None:
+    statuses = [JobStatus.queued, JobStatus.running, JobStatus.succeeded, JobStatus.queued]
+    for status in statuses:
+        job = make_job()
+        job.status = status
+        await store.create(job)
+    counts = await store.counts()
+    assert counts == {"queued": 2, "running": 1, "succeeded": 1, "failed": 0, "cancelled": 0}
+    unfinished = await store.unfinished()
+    assert sorted(j.status.value for j in unfinished) == ["queued", "queued", "running"]
+
+
+async def test_wait_events_wakes_on_append(store: JobStore) -> None:
+    job = make_job()
+    await store.create(job)
+    waiter = asyncio.create_task(store.wait_events(job.id, 0, timeout=10))
+    await asyncio.sleep(0.05)
+    assert not waiter.done()
+    await store.append_event(job.id, "started")
+    events = await asyncio.wait_for(waiter, 2)
+    assert [e.type for e in events] == ["started"]
+
+
+async def test_wait_events_returns_existing_at_once_and_empty_on_timeout(
+    store: JobStore,
+) -> None:
+    job = make_job()
+    await store.create(job)
+    await store.append_event(job.id, "queued")
+    assert [e.seq for e in await store.wait_events(job.id, 0, timeout=5)] == [1]
+    assert await store.wait_events(job.id, 1, timeout=0.1) == []
+
+
+async def test_sqlite_waiter_sees_events_written_by_another_connection(tmp_path: Path) -> None:
+    """Another process may write the same file: waiters fall back to polling it."""
+    path = tmp_path / "jobs.sqlite3"
+    reader, writer = SQLiteStore(path, poll_seconds=0.05), SQLiteStore(path)
+    await reader.open()
+    await writer.open()
+    try:
+        job = make_job()
+        await writer.create(job)
+        waiter = asyncio.create_task(reader.wait_events(job.id, 0, timeout=10))
+        await asyncio.sleep(0.1)
+        await writer.append_event(job.id, "started")
+        events = await asyncio.wait_for(waiter, 2)
+        assert [e.type for e in events] == ["started"]
+        got = await reader.get(job.id)
+        assert got is not None and got.events_count == 1
+    finally:
+        await reader.close()
+        await writer.close()
+
+
+async def test_sqlite_survives_reopen_in_wal_mode(tmp_path: Path) -> None:
+    path = tmp_path / "d" / "jobs.sqlite3"
+    store = SQLiteStore(path)
+    await store.open()
+    job = make_job()
+    await store.create(job)
+    await store.append_event(job.id, "queued")
+    async with store.db.execute("PRAGMA journal_mode") as cur:
+        assert (await cur.fetchone())[0] == "wal"  # type: ignore[index]
+    await store.close()
+    again = SQLiteStore(path)
+    await again.open()
+    try:
+        got = await again.get(job.id)
+        assert got is not None and got.events_count == 1
+        assert [e.type for e in await again.events(job.id)] == ["queued"]
+    finally:
+        await again.close()
