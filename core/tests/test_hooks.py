@@ -69,7 +69,7 @@ def test_hook_register_crews(tmp_path: Path) -> None:
 
     plugins = make_plugins(CrewPlugin())
     assert plugins.registry.crews["count"].plugin == "CrewPlugin-0"
-    job, events = asyncio.run(run_job(plugins, "count", {"story_text": "one two three"},
+    job, _events = asyncio.run(run_job(plugins, "count", {"story_text": "one two three"},
                                       settings=make_settings(tmp_path)))
     assert job.status == "succeeded"
     assert job.result == {"count": {"words": 3, "lens": None}}

@@ -1,0 +1,1 @@
+"""A third-party novelcrew plugin: the ``logline`` crew."""

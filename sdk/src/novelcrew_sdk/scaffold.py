@@ -1,0 +1,53 @@
+"""``novelcrew plugin new NAME``: write a working plugin package that passes its own tests."""
+
+from __future__ import annotations
+
+import re
+from importlib.resources import files
+from pathlib import Path
+
+TEMPLATE_FILES = {
+    "pyproject.toml.tmpl": "pyproject.toml",
+    "README.md.tmpl": "README.md",
+    "init.py.tmpl": "src/{module}/__init__.py",
+    "plugin.py.tmpl": "src/{module}/plugin.py",
+    "tools.py.tmpl": "src/{module}/tools.py",
+    "test_plugin.py.tmpl": "tests/test_plugin.py",
+}
+
+
+class ScaffoldError(ValueError):
+    """The name is unusable or the target folder already exists."""
+
+
+def names(name: str) -> dict[str, str]:
+    slug = re.sub(r"[^a-z0-9]+", "-", name.strip().lower()).strip("-")
+    if not slug or not slug[0].isalpha():
+        raise ScaffoldError(f"{name!r} is not a usable plugin name (start with a letter)")
+    module = slug.replace("-", "_")
+    return {
+        "name": slug,
+        "dist": f"novelcrew-{slug}",
+        "module": f"novelcrew_{module}",
+        "crew": slug,
+        "tool": f"{module}_word_count",
+        "role": f"{slug.replace('-', ' ').title()} Analyst",
+        "title": slug.replace("-", " ").title(),
+    }
+
+
+def new_plugin(name: str, directory: Path) -> Path:
+    """Write the package ``novelcrew-<name>`` into ``directory``; returns its folder."""
+    values = names(name)
+    target = directory / values["dist"]
+    if target.exists():
+        raise ScaffoldError(f"{target} already exists")
+    template = files("novelcrew_sdk") / "template"
+    for source, dest in TEMPLATE_FILES.items():
+        text = (template / source).read_text()
+        for key, value in values.items():
+            text = text.replace("{{" + key + "}}", value)
+        path = target / dest.format(**values)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return target
