@@ -1,0 +1,181 @@
+"""Webhooks against a real local HTTP receiver: signed, retried with backoff, never in the way."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+
+from novelcrew import Crew, RunContext, hookimpl
+from novelcrew.backends.memory import MemoryStore
+from novelcrew.jobs import Job, JobStatus
+from novelcrew.plugins import load, register_module
+from novelcrew.runner import JobRunner
+from novelcrew.settings import Settings
+from novelcrew.webhooks import deliver_webhook, drain_webhooks, sign, verify, webhook_counts
+
+SECRET = "s3cret-for-tests"
+
+
+@dataclass
+class Receiver:
+    """A real HTTP server answering with ``statuses`` in turn (the last one repeats)."""
+
+    statuses: list[int]
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    got: threading.Event = field(default_factory=threading.Event)
+    url: str = ""
+
+    def handler(self) -> type[BaseHTTPRequestHandler]:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                index = len(receiver.requests)
+                status = receiver.statuses[min(index, len(receiver.statuses) - 1)]
+                receiver.requests.append({"headers": dict(self.headers), "body": body,
+                                          "status": status})
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                if 200 <= status < 300:
+                    receiver.got.set()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        return Handler
+
+
+@pytest.fixture
+def receiver(request: pytest.FixtureRequest) -> Iterator[Receiver]:
+    rec = Receiver(statuses=getattr(request, "param", [500, 500, 200]))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), rec.handler())
+    rec.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/novelcrew?token=t0ken"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield rec
+    server.shutdown()
+    server.server_close()
+
+
+class In(BaseModel):
+    story_text: str
+
+
+class Out(BaseModel):
+    words: int
+
+
+async def count_words(ctx: RunContext, inputs: In) -> Out:
+    await ctx.add_tasks(1)
+    await ctx.task_started("count")
+    await ctx.task_finished("count")
+    return Out(words=len(inputs.story_text.split()))
+
+
+class Crews:
+    @hookimpl
+    def register_crews(self, register: Any) -> None:
+        register(Crew(name="words", description="Counts words.", input_model=In,
+                      output_model=Out, run=count_words))
+
+
+def settings(tmp_path: Path, **kw: Any) -> Settings:
+    values: dict[str, Any] = {"data_dir": tmp_path, "webhook_secret": SECRET,
+                              "webhook_backoff_seconds": 0.05, "webhook_retries": 3}
+    values.update(kw)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+async def run_job(tmp_path: Path, url: str, **kw: Any) -> tuple[Job, MemoryStore]:
+    plugins = load(allow=[], include_entry_points=False)
+    register_module(plugins, Crews(), "crews")
+    store = MemoryStore()
+    job = Job(crews=["words"], inputs={"story_text": "a b c"}, webhook_url=url, **kw)
+    await store.create(job)
+    outcome = await JobRunner(plugins, settings(tmp_path), store).run(job.id)
+    return outcome.job, store
+
+
+async def test_job_end_is_posted_signed_after_two_failures(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    job, store = await run_job(tmp_path, receiver.url)
+    assert job.status is JobStatus.succeeded
+    assert len(receiver.requests) <= 1, "the job waited for its webhook"
+    await asyncio.wait_for(asyncio.to_thread(receiver.got.wait, 10), 15)
+    assert [r["status"] for r in receiver.requests] == [500, 500, 200]
+    last = receiver.requests[-1]
+    body, headers = last["body"], last["headers"]
+    assert verify(body, SECRET, headers["X-Novelcrew-Signature"])
+    assert headers["X-Novelcrew-Signature"] == sign(body, SECRET)
+    assert not verify(body + b" ", SECRET, headers["X-Novelcrew-Signature"])
+    assert headers["X-Novelcrew-Event"] == "job.succeeded"
+    assert headers["X-Novelcrew-Job-Id"] == job.id
+    record = json.loads(body)
+    assert record["id"] == job.id and record["status"] == "succeeded"
+    assert record["result"] == {"words": {"words": 3}}
+    assert len({r["headers"]["X-Novelcrew-Delivery"] for r in receiver.requests}) == 1
+    events = await store.events(job.id)
+    assert events[-1].type == "succeeded"
+
+
+@pytest.mark.parametrize("receiver", [[503]], indirect=True)
+async def test_a_delivery_that_keeps_failing_is_counted_not_added_to_the_job(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    before = webhook_counts()["failed"]
+    job, store = await run_job(tmp_path, receiver.url)
+    await drain_webhooks(timeout=10)
+    assert len(receiver.requests) == 4  # the first try and webhook_retries=3 retries
+    assert webhook_counts()["failed"] == before + 1
+    events = await store.events(job.id)
+    assert events[-1].type == "succeeded"
+    assert (await store.get(job.id)).status is JobStatus.succeeded  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("receiver", [[404, 200]], indirect=True)
+async def test_a_client_error_is_final(tmp_path: Path, receiver: Receiver) -> None:
+    job = Job(crews=["words"], status=JobStatus.failed, webhook_url=receiver.url)
+    assert await deliver_webhook(job, settings(tmp_path)) is False
+    assert [r["status"] for r in receiver.requests] == [404]
+    assert receiver.requests[0]["headers"]["X-Novelcrew-Event"] == "job.failed"
+
+
+async def test_connection_errors_are_retried(tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    job = Job(crews=["words"], status=JobStatus.cancelled,
+              webhook_url=f"http://127.0.0.1:{port}/nobody-listens")
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    assert await deliver_webhook(job, settings(tmp_path, webhook_retries=2),
+                                 backoff=0.1) is False
+    assert loop.time() - started >= 0.3  # waited 0.1 then 0.2 between the three tries
+
+
+async def test_no_secret_means_no_signature_header(tmp_path: Path, receiver: Receiver) -> None:
+    job = Job(crews=["words"], status=JobStatus.succeeded, webhook_url=receiver.url)
+    ok = await deliver_webhook(job, settings(tmp_path, webhook_secret=None), backoff=0.01)
+    assert ok is True
+    assert all("X-Novelcrew-Signature" not in r["headers"] for r in receiver.requests)
+
+
+async def test_a_cancelled_job_sends_its_webhook(tmp_path: Path, receiver: Receiver) -> None:
+    receiver.statuses = [200]
+    job, _ = await run_job(tmp_path, receiver.url, cancel_requested=True)
+    assert job.status is JobStatus.cancelled
+    await drain_webhooks(timeout=10)
+    assert [r["headers"]["X-Novelcrew-Event"] for r in receiver.requests] == ["job.cancelled"]
