@@ -1,0 +1,175 @@
+"""How a job's crews move a project's ``workflowStatus``, as pure functions of Payload data.
+
+    architect started   currentStep story-generation (status story-in-progress if draft)
+    architect finished  completedSteps += story-generation, character-development;
+                        currentStep scene-planning
+    director started    currentStep scene-planning
+    director finished   completedSteps += scene-planning; currentStep media-generation;
+                        generatedContent.scenes = the director's scene plan
+
+Every update also sets ``lastActivity``. Only values from ``enums`` are ever produced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from novelcrew_payload.enums import SCENE_FIELDS, ProjectStatus, WorkflowStep
+
+
+@dataclass(frozen=True)
+class Transition:
+    """What one crew event does to the project's workflow."""
+
+    current_step: WorkflowStep
+    completes: tuple[WorkflowStep, ...] = ()
+    start_story: bool = False
+    stores_scenes: bool = False
+
+
+TRANSITIONS: dict[tuple[str, str], Transition] = {
+    ("architect", "crew_started"): Transition(WorkflowStep.story_generation, start_story=True),
+    ("architect", "crew_finished"): Transition(
+        WorkflowStep.scene_planning,
+        completes=(WorkflowStep.story_generation, WorkflowStep.character_development)),
+    ("director", "crew_started"): Transition(WorkflowStep.scene_planning),
+    ("director", "crew_finished"): Transition(
+        WorkflowStep.media_generation, completes=(WorkflowStep.scene_planning,),
+        stores_scenes=True),
+}
+
+
+def transition_for(event_type: str, crew: str | None) -> Transition | None:
+    return TRANSITIONS.get((crew or "", event_type))
+
+
+def iso_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def project_update(project: Mapping[str, Any], transition: Transition, *,
+                   crew_output: Any = None, now: str | None = None) -> dict[str, Any]:
+    """The PATCH body for ``project`` (as Payload returned it) after ``transition``."""
+    now = now or iso_now()
+    status = project.get("workflowStatus")
+    workflow: Mapping[str, Any] = status if isinstance(status, Mapping) else {}
+    existing = workflow.get("completedSteps")
+    rows = [_keep_row(row) for row in existing if isinstance(row, Mapping)] \
+        if isinstance(existing, list) else []
+    rows = [row for row in rows if row is not None]
+    done = {row["step"] for row in rows}
+    for step in transition.completes:
+        if step.value not in done:
+            rows.append({"step": step.value, "completedAt": now})
+            done.add(step.value)
+    update: dict[str, Any] = {
+        "workflowStatus": {
+            "currentStep": transition.current_step.value,
+            "completedSteps": rows,
+            "lastActivity": now,
+        }
+    }
+    if transition.start_story and project.get("status") in (None, ProjectStatus.draft.value):
+        update["status"] = ProjectStatus.story_in_progress.value
+    if transition.stores_scenes:
+        scenes = scenes_from_output(crew_output)
+        if scenes is not None:
+            update["generatedContent"] = {"scenes": scenes}
+    return update
+
+
+def _keep_row(row: Mapping[str, Any]) -> dict[str, Any] | None:
+    """An existing ``completedSteps`` row as sent back (its ``id`` keeps Payload's row)."""
+    step = row.get("step")
+    if step not in {member.value for member in WorkflowStep}:
+        return None
+    kept: dict[str, Any] = {"step": step}
+    for key in ("id", "completedAt"):
+        if row.get(key) is not None:
+            kept[key] = row[key]
+    return kept
+
+
+# the director's scene plan ------------------------------------------------------------------
+
+def _first(scene: Mapping[str, Any], *keys: str) -> Any:
+    for key in keys:
+        value = scene.get(key)
+        if value not in (None, "", [], {}):
+            return value
+    return None
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value.strip() or None
+    if isinstance(value, Mapping):
+        return _text(_first(value, "name", "text", "description", "summary"))
+    if isinstance(value, Sequence):
+        parts = [t for t in (_text(v) for v in value) if t]
+        return ", ".join(parts) or None
+    return str(value)
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.strip().rstrip("s"))
+        except ValueError:
+            return None
+    return None
+
+
+def _duration(scene: Mapping[str, Any]) -> float | None:
+    seconds = _number(_first(scene, "estimated_duration_seconds", "estimated_duration",
+                             "duration_seconds", "duration", "estimatedDuration"))
+    if seconds is not None:
+        return seconds
+    shots = scene.get("shots") or scene.get("shot_list")
+    if isinstance(shots, list):
+        total = [_duration(shot) for shot in shots if isinstance(shot, Mapping)]
+        known = [t for t in total if t is not None]
+        return sum(known) if known else None
+    return None
+
+
+def scene_row(scene: Mapping[str, Any], index: int) -> dict[str, Any]:
+    """One ``generatedContent.scenes`` row from a planned scene, whatever its exact keys."""
+    number = _number(_first(scene, "number", "scene_number", "sceneNumber", "index"))
+    row: dict[str, Any] = {
+        "sceneNumber": int(number) if number is not None and number >= 1 else index + 1,
+        "heading": _text(_first(scene, "heading", "slugline", "title")),
+        "description": _text(_first(scene, "summary", "description", "synopsis", "heading",
+                                    "title")),
+        "location": _text(_first(scene, "location", "setting")),
+    }
+    duration = _duration(scene)
+    if duration is not None and duration >= 0:
+        row["estimatedDuration"] = round(duration, 1)
+    return {key: value for key, value in row.items() if key in SCENE_FIELDS and value is not None}
+
+
+def scenes_from_output(output: Any) -> list[dict[str, Any]] | None:
+    """The rows for a director output (``{scenes: [...]}`` or a bare list); None if absent."""
+    if isinstance(output, Mapping):
+        scenes = output.get("scenes")
+        if scenes is None:
+            for key in ("scene_plan", "plan"):
+                inner = output.get(key)
+                if isinstance(inner, Mapping) and isinstance(inner.get("scenes"), list):
+                    scenes = inner["scenes"]
+                    break
+    else:
+        scenes = output
+    if not isinstance(scenes, list):
+        return None
+    return [scene_row(scene, i) for i, scene in enumerate(scenes) if isinstance(scene, Mapping)]
