@@ -1,0 +1,230 @@
+"""A ``JobStore`` in Redis, so every API instance and worker sees every job.
+
+Layout (key names in ``backends/keys.py``): one hash per job holding the record JSON beside the
+fields that index and guard it; one Redis Stream per job for its event log, entry id ``0-<seq>``;
+sorted sets by ``created_at`` per status, per project and per project and status for listing,
+filtering, paging and counting.
+
+Two Lua scripts keep the rules every store shares atomic across processes:
+- ``save``: ``events_count`` and ``cancel_requested`` belong to the store (a stale copy can
+  neither rewind the count nor undo a cancellation), and a terminal record is final, so a job
+  that a recovered worker finishes a second time keeps its first ending.
+- ``append``: ``seq`` comes from ``HINCRBY`` in the same script as ``XADD``, so it has no gaps
+  however many processes append; after the terminal event the log is closed (a second terminal
+  event, or anything later, returns the terminal event instead of appending).
+
+``wait_events`` blocks in ``XREAD BLOCK``, so a waiting SSE stream costs no polling.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from novelcrew.backends.base import JobStore
+from novelcrew.backends.keys import Keys
+from novelcrew.jobs import TERMINAL, TERMINAL_EVENTS, Job, JobEvent, JobStatus
+
+_TERMINAL_LUA = "{" + ", ".join(f"['{s.value}']=true" for s in TERMINAL) + "}"
+
+SAVE_LUA = f"""
+local terminal = {_TERMINAL_LUA}
+local root, id, record, status, project, score, cancel, mode, expect =
+  ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9]
+local h = root .. ':job:' .. id
+local cur = redis.call('HGET', h, 'status')
+if mode == 'create' and cur then return -1 end
+if cur and expect ~= '' and not string.find(',' .. expect .. ',', ',' .. cur .. ',', 1, true)
+then return 0 end
+if cur and terminal[cur] then return 0 end
+redis.call('HSET', h, 'record', record, 'status', status, 'project_id', project,
+           'created_at', score)
+redis.call('HSETNX', h, 'events_count', 0)
+if cancel == '1' then redis.call('HSET', h, 'cancel_requested', 1) end
+redis.call('ZADD', root .. ':jobs', score, id)
+if project ~= '' then redis.call('ZADD', root .. ':jobs:project:' .. project, score, id) end
+if cur ~= status then
+  if cur then
+    redis.call('ZREM', root .. ':jobs:status:' .. cur, id)
+    if project ~= '' then
+      redis.call('ZREM', root .. ':jobs:project-status:' .. cur .. ':' .. project, id)
+    end
+  end
+  redis.call('ZADD', root .. ':jobs:status:' .. status, score, id)
+  if project ~= '' then
+    redis.call('ZADD', root .. ':jobs:project-status:' .. status .. ':' .. project, score, id)
+  end
+end
+return 1
+"""
+
+APPEND_LUA = """
+local h, stream = KEYS[1], KEYS[2]
+local closed = redis.call('HGET', h, 'terminal_seq')
+if closed then return {0, tonumber(closed)} end
+local seq = redis.call('HINCRBY', h, 'events_count', 1)
+redis.call('XADD', stream, '0-' .. seq, 'e', ARGV[2])
+if ARGV[1] == '1' then redis.call('HSET', h, 'terminal_seq', seq) end
+return {1, seq}
+"""
+
+
+def connect(url: str) -> aioredis.Redis:
+    """A client for ``url`` (no read timeout: ``XREAD BLOCK`` waits on purpose)."""
+    return aioredis.Redis.from_url(url, socket_connect_timeout=5, health_check_interval=30)
+
+
+class RedisStore(JobStore):
+    """Job records and event logs in Redis at ``url`` under ``keys.root``."""
+
+    def __init__(self, url: str, keys: Keys | None = None,
+                 client: aioredis.Redis | None = None) -> None:
+        self.url = url
+        self.keys = keys or Keys()
+        self._client = client
+        self._own_client = client is None
+
+    # connection ---------------------------------------------------------------------------
+    async def open(self) -> None:
+        if self._client is None:
+            self._client = connect(self.url)
+        self._save = self._client.register_script(SAVE_LUA)
+        self._append = self._client.register_script(APPEND_LUA)
+        await self._client.ping()
+
+    async def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None and self._own_client:
+            await client.aclose()
+
+    @property
+    def redis(self) -> aioredis.Redis:
+        if self._client is None:
+            raise RuntimeError("RedisStore is not open; call open() first")
+        return self._client
+
+    # records ------------------------------------------------------------------------------
+    async def _write(self, job: Job, mode: str, expect: str = "") -> int:
+        return int(await self._save(args=[
+            self.keys.root, job.id, job.model_dump_json(), job.status.value,
+            job.project_id or "", repr(job.created_at.timestamp()),
+            "1" if job.cancel_requested else "0", mode, expect,
+        ]))
+
+    async def create(self, job: Job) -> None:
+        if await self._write(job, "create") == -1:
+            raise ValueError(f"job {job.id} already exists")
+
+    async def save(self, job: Job) -> None:
+        await self._write(job, "save")
+
+    async def save_if(self, job: Job, expect: set[JobStatus]) -> bool:
+        """Save only if the stored status is one of ``expect`` (a check-and-set transition)."""
+        return await self._write(job, "save", ",".join(s.value for s in expect)) == 1
+
+    @staticmethod
+    def _decode(fields: list[Any]) -> Job | None:
+        record, events_count, cancel = fields
+        if record is None:
+            return None
+        job = Job.model_validate_json(record)
+        job.events_count = int(events_count or 0)
+        job.cancel_requested = job.cancel_requested or cancel in (b"1", "1")
+        return job
+
+    async def get(self, job_id: str) -> Job | None:
+        fields = await self.redis.hmget(
+            self.keys.job(job_id), "record", "events_count", "cancel_requested"
+        )
+        return self._decode(fields)
+
+    async def get_many(self, job_ids: list[str]) -> list[Job]:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for job_id in job_ids:
+                pipe.hmget(self.keys.job(job_id), "record", "events_count", "cancel_requested")
+            rows = await pipe.execute()
+        return [job for job in map(self._decode, rows) if job is not None]
+
+    async def cancel_requested(self, job_ids: list[str]) -> set[str]:
+        """Which of ``job_ids`` have a cancellation requested (the workers' safety net)."""
+        if not job_ids:
+            return set()
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for job_id in job_ids:
+                pipe.hget(self.keys.job(job_id), "cancel_requested")
+            flags = await pipe.execute()
+        return {job_id for job_id, flag in zip(job_ids, flags, strict=True)
+                if flag in (b"1", "1")}
+
+    def _index(self, project_id: str | None, status: JobStatus | None) -> str:
+        if project_id is not None and status is not None:
+            return self.keys.by_project_status(project_id, status.value)
+        if project_id is not None:
+            return self.keys.by_project(project_id)
+        if status is not None:
+            return self.keys.by_status(status.value)
+        return self.keys.all_jobs
+
+    async def list(self, *, project_id: str | None = None, status: JobStatus | None = None,
+                   limit: int = 50, offset: int = 0) -> tuple[list[Job], int]:
+        key = self._index(project_id, status)
+        if limit <= 0:
+            return [], int(await self.redis.zcard(key))
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.zcard(key)
+            pipe.zrevrange(key, offset, offset + limit - 1)
+            total, ids = await pipe.execute()
+        return await self.get_many([i.decode() for i in ids]), int(total)
+
+    async def oldest(self, status: JobStatus, limit: int) -> list[str]:
+        """Ids of the ``limit`` oldest jobs in ``status`` (what recovery looks at)."""
+        ids = await self.redis.zrange(self.keys.by_status(status.value), 0, limit - 1)
+        return [i.decode() for i in ids]
+
+    async def counts(self) -> dict[str, int]:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for status in JobStatus:
+                pipe.zcard(self.keys.by_status(status.value))
+            values = await pipe.execute()
+        return {s.value: int(v) for s, v in zip(JobStatus, values, strict=True)}
+
+    # events -------------------------------------------------------------------------------
+    async def append_event(self, job_id: str, type: str, *, crew: str | None = None,
+                           message: str = "", data: dict[str, Any] | None = None) -> JobEvent:
+        event = JobEvent(seq=0, job_id=job_id, type=type, crew=crew, message=message,
+                         data=data or {})
+        body = event.model_dump_json(exclude={"seq", "job_id"})
+        appended, seq = await self._append(
+            keys=[self.keys.job(job_id), self.keys.events(job_id)],
+            args=["1" if type in TERMINAL_EVENTS else "0", body],
+        )
+        if appended:
+            event.seq = int(seq)
+            return event
+        closed = await self.events(job_id, after=int(seq) - 1, limit=1)
+        return closed[0]
+
+    @staticmethod
+    def _event(job_id: str, entry: tuple[bytes, dict[bytes, bytes]]) -> JobEvent:
+        entry_id, fields = entry
+        data = json.loads(fields[b"e"])
+        return JobEvent(seq=int(entry_id.split(b"-")[1]), job_id=job_id, **data)
+
+    async def events(self, job_id: str, after: int = 0, limit: int = 1000) -> list[JobEvent]:
+        entries = await self.redis.xrange(
+            self.keys.events(job_id), min=f"(0-{after}", max="+", count=limit
+        )
+        return [self._event(job_id, e) for e in entries]
+
+    async def wait_events(self, job_id: str, after: int, timeout: float) -> list[JobEvent]:
+        found = await self.events(job_id, after)
+        if found or timeout <= 0:
+            return found
+        ready = await self.redis.xread(
+            {self.keys.events(job_id): f"0-{after}"}, block=max(1, int(timeout * 1000))
+        )
+        if not ready:
+            return []
+        return await self.events(job_id, after)

@@ -1,0 +1,123 @@
+"""``RedisStore`` keeps the contract every ``JobStore`` keeps (the shared contract tests run
+here against a real redis-server), plus what only a store shared by many processes needs:
+terminal states that stay final and a log that closes after its terminal event."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from test_store_contract import (  # the contract tests, re-run against Redis
+    make_job,
+    test_concurrent_appends_get_distinct_contiguous_seqs,
+    test_counts_and_unfinished,
+    test_create_get_roundtrip,
+    test_events_are_numbered_without_gaps_and_update_the_count,
+    test_get_returns_a_copy,
+    test_list_filters_newest_first_with_total,
+    test_save_keeps_event_count_and_cancellation,
+    test_wait_events_returns_existing_at_once_and_empty_on_timeout,
+    test_wait_events_wakes_on_append,
+)
+
+from novelcrew.backends.keys import Keys
+from novelcrew.backends.redis_store import RedisStore
+from novelcrew.jobs import JobStatus
+
+__all__ = [
+    "test_concurrent_appends_get_distinct_contiguous_seqs",
+    "test_counts_and_unfinished",
+    "test_create_get_roundtrip",
+    "test_events_are_numbered_without_gaps_and_update_the_count",
+    "test_get_returns_a_copy",
+    "test_list_filters_newest_first_with_total",
+    "test_save_keeps_event_count_and_cancellation",
+    "test_wait_events_returns_existing_at_once_and_empty_on_timeout",
+    "test_wait_events_wakes_on_append",
+]
+
+
+@pytest.fixture
+async def store(redis_url: str, root: str) -> AsyncIterator[RedisStore]:
+    s = RedisStore(redis_url, Keys(root))
+    await s.open()
+    yield s
+    await s.close()
+
+
+async def test_two_clients_see_the_same_records_and_events(redis_url: str, root: str) -> None:
+    a, b = RedisStore(redis_url, Keys(root)), RedisStore(redis_url, Keys(root))
+    await a.open()
+    await b.open()
+    try:
+        job = make_job(project_id="p")
+        await a.create(job)
+        waiter = asyncio.create_task(b.wait_events(job.id, 0, timeout=10))
+        await asyncio.sleep(0.05)
+        assert not waiter.done()
+        await a.append_event(job.id, "started")
+        assert [e.type for e in await asyncio.wait_for(waiter, 2)] == ["started"]
+        got = await b.get(job.id)
+        assert got is not None and got.events_count == 1
+        page, total = await b.list(project_id="p")
+        assert total == 1 and page[0].id == job.id
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_a_terminal_record_stays_final(store: RedisStore) -> None:
+    """A job finished by one worker keeps that ending when a recovered run saves it again."""
+    job = make_job()
+    await store.create(job)
+    done = job.model_copy(update={"status": JobStatus.succeeded, "result": {"a": 1}})
+    await store.save(done)
+    late = job.model_copy(update={"status": JobStatus.running})
+    await store.save(late)
+    again = job.model_copy(update={"status": JobStatus.failed})
+    await store.save(again)
+    got = await store.get(job.id)
+    assert got is not None and got.status is JobStatus.succeeded and got.result == {"a": 1}
+    assert await store.counts() == {"queued": 0, "running": 0, "succeeded": 1, "failed": 0,
+                                    "cancelled": 0}
+
+
+async def test_save_if_is_a_check_and_set(store: RedisStore) -> None:
+    job = make_job()
+    await store.create(job)
+    running = job.model_copy(update={"status": JobStatus.running})
+    assert await store.save_if(running, {JobStatus.queued})
+    cancelled = job.model_copy(update={"status": JobStatus.cancelled})
+    assert not await store.save_if(cancelled, {JobStatus.queued})
+    got = await store.get(job.id)
+    assert got is not None and got.status is JobStatus.running
+
+
+async def test_only_one_terminal_event_however_many_finishers(store: RedisStore) -> None:
+    job = make_job()
+    await store.create(job)
+    await store.append_event(job.id, "started")
+    first, second = await asyncio.gather(
+        store.append_event(job.id, "succeeded"), store.append_event(job.id, "succeeded")
+    )
+    assert first.seq == second.seq == 2
+    late = await store.append_event(job.id, "progress")
+    assert late.seq == 2 and late.type == "succeeded"
+    assert [e.type for e in await store.events(job.id)] == ["started", "succeeded"]
+    got = await store.get(job.id)
+    assert got is not None and got.events_count == 2
+
+
+async def test_list_pages_by_status_and_counts_move_with_transitions(store: RedisStore) -> None:
+    jobs = [make_job(project_id="p") for _ in range(3)]
+    for job in jobs:
+        await store.create(job)
+    jobs[0].status = JobStatus.running
+    await store.save(jobs[0])
+    page, total = await store.list(status=JobStatus.queued)
+    assert total == 2 and {j.id for j in page} == {jobs[1].id, jobs[2].id}
+    page, total = await store.list(project_id="p", status=JobStatus.running)
+    assert total == 1 and page[0].id == jobs[0].id
+    assert (await store.counts())["running"] == 1
+    assert await store.oldest(JobStatus.queued, 10) == [jobs[1].id, jobs[2].id]
