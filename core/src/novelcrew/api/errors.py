@@ -1,0 +1,194 @@
+"""The one place that turns errors into HTTP responses.
+
+Every error the API answers is JSON ``{"error": {"type", "message", "details"}}``:
+
+| raised                                   | status | type                        |
+|------------------------------------------|--------|-----------------------------|
+| ``CrewNotFound``, ``JobNotFound``        | 404    | ``crew_not_found``, ...     |
+| ``ToolMissing``                          | 503    | ``tool_missing``            |
+| ``InvalidInput`` / request validation    | 422    | ``invalid_input``           |
+| malformed JSON body                      | 400    | ``malformed_json``          |
+| ``StoryTooLarge`` / body over the limit  | 413    | ``story_too_large``, ...    |
+| ``Unauthorized``                         | 401    | ``unauthorized``            |
+| ``RateLimited``                          | 429    | ``rate_limited``            |
+| ``Conflict``                             | 409    | ``conflict``                |
+| ``BackendUnavailable``                   | 503    | ``backend_unavailable``     |
+| unknown route / wrong method             | 404/405| ``not_found``, ...          |
+| anything else                            | 500    | ``internal_error``          |
+
+``ToolMissing`` is a ``NotFound`` in the exception tree, but over HTTP the request was fine: the
+server lacks a plugin the crew needs, which its operator must install, so it answers 503.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse, Response
+
+from novelcrew.errors import NovelcrewError, RateLimited, ToolMissing, Unauthorized
+
+log = logging.getLogger(__name__)
+
+#: statuses whose meaning differs over HTTP from the exception tree's default
+STATUS_OVERRIDES: dict[type[NovelcrewError], int] = {ToolMissing: 503}
+
+HTTP_TYPES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_input",
+    429: "rate_limited",
+    503: "service_unavailable",
+}
+
+
+class ErrorBody(BaseModel):
+    type: str = Field(description="A stable machine-readable error type.")
+    message: str = Field(description="What went wrong, for people.")
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class ErrorResponse(BaseModel):
+    """The shape of every error the API answers."""
+
+    error: ErrorBody
+
+
+def error_response(status: int, type: str, message: str,
+                   details: dict[str, Any] | None = None,
+                   headers: dict[str, str] | None = None) -> JSONResponse:
+    body = {"error": {"type": type, "message": message, "details": details or {}}}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def status_for(exc: NovelcrewError) -> int:
+    for cls, status in STATUS_OVERRIDES.items():
+        if isinstance(exc, cls):
+            return status
+    return exc.status_code
+
+
+def from_novelcrew_error(exc: NovelcrewError) -> JSONResponse:
+    status = status_for(exc)
+    headers: dict[str, str] = {}
+    if isinstance(exc, RateLimited):
+        headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
+    if isinstance(exc, Unauthorized):
+        headers["WWW-Authenticate"] = 'Bearer realm="novelcrew"'
+    if status >= 500:
+        log.warning("%s: %s", exc.error_type, exc.message)
+    return error_response(status, exc.error_type, exc.message, exc.details, headers or None)
+
+
+def clean_validation_errors(errors: Any) -> list[dict[str, Any]]:
+    """Pydantic errors without the rejected input (which may be a whole story) or context."""
+    out = []
+    for err in errors:
+        out.append({
+            "loc": [part if isinstance(part, (str, int)) else str(part)
+                    for part in err.get("loc", ())],
+            "msg": str(err.get("msg", "")),
+            "type": str(err.get("type", "")),
+        })
+    return out
+
+
+def _is_json(content_type: str | None) -> bool:
+    if not content_type:
+        return True  # a body without a type is read as JSON
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/")
+                                            and media.endswith("+json"))
+
+
+def from_validation_error(exc: RequestValidationError,
+                          content_type: str | None = None) -> JSONResponse:
+    errors = clean_validation_errors(exc.errors())
+    if any(e["type"] == "json_invalid" for e in errors):
+        return error_response(400, "malformed_json", "the request body is not valid JSON",
+                              {"errors": errors})
+    if not _is_json(content_type) and any(e["loc"][:1] == ["body"] for e in errors):
+        return error_response(415, "unsupported_media_type",
+                              "send the body as JSON (Content-Type: application/json)",
+                              {"content_type": content_type[:100] if content_type else None})
+    return error_response(422, "invalid_input", f"invalid request: {len(errors)} error(s)",
+                          {"errors": errors})
+
+
+def from_http_exception(exc: StarletteHTTPException) -> Response:
+    status = exc.status_code
+    if status < 400:  # e.g. 304 raised by a route: not an error body
+        return Response(status_code=status, headers=exc.headers)
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = "HTTP error"
+    message = exc.detail if isinstance(exc.detail, str) else phrase
+    if status == 404 and message == "Not Found":
+        message = "no such route"
+    details = {} if isinstance(exc.detail, str) else {"detail": exc.detail}
+    return error_response(status, HTTP_TYPES.get(status, "http_error"), message, details,
+                          dict(exc.headers) if exc.headers else None)
+
+
+def internal_error() -> JSONResponse:
+    return error_response(500, "internal_error", "the server failed; see its logs")
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that give every error the one JSON shape."""
+
+    async def novelcrew_handler(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, NovelcrewError)
+        return from_novelcrew_error(exc)
+
+    async def validation_handler(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        return from_validation_error(exc, request.headers.get("content-type"))
+
+    async def http_handler(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        return from_http_exception(exc)
+
+    async def unexpected_handler(request: Request, exc: Exception) -> Response:
+        log.error("unhandled error on %s %s", request.method, request.url.path,
+                  exc_info=(type(exc), exc, exc.__traceback__))
+        return internal_error()
+
+    app.add_exception_handler(NovelcrewError, novelcrew_handler)
+    app.add_exception_handler(RequestValidationError, validation_handler)
+    app.add_exception_handler(StarletteHTTPException, http_handler)
+    app.add_exception_handler(Exception, unexpected_handler)
+
+
+#: the error responses every route may answer, for the OpenAPI document
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    descriptions = {
+        400: "Malformed JSON body",
+        401: "Missing or wrong API key",
+        404: "Not found",
+        409: "Conflict with the job's state",
+        413: "Story or body too large",
+        415: "The body is not JSON",
+        422: "Invalid input",
+        429: "Rate limited; see the Retry-After header",
+        503: "A required dependency (job backend, tool) is unavailable",
+    }
+    return {
+        status: {"model": ErrorResponse, "description": descriptions.get(status, "Error")}
+        for status in statuses
+    }

@@ -1,0 +1,115 @@
+"""The request guard: body size, API key, rate limit, then one log line and metrics per request.
+
+A plain ASGI middleware (no per-request task or body copy) so the hot path stays cheap. It runs
+before routing, so a wrong key is refused the same way on every path, known or not.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import structlog
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from novelcrew import metrics
+from novelcrew.api import errors
+from novelcrew.api.auth import PUBLIC_PATHS, KeyChecker
+from novelcrew.api.ratelimit import RateLimiter
+
+log = structlog.get_logger("novelcrew.api")
+
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class GuardMiddleware:
+    def __init__(self, app: ASGIApp, *, keys: KeyChecker, limiter: RateLimiter,
+                 max_body_bytes: int, log_requests: bool = True) -> None:
+        self.app = app
+        self.keys = keys
+        self.limiter = limiter
+        self.max_body_bytes = max_body_bytes
+        self.log_requests = log_requests
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+        method: str = scope["method"]
+        path: str = scope["path"]
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        client = scope.get("client")
+        client_ip = client[0] if client else "unknown"
+        identity: str | None = None
+        try:
+            refusal, identity = self._check(scope, method, path, client_ip)
+            if refusal is not None:
+                await refusal(scope, receive, send_wrapper)
+            else:
+                await self.app(scope, receive, send_wrapper)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "<unmatched>"
+            metrics.HTTP_REQUESTS.labels(method, template, str(status)).inc()
+            metrics.HTTP_DURATION.labels(method, template).observe(elapsed)
+            if self.log_requests:
+                log.info("request", method=method, path=path, status=status,
+                         ms=round(elapsed * 1000, 2), client=client_ip,
+                         key=identity)
+
+    def _check(self, scope: Scope, method: str, path: str,
+               client_ip: str) -> tuple[Any, str | None]:
+        """A refusal response (or None) and the key id of the request."""
+        headers: dict[bytes, bytes] | None = None
+        identity: str | None = None
+        if self.keys.enabled:
+            headers = dict(scope["headers"])
+            identity = self.keys.identify(headers)
+        if self.limiter.enabled:
+            wait = self.limiter.take(identity or f"ip:{client_ip}")
+            if wait > 0:
+                return errors.from_novelcrew_error(_rate_limited(wait)), identity
+        if identity is None and self.keys.enabled and path not in PUBLIC_PATHS:
+            if method == "OPTIONS" and headers and b"access-control-request-method" in headers:
+                return None, None  # a CORS preflight never carries credentials
+            return errors.from_novelcrew_error(_unauthorized(headers or {})), None
+        if method in BODY_METHODS:
+            if headers is None:
+                headers = dict(scope["headers"])
+            length = headers.get(b"content-length")
+            if length is not None:
+                try:
+                    size = int(length)
+                except ValueError:
+                    return errors.error_response(
+                        400, "bad_request", "invalid Content-Length header"), identity
+                if size > self.max_body_bytes:
+                    return errors.error_response(
+                        413, "payload_too_large",
+                        f"the body is {size} bytes; the limit is {self.max_body_bytes}",
+                        {"limit_bytes": self.max_body_bytes}), identity
+        return None, identity
+
+
+def _rate_limited(wait: float) -> Any:
+    from novelcrew.errors import RateLimited
+
+    return RateLimited(f"too many requests; retry in {wait:.1f}s", retry_after=wait,
+                       details={"retry_after_seconds": round(wait, 3)})
+
+
+def _unauthorized(headers: dict[bytes, bytes]) -> Any:
+    from novelcrew.errors import Unauthorized
+
+    presented = b"x-api-key" in headers or b"authorization" in headers
+    return Unauthorized("wrong API key" if presented else
+                        "an API key is required: send X-API-Key or Authorization: Bearer")

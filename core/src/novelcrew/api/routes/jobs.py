@@ -1,0 +1,108 @@
+"""``/jobs``: submit, list, read, follow (Server-Sent Events) and cancel jobs."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request, status
+from sse_starlette import EventSourceResponse, ServerSentEvent
+
+from novelcrew.api import submission
+from novelcrew.api.deps import BackendDep, PluginsDep, SettingsDep
+from novelcrew.api.errors import responses
+from novelcrew.api.schemas import JobCreate, JobPublic, JobsPublic
+from novelcrew.backends.base import JobBackend
+from novelcrew.errors import InvalidInput
+from novelcrew.jobs import JobStatus
+
+router = APIRouter(prefix="/jobs", tags=["jobs"])
+
+#: seconds between keep-alive comments on an idle event stream (``app.state.sse_keepalive``)
+DEFAULT_KEEPALIVE = 15.0
+
+
+@router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=JobPublic,
+             responses=responses(400, 404, 413, 415, 422, 503), summary="Submit a job")
+async def create_job(body: JobCreate, plugins: PluginsDep, settings: SettingsDep,
+                     backend: BackendDep) -> JobPublic:
+    job, _ = await submission.submit(body, plugins, settings, backend)
+    return JobPublic.of(job)
+
+
+@router.get("", response_model=JobsPublic, responses=responses(422),
+            summary="List jobs, newest first")
+async def list_jobs(
+    backend: BackendDep,
+    project_id: Annotated[str | None, Query(max_length=200)] = None,
+    job_status: Annotated[JobStatus | None, Query(alias="status")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> JobsPublic:
+    jobs, count = await backend.list(project_id=project_id, status=job_status, limit=limit,
+                                     offset=offset)
+    return JobsPublic(data=[JobPublic.of(job) for job in jobs], count=count)
+
+
+@router.get("/{job_id}", response_model=JobPublic, responses=responses(404),
+            summary="One job")
+async def get_job(job_id: str, backend: BackendDep) -> JobPublic:
+    return JobPublic.of(await backend.get(job_id))
+
+
+@router.post("/{job_id}/cancel", status_code=status.HTTP_202_ACCEPTED, response_model=JobPublic,
+             responses=responses(400, 404, 409, 413),
+             summary="Cancel a job: a queued one at once, a running one at its next step")
+async def cancel_job(job_id: str, backend: BackendDep) -> JobPublic:
+    return JobPublic.of(await backend.cancel(job_id))
+
+
+EVENTS_DOC = """Server-Sent Events: every event of the job after `Last-Event-ID` (or `?after=`,
+or from the start), then live ones; the stream closes after the terminal event (`succeeded`,
+`failed` or `cancelled`). Each event has `id:` = its `seq`, `event:` = its type and `data:` =
+the event as JSON. Idle streams get `: keep-alive` comments."""
+
+
+@router.get(
+    "/{job_id}/events",
+    response_class=EventSourceResponse,
+    responses={
+        200: {"description": "An event stream",
+              "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+        **responses(404, 422),
+    },
+    summary="Follow a job's events (Server-Sent Events)",
+    description=EVENTS_DOC,
+)
+async def job_events(
+    job_id: str,
+    request: Request,
+    backend: BackendDep,
+    after: Annotated[int | None, Query(ge=0, description="Resume after this seq.")] = None,
+    last_event_id: Annotated[str | None, Header(max_length=50)] = None,
+) -> EventSourceResponse:
+    start = after or 0
+    if last_event_id is not None and last_event_id.strip():
+        try:
+            start = max(start, int(last_event_id))
+        except ValueError:
+            raise InvalidInput("Last-Event-ID must be an event seq (an integer)",
+                               {"last_event_id": last_event_id[:50]}) from None
+        if start < 0:
+            raise InvalidInput("Last-Event-ID must not be negative", {"last_event_id": start})
+    await backend.get(job_id)  # 404 before the stream starts
+    keepalive = float(getattr(request.app.state, "sse_keepalive", DEFAULT_KEEPALIVE))
+    return EventSourceResponse(
+        _event_stream(backend, job_id, start, keepalive),
+        ping=keepalive,
+        ping_message_factory=lambda: ServerSentEvent(comment="keep-alive"),
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _event_stream(backend: JobBackend, job_id: str, after: int,
+                        keepalive: float) -> AsyncIterator[ServerSentEvent]:
+    async for event in backend.stream(job_id, after=after, poll=keepalive):
+        if event is None:
+            continue  # the response's own ping task sends keep-alive comments
+        yield ServerSentEvent(data=event.model_dump_json(), event=event.type, id=str(event.seq))

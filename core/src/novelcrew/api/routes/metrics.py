@@ -1,0 +1,27 @@
+"""``/metrics``: the default Prometheus registry in the text format."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from novelcrew import metrics
+from novelcrew.api.deps import BackendDep
+
+router = APIRouter(prefix="/metrics", tags=["operations"])
+log = logging.getLogger(__name__)
+
+
+@router.get("", response_class=Response,
+            responses={200: {"description": "Prometheus text format",
+                             "content": {"text/plain": {"schema": {"type": "string"}}}}},
+            summary="Prometheus metrics")
+async def prometheus(backend: BackendDep) -> Response:
+    try:
+        metrics.set_backend_gauges(await backend.stats())
+    except Exception as exc:  # the gauges keep their last values; /health reports the outage
+        log.warning("backend stats unavailable for /metrics: %s", exc)
+    body, content_type = metrics.render()
+    return Response(body, media_type=content_type)

@@ -1,0 +1,80 @@
+"""Checking a job before it is queued, shared by ``POST /jobs`` and ``POST /crews/execute``.
+
+A job that cannot run is refused here, with the status the client can act on, rather than
+queued to fail later: unknown crew (404), story over the limit (413), a required tool no
+plugin provides (503, the operator's to fix), inputs the crews' models reject (422).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from novelcrew import metrics
+from novelcrew.backends.base import JobBackend
+from novelcrew.errors import InvalidInput, StoryTooLarge
+from novelcrew.jobs import Job, JobCreate
+from novelcrew.plugins import Plugins
+from novelcrew.runner import build_inputs
+from novelcrew.settings import Settings
+from novelcrew.specs import Crew
+
+STORY_FIELD = "story_text"
+
+
+def check_story_size(inputs: dict[str, Any], settings: Settings) -> None:
+    story = inputs.get(STORY_FIELD)
+    if isinstance(story, str) and len(story) > settings.max_story_chars:
+        raise StoryTooLarge(
+            f"{STORY_FIELD} has {len(story)} characters; the limit is {settings.max_story_chars}",
+            {"chars": len(story), "limit": settings.max_story_chars},
+        )
+
+
+def check_inputs(crews: list[Crew], job: Job) -> None:
+    """Validate each stage's input model; a later stage's ``previous`` is not known yet."""
+    previous: dict[str, Any] = {}
+    for index, crew in enumerate(crews):
+        try:
+            build_inputs(crew.input_model, job, previous)
+        except InvalidInput as exc:
+            errors = exc.details.get("errors", [])
+            if index > 0:
+                errors = [e for e in errors if not (e.get("loc") or ("",))[0] == "previous"]
+            if errors:
+                raise InvalidInput(
+                    f"invalid inputs for crew {crew.name!r}: {len(errors)} error(s)",
+                    {"crew": crew.name, "errors": _jsonable(errors)},
+                ) from exc
+        previous[crew.name] = {}
+
+
+def _jsonable(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"loc": [p if isinstance(p, (str, int)) else str(p) for p in e.get("loc", ())],
+             "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))} for e in errors]
+
+
+def prepare(body: JobCreate, plugins: Plugins, settings: Settings) -> tuple[Job, list[Crew]]:
+    """The job record for ``body``, or the error that explains why it cannot run."""
+    registry = plugins.registry
+    crews = registry.check_chain(body.crews)
+    check_story_size(body.inputs, settings)
+    for crew in crews:
+        for name in registry.missing_tools(crew):
+            registry.tool(name, wanted_by=crew.name)  # raises ToolMissing naming the plugins
+    model = body.config.get("model")
+    if model is not None:
+        if not isinstance(model, str) or not model:
+            raise InvalidInput("config.model must be a model id such as 'offline'",
+                               {"model": str(model)})
+        registry.model_provider(model)
+    job = Job.from_create(body)
+    check_inputs(crews, job)
+    return job, crews
+
+
+async def submit(body: JobCreate, plugins: Plugins, settings: Settings,
+                 backend: JobBackend) -> tuple[Job, list[Crew]]:
+    job, crews = prepare(body, plugins, settings)
+    job = await backend.submit(job)
+    metrics.JOBS_SUBMITTED.labels(metrics.chain_label(job.crews)).inc()
+    return job, crews

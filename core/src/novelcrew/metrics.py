@@ -1,0 +1,96 @@
+"""Job and HTTP metrics on the default Prometheus registry (``GET /metrics`` exports them).
+
+Counts of submitted jobs and HTTP requests are made where they happen (the API process).
+Finished jobs and durations are observed through the ``job_event`` hook by ``JobMetrics``,
+which ``install(plugins)`` registers in whichever process runs jobs (the API with the
+``inline`` backend; ``novelcrew worker`` with ``arq``). Gauges of queue depth and jobs by status
+are set from the backend each time ``/metrics`` is scraped, so they hold for every backend.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, Histogram
+from prometheus_client.exposition import generate_latest
+
+from novelcrew.hookspecs import hookimpl
+
+if TYPE_CHECKING:
+    from novelcrew.plugins import Plugins
+
+DURATION_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, float("inf"))
+
+JOBS_SUBMITTED = Counter(
+    "novelcrew_jobs_submitted_total", "Jobs accepted by the API, by crew (chain).", ["crew"]
+)
+JOBS_FINISHED = Counter(
+    "novelcrew_jobs_finished_total", "Jobs that ended, by crew (chain) and final status.",
+    ["crew", "status"],
+)
+JOB_DURATION = Histogram(
+    "novelcrew_job_duration_seconds", "Seconds from a job's start to its end, by crew (chain).",
+    ["crew"], buckets=DURATION_BUCKETS,
+)
+CREW_DURATION = Histogram(
+    "novelcrew_crew_duration_seconds", "Seconds one crew of a job took, by crew.", ["crew"],
+    buckets=DURATION_BUCKETS,
+)
+QUEUE_DEPTH = Gauge("novelcrew_queue_depth", "Jobs waiting to run.")
+JOBS_BY_STATUS = Gauge("novelcrew_jobs", "Jobs in the store, by status.", ["status"])
+HTTP_REQUESTS = Counter(
+    "novelcrew_http_requests_total", "HTTP requests, by method, route template and status.",
+    ["method", "route", "status"],
+)
+HTTP_DURATION = Histogram(
+    "novelcrew_http_request_duration_seconds", "HTTP request latency, by method and route.",
+    ["method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, float("inf")),
+)
+
+OBSERVER_NAME = "novelcrew.metrics"
+
+
+def chain_label(crews: list[str]) -> str:
+    return ",".join(crews)
+
+
+class JobMetrics:
+    """A ``job_event`` observer counting finished jobs and timing them."""
+
+    @hookimpl
+    def job_event(self, event: Any, job: Any) -> None:
+        if event.type == "crew_finished" and event.crew:
+            seconds = event.data.get("seconds")
+            if isinstance(seconds, (int, float)):
+                CREW_DURATION.labels(event.crew).observe(seconds)
+        elif event.terminal:
+            label = chain_label(job.crews)
+            JOBS_FINISHED.labels(label, event.type).inc()
+            duration = job.duration_seconds
+            if duration is not None:
+                JOB_DURATION.labels(label).observe(duration)
+
+
+def install(plugins: Plugins) -> bool:
+    """Register the observer once per plugin manager; True when this call registered it."""
+    if plugins.pm.has_plugin(OBSERVER_NAME):
+        return False
+    plugins.pm.register(JobMetrics(), name=OBSERVER_NAME)
+    return True
+
+
+def uninstall(plugins: Plugins) -> None:
+    if plugins.pm.has_plugin(OBSERVER_NAME):
+        plugins.pm.unregister(name=OBSERVER_NAME)
+
+
+def set_backend_gauges(stats: dict[str, Any]) -> None:
+    QUEUE_DEPTH.set(stats.get("queue_depth", 0))
+    for status, count in (stats.get("counts") or {}).items():
+        JOBS_BY_STATUS.labels(status).set(count)
+
+
+def render() -> tuple[bytes, str]:
+    """The default registry in the Prometheus text format, and its content type."""
+    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
