@@ -1,0 +1,150 @@
+"""Structured logs: JSON lines by default, a readable console format for terminals.
+
+Everything goes through one structlog pipeline, including stdlib ``logging`` (uvicorn, httpx,
+crewAI), so every line carries the context bound with ``structlog.contextvars``: the runner
+binds ``job_id`` while a job runs, and that context follows the job into ``asyncio.to_thread``.
+Secrets never reach the output: values under secret-looking keys are masked, and the secrets
+the settings hold (API keys, provider and Payload keys, the webhook secret) are masked wherever
+they appear in a line.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Iterable, MutableMapping
+from typing import IO, TYPE_CHECKING, Any
+
+import structlog
+from structlog.typing import EventDict, Processor
+
+if TYPE_CHECKING:
+    from novelcrew.settings import Settings
+
+MASK = "***"
+#: keys whose values are always masked: ``api_key``, ``X-API-Key``, ``webhook_secret``,
+#: ``auth_token`` (but not ``prompt_tokens``)
+SECRET_KEY = re.compile(
+    r"^(.*[_\-])?(api[_\-]?keys?|authorization|secret|password|passwd|token|cookie"
+    r"|credentials?)$",
+    re.I,
+)
+_HANDLER_FLAG = "_novelcrew_handler"
+
+
+class Redactor:
+    """A structlog processor that masks secrets by key name and by value."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self.secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+
+    def _mask_text(self, text: str) -> str:
+        for secret in self.secrets:
+            if secret in text:
+                text = text.replace(secret, MASK)
+        return text
+
+    def _clean(self, key: str | None, value: Any) -> Any:
+        if key is not None and SECRET_KEY.search(key) and value not in (None, "", [], {}):
+            return MASK
+        if isinstance(value, str):
+            return self._mask_text(value)
+        if isinstance(value, dict):
+            return {k: self._clean(str(k), v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return type(value)(self._clean(None, v) for v in value)
+        return value
+
+    def __call__(self, logger: Any, method: str, event_dict: EventDict) -> EventDict:
+        for key, value in list(event_dict.items()):
+            if key == "event":
+                event_dict[key] = self._mask_text(value) if isinstance(value, str) else value
+            else:
+                event_dict[key] = self._clean(key, value)
+        return event_dict
+
+
+def _settings_secrets(settings: Settings) -> list[str]:
+    found = [key.get_secret_value() for key in settings.api_keys]
+    for name in ("openrouter_api_key", "openai_api_key", "payload_api_key", "webhook_secret"):
+        value = getattr(settings, name, None)
+        if value is not None:
+            found.append(value.get_secret_value())
+    return found
+
+
+def _drop_color_message(logger: Any, method: str, event_dict: EventDict) -> EventDict:
+    event_dict.pop("color_message", None)  # uvicorn's duplicate of the message
+    return event_dict
+
+
+def configure_logging(settings: Settings, *, stream: IO[str] | None = None,
+                      fmt: str | None = None) -> None:
+    """Route structlog and stdlib logging to ``stream`` (stderr) in ``settings.log_format``.
+
+    Safe to call more than once (the last call wins); ``fmt`` overrides the format.
+    """
+    fmt = fmt or settings.log_format
+    level = logging.getLevelName(str(settings.log_level).upper())
+    if not isinstance(level, int):
+        level = logging.INFO
+    redact = Redactor(_settings_secrets(settings))
+    shared: list[Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_logger_name,
+        structlog.stdlib.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _drop_color_message,
+        redact,
+    ]
+    renderer: Processor
+    if fmt == "console":
+        renderer = structlog.dev.ConsoleRenderer(
+            colors=(stream or sys.stderr).isatty(),
+            exception_formatter=structlog.dev.plain_traceback,
+        )
+        exc: list[Processor] = [structlog.processors.format_exc_info]
+    else:
+        renderer = structlog.processors.JSONRenderer()
+        exc = [structlog.processors.dict_tracebacks]
+
+    structlog.configure(
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *shared,
+            structlog.processors.StackInfoRenderer(),
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=False,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[structlog.stdlib.ExtraAdder(), *shared],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            *exc,
+            redact,  # tracebacks rendered above may quote a secret too
+            renderer,
+        ],
+    )
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(formatter)
+    setattr(handler, _HANDLER_FLAG, True)
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if getattr(h, _HANDLER_FLAG, False)]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.propagate = True
+    for noisy in ("httpx", "httpcore", "aiosqlite", "LiteLLM", "opentelemetry"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+
+
+def bound_context() -> MutableMapping[str, Any]:
+    """The context every line logged now would carry (for tests and diagnostics)."""
+    return structlog.contextvars.get_contextvars()

@@ -1,0 +1,118 @@
+"""Logs are JSON lines with the job id on every line a job logs, and never show a secret."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import structlog
+from pydantic import BaseModel
+
+from novelcrew import Crew, RunContext, hookimpl
+from novelcrew.backends.memory import MemoryStore
+from novelcrew.jobs import Job
+from novelcrew.logging import configure_logging
+from novelcrew.plugins import load, register_module
+from novelcrew.runner import JobRunner
+from novelcrew.settings import Settings
+
+API_KEY = "nc-live-key-0123456789"
+PROVIDER_KEY = "sk-or-v1-abcdef0123456789"
+
+
+class In(BaseModel):
+    story_text: str
+
+
+class Out(BaseModel):
+    ok: bool
+
+
+async def chatty(ctx: RunContext, inputs: In) -> Out:
+    structlog.get_logger("crew").info("crew_step", step=1, api_key=API_KEY,
+                                      usage={"prompt_tokens": 12})
+    logging.getLogger("some.library").warning("calling provider with %s", PROVIDER_KEY)
+
+    def in_thread() -> None:
+        logging.getLogger("crewai.like").info("from a worker thread")
+
+    await asyncio.to_thread(in_thread)
+    return Out(ok=True)
+
+
+class Crews:
+    @hookimpl
+    def register_crews(self, register: Any) -> None:
+        register(Crew(name="chatty", description="logs", input_model=In, output_model=Out,
+                      run=chatty))
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    structlog.reset_defaults()
+
+
+def settings(tmp_path: Path, **kw: Any) -> Settings:
+    return Settings(_env_file=None, data_dir=tmp_path, api_keys=API_KEY,  # type: ignore[call-arg]
+                    openrouter_api_key=PROVIDER_KEY, **kw)
+
+
+async def test_every_line_of_a_job_is_json_with_its_id_and_no_secret(
+    tmp_path: Path, restore_logging: None
+) -> None:
+    out = io.StringIO()
+    s = settings(tmp_path)
+    configure_logging(s, stream=out)
+    plugins = load(allow=[], include_entry_points=False)
+    register_module(plugins, Crews(), "crews")
+    store = MemoryStore()
+    job = Job(crews=["chatty"], inputs={"story_text": "x"})
+    await store.create(job)
+    structlog.get_logger("server").info("before_job")
+    await JobRunner(plugins, s, store).run(job.id)
+    structlog.get_logger("server").info("after_job")
+
+    text = out.getvalue()
+    assert API_KEY not in text and PROVIDER_KEY not in text
+    lines = [json.loads(line) for line in text.splitlines()]
+    by_event = {line["event"]: line for line in lines}
+    assert "job_id" not in by_event["before_job"] and "job_id" not in by_event["after_job"]
+    step = by_event["crew_step"]
+    assert step["job_id"] == job.id and step["api_key"] == "***" and step["level"] == "info"
+    assert step["usage"] == {"prompt_tokens": 12}
+    assert step["logger"] == "crew" and "timestamp" in step
+    provider = by_event["calling provider with ***"]
+    assert provider["job_id"] == job.id and provider["level"] == "warning"
+    assert by_event["from a worker thread"]["job_id"] == job.id
+
+
+def test_console_format_is_readable_and_masks_too(tmp_path: Path, restore_logging: None) -> None:
+    out = io.StringIO()
+    configure_logging(settings(tmp_path, log_format="console"), stream=out)
+    structlog.get_logger("x").info("hello", authorization=f"Bearer {API_KEY}")
+    logging.getLogger("y").error("key was %s", API_KEY)
+    text = out.getvalue()
+    assert "hello" in text and "authorization" in text and "key was ***" in text
+    assert API_KEY not in text
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(text.splitlines()[0])
+
+
+def test_the_log_level_filters(tmp_path: Path, restore_logging: None) -> None:
+    out = io.StringIO()
+    configure_logging(settings(tmp_path, log_level="WARNING"), stream=out)
+    structlog.get_logger("x").info("quiet")
+    logging.getLogger("y").info("quiet too")
+    structlog.get_logger("x").warning("loud")
+    assert [json.loads(line)["event"] for line in out.getvalue().splitlines()] == ["loud"]
