@@ -1,0 +1,126 @@
+"""The director crew's run: read the story, plan the chosen scenes concurrently, total, write.
+
+Progress is announced up front (reading, two tasks per scene, writing back) so the job's
+fraction only moves forward; a failed scene's unfinished tasks are dropped from the total at
+the end. A scene that cannot be planned becomes a ``failed_scenes`` entry and a ``warning``
+event; the run fails only when no scene could be planned.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from novelcrew.context import RunContext
+from novelcrew.errors import JobError, TransientError
+from novelcrew_director.brief import build_brief
+from novelcrew_director.config import AGENT_KEYS, load_config
+from novelcrew_director.inputs import DirectorInput
+from novelcrew_director.models import FailedScene, ModelInfo, PlannedScene, ScenePlan
+from novelcrew_director.planner import SceneOutcome, ScenePlanner
+from novelcrew_director.reading import check_selection, read_story
+from novelcrew_director.totals import compute_totals
+from novelcrew_director.writeback import custom_kg
+
+log = logging.getLogger(__name__)
+
+READ_TASK = "Read the story from the knowledge graph"
+WRITE_TASK = "Write the shots to the knowledge graph"
+OFFLINE_NOTE = (
+    "Planned by the offline stand-in model, which fills the plan's fields by plain extraction "
+    "from the story text: it does not understand the story. Configure a real model for a "
+    "director's reading."
+)
+
+
+class PlanningFailed(JobError):
+    """No scene of the selection could be planned."""
+
+    error_type = "planning_failed"
+
+
+def model_info(ctx: RunContext, roles: list[str]) -> ModelInfo:
+    models = {role: ctx.model_id(role) for role in roles}
+    offline = any(model.split("/", 1)[0] == "offline" for model in models.values())
+    return ModelInfo(models=models, offline=offline, note=OFFLINE_NOTE if offline else None)
+
+
+async def run(ctx: RunContext, inputs: DirectorInput) -> ScenePlan:
+    """Plan the story's scenes for production (see the package README)."""
+    project_id = inputs.project_id or ctx.project_id
+    config = load_config()
+    await ctx.add_tasks(1)
+    await ctx.task_started(READ_TASK)
+    story = await read_story(ctx, project_id, inputs.scenes, dict(inputs.previous))
+    numbers = check_selection(story, inputs.scenes)
+    await ctx.task_finished(READ_TASK, scenes=len(numbers), source=story.source)
+    await ctx.add_tasks(2 * len(numbers) + (1 if inputs.write_back else 0))
+
+    roles = [config.agent(key).role for key in AGENT_KEYS.values()]
+    planner = ScenePlanner(ctx, config, {role: ctx.llm(role) for role in roles},
+                           inputs.max_attempts)
+    limit = asyncio.Semaphore(inputs.max_parallel_scenes)
+
+    async def plan(number: int) -> SceneOutcome:
+        async with limit:
+            brief = build_brief(story, number, inputs.preferences, inputs.constraints)
+            return await planner.plan(brief)
+
+    async with asyncio.TaskGroup() as group:
+        running = [group.create_task(plan(number)) for number in numbers]
+    outcomes = [task.result() for task in running]
+    planned: list[PlannedScene] = [o.plan for o in outcomes if o.plan is not None]
+    failed: list[FailedScene] = [o.failure for o in outcomes if o.failure is not None]
+    if not planned:
+        details = {"failed_scenes": [f.model_dump() for f in failed]}
+        summary = "; ".join(f"scene {f.number}: {f.error}" for f in failed[:5])
+        if all(o.transient for o in outcomes):
+            raise TransientError(f"no scene could be planned (model unavailable): {summary}",
+                                 details)
+        raise PlanningFailed(f"none of the {len(failed)} scene(s) could be planned: {summary}",
+                             details)
+
+    warnings: list[str] = []
+    if failed:
+        message = (f"{len(failed)} of {len(numbers)} scene(s) could not be planned: "
+                   + ", ".join(str(f.number) for f in failed))
+        warnings.append(message)
+        await ctx.emit("warning", message, failed_scenes=[f.model_dump() for f in failed])
+    for number in numbers:
+        brief_location = story.scenes[number].location
+        if (inputs.constraints.locations_available and brief_location
+                and build_brief(story, number, inputs.preferences,
+                                inputs.constraints).unavailable_location):
+            warnings.append(f"scene {number}: location {brief_location!r} is not among the "
+                            "available locations")
+
+    totals = compute_totals(planned, inputs.constraints)
+    if totals.fits_schedule is False:
+        warnings.append(f"the plan needs about {totals.estimated_shooting_days:g} shooting days "
+                        f"but {totals.shooting_days_available} are available")
+    # a failed scene's unfinished tasks will never finish: take them out of the total
+    ctx.total_tasks = ctx.completed_tasks + (1 if inputs.write_back else 0)
+    if inputs.write_back:
+        await ctx.task_started(WRITE_TASK)
+        try:
+            counts = await ctx.tool("kg_insert_custom_kg").acall(
+                custom_kg=custom_kg(planned, story.scenes))
+        except Exception as exc:  # the plan is the product; a graph outage must not lose it
+            message = f"could not write the shots to the knowledge graph: {exc}"
+            warnings.append(message)
+            await ctx.emit("warning", message, tool="kg_insert_custom_kg",
+                           error=type(exc).__name__)
+            counts = None
+        await ctx.task_finished(WRITE_TASK, written=counts is not None)
+    else:
+        await ctx.add_tasks(0)
+
+    return ScenePlan(
+        project_id=project_id,
+        title=story.title,
+        scenes=sorted(planned, key=lambda scene: scene.number),
+        totals=totals,
+        failed_scenes=sorted(failed, key=lambda f: f.number),
+        warnings=warnings,
+        model=model_info(ctx, roles),
+    )

@@ -1,0 +1,254 @@
+"""Reading a story's context through the tools, by name: ``kg_query`` and, when configured,
+``payload_read_project``.
+
+Queries are few and bounded: one listing per entity type, then one query per selected scene
+for its relationships (characters ``appears_in`` it, it is ``located_in`` a location, it
+``features`` objects), run a few at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from pydantic import BaseModel
+
+from novelcrew.context import RunContext
+from novelcrew.errors import InvalidInput
+from novelcrew_director.story import (
+    SceneFacts,
+    StoryContext,
+    enrich,
+    from_architect,
+    parse_scene_description,
+    scene_number,
+)
+
+log = logging.getLogger(__name__)
+
+LIST_TOP_K = 500
+SCENE_TOP_K = 40
+MAX_TOKENS = 8000
+QUERY_CONCURRENCY = 4
+PROJECT_FIELDS = {
+    "name": "Project",
+    "title": "Title",
+    "corePremise": "Core premise",
+    "genre": "Genre",
+    "tone": "Tone",
+    "mood": "Mood",
+    "targetAudience": "Target audience",
+}
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    """A tool result as a dict (tools may return pydantic models or dicts)."""
+    if isinstance(value, BaseModel):
+        return value.model_dump()
+    if isinstance(value, dict):
+        return value
+    return {}
+
+
+def _field(item: Any, *keys: str) -> Any:
+    data = as_dict(item) if not isinstance(item, dict) else item
+    for key in keys:
+        if data.get(key) is not None:
+            return data[key]
+    return None
+
+
+async def _query(ctx: RunContext, query: str, *, top_k: int,
+                 entity_types: list[str] | None = None) -> dict[str, Any]:
+    tool = ctx.tool("kg_query")
+    result = await tool.acall(query=query, top_k=top_k, max_tokens=MAX_TOKENS,
+                              entity_types=entity_types)
+    return as_dict(result)
+
+
+def _entities(result: dict[str, Any], kind: str | None = None) -> list[tuple[str, str, str]]:
+    out = []
+    for item in result.get("entities") or []:
+        name = _field(item, "name", "entity_name")
+        if not name:
+            continue
+        etype = str(_field(item, "type", "entity_type") or "").strip().strip('"').lower()
+        if kind is None or etype == kind:
+            out.append((str(name), etype, str(_field(item, "description") or "")))
+    return out
+
+
+def _relationships(result: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    out = []
+    for item in result.get("relationships") or []:
+        src, tgt = _field(item, "src", "src_id"), _field(item, "tgt", "tgt_id")
+        if src and tgt:
+            out.append((str(src), str(tgt), str(_field(item, "keywords") or "").lower(),
+                        str(_field(item, "description") or "")))
+    return out
+
+
+async def read_graph(ctx: RunContext, wanted: list[int] | None) -> StoryContext:
+    """Scenes, characters, locations and objects of the job's project from the story graph."""
+    story = StoryContext(source="graph")
+    listings = await asyncio.gather(
+        _query(ctx, "Scene", top_k=LIST_TOP_K, entity_types=["scene"]),
+        _query(ctx, "character", top_k=LIST_TOP_K, entity_types=["character"]),
+        _query(ctx, "location", top_k=LIST_TOP_K, entity_types=["location"]),
+    )
+    scenes, characters, locations = listings
+    for name, _, description in _entities(scenes, "scene"):
+        facts = parse_scene_description(name, description)
+        if facts is not None and facts.number not in story.scenes:
+            story.scenes[facts.number] = facts
+    _absorb(story, characters)
+    _absorb(story, locations)
+    # scenes asked for that the listing did not return (a capped listing): ask by name
+    missing = [n for n in wanted or [] if n not in story.scenes]
+    for number in missing:
+        result = await _query(ctx, f"Scene {number}", top_k=SCENE_TOP_K,
+                              entity_types=["scene"])
+        for name, _, description in _entities(result, "scene"):
+            facts = parse_scene_description(name, description)
+            if facts is not None and facts.number == number:
+                story.scenes[number] = facts
+    numbers = sorted(story.scenes) if wanted is None else [n for n in wanted
+                                                           if n in story.scenes]
+    limit = asyncio.Semaphore(QUERY_CONCURRENCY)
+
+    async def one(number: int) -> None:
+        async with limit:
+            result = await _query(ctx, f"Scene {number}", top_k=SCENE_TOP_K)
+        _absorb_scene(story, story.scenes[number], result)
+
+    await asyncio.gather(*(one(n) for n in numbers))
+    await _fill_missing_people(ctx, story, numbers)
+    story.scenes = dict(sorted(story.scenes.items()))
+    return story
+
+
+def _absorb(story: StoryContext, result: dict[str, Any]) -> None:
+    tables = {"character": story.characters, "location": story.locations,
+              "object": story.objects}
+    for name, etype, description in _entities(result):
+        table = tables.get(etype)
+        if table is not None and (name not in table or not table[name]):
+            table[name] = description
+
+
+def _absorb_scene(story: StoryContext, facts: SceneFacts, result: dict[str, Any]) -> None:
+    """Add what a scene's own query tells: entities, and relationships touching the scene."""
+    _absorb(story, result)
+    me = f"scene {facts.number}"
+    for src, tgt, keywords, _ in _relationships(result):
+        src_l, tgt_l = src.lower(), tgt.lower()
+        if "appears_in" in keywords and tgt_l == me and src not in facts.characters:
+            facts.characters.append(src)
+        elif "located_in" in keywords and src_l == me and not facts.location:
+            facts.location = tgt
+        elif "features" in keywords and src_l == me and tgt not in facts.objects:
+            facts.objects.append(tgt)
+
+
+async def _fill_missing_people(ctx: RunContext, story: StoryContext, numbers: list[int]) -> None:
+    """Descriptions of characters and locations the listings missed, one query per type."""
+    people: set[str] = set()
+    places: set[str] = set()
+    for number in numbers:
+        facts = story.scenes[number]
+        people.update(c for c in facts.characters if not story.character(c))
+        if facts.location and not story.location(facts.location):
+            places.add(facts.location)
+    for names, kind in ((people, "character"), (places, "location")):
+        if names:
+            result = await _query(ctx, " ".join(sorted(names)), top_k=SCENE_TOP_K,
+                                  entity_types=[kind])
+            _absorb(story, result)
+
+
+async def read_project(ctx: RunContext, project_id: str | None) -> dict[str, str]:
+    """Project fields that colour the plan (tone, mood, audience, premise), when Payload is on."""
+    if project_id is None or not ctx.has_tool("payload_read_project"):
+        return {}
+    try:
+        doc = as_dict(await ctx.tool("payload_read_project").acall(project_id=project_id))
+    except Exception as exc:  # Payload is optional: the plan stands without it
+        await ctx.emit("warning", f"could not read project {project_id} from Payload: {exc}",
+                       tool="payload_read_project", error=type(exc).__name__)
+        return {}
+    out: dict[str, str] = {}
+    for key, label in PROJECT_FIELDS.items():
+        value = doc.get(key)
+        if isinstance(value, list):
+            value = ", ".join(str(v.get("name", v)) if isinstance(v, dict) else str(v)
+                              for v in value)
+        if isinstance(value, str | int | float) and str(value).strip():
+            out[label] = str(value).strip()
+    return out
+
+
+async def read_story(ctx: RunContext, project_id: str | None, wanted: list[int] | None,
+                     previous: dict[str, Any]) -> StoryContext:
+    """The story context for a run, or ``InvalidInput`` when there is no story to plan."""
+    architect = previous.get("architect")
+    try:
+        story = await read_graph(ctx, wanted)
+    except Exception as exc:
+        if project_id is not None or not architect:
+            raise
+        # no project to scope the graph by: the chained architect output is all there is
+        log.info("no project graph to read (%s); using the architect output", exc)
+        story = StoryContext()
+    if architect:
+        fallback = from_architect(architect)
+        if story.scenes:
+            enrich(story, fallback)
+        elif fallback.scenes:
+            await ctx.emit("warning", "the knowledge graph has no scenes for this project; "
+                           "planning from the architect stage's output instead",
+                           source="architect")
+            story = fallback
+    if not story.scenes:
+        raise InvalidInput(
+            f"project {project_id!r} has no scenes in its knowledge graph: run the architect "
+            "crew first (or chain it: crew_type 'architect,director')",
+            {"project_id": project_id},
+        )
+    story.project = await read_project(ctx, project_id)
+    story.title = story.title or story.project.get("Title") or story.project.get("Project")
+    return story
+
+
+def check_selection(story: StoryContext, wanted: list[int] | None) -> list[int]:
+    """The scene numbers to plan; ``InvalidInput`` names any the story does not have."""
+    available = sorted(story.scenes)
+    if wanted is None:
+        return available
+    missing = [n for n in wanted if n not in story.scenes]
+    if missing:
+        raise InvalidInput(
+            f"scene(s) {', '.join(map(str, missing))} are not in the story, which has scenes "
+            f"{_ranges(available)}",
+            {"missing": missing, "available": available},
+        )
+    return wanted
+
+
+def _ranges(numbers: list[int]) -> str:
+    parts: list[str] = []
+    start = prev = None
+    for n in numbers:
+        if start is None:
+            start = prev = n
+        elif n == prev + 1:  # type: ignore[operator]
+            prev = n
+        else:
+            parts.append(f"{start}-{prev}" if start != prev else str(start))
+            start = prev = n
+    if start is not None:
+        parts.append(f"{start}-{prev}" if start != prev else str(start))
+    return ", ".join(parts)
+
+
+__all__ = ["as_dict", "check_selection", "read_project", "read_story", "scene_number"]

@@ -1,0 +1,230 @@
+"""The story as the director sees it: scenes, characters and locations, read from the graph.
+
+The architect writes each scene as an entity ``Scene <n>`` whose description is ``Key: value``
+lines (see docs/architecture.md). Parsing is lenient: keys in any case, markdown bullets or
+bold, and descriptions that an upstream PathRAG merged with ``<SEP>``. The architect stage's
+output (when chained) only fills gaps; the knowledge graph is the source.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+_NUMBER_RE = re.compile(r"\bscene\s*#?\s*(\d+)\b", re.I)
+_HEAD_RE = re.compile(r"^\s*scene\s*#?\s*(\d+)\s*[:.\-\u2013]\s*(.*)$", re.I)
+_KEY_RE = re.compile(r"^\s*[-*•]?\s*\**\s*([A-Za-z][A-Za-z _/\-]{0,40}?)\s*\**\s*:\s*\**\s*(.*)$")
+_SPLIT_NAMES_RE = re.compile(r"\s*(?:,|;|\band\b|&)\s*")
+
+KEY_ALIASES = {
+    "location": "location",
+    "setting": "location",
+    "place": "location",
+    "time": "time",
+    "time of day": "time",
+    "characters": "characters",
+    "cast": "characters",
+    "emotional beat": "emotional_beat",
+    "emotion": "emotional_beat",
+    "beat": "emotional_beat",
+    "purpose": "purpose",
+    "dialogue": "dialogue",
+    "notable dialogue": "dialogue",
+    "summary": "summary",
+    "heading": "heading",
+    "mood": "mood",
+}
+
+
+class SceneFacts(BaseModel):
+    """One scene's facts as the story graph holds them."""
+
+    number: int
+    summary: str = ""
+    location: str | None = None
+    time: str | None = None
+    characters: list[str] = Field(default_factory=list)
+    emotional_beat: str = ""
+    purpose: str = ""
+    dialogue: list[str] = Field(default_factory=list)
+    objects: list[str] = Field(default_factory=list)
+    extra: dict[str, str] = Field(default_factory=dict)
+
+
+class StoryContext(BaseModel):
+    """Everything the director read about a story, before choosing scenes."""
+
+    title: str | None = None
+    scenes: dict[int, SceneFacts] = Field(default_factory=dict)
+    characters: dict[str, str] = Field(default_factory=dict)
+    locations: dict[str, str] = Field(default_factory=dict)
+    objects: dict[str, str] = Field(default_factory=dict)
+    project: dict[str, str] = Field(default_factory=dict)
+    source: str = "graph"
+
+    def character(self, name: str) -> str:
+        return _lookup(self.characters, name)
+
+    def location(self, name: str | None) -> str:
+        return _lookup(self.locations, name) if name else ""
+
+
+def _lookup(table: dict[str, str], name: str) -> str:
+    if name in table:
+        return table[name]
+    lowered = name.strip().lower()
+    for key, value in table.items():
+        if key.lower() == lowered:
+            return value
+    return ""
+
+
+def scene_number(name: str) -> int | None:
+    """``"Scene 12"`` -> 12 (None for anything that is not a scene name)."""
+    match = _NUMBER_RE.search(name or "")
+    return int(match.group(1)) if match else None
+
+
+def split_names(value: str) -> list[str]:
+    names = [n.strip(" .\"'") for n in _SPLIT_NAMES_RE.split(value or "")]
+    return [n for n in names if n and n.lower() not in ("none", "n/a", "-")]
+
+
+def _dialogue(value: str) -> list[str]:
+    lines = [part.strip() for part in value.split("|")]
+    return [line for line in lines if line]
+
+
+def parse_scene_description(name: str, description: str) -> SceneFacts | None:
+    """Facts from a ``Scene <n>`` entity; None when the name is not a scene's."""
+    number = scene_number(name)
+    if number is None:
+        return None
+    facts = SceneFacts(number=number)
+    loose: list[str] = []
+    for part in re.split(r"<SEP>", description or ""):
+        for line in part.splitlines():
+            if not line.strip():
+                continue
+            head = _HEAD_RE.match(line)
+            if head and int(head.group(1)) == number:
+                if head.group(2).strip() and not facts.summary:
+                    facts.summary = head.group(2).strip()
+                continue
+            keyed = _KEY_RE.match(line)
+            key = KEY_ALIASES.get(keyed.group(1).strip().lower()) if keyed else None
+            if keyed and key:
+                _set(facts, key, keyed.group(2).strip().strip("*").strip())
+            elif keyed:
+                facts.extra.setdefault(keyed.group(1).strip(), keyed.group(2).strip())
+            else:
+                loose.append(line.strip())
+    if not facts.summary and loose:
+        facts.summary = loose[0]
+    return facts
+
+
+def _set(facts: SceneFacts, key: str, value: str) -> None:
+    if not value:
+        return
+    if key == "characters":
+        for name in split_names(value):
+            if name not in facts.characters:
+                facts.characters.append(name)
+    elif key == "dialogue":
+        facts.dialogue.extend(d for d in _dialogue(value) if d not in facts.dialogue)
+    elif key == "summary":
+        facts.summary = facts.summary or value
+    elif key in ("location", "time", "emotional_beat", "purpose"):
+        if not getattr(facts, key):
+            setattr(facts, key, value)
+    else:
+        facts.extra.setdefault(key, value)
+
+
+# the architect stage's output, as plain data ------------------------------------------------
+def _first(item: dict[str, Any], *keys: str) -> Any:
+    for key in keys:
+        value = item.get(key)
+        if value not in (None, "", []):
+            return value
+    return None
+
+
+def _names(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return split_names(value)
+    out: list[str] = []
+    for item in value or []:
+        name = item.get("name") if isinstance(item, dict) else item
+        if name:
+            out.append(str(name))
+    return out
+
+
+def from_architect(output: Any) -> StoryContext:
+    """A ``StoryContext`` from the architect's output (``ctx.previous["architect"]``)."""
+    story = StoryContext(source="architect")
+    if not isinstance(output, dict):
+        return story
+    story.title = _first(output, "title", "name")
+    for item in output.get("characters") or []:
+        if isinstance(item, dict) and item.get("name"):
+            parts = [str(v) for v in (_first(item, "description", "summary"),
+                                      _first(item, "role"), _first(item, "arc")) if v]
+            story.characters[str(item["name"])] = ". ".join(parts)
+    for item in output.get("locations") or []:
+        if isinstance(item, dict) and item.get("name"):
+            story.locations[str(item["name"])] = str(
+                _first(item, "atmosphere", "description") or "")
+    for key in ("key_objects", "objects"):
+        for item in output.get(key) or []:
+            if isinstance(item, dict) and item.get("name"):
+                story.objects[str(item["name"])] = str(_first(item, "description",
+                                                              "significance") or "")
+    for index, item in enumerate(output.get("scenes") or [], start=1):
+        if not isinstance(item, dict):
+            continue
+        raw_number = _first(item, "number", "scene_number", "index")
+        try:
+            number = int(raw_number) if raw_number is not None else index
+        except (TypeError, ValueError):
+            number = scene_number(str(raw_number)) or index
+        dialogue = _first(item, "dialogue", "notable_dialogue", "key_dialogue") or []
+        location = _first(item, "location", "setting")
+        if isinstance(location, dict):
+            location = location.get("name")
+        story.scenes[number] = SceneFacts(
+            number=number,
+            summary=str(_first(item, "summary", "description", "title") or ""),
+            location=str(location) if location else None,
+            time=_first(item, "time", "time_of_day"),
+            characters=_names(_first(item, "characters", "cast")),
+            emotional_beat=str(_first(item, "emotional_beat", "emotion") or ""),
+            purpose=str(_first(item, "purpose") or ""),
+            dialogue=[dialogue] if isinstance(dialogue, str) else [str(d) for d in dialogue],
+        )
+    return story
+
+
+def enrich(story: StoryContext, other: StoryContext) -> None:
+    """Fill what ``story`` lacks (descriptions, scene fields) from ``other``; never override."""
+    story.title = story.title or other.title
+    for table, extra in ((story.characters, other.characters),
+                         (story.locations, other.locations), (story.objects, other.objects)):
+        for name, text in extra.items():
+            if not _lookup(table, name):
+                table[name] = text
+    for number, facts in story.scenes.items():
+        more = other.scenes.get(number)
+        if more is None:
+            continue
+        for key in ("summary", "location", "time", "emotional_beat", "purpose"):
+            if not getattr(facts, key) and getattr(more, key):
+                setattr(facts, key, getattr(more, key))
+        if not facts.characters:
+            facts.characters = list(more.characters)
+        if not facts.dialogue:
+            facts.dialogue = list(more.dialogue)

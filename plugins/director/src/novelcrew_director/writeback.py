@@ -1,0 +1,90 @@
+"""Shots back into the story graph, in the architect's conventions.
+
+Each shot becomes a ``shot`` entity ``Scene <n> Shot <m>`` whose description is ``Key: value``
+lines (the remote PathRAG service keeps text only), linked ``shot_of`` to ``Scene <n>``. The
+scene entity is re-sent with its original lines plus ``Heading`` and ``Mood``, so a later
+reader finds the plan's heading without losing the architect's facts, and one text chunk per
+scene lets a free-text query ("the shots of the storm scene") find the plan.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from novelcrew_director.models import PlannedScene, Shot
+from novelcrew_director.story import SceneFacts
+
+SOURCE_ID = "director"
+
+
+def shot_name(scene: int, shot: int) -> str:
+    return f"Scene {scene} Shot {shot}"
+
+
+def shot_description(scene: PlannedScene, shot: Shot) -> str:
+    lines = [f"{shot_name(scene.number, shot.number)}: {shot.shot_type}"
+             + (f", {shot.angle}" if shot.angle else "")
+             + (f", {shot.movement}" if shot.movement else "")]
+    for label, value in (("Heading", scene.heading), ("Shot type", shot.shot_type),
+                         ("Angle", shot.angle), ("Movement", shot.movement),
+                         ("Lens", shot.lens), ("Lighting", shot.lighting),
+                         ("Audio", shot.audio),
+                         ("Duration", f"{shot.estimated_duration_seconds:g}s"),
+                         ("Notes", shot.notes), ("Alternative", shot.alternative),
+                         ("Equipment", ", ".join(shot.equipment))):
+        if value:
+            lines.append(f"{label}: {value}")
+    return "\n".join(lines)
+
+
+def scene_description(scene: PlannedScene, facts: SceneFacts | None) -> str:
+    """The scene's description in the architect's format, plus the plan's heading and mood."""
+    summary = facts.summary if facts and facts.summary else scene.summary
+    lines = [f"Scene {scene.number}: {summary}"]
+    if facts is not None:
+        for label, value in (("Location", facts.location), ("Time", facts.time),
+                             ("Characters", ", ".join(facts.characters)),
+                             ("Emotional beat", facts.emotional_beat),
+                             ("Purpose", facts.purpose),
+                             ("Dialogue", " | ".join(facts.dialogue))):
+            if value:
+                lines.append(f"{label}: {value}")
+        lines += [f"{key}: {value}" for key, value in facts.extra.items()
+                  if key.lower() not in ("heading", "mood", "shots")]
+    lines.append(f"Heading: {scene.heading}")
+    if scene.mood:
+        lines.append(f"Mood: {scene.mood}")
+    lines.append(f"Shots: {len(scene.shots)}")
+    return "\n".join(lines)
+
+
+def scene_chunk(scene: PlannedScene) -> str:
+    lines = [f"Shot list of Scene {scene.number}, {scene.heading}. {scene.summary}"]
+    for shot in scene.shots:
+        lines.append(f"Shot {shot.number}: {shot.shot_type}, {shot.angle}, {shot.movement}, "
+                     f"{shot.lens}, {shot.estimated_duration_seconds:g}s. {shot.notes}")
+    return "\n".join(lines)
+
+
+def custom_kg(scenes: list[PlannedScene], facts: dict[int, SceneFacts]) -> dict[str, Any]:
+    """The ``kg_insert_custom_kg`` payload for the planned scenes."""
+    chunks: list[dict[str, Any]] = []
+    entities: list[dict[str, Any]] = []
+    relationships: list[dict[str, Any]] = []
+    for scene in scenes:
+        scene_name = f"Scene {scene.number}"
+        chunks.append({"content": scene_chunk(scene), "source_id": SOURCE_ID})
+        entities.append({"entity_name": scene_name, "entity_type": "scene",
+                         "description": scene_description(scene, facts.get(scene.number)),
+                         "source_id": SOURCE_ID})
+        for shot in scene.shots:
+            name = shot_name(scene.number, shot.number)
+            entities.append({"entity_name": name, "entity_type": "shot",
+                             "description": shot_description(scene, shot),
+                             "source_id": SOURCE_ID})
+            relationships.append({
+                "src_id": name, "tgt_id": scene_name,
+                "description": f"Shot {shot.number} of {scene_name} ({shot.shot_type})",
+                "keywords": "shot_of", "weight": 1.0, "source_id": SOURCE_ID,
+            })
+    return {"chunks": chunks, "entities": entities, "relationships": relationships}
