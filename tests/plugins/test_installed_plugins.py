@@ -2,53 +2,32 @@
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-LOGLINE = ROOT / "examples" / "logline-crew"
-BROKEN = ROOT / "tests" / "fixtures" / "broken-plugin"
-BIN = Path(sys.executable).parent
-
-
-def uv(*args: str) -> None:
-    exe = shutil.which("uv") or str(BIN / "uv")
-    subprocess.run(
-        [exe, "pip", *args, "--python", sys.executable], check=True, capture_output=True, text=True
-    )
-
-
-def plugins_json() -> dict[str, dict]:
-    env = {k: v for k, v in os.environ.items() if k != "NOVELCREW_PLUGINS"}
-    out = subprocess.run(
-        [str(BIN / "novelcrew"), "plugins", "--json"],
-        capture_output=True,
-        text=True,
-        check=True,
-        env=env,
-    )
-    return {row["name"]: row for row in json.loads(out.stdout)}
+LOGLINE = Path(__file__).resolve().parents[2] / "examples" / "logline-crew"
+BROKEN = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "broken-plugin"
 
 
 @pytest.fixture
-def installed(tmp_path: Path) -> Iterator[None]:
+def installed(env_tools: SimpleNamespace) -> Iterator[None]:
     # a wheel (not editable): exactly what a third party's `pip install` leaves behind
-    uv("install", "--no-deps", str(LOGLINE), str(BROKEN))
+    env_tools.uv("install", "--no-deps", str(LOGLINE), str(BROKEN))
     try:
         yield
     finally:
-        uv("uninstall", "novelcrew-logline", "novelcrew-broken")
+        env_tools.uv("uninstall", "novelcrew-logline", "novelcrew-broken")
 
 
-def test_third_party_and_broken_plugins_installed_then_uninstalled(installed: None) -> None:
-    rows = plugins_json()
+def test_third_party_and_broken_plugins_installed_then_uninstalled(
+    installed: None, env_tools: SimpleNamespace
+) -> None:
+    rows = env_tools.plugins_json()
     assert rows["logline"]["crews"] == ["logline"]
     assert rows["logline"]["version"] == "0.1.0"
     assert rows["logline"]["error"] is None
@@ -68,6 +47,6 @@ def test_third_party_and_broken_plugins_installed_then_uninstalled(installed: No
     assert tests.returncode == 0, tests.stdout[-3000:] + tests.stderr[-3000:]
 
 
-def test_uninstalled_plugins_are_gone() -> None:
-    rows = plugins_json()
+def test_uninstalled_plugins_are_gone(env_tools: SimpleNamespace) -> None:
+    rows = env_tools.plugins_json()
     assert "logline" not in rows and "broken" not in rows

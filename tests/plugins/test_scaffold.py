@@ -5,11 +5,11 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
-from test_installed_plugins import BIN, plugins_json, uv
 
-
-def test_plugin_new_writes_a_working_package(tmp_path: Path) -> None:
+def test_plugin_new_writes_a_working_package(tmp_path: Path, env_tools: SimpleNamespace) -> None:
+    BIN, uv, plugins_json = env_tools.bin, env_tools.uv, env_tools.plugins_json
     out = subprocess.run(
         [str(BIN / "novelcrew"), "plugin", "new", "Story Board", "--dir", str(tmp_path)],
         capture_output=True,

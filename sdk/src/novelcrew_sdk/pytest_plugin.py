@@ -3,7 +3,7 @@
 - ``novelcrew_settings``: settings with a private data dir and the offline model.
 - ``novelcrew_plugins``: a factory, ``novelcrew_plugins(*modules, entry_points=..., llm=...)``.
 - ``novelcrew_run``: an async factory, ``await novelcrew_run(plugins, "architect", inputs)``
-  returning ``(job, events)``.
+  returning ``(job, events)``; when the plugins carry a scripted LLM it answers every agent.
 - ``novelcrew_client``: an async factory giving an ``httpx.AsyncClient`` on the real app, with
   the chosen plugins and an inline backend over an in-memory store.
 """
@@ -33,7 +33,12 @@ def novelcrew_plugins() -> Callable[..., Any]:
 @pytest.fixture
 def novelcrew_run(novelcrew_settings: Any) -> Callable[..., Any]:
     async def _run(plugins: Any, crews: Any, inputs: Any = None, **kwargs: Any) -> Any:
-        kwargs.setdefault("settings", novelcrew_settings)
+        if "settings" not in kwargs:
+            # a scripted LLM passed to novelcrew_plugins(llm=...) answers every agent
+            scripted = "scripted" in plugins.registry.models
+            kwargs["settings"] = novelcrew_settings.model_copy(
+                update={"default_model": "scripted"} if scripted else {}
+            )
         return await run_job(plugins, crews, inputs, **kwargs)
 
     return _run
