@@ -1,0 +1,425 @@
+"""The embedded graph store: SQLite (WAL, FTS5), one namespace per project scope.
+
+Many jobs write at once, in threads of one process and in several worker processes, so every
+write is one ``BEGIN IMMEDIATE`` transaction (read-merge-write cannot interleave), the
+database runs in WAL mode (readers never block the writer) with a long busy timeout, and each
+thread has its own connection. FTS5 rows carry a namespace token in an indexed column so a text
+match never scans other projects.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+from novelcrew_pathrag.merge import (
+    SOURCE_SEP,
+    merge_description,
+    merge_keywords,
+    merge_sources,
+    name_key,
+    stronger_type,
+)
+from novelcrew_pathrag.models import Chunk, CustomKG, Entity, InsertCounts, Relationship
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 60_000
+TOKENIZER = "porter unicode61 remove_diacritics 2"
+
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS entities (
+    id INTEGER PRIMARY KEY,
+    ns TEXT NOT NULL,
+    key TEXT NOT NULL,
+    name TEXT NOT NULL,
+    type TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    source_ids TEXT NOT NULL DEFAULT '',
+    updated_at REAL NOT NULL,
+    UNIQUE (ns, key)
+);
+CREATE TABLE IF NOT EXISTS relationships (
+    id INTEGER PRIMARY KEY,
+    ns TEXT NOT NULL,
+    src INTEGER NOT NULL,
+    tgt INTEGER NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    keywords TEXT NOT NULL DEFAULT '',
+    weight REAL NOT NULL DEFAULT 1.0,
+    source_ids TEXT NOT NULL DEFAULT '',
+    updated_at REAL NOT NULL,
+    UNIQUE (ns, src, tgt)
+);
+CREATE INDEX IF NOT EXISTS relationships_src ON relationships (src);
+CREATE INDEX IF NOT EXISTS relationships_tgt ON relationships (tgt);
+CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY,
+    ns TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    source_id TEXT NOT NULL DEFAULT '',
+    content TEXT NOT NULL,
+    UNIQUE (ns, hash)
+);
+CREATE INDEX IF NOT EXISTS chunks_source ON chunks (ns, source_id);
+CREATE VIRTUAL TABLE IF NOT EXISTS entity_fts USING fts5(
+    nskey, name, description, tokenize = '{TOKENIZER}'
+);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunk_fts USING fts5(
+    nskey, content, tokenize = '{TOKENIZER}'
+);
+"""
+
+
+def ns_token(ns: str) -> str:
+    """A single FTS token naming a namespace (hex keeps it one alphanumeric word)."""
+    return "ns" + ns.encode().hex()
+
+
+@dataclass(frozen=True)
+class EntityRow:
+    id: int
+    name: str
+    type: str
+    description: str
+    source_ids: str
+
+
+@dataclass(frozen=True)
+class EdgeRow:
+    id: int
+    src: int
+    tgt: int
+    description: str
+    keywords: str
+    weight: float
+    source_ids: str
+
+
+class GraphStore:
+    """Thread-safe access to ``pathrag.sqlite3``; every method takes the namespace."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        with self._write() as conn:
+            for statement in _SCHEMA.split(";\n"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
+                (str(SCHEMA_VERSION),),
+            )
+
+    # connections ---------------------------------------------------------------------------
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(
+                self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                check_same_thread=False,
+            )
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA cache_size = -16000")
+            self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
+        return conn
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, taking the write lock up front (no upgrade deadlocks)."""
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """A consistent snapshot for a multi-statement read."""
+        conn = self._conn()
+        conn.execute("BEGIN")
+        try:
+            yield conn
+        finally:
+            conn.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._all:
+                with suppress(sqlite3.ProgrammingError):  # closed from its thread already
+                    conn.close()
+            self._all.clear()
+        self._local = threading.local()
+
+    # writes --------------------------------------------------------------------------------
+    def insert_custom_kg(self, ns: str, kg: CustomKG) -> InsertCounts:
+        now = time.time()
+        with self._write() as conn:
+            for chunk in kg.chunks:
+                self._put_chunk(conn, ns, chunk)
+            ids: dict[str, int] = {}
+            for entity in kg.entities:
+                ids[name_key(entity.entity_name)] = self._put_entity(conn, ns, entity, now)
+            for rel in kg.relationships:
+                self._put_relationship(conn, ns, rel, ids, now)
+        return InsertCounts(
+            chunks=len(kg.chunks), entities=len(kg.entities), relationships=len(kg.relationships)
+        )
+
+    def insert_chunks(self, ns: str, chunks: Sequence[Chunk]) -> int:
+        with self._write() as conn:
+            for chunk in chunks:
+                self._put_chunk(conn, ns, chunk)
+        return len(chunks)
+
+    def _put_chunk(self, conn: sqlite3.Connection, ns: str, chunk: Chunk) -> None:
+        content = chunk.content.strip()
+        if not content:
+            return
+        digest = hashlib.sha1(content.encode()).hexdigest()
+        cur = conn.execute(
+            "INSERT OR IGNORE INTO chunks (ns, hash, source_id, content) VALUES (?, ?, ?, ?)",
+            (ns, digest, chunk.source_id, content),
+        )
+        if cur.rowcount:
+            conn.execute(
+                "INSERT INTO chunk_fts (rowid, nskey, content) VALUES (?, ?, ?)",
+                (cur.lastrowid, ns_token(ns), content),
+            )
+
+    def _put_entity(self, conn: sqlite3.Connection, ns: str, entity: Entity, now: float) -> int:
+        key = name_key(entity.entity_name)
+        row = conn.execute(
+            "SELECT id, name, type, description, source_ids FROM entities WHERE ns = ? AND key = ?",
+            (ns, key),
+        ).fetchone()
+        name = entity.entity_name
+        if row is None:
+            cur = conn.execute(
+                "INSERT INTO entities (ns, key, name, type, description, source_ids, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (ns, key, entity.entity_name, entity.entity_type, entity.description.strip(),
+                 entity.source_id, now),
+            )
+            entity_id = int(cur.lastrowid or 0)
+            description = entity.description.strip()
+        else:
+            entity_id, name, old_type, old_description, old_sources = row
+            description = merge_description(old_description, entity.description)
+            new_type = stronger_type(old_type, entity.entity_type)
+            sources = merge_sources(old_sources, entity.source_id)
+            if (description, new_type, sources) == (old_description, old_type, old_sources):
+                return int(entity_id)
+            conn.execute(
+                "UPDATE entities SET type = ?, description = ?, source_ids = ?, updated_at = ?"
+                " WHERE id = ?",
+                (new_type, description, sources, now, entity_id),
+            )
+            conn.execute("DELETE FROM entity_fts WHERE rowid = ?", (entity_id,))
+        conn.execute(
+            "INSERT INTO entity_fts (rowid, nskey, name, description) VALUES (?, ?, ?, ?)",
+            (entity_id, ns_token(ns), name, description),
+        )
+        return int(entity_id)
+
+    def _entity_id(
+        self, conn: sqlite3.Connection, ns: str, name: str, ids: dict[str, int], now: float
+    ) -> int:
+        key = name_key(name)
+        if key in ids:
+            return ids[key]
+        row = conn.execute(
+            "SELECT id FROM entities WHERE ns = ? AND key = ?", (ns, key)
+        ).fetchone()
+        if row is not None:
+            ids[key] = int(row[0])
+        else:  # like upstream PathRAG: an edge to an unknown node creates it, typed unknown
+            ids[key] = self._put_entity(conn, ns, Entity(entity_name=name), now)
+        return ids[key]
+
+    def _put_relationship(
+        self, conn: sqlite3.Connection, ns: str, rel: Relationship, ids: dict[str, int],
+        now: float,
+    ) -> None:
+        src = self._entity_id(conn, ns, rel.src_id, ids, now)
+        tgt = self._entity_id(conn, ns, rel.tgt_id, ids, now)
+        if src == tgt:
+            return
+        row = conn.execute(
+            "SELECT id, description, keywords, weight, source_ids FROM relationships"
+            " WHERE ns = ? AND src = ? AND tgt = ?",
+            (ns, src, tgt),
+        ).fetchone()
+        if row is None:
+            conn.execute(
+                "INSERT INTO relationships (ns, src, tgt, description, keywords, weight,"
+                " source_ids, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (ns, src, tgt, rel.description.strip(), merge_keywords("", rel.keywords),
+                 rel.weight, rel.source_id, now),
+            )
+            return
+        rel_id, description, keywords, weight, sources = row
+        conn.execute(
+            "UPDATE relationships SET description = ?, keywords = ?, weight = ?, source_ids = ?,"
+            " updated_at = ? WHERE id = ?",
+            (merge_description(description, rel.description),
+             merge_keywords(keywords, rel.keywords), max(weight, rel.weight),
+             merge_sources(sources, rel.source_id), now, rel_id),
+        )
+
+    def delete_entity(self, ns: str, name: str) -> bool:
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT id FROM entities WHERE ns = ? AND key = ?", (ns, name_key(name))
+            ).fetchone()
+            if row is None:
+                return False
+            conn.execute("DELETE FROM relationships WHERE src = ? OR tgt = ?", (row[0], row[0]))
+            conn.execute("DELETE FROM entity_fts WHERE rowid = ?", (row[0],))
+            conn.execute("DELETE FROM entities WHERE id = ?", (row[0],))
+        return True
+
+    # reads ---------------------------------------------------------------------------------
+    def search_entities(
+        self, conn: sqlite3.Connection, ns: str, match: str, limit: int,
+        types: Sequence[str] | None,
+    ) -> list[tuple[int, float]]:
+        """``(id, bm25)`` best first (bm25 is negative: lower is better); names weigh 10x."""
+        sql = (
+            "SELECT f.rowid, bm25(entity_fts, 0.0, 10.0, 1.0) AS rank FROM entity_fts f"
+            " WHERE entity_fts MATCH ?"
+        )
+        params: list[object] = [f"nskey:{ns_token(ns)} AND ({match})"]
+        if types:
+            sql += (
+                " AND f.rowid IN (SELECT id FROM entities WHERE ns = ? AND type IN"
+                f" ({','.join('?' * len(types))}))"
+            )
+            params += [ns, *types]
+        sql += " ORDER BY rank LIMIT ?"
+        params.append(limit)
+        return [(int(r[0]), float(r[1])) for r in conn.execute(sql, params)]
+
+    def entities_by_keys(
+        self, conn: sqlite3.Connection, ns: str, keys: Iterable[str]
+    ) -> list[int]:
+        keys = list(dict.fromkeys(keys))
+        if not keys:
+            return []
+        rows = conn.execute(
+            f"SELECT id FROM entities WHERE ns = ? AND key IN ({','.join('?' * len(keys))})",
+            [ns, *keys],
+        )
+        return [int(r[0]) for r in rows]
+
+    def entities(self, conn: sqlite3.Connection, ids: Iterable[int]) -> dict[int, EntityRow]:
+        out: dict[int, EntityRow] = {}
+        for batch in _batches(list(dict.fromkeys(ids))):
+            rows = conn.execute(
+                "SELECT id, name, type, description, source_ids FROM entities"
+                f" WHERE id IN ({','.join('?' * len(batch))})",
+                batch,
+            )
+            for row in rows:
+                out[int(row[0])] = EntityRow(int(row[0]), row[1], row[2], row[3], row[4])
+        return out
+
+    def edges(self, conn: sqlite3.Connection, node_ids: Iterable[int]) -> list[EdgeRow]:
+        """Every edge touching one of ``node_ids`` (either direction), each once."""
+        seen: dict[int, EdgeRow] = {}
+        for batch in _batches(list(dict.fromkeys(node_ids))):
+            marks = ",".join("?" * len(batch))
+            rows = conn.execute(
+                "SELECT id, src, tgt, description, keywords, weight, source_ids"
+                f" FROM relationships WHERE src IN ({marks})"
+                " UNION SELECT id, src, tgt, description, keywords, weight, source_ids"
+                f" FROM relationships WHERE tgt IN ({marks})",
+                [*batch, *batch],
+            )
+            for row in rows:
+                seen[int(row[0])] = EdgeRow(
+                    int(row[0]), int(row[1]), int(row[2]), row[3], row[4], float(row[5]), row[6]
+                )
+        return list(seen.values())
+
+    def search_chunks(
+        self, conn: sqlite3.Connection, ns: str, match: str, limit: int
+    ) -> list[tuple[int, float]]:
+        rows = conn.execute(
+            "SELECT rowid, bm25(chunk_fts, 0.0, 1.0) AS rank FROM chunk_fts"
+            " WHERE chunk_fts MATCH ? ORDER BY rank LIMIT ?",
+            (f"nskey:{ns_token(ns)} AND ({match})", limit),
+        )
+        return [(int(r[0]), float(r[1])) for r in rows]
+
+    def chunks_by_sources(
+        self, conn: sqlite3.Connection, ns: str, sources: Iterable[str]
+    ) -> dict[str, list[tuple[int, str]]]:
+        out: dict[str, list[tuple[int, str]]] = {}
+        wanted = [s for s in dict.fromkeys(sources) if s]
+        for batch in _batches(wanted):
+            rows = conn.execute(
+                "SELECT id, source_id, content FROM chunks WHERE ns = ?"
+                f" AND source_id IN ({','.join('?' * len(batch))})",
+                [ns, *batch],
+            )
+            for row in rows:
+                out.setdefault(row[1], []).append((int(row[0]), row[2]))
+        return out
+
+    def chunks(self, conn: sqlite3.Connection, ids: Iterable[int]) -> dict[int, tuple[str, str]]:
+        out: dict[int, tuple[str, str]] = {}
+        for batch in _batches(list(dict.fromkeys(ids))):
+            marks = ",".join("?" * len(batch))
+            rows = conn.execute(
+                f"SELECT id, source_id, content FROM chunks WHERE id IN ({marks})", batch
+            )
+            for row in rows:
+                out[int(row[0])] = (row[1], row[2])
+        return out
+
+    @contextmanager
+    def reader(self) -> Iterator[sqlite3.Connection]:
+        """A read snapshot for the retrieval of one query."""
+        with self._read() as conn:
+            yield conn
+
+    def counts(self, ns: str) -> dict[str, int]:
+        conn = self._conn()
+        return {
+            table: int(
+                conn.execute(f"SELECT count(*) FROM {table} WHERE ns = ?", (ns,)).fetchone()[0]
+            )
+            for table in ("entities", "relationships", "chunks")
+        }
+
+    def ping(self) -> None:
+        self._conn().execute("SELECT 1 FROM meta LIMIT 1").fetchone()
+
+
+def _batches(items: list, size: int = 500) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def source_list(source_ids: str) -> list[str]:
+    return [s for s in source_ids.split(SOURCE_SEP) if s]
