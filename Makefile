@@ -1,0 +1,24 @@
+# The two commands of the README's first screen are `make demo` and `make test`.
+.PHONY: demo test lint typecheck bootstrap bench
+
+bootstrap:
+	./scripts/bootstrap.sh
+
+demo:
+	./scripts/bootstrap.sh python
+	uv run python examples/client/demo.py $(ARGS)
+
+lint:
+	uv run ruff check .
+
+typecheck:
+	uv run mypy core/src sdk/src
+
+test: bootstrap lint typecheck
+	uv run pytest $(ARGS)
+
+bench: bootstrap
+	uv run python bench/api.py
+	uv run python bench/concurrency.py
+	uv run python bench/queue.py
+	uv run python bench/graph.py

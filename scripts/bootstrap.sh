@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Install what novelcrew's demo and tests need on a machine that has only Python and pip:
+# uv (which installs the locked Python packages), and for the tests redis-server (Debian) and
+# the Payload test server's Node packages (npm). Safe to run again: it skips what is there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+what="${1:-all}"
+
+if ! command -v uv >/dev/null 2>&1; then
+  python3 -m pip install --quiet "uv>=0.5,<1"
+fi
+uv sync --frozen --quiet
+
+[ "$what" = "python" ] && exit 0
+
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v nginx >/dev/null 2>&1 || missing+=(nginx)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "bootstrap: please install ${missing[*]} (e.g. sudo apt-get install ${missing[*]})" >&2
+    exit 1
+  fi
+fi
+
+payload=plugins/payload/tests/payload_server
+if [ -f "$payload/package-lock.json" ] && [ ! -d "$payload/node_modules" ]; then
+  npm ci --prefix "$payload" --no-audit --no-fund --loglevel=error
+fi
