@@ -1,0 +1,59 @@
+import sys
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import apicrews  # noqa: E402
+
+from novelcrew.api.app import create_app  # noqa: E402
+from novelcrew.settings import Settings  # noqa: E402
+
+
+def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
+    overrides.setdefault("rate_limit_per_minute", 0)
+    return Settings(_env_file=None, data_dir=tmp_path / "data", **overrides)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def plugins() -> Any:
+    apicrews.GATES.clear()
+    apicrews.PROBE_HEALTH.update(status="ok", required=False)
+    return apicrews.load_plugins()
+
+
+AppClient = Callable[..., Any]
+
+
+@pytest.fixture
+async def make_client(tmp_path: Path, plugins: Any) -> AsyncIterator[AppClient]:
+    """``await make_client(**settings)``: an httpx client on a started app (inline backend)."""
+    opened: list[tuple[Any, httpx.AsyncClient]] = []
+
+    async def make(**overrides: Any) -> httpx.AsyncClient:
+        settings = make_settings(tmp_path, **overrides)
+        app = create_app(settings, plugins)
+        lifespan = app.router.lifespan_context(app)
+        await lifespan.__aenter__()
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                   base_url="http://testserver")
+        client.app = app  # type: ignore[attr-defined]
+        opened.append((lifespan, client))
+        return client
+
+    yield make
+    for gate in apicrews.GATES.values():
+        gate.set()
+    for lifespan, client in reversed(opened):
+        await client.aclose()
+        await lifespan.__aexit__(None, None, None)
+
+
+@pytest.fixture
+async def client(make_client: AppClient) -> httpx.AsyncClient:
+    return await make_client()
+

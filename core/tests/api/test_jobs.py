@@ -1,0 +1,161 @@
+"""The native jobs API: submit, read, list with filters and pages, cancel, follow events."""
+
+from __future__ import annotations
+
+import json
+
+import apicrews
+from apihelpers import parse_sse, wait_job
+
+
+async def test_submit_returns_the_job_record_and_get_returns_its_result(client):
+    r = await client.post("/jobs", json={
+        "crews": ["echo", "shout"], "project_id": "p1", "user_id": "u1",
+        "inputs": {"story_text": "the long road"},
+        "webhook_url": "http://127.0.0.1:9/hook",
+    })
+    assert r.status_code == 202
+    job = r.json()
+    assert job["status"] == "queued"
+    assert job["crews"] == ["echo", "shout"]
+    assert job["project_id"] == "p1" and job["user_id"] == "u1"
+    assert job["webhook_url"] == "http://127.0.0.1:9/hook"
+    assert "inputs" not in job  # stories are not echoed back
+    done = await wait_job(client, job["id"], "succeeded")
+    assert done["result"] == {"echo": {"words": 3, "first_word": "the"},
+                              "shout": {"text": "THE LONG ROAD", "saw_words": 3}}
+    assert done["progress"]["completed_tasks"] == 3
+    assert set(done["timings"]) == {"echo", "shout"}
+    assert done["finished_at"] is not None
+
+
+async def test_submit_validates_every_crew_of_the_chain(client):
+    r = await client.post("/jobs", json={"crews": ["echo", "strict"],
+                                         "inputs": {"story_text": "x", "scenes": 0}})
+    assert r.status_code == 422
+    err = r.json()["error"]
+    assert err["details"]["crew"] == "strict"
+    assert err["details"]["errors"] == [{"loc": ["scenes"], "type": "greater_than_equal",
+                                         "msg": "Input should be greater than or equal to 1"}]
+    r = await client.post("/jobs", json={"crews": [], "inputs": {}})
+    assert r.status_code == 422
+    assert r.json()["error"]["details"]["errors"][0]["loc"] == ["body", "crews"]
+    r = await client.post("/jobs", json={"crews": ["echo"], "inputs": {"story_text": "x"},
+                                         "webhook_url": "ftp://x"})
+    assert r.status_code == 422
+    r = await client.post("/jobs", json={"crews": ["echo"], "inputs": {"story_text": "x"},
+                                         "config": {"model": "nosuch/model"}})
+    assert r.status_code == 422
+    assert "unknown model provider" in r.json()["error"]["message"]
+
+
+async def test_list_filters_and_pages(client):
+    ids = []
+    for i in range(5):
+        body = {"crews": ["echo"], "project_id": "a" if i % 2 == 0 else "b",
+                "inputs": {"story_text": f"story {i}"}}
+        ids.append((await client.post("/jobs", json=body)).json()["id"])
+    for job_id in ids:
+        await wait_job(client, job_id, "succeeded")
+    failed = (await client.post("/jobs", json={"crews": ["boom"], "project_id": "a",
+                                               "inputs": {"story_text": "x"}})).json()["id"]
+    await wait_job(client, failed, "failed")
+
+    everything = (await client.get("/jobs")).json()
+    assert everything["count"] == 6
+    assert [j["id"] for j in everything["data"]] == [failed, *reversed(ids)]  # newest first
+
+    page = (await client.get("/jobs", params={"limit": 2, "offset": 1})).json()
+    assert page["count"] == 6
+    assert [j["id"] for j in page["data"]] == [ids[4], ids[3]]
+
+    a = (await client.get("/jobs", params={"project_id": "a"})).json()
+    assert a["count"] == 4 and {j["project_id"] for j in a["data"]} == {"a"}
+    a_ok = (await client.get("/jobs", params={"project_id": "a", "status": "succeeded"})).json()
+    assert a_ok["count"] == 3
+    assert (await client.get("/jobs", params={"status": "failed"})).json()["data"][0]["id"] \
+        == failed
+
+    for params in ({"status": "done"}, {"limit": 0}, {"limit": 201}, {"offset": -1}):
+        r = await client.get("/jobs", params=params)
+        assert r.status_code == 422, params
+        assert r.json()["error"]["type"] == "invalid_input"
+
+
+async def test_cancel_a_queued_and_a_running_job(make_client):
+    client = await make_client(concurrency=1)
+    running = (await client.post("/jobs", json={"crews": ["gated"],
+                                                "inputs": {"gate": "c1"}})).json()["id"]
+    queued = (await client.post("/jobs", json={"crews": ["echo"],
+                                               "inputs": {"story_text": "x"}})).json()["id"]
+    await wait_job(client, running, "running")
+
+    r = await client.post(f"/jobs/{queued}/cancel")
+    assert r.status_code == 202
+    assert r.json()["status"] == "cancelled"  # a queued job ends at once
+
+    r = await client.post(f"/jobs/{running}/cancel")
+    assert r.status_code == 202
+    assert r.json()["cancel_requested"] is True
+    done = await wait_job(client, running, "cancelled")
+    assert done["result"] == {}
+
+    r = await client.post(f"/jobs/{running}/cancel")
+    assert r.status_code == 409
+    assert r.json()["error"] == {"type": "conflict",
+                                 "message": f"job {running} has already ended (cancelled)",
+                                 "details": {"job_id": running, "status": "cancelled"}}
+    r = await client.post("/jobs/nosuch/cancel")
+    assert r.status_code == 404
+    assert r.json()["error"]["type"] == "job_not_found"
+
+
+async def test_events_stream_from_start_and_resume(client):
+    job_id = (await client.post("/jobs", json={"crews": ["echo"],
+                                               "inputs": {"story_text": "x y"}})).json()["id"]
+    await wait_job(client, job_id, "succeeded")
+    r = await client.get(f"/jobs/{job_id}/events")
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/event-stream")
+    events = [e for e in parse_sse(r.text) if "id" in e]
+    seqs = [int(e["id"]) for e in events]
+    assert seqs == list(range(1, len(seqs) + 1))
+    assert events[0]["event"] == "queued"
+    assert events[-1]["event"] == "succeeded"
+    data = json.loads(events[-1]["data"])
+    assert data["seq"] == seqs[-1] and data["job_id"] == job_id and data["type"] == "succeeded"
+
+    r = await client.get(f"/jobs/{job_id}/events", headers={"Last-Event-ID": "3"})
+    assert [int(e["id"]) for e in parse_sse(r.text) if "id" in e] == seqs[3:]
+    r = await client.get(f"/jobs/{job_id}/events", params={"after": len(seqs) - 1})
+    assert [e["event"] for e in parse_sse(r.text) if "id" in e] == ["succeeded"]
+
+    r = await client.get(f"/jobs/{job_id}/events", headers={"Last-Event-ID": "abc"})
+    assert r.status_code == 422
+    r = await client.get("/jobs/nosuch/events")
+    assert r.status_code == 404
+    assert r.json()["error"]["type"] == "job_not_found"
+
+
+async def test_events_of_a_live_job_arrive_and_the_stream_ends(make_client):
+    client = await make_client()
+    client.app.state.sse_keepalive = 0.05
+    job_id = (await client.post("/jobs", json={"crews": ["gated"],
+                                               "inputs": {"gate": "live", "steps": 1}})).json()
+    job_id = job_id["id"]
+    await wait_job(client, job_id, "running")
+
+    import asyncio
+
+    async def release() -> None:
+        await asyncio.sleep(0.3)
+        apicrews.GATES["live"].set()
+
+    releaser = asyncio.create_task(release())
+    r = await client.get(f"/jobs/{job_id}/events")
+    await releaser
+    parsed = parse_sse(r.text)
+    assert {"comment": "keep-alive"} in parsed  # the idle wait got keep-alive comments
+    types = [e["event"] for e in parsed if "event" in e]
+    assert types[0] == "queued" and types[-1] == "succeeded"
+    assert "task_finished" in types
