@@ -1,0 +1,38 @@
+"""The plugin is listed with its tools and observer, and importing it stays light."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import novelcrew_payload
+from novelcrew.plugins import load
+
+TOOLS = ["payload_read_project", "payload_read_story", "payload_update_project"]
+
+
+def test_plugin_is_listed_with_its_tools_and_observer() -> None:
+    plugins = load(allow=["payload"])
+    info = plugins.infos["payload"]
+    assert info.error is None
+    assert sorted(info.tools) == TOOLS
+    assert "job_event" in info.hooks and "register_tools" in info.hooks
+    for name in TOOLS:
+        assert plugins.registry.tools[name].plugin == "payload"
+        assert plugins.registry.tools[name].spec.health is not None
+
+
+def test_importing_the_entry_point_does_not_import_crewai() -> None:
+    code = ("import sys, novelcrew_payload.plugin; "
+            "print('crewai' in sys.modules, 'httpx' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out[0] == "False"
+
+
+def test_public_names_are_exactly_the_intended_ones() -> None:
+    assert sorted(novelcrew_payload.__all__) == sorted(
+        name for name in dir(novelcrew_payload)
+        if not name.startswith("_") and name not in {
+            "api", "client", "config", "enums", "errors", "health", "observer", "testing",
+            "tools", "workflow", "plugin"})
