@@ -1,0 +1,328 @@
+"""The architect crew's run: split, analyse chunks concurrently, merge, synthesise, write graph.
+
+The story's text goes to models once (each chunk to one Story Structure Analyst task, plus a
+short overlap for continuity); merging is plain Python; the Knowledge Graph Architect writes
+the overview from the merged analysis alone; the graph is built deterministically from it.
+crewAI is imported here, lazily, when a job runs (the entry-point module stays light).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from novelcrew.context import RunContext
+from novelcrew.errors import JobError
+from novelcrew_architect.chunking import Chunk, split_story
+from novelcrew_architect.crew_config import (
+    ANALYSE_TASK,
+    SYNTHESIS_TASK,
+    CrewConfig,
+    load_config,
+)
+from novelcrew_architect.graph import batches, build_custom_kg
+from novelcrew_architect.merge import MergedAnalysis, merge_analyses
+from novelcrew_architect.models import (
+    AnalysisStatistics,
+    ArchitectInput,
+    ChunkAnalysis,
+    ModelInfo,
+    StoryAnalysis,
+    StorySynthesis,
+)
+from novelcrew_architect.story import UNTITLED, Story, load_story
+from novelcrew_architect.summary import summarise
+from novelcrew_architect.tokens import count_words, estimate_tokens
+
+log = logging.getLogger(__name__)
+
+KG_TOOL = "kg_insert_custom_kg"
+#: chunks analysed at once (each a model call in flight)
+CONCURRENCY = 4
+#: attempts per chunk: the first answer plus two retries with the validation error fed back
+MAX_ATTEMPTS = 3
+#: crewAI's own wrapper text around a task prompt (measured about 650 characters)
+CREWAI_OVERHEAD_TOKENS = 300
+#: room kept for the validation error fed back on a retry
+FEEDBACK_TOKENS = 400
+FEEDBACK_CHARS = FEEDBACK_TOKENS * 4 - 200
+OVERLAP_TOKENS = 300
+GRAPH_BATCH = 200
+OFFLINE_NOTE = (
+    "Produced by the offline stand-in model: names, places, scenes and lines are extracted "
+    "from the text by plain pattern matching, not an understanding of the story. Configure a "
+    "real model (for example openrouter/anthropic/claude-sonnet-4) for a real analysis."
+)
+
+
+class MalformedAnswer(JobError):
+    """A model kept answering a task with something that does not fit its output model."""
+
+    error_type = "malformed_model_answer"
+
+
+@dataclass
+class _Tally:
+    """What the run spent, for the statistics and the budget checks."""
+
+    attempts: int = 0
+    retries: int = 0
+    prompt_tokens: int = 0
+    largest_prompt: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def sent(self, tokens: int) -> None:
+        self.attempts += 1
+        self.prompt_tokens += tokens
+        self.largest_prompt = max(self.largest_prompt, tokens)
+
+
+def schema_tokens(model: type[BaseModel]) -> int:
+    """Tokens of the JSON schema crewAI adds to a prompt for ``output_pydantic``."""
+    return estimate_tokens(json.dumps(model.model_json_schema(), indent=2))
+
+
+def prompt_overhead(config: CrewConfig, task: str, model: type[BaseModel],
+                    variables: dict[str, str]) -> int:
+    """Tokens of a task's prompt without its big variable (story text or summary)."""
+    template = config.task_template(task)
+    for key, value in variables.items():
+        template = template.replace("{" + key + "}", value)
+    return (estimate_tokens(template) + schema_tokens(model) + CREWAI_OVERHEAD_TOKENS
+            + FEEDBACK_TOKENS)
+
+
+def _fill(template: str, variables: dict[str, str]) -> str:
+    for key, value in variables.items():
+        template = template.replace("{" + key + "}", value)
+    return template
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, ValidationError):
+        parts = []
+        for err in exc.errors(include_url=False, include_input=False)[:8]:
+            where = ".".join(str(p) for p in err.get("loc", ())) or "(answer)"
+            parts.append(f"{where}: {err.get('msg')}")
+        more = exc.error_count() - len(parts)
+        return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
+    text = str(exc) or type(exc).__name__
+    return text.splitlines()[0][:300] if text else type(exc).__name__
+
+
+def _is_malformed(exc: BaseException) -> bool:
+    """Errors that mean 'the answer did not fit the output model' (worth asking again)."""
+    if isinstance(exc, (ValidationError, json.JSONDecodeError, NoJSONObject)):
+        return True
+    return type(exc).__name__ in {"ConverterError", "OutputParserError", "OutputParserException"}
+
+
+class NoJSONObject(ValueError):
+    """The answer had no JSON object in it at all."""
+
+
+_FENCE = re.compile(r"^```(?:json)?\s*|\s*```$", re.MULTILINE)
+
+
+def parse_output(output: Any, model: type[BaseModel]) -> BaseModel:
+    """The task's answer as ``model``: crewAI's parsed object, or the raw text validated."""
+    parsed = getattr(output, "pydantic", None)
+    if isinstance(parsed, model):
+        return parsed
+    if isinstance(parsed, BaseModel):
+        return model.model_validate(parsed.model_dump())
+    raw = str(getattr(output, "raw", output) or "").strip()
+    raw = _FENCE.sub("", raw).strip()
+    start, end = raw.find("{"), raw.rfind("}")
+    if start < 0 or end < start:
+        raise NoJSONObject("the answer contains no JSON object")
+    return model.model_validate_json(raw[start: end + 1])
+
+
+class ArchitectRun:
+    """One run of the crew for one job."""
+
+    def __init__(self, ctx: RunContext, inputs: ArchitectInput) -> None:
+        self.ctx = ctx
+        self.inputs = inputs
+        self.config = load_config()
+        self.tally = _Tally()
+        self.semaphore = asyncio.Semaphore(CONCURRENCY)
+
+    # crewAI ---------------------------------------------------------------------------------
+    def _crew(self, task_key: str, name: str, model: type[BaseModel], feedback: str) -> Any:
+        from crewai import Agent, Crew, Process, Task
+
+        task_cfg = self.config.tasks[task_key]
+        agent_cfg = self.config.agents[task_cfg.agent]
+        agent = Agent(
+            role=agent_cfg.role, goal=agent_cfg.goal, backstory=agent_cfg.backstory,
+            llm=self.ctx.llm(agent_cfg.role), allow_delegation=False, verbose=False,
+            max_iter=3, max_retry_limit=0, cache=False,
+        )
+        description = task_cfg.description
+        if feedback:
+            safe = feedback.replace("{", "(").replace("}", ")")[:FEEDBACK_CHARS]
+            description = (
+                "YOUR PREVIOUS ANSWER TO THIS TASK WAS REJECTED because it did not match the "
+                f"required JSON structure: {safe}\nAnswer again with one JSON object that "
+                "follows the structure exactly.\n\n" + description
+            )
+        task = Task(name=name, description=description, expected_output=task_cfg.expected_output,
+                    agent=agent, output_pydantic=model)
+        return Crew(agents=[agent], tasks=[task], process=Process.sequential, verbose=False,
+                    tracing=False)
+
+    async def _kickoff(self, crew: Any, inputs: dict[str, str]) -> Any:
+        # progress was announced up front; ctx.kickoff announces the crew's tasks again
+        self.ctx.total_tasks = max(self.ctx.completed_tasks,
+                                   self.ctx.total_tasks - len(crew.tasks))
+        return await self.ctx.kickoff(crew, inputs)
+
+    async def ask(self, task_key: str, name: str, model: type[BaseModel],
+                  inputs: dict[str, str], what: str) -> BaseModel:
+        """Run one task, retrying a malformed answer with the error fed back."""
+        prompt_tokens = estimate_tokens(_fill(self.config.task_template(task_key), inputs)) \
+            + schema_tokens(model) + CREWAI_OVERHEAD_TOKENS
+        feedback = ""
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            crew = self._crew(task_key, name if attempt == 1 else f"{name} (retry {attempt - 1})",
+                              model, feedback)
+            self.tally.sent(prompt_tokens + (estimate_tokens(feedback) if feedback else 0))
+            try:
+                output = await self._kickoff(crew, inputs)
+                return parse_output(output, model)
+            except Exception as exc:
+                if not _is_malformed(exc):
+                    raise
+                feedback = _describe(exc)
+                self.tally.errors.append(f"{what}: {feedback}")
+                if attempt == MAX_ATTEMPTS:
+                    raise MalformedAnswer(
+                        f"{what}: the model's answer did not fit {model.__name__} after "
+                        f"{MAX_ATTEMPTS} attempts; last problem: {feedback}",
+                        {"task": name, "attempts": MAX_ATTEMPTS, "error": feedback},
+                    ) from exc
+                self.tally.retries += 1
+                await self.ctx.emit("warning", f"{what}: malformed answer, asking again "
+                                    f"({attempt}/{MAX_ATTEMPTS - 1} retries): {feedback}",
+                                    task=name, attempt=attempt)
+        raise AssertionError("unreachable")
+
+    # steps ----------------------------------------------------------------------------------
+    def base_variables(self, story: Story) -> dict[str, str]:
+        return {"title": story.title, "preferences": self.inputs.preferences.as_prompt(),
+                "language": self.inputs.language}
+
+    def chunk_budget(self, story: Story) -> int:
+        """Tokens of story text (chunk plus overlap) one analysis prompt may carry."""
+        variables = {**self.base_variables(story), "part_label": "part 999 of 999 (" + "x" * 60
+                     + ")", "previous_context": "", "chunk_text": ""}
+        overhead = prompt_overhead(self.config, ANALYSE_TASK, ChunkAnalysis, variables)
+        budget = self.ctx.settings.prompt_token_budget - overhead
+        wanted = self.ctx.config.get("chunk_tokens")
+        if isinstance(wanted, int) and wanted > 0:
+            budget = min(budget, wanted)
+        if budget < 200:
+            raise JobError(
+                f"prompt_token_budget={self.ctx.settings.prompt_token_budget} leaves "
+                f"{budget} tokens for story text after the prompt itself ({overhead} tokens)",
+                {"budget": self.ctx.settings.prompt_token_budget, "overhead": overhead},
+            )
+        return budget
+
+    async def analyse(self, story: Story, chunk: Chunk, total: int) -> ChunkAnalysis:
+        label = f"part {chunk.index + 1} of {total}"
+        if chunk.heading:
+            label += f" ({chunk.heading})"
+        inputs = {**self.base_variables(story), "part_label": label,
+                  "previous_context": chunk.context or "(none: this is the start)",
+                  "chunk_text": chunk.text}
+        async with self.semaphore:
+            result = await self.ask(ANALYSE_TASK, f"Analyse {label}", ChunkAnalysis, inputs,
+                                    f"chunk {chunk.id} ({label})")
+        assert isinstance(result, ChunkAnalysis)
+        return result
+
+    async def synthesise(self, story: Story, merged: MergedAnalysis) -> StorySynthesis:
+        variables = {**self.base_variables(story),
+                     "candidate_themes": "; ".join(merged.themes[:30]) or "(none)",
+                     "analysis_summary": ""}
+        room = self.ctx.settings.prompt_token_budget - prompt_overhead(
+            self.config, SYNTHESIS_TASK, StorySynthesis, variables)
+        variables["analysis_summary"] = summarise(merged, max(100, room))
+        result = await self.ask(SYNTHESIS_TASK, "Synthesise the story overview", StorySynthesis,
+                                variables, "story overview")
+        assert isinstance(result, StorySynthesis)
+        return result
+
+    async def write_graph(self, analysis: StoryAnalysis, chunks: list[Chunk],
+                          merged: MergedAnalysis) -> dict[str, int]:
+        kg = build_custom_kg(analysis, chunks, scene_chunks=merged.scene_chunks,
+                             first_chunk=merged.first_chunk, theme_chunks=merged.theme_chunks)
+        tool = self.ctx.tool(KG_TOOL)
+        for batch in batches(kg, GRAPH_BATCH):
+            self.ctx.check_cancelled()
+            await tool.acall(custom_kg=batch)
+        return {key: len(items) for key, items in kg.items()}
+
+    def model_info(self) -> ModelInfo:
+        ids = sorted(self.ctx.usage) or sorted({
+            self.ctx.model_id(a.role) for a in self.config.agents.values()
+        })
+        offline = any(i == "offline" or i.startswith("offline/") for i in ids)
+        return ModelInfo(ids=ids, offline=offline, note=OFFLINE_NOTE if offline else "")
+
+    async def __call__(self) -> StoryAnalysis:
+        ctx = self.ctx
+        story = await load_story(ctx, self.inputs)
+        chunks = split_story(story.text, self.chunk_budget(story), OVERLAP_TOKENS)
+        # one task per chunk, the overview, and writing the graph
+        await ctx.add_tasks(len(chunks) + 2)
+        await ctx.emit("progress", f"story split into {len(chunks)} chunk(s)",
+                       chunks=len(chunks), words=count_words(story.text),
+                       source=story.source)
+        jobs = [asyncio.create_task(self.analyse(story, c, len(chunks))) for c in chunks]
+        try:
+            parts = await asyncio.gather(*jobs)
+        except BaseException:
+            for job in jobs:
+                job.cancel()
+            await asyncio.gather(*jobs, return_exceptions=True)
+            raise
+        ctx.check_cancelled()
+        merged = merge_analyses([(c.id, p) for c, p in zip(chunks, parts, strict=True)])
+        overview = await self.synthesise(story, merged)
+
+        usage_calls = sum(u.calls for u in ctx.usage.values())
+        usage_prompt = sum(u.prompt_tokens for u in ctx.usage.values())
+        analysis = StoryAnalysis(
+            title=self.inputs.title or (
+                story.title if story.title != UNTITLED else overview.title.strip() or UNTITLED),
+            logline=overview.logline, genre=overview.genre, tone=overview.tone,
+            themes=[t.strip() for t in overview.themes if t.strip()] or merged.themes[:6],
+            characters=merged.characters, locations=merged.locations, objects=merged.objects,
+            scenes=merged.scenes,
+            statistics=AnalysisStatistics(
+                words=count_words(story.text), characters_in_text=len(story.text),
+                chunks=len(chunks), model_calls=usage_calls or self.tally.attempts,
+                prompt_tokens_estimate=usage_prompt or self.tally.prompt_tokens,
+                story_tokens_estimate=estimate_tokens(story.text), retries=self.tally.retries,
+            ),
+            model=self.model_info(),
+        )
+        await ctx.task_started("Write the knowledge graph")
+        analysis.graph = await self.write_graph(analysis, chunks, merged)
+        await ctx.task_finished("Write the knowledge graph", **analysis.graph)
+        return analysis
+
+
+async def run(ctx: RunContext, inputs: ArchitectInput) -> StoryAnalysis:
+    """The architect crew: a story in, its structure and knowledge graph out."""
+    return await ArchitectRun(ctx, inputs)()

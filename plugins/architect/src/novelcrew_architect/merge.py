@@ -1,0 +1,382 @@
+"""Merging per-chunk analyses into one, in plain Python (a model never sees the whole story).
+
+One character is one entry however many chunks mention it and under whichever name: entries
+are grouped when they share a name or alias, when a lone first name or surname belongs to
+exactly one fuller name ("Maya" -> "Maya Okafor"), or when one full name contains another
+("Maya Okafor" -> "Maya Adaeze Okafor"). Places merge on their name without articles. Scenes
+keep story order and are renumbered across chunks; everything they name resolves to the merged
+entries, and names a scene uses that no list declared are added, so the graph stays whole.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from novelcrew_architect.models import (
+    Character,
+    CharacterRelationship,
+    ChunkAnalysis,
+    KeyObject,
+    Location,
+    Scene,
+)
+from novelcrew_architect.names import has_title, name_key, name_tokens, place_key, text_key
+
+ROLE_RANK = {"protagonist": 5, "antagonist": 4, "deuteragonist": 3, "supporting": 2, "minor": 1}
+MAX_TEXT_PARTS = 4
+STOPWORDS = frozenset({"a", "an", "the", "of", "and", "or", "in", "on", "to", "for", "with", "vs",
+                       "versus", "as", "is", "its", "by", "from"})
+
+
+@dataclass
+class MergedAnalysis:
+    """The merged structure, before the overview is written; ``scene_chunks`` maps scene
+    numbers to the chunk id each came from, ``theme_chunks`` theme keys to chunk ids."""
+
+    characters: list[Character]
+    locations: list[Location]
+    objects: list[KeyObject]
+    scenes: list[Scene]
+    themes: list[str]
+    scene_chunks: dict[int, str] = field(default_factory=dict)
+    first_chunk: dict[str, str] = field(default_factory=dict)  #: entity name -> chunk id
+    theme_chunks: dict[str, list[str]] = field(default_factory=dict)
+
+
+def merge_text(parts: Iterable[str], limit: int = MAX_TEXT_PARTS) -> str:
+    """Join distinct non-empty texts in order, skipping ones another already contains."""
+    kept: list[str] = []
+    keys: list[str] = []
+    for part in parts:
+        part = (part or "").strip()
+        key = text_key(part)
+        if not key or any(key in k for k in keys):
+            continue
+        # a later, fuller text replaces the shorter one it contains
+        for i, k in enumerate(keys):
+            if k in key:
+                kept[i], keys[i] = part, key
+                break
+        else:
+            kept.append(part)
+            keys.append(key)
+    kept = kept[:limit]
+    return " ".join(p if p.endswith((".", "!", "?", "…", '"')) else p + "." for p in kept)
+
+
+def _unique(items: Iterable[str], key=text_key) -> list[str]:  # type: ignore[no-untyped-def]
+    seen: set[str] = set()
+    out: list[str] = []
+    for item in items:
+        item = (item or "").strip()
+        k = key(item)
+        if item and k and k not in seen:
+            seen.add(k)
+            out.append(item)
+    return out
+
+
+class _UnionFind:
+    def __init__(self, n: int) -> None:
+        self.parent = list(range(n))
+
+    def find(self, i: int) -> int:
+        while self.parent[i] != i:
+            self.parent[i] = self.parent[self.parent[i]]
+            i = self.parent[i]
+        return i
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)  # the earliest mention stays the root
+
+
+class CharacterIndex:
+    """Resolves any name a chunk used to the merged character it means."""
+
+    def __init__(self, characters: Sequence[Character]) -> None:
+        self.characters = list(characters)
+        self._by_key: dict[str, int] = {}
+        self._by_token: dict[str, set[int]] = {}
+        for i, char in enumerate(self.characters):
+            for name in (char.name, *char.aliases):
+                key = name_key(name)
+                if key:
+                    self._by_key.setdefault(key, i)
+                tokens = name_tokens(name)
+                if len(tokens) > 1:
+                    for token in (tokens[0], tokens[-1]):
+                        self._by_token.setdefault(token, set()).add(i)
+
+    def resolve(self, name: str) -> Character | None:
+        key = name_key(name)
+        if not key:
+            return None
+        if key in self._by_key:
+            return self.characters[self._by_key[key]]
+        tokens = name_tokens(name)
+        if len(tokens) == 1:
+            found = self._by_token.get(tokens[0], set())
+            if len(found) == 1:
+                return self.characters[next(iter(found))]
+        else:
+            containing = {
+                i for i, c in enumerate(self.characters)
+                if any(set(tokens) <= set(name_tokens(n)) or set(name_tokens(n)) <= set(tokens)
+                       for n in (c.name, *c.aliases) if len(name_tokens(n)) > 1)
+            }
+            if len(containing) == 1:
+                return self.characters[next(iter(containing))]
+        return None
+
+
+def _group_characters(entries: list[tuple[Character, str]]) -> list[list[int]]:
+    """Indices of ``entries`` grouped so that each group is one character."""
+    uf = _UnionFind(len(entries))
+    by_key: dict[str, int] = {}
+    for i, (char, _chunk) in enumerate(entries):
+        for name in (char.name, *char.aliases):
+            key = name_key(name)
+            if not key:
+                continue
+            if key in by_key:
+                uf.union(by_key[key], i)
+            else:
+                by_key[key] = i
+
+    def groups() -> dict[int, list[int]]:
+        out: dict[int, list[int]] = {}
+        for i in range(len(entries)):
+            out.setdefault(uf.find(i), []).append(i)
+        return out
+
+    def token_sets(members: list[int]) -> list[tuple[str, ...]]:
+        return [name_tokens(n) for i in members
+                for n in (entries[i][0].name, *entries[i][0].aliases) if name_tokens(n)]
+
+    # one full name containing another ("Maya Okafor" in "Maya Adaeze Okafor"), then lone
+    # first names or surnames that belong to exactly one full name
+    for single in (False, True):
+        current = groups()
+        full = {root: [t for t in token_sets(m) if len(t) > 1] for root, m in current.items()}
+        for root, members in current.items():
+            names = token_sets(members)
+            if single and any(len(t) > 1 for t in names):
+                continue
+            candidates = set()
+            for other, other_full in full.items():
+                if other == root:
+                    continue
+                for mine in names:
+                    if single and len(mine) == 1:
+                        if any(mine[0] in (t[0], t[-1]) for t in other_full):
+                            candidates.add(other)
+                    elif not single and len(mine) > 1 and any(
+                        set(mine) <= set(t) or set(t) <= set(mine) for t in other_full
+                    ):
+                        candidates.add(other)
+            if len(candidates) == 1:
+                uf.union(root, candidates.pop())
+    return sorted(groups().values(), key=lambda members: members[0])
+
+
+def _canonical_name(names: list[str]) -> str:
+    """The fullest name used (most name tokens), then the most frequent, then the first."""
+    counts = Counter(names)
+    order = {n: i for i, n in reversed(list(enumerate(names)))}
+    return min(
+        counts,
+        key=lambda n: (-len(name_tokens(n)), has_title(n), -counts[n], order[n]),
+    )
+
+
+def _role(roles: Iterable[str]) -> str:
+    best, rank = "minor", 0
+    for role in roles:
+        r = (role or "").strip().lower()
+        score = ROLE_RANK.get(r, 2 if r else 0)
+        if score > rank:
+            best, rank = r, score
+    return best
+
+
+def merge_characters(
+    entries: list[tuple[Character, str]],
+) -> tuple[list[Character], dict[str, str]]:
+    """Merge ``(character, chunk_id)`` entries; returns the characters and first chunk per name."""
+    merged: list[Character] = []
+    first_chunk: dict[str, str] = {}
+    for members in _group_characters(entries):
+        chars = [entries[i][0] for i in members]
+        names = [c.name.strip() for c in chars if c.name.strip()]
+        name = _canonical_name(names)
+        aliases = [
+            a for a in _unique((n for c in chars for n in (c.name, *c.aliases)),
+                               key=lambda n: n.lower())
+            if a != name
+        ]
+        merged.append(Character(
+            name=name,
+            aliases=aliases,
+            role=_role(c.role for c in chars),
+            description=merge_text(c.description for c in chars),
+            arc=merge_text(c.arc for c in chars),
+            relationships=[r for c in chars for r in c.relationships],
+        ))
+        first_chunk[name] = entries[members[0]][1]
+    return merged, first_chunk
+
+
+def _resolve_relationships(characters: list[Character], index: CharacterIndex) -> None:
+    for char in characters:
+        grouped: dict[tuple[str, str], list[CharacterRelationship]] = {}
+        for rel in char.relationships:
+            target = index.resolve(rel.to)
+            if target is None or target.name == char.name:
+                continue
+            kind = (rel.kind or "related").strip().lower()
+            grouped.setdefault((target.name, kind), []).append(rel)
+        char.relationships = [
+            CharacterRelationship(to=to, kind=kind,
+                                  description=merge_text((r.description for r in rels), 2))
+            for (to, kind), rels in grouped.items()
+        ]
+
+
+def _merge_places(entries: list[tuple[Location, str]]) -> tuple[list[Location], dict[str, str]]:
+    groups: dict[str, list[tuple[Location, str]]] = {}
+    for loc, chunk in entries:
+        key = place_key(loc.name)
+        if key:
+            groups.setdefault(key, []).append((loc, chunk))
+    out: list[Location] = []
+    first: dict[str, str] = {}
+    for items in groups.values():
+        name = Counter(loc.name.strip() for loc, _ in items).most_common(1)[0][0]
+        out.append(Location(
+            name=name,
+            description=merge_text(loc.description for loc, _ in items),
+            atmosphere=merge_text((loc.atmosphere for loc, _ in items), 2),
+        ))
+        first[name] = items[0][1]
+    return out, first
+
+
+def _merge_objects(entries: list[tuple[KeyObject, str]]) -> tuple[list[KeyObject], dict[str, str]]:
+    groups: dict[str, list[tuple[KeyObject, str]]] = {}
+    for obj, chunk in entries:
+        key = place_key(obj.name)
+        if key:
+            groups.setdefault(key, []).append((obj, chunk))
+    out: list[KeyObject] = []
+    first: dict[str, str] = {}
+    for items in groups.values():
+        name = Counter(obj.name.strip() for obj, _ in items).most_common(1)[0][0]
+        out.append(KeyObject(
+            name=name,
+            description=merge_text(obj.description for obj, _ in items),
+            significance=merge_text((obj.significance for obj, _ in items), 2),
+        ))
+        first[name] = items[0][1]
+    return out, first
+
+
+def merge_analyses(parts: Sequence[tuple[str, ChunkAnalysis]]) -> MergedAnalysis:
+    """Merge ``(chunk_id, analysis)`` pairs given in story order."""
+    characters, first_chunk = merge_characters(
+        [(c, chunk) for chunk, part in parts for c in part.characters if c.name.strip()]
+    )
+    index = CharacterIndex(characters)
+    _resolve_relationships(characters, index)
+    locations, loc_first = _merge_places(
+        [(loc, chunk) for chunk, part in parts for loc in part.locations if loc.name.strip()]
+    )
+    objects, obj_first = _merge_objects(
+        [(o, chunk) for chunk, part in parts for o in part.objects if o.name.strip()]
+    )
+    loc_by_key = {place_key(loc.name): loc for loc in locations}
+    obj_by_key = {place_key(o.name): o for o in objects}
+
+    scenes: list[Scene] = []
+    scene_chunks: dict[int, str] = {}
+    last_summary = ""
+    for chunk, part in parts:
+        for raw in sorted(part.scenes, key=lambda s: s.number):
+            if not raw.summary.strip():
+                continue
+            if text_key(raw.summary) == last_summary:
+                continue  # the same scene reported from the overlap of two chunks
+            last_summary = text_key(raw.summary)
+            present: list[str] = []
+            for who in raw.characters:
+                char = index.resolve(who)
+                if char is None and who.strip():
+                    char = Character(name=who.strip(), role="minor")
+                    characters.append(char)
+                    first_chunk[char.name] = chunk
+                    index = CharacterIndex(characters)
+                if char is not None and char.name not in present:
+                    present.append(char.name)
+            location = ""
+            if raw.location.strip():
+                key = place_key(raw.location)
+                if key not in loc_by_key:
+                    loc_by_key[key] = Location(name=raw.location.strip())
+                    locations.append(loc_by_key[key])
+                    loc_first[raw.location.strip()] = chunk
+                location = loc_by_key[key].name
+            objs: list[str] = []
+            for thing in raw.objects:
+                key = place_key(thing)
+                if not key:
+                    continue
+                if key not in obj_by_key:
+                    obj_by_key[key] = KeyObject(name=thing.strip())
+                    objects.append(obj_by_key[key])
+                    obj_first[thing.strip()] = chunk
+                if obj_by_key[key].name not in objs:
+                    objs.append(obj_by_key[key].name)
+            number = len(scenes) + 1
+            scenes.append(raw.model_copy(update={
+                "number": number,
+                "characters": present,
+                "location": location,
+                "objects": objs,
+                "time_of_day": raw.time_of_day.strip().upper(),
+                "dialogue": _unique(raw.dialogue)[:3],
+            }))
+            scene_chunks[number] = chunk
+
+    theme_chunks: dict[str, list[str]] = {}
+    themes: list[str] = []
+    for chunk, part in parts:
+        for theme in part.themes:
+            key = text_key(theme)
+            if not key:
+                continue
+            if key not in theme_chunks:
+                themes.append(theme.strip())
+                theme_chunks[key] = []
+            if chunk not in theme_chunks[key]:
+                theme_chunks[key].append(chunk)
+    return MergedAnalysis(
+        characters=characters, locations=locations, objects=objects, scenes=scenes,
+        themes=themes, scene_chunks=scene_chunks,
+        first_chunk={**first_chunk, **loc_first, **obj_first}, theme_chunks=theme_chunks,
+    )
+
+
+def chunks_for_theme(theme: str, theme_chunks: dict[str, list[str]]) -> list[str]:
+    """Chunks whose themes match ``theme``: same words, or one wording containing the other."""
+    key = text_key(theme)
+    words = set(key.split()) - STOPWORDS
+    found: list[str] = []
+    for other, chunks in theme_chunks.items():
+        other_words = set(other.split()) - STOPWORDS
+        overlap = len(words & other_words) / max(1, min(len(words), len(other_words)))
+        if key == other or key in other or other in key or overlap >= 0.5:
+            found.extend(c for c in chunks if c not in found)
+    return found
