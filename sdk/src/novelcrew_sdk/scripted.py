@@ -12,7 +12,6 @@ points.
 from __future__ import annotations
 
 import threading
-import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,7 +26,7 @@ from novelcrew.specs import Model
 Reply = str | Callable[[str], str]
 Script = list[str] | str | Callable[[str], str]
 
-__all__ = ["ScriptedCall", "ScriptedLLM", "scripted_models_plugin"]
+__all__ = ["ScriptedCall", "ScriptedLLM", "ScriptedModels", "scripted_models_plugin"]
 
 
 @dataclass
@@ -173,11 +172,13 @@ class ScriptedLLM(BaseLLM):
     ) -> str:
         msgs = _messages(messages)
         prompt = _prompt(msgs)
+        role = self._role(from_agent, msgs)
+        if not hasattr(from_agent, "id"):  # crewAI's events want a real agent, or none
+            from_agent = None
         with llm_call_context():
             self._emit_call_started_event(messages=msgs, tools=tools, callbacks=callbacks,
                                           available_functions=available_functions,
                                           from_task=from_task, from_agent=from_agent)
-            role = self._role(from_agent, msgs)
             try:
                 reply = self._reply(role, prompt)
             except Exception as exc:
@@ -224,22 +225,28 @@ class ScriptedLLM(BaseLLM):
         return dict(calls[-1].usage) if calls else {}
 
 
-def scripted_models_plugin(llm: BaseLLM, provider: str = "scripted") -> object:
+class ScriptedModels:
+    """A plugin registering one LLM as a model provider (see ``scripted_models_plugin``)."""
+
+    def __init__(self, llm: BaseLLM, provider: str = "scripted") -> None:
+        self.llm = llm
+        self.provider = provider
+
+    @hookimpl
+    def register_models(self, register: Any) -> None:
+        llm = self.llm
+        register(Model(
+            provider=self.provider,
+            description="Scripted replies for tests (novelcrew_sdk.scripted).",
+            build=lambda model_id, settings: llm,
+            examples=(self.provider,),
+        ))
+
+
+def scripted_models_plugin(llm: BaseLLM, provider: str = "scripted") -> ScriptedModels:
     """A plugin object registering ``llm`` as model provider ``provider`` (model id the same).
 
     Register it (``novelcrew.plugins.register_module(plugins, plugin, "scripted")``) and set
     ``default_model="scripted"`` so every agent of every crew talks to ``llm``.
     """
-
-    @hookimpl
-    def register_models(register: Any) -> None:
-        register(Model(
-            provider=provider,
-            description="Scripted replies for tests (novelcrew_sdk.scripted).",
-            build=lambda model_id, settings: llm,
-            examples=(provider,),
-        ))
-
-    plugin = types.ModuleType(f"novelcrew_sdk.scripted.{provider}")
-    plugin.register_models = register_models  # type: ignore[attr-defined]
-    return plugin
+    return ScriptedModels(llm, provider)

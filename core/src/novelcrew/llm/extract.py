@@ -1,0 +1,271 @@
+"""Plain text extraction for the ``offline`` model: names, places, sentences, quotes.
+
+Nothing here understands a story. It counts capitalised words, splits sentences and
+paragraphs, and picks quoted speech, which is enough to fill an output schema with text that
+really comes from the input.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from functools import cached_property
+
+_SENTENCE = re.compile(r"(?<=[.!?])[\"'\u201d\u2019]?\s+(?=[\"'\u201c\u2018]?[A-Z0-9])")
+_WORD = re.compile(r"[A-Za-z][A-Za-z'\u2019\-]*")
+_CAP_PHRASE = re.compile(
+    r"\b(?:[A-Z][a-z'\u2019]+|[A-Z]\.)(?:\s+(?:of\s+the\s+|of\s+|the\s+)?[A-Z][a-z'\u2019]+)*"
+)
+_QUOTE = re.compile(r"[\"\u201c]([^\"\u201c\u201d]{2,300})[\"\u201d]")
+_PLACE_AFTER = re.compile(
+    r"\b(?:in|at|into|inside|to|from|near|on|of|across|through|outside|toward|towards)\s+"
+    r"(?:the\s+|a\s+|an\s+)?((?:[A-Z][a-z]+\s*){1,3}|(?:old\s+|little\s+|small\s+|"
+    r"dark\s+|empty\s+)?[a-z]{4,})\b"
+)
+def _wordset(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
+_PLACE_NOUNS = _wordset(
+    "house kitchen lighthouse harbour harbor beach village city town street road forest "
+    "woods garden room bedroom hall station office church school market river lake sea "
+    "shore bridge castle tower cellar attic barn farm field hill mountain cave ship boat "
+    "dock pier cafe bar restaurant hotel hospital library apartment flat porch yard alley "
+    "park square palace temple island desert valley camp cottage cabin shop store studio "
+    "theatre theater court prison garage basement corridor stairs roof window door gate "
+    "cliff coast bay ocean well mill bakery tavern inn"
+)
+_STOP = _wordset(
+    "A An The And But Or So Yet For Nor If When While Then Than That This These Those There "
+    "Here He She It They We You I Me My Mine His Her Hers Its Our Ours Their Theirs Your "
+    "Yours Him Them Us What Who Whom Whose Which Where Why How Yes No Not Oh Ah Well Now "
+    "After Before Once Every Each All Some Any None One Two Three Four Five First Last "
+    "Later Still Even Just Only Maybe Perhaps Because Although Though As At In On Of To By "
+    "With From Into Over Under Out Up Down Off Again Never Always Sometimes Soon Today "
+    "Tonight Tomorrow Yesterday Monday Tuesday Wednesday Thursday Friday Saturday Sunday "
+    "January February March April May June July August September October November December "
+    "Mr Mrs Ms Dr Sir Madam Chapter Part Scene End God Okay OK Hello Hi Goodbye Please "
+    "Thank Thanks Let Don't Didn't Can't Won't I'm I'll I'd It's That's There's Do Does Did "
+    "Is Are Was Were Be Been Have Has Had Will Would Could Should Must Might Shall Can "
+    "INT EXT DAY NIGHT"
+)
+_SPEECH = re.compile(r"\b(said|says|asked|asks|replied|whispered|shouted|called|told|"
+                     r"answered|murmured|cried|laughed|smiled|nodded|frowned)\b")
+_NIGHT = re.compile(r"\b(night|midnight|dark|moon|stars|evening|dusk)\b", re.I)
+_MOODS = (
+    ("tense", r"\b(fear|afraid|danger|threat|tense|nervous|storm|scream|blood|run)\w*"),
+    ("melancholic", r"\b(sad|grief|tears|cry|cried|loss|lonely|alone|funeral|dead)\w*"),
+    ("warm", r"\b(love|laugh|smile|warm|kind|hug|together|home|tender)\w*"),
+    ("mysterious", r"\b(secret|strange|mystery|hidden|shadow|whisper|unknown)\w*"),
+    ("hopeful", r"\b(hope|light|dawn|begin|new|promise|future)\w*"),
+)
+_THEME_WORDS = {
+    "love": r"\b(love|loved|loving|heart|kiss)\b", "loss": r"\b(loss|lost|grief|dead|death)\b",
+    "family": r"\b(mother|father|sister|brother|son|daughter|family|parent)s?\b",
+    "memory": r"\b(remember|memory|memories|past|forgot|forget)\w*",
+    "identity": r"\b(who (?:am|are) (?:I|you)|name|self|mirror)\b",
+    "fear": r"\b(fear|afraid|terror|dread)\w*", "home": r"\b(home|house|return)\w*",
+    "freedom": r"\b(free|freedom|escape|leave|left)\b",
+    "trust": r"\b(trust|lie|lied|secret|betray)\w*", "time": r"\b(years?|clock|time|age)\b",
+}
+
+
+def sentences(text: str) -> list[str]:
+    out: list[str] = []
+    for block in re.split(r"\n\s*", text):
+        block = re.sub(r"\s+", " ", block).strip()
+        if block:
+            out.extend(s.strip() for s in _SENTENCE.split(block) if len(s.strip()) > 1)
+    return out
+
+
+def _is_prose(paragraph: str) -> bool:
+    """Not a heading or an instruction line ("Analyse this story:")."""
+    stripped = paragraph.strip()
+    if stripped.endswith(":"):
+        return False
+    return len(_WORD.findall(stripped)) >= 8 or stripped.endswith((".", "!", "?", '"', "\u201d"))
+
+
+def paragraphs(text: str) -> list[str]:
+    parts = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
+    parts = [p for p in parts if _is_prose(p)] or parts
+    if len(parts) <= 1:  # no blank lines: group sentences in fours
+        sents = sentences(text)
+        parts = [" ".join(sents[i:i + 4]) for i in range(0, len(sents), 4)]
+    return parts
+
+
+@dataclass
+class TextFacts:
+    """What plain rules can see in a text (computed lazily)."""
+
+    text: str
+
+    @cached_property
+    def sentences(self) -> list[str]:
+        return sentences(self.text)
+
+    @cached_property
+    def paragraphs(self) -> list[str]:
+        return paragraphs(self.text)
+
+    @cached_property
+    def quotes(self) -> list[str]:
+        return [q.strip() for q in _QUOTE.findall(self.text) if len(q.split()) >= 2]
+
+    @cached_property
+    def title(self) -> str | None:
+        """A short line standing alone near the top, not an instruction."""
+        for line in [ln.strip().lstrip("#").strip() for ln in self.text.strip().splitlines()][:4]:
+            if line and len(line) <= 80 and not line.endswith((".", "!", "?", ",", ":", ";")) \
+                    and len(line.split()) <= 10:
+                return line
+        return None
+
+    @cached_property
+    def _mid_sentence_caps(self) -> Counter[tuple[str, bool]]:
+        counts: Counter[tuple[str, bool]] = Counter()
+        for sent in self.sentences:
+            for match in _CAP_PHRASE.finditer(sent):
+                phrase = _trim(match.group(0))
+                if not phrase:
+                    continue
+                at_start = match.start() == 0 or not sent[: match.start()].strip(" \"'\u201c")
+                counts[(phrase, at_start)] += 1
+        return counts
+
+    @cached_property
+    def names(self) -> list[str]:
+        """Capitalised names, most mentioned first (people and places alike)."""
+        mid: Counter[str] = Counter()
+        start: Counter[str] = Counter()
+        for (phrase, at_start), n in self._mid_sentence_caps.items():
+            (start if at_start else mid)[phrase] += n
+        total: Counter[str] = Counter()
+        mid_words = {w for phrase in mid for w in phrase.split()}
+        for phrase in set(mid) | set(start):
+            if phrase in mid or start[phrase] >= 2 or (
+                " " in phrase and phrase.split()[0] in mid_words
+            ):
+                total[phrase] = mid[phrase] + start[phrase]
+        # fold "Maya" into "Maya Reyes" when both occur
+        for phrase in list(total):
+            for longer in total:
+                if longer != phrase and longer.startswith(phrase + " ") and phrase in total:
+                    total[longer] += total.pop(phrase)
+                    break
+        return [p for p, _ in sorted(total.items(), key=lambda kv: (-kv[1], kv[0]))]
+
+    @cached_property
+    def places(self) -> list[str]:
+        found: Counter[str] = Counter()
+        for match in _PLACE_AFTER.finditer(self.text):
+            raw = match.group(1).strip()
+            words = raw.split()
+            if raw[:1].isupper():
+                phrase = _trim(raw)
+                if phrase:
+                    found[phrase] += 1
+            elif words and words[-1].lower() in _PLACE_NOUNS:
+                found["the " + raw.lower()] += 1
+        return [p for p, _ in found.most_common()]
+
+    @cached_property
+    def characters(self) -> list[str]:
+        """Names that behave like people: they speak or act, and are not places or the title."""
+        place_set = set(self.places)
+        title_words = set((self.title or "").split())
+        people: list[tuple[int, str]] = []
+        for name in self.names:
+            if name in place_set or (set(name.split()) <= title_words and name != self.title):
+                continue
+            first = re.escape(name.split()[0])
+            mentions = len(re.findall(rf"\b{first}\b", self.text))
+            placed = len(re.findall(rf"\b(?:in|at|of|to|from|near|into)\s+(?:the\s+)?{first}\b",
+                                    self.text))
+            if mentions and placed * 2 >= mentions and not self._speaks(name):
+                continue  # mostly a destination: a place, not a person
+            people.append((2 * mentions + (1 if self._speaks(name) else 0), name))
+        people.sort(key=lambda sn: (-sn[0], sn[1]))
+        return [n for _, n in people]
+
+    def _speaks(self, name: str) -> bool:
+        first = re.escape(name.split()[0])
+        return bool(re.search(rf"\b{first}\b\W+(?:\w+\W+)?" + _SPEECH.pattern, self.text) or
+                    re.search(_SPEECH.pattern + rf"\W+(?:\w+\W+)?{first}\b", self.text))
+
+    @cached_property
+    def themes(self) -> list[str]:
+        scored = [(len(re.findall(p, self.text, re.I)), t) for t, p in _THEME_WORDS.items()]
+        return [t for n, t in sorted(scored, key=lambda x: (-x[0], x[1])) if n > 0] or ["change"]
+
+    @cached_property
+    def keywords(self) -> list[str]:
+        counts = Counter(w.lower() for w in _WORD.findall(self.text) if len(w) > 4
+                         and w not in _STOP and w.lower() not in _COMMON)
+        return [w for w, _ in counts.most_common(12)]
+
+    @cached_property
+    def objects(self) -> list[str]:
+        counts = Counter(m.lower() for m in re.findall(
+            r"\b(?:the|a|an|his|her|their|its)\s+([a-z]{4,})\b", self.text))
+        return [w for w, n in counts.most_common(20) if w not in _PLACE_NOUNS
+                and w not in _COMMON][:8]
+
+    def mood(self, text: str | None = None) -> str:
+        text = self.text if text is None else text
+        scored = [(len(re.findall(p, text, re.I)), m) for m, p in _MOODS]
+        best = max(scored)
+        return best[1] if best[0] else "quiet"
+
+    def time_of_day(self, text: str | None = None) -> str:
+        return "NIGHT" if _NIGHT.search(self.text if text is None else text) else "DAY"
+
+    def sentences_of(self, passage: str | None) -> list[str]:
+        return sentences(passage) if passage else []
+
+    def quotes_in(self, passage: str) -> list[str]:
+        return [q.strip() for q in _QUOTE.findall(passage) if len(q.split()) >= 2]
+
+    def pairs(self, name: str | None = None) -> list[tuple[tuple[str, str], str]]:
+        """Pairs of characters named in one sentence, with the first such sentence."""
+        people = self.characters[:8]
+        found: dict[tuple[str, str], str] = {}
+        for sent in self.sentences:
+            here = [p for p in people if re.search(rf"\b{re.escape(p.split()[0])}\b", sent)]
+            for i, a in enumerate(here):
+                for b in here[i + 1:]:
+                    if name and name not in (a, b):
+                        continue
+                    key = (a, b) if name in (None, a) else (b, a)
+                    found.setdefault(key, sent)
+        return list(found.items())
+
+    def mentions(self, name: str) -> list[str]:
+        """Sentences naming ``name`` (by its first word as well)."""
+        first = name.split()[0]
+        return [s for s in self.sentences if name in s or re.search(rf"\b{re.escape(first)}\b", s)]
+
+
+def _trim(phrase: str) -> str:
+    words = phrase.split()
+    while words and words[0].rstrip(".") in _STOP:
+        words.pop(0)
+    while words and words[-1].rstrip(".") in _STOP | {"of", "the"}:
+        words.pop()
+    out = " ".join(words)
+    return out if len(out) > 1 and out not in _STOP else ""
+
+
+_COMMON = _wordset(
+    "about above after again against because been before being below between could doing "
+    "during every from have having here into itself just more most other over same should "
+    "some such than that their them then there these they this those through under until "
+    "very what when where which while with would your yours thing things something nothing "
+    "everything anything looked looking said asked went came back still there again little "
+    "think thought know knew could would shall might right left away down once time long "
+    "around another without himself herself themselves myself other first last never always "
+    "though whole"
+)

@@ -1,0 +1,163 @@
+"""``offline``: a deterministic stand-in for a language model. It does not understand stories.
+
+It answers every call without a network by plain extraction from the prompt's input text: when
+the task asks for a schema (crewAI puts it in the prompt as "OpenAPI schema", or passes
+``response_model``), it fills that schema (``novelcrew.llm.fill``); otherwise it answers with a
+short extract. Tool-using agents get a final answer at once. Its answers say they come from
+``offline`` (a ``notes``/``model`` field when the schema has one, and every ``llm_call`` event).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from crewai.events.types.llm_events import LLMCallType
+from crewai.llms.base_llm import BaseLLM, llm_call_context
+
+from novelcrew.llm.extract import TextFacts
+from novelcrew.llm.fill import OFFLINE_NOTE, SchemaFiller
+from novelcrew.llm.usage import report_usage
+
+__all__ = ["OfflineLLM", "answer", "input_text", "schema_in"]
+
+_SCHEMA_MARKERS = ("OpenAPI schema:", "JSON schema:", "json schema:", "following schema:")
+#: crewAI prompt boilerplate that is not input text
+_BOILERPLATE = re.compile(
+    r"^\s*(This is the expected criteria for your final answer:.*|you MUST return the actual.*|"
+    r"IMPORTANT:.*|Do not include the OpenAPI schema.*|Ensure the final output.*|"
+    r"Provide your complete response:?|Begin!.*|Thought:.*|Analy[sz]e the tool result.*|"
+    r"Format your final answer.*|This is the context you're working with:|"
+    r"Ensure your final answer.*|The output should be formatted as.*)\s*$",
+    re.MULTILINE,
+)
+
+
+def _text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(str(b.get("text", "")) if isinstance(b, dict) else str(b)
+                         for b in content)
+    return "" if content is None else str(content)
+
+
+def _messages(messages: Any) -> list[dict[str, Any]]:
+    if isinstance(messages, str):
+        return [{"role": "user", "content": messages}]
+    return [m if isinstance(m, dict) else {"role": "user", "content": str(m)}
+            for m in messages or []]
+
+
+def schema_in(text: str) -> tuple[dict[str, Any] | None, str]:
+    """The JSON schema a prompt asks for, and the prompt without it."""
+    for marker in _SCHEMA_MARKERS:
+        at = text.find(marker)
+        if at < 0:
+            continue
+        start = text.find("{", at)
+        if start < 0:
+            continue
+        try:
+            schema, end = json.JSONDecoder().raw_decode(text, start)
+        except ValueError:
+            continue
+        if isinstance(schema, dict):
+            return schema, text[:at] + text[end:]
+    return None, text
+
+
+def input_text(messages: list[dict[str, Any]]) -> str:
+    """The text a call is about: user turns without crewAI's instructions and schema."""
+    parts = []
+    for message in messages:
+        if message.get("role") not in ("user", "tool"):
+            continue
+        text = _text(message.get("content"))
+        _schema, text = schema_in(text)
+        text = text.replace("Current Task:", "")
+        text = _BOILERPLATE.sub("", text)
+        parts.append(text.strip())
+    return "\n\n".join(p for p in parts if p)
+
+
+def _schema_of(response_model: Any, prompt: str) -> dict[str, Any] | None:
+    if response_model is not None and hasattr(response_model, "model_json_schema"):
+        try:
+            return dict(response_model.model_json_schema())
+        except Exception:
+            pass
+    schema, _ = schema_in(prompt)
+    return schema
+
+
+def answer(messages: Any, response_model: Any = None) -> tuple[str, dict[str, Any] | None]:
+    """The offline answer to a call: JSON for a schema, else a plain extract."""
+    msgs = _messages(messages)
+    prompt = "\n\n".join(_text(m.get("content")) for m in msgs)
+    schema = _schema_of(response_model, prompt)
+    facts = TextFacts(input_text(msgs) or prompt)
+    if schema is not None:
+        value = SchemaFiller(facts, schema).fill()
+        return json.dumps(value, ensure_ascii=False), value
+    lines = [f"[offline] {OFFLINE_NOTE}"]
+    if facts.sentences:
+        lines.append("Summary: " + " ".join(facts.sentences[:3]))
+    if facts.characters:
+        lines.append("Names: " + ", ".join(facts.characters[:8]))
+    if facts.places:
+        lines.append("Places: " + ", ".join(facts.places[:6]))
+    return "\n".join(lines), None
+
+
+class OfflineLLM(BaseLLM):
+    """Answers from the prompt's own text, deterministically, with no network."""
+
+    llm_type: str = "offline"
+
+    def __init__(self, model: str = "offline", **kwargs: Any) -> None:
+        super().__init__(model=model, provider="offline", **kwargs)
+
+    def _answer(self, messages: Any, tools: Any, callbacks: Any, available_functions: Any,
+                from_task: Any, from_agent: Any, response_model: Any) -> str:
+        msgs = _messages(messages)
+        with llm_call_context():
+            self._emit_call_started_event(messages=msgs, tools=tools, callbacks=callbacks,
+                                          available_functions=available_functions,
+                                          from_task=from_task, from_agent=from_agent)
+            text, _value = answer(msgs, response_model)
+            # a final answer in crewAI's ReAct format; JSON stays findable inside it
+            reply = text if response_model is not None else \
+                f"Thought: I can answer from the input text.\nFinal Answer: {text}"
+            prompt_chars = sum(len(_text(m.get("content"))) for m in msgs)
+            usage = {"prompt_tokens": max(1, prompt_chars // 4),
+                     "completion_tokens": max(1, len(reply) // 4)}
+            usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+            self._track_token_usage_internal(usage)
+            report_usage(usage)
+            self._emit_call_completed_event(response=reply, call_type=LLMCallType.LLM_CALL,
+                                            from_task=from_task, from_agent=from_agent,
+                                            messages=msgs, usage=usage)
+        return reply
+
+    def call(self, messages: Any, tools: Any = None, callbacks: Any = None,
+             available_functions: Any = None, from_task: Any = None, from_agent: Any = None,
+             response_model: Any = None) -> str:
+        return self._answer(messages, tools, callbacks, available_functions, from_task,
+                            from_agent, response_model)
+
+    async def acall(self, messages: Any, tools: Any = None, callbacks: Any = None,
+                    available_functions: Any = None, from_task: Any = None,
+                    from_agent: Any = None, response_model: Any = None) -> str:
+        return self._answer(messages, tools, callbacks, available_functions, from_task,
+                            from_agent, response_model)
+
+    def supports_function_calling(self) -> bool:
+        return False
+
+    def supports_stop_words(self) -> bool:
+        return False
+
+    def get_context_window_size(self) -> int:
+        return 1_000_000

@@ -1,0 +1,283 @@
+"""The LLM a crew's agents talk to: routed per crew and agent, retried, bounded, accounted for.
+
+``build_llm(ctx, role)`` (behind ``RunContext.llm``) returns a ``RoutedLLM``: a crewAI
+``BaseLLM`` that sends each call to the routed model, retries failures that are worth it
+(429 honouring ``Retry-After``, 5xx, timeouts, connection errors, malformed answers) with
+exponential backoff and jitter, then tries the fallback models in order, then raises
+``ModelError`` naming every model tried. Every call's usage lands on the job
+(``ctx.record_usage``), in an ``llm_call`` event and in the Prometheus counters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from crewai.llms.base_llm import BaseLLM, call_stop_override
+from pydantic import PrivateAttr
+
+from novelcrew.errors import ModelError
+from novelcrew.jobs import ModelUsage
+from novelcrew.llm import metrics
+from novelcrew.llm.policy import CallTimeout, Verdict, backoff_delay, describe, judge
+from novelcrew.llm.usage import token_snapshot, usage_slot
+
+if TYPE_CHECKING:
+    from novelcrew.context import RunContext
+    from novelcrew.settings import Settings
+
+log = logging.getLogger(__name__)
+
+__all__ = ["RoutedLLM", "build_llm", "model_chain"]
+
+
+def model_chain(ctx: RunContext, agent_role: str | None) -> list[str]:
+    """The routed model first, then the fallbacks in order, each once."""
+    chain = [ctx.model_id(agent_role)]
+    for model in ctx.settings.fallback_models:
+        if model not in chain:
+            chain.append(model)
+    return chain
+
+
+def build_llm(ctx: RunContext, agent_role: str | None = None) -> RoutedLLM:
+    """A crewAI LLM for ``agent_role`` of ``ctx``'s crew (what ``RunContext.llm`` returns)."""
+    chain = model_chain(ctx, agent_role)
+    # fail fast on an unknown provider prefix: a typo is an input error, not an outage
+    for model_id in chain:
+        ctx.registry.model_provider(model_id)
+    return RoutedLLM(model=chain[0], ctx=ctx, agent_role=agent_role, chain=chain)
+
+
+@contextlib.contextmanager
+def _without_crewai_retry() -> Iterator[None]:
+    """Switch off crewAI's own rate-limit retry inside our calls: ours already covers it."""
+    try:
+        from crewai.llms import retry as crewai_retry
+
+        var = crewai_retry._active_llm_rate_limit_retry
+    except (ImportError, AttributeError):  # a crewAI without it: nothing to switch off
+        yield
+        return
+    token = var.set(True)
+    try:
+        yield
+    finally:
+        var.reset(token)
+
+
+def _no_crewai_retry(fn: Any) -> Any:
+    """Keep crewAI from wrapping this method in its own retry (it would retry ``ModelError``)."""
+    fn._crewai_rate_limit_wrapped = True
+    return fn
+
+
+class RoutedLLM(BaseLLM):
+    """Routes calls to the chain of models, with retries, fallbacks and usage recording."""
+
+    llm_type: str = "novelcrew"
+    _ctx: Any = PrivateAttr(default=None)
+    _role: str | None = PrivateAttr(default=None)
+    _chain: list[str] = PrivateAttr(default_factory=list)
+    _inner: dict[str, BaseLLM] = PrivateAttr(default_factory=dict)
+    _build_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+
+    def __init__(self, *, model: str, ctx: RunContext, agent_role: str | None,
+                 chain: list[str]) -> None:
+        super().__init__(model=model, provider="novelcrew")
+        self._ctx = ctx
+        self._role = agent_role
+        self._chain = list(chain)
+
+    # routing -------------------------------------------------------------------------------
+    @property
+    def chain(self) -> list[str]:
+        return list(self._chain)
+
+    @property
+    def settings(self) -> Settings:
+        return self._ctx.settings
+
+    def inner(self, model_id: str) -> BaseLLM:
+        """The provider's LLM for ``model_id``, built on first use."""
+        with self._build_lock:
+            llm = self._inner.get(model_id)
+            if llm is None:
+                provider = self._ctx.registry.model_provider(model_id)
+                llm = provider.build(model_id, self._ctx.settings)
+                self._inner[model_id] = llm
+            return llm
+
+    def _primary(self) -> BaseLLM | None:
+        try:
+            return self.inner(self._chain[0])
+        except Exception:
+            return None
+
+    # crewAI's questions about the model answer for the routed (first) model ------------------
+    def supports_function_calling(self) -> bool:
+        primary = self._primary()
+        return bool(primary and primary.supports_function_calling())
+
+    def supports_stop_words(self) -> bool:
+        primary = self._primary()
+        return bool(primary and primary.supports_stop_words())
+
+    def get_context_window_size(self) -> int:
+        primary = self._primary()
+        return primary.get_context_window_size() if primary else super().get_context_window_size()
+
+    def supports_multimodal(self) -> bool:
+        primary = self._primary()
+        return bool(primary and primary.supports_multimodal())
+
+    # calls ---------------------------------------------------------------------------------
+    @_no_crewai_retry
+    def call(self, messages: Any, tools: Any = None, callbacks: Any = None,
+             available_functions: Any = None, from_task: Any = None, from_agent: Any = None,
+             response_model: Any = None) -> Any:
+        args = (messages, tools, callbacks, available_functions, from_task, from_agent,
+                response_model)
+        role = self._agent_role(from_agent)
+        failures: list[dict[str, Any]] = []
+        for model_id in self._chain:
+            retries = self.settings.model_max_retries
+            for attempt in range(1, retries + 2):
+                self._ctx.check_cancelled()
+                started = time.monotonic()
+                try:
+                    llm = self.inner(model_id)
+                    with self._scope(llm) as (slot, before):
+                        result = llm.call(*args)
+                except Exception as exc:
+                    verdict = self._failed(model_id, role, attempt, started, exc, failures)
+                    if verdict.action == "retry" and attempt <= retries:
+                        self._sleep(self._delay(attempt, verdict))
+                        continue
+                    break
+                self._succeeded(model_id, role, attempt, started, slot, before, llm)
+                return result
+        raise self._give_up(failures)
+
+    @_no_crewai_retry
+    async def acall(self, messages: Any, tools: Any = None, callbacks: Any = None,
+                    available_functions: Any = None, from_task: Any = None,
+                    from_agent: Any = None, response_model: Any = None) -> Any:
+        args = (messages, tools, callbacks, available_functions, from_task, from_agent,
+                response_model)
+        role = self._agent_role(from_agent)
+        failures: list[dict[str, Any]] = []
+        timeout = self.settings.model_timeout_seconds
+        for model_id in self._chain:
+            retries = self.settings.model_max_retries
+            for attempt in range(1, retries + 2):
+                self._ctx.check_cancelled()
+                started = time.monotonic()
+                try:
+                    llm = self.inner(model_id)
+                    with self._scope(llm) as (slot, before):
+                        try:
+                            result = await asyncio.wait_for(llm.acall(*args), timeout)
+                        except TimeoutError as exc:
+                            raise CallTimeout(
+                                f"no answer from {model_id} within {timeout:g}s"
+                            ) from exc
+                except Exception as exc:
+                    verdict = self._failed(model_id, role, attempt, started, exc, failures)
+                    if verdict.action == "retry" and attempt <= retries:
+                        await self._asleep(self._delay(attempt, verdict))
+                        continue
+                    break
+                self._succeeded(model_id, role, attempt, started, slot, before, llm)
+                return result
+        raise self._give_up(failures)
+
+    # helpers -------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _scope(self, llm: BaseLLM) -> Iterator[tuple[dict[str, Any], tuple[int, int]]]:
+        stop = self.stop_sequences
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(_without_crewai_retry())
+            if stop:
+                stack.enter_context(call_stop_override(llm, list(stop)))
+            slot = stack.enter_context(usage_slot())
+            yield slot, token_snapshot(llm)
+
+    def _agent_role(self, from_agent: Any) -> str | None:
+        role = getattr(from_agent, "role", None)
+        return role if isinstance(role, str) and role else self._role
+
+    def _delay(self, attempt: int, verdict: Verdict) -> float:
+        return backoff_delay(attempt, self.settings.model_backoff_seconds,
+                             self.settings.model_max_backoff_seconds, verdict.retry_after)
+
+    def _sleep(self, seconds: float) -> None:
+        if self._ctx.cancel_event.wait(max(0.0, seconds)):
+            self._ctx.check_cancelled()
+
+    async def _asleep(self, seconds: float) -> None:
+        deadline = time.monotonic() + max(0.0, seconds)
+        while (left := deadline - time.monotonic()) > 0:
+            self._ctx.check_cancelled()
+            await asyncio.sleep(min(left, 0.25))
+        self._ctx.check_cancelled()
+
+    def _failed(self, model_id: str, role: str | None, attempt: int, started: float,
+                exc: Exception, failures: list[dict[str, Any]]) -> Verdict:
+        verdict = judge(exc)
+        if verdict.action == "raise":
+            raise exc
+        seconds = round(time.monotonic() - started, 3)
+        failures.append({"model": model_id, "attempt": attempt, "reason": verdict.reason,
+                         "status": verdict.status, **{"error": describe(exc)}})
+        self._ctx.record_usage(model_id, ModelUsage(failed_calls=1))
+        metrics.observe_failure(model_id)
+        log.warning("model call failed: %s attempt %d: %s", model_id, attempt, verdict.reason)
+        self._ctx.emit_threadsafe(
+            "llm_call", f"{model_id} failed: {verdict.reason}", model=model_id, agent=role,
+            ok=False, attempt=attempt, seconds=seconds, error=verdict.reason,
+            status=verdict.status, action=verdict.action,
+        )
+        return verdict
+
+    def _succeeded(self, model_id: str, role: str | None, attempt: int, started: float,
+                   slot: dict[str, Any], before: tuple[int, int], llm: BaseLLM) -> None:
+        seconds = round(time.monotonic() - started, 3)
+        if slot.get("reported"):
+            prompt_tokens = int(slot.get("prompt_tokens", 0))
+            completion_tokens = int(slot.get("completion_tokens", 0))
+        else:
+            after = token_snapshot(llm)
+            prompt_tokens = max(0, after[0] - before[0])
+            completion_tokens = max(0, after[1] - before[1])
+        cost = slot.get("cost")
+        self._ctx.record_usage(model_id, ModelUsage(
+            calls=1, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, cost=cost,
+        ))
+        models_used = getattr(self._ctx, "models_used", None)
+        if isinstance(models_used, list):
+            models_used.append(model_id)
+        metrics.observe_call(model_id, seconds, prompt_tokens, completion_tokens, cost)
+        self._ctx.emit_threadsafe(
+            "llm_call", f"{model_id} answered {role or 'crew'} in {seconds:.2f}s",
+            model=model_id, agent=role, ok=True, attempt=attempt, seconds=seconds,
+            prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, cost=cost,
+            fallback=model_id != self._chain[0],
+        )
+
+    def _give_up(self, failures: list[dict[str, Any]]) -> ModelError:
+        tried = list(dict.fromkeys(f["model"] for f in failures))
+        last = {f["model"]: f["reason"] for f in failures}
+        for model_id in tried:
+            metrics.observe_failure(model_id, "gave_up")
+        summary = "; ".join(f"{m}: {last[m]}" for m in tried)
+        return ModelError(
+            f"no model answered after retries and fallbacks; tried {', '.join(tried)} "
+            f"({summary})",
+            {"models": tried, "attempts": failures},
+        )
