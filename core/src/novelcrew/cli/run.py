@@ -1,0 +1,264 @@
+"""``novelcrew run``: run one crew or a chain on a story in this process, no server needed.
+
+The job lives in a ``MemoryStore`` (it is this command's, and ends with it) and runs through
+the same ``JobRunner`` as on a server, so what you see here is what the server would do.
+Progress goes to stderr, the result to stdout: ``--json`` output can be piped. Ctrl-C cancels
+the job cleanly at its next step; a second Ctrl-C quits at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from novelcrew.jobs import Job
+    from novelcrew.plugins import Plugins
+    from novelcrew.settings import Settings
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_CANCELLED = 130
+
+
+def run_command(
+    crews: str = typer.Argument(..., metavar="CREW[,CREW...]",
+                                help="Crew name, or a chain such as architect,director."),
+    story: str | None = typer.Option(None, "--story", "-s",
+                                     help="Story file (plain text or Markdown); '-' reads stdin."),
+    project_id: str | None = typer.Option(None, "--project-id", help="Project id (scopes the "
+                                          "knowledge graph; the director reads it)."),
+    title: str | None = typer.Option(None, "--title", help="The story's title."),
+    model: str | None = typer.Option(None, "--model", "-m",
+                                     help="Model id for every agent, e.g. offline or "
+                                     "openrouter/anthropic/claude-sonnet-4."),
+    inputs: list[str] = typer.Option([], "--input", "-i", metavar="KEY=VALUE",
+                                     help="Extra input (VALUE may be JSON); repeatable."),
+    as_json: bool = typer.Option(False, "--json", help="Print the job record as JSON."),
+    data_dir: Path | None = typer.Option(None, "--data-dir",
+                                         help="Data directory (knowledge graph, crewAI storage)."),
+    log_level: str = typer.Option("WARNING", "--log-level", help="Log level for stderr."),
+) -> None:
+    """Run crews on a story here and now, with live progress, then print the result."""
+    names = [name.strip() for name in crews.split(",") if name.strip()]
+    if not names:
+        _usage_error("name at least one crew, e.g. `novelcrew run architect --story FILE`")
+    job_inputs = _parse_inputs(inputs)
+    if story is not None:
+        job_inputs["story_text"] = _read_story(story)
+    if title:
+        job_inputs["title"] = title
+
+    from novelcrew.settings import Settings
+
+    overrides: dict[str, Any] = {"log_level": log_level, "log_format": "console"}
+    if data_dir is not None:
+        overrides["data_dir"] = data_dir
+    settings = Settings(**overrides)
+    code = run_job(names, job_inputs, settings, project_id=project_id, model=model,
+                   as_json=as_json)
+    raise typer.Exit(code)
+
+
+def run_job(crews: list[str], inputs: dict[str, Any], settings: Settings, *,
+            project_id: str | None = None, model: str | None = None,
+            as_json: bool = False, plugins: Plugins | None = None) -> int:
+    """Run a job to its end with a progress display; returns the process exit code."""
+    import asyncio
+
+    from rich.console import Console
+
+    from novelcrew import crewai_bridge
+    from novelcrew.errors import CrewNotFound
+    from novelcrew.jobs import Job
+    from novelcrew.logging import configure_logging
+    from novelcrew.plugins import load
+
+    configure_logging(settings)
+    crewai_bridge.prepare(settings.resolved_data_dir)
+    err = Console(stderr=True)
+    plugins = plugins or load(settings.plugins)
+    try:
+        plugins.registry.check_chain(crews)
+    except CrewNotFound as exc:
+        err.print(f"[bold red]error:[/] {exc.message}")
+        return EXIT_USAGE
+    config = {"model": model} if model else {}
+    job = Job(crews=crews, inputs=inputs, project_id=project_id, config=config)
+    final = asyncio.run(_run(job, plugins, settings, err))
+    if as_json:
+        sys.stdout.write(final.model_dump_json(indent=2) + "\n")
+        sys.stdout.flush()
+    else:
+        from novelcrew.render import render_job
+
+        render_job(final, Console())
+    if final.status.value == "succeeded":
+        return 0
+    if final.status.value == "cancelled":
+        return EXIT_CANCELLED
+    if not as_json and final.error is not None:
+        err.print(f"[bold red]job failed:[/] {final.error.type}: {final.error.message}")
+    return EXIT_FAILED
+
+
+async def _run(job: Job, plugins: Plugins, settings: Settings, err: Console) -> Job:
+    import asyncio
+    import signal
+    import threading
+
+    from novelcrew.backends.memory import MemoryStore
+    from novelcrew.runner import JobRunner
+    from novelcrew.webhooks import drain_webhooks
+
+    store = MemoryStore()
+    await store.open()
+    await store.create(job)
+    runner = JobRunner(plugins, settings, store)
+    await runner.emit(job, "queued", message="job queued", data={"crews": job.crews})
+    cancel = threading.Event()
+    loop = asyncio.get_running_loop()
+
+    def on_interrupt() -> None:
+        if cancel.is_set():
+            loop.remove_signal_handler(signal.SIGINT)
+            raise KeyboardInterrupt
+        cancel.set()
+        err.print("[yellow]cancelling at the next step (Ctrl-C again to quit now)[/]")
+
+    # not in the main thread, or no signals here: Ctrl-C then simply interrupts
+    with contextlib.suppress(NotImplementedError, RuntimeError):
+        loop.add_signal_handler(signal.SIGINT, on_interrupt)
+    follower = asyncio.create_task(follow(store, job.id, err))
+    try:
+        outcome = await runner.run(job.id, cancel)
+        while outcome.retry_in is not None and not cancel.is_set():
+            await _sleep_unless(cancel, outcome.retry_in)
+            outcome = await runner.run(job.id, cancel)
+        if outcome.retry_in is not None:  # cancelled while waiting to retry
+            stored = await store.get(job.id)
+            if stored is not None:
+                stored.cancel_requested = True
+                await store.save(stored)
+            outcome = await runner.run(job.id, cancel)
+        await asyncio.wait_for(follower, 10)
+    finally:
+        follower.cancel()
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.remove_signal_handler(signal.SIGINT)
+        await drain_webhooks(timeout=10)
+    return outcome.job
+
+
+async def _sleep_unless(cancel: Any, seconds: float) -> None:
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while loop.time() < deadline and not cancel.is_set():
+        await asyncio.sleep(min(0.1, deadline - loop.time()))
+
+
+async def follow(store: Any, job_id: str, err: Console) -> None:
+    """Show a job's events as a live progress bar (tasks done of total, crew and task,
+    elapsed time, model calls) until its terminal event."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    columns = (SpinnerColumn(), TextColumn("[bold]{task.fields[crew]}[/]"),
+               BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+               TextColumn("{task.fields[calls]} model calls"),
+               TextColumn("[dim]{task.description}[/]"))
+    llm_calls = 0
+    with Progress(*columns, console=err, transient=False) as progress:
+        bar = progress.add_task("queued", total=None, crew="", calls=0)
+        after = 0
+        while True:
+            events = await store.wait_events(job_id, after, timeout=1.0)
+            if not events:
+                continue
+            job = await store.get(job_id)
+            for event in events:
+                after = event.seq
+                if event.type == "llm_call":
+                    llm_calls += 1
+                line = describe(event)
+                if line:
+                    progress.console.print(line)
+            if job is not None:
+                p = job.progress
+                calls = max(llm_calls, sum(u.calls for u in job.usage.values()))
+                progress.update(bar, completed=p.completed_tasks,
+                                total=p.total_tasks or None, crew=p.current_crew or "",
+                                description=(p.current_task or "")[:60], calls=calls)
+            if events[-1].terminal:
+                progress.update(bar, description=events[-1].type)
+                return
+
+
+def describe(event: Any) -> str | None:
+    """One line for the events worth a line of their own (the rest move the bar)."""
+    kind = event.type
+    if kind == "crew_started":
+        return f"[cyan]▶ {event.crew}[/] started"
+    if kind == "crew_finished":
+        seconds = event.data.get("seconds")
+        took = f" in {seconds:.1f}s" if isinstance(seconds, int | float) else ""
+        return f"[green]✔ {event.crew}[/] finished{took}"
+    if kind in ("warning", "retrying"):
+        return f"[yellow]! {kind}:[/] {event.message}"
+    if kind == "failed":
+        return f"[bold red]✘ failed:[/] {event.message}"
+    if kind == "cancelled":
+        return "[magenta]■ cancelled[/]"
+    if kind == "succeeded":
+        return "[bold green]✔ job succeeded[/]"
+    return None
+
+
+def _parse_inputs(pairs: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            _usage_error(f"--input expects KEY=VALUE, got {pair!r}")
+        try:
+            out[key.strip()] = json.loads(raw)
+        except json.JSONDecodeError:
+            out[key.strip()] = raw
+    return out
+
+
+def _read_story(source: str) -> str:
+    if source == "-":
+        return sys.stdin.read()
+    path = Path(source).expanduser()
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        _usage_error(f"story file not found: {path}")
+    except (OSError, UnicodeDecodeError) as exc:
+        _usage_error(f"cannot read story file {path}: {exc}")
+    raise AssertionError("unreachable")
+
+
+def _usage_error(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(EXIT_USAGE)
+
+
+def attach(app: typer.Typer) -> None:
+    app.command("run")(run_command)

@@ -1,0 +1,269 @@
+"""Readable terminal rendering of a job and its results (``novelcrew run``, the demo client).
+
+Results are recognised by shape, not by crew name, so any crew whose output looks like a story
+analysis (title, characters, scenes) or a scene plan (scenes with shots, totals) reads well;
+anything else is shown as pretty JSON. Works on a ``Job`` or on the API's JSON for one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from rich.console import Console, Group, RenderableType
+from rich.json import JSON
+from rich.panel import Panel
+from rich.rule import Rule
+from rich.table import Table
+from rich.text import Text
+
+from novelcrew.jobs import Job, JobStatus
+
+STATUS_STYLE = {
+    JobStatus.queued: "yellow",
+    JobStatus.running: "cyan",
+    JobStatus.succeeded: "bold green",
+    JobStatus.failed: "bold red",
+    JobStatus.cancelled: "magenta",
+}
+
+
+def as_job(job: Job | Mapping[str, Any]) -> Job:
+    return job if isinstance(job, Job) else Job.model_validate(dict(job))
+
+
+def render_job(job: Job | Mapping[str, Any], console: Console | None = None) -> None:
+    """Print a job's header, its error if any, then each crew's result."""
+    console = console or Console()
+    job = as_job(job)
+    console.print(job_header(job))
+    if job.error is not None:
+        console.print(error_panel(job))
+    for crew in job.crews:
+        if crew in job.result:
+            console.print(Rule(f"[bold]{crew}[/bold]"))
+            console.print(render_result(job.result[crew]))
+
+
+def job_header(job: Job) -> Table:
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    style = STATUS_STYLE.get(job.status, "")
+    grid.add_row("job", job.id)
+    grid.add_row("crews", " → ".join(job.crews))
+    grid.add_row("status", Text(job.status.value, style=style))
+    if job.project_id:
+        grid.add_row("project", job.project_id)
+    if job.duration_seconds is not None:
+        grid.add_row("took", f"{job.duration_seconds:.1f}s"
+                     + (f" ({job.attempts} attempts)" if job.attempts > 1 else ""))
+    if job.usage:
+        grid.add_row("models", usage_line(job))
+    return grid
+
+
+def usage_line(job: Job) -> str:
+    parts = []
+    for model, usage in job.usage.items():
+        tokens = usage.prompt_tokens + usage.completion_tokens
+        part = f"{model}: {usage.calls} calls, {tokens} tokens"
+        if usage.cost:
+            part += f", ${usage.cost:.4f}"
+        parts.append(part)
+    return "; ".join(parts)
+
+
+def error_panel(job: Job) -> Panel:
+    error = job.error
+    assert error is not None
+    body = Text()
+    body.append(f"{error.type}", style="bold red")
+    if error.crew:
+        body.append(f" in crew {error.crew}", style="red")
+    body.append(f"\n{error.message}")
+    for item in error.details.get("errors", [])[:20]:
+        if isinstance(item, Mapping):
+            loc = ".".join(str(p) for p in item.get("loc", ()))
+            body.append(f"\n  • {loc}: {item.get('msg', '')}")
+    other = {k: v for k, v in error.details.items() if k != "errors"}
+    if other:
+        body.append("\n" + json.dumps(other, default=str)[:2000], style="dim")
+    return Panel(body, title="error", border_style="red", expand=False)
+
+
+# results ------------------------------------------------------------------------------------
+def render_result(result: Any) -> RenderableType:
+    if isinstance(result, Mapping):
+        if is_scene_plan(result):
+            return scene_plan(result)
+        if is_analysis(result):
+            return analysis(result)
+    return JSON(json.dumps(result, default=str))
+
+
+def is_analysis(result: Mapping[str, Any]) -> bool:
+    return "title" in result and isinstance(result.get("scenes"), list) and (
+        "characters" in result or "logline" in result
+    )
+
+
+def is_scene_plan(result: Mapping[str, Any]) -> bool:
+    scenes = result.get("scenes")
+    return isinstance(result.get("totals"), Mapping) and isinstance(scenes, list) and all(
+        isinstance(s, Mapping) and "shots" in s for s in scenes
+    )
+
+
+def _join(items: Iterable[Any] | None, sep: str = ", ") -> str:
+    return sep.join(str(i) for i in items or [] if i not in (None, ""))
+
+
+def _model_note(result: Mapping[str, Any]) -> Text | None:
+    model = result.get("model")
+    if not isinstance(model, Mapping):
+        return None
+    note = model.get("note")
+    if model.get("offline"):
+        return Text(note or "made by the offline stand-in model: it extracts, it does not "
+                    "understand the story", style="yellow")
+    return Text(note, style="dim") if note else None
+
+
+def analysis(result: Mapping[str, Any]) -> RenderableType:
+    """A story analysis: title, logline, themes, characters, locations, scenes."""
+    parts: list[RenderableType] = []
+    title = Text(str(result.get("title") or "Untitled"), style="bold")
+    if result.get("genre") or result.get("tone"):
+        title.append(f"   {_join([result.get('genre'), result.get('tone')], ' · ')}",
+                     style="dim")
+    parts.append(title)
+    if result.get("logline"):
+        parts.append(Text(str(result["logline"]), style="italic"))
+    if result.get("themes"):
+        parts.append(Text.assemble(("Themes: ", "bold"), _join(result["themes"])))
+    note = _model_note(result)
+    if note is not None:
+        parts.append(note)
+
+    characters = result.get("characters") or []
+    if characters:
+        table = Table(title=f"Characters ({len(characters)})", title_justify="left",
+                      show_lines=False, expand=True)
+        table.add_column("name", style="bold", no_wrap=True)
+        table.add_column("role")
+        table.add_column("who", ratio=2)
+        table.add_column("arc", ratio=2)
+        table.add_column("relationships", ratio=1)
+        for c in characters:
+            rels = _join(f"{r.get('kind', '')} of {r.get('to', '')}"
+                         for r in c.get("relationships") or [] if isinstance(r, Mapping))
+            table.add_row(str(c.get("name", "")), str(c.get("role", "")),
+                          str(c.get("description", "")), str(c.get("arc", "")), rels)
+        parts.append(table)
+
+    locations = result.get("locations") or []
+    if locations:
+        table = Table(title=f"Locations ({len(locations)})", title_justify="left", expand=True)
+        table.add_column("name", style="bold", no_wrap=True)
+        table.add_column("description", ratio=2)
+        table.add_column("atmosphere", ratio=1)
+        for loc in locations:
+            table.add_row(str(loc.get("name", "")), str(loc.get("description", "")),
+                          str(loc.get("atmosphere", "")))
+        parts.append(table)
+
+    scenes = result.get("scenes") or []
+    if scenes:
+        table = Table(title=f"Scenes ({len(scenes)})", title_justify="left", expand=True)
+        table.add_column("#", justify="right")
+        table.add_column("where / when", ratio=1)
+        table.add_column("who", ratio=1)
+        table.add_column("what happens", ratio=3)
+        table.add_column("beat", ratio=1)
+        for s in scenes:
+            where = _join([s.get("location"), s.get("time_of_day")], " · ")
+            what = Text(str(s.get("summary", "")))
+            for line in (s.get("dialogue") or [])[:1]:
+                what.append(f"\n“{str(line).strip(chr(34))}”", style="italic dim")
+            table.add_row(str(s.get("number", "")), where, _join(s.get("characters")), what,
+                          str(s.get("emotional_beat", "")))
+        parts.append(table)
+    stats = result.get("statistics")
+    if isinstance(stats, Mapping):
+        parts.append(Text(
+            f"{stats.get('words', '?')} words in {stats.get('chunks', '?')} chunk(s), "
+            f"{stats.get('model_calls', '?')} model calls", style="dim"))
+    return Group(*parts)
+
+
+def _seconds(value: Any) -> str:
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return str(value or "")
+    return f"{seconds:.0f}s" if seconds < 90 else f"{seconds / 60:.1f} min"
+
+
+def scene_plan(result: Mapping[str, Any]) -> RenderableType:
+    """A scene plan: per scene its heading and a table of shots, then production totals."""
+    parts: list[RenderableType] = []
+    if result.get("title"):
+        parts.append(Text(f"Scene plan: {result['title']}", style="bold"))
+    note = _model_note(result)
+    if note is not None:
+        parts.append(note)
+    for scene in result.get("scenes") or []:
+        heading = Text(f"{scene.get('number', '')}. {scene.get('heading', '')}",
+                       style="bold cyan")
+        parts.append(heading)
+        if scene.get("summary"):
+            parts.append(Text(str(scene["summary"])))
+        look = _join([scene.get("mood"), scene.get("lighting"), _join(scene.get("palette"))],
+                     " · ")
+        if look:
+            parts.append(Text(f"look: {look}", style="dim"))
+        if scene.get("characters"):
+            parts.append(Text(f"cast: {_join(scene['characters'])}", style="dim"))
+        table = Table(expand=True, show_edge=False, pad_edge=False)
+        for col, ratio in (("#", None), ("shot", 1), ("angle", 1), ("movement", 1),
+                           ("lens", 1), ("time", None), ("notes", 3)):
+            table.add_column(col, ratio=ratio, justify="right" if col in ("#", "time") else "left")
+        for shot in scene.get("shots") or []:
+            table.add_row(str(shot.get("number", "")), str(shot.get("shot_type", "")),
+                          str(shot.get("angle", "")), str(shot.get("movement", "")),
+                          str(shot.get("lens", "")),
+                          _seconds(shot.get("estimated_duration_seconds")),
+                          str(shot.get("notes", "")))
+        parts.append(table)
+        if scene.get("transition"):
+            parts.append(Text(f"→ {scene['transition']}", style="dim"))
+        parts.append(Text(""))
+    for failed in result.get("failed_scenes") or []:
+        parts.append(Text(f"scene {failed.get('number')} could not be planned: "
+                          f"{failed.get('error')}", style="red"))
+    for warning in result.get("warnings") or []:
+        parts.append(Text(f"warning: {warning}", style="yellow"))
+    totals = result.get("totals") or {}
+    if totals:
+        grid = Table(title="Production totals", title_justify="left", show_header=False)
+        grid.add_column(style="bold")
+        grid.add_column()
+        grid.add_row("scenes / shots", f"{totals.get('scenes', '?')} / {totals.get('shots', '?')}")
+        grid.add_row("screen time", _seconds(totals.get("estimated_screen_time_seconds")))
+        if totals.get("estimated_shooting_days") is not None:
+            days = f"{totals.get('estimated_shooting_days')} days"
+            if totals.get("estimated_shooting_hours") is not None:
+                days += f" ({totals['estimated_shooting_hours']} h)"
+            if totals.get("shooting_days_available"):
+                fits = "fits" if totals.get("fits_schedule") else "does NOT fit"
+                days += f"; {fits} {totals['shooting_days_available']} available"
+            grid.add_row("shooting", days)
+        if totals.get("shot_types"):
+            grid.add_row("shot types", _join(f"{k} {v}" for k, v in totals["shot_types"].items()))
+        for key in ("locations", "equipment", "crew"):
+            if totals.get(key):
+                grid.add_row(key, _join(totals[key]))
+        parts.append(grid)
+    return Group(*parts)
