@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +17,10 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "backends"))  # the shared store contract tests
 
 from redis_server import redis_server  # noqa: E402
+
+from novelcrew.backends.arq import ArqBackend  # noqa: E402
+from novelcrew.plugins import load  # noqa: E402
+from novelcrew.settings import Settings  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -26,3 +33,86 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def root() -> str:
     """A key root (and queue name) of its own for each test."""
     return f"t{uuid.uuid4().hex[:10]}"
+
+
+CREWS = "nc_arq_crews"
+NOVELCREW = str(Path(sys.executable).parent / "novelcrew")
+
+
+def worker_env(redis_url: str, root: str, data_dir: Path, **extra: object) -> dict[str, str]:
+    """The environment of a worker (or API) process of one test's cluster."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NOVELCREW_")}
+    env.update({
+        "NOVELCREW_JOB_BACKEND": "arq",
+        "NOVELCREW_REDIS_URL": redis_url,
+        "NOVELCREW_QUEUE_NAME": f"{root}:queue",
+        "NOVELCREW_PLUGINS": "",
+        "NOVELCREW_PLUGIN_MODULES": CREWS,
+        "NOVELCREW_DATA_DIR": str(data_dir),
+        "NOVELCREW_WORKER_HEARTBEAT_SECONDS": "0.25",
+        "NOVELCREW_WORKER_LEASE_SECONDS": "1.5",
+        "NOVELCREW_WORKER_POLL_DELAY_SECONDS": "0.02",
+        "NOVELCREW_WORKER_GRACE_SECONDS": "5",
+        "NOVELCREW_LOG_FORMAT": "console",
+        "PYTHONPATH": os.pathsep.join([str(HERE), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+    })
+    env.update({f"NOVELCREW_{k.upper()}": str(v) for k, v in extra.items()})
+    return env
+
+
+def cluster_settings(redis_url: str, root: str, data_dir: Path) -> Settings:
+    env = worker_env(redis_url, root, data_dir)
+    return Settings(_env_file=None, **{  # what the worker processes read from their env
+        "job_backend": "arq", "redis_url": redis_url, "queue_name": f"{root}:queue",
+        "data_dir": data_dir, "worker_heartbeat_seconds": 0.25, "worker_lease_seconds": 1.5,
+        "worker_poll_delay_seconds": float(env["NOVELCREW_WORKER_POLL_DELAY_SECONDS"]),
+        "plugins": [],
+    })
+
+
+from helpers import StartWorker  # noqa: E402
+
+
+@pytest.fixture
+def start_worker(redis_url: str, root: str, tmp_path: Path) -> Iterator[StartWorker]:
+    """Start ``novelcrew worker`` processes (the console script); all are stopped at the end."""
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def start(*args: str, **extra: object) -> subprocess.Popen[bytes]:
+        n = len(procs)
+        log = (tmp_path / f"worker{n}.log").open("wb")
+        proc = subprocess.Popen(
+            [NOVELCREW, "worker", *args], cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT,
+            env=worker_env(redis_url, root, tmp_path / "data", **extra),
+        )
+        procs.append(proc)
+        return proc
+
+    yield start
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(10)
+
+
+@pytest.fixture
+async def backend(redis_url: str, root: str, tmp_path: Path) -> AsyncIterator[ArqBackend]:
+    """An API-side backend (what an API instance holds)."""
+    b = make_backend(redis_url, root, tmp_path)
+    await b.start()
+    yield b
+    await b.stop()
+
+
+@pytest.fixture
+async def other_backend(redis_url: str, root: str, tmp_path: Path) -> AsyncIterator[ArqBackend]:
+    """A second API-side backend on the same Redis: another API instance."""
+    b = make_backend(redis_url, root, tmp_path)
+    await b.start()
+    yield b
+    await b.stop()
+
+
+def make_backend(redis_url: str, root: str, tmp_path: Path) -> ArqBackend:
+    settings = cluster_settings(redis_url, root, tmp_path / "data")
+    return ArqBackend(load(allow=[], include_entry_points=False, modules=[CREWS]), settings)

@@ -1,0 +1,55 @@
+"""``novelcrew worker``: run queued jobs from Redis (the ``arq`` job backend)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+
+def worker_command(
+    concurrency: int | None = typer.Option(
+        None, "--concurrency", "-c", min=1,
+        help="Jobs this worker runs at once (default NOVELCREW_CONCURRENCY, 4).",
+    ),
+    burst: bool = typer.Option(
+        False, "--burst", help="Exit once the queue is empty instead of waiting for more jobs."
+    ),
+    redis_url: str | None = typer.Option(
+        None, "--redis-url", help="Overrides NOVELCREW_REDIS_URL."
+    ),
+    queue: str | None = typer.Option(None, "--queue", help="Overrides NOVELCREW_QUEUE_NAME."),
+    log_level: str | None = typer.Option(None, "--log-level", help="DEBUG, INFO, WARNING..."),
+) -> None:
+    """Run jobs queued in Redis by API instances using NOVELCREW_JOB_BACKEND=arq.
+
+    Start any number, on any machines sharing the Redis. SIGTERM lets running jobs finish
+    within NOVELCREW_WORKER_GRACE_SECONDS, then hands the rest back to the queue.
+    """
+    from novelcrew.settings import Settings
+    from novelcrew.worker import run_worker
+
+    overrides: dict[str, Any] = {
+        key: value for key, value in {
+            "redis_url": redis_url, "queue_name": queue, "log_level": log_level,
+        }.items() if value is not None
+    }
+    settings = Settings(**overrides)
+    _configure_logging(settings)
+    run_worker(settings, concurrency=concurrency, burst=burst)
+
+
+def _configure_logging(settings: Any) -> None:
+    try:
+        from novelcrew.logging import configure_logging
+    except ModuleNotFoundError:
+        import logging
+
+        logging.basicConfig(level=settings.log_level.upper(),
+                            format="%(asctime)s %(levelname)s %(name)s %(message)s")
+        return
+    configure_logging(settings)
+
+
+def attach(app: typer.Typer) -> None:
+    app.command("worker")(worker_command)

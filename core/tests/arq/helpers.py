@@ -1,0 +1,53 @@
+"""Waiting helpers for the arq tests (bounded: every wait has a deadline)."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import time
+from collections.abc import Callable
+
+from novelcrew.backends.arq import ArqBackend
+from novelcrew.jobs import Job, JobCreate, JobEvent
+
+#: the ``start_worker`` fixture: ``start(*cli_args, **settings)`` -> the worker process
+StartWorker = Callable[..., subprocess.Popen[bytes]]
+
+
+def new_job(crews: list[str], **inputs: object) -> Job:
+    return Job.from_create(JobCreate(crews=crews, inputs=dict(inputs), project_id="proj"))
+
+
+async def until_terminal(backend: ArqBackend, job_id: str, timeout: float = 30) -> Job:
+    """Follow the job's event stream (as SSE does) to its terminal event; return the record."""
+    async def follow() -> None:
+        async for event in backend.stream(job_id, poll=1.0):
+            if event is not None and event.terminal:
+                return
+
+    await asyncio.wait_for(follow(), timeout)
+    return await backend.get(job_id)
+
+
+async def until_event(backend: ArqBackend, job_id: str, type: str, timeout: float = 30,
+                      **data: object) -> JobEvent:
+    """The first event of ``type`` (whose data includes ``data``)."""
+    deadline = time.monotonic() + timeout
+    after = 0
+    while time.monotonic() < deadline:
+        for event in await backend.store.wait_events(job_id, after, timeout=0.5):
+            after = event.seq
+            if event.type == type and all(event.data.get(k) == v for k, v in data.items()):
+                return event
+    raise TimeoutError(f"no {type} event for job {job_id} within {timeout}s")
+
+
+async def until(predicate_coro, timeout: float = 15, interval: float = 0.05):  # type: ignore[no-untyped-def]
+    """Call ``predicate_coro()`` until it returns something truthy; return that."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = await predicate_coro()
+        if value:
+            return value
+        await asyncio.sleep(interval)
+    raise TimeoutError(f"condition not met within {timeout}s")

@@ -1,0 +1,127 @@
+"""Jobs through the arq backend and real ``novelcrew worker`` processes on a real Redis."""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+
+from helpers import StartWorker, new_job, until, until_event, until_terminal
+
+from novelcrew.backends.arq import ArqBackend
+from novelcrew.jobs import JobStatus
+
+
+async def test_a_worker_runs_jobs_and_every_api_instance_answers_for_them(
+    backend: ArqBackend, other_backend: ArqBackend, start_worker: StartWorker, tmp_path: Path
+) -> None:
+    start_worker("--concurrency", "2")
+    ledger = tmp_path / "ledger.txt"
+    jobs = [await backend.submit(new_job(["sleepy"], steps=2, ledger=str(ledger)))
+            for _ in range(3)]
+    assert all(j.status is JobStatus.queued for j in jobs)
+    for job in jobs:
+        done = await until_terminal(other_backend, job.id)
+        assert done.status is JobStatus.succeeded
+        assert done.result == {"sleepy": {"crew": "sleepy", "steps": 2}}
+        assert done.attempts == 1
+        assert done.progress.completed_tasks == 2 == done.progress.total_tasks
+    events = await other_backend.store.events(jobs[0].id)
+    assert [e.type for e in events][:3] == ["queued", "started", "crew_started"]
+    assert events[-1].type == "succeeded"
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    page, total = await other_backend.list(project_id="proj", status=JobStatus.succeeded)
+    assert total == 3 and {j.id for j in page} == {j.id for j in jobs}
+    assert sorted(ledger.read_text().split("\n")[:-1]) == sorted(f"{j.id} sleepy" for j in jobs)
+
+
+async def test_submitting_the_same_job_id_twice_enqueues_it_once(
+    backend: ArqBackend,
+) -> None:
+    from novelcrew.backends.arq import enqueue
+
+    job = await backend.submit(new_job(["noop"]))
+    assert await enqueue(backend.pool, backend.settings.queue_name, job.id) is False
+    assert await backend.pool.zcard(backend.settings.queue_name) == 1
+
+
+async def test_a_transient_failure_is_retried_and_attempts_are_recorded(
+    backend: ArqBackend, start_worker: StartWorker, tmp_path: Path
+) -> None:
+    start_worker()
+    job = await backend.submit(new_job(["flaky"], counter=str(tmp_path / "count"), failures=1))
+    done = await until_terminal(backend, job.id)
+    assert done.status is JobStatus.succeeded
+    assert done.attempts == 2
+    types = [e.type for e in await backend.store.events(job.id)]
+    assert types.count("started") == 2 and "retrying" in types
+
+
+async def test_permanent_failures_fail_at_once(
+    backend: ArqBackend, start_worker: StartWorker
+) -> None:
+    start_worker()
+    missing = await backend.submit(new_job(["needs-tool"]))
+    invalid = await backend.submit(new_job(["sleepy"], steps="many"))
+    for job_id, error_type in ((missing.id, "tool_missing"), (invalid.id, "invalid_input")):
+        done = await until_terminal(backend, job_id)
+        assert done.status is JobStatus.failed
+        assert done.error is not None and done.error.type == error_type
+        assert done.attempts == 1
+
+
+async def test_a_running_job_cancelled_from_another_instance_stops(
+    backend: ArqBackend, other_backend: ArqBackend, start_worker: StartWorker
+) -> None:
+    start_worker()
+    job = await backend.submit(new_job(["sleepy"], steps=200, step_seconds=0.05))
+    await until_event(backend, job.id, "task_started")
+    started = time.monotonic()
+    await other_backend.cancel(job.id)
+    done = await until_terminal(backend, job.id, timeout=10)
+    assert done.status is JobStatus.cancelled
+    assert time.monotonic() - started < 3
+    assert done.progress.completed_tasks < 200
+    assert [e.type for e in await backend.store.events(job.id)].count("cancelled") == 1
+
+
+async def test_a_queued_job_is_cancelled_at_once_and_never_starts(
+    backend: ArqBackend, other_backend: ArqBackend, start_worker: StartWorker
+) -> None:
+    job = await backend.submit(new_job(["sleepy"], steps=1))
+    cancelled = await other_backend.cancel(job.id)
+    assert cancelled.status is JobStatus.cancelled
+    start_worker()
+    later = await backend.submit(new_job(["noop"]))
+    assert (await until_terminal(backend, later.id)).status is JobStatus.succeeded
+    types = [e.type for e in await backend.store.events(job.id)]
+    assert types == ["queued", "cancelled"]
+
+
+async def test_health_and_stats_show_live_workers_from_their_heartbeats(
+    backend: ArqBackend, start_worker: StartWorker
+) -> None:
+    health = await backend.health()
+    assert health.status == "degraded" and health.data["workers"] == []
+    proc = start_worker("--concurrency", "3")
+    health = await until(lambda: _live(backend))
+    (worker,) = health.data["workers"]
+    assert worker["pid"] == proc.pid and worker["concurrency"] == 3 and worker["host"]
+    job = await backend.submit(new_job(["sleepy"], steps=1))
+    await until_terminal(backend, job.id)
+    stats = await until(lambda: _counted(backend))
+    assert stats["counts"]["succeeded"] == 1 and stats["live_workers"] == 1
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(15)
+    health = await backend.health()
+    assert health.status == "degraded" and health.data["live_workers"] == 0
+
+
+async def _live(backend: ArqBackend):  # type: ignore[no-untyped-def]
+    health = await backend.health()
+    return health if health.status == "ok" else None
+
+
+async def _counted(backend: ArqBackend):  # type: ignore[no-untyped-def]
+    stats = await backend.stats()
+    return stats if stats["workers"] and stats["workers"][0]["jobs_done"] == 1 else None
