@@ -145,12 +145,22 @@ def _register_plugin(
         raise
 
 
-def load(allow: list[str] | object | None = ..., *, include_entry_points: bool = True) -> Plugins:
-    """Build a plugin manager and registry from the default plugins and entry points."""
-    if allow is ...:
+def load(allow: list[str] | object | None = ..., *, include_entry_points: bool = True,
+         modules: list[str] | None = None) -> Plugins:
+    """Build a plugin manager and registry from the default plugins and entry points.
+
+    ``modules`` are extra plugin modules by import path, registered like entry points (with
+    entry points, they default to ``NOVELCREW_PLUGIN_MODULES``), so a worker fleet can load a
+    plugin from ``PYTHONPATH`` without installing it; one that fails is recorded likewise.
+    """
+    if allow is ... or (modules is None and include_entry_points):
         from novelcrew.settings import Settings
 
-        allow = Settings().plugins  # type: ignore[assignment]
+        configured = Settings()
+        if allow is ...:
+            allow = configured.plugins  # type: ignore[assignment]
+        if modules is None and include_entry_points:
+            modules = configured.plugin_modules
     pm = new_plugin_manager()
     registry = Registry()
     infos: dict[str, PluginInfo] = {}
@@ -172,6 +182,14 @@ def load(allow: list[str] | object | None = ..., *, include_entry_points: bool =
                 info.error = f"{type(exc).__name__}: {exc}"
                 log.warning("plugin %s failed to load: %s", ep.name, info.error)
                 log.debug("%s", traceback.format_exc())
+    for modname in modules or ():
+        info = PluginInfo(name=modname)
+        infos[modname] = info
+        try:
+            _register_plugin(pm, registry, importlib.import_module(modname), modname, info)
+        except Exception as exc:
+            info.error = f"{type(exc).__name__}: {exc}"
+            log.warning("plugin module %s failed to load: %s", modname, info.error)
     return Plugins(pm=pm, registry=registry, infos=infos)
 
 

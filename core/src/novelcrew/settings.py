@@ -69,9 +69,17 @@ class Settings(BaseSettings):
     queue_name: str = Field("novelcrew:queue", validation_alias=_env("QUEUE_NAME"))
     worker_heartbeat_seconds: float = Field(2.0, validation_alias=_env("WORKER_HEARTBEAT_SECONDS"))
     worker_lease_seconds: float = Field(10.0, validation_alias=_env("WORKER_LEASE_SECONDS"))
+    worker_poll_delay_seconds: float = Field(
+        0.05, gt=0, validation_alias=_env("WORKER_POLL_DELAY_SECONDS")
+    )
+    worker_grace_seconds: float = Field(30.0, ge=0, validation_alias=_env("WORKER_GRACE_SECONDS"))
 
     # plugins (None: every installed plugin; empty list: none)
     plugins: Annotated[list[str] | None, NoDecode] = Field(None, validation_alias=_env("PLUGINS"))
+    # extra plugin modules by import path, registered like entry points (no install needed)
+    plugin_modules: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias=_env("PLUGIN_MODULES")
+    )
 
     # models
     default_model: str | None = Field(
@@ -117,7 +125,8 @@ class Settings(BaseSettings):
     )
     payload_auth_collection: str = Field("users", validation_alias=_env("PAYLOAD_AUTH_COLLECTION"))
 
-    @field_validator("api_keys", "cors_origins", "fallback_models", mode="before")
+    @field_validator("api_keys", "cors_origins", "fallback_models", "plugin_modules",
+                     mode="before")
     @classmethod
     def _comma_list(cls, value: Any) -> Any:
         if isinstance(value, str):
