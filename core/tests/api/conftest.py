@@ -8,10 +8,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import apicrews  # noqa: E402
+import apicrews
 
-from novelcrew.api.app import create_app  # noqa: E402
-from novelcrew.settings import Settings  # noqa: E402
+from novelcrew.api.app import create_app
+from novelcrew.settings import Settings
 
 
 def make_settings(tmp_path: Path, **overrides: Any) -> Settings:

@@ -91,7 +91,6 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None,
         description=DESCRIPTION,
         lifespan=lifespan,
         middleware=middleware,
-        max_body_size=settings.max_body_bytes,  # also bounds bodies sent without a length
         strict_content_type=False,  # a JSON body without a Content-Type is still JSON
     )
     app.state.settings = settings

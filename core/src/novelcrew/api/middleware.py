@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 import structlog
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from novelcrew import metrics
@@ -50,10 +51,12 @@ class GuardMiddleware:
         client_ip = client[0] if client else "unknown"
         identity: str | None = None
         try:
-            refusal, identity = self._check(scope, method, path, client_ip)
+            refusal, identity, counted = self._check(scope, method, path, client_ip)
             if refusal is not None:
                 await refusal(scope, receive, send_wrapper)
             else:
+                if counted:
+                    receive = self._limited(receive)
                 await self.app(scope, receive, send_wrapper)
         finally:
             elapsed = time.perf_counter() - started
@@ -66,9 +69,27 @@ class GuardMiddleware:
                          ms=round(elapsed * 1000, 2), client=client_ip,
                          key=identity)
 
+    def _limited(self, receive: Receive) -> Receive:
+        """``receive`` that refuses a body (sent without a length) once it passes the limit."""
+        total = 0
+        limit = self.max_body_bytes
+
+        async def receive_limited() -> Message:
+            nonlocal total
+            message = await receive()
+            if message["type"] == "http.request":
+                total += len(message.get("body", b""))
+                if total > limit:
+                    # FastAPI re-raises an HTTPException met while reading the body
+                    raise HTTPException(413, f"the body passed the limit of {limit} bytes")
+            return message
+
+        return receive_limited
+
     def _check(self, scope: Scope, method: str, path: str,
-               client_ip: str) -> tuple[Any, str | None]:
-        """A refusal response (or None) and the key id of the request."""
+               client_ip: str) -> tuple[Any, str | None, bool]:
+        """A refusal response (or None), the key id of the request, and whether to count
+        its body as it streams (when it came without a Content-Length)."""
         headers: dict[bytes, bytes] | None = None
         identity: str | None = None
         if self.keys.enabled:
@@ -77,11 +98,11 @@ class GuardMiddleware:
         if self.limiter.enabled:
             wait = self.limiter.take(identity or f"ip:{client_ip}")
             if wait > 0:
-                return errors.from_novelcrew_error(_rate_limited(wait)), identity
+                return errors.from_novelcrew_error(_rate_limited(wait)), identity, False
         if identity is None and self.keys.enabled and path not in PUBLIC_PATHS:
             if method == "OPTIONS" and headers and b"access-control-request-method" in headers:
-                return None, None  # a CORS preflight never carries credentials
-            return errors.from_novelcrew_error(_unauthorized(headers or {})), None
+                return None, None, False  # a CORS preflight never carries credentials
+            return errors.from_novelcrew_error(_unauthorized(headers or {})), None, False
         if method in BODY_METHODS:
             if headers is None:
                 headers = dict(scope["headers"])
@@ -91,13 +112,15 @@ class GuardMiddleware:
                     size = int(length)
                 except ValueError:
                     return errors.error_response(
-                        400, "bad_request", "invalid Content-Length header"), identity
+                        400, "bad_request", "invalid Content-Length header"), identity, False
                 if size > self.max_body_bytes:
                     return errors.error_response(
                         413, "payload_too_large",
                         f"the body is {size} bytes; the limit is {self.max_body_bytes}",
-                        {"limit_bytes": self.max_body_bytes}), identity
-        return None, identity
+                        {"limit_bytes": self.max_body_bytes}), identity, False
+            else:
+                return None, identity, True
+        return None, identity, False
 
 
 def _rate_limited(wait: float) -> Any:

@@ -39,7 +39,7 @@ def check_inputs(crews: list[Crew], job: Job) -> None:
         except InvalidInput as exc:
             errors = exc.details.get("errors", [])
             if index > 0:
-                errors = [e for e in errors if not (e.get("loc") or ("",))[0] == "previous"]
+                errors = [e for e in errors if (e.get("loc") or ("",))[0] != "previous"]
             if errors:
                 raise InvalidInput(
                     f"invalid inputs for crew {crew.name!r}: {len(errors)} error(s)",

@@ -51,11 +51,8 @@ async def execute(body: ExecuteRequest, plugins: PluginsDep, settings: SettingsD
 
 
 def status_of(job: Job) -> StatusResponse:
-    result: Any
-    if len(job.crews) == 1:
-        result = job.result.get(job.crews[0])
-    else:
-        result = job.result or None
+    single = len(job.crews) == 1
+    result: Any = job.result.get(job.crews[0]) if single else (job.result or None)
     progress = job.progress
     percent = 100.0 if job.status == JobStatus.succeeded else round(progress.fraction * 100, 1)
     return StatusResponse(
@@ -77,7 +74,8 @@ def status_of(job: Job) -> StatusResponse:
     )
 
 
-@router.get("/status/{job_id}", response_model=StatusResponse, responses=responses(404),
+@router.get("/status/{job_id}", response_model=StatusResponse,
+            responses=responses(404, 422),
             summary="A job's status in Novel Movie's shape")
 async def job_status(job_id: str, backend: BackendDep) -> StatusResponse:
     return status_of(await backend.get(job_id))

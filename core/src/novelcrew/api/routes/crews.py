@@ -17,7 +17,7 @@ async def list_crews(plugins: PluginsDep) -> list[dict]:
     return introspect.crew_list(plugins)
 
 
-@router.get("/{name}", response_model=CrewDetail, responses=responses(404),
+@router.get("/{name}", response_model=CrewDetail, responses=responses(404, 422),
             summary="One crew, with its input and output JSON schemas")
 async def get_crew(name: str, plugins: PluginsDep) -> dict:
     plugins.registry.crew(name)  # CrewNotFound -> 404

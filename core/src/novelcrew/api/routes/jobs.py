@@ -44,14 +44,14 @@ async def list_jobs(
     return JobsPublic(data=[JobPublic.of(job) for job in jobs], count=count)
 
 
-@router.get("/{job_id}", response_model=JobPublic, responses=responses(404),
+@router.get("/{job_id}", response_model=JobPublic, responses=responses(404, 422),
             summary="One job")
 async def get_job(job_id: str, backend: BackendDep) -> JobPublic:
     return JobPublic.of(await backend.get(job_id))
 
 
 @router.post("/{job_id}/cancel", status_code=status.HTTP_202_ACCEPTED, response_model=JobPublic,
-             responses=responses(400, 404, 409, 413),
+             responses=responses(400, 404, 409, 413, 422),
              summary="Cancel a job: a queued one at once, a running one at its next step")
 async def cancel_job(job_id: str, backend: BackendDep) -> JobPublic:
     return JobPublic.of(await backend.cancel(job_id))

@@ -1,0 +1,101 @@
+"""Every client mistake is a 4xx in the one error shape; none is a 5xx."""
+
+from __future__ import annotations
+
+import pytest
+
+
+def assert_error(r, status: int, type_: str) -> dict:
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/json")
+    body = r.json()
+    assert set(body) == {"error"}
+    assert set(body["error"]) == {"type", "message", "details"}
+    assert body["error"]["type"] == type_
+    assert body["error"]["message"]
+    return body["error"]
+
+
+async def test_unknown_route_and_wrong_method(client):
+    assert_error(await client.get("/nowhere"), 404, "not_found")
+    err = assert_error(await client.delete("/jobs"), 405, "method_not_allowed")
+    assert err["message"] == "Method Not Allowed"
+    r = await client.put("/crews/execute", json={})
+    assert r.status_code == 405 and "POST" in r.headers["allow"]
+
+
+async def test_unknown_crew_and_job(client):
+    err = assert_error(await client.get("/crews/nosuch"), 404, "crew_not_found")
+    assert err["details"]["known"] == ["boom", "echo", "gated", "grapher", "shout", "strict"]
+    assert_error(await client.post("/jobs", json={"crews": ["nosuch"]}), 404, "crew_not_found")
+    assert_error(await client.get("/jobs/nosuch"), 404, "job_not_found")
+
+
+async def test_malformed_json_is_400_and_non_json_is_415(client):
+    err = assert_error(await client.post("/jobs", content=b'{"crews": [',
+                                         headers={"content-type": "application/json"}),
+                       400, "malformed_json")
+    assert err["details"]["errors"][0]["type"] == "json_invalid"
+    # no Content-Type at all is read as JSON too
+    assert_error(await client.post("/crews/execute", content=b"{oops"), 400, "malformed_json")
+    assert_error(await client.post("/jobs", content=b"crews=echo",
+                                   headers={"content-type": "application/x-www-form-urlencoded"}),
+                 415, "unsupported_media_type")
+
+
+async def test_invalid_input_carries_pydantic_details_without_the_input(client):
+    story = "s" * 50
+    err = assert_error(await client.post("/jobs", json={"crews": "echo", "inputs": story}),
+                       422, "invalid_input")
+    locs = sorted(tuple(e["loc"]) for e in err["details"]["errors"])
+    assert locs == [("body", "crews"), ("body", "inputs")]
+    assert story not in str(err)
+    err = assert_error(await client.post("/jobs", json={"crews": ["echo"],
+                                                        "inputs": {"story_text": ""}}),
+                       422, "invalid_input")
+    assert err["details"]["errors"][0]["type"] == "string_too_short"
+
+
+async def test_missing_tool_is_503_naming_the_tool(client):
+    err = assert_error(await client.post("/jobs", json={"crews": ["grapher"],
+                                                        "inputs": {"story_text": "x"}}),
+                       503, "tool_missing")
+    assert err["details"]["tool"] == "kg_query"
+    assert err["details"]["crew"] == "grapher"
+    assert "kg_query" in err["message"]
+    crew = (await client.get("/crews/grapher")).json()
+    assert crew["missing_tools"] == ["kg_query"]
+
+
+async def test_story_over_the_limit_is_413(make_client):
+    client = await make_client(max_story_chars=10)
+    err = assert_error(await client.post("/jobs", json={"crews": ["echo"],
+                                                        "inputs": {"story_text": "x" * 11}}),
+                       413, "story_too_large")
+    assert err["details"]["limit"] == 10
+
+
+async def test_body_over_the_limit_is_413_by_length_and_by_stream(make_client):
+    client = await make_client(max_body_bytes=1000)
+    big = {"crews": ["echo"], "inputs": {"story_text": "x" * 2000}}
+    err = assert_error(await client.post("/jobs", json=big), 413, "payload_too_large")
+    assert err["details"] == {"limit_bytes": 1000}
+
+    async def chunks():
+        for _ in range(10):
+            yield b" " * 200  # 2000 bytes without a Content-Length
+        yield b'{"crews": ["echo"]}'
+
+    r = await client.post("/jobs", content=chunks(), headers={"content-type": "application/json"})
+    assert "content-length" not in r.request.headers
+    assert_error(r, 413, "payload_too_large")
+    assert_error(await client.post("/jobs", content=b"{}", headers={"content-length": "x"}),
+                 400, "bad_request")
+    small = await client.post("/jobs", json={"crews": ["echo"], "inputs": {"story_text": "ok"}})
+    assert small.status_code == 202
+
+
+@pytest.mark.parametrize("path", ["/jobs/%00", "/crews/%ff%fe", "/jobs/" + "a" * 5000])
+async def test_odd_ids_are_404_not_500(client, path):
+    r = await client.get(path)
+    assert r.status_code == 404
