@@ -267,3 +267,89 @@ def scene_plan(result: Mapping[str, Any]) -> RenderableType:
                 grid.add_row(key, _join(totals[key]))
         parts.append(grid)
     return Group(*parts)
+
+
+# live progress -----------------------------------------------------------------------------
+class JobProgress:
+    """A live progress bar fed with a job's events (from a store or an SSE stream): tasks done
+    of total, current crew and task, elapsed time, model calls; notable events as lines."""
+
+    def __init__(self, console: Console | None = None) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self.console = console or Console(stderr=True)
+        self.progress = Progress(
+            SpinnerColumn(), TextColumn("[bold]{task.fields[crew]}[/]"), BarColumn(),
+            MofNCompleteColumn(), TimeElapsedColumn(),
+            TextColumn("{task.fields[calls]} model calls"),
+            TextColumn("[dim]{task.description}[/]"),
+            console=self.console,
+        )
+        self.bar = self.progress.add_task("queued", total=None, crew="", calls=0)
+        self.calls = 0
+        self.last_seq = 0
+
+    def __enter__(self) -> JobProgress:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def feed(self, event: Any) -> None:
+        """Take one event (a ``JobEvent`` or its JSON as a dict)."""
+        get = event.get if isinstance(event, Mapping) else (lambda k: getattr(event, k, None))
+        kind, data = get("type"), get("data") or {}
+        self.last_seq = get("seq") or self.last_seq
+        fields: dict[str, Any] = {}
+        if kind == "llm_call":
+            self.calls += 1
+            fields["calls"] = self.calls
+        elif kind == "progress":
+            total = data.get("total_tasks") or None
+            fields.update(completed=data.get("completed_tasks", 0), total=total,
+                          crew=data.get("current_crew") or "",
+                          description=str(data.get("current_task") or "")[:60])
+        elif kind == "crew_started":
+            fields.update(crew=get("crew") or "", description="")
+        elif kind in ("succeeded", "failed", "cancelled"):
+            fields["description"] = kind
+        if fields:
+            self.progress.update(self.bar, **fields)
+        line = describe_event(kind, get("crew"), get("message") or "", data)
+        if line:
+            self.progress.console.print(line)
+
+    def usage_calls(self, calls: int) -> None:
+        """Correct the call count from the job's usage (which also counts calls that emitted
+        no event)."""
+        if calls > self.calls:
+            self.calls = calls
+            self.progress.update(self.bar, calls=calls)
+
+
+def describe_event(kind: str, crew: str | None, message: str,
+                   data: Mapping[str, Any]) -> str | None:
+    """One line for the events worth a line of their own (the rest move the bar)."""
+    if kind == "crew_started":
+        return f"[cyan]▶ {crew}[/] started"
+    if kind == "crew_finished":
+        seconds = data.get("seconds")
+        took = f" in {seconds:.1f}s" if isinstance(seconds, int | float) else ""
+        return f"[green]✔ {crew}[/] finished{took}"
+    if kind in ("warning", "retrying"):
+        return f"[yellow]! {kind}:[/] {message}"
+    if kind == "failed":
+        return f"[bold red]✘ failed:[/] {message}"
+    if kind == "cancelled":
+        return "[magenta]■ cancelled[/]"
+    if kind == "succeeded":
+        return "[bold green]✔ job succeeded[/]"
+    return None

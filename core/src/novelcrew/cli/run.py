@@ -167,66 +167,20 @@ async def _sleep_unless(cancel: Any, seconds: float) -> None:
 
 
 async def follow(store: Any, job_id: str, err: Console) -> None:
-    """Show a job's events as a live progress bar (tasks done of total, crew and task,
-    elapsed time, model calls) until its terminal event."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        SpinnerColumn,
-        TextColumn,
-        TimeElapsedColumn,
-    )
+    """Show a job's events as a live progress bar until its terminal event."""
+    from novelcrew.render import JobProgress
 
-    columns = (SpinnerColumn(), TextColumn("[bold]{task.fields[crew]}[/]"),
-               BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-               TextColumn("{task.fields[calls]} model calls"),
-               TextColumn("[dim]{task.description}[/]"))
-    llm_calls = 0
-    with Progress(*columns, console=err, transient=False) as progress:
-        bar = progress.add_task("queued", total=None, crew="", calls=0)
-        after = 0
+    with JobProgress(err) as view:
         while True:
-            events = await store.wait_events(job_id, after, timeout=1.0)
-            if not events:
-                continue
-            job = await store.get(job_id)
+            events = await store.wait_events(job_id, view.last_seq, timeout=1.0)
             for event in events:
-                after = event.seq
-                if event.type == "llm_call":
-                    llm_calls += 1
-                line = describe(event)
-                if line:
-                    progress.console.print(line)
-            if job is not None:
-                p = job.progress
-                calls = max(llm_calls, sum(u.calls for u in job.usage.values()))
-                progress.update(bar, completed=p.completed_tasks,
-                                total=p.total_tasks or None, crew=p.current_crew or "",
-                                description=(p.current_task or "")[:60], calls=calls)
-            if events[-1].terminal:
-                progress.update(bar, description=events[-1].type)
-                return
-
-
-def describe(event: Any) -> str | None:
-    """One line for the events worth a line of their own (the rest move the bar)."""
-    kind = event.type
-    if kind == "crew_started":
-        return f"[cyan]▶ {event.crew}[/] started"
-    if kind == "crew_finished":
-        seconds = event.data.get("seconds")
-        took = f" in {seconds:.1f}s" if isinstance(seconds, int | float) else ""
-        return f"[green]✔ {event.crew}[/] finished{took}"
-    if kind in ("warning", "retrying"):
-        return f"[yellow]! {kind}:[/] {event.message}"
-    if kind == "failed":
-        return f"[bold red]✘ failed:[/] {event.message}"
-    if kind == "cancelled":
-        return "[magenta]■ cancelled[/]"
-    if kind == "succeeded":
-        return "[bold green]✔ job succeeded[/]"
-    return None
+                view.feed(event)
+            if events:
+                job = await store.get(job_id)
+                if job is not None:
+                    view.usage_calls(sum(u.calls for u in job.usage.values()))
+                if events[-1].terminal:
+                    return
 
 
 def _parse_inputs(pairs: list[str]) -> dict[str, Any]:
