@@ -1,0 +1,114 @@
+"""Crash recovery and graceful shutdown with real worker processes: a SIGKILLed worker's job
+is picked up again within the lease bound and finishes without re-running finished crews; a
+SIGTERMed worker finishes what it can within its grace period and hands the rest back."""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+
+from helpers import StartWorker, new_job, until, until_event, until_terminal
+
+from novelcrew.backends.arq import ArqBackend, enqueue
+from novelcrew.backends.keys import ARQ_IN_PROGRESS
+from novelcrew.jobs import JobStatus, utcnow
+from novelcrew.worker import ARQ_TIMEOUT_SLACK
+
+#: lease 1.5 s + heartbeat 0.25 s + poll 0.02 s (the test cluster's settings), plus slack for
+#: a loaded 2-core machine
+RECOVERY_BOUND = 1.5 + 0.25 + 0.02 + 3.0
+
+
+async def _holder(backend: ArqBackend, job_id: str) -> int | None:
+    worker = await backend.store.redis.hget(backend.keys.claims, job_id)
+    return int(worker.decode().split(":")[1]) if worker else None
+
+
+async def test_a_killed_workers_job_resumes_elsewhere_without_rerunning_finished_crews(
+    backend: ArqBackend, start_worker: StartWorker, tmp_path: Path
+) -> None:
+    procs = {p.pid: p for p in (start_worker(), start_worker())}
+    ledger = tmp_path / "ledger.txt"
+    job = await backend.submit(new_job(["sleepy", "sleepy2"], steps=8, step_seconds=0.1,
+                                       ledger=str(ledger)))
+    await until_event(backend, job.id, "crew_started", timeout=60)
+    await until_event(backend, job.id, "task_started", timeout=30)
+    finished_first = await until_event(backend, job.id, "crew_finished", timeout=30)
+    assert finished_first.crew == "sleepy"
+    pid = await until(lambda: _holder(backend, job.id))
+    procs[pid].send_signal(signal.SIGKILL)
+    killed_at = time.monotonic()
+    restarted = await until_event(backend, job.id, "started", attempt=2, timeout=30)
+    assert time.monotonic() - killed_at < RECOVERY_BOUND
+    assert restarted.data["attempt"] == 2
+    done = await until_terminal(backend, job.id)
+    assert done.status is JobStatus.succeeded
+    assert done.attempts == 2
+    assert set(done.result) == {"sleepy", "sleepy2"}
+    # each crew ran to its end exactly once: the re-run skipped the finished first stage
+    assert sorted(ledger.read_text().splitlines()) == [f"{job.id} sleepy", f"{job.id} sleepy2"]
+    events = await backend.store.events(job.id)
+    warnings = [e for e in events if e.type == "warning" and e.data.get("recovered")]
+    assert len(warnings) == 1 and str(pid) in warnings[0].message
+    assert [e.type for e in events].count("succeeded") == 1
+    assert events[-1].type == "succeeded"
+    health = await backend.health()
+    assert health.data["live_workers"] == 1
+
+
+async def test_a_job_arq_holds_in_progress_without_a_live_claim_is_recovered(
+    backend: ArqBackend, start_worker: StartWorker
+) -> None:
+    """The worker died between arq picking the job and claiming it."""
+    job = new_job(["noop"])
+    await backend.store.create(job)
+    await backend.runner.emit(job, "queued")
+    await enqueue(backend.pool, backend.settings.queue_name, job.id)
+    full_ms = int((backend.settings.job_timeout_seconds + ARQ_TIMEOUT_SLACK + 10) * 1000)
+    await backend.pool.set(ARQ_IN_PROGRESS + job.id, b"1", px=full_ms - 5000)  # 5 s old
+    start_worker()
+    done = await until_terminal(backend, job.id, timeout=60)
+    assert done.status is JobStatus.succeeded
+
+
+async def test_a_record_the_queue_lost_is_enqueued_again(
+    backend: ArqBackend, start_worker: StartWorker
+) -> None:
+    """An API instance that crashed between storing a job and enqueueing it loses nothing."""
+    job = new_job(["noop"])
+    job.created_at = utcnow().replace(microsecond=0)
+    job.created_at = job.created_at.fromtimestamp(time.time() - 30, job.created_at.tzinfo)
+    await backend.store.create(job)
+    start_worker()
+    done = await until_terminal(backend, job.id, timeout=60)
+    assert done.status is JobStatus.succeeded
+
+
+async def test_sigterm_lets_a_short_job_finish(
+    backend: ArqBackend, start_worker: StartWorker
+) -> None:
+    proc = start_worker(worker_grace_seconds=10)
+    job = await backend.submit(new_job(["sleepy"], steps=10, step_seconds=0.1))
+    await until_event(backend, job.id, "task_started", timeout=60)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(20) == 0
+    done = await backend.get(job.id)
+    assert done.status is JobStatus.succeeded and done.attempts == 1
+
+
+async def test_sigterm_hands_a_long_job_back_to_another_worker(
+    backend: ArqBackend, start_worker: StartWorker
+) -> None:
+    proc = start_worker(worker_grace_seconds=1)
+    job = await backend.submit(new_job(["sleepy"], steps=60, step_seconds=0.1))
+    await until_event(backend, job.id, "task_started", timeout=60)
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(20)
+    back = await backend.get(job.id)
+    assert back.status is JobStatus.queued
+    events = await backend.store.events(job.id)
+    assert any(e.type == "warning" and e.data.get("handed_back") for e in events)
+    start_worker()
+    done = await until_terminal(backend, job.id, timeout=60)
+    assert done.status is JobStatus.succeeded and done.attempts == 2
