@@ -55,6 +55,8 @@ class RunContext:
     config: Mapping[str, Any] = field(default_factory=dict)
     emit_fn: EmitFn | None = None
     usage: dict[str, ModelUsage] = field(default_factory=dict)
+    #: the model id of every answered call, in order (the model layer appends)
+    models_used: list[str] = field(default_factory=list)
     completed_tasks: int = 0
     total_tasks: int = 0
     current_task: str | None = None

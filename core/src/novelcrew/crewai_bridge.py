@@ -8,12 +8,17 @@ wrong for a server. ``prepare()`` fixes the environment before the first import.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextlib
+import contextvars
 import os
 import threading
+import weakref
 from pathlib import Path
 from typing import Any
 
 from novelcrew.context import RunContext, current_context
+from novelcrew.errors import NovelcrewError
 
 _ENV = {
     "CREWAI_DISABLE_TELEMETRY": "true",
@@ -70,14 +75,67 @@ def _task_label(event: Any) -> str:
     return desc.strip().splitlines()[0][:80] if desc else "task"
 
 
+#: Kickoffs run on their own pool so model latency overlaps across many concurrent jobs:
+#: the default executor has only ``cpu_count + 4`` threads (6 on 2 cores), which would queue
+#: the 7th job behind the others' model calls. Threads are started only as needed.
+KICKOFF_THREADS = 256
+_pool: concurrent.futures.ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+_in_flight: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def kickoff_pool() -> concurrent.futures.ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = concurrent.futures.ThreadPoolExecutor(
+                max_workers=KICKOFF_THREADS, thread_name_prefix="novelcrew-kickoff"
+            )
+        return _pool
+
+
+def _let_our_errors_through() -> None:
+    """Stop crewAI's agent from re-running a task after a ``ModelError`` or a cancellation.
+
+    crewAI retries a failed agent execution ``max_retry_limit`` times (2) unless the error is
+    in its pass-through list; our model layer has already retried and fallen back, so another
+    round would only triple the wait before the job fails.
+    """
+    try:
+        from crewai.agent import core
+    except ImportError:
+        return
+    current = tuple(getattr(core, "_passthrough_exceptions", ()))
+    if NovelcrewError not in current:
+        core._passthrough_exceptions = (*current, NovelcrewError)
+
+
+def _our_error(exc: BaseException) -> NovelcrewError | None:
+    """The novelcrew error (``ModelError``, ``JobCancelled``) behind whatever crewAI raised."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, NovelcrewError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
 async def kickoff(ctx: RunContext, crew: Any, inputs: dict[str, Any]) -> Any:
     """Kick off a fresh crewAI ``Crew`` for ``ctx``'s job and return its ``CrewOutput``.
 
     Progress counts the crew's tasks; cancellation is checked after every agent step and task,
-    and cancelling the awaiting asyncio task stops the kickoff too.
+    and cancelling the awaiting asyncio task stops the kickoff too. A ``ModelError`` (or
+    ``JobCancelled``) raised inside crewAI comes out as itself, whatever crewAI wrapped it in.
     """
     install_listeners()
+    _let_our_errors_through()
     ctx.check_cancelled()
+    if crew in _in_flight:
+        raise RuntimeError(
+            "this crewAI Crew is already running; build fresh Crew/Agent/Task objects per job"
+        )
     tasks = list(getattr(crew, "tasks", []) or [])
     await ctx.add_tasks(len(tasks))
     loop = asyncio.get_running_loop()
@@ -88,16 +146,24 @@ async def kickoff(ctx: RunContext, crew: Any, inputs: dict[str, Any]) -> Any:
     def task_callback(output: Any) -> None:
         name = getattr(output, "name", None) or (getattr(output, "description", "") or "")[:80]
         future = asyncio.run_coroutine_threadsafe(ctx.task_finished(str(name)), loop)
-        try:
+        with contextlib.suppress(Exception):
             future.result(timeout=30)
-        except Exception:
-            pass
         ctx.check_cancelled()
 
     crew.step_callback = step_callback
     crew.task_callback = task_callback
+    with contextlib.suppress(Exception):
+        crew.tracing = False
     token = current_context.set(ctx)
+    _in_flight.add(crew)
     try:
-        return await asyncio.to_thread(crew.kickoff, inputs=inputs)
+        run = contextvars.copy_context().run
+        return await loop.run_in_executor(kickoff_pool(), lambda: run(crew.kickoff, inputs))
+    except Exception as exc:
+        ours = _our_error(exc)
+        if ours is not None and ours is not exc:
+            raise ours from exc
+        raise
     finally:
+        _in_flight.discard(crew)
         current_context.reset(token)

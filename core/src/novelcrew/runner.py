@@ -198,12 +198,14 @@ class JobRunner:
             job.progress.current_crew = crew.name
             job.progress.current_task = ctx.current_task
             job.usage = _merged_usage(base_usage, ctx)
+            job.models_used = _merged_models(base_models, ctx)
             await self.store.save(job)
             await self.emit(job, "progress", crew=crew.name, message=ctx.current_task or "",
                             data=job.progress.model_dump(), notify=False)
 
         done_before = job.progress.completed_tasks
         base_usage = {k: v.model_copy() for k, v in job.usage.items()}
+        base_models = list(job.models_used)
         ctx = RunContext(
             job_id=job.id, crew=crew.name, settings=self.settings, registry=registry,
             project_id=job.project_id, user_id=job.user_id, tools=tools,
@@ -221,6 +223,7 @@ class JobRunner:
         finally:
             current_context.reset(token)
             job.usage = _merged_usage(base_usage, ctx)
+            job.models_used = _merged_models(base_models, ctx)
         output = raw if isinstance(raw, crew.output_model) else crew.output_model.model_validate(
             raw.model_dump() if isinstance(raw, BaseModel) else raw
         )
@@ -254,6 +257,14 @@ class JobRunner:
         await self.emit(job, "failed", crew=crew, message=info.message,
                         data={"error": info.model_dump()})
         return Outcome(job)
+
+
+MODELS_USED_CAP = 1000
+
+
+def _merged_models(base: list[str], ctx: RunContext) -> list[str]:
+    """The model id of every call so far (the newest ``MODELS_USED_CAP``)."""
+    return (base + list(ctx.models_used))[-MODELS_USED_CAP:]
 
 
 def _merged_usage(base: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
