@@ -27,7 +27,8 @@ from novelcrew_director.story import (
 
 log = logging.getLogger(__name__)
 
-LIST_TOP_K = 500
+LIST_TOP_K = 200  # the most kg_query returns at once
+MAX_SCENES = 2000
 SCENE_TOP_K = 40
 MAX_TOKENS = 8000
 QUERY_CONCURRENCY = 4
@@ -104,6 +105,8 @@ async def read_graph(ctx: RunContext, wanted: list[int] | None) -> StoryContext:
             story.scenes[facts.number] = facts
     _absorb(story, characters)
     _absorb(story, locations)
+    if wanted is None and len(story.scenes) >= LIST_TOP_K:
+        await _probe_beyond(ctx, story)
     # scenes asked for that the listing did not return (a capped listing): ask by name
     missing = [n for n in wanted or [] if n not in story.scenes]
     for number in missing:
@@ -126,6 +129,19 @@ async def read_graph(ctx: RunContext, wanted: list[int] | None) -> StoryContext:
     await _fill_missing_people(ctx, story, numbers)
     story.scenes = dict(sorted(story.scenes.items()))
     return story
+
+
+async def _probe_beyond(ctx: RunContext, story: StoryContext) -> None:
+    """A capped listing: ask for the scenes after the last one returned, by name, in order."""
+    number = max(story.scenes) + 1
+    while number <= MAX_SCENES:
+        result = await _query(ctx, f"Scene {number}", top_k=5, entity_types=["scene"])
+        found = [f for name, _, text in _entities(result, "scene")
+                 if (f := parse_scene_description(name, text)) and f.number == number]
+        if not found:
+            return
+        story.scenes[number] = found[0]
+        number += 1
 
 
 def _absorb(story: StoryContext, result: dict[str, Any]) -> None:

@@ -35,6 +35,8 @@ KEY_ALIASES = {
     "summary": "summary",
     "heading": "heading",
     "mood": "mood",
+    "objects": "objects",
+    "props": "objects",
 }
 
 
@@ -133,6 +135,10 @@ def _set(facts: SceneFacts, key: str, value: str) -> None:
         for name in split_names(value):
             if name not in facts.characters:
                 facts.characters.append(name)
+    elif key == "objects":
+        for name in split_names(value):
+            if name not in facts.objects:
+                facts.objects.append(name)
     elif key == "dialogue":
         facts.dialogue.extend(d for d in _dialogue(value) if d not in facts.dialogue)
     elif key == "summary":

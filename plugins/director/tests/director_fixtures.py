@@ -1,0 +1,238 @@
+"""Test helpers: a story graph in memory behind the real tool names, and realistic agent replies.
+
+``MemoryGraph`` stands in for the pathrag plugin (which this plugin must not depend on): it
+answers ``kg_query`` and ``kg_insert_custom_kg`` with the contract of docs/architecture.md,
+matching query words against names and descriptions like a full-text index would.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+from novelcrew import Tool, hookimpl
+
+PROJECT = "proj-lighthouse"
+
+SCENES = {
+    1: ("Mara reads the letter announcing the light's automation at the kitchen table.",
+        "Keeper's Kitchen", "NIGHT", ["Mara"], "quiet dread",
+        "Sets up the threat to Mara's way of life",
+        ['"They are automating the light."']),
+    2: ("Tomas rows out and laughs off the news while Mara stays silent.",
+        "Gannet Point Jetty", "DAY", ["Mara", "Tomas"], "brittle humour",
+        "Shows the siblings' opposite instincts", ['"The sea will not notice."']),
+    3: ("A storm drives a fishing boat onto the rocks; Mara climbs down with a rope.",
+        "Gannet Point Rocks", "NIGHT", ["Mara", "Tomas"], "terror turning to resolve",
+        "The climax: the keeper is needed", ['"Hold the lantern higher!"']),
+    4: ("At dawn the rescued crew dries out in the kitchen as Mara writes to the board.",
+        "Keeper's Kitchen", "DAWN", ["Mara", "Tomas"], "exhausted pride",
+        "Resolution: Mara keeps the light", ['"The light will need a keeper."']),
+}
+CHARACTERS = {
+    "Mara": "Role: protagonist. Mara Vell, keeper of the Gannet Point light for eleven years; "
+            "weathered, precise, speaks little.",
+    "Tomas": "Role: supporting. Mara's younger brother, a fisherman who jokes to hide worry.",
+}
+LOCATIONS = {
+    "Keeper's Kitchen": "A cramped stone kitchen at the foot of the tower. Atmosphere: warm "
+                        "lamplight against the dark, the lamp's beam sweeping the window.",
+    "Gannet Point Jetty": "A weathered wooden jetty below the headland. Atmosphere: bright, "
+                          "windy, gulls.",
+    "Gannet Point Rocks": "Black rocks under the lighthouse, surf breaking white. Atmosphere: "
+                          "violent, wet, roaring.",
+}
+
+
+def scene_description(number: int) -> str:
+    summary, location, time, chars, beat, purpose, dialogue = SCENES[number]
+    return "\n".join([
+        f"Scene {number}: {summary}", f"Location: {location}", f"Time: {time}",
+        f"Characters: {', '.join(chars)}", f"Emotional beat: {beat}", f"Purpose: {purpose}",
+        f"Dialogue: {' | '.join(dialogue)}",
+    ])
+
+
+def story_kg() -> dict[str, list[dict[str, Any]]]:
+    """The graph the architect would write for the lighthouse story."""
+    entities = [{"entity_name": n, "entity_type": "character", "description": d,
+                 "source_id": "chunk-001"} for n, d in CHARACTERS.items()]
+    entities += [{"entity_name": n, "entity_type": "location", "description": d,
+                  "source_id": "chunk-001"} for n, d in LOCATIONS.items()]
+    rels: list[dict[str, Any]] = []
+    for number, (_, location, _, chars, *_rest) in SCENES.items():
+        name = f"Scene {number}"
+        entities.append({"entity_name": name, "entity_type": "scene",
+                         "description": scene_description(number), "source_id": "chunk-001"})
+        rels += [{"src_id": c, "tgt_id": name, "keywords": "appears_in", "weight": 1.0,
+                  "description": f"{c} appears in {name}.", "source_id": "chunk-001"}
+                 for c in chars]
+        rels.append({"src_id": name, "tgt_id": location, "keywords": "located_in",
+                     "weight": 1.0, "description": f"{name} takes place at {location}.",
+                     "source_id": "chunk-001"})
+        if number + 1 in SCENES:
+            rels.append({"src_id": name, "tgt_id": f"Scene {number + 1}", "keywords": "precedes",
+                         "weight": 1.0, "description": "", "source_id": "chunk-001"})
+    return {"chunks": [], "entities": entities, "relationships": rels}
+
+
+class MemoryGraph:
+    """Per-project entities and relationships, queried by words like a full-text index."""
+
+    def __init__(self) -> None:
+        self.entities: dict[str, dict[str, dict[str, Any]]] = {}
+        self.relationships: dict[str, dict[tuple[str, str], dict[str, Any]]] = {}
+        self.chunks: dict[str, list[dict[str, Any]]] = {}
+        self.queries: list[dict[str, Any]] = []
+        self.inserts: list[dict[str, Any]] = []
+
+    def insert(self, project: str, kg: dict[str, Any]) -> dict[str, int]:
+        self.inserts.append(kg)
+        ents = self.entities.setdefault(project, {})
+        for e in kg.get("entities", []):
+            ents[e["entity_name"].lower()] = {"name": e["entity_name"],
+                                              "type": e["entity_type"].lower(),
+                                              "description": e["description"]}
+        rels = self.relationships.setdefault(project, {})
+        for r in kg.get("relationships", []):
+            rels[(r["src_id"].lower(), r["tgt_id"].lower())] = {
+                "src": r["src_id"], "tgt": r["tgt_id"], "description": r.get("description", ""),
+                "keywords": r.get("keywords", ""), "weight": r.get("weight", 1.0)}
+        self.chunks.setdefault(project, []).extend(kg.get("chunks", []))
+        return {"chunks": len(kg.get("chunks", [])), "entities": len(kg.get("entities", [])),
+                "relationships": len(kg.get("relationships", []))}
+
+    def query(self, project: str, query: str, top_k: int = 20, max_tokens: int = 4000,
+              entity_types: list[str] | None = None) -> dict[str, Any]:
+        self.queries.append({"query": query, "entity_types": entity_types, "top_k": top_k})
+        assert 1 <= top_k <= 200, "kg_query accepts top_k 1..200"
+        words = {w.lower() for w in re.findall(r"\w+", query)}
+        ents = self.entities.get(project, {})
+        scored = []
+        for key, e in ents.items():
+            if entity_types and e["type"] not in entity_types:
+                continue
+            text = f"{e['name']} {e['description']}".lower()
+            hits = sum(1 for w in words if re.search(rf"\b{re.escape(w)}\b", text))
+            if key == query.lower():
+                hits += 100
+            if hits:
+                scored.append((hits, e))
+        scored.sort(key=lambda item: -item[0])
+        seeds = [e for _, e in scored[:top_k]]
+        names = {e["name"].lower() for e in seeds}
+        rels = [r for (s, t), r in self.relationships.get(project, {}).items()
+                if s in names or t in names]
+        out = list(seeds)
+        for r in rels:  # neighbours, as relational retrieval would bring them
+            for end in (r["src"].lower(), r["tgt"].lower()):
+                if end not in names and end in ents:
+                    names.add(end)
+                    out.append(ents[end])
+        return {"entities": [dict(e, score=1.0) for e in out], "relationships": rels,
+                "paths": [], "chunks": [], "context": ""}
+
+
+class _GraphTool:
+    def __init__(self, graph: MemoryGraph, project: str, op: str) -> None:
+        self.graph, self.project, self.op = graph, project, op
+
+    async def acall(self, **kwargs: Any) -> Any:
+        if self.op == "query":
+            return self.graph.query(self.project, **kwargs)
+        return self.graph.insert(self.project, kwargs["custom_kg"])
+
+
+class GraphPlugin:
+    """A plugin registering ``kg_query`` and ``kg_insert_custom_kg`` over a ``MemoryGraph``."""
+
+    def __init__(self, graph: MemoryGraph) -> None:
+        self.graph = graph
+
+    @hookimpl
+    def register_tools(self, register: Any) -> None:
+        graph = self.graph
+        register(Tool(name="kg_query", description="query (memory)",
+                      factory=lambda ctx: _GraphTool(graph, ctx.project_id or "", "query")))
+        register(Tool(name="kg_insert_custom_kg", description="insert (memory)",
+                      factory=lambda ctx: _GraphTool(graph, ctx.project_id or "", "insert")))
+
+
+def graph_plugin(graph: MemoryGraph) -> GraphPlugin:
+    return GraphPlugin(graph)
+
+
+# realistic agent replies --------------------------------------------------------------------
+def prompt_scene(prompt: str) -> int:
+    match = re.search(r"^SCENE (\d+)$", prompt, re.M)
+    assert match, "every scene prompt carries its SCENE <n> header"
+    return int(match.group(1))
+
+
+def breakdown_reply(number: int) -> dict[str, Any]:
+    summary, location, time, chars, beat, _purpose, _dialogue = SCENES[number]
+    prefix = "EXT." if "Rocks" in location or "Jetty" in location else "INT."
+    return {
+        "heading": f"{prefix} {location.upper()} - {time}",
+        "summary": summary,
+        "characters": chars,
+        "blocking": [f"{chars[0]} starts by the window", f"{chars[-1]} crosses to frame left"],
+        "emotional_beats": [f"{chars[0]}: {beat}"],
+        "visual_needs": ["lamp beam sweeping through the window", "salt-stained oilskins"],
+        "props": ["the letter", "storm lantern"],
+        "pacing": "slow burn that tightens at the end",
+        "transition": "sound bridge of the foghorn into the next scene",
+        "mood": beat,
+        "lighting": "low-key practical lamplight, cold blue spill from the beam",
+        "palette": ["slate blue", "amber", "bone white"],
+    }
+
+
+SHOT_PLANS = {
+    1: [("establishing", "high angle", "drone", "24mm", 6, "ambience: wind"),
+        ("medium close-up", "eye level", "static", "50mm", 5, "dialogue: Mara")],
+    2: [("wide", "eye level", "pan", "35mm", 7, "ambience: gulls"),
+        ("two-shot", "eye level", "dolly in", "40mm", 9, "dialogue: Tomas, Mara"),
+        ("close-up", "low angle", "static", "85mm", 3, "MOS")],
+    3: [("wide", "low angle", "crane", "18mm", 8, "ambience: storm"),
+        ("close-up", "eye level", "handheld", "35mm", 4, "dialogue: Mara"),
+        ("insert", "overhead", "static", "100mm macro", 2, "MOS")],
+    4: [("medium", "eye level", "Steadicam", "32mm", 10, "dialogue: Mara, Tomas")],
+}
+
+
+def shots_reply(number: int) -> dict[str, Any]:
+    shots = []
+    for kind, angle, move, lens, seconds, audio in SHOT_PLANS[number]:
+        shots.append({
+            "shot_type": kind, "angle": angle, "movement": move, "lens": lens,
+            "lighting": "low-key practical lamplight" if number in (1, 4)
+            else "overcast daylight with rain" if number == 3 else "bright daylight",
+            "audio": audio, "estimated_duration_seconds": seconds,
+            "notes": f"scene {number}: {kind} to land the beat",
+            "alternative": "locked-off wide on sticks", "equipment": [],
+        })
+    return {"shots": shots}
+
+
+def final(obj: Any) -> str:
+    return f"Thought: I have the plan.\nFinal Answer: {json.dumps(obj)}"
+
+
+def director_replies(
+    breakdown: Callable[[int, str], str] | None = None,
+    shots: Callable[[int, str], str] | None = None,
+) -> dict[str, Callable[[str], str]]:
+    """Replies keyed by agent role, answering for whichever scene the prompt carries."""
+
+    def _breakdown(prompt: str) -> str:
+        n = prompt_scene(prompt)
+        return breakdown(n, prompt) if breakdown else final(breakdown_reply(n))
+
+    def _shots(prompt: str) -> str:
+        n = prompt_scene(prompt)
+        return shots(n, prompt) if shots else final(shots_reply(n))
+
+    return {"Scene Analysis Director": _breakdown, "Cinematography Specialist": _shots}

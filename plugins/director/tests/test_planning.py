@@ -1,0 +1,253 @@
+"""The director crew run as a job (the SDK's runner) on the scripted LLM and a memory graph."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from director_fixtures import (
+    CHARACTERS,
+    PROJECT,
+    SCENES,
+    SHOT_PLANS,
+    MemoryGraph,
+    breakdown_reply,
+    director_replies,
+    final,
+    graph_plugin,
+    prompt_scene,
+    shots_reply,
+)
+
+from novelcrew.jobs import Job, JobEvent
+from novelcrew_director import ScenePlan
+from novelcrew_sdk import ScriptedLLM, make_plugins, make_settings, run_job
+
+
+async def run_director(tmp_path: Path, graph: MemoryGraph, llm: ScriptedLLM,
+                       inputs: dict[str, Any] | None = None,
+                       project_id: str = PROJECT) -> tuple[Job, list[JobEvent]]:
+    plugins = make_plugins(graph_plugin(graph), entry_points=["director"], llm=llm)
+    settings = make_settings(tmp_path / "data", default_model="scripted")
+    return await run_job(plugins, "director", inputs or {}, settings=settings,
+                         project_id=project_id)
+
+
+def prompts_by_scene(llm: ScriptedLLM) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = {}
+    for call in llm.calls:
+        if call.role in ("Scene Analysis Director", "Cinematography Specialist"):
+            out.setdefault(prompt_scene(call.prompt), []).append(call.prompt)
+    return out
+
+
+async def test_every_scene_planned_and_totals_match_the_shots(
+        tmp_path: Path, graph: MemoryGraph) -> None:
+    llm = ScriptedLLM(replies=director_replies())
+    job, events = await run_director(tmp_path, graph, llm, {
+        "constraints": {"budget_level": "low", "shooting_days": 1},
+        "preferences": {"style": "naturalistic, handheld", "tone": "elegiac"},
+    })
+    assert job.status == "succeeded", job.error
+    plan = ScenePlan.model_validate(job.result["director"])
+    assert [s.number for s in plan.scenes] == [1, 2, 3, 4]
+    assert plan.failed_scenes == []
+    assert plan.scenes[0].heading == "INT. KEEPER'S KITCHEN - NIGHT"
+    assert plan.scenes[2].heading == "EXT. GANNET POINT ROCKS - NIGHT"
+    assert plan.scenes[2].location == "Gannet Point Rocks"
+    assert [shot.number for shot in plan.scenes[1].shots] == [1, 2, 3]
+    # totals are the shots' sums, whatever the model said
+    all_shots = [shot for scene in plan.scenes for shot in scene.shots]
+    assert plan.totals.scenes == 4
+    assert plan.totals.shots == len(all_shots) == sum(len(v) for v in SHOT_PLANS.values())
+    expected_seconds = sum(s[4] for v in SHOT_PLANS.values() for s in v)
+    assert math.isclose(plan.totals.estimated_screen_time_seconds, expected_seconds)
+    assert plan.totals.shot_types["close-up"] == 2
+    assert sum(plan.totals.shot_types.values()) == plan.totals.shots
+    assert {"drone", "crane/jib arm", "Steadicam rig", "dolly and track"} <= set(
+        plan.totals.equipment)
+    assert {"drone pilot", "Steadicam operator", "boom operator"} <= set(plan.totals.crew)
+    assert plan.totals.locations == sorted({v[1] for v in SCENES.values()})
+    # 9 shots with setups of 15-60 min, 3 takes each, 3 locations: most of one day
+    assert 4 < plan.totals.estimated_shooting_hours <= 10
+    assert plan.totals.estimated_shooting_days == 1.0
+    assert plan.totals.fits_schedule is True
+    assert plan.model.models == {"Scene Analysis Director": "scripted",
+                                 "Cinematography Specialist": "scripted"}
+    assert plan.model.offline is False
+    # preferences reach every prompt; each prompt carries its scene's characters
+    for number, prompts in prompts_by_scene(llm).items():
+        for prompt in prompts:
+            assert "Style: naturalistic, handheld" in prompt
+            assert "Budget level: low" in prompt
+            for name in SCENES[number][3]:
+                assert CHARACTERS[name].split(".")[1].strip() in prompt
+    # progress ends complete, and the job's events tell the story of the run
+    assert job.progress.completed_tasks == job.progress.total_tasks == 2 * 4 + 2
+    started = [e.message for e in events if e.type == "task_started"]
+    assert "Scene 3: shot list" in started
+    assert started[0] == "Read the story from the knowledge graph"
+
+
+async def test_scene_selection_plans_only_those_scenes_with_only_their_context(
+        tmp_path: Path, graph: MemoryGraph) -> None:
+    llm = ScriptedLLM(replies=director_replies())
+    job, _ = await run_director(tmp_path, graph, llm, {"scenes": "2-3"})
+    assert job.status == "succeeded", job.error
+    plan = ScenePlan.model_validate(job.result["director"])
+    assert [s.number for s in plan.scenes] == [2, 3]
+    assert plan.totals.scenes == 2
+    assert plan.totals.shots == len(SHOT_PLANS[2]) + len(SHOT_PLANS[3])
+    assert "drone" not in plan.totals.equipment  # only scene 1 flies a drone
+    prompts = prompts_by_scene(llm)
+    assert sorted(prompts) == [2, 3]
+    for number, texts in prompts.items():
+        for text in texts:
+            own = SCENES[number]
+            assert own[6][0] in text and own[5] in text  # its dialogue and purpose
+            for other, facts in SCENES.items():
+                if other != number:
+                    # other scenes' dialogue and purpose never leak in
+                    assert facts[6][0] not in text
+                    assert facts[5] not in text
+                    # neighbours appear only as their one-line summary
+                    if abs(other - number) > 1:
+                        assert facts[0] not in text
+    assert "Previous scene (Scene 1)" in prompts[2][0]
+    assert "Next scene (Scene 4)" in prompts[3][0]
+    # only the selected scenes were looked up one by one
+    per_scene = {q["query"] for q in graph.queries if q["entity_types"] is None}
+    assert per_scene == {"Scene 2", "Scene 3"}
+    # and only their shots were written back
+    written = [e["entity_name"] for kg in graph.inserts for e in kg["entities"]
+               if e["entity_type"] == "shot"]
+    assert {name.split(" Shot")[0] for name in written} == {"Scene 2", "Scene 3"}
+
+
+async def test_rejected_answers_are_retried_and_a_failing_scene_is_reported(
+        tmp_path: Path, graph: MemoryGraph) -> None:
+    def shots(number: int, prompt: str) -> str:
+        if number == 2 and "REJECTED" not in prompt:
+            # valid JSON of the wrong shape: no durations
+            return final({"shots": [{"shot_type": "wide", "angle": "eye level"}]})
+        return final(shots_reply(number))
+
+    def breakdown(number: int, prompt: str) -> str:
+        if number == 3:
+            return "Thought: the storm is too big.\nFinal Answer: I cannot break this down."
+        return final(breakdown_reply(number))
+
+    llm = ScriptedLLM(replies=director_replies(breakdown=breakdown, shots=shots))
+    job, events = await run_director(tmp_path, graph, llm, {"max_attempts": 2})
+    assert job.status == "succeeded", job.error
+    plan = ScenePlan.model_validate(job.result["director"])
+    assert [s.number for s in plan.scenes] == [1, 2, 4]
+    assert [(f.number, f.attempts) for f in plan.failed_scenes] == [(3, 2)]
+    assert "breakdown" in plan.failed_scenes[0].error
+    assert plan.totals.scenes == 3
+    assert plan.totals.shots == sum(len(SHOT_PLANS[n]) for n in (1, 2, 4))
+    scene2 = next(s for s in plan.scenes if s.number == 2)
+    assert scene2.attempts == 2 and len(scene2.shots) == len(SHOT_PLANS[2])
+    # the retry fed the validation error back, and redid only the shot list
+    calls2 = [c for c in llm.calls if c.role and prompt_scene(c.prompt) == 2]
+    assert [c.role for c in calls2] == ["Scene Analysis Director", "Cinematography Specialist",
+                                        "Cinematography Specialist"]
+    retry = calls2[-1].prompt
+    assert "YOUR PREVIOUS ANSWER WAS REJECTED (shot list)" in retry
+    assert "estimated_duration_seconds" in retry
+    assert "approved breakdown" in retry and '"heading": "EXT. GANNET POINT JETTY - DAY"' in retry
+    # scene 3 was asked twice, then given up on; the job says so
+    calls3 = [c for c in llm.calls if c.role == "Scene Analysis Director"
+              and prompt_scene(c.prompt) == 3]
+    assert len(calls3) == 2
+    warnings = [e for e in events if e.type == "warning"]
+    assert any(e.data.get("scene") == 2 and e.data.get("attempt") == 1 for e in warnings)
+    final_warning = [e for e in warnings if "could not be planned" in e.message]
+    assert final_warning and final_warning[0].data["failed_scenes"][0]["number"] == 3
+    assert job.progress.completed_tasks == job.progress.total_tasks
+
+
+async def test_job_fails_clearly_when_no_scene_can_be_planned(
+        tmp_path: Path, graph: MemoryGraph) -> None:
+    llm = ScriptedLLM(replies=director_replies(
+        shots=lambda n, p: "Final Answer: a lovely shot list, trust me"))
+    job, _ = await run_director(tmp_path, graph, llm, {"scenes": [1], "max_attempts": 2})
+    assert job.status == "failed"
+    assert job.error is not None and job.error.type == "planning_failed"
+    assert "scene 1" in job.error.message and "shot list" in job.error.message
+
+
+async def test_shots_are_written_back_to_the_graph(tmp_path: Path, graph: MemoryGraph) -> None:
+    llm = ScriptedLLM(replies=director_replies())
+    job, _ = await run_director(tmp_path, graph, llm, {"scenes": [3]})
+    assert job.status == "succeeded", job.error
+    found = graph.query(PROJECT, "Scene 3 Shot", entity_types=["shot"])
+    names = sorted(e["name"] for e in found["entities"] if e["type"] == "shot")
+    assert names == [f"Scene 3 Shot {m}" for m in range(1, len(SHOT_PLANS[3]) + 1)]
+    shot1 = graph.entities[PROJECT]["scene 3 shot 1"]["description"]
+    assert re.search(r"^Lens: 18mm$", shot1, re.M) and "Duration: 8s" in shot1
+    rels = graph.relationships[PROJECT]
+    for m in range(1, len(SHOT_PLANS[3]) + 1):
+        assert rels[(f"scene 3 shot {m}", "scene 3")]["keywords"] == "shot_of"
+    scene = graph.entities[PROJECT]["scene 3"]["description"]
+    # the scene keeps the architect's lines and gains the plan's heading and mood
+    assert scene.startswith("Scene 3: ") and "Location: Gannet Point Rocks" in scene
+    assert "Heading: EXT. GANNET POINT ROCKS - NIGHT" in scene
+    assert "Mood: terror turning to resolve" in scene
+
+
+async def test_empty_graph_asks_for_the_architect(tmp_path: Path) -> None:
+    llm = ScriptedLLM(replies=director_replies())
+    job, _ = await run_director(tmp_path, MemoryGraph(), llm, project_id="empty-project")
+    assert job.status == "failed"
+    assert job.error is not None and job.error.type == "invalid_input"
+    assert "run the architect crew first" in job.error.message
+    assert llm.calls == []
+
+
+async def test_selecting_a_scene_the_story_lacks_is_invalid(
+        tmp_path: Path, graph: MemoryGraph) -> None:
+    llm = ScriptedLLM(replies=director_replies())
+    job, _ = await run_director(tmp_path, graph, llm, {"scenes": "4-6"})
+    assert job.status == "failed" and job.error is not None
+    assert job.error.type == "invalid_input"
+    assert "5, 6" in job.error.message and "1-4" in job.error.message
+
+
+def test_totals_heuristic_follows_budget_and_schedule() -> None:
+    from novelcrew_director import Constraints, PlannedScene, Shot
+    from novelcrew_director.totals import compute_totals
+
+    def scene(number: int, movement: str, count: int) -> PlannedScene:
+        return PlannedScene(
+            number=number, heading="INT. ROOM - DAY", summary="s", location=f"Room {number}",
+            shots=[Shot(number=i, shot_type="wide", movement=movement, audio="MOS",
+                        estimated_duration_seconds=5) for i in range(1, count + 1)])
+
+    scenes = [scene(1, "static", 4), scene(2, "crane", 4)]
+    low = compute_totals(scenes, Constraints(budget_level="low"))
+    high = compute_totals(scenes, Constraints(budget_level="high"))
+    assert low.shots == high.shots == 8 and low.estimated_screen_time_seconds == 40
+    assert high.estimated_shooting_hours > low.estimated_shooting_hours
+    assert "crane operator" in low.crew and "boom operator" not in low.crew  # MOS: no sound
+    big = compute_totals([scene(1, "crane", 30)], Constraints(shooting_days=1))
+    assert big.estimated_shooting_days > 1 and big.fits_schedule is False
+
+
+def test_plan_with_inconsistent_totals_is_rejected() -> None:
+    from novelcrew_director import Constraints, PlannedScene, Shot
+    from novelcrew_director.totals import compute_totals
+
+    scene = PlannedScene(number=1, heading="INT. ROOM - DAY", summary="s", location="Room",
+                         shots=[Shot(number=1, shot_type="wide", movement="crane",
+                                     estimated_duration_seconds=5)])
+    plan = ScenePlan(scenes=[scene], totals=compute_totals([scene], Constraints()))
+    assert ScenePlan.model_validate(json.loads(plan.model_dump_json())) == plan
+    broken = json.loads(plan.model_dump_json())
+    broken["totals"]["shots"] = 7
+    with pytest.raises(ValueError, match="totals say"):
+        ScenePlan.model_validate(broken)

@@ -1,0 +1,79 @@
+"""The plugin as an installed package: listed, registered as documented, light to import."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from novelcrew.introspect import crew_info
+from novelcrew_director import DirectorInput
+from novelcrew_sdk import make_plugins
+
+
+def test_plugin_is_listed_with_its_crew() -> None:
+    plugins = make_plugins(entry_points=["director"])
+    info = plugins.infos["director"]
+    assert info.error is None
+    assert info.crews == ["director"]
+    crew = plugins.registry.crew("director")
+    assert crew.tools == ("kg_query", "kg_insert_custom_kg")
+    assert crew.optional_tools == ("payload_read_project",)
+    assert crew.agents == ("Scene Analysis Director", "Cinematography Specialist")
+
+
+def test_crew_schemas_describe_inputs_and_plan() -> None:
+    plugins = make_plugins(entry_points=["director"])
+    info = crew_info(plugins, "director", schemas=True)
+    text = str(info)
+    for field in ("scenes", "preferences", "constraints", "budget_level", "shots", "totals",
+                  "failed_scenes", "estimated_duration_seconds"):
+        assert field in text
+
+
+def test_entry_point_module_does_not_import_crewai() -> None:
+    code = ("import sys, novelcrew_director.plugin; "
+            "print('crewai' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_scene_selection_accepts_numbers_and_ranges() -> None:
+    inputs = DirectorInput.model_validate({"project_id": "p", "scenes": "1-3,5"})
+    assert inputs.scenes == [1, 2, 3, 5]
+    inputs = DirectorInput.model_validate({"project_id": "p", "scenes": [7, "2-3", "3"]})
+    assert inputs.scenes == [2, 3, 7]
+    assert DirectorInput.model_validate({"project_id": 12}).project_id == "12"
+
+
+@pytest.mark.parametrize(("scenes", "message"), [
+    ("3-1", "runs backwards"),
+    ("one", "not a number or a range"),
+    ([0], "out of range"),
+    ("", "scenes is empty"),
+])
+def test_bad_scene_selection_is_rejected_clearly(scenes: object, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        DirectorInput.model_validate({"project_id": "p", "scenes": scenes})
+
+
+def test_constraints_and_project_are_validated() -> None:
+    inputs = DirectorInput.model_validate({
+        "project_id": "p", "story_text": "ignored in a chain",
+        "preferences": {"style": "naturalistic", "visual_references": "Ida, Aftersun",
+                        "genre": "drama"},
+        "constraints": {"budget_level": "Low", "shooting_days": 3,
+                        "locations_available": "kitchen, jetty"},
+    })
+    assert inputs.constraints.budget_level == "low"
+    assert inputs.constraints.locations_available == ["kitchen", "jetty"]
+    assert inputs.preferences.visual_references == ["Ida", "Aftersun"]
+    assert "Genre: drama" in inputs.preferences.lines()
+    with pytest.raises(ValueError, match="budget_level"):
+        DirectorInput.model_validate({"project_id": "p", "constraints": {"budget_level": "huge"}})
+    with pytest.raises(ValueError, match="project_id is required"):
+        DirectorInput.model_validate({})
+    chained = DirectorInput.model_validate({"previous": {"architect": {"scenes": []}}})
+    assert chained.project_id is None
