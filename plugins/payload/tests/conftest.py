@@ -46,12 +46,15 @@ def env_for(server: PayloadServer, api_key: str | None = None) -> dict[str, str]
 
 
 @pytest.fixture
-def payload_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Settings]]:
+def payload_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+                ) -> Iterator[Callable[..., Settings]]:
     """Point the process settings (what the observer reads) at a server; returns them."""
 
     def apply(server: PayloadServer, api_key: str | None = None,
               **extra: str) -> Settings:
-        for name, value in {**env_for(server, api_key), **extra}.items():
+        values = {**env_for(server, api_key), "NOVELCREW_DATA_DIR": str(tmp_path / "data"),
+                  "NOVELCREW_MODEL": "offline", **extra}
+        for name, value in values.items():
             monkeypatch.setenv(name, value)
         get_settings.cache_clear()
         return get_settings()
@@ -70,7 +73,7 @@ def settings_for(tmp_path: Path) -> Callable[..., Settings]:
         values: dict[str, Any] = {"payload_url": None, "payload_api_key": None}
         if server is not None:
             values = {"payload_url": server.url, "payload_api_key": api_key or server.api_key}
-        return make_settings(tmp_path / "novelcrew-data", **values, **extra)
+        return make_settings(tmp_path / "novelcrew-data", **{**values, **extra})
 
     return make
 

@@ -1,0 +1,257 @@
+"""Jobs keep their Payload project in step: a real runner, fake crews, a real Payload server."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from novelcrew import Crew, Job, JobEvent, RunContext, hookimpl
+from novelcrew.plugins import Plugins, load, register_module
+from novelcrew.settings import Settings
+from novelcrew_payload import PayloadClient, PayloadConfig
+from novelcrew_payload.testing import PayloadServer
+from novelcrew_sdk import run_job
+
+# two tiny crews shaped like the real architect and director ------------------------------
+
+
+class ArchitectInput(BaseModel):
+    story_text: str | None = None
+    project_id: str | None = None
+
+
+class StoryAnalysis(BaseModel):
+    title: str
+    story_source: str
+    characters: list[dict[str, Any]]
+    scenes: list[dict[str, Any]]
+
+
+class DirectorInput(BaseModel):
+    previous: dict[str, Any] = {}
+
+
+class ScenePlan(BaseModel):
+    scenes: list[dict[str, Any]]
+    totals: dict[str, Any]
+
+
+async def run_architect(ctx: RunContext, inputs: ArchitectInput) -> StoryAnalysis:
+    text, source = inputs.story_text, "input"
+    if not text and inputs.project_id and ctx.has_tool("payload_read_story"):
+        story = await ctx.tool("payload_read_story").acall()
+        text, source = (story or {}).get("currentContent") or "", "payload"
+    await ctx.add_tasks(1)
+    await ctx.task_started("analyse")
+    sentences = [s.strip() for s in (text or "").split(".") if s.strip()]
+    await ctx.task_finished("analyse")
+    return StoryAnalysis(
+        title="Offline analysis", story_source=source,
+        characters=[{"name": "Maya", "role": "protagonist"}],
+        scenes=[{"number": i + 1, "summary": s, "location": "Gull Rock"}
+                for i, s in enumerate(sentences)])
+
+
+async def run_director(ctx: RunContext, inputs: DirectorInput) -> ScenePlan:
+    analysis = inputs.previous.get("architect", {})
+    scenes = [{"number": s["number"], "heading": f"EXT. {s['location'].upper()} - NIGHT",
+               "summary": s["summary"], "location": s["location"],
+               "shots": [{"shot_type": "wide", "estimated_duration": 3.5},
+                         {"shot_type": "close-up", "estimated_duration": 2}]}
+              for s in analysis.get("scenes", [])]
+    return ScenePlan(scenes=scenes, totals={"scenes": len(scenes), "shots": 2 * len(scenes)})
+
+
+class FakeCrews:
+    """Registers ``architect`` and ``director`` (the real plugins are not loaded here)."""
+
+    @hookimpl
+    def register_crews(self, register: Any) -> None:
+        register(Crew(name="architect", description="fake architect",
+                      input_model=ArchitectInput, output_model=StoryAnalysis,
+                      run=run_architect, optional_tools=("payload_read_story",)))
+        register(Crew(name="director", description="fake director", input_model=DirectorInput,
+                      output_model=ScenePlan, run=run_director))
+
+
+class ProjectRecorder:
+    """After the payload observer's update, reads the project back (runs last)."""
+
+    def __init__(self, config: PayloadConfig) -> None:
+        self.config = config
+        self.seen: list[tuple[str, str, dict[str, Any]]] = []
+
+    @hookimpl(trylast=True)
+    def job_event(self, event: JobEvent, job: Job) -> Any:
+        if event.type not in ("crew_started", "crew_finished"):
+            return None
+
+        async def read() -> None:
+            async with PayloadClient(self.config) as client:
+                project = await client.get("projects", job.project_id or "")
+            self.seen.append((event.crew or "", event.type, project))
+
+        return read()
+
+
+class Killer:
+    """Kills the Payload server once the architect has finished (after its update)."""
+
+    def __init__(self, server: PayloadServer) -> None:
+        self.server = server
+
+    @hookimpl(trylast=True)
+    def job_event(self, event: JobEvent, job: Job) -> Any:
+        if event.type == "crew_finished" and event.crew == "architect":
+
+            async def kill() -> None:
+                self.server.kill()
+
+            return kill()
+        return None
+
+
+def plugins_with(*extra: Any) -> Plugins:
+    plugins = load(allow=["payload"])
+    register_module(plugins, FakeCrews(), "fake-crews")
+    for index, module in enumerate(extra):
+        register_module(plugins, module, f"extra-{index}")
+    return plugins
+
+
+def warnings(events: list[JobEvent]) -> list[str]:
+    return [e.message for e in events if e.type == "warning"]
+
+
+def steps(project: dict[str, Any]) -> list[str]:
+    return [row["step"] for row in project["workflowStatus"]["completedSteps"]]
+
+
+# the tests ---------------------------------------------------------------------------------
+
+
+async def test_a_chain_moves_the_project_through_novel_movies_workflow(
+        payload_server: PayloadServer, payload_env: Callable[..., Settings],
+        payload: PayloadClient, new_project: Callable[..., Any],
+        client_config: Callable[..., PayloadConfig]) -> None:
+    settings = payload_env(payload_server)
+    project = await new_project(name="Chain")
+    await payload.create("stories", {"project": project["id"], "currentContent":
+                                     "The lamp fails. Tom swims. Maya waits."})
+    recorder = ProjectRecorder(client_config(payload_server))
+    job, events = await run_job(plugins_with(recorder), ["architect", "director"], {},
+                                settings=settings, project_id=str(project["id"]))
+
+    assert job.status == "succeeded" and warnings(events) == []
+    assert job.result["architect"]["story_source"] == "payload"  # the story came from Payload
+    seen = [(crew, kind, p["workflowStatus"]["currentStep"], steps(p), p["status"])
+            for crew, kind, p in recorder.seen]
+    assert seen == [
+        ("architect", "crew_started", "story-generation", [], "story-in-progress"),
+        ("architect", "crew_finished", "scene-planning",
+         ["story-generation", "character-development"], "story-in-progress"),
+        ("director", "crew_started", "scene-planning",
+         ["story-generation", "character-development"], "story-in-progress"),
+        ("director", "crew_finished", "media-generation",
+         ["story-generation", "character-development", "scene-planning"], "story-in-progress"),
+    ]
+    activity = [datetime.fromisoformat(p["workflowStatus"]["lastActivity"])
+                for _, _, p in recorder.seen]
+    assert activity == sorted(activity) and activity[0] >= job.started_at.replace(microsecond=0)
+    final = recorder.seen[-1][2]
+    assert all(row["completedAt"] for row in final["workflowStatus"]["completedSteps"])
+    assert final["generatedContent"]["scenes"] == [
+        {"id": row["id"], "sceneNumber": n, "heading": "EXT. GULL ROCK - NIGHT",
+         "description": text, "location": "Gull Rock", "estimatedDuration": 5.5}
+        for row, (n, text) in zip(final["generatedContent"]["scenes"],
+                                  [(1, "The lamp fails"), (2, "Tom swims"), (3, "Maya waits")],
+                                  strict=True)]
+
+
+async def test_running_again_keeps_steps_unique_and_a_later_status(
+        payload_server: PayloadServer, payload_env: Callable[..., Settings],
+        payload: PayloadClient, new_project: Callable[..., Any]) -> None:
+    settings = payload_env(payload_server)
+    project = await new_project(name="Again", status="in-production")
+    for _ in range(2):
+        job, events = await run_job(plugins_with(), ["architect"], {"story_text": "One. Two."},
+                                    settings=settings, project_id=str(project["id"]))
+        assert job.status == "succeeded" and warnings(events) == []
+    after = await payload.get("projects", project["id"])
+    assert steps(after) == ["story-generation", "character-development"]
+    assert after["status"] == "in-production"  # only a draft becomes story-in-progress
+
+
+async def test_payload_stopped_mid_job_costs_a_warning_not_the_result(
+        own_payload_server: PayloadServer, payload_env: Callable[..., Settings]) -> None:
+    server = own_payload_server
+    settings = payload_env(server)
+    project_id = str(server.seeded["projectId"])
+    job, events = await run_job(plugins_with(Killer(server)), ["architect", "director"], {},
+                                settings=settings, project_id=project_id)
+
+    assert not server.running
+    assert job.status == "succeeded"
+    assert [s["number"] for s in job.result["director"]["scenes"]] == [1, 2, 3]
+    found = warnings(events)
+    assert len(found) == 2
+    assert f"could not update Payload project {project_id} after director started" in found[0]
+    assert f"could not update Payload project {project_id} after director finished" in found[1]
+    assert all("unreachable" in message for message in found)
+    assert events[-1].type == "succeeded"
+
+
+async def test_a_frozen_payload_delays_a_job_within_its_budget(
+        own_payload_server: PayloadServer, payload_env: Callable[..., Settings]) -> None:
+    server = own_payload_server
+    settings = payload_env(server, NOVELCREW_PAYLOAD_TIMEOUT_SECONDS="0.5",
+                           NOVELCREW_PAYLOAD_UPDATE_BUDGET_SECONDS="1")
+    server.pause()  # accepts connections, never answers
+    try:
+        job, events = await asyncio.wait_for(
+            run_job(plugins_with(), ["architect", "director"], {"story_text": "A. B."},
+                    settings=settings, project_id=str(server.seeded["projectId"])),
+            timeout=30)
+    finally:
+        server.resume()
+    assert job.status == "succeeded" and len(job.result["director"]["scenes"]) == 2
+    found = warnings(events)
+    assert len(found) == 4
+    assert all("timed out" in m or "did not answer" in m for m in found), found
+
+
+async def test_a_rejected_key_is_a_warning_and_is_not_retried(
+        payload_server: PayloadServer, payload_env: Callable[..., Settings],
+        payload: PayloadClient, new_project: Callable[..., Any]) -> None:
+    project = await new_project(name="Wrong key")
+    settings = payload_env(payload_server, api_key="wrong-key",
+                           NOVELCREW_PAYLOAD_UPDATE_BUDGET_SECONDS="60",
+                           NOVELCREW_PAYLOAD_BACKOFF_SECONDS="5")
+    job, events = await asyncio.wait_for(
+        run_job(plugins_with(), ["architect"], {"story_text": "A."}, settings=settings,
+                project_id=str(project["id"])), timeout=30)
+    assert job.status == "succeeded"
+    found = warnings(events)
+    assert len(found) == 2 and all("rejected the API key (403)" in m for m in found)
+    untouched = await payload.get("projects", project["id"])
+    assert untouched["workflowStatus"]["currentStep"] == "project-setup"
+
+
+async def test_jobs_without_a_project_or_without_payload_leave_it_alone(
+        payload_server: PayloadServer, payload_env: Callable[..., Settings],
+        payload: PayloadClient, new_project: Callable[..., Any]) -> None:
+    settings = payload_env(payload_server)
+    job, events = await run_job(plugins_with(), ["architect"], {"story_text": "A."},
+                                settings=settings)
+    assert job.status == "succeeded" and warnings(events) == []
+    project = await new_project(name="Unconfigured")
+    unset = payload_env(payload_server, NOVELCREW_PAYLOAD_URL="")
+    job, events = await run_job(plugins_with(), ["architect"], {"story_text": "A."},
+                                settings=unset, project_id=str(project["id"]))
+    assert job.status == "succeeded" and warnings(events) == []
+    untouched = await payload.get("projects", project["id"])
+    assert untouched["workflowStatus"]["currentStep"] == "project-setup"

@@ -1,0 +1,90 @@
+"""The three tools, built as a job would build them, and the health check."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from novelcrew import ToolContext
+from novelcrew.errors import InvalidInput
+from novelcrew.plugins import load
+from novelcrew.settings import Settings
+from novelcrew_payload import PayloadError, PayloadNotFound
+from novelcrew_payload.testing import PayloadServer
+
+
+def build(name: str, settings: Settings, project_id: Any = None) -> Any:
+    registry = load(allow=["payload"]).registry
+    ctx = ToolContext(settings=settings, project_id=project_id, job_id="job-1", crew="architect")
+    return registry.tools[name].spec.factory(ctx)
+
+
+async def test_read_project_defaults_to_the_jobs_project(
+        payload_server: PayloadServer, settings_for: Callable[..., Settings]) -> None:
+    ids = payload_server.seeded
+    tool = build("payload_read_project", settings_for(payload_server), str(ids["projectId"]))
+    project = await tool.acall()
+    assert project["id"] == ids["projectId"] and project["tone"] == "melancholic"
+    other = await tool.acall(project_id=ids["bareProjectId"])
+    assert other["name"] == "No Story Yet"
+
+
+async def test_read_story_returns_the_story_or_none(
+        payload_server: PayloadServer, settings_for: Callable[..., Settings]) -> None:
+    ids = payload_server.seeded
+    tool = build("payload_read_story", settings_for(payload_server), str(ids["projectId"]))
+    story = await tool.acall()
+    assert story["id"] == ids["storyId"]
+    assert story["project"] == ids["projectId"]  # depth 0
+    assert "Gull Rock" in story["currentContent"]
+    assert await tool.acall(project_id=ids["bareProjectId"]) is None
+
+
+async def test_update_project_is_partial(
+        payload_server: PayloadServer, settings_for: Callable[..., Settings],
+        new_project: Callable[..., Any]) -> None:
+    project = await new_project(name="Tool update", mood="calm")
+    tool = build("payload_update_project", settings_for(payload_server), str(project["id"]))
+    updated = await tool.acall(data={"tone": "tense"})
+    assert updated["tone"] == "tense" and updated["mood"] == "calm"
+
+
+def test_agents_get_text_from_run(
+        payload_server: PayloadServer, settings_for: Callable[..., Settings]) -> None:
+    ids = payload_server.seeded
+    settings = settings_for(payload_server)
+    story = build("payload_read_story", settings, str(ids["projectId"]))
+    assert json.loads(story.run())["currentContent"].startswith("Maya")
+    assert story.run(project_id=str(ids["bareProjectId"])).startswith("No story exists")
+    missing = build("payload_read_project", settings, "424242")
+    assert missing.run().startswith("Payload error: Payload found nothing")
+    assert missing.args_schema.model_json_schema()["properties"]["project_id"]
+
+
+async def test_errors_reach_crew_code_typed(
+        payload_server: PayloadServer, settings_for: Callable[..., Settings]) -> None:
+    settings = settings_for(payload_server)
+    with pytest.raises(PayloadNotFound):
+        await build("payload_read_project", settings, "424242").acall()
+    with pytest.raises(InvalidInput):
+        await build("payload_read_project", settings, None).acall()
+    with pytest.raises(PayloadError, match="not configured"):
+        await build("payload_read_story", settings_for(None), "1").acall()
+
+
+async def test_health_ok_disabled_down_and_wrong_key(
+        payload_server: PayloadServer, settings_for: Callable[..., Settings]) -> None:
+    health = load(allow=["payload"]).registry.tools["payload_read_project"].spec.health
+    assert health is not None
+    ok = await health(settings_for(payload_server))
+    assert ok.status == "ok" and ok.data["url"] == f"{payload_server.url}/api"
+    assert (await health(settings_for(None))).status == "disabled"
+    wrong = await health(settings_for(payload_server, api_key="wrong-key"))
+    assert wrong.status == "down"
+    assert wrong.detail == "Payload rejected the API key (403)"
+    down = await health(settings_for(None, payload_url="http://127.0.0.1:9",
+                                     payload_api_key="k"))
+    assert down.status == "down" and "unreachable" in down.detail
