@@ -1,0 +1,32 @@
+"""A real cluster for the distributed tests: redis-server, API instances and workers, each a
+subprocess on free loopback ports; everything is stopped at the end."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+ARQ_TESTS = HERE.parents[1] / "core" / "tests" / "arq"
+sys.path[:0] = [str(HERE), str(ARQ_TESTS)]  # the cluster, redis-server helper and test crews
+
+from nc_cluster import Cluster  # noqa: E402
+from redis_server import redis_server  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with redis_server(tmp_path_factory.mktemp("redis")) as url:
+        yield url
+
+
+@pytest.fixture
+def cluster(redis_url: str, tmp_path: Path) -> Iterator[Cluster]:
+    c = Cluster(redis_url, tmp_path)
+    try:
+        yield c
+    finally:
+        c.stop()
