@@ -214,6 +214,11 @@ def scene_plan(result: Mapping[str, Any]) -> RenderableType:
     note = _model_note(result)
     if note is not None:
         parts.append(note)
+    all_notes = {str(shot.get("notes", "")) for scene in result.get("scenes") or []
+                 for shot in scene.get("shots") or []}
+    shared_note = all_notes.pop() if len(all_notes) == 1 else None
+    if shared_note:
+        parts.append(Text(f"every shot: {shared_note}", style="dim"))
     for scene in result.get("scenes") or []:
         heading = Text(f"{scene.get('number', '')}. {scene.get('heading', '')}",
                        style="bold cyan")
@@ -227,15 +232,19 @@ def scene_plan(result: Mapping[str, Any]) -> RenderableType:
         if scene.get("characters"):
             parts.append(Text(f"cast: {_join(scene['characters'])}", style="dim"))
         table = Table(expand=True, show_edge=False, pad_edge=False)
-        for col, ratio in (("#", None), ("shot", 1), ("angle", 1), ("movement", 1),
-                           ("lens", 1), ("time", None), ("notes", 3)):
+        columns = [("#", None), ("shot", 1), ("angle", 1), ("movement", 1), ("lens", 1),
+                   ("time", None)]
+        if shared_note is None:
+            columns.append(("notes", 3))
+        for col, ratio in columns:
             table.add_column(col, ratio=ratio, justify="right" if col in ("#", "time") else "left")
         for shot in scene.get("shots") or []:
-            table.add_row(str(shot.get("number", "")), str(shot.get("shot_type", "")),
-                          str(shot.get("angle", "")), str(shot.get("movement", "")),
-                          str(shot.get("lens", "")),
-                          _seconds(shot.get("estimated_duration_seconds")),
-                          str(shot.get("notes", "")))
+            row = [str(shot.get("number", "")), str(shot.get("shot_type", "")),
+                   str(shot.get("angle", "")), str(shot.get("movement", "")),
+                   str(shot.get("lens", "")), _seconds(shot.get("estimated_duration_seconds"))]
+            if shared_note is None:
+                row.append(str(shot.get("notes", "")))
+            table.add_row(*row)
         parts.append(table)
         if scene.get("transition"):
             parts.append(Text(f"→ {scene['transition']}", style="dim"))

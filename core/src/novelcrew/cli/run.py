@@ -72,6 +72,7 @@ def run_job(crews: list[str], inputs: dict[str, Any], settings: Settings, *,
             as_json: bool = False, plugins: Plugins | None = None) -> int:
     """Run a job to its end with a progress display; returns the process exit code."""
     import asyncio
+    import logging
 
     from rich.console import Console
 
@@ -82,6 +83,8 @@ def run_job(crews: list[str], inputs: dict[str, Any], settings: Settings, *,
     from novelcrew.plugins import load
 
     configure_logging(settings)
+    if logging.getLogger().level >= logging.WARNING:
+        logging.getLogger("crewai").setLevel(logging.ERROR)  # per-call notices drown progress
     crewai_bridge.prepare(settings.resolved_data_dir)
     err = Console(stderr=True)
     plugins = plugins or load(settings.plugins)
@@ -137,6 +140,7 @@ async def _run(job: Job, plugins: Plugins, settings: Settings, err: Console) -> 
     with contextlib.suppress(NotImplementedError, RuntimeError):
         loop.add_signal_handler(signal.SIGINT, on_interrupt)
     follower = asyncio.create_task(follow(store, job.id, err))
+    await asyncio.sleep(0)  # the display starts before the job (its clock too)
     try:
         outcome = await runner.run(job.id, cancel)
         while outcome.retry_in is not None and not cancel.is_set():
