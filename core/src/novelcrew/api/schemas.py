@@ -25,10 +25,7 @@ def _id_to_str(value: Any) -> Any:
     return str(value) if isinstance(value, int) else value
 
 
-def _check_webhook(value: str | None) -> str | None:
-    if value is not None and not value.lower().startswith(("http://", "https://")):
-        raise ValueError("webhook_url must be an http:// or https:// URL")
-    return value
+WEBHOOK_PATTERN = r"^https?://"
 
 
 # native -------------------------------------------------------------------------------------
@@ -45,16 +42,13 @@ class JobCreate(jobs.JobCreate):
 
     crews: list[str] = Field(min_length=1, max_length=10,
                              description="Crew names, run in this order.")
+    webhook_url: str | None = Field(None, max_length=2000, pattern=WEBHOOK_PATTERN,
+                                    description="Called (signed) on the job's events.")
 
     @field_validator("project_id", "user_id", mode="before")
     @classmethod
     def _ids(cls, value: Any) -> Any:
         return _id_to_str(value)
-
-    @field_validator("webhook_url")
-    @classmethod
-    def _webhook(cls, value: str | None) -> str | None:
-        return _check_webhook(value)
 
 
 class JobPublic(BaseModel):
@@ -178,17 +172,12 @@ class ExecuteRequest(BaseModel):
     user_id: str | None = Field(None, max_length=200)
     input_data: dict[str, Any] = Field(default_factory=dict)
     config: dict[str, Any] = Field(default_factory=dict)
-    webhook_url: str | None = Field(None, max_length=2000)
+    webhook_url: str | None = Field(None, max_length=2000, pattern=WEBHOOK_PATTERN)
 
     @field_validator("project_id", "user_id", mode="before")
     @classmethod
     def _ids(cls, value: Any) -> Any:
         return _id_to_str(value)
-
-    @field_validator("webhook_url")
-    @classmethod
-    def _webhook(cls, value: str | None) -> str | None:
-        return _check_webhook(value)
 
     def crews(self) -> list[str]:
         return [name.strip() for name in self.crew_type.split(",") if name.strip()]
