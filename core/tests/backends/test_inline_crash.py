@@ -1,85 +1,130 @@
-"""Nothing submitted is lost: SIGKILL a real server process mid-work, start it again, and
-every job finishes ``succeeded`` once, with one crew result each."""
+"""Nothing submitted is lost: SIGKILL a real server (uvicorn on ``create_app``) while jobs are
+queued and running, start it again on the same data dir, and every job finishes
+``succeeded`` once, with one crew result each."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
+
+import httpx
 
 from novelcrew.backends.sqlite_store import SQLiteStore
 from novelcrew.jobs import JobStatus
 
-SCRIPT = Path(__file__).parent / "inline_server.py"
+HERE = Path(__file__).parent
 
 
-def start(data_dir: Path, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, str(SCRIPT), str(data_dir), *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "NOVELCREW_LOG_LEVEL": "WARNING"},
+def install_plugin(site: Path) -> Path:
+    """Install ``testcrews`` (next to this file) as plugin ``slowcrews`` via an entry point."""
+    dist = site / "nc_slowcrews-0.1.0.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: nc-slowcrews\nVersion: 0.1.0\n")
+    (dist / "entry_points.txt").write_text("[novelcrew]\nslowcrews = testcrews\n")
+    return site
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(data_dir: Path, site: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(HERE)]),
+           "NOVELCREW_PLUGINS": "slowcrews", "NOVELCREW_DATA_DIR": str(data_dir),
+           "NOVELCREW_CONCURRENCY": "2", "NOVELCREW_LOG_LEVEL": "WARNING"}
+    env.pop("NOVELCREW_API_KEYS", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "novelcrew.api.app:create_app", "--factory",
+         "--host", "127.0.0.1", "--port", str(port)],
+        env=env, cwd=data_dir.parent, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            if httpx.get(f"{url}/health", timeout=2).status_code < 500:
+                return proc, url
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None:
+            raise RuntimeError(proc.stderr.read().decode() if proc.stderr else "server died")
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.1)
 
 
-async def statuses(data_dir: Path) -> Counter[str]:
-    store = SQLiteStore(data_dir / "jobs.sqlite3")
-    await store.open()
-    try:
-        jobs, _ = await store.list(limit=1000)
-        return Counter(j.status.value for j in jobs)
-    finally:
-        await store.close()
+def statuses(url: str) -> dict[str, str]:
+    page = httpx.get(f"{url}/jobs", params={"project_id": "crash", "limit": 100}).json()
+    return {job["id"]: job["status"] for job in page["data"]}
 
 
 async def test_sigkill_while_jobs_are_queued_and_running_loses_nothing(tmp_path: Path) -> None:
     data_dir, marker = tmp_path / "data", tmp_path / "finished.txt"
-    first = start(data_dir, "--submit", "6", "--marker", str(marker))
+    data_dir.mkdir()
+    site = install_plugin(tmp_path / "site")
+    first, url = start_server(data_dir, site)
     try:
-        assert first.stdout is not None
-        line = first.stdout.readline()
-        assert line, first.stderr.read() if first.stderr else "no output"
-        submitted = json.loads(line)["submitted"]
-        deadline = time.monotonic() + 30
+        submitted: list[str] = []
+        for i in range(6):
+            body: dict[str, Any] = {"crews": ["slow"], "project_id": "crash", "inputs": {
+                "story_text": f"story number {i}", "steps": 20, "step_seconds": 0.05,
+                "marker": str(marker)}}
+            response = httpx.post(f"{url}/jobs", json=body, timeout=30)
+            assert response.status_code == 202, response.text
+            submitted.append(response.json()["id"])
+        deadline = time.monotonic() + 60
         while True:  # kill once some run, some wait, and at least one has finished
-            seen = await statuses(data_dir)
+            seen = Counter(statuses(url).values())
             if seen["running"] >= 1 and seen["queued"] >= 1 and seen["succeeded"] >= 1:
                 break
             assert time.monotonic() < deadline, f"never reached a mixed state: {seen}"
-            await asyncio.sleep(0.02)
+            time.sleep(0.02)
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait(10)
     assert first.returncode == -signal.SIGKILL
-    before = await statuses(data_dir)
-    assert before["running"] >= 1 and before["queued"] >= 1
 
-    second = start(data_dir)
-    out, err = second.communicate(timeout=120)
-    assert second.returncode == 0, err
-    final = json.loads(out.strip().splitlines()[-1])
-    assert sorted(final) == sorted(submitted)
-    assert set(final.values()) == {"succeeded"}
+    second, url = start_server(data_dir, site)
+    try:
+        deadline = time.monotonic() + 120
+        while set((final := statuses(url)).values()) != {"succeeded"}:
+            assert time.monotonic() < deadline, f"not all jobs finished: {final}"
+            time.sleep(0.1)
+        assert sorted(final) == sorted(submitted)
+        for job_id in submitted:
+            job = httpx.get(f"{url}/jobs/{job_id}").json()
+            assert list(job["result"]) == ["slow"]
+            assert job["result"]["slow"]["steps"] == 20
+    finally:
+        second.send_signal(signal.SIGTERM)
+        second.wait(30)
 
     store = SQLiteStore(data_dir / "jobs.sqlite3")
     await store.open()
     try:
+        recovered = 0
         for job_id in submitted:
-            job = await store.get(job_id)
-            assert job is not None and job.status is JobStatus.succeeded
-            assert list(job.result) == ["slow"]
+            stored = await store.get(job_id)
+            assert stored is not None and stored.status is JobStatus.succeeded
             events = await store.events(job_id, limit=10_000)
             types = [e.type for e in events]
             assert [e.seq for e in events] == list(range(1, len(events) + 1))
             assert types.count("succeeded") == 1 and types[-1] == "succeeded"
             assert types.count("queued") == 1
+            recovered += any(e.data.get("recovered") for e in events)
+        assert recovered >= 1, "no job was running when the server was killed"
     finally:
         await store.close()
     runs = Counter(marker.read_text().split())
     assert sorted(runs) == sorted(submitted)
-    assert set(runs.values()) == {1}, "a crew result was produced twice"
+    assert set(runs.values()) == {1}, f"a crew result was produced twice: {json.dumps(runs)}"

@@ -80,3 +80,9 @@ def plugins() -> Any:
     loaded = load(allow=[], include_entry_points=False)
     register_module(loaded, TestCrews(), "testcrews")
     return loaded
+
+
+@hookimpl
+def register_crews(register: Any) -> None:
+    """Module-level hook, so this module also works as an installed plugin (entry point)."""
+    TestCrews().register_crews(register)
