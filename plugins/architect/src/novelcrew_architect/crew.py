@@ -226,15 +226,15 @@ class ArchitectRun:
                      + ")", "previous_context": "", "chunk_text": ""}
         overhead = prompt_overhead(self.config, ANALYSE_TASK, ChunkAnalysis, variables)
         budget = self.ctx.settings.prompt_token_budget - overhead
-        wanted = self.ctx.config.get("chunk_tokens")
-        if isinstance(wanted, int) and wanted > 0:
-            budget = min(budget, wanted)
         if budget < 200:
             raise JobError(
                 f"prompt_token_budget={self.ctx.settings.prompt_token_budget} leaves "
                 f"{budget} tokens for story text after the prompt itself ({overhead} tokens)",
                 {"budget": self.ctx.settings.prompt_token_budget, "overhead": overhead},
             )
+        wanted = self.ctx.config.get("chunk_tokens")
+        if isinstance(wanted, int) and wanted > 0:
+            budget = max(50, min(budget, wanted))
         return budget
 
     async def analyse(self, story: Story, chunk: Chunk, total: int) -> ChunkAnalysis:
@@ -285,9 +285,11 @@ class ArchitectRun:
         chunks = split_story(story.text, self.chunk_budget(story), OVERLAP_TOKENS)
         # one task per chunk, the overview, and writing the graph
         await ctx.add_tasks(len(chunks) + 2)
+        # a progress event shaped like the runner's, plus what the split found
         await ctx.emit("progress", f"story split into {len(chunks)} chunk(s)",
-                       chunks=len(chunks), words=count_words(story.text),
-                       source=story.source)
+                       completed_tasks=ctx.completed_tasks, total_tasks=ctx.total_tasks,
+                       current_crew=ctx.crew, current_task=ctx.current_task,
+                       chunks=len(chunks), words=count_words(story.text), source=story.source)
         jobs = [asyncio.create_task(self.analyse(story, c, len(chunks))) for c in chunks]
         try:
             parts = await asyncio.gather(*jobs)
