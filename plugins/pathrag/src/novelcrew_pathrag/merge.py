@@ -74,6 +74,11 @@ def merge_description(current: str, new: str) -> str:
         seen.update(_norm(s) for s in fresh)
         if match:
             keyed[match.group(1).casefold()] = len(lines)
+        elif lines and not _KEY_LINE.match(lines[-1].strip()):
+            # prose continues the prose paragraph
+            joint = " " if lines[-1].rstrip().endswith((".", "!", "?", '"', "'")) else ". "
+            lines[-1] = lines[-1].rstrip() + joint + " ".join(fresh)
+            continue
         lines.append(" ".join(fresh))
     return "\n".join(lines)
 

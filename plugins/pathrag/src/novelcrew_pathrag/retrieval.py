@@ -49,7 +49,10 @@ MAX_SEEDS_FOR_PATHS = 10
 PATHS_PER_PAIR = 2
 MAX_NGRAM = 6
 MAX_TERMS = 32
-SHARES = (("entities", 0.35), ("relationships", 0.25), ("paths", 0.10), ("sources", 0.30))
+TYPE_LISTING_SCORE = 0.3
+SHARES = {"entities": 0.35, "relationships": 0.25, "paths": 0.10, "sources": 0.30}
+#: a query limited to entity types wants mostly those entities
+TYPED_SHARES = {"entities": 0.60, "relationships": 0.20, "paths": 0.05, "sources": 0.15}
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 STOPWORDS = frozenset({
@@ -68,13 +71,26 @@ def _identity(value: str) -> str:
     return value
 
 
+def query_terms(query: str) -> list[str]:
+    """The query's distinct words, lower case, without stop words."""
+    words = [w.lower() for w in _WORD.findall(query)]
+    return [w for w in dict.fromkeys(words) if (len(w) > 1 or w.isdigit()) and w not in STOPWORDS]
+
+
 def fts_match(query: str) -> str | None:
     """An FTS5 OR-query of the query's words (quoted, so no operator injection)."""
-    words = [w.lower() for w in _WORD.findall(query)]
-    terms = [w for w in dict.fromkeys(words) if (len(w) > 1 or w.isdigit()) and w not in STOPWORDS]
+    terms = query_terms(query)
     if not terms:
         return None
     return " OR ".join(f'"{t}"' for t in terms[:MAX_TERMS])
+
+
+def type_words(query: str, types: list[str] | None) -> list[str]:
+    """Entity types the query names (singular or plural), within ``types`` when given."""
+    words = {w.lower() for w in _WORD.findall(query)}
+    named = words | {w[:-1] for w in words if w.endswith("s")}
+    named -= STOPWORDS
+    return sorted(t for t in named if len(t) > 2 and (not types or t in types))
 
 
 def name_spans(query: str) -> list[str]:
@@ -156,7 +172,6 @@ def find_paths(graph: _Graph, seeds: list[int]) -> list[tuple[tuple[int, ...], f
                 scored.append((path, score))
         scored.sort(key=lambda item: (len(item[0]), -item[1]))
         found += scored[:PATHS_PER_PAIR]
-    found.sort(key=lambda item: (len(item[0]), -item[1]))
     return found
 
 
@@ -174,11 +189,21 @@ def _query(
     top_k, types = request.top_k, request.entity_types
     match = fts_match(request.query)
     scores: dict[int, float] = {}
-    if match:
+    named_types = type_words(request.query, types)
+    # a query of type words only ("characters", "Scene") is a listing, in writing order
+    listing = bool(named_types) and all(
+        w in named_types or w.rstrip("s") in named_types for w in query_terms(request.query)
+    )
+    if match and not listing:
         hits = store.search_entities(conn, ns, match, top_k, types)
         best = max((-rank for _, rank in hits), default=0.0) or 1.0
         for entity_id, rank in hits:
             scores[entity_id] = max(0.05, -rank / best)
+    for entity_type in named_types:
+        listed = store.entities_of_type(conn, ns, entity_type, top_k)
+        for index, entity_id in enumerate(listed):
+            listed_score = TYPE_LISTING_SCORE * (1 - index / (2 * len(listed)))
+            scores[entity_id] = max(scores.get(entity_id, 0.0), listed_score)
     exact = store.entities_by_keys(conn, ns, name_spans(request.query))
     rows = store.entities(conn, [*scores, *exact])
     for entity_id in exact:
@@ -190,12 +215,15 @@ def _query(
         return fit_budget(request, [], [], [], chunks, label)
 
     graph = _Graph(store, conn)
-    paths = find_paths(graph, seeds[:MAX_SEEDS_FOR_PATHS])[:top_k]
+    found = find_paths(graph, seeds[:MAX_SEEDS_FOR_PATHS])
+    # the most relevant pairs first; within a pair, shortest then strongest
+    found.sort(key=lambda item: (-(scores[item[0][0]] + scores[item[0][-1]]), len(item[0]),
+                                 -item[1]))
     graph.load(seeds)
 
     # entities: seeds, then path nodes, then the seeds' strongest neighbours
     edge_scores: dict[int, tuple[float, EdgeRow]] = {}
-    for path, score in paths:
+    for path, score in found:
         end_score = min(scores[path[0]], scores[path[-1]])
         for a, b in pairwise(path):
             edge = graph.nbrs(a)[b]
@@ -245,7 +273,9 @@ def _query(
                         description=e.description, keywords=e.keywords, weight=e.weight)
         for e in ranked_edges
     ]
-    path_names = [[label(rows[n].name) for n in path] for path, _ in paths if len(path) > 1]
+    # direct links are relationships; paths are the chains through others
+    path_names = [[label(rows[n].name) for n in path] for path, _ in found if len(path) > 2]
+    path_names = path_names[:top_k]
     return fit_budget(request, entity_hits, relation_hits, path_names, chunks, label)
 
 
@@ -276,67 +306,80 @@ def fit_budget(
     chunks: list[tuple[str, str]],
     label: Label,
 ) -> QueryResult:
-    """Keep what fits ``max_tokens``; the structured fields hold exactly what the context shows."""
+    """Keep what fits ``max_tokens``; the structured fields hold exactly what the context shows.
+
+    Each section has a share of the budget; what a section does not need goes to the others in
+    order (entities first), so a listing of many entities may use most of the budget.
+    """
     total = request.max_tokens * CHARS_PER_TOKEN
+    shares = TYPED_SHARES if request.entity_types else SHARES
+    sources = [(label(source) if source else "", content) for source, content in chunks]
+    sections: dict[str, tuple[str, list[tuple[str, object]]]] = {
+        "entities": (section_head("Entities", ENTITY_HEADER), [
+            (csv_line([str(i), e.name, e.type, e.description, f"{e.score:g}"]), e)
+            for i, e in enumerate(entities)
+        ]),
+        "relationships": (section_head("Relationships", RELATION_HEADER), [
+            (csv_line([str(i), r.src, r.tgt, r.keywords, r.description, f"{r.weight:g}"]), r)
+            for i, r in enumerate(relationships)
+        ]),
+        "paths": (section_head("Paths", PATH_HEADER), [
+            (csv_line([str(i), PATH_ARROW.join(p)]), p) for i, p in enumerate(paths)
+        ]),
+        "sources": (section_head("Sources", SOURCE_HEADER), [
+            (csv_line([str(i), source, content]), (source, content))
+            for i, (source, content) in enumerate(sources)
+        ]),
+    }
+    demand = {
+        name: (len(head) + len(SECTION_TAIL) + sum(len(line) for line, _ in rows)) if rows else 0
+        for name, (head, rows) in sections.items()
+    }
+    allowance = {name: int(total * share) for name, share in shares.items()}
+    spare = sum(max(0, allowance[n] - demand[n]) for n in sections)
+    for name in sections:
+        extra = min(spare, max(0, demand[name] - allowance[name]))
+        allowance[name] = min(allowance[name], demand[name]) + extra
+        spare -= extra
+
     out = QueryResult()
     parts: list[str] = []
-    carry = 0
-    used_total = 0
-    for section, share in SHARES:
-        allowance = int(total * share) + carry
-        allowance = min(allowance, total - used_total)
-        used = 0
-        rows: list[str] = []
-        if section == "entities":
-            head = section_head("Entities", ENTITY_HEADER)
-            for index, hit in enumerate(entities):
-                line = csv_line([str(index), hit.name, hit.type, hit.description, f"{hit.score:g}"])
-                if len(head) + len(SECTION_TAIL) + used + len(line) > allowance:
-                    break
-                rows.append(line)
-                used += len(line)
-                out.entities.append(hit)
-        elif section == "relationships":
-            head = section_head("Relationships", RELATION_HEADER)
-            for index, rel in enumerate(relationships):
-                line = csv_line([str(index), rel.src, rel.tgt, rel.keywords, rel.description,
-                                 f"{rel.weight:g}"])
-                if len(head) + len(SECTION_TAIL) + used + len(line) > allowance:
-                    break
-                rows.append(line)
-                used += len(line)
-                out.relationships.append(rel)
-        elif section == "paths":
-            head = section_head("Paths", PATH_HEADER)
-            for index, path in enumerate(paths):
-                line = csv_line([str(index), PATH_ARROW.join(path)])
-                if len(head) + len(SECTION_TAIL) + used + len(line) > allowance:
-                    break
-                rows.append(line)
-                used += len(line)
-                out.paths.append(path)
+    carry = used = 0
+    for name, (head, rows) in sections.items():
+        frame = len(head) + len(SECTION_TAIL)
+        room = min(allowance[name] + carry, total - used) - frame
+        if name == "entities" and rows and len(rows[0][0]) > room:
+            room = total - frame  # the best entity is worth more than any other section
+        kept: list[str] = []
+        for index, (line, item) in enumerate(rows):
+            if len(line) > room and name == "sources" and room >= 200:
+                source, content = item  # type: ignore[misc]
+                overflow = len(line) - room + len(" ...") + 2
+                content = content[: max(0, len(content) - overflow)] + " ..."
+                line = csv_line([str(index), source, content])
+                item = (source, content)
+            if len(line) > room:
+                break
+            kept.append(line)
+            room -= len(line)
+            _append(out, name, item)
+        if kept:
+            parts.append(head + "".join(kept) + SECTION_TAIL)
+            used += len(parts[-1])
+            carry = max(0, room)
         else:
-            head = section_head("Sources", SOURCE_HEADER)
-            for index, (source_id, content) in enumerate(chunks):
-                room = allowance - len(head) - len(SECTION_TAIL) - used
-                line = csv_line([str(index), label(source_id) if source_id else "", content])
-                if len(line) > room:
-                    if room < 200:
-                        break
-                    content = content[: max(0, room - (len(line) - len(content)) - 8)] + " ..."
-                    line = csv_line([str(index), label(source_id) if source_id else "", content])
-                    if len(line) > room:
-                        break
-                rows.append(line)
-                used += len(line)
-                out.chunks.append(ChunkHit(content=content,
-                                           source_id=label(source_id) if source_id else ""))
-        if rows:
-            block = head + "".join(rows) + SECTION_TAIL
-            parts.append(block)
-            used_total += len(block)
-            carry = allowance - len(block)
-        else:
-            carry = allowance
+            carry = allowance[name] + carry
     out.context = "".join(parts)
     return out
+
+
+def _append(out: QueryResult, section: str, item: object) -> None:
+    if section == "entities":
+        out.entities.append(item)  # type: ignore[arg-type]
+    elif section == "relationships":
+        out.relationships.append(item)  # type: ignore[arg-type]
+    elif section == "paths":
+        out.paths.append(item)  # type: ignore[arg-type]
+    else:
+        source, content = item  # type: ignore[misc]
+        out.chunks.append(ChunkHit(content=content, source_id=source))

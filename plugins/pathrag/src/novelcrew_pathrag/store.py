@@ -60,6 +60,7 @@ CREATE TABLE IF NOT EXISTS relationships (
     updated_at REAL NOT NULL,
     UNIQUE (ns, src, tgt)
 );
+CREATE INDEX IF NOT EXISTS entities_type ON entities (ns, type, id);
 CREATE INDEX IF NOT EXISTS relationships_src ON relationships (src);
 CREATE INDEX IF NOT EXISTS relationships_tgt ON relationships (tgt);
 CREATE TABLE IF NOT EXISTS chunks (
@@ -328,6 +329,16 @@ class GraphStore:
         rows = conn.execute(
             f"SELECT id FROM entities WHERE ns = ? AND key IN ({','.join('?' * len(keys))})",
             [ns, *keys],
+        )
+        return [int(r[0]) for r in rows]
+
+    def entities_of_type(
+        self, conn: sqlite3.Connection, ns: str, entity_type: str, limit: int
+    ) -> list[int]:
+        """Entities of one type in the order they were first written."""
+        rows = conn.execute(
+            "SELECT id FROM entities WHERE ns = ? AND type = ? ORDER BY id LIMIT ?",
+            (ns, entity_type, limit),
         )
         return [int(r[0]) for r in rows]
 
