@@ -57,8 +57,9 @@ async def run(ctx: RunContext, inputs: DirectorInput) -> ScenePlan:
     await ctx.add_tasks(2 * len(numbers) + (1 if inputs.write_back else 0))
 
     roles = [config.agent(key).role for key in AGENT_KEYS.values()]
+    models = model_info(ctx, roles)
     planner = ScenePlanner(ctx, config, {role: ctx.llm(role) for role in roles},
-                           inputs.max_attempts)
+                           inputs.max_attempts, trust_model=not models.offline)
     limit = asyncio.Semaphore(inputs.max_parallel_scenes)
 
     async def plan(number: int) -> SceneOutcome:
@@ -122,5 +123,5 @@ async def run(ctx: RunContext, inputs: DirectorInput) -> ScenePlan:
         totals=totals,
         failed_scenes=sorted(failed, key=lambda f: f.number),
         warnings=warnings,
-        model=model_info(ctx, roles),
+        model=models,
     )

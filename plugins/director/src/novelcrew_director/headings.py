@@ -73,7 +73,26 @@ def build(location: str | None, time: str | None, location_description: str = ""
     return f"{interior_or_exterior(place, location_description)} {place.upper()} - {when}"
 
 
+_STOP = frozenset({"the", "a", "an", "of", "at", "in", "on", "and", "int", "ext", "s"})
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in _STOP}
+
+
 def choose(proposed: str, location: str | None, time: str | None,
-           location_description: str = "", summary: str = "") -> str:
-    """The model's heading when well formed, else one built from the facts."""
-    return normalise(proposed) or build(location, time, location_description, summary)
+           location_description: str = "", summary: str = "", *, trust: bool = True) -> str:
+    """The model's heading when well formed and set where the graph says the scene is.
+
+    A heading naming a place that shares no word with the scene's location keeps the model's
+    INT./EXT. and time but takes the graph's location; an untrusted model (``offline``) or a
+    malformed heading gets one built from the facts.
+    """
+    heading = normalise(proposed) if trust else None
+    if heading is None:
+        return build(location, time, location_description, summary)
+    prefix, rest = heading.split(" ", 1)
+    place, when = rest.rsplit(" - ", 1)
+    if location and not (_words(place) & _words(location)):
+        return f"{prefix} {location.strip().upper()} - {when}"
+    return heading

@@ -187,7 +187,7 @@ class DirectorInput(BaseModel):
 
     @model_validator(mode="after")
     def _needs_a_story(self) -> DirectorInput:
-        if self.project_id is None and not self.previous.get("architect"):
+        if self.project_id is None and "architect" not in self.previous:
             raise ValueError(
                 "project_id is required: the director reads the story from that project's "
                 "knowledge graph (or chain it after the architect crew: 'architect,director')"

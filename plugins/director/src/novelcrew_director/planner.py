@@ -110,8 +110,10 @@ class ScenePlanner:
     """Plans scenes for one run; holds the run's LLMs (stateless, shared) and texts."""
 
     def __init__(self, ctx: RunContext, config: DirectorConfig, llms: dict[str, Any],
-                 max_attempts: int) -> None:
+                 max_attempts: int, *, trust_model: bool = True) -> None:
         self.ctx = ctx
+        #: False for the offline stand-in: the graph's facts win over its extracts
+        self.trust_model = trust_model
         self.config = config
         self.llms = llms
         self.max_attempts = max_attempts
@@ -219,17 +221,25 @@ class ScenePlanner:
     def _assemble(self, brief: SceneBrief, breakdown: SceneBreakdown, shot_list: ShotList,
                   attempts: int) -> PlannedScene:
         facts = brief.facts
+        trust = self.trust_model
         heading = headings.choose(breakdown.heading, facts.location, facts.time,
-                                  brief.location_description, facts.summary)
-        shots = [Shot(number=i, **answer.model_dump())
-                 for i, answer in enumerate(shot_list.shots, start=1)]
+                                  brief.location_description, facts.summary, trust=trust)
+        shots = []
+        for i, answer in enumerate(shot_list.shots, start=1):
+            fields = answer.model_dump()
+            # kit named by the model; an untrusted model's "equipment" is prompt text
+            fields["equipment"] = [item for item in answer.equipment if _kit_like(item)] \
+                if trust else []
+            shots.append(Shot(number=i, **fields))
         return PlannedScene(
             number=brief.number,
             heading=heading,
-            summary=breakdown.summary or facts.summary,
+            summary=(breakdown.summary if trust else facts.summary) or facts.summary
+            or breakdown.summary,
             location=facts.location,
             time=facts.time or heading.rsplit(" - ", 1)[-1],
-            characters=breakdown.characters or list(facts.characters),
+            characters=(breakdown.characters if trust else []) or list(facts.characters)
+            or breakdown.characters,
             blocking=breakdown.blocking,
             emotional_beats=breakdown.emotional_beats,
             visual_needs=breakdown.visual_needs,
@@ -242,6 +252,12 @@ class ScenePlanner:
             shots=shots,
             attempts=attempts,
         )
+
+
+def _kit_like(item: str) -> bool:
+    """A piece of equipment is a short noun phrase, not a sentence."""
+    text = item.strip()
+    return 0 < len(text) <= 60 and len(text.split()) <= 8 and not text.endswith((".", ":"))
 
 
 def _is_transient(exc: BaseException) -> bool:
