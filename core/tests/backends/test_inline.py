@@ -197,3 +197,53 @@ async def test_stream_follows_a_job_to_its_terminal_event(plugins: Any, tmp_path
         assert [e.seq for e in seen] == list(range(1, len(seen) + 1))
     finally:
         await backend.stop()
+
+
+async def test_a_job_over_the_time_limit_fails_as_timeout(tmp_path: Path, plugins: Any) -> None:
+    backend = InlineBackend(plugins, make_settings(tmp_path, job_timeout_seconds=0.3))
+    await backend.start()
+    try:
+        job = await backend.submit(slow_job(steps=100, step_seconds=0.05))
+        done = await wait_status(backend, job.id, JobStatus.failed)
+        assert done.error is not None and done.error.type == "timeout"
+        events = await backend.store.events(job.id)
+        assert events[-1].type == "failed" and [e.type for e in events].count("failed") == 1
+        after = await backend.submit(slow_job(steps=1))  # the slot was given back
+        await wait_status(backend, after.id, JobStatus.succeeded)
+    finally:
+        await backend.stop()
+
+
+async def test_a_job_that_keeps_taking_its_server_down_fails(
+    tmp_path: Path, plugins: Any
+) -> None:
+    settings = make_settings(tmp_path, job_max_attempts=1)
+    store = SQLiteStore(settings.resolved_data_dir / "jobs.sqlite3")
+    await store.open()
+    poison = slow_job()
+    poison.status, poison.attempts = JobStatus.running, 3
+    await store.create(poison)
+    await store.close()
+    backend = InlineBackend(plugins, settings)
+    await backend.start()
+    try:
+        done = await wait_status(backend, poison.id, JobStatus.failed)
+        assert done.error is not None and done.error.type == "worker_lost"
+        assert poison.id not in testcrews.STARTED
+    finally:
+        await backend.stop()
+
+
+async def test_one_inline_server_per_data_dir(tmp_path: Path, plugins: Any) -> None:
+    from novelcrew.errors import BackendUnavailable
+
+    settings = make_settings(tmp_path)
+    first, second = InlineBackend(plugins, settings), InlineBackend(plugins, settings)
+    await first.start()
+    try:
+        with pytest.raises(BackendUnavailable, match="another novelcrew server"):
+            await second.start()
+    finally:
+        await first.stop()
+    await second.start()  # free again once the first has stopped
+    await second.stop()

@@ -5,19 +5,24 @@ status ``queued``. Records and events live in SQLite under the data directory, s
 submitted is never lost: ``start()`` re-runs every job a previous process left ``queued`` or
 ``running`` (a chain resumes at its first crew without a result). ``stop()`` stops taking
 work and abandons running jobs without marking them, which is what lets the next start pick
-them up again. One server per data directory: two would both recover the same jobs.
+them up again, up to a limit (a job that keeps taking its server down fails as
+``worker_lost``); a job over ``job_timeout_seconds`` fails as ``timeout``. One server per
+data directory: two would both recover the same jobs.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import structlog
 
 from novelcrew.backends.base import JobBackend, JobStore
-from novelcrew.jobs import Job, JobStatus
+from novelcrew.errors import BackendUnavailable
+from novelcrew.jobs import Job, JobErrorInfo, JobStatus, utcnow
 from novelcrew.runner import JobRunner
 from novelcrew.webhooks import drain_webhooks, pending_webhooks, webhook_counts
 
@@ -28,6 +33,10 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 STORE_FILE = "jobs.sqlite3"
+LOCK_FILE = "inline.lock"
+#: restarts a running job survives beyond ``job_max_attempts`` before it fails as
+#: ``worker_lost`` (a job that kills its server must not kill every next one too)
+EXTRA_RECOVERIES = 2
 
 
 class InlineBackend(JobBackend):
@@ -37,10 +46,13 @@ class InlineBackend(JobBackend):
 
     def __init__(self, plugins: Plugins, settings: Settings,
                  store: JobStore | None = None) -> None:
+        self._lock_path: Path | None = None
+        self._lock_fd: int | None = None
         if store is None:
             from novelcrew.backends.sqlite_store import SQLiteStore
 
             store = SQLiteStore(settings.resolved_data_dir / STORE_FILE)
+            self._lock_path = settings.resolved_data_dir / LOCK_FILE
         self.plugins = plugins
         self.settings = settings
         self.store = store
@@ -61,7 +73,12 @@ class InlineBackend(JobBackend):
 
     # lifecycle ----------------------------------------------------------------------------
     async def start(self) -> None:
-        await self.store.open()
+        self._take_lock()
+        try:
+            await self.store.open()
+        except BaseException:
+            self._release_lock()
+            raise
         self._accepting = True
         self._workers = [
             asyncio.create_task(self._work(), name=f"novelcrew-inline-{i}")
@@ -70,6 +87,13 @@ class InlineBackend(JobBackend):
         left = sorted(await self.store.unfinished(), key=lambda j: j.created_at)
         for job in left:
             if job.status is JobStatus.running:
+                if job.attempts >= self.settings.job_max_attempts + EXTRA_RECOVERIES:
+                    await self._fail(job.id, JobErrorInfo(
+                        type="worker_lost",
+                        message=f"the server stopped while running this job {job.attempts} "
+                        "times; not trying again",
+                    ))
+                    continue
                 await self.runner.emit(job, "warning", message="re-running after a restart",
                                        data={"recovered": True, "attempts": job.attempts})
             self._enqueue(job.id)
@@ -93,13 +117,40 @@ class InlineBackend(JobBackend):
         self._workers = []
         await drain_webhooks(timeout=5.0)
         await self.store.close()
+        self._release_lock()
+
+    def _take_lock(self) -> None:
+        """One inline server per data directory: a second would re-run the first's jobs."""
+        if self._lock_path is None or self._lock_fd is not None:
+            return
+        import fcntl
+
+        self._lock_path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise BackendUnavailable(
+                f"another novelcrew server already runs jobs from {self._lock_path.parent}; "
+                "give this one its own NOVELCREW_DATA_DIR (or use the arq backend to share "
+                "work between processes)",
+                {"data_dir": str(self._lock_path.parent)},
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._lock_fd = fd
+
+    def _release_lock(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # closing drops the flock; the kernel does so on a crash
+            self._lock_fd = None
 
     # submitting and cancelling ------------------------------------------------------------
     async def submit(self, job: Job) -> Job:
         job.status = JobStatus.queued
         await self.store.create(job)
-        await self.runner.emit(job, "queued", message="job queued",
-                               data={"crews": job.crews, "position": self._queue.qsize() + 1})
+        await self.runner.record_queued(job)
         self._enqueue(job.id)
         return await self.get(job.id)
 
@@ -140,8 +191,18 @@ class InlineBackend(JobBackend):
                 continue  # already being handled (a cancellation got there first)
             self._claimed.add(job_id)
             self._running.add(job_id)
+            cancel = self._cancel_event(job_id)
             try:
-                outcome = await self.runner.run(job_id, self._cancel_event(job_id))
+                async with asyncio.timeout(self.settings.job_timeout_seconds):
+                    outcome = await self.runner.run(job_id, cancel)
+            except TimeoutError:
+                cancel.set()  # stops a crewAI kickoff still running in its thread
+                await self._fail(job_id, JobErrorInfo(
+                    type="timeout",
+                    message=f"the job ran longer than {self.settings.job_timeout_seconds:g}s",
+                ))
+                self._cancel_events.pop(job_id, None)
+                continue
             except asyncio.CancelledError:
                 raise  # stop(): the job stays running in the store for the next start
             except Exception as exc:  # the store failed under us: leave the job for a restart
@@ -155,6 +216,19 @@ class InlineBackend(JobBackend):
                 self._retry_later(job_id, outcome.retry_in)
             else:
                 self._cancel_events.pop(job_id, None)
+
+    async def _fail(self, job_id: str, error: JobErrorInfo) -> None:
+        """End a job as failed from outside the runner (timeout, lost too often)."""
+        job = await self.store.get(job_id)
+        if job is None or job.status.terminal:
+            return
+        job.status = JobStatus.failed
+        job.error = error
+        job.finished_at = utcnow()
+        await self.store.save(job)
+        await self.runner.emit(job, "failed", crew=error.crew, message=error.message,
+                               data={"error": error.model_dump()})
+        log.warning("job_failed_outside_runner", job_id=job_id, error_type=error.type)
 
     # introspection ------------------------------------------------------------------------
     async def stats(self) -> dict[str, Any]:
