@@ -71,6 +71,18 @@ _THEME_WORDS = {
 }
 
 
+_OBJECT = re.compile(
+    r"(?:\bthe|\ba|\ban|\bhis|\bher|\btheir|\bits|\bmy|'s)\s+(?:(?:old|new|small|little|"
+    r"dark|big|great|red|black|white|broken|silver|golden|wooden)\s+)?([a-z]{4,})(?=[\s,.;:!?])"
+    r"(?!\s+(?:of|[a-z]+ing)\b)"
+)
+_PEOPLE_NOUNS = frozenset(
+    ("father", "mother", "sister", "brother", "son", "daughter", "uncle", "aunt", "cousin",
+     "wife", "husband", "friend", "girl", "woman", "child", "people", "family", "name",
+     "start", "dark", "while", "same", "rest", "other", "last", "first", "next", "whole")
+)
+
+
 def sentences(text: str) -> list[str]:
     out: list[str] = []
     for block in re.split(r"\n\s*", text):
@@ -209,10 +221,10 @@ class TextFacts:
 
     @cached_property
     def objects(self) -> list[str]:
-        counts = Counter(m.lower() for m in re.findall(
-            r"\b(?:the|a|an|his|her|their|its)\s+([a-z]{4,})\b", self.text))
-        return [w for w, n in counts.most_common(20) if w not in _PLACE_NOUNS
-                and w not in _COMMON][:8]
+        """Nouns the text keeps pointing at ("her father's old logbook" -> logbook)."""
+        counts = Counter(m.lower() for m in _OBJECT.findall(self.text))
+        return [w for w, _ in counts.most_common(30) if w not in _PLACE_NOUNS
+                and w not in _COMMON and w not in _PEOPLE_NOUNS][:8]
 
     def mood(self, text: str | None = None) -> str:
         text = self.text if text is None else text
@@ -243,9 +255,24 @@ class TextFacts:
                     found.setdefault(key, sent)
         return list(found.items())
 
-    def mentions(self, name: str) -> list[str]:
-        """Sentences naming ``name`` (by its first word as well)."""
+    def aliases(self, name: str) -> list[str]:
+        """Other names in the text sharing a word with ``name`` ("Maya" for "Maya Reyes")."""
+        if not name:
+            return []
+        words = set(name.split())
+        out = [n for n in self.names if n != name and set(n.split()) & words
+               and n not in self.characters]
         first = name.split()[0]
+        if " " in name and first not in out and re.search(rf"\b{re.escape(first)}\b(?!\s+"
+                                                          rf"{re.escape(name.split()[1])})",
+                                                          self.text):
+            out.insert(0, first)
+        return out
+
+    def mentions(self, name: str) -> list[str]:
+        """Sentences naming ``name`` (by its first word as well, or its noun: "the village")."""
+        words = name.split()
+        first = words[-1] if words[0].lower() in ("the", "a", "an") else words[0]
         return [s for s in self.sentences if name in s or re.search(rf"\b{re.escape(first)}\b", s)]
 
 
@@ -267,5 +294,6 @@ _COMMON = _wordset(
     "everything anything looked looking said asked went came back still there again little "
     "think thought know knew could would shall might right left away down once time long "
     "around another without himself herself themselves myself other first last never always "
-    "though whole"
+    "though whole morning evening night eyes hand hands face head voice moment way "
+    "story text part answer words word"
 )

@@ -30,6 +30,7 @@ _RELATIONS = re.compile(r"relation|connection|link|edge")
 _QUOTES = re.compile(r"dialog|quote|^lines?$|_lines?$|speech|utterance")
 _KEYWORDS = re.compile(r"keyword|tag|label")
 _ENTITIES = re.compile(r"entit|node")
+_ALIASES = re.compile(r"alias|nickname|aka|also_known|other_names")
 _CHUNKS = re.compile(r"chunk|passage|paragraph|excerpt")
 
 MAX_ITEMS = 12
@@ -134,6 +135,10 @@ class SchemaFiller:
         low = name.lower()
         facts = self.facts
         local = focus.text if focus.kind in ("scene",) else facts.text
+        if _ALIASES.search(low):
+            seed = focus.seed if focus.kind == "character" and focus.seed else ""
+            return [Focus(facts.text, "alias", a, i)
+                    for i, a in enumerate(facts.aliases(seed))]
         if _SHOTS.search(low):
             basis = facts.sentences_of(focus.seed) if focus.kind == "scene" and focus.seed \
                 else facts.sentences
@@ -236,9 +241,10 @@ class SchemaFiller:
         if low in ("id", "key", "slug", "source_id", "entity_id"):
             return _slug(focus.seed or "offline") or "offline"
         if low in ("name", "entity_name", "character", "character_name", "label", "src_id",
-                   "tgt_id", "src", "tgt", "source", "target"):
+                   "tgt_id", "src", "tgt", "source", "target", "to", "with", "other", "from"):
             if focus.kind == "relation" and focus.pair:
-                return focus.pair[1] if low in ("tgt_id", "tgt", "target") else focus.pair[0]
+                return focus.pair[1] if low in ("tgt_id", "tgt", "target", "to", "with",
+                                                 "other") else focus.pair[0]
             if focus.kind == "scene":
                 return f"Scene {focus.index + 1}"
             if focus.kind == "shot":
@@ -246,6 +252,21 @@ class SchemaFiller:
             return focus.seed or facts.title or "Untitled"
         if "title" in low:
             return facts.title or _headline(facts.sentences[0] if facts.sentences else "")
+        if focus.kind == "relation" and low in ("kind", "type", "relation", "relationship"):
+            return "family" if re.search(r"\b(father|mother|sister|brother|son|daughter|"
+                                         r"uncle|aunt|cousin|wife|husband)\b", focus.text) \
+                else "acquaintance"
+        if focus.kind == "alias" and focus.seed:
+            return focus.seed
+        if low == "genre":
+            return {"tense": "thriller", "mysterious": "mystery", "melancholic": "drama",
+                    "warm": "romantic drama", "hopeful": "drama"}.get(facts.mood(), "drama")
+        if low == "tone":
+            return ", ".join(dict.fromkeys([facts.mood(), *[
+                facts.mood(p) for p in facts.paragraphs]]))
+        if low == "purpose" and focus.kind == "scene":
+            total = len(facts.paragraphs)
+            return _purpose(focus.index, total)
         if low in ("type", "kind", "category", "entity_type"):
             return {"character": "character", "place": "location", "scene": "scene",
                     "object": "object", "theme": "theme", "shot": "shot"}.get(
@@ -396,6 +417,16 @@ def _first_sentence(text: str) -> str:
 
     sents = sentences(text)
     return sents[0] if sents else text.strip()[:200]
+
+
+def _purpose(index: int, total: int) -> str:
+    if index == 0:
+        return "setup"
+    if index == total - 1:
+        return "resolution"
+    if index == total - 2:
+        return "climax"
+    return "inciting incident" if index == 1 else "complication"
 
 
 def _logline(facts: TextFacts) -> str:

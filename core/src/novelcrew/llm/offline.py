@@ -68,6 +68,33 @@ def schema_in(text: str) -> tuple[dict[str, Any] | None, str]:
     return None, text
 
 
+_BLOCKS = (
+    re.compile(r"<<<[ \t]*\n(.*?)\n[ \t]*>>>", re.S),
+    re.compile(r"<(story|text|chapter|document|input)>(.*?)</\1>", re.S | re.I),
+    re.compile(r"```[a-z]*\n(.*?)\n```", re.S),
+    re.compile(r'"""\n?(.*?)\n?"""', re.S),
+)
+_LABEL = re.compile(r"^\s*(?:the\s+)?(?:story|story text|text|chapter|excerpt|input|"
+                    r"manuscript)\s*:\s*$", re.I | re.M)
+
+
+def _material(text: str) -> str:
+    """The part of a prompt that is the material (a story, an analysis), not instructions.
+
+    Prompts that fence their material (``<<< >>>``, ``<story>``, code fences, triple quotes)
+    give exactly that; a prompt with a label line ("Story:") gives what follows it.
+    """
+    for pattern in _BLOCKS:
+        found = [m.groups()[-1].strip() for m in pattern.finditer(text)]
+        found = [f for f in found if f]
+        if found:
+            return "\n\n".join(found)
+    labels = list(_LABEL.finditer(text))
+    if labels:
+        return text[labels[-1].end():].strip()
+    return text
+
+
 def input_text(messages: list[dict[str, Any]]) -> str:
     """The text a call is about: user turns without crewAI's instructions and schema."""
     parts = []
@@ -78,7 +105,7 @@ def input_text(messages: list[dict[str, Any]]) -> str:
         _schema, text = schema_in(text)
         text = text.replace("Current Task:", "")
         text = _BOILERPLATE.sub("", text)
-        parts.append(text.strip())
+        parts.append(_material(text).strip())
     return "\n\n".join(p for p in parts if p)
 
 

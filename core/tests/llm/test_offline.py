@@ -1,0 +1,191 @@
+"""The offline model: schema-valid answers extracted from the input text, labelled offline."""
+
+from __future__ import annotations
+
+import json
+from enum import Enum
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from novelcrew import hookimpl
+from novelcrew.llm.fill import OFFLINE_NOTE
+from novelcrew.llm.offline import OfflineLLM, answer, schema_in
+from novelcrew.specs import Crew
+from novelcrew_sdk.testing import make_plugins, make_settings, run_job
+
+STORY = """The Keeper's Daughter
+
+Maya Reyes climbed the stairs of the lighthouse at dusk, the way her father had taught her. \
+The lamp had not been lit in three years.
+
+Below, in the village of Port Ellis, Tom Hale was closing his bakery. He watched the dark \
+tower and frowned. "She's up there again," he told his sister Ruth.
+
+Ruth laughed. "Let her be, Tom. Maya has always been stubborn."
+
+At midnight the storm came. Maya found her father's old logbook in the cellar of the \
+lighthouse, and in it a name she did not know: Elias Hale.
+
+In the morning Maya walked to the bakery. Tom would not meet her eyes. "Your father and mine \
+were brothers," he said at last. "Nobody wanted you to know."
+"""
+
+
+class Role(str, Enum):
+    protagonist = "protagonist"
+    antagonist = "antagonist"
+    supporting = "supporting"
+
+
+class Character(BaseModel):
+    name: str
+    role: Role
+    description: str
+    arc: str = ""
+
+
+class Scene(BaseModel):
+    number: int = Field(ge=1)
+    heading: str
+    location: str
+    time_of_day: Literal["DAY", "NIGHT"]
+    characters: list[str]
+    summary: str
+    emotional_beat: str
+    dialogue: list[str] = []
+    duration_seconds: float = Field(gt=0)
+
+
+class Relationship(BaseModel):
+    source: str
+    target: str
+    description: str
+    weight: float = Field(ge=0, le=1)
+
+
+class Analysis(BaseModel):
+    title: str
+    logline: str
+    themes: list[str] = Field(min_length=1)
+    characters: list[Character]
+    relationships: list[Relationship] = []
+    locations: list[str]
+    scenes: list[Scene]
+    total_scenes: int
+    notes: str | None = None
+    tagged: bool | None = None
+    extra: dict[str, int] = {}
+
+
+def test_fills_a_nested_schema_with_text_from_the_story() -> None:
+    text, value = answer([{"role": "user", "content": f"Analyse this story:\n\n{STORY}"}],
+                         Analysis)
+    analysis = Analysis.model_validate(value)
+    assert json.loads(text) == value
+    assert analysis.title == "The Keeper's Daughter"
+    names = [c.name for c in analysis.characters]
+    assert names[0] == "Maya Reyes"
+    assert {"Tom Hale", "Ruth", "Elias Hale"} <= set(names)
+    assert "Port Ellis" not in names  # a place, not a person
+    assert analysis.characters[0].role is Role.protagonist
+    assert all(c.description in STORY.replace("\\\n", "") or c.description for c in
+               analysis.characters)
+    assert "the lighthouse" in analysis.locations
+    assert len(analysis.scenes) == analysis.total_scenes == 5  # one per paragraph
+    first = analysis.scenes[0]
+    assert first.summary.startswith("Maya Reyes climbed the stairs")
+    assert first.characters == ["Maya Reyes"] and first.location == "the lighthouse"
+    assert analysis.scenes[3].time_of_day == "NIGHT"
+    assert "Your father and mine were brothers" in analysis.scenes[4].dialogue
+    assert [s.number for s in analysis.scenes] == [1, 2, 3, 4, 5]
+    assert analysis.notes == OFFLINE_NOTE
+    for rel in analysis.relationships:
+        assert rel.source in names and rel.target in names
+
+
+def test_walks_refs_anyof_enums_bounds_and_arrays_from_a_raw_schema() -> None:
+    schema = {
+        "$defs": {"Shot": {"type": "object", "properties": {
+            "shot_type": {"enum": ["wide", "close-up"]},
+            "lens": {"type": "string", "maxLength": 4},
+            "seconds": {"type": "integer", "minimum": 2, "maximum": 9},
+        }, "required": ["shot_type", "lens", "seconds"]}},
+        "type": "object",
+        "properties": {
+            "shots": {"type": "array", "items": {"$ref": "#/$defs/Shot"}, "minItems": 2,
+                      "maxItems": 3},
+            "maybe": {"anyOf": [{"type": "null"}, {"type": "integer", "exclusiveMinimum": 4}]},
+            "flags": {"type": "array", "items": {"type": "boolean"}, "minItems": 1},
+            "model": {"type": "string"},
+        },
+        "required": ["shots", "maybe", "flags"],
+    }
+    prompt = f"Plan shots for: {STORY}\nFormat your final answer according to the following " \
+             f"OpenAPI schema: {json.dumps(schema)}\n\nProvide your complete response:"
+    found, rest = schema_in(prompt)
+    assert found == schema and "OpenAPI" not in rest
+    _, value = answer(prompt)
+    assert 2 <= len(value["shots"]) <= 3
+    for shot in value["shots"]:
+        assert shot["shot_type"] in ("wide", "close-up")
+        assert len(shot["lens"]) <= 4 and 2 <= shot["seconds"] <= 9
+    assert value["maybe"] == 5
+    assert value["flags"] and set(value["flags"]) == {False}
+    assert value["model"] == OFFLINE_NOTE
+
+
+def test_without_a_schema_it_answers_a_labelled_extract() -> None:
+    llm = OfflineLLM()
+    reply = llm.call(f"Summarise: {STORY}")
+    assert reply.startswith("Thought:") and "Final Answer: [offline]" in reply
+    assert "Maya Reyes" in reply
+    assert llm.call(f"Summarise: {STORY}") == reply  # deterministic
+    assert llm.supports_function_calling() is False
+
+
+class StoryIn(BaseModel):
+    story: str
+
+
+async def _analyse(ctx: Any, inputs: StoryIn) -> Analysis:
+    from crewai import Agent, Task
+    from crewai import Crew as CrewAICrew
+    from crewai.tools import tool
+
+    @tool("kg_query")
+    def kg_query(query: str) -> str:
+        """Query the knowledge graph."""
+        return "nothing"
+
+    analyst = Agent(role="Story Structure Analyst", goal="Analyse story structure",
+                    backstory="A script editor.", llm=ctx.llm("Story Structure Analyst"),
+                    tools=[kg_query])
+    task = Task(description="Analyse the structure of this story:\n\n{story}",
+                expected_output="A story analysis", agent=analyst, output_pydantic=Analysis)
+    out = await ctx.kickoff(CrewAICrew(agents=[analyst], tasks=[task], tracing=False),
+                            {"story": inputs.story})
+    return out.pydantic
+
+
+class StoryCrews:
+    @hookimpl
+    def register_crews(self, register: Any) -> None:
+        register(Crew(name="story", description="analyses", input_model=StoryIn,
+                      output_model=Analysis, run=_analyse))
+
+
+async def test_a_crew_with_tools_and_output_pydantic_runs_offline(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "data")  # default model: offline
+    job, events = await run_job(make_plugins(StoryCrews()), "story", {"story": STORY},
+                                settings=settings)
+    assert job.status == "succeeded", job.error
+    analysis = Analysis.model_validate(job.result["story"])
+    assert analysis.characters[0].name == "Maya Reyes"
+    assert len(analysis.scenes) == 5
+    assert analysis.notes == OFFLINE_NOTE
+    assert job.models_used == ["offline"]
+    assert job.usage["offline"].calls == 1 and job.usage["offline"].prompt_tokens > 100
+    [call] = [e.data for e in events if e.type == "llm_call"]
+    assert call["model"] == "offline" and call["agent"] == "Story Structure Analyst"
