@@ -1,0 +1,141 @@
+"""What the director reads: Payload's project notes, the chained architect output, and scene
+descriptions however the graph service returns them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from director_fixtures import PROJECT, MemoryGraph, director_replies, graph_plugin
+
+from novelcrew import Crew, Tool, hookimpl
+from novelcrew_director import ScenePlan
+from novelcrew_director.story import parse_scene_description
+from novelcrew_sdk import ScriptedLLM, make_plugins, make_settings, run_job
+
+PROJECT_DOC = {"id": 7, "name": "Lighthouse", "tone": "elegiac", "mood": "storm-dark",
+               "targetAudience": "adults", "corePremise": "A keeper refuses to be replaced."}
+
+
+class PayloadPlugin:
+    """``payload_read_project`` answering one document (or failing, like a Payload outage)."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.fail = fail
+        self.reads: list[Any] = []
+
+    @hookimpl
+    def register_tools(self, register: Any) -> None:
+        plugin = self
+
+        class _Read:
+            async def acall(self, project_id: Any = None) -> dict[str, Any]:
+                plugin.reads.append(project_id)
+                if plugin.fail:
+                    raise ConnectionError("payload is down")
+                return PROJECT_DOC
+
+        register(Tool(name="payload_read_project", description="read (test)",
+                      factory=lambda ctx: _Read()))
+
+
+async def test_project_notes_from_payload_reach_the_prompts(
+        tmp_path: Path, graph: MemoryGraph) -> None:
+    llm = ScriptedLLM(replies=director_replies())
+    payload = PayloadPlugin()
+    plugins = make_plugins(graph_plugin(graph), payload, entry_points=["director"], llm=llm)
+    settings = make_settings(tmp_path / "data", default_model="scripted")
+    job, _ = await run_job(plugins, "director", {"scenes": [1]}, settings=settings,
+                           project_id=PROJECT)
+    assert job.status == "succeeded", job.error
+    assert payload.reads == [PROJECT]
+    prompt = llm.calls[0].prompt
+    for line in ("Tone: elegiac", "Mood: storm-dark", "Target audience: adults",
+                 "Core premise: A keeper refuses to be replaced."):
+        assert line in prompt
+    assert ScenePlan.model_validate(job.result["director"]).title == "Lighthouse"
+
+
+async def test_a_payload_outage_is_a_warning_not_a_failure(
+        tmp_path: Path, graph: MemoryGraph) -> None:
+    llm = ScriptedLLM(replies=director_replies())
+    plugins = make_plugins(graph_plugin(graph), PayloadPlugin(fail=True),
+                           entry_points=["director"], llm=llm)
+    settings = make_settings(tmp_path / "data", default_model="scripted")
+    job, events = await run_job(plugins, "director", {"scenes": [2]}, settings=settings,
+                                project_id=PROJECT)
+    assert job.status == "succeeded", job.error
+    assert any(e.type == "warning" and "Payload" in e.message for e in events)
+
+
+ARCHITECT_OUTPUT = {
+    "title": "Two Rooms",
+    "characters": [{"name": "Ada", "role": "protagonist", "description": "A night nurse."}],
+    "locations": [{"name": "Ward Six", "atmosphere": "humming fluorescent quiet"}],
+    "scenes": [
+        {"number": 1, "summary": "Ada finds the ward empty.", "location": "Ward Six",
+         "time_of_day": "NIGHT", "characters": ["Ada"], "emotional_beat": "unease",
+         "purpose": "setup", "dialogue": ["Hello?"]},
+        {"number": 2, "summary": "Ada hears a voice on the intercom.", "location": "Ward Six",
+         "time_of_day": "NIGHT", "characters": ["Ada"], "emotional_beat": "fear",
+         "purpose": "turn", "dialogue": []},
+    ],
+}
+
+
+class FakeArchitect:
+    """A stand-in first stage: its output is plain data, as the director receives it."""
+
+    @hookimpl
+    def register_crews(self, register: Any) -> None:
+        from pydantic import BaseModel, ConfigDict
+
+        class AnyInput(BaseModel):
+            model_config = ConfigDict(extra="ignore")
+
+        class AnyOutput(BaseModel):
+            model_config = ConfigDict(extra="allow")
+
+        async def run(ctx: Any, inputs: Any) -> dict[str, Any]:
+            return ARCHITECT_OUTPUT
+
+        register(Crew(name="architect", description="test stand-in", input_model=AnyInput,
+                      output_model=AnyOutput, run=run))
+
+
+async def test_chained_architect_output_is_used_when_the_graph_has_no_scenes(
+        tmp_path: Path) -> None:
+    llm = ScriptedLLM(replies=director_replies(
+        breakdown=lambda n, p: '{"heading": "INT. WARD SIX - NIGHT", "summary": "s"}',
+        shots=lambda n, p: '{"shots": [{"shot_type": "wide", '
+                           '"estimated_duration_seconds": 6}]}'))
+    plugins = make_plugins(graph_plugin(MemoryGraph()), FakeArchitect(),
+                           entry_points=["director"], llm=llm)
+    settings = make_settings(tmp_path / "data", default_model="scripted")
+    job, events = await run_job(plugins, "architect,director", {}, settings=settings,
+                                project_id="new-project")
+    assert job.status == "succeeded", job.error
+    plan = ScenePlan.model_validate(job.result["director"])
+    assert [s.heading for s in plan.scenes] == ["INT. WARD SIX - NIGHT"] * 2
+    assert plan.title == "Two Rooms" and plan.totals.shots == 2
+    assert any(e.type == "warning" and "architect stage" in e.message for e in events)
+    assert "A night nurse." in llm.calls[0].prompt
+
+
+def test_scene_descriptions_parse_leniently() -> None:
+    merged = ("Scene 4: Mara climbs down.\n**Location:** Gannet Point Rocks\nTIME: night\n"
+              "characters: Mara and Tomas\nDialogue: \"Hold it!\" | \"Higher!\"\n"
+              "Objects: rope, lantern\nWeather: gale"
+              "<SEP>Scene 4: Mara climbs down the rocks.\nCharacters: Mara, Tomas, Crew\n"
+              "Emotional beat: resolve")
+    facts = parse_scene_description("Scene 4", merged)
+    assert facts is not None
+    assert facts.number == 4 and facts.summary == "Mara climbs down."
+    assert facts.location == "Gannet Point Rocks" and facts.time == "night"
+    assert facts.characters == ["Mara", "Tomas", "Crew"]
+    assert facts.dialogue == ['"Hold it!"', '"Higher!"']
+    assert facts.objects == ["rope", "lantern"]
+    assert facts.emotional_beat == "resolve" and facts.extra == {"Weather": "gale"}
+    assert parse_scene_description("Mara", "Role: protagonist") is None
+    bare = parse_scene_description("scene 12", "A quiet moment by the sea.")
+    assert bare is not None and bare.number == 12 and bare.summary.startswith("A quiet")
