@@ -10,6 +10,7 @@ import pytest
 
 from novelcrew.settings import Settings, get_settings
 from novelcrew_payload import PayloadClient, PayloadConfig
+from novelcrew_payload.observer import forget_outages
 from novelcrew_payload.testing import PayloadServer
 from novelcrew_sdk import make_settings
 
@@ -19,6 +20,13 @@ FAST_RETRIES = {
     "NOVELCREW_PAYLOAD_MAX_BACKOFF_SECONDS": "0.4",
     "NOVELCREW_PAYLOAD_UPDATE_BUDGET_SECONDS": "2",
 }
+
+
+@pytest.fixture(autouse=True)
+def _fresh_outage_memory() -> Iterator[None]:
+    forget_outages()
+    yield
+    forget_outages()
 
 
 @pytest.fixture(scope="session")

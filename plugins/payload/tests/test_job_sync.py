@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from novelcrew import Crew, Job, JobEvent, RunContext, hookimpl
 from novelcrew.plugins import Plugins, load, register_module
 from novelcrew.settings import Settings
-from novelcrew_payload import PayloadClient, PayloadConfig
+from novelcrew_payload import PayloadClient, PayloadConfig, PayloadError
 from novelcrew_payload.testing import PayloadServer
 from novelcrew_sdk import run_job
 
@@ -59,11 +59,14 @@ async def run_architect(ctx: RunContext, inputs: ArchitectInput) -> StoryAnalysi
 async def run_director(ctx: RunContext, inputs: DirectorInput) -> ScenePlan:
     analysis = inputs.previous.get("architect", {})
     scenes = [{"number": s["number"], "heading": f"EXT. {s['location'].upper()} - NIGHT",
-               "summary": s["summary"], "location": s["location"],
-               "shots": [{"shot_type": "wide", "estimated_duration": 3.5},
-                         {"shot_type": "close-up", "estimated_duration": 2}]}
+               "summary": s["summary"], "location": s["location"], "time": "NIGHT",
+               "characters": ["Maya"], "mood": "tense", "palette": ["slate", "amber"],
+               "shots": [{"number": 1, "shot_type": "wide", "estimated_duration_seconds": 3.5},
+                         {"number": 2, "shot_type": "close-up",
+                          "estimated_duration_seconds": 2}]}
               for s in analysis.get("scenes", [])]
-    return ScenePlan(scenes=scenes, totals={"scenes": len(scenes), "shots": 2 * len(scenes)})
+    return ScenePlan(scenes=scenes, totals={"scenes": len(scenes), "shots": 2 * len(scenes),
+                                            "estimated_screen_time_seconds": 5.5 * len(scenes)})
 
 
 class FakeCrews:
@@ -91,8 +94,11 @@ class ProjectRecorder:
             return None
 
         async def read() -> None:
-            async with PayloadClient(self.config) as client:
-                project = await client.get("projects", job.project_id or "")
+            try:
+                async with PayloadClient(self.config) as client:
+                    project = await client.get("projects", job.project_id or "", retries=0)
+            except PayloadError:
+                project = {}  # Payload is away: nothing to see
             self.seen.append((event.crew or "", event.type, project))
 
         return read()
@@ -113,6 +119,24 @@ class Killer:
 
             return kill()
         return None
+
+
+class Freezer:
+    """Freezes the server before the architect's finishing update, thaws it before the
+    director starts (both run ahead of the payload observer)."""
+
+    def __init__(self, server: PayloadServer) -> None:
+        self.server = server
+
+    @hookimpl(tryfirst=True)
+    def job_event(self, event: JobEvent, job: Job) -> Any:
+        async def act() -> None:
+            if (event.crew, event.type) == ("architect", "crew_finished"):
+                self.server.pause()
+            elif (event.crew, event.type) == ("director", "crew_started"):
+                self.server.resume()
+
+        return act() if event.type in ("crew_started", "crew_finished") else None
 
 
 def plugins_with(*extra: Any) -> Plugins:
@@ -184,6 +208,32 @@ async def test_running_again_keeps_steps_unique_and_a_later_status(
     after = await payload.get("projects", project["id"])
     assert steps(after) == ["story-generation", "character-development"]
     assert after["status"] == "in-production"  # only a draft becomes story-in-progress
+
+
+async def test_an_update_lost_to_an_outage_is_made_good_by_the_next(
+        payload_server: PayloadServer, payload_env: Callable[..., Settings],
+        payload: PayloadClient, new_project: Callable[..., Any],
+        client_config: Callable[..., PayloadConfig]) -> None:
+    settings = payload_env(payload_server, NOVELCREW_PAYLOAD_TIMEOUT_SECONDS="1",
+                           NOVELCREW_PAYLOAD_UPDATE_BUDGET_SECONDS="2")
+    project = await new_project(name="Outage")
+    recorder = ProjectRecorder(client_config(payload_server, timeout_seconds=1))
+    try:
+        job, events = await run_job(plugins_with(Freezer(payload_server), recorder),
+                                    ["architect", "director"], {"story_text": "A. B."},
+                                    settings=settings, project_id=str(project["id"]))
+    finally:
+        payload_server.resume()
+    assert job.status == "succeeded"
+    found = warnings(events)
+    assert len(found) == 1, found
+    assert "after architect finished" in found[0] and "timed out" in found[0]
+    director_started = next(p for crew, kind, p in recorder.seen
+                            if (crew, kind) == ("director", "crew_started"))
+    assert steps(director_started) == ["story-generation", "character-development"]
+    final = await payload.get("projects", project["id"])
+    assert steps(final) == ["story-generation", "character-development", "scene-planning"]
+    assert len(final["generatedContent"]["scenes"]) == 2
 
 
 async def test_payload_stopped_mid_job_costs_a_warning_not_the_result(

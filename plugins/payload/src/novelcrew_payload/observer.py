@@ -4,6 +4,11 @@ An update reads the project, computes the new ``workflowStatus`` (``workflow.py`
 it, within ``update_budget_seconds`` in all (retries with backoff included). Payload being down,
 slow or answering errors never fails the job: after the budget is spent the observer raises
 ``PayloadSyncError``, which the job runner records on the job as a ``warning`` event.
+
+Each update carries everything the job has finished so far, so one lost update is made good by
+the next. After Payload was found unavailable, later updates (of any job) get a single attempt
+(at most two request timeouts) for ``OUTAGE_SECONDS`` rather than the full budget each, so an
+outage delays a chain of crews by about one budget, not one per event.
 """
 
 from __future__ import annotations
@@ -17,13 +22,22 @@ from novelcrew_payload import api
 from novelcrew_payload.client import PayloadClient
 from novelcrew_payload.config import PayloadConfig, payload_config
 from novelcrew_payload.errors import PayloadError, PayloadUnavailable
-from novelcrew_payload.workflow import Transition, project_update, transition_for
+from novelcrew_payload.workflow import Transition, cumulative, transition_for
 
 if TYPE_CHECKING:
     from novelcrew.jobs import Job, JobEvent
     from novelcrew.settings import Settings
 
 log = logging.getLogger(__name__)
+
+#: how long a Payload found unavailable gets one attempt per update instead of the full budget
+OUTAGE_SECONDS = 60.0
+_unavailable_since: dict[str, float] = {}
+
+
+def forget_outages() -> None:
+    """Forget which Payload servers were found unavailable (tests, after a config change)."""
+    _unavailable_since.clear()
 
 
 class PayloadSyncError(PayloadError):
@@ -41,16 +55,21 @@ def observe(event: JobEvent, job: Job, settings: Callable[[], Settings]
     config = payload_config(settings())
     if config is None:
         return None
+    finished = [crew for crew in job.crews if crew in job.result]
+    transition = cumulative(transition, finished)
     output = job.result.get(event.crew or "") if transition.stores_scenes else None
-    return sync_project(config, str(job.project_id), transition, event, output)
+    what = f"{event.crew} {event.type.removeprefix('crew_')}"
+    return sync_project(config, str(job.project_id), transition, what, output)
 
 
 async def sync_project(config: PayloadConfig, project_id: str, transition: Transition,
-                       event: JobEvent, crew_output: Any = None) -> None:
+                       what: str, crew_output: Any = None) -> None:
     """Read the project, then PATCH its workflow; raises ``PayloadSyncError`` on failure."""
-    budget = config.update_budget_seconds
+    budget, retries = config.update_budget_seconds, config.update_retries
+    since = _unavailable_since.get(config.api_url)
+    if since is not None and time.monotonic() - since < OUTAGE_SECONDS:
+        budget, retries = min(budget, 2 * config.timeout_seconds), 0
     deadline = time.monotonic() + budget
-    what = f"{event.crew} {event.type.removeprefix('crew_')}"
 
     def left() -> float:
         return max(0.001, deadline - time.monotonic())
@@ -58,16 +77,17 @@ async def sync_project(config: PayloadConfig, project_id: str, transition: Trans
     try:
         async with PayloadClient(config) as client:
             project = await api.read_project(client, project_id, budget=left(),
-                                             retries=config.update_retries)
-            update = project_update(project, transition, crew_output=crew_output)
+                                             retries=retries)
+            update = transition.update(project, crew_output=crew_output)
             await api.update_project(client, project_id, update, budget=left(),
-                                     retries=config.update_retries)
+                                     retries=retries)
     except PayloadError as exc:
-        hint = " (gave up within the update budget)" if isinstance(exc, PayloadUnavailable) \
-            else ""
+        if isinstance(exc, PayloadUnavailable):
+            _unavailable_since.setdefault(config.api_url, time.monotonic())
         raise PayloadSyncError(
-            f"could not update Payload project {project_id} after {what}: {exc.message}{hint}",
+            f"could not update Payload project {project_id} after {what}: {exc.message}",
             status=exc.status, url=exc.url,
             details={"project_id": project_id, "step": transition.current_step.value},
         ) from exc
+    _unavailable_since.pop(config.api_url, None)
     log.info("payload project %s: %s -> %s", project_id, what, transition.current_step.value)

@@ -13,7 +13,7 @@ Every update also sets ``lastActivity``. Only values from ``enums`` are ever pro
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,6 +28,10 @@ class Transition:
     completes: tuple[WorkflowStep, ...] = ()
     start_story: bool = False
     stores_scenes: bool = False
+
+    def update(self, project: Mapping[str, Any], *, crew_output: Any = None,
+               now: str | None = None) -> dict[str, Any]:
+        return project_update(project, self, crew_output=crew_output, now=now)
 
 
 TRANSITIONS: dict[tuple[str, str], Transition] = {
@@ -44,6 +48,18 @@ TRANSITIONS: dict[tuple[str, str], Transition] = {
 
 def transition_for(event_type: str, crew: str | None) -> Transition | None:
     return TRANSITIONS.get((crew or "", event_type))
+
+
+def cumulative(transition: Transition, finished_crews: Sequence[str]) -> Transition:
+    """``transition`` also completing the steps of every crew the job has finished, so an
+    update lost while Payload was away is made good by the next one."""
+    completes: list[WorkflowStep] = []
+    for crew in finished_crews:
+        earlier = TRANSITIONS.get((crew, "crew_finished"))
+        completes.extend(earlier.completes if earlier else ())
+    completes.extend(transition.completes)
+    unique = tuple(dict.fromkeys(completes))
+    return replace(transition, completes=unique)
 
 
 def iso_now() -> str:
