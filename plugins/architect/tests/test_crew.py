@@ -119,3 +119,115 @@ async def test_chapters_merge_into_one_entry_per_character_and_place(
     assert "Write the knowledge graph" in started
     totals = [e.data["total_tasks"] for e in events if e.type == "progress"]
     assert totals and set(totals) == {5}
+
+
+async def test_graph_written_matches_the_analysis(tmp_path: Any, graph: RecordingGraph) -> None:
+    job, _ = await run_architect(tmp_path, graph, scripted(), {"story_text": STORY},
+                                 config={"chunk_tokens": 150})
+    assert job.status == "succeeded", job.error
+    analysis = StoryAnalysis.model_validate(job.result["architect"])
+    kg = graph.merged()
+    assert graph.projects == ["proj-salt"]
+
+    entities = {(e["entity_name"], e["entity_type"]) for e in kg["entities"]}
+    expected = (
+        {(c.name, "character") for c in analysis.characters}
+        | {(loc.name, "location") for loc in analysis.locations}
+        | {(o.name, "object") for o in analysis.objects}
+        | {(f"Scene {s.number}", "scene") for s in analysis.scenes}
+        | {(t, "theme") for t in analysis.themes}
+    )
+    assert entities == expected
+    assert len(kg["entities"]) == len(expected)
+
+    by_kind: dict[str, set[tuple[str, str]]] = {}
+    for rel in kg["relationships"]:
+        by_kind.setdefault(rel["keywords"], set()).add((rel["src_id"], rel["tgt_id"]))
+    assert by_kind["appears_in"] == {
+        (who, f"Scene {s.number}") for s in analysis.scenes for who in s.characters}
+    assert by_kind["located_in"] == {
+        (f"Scene {s.number}", s.location) for s in analysis.scenes if s.location}
+    assert by_kind["precedes"] == {(f"Scene {n}", f"Scene {n + 1}") for n in range(1, 6)}
+    assert by_kind["features"] == {
+        (f"Scene {s.number}", o) for s in analysis.scenes for o in s.objects}
+    assert by_kind["relationship"] == {
+        (c.name, r.to) for c in analysis.characters for r in c.relationships}
+    # chunk-level themes tie the overview's themes to the scenes they were found in
+    assert ("buried guilt", "Scene 1") in by_kind["theme_of"]
+    assert ("truth and atonement", "Scene 6") in by_kind["theme_of"]
+    assert ("truth and atonement", "Scene 1") not in by_kind["theme_of"]
+    names = {name for name, _ in entities}
+    for rel in kg["relationships"]:
+        assert rel["src_id"] in names and rel["tgt_id"] in names, rel
+    assert analysis.graph == {"chunks": 3, "entities": len(expected),
+                              "relationships": len(kg["relationships"])}
+
+    # chunks carry the story text once, under the ids entities point at
+    chunk_ids = [c["source_id"] for c in kg["chunks"]]
+    assert chunk_ids == ["chunk-001", "chunk-002", "chunk-003"]
+    assert "".join(c["content"] for c in kg["chunks"]).count("Father Mellor") == 1
+    assert {e["source_id"] for e in kg["entities"]} <= set(chunk_ids)
+
+    scene5 = next(e for e in kg["entities"] if e["entity_name"] == "Scene 5")
+    assert scene5["description"].split("\n") == [
+        "Scene 5: Dr. Calder confronts Oskar; he almost burns the ledger.",
+        "Location: Station House",
+        "Time: DUSK",
+        "Characters: Dr. Ines Calder, Oskar Brandt",
+        "Emotional beat: confrontation",
+        "Purpose: climax",
+        'Dialogue: "Your father is in this ledger." | "Twice."',
+        "Objects: The Ledger",
+    ]
+
+
+async def test_malformed_answer_is_retried_with_the_error_fed_back(
+    tmp_path: Any, graph: RecordingGraph
+) -> None:
+    bad = json.dumps({"characters": [{"name": "Ines", "relationships": "many"}], "scenes": [
+        {"summary": "no number"}]})
+    seen: list[str] = []
+
+    def flaky(prompt: str) -> str:
+        seen.append(prompt)
+        return bad if len(seen) == 1 else chapter_reply(prompt)
+
+    llm = ScriptedLLM(replies={ANALYST: flaky, ARCHITECT: json.dumps(SYNTHESIS_REPLY)})
+    job, events = await run_architect(tmp_path, graph, llm, {"story_text": STORY})
+    assert job.status == "succeeded", job.error
+    analysis = StoryAnalysis.model_validate(job.result["architect"])
+    assert analysis.statistics.retries == 1
+    assert len(analysis.scenes) == 6
+    assert "YOUR PREVIOUS ANSWER TO THIS TASK WAS REJECTED" in seen[1]
+    assert "characters.0.relationships" in seen[1] and "scenes.0.number" in seen[1]
+    warnings = [e for e in events if e.type == "warning"]
+    assert len(warnings) == 1 and "malformed answer" in warnings[0].message
+    assert job.progress.completed_tasks == job.progress.total_tasks == 3
+
+
+async def test_a_chunk_that_stays_malformed_fails_the_job_clearly(
+    tmp_path: Any, graph: RecordingGraph
+) -> None:
+    def broken_chapter_two(prompt: str) -> str:
+        text = story_text_of(prompt)
+        if "Chapter 1" in text or "Chapter 3" in text:
+            return chapter_reply(prompt)
+        # chapter 2, and crewAI's own attempts to convert the answer into JSON
+        return "I am sorry, I cannot produce JSON for this chapter."
+
+    llm = ScriptedLLM(replies={ANALYST: broken_chapter_two,
+                               ARCHITECT: json.dumps(SYNTHESIS_REPLY)},
+                      default="still not JSON")
+    job, events = await run_architect(tmp_path, graph, llm, {"story_text": STORY},
+                                      config={"chunk_tokens": 150})
+    assert job.status == "failed"
+    assert job.error is not None
+    assert job.error.type == "malformed_model_answer"
+    assert job.error.crew == "architect"
+    assert job.error.message.startswith("chunk chunk-002 (part 2 of 3 (Chapter 2))")
+    assert "after 3 attempts" in job.error.message
+    assert job.error.details["attempts"] == 3
+    chapter_two = [c for c in llm.calls_for(ANALYST) if "Chapter 2" in story_text_of(c.prompt)]
+    assert len(chapter_two) == 3
+    assert [e.type for e in events][-1] == "failed"
+    assert graph.payloads == []  # nothing half-done reaches the graph
