@@ -86,7 +86,7 @@ def fts_match(query: str) -> str | None:
 
 
 def type_words(query: str, types: list[str] | None) -> list[str]:
-    """Entity types the query names (singular or plural), within ``types`` when given."""
+    """Words of the query that may name an entity type (singular or plural forms)."""
     words = {w.lower() for w in _WORD.findall(query)}
     named = words | {w[:-1] for w in words if w.endswith("s")}
     named -= STOPWORDS
@@ -189,20 +189,23 @@ def _query(
     top_k, types = request.top_k, request.entity_types
     match = fts_match(request.query)
     scores: dict[int, float] = {}
-    named_types = type_words(request.query, types)
-    # a query of type words only ("characters", "Scene") is a listing, in writing order
-    listing = bool(named_types) and all(
-        w in named_types or w.rstrip("s") in named_types for w in query_terms(request.query)
+    # a query naming a type ("characters", "scene") lists entities of that type
+    listed = {
+        t: ids for t in type_words(request.query, types)
+        if (ids := store.entities_of_type(conn, ns, t, top_k))
+    }
+    # a query of type words only is a listing, in writing order
+    listing = bool(listed) and all(
+        w in listed or w.rstrip("s") in listed for w in query_terms(request.query)
     )
     if match and not listing:
         hits = store.search_entities(conn, ns, match, top_k, types)
         best = max((-rank for _, rank in hits), default=0.0) or 1.0
         for entity_id, rank in hits:
             scores[entity_id] = max(0.05, -rank / best)
-    for entity_type in named_types:
-        listed = store.entities_of_type(conn, ns, entity_type, top_k)
-        for index, entity_id in enumerate(listed):
-            listed_score = TYPE_LISTING_SCORE * (1 - index / (2 * len(listed)))
+    for ids in listed.values():
+        for index, entity_id in enumerate(ids):
+            listed_score = TYPE_LISTING_SCORE * (1 - index / (2 * len(ids)))
             scores[entity_id] = max(scores.get(entity_id, 0.0), listed_score)
     exact = store.entities_by_keys(conn, ns, name_spans(request.query))
     rows = store.entities(conn, [*scores, *exact])
