@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import sqlite3
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,18 @@ CREATE TABLE IF NOT EXISTS events (
     record TEXT NOT NULL,
     PRIMARY KEY (job_id, seq)
 ) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS events_count AFTER INSERT ON events BEGIN
+    UPDATE jobs SET events_count = NEW.seq WHERE id = NEW.job_id;
+END;
 """
+
+#: One statement appends an event: it numbers it, and the trigger moves the job's count, all
+#: in the statement's own transaction (so no round trips for BEGIN/COMMIT, and no gaps).
+APPEND = (
+    "INSERT INTO events (job_id, seq, record)"
+    " SELECT ?, COALESCE(MAX(seq), 0) + 1, ? FROM events WHERE job_id = ?"
+    " RETURNING seq"
+)
 
 #: How often a waiter re-reads the file for events written by another process.
 POLL_SECONDS = 0.5
@@ -55,7 +67,6 @@ class SQLiteStore(JobStore):
         self.path = Path(path)
         self.poll_seconds = poll_seconds
         self._db: aiosqlite.Connection | None = None
-        self._write = asyncio.Lock()
         self._changed: dict[str, asyncio.Condition] = {}
         self._versions: dict[str, int] = {}
 
@@ -82,16 +93,21 @@ class SQLiteStore(JobStore):
             raise RuntimeError("SQLiteStore is not open; call open() first")
         return self._db
 
-    async def _transaction(self, statements: list[tuple[str, tuple[Any, ...]]]) -> None:
-        async with self._write:
-            await self.db.execute("BEGIN IMMEDIATE")
+    async def _write(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
+        """Run one statement in its own transaction (autocommit), in one thread round trip.
+
+        A writer in another process can invalidate our read snapshot between the read and
+        the write half of a statement (``SQLITE_BUSY``, which ``busy_timeout`` does not
+        retry), so that is retried here.
+        """
+        for attempt in range(50):
             try:
-                for sql, params in statements:
-                    await self.db.execute(sql, params)
-            except BaseException:
-                await self.db.execute("ROLLBACK")
-                raise
-            await self.db.execute("COMMIT")
+                return list(await self.db.execute_fetchall(sql, params))
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+                await asyncio.sleep(0.005 * (attempt + 1))
+        return list(await self.db.execute_fetchall(sql, params))
 
     # records ------------------------------------------------------------------------------
     @staticmethod
@@ -108,7 +124,7 @@ class SQLiteStore(JobStore):
         return job
 
     async def create(self, job: Job) -> None:
-        await self._transaction([(
+        await self._write(
             "INSERT INTO jobs (project_id, status, created_at, record, id, events_count,"
             " cancel_requested) VALUES (?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (id) DO UPDATE SET project_id = excluded.project_id,"
@@ -116,17 +132,16 @@ class SQLiteStore(JobStore):
             " record = excluded.record, events_count = excluded.events_count,"
             " cancel_requested = excluded.cancel_requested",
             (*self._row(job), job.id, job.events_count, int(job.cancel_requested)),
-        )])
+        )
 
     async def get(self, job_id: str) -> Job | None:
-        async with self.db.execute(
+        rows = await self.db.execute_fetchall(
             "SELECT record, events_count, cancel_requested FROM jobs WHERE id = ?", (job_id,)
-        ) as cur:
-            row = await cur.fetchone()
-        return self._job(row) if row else None
+        )
+        return self._job(next(iter(rows))) if rows else None
 
     async def save(self, job: Job) -> None:
-        await self._transaction([(
+        await self._write(
             "INSERT INTO jobs (project_id, status, created_at, record, id, events_count,"
             " cancel_requested) VALUES (?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (id) DO UPDATE SET project_id = excluded.project_id,"
@@ -134,7 +149,7 @@ class SQLiteStore(JobStore):
             " record = excluded.record,"
             " cancel_requested = jobs.cancel_requested OR excluded.cancel_requested",
             (*self._row(job), job.id, job.events_count, int(job.cancel_requested)),
-        )])
+        )
 
     async def list(self, *, project_id: str | None = None, status: JobStatus | None = None,
                    limit: int = 50, offset: int = 0) -> tuple[list[Job], int]:
@@ -146,21 +161,21 @@ class SQLiteStore(JobStore):
             where.append("status = ?")
             params.append(JobStatus(status).value)
         clause = f" WHERE {' AND '.join(where)}" if where else ""
-        async with self.db.execute(f"SELECT COUNT(*) FROM jobs{clause}", params) as cur:
-            (total,) = await cur.fetchone()  # type: ignore[misc]
-        async with self.db.execute(
+        ((total,),) = await self.db.execute_fetchall(f"SELECT COUNT(*) FROM jobs{clause}",
+                                                     params)
+        rows = await self.db.execute_fetchall(
             f"SELECT record, events_count, cancel_requested FROM jobs{clause}"
             " ORDER BY created_at DESC, rowid ASC LIMIT ? OFFSET ?",
             (*params, limit, offset),
-        ) as cur:
-            rows = await cur.fetchall()
+        )
         return [self._job(row) for row in rows], int(total)
 
     async def counts(self) -> dict[str, int]:
         out = {s.value: 0 for s in JobStatus}
-        async with self.db.execute("SELECT status, COUNT(*) FROM jobs GROUP BY status") as cur:
-            for status, count in await cur.fetchall():
-                out[status] = count
+        for status, count in await self.db.execute_fetchall(
+            "SELECT status, COUNT(*) FROM jobs GROUP BY status"
+        ):
+            out[status] = count
         return out
 
     # events -------------------------------------------------------------------------------
@@ -169,24 +184,11 @@ class SQLiteStore(JobStore):
 
     async def append_event(self, job_id: str, type: str, *, crew: str | None = None,
                            message: str = "", data: dict[str, Any] | None = None) -> JobEvent:
-        async with self._write:
-            db = self.db
-            await db.execute("BEGIN IMMEDIATE")
-            try:
-                async with db.execute(
-                    "SELECT COALESCE(MAX(seq), 0) FROM events WHERE job_id = ?", (job_id,)
-                ) as cur:
-                    (last,) = await cur.fetchone()  # type: ignore[misc]
-                event = JobEvent(seq=last + 1, job_id=job_id, type=type, crew=crew,
-                                 message=message, data=data or {})
-                await db.execute("INSERT INTO events (job_id, seq, record) VALUES (?, ?, ?)",
-                                 (job_id, event.seq, event.model_dump_json()))
-                await db.execute("UPDATE jobs SET events_count = ? WHERE id = ?",
-                                 (event.seq, job_id))
-            except BaseException:
-                await db.execute("ROLLBACK")
-                raise
-            await db.execute("COMMIT")
+        event = JobEvent(seq=0, job_id=job_id, type=type, crew=crew, message=message,
+                         data=data or {})
+        rows = await self._write(APPEND, (job_id, event.model_dump_json(exclude={"seq"}),
+                                          job_id))
+        event.seq = rows[0][0]
         self._versions[job_id] = self._versions.get(job_id, 0) + 1
         cond = self._cond(job_id)
         async with cond:
@@ -194,12 +196,12 @@ class SQLiteStore(JobStore):
         return event
 
     async def events(self, job_id: str, after: int = 0, limit: int = 1000) -> list[JobEvent]:
-        async with self.db.execute(
-            "SELECT record FROM events WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+        rows = await self.db.execute_fetchall(
+            "SELECT seq, record FROM events WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?",
             (job_id, after, limit),
-        ) as cur:
-            rows = await cur.fetchall()
-        return [JobEvent.model_validate(json.loads(row[0])) for row in rows]
+        )
+        return [JobEvent.model_validate({**json.loads(record), "seq": seq})
+                for seq, record in rows]
 
     async def wait_events(self, job_id: str, after: int, timeout: float) -> list[JobEvent]:
         loop = asyncio.get_running_loop()
