@@ -252,6 +252,8 @@ async def test_payload_stopped_mid_job_costs_a_warning_not_the_result(
     assert f"could not update Payload project {project_id} after director started" in found[0]
     assert f"could not update Payload project {project_id} after director finished" in found[1]
     assert all("unreachable" in message for message in found)
+    assert "attempts)" in found[0]  # retried with backoff within the update budget
+    assert "attempts)" not in found[1]  # Payload known to be away: one attempt, no waiting
     assert events[-1].type == "succeeded"
 
 

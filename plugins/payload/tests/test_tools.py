@@ -88,3 +88,17 @@ async def test_health_ok_disabled_down_and_wrong_key(
     down = await health(settings_for(None, payload_url="http://127.0.0.1:9",
                                      payload_api_key="k"))
     assert down.status == "down" and "unreachable" in down.detail
+
+
+async def test_the_servers_health_names_a_rejected_key(
+        payload_server: PayloadServer, settings_for: Callable[..., Settings]) -> None:
+    from novelcrew_sdk.pytest_plugin import app_client
+
+    plugins = load(allow=["payload"])
+    async with app_client(plugins, settings_for(payload_server, api_key="wrong")) as client:
+        body = (await client.get("/health")).json()
+    assert body["status"] == "degraded"  # Payload is optional: the server still serves
+    for tool in ("payload_read_project", "payload_read_story", "payload_update_project"):
+        entry = body["dependencies"][f"tool:{tool}"]
+        assert entry["status"] == "down"
+        assert entry["detail"] == "Payload rejected the API key (403)"

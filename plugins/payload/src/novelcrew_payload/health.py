@@ -1,13 +1,19 @@
-"""Payload's line in ``GET /health``: reachable, and accepting our API key."""
+"""Payload's line in ``GET /health``: reachable, and accepting our API key.
+
+The three tools share this check; one probe per server answers all three (a probe started less
+than ``SHARE_SECONDS`` ago in the same event loop is awaited rather than repeated).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import time
 from typing import TYPE_CHECKING, Any
 
 from novelcrew.specs import Health
 from novelcrew_payload.client import PayloadClient
-from novelcrew_payload.config import payload_config
+from novelcrew_payload.config import PayloadConfig, payload_config
 from novelcrew_payload.errors import PayloadAuthError, PayloadError
 
 if TYPE_CHECKING:
@@ -15,6 +21,10 @@ if TYPE_CHECKING:
 
 #: a health check answers quickly: one short attempt, no retries
 HEALTH_TIMEOUT_SECONDS = 3.0
+SHARE_SECONDS = 2.0
+
+_probes: dict[tuple[str, str, str], tuple[asyncio.AbstractEventLoop, float, asyncio.Task[Health]]]
+_probes = {}
 
 
 async def payload_health(settings: Settings) -> Health:
@@ -22,6 +32,18 @@ async def payload_health(settings: Settings) -> Health:
     config = payload_config(settings)
     if config is None:
         return Health(status="disabled", detail="NOVELCREW_PAYLOAD_URL is not set")
+    secret = config.api_key.get_secret_value() if config.api_key else ""
+    key = (config.api_url, config.auth_collection, hashlib.sha256(secret.encode()).hexdigest())
+    loop = asyncio.get_running_loop()
+    now = time.monotonic()
+    shared = _probes.get(key)
+    if shared is None or shared[0] is not loop or now - shared[1] > SHARE_SECONDS:
+        shared = (loop, now, loop.create_task(_probe(config)))
+        _probes[key] = shared
+    return await asyncio.shield(shared[2])
+
+
+async def _probe(config: PayloadConfig) -> Health:
     config = config.model_copy(update={"timeout_seconds": min(config.timeout_seconds,
                                                               HEALTH_TIMEOUT_SECONDS)})
     data: dict[str, Any] = {"url": config.api_url, "auth_collection": config.auth_collection}
