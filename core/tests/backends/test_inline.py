@@ -247,3 +247,19 @@ async def test_one_inline_server_per_data_dir(tmp_path: Path, plugins: Any) -> N
         await first.stop()
     await second.start()  # free again once the first has stopped
     await second.stop()
+
+
+def test_a_backend_restarts_in_a_new_event_loop(tmp_path: Path, plugins: Any) -> None:
+    """Test clients run each app lifespan in its own loop; the backend must follow."""
+    backend = InlineBackend(plugins, make_settings(tmp_path))
+
+    async def one_job() -> JobStatus:
+        await backend.start()
+        try:
+            job = await backend.submit(slow_job(steps=1))
+            return (await wait_status(backend, job.id, JobStatus.succeeded)).status
+        finally:
+            await backend.stop()
+
+    assert asyncio.run(one_job()) is JobStatus.succeeded
+    assert asyncio.run(one_job()) is JobStatus.succeeded

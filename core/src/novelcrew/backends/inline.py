@@ -80,6 +80,10 @@ class InlineBackend(JobBackend):
             self._release_lock()
             raise
         self._accepting = True
+        # a fresh queue for this event loop, keeping whatever was submitted before start()
+        old, self._queue = self._queue, asyncio.Queue()
+        while not old.empty():
+            self._queue.put_nowait(old.get_nowait())
         self._workers = [
             asyncio.create_task(self._work(), name=f"novelcrew-inline-{i}")
             for i in range(self.concurrency)

@@ -74,6 +74,7 @@ class SQLiteStore(JobStore):
     async def open(self) -> None:
         if self._db is not None:
             return
+        self._changed.clear()  # conditions belong to the event loop that opened the store
         self.path.parent.mkdir(parents=True, exist_ok=True)
         db = await aiosqlite.connect(self.path, isolation_level=None)
         await db.execute("PRAGMA journal_mode=WAL")
