@@ -102,3 +102,24 @@ def test_help_does_not_import_crewai(tmp_path: Path) -> None:
                           cwd=tmp_path, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "False"
+
+
+def test_ctrl_c_cancels_the_job_cleanly(plugin_dir: Path, tmp_path: Path) -> None:
+    import signal
+
+    env = {**os.environ, "PYTHONPATH": str(plugin_dir), "NOVELCREW_PLUGINS": "clitest"}
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "novelcrew"), "run", "count", "--story",
+         str(story_file(tmp_path)), "-i", "delay=10", "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path,
+    )
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if "count started" in line:
+            break
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    record = json.loads(out)
+    assert record["status"] == "cancelled"
+    assert record["result"] == {}
