@@ -1,5 +1,7 @@
 """What routes depend on, as ``Annotated`` aliases; all of it lives on ``app.state``.
 
+The getters are ``async`` on purpose: FastAPI runs a plain ``def`` dependency in a thread.
+
 Tests override any of these with ``app.dependency_overrides[get_settings_dep] = ...``.
 """
 
@@ -14,15 +16,15 @@ from novelcrew.plugins import Plugins
 from novelcrew.settings import Settings
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
-def get_plugins_dep(request: Request) -> Plugins:
+async def get_plugins_dep(request: Request) -> Plugins:
     return request.app.state.plugins  # type: ignore[no-any-return]
 
 
-def get_backend_dep(request: Request) -> JobBackend:
+async def get_backend_dep(request: Request) -> JobBackend:
     return request.app.state.backend  # type: ignore[no-any-return]
 
 

@@ -1,0 +1,252 @@
+"""POST /crews/execute under 100 concurrent clients: novelcrew against a bare FastAPI endpoint.
+
+Both servers run under uvicorn with the same options, each in its own subprocess on a free
+port, and take the same body. The novelcrew server runs the ``inline`` backend (SQLite in a
+temporary directory) and a registered no-op crew, so what is measured is the API and job
+submission, not model work; the jobs it accepts do run, in the same process, while it serves.
+The bare endpoint validates the same body with pydantic and answers 202.
+
+    uv run python bench/api.py [--clients 100] [--requests 3000] [--seconds 30] [--rounds 2]
+
+Prints requests/s of each, their ratio, p50/p99 latency and errors. Targets: ratio >= 0.5,
+p99 < 100 ms, no errors.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# bench/ holds scripts named like stdlib modules (queue.py): keep the folder off the import path
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+import os  # noqa: E402
+import socket  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+from typing import Any  # noqa: E402
+
+STORY = " ".join(["Maya opened the door to the lighthouse and the storm came in."] * 30)
+BODY = {
+    "crew_type": "noop",
+    "project_id": "bench",
+    "user_id": "bench-user",
+    "input_data": {"story_text": STORY, "preferences": {"tone": "dark"}},
+    "config": {},
+}
+UVICORN_OPTIONS: dict[str, Any] = {
+    "host": "127.0.0.1", "log_level": "warning", "access_log": False, "lifespan": "on",
+}
+
+
+# the servers ----------------------------------------------------------------------------------
+def bare_app() -> Any:
+    """The baseline: the same body validated by pydantic, answered with 202."""
+    from fastapi import FastAPI
+    from pydantic import BaseModel, Field
+
+    class ExecuteRequest(BaseModel):
+        crew_type: str
+        project_id: str | None = None
+        user_id: str | None = None
+        input_data: dict[str, Any] = Field(default_factory=dict)
+        config: dict[str, Any] = Field(default_factory=dict)
+
+    app = FastAPI()
+
+    async def execute(body: ExecuteRequest) -> dict[str, Any]:
+        return {"success": True, "job_id": "x" * 32, "message": "job queued",
+                "estimated_time": 1}
+
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    # annotations are strings here (PEP 563) and the model is local: give FastAPI the objects
+    execute.__annotations__ = {"body": ExecuteRequest, "return": dict[str, Any]}
+    app.post("/crews/execute", status_code=202)(execute)
+    app.get("/health")(health)
+    return app
+
+
+def novelcrew_app(data_dir: str) -> Any:
+    from pydantic import BaseModel
+
+    from novelcrew import Crew, RunContext, hookimpl
+    from novelcrew.api.app import create_app
+    from novelcrew.plugins import load, register_module
+    from novelcrew.settings import Settings
+
+    class NoopIn(BaseModel):
+        story_text: str
+
+    class NoopOut(BaseModel):
+        chars: int
+
+    async def run(ctx: RunContext, inputs: NoopIn) -> NoopOut:
+        return NoopOut(chars=len(inputs.story_text))
+
+    class NoopPlugin:
+        @hookimpl
+        def register_crews(self, register: Any) -> None:
+            register(Crew(name="noop", description="Does no model work.", input_model=NoopIn,
+                          output_model=NoopOut, run=run, estimated_seconds=1))
+
+    # one client IP sends everything here, so the per-client rate limit is off
+    settings = Settings(_env_file=None, data_dir=Path(data_dir),  # type: ignore[call-arg]
+                        rate_limit_per_minute=0, job_backend="inline")
+    try:
+        from novelcrew.logging import configure_logging  # type: ignore[import-not-found]
+    except ModuleNotFoundError:
+        pass
+    else:
+        configure_logging(settings)
+    plugins = load(allow=[], include_entry_points=False)
+    register_module(plugins, NoopPlugin(), "bench-noop")
+    return create_app(settings, plugins)
+
+
+def serve(kind: str, port: int, data_dir: str) -> None:
+    import uvicorn
+
+    app = bare_app() if kind == "bare" else novelcrew_app(data_dir)
+    uvicorn.run(app, port=port, **UVICORN_OPTIONS)
+
+
+# the load -------------------------------------------------------------------------------------
+@dataclass
+class Result:
+    name: str
+    ok: int = 0
+    errors: int = 0
+    seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    statuses: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def rps(self) -> float:
+        return self.ok / self.seconds if self.seconds else 0.0
+
+    def quantile(self, q: float) -> float:
+        if len(self.latencies) < 2:
+            return self.latencies[0] if self.latencies else 0.0
+        return statistics.quantiles(self.latencies, n=100, method="inclusive")[int(q * 100) - 1]
+
+
+async def load(name: str, url: str, clients: int, total: int, seconds: float) -> Result:
+    import httpx
+
+    result = Result(name)
+    remaining = total
+    deadline = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
+
+        async def worker() -> None:
+            nonlocal remaining
+            while remaining > 0 and time.perf_counter() < deadline:
+                remaining -= 1
+                started = time.perf_counter()
+                try:
+                    r = await client.post("/crews/execute", json=BODY)
+                    status = r.status_code
+                except httpx.HTTPError:
+                    status = 0
+                result.latencies.append(time.perf_counter() - started)
+                result.statuses[status] = result.statuses.get(status, 0) + 1
+                if status == 202:
+                    result.ok += 1
+                else:
+                    result.errors += 1
+
+        began = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(clients)))
+        result.seconds = time.perf_counter() - began
+    return result
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start(kind: str, data_dir: str) -> tuple[subprocess.Popen[bytes], str]:
+    import httpx
+
+    port = free_port()
+    log_path = Path(data_dir) / f"{kind}.log"
+    with log_path.open("wb") as log:  # a file, not a pipe nobody reads, which would fill up
+        proc = subprocess.Popen(
+            [sys.executable, __file__, "--serve", kind, "--port", str(port),
+             "--data-dir", data_dir],
+            stdout=log, stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"{kind} server did not start:\n{log_path.read_text()[-3000:]}")
+        time.sleep(0.2)
+
+
+def measure(kind: str, args: argparse.Namespace, data_dir: str) -> Result:
+    proc, url = start(kind, data_dir)
+    try:
+        asyncio.run(load(kind, url, args.clients, min(200, args.requests), 10))  # warm up
+        return asyncio.run(load(kind, url, args.clients, args.requests, args.seconds))
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def report(bare: Result, ours: Result) -> str:
+    lines = []
+    for r in (bare, ours):
+        lines.append(
+            f"{r.name:>9}: {r.rps:8.1f} req/s  p50 {r.quantile(0.5) * 1000:6.1f} ms  "
+            f"p99 {r.quantile(0.99) * 1000:6.1f} ms  ok {r.ok}  errors {r.errors}  "
+            f"statuses {dict(sorted(r.statuses.items()))}"
+        )
+    ratio = ours.rps / bare.rps if bare.rps else 0.0
+    lines.append(f"    ratio: {ratio:.2f} (novelcrew / bare; target >= 0.5)")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--clients", type=int, default=100)
+    parser.add_argument("--requests", type=int, default=3000, help="per server and round")
+    parser.add_argument("--seconds", type=float, default=30.0, help="cap per server and round")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--serve", choices=["bare", "novelcrew"], help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--data-dir", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve, args.port, args.data_dir)
+        return
+    print(f"POST /crews/execute, {args.clients} concurrent clients, up to {args.requests} "
+          f"requests or {args.seconds:.0f} s per server and round; cpus: {os.cpu_count()}")
+    for round_ in range(1, args.rounds + 1):
+        with tempfile.TemporaryDirectory(prefix="novelcrew-bench-") as tmp:
+            bare = measure("bare", args, tmp)
+            ours = measure("novelcrew", args, tmp)
+        print(f"round {round_}:\n{report(bare, ours)}")
+
+
+if __name__ == "__main__":
+    main()
