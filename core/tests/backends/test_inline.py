@@ -263,3 +263,31 @@ def test_a_backend_restarts_in_a_new_event_loop(tmp_path: Path, plugins: Any) ->
 
     assert asyncio.run(one_job()) is JobStatus.succeeded
     assert asyncio.run(one_job()) is JobStatus.succeeded
+
+
+async def test_stop_ends_work_left_in_threads_but_keeps_the_job_running(
+    tmp_path: Path, plugins: Any
+) -> None:
+    """A crewAI kickoff runs in a thread; stop() must not leave it running (the process could
+    not exit), nor mark its job cancelled (the next start re-runs it)."""
+    settings = make_settings(tmp_path)
+    backend = InlineBackend(plugins, settings)
+    await backend.start()
+    job = await backend.submit(Job(crews=["threaded"], inputs={
+        "story_text": "x", "steps": 600, "step_seconds": 0.05}))
+    await wait_status(backend, job.id, JobStatus.running)
+    await asyncio.sleep(0.1)
+    await backend.stop()
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 5
+    while job.id not in testcrews.THREADS:
+        assert loop.time() < deadline, "the worker thread kept running after stop()"
+        await asyncio.sleep(0.02)
+    assert testcrews.THREADS[job.id] == "cancelled"
+    store = SQLiteStore(settings.resolved_data_dir / "jobs.sqlite3")
+    await store.open()
+    try:
+        stored = await store.get(job.id)
+        assert stored is not None and stored.status is JobStatus.running
+    finally:
+        await store.close()

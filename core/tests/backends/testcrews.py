@@ -65,9 +65,30 @@ async def flaky(ctx: RunContext, inputs: FlakyIn) -> SlowOut:
     return SlowOut(words=len(inputs.story_text.split()), steps=0)
 
 
+#: job id -> how the ``threaded`` crew's worker thread ended ("cancelled" or "done")
+THREADS: dict[str, str] = {}
+
+
+async def threaded(ctx: RunContext, inputs: SlowIn) -> SlowOut:
+    """Blocking work in a thread that stops when the job's cancel event is set (as crewAI's
+    step callback does)."""
+
+    def work() -> None:
+        for _ in range(int(inputs.steps)):
+            if ctx.cancel_event.wait(inputs.step_seconds):
+                THREADS[ctx.job_id] = "cancelled"
+                return
+        THREADS[ctx.job_id] = "done"
+
+    await asyncio.to_thread(work)
+    return SlowOut(words=len(inputs.story_text.split()), steps=inputs.steps)
+
+
 class TestCrews:
     @hookimpl
     def register_crews(self, register: Any) -> None:
+        register(Crew(name="threaded", description="Works in a thread.", input_model=SlowIn,
+                      output_model=SlowOut, run=threaded))
         register(Crew(name="slow", description="Counts words slowly.", input_model=SlowIn,
                       output_model=SlowOut, run=slow))
         register(Crew(name="flaky", description="Fails transiently first.",

@@ -115,10 +115,17 @@ class InlineBackend(JobBackend):
             deadline = asyncio.get_running_loop().time() + grace
             while self._running and asyncio.get_running_loop().time() < deadline:
                 await asyncio.sleep(0.05)
+        abandoned = set(self._running)
         for task in self._workers:
             task.cancel()
         await asyncio.gather(*self._workers, return_exceptions=True)
         self._workers = []
+        # only now (the runners have let go, leaving the jobs ``running``) stop what still
+        # runs in threads, e.g. a crewAI kickoff, so the process can exit without waiting
+        for job_id in abandoned:
+            event = self._cancel_events.pop(job_id, None)
+            if event is not None:
+                event.set()
         await drain_webhooks(timeout=5.0)
         await self.store.close()
         self._release_lock()
