@@ -332,7 +332,7 @@ class JobProgress:
             fields["description"] = kind
         if fields:
             self.progress.update(self.bar, **fields)
-        line = describe_event(kind, get("crew"), get("message") or "", data)
+        line = describe_event(str(kind), get("crew"), get("message") or "", data)
         if line:
             self.progress.console.print(line)
 

@@ -88,7 +88,7 @@ class InlineBackend(JobBackend):
             asyncio.create_task(self._work(), name=f"novelcrew-inline-{i}")
             for i in range(self.concurrency)
         ]
-        left = sorted(await self.store.unfinished(), key=lambda j: j.created_at)
+        left: list[Job] = sorted(await self.store.unfinished(), key=lambda j: j.created_at)
         for job in left:
             if job.status is JobStatus.running:
                 if job.attempts >= self.settings.job_max_attempts + EXTRA_RECOVERIES:

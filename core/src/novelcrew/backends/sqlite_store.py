@@ -12,6 +12,7 @@ Waiters on a job's events wake at once on events appended in this process (an
 from __future__ import annotations
 
 import asyncio
+import builtins
 import contextlib
 import json
 import sqlite3
@@ -196,7 +197,8 @@ class SQLiteStore(JobStore):
             cond.notify_all()
         return event
 
-    async def events(self, job_id: str, after: int = 0, limit: int = 1000) -> list[JobEvent]:
+    async def events(self, job_id: str, after: int = 0,
+                     limit: int = 1000) -> builtins.list[JobEvent]:
         rows = await self.db.execute_fetchall(
             "SELECT seq, record FROM events WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?",
             (job_id, after, limit),
@@ -204,7 +206,8 @@ class SQLiteStore(JobStore):
         return [JobEvent.model_validate({**json.loads(record), "seq": seq})
                 for seq, record in rows]
 
-    async def wait_events(self, job_id: str, after: int, timeout: float) -> list[JobEvent]:
+    async def wait_events(self, job_id: str, after: int,
+                          timeout: float) -> builtins.list[JobEvent]:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         cond = self._cond(job_id)
