@@ -28,6 +28,7 @@ import asyncio
 import json
 import shutil
 import socket
+import statistics
 import subprocess
 import tempfile
 import textwrap
@@ -107,89 +108,132 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def bench_novelcrew(env: dict[str, str], jobs: int, latency_jobs: int) -> dict[str, float]:
-    from novelcrew.backends.arq import ArqBackend
-    from novelcrew.jobs import Job
-    from novelcrew.plugins import load
-    from novelcrew.settings import Settings
+class Novelcrew:
+    """The arq backend's side: ``ArqBackend.submit`` of no-op crew jobs."""
 
-    settings = Settings(_env_file=None, redis_url=env["NOVELCREW_REDIS_URL"],
-                        queue_name=env["NOVELCREW_QUEUE_NAME"])
-    backend = ArqBackend(load(allow=[], include_entry_points=False), settings)
-    await backend.start()
-    try:
-        await _wait_for_worker(backend)
+    def __init__(self, env: dict[str, str]) -> None:
+        from novelcrew.backends.arq import ArqBackend
+        from novelcrew.plugins import load
+        from novelcrew.settings import Settings
+
+        settings = Settings(_env_file=None, redis_url=env["NOVELCREW_REDIS_URL"],
+                            queue_name=env["NOVELCREW_QUEUE_NAME"])
+        self.backend = ArqBackend(load(allow=[], include_entry_points=False), settings)
+        self.done = 0
+
+    async def start(self) -> None:
+        await self.backend.start()
+        for _ in range(600):
+            if (await self.backend.health()).status == "ok":
+                return
+            await asyncio.sleep(0.1)
+        raise RuntimeError("the novelcrew worker did not start")
+
+    async def burst(self, jobs: int) -> float:
+        from novelcrew.jobs import Job
+
         first = time.time()
         for start in range(0, jobs, 50):
-            await asyncio.gather(*(backend.submit(Job(crews=["noop"]))
+            await asyncio.gather(*(self.backend.submit(Job(crews=["noop"]))
                                    for _ in range(start, min(jobs, start + 50))))
-        while (await backend.store.counts())["succeeded"] < jobs:
+        self.done += jobs
+        while (await self.backend.store.counts())["succeeded"] < self.done:
             await asyncio.sleep(0.01)
-        throughput = jobs / (time.time() - first)
-        latencies = []
-        for _ in range(latency_jobs):
-            sent = time.time()
-            job = await backend.submit(Job(crews=["noop"]))
-            async for event in backend.stream(job.id, poll=5):
-                if event is not None and event.type == "started":
-                    latencies.append(event.at.timestamp() - sent)
-                if event is not None and event.terminal:
-                    break
-        return {"jobs_per_s": throughput, "p50": pct(latencies, 0.5), "p99": pct(latencies, 0.99)}
-    finally:
-        await backend.stop()
+        return jobs / (time.time() - first)
+
+    async def latency(self) -> float:
+        from novelcrew.jobs import Job
+
+        sent = time.time()
+        job = await self.backend.submit(Job(crews=["noop"]))
+        started = None
+        async for event in self.backend.stream(job.id, poll=5):
+            if event is not None and event.type == "started":
+                started = event.at.timestamp()
+            if event is not None and event.terminal:
+                break
+        self.done += 1
+        assert started is not None
+        return started - sent
+
+    async def stop(self) -> None:
+        await self.backend.stop()
 
 
-async def _wait_for_worker(backend: object) -> None:
-    for _ in range(600):
-        if (await backend.health()).status == "ok":  # type: ignore[attr-defined]
-            return
-        await asyncio.sleep(0.1)
-    raise RuntimeError("the novelcrew worker did not start")
+class Bare:
+    """Bare arq's side: ``enqueue_job`` of a no-op function that notes when it started."""
 
+    def __init__(self, env: dict[str, str], root: str) -> None:
+        self.env = env
+        self.queue = env["NOVELCREW_QUEUE_NAME"]
+        self.starts = f"{root}:bare:starts"
+        self.n = 0
 
-async def bench_bare(env: dict[str, str], root: str, jobs: int,
-                     latency_jobs: int) -> dict[str, float]:
-    from arq.connections import RedisSettings, create_pool
+    async def start(self) -> None:
+        from arq.connections import RedisSettings, create_pool
 
-    pool = await create_pool(RedisSettings.from_dsn(env["NOVELCREW_REDIS_URL"]),
-                             default_queue_name=env["NOVELCREW_QUEUE_NAME"])
-    starts = f"{root}:bare:starts"
-    try:
-        await pool.enqueue_job("noop", "warmup")
-        while await pool.llen(starts) < 1:
-            await asyncio.sleep(0.05)
-        await pool.delete(starts)
+        self.pool = await create_pool(RedisSettings.from_dsn(self.env["NOVELCREW_REDIS_URL"]),
+                                      default_queue_name=self.queue)
+        await self.pool.enqueue_job("noop", "warmup")
+        if await self.pool.blpop([self.starts], timeout=60) is None:
+            raise RuntimeError("the bare arq worker did not start")
+
+    async def burst(self, jobs: int) -> float:
+        await self.pool.delete(self.starts)
         first = time.time()
         for start in range(0, jobs, 50):
-            await asyncio.gather(*(pool.enqueue_job("noop", f"t{i}")
+            await asyncio.gather(*(self.pool.enqueue_job("noop", f"t{self.n + i}")
                                    for i in range(start, min(jobs, start + 50))))
-        while await pool.zcard(env["NOVELCREW_QUEUE_NAME"]) or await pool.llen(starts) < jobs:
+        self.n += jobs
+        while await self.pool.zcard(self.queue) or await self.pool.llen(self.starts) < jobs:
             await asyncio.sleep(0.01)
-        throughput = jobs / (time.time() - first)
-        await pool.delete(starts)
-        latencies = []
+        return jobs / (time.time() - first)
+
+    async def latency(self) -> float:
+        await self.pool.delete(self.starts)
+        key = f"l{self.n}"
+        self.n += 1
+        sent = time.time()
+        await self.pool.enqueue_job("noop", key)
+        item = await self.pool.blpop([self.starts], timeout=30)
+        if item is None:
+            raise RuntimeError("a bare arq job did not start")
+        _, started = json.loads(item[1])
+        while await self.pool.zcard(self.queue):
+            await asyncio.sleep(0.005)
+        return float(started) - sent
+
+    async def stop(self) -> None:
+        await self.pool.aclose()
+
+
+async def measure(sides: dict[str, Novelcrew | Bare], jobs: int, latency_jobs: int,
+                  rounds: int) -> dict[str, dict[str, float]]:
+    """Alternate the sides round by round, so drifting machine load hits both alike."""
+    for side in sides.values():
+        await side.start()
+    rates: dict[str, list[float]] = {name: [] for name in sides}
+    waits: dict[str, list[float]] = {name: [] for name in sides}
+    try:
+        for r in range(rounds):
+            order = list(sides) if r % 2 == 0 else list(reversed(sides))
+            for name in order:
+                rates[name].append(await sides[name].burst(jobs))
         for i in range(latency_jobs):
-            sent = time.time()
-            await pool.enqueue_job("noop", f"l{i}")
-            while True:
-                item = await pool.blpop([starts], timeout=10)
-                if item is None:
-                    raise RuntimeError("bare arq job did not start")
-                key, started = json.loads(item[1])
-                if key == f"l{i}":
-                    latencies.append(started - sent)
-                    break
-            while await pool.zcard(env["NOVELCREW_QUEUE_NAME"]):
-                await asyncio.sleep(0.005)
-        return {"jobs_per_s": throughput, "p50": pct(latencies, 0.5), "p99": pct(latencies, 0.99)}
+            for name in (list(sides) if i % 2 == 0 else list(reversed(sides))):
+                waits[name].append(await sides[name].latency())
     finally:
-        await pool.aclose()
+        for side in sides.values():
+            await side.stop()
+    return {name: {"jobs_per_s": statistics.median(rates[name]),
+                   "p50": pct(waits[name], 0.5), "p99": pct(waits[name], 0.99)}
+            for name in sides}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--jobs", type=int, default=300)
+    parser.add_argument("--jobs", type=int, default=300, help="jobs per burst")
+    parser.add_argument("--rounds", type=int, default=3, help="bursts per side (median)")
     parser.add_argument("--latency-jobs", type=int, default=100)
     parser.add_argument("--concurrency", type=int, default=10)
     parser.add_argument("--poll-delay", type=float, default=None,
@@ -200,44 +244,46 @@ def main() -> None:
     from novelcrew.settings import Settings
 
     poll = args.poll_delay or Settings(_env_file=None).worker_poll_delay_seconds
+    workers: list[subprocess.Popen[bytes]] = []
     with tempfile.TemporaryDirectory() as tmp, _redis(args.redis_url, Path(tmp)) as url:
         tmpdir = Path(tmp)
         (tmpdir / "nc_bench_crews.py").write_text(textwrap.dedent(CREWS))
-        results = {}
-        for side in ("bare", "novelcrew"):
-            root = f"bench{side}{os.getpid()}"
-            env = {k: v for k, v in os.environ.items() if not k.startswith("NOVELCREW_")}
-            env.update({
-                "NOVELCREW_REDIS_URL": url, "NOVELCREW_QUEUE_NAME": f"{root}:queue",
-                "NOVELCREW_CONCURRENCY": str(args.concurrency),
-                "NOVELCREW_WORKER_POLL_DELAY_SECONDS": str(poll),
-                "NOVELCREW_PLUGINS": "", "NOVELCREW_PLUGIN_MODULES": "nc_bench_crews",
-                "NOVELCREW_LOG_LEVEL": "WARNING", "NOVELCREW_LOG_FORMAT": "console",
-                "PYTHONPATH": os.pathsep.join(p for p in (tmp, env.get("PYTHONPATH")) if p),
-            })
-            if side == "bare":
-                script = tmpdir / "bare_worker.py"
-                script.write_text(textwrap.dedent(BARE_WORKER.format(root=root)))
-                argv = [sys.executable, str(script)]
-            else:
-                argv = [str(Path(sys.executable).parent / "novelcrew"), "worker"]
-            worker = subprocess.Popen(argv, env=env, cwd=tmp, stdout=subprocess.DEVNULL,
-                                      stderr=(tmpdir / f"{side}.log").open("wb"))
-            try:
-                if side == "bare":
-                    results[side] = asyncio.run(
-                        bench_bare(env, root, args.jobs, args.latency_jobs))
+        sides: dict[str, Novelcrew | Bare] = {}
+        try:
+            for name in ("bare arq", "novelcrew"):
+                root = f"bench{len(sides)}{os.getpid()}"
+                env = {k: v for k, v in os.environ.items() if not k.startswith("NOVELCREW_")}
+                env.update({
+                    "NOVELCREW_REDIS_URL": url, "NOVELCREW_QUEUE_NAME": f"{root}:queue",
+                    "NOVELCREW_CONCURRENCY": str(args.concurrency),
+                    "NOVELCREW_WORKER_POLL_DELAY_SECONDS": str(poll),
+                    "NOVELCREW_PLUGINS": "", "NOVELCREW_PLUGIN_MODULES": "nc_bench_crews",
+                    "NOVELCREW_LOG_LEVEL": "WARNING", "NOVELCREW_LOG_FORMAT": "console",
+                    "PYTHONPATH": os.pathsep.join(p for p in (tmp, env.get("PYTHONPATH")) if p),
+                })
+                if name == "bare arq":
+                    script = tmpdir / "bare_worker.py"
+                    script.write_text(textwrap.dedent(BARE_WORKER.format(root=root)))
+                    argv = [sys.executable, str(script)]
+                    sides[name] = Bare(env, root)
                 else:
-                    results[side] = asyncio.run(
-                        bench_novelcrew(env, args.jobs, args.latency_jobs))
-            finally:
-                worker.terminate()
-                worker.wait(30)
-    bare, ours = results["bare"], results["novelcrew"]
-    print(f"worker: max_jobs={args.concurrency} poll_delay={poll}s; burst of {args.jobs} "
-          f"no-op jobs; latency over {args.latency_jobs} jobs one at a time")
+                    argv = [str(Path(sys.executable).parent / "novelcrew"), "worker"]
+                    sides[name] = Novelcrew(env)
+                workers.append(subprocess.Popen(
+                    argv, env=env, cwd=tmp, stdout=subprocess.DEVNULL,
+                    stderr=(tmpdir / f"worker{len(workers)}.log").open("wb"),
+                ))
+            results = asyncio.run(measure(sides, args.jobs, args.latency_jobs, args.rounds))
+        finally:
+            for proc in workers:
+                proc.terminate()
+                proc.wait(30)
+    bare, ours = results["bare arq"], results["novelcrew"]
+    print(f"worker: max_jobs={args.concurrency} poll_delay={poll}s; {args.rounds} alternating "
+          f"bursts of {args.jobs} no-op jobs per side (median); latency over "
+          f"{args.latency_jobs} jobs one at a time")
     print(f"{'':12}{'jobs/s':>10}{'p50 start ms':>15}{'p99 start ms':>15}")
-    for name, r in (("bare arq", bare), ("novelcrew", ours)):
+    for name, r in results.items():
         print(f"{name:12}{r['jobs_per_s']:>10.1f}{r['p50'] * 1000:>15.1f}"
               f"{r['p99'] * 1000:>15.1f}")
     ratio = ours["jobs_per_s"] / bare["jobs_per_s"]

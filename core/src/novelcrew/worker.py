@@ -4,8 +4,8 @@ The arq ``WorkerSettings`` are built from ``Settings`` (``worker_settings``) and
 ``ArqWorkerSettings``, a Protocol of the arq ``Worker`` options we set, so a typo fails loudly.
 
 Beyond arq, each worker keeps a heartbeat in Redis (every ``worker_heartbeat_seconds``: host,
-pid, running jobs, counters) and claims each job it runs. arq alone leaves a job whose worker
-was SIGKILLed stuck until its in-progress key expires (the job timeout); here every heartbeat
+pid, running jobs, counters) and with it claims each job it runs. arq alone leaves a job whose
+worker was SIGKILLed stuck until its in-progress key expires (the job timeout); here every heartbeat
 tick one live worker (a Redis lock) also recovers jobs:
 - claimed by a worker whose last heartbeat is older than ``worker_lease_seconds``;
 - marked in progress by arq for longer than the lease with no claim (the worker died between
@@ -174,6 +174,9 @@ class WorkerState:
         self.store = RedisStore(settings.redis_url, self.keys)
         self.runner = JobRunner(plugins, settings, self.store)
         self.running: dict[str, threading.Event] = {}
+        #: running jobs whose claim a heartbeat has written (a job shorter than one heartbeat
+        #: never costs a claim; if its worker dies, arq's stale in-progress key gives it away)
+        self.claimed: set[str] = set()
         self.counters = {"jobs_done": 0, "jobs_failed": 0, "jobs_retried": 0,
                          "jobs_handed_back": 0, "jobs_recovered": 0}
         self.started_at = time.time()
@@ -223,8 +226,7 @@ class WorkerState:
         from arq.worker import Retry
 
         cancel = threading.Event()
-        self.running[job_id] = cancel
-        await self.store.redis.hset(self.keys.claims, job_id, self.id)
+        self.running[job_id] = cancel  # claimed in Redis by the next heartbeat
         try:
             async with asyncio.timeout(self.settings.job_timeout_seconds):
                 outcome = await self.runner.run(job_id, cancel)
@@ -244,8 +246,10 @@ class WorkerState:
             return {"status": "missing"}
         finally:
             self.running.pop(job_id, None)
-            with contextlib.suppress(RedisError, OSError):
-                await self._unclaim(job_id, self.id)
+            if job_id in self.claimed:
+                self.claimed.discard(job_id)
+                with contextlib.suppress(RedisError, OSError):
+                    await self._unclaim(job_id, self.id)
         job = outcome.job
         if outcome.retry_in is not None and not job.status.terminal:
             self.counters["jobs_retried"] += 1
@@ -287,8 +291,11 @@ class WorkerState:
     # heartbeat, cancel listener -----------------------------------------------------------
     async def heartbeat(self) -> None:
         now = time.time()
+        unclaimed = {job_id: self.id for job_id in self.running if job_id not in self.claimed}
         async with self.store.redis.pipeline(transaction=True) as pipe:
             pipe.zadd(self.keys.workers, {self.id: now})
+            if unclaimed:
+                pipe.hset(self.keys.claims, mapping=unclaimed)
             pipe.hset(self.keys.worker(self.id), mapping={
                 "host": self.host, "pid": self.pid, "started_at": self.started_at,
                 "last_seen": now, "concurrency": self.concurrency,
@@ -297,6 +304,7 @@ class WorkerState:
             pipe.expire(self.keys.worker(self.id), 3600)
             pipe.zremrangebyscore(self.keys.workers, "-inf", now - 86400)
             await pipe.execute()
+        self.claimed.update(j for j in unclaimed if j in self.running)
 
     async def _heartbeat_loop(self) -> None:
         interval = self.settings.worker_heartbeat_seconds
@@ -436,6 +444,24 @@ class WorkerState:
                         ARQ_JOB + job_id)
             pipe.zrem(self.settings.queue_name, job_id)
             await pipe.execute()
+
+
+async def local_worker_alive(settings: Settings) -> bool:
+    """Whether a worker on this host has a heartbeat younger than the lease."""
+    from novelcrew.backends.redis_store import connect
+
+    keys = Keys.for_queue(settings.queue_name)
+    client = connect(settings.redis_url)
+    try:
+        beats = await client.zrangebyscore(
+            keys.workers, time.time() - settings.worker_lease_seconds, "+inf"
+        )
+    except (RedisError, OSError):
+        return False
+    finally:
+        await client.aclose()
+    host = socket.gethostname()
+    return any(b.decode().split(":", 1)[0] == host for b in beats)
 
 
 def run_worker(settings: Settings, *, concurrency: int | None = None,

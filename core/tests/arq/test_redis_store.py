@@ -121,3 +121,41 @@ async def test_list_pages_by_status_and_counts_move_with_transitions(store: Redi
     assert total == 1 and page[0].id == jobs[0].id
     assert (await store.counts())["running"] == 1
     assert await store.oldest(JobStatus.queued, 10) == [jobs[1].id, jobs[2].id]
+
+
+async def test_a_save_without_an_event_reaches_other_processes_promptly(
+    redis_url: str, root: str
+) -> None:
+    """Saves wait briefly to travel with the next event; alone they still land within ms."""
+    a, b = RedisStore(redis_url, Keys(root)), RedisStore(redis_url, Keys(root))
+    await a.open()
+    await b.open()
+    try:
+        job = make_job()
+        await a.create(job)
+        job.status = JobStatus.running
+        await a.save(job)
+        got = await a.get(job.id)  # the writer reads its own write at once
+        assert got is not None and got.status is JobStatus.running
+        job.progress.completed_tasks = 1
+        await a.save(job)
+        for _ in range(100):
+            seen = await b.get(job.id)
+            if seen is not None and seen.progress.completed_tasks == 1:
+                break
+            await asyncio.sleep(0.01)
+        assert seen is not None and seen.progress.completed_tasks == 1
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_create_with_event_stores_both_or_neither(store: RedisStore) -> None:
+    job = make_job()
+    event = await store.create_with_event(job, "queued", message="job queued")
+    assert event.seq == 1 and event.type == "queued"
+    got = await store.get(job.id)
+    assert got is not None and got.events_count == 1
+    with pytest.raises(ValueError):
+        await store.create_with_event(job, "queued")
+    assert [e.type for e in await store.events(job.id)] == ["queued"]

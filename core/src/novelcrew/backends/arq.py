@@ -78,16 +78,18 @@ class ArqBackend(JobBackend):
     async def submit(self, job: Job) -> Job:
         job.status = JobStatus.queued
         try:
-            await self.store.create(job)
-            await self.runner.emit(job, "queued", message="job queued",
-                                   data={"crews": job.crews})
+            event = await self.store.create_with_event(job, "queued", message="job queued",
+                                                       data={"crews": job.crews})
+            job.events_count = event.seq
             await enqueue(self.pool, self.settings.queue_name, job.id)
         except (RedisError, OSError) as exc:
             raise BackendUnavailable(f"Redis is unavailable: {exc}",
                                      {"backend": self.name}) from exc
-        return await self.get(job.id)
+        await self.runner.notify(event, job)
+        return job.model_copy(deep=True)  # as stored (the emit set its events_count)
 
     async def request_cancel(self, job: Job) -> None:
+        await self.store.flush()  # cancel_requested is in Redis before any worker hears of it
         if job.status is JobStatus.queued:
             done = job.model_copy(update={"status": JobStatus.cancelled,
                                           "finished_at": utcnow(), "cancel_requested": True})

@@ -14,61 +14,85 @@ Two Lua scripts keep the rules every store shares atomic across processes:
   event, or anything later, returns the terminal event instead of appending).
 
 ``wait_events`` blocks in ``XREAD BLOCK``, so a waiting SSE stream costs no polling.
+
+A ``save`` is held back for up to ``SAVE_DELAY`` seconds: the runner saves a record and then
+appends an event, and the two go to Redis as one script call (one round trip, and the record
+and its event change together). Every read, ``save_if`` and ``close`` first writes what is held
+back, so this process always reads its own writes; other processes see a save at the latest
+``SAVE_DELAY`` later.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
 import redis.asyncio as aioredis
+import structlog
 
 from novelcrew.backends.base import JobStore
 from novelcrew.backends.keys import Keys
 from novelcrew.jobs import TERMINAL, TERMINAL_EVENTS, Job, JobEvent, JobStatus
 
+log = structlog.get_logger(__name__)
+
 _TERMINAL_LUA = "{" + ", ".join(f"['{s.value}']=true" for s in TERMINAL) + "}"
 
-SAVE_LUA = f"""
+#: Save a record (ARGV[1..9], when ARGV[1] ~= ''), then append an event to KEYS (ARGV[10..11],
+#: when ARGV[10] ~= ''). Returns {save result, appended (1/0), seq}.
+WRITE_LUA = f"""
 local terminal = {_TERMINAL_LUA}
-local root, id, record, status, project, score, cancel, mode, expect =
-  ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9]
-local h = root .. ':job:' .. id
-local cur = redis.call('HGET', h, 'status')
-if mode == 'create' and cur then return -1 end
-if cur and expect ~= '' and not string.find(',' .. expect .. ',', ',' .. cur .. ',', 1, true)
-then return 0 end
-if cur and terminal[cur] then return 0 end
-redis.call('HSET', h, 'record', record, 'status', status, 'project_id', project,
-           'created_at', score)
-redis.call('HSETNX', h, 'events_count', 0)
-if cancel == '1' then redis.call('HSET', h, 'cancel_requested', 1) end
-redis.call('ZADD', root .. ':jobs', score, id)
-if project ~= '' then redis.call('ZADD', root .. ':jobs:project:' .. project, score, id) end
-if cur ~= status then
-  if cur then
-    redis.call('ZREM', root .. ':jobs:status:' .. cur, id)
-    if project ~= '' then
-      redis.call('ZREM', root .. ':jobs:project-status:' .. cur .. ':' .. project, id)
+local saved = 1
+if ARGV[1] ~= '' then
+  local root, id, record, status, project, score, cancel, mode, expect =
+    ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9]
+  local h = root .. ':job:' .. id
+  local cur = redis.call('HGET', h, 'status')
+  if mode == 'create' and cur then
+    saved = -1
+  elseif cur and expect ~= ''
+      and not string.find(',' .. expect .. ',', ',' .. cur .. ',', 1, true) then
+    saved = 0
+  elseif cur and terminal[cur] then
+    saved = 0
+  else
+    redis.call('HSET', h, 'record', record, 'status', status, 'project_id', project,
+               'created_at', score)
+    redis.call('HSETNX', h, 'events_count', 0)
+    if cancel == '1' then redis.call('HSET', h, 'cancel_requested', 1) end
+    redis.call('ZADD', root .. ':jobs', score, id)
+    if project ~= '' then redis.call('ZADD', root .. ':jobs:project:' .. project, score, id) end
+    if cur ~= status then
+      if cur then
+        redis.call('ZREM', root .. ':jobs:status:' .. cur, id)
+        if project ~= '' then
+          redis.call('ZREM', root .. ':jobs:project-status:' .. cur .. ':' .. project, id)
+        end
+      end
+      redis.call('ZADD', root .. ':jobs:status:' .. status, score, id)
+      if project ~= '' then
+        redis.call('ZADD', root .. ':jobs:project-status:' .. status .. ':' .. project, score,
+                   id)
+      end
     end
   end
-  redis.call('ZADD', root .. ':jobs:status:' .. status, score, id)
-  if project ~= '' then
-    redis.call('ZADD', root .. ':jobs:project-status:' .. status .. ':' .. project, score, id)
-  end
 end
-return 1
-"""
-
-APPEND_LUA = """
+if ARGV[10] == '' or saved == -1 then return {{saved, 0, 0}} end
 local h, stream = KEYS[1], KEYS[2]
 local closed = redis.call('HGET', h, 'terminal_seq')
-if closed then return {0, tonumber(closed)} end
+if closed then return {{saved, 0, tonumber(closed)}} end
 local seq = redis.call('HINCRBY', h, 'events_count', 1)
-redis.call('XADD', stream, '0-' .. seq, 'e', ARGV[2])
-if ARGV[1] == '1' then redis.call('HSET', h, 'terminal_seq', seq) end
-return {1, seq}
+redis.call('XADD', stream, '0-' .. seq, 'e', ARGV[11])
+if ARGV[10] == 'terminal' then redis.call('HSET', h, 'terminal_seq', seq) end
+return {{saved, 1, seq}}
 """
+
+#: how long a ``save`` may wait to travel with the job's next event
+SAVE_DELAY = 0.02
+_NO_SAVE = [""] * 9
+_NO_EVENT = ["", ""]
+_TERMINAL_VALUES = frozenset(s.value for s in TERMINAL)
 
 
 def connect(url: str) -> aioredis.Redis:
@@ -85,16 +109,20 @@ class RedisStore(JobStore):
         self.keys = keys or Keys()
         self._client = client
         self._own_client = client is None
+        #: saves held back until the job's next event (or ``SAVE_DELAY``), by job id
+        self._pending: dict[str, list[str]] = {}
+        self._flush_timer: asyncio.TimerHandle | None = None
 
     # connection ---------------------------------------------------------------------------
     async def open(self) -> None:
         if self._client is None:
             self._client = connect(self.url)
-        self._save = self._client.register_script(SAVE_LUA)
-        self._append = self._client.register_script(APPEND_LUA)
+        self._script = self._client.register_script(WRITE_LUA)
         await self._client.ping()
 
     async def close(self) -> None:
+        if self._client is not None:
+            await self.flush()
         client, self._client = self._client, None
         if client is not None and self._own_client:
             await client.aclose()
@@ -106,23 +134,75 @@ class RedisStore(JobStore):
         return self._client
 
     # records ------------------------------------------------------------------------------
-    async def _write(self, job: Job, mode: str, expect: str = "") -> int:
-        return int(await self._save(args=[
+    def _save_args(self, job: Job, mode: str, expect: str = "") -> list[str]:
+        return [
             self.keys.root, job.id, job.model_dump_json(), job.status.value,
             job.project_id or "", repr(job.created_at.timestamp()),
             "1" if job.cancel_requested else "0", mode, expect,
-        ]))
+        ]
+
+    async def _call(self, job_id: str, save: list[str], event: list[str]) -> list[int]:
+        out = await self._script(keys=[self.keys.job(job_id), self.keys.events(job_id)],
+                                 args=[*save, *event])
+        return [int(v) for v in out]
+
+    async def flush(self) -> None:
+        """Write every held-back save now."""
+        if self._flush_timer is not None:
+            self._flush_timer.cancel()
+            self._flush_timer = None
+        pending, self._pending = self._pending, {}
+        for job_id, args in pending.items():
+            await self._call(job_id, args, _NO_EVENT)
+
+    def _flush_soon(self) -> None:
+        if self._flush_timer is None:
+            loop = asyncio.get_running_loop()
+            self._flush_timer = loop.call_later(
+                SAVE_DELAY, lambda: loop.create_task(self._timed_flush())
+            )
+
+    async def _timed_flush(self) -> None:
+        try:
+            await self.flush()
+        except Exception as exc:  # nobody awaits a timer: say what was lost
+            log.warning("redis_store_flush_failed", error=f"{type(exc).__name__}: {exc}")
 
     async def create(self, job: Job) -> None:
-        if await self._write(job, "create") == -1:
+        await self.flush()
+        if (await self._call(job.id, self._save_args(job, "create"), _NO_EVENT))[0] == -1:
             raise ValueError(f"job {job.id} already exists")
 
+    async def create_with_event(self, job: Job, type: str, *, message: str = "",
+                                data: dict[str, Any] | None = None) -> JobEvent:
+        """``create`` and the job's first event in one round trip (what a submit does)."""
+        await self.flush()
+        event = JobEvent(seq=0, job_id=job.id, type=type, message=message, data=data or {})
+        body = event.model_dump_json(exclude={"seq", "job_id"})
+        created, _, seq = await self._call(job.id, self._save_args(job, "create"),
+                                           ["event", body])
+        if created == -1:
+            raise ValueError(f"job {job.id} already exists")
+        event.seq = seq
+        return event
+
     async def save(self, job: Job) -> None:
-        await self._write(job, "save")
+        args = self._save_args(job, "save")
+        held = self._pending.get(job.id)
+        if held is not None:
+            if held[3] in _TERMINAL_VALUES:  # an ending is final: it goes first, never replaced
+                del self._pending[job.id]
+                await self._call(job.id, held, _NO_EVENT)
+            elif held[6] == "1":
+                args[6] = "1"  # a later save from a stale copy must not undo a cancellation
+        self._pending[job.id] = args
+        self._flush_soon()
 
     async def save_if(self, job: Job, expect: set[JobStatus]) -> bool:
         """Save only if the stored status is one of ``expect`` (a check-and-set transition)."""
-        return await self._write(job, "save", ",".join(s.value for s in expect)) == 1
+        await self.flush()
+        args = self._save_args(job, "save", ",".join(s.value for s in expect))
+        return (await self._call(job.id, args, _NO_EVENT))[0] == 1
 
     @staticmethod
     def _decode(fields: list[Any]) -> Job | None:
@@ -135,12 +215,16 @@ class RedisStore(JobStore):
         return job
 
     async def get(self, job_id: str) -> Job | None:
+        if self._pending:
+            await self.flush()
         fields = await self.redis.hmget(
             self.keys.job(job_id), "record", "events_count", "cancel_requested"
         )
         return self._decode(fields)
 
     async def get_many(self, job_ids: list[str]) -> list[Job]:
+        if self._pending:
+            await self.flush()
         async with self.redis.pipeline(transaction=False) as pipe:
             for job_id in job_ids:
                 pipe.hmget(self.keys.job(job_id), "record", "events_count", "cancel_requested")
@@ -169,6 +253,8 @@ class RedisStore(JobStore):
 
     async def list(self, *, project_id: str | None = None, status: JobStatus | None = None,
                    limit: int = 50, offset: int = 0) -> tuple[list[Job], int]:
+        if self._pending:
+            await self.flush()
         key = self._index(project_id, status)
         if limit <= 0:
             return [], int(await self.redis.zcard(key))
@@ -180,10 +266,14 @@ class RedisStore(JobStore):
 
     async def oldest(self, status: JobStatus, limit: int) -> list[str]:
         """Ids of the ``limit`` oldest jobs in ``status`` (what recovery looks at)."""
+        if self._pending:
+            await self.flush()
         ids = await self.redis.zrange(self.keys.by_status(status.value), 0, limit - 1)
         return [i.decode() for i in ids]
 
     async def counts(self) -> dict[str, int]:
+        if self._pending:
+            await self.flush()
         async with self.redis.pipeline(transaction=False) as pipe:
             for status in JobStatus:
                 pipe.zcard(self.keys.by_status(status.value))
@@ -196,14 +286,13 @@ class RedisStore(JobStore):
         event = JobEvent(seq=0, job_id=job_id, type=type, crew=crew, message=message,
                          data=data or {})
         body = event.model_dump_json(exclude={"seq", "job_id"})
-        appended, seq = await self._append(
-            keys=[self.keys.job(job_id), self.keys.events(job_id)],
-            args=["1" if type in TERMINAL_EVENTS else "0", body],
-        )
+        save = self._pending.pop(job_id, _NO_SAVE)
+        kind = "terminal" if type in TERMINAL_EVENTS else "event"
+        _, appended, seq = await self._call(job_id, save, [kind, body])
         if appended:
-            event.seq = int(seq)
+            event.seq = seq
             return event
-        closed = await self.events(job_id, after=int(seq) - 1, limit=1)
+        closed = await self.events(job_id, after=seq - 1, limit=1)
         return closed[0]
 
     @staticmethod
@@ -213,6 +302,8 @@ class RedisStore(JobStore):
         return JobEvent(seq=int(entry_id.split(b"-")[1]), job_id=job_id, **data)
 
     async def events(self, job_id: str, after: int = 0, limit: int = 1000) -> list[JobEvent]:
+        if self._pending:
+            await self.flush()
         entries = await self.redis.xrange(
             self.keys.events(job_id), min=f"(0-{after}", max="+", count=limit
         )

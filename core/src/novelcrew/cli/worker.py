@@ -20,6 +20,11 @@ def worker_command(
     ),
     queue: str | None = typer.Option(None, "--queue", help="Overrides NOVELCREW_QUEUE_NAME."),
     log_level: str | None = typer.Option(None, "--log-level", help="DEBUG, INFO, WARNING..."),
+    check: bool = typer.Option(
+        False, "--check",
+        help="Exit 0 if a worker on this host has a heartbeat younger than the lease, else 1 "
+        "(a container health check).",
+    ),
 ) -> None:
     """Run jobs queued in Redis by API instances using NOVELCREW_JOB_BACKEND=arq.
 
@@ -35,6 +40,12 @@ def worker_command(
         }.items() if value is not None
     }
     settings = Settings(**overrides)
+    if check:
+        import asyncio
+
+        from novelcrew.worker import local_worker_alive
+
+        raise typer.Exit(0 if asyncio.run(local_worker_alive(settings)) else 1)
     _configure_logging(settings)
     run_worker(settings, concurrency=concurrency, burst=burst)
 

@@ -1,0 +1,135 @@
+"""The files in ``deploy/`` as far as this machine can try them: the compose file validated
+by docker-compose, the systemd units by ``systemd-analyze verify``, and the nginx site both
+checked by ``nginx -t`` and run for real in front of an API instance, with a job's SSE stream
+passing through it event by event."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+from nc_cluster import Cluster
+from redis_server import free_port
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+
+
+def test_the_compose_file_is_valid_and_defines_api_worker_and_persistent_redis() -> None:
+    out = subprocess.run(
+        [shutil.which("docker-compose") or "docker-compose", "-f", str(DEPLOY / "compose.yaml"),
+         "config"], capture_output=True, text=True, check=True, env={"PATH": "/usr/bin:/bin"},
+    ).stdout
+    config = yaml.safe_load(out)
+    services = config["services"]
+    assert set(services) == {"api", "worker", "redis"}
+    assert "--appendonly" in services["redis"]["command"]
+    assert services["redis"]["volumes"]
+    for name in ("api", "worker"):
+        env = services[name]["environment"]
+        assert env["NOVELCREW_JOB_BACKEND"] == "arq"
+        assert env["NOVELCREW_REDIS_URL"] == "redis://redis:6379/0"
+        assert services[name]["healthcheck"]["test"]
+        assert services[name]["depends_on"]["redis"]["condition"] == "service_healthy"
+    assert services["worker"]["command"][:2] == ["novelcrew", "worker"]
+    assert "ports" not in services["worker"]  # scalable: --scale worker=N
+
+
+def test_the_systemd_units_verify(tmp_path: Path) -> None:
+    """``systemd-analyze verify`` on the units, pointed at this machine's novelcrew."""
+    novelcrew = str(Path(sys.executable).parent / "novelcrew")
+    for unit in (DEPLOY / "systemd").glob("*.service"):
+        text = unit.read_text().replace("/opt/novelcrew/.venv/bin/novelcrew", novelcrew)
+        (tmp_path / unit.name).write_text(text)
+    result = subprocess.run(
+        ["systemd-analyze", "verify", *sorted(str(p) for p in tmp_path.glob("*.service"))],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "novelcrew" not in result.stderr, result.stderr
+
+
+def nginx_conf(tmp_path: Path, site: str) -> Path:
+    (tmp_path / "site.conf").write_text(site)
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(f"""
+pid {tmp_path}/nginx.pid;
+error_log {tmp_path}/error.log;
+events {{ worker_connections 64; }}
+http {{
+    access_log off;
+    client_body_temp_path {tmp_path}/body;
+    proxy_temp_path {tmp_path}/proxy;
+    fastcgi_temp_path {tmp_path}/fastcgi;
+    uwsgi_temp_path {tmp_path}/uwsgi;
+    scgi_temp_path {tmp_path}/scgi;
+    include {tmp_path}/site.conf;
+}}
+""")
+    return conf
+
+
+def test_the_nginx_site_passes_nginx_t(tmp_path: Path) -> None:
+    conf = nginx_conf(tmp_path, (DEPLOY / "nginx" / "novelcrew.conf").read_text())
+    result = subprocess.run([shutil.which("nginx") or "/usr/sbin/nginx", "-t", "-p",
+                             str(tmp_path), "-c", str(conf)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "syntax is ok" in result.stderr
+
+
+@pytest.fixture
+def proxied(cluster: Cluster, tmp_path: Path) -> Iterator[str]:
+    """An API instance and a worker behind nginx running the deploy site (on free ports)."""
+    api = cluster.api()
+    cluster.worker(2)
+    cluster.wait_ready([api])
+    port = free_port()
+    site = (DEPLOY / "nginx" / "novelcrew.conf").read_text()
+    site = site.replace("127.0.0.1:5001", api.removeprefix("http://"))
+    site = re.sub(r"listen 80;", f"listen 127.0.0.1:{port};", site)
+    site = re.sub(r"listen \[::\]:80;", "", site)
+    (tmp_path / "nginx").mkdir()
+    conf = nginx_conf(tmp_path / "nginx", site)
+    proc = subprocess.Popen([shutil.which("nginx") or "/usr/sbin/nginx", "-p",
+                             str(tmp_path / "nginx"), "-c", str(conf), "-g", "daemon off;"])
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline and proc.poll() is None, "nginx did not start"
+            time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_sse_streams_through_the_nginx_site_event_by_event(proxied: str) -> None:
+    client = httpx.Client(timeout=30)
+    job = client.post(f"{proxied}/jobs", json={
+        "crews": ["sleepy"], "inputs": {"steps": 15, "step_seconds": 0.1}})
+    assert job.status_code == 202, job.text
+    arrivals: list[tuple[float, str]] = []
+    with client.stream("GET", f"{proxied}/jobs/{job.json()['id']}/events") as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        for line in response.iter_lines():
+            if line.startswith("event:"):
+                arrivals.append((time.monotonic(), line[6:].strip()))
+    types = [t for _, t in arrivals]
+    assert types[0] == "queued" and types[-1] == "succeeded"
+    # unbuffered: the first task's events arrived well before the job ended
+    first_task = next(at for at, t in arrivals if t == "task_finished")
+    assert arrivals[-1][0] - first_task > 0.8
