@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import math
 import re
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -251,3 +253,71 @@ def test_plan_with_inconsistent_totals_is_rejected() -> None:
     broken["totals"]["shots"] = 7
     with pytest.raises(ValueError, match="totals say"):
         ScenePlan.model_validate(broken)
+
+
+async def test_a_model_error_fails_only_its_scene(tmp_path: Path, graph: MemoryGraph) -> None:
+    def shots(number: int, prompt: str) -> str:
+        if number == 2:
+            raise ConnectionError("provider unreachable")
+        return final(shots_reply(number))
+
+    llm = ScriptedLLM(replies=director_replies(shots=shots))
+    job, _ = await run_director(tmp_path, graph, llm, {"scenes": "1-2", "max_attempts": 2})
+    assert job.status == "succeeded", job.error
+    plan = ScenePlan.model_validate(job.result["director"])
+    assert [s.number for s in plan.scenes] == [1]
+    assert [f.number for f in plan.failed_scenes] == [2]
+    assert "ModelError" in plan.failed_scenes[0].error
+
+
+async def test_model_errors_on_every_scene_fail_the_job_as_a_model_error(
+        tmp_path: Path, graph: MemoryGraph) -> None:
+    def down(number: int, prompt: str) -> str:
+        raise ConnectionError("provider unreachable")
+
+    llm = ScriptedLLM(replies=director_replies(breakdown=down))
+    job, _ = await run_director(tmp_path, graph, llm, {"scenes": "1-2", "max_attempts": 1})
+    assert job.status == "failed" and job.error is not None
+    assert job.error.type == "model_error"
+    assert "no scene could be planned" in job.error.message
+    assert {f["number"] for f in job.error.details["failed_scenes"]} == {1, 2}
+
+
+class Gauge:
+    """Counts calls in flight across threads, and the most at once."""
+
+    def __init__(self) -> None:
+        self.active = self.peak = 0
+        self.lock = threading.Lock()
+
+    def __enter__(self) -> None:
+        with self.lock:
+            self.active += 1
+            self.peak = max(self.peak, self.active)
+
+    def __exit__(self, *exc: object) -> None:
+        with self.lock:
+            self.active -= 1
+
+
+GAUGE = Gauge()
+
+
+class SlowScriptedLLM(ScriptedLLM):
+    """Each call takes 0.3 s, outside the script's lock, as a real provider's would."""
+
+    def call(self, *args: Any, **kwargs: Any) -> str:
+        with GAUGE:
+            time.sleep(0.3)
+            return super().call(*args, **kwargs)
+
+    call._crewai_rate_limit_wrapped = True  # type: ignore[attr-defined]
+
+
+async def test_scenes_are_planned_concurrently_within_the_bound(
+        tmp_path: Path, graph: MemoryGraph) -> None:
+    llm = SlowScriptedLLM(replies=director_replies())
+    job, _ = await run_director(tmp_path, graph, llm, {"max_parallel_scenes": 2})
+    assert job.status == "succeeded", job.error
+    assert len(llm.calls) == 8
+    assert GAUGE.peak == 2  # two scenes at once, never more

@@ -12,7 +12,7 @@ import asyncio
 import logging
 
 from novelcrew.context import RunContext
-from novelcrew.errors import JobError, TransientError
+from novelcrew.errors import JobError, ModelError, TransientError
 from novelcrew_director.brief import build_brief
 from novelcrew_director.config import AGENT_KEYS, load_config
 from novelcrew_director.inputs import DirectorInput
@@ -78,6 +78,12 @@ async def run(ctx: RunContext, inputs: DirectorInput) -> ScenePlan:
         if all(o.transient for o in outcomes):
             raise TransientError(f"no scene could be planned (model unavailable): {summary}",
                                  details)
+        model_errors = [o.last_error for o in outcomes if isinstance(o.last_error, ModelError)]
+        if len(model_errors) == len(outcomes):
+            # the model layer gave up on every scene: say so as the model error it is
+            first = model_errors[0]
+            raise ModelError(f"no scene could be planned: {first.message}",
+                             {**first.details, **details}) from first
         raise PlanningFailed(f"none of the {len(failed)} scene(s) could be planned: {summary}",
                              details)
 

@@ -52,6 +52,8 @@ class SceneOutcome:
     failure: FailedScene | None = None
     transient: bool = False
     errors: list[str] = field(default_factory=list)
+    #: the exception of the last failed attempt, if the failure was an error (not a rejection)
+    last_error: BaseException | None = None
 
 
 def describe(exc: BaseException) -> str:
@@ -200,6 +202,7 @@ class ScenePlanner:
                 return outcome
             except AnswerRejected as rejected:
                 reason = describe(error) if error is not None else str(rejected)
+            outcome.last_error = error
             if error is not None and _is_transient(error):
                 outcome.transient = True
             outcome.errors.append(f"{stage}: {reason}")
