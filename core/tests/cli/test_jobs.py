@@ -71,3 +71,16 @@ def test_errors_are_plain(server: dict[str, str]) -> None:
     assert wrong_key.exit_code == 1 and "--api-key" in wrong_key.stderr
     down = CliRunner().invoke(app, ["jobs", "list", "--url", "http://127.0.0.1:9"])
     assert down.exit_code == 1 and "cannot reach the server" in down.stderr
+
+
+def test_sse_parsing_skips_comments_and_joins_data_lines() -> None:
+    from novelcrew.cli.jobs import sse_events
+
+    stream = [
+        ": keep-alive", "",
+        "id: 1", "event: queued", 'data: {"seq": 1, "type": "queued"}', "",
+        "id: 2", "event: progress", 'data: {"seq": 2,', 'data:  "type": "progress"}', "",
+        "data: not json", "",
+        'data: {"seq": 3, "type": "succeeded"}',
+    ]
+    assert [e["seq"] for e in sse_events(iter(stream))] == [1, 2, 3]

@@ -123,3 +123,11 @@ def test_ctrl_c_cancels_the_job_cleanly(plugin_dir: Path, tmp_path: Path) -> Non
     record = json.loads(out)
     assert record["status"] == "cancelled"
     assert record["result"] == {}
+
+
+def test_invalid_input_reads_clearly_on_a_terminal(plugin_dir: Path) -> None:
+    result = CliRunner().invoke(app, ["run", "count"], env={"COLUMNS": "120"})
+    assert result.exit_code == 1
+    assert "invalid_input in crew count" in result.stdout
+    assert "story_text: Field required" in result.stdout
+    assert "job failed: invalid_input" in result.stderr
