@@ -104,6 +104,14 @@ class MemoryGraph:
         return {"chunks": len(kg.get("chunks", [])), "entities": len(kg.get("entities", [])),
                 "relationships": len(kg.get("relationships", []))}
 
+    def delete(self, project: str, name: str) -> bool:
+        key = name.lower()
+        found = self.entities.get(project, {}).pop(key, None) is not None
+        rels = self.relationships.get(project, {})
+        for pair in [p for p in rels if key in p]:
+            del rels[pair]
+        return found
+
     def query(self, project: str, query: str, top_k: int = 20, max_tokens: int = 4000,
               entity_types: list[str] | None = None) -> dict[str, Any]:
         self.queries.append({"query": query, "entity_types": entity_types, "top_k": top_k})
@@ -142,6 +150,8 @@ class _GraphTool:
     async def acall(self, **kwargs: Any) -> Any:
         if self.op == "query":
             return self.graph.query(self.project, **kwargs)
+        if self.op == "delete":
+            return {"deleted": self.graph.delete(self.project, kwargs["entity_name"])}
         return self.graph.insert(self.project, kwargs["custom_kg"])
 
 
@@ -158,6 +168,8 @@ class GraphPlugin:
                       factory=lambda ctx: _GraphTool(graph, ctx.project_id or "", "query")))
         register(Tool(name="kg_insert_custom_kg", description="insert (memory)",
                       factory=lambda ctx: _GraphTool(graph, ctx.project_id or "", "insert")))
+        register(Tool(name="kg_delete_entity", description="delete (memory)",
+                      factory=lambda ctx: _GraphTool(graph, ctx.project_id or "", "delete")))
 
 
 def graph_plugin(graph: MemoryGraph) -> GraphPlugin:

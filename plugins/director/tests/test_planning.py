@@ -321,3 +321,17 @@ async def test_scenes_are_planned_concurrently_within_the_bound(
     assert job.status == "succeeded", job.error
     assert len(llm.calls) == 8
     assert GAUGE.peak == 2  # two scenes at once, never more
+
+
+async def test_replanning_a_scene_removes_its_surplus_shots(
+        tmp_path: Path, graph: MemoryGraph) -> None:
+    first = ScriptedLLM(replies=director_replies())
+    job, _ = await run_director(tmp_path, graph, first, {"scenes": [3]})
+    assert job.status == "succeeded", job.error
+    one_shot = {"shots": shots_reply(3)["shots"][:1]}
+    second = ScriptedLLM(replies=director_replies(shots=lambda n, p: final(one_shot)))
+    job, events = await run_director(tmp_path, graph, second, {"scenes": [3]})
+    assert job.status == "succeeded", job.error
+    shots = sorted(k for k, e in graph.entities[PROJECT].items() if e["type"] == "shot")
+    assert shots == ["scene 3 shot 1"]
+    assert any("removed 2 shot(s)" in e.message for e in events)

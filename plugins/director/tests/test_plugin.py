@@ -19,7 +19,7 @@ def test_plugin_is_listed_with_its_crew() -> None:
     assert info.crews == ["director"]
     crew = plugins.registry.crew("director")
     assert crew.tools == ("kg_query", "kg_insert_custom_kg")
-    assert crew.optional_tools == ("payload_read_project",)
+    assert crew.optional_tools == ("payload_read_project", "kg_delete_entity")
     assert crew.agents == ("Scene Analysis Director", "Cinematography Specialist")
 
 

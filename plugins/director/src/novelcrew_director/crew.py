@@ -20,7 +20,7 @@ from novelcrew_director.models import FailedScene, ModelInfo, PlannedScene, Scen
 from novelcrew_director.planner import SceneOutcome, ScenePlanner
 from novelcrew_director.reading import check_selection, read_story
 from novelcrew_director.totals import compute_totals
-from novelcrew_director.writeback import custom_kg
+from novelcrew_director.writeback import custom_kg, remove_stale_shots
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +112,10 @@ async def run(ctx: RunContext, inputs: DirectorInput) -> ScenePlan:
         try:
             counts = await ctx.tool("kg_insert_custom_kg").acall(
                 custom_kg=custom_kg(planned, story.scenes))
+            stale = await remove_stale_shots(ctx, planned)
+            if stale:
+                await ctx.emit("progress", f"removed {len(stale)} shot(s) of an earlier plan",
+                               removed=stale)
         except Exception as exc:  # the plan is the product; a graph outage must not lose it
             message = f"could not write the shots to the knowledge graph: {exc}"
             warnings.append(message)

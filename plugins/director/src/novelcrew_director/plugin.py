@@ -32,7 +32,7 @@ def register_crews(register: Any) -> None:
         output_model=ScenePlan,
         run=run,
         tools=("kg_query", "kg_insert_custom_kg"),
-        optional_tools=("payload_read_project",),
+        optional_tools=("payload_read_project", "kg_delete_entity"),
         agents=AGENTS,
         estimated_seconds=180,
     ))

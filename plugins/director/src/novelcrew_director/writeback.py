@@ -9,8 +9,10 @@ scene lets a free-text query ("the shots of the storm scene") find the plan.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from novelcrew.context import RunContext
 from novelcrew_director.models import PlannedScene, Shot
 from novelcrew_director.story import SceneFacts
 
@@ -88,3 +90,29 @@ def custom_kg(scenes: list[PlannedScene], facts: dict[int, SceneFacts]) -> dict[
                 "keywords": "shot_of", "weight": 1.0, "source_id": SOURCE_ID,
             })
     return {"chunks": chunks, "entities": entities, "relationships": relationships}
+
+
+_SHOT_RE = re.compile(r"^scene\s+(\d+)\s+shot\s+(\d+)$", re.I)
+
+
+async def remove_stale_shots(ctx: RunContext, scenes: list[PlannedScene]) -> list[str]:
+    """Delete shots an earlier plan wrote beyond this plan's count (needs ``kg_delete_entity``).
+
+    Re-planning a scene with fewer shots would otherwise leave ``Scene 3 Shot 9`` behind.
+    """
+    if not ctx.has_tool("kg_delete_entity"):
+        return []
+    query, delete = ctx.tool("kg_query"), ctx.tool("kg_delete_entity")
+    removed: list[str] = []
+    for scene in scenes:
+        result = await query.acall(query=f"Scene {scene.number} Shot", top_k=200,
+                                   max_tokens=2000, entity_types=["shot"])
+        data = result.model_dump() if hasattr(result, "model_dump") else dict(result)
+        for entity in data.get("entities") or []:
+            name = str(entity.get("name", ""))
+            match = _SHOT_RE.match(name.strip())
+            if (match and int(match.group(1)) == scene.number
+                    and int(match.group(2)) > len(scene.shots)):
+                await delete.acall(entity_name=name)
+                removed.append(name)
+    return removed
