@@ -116,6 +116,19 @@ def is_scene_plan(result: Mapping[str, Any]) -> bool:
     )
 
 
+#: longest text shown in a table cell; ``--json`` has everything
+CELL_CHARS = 160
+
+
+def short(value: Any, limit: int = CELL_CHARS) -> str:
+    """``value`` as text, cut at a word boundary to ``limit`` characters."""
+    text = " ".join(str(value or "").split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0] or text[:limit]
+    return cut.rstrip(",;:.") + "…"
+
+
 def _join(items: Iterable[Any] | None, sep: str = ", ") -> str:
     return sep.join(str(i) for i in items or [] if i not in (None, ""))
 
@@ -160,7 +173,7 @@ def analysis(result: Mapping[str, Any]) -> RenderableType:
             rels = _join(f"{r.get('kind', '')} of {r.get('to', '')}"
                          for r in c.get("relationships") or [] if isinstance(r, Mapping))
             table.add_row(str(c.get("name", "")), str(c.get("role", "")),
-                          str(c.get("description", "")), str(c.get("arc", "")), rels)
+                          short(c.get("description")), short(c.get("arc")), short(rels))
         parts.append(table)
 
     locations = result.get("locations") or []
@@ -170,8 +183,8 @@ def analysis(result: Mapping[str, Any]) -> RenderableType:
         table.add_column("description", ratio=2)
         table.add_column("atmosphere", ratio=1)
         for loc in locations:
-            table.add_row(str(loc.get("name", "")), str(loc.get("description", "")),
-                          str(loc.get("atmosphere", "")))
+            table.add_row(str(loc.get("name", "")), short(loc.get("description")),
+                          short(loc.get("atmosphere")))
         parts.append(table)
 
     scenes = result.get("scenes") or []
@@ -184,7 +197,7 @@ def analysis(result: Mapping[str, Any]) -> RenderableType:
         table.add_column("beat", ratio=1)
         for s in scenes:
             where = _join([s.get("location"), s.get("time_of_day")], " · ")
-            what = Text(str(s.get("summary", "")))
+            what = Text(short(s.get("summary"), 240))
             for line in (s.get("dialogue") or [])[:1]:
                 what.append(f"\n“{str(line).strip(chr(34))}”", style="italic dim")
             table.add_row(str(s.get("number", "")), where, _join(s.get("characters")), what,
@@ -243,7 +256,7 @@ def scene_plan(result: Mapping[str, Any]) -> RenderableType:
                    str(shot.get("angle", "")), str(shot.get("movement", "")),
                    str(shot.get("lens", "")), _seconds(shot.get("estimated_duration_seconds"))]
             if shared_note is None:
-                row.append(str(shot.get("notes", "")))
+                row.append(short(shot.get("notes")))
             table.add_row(*row)
         parts.append(table)
         if scene.get("transition"):
