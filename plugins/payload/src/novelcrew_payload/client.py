@@ -150,19 +150,19 @@ class PayloadClient:
         deadline = None if budget is None else time.monotonic() + budget
         url = f"{cfg.api_url}{path}"
         attempt = 0
+        last: PayloadError | None = None
         while True:
             timeout = cfg.timeout_seconds
             if deadline is not None:
                 timeout = min(timeout, deadline - time.monotonic())
-                if timeout <= 0:
-                    raise PayloadUnavailable(
-                        f"Payload did not answer {method} {url} within {budget:g}s",
-                        url=url)
+                if timeout <= 0:  # the budget ran out (a wait overshot, or nothing was left)
+                    raise _noted(last, attempt) if last is not None else PayloadUnavailable(
+                        f"Payload did not answer {method} {url} within {budget:.3g}s", url=url)
             try:
                 response = await self._http.request(method, path, params=params, json=json,
                                                     timeout=timeout)
             except httpx.TransportError as exc:
-                problem = (f"Payload timed out on {method} {url} after {timeout:g}s"
+                problem = (f"Payload timed out on {method} {url} after {timeout:.3g}s"
                            if isinstance(exc, httpx.TimeoutException)
                            else f"Payload is unreachable at {url}: {type(exc).__name__}: {exc}")
                 failure: PayloadError = PayloadUnavailable(problem, url=url)
@@ -175,13 +175,12 @@ class PayloadClient:
                     status=response.status_code, url=url)
             delay = min(cfg.max_backoff_seconds, cfg.backoff_seconds * 2 ** attempt)
             delay *= 1 + random.random() * 0.25
+            # give up when out of retries, or when the wait would leave no time for an attempt
             if attempt >= retries or (deadline is not None
-                                      and time.monotonic() + delay >= deadline):
-                if attempt:
-                    failure.message = f"{failure.message} (after {attempt + 1} attempts)"
-                    failure.args = (failure.message,)
-                raise failure
+                                      and time.monotonic() + delay >= deadline - 0.01):
+                raise _noted(failure, attempt + 1)
             attempt += 1
+            last = failure
             log.info("payload call failed, retry %d/%d in %.2fs: %s", attempt, retries, delay,
                      failure.message)
             await asyncio.sleep(delay)
@@ -219,6 +218,14 @@ class PayloadClient:
                                          errors=fields, status=status, url=url)
         raise PayloadError(f"Payload answered {status} to {method} {url}: {messages}",
                            status=status, url=url)
+
+
+def _noted(failure: PayloadError, attempts: int) -> PayloadError:
+    """``failure`` saying how many attempts it took, when there were several."""
+    if attempts > 1:
+        failure.message = f"{failure.message} (after {attempts} attempts)"
+        failure.args = (failure.message,)
+    return failure
 
 
 def _json(response: httpx.Response) -> Any:

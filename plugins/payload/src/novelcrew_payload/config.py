@@ -29,8 +29,9 @@ class PayloadTuning(BaseSettings):
     #: first backoff delay; doubles per retry up to ``max_backoff_seconds``
     backoff_seconds: float = Field(0.5, ge=0)
     max_backoff_seconds: float = Field(5.0, ge=0)
-    #: the most one job-event update (read, then patch, with their retries) may take
-    update_budget_seconds: float = Field(20.0, gt=0)
+    #: the most one job-event update (read, then patch, with their retries) may take; the core
+    #: waits at most 60 s for an observer, so this stays below that
+    update_budget_seconds: float = Field(20.0, gt=0, le=50)
     #: retries of a job-event update's calls (bounded by ``update_budget_seconds`` too)
     update_retries: int = Field(6, ge=0)
 
