@@ -159,3 +159,16 @@ async def test_create_with_event_stores_both_or_neither(store: RedisStore) -> No
     with pytest.raises(ValueError):
         await store.create_with_event(job, "queued")
     assert [e.type for e in await store.events(job.id)] == ["queued"]
+
+
+async def test_mark_cancel_requested_sets_only_the_flag(store: RedisStore) -> None:
+    job = make_job()
+    await store.create(job)
+    running = job.model_copy(update={"status": JobStatus.running, "result": {"a": 1}})
+    await store.save(running)
+    assert await store.mark_cancel_requested(job.id)
+    got = await store.get(job.id)
+    assert got is not None and got.cancel_requested and got.result == {"a": 1}
+    await store.save(running.model_copy(update={"status": JobStatus.succeeded}))
+    assert not await store.mark_cancel_requested(job.id)
+    assert not await store.mark_cancel_requested("unknown")

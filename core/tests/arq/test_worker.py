@@ -6,9 +6,11 @@ import signal
 import time
 from pathlib import Path
 
+import pytest
 from helpers import StartWorker, new_job, until, until_event, until_terminal
 
 from novelcrew.backends.arq import ArqBackend
+from novelcrew.errors import Conflict
 from novelcrew.jobs import JobStatus
 
 
@@ -91,6 +93,8 @@ async def test_a_queued_job_is_cancelled_at_once_and_never_starts(
     job = await backend.submit(new_job(["sleepy"], steps=1))
     cancelled = await other_backend.cancel(job.id)
     assert cancelled.status is JobStatus.cancelled
+    with pytest.raises(Conflict):
+        await backend.cancel(job.id)
     start_worker()
     later = await backend.submit(new_job(["noop"]))
     assert (await until_terminal(backend, later.id)).status is JobStatus.succeeded

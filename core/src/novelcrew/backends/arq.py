@@ -20,7 +20,7 @@ from redis.exceptions import RedisError
 from novelcrew.backends.base import JobBackend
 from novelcrew.backends.keys import ARQ_ABORT, RUN_JOB_FUNCTION, Keys
 from novelcrew.backends.redis_store import RedisStore
-from novelcrew.errors import BackendUnavailable
+from novelcrew.errors import BackendUnavailable, Conflict
 from novelcrew.jobs import Job, JobStatus, utcnow
 from novelcrew.runner import JobRunner
 from novelcrew.specs import Health
@@ -87,6 +87,20 @@ class ArqBackend(JobBackend):
                                      {"backend": self.name}) from exc
         await self.runner.notify(event, job)
         return job.model_copy(deep=True)  # as stored (the emit set its events_count)
+
+    async def cancel(self, job_id: str) -> Job:
+        """Like ``JobBackend.cancel``, but only the flag is written: a whole-record save from
+        the API could overwrite a worker's newer save of the same job."""
+        job = await self.get(job_id)
+        if job.status.terminal or not await self.store.mark_cancel_requested(job_id):
+            job = await self.get(job_id)
+            raise Conflict(
+                f"job {job_id} has already ended ({job.status.value})",
+                {"job_id": job_id, "status": job.status.value},
+            )
+        job.cancel_requested = True
+        await self.request_cancel(job)
+        return await self.get(job_id)
 
     async def request_cancel(self, job: Job) -> None:
         await self.store.flush()  # cancel_requested is in Redis before any worker hears of it

@@ -204,6 +204,17 @@ class RedisStore(JobStore):
         args = self._save_args(job, "save", ",".join(s.value for s in expect))
         return (await self._call(job.id, args, _NO_EVENT))[0] == 1
 
+    async def mark_cancel_requested(self, job_id: str) -> bool:
+        """Set ``cancel_requested`` alone (no record rewrite that could race a worker's save);
+        False if the job is unknown or has ended."""
+        await self.flush()
+        return bool(await self.redis.eval(
+            "local s = redis.call('HGET', KEYS[1], 'status') "
+            "if (not s) or s == 'succeeded' or s == 'failed' or s == 'cancelled' then return 0 end "
+            "redis.call('HSET', KEYS[1], 'cancel_requested', 1) return 1",
+            1, self.keys.job(job_id),
+        ))
+
     @staticmethod
     def _decode(fields: list[Any]) -> Job | None:
         record, events_count, cancel = fields
