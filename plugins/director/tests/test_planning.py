@@ -25,7 +25,9 @@ from director_fixtures import (
     shots_reply,
 )
 
+from novelcrew.backends.memory import MemoryStore
 from novelcrew.jobs import Job, JobEvent
+from novelcrew.runner import JobRunner
 from novelcrew_director import ScenePlan
 from novelcrew_sdk import ScriptedLLM, make_plugins, make_settings, run_job
 
@@ -335,3 +337,25 @@ async def test_replanning_a_scene_removes_its_surplus_shots(
     shots = sorted(k for k, e in graph.entities[PROJECT].items() if e["type"] == "shot")
     assert shots == ["scene 3 shot 1"]
     assert any("removed 2 shot(s)" in e.message for e in events)
+
+
+async def test_cancelling_mid_plan_stops_the_scenes_and_writes_nothing(
+        tmp_path: Path, graph: MemoryGraph) -> None:
+    cancel = threading.Event()
+
+    def breakdown(number: int, prompt: str) -> str:
+        cancel.set()  # the user cancels while the first scenes are being planned
+        return final(breakdown_reply(number))
+
+    llm = ScriptedLLM(replies=director_replies(breakdown=breakdown))
+    plugins = make_plugins(graph_plugin(graph), entry_points=["director"], llm=llm)
+    settings = make_settings(tmp_path / "data", default_model="scripted")
+    store = MemoryStore()
+    job = Job(crews=["director"], inputs={"max_parallel_scenes": 1}, project_id=PROJECT)
+    await store.create(job)
+    outcome = await JobRunner(plugins, settings, store).run(job.id, cancel)
+    assert outcome.job.status == "cancelled"
+    assert len(llm.calls_for("Scene Analysis Director")) == 1
+    assert graph.inserts == []
+    events = await store.events(job.id)
+    assert events[-1].type == "cancelled"

@@ -67,9 +67,15 @@ async def run(ctx: RunContext, inputs: DirectorInput) -> ScenePlan:
             brief = build_brief(story, number, inputs.preferences, inputs.constraints)
             return await planner.plan(brief)
 
-    async with asyncio.TaskGroup() as group:
-        running = [group.create_task(plan(number)) for number in numbers]
-    outcomes = [task.result() for task in running]
+    running = [asyncio.create_task(plan(number)) for number in numbers]
+    try:
+        outcomes: list[SceneOutcome] = list(await asyncio.gather(*running))
+    except BaseException:
+        # cancellation (or a bug): stop the other scenes too, and raise it as itself
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+        raise
     planned: list[PlannedScene] = [o.plan for o in outcomes if o.plan is not None]
     failed: list[FailedScene] = [o.failure for o in outcomes if o.failure is not None]
     if not planned:
