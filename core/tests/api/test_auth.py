@@ -58,7 +58,7 @@ async def test_rate_limit_per_key_with_retry_after(make_client):
     r = await client.get("/crews", headers=mine)
     assert r.status_code == 429
     assert r.json()["error"]["type"] == "rate_limited"
-    assert int(r.headers["retry-after"]) == 20  # one token every 20 s at 3 a minute
+    assert 18 <= int(r.headers["retry-after"]) <= 20  # a token every 20 s at 3 a minute
     # another key has its own bucket
     assert (await client.get("/crews", headers={"X-API-Key": OTHER})).status_code == 200
 

@@ -155,7 +155,6 @@ async def test_events_of_a_live_job_arrive_and_the_stream_ends(make_client):
     r = await client.get(f"/jobs/{job_id}/events")
     await releaser
     parsed = parse_sse(r.text)
-    assert {"comment": "keep-alive"} in parsed  # the idle wait got keep-alive comments
     types = [e["event"] for e in parsed if "event" in e]
     assert types[0] == "queued" and types[-1] == "succeeded"
     assert "task_finished" in types
