@@ -336,7 +336,9 @@ async def test_replanning_a_scene_removes_its_surplus_shots(
     assert job.status == "succeeded", job.error
     shots = sorted(k for k, e in graph.entities[PROJECT].items() if e["type"] == "shot")
     assert shots == ["scene 3 shot 1"]
-    assert any("removed 2 shot(s)" in e.message for e in events)
+    finished = [e for e in events if e.type == "task_finished"
+                and e.message == "Write the shots to the knowledge graph"]
+    assert sorted(finished[0].data["removed_shots"]) == ["Scene 3 Shot 2", "Scene 3 Shot 3"]
 
 
 async def test_cancelling_mid_plan_stops_the_scenes_and_writes_nothing(

@@ -61,11 +61,12 @@ async def run(ctx: RunContext, inputs: DirectorInput) -> ScenePlan:
     planner = ScenePlanner(ctx, config, {role: ctx.llm(role) for role in roles},
                            inputs.max_attempts, trust_model=not models.offline)
     limit = asyncio.Semaphore(inputs.max_parallel_scenes)
+    briefs = {n: build_brief(story, n, inputs.preferences, inputs.constraints)
+              for n in numbers}
 
     async def plan(number: int) -> SceneOutcome:
         async with limit:
-            brief = build_brief(story, number, inputs.preferences, inputs.constraints)
-            return await planner.plan(brief)
+            return await planner.plan(briefs[number])
 
     running = [asyncio.create_task(plan(number)) for number in numbers]
     try:
@@ -99,13 +100,10 @@ async def run(ctx: RunContext, inputs: DirectorInput) -> ScenePlan:
                    + ", ".join(str(f.number) for f in failed))
         warnings.append(message)
         await ctx.emit("warning", message, failed_scenes=[f.model_dump() for f in failed])
-    for number in numbers:
-        brief_location = story.scenes[number].location
-        if (inputs.constraints.locations_available and brief_location
-                and build_brief(story, number, inputs.preferences,
-                                inputs.constraints).unavailable_location):
-            warnings.append(f"scene {number}: location {brief_location!r} is not among the "
-                            "available locations")
+    for number, brief in briefs.items():
+        if brief.unavailable_location:
+            warnings.append(f"scene {number}: location {brief.facts.location!r} is not among "
+                            "the available locations")
 
     totals = compute_totals(planned, inputs.constraints)
     if totals.fits_schedule is False:
@@ -115,20 +113,18 @@ async def run(ctx: RunContext, inputs: DirectorInput) -> ScenePlan:
     ctx.total_tasks = ctx.completed_tasks + (1 if inputs.write_back else 0)
     if inputs.write_back:
         await ctx.task_started(WRITE_TASK)
+        written, removed = False, []
         try:
-            counts = await ctx.tool("kg_insert_custom_kg").acall(
-                custom_kg=custom_kg(planned, story.scenes))
-            stale = await remove_stale_shots(ctx, planned)
-            if stale:
-                await ctx.emit("progress", f"removed {len(stale)} shot(s) of an earlier plan",
-                               removed=stale)
+            await ctx.tool("kg_insert_custom_kg").acall(custom_kg=custom_kg(planned,
+                                                                          story.scenes))
+            written = True
+            removed = await remove_stale_shots(ctx, planned)
         except Exception as exc:  # the plan is the product; a graph outage must not lose it
-            message = f"could not write the shots to the knowledge graph: {exc}"
+            step = "remove earlier shots from" if written else "write the shots to"
+            message = f"could not {step} the knowledge graph: {exc}"
             warnings.append(message)
-            await ctx.emit("warning", message, tool="kg_insert_custom_kg",
-                           error=type(exc).__name__)
-            counts = None
-        await ctx.task_finished(WRITE_TASK, written=counts is not None)
+            await ctx.emit("warning", message, error=type(exc).__name__)
+        await ctx.task_finished(WRITE_TASK, written=written, removed_shots=removed)
     else:
         await ctx.add_tasks(0)
 
