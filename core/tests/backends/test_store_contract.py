@@ -184,3 +184,35 @@ async def test_sqlite_survives_reopen_in_wal_mode(tmp_path: Path) -> None:
         assert [e.type for e in await again.events(job.id)] == ["queued"]
     finally:
         await again.close()
+
+
+async def test_save_replaces_inputs_too(store: JobStore) -> None:
+    job = make_job()
+    await store.create(job)
+    job.inputs = {"story_text": "a longer story", "preferences": {"tone": "quiet"}}
+    await store.save(job)
+    got = await store.get(job.id)
+    assert got is not None and got.inputs == job.inputs
+    listed, _ = await store.list()
+    assert listed[0].inputs == job.inputs
+
+
+async def test_sqlite_does_not_rewrite_a_big_story_at_every_save(tmp_path: Path) -> None:
+    """Records are saved at every progress step; the story must not be written each time."""
+    path = tmp_path / "jobs.sqlite3"
+    store = SQLiteStore(path)
+    await store.open()
+    try:
+        job = Job(crews=["architect"], inputs={"story_text": "word " * 400_000})  # 2 MB
+        await store.create(job)
+        await store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        for i in range(50):
+            job.progress.completed_tasks = i
+            await store.save(job)
+        wal = path.with_name(path.name + "-wal")
+        assert wal.stat().st_size < 1_000_000, "the inputs were rewritten on save"
+        got = await store.get(job.id)
+        assert got is not None and got.inputs == job.inputs
+        assert got.progress.completed_tasks == 49
+    finally:
+        await store.close()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import contextlib
+import hashlib
 import json
 import sqlite3
 from functools import partial
@@ -44,6 +45,11 @@ CREATE TABLE IF NOT EXISTS events (
     record TEXT NOT NULL,
     PRIMARY KEY (job_id, seq)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS job_inputs (
+    job_id TEXT PRIMARY KEY,
+    digest TEXT NOT NULL,
+    inputs TEXT NOT NULL
+);
 CREATE TRIGGER IF NOT EXISTS events_count AFTER INSERT ON events BEGIN
     UPDATE jobs SET events_count = NEW.seq WHERE id = NEW.job_id;
 END;
@@ -57,6 +63,8 @@ APPEND = (
     " RETURNING seq"
 )
 
+COLUMNS = "j.record, j.events_count, j.cancel_requested, i.inputs, i.digest"
+
 #: How often a waiter re-reads the file for events written by another process.
 POLL_SECONDS = 0.5
 
@@ -68,6 +76,8 @@ class SQLiteStore(JobStore):
         self.path = Path(path)
         self.poll_seconds = poll_seconds
         self._db: aiosqlite.Connection | None = None
+        #: digest of each job's inputs as last written or read, to skip rewriting them
+        self._digests: dict[str, str] = {}
         self._changed: dict[str, asyncio.Condition] = {}
         self._versions: dict[str, int] = {}
 
@@ -112,20 +122,40 @@ class SQLiteStore(JobStore):
         return list(await self.db.execute_fetchall(sql, params))
 
     # records ------------------------------------------------------------------------------
+    # A job's inputs (the story: up to megabytes) never change while it runs, but its record
+    # is saved at every step; so they live in their own table, written only when they change.
     @staticmethod
     def _row(job: Job) -> tuple[Any, ...]:
         return (job.project_id, job.status.value, job.created_at.timestamp(),
-                job.model_dump_json())
+                job.model_dump_json(exclude={"inputs"}))
 
-    @staticmethod
-    def _job(row: Any) -> Job:
-        record, events_count, cancel_requested = row
-        job = Job.model_validate_json(record)
+    def _job(self, row: Any) -> Job:
+        record, events_count, cancel_requested, inputs, digest = row
+        data = json.loads(record)
+        data["inputs"] = json.loads(inputs) if inputs else {}
+        job = Job.model_validate(data)
         job.events_count = events_count
         job.cancel_requested = bool(cancel_requested)
+        if digest:
+            self._digests[job.id] = digest
         return job
 
+    async def _write_inputs(self, job: Job, *, force: bool = False) -> None:
+        inputs = json.dumps(job.model_dump(mode="json", include={"inputs"})["inputs"],
+                            separators=(",", ":"), ensure_ascii=False)
+        digest = hashlib.blake2b(inputs.encode(), digest_size=16).hexdigest()
+        if not force and self._digests.get(job.id) == digest:
+            return
+        await self._write(
+            "INSERT INTO job_inputs (job_id, digest, inputs) VALUES (?, ?, ?)"
+            " ON CONFLICT (job_id) DO UPDATE SET digest = excluded.digest,"
+            " inputs = excluded.inputs WHERE job_inputs.digest != excluded.digest",
+            (job.id, digest, inputs),
+        )
+        self._digests[job.id] = digest
+
     async def create(self, job: Job) -> None:
+        await self._write_inputs(job, force=True)
         await self._write(
             "INSERT INTO jobs (project_id, status, created_at, record, id, events_count,"
             " cancel_requested) VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -138,11 +168,13 @@ class SQLiteStore(JobStore):
 
     async def get(self, job_id: str) -> Job | None:
         rows = await self.db.execute_fetchall(
-            "SELECT record, events_count, cancel_requested FROM jobs WHERE id = ?", (job_id,)
+            f"SELECT {COLUMNS} FROM jobs j LEFT JOIN job_inputs i ON i.job_id = j.id"
+            " WHERE j.id = ?", (job_id,)
         )
         return self._job(next(iter(rows))) if rows else None
 
     async def save(self, job: Job) -> None:
+        await self._write_inputs(job)
         await self._write(
             "INSERT INTO jobs (project_id, status, created_at, record, id, events_count,"
             " cancel_requested) VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -157,17 +189,18 @@ class SQLiteStore(JobStore):
                    limit: int = 50, offset: int = 0) -> tuple[list[Job], int]:
         where, params = [], []
         if project_id is not None:
-            where.append("project_id = ?")
+            where.append("j.project_id = ?")
             params.append(project_id)
         if status is not None:
-            where.append("status = ?")
+            where.append("j.status = ?")
             params.append(JobStatus(status).value)
         clause = f" WHERE {' AND '.join(where)}" if where else ""
-        ((total,),) = await self.db.execute_fetchall(f"SELECT COUNT(*) FROM jobs{clause}",
-                                                     params)
+        ((total,),) = await self.db.execute_fetchall(
+            f"SELECT COUNT(*) FROM jobs j{clause}", params
+        )
         rows = await self.db.execute_fetchall(
-            f"SELECT record, events_count, cancel_requested FROM jobs{clause}"
-            " ORDER BY created_at DESC, rowid ASC LIMIT ? OFFSET ?",
+            f"SELECT {COLUMNS} FROM jobs j LEFT JOIN job_inputs i ON i.job_id = j.id{clause}"
+            " ORDER BY j.created_at DESC, j.rowid ASC LIMIT ? OFFSET ?",
             (*params, limit, offset),
         )
         return [self._job(row) for row in rows], int(total)
