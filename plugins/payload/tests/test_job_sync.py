@@ -281,7 +281,7 @@ async def test_a_rejected_key_is_a_warning_and_is_not_retried(
         payload: PayloadClient, new_project: Callable[..., Any]) -> None:
     project = await new_project(name="Wrong key")
     settings = payload_env(payload_server, api_key="wrong-key",
-                           NOVELCREW_PAYLOAD_UPDATE_BUDGET_SECONDS="60",
+                           NOVELCREW_PAYLOAD_UPDATE_BUDGET_SECONDS="50",
                            NOVELCREW_PAYLOAD_BACKOFF_SECONDS="5")
     job, events = await asyncio.wait_for(
         run_job(plugins_with(), ["architect"], {"story_text": "A."}, settings=settings,

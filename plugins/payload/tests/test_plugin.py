@@ -7,6 +7,7 @@ import sys
 
 import novelcrew_payload
 from novelcrew.plugins import load
+from novelcrew_sdk import check_plugin
 
 TOOLS = ["payload_read_project", "payload_read_story", "payload_update_project"]
 
@@ -20,6 +21,12 @@ def test_plugin_is_listed_with_its_tools_and_observer() -> None:
     for name in TOOLS:
         assert plugins.registry.tools[name].plugin == "payload"
         assert plugins.registry.tools[name].spec.health is not None
+
+
+def test_the_plugin_passes_the_sdk_contract_checks() -> None:
+    report = check_plugin("payload", entry_points_for_tools=())
+    assert report.hooks == ["job_event", "register_tools"]
+    assert sorted(report.tools) == TOOLS
 
 
 def test_importing_the_entry_point_does_not_import_crewai() -> None:

@@ -73,9 +73,9 @@ def project_update(project: Mapping[str, Any], transition: Transition, *,
     status = project.get("workflowStatus")
     workflow: Mapping[str, Any] = status if isinstance(status, Mapping) else {}
     existing = workflow.get("completedSteps")
-    rows = [_keep_row(row) for row in existing if isinstance(row, Mapping)] \
+    kept = [_keep_row(row) for row in existing if isinstance(row, Mapping)] \
         if isinstance(existing, list) else []
-    rows = [row for row in rows if row is not None]
+    rows = [row for row in kept if row is not None]
     done = {row["step"] for row in rows}
     for step in transition.completes:
         if step.value not in done:
