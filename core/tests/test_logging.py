@@ -116,3 +116,22 @@ def test_the_log_level_filters(tmp_path: Path, restore_logging: None) -> None:
     logging.getLogger("y").info("quiet too")
     structlog.get_logger("x").warning("loud")
     assert [json.loads(line)["event"] for line in out.getvalue().splitlines()] == ["loud"]
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_terminals_get_the_console_format_unless_json_is_asked_for(
+    tmp_path: Path, restore_logging: None
+) -> None:
+    term = FakeTerminal()
+    configure_logging(Settings(_env_file=None, data_dir=tmp_path), stream=term)  # type: ignore[call-arg]
+    structlog.get_logger("x").info("on a terminal")
+    assert not term.getvalue().lstrip().startswith("{")
+    term = FakeTerminal()
+    configure_logging(Settings(_env_file=None, data_dir=tmp_path, log_format="json"),  # type: ignore[call-arg]
+                      stream=term)
+    structlog.get_logger("x").info("asked for json")
+    assert json.loads(term.getvalue())["event"] == "asked for json"

@@ -83,9 +83,14 @@ def configure_logging(settings: Settings, *, stream: IO[str] | None = None,
                       fmt: str | None = None) -> None:
     """Route structlog and stdlib logging to ``stream`` (stderr) in ``settings.log_format``.
 
-    Safe to call more than once (the last call wins); ``fmt`` overrides the format.
+    Safe to call more than once (the last call wins); ``fmt`` overrides the format. When
+    ``log_format`` was not set anywhere, a terminal gets the console format and anything else
+    (a file, journald, a container log) JSON lines.
     """
-    fmt = fmt or settings.log_format
+    out = stream or sys.stderr
+    if fmt is None:
+        explicit = "log_format" in settings.model_fields_set
+        fmt = settings.log_format if explicit or not _isatty(out) else "console"
     level = logging.getLevelName(str(settings.log_level).upper())
     if not isinstance(level, int):
         level = logging.INFO
@@ -101,7 +106,7 @@ def configure_logging(settings: Settings, *, stream: IO[str] | None = None,
     renderer: Processor
     if fmt == "console":
         renderer = structlog.dev.ConsoleRenderer(
-            colors=(stream or sys.stderr).isatty(),
+            colors=_isatty(out),
             exception_formatter=structlog.dev.plain_traceback,
         )
         exc: list[Processor] = [structlog.processors.format_exc_info]
@@ -129,7 +134,7 @@ def configure_logging(settings: Settings, *, stream: IO[str] | None = None,
             renderer,
         ],
     )
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = logging.StreamHandler(out)
     handler.setFormatter(formatter)
     setattr(handler, _HANDLER_FLAG, True)
     root = logging.getLogger()
@@ -143,6 +148,13 @@ def configure_logging(settings: Settings, *, stream: IO[str] | None = None,
         logger.propagate = True
     for noisy in ("httpx", "httpcore", "aiosqlite", "LiteLLM", "opentelemetry"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+
+
+def _isatty(stream: IO[str]) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 def bound_context() -> MutableMapping[str, Any]:
