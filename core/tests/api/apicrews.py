@@ -89,6 +89,8 @@ async def strict(ctx: RunContext, inputs: StrictIn) -> Summary:
 
 
 async def probe_health(settings: Any) -> Health:
+    if PROBE_HEALTH["status"] == "raise":
+        raise ConnectionError("probe unreachable")
     return Health(status=PROBE_HEALTH["status"], required=PROBE_HEALTH["required"],
                   detail="probe")
 

@@ -30,6 +30,16 @@ async def test_health_degraded_then_down_with_a_required_dependency(client):
     assert r.json()["dependencies"]["tool:probe"]["required"] is True
 
 
+async def test_a_failing_health_check_reports_down_not_500(client):
+    apicrews.PROBE_HEALTH.update(status="raise")
+    r = await client.get("/health")
+    assert r.status_code == 200
+    assert r.json()["status"] == "degraded"
+    probe = r.json()["dependencies"]["tool:probe"]
+    assert probe["status"] == "down"
+    assert probe["detail"] == "ConnectionError: probe unreachable"
+
+
 async def test_health_503_when_the_job_backend_is_down(client):
     backend = client.app.state.backend
     await backend.store.close()  # the SQLite store goes away under the running server
@@ -77,6 +87,7 @@ async def test_metrics_export_jobs_http_and_queue_depth(client):
     assert 'novelcrew_jobs{status="succeeded"}' in text
     assert ('novelcrew_http_requests_total{method="GET",route="/jobs/{job_id}",status="404"}'
             in text)
+    assert "# TYPE novelcrew_model_calls_total counter" in text  # the model layer's own
 
 
 async def test_listings_match_the_cli(client, plugins):

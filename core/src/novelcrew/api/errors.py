@@ -140,7 +140,7 @@ def from_http_exception(exc: StarletteHTTPException) -> Response:
     message = exc.detail if isinstance(exc.detail, str) else phrase
     if status == 404 and message == "Not Found":
         message = "no such route"
-    details = {} if isinstance(exc.detail, str) else {"detail": exc.detail}
+    details: dict[str, Any] = {} if isinstance(exc.detail, str) else {"detail": exc.detail}
     return error_response(status, HTTP_TYPES.get(status, "http_error"), message, details,
                           dict(exc.headers) if exc.headers else None)
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -19,10 +21,12 @@ router = APIRouter(prefix="/health", tags=["operations"])
 CHECK_TIMEOUT = 5.0
 
 
-async def _checked(check: Awaitable[Health], required: bool) -> Health:
+async def _checked(check: Callable[[], Any], required: bool) -> Health:
     """Run one check with a timeout; a check that raises or hangs reports ``down``."""
     try:
-        result = await asyncio.wait_for(check, CHECK_TIMEOUT)
+        result = check()
+        if inspect.isawaitable(result):
+            result = await asyncio.wait_for(result, CHECK_TIMEOUT)
     except TimeoutError:
         return Health(status="down", required=required,
                       detail=f"no answer within {CHECK_TIMEOUT:.0f}s")
@@ -48,14 +52,14 @@ def overall(dependencies: dict[str, Health]) -> str:
             summary="Liveness and the state of each dependency")
 async def health(request: Request, backend: BackendDep, plugins: PluginsDep,
                  settings: SettingsDep) -> Any:
-    checks: dict[str, Awaitable[Health]] = {"backend": _checked(backend.health(), True)}
+    checks: dict[str, Awaitable[Health]] = {"backend": _checked(backend.health, True)}
     registry = plugins.registry
-    for name, entry in sorted(registry.tools.items()):
-        if entry.spec.health is not None:
-            checks[f"tool:{name}"] = _checked(entry.spec.health(settings), False)
-    for name, entry in sorted(registry.models.items()):
-        if entry.spec.health is not None:
-            checks[f"model:{name}"] = _checked(entry.spec.health(settings), False)
+    for name, tool in sorted(registry.tools.items()):
+        if tool.spec.health is not None:
+            checks[f"tool:{name}"] = _checked(partial(tool.spec.health, settings), False)
+    for name, model in sorted(registry.models.items()):
+        if model.spec.health is not None:
+            checks[f"model:{name}"] = _checked(partial(model.spec.health, settings), False)
     results = await asyncio.gather(*checks.values())
     dependencies = dict(zip(checks, results, strict=True))
     body = HealthPublic(

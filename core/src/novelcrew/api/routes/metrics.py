@@ -7,6 +7,7 @@ import logging
 from fastapi import APIRouter
 from fastapi.responses import Response
 
+import novelcrew.llm.metrics  # noqa: F401  (the model layer's counters, listed from the start)
 from novelcrew import metrics
 from novelcrew.api.deps import BackendDep
 
