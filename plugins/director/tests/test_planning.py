@@ -336,6 +336,9 @@ async def test_replanning_a_scene_removes_its_surplus_shots(
     assert job.status == "succeeded", job.error
     shots = sorted(k for k, e in graph.entities[PROJECT].items() if e["type"] == "shot")
     assert shots == ["scene 3 shot 1"]
+    # the scene now carries the first plan's lines; the new plan starts from the story alone
+    assert "Heading: " in graph.entities[PROJECT]["scene 3"]["description"]
+    assert not re.search(r"^(Heading|Mood|Shots): ", second.calls[0].prompt, re.M)
     finished = [e for e in events if e.type == "task_finished"
                 and e.message == "Write the shots to the knowledge graph"]
     assert sorted(finished[0].data["removed_shots"]) == ["Scene 3 Shot 2", "Scene 3 Shot 3"]

@@ -13,6 +13,9 @@ from pydantic import BaseModel
 from novelcrew_director.inputs import Constraints, Preferences
 from novelcrew_director.story import SceneFacts, StoryContext
 
+#: lines an earlier plan added to the scene entity; a new plan starts from the story alone
+PLAN_KEYS = frozenset({"heading", "mood", "shots"})
+
 
 class SceneBrief(BaseModel):
     number: int
@@ -77,7 +80,8 @@ def build_brief(story: StoryContext, number: int, preferences: Preferences,
                    for o in facts.objects]
         lines.append("Objects: " + "; ".join(objects))
     for key, value in facts.extra.items():
-        lines.append(f"{key}: {value}")
+        if key.lower() not in PLAN_KEYS:
+            lines.append(f"{key}: {value}")
     lines.append("")
     lines.append(_neighbour("Previous scene", before) or "This is the first scene of the story.")
     lines.append(_neighbour("Next scene", after) or "This is the last scene of the story.")

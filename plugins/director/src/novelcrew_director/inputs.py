@@ -8,12 +8,30 @@ with messages that say what a valid value looks like.
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 _RANGE_RE = re.compile(r"^\s*(\d+)\s*(?:-|\u2013|\.\.)\s*(\d+)\s*$")
 MAX_SCENE_NUMBER = 10_000
+#: what ``scenes`` accepts, as API users see it (validated into sorted numbers)
+SCENES_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {"type": "string", "examples": ["1-3,5"]},
+        {"type": "integer", "minimum": 1},
+        {"type": "array", "items": {"anyOf": [{"type": "integer", "minimum": 1},
+                                              {"type": "string"}]}},
+        {"type": "null"},
+    ],
+    "examples": ["1-3,5", [2, "4-6"]],
+}
 
 
 def parse_scene_selection(value: Any) -> list[int] | None:
@@ -146,10 +164,9 @@ class DirectorInput(BaseModel):
         description="The project whose knowledge graph holds the story. Required unless the "
         "job chains the architect crew first.",
     )
-    scenes: list[int] | None = Field(
+    scenes: Annotated[list[int] | None, WithJsonSchema(SCENES_SCHEMA)] = Field(
         None,
         description="Scenes to plan: numbers and/or ranges such as '1-3,5'. Default: all.",
-        json_schema_extra={"examples": ["1-3,5", [2, 4]]},
     )
     preferences: Preferences = Field(default_factory=Preferences)
     constraints: Constraints = Field(default_factory=Constraints)
