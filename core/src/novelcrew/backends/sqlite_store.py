@@ -65,8 +65,9 @@ APPEND = (
 
 COLUMNS = "j.record, j.events_count, j.cancel_requested, i.inputs, i.digest"
 
-#: How often a waiter re-reads the file for events written by another process.
-POLL_SECONDS = 0.5
+#: How often a waiter re-reads the file for events written by another process (events
+#: appended through this store wake waiters at once).
+POLL_SECONDS = 1.0
 
 
 class SQLiteStore(JobStore):
