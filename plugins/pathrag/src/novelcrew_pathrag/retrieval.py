@@ -16,10 +16,11 @@ The algorithm follows PathRAG (Chen et al., 2025) without embeddings:
 
 from __future__ import annotations
 
+import heapq
 import re
 import sqlite3
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from itertools import combinations, pairwise
 
 from novelcrew_pathrag.contextfmt import (
@@ -41,7 +42,7 @@ from novelcrew_pathrag.models import (
     QueryResult,
     RelationshipHit,
 )
-from novelcrew_pathrag.store import EdgeRow, GraphStore, source_list
+from novelcrew_pathrag.store import EntityRow, GraphStore, source_list
 
 ALPHA = 0.8
 THETA = 0.002
@@ -103,40 +104,56 @@ def name_spans(query: str) -> list[str]:
     return spans
 
 
+Link = tuple[int, float]  # (edge id, weight)
+
+
 @dataclass
 class _Graph:
-    """Adjacency loaded on demand for one query."""
+    """Adjacency (edge ids and weights only) read on demand, shared through the store's cache."""
 
     store: GraphStore
     conn: sqlite3.Connection
-    adj: dict[int, dict[int, EdgeRow]] = field(default_factory=dict)
+    ns: str
 
-    def load(self, nodes: list[int]) -> None:
-        missing = [n for n in dict.fromkeys(nodes) if n not in self.adj]
+    def __post_init__(self) -> None:
+        self.cache = self.store.adjacency_cache(self.conn, self.ns)
+        self.adj = self.cache.adj
+        self._wdeg = self.cache.wdeg
+
+    def load(self, nodes: Iterable[int]) -> None:
+        adj = self.adj
+        missing = [n for n in dict.fromkeys(nodes) if n not in adj]
         if not missing:
             return
-        for node in missing:
-            self.adj[node] = {}
-        for edge in self.store.edges(self.conn, missing):
-            for a, b in ((edge.src, edge.tgt), (edge.tgt, edge.src)):
-                if a in self.adj:
-                    best = self.adj[a].get(b)
-                    if best is None or edge.weight > best.weight:
-                        self.adj[a][b] = edge
+        fresh: dict[int, dict[int, Link]] = {node: {} for node in missing}
+        for edge_id, src, tgt, weight in self.store.links(self.conn, missing):
+            for a, b in ((src, tgt), (tgt, src)):
+                nbrs = fresh.get(a)
+                if nbrs is not None and (b not in nbrs or weight > nbrs[b][1]):
+                    nbrs[b] = (edge_id, weight)
+        for node, nbrs in fresh.items():
+            self._wdeg[node] = sum(max(w, 1e-6) for _, w in nbrs.values()) or 1.0
+        adj.update(fresh)
 
-    def nbrs(self, node: int) -> dict[int, EdgeRow]:
-        return self.adj.get(node, {})
+    def nbrs(self, node: int) -> dict[int, Link]:
+        return self.adj.get(node, _EMPTY)
 
     def wdeg(self, node: int) -> float:
-        return sum(max(e.weight, 1e-6) for e in self.nbrs(node).values()) or 1.0
+        return self._wdeg.get(node, 1.0)
+
+    def flow(self, a: int, b: int) -> float:
+        """The share of ``a``'s resource that reaches its neighbour ``b``."""
+        return ALPHA * max(self.adj[a][b][1], 1e-6) / self._wdeg[a]
+
+
+_EMPTY: dict[int, Link] = {}
 
 
 def _reliability(graph: _Graph, path: tuple[int, ...]) -> float | None:
     """Mean resource flow over the hops of ``path`` from its first node; None when pruned."""
     flow, total = 1.0, 0.0
     for a, b in pairwise(path):
-        edge = graph.nbrs(a)[b]
-        flow = ALPHA * flow * max(edge.weight, 1e-6) / graph.wdeg(a)
+        flow *= graph.flow(a, b)
         if flow < THETA:
             return None
         total += flow
@@ -144,25 +161,41 @@ def _reliability(graph: _Graph, path: tuple[int, ...]) -> float | None:
 
 
 def find_paths(graph: _Graph, seeds: list[int]) -> list[tuple[tuple[int, ...], float]]:
-    """Paths of <= 3 hops between pairs of seeds, shortest then strongest first."""
+    """Paths of <= 3 hops between pairs of seeds, shortest then strongest first per pair.
+
+    Only neighbours that receive at least ``THETA`` of a seed's resource are expanded (a hub's
+    thousand neighbours each get too little), which bounds the work on large graphs.
+    """
     graph.load(seeds)
-    graph.load([n for s in seeds for n in graph.nbrs(s)])
+    expand = {s: [x for x in graph.nbrs(s) if graph.flow(s, x) >= THETA] for s in seeds}
+    graph.load(x for xs in expand.values() for x in xs)
+    # reach[s][y]: the expanded neighbours x of s that touch y (so s - x - y)
+    reach: dict[int, dict[int, list[int]]] = {}
+    for s in seeds:
+        table: dict[int, list[int]] = {}
+        for x in expand[s]:
+            for y in graph.nbrs(x):
+                if y != s:
+                    table.setdefault(y, []).append(x)
+        reach[s] = table
     found: list[tuple[tuple[int, ...], float]] = []
     for a, b in combinations(seeds, 2):
-        candidates: list[tuple[int, ...]] = []
         na, nb = graph.nbrs(a), graph.nbrs(b)
+        candidates: set[tuple[int, ...]] = set()
         if b in na:
-            candidates.append((a, b))
-        candidates += [(a, x, b) for x in na if x in nb and x not in (a, b)]
-        for x in na:
-            if x == b:
-                continue
-            for y in graph.nbrs(x):
-                if y in nb and y not in (a, b, x):
-                    candidates.append((a, x, y, b))
+            candidates.add((a, b))
+        small, large = (na, nb) if len(na) <= len(nb) else (nb, na)
+        candidates.update((a, x, b) for x in small if x in large and x not in (a, b))
+        reach_a, reach_b = reach[a], reach[b]
+        for y in nb:  # a - x - y - b with x expanded from a
+            if y != a:
+                candidates.update((a, x, y, b) for x in reach_a.get(y, ()) if x != b)
+        for x in na:  # a - x - y - b with y expanded from b
+            if x != b:
+                candidates.update((a, x, y, b) for y in reach_b.get(x, ()) if y != a)
         if not candidates:
             continue
-        graph.load([n for path in candidates for n in path[1:-1]])
+        graph.load(n for path in candidates for n in path[1:-1])
         scored = []
         for path in candidates:
             forward = _reliability(graph, path)
@@ -170,7 +203,7 @@ def find_paths(graph: _Graph, seeds: list[int]) -> list[tuple[tuple[int, ...], f
             score = max(s for s in (forward, backward, -1.0) if s is not None)
             if score >= 0:
                 scored.append((path, score))
-        scored.sort(key=lambda item: (len(item[0]), -item[1]))
+        scored.sort(key=lambda item: (len(item[0]), -item[1], item[0]))
         found += scored[:PATHS_PER_PAIR]
     return found
 
@@ -183,11 +216,11 @@ def query(
         return _query(store, conn, ns, request, label)
 
 
-def _query(
-    store: GraphStore, conn: sqlite3.Connection, ns: str, request: QueryRequest, label: Label
-) -> QueryResult:
+def _seeds(
+    store: GraphStore, conn: sqlite3.Connection, ns: str, request: QueryRequest, match: str | None
+) -> tuple[dict[int, float], dict[int, EntityRow]]:
+    """Seed scores: text match, type listing, exact names (+1)."""
     top_k, types = request.top_k, request.entity_types
-    match = fts_match(request.query)
     scores: dict[int, float] = {}
     # a query naming a type ("characters", "scene") lists entities of that type
     listed = {
@@ -212,12 +245,21 @@ def _query(
     for entity_id in exact:
         if entity_id in rows and (not types or rows[entity_id].type in types):
             scores[entity_id] = scores.get(entity_id, 0.0) + 1.0
+    return scores, rows
+
+
+def _query(
+    store: GraphStore, conn: sqlite3.Connection, ns: str, request: QueryRequest, label: Label
+) -> QueryResult:
+    top_k, types = request.top_k, request.entity_types
+    match = fts_match(request.query)
+    scores, rows = _seeds(store, conn, ns, request, match)
     seeds = sorted(scores, key=lambda i: -scores[i])[:top_k]
     if not seeds:
         chunks = _chunk_hits(store, conn, ns, match, {}, top_k)
         return fit_budget(request, [], [], [], chunks, label)
 
-    graph = _Graph(store, conn)
+    graph = _Graph(store, conn, ns)
     found = find_paths(graph, seeds[:MAX_SEEDS_FOR_PATHS])
     # the most relevant pairs first; within a pair, shortest then strongest
     found.sort(key=lambda item: (-(scores[item[0][0]] + scores[item[0][-1]]), len(item[0]),
@@ -225,36 +267,49 @@ def _query(
     graph.load(seeds)
 
     # entities: seeds, then path nodes, then the seeds' strongest neighbours
-    edge_scores: dict[int, tuple[float, EdgeRow]] = {}
+    edge_scores: dict[int, tuple[float, int, int]] = {}
+
+    def score_edge(a: int, b: int, value: float) -> None:
+        edge_id = graph.nbrs(a)[b][0]
+        if edge_id not in edge_scores or edge_scores[edge_id][0] < value:
+            edge_scores[edge_id] = (value, a, b)
+
     for path, score in found:
         end_score = min(scores[path[0]], scores[path[-1]])
         for a, b in pairwise(path):
-            edge = graph.nbrs(a)[b]
-            value = end_score * (0.5 + score)
-            if edge.id not in edge_scores or edge_scores[edge.id][0] < value:
-                edge_scores[edge.id] = (value, edge)
+            score_edge(a, b, end_score * (0.5 + score))
         for node in path[1:-1]:
             scores[node] = max(scores.get(node, 0.0), 0.5 * end_score / (len(path) - 1))
     for seed in seeds:
         nbrs = graph.nbrs(seed)
-        top_weight = max((e.weight for e in nbrs.values()), default=1.0) or 1.0
-        ranked = sorted(nbrs.items(), key=lambda item: -item[1].weight)[:top_k]
-        for other, edge in ranked:
-            value = 0.4 * scores[seed] * max(edge.weight, 1e-6) / top_weight
-            if edge.id not in edge_scores or edge_scores[edge.id][0] < value:
-                edge_scores[edge.id] = (value, edge)
+        top_weight = max((w for _, w in nbrs.values()), default=1.0) or 1.0
+        strongest = heapq.nlargest(top_k, nbrs.items(), key=lambda item: item[1][1])
+        for other, (_, weight) in strongest:
+            value = 0.4 * scores[seed] * max(weight, 1e-6) / top_weight
+            score_edge(seed, other, value)
             scores[other] = max(scores.get(other, 0.0), 0.5 * value)
-    rows.update(store.entities(conn, [i for i in scores if i not in rows]))
-    ranked_entities = [
-        i for i in sorted(scores, key=lambda i: -scores[i])
-        if i in rows and (not types or rows[i].type in types)
-    ][:top_k]
+
+    ranked_entities: list[int] = []
+    order = sorted(scores, key=lambda i: -scores[i])
+    for start in range(0, len(order), top_k * 2):  # rows only for what can still rank
+        window = order[start : start + top_k * 2]
+        rows.update(store.entities(conn, [i for i in window if i not in rows]))
+        ranked_entities += [i for i in window if i in rows and (not types or rows[i].type in types)]
+        if len(ranked_entities) >= top_k:
+            break
+    ranked_entities = ranked_entities[:top_k]
     kept = set(ranked_entities)
-    ranked_edges = [
-        edge for _, edge in sorted(edge_scores.values(), key=lambda item: -item[0])
-        if edge.src in kept or edge.tgt in kept
+    ranked_ids = [
+        edge_id for edge_id, (_, a, b) in sorted(edge_scores.items(), key=lambda kv: -kv[1][0])
+        if a in kept or b in kept
     ][: top_k * 2]
-    rows.update(store.entities(conn, [n for e in ranked_edges for n in (e.src, e.tgt)]))
+    edges = store.edges(conn, ranked_ids)
+    ranked_edges = [edges[i] for i in ranked_ids if i in edges]
+    path_nodes = {n for path, _ in found if len(path) > 2 for n in path}
+    rows.update(store.entities(conn, [
+        n for n in {*path_nodes, *(x for e in ranked_edges for x in (e.src, e.tgt))}
+        if n not in rows
+    ]))
 
     # chunks: cited by ranked entities and edges, plus chunk text hits
     cite: dict[str, float] = {}
@@ -278,8 +333,7 @@ def _query(
     ]
     # direct links are relationships; paths are the chains through others
     path_names = [[label(rows[n].name) for n in path] for path, _ in found if len(path) > 2]
-    path_names = path_names[:top_k]
-    return fit_budget(request, entity_hits, relation_hits, path_names, chunks, label)
+    return fit_budget(request, entity_hits, relation_hits, path_names[:top_k], chunks, label)
 
 
 def _chunk_hits(

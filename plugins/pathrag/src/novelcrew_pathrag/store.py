@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from novelcrew_pathrag.merge import (
@@ -33,10 +33,13 @@ log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 60_000
+ADJACENCY_CACHE_NODES = 200_000
+ADJACENCY_CACHE_NAMESPACES = 32
 TOKENIZER = "porter unicode61 remove_diacritics 2"
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS graph_versions (ns TEXT PRIMARY KEY, version INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS entities (
     id INTEGER PRIMARY KEY,
     ns TEXT NOT NULL,
@@ -61,8 +64,8 @@ CREATE TABLE IF NOT EXISTS relationships (
     UNIQUE (ns, src, tgt)
 );
 CREATE INDEX IF NOT EXISTS entities_type ON entities (ns, type, id);
-CREATE INDEX IF NOT EXISTS relationships_src ON relationships (src);
-CREATE INDEX IF NOT EXISTS relationships_tgt ON relationships (tgt);
+CREATE INDEX IF NOT EXISTS relationships_src ON relationships (src, tgt, weight);
+CREATE INDEX IF NOT EXISTS relationships_tgt ON relationships (tgt, src, weight);
 CREATE TABLE IF NOT EXISTS chunks (
     id INTEGER PRIMARY KEY,
     ns TEXT NOT NULL,
@@ -106,6 +109,14 @@ class EdgeRow:
     source_ids: str
 
 
+@dataclass
+class AdjacencyCache:
+    """Neighbours ``{node: {other: (edge id, weight)}}`` and weighted degrees of read nodes."""
+
+    adj: dict[int, dict[int, tuple[int, float]]] = field(default_factory=dict)
+    wdeg: dict[int, float] = field(default_factory=dict)
+
+
 class GraphStore:
     """Thread-safe access to ``pathrag.sqlite3``; every method takes the namespace."""
 
@@ -115,6 +126,7 @@ class GraphStore:
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._adjacency: dict[str, tuple[int, AdjacencyCache]] = {}
         with self._write() as conn:
             for statement in _SCHEMA.split(";\n"):
                 if statement.strip():
@@ -172,9 +184,19 @@ class GraphStore:
         self._local = threading.local()
 
     # writes --------------------------------------------------------------------------------
+    def _bump(self, conn: sqlite3.Connection, ns: str) -> None:
+        """Mark the namespace's graph changed (adjacency caches of every process drop it)."""
+        conn.execute(
+            "INSERT INTO graph_versions (ns, version) VALUES (?, 1)"
+            " ON CONFLICT (ns) DO UPDATE SET version = version + 1",
+            (ns,),
+        )
+
     def insert_custom_kg(self, ns: str, kg: CustomKG) -> InsertCounts:
         now = time.time()
         with self._write() as conn:
+            if kg.entities or kg.relationships:
+                self._bump(conn, ns)
             for chunk in kg.chunks:
                 self._put_chunk(conn, ns, chunk)
             ids: dict[str, int] = {}
@@ -294,12 +316,31 @@ class GraphStore:
             ).fetchone()
             if row is None:
                 return False
+            self._bump(conn, ns)
             conn.execute("DELETE FROM relationships WHERE src = ? OR tgt = ?", (row[0], row[0]))
             conn.execute("DELETE FROM entity_fts WHERE rowid = ?", (row[0],))
             conn.execute("DELETE FROM entities WHERE id = ?", (row[0],))
         return True
 
     # reads ---------------------------------------------------------------------------------
+    def adjacency_cache(self, conn: sqlite3.Connection, ns: str) -> AdjacencyCache:
+        """Adjacency lists of ``ns`` already read, valid for the snapshot ``conn`` reads.
+
+        Queries share it (a crew asks about the same characters again and again); any write to
+        the namespace, by any process, bumps its version and so starts a fresh cache.
+        """
+        row = conn.execute("SELECT version FROM graph_versions WHERE ns = ?", (ns,)).fetchone()
+        version = int(row[0]) if row else 0
+        with self._lock:
+            cached = self._adjacency.get(ns)
+            if (cached is None or cached[0] != version
+                    or len(cached[1].adj) > ADJACENCY_CACHE_NODES):
+                cached = (version, AdjacencyCache())
+                self._adjacency[ns] = cached
+                while len(self._adjacency) > ADJACENCY_CACHE_NAMESPACES:
+                    self._adjacency.pop(next(iter(self._adjacency)))
+            return cached[1]
+
     def search_entities(
         self, conn: sqlite3.Connection, ns: str, match: str, limit: int,
         types: Sequence[str] | None,
@@ -354,23 +395,34 @@ class GraphStore:
                 out[int(row[0])] = EntityRow(int(row[0]), row[1], row[2], row[3], row[4])
         return out
 
-    def edges(self, conn: sqlite3.Connection, node_ids: Iterable[int]) -> list[EdgeRow]:
-        """Every edge touching one of ``node_ids`` (either direction), each once."""
-        seen: dict[int, EdgeRow] = {}
+    def links(
+        self, conn: sqlite3.Connection, node_ids: Iterable[int]
+    ) -> list[tuple[int, int, int, float]]:
+        """``(id, src, tgt, weight)`` of every edge touching ``node_ids`` (index-only reads)."""
+        out: list[tuple[int, int, int, float]] = []
         for batch in _batches(list(dict.fromkeys(node_ids))):
             marks = ",".join("?" * len(batch))
+            out += conn.execute(
+                f"SELECT id, src, tgt, weight FROM relationships WHERE src IN ({marks})"
+                f" UNION ALL SELECT id, src, tgt, weight FROM relationships WHERE tgt IN ({marks})",
+                [*batch, *batch],
+            ).fetchall()
+        return out
+
+    def edges(self, conn: sqlite3.Connection, edge_ids: Iterable[int]) -> dict[int, EdgeRow]:
+        """The full rows of the edges ``edge_ids``."""
+        out: dict[int, EdgeRow] = {}
+        for batch in _batches(list(dict.fromkeys(edge_ids))):
             rows = conn.execute(
                 "SELECT id, src, tgt, description, keywords, weight, source_ids"
-                f" FROM relationships WHERE src IN ({marks})"
-                " UNION SELECT id, src, tgt, description, keywords, weight, source_ids"
-                f" FROM relationships WHERE tgt IN ({marks})",
-                [*batch, *batch],
+                f" FROM relationships WHERE id IN ({','.join('?' * len(batch))})",
+                batch,
             )
             for row in rows:
-                seen[int(row[0])] = EdgeRow(
+                out[int(row[0])] = EdgeRow(
                     int(row[0]), int(row[1]), int(row[2]), row[3], row[4], float(row[5]), row[6]
                 )
-        return list(seen.values())
+        return out
 
     def search_chunks(
         self, conn: sqlite3.Connection, ns: str, match: str, limit: int
