@@ -130,7 +130,10 @@ async def test_events_stream_from_start_and_resume(client):
     r = await client.get(f"/jobs/{job_id}/events", params={"after": len(seqs) - 1})
     assert [e["event"] for e in parse_sse(r.text) if "id" in e] == ["succeeded"]
 
-    r = await client.get(f"/jobs/{job_id}/events", headers={"Last-Event-ID": "abc"})
+    for bad in ("abc", "-1", str(2**63)):
+        r = await client.get(f"/jobs/{job_id}/events", headers={"Last-Event-ID": bad})
+        assert r.status_code == 422, bad
+    r = await client.get(f"/jobs/{job_id}/events", params={"after": 2**63})
     assert r.status_code == 422
     r = await client.get("/jobs/nosuch/events")
     assert r.status_code == 404

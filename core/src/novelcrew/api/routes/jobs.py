@@ -20,6 +20,8 @@ router = APIRouter(prefix="/jobs", tags=["jobs"])
 
 #: seconds between keep-alive comments on an idle event stream (``app.state.sse_keepalive``)
 DEFAULT_KEEPALIVE = 15.0
+#: the largest event seq a client may resume after (keeps numbers within SQLite's integers)
+MAX_SEQ = 2**31 - 1
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=JobPublic,
@@ -57,10 +59,10 @@ async def cancel_job(job_id: str, backend: BackendDep) -> JobPublic:
     return JobPublic.of(await backend.cancel(job_id))
 
 
-EVENTS_DOC = """Server-Sent Events: every event of the job after `Last-Event-ID` (or `?after=`,
-or from the start), then live ones; the stream closes after the terminal event (`succeeded`,
-`failed` or `cancelled`). Each event has `id:` = its `seq`, `event:` = its type and `data:` =
-the event as JSON. Idle streams get `: keep-alive` comments."""
+EVENTS_DOC = """Server-Sent Events: every event of the job after `Last-Event-ID` (which
+wins), or `?after=`, or from the start, then live ones; the stream closes after the terminal
+event (`succeeded`, `failed` or `cancelled`). Each event has `id:` = its `seq`, `event:` = its
+type and `data:` = the event as JSON. Idle streams get `: keep-alive` comments."""
 
 
 @router.get(
@@ -78,18 +80,20 @@ async def job_events(
     job_id: str,
     request: Request,
     backend: BackendDep,
-    after: Annotated[int | None, Query(ge=0, description="Resume after this seq.")] = None,
+    after: Annotated[int | None, Query(ge=0, le=MAX_SEQ,
+                                       description="Resume after this seq.")] = None,
     last_event_id: Annotated[str | None, Header(max_length=50)] = None,
 ) -> EventSourceResponse:
     start = after or 0
     if last_event_id is not None and last_event_id.strip():
         try:
-            start = max(start, int(last_event_id))
+            start = int(last_event_id)
         except ValueError:
             raise InvalidInput("Last-Event-ID must be an event seq (an integer)",
                                {"last_event_id": last_event_id[:50]}) from None
-        if start < 0:
-            raise InvalidInput("Last-Event-ID must not be negative", {"last_event_id": start})
+        if not 0 <= start <= MAX_SEQ:
+            raise InvalidInput(f"Last-Event-ID must be a seq from 0 to {MAX_SEQ}",
+                               {"last_event_id": last_event_id[:50]})
     await backend.get(job_id)  # 404 before the stream starts
     keepalive = float(getattr(request.app.state, "sse_keepalive", DEFAULT_KEEPALIVE))
     return EventSourceResponse(
