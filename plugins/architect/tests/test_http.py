@@ -1,0 +1,49 @@
+"""Novel Movie's calls against the real app: the crew's schemas, and a story run to the end."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from architect_fixtures import (
+    ANALYST,
+    ARCHITECT,
+    STORY,
+    SYNTHESIS_REPLY,
+    RecordingGraph,
+    chapter_reply,
+)
+
+from novelcrew_sdk import make_plugins, make_settings
+from novelcrew_sdk.pytest_plugin import app_client
+from novelcrew_sdk.scripted import ScriptedLLM
+
+
+async def test_novel_movie_execute_and_status(tmp_path: Any, graph: RecordingGraph) -> None:
+    llm = ScriptedLLM(replies={ANALYST: chapter_reply, ARCHITECT: json.dumps(SYNTHESIS_REPLY)})
+    plugins = make_plugins(graph.plugin(), entry_points=["architect"], llm=llm)
+    settings = make_settings(tmp_path / "data", default_model="scripted")
+    async with app_client(plugins, settings) as client:
+        detail = (await client.get("/crews/architect")).json()
+        assert detail["name"] == "architect"
+        assert "story_text" in detail["input_schema"]["properties"]
+        assert {"characters", "scenes", "statistics", "model"} <= set(
+            detail["output_schema"]["properties"])
+
+        answer = await client.post("/crews/execute", json={
+            "crew_type": "architect", "project_id": "nm-42", "user_id": "u-1",
+            "input_data": {"story_text": STORY, "preferences": {"tone": "austere"}},
+        })
+        assert answer.status_code == 202, answer.text
+        job_id = answer.json()["job_id"]
+        for _ in range(600):
+            status = (await client.get(f"/crews/status/{job_id}")).json()
+            if status["status"] in ("completed", "failed"):
+                break
+            await asyncio.sleep(0.1)
+        assert status["status"] == "completed", status
+        result = status["result"]  # one crew: its output itself
+        assert result["title"] == "The Salt Ledger"
+        assert [s["number"] for s in result["scenes"]] == [1, 2, 3, 4, 5, 6]
+        assert graph.projects == ["nm-42"]
