@@ -1,9 +1,10 @@
 """The ``arq`` backend: the API enqueues jobs in Redis; ``novelcrew worker`` processes run them.
 
 Records, progress and event logs live in Redis (``RedisStore``), so every API instance answers
-status, list and SSE for every job, whichever worker runs it. Submitting stores the record, then
-enqueues arq's ``run_job`` with the job id as arq's ``_job_id``: enqueueing the same job twice
-is a no-op. Cancelling from any instance sets ``cancel_requested`` on the record; a queued job
+status, list and SSE for every job, whichever worker runs it. Submitting stores the record,
+its ``queued`` event and arq's ``run_job`` job (the job id as arq's job id, written as
+``enqueue_job(..., _job_id=job.id)`` would) in one atomic script call: no crash can leave a
+stored job that no queue holds, and enqueueing the same job twice is a no-op. Cancelling from any instance sets ``cancel_requested`` on the record; a queued job
 ends ``cancelled`` at once (a check-and-set on its status, plus arq's abort so no worker starts
 it), and a running one is told over pub/sub to whichever worker runs it, which sets the job's
 cancel event so the crew stops at its next step. The worker side lives in ``novelcrew.worker``.
@@ -18,8 +19,8 @@ import structlog
 from redis.exceptions import RedisError
 
 from novelcrew.backends.base import JobBackend
-from novelcrew.backends.keys import ARQ_ABORT, RUN_JOB_FUNCTION, Keys
-from novelcrew.backends.redis_store import RedisStore
+from novelcrew.backends.keys import ARQ_ABORT, ARQ_JOB, ARQ_RESULT, RUN_JOB_FUNCTION, Keys
+from novelcrew.backends.redis_store import ArqEnqueue, RedisStore
 from novelcrew.errors import BackendUnavailable, Conflict
 from novelcrew.jobs import Job, JobStatus, utcnow
 from novelcrew.runner import JobRunner
@@ -78,10 +79,12 @@ class ArqBackend(JobBackend):
     async def submit(self, job: Job) -> Job:
         job.status = JobStatus.queued
         try:
-            event = await self.store.create_with_event(job, "queued", message="job queued",
-                                                       data={"crews": job.crews})
+            event = await self.store.create_with_event(
+                job, "queued", message="job queued", data={"crews": job.crews},
+                enqueue=arq_enqueue(self.settings.queue_name, job.id,
+                                    self.pool.expires_extra_ms),
+            )
             job.events_count = event.seq
-            await enqueue(self.pool, self.settings.queue_name, job.id)
         except (RedisError, OSError) as exc:
             raise BackendUnavailable(f"Redis is unavailable: {exc}",
                                      {"backend": self.name}) from exc
@@ -149,6 +152,18 @@ class ArqBackend(JobBackend):
             "workers": workers,
             "live_workers": sum(1 for w in workers if w["alive"]),
         }
+
+
+def arq_enqueue(queue_name: str, job_id: str, expires_ms: int) -> ArqEnqueue:
+    """What ``enqueue(pool, queue_name, job_id)`` writes, for ``create_with_event``."""
+    from arq.jobs import serialize_job
+
+    now_ms = int(time.time() * 1000)
+    return ArqEnqueue(
+        job_key=ARQ_JOB + job_id, result_key=ARQ_RESULT + job_id, queue=queue_name,
+        payload=serialize_job(RUN_JOB_FUNCTION, (job_id,), {}, None, now_ms),
+        ttl_ms=expires_ms, score=now_ms,
+    )
 
 
 async def enqueue(pool: ArqRedis, queue_name: str, job_id: str,

@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -40,7 +42,7 @@ log = structlog.get_logger(__name__)
 _TERMINAL_LUA = "{" + ", ".join(f"['{s.value}']=true" for s in TERMINAL) + "}"
 
 #: Save a record (ARGV[1..9], when ARGV[1] ~= ''), then append an event to KEYS (ARGV[10..11],
-#: when ARGV[10] ~= ''). Returns {save result, appended (1/0), seq}.
+#: when ARGV[10] ~= ''), then optionally enqueue in arq. Returns {saved, appended (1/0), seq}.
 WRITE_LUA = f"""
 local terminal = {_TERMINAL_LUA}
 local saved = 1
@@ -78,14 +80,27 @@ if ARGV[1] ~= '' then
     end
   end
 end
-if ARGV[10] == '' or saved == -1 then return {{saved, 0, 0}} end
-local h, stream = KEYS[1], KEYS[2]
-local closed = redis.call('HGET', h, 'terminal_seq')
-if closed then return {{saved, 0, tonumber(closed)}} end
-local seq = redis.call('HINCRBY', h, 'events_count', 1)
-redis.call('XADD', stream, '0-' .. seq, 'e', ARGV[11])
-if ARGV[10] == 'terminal' then redis.call('HSET', h, 'terminal_seq', seq) end
-return {{saved, 1, seq}}
+if saved == -1 then return {{saved, 0, 0}} end
+local appended, seq = 0, 0
+if ARGV[10] ~= '' then
+  local h, stream = KEYS[1], KEYS[2]
+  local closed = redis.call('HGET', h, 'terminal_seq')
+  if closed then
+    seq = tonumber(closed)
+  else
+    seq = redis.call('HINCRBY', h, 'events_count', 1)
+    redis.call('XADD', stream, '0-' .. seq, 'e', ARGV[11])
+    if ARGV[10] == 'terminal' then redis.call('HSET', h, 'terminal_seq', seq) end
+    appended = 1
+  end
+end
+-- an arq enqueue (ARGV[12..17]: job key, result key, queue, payload, ttl ms, score), skipped
+-- like arq's own enqueue_job when arq already has the job or its result
+if ARGV[12] and redis.call('EXISTS', ARGV[12], ARGV[13]) == 0 then
+  redis.call('PSETEX', ARGV[12], ARGV[16], ARGV[15])
+  redis.call('ZADD', ARGV[14], ARGV[17], ARGV[2])
+end
+return {{saved, appended, seq}}
 """
 
 #: how long a ``save`` may wait to travel with the job's next event
@@ -93,6 +108,22 @@ SAVE_DELAY = 0.02
 _NO_SAVE = [""] * 9
 _NO_EVENT = ["", ""]
 _TERMINAL_VALUES = frozenset(s.value for s in TERMINAL)
+
+
+@dataclass(frozen=True)
+class ArqEnqueue:
+    """An arq job to write with a record (what ``ArqRedis.enqueue_job`` would write)."""
+
+    job_key: str
+    result_key: str
+    queue: str
+    payload: bytes
+    ttl_ms: int
+    score: int
+
+    def args(self) -> list[str | bytes | int]:
+        return [self.job_key, self.result_key, self.queue, self.payload, self.ttl_ms,
+                self.score]
 
 
 def connect(url: str) -> aioredis.Redis:
@@ -141,9 +172,10 @@ class RedisStore(JobStore):
             "1" if job.cancel_requested else "0", mode, expect,
         ]
 
-    async def _call(self, job_id: str, save: list[str], event: list[str]) -> list[int]:
+    async def _call(self, job_id: str, save: list[str], event: list[str],
+                    enqueue: Sequence[str | bytes | int] = ()) -> list[int]:
         out = await self._script(keys=[self.keys.job(job_id), self.keys.events(job_id)],
-                                 args=[*save, *event])
+                                 args=[*save, *event, *enqueue])
         return [int(v) for v in out]
 
     async def flush(self) -> None:
@@ -174,13 +206,16 @@ class RedisStore(JobStore):
             raise ValueError(f"job {job.id} already exists")
 
     async def create_with_event(self, job: Job, type: str, *, message: str = "",
-                                data: dict[str, Any] | None = None) -> JobEvent:
-        """``create`` and the job's first event in one round trip (what a submit does)."""
+                                data: dict[str, Any] | None = None,
+                                enqueue: ArqEnqueue | None = None) -> JobEvent:
+        """``create``, the job's first event and (optionally) its arq enqueue, atomically and
+        in one round trip: what a submit does, with no window where a crash leaves a stored
+        job that no queue holds."""
         await self.flush()
         event = JobEvent(seq=0, job_id=job.id, type=type, message=message, data=data or {})
         body = event.model_dump_json(exclude={"seq", "job_id"})
         created, _, seq = await self._call(job.id, self._save_args(job, "create"),
-                                           ["event", body])
+                                           ["event", body], enqueue.args() if enqueue else ())
         if created == -1:
             raise ValueError(f"job {job.id} already exists")
         event.seq = seq
