@@ -119,3 +119,22 @@ def test_two_stores_on_one_file_see_each_others_commits(tmp_path: Path) -> None:
     assert first.counts("p")["entities"] == 0
     first.close()
     second.close()
+
+
+def test_a_write_elsewhere_is_seen_by_the_next_query(tmp_path: Path) -> None:
+    """Adjacency read by one query is reused, but never after another writer changed it."""
+    reader, writer = GraphStore(tmp_path / "g.sqlite3"), GraphStore(tmp_path / "g.sqlite3")
+    writer.insert_custom_kg("p", CustomKG.model_validate({
+        "entities": [{"entity_name": n, "entity_type": "character"} for n in "ABCD"],
+        "relationships": [{"src_id": "A", "tgt_id": "B"}, {"src_id": "C", "tgt_id": "D"}],
+    }))
+    before = query(reader, "p", QueryRequest(query="A D"))
+    assert before.paths == []
+    writer.insert_custom_kg("p", CustomKG.model_validate(
+        {"relationships": [{"src_id": "B", "tgt_id": "C"}]}))
+    after = query(reader, "p", QueryRequest(query="A D"))
+    assert ["A", "B", "C", "D"] in after.paths or ["D", "C", "B", "A"] in after.paths
+    writer.delete_entity("p", "B")
+    assert query(reader, "p", QueryRequest(query="A D")).paths == []
+    reader.close()
+    writer.close()
