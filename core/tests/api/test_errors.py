@@ -95,6 +95,17 @@ async def test_body_over_the_limit_is_413_by_length_and_by_stream(make_client):
     assert small.status_code == 202
 
 
+@pytest.mark.parametrize("body", [
+    b'{"crews": ["echo"], "inputs": {"story_text": "a \\ud800 b"}}',
+    b'{"crews": ["echo"], "inputs": {"story_text": "a", "k\\udcff": {"x": 1}}}',
+    b'{"crews": ["echo"], "inputs": {"story_text": "a"}, "config": {"m": ["\\udcff"]}}',
+    b'{"crews": ["echo"], "project_id": "\\ud800", "inputs": {"story_text": "a"}}',
+])
+async def test_lone_surrogates_are_422_not_500(client, body):
+    r = await client.post("/jobs", content=body, headers={"content-type": "application/json"})
+    assert_error(r, 422, "invalid_input")
+
+
 @pytest.mark.parametrize("path", ["/jobs/%00", "/crews/%ff%fe", "/jobs/" + "a" * 5000])
 async def test_odd_ids_are_404_not_500(client, path):
     r = await client.get(path)

@@ -7,6 +7,7 @@ plugin provides (503, the operator's to fix), inputs the crews' models reject (4
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from novelcrew import metrics
@@ -28,6 +29,18 @@ def check_story_size(inputs: dict[str, Any], settings: Settings) -> None:
             f"{STORY_FIELD} has {len(story)} characters; the limit is {settings.max_story_chars}",
             {"chars": len(story), "limit": settings.max_story_chars},
         )
+
+
+def check_unicode(body: JobCreate) -> None:
+    """JSON may carry lone surrogates (``"\\ud800"``), which no store can write as UTF-8."""
+    for name in ("inputs", "config"):
+        try:
+            json.dumps(getattr(body, name), ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise InvalidInput(
+                f"{name} holds text that is not valid Unicode (a lone surrogate)",
+                {"errors": [{"loc": [name], "msg": str(exc.reason), "type": "string_unicode"}]},
+            ) from None
 
 
 def check_inputs(crews: list[Crew], job: Job) -> None:
@@ -58,6 +71,7 @@ def prepare(body: JobCreate, plugins: Plugins, settings: Settings) -> tuple[Job,
     registry = plugins.registry
     crews = registry.check_chain(body.crews)
     check_story_size(body.inputs, settings)
+    check_unicode(body)
     for crew in crews:
         for name in registry.missing_tools(crew):
             registry.tool(name, wanted_by=crew.name)  # raises ToolMissing naming the plugins
