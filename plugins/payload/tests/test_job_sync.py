@@ -258,7 +258,8 @@ async def test_payload_stopped_mid_job_costs_a_warning_not_the_result(
 
 
 async def test_a_frozen_payload_delays_a_job_within_its_budget(
-        own_payload_server: PayloadServer, payload_env: Callable[..., Settings]) -> None:
+        own_payload_server: PayloadServer, payload_env: Callable[..., Settings],
+        crewai_imported: None) -> None:
     server = own_payload_server
     settings = payload_env(server, NOVELCREW_PAYLOAD_TIMEOUT_SECONDS="0.5",
                            NOVELCREW_PAYLOAD_UPDATE_BUDGET_SECONDS="1")
@@ -278,7 +279,7 @@ async def test_a_frozen_payload_delays_a_job_within_its_budget(
 
 async def test_a_rejected_key_is_a_warning_and_is_not_retried(
         payload_server: PayloadServer, payload_env: Callable[..., Settings],
-        payload: PayloadClient, new_project: Callable[..., Any]) -> None:
+        payload: PayloadClient, new_project: Callable[..., Any], crewai_imported: None) -> None:
     project = await new_project(name="Wrong key")
     settings = payload_env(payload_server, api_key="wrong-key",
                            NOVELCREW_PAYLOAD_UPDATE_BUDGET_SECONDS="50",
