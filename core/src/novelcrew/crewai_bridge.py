@@ -12,7 +12,9 @@ import concurrent.futures
 import contextlib
 import contextvars
 import os
+import sys
 import threading
+import uuid
 import weakref
 from pathlib import Path
 from typing import Any
@@ -94,6 +96,80 @@ def kickoff_pool() -> concurrent.futures.ThreadPoolExecutor:
         return _pool
 
 
+_state_classes: dict[type, type] = {}
+_flow_patched = False
+
+
+def _reuse_flow_state_classes() -> None:
+    """Make crewAI build each flow-state class once instead of once per agent execution.
+
+    Every task's ``AgentExecutor`` is a crewAI ``Flow`` whose ``_create_initial_state``
+    declares a new pydantic class (``class StateWithId(FlowState, AgentExecutorState)``) each
+    time, which costs tens of milliseconds of CPU in schema generation: about half of crewAI's
+    own overhead per task, and under the GIL it is what stops 50 concurrent jobs from
+    overlapping. The class only depends on the state type, so it is built once per type.
+    Anything unusual (an initial state, an extension state) takes crewAI's own path.
+    """
+    global _flow_patched
+    if _flow_patched:
+        return
+    try:
+        from crewai.flow import runtime
+        from pydantic import BaseModel
+    except ImportError:
+        return
+    flow_cls = getattr(runtime, "Flow", None)
+    flow_state = getattr(runtime, "FlowState", None)
+    original = getattr(flow_cls, "_create_initial_state", None)
+    if flow_cls is None or flow_state is None or original is None:
+        return
+
+    def _create_initial_state(self: Any) -> Any:
+        state_type = getattr(self, "_initial_state_t", None)
+        if (self.initial_state is None and isinstance(state_type, type)
+                and issubclass(state_type, BaseModel) and not issubclass(state_type, flow_state)
+                and self._create_default_extension_state() is None):
+            cls = _state_classes.get(state_type)
+            if cls is None:
+                cls = type("StateWithId", (flow_state, state_type), {})
+                _state_classes[state_type] = cls
+            instance = cls()
+            if not getattr(instance, "id", None):
+                object.__setattr__(instance, "id", str(uuid.uuid4()))
+            return instance
+        return original(self)
+
+    flow_cls._create_initial_state = _create_initial_state
+    _flow_patched = True
+
+
+_FILE_STORE_SYNC = ("get_all_files", "get_files", "get_task_files", "clear_files",
+                    "clear_task_files", "store_files", "store_task_files")
+
+
+def _skip_absent_file_store() -> None:
+    """Without ``aiocache`` crewAI's file store is off, yet each of its sync helpers still
+    spins up an event loop (and, inside crewAI's own loop, a thread) to do nothing, several
+    times per task. Replace them with what they return then: nothing."""
+    try:
+        from crewai.utilities import file_store
+    except ImportError:
+        return
+    if getattr(file_store, "_file_store", True) is not None:
+        return
+
+    def nothing(*_args: Any, **_kwargs: Any) -> None:
+        return None
+
+    for modname in ("crewai.agents.agent_executor", "crewai.task", "crewai.crew",
+                    "crewai.crews.utils", "crewai.utilities.file_store"):
+        module = sys.modules.get(modname)
+        for name in _FILE_STORE_SYNC:
+            if module is not None and hasattr(module, name) and getattr(module, name) is \
+                    getattr(file_store, name, None):
+                setattr(module, name, nothing)
+
+
 def _let_our_errors_through() -> None:
     """Stop crewAI's agent from re-running a task after a ``ModelError`` or a cancellation.
 
@@ -108,6 +184,27 @@ def _let_our_errors_through() -> None:
     current = tuple(getattr(core, "_passthrough_exceptions", ()))
     if NovelcrewError not in current:
         core._passthrough_exceptions = (*current, NovelcrewError)
+
+
+class _NoReplayLog:
+    """Stands in for crewAI's ``TaskOutputStorageHandler``.
+
+    crewAI records every task's output in one process-wide SQLite file under a file lock so
+    ``crewai replay`` can re-run the latest kickoff. A server never replays, and that lock
+    (polled with sleeps) serialises the tasks of all concurrent jobs.
+    """
+
+    def update(self, task_index: int, log: dict[str, Any]) -> None:
+        return None
+
+    def add(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    def reset(self) -> None:
+        return None
+
+    def load(self) -> list[dict[str, Any]] | None:
+        return None
 
 
 def _our_error(exc: BaseException) -> NovelcrewError | None:
@@ -131,6 +228,8 @@ async def kickoff(ctx: RunContext, crew: Any, inputs: dict[str, Any]) -> Any:
     """
     install_listeners()
     _let_our_errors_through()
+    _reuse_flow_state_classes()
+    _skip_absent_file_store()
     ctx.check_cancelled()
     if crew in _in_flight:
         raise RuntimeError(
@@ -144,16 +243,17 @@ async def kickoff(ctx: RunContext, crew: Any, inputs: dict[str, Any]) -> Any:
         ctx.check_cancelled()
 
     def task_callback(output: Any) -> None:
+        # not waited for: the crew's thread must not queue behind a busy event loop
         name = getattr(output, "name", None) or (getattr(output, "description", "") or "")[:80]
-        future = asyncio.run_coroutine_threadsafe(ctx.task_finished(str(name)), loop)
-        with contextlib.suppress(Exception):
-            future.result(timeout=30)
+        asyncio.run_coroutine_threadsafe(ctx.task_finished(str(name)), loop)
         ctx.check_cancelled()
 
     crew.step_callback = step_callback
     crew.task_callback = task_callback
     with contextlib.suppress(Exception):
         crew.tracing = False
+    with contextlib.suppress(Exception):
+        crew._task_output_handler = _NoReplayLog()
     token = current_context.set(ctx)
     _in_flight.add(crew)
     try:

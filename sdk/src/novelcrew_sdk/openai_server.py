@@ -380,3 +380,85 @@ def openai_server() -> Iterator[OpenAIServer]:
     """A started ``OpenAIServer`` (stopped after the test)."""
     with OpenAIServer() as server:
         yield server
+
+
+def tool_rounds_handler(tool: str, rounds: int, final: str = "Done.") -> Handler:
+    """Answer with a call to ``tool`` until the conversation holds ``rounds`` tool results."""
+
+    def handler(body: dict[str, Any]) -> str | Reply:
+        done = sum(1 for m in body.get("messages") or [] if m.get("role") == "tool")
+        if done < rounds:
+            return Reply.tool(tool, {"text": f"note {done + 1}"})
+        return final
+
+    return handler
+
+
+class OpenAIServerProcess:
+    """The same server in a child process, so its work does not share the caller's GIL.
+
+    Benches use it: a real provider is another machine, and a server thread inside the measured
+    process would steal the interpreter from the crews being measured.
+    """
+
+    def __init__(self, *, default: str = "Done.", latency: float = 0.0,
+                 tool: str | None = None, tool_rounds: int = 0) -> None:
+        self.args = ["--default", default, "--latency", str(latency)]
+        if tool and tool_rounds:
+            self.args += ["--tool", tool, "--tool-rounds", str(tool_rounds)]
+        self.port = 0
+        self._proc: Any = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def __enter__(self) -> OpenAIServerProcess:
+        import subprocess
+        import sys
+
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "novelcrew_sdk.openai_server", *self.args],
+            stdout=subprocess.PIPE, text=True,
+        )
+        line = self._proc.stdout.readline()
+        if not line.startswith("PORT "):
+            self._proc.kill()
+            raise RuntimeError(f"the OpenAI-compatible server did not start: {line!r}")
+        self.port = int(line.split()[1])
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._proc is not None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(10)
+            except Exception:
+                self._proc.kill()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve until terminated; prints ``PORT <n>`` once listening."""
+    import argparse
+    import signal
+
+    parser = argparse.ArgumentParser(description="OpenAI-compatible test server")
+    parser.add_argument("--default", default="Done.")
+    parser.add_argument("--latency", type=float, default=0.0)
+    parser.add_argument("--tool")
+    parser.add_argument("--tool-rounds", type=int, default=0)
+    args = parser.parse_args(argv)
+    default: str | Handler = args.default
+    if args.tool and args.tool_rounds:
+        default = tool_rounds_handler(args.tool, args.tool_rounds, args.default)
+    server = OpenAIServer(default=default, latency=args.latency).start()
+    print(f"PORT {server.port}", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with contextlib.suppress(KeyboardInterrupt):
+        stop.wait()
+    server.stop()
+
+
+if __name__ == "__main__":
+    main()

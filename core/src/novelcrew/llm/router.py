@@ -15,6 +15,7 @@ import contextlib
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +35,31 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 __all__ = ["RoutedLLM", "build_llm", "model_chain"]
+
+
+#: provider LLMs shared across jobs: building one costs ~0.5 s of CPU (each OpenAI client
+#: loads the CA bundle into a new SSL context), which would dominate a crew's own overhead.
+#: They are stateless per call (usage travels in a per-call slot), as crewAI allows.
+_SHARED: OrderedDict[tuple[int, int, str], tuple[Any, Any, BaseLLM]] = OrderedDict()
+_SHARED_MAX = 64
+_shared_lock = threading.Lock()
+
+
+def shared_provider_llm(provider: Any, model_id: str, settings: Settings) -> BaseLLM:
+    """``provider.build(model_id, settings)``, built once per provider, settings and model."""
+    key = (id(provider), id(settings), model_id)
+    with _shared_lock:
+        hit = _SHARED.get(key)
+        if hit is not None and hit[0] is provider and hit[1] is settings:
+            _SHARED.move_to_end(key)
+            return hit[2]
+    llm = provider.build(model_id, settings)
+    with _shared_lock:
+        # keep provider and settings alive with the entry so their ids cannot be reused
+        _SHARED[key] = (provider, settings, llm)
+        while len(_SHARED) > _SHARED_MAX:
+            _SHARED.popitem(last=False)
+    return llm
 
 
 def model_chain(ctx: RunContext, agent_role: str | None) -> list[str]:
@@ -109,7 +135,7 @@ class RoutedLLM(BaseLLM):
             llm = self._inner.get(model_id)
             if llm is None:
                 provider = self._ctx.registry.model_provider(model_id)
-                llm = provider.build(model_id, self._ctx.settings)
+                llm = shared_provider_llm(provider, model_id, self._ctx.settings)
                 self._inner[model_id] = llm
             return llm
 
