@@ -52,6 +52,19 @@ async def slow(ctx: RunContext, inputs: SlowIn) -> SlowOut:
     return out
 
 
+class QuickIn(BaseModel):
+    story_text: str
+    marker: str | None = None
+
+
+async def quick(ctx: RunContext, inputs: QuickIn) -> SlowOut:
+    """A first stage that finishes at once (and says so in the marker file)."""
+    if inputs.marker:
+        with Path(inputs.marker).open("a") as fh:
+            fh.write(f"quick:{ctx.job_id}\n")
+    return SlowOut(words=len(inputs.story_text.split()), steps=0)
+
+
 class FlakyIn(BaseModel):
     story_text: str
     failures: int = 1
@@ -87,6 +100,8 @@ async def threaded(ctx: RunContext, inputs: SlowIn) -> SlowOut:
 class TestCrews:
     @hookimpl
     def register_crews(self, register: Any) -> None:
+        register(Crew(name="quick", description="Finishes at once.", input_model=QuickIn,
+                      output_model=SlowOut, run=quick))
         register(Crew(name="threaded", description="Works in a thread.", input_model=SlowIn,
                       output_model=SlowOut, run=threaded))
         register(Crew(name="slow", description="Counts words slowly.", input_model=SlowIn,
