@@ -202,6 +202,9 @@ class GraphStore:
             ids: dict[str, int] = {}
             for entity in kg.entities:
                 ids[name_key(entity.entity_name)] = self._put_entity(conn, ns, entity, now)
+            # resolve every endpoint not written above in a few reads, not one per edge
+            ends = {name_key(n) for r in kg.relationships for n in (r.src_id, r.tgt_id)}
+            ids.update(self._ids_by_keys(conn, ns, [k for k in ends if k not in ids]))
             for rel in kg.relationships:
                 self._put_relationship(conn, ns, rel, ids, now)
         return InsertCounts(
@@ -264,6 +267,19 @@ class GraphStore:
         )
         return int(entity_id)
 
+    def _ids_by_keys(
+        self, conn: sqlite3.Connection, ns: str, keys: list[str]
+    ) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for batch in _batches(keys):
+            rows = conn.execute(
+                "SELECT key, id FROM entities WHERE ns = ?"
+                f" AND key IN ({','.join('?' * len(batch))})",
+                [ns, *batch],
+            )
+            out.update((row[0], int(row[1])) for row in rows)
+        return out
+
     def _entity_id(
         self, conn: sqlite3.Connection, ns: str, name: str, ids: dict[str, int], now: float
     ) -> int:
@@ -287,20 +303,19 @@ class GraphStore:
         tgt = self._entity_id(conn, ns, rel.tgt_id, ids, now)
         if src == tgt:
             return
-        row = conn.execute(
+        cur = conn.execute(  # a new edge costs one statement; an existing one is merged
+            "INSERT OR IGNORE INTO relationships (ns, src, tgt, description, keywords, weight,"
+            " source_ids, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (ns, src, tgt, rel.description.strip(), merge_keywords("", rel.keywords),
+             rel.weight, rel.source_id, now),
+        )
+        if cur.rowcount:
+            return
+        rel_id, description, keywords, weight, sources = conn.execute(
             "SELECT id, description, keywords, weight, source_ids FROM relationships"
             " WHERE ns = ? AND src = ? AND tgt = ?",
             (ns, src, tgt),
         ).fetchone()
-        if row is None:
-            conn.execute(
-                "INSERT INTO relationships (ns, src, tgt, description, keywords, weight,"
-                " source_ids, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (ns, src, tgt, rel.description.strip(), merge_keywords("", rel.keywords),
-                 rel.weight, rel.source_id, now),
-            )
-            return
-        rel_id, description, keywords, weight, sources = row
         conn.execute(
             "UPDATE relationships SET description = ?, keywords = ?, weight = ?, source_ids = ?,"
             " updated_at = ? WHERE id = ?",
