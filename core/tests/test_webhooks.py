@@ -179,3 +179,34 @@ async def test_a_cancelled_job_sends_its_webhook(tmp_path: Path, receiver: Recei
     assert job.status is JobStatus.cancelled
     await drain_webhooks(timeout=10)
     assert [r["headers"]["X-Novelcrew-Event"] for r in receiver.requests] == ["job.cancelled"]
+
+
+async def test_the_example_receiver_accepts_signed_deliveries_and_rejects_others(
+    tmp_path: Path,
+) -> None:
+    import subprocess
+    import sys
+
+    script = Path(__file__).resolve().parents[2] / "examples" / "client" / "webhook_receiver.py"
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, str(script), "--port", str(port),
+                             "--secret", SECRET], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        assert "listening" in proc.stdout.readline()
+        url = f"http://127.0.0.1:{port}/hooks"
+        job = Job(crews=["words"], status=JobStatus.failed, webhook_url=url,
+                  error={"type": "timeout", "message": "too slow"})  # type: ignore[arg-type]
+        assert await deliver_webhook(job, settings(tmp_path), backoff=0.01) is True
+        line = json.loads(proc.stdout.readline())
+        assert line == {"event": "job.failed", "job_id": job.id, "status": "failed",
+                        "crews": ["words"], "error": {"type": "timeout", "message": "too slow",
+                                                      "crew": None, "details": {}}}
+        wrong = settings(tmp_path, webhook_secret="not-the-secret")
+        assert await deliver_webhook(job, wrong, backoff=0.01) is False
+        assert json.loads(proc.stdout.readline()) == {"rejected": "bad signature"}
+    finally:
+        proc.terminate()
+        proc.wait(10)
