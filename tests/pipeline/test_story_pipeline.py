@@ -52,6 +52,13 @@ async def test_crews_execute_runs_the_chain_and_streams_both_crews(tmp_path: Pat
         assert r.status_code == 200
         events = parse_sse(r.text)
         status = (await client.get(f"/crews/status/{job_id}")).json()
+        # later, the director alone re-plans a scene from the graph the chain left behind
+        calls_before = len(llm.calls)
+        r = await client.post("/jobs", json={"crews": ["director"], "project_id": "nm-ferry",
+                                             "inputs": {"scenes": [2]}})
+        replan_id = r.json()["id"]
+        replan_events = parse_sse((await client.get(f"/jobs/{replan_id}/events")).text)
+        replan = (await client.get(f"/jobs/{replan_id}")).json()
 
     assert [int(e["id"]) for e in events] == list(range(1, len(events) + 1))
     assert events[-1]["event"] == "succeeded"
@@ -79,6 +86,13 @@ async def test_crews_execute_runs_the_chain_and_streams_both_crews(tmp_path: Pat
     # and wrote its shots back to the same project's graph
     shots = await graph_query(plugins, settings, "nm-ferry", "Scene 1 Shot", ["shot"])
     assert {"Scene 1 Shot 1", "Scene 1 Shot 2"} <= {e["name"] for e in shots["entities"]}
+
+    assert replan_events[-1]["event"] == "succeeded", replan_events[-1]["data"]
+    assert [s["heading"] for s in replan["result"]["director"]["scenes"]] == [
+        "INT. FERRY WHEELHOUSE - NIGHT"]
+    replan_prompt = next(c.prompt for c in llm.calls[calls_before:]
+                         if c.role == "Scene Analysis Director")
+    assert "Captain of the last ferry" in replan_prompt and "Shots: " not in replan_prompt
 
 
 async def test_jobs_api_runs_the_chain_with_a_scene_selection(tmp_path: Path) -> None:
