@@ -77,9 +77,10 @@ class PayloadServer:
             "PORT": str(self.port),
             "HOST": "127.0.0.1",
             "NODE_ENV": "development",
+            "EXIT_WITH_STDIN": "1",  # if this process dies, its pipe closes and the server ends
         }
         self.process = subprocess.Popen(
-            [node, "server.mjs"], cwd=self.folder, env=env, text=True,
+            [node, "server.mjs"], cwd=self.folder, env=env, text=True, stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
         )
         ready = threading.Event()

@@ -1,6 +1,7 @@
 // Serves Payload's REST API at /api/* with plain node:http (no Next.js).
 // Env: PAYLOAD_DATA_DIR, PAYLOAD_SECRET, PORT (0 = a free port), HOST (default 127.0.0.1),
-// PAYLOAD_SEED_API_KEY (seed an API-key user and sample data, printed as `SEEDED <json>`).
+// PAYLOAD_SEED_API_KEY (seed an API-key user and sample data, printed as `SEEDED <json>`),
+// EXIT_WITH_STDIN=1 (exit when stdin closes: a test runner that dies takes the server along).
 // Prints `READY <port>` once it accepts requests.
 import http from 'node:http'
 import { Readable } from 'node:stream'
@@ -60,6 +61,14 @@ server.listen(port, host, () => {
   process.stdout.write(`READY ${server.address().port}\n`)
 })
 
-const stop = () => server.close(() => process.exit(0))
+const stop = () => {
+  server.close(() => process.exit(0))
+  server.closeAllConnections()
+}
 process.on('SIGTERM', stop)
 process.on('SIGINT', stop)
+if (process.env.EXIT_WITH_STDIN === '1') {
+  process.stdin.on('close', () => process.exit(0))
+  process.stdin.on('end', () => process.exit(0))
+  process.stdin.resume()
+}
