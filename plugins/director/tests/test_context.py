@@ -139,3 +139,17 @@ def test_scene_descriptions_parse_leniently() -> None:
     assert parse_scene_description("Mara", "Role: protagonist") is None
     bare = parse_scene_description("scene 12", "A quiet moment by the sea.")
     assert bare is not None and bare.number == 12 and bare.summary.startswith("A quiet")
+
+
+async def test_a_huge_description_is_clipped_in_the_prompt(
+        tmp_path: Path, graph: MemoryGraph) -> None:
+    graph.entities[PROJECT]["mara"]["description"] = "Mara keeps the light. " * 400
+    llm = ScriptedLLM(replies=director_replies())
+    plugins = make_plugins(graph_plugin(graph), entry_points=["director"], llm=llm)
+    settings = make_settings(tmp_path / "data", default_model="scripted")
+    job, _ = await run_job(plugins, "director", {"scenes": [1]}, settings=settings,
+                           project_id=PROJECT)
+    assert job.status == "succeeded", job.error
+    prompt = llm.calls[0].prompt
+    assert 10 <= prompt.count("Mara keeps the light.") <= 30
+    assert len(prompt) < 12_000

@@ -13,6 +13,11 @@ from pydantic import BaseModel
 from novelcrew_director.inputs import Constraints, Preferences
 from novelcrew_director.story import SceneFacts, StoryContext
 
+#: bounds that keep one scene's prompt small whatever the graph holds
+MAX_DESCRIPTION_CHARS = 600
+MAX_DIALOGUE_LINES = 12
+MAX_CHARACTERS = 24
+
 #: lines an earlier plan added to the scene entity; a new plan starts from the story alone
 PLAN_KEYS = frozenset({"heading", "mood", "shots"})
 
@@ -25,11 +30,19 @@ class SceneBrief(BaseModel):
     unavailable_location: bool = False
 
 
+def clip(text: str, limit: int = MAX_DESCRIPTION_CHARS) -> str:
+    """``text`` cut at a word boundary near ``limit`` characters."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0] + " ..."
+
+
 def _neighbour(label: str, facts: SceneFacts | None) -> str:
     if facts is None:
         return ""
     where = f" (location: {facts.location})" if facts.location else ""
-    return f"{label} (Scene {facts.number}){where}: {facts.summary or 'no summary'}"
+    return f"{label} (Scene {facts.number}){where}: {clip(facts.summary, 300) or 'no summary'}"
 
 
 def _available(location: str | None, constraints: Constraints) -> bool:
@@ -57,8 +70,8 @@ def build_brief(story: StoryContext, number: int, preferences: Preferences,
     if lines:
         lines.append("")
     lines.append(f"SCENE {number}")
-    lines.append(f"Summary: {facts.summary or 'not given'}")
-    location_text = story.location(facts.location)
+    lines.append(f"Summary: {clip(facts.summary, 1200) or 'not given'}")
+    location_text = clip(story.location(facts.location))
     if facts.location:
         suffix = f" - {location_text}" if location_text else ""
         lines.append(f"Location: {facts.location}{suffix}")
@@ -66,22 +79,23 @@ def build_brief(story: StoryContext, number: int, preferences: Preferences,
         lines.append(f"Time: {facts.time}")
     if facts.characters:
         lines.append("Characters:")
-        for name in facts.characters:
-            described = story.character(name)
+        for name in facts.characters[:MAX_CHARACTERS]:
+            described = clip(story.character(name))
             lines.append(f"- {name}: {described}" if described else f"- {name}")
     if facts.emotional_beat:
         lines.append(f"Emotional beat: {facts.emotional_beat}")
     if facts.purpose:
         lines.append(f"Purpose: {facts.purpose}")
     if facts.dialogue:
-        lines.append("Dialogue: " + " | ".join(facts.dialogue))
+        lines.append("Dialogue: " + " | ".join(clip(d, 300)
+                                               for d in facts.dialogue[:MAX_DIALOGUE_LINES]))
     if facts.objects:
-        objects = [f"{o} ({story.objects[o]})" if story.objects.get(o) else o
+        objects = [f"{o} ({clip(story.objects[o], 200)})" if story.objects.get(o) else o
                    for o in facts.objects]
         lines.append("Objects: " + "; ".join(objects))
     for key, value in facts.extra.items():
         if key.lower() not in PLAN_KEYS:
-            lines.append(f"{key}: {value}")
+            lines.append(f"{key}: {clip(value)}")
     lines.append("")
     lines.append(_neighbour("Previous scene", before) or "This is the first scene of the story.")
     lines.append(_neighbour("Next scene", after) or "This is the last scene of the story.")
