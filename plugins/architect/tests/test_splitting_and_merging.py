@@ -92,3 +92,20 @@ def test_scenes_renumber_in_story_order_and_overlap_repeats_drop() -> None:
     # names a scene uses but no list declared still become entries
     assert [c.name for c in merged.characters] == ["Nobody Known"]
     assert [loc.name for loc in merged.locations] == ["The Pier"]
+
+
+def test_a_gendered_title_keeps_a_surname_from_merging_into_the_wrong_person() -> None:
+    parts = [
+        ("c1", _part(Character(name="Nell Ashby"), Character(name="Dr. Okafor"),
+                     Character(name="Maya Okafor"), Character(name="Mr. Pike"))),
+        ("c2", _part(Character(name="Mr. Ashby", description="Her late father."),
+                     Character(name="Mrs. Pike"),
+                     Character(name="Agnes Pike", aliases=["Mrs. Pike"]))),
+    ]
+    merged = merge_analyses(parts)
+    # Dr. says no gender: Dr. Okafor is Maya Okafor. Mr. Ashby is not Nell Ashby, and
+    # Mr. Pike is not Mrs. Pike, who is Agnes Pike
+    assert [c.name for c in merged.characters] == [
+        "Nell Ashby", "Maya Okafor", "Mr. Pike", "Mr. Ashby", "Agnes Pike"]
+    assert merged.characters[1].aliases == ["Dr. Okafor"]
+    assert merged.characters[4].aliases == ["Mrs. Pike"]

@@ -84,8 +84,16 @@ class _Tally:
 
 
 def schema_tokens(model: type[BaseModel]) -> int:
-    """Tokens of the JSON schema crewAI adds to a prompt for ``output_pydantic``."""
-    return estimate_tokens(json.dumps(model.model_json_schema(), indent=2))
+    """Tokens of the JSON schema crewAI adds to a prompt for ``output_pydantic``, rendered the
+    way crewAI renders it (references inlined, two-space indent)."""
+    try:
+        from crewai.utilities.pydantic_schema_utils import generate_model_description
+
+        schema = generate_model_description(model, strip_null_types=False)["json_schema"][
+            "schema"]
+    except Exception:  # another crewAI version: the plain schema, with a margin
+        return estimate_tokens(json.dumps(model.model_json_schema(), indent=2)) * 3 // 2
+    return estimate_tokens(json.dumps(schema, indent=2))
 
 
 def prompt_overhead(config: CrewConfig, task: str, model: type[BaseModel],

@@ -22,7 +22,14 @@ from novelcrew_architect.models import (
     Location,
     Scene,
 )
-from novelcrew_architect.names import has_title, name_key, name_tokens, place_key, text_key
+from novelcrew_architect.names import (
+    has_title,
+    name_key,
+    name_tokens,
+    place_key,
+    text_key,
+    title_genders,
+)
 
 ROLE_RANK = {"protagonist": 5, "antagonist": 4, "deuteragonist": 3, "supporting": 2, "minor": 1}
 MAX_TEXT_PARTS = 4
@@ -121,7 +128,11 @@ class CharacterIndex:
         if len(tokens) == 1:
             found = self._by_token.get(tokens[0], set())
             if len(found) == 1:
-                return self.characters[next(iter(found))]
+                char = self.characters[next(iter(found))]
+                first_names = {name_tokens(n)[0] for n in (char.name, *char.aliases)
+                               if name_tokens(n)}
+                if tokens[0] in first_names or _surname_fits(title_genders(name), [char]):
+                    return char
         else:
             containing = {
                 i for i, c in enumerate(self.characters)
@@ -136,16 +147,20 @@ class CharacterIndex:
 def _group_characters(entries: list[tuple[Character, str]]) -> list[list[int]]:
     """Indices of ``entries`` grouped so that each group is one character."""
     uf = _UnionFind(len(entries))
-    by_key: dict[str, int] = {}
+    # the same name means the same person, unless gendered titles say otherwise
+    # ("Mr. Pike" and "Mrs. Pike" share the key "pike")
+    by_key: dict[str, list[tuple[int, set[str]]]] = {}
     for i, (char, _chunk) in enumerate(entries):
         for name in (char.name, *char.aliases):
             key = name_key(name)
             if not key:
                 continue
-            if key in by_key:
-                uf.union(by_key[key], i)
-            else:
-                by_key[key] = i
+            genders = title_genders(name)
+            seen = by_key.setdefault(key, [])
+            match = next((j for j, g in seen if not genders or not g or genders & g), None)
+            if match is not None:
+                uf.union(match, i)
+            seen.append((i, genders))
 
     def groups() -> dict[int, list[int]]:
         out: dict[int, list[int]] = {}
@@ -167,12 +182,16 @@ def _group_characters(entries: list[tuple[Character, str]]) -> list[list[int]]:
             if single and any(len(t) > 1 for t in names):
                 continue
             candidates = set()
+            genders = {g for i in members for g in title_genders(entries[i][0].name)}
             for other, other_full in full.items():
                 if other == root:
                     continue
                 for mine in names:
                     if single and len(mine) == 1:
-                        if any(mine[0] in (t[0], t[-1]) for t in other_full):
+                        if any(mine[0] == t[0] for t in other_full) or (
+                            any(mine[0] == t[-1] for t in other_full)
+                            and _surname_fits(genders, [entries[i][0] for i in current[other]])
+                        ):
                             candidates.add(other)
                     elif not single and len(mine) > 1 and any(
                         set(mine) <= set(t) or set(t) <= set(mine) for t in other_full
@@ -181,6 +200,15 @@ def _group_characters(entries: list[tuple[Character, str]]) -> list[list[int]]:
             if len(candidates) == 1:
                 uf.union(root, candidates.pop())
     return sorted(groups().values(), key=lambda members: members[0])
+
+
+def _surname_fits(genders: set[str], others: Sequence[Character]) -> bool:
+    """Whether a surname-only mention ("Mr. Ashby") may mean a fuller name's bearer: not when
+    its title says a gender that no name of theirs carries (Mr. Ashby is not Nell Ashby)."""
+    if not genders:
+        return True
+    theirs = {g for c in others for n in (c.name, *c.aliases) for g in title_genders(n)}
+    return bool(genders & theirs)
 
 
 def _canonical_name(names: list[str]) -> str:

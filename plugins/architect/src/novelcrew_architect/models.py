@@ -138,8 +138,34 @@ class Scene(BaseModel):
 
 
 # per chunk -----------------------------------------------------------------------------------
+def compact_schema(node: Any) -> Any:
+    """A JSON schema without titles and descriptions (the task prompt explains every field).
+
+    crewAI pastes the output schema into every prompt; for the per-chunk model the generated
+    titles and descriptions would cost about a thousand tokens a chunk and say nothing the
+    task text does not.
+    """
+    if isinstance(node, list):
+        return [compact_schema(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key in ("title", "description") and not isinstance(value, dict):
+            continue
+        if key in ("properties", "$defs") and isinstance(value, dict):
+            out[key] = {name: compact_schema(sub) for name, sub in value.items()}
+        else:
+            out[key] = compact_schema(value)
+    return out
+
+
 class ChunkAnalysis(BaseModel):
     """What the Story Structure Analyst answers for one chunk of the story."""
+
+    @classmethod
+    def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        return compact_schema(super().model_json_schema(*args, **kwargs))  # type: ignore[no-any-return]
 
     characters: list[Character] = Field(default_factory=list)
     locations: list[Location] = Field(default_factory=list)

@@ -18,6 +18,14 @@ TITLES = frozenset({
     "aunt", "auntie", "uncle", "grandma", "grandpa", "granny", "old", "young", "little",
     "king", "queen", "prince", "princess", "general", "colonel", "major", "nurse", "chief",
 })
+MALE_TITLES = frozenset({
+    "mr", "sir", "lord", "king", "prince", "father", "fr", "brother", "uncle", "grandpa",
+    "monsieur", "herr", "senor",
+})
+FEMALE_TITLES = frozenset({
+    "mrs", "ms", "miss", "lady", "dame", "queen", "princess", "mother", "sister", "aunt",
+    "auntie", "grandma", "granny", "madam", "madame", "mme", "mlle", "frau", "senora",
+})
 ARTICLES = frozenset({"the", "a", "an"})
 SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv", "phd", "md", "esq"})
 
@@ -57,3 +65,10 @@ def text_key(text: str) -> str:
 
 def has_title(name: str) -> bool:
     return any(t in TITLES for t in _fold(name).split())
+
+
+def title_genders(name: str) -> set[str]:
+    """``{"m"}``, ``{"f"}`` (or both, or none) from the gendered titles a name carries."""
+    tokens = set(_fold(name).split())
+    return ({"m"} if tokens & MALE_TITLES else set()) | ({"f"} if tokens & FEMALE_TITLES
+                                                         else set())
