@@ -43,6 +43,15 @@ async def test_reads_a_project_and_finds_its_story(payload: PayloadClient,
     assert page["docs"][0]["currentContent"].startswith("Maya tends the lamp")
 
 
+async def test_the_url_may_be_the_apps_root_or_its_rest_root(
+        payload_server: PayloadServer) -> None:
+    for url in (payload_server.url, f"{payload_server.url}/", f"{payload_server.url}/api/"):
+        config = PayloadConfig(url=url, api_key=payload_server.api_key)
+        assert config.api_url == f"{payload_server.url}/api"
+        async with PayloadClient(config) as client:
+            assert (await client.find("projects", limit=1))["totalDocs"] >= 2
+
+
 async def test_a_missing_document_is_not_found(payload: PayloadClient) -> None:
     with pytest.raises(PayloadNotFound) as caught:
         await payload.get("projects", 987654)

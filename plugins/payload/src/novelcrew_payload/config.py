@@ -3,7 +3,8 @@
 The URL, API key and auth collection live in the core ``Settings`` (``NOVELCREW_PAYLOAD_URL``
 or ``NOVEL_MOVIE_API_URL``, ``NOVELCREW_PAYLOAD_API_KEY`` or ``NOVEL_MOVIE_API_KEY``,
 ``NOVELCREW_PAYLOAD_AUTH_COLLECTION``); timeouts and retry budgets are read from the
-environment (``NOVELCREW_PAYLOAD_*``) so the core settings model stays free of plugin fields.
+environment or ``.env`` (``NOVELCREW_PAYLOAD_*``) so the core settings model stays free of
+plugin fields.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ if TYPE_CHECKING:
 class PayloadTuning(BaseSettings):
     """Timeouts and retries; environment variables ``NOVELCREW_PAYLOAD_<FIELD>``."""
 
-    model_config = SettingsConfigDict(env_prefix="NOVELCREW_PAYLOAD_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="NOVELCREW_PAYLOAD_", extra="ignore",
+                                      env_file=".env", env_file_encoding="utf-8")
 
     #: seconds for one HTTP request (connect, read, write)
     timeout_seconds: float = Field(10.0, gt=0)
