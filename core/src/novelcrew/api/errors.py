@@ -12,7 +12,7 @@ Every error the API answers is JSON ``{"error": {"type", "message", "details"}}`
 | ``Unauthorized``                         | 401    | ``unauthorized``            |
 | ``RateLimited``                          | 429    | ``rate_limited``            |
 | ``Conflict``                             | 409    | ``conflict``                |
-| ``BackendUnavailable``                   | 503    | ``backend_unavailable``     |
+| ``BackendUnavailable``, store outage     | 503    | ``backend_unavailable``     |
 | unknown route / wrong method             | 404/405| ``not_found``, ...          |
 | anything else                            | 500    | ``internal_error``          |
 
@@ -149,6 +149,23 @@ def internal_error() -> JSONResponse:
     return error_response(500, "internal_error", "the server failed; see its logs")
 
 
+def store_outage(exc: BaseException) -> JSONResponse:
+    log.warning("job store unavailable: %s: %s", type(exc).__name__, exc)
+    return error_response(503, "backend_unavailable",
+                          f"the job store is unavailable ({type(exc).__name__})")
+
+
+def is_store_outage(exc: BaseException) -> bool:
+    """A lost connection to the job store (Redis, SQLite): the service, not the request, failed.
+
+    Matched by the exception's module so the API need not import redis to recognise its errors.
+    """
+    if isinstance(exc, (ConnectionError, TimeoutError)):
+        return True
+    return any(cls.__module__.split(".", 1)[0] in ("redis", "sqlite3", "aiosqlite")
+               for cls in type(exc).__mro__)
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that give every error the one JSON shape."""
 
@@ -165,6 +182,8 @@ def install(app: FastAPI) -> None:
         return from_http_exception(exc)
 
     async def unexpected_handler(request: Request, exc: Exception) -> Response:
+        if is_store_outage(exc):
+            return store_outage(exc)
         log.error("unhandled error on %s %s", request.method, request.url.path,
                   exc_info=(type(exc), exc, exc.__traceback__))
         return internal_error()

@@ -41,10 +41,13 @@ class GuardMiddleware:
         method: str = scope["method"]
         path: str = scope["path"]
 
+        started_response = False
+
         async def send_wrapper(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started_response
             if message["type"] == "http.response.start":
                 status = message["status"]
+                started_response = True
             await send(message)
 
         client = scope.get("client")
@@ -57,7 +60,13 @@ class GuardMiddleware:
             else:
                 if counted:
                     receive = self._limited(receive)
-                await self.app(scope, receive, send_wrapper)
+                try:
+                    await self.app(scope, receive, send_wrapper)
+                except Exception as exc:
+                    # a lost job store is the service's outage, answered (and counted) as 503
+                    if started_response or not errors.is_store_outage(exc):
+                        raise
+                    await errors.store_outage(exc)(scope, receive, send_wrapper)
         finally:
             elapsed = time.perf_counter() - started
             route = scope.get("route")

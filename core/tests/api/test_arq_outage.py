@@ -1,0 +1,84 @@
+"""With the arq backend, a real Redis going away makes /health 503 and job calls 503, not 500."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from conftest import make_settings
+
+from novelcrew.api.app import create_app
+
+
+def start_redis(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    binary = shutil.which("redis-server")
+    assert binary, "redis-server is not installed (apt-get install -y redis-server)"
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(workdir),
+         "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2) as conn:
+                conn.sendall(b"PING\r\n")
+                if conn.recv(16).startswith(b"+PONG"):
+                    return proc, f"redis://127.0.0.1:{port}/0"
+        except OSError:
+            pass
+        assert proc.poll() is None and time.monotonic() < deadline, "redis-server did not start"
+        time.sleep(0.05)
+
+
+async def test_redis_outage_is_503(tmp_path: Path, plugins: Any) -> None:
+    proc, url = start_redis(tmp_path)
+    try:
+        settings = make_settings(tmp_path, job_backend="arq", redis_url=url,
+                                 queue_name="novelcrew:api-test")
+        app = create_app(settings, plugins)
+        lifespan = app.router.lifespan_context(app)
+        await lifespan.__aenter__()
+        try:
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                         base_url="http://t") as client:
+                health = (await client.get("/health")).json()
+                assert health["dependencies"]["backend"]["data"]["redis"] == "ok"
+                job = await client.post("/jobs", json={"crews": ["echo"],
+                                                       "inputs": {"story_text": "x"}})
+                assert job.status_code == 202
+                job_id = job.json()["id"]
+                assert (await client.get(f"/jobs/{job_id}")).json()["status"] == "queued"
+
+                proc.terminate()
+                proc.wait(10)
+                r = await client.get("/health")
+                assert r.status_code == 503
+                assert r.json()["dependencies"]["backend"]["status"] == "down"
+                for method, path, body in [
+                    ("POST", "/jobs", {"crews": ["echo"], "inputs": {"story_text": "x"}}),
+                    ("GET", f"/jobs/{job_id}", None),
+                    ("GET", "/jobs", None),
+                    ("GET", f"/crews/status/{job_id}", None),
+                    ("GET", "/stats", None),
+                ]:
+                    r = await client.request(method, path, json=body)
+                    assert r.status_code == 503, (method, path, r.text)
+                    assert r.json()["error"]["type"] == "backend_unavailable"
+                assert (await client.get("/metrics")).status_code == 200
+        finally:
+            with contextlib.suppress(Exception):  # closing a link to a Redis that is gone
+                await lifespan.__aexit__(None, None, None)
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(10)
