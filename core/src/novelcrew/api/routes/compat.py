@@ -38,9 +38,10 @@ async def execute(body: ExecuteRequest, plugins: PluginsDep, settings: SettingsD
     if not crews or len(crews) > 10:
         raise InvalidInput("crew_type must name 1 to 10 crews, separated by commas",
                            {"crew_type": body.crew_type[:200]})
-    create = JobCreate(crews=crews, project_id=body.project_id, user_id=body.user_id,
-                       inputs=body.input_data, config=body.config,
-                       webhook_url=body.webhook_url)
+    create = JobCreate.model_construct(  # every field was validated as part of ``body``
+        crews=crews, project_id=body.project_id, user_id=body.user_id,
+        inputs=body.input_data, config=body.config, webhook_url=body.webhook_url,
+    )
     job, specs = await submission.submit(create, plugins, settings, backend)
     return ExecuteResponse(
         success=True,
