@@ -44,7 +44,8 @@ async def test_project_notes_from_payload_reach_the_prompts(
     llm = ScriptedLLM(replies=director_replies())
     payload = PayloadPlugin()
     plugins = make_plugins(graph_plugin(graph), payload, entry_points=["director"], llm=llm)
-    settings = make_settings(tmp_path / "data", default_model="scripted")
+    settings = make_settings(tmp_path / "data", default_model="scripted",
+                             payload_url="http://payload.test")
     job, _ = await run_job(plugins, "director", {"scenes": [1]}, settings=settings,
                            project_id=PROJECT)
     assert job.status == "succeeded", job.error
@@ -61,11 +62,23 @@ async def test_a_payload_outage_is_a_warning_not_a_failure(
     llm = ScriptedLLM(replies=director_replies())
     plugins = make_plugins(graph_plugin(graph), PayloadPlugin(fail=True),
                            entry_points=["director"], llm=llm)
-    settings = make_settings(tmp_path / "data", default_model="scripted")
+    settings = make_settings(tmp_path / "data", default_model="scripted",
+                             payload_url="http://payload.test")
     job, events = await run_job(plugins, "director", {"scenes": [2]}, settings=settings,
                                 project_id=PROJECT)
     assert job.status == "succeeded", job.error
     assert any(e.type == "warning" and "Payload" in e.message for e in events)
+
+
+async def test_an_unconfigured_payload_is_not_asked(tmp_path: Path, graph: MemoryGraph) -> None:
+    payload = PayloadPlugin()
+    plugins = make_plugins(graph_plugin(graph), payload, entry_points=["director"],
+                           llm=ScriptedLLM(replies=director_replies()))
+    settings = make_settings(tmp_path / "data", default_model="scripted")
+    job, events = await run_job(plugins, "director", {"scenes": [2]}, settings=settings,
+                                project_id=PROJECT)
+    assert job.status == "succeeded", job.error
+    assert payload.reads == [] and not any(e.type == "warning" for e in events)
 
 
 ARCHITECT_OUTPUT = {
