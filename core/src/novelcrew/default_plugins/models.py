@@ -9,6 +9,26 @@ from novelcrew.hookspecs import hookimpl
 from novelcrew.specs import Model
 
 
+async def _health(settings: Any, provider: str) -> Any:
+    from novelcrew.llm import health
+
+    check = {"openrouter": health.openrouter_health, "openai": health.openai_health,
+             "offline": health.offline_health}[provider]
+    return await check(settings)
+
+
+async def _openrouter_health(settings: Any) -> Any:
+    return await _health(settings, "openrouter")
+
+
+async def _openai_health(settings: Any) -> Any:
+    return await _health(settings, "openai")
+
+
+async def _offline_health(settings: Any) -> Any:
+    return await _health(settings, "offline")
+
+
 def _build(model_id: str, settings: Any) -> Any:
     from novelcrew.llm.providers import build_provider_llm
 
@@ -27,12 +47,14 @@ def register_models(register: Any) -> None:
         provider="openrouter",
         description="OpenRouter (OpenAI-compatible); needs OPENROUTER_API_KEY.",
         build=_build,
+        health=_openrouter_health,
         examples=("openrouter/anthropic/claude-sonnet-4", "openrouter/google/gemini-2.5-pro"),
     ))
     register(Model(
         provider="openai",
         description="Any OpenAI-compatible endpoint (OPENAI_BASE_URL): Ollama, vLLM, LM Studio.",
         build=_build,
+        health=_openai_health,
         examples=("openai/gpt-4o-mini", "openai/llama3.1"),
     ))
     register(Model(
@@ -40,5 +62,6 @@ def register_models(register: Any) -> None:
         description="Deterministic stand-in without network: fills output schemas by plain "
         "extraction from the input text. It does not understand stories.",
         build=_offline,
+        health=_offline_health,
         examples=("offline",),
     ))
