@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
@@ -33,7 +33,7 @@ were brothers," he said at last. "Nobody wanted you to know."
 """
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     protagonist = "protagonist"
     antagonist = "antagonist"
     supporting = "supporting"
