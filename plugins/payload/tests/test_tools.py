@@ -58,7 +58,12 @@ def test_agents_get_text_from_run(
     settings = settings_for(payload_server)
     story = build("payload_read_story", settings, str(ids["projectId"]))
     assert json.loads(story.run())["currentContent"].startswith("Maya")
-    assert story.run(project_id=str(ids["bareProjectId"])).startswith("No story exists")
+    assert json.loads(story.run(project_id=ids["projectId"]))["id"] == ids["storyId"]
+    assert story.run(project_id=str(ids["bareProjectId"])) == (
+        f"Payload error: this job works on project {ids['projectId']}; payload_read_story "
+        f"refuses project {ids['bareProjectId']}")  # agents stay within the job's project
+    unscoped = build("payload_read_story", settings, None)
+    assert unscoped.run(project_id=str(ids["bareProjectId"])).startswith("No story exists")
     missing = build("payload_read_project", settings, "424242")
     assert missing.run().startswith("Payload error: Payload found nothing")
     assert missing.args_schema.model_json_schema()["properties"]["project_id"]

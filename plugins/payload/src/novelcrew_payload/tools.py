@@ -1,8 +1,9 @@
 """The tools ``payload_read_project``, ``payload_read_story`` and ``payload_update_project``.
 
 Each factory returns a crewAI ``BaseTool`` (built lazily so importing the plugin never imports
-crewAI): agents get text from ``run``; crew code awaits ``acall(**kwargs)`` for the document
-itself (a dict, or None for a missing story) and gets typed ``PayloadError``s on failure.
+crewAI): agents get text from ``run`` and only ever reach the job's own project; crew code awaits
+``acall(**kwargs)`` for the document itself (a dict, or None for a missing story), may name any
+project, and gets typed ``PayloadError``s on failure.
 """
 
 from __future__ import annotations
@@ -120,6 +121,12 @@ def _tool_class() -> type:
                 return await self._operation(client, project_id, args)
 
         async def _arun(self, **kwargs: Any) -> str:
+            # agents stay within the job's project: a guessed id must not reach another one
+            asked = kwargs.get("project_id")
+            if self._project_id not in (None, "") and asked not in (None, "") \
+                    and str(asked) != str(self._project_id):
+                return (f"Payload error: this job works on project {self._project_id}; "
+                        f"{self.name} refuses project {asked}")
             try:
                 result = await self.acall(**kwargs)
             except (PayloadError, InvalidInput) as exc:
