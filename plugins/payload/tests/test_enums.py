@@ -72,3 +72,13 @@ async def test_every_transition_and_a_loose_scene_plan_are_accepted(
     assert scenes[1]["estimatedDuration"] == 12 and scenes[1]["heading"] == "The harbour"
     assert scenes[2]["description"] == "An unnumbered scene"
     assert scenes_from_output({"no": "scenes"}) is None
+
+
+async def test_fields_a_collection_lacks_are_dropped_not_rejected(
+        payload: PayloadClient, new_project: Callable[..., Any]) -> None:
+    # the plugin relies on this: scene rows may carry fields a deployment's collection lacks
+    project = await new_project()
+    doc = await payload.patch("projects", project["id"], {
+        "generatedContent": {"scenes": [{"sceneNumber": 1, "description": "x", "shotCount": 3}]},
+        "notAField": 1})
+    assert "shotCount" not in doc["generatedContent"]["scenes"][0] and "notAField" not in doc
