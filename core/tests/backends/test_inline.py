@@ -291,3 +291,61 @@ async def test_stop_ends_work_left_in_threads_but_keeps_the_job_running(
         assert stored is not None and stored.status is JobStatus.running
     finally:
         await store.close()
+
+
+WARMUP_SCRIPT = r'''
+import asyncio, sys, threading
+sys.path.insert(0, sys.argv[2])
+importing = []
+
+class Spy:
+    def find_spec(self, name, path=None, target=None):
+        if name == "crewai":
+            importing.append(threading.current_thread().name)
+        return None
+
+sys.meta_path.insert(0, Spy())
+import testcrews
+from novelcrew.backends.inline import InlineBackend
+from novelcrew.jobs import Job
+from novelcrew.settings import Settings
+
+async def main():
+    backend = InlineBackend(testcrews.plugins(),
+                            Settings(_env_file=None, data_dir=sys.argv[1]))
+    await backend.start()
+    async def run(crew):
+        job = await backend.submit(Job(crews=[crew], inputs={"story_text": "a b", "steps": 1}))
+        while not (await backend.get(job.id)).status.terminal:
+            await asyncio.sleep(0.05)
+        return (await backend.get(job.id)).status.value
+    plain = await run("slow")
+    after_plain = "crewai" in sys.modules
+    agentic = await run("agentic")
+    await backend.stop()
+    print(plain, after_plain, agentic, importing)
+
+asyncio.run(main())
+'''
+
+
+def test_crewai_is_imported_in_a_thread_before_the_first_crew_with_agents(
+    tmp_path: Path,
+) -> None:
+    """Importing crewAI takes seconds: on the event loop it would stall the whole server."""
+    import ast
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-c", WARMUP_SCRIPT, str(tmp_path / "data"),
+         str(Path(__file__).parent)],
+        capture_output=True, text=True, timeout=280,
+    )
+    assert proc.returncode == 0, proc.stderr
+    last = proc.stdout.strip().splitlines()[-1]  # (unconfigured structlog prints too)
+    plain, after_plain, agentic, importing = last.split(" ", 3)
+    assert (plain, after_plain, agentic) == ("succeeded", "False", "succeeded")
+    threads = ast.literal_eval(importing)
+    assert threads, "crewAI was not imported before the crew with agents ran"
+    assert "MainThread" not in threads, threads

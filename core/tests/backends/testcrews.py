@@ -100,6 +100,8 @@ async def threaded(ctx: RunContext, inputs: SlowIn) -> SlowOut:
 class TestCrews:
     @hookimpl
     def register_crews(self, register: Any) -> None:
+        register(Crew(name="agentic", description="Declares crewAI agents (runs none).",
+                      input_model=SlowIn, output_model=SlowOut, run=slow, agents=("Tester",)))
         register(Crew(name="quick", description="Finishes at once.", input_model=QuickIn,
                       output_model=SlowOut, run=quick))
         register(Crew(name="threaded", description="Works in a thread.", input_model=SlowIn,

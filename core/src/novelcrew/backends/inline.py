@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -65,6 +67,7 @@ class InlineBackend(JobBackend):
         self._running: set[str] = set()
         self._cancel_events: dict[str, threading.Event] = {}
         self._retries: dict[str, asyncio.TimerHandle] = {}
+        self._warmup: asyncio.Future[None] | None = None
         self._accepting = False
 
     @classmethod
@@ -204,6 +207,7 @@ class InlineBackend(JobBackend):
             self._running.add(job_id)
             cancel = self._cancel_event(job_id)
             try:
+                await self._warm_up_for(job_id)
                 async with asyncio.timeout(self.settings.job_timeout_seconds):
                     outcome = await self.runner.run(job_id, cancel)
             except TimeoutError:
@@ -227,6 +231,29 @@ class InlineBackend(JobBackend):
                 self._retry_later(job_id, outcome.retry_in)
             else:
                 self._cancel_events.pop(job_id, None)
+
+    async def _warm_up_for(self, job_id: str) -> None:
+        """Import crewAI in a thread before the first job whose crews have agents.
+
+        Importing it takes seconds of CPU; done on the event loop (where a crew's first step
+        would do it) it would stall every request and event stream of the server meanwhile.
+        The job waits, still ``queued``; the server keeps answering.
+        """
+        if "crewai" in sys.modules and (self._warmup is None or self._warmup.done()):
+            return
+        job = await self.store.get(job_id)
+        crews = self.plugins.registry.crews
+        if job is None or not any(
+            name in crews and crews[name].spec.agents for name in job.crews
+        ):
+            return
+        if self._warmup is None:
+            data_dir = self.settings.resolved_data_dir
+            self._warmup = asyncio.ensure_future(asyncio.to_thread(_import_crewai, data_dir))
+        try:
+            await asyncio.shield(self._warmup)
+        except Exception as exc:  # the job's own import will raise it where it belongs
+            log.warning("crewai_warmup_failed", error=f"{type(exc).__name__}: {exc}")
 
     async def _fail(self, job_id: str, error: JobErrorInfo) -> None:
         """End a job as failed from outside the runner (timeout, lost too often)."""
@@ -252,3 +279,15 @@ class InlineBackend(JobBackend):
             "webhooks": {**webhook_counts(), "pending": pending_webhooks()},
         })
         return out
+
+
+def _import_crewai(data_dir: Path) -> None:
+    """Runs in a worker thread: crewAI's environment, then the heavy imports."""
+    from novelcrew import crewai_bridge
+
+    started = time.monotonic()
+    crewai_bridge.prepare(data_dir)
+    import crewai
+    import crewai.llms.base_llm  # noqa: F401
+
+    log.info("crewai_imported", seconds=round(time.monotonic() - started, 2), thread=True)
