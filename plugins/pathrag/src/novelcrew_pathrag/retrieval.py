@@ -132,7 +132,10 @@ class _Graph:
                 if nbrs is not None and (b not in nbrs or weight > nbrs[b][1]):
                     nbrs[b] = (edge_id, weight)
         for node, nbrs in fresh.items():
-            self._wdeg[node] = sum(max(w, 1e-6) for _, w in nbrs.values()) or 1.0
+            total = sum(max(w, 1e-6) for _, w in nbrs.values()) or 1.0
+            self._wdeg[node] = total
+            self.cache.best_share[node] = ALPHA * max(
+                (max(w, 1e-6) for _, w in nbrs.values()), default=0.0) / total
         adj.update(fresh)
 
     def nbrs(self, node: int) -> dict[int, Link]:
@@ -160,6 +163,12 @@ def _reliability(graph: _Graph, path: tuple[int, ...]) -> float | None:
     return total / (len(path) - 1)
 
 
+def _common(first: dict[int, object], second: dict[int, object]) -> list[int]:
+    """Keys in both, walking the smaller mapping."""
+    small, large = (first, second) if len(first) <= len(second) else (second, first)
+    return [key for key in small if key in large]
+
+
 def find_paths(graph: _Graph, seeds: list[int]) -> list[tuple[tuple[int, ...], float]]:
     """Paths of <= 3 hops between pairs of seeds, shortest then strongest first per pair.
 
@@ -170,12 +179,17 @@ def find_paths(graph: _Graph, seeds: list[int]) -> list[tuple[tuple[int, ...], f
     expand = {s: [x for x in graph.nbrs(s) if graph.flow(s, x) >= THETA] for s in seeds}
     graph.load(x for xs in expand.values() for x in xs)
     # reach[s][y]: the expanded neighbours x of s that touch y (so s - x - y)
+    # (pruned like the paths: y must still receive THETA from s through x)
     reach: dict[int, dict[int, list[int]]] = {}
+    best_share = graph.cache.best_share
     for s in seeds:
         table: dict[int, list[int]] = {}
         for x in expand[s]:
+            to_x = graph.flow(s, x)
+            if to_x * best_share[x] < THETA:
+                continue  # x passes too little to any neighbour (a hub): not expanded
             for y in graph.nbrs(x):
-                if y != s:
+                if y != s and to_x * graph.flow(x, y) >= THETA:
                     table.setdefault(y, []).append(x)
         reach[s] = table
     found: list[tuple[tuple[int, ...], float]] = []
@@ -187,12 +201,13 @@ def find_paths(graph: _Graph, seeds: list[int]) -> list[tuple[tuple[int, ...], f
         small, large = (na, nb) if len(na) <= len(nb) else (nb, na)
         candidates.update((a, x, b) for x in small if x in large and x not in (a, b))
         reach_a, reach_b = reach[a], reach[b]
-        for y in nb:  # a - x - y - b with x expanded from a
+        # a - x - y - b with x expanded from a, then with y expanded from b
+        for y in _common(nb, reach_a):
             if y != a:
-                candidates.update((a, x, y, b) for x in reach_a.get(y, ()) if x != b)
-        for x in na:  # a - x - y - b with y expanded from b
+                candidates.update((a, x, y, b) for x in reach_a[y] if x != b)
+        for x in _common(na, reach_b):
             if x != b:
-                candidates.update((a, x, y, b) for y in reach_b.get(x, ()) if y != a)
+                candidates.update((a, x, y, b) for y in reach_b[x] if y != a)
         if not candidates:
             continue
         graph.load(n for path in candidates for n in path[1:-1])
@@ -222,15 +237,15 @@ def _seeds(
     """Seed scores: text match, type listing, exact names (+1)."""
     top_k, types = request.top_k, request.entity_types
     scores: dict[int, float] = {}
-    # a query naming a type ("characters", "scene") lists entities of that type
-    listed = {
-        t: ids for t in type_words(request.query, types)
-        if (ids := store.entities_of_type(conn, ns, t, top_k))
-    }
-    # a query of type words only is a listing, in writing order
-    listing = bool(listed) and all(
-        w in listed or w.rstrip("s") in listed for w in query_terms(request.query)
-    )
+    # a query of type words only ("characters", "Scene") lists them, in writing order
+    terms = query_terms(request.query)
+    candidates = type_words(request.query, types)
+    listed: dict[str, list[int]] = {}
+    if terms and all(w in candidates or w.rstrip("s") in candidates for w in terms):
+        listed = {
+            t: ids for t in candidates if (ids := store.entities_of_type(conn, ns, t, top_k))
+        }
+    listing = bool(listed) and all(w in listed or w.rstrip("s") in listed for w in terms)
     if match and not listing:
         hits = store.search_entities(conn, ns, match, top_k, types)
         best = max((-rank for _, rank in hits), default=0.0) or 1.0

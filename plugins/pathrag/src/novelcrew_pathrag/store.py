@@ -115,6 +115,8 @@ class AdjacencyCache:
 
     adj: dict[int, dict[int, tuple[int, float]]] = field(default_factory=dict)
     wdeg: dict[int, float] = field(default_factory=dict)
+    #: the largest share of its resource a node passes to one neighbour
+    best_share: dict[int, float] = field(default_factory=dict)
 
 
 class GraphStore:
