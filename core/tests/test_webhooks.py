@@ -210,3 +210,73 @@ async def test_the_example_receiver_accepts_signed_deliveries_and_rejects_others
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+async def wait_for(predicate: Any, timeout: float = 15) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        assert loop.time() < deadline, "timed out"
+        await asyncio.sleep(0.02)
+
+
+@pytest.mark.parametrize("receiver", [[503]], indirect=True)
+async def test_a_delivery_cut_short_by_a_stop_is_sent_again_on_start(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    from novelcrew.backends.inline import InlineBackend
+
+    plugins = load(allow=[], include_entry_points=False)
+    register_module(plugins, Crews(), "crews")
+    s = settings(tmp_path, webhook_backoff_seconds=30.0)
+
+    first = InlineBackend(plugins, s)
+    first.webhook_drain_seconds = 0.1
+    await first.start()
+    job = await first.submit(Job(crews=["words"], inputs={"story_text": "a b"},
+                                 webhook_url=receiver.url))
+    await wait_for(lambda: len(receiver.requests) == 1)  # then it waits 30 s to retry
+    assert (await first.get(job.id)).status is JobStatus.succeeded
+    await first.stop()
+
+    receiver.statuses = [200]
+    second = InlineBackend(plugins, s)
+    await second.start()
+    try:
+        await asyncio.wait_for(asyncio.to_thread(receiver.got.wait, 10), 15)
+        await drain_webhooks(timeout=5)
+    finally:
+        await second.stop()
+    assert len(receiver.requests) == 2
+    again = receiver.requests[1]
+    assert json.loads(again["body"])["id"] == job.id
+    assert verify(again["body"], SECRET, again["headers"]["X-Novelcrew-Signature"])
+    delivery_ids = {r["headers"]["X-Novelcrew-Delivery"] for r in receiver.requests}
+    assert len(delivery_ids) == 1, "a redelivery must carry the same delivery id"
+
+    third = InlineBackend(plugins, s)  # settled now: nothing is sent again
+    await third.start()
+    await asyncio.sleep(0.3)
+    await third.stop()
+    assert len(receiver.requests) == 2
+
+
+@pytest.mark.parametrize("receiver", [[410]], indirect=True)
+async def test_a_final_answer_is_not_sent_again(tmp_path: Path, receiver: Receiver) -> None:
+    from novelcrew.backends.inline import InlineBackend
+
+    plugins = load(allow=[], include_entry_points=False)
+    register_module(plugins, Crews(), "crews")
+    s = settings(tmp_path)
+    first = InlineBackend(plugins, s)
+    await first.start()
+    await first.submit(Job(crews=["words"], inputs={"story_text": "a"},
+                           webhook_url=receiver.url))
+    await wait_for(lambda: len(receiver.requests) == 1)
+    await drain_webhooks(timeout=5)
+    await first.stop()
+    second = InlineBackend(plugins, s)
+    await second.start()
+    await asyncio.sleep(0.3)
+    await second.stop()
+    assert [r["status"] for r in receiver.requests] == [410]

@@ -84,7 +84,10 @@ class JobRunner:
         if event.terminal and job.webhook_url:
             from novelcrew.webhooks import schedule_webhook
 
-            schedule_webhook(job, self.settings)  # in the background: never delays the job
+            # in the background: never delays the job; a store with an outbox remembers it
+            schedule_webhook(job, self.settings,
+                             outbox=self.store if hasattr(self.store, "webhook_finished")
+                             else None)  # type: ignore[arg-type]
         return event
 
     async def notify(self, event: JobEvent, job: Job) -> None:

@@ -2,10 +2,16 @@
 
 The body is the job record as JSON; ``X-Novelcrew-Signature: sha256=<hex>`` is the HMAC-SHA256
 of those exact bytes under ``settings.webhook_secret`` (left out when no secret is set), so a
-receiver verifies before it parses. Delivery runs in the background and never delays or fails
-the job: connection errors, timeouts, 429 and 5xx are retried with exponential backoff
-(``webhook_retries`` times); any other answer is final. A delivery that finally fails is logged
-and counted (``webhook_counts()``): the job's event log is closed by its terminal event.
+receiver verifies before it parses. ``X-Novelcrew-Delivery`` is derived from the job id and its
+final status, so it is the same on every retry and redelivery and receivers can drop
+duplicates. Delivery runs in the background and never delays or fails the job: connection
+errors, timeouts, 429 and 5xx are retried with exponential backoff (``webhook_retries`` times);
+any other answer is final. A delivery that finally fails is logged and counted
+(``webhook_counts()``): the job's event log is closed by its terminal event.
+
+A store that offers ``webhook_finished`` (an outbox, e.g. ``SQLiteStore``) is told when a
+delivery is settled, delivered or not; one cut short by a shutdown or a crash stays unsettled,
+and the inline backend delivers it again when it starts.
 """
 
 from __future__ import annotations
@@ -13,9 +19,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import uuid
 from collections import Counter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import httpx
 import structlog
@@ -37,6 +42,17 @@ _pending: set[asyncio.Task[bool]] = set()
 _counts: Counter[str] = Counter()
 
 
+class WebhookOutbox(Protocol):
+    """Where settled deliveries are recorded (so unsettled ones can be sent again)."""
+
+    async def webhook_finished(self, job_id: str, delivered: bool, detail: str) -> None: ...
+
+
+def delivery_id(job: Job) -> str:
+    """The same for every attempt to tell about one job's end (receivers dedupe on it)."""
+    return hashlib.sha256(f"{job.id}:{job.status.value}".encode()).hexdigest()[:32]
+
+
 def sign(body: bytes, secret: str) -> str:
     """The signature header value for ``body``: ``sha256=<hex HMAC-SHA256>``."""
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
@@ -54,9 +70,13 @@ def _retryable(status: int) -> bool:
 async def deliver_webhook(job: Job, settings: Settings, *,
                           backoff: float | None = None) -> bool:
     """POST ``job`` to its ``webhook_url`` with retries; True when the receiver took it (2xx)."""
+    return (await _deliver(job, settings, backoff))[0]
+
+
+async def _deliver(job: Job, settings: Settings, backoff: float | None) -> tuple[bool, str]:
     url = job.webhook_url
     if not url:
-        return False
+        return False, "no webhook_url"
     body = job.model_dump_json().encode()
     event = f"job.{job.status.value}"
     headers = {
@@ -64,7 +84,7 @@ async def deliver_webhook(job: Job, settings: Settings, *,
         "User-Agent": "novelcrew-webhook",
         EVENT_HEADER: event,
         JOB_HEADER: job.id,
-        DELIVERY_HEADER: uuid.uuid4().hex,
+        DELIVERY_HEADER: delivery_id(job),
     }
     if settings.webhook_secret is not None:
         headers[SIGNATURE_HEADER] = sign(body, settings.webhook_secret.get_secret_value())
@@ -82,7 +102,7 @@ async def deliver_webhook(job: Job, settings: Settings, *,
                     _counts["delivered"] += 1
                     log.info("webhook_delivered", job_id=job.id, webhook_event=event,
                              status=response.status_code, attempt=attempt)
-                    return True
+                    return True, f"HTTP {response.status_code}"
                 problem = f"HTTP {response.status_code}"
                 if not _retryable(response.status_code):
                     break
@@ -94,25 +114,29 @@ async def deliver_webhook(job: Job, settings: Settings, *,
     _counts["failed"] += 1
     log.warning("webhook_failed", job_id=job.id, webhook_event=event, problem=problem,
                 url=_redacted(url))
-    return False
+    return False, problem
 
 
-def schedule_webhook(job: Job, settings: Settings) -> asyncio.Task[bool] | None:
-    """Deliver in the background (the caller does not wait); None when there is no URL."""
+def schedule_webhook(job: Job, settings: Settings,
+                     outbox: WebhookOutbox | None = None) -> asyncio.Task[bool] | None:
+    """Deliver in the background (the caller does not wait); None when there is no URL.
+
+    ``outbox`` (if given) is told once the delivery is settled.
+    """
     if not job.webhook_url:
         return None
     snapshot = job.model_copy(deep=True)
     task = asyncio.get_running_loop().create_task(
-        _guarded(snapshot, settings), name=f"webhook-{job.id}"
+        _guarded(snapshot, settings, outbox), name=f"webhook-{job.id}"
     )
     _pending.add(task)
     task.add_done_callback(_pending.discard)
     return task
 
 
-async def _guarded(job: Job, settings: Settings) -> bool:
+async def _guarded(job: Job, settings: Settings, outbox: WebhookOutbox | None) -> bool:
     try:
-        return await deliver_webhook(job, settings)
+        delivered, detail = await _deliver(job, settings, None)
     except asyncio.CancelledError:
         _counts["abandoned"] += 1
         log.warning("webhook_abandoned", job_id=job.id, reason="shutdown")
@@ -120,7 +144,14 @@ async def _guarded(job: Job, settings: Settings) -> bool:
     except Exception as exc:  # never let a delivery bug surface anywhere else
         _counts["failed"] += 1
         log.exception("webhook_error", job_id=job.id, error=f"{type(exc).__name__}: {exc}")
-        return False
+        delivered, detail = False, f"{type(exc).__name__}: {exc}"
+    if outbox is not None:
+        try:
+            await outbox.webhook_finished(job.id, delivered, detail)
+        except Exception as exc:  # e.g. the store closed meanwhile: it is sent again later
+            log.warning("webhook_outbox_failed", job_id=job.id,
+                        error=f"{type(exc).__name__}: {exc}")
+    return delivered
 
 
 async def drain_webhooks(timeout: float = 10.0) -> None:

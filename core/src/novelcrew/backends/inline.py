@@ -6,8 +6,9 @@ submitted is never lost: ``start()`` re-runs every job a previous process left `
 ``running`` (a chain resumes at its first crew without a result). ``stop()`` stops taking
 work and abandons running jobs without marking them, which is what lets the next start pick
 them up again, up to a limit (a job that keeps taking its server down fails as
-``worker_lost``); a job over ``job_timeout_seconds`` fails as ``timeout``. One server per
-data directory: two would both recover the same jobs.
+``worker_lost``); a job over ``job_timeout_seconds`` fails as ``timeout``. Webhook
+deliveries cut short by a stop or a crash are sent again too (the store is their outbox).
+One server per data directory: two would both recover the same jobs.
 """
 
 from __future__ import annotations
@@ -26,7 +27,12 @@ from novelcrew.backends.base import JobBackend, JobStore
 from novelcrew.errors import BackendUnavailable
 from novelcrew.jobs import Job, JobErrorInfo, JobStatus, utcnow
 from novelcrew.runner import JobRunner
-from novelcrew.webhooks import drain_webhooks, pending_webhooks, webhook_counts
+from novelcrew.webhooks import (
+    drain_webhooks,
+    pending_webhooks,
+    schedule_webhook,
+    webhook_counts,
+)
 
 if TYPE_CHECKING:
     from novelcrew.plugins import Plugins
@@ -39,6 +45,8 @@ LOCK_FILE = "inline.lock"
 #: restarts a running job survives beyond ``job_max_attempts`` before it fails as
 #: ``worker_lost`` (a job that kills its server must not kill every next one too)
 EXTRA_RECOVERIES = 2
+#: jobs created at most this long before a start get their unsettled webhooks sent again
+WEBHOOK_REDELIVERY_WINDOW = 24 * 3600.0
 
 
 class InlineBackend(JobBackend):
@@ -68,6 +76,9 @@ class InlineBackend(JobBackend):
         self._cancel_events: dict[str, threading.Event] = {}
         self._retries: dict[str, asyncio.TimerHandle] = {}
         self._warmup: asyncio.Future[None] | None = None
+        #: how long stop() lets webhook deliveries in flight finish (the rest are sent again
+        #: by the next start)
+        self.webhook_drain_seconds = 5.0
         self._accepting = False
 
     @classmethod
@@ -106,6 +117,18 @@ class InlineBackend(JobBackend):
             self._enqueue(job.id)
         if left:
             log.info("inline_recovered", jobs=len(left))
+        await self._redeliver_webhooks()
+
+    async def _redeliver_webhooks(self) -> None:
+        """Send again the webhooks a previous process did not get to settle."""
+        unsettled = getattr(self.store, "unsettled_webhooks", None)
+        if unsettled is None:
+            return
+        jobs = await unsettled(time.time() - WEBHOOK_REDELIVERY_WINDOW)
+        for job in jobs:
+            schedule_webhook(job, self.settings, outbox=self.store)  # type: ignore[arg-type]
+        if jobs:
+            log.info("webhooks_redelivering", jobs=len(jobs))
 
     async def stop(self, grace: float = 0.0) -> None:
         """Stop taking work; running jobs get ``grace`` seconds, then are abandoned (they stay
@@ -129,7 +152,7 @@ class InlineBackend(JobBackend):
             event = self._cancel_events.pop(job_id, None)
             if event is not None:
                 event.set()
-        await drain_webhooks(timeout=5.0)
+        await drain_webhooks(timeout=self.webhook_drain_seconds)
         await self.store.close()
         self._release_lock()
 

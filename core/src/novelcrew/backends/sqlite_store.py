@@ -17,6 +17,7 @@ import contextlib
 import hashlib
 import json
 import sqlite3
+import time
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,12 @@ CREATE TABLE IF NOT EXISTS job_inputs (
     job_id TEXT PRIMARY KEY,
     digest TEXT NOT NULL,
     inputs TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS webhook_deliveries (
+    job_id TEXT PRIMARY KEY,
+    delivered INTEGER NOT NULL,
+    detail TEXT NOT NULL,
+    at REAL NOT NULL
 );
 CREATE TRIGGER IF NOT EXISTS events_count AFTER INSERT ON events BEGIN
     UPDATE jobs SET events_count = NEW.seq WHERE id = NEW.job_id;
@@ -213,6 +220,29 @@ class SQLiteStore(JobStore):
         ):
             out[status] = count
         return out
+
+    # webhook outbox -----------------------------------------------------------------------
+    async def webhook_finished(self, job_id: str, delivered: bool, detail: str) -> None:
+        """Record that a job's webhook delivery is settled (``novelcrew.webhooks``)."""
+        await self._write(
+            "INSERT INTO webhook_deliveries (job_id, delivered, detail, at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (job_id) DO UPDATE SET delivered = excluded.delivered,"
+            " detail = excluded.detail, at = excluded.at",
+            (job_id, int(delivered), detail[:500], time.time()),
+        )
+
+    async def unsettled_webhooks(self, since: float) -> builtins.list[Job]:
+        """Ended jobs created after ``since`` (a timestamp) whose webhook was never settled:
+        the process stopped or died while delivering it."""
+        rows = await self.db.execute_fetchall(
+            f"SELECT {COLUMNS} FROM jobs j LEFT JOIN job_inputs i ON i.job_id = j.id"
+            " WHERE j.created_at >= ? AND j.status IN ('succeeded', 'failed', 'cancelled')"
+            " AND json_extract(j.record, '$.webhook_url') IS NOT NULL"
+            " AND NOT EXISTS (SELECT 1 FROM webhook_deliveries w WHERE w.job_id = j.id)"
+            " ORDER BY j.created_at",
+            (since,),
+        )
+        return [self._job(row) for row in rows]
 
     # events -------------------------------------------------------------------------------
     def _cond(self, job_id: str) -> asyncio.Condition:
