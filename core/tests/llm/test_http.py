@@ -181,3 +181,30 @@ async def test_openrouter_ids_use_the_openrouter_address_key_and_cost(
     after = REGISTRY.get_sample_value(
         "novelcrew_model_cost_total", {"model": "openrouter/anthropic/claude-sonnet-4"})
     assert after == before + 0.5
+
+
+async def test_cancelling_a_job_stops_its_backoff_waits(
+    server: OpenAIServer, settings_for: Any, reader_plugins: Any
+) -> None:
+    import threading
+
+    from novelcrew.backends.memory import MemoryStore
+    from novelcrew.jobs import Job
+    from novelcrew.runner import JobRunner
+
+    server.queue(*[Fault.rate_limited(retry_after=5)] * 20)
+    settings = settings_for(model_max_retries=10, model_max_backoff_seconds=5)
+    store = MemoryStore()
+    await store.open()
+    job = Job(crews=["reader"], inputs={})
+    await store.create(job)
+    cancel = threading.Event()
+    started = time.monotonic()
+    task = asyncio.create_task(JobRunner(reader_plugins, settings, store).run(job.id, cancel))
+    while not server.calls:
+        await asyncio.sleep(0.05)
+    cancel.set()
+    outcome = await asyncio.wait_for(task, 20)
+    assert outcome.job.status == "cancelled"
+    assert time.monotonic() - started < 4.5  # did not sit out the 5 s Retry-After
+    assert len(server.calls) == 1

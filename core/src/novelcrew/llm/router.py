@@ -158,6 +158,19 @@ class RoutedLLM(BaseLLM):
         primary = self._primary()
         return primary.get_context_window_size() if primary else super().get_context_window_size()
 
+    def get_input_tokens_count(self, messages: Any, tools: Any = None,
+                               response_model: Any = None) -> int:
+        """About four characters a token, quietly (crewAI's fallback logs a warning per call,
+        and OpenAI's own count is an extra HTTP request before every call)."""
+        if isinstance(messages, str):
+            chars = len(messages)
+        else:
+            chars = 0
+            for message in messages or []:
+                content = message.get("content") if isinstance(message, dict) else message
+                chars += len(content) if isinstance(content, str) else len(str(content or ""))
+        return (chars + 3) // 4
+
     def supports_multimodal(self) -> bool:
         primary = self._primary()
         return bool(primary and primary.supports_multimodal())
