@@ -159,12 +159,18 @@ def _absorb_scene(story: StoryContext, facts: SceneFacts, result: dict[str, Any]
     me = f"scene {facts.number}"
     for src, tgt, keywords, _ in _relationships(result):
         src_l, tgt_l = src.lower(), tgt.lower()
-        if "appears_in" in keywords and tgt_l == me and src not in facts.characters:
+        if "appears_in" in keywords and tgt_l == me and not _has(facts.characters, src):
             facts.characters.append(src)
         elif "located_in" in keywords and src_l == me and not facts.location:
             facts.location = tgt
-        elif "features" in keywords and src_l == me and tgt not in facts.objects:
+        elif "features" in keywords and src_l == me and not _has(facts.objects, tgt):
             facts.objects.append(tgt)
+
+
+def _has(names: list[str], name: str) -> bool:
+    """Upstream PathRAG upper-cases names: "MARA" is the "Mara" already listed."""
+    key = name.strip().strip('"').lower()
+    return any(n.strip().lower() == key for n in names)
 
 
 async def _fill_missing_people(ctx: RunContext, story: StoryContext, numbers: list[int]) -> None:

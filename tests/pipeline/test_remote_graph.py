@@ -1,0 +1,73 @@
+"""The chain over the remote PathRAG contract, served upstream-style (``--plain``: one shared
+graph, text only, names as the service returns them) by a real ``novelcrew-pathrag`` process."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from pipeline_fixtures import STORY, replies
+
+from novelcrew_director import ScenePlan
+from novelcrew_sdk import ScriptedLLM, make_plugins, make_settings, run_job
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def plain_pathrag(tmp_path: Path) -> Iterator[str]:
+    port = _free_port()
+    script = Path(sys.executable).with_name("novelcrew-pathrag")
+    process = subprocess.Popen(
+        [str(script), "serve", "--plain", "--port", str(port), "--data-dir",
+         str(tmp_path / "served"), "--log-level", "warning"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert process.poll() is None, "novelcrew-pathrag serve exited"
+            try:
+                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "novelcrew-pathrag serve did not start"
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+async def test_chain_over_an_upstream_style_pathrag_service(
+        tmp_path: Path, plain_pathrag: str) -> None:
+    llm = ScriptedLLM(replies=replies())
+    plugins = make_plugins(entry_points=["architect", "director", "pathrag"], llm=llm)
+    settings = make_settings(tmp_path / "data", default_model="scripted",
+                             pathrag_url=plain_pathrag)
+    job, _ = await run_job(plugins, ["architect", "director"], {"story_text": STORY},
+                           settings=settings, project_id="nm-remote")
+    assert job.status == "succeeded", job.error
+    plan = ScenePlan.model_validate(job.result["director"])
+    assert [s.heading for s in plan.scenes] == [
+        "EXT. KESSEL PIER - NIGHT", "INT. FERRY WHEELHOUSE - NIGHT",
+        "EXT. MARROW POINT JETTY - DAWN"]
+    prompts = [c.prompt for c in llm.calls if c.role == "Scene Analysis Director"]
+    for prompt in prompts:
+        material = prompt[prompt.index("<<<\n"):prompt.index("\n>>>")]
+        cast = [line for line in material.splitlines() if line.startswith("- ")]
+        assert cast
+        names = [line[2:].split(":")[0].lower() for line in cast]
+        assert len(names) == len(set(names)), cast  # no "Lena Orr" and "LENA ORR" twice
+        assert "Captain of the last ferry" in prompt
