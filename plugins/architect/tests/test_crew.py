@@ -231,3 +231,31 @@ async def test_a_chunk_that_stays_malformed_fails_the_job_clearly(
     assert len(chapter_two) == 3
     assert [e.type for e in events][-1] == "failed"
     assert graph.payloads == []  # nothing half-done reaches the graph
+
+
+async def test_chunks_are_analysed_concurrently_four_at_most(
+    tmp_path: Any, graph: RecordingGraph
+) -> None:
+    import time
+
+    def slow(prompt: str) -> str:
+        time.sleep(0.4)
+        return chapter_reply(prompt)
+
+    story = STORY + "".join(
+        f"\nChapter {n}\n\nIn chapter {n} the tide came in and went out again.\n"
+        for n in range(4, 11))
+    llm = ScriptedLLM(replies={ANALYST: slow, ARCHITECT: json.dumps(SYNTHESIS_REPLY)})
+    job, events = await run_architect(tmp_path, graph, llm, {"story_text": story},
+                                      config={"chunk_tokens": 120})
+    assert job.status == "succeeded", job.error
+    assert job.result["architect"]["statistics"]["chunks"] >= 6
+    # chunk tasks open at once, never more than four
+    open_now, most = 0, 0
+    for event in events:
+        if event.type in ("task_started", "task_finished") and \
+                event.message.startswith("Analyse part"):
+            open_now += 1 if event.type == "task_started" else -1
+            most = max(most, open_now)
+    assert open_now == 0
+    assert 2 <= most <= 4

@@ -12,7 +12,7 @@ import asyncio
 import json
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -74,13 +74,10 @@ class _Tally:
     attempts: int = 0
     retries: int = 0
     prompt_tokens: int = 0
-    largest_prompt: int = 0
-    errors: list[str] = field(default_factory=list)
 
     def sent(self, tokens: int) -> None:
         self.attempts += 1
         self.prompt_tokens += tokens
-        self.largest_prompt = max(self.largest_prompt, tokens)
 
 
 def schema_tokens(model: type[BaseModel]) -> int:
@@ -210,7 +207,6 @@ class ArchitectRun:
                 if not _is_malformed(exc):
                     raise
                 feedback = _describe(exc)
-                self.tally.errors.append(f"{what}: {feedback}")
                 if attempt == MAX_ATTEMPTS:
                     raise MalformedAnswer(
                         f"{what}: the model's answer did not fit {model.__name__} after "
