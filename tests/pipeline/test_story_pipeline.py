@@ -106,10 +106,19 @@ async def test_jobs_api_runs_the_chain_with_a_scene_selection(tmp_path: Path) ->
         job_id = r.json()["id"]
         events = parse_sse((await client.get(f"/jobs/{job_id}/events")).text)
         job = (await client.get(f"/jobs/{job_id}")).json()
+        # a chain needs no project id (the graph then lives in the default scope)
+        r = await client.post("/jobs", json={"crews": ["architect", "director"],
+                                             "inputs": {"story_text": STORY, "scenes": [1]}})
+        assert r.status_code == 202, r.text
+        unscoped = parse_sse((await client.get(f"/jobs/{r.json()['id']}/events")).text)
+        # the director alone does need one
+        lone = await client.post("/jobs", json={"crews": ["director"], "inputs": {}})
         # a scene the story lacks is refused at once, before anything runs
         bad = await client.post("/jobs", json={"crews": ["director"], "project_id": "nm-x",
                                                "inputs": {"scenes": "3-1"}})
     assert bad.status_code == 422 and "backwards" in bad.text
+    assert lone.status_code == 422 and "project_id is required" in lone.text
+    assert unscoped[-1]["event"] == "succeeded", unscoped[-1]["data"]
     assert events[-1]["event"] == "succeeded", events[-1]
     assert job["status"] == "succeeded"
     assert set(job["result"]) == {"architect", "director"}
