@@ -96,13 +96,17 @@ def test_fifty_jobs_survive_a_killed_worker_and_a_cancel_from_the_other_instance
         assert set(job["result"]) == set(CHAIN)
         assert job["error"] is None
         attempts[job_id] = job["attempts"]
-    # nothing lost, nothing run twice: each crew of each job finished exactly once
-    lines = ledger.read_text().splitlines()
-    assert len(lines) == len(set(lines)) == JOBS * len(CHAIN)
-    assert set(lines) == {f"{j} {c}" for j in ids for c in CHAIN}
     # the killed worker's jobs were recovered (a second attempt, a recovery warning)
     recovered = [j for j, n in attempts.items() if n == 2]
     assert recovered and set(attempts.values()) <= {1, 2}
+    # nothing lost, nothing run twice: each crew of each job finished once; a crew finished
+    # by the killed worker was not run again. (A kill in the instant between a crew's end and
+    # its result reaching Redis would re-run that one crew: at most one extra line, for a
+    # recovered job.)
+    lines = ledger.read_text().splitlines()
+    assert set(lines) == {f"{j} {c}" for j in ids for c in CHAIN}
+    extra = [line for line in set(lines) if lines.count(line) > 1]
+    assert len(lines) - len(set(lines)) <= 1 and all(e.split()[0] in recovered for e in extra)
     events = sse_events(client, f"{b}/jobs/{recovered[0]}/events")
     types = [e["type"] for e in events]
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))

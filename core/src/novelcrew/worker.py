@@ -27,6 +27,7 @@ import asyncio
 import contextlib
 import os
 import socket
+import sys
 import threading
 import time
 import uuid
@@ -208,10 +209,10 @@ class WorkerState:
                 pipe.zrem(self.keys.workers, self.id)
                 pipe.delete(self.keys.worker(self.id))
                 await pipe.execute()
-        with contextlib.suppress(Exception):
-            from novelcrew.webhooks import drain_webhooks
-
-            await drain_webhooks(timeout=5.0)
+        webhooks = sys.modules.get("novelcrew.webhooks")  # only if a job sent any
+        if webhooks is not None:
+            with contextlib.suppress(Exception):
+                await webhooks.drain_webhooks(timeout=5.0)
         await self.store.close()
         log.info("worker_stopped", worker=self.id, **self.counters)
 
@@ -227,6 +228,7 @@ class WorkerState:
 
         cancel = threading.Event()
         self.running[job_id] = cancel  # claimed in Redis by the next heartbeat
+        self.store.track(job_id)  # this worker is the job's writer: batch its events
         try:
             async with asyncio.timeout(self.settings.job_timeout_seconds):
                 outcome = await self.runner.run(job_id, cancel)
@@ -246,6 +248,8 @@ class WorkerState:
             return {"status": "missing"}
         finally:
             self.running.pop(job_id, None)
+            with contextlib.suppress(RedisError, OSError):
+                await self.store.untrack(job_id)
             if job_id in self.claimed:
                 self.claimed.discard(job_id)
                 with contextlib.suppress(RedisError, OSError):

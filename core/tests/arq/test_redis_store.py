@@ -172,3 +172,69 @@ async def test_mark_cancel_requested_sets_only_the_flag(store: RedisStore) -> No
     await store.save(running.model_copy(update={"status": JobStatus.succeeded}))
     assert not await store.mark_cancel_requested(job.id)
     assert not await store.mark_cancel_requested("unknown")
+
+
+async def test_a_tracked_jobs_writes_are_batched_and_read_back_in_order(
+    redis_url: str, root: str
+) -> None:
+    """While a worker runs a job its events are numbered locally and sent in batches; the
+    numbers match the log's, and a reader elsewhere sees every event within milliseconds."""
+    worker, reader = RedisStore(redis_url, Keys(root)), RedisStore(redis_url, Keys(root))
+    await worker.open()
+    await reader.open()
+    try:
+        job = make_job()
+        await reader.create_with_event(job, "queued")
+        worker.track(job.id)
+        running = await worker.get(job.id)
+        assert running is not None
+        running.status = JobStatus.running
+        await worker.save(running)
+        local = [await worker.append_event(job.id, "progress", data={"i": i}) for i in range(5)]
+        assert [e.seq for e in local] == [2, 3, 4, 5, 6]
+        seen: list = []
+        for _ in range(100):
+            seen = await reader.wait_events(job.id, 0, timeout=0.2)
+            if len(seen) == 6:
+                break
+            await asyncio.sleep(0.01)
+        assert [(e.seq, e.data.get("i")) for e in seen[1:]] == [
+            (e.seq, e.data["i"]) for e in local
+        ]
+        got = await reader.get(job.id)
+        assert got is not None and got.status is JobStatus.running
+        running.status = JobStatus.succeeded
+        await worker.save(running)
+        end = await worker.append_event(job.id, "succeeded")
+        assert end.seq == 7
+        await worker.untrack(job.id)
+        assert [e.type for e in await reader.events(job.id)][-1] == "succeeded"
+    finally:
+        await worker.close()
+        await reader.close()
+
+
+async def test_a_tracked_jobs_held_events_yield_to_a_terminal_event_from_elsewhere(
+    redis_url: str, root: str
+) -> None:
+    """Another instance ends the job first: the worker's held events are dropped with the
+    log closed, and its own terminal event comes back as the one that ended the job."""
+    worker, api = RedisStore(redis_url, Keys(root)), RedisStore(redis_url, Keys(root))
+    await worker.open()
+    await api.open()
+    try:
+        job = make_job()
+        await api.create_with_event(job, "queued")
+        worker.track(job.id)
+        await worker.get(job.id)
+        await worker.append_event(job.id, "progress")
+        cancelled = await api.append_event(job.id, "cancelled")
+        late = await worker.append_event(job.id, "succeeded")
+        assert late.type == "cancelled" and late.seq == cancelled.seq
+        await worker.untrack(job.id)
+        types = [e.type for e in await api.events(job.id)]
+        assert types[-1] == "cancelled" and types.count("cancelled") == 1
+        assert "succeeded" not in types
+    finally:
+        await worker.close()
+        await api.close()

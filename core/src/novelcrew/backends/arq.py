@@ -4,10 +4,11 @@ Records, progress and event logs live in Redis (``RedisStore``), so every API in
 status, list and SSE for every job, whichever worker runs it. Submitting stores the record,
 its ``queued`` event and arq's ``run_job`` job (the job id as arq's job id, written as
 ``enqueue_job(..., _job_id=job.id)`` would) in one atomic script call: no crash can leave a
-stored job that no queue holds, and enqueueing the same job twice is a no-op. Cancelling from any instance sets ``cancel_requested`` on the record; a queued job
-ends ``cancelled`` at once (a check-and-set on its status, plus arq's abort so no worker starts
-it), and a running one is told over pub/sub to whichever worker runs it, which sets the job's
-cancel event so the crew stops at its next step. The worker side lives in ``novelcrew.worker``.
+stored job that no queue holds, and enqueueing the same job twice is a no-op. Cancelling from
+any instance sets ``cancel_requested`` on the record; a queued job ends ``cancelled`` at once
+(a check-and-set on its status, plus arq's abort so no worker starts it), and a running one is
+told over pub/sub to whichever worker runs it, which sets the job's cancel event so the crew
+stops at its next step. The worker side lives in ``novelcrew.worker``.
 """
 
 from __future__ import annotations

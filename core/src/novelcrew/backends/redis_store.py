@@ -15,19 +15,25 @@ Two Lua scripts keep the rules every store shares atomic across processes:
 
 ``wait_events`` blocks in ``XREAD BLOCK``, so a waiting SSE stream costs no polling.
 
-A ``save`` is held back for up to ``SAVE_DELAY`` seconds: the runner saves a record and then
-appends an event, and the two go to Redis as one script call (one round trip, and the record
-and its event change together). Every read, ``save_if`` and ``close`` first writes what is held
-back, so this process always reads its own writes; other processes see a save at the latest
-``SAVE_DELAY`` later.
+Writes are batched per job to spend fewer round trips: a ``save`` waits up to ``HOLD_SECONDS``
+for the job's next event and goes with it in one script call. While a worker runs a job
+(``track(job_id)``), it is the job's only writer, so its non-terminal events are held the same
+way with the next ``seq`` assigned locally, and the batch (record, events) is written by one
+script call when the terminal event (or a ``crew_finished``, whose result must not wait)
+comes or ``HOLD_SECONDS`` pass. The script assigns the
+real ``seq``s; they match the local ones unless another process appended meanwhile (a log
+line says so: only ``job_event`` observers could have seen a different number). Every read,
+``save_if`` and ``close`` first writes what is held, so a process reads its own writes; other
+processes see a write at most ``HOLD_SECONDS`` later. Writes of one job go out in order.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import weakref
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -41,8 +47,8 @@ log = structlog.get_logger(__name__)
 
 _TERMINAL_LUA = "{" + ", ".join(f"['{s.value}']=true" for s in TERMINAL) + "}"
 
-#: Save a record (ARGV[1..9], when ARGV[1] ~= ''), then append an event to KEYS (ARGV[10..11],
-#: when ARGV[10] ~= ''), then optionally enqueue in arq. Returns {saved, appended (1/0), seq}.
+#: Save a record (ARGV[1..9], when ARGV[1] ~= ''), append events to KEYS, then optionally
+#: enqueue in arq. Returns {saved (1, 0 refused, -1 exists), appended, first seq, terminal seq}.
 WRITE_LUA = f"""
 local terminal = {_TERMINAL_LUA}
 local saved = 1
@@ -80,34 +86,46 @@ if ARGV[1] ~= '' then
     end
   end
 end
-if saved == -1 then return {{saved, 0, 0}} end
-local appended, seq = 0, 0
-if ARGV[10] ~= '' then
-  local h, stream = KEYS[1], KEYS[2]
-  local closed = redis.call('HGET', h, 'terminal_seq')
-  if closed then
-    seq = tonumber(closed)
-  else
-    seq = redis.call('HINCRBY', h, 'events_count', 1)
-    redis.call('XADD', stream, '0-' .. seq, 'e', ARGV[11])
-    if ARGV[10] == 'terminal' then redis.call('HSET', h, 'terminal_seq', seq) end
-    appended = 1
-  end
+if saved == -1 then return {{saved, 0, 0, 0}} end
+-- events: ARGV[10] = how many, then (kind, body) pairs; the log closes after a terminal one
+local h, stream = KEYS[1], KEYS[2]
+local n = tonumber(ARGV[10])
+local appended, first = 0, 0
+for i = 1, n do
+  if redis.call('HEXISTS', h, 'terminal_seq') == 1 then break end
+  local seq = redis.call('HINCRBY', h, 'events_count', 1)
+  redis.call('XADD', stream, '0-' .. seq, 'e', ARGV[10 + 2 * i])
+  if ARGV[9 + 2 * i] == 'terminal' then redis.call('HSET', h, 'terminal_seq', seq) end
+  if appended == 0 then first = seq end
+  appended = appended + 1
 end
--- an arq enqueue (ARGV[12..17]: job key, result key, queue, payload, ttl ms, score), skipped
--- like arq's own enqueue_job when arq already has the job or its result
-if ARGV[12] and redis.call('EXISTS', ARGV[12], ARGV[13]) == 0 then
-  redis.call('PSETEX', ARGV[12], ARGV[16], ARGV[15])
-  redis.call('ZADD', ARGV[14], ARGV[17], ARGV[2])
+-- an arq enqueue (job key, result key, queue, payload, ttl ms, score), skipped like arq's
+-- own enqueue_job when arq already has the job or its result
+local e = 11 + 2 * n
+if ARGV[e] and redis.call('EXISTS', ARGV[e], ARGV[e + 1]) == 0 then
+  redis.call('PSETEX', ARGV[e], ARGV[e + 4], ARGV[e + 3])
+  redis.call('ZADD', ARGV[e + 2], ARGV[e + 5], ARGV[2])
 end
-return {{saved, appended, seq}}
+local closed = redis.call('HGET', h, 'terminal_seq')
+return {{saved, appended, first, tonumber(closed or '0')}}
 """
 
-#: how long a ``save`` may wait to travel with the job's next event
-SAVE_DELAY = 0.02
+#: how long a save (or a tracked job's event) may wait to travel with the job's next write
+HOLD_SECONDS = 0.02
+#: events never held, even for a tracked job: a finished crew's result (saved just before)
+#: must reach Redis at once, so a crash right after a crew ends does not run it again
+SENT_AT_ONCE = frozenset({"crew_finished"})
 _NO_SAVE = [""] * 9
-_NO_EVENT = ["", ""]
 _TERMINAL_VALUES = frozenset(s.value for s in TERMINAL)
+
+
+@dataclass
+class _Held:
+    """A job's writes not yet sent: its latest record and events numbered locally."""
+
+    save: list[str] | None = None
+    events: list[tuple[str, str]] = field(default_factory=list)
+    first_seq: int = 0
 
 
 @dataclass(frozen=True)
@@ -140,8 +158,12 @@ class RedisStore(JobStore):
         self.keys = keys or Keys()
         self._client = client
         self._own_client = client is None
-        #: saves held back until the job's next event (or ``SAVE_DELAY``), by job id
-        self._pending: dict[str, list[str]] = {}
+        self._held: dict[str, _Held] = {}
+        #: jobs this process runs (it is their only writer): job id -> last seq handed out
+        self._runs: dict[str, int] = {}
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
         self._flush_timer: asyncio.TimerHandle | None = None
 
     # connection ---------------------------------------------------------------------------
@@ -172,37 +194,87 @@ class RedisStore(JobStore):
             "1" if job.cancel_requested else "0", mode, expect,
         ]
 
-    async def _call(self, job_id: str, save: list[str], event: list[str],
-                    enqueue: Sequence[str | bytes | int] = ()) -> list[int]:
+    def _lock(self, job_id: str) -> asyncio.Lock:
+        lock = self._locks.get(job_id)
+        if lock is None:
+            lock = self._locks[job_id] = asyncio.Lock()
+        return lock
+
+    async def _call(self, job_id: str, save: list[str], events: list[tuple[str, str]],
+                    enqueue: Sequence[str | bytes | int] = ()) -> tuple[int, int, int, int]:
+        args: list[str | bytes | int] = [*save, len(events)]
+        for kind, body in events:
+            args += [kind, body]
         out = await self._script(keys=[self.keys.job(job_id), self.keys.events(job_id)],
-                                 args=[*save, *event, *enqueue])
-        return [int(v) for v in out]
+                                 args=[*args, *enqueue])
+        saved, appended, first, closed = (int(v) for v in out)
+        return saved, appended, first, closed
+
+    async def _send(self, job_id: str, held: _Held,
+                    extra: Sequence[tuple[str, str]] = ()) -> tuple[int, int, int, int]:
+        """Write ``held`` (plus ``extra`` events) for ``job_id``; on failure keep it held."""
+        try:
+            result = await self._call(job_id, held.save or _NO_SAVE, [*held.events, *extra])
+        except BaseException:
+            later = self._held.get(job_id)
+            if later is None:
+                self._held[job_id] = held
+            else:  # written after: keep the order, and the newest record
+                later.events[:0] = held.events
+                later.first_seq = held.first_seq if held.events else later.first_seq
+                later.save = later.save or held.save
+            raise
+        _, appended, first, _ = result
+        if held.events and appended and first != held.first_seq:
+            log.warning("event_seq_moved", job_id=job_id, expected=held.first_seq, got=first)
+        if job_id in self._runs and appended:
+            self._runs[job_id] = max(self._runs[job_id], first + appended - 1)
+        return result
+
+    async def _flush_job(self, job_id: str) -> None:
+        async with self._lock(job_id):
+            held = self._held.pop(job_id, None)
+            if held is not None:
+                await self._send(job_id, held)
 
     async def flush(self) -> None:
-        """Write every held-back save now."""
+        """Write everything held now."""
         if self._flush_timer is not None:
             self._flush_timer.cancel()
             self._flush_timer = None
-        pending, self._pending = self._pending, {}
-        for job_id, args in pending.items():
-            await self._call(job_id, args, _NO_EVENT)
+        for job_id in list(self._held):
+            await self._flush_job(job_id)
 
     def _flush_soon(self) -> None:
         if self._flush_timer is None:
             loop = asyncio.get_running_loop()
             self._flush_timer = loop.call_later(
-                SAVE_DELAY, lambda: loop.create_task(self._timed_flush())
+                HOLD_SECONDS, lambda: loop.create_task(self._timed_flush())
             )
 
     async def _timed_flush(self) -> None:
+        self._flush_timer = None
         try:
             await self.flush()
-        except Exception as exc:  # nobody awaits a timer: say what was lost
+        except Exception as exc:  # kept held; the next write or read tries again
             log.warning("redis_store_flush_failed", error=f"{type(exc).__name__}: {exc}")
+            if self._held:
+                self._flush_soon()
+
+    def track(self, job_id: str) -> None:
+        """This process now runs ``job_id`` (its only writer): hold its events too."""
+        self._runs.setdefault(job_id, -1)
+
+    async def untrack(self, job_id: str) -> None:
+        """The run ended: write what is held for it and stop holding its events."""
+        try:
+            await self._flush_job(job_id)
+        finally:
+            self._runs.pop(job_id, None)
 
     async def create(self, job: Job) -> None:
         await self.flush()
-        if (await self._call(job.id, self._save_args(job, "create"), _NO_EVENT))[0] == -1:
+        if (await self._call(job.id, self._save_args(job, "create"), []))[0] == -1:
             raise ValueError(f"job {job.id} already exists")
 
     async def create_with_event(self, job: Job, type: str, *, message: str = "",
@@ -214,8 +286,9 @@ class RedisStore(JobStore):
         await self.flush()
         event = JobEvent(seq=0, job_id=job.id, type=type, message=message, data=data or {})
         body = event.model_dump_json(exclude={"seq", "job_id"})
-        created, _, seq = await self._call(job.id, self._save_args(job, "create"),
-                                           ["event", body], enqueue.args() if enqueue else ())
+        created, _, seq, _ = await self._call(job.id, self._save_args(job, "create"),
+                                              [("event", body)],
+                                              enqueue.args() if enqueue else ())
         if created == -1:
             raise ValueError(f"job {job.id} already exists")
         event.seq = seq
@@ -223,21 +296,20 @@ class RedisStore(JobStore):
 
     async def save(self, job: Job) -> None:
         args = self._save_args(job, "save")
-        held = self._pending.get(job.id)
-        if held is not None:
-            if held[3] in _TERMINAL_VALUES:  # an ending is final: it goes first, never replaced
-                del self._pending[job.id]
-                await self._call(job.id, held, _NO_EVENT)
-            elif held[6] == "1":
+        held = self._held.get(job.id)
+        if held is not None and held.save is not None:
+            if held.save[3] in _TERMINAL_VALUES:  # an ending is final: it goes first
+                await self._flush_job(job.id)
+            elif held.save[6] == "1":
                 args[6] = "1"  # a later save from a stale copy must not undo a cancellation
-        self._pending[job.id] = args
+        self._held.setdefault(job.id, _Held()).save = args
         self._flush_soon()
 
     async def save_if(self, job: Job, expect: set[JobStatus]) -> bool:
         """Save only if the stored status is one of ``expect`` (a check-and-set transition)."""
         await self.flush()
         args = self._save_args(job, "save", ",".join(s.value for s in expect))
-        return (await self._call(job.id, args, _NO_EVENT))[0] == 1
+        return (await self._call(job.id, args, []))[0] == 1
 
     async def mark_cancel_requested(self, job_id: str) -> bool:
         """Set ``cancel_requested`` alone (no record rewrite that could race a worker's save);
@@ -261,15 +333,18 @@ class RedisStore(JobStore):
         return job
 
     async def get(self, job_id: str) -> Job | None:
-        if self._pending:
+        if self._held:
             await self.flush()
         fields = await self.redis.hmget(
             self.keys.job(job_id), "record", "events_count", "cancel_requested"
         )
-        return self._decode(fields)
+        job = self._decode(fields)
+        if job is not None and job_id in self._runs:
+            self._runs[job_id] = max(self._runs[job_id], job.events_count)
+        return job
 
     async def get_many(self, job_ids: list[str]) -> list[Job]:
-        if self._pending:
+        if self._held:
             await self.flush()
         async with self.redis.pipeline(transaction=False) as pipe:
             for job_id in job_ids:
@@ -299,7 +374,7 @@ class RedisStore(JobStore):
 
     async def list(self, *, project_id: str | None = None, status: JobStatus | None = None,
                    limit: int = 50, offset: int = 0) -> tuple[list[Job], int]:
-        if self._pending:
+        if self._held:
             await self.flush()
         key = self._index(project_id, status)
         if limit <= 0:
@@ -312,13 +387,13 @@ class RedisStore(JobStore):
 
     async def oldest(self, status: JobStatus, limit: int) -> list[str]:
         """Ids of the ``limit`` oldest jobs in ``status`` (what recovery looks at)."""
-        if self._pending:
+        if self._held:
             await self.flush()
         ids = await self.redis.zrange(self.keys.by_status(status.value), 0, limit - 1)
         return [i.decode() for i in ids]
 
     async def counts(self) -> dict[str, int]:
-        if self._pending:
+        if self._held:
             await self.flush()
         async with self.redis.pipeline(transaction=False) as pipe:
             for status in JobStatus:
@@ -332,14 +407,28 @@ class RedisStore(JobStore):
         event = JobEvent(seq=0, job_id=job_id, type=type, crew=crew, message=message,
                          data=data or {})
         body = event.model_dump_json(exclude={"seq", "job_id"})
-        save = self._pending.pop(job_id, _NO_SAVE)
-        kind = "terminal" if type in TERMINAL_EVENTS else "event"
-        _, appended, seq = await self._call(job_id, save, [kind, body])
-        if appended:
-            event.seq = seq
+        terminal = type in TERMINAL_EVENTS
+        last = self._runs.get(job_id, -1)
+        if not terminal and type not in SENT_AT_ONCE and last >= 0:
+            # a tracked job: hold the event, numbered locally
+            event.seq = last + 1
+            self._runs[job_id] = event.seq
+            held = self._held.setdefault(job_id, _Held())
+            if not held.events:
+                held.first_seq = event.seq
+            held.events.append(("event", body))
+            self._flush_soon()
             return event
-        closed = await self.events(job_id, after=seq - 1, limit=1)
-        return closed[0]
+        async with self._lock(job_id):
+            held = self._held.pop(job_id, None) or _Held()
+            _, appended, first, closed = await self._send(
+                job_id, held, [("terminal" if terminal else "event", body)]
+            )
+        if appended == len(held.events) + 1:
+            event.seq = first + appended - 1
+            return event
+        ended = await self.events(job_id, after=closed - 1, limit=1)
+        return ended[0]
 
     @staticmethod
     def _event(job_id: str, entry: tuple[bytes, dict[bytes, bytes]]) -> JobEvent:
@@ -348,7 +437,7 @@ class RedisStore(JobStore):
         return JobEvent(seq=int(entry_id.split(b"-")[1]), job_id=job_id, **data)
 
     async def events(self, job_id: str, after: int = 0, limit: int = 1000) -> list[JobEvent]:
-        if self._pending:
+        if self._held:
             await self.flush()
         entries = await self.redis.xrange(
             self.keys.events(job_id), min=f"(0-{after}", max="+", count=limit
