@@ -50,7 +50,7 @@ def pick_story(name: str | None) -> Path:
         if not path.exists():
             sys.exit(f"demo: story not found: {name}")
         return path
-    stories = sorted(p for p in STORIES.glob("*") if p.suffix in (".md", ".txt"))
+    stories = sorted(p for p in STORIES.glob("*.txt") if p.is_file())
     if not stories:
         sys.exit(f"demo: no sample story in {STORIES}; pass --story FILE")
     return min(stories, key=lambda p: p.stat().st_size)  # the quickest to run
