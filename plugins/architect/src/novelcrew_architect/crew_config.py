@@ -24,10 +24,13 @@ ANALYST = "story_structure_analyst"
 ARCHITECT = "knowledge_graph_architect"
 ANALYSE_TASK = "analyse_chunk"
 SYNTHESIS_TASK = "synthesise_story"
-REQUIRED = {
-    "agents": {ANALYST: ("role", "goal", "backstory"), ARCHITECT: ("role", "goal", "backstory")},
-    "tasks": {ANALYSE_TASK: ("description", "expected_output"),
-              SYNTHESIS_TASK: ("description", "expected_output")},
+REQUIRED_AGENTS: dict[str, tuple[str, ...]] = {
+    ANALYST: ("role", "goal", "backstory"),
+    ARCHITECT: ("role", "goal", "backstory"),
+}
+REQUIRED_TASKS: dict[str, tuple[str, ...]] = {
+    ANALYSE_TASK: ("description", "expected_output"),
+    SYNTHESIS_TASK: ("description", "expected_output"),
 }
 
 
@@ -83,8 +86,9 @@ def load_config() -> CrewConfig:
 def _load(_folder: str) -> CrewConfig:
     agents_raw, agents_src = _read("agents.yaml")
     tasks_raw, tasks_src = _read("tasks.yaml")
-    for kind, raw, src in (("agents", agents_raw, agents_src), ("tasks", tasks_raw, tasks_src)):
-        for key, fields in REQUIRED[kind].items():
+    for required, raw, src in ((REQUIRED_AGENTS, agents_raw, agents_src),
+                               (REQUIRED_TASKS, tasks_raw, tasks_src)):
+        for key, fields in required.items():
             entry = raw.get(key)
             if not isinstance(entry, dict):
                 raise JobError(f"{src}: missing entry {key!r}", {"file": src, "key": key})
@@ -96,14 +100,14 @@ def _load(_folder: str) -> CrewConfig:
         key: AgentConfig(key=key, role=_clean(agents_raw[key]["role"]),
                          goal=_clean(agents_raw[key]["goal"]),
                          backstory=_clean(agents_raw[key]["backstory"]))
-        for key in REQUIRED["agents"]
+        for key in REQUIRED_AGENTS
     }
     defaults = {ANALYSE_TASK: ANALYST, SYNTHESIS_TASK: ARCHITECT}
     tasks = {
         key: TaskConfig(key=key, description=_clean(tasks_raw[key]["description"]),
                         expected_output=_clean(tasks_raw[key]["expected_output"]),
                         agent=_clean(tasks_raw[key].get("agent")) or defaults[key])
-        for key in REQUIRED["tasks"]
+        for key in REQUIRED_TASKS
     }
     for task in tasks.values():
         if task.agent not in agents:
