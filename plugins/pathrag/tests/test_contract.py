@@ -187,3 +187,21 @@ async def test_documents_are_searchable(tools: Any) -> None:
     assert "Fenwick" in result.context
     elsewhere = await _query(tools, "other", query="Fenwick gulls")
     assert elsewhere.chunks == [] and elsewhere.context == ""
+
+
+async def test_a_listing_returns_every_entity_of_the_type_in_order(tools: Any) -> None:
+    """How the director reads a story: ``"Scene"`` with ``entity_types=["scene"]``."""
+    scenes = [
+        {"entity_name": f"Scene {n}", "entity_type": "scene", "source_id": f"chunk-{n}",
+         "description": f"Scene {n}: Something happens.\nLocation: Harbour\nCharacters: Maya"}
+        for n in range(1, 121)
+    ]
+    links = [{"src_id": "Maya", "tgt_id": f"Scene {n}", "keywords": "appears_in"}
+             for n in range(1, 121)]
+    await tools("kg_insert_custom_kg", "long").acall(
+        custom_kg={"chunks": [], "entities": scenes, "relationships": links})
+    result = await _query(tools, "long", query="Scene", top_k=200, max_tokens=8000,
+                          entity_types=["scene"])
+    assert [e.name for e in result.entities] == [f"Scene {n}" for n in range(1, 121)]
+    assert result.relationships == [] and result.paths == []
+    assert len(result.context) <= 8000 * 4

@@ -101,3 +101,10 @@ def test_pathrag_api_url_alias_selects_remote(monkeypatch: Any, tmp_path: Path) 
     backend = backend_for(Settings(data_dir=tmp_path, _env_file=None))
     assert backend.name == "remote"
     assert backend.base_url == "http://127.0.0.1:9"  # type: ignore[attr-defined]
+
+
+def test_sdk_contract_check_passes() -> None:
+    from novelcrew_sdk.contract import check_plugin
+
+    report = check_plugin("pathrag", entry_points_for_tools=())
+    assert sorted(report.tools) == TOOLS and report.hooks == ["register_tools"]

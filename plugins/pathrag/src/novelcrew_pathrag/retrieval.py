@@ -233,8 +233,9 @@ def query(
 
 def _seeds(
     store: GraphStore, conn: sqlite3.Connection, ns: str, request: QueryRequest, match: str | None
-) -> tuple[dict[int, float], dict[int, EntityRow]]:
-    """Seed scores: text match, type listing, exact names (+1)."""
+) -> tuple[dict[int, float], dict[int, EntityRow], bool]:
+    """Seed scores (text match, type listing, exact names +1), their rows, and whether the
+    query is a listing."""
     top_k, types = request.top_k, request.entity_types
     scores: dict[int, float] = {}
     # a query of type words only ("characters", "Scene") lists them, in writing order
@@ -260,7 +261,7 @@ def _seeds(
     for entity_id in exact:
         if entity_id in rows and (not types or rows[entity_id].type in types):
             scores[entity_id] = scores.get(entity_id, 0.0) + 1.0
-    return scores, rows
+    return scores, rows, listing
 
 
 def _query(
@@ -268,8 +269,15 @@ def _query(
 ) -> QueryResult:
     top_k, types = request.top_k, request.entity_types
     match = fts_match(request.query)
-    scores, rows = _seeds(store, conn, ns, request, match)
+    scores, rows, listing = _seeds(store, conn, ns, request, match)
     seeds = sorted(scores, key=lambda i: -scores[i])[:top_k]
+    if listing:  # a listing is the entities only, so the whole budget goes to them
+        listed = [
+            EntityHit(name=label(rows[i].name), type=rows[i].type,
+                      description=rows[i].description, score=round(scores[i], 4))
+            for i in seeds if i in rows and (not types or rows[i].type in types)
+        ]
+        return fit_budget(request, listed, [], [], [], label)
     if not seeds:
         chunks = _chunk_hits(store, conn, ns, match, {}, top_k)
         return fit_budget(request, [], [], [], chunks, label)

@@ -200,7 +200,7 @@ class RemoteBackend:
     async def health(self) -> Health:
         info = {"backend": self.name, "url": self.base_url}
         try:
-            async with httpx.AsyncClient(timeout=httpx.Timeout(5.0)) as client:
+            async with httpx.AsyncClient(timeout=httpx.Timeout(3.0)) as client:
                 response = await client.get(f"{self.base_url}/health")
         except httpx.HTTPError as exc:
             return Health(status="down", detail=f"PathRAG at {self.base_url}: {exc!r}",
