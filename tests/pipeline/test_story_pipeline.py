@@ -129,7 +129,8 @@ async def test_jobs_api_runs_the_chain_with_a_scene_selection(tmp_path: Path) ->
 
 
 async def test_offline_model_plans_an_example_story_end_to_end(tmp_path: Path) -> None:
-    stories = sorted(p for p in EXAMPLES.glob("*") if p.suffix in (".txt", ".md"))
+    stories = sorted(p for p in EXAMPLES.glob("*") if p.suffix in (".txt", ".md")
+                     and p.stem.lower() != "readme")
     assert stories, f"expected example stories in {EXAMPLES}"
     story = stories[0].read_text(encoding="utf-8")
     plugins, settings, _ = setup(tmp_path, model="offline")
@@ -149,7 +150,7 @@ async def test_offline_model_plans_an_example_story_end_to_end(tmp_path: Path) -
     scene_locations = {s["number"]: s["location"] for s in analysis["scenes"]}
     for scene in plan.scenes:
         location = scene_locations[scene.number]
-        assert scene.location == location
+        assert (scene.location or "") == location
         if location:  # the heading is set where the story graph says the scene happens
             assert location.upper() in scene.heading
         assert scene.heading.split(" ", 1)[0] in ("INT.", "EXT.", "INT./EXT.")
