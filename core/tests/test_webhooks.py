@@ -126,6 +126,7 @@ async def test_job_end_is_posted_signed_after_two_failures(
     record = json.loads(body)
     assert record["id"] == job.id and record["status"] == "succeeded"
     assert record["result"] == {"words": {"words": 3}}
+    assert "inputs" not in record  # the story stays with whoever sent it
     assert len({r["headers"]["X-Novelcrew-Delivery"] for r in receiver.requests}) == 1
     events = await store.events(job.id)
     assert events[-1].type == "succeeded"

@@ -1,10 +1,11 @@
 """Webhooks: when a job that carries ``webhook_url`` ends, POST its record there.
 
-The body is the job record as JSON; ``X-Novelcrew-Signature: sha256=<hex>`` is the HMAC-SHA256
-of those exact bytes under ``settings.webhook_secret`` (left out when no secret is set), so a
-receiver verifies before it parses. ``X-Novelcrew-Delivery`` is derived from the job id and its
-final status, so it is the same on every retry and redelivery and receivers can drop
-duplicates. Delivery runs in the background and never delays or fails the job: connection
+The body is the job record as JSON, as ``GET /jobs/{id}`` shows it (without the inputs: the
+story can be megabytes, and the sender has it). ``X-Novelcrew-Signature: sha256=<hex>`` is the
+HMAC-SHA256 of those exact bytes under ``settings.webhook_secret`` (left out when no secret is
+set), so a receiver verifies before it parses. ``X-Novelcrew-Delivery`` is derived from the
+job id and its final status, so it is the same on every retry and redelivery and receivers can
+drop duplicates. Delivery runs in the background and never delays or fails the job: connection
 errors, timeouts, 429 and 5xx are retried with exponential backoff (``webhook_retries`` times);
 any other answer is final. A delivery that finally fails is logged and counted
 (``webhook_counts()``): the job's event log is closed by its terminal event.
@@ -77,7 +78,7 @@ async def _deliver(job: Job, settings: Settings, backoff: float | None) -> tuple
     url = job.webhook_url
     if not url:
         return False, "no webhook_url"
-    body = job.model_dump_json().encode()
+    body = job.model_dump_json(exclude={"inputs"}).encode()  # as GET /jobs/{id} shows it
     event = f"job.{job.status.value}"
     headers = {
         "Content-Type": "application/json",
