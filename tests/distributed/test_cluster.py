@@ -6,6 +6,7 @@ one worker SIGKILLed mid-job, one job cancelled through the other instance. Ever
 from __future__ import annotations
 
 import json
+import re
 import signal
 import time
 from collections.abc import Callable
@@ -115,3 +116,8 @@ def test_fifty_jobs_survive_a_killed_worker_and_a_cancel_from_the_other_instance
 
     stats = client.get(f"{a}/stats").json()
     assert stats["counts"]["succeeded"] == JOBS and stats["counts"]["cancelled"] == 1
+    (survivor,) = [w for w in stats["backend_stats"]["workers"] if w["alive"]]
+    assert survivor["jobs_done"] >= 1 and survivor["jobs_recovered"] >= 1
+    metrics = client.get(f"{b}/metrics").text
+    assert re.search(r"^novelcrew_live_workers 1\.0$", metrics, re.M)
+    assert re.search(r'^novelcrew_worker_jobs\{[^}]*outcome="done"[^}]*\} [1-9]', metrics, re.M)

@@ -38,6 +38,11 @@ CREW_DURATION = Histogram(
 )
 QUEUE_DEPTH = Gauge("novelcrew_queue_depth", "Jobs waiting to run.")
 JOBS_BY_STATUS = Gauge("novelcrew_jobs", "Jobs in the store, by status.", ["status"])
+LIVE_WORKERS = Gauge("novelcrew_live_workers", "Workers with a live heartbeat (arq backend).")
+WORKER_RUNNING = Gauge("novelcrew_worker_running_jobs", "Jobs a worker runs now (arq backend).",
+                       ["worker"])
+WORKER_JOBS = Gauge("novelcrew_worker_jobs", "Jobs a worker has handled since it started, by "
+                    "outcome (arq backend).", ["worker", "outcome"])
 HTTP_REQUESTS = Counter(
     "novelcrew_http_requests_total", "HTTP requests, by method, route template and status.",
     ["method", "route", "status"],
@@ -89,6 +94,16 @@ def set_backend_gauges(stats: dict[str, Any]) -> None:
     QUEUE_DEPTH.set(stats.get("queue_depth", 0))
     for status, count in (stats.get("counts") or {}).items():
         JOBS_BY_STATUS.labels(status).set(count)
+    if "workers" in stats:  # the arq backend's per-worker activity, from heartbeats
+        LIVE_WORKERS.set(stats.get("live_workers", 0))
+        WORKER_RUNNING.clear()
+        WORKER_JOBS.clear()
+        for worker in stats["workers"]:
+            if not worker.get("alive"):
+                continue
+            WORKER_RUNNING.labels(worker["id"]).set(len(worker.get("running", [])))
+            for outcome in ("done", "failed", "retried", "handed_back", "recovered"):
+                WORKER_JOBS.labels(worker["id"], outcome).set(worker.get(f"jobs_{outcome}", 0))
 
 
 def render() -> tuple[bytes, str]:
