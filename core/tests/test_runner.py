@@ -203,7 +203,11 @@ async def test_cancelling_mid_crew_ends_cancelled(plugins: Plugins, settings: Se
     runner, job = await start(plugins, settings, ["endless"], inputs={"story_text": "x"})
     cancel = threading.Event()
     task = asyncio.create_task(runner.run(job.id, cancel))
-    await asyncio.sleep(0.2)
+    while True:  # cancel once the crew is under way
+        stored = await runner.store.get(job.id)
+        if stored is not None and stored.progress.completed_tasks >= 1:
+            break
+        await asyncio.sleep(0.02)
     cancel.set()
     done = (await asyncio.wait_for(task, 5)).job
     assert done.status is JobStatus.cancelled

@@ -109,8 +109,8 @@ async def test_cancelling_a_running_job_stops_it_at_its_next_step(
     backend: InlineBackend,
 ) -> None:
     job = await backend.submit(slow_job(steps=50, step_seconds=0.05))
-    await wait_status(backend, job.id, JobStatus.running)
-    await asyncio.sleep(0.15)
+    while (await backend.get(job.id)).progress.completed_tasks < 1:
+        await asyncio.sleep(0.02)
     await backend.cancel(job.id)
     done = await wait_status(backend, job.id, JobStatus.cancelled)
     assert done.result == {}
