@@ -226,6 +226,7 @@ async def test_a_chunk_that_stays_malformed_fails_the_job_clearly(
     assert job.error.crew == "architect"
     assert job.error.message.startswith("chunk chunk-002 (part 2 of 3 (Chapter 2))")
     assert "after 3 attempts" in job.error.message
+    assert "the answer was not a JSON object" in job.error.message
     assert job.error.details["attempts"] == 3
     chapter_two = [c for c in llm.calls_for(ANALYST) if "Chapter 2" in story_text_of(c.prompt)]
     assert len(chapter_two) == 3

@@ -117,6 +117,10 @@ def _describe(exc: BaseException) -> str:
             parts.append(f"{where}: {err.get('msg')}")
         more = exc.error_count() - len(parts)
         return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
+    if type(exc).__name__ == "ConverterError":
+        # crewAI's own message here is about its converter, not the answer
+        return ("the answer was not a JSON object (it was prose, or JSON crewAI could not "
+                "repair); answer with the JSON object alone")
     text = str(exc) or type(exc).__name__
     return text.splitlines()[0][:300] if text else type(exc).__name__
 
