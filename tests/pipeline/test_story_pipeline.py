@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from pipeline_fixtures import STORY, TITLE, parse_sse, replies
 
 from novelcrew.context import ToolContext
@@ -128,11 +129,18 @@ async def test_jobs_api_runs_the_chain_with_a_scene_selection(tmp_path: Path) ->
     assert job["progress"]["completed_tasks"] == job["progress"]["total_tasks"]
 
 
-async def test_offline_model_plans_an_example_story_end_to_end(tmp_path: Path) -> None:
-    stories = sorted(p for p in EXAMPLES.glob("*") if p.suffix in (".txt", ".md")
-                     and p.stem.lower() != "readme")
-    assert stories, f"expected example stories in {EXAMPLES}"
-    story = stories[0].read_text(encoding="utf-8")
+STORIES = sorted(p.name for p in EXAMPLES.glob("*")
+                 if p.suffix in (".txt", ".md") and p.stem.lower() != "readme")
+
+
+def test_there_are_example_stories() -> None:
+    assert STORIES, f"expected example stories in {EXAMPLES}"
+
+
+@pytest.mark.parametrize("name", STORIES)
+async def test_offline_model_plans_an_example_story_end_to_end(tmp_path: Path,
+                                                               name: str) -> None:
+    story = (EXAMPLES / name).read_text(encoding="utf-8")
     plugins, settings, _ = setup(tmp_path, model="offline")
     async with app_client(plugins, settings) as client:
         r = await client.post("/crews/execute", json={
