@@ -275,12 +275,12 @@ async def test_stop_ends_work_left_in_threads_but_keeps_the_job_running(
     await backend.start()
     job = await backend.submit(Job(crews=["threaded"], inputs={
         "story_text": "x", "steps": 600, "step_seconds": 0.05}))
-    await wait_status(backend, job.id, JobStatus.running)
-    await asyncio.sleep(0.1)
+    while testcrews.THREADS.get(job.id) != "started":
+        await asyncio.sleep(0.02)
     await backend.stop()
     loop = asyncio.get_running_loop()
     deadline = loop.time() + 5
-    while job.id not in testcrews.THREADS:
+    while testcrews.THREADS[job.id] == "started":
         assert loop.time() < deadline, "the worker thread kept running after stop()"
         await asyncio.sleep(0.02)
     assert testcrews.THREADS[job.id] == "cancelled"

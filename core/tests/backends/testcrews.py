@@ -78,7 +78,7 @@ async def flaky(ctx: RunContext, inputs: FlakyIn) -> SlowOut:
     return SlowOut(words=len(inputs.story_text.split()), steps=0)
 
 
-#: job id -> how the ``threaded`` crew's worker thread ended ("cancelled" or "done")
+#: job id -> the ``threaded`` crew's worker thread: "started", then "cancelled" or "done"
 THREADS: dict[str, str] = {}
 
 
@@ -87,6 +87,7 @@ async def threaded(ctx: RunContext, inputs: SlowIn) -> SlowOut:
     step callback does)."""
 
     def work() -> None:
+        THREADS[ctx.job_id] = "started"
         for _ in range(int(inputs.steps)):
             if ctx.cancel_event.wait(inputs.step_seconds):
                 THREADS[ctx.job_id] = "cancelled"
