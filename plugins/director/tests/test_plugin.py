@@ -77,3 +77,13 @@ def test_constraints_and_project_are_validated() -> None:
         DirectorInput.model_validate({})
     chained = DirectorInput.model_validate({"previous": {"architect": {"scenes": []}}})
     assert chained.project_id is None
+
+
+def test_public_names_are_exactly_the_models() -> None:
+    import novelcrew_director
+
+    assert sorted(novelcrew_director.__all__) == [
+        "Constraints", "DirectorInput", "FailedScene", "ModelInfo", "PlannedScene",
+        "Preferences", "ScenePlan", "Shot", "Totals"]
+    for name in novelcrew_director.__all__:
+        assert getattr(novelcrew_director, name).__module__.startswith("novelcrew_director.")
