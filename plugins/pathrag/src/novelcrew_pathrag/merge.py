@@ -53,7 +53,7 @@ def merge_description(current: str, new: str) -> str:
     if not new.strip() or _norm(current) == _norm(new):
         return current.strip()
     lines = [line for line in current.strip().splitlines() if line.strip()]
-    keyed = {}
+    keyed: dict[str, int] = {}
     for index, line in enumerate(lines):
         match = _KEY_LINE.match(line.strip())
         if match:

@@ -19,9 +19,10 @@ from __future__ import annotations
 import heapq
 import re
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from itertools import combinations, pairwise
+from typing import cast
 
 from novelcrew_pathrag.contextfmt import (
     ENTITY_HEADER,
@@ -163,7 +164,7 @@ def _reliability(graph: _Graph, path: tuple[int, ...]) -> float | None:
     return total / (len(path) - 1)
 
 
-def _common(first: dict[int, object], second: dict[int, object]) -> list[int]:
+def _common(first: Mapping[int, object], second: Mapping[int, object]) -> list[int]:
     """Keys in both, walking the smaller mapping."""
     small, large = (first, second) if len(first) <= len(second) else (second, first)
     return [key for key in small if key in large]
@@ -433,11 +434,11 @@ def fit_budget(
         kept: list[str] = []
         for index, (line, item) in enumerate(rows):
             if len(line) > room and name == "sources" and room >= 200:
-                source, content = item  # type: ignore[misc]
+                source_id, text = cast(tuple[str, str], item)
                 overflow = len(line) - room + len(" ...") + 2
-                content = content[: max(0, len(content) - overflow)] + " ..."
-                line = csv_line([str(index), source, content])
-                item = (source, content)
+                text = text[: max(0, len(text) - overflow)] + " ..."
+                line = csv_line([str(index), source_id, text])
+                item = (source_id, text)
             if len(line) > room:
                 break
             kept.append(line)
@@ -455,11 +456,11 @@ def fit_budget(
 
 def _append(out: QueryResult, section: str, item: object) -> None:
     if section == "entities":
-        out.entities.append(item)  # type: ignore[arg-type]
+        out.entities.append(cast(EntityHit, item))
     elif section == "relationships":
-        out.relationships.append(item)  # type: ignore[arg-type]
+        out.relationships.append(cast(RelationshipHit, item))
     elif section == "paths":
-        out.paths.append(item)  # type: ignore[arg-type]
+        out.paths.append(cast(list[str], item))
     else:
-        source, content = item  # type: ignore[misc]
-        out.chunks.append(ChunkHit(content=content, source_id=source))
+        source_id, text = cast(tuple[str, str], item)
+        out.chunks.append(ChunkHit(content=text, source_id=source_id))

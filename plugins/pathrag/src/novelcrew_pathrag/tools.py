@@ -159,4 +159,4 @@ TOOL_CLASSES: dict[str, type[GraphTool]] = {
 
 
 def build(name: str, backend: GraphBackend, scope: str) -> GraphTool:
-    return TOOL_CLASSES[name]().bind(backend, scope)
+    return TOOL_CLASSES[name]().bind(backend, scope)  # type: ignore[call-arg]

@@ -198,7 +198,7 @@ class RemoteBackend:
         return DeleteResult(deleted=bool(data.get("deleted", True)))
 
     async def health(self) -> Health:
-        info = {"backend": self.name, "url": self.base_url}
+        info: dict[str, Any] = {"backend": self.name, "url": self.base_url}
         try:
             async with httpx.AsyncClient(timeout=httpx.Timeout(3.0)) as client:
                 response = await client.get(f"{self.base_url}/health")
