@@ -26,7 +26,7 @@ def cli(server: dict[str, str], *args: str) -> object:
 
 
 def test_show_follow_streams_progress_then_prints_the_result(server: dict[str, str]) -> None:
-    job_id = submit(server, delay=0.3)
+    job_id = submit(server, delay=1.5)  # still running when --follow starts
     result = cli(server, "show", job_id, "--follow")
     assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
     assert "job succeeded" in result.stderr  # type: ignore[attr-defined]
