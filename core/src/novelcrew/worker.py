@@ -264,7 +264,7 @@ class WorkerState:
 
     async def _unclaim(self, job_id: str, worker_id: str) -> None:
         """Drop a claim only if ``worker_id`` still holds it (a recovered job has a new one)."""
-        await self.store.redis.eval(
+        await self.store.redis.eval(  # type: ignore[misc]
             "if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then "
             "return redis.call('HDEL', KEYS[1], ARGV[1]) end return 0",
             1, self.keys.claims, job_id, worker_id,
@@ -352,7 +352,7 @@ class WorkerState:
         now = time.time()
         beats = await redis.zrangebyscore(self.keys.workers, now - self.lease, "+inf")
         live = {b.decode() for b in beats}
-        held = await redis.hgetall(self.keys.claims)
+        held = await redis.hgetall(self.keys.claims)  # type: ignore[misc]
         claims = {k.decode(): v.decode() for k, v in held.items()}
         found: dict[str, str] = {}
         for job_id, worker_id in claims.items():
@@ -416,7 +416,8 @@ class WorkerState:
         if job is None or job.status.terminal:
             await self.pool.delete(ARQ_IN_PROGRESS + job_id)
             return False
-        recoveries = int(await redis.hincrby(self.keys.job(job_id), "recoveries", 1))
+        recoveries = int(await redis.hincrby(  # type: ignore[misc]
+            self.keys.job(job_id), "recoveries", 1))
         if recoveries > self.settings.job_max_attempts + EXTRA_RECOVERIES:
             await self.finish_failed(job_id, JobErrorInfo(
                 type="worker_lost", message=f"the job lost its worker {recoveries} times",

@@ -30,6 +30,7 @@ processes see a write at most ``HOLD_SECONDS`` later. Writes of one job go out i
 from __future__ import annotations
 
 import asyncio
+import builtins
 import json
 import weakref
 from collections.abc import Sequence
@@ -315,7 +316,7 @@ class RedisStore(JobStore):
         """Set ``cancel_requested`` alone (no record rewrite that could race a worker's save);
         False if the job is unknown or has ended."""
         await self.flush()
-        return bool(await self.redis.eval(
+        return bool(await self.redis.eval(  # type: ignore[misc]
             "local s = redis.call('HGET', KEYS[1], 'status') "
             "if (not s) or s == 'succeeded' or s == 'failed' or s == 'cancelled' then return 0 end "
             "redis.call('HSET', KEYS[1], 'cancel_requested', 1) return 1",
@@ -335,8 +336,8 @@ class RedisStore(JobStore):
     async def get(self, job_id: str) -> Job | None:
         if self._held:
             await self.flush()
-        fields = await self.redis.hmget(
-            self.keys.job(job_id), "record", "events_count", "cancel_requested"
+        fields = await self.redis.hmget(  # type: ignore[misc]
+            self.keys.job(job_id), ["record", "events_count", "cancel_requested"]
         )
         job = self._decode(fields)
         if job is not None and job_id in self._runs:
@@ -348,7 +349,7 @@ class RedisStore(JobStore):
             await self.flush()
         async with self.redis.pipeline(transaction=False) as pipe:
             for job_id in job_ids:
-                pipe.hmget(self.keys.job(job_id), "record", "events_count", "cancel_requested")
+                pipe.hmget(self.keys.job(job_id), ["record", "events_count", "cancel_requested"])
             rows = await pipe.execute()
         return [job for job in map(self._decode, rows) if job is not None]
 
@@ -373,7 +374,7 @@ class RedisStore(JobStore):
         return self.keys.all_jobs
 
     async def list(self, *, project_id: str | None = None, status: JobStatus | None = None,
-                   limit: int = 50, offset: int = 0) -> tuple[list[Job], int]:
+                   limit: int = 50, offset: int = 0) -> tuple[builtins.list[Job], int]:
         if self._held:
             await self.flush()
         key = self._index(project_id, status)
@@ -385,7 +386,7 @@ class RedisStore(JobStore):
             total, ids = await pipe.execute()
         return await self.get_many([i.decode() for i in ids]), int(total)
 
-    async def oldest(self, status: JobStatus, limit: int) -> list[str]:
+    async def oldest(self, status: JobStatus, limit: int) -> builtins.list[str]:
         """Ids of the ``limit`` oldest jobs in ``status`` (what recovery looks at)."""
         if self._held:
             await self.flush()
@@ -420,7 +421,7 @@ class RedisStore(JobStore):
             self._flush_soon()
             return event
         async with self._lock(job_id):
-            held = self._held.pop(job_id, None) or _Held()
+            held = self._held.pop(job_id, _Held())
             _, appended, first, closed = await self._send(
                 job_id, held, [("terminal" if terminal else "event", body)]
             )
@@ -436,7 +437,8 @@ class RedisStore(JobStore):
         data = json.loads(fields[b"e"])
         return JobEvent(seq=int(entry_id.split(b"-")[1]), job_id=job_id, **data)
 
-    async def events(self, job_id: str, after: int = 0, limit: int = 1000) -> list[JobEvent]:
+    async def events(self, job_id: str, after: int = 0,
+                     limit: int = 1000) -> builtins.list[JobEvent]:
         if self._held:
             await self.flush()
         entries = await self.redis.xrange(
@@ -444,7 +446,8 @@ class RedisStore(JobStore):
         )
         return [self._event(job_id, e) for e in entries]
 
-    async def wait_events(self, job_id: str, after: int, timeout: float) -> list[JobEvent]:
+    async def wait_events(self, job_id: str, after: int,
+                          timeout: float) -> builtins.list[JobEvent]:
         found = await self.events(job_id, after)
         if found or timeout <= 0:
             return found
