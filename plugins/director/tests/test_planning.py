@@ -306,11 +306,11 @@ GAUGE = Gauge()
 
 
 class SlowScriptedLLM(ScriptedLLM):
-    """Each call takes 0.3 s, outside the script's lock, as a real provider's would."""
+    """Each call takes 0.8 s, outside the script's lock, as a real provider's would."""
 
     def call(self, *args: Any, **kwargs: Any) -> str:
         with GAUGE:
-            time.sleep(0.3)
+            time.sleep(0.8)
             return super().call(*args, **kwargs)
 
     call._crewai_rate_limit_wrapped = True  # type: ignore[attr-defined]
@@ -319,9 +319,10 @@ class SlowScriptedLLM(ScriptedLLM):
 async def test_scenes_are_planned_concurrently_within_the_bound(
         tmp_path: Path, graph: MemoryGraph) -> None:
     llm = SlowScriptedLLM(replies=director_replies())
-    job, _ = await run_director(tmp_path, graph, llm, {"max_parallel_scenes": 2})
+    job, _ = await run_director(tmp_path, graph, llm, {"scenes": "1-3",
+                                                        "max_parallel_scenes": 2})
     assert job.status == "succeeded", job.error
-    assert len(llm.calls) == 8
+    assert len(llm.calls) == 6
     assert GAUGE.peak == 2  # two scenes at once, never more
 
 
