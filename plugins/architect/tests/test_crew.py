@@ -224,7 +224,7 @@ async def test_a_chunk_that_stays_malformed_fails_the_job_clearly(
     assert job.error is not None
     assert job.error.type == "malformed_model_answer"
     assert job.error.crew == "architect"
-    assert job.error.message.startswith("chunk chunk-002 (part 2 of 3 (Chapter 2))")
+    assert job.error.message.startswith("chunk chunk-002 (part 2 of 3, Chapter 2): ")
     assert "after 3 attempts" in job.error.message
     assert "the answer was not a JSON object" in job.error.message
     assert job.error.details["attempts"] == 3

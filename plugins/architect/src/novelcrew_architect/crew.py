@@ -230,8 +230,9 @@ class ArchitectRun:
 
     def chunk_budget(self, story: Story) -> int:
         """Tokens of story text (chunk plus overlap) one analysis prompt may carry."""
-        variables = {**self.base_variables(story), "part_label": "part 999 of 999 (" + "x" * 60
-                     + ")", "previous_context": "", "chunk_text": ""}
+        # the longest label a part can get (headings are at most 80 characters)
+        variables = {**self.base_variables(story), "part_label": "part 999 of 999, " + "x" * 80,
+                     "previous_context": "", "chunk_text": ""}
         overhead = prompt_overhead(self.config, ANALYSE_TASK, ChunkAnalysis, variables)
         budget = self.ctx.settings.prompt_token_budget - overhead
         if budget < 200:
@@ -248,7 +249,7 @@ class ArchitectRun:
     async def analyse(self, story: Story, chunk: Chunk, total: int) -> ChunkAnalysis:
         label = f"part {chunk.index + 1} of {total}"
         if chunk.heading:
-            label += f" ({chunk.heading})"
+            label += f", {chunk.heading}"
         inputs = {**self.base_variables(story), "part_label": label,
                   "previous_context": chunk.context or "(none: this is the start)",
                   "chunk_text": chunk.text}
