@@ -200,8 +200,8 @@ class ScenePlanner:
                 shot_list = _task_answer(tasks[-1], ShotList)
                 outcome.plan = self._assemble(brief, breakdown, shot_list, attempt)
                 return outcome
-            except AnswerRejected as rejected:
-                reason = describe(error) if error is not None else str(rejected)
+            except (AnswerRejected, ValidationError) as rejected:
+                reason = describe(error) if error is not None else describe(rejected)
             outcome.last_error = error
             if error is not None and _is_transient(error):
                 outcome.transient = True
