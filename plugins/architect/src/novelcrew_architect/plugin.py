@@ -11,7 +11,23 @@ from typing import Any
 from novelcrew import Crew, hookimpl
 from novelcrew_architect.models import ArchitectInput, StoryAnalysis
 
-__all__ = ["register_crews", "run"]
+__all__ = ["EXAMPLE_INPUTS", "register_crews", "run"]
+
+#: A small but real run (docs, ``--help``, the SDK's contract checks).
+EXAMPLE_INPUTS = {
+    "title": "The Night Ferry",
+    "story_text": (
+        "The Night Ferry\n\n"
+        "Chapter 1\n\n"
+        "Ada Kerr bought the last ticket for the night ferry to Inchmore. On the dark deck she "
+        "met Callum Reid, the ferryman's son, who told her the island had no doctor since "
+        "spring. \"You'll be wanting the surgery key,\" he said, and gave it to her.\n\n"
+        "Chapter 2\n\n"
+        "At dawn Ada opened the surgery on Harbour Street. Callum brought his father, coughing, "
+        "and Dr. Kerr listened to his chest while the gulls screamed over the slipway."
+    ),
+    "preferences": {"genre": "drama", "tone": "quiet, hopeful"},
+}
 
 
 async def run(ctx: Any, inputs: ArchitectInput) -> StoryAnalysis:
@@ -36,4 +52,5 @@ def register_crews(register: Any) -> None:
         optional_tools=("payload_read_story",),
         agents=("Story Structure Analyst", "Knowledge Graph Architect"),
         estimated_seconds=120,
+        example_inputs=EXAMPLE_INPUTS,
     ))
