@@ -93,13 +93,17 @@ def test_fills_a_nested_schema_with_text_from_the_story() -> None:
     assert all(c.description in STORY.replace("\\\n", "") or c.description for c in
                analysis.characters)
     assert "the lighthouse" in analysis.locations
-    assert len(analysis.scenes) == analysis.total_scenes == 5  # one per paragraph
-    first = analysis.scenes[0]
+    # paragraphs grouped into scenes, a new one at "At midnight" and "In the morning"
+    assert len(analysis.scenes) == analysis.total_scenes == 3
+    first, night, morning = analysis.scenes
     assert first.summary.startswith("Maya Reyes climbed the stairs")
-    assert first.characters == ["Maya Reyes"] and first.location == "the lighthouse"
-    assert analysis.scenes[3].time_of_day == "NIGHT"
-    assert "Your father and mine were brothers" in analysis.scenes[4].dialogue
-    assert [s.number for s in analysis.scenes] == [1, 2, 3, 4, 5]
+    assert first.characters[0] == "Maya Reyes" and first.location == "the lighthouse"
+    assert {"Tom Hale", "Ruth"} <= set(first.characters)
+    assert night.summary == "At midnight the storm came." and night.time_of_day == "NIGHT"
+    assert "Elias Hale" in night.characters
+    assert "Your father and mine were brothers" in morning.dialogue
+    assert morning.location == "the bakery"
+    assert [s.number for s in analysis.scenes] == [1, 2, 3]
     assert analysis.notes == OFFLINE_NOTE
     for rel in analysis.relationships:
         assert rel.source in names and rel.target in names
@@ -183,7 +187,7 @@ async def test_a_crew_with_tools_and_output_pydantic_runs_offline(tmp_path: Path
     assert job.status == "succeeded", job.error
     analysis = Analysis.model_validate(job.result["story"])
     assert analysis.characters[0].name == "Maya Reyes"
-    assert len(analysis.scenes) == 5
+    assert len(analysis.scenes) == 3
     assert analysis.notes == OFFLINE_NOTE
     assert job.models_used == ["offline"]
     assert job.usage["offline"].calls == 1 and job.usage["offline"].prompt_tokens > 100

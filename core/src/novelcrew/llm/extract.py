@@ -19,10 +19,25 @@ _CAP_PHRASE = re.compile(
 )
 _QUOTE = re.compile(r"[\"\u201c]([^\"\u201c\u201d]{2,300})[\"\u201d]")
 _PLACE_AFTER = re.compile(
-    r"\b(?:in|at|into|inside|to|from|near|on|of|across|through|outside|toward|towards)\s+"
+    r"\b(in|at|into|inside|to|from|near|on|of|across|through|outside|toward|towards)\s+"
     r"(?:the\s+|a\s+|an\s+)?((?:[A-Z][a-z]+\s*){1,3}|(?:old\s+|little\s+|small\s+|"
     r"dark\s+|empty\s+)?[a-z]{4,})\b"
 )
+_STRONG_PLACE = frozenset(("in", "into", "inside", "near", "outside", "through", "across",
+                           "of"))
+_PLACE_SUFFIX = re.compile(
+    r"\b(Street|St|Road|Rd|Avenue|Lane|Square|Park|Hill|Bay|Harbour|Harbor|Station|Bridge|"
+    r"River|Lake|Island|Café|Cafe|Bar|Hotel|House|Hall|Church|Market|Beach|Point|Valley|"
+    r"Forest|Wood|Woods|Castle|Tower|Court|Place|Gardens?|Heights|Falls|Port|City|Town)$"
+)
+_SCENE_BREAK = re.compile(r"^\s*(?:\*\s*\*\s*\*[\s*]*|#{1,3}.*|-{3,}|~{3,}|Chapter\b.*|"
+                          r"CHAPTER\b.*|[IVX]+\.?)\s*$", re.M)
+_SCENE_CUE = re.compile(r"(?:Later|That night|That evening|The next|Next morning|In the morning|"
+                        r"At (?:dawn|dusk|midnight|noon)|By (?:noon|evening|morning|night)|"
+                        r"Hours later|Days later|Weeks later|Years later|Meanwhile)\b")
+_CONTRACTION = re.compile(r"^[A-Z][a-z]*['\u2019](?:ve|ll|re|d|m|t|s)$")
+
+
 def _wordset(words: str) -> frozenset[str]:
     return frozenset(words.split())
 
@@ -33,8 +48,8 @@ _PLACE_NOUNS = _wordset(
     "shore bridge castle tower cellar attic barn farm field hill mountain cave ship boat "
     "dock pier cafe bar restaurant hotel hospital library apartment flat porch yard alley "
     "park square palace temple island desert valley camp cottage cabin shop store studio "
-    "theatre theater court prison garage basement corridor stairs roof window door gate "
-    "cliff coast bay ocean well mill bakery tavern inn"
+    "theatre theater court prison garage basement corridor "
+    "cliff coast bay ocean mill bakery tavern inn shed pub kitchens workshop"
 )
 _STOP = _wordset(
     "A An The And But Or So Yet For Nor If When While Then Than That This These Those There "
@@ -48,7 +63,8 @@ _STOP = _wordset(
     "Mr Mrs Ms Dr Sir Madam Chapter Part Scene End God Okay OK Hello Hi Goodbye Please "
     "Thank Thanks Let Don't Didn't Can't Won't I'm I'll I'd It's That's There's Do Does Did "
     "Is Are Was Were Be Been Have Has Had Will Would Could Should Must Might Shall Can "
-    "INT EXT DAY NIGHT"
+    "INT EXT DAY NIGHT Fine Right Sure Good Really Sorry Listen Look Wait Come Stop "
+    "Nothing Everything Something Nobody Everyone Someone Anyone Morning Evening Afternoon"
 )
 _SPEECH = re.compile(r"\b(said|says|asked|asks|replied|whispered|shouted|called|told|"
                      r"answered|murmured|cried|laughed|smiled|nodded|frowned)\b")
@@ -83,12 +99,27 @@ _PEOPLE_NOUNS = frozenset(
 )
 
 
+_ABBREV = re.compile(r"\b(?:Mr|Mrs|Ms|Dr|St|Jr|Sr|Prof|Capt|Lt|Col|Gen|Rev|Mt)\.$")
+_BULLET = re.compile(r"^(?:[-*\u2022]\s+|\d{1,3}[.)]\s+)")
+
+
 def sentences(text: str) -> list[str]:
     out: list[str] = []
     for block in re.split(r"\n\s*", text):
-        block = re.sub(r"\s+", " ", block).strip()
-        if block:
-            out.extend(s.strip() for s in _SENTENCE.split(block) if len(s.strip()) > 1)
+        block = _BULLET.sub("", re.sub(r"\s+", " ", block).strip())
+        if not block or (block.isupper() and len(block.split()) <= 6):  # a heading
+            continue
+        pending = ""
+        for part in _SENTENCE.split(block):
+            part = part.strip()
+            if len(part) <= 1:
+                continue
+            pending = f"{pending} {part}".strip() if pending else part
+            if not _ABBREV.search(pending):  # "Mrs." does not end a sentence
+                out.append(pending)
+                pending = ""
+        if pending:
+            out.append(pending)
     return out
 
 
@@ -158,8 +189,8 @@ class TextFacts:
         total: Counter[str] = Counter()
         mid_words = {w for phrase in mid for w in phrase.split()}
         for phrase in set(mid) | set(start):
-            if phrase in mid or start[phrase] >= 2 or (
-                " " in phrase and phrase.split()[0] in mid_words
+            if phrase in mid or (" " in phrase and phrase.split()[0] in mid_words) or (
+                start[phrase] >= 2 and self._speaks(phrase)
             ):
                 total[phrase] = mid[phrase] + start[phrase]
         # fold "Maya" into "Maya Reyes" when both occur
@@ -173,16 +204,55 @@ class TextFacts:
     @cached_property
     def places(self) -> list[str]:
         found: Counter[str] = Counter()
+        strong: set[str] = set()
         for match in _PLACE_AFTER.finditer(self.text):
-            raw = match.group(1).strip()
+            preposition, raw = match.group(1), match.group(2).strip()
             words = raw.split()
             if raw[:1].isupper():
                 phrase = _trim(raw)
                 if phrase:
                     found[phrase] += 1
+                    if preposition in _STRONG_PLACE or _PLACE_SUFFIX.search(phrase):
+                        strong.add(phrase)
             elif words and words[-1].lower() in _PLACE_NOUNS:
                 found["the " + raw.lower()] += 1
-        return [p for p, _ in found.most_common()]
+        # "looked at Theo" is not a place: a capitalised name needs "in"/"into"/"near"...
+        # or a place-like suffix somewhere, and must not speak
+        # "the dark kitchen" is "the kitchen" when both occur
+        for phrase in [p for p in found if p.startswith("the ") and len(p.split()) > 2]:
+            short = "the " + phrase.split()[-1]
+            if short in found:
+                found[short] += found.pop(phrase)
+        return [p for p, _ in found.most_common()
+                if p.startswith("the ") or (p in strong and not self._speaks(p))]
+
+    @cached_property
+    def scenes(self) -> list[str]:
+        """Scene-sized passages: split at scene breaks, else paragraphs grouped up to ~100 words
+        and at time cues ("That night", "In the morning").
+
+        Dialogue-heavy stories have one-line paragraphs; each of those is not a scene.
+        """
+        breaks = [b.strip() for b in _SCENE_BREAK.split(self.text) if b.strip()]
+        breaks = [b for b in breaks if len(_WORD.findall(b)) >= 8]
+        if len(breaks) >= 2:
+            return breaks
+        out: list[str] = []
+        current: list[str] = []
+        words = 0
+        for para in self.paragraphs:
+            starts_anew = bool(_SCENE_CUE.match(para)) and words >= 15
+            if current and (words >= 100 or starts_anew):
+                out.append("\n\n".join(current))
+                current, words = [], 0
+            current.append(para)
+            words += len(_WORD.findall(para))
+        if current:
+            if out and words < 15:
+                out[-1] += "\n\n" + "\n\n".join(current)
+            else:
+                out.append("\n\n".join(current))
+        return out
 
     @cached_property
     def characters(self) -> list[str]:
@@ -277,7 +347,10 @@ class TextFacts:
 
 
 def _trim(phrase: str) -> str:
-    words = phrase.split()
+    words = [w for w in phrase.split() if not _CONTRACTION.match(w)
+             or w.split("'")[0].split("\u2019")[0] not in _STOP]
+    if len(words) != len(phrase.split()) and len(words) < len(phrase.split()):
+        return ""  # "You've", "It'll": a pronoun, not a name
     while words and words[0].rstrip(".") in _STOP:
         words.pop(0)
     while words and words[-1].rstrip(".") in _STOP | {"of", "the"}:

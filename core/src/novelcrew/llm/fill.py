@@ -173,8 +173,10 @@ class SchemaFiller:
             names = [*facts.characters, *facts.places]
             return [Focus(_about(facts, n), "character" if n in facts.characters else "place",
                           n, i) for i, n in enumerate(names)]
-        if _SCENES.search(low) or _CHUNKS.search(low):
+        if _CHUNKS.search(low):
             return [Focus(p, "scene", p, i) for i, p in enumerate(facts.paragraphs)]
+        if _SCENES.search(low):
+            return [Focus(p, "scene", p, i) for i, p in enumerate(facts.scenes)]
         sents = facts.sentences_of(focus.seed) if focus.kind == "scene" and focus.seed \
             else (facts.mentions(focus.seed) if focus.kind == "character" and focus.seed
                   else facts.sentences)
@@ -262,10 +264,10 @@ class SchemaFiller:
             return {"tense": "thriller", "mysterious": "mystery", "melancholic": "drama",
                     "warm": "romantic drama", "hopeful": "drama"}.get(facts.mood(), "drama")
         if low == "tone":
-            return ", ".join(dict.fromkeys([facts.mood(), *[
-                facts.mood(p) for p in facts.paragraphs]]))
+            return ", ".join(list(dict.fromkeys([facts.mood(), *[
+                facts.mood(p) for p in facts.scenes]]))[:3])
         if low == "purpose" and focus.kind == "scene":
-            total = len(facts.paragraphs)
+            total = len(facts.scenes)
             return _purpose(focus.index, total)
         if low in ("type", "kind", "category", "entity_type"):
             return {"character": "character", "place": "location", "scene": "scene",
@@ -378,9 +380,9 @@ class SchemaFiller:
     def _count(self, low: str) -> int:
         facts = self.facts
         if "shot" in low:
-            return sum(min(3, len(facts.sentences_of(p))) for p in facts.paragraphs)
+            return sum(min(3, len(facts.sentences_of(p))) for p in facts.scenes)
         if "scene" in low:
-            return len(facts.paragraphs)
+            return len(facts.scenes)
         if _PEOPLE.search(low):
             return len(facts.characters)
         if _PLACES.search(low):
@@ -431,12 +433,16 @@ def _purpose(index: int, total: int) -> str:
 
 def _logline(facts: TextFacts) -> str:
     """The first prose sentence naming the main character, else the first prose sentence."""
-    prose = [s for p in facts.paragraphs for s in facts.sentences_of(p)]
+    prose = [_LABELLED.sub("", s) for p in facts.paragraphs for s in facts.sentences_of(p)]
     lead = facts.characters[0] if facts.characters else None
     for sentence in prose:
         if lead is None or _mentioned(lead, sentence):
             return sentence
     return prose[0] if prose else ""
+
+
+#: "Rosa Amati (protagonist), also Rosa: " before a summary line
+_LABELLED = re.compile(r"^[^:.!?]{0,120}\)[^:.!?]{0,80}:\s+")
 
 
 def _headline(sentence: str) -> str:
