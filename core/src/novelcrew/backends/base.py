@@ -9,6 +9,7 @@ can run jobs without either.
 from __future__ import annotations
 
 import asyncio
+import builtins
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from typing import Any
@@ -56,29 +57,31 @@ class JobStore(ABC):
         """Append an event with the next ``seq`` (atomic per job) and wake any waiters."""
 
     @abstractmethod
-    async def events(self, job_id: str, after: int = 0, limit: int = 1000) -> list[JobEvent]:
+    async def events(
+        self, job_id: str, after: int = 0, limit: int = 1000
+    ) -> builtins.list[JobEvent]:
         """Events with ``seq > after``, in order."""
 
     @abstractmethod
-    async def wait_events(self, job_id: str, after: int, timeout: float) -> list[JobEvent]:
+    async def wait_events(self, job_id: str, after: int, timeout: float) -> builtins.list[JobEvent]:
         """Like ``events`` but waits up to ``timeout`` seconds for at least one."""
 
     @abstractmethod
     async def counts(self) -> dict[str, int]:
         """Number of jobs per status."""
 
-    async def unfinished(self) -> list[Job]:
+    async def unfinished(self) -> builtins.list[Job]:
         """Jobs queued or running (what a restart must pick up again)."""
-        out: list[Job] = []
+        out: builtins.list[Job] = []
         for status in (JobStatus.running, JobStatus.queued):
             jobs, _ = await self.list(status=status, limit=100_000)
             out.extend(jobs)
         return out
 
-    async def crew_timings(self) -> dict[str, list[float]]:
+    async def crew_timings(self) -> dict[str, builtins.list[float]]:
         """Durations of finished crews, per crew (for ``/stats``)."""
         jobs, _ = await self.list(status=JobStatus.succeeded, limit=1000)
-        out: dict[str, list[float]] = {}
+        out: dict[str, builtins.list[float]] = {}
         for job in jobs:
             for crew, seconds in job.timings.items():
                 out.setdefault(crew, []).append(seconds)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import builtins
 from typing import Any
 
 from novelcrew.backends.base import JobStore
@@ -65,10 +66,12 @@ class MemoryStore(JobStore):
             cond.notify_all()
         return event
 
-    async def events(self, job_id: str, after: int = 0, limit: int = 1000) -> list[JobEvent]:
+    async def events(
+        self, job_id: str, after: int = 0, limit: int = 1000
+    ) -> builtins.list[JobEvent]:
         return list(self._events.get(job_id, [])[after: after + limit])
 
-    async def wait_events(self, job_id: str, after: int, timeout: float) -> list[JobEvent]:
+    async def wait_events(self, job_id: str, after: int, timeout: float) -> builtins.list[JobEvent]:
         cond = self._cond(job_id)
         async with cond:
             try:
