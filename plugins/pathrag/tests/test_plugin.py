@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import subprocess
 import sys
@@ -59,6 +60,10 @@ def test_tools_work_for_agents_and_for_crew_code(tmp_path: Path, registry: Any) 
     answer = query.run(query="Who is Elias?", top_k=5)
     assert isinstance(answer, str) and "Elias" in answer and "smuggler" in answer
     assert query.run(query="zeppelin xylophone") == query.empty_answer
+    # crewAI may copy tools with their agent; a copy stays bound to the same project
+    assert "smuggler" in copy.deepcopy(query).run(query="Elias")
+    structured = query.to_structured_tool()
+    assert "smuggler" in structured.invoke({"query": "Elias"})
 
 
 async def test_acall_returns_structured_results(tmp_path: Path, registry: Any) -> None:

@@ -73,6 +73,10 @@ class GraphTool(BaseTool):
     def scope(self) -> str:
         return self._scope
 
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> GraphTool:
+        """A fresh tool on the same backend (the backend holds connections and locks)."""
+        return type(self)().bind(self._backend, self._scope)  # type: ignore[call-arg]
+
     async def _call(self, args: Any) -> BaseModel:
         raise NotImplementedError
 
