@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-_NUMBER_RE = re.compile(r"\bscene\s*#?\s*(\d+)\b", re.I)
+_NUMBER_RE = re.compile(r"^\W*scene\s*#?\s*(\d+)\W*$", re.I)
 _HEAD_RE = re.compile(r"^\s*scene\s*#?\s*(\d+)\s*[:.\-\u2013]\s*(.*)$", re.I)
 _KEY_RE = re.compile(r"^\s*[-*•]?\s*\**\s*([A-Za-z][A-Za-z _/\-]{0,40}?)\s*\**\s*:\s*\**\s*(.*)$")
 _SPLIT_NAMES_RE = re.compile(r"\s*(?:,|;|\band\b|&)\s*")
@@ -84,8 +84,8 @@ def _lookup(table: dict[str, str], name: str) -> str:
 
 
 def scene_number(name: str) -> int | None:
-    """``"Scene 12"`` -> 12 (None for anything that is not a scene name)."""
-    match = _NUMBER_RE.search(name or "")
+    """``"Scene 12"`` -> 12; None for anything else (``"Scene 12 Shot 3"`` is a shot)."""
+    match = _NUMBER_RE.match((name or "").strip())
     return int(match.group(1)) if match else None
 
 
