@@ -138,3 +138,24 @@ def test_a_write_elsewhere_is_seen_by_the_next_query(tmp_path: Path) -> None:
     assert query(reader, "p", QueryRequest(query="A D")).paths == []
     reader.close()
     writer.close()
+
+
+def test_a_forked_process_opens_its_own_connections(tmp_path: Path) -> None:
+    import os
+
+    store = GraphStore(tmp_path / "g.sqlite3")
+    store.insert_custom_kg("p", CustomKG.model_validate(
+        {"entities": [{"entity_name": "Maya", "entity_type": "character"}]}))
+    pid = os.fork()
+    if pid == 0:  # the child writes through the store object it inherited
+        code = 1
+        try:
+            store.insert_custom_kg("p", CustomKG.model_validate(
+                {"entities": [{"entity_name": "Tom", "entity_type": "character"}]}))
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert store.counts("p")["entities"] == 2
+    store.close()

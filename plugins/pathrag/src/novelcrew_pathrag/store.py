@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -129,6 +130,7 @@ class GraphStore:
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._adjacency: dict[str, tuple[int, AdjacencyCache]] = {}
+        self._pid = os.getpid()
         with self._write() as conn:
             for statement in _SCHEMA.split(";\n"):
                 if statement.strip():
@@ -140,6 +142,11 @@ class GraphStore:
 
     # connections ---------------------------------------------------------------------------
     def _conn(self) -> sqlite3.Connection:
+        if self._pid != os.getpid():  # forked: never use the parent's connections
+            self._pid = os.getpid()
+            self._local = threading.local()
+            self._all = []
+            self._adjacency = {}
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = sqlite3.connect(
