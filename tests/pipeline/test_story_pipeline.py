@@ -112,6 +112,7 @@ async def test_jobs_api_runs_the_chain_with_a_scene_selection(tmp_path: Path) ->
                                              "inputs": {"story_text": STORY, "scenes": [1]}})
         assert r.status_code == 202, r.text
         unscoped = parse_sse((await client.get(f"/jobs/{r.json()['id']}/events")).text)
+        described = (await client.get("/crews/director")).json()
         # the director alone does need one
         lone = await client.post("/jobs", json={"crews": ["director"], "inputs": {}})
         # a scene the story lacks is refused at once, before anything runs
@@ -119,6 +120,9 @@ async def test_jobs_api_runs_the_chain_with_a_scene_selection(tmp_path: Path) ->
                                                "inputs": {"scenes": "3-1"}})
     assert bad.status_code == 422 and "backwards" in bad.text
     assert lone.status_code == 422 and "project_id is required" in lone.text
+    assert described["tools"] == ["kg_query", "kg_insert_custom_kg"]
+    assert "scenes" in str(described["input_schema"]) and "1-3,5" in str(described)
+    assert "failed_scenes" in str(described["output_schema"])
     assert unscoped[-1]["event"] == "succeeded", unscoped[-1]["data"]
     assert events[-1]["event"] == "succeeded", events[-1]
     assert job["status"] == "succeeded"
