@@ -129,3 +129,14 @@ async def _live(backend: ArqBackend):  # type: ignore[no-untyped-def]
 async def _counted(backend: ArqBackend):  # type: ignore[no-untyped-def]
     stats = await backend.stats()
     return stats if stats["workers"] and stats["workers"][0]["jobs_done"] == 1 else None
+
+
+async def test_a_job_past_its_timeout_fails_as_data(
+    backend: ArqBackend, start_worker: StartWorker
+) -> None:
+    start_worker(job_timeout_seconds=1)
+    job = await backend.submit(new_job(["sleepy"], steps=100, step_seconds=0.05))
+    done = await until_terminal(backend, job.id, timeout=60)
+    assert done.status is JobStatus.failed
+    assert done.error is not None and done.error.type == "timeout"
+    assert done.attempts == 1
