@@ -92,3 +92,10 @@ def reader_plugins() -> Any:
 @pytest.fixture
 def tool_calls() -> list[str]:
     return TOOL_CALLS
+
+
+@pytest.fixture
+def reader_plugins_for() -> Any:
+    """The reader crew plus a model registered as ``scripted`` (e.g. a ``ScriptedLLM``)."""
+    TOOL_CALLS.clear()
+    return lambda llm: make_plugins(ReaderCrews(), llm=llm)

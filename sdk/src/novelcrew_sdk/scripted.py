@@ -134,29 +134,29 @@ class ScriptedLLM(BaseLLM):
         return None
 
     def _reply(self, role: str | None, prompt: str) -> str:
-        with self._lock:
+        chosen: Reply | None = None
+        with self._lock:  # pick under the lock; call a function outside it (it may block)
             script: Script | None = self._script.get(role) if role is not None else None
             if script is None:
-                # roles may be templated ("{topic} Analyst") or differ in case
+                # roles may differ in case
                 for name, candidate in self._script.items():
                     if role and name.lower() == role.lower():
                         script, role = candidate, name
                         break
             if script is None:
-                default = self._default
-                if default is None:
+                chosen = self._default
+                if chosen is None:
                     return "Thought: I can answer now.\nFinal Answer: done"
-                return default(prompt) if callable(default) else default
-            if callable(script):
-                return script(prompt)
-            if isinstance(script, str):
-                return script
-            if not script:
+            elif callable(script) or isinstance(script, str):
+                chosen = script
+            elif not script:
                 return ""
-            key = role or ""
-            index = self._positions.get(key, 0)
-            self._positions[key] = index + 1
-            return script[min(index, len(script) - 1)]
+            else:
+                key = role or ""
+                index = self._positions.get(key, 0)
+                self._positions[key] = index + 1
+                chosen = script[min(index, len(script) - 1)]
+        return chosen(prompt) if callable(chosen) else chosen
 
     # crewAI's interface --------------------------------------------------------------------
     @_no_crewai_retry

@@ -11,7 +11,9 @@ exponential backoff and jitter, then tries the fallback models in order, then ra
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
+import contextvars
 import logging
 import threading
 import time
@@ -60,6 +62,25 @@ def shared_provider_llm(provider: Any, model_id: str, settings: Settings) -> Bas
         while len(_SHARED) > _SHARED_MAX:
             _SHARED.popitem(last=False)
     return llm
+
+
+_guard: concurrent.futures.ThreadPoolExecutor | None = None
+
+
+def _guard_pool() -> concurrent.futures.ThreadPoolExecutor:
+    global _guard
+    with _shared_lock:
+        if _guard is None:
+            _guard = concurrent.futures.ThreadPoolExecutor(
+                max_workers=256, thread_name_prefix="novelcrew-model-guard")
+        return _guard
+
+
+def _self_bounded(llm: BaseLLM) -> bool:
+    from novelcrew.llm.offline import OfflineLLM
+    from novelcrew.llm.providers import OpenAIEndpointLLM, OpenRouterLLM
+
+    return isinstance(llm, OpenAIEndpointLLM | OpenRouterLLM | OfflineLLM)
 
 
 def model_chain(ctx: RunContext, agent_role: str | None) -> list[str]:
@@ -192,7 +213,7 @@ class RoutedLLM(BaseLLM):
                 try:
                     llm = self.inner(model_id)
                     with self._scope(llm) as (slot, before):
-                        result = llm.call(*args)
+                        result = self._bounded_call(model_id, llm, args)
                 except Exception as exc:
                     verdict = self._failed(model_id, role, attempt, started, exc, failures)
                     if verdict.action == "retry" and attempt <= retries:
@@ -237,6 +258,24 @@ class RoutedLLM(BaseLLM):
         raise self._give_up(failures)
 
     # helpers -------------------------------------------------------------------------------
+    def _bounded_call(self, model_id: str, llm: BaseLLM, args: tuple[Any, ...]) -> Any:
+        """``llm.call`` within the model timeout.
+
+        Our HTTP providers bound every request themselves (the client's timeout), and offline
+        answers at once; any other provider (a plugin's) runs on a guard thread so a hang
+        fails the attempt instead of the job waiting forever.
+        """
+        if _self_bounded(llm):
+            return llm.call(*args)
+        timeout = self.settings.model_timeout_seconds
+        run = contextvars.copy_context().run
+        future = _guard_pool().submit(run, llm.call, *args)
+        try:
+            return future.result(timeout=timeout)
+        except concurrent.futures.TimeoutError as exc:
+            future.cancel()
+            raise CallTimeout(f"no answer from {model_id} within {timeout:g}s") from exc
+
     @contextlib.contextmanager
     def _scope(self, llm: BaseLLM) -> Iterator[tuple[dict[str, Any], tuple[int, int]]]:
         stop = self.stop_sequences
