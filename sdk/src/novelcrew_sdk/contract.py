@@ -18,7 +18,7 @@ from typing import Any
 import pluggy
 
 from novelcrew import hookspecs
-from novelcrew.plugins import GROUP
+from novelcrew.plugins import GROUP, register_module
 from novelcrew_sdk.testing import make_plugins, make_settings, run_job
 
 SAMPLE_STORY = """The Lighthouse Keeper
@@ -93,17 +93,11 @@ def check_plugin(
             ep.name for ep in entry_points(group=GROUP) if ep.name != name
         )
     try:
-        plugins = make_plugins(obj, entry_points=entry_points_for_tools, llm=llm)
+        plugins = make_plugins(entry_points=entry_points_for_tools, llm=llm)
+        info = register_module(plugins, obj, name)
     except Exception as exc:
         raise ContractError(f"plugin {name!r} failed to register: {exc}") from exc
-    info = plugins.infos.get(getattr(obj, "__name__", name)) or next(
-        (i for i in plugins.infos.values() if i.name == name), None
-    )
-    if info is not None:
-        report.tools, report.models = list(info.tools), list(info.models)
-        crews = list(info.crews)
-    else:
-        crews = []
+    report.tools, report.models, crews = list(info.tools), list(info.models), list(info.crews)
     for crew_name in crews:
         crew = plugins.registry.crew(crew_name)
         for label, model in (("input", crew.input_model), ("output", crew.output_model)):

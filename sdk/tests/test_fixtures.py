@@ -1,0 +1,70 @@
+"""The pytest fixtures a plugin author gets from novelcrew-sdk."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from novelcrew import Crew, hookimpl
+
+
+class In(BaseModel):
+    story_text: str
+
+
+class Out(BaseModel):
+    words: int
+
+
+async def count(ctx: Any, inputs: In) -> Out:
+    await ctx.add_tasks(1)
+    await ctx.task_started("count")
+    await ctx.task_finished("count")
+    return Out(words=len(inputs.story_text.split()))
+
+
+class CountPlugin:
+    @hookimpl
+    def register_crews(self, register: Any) -> None:
+        register(Crew(name="count", description="counts words", input_model=In,
+                      output_model=Out, run=count))
+
+
+def test_settings_are_private_and_offline(novelcrew_settings: Any, tmp_path: Any) -> None:
+    assert novelcrew_settings.model_for("any") == "offline"
+    assert str(novelcrew_settings.data_dir).startswith(str(tmp_path))
+
+
+def test_plugins_factory_registers_objects_and_entry_points(novelcrew_plugins: Any) -> None:
+    plugins = novelcrew_plugins(CountPlugin(), entry_points=["pathrag"])
+    assert "count" in plugins.registry.crews
+    assert "kg_query" in plugins.registry.tools
+    assert "architect" not in plugins.registry.crews
+
+
+async def test_run_fixture_runs_a_job(novelcrew_plugins: Any, novelcrew_run: Any) -> None:
+    job, events = await novelcrew_run(novelcrew_plugins(CountPlugin()), "count",
+                                      {"story_text": "a b c d"}, project_id="p")
+    assert job.status == "succeeded" and job.result == {"count": {"words": 4}}
+    assert job.project_id == "p"
+    assert events[0].type == "queued" and events[-1].type == "succeeded"
+
+
+async def test_client_fixture_serves_the_real_app(novelcrew_plugins: Any,
+                                                  novelcrew_client: Any) -> None:
+    import asyncio
+
+    async with novelcrew_client(novelcrew_plugins(CountPlugin())) as client:
+        crews = (await client.get("/crews")).json()
+        assert "count" in str(crews)
+        created = await client.post("/jobs", json={"crews": ["count"],
+                                                   "inputs": {"story_text": "one two"}})
+        assert created.status_code == 202, created.text
+        job_id = created.json()["id"]
+        for _ in range(100):
+            job = (await client.get(f"/jobs/{job_id}")).json()
+            if job["status"] == "succeeded":
+                break
+            await asyncio.sleep(0.05)
+        assert job["result"] == {"count": {"words": 2}}
