@@ -1,19 +1,19 @@
 """Query a namespace: seed entities by text, relational paths between them, a budgeted context.
 
-The algorithm follows PathRAG (Chen et al., 2025) without embeddings:
+The algorithm follows PathRAG (Chen et al., 2025) without embeddings (docs/knowledge-graph.md):
 1. Seeds: FTS5 bm25 over names (weighted 10x) and descriptions, plus exact name hits (every
-   1-6 word span of the query looked up by name), optionally limited to ``entity_types``.
-2. Paths: for each pair of the strongest seeds, every path of at most 3 hops, found by a
-   bounded search around both ends. Each path carries resource flow from its source: the source
-   holds 1, every hop passes on ``ALPHA * weight / weighted degree``; a path whose flow falls
-   under ``THETA`` is pruned, and reliability is the mean flow over its hops (the better of
+   1-6 word span of the query looked up by name), optionally limited to ``entity_types``. A
+   query of type words only ("Scene", "characters") is a listing of those entities.
+2. Paths: for each pair of the strongest seeds, every path of at most 3 hops. Each path carries
+   resource flow from its source: the source holds 1, every hop passes on
+   ``ALPHA * weight / weighted degree``; nodes and paths whose flow falls under ``THETA`` are
+   neither expanded nor kept, and reliability is the mean flow over the hops (the better of
    both directions). Per pair the shortest, then strongest, paths are kept.
 3. Ranking: seeds first, then path nodes and the seeds' strongest neighbours; relationships on
    paths and around seeds; source chunks of the ranked items plus chunk text hits.
-4. Budget: sections fill ``max_tokens`` (about 4 characters per token) in order, entities,
-   relationships, paths, then sources, each with a share and the unused rest carried on.
+4. Budget: sections share ``max_tokens`` (about 4 characters per token): entities,
+   relationships, paths, sources; what one section does not need goes to the others.
 """
-
 from __future__ import annotations
 
 import heapq
