@@ -27,6 +27,7 @@ async def test_submit_returns_the_job_record_and_get_returns_its_result(client):
     assert done["progress"]["completed_tasks"] == 3
     assert set(done["timings"]) == {"echo", "shout"}
     assert done["finished_at"] is not None
+    assert done["models_used"] == []  # these crews call no model
 
 
 async def test_submit_validates_every_crew_of_the_chain(client):

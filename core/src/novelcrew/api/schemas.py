@@ -72,6 +72,7 @@ class JobPublic(BaseModel):
     finished_at: datetime | None
     events_count: int
     timings: dict[str, float] = Field(description="Seconds each finished crew took.")
+    models_used: list[str] = Field(description="The model id of each call, in order (capped).")
 
     @classmethod
     def of(cls, job: Job) -> JobPublic:
@@ -82,6 +83,7 @@ class JobPublic(BaseModel):
             webhook_url=job.webhook_url, cancel_requested=job.cancel_requested,
             created_at=job.created_at, started_at=job.started_at,
             finished_at=job.finished_at, events_count=job.events_count, timings=job.timings,
+            models_used=job.models_used,
         )
 
 
