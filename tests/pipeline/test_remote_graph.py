@@ -34,7 +34,7 @@ def plain_pathrag(tmp_path: Path) -> Iterator[str]:
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90
         while True:
             assert process.poll() is None, "novelcrew-pathrag serve exited"
             try:
