@@ -365,3 +365,11 @@ async def test_cancelling_mid_plan_stops_the_scenes_and_writes_nothing(
     assert graph.inserts == []
     events = await store.events(job.id)
     assert events[-1].type == "cancelled"
+
+
+async def test_write_back_can_be_turned_off(tmp_path: Path, graph: MemoryGraph) -> None:
+    llm = ScriptedLLM(replies=director_replies())
+    job, _ = await run_director(tmp_path, graph, llm, {"scenes": [4], "write_back": False})
+    assert job.status == "succeeded", job.error
+    assert graph.inserts == []
+    assert job.progress.completed_tasks == job.progress.total_tasks == 3
