@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from crewai.events.types.llm_events import LLMCallType
 from crewai.llms.base_llm import BaseLLM, llm_call_context
@@ -176,7 +176,8 @@ class ScriptedLLM(BaseLLM):
         if not hasattr(from_agent, "id"):  # crewAI's events want a real agent, or none
             from_agent = None
         with llm_call_context():
-            self._emit_call_started_event(messages=msgs, tools=tools, callbacks=callbacks,
+            self._emit_call_started_event(messages=cast(Any, msgs), tools=tools,
+                                          callbacks=callbacks,
                                           available_functions=available_functions,
                                           from_task=from_task, from_agent=from_agent)
             try:
@@ -192,7 +193,7 @@ class ScriptedLLM(BaseLLM):
                                                 reply=reply, usage=usage))
             self._emit_call_completed_event(response=reply, call_type=LLMCallType.LLM_CALL,
                                             from_task=from_task, from_agent=from_agent,
-                                            messages=msgs, usage=usage)
+                                            messages=cast(Any, msgs), usage=usage)
         return reply
 
     @_no_crewai_retry

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, cast
 
 from crewai.events.types.llm_events import LLMCallType
 from crewai.llms.base_llm import BaseLLM, llm_call_context
@@ -150,7 +150,8 @@ class OfflineLLM(BaseLLM):
                 from_task: Any, from_agent: Any, response_model: Any) -> str:
         msgs = _messages(messages)
         with llm_call_context():
-            self._emit_call_started_event(messages=msgs, tools=tools, callbacks=callbacks,
+            self._emit_call_started_event(messages=cast(Any, msgs), tools=tools,
+                                          callbacks=callbacks,
                                           available_functions=available_functions,
                                           from_task=from_task, from_agent=from_agent)
             text, _value = answer(msgs, response_model)
@@ -165,7 +166,7 @@ class OfflineLLM(BaseLLM):
             report_usage(usage)
             self._emit_call_completed_event(response=reply, call_type=LLMCallType.LLM_CALL,
                                             from_task=from_task, from_agent=from_agent,
-                                            messages=msgs, usage=usage)
+                                            messages=cast(Any, msgs), usage=usage)
         return reply
 
     def call(self, messages: Any, tools: Any = None, callbacks: Any = None,

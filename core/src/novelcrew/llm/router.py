@@ -169,7 +169,7 @@ class RoutedLLM(BaseLLM):
     # crewAI's questions about the model answer for the routed (first) model ------------------
     def supports_function_calling(self) -> bool:
         primary = self._primary()
-        return bool(primary and primary.supports_function_calling())
+        return bool(primary and getattr(primary, "supports_function_calling", bool)())
 
     def supports_stop_words(self) -> bool:
         primary = self._primary()
