@@ -19,8 +19,8 @@ Writes are batched per job to spend fewer round trips: a ``save`` waits up to ``
 for the job's next event and goes with it in one script call. While a worker runs a job
 (``track(job_id)``), it is the job's only writer, so its non-terminal events are held the same
 way with the next ``seq`` assigned locally, and the batch (record, events) is written by one
-script call when the terminal event (or a ``crew_finished``, whose result must not wait)
-comes or ``HOLD_SECONDS`` pass. The script assigns the
+script call when the terminal event comes or ``HOLD_SECONDS`` pass (a ``crew_finished``, whose
+result must not wait, as soon as the runner yields). The script assigns the
 real ``seq``s; they match the local ones unless another process appended meanwhile (a log
 line says so: only ``job_event`` observers could have seen a different number). Every read,
 ``save_if`` and ``close`` first writes what is held, so a process reads its own writes; other
@@ -113,8 +113,9 @@ return {{saved, appended, first, tonumber(closed or '0')}}
 
 #: how long a save (or a tracked job's event) may wait to travel with the job's next write
 HOLD_SECONDS = 0.02
-#: events never held, even for a tracked job: a finished crew's result (saved just before)
-#: must reach Redis at once, so a crash right after a crew ends does not run it again
+#: events of a tracked job sent as soon as the runner yields rather than after
+#: ``HOLD_SECONDS``: a finished crew's result (saved just before) must reach Redis at once, so
+#: a crash right after a crew ends does not run it again
 SENT_AT_ONCE = frozenset({"crew_finished"})
 _NO_SAVE = [""] * 9
 _TERMINAL_VALUES = frozenset(s.value for s in TERMINAL)
@@ -166,6 +167,7 @@ class RedisStore(JobStore):
             weakref.WeakValueDictionary()
         )
         self._flush_timer: asyncio.TimerHandle | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
 
     # connection ---------------------------------------------------------------------------
     async def open(self) -> None:
@@ -252,6 +254,20 @@ class RedisStore(JobStore):
             self._flush_timer = loop.call_later(
                 HOLD_SECONDS, lambda: loop.create_task(self._timed_flush())
             )
+
+    def _flush_now(self, job_id: str) -> None:
+        """Write ``job_id``'s held writes as soon as the current task yields (unless a write
+        that the task does before then takes them along)."""
+        task = asyncio.get_running_loop().create_task(self._flush_job_logged(job_id))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _flush_job_logged(self, job_id: str) -> None:
+        try:
+            await self._flush_job(job_id)
+        except Exception as exc:  # kept held; the next write or read tries again
+            log.warning("redis_store_flush_failed", error=f"{type(exc).__name__}: {exc}")
+            self._flush_soon()
 
     async def _timed_flush(self) -> None:
         self._flush_timer = None
@@ -410,15 +426,17 @@ class RedisStore(JobStore):
         body = event.model_dump_json(exclude={"seq", "job_id"})
         terminal = type in TERMINAL_EVENTS
         last = self._runs.get(job_id, -1)
-        if not terminal and type not in SENT_AT_ONCE and last >= 0:
-            # a tracked job: hold the event, numbered locally
+        if not terminal and last >= 0:  # a tracked job: hold the event, numbered locally
             event.seq = last + 1
             self._runs[job_id] = event.seq
             held = self._held.setdefault(job_id, _Held())
             if not held.events:
                 held.first_seq = event.seq
             held.events.append(("event", body))
-            self._flush_soon()
+            if type in SENT_AT_ONCE:
+                self._flush_now(job_id)
+            else:
+                self._flush_soon()
             return event
         async with self._lock(job_id):
             held = self._held.pop(job_id, _Held())
