@@ -36,6 +36,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 CREWS = '''
 from pydantic import BaseModel
@@ -83,7 +84,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def redis_server(workdir: Path) -> Iterator[str]:
+def redis_server(workdir: Path) -> Iterator[tuple[str, int]]:
     port = free_port()
     proc = subprocess.Popen(
         [shutil.which("redis-server") or "redis-server", "--port", str(port), "--bind",
@@ -97,7 +98,7 @@ def redis_server(workdir: Path) -> Iterator[str]:
                 break
             except OSError:
                 time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0"
+        yield f"redis://127.0.0.1:{port}/0", proc.pid
     finally:
         proc.terminate()
         proc.wait(10)
@@ -207,25 +208,40 @@ class Bare:
         await self.pool.aclose()
 
 
-async def measure(sides: dict[str, Novelcrew | Bare], jobs: int, latency_jobs: int,
-                  rounds: int) -> dict[str, dict[str, float]]:
-    """Alternate the sides round by round, so drifting machine load hits both alike."""
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU time (user + system) of this process and of ``pids`` so far."""
+    total = time.process_time()
+    tick = os.sysconf("SC_CLK_TCK")
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+async def measure(sides: dict[str, Novelcrew | Bare], pids: dict[str, list[int]], jobs: int,
+                  latency_jobs: int, rounds: int) -> dict[str, dict[str, Any]]:
+    """Alternate the sides round by round, so drifting machine load hits both alike; count the
+    CPU each burst costs (bench client, that side's worker, Redis), which load does not skew."""
     for side in sides.values():
         await side.start()
     rates: dict[str, list[float]] = {name: [] for name in sides}
+    cpu: dict[str, list[float]] = {name: [] for name in sides}
     waits: dict[str, list[float]] = {name: [] for name in sides}
     try:
         for r in range(rounds):
             order = list(sides) if r % 2 == 0 else list(reversed(sides))
             for name in order:
+                before = cpu_seconds(pids[name])
                 rates[name].append(await sides[name].burst(jobs))
+                cpu[name].append((cpu_seconds(pids[name]) - before) / jobs)
         for i in range(latency_jobs):
             for name in (list(sides) if i % 2 == 0 else list(reversed(sides))):
                 waits[name].append(await sides[name].latency())
     finally:
         for side in sides.values():
             await side.stop()
-    return {name: {"jobs_per_s": statistics.median(rates[name]),
+    return {name: {"jobs_per_s": statistics.median(rates[name]), "rates": rates[name],
+                   "cpu_ms": statistics.median(cpu[name]) * 1000,
                    "p50": pct(waits[name], 0.5), "p99": pct(waits[name], 0.99)}
             for name in sides}
 
@@ -245,7 +261,8 @@ def main() -> None:
 
     poll = args.poll_delay or Settings(_env_file=None).worker_poll_delay_seconds
     workers: list[subprocess.Popen[bytes]] = []
-    with tempfile.TemporaryDirectory() as tmp, _redis(args.redis_url, Path(tmp)) as url:
+    with tempfile.TemporaryDirectory() as tmp, \
+            _redis(args.redis_url, Path(tmp)) as (url, redis_pid):
         tmpdir = Path(tmp)
         (tmpdir / "nc_bench_crews.py").write_text(textwrap.dedent(CREWS))
         sides: dict[str, Novelcrew | Bare] = {}
@@ -273,7 +290,10 @@ def main() -> None:
                     argv, env=env, cwd=tmp, stdout=subprocess.DEVNULL,
                     stderr=(tmpdir / f"worker{len(workers)}.log").open("wb"),
                 ))
-            results = asyncio.run(measure(sides, args.jobs, args.latency_jobs, args.rounds))
+            shared = [redis_pid] if redis_pid else []
+            pids = {name: [proc.pid, *shared] for name, proc in zip(sides, workers, strict=True)}
+            results = asyncio.run(measure(sides, pids, args.jobs, args.latency_jobs,
+                                          args.rounds))
         finally:
             for proc in workers:
                 proc.terminate()
@@ -282,19 +302,21 @@ def main() -> None:
     print(f"worker: max_jobs={args.concurrency} poll_delay={poll}s; {args.rounds} alternating "
           f"bursts of {args.jobs} no-op jobs per side (median); latency over "
           f"{args.latency_jobs} jobs one at a time")
-    print(f"{'':12}{'jobs/s':>10}{'p50 start ms':>15}{'p99 start ms':>15}")
+    print(f"{'':12}{'jobs/s':>10}{'CPU ms/job':>12}{'p50 start ms':>15}{'p99 start ms':>15}"
+          "   jobs/s of each burst")
     for name, r in results.items():
-        print(f"{name:12}{r['jobs_per_s']:>10.1f}{r['p50'] * 1000:>15.1f}"
-              f"{r['p99'] * 1000:>15.1f}")
+        print(f"{name:12}{r['jobs_per_s']:>10.1f}{r['cpu_ms']:>12.2f}{r['p50'] * 1000:>15.1f}"
+              f"{r['p99'] * 1000:>15.1f}   {', '.join(f'{x:.0f}' for x in r['rates'])}")
     ratio = ours["jobs_per_s"] / bare["jobs_per_s"]
-    print(f"ratio novelcrew/bare jobs/s: {ratio:.2f} (target >= 0.5); "
-          f"novelcrew p50 enqueue-to-start {ours['p50'] * 1000:.1f} ms (target < 50 ms)")
+    print(f"ratio novelcrew/bare jobs/s: {ratio:.2f} (target >= 0.5); CPU per job "
+          f"bare/novelcrew: {bare['cpu_ms'] / ours['cpu_ms']:.2f}; novelcrew p50 "
+          f"enqueue-to-start {ours['p50'] * 1000:.1f} ms (target < 50 ms)")
 
 
 @contextmanager
-def _redis(url: str | None, workdir: Path) -> Iterator[str]:
+def _redis(url: str | None, workdir: Path) -> Iterator[tuple[str, int | None]]:
     if url:
-        yield url
+        yield url, None
         return
     with redis_server(workdir) as started:
         yield started
