@@ -70,7 +70,7 @@ class Settings(BaseSettings):
     worker_heartbeat_seconds: float = Field(2.0, validation_alias=_env("WORKER_HEARTBEAT_SECONDS"))
     worker_lease_seconds: float = Field(10.0, validation_alias=_env("WORKER_LEASE_SECONDS"))
     worker_poll_delay_seconds: float = Field(
-        0.05, gt=0, validation_alias=_env("WORKER_POLL_DELAY_SECONDS")
+        0.03, gt=0, validation_alias=_env("WORKER_POLL_DELAY_SECONDS")
     )
     worker_grace_seconds: float = Field(30.0, ge=0, validation_alias=_env("WORKER_GRACE_SECONDS"))
 

@@ -13,7 +13,7 @@ tick one live worker (a Redis lock) also recovers jobs:
 - unfinished records arq no longer holds (an enqueue lost to a crash).
 Recovery re-queues the record, appends a ``warning`` event and clears arq's in-progress key so
 the job runs again at once; a re-run resumes the chain at its first crew without a result. So a
-job of a killed worker restarts within lease + heartbeat + poll delay (12.05 s by default). A
+job of a killed worker restarts within lease + heartbeat + poll delay (12.03 s by default). A
 job that keeps losing its worker fails (``worker_lost``) after ``job_max_attempts + 2`` tries.
 
 On SIGTERM (or SIGINT) the worker stops taking jobs, gives running ones
