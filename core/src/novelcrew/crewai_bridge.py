@@ -170,6 +170,28 @@ def _skip_absent_file_store() -> None:
                 setattr(module, name, nothing)
 
 
+#: crewAI's own listeners: the console panels and the trace collector. A server draws no
+#: console panels, tracing is off, and with ~180 handlers every crewAI event costs a thread-pool
+#: hop per handler, interpreter time that concurrent jobs contend for.
+_DEFAULT_LISTENER_MODULES = frozenset((
+    "crewai.events.event_listener",
+    "crewai.events.listeners.tracing.trace_listener",
+))
+
+
+def _quiet_default_listeners() -> None:
+    """Unregister crewAI's console and trace handlers from its process-wide event bus."""
+    try:
+        from crewai.events import crewai_event_bus
+    except ImportError:
+        return
+    handlers = dict(getattr(crewai_event_bus, "_sync_handlers", {}) or {})
+    for event_type, registered in handlers.items():
+        for handler in list(registered):
+            if getattr(handler, "__module__", "") in _DEFAULT_LISTENER_MODULES:
+                crewai_event_bus.off(event_type, handler)
+
+
 def _let_our_errors_through() -> None:
     """Stop crewAI's agent from re-running a task after a ``ModelError`` or a cancellation.
 
@@ -230,6 +252,7 @@ async def kickoff(ctx: RunContext, crew: Any, inputs: dict[str, Any]) -> Any:
     _let_our_errors_through()
     _reuse_flow_state_classes()
     _skip_absent_file_store()
+    _quiet_default_listeners()
     ctx.check_cancelled()
     if crew in _in_flight:
         raise RuntimeError(
