@@ -258,6 +258,14 @@ async def kickoff(ctx: RunContext, crew: Any, inputs: dict[str, Any]) -> Any:
         raise RuntimeError(
             "this crewAI Crew is already running; build fresh Crew/Agent/Task objects per job"
         )
+    _in_flight.add(crew)  # before the first await, so a second kickoff of it is refused
+    try:
+        return await _kickoff(ctx, crew, inputs)
+    finally:
+        _in_flight.discard(crew)
+
+
+async def _kickoff(ctx: RunContext, crew: Any, inputs: dict[str, Any]) -> Any:
     tasks = list(getattr(crew, "tasks", []) or [])
     await ctx.add_tasks(len(tasks))
     loop = asyncio.get_running_loop()
@@ -278,7 +286,6 @@ async def kickoff(ctx: RunContext, crew: Any, inputs: dict[str, Any]) -> Any:
     with contextlib.suppress(Exception):
         crew._task_output_handler = _NoReplayLog()
     token = current_context.set(ctx)
-    _in_flight.add(crew)
     try:
         run = contextvars.copy_context().run
         return await loop.run_in_executor(kickoff_pool(), lambda: run(crew.kickoff, inputs))
@@ -288,5 +295,4 @@ async def kickoff(ctx: RunContext, crew: Any, inputs: dict[str, Any]) -> Any:
             raise ours from exc
         raise
     finally:
-        _in_flight.discard(crew)
         current_context.reset(token)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
+from novelcrew import hookimpl
+from novelcrew.specs import Crew
 from novelcrew_sdk.scripted import ScriptedLLM
-from novelcrew_sdk.testing import make_settings, run_job
+from novelcrew_sdk.testing import make_plugins, make_settings, run_job
 
 
 async def test_a_plugin_model_that_hangs_is_bounded_by_the_timeout(
@@ -53,3 +58,42 @@ async def test_offline_takes_over_when_the_routed_provider_is_not_configured(
     assert "Maya Reyes" in job.result["reader"]["text"]
     failed = [e.data for e in events if e.type == "llm_call" and not e.data["ok"]]
     assert "OPENROUTER_API_KEY" in failed[0]["error"] and failed[0]["action"] == "fallback"
+
+
+class _Out(BaseModel):
+    text: str
+
+
+class _In(BaseModel):
+    story: str = "Maya climbed."
+
+
+async def _twice(ctx: Any, inputs: _In) -> _Out:
+    from crewai import Agent, Task
+    from crewai import Crew as CrewAICrew
+
+    agent = Agent(role="Reader", goal="read", backstory="reads", llm=ctx.llm("Reader"))
+    crew = CrewAICrew(agents=[agent], tasks=[Task(description="Read {story}",
+                                                  expected_output="a line", agent=agent)],
+                      tracing=False)
+    first, second = await asyncio.gather(ctx.kickoff(crew, {"story": inputs.story}),
+                                         ctx.kickoff(crew, {"story": inputs.story}),
+                                         return_exceptions=True)
+    assert not isinstance(first, BaseException), first
+    assert isinstance(second, BaseException)
+    return _Out(text=str(second))
+
+
+class _TwiceCrews:
+    @hookimpl
+    def register_crews(self, register: Any) -> None:
+        register(Crew(name="twice", description="kicks one crew off twice", input_model=_In,
+                      output_model=_Out, run=_twice))
+
+
+async def test_one_crew_object_cannot_run_twice_at_once(tmp_path: Path) -> None:
+    plugins = make_plugins(_TwiceCrews(), llm=ScriptedLLM(default="Final Answer: read"))
+    settings = make_settings(tmp_path / "data", default_model="scripted")
+    job, _ = await run_job(plugins, "twice", {}, settings=settings)
+    assert job.status == "succeeded", job.error
+    assert "build fresh Crew/Agent/Task objects per job" in job.result["twice"]["text"]
