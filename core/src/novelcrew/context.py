@@ -88,6 +88,9 @@ class RunContext:
 
     def llm(self, agent_role: str | None = None) -> Any:
         """A crewAI LLM for ``agent_role``: routed, retried, with fallbacks and usage recorded."""
+        from novelcrew.crewai_bridge import prepare
+
+        prepare(self.settings.resolved_data_dir)  # crewAI's environment, before its import
         from novelcrew.llm.router import build_llm
 
         return build_llm(self, agent_role)

@@ -248,6 +248,7 @@ async def kickoff(ctx: RunContext, crew: Any, inputs: dict[str, Any]) -> Any:
     and cancelling the awaiting asyncio task stops the kickoff too. A ``ModelError`` (or
     ``JobCancelled``) raised inside crewAI comes out as itself, whatever crewAI wrapped it in.
     """
+    prepare(ctx.settings.resolved_data_dir)
     install_listeners()
     _let_our_errors_through()
     _reuse_flow_state_classes()
