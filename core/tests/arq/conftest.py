@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -16,6 +15,7 @@ HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "backends"))  # the shared store contract tests
 
+from helpers import CREWS, NOVELCREW, StartWorker, worker_env  # noqa: E402
 from redis_server import redis_server  # noqa: E402
 
 from novelcrew.backends.arq import ArqBackend  # noqa: E402
@@ -35,31 +35,6 @@ def root() -> str:
     return f"t{uuid.uuid4().hex[:10]}"
 
 
-CREWS = "nc_arq_crews"
-NOVELCREW = str(Path(sys.executable).parent / "novelcrew")
-
-
-def worker_env(redis_url: str, root: str, data_dir: Path, **extra: object) -> dict[str, str]:
-    """The environment of a worker (or API) process of one test's cluster."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NOVELCREW_")}
-    env.update({
-        "NOVELCREW_JOB_BACKEND": "arq",
-        "NOVELCREW_REDIS_URL": redis_url,
-        "NOVELCREW_QUEUE_NAME": f"{root}:queue",
-        "NOVELCREW_PLUGINS": "",
-        "NOVELCREW_PLUGIN_MODULES": CREWS,
-        "NOVELCREW_DATA_DIR": str(data_dir),
-        "NOVELCREW_WORKER_HEARTBEAT_SECONDS": "0.25",
-        "NOVELCREW_WORKER_LEASE_SECONDS": "1.5",
-        "NOVELCREW_WORKER_POLL_DELAY_SECONDS": "0.02",
-        "NOVELCREW_WORKER_GRACE_SECONDS": "5",
-        "NOVELCREW_LOG_FORMAT": "console",
-        "PYTHONPATH": os.pathsep.join([str(HERE), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
-    })
-    env.update({f"NOVELCREW_{k.upper()}": str(v) for k, v in extra.items()})
-    return env
-
-
 def cluster_settings(redis_url: str, root: str, data_dir: Path) -> Settings:
     env = worker_env(redis_url, root, data_dir)
     return Settings(_env_file=None, **{  # what the worker processes read from their env
@@ -68,9 +43,6 @@ def cluster_settings(redis_url: str, root: str, data_dir: Path) -> Settings:
         "worker_poll_delay_seconds": float(env["NOVELCREW_WORKER_POLL_DELAY_SECONDS"]),
         "plugins": [],
     })
-
-
-from helpers import StartWorker  # noqa: E402
 
 
 @pytest.fixture

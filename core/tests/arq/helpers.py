@@ -3,12 +3,41 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from novelcrew.backends.arq import ArqBackend
 from novelcrew.jobs import Job, JobCreate, JobEvent
+
+HERE = Path(__file__).parent
+CREWS = "nc_arq_crews"
+NOVELCREW = str(Path(sys.executable).parent / "novelcrew")
+
+
+def worker_env(redis_url: str, root: str, data_dir: Path, **extra: object) -> dict[str, str]:
+    """The environment of a worker (or API) process of one test's cluster."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NOVELCREW_")}
+    env.update({
+        "NOVELCREW_JOB_BACKEND": "arq",
+        "NOVELCREW_REDIS_URL": redis_url,
+        "NOVELCREW_QUEUE_NAME": f"{root}:queue",
+        "NOVELCREW_PLUGINS": "",
+        "NOVELCREW_PLUGIN_MODULES": CREWS,
+        "NOVELCREW_DATA_DIR": str(data_dir),
+        "NOVELCREW_WORKER_HEARTBEAT_SECONDS": "0.25",
+        "NOVELCREW_WORKER_LEASE_SECONDS": "1.5",
+        "NOVELCREW_WORKER_POLL_DELAY_SECONDS": "0.02",
+        "NOVELCREW_WORKER_GRACE_SECONDS": "5",
+        "NOVELCREW_LOG_FORMAT": "console",
+        "PYTHONPATH": os.pathsep.join([str(HERE), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+    })
+    env.update({f"NOVELCREW_{k.upper()}": str(v) for k, v in extra.items()})
+    return env
+
 
 #: the ``start_worker`` fixture: ``start(*cli_args, **settings)`` -> the worker process
 StartWorker = Callable[..., subprocess.Popen[bytes]]

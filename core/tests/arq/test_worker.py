@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import signal
+import subprocess
 import time
 from pathlib import Path
 
 import pytest
-from helpers import StartWorker, new_job, until, until_event, until_terminal
+from helpers import NOVELCREW, StartWorker, new_job, until, until_event, until_terminal, worker_env
 
 from novelcrew.backends.arq import ArqBackend
 from novelcrew.errors import Conflict
@@ -103,8 +104,9 @@ async def test_a_queued_job_is_cancelled_at_once_and_never_starts(
 
 
 async def test_health_and_stats_show_live_workers_from_their_heartbeats(
-    backend: ArqBackend, start_worker: StartWorker
+    backend: ArqBackend, start_worker: StartWorker, root: str, tmp_path: Path
 ) -> None:
+    """... and ``novelcrew worker --check`` (a container health check) agrees."""
     health = await backend.health()
     assert health.status == "degraded" and health.data["workers"] == []
     proc = start_worker("--concurrency", "3")
@@ -115,10 +117,14 @@ async def test_health_and_stats_show_live_workers_from_their_heartbeats(
     await until_terminal(backend, job.id)
     stats = await until(lambda: _counted(backend))
     assert stats["counts"]["succeeded"] == 1 and stats["live_workers"] == 1
+    env = worker_env(backend.settings.redis_url, root, tmp_path)
+    check = [NOVELCREW, "worker", "--check"]
+    assert subprocess.run(check, env=env, cwd=tmp_path, timeout=60).returncode == 0
     proc.send_signal(signal.SIGTERM)
     proc.wait(15)
     health = await backend.health()
     assert health.status == "degraded" and health.data["live_workers"] == 0
+    assert subprocess.run(check, env=env, cwd=tmp_path, timeout=60).returncode == 1
 
 
 async def _live(backend: ArqBackend):  # type: ignore[no-untyped-def]
