@@ -289,7 +289,13 @@ async def _kickoff(ctx: RunContext, crew: Any, inputs: dict[str, Any]) -> Any:
     token = current_context.set(ctx)
     try:
         run = contextvars.copy_context().run
-        return await loop.run_in_executor(kickoff_pool(), lambda: run(crew.kickoff, inputs))
+        output = await loop.run_in_executor(kickoff_pool(), lambda: run(crew.kickoff, inputs))
+        from novelcrew.llm.router import given_up
+
+        error = given_up(ctx)
+        if error is not None:  # crewAI swallowed it (e.g. its output converter)
+            raise error
+        return output
     except Exception as exc:
         ours = _our_error(exc)
         if ours is not None and ours is not exc:

@@ -45,6 +45,7 @@ class StoryIn(BaseModel):
     story: str = "Maya climbed the lighthouse."
     role: str = "Reader"
     use_tool: bool = False
+    structured: bool = False
 
 
 class Answer(BaseModel):
@@ -70,10 +71,11 @@ async def run_reader(ctx: Any, inputs: StoryIn) -> Answer:
                   llm=ctx.llm(inputs.role), tools=[lookup] if inputs.use_tool else [],
                   max_iter=4)
     task = Task(name=f"read as {inputs.role}", description="Read this story: {story}",
-                expected_output="one sentence", agent=agent)
+                expected_output="one sentence", agent=agent,
+                output_pydantic=Answer if inputs.structured else None)
     out = await ctx.kickoff(CrewAICrew(agents=[agent], tasks=[task], tracing=False),
                             {"story": inputs.story})
-    return Answer(text=out.raw)
+    return out.pydantic if inputs.structured else Answer(text=out.raw)
 
 
 class ReaderCrews:

@@ -208,3 +208,19 @@ async def test_cancelling_a_job_stops_its_backoff_waits(
     assert outcome.job.status == "cancelled"
     assert time.monotonic() - started < 4.5  # did not sit out the 5 s Retry-After
     assert len(server.calls) == 1
+
+
+async def test_structured_output_whose_follow_up_calls_all_fail_fails_the_job(
+    server: OpenAIServer, settings_for: Any, reader_plugins: Any
+) -> None:
+    # the first answer is not the JSON the task asks for, so crewAI calls the model again;
+    # those calls fail on every model: the job fails with model_error after one round
+    # (crewAI's converter retries and its "keep the raw text" fallback must not hide it)
+    server.queue("Maya climbs the lighthouse.", *[Fault.server_error(500)] * 30)
+    settings = settings_for(model_max_retries=1)
+    job, _ = await run_job(reader_plugins, "reader", {"structured": True}, settings=settings)
+    assert job.status == "failed"
+    assert job.error is not None and job.error.type == "model_error"
+    assert "openai/main" in job.error.message
+    # one full round of attempts, not one per converter retry
+    assert len(server.calls) == 1 + 2

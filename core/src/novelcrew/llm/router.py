@@ -83,6 +83,15 @@ def _self_bounded(llm: BaseLLM) -> bool:
     return isinstance(llm, OpenAIEndpointLLM | OpenRouterLLM | OfflineLLM)
 
 
+_GIVEN_UP = "_novelcrew_model_gave_up"
+
+
+def given_up(ctx: Any) -> ModelError | None:
+    """The ``ModelError`` of a call that exhausted every model in this crew run, if any."""
+    error = getattr(ctx, _GIVEN_UP, None)
+    return error if isinstance(error, ModelError) else None
+
+
 def model_chain(ctx: RunContext, agent_role: str | None) -> list[str]:
     """The routed model first, then the fallbacks in order, each once."""
     chain = [ctx.model_id(agent_role)]
@@ -204,6 +213,7 @@ class RoutedLLM(BaseLLM):
         args = (messages, tools, callbacks, available_functions, from_task, from_agent,
                 response_model)
         role = self._agent_role(from_agent)
+        self._raise_if_given_up()
         failures: list[dict[str, Any]] = []
         for model_id in self._chain:
             retries = self.settings.model_max_retries
@@ -231,6 +241,7 @@ class RoutedLLM(BaseLLM):
         args = (messages, tools, callbacks, available_functions, from_task, from_agent,
                 response_model)
         role = self._agent_role(from_agent)
+        self._raise_if_given_up()
         failures: list[dict[str, Any]] = []
         timeout = self.settings.model_timeout_seconds
         for model_id in self._chain:
@@ -348,14 +359,27 @@ class RoutedLLM(BaseLLM):
             fallback=model_id != self._chain[0],
         )
 
+    def _raise_if_given_up(self) -> None:
+        """After every model gave up once in this crew run, later calls fail at once.
+
+        crewAI swallows some errors (its output converter retries, then keeps the raw text),
+        so without this a dead provider would be tried again and again; ``kickoff`` raises
+        the recorded ``ModelError`` when the crew returns.
+        """
+        error = given_up(self._ctx)
+        if error is not None:
+            raise error
+
     def _give_up(self, failures: list[dict[str, Any]]) -> ModelError:
         tried = list(dict.fromkeys(f["model"] for f in failures))
         last = {f["model"]: f["reason"] for f in failures}
         for model_id in tried:
             metrics.observe_failure(model_id, "gave_up")
         summary = "; ".join(f"{m}: {last[m]}" for m in tried)
-        return ModelError(
+        error = ModelError(
             f"no model answered after retries and fallbacks; tried {', '.join(tried)} "
             f"({summary})",
             {"models": tried, "attempts": failures},
         )
+        setattr(self._ctx, _GIVEN_UP, error)
+        return error
