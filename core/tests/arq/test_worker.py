@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import subprocess
 import time
@@ -146,3 +147,15 @@ async def test_a_job_past_its_timeout_fails_as_data(
     assert done.status is JobStatus.failed
     assert done.error is not None and done.error.type == "timeout"
     assert done.attempts == 1
+
+
+async def test_a_burst_worker_drains_the_queue_and_exits(
+    backend: ArqBackend, root: str, tmp_path: Path
+) -> None:
+    jobs = [await backend.submit(new_job(["noop"])) for _ in range(3)]
+    env = worker_env(backend.settings.redis_url, root, tmp_path)
+    done = await asyncio.to_thread(subprocess.run, [NOVELCREW, "worker", "--burst"], env=env,
+                                   cwd=tmp_path, timeout=120)
+    assert done.returncode == 0
+    for job in jobs:
+        assert (await backend.get(job.id)).status is JobStatus.succeeded
