@@ -166,3 +166,22 @@ async def test_a_huge_description_is_clipped_in_the_prompt(
     prompt = llm.calls[0].prompt
     assert 10 <= prompt.count("Mara keeps the light.") <= 30
     assert len(prompt) < 12_000
+
+
+async def test_yaml_overrides_retune_an_agent(tmp_path: Path, graph: MemoryGraph,
+                                              monkeypatch: Any) -> None:
+    folder = tmp_path / "director-config"
+    folder.mkdir()
+    (folder / "agents.yaml").write_text(
+        "cinematography_specialist:\n  backstory: You shoot only on 16mm film stock.\n")
+    monkeypatch.setenv("NOVELCREW_DIRECTOR_CONFIG_DIR", str(folder))
+    llm = ScriptedLLM(replies=director_replies())
+    plugins = make_plugins(graph_plugin(graph), entry_points=["director"], llm=llm)
+    settings = make_settings(tmp_path / "data", default_model="scripted")
+    job, _ = await run_job(plugins, "director", {"scenes": [1]}, settings=settings,
+                           project_id=PROJECT)
+    assert job.status == "succeeded", job.error
+    camera = llm.calls_for("Cinematography Specialist")[0].prompt
+    assert "You shoot only on 16mm film stock." in camera
+    assert "Design the shot list" in camera  # keys not overridden keep the shipped text
+    assert "16mm" not in llm.calls_for("Scene Analysis Director")[0].prompt
