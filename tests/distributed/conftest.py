@@ -14,7 +14,7 @@ ARQ_TESTS = HERE.parents[1] / "core" / "tests" / "arq"
 sys.path[:0] = [str(HERE), str(ARQ_TESTS)]  # the cluster, redis-server helper and test crews
 
 from nc_cluster import Cluster  # noqa: E402
-from redis_server import redis_server  # noqa: E402
+from nc_redis_server import redis_server  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ import httpx
 import pytest
 import yaml
 from nc_cluster import Cluster
-from redis_server import free_port
+from nc_redis_server import free_port
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 

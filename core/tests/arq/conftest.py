@@ -15,8 +15,8 @@ HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "backends"))  # the shared store contract tests
 
-from helpers import CREWS, NOVELCREW, StartWorker, worker_env  # noqa: E402
-from redis_server import redis_server  # noqa: E402
+from nc_arq_helpers import CREWS, NOVELCREW, StartWorker, worker_env  # noqa: E402
+from nc_redis_server import redis_server  # noqa: E402
 
 from novelcrew.backends.arq import ArqBackend  # noqa: E402
 from novelcrew.plugins import load  # noqa: E402

@@ -8,7 +8,7 @@ import signal
 import time
 from pathlib import Path
 
-from helpers import StartWorker, new_job, until, until_event, until_terminal
+from nc_arq_helpers import StartWorker, new_job, until, until_event, until_terminal
 
 from novelcrew.backends.arq import ArqBackend, enqueue
 from novelcrew.backends.keys import ARQ_IN_PROGRESS

@@ -9,7 +9,15 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import NOVELCREW, StartWorker, new_job, until, until_event, until_terminal, worker_env
+from nc_arq_helpers import (
+    NOVELCREW,
+    StartWorker,
+    new_job,
+    until,
+    until_event,
+    until_terminal,
+    worker_env,
+)
 
 from novelcrew.backends.arq import ArqBackend
 from novelcrew.errors import Conflict
