@@ -40,7 +40,8 @@ async def chatty(ctx: RunContext, inputs: In) -> Out:
     logging.getLogger("some.library").warning("calling provider with %s", PROVIDER_KEY)
 
     def in_thread() -> None:
-        logging.getLogger("crewai.like").info("from a worker thread")
+        # not a "crewai.*" name: importing crewAI elsewhere in the process tunes those loggers
+        logging.getLogger("worker.library").info("from a worker thread")
 
     await asyncio.to_thread(in_thread)
     return Out(ok=True)
