@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install what novelcrew's demo and tests need on a machine that has only Python and pip:
-# uv (which installs the locked Python packages), and for the tests redis-server (Debian) and
-# the Payload test server's Node packages (npm). Safe to run again: it skips what is there.
+# uv (which installs the locked Python packages), and for the tests redis-server, nginx,
+# docker-compose and systemd-analyze (Debian) and the Payload test server's Node packages (npm). Safe to run again: it skips what is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what="${1:-all}"
@@ -15,7 +15,9 @@ uv sync --frozen --quiet
 
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
-command -v nginx >/dev/null 2>&1 || missing+=(nginx)
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)     # validates deploy/compose.yaml
+command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)          # verifies deploy/systemd units
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
