@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what novelcrew's demo and tests need on a machine that has only Python and pip:
 # uv (which installs the locked Python packages), and for the tests redis-server, nginx,
-# docker-compose and systemd-analyze (Debian) and the Payload test server's Node packages (npm). Safe to run again: it skips what is there.
+# docker-compose and systemd-analyze (Debian) and the Payload test server's Node packages
+# (npm). Safe to run again: it skips what is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what="${1:-all}"
