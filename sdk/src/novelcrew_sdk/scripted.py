@@ -14,13 +14,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
-from crewai.events.types.llm_events import LLMCallType
-from crewai.llms.base_llm import BaseLLM, llm_call_context
+from crewai.llms.base_llm import BaseLLM
 from pydantic import PrivateAttr
 
 from novelcrew.hookspecs import hookimpl
+from novelcrew.llm.local import LocalLLM, prompt_of, text_of
 from novelcrew.specs import Model
 
 Reply = str | Callable[[str], str]
@@ -40,50 +40,7 @@ class ScriptedCall:
     usage: dict[str, int] = field(default_factory=dict)
 
 
-def _messages(messages: Any) -> list[dict[str, Any]]:
-    if isinstance(messages, str):
-        return [{"role": "user", "content": messages}]
-    out: list[dict[str, Any]] = []
-    for message in messages or []:
-        if isinstance(message, dict):
-            out.append(dict(message))
-        else:
-            out.append({"role": getattr(message, "role", "user"),
-                        "content": getattr(message, "content", str(message))})
-    return out
-
-
-def _text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):  # content blocks
-        return "\n".join(str(b.get("text", "")) if isinstance(b, dict) else str(b)
-                         for b in content)
-    return "" if content is None else str(content)
-
-
-def _prompt(messages: list[dict[str, Any]]) -> str:
-    return "\n\n".join(_text(m.get("content")) for m in messages)
-
-
-def fake_usage(prompt: str, reply: str) -> dict[str, int]:
-    """Token counts of about four characters a token, as providers roughly count."""
-    prompt_tokens = max(1, len(prompt) // 4)
-    completion_tokens = max(1, len(reply) // 4)
-    return {
-        "prompt_tokens": prompt_tokens,
-        "completion_tokens": completion_tokens,
-        "total_tokens": prompt_tokens + completion_tokens,
-    }
-
-
-def _no_crewai_retry(fn: Any) -> Any:
-    """Opt a method out of the rate-limit retry crewAI wraps around ``call``/``acall``."""
-    fn._crewai_rate_limit_wrapped = True
-    return fn
-
-
-class ScriptedLLM(BaseLLM):
+class ScriptedLLM(LocalLLM):
     """Answers from a script keyed by agent role; records every call.
 
     ``replies`` maps an agent role to a reply: a string, a list consumed in order (its last
@@ -126,8 +83,10 @@ class ScriptedLLM(BaseLLM):
         role = getattr(from_agent, "role", None)
         if isinstance(role, str) and role:
             return role
-        system = "\n".join(_text(m.get("content")) for m in messages if m.get("role") == "system")
-        haystack = system or _prompt(messages)
+        system = "\n".join(
+            text_of(m.get("content")) for m in messages if m.get("role") == "system"
+        )
+        haystack = system or prompt_of(messages)
         for name in self._script:
             if name and name in haystack:
                 return name
@@ -158,66 +117,17 @@ class ScriptedLLM(BaseLLM):
                 chosen = script[min(index, len(script) - 1)]
         return chosen(prompt) if callable(chosen) else chosen
 
-    # crewAI's interface --------------------------------------------------------------------
-    @_no_crewai_retry
-    def call(
-        self,
-        messages: Any,
-        tools: list[dict[str, Any]] | None = None,
-        callbacks: list[Any] | None = None,
-        available_functions: dict[str, Any] | None = None,
-        from_task: Any = None,
-        from_agent: Any = None,
-        response_model: Any = None,
-    ) -> str:
-        msgs = _messages(messages)
-        prompt = _prompt(msgs)
-        role = self._role(from_agent, msgs)
-        if not hasattr(from_agent, "id"):  # crewAI's events want a real agent, or none
-            from_agent = None
-        with llm_call_context():
-            self._emit_call_started_event(messages=cast(Any, msgs), tools=tools,
-                                          callbacks=callbacks,
-                                          available_functions=available_functions,
-                                          from_task=from_task, from_agent=from_agent)
-            try:
-                reply = self._reply(role, prompt)
-            except Exception as exc:
-                self._emit_call_failed_event(error=str(exc), from_task=from_task,
-                                             from_agent=from_agent)
-                raise
-            usage = fake_usage(prompt, reply)
-            self._track_token_usage_internal(usage)
-            with self._lock:
-                self._calls.append(ScriptedCall(role=role, messages=msgs, prompt=prompt,
-                                                reply=reply, usage=usage))
-            self._emit_call_completed_event(response=reply, call_type=LLMCallType.LLM_CALL,
-                                            from_task=from_task, from_agent=from_agent,
-                                            messages=cast(Any, msgs), usage=usage)
-        return reply
+    # answering ---------------------------------------------------------------------------
+    def respond(self, messages: list[dict[str, Any]], prompt: str, from_agent: Any,
+                response_model: Any) -> str:
+        return self._reply(self._role(from_agent, messages), prompt)
 
-    @_no_crewai_retry
-    async def acall(
-        self,
-        messages: Any,
-        tools: list[dict[str, Any]] | None = None,
-        callbacks: list[Any] | None = None,
-        available_functions: dict[str, Any] | None = None,
-        from_task: Any = None,
-        from_agent: Any = None,
-        response_model: Any = None,
-    ) -> str:
-        return self.call(messages, tools, callbacks, available_functions, from_task,
-                         from_agent, response_model)
-
-    def supports_function_calling(self) -> bool:
-        return False
-
-    def supports_stop_words(self) -> bool:
-        return False
-
-    def get_context_window_size(self) -> int:
-        return 200_000
+    def answered(self, messages: list[dict[str, Any]], prompt: str, reply: str,
+                 usage: dict[str, int], from_agent: Any) -> None:
+        call = ScriptedCall(role=self._role(from_agent, messages), messages=messages,
+                            prompt=prompt, reply=reply, usage=usage)
+        with self._lock:
+            self._calls.append(call)
 
     @property
     def last_usage(self) -> dict[str, int]:

@@ -11,14 +11,11 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, cast
-
-from crewai.events.types.llm_events import LLMCallType
-from crewai.llms.base_llm import BaseLLM, llm_call_context
+from typing import Any
 
 from novelcrew.llm.extract import TextFacts
 from novelcrew.llm.fill import OFFLINE_NOTE, SchemaFiller
-from novelcrew.llm.usage import report_usage
+from novelcrew.llm.local import LocalLLM, messages_of, text_of
 
 __all__ = ["OfflineLLM", "answer", "input_text", "schema_in"]
 
@@ -32,22 +29,6 @@ _BOILERPLATE = re.compile(
     r"Ensure your final answer.*|The output should be formatted as.*)\s*$",
     re.MULTILINE,
 )
-
-
-def _text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "\n".join(str(b.get("text", "")) if isinstance(b, dict) else str(b)
-                         for b in content)
-    return "" if content is None else str(content)
-
-
-def _messages(messages: Any) -> list[dict[str, Any]]:
-    if isinstance(messages, str):
-        return [{"role": "user", "content": messages}]
-    return [m if isinstance(m, dict) else {"role": "user", "content": str(m)}
-            for m in messages or []]
 
 
 def schema_in(text: str) -> tuple[dict[str, Any] | None, str]:
@@ -101,7 +82,7 @@ def input_text(messages: list[dict[str, Any]]) -> str:
     for message in messages:
         if message.get("role") not in ("user", "tool"):
             continue
-        text = _text(message.get("content"))
+        text = text_of(message.get("content"))
         _schema, text = schema_in(text)
         text = text.replace("Current Task:", "")
         text = _BOILERPLATE.sub("", text)
@@ -121,8 +102,8 @@ def _schema_of(response_model: Any, prompt: str) -> dict[str, Any] | None:
 
 def answer(messages: Any, response_model: Any = None) -> tuple[str, dict[str, Any] | None]:
     """The offline answer to a call: JSON for a schema, else a plain extract."""
-    msgs = _messages(messages)
-    prompt = "\n\n".join(_text(m.get("content")) for m in msgs)
+    msgs = messages_of(messages)
+    prompt = "\n\n".join(text_of(m.get("content")) for m in msgs)
     schema = _schema_of(response_model, prompt)
     facts = TextFacts(input_text(msgs) or prompt)
     if schema is not None:
@@ -138,54 +119,19 @@ def answer(messages: Any, response_model: Any = None) -> tuple[str, dict[str, An
     return "\n".join(lines), None
 
 
-class OfflineLLM(BaseLLM):
+class OfflineLLM(LocalLLM):
     """Answers from the prompt's own text, deterministically, with no network."""
 
     llm_type: str = "offline"
+    context_window: int = 1_000_000
 
     def __init__(self, model: str = "offline", **kwargs: Any) -> None:
         super().__init__(model=model, provider="offline", **kwargs)
 
-    def _answer(self, messages: Any, tools: Any, callbacks: Any, available_functions: Any,
-                from_task: Any, from_agent: Any, response_model: Any) -> str:
-        msgs = _messages(messages)
-        with llm_call_context():
-            self._emit_call_started_event(messages=cast(Any, msgs), tools=tools,
-                                          callbacks=callbacks,
-                                          available_functions=available_functions,
-                                          from_task=from_task, from_agent=from_agent)
-            text, _value = answer(msgs, response_model)
-            # a final answer in crewAI's ReAct format; JSON stays findable inside it
-            reply = text if response_model is not None else \
-                f"Thought: I can answer from the input text.\nFinal Answer: {text}"
-            prompt_chars = sum(len(_text(m.get("content"))) for m in msgs)
-            usage = {"prompt_tokens": max(1, prompt_chars // 4),
-                     "completion_tokens": max(1, len(reply) // 4)}
-            usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
-            self._track_token_usage_internal(usage)
-            report_usage(usage)
-            self._emit_call_completed_event(response=reply, call_type=LLMCallType.LLM_CALL,
-                                            from_task=from_task, from_agent=from_agent,
-                                            messages=cast(Any, msgs), usage=usage)
-        return reply
-
-    def call(self, messages: Any, tools: Any = None, callbacks: Any = None,
-             available_functions: Any = None, from_task: Any = None, from_agent: Any = None,
-             response_model: Any = None) -> str:
-        return self._answer(messages, tools, callbacks, available_functions, from_task,
-                            from_agent, response_model)
-
-    async def acall(self, messages: Any, tools: Any = None, callbacks: Any = None,
-                    available_functions: Any = None, from_task: Any = None,
-                    from_agent: Any = None, response_model: Any = None) -> str:
-        return self._answer(messages, tools, callbacks, available_functions, from_task,
-                            from_agent, response_model)
-
-    def supports_function_calling(self) -> bool:
-        return False
-
-    def supports_stop_words(self) -> bool:
-        return False
-
-    def get_context_window_size(self) -> int:
-        return 1_000_000
+    def respond(self, messages: list[dict[str, Any]], prompt: str, from_agent: Any,
+                response_model: Any) -> str:
+        text, _value = answer(messages, response_model)
+        if response_model is not None:
+            return text
+        # a final answer in crewAI's ReAct format; JSON stays findable inside it
+        return f"Thought: I can answer from the input text.\nFinal Answer: {text}"

@@ -1,0 +1,121 @@
+"""Models answered inside this process (``offline``, the SDK's scripted LLM).
+
+They share everything but the answer: crewAI's call events (so progress listeners and usage
+accounting see every call), token usage of about four characters a token, no crewAI retry
+wrapper (nothing here is rate limited), and no function calling.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from typing import Any, cast
+
+from crewai.events.types.llm_events import LLMCallType
+from crewai.llms.base_llm import BaseLLM, llm_call_context
+
+from novelcrew.llm.usage import report_usage
+
+__all__ = ["LocalLLM", "fake_usage", "messages_of", "prompt_of", "text_of"]
+
+
+def text_of(content: Any) -> str:
+    """A message's text, whether a string or a list of content blocks."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(str(b.get("text", "")) if isinstance(b, dict) else str(b)
+                         for b in content)
+    return "" if content is None else str(content)
+
+
+def messages_of(messages: Any) -> list[dict[str, Any]]:
+    """crewAI's messages (a string, dicts or message objects) as plain dicts."""
+    if isinstance(messages, str):
+        return [{"role": "user", "content": messages}]
+    out: list[dict[str, Any]] = []
+    for message in messages or []:
+        if isinstance(message, dict):
+            out.append(dict(message))
+        else:
+            out.append({"role": getattr(message, "role", "user"),
+                        "content": getattr(message, "content", str(message))})
+    return out
+
+
+def prompt_of(messages: list[dict[str, Any]]) -> str:
+    return "\n\n".join(text_of(m.get("content")) for m in messages)
+
+
+def fake_usage(prompt: str, reply: str) -> dict[str, int]:
+    """Token counts of about four characters a token, as providers roughly count."""
+    prompt_tokens = max(1, len(prompt) // 4)
+    completion_tokens = max(1, len(reply) // 4)
+    return {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": prompt_tokens + completion_tokens,
+    }
+
+
+def _no_crewai_retry(fn: Any) -> Any:
+    """Opt a method out of the rate-limit retry crewAI wraps around ``call``/``acall``."""
+    fn._crewai_rate_limit_wrapped = True
+    return fn
+
+
+class LocalLLM(BaseLLM):
+    """A crewAI LLM whose answer is computed here; subclasses implement ``respond``."""
+
+    context_window: int = 200_000
+
+    @abstractmethod
+    def respond(self, messages: list[dict[str, Any]], prompt: str, from_agent: Any,
+                response_model: Any) -> str:
+        """The reply to one call."""
+
+    def answered(self, messages: list[dict[str, Any]], prompt: str, reply: str,
+                 usage: dict[str, int], from_agent: Any) -> None:
+        """Called after each successful answer (the scripted LLM records calls here)."""
+
+    @_no_crewai_retry
+    def call(self, messages: Any, tools: Any = None, callbacks: Any = None,
+             available_functions: Any = None, from_task: Any = None, from_agent: Any = None,
+             response_model: Any = None) -> str:
+        msgs = messages_of(messages)
+        prompt = prompt_of(msgs)
+        agent = from_agent if hasattr(from_agent, "id") else None  # events want a real agent
+        with llm_call_context():
+            self._emit_call_started_event(messages=cast(Any, msgs), tools=tools,
+                                          callbacks=callbacks,
+                                          available_functions=available_functions,
+                                          from_task=from_task, from_agent=agent)
+            try:
+                reply = self.respond(msgs, prompt, from_agent, response_model)
+            except Exception as exc:
+                self._emit_call_failed_event(error=str(exc), from_task=from_task,
+                                             from_agent=agent)
+                raise
+            usage = fake_usage(prompt, reply)
+            self._track_token_usage_internal(usage)
+            report_usage(usage)
+            self.answered(msgs, prompt, reply, usage, from_agent)
+            self._emit_call_completed_event(response=reply, call_type=LLMCallType.LLM_CALL,
+                                            from_task=from_task, from_agent=agent,
+                                            messages=cast(Any, msgs), usage=usage)
+        return reply
+
+    @_no_crewai_retry
+    async def acall(self, messages: Any, tools: Any = None, callbacks: Any = None,
+                    available_functions: Any = None, from_task: Any = None,
+                    from_agent: Any = None, response_model: Any = None) -> str:
+        return self.call(messages, tools, callbacks, available_functions, from_task,
+                         from_agent, response_model)
+
+    def supports_function_calling(self) -> bool:
+        return False
+
+    def supports_stop_words(self) -> bool:
+        return False
+
+    def get_context_window_size(self) -> int:
+        return self.context_window
