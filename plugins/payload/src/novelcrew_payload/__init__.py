@@ -1,6 +1,5 @@
 """novelcrew-payload: Novel Movie's Payload CMS (projects, stories) as tools and an observer."""
 
-from novelcrew_payload.client import PayloadClient
 from novelcrew_payload.config import PayloadConfig, payload_config
 from novelcrew_payload.enums import ProjectStatus, StoryStatus, WorkflowStep
 from novelcrew_payload.errors import (
@@ -12,6 +11,20 @@ from novelcrew_payload.errors import (
     PayloadValidationError,
 )
 from novelcrew_payload.observer import PayloadSyncError
+
+
+def __getattr__(name: str) -> object:
+    # the client imports httpx (about half a second): `novelcrew plugins` should not pay it
+    if name == "PayloadClient":
+        from novelcrew_payload.client import PayloadClient
+
+        return PayloadClient
+    raise AttributeError(name)
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), "PayloadClient"})
+
 
 __all__ = [
     "PayloadAuthError",

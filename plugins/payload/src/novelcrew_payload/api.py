@@ -6,9 +6,10 @@ Crew code can call these through a tool's ``acall``; the observer uses the same 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from novelcrew_payload.client import DocId, PayloadClient
+if TYPE_CHECKING:  # the client imports httpx: load it only when a call is made
+    from novelcrew_payload.client import DocId, PayloadClient
 
 PROJECTS = "projects"
 STORIES = "stories"

@@ -12,7 +12,6 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from novelcrew.specs import Health
-from novelcrew_payload.client import PayloadClient
 from novelcrew_payload.config import PayloadConfig, payload_config
 from novelcrew_payload.errors import PayloadAuthError, PayloadError
 
@@ -49,6 +48,8 @@ async def _probe(config: PayloadConfig) -> Health:
     data: dict[str, Any] = {"url": config.api_url, "auth_collection": config.auth_collection}
     started = time.monotonic()
     try:
+        from novelcrew_payload.client import PayloadClient  # httpx, only when used
+
         async with PayloadClient(config) as client:
             await client.find("projects", limit=1, depth=0, retries=0)
     except PayloadAuthError as exc:

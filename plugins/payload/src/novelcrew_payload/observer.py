@@ -19,7 +19,6 @@ from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from novelcrew_payload import api
-from novelcrew_payload.client import PayloadClient
 from novelcrew_payload.config import PayloadConfig, payload_config
 from novelcrew_payload.errors import PayloadError, PayloadUnavailable
 from novelcrew_payload.workflow import Transition, cumulative, transition_for
@@ -75,6 +74,8 @@ async def sync_project(config: PayloadConfig, project_id: str, transition: Trans
         return max(0.001, deadline - time.monotonic())
 
     try:
+        from novelcrew_payload.client import PayloadClient  # httpx, only when used
+
         async with PayloadClient(config) as client:
             project = await api.read_project(client, project_id, budget=left(),
                                              retries=retries)

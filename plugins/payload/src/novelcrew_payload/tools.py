@@ -21,13 +21,13 @@ from pydantic import BaseModel, Field
 from novelcrew.errors import InvalidInput
 from novelcrew.specs import Tool
 from novelcrew_payload import api
-from novelcrew_payload.client import PayloadClient
 from novelcrew_payload.config import PayloadConfig, payload_config
 from novelcrew_payload.errors import PayloadError
 from novelcrew_payload.health import payload_health
 
 if TYPE_CHECKING:
     from novelcrew.context import ToolContext
+    from novelcrew_payload.client import PayloadClient
 
 ProjectId = int | str
 
@@ -50,7 +50,7 @@ class UpdateProjectArgs(BaseModel):
         description="Only the fields to change, in Payload's field names (a partial update)")
 
 
-Operation = Callable[[PayloadClient, ProjectId, BaseModel], Awaitable[Any]]
+Operation = Callable[["PayloadClient", ProjectId, BaseModel], Awaitable[Any]]
 
 
 async def _read_project(client: PayloadClient, project_id: ProjectId, args: BaseModel) -> Any:
@@ -117,6 +117,8 @@ def _tool_class() -> type:
             if project_id is None or project_id == "":
                 raise InvalidInput(f"{self.name}: no project id given and the job has none")
             assert self._operation is not None
+            from novelcrew_payload.client import PayloadClient
+
             async with PayloadClient(self._config) as client:
                 return await self._operation(client, project_id, args)
 
