@@ -31,6 +31,8 @@ SECRET_KEY = re.compile(
     re.I,
 )
 _HANDLER_FLAG = "_novelcrew_handler"
+#: values that can hold no secret text
+_SCALARS = frozenset({int, float, bool})
 
 
 class Redactor:
@@ -38,6 +40,8 @@ class Redactor:
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self.secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+        #: whether each key name seen so far is secret-looking (every line has the same few)
+        self._secret_keys: dict[str, bool] = {}
 
     def _mask_text(self, text: str) -> str:
         for secret in self.secrets:
@@ -45,11 +49,21 @@ class Redactor:
                 text = text.replace(secret, MASK)
         return text
 
+    def _secret_key(self, key: str) -> bool:
+        known = self._secret_keys.get(key)
+        if known is None:
+            known = SECRET_KEY.search(key) is not None
+            if len(self._secret_keys) < 4096:
+                self._secret_keys[key] = known
+        return known
+
     def _clean(self, key: str | None, value: Any) -> Any:
-        if key is not None and SECRET_KEY.search(key) and value not in (None, "", [], {}):
+        if key is not None and self._secret_key(key) and value not in (None, "", [], {}):
             return MASK
+        if value is None or value.__class__ in _SCALARS:
+            return value
         if isinstance(value, str):
-            return self._mask_text(value)
+            return self._mask_text(value) if self.secrets else value
         if isinstance(value, dict):
             return {k: self._clean(str(k), v) for k, v in value.items()}
         if isinstance(value, list | tuple):
