@@ -115,7 +115,8 @@ class MemoryGraph:
     def query(self, project: str, query: str, top_k: int = 20, max_tokens: int = 4000,
               entity_types: list[str] | None = None) -> dict[str, Any]:
         self.queries.append({"query": query, "entity_types": entity_types, "top_k": top_k})
-        assert 1 <= top_k <= 200, "kg_query accepts top_k 1..200"
+        if not 1 <= top_k <= 200:  # as the real kg_query's argument schema refuses it
+            raise ValueError(f"kg_query accepts top_k 1..200, got {top_k}")
         words = {w.lower() for w in re.findall(r"\w+", query)}
         ents = self.entities.get(project, {})
         scored = []
