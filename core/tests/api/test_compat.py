@@ -61,7 +61,7 @@ async def test_status_of_queued_running_and_failed_jobs(make_client):
     assert 0 <= status["progress"] < 100
     assert status["result"] is None
     assert (await client.get(f"/crews/status/{queued}")).json()["status"] == "queued"
-    apicrews.GATES["g1"].set()
+    apicrews.open_gate("g1")
     await wait_job(client, queued, "succeeded")
 
     failed = (await client.post("/crews/execute", json={

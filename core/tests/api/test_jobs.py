@@ -153,7 +153,7 @@ async def test_events_of_a_live_job_arrive_and_the_stream_ends(make_client):
 
     async def release() -> None:
         await asyncio.sleep(0.3)
-        apicrews.GATES["live"].set()
+        apicrews.open_gate("live")
 
     releaser = asyncio.create_task(release())
     r = await client.get(f"/jobs/{job_id}/events")

@@ -95,7 +95,7 @@ def test_sse_streams_live_and_resumes_from_last_event_id(live_url: str) -> None:
             for item in sse_items(r):  # ends by itself: the server closes after the last event
                 rest.append(item)
                 if item == {"comment": "keep-alive"}:
-                    apicrews.GATES["live"].set()
+                    apicrews.open_gate("live")
         assert {"comment": "keep-alive"} in rest
         events = [e for e in rest if "id" in e]
         seqs = [int(e["id"]) for e in events]

@@ -70,7 +70,76 @@ APPEND = (
     " RETURNING seq"
 )
 
+CREATE = (
+    "INSERT INTO jobs (project_id, status, created_at, record, id, events_count,"
+    " cancel_requested) VALUES (?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (id) DO UPDATE SET project_id = excluded.project_id,"
+    " status = excluded.status, created_at = excluded.created_at,"
+    " record = excluded.record, events_count = excluded.events_count,"
+    " cancel_requested = excluded.cancel_requested"
+)
+#: a save from a stale copy neither rewinds the event count nor undoes a cancellation
+SAVE = (
+    "INSERT INTO jobs (project_id, status, created_at, record, id, events_count,"
+    " cancel_requested) VALUES (?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (id) DO UPDATE SET project_id = excluded.project_id,"
+    " status = excluded.status, created_at = excluded.created_at,"
+    " record = excluded.record,"
+    " cancel_requested = jobs.cancel_requested OR excluded.cancel_requested"
+)
+
 COLUMNS = "j.record, j.events_count, j.cancel_requested, i.inputs, i.digest"
+
+#: One SQL statement and its parameters
+Statement = tuple[str, tuple[Any, ...]]
+#: Writes waiting for a transaction: one caller's statements (all or none) and its future
+Pending = tuple[list[Statement], "asyncio.Future[list[list[Any]]]"]
+
+
+def _connect_writer(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA busy_timeout=10000")
+    return conn
+
+
+def _run_group(conn: sqlite3.Connection, statements: list[Statement]) -> list[list[Any]]:
+    if len(statements) == 1:  # a failing statement is undone alone by SQLite itself
+        sql, params = statements[0]
+        return [conn.execute(sql, params).fetchall()]
+    conn.execute("SAVEPOINT novelcrew_group")
+    try:
+        rows = [conn.execute(sql, params).fetchall() for sql, params in statements]
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK TO novelcrew_group")
+            conn.execute("RELEASE novelcrew_group")
+        raise
+    conn.execute("RELEASE novelcrew_group")
+    return rows
+
+
+def _run_batch(conn: sqlite3.Connection, groups: list[list[Statement]]) -> list[Any]:
+    """Runs in the connection's thread: every caller's statements in one transaction. A
+    caller's failing statements are undone alone and its error is returned in its place;
+    the other callers' statements still commit."""
+    results: list[Any] = []
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for statements in groups:
+            try:
+                results.append(_run_group(conn, statements))
+            except Exception as exc:
+                if not conn.in_transaction:
+                    raise  # SQLite rolled the whole transaction back (disk full, I/O error)
+                results.append(exc)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return results
+
 
 #: How often a waiter re-reads the file for events written by another process (events
 #: appended through this store wake waiters at once).
@@ -88,6 +157,10 @@ class SQLiteStore(JobStore):
         self._digests: dict[str, str] = {}
         self._changed: dict[str, asyncio.Condition] = {}
         self._versions: dict[str, int] = {}
+        #: writes waiting for the next transaction, and the task that runs them
+        self._pending: builtins.list[Pending] = []
+        self._flusher: asyncio.Task[None] | None = None
+        self._writer: sqlite3.Connection | None = None
 
     # connection ---------------------------------------------------------------------------
     async def open(self) -> None:
@@ -100,11 +173,20 @@ class SQLiteStore(JobStore):
         await db.execute("PRAGMA synchronous=NORMAL")
         await db.execute("PRAGMA busy_timeout=10000")
         await db.executescript(SCHEMA)
+        # writes go through a connection of their own (same thread), so a cursor left
+        # unfinished on ``db`` by a reader can never hold a write transaction open
+        self._writer = await db._execute(_connect_writer, self.path)
         self._db = db
 
     async def close(self) -> None:
+        if self._flusher is not None and not self._flusher.done():
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._flusher)
         db, self._db = self._db, None
+        writer, self._writer = self._writer, None
         if db is not None:
+            if writer is not None:
+                await db._execute(writer.close)
             await db.close()
 
     @property
@@ -114,20 +196,57 @@ class SQLiteStore(JobStore):
         return self._db
 
     async def _write(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
-        """Run one statement in its own transaction (autocommit), in one thread round trip.
+        """Run one statement and return its rows once it is committed."""
+        return (await self._write_many([(sql, params)]))[0]
 
-        A writer in another process can invalidate our read snapshot between the read and
-        the write half of a statement (``SQLITE_BUSY``, which ``busy_timeout`` does not
-        retry), so that is retried here.
+    async def _write_many(self, statements: builtins.list[Statement],
+                          ) -> builtins.list[builtins.list[Any]]:
+        """Run statements, all or none, and return their rows once committed (group commit).
+
+        Writes wait in one queue; one connection-thread round trip runs everything waiting in
+        one ``BEGIN IMMEDIATE`` transaction, so concurrent submissions and running jobs share
+        commits and thread hops instead of paying one each. A caller still returns only after
+        its statements are committed (a job answered 202 is on disk), and one caller's failing
+        statement undoes only its own.
         """
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[builtins.list[builtins.list[Any]]] = loop.create_future()
+        self._pending.append((statements, future))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = loop.create_task(self._flush())
+        return await future
+
+    async def _flush(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                results = await self._commit([statements for statements, _ in batch])
+            except BaseException as exc:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                if isinstance(exc, asyncio.CancelledError):
+                    raise
+                continue
+            for (_, future), result in zip(batch, results, strict=True):
+                if future.done():
+                    continue  # its caller was cancelled; the statements still ran
+                if isinstance(result, BaseException):
+                    future.set_exception(result)
+                else:
+                    future.set_result(result)
+
+    async def _commit(self, groups: builtins.list[builtins.list[Statement]]) -> builtins.list[Any]:
+        """One transaction in the connection's thread. A writer in another process holding
+        the lock past ``busy_timeout`` (``SQLITE_BUSY``) is waited for here."""
         for attempt in range(50):
             try:
-                return list(await self.db.execute_fetchall(sql, params))
+                return await self.db._execute(_run_batch, self._writer, groups)
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc) and "busy" not in str(exc):
                     raise
                 await asyncio.sleep(0.005 * (attempt + 1))
-        return list(await self.db.execute_fetchall(sql, params))
+        return await self.db._execute(_run_batch, self._writer, groups)
 
     # records ------------------------------------------------------------------------------
     # A job's inputs (the story: up to megabytes) never change while it runs, but its record
@@ -148,31 +267,32 @@ class SQLiteStore(JobStore):
             self._digests[job.id] = digest
         return job
 
-    async def _write_inputs(self, job: Job, *, force: bool = False) -> None:
+    def _inputs_statement(self, job: Job, *, force: bool = False,
+                          ) -> tuple[Statement, str] | None:
+        """The statement writing a job's inputs, and their digest; None when unchanged."""
         inputs = json.dumps(job.model_dump(mode="json", include={"inputs"})["inputs"],
                             separators=(",", ":"), ensure_ascii=False)
         digest = hashlib.blake2b(inputs.encode(), digest_size=16).hexdigest()
         if not force and self._digests.get(job.id) == digest:
-            return
-        await self._write(
+            return None
+        return ((
             "INSERT INTO job_inputs (job_id, digest, inputs) VALUES (?, ?, ?)"
             " ON CONFLICT (job_id) DO UPDATE SET digest = excluded.digest,"
             " inputs = excluded.inputs WHERE job_inputs.digest != excluded.digest",
             (job.id, digest, inputs),
-        )
-        self._digests[job.id] = digest
+        ), digest)
+
+    async def _write_job(self, job: Job, record_sql: str, *, force_inputs: bool) -> None:
+        """The record and (when changed) the inputs, in one transaction."""
+        inputs = self._inputs_statement(job, force=force_inputs)
+        record = (record_sql, (*self._row(job), job.id, job.events_count,
+                               int(job.cancel_requested)))
+        await self._write_many([inputs[0], record] if inputs else [record])
+        if inputs:
+            self._digests[job.id] = inputs[1]
 
     async def create(self, job: Job) -> None:
-        await self._write_inputs(job, force=True)
-        await self._write(
-            "INSERT INTO jobs (project_id, status, created_at, record, id, events_count,"
-            " cancel_requested) VALUES (?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (id) DO UPDATE SET project_id = excluded.project_id,"
-            " status = excluded.status, created_at = excluded.created_at,"
-            " record = excluded.record, events_count = excluded.events_count,"
-            " cancel_requested = excluded.cancel_requested",
-            (*self._row(job), job.id, job.events_count, int(job.cancel_requested)),
-        )
+        await self._write_job(job, CREATE, force_inputs=True)
 
     async def get(self, job_id: str) -> Job | None:
         rows = await self.db.execute_fetchall(
@@ -182,16 +302,7 @@ class SQLiteStore(JobStore):
         return self._job(next(iter(rows))) if rows else None
 
     async def save(self, job: Job) -> None:
-        await self._write_inputs(job)
-        await self._write(
-            "INSERT INTO jobs (project_id, status, created_at, record, id, events_count,"
-            " cancel_requested) VALUES (?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (id) DO UPDATE SET project_id = excluded.project_id,"
-            " status = excluded.status, created_at = excluded.created_at,"
-            " record = excluded.record,"
-            " cancel_requested = jobs.cancel_requested OR excluded.cancel_requested",
-            (*self._row(job), job.id, job.events_count, int(job.cancel_requested)),
-        )
+        await self._write_job(job, SAVE, force_inputs=False)
 
     async def list(self, *, project_id: str | None = None, status: JobStatus | None = None,
                    limit: int = 50, offset: int = 0) -> tuple[list[Job], int]:
