@@ -75,9 +75,16 @@ class JobRunner:
 
     # events -------------------------------------------------------------------------------
     async def emit(self, job: Job, type: str, *, crew: str | None = None, message: str = "",
-                   data: dict[str, Any] | None = None, notify: bool = True) -> JobEvent:
-        event = await self.store.append_event(job.id, type, crew=crew, message=message,
-                                              data=data)
+                   data: dict[str, Any] | None = None, notify: bool = True,
+                   save: bool = False, create: bool = False) -> JobEvent:
+        """Append an event; with ``save`` (or ``create``) also write the job's record, in the
+        same transaction where the store can."""
+        if save or create:
+            event = await self.store.save_with_event(job, type, crew=crew, message=message,
+                                                     data=data, create=create)
+        else:
+            event = await self.store.append_event(job.id, type, crew=crew, message=message,
+                                                  data=data)
         job.events_count = event.seq
         if notify:
             await self.notify(event, job)
@@ -107,9 +114,10 @@ class JobRunner:
         await self.emit(job, "warning", message=f"job_event observer {plugin!r} failed: {error}",
                         data={"plugin": plugin, "error": type(exc).__name__}, notify=False)
 
-    async def record_queued(self, job: Job) -> JobEvent:
-        """Append the ``queued`` event (backends call it when they accept a job)."""
-        return await self.emit(job, "queued", message="job queued",
+    async def record_queued(self, job: Job, *, create: bool = False) -> JobEvent:
+        """Append the ``queued`` event (backends call it when they accept a job); with
+        ``create``, store the new job in the same write."""
+        return await self.emit(job, "queued", message="job queued", create=create,
                                data={"crews": job.crews, "project_id": job.project_id})
 
     # running ------------------------------------------------------------------------------
@@ -133,9 +141,8 @@ class JobRunner:
         job.attempts += 1
         job.started_at = job.started_at or utcnow()
         job.error = None
-        await self.store.save(job)
         await self.emit(job, "started", message=f"attempt {job.attempts}",
-                        data={"attempt": job.attempts, "crews": job.crews})
+                        data={"attempt": job.attempts, "crews": job.crews}, save=True)
         previous: dict[str, Any] = dict(job.result)
         current: str | None = None
         try:
@@ -154,9 +161,8 @@ class JobRunner:
             job.status = JobStatus.succeeded
             job.finished_at = utcnow()
             job.progress.current_task = None
-            await self.store.save(job)
             await self.emit(job, "succeeded", message="job succeeded",
-                            data={"crews": job.crews})
+                            data={"crews": job.crews}, save=True)
             return Outcome(job)
         except (JobCancelled, asyncio.CancelledError) as exc:
             if isinstance(exc, asyncio.CancelledError) and not cancel_event.is_set():
@@ -168,10 +174,9 @@ class JobRunner:
                 job.status = JobStatus.queued
                 job.error = JobErrorInfo(type=exc.error_type, message=exc.message, crew=current,
                                          details=exc.details)
-                await self.store.save(job)
                 await self.emit(job, "retrying", crew=current,
                                 message=f"transient failure, retrying in {delay:.0f}s: {exc}",
-                                data={"attempt": job.attempts, "delay": delay})
+                                data={"attempt": job.attempts, "delay": delay}, save=True)
                 return Outcome(job, retry_in=delay)
             return await self._finish_failed(job, exc, current)
         except Exception as exc:
@@ -202,9 +207,8 @@ class JobRunner:
             job.progress.current_task = ctx.current_task
             job.usage = _merged_usage(base_usage, ctx)
             job.models_used = _merged_models(base_models, ctx)
-            await self.store.save(job)
             await self.emit(job, "progress", crew=crew.name, message=ctx.current_task or "",
-                            data=job.progress.model_dump(), notify=False)
+                            data=job.progress.model_dump(), notify=False, save=True)
 
         done_before = job.progress.completed_tasks
         base_usage = {k: v.model_copy() for k, v in job.usage.items()}
@@ -217,8 +221,8 @@ class JobRunner:
             _progress_cb=on_progress,
         )
         job.progress.current_crew = crew.name
-        await self.store.save(job)
-        await self.emit(job, "crew_started", crew=crew.name, message=f"{crew.name} started")
+        await self.emit(job, "crew_started", crew=crew.name, message=f"{crew.name} started",
+                        save=True)
         started = time.monotonic()
         token = current_context.set(ctx)
         try:
@@ -233,16 +237,14 @@ class JobRunner:
         payload = output.model_dump(mode="json")
         job.result[crew.name] = payload
         job.timings[crew.name] = round(time.monotonic() - started, 3)
-        await self.store.save(job)
         await self.emit(job, "crew_finished", crew=crew.name, message=f"{crew.name} finished",
-                        data={"seconds": job.timings[crew.name]})
+                        data={"seconds": job.timings[crew.name]}, save=True)
         return payload
 
     async def _finish_cancelled(self, job: Job) -> Outcome:
         job.status = JobStatus.cancelled
         job.finished_at = utcnow()
-        await self.store.save(job)
-        await self.emit(job, "cancelled", message="job cancelled")
+        await self.emit(job, "cancelled", message="job cancelled", save=True)
         return Outcome(job)
 
     async def _finish_failed(self, job: Job, exc: BaseException, crew: str | None) -> Outcome:
@@ -256,9 +258,8 @@ class JobRunner:
         job.status = JobStatus.failed
         job.error = info
         job.finished_at = utcnow()
-        await self.store.save(job)
         await self.emit(job, "failed", crew=crew, message=info.message,
-                        data={"error": info.model_dump()})
+                        data={"error": info.model_dump()}, save=True)
         return Outcome(job)
 
 

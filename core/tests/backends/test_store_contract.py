@@ -72,6 +72,36 @@ async def test_concurrent_appends_get_distinct_contiguous_seqs(store: JobStore) 
     assert [e.seq for e in await store.events(job.id)] == list(range(1, 41))
 
 
+async def test_save_with_event_writes_record_and_event_together(store: JobStore) -> None:
+    job = make_job(project_id="p1")
+    first = await store.save_with_event(job, "queued", message="job queued", create=True)
+    assert first.seq == 1
+    job.status = JobStatus.running
+    job.result["architect"] = {"scenes": 3}
+    second = await store.save_with_event(job, "crew_finished", crew="architect",
+                                         data={"seconds": 1.5})
+    assert second.seq == 2
+    stored = await store.get(job.id)
+    assert stored is not None
+    assert stored.status is JobStatus.running and stored.result == {"architect": {"scenes": 3}}
+    assert stored.events_count == 2
+    events = await store.events(job.id)
+    assert [(e.type, e.crew, e.data) for e in events] == [
+        ("queued", None, {}), ("crew_finished", "architect", {"seconds": 1.5})]
+
+
+async def test_save_with_event_keeps_a_cancellation(store: JobStore) -> None:
+    job = make_job()
+    await store.create(job)
+    stale = await store.get(job.id)
+    assert stale is not None
+    job.cancel_requested = True
+    await store.save(job)
+    await store.save_with_event(stale, "progress")  # a copy read before the cancellation
+    stored = await store.get(job.id)
+    assert stored is not None and stored.cancel_requested and stored.events_count == 1
+
+
 async def test_save_keeps_event_count_and_cancellation(store: JobStore) -> None:
     """A save from a stale copy must not rewind events_count nor undo a cancel request."""
     job = make_job()
@@ -173,8 +203,7 @@ async def test_sqlite_survives_reopen_in_wal_mode(tmp_path: Path) -> None:
     job = make_job()
     await store.create(job)
     await store.append_event(job.id, "queued")
-    async with store.db.execute("PRAGMA journal_mode") as cur:
-        assert (await cur.fetchone())[0] == "wal"  # type: ignore[index]
+    assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     await store.close()
     again = SQLiteStore(path)
     await again.open()
@@ -205,7 +234,7 @@ async def test_sqlite_does_not_rewrite_a_big_story_at_every_save(tmp_path: Path)
     try:
         job = Job(crews=["architect"], inputs={"story_text": "word " * 400_000})  # 2 MB
         await store.create(job)
-        await store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        await store.checkpoint("TRUNCATE")
         for i in range(50):
             job.progress.completed_tasks = i
             await store.save(job)

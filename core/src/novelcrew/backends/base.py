@@ -56,6 +56,18 @@ class JobStore(ABC):
                            message: str = "", data: dict[str, Any] | None = None) -> JobEvent:
         """Append an event with the next ``seq`` (atomic per job) and wake any waiters."""
 
+    async def save_with_event(self, job: Job, type: str, *, crew: str | None = None,
+                              message: str = "", data: dict[str, Any] | None = None,
+                              create: bool = False) -> JobEvent:
+        """Save ``job`` (or ``create`` it) and append an event to it.
+
+        A job's record changes with most of its events (started, crew finished, succeeded),
+        so the runner asks for both at once; a store that can write them in one transaction
+        overrides this, halving its round trips per job.
+        """
+        await (self.create(job) if create else self.save(job))
+        return await self.append_event(job.id, type, crew=crew, message=message, data=data)
+
     @abstractmethod
     async def events(
         self, job_id: str, after: int = 0, limit: int = 1000

@@ -186,10 +186,9 @@ class InlineBackend(JobBackend):
     # submitting and cancelling ------------------------------------------------------------
     async def submit(self, job: Job) -> Job:
         job.status = JobStatus.queued
-        await self.store.create(job)
-        await self.runner.record_queued(job)
+        await self.runner.record_queued(job, create=True)
         self._enqueue(job.id)
-        return await self.get(job.id)
+        return job  # as stored (the runner works on a copy it reads from the store)
 
     async def request_cancel(self, job: Job) -> None:
         self._cancel_event(job.id).set()
@@ -264,8 +263,10 @@ class InlineBackend(JobBackend):
         """
         if "crewai" in sys.modules and (self._warmup is None or self._warmup.done()):
             return
-        job = await self.store.get(job_id)
         crews = self.plugins.registry.crews
+        if not any(crew.spec.agents for crew in crews.values()):
+            return  # no crew here uses crewAI
+        job = await self.store.get(job_id)
         if job is None or not any(
             name in crews and crews[name].spec.agents for name in job.crews
         ):
@@ -286,9 +287,8 @@ class InlineBackend(JobBackend):
         job.status = JobStatus.failed
         job.error = error
         job.finished_at = utcnow()
-        await self.store.save(job)
         await self.runner.emit(job, "failed", crew=error.crew, message=error.message,
-                               data={"error": error.model_dump()})
+                               data={"error": error.model_dump()}, save=True)
         log.warning("job_failed_outside_runner", job_id=job_id, error_type=error.type)
 
     # introspection ------------------------------------------------------------------------
