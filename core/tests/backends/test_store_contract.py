@@ -4,6 +4,7 @@ must behave the same, since plugin authors test against the first and servers ru
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -243,5 +244,35 @@ async def test_sqlite_does_not_rewrite_a_big_story_at_every_save(tmp_path: Path)
         got = await store.get(job.id)
         assert got is not None and got.inputs == job.inputs
         assert got.progress.completed_tasks == 49
+    finally:
+        await store.close()
+
+
+async def test_sqlite_group_commit_undoes_only_the_failing_writers_statements(
+    tmp_path: Path,
+) -> None:
+    """Writes made together share one transaction; one that fails takes only itself down."""
+    store = SQLiteStore(tmp_path / "jobs.sqlite3")
+    await store.open()
+    try:
+        before, after = make_job(), make_job()
+        broken = [  # its first statement would stick without the per-writer undo
+            ("INSERT INTO webhook_deliveries (job_id, delivered, detail, at)"
+             " VALUES ('w', 1, '', 0)", ()),
+            ("INSERT INTO no_such_table VALUES (1)", ()),
+        ]
+        outcomes = await asyncio.gather(
+            store.create(before), store._write_many(broken), store.create(after),
+            return_exceptions=True,
+        )
+        assert outcomes[0] is None and outcomes[2] is None
+        assert isinstance(outcomes[1], sqlite3.OperationalError)
+        assert await store.get(before.id) == before
+        assert await store.get(after.id) == after
+        rows = store.conn.execute("SELECT COUNT(*) FROM webhook_deliveries").fetchall()
+        assert rows == [(0,)]
+        # and the store goes on writing
+        await store.append_event(before.id, "started")
+        assert [e.type for e in await store.events(before.id)] == ["started"]
     finally:
         await store.close()

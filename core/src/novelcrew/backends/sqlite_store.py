@@ -25,6 +25,7 @@ import asyncio
 import builtins
 import concurrent.futures
 import contextlib
+import copy
 import hashlib
 import json
 import sqlite3
@@ -128,6 +129,7 @@ def _busy(exc: sqlite3.OperationalError) -> bool:
 
 
 def _run_group(conn: sqlite3.Connection, statements: list[Statement]) -> list[list[Any]]:
+    """One caller's statements inside a savepoint, so that a failure undoes them alone."""
     if len(statements) == 1:  # a failing statement is undone alone by SQLite itself
         sql, params = statements[0]
         return [conn.execute(sql, params).fetchall()]
@@ -144,10 +146,35 @@ def _run_group(conn: sqlite3.Connection, statements: list[Statement]) -> list[li
 
 
 def _run_batch(conn: sqlite3.Connection, groups: list[list[Statement]]) -> list[Any]:
-    """Every caller's statements in one transaction. A caller's failing statements are undone
-    alone and its error is returned in its place; the other callers' statements still commit.
+    """Every caller's statements in one transaction, each caller's rows in its place.
+
+    The fast path runs them all straight through. A failing statement (rare: a constraint,
+    say) rolls that attempt back, and the batch runs again with a savepoint per caller, so
+    the failing caller gets its error in place of its rows and the others still commit.
     Raises ``sqlite3.OperationalError`` (busy) before doing anything when another process
-    holds the write lock."""
+    holds the write lock, and anything that aborts the whole transaction (disk full).
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        results: list[Any] = [[conn.execute(sql, params).fetchall() for sql, params in group]
+                              for group in groups]
+        conn.execute("COMMIT")
+        return results
+    except sqlite3.OperationalError as exc:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        if _busy(exc) or len(groups) == 1:
+            raise
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        if len(groups) == 1:
+            raise
+    return _run_batch_one_by_one(conn, groups)
+
+
+def _run_batch_one_by_one(conn: sqlite3.Connection, groups: list[list[Statement]],
+                          ) -> list[Any]:
     results: list[Any] = []
     conn.execute("BEGIN IMMEDIATE")
     try:
@@ -178,6 +205,8 @@ class SQLiteStore(JobStore):
         self._thread: concurrent.futures.ThreadPoolExecutor | None = None
         #: digest of each job's inputs as last written or read, to skip rewriting them
         self._digests: dict[str, str] = {}
+        #: the inputs of unfinished jobs as last written by this store, to skip even the digest
+        self._inputs_written: dict[str, dict[str, Any]] = {}
         #: wait_events callers per job, woken by an event appended in this process
         self._waiters: dict[str, set[asyncio.Future[None]]] = {}
         #: writes waiting for the next transaction, and whether a flush is scheduled
@@ -370,6 +399,8 @@ class SQLiteStore(JobStore):
     def _inputs_statement(self, job: Job, *, force: bool = False,
                           ) -> tuple[Statement, str] | None:
         """The statement writing a job's inputs, and their digest; None when unchanged."""
+        if not force and self._inputs_written.get(job.id) == job.inputs:
+            return None  # the same objects as last written: compared by identity, no JSON
         inputs = json.dumps(job.model_dump(mode="json", include={"inputs"})["inputs"],
                             separators=(",", ":"), ensure_ascii=False)
         digest = hashlib.blake2b(inputs.encode(), digest_size=16).hexdigest()
@@ -395,6 +426,11 @@ class SQLiteStore(JobStore):
         rows = await self._write_many(statements)
         if inputs:
             self._digests[job.id] = inputs[1]
+        if job.status.terminal:
+            self._inputs_written.pop(job.id, None)
+        elif inputs or job.id not in self._inputs_written:
+            # a copy whose strings are the job's own: the next save's comparison is cheap
+            self._inputs_written[job.id] = copy.deepcopy(job.inputs)
         return rows
 
     async def create(self, job: Job) -> None:
