@@ -53,14 +53,15 @@ async def run_bench_crew(ctx: Any, inputs: BenchIn) -> BenchOut:
     """3 model calls: three one-call tasks, or one task calling a tool twice then answering."""
     from crewai import Agent, Task
     from crewai import Crew as CrewAICrew
-    from crewai.tools import tool
-
-    @tool("note")
-    def note(text: str) -> str:
-        """Write a note."""
-        return "noted"
 
     if inputs.shape == "tools":
+        from crewai.tools import tool
+
+        @tool("note")
+        def note(text: str) -> str:
+            """Write a note."""
+            return "noted"
+
         agent = Agent(role="Planner", goal="plan", backstory="plans", llm=ctx.llm("Planner"),
                       tools=[note], max_iter=5)
         tasks = [Task(description="Plan with two notes.", expected_output="a plan",

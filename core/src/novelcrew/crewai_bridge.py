@@ -35,8 +35,14 @@ _prepared = threading.Lock()
 _listeners_installed = False
 
 
+_prepared_dirs: set[Path] = set()
+
+
 def prepare(data_dir: Path | None = None) -> None:
     """Set crewAI's environment; call before crewAI is first imported (idempotent)."""
+    if data_dir is not None and data_dir in _prepared_dirs and "CREWAI_STORAGE_DIR" in \
+            os.environ and all(os.environ.get(k) == v for k, v in _ENV.items()):
+        return  # every kickoff calls this: skip the directory checks once done
     for key, value in _ENV.items():
         os.environ[key] = value
     if data_dir is None:
@@ -46,6 +52,7 @@ def prepare(data_dir: Path | None = None) -> None:
     storage = Path(data_dir).expanduser().resolve() / "crewai"
     storage.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("CREWAI_STORAGE_DIR", str(storage))
+    _prepared_dirs.add(data_dir)
 
 
 def install_listeners() -> None:
@@ -158,6 +165,7 @@ def _reuse_flow_state_classes() -> None:
     _flow_patched = True
 
 
+_file_store_checked = False
 _FILE_STORE_SYNC = ("get_all_files", "get_files", "get_task_files", "clear_files",
                     "clear_task_files", "store_files", "store_task_files")
 
@@ -166,6 +174,10 @@ def _skip_absent_file_store() -> None:
     """Without ``aiocache`` crewAI's file store is off, yet each of its sync helpers still
     spins up an event loop (and, inside crewAI's own loop, a thread) to do nothing, several
     times per task. Replace them with what they return then: nothing."""
+    global _file_store_checked
+    if _file_store_checked:
+        return
+    _file_store_checked = True
     try:
         from crewai.utilities import file_store
     except ImportError:
@@ -263,7 +275,7 @@ async def kickoff(ctx: RunContext, crew: Any, inputs: dict[str, Any]) -> Any:
     and cancelling the awaiting asyncio task stops the kickoff too. A ``ModelError`` (or
     ``JobCancelled``) raised inside crewAI comes out as itself, whatever crewAI wrapped it in.
     """
-    prepare(ctx.settings.resolved_data_dir)
+    prepare(ctx.settings.data_dir)  # resolved inside, once
     install_listeners()
     _let_our_errors_through()
     _reuse_flow_state_classes()

@@ -38,6 +38,7 @@ SUPPORTED_VERSIONS = ("1.15.",)
 
 _install_lock = threading.Lock()
 _installed = False
+_tried = False
 _original_kickoff: Callable[..., Any] | None = None
 #: per executor class: its listener index, or None when the class's graph is not supported
 _graphs: dict[type, _Graph | None] = {}
@@ -92,6 +93,9 @@ class _Graph:
             for event in dict.fromkeys(rt._iter_condition_events(condition)):
                 table.setdefault(str(event), []).append((name, definition, condition))
         self.signatures: dict[Any, bool] = {}
+        #: start methods with a start condition (only they can be re-triggered by a router)
+        self.conditional_starts = [name for name in flow._start_method_names()
+                                   if flow._start_condition(name) is not None]
 
     def takes_argument(self, name: Any, method: Any) -> bool:
         takes = self.signatures.get(name)
@@ -146,10 +150,14 @@ def _runtime() -> Any | None:
 
 def install() -> bool:
     """Give crewAI's ``AgentExecutor`` the synchronous driver (idempotent); False if not."""
-    global _installed, _original_kickoff
+    global _installed, _original_kickoff, _tried
+    if _tried:
+        return _installed
     with _install_lock:
-        if _installed:
-            return True
+        if _tried:
+            return _installed
+        _tried = True
+        _cheap_method_binding()
         rt = _runtime()
         if rt is None:
             return False
@@ -179,8 +187,9 @@ def install() -> bool:
 
 def uninstall() -> None:
     """Give ``AgentExecutor`` back crewAI's own ``kickoff`` (for tests and comparisons)."""
-    global _installed
+    global _installed, _tried
     with _install_lock:
+        _tried = False
         if not _installed:
             return
         from crewai.agents.agent_executor import AgentExecutor
@@ -188,6 +197,62 @@ def uninstall() -> None:
         if "kickoff" in AgentExecutor.__dict__:
             del AgentExecutor.kickoff
         _installed = False
+
+
+_binding_patched = False
+
+
+def _cheap_method_binding() -> None:
+    """Bind flow step methods by copying the class-level wrapper instead of rebuilding it.
+
+    Each new ``AgentExecutor`` (one per agent per crew run) binds its ~30 step methods; crewAI's
+    ``FlowMethod.__get__`` re-runs ``functools.update_wrapper`` and ``inspect.signature`` for
+    each, about a third of the executor's construction. The bound wrapper it builds holds the
+    class-level wrapper's attributes plus the instance, so it is copied. The patch checks, once,
+    that its copy matches what crewAI builds, and is not applied otherwise.
+    """
+    global _binding_patched
+    if _binding_patched:
+        return
+    try:
+        from crewai.flow.flow_wrappers import FlowMethod
+    except ImportError:
+        return
+    original = FlowMethod.__dict__.get("__get__")
+    if original is None:
+        return
+
+    def __get__(self: Any, instance: Any, owner: type | None = None) -> Any:
+        if instance is None:
+            return self
+        bound = object.__new__(type(self))
+        bound.__dict__.update(self.__dict__)
+        bound._instance = instance
+        bound.__self__ = instance
+        return bound
+
+    class _Probe:
+        pass
+
+    def _step(self: Any, value: int = 1) -> int:
+        """A probe."""
+        return value
+
+    try:
+        wrapper = FlowMethod(_step)
+        wrapper.__is_router__ = True  # type: ignore[attr-defined]  # a decorator's mark
+        probe = _Probe()
+        theirs, ours = original(wrapper, probe, _Probe), __get__(wrapper, probe, _Probe)
+        same = (type(theirs) is type(ours) and theirs.__dict__.keys() == ours.__dict__.keys()
+                and all(theirs.__dict__[k] == ours.__dict__[k] for k in theirs.__dict__
+                        if k != "__signature__")
+                and str(theirs.__signature__) == str(ours.__signature__)
+                and theirs(2) == ours(2) == 2)
+    except Exception:
+        same = False
+    if same:
+        FlowMethod.__get__ = __get__  # type: ignore[method-assign]
+        _binding_patched = True
 
 
 def _eligible(flow: Any, rt: Any) -> _Graph | None:
@@ -428,7 +493,7 @@ def _execute_listeners(flow: Any, rt: Any, graph: _Graph, trigger: Any, result: 
         for listener in listeners:
             _execute_single_listener(flow, rt, graph, listener, payloads.get(str(each), result))
         if each in router_results:
-            for start in flow._start_method_names():
+            for start in graph.conditional_starts:
                 if flow._start_condition_triggered_by(start, each) and \
                         start not in ran_for_trigger.get(str(each), set()):
                     _execute_start_method(flow, rt, graph, start)

@@ -1,23 +1,29 @@
 """The HTTP providers: ``openrouter/<vendor>/<model>`` and ``openai/<name>`` (any compatible
 endpoint: Ollama, vLLM, llama.cpp server, LM Studio), on crewAI's native OpenAI client.
 
-Three things are changed from crewAI's defaults, each for a reason:
+Four things are changed from crewAI's defaults, each for a reason:
 - the OpenAI SDK's hidden retries are off (``max_retries=0``) and a timeout is always set:
   the router retries with our policy and falls back, and two stacked retry loops would
   multiply waits and hide failures;
 - usage is read from each response, with OpenRouter's ``usage.cost``, and handed to the router
   for this call only (``novelcrew.llm.usage``);
 - crewAI believes OpenRouter's Anthropic and Google models have an 8k window (6963 usable
-  tokens) and starts summarising the conversation; the real windows are used instead.
+  tokens) and starts summarising the conversation; the real windows are used instead;
+- calls are spread over a few OpenAI clients (sharing one SSL context), each thread keeping
+  to one: one LLM serves every concurrent job, and on a single client every request walks
+  the whole connection pool (a socket poll per idle connection), so 50 concurrent calls
+  would cost 50 x 50 checks.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 from typing import TYPE_CHECKING, Any
 
 from crewai.llms.providers.openai.completion import OpenAICompletion
 from crewai.llms.providers.openai_compatible.completion import OpenAICompatibleCompletion
+from pydantic import PrivateAttr
 
 from novelcrew.llm.policy import MalformedResponse
 from novelcrew.llm.usage import report_usage
@@ -25,7 +31,10 @@ from novelcrew.llm.usage import report_usage
 if TYPE_CHECKING:
     from novelcrew.settings import Settings
 
-__all__ = ["build_provider_llm", "context_window"]
+__all__ = ["CLIENT_SHARDS", "build_provider_llm", "context_window"]
+
+#: OpenAI clients per LLM: each connection pool stays small however many jobs run
+CLIENT_SHARDS = 8
 
 #: context windows (tokens) by model-name prefix, as the providers publish them
 _WINDOWS: tuple[tuple[str, int], ...] = (
@@ -59,7 +68,42 @@ def context_window(model: str, default: int) -> int:
 
 
 class _Accounting:
-    """Report each response's usage (and cost) to the router; name malformed answers."""
+    """Report each response's usage (and cost) to the router; name malformed answers.
+
+    Also keeps each thread to one of a few shared clients (see the module docstring).
+    """
+
+    _threads: threading.local
+    _shards: list[Any]
+    _shard_lock: threading.Lock
+    _handed: int
+    _ssl: Any
+
+    def _get_sync_client(self) -> Any:
+        if getattr(self, "interceptor", None) is not None:
+            return super()._get_sync_client()  # type: ignore[misc]
+        client = getattr(self._threads, "client", None)
+        if client is None:
+            client = self._next_shard()
+            self._threads.client = client
+        return client
+
+    def _next_shard(self) -> Any:
+        """Clients are handed to threads in turn; the first ``CLIENT_SHARDS`` are built."""
+        with self._shard_lock:
+            shards = self._shards
+            self._handed += 1
+            if len(shards) < CLIENT_SHARDS:
+                import httpx
+                from openai import DefaultHttpxClient, OpenAI
+
+                if not shards:  # loading the CA bundle costs ~50 ms: once per LLM
+                    self._ssl = httpx.create_ssl_context()
+                params = self._get_client_params()  # type: ignore[attr-defined]
+                params["http_client"] = DefaultHttpxClient(verify=self._ssl)
+                shards.append(OpenAI(**params))
+                return shards[-1]
+            return shards[self._handed % CLIENT_SHARDS]
 
     def _extract_openai_token_usage(self, response: Any) -> dict[str, Any]:
         usage: dict[str, Any] = super()._extract_openai_token_usage(response)  # type: ignore[misc]
@@ -88,12 +132,24 @@ class _Accounting:
 class OpenRouterLLM(_Accounting, OpenAICompatibleCompletion):
     """OpenRouter through crewAI's OpenAI-compatible provider (no litellm)."""
 
+    _threads: threading.local = PrivateAttr(default_factory=threading.local)
+    _shards: list[Any] = PrivateAttr(default_factory=list)
+    _shard_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+    _handed: int = PrivateAttr(default=0)
+    _ssl: Any = PrivateAttr(default=None)
+
     def get_context_window_size(self) -> int:
         return context_window(self.model, super().get_context_window_size())
 
 
 class OpenAIEndpointLLM(_Accounting, OpenAICompletion):
     """Any OpenAI-compatible endpoint (``OPENAI_BASE_URL``)."""
+
+    _threads: threading.local = PrivateAttr(default_factory=threading.local)
+    _shards: list[Any] = PrivateAttr(default_factory=list)
+    _shard_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+    _handed: int = PrivateAttr(default=0)
+    _ssl: Any = PrivateAttr(default=None)
 
     def get_context_window_size(self) -> int:
         default = super().get_context_window_size()
