@@ -106,6 +106,15 @@ async def test_lone_surrogates_are_422_not_500(client, body):
     assert_error(r, 422, "invalid_input")
 
 
+async def test_big_integers_and_non_ascii_text_are_accepted(client):
+    """Valid JSON that a fast encoder refuses (integers past 64 bits) is still a job."""
+    body = {"crews": ["echo"], "inputs": {"story_text": "Zoë walks 北へ 🌊",
+                                          "seed": 2 ** 80}, "config": {"n": -(2 ** 70)}}
+    r = await client.post("/jobs", json=body)
+    assert r.status_code == 202, r.text
+    assert (await client.get(f"/jobs/{r.json()['id']}")).status_code == 200
+
+
 @pytest.mark.parametrize("path", ["/jobs/%00", "/crews/%ff%fe", "/jobs/" + "a" * 5000])
 async def test_odd_ids_are_404_not_500(client, path):
     r = await client.get(path)

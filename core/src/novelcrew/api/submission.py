@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
+
 from novelcrew import metrics
 from novelcrew.backends.base import JobBackend
 from novelcrew.errors import InvalidInput, StoryTooLarge
@@ -32,15 +34,23 @@ def check_story_size(inputs: dict[str, Any], settings: Settings) -> None:
 
 
 def check_unicode(body: JobCreate) -> None:
-    """JSON may carry lone surrogates (``"\\ud800"``), which no store can write as UTF-8."""
+    """JSON may carry lone surrogates (``"\\ud800"``), which no store can write as UTF-8.
+
+    orjson checks in microseconds what ``json.dumps`` takes tens of; it also refuses what is
+    still fine here (integers past 64 bits), so its refusal is confirmed the slow way."""
     for name in ("inputs", "config"):
+        value = getattr(body, name)
         try:
-            json.dumps(getattr(body, name), ensure_ascii=False).encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise InvalidInput(
-                f"{name} holds text that is not valid Unicode (a lone surrogate)",
-                {"errors": [{"loc": [name], "msg": str(exc.reason), "type": "string_unicode"}]},
-            ) from None
+            orjson.dumps(value)
+        except orjson.JSONEncodeError:
+            try:
+                json.dumps(value, ensure_ascii=False).encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise InvalidInput(
+                    f"{name} holds text that is not valid Unicode (a lone surrogate)",
+                    {"errors": [{"loc": [name], "msg": str(exc.reason),
+                                 "type": "string_unicode"}]},
+                ) from None
 
 
 def check_inputs(crews: list[Crew], job: Job) -> None:

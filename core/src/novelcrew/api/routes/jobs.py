@@ -9,7 +9,7 @@ from fastapi import APIRouter, Header, Query, Request, status
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from novelcrew.api import submission
-from novelcrew.api.deps import BackendDep, PluginsDep, SettingsDep
+from novelcrew.api.deps import BackendDep
 from novelcrew.api.errors import responses
 from novelcrew.api.schemas import JobCreate, JobPublic, JobsPublic
 from novelcrew.backends.base import JobBackend
@@ -26,9 +26,9 @@ MAX_SEQ = 2**31 - 1
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=JobPublic,
              responses=responses(400, 404, 413, 415, 422, 503), summary="Submit a job")
-async def create_job(body: JobCreate, plugins: PluginsDep, settings: SettingsDep,
-                     backend: BackendDep) -> JobPublic:
-    job, _ = await submission.submit(body, plugins, settings, backend)
+async def create_job(body: JobCreate, request: Request) -> JobPublic:
+    state = request.app.state  # as in POST /crews/execute: no dependencies on the hot path
+    job, _ = await submission.submit(body, state.plugins, state.settings, state.backend)
     return JobPublic.of(job)
 
 
