@@ -276,3 +276,56 @@ async def test_sqlite_group_commit_undoes_only_the_failing_writers_statements(
         assert [e.type for e in await store.events(before.id)] == ["started"]
     finally:
         await store.close()
+
+
+async def test_sqlite_stores_sharing_a_file_see_each_others_saves_and_events(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "jobs.sqlite3"
+    first, second = SQLiteStore(path), SQLiteStore(path)
+    await first.open()
+    await second.open()
+    try:
+        job = make_job()
+        await first.save_with_event(job, "queued", create=True)
+        job.status = JobStatus.running  # saved by a store that never saw the job before
+        await second.save_with_event(job, "started")
+        seen = await first.get(job.id)
+        assert seen is not None and seen.status is JobStatus.running
+        assert seen.events_count == 2 and seen.inputs == job.inputs
+        job.status = JobStatus.succeeded
+        await first.save_with_event(job, "succeeded")  # the first store's copy is stale
+        seen = await second.get(job.id)
+        assert seen is not None and seen.status is JobStatus.succeeded
+        assert [e.type for e in await second.events(job.id)] == ["queued", "started",
+                                                                "succeeded"]
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_sqlite_opens_a_file_made_by_the_version_with_the_count_trigger(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "jobs.sqlite3"
+    store = SQLiteStore(path)
+    await store.open()
+    job = make_job()
+    await store.create(job)
+    await store.append_event(job.id, "queued")
+    await store.close()
+    old = sqlite3.connect(path)
+    old.executescript(
+        "CREATE TRIGGER events_count AFTER INSERT ON events BEGIN"
+        " UPDATE jobs SET events_count = 99 WHERE id = NEW.job_id; END;")
+    old.close()
+    again = SQLiteStore(path)
+    await again.open()
+    try:
+        await again.append_event(job.id, "started")
+        got = await again.get(job.id)
+        assert got is not None and got.events_count == 2
+        names = again.conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        assert names.fetchall() == []
+    finally:
+        await again.close()
