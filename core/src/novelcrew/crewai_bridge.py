@@ -256,6 +256,24 @@ class _NoReplayLog:
         return None
 
 
+def _no_replay_log_by_default() -> None:
+    """Build crews with ``_NoReplayLog`` rather than crewAI's replay-log handler.
+
+    ``Crew()`` creates its ``TaskOutputStorageHandler`` as a private-attribute default, and the
+    handler opens the SQLite file and creates its table right away: a few milliseconds per
+    crew under the interpreter lock, before ``kickoff`` replaces it anyway.
+    """
+    try:
+        from crewai import crew as crew_module
+    except ImportError:
+        return
+    attr = getattr(crew_module.Crew, "__private_attributes__", {}).get("_task_output_handler")
+    factory = getattr(crew_module, "TaskOutputStorageHandler", None)
+    if attr is not None and factory is not None and \
+            getattr(attr, "default_factory", None) is factory:
+        attr.default_factory = _NoReplayLog
+
+
 def _our_error(exc: BaseException) -> NovelcrewError | None:
     """The novelcrew error (``ModelError``, ``JobCancelled``) behind whatever crewAI raised."""
     seen: set[int] = set()
@@ -281,6 +299,7 @@ async def kickoff(ctx: RunContext, crew: Any, inputs: dict[str, Any]) -> Any:
     _reuse_flow_state_classes()
     _skip_absent_file_store()
     _quiet_default_listeners()
+    _no_replay_log_by_default()
     crewai_executor.install()
     ctx.check_cancelled()
     if crew in _in_flight:

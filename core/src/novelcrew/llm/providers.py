@@ -25,6 +25,7 @@ from crewai.llms.providers.openai.completion import OpenAICompletion
 from crewai.llms.providers.openai_compatible.completion import OpenAICompatibleCompletion
 from pydantic import PrivateAttr
 
+from novelcrew.llm import plain_requests
 from novelcrew.llm.policy import MalformedResponse
 from novelcrew.llm.usage import report_usage
 
@@ -158,6 +159,7 @@ class OpenAIEndpointLLM(_Accounting, OpenAICompletion):
 
 def build_provider_llm(model_id: str, settings: Settings) -> Any:
     """A crewAI LLM for ``openrouter/...`` or ``openai/...`` with our timeout and no retries."""
+    plain_requests.install()
     provider, _, name = model_id.partition("/")
     if not name:
         raise ValueError(f"model id {model_id!r} names no model after {provider!r}/")
