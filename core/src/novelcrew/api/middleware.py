@@ -31,6 +31,7 @@ class GuardMiddleware:
         self.limiter = limiter
         self.max_body_bytes = max_body_bytes
         self.log_requests = log_requests
+        self._metric_series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -71,12 +72,25 @@ class GuardMiddleware:
             elapsed = time.perf_counter() - started
             route = scope.get("route")
             template = getattr(route, "path", None) or "<unmatched>"
-            metrics.HTTP_REQUESTS.labels(method, template, str(status)).inc()
-            metrics.HTTP_DURATION.labels(method, template).observe(elapsed)
+            counter, histogram = self._series(method, template, status)
+            counter.inc()
+            histogram.observe(elapsed)
             if self.log_requests:
                 log.info("request", method=method, path=path, status=status,
                          ms=round(elapsed * 1000, 2), client=client_ip,
                          key=identity)
+
+    def _series(self, method: str, template: str, status: int) -> tuple[Any, Any]:
+        """The request counter and duration histogram of a route and status, looked up once
+        (a ``labels()`` call costs more than the increment)."""
+        key = (method, template, status)
+        series = self._metric_series.get(key)
+        if series is None:
+            series = (metrics.HTTP_REQUESTS.labels(method, template, str(status)),
+                      metrics.HTTP_DURATION.labels(method, template))
+            if len(self._metric_series) < 10_000:  # bounded: templates, not raw paths
+                self._metric_series[key] = series
+        return series
 
     def _limited(self, receive: Receive) -> Receive:
         """``receive`` that refuses a body (sent without a length) once it passes the limit."""
