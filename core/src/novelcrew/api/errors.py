@@ -162,7 +162,7 @@ def is_store_outage(exc: BaseException) -> bool:
     """
     if isinstance(exc, (ConnectionError, TimeoutError)):
         return True
-    return any(cls.__module__.split(".", 1)[0] in ("redis", "sqlite3", "aiosqlite")
+    return any(cls.__module__.split(".", 1)[0] in ("redis", "sqlite3")
                for cls in type(exc).__mro__)
 
 
