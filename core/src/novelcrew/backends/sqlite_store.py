@@ -409,8 +409,11 @@ class SQLiteStore(JobStore):
         """The statement writing a job's inputs, and their digest; None when unchanged."""
         if not force and self._inputs_written.get(job.id) == job.inputs:
             return None  # the same objects as last written: compared by identity, no JSON
-        inputs = json.dumps(job.model_dump(mode="json", include={"inputs"})["inputs"],
-                            separators=(",", ":"), ensure_ascii=False)
+        try:  # inputs from a request are plain JSON already
+            inputs = json.dumps(job.inputs, separators=(",", ":"), ensure_ascii=False)
+        except (TypeError, ValueError):  # values only pydantic knows how to write
+            inputs = json.dumps(job.model_dump(mode="json", include={"inputs"})["inputs"],
+                                separators=(",", ":"), ensure_ascii=False)
         digest = hashlib.blake2b(inputs.encode(), digest_size=16).hexdigest()
         if not force and self._digests.get(job.id) == digest:
             return None
