@@ -1,15 +1,22 @@
 """POST /crews/execute under 100 concurrent clients: novelcrew against a bare FastAPI endpoint.
 
-Both servers run under uvicorn with the same options, each in its own subprocess on a free
-port, and take the same body. The novelcrew server runs the ``inline`` backend (SQLite in a
-temporary directory) and a registered no-op crew, so what is measured is the API and job
-submission, not model work; the jobs it accepts do run, in the same process, while it serves.
-The bare endpoint validates the same body with pydantic and answers 202.
+All servers run under uvicorn with the same options, each in its own subprocess on a free
+port, and take the same body. The bare endpoint validates it with pydantic and answers 202.
+The novelcrew server runs the ``inline`` backend (SQLite in a temporary directory) and one
+registered crew without model work, twice: ``novelcrew``, whose crew waits ``--crew-seconds``
+(1 s) as a crew waits for its model, and ``novelcrew-instant``, whose crew returns at once, so
+that every accepted job also runs to its end, in the same process, while the server serves.
+
+The load is 100 clients, each on one keep-alive connection (answered once before the clock
+starts), each sending its next request when the last is answered. They write pre-encoded
+requests on asyncio streams: about 0.1 ms of client CPU per request, where an httpx client
+(``--client httpx``) costs about 4 ms, more than either server, and measured itself.
 
     uv run python bench/api.py [--clients 100] [--requests 3000] [--seconds 30] [--rounds 2]
 
-Prints requests/s of each, their ratio, p50/p99 latency and errors. Targets: ratio >= 0.5,
-p99 < 100 ms, no errors.
+Prints requests/s, p50/p99 latency, errors and server CPU per request (from ``/proc``) of
+each, and each novelcrew run's ratio against bare. Targets: ratio >= 0.5, p99 < 100 ms, no
+errors.
 """
 
 from __future__ import annotations
