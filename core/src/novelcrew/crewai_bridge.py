@@ -87,7 +87,23 @@ def _freeze_imported_objects() -> None:
     so ``gc.freeze()`` moves them out of the collector's sight (as CPython's docs suggest for
     servers). Objects made afterwards are collected as usual.
     """
+    global _refreeze_pending
     gc.freeze()
+    _refreeze_pending = True
+
+
+#: crewAI imports more on its first kickoff (providers, executor and flow machinery, the
+#: OpenAI SDK's resources): those are frozen too, once, when the first kickoff ends with no
+#: other in flight (after a collection, so none of that job's garbage is kept)
+_refreeze_pending = False
+
+
+def _refreeze_after_first_kickoff() -> None:
+    global _refreeze_pending
+    if _refreeze_pending and not len(_in_flight):
+        _refreeze_pending = False
+        gc.collect()
+        gc.freeze()
 
 
 def _task_label(event: Any) -> str:
@@ -311,6 +327,7 @@ async def kickoff(ctx: RunContext, crew: Any, inputs: dict[str, Any]) -> Any:
         return await _kickoff(ctx, crew, inputs)
     finally:
         _in_flight.discard(crew)
+        _refreeze_after_first_kickoff()
 
 
 async def _kickoff(ctx: RunContext, crew: Any, inputs: dict[str, Any]) -> Any:
