@@ -59,7 +59,7 @@ _FLOW_METHODS = (
     "_order_start_methods_for_kickoff", "_is_router", "_condition_met",
     "_rearm_or_listeners_for_trigger", "_record_kickoff_output",
     "_drain_memory_writes", "_detach_usage_aggregation_listener", "_skip_interception",
-    "_owns_execution_boundary", "_copy_and_serialize_state", "_persist_method_completion",
+    "_owns_execution_boundary", "_copy_and_serialize_state",
     "_listener_methods", "_start_condition_triggered_by",
 )
 #: per-instance state the driver reads and writes, as crewAI's engine does
@@ -93,6 +93,7 @@ class _Graph:
             for event in dict.fromkeys(rt._iter_condition_events(condition)):
                 table.setdefault(str(event), []).append((name, definition, condition))
         self.signatures: dict[Any, bool] = {}
+        self.coroutines: dict[Any, bool] = {}
         #: start methods with a start condition (only they can be re-triggered by a router)
         self.conditional_starts = [name for name in flow._start_method_names()
                                    if flow._start_condition(name) is not None]
@@ -402,9 +403,12 @@ def _emit_flow_failed(flow: Any, rt: Any, error: BaseException) -> None:
         log.warning("Failed to signal flow failure", exc_info=True)
 
 
-def _call(method: Any, *args: Any) -> Any:
+def _call(graph: _Graph, name: Any, method: Any, *args: Any) -> Any:
     """Run one step as crewAI does: a sync step in a copy of the context, no loop running."""
-    if inspect.iscoroutinefunction(method):
+    is_coroutine = graph.coroutines.get(name)
+    if is_coroutine is None:
+        is_coroutine = graph.coroutines[name] = inspect.iscoroutinefunction(method)
+    if is_coroutine:
         return asyncio.run(method(*args))
     result = contextvars.copy_context().run(method, *args)
     if asyncio.iscoroutine(result):
@@ -412,26 +416,31 @@ def _call(method: Any, *args: Any) -> Any:
     return result
 
 
-def _execute_method(flow: Any, rt: Any, name: Any, method: Any, *args: Any) -> Any:
+def _execute_method(flow: Any, graph: _Graph, name: Any, method: Any, *args: Any) -> Any:
+    token = _method_name_var().set(name)
+    try:
+        result = _call(graph, name, method, *args)
+    finally:
+        _method_name_var().reset(token)
+    flow._method_outputs.append({"method": str(name), "output": result})
+    counts = flow._method_execution_counts
+    counts[name] = counts.get(name, 0) + 1
+    flow._completed_methods.add(name)
+    # no persistence to write: the graph is taken over only when no step persists
+    return result
+
+
+def _method_name_var() -> Any:
     from crewai.flow.flow_context import current_flow_method_name
 
-    token = current_flow_method_name.set(name)
-    try:
-        result = _call(method, *args)
-    finally:
-        current_flow_method_name.reset(token)
-    flow._method_outputs.append({"method": str(name), "output": result})
-    flow._method_execution_counts[name] = flow._method_execution_counts.get(name, 0) + 1
-    flow._completed_methods.add(name)
-    flow._persist_method_completion(name)
-    return result
+    return current_flow_method_name
 
 
 def _execute_start_method(flow: Any, rt: Any, graph: _Graph, name: Any) -> None:
     if name in flow._completed_methods:
         flow._completed_methods.discard(name)
         flow._clear_or_listeners()
-    result = _execute_method(flow, rt, name, flow._methods[name])
+    result = _execute_method(flow, graph, name, flow._methods[name])
     if flow._is_router(name) and result is not None:
         _execute_listeners(flow, rt, graph, name, result)
         outcome = result.value if isinstance(result, enum.Enum) else result
@@ -515,9 +524,9 @@ def _execute_single_listener(flow: Any, rt: Any, graph: _Graph, name: Any, resul
     try:
         method = flow._methods[name]
         if graph.takes_argument(name, method):
-            output = _execute_method(flow, rt, name, method, result)
+            output = _execute_method(flow, graph, name, method, result)
         else:
-            output = _execute_method(flow, rt, name, method)
+            output = _execute_method(flow, graph, name, method)
         _execute_listeners(flow, rt, graph, name, output)
         return output
     except Exception as exc:
