@@ -40,8 +40,10 @@ _install_lock = threading.Lock()
 _installed = False
 _tried = False
 _original_kickoff: Callable[..., Any] | None = None
-#: per executor class: its listener index, or None when the class's graph is not supported
-_graphs: dict[type, _Graph | None] = {}
+#: per executor class and flow definition (kept alive with its entry): the listener index, or
+#: None when that graph is not supported
+_graphs: dict[tuple[type, int], tuple[Any, _Graph | None]] = {}
+_GRAPHS_MAX = 64
 
 _RUNTIME_NAMES = (
     "Flow", "FlowStartedEvent", "FlowFinishedEvent", "FlowFailedEvent", "FlowMethodName",
@@ -108,14 +110,15 @@ class _Graph:
 
 
 def _graph_for(flow: Any, rt: Any) -> _Graph | None:
-    cls = type(flow)
-    if cls in _graphs:
-        return _graphs[cls]
+    definition = getattr(flow, "_definition", None)
+    key = (type(flow), id(definition))
+    hit = _graphs.get(key)
+    if hit is not None and hit[0] is definition:
+        return hit[1]
     graph: _Graph | None = None
     try:
-        if not all(hasattr(flow, name) for name in _FLOW_ATTRS):
+        if definition is None or not all(hasattr(flow, name) for name in _FLOW_ATTRS):
             raise _Unsupported("missing flow attributes")
-        definition = flow._definition
         methods = definition.methods.values()
         simple = definition.persist is None and all(
             m.human_feedback is None and m.persist is None for m in methods
@@ -129,7 +132,8 @@ def _graph_for(flow: Any, rt: Any) -> _Graph | None:
     except Exception:
         log.debug("crewAI agent executor graph not understood", exc_info=True)
         graph = None
-    _graphs[cls] = graph
+    if len(_graphs) < _GRAPHS_MAX:  # an instance-specific definition (a renamed flow)
+        _graphs[key] = (definition, graph)
     return graph
 
 
