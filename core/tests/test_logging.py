@@ -136,3 +136,29 @@ def test_terminals_get_the_console_format_unless_json_is_asked_for(
                       stream=term)
     structlog.get_logger("x").info("asked for json")
     assert json.loads(term.getvalue())["event"] == "asked for json"
+
+
+async def test_a_broken_log_stream_never_fails_a_job(
+    tmp_path: Path, restore_logging: None
+) -> None:
+    """The stream logs go to may close or fill up; the job that logs must not notice."""
+    out = io.StringIO()
+    s = settings(tmp_path)
+    configure_logging(s, stream=out)
+    out.close()
+    plugins = load(allow=[], include_entry_points=False)
+    register_module(plugins, Crews(), "crews")
+    store = MemoryStore()
+    job = Job(crews=["chatty"], inputs={"story_text": "x"})
+    await store.create(job)
+    outcome = await JobRunner(plugins, s, store).run(job.id)
+    assert outcome.job.status == "succeeded"
+    structlog.get_logger("server").error("still fine")
+
+
+def test_without_a_stream_lines_go_to_stderr_as_it_is_when_written(
+    tmp_path: Path, restore_logging: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure_logging(settings(tmp_path, log_format="json"))
+    structlog.get_logger("x").warning("to the current stderr")
+    assert json.loads(capsys.readouterr().err.splitlines()[-1])["event"] == "to the current stderr"

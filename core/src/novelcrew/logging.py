@@ -14,6 +14,7 @@ they appear in a line.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import sys
@@ -93,11 +94,21 @@ class Redactor:
 
 
 class _NamedWriteLogger(structlog.WriteLogger):
-    """structlog's writer, with the name ``get_logger(name)`` gave it (for ``logger``)."""
+    """structlog's writer, with the name ``get_logger(name)`` gave it (for ``logger``), and
+    which, like a stdlib handler, never lets a broken stream (closed, full disk, a pipe whose
+    reader left) fail the code that logged."""
 
     def __init__(self, file: IO[str], name: str | None) -> None:
         super().__init__(cast(TextIO, file))
         self.name = name or "root"
+
+    def msg(self, message: str) -> None:
+        # nowhere left to report it (stdlib's handleError would print to the same stream)
+        with contextlib.suppress(OSError, ValueError):
+            super().msg(message)
+
+    log = debug = info = warn = warning = msg
+    fatal = failure = err = error = critical = exception = msg
 
 
 def _add_logger_name(logger: Any, method: str, event_dict: EventDict) -> EventDict:
@@ -163,7 +174,10 @@ def configure_logging(settings: Settings, *, stream: IO[str] | None = None,
             redact.tracebacks,  # tracebacks rendered above may quote a secret too
             renderer,
         ],
-        logger_factory=lambda *args: _NamedWriteLogger(out, args[0] if args else None),
+        # no stream given: whatever sys.stderr is when a line is written (test runners and
+        # daemons swap it), as a stdlib handler on stderr would follow a redirect too
+        logger_factory=lambda *args: _NamedWriteLogger(stream or sys.stderr,
+                                                       args[0] if args else None),
         wrapper_class=structlog.make_filtering_bound_logger(level),
         cache_logger_on_first_use=False,
     )
