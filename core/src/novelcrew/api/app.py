@@ -65,7 +65,8 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None,
         # Everything loaded so far (modules, the app, plugins) lives as long as the server:
         # moved out of the collector's sight, it is no longer traversed by every full
         # collection, which otherwise took 60-85 ms every second under load (bench/api.py).
-        gc.collect()
+        # (No collection first: it would cost every start, tests' many apps included, a pass
+        # over the whole heap to free what little import-time garbage there is.)
         gc.freeze()
         try:
             yield
