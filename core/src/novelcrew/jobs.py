@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -15,10 +16,13 @@ def utcnow() -> datetime:
 
 
 def new_job_id() -> str:
-    """A random UUID4 as 32 hex digits (built from the bytes: ``uuid4()`` costs 5x more)."""
-    raw = bytearray(os.urandom(16))
-    raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
-    raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 4122 variant
+    """A UUID version 7 (RFC 9562) as 32 hex digits: the time in milliseconds, then 74
+    random bits, so ids stay unguessable. Ids in creation order let a store's indexes grow
+    at one end: with random ids each new job dirtied its own page in every index, and the
+    SQLite store wrote three times as much per job."""
+    raw = bytearray((time.time_ns() // 1_000_000).to_bytes(6, "big") + os.urandom(10))
+    raw[6] = (raw[6] & 0x0F) | 0x70  # version 7
+    raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 9562 variant
     return raw.hex()
 
 
