@@ -106,6 +106,45 @@ async def test_lone_surrogates_are_422_not_500(client, body):
     assert_error(r, 422, "invalid_input")
 
 
+@pytest.mark.parametrize("path", ["/jobs", "/crews/execute"])
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+async def test_nan_and_infinity_are_malformed_json(client, path, constant):
+    """Not JSON (RFC 8259), and a job holding one would answer with a record no JSON client
+    can read; so they are refused with the body, naming the value."""
+    body = (b'{"crews": ["echo"], "crew_type": "echo", "inputs": {"story_text": "a", "x": %s},'
+            b' "input_data": {"story_text": "a", "x": %s}}' % ((constant.encode(),) * 2))
+    r = await client.post(path, content=body, headers={"content-type": "application/json"})
+    err = assert_error(r, 400, "malformed_json")
+    assert constant.lstrip("-") in err["details"]["errors"][0]["msg"] + str(err)
+    assert (await client.get("/jobs")).json()["count"] == 0  # nothing was queued
+
+
+@pytest.mark.parametrize("path", ["/jobs", "/crews/execute"])
+async def test_submission_bodies_refuse_what_fastapi_refused(client, path):
+    """The submission routes read their body themselves; the answers are FastAPI's."""
+    err = assert_error(await client.post(path), 422, "invalid_input")  # no body at all
+    assert err["details"]["errors"] == [{"loc": ["body"], "msg": "Field required",
+                                         "type": "missing"}]
+    err = assert_error(await client.post(path, content=b"[1, 2]"), 422, "invalid_input")
+    assert err["details"]["errors"][0]["loc"] == ["body"]
+    err = assert_error(await client.post(path, json={"crews": 3, "crew_type": 3}), 422,
+                       "invalid_input")
+    assert all(e["loc"][0] == "body" and len(e["loc"]) == 2 for e in err["details"]["errors"])
+    assert_error(await client.post(path, content=b'{"crews": ["echo"]',
+                                   headers={"content-type": "application/json"}),
+                 400, "malformed_json")
+    assert_error(await client.post(path, content=b"\xff\xfe{}",
+                                   headers={"content-type": "application/json"}),
+                 400, "malformed_json")
+    assert_error(await client.post(path, content=b"{}", headers={"content-type": "text/plain"}),
+                 415, "unsupported_media_type")
+    ok = await client.post(path, content=b'{"crews": ["echo"], "crew_type": "echo",'
+                                         b' "inputs": {"story_text": "a"},'
+                                         b' "input_data": {"story_text": "a"}}',
+                           headers={"content-type": "application/vnd.api+json"})
+    assert ok.status_code == 202, ok.text
+
+
 async def test_big_integers_and_non_ascii_text_are_accepted(client):
     """Valid JSON that a fast encoder refuses (integers past 64 bits) is still a job."""
     body = {"crews": ["echo"], "inputs": {"story_text": "Zoë walks 北へ 🌊",

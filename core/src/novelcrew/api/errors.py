@@ -107,7 +107,8 @@ def clean_validation_errors(errors: Any) -> list[dict[str, Any]]:
     return out
 
 
-def _is_json(content_type: str | None) -> bool:
+def is_json(content_type: str | None) -> bool:
+    """``application/json`` or ``application/*+json``; a body without a type counts as JSON."""
     if not content_type:
         return True  # a body without a type is read as JSON
     media = content_type.split(";", 1)[0].strip().lower()
@@ -121,7 +122,7 @@ def from_validation_error(exc: RequestValidationError,
     if any(e["type"] == "json_invalid" for e in errors):
         return error_response(400, "malformed_json", "the request body is not valid JSON",
                               {"errors": errors})
-    if not _is_json(content_type) and any(e["loc"][:1] == ["body"] for e in errors):
+    if not is_json(content_type) and any(e["loc"][:1] == ["body"] for e in errors):
         return error_response(415, "unsupported_media_type",
                               "send the body as JSON (Content-Type: application/json)",
                               {"content_type": content_type[:100] if content_type else None})

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, status
+from fastapi import APIRouter, Header, Query, Request, Response, status
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from novelcrew.api import submission
+from novelcrew.api import jsonbody, submission
 from novelcrew.api.deps import BackendDep
 from novelcrew.api.errors import responses
 from novelcrew.api.schemas import JobCreate, JobPublic, JobsPublic
@@ -24,12 +24,13 @@ DEFAULT_KEEPALIVE = 15.0
 MAX_SEQ = 2**31 - 1
 
 
-@router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=JobPublic,
-             responses=responses(400, 404, 413, 415, 422, 503), summary="Submit a job")
-async def create_job(body: JobCreate, request: Request) -> JobPublic:
+@jsonbody.post(router, "", status_code=status.HTTP_202_ACCEPTED, response_model=JobPublic,
+               responses=responses(400, 404, 413, 415, 422, 503), summary="Submit a job")
+async def create_job(body: JobCreate, request: Request) -> Response:
     state = request.app.state  # as in POST /crews/execute: no dependencies on the hot path
     job, _ = await submission.submit(body, state.plugins, state.settings, state.backend)
-    return JobPublic.of(job)
+    return Response(JobPublic.of(job).model_dump_json(), status_code=status.HTTP_202_ACCEPTED,
+                    media_type="application/json")
 
 
 @router.get("", response_model=JobsPublic, responses=responses(422),
