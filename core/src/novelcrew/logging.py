@@ -18,8 +18,9 @@ import contextlib
 import logging
 import re
 import sys
+import threading
 from collections.abc import Iterable, MutableMapping
-from typing import IO, TYPE_CHECKING, Any, TextIO, cast
+from typing import IO, TYPE_CHECKING, Any
 
 import orjson
 import structlog
@@ -93,22 +94,47 @@ class Redactor:
         return event_dict
 
 
-class _NamedWriteLogger(structlog.WriteLogger):
-    """structlog's writer, with the name ``get_logger(name)`` gave it (for ``logger``), and
-    which, like a stdlib handler, never lets a broken stream (closed, full disk, a pipe whose
-    reader left) fail the code that logged."""
+class _NamedWriteLogger:
+    """structlog's ``WriteLogger``, with the name ``get_logger(name)`` gave it (for
+    ``logger``). With no stream it writes to whatever ``sys.stderr`` is when a line is written
+    (test runners and daemons swap it), as a stdlib handler on stderr follows a redirect too.
+    Like a stdlib handler, it never lets a broken stream (closed, full disk, a pipe whose reader
+    left) fail the code that logged."""
 
-    def __init__(self, file: IO[str], name: str | None) -> None:
-        super().__init__(cast(TextIO, file))
+    _lock = threading.Lock()  # one line at a time, whichever thread logs
+
+    def __init__(self, file: IO[str] | None, name: str | None) -> None:
+        self._file = file
         self.name = name or "root"
 
     def msg(self, message: str) -> None:
+        file = self._file or sys.stderr
         # nowhere left to report it (stdlib's handleError would print to the same stream)
-        with contextlib.suppress(OSError, ValueError):
-            super().msg(message)
+        with self._lock, contextlib.suppress(OSError, ValueError):
+            file.write(message + "\n")
+            file.flush()
 
     log = debug = info = warn = warning = msg
     fatal = failure = err = error = critical = exception = msg
+
+
+class BoundOnce:
+    """A logger for lines written at every request. A ``structlog.get_logger`` proxy binds a
+    new logger at each call (a third of a line's cost); this one binds once and again only
+    when structlog is configured anew (``configure_logging``, ``capture_logs``)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._logger: Any = None
+        self._config: tuple[int, ...] = ()
+
+    def get(self) -> Any:
+        config = structlog.get_config()
+        key = (id(config["processors"]), id(config["logger_factory"]),
+               id(config["wrapper_class"]))
+        if key != self._config:
+            self._logger, self._config = structlog.get_logger(self.name).bind(), key
+        return self._logger
 
 
 def _add_logger_name(logger: Any, method: str, event_dict: EventDict) -> EventDict:
@@ -174,10 +200,7 @@ def configure_logging(settings: Settings, *, stream: IO[str] | None = None,
             redact.tracebacks,  # tracebacks rendered above may quote a secret too
             renderer,
         ],
-        # no stream given: whatever sys.stderr is when a line is written (test runners and
-        # daemons swap it), as a stdlib handler on stderr would follow a redirect too
-        logger_factory=lambda *args: _NamedWriteLogger(stream or sys.stderr,
-                                                       args[0] if args else None),
+        logger_factory=lambda *args: _NamedWriteLogger(stream, args[0] if args else None),
         wrapper_class=structlog.make_filtering_bound_logger(level),
         cache_logger_on_first_use=False,
     )

@@ -227,6 +227,26 @@ async def test_save_replaces_inputs_too(store: JobStore) -> None:
     assert listed[0].inputs == job.inputs
 
 
+async def test_inputs_come_back_as_they_went_in(store: JobStore) -> None:
+    """Whatever JSON a job's inputs hold: non-ASCII text, nulls, integers past 64 bits, and
+    (from Python callers; the API refuses them) NaN and infinities, which a fast JSON writer
+    would have turned into null."""
+    plain = make_job()
+    plain.inputs = {"story_text": "Zoë walks 北へ 🌊", "none": None, "n": [1, 2.5, True]}
+    big = make_job()
+    big.inputs = {"story_text": "x", "seed": 2 ** 80}
+    odd = make_job()
+    odd.inputs = {"story_text": "x", "nan": float("nan"), "inf": [float("inf"), float("-inf")]}
+    for job in (plain, big, odd):
+        await store.create(job)
+    for job in (plain, big):
+        got = await store.get(job.id)
+        assert got is not None and got.inputs == job.inputs
+    got = await store.get(odd.id)
+    assert got is not None and got.inputs["inf"] == [float("inf"), float("-inf")]
+    assert got.inputs["nan"] != got.inputs["nan"]  # NaN, not None
+
+
 async def test_sqlite_does_not_rewrite_a_big_story_at_every_save(tmp_path: Path) -> None:
     """Records are saved at every progress step; the story must not be written each time."""
     path = tmp_path / "jobs.sqlite3"

@@ -9,7 +9,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import structlog
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -17,8 +16,9 @@ from novelcrew import metrics
 from novelcrew.api import errors
 from novelcrew.api.auth import PUBLIC_PATHS, KeyChecker
 from novelcrew.api.ratelimit import RateLimiter
+from novelcrew.logging import BoundOnce
 
-log = structlog.get_logger("novelcrew.api")
+log = BoundOnce("novelcrew.api")
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -76,7 +76,7 @@ class GuardMiddleware:
             counter.inc()
             histogram.observe(elapsed)
             if self.log_requests:
-                log.info("request", method=method, path=path, status=status,
+                log.get().info("request", method=method, path=path, status=status,
                          ms=round(elapsed * 1000, 2), client=client_ip,
                          key=identity)
 

@@ -33,6 +33,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+import orjson
+
 from novelcrew.backends.base import JobStore
 from novelcrew.jobs import Job, JobEvent, JobStatus
 
@@ -197,6 +199,28 @@ def _run_batch_one_by_one(conn: sqlite3.Connection, groups: list[list[Statement]
             conn.execute("ROLLBACK")
         raise
     return results
+
+
+#: what orjson would write its own way (dates, dataclasses): refused, so pydantic writes them
+_PASSTHROUGH = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
+def _inputs_json(job: Job) -> str:
+    """A job's inputs as compact UTF-8 JSON. orjson writes a story ten times faster than the
+    standard library, but writes ``NaN`` and infinities as ``null`` and refuses integers past
+    64 bits, lone surrogates and keys that are not strings: those inputs (the API refuses
+    most of them) take the standard library's way, which keeps them as they were."""
+    try:
+        out = orjson.dumps(job.inputs, option=_PASSTHROUGH)
+        if b"null" not in out:  # no non-finite float was turned into null on the way
+            return out.decode()
+    except (TypeError, orjson.JSONEncodeError):
+        pass
+    try:
+        return json.dumps(job.inputs, separators=(",", ":"), ensure_ascii=False)
+    except (TypeError, ValueError):  # values only pydantic knows how to write
+        return json.dumps(job.model_dump(mode="json", include={"inputs"})["inputs"],
+                          separators=(",", ":"), ensure_ascii=False)
 
 
 def _copy_json(value: Any) -> Any:
@@ -409,11 +433,7 @@ class SQLiteStore(JobStore):
         """The statement writing a job's inputs, and their digest; None when unchanged."""
         if not force and self._inputs_written.get(job.id) == job.inputs:
             return None  # the same objects as last written: compared by identity, no JSON
-        try:  # inputs from a request are plain JSON already
-            inputs = json.dumps(job.inputs, separators=(",", ":"), ensure_ascii=False)
-        except (TypeError, ValueError):  # values only pydantic knows how to write
-            inputs = json.dumps(job.model_dump(mode="json", include={"inputs"})["inputs"],
-                                separators=(",", ":"), ensure_ascii=False)
+        inputs = _inputs_json(job)
         digest = hashlib.blake2b(inputs.encode(), digest_size=16).hexdigest()
         if not force and self._digests.get(job.id) == digest:
             return None
