@@ -12,7 +12,11 @@ starts), each sending its next request when the last is answered. They write pre
 requests on asyncio streams: about 0.1 ms of client CPU per request, where an httpx client
 (``--client httpx``) costs about 4 ms, more than either server, and measured itself.
 
-    uv run python bench/api.py [--clients 100] [--requests 3000] [--seconds 30] [--rounds 2]
+bare and ``novelcrew`` run side by side and take turns (``--segments``, 4 per round), so that
+whatever else the machine does at the time weighs on both: run one after the other, the bare
+server's own figure moved by up to 50% between runs on a shared machine.
+
+    uv run python bench/api.py [--clients 100] [--requests 6000] [--segments 4] [--rounds 2]
 
 Prints requests/s, p50/p99 latency, errors and server CPU per request (from ``/proc``) of
 each, and each novelcrew run's ratio against bare. Targets: ratio >= 0.5, p99 < 100 ms, no
@@ -323,25 +327,61 @@ def run(main: Any) -> Any:
     return uvloop.run(main)
 
 
-def measure(kind: str, args: argparse.Namespace, data_dir: str, crew_seconds: float = 0.0,
-            name: str | None = None) -> Result:
-    proc, url = start(kind, data_dir, crew_seconds)
-    kind = name or kind
-    try:
-        run(load(kind, url, args.clients, min(200, args.requests), 10, args.client))  # warm up
-        before = cpu_seconds(proc.pid)
-        result = run(load(kind, url, args.clients, args.requests, args.seconds, args.client))
-        after = cpu_seconds(proc.pid)
+class Server:
+    """One server process under test, and what all its timed segments measured together."""
+
+    def __init__(self, kind: str, args: argparse.Namespace, data_dir: str,
+                 crew_seconds: float = 0.0, name: str | None = None) -> None:
+        self.args = args
+        self.proc, self.url = start(kind, data_dir, crew_seconds)
+        self.result = Result(name or kind)
+        run(load(kind, self.url, args.clients, min(200, args.requests), 10, args.client))  # warm-up
+
+    def segment(self, requests: int) -> None:
+        """One timed run of ``requests``, added to the others."""
+        args, total = self.args, self.result
+        before = cpu_seconds(self.proc.pid)
+        part = run(load(total.name, self.url, args.clients, requests, args.seconds, args.client))
+        after = cpu_seconds(self.proc.pid)
+        total.ok += part.ok
+        total.errors += part.errors
+        total.seconds += part.seconds
+        total.latencies += part.latencies
+        total.client_cpu += part.client_cpu
+        for status, count in part.statuses.items():
+            total.statuses[status] = total.statuses.get(status, 0) + count
         if before is not None and after is not None:
-            result.server_cpu = after - before
-        return result
-    finally:
-        proc.terminate()
+            total.server_cpu = (total.server_cpu or 0.0) + after - before
+
+    def stop(self) -> None:
+        self.proc.terminate()
         try:
-            proc.wait(30)
+            self.proc.wait(30)
         except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            self.proc.kill()
+            self.proc.wait()
+
+
+def measure_round(args: argparse.Namespace, tmp: str) -> list[Result]:
+    """bare and ``novelcrew`` take turns, segment by segment, so that a change in what else
+    the machine runs falls on both alike; then ``novelcrew-instant`` alone (its accepted jobs
+    go on running after its segments, which would load the others' turns)."""
+    servers = [Server("bare", args, tmp),
+               Server("novelcrew", args, f"{tmp}/waiting", args.crew_seconds, "novelcrew")]
+    try:
+        per_segment = max(1, args.requests // args.segments)
+        for _ in range(args.segments):
+            for server in servers:
+                server.segment(per_segment)
+    finally:
+        for server in servers:
+            server.stop()
+    instant = Server("novelcrew", args, f"{tmp}/instant", 0.0, "novelcrew-instant")
+    try:
+        instant.segment(args.requests)
+    finally:
+        instant.stop()
+    return [server.result for server in servers] + [instant.result]
 
 
 def report(bare: Result, *ours: Result) -> str:
@@ -371,7 +411,9 @@ def report(bare: Result, *ours: Result) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--clients", type=int, default=100)
-    parser.add_argument("--requests", type=int, default=3000, help="per server and round")
+    parser.add_argument("--requests", type=int, default=6000, help="per server and round")
+    parser.add_argument("--segments", type=int, default=4,
+                        help="turns bare and novelcrew take in a round")
     parser.add_argument("--seconds", type=float, default=30.0, help="cap per server and round")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--client", choices=["raw", "httpx"], default="raw",
@@ -386,15 +428,12 @@ def main() -> None:
     if args.serve:
         serve(args.serve, args.port, args.data_dir, args.crew_seconds)
         return
-    print(f"POST /crews/execute, {args.clients} concurrent {args.client} clients, up to "
-          f"{args.requests} "
-          f"requests or {args.seconds:.0f} s per server and round; cpus: {os.cpu_count()}")
+    print(f"POST /crews/execute, {args.clients} concurrent {args.client} clients, "
+          f"{args.requests} requests per server and round ({args.segments} turns), at most "
+          f"{args.seconds:.0f} s a turn; cpus: {os.cpu_count()}")
     for round_ in range(1, args.rounds + 1):
         with tempfile.TemporaryDirectory(prefix="novelcrew-bench-") as tmp:
-            bare = measure("bare", args, tmp)
-            waiting = measure("novelcrew", args, f"{tmp}/waiting", args.crew_seconds,
-                              "novelcrew")
-            instant = measure("novelcrew", args, f"{tmp}/instant", 0.0, "novelcrew-instant")
+            bare, waiting, instant = measure_round(args, tmp)
         print(f"round {round_}:\n{report(bare, waiting, instant)}")
 
 
