@@ -112,12 +112,9 @@ def novelcrew_app(data_dir: str, crew_seconds: float = 0.0) -> Any:
     # one client IP sends everything here, so the per-client rate limit is off
     settings = Settings(_env_file=None, data_dir=Path(data_dir),  # type: ignore[call-arg]
                         rate_limit_per_minute=0, job_backend="inline")
-    try:
-        from novelcrew.logging import configure_logging  # type: ignore[import-not-found]
-    except ModuleNotFoundError:
-        pass
-    else:
-        configure_logging(settings)
+    from novelcrew.logging import configure_logging
+
+    configure_logging(settings, buffered=True)  # as ``novelcrew serve`` does
     plugins = load(allow=[], include_entry_points=False)
     register_module(plugins, NoopPlugin(), "bench-noop")
     return create_app(settings, plugins)

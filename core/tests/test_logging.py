@@ -6,7 +6,12 @@ import asyncio
 import io
 import json
 import logging
+import re
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -162,3 +167,55 @@ def test_without_a_stream_lines_go_to_stderr_as_it_is_when_written(
     configure_logging(settings(tmp_path, log_format="json"))
     structlog.get_logger("x").warning("to the current stderr")
     assert json.loads(capsys.readouterr().err.splitlines()[-1])["event"] == "to the current stderr"
+
+
+def test_timestamps_are_utc_iso_with_microseconds(tmp_path: Path, restore_logging: None) -> None:
+    out = io.StringIO()
+    configure_logging(settings(tmp_path, log_format="json"), stream=out)
+    before = datetime.now(UTC)
+    for _ in range(3):
+        structlog.get_logger("t").info("tick")
+    after = datetime.now(UTC)
+    for line in out.getvalue().splitlines():
+        stamp = json.loads(line)["timestamp"]
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", stamp), stamp
+        assert before <= datetime.fromisoformat(stamp.replace("Z", "+00:00")) <= after
+
+
+def test_buffered_lines_are_written_in_order_soon_and_at_once_from_a_warning(
+    tmp_path: Path, restore_logging: None
+) -> None:
+    """What ``novelcrew serve`` does: lines in groups, never out of order, never held back
+    for long, and a warning (structlog's or a library's) written at once with all before it."""
+    out = io.StringIO()
+    configure_logging(settings(tmp_path, log_format="json"), stream=out, buffered=True)
+    log = structlog.get_logger("srv")
+    log.info("first")
+    logging.getLogger("lib").info("second")
+    assert out.getvalue() == ""  # held
+    logging.getLogger("lib").warning("third")
+    events = [json.loads(line)["event"] for line in out.getvalue().splitlines()]
+    assert events == ["first", "second", "third"]
+    log.info("fourth")
+    deadline = time.monotonic() + 5
+    while "fourth" not in out.getvalue():  # the flusher thread writes it within 0.2 s
+        assert time.monotonic() < deadline, "a buffered line was never written"
+        time.sleep(0.02)
+    log.info("fifth")
+    configure_logging(settings(tmp_path, log_format="json"), stream=out)  # replaced: flushed
+    assert json.loads(out.getvalue().splitlines()[-1])["event"] == "fifth"
+
+
+def test_buffered_lines_are_written_when_the_process_exits(tmp_path: Path) -> None:
+    code = (
+        "import structlog\n"
+        "from novelcrew.logging import configure_logging\n"
+        "from novelcrew.settings import Settings\n"
+        "configure_logging(Settings(_env_file=None, log_format='json'), buffered=True)\n"
+        "for i in range(3):\n"
+        "    structlog.get_logger('x').info('line', i=i)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert [json.loads(line)["i"] for line in done.stderr.splitlines()] == [0, 1, 2]

@@ -56,7 +56,7 @@ def _configure_logging(settings: Any) -> Any:
         import uvicorn.config
 
         return uvicorn.config.LOGGING_CONFIG
-    configure_logging(settings)
+    configure_logging(settings, buffered=True)  # a line per request: written in groups
     return None
 
 
