@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import threading
-from collections.abc import Awaitable, Callable, Mapping
+import weakref
+from collections import deque
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +28,64 @@ current_context: contextvars.ContextVar[RunContext | None] = contextvars.Context
 )
 
 EmitFn = Callable[..., Awaitable[None]]
+
+
+class _Mailbox:
+    """Coroutines handed from worker threads to one event loop, one wake-up per burst.
+
+    ``asyncio.run_coroutine_threadsafe`` costs a concurrent future, a chained callback and a
+    write to the loop's self-pipe per call, and crews send several events per task from their
+    threads; with many jobs running, a batch of them now reaches the loop with one wake-up.
+    Coroutines start as tasks in the order they were posted; like a discarded
+    ``run_coroutine_threadsafe`` future, a failing one is dropped silently.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.items: deque[Coroutine[Any, Any, Any]] = deque()
+        self.lock = threading.Lock()
+        self.scheduled = False
+
+    def post(self, coro: Coroutine[Any, Any, Any]) -> None:
+        with self.lock:
+            self.items.append(coro)
+            if self.scheduled:
+                return
+            self.scheduled = True
+        try:
+            self.loop.call_soon_threadsafe(self.drain)
+        except RuntimeError:  # the loop closed: nothing will run it, as before
+            with self.lock:
+                self.scheduled = False
+                self.items.clear()
+            coro.close()
+
+    def drain(self) -> None:
+        with self.lock:
+            self.scheduled = False
+            items = list(self.items)
+            self.items.clear()
+        for coro in items:
+            self.loop.create_task(coro).add_done_callback(_retrieve)
+
+
+def _retrieve(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled():
+        task.exception()
+
+
+_mailboxes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Mailbox] = \
+    weakref.WeakKeyDictionary()
+_mailboxes_lock = threading.Lock()
+
+
+def post(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, Any]) -> None:
+    """Run ``coro`` on ``loop`` from another thread, without waiting for it."""
+    box = _mailboxes.get(loop)
+    if box is None:
+        with _mailboxes_lock:
+            box = _mailboxes.setdefault(loop, _Mailbox(loop))
+    box.post(coro)
 
 
 @dataclass
@@ -116,7 +176,7 @@ class RunContext:
         if running is self.loop:
             self.loop.create_task(coro)
         else:
-            asyncio.run_coroutine_threadsafe(coro, self.loop)
+            post(self.loop, coro)
 
     async def add_tasks(self, n: int) -> None:
         """Announce ``n`` more tasks so progress has a total to count towards."""

@@ -12,6 +12,7 @@ import concurrent.futures
 import contextlib
 import contextvars
 import gc
+import logging
 import os
 import sys
 import threading
@@ -21,8 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from novelcrew import crewai_executor
-from novelcrew.context import RunContext, current_context
+from novelcrew.context import RunContext, current_context, post
 from novelcrew.errors import NovelcrewError
+
+_stdlog = logging.getLogger(__name__)
 
 _ENV = {
     "CREWAI_DISABLE_TELEMETRY": "true",
@@ -65,7 +68,6 @@ def install_listeners() -> None:
         from crewai.events import crewai_event_bus
         from crewai.events.types.task_events import TaskStartedEvent
 
-        @crewai_event_bus.on(TaskStartedEvent)
         def _task_started(source: Any, event: Any) -> None:
             ctx = current_context.get()
             if ctx is None:
@@ -74,8 +76,36 @@ def install_listeners() -> None:
             ctx.current_task = name
             ctx.emit_threadsafe("task_started", name, task=name, agent=event.agent_role)
 
+        if not _see_inline(crewai_event_bus, TaskStartedEvent, _task_started):
+            crewai_event_bus.on(TaskStartedEvent)(_task_started)
         _listeners_installed = True
         _freeze_imported_objects()
+
+
+def _see_inline(bus: Any, event_type: type, handler: Any) -> bool:
+    """Call ``handler`` for ``event_type`` in the emitting thread, before the bus sees it.
+
+    A handler registered with ``bus.on`` runs on the bus's thread pool: a context copy, a
+    future and a hand-off to another thread per event, which then queues for the interpreter
+    lock behind every running job. Ours only reads the event and the emitting thread's job
+    context, so it runs inline instead; the bus still delivers the event to every other
+    handler as before. Only where ``emit`` is the plain method of crewAI 1.15's bus (else
+    False: register normally).
+    """
+    cls_emit = getattr(type(bus), "emit", None)
+    if cls_emit is None or "emit" in vars(bus) or not hasattr(bus, "_sync_handlers"):
+        return False
+
+    def emit(source: Any, event: Any) -> Any:
+        if type(event) is event_type:
+            try:
+                handler(source, event)
+            except Exception:  # as on the bus: a failing handler never fails the emitter
+                _stdlog.exception("task event handler failed")
+        return cls_emit(bus, source, event)
+
+    bus.emit = emit
+    return True
 
 
 def _freeze_imported_objects() -> None:
@@ -341,7 +371,7 @@ async def _kickoff(ctx: RunContext, crew: Any, inputs: dict[str, Any]) -> Any:
     def task_callback(output: Any) -> None:
         # not waited for: the crew's thread must not queue behind a busy event loop
         name = getattr(output, "name", None) or (getattr(output, "description", "") or "")[:80]
-        asyncio.run_coroutine_threadsafe(ctx.task_finished(str(name)), loop)
+        post(loop, ctx.task_finished(str(name)))
         ctx.check_cancelled()
 
     crew.step_callback = step_callback
