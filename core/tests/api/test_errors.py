@@ -119,6 +119,22 @@ async def test_nan_and_infinity_are_malformed_json(client, path, constant):
     assert (await client.get("/jobs")).json()["count"] == 0  # nothing was queued
 
 
+@pytest.mark.parametrize("extra", [b"", b', "note": "\\ud800"'])
+async def test_bodies_nested_deeper_than_the_store_reads_are_malformed(client, extra):
+    """Accepted, such a job could never be read back (pydantic's reader stops at 200 levels);
+    so it is refused, with or without a lone surrogate sending it to the slower parser."""
+    deep = b"[" * 250 + b"]" * 250
+    body = b'{"crews": ["echo"], "inputs": {"story_text": "a", "deep": %s}%s}' % (deep, extra)
+    r = await client.post("/jobs", content=body, headers={"content-type": "application/json"})
+    err = assert_error(r, 400, "malformed_json")
+    assert "recursion limit" in str(err) or "deeper than 200" in str(err)
+    shallow = b'{"crews": ["echo"], "inputs": {"story_text": "a", "deep": %s}}' % (
+        b"[" * 150 + b"]" * 150)
+    r = await client.post("/jobs", content=shallow, headers={"content-type": "application/json"})
+    assert r.status_code == 202, r.text
+    assert (await client.get(f"/jobs/{r.json()['id']}")).status_code == 200
+
+
 @pytest.mark.parametrize("path", ["/jobs", "/crews/execute"])
 async def test_submission_bodies_refuse_what_fastapi_refused(client, path):
     """The submission routes read their body themselves; the answers are FastAPI's."""

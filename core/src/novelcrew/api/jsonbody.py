@@ -30,6 +30,10 @@ from starlette.responses import Response
 
 from novelcrew.api.errors import is_json
 
+#: how deep pydantic's JSON parser reads, in the API and in the store: a body nested deeper
+#: would be accepted and then never read back
+MAX_DEPTH = 200
+
 M = TypeVar("M", bound=BaseModel)
 E = TypeVar("E", bound=Callable[..., Any])
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
@@ -58,6 +62,9 @@ async def read_model(request: Request, model: type[M]) -> M:
     try:
         data = pydantic_core.from_json(raw, allow_inf_nan=False)
     except ValueError as exc:
+        if not any(hint in str(exc) for hint in ("hex escape", "expected value", "invalid number")):
+            # not JSON, or nested deeper than the parser (and so the store) reads
+            raise _error("json_invalid", f"JSON decode error: {exc}", error=str(exc)) from None
         data = _parse_slowly(raw, exc)
     try:
         return model.model_validate(data)
@@ -68,18 +75,34 @@ async def read_model(request: Request, model: type[M]) -> M:
 
 
 def _parse_slowly(raw: bytes, error: ValueError) -> Any:
-    """What the fast parser refused, parsed by the standard library, which takes lone
-    surrogates (valid JSON syntax; the submission check answers them with a 422 naming the
-    field) but not ``NaN`` or ``Infinity`` here (not JSON at all)."""
+    """A body the fast parser refused, parsed by the standard library, for two cases: a lone
+    surrogate (``"\\ud800"``) is JSON syntax, and the submission check answers it with a 422
+    naming the field; ``NaN`` and ``Infinity`` are not JSON, and the answer says so by name.
+    Anything else the fast parser refused is refused here too."""
 
     def refuse(constant: str) -> Any:
         raise ValueError(f"{constant} is not a JSON value")
 
     try:
-        return json.loads(raw, parse_constant=refuse)
+        data = json.loads(raw, parse_constant=refuse)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError too
         detail = str(exc) if "JSON value" in str(exc) else str(error)
         raise _error("json_invalid", f"JSON decode error: {detail}", error=detail) from None
+    if _depth(data) > MAX_DEPTH:
+        detail = f"nested deeper than {MAX_DEPTH} levels"
+        raise _error("json_invalid", f"JSON decode error: {detail}", error=detail)
+    return data
+
+
+def _depth(value: Any) -> int:
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1)
+                         for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
 
 
 class JSONBodyRoute(APIRoute):
