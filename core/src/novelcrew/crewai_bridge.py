@@ -320,6 +320,70 @@ def _no_replay_log_by_default() -> None:
         attr.default_factory = _NoReplayLog
 
 
+#: crewAI's pydantic models whose private attributes are read hundreds of times per task
+_PRIVATE_READERS = (
+    ("crewai.flow.runtime", "Flow"),  # every AgentExecutor: ~800 reads per 3-task job
+    ("crewai.agents.agent_builder.base_agent", "BaseAgent"),
+    ("crewai.task", "Task"),
+    ("crewai.crew", "Crew"),
+    ("crewai.llms.base_llm", "BaseLLM"),
+    ("crewai.utilities.i18n", "I18N"),
+    ("crewai.state.runtime", "RuntimeState"),
+    ("crewai.state.event_record", "EventRecord"),
+)
+_private_reads_patched = False
+
+
+def _fast_private_reads() -> None:
+    """Read crewAI models' private attributes without pydantic's exception on every read.
+
+    pydantic keeps private attributes (``_state``, ``_methods``, ...) out of the instance
+    dict, so each read goes through ``BaseModel.__getattr__``, which first asks
+    ``hasattr(private_attr, "__get__")``; for a plain ``PrivateAttr`` that raises and catches
+    an ``AttributeError``. crewAI's executor reads them ~1,100 times per 3-task job, about a
+    tenth of its CPU. This ``__getattr__`` returns the stored value directly when no private
+    attribute of the instance's class wraps a descriptor (checked once per class), and
+    otherwise, or for anything not stored, is pydantic's own. Only for pydantic 2 and the
+    crewAI versions the executor driver supports, and only on classes using pydantic's.
+    """
+    global _private_reads_patched
+    if _private_reads_patched:
+        return
+    _private_reads_patched = True
+    import pydantic
+
+    if not pydantic.VERSION.startswith("2.") or crewai_executor._runtime() is None:
+        return
+    pydantic_getattr = getattr(pydantic.BaseModel, "__getattr__", None)
+    if pydantic_getattr is None:
+        return
+    plain: dict[type, bool] = {}
+    get_private = object.__getattribute__
+
+    def __getattr__(self: Any, item: str) -> Any:
+        cls = type(self)
+        ok = plain.get(cls)
+        if ok is None:
+            ok = plain[cls] = not any(hasattr(attr, "__get__") for attr in
+                                      cls.__private_attributes__.values())
+        if ok:
+            try:
+                return get_private(self, "__pydantic_private__")[item]
+            except (AttributeError, KeyError, TypeError):
+                pass
+        return pydantic_getattr(self, item)
+
+    for modname, clsname in _PRIVATE_READERS:
+        try:
+            module = __import__(modname, fromlist=[clsname])
+        except ImportError:
+            continue
+        cls = getattr(module, clsname, None)
+        if isinstance(cls, type) and issubclass(cls, pydantic.BaseModel) and \
+                getattr(cls, "__getattr__", None) is pydantic_getattr:
+            cls.__getattr__ = __getattr__  # type: ignore[method-assign]
+
+
 def _our_error(exc: BaseException) -> NovelcrewError | None:
     """The novelcrew error (``ModelError``, ``JobCancelled``) behind whatever crewAI raised."""
     seen: set[int] = set()
@@ -346,6 +410,7 @@ async def kickoff(ctx: RunContext, crew: Any, inputs: dict[str, Any]) -> Any:
     _skip_absent_file_store()
     _quiet_default_listeners()
     _no_replay_log_by_default()
+    _fast_private_reads()
     crewai_executor.install()
     ctx.check_cancelled()
     if crew in _in_flight:
