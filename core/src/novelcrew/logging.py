@@ -116,20 +116,24 @@ class _LineBuffer:
         self.max_lines = max_lines
         self._lines: list[str] = []
         self._lock = threading.Lock()  # taking lines out and writing them, in order
+        self._taking = threading.Lock()  # a line added while the list is swapped is not lost
         self._closed = threading.Event()
         threading.Thread(target=self._run, name="novelcrew-log-flush", daemon=True).start()
         atexit.register(self.close)
 
     def write(self, line: str, *, urgent: bool = False) -> None:
-        self._lines.append(line)  # list.append is atomic: no lock on the hot path
-        if urgent or len(self._lines) >= self.max_lines:
+        with self._taking:
+            self._lines.append(line)
+            waiting = len(self._lines)
+        if urgent or waiting >= self.max_lines:
             self.flush()
 
     def flush(self) -> None:
         with self._lock:
-            if not self._lines:
+            with self._taking:
+                lines, self._lines = self._lines, []
+            if not lines:
                 return
-            lines, self._lines = self._lines, []
             file = self._stream or sys.stderr
             # nowhere left to report it (stdlib's handleError would print to the same stream)
             with contextlib.suppress(OSError, ValueError):
