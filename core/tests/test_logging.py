@@ -9,6 +9,7 @@ import logging
 import re
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -219,3 +220,26 @@ def test_buffered_lines_are_written_when_the_process_exits(tmp_path: Path) -> No
                           timeout=60, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert [json.loads(line)["i"] for line in done.stderr.splitlines()] == [0, 1, 2]
+
+
+def test_buffered_lines_from_many_threads_are_all_written(
+    tmp_path: Path, restore_logging: None
+) -> None:
+    out = io.StringIO()
+    configure_logging(settings(tmp_path, log_format="json"), stream=out, buffered=True)
+
+    def chatter(n: int) -> None:
+        log = structlog.get_logger(f"t{n}")
+        for i in range(1500):
+            log.info("line", n=n, i=i)
+
+    threads = [threading.Thread(target=chatter, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    configure_logging(settings(tmp_path, log_format="json"), stream=out)  # flushes the rest
+    seen = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert len(seen) == 6 * 1500
+    for n in range(6):  # each thread's lines in its own order
+        assert [e["i"] for e in seen if e.get("n") == n] == list(range(1500))
