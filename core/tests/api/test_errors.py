@@ -159,6 +159,11 @@ async def test_submission_bodies_refuse_what_fastapi_refused(client, path):
                                          b' "input_data": {"story_text": "a"}}',
                            headers={"content-type": "application/vnd.api+json"})
     assert ok.status_code == 202, ok.text
+    ok = await client.post(path, content=b'{"crews": ["echo"], "crew_type": "echo",'
+                                         b' "inputs": {"story_text": "a"},'
+                                         b' "input_data": {"story_text": "a"}}',
+                           headers={"content-type": "text/json; charset=utf-8"})
+    assert ok.status_code == 202, ok.text  # FastAPI read any */json as JSON too
 
 
 async def test_big_integers_and_non_ascii_text_are_accepted(client):

@@ -108,12 +108,12 @@ def clean_validation_errors(errors: Any) -> list[dict[str, Any]]:
 
 
 def is_json(content_type: str | None) -> bool:
-    """``application/json`` or ``application/*+json``; a body without a type counts as JSON."""
+    """``*/json`` or ``*/*+json``, as FastAPI reads bodies; a body without a type counts as
+    JSON."""
     if not content_type:
         return True  # a body without a type is read as JSON
-    media = content_type.split(";", 1)[0].strip().lower()
-    return media == "application/json" or (media.startswith("application/")
-                                            and media.endswith("+json"))
+    subtype = content_type.split(";", 1)[0].strip().lower().partition("/")[2]
+    return subtype == "json" or subtype.endswith("+json")
 
 
 def from_validation_error(exc: RequestValidationError,
