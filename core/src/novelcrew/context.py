@@ -150,7 +150,9 @@ class RunContext:
         """A crewAI LLM for ``agent_role``: routed, retried, with fallbacks and usage recorded."""
         from novelcrew.crewai_bridge import prepare
 
-        prepare(self.settings.resolved_data_dir)  # crewAI's environment, before its import
+        # crewAI's environment, before its import; ``prepare`` resolves the path itself, once
+        # (``resolved_data_dir`` would walk the file system on every call)
+        prepare(self.settings.data_dir)
         from novelcrew.llm.router import build_llm
 
         return build_llm(self, agent_role)
