@@ -381,7 +381,7 @@ def _fast_private_reads() -> None:
         cls = getattr(module, clsname, None)
         if isinstance(cls, type) and issubclass(cls, pydantic.BaseModel) and \
                 getattr(cls, "__getattr__", None) is pydantic_getattr:
-            cls.__getattr__ = __getattr__  # type: ignore[method-assign]
+            cls.__getattr__ = __getattr__  # type: ignore[method-assign,attr-defined]
 
 
 def _our_error(exc: BaseException) -> NovelcrewError | None:

@@ -264,7 +264,7 @@ def _only_with(keys: tuple[str, ...], *processors: Processor) -> Processor:
     def processor(logger: Any, method: str, event_dict: EventDict) -> EventDict:
         if any(key in event_dict for key in keys):
             for step in processors:
-                event_dict = step(logger, method, event_dict)
+                event_dict = step(logger, method, event_dict)  # type: ignore[assignment]
         return event_dict
 
     return processor
