@@ -4,9 +4,10 @@ The submission routes are the API's busiest. FastAPI reads a body with ``json.lo
 validates it through its dependency solver, about a quarter of its work per submission.
 ``JSONBodyRoute`` keeps the route's declaration, so the OpenAPI document (request schema,
 responses) is still FastAPI's own, and replaces only the handler. The body is parsed by
-``pydantic_core.from_json`` and validated by the model in one pass. The parser also refuses
-what JSON does not allow and no client could read back: ``NaN``, ``Infinity`` and lone
-surrogates. Errors are raised as ``RequestValidationError`` in FastAPI's own shape (``loc``
+``pydantic_core.from_json`` and validated by the model in one pass. What JSON does not allow
+and no client could read back (``NaN``, ``Infinity``, nesting past 200 levels) is refused as
+malformed; lone surrogates are JSON syntax and reach the submission check, which names the
+field. Errors are raised as ``RequestValidationError`` in FastAPI's own shape (``loc``
 starting with ``"body"``), so the app's error handlers answer them as they answer any route.
 
 An endpoint served this way takes exactly ``(body: SomeModel, request: Request)`` and returns a
@@ -39,9 +40,9 @@ E = TypeVar("E", bound=Callable[..., Any])
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
 
-def _error(type: str, msg: str, loc: tuple[str | int, ...] = (), **ctx: Any,
-           ) -> RequestValidationError:
-    error: dict[str, Any] = {"type": type, "loc": ("body", *loc), "msg": msg, "input": None}
+def _error(type: str, msg: str, **ctx: Any) -> RequestValidationError:
+    """An error about the whole body, in FastAPI's shape."""
+    error: dict[str, Any] = {"type": type, "loc": ("body",), "msg": msg, "input": None}
     if ctx:
         error["ctx"] = ctx
     return RequestValidationError([error])
