@@ -212,3 +212,9 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         status: {"model": ErrorResponse, "description": descriptions.get(status, "Error")}
         for status in statuses
     }
+
+
+#: what any guarded route may answer before it runs (the request guard's refusals)
+GUARDED = responses(401, 429)
+#: the same for a route that needs no key (``/health``)
+PUBLIC = responses(429)

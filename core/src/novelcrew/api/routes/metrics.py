@@ -9,9 +9,10 @@ from fastapi.responses import Response
 
 import novelcrew.llm.metrics  # noqa: F401  (the model layer's counters, listed from the start)
 from novelcrew import metrics
+from novelcrew.api import errors
 from novelcrew.api.deps import BackendDep
 
-router = APIRouter(prefix="/metrics", tags=["operations"])
+router = APIRouter(prefix="/metrics", tags=["operations"], responses=errors.GUARDED)
 log = logging.getLogger(__name__)
 
 

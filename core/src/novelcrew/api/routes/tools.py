@@ -7,10 +7,11 @@ from typing import Any
 from fastapi import APIRouter
 
 from novelcrew import introspect
+from novelcrew.api import errors
 from novelcrew.api.deps import PluginsDep
 from novelcrew.api.schemas import ToolPublic
 
-router = APIRouter(prefix="/tools", tags=["plugins"])
+router = APIRouter(prefix="/tools", tags=["plugins"], responses=errors.GUARDED)
 
 
 @router.get("", response_model=list[ToolPublic], summary="Registered tools")
