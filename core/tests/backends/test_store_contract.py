@@ -268,6 +268,40 @@ async def test_sqlite_does_not_rewrite_a_big_story_at_every_save(tmp_path: Path)
         await store.close()
 
 
+async def test_sqlite_holds_no_story_of_a_queued_job_in_memory(tmp_path: Path) -> None:
+    """A queue can hold thousands of jobs with stories of up to 2 MB: once created, they live
+    in the file, not in the server's memory. The job read back to run it is saved without
+    rewriting its inputs."""
+    import gc
+    import tracemalloc
+
+    store = SQLiteStore(tmp_path / "jobs.sqlite3")
+    await store.open()
+    try:
+        tracemalloc.start()
+        ids = []
+        for i in range(40):
+            job = Job(crews=["architect"], inputs={"story_text": f"{i} " + "word " * 50_000})
+            await store.create(job)
+            ids.append(job.id)
+        del job
+        gc.collect()
+        held, _ = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        assert held < 2_000_000, f"{held} bytes held after creating 40 jobs of 250 KB"
+
+        running = await store.get(ids[0])
+        assert running is not None
+        await store.checkpoint("TRUNCATE")
+        for i in range(5):
+            running.progress.completed_tasks = i
+            await store.save(running)
+        wal = tmp_path / "jobs.sqlite3-wal"
+        assert wal.stat().st_size < 100_000, "the inputs were rewritten on save"
+    finally:
+        await store.close()
+
+
 async def test_sqlite_group_commit_undoes_only_the_failing_writers_statements(
     tmp_path: Path,
 ) -> None:

@@ -466,8 +466,11 @@ class SQLiteStore(JobStore):
             return rows
         if inputs:
             self._digests[job.id] = inputs[1]
-        if inputs or job.id not in self._inputs_written:
-            # a copy whose strings are the job's own: the next save's comparison is cheap
+        if record_sql is not CREATE and (inputs or job.id not in self._inputs_written):
+            # a copy whose strings are the job's own: the next save's comparison is cheap.
+            # Not for a job just created: it waits in the queue, and whoever runs it saves
+            # its own copy read back from the store (whose digest ``_job`` keeps), so a copy
+            # here would only hold every queued story in memory (and cost a submission 10 µs)
             self._inputs_written[job.id] = _copy_json(job.inputs)
         return rows
 
