@@ -136,6 +136,25 @@ def _refreeze_after_first_kickoff() -> None:
         gc.freeze()
 
 
+#: young-generation threshold of the garbage collector while crews run (CPython's is 700)
+YOUNG_GC_THRESHOLD = 10_000
+
+
+def _collect_young_less_often() -> None:
+    """Run the collector's young pass every 10,000 allocations instead of 700.
+
+    A crew run allocates hundreds of thousands of container objects (pydantic models, events,
+    messages); with the default threshold 50 concurrent 3-task jobs went through ~75 young and
+    ~7 middle passes per batch, each promoting the live jobs' objects to be scanned again,
+    0.07-0.29 s with every job stalled. With 10,000: 4-6 passes, 0.04-0.1 s, and 10-25% less
+    CPU per job in ``bench/concurrency.py``. Never lowers a higher threshold (``serve`` sets
+    its own) and leaves automatic collection off if it was switched off (threshold 0).
+    """
+    young, middle, old = gc.get_threshold()
+    if 0 < young < YOUNG_GC_THRESHOLD:
+        gc.set_threshold(YOUNG_GC_THRESHOLD, middle, old)
+
+
 def _task_label(event: Any) -> str:
     task = getattr(event, "task", None)
     name = getattr(task, "name", None) or getattr(event, "task_name", None)
@@ -411,6 +430,7 @@ async def kickoff(ctx: RunContext, crew: Any, inputs: dict[str, Any]) -> Any:
     _quiet_default_listeners()
     _no_replay_log_by_default()
     _fast_private_reads()
+    _collect_young_less_often()
     crewai_executor.install()
     ctx.check_cancelled()
     if crew in _in_flight:

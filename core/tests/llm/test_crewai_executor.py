@@ -307,6 +307,25 @@ async def test_garbage_made_after_crewai_is_loaded_is_still_collected(
     assert ref() is None
 
 
+async def test_crews_run_with_a_young_collection_every_10000_allocations(
+    server: OpenAIServer, settings_for: Any, pair_plugins: Any
+) -> None:
+    before = gc.get_threshold()
+    try:
+        gc.set_threshold(700, before[1], before[2])
+        job, _ = await run_job(pair_plugins, "pair", {}, settings=settings_for())
+        assert job.status == "succeeded"
+        assert gc.get_threshold() == (crewai_bridge.YOUNG_GC_THRESHOLD, before[1], before[2])
+        gc.set_threshold(50_000, 5, 5)  # a higher one (``serve``'s) is kept
+        crewai_bridge._collect_young_less_often()
+        assert gc.get_threshold() == (50_000, 5, 5)
+        gc.set_threshold(0)  # automatic collection switched off stays off
+        crewai_bridge._collect_young_less_often()
+        assert gc.get_threshold()[0] == 0
+    finally:
+        gc.set_threshold(*before)
+
+
 def test_the_driver_gives_way_when_crewai_changes(monkeypatch: pytest.MonkeyPatch,
                                                   tmp_path: Path) -> None:
     import crewai
