@@ -36,7 +36,7 @@ from typing import Any, TypeVar
 import orjson
 
 from novelcrew.backends.base import JobStore
-from novelcrew.jobs import Job, JobEvent, JobStatus
+from novelcrew.jobs import Job, JobEvent, JobStatus, record_json
 
 T = TypeVar("T")
 
@@ -415,7 +415,7 @@ class SQLiteStore(JobStore):
     @staticmethod
     def _row(job: Job) -> tuple[Any, ...]:
         return (job.project_id, job.status.value, job.created_at.timestamp(),
-                job.model_dump_json(exclude={"inputs"}))
+                record_json(job, "inputs"))
 
     def _job(self, row: Any) -> Job:
         record, events_count, cancel_requested, inputs, digest = row
@@ -551,7 +551,7 @@ class SQLiteStore(JobStore):
     # events -------------------------------------------------------------------------------
     @staticmethod
     def _append_statement(event: JobEvent) -> Statement:
-        return (APPEND, (event.job_id, event.model_dump_json(exclude={"seq"}), event.job_id))
+        return (APPEND, (event.job_id, record_json(event, "seq"), event.job_id))
 
     def _appended(self, event: JobEvent, rows: builtins.list[Any]) -> JobEvent:
         event.seq = rows[0][0]
