@@ -9,6 +9,8 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import pytest
+
 from novelcrew.llm import plain_requests
 from novelcrew.llm.providers import CLIENT_SHARDS, build_provider_llm
 from novelcrew_sdk.openai_server import OpenAIServer, Reply
@@ -144,3 +146,62 @@ def test_a_tool_call_answer_still_comes_back_through_a_shard(
     answer = llm.call(MESSAGES, tools=tools)
     assert "lookup" in str(answer)
     assert server.calls[0].body["tools"][0]["function"]["name"] == "lookup"
+
+
+ANSWERS: list[dict[str, Any]] = [
+    {"id": "c1", "object": "chat.completion", "created": 1700000000, "model": "main",
+     "choices": [{"index": 0, "message": {"role": "assistant", "content": "Maya."},
+                  "finish_reason": "stop", "logprobs": None}],
+     "usage": {"prompt_tokens": 10, "completion_tokens": 2, "total_tokens": 12,
+               "cost": 0.0001}, "provider": "OpenRouter"},
+    {"id": "c2", "object": "chat.completion", "created": 1700000000, "model": "main",
+     "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {
+         "role": "assistant", "content": None, "reasoning": "look it up",
+         "tool_calls": [{"id": "t1", "type": "function",
+                         "function": {"name": "lookup", "arguments": "{}"}}]}}]},
+    # what strict validation refuses goes the SDK's lenient way: nothing new is coerced
+    {"id": "c3", "object": "chat.completion", "created": "1700000000", "model": "main",
+     "choices": [{"index": 0, "message": {"role": "assistant", "content": "x"},
+                  "finish_reason": "eos"}], "usage": {"prompt_tokens": "10"}},
+    {"id": "c4", "choices": "not a list"},
+]
+
+
+@pytest.mark.filterwarnings("ignore:Pydantic serializer warnings")  # dumping the odd answers
+def test_chat_completions_are_read_into_what_the_sdk_builds() -> None:
+    import httpx
+    from openai import OpenAI
+    from openai.types.chat import ChatCompletion
+
+    from novelcrew.llm.transport import openai_client
+
+    lean = openai_client(api_key="k", base_url="http://127.0.0.1:9/v1", max_retries=0)
+    sdk = OpenAI(api_key="k", base_url="http://127.0.0.1:9/v1", max_retries=0)
+    response = httpx.Response(200)
+    for data in ANSWERS:
+        ours = lean._process_response_data(data=data, cast_to=ChatCompletion, response=response)
+        theirs = sdk._process_response_data(data=data, cast_to=ChatCompletion,
+                                            response=response)
+        assert type(ours) is type(theirs) is ChatCompletion
+        assert ours.model_dump() == theirs.model_dump()
+        assert ours.model_dump(exclude_unset=True) == theirs.model_dump(exclude_unset=True)
+        # pydantic counts extra keys as set, the SDK's constructor does not; dumps are equal
+        declared = ChatCompletion.model_fields.keys()
+        assert ours.model_fields_set & declared == theirs.model_fields_set & declared
+        assert repr(ours) == repr(theirs)  # same values of the same types, extras included
+    lean.close()
+    sdk.close()
+
+
+def test_the_request_url_is_merged_once_per_base_url() -> None:
+    from novelcrew.llm.transport import openai_client
+
+    client = openai_client(api_key="k", base_url="http://127.0.0.1:9/v1", max_retries=0)
+    first = client._prepare_url("chat/completions")
+    assert str(first) == "http://127.0.0.1:9/v1/chat/completions"
+    assert client._prepare_url("chat/completions") is first
+    client.base_url = "http://127.0.0.1:10/v2"
+    assert str(client._prepare_url("chat/completions")) == \
+        "http://127.0.0.1:10/v2/chat/completions"
+    assert str(client._prepare_url("https://elsewhere.test/x")) == "https://elsewhere.test/x"
+    client.close()

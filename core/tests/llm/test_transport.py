@@ -343,5 +343,7 @@ def test_the_providers_build_their_clients_on_it(settings_for: Any, monkeypatch:
     from novelcrew.llm.providers import build_provider_llm
 
     llm = build_provider_llm("openai/main", settings_for())
-    assert isinstance(llm._get_sync_client()._client._transport, PlainTransport)
-    assert transport_module.__all__ == ["PlainTransport", "http_client"]
+    client = llm._get_sync_client()
+    assert isinstance(client._client._transport, PlainTransport)
+    assert type(client) is transport_module._lean_openai_class()
+    assert transport_module.__all__ == ["PlainTransport", "http_client", "openai_client"]

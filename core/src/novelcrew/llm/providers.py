@@ -96,15 +96,14 @@ class _Accounting:
             self._handed += 1
             if len(shards) < CLIENT_SHARDS:
                 import httpx
-                from openai import OpenAI
 
-                from novelcrew.llm.transport import http_client
+                from novelcrew.llm.transport import http_client, openai_client
 
                 if not shards:  # loading the CA bundle costs ~50 ms: once per LLM
                     self._ssl = httpx.create_ssl_context()
                 params = self._get_client_params()  # type: ignore[attr-defined]
                 params["http_client"] = http_client(self._ssl)
-                shards.append(OpenAI(**params))
+                shards.append(openai_client(**params))
                 return shards[-1]
             return shards[self._handed % CLIENT_SHARDS]
 

@@ -21,8 +21,13 @@ connection and parses the response directly, with the same outcomes as httpx's t
 - bodies: ``Content-Length``, chunked (trailers dropped) and to-end-of-connection; a
   response with a chunked or close-delimited body streams from the socket as it is read.
 
-Requests it does not cover (a body without a length, a proxy, a URL scheme other than
-``http``/``https``) go to ``fallback``, an ordinary ``httpx.HTTPTransport``.
+Requests it does not cover (a body without a length, a URL scheme other than
+``http``/``https``) go to ``fallback``, an ordinary ``httpx.HTTPTransport``; with a proxy
+configured, ``http_client`` returns the SDK's own client unchanged.
+
+``openai_client`` builds the SDK's ``OpenAI`` client with two more per-call costs cut (see
+``LeanOpenAI``): together with the transport, a chat call's client-side CPU goes from about
+1.45 to 0.56 ms (single thread, local server, median of interleaved rounds).
 """
 
 from __future__ import annotations
@@ -40,7 +45,7 @@ from typing import Any
 
 import httpx
 
-__all__ = ["PlainTransport", "http_client"]
+__all__ = ["PlainTransport", "http_client", "openai_client"]
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
@@ -66,6 +71,57 @@ def http_client(ssl_context: ssl.SSLContext) -> httpx.Client:
     fallback = httpx.HTTPTransport(verify=ssl_context)
     transport = PlainTransport(ssl_context=ssl_context, fallback=fallback)
     return _lean_client_class()(transport=transport)
+
+
+def openai_client(**params: Any) -> Any:
+    """``openai.OpenAI(**params)`` with two per-call costs of the SDK cut (``_LeanOpenAI``)."""
+    return _lean_openai_class()(**params)
+
+
+@functools.cache
+def _lean_openai_class() -> type[Any]:
+    import pydantic
+    from openai import OpenAI
+    from openai.types.chat import ChatCompletion
+
+    class LeanOpenAI(OpenAI):
+        """The OpenAI SDK's client, with the same requests and results, for less CPU per call.
+
+        - the request URL, merged from the base URL and the path on every call (two URL
+          parses), is kept per path for as long as the base URL is the same object;
+        - a chat completion is read by pydantic's validator in strict mode (~10 µs) instead
+          of the SDK's field-by-field ``construct_type`` (~140 µs); for an answer of the
+          declared types both build the same model (extra fields such as OpenRouter's
+          ``usage.cost`` included; only ``model_fields_set`` also names the extra keys, as
+          pydantic counts them). Anything strict validation refuses (a number sent as a
+          string, a finish reason the SDK does not know) takes the SDK's lenient path as
+          before, so nothing is coerced that was not before.
+        """
+
+        def _prepare_url(self, url: str) -> httpx.URL:
+            cache: dict[str, tuple[Any, httpx.URL]] = self.__dict__.setdefault(
+                "_novelcrew_urls", {})
+            base = self.base_url
+            hit = cache.get(url)
+            if hit is not None and hit[0] is base:
+                return hit[1]
+            merged: httpx.URL = super()._prepare_url(url)
+            if len(cache) < 64:
+                cache[url] = (base, merged)
+            return merged
+
+        def _process_response_data(self, *, data: object, cast_to: type[Any],
+                                   response: httpx.Response) -> Any:
+            if cast_to is ChatCompletion and type(data) is dict and \
+                    not self._strict_response_validation:
+                try:
+                    return ChatCompletion.model_validate(data, strict=True)
+                except pydantic.ValidationError:
+                    pass
+            return super()._process_response_data(data=data, cast_to=cast_to,
+                                                  response=response)
+
+    return LeanOpenAI
 
 
 class _Cookies(httpx.Cookies):
