@@ -31,7 +31,10 @@ class MemoryStore(JobStore):
         return None
 
     def _cond(self, job_id: str) -> asyncio.Condition:
-        return self._changed.setdefault(job_id, asyncio.Condition())
+        cond = self._changed.get(job_id)  # not ``setdefault``: a Condition per event is waste
+        if cond is None:
+            cond = self._changed[job_id] = asyncio.Condition()
+        return cond
 
     async def create(self, job: Job) -> None:
         self._jobs[job.id] = _copy(job)

@@ -83,6 +83,15 @@ def _self_bounded(llm: BaseLLM) -> bool:
     return isinstance(llm, OpenAIEndpointLLM | OpenRouterLLM | OfflineLLM)
 
 
+def _reports_usage(llm: BaseLLM) -> bool:
+    """Whether ``llm`` writes every answered call's usage into the router's slot (ours do),
+    so crewAI's lifetime counters need not be read (a pydantic model built) around it."""
+    from novelcrew.llm.local import LocalLLM
+    from novelcrew.llm.providers import OpenAIEndpointLLM, OpenRouterLLM
+
+    return isinstance(llm, OpenAIEndpointLLM | OpenRouterLLM | LocalLLM)
+
+
 _GIVEN_UP = "_novelcrew_model_gave_up"
 
 
@@ -142,6 +151,8 @@ class RoutedLLM(BaseLLM):
     _chain: list[str] = PrivateAttr(default_factory=list)
     _inner: dict[str, BaseLLM] = PrivateAttr(default_factory=dict)
     _build_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+    #: the routed model's context window, asked several times per task by crewAI
+    _window: int | None = PrivateAttr(default=None)
 
     def __init__(self, *, model: str, ctx: RunContext, agent_role: str | None,
                  chain: list[str]) -> None:
@@ -161,6 +172,9 @@ class RoutedLLM(BaseLLM):
 
     def inner(self, model_id: str) -> BaseLLM:
         """The provider's LLM for ``model_id``, built on first use."""
+        llm = self._inner.get(model_id)
+        if llm is not None:
+            return llm
         with self._build_lock:
             llm = self._inner.get(model_id)
             if llm is None:
@@ -185,8 +199,13 @@ class RoutedLLM(BaseLLM):
         return bool(primary and primary.supports_stop_words())
 
     def get_context_window_size(self) -> int:
-        primary = self._primary()
-        return primary.get_context_window_size() if primary else super().get_context_window_size()
+        window = self._window
+        if window is None:
+            primary = self._primary()
+            if primary is None:
+                return super().get_context_window_size()
+            window = self._window = primary.get_context_window_size()
+        return window
 
     def get_input_tokens_count(self, messages: Any, tools: Any = None,
                                response_model: Any = None) -> int:
@@ -288,14 +307,17 @@ class RoutedLLM(BaseLLM):
             raise CallTimeout(f"no answer from {model_id} within {timeout:g}s") from exc
 
     @contextlib.contextmanager
-    def _scope(self, llm: BaseLLM) -> Iterator[tuple[dict[str, Any], tuple[int, int]]]:
+    def _scope(self, llm: BaseLLM) -> Iterator[tuple[dict[str, Any], tuple[int, int] | None]]:
+        """crewAI's retry off, our stop words, a usage slot; crewAI's token counters read
+        before the call only for an LLM that does not fill the slot itself."""
         stop = self.stop_sequences
-        with contextlib.ExitStack() as stack:
-            stack.enter_context(_without_crewai_retry())
+        before = None if _reports_usage(llm) else token_snapshot(llm)
+        with _without_crewai_retry(), usage_slot() as slot:
             if stop:
-                stack.enter_context(call_stop_override(llm, list(stop)))
-            slot = stack.enter_context(usage_slot())
-            yield slot, token_snapshot(llm)
+                with call_stop_override(llm, list(stop)):
+                    yield slot, before
+            else:
+                yield slot, before
 
     def _agent_role(self, from_agent: Any) -> str | None:
         role = getattr(from_agent, "role", None)
@@ -335,9 +357,9 @@ class RoutedLLM(BaseLLM):
         return verdict
 
     def _succeeded(self, model_id: str, role: str | None, attempt: int, started: float,
-                   slot: dict[str, Any], before: tuple[int, int], llm: BaseLLM) -> None:
+                   slot: dict[str, Any], before: tuple[int, int] | None, llm: BaseLLM) -> None:
         seconds = round(time.monotonic() - started, 3)
-        if slot.get("reported"):
+        if slot.get("reported") or before is None:
             prompt_tokens = int(slot.get("prompt_tokens", 0))
             completion_tokens = int(slot.get("completion_tokens", 0))
         else:
