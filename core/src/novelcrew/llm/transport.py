@@ -180,11 +180,14 @@ class _Conn:
 
     def alive(self) -> bool:
         """Whether the server has not closed (or written to) this idle connection."""
-        try:
-            readable, _, _ = select.select([self.sock], [], [], 0)
+        if self.buffer:
+            return False
+        try:  # poll, not select: no limit on descriptor numbers in a busy server
+            poller = select.poll()
+            poller.register(self.sock, select.POLLIN)
+            return not poller.poll(0)  # readable, hung up or failed: not reusable
         except (OSError, ValueError):
             return False
-        return not readable and not self.buffer
 
     def close(self) -> None:
         with contextlib.suppress(OSError):
