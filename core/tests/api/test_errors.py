@@ -56,6 +56,18 @@ async def test_invalid_input_carries_pydantic_details_without_the_input(client):
     assert err["details"]["errors"][0]["type"] == "string_too_short"
 
 
+async def test_a_query_parameter_given_twice_is_422_not_settled_silently(client):
+    """Every query parameter takes one value; ``?status=queued&status=failed`` must not list
+    the failed jobs only (the last value would win)."""
+    err = assert_error(await client.get("/jobs?status=queued&limit=5&status=failed"), 422,
+                       "invalid_input")
+    assert err["details"]["errors"] == [{"loc": ["query", "status"], "msg": "given more than once",
+                                         "type": "repeated_parameter"}]
+    assert "status" in err["message"]
+    r = await client.get("/jobs?status=queued&limit=5")
+    assert r.status_code == 200, r.text
+
+
 async def test_missing_tool_is_503_naming_the_tool(client):
     err = assert_error(await client.post("/jobs", json={"crews": ["grapher"],
                                                         "inputs": {"story_text": "x"}}),

@@ -1,4 +1,5 @@
-"""The request guard: body size, API key, rate limit, then one log line and metrics per request.
+"""The request guard: API key, rate limit, repeated query parameters, body size, then one log
+line and metrics per request.
 
 A plain ASGI middleware (no per-request task or body copy) so the hot path stays cheap. It runs
 before routing, so a wrong key is refused the same way on every path, known or not.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import time
 from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -126,6 +128,15 @@ class GuardMiddleware:
             if method == "OPTIONS" and headers and b"access-control-request-method" in headers:
                 return None, None, False  # a CORS preflight never carries credentials
             return errors.from_novelcrew_error(_unauthorized(headers or {})), None, False
+        query: bytes = scope.get("query_string", b"")
+        if query:
+            repeated = _repeated_parameter(query)
+            if repeated is not None:
+                return errors.error_response(
+                    422, "invalid_input",
+                    f"query parameter {repeated!r} is given more than once; each takes one value",
+                    {"errors": [{"loc": ["query", repeated], "msg": "given more than once",
+                                 "type": "repeated_parameter"}]}), identity, False
         if method in BODY_METHODS:
             if headers is None:
                 headers = dict(scope["headers"])
@@ -144,6 +155,17 @@ class GuardMiddleware:
             else:
                 return None, identity, True
         return None, identity, False
+
+
+def _repeated_parameter(query: bytes) -> str | None:
+    """The first query parameter given twice, if any. Every parameter of this API takes one
+    value, and a repeat would otherwise be settled silently (the last one wins)."""
+    seen: set[str] = set()
+    for name, _ in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+        if name in seen:
+            return name[:100]
+        seen.add(name)
+    return None
 
 
 def _rate_limited(wait: float) -> Any:
