@@ -11,9 +11,9 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response, status
 
-from novelcrew.api import errors, jsonbody, submission
+from novelcrew.api import jsonbody, submission
 from novelcrew.api.deps import BackendDep
-from novelcrew.api.errors import responses
+from novelcrew.api.errors import GUARDED, responses
 from novelcrew.api.schemas import (
     CompatProgress,
     ExecuteRequest,
@@ -24,7 +24,7 @@ from novelcrew.api.schemas import (
 from novelcrew.errors import InvalidInput
 from novelcrew.jobs import Job, JobStatus
 
-router = APIRouter(prefix="/crews", tags=["novel-movie"], responses=errors.GUARDED)
+router = APIRouter(prefix="/crews", tags=["novel-movie"], responses=GUARDED)
 
 STATUS_NAMES = {JobStatus.succeeded: "completed"}
 

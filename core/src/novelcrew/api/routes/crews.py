@@ -5,12 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from novelcrew import introspect
-from novelcrew.api import errors
 from novelcrew.api.deps import PluginsDep
-from novelcrew.api.errors import responses
+from novelcrew.api.errors import GUARDED, responses
 from novelcrew.api.schemas import CrewDetail, CrewPublic
 
-router = APIRouter(prefix="/crews", tags=["crews"], responses=errors.GUARDED)
+router = APIRouter(prefix="/crews", tags=["crews"], responses=GUARDED)
 
 
 @router.get("", response_model=list[CrewPublic], summary="List crews")

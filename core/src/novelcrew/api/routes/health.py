@@ -12,12 +12,12 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from novelcrew.api import errors
 from novelcrew.api.deps import BackendDep, PluginsDep, SettingsDep
+from novelcrew.api.errors import PUBLIC
 from novelcrew.api.schemas import HealthPublic
 from novelcrew.specs import Health
 
-router = APIRouter(prefix="/health", tags=["operations"], responses=errors.PUBLIC)
+router = APIRouter(prefix="/health", tags=["operations"], responses=PUBLIC)
 
 CHECK_TIMEOUT = 5.0
 

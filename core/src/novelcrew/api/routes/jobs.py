@@ -8,15 +8,15 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request, Response, status
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from novelcrew.api import errors, jsonbody, submission
+from novelcrew.api import jsonbody, submission
 from novelcrew.api.deps import BackendDep
-from novelcrew.api.errors import responses
+from novelcrew.api.errors import GUARDED, responses
 from novelcrew.api.schemas import JobCreate, JobPublic, JobsPublic
 from novelcrew.backends.base import JobBackend
 from novelcrew.errors import InvalidInput
 from novelcrew.jobs import JobStatus
 
-router = APIRouter(prefix="/jobs", tags=["jobs"], responses=errors.GUARDED)
+router = APIRouter(prefix="/jobs", tags=["jobs"], responses=GUARDED)
 
 #: seconds between keep-alive comments on an idle event stream (``app.state.sse_keepalive``)
 DEFAULT_KEEPALIVE = 15.0

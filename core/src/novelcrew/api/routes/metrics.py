@@ -9,10 +9,10 @@ from fastapi.responses import Response
 
 import novelcrew.llm.metrics  # noqa: F401  (the model layer's counters, listed from the start)
 from novelcrew import metrics
-from novelcrew.api import errors
 from novelcrew.api.deps import BackendDep
+from novelcrew.api.errors import GUARDED
 
-router = APIRouter(prefix="/metrics", tags=["operations"], responses=errors.GUARDED)
+router = APIRouter(prefix="/metrics", tags=["operations"], responses=GUARDED)
 log = logging.getLogger(__name__)
 
 

@@ -7,11 +7,11 @@ from typing import Any
 from fastapi import APIRouter
 
 from novelcrew import introspect
-from novelcrew.api import errors
 from novelcrew.api.deps import PluginsDep
+from novelcrew.api.errors import GUARDED
 from novelcrew.api.schemas import ModelPublic
 
-router = APIRouter(prefix="/models", tags=["plugins"], responses=errors.GUARDED)
+router = APIRouter(prefix="/models", tags=["plugins"], responses=GUARDED)
 
 
 @router.get("", response_model=list[ModelPublic], summary="Registered model providers")

@@ -7,14 +7,13 @@ import time
 
 from fastapi import APIRouter, Request
 
-from novelcrew.api import errors
 from novelcrew.api.deps import BackendDep
-from novelcrew.api.errors import responses
+from novelcrew.api.errors import GUARDED, responses
 from novelcrew.api.schemas import CrewTiming, StatsPublic
 from novelcrew.errors import BackendUnavailable
 from novelcrew.jobs import ModelUsage
 
-router = APIRouter(prefix="/stats", tags=["operations"], responses=errors.GUARDED)
+router = APIRouter(prefix="/stats", tags=["operations"], responses=GUARDED)
 
 #: how many recent jobs the usage totals add up
 USAGE_WINDOW = 1000
