@@ -23,7 +23,7 @@ def _root() -> None:
 
 app.command("plugins")(_plugins.plugins_command)
 
-for _module in ("serve", "run", "jobs", "worker", "plugin_new"):
+for _module in ("serve", "run", "jobs", "worker", "plugin_new", "export"):
     try:
         __import__(f"novelcrew.cli.{_module}")
     except ModuleNotFoundError as exc:  # a command group not built yet
