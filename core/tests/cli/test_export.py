@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from novelcrew.cli import app
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "exports"))
-from test_exports import job  # noqa: E402  (the hand-made job record of the export tests)
+from test_exports import job
 
 
 def test_exports_a_saved_job_record(tmp_path: Path) -> None:
