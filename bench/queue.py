@@ -61,7 +61,7 @@ BARE_WORKER = '''
 import json, time
 from arq.worker import create_worker
 from novelcrew.settings import Settings
-from novelcrew.worker import worker_settings
+from novelcrew.backends.arq.worker import worker_settings
 
 STARTS = "{root}:bare:starts"
 
