@@ -294,8 +294,10 @@ class WorkerState:
             raise
         except (RedisError, OSError) as exc:
             # Redis went away mid-run: arq keeps the job (a worker runs it again), whether
-            # or not it can say so now; the record says ``queued`` if Redis is back already
+            # or not it can say so now; the record says ``queued`` if Redis is back already.
+            # What the store still holds for the job is dropped: the re-run writes it anew
             run.cancel.set()
+            run.lost = True
             log.warning("job_interrupted", job_id=job_id, error=f"{type(exc).__name__}: {exc}")
             with contextlib.suppress(RedisError, OSError):
                 await self._stopped(job_id)
