@@ -49,6 +49,7 @@ async def test_jobs_survive_a_redis_restart_mid_run(tmp_path: Path, stop: signal
         backend = ArqBackend(load(allow=[], include_entry_points=False, modules=[CREWS]),
                              settings)
         await backend.start()
+        assert (await backend.health()).data["persistence"] == "aof"
         try:
             ids = [(await backend.submit(new_job(["sleepy"], steps=10, step_seconds=0.1,
                                                   ledger=str(ledger)))).id for _ in range(16)]

@@ -118,6 +118,7 @@ async def test_health_and_stats_show_live_workers_from_their_heartbeats(
     """... and ``novelcrew worker --check`` (a container health check) agrees."""
     health = await backend.health()
     assert health.status == "degraded" and health.data["workers"] == []
+    assert health.data["persistence"].startswith("off")  # the test Redis runs without AOF
     proc = start_worker("--concurrency", "3")
     health = await until(lambda: _live(backend))
     (worker,) = health.data["workers"]

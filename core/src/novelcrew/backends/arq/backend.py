@@ -127,12 +127,15 @@ class ArqBackend(JobBackend):
             await self.store.redis.ping()
             workers = [w for w in await self.workers() if w["alive"]]
             depth = int(await self.pool.zcard(self.settings.queue_name))
+            aof = (await self.store.redis.info("persistence")).get("aof_enabled")
         except (RedisError, OSError) as exc:
             return Health(status="down", required=True,
                           detail=f"Redis unreachable: {type(exc).__name__}: {exc}",
                           data={"redis": "down", "workers": []})
         data = {"redis": "ok", "workers": workers, "live_workers": len(workers),
-                "queue": self.settings.queue_name, "queue_depth": depth}
+                "queue": self.settings.queue_name, "queue_depth": depth,
+                "persistence": "aof" if aof in (1, "1") else
+                "off: a Redis restart loses every queued job (see the operator guide)"}
         if not workers:
             return Health(status="degraded", required=True,
                           detail="Redis ok, but no live worker: jobs queue without running",
