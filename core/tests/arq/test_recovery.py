@@ -124,3 +124,30 @@ async def test_sigterm_hands_a_long_job_back_to_another_worker(
     start_worker()
     done = await until_terminal(backend, job.id, timeout=60)
     assert done.status is JobStatus.succeeded and done.attempts == 2
+
+
+async def test_a_stalled_worker_loses_its_job_and_never_finishes_it_too(
+    backend: ArqBackend, start_worker: StartWorker, tmp_path: Path
+) -> None:
+    """A worker frozen past its lease (SIGSTOP: what a blocked event loop looks like from
+    outside) loses its job to another worker; once it runs again it stops its copy at its next
+    heartbeat, so the job's crew runs to its end once and the job ends once."""
+    procs = {p.pid: p for p in (start_worker(), start_worker())}
+    ledger = tmp_path / "ledger.txt"
+    job = await backend.submit(new_job(["sleepy"], steps=40, step_seconds=0.1,
+                                       ledger=str(ledger)))
+    await until_event(backend, job.id, "task_started", timeout=60)
+    pid = await until(lambda: _holder(backend, job.id))
+    procs[pid].send_signal(signal.SIGSTOP)
+    try:
+        await until_event(backend, job.id, "started", attempt=2, timeout=30)
+    finally:
+        procs[pid].send_signal(signal.SIGCONT)
+    done = await until_terminal(backend, job.id, timeout=60)
+    assert done.status is JobStatus.succeeded and done.attempts == 2
+    assert ledger.read_text().splitlines() == [f"{job.id} sleepy"]
+    events = await backend.store.events(job.id)
+    assert [e.type for e in events].count("succeeded") == 1
+    assert all(p.poll() is None for p in procs.values())
+    stalled = next(w for w in await backend.workers() if w["pid"] == pid)
+    assert stalled["jobs_lost"] == 1

@@ -196,5 +196,6 @@ async def worker_list(store: RedisStore, settings: Settings) -> list[dict[str, A
             "jobs_retried": int(info.get("jobs_retried", 0) or 0),
             "jobs_handed_back": int(info.get("jobs_handed_back", 0) or 0),
             "jobs_recovered": int(info.get("jobs_recovered", 0) or 0),
+            "jobs_lost": int(info.get("jobs_lost", 0) or 0),
         })
     return out

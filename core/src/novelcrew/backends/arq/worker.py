@@ -327,6 +327,7 @@ class WorkerState:
             if not run.lost:
                 raise
         # lost: wait for the new holder to end it, so arq's cleanup cannot clear its marker
+        run.cancel.set()  # stops a crewAI kickoff still running in its thread
         self.counters["jobs_lost"] += 1
         log.warning("job_lease_lost", job_id=job_id, worker=self.id)
         while True:
@@ -412,8 +413,7 @@ class WorkerState:
                                          args=[self.id, self.lease_ms]))
             if held == -1:
                 run.lost = True
-                run.task.cancel()
-                run.cancel.set()
+                run.task.cancel()  # not ``run.cancel``: the runner would end the job cancelled
             elif held == 1:
                 run.cancel.set()  # a cancellation whose abort has not reached arq yet
 
