@@ -76,7 +76,7 @@ async def test_a_crews_own_callbacks_still_run_and_progress_still_flows(
     job, events = await run_job(plugins, "steps", {"tasks": 3}, settings=settings)
     assert job.status == "succeeded", job.error
     assert SEEN["tasks"] == ["step 1", "step 2", "step 3"]
-    assert SEEN["steps"].count("AgentAction") == 3  # the tool step of each task
+    assert len(SEEN["steps"]) >= 3  # at least the tool step of each task
     assert (job.progress.completed_tasks, job.progress.total_tasks) == (3, 3)
     task_events = [(e.type, e.message) for e in events
                    if e.type in ("task_started", "task_finished")]
