@@ -11,9 +11,34 @@ def plugin_list(
     plugins: Plugins | None = None, include_builtin: bool = False
 ) -> list[dict[str, Any]]:
     """``novelcrew plugins --json`` and ``GET /plugins``: name, version, hooks, crews, tools,
-    models, error."""
+    models, error, and warnings (a crew of the plugin that lacks a required tool)."""
     plugins = plugins or get_plugins()
-    return [info.public() for info in plugins.list() if include_builtin or not info.builtin]
+    warnings = plugin_warnings(plugins)
+    return [{**info.public(), "warnings": warnings.get(info.name, [])}
+            for info in plugins.list() if include_builtin or not info.builtin]
+
+
+def plugin_warnings(plugins: Plugins) -> dict[str, list[str]]:
+    """Per plugin, each of its crews that needs a tool no loaded plugin registers."""
+    registry = plugins.registry
+    out: dict[str, list[str]] = {}
+    for name, entry in sorted(registry.crews.items()):
+        missing = registry.missing_tools(entry.spec)
+        if missing:
+            out.setdefault(entry.plugin, []).append(
+                f"crew {name!r} needs tool(s) {', '.join(missing)}, which no loaded plugin "
+                "registers")
+    return out
+
+
+def problems(plugins: Plugins) -> list[str]:
+    """What makes the server degraded: built-in plugins that failed to load, and crews that
+    lack a required tool (``GET /health`` reasons, the startup summary)."""
+    found = [f"built-in plugin {info.name} failed to load: {info.error}"
+             for info in plugins.list() if info.builtin and info.error]
+    for plugin, warnings in plugin_warnings(plugins).items():
+        found.extend(f"{warning} (plugin {plugin})" for warning in warnings)
+    return found
 
 
 def crew_list(plugins: Plugins | None = None) -> list[dict[str, Any]]:

@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     port: int = Field(5001, validation_alias=_env("PORT", "CREWAI_PORT"))
     data_dir: Path = Field(Path(".novelcrew"), validation_alias=_env("DATA_DIR"))
     log_level: str = Field("INFO", validation_alias=_env("LOG_LEVEL"))
+    #: a free label shown by /stats (the original server's ENVIRONMENT), e.g. staging
+    environment: str = Field("production", validation_alias=_env("ENVIRONMENT"))
     log_format: Literal["json", "console"] = Field("json", validation_alias=_env("LOG_FORMAT"))
     api_keys: Annotated[list[SecretStr], NoDecode] = Field(
         default_factory=list, validation_alias=_env("API_KEYS")
