@@ -183,7 +183,7 @@ def load(allow: list[str] | object | None = ..., *, include_entry_points: bool =
         if modules is None and include_entry_points:
             modules = configured.plugin_modules
     pm = new_plugin_manager()
-    registry = Registry()
+    registry = Registry(tool_hint=plugins_offering_tool)
     infos: dict[str, PluginInfo] = {}
     for modname in builtins:
         info = PluginInfo(name=modname, builtin=True, version=_core_version())
@@ -248,21 +248,18 @@ def reset_plugins() -> None:
         _loaded = None
 
 
+#: entry-point group in which a plugin may declare the tools it registers (``name = module``),
+#: so a missing tool's error can name the plugin without importing anything
+TOOLS_GROUP = "novelcrew.tools"
+
+
 def plugins_offering_tool(tool: str) -> list[str]:
-    """Installed plugins that register ``tool``, loaded or not (used for error hints)."""
-    found = []
-    for ep in entry_points(group=GROUP):
-        try:
-            module = ep.load()
-            scratch_pm = new_plugin_manager()
-            scratch_pm.register(module, name=ep.name)
-            names: list[str] = []
-            scratch_pm.hook.register_tools(register=lambda t, names=names: names.append(t.name))
-            if tool in names:
-                found.append(ep.dist.name if ep.dist else ep.name)
-        except Exception:
-            continue
-    return found
+    """Installed distributions that declare ``tool`` in their metadata (entry-point group
+    ``novelcrew.tools``), whether or not they are loaded: the hint "install or enable one of".
+    Reads metadata only; no plugin is imported (the allow-list may exclude it on purpose)."""
+    found = {ep.dist.name if ep.dist else ep.value.split(".", 1)[0]
+             for ep in entry_points(group=TOOLS_GROUP, name=tool)}
+    return sorted(found)
 
 
 def _core_version() -> str | None:
