@@ -106,6 +106,13 @@ class Settings(BaseSettings):
     model_max_backoff_seconds: float = Field(
         30.0, validation_alias=_env("MODEL_MAX_BACKOFF_SECONDS")
     )
+    #: sampling temperature of every model call (none: the provider's default); a job's
+    #: ``config.temperature`` overrides it for that job
+    model_temperature: float | None = Field(
+        None, ge=0, le=2, validation_alias=_env("MODEL_TEMPERATURE"))
+    #: most tokens per model answer (none: the provider's default); ``config.max_tokens``
+    #: overrides it for one job
+    model_max_tokens: int | None = Field(None, ge=1, validation_alias=_env("MODEL_MAX_TOKENS"))
     prompt_token_budget: int = Field(12_000, validation_alias=_env("PROMPT_TOKEN_BUDGET"))
     openrouter_api_key: SecretStr | None = Field(
         None, validation_alias=_env("OPENROUTER_API_KEY", "OPENROUTER_API_KEY")
@@ -187,6 +194,13 @@ class Settings(BaseSettings):
             return "openrouter/anthropic/claude-sonnet-4"
         return "offline"
 
+    def for_job(self, config: Mapping[str, Any]) -> Settings:
+        """These settings with a job's ``config.temperature`` / ``config.max_tokens`` applied
+        (validated at submission); the same object when the job sets neither."""
+        update = {field: config[key] for key, field in JOB_MODEL_OVERRIDES.items()
+                  if config.get(key) is not None}
+        return self.model_copy(update=update) if update else self
+
     def model_for(self, crew: str | None = None, agent_role: str | None = None) -> str:
         """The model a call uses: per agent role, then per crew, then the default."""
         if agent_role and agent_role in self.agent_models:
@@ -194,6 +208,10 @@ class Settings(BaseSettings):
         if crew and crew in self.crew_models:
             return self.crew_models[crew]
         return self.model_for_default
+
+
+#: a job's ``config`` keys that override model settings for that job (``Settings.for_job``)
+JOB_MODEL_OVERRIDES = {"temperature": "model_temperature", "max_tokens": "model_max_tokens"}
 
 
 @lru_cache
