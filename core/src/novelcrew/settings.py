@@ -66,6 +66,12 @@ class Settings(BaseSettings):
         1.0, ge=0, validation_alias=_env("WEBHOOK_BACKOFF_SECONDS")
     )
 
+    #: hosts and CIDRs webhooks may reach although they are not public (e.g. the Novel Movie
+    #: app on the same host or LAN: ``127.0.0.1,novel-movie.internal,10.0.0.0/8``)
+    webhook_allow: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias=_env("WEBHOOK_ALLOW")
+    )
+
     # jobs
     job_backend: str = Field("inline", validation_alias=_env("JOB_BACKEND"))
     concurrency: int = Field(4, ge=1, validation_alias=_env("CONCURRENCY"))
@@ -136,7 +142,7 @@ class Settings(BaseSettings):
     )
 
     @field_validator("api_keys", "cors_origins", "fallback_models", "plugin_modules",
-                     mode="before")
+                     "webhook_allow", mode="before")
     @classmethod
     def _comma_list(cls, value: Any) -> Any:
         if isinstance(value, str):
