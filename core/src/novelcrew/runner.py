@@ -230,7 +230,8 @@ class JobRunner:
         base_usage = {k: v.model_copy() for k, v in job.usage.items()}
         base_models = list(job.models_used)
         ctx = RunContext(
-            job_id=job.id, crew=crew.name, settings=self.settings, registry=registry,
+            job_id=job.id, crew=crew.name, settings=self.settings.for_job(job.config),
+            registry=registry,
             project_id=job.project_id, user_id=job.user_id, tools=tools,
             previous=dict(previous), config=job.config, emit_fn=emit_fn,
             cancel_event=cancel_event, loop=asyncio.get_running_loop(),
