@@ -82,7 +82,11 @@ async def test_a_100k_word_story_stays_under_the_prompt_budget(
     assert max(c.usage["prompt_tokens"] for c in calls) <= budget
     story_tokens = len(story) // 4
     total_prompt = sum(c.usage["prompt_tokens"] for c in calls)
-    assert total_prompt < 2 * story_tokens, (total_prompt, story_tokens)
+    # the architect's share of the whole pipeline's 3x budget (the director has the rest)
+    largest = max(c.usage["prompt_tokens"] for c in calls)
+    print(f"architect prompts: {total_prompt:,} tokens for a {story_tokens:,}-token story "
+          f"({total_prompt / story_tokens:.2f}x), largest {largest:,}")
+    assert total_prompt <= 1.5 * story_tokens, (total_prompt, story_tokens)
 
     analyst_calls = llm.calls_for(ANALYST)
     assert analysis.statistics.chunks == len(analyst_calls) > 10
@@ -100,4 +104,5 @@ async def test_a_100k_word_story_stays_under_the_prompt_budget(
         u.prompt_tokens for u in job.usage.values())
     assert analysis.statistics.model_calls == len(calls)
     assert len(graph.payloads) >= 2  # written in batches
-    assert sum(len(p["chunks"]) for p in graph.payloads) == analysis.statistics.chunks
+    # one graph chunk per scene: its own text
+    assert sum(len(p["chunks"]) for p in graph.payloads) == len(analysis.scenes)

@@ -6,7 +6,7 @@ from architect_fixtures import EXAMPLES
 
 from novelcrew_architect.chunking import sections, split_story
 from novelcrew_architect.merge import merge_analyses
-from novelcrew_architect.models import Character, ChunkAnalysis, Scene
+from novelcrew_architect.models import Character, ChunkAnalysis, ChunkScene
 from novelcrew_architect.tokens import estimate_tokens
 
 
@@ -54,7 +54,7 @@ def test_text_without_paragraphs_or_sentences_still_fits() -> None:
     assert sum(len(c.text.replace(" ", "")) for c in chunks) == len(blob.replace(" ", ""))
 
 
-def _part(*characters: Character, scenes: list[Scene] | None = None) -> ChunkAnalysis:
+def _part(*characters: Character, scenes: list[ChunkScene] | None = None) -> ChunkAnalysis:
     return ChunkAnalysis(characters=list(characters), scenes=scenes or [])
 
 
@@ -78,7 +78,7 @@ def test_names_merge_across_titles_first_names_surnames_and_middle_names() -> No
 
 
 def test_scenes_renumber_in_story_order_and_overlap_repeats_drop() -> None:
-    s = Scene
+    s = ChunkScene
     parts = [
         ("c1", _part(scenes=[s(number=2, summary="B happens."), s(number=1, summary="A.")])),
         ("c2", _part(scenes=[s(number=1, summary="b happens"), s(number=2, summary="C.",

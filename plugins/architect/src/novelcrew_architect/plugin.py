@@ -49,7 +49,7 @@ def register_crews(register: Any) -> None:
         run=run,
         version="0.1.0",
         tools=("kg_insert_custom_kg",),
-        optional_tools=("payload_read_story",),
+        optional_tools=("payload_read_story", "kg_new_version"),
         agents=("Story Structure Analyst", "Knowledge Graph Architect"),
         estimated_seconds=120,
         example_inputs=EXAMPLE_INPUTS,
