@@ -240,6 +240,11 @@ class SchemaFiller:
             return "about:blank"
         if re.search(r"note|model|generated|source_model|disclaimer|provenance|comment", low):
             return OFFLINE_NOTE
+        if low in ("opening", "first_words", "opening_words", "closing", "last_words",
+                   "closing_words"):
+            # a passage's own first or last words, as a model quotes them to mark a span
+            words = focus.text.split()
+            return " ".join(words[-10:] if low.startswith(("closing", "last")) else words[:10])
         if low in ("id", "key", "slug", "source_id", "entity_id"):
             return _slug(focus.seed or "offline") or "offline"
         if low in ("name", "entity_name", "character", "character_name", "label", "src_id",

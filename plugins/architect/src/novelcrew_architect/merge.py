@@ -488,6 +488,8 @@ def merge_analyses(parts: Sequence[tuple[str, ChunkAnalysis]], story: str = "",
             return char.name if char is not None else name.strip()
 
         text = story[item.start:item.end] if story else ""
+        if story and not text.strip():
+            continue  # reported, but not in its part of the text (from the context before it)
         reported = [d for p in pieces for d in p.dialogue]
         dialogue = scene_dialogue(text, reported, speaker) if story else [
             d.model_copy(update={"speaker": speaker(d.speaker) if d.speaker else ""})
