@@ -53,7 +53,8 @@ def analyst(prompt: str) -> str:
     return json.dumps({
         "characters": [
             {"name": "Mara" if numbers and numbers[0] // 2 % 2 else "Mara Quell",
-             "role": "protagonist", "description": "A harbour pilot."},
+             "role": "protagonist", "description": "A harbour pilot.",
+             "arc": f"In chapter {numbers[0] if numbers else 0} she holds the line."},
             {"name": "Captain Ives", "aliases": ["Ives"], "role": "antagonist"},
         ],
         "locations": [{"name": "The Harbour", "atmosphere": "grey"}],
@@ -98,6 +99,11 @@ async def test_a_100k_word_story_stays_under_the_prompt_budget(
     chapters = [int(s.summary.split()[-1].rstrip(".")) for s in analysis.scenes]
     assert chapters == sorted(chapters) and chapters[0] == 1 and chapters[-1] == 40
     assert [c.name for c in analysis.characters] == ["Mara Quell", "Captain Ives"]
+    # the arc keeps its beginning, middle and end across all chunks (not the first four)
+    arc = analysis.characters[0].arc
+    mentioned = [int(n) for n in re.findall(r"chapter (\d+)", arc)]
+    assert len(mentioned) == 6 and mentioned == sorted(mentioned), arc
+    assert mentioned[0] == 1 and mentioned[-1] >= 39 and any(15 <= n <= 25 for n in mentioned)
     assert analysis.statistics.words == len(story.split())
     # the statistics report what the model layer counted for the job
     assert analysis.statistics.prompt_tokens_estimate == sum(

@@ -437,17 +437,28 @@ def _purpose(index: int, total: int) -> str:
 
 
 def _logline(facts: TextFacts) -> str:
-    """The first prose sentence naming the main character, else the first prose sentence."""
-    prose = [_LABELLED.sub("", s) for p in facts.paragraphs for s in facts.sentences_of(p)]
+    """The first prose sentence naming the main character, else the first prose sentence.
+
+    Lines of a structured summary ("Rosa Amati (protagonist): ...", "Arc: From ...",
+    "3. [the bakery, NIGHT] ...") are not prose: they are used only when nothing else is.
+    """
+    sentences = [s for p in facts.paragraphs for s in facts.sentences_of(p)]
+    prose = [s for s in sentences if not _LABELLED.match(s) and not _LABEL_WORD.match(s)]
+    fallback = [_LABEL_WORD.sub("", _LABELLED.sub("", s)) for s in sentences]
     lead = facts.characters[0] if facts.characters else None
-    for sentence in prose:
-        if lead is None or _mentioned(lead, sentence):
-            return sentence
-    return prose[0] if prose else ""
+    for pool in (prose, fallback):
+        for sentence in pool:
+            if sentence and (lead is None or _mentioned(lead, sentence)):
+                return sentence
+    return (prose or fallback or [""])[0]
 
 
 #: "Rosa Amati (protagonist), also Rosa: " before a summary line
 _LABELLED = re.compile(r"^[^:.!?]{0,120}\)[^:.!?]{0,80}:\s+")
+#: "Arc: ", "Summary: ", "- ", "3. [the bakery, NIGHT] " at the start of a line of notes
+_LABEL_WORD = re.compile(r"^\s*(?:[-*]\s+|\d{1,4}\.\s+)?(?:\[[^\]]{0,80}\]\s*)?"
+                         r"(?:[A-Z][A-Za-z ]{0,24}:\s+)*(?=\S)(?:(?<=\]\s)|(?<=:\s)|"
+                         r"(?<=\]))")
 
 
 def _headline(sentence: str) -> str:
