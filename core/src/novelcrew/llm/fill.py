@@ -32,6 +32,7 @@ _KEYWORDS = re.compile(r"keyword|tag|label")
 _ENTITIES = re.compile(r"entit|node")
 _ALIASES = re.compile(r"alias|nickname|aka|also_known|other_names")
 _CHUNKS = re.compile(r"chunk|passage|paragraph|excerpt")
+_SAME = re.compile(r"same_as|duplicate|merges?$")
 
 MAX_ITEMS = 12
 
@@ -135,6 +136,8 @@ class SchemaFiller:
         low = name.lower()
         facts = self.facts
         local = focus.text if focus.kind in ("scene",) else facts.text
+        if _SAME.search(low):
+            return []  # telling two names apart (or not) takes understanding: claim nothing
         if _ALIASES.search(low):
             seed = focus.seed if focus.kind == "character" and focus.seed else ""
             return [Focus(facts.text, "alias", a, i)
@@ -257,6 +260,8 @@ class SchemaFiller:
             if focus.kind == "shot":
                 return f"Shot {focus.index + 1}"
             return focus.seed or facts.title or "Untitled"
+        if low in ("protagonist", "lead", "main_character"):
+            return facts.characters[0] if facts.characters else ""
         if "title" in low:
             return facts.title or _headline(facts.sentences[0] if facts.sentences else "")
         if focus.kind == "relation" and low in ("kind", "type", "relation", "relationship"):
