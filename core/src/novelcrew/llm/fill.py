@@ -32,6 +32,9 @@ _KEYWORDS = re.compile(r"keyword|tag|label")
 _ENTITIES = re.compile(r"entit|node")
 _ALIASES = re.compile(r"alias|nickname|aka|also_known|other_names")
 _CHUNKS = re.compile(r"chunk|passage|paragraph|excerpt")
+#: words that put a passage outdoors (the heading's INT./EXT. guess, by plain matching)
+_OUTDOORS = re.compile(r"\b(street|beach|field|forest|outside|road|sea|shore|garden|hill|yard|"
+                       r"marsh|lane|bridge|river|pass|verge|green|churchyard)\b", re.I)
 _SAME = re.compile(r"same_as|duplicate|merges?$")
 
 MAX_ITEMS = 12
@@ -283,11 +286,13 @@ class SchemaFiller:
             return {"character": "character", "place": "location", "scene": "scene",
                     "object": "object", "theme": "theme", "shot": "shot"}.get(
                 focus.kind or "", "character")
+        if low in ("int_ext", "interior_exterior"):
+            return "EXT" if _OUTDOORS.search(focus.text) else "INT"
+        if low in ("day_night", "daynight"):
+            return facts.time_of_day(focus.text)
         if "heading" in low or "slug" in low:
             place = _local_place(facts, focus) or "UNKNOWN LOCATION"
-            inside = "EXT." if re.search(r"\b(street|beach|field|forest|outside|road|sea|"
-                                         r"shore|garden|hill|yard)\b", focus.text, re.I) \
-                else "INT."
+            inside = "EXT." if _OUTDOORS.search(focus.text) else "INT."
             return f"{inside} {place.removeprefix('the ').upper()} - " \
                    f"{facts.time_of_day(focus.text)}"
         if "time" in low:
