@@ -253,6 +253,10 @@ class SchemaFiller:
             return " ".join(words[-10:] if low.startswith(("closing", "last")) else words[:10])
         if low in ("id", "key", "slug", "source_id", "entity_id"):
             return _slug(focus.seed or "offline") or "offline"
+        if low in ("speaker", "speaker_name", "spoken_by"):
+            if focus.kind == "quote" and focus.seed:
+                return facts.speaker_of(focus.seed)
+            return ""
         if low in ("name", "entity_name", "character", "character_name", "label", "src_id",
                    "tgt_id", "src", "tgt", "source", "target", "to", "with", "other", "from"):
             if focus.kind == "relation" and focus.pair:

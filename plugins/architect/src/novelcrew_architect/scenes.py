@@ -206,7 +206,7 @@ def _attribution(text: str, start: int, end: int) -> str:
     after = _SAID_AFTER.match(text[end:end + 60])
     if after:
         return next(g for g in after.groups() if g)
-    before = _SAID_BEFORE.search(text[max(0, start - 60):start])
+    before = _SAID_BEFORE.search(_BLANK_LINE.split(text[max(0, start - 60):start])[-1])
     if before:
         return before.group(1)
     return ""
@@ -214,7 +214,14 @@ def _attribution(text: str, start: int, end: int) -> str:
 
 def _matches(line: str, model_line: str) -> bool:
     a, b = " ".join(tokens(line)), " ".join(tokens(model_line))
-    return bool(a and b) and (a == b or (len(b) >= 8 and b in a) or (len(a) >= 8 and a in b))
+    if not a or not b:
+        return False
+    if a == b:
+        return True
+    # one contains the other (a model trims or joins lines), but not a short line that merely
+    # occurs inside a longer one ("Next year" in "Same time next year")
+    short, long = sorted((a, b), key=len)
+    return len(short) >= 8 and short in long and len(short) >= 0.6 * len(long)
 
 
 def scene_dialogue(text: str, reported: Sequence[DialogueLine],
