@@ -59,16 +59,16 @@ def find_words(text: str, words: str, lo: int, hi: int, *, last: bool = False
     found = tokens(words)
     if not found:
         return None
+    tried: set[int] = set()
     for size in (12, 8, 5, 3):
         part = found[-size:] if last else found[:size]
-        if len(part) < min(3, len(found)):
-            break
+        if len(part) in tried:
+            continue
+        tried.add(len(part))
         matches = list(_pattern(part).finditer(text, lo, hi))
         if matches:
             match = matches[-1] if last else matches[0]
             return match.start(), match.end()
-        if len(found) <= size:
-            break
     return None
 
 
