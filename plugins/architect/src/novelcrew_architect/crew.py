@@ -379,6 +379,11 @@ class ArchitectRun:
             merged = merge_analyses(pairs, story.text, ranges, same_as)
         one_protagonist(merged.characters, merged.scene_counts, overview.protagonist,
                         overview.ensemble)
+        lost = [s.number for s in merged.scenes if not s.located]
+        if lost:
+            await ctx.emit("warning", f"{len(lost)} of {len(merged.scenes)} scene(s) were "
+                           "placed between their neighbours: the model's opening words were "
+                           "not found in the text", scenes=lost[:50])
 
         usage_calls = sum(u.calls for u in ctx.usage.values())
         usage_prompt = sum(u.prompt_tokens for u in ctx.usage.values())
