@@ -199,8 +199,8 @@ class ChunkScene(BaseModel):
         "context) and carries on here without a change of place or time.")
     summary: str = Field(description="One or two sentences: what happens.")
     location: str = Field("", description="Name of the location, as in `locations`.")
-    int_ext: str | None = Field(None, description="INT, EXT or INT/EXT.")
-    day_night: str | None = Field(None, description="DAY, NIGHT, DAWN or DUSK.")
+    int_ext: IntExt | None = Field(None, description="INT, EXT or INT/EXT.")
+    day_night: DayNight | None = Field(None, description="DAY, NIGHT, DAWN or DUSK.")
     new_day: bool = Field(False, description="True when the scene happens on a later day "
                           "than the scene before it.")
     characters: list[str] = Field(default_factory=list)
@@ -214,10 +214,13 @@ class ChunkScene(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _old_time_field(cls, value: Any) -> Any:
+    def _normalise(cls, value: Any) -> Any:
+        # "Interior", "ext.", "morning", "evening": mapped to the enums (unknown words: null);
         # ``time_of_day`` (the earlier schema) still means day/night
-        if isinstance(value, dict) and not value.get("day_night") and value.get("time_of_day"):
-            value = {**value, "day_night": value["time_of_day"]}
+        if isinstance(value, dict):
+            when = value.get("day_night") or value.get("time_of_day")
+            value = {**value, "int_ext": int_ext_of(value.get("int_ext")),
+                     "day_night": day_night_of(when)}
         return value
 
 
@@ -297,7 +300,10 @@ class ChunkAnalysis(BaseModel):
 
     @classmethod
     def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        return compact_schema(super().model_json_schema(*args, **kwargs))  # type: ignore[no-any-return]
+        schema: dict[str, Any] = compact_schema(super().model_json_schema(*args, **kwargs))
+        for name in ("Character", "Location"):  # ids are given in Python, after merging
+            schema.get("$defs", {}).get(name, {}).get("properties", {}).pop("id", None)
+        return schema
 
     characters: list[Character] = Field(default_factory=list)
     locations: list[Location] = Field(default_factory=list)
