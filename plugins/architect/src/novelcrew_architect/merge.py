@@ -445,6 +445,9 @@ def merge_analyses(parts: Sequence[tuple[str, ChunkAnalysis]], story: str = "",
         if text_key(raw.summary) == last_summary and not story:
             continue  # the same scene reported from the overlap of two chunks
         last_summary = text_key(raw.summary)
+        text = story[item.start:item.end] if story else ""
+        if story and not text.strip():
+            continue  # reported, but not in its part of the text (from the context before it)
         present: list[str] = []
 
         def person(who: str, chunk: str = chunk) -> Character | None:
@@ -487,9 +490,6 @@ def merge_analyses(parts: Sequence[tuple[str, ChunkAnalysis]], story: str = "",
             char = index.resolve(name)
             return char.name if char is not None else name.strip()
 
-        text = story[item.start:item.end] if story else ""
-        if story and not text.strip():
-            continue  # reported, but not in its part of the text (from the context before it)
         reported = [d for p in pieces for d in p.dialogue]
         dialogue = scene_dialogue(text, reported, speaker) if story else [
             d.model_copy(update={"speaker": speaker(d.speaker) if d.speaker else ""})
@@ -506,7 +506,8 @@ def merge_analyses(parts: Sequence[tuple[str, ChunkAnalysis]], story: str = "",
             int_ext=int_ext_of(next((p.int_ext for p in pieces if p.int_ext), None)),
             day_night=day_night, time_of_day=day_night or "",
             characters=present,
-            emotional_beat=pieces[-1].emotional_beat.strip(),
+            emotional_beat=next((p.emotional_beat.strip() for p in reversed(pieces)
+                                 if p.emotional_beat.strip()), ""),
             purpose=merge_text((p.purpose for p in pieces), 2).rstrip("."),
             dialogue=dialogue, objects=objs, located=item.located or not story,
         ))
