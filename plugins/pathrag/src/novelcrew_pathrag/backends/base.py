@@ -13,6 +13,7 @@ from novelcrew.specs import Health
 from novelcrew_pathrag.models import (
     CustomKG,
     DeleteResult,
+    GraphVersion,
     InsertCounts,
     QueryRequest,
     QueryResult,
@@ -36,6 +37,8 @@ class GraphBackend(Protocol):
     async def query(self, scope: str, request: QueryRequest) -> QueryResult: ...
 
     async def delete_entity(self, scope: str, entity_name: str) -> DeleteResult: ...
+
+    async def new_version(self, scope: str, keep_previous: int) -> GraphVersion: ...
 
     async def health(self) -> Health: ...
 
