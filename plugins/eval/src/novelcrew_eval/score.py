@@ -55,8 +55,8 @@ LOWER_IS_BETTER = frozenset({"leaks"})
 LEAK_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (label, re.compile(pattern))
     for label, pattern in (
-        ("label", r"\b(?:Summary|Story|Story text|Relationships|Characters|Scenes|Thought|"
-                  r"Final Answer|Action Input|Observation|Expected Output|Task)\s*:"),
+        ("label", r"\b(?:Summary|Story|Story text|Relationships|Thought|Final Answer|"
+                  r"Action Input|Observation|Expected Output)\s*:"),
         ("(none", r"\(none"),
         ("none given", r"(?i)\bnone given\b"),
         ("placeholder", r"(?i)\b(?:TODO|TBD|lorem ipsum)\b|\bN/A\b|\{\{|\}\}|<[a-z_]+>|"

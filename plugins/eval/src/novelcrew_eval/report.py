@@ -1,0 +1,122 @@
+"""Showing scores (rich tables, JSON) and holding them to stored minimums."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from novelcrew_eval.score import CHECKS, LOWER_IS_BETTER, METRICS, StoryScore, overall
+
+__all__ = ["as_json", "check_minimums", "minimums_of", "render"]
+
+_NOTES = {
+    "characters_f1": ("characters_missed", "characters_extra"),
+    "locations_f1": ("locations_missed", "locations_extra"),
+    "scene_boundary_f1": ("scenes_gold", "scenes_result", "scene_boundary"),
+    "props_recall": ("props_missed",),
+    "vehicles_recall": ("vehicles_missed",),
+    "animals_recall": ("animals_missed",),
+    "dialogue_speaker_accuracy": ("dialogue_coverage", "dialogue", "speakers_wrong"),
+    "leaks": ("leaks",),
+    "dialogue_verbatim": ("dialogue_not_in_story",),
+    "scene_grounding": ("not_in_scene_text",),
+    "shot_variety": ("shot_patterns_distinct",),
+}
+
+
+def _value(value: Any, key: str) -> str:
+    if value is None:
+        return "[dim]n/a[/]"
+    if key in LOWER_IS_BETTER:
+        return f"[red]{value}[/]" if value else "[green]0[/]"
+    colour = "green" if value >= 0.8 else "yellow" if value >= 0.5 else "red"
+    return f"[{colour}]{value:.2f}[/]"
+
+
+def _note(details: Mapping[str, Any], key: str) -> str:
+    parts = []
+    for name in _NOTES.get(key, ()):
+        if name not in details:
+            continue
+        value = details[name]
+        if name == "leaks":
+            value = [f"{leak['field']}: {leak['value'][:40]!r}" for leak in value[:2]]
+        if isinstance(value, list):
+            if not value:
+                continue
+            shown = ", ".join(str(v) for v in value[:4]) + (" ..." if len(value) > 4 else "")
+            parts.append(f"{name.split('_', 1)[-1]}: {shown}")
+        else:
+            parts.append(f"{name}: {value}")
+    return "; ".join(parts)
+
+
+def render(stories: Sequence[StoryScore], console: Console, *, title: str = "") -> None:
+    """One table per story (score and what was missed), then the overall means."""
+    for story in stories:
+        table = Table(title=f"{story.story}", title_justify="left", expand=False)
+        table.add_column("score")
+        table.add_column("value", justify="right")
+        table.add_column("notes", overflow="fold", max_width=80)
+        for key in METRICS:
+            table.add_row(key, _value(story.scores.get(key), key), _note(story.details, key))
+        for key in CHECKS:
+            table.add_row(f"[italic]{key}[/]", _value(story.checks.get(key), key),
+                          _note(story.details, key))
+        console.print(table)
+    totals = overall(stories)
+    table = Table(title=title or f"overall ({len(stories)} stories)", title_justify="left")
+    table.add_column("score")
+    table.add_column("value", justify="right")
+    for key in (*METRICS, *CHECKS):
+        table.add_row(key, _value(totals[key], key))
+    console.print(table)
+
+
+def as_json(stories: Sequence[StoryScore], **extra: Any) -> dict[str, Any]:
+    """``{"stories": [...], "overall": {...}}`` (plus ``extra`` keys such as the model)."""
+    return {**extra, "stories": [s.as_dict() for s in stories], "overall": overall(stories)}
+
+
+def minimums_of(stories: Sequence[StoryScore]) -> dict[str, Any]:
+    """Today's scores as a minimums file: what later runs must not fall below."""
+    def kept(values: Mapping[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in values.items() if v is not None}
+
+    return {
+        "overall": kept(overall(stories)),
+        "stories": {s.story: kept({**s.scores, **s.checks}) for s in stories},
+    }
+
+
+def check_minimums(stories: Sequence[StoryScore], path: Path) -> list[str]:
+    """What fell below the figures stored in ``path`` (``leaks``: what rose above them)."""
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"cannot read minimum scores {path}: {exc}") from exc
+    if not isinstance(stored, dict):
+        raise ValueError(f"{path}: expected {{'overall': {{...}}, 'stories': {{...}}}}")
+    got: dict[str, Mapping[str, Any]] = {"overall": overall(stories)}
+    for story in stories:
+        got[story.story] = {**story.scores, **story.checks}
+    wanted: list[tuple[str, Mapping[str, Any]]] = [("overall", stored.get("overall") or {})]
+    wanted += list((stored.get("stories") or {}).items())
+    failures: list[str] = []
+    for where, limits in wanted:
+        if where not in got:
+            continue  # a story not evaluated this time
+        for key, limit in limits.items():
+            value = got[where].get(key)
+            if key in LOWER_IS_BETTER:
+                if value is not None and value > limit:
+                    failures.append(f"{where}: {key} {value} > {limit}")
+            elif value is None or value < limit - 1e-9:
+                shown = "n/a" if value is None else f"{value:.4f}"
+                failures.append(f"{where}: {key} {shown} < {limit}")
+    return failures
