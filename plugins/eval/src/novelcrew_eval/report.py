@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -84,9 +85,14 @@ def as_json(stories: Sequence[StoryScore], **extra: Any) -> dict[str, Any]:
 
 
 def minimums_of(stories: Sequence[StoryScore]) -> dict[str, Any]:
-    """Today's scores as a minimums file: what later runs must not fall below."""
+    """Today's scores as a minimums file: what later runs must not fall below.
+
+    Scores are rounded down to two decimals (``leaks`` is kept as is), so a figure printed in
+    a table is a figure the next run may equal without failing.
+    """
     def kept(values: Mapping[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in values.items() if v is not None}
+        return {k: (v if k in LOWER_IS_BETTER else math.floor(v * 100 + 1e-6) / 100)
+                for k, v in values.items() if v is not None}
 
     return {
         "overall": kept(overall(stories)),
