@@ -122,7 +122,7 @@ def test_a_recording_directory_holds_its_own_minimums(
 def test_usage_errors_are_one_clear_line(cli: typer.Typer, perfect: Path,
                                          tmp_path: Path) -> None:
     two = _invoke(cli, VELL, GOLD_FILES[0], "--result", perfect)
-    assert two.exit_code == 2 and "one result per gold file" in two.stderr
+    assert two.exit_code == 2 and "give one per gold file" in two.stderr
     broken = tmp_path / "broken.yaml"
     broken.write_text("story: nowhere.txt\ncharacters: []\n")
     bad_gold = _invoke(cli, broken, "--result", perfect)

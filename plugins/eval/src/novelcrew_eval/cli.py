@@ -13,9 +13,10 @@ import typer
 from rich.console import Console
 
 from novelcrew_eval.gold import GoldError, LoadedGold, load_gold
+from novelcrew_eval.pipeline import PipelineError, run_job, run_story
 from novelcrew_eval.report import as_json, check_minimums, minimums_of, render
 from novelcrew_eval.result import ResultError
-from novelcrew_eval.score import StoryScore, score
+from novelcrew_eval.score import StoryScore, judge_scenes, score
 
 __all__ = ["EXIT_BELOW_MINIMUM", "attach", "eval_command"]
 
@@ -42,6 +43,12 @@ def eval_command(
     as_json_: bool = typer.Option(False, "--json", help="Print {stories, overall} as JSON."),
     tolerance: int = typer.Option(2, "--tolerance", min=0,
                                   help="Sentences a scene boundary may be off by."),
+    judge: str | None = typer.Option(None, "--judge", metavar="MODEL",
+                                     help="Also have MODEL score each scene 1-5 against its "
+                                     "text, with quoted evidence (the eval-judge crew)."),
+    compare: list[Path] = typer.Option([], "--compare", metavar="B.json",
+                                       help="With --judge: compare each result (A) with this "
+                                       "one (B), judged in both orders; one per gold file."),
     replay: Path | None = typer.Option(None, "--replay", metavar="DIR",
                                        help="Answer model calls from this recording "
                                        "(NOVELCREW_LLM_REPLAY); its scores.json, if any, is "
@@ -60,9 +67,12 @@ def eval_command(
                                          "temporary one, removed after)."),
 ) -> None:
     """Score story analyses against gold annotations: per story and overall."""
-    if result and len(result) != len(gold):
-        raise _usage(f"--result given {len(result)} time(s) for {len(gold)} gold file(s); "
-                     "give one result per gold file, in the same order")
+    for given, what in ((result, "--result"), (compare, "--compare")):
+        if given and len(given) != len(gold):
+            raise _usage(f"{what} given {len(given)} time(s) for {len(gold)} gold file(s); "
+                         "give one per gold file, in the same order")
+    if compare and not judge:
+        raise _usage("--compare needs --judge MODEL (the judge does the comparing)")
     try:
         loaded = [load_gold(path) for path in gold]
     except GoldError as exc:
@@ -75,14 +85,21 @@ def eval_command(
             min_scores = replay / "scores.json"
     err = Console(stderr=True)
     try:
-        if result:
-            stories = [_score_file(g, path, tolerance) for g, path in zip(loaded, result,
-                                                                          strict=True)]
-        else:
-            stories = _run_and_score(loaded, model, tolerance, data_dir, save_results, err)
+        with _Session(data_dir) as session:
+            stories = [
+                _evaluate(g, session, err, model=model, tolerance=tolerance, judge=judge,
+                          result=result[i] if result else None,
+                          other=compare[i] if compare else None, save_results=save_results)
+                for i, g in enumerate(loaded)
+            ]
     except (ResultError, GoldError, ValueError) as exc:
         raise _usage(str(exc)) from exc
+    except PipelineError as exc:
+        err.print(f"[bold red]{exc}[/]")
+        raise typer.Exit(EXIT_FAILED) from exc
     extra: dict[str, Any] = {"model": model} if model else {}
+    if judge:
+        extra["judge"] = judge
     if as_json_:
         sys.stdout.write(json.dumps(as_json(stories, **extra), indent=2) + "\n")
     else:
@@ -105,43 +122,68 @@ def eval_command(
         err.print(f"[green]all scores at or above {min_scores}[/]")
 
 
-def _score_file(loaded: LoadedGold, path: Path, tolerance: int) -> StoryScore:
+class _Session:
+    """Settings and plugins for running jobs here, made on first use; a temporary data dir."""
+
+    def __init__(self, data_dir: Path | None) -> None:
+        self.data_dir = data_dir
+        self._scratch: tempfile.TemporaryDirectory[str] | None = None
+        self._ready: tuple[Any, Any] | None = None
+
+    def __enter__(self) -> _Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._scratch is not None:
+            self._scratch.cleanup()
+
+    def get(self) -> tuple[Any, Any]:
+        """(settings, plugins)."""
+        if self._ready is None:
+            from novelcrew.logging import configure_logging
+            from novelcrew.plugins import load
+            from novelcrew.settings import Settings
+
+            if self.data_dir is None:
+                self._scratch = tempfile.TemporaryDirectory(prefix="novelcrew-eval-")
+            where = self.data_dir or Path(self._scratch.name)  # type: ignore[union-attr]
+            settings = Settings(data_dir=where, log_level="ERROR", log_format="console")
+            configure_logging(settings)
+            self._ready = (settings, load(settings.plugins))
+        return self._ready
+
+
+def _read_json(path: Path) -> Any:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ValueError(f"cannot read result {path}: {exc}") from exc
-    return score(loaded, data, tolerance=tolerance)
 
 
-def _run_and_score(loaded: list[LoadedGold], model: str | None, tolerance: int,
-                   data_dir: Path | None, save_results: Path | None,
-                   err: Console) -> list[StoryScore]:
-    from novelcrew.logging import configure_logging
-    from novelcrew.plugins import load
-    from novelcrew.settings import Settings
-    from novelcrew_eval.pipeline import PipelineError, run_story
-
-    with tempfile.TemporaryDirectory(prefix="novelcrew-eval-") as scratch:
-        settings = Settings(data_dir=data_dir or Path(scratch), log_level="ERROR",
-                            log_format="console")
-        configure_logging(settings)
-        plugins = load(settings.plugins)
-        stories: list[StoryScore] = []
-        for gold in loaded:
-            err.print(f"running {gold.name} ({len(gold.text.split())} words) ...")
-            try:
-                job = run_story(gold.text, title=gold.gold.title, model=model,
-                                settings=settings, plugins=plugins,
-                                project_id=f"eval-{gold.name}")
-            except PipelineError as exc:
-                err.print(f"[bold red]{gold.name}: {exc}[/]")
-                raise typer.Exit(EXIT_FAILED) from exc
-            if save_results is not None:
-                save_results.mkdir(parents=True, exist_ok=True)
-                (save_results / f"{gold.name}.json").write_text(
-                    json.dumps(job, indent=1), encoding="utf-8")
-            stories.append(score(gold, job, tolerance=tolerance))
-        return stories
+def _evaluate(gold: LoadedGold, session: _Session, err: Console, *, model: str | None,
+              tolerance: int, judge: str | None, result: Path | None, other: Path | None,
+              save_results: Path | None) -> StoryScore:
+    """One story: its result (read, or run here), its scores, and the judge's report."""
+    if result is not None:
+        data = _read_json(result)
+    else:
+        settings, plugins = session.get()
+        err.print(f"running {gold.name} ({len(gold.text.split())} words) ...")
+        data = run_story(gold.text, title=gold.gold.title, model=model, settings=settings,
+                         plugins=plugins, project_id=f"eval-{gold.name}")
+        if save_results is not None:
+            save_results.mkdir(parents=True, exist_ok=True)
+            (save_results / f"{gold.name}.json").write_text(json.dumps(data, indent=1),
+                                                            encoding="utf-8")
+    story = score(gold, data, tolerance=tolerance)
+    if judge:
+        settings, plugins = session.get()
+        err.print(f"judging {gold.name} with {judge} ...")
+        scenes = judge_scenes(gold, data, _read_json(other) if other is not None else None)
+        job = run_job(["eval-judge"], {"scenes": scenes}, model=judge, settings=settings,
+                      plugins=plugins, project_id=f"eval-{gold.name}")
+        story.judge = job["result"]["eval-judge"]
+    return story
 
 
 def attach(app: typer.Typer) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from novelcrew.jobs import Job
 
-__all__ = ["PipelineError", "crews_for", "run_story"]
+__all__ = ["PipelineError", "crews_for", "run_job", "run_story"]
 
 
 class PipelineError(RuntimeError):
@@ -47,13 +47,20 @@ async def _run(job: Job, plugins: Any, settings: Any) -> Job:
 def run_story(text: str, *, title: str | None, model: str | None, settings: Any,
               plugins: Any, project_id: str | None = None) -> dict[str, Any]:
     """The finished job record (as JSON data) of the scored chain run on one story."""
-    from novelcrew import crewai_bridge
-
-    crewai_bridge.prepare(Path(settings.resolved_data_dir))
     inputs: dict[str, Any] = {"story_text": text}
     if title:
         inputs["title"] = title
-    job = Job(crews=crews_for(plugins), inputs=inputs, project_id=project_id,
+    return run_job(crews_for(plugins), inputs, model=model, settings=settings,
+                   plugins=plugins, project_id=project_id)
+
+
+def run_job(crews: list[str], inputs: dict[str, Any], *, model: str | None, settings: Any,
+            plugins: Any, project_id: str | None = None) -> dict[str, Any]:
+    """Run one job to its end here; its record as JSON data, or ``PipelineError``."""
+    from novelcrew import crewai_bridge
+
+    crewai_bridge.prepare(Path(settings.resolved_data_dir))
+    job = Job(crews=crews, inputs=inputs, project_id=project_id,
               config={"model": model} if model else {})
     final = asyncio.run(_run(job, plugins, settings))
     if final.status.value != "succeeded":

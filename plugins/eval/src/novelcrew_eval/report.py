@@ -13,7 +13,7 @@ from rich.table import Table
 
 from novelcrew_eval.score import CHECKS, LOWER_IS_BETTER, METRICS, StoryScore, overall
 
-__all__ = ["as_json", "check_minimums", "minimums_of", "render"]
+__all__ = ["as_json", "check_minimums", "judge_overall", "minimums_of", "render"]
 
 _NOTES = {
     "characters_f1": ("characters_missed", "characters_extra"),
@@ -69,6 +69,9 @@ def render(stories: Sequence[StoryScore], console: Console, *, title: str = "") 
         for key in CHECKS:
             table.add_row(f"[italic]{key}[/]", _value(story.checks.get(key), key),
                           _note(story.details, key))
+        if story.judge is not None:
+            table.add_row("[bold]judge_score[/] (1-5)", _judge_value(story.judge),
+                          _judge_note(story.judge))
         console.print(table)
     totals = overall(stories)
     table = Table(title=title or f"overall ({len(stories)} stories)", title_justify="left")
@@ -76,12 +79,46 @@ def render(stories: Sequence[StoryScore], console: Console, *, title: str = "") 
     table.add_column("value", justify="right")
     for key in (*METRICS, *CHECKS):
         table.add_row(key, _value(totals[key], key))
+    judged = judge_overall(stories)
+    if judged:
+        table.add_row("[bold]judge_score[/] (1-5)", _judge_value({"mean_score":
+                                                                  judged["judge_score"]}))
+        if judged["judge_a_wins"] + judged["judge_b_wins"] + judged["judge_ties"]:
+            table.add_row("judge A/B/tie", f"{judged['judge_a_wins']}/{judged['judge_b_wins']}"
+                          f"/{judged['judge_ties']}")
     console.print(table)
+
+
+def _judge_value(report: Mapping[str, Any]) -> str:
+    mean = report.get("mean_score")
+    return "[dim]n/a[/]" if mean is None else f"{mean:.2f}"
+
+
+def _judge_note(report: Mapping[str, Any]) -> str:
+    note = f"grounded: {report.get('grounded_share', 0):.0%} of scenes"
+    if report.get("a_wins") or report.get("b_wins") or report.get("ties"):
+        note += f"; A/B/tie: {report['a_wins']}/{report['b_wins']}/{report['ties']}"
+    return note + f"; model {report.get('model', '?')}"
+
+
+def judge_overall(stories: Sequence[StoryScore]) -> dict[str, Any]:
+    """The judge's summary over the stories it judged (empty without ``--judge``)."""
+    reports = [s.judge for s in stories if s.judge is not None]
+    if not reports:
+        return {}
+    means = [r["mean_score"] for r in reports if r.get("mean_score") is not None]
+    return {
+        "judge_score": round(sum(means) / len(means), 3) if means else None,
+        "judge_a_wins": sum(r.get("a_wins", 0) for r in reports),
+        "judge_b_wins": sum(r.get("b_wins", 0) for r in reports),
+        "judge_ties": sum(r.get("ties", 0) for r in reports),
+    }
 
 
 def as_json(stories: Sequence[StoryScore], **extra: Any) -> dict[str, Any]:
     """``{"stories": [...], "overall": {...}}`` (plus ``extra`` keys such as the model)."""
-    return {**extra, "stories": [s.as_dict() for s in stories], "overall": overall(stories)}
+    return {**extra, "stories": [s.as_dict() for s in stories],
+            "overall": {**overall(stories), **judge_overall(stories)}}
 
 
 def minimums_of(stories: Sequence[StoryScore]) -> dict[str, Any]:

@@ -39,6 +39,7 @@ class SceneView:
     text: str | None
     span_start: int | None
     dialogue: list[Line] = field(default_factory=list)
+    raw: dict[str, Any] = field(default_factory=dict)  # the scene as given (for the judge)
 
 
 @dataclass
@@ -219,6 +220,7 @@ def read_result(data: Any) -> ResultView:
             text=scene.get("text") if isinstance(scene.get("text"), str) else None,
             span_start=start if isinstance(start, int) and not isinstance(start, bool) else None,
             dialogue=_dialogue(scene.get("dialogue")),
+            raw={k: v for k, v in scene.items() if k not in ("text", "span")},
         ))
     props: list[str] = []
     vehicles: list[str] = []

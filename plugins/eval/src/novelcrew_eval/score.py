@@ -30,6 +30,7 @@ __all__ = [
     "LOWER_IS_BETTER",
     "METRICS",
     "StoryScore",
+    "judge_scenes",
     "overall",
     "score",
 ]
@@ -75,10 +76,14 @@ class StoryScore:
     scores: dict[str, float | int | None]
     checks: dict[str, float | None]
     details: dict[str, Any] = field(default_factory=dict)
+    judge: dict[str, Any] | None = None  # the eval-judge crew's report, with --judge
 
     def as_dict(self) -> dict[str, Any]:
-        return {"story": self.story, "gold": self.gold, **self.scores, **self.checks,
-                "details": self.details}
+        out = {"story": self.story, "gold": self.gold, **self.scores, **self.checks,
+               "details": self.details}
+        if self.judge is not None:
+            out["judge"] = self.judge
+        return out
 
 
 def _f1(tp: int, predicted: int, expected: int) -> float:
@@ -327,6 +332,28 @@ def shot_variety(view: ResultView) -> tuple[float | None, int]:
     if len(scenes) < 2:
         return None, len(patterns)
     return (0.0 if len(patterns) == 1 else 1.0), len(patterns)
+
+
+def judge_scenes(loaded: LoadedGold, result: Any, other: Any = None) -> list[dict[str, Any]]:
+    """The judge's input: each gold scene's text with the result scene that covers it.
+
+    The text comes from the story at the gold boundaries, so the judge works whether or not the
+    result carries scene text; ``other`` (a second result) adds the B side of an A/B comparison.
+    """
+    ends = [*loaded.scene_starts[1:], len(loaded.text)]
+
+    def covering(data: Any) -> list[dict[str, Any]]:
+        view = read_result(data)
+        return [scene.raw if scene is not None else {"missing": "no scene covers this one"}
+                for scene in _align(loaded, view, _scene_starts(loaded, view))]
+
+    a = covering(result)
+    b = covering(other) if other is not None else None
+    return [
+        {"number": i + 1, "text": loaded.text[start:end], "a": a[i],
+         **({"b": b[i]} if b is not None else {})}
+        for i, (start, end) in enumerate(zip(loaded.scene_starts, ends, strict=True))
+    ]
 
 
 # the whole -----------------------------------------------------------------------------------
