@@ -204,3 +204,22 @@ def test_overall_is_the_mean_of_what_each_story_has(perfect: dict[str, Any]) -> 
     total = overall([good, bad])
     assert total["characters_f1"] == pytest.approx((1.0 + 2 * 0.5 / 1.5) / 2, abs=1e-4)
     assert total["leaks"] == 1
+
+
+def test_scene_text_places_a_scene_even_when_spans_count_a_normalised_copy(
+    perfect: dict[str, Any],
+) -> None:
+    shifted = clone(perfect)
+    for scene in shifted["architect"]["scenes"]:
+        scene["span"] = {"start": scene["span"]["start"] - 25, "end": scene["span"]["end"] - 25}
+        scene["text"] = " ".join(scene["text"].split())  # whitespace as a crew may collapse it
+    assert _all(shifted) == _all(perfect)
+
+
+def test_spans_alone_place_scenes(perfect: dict[str, Any]) -> None:
+    spans_only = clone(perfect)
+    for scene in spans_only["architect"]["scenes"]:
+        del scene["text"]
+    scores = _all(spans_only)
+    assert scores["scene_boundary_f1"] == 1.0
+    assert scores["scene_grounding"] is None  # no text to look names up in

@@ -148,23 +148,27 @@ def _recall(items: Sequence[GoldItem], found: Iterable[str]) -> tuple[float | No
 
 # scenes --------------------------------------------------------------------------------------
 def _scene_starts(loaded: LoadedGold, view: ResultView) -> list[int | None]:
-    """Where each result scene starts in the story: its ``span``, else its ``text`` found."""
+    """Where each result scene starts in the story file: its ``text`` found, else its ``span``.
+
+    The text is searched first (its first dozen words, any whitespace between them, after the
+    previous scene's start): a crew's offsets may count a normalised copy of the story (blank
+    lines collapsed, trailing spaces cut), and the words do not move.
+    """
     text = loaded.text
     starts: list[int | None] = []
     cursor = 0
     for scene in view.scenes:
         start: int | None = None
-        if scene.span_start is not None and 0 <= scene.span_start < len(text):
+        words = scene.text.split()[:12] if scene.text else []
+        if words:
+            pattern = re.compile(r"\s+".join(re.escape(w) for w in words))
+            found = pattern.search(text, cursor) or pattern.search(text)
+            if found is None and len(words) > 4:
+                short = re.compile(r"\s+".join(re.escape(w) for w in words[:5]))
+                found = short.search(text, cursor) or short.search(text)
+            start = found.start() if found else None
+        if start is None and scene.span_start is not None and 0 <= scene.span_start < len(text):
             start = scene.span_start
-        elif scene.text and scene.text.strip():
-            head = scene.text.strip()
-            for size in (80, 40, 20):
-                at = text.find(head[:size], cursor)
-                if at < 0:
-                    at = text.find(head[:size])
-                if at >= 0:
-                    start = at
-                    break
         if start is not None:
             cursor = start + 1
         starts.append(start)
