@@ -223,3 +223,12 @@ def test_spans_alone_place_scenes(perfect: dict[str, Any]) -> None:
     scores = _all(spans_only)
     assert scores["scene_boundary_f1"] == 1.0
     assert scores["scene_grounding"] is None  # no text to look names up in
+
+
+def test_an_empty_int_ext_or_day_night_is_wrong_not_missing(perfect: dict[str, Any]) -> None:
+    unsure = clone(perfect["architect"])
+    for scene in unsure["scenes"]:
+        scene["int_ext"] = None
+        scene["day_night"] = None
+    scores = _all(unsure)
+    assert scores["int_ext_accuracy"] == 0.0 and scores["day_night_accuracy"] == 0.0

@@ -219,6 +219,8 @@ def _align(loaded: LoadedGold, view: ResultView,
 
 
 def _accuracy(values: list[tuple[str, str | None]], carried: bool) -> float | None:
+    """Right answers per gold scene; n/a only when the result has no such field at all (a
+    field left empty counts as wrong, so abstaining never scores better than guessing)."""
     if not carried or not values:
         return None
     return sum(1 for gold, got in values if got == gold) / len(values)
@@ -377,11 +379,11 @@ def score(loaded: LoadedGold, result: Any, *, tolerance: int = 2) -> StoryScore:
     gold_scenes = loaded.gold.scenes
     scores["int_ext_accuracy"] = _accuracy(
         [(g.int_ext, a.int_ext if a else None) for g, a in zip(gold_scenes, aligned, strict=True)],
-        any(s.int_ext for s in view.scenes))
+        any(s.int_ext or "int_ext" in s.raw for s in view.scenes))
     scores["day_night_accuracy"] = _accuracy(
         [(g.day_night, a.day_night if a else None)
          for g, a in zip(gold_scenes, aligned, strict=True)],
-        any(s.day_night for s in view.scenes))
+        any(s.day_night or {"day_night", "time_of_day"} & set(s.raw) for s in view.scenes))
     for kind, found in (("props", view.props), ("vehicles", view.vehicles + view.props),
                         ("animals", view.animals + view.props)):
         value, missed = _recall(getattr(loaded.gold, kind), found)
