@@ -144,3 +144,9 @@ def test_the_async_client_records_and_replays(server: OpenAIServer, tmp_path: Pa
     recorded = asyncio.run(ask({RECORD_ENV: str(tmp_path)}))
     server.stop()
     assert asyncio.run(ask({REPLAY_ENV: str(tmp_path)})) == recorded
+
+
+def test_the_variables_are_known_settings_not_typos() -> None:
+    from novelcrew.settings import check_environment
+
+    assert check_environment({RECORD_ENV: "/tmp/a", REPLAY_ENV: "/tmp/b"}) == []
