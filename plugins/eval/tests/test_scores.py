@@ -71,8 +71,10 @@ def test_merging_two_scenes_lowers_only_scene_boundary_f1(perfect: dict[str, Any
     damaged = clone(perfect)
     scenes = damaged["architect"]["scenes"]
     first, second = scenes[3], scenes[4]  # noon in the kitchen, then closing day in the shop
-    second.update(int_ext=first["int_ext"], day_night=first["day_night"])  # same sluglines
-    perfect["architect"]["scenes"][4].update(int_ext="INT", day_night="DAY")
+    same = {"int_ext": first["int_ext"], "day_night": first["day_night"],
+            "story_day": first["story_day"]}
+    second.update(same)  # same sluglines and day, so only the boundary differs
+    perfect["architect"]["scenes"][4].update(same)
     first["text"] += second["text"]
     first["span"]["end"] = second["span"]["end"]
     first["dialogue"] += second["dialogue"]
@@ -232,3 +234,12 @@ def test_an_empty_int_ext_or_day_night_is_wrong_not_missing(perfect: dict[str, A
         scene["day_night"] = None
     scores = _all(unsure)
     assert scores["int_ext_accuracy"] == 0.0 and scores["day_night_accuracy"] == 0.0
+
+
+def test_a_missed_day_break_costs_one_story_day_answer(perfect: dict[str, Any]) -> None:
+    damaged = clone(perfect["architect"])
+    for scene in damaged["scenes"]:
+        scene["story_day"] = 1  # never notices that Friday is a later day
+    before, after = _all({"architect": perfect["architect"]}), _all(damaged)
+    assert _changed(before, after) == {"story_day_accuracy"}
+    assert after["story_day_accuracy"] == pytest.approx(4 / 5)

@@ -41,6 +41,11 @@ class SceneView:
     dialogue: list[Line] = field(default_factory=list)
     raw: dict[str, Any] = field(default_factory=dict)  # the scene as given (for the judge)
 
+    @property
+    def story_day(self) -> int | None:
+        day = self.raw.get("story_day")
+        return day if isinstance(day, int) and not isinstance(day, bool) else None
+
 
 @dataclass
 class ResultView:

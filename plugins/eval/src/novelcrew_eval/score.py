@@ -42,6 +42,7 @@ METRICS = (
     "scene_boundary_f1",
     "int_ext_accuracy",
     "day_night_accuracy",
+    "story_day_accuracy",
     "props_recall",
     "vehicles_recall",
     "animals_recall",
@@ -226,6 +227,33 @@ def _accuracy(values: list[tuple[str, str | None]], carried: bool) -> float | No
     return sum(1 for gold, got in values if got == gold) / len(values)
 
 
+def _story_days(loaded: LoadedGold, view: ResultView,
+                aligned: list[SceneView | None]) -> float | None:
+    """Day changes between consecutive gold scenes that the result gets right.
+
+    Compared as changes (is the next scene on a later day?), not as numbers, so one missed day
+    break early in a story costs one answer, not every scene after it.
+    """
+    if not any("story_day" in s.raw for s in view.scenes):
+        return None
+    gold = loaded.gold.scenes
+    pairs = [
+        (gold[i + 1].story_day > gold[i].story_day,  # type: ignore[operator]
+         _later(aligned[i], aligned[i + 1]))
+        for i in range(len(gold) - 1)
+        if gold[i].story_day is not None and gold[i + 1].story_day is not None
+    ]
+    if not pairs:
+        return None
+    return sum(1 for want, got in pairs if want == got) / len(pairs)
+
+
+def _later(before: SceneView | None, after: SceneView | None) -> bool | None:
+    if before is None or after is None or before.story_day is None or after.story_day is None:
+        return None
+    return after.story_day > before.story_day
+
+
 # dialogue ------------------------------------------------------------------------------------
 def _speakers(loaded: LoadedGold, view: ResultView) -> tuple[float | None, dict[str, Any]]:
     lines = [line for scene in view.scenes for line in scene.dialogue]
@@ -384,6 +412,7 @@ def score(loaded: LoadedGold, result: Any, *, tolerance: int = 2) -> StoryScore:
         [(g.day_night, a.day_night if a else None)
          for g, a in zip(gold_scenes, aligned, strict=True)],
         any(s.day_night or {"day_night", "time_of_day"} & set(s.raw) for s in view.scenes))
+    scores["story_day_accuracy"] = _story_days(loaded, view, aligned)
     for kind, found in (("props", view.props), ("vehicles", view.vehicles + view.props),
                         ("animals", view.animals + view.props)):
         value, missed = _recall(getattr(loaded.gold, kind), found)
