@@ -158,7 +158,9 @@ def test_the_offline_model_holds_its_baseline_on_every_gold_story(
                   "--min-scores", OFFLINE_BASELINE, "--save-results", tmp_path)
     assert run.exit_code == 0, run.stderr
     report = json.loads(run.stdout)
+    assert set(report) == {"stories", "overall"}
     assert [s["story"] for s in report["stories"]] == [p.stem for p in GOLD_FILES]
+    assert {s["details"]["model"] for s in report["stories"]} == {"offline"}
     assert sorted(p.stem for p in tmp_path.glob("*.json")) == [p.stem for p in GOLD_FILES]
     saved = json.loads((tmp_path / f"{VELL.stem}.json").read_text())
     assert saved["status"] == "succeeded" and saved["result"]["architect"]["model"]["offline"]

@@ -97,11 +97,8 @@ def eval_command(
     except PipelineError as exc:
         err.print(f"[bold red]{exc}[/]")
         raise typer.Exit(EXIT_FAILED) from exc
-    extra: dict[str, Any] = {"model": model} if model else {}
-    if judge:
-        extra["judge"] = judge
     if as_json_:
-        sys.stdout.write(json.dumps(as_json(stories, **extra), indent=2) + "\n")
+        sys.stdout.write(json.dumps(as_json(stories), indent=2) + "\n")
     else:
         render(stories, Console(), title=f"overall ({len(stories)} stories"
                + (f", model {model})" if model else ")"))
@@ -176,6 +173,9 @@ def _evaluate(gold: LoadedGold, session: _Session, err: Console, *, model: str |
             (save_results / f"{gold.name}.json").write_text(json.dumps(data, indent=1),
                                                             encoding="utf-8")
     story = score(gold, data, tolerance=tolerance)
+    models = data.get("models_used") if isinstance(data, dict) else None
+    if model or models:
+        story.details["model"] = model or sorted(set(models))  # type: ignore[arg-type]
     if judge:
         settings, plugins = session.get()
         err.print(f"judging {gold.name} with {judge} ...")

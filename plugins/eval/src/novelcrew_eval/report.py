@@ -115,9 +115,9 @@ def judge_overall(stories: Sequence[StoryScore]) -> dict[str, Any]:
     }
 
 
-def as_json(stories: Sequence[StoryScore], **extra: Any) -> dict[str, Any]:
-    """``{"stories": [...], "overall": {...}}`` (plus ``extra`` keys such as the model)."""
-    return {**extra, "stories": [s.as_dict() for s in stories],
+def as_json(stories: Sequence[StoryScore]) -> dict[str, Any]:
+    """``{"stories": [...], "overall": {...}}``; each story's ``details`` name its model."""
+    return {"stories": [s.as_dict() for s in stories],
             "overall": {**overall(stories), **judge_overall(stories)}}
 
 
