@@ -165,3 +165,17 @@ def test_the_offline_model_holds_its_baseline_on_every_gold_story(
     saved = json.loads((tmp_path / f"{VELL.stem}.json").read_text())
     assert saved["status"] == "succeeded" and saved["result"]["architect"]["model"]["offline"]
 
+
+@pytest.mark.slow
+def test_every_committed_recording_holds_the_scores_stored_beside_it(cli: typer.Typer) -> None:
+    """Replays each recording under examples/gold/recordings/ (none is committed yet) with the
+    model named in its scores.json, held to those scores; and the convention itself holds."""
+    for scores in sorted((GOLD_DIR / "recordings").glob("*/scores.json")):
+        model = json.loads(scores.read_text())["model"]
+        try:
+            run = _invoke(cli, *GOLD_FILES, "--model", model, "--replay", scores.parent)
+        finally:
+            os.environ.pop("NOVELCREW_LLM_REPLAY", None)
+        assert run.exit_code == 0, f"{scores.parent.name}: {run.stderr}"
+    assert json.loads(OFFLINE_BASELINE.read_text())["model"] == "offline"
+

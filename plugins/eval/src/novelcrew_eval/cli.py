@@ -103,7 +103,7 @@ def eval_command(
         render(stories, Console(), title=f"overall ({len(stories)} stories"
                + (f", model {model})" if model else ")"))
     if write_min_scores is not None:
-        write_min_scores.write_text(json.dumps(minimums_of(stories), indent=2) + "\n",
+        write_min_scores.write_text(json.dumps(minimums_of(stories, model), indent=2) + "\n",
                                     encoding="utf-8")
         err.print(f"minimum scores written to {write_min_scores}")
     if min_scores is not None:

@@ -121,7 +121,7 @@ def as_json(stories: Sequence[StoryScore]) -> dict[str, Any]:
             "overall": {**overall(stories), **judge_overall(stories)}}
 
 
-def minimums_of(stories: Sequence[StoryScore]) -> dict[str, Any]:
+def minimums_of(stories: Sequence[StoryScore], model: str | None = None) -> dict[str, Any]:
     """Today's scores as a minimums file: what later runs must not fall below.
 
     Scores are rounded down to two decimals (``leaks`` is kept as is), so a figure printed in
@@ -132,6 +132,7 @@ def minimums_of(stories: Sequence[StoryScore]) -> dict[str, Any]:
                 for k, v in values.items() if v is not None}
 
     return {
+        **({"model": model} if model else {}),
         "overall": kept(overall(stories)),
         "stories": {s.story: kept({**s.scores, **s.checks}) for s in stories},
     }
