@@ -97,7 +97,7 @@ def test_registry_refuses_clash_directly():
         plugins.registry.register_model(
             Model(provider="offline", description="x", build=lambda m, s: None), "mine"
         )
-    assert "novelcrew.default_plugins.models" in str(err.value) and "mine" in str(err.value)
+    assert "novelcrew.default_plugins.offline" in str(err.value) and "mine" in str(err.value)
 
 
 def test_invalid_names_and_types_are_refused(fake_dist):
