@@ -1,4 +1,4 @@
-"""``novelcrew.render``: what a person reads in the terminal for each kind of result."""
+"""``novelcrew.cli.render``: what a person reads in the terminal for each kind of result."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 from rich.console import Console
 
 from novelcrew.jobs import Job, JobErrorInfo, JobStatus, ModelUsage
-from novelcrew.render import render_job, short
+from novelcrew.cli.render import render_job, short
 
 
 def text_of(job: Job | dict[str, Any]) -> str:
