@@ -1,41 +1,64 @@
-"""One scene's brief: the only story text a scene's prompts carry.
+"""One scene's brief: the only story material a scene's prompts carry.
 
-A brief holds the scene's own facts, its characters' and location's descriptions, the one-line
-summaries of the scenes before and after it (for transitions), the project's notes,
-preferences and constraints. Nothing else from the story goes in, which keeps prompts small
-and stops a model mixing up scenes.
+The breakdown prompt gets the scene's own source text (trimmed, with a note, when longer than
+the budget), its facts (INT/EXT, DAY/NIGHT, story day, dialogue with speakers), the full
+entries of its characters (with their ids) and location, one-line summaries of the scenes
+before and after it (for transitions and continuity), the project's notes, preferences and
+constraints. The shot-list prompt gets the same header and the dialogue, not the prose again:
+the approved breakdown (blocking, beats) stands for it, which keeps the director's prompts
+within about 1.5x the story.
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from novelcrew_director.inputs import Constraints, Preferences
 from novelcrew_director.story import SceneFacts, StoryContext
 
-#: bounds that keep one scene's prompt small whatever the graph holds
-MAX_DESCRIPTION_CHARS = 600
-MAX_DIALOGUE_LINES = 12
+#: bounds that keep one scene's prompt small whatever the story holds
+MAX_SCENE_TEXT_CHARS = 6000
+MAX_ENTRY_CHARS = 900
+MAX_DIALOGUE_LINES = 40
 MAX_CHARACTERS = 24
 
 #: lines an earlier plan added to the scene entity; a new plan starts from the story alone
-PLAN_KEYS = frozenset({"heading", "mood", "shots"})
+PLAN_KEYS = frozenset({"heading", "mood", "shots", "text"})
 
 
 class SceneBrief(BaseModel):
     number: int
     facts: SceneFacts
+    #: the breakdown prompt's material (with the scene's text)
     text: str
+    #: the shot-list prompt's material (header and dialogue, no prose)
+    shot_text: str = ""
     location_description: str = ""
     unavailable_location: bool = False
+    cast_ids: dict[str, str] = Field(default_factory=dict, description="name -> id")
+    text_trimmed: bool = False
+    previous: SceneFacts | None = None
 
 
-def clip(text: str, limit: int = MAX_DESCRIPTION_CHARS) -> str:
+def clip(text: str, limit: int = MAX_ENTRY_CHARS) -> str:
     """``text`` cut at a word boundary near ``limit`` characters."""
     text = " ".join(text.split())
     if len(text) <= limit:
         return text
     return text[:limit].rsplit(" ", 1)[0] + " ..."
+
+
+def trim_scene_text(text: str, limit: int = MAX_SCENE_TEXT_CHARS) -> tuple[str, bool]:
+    """The scene's text, or its opening and ending with a note saying how much is left out."""
+    text = text.strip()
+    if len(text) <= limit:
+        return text, False
+    head = text[: limit * 2 // 3].rsplit(" ", 1)[0]
+    tail = text[len(text) - limit // 3:].split(" ", 1)[-1]
+    omitted = len(text.split()) - len(head.split()) - len(tail.split())
+    note = (f"\n[... {omitted} words of the middle of this scene are left out here to fit the "
+            "prompt budget; plan what is given and mark what you infer as suggested ...]\n")
+    return head + note + tail, True
 
 
 def _neighbour(label: str, facts: SceneFacts | None) -> str:
@@ -53,61 +76,84 @@ def _available(location: str | None, constraints: Constraints) -> bool:
                for option in constraints.locations_available)
 
 
+def _dialogue(facts: SceneFacts) -> list[str]:
+    if facts.lines:
+        return [f"- {line.speaker or '?'}: {line.line}"
+                for line in facts.lines[:MAX_DIALOGUE_LINES]]
+    return [f"- {clip(d, 300)}" for d in facts.dialogue[:MAX_DIALOGUE_LINES]]
+
+
 def build_brief(story: StoryContext, number: int, preferences: Preferences,
-                constraints: Constraints) -> SceneBrief:
+                constraints: Constraints, *, text_limit: int = MAX_SCENE_TEXT_CHARS
+                ) -> SceneBrief:
     """The brief for scene ``number`` of ``story``."""
     facts = story.scenes[number]
     order = sorted(story.scenes)
     index = order.index(number)
     before = story.scenes[order[index - 1]] if index > 0 else None
     after = story.scenes[order[index + 1]] if index + 1 < len(order) else None
-    lines: list[str] = []
+    head: list[str] = []
     if story.title:
-        lines.append(f"Story: {story.title}")
+        head.append(f"Title: {story.title}")
+    if story.language:
+        head.append(f"Language of the story: {story.language}")
     for label, value in story.project.items():
         if label not in ("Title", "Project"):
-            lines.append(f"{label}: {value}")
-    if lines:
-        lines.append("")
-    lines.append(f"SCENE {number}")
-    lines.append(f"Summary: {clip(facts.summary, 1200) or 'not given'}")
+            head.append(f"{label}: {value}")
+    if head:
+        head.append("")
+    head.append(f"SCENE {number}" + (f" (id {facts.id})" if facts.id else ""))
+    slug_parts = [facts.int_ext, facts.location, facts.day_night or facts.time]
+    if any(slug_parts):
+        head.append("Set: " + " / ".join(p for p in slug_parts if p)
+                    + (f", story day {facts.story_day}" if facts.story_day else ""))
     location_text = clip(story.location(facts.location))
-    if facts.location:
-        suffix = f" - {location_text}" if location_text else ""
-        lines.append(f"Location: {facts.location}{suffix}")
-    if facts.time:
-        lines.append(f"Time: {facts.time}")
+    if facts.location and location_text:
+        head.append(f"Location entry: {location_text}")
+    cast_ids: dict[str, str] = {}
     if facts.characters:
-        lines.append("Characters:")
+        head.append("Characters (id = name: entry):")
         for name in facts.characters[:MAX_CHARACTERS]:
+            cast_ids[name] = story.character_id(name)
             described = clip(story.character(name))
-            lines.append(f"- {name}: {described}" if described else f"- {name}")
+            head.append(f"- {cast_ids[name]} = {name}" + (f": {described}" if described else ""))
+    body: list[str] = []
+    trimmed = False
+    if facts.text:
+        scene_text, trimmed = trim_scene_text(facts.text, text_limit)
+        body += ["Scene text:", scene_text]
+    else:
+        body.append(f"Summary (no source text stored): {clip(facts.summary, 1200) or 'none'}")
+    extra: list[str] = []
     if facts.emotional_beat:
-        lines.append(f"Emotional beat: {facts.emotional_beat}")
+        extra.append(f"Emotional beat: {facts.emotional_beat}")
     if facts.purpose:
-        lines.append(f"Purpose: {facts.purpose}")
-    if facts.dialogue:
-        lines.append("Dialogue: " + " | ".join(clip(d, 300)
-                                               for d in facts.dialogue[:MAX_DIALOGUE_LINES]))
+        extra.append(f"Purpose: {facts.purpose}")
     if facts.objects:
-        objects = [f"{o} ({clip(story.objects[o], 200)})" if story.objects.get(o) else o
-                   for o in facts.objects]
-        lines.append("Objects: " + "; ".join(objects))
+        extra.append("Objects: " + "; ".join(
+            f"{o} ({clip(story.objects[o], 200)})" if story.objects.get(o) else o
+            for o in facts.objects))
     for key, value in facts.extra.items():
         if key.lower() not in PLAN_KEYS:
-            lines.append(f"{key}: {clip(value)}")
-    lines.append("")
-    lines.append(_neighbour("Previous scene", before) or "This is the first scene of the story.")
-    lines.append(_neighbour("Next scene", after) or "This is the last scene of the story.")
+            extra.append(f"{key}: {clip(value)}")
+    dialogue = _dialogue(facts)
+    around = [_neighbour("Previous scene", before) or "This is the first scene.",
+              _neighbour("Next scene", after) or "This is the last scene."]
     taste = preferences.lines()
+    tail: list[str] = []
     if taste:
-        lines += ["", "Preferences:", *taste]
-    lines += ["", "Production constraints:", *constraints.lines()]
+        tail += ["Preferences: " + "; ".join(taste)]
+    tail.append("Constraints: " + "; ".join(constraints.lines()))
     unavailable = not _available(facts.location, constraints)
     if unavailable:
-        lines.append(
-            f"Note: {facts.location} is not among the available locations; plan it for the "
-            "closest available one and say so in the visual needs."
-        )
-    return SceneBrief(number=number, facts=facts, text="\n".join(lines),
-                      location_description=location_text, unavailable_location=unavailable)
+        tail.append(f"Note: {facts.location} is not among the available locations; plan it "
+                    "for the closest available one and say so in set dressing.")
+    text = "\n".join([*head, *body, *extra,
+                      *(["Dialogue:", *dialogue] if dialogue and not facts.text else []),
+                      "", *around, *tail])
+    shot_text = "\n".join([*head, f"Summary: {clip(facts.summary, 400)}" if facts.summary
+                           else "", *(["Dialogue:", *dialogue] if dialogue else []),
+                           "", *around[1:], *tail])
+    return SceneBrief(number=number, facts=facts, text=text, shot_text=shot_text,
+                      location_description=location_text, unavailable_location=unavailable,
+                      cast_ids=cast_ids, text_trimmed=trimmed, previous=before)

@@ -24,7 +24,7 @@ AGENT_KEYS = {
     "Cinematography Specialist": "cinematography_specialist",
 }
 TASK_KEYS = ("scene_breakdown", "shot_list")
-PLACEHOLDERS = ("scene_number", "scene_context", "breakdown", "feedback")
+PLACEHOLDERS = ("scene_number", "scene_context", "breakdown", "feedback", "schema", "language")
 _PLACEHOLDER_RE = re.compile(r"\{(" + "|".join(PLACEHOLDERS) + r")\}")
 
 

@@ -13,13 +13,14 @@ import logging
 
 from novelcrew.context import RunContext
 from novelcrew.errors import JobError, ModelError, TransientError
+from novelcrew_director.breakdown import add_continuity
 from novelcrew_director.brief import build_brief
 from novelcrew_director.config import AGENT_KEYS, load_config
 from novelcrew_director.inputs import DirectorInput
 from novelcrew_director.models import FailedScene, ModelInfo, PlannedScene, ScenePlan
 from novelcrew_director.planner import SceneOutcome, ScenePlanner
 from novelcrew_director.reading import check_selection, read_story
-from novelcrew_director.totals import compute_totals
+from novelcrew_director.totals import build_plan_schedule, compute_totals
 from novelcrew_director.writeback import custom_kg, remove_stale_shots
 
 log = logging.getLogger(__name__)
@@ -58,10 +59,14 @@ async def run(ctx: RunContext, inputs: DirectorInput) -> ScenePlan:
 
     roles = [config.agent(key).role for key in AGENT_KEYS.values()]
     models = model_info(ctx, roles)
+    story.language = inputs.language or story.language
+    language = story.language or "the language of the scene's text"
     planner = ScenePlanner(ctx, config, {role: ctx.llm(role) for role in roles},
-                           inputs.max_attempts, trust_model=not models.offline)
+                           inputs.max_attempts, story=story, language=language,
+                           trust_model=not models.offline)
     limit = asyncio.Semaphore(inputs.max_parallel_scenes)
-    briefs = {n: build_brief(story, n, inputs.preferences, inputs.constraints)
+    briefs = {n: build_brief(story, n, inputs.preferences, inputs.constraints,
+                             text_limit=inputs.scene_text_chars)
               for n in numbers}
 
     async def plan(number: int) -> SceneOutcome:
@@ -105,10 +110,22 @@ async def run(ctx: RunContext, inputs: DirectorInput) -> ScenePlan:
             warnings.append(f"scene {number}: location {brief.facts.location!r} is not among "
                             "the available locations")
 
-    totals = compute_totals(planned, inputs.constraints)
+    trimmed = [n for n, brief in briefs.items() if brief.text_trimmed]
+    if trimmed:
+        warnings.append(f"scene(s) {', '.join(map(str, trimmed))}: text longer than "
+                        f"{inputs.scene_text_chars} characters; the prompt kept its opening "
+                        "and ending")
+    planned.sort(key=lambda scene: scene.number)
+    add_continuity(planned)
+    names = {story.character_id(name): name for name in story.characters}
+    for scene in planned:
+        names.update({story.character_id(n): n for n in scene.characters
+                      if story.character_id(n) not in names})
+    schedule = build_plan_schedule(planned, inputs.constraints, names)
+    totals = compute_totals(planned, inputs.constraints, schedule)
     if totals.fits_schedule is False:
-        warnings.append(f"the plan needs about {totals.estimated_shooting_days:g} shooting days "
-                        f"but {totals.shooting_days_available} are available")
+        warnings.append(f"the schedule needs {totals.shooting_days} shooting days but "
+                        f"{totals.shooting_days_available} are available")
     # a failed scene's unfinished tasks will never finish: take them out of the total
     ctx.total_tasks = ctx.completed_tasks + (1 if inputs.write_back else 0)
     if inputs.write_back:
@@ -131,8 +148,10 @@ async def run(ctx: RunContext, inputs: DirectorInput) -> ScenePlan:
     return ScenePlan(
         project_id=project_id,
         title=story.title,
-        scenes=sorted(planned, key=lambda scene: scene.number),
+        scenes=planned,
         totals=totals,
+        schedule=schedule,
+        language=story.language,
         failed_scenes=sorted(failed, key=lambda f: f.number),
         warnings=warnings,
         model=models,

@@ -19,7 +19,6 @@ from novelcrew.errors import InvalidInput
 from novelcrew_director.story import (
     SceneFacts,
     StoryContext,
-    enrich,
     from_architect,
     parse_scene_description,
     scene_number,
@@ -217,25 +216,21 @@ async def read_project(ctx: RunContext, project_id: str | None) -> dict[str, str
 
 async def read_story(ctx: RunContext, project_id: str | None, wanted: list[int] | None,
                      previous: dict[str, Any]) -> StoryContext:
-    """The story context for a run, or ``InvalidInput`` when there is no story to plan."""
+    """The story context for a run, or ``InvalidInput`` when there is no story to plan.
+
+    In a chain the architect's result just produced is the story: exactly its scenes, with
+    their text (the graph may still hold an earlier analysis). Alone, the director reads the
+    project's graph, which the architect replaces on every analysis.
+    """
     architect = previous.get("architect")
-    try:
-        story = await read_graph(ctx, wanted)
-    except Exception as exc:
-        if project_id is not None or not architect:
-            raise
-        # no project to scope the graph by: the chained architect output is all there is
-        log.info("no project graph to read (%s); using the architect output", exc)
-        story = StoryContext()
-    if architect:
-        fallback = from_architect(architect)
-        if story.scenes:
-            enrich(story, fallback)
-        elif fallback.scenes:
-            await ctx.emit("warning", "the knowledge graph has no scenes for this project; "
-                           "planning from the architect stage's output instead",
-                           source="architect")
-            story = fallback
+    story = from_architect(architect) if architect else StoryContext()
+    if not story.scenes:
+        try:
+            story = await read_graph(ctx, wanted)
+        except Exception:
+            if project_id is not None or not architect:
+                raise
+            story = StoryContext()
     if not story.scenes:
         raise InvalidInput(
             f"project {project_id!r} has no scenes in its knowledge graph: run the architect "

@@ -37,16 +37,38 @@ KEY_ALIASES = {
     "mood": "mood",
     "objects": "objects",
     "props": "objects",
+    "id": "id",
+    "int/ext": "int_ext",
+    "int ext": "int_ext",
+    "day/night": "day_night",
+    "day night": "day_night",
+    "story day": "story_day",
+    "text": "text",
 }
 
 
+class Line(BaseModel):
+    """One line of dialogue and who says it."""
+
+    speaker: str = ""
+    line: str
+
+
 class SceneFacts(BaseModel):
-    """One scene's facts as the story graph holds them."""
+    """One scene's facts as the architect stored them (result or graph)."""
 
     number: int
+    id: str | None = None
     summary: str = ""
+    text: str = Field("", description="The scene's exact source text, when the architect "
+                      "stored it.")
     location: str | None = None
+    location_id: str | None = None
     time: str | None = None
+    int_ext: str | None = None
+    day_night: str | None = None
+    story_day: int | None = None
+    lines: list[Line] = Field(default_factory=list, description="Dialogue with speakers.")
     characters: list[str] = Field(default_factory=list)
     emotional_beat: str = ""
     purpose: str = ""
@@ -63,8 +85,23 @@ class StoryContext(BaseModel):
     characters: dict[str, str] = Field(default_factory=dict)
     locations: dict[str, str] = Field(default_factory=dict)
     objects: dict[str, str] = Field(default_factory=dict)
+    #: name (and alias) -> the architect's character / location id
+    character_ids: dict[str, str] = Field(default_factory=dict)
+    location_ids: dict[str, str] = Field(default_factory=dict)
     project: dict[str, str] = Field(default_factory=dict)
+    language: str | None = None
     source: str = "graph"
+
+    def character_id(self, name: str) -> str:
+        """The character's id; a slug of the name when the architect gave none."""
+        found = _lookup(self.character_ids, name)
+        return found or slug(name)
+
+    def character_name(self, cast_id: str) -> str:
+        for name, value in self.character_ids.items():
+            if value == cast_id and name in self.characters:
+                return name
+        return next((n for n, v in self.character_ids.items() if v == cast_id), cast_id)
 
     def character(self, name: str) -> str:
         return _lookup(self.characters, name)
@@ -81,6 +118,11 @@ def _lookup(table: dict[str, str], name: str) -> str:
         if key.lower() == lowered:
             return value
     return ""
+
+
+def slug(name: str) -> str:
+    """``"Mara Vell"`` -> ``"mara-vell"``: a stable id where the architect gave none."""
+    return re.sub(r"[^a-z0-9]+", "-", (name or "").lower()).strip("-") or "unknown"
 
 
 def scene_number(name: str) -> int | None:
@@ -143,9 +185,12 @@ def _set(facts: SceneFacts, key: str, value: str) -> None:
         facts.dialogue.extend(d for d in _dialogue(value) if d not in facts.dialogue)
     elif key == "summary":
         facts.summary = facts.summary or value
-    elif key in ("location", "time", "emotional_beat", "purpose"):
+    elif key in ("location", "time", "emotional_beat", "purpose", "id", "int_ext",
+                 "day_night", "text"):
         if not getattr(facts, key):
             setattr(facts, key, value)
+    elif key == "story_day":
+        facts.story_day = facts.story_day or _int(value)
     else:
         facts.extra.setdefault(key, value)
 
@@ -170,21 +215,81 @@ def _names(value: Any) -> list[str]:
     return out
 
 
+def _entry(item: dict[str, Any], keys: tuple[str, ...]) -> str:
+    """A character's or location's full entry as prompt lines (everything the architect said)."""
+    parts: list[str] = []
+    for key in keys:
+        value = item.get(key)
+        if value in (None, "", [], {}):
+            continue
+        if key == "relationships" and isinstance(value, list):
+            rels = [f"{r.get('kind', '')} of {r.get('to', '')}".strip()
+                    + (f" ({r['description']})" if r.get("description") else "")
+                    for r in value if isinstance(r, dict)]
+            value = "; ".join(rels)
+        elif isinstance(value, list):
+            value = ", ".join(str(v) for v in value)
+        label = key.replace("_", " ").capitalize()
+        parts.append(f"{label}: {value}")
+    return ". ".join(parts)
+
+
+_CHARACTER_KEYS = ("role", "aliases", "description", "arc", "relationships")
+_LOCATION_KEYS = ("description", "atmosphere", "int_ext", "aliases")
+
+
+def _lines(value: Any) -> tuple[list[Line], list[str]]:
+    """Dialogue as ``[{speaker, line}]`` (the new shape) or strings (the earlier one)."""
+    lines: list[Line] = []
+    texts: list[str] = []
+    if isinstance(value, str):
+        value = [value]
+    for entry in value or []:
+        if isinstance(entry, dict):
+            text = str(entry.get("line") or entry.get("text") or "").strip()
+            if text:
+                lines.append(Line(speaker=str(entry.get("speaker") or ""), line=text))
+                who = entry.get("speaker")
+                texts.append(f"{who}: {text}" if who else text)
+        elif entry not in (None, ""):
+            texts.append(str(entry))
+    return lines, texts
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value) if value not in (None, "", True, False) else None
+    except (TypeError, ValueError):
+        return None
+
+
 def from_architect(output: Any) -> StoryContext:
-    """A ``StoryContext`` from the architect's output (``ctx.previous["architect"]``)."""
+    """A ``StoryContext`` from the architect's output (``ctx.previous["architect"]``).
+
+    Reads the grounded scene fields (``id``, ``text``, ``int_ext``, ``day_night``,
+    ``story_day``, ``dialogue`` with speakers, character and location ids) when present and
+    falls back to the earlier shape (``time_of_day``, dialogue as strings) when not.
+    """
     story = StoryContext(source="architect")
     if not isinstance(output, dict):
         return story
     story.title = _first(output, "title", "name")
+    language = _first(output, "language")
+    story.language = str(language) if language else None
     for item in output.get("characters") or []:
         if isinstance(item, dict) and item.get("name"):
-            parts = [str(v) for v in (_first(item, "description", "summary"),
-                                      _first(item, "role"), _first(item, "arc")) if v]
-            story.characters[str(item["name"])] = ". ".join(parts)
+            name = str(item["name"])
+            story.characters[name] = _entry(item, _CHARACTER_KEYS)
+            cid = str(item.get("id") or slug(name))
+            story.character_ids[name] = cid
+            for alias in item.get("aliases") or []:
+                if isinstance(alias, str) and alias.strip():
+                    story.character_ids.setdefault(alias.strip(), cid)
     for item in output.get("locations") or []:
         if isinstance(item, dict) and item.get("name"):
-            story.locations[str(item["name"])] = str(
-                _first(item, "atmosphere", "description") or "")
+            name = str(item["name"])
+            story.locations[name] = _entry(item, _LOCATION_KEYS)
+            story.location_ids[name] = str(item.get("id") or slug(name))
     for key in ("key_objects", "objects"):
         for item in output.get(key) or []:
             if isinstance(item, dict) and item.get("name"):
@@ -198,20 +303,41 @@ def from_architect(output: Any) -> StoryContext:
             number = int(raw_number) if raw_number is not None else index
         except (TypeError, ValueError):
             number = scene_number(str(raw_number)) or index
-        dialogue = _first(item, "dialogue", "notable_dialogue", "key_dialogue") or []
         location = _first(item, "location", "setting")
+        location_id = item.get("location_id")
         if isinstance(location, dict):
+            location_id = location_id or location.get("id")
             location = location.get("name")
+        lines, texts = _lines(_first(item, "dialogue", "notable_dialogue", "key_dialogue"))
+        day_night = _first(item, "day_night")
+        time = _first(item, "time", "time_of_day") or day_night
         story.scenes[number] = SceneFacts(
             number=number,
+            id=str(item["id"]) if item.get("id") else None,
             summary=str(_first(item, "summary", "description", "title") or ""),
+            text=str(item.get("text") or ""),
             location=str(location) if location else None,
-            time=_first(item, "time", "time_of_day"),
+            location_id=str(location_id) if location_id else None,
+            time=str(time) if time else None,
+            int_ext=str(item["int_ext"]) if item.get("int_ext") else None,
+            day_night=str(day_night) if day_night else None,
+            story_day=_int(item.get("story_day")),
             characters=_names(_first(item, "characters", "cast")),
             emotional_beat=str(_first(item, "emotional_beat", "emotion") or ""),
             purpose=str(_first(item, "purpose") or ""),
-            dialogue=[dialogue] if isinstance(dialogue, str) else [str(d) for d in dialogue],
+            dialogue=texts,
+            lines=lines,
+            objects=[str(o) for o in (item.get("objects") or []) if o],
         )
+    # scenes may name characters and locations by id: show them by name
+    by_id = {v: k for k, v in story.character_ids.items() if k in story.characters}
+    places = {v: k for k, v in story.location_ids.items()}
+    for facts in story.scenes.values():
+        facts.characters = list(dict.fromkeys(by_id.get(c, c) for c in facts.characters))
+        if facts.location in places and facts.location not in story.locations:
+            facts.location_id, facts.location = facts.location, places[facts.location]
+        if facts.location and not facts.location_id:
+            facts.location_id = story.location_ids.get(facts.location)
     return story
 
 
