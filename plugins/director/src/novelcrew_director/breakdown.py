@@ -1,8 +1,10 @@
 """The breakdown sheet, assembled in Python from the story's facts and the model's answer.
 
-What the text says is fact; what the model adds is marked. An item is ``suggested`` when none
-of its content words (4+ letters, plurals folded) occurs in the scene's source text (or, with
-no text stored, its summary, dialogue and objects): the model's idea, not the story's. Cast
+What the text says is fact; what the model adds is marked. An item is ``suggested`` unless its
+head noun (the last word before any "of"/"with"/"for" phrase, or the item's last word; plurals
+folded) occurs in the scene's source text (or, with no text stored, its summary, dialogue and
+objects): "coil of rope" and "old Bedford van" are the text's, "thermos flask" and "soaked
+wool jumper" (when only "soaked" is written) are the model's. Cast
 comes from the scene's characters (by id), page eighths from the text (``pages.py``), and
 continuity notes from comparing each scene with the one before it in story order.
 """
@@ -28,7 +30,7 @@ from novelcrew_director.story import SceneFacts, StoryContext
 
 _STOP = frozenset({"with", "from", "that", "this", "their", "there", "into", "onto", "over",
                    "under", "some", "each", "very", "small", "large", "old", "new", "pair"})
-_WORD = re.compile(r"[^\W\d_]{4,}", re.U)
+_WORD = re.compile(r"[^\W\d_]{3,}", re.U)
 
 
 def _stem(word: str) -> str:
@@ -46,9 +48,17 @@ def grounding(facts: SceneFacts) -> set[str]:
     return {_stem(w) for w in _WORD.findall(material)}
 
 
+_HEAD_SPLIT = re.compile(r"\b(?:of|with|for|from|on|in)\b|[(,:;]", re.I)
+
+
 def is_grounded(item: str, stems: set[str]) -> bool:
-    words = [_stem(w) for w in _WORD.findall(item) if w.lower() not in _STOP]
-    return bool(words) and any(w in stems for w in words)
+    """Whether ``item``'s head noun (or last word) is in the scene's material."""
+    heads = []
+    for part in (_HEAD_SPLIT.split(item, maxsplit=1)[0], item):
+        words = [w for w in re.findall(r"[^\W\d_]+", part, re.U) if w.lower() not in _STOP]
+        if words:
+            heads.append(_stem(words[-1]))
+    return any(head in stems for head in heads)
 
 
 def _cast_id(story: StoryContext, name: str | None) -> str | None:

@@ -230,7 +230,7 @@ def _entry(item: dict[str, Any], keys: tuple[str, ...]) -> str:
         elif isinstance(value, list):
             value = ", ".join(str(v) for v in value)
         label = key.replace("_", " ").capitalize()
-        parts.append(f"{label}: {value}")
+        parts.append(f"{label}: {str(value).strip().rstrip('.')}")
     return ". ".join(parts)
 
 
@@ -257,8 +257,10 @@ def _lines(value: Any) -> tuple[list[Line], list[str]]:
 
 
 def _int(value: Any) -> int | None:
+    if value is None or isinstance(value, bool):
+        return None
     try:
-        return int(value) if value not in (None, "", True, False) else None
+        return int(value)
     except (TypeError, ValueError):
         return None
 
