@@ -64,7 +64,7 @@ async def test_the_brief_carries_the_text_and_the_sheets_mark_suggestions(
                                   {"constraints": {"pages_per_day": 0.25}})
         sent = prompts(server)
     assert len(sent) == 6
-    for agent, text in sent:
+    for _agent, text in sent:
         assert PRESERVE not in text  # crewAI's structured-output instruction is never sent
         assert "Language of the story: English" in text and "in English" in text
         assert "JSON schema:" in text

@@ -8,6 +8,7 @@ its totals agree with its shots, so no caller ever sees a plan whose sums are wr
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 from typing import Any
@@ -221,10 +222,8 @@ class ShotAnswer(BaseModel):
                     data.pop(key)
             if not data.get("support") and isinstance(data.get("movement"), str):
                 # "drone", "Steadicam", "dolly in": the rig is named in the movement
-                try:
+                with contextlib.suppress(ValueError):
                     data["support"] = parse_support(data["movement"])
-                except ValueError:
-                    pass
         return data
 
 
