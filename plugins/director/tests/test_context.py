@@ -133,7 +133,7 @@ async def test_a_chain_plans_exactly_the_architects_latest_scenes(
     assert [s.heading for s in plan.scenes] == ["INT. WARD SIX - NIGHT"] * 2
     assert plan.title == "Two Rooms" and plan.totals.shots == 2
     prompts = "\n".join(call.prompt for call in llm.calls)
-    assert "A night nurse." in prompts
+    assert "Description: A night nurse" in prompts
     assert "Mara" not in prompts and "Gannet" not in prompts  # nothing of the old analysis
 
 

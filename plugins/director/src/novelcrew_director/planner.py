@@ -304,7 +304,8 @@ class ScenePlanner:
         cast = {name: story.character_id(name) for name in facts.characters}
         known = set(cast.values()) | set(story.character_ids.values())
         shots = []
-        for i, answer in enumerate(shot_list.shots, start=1):
+        answers = shot_list.shots if trust else shot_list.shots[:OFFLINE_SHOTS]
+        for i, answer in enumerate(answers, start=1):
             fields = answer.model_dump()
             fields["support"] = answer.support or support_for(answer.movement)
             fields["coverage"] = answer.coverage or _coverage(answer.size)
@@ -314,15 +315,21 @@ class ScenePlanner:
                 # kit named by the model; an untrusted model's "equipment" is prompt text
                 fields["equipment"] = [item for item in answer.equipment if _kit_like(item)]
             else:
-                # the offline stand-in extracts, it does not judge: keep its vocabulary and
-                # numbers, not its extracted sentences
-                fields.update(equipment=[], notes="", continuity="", alternative="",
-                              lighting="",
-                              audio="dialogue" if facts.lines or facts.dialogue else "ambience")
+                # the offline stand-in extracts, it does not judge: keep its sizes, angles
+                # and durations; lens, support, coverage and subjects follow from the size
+                # and the scene's cast; no extracted sentences
+                ids = list(cast.values())
+                fields.update(
+                    equipment=[], notes="", continuity="", alternative="", lighting="",
+                    audio="dialogue" if facts.lines or facts.dialogue else "ambience",
+                    lens_mm=_LENS[answer.size], support=support_for(answer.movement),
+                    coverage=_coverage(answer.size),
+                    subjects=[] if answer.size == ShotSize.INSERT
+                    else ids[:1] if answer.size in _CLOSE else ids)
             shots.append(Shot(number=i, **fields))
         screen = sum(shot.estimated_duration_seconds for shot in shots)
         text = _clean if not trust else _same
-        return PlannedScene(
+        plan = PlannedScene(
             number=brief.number,
             id=facts.id,
             heading=heading,
@@ -347,6 +354,13 @@ class ScenePlanner:
             shots=shots,
             attempts=attempts,
         )
+        if trust:
+            return plan
+        # the offline stand-in's input may itself be an offline analysis: keep no scaffolding
+        data = _scrub(plan.model_dump())
+        data["summary"] = data["summary"] or _first_sentence(facts.text) \
+            or f"Scene {brief.number}"
+        return PlannedScene.model_validate(data)
 
 
 def _same(text: str) -> str:
@@ -356,6 +370,31 @@ def _same(text: str) -> str:
 def _clean(text: str) -> str:
     """Empty when ``text`` holds prompt scaffolding (an untrusted model's extract)."""
     return "" if any(marker in text for marker in SCAFFOLDING) else text
+
+
+#: the offline stand-in's shots per scene, and its lens by frame size
+OFFLINE_SHOTS = 6
+_LENS = {ShotSize.EWS: 18, ShotSize.WS: 24, ShotSize.MWS: 32, ShotSize.MS: 40,
+         ShotSize.MCU: 50, ShotSize.CU: 85, ShotSize.ECU: 100, ShotSize.INSERT: 100}
+_CLOSE = (ShotSize.MCU, ShotSize.CU, ShotSize.ECU)
+
+
+def _scrub(value: Any) -> Any:
+    """``value`` with every string holding prompt scaffolding emptied (lists drop them)."""
+    if isinstance(value, str):
+        return _clean(value)
+    if isinstance(value, dict):
+        return {key: _scrub(item) for key, item in value.items()}
+    if isinstance(value, list):
+        items = [_scrub(item) for item in value]
+        return [item for item, old in zip(items, value, strict=True)
+                if not (isinstance(old, str) and item == "" and old != "")]
+    return value
+
+
+def _first_sentence(text: str) -> str:
+    match = re.match(r"\s*(.{1,300}?[.!?])(\s|$)", text or "", re.S)
+    return " ".join(match.group(1).split()) if match else ""
 
 
 def _coverage(size: ShotSize) -> Coverage:
