@@ -67,7 +67,8 @@ async def test_the_brief_carries_the_text_and_the_sheets_mark_suggestions(
     for _agent, text in sent:
         assert PRESERVE not in text  # crewAI's structured-output instruction is never sent
         assert "Language of the story: English" in text and "in English" in text
-        assert "JSON schema:" in text
+        assert "JSON schema:" not in text  # a real model reads the keys; the offline one fills
+        # a schema
     breakdowns = [text for agent, text in sent if agent == "director"]
     shot_prompts = [text for agent, text in sent if agent == "camera"]
     # the breakdown prompt carries the scene's own text and the full character entries
@@ -136,7 +137,8 @@ async def test_a_long_scene_is_trimmed_with_a_note(tmp_path: Path) -> None:
     assert "Wave 0 broke" in breakdown and "THE LAST LINE." in breakdown
     assert "Wave 1000 broke" not in breakdown
     assert re.search(r"\[\.\.\. \d+ words of the middle of this scene are left out", breakdown)
-    assert any("longer than 3000 characters" in w for w in plan.warnings)
+    assert any("trimmed to fit the prompt budget" in w and "at most 3000 characters" in w
+               for w in plan.warnings)
     assert plan.scenes[0].breakdown.page_eighths > 40  # pages count the whole text
 
 

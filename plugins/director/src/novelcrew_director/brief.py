@@ -17,10 +17,11 @@ from novelcrew_director.inputs import Constraints, Preferences
 from novelcrew_director.story import SceneFacts, StoryContext
 
 #: bounds that keep one scene's prompt small whatever the story holds
-MAX_SCENE_TEXT_CHARS = 6000
-MAX_ENTRY_CHARS = 900
+MAX_SCENE_TEXT_CHARS = 20_000
+MAX_ENTRY_CHARS = 600
 MAX_DIALOGUE_LINES = 40
 MAX_CHARACTERS = 24
+SHOT_DIALOGUE_LINES = 10
 
 #: lines an earlier plan added to the scene entity; a new plan starts from the story alone
 PLAN_KEYS = frozenset({"heading", "mood", "shots", "text"})
@@ -38,6 +39,37 @@ class SceneBrief(BaseModel):
     cast_ids: dict[str, str] = Field(default_factory=dict, description="name -> id")
     text_trimmed: bool = False
     previous: SceneFacts | None = None
+
+
+#: characters every scene's prompts carry besides the brief: task and agent texts are measured,
+#: this covers crewAI's framing of two calls and the breakdown digest the shot list gets
+FRAMING_CHARS = 1400
+#: a scene's text is never trimmed below this for the budget
+MIN_SCENE_TEXT_CHARS = 1500
+
+
+def text_limits(story: StoryContext, numbers: list[int], preferences: Preferences,
+                constraints: Constraints, *, cap: int, budget: float,
+                template_chars: int) -> dict[int, int]:
+    """Per scene, the most text its prompt may carry so that all the director's prompts stay
+    within ``budget`` times the planned scenes' text (proportional trimming, never below
+    ``MIN_SCENE_TEXT_CHARS``); ``cap`` everywhere when they fit."""
+    lengths = {n: min(len(story.scenes[n].text.strip()), cap) for n in numbers}
+    story_chars = sum(len(story.scenes[n].text.strip()) for n in numbers)
+    if not story_chars:
+        return {n: cap for n in numbers}
+    fixed = 0
+    for n in numbers:
+        brief = build_brief(story, n, preferences, constraints, text_limit=cap)
+        fixed += (len(brief.text) - lengths[n] + len(brief.shot_text) + template_chars
+                  + FRAMING_CHARS)
+    available = budget * story_chars - fixed
+    wanted = sum(lengths.values())
+    if available >= wanted:
+        return {n: cap for n in numbers}
+    factor = max(available, 0) / wanted
+    return {n: min(cap, max(MIN_SCENE_TEXT_CHARS, int(length * factor)))
+            for n, length in lengths.items()}
 
 
 def clip(text: str, limit: int = MAX_ENTRY_CHARS) -> str:
@@ -65,7 +97,7 @@ def _neighbour(label: str, facts: SceneFacts | None) -> str:
     if facts is None:
         return ""
     where = f" (location: {facts.location})" if facts.location else ""
-    return f"{label} (Scene {facts.number}){where}: {clip(facts.summary, 300) or 'no summary'}"
+    return f"{label} (Scene {facts.number}){where}: {clip(facts.summary, 160) or 'no summary'}"
 
 
 def _available(location: str | None, constraints: Constraints) -> bool:
@@ -76,11 +108,12 @@ def _available(location: str | None, constraints: Constraints) -> bool:
                for option in constraints.locations_available)
 
 
-def _dialogue(facts: SceneFacts) -> list[str]:
+def _dialogue(facts: SceneFacts, limit: int = MAX_DIALOGUE_LINES,
+              chars: int = 300) -> list[str]:
     if facts.lines:
-        return [f"- {line.speaker or '?'}: {line.line}"
-                for line in facts.lines[:MAX_DIALOGUE_LINES]]
-    return [f"- {clip(d, 300)}" for d in facts.dialogue[:MAX_DIALOGUE_LINES]]
+        return [f"- {line.speaker or '?'}: {clip(line.line, chars)}"
+                for line in facts.lines[:limit]]
+    return [f"- {clip(d, chars)}" for d in facts.dialogue[:limit]]
 
 
 def build_brief(story: StoryContext, number: int, preferences: Preferences,
@@ -151,9 +184,14 @@ def build_brief(story: StoryContext, number: int, preferences: Preferences,
     text = "\n".join([*head, *body, *extra,
                       *(["Dialogue:", *dialogue] if dialogue and not facts.text else []),
                       "", *around, *tail])
-    shot_text = "\n".join([*head, f"Summary: {clip(facts.summary, 400)}" if facts.summary
-                           else "", *(["Dialogue:", *dialogue] if dialogue else []),
-                           "", *around[1:], *tail])
+    # the shot list's header: the set and who is who (ids for "subjects"), not the entries
+    cast_line = "Characters: " + ", ".join(f"{cid} = {name}" for name, cid in cast_ids.items())
+    lines = _dialogue(facts, SHOT_DIALOGUE_LINES, 120)
+    shot_text = "\n".join([
+        *(line for line in head if line.startswith(("SCENE", "Set:", "Language"))),
+        *([cast_line] if cast_ids else []),
+        *(["Dialogue:", *lines] if lines else []),
+        *(line for line in tail if not line.startswith("Note:"))])
     return SceneBrief(number=number, facts=facts, text=text, shot_text=shot_text,
                       location_description=location_text, unavailable_location=unavailable,
                       cast_ids=cast_ids, text_trimmed=trimmed, previous=before)

@@ -14,7 +14,7 @@ import logging
 from novelcrew.context import RunContext
 from novelcrew.errors import JobError, ModelError, TransientError
 from novelcrew_director.breakdown import add_continuity
-from novelcrew_director.brief import build_brief
+from novelcrew_director.brief import build_brief, text_limits
 from novelcrew_director.config import AGENT_KEYS, load_config
 from novelcrew_director.inputs import DirectorInput
 from novelcrew_director.models import FailedScene, ModelInfo, PlannedScene, ScenePlan
@@ -38,6 +38,11 @@ class PlanningFailed(JobError):
     """No scene of the selection could be planned."""
 
     error_type = "planning_failed"
+
+
+def _short_list(numbers: list[int], limit: int = 12) -> str:
+    shown = ", ".join(map(str, numbers[:limit]))
+    return shown + (f" and {len(numbers) - limit} more" if len(numbers) > limit else "")
 
 
 def model_info(ctx: RunContext, roles: list[str]) -> ModelInfo:
@@ -65,8 +70,13 @@ async def run(ctx: RunContext, inputs: DirectorInput) -> ScenePlan:
                            inputs.max_attempts, story=story, language=language,
                            trust_model=not models.offline)
     limit = asyncio.Semaphore(inputs.max_parallel_scenes)
+    templates = sum(len(t.description) + len(t.expected_output) for t in config.tasks.values())
+    templates += sum(len(a.role) + len(a.goal) + len(a.backstory) for a in config.agents.values())
+    limits = text_limits(story, numbers, inputs.preferences, inputs.constraints,
+                         cap=inputs.scene_text_chars, budget=inputs.prompt_budget,
+                         template_chars=templates)
     briefs = {n: build_brief(story, n, inputs.preferences, inputs.constraints,
-                             text_limit=inputs.scene_text_chars)
+                             text_limit=limits[n])
               for n in numbers}
 
     async def plan(number: int) -> SceneOutcome:
@@ -112,9 +122,13 @@ async def run(ctx: RunContext, inputs: DirectorInput) -> ScenePlan:
 
     trimmed = [n for n, brief in briefs.items() if brief.text_trimmed]
     if trimmed:
-        warnings.append(f"scene(s) {', '.join(map(str, trimmed))}: text longer than "
-                        f"{inputs.scene_text_chars} characters; the prompt kept its opening "
-                        "and ending")
+        kept = sum(min(len(briefs[n].facts.text), limits[n]) for n in trimmed)
+        whole = sum(len(briefs[n].facts.text) for n in trimmed)
+        warnings.append(
+            f"{len(trimmed)} scene(s) ({_short_list(trimmed)}) were trimmed to fit the prompt "
+            f"budget ({inputs.prompt_budget:g}x the story, at most {inputs.scene_text_chars} "
+            f"characters a scene): their prompts kept the opening and ending, "
+            f"{100 * kept / max(whole, 1):.0f}% of their text")
     planned.sort(key=lambda scene: scene.number)
     add_continuity(planned)
     names = {story.character_id(name): name for name in story.characters}

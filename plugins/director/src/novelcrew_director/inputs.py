@@ -186,8 +186,13 @@ class DirectorInput(BaseModel):
     language: str | None = Field(
         None, description="The story's language (default: the architect's, else English); "
         "the plan's text is written in it.")
+    prompt_budget: float = Field(
+        1.5, ge=0.5, le=20,
+        description="Most characters all of the director's prompts may total, as a multiple "
+        "of the planned scenes' text; when the prompts would exceed it, each scene's text is "
+        "trimmed in proportion (opening and ending kept, with a note).")
     scene_text_chars: int = Field(
-        6000, ge=500, le=100_000,
+        20_000, ge=500, le=200_000,
         description="Most characters of a scene's text a prompt carries; longer scenes keep "
         "their opening and ending, with a note.")
     previous: dict[str, Any] = Field(

@@ -93,6 +93,10 @@ SHOTS_SCHEMA: dict[str, Any] = {
     }}},
     "required": ["shots"],
 }
+#: what the shot list is planned from (the rest of the sheet is for other departments)
+DIGEST_FIELDS = {"summary", "blocking", "emotional_beats", "pacing", "transition", "mood",
+                 "lighting", "palette", "props", "vehicles", "animals", "special_effects",
+                 "visual_effects", "stunts", "special_equipment"}
 SCAFFOLDING = ("Summary:", "Story:", "(none", "Relationships:", "Scene text:",
                "Characters (id", "Location entry:", "Set:", "<<<", ">>>")
 
@@ -204,7 +208,9 @@ class ScenePlanner:
             scene_number=str(brief.number),
             scene_context=brief.shot_text if shots else brief.text, breakdown=breakdown,
             feedback=feedback, language=self.language,
-            schema=_compact(SHOTS_SCHEMA if shots else BREAKDOWN_SCHEMA))
+            # the offline stand-in fills a schema; a real model reads the keys in the text
+            schema="" if self.trust_model else
+            f"JSON schema: {_compact(SHOTS_SCHEMA if shots else BREAKDOWN_SCHEMA)}\n")
         extra: dict[str, Any] = {"context": context} if context else {}
         return Task(name=name, description=description, expected_output=expected,
                     agent=agent, **extra)
@@ -215,56 +221,70 @@ class ScenePlanner:
         return Crew(agents=agents, tasks=tasks, process=Process.sequential, verbose=False,
                     tracing=False)
 
-    def both_stages(self, brief: SceneBrief, feedback: str) -> tuple[Any, list[Any]]:
-        director, camera = self._agent(BREAKDOWN_AGENT), self._agent(SHOTS_AGENT)
-        breakdown = self._task("scene_breakdown", director, brief,
-                               name=f"Scene {brief.number}: breakdown", feedback=feedback)
-        shots = self._task("shot_list", camera, brief, name=f"Scene {brief.number}: shot list",
-                           context=[breakdown],
-                           breakdown="The Scene Analysis Director's breakdown is given to you "
-                           "as context.")
-        return self._crew([director, camera], [breakdown, shots]), [breakdown, shots]
+    def breakdown_stage(self, brief: SceneBrief, feedback: str) -> tuple[Any, list[Any]]:
+        director = self._agent(BREAKDOWN_AGENT)
+        task = self._task("scene_breakdown", director, brief,
+                          name=f"Scene {brief.number}: breakdown", feedback=feedback)
+        return self._crew([director], [task]), [task]
 
     def shots_stage(self, brief: SceneBrief, breakdown: SceneBreakdown,
                     feedback: str) -> tuple[Any, list[Any]]:
+        """The shot list from the approved breakdown's digest: what a DP plans from (blocking,
+        beats, look, what must be in frame), not the whole sheet, to keep the prompt small."""
         camera = self._agent(SHOTS_AGENT)
+        digest = breakdown.model_dump(include=DIGEST_FIELDS, exclude_defaults=True)
+        for key, value in digest.items():
+            if isinstance(value, list):
+                digest[key] = [v["item"] if isinstance(v, dict) else v for v in value]
         text = ("The Scene Analysis Director's approved breakdown:\n"
-                + breakdown.model_dump_json(exclude_defaults=True))
+                + json.dumps(digest, ensure_ascii=False, separators=(",", ":")))
         shots = self._task("shot_list", camera, brief, name=f"Scene {brief.number}: shot list",
                            breakdown=text, feedback=feedback)
         return self._crew([camera], [shots]), [shots]
 
+    async def _run(self, crew: Any, tasks: list[Any], announced: list[str],
+                   stage: str) -> BaseException | None:
+        """Kick ``crew`` off; the error it raised (cancellation propagates)."""
+        if stage in announced:
+            # the run announced this stage's task up front; kickoff counts it again
+            announced.remove(stage)
+            self.ctx.total_tasks -= len(tasks)
+        try:
+            await self.ctx.kickoff(crew, {})
+        except (JobCancelled, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            return exc
+        finally:
+            if self.ctx.cancelled:
+                raise JobCancelled("the job was cancelled")
+        return None
+
     # the loop -------------------------------------------------------------------------------
     async def plan(self, brief: SceneBrief) -> SceneOutcome:
-        """Plan one scene, retrying rejected answers; never raises except on cancellation."""
+        """Plan one scene, retrying rejected answers; never raises except on cancellation.
+
+        An attempt runs the breakdown (unless one was accepted before) and then the shot
+        list, each as its own one-task crew; a rejection at either stage costs the attempt.
+        """
         outcome = SceneOutcome()
         breakdown: SceneBreakdown | None = None
         feedback = ""
         attempt = 0
+        announced = ["breakdown", "shot list"]
         for attempt in range(1, self.max_attempts + 1):
             self.ctx.check_cancelled()
             stage = "breakdown" if breakdown is None else "shot list"
-            if breakdown is None:
-                crew, tasks = self.both_stages(brief, feedback)
-            else:
-                crew, tasks = self.shots_stage(brief, breakdown, feedback)
-            if attempt == 1:
-                # the run announced this scene's two tasks up front; kickoff counts them again
-                self.ctx.total_tasks -= len(tasks)
             error: BaseException | None = None
             try:
-                await self.ctx.kickoff(crew, {})
-            except (JobCancelled, KeyboardInterrupt):
-                raise
-            except Exception as exc:
-                error = exc
-            if self.ctx.cancelled:
-                raise JobCancelled("the job was cancelled")
-            try:
                 if breakdown is None:
+                    crew, tasks = self.breakdown_stage(brief, feedback)
+                    error = await self._run(crew, tasks, announced, stage)
                     breakdown = _task_answer(tasks[0], SceneBreakdown)
-                    stage = "shot list"
-                shot_list = _task_answer(tasks[-1], ShotList)
+                    stage, feedback = "shot list", ""
+                crew, tasks = self.shots_stage(brief, breakdown, feedback)
+                error = await self._run(crew, tasks, announced, stage)
+                shot_list = _task_answer(tasks[0], ShotList)
                 outcome.plan = self._assemble(brief, breakdown, shot_list, attempt)
                 return outcome
             except (AnswerRejected, ValidationError) as rejected:
