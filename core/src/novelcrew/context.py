@@ -146,8 +146,10 @@ class RunContext:
             return override
         return self.settings.model_for(self.crew, agent_role)
 
-    def llm(self, agent_role: str | None = None) -> Any:
-        """A crewAI LLM for ``agent_role``: routed, retried, with fallbacks and usage recorded."""
+    def llm(self, agent_role: str | None = None, *, temperature: float | None = None,
+            max_tokens: int | None = None) -> Any:
+        """A crewAI LLM for ``agent_role``: routed, retried, with fallbacks and usage recorded;
+        ``temperature`` and ``max_tokens`` (None: the model's default) apply to its calls."""
         from novelcrew.crewai_bridge import prepare
 
         # crewAI's environment, before its import; ``prepare`` resolves the path itself, once
@@ -155,7 +157,7 @@ class RunContext:
         prepare(self.settings.data_dir)
         from novelcrew.llm.router import build_llm
 
-        return build_llm(self, agent_role)
+        return build_llm(self, agent_role, temperature=temperature, max_tokens=max_tokens)
 
     def record_usage(self, model: str, usage: ModelUsage) -> None:
         self.usage.setdefault(model, ModelUsage()).add(usage)

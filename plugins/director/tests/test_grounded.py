@@ -36,13 +36,14 @@ def _answer(body: dict[str, Any]) -> str:
 
 
 async def run_grounded(tmp_path: Path, server: OpenAIServer, result: dict[str, Any],
-                       inputs: dict[str, Any] | None = None) -> Any:
+                       inputs: dict[str, Any] | None = None,
+                       config: dict[str, Any] | None = None) -> Any:
     plugins = make_plugins(graph_plugin(MemoryGraph()), FixedArchitect(result),
                            entry_points=["director"])
     settings = make_settings(tmp_path / "data", default_model="openai/director-test",
                              openai_base_url=server.url, openai_api_key="sk-test")
     job, _ = await run_job(plugins, "architect,director", inputs or {}, settings=settings,
-                           project_id="ferry")
+                           project_id="ferry", config=config)
     assert job.status == "succeeded", job.error
     return ScenePlan.model_validate(job.result["director"])
 
@@ -163,3 +164,22 @@ async def test_without_grounded_fields_the_earlier_shape_still_plans(tmp_path: P
     assert scene.int_ext == "INT" and scene.day_night == "NIGHT"
     assert scene.breakdown.page_eighths == 1  # no text: a minute of screen time a page
     assert plan.schedule.shooting_days == 1
+
+
+async def test_sampling_is_set_per_task_and_a_job_overrides_it(tmp_path: Path) -> None:
+    def sampling(server: OpenAIServer) -> set[tuple[str, Any, Any]]:
+        out = set()
+        for request in server.calls:
+            text = "\n".join(str(m.get("content") or "") for m in request.messages)
+            agent = "camera" if "Cinematography Specialist" in text else "director"
+            tokens = request.body.get("max_tokens", request.body.get("max_completion_tokens"))
+            out.add((agent, request.body.get("temperature"), tokens))
+        return out
+
+    with OpenAIServer(default=_answer) as server:
+        await run_grounded(tmp_path / "a", server, GROUNDED, {"scenes": "1"})
+        assert sampling(server) == {("director", 0.3, 4000), ("camera", 0.5, 4000)}
+        server.clear()
+        await run_grounded(tmp_path / "b", server, GROUNDED, {"scenes": "1"}, config={
+            "max_tokens": 3000, "tasks": {"shot_list": {"temperature": 0.9}}})
+        assert sampling(server) == {("director", 0.3, 3000), ("camera", 0.9, 3000)}

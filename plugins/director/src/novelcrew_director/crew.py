@@ -15,7 +15,7 @@ from novelcrew.context import RunContext
 from novelcrew.errors import JobError, ModelError, TransientError
 from novelcrew_director.breakdown import add_continuity
 from novelcrew_director.brief import build_brief, text_limits
-from novelcrew_director.config import AGENT_KEYS, load_config
+from novelcrew_director.config import AGENT_KEYS, TASK_KEYS, load_config, task_settings
 from novelcrew_director.inputs import DirectorInput
 from novelcrew_director.models import FailedScene, ModelInfo, PlannedScene, ScenePlan
 from novelcrew_director.planner import SceneOutcome, ScenePlanner
@@ -66,7 +66,12 @@ async def run(ctx: RunContext, inputs: DirectorInput) -> ScenePlan:
     models = model_info(ctx, roles)
     story.language = inputs.language or story.language
     language = story.language or "the language of the scene's text"
-    planner = ScenePlanner(ctx, config, {role: ctx.llm(role) for role in roles},
+    # one task per agent: each agent's LLM carries its task's sampling settings
+    llms = {config.agent(config.tasks[key].agent).role:
+            ctx.llm(config.agent(config.tasks[key].agent).role,
+                    **task_settings(ctx.config, key))
+            for key in TASK_KEYS}
+    planner = ScenePlanner(ctx, config, llms,
                            inputs.max_attempts, story=story, language=language,
                            trust_model=not models.offline)
     limit = asyncio.Semaphore(inputs.max_parallel_scenes)
