@@ -94,7 +94,8 @@ class MemoryGraph:
         for e in kg.get("entities", []):
             ents[e["entity_name"].lower()] = {"name": e["entity_name"],
                                               "type": e["entity_type"].lower(),
-                                              "description": e["description"]}
+                                              "description": e["description"],
+                                              "source_id": e.get("source_id", "")}
         rels = self.relationships.setdefault(project, {})
         for r in kg.get("relationships", []):
             rels[(r["src_id"].lower(), r["tgt_id"].lower())] = {
@@ -140,8 +141,12 @@ class MemoryGraph:
                 if end not in names and end in ents:
                     names.add(end)
                     out.append(ents[end])
-        return {"entities": [dict(e, score=1.0) for e in out], "relationships": rels,
-                "paths": [], "chunks": [], "context": ""}
+        cited = {e.get("source_id") for e in out}
+        chunks = [{"content": c["content"], "source_id": c["source_id"]}
+                  for c in self.chunks.get(project, []) if c.get("source_id") in cited]
+        return {"entities": [{k: v for k, v in e.items() if k != "source_id"} | {"score": 1.0}
+                             for e in out], "relationships": rels,
+                "paths": [], "chunks": chunks, "context": ""}
 
 
 class _GraphTool:

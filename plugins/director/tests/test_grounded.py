@@ -183,3 +183,43 @@ async def test_sampling_is_set_per_task_and_a_job_overrides_it(tmp_path: Path) -
         await run_grounded(tmp_path / "b", server, GROUNDED, {"scenes": "1"}, config={
             "max_tokens": 3000, "tasks": {"shot_list": {"temperature": 0.9}}})
         assert sampling(server) == {("director", 0.3, 3000), ("camera", 0.9, 3000)}
+
+
+async def test_alone_the_director_reads_the_scene_text_from_the_graph(tmp_path: Path) -> None:
+    """The architect's graph format: ``Key: value`` scene lines and the text as a chunk."""
+    graph = MemoryGraph()
+    description = "\n".join([
+        "Scene 1: Nora and Tam load the van in the rain.", "Id: s001",
+        "Location: Kessel Slipway", "Location id: slipway", "Int/Ext: EXT",
+        "Day/Night: NIGHT", "Story day: 1", "Characters: Nora Quill, Thomas Reid",
+        "Character ids: nora, tam",
+        'Dialogue: nora: "Tam, get the rope," | tam: "It\'s soaked through,"',
+        "Objects: rope", "Span: 0-100", "Text chunk: scene-s001"])
+    graph.insert("ferry", {
+        "chunks": [{"content": GROUNDED_TEXTS[0], "source_id": "scene-s001"}],
+        "entities": [{"entity_name": "Scene 1", "entity_type": "scene",
+                      "description": description, "source_id": "scene-s001"},
+                     {"entity_name": "Nora Quill", "entity_type": "character",
+                      "description": "A ferry mechanic.", "source_id": "scene-s001"}],
+        "relationships": []})
+    plugins = make_plugins(graph_plugin(graph), entry_points=["director"])
+    with OpenAIServer(default=_answer) as server:
+        settings = make_settings(tmp_path / "data", default_model="openai/director-test",
+                                 openai_base_url=server.url, openai_api_key="sk-test")
+        job, _ = await run_job(plugins, "director", {}, settings=settings, project_id="ferry")
+        breakdown = next(text for agent, text in prompts(server) if agent == "director")
+        shots = next(text for agent, text in prompts(server) if agent == "camera")
+    assert job.status == "succeeded", job.error
+    assert GROUNDED_TEXTS[0].split("\n")[0] in breakdown  # the text, from its chunk
+    assert "Text chunk" not in breakdown and "Span" not in breakdown
+    assert "- nora = Nora Quill: A ferry mechanic" in breakdown
+    assert "- nora: Tam, get the rope," in shots
+    scene = ScenePlan.model_validate(job.result["director"]).scenes[0]
+    assert (scene.id, scene.heading, scene.story_day) == (
+        "s001", "EXT. KESSEL SLIPWAY - NIGHT", 1)
+    assert scene.breakdown.cast == ["nora", "tam"] and scene.breakdown.page_eighths >= 2
+    # the scene written back keeps the architect's lines (the graph merges by key)
+    written = next(e for kg in graph.inserts[1:] for e in kg["entities"]
+                   if e["entity_name"] == "Scene 1")
+    assert "Text chunk: scene-s001" in written["description"]
+    assert "Heading: EXT. KESSEL SLIPWAY - NIGHT" in written["description"]

@@ -120,12 +120,22 @@ async def read_graph(ctx: RunContext, wanted: list[int] | None) -> StoryContext:
     limit = asyncio.Semaphore(QUERY_CONCURRENCY)
 
     async def one(number: int) -> None:
+        facts = story.scenes[number]
         async with limit:
             result = await _query(ctx, f"Scene {number}", top_k=SCENE_TOP_K)
-        _absorb_scene(story, story.scenes[number], result)
+        _absorb_scene(story, facts, result)
+        if facts.text_chunk and not facts.text:
+            facts.text = _chunk_text(result, facts.text_chunk)
 
     await asyncio.gather(*(one(n) for n in numbers))
     await _fill_missing_people(ctx, story, numbers)
+    for facts in story.scenes.values():
+        # the architect's "Character ids" line pairs with "Characters" in order
+        if len(facts.character_ids) == len(facts.characters):
+            for name, cid in zip(facts.characters, facts.character_ids, strict=True):
+                story.character_ids.setdefault(name, cid)
+        if facts.location and facts.location_id:
+            story.location_ids.setdefault(facts.location, facts.location_id)
     story.scenes = dict(sorted(story.scenes.items()))
     return story
 
@@ -150,6 +160,14 @@ def _absorb(story: StoryContext, result: dict[str, Any]) -> None:
         table = tables.get(etype)
         if table is not None and (name not in table or not table[name]):
             table[name] = description
+
+
+def _chunk_text(result: dict[str, Any], source_id: str) -> str:
+    """The content of the chunk ``source_id`` among a query's chunks (the scene's text)."""
+    for chunk in result.get("chunks") or []:
+        if str(_field(chunk, "source_id") or "") == source_id:
+            return str(_field(chunk, "content") or "")
+    return ""
 
 
 def _absorb_scene(story: StoryContext, facts: SceneFacts, result: dict[str, Any]) -> None:

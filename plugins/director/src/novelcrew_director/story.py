@@ -44,7 +44,12 @@ KEY_ALIASES = {
     "day night": "day_night",
     "story day": "story_day",
     "text": "text",
+    "text chunk": "text_chunk",
+    "location id": "location_id",
+    "character ids": "character_ids",
+    "span": "span",
 }
+_SPOKEN_RE = re.compile(r'^\s*([^:"\u201c]{1,60}?):\s*["\u201c](.*)["\u201d]\s*$', re.S)
 
 
 class Line(BaseModel):
@@ -69,6 +74,9 @@ class SceneFacts(BaseModel):
     day_night: str | None = None
     story_day: int | None = None
     lines: list[Line] = Field(default_factory=list, description="Dialogue with speakers.")
+    #: the graph chunk holding the scene's text (``Text chunk:``), read by ``reading.py``
+    text_chunk: str | None = None
+    character_ids: list[str] = Field(default_factory=list)
     characters: list[str] = Field(default_factory=list)
     emotional_beat: str = ""
     purpose: str = ""
@@ -182,11 +190,22 @@ def _set(facts: SceneFacts, key: str, value: str) -> None:
             if name not in facts.objects:
                 facts.objects.append(name)
     elif key == "dialogue":
-        facts.dialogue.extend(d for d in _dialogue(value) if d not in facts.dialogue)
+        for said in _dialogue(value):
+            if said in facts.dialogue:
+                continue
+            facts.dialogue.append(said)
+            spoken = _SPOKEN_RE.match(said)  # 'nora: "Get the rope."' (speaker and line)
+            if spoken:
+                facts.lines.append(Line(speaker=spoken.group(1).strip(),
+                                        line=spoken.group(2).strip()))
+    elif key == "character_ids":
+        facts.character_ids = facts.character_ids or split_names(value)
+    elif key == "span":
+        return  # offsets into the story: nothing for a prompt
     elif key == "summary":
         facts.summary = facts.summary or value
     elif key in ("location", "time", "emotional_beat", "purpose", "id", "int_ext",
-                 "day_night", "text"):
+                 "day_night", "text", "text_chunk", "location_id"):
         if not getattr(facts, key):
             setattr(facts, key, value)
     elif key == "story_day":

@@ -48,13 +48,17 @@ def scene_description(scene: PlannedScene, facts: SceneFacts | None) -> str:
     lines = [f"Scene {scene.number}: {summary}"]
     if facts is not None:
         for label, value in (("Id", facts.id), ("Location", facts.location),
-                             ("Time", facts.time), ("INT/EXT", facts.int_ext),
-                             ("Day/night", facts.day_night),
+                             ("Location id", facts.location_id),
+                             ("Int/Ext", facts.int_ext), ("Day/Night", facts.day_night),
+                             ("Time", facts.time),
                              ("Story day", str(facts.story_day) if facts.story_day else None),
                              ("Characters", ", ".join(facts.characters)),
+                             ("Character ids", ", ".join(facts.character_ids)),
                              ("Emotional beat", facts.emotional_beat),
                              ("Purpose", facts.purpose),
-                             ("Dialogue", " | ".join(facts.dialogue))):
+                             ("Dialogue", " | ".join(facts.dialogue)),
+                             ("Objects", ", ".join(facts.objects)),
+                             ("Text chunk", facts.text_chunk)):
             if value:
                 lines.append(f"{label}: {value}")
         lines += [f"{key}: {value}" for key, value in facts.extra.items()
