@@ -48,28 +48,45 @@ FRAMING_CHARS = 1400
 MIN_SCENE_TEXT_CHARS = 1500
 
 
+#: entry lengths tried, fullest first, when the prompts would exceed the budget
+ENTRY_STEPS = (MAX_ENTRY_CHARS, 300, 150, 60)
+
+
 def text_limits(story: StoryContext, numbers: list[int], preferences: Preferences,
                 constraints: Constraints, *, cap: int, budget: float,
-                template_chars: int) -> dict[int, int]:
-    """Per scene, the most text its prompt may carry so that all the director's prompts stay
-    within ``budget`` times the planned scenes' text (proportional trimming, never below
-    ``MIN_SCENE_TEXT_CHARS``); ``cap`` everywhere when they fit."""
+                template_chars: int) -> tuple[dict[int, int], int]:
+    """Per scene, the most text its prompt may carry, and the length of the character and
+    location entries, so that all the director's prompts stay within ``budget`` times the
+    planned scenes' text.
+
+    Entries are shortened first (fullest, then 300, 150, 60 characters) until the prompts'
+    fixed part takes at most half the budget; then every scene's text is trimmed in
+    proportion (never below ``MIN_SCENE_TEXT_CHARS``). With room to spare: ``cap`` and full
+    entries.
+    """
     lengths = {n: min(len(story.scenes[n].text.strip()), cap) for n in numbers}
     story_chars = sum(len(story.scenes[n].text.strip()) for n in numbers)
     if not story_chars:
-        return {n: cap for n in numbers}
+        return {n: cap for n in numbers}, MAX_ENTRY_CHARS
     fixed = 0
-    for n in numbers:
-        brief = build_brief(story, n, preferences, constraints, text_limit=cap)
-        fixed += (len(brief.text) - lengths[n] + len(brief.shot_text) + template_chars
-                  + FRAMING_CHARS)
+    entry_chars = MAX_ENTRY_CHARS
+    for entry_chars in ENTRY_STEPS:
+        fixed = 0
+        for n in numbers:
+            brief = build_brief(story, n, preferences, constraints, text_limit=cap,
+                                entry_chars=entry_chars)
+            fixed += (len(brief.text) - lengths[n] + len(brief.shot_text) + template_chars
+                      + FRAMING_CHARS)
+        if fixed + sum(lengths.values()) <= budget * story_chars \
+                or fixed <= budget * story_chars / 2:
+            break
     available = budget * story_chars - fixed
     wanted = sum(lengths.values())
     if available >= wanted:
-        return {n: cap for n in numbers}
+        return {n: cap for n in numbers}, entry_chars
     factor = max(available, 0) / wanted
     return {n: min(cap, max(MIN_SCENE_TEXT_CHARS, int(length * factor)))
-            for n, length in lengths.items()}
+            for n, length in lengths.items()}, entry_chars
 
 
 def clip(text: str, limit: int = MAX_ENTRY_CHARS) -> str:
@@ -117,8 +134,8 @@ def _dialogue(facts: SceneFacts, limit: int = MAX_DIALOGUE_LINES,
 
 
 def build_brief(story: StoryContext, number: int, preferences: Preferences,
-                constraints: Constraints, *, text_limit: int = MAX_SCENE_TEXT_CHARS
-                ) -> SceneBrief:
+                constraints: Constraints, *, text_limit: int = MAX_SCENE_TEXT_CHARS,
+                entry_chars: int = MAX_ENTRY_CHARS) -> SceneBrief:
     """The brief for scene ``number`` of ``story``."""
     facts = story.scenes[number]
     order = sorted(story.scenes)
@@ -140,7 +157,7 @@ def build_brief(story: StoryContext, number: int, preferences: Preferences,
     if any(slug_parts):
         head.append("Set: " + " / ".join(p for p in slug_parts if p)
                     + (f", story day {facts.story_day}" if facts.story_day else ""))
-    location_text = clip(story.location(facts.location))
+    location_text = clip(story.location(facts.location), entry_chars)
     if facts.location and location_text:
         head.append(f"Location entry: {location_text}")
     cast_ids: dict[str, str] = {}
@@ -148,7 +165,7 @@ def build_brief(story: StoryContext, number: int, preferences: Preferences,
         head.append("Characters (id = name: entry):")
         for name in facts.characters[:MAX_CHARACTERS]:
             cast_ids[name] = story.character_id(name)
-            described = clip(story.character(name))
+            described = clip(story.character(name), entry_chars)
             head.append(f"- {cast_ids[name]} = {name}" + (f": {described}" if described else ""))
     body: list[str] = []
     trimmed = False

@@ -14,11 +14,17 @@ import logging
 from novelcrew.context import RunContext
 from novelcrew.errors import JobError, ModelError, TransientError
 from novelcrew_director.breakdown import add_continuity
-from novelcrew_director.brief import build_brief, text_limits
+from novelcrew_director.brief import MAX_ENTRY_CHARS, build_brief, text_limits
 from novelcrew_director.config import AGENT_KEYS, TASK_KEYS, load_config, task_settings
 from novelcrew_director.inputs import DirectorInput
 from novelcrew_director.models import FailedScene, ModelInfo, PlannedScene, ScenePlan
-from novelcrew_director.planner import SceneOutcome, ScenePlanner
+from novelcrew_director.planner import (
+    BREAKDOWN_SCHEMA,
+    SHOTS_SCHEMA,
+    SceneOutcome,
+    ScenePlanner,
+    schema_text,
+)
 from novelcrew_director.reading import check_selection, read_story
 from novelcrew_director.totals import build_plan_schedule, compute_totals
 from novelcrew_director.writeback import custom_kg, remove_stale_shots
@@ -77,11 +83,13 @@ async def run(ctx: RunContext, inputs: DirectorInput) -> ScenePlan:
     limit = asyncio.Semaphore(inputs.max_parallel_scenes)
     templates = sum(len(t.description) + len(t.expected_output) for t in config.tasks.values())
     templates += sum(len(a.role) + len(a.goal) + len(a.backstory) for a in config.agents.values())
-    limits = text_limits(story, numbers, inputs.preferences, inputs.constraints,
-                         cap=inputs.scene_text_chars, budget=inputs.prompt_budget,
-                         template_chars=templates)
+    if models.offline:  # the stand-in also gets the answers' JSON schemas
+        templates += len(schema_text(BREAKDOWN_SCHEMA)) + len(schema_text(SHOTS_SCHEMA))
+    limits, entry_chars = text_limits(
+        story, numbers, inputs.preferences, inputs.constraints, cap=inputs.scene_text_chars,
+        budget=inputs.prompt_budget, template_chars=templates)
     briefs = {n: build_brief(story, n, inputs.preferences, inputs.constraints,
-                             text_limit=limits[n])
+                             text_limit=limits[n], entry_chars=entry_chars)
               for n in numbers}
 
     async def plan(number: int) -> SceneOutcome:
@@ -134,6 +142,9 @@ async def run(ctx: RunContext, inputs: DirectorInput) -> ScenePlan:
             f"budget ({inputs.prompt_budget:g}x the story, at most {inputs.scene_text_chars} "
             f"characters a scene): their prompts kept the opening and ending, "
             f"{100 * kept / max(whole, 1):.0f}% of their text")
+    if entry_chars < MAX_ENTRY_CHARS:
+        warnings.append(f"character and location entries were cut to {entry_chars} "
+                        "characters in the prompts to fit the prompt budget")
     planned.sort(key=lambda scene: scene.number)
     add_continuity(planned)
     names = {story.character_id(name): name for name in story.characters}

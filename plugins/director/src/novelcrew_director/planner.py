@@ -23,7 +23,7 @@ from novelcrew.context import RunContext
 from novelcrew.errors import JobCancelled, TransientError
 from novelcrew_director import headings
 from novelcrew_director.breakdown import sheet
-from novelcrew_director.brief import SceneBrief
+from novelcrew_director.brief import SceneBrief, clip
 from novelcrew_director.config import DirectorConfig
 from novelcrew_director.models import (
     CATEGORIES,
@@ -97,12 +97,14 @@ SHOTS_SCHEMA: dict[str, Any] = {
 DIGEST_FIELDS = {"summary", "blocking", "emotional_beats", "pacing", "transition", "mood",
                  "lighting", "palette", "props", "vehicles", "animals", "special_effects",
                  "visual_effects", "stunts", "special_equipment"}
+DIGEST_ITEMS = 12
 SCAFFOLDING = ("Summary:", "Story:", "(none", "Relationships:", "Scene text:",
                "Characters (id", "Location entry:", "Set:", "<<<", ">>>")
 
 
-def _compact(schema: dict[str, Any]) -> str:
-    return json.dumps(schema, separators=(",", ":"))
+def schema_text(schema: dict[str, Any]) -> str:
+    """The schema line the offline stand-in reads (it fills schemas by extraction)."""
+    return f"JSON schema: {json.dumps(schema, separators=(',', ':'))}\n"
 
 
 class AnswerRejected(Exception):
@@ -210,7 +212,7 @@ class ScenePlanner:
             feedback=feedback, language=self.language,
             # the offline stand-in fills a schema; a real model reads the keys in the text
             schema="" if self.trust_model else
-            f"JSON schema: {_compact(SHOTS_SCHEMA if shots else BREAKDOWN_SCHEMA)}\n")
+            schema_text(SHOTS_SCHEMA if shots else BREAKDOWN_SCHEMA))
         extra: dict[str, Any] = {"context": context} if context else {}
         return Task(name=name, description=description, expected_output=expected,
                     agent=agent, **extra)
@@ -234,8 +236,12 @@ class ScenePlanner:
         camera = self._agent(SHOTS_AGENT)
         digest = breakdown.model_dump(include=DIGEST_FIELDS, exclude_defaults=True)
         for key, value in digest.items():
+            # bounded, so a verbose breakdown cannot blow the prompt budget
             if isinstance(value, list):
-                digest[key] = [v["item"] if isinstance(v, dict) else v for v in value]
+                digest[key] = [clip(str(v["item"] if isinstance(v, dict) else v), 160)
+                               for v in value[:DIGEST_ITEMS]]
+            elif isinstance(value, str):
+                digest[key] = clip(value, 400)
         text = ("The Scene Analysis Director's approved breakdown:\n"
                 + json.dumps(digest, ensure_ascii=False, separators=(",", ":")))
         shots = self._task("shot_list", camera, brief, name=f"Scene {brief.number}: shot list",
