@@ -255,16 +255,16 @@ class ScenePlanner:
             # the run announced this stage's task up front; kickoff counts it again
             announced.remove(stage)
             self.ctx.total_tasks -= len(tasks)
+        error: BaseException | None = None
         try:
             await self.ctx.kickoff(crew, {})
         except (JobCancelled, KeyboardInterrupt):
             raise
         except Exception as exc:
-            return exc
-        finally:
-            if self.ctx.cancelled:
-                raise JobCancelled("the job was cancelled")
-        return None
+            error = exc
+        if self.ctx.cancelled:
+            raise JobCancelled("the job was cancelled")
+        return error
 
     # the loop -------------------------------------------------------------------------------
     async def plan(self, brief: SceneBrief) -> SceneOutcome:

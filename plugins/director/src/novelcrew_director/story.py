@@ -1,9 +1,11 @@
-"""The story as the director sees it: scenes, characters and locations, read from the graph.
+"""The story as the director sees it: scenes, characters and locations.
 
-The architect writes each scene as an entity ``Scene <n>`` whose description is ``Key: value``
-lines (see docs/architecture.md). Parsing is lenient: keys in any case, markdown bullets or
-bold, and descriptions that an upstream PathRAG merged with ``<SEP>``. The architect stage's
-output (when chained) only fills gaps; the knowledge graph is the source.
+In a chain the architect's result is the story (``from_architect``): exactly its scenes, with
+their text, INT/EXT, DAY/NIGHT, story day, dialogue with speakers and ids. Alone, the director
+reads the graph the architect wrote: each scene an entity ``Scene <n>`` whose description is
+``Key: value`` lines (see docs/architecture.md), its text a chunk. Parsing is lenient: keys in
+any case, markdown bullets or bold, and descriptions that an upstream PathRAG merged with
+``<SEP>``.
 """
 
 from __future__ import annotations
@@ -360,24 +362,3 @@ def from_architect(output: Any) -> StoryContext:
         if facts.location and not facts.location_id:
             facts.location_id = story.location_ids.get(facts.location)
     return story
-
-
-def enrich(story: StoryContext, other: StoryContext) -> None:
-    """Fill what ``story`` lacks (descriptions, scene fields) from ``other``; never override."""
-    story.title = story.title or other.title
-    for table, extra in ((story.characters, other.characters),
-                         (story.locations, other.locations), (story.objects, other.objects)):
-        for name, text in extra.items():
-            if not _lookup(table, name):
-                table[name] = text
-    for number, facts in story.scenes.items():
-        more = other.scenes.get(number)
-        if more is None:
-            continue
-        for key in ("summary", "location", "time", "emotional_beat", "purpose"):
-            if not getattr(facts, key) and getattr(more, key):
-                setattr(facts, key, getattr(more, key))
-        if not facts.characters:
-            facts.characters = list(more.characters)
-        if not facts.dialogue:
-            facts.dialogue = list(more.dialogue)
