@@ -126,6 +126,8 @@ async def test_the_brief_carries_the_text_and_the_sheets_mark_suggestions(
                     "harbourmaster": ["", "", "", "SWF"]}
     assert schedule.day_out_of_days[0].name == "Nora Quill"
     assert plan.language == "English"
+    # three short scenes cannot fit 1.5x: nothing is cut, and the plan says why
+    assert any("too short for the prompt budget" in w for w in plan.warnings)
 
 
 async def test_a_long_scene_is_trimmed_with_a_note(tmp_path: Path) -> None:

@@ -52,9 +52,17 @@ MIN_SCENE_TEXT_CHARS = 1500
 ENTRY_STEPS = (MAX_ENTRY_CHARS, 300, 150, 60)
 
 
+class Budget(BaseModel):
+    """How the scenes' prompts fit the prompt budget (see ``text_limits``)."""
+
+    limits: dict[int, int]
+    entry_chars: int = MAX_ENTRY_CHARS
+    attainable: bool = True
+
+
 def text_limits(story: StoryContext, numbers: list[int], preferences: Preferences,
                 constraints: Constraints, *, cap: int, budget: float,
-                template_chars: int) -> tuple[dict[int, int], int]:
+                template_chars: int) -> Budget:
     """Per scene, the most text its prompt may carry, and the length of the character and
     location entries, so that all the director's prompts stay within ``budget`` times the
     planned scenes' text.
@@ -62,31 +70,41 @@ def text_limits(story: StoryContext, numbers: list[int], preferences: Preference
     Entries are shortened first (fullest, then 300, 150, 60 characters) until the prompts'
     fixed part takes at most half the budget; then every scene's text is trimmed in
     proportion (never below ``MIN_SCENE_TEXT_CHARS``). With room to spare: ``cap`` and full
-    entries.
+    entries. When even the shortest entries and texts cannot fit (scenes far shorter than
+    the prompts' fixed part, as in a short story), nothing is cut: the budget is for long
+    stories, and cutting would cost the plan without meeting it (``attainable`` is False).
     """
     lengths = {n: min(len(story.scenes[n].text.strip()), cap) for n in numbers}
     story_chars = sum(len(story.scenes[n].text.strip()) for n in numbers)
+    full = Budget(limits={n: cap for n in numbers})
     if not story_chars:
-        return {n: cap for n in numbers}, MAX_ENTRY_CHARS
-    fixed = 0
-    entry_chars = MAX_ENTRY_CHARS
-    for entry_chars in ENTRY_STEPS:
-        fixed = 0
+        return full
+    allowed = budget * story_chars
+
+    def fixed_part(entry_chars: int) -> int:
+        total = 0
         for n in numbers:
             brief = build_brief(story, n, preferences, constraints, text_limit=cap,
                                 entry_chars=entry_chars)
-            fixed += (len(brief.text) - lengths[n] + len(brief.shot_text) + template_chars
+            total += (len(brief.text) - lengths[n] + len(brief.shot_text) + template_chars
                       + FRAMING_CHARS)
-        if fixed + sum(lengths.values()) <= budget * story_chars \
-                or fixed <= budget * story_chars / 2:
+        return total
+
+    floor = sum(min(length, MIN_SCENE_TEXT_CHARS) for length in lengths.values())
+    if fixed_part(ENTRY_STEPS[-1]) + floor > allowed:
+        return full.model_copy(update={"attainable": False})
+    fixed, entry_chars = 0, MAX_ENTRY_CHARS
+    for entry_chars in ENTRY_STEPS:
+        fixed = fixed_part(entry_chars)
+        if fixed + sum(lengths.values()) <= allowed or fixed <= allowed / 2:
             break
-    available = budget * story_chars - fixed
+    available = allowed - fixed
     wanted = sum(lengths.values())
     if available >= wanted:
-        return {n: cap for n in numbers}, entry_chars
+        return Budget(limits={n: cap for n in numbers}, entry_chars=entry_chars)
     factor = max(available, 0) / wanted
-    return {n: min(cap, max(MIN_SCENE_TEXT_CHARS, int(length * factor)))
-            for n, length in lengths.items()}, entry_chars
+    return Budget(limits={n: min(cap, max(MIN_SCENE_TEXT_CHARS, int(length * factor)))
+                          for n, length in lengths.items()}, entry_chars=entry_chars)
 
 
 def clip(text: str, limit: int = MAX_ENTRY_CHARS) -> str:

@@ -85,9 +85,10 @@ async def run(ctx: RunContext, inputs: DirectorInput) -> ScenePlan:
     templates += sum(len(a.role) + len(a.goal) + len(a.backstory) for a in config.agents.values())
     if models.offline:  # the stand-in also gets the answers' JSON schemas
         templates += len(schema_text(BREAKDOWN_SCHEMA)) + len(schema_text(SHOTS_SCHEMA))
-    limits, entry_chars = text_limits(
+    budget = text_limits(
         story, numbers, inputs.preferences, inputs.constraints, cap=inputs.scene_text_chars,
         budget=inputs.prompt_budget, template_chars=templates)
+    limits, entry_chars = budget.limits, budget.entry_chars
     briefs = {n: build_brief(story, n, inputs.preferences, inputs.constraints,
                              text_limit=limits[n], entry_chars=entry_chars)
               for n in numbers}
@@ -142,6 +143,11 @@ async def run(ctx: RunContext, inputs: DirectorInput) -> ScenePlan:
             f"budget ({inputs.prompt_budget:g}x the story, at most {inputs.scene_text_chars} "
             f"characters a scene): their prompts kept the opening and ending, "
             f"{100 * kept / max(whole, 1):.0f}% of their text")
+    if not budget.attainable:
+        warnings.append(
+            f"the scenes are too short for the prompt budget ({inputs.prompt_budget:g}x their "
+            "text): each scene's prompts carry a fixed part of about 5,000 characters, so "
+            "nothing was cut and the prompts are larger than the budget")
     if entry_chars < MAX_ENTRY_CHARS:
         warnings.append(f"character and location entries were cut to {entry_chars} "
                         "characters in the prompts to fit the prompt budget")
