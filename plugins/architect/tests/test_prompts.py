@@ -91,3 +91,28 @@ async def test_an_impossible_setting_is_a_clear_input_error(
     assert job.status == "failed"
     assert job.error is not None and job.error.type == "invalid_input"
     assert "temperature 7" in job.error.message
+
+
+async def test_without_a_language_the_story_s_own_is_used_and_carried_on(
+    tmp_path: Any, graph: RecordingGraph
+) -> None:
+    def french(body: dict[str, Any]) -> str:
+        prompt = prompt_of(body)
+        if "STORY TEXT:" not in prompt:
+            return json.dumps(SYNTHESIS_REPLY)
+        return json.dumps({**json.loads(chapter_reply(prompt)), "story_language": "french"})
+
+    with OpenAIServer(default=french) as server:
+        plugins = make_plugins(graph.plugin(), entry_points=["architect"])
+        settings = make_settings(tmp_path / "data", default_model="openai/story-model",
+                                 openai_base_url=server.url)
+        job, _ = await run_job(plugins, "architect", {"story_text": STORY}, settings=settings,
+                               project_id="proj-lang", config={"chunk_tokens": 150})
+        prompts = [prompt_of(c.body) for c in server.calls]
+    assert job.status == "succeeded", job.error
+    analysis = StoryAnalysis.model_validate(job.result["architect"])
+    assert (analysis.language, analysis.story_language) == ("French", "French")
+    readers = [p for p in prompts if "STORY TEXT:" in p]
+    assert all("in the language the story is written in" in p for p in readers)
+    overview = next(p for p in prompts if "STORY TEXT:" not in p)
+    assert "Write in French." in overview

@@ -56,6 +56,8 @@ FEEDBACK_CHARS = FEEDBACK_TOKENS * 4 - 200
 OVERLAP_TOKENS = 300
 GRAPH_BATCH = 200
 VERSION_TOOL = "kg_new_version"
+#: what the prompts say when the job names no language
+STORY_LANGUAGE = "the language the story is written in"
 #: earlier analyses kept (archived, never queried) when a new one replaces them
 KEEP_VERSIONS = 3
 #: sampling per task: low temperature for the close reading, a little more for the overview;
@@ -266,9 +268,9 @@ class ArchitectRun:
         raise AssertionError("unreachable")
 
     # steps ----------------------------------------------------------------------------------
-    def base_variables(self, story: Story) -> dict[str, str]:
+    def base_variables(self, story: Story, language: str = "") -> dict[str, str]:
         return {"title": story.title, "preferences": self.inputs.preferences.as_prompt(),
-                "language": self.inputs.language}
+                "language": self.inputs.language or language or STORY_LANGUAGE}
 
     def chunk_budget(self, story: Story) -> int:
         """Tokens of story text (chunk plus overlap) one analysis prompt may carry."""
@@ -302,7 +304,7 @@ class ArchitectRun:
         return result
 
     async def synthesise(self, story: Story, merged: MergedAnalysis) -> StorySynthesis:
-        variables = {**self.base_variables(story),
+        variables = {**self.base_variables(story, merged.story_language),
                      "candidate_themes": "; ".join(merged.themes[:30]),
                      "analysis_summary": ""}
         room = self.ctx.settings.prompt_token_budget - prompt_overhead(
@@ -390,7 +392,8 @@ class ArchitectRun:
         analysis = StoryAnalysis(
             title=self.inputs.title or (
                 story.title if story.title != UNTITLED else overview.title.strip() or UNTITLED),
-            language=self.inputs.language,
+            language=self.inputs.language or merged.story_language or "English",
+            story_language=merged.story_language,
             logline=overview.logline, genre=overview.genre, tone=overview.tone,
             themes=[t.strip() for t in overview.themes if t.strip()] or merged.themes[:6],
             characters=merged.characters, locations=merged.locations, objects=merged.objects,

@@ -64,8 +64,9 @@ class ArchitectInput(BaseModel):
     preferences: Preferences = Field(
         default_factory=Preferences, description="Genre, tone and style hints."
     )
-    language: str = Field(
-        "English", description="Language the analysis is written in (names stay as written)."
+    language: str | None = Field(
+        None, description="Language the analysis is written in (names stay as written); "
+        "default: the language the story is written in."
     )
 
     @field_validator("preferences", mode="before")
@@ -312,6 +313,7 @@ class ChunkAnalysis(BaseModel):
         default_factory=list, description="Scenes of this chunk in order, numbered from 1."
     )
     themes: list[str] = Field(default_factory=list, description="Themes this part touches.")
+    story_language: str = Field("", description="The language the story text is written in.")
 
     _themes = field_validator("themes", mode="before")(_text_list)
 
@@ -381,7 +383,9 @@ class StoryAnalysis(BaseModel):
 
     title: str
     language: str = Field("English", description="Language the analysis is written in (the "
-                          "director writes its plan in it too).")
+                          "director writes its plan in it too): the job's, else the story's.")
+    story_language: str = Field("", description="The language the story is written in, as "
+                                "the analysts reported it ('' when they did not say).")
     version: int = Field(1, ge=1, description="This project's analysis version: each analysis "
                          "replaces the previous one in the knowledge graph.")
     logline: str = ""
