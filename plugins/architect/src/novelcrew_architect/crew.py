@@ -1,8 +1,9 @@
 """The architect crew's run: split, analyse chunks concurrently, merge, synthesise, write graph.
 
 The story's text goes to models once (each chunk to one Story Structure Analyst task, plus a
-short overlap for continuity); merging is plain Python; the Knowledge Graph Architect writes
-the overview from the merged analysis alone; the graph is built deterministically from it.
+short overlap for continuity); scenes are located in the text and merged in plain Python; the
+Knowledge Graph Architect writes the overview from the merged analysis alone; the graph is built
+deterministically from it and written as a new version of the project's graph.
 crewAI is imported here, lazily, when a job runs (the entry-point module stays light).
 """
 

@@ -3,8 +3,10 @@
 ``ArchitectInput`` is the job's input; ``ChunkAnalysis`` is what the Story Structure Analyst
 answers for one piece of the story; ``StorySynthesis`` is the short overview written from the
 merged analysis; ``StoryAnalysis`` is the crew's output, stored on the job and read by the
-director crew and Novel Movie. Field descriptions double as the JSON schema shown to models and
-to API users (``GET /crews/architect``), so they say what a good value looks like.
+director crew and Novel Movie. ``ChunkScene`` is a scene as a model reports it (with its first
+and last words); ``Scene`` is the grounded scene of the result (with its text and span). Field
+descriptions double as the JSON schema shown to API users (``GET /crews/architect``), so they
+say what a good value looks like.
 """
 
 from __future__ import annotations
@@ -277,7 +279,7 @@ class Scene(BaseModel):
 def compact_schema(node: Any) -> Any:
     """A JSON schema without titles and descriptions (the task prompt explains every field).
 
-    crewAI pastes the output schema into every prompt; for the per-chunk model the generated
+    Every task states its output schema in the prompt; for the per-chunk model the generated
     titles and descriptions would cost about a thousand tokens a chunk and say nothing the
     task text does not.
     """
