@@ -76,12 +76,21 @@ async def test_temperature_and_max_tokens_are_set_per_task_and_overridable(
     assert sent == {(True, 0.2, 12_000), (False, 0.4, 2_000)}
 
     server.clear()
+    # a per-task setting, and a job-wide one, which wins over it
     job = await run(tmp_path, server, graph, {
-        "temperature": 0.0, "tasks": {"synthesise_story": {"max_tokens": 900}}})
+        "temperature": 0.0, "tasks": {"synthesise_story": {"max_tokens": 900,
+                                                           "temperature": 0.9}}})
     assert job.status == "succeeded", job.error
     sent = {("STORY TEXT:" in prompt_of(c.body), c.body.get("temperature"),
              c.body.get("max_tokens")) for c in server.calls}
     assert sent == {(True, 0.0, 12_000), (False, 0.0, 900)}
+
+    server.clear()
+    job = await run(tmp_path, server, graph, {"tasks": {"analyse_chunk": {"temperature": 0.7}}})
+    assert job.status == "succeeded", job.error
+    sent = {("STORY TEXT:" in prompt_of(c.body), c.body.get("temperature"))
+            for c in server.calls}
+    assert sent == {(True, 0.7), (False, 0.4)}
 
 
 async def test_an_impossible_setting_is_a_clear_input_error(

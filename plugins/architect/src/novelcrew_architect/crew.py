@@ -188,11 +188,13 @@ class ArchitectRun:
 
     # crewAI ---------------------------------------------------------------------------------
     def task_settings(self, task_key: str) -> dict[str, Any]:
-        """Temperature and max tokens for ``task_key``: the defaults, then the job's config."""
+        """Temperature and max tokens for ``task_key``: the defaults, then the job's
+        ``config.tasks.<task>``, then the job-wide ``config.temperature``/``max_tokens``."""
         settings: dict[str, Any] = dict(TASK_SETTINGS.get(task_key, {}))
         config = self.ctx.config or {}
         per_task = config.get("tasks")
-        layers = [config, per_task.get(task_key) if isinstance(per_task, dict) else None]
+        # one task's setting, then the job-wide one, which wins (as the model layer has it)
+        layers = [per_task.get(task_key) if isinstance(per_task, dict) else None, config]
         for layer in layers:
             if not isinstance(layer, dict):
                 continue
