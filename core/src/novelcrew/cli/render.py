@@ -196,9 +196,13 @@ def analysis(result: Mapping[str, Any]) -> RenderableType:
         table.add_column("what happens", ratio=3)
         table.add_column("beat", ratio=1)
         for s in scenes:
-            where = _join([s.get("location"), s.get("time_of_day")], " · ")
+            where = _join([s.get("int_ext"), s.get("location"),
+                           s.get("day_night") or s.get("time_of_day")], " · ")
             what = Text(short(s.get("summary"), 240))
             for line in (s.get("dialogue") or [])[:1]:
+                if isinstance(line, Mapping):  # {speaker, line}
+                    who = f"{line.get('speaker')}: " if line.get("speaker") else ""
+                    line = f"{who}{line.get('line', '')}"
                 what.append(f"\n“{str(line).strip(chr(34))}”", style="italic dim")
             table.add_row(str(s.get("number", "")), where, _join(s.get("characters")), what,
                           str(s.get("emotional_beat", "")))
