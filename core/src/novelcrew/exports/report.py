@@ -131,6 +131,18 @@ def _stripboard(job: dict[str, Any]) -> list[str]:
                    f"<td>{escape(heading(scene))}</td><td>{escape(_pages(scene))}</td>"
                    f"<td>{escape('; '.join(cast))}</td></tr>")
     out.append("</tbody></table>")
+    schedule = result(job, "director").get("schedule")
+    dood = schedule.get("day_out_of_days") if isinstance(schedule, dict) else None
+    if isinstance(dood, list) and dood and isinstance(dood[0], dict):
+        days = len(dood[0].get("codes") or [])
+        out.append("<h2>Day out of days</h2>")
+        out.append(_table(["#", "Cast", *(f"Day {n}" for n in range(1, days + 1)), "Work",
+                           "Hold"],
+                          [[r.get("cast_number"), r.get("name") or r.get("character_id"),
+                            *(r.get("codes") or []), r.get("work_days"), r.get("hold_days")]
+                           for r in dood if isinstance(r, dict)]))
+    if isinstance(schedule, dict) and schedule.get("method"):
+        out.append(f"<p class='muted'>{_e(schedule['method'])}</p>")
     return out
 
 

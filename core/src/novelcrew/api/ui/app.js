@@ -388,7 +388,10 @@ function stripboardView(job) {
   const dood = (d.schedule || {}).day_out_of_days;
   return h("div", { id: "stripboard" },
     h("table", {}, h("thead", {}, h("tr", {}, ["Scene", "Heading", "Pages", "Cast", "Story day"].map((c) => h("th", {}, c)))), tbody),
-    dood ? h("div", {}, h("h2", {}, "Day out of days"), h("pre", { class: "prompt" }, JSON.stringify(dood, null, 1))) : null);
+    Array.isArray(dood) && dood.length ? h("div", { id: "dood" }, h("h2", {}, "Day out of days"),
+      table(["#", "Cast", ...(dood[0].codes || []).map((_, i) => `Day ${i + 1}`), "Work", "Hold"],
+        dood.map((r) => [r.cast_number, r.name || r.character_id, ...(r.codes || []), r.work_days, r.hold_days]))) : null,
+    (d.schedule || {}).method ? h("p", { class: "muted" }, d.schedule.method) : null);
 }
 
 function shotsView(job) {
