@@ -114,7 +114,7 @@ def novelcrew_app(data_dir: str, crew_seconds: float = 0.0) -> Any:
                         rate_limit_per_minute=0, job_backend="inline")
     from novelcrew.logging import configure_logging
 
-    configure_logging(settings, buffered=True)  # as ``novelcrew serve`` does
+    configure_logging(settings, cache=True)  # as ``novelcrew serve`` does
     plugins = load(allow=[], include_entry_points=False)
     register_module(plugins, NoopPlugin(), "bench-noop")
     return create_app(settings, plugins)

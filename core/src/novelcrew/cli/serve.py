@@ -31,33 +31,22 @@ def run_server(overrides: dict[str, Any]) -> None:
     import uvicorn
 
     from novelcrew.api.app import create_app
+    from novelcrew.logging import configure_logging
     from novelcrew.settings import Settings
 
     settings = Settings(**overrides)
-    log_config = _configure_logging(settings)
+    configure_logging(settings, cache=True)  # a long-running process: build loggers once
     app = create_app(settings)
     uvicorn.run(
         app,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
-        log_config=log_config,
+        log_config=None,  # uvicorn's loggers go through ours
         access_log=False,  # the API logs each request itself, without keys
         proxy_headers=True,
         timeout_graceful_shutdown=10,
     )
-
-
-def _configure_logging(settings: Any) -> Any:
-    """Use ``novelcrew.logging`` when it exists; else uvicorn's own logging config."""
-    try:
-        from novelcrew.logging import configure_logging  # type: ignore[import-not-found]
-    except ModuleNotFoundError:
-        import uvicorn.config
-
-        return uvicorn.config.LOGGING_CONFIG
-    configure_logging(settings, buffered=True)  # a line per request: written in groups
-    return None
 
 
 def attach(app: typer.Typer) -> None:
