@@ -1,10 +1,12 @@
 """Structured logs: JSON lines by default, a readable console format for terminals.
 
-structlog as its documentation sets it up beside the standard library: structlog's own lines
-are handed to ``logging`` (``ProcessorFormatter.wrap_for_formatter``), and one handler on the
-root logger renders them and every stdlib record (uvicorn, httpx, crewAI's loggers) through the
-same processors onto one stream, stderr by default, each line written and flushed as it is
-logged: a line logged before the process is killed is in the file.
+structlog as its documentation sets it up beside the standard library. JSON lines: structlog
+renders its own lines with orjson and writes them itself (``BytesLogger``, its fast path: no
+``LogRecord`` per line), and a handler on the root logger renders every stdlib record (uvicorn,
+httpx, crewAI's loggers) through the same processors (``ProcessorFormatter``) onto the same
+stream. The console format hands structlog's lines to that handler too. Either way each line
+is written and flushed as it is logged: a line logged before the process is killed is in the
+file. The stream is stderr by default.
 
 Every line carries the context bound with ``structlog.contextvars``: the runner binds
 ``job_id`` while a job runs, and that context follows the job into ``asyncio.to_thread``.
@@ -20,6 +22,7 @@ What never reaches the output:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import sys
@@ -42,9 +45,19 @@ SECRET_KEY = re.compile(
     r"|credentials?)$",
     re.I,
 )
-#: ISO 8601 in UTC with microseconds: ``2026-11-25T22:19:11.726151Z``
-TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 _HANDLER_NAME = "novelcrew"
+
+
+class _Output(structlog.BytesLogger):
+    """structlog's ``BytesLogger`` that, like a stdlib handler, never lets a broken stream
+    (closed, a full disk, a pipe whose reader left) fail the code that logged."""
+
+    def msg(self, message: bytes) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            super().msg(message)
+
+    log = debug = info = warn = warning = msg
+    fatal = failure = err = error = critical = exception = msg
 
 
 class Redactor:
@@ -52,6 +65,16 @@ class Redactor:
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self.secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+        #: whether each key name seen so far is secret-looking (lines repeat the same few)
+        self._secret_keys: dict[str, bool] = {}
+
+    def _secret_key(self, key: str) -> bool:
+        known = self._secret_keys.get(key)
+        if known is None:
+            known = SECRET_KEY.search(key) is not None
+            if len(self._secret_keys) < 4096:
+                self._secret_keys[key] = known
+        return known
 
     def _mask_text(self, text: str) -> str:
         for secret in self.secrets:
@@ -60,7 +83,7 @@ class Redactor:
         return text
 
     def _clean(self, key: str | None, value: Any) -> Any:
-        if key is not None and SECRET_KEY.search(key) and value not in (None, "", [], {}):
+        if key is not None and self._secret_key(key) and value not in (None, "", [], {}):
             return MASK
         if isinstance(value, str):
             return self._mask_text(value) if self.secrets else value
@@ -120,7 +143,7 @@ def configure_logging(settings: Settings, *, stream: IO[str] | None = None,
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_logger_name,
         structlog.stdlib.add_log_level,
-        structlog.processors.TimeStamper(fmt=TIMESTAMP_FORMAT, utc=True),
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
         redact,
     ]
     renderer: Processor
@@ -134,12 +157,23 @@ def configure_logging(settings: Settings, *, stream: IO[str] | None = None,
         exceptions = structlog.processors.ExceptionRenderer(
             ExceptionDictTransformer(show_locals=False))
 
-    structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
-        logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.make_filtering_bound_logger(level),
-        cache_logger_on_first_use=cache,
-    )
+    binary = getattr(out, "buffer", None)
+    if fmt == "console" or binary is None:
+        # through the stdlib handler below, which renders both kinds of line
+        structlog.configure(
+            processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+            logger_factory=structlog.stdlib.LoggerFactory(),
+            wrapper_class=structlog.make_filtering_bound_logger(level),
+            cache_logger_on_first_use=cache,
+        )
+    else:
+        structlog.configure(
+            processors=[*shared, structlog.processors.StackInfoRenderer(), exceptions,
+                        redact.tracebacks, structlog.processors.JSONRenderer(orjson.dumps)],
+            logger_factory=lambda *args: _Output(binary, name=args[0] if args else None),
+            wrapper_class=structlog.make_filtering_bound_logger(level),
+            cache_logger_on_first_use=cache,
+        )
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=[structlog.stdlib.ExtraAdder(), _drop_color_message, *shared],
         processors=[

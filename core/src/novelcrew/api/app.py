@@ -25,7 +25,6 @@ from fastapi_offline import FastAPIOffline
 from novelcrew import metrics
 from novelcrew.api import errors
 from novelcrew.api.auth import ApiKeys, limit_by_client, require_key
-from novelcrew.api.deps import one_value_per_query_parameter
 from novelcrew.api.middleware import BodySizeLimit, RequestLog
 from novelcrew.api.ratelimit import RateLimit
 from novelcrew.api.routes import compat, crews, health, jobs, stats, tools
@@ -109,11 +108,10 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None,
     app.state.sse_keepalive = jobs.DEFAULT_KEEPALIVE
     errors.install(app)
 
-    queries = Depends(one_value_per_query_parameter)
-    guard: list[Any] = [Depends(require_key if app.state.api_keys.enabled
-                                else limit_by_client), queries]
+    limited = [Depends(limit_by_client)] if app.state.rate_limit.enabled else []
+    guard: list[Any] = [Depends(require_key)] if app.state.api_keys.enabled else limited
     for router in (compat.router, crews.router, jobs.router, plugins_route.router,
                    tools.router, models_route.router, stats.router, metrics_route.router):
         app.include_router(router, dependencies=guard)
-    app.include_router(health.router, dependencies=[Depends(limit_by_client), queries])
+    app.include_router(health.router, dependencies=limited)
     return app

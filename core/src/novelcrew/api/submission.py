@@ -12,6 +12,7 @@ import math
 from typing import Any
 
 import orjson
+import structlog
 from fastapi.exceptions import RequestValidationError
 
 from novelcrew import metrics
@@ -22,6 +23,8 @@ from novelcrew.plugins import Plugins
 from novelcrew.runner import build_inputs
 from novelcrew.settings import Settings
 from novelcrew.specs import Crew
+
+log = structlog.get_logger("novelcrew.jobs")
 
 STORY_FIELD = "story_text"
 #: how deep pydantic's JSON parser reads a stored record: a body nested deeper would be
@@ -129,4 +132,7 @@ async def submit(body: JobCreate, plugins: Plugins, settings: Settings,
     job, crews = prepare(body, plugins, settings)
     job = await backend.submit(job)
     metrics.JOBS_SUBMITTED.labels(metrics.chain_label(job.crews)).inc()
+    story = job.inputs.get(STORY_FIELD)
+    log.info("job_submitted", job_id=job.id, crews=job.crews, project_id=job.project_id,
+             story_chars=len(story) if isinstance(story, str) else None)
     return job, crews
