@@ -117,7 +117,11 @@ def novelcrew_app(data_dir: str, crew_seconds: float = 0.0) -> Any:
     configure_logging(settings, cache=True)  # as ``novelcrew serve`` does
     plugins = load(allow=[], include_entry_points=False)
     register_module(plugins, NoopPlugin(), "bench-noop")
-    return create_app(settings, plugins)
+    app = create_app(settings, plugins)
+    from novelcrew.cli.serve import freeze_heap
+
+    freeze_heap(settings)  # as ``novelcrew serve`` does
+    return app
 
 
 def serve(kind: str, port: int, data_dir: str, crew_seconds: float) -> None:
