@@ -27,7 +27,7 @@ from novelcrew.api import errors
 from novelcrew.api.auth import ApiKeys, limit_by_client, require_key
 from novelcrew.api.middleware import BodySizeLimit, RequestLog
 from novelcrew.api.ratelimit import RateLimit
-from novelcrew.api.routes import compat, crews, health, jobs, stats, tools
+from novelcrew.api.routes import compat, crews, exports, graph, health, jobs, stats, tools, ui
 from novelcrew.api.routes import metrics as metrics_route
 from novelcrew.api.routes import models as models_route
 from novelcrew.api.routes import plugins as plugins_route
@@ -111,7 +111,10 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None,
     limited = [Depends(limit_by_client)] if app.state.rate_limit.enabled else []
     guard: list[Any] = [Depends(require_key)] if app.state.api_keys.enabled else limited
     for router in (compat.router, crews.router, jobs.router, plugins_route.router,
-                   tools.router, models_route.router, stats.router, metrics_route.router):
+                   tools.router, models_route.router, stats.router, metrics_route.router,
+                   exports.router, graph.router):
         app.include_router(router, dependencies=guard)
     app.include_router(health.router, dependencies=limited)
+    app.include_router(ui.router, dependencies=limited)  # the page holds no data: no key
+    ui.mount(app)
     return app
