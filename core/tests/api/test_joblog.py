@@ -20,6 +20,7 @@ from novelcrew import Crew, RunContext, hookimpl
 from novelcrew.jobs import ModelUsage
 from novelcrew.logging import configure_logging
 from novelcrew.plugins import register_module
+from novelcrew.settings import Settings
 
 STORY = "Maya climbed the lighthouse stairs at dusk."
 
@@ -61,9 +62,8 @@ def log_lines(tmp_path: Any, plugins: Any) -> Iterator[io.StringIO]:
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
     out = Stream()
-    from conftest import make_settings
-
-    configure_logging(make_settings(tmp_path, log_format="json"), stream=out)
+    configure_logging(Settings(_env_file=None, data_dir=tmp_path,  # type: ignore[call-arg]
+                               log_format="json"), stream=out)
     yield out
     root.handlers[:] = handlers
     root.setLevel(level)

@@ -224,7 +224,7 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
-#: what any guarded route may answer before it runs (the request guard's refusals)
+#: what any guarded route may answer before it runs (the key and rate limit dependencies)
 GUARDED = responses(401, 429)
 #: the same for a route that needs no key (``/health``)
 PUBLIC = responses(429)
