@@ -34,7 +34,7 @@ import httpx
 from rich.console import Console
 
 from novelcrew.cli.jobs import ServerClient, ServerError
-from novelcrew.render import JobProgress, render_job
+from novelcrew.cli.render import JobProgress, render_job
 
 ROOT = Path(__file__).resolve().parents[2]
 STORIES = ROOT / "examples" / "stories"
@@ -134,7 +134,7 @@ def run_demo(url: str, story: Path, crews: str, api_key: str | None) -> int:
         job_id = answer["job_id"]
         err.print(f"submitted [bold]{story.name}[/] ({len(text.split())} words) as job "
                   f"{job_id}: {answer.get('message')} "
-                  f"(usually ~{answer.get('estimated_time')}s)")
+                  f"(usually {answer.get('estimated_time')})")
         with JobProgress(err) as view:
             for event in client.events(job_id):
                 view.feed(event)

@@ -20,8 +20,9 @@ PROJECT_DOC = {"id": 7, "name": "Lighthouse", "tone": "elegiac", "mood": "storm-
 class PayloadPlugin:
     """``payload_read_project`` answering one document (or failing, like a Payload outage)."""
 
-    def __init__(self, fail: bool = False) -> None:
+    def __init__(self, fail: bool = False, configured: bool = True) -> None:
         self.fail = fail
+        self.configured = configured
         self.reads: list[Any] = []
 
     @hookimpl
@@ -29,6 +30,8 @@ class PayloadPlugin:
         plugin = self
 
         class _Read:
+            configured = plugin.configured  # what the real tool says about its settings
+
             async def acall(self, project_id: Any = None) -> dict[str, Any]:
                 plugin.reads.append(project_id)
                 if plugin.fail:
@@ -44,8 +47,7 @@ async def test_project_notes_from_payload_reach_the_prompts(
     llm = ScriptedLLM(replies=director_replies())
     payload = PayloadPlugin()
     plugins = make_plugins(graph_plugin(graph), payload, entry_points=["director"], llm=llm)
-    settings = make_settings(tmp_path / "data", default_model="scripted",
-                             payload_url="http://payload.test")
+    settings = make_settings(tmp_path / "data", default_model="scripted")
     job, _ = await run_job(plugins, "director", {"scenes": [1]}, settings=settings,
                            project_id=PROJECT)
     assert job.status == "succeeded", job.error
@@ -62,8 +64,7 @@ async def test_a_payload_outage_is_a_warning_not_a_failure(
     llm = ScriptedLLM(replies=director_replies())
     plugins = make_plugins(graph_plugin(graph), PayloadPlugin(fail=True),
                            entry_points=["director"], llm=llm)
-    settings = make_settings(tmp_path / "data", default_model="scripted",
-                             payload_url="http://payload.test")
+    settings = make_settings(tmp_path / "data", default_model="scripted")
     job, events = await run_job(plugins, "director", {"scenes": [2]}, settings=settings,
                                 project_id=PROJECT)
     assert job.status == "succeeded", job.error
@@ -71,7 +72,7 @@ async def test_a_payload_outage_is_a_warning_not_a_failure(
 
 
 async def test_an_unconfigured_payload_is_not_asked(tmp_path: Path, graph: MemoryGraph) -> None:
-    payload = PayloadPlugin()
+    payload = PayloadPlugin(configured=False)
     plugins = make_plugins(graph_plugin(graph), payload, entry_points=["director"],
                            llm=ScriptedLLM(replies=director_replies()))
     settings = make_settings(tmp_path / "data", default_model="scripted")
@@ -116,23 +117,25 @@ class FakeArchitect:
                       output_model=AnyOutput, run=run))
 
 
-async def test_chained_architect_output_is_used_when_the_graph_has_no_scenes(
-        tmp_path: Path) -> None:
+async def test_a_chain_plans_exactly_the_architects_latest_scenes(
+        tmp_path: Path, graph: MemoryGraph) -> None:
+    # the graph still holds an earlier 4-scene analysis; the architect just found 2 scenes
     llm = ScriptedLLM(replies=director_replies(
         breakdown=lambda n, p: '{"heading": "INT. WARD SIX - NIGHT", "summary": "s"}',
         shots=lambda n, p: '{"shots": [{"shot_type": "wide", '
                            '"estimated_duration_seconds": 6}]}'))
-    plugins = make_plugins(graph_plugin(MemoryGraph()), FakeArchitect(),
+    plugins = make_plugins(graph_plugin(graph), FakeArchitect(),
                            entry_points=["director"], llm=llm)
     settings = make_settings(tmp_path / "data", default_model="scripted")
-    job, events = await run_job(plugins, "architect,director", {}, settings=settings,
-                                project_id="new-project")
+    job, _ = await run_job(plugins, "architect,director", {}, settings=settings,
+                           project_id=PROJECT)
     assert job.status == "succeeded", job.error
     plan = ScenePlan.model_validate(job.result["director"])
     assert [s.heading for s in plan.scenes] == ["INT. WARD SIX - NIGHT"] * 2
     assert plan.title == "Two Rooms" and plan.totals.shots == 2
-    assert any(e.type == "warning" and "architect stage" in e.message for e in events)
-    assert "A night nurse." in llm.calls[0].prompt
+    prompts = "\n".join(call.prompt for call in llm.calls)
+    assert "Description: A night nurse" in prompts
+    assert "Mara" not in prompts and "Gannet" not in prompts  # nothing of the old analysis
 
 
 def test_scene_descriptions_parse_leniently() -> None:
@@ -164,7 +167,7 @@ async def test_a_huge_description_is_clipped_in_the_prompt(
                            project_id=PROJECT)
     assert job.status == "succeeded", job.error
     prompt = llm.calls[0].prompt
-    assert 10 <= prompt.count("Mara keeps the light.") <= 30
+    assert 10 <= prompt.count("Mara keeps the light.") <= 45  # MAX_ENTRY_CHARS (900)
     assert len(prompt) < 12_000
 
 

@@ -37,6 +37,9 @@ def run_server(overrides: dict[str, Any]) -> None:
     settings = Settings(**overrides)
     configure_logging(settings, cache=True)  # a long-running process: build loggers once
     app = create_app(settings)
+    from novelcrew.cli import print_startup_summary
+
+    print_startup_summary(settings, f"serving on http://{settings.host}:{settings.port}")
     freeze_heap(settings)
     uvicorn.run(
         app,

@@ -1,0 +1,390 @@
+"""Plain text extraction for the ``offline`` model: names, places, sentences, quotes.
+
+Nothing here understands a story. It counts capitalised words, splits sentences and
+paragraphs, and picks quoted speech, which is enough to fill an output schema with text that
+really comes from the input.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from functools import cached_property
+
+_SENTENCE = re.compile(r"(?<=[.!?])[\"'\u201d\u2019]?\s+(?=[\"'\u201c\u2018]?[A-Z0-9])")
+_WORD = re.compile(r"[A-Za-z][A-Za-z'\u2019\-]*")
+_CAP_PHRASE = re.compile(
+    r"\b(?:[A-Z][a-z'\u2019]+|[A-Z]\.)(?:\s+(?:of\s+the\s+|of\s+|the\s+)?[A-Z][a-z'\u2019]+)*"
+)
+_QUOTE = re.compile(r"[\"\u201c]([^\"\u201c\u201d]{2,300})[\"\u201d]")
+_PLACE_AFTER = re.compile(
+    r"\b(in|at|into|inside|to|from|near|on|of|across|through|outside|toward|towards)\s+"
+    r"(?:the\s+|a\s+|an\s+)?((?:[A-Z][a-z]+\s*){1,3}|(?:old\s+|little\s+|small\s+|"
+    r"dark\s+|empty\s+)?[a-z]{4,})\b"
+)
+_STRONG_PLACE = frozenset(("in", "into", "inside", "near", "outside", "through", "across",
+                           "of"))
+_PLACE_SUFFIX = re.compile(
+    r"\b(Street|St|Road|Rd|Avenue|Lane|Square|Park|Hill|Bay|Harbour|Harbor|Station|Bridge|"
+    r"River|Lake|Island|Café|Cafe|Bar|Hotel|House|Hall|Church|Market|Beach|Point|Valley|"
+    r"Forest|Wood|Woods|Castle|Tower|Court|Place|Gardens?|Heights|Falls|Port|City|Town)$"
+)
+_SCENE_BREAK = re.compile(r"^\s*(?:\*\s*\*\s*\*[\s*]*|#{1,3}.*|-{3,}|~{3,}|Chapter\b.*|"
+                          r"CHAPTER\b.*|[IVX]+\.?)\s*$", re.M)
+_SCENE_CUE = re.compile(r"(?:Later|That night|That evening|The next|Next morning|In the morning|"
+                        r"At (?:dawn|dusk|midnight|noon)|By (?:noon|evening|morning|night)|"
+                        r"Hours later|Days later|Weeks later|Years later|Meanwhile)\b")
+_CONTRACTION = re.compile(r"^[A-Z][a-z]*['\u2019](?:ve|ll|re|d|m|t|s)$")
+
+
+def _wordset(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
+_PLACE_NOUNS = _wordset(
+    "house kitchen lighthouse harbour harbor beach village city town street road forest "
+    "woods garden room bedroom hall station office church school market river lake sea "
+    "shore bridge castle tower cellar attic barn farm field hill mountain cave ship boat "
+    "dock pier cafe bar restaurant hotel hospital library apartment flat porch yard alley "
+    "park square palace temple island desert valley camp cottage cabin shop store studio "
+    "theatre theater court prison garage basement corridor "
+    "cliff coast bay ocean mill bakery tavern inn shed pub kitchens workshop"
+)
+_STOP = _wordset(
+    "A An The And But Or So Yet For Nor If When While Then Than That This These Those There "
+    "Here He She It They We You I Me My Mine His Her Hers Its Our Ours Their Theirs Your "
+    "Yours Him Them Us What Who Whom Whose Which Where Why How Yes No Not Oh Ah Well Now "
+    "After Before Once Every Each All Some Any None One Two Three Four Five First Last "
+    "Later Still Even Just Only Maybe Perhaps Because Although Though As At In On Of To By "
+    "With From Into Over Under Out Up Down Off Again Never Always Sometimes Soon Today "
+    "Tonight Tomorrow Yesterday Monday Tuesday Wednesday Thursday Friday Saturday Sunday "
+    "January February March April May June July August September October November December "
+    "Mr Mrs Ms Dr Sir Madam Chapter Part Scene End God Okay OK Hello Hi Goodbye Please "
+    "Thank Thanks Let Don't Didn't Can't Won't I'm I'll I'd It's That's There's Do Does Did "
+    "Is Are Was Were Be Been Have Has Had Will Would Could Should Must Might Shall Can "
+    "INT EXT DAY NIGHT Fine Right Sure Good Really Sorry Listen Look Wait Come Stop "
+    "Nothing Everything Something Nobody Everyone Someone Anyone Morning Evening Afternoon"
+)
+_SPEECH = re.compile(r"\b(said|says|asked|asks|replied|whispered|shouted|called|told|"
+                     r"answered|murmured|cried|laughed|smiled|nodded|frowned)\b")
+_NIGHT = re.compile(r"\b(night|midnight|dark|moon|stars|evening|dusk)\b", re.I)
+_MOODS = (
+    ("tense", r"\b(fear|afraid|danger|threat|tense|nervous|storm|scream|blood|run)\w*"),
+    ("melancholic", r"\b(sad|grief|tears|cry|cried|loss|lonely|alone|funeral|dead)\w*"),
+    ("warm", r"\b(love|laugh|smile|warm|kind|hug|together|home|tender)\w*"),
+    ("mysterious", r"\b(secret|strange|mystery|hidden|shadow|whisper|unknown)\w*"),
+    ("hopeful", r"\b(hope|light|dawn|begin|new|promise|future)\w*"),
+)
+_THEME_WORDS = {
+    "love": r"\b(love|loved|loving|heart|kiss)\b", "loss": r"\b(loss|lost|grief|dead|death)\b",
+    "family": r"\b(mother|father|sister|brother|son|daughter|family|parent)s?\b",
+    "memory": r"\b(remember|memory|memories|past|forgot|forget)\w*",
+    "identity": r"\b(who (?:am|are) (?:I|you)|name|self|mirror)\b",
+    "fear": r"\b(fear|afraid|terror|dread)\w*", "home": r"\b(home|house|return)\w*",
+    "freedom": r"\b(free|freedom|escape|leave|left)\b",
+    "trust": r"\b(trust|lie|lied|secret|betray)\w*", "time": r"\b(years?|clock|time|age)\b",
+}
+
+
+_OBJECT = re.compile(
+    r"(?:\bthe|\ba|\ban|\bhis|\bher|\btheir|\bits|\bmy|'s)\s+(?:(?:old|new|small|little|"
+    r"dark|big|great|red|black|white|broken|silver|golden|wooden)\s+)?([a-z]{4,})(?=[\s,.;:!?])"
+    r"(?!\s+(?:of|[a-z]+ing)\b)"
+)
+_PEOPLE_NOUNS = frozenset(
+    ("father", "mother", "sister", "brother", "son", "daughter", "uncle", "aunt", "cousin",
+     "wife", "husband", "friend", "girl", "woman", "child", "people", "family", "name",
+     "start", "dark", "while", "same", "rest", "other", "last", "first", "next", "whole")
+)
+
+
+_ABBREV = re.compile(r"\b(?:Mr|Mrs|Ms|Dr|St|Jr|Sr|Prof|Capt|Lt|Col|Gen|Rev|Mt)\.$")
+_BULLET = re.compile(r"^(?:[-*\u2022]\s+|\d{1,3}[.)]\s+)")
+
+
+def sentences(text: str) -> list[str]:
+    out: list[str] = []
+    for block in re.split(r"\n\s*", text):
+        block = _BULLET.sub("", re.sub(r"\s+", " ", block).strip())
+        if not block or (block.isupper() and len(block.split()) <= 6):  # a heading
+            continue
+        pending = ""
+        for part in _SENTENCE.split(block):
+            part = part.strip()
+            if len(part) <= 1:
+                continue
+            pending = f"{pending} {part}".strip() if pending else part
+            if not _ABBREV.search(pending):  # "Mrs." does not end a sentence
+                out.append(pending)
+                pending = ""
+        if pending:
+            out.append(pending)
+    return out
+
+
+def _is_prose(paragraph: str) -> bool:
+    """Not a heading or an instruction line ("Analyse this story:")."""
+    stripped = paragraph.strip()
+    if stripped.endswith(":"):
+        return False
+    return len(_WORD.findall(stripped)) >= 8 or stripped.endswith((".", "!", "?", '"', "\u201d"))
+
+
+def paragraphs(text: str) -> list[str]:
+    parts = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
+    parts = [p for p in parts if _is_prose(p)] or parts
+    if len(parts) <= 1:  # no blank lines: group sentences in fours
+        sents = sentences(text)
+        parts = [" ".join(sents[i:i + 4]) for i in range(0, len(sents), 4)]
+    return parts
+
+
+@dataclass
+class TextFacts:
+    """What plain rules can see in a text (computed lazily)."""
+
+    text: str
+
+    @cached_property
+    def sentences(self) -> list[str]:
+        return sentences(self.text)
+
+    @cached_property
+    def paragraphs(self) -> list[str]:
+        return paragraphs(self.text)
+
+    @cached_property
+    def quotes(self) -> list[str]:
+        return [q.strip() for q in _QUOTE.findall(self.text) if len(q.split()) >= 2]
+
+    @cached_property
+    def title(self) -> str | None:
+        """A short line standing alone near the top, not an instruction."""
+        for line in [ln.strip().lstrip("#").strip() for ln in self.text.strip().splitlines()][:4]:
+            if line and len(line) <= 80 and not line.endswith((".", "!", "?", ",", ":", ";")) \
+                    and len(line.split()) <= 10:
+                return line
+        return None
+
+    @cached_property
+    def _mid_sentence_caps(self) -> Counter[tuple[str, bool]]:
+        counts: Counter[tuple[str, bool]] = Counter()
+        for sent in self.sentences:
+            for match in _CAP_PHRASE.finditer(sent):
+                phrase = _trim(match.group(0))
+                if not phrase:
+                    continue
+                at_start = match.start() == 0 or not sent[: match.start()].strip(" \"'\u201c")
+                counts[(phrase, at_start)] += 1
+        return counts
+
+    @cached_property
+    def names(self) -> list[str]:
+        """Capitalised names, most mentioned first (people and places alike)."""
+        mid: Counter[str] = Counter()
+        start: Counter[str] = Counter()
+        for (phrase, at_start), n in self._mid_sentence_caps.items():
+            (start if at_start else mid)[phrase] += n
+        total: Counter[str] = Counter()
+        mid_words = {w for phrase in mid for w in phrase.split()}
+        for phrase in set(mid) | set(start):
+            if phrase in mid or (" " in phrase and phrase.split()[0] in mid_words) or (
+                start[phrase] >= 2 and self._speaks(phrase)
+            ):
+                total[phrase] = mid[phrase] + start[phrase]
+        # fold "Maya" into "Maya Reyes" when both occur
+        for phrase in list(total):
+            for longer in total:
+                if longer != phrase and longer.startswith(phrase + " ") and phrase in total:
+                    total[longer] += total.pop(phrase)
+                    break
+        return [p for p, _ in sorted(total.items(), key=lambda kv: (-kv[1], kv[0]))]
+
+    @cached_property
+    def places(self) -> list[str]:
+        found: Counter[str] = Counter()
+        strong: set[str] = set()
+        for match in _PLACE_AFTER.finditer(self.text):
+            preposition, raw = match.group(1), match.group(2).strip()
+            words = raw.split()
+            if raw[:1].isupper():
+                phrase = _trim(raw)
+                if phrase:
+                    found[phrase] += 1
+                    if preposition in _STRONG_PLACE or _PLACE_SUFFIX.search(phrase):
+                        strong.add(phrase)
+            elif words and words[-1].lower() in _PLACE_NOUNS:
+                found["the " + raw.lower()] += 1
+        # "looked at Theo" is not a place: a capitalised name needs "in"/"into"/"near"...
+        # or a place-like suffix somewhere, and must not speak
+        # "the dark kitchen" is "the kitchen" when both occur
+        for phrase in [p for p in found if p.startswith("the ") and len(p.split()) > 2]:
+            short = "the " + phrase.split()[-1]
+            if short in found:
+                found[short] += found.pop(phrase)
+        return [p for p, _ in found.most_common()
+                if p.startswith("the ") or (p in strong and not self._speaks(p))]
+
+    @cached_property
+    def scenes(self) -> list[str]:
+        """Scene-sized passages: split at scene breaks, else paragraphs grouped up to ~100 words
+        and at time cues ("That night", "In the morning").
+
+        Dialogue-heavy stories have one-line paragraphs; each of those is not a scene.
+        """
+        breaks = [b.strip() for b in _SCENE_BREAK.split(self.text) if b.strip()]
+        breaks = [b for b in breaks if len(_WORD.findall(b)) >= 8]
+        if len(breaks) >= 2:
+            return breaks
+        out: list[str] = []
+        current: list[str] = []
+        words = 0
+        for para in self.paragraphs:
+            starts_anew = bool(_SCENE_CUE.match(para)) and words >= 15
+            if current and (words >= 100 or starts_anew):
+                out.append("\n\n".join(current))
+                current, words = [], 0
+            current.append(para)
+            words += len(_WORD.findall(para))
+        if current:
+            if out and words < 15:
+                out[-1] += "\n\n" + "\n\n".join(current)
+            else:
+                out.append("\n\n".join(current))
+        return out
+
+    @cached_property
+    def characters(self) -> list[str]:
+        """Names that behave like people: they speak or act, and are not places or the title."""
+        place_set = set(self.places)
+        title_words = set((self.title or "").split())
+        people: list[tuple[int, str]] = []
+        for name in self.names:
+            if name in place_set or (set(name.split()) <= title_words and name != self.title):
+                continue
+            first = re.escape(name.split()[0])
+            mentions = len(re.findall(rf"\b{first}\b", self.text))
+            placed = len(re.findall(rf"\b(?:in|at|of|to|from|near|into)\s+(?:the\s+)?{first}\b",
+                                    self.text))
+            if mentions and placed * 2 >= mentions and not self._speaks(name):
+                continue  # mostly a destination: a place, not a person
+            people.append((2 * mentions + (1 if self._speaks(name) else 0), name))
+        people.sort(key=lambda sn: (-sn[0], sn[1]))
+        return [n for _, n in people]
+
+    def _speaks(self, name: str) -> bool:
+        first = re.escape(name.split()[0])
+        return bool(re.search(rf"\b{first}\b\W+(?:\w+\W+)?" + _SPEECH.pattern, self.text) or
+                    re.search(_SPEECH.pattern + rf"\W+(?:\w+\W+)?{first}\b", self.text))
+
+    @cached_property
+    def themes(self) -> list[str]:
+        scored = [(len(re.findall(p, self.text, re.I)), t) for t, p in _THEME_WORDS.items()]
+        return [t for n, t in sorted(scored, key=lambda x: (-x[0], x[1])) if n > 0] or ["change"]
+
+    @cached_property
+    def keywords(self) -> list[str]:
+        counts = Counter(w.lower() for w in _WORD.findall(self.text) if len(w) > 4
+                         and w not in _STOP and w.lower() not in _COMMON)
+        return [w for w, _ in counts.most_common(12)]
+
+    @cached_property
+    def objects(self) -> list[str]:
+        """Nouns the text keeps pointing at ("her father's old logbook" -> logbook)."""
+        counts = Counter(m.lower() for m in _OBJECT.findall(self.text))
+        return [w for w, _ in counts.most_common(30) if w not in _PLACE_NOUNS
+                and w not in _COMMON and w not in _PEOPLE_NOUNS][:8]
+
+    def mood(self, text: str | None = None) -> str:
+        text = self.text if text is None else text
+        scored = [(len(re.findall(p, text, re.I)), m) for m, p in _MOODS]
+        best = max(scored)
+        return best[1] if best[0] else "quiet"
+
+    def time_of_day(self, text: str | None = None) -> str:
+        return "NIGHT" if _NIGHT.search(self.text if text is None else text) else "DAY"
+
+    def sentences_of(self, passage: str | None) -> list[str]:
+        return sentences(passage) if passage else []
+
+    def quotes_in(self, passage: str) -> list[str]:
+        return [q.strip() for q in _QUOTE.findall(passage) if len(q.split()) >= 2]
+
+    def speaker_of(self, quote: str) -> str:
+        """The character named next to ``quote`` with a speech verb ("said Tuck", "Clare
+        shouted"), or "" when the text does not say (nothing is guessed)."""
+        at = self.text.find(quote)
+        if at < 0 or not quote:
+            return ""
+        after = self.text[at + len(quote): at + len(quote) + 50]
+        before = re.split(r"\n\s*\n", self.text[max(0, at - 50): at])[-1]  # this paragraph
+        for name in self.characters:
+            first = re.escape(name.split()[0])
+            if re.match(rf"^\W{{0,3}}\s*(?:{_SPEECH.pattern})\s+(?:\w+\s+)?{first}\b", after) \
+                    or re.match(rf"^\W{{0,3}}\s*{first}\b(?:\s+\w+)?\s+{_SPEECH.pattern}",
+                                after) \
+                    or re.search(rf"\b{first}\b(?:\s+\w+)?\s+{_SPEECH.pattern}\W{{0,3}}\s*\W?$",
+                                 before):
+                return name
+        return ""
+
+    def pairs(self, name: str | None = None) -> list[tuple[tuple[str, str], str]]:
+        """Pairs of characters named in one sentence, with the first such sentence."""
+        people = self.characters[:8]
+        found: dict[tuple[str, str], str] = {}
+        for sent in self.sentences:
+            here = [p for p in people if re.search(rf"\b{re.escape(p.split()[0])}\b", sent)]
+            for i, a in enumerate(here):
+                for b in here[i + 1:]:
+                    if name and name not in (a, b):
+                        continue
+                    key = (a, b) if name in (None, a) else (b, a)
+                    found.setdefault(key, sent)
+        return list(found.items())
+
+    def aliases(self, name: str) -> list[str]:
+        """Other names in the text sharing a word with ``name`` ("Maya" for "Maya Reyes")."""
+        if not name:
+            return []
+        words = set(name.split())
+        out = [n for n in self.names if n != name and set(n.split()) & words
+               and n not in self.characters]
+        first = name.split()[0]
+        if " " in name and first not in out and re.search(rf"\b{re.escape(first)}\b(?!\s+"
+                                                          rf"{re.escape(name.split()[1])})",
+                                                          self.text):
+            out.insert(0, first)
+        return out
+
+    def mentions(self, name: str) -> list[str]:
+        """Sentences naming ``name`` (by its first word as well, or its noun: "the village")."""
+        words = name.split()
+        first = words[-1] if words[0].lower() in ("the", "a", "an") else words[0]
+        return [s for s in self.sentences if name in s or re.search(rf"\b{re.escape(first)}\b", s)]
+
+
+def _trim(phrase: str) -> str:
+    words = [w for w in phrase.split() if not _CONTRACTION.match(w)
+             or w.split("'")[0].split("\u2019")[0] not in _STOP]
+    if len(words) != len(phrase.split()) and len(words) < len(phrase.split()):
+        return ""  # "You've", "It'll": a pronoun, not a name
+    while words and words[0].rstrip(".") in _STOP:
+        words.pop(0)
+    while words and words[-1].rstrip(".") in _STOP | {"of", "the"}:
+        words.pop()
+    out = " ".join(words)
+    return out if len(out) > 1 and out not in _STOP else ""
+
+
+_COMMON = _wordset(
+    "about above after again against because been before being below between could doing "
+    "during every from have having here into itself just more most other over same should "
+    "some such than that their them then there these they this those through under until "
+    "very what when where which while with would your yours thing things something nothing "
+    "everything anything looked looking said asked went came back still there again little "
+    "think thought know knew could would shall might right left away down once time long "
+    "around another without himself herself themselves myself other first last never always "
+    "though whole morning evening night eyes hand hands face head voice moment way "
+    "story text part answer words word"
+)
