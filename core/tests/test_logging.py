@@ -6,11 +6,12 @@ import asyncio
 import io
 import json
 import logging
+import os
 import re
+import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +31,17 @@ from novelcrew.settings import Settings
 
 API_KEY = "nc-live-key-0123456789"
 PROVIDER_KEY = "sk-or-v1-abcdef0123456789"
+
+class Stream(io.TextIOWrapper):
+    """A text stream over bytes, as stderr is: structlog writes its JSON lines to the bytes
+    beneath, stdlib records go through the text layer."""
+
+    def __init__(self) -> None:
+        super().__init__(io.BytesIO(), encoding="utf-8", write_through=True)
+
+    def getvalue(self) -> str:
+        return self.buffer.getvalue().decode()  # type: ignore[attr-defined]
+
 
 
 class In(BaseModel):
@@ -78,7 +90,7 @@ def settings(tmp_path: Path, **kw: Any) -> Settings:
 async def test_every_line_of_a_job_is_json_with_its_id_and_no_secret(
     tmp_path: Path, restore_logging: None
 ) -> None:
-    out = io.StringIO()
+    out = Stream()
     s = settings(tmp_path)
     configure_logging(s, stream=out)
     plugins = load(allow=[], include_entry_points=False)
@@ -105,7 +117,7 @@ async def test_every_line_of_a_job_is_json_with_its_id_and_no_secret(
 
 
 def test_console_format_is_readable_and_masks_too(tmp_path: Path, restore_logging: None) -> None:
-    out = io.StringIO()
+    out = Stream()
     configure_logging(settings(tmp_path, log_format="console"), stream=out)
     structlog.get_logger("x").info("hello", authorization=f"Bearer {API_KEY}")
     logging.getLogger("y").error("key was %s", API_KEY)
@@ -117,7 +129,7 @@ def test_console_format_is_readable_and_masks_too(tmp_path: Path, restore_loggin
 
 
 def test_the_log_level_filters(tmp_path: Path, restore_logging: None) -> None:
-    out = io.StringIO()
+    out = Stream()
     configure_logging(settings(tmp_path, log_level="WARNING"), stream=out)
     structlog.get_logger("x").info("quiet")
     logging.getLogger("y").info("quiet too")
@@ -148,7 +160,7 @@ async def test_a_broken_log_stream_never_fails_a_job(
     tmp_path: Path, restore_logging: None
 ) -> None:
     """The stream logs go to may close or fill up; the job that logs must not notice."""
-    out = io.StringIO()
+    out = Stream()
     s = settings(tmp_path)
     configure_logging(s, stream=out)
     out.close()
@@ -162,84 +174,169 @@ async def test_a_broken_log_stream_never_fails_a_job(
     structlog.get_logger("server").error("still fine")
 
 
-def test_without_a_stream_lines_go_to_stderr_as_it_is_when_written(
+def test_without_a_stream_lines_go_to_stderr(
     tmp_path: Path, restore_logging: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
     configure_logging(settings(tmp_path, log_format="json"))
-    structlog.get_logger("x").warning("to the current stderr")
-    assert json.loads(capsys.readouterr().err.splitlines()[-1])["event"] == "to the current stderr"
+    structlog.get_logger("x").warning("to stderr")
+    logging.getLogger("lib").warning("this one too")
+    captured = capsys.readouterr()
+    assert [json.loads(line)["event"] for line in captured.err.splitlines()] == [
+        "to stderr", "this one too"]
+    assert captured.out == ""
 
 
 def test_timestamps_are_utc_iso_with_microseconds(tmp_path: Path, restore_logging: None) -> None:
-    out = io.StringIO()
+    out = Stream()
     configure_logging(settings(tmp_path, log_format="json"), stream=out)
     before = datetime.now(UTC)
     for _ in range(3):
         structlog.get_logger("t").info("tick")
+    logging.getLogger("lib").info("tock")
     after = datetime.now(UTC)
     for line in out.getvalue().splitlines():
         stamp = json.loads(line)["timestamp"]
-        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", stamp), stamp
+        # (``datetime.isoformat`` leaves out a fraction of exactly 0 µs)
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?Z", stamp), stamp
         assert before <= datetime.fromisoformat(stamp.replace("Z", "+00:00")) <= after
 
 
-def test_buffered_lines_are_written_in_order_soon_and_at_once_from_a_warning(
-    tmp_path: Path, restore_logging: None
-) -> None:
-    """What ``novelcrew serve`` does: lines in groups, never out of order, never held back
-    for long, and a warning (structlog's or a library's) written at once with all before it."""
-    out = io.StringIO()
-    configure_logging(settings(tmp_path, log_format="json"), stream=out, buffered=True)
-    log = structlog.get_logger("srv")
-    log.info("first")
-    logging.getLogger("lib").info("second")
-    assert out.getvalue() == ""  # held
-    logging.getLogger("lib").warning("third")
-    events = [json.loads(line)["event"] for line in out.getvalue().splitlines()]
-    assert events == ["first", "second", "third"]
-    log.info("fourth")
-    deadline = time.monotonic() + 5
-    while "fourth" not in out.getvalue():  # the flusher thread writes it within 0.2 s
-        assert time.monotonic() < deadline, "a buffered line was never written"
-        time.sleep(0.02)
-    log.info("fifth")
-    configure_logging(settings(tmp_path, log_format="json"), stream=out)  # replaced: flushed
-    assert json.loads(out.getvalue().splitlines()[-1])["event"] == "fifth"
-
-
-def test_buffered_lines_are_written_when_the_process_exits(tmp_path: Path) -> None:
+def test_a_line_logged_before_a_sigkill_is_in_the_file(tmp_path: Path) -> None:
+    """Lines are written as they are logged: nothing waits in a buffer for a process that is
+    killed outright (the OOM killer, ``kill -9``, a container stop past its grace time)."""
     code = (
-        "import structlog\n"
+        "import logging, sys, time, structlog\n"
         "from novelcrew.logging import configure_logging\n"
         "from novelcrew.settings import Settings\n"
-        "configure_logging(Settings(_env_file=None, log_format='json'), buffered=True)\n"
-        "for i in range(3):\n"
-        "    structlog.get_logger('x').info('line', i=i)\n"
+        "configure_logging(Settings(_env_file=None, log_format='json'), cache=True)\n"
+        "structlog.get_logger('x').info('structlog line')\n"
+        "logging.getLogger('lib').info('stdlib line')\n"
+        "print('ready', flush=True)\n"
+        "time.sleep(60)\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=60, cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
-    assert [json.loads(line)["i"] for line in done.stderr.splitlines()] == [0, 1, 2]
+    log_file = tmp_path / "log.jsonl"
+    with log_file.open("w") as err:
+        child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                                 stderr=err, text=True, cwd=tmp_path)
+        try:
+            assert child.stdout is not None
+            assert child.stdout.readline().strip() == "ready"
+            child.send_signal(signal.SIGKILL)
+            assert child.wait(30) == -signal.SIGKILL
+        finally:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+    events = [json.loads(line)["event"] for line in log_file.read_text().splitlines()]
+    assert events == ["structlog line", "stdlib line"]
 
 
-def test_buffered_lines_from_many_threads_are_all_written(
+def test_lines_from_many_threads_are_whole_and_in_each_threads_order(
     tmp_path: Path, restore_logging: None
 ) -> None:
-    out = io.StringIO()
-    configure_logging(settings(tmp_path, log_format="json"), stream=out, buffered=True)
+    out = Stream()
+    configure_logging(settings(tmp_path, log_format="json"), stream=out)
 
     def chatter(n: int) -> None:
         log = structlog.get_logger(f"t{n}")
-        for i in range(1500):
+        stdlib = logging.getLogger(f"s{n}")
+        for i in range(300):
             log.info("line", n=n, i=i)
+            stdlib.info("stdlib", extra={"n": n, "i": i})
 
     threads = [threading.Thread(target=chatter, args=(n,)) for n in range(6)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    configure_logging(settings(tmp_path, log_format="json"), stream=out)  # flushes the rest
     seen = [json.loads(line) for line in out.getvalue().splitlines()]
-    assert len(seen) == 6 * 1500
-    for n in range(6):  # each thread's lines in its own order
-        assert [e["i"] for e in seen if e.get("n") == n] == list(range(1500))
+    assert len(seen) == 6 * 300 * 2
+    for n in range(6):
+        for event in ("line", "stdlib"):
+            assert [e["i"] for e in seen if e["n"] == n and e["event"] == event] == list(
+                range(300))
+
+
+def _fail_with_a_story(story: str) -> None:
+    secret_plot = story.upper()  # a local a rendered frame would show  # noqa: F841
+    raise ValueError("the crew failed")
+
+
+@pytest.mark.parametrize("fmt", ["json", "console"])
+def test_tracebacks_never_show_local_variables(
+    tmp_path: Path, restore_logging: None, fmt: str
+) -> None:
+    """A frame's locals may hold a whole story (#24): tracebacks are logged without them."""
+    out = Stream()
+    configure_logging(settings(tmp_path, log_format=fmt), stream=out)
+    story = "Maya climbed the lighthouse stairs at dusk"
+    try:
+        _fail_with_a_story(story)
+    except ValueError:
+        structlog.get_logger("x").exception("job_failed")
+        logging.getLogger("lib").exception("library failed")
+    text = out.getvalue()
+    assert "the crew failed" in text and "_fail_with_a_story" in text
+    assert story not in text and story.upper() not in text
+    if fmt == "json":
+        lines = [json.loads(line) for line in text.splitlines()]
+        assert [line["event"] for line in lines] == ["job_failed", "library failed"]
+        frames = lines[0]["exception"][0]["frames"]
+        assert frames[-1]["name"] == "_fail_with_a_story"
+        assert all("locals" not in frame for frame in frames)
+
+
+CREWAI_SCRIPT = r"""
+import logging, os
+os.environ.update(CREWAI_DISABLE_TELEMETRY="true", OTEL_SDK_DISABLED="true",
+                  CREWAI_TRACING_ENABLED="false", CREWAI_DISABLE_VERSION_CHECK="true",
+                  CREWAI_STORAGE_DIR=os.path.abspath("crewai"))
+import structlog
+from novelcrew.logging import configure_logging
+from novelcrew.settings import Settings
+
+configure_logging(Settings(_env_file=None, log_format="json"), cache=True)
+
+from typing import Any
+from crewai import Agent, Crew, Task
+from crewai.llms.base_llm import BaseLLM
+
+
+class ScriptedLLM(BaseLLM):
+    def call(self, messages: Any, *args: Any, **kwargs: Any) -> str:
+        structlog.get_logger("novelcrew.test").info("model_called")
+        logging.getLogger("some.library").warning("a library line")
+        return "Thought: done\nFinal Answer: the lighthouse"
+
+    async def acall(self, messages: Any, *args: Any, **kwargs: Any) -> str:
+        return self.call(messages)
+
+    def supports_function_calling(self) -> bool:
+        return False
+
+    def get_context_window_size(self) -> int:
+        return 8000
+
+
+agent = Agent(role="Reader", goal="read", backstory="reads", llm=ScriptedLLM(model="scripted"),
+              verbose=True)
+task = Task(description="Read the story", expected_output="a word", agent=agent)
+result = Crew(agents=[agent], tasks=[task], verbose=True, tracing=False).kickoff()
+structlog.get_logger("novelcrew.test").info("crew_done", result=str(result))
+"""
+
+
+def test_crewai_console_output_never_lands_in_the_json_log(tmp_path: Path) -> None:
+    """A real crewAI crew with ``verbose=True`` prints its panels while our lines are logged
+    from inside its model calls: the log stream holds JSON lines only, the panels went to
+    stdout, and crewAI's own stdlib loggers came out as JSON lines too."""
+    done = subprocess.run([sys.executable, "-c", CREWAI_SCRIPT], capture_output=True,
+                          text=True, timeout=300, cwd=tmp_path,
+                          env={**os.environ, "HOME": str(tmp_path)})
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Crew Execution Started" in done.stdout  # crewAI did print
+    lines = [json.loads(line) for line in done.stderr.splitlines()]  # each line is JSON
+    events = [line["event"] for line in lines]
+    assert "model_called" in events and "a library line" in events
+    assert events[-1] == "crew_done" and lines[-1]["result"] == "the lighthouse"
+    assert not any("Crew Execution" in line for line in done.stderr.splitlines())

@@ -31,6 +31,7 @@ DEFAULT_PLUGINS = (
     "novelcrew.default_plugins.backends",
     "novelcrew.default_plugins.models",
     "novelcrew.default_plugins.offline",
+    "novelcrew.default_plugins.joblog",
 )
 REGISTER_HOOKS = ("register_crews", "register_tools", "register_models", "register_job_backends")
 

@@ -59,6 +59,7 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(600, validation_alias=_env("RATE_LIMIT_PER_MINUTE"))
     max_story_chars: int = Field(2_000_000, validation_alias=_env("MAX_STORY_CHARS"))
     max_body_bytes: int = Field(16_000_000, validation_alias=_env("MAX_BODY_BYTES"))
+    gc_freeze: bool = Field(True, validation_alias=_env("GC_FREEZE"))  # novelcrew serve
     webhook_secret: SecretStr | None = Field(None, validation_alias=_env("WEBHOOK_SECRET"))
     webhook_retries: int = Field(5, validation_alias=_env("WEBHOOK_RETRIES"))
     #: first retry delay of a webhook delivery; doubles per retry (capped at 60 s)

@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from novelcrew.backends.base import JobBackend
+from novelcrew.errors import InvalidInput
 from novelcrew.plugins import Plugins
 from novelcrew.settings import Settings
 
@@ -31,3 +32,20 @@ async def get_backend_dep(request: Request) -> JobBackend:
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 PluginsDep = Annotated[Plugins, Depends(get_plugins_dep)]
 BackendDep = Annotated[JobBackend, Depends(get_backend_dep)]
+
+
+async def one_value_per_query_parameter(request: Request) -> None:
+    """Refuse a query parameter given twice (422). Every parameter of this API takes one
+    value, and FastAPI would settle a repeat silently (the last value wins):
+    ``?status=queued&status=failed`` must not list the failed jobs only."""
+    items = request.query_params.multi_items()
+    if len(items) == len(request.query_params):
+        return
+    seen: set[str] = set()
+    for name, _ in items:
+        if name in seen:
+            raise InvalidInput(
+                f"query parameter {name[:100]!r} is given more than once; each takes one value",
+                {"errors": [{"loc": ["query", name[:100]], "msg": "given more than once",
+                             "type": "repeated_parameter"}]})
+        seen.add(name)

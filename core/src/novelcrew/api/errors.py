@@ -24,12 +24,14 @@ from __future__ import annotations
 
 import logging
 import math
+import sqlite3
 from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
+from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
@@ -108,12 +110,13 @@ def clean_validation_errors(errors: Any) -> list[dict[str, Any]]:
 
 
 def is_json(content_type: str | None) -> bool:
-    """``*/json`` or ``*/*+json``, as FastAPI reads bodies; a body without a type counts as
-    JSON."""
+    """Whether FastAPI reads a body of this type as JSON: ``application/json`` or
+    ``application/*+json``, or no type at all (``strict_content_type=False``)."""
     if not content_type:
-        return True  # a body without a type is read as JSON
-    subtype = content_type.split(";", 1)[0].strip().lower().partition("/")[2]
-    return subtype == "json" or subtype.endswith("+json")
+        return True
+    kind = content_type.split(";", 1)[0].strip().lower()
+    main, _, subtype = kind.partition("/")
+    return main == "application" and (subtype == "json" or subtype.endswith("+json"))
 
 
 def from_validation_error(exc: RequestValidationError,
@@ -134,6 +137,11 @@ def from_http_exception(exc: StarletteHTTPException) -> Response:
     status = exc.status_code
     if status < 400:  # e.g. 304 raised by a route: not an error body
         return Response(status_code=status, headers=exc.headers)
+    if status == 400 and isinstance(exc.__cause__, ValueError | RecursionError):
+        # FastAPI's answer to a body it could not decode (not UTF-8) or nest (too deep)
+        return error_response(400, "malformed_json", "the request body is not valid JSON",
+                              {"errors": [{"loc": ["body"], "msg": str(exc.__cause__)[:200],
+                                           "type": "json_invalid"}]})
     try:
         phrase = HTTPStatus(status).phrase
     except ValueError:
@@ -157,14 +165,13 @@ def store_outage(exc: BaseException) -> JSONResponse:
 
 
 def is_store_outage(exc: BaseException) -> bool:
-    """A lost connection to the job store (Redis, SQLite): the service, not the request, failed.
+    """A lost connection to the job store (Redis, SQLite): the service, not the request, failed."""
+    return isinstance(exc, STORE_OUTAGES)
 
-    Matched by the exception's module so the API need not import redis to recognise its errors.
-    """
-    if isinstance(exc, (ConnectionError, TimeoutError)):
-        return True
-    return any(cls.__module__.split(".", 1)[0] in ("redis", "sqlite3")
-               for cls in type(exc).__mro__)
+
+#: what a job store raises when it is unreachable or broken
+STORE_OUTAGES: tuple[type[Exception], ...] = (
+    ConnectionError, TimeoutError, RedisError, sqlite3.Error)
 
 
 def install(app: FastAPI) -> None:
@@ -182,9 +189,10 @@ def install(app: FastAPI) -> None:
         assert isinstance(exc, StarletteHTTPException)
         return from_http_exception(exc)
 
+    async def outage_handler(request: Request, exc: Exception) -> Response:
+        return store_outage(exc)
+
     async def unexpected_handler(request: Request, exc: Exception) -> Response:
-        if is_store_outage(exc):
-            return store_outage(exc)
         log.error("unhandled error on %s %s", request.method, request.url.path,
                   exc_info=(type(exc), exc, exc.__traceback__))
         return internal_error()
@@ -192,6 +200,8 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(NovelcrewError, novelcrew_handler)
     app.add_exception_handler(RequestValidationError, validation_handler)
     app.add_exception_handler(StarletteHTTPException, http_handler)
+    for outage in STORE_OUTAGES:
+        app.add_exception_handler(outage, outage_handler)
     app.add_exception_handler(Exception, unexpected_handler)
 
 
@@ -214,7 +224,7 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
-#: what any guarded route may answer before it runs (the request guard's refusals)
+#: what any guarded route may answer before it runs (the key and rate limit dependencies)
 GUARDED = responses(401, 429)
 #: the same for a route that needs no key (``/health``)
 PUBLIC = responses(429)

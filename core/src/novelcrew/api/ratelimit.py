@@ -1,58 +1,70 @@
-"""Per-client token buckets: ``rate_limit_per_minute`` requests a minute, in bursts up to that.
+"""The per-client rate limit: ``rate_limit_per_minute`` requests in any 60 seconds.
 
-Buckets live in the API process, so with several API instances each allows the full rate.
+Counted by the ``limits`` library with its moving-window strategy. On the ``arq`` backend the
+counts live in the same Redis as the jobs, so every API instance spends from one budget per
+client; on the ``inline`` backend (one process) they live in memory.
+
+A client is an API key (by a digest of the key, the same in every instance whatever the order
+of ``NOVELCREW_API_KEYS``) or, without a valid key, its IP address.
 """
 
 from __future__ import annotations
 
+import logging
 import time
-from dataclasses import dataclass
+
+from limits import RateLimitItemPerMinute
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.strategies import MovingWindowRateLimiter
+
+from novelcrew.errors import RateLimited
+from novelcrew.settings import Settings
+
+log = logging.getLogger(__name__)
+
+#: the Redis keys of the counts start with this
+KEY_PREFIX = "novelcrew:ratelimit"
+#: seconds between two warnings that the counts' storage failed
+WARN_EVERY = 30.0
 
 
-@dataclass
-class Bucket:
-    tokens: float
-    updated: float
+class RateLimit:
+    """``await limit.hit(client)`` raises ``RateLimited`` once the client spent its budget."""
 
+    def __init__(self, per_minute: int, storage: Storage | None = None) -> None:
+        self.item = RateLimitItemPerMinute(max(per_minute, 1))
+        self.enabled = per_minute > 0
+        self.storage = storage or MemoryStorage()
+        self.limiter = MovingWindowRateLimiter(self.storage)
+        self._warned_at = float("-inf")
 
-class RateLimiter:
-    """Token buckets keyed by client identity (an API key's id, or the client's IP)."""
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RateLimit:
+        storage: Storage | None = None
+        if settings.job_backend == "arq" and settings.rate_limit_per_minute > 0:
+            storage = RedisStorage(f"async+{settings.redis_url}", implementation="redispy",
+                                   key_prefix=KEY_PREFIX)
+        return cls(settings.rate_limit_per_minute, storage)
 
-    def __init__(self, per_minute: int, max_clients: int = 10_000) -> None:
-        self.capacity = float(per_minute)
-        self.rate = per_minute / 60.0  # tokens per second
-        self.max_clients = max_clients
-        self._buckets: dict[str, Bucket] = {}
-
-    @property
-    def enabled(self) -> bool:
-        return self.capacity > 0
-
-    def take(self, identity: str, now: float | None = None) -> float:
-        """Spend one token; return 0 when allowed, else the seconds until one is free."""
+    async def hit(self, client: str) -> None:
         if not self.enabled:
-            return 0.0
-        now = time.monotonic() if now is None else now
-        bucket = self._buckets.get(identity)
-        if bucket is None:
-            if len(self._buckets) >= self.max_clients:
-                self._prune(now)
-            bucket = self._buckets[identity] = Bucket(self.capacity, now)
-        else:
-            bucket.tokens = min(self.capacity, bucket.tokens + (now - bucket.updated) * self.rate)
-            bucket.updated = now
-        if bucket.tokens >= 1.0:
-            bucket.tokens -= 1.0
-            return 0.0
-        return (1.0 - bucket.tokens) / self.rate
+            return
+        try:
+            if await self.limiter.hit(self.item, client):
+                return
+            stats = await self.limiter.get_window_stats(self.item, client)
+        except Exception as exc:
+            # The budget's storage is down (Redis): let the request through, so that /health
+            # still answers, and a route needing the job store answers 503 by itself.
+            self._warn(exc)
+            return
+        wait = max(stats.reset_time - time.time(), 0.0)
+        raise RateLimited(f"too many requests; retry in {wait:.1f}s", retry_after=wait,
+                          details={"retry_after_seconds": round(wait, 3)})
 
-    def _prune(self, now: float) -> None:
-        """Forget clients whose buckets have refilled (they are indistinguishable from new)."""
-        full = [key for key, b in self._buckets.items()
-                if b.tokens + (now - b.updated) * self.rate >= self.capacity]
-        for key in full:
-            del self._buckets[key]
-        if len(self._buckets) >= self.max_clients:  # still full: drop the oldest half
-            oldest = sorted(self._buckets, key=lambda k: self._buckets[k].updated)
-            for key in oldest[: len(oldest) // 2]:
-                del self._buckets[key]
+    def _warn(self, exc: Exception) -> None:
+        now = time.monotonic()
+        if now - self._warned_at >= WARN_EVERY:
+            self._warned_at = now
+            log.warning("rate limit storage failed; requests are not limited: %s: %s",
+                        type(exc).__name__, exc)

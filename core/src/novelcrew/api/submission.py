@@ -8,9 +8,12 @@ plugin provides (503, the operator's to fix), inputs the crews' models reject (4
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import orjson
+import structlog
+from fastapi.exceptions import RequestValidationError
 
 from novelcrew import metrics
 from novelcrew.backends.base import JobBackend
@@ -21,7 +24,12 @@ from novelcrew.runner import build_inputs
 from novelcrew.settings import Settings
 from novelcrew.specs import Crew
 
+log = structlog.get_logger("novelcrew.jobs")
+
 STORY_FIELD = "story_text"
+#: how deep pydantic's JSON parser reads a stored record: a body nested deeper would be
+#: accepted and then never read back
+MAX_DEPTH = 200
 
 
 def check_story_size(inputs: dict[str, Any], settings: Settings) -> None:
@@ -53,6 +61,28 @@ def check_unicode(body: JobCreate) -> None:
                 ) from None
 
 
+def check_json_values(body: JobCreate) -> None:
+    """Refuse, as malformed JSON, what Python's JSON parser accepts and no store or client
+    can read back: ``NaN`` and ``Infinity`` (not JSON, RFC 8259), and nesting deeper than
+    ``MAX_DEPTH``."""
+    problem: str | None = None
+    stack: list[tuple[Any, int]] = [(body.inputs, 2), (body.config, 2)]
+    while stack and problem is None:
+        value, depth = stack.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            problem = ("NaN" if math.isnan(value) else
+                       "Infinity" if value > 0 else "-Infinity") + " is not a JSON value"
+        elif isinstance(value, dict | list):
+            if depth > MAX_DEPTH:
+                problem = f"nested deeper than {MAX_DEPTH} levels"
+            else:
+                stack.extend((child, depth + 1) for child in
+                             (value.values() if isinstance(value, dict) else value))
+    if problem is not None:
+        raise RequestValidationError([{"type": "json_invalid", "loc": ("body",),
+                                       "msg": f"JSON decode error: {problem}", "input": None}])
+
+
 def check_inputs(crews: list[Crew], job: Job) -> None:
     """Validate each stage's input model; a later stage's ``previous`` is not known yet."""
     previous: dict[str, Any] = {}
@@ -78,6 +108,7 @@ def _jsonable(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def prepare(body: JobCreate, plugins: Plugins, settings: Settings) -> tuple[Job, list[Crew]]:
     """The job record for ``body``, or the error that explains why it cannot run."""
+    check_json_values(body)
     registry = plugins.registry
     crews = registry.check_chain(body.crews)
     check_story_size(body.inputs, settings)
@@ -101,4 +132,7 @@ async def submit(body: JobCreate, plugins: Plugins, settings: Settings,
     job, crews = prepare(body, plugins, settings)
     job = await backend.submit(job)
     metrics.JOBS_SUBMITTED.labels(metrics.chain_label(job.crews)).inc()
+    story = job.inputs.get(STORY_FIELD)
+    log.info("job_submitted", job_id=job.id, crews=job.crews, project_id=job.project_id,
+             story_chars=len(story) if isinstance(story, str) else None)
     return job, crews

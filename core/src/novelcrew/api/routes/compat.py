@@ -22,8 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
-from novelcrew.api import jsonbody, submission
-from novelcrew.api.deps import BackendDep, PluginsDep
+from novelcrew.api import submission
+from novelcrew.api.deps import BackendDep, PluginsDep, SettingsDep
 from novelcrew.api.errors import GUARDED
 from novelcrew.api.schemas import CompatProgress, ExecuteRequest, JobCreate
 from novelcrew.errors import InvalidInput
@@ -55,13 +55,6 @@ class CompatRoute(APIRoute):
     The app's exception handlers (``api/errors.py``, the one place errors become responses)
     render the error as usual; its native envelope is then re-shaped, keeping status and
     headers (``Retry-After``, ``Allow``, ``WWW-Authenticate``)."""
-
-    def get_route_handler(self) -> Handler:
-        return _compat(super().get_route_handler())
-
-
-class CompatBodyRoute(jsonbody.JSONBodyRoute):
-    """``POST /crews/execute``: its body read like ``POST /jobs``'s, its errors re-shaped."""
 
     def get_route_handler(self) -> Handler:
         return _compat(super().get_route_handler())
@@ -194,12 +187,11 @@ def human_estimate(seconds: float) -> str:
     return f"{low}-{high} minutes"
 
 
-@jsonbody.post(router, "/execute", response_model=ExecuteResponse,
-               route_class=CompatBodyRoute,
-               responses=_responses(400, 404, 413, 415, 422, 503),
-               summary="Run a crew or a chain of crews (Novel Movie's call)")
-async def execute(body: ExecuteBody, request: Request) -> Response:
-    state = request.app.state
+@router.post("/execute", response_model=ExecuteResponse,
+             responses=_responses(400, 404, 413, 415, 422, 503),
+             summary="Run a crew or a chain of crews (Novel Movie's call)")
+async def execute(body: ExecuteBody, plugins: PluginsDep, settings: SettingsDep,
+                  backend: BackendDep) -> ExecuteResponse:
     crews = body.crews()
     if not crews or len(crews) > 10:
         raise InvalidInput("crew_type must name 1 to 10 crews, separated by commas",
@@ -208,12 +200,11 @@ async def execute(body: ExecuteBody, request: Request) -> Response:
         crews=crews, project_id=body.project_id, user_id=body.user_id,
         inputs=body.input_data, config=body.config.job_config(), webhook_url=body.webhook_url,
     )
-    job, specs = await submission.submit(create, state.plugins, state.settings, state.backend)
+    job, specs = await submission.submit(create, plugins, settings, backend)
     seconds = sum(crew.estimated_seconds for crew in specs)
-    answer = ExecuteResponse(success=True, job_id=job.id,
-                             message=f"job queued: {' -> '.join(job.crews)}",
-                             estimated_time=human_estimate(seconds), estimated_seconds=seconds)
-    return Response(answer.model_dump_json(), media_type="application/json")
+    return ExecuteResponse(success=True, job_id=job.id,
+                           message=f"job queued: {' -> '.join(job.crews)}",
+                           estimated_time=human_estimate(seconds), estimated_seconds=seconds)
 
 
 @router.api_route("/execute", methods=["GET", "PUT", "PATCH", "DELETE"],

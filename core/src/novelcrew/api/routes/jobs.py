@@ -5,11 +5,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Header, Query, Request, status
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from novelcrew.api import jsonbody, submission
-from novelcrew.api.deps import BackendDep
+from novelcrew.api import submission
+from novelcrew.api.deps import (
+    BackendDep,
+    PluginsDep,
+    SettingsDep,
+    one_value_per_query_parameter,
+)
 from novelcrew.api.errors import GUARDED, responses
 from novelcrew.api.schemas import JobCreate, JobPublic, JobsPublic
 from novelcrew.backends.base import JobBackend
@@ -24,17 +29,20 @@ DEFAULT_KEEPALIVE = 15.0
 MAX_SEQ = 2**31 - 1
 
 
-@jsonbody.post(router, "", status_code=status.HTTP_202_ACCEPTED, response_model=JobPublic,
-               responses=responses(400, 404, 413, 415, 422, 503), summary="Submit a job")
-async def create_job(body: JobCreate, request: Request) -> Response:
-    state = request.app.state  # as in POST /crews/execute: no dependencies on the hot path
-    job, _ = await submission.submit(body, state.plugins, state.settings, state.backend)
-    return Response(JobPublic.of(job).model_dump_json(), status_code=status.HTTP_202_ACCEPTED,
-                    media_type="application/json")
+@router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=JobPublic,
+             responses=responses(400, 404, 413, 415, 422, 503), summary="Submit a job")
+async def create_job(body: JobCreate, plugins: PluginsDep, settings: SettingsDep,
+                     backend: BackendDep) -> JobPublic:
+    job, _ = await submission.submit(body, plugins, settings, backend)
+    return JobPublic.of(job)
+
+
+#: the routes that take query parameters refuse one given twice
+SINGLE_VALUED = [Depends(one_value_per_query_parameter)]
 
 
 @router.get("", response_model=JobsPublic, responses=responses(422),
-            summary="List jobs, newest first")
+            dependencies=SINGLE_VALUED, summary="List jobs, newest first")
 async def list_jobs(
     backend: BackendDep,
     project_id: Annotated[str | None, Query(max_length=200)] = None,
@@ -74,6 +82,7 @@ type and `data:` = the event as JSON. Idle streams get `: keep-alive` comments."
               "content": {"text/event-stream": {"schema": {"type": "string"}}}},
         **responses(404, 422),
     },
+    dependencies=SINGLE_VALUED,
     summary="Follow a job's events (Server-Sent Events)",
     description=EVENTS_DOC,
 )
