@@ -97,7 +97,7 @@ def test_registry_refuses_clash_directly():
         plugins.registry.register_model(
             Model(provider="offline", description="x", build=lambda m, s: None), "mine"
         )
-    assert "novelcrew.default_plugins.models" in str(err.value) and "mine" in str(err.value)
+    assert "novelcrew.default_plugins.offline" in str(err.value) and "mine" in str(err.value)
 
 
 def test_invalid_names_and_types_are_refused(fake_dist):
@@ -158,8 +158,8 @@ def register_models(register):
     plugins = load(allow=["clash-plugin"])
     info = plugins.infos["clash-plugin"]
     assert "'offline'" in (info.error or "")
-    assert "novelcrew.default_plugins.models" in info.error and "clash-plugin" in info.error
-    assert plugins.registry.models["offline"].plugin == "novelcrew.default_plugins.models"
+    assert "novelcrew.default_plugins.offline" in info.error and "clash-plugin" in info.error
+    assert plugins.registry.models["offline"].plugin == "novelcrew.default_plugins.offline"
     assert plugins.registry.crews["fresh"].plugin == "clash-plugin"
     assert plugins.registry.tools["own_tool"].plugin == "clash-plugin"
     assert info.crews == ["fresh"] and info.models == []

@@ -30,6 +30,7 @@ GROUP = "novelcrew"
 DEFAULT_PLUGINS = (
     "novelcrew.default_plugins.backends",
     "novelcrew.default_plugins.models",
+    "novelcrew.default_plugins.offline",
 )
 REGISTER_HOOKS = ("register_crews", "register_tools", "register_models", "register_job_backends")
 
