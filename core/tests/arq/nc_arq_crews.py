@@ -70,7 +70,5 @@ def register_crews(register: Any) -> None:
                   input_model=SleepyIn, output_model=Done, run=sleepy))
     register(Crew(name="flaky", description="Fails transiently first.", input_model=FlakyIn,
                   output_model=Done, run=flaky))
-    register(Crew(name="needs-tool", description="Needs a tool nobody registers.",
-                  input_model=NoopIn, output_model=Done, run=noop, tools=("no_such_tool",)))
     register(Crew(name="noop", description="Does nothing.", input_model=NoopIn,
                   output_model=Done, run=noop))

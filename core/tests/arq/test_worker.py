@@ -72,7 +72,7 @@ async def test_a_transient_failure_is_retried_and_attempts_are_recorded(
 async def test_permanent_failures_fail_at_once(
     backend: ArqBackend, start_worker: StartWorker
 ) -> None:
-    start_worker()
+    start_worker(plugin_modules="nc_arq_crews,nc_arq_needs_tool")
     missing = await backend.submit(new_job(["needs-tool"]))
     invalid = await backend.submit(new_job(["sleepy"], steps="many"))
     for job_id, error_type in ((missing.id, "tool_missing"), (invalid.id, "invalid_input")):
