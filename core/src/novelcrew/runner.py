@@ -40,11 +40,12 @@ _stdlog = logging.getLogger(__name__)
 OBSERVER_TIMEOUT = 60.0
 
 
-def build_llm(ctx: RunContext, agent_role: str | None) -> Any:
+def build_llm(ctx: RunContext, agent_role: str | None, *, temperature: float | None = None,
+              max_tokens: int | None = None) -> Any:
     """The model layer's routed LLM (imported on first use: it imports crewAI)."""
     from novelcrew.llm.router import build_llm as routed
 
-    return routed(ctx, agent_role)
+    return routed(ctx, agent_role, temperature=temperature, max_tokens=max_tokens)
 
 
 async def kickoff(ctx: RunContext, crew: Any, inputs: dict[str, Any]) -> Any:
@@ -230,7 +231,8 @@ class JobRunner:
         base_usage = {k: v.model_copy() for k, v in job.usage.items()}
         base_models = list(job.models_used)
         ctx = RunContext(
-            job_id=job.id, crew=crew.name, settings=self.settings, registry=registry,
+            job_id=job.id, crew=crew.name, settings=self.settings.for_job(job.config),
+            registry=registry,
             project_id=job.project_id, user_id=job.user_id, tools=tools,
             previous=dict(previous), config=job.config, emit_fn=emit_fn,
             cancel_event=cancel_event, loop=asyncio.get_running_loop(),

@@ -7,13 +7,15 @@ Sources, strongest first: CLI flags (passed as keyword arguments), the environme
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal, Self
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -21,6 +23,8 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from novelcrew.errors import NovelcrewError
 
 
 def _env(name: str, *aliases: str) -> AliasChoices:
@@ -43,6 +47,8 @@ class Settings(BaseSettings):
     port: int = Field(5001, validation_alias=_env("PORT", "CREWAI_PORT"))
     data_dir: Path = Field(Path(".novelcrew"), validation_alias=_env("DATA_DIR"))
     log_level: str = Field("INFO", validation_alias=_env("LOG_LEVEL"))
+    #: a free label shown by /stats (the original server's ENVIRONMENT), e.g. staging
+    environment: str = Field("production", validation_alias=_env("ENVIRONMENT"))
     log_format: Literal["json", "console"] = Field("json", validation_alias=_env("LOG_FORMAT"))
     api_keys: Annotated[list[SecretStr], NoDecode] = Field(
         default_factory=list, validation_alias=_env("API_KEYS")
@@ -58,6 +64,12 @@ class Settings(BaseSettings):
     #: first retry delay of a webhook delivery; doubles per retry (capped at 60 s)
     webhook_backoff_seconds: float = Field(
         1.0, ge=0, validation_alias=_env("WEBHOOK_BACKOFF_SECONDS")
+    )
+
+    #: hosts and CIDRs webhooks may reach although they are not public (e.g. the Novel Movie
+    #: app on the same host or LAN: ``127.0.0.1,novel-movie.internal,10.0.0.0/8``)
+    webhook_allow: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias=_env("WEBHOOK_ALLOW")
     )
 
     # jobs
@@ -100,6 +112,13 @@ class Settings(BaseSettings):
     model_max_backoff_seconds: float = Field(
         30.0, validation_alias=_env("MODEL_MAX_BACKOFF_SECONDS")
     )
+    #: sampling temperature of every model call (none: the provider's default); a job's
+    #: ``config.temperature`` overrides it for that job
+    model_temperature: float | None = Field(
+        None, ge=0, le=2, validation_alias=_env("MODEL_TEMPERATURE"))
+    #: most tokens per model answer (none: the provider's default); ``config.max_tokens``
+    #: overrides it for one job
+    model_max_tokens: int | None = Field(None, ge=1, validation_alias=_env("MODEL_MAX_TOKENS"))
     prompt_token_budget: int = Field(12_000, validation_alias=_env("PROMPT_TOKEN_BUDGET"))
     openrouter_api_key: SecretStr | None = Field(
         None, validation_alias=_env("OPENROUTER_API_KEY", "OPENROUTER_API_KEY")
@@ -115,18 +134,15 @@ class Settings(BaseSettings):
         None, validation_alias=_env("OPENAI_BASE_URL", "OPENAI_BASE_URL")
     )
 
-    # Novel Movie services (read by the pathrag and payload plugins)
-    pathrag_url: str | None = Field(None, validation_alias=_env("PATHRAG_URL", "PATHRAG_API_URL"))
-    payload_url: str | None = Field(
-        None, validation_alias=_env("PAYLOAD_URL", "NOVEL_MOVIE_API_URL")
+    #: per-plugin settings by plugin name, e.g. ``{"payload": {"url": ...}}`` (a
+    #: ``[plugin_config.payload]`` table in novelcrew.toml, or JSON); they override the
+    #: plugin's own ``NOVELCREW_<PLUGIN>_*`` variables (see ``PluginSettings.of``)
+    plugin_config: Annotated[dict[str, dict[str, Any]], NoDecode] = Field(
+        default_factory=dict, validation_alias=_env("PLUGIN_CONFIG")
     )
-    payload_api_key: SecretStr | None = Field(
-        None, validation_alias=_env("PAYLOAD_API_KEY", "NOVEL_MOVIE_API_KEY")
-    )
-    payload_auth_collection: str = Field("users", validation_alias=_env("PAYLOAD_AUTH_COLLECTION"))
 
     @field_validator("api_keys", "cors_origins", "fallback_models", "plugin_modules",
-                     mode="before")
+                     "webhook_allow", mode="before")
     @classmethod
     def _comma_list(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -139,6 +155,11 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
+
+    @field_validator("plugin_config", mode="before")
+    @classmethod
+    def _json_table(cls, value: Any) -> Any:
+        return json.loads(value) if isinstance(value, str) else value
 
     @field_validator("crew_models", "agent_models", mode="before")
     @classmethod
@@ -179,6 +200,13 @@ class Settings(BaseSettings):
             return "openrouter/anthropic/claude-sonnet-4"
         return "offline"
 
+    def for_job(self, config: Mapping[str, Any]) -> Settings:
+        """These settings with a job's ``config.temperature`` / ``config.max_tokens`` applied
+        (validated at submission); the same object when the job sets neither."""
+        update = {field: config[key] for key, field in JOB_MODEL_OVERRIDES.items()
+                  if config.get(key) is not None}
+        return self.model_copy(update=update) if update else self
+
     def model_for(self, crew: str | None = None, agent_role: str | None = None) -> str:
         """The model a call uses: per agent role, then per crew, then the default."""
         if agent_role and agent_role in self.agent_models:
@@ -188,10 +216,137 @@ class Settings(BaseSettings):
         return self.model_for_default
 
 
+#: a job's ``config`` keys that override model settings for that job (``Settings.for_job``)
+JOB_MODEL_OVERRIDES = {"temperature": "model_temperature", "max_tokens": "model_max_tokens"}
+
+
 @lru_cache
 def get_settings() -> Settings:
     """The process's settings, read once."""
     return Settings()
+
+
+class PluginSettings(BaseSettings):
+    """Base of a plugin's own settings, which live with the plugin (docs/hooks.md).
+
+    Subclass it with ``plugin = "<name>"`` and ``model_config = PluginSettings.config_for(
+    "<name>")``: fields then read ``NOVELCREW_<NAME>_<FIELD>`` from the environment and
+    ``.env`` (give a field ``validation_alias=AliasChoices(...)`` to keep older names). Read
+    them with ``MySettings.of(ctx.settings)``, so a ``plugin_config`` table in the core
+    settings (novelcrew.toml, tests) overrides the environment. The CLI knows every imported
+    subclass, so it can warn about a misspelt variable.
+    """
+
+    #: the plugin's name (its entry-point name): the key in ``Settings.plugin_config``
+    plugin: ClassVar[str] = ""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8",
+                                      extra="ignore", populate_by_name=True)
+
+    @staticmethod
+    def config_for(plugin: str) -> SettingsConfigDict:
+        prefix = f"NOVELCREW_{plugin.upper().replace('-', '_')}_"
+        return SettingsConfigDict(env_prefix=prefix, env_file=".env", env_file_encoding="utf-8",
+                                  extra="ignore", populate_by_name=True)
+
+    @classmethod
+    def of(cls, settings: Settings | None = None) -> Self:
+        """This plugin's settings: ``settings.plugin_config[plugin]`` over the environment."""
+        overrides = settings.plugin_config.get(cls.plugin, {}) if settings is not None else {}
+        return cls(**overrides)
+
+
+class SettingsError(NovelcrewError):
+    """A setting has a value its field cannot take; the message names the variable."""
+
+    error_type = "settings_error"
+
+
+def env_names(model: type[BaseSettings]) -> dict[str, list[str]]:
+    """Each field's environment variable names, the documented one first."""
+    prefix = str(model.model_config.get("env_prefix") or "")
+    names: dict[str, list[str]] = {}
+    for field_name, info in model.model_fields.items():
+        alias = info.validation_alias
+        if isinstance(alias, AliasChoices):
+            names[field_name] = [str(choice) for choice in alias.choices]
+        elif isinstance(alias, str):
+            names[field_name] = [alias]
+        else:
+            names[field_name] = [f"{prefix}{field_name}".upper()]
+    return names
+
+
+def settings_classes() -> list[type[BaseSettings]]:
+    """Core ``Settings`` and every ``PluginSettings`` subclass imported so far."""
+    found: list[type[BaseSettings]] = [Settings]
+    todo: list[type[BaseSettings]] = list(PluginSettings.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        found.append(cls)
+        todo.extend(cls.__subclasses__())
+    return found
+
+
+def settings_error(exc: ValidationError) -> SettingsError | None:
+    """A one-line ``SettingsError`` for a settings model's validation error (``None`` when the
+    error is not about settings), naming the variable that was actually set."""
+    model = next((cls for cls in settings_classes() if cls.__name__ == exc.title), None)
+    if model is None:
+        return None
+    fields = env_names(model)
+    environ = {key.upper(): key for key in os.environ}
+    parts = []
+    for error in exc.errors():
+        loc = str(error["loc"][0]) if error["loc"] else ""
+        field_names = next((names for field, names in fields.items()
+                            if loc == field or loc.upper() in names), [loc.upper()])
+        set_in_env = [environ[name] for name in field_names if name in environ]
+        where = set_in_env[0] if set_in_env else (
+            f"{field_names[0]} (from .env, novelcrew.toml or a flag)")
+        parts.append(f"{where}={error.get('input')!r}: {error['msg']}")
+    return SettingsError("bad setting " + "; ".join(parts))
+
+
+def check_environment(environ: Mapping[str, str] | None = None) -> list[str]:
+    """Warnings about ``NOVELCREW_*`` variables no settings model reads (likely typos)."""
+    environ = os.environ if environ is None else environ
+    known: set[str] = set(NON_SETTING_VARIABLES)
+    for cls in settings_classes():
+        for names in env_names(cls).values():
+            known.update(names)
+    # an installed plugin whose settings class is not imported (not enabled): its prefix
+    # cannot be checked field by field, so its variables pass
+    from importlib.metadata import entry_points
+
+    checked = {str(cls.model_config.get("env_prefix") or "") for cls in settings_classes()}
+    unchecked = [prefix for ep in entry_points(group="novelcrew")
+                 if (prefix := f"NOVELCREW_{ep.name.upper().replace('-', '_')}_")
+                 not in checked]
+    warnings = []
+    for name in sorted(environ):
+        upper = name.upper()
+        if not upper.startswith("NOVELCREW_") or upper in known:
+            continue
+        if upper.startswith(tuple(unchecked)):
+            continue
+        close = difflib.get_close_matches(upper, sorted(known), n=1, cutoff=0.8)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        warnings.append(f"unknown setting {name} is ignored{hint}")
+    return warnings
+
+
+#: variables read outside the settings models
+NON_SETTING_VARIABLES = (
+    "NOVELCREW_TRACE_PLUGINS",  # plugins.py: print every hook call
+    "NOVELCREW_URL",  # novelcrew jobs: the server to talk to
+    "NOVELCREW_API_KEY",  # novelcrew jobs: the key it sends
+    "NOVELCREW_PAYLOAD_TEST_SERVER_DIR",  # the payload plugin's test fixture
+    "NOVELCREW_PUBLISH",  # deploy/compose.yaml: the published address
+    "NOVELCREW_WORKER_CONCURRENCY",  # deploy/compose.yaml: jobs per worker container
+    "NOVELCREW_LLM_RECORD",  # llm/recording.py: record model replies to a directory
+    "NOVELCREW_LLM_REPLAY",  # llm/recording.py: answer model calls from a recording
+)
 
 
 def plugins_env_set() -> bool:

@@ -137,6 +137,10 @@ def build_provider_llm(model_id: str, settings: Settings) -> Any:
         "stream": False,
         "interceptor": UsageInterceptor(),
     }
+    if settings.model_temperature is not None:  # else the provider's default
+        common["temperature"] = settings.model_temperature
+    if settings.model_max_tokens is not None:
+        common["max_tokens"] = settings.model_max_tokens
     if provider == "openrouter":
         key = settings.openrouter_api_key
         if key is None or not key.get_secret_value():

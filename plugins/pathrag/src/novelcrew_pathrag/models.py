@@ -144,3 +144,15 @@ class QueryResult(BaseModel):
 
 class DeleteResult(BaseModel):
     deleted: bool
+
+
+class GraphVersion(BaseModel):
+    """A new analysis version of a project's graph: the previous one archived or removed."""
+
+    version: int = Field(description="The version now being written (1, 2, ...).")
+    replaced: bool = Field(True, description="False when the backend cannot replace a "
+                           "project's graph (upstream PathRAG): the new analysis is merged "
+                           "into the old one.")
+    archived: list[int] = Field(default_factory=list, description="Versions archived now.")
+    removed: list[int] = Field(default_factory=list, description="Versions deleted now.")
+    note: str = ""

@@ -6,6 +6,9 @@ from typing import TYPE_CHECKING, Any
 
 from novelcrew.hookspecs import hookimpl
 from novelcrew.specs import Health, Tool
+from novelcrew_pathrag.settings import PathragSettings
+
+__all__ = ["PathragSettings", "register_tools"]
 
 if TYPE_CHECKING:
     from novelcrew.context import ToolContext
@@ -18,6 +21,8 @@ DESCRIPTIONS = {
     "kg_query": "Query the project's knowledge graph: entities, relationships, relational "
     "paths and source chunks, ranked, within a token budget.",
     "kg_delete_entity": "Delete an entity (and its relationships) from the project's graph.",
+    "kg_new_version": "Start a new analysis version of the project's graph: the current "
+    "content is archived or deleted, so a new analysis replaces it and queries see only it.",
 }
 
 

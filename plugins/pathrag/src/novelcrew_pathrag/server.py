@@ -31,7 +31,7 @@ from starlette.concurrency import run_in_threadpool
 from novelcrew_pathrag import retrieval
 from novelcrew_pathrag import scope as scopes
 from novelcrew_pathrag.backends.embedded import document_chunks
-from novelcrew_pathrag.models import Chunk, CustomKG, QueryRequest
+from novelcrew_pathrag.models import Chunk, CustomKG, GraphVersion, QueryRequest
 from novelcrew_pathrag.store import GraphStore
 
 
@@ -128,7 +128,7 @@ def create_app(data_dir: Path, *, plain: bool = False) -> FastAPI:
                               "pathrag": "ready" if ok else "not_initialized"}
         if not plain:
             body["service"] = "novelcrew-pathrag"
-            body["capabilities"] = ["scope", "structured"]
+            body["capabilities"] = ["scope", "structured", "versions"]
         return JSONResponse(body, status_code=200 if ok else 503)
 
     @app.post("/insert")
@@ -198,6 +198,20 @@ def create_app(data_dir: Path, *, plain: bool = False) -> FastAPI:
         if not plain:
             body["data"] = result.model_dump()
         return JSONResponse(body, status_code=200)
+
+    if not plain:
+        @app.post("/graph_version")
+        async def graph_version(request: Request) -> JSONResponse:
+            """Extension: start a new analysis version of a scope (see ``kg_new_version``)."""
+            data = await _json(request)
+            ns = str(data.get("scope") or "")
+            keep = data.get("keep_previous", 1)
+            if not isinstance(keep, int) or isinstance(keep, bool) or keep < 0:
+                raise BadRequest("'keep_previous' must be a whole number >= 0")
+            version, archived, removed = await run_in_threadpool(store.new_version, ns, keep)
+            result = GraphVersion(version=version, archived=archived, removed=removed)
+            return JSONResponse({"message": f"version {version} started", "timestamp": _now(),
+                                 "result": result.model_dump()}, status_code=201)
 
     @app.delete("/delete_entity")
     async def delete_entity(request: Request) -> JSONResponse:

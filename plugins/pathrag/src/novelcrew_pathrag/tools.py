@@ -20,6 +20,7 @@ from novelcrew_pathrag.backends.base import GraphBackend
 from novelcrew_pathrag.models import (
     CustomKG,
     DeleteResult,
+    GraphVersion,
     InsertCounts,
     QueryRequest,
     QueryResult,
@@ -156,9 +157,31 @@ class DeleteEntityTool(GraphTool):
         return await super().acall(**kwargs)
 
 
+class NewVersionArgs(BaseModel):
+    keep_previous: int = Field(
+        3, ge=0, le=1000, description="earlier versions to keep archived (0 deletes them all)")
+
+
+class NewVersionTool(GraphTool):
+    name: str = "kg_new_version"
+    description: str = (
+        "Start a new analysis version of this project's graph before writing a new "
+        "analysis: the graph's current content is archived (or deleted) so the new analysis "
+        "replaces it instead of merging into it. Returns the version number."
+    )
+    args_schema: type[BaseModel] = NewVersionArgs
+
+    async def _call(self, args: NewVersionArgs) -> GraphVersion:
+        return await self._backend.new_version(self._scope, args.keep_previous)
+
+    async def acall(self, **kwargs: Any) -> GraphVersion:
+        return await super().acall(**kwargs)
+
+
 TOOL_CLASSES: dict[str, type[GraphTool]] = {
     cls.model_fields["name"].default: cls
-    for cls in (InsertCustomKGTool, InsertDocumentsTool, QueryTool, DeleteEntityTool)
+    for cls in (InsertCustomKGTool, InsertDocumentsTool, QueryTool, DeleteEntityTool,
+                NewVersionTool)
 }
 
 

@@ -1,9 +1,10 @@
 """novelcrew-payload: Novel Movie's Payload CMS (projects, stories) as tools and an observer."""
 
-from novelcrew_payload.config import PayloadConfig, payload_config
+from novelcrew_payload.config import PayloadConfig, PayloadSettings, payload_config
 from novelcrew_payload.enums import ProjectStatus, StoryStatus, WorkflowStep
 from novelcrew_payload.errors import (
     PayloadAuthError,
+    PayloadBadId,
     PayloadCollectionNotFound,
     PayloadError,
     PayloadNotFound,
@@ -28,11 +29,13 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "PayloadAuthError",
+    "PayloadBadId",
     "PayloadClient",
     "PayloadCollectionNotFound",
     "PayloadConfig",
     "PayloadError",
     "PayloadNotFound",
+    "PayloadSettings",
     "PayloadSyncError",
     "PayloadUnavailable",
     "PayloadValidationError",

@@ -13,6 +13,7 @@ from novelcrew_pathrag.models import (
     Chunk,
     CustomKG,
     DeleteResult,
+    GraphVersion,
     InsertCounts,
     QueryRequest,
     QueryResult,
@@ -82,6 +83,11 @@ class EmbeddedBackend:
     async def delete_entity(self, scope: str, entity_name: str) -> DeleteResult:
         deleted = await asyncio.to_thread(self.store.delete_entity, scope, entity_name)
         return DeleteResult(deleted=deleted)
+
+    async def new_version(self, scope: str, keep_previous: int) -> GraphVersion:
+        version, archived, removed = await asyncio.to_thread(self.store.new_version, scope,
+                                                             keep_previous)
+        return GraphVersion(version=version, archived=archived, removed=removed)
 
     async def health(self) -> Health:
         try:

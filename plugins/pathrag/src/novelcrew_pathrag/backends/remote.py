@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import random
 from typing import Any
 
@@ -30,6 +29,7 @@ from novelcrew_pathrag.models import (
     CustomKG,
     DeleteResult,
     Entity,
+    GraphVersion,
     InsertCounts,
     QueryRequest,
     QueryResult,
@@ -42,6 +42,7 @@ OK_STATUSES = (200, 201)
 #: what our own server announces in ``/health`` (upstream announces nothing)
 CAPABILITY_SCOPE = "scope"
 CAPABILITY_STRUCTURED = "structured"
+CAPABILITY_VERSIONS = "versions"
 
 
 class RemoteBackend:
@@ -65,15 +66,6 @@ class RemoteBackend:
         self.backoff = backoff
         self.max_backoff = max_backoff
         self._capabilities: set[str] | None = None
-
-    @classmethod
-    def from_env(cls, base_url: str) -> RemoteBackend:
-        """Timeouts and retries from ``NOVELCREW_PATHRAG_TIMEOUT`` / ``..._RETRIES``."""
-        return cls(
-            base_url,
-            timeout=float(os.environ.get("NOVELCREW_PATHRAG_TIMEOUT", "30")),
-            retries=int(os.environ.get("NOVELCREW_PATHRAG_RETRIES", "3")),
-        )
 
     # HTTP ----------------------------------------------------------------------------------
     async def _request(
@@ -196,6 +188,19 @@ class RemoteBackend:
                 return DeleteResult(deleted=False)
             raise
         return DeleteResult(deleted=bool(data.get("deleted", True)))
+
+    async def new_version(self, scope: str, keep_previous: int) -> GraphVersion:
+        """Our server replaces the project's graph (``POST /graph_version``); upstream PathRAG
+        cannot (it has no projects and no listing), which the answer says."""
+        if CAPABILITY_VERSIONS not in await self.capabilities():
+            return GraphVersion(
+                version=1, replaced=False,
+                note=f"the PathRAG service at {self.base_url} cannot replace a project's "
+                "graph: this analysis is merged into the previous one (serve the graph with "
+                "`novelcrew-pathrag serve`, or use the embedded store, for versions)")
+        data = await self._request("POST", "/graph_version",
+                                   {"scope": scope, "keep_previous": keep_previous})
+        return GraphVersion.model_validate(data.get("result") or {})
 
     async def health(self) -> Health:
         info: dict[str, Any] = {"backend": self.name, "url": self.base_url}
