@@ -1,15 +1,16 @@
-"""Do model calls of concurrent jobs overlap? 50 jobs at once, 3 model calls of 1 s each.
+"""Do concurrent jobs overlap their model calls, in one process and across arq workers?
 
-One process runs N jobs at the same time through ``JobRunner`` (``MemoryStore``); each job's
-crew makes 3 model calls to a local OpenAI-compatible server that takes 1 s per answer. If
-latency overlaps, the batch takes about as long as one job: the ideal is 3 s. Target: at most
-1.25x the ideal.
+1. One process: 50 jobs at once through ``JobRunner`` (``MemoryStore``), each a crew of 3 tasks
+   with one model call each, against a local OpenAI-compatible server that takes 1 s per
+   answer. With perfect overlap the batch takes one job's model latency, 3 s: the ratio to that
+   is printed (target <= 1.6).
+2. arq workers: the same crew on the same model, ``--worker-jobs`` jobs submitted at once to
+   1, 2 and 4 ``novelcrew worker`` processes (each running ``--worker-concurrency`` jobs at a
+   time) on a throwaway redis-server; jobs/s from first submit to last finish. Jobs wait on
+   the model, so more processes should mean more jobs/s (target: 4 workers >= 3x one).
 
-Also measured in the same run, as baselines: one job alone (what the batch would take with
-perfect overlap plus crewAI's own overhead), and with ``--compare`` the same batch on asyncio's
-default executor (``cpu_count + 4`` threads), which is what ``Crew.kickoff_async`` uses.
-
-    uv run python bench/concurrency.py [--jobs 50] [--latency 1.0] [--shape tasks|tools]
+    uv run python bench/concurrency.py [--jobs 50] [--latency 1.0] [--workers 1,2,4]
+        [--worker-jobs 96] [--worker-concurrency 8] [--skip-process] [--skip-workers]
 """
 
 # ruff: noqa: E402
@@ -24,129 +25,217 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 import argparse
 import asyncio
 import os
+import shutil
+import signal
+import socket
+import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from pydantic import BaseModel
-
-from novelcrew import hookimpl
-from novelcrew.backends.memory import MemoryStore
-from novelcrew.jobs import Job
-from novelcrew.runner import JobRunner
-from novelcrew.specs import Crew
-from novelcrew_sdk.openai_server import OpenAIServerProcess
-from novelcrew_sdk.testing import make_plugins, make_settings
-
 CALLS_PER_JOB = 3
+MODULE = "nc_bench_concurrency"
+
+#: the bench crew, as a plugin module (the workers load it by name, the in-process part too)
+CREW_MODULE = f'''
+from pydantic import BaseModel
+from novelcrew import Crew, hookimpl
 
 
 class BenchIn(BaseModel):
-    shape: str = "tasks"
+    pass
 
 
 class BenchOut(BaseModel):
     text: str
 
 
-async def run_bench_crew(ctx: Any, inputs: BenchIn) -> BenchOut:
-    """3 model calls: three one-call tasks, or one task calling a tool twice then answering."""
+async def run(ctx, inputs):
     from crewai import Agent, Task
     from crewai import Crew as CrewAICrew
 
-    if inputs.shape == "tools":
-        from crewai.tools import tool
-
-        @tool("note")
-        def note(text: str) -> str:
-            """Write a note."""
-            return "noted"
-
-        agent = Agent(role="Planner", goal="plan", backstory="plans", llm=ctx.llm("Planner"),
-                      tools=[note], max_iter=5)
-        tasks = [Task(description="Plan with two notes.", expected_output="a plan",
-                      agent=agent)]
-    else:
-        agent = Agent(role="Planner", goal="plan", backstory="plans", llm=ctx.llm("Planner"))
-        tasks = [Task(description=f"Step {i + 1}.", expected_output="a line", agent=agent)
-                 for i in range(CALLS_PER_JOB)]
-    out = await ctx.kickoff(CrewAICrew(agents=[agent], tasks=tasks, tracing=False), {})
+    agent = Agent(role="Planner", goal="plan", backstory="plans", llm=ctx.llm("Planner"))
+    tasks = [Task(description=f"Step {{i + 1}}.", expected_output="a line", agent=agent)
+             for i in range({CALLS_PER_JOB})]
+    out = await ctx.kickoff(CrewAICrew(agents=[agent], tasks=tasks), {{}})
     return BenchOut(text=out.raw)
 
 
-class BenchCrews:
-    @hookimpl
-    def register_crews(self, register: Any) -> None:
-        register(Crew(name="bench", description="three model calls", input_model=BenchIn,
-                      output_model=BenchOut, run=run_bench_crew))
+@hookimpl
+def register_crews(register):
+    register(Crew(name="bench", description="three model calls", input_model=BenchIn,
+                  output_model=BenchOut, run=run))
+'''
 
 
-async def batch(runner: JobRunner, store: MemoryStore, n: int,
-                shape: str) -> tuple[float, int, int]:
-    """Run ``n`` jobs at once; wall time, how many succeeded, model calls answered."""
-    jobs = [Job(crews=["bench"], inputs={"shape": shape}) for _ in range(n)]
-    for job in jobs:
-        await store.create(job)
-    started = time.perf_counter()
-    outcomes = await asyncio.gather(*(runner.run(job.id) for job in jobs))
-    wall = time.perf_counter() - started
-    ok = sum(1 for o in outcomes if o.job.status == "succeeded")
-    calls = sum(u.calls for o in outcomes for u in o.job.usage.values())
-    return wall, ok, calls
+async def one_process(args: argparse.Namespace, server_url: str, tmp: Path) -> None:
+    import importlib
+
+    from novelcrew.backends.memory import MemoryStore
+    from novelcrew.jobs import Job
+    from novelcrew.runner import JobRunner
+    from novelcrew_sdk.testing import make_plugins, make_settings
+
+    settings = make_settings(tmp / "data", default_model="openai/bench",
+                             openai_base_url=server_url, openai_api_key="bench",
+                             model_timeout_seconds=60, concurrency=args.jobs)
+    store = MemoryStore()
+    await store.open()
+    runner = JobRunner(make_plugins(importlib.import_module(MODULE)), settings, store)
+
+    async def batch(n: int) -> tuple[float, int]:
+        jobs = [Job(crews=["bench"]) for _ in range(n)]
+        for job in jobs:
+            await store.create(job)
+        started = time.perf_counter()
+        outcomes = await asyncio.gather(*(runner.run(job.id) for job in jobs))
+        return (time.perf_counter() - started,
+                sum(1 for o in outcomes if o.job.status == "succeeded"))
+
+    await batch(1)  # warms crewAI and the model client up
+    if args.gc_freeze:  # as a server may do once started (see docs/operations)
+        import gc
+
+        gc.collect()
+        gc.freeze()
+    single, _ = await batch(1)
+    cpu = time.process_time()
+    wall, ok = await batch(args.jobs)
+    cpu = time.process_time() - cpu
+    ideal = CALLS_PER_JOB * args.latency
+    print(f"one process: {args.jobs} jobs at once, {CALLS_PER_JOB} model calls of "
+          f"{args.latency:g} s each; {os.cpu_count()} CPUs")
+    print(f"  succeeded {ok}/{args.jobs}; ideal {ideal:.2f} s; one job alone {single:.2f} s")
+    print(f"  batch {wall:.2f} s; CPU {cpu / args.jobs * 1000:.0f} ms per job")
+    print(f"  ratio to ideal: {wall / ideal:.2f} (target <= 1.6): "
+          f"{'PASS' if wall / ideal <= 1.6 and ok == args.jobs else 'MISS'}")
+
+
+@contextmanager
+def redis_server(workdir: Path) -> Iterator[str]:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise SystemExit("redis-server is not installed (apt-get install -y redis-server)")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--dir",
+                             str(workdir), "--save", "", "--appendonly", "no"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+async def burst(backend: Any, jobs: int, done_before: int) -> float:
+    """Submit ``jobs`` bench jobs at once; seconds until all have succeeded."""
+    from novelcrew.jobs import Job
+
+    first = time.perf_counter()
+    await asyncio.gather(*(backend.submit(Job(crews=["bench"])) for _ in range(jobs)))
+    while (counts := await backend.store.counts()).get("succeeded", 0) < done_before + jobs:
+        if counts.get("failed"):
+            raise SystemExit(f"bench jobs failed: {counts}")
+        await asyncio.sleep(0.05)
+    return time.perf_counter() - first
+
+
+async def workers(args: argparse.Namespace, server_url: str, tmp: Path,
+                  counts: list[int]) -> None:
+    from novelcrew.backends.arq import ArqBackend
+    from novelcrew.plugins import load
+    from novelcrew.settings import Settings
+
+    novelcrew = str(Path(sys.executable).parent / "novelcrew")
+    rates: dict[int, float] = {}
+    with redis_server(tmp) as url:
+        for n in counts:
+            queue = f"bench{n}:queue"
+            env = {k: v for k, v in os.environ.items() if not k.startswith("NOVELCREW_")}
+            env.update({
+                "NOVELCREW_JOB_BACKEND": "arq", "NOVELCREW_REDIS_URL": url,
+                "NOVELCREW_QUEUE_NAME": queue, "NOVELCREW_PLUGINS": "",
+                "NOVELCREW_PLUGIN_MODULES": MODULE, "NOVELCREW_DATA_DIR": str(tmp / "data"),
+                "NOVELCREW_CONCURRENCY": str(args.worker_concurrency),
+                "NOVELCREW_DEFAULT_MODEL": "openai/bench", "OPENAI_BASE_URL": server_url,
+                "OPENAI_API_KEY": "bench", "NOVELCREW_MODEL_TIMEOUT_SECONDS": "60",
+                "NOVELCREW_LOG_LEVEL": "WARNING", "NOVELCREW_LOG_FORMAT": "console",
+                "PYTHONPATH": os.pathsep.join([str(tmp), env.get("PYTHONPATH", "")]),
+            })
+            procs = [subprocess.Popen([novelcrew, "worker"], env=env, cwd=tmp,
+                                      stdout=(tmp / f"worker{n}-{i}.log").open("wb"),
+                                      stderr=subprocess.STDOUT)
+                     for i in range(n)]
+            settings = Settings(_env_file=None, redis_url=url, queue_name=queue,
+                                data_dir=tmp / "data")
+            backend = ArqBackend(load(allow=[], include_entry_points=False), settings)
+            await backend.start()
+            try:
+                # every worker imports crewAI and answers a first job before the clock
+                await burst(backend, n * args.worker_concurrency, 0)
+                wall = await burst(backend, args.worker_jobs, n * args.worker_concurrency)
+            finally:
+                await backend.stop()
+                for proc in procs:
+                    proc.send_signal(signal.SIGTERM)
+                for proc in procs:
+                    try:
+                        proc.wait(30)
+                    except subprocess.TimeoutExpired:
+                        proc.kill()
+            rates[n] = args.worker_jobs / wall
+            print(f"  {n} worker(s): {args.worker_jobs} jobs in {wall:.1f} s, "
+                  f"{rates[n]:.2f} jobs/s ({rates[n] / rates[counts[0]]:.2f}x "
+                  f"{counts[0]} worker)")
+    if 1 in rates and 4 in rates:
+        ratio = rates[4] / rates[1]
+        print(f"  4 workers / 1 worker: {ratio:.2f} (target >= 3): "
+              f"{'PASS' if ratio >= 3 else 'MISS'}")
 
 
 async def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--jobs", type=int, default=50)
     parser.add_argument("--latency", type=float, default=1.0)
-    parser.add_argument("--shape", choices=("tasks", "tools"), default="tasks")
-    parser.add_argument("--compare", action="store_true",
-                        help="also run the batch on asyncio's default executor")
+    parser.add_argument("--workers", default="1,2,4")
+    parser.add_argument("--worker-jobs", type=int, default=96)
+    parser.add_argument("--worker-concurrency", type=int, default=8)
+    parser.add_argument("--skip-workers", action="store_true")
+    parser.add_argument("--skip-process", action="store_true")
+    parser.add_argument("--gc-freeze", action="store_true",
+                        help="gc.freeze() after the warm-up, as a long-running server may")
     args = parser.parse_args()
-    ideal = CALLS_PER_JOB * args.latency
 
-    from novelcrew import crewai_bridge
+    from novelcrew.crewai.env import prepare
+    from novelcrew_sdk.openai_server import OpenAIServerProcess
 
-    rounds = CALLS_PER_JOB - 1 if args.shape == "tools" else 0
-    with tempfile.TemporaryDirectory() as tmp, \
-            OpenAIServerProcess(default="Done.", latency=args.latency, tool="note",
-                                tool_rounds=rounds) as server:
-        settings = make_settings(Path(tmp), default_model="openai/bench",
-                                 openai_base_url=server.url, openai_api_key="bench",
-                                 model_timeout_seconds=60, concurrency=args.jobs)
-        crewai_bridge.prepare(Path(tmp))
-        store = MemoryStore()
-        await store.open()
-        runner = JobRunner(make_plugins(BenchCrews()), settings, store)
-
-        _, ok, _ = await batch(runner, store, 1, args.shape)  # also warms crewAI up
-        assert ok == 1, "the warm-up job failed"
-        single, ok, _ = await batch(runner, store, 1, args.shape)
-        cpu_before = time.process_time()
-        wall, ok, calls = await batch(runner, store, args.jobs, args.shape)
-        cpu = time.process_time() - cpu_before
-
-        print(f"jobs: {args.jobs} at once, {CALLS_PER_JOB} model calls each "
-              f"({args.shape}), {args.latency:g} s per call; {os.cpu_count()} CPUs")
-        print(f"succeeded: {ok}/{args.jobs}; model calls: {calls}")
-        print(f"ideal (one job's model latency): {ideal:.2f} s")
-        print(f"one job alone:                   {single:.2f} s "
-              f"({single / ideal:.2f}x ideal)")
-        print(f"{args.jobs} jobs at once:                {wall:.2f} s "
-              f"({wall / ideal:.2f}x ideal, {wall / single:.2f}x one job alone)")
-        print(f"process CPU during the batch:    {cpu:.2f} s "
-              f"({cpu / args.jobs * 1000:.0f} ms per job)")
-        print(f"ratio: {wall / ideal:.2f} (target <= 1.25): "
-              f"{'PASS' if wall / ideal <= 1.25 else 'MISS'}")
-
-        if args.compare:
-            crewai_bridge.kickoff_pool = lambda: None  # type: ignore[assignment,return-value]
-            base_wall, base_ok, _ = await batch(runner, store, args.jobs, args.shape)
-            print(f"same batch on the default executor ({min(32, (os.cpu_count() or 1) + 4)} "
-                  f"threads): {base_wall:.2f} s ({base_wall / ideal:.2f}x ideal; "
-                  f"{base_ok}/{args.jobs} succeeded); dedicated pool is "
-                  f"{base_wall / wall:.1f}x faster")
-    return 0 if ok == args.jobs else 1
+    with tempfile.TemporaryDirectory() as name, \
+            OpenAIServerProcess(default="Done.", latency=args.latency) as server:
+        tmp = Path(name)
+        (tmp / f"{MODULE}.py").write_text(CREW_MODULE)
+        sys.path.insert(0, str(tmp))
+        prepare(tmp / "data")
+        if not args.skip_process:
+            await one_process(args, server.url, tmp)
+        if not args.skip_workers:
+            print(f"arq workers: {args.worker_jobs} jobs at once, {args.worker_concurrency} "
+                  f"at a time per worker, same crew and model")
+            await workers(args, server.url, tmp, [int(n) for n in args.workers.split(",")])
+    return 0
 
 
 if __name__ == "__main__":
