@@ -55,3 +55,18 @@ async def test_three_crew_chain_then_the_storyboard_alone_from_the_graph(tmp_pat
     assert again.totals.shots == chained.totals.shots
     assert [s.id for sc in again.scenes for s in sc.shots] == \
         [s.id for sc in chained.scenes for s in sc.shots]
+
+    # re-boarding a shorter plan replaces the frames: none of the old ones is left behind
+    plan = job.result["director"]
+    plan["scenes"] = plan["scenes"][:1]
+    shorter, _ = await run_job(plugins, "storyboard",
+                               {"previous": {"architect": job.result["architect"],
+                                             "director": plan}},
+                               settings=settings, project_id="vell")
+    assert shorter.status == "succeeded", shorter.error
+    assert shorter.result["storyboard"]["graph"]["frames_replaced"] == chained.totals.shots
+    frames = await tool(plugins, settings, "kg_query", "vell").acall(
+        query="Frame", entity_types=["storyboard_shot"], top_k=200)
+    assert sorted(e.name for e in frames.entities) == sorted(
+        f"Scene {plan['scenes'][0]['number']} Shot {s['number']} Frame"
+        for s in plan["scenes"][0]["shots"])

@@ -20,8 +20,8 @@ def test_plugin_is_listed_with_its_crew() -> None:
     assert info.error is None and info.crews == ["storyboard"]
     crew = plugins.registry.crew("storyboard")
     assert crew.tools == ()
-    assert crew.optional_tools == ("kg_query", "kg_insert_custom_kg", "payload_read_project",
-                                   "payload_update_project")
+    assert crew.optional_tools == ("kg_query", "kg_insert_custom_kg", "kg_delete_entity",
+                                   "payload_read_project", "payload_update_project")
     assert crew.agents == ("Visual Development Artist", "Storyboard Artist")
 
 

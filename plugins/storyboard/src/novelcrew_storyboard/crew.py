@@ -34,7 +34,7 @@ from novelcrew_storyboard.answers import (
     parse,
 )
 from novelcrew_storyboard.config import TASK_KEYS, StoryboardConfig, load_config
-from novelcrew_storyboard.graph import custom_kg, read_graph
+from novelcrew_storyboard.graph import custom_kg, read_graph, remove_frames
 from novelcrew_storyboard.inputs import StoryboardInput, StoryboardSettings
 from novelcrew_storyboard.models import (
     ModelInfo,
@@ -409,9 +409,11 @@ async def run(ctx: RunContext, inputs: StoryboardInput) -> Storyboard:
         await ctx.task_started(WRITE_TASK)
         try:
             kg = custom_kg(bible, board)
+            removed = await remove_frames(ctx)
             await ctx.tool("kg_insert_custom_kg").acall(custom_kg=kg)
             result.graph = {"entities": len(kg["entities"]),
-                            "relationships": len(kg["relationships"])}
+                            "relationships": len(kg["relationships"]),
+                            "frames_replaced": len(removed)}
         except Exception as exc:  # the storyboard is the product; a graph outage must not lose it
             result.warnings.append(f"could not write the storyboard to the knowledge graph: {exc}")
             await ctx.emit("warning", result.warnings[-1], error=type(exc).__name__)

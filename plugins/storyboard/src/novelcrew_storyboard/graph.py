@@ -124,8 +124,23 @@ async def read_graph(ctx: RunContext) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 # writing --------------------------------------------------------------------------------------
+_FRAME_RE = re.compile(r"^\s*scene\s*\d+\s*shot\s*\d+\s*frame\s*$", re.I)
+
+
 def frame_name(scene: int, shot: int) -> str:
     return f"Scene {scene} Shot {shot} Frame"
+
+
+async def remove_frames(ctx: RunContext) -> list[str]:
+    """Delete the frames an earlier run wrote, so a re-board leaves no stale frame or edge."""
+    if not (ctx.has_tool("kg_delete_entity") and ctx.has_tool("kg_query")):
+        return []
+    found = await _query(ctx, "Frame", ["storyboard_shot"])
+    names = [n for n, _ in _entities(found, "storyboard_shot") if _FRAME_RE.match(n)]
+    delete = ctx.tool("kg_delete_entity")
+    for name in names:
+        await delete.acall(entity_name=name)
+    return names
 
 
 def custom_kg(bible: VisualBible, scenes: list[StoryboardScene]) -> dict[str, Any]:
