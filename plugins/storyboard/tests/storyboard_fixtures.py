@@ -32,22 +32,20 @@ def old_shape_previous() -> dict[str, Any]:
     for loc in data["architect"]["locations"]:
         del loc["id"]
     for s in data["architect"]["scenes"]:
-        for key in ("id", "int_ext", "story_day", "text"):
+        for key in ("id", "int_ext", "story_day", "text", "location_id", "character_ids"):
             s.pop(key)
         s["time_of_day"] = s.pop("day_night")
-        s["location"] = {"keepers-kitchen": "Keeper's Kitchen",
-                         "gannet-point-rocks": "Gannet Point Rocks"}[s["location"]]
-        s["characters"] = [{"mara-vell": "Mara Vell", "tomas-vell": "Tomas Vell"}[c]
-                           for c in s["characters"]]
         s["dialogue"] = [d["line"] for d in s["dialogue"]]
     for s in data["director"]["scenes"]:
-        s["location"] = "Keeper's Kitchen" if s["number"] == 1 else "Gannet Point Rocks"
+        for key in ("id", "location_id", "int_ext", "day_night", "story_day", "breakdown"):
+            s.pop(key)
         s["characters"] = ["Mara", "Tomas"][: len(s["characters"])]
-        s.pop("breakdown")
         for shot in s["shots"]:
             shot["shot_type"] = {"WS": "wide", "CU": "close-up", "EWS": "establishing",
                                  "INSERT": "insert"}[shot.pop("size")]
             shot["lens"] = f"{shot.pop('lens_mm')}mm spherical prime"
+            shot["angle"] = {"high": "high angle", "low": "low angle"}.get(shot["angle"],
+                                                                          shot["angle"])
             for key in ("support", "subjects", "coverage"):
                 shot.pop(key)
     return data

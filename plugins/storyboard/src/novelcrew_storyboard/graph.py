@@ -94,8 +94,10 @@ async def read_graph(ctx: RunContext) -> tuple[dict[str, Any], dict[str, Any]]:
         number = int(match.group(1))
         summary, kv = key_values(desc)
         analysis["scenes"].append({
-            "number": number, "summary": summary, "location": kv.get("location"),
-            "time_of_day": kv.get("time"), "characters": kv.get("characters", ""),
+            "number": number, "id": kv.get("id"), "summary": summary,
+            "location": kv.get("location"),
+            "day_night": kv.get("day/night") or kv.get("time"),
+            "characters": kv.get("characters", ""),
             "dialogue": [d.strip().strip('"') for d in kv.get("dialogue", "").split("|")
                          if d.strip()],
             "story_day": kv.get("story day"), "int_ext": kv.get("int/ext")})

@@ -37,6 +37,8 @@ SIZE_WORDS = {
     "MS": "medium shot", "MCU": "medium close-up", "CU": "close-up",
     "ECU": "extreme close-up", "INSERT": "insert shot",
 }
+ANGLE_WORDS = {"high": "high angle", "low": "low angle", "dutch": "Dutch angle",
+               "pov": "point-of-view", "overhead": "overhead angle"}
 TIME_WORDS = {"DAY": "in daylight", "NIGHT": "at night", "DAWN": "at dawn, first light",
               "DUSK": "at dusk, fading light"}
 NEGATIVE = ["text", "captions", "watermark", "logo", "deformed hands", "extra fingers",
@@ -162,7 +164,8 @@ def shot_prompts(shot: ShotFacts, scene: SceneFacts, cast: list[CharacterLook],
                  place: LocationLook | None, style: StyleGuide, action: str,
                  composition: str) -> tuple[str, str, str]:
     """Image, motion and negative prompts for one shot."""
-    lead = SIZE_WORDS.get(shot.size, "shot") + (f", {shot.angle}" if shot.angle else "")
+    angle = ANGLE_WORDS.get(shot.angle.lower(), shot.angle)
+    lead = SIZE_WORDS.get(shot.size, "shot") + (f", {angle}" if angle else "")
     who = "; ".join(c.phrase + (f", wearing {o}" if (o := c.outfit(scene.story_day)) else "")
                     for c in cast)
     setting = ""

@@ -85,6 +85,7 @@ class LocationFacts:
     name: str
     description: str = ""
     atmosphere: str = ""
+    aliases: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -164,7 +165,7 @@ class Story:
             return None
         key = ref.strip().lower()
         for loc in self.locations.values():
-            if key in (loc.id, loc.name.lower()):
+            if key in (loc.id, loc.name.lower(), *(a.lower() for a in loc.aliases)):
                 return loc.id
         lid = slug(ref)
         if lid not in self.locations:
@@ -236,7 +237,7 @@ def add_analysis(story: Story, analysis: Any) -> None:
             lid = str(item.get("id") or slug(str(item["name"])))
             story.locations.setdefault(lid, LocationFacts(
                 id=lid, name=str(item["name"]), description=text(item.get("description")),
-                atmosphere=text(item.get("atmosphere"))))
+                atmosphere=text(item.get("atmosphere")), aliases=names(item.get("aliases"))))
     for index, item in enumerate(analysis.get("scenes") or [], start=1):
         if not isinstance(item, dict):
             continue
@@ -252,13 +253,13 @@ def add_analysis(story: Story, analysis: Any) -> None:
             first(item, "day_night", "time_of_day", "time"))
         day = first(item, "story_day")
         scene.story_day = scene.story_day or (str(day) if day is not None else None)
-        location = first(item, "location", "setting")
+        location = first(item, "location_id", "location", "setting")
         if isinstance(location, dict):
             location = first(location, "id", "name")
         scene.location = scene.location or story.location_id(text(location) or None)
         if not scene.characters:
-            scene.characters = [story.ensure_character(n)
-                                for n in names(first(item, "characters", "cast"))]
+            scene.characters = [story.ensure_character(n) for n in
+                                names(first(item, "character_ids", "characters", "cast"))]
         scene.dialogue = scene.dialogue or _dialogue(first(item, "dialogue", "notable_dialogue"))
         scene.objects = scene.objects or names(first(item, "objects", "props"))
 
@@ -319,23 +320,25 @@ def _coverage(value: Any, size: str, subjects: list[str], shot_type: str) -> str
 
 
 def _wardrobe(story: Story, value: Any) -> dict[str, str]:
-    out: dict[str, str] = {}
+    """Outfit per character id from ``{id: outfit}``, ``[{item, character}]`` or ``["Who: x"]``;
+    several items of one character are joined in order."""
+    items: list[tuple[str, str]] = []
     if isinstance(value, dict):
-        items = list(value.items())
+        items = [(str(k), text(v)) for k, v in value.items()]
     else:
-        items = []
         for line in value or []:
             if isinstance(line, dict):
-                items.append((text(first(line, "character", "id", "name")),
-                              text(first(line, "wardrobe", "outfit", "description"))))
+                items.append((text(first(line, "character", "character_id", "id", "name")),
+                              text(first(line, "item", "wardrobe", "outfit", "description"))))
             elif isinstance(line, str) and ":" in line:
                 who, what = line.split(":", 1)
-                items.append((who, what))
+                items.append((who, what.strip()))
+    out: dict[str, list[str]] = {}
     for who, what in items:
-        cid = story.character_id(str(who))
-        if cid and text(what):
-            out[cid] = text(what).strip()
-    return out
+        cid = story.character_id(who)
+        if cid and what and what not in out.setdefault(cid, []):
+            out[cid].append(what)
+    return {cid: ", ".join(parts) for cid, parts in out.items() if parts}
 
 
 def add_plan(story: Story, plan: Any) -> None:
@@ -349,6 +352,8 @@ def add_plan(story: Story, plan: Any) -> None:
         number = _number(first(item, "number", "scene_number"), index)
         scene = story.scenes.setdefault(number, SceneFacts(
             number=number, id=str(item.get("id") or f"s{number:03d}")))
+        if item.get("id") and scene.id == f"s{number:03d}":
+            scene.id = str(item["id"])
         scene.heading = text(item.get("heading")) or scene.heading
         scene.summary = scene.summary or text(item.get("summary"))
         scene.mood = text(item.get("mood")) or scene.mood
@@ -357,12 +362,15 @@ def add_plan(story: Story, plan: Any) -> None:
         scene.int_ext = scene.int_ext or _int_ext(item.get("int_ext"), scene.heading)
         scene.day_night = scene.day_night or _day_night(
             first(item, "day_night", "time") or scene.heading.rsplit("-", 1)[-1])
-        location = first(item, "location")
+        location = first(item, "location_id", "location")
         if isinstance(location, dict):
             location = first(location, "id", "name")
         scene.location = scene.location or story.location_id(text(location) or None)
+        day = first(item, "story_day")
+        scene.story_day = scene.story_day or (str(day) if day is not None else None)
         if not scene.characters:
-            scene.characters = [story.ensure_character(n) for n in names(item.get("characters"))]
+            scene.characters = [story.ensure_character(n) for n in
+                                names(first(item, "character_ids", "characters"))]
         raw = item.get("breakdown")
         breakdown: dict[str, Any] = raw if isinstance(raw, dict) else {}
         scene.wardrobe = _wardrobe(story, first(breakdown, "wardrobe")
