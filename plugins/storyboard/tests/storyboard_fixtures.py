@@ -112,9 +112,12 @@ def replies() -> dict[str, Any]:
 class PayloadStandIn:
     """``payload_read_project`` / ``payload_update_project`` over one project dict."""
 
-    def __init__(self, project: dict[str, Any]) -> None:
+    def __init__(self, project: dict[str, Any], *, fields: tuple[str, ...] | None = None
+                 ) -> None:
         self.project = project
         self.updates: list[dict[str, Any]] = []
+        #: the generatedContent fields the schema has; others are dropped, as Payload does
+        self.fields = fields
 
     @hookimpl
     def register_tools(self, register: Any) -> None:
@@ -127,8 +130,13 @@ class PayloadStandIn:
         class _Update:
             async def acall(self, project_id: Any = None, data: Any = None) -> dict[str, Any]:
                 outer.updates.append({"project_id": project_id, "data": data})
-                outer.project.update(copy.deepcopy(data))
-                return outer.project
+                stored = copy.deepcopy(data)
+                content = stored.get("generatedContent")
+                if outer.fields is not None and isinstance(content, dict):
+                    stored["generatedContent"] = {k: v for k, v in content.items()
+                                                  if k in outer.fields}
+                outer.project.update(stored)
+                return copy.deepcopy(outer.project)
 
         register(Tool(name="payload_read_project", description="read (stand-in)",
                       factory=lambda ctx: _Read()))

@@ -217,6 +217,18 @@ async def test_payload_defaults_the_style_and_stores_the_storyboard(tmp_path: Pa
         result.scenes[0].shots[0].image_prompt
 
 
+async def test_a_payload_schema_without_the_field_is_reported_not_claimed(
+        tmp_path: Path) -> None:
+    # a real Payload 3 answers 200 and silently drops fields its collection does not define
+    payload = PayloadStandIn({"id": 7, "name": "Lighthouse"}, fields=("scenes",))
+    result, _, events = await board(tmp_path, {"previous": previous()}, payload)
+    assert len(payload.updates) == 1 and not result.payload_written
+    assert any("no generatedContent.storyboard field" in w for w in result.warnings)
+    assert any(e.type == "warning" and "generatedContent.storyboard" in e.message
+               for e in events)
+    assert result.ready_for_media_generation  # the storyboard itself stands
+
+
 async def test_a_rejected_answer_is_retried_then_falls_back_with_a_warning(
         tmp_path: Path) -> None:
     replies_ = replies()

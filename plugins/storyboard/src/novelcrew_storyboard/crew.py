@@ -421,9 +421,16 @@ async def run(ctx: RunContext, inputs: StoryboardInput) -> Storyboard:
     if write_payload:
         await ctx.task_started(PAYLOAD_TASK)
         try:
-            await ctx.tool("payload_update_project").acall(
+            doc = await ctx.tool("payload_update_project").acall(
                 project_id=project_id, data=payload_update(project, result))
-            result.payload_written = True
+            # Payload drops fields its schema lacks and still answers 200: check the document
+            content = doc.get("generatedContent") if isinstance(doc, dict) else None
+            result.payload_written = isinstance(content, dict) and bool(content.get("storyboard"))
+            if not result.payload_written:
+                result.warnings.append(
+                    "Payload accepted the update but its project has no "
+                    "generatedContent.storyboard field, so the storyboard was not stored there")
+                await ctx.emit("warning", result.warnings[-1])
         except Exception as exc:
             result.warnings.append(f"could not store the storyboard in Payload: {exc}")
             await ctx.emit("warning", result.warnings[-1], error=type(exc).__name__)

@@ -259,6 +259,7 @@ def offline_character(facts: CharacterFacts, material: str) -> CharacterAnswer:
 def offline_shot(shot: ShotFacts, scene: SceneFacts, cast: list[CharacterLook]) -> tuple[str, str]:
     """Action and composition from the plan's own words (the shot's notes, the summary)."""
     action = clean(first_sentence(shot.notes)) or clean(first_sentence(scene.summary))
-    names = " and ".join(c.name for c in cast)
+    people = [c.name for c in cast]
+    names = ", ".join(people[:-1]) + f" and {people[-1]}" if len(people) > 1 else "".join(people)
     composition = f"{shot.coverage or 'framing'}" + (f" on {names}" if names else "")
     return action, composition
