@@ -27,6 +27,8 @@ async def board(tmp_path: Path, inputs: dict[str, Any], *extra: Any, llm: Any = 
     llm = llm if llm is not None else ScriptedLLM(replies=replies())
     plugins = make_plugins(*extra, entry_points=["storyboard"], llm=llm)
     values = {"default_model": "scripted", **settings}
+    if any(isinstance(e, PayloadStandIn) for e in extra):
+        values["payload_url"] = "http://payload.test"  # configured, as the tools need
     job, events = await run_job(plugins, "storyboard", inputs, project_id="p-1",
                                 settings=make_settings(tmp_path / "data", **values))
     assert job.status == "succeeded", job.error
@@ -227,6 +229,21 @@ async def test_a_payload_schema_without_the_field_is_reported_not_claimed(
     assert any(e.type == "warning" and "generatedContent.storyboard" in e.message
                for e in events)
     assert result.ready_for_media_generation  # the storyboard itself stands
+
+
+async def test_payload_installed_but_not_configured_is_skipped_quietly(
+        tmp_path: Path) -> None:
+    payload = PayloadStandIn({"id": 7, "name": "Lighthouse", "genre": "noir"})
+    plugins = make_plugins(payload, entry_points=["storyboard"],
+                           llm=ScriptedLLM(replies=replies()))
+    job, events = await run_job(plugins, "storyboard", {"previous": previous()},
+                                project_id="p-1",
+                                settings=make_settings(tmp_path / "d", default_model="scripted"))
+    assert job.status == "succeeded", job.error
+    result = Storyboard.model_validate(job.result["storyboard"])
+    assert payload.updates == [] and not result.payload_written and result.warnings == []
+    assert result.bible.style.genre == "drama"  # the analysis's, not the unread project's
+    assert not [e for e in events if e.type == "warning"]
 
 
 async def test_a_rejected_answer_is_retried_then_falls_back_with_a_warning(

@@ -124,18 +124,24 @@ async def read_story(ctx: RunContext, inputs: StoryboardInput, project_id: str |
     return story
 
 
+def payload_configured(ctx: RunContext) -> bool:
+    """Installed but unconfigured (no ``payload_url``) is normal outside Novel Movie: skip it."""
+    return bool(getattr(ctx.settings, "payload_url", None))
+
+
 async def read_project(ctx: RunContext, project_id: str | None,
-                       warnings: list[str]) -> dict[str, Any]:
-    """The Payload project (for its genre, tone, mood and style), when the tool is there."""
-    if not project_id or not ctx.has_tool("payload_read_project"):
-        return {}
+                       warnings: list[str]) -> dict[str, Any] | None:
+    """The Payload project (for its genre, tone, mood and style); None when not read."""
+    if not project_id or not ctx.has_tool("payload_read_project") \
+            or not payload_configured(ctx):
+        return None
     try:
         doc = await ctx.tool("payload_read_project").acall(project_id=project_id)
     except Exception as exc:
         warnings.append(f"could not read the Payload project: {exc}")
         await ctx.emit("warning", warnings[-1], error=type(exc).__name__)
-        return {}
-    return doc if isinstance(doc, dict) else {}
+        return None
+    return doc if isinstance(doc, dict) else None
 
 
 def project_style(doc: dict[str, Any]) -> dict[str, str]:
@@ -345,7 +351,8 @@ async def run(ctx: RunContext, inputs: StoryboardInput) -> Storyboard:
     places = list(dict.fromkeys(s.location for s in scenes if s.location))
     units = plan_units(story, config, ctx.settings.prompt_token_budget, cast, places, scenes)
     write_graph = inputs.write_back and ctx.has_tool("kg_insert_custom_kg")
-    write_payload = bool(inputs.write_payload and project_id
+    # the update keeps generatedContent's other fields, so it needs the project as read
+    write_payload = bool(inputs.write_payload and project is not None
                          and ctx.has_tool("payload_update_project"))
     await ctx.add_tasks(len(units) + int(write_graph) + int(write_payload))
 
@@ -390,7 +397,7 @@ async def run(ctx: RunContext, inputs: StoryboardInput) -> Storyboard:
                                f"usably: {first}")
 
     offline = bool(offline_roles)
-    bible = assemble_bible(story, project, inputs, answers, offline_roles, config, cast,
+    bible = assemble_bible(story, project or {}, inputs, answers, offline_roles, config, cast,
                            places, scenes, aspect)
     board = assemble_scenes(story, bible, answers, scenes, clip_seconds,
                             project_id or story.title or "")
@@ -422,7 +429,7 @@ async def run(ctx: RunContext, inputs: StoryboardInput) -> Storyboard:
         await ctx.task_started(PAYLOAD_TASK)
         try:
             doc = await ctx.tool("payload_update_project").acall(
-                project_id=project_id, data=payload_update(project, result))
+                project_id=project_id, data=payload_update(project or {}, result))
             # Payload drops fields its schema lacks and still answers 200: check the document
             content = doc.get("generatedContent") if isinstance(doc, dict) else None
             result.payload_written = isinstance(content, dict) and bool(content.get("storyboard"))
