@@ -131,7 +131,21 @@ async def test_clip_length_defaults_from_the_settings(tmp_path: Path,
 
 
 async def test_real_model_output_is_ready_for_media_generation(tmp_path: Path) -> None:
-    result, _, events = await board(tmp_path, {"previous": previous()})
+    llm = ScriptedLLM(replies=replies())
+    plugins = make_plugins(entry_points=["storyboard"], llm=llm)
+    job, events = await run_job(plugins, "storyboard", {"previous": previous()},
+                                project_id="p-1", settings=make_settings(
+                                    tmp_path / "data", default_model="scripted"))
+    assert job.status == "succeeded", job.error
+    # read, three bible calls (characters, locations, style), one board call per scene
+    assert job.progress.completed_tasks == job.progress.total_tasks == 6
+    progress = [(e.data["completed_tasks"], e.data["total_tasks"]) for e in events
+                if e.type == "progress"]
+    done = [c for c, _ in progress]
+    assert done == sorted(done)  # completed work never goes back
+    first_full = next(i for i, (c, t) in enumerate(progress) if c == t and c)
+    assert all(c == t for c, t in progress[first_full:])  # never "done" before the end
+    result = Storyboard.model_validate(job.result["storyboard"])
     assert result.offline is False and result.ready_for_media_generation is True
     assert result.note is None and result.warnings == []
     assert result.sources == {"analysis": "inputs", "plan": "inputs"}

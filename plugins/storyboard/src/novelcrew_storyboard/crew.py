@@ -337,7 +337,8 @@ async def run(ctx: RunContext, inputs: StoryboardInput) -> Storyboard:
     config = load_config()
     warnings: list[str] = []
 
-    await ctx.add_tasks(1)
+    # the read and at least one call, so finishing the read is not shown as the job's end
+    await ctx.add_tasks(2)
     await ctx.task_started(READ_TASK)
     story = await read_story(ctx, inputs, project_id, warnings)
     project = await read_project(ctx, project_id, warnings)
@@ -354,7 +355,7 @@ async def run(ctx: RunContext, inputs: StoryboardInput) -> Storyboard:
     # the update keeps generatedContent's other fields, so it needs the project as read
     write_payload = bool(inputs.write_payload and project is not None
                          and ctx.has_tool("payload_update_project"))
-    await ctx.add_tasks(len(units) + int(write_graph) + int(write_payload))
+    await ctx.add_tasks(len(units) - 1 + int(write_graph) + int(write_payload))
 
     roles = sorted({config.role(key) for key in TASK_KEYS})
     models = {role: ctx.model_id(role) for role in roles}
