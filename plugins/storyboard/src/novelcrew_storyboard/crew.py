@@ -160,9 +160,12 @@ def _sentences(text: str) -> list[str]:
     return [s.strip() for s in re.split(r"(?<=[.!?\"])\s+", text) if s.strip()]
 
 
-def character_material(story: Story, cid: str, limit: int) -> str:
-    """The character's description, then the story's sentences that name them, to ``limit``."""
+def character_material(story: Story, cid: str, limit: int, *, alone: bool = False) -> str:
+    """The character's description, then the story's sentences that name them, to ``limit``
+    (with ``alone``, only sentences that name no other character: the offline stand-in cannot
+    tell whose grey hair a sentence means)."""
     c = story.characters[cid]
+    others = [o for o in story.characters if o != cid] if alone else []
     lines = [f"[{cid}] {c.name}" + (f" (also: {', '.join(c.aliases)})" if c.aliases else "")
              + (f", {c.role}" if c.role else ""), clean(c.description, 800)]
     used = sum(map(len, lines))
@@ -170,7 +173,8 @@ def character_material(story: Story, cid: str, limit: int) -> str:
         for sentence in _sentences(scene.text):
             if used + len(sentence) > limit:
                 return "\n".join(lines)
-            if story.mentions(cid, sentence):
+            if story.mentions(cid, sentence) and not any(story.mentions(o, sentence)
+                                                         for o in others):
                 lines.append(f"- {sentence}")
                 used += len(sentence) + 3
     days = sorted({s.story_day for s in story.scenes.values()
@@ -467,8 +471,9 @@ def assemble_bible(story: Story, project: dict[str, Any], inputs: StoryboardInpu
     looks = []
     for cid in cast:
         material = character_material(story, cid, 6000)
-        look_answer = offline_character(story.characters[cid], material) if offline_looks \
-            else by_char.get(cid)
+        look_answer = offline_character(
+            story.characters[cid], character_material(story, cid, 6000, alone=True)) \
+            if offline_looks else by_char.get(cid)
         wardrobe: dict[str, str] = {}
         for scene in scenes:
             if cid in scene.wardrobe:

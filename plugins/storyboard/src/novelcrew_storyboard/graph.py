@@ -24,6 +24,7 @@ from novelcrew_storyboard.models import StoryboardScene, VisualBible
 SOURCE_ID = "storyboard"
 LIST_TOP_K = 200
 MAX_TOKENS = 100_000
+MAX_DELETE_ROUNDS = 50
 _SCENE_RE = re.compile(r"^\s*scene\s*(\d+)\s*$", re.I)
 _SHOT_RE = re.compile(r"^\s*scene\s*(\d+)\s*shot\s*(\d+)\s*$", re.I)
 _KEY_RE = re.compile(r"^\s*[-*]?\s*\**([A-Za-z][A-Za-z _/\-]{0,30}?)\**\s*:\s*(.*)$")
@@ -137,12 +138,17 @@ async def remove_frames(ctx: RunContext) -> list[str]:
     """Delete the frames an earlier run wrote, so a re-board leaves no stale frame or edge."""
     if not (ctx.has_tool("kg_delete_entity") and ctx.has_tool("kg_query")):
         return []
-    found = await _query(ctx, "Frame", ["storyboard_shot"])
-    names = [n for n, _ in _entities(found, "storyboard_shot") if _FRAME_RE.match(n)]
-    delete = ctx.tool("kg_delete_entity")
-    for name in names:
-        await delete.acall(entity_name=name)
-    return names
+    delete, removed = ctx.tool("kg_delete_entity"), []
+    for _ in range(MAX_DELETE_ROUNDS):  # a listing returns at most LIST_TOP_K at a time
+        found = await _query(ctx, "Frame", ["storyboard_shot"])
+        names = [n for n, _ in _entities(found, "storyboard_shot")
+                 if _FRAME_RE.match(n) and n not in removed]
+        if not names:
+            break
+        for name in names:
+            await delete.acall(entity_name=name)
+        removed += names
+    return removed
 
 
 def custom_kg(bible: VisualBible, scenes: list[StoryboardScene]) -> dict[str, Any]:
