@@ -273,6 +273,17 @@ async def test_a_rejected_answer_is_retried_then_falls_back_with_a_warning(
     assert "YOUR PREVIOUS ANSWER WAS REJECTED" in llm.calls_for(BOARDER)[1].prompt
 
 
+async def test_when_no_call_is_answered_usably_the_job_fails_clearly(tmp_path: Path) -> None:
+    llm = ScriptedLLM(default="Final Answer: no JSON here, sorry.")
+    plugins = make_plugins(entry_points=["storyboard"], llm=llm)
+    job, _ = await run_job(plugins, "storyboard", {"previous": previous()},
+                           settings=make_settings(tmp_path / "d", default_model="scripted"))
+    assert job.status == "failed" and job.error is not None
+    assert job.error.type == "storyboard_failed"
+    assert "none of the 5 storyboard calls" in job.error.message
+    assert len(llm.calls) == 10  # each call retried once, with the reason
+
+
 async def test_without_a_plan_the_error_says_what_to_do(tmp_path: Path) -> None:
     plugins = make_plugins(entry_points=["storyboard"])
     settings = make_settings(tmp_path / "data")
