@@ -1,5 +1,5 @@
 # The two commands of the README's first screen are `make demo` and `make test`.
-.PHONY: demo test lint typecheck bootstrap bench
+.PHONY: demo test lint typecheck bootstrap bench screenshots
 
 bootstrap:
 	./scripts/bootstrap.sh
@@ -22,3 +22,7 @@ bench: bootstrap
 	uv run python bench/concurrency.py
 	uv run python bench/queue.py
 	uv run python bench/graph.py
+
+# the pictures of the web UI in docs/screenshots, taken by the browser test
+screenshots: bootstrap
+	NOVELCREW_UI_SCREENSHOTS=docs/screenshots uv run pytest tests/ui -q -p no:randomly

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install what novelcrew's demo and tests need on a machine that has only Python and pip:
 # uv (which installs the locked Python packages), and for the tests redis-server, nginx,
-# docker-compose and systemd-analyze (Debian) and the Payload test server's Node packages
+# docker-compose, systemd-analyze and headless Chromium with its driver (Debian) and the Payload test server's Node packages
 # (npm). Safe to run again: it skips what is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +19,8 @@ command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)     # validates deploy/compose.yaml
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)          # verifies deploy/systemd units
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)                # browser tests of /ui
+command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     export DEBIAN_FRONTEND=noninteractive

@@ -168,6 +168,61 @@ def test_hook_job_event(tmp_path: Path) -> None:
     assert awaited == [t for _, t, _ in seen]
 
 
+def test_hook_register_commands() -> None:
+    import typer
+    from typer.testing import CliRunner
+
+    from novelcrew.cli import add_plugin_commands
+
+    class CommandPlugin:
+        @hookimpl
+        def register_commands(self, cli: typer.Typer) -> None:
+            @cli.command("hello")
+            def hello(name: str) -> None:
+                """Say hello."""
+                typer.echo(f"hello {name}")
+
+    class BrokenCommands:
+        @hookimpl
+        def register_commands(self, cli: typer.Typer) -> None:
+            raise RuntimeError("no commands today")
+
+    cli = typer.Typer()
+
+    @cli.command("version")
+    def version() -> None:
+        typer.echo("1")
+
+    failures = add_plugin_commands(cli, make_plugins(BrokenCommands(), CommandPlugin()))
+    assert failures == ["BrokenCommands-0: RuntimeError: no commands today"]
+    result = CliRunner().invoke(cli, ["hello", "ada"])
+    assert result.exit_code == 0 and result.stdout == "hello ada\n"
+
+
+def test_the_sdk_adds_plugin_new_through_register_commands(tmp_path: Path) -> None:
+    """The installed console script gets ``plugin new`` from the SDK's entry point; with the
+    SDK plugin not allowed, the command is gone (the core itself never imports the SDK)."""
+    import os
+    import subprocess
+    import sys
+
+    novelcrew = Path(sys.executable).parent / "novelcrew"
+    env = {k: v for k, v in os.environ.items() if k != "NOVELCREW_PLUGINS"}
+    made = subprocess.run([novelcrew, "plugin", "new", "lens kit", "--dir", str(tmp_path)],
+                          capture_output=True, text=True, env=env)
+    assert made.returncode == 0, made.stderr
+    assert (tmp_path / "novelcrew-lens-kit" / "pyproject.toml").is_file()
+    without = subprocess.run([novelcrew, "plugin", "new", "x", "--dir", str(tmp_path)],
+                             capture_output=True, text=True,
+                             env={**env, "NOVELCREW_PLUGINS": "architect"})
+    assert without.returncode == 2 and "No such command 'plugin'" in without.stderr
+    code = ("import sys; from novelcrew.cli import app; import novelcrew.api.app; "
+            "print(sorted(m for m in sys.modules if m.startswith('novelcrew_')))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env=env, check=True)
+    assert loaded.stdout.strip() == "[]"
+
+
 def test_every_hook_has_a_test() -> None:
     here = Path(__file__).read_text()
     missing = [hook for hook in HOOKS if f"def test_hook_{hook}(" not in here]

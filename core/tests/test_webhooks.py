@@ -21,7 +21,15 @@ from novelcrew.jobs import Job, JobStatus
 from novelcrew.plugins import load, register_module
 from novelcrew.runner import JobRunner
 from novelcrew.settings import Settings
-from novelcrew.webhooks import deliver_webhook, drain_webhooks, sign, verify, webhook_counts
+from novelcrew.webhooks import (
+    WebhookTargetRefused,
+    check_target,
+    deliver_webhook,
+    drain_webhooks,
+    sign,
+    verify,
+    webhook_counts,
+)
 
 SECRET = "s3cret-for-tests"
 
@@ -93,7 +101,8 @@ class Crews:
 
 def settings(tmp_path: Path, **kw: Any) -> Settings:
     values: dict[str, Any] = {"data_dir": tmp_path, "webhook_secret": SECRET,
-                              "webhook_backoff_seconds": 0.05, "webhook_retries": 3}
+                              "webhook_backoff_seconds": 0.05, "webhook_retries": 3,
+                              "webhook_allow": ["127.0.0.1"]}
     values.update(kw)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
@@ -281,3 +290,75 @@ async def test_a_final_answer_is_not_sent_again(tmp_path: Path, receiver: Receiv
     await asyncio.sleep(0.3)
     await second.stop()
     assert [r["status"] for r in receiver.requests] == [410]
+
+
+# targets ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("url", [
+    "http://\x01bad/hook", "ftp://example.com/x", "http:///nohost", "http://a b/c",
+    "http://user:pw@example.com/hook", "not a url",
+])
+async def test_a_malformed_webhook_url_is_refused(url: str) -> None:
+    with pytest.raises(WebhookTargetRefused):
+        await check_target(url)
+
+
+@pytest.mark.parametrize("url", [
+    "http://127.0.0.1:9/hook", "http://localhost:9/hook", "http://[::1]/hook",
+    "http://169.254.169.254/latest/meta-data", "http://10.1.2.3/hook", "http://192.168.0.1/",
+    "http://172.16.0.1/", "http://0.0.0.0/", "http://224.0.0.1/", "http://100.64.0.1/",
+])
+async def test_a_non_public_target_is_refused_by_default(url: str) -> None:
+    # checked without sending anything: only the address is looked at
+    with pytest.raises(WebhookTargetRefused, match="non-public"):
+        await check_target(url)
+
+
+async def test_the_allow_list_admits_hosts_and_networks() -> None:
+    assert str((await check_target("http://127.0.0.1:9/h", ["127.0.0.0/8"])).address) \
+        == "127.0.0.1"
+    target = await check_target("http://localhost:9/h", ["localhost"])
+    assert target.address.is_loopback
+    with pytest.raises(WebhookTargetRefused):
+        await check_target("http://127.0.0.1:9/h", ["10.0.0.0/8", "example.com"])
+
+
+async def test_a_public_address_literal_is_accepted_without_sending_anything() -> None:
+    target = await check_target("https://93.184.215.14/hook")
+    assert str(target.address) == "93.184.215.14"
+
+
+async def test_delivery_to_loopback_is_refused_unless_allowed(
+        tmp_path: Path, receiver: Receiver) -> None:
+    job = Job(crews=["words"], webhook_url=receiver.url, status=JobStatus.succeeded)
+    refused = await deliver_webhook(job, settings(tmp_path, webhook_allow=[]), backoff=0)
+    assert refused is False and receiver.requests == []
+    assert await deliver_webhook(job, settings(tmp_path), backoff=0) is True
+    # delivered to the pinned address with the original host name kept
+    assert receiver.requests[-1]["headers"]["Host"].startswith("127.0.0.1:")
+
+
+async def test_redirects_are_not_followed(tmp_path: Path) -> None:
+    hits: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            hits.append(self.path)
+            self.send_response(307)
+            self.send_header("Location", "/elsewhere")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+        job = Job(crews=["words"], webhook_url=url, status=JobStatus.succeeded)
+        assert await deliver_webhook(job, settings(tmp_path),
+                                     backoff=0) is False
+        assert hits == ["/hook"]
+    finally:
+        server.shutdown()
+        server.server_close()

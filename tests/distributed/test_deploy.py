@@ -133,3 +133,16 @@ def test_sse_streams_through_the_nginx_site_event_by_event(proxied: str) -> None
     # unbuffered: the first task's events arrived well before the job ended
     first_task = next(at for at, t in arrivals if t == "task_finished")
     assert arrivals[-1][0] - first_task > 0.8
+
+
+def test_the_web_ui_is_served_through_the_nginx_site(proxied: str) -> None:
+    client = httpx.Client(timeout=10, follow_redirects=True)
+    page = client.get(f"{proxied}/ui")
+    assert page.status_code == 200 and str(page.url).endswith("/ui/")
+    assert '<script type="module" src="assets/app.js">' in page.text
+    for asset, kind in (("app.js", "javascript"), ("graph.js", "javascript"),
+                        ("app.css", "text/css")):
+        response = client.get(f"{proxied}/ui/assets/{asset}")
+        assert response.status_code == 200 and kind in response.headers["content-type"]
+    # nothing the page loads comes from another host
+    assert "http://" not in page.text and "https://" not in page.text

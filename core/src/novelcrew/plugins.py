@@ -66,18 +66,29 @@ class Plugins:
     registry: Registry
     infos: dict[str, PluginInfo]
 
-    def call_job_event(self, event: Any, job: Any) -> list[tuple[str, Any]]:
-        """Call every ``job_event`` observer on its own, so one that raises cannot hide the
-        event from the others. Returns ``(plugin name, result or exception)`` pairs."""
+    def call_each(self, hook_name: str, **kwargs: Any) -> list[tuple[str, Any]]:
+        """Call each plugin's implementation of a hook through pluggy on its own, so one that
+        raises cannot hide the call from the others (pluggy stops a hook call at the first
+        exception). Each call goes through pluggy's hook execution, so
+        ``NOVELCREW_TRACE_PLUGINS`` traces it. Returns ``(plugin name, result or exception)``
+        pairs in pluggy's calling order."""
         out: list[tuple[str, Any]] = []
-        for impl in reversed(self.pm.hook.job_event.get_hookimpls()):
-            kwargs = {"event": event, "job": job}
+        plugins = self.pm.get_plugins()
+        for impl in reversed(getattr(self.pm.hook, hook_name).get_hookimpls()):
+            caller = self.pm.subset_hook_caller(
+                hook_name, remove_plugins=[p for p in plugins if p is not impl.plugin]
+            )
             try:
-                out.append((impl.plugin_name,
-                            impl.function(*(kwargs[arg] for arg in impl.argnames))))
+                results = caller(**kwargs)
             except Exception as exc:
                 out.append((impl.plugin_name, exc))
+            else:
+                out.append((impl.plugin_name, results[0] if results else None))
         return out
+
+    def call_job_event(self, event: Any, job: Any) -> list[tuple[str, Any]]:
+        """Call every ``job_event`` observer on its own (see ``call_each``)."""
+        return self.call_each("job_event", event=event, job=job)
 
     def list(self) -> list[PluginInfo]:
         return sorted(self.infos.values(), key=lambda info: (info.builtin, info.name))

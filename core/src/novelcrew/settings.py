@@ -7,13 +7,15 @@ Sources, strongest first: CLI flags (passed as keyword arguments), the environme
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -21,6 +23,8 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from novelcrew.errors import NovelcrewError
 
 
 def _env(name: str, *aliases: str) -> AliasChoices:
@@ -58,6 +62,12 @@ class Settings(BaseSettings):
     #: first retry delay of a webhook delivery; doubles per retry (capped at 60 s)
     webhook_backoff_seconds: float = Field(
         1.0, ge=0, validation_alias=_env("WEBHOOK_BACKOFF_SECONDS")
+    )
+
+    #: hosts and CIDRs webhooks may reach although they are not public (e.g. the Novel Movie
+    #: app on the same host or LAN: ``127.0.0.1,novel-movie.internal,10.0.0.0/8``)
+    webhook_allow: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias=_env("WEBHOOK_ALLOW")
     )
 
     # jobs
@@ -126,7 +136,7 @@ class Settings(BaseSettings):
     payload_auth_collection: str = Field("users", validation_alias=_env("PAYLOAD_AUTH_COLLECTION"))
 
     @field_validator("api_keys", "cors_origins", "fallback_models", "plugin_modules",
-                     mode="before")
+                     "webhook_allow", mode="before")
     @classmethod
     def _comma_list(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -192,6 +202,106 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process's settings, read once."""
     return Settings()
+
+
+class PluginSettings(BaseSettings):
+    """Base of a plugin's own settings: subclass it in your plugin with
+    ``model_config = PluginSettings.config_for("<plugin>")`` so its variables read
+    ``NOVELCREW_<PLUGIN>_<FIELD>`` (plus any aliases you give a field), from the environment
+    and ``.env``. The CLI knows every loaded subclass, so it can warn about a misspelt one."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8",
+                                      extra="ignore", populate_by_name=True)
+
+    @staticmethod
+    def config_for(plugin: str) -> SettingsConfigDict:
+        prefix = f"NOVELCREW_{plugin.upper().replace('-', '_')}_"
+        return SettingsConfigDict(env_prefix=prefix, env_file=".env", env_file_encoding="utf-8",
+                                  extra="ignore", populate_by_name=True)
+
+
+class SettingsError(NovelcrewError):
+    """A setting has a value its field cannot take; the message names the variable."""
+
+    error_type = "settings_error"
+
+
+def env_names(model: type[BaseSettings]) -> dict[str, list[str]]:
+    """Each field's environment variable names, the documented one first."""
+    prefix = str(model.model_config.get("env_prefix") or "")
+    names: dict[str, list[str]] = {}
+    for field_name, info in model.model_fields.items():
+        alias = info.validation_alias
+        if isinstance(alias, AliasChoices):
+            names[field_name] = [str(choice) for choice in alias.choices]
+        elif isinstance(alias, str):
+            names[field_name] = [alias]
+        else:
+            names[field_name] = [f"{prefix}{field_name}".upper()]
+    return names
+
+
+def settings_classes() -> list[type[BaseSettings]]:
+    """Core ``Settings`` and every ``PluginSettings`` subclass imported so far."""
+    found: list[type[BaseSettings]] = [Settings]
+    todo: list[type[BaseSettings]] = list(PluginSettings.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        found.append(cls)
+        todo.extend(cls.__subclasses__())
+    return found
+
+
+def settings_error(exc: ValidationError) -> SettingsError | None:
+    """A one-line ``SettingsError`` for a settings model's validation error (``None`` when the
+    error is not about settings), naming the variable that was actually set."""
+    model = next((cls for cls in settings_classes() if cls.__name__ == exc.title), None)
+    if model is None:
+        return None
+    fields = env_names(model)
+    environ = {key.upper(): key for key in os.environ}
+    parts = []
+    for error in exc.errors():
+        loc = str(error["loc"][0]) if error["loc"] else ""
+        field_names = next((names for field, names in fields.items()
+                            if loc == field or loc.upper() in names), [loc.upper()])
+        set_in_env = [environ[name] for name in field_names if name in environ]
+        where = set_in_env[0] if set_in_env else (
+            f"{field_names[0]} (from .env, novelcrew.toml or a flag)")
+        parts.append(f"{where}={error.get('input')!r}: {error['msg']}")
+    return SettingsError("bad setting " + "; ".join(parts))
+
+
+def check_environment(environ: Mapping[str, str] | None = None) -> list[str]:
+    """Warnings about ``NOVELCREW_*`` variables no settings model reads (likely typos)."""
+    environ = os.environ if environ is None else environ
+    known: set[str] = set(NON_SETTING_VARIABLES)
+    prefixes: list[str] = []
+    for cls in settings_classes():
+        for names in env_names(cls).values():
+            known.update(names)
+        if cls is not Settings and cls.model_config.get("env_prefix"):
+            prefixes.append(str(cls.model_config["env_prefix"]))
+    warnings = []
+    for name in sorted(environ):
+        upper = name.upper()
+        if not upper.startswith("NOVELCREW_") or upper in known:
+            continue
+        close = difflib.get_close_matches(upper, sorted(known), n=1, cutoff=0.8)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        warnings.append(f"unknown setting {name} is ignored{hint}")
+    return warnings
+
+
+#: variables read outside the settings models
+NON_SETTING_VARIABLES = (
+    "NOVELCREW_TRACE_PLUGINS",  # plugins.py: print every hook call
+    "NOVELCREW_URL",  # novelcrew jobs: the server to talk to
+    "NOVELCREW_API_KEY",  # novelcrew jobs: the key it sends
+    "NOVELCREW_PAYLOAD_TEST_SERVER_DIR",  # the payload plugin's test fixture
+    "NOVELCREW_PUBLISH",  # deploy/compose.yaml: the published address
+    "NOVELCREW_WORKER_CONCURRENCY",  # deploy/compose.yaml: jobs per worker container
+)
 
 
 def plugins_env_set() -> bool:

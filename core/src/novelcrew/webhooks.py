@@ -10,6 +10,14 @@ errors, timeouts, 429 and 5xx are retried with exponential backoff (``webhook_re
 any other answer is final. A delivery that finally fails is logged and counted
 (``webhook_counts()``): the job's event log is closed by its terminal event.
 
+Targets are checked twice (``check_target``): at submission, so a malformed URL or one whose
+host resolves to a loopback, link-local, private, multicast or reserved address is refused with
+422 before anything runs; and at delivery, where the connection goes to the very address that
+was checked (the URL's host is pinned to it, with the original name kept for ``Host`` and TLS),
+so a DNS answer that changes between the check and the connection cannot redirect it
+(rebinding). Redirects are never followed. ``NOVELCREW_WEBHOOK_ALLOW`` (host names and CIDRs)
+admits in-cluster targets such as the Novel Movie app.
+
 A store that offers ``webhook_finished`` (an outbox, e.g. ``SQLiteStore``) is told when a
 delivery is settled, delivered or not; one cut short by a shutdown or a crash stays unsettled,
 and the inline backend delivers it again when it starts.
@@ -20,7 +28,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import ipaddress
+import socket
 from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 import httpx
@@ -47,6 +59,107 @@ class WebhookOutbox(Protocol):
     """Where settled deliveries are recorded (so unsettled ones can be sent again)."""
 
     async def webhook_finished(self, job_id: str, delivered: bool, detail: str) -> None: ...
+
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class WebhookTargetRefused(ValueError):
+    """A webhook URL that is malformed or points where deliveries must not go."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """A checked webhook target: the URL, and the address deliveries connect to."""
+
+    url: httpx.URL
+    address: IPAddress
+
+
+def parse_url(url: str) -> httpx.URL:
+    """The URL as httpx reads it, or ``WebhookTargetRefused`` saying what is wrong with it."""
+    if any(ord(ch) < 0x21 or ord(ch) == 0x7F for ch in url):
+        raise WebhookTargetRefused("webhook_url contains spaces or control characters")
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError, TypeError) as exc:
+        raise WebhookTargetRefused(f"webhook_url is not a valid URL: {exc}") from None
+    if parsed.scheme not in ("http", "https"):
+        raise WebhookTargetRefused("webhook_url must be an http:// or https:// URL")
+    if not parsed.host:
+        raise WebhookTargetRefused("webhook_url has no host")
+    if parsed.userinfo:
+        raise WebhookTargetRefused("webhook_url must not carry credentials; use the signature")
+    return parsed
+
+
+def _public(address: IPAddress) -> bool:
+    return address.is_global and not address.is_multicast
+
+
+def _allowed(host: str, address: IPAddress, allow: Sequence[str]) -> bool:
+    for entry in allow:
+        entry = entry.strip().lower()
+        if not entry:
+            continue
+        try:
+            if address in ipaddress.ip_network(entry, strict=False):
+                return True
+        except ValueError:
+            if entry == host.lower().rstrip("."):
+                return True
+    return False
+
+
+async def check_target(url: str, allow: Sequence[str] = ()) -> Target:
+    """Parse and resolve ``url``; refuse it unless every address it resolves to is public or
+    allow-listed. The first address is the one deliveries connect to."""
+    parsed = parse_url(url)
+    host = parsed.host
+    try:
+        literal: IPAddress | None = ipaddress.ip_address(host)
+    except ValueError:
+        literal = None
+    if literal is not None:
+        addresses = [literal]
+    else:
+        loop = asyncio.get_running_loop()
+        try:
+            infos = await loop.getaddrinfo(host, parsed.port or None, type=socket.SOCK_STREAM)
+        except (OSError, UnicodeError) as exc:
+            raise WebhookTargetRefused(f"webhook_url host {host!r} does not resolve: {exc}") \
+                from None
+        addresses = []
+        for info in infos:
+            address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
+            if address not in addresses:
+                addresses.append(address)
+        if not addresses:
+            raise WebhookTargetRefused(f"webhook_url host {host!r} does not resolve")
+    for address in addresses:
+        if not _public(address) and not _allowed(host, address, allow):
+            raise WebhookTargetRefused(
+                f"webhook_url host {host!r} resolves to {address}, a non-public address; "
+                "allow it with NOVELCREW_WEBHOOK_ALLOW if it is an in-cluster receiver"
+            )
+    return Target(url=parsed, address=addresses[0])
+
+
+def pinned_request(client: httpx.AsyncClient, target: Target, body: bytes,
+                   headers: dict[str, str]) -> httpx.Request:
+    """A POST to ``target`` that connects to its checked address, not to a new DNS answer.
+
+    The URL's host is replaced by the address; ``Host`` keeps the name, and for HTTPS the
+    ``sni_hostname`` request extension makes TLS send and verify the original name.
+    """
+    host = target.url.host
+    ip = str(target.address)
+    extensions = {"sni_hostname": host} if target.url.scheme == "https" else {}
+    pinned = target.url.copy_with(host=ip)
+    host_header = host if target.url.port is None else f"{host}:{target.url.port}"
+    return client.build_request("POST", pinned, content=body,
+                                headers={**headers, "Host": host_header},
+                                extensions=extensions)
 
 
 def delivery_id(job: Job) -> str:
@@ -95,7 +208,12 @@ async def _deliver(job: Job, settings: Settings, backoff: float | None) -> tuple
     async with httpx.AsyncClient(timeout=ATTEMPT_TIMEOUT, follow_redirects=False) as client:
         for attempt in range(1, attempts + 1):
             try:
-                response = await client.post(url, content=body, headers=headers)
+                # checked again at every attempt: the address connected to is the one checked
+                target = await check_target(url, settings.webhook_allow)
+                response = await client.send(pinned_request(client, target, body, headers))
+            except WebhookTargetRefused as exc:
+                problem = str(exc)
+                break
             except httpx.HTTPError as exc:
                 problem = f"{type(exc).__name__}: {exc}"
             else:
@@ -144,7 +262,8 @@ async def _guarded(job: Job, settings: Settings, outbox: WebhookOutbox | None) -
         raise
     except Exception as exc:  # never let a delivery bug surface anywhere else
         _counts["failed"] += 1
-        log.exception("webhook_error", job_id=job.id, error=f"{type(exc).__name__}: {exc}")
+        # no traceback: its frames hold the job (story text, results) and the settings
+        log.error("webhook_error", job_id=job.id, error=f"{type(exc).__name__}: {exc}")
         delivered, detail = False, f"{type(exc).__name__}: {exc}"
     if outbox is not None:
         try:

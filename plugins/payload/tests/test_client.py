@@ -12,6 +12,7 @@ import pytest
 
 from novelcrew_payload import (
     PayloadAuthError,
+    PayloadBadId,
     PayloadClient,
     PayloadCollectionNotFound,
     PayloadConfig,
@@ -153,14 +154,59 @@ async def test_a_budget_bounds_the_retries() -> None:
     assert time.monotonic() - started < 2
 
 
-async def test_a_5xx_is_retried_then_reported(payload_server: PayloadServer,
-                                              client_config: Callable[..., PayloadConfig]
-                                              ) -> None:
-    # Payload on SQLite answers 500 to a non-numeric id: a real server-side failure
+async def test_a_5xx_is_retried_then_reported() -> None:
+    # a real HTTP server that fails the way an overloaded Payload does (Payload itself answers
+    # 404 to every well-formed id it lacks, and ids that are not well-formed are never sent)
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Failing(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = b'{"errors": [{"message": "Something went wrong."}]}'
+            self.send_response(500)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Failing)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    config = PayloadConfig(url=f"http://127.0.0.1:{server.server_address[1]}", api_key="k",
+                           retries=2, backoff_seconds=0.01, max_backoff_seconds=0.02)
     transport = CountingTransport()
-    async with PayloadClient(client_config(payload_server, retries=2),
-                             transport=transport) as client:
-        with pytest.raises(PayloadUnavailable) as caught:
-            await client.get("projects", "not-a-number")
+    try:
+        async with PayloadClient(config, transport=transport) as client:
+            with pytest.raises(PayloadUnavailable) as caught:
+                await client.get("projects", 7)
+    finally:
+        server.shutdown()
+        server.server_close()
     assert caught.value.status == 500
     assert transport.requests == 3
+
+
+@pytest.mark.parametrize("bad", ["../users/1", "../../admin/secret", "1/../../users/1", "..",
+                                 "1?depth=9", "1#x", "%2e%2e", "", "1 OR 1=1", True])
+async def test_an_id_never_becomes_a_path(payload_server: PayloadServer,
+                                          client_config: Callable[..., PayloadConfig],
+                                          bad: Any) -> None:
+    transport = CountingTransport()
+    async with PayloadClient(client_config(payload_server), transport=transport) as client:
+        for call in (lambda: client.get("projects", bad),
+                     lambda: client.patch("projects", bad, {"name": "x"})):
+            with pytest.raises(PayloadBadId):
+                await call()
+        with pytest.raises(PayloadBadId):
+            await client.find("../users")
+    assert transport.requests == 0  # nothing reached Payload, least of all /api/users/1
+
+
+@pytest.mark.parametrize("good", [7, "7", "0123456789abcdef01234567",
+                                  "123e4567-e89b-12d3-a456-426614174000"])
+def test_payload_id_formats_are_accepted_as_one_segment(good: Any) -> None:
+    from novelcrew_payload.client import doc_path
+
+    assert doc_path("projects", good) == f"/projects/{good}"

@@ -23,7 +23,7 @@ from novelcrew.api import errors
 from novelcrew.api.auth import PUBLIC_PATHS, KeyChecker
 from novelcrew.api.middleware import GuardMiddleware
 from novelcrew.api.ratelimit import RateLimiter
-from novelcrew.api.routes import compat, crews, health, jobs, stats, tools
+from novelcrew.api.routes import compat, crews, exports, graph, health, jobs, stats, tools, ui
 from novelcrew.api.routes import metrics as metrics_route
 from novelcrew.api.routes import models as models_route
 from novelcrew.api.routes import plugins as plugins_route
@@ -143,7 +143,8 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None,
 
     _add_routes(app, compat.router, crews.router, jobs.router, plugins_route.router,
                 tools.router, models_route.router, health.router, stats.router,
-                metrics_route.router)
+                metrics_route.router, exports.router, graph.router, ui.router)
+    ui.mount(app)
     _describe_security(app, keys.enabled)
     return app
 

@@ -124,7 +124,8 @@ class GuardMiddleware:
             wait = self.limiter.take(identity or f"ip:{client_ip}")
             if wait > 0:
                 return errors.from_novelcrew_error(_rate_limited(wait)), identity, False
-        if identity is None and self.keys.enabled and path.rstrip("/") not in PUBLIC_PATHS:
+        if identity is None and self.keys.enabled and path.rstrip("/") not in PUBLIC_PATHS \
+                and not path.startswith("/ui"):
             if method == "OPTIONS" and headers and b"access-control-request-method" in headers:
                 return None, None, False  # a CORS preflight never carries credentials
             return errors.from_novelcrew_error(_unauthorized(headers or {})), None, False

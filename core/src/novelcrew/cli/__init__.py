@@ -1,6 +1,9 @@
-"""The ``novelcrew`` command. Each command group lives in its own module, imported lazily."""
+"""The ``novelcrew`` command. Each command group lives in its own module; plugins add theirs
+through the ``register_commands`` hook when the command starts (``main``)."""
 
 from __future__ import annotations
+
+import sys
 
 import typer
 
@@ -12,28 +15,75 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("novelcrew")
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        return "unknown"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"novelcrew {_version()}")
+        raise typer.Exit()
+
 
 @app.callback()
-def _root() -> None:
+def _root(
+    version: bool = typer.Option(
+        False, "--version", "-V", is_eager=True, callback=_print_version,
+        help="Print the version and exit.",
+    ),
+) -> None:
     """novelcrew: run crews of AI agents that turn stories into film production plans."""
 
 
 app.command("plugins")(_plugins.plugins_command)
 
-for _module in ("serve", "run", "jobs", "worker", "plugin_new"):
-    try:
-        __import__(f"novelcrew.cli.{_module}")
-    except ModuleNotFoundError as exc:  # a command group not built yet
-        if exc.name != f"novelcrew.cli.{_module}":
-            raise
-    else:
-        import sys
+for _module in ("serve", "run", "jobs", "worker", "export"):
+    __import__(f"novelcrew.cli.{_module}")
+    sys.modules[f"novelcrew.cli.{_module}"].attach(app)
 
-        sys.modules[f"novelcrew.cli.{_module}"].attach(app)
+
+def add_plugin_commands(cli: typer.Typer, plugins: object | None = None) -> list[str]:
+    """Let each loaded plugin add its commands (``register_commands``); a plugin that raises
+    is reported on stderr and the others' commands still work. Returns the failures."""
+    from novelcrew.plugins import Plugins, get_plugins
+
+    loaded = plugins if isinstance(plugins, Plugins) else get_plugins()
+    failures = []
+    for name, result in loaded.call_each("register_commands", cli=cli):
+        if isinstance(result, Exception):
+            failures.append(f"{name}: {type(result).__name__}: {result}")
+            typer.echo(f"novelcrew: warning: plugin {name!r} failed to add its commands: "
+                       f"{type(result).__name__}: {result}", err=True)
+    return failures
 
 
 def main() -> None:
-    app()
+    """The console script: add plugin commands, warn about unknown settings, run the command.
+
+    A setting with a bad value ends the command with one line naming the variable (exit 2),
+    not a traceback."""
+    from pydantic import ValidationError
+
+    from novelcrew.settings import SettingsError, check_environment, settings_error
+
+    try:
+        if not {"--version", "-V"} & set(sys.argv[1:2]):
+            add_plugin_commands(app)
+        for warning in check_environment():
+            typer.echo(f"novelcrew: warning: {warning}", err=True)
+        app()
+    except (SettingsError, ValidationError) as exc:
+        error = exc if isinstance(exc, SettingsError) else settings_error(exc)
+        if error is None:
+            raise
+        typer.echo(f"novelcrew: error: {error}", err=True)
+        sys.exit(2)

@@ -4,6 +4,7 @@ from novelcrew_payload.config import PayloadConfig, payload_config
 from novelcrew_payload.enums import ProjectStatus, StoryStatus, WorkflowStep
 from novelcrew_payload.errors import (
     PayloadAuthError,
+    PayloadBadId,
     PayloadCollectionNotFound,
     PayloadError,
     PayloadNotFound,
@@ -28,6 +29,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "PayloadAuthError",
+    "PayloadBadId",
     "PayloadClient",
     "PayloadCollectionNotFound",
     "PayloadConfig",

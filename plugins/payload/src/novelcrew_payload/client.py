@@ -11,16 +11,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import re
 import time
 from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
 from novelcrew_payload.config import PayloadConfig
 from novelcrew_payload.errors import (
     PayloadAuthError,
+    PayloadBadId,
     PayloadCollectionNotFound,
     PayloadError,
     PayloadNotFound,
@@ -31,6 +34,29 @@ from novelcrew_payload.errors import (
 log = logging.getLogger(__name__)
 
 DocId = int | str
+
+#: Payload's ids: integers (SQLite, Postgres serial), 24-hex ObjectIds (MongoDB), UUIDs
+_ID = re.compile(r"^(?:\d{1,19}|[0-9a-fA-F]{24}"
+                 r"|[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12})$")
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+def doc_path(collection: str, doc_id: DocId | None = None) -> str:
+    """``/<collection>[/<id>]`` from data that must never become a path of its own.
+
+    A project id comes from a job's submitter: ``../users/1`` would otherwise make the plugin
+    read and write another collection with the server's key. Ids must have Payload's id format
+    and are percent-encoded as one path segment all the same.
+    """
+    if not _SLUG.match(collection):
+        raise PayloadBadId(f"not a Payload collection slug: {collection[:40]!r}")
+    if doc_id is None:
+        return f"/{collection}"
+    text = str(doc_id)
+    if isinstance(doc_id, bool) or not _ID.match(text):
+        raise PayloadBadId(
+            f"not a Payload document id: {text[:40]!r} (an integer, an ObjectId or a UUID)")
+    return f"/{collection}/{quote(text, safe='')}"
 
 
 def flatten_query(value: Any, prefix: str) -> list[tuple[str, str]]:
@@ -109,7 +135,7 @@ class PayloadClient:
     async def get(self, collection: str, doc_id: DocId, *, depth: int = 0,
                   budget: float | None = None, retries: int | None = None) -> dict[str, Any]:
         """The document ``doc_id`` of ``collection`` (``PayloadNotFound`` when there is none)."""
-        return await self.request("GET", f"/{collection}/{doc_id}", params={"depth": depth},
+        return await self.request("GET", doc_path(collection, doc_id), params={"depth": depth},
                                   budget=budget, retries=retries)
 
     async def find(self, collection: str, *, where: Mapping[str, Any] | None = None,
@@ -122,21 +148,21 @@ class PayloadClient:
             params.append(("sort", sort))
         if where:
             params.extend(flatten_query(where, "where"))
-        return await self.request("GET", f"/{collection}", params=params, budget=budget,
+        return await self.request("GET", doc_path(collection), params=params, budget=budget,
                                   retries=retries)
 
     async def patch(self, collection: str, doc_id: DocId, data: Mapping[str, Any], *,
                     depth: int = 0, budget: float | None = None, retries: int | None = None
                     ) -> dict[str, Any]:
         """Update only the fields in ``data``; returns the updated document."""
-        body = await self.request("PATCH", f"/{collection}/{doc_id}", params={"depth": depth},
+        body = await self.request("PATCH", doc_path(collection, doc_id), params={"depth": depth},
                                   json=dict(data), budget=budget, retries=retries)
         return body.get("doc", body) if isinstance(body, dict) else body
 
     async def create(self, collection: str, data: Mapping[str, Any], *, depth: int = 0,
                      budget: float | None = None) -> dict[str, Any]:
         """Create a document; returns it. Not retried (a retry could create it twice)."""
-        body = await self.request("POST", f"/{collection}", params={"depth": depth},
+        body = await self.request("POST", doc_path(collection), params={"depth": depth},
                                   json=dict(data), budget=budget, retries=0)
         return body.get("doc", body) if isinstance(body, dict) else body
 

@@ -6,7 +6,8 @@
         ├── PayloadAuthError            403: the API key is missing, wrong or not allowed
         ├── PayloadNotFound             404: no such document
         │   └── PayloadCollectionNotFound  404 with a bare ``{message}``: no such collection
-        └── PayloadValidationError      400: ``errors`` lists ``{path, message}`` per field
+        ├── PayloadValidationError      400: ``errors`` lists ``{path, message}`` per field
+        └── PayloadBadId                an id or slug that is not Payload's format (never sent)
 
 ``PayloadUnavailable`` also subclasses ``TransientError`` so a crew whose tool call meets a
 Payload outage fails in a way the job runner retries; the others are not worth retrying.
@@ -68,3 +69,10 @@ class PayloadValidationError(PayloadError):
                  url: str = "") -> None:
         super().__init__(message, status=status, url=url, details={"errors": errors})
         self.errors = errors
+
+
+class PayloadBadId(PayloadError):
+    """A document id or collection slug that is not in Payload's format; nothing was sent."""
+
+    status_code = 422
+    error_type = "invalid_payload_id"

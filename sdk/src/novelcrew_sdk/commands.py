@@ -1,4 +1,5 @@
-"""``novelcrew plugin new NAME``: scaffold a plugin package (the template lives in the SDK)."""
+"""The SDK's ``novelcrew`` plugin: it adds ``novelcrew plugin new NAME`` to the CLI through the
+``register_commands`` hook, so the core never imports the SDK."""
 
 from __future__ import annotations
 
@@ -6,7 +7,10 @@ from pathlib import Path
 
 import typer
 
-plugin_app = typer.Typer(help="Work on plugin packages.", no_args_is_help=True)
+from novelcrew import hookimpl
+
+plugin_app = typer.Typer(help="Work on plugin packages (from novelcrew-sdk).",
+                         no_args_is_help=True)
 
 
 @plugin_app.command("new")
@@ -15,11 +19,8 @@ def new(
     directory: Path = typer.Option(Path("."), "--dir", help="Where to create the package."),
 ) -> None:
     """Write a working plugin package: entry point, a crew, a tool and passing tests."""
-    try:
-        from novelcrew_sdk.scaffold import ScaffoldError, new_plugin
-    except ImportError:
-        typer.echo("novelcrew plugin new needs the SDK: pip install novelcrew-sdk", err=True)
-        raise typer.Exit(2) from None
+    from novelcrew_sdk.scaffold import ScaffoldError, new_plugin
+
     try:
         target = new_plugin(name, directory)
     except ScaffoldError as exc:
@@ -28,5 +29,6 @@ def new(
     typer.echo(f"created {target}\nnext: cd {target} && pip install -e '.[test]' && pytest")
 
 
-def attach(app: typer.Typer) -> None:
-    app.add_typer(plugin_app, name="plugin")
+@hookimpl
+def register_commands(cli: typer.Typer) -> None:
+    cli.add_typer(plugin_app, name="plugin")

@@ -1,0 +1,516 @@
+// novelcrew's web UI: a page per hash route, built from the JSON API with the browser's own
+// fetch and DOM (no framework, no build step, nothing loaded from the internet). Every text
+// from a story or a model goes into the page as text, never as HTML.
+import { drawGraph } from "./graph.js";
+
+const KEY = "novelcrew-key";
+// the API's root: where /ui is served from (so a proxy may put the whole server under a prefix)
+const BASE = location.pathname.replace(/\/ui(\/.*)?$/, "");
+const main = document.getElementById("main");
+let stopLive = () => {};
+
+// --- DOM ------------------------------------------------------------------------------------
+function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+    else if (k === "class") el.className = v;
+    else el.setAttribute(k, v === true ? "" : v);
+  }
+  for (const child of children.flat(Infinity)) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return el;
+}
+const text = (v) => v === null || v === undefined ? "" : Array.isArray(v) ? v.map(text).filter(Boolean).join("; ")
+  : typeof v === "object" ? (v.name || v.item || v.id || Object.entries(v).map(([k, x]) => `${k}: ${text(x)}`).join("; ")) : String(v);
+const badge = (status) => h("span", { class: `badge s-${status}` }, status);
+const bar = (fraction) => h("div", { class: "bar", title: `${Math.round(fraction * 100)}%` },
+  h("span", { style: `width:${Math.round(Math.max(0, Math.min(1, fraction)) * 100)}%` }));
+function table(head, rows, rowAttrs = () => ({})) {
+  return h("table", {}, h("thead", {}, h("tr", {}, head.map((c) => h("th", {}, c)))),
+    h("tbody", {}, rows.map((r, i) => h("tr", rowAttrs(r, i), r.map((c) => h("td", {}, c instanceof Node ? c : text(c)))))));
+}
+function age(iso) {
+  if (!iso) return "";
+  const s = Math.max(0, (Date.now() - new Date(iso).getTime()) / 1000);
+  return s < 60 ? `${Math.round(s)} s ago` : s < 3600 ? `${Math.round(s / 60)} min ago`
+    : s < 86400 ? `${Math.round(s / 3600)} h ago` : `${Math.round(s / 86400)} d ago`;
+}
+
+// --- API ------------------------------------------------------------------------------------
+class ApiError extends Error {
+  constructor(status, body) {
+    super(body?.error?.message || body?.error || `HTTP ${status}`);
+    this.status = status;
+    this.body = body;
+  }
+}
+function headers(extra = {}) {
+  const key = sessionStorage.getItem(KEY);
+  return key ? { ...extra, "X-API-Key": key } : extra;
+}
+async function api(path, opts = {}) {
+  const res = await fetch(BASE + path, { ...opts, headers: headers(opts.headers || {}) });
+  if (res.status === 401) {
+    await login(true);
+    return api(path, opts);
+  }
+  const type = res.headers.get("content-type") || "";
+  const body = type.includes("json") ? await res.json() : await res.text();
+  if (!res.ok) throw new ApiError(res.status, body);
+  return body;
+}
+let loginWaiters = null;
+function login(failed = false) {
+  if (loginWaiters) return loginWaiters.promise;
+  const dialog = document.getElementById("login");
+  let resolve;
+  const promise = new Promise((r) => { resolve = r; });
+  loginWaiters = { promise };
+  document.getElementById("login-error").textContent =
+    failed && sessionStorage.getItem(KEY) ? "That key was not accepted." : "";
+  sessionStorage.removeItem(KEY);
+  document.getElementById("login-key").value = "";
+  document.getElementById("login-form").onsubmit = (ev) => {
+    ev.preventDefault();
+    sessionStorage.setItem(KEY, document.getElementById("login-key").value.trim());
+    dialog.close();
+    loginWaiters = null;
+    showWho();
+    resolve();
+  };
+  dialog.showModal();
+  return promise;
+}
+function showWho() {
+  const who = document.getElementById("who");
+  who.replaceChildren();
+  if (sessionStorage.getItem(KEY)) {
+    who.append("signed in with a key",
+      h("button", { onclick: () => { sessionStorage.removeItem(KEY); location.reload(); } }, "Sign out"));
+  }
+}
+
+// Server-Sent Events over fetch, so the key travels in a header (EventSource cannot send one);
+// resumes after a dropped connection from the last event id it saw.
+function follow(path, onEvent, onEnd) {
+  const ctrl = new AbortController();
+  let last = 0;
+  let stopped = false;
+  (async () => {
+    while (!stopped) {
+      try {
+        const res = await fetch(BASE + path, { headers: headers(last ? { "Last-Event-ID": String(last) } : {}), signal: ctrl.signal });
+        if (res.status === 401) { await login(true); continue; }
+        if (!res.ok) throw new Error(`HTTP ${res.status}`);
+        const reader = res.body.getReader();
+        const dec = new TextDecoder();
+        let buf = "";
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          buf += dec.decode(value, { stream: true }).replace(/\r\n/g, "\n");
+          let cut;
+          while ((cut = buf.indexOf("\n\n")) >= 0) {
+            const block = buf.slice(0, cut);
+            buf = buf.slice(cut + 2);
+            let data = "", id = null;
+            for (const line of block.split("\n")) {
+              if (line.startsWith("data:")) data += line.slice(5).trimStart();
+              else if (line.startsWith("id:")) id = line.slice(3).trim();
+            }
+            if (!data) continue;
+            if (id) last = Number(id);
+            const event = JSON.parse(data);
+            onEvent(event);
+            if (["succeeded", "failed", "cancelled"].includes(event.type)) { stopped = true; onEnd(); return; }
+          }
+        }
+        if (!stopped) await new Promise((r) => setTimeout(r, 1000));
+      } catch (err) {
+        if (stopped || err.name === "AbortError") return;
+        await new Promise((r) => setTimeout(r, 2000));
+      }
+    }
+  })();
+  return () => { stopped = true; ctrl.abort(); };
+}
+
+async function download(path, filename) {
+  const res = await fetch(BASE + path, { headers: headers() });
+  if (!res.ok) {
+    let message = `HTTP ${res.status}`;
+    try { message = (await res.json()).error.message; } catch (e) { /* not JSON */ }
+    throw new Error(message);
+  }
+  const url = URL.createObjectURL(await res.blob());
+  const a = h("a", { href: url, download: filename });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
+function failure(err) {
+  return h("div", { class: "card error", role: "alert" }, `Error: ${err.message}`);
+}
+
+// --- jobs -----------------------------------------------------------------------------------
+async function jobsPage(params) {
+  const status = params.get("status") || "";
+  const project = params.get("project") || "";
+  const statusSel = h("select", { id: "filter-status" }, ["", "queued", "running", "succeeded", "failed", "cancelled"]
+    .map((s) => h("option", { value: s, selected: s === status }, s || "any status")));
+  const projectIn = h("input", { id: "filter-project", placeholder: "project id", value: project });
+  const apply = () => { location.hash = `#/jobs?status=${encodeURIComponent(statusSel.value)}&project=${encodeURIComponent(projectIn.value)}`; };
+  statusSel.onchange = apply;
+  projectIn.onchange = apply;
+  const holder = h("div", { id: "jobs-table" });
+  main.replaceChildren(h("h1", {}, "Jobs"),
+    h("div", { class: "filters" }, statusSel, projectIn, h("a", { class: "button primary", href: "#/new" }, "New job")), holder);
+  const load = async () => {
+    const q = new URLSearchParams({ limit: "100" });
+    if (status) q.set("status", status);
+    if (project) q.set("project_id", project);
+    const page = await api(`/jobs?${q}`);
+    holder.replaceChildren(h("p", { class: "muted" }, `${page.count} job(s)`),
+      table(["Status", "Crews", "Project", "Created", "Progress", ""], page.data.map((j) => [
+        badge(j.status), j.crews.join(" → "), j.project_id || "", age(j.created_at),
+        bar(j.status === "succeeded" ? 1 : (j.progress.total_tasks ? j.progress.completed_tasks / j.progress.total_tasks : 0)),
+        ["queued", "running"].includes(j.status) ? h("button", {
+          class: "cancel", onclick: async (ev) => { ev.stopPropagation(); await api(`/jobs/${j.id}/cancel`, { method: "POST" }); load(); },
+        }, "Cancel") : "",
+      ]), (r, i) => ({ class: "clickable", "data-job": page.data[i].id, onclick: () => { location.hash = `#/jobs/${page.data[i].id}`; } })));
+  };
+  await load();
+  const timer = setInterval(() => load().catch(() => {}), 3000);
+  stopLive = () => clearInterval(timer);
+}
+
+async function jobPage(id) {
+  let job = await api(`/jobs/${encodeURIComponent(id)}`);
+  const head = h("div");
+  const events = h("div", { class: "events", id: "events" });
+  const results = h("div", { id: "results" });
+  const partial = h("div", { id: "partial" });
+  main.replaceChildren(head, partial, results, h("h2", {}, "Events"), events);
+  const progress = { done: job.progress.completed_tasks, total: job.progress.total_tasks, task: job.progress.current_task };
+  const scenesDone = [];
+  const drawHead = () => {
+    const fraction = job.status === "succeeded" ? 1 : progress.total ? progress.done / progress.total : 0;
+    head.replaceChildren(
+      h("h1", {}, `Job ${job.id.slice(0, 12)}… `, badge(job.status)),
+      h("div", { class: "card" },
+        h("dl", { class: "kv" },
+          h("dt", {}, "Crews"), h("dd", {}, job.crews.join(" → ")),
+          h("dt", {}, "Project"), h("dd", {}, job.project_id || "—"),
+          h("dt", {}, "Created"), h("dd", {}, `${new Date(job.created_at).toLocaleString()} (${age(job.created_at)})`),
+          h("dt", {}, "Progress"), h("dd", {}, bar(fraction), h("span", { id: "progress-text", class: "muted" },
+            `${progress.done}/${progress.total} tasks${progress.task ? ` · ${progress.task}` : ""}`)),
+        ),
+        job.error ? h("p", { class: "error", id: "job-error" }, `${job.error.type}: ${job.error.message}`) : null,
+        ["queued", "running"].includes(job.status) ? h("button", { id: "cancel", onclick: async () => { job = await api(`/jobs/${job.id}/cancel`, { method: "POST" }); drawHead(); } }, "Cancel job") : null,
+      ),
+      usageTable(job.usage),
+    );
+  };
+  drawHead();
+  const addEvent = (ev) => {
+    const line = h("div", { class: `ev-${ev.type}` }, `#${ev.seq} ${new Date(ev.at).toLocaleTimeString()} ${ev.type}${ev.crew ? ` [${ev.crew}]` : ""} ${ev.message || ""}`);
+    events.append(line);
+    events.scrollTop = events.scrollHeight;
+    if (ev.type === "progress" || ev.type === "task_finished" || ev.type === "task_started") {
+      const d = ev.data || {};
+      if (typeof d.completed_tasks === "number") progress.done = d.completed_tasks;
+      else if (ev.type === "task_finished") progress.done += 1;
+      if (typeof d.total_tasks === "number") progress.total = d.total_tasks;
+      if (ev.type === "task_started") progress.task = ev.message || d.task;
+      progress.total = Math.max(progress.total, progress.done);
+      if (job.status === "queued") job.status = "running";
+      drawHead();
+    }
+    if (ev.type === "started" || ev.type === "crew_started") { job.status = "running"; drawHead(); }
+    if (ev.type === "partial" || (ev.data && (ev.data.scene !== undefined || ev.data.scene_number !== undefined) && ev.type === "task_finished")) {
+      scenesDone.push(ev);
+      partial.replaceChildren(h("h2", {}, "Finished so far"), h("p", { class: "muted", id: "partial-count" }, `${scenesDone.length} part(s) finished`));
+    }
+  };
+  const finish = async () => {
+    job = await api(`/jobs/${encodeURIComponent(id)}`);
+    drawHead();
+    renderResults(job, results);
+  };
+  if (["succeeded", "failed", "cancelled"].includes(job.status)) {
+    const log = [];
+    stopLive = follow(`/jobs/${encodeURIComponent(id)}/events`, (ev) => log.push(ev), () => log.forEach(addEvent));
+    renderResults(job, results);
+  } else {
+    stopLive = follow(`/jobs/${encodeURIComponent(id)}/events`, addEvent, finish);
+  }
+}
+
+function usageTable(usage) {
+  const rows = Object.entries(usage || {});
+  if (!rows.length) return null;
+  return h("div", { class: "card" }, h("h2", {}, "Usage"), table(["Model", "Calls", "Failed", "Prompt tokens", "Completion tokens", "Cost (USD)"],
+    rows.map(([model, u]) => [model, u.calls, u.failed_calls, u.prompt_tokens, u.completion_tokens, u.cost === null || u.cost === undefined ? "—" : u.cost.toFixed(4)])));
+}
+
+// --- results --------------------------------------------------------------------------------
+const EXPORTS = [["fountain", "Screenplay (.fountain)"], ["shots.csv", "Shot list (CSV)"], ["breakdown.csv", "Breakdown (CSV)"],
+  ["stripboard.csv", "Stripboard (CSV)"], ["report.html", "Production report (HTML)"]];
+
+function isOffline(job) {
+  return Object.values(job.result || {}).some((r) => r && ((r.model && r.model.offline) || r.offline === true));
+}
+
+function mergedScenes(job) {
+  const a = (job.result.architect || {}).scenes || [];
+  const d = (job.result.director || {}).scenes || [];
+  const plan = new Map(d.map((s) => [s.number, s]));
+  const out = a.map((s, i) => ({ ...s, ...(plan.get(s.number || i + 1) || {}) }));
+  for (const s of d) if (!a.some((x) => x.number === s.number)) out.push(s);
+  return out;
+}
+
+function renderResults(job, holder) {
+  const r = job.result || {};
+  if (!Object.keys(r).length) { holder.replaceChildren(); return; }
+  const views = [];
+  if (r.architect) views.push(["Analysis", () => analysisView(r.architect)]);
+  if (r.architect || r.director) views.push(["Scenes", () => scenesView(job)]);
+  if (r.director) views.push(["Stripboard", () => stripboardView(job)], ["Shots", () => shotsView(job)]);
+  if (r.storyboard) views.push(["Storyboard", () => storyboardView(r.storyboard)]);
+  views.push(["JSON", () => h("pre", { class: "prompt" }, JSON.stringify(r, null, 2))]);
+  const body = h("div", { id: "view" });
+  const tabs = h("div", { class: "tabs", role: "tablist" });
+  const show = (i) => {
+    [...tabs.children].forEach((b, j) => b.classList.toggle("active", i === j));
+    try { body.replaceChildren(views[i][1]()); } catch (err) { body.replaceChildren(failure(err)); }
+  };
+  views.forEach(([name], i) => tabs.append(h("button", { role: "tab", "data-view": name.toLowerCase(), onclick: () => show(i) }, name)));
+  const exports = h("div", { class: "filters", id: "exports" }, h("b", {}, "Export: "),
+    EXPORTS.map(([fmt, label]) => h("button", {
+      "data-export": fmt,
+      onclick: async (ev) => {
+        ev.target.disabled = true;
+        try { await download(`/jobs/${job.id}/export/${fmt}`, `${job.id}.${fmt.includes(".") ? fmt : fmt}`); }
+        catch (err) { alert(`Export failed: ${err.message}`); }
+        finally { ev.target.disabled = false; }
+      },
+    }, label)));
+  holder.replaceChildren(
+    isOffline(job) ? h("div", { class: "banner", id: "offline-banner" }, "Made by the offline stand-in: plain extraction from the text, no language model. A preview of the pipeline, not an analysis.") : null,
+    exports, tabs, body);
+  show(0);
+}
+
+function analysisView(a) {
+  const chars = a.characters || [];
+  const locs = a.locations || [];
+  return h("div", { id: "analysis" },
+    h("div", { class: "card" }, h("h2", {}, a.title || "Untitled"), a.logline ? h("p", {}, a.logline) : null,
+      h("dl", { class: "kv" }, h("dt", {}, "Genre"), h("dd", {}, a.genre || "—"), h("dt", {}, "Tone"), h("dd", {}, a.tone || "—"),
+        h("dt", {}, "Themes"), h("dd", {}, text(a.themes) || "—"))),
+    h("h2", {}, `Characters (${chars.length})`),
+    h("div", { class: "grid" }, chars.map((c) => h("div", { class: "card character" },
+      h("b", {}, c.name), " ", h("span", { class: "badge" }, c.role || ""),
+      c.aliases && c.aliases.length ? h("div", { class: "muted" }, `also: ${c.aliases.join(", ")}`) : null,
+      c.description ? h("p", {}, c.description) : null,
+      c.arc ? h("p", {}, h("i", {}, "Arc: "), c.arc) : null,
+      (c.relationships || []).length ? h("ul", {}, c.relationships.map((rel) => h("li", {}, `${rel.kind || ""} — ${rel.to || ""}${rel.description ? `: ${rel.description}` : ""}`))) : null))),
+    h("h2", {}, `Locations (${locs.length})`),
+    table(["Name", "Description", "Atmosphere"], locs.map((l) => [l.name, l.description, l.atmosphere])));
+}
+
+const CATS = [["cast", ["cast"]], ["extras", ["extras", "background", "background_extras"]], ["props", ["props"]],
+  ["set dressing", ["set_dressing"]], ["wardrobe", ["wardrobe", "costume"]], ["makeup/hair", ["makeup_hair", "makeup"]],
+  ["vehicles", ["vehicles"]], ["animals", ["animals"]], ["special effects", ["special_effects", "sfx"]],
+  ["visual effects", ["visual_effects", "vfx"]], ["stunts", ["stunts"]], ["sound", ["sound", "sound_music"]],
+  ["special equipment", ["special_equipment", "equipment"]], ["continuity", ["continuity"]]];
+
+function headingOf(s) {
+  if (s.heading) return s.heading;
+  const ie = s.int_ext || "INT";
+  return `${ie}. ${(s.location || "").toUpperCase()}${s.day_night || s.time_of_day ? ` - ${s.day_night || s.time_of_day}` : ""}`;
+}
+
+function scenesView(job) {
+  return h("div", { id: "scenes" }, mergedScenes(job).map((s) => {
+    const sheet = s.breakdown || {};
+    const rows = [];
+    for (const [label, keys] of CATS) {
+      const key = keys.find((k) => k in sheet);
+      const value = key ? sheet[key] : label === "cast" ? s.characters : label === "props" ? (s.props || s.objects) : null;
+      if (value && text(value)) rows.push([label, text(value)]);
+    }
+    const dialogue = (s.dialogue || []).map((d) => typeof d === "string" ? d : `${d.speaker}: ${d.line}`);
+    return h("div", { class: "card scene", "data-scene": s.number },
+      h("h3", {}, `${s.number}. ${headingOf(s)}`),
+      h("div", { class: "muted" }, [s.page_eighths ? `${s.page_eighths}/8 pages` : "", s.story_day ? `story day ${s.story_day}` : "", s.mood || s.emotional_beat || ""].filter(Boolean).join(" · ")),
+      s.summary ? h("p", {}, s.summary) : null,
+      dialogue.length ? h("ul", {}, dialogue.map((d) => h("li", {}, d))) : null,
+      rows.length ? table(["Breakdown", ""], rows) : null);
+  }));
+}
+
+function stripsOf(job) {
+  const d = job.result.director || {};
+  const sched = d.schedule || {};
+  const board = sched.stripboard || d.stripboard;
+  if (Array.isArray(board)) return board.map((s) => [s.day ?? s.shooting_day, s]);
+  const out = [];
+  for (const day of sched.days || []) for (const item of day.scenes || day.strips || []) out.push([day.day ?? day.number, typeof item === "object" ? item : { scene: item }]);
+  return out;
+}
+
+function stripboardView(job) {
+  const strips = stripsOf(job);
+  if (!strips.length) return h("p", { class: "muted", id: "stripboard" }, "No schedule in this result.");
+  const scenes = new Map(mergedScenes(job).map((s) => [s.number, s]));
+  const rows = [];
+  let lastDay = null;
+  const tbody = h("tbody");
+  for (const [day, strip] of strips) {
+    const num = strip.scene ?? strip.scene_number ?? strip.number;
+    const s = { ...(scenes.get(num) || {}), ...strip };
+    if (day !== lastDay) { tbody.append(h("tr", { class: "dayrow" }, h("td", { colspan: 5 }, `Shooting day ${day}`))); lastDay = day; }
+    const ie = String(s.int_ext || "INT").split("/")[0].toLowerCase();
+    const dn = String(s.day_night || s.time_of_day || "").toLowerCase();
+    tbody.append(h("tr", { class: `strip strip-${ie} strip-${dn}` }, h("td", {}, num), h("td", {}, headingOf(s)),
+      h("td", {}, s.page_eighths ? `${s.page_eighths}/8` : ""), h("td", {}, text(strip.cast || (s.breakdown || {}).cast || s.characters)), h("td", {}, s.story_day || "")));
+    rows.push(s);
+  }
+  const d = job.result.director || {};
+  const dood = (d.schedule || {}).day_out_of_days;
+  return h("div", { id: "stripboard" },
+    h("table", {}, h("thead", {}, h("tr", {}, ["Scene", "Heading", "Pages", "Cast", "Story day"].map((c) => h("th", {}, c)))), tbody),
+    dood ? h("div", {}, h("h2", {}, "Day out of days"), h("pre", { class: "prompt" }, JSON.stringify(dood, null, 1))) : null);
+}
+
+function shotsView(job) {
+  return h("div", { id: "shots" }, mergedScenes(job).filter((s) => (s.shots || []).length).map((s) => h("div", { class: "card" },
+    h("h3", {}, `${s.number}. ${headingOf(s)}`),
+    table(["#", "Size", "Angle", "Movement", "Support", "Lens", "Subjects", "Sec", "Notes"], s.shots.map((x, i) => [
+      x.number || i + 1, x.size || x.shot_size || x.shot_type, x.angle, x.movement, x.support || x.camera_support,
+      x.lens_mm ? `${x.lens_mm} mm` : x.lens, x.subjects || x.characters, x.estimated_duration_seconds || x.duration_seconds, x.description || x.notes])))));
+}
+
+function storyboardView(sb) {
+  const shots = [...(sb.shots || [])];
+  for (const sc of sb.scenes || []) shots.push(...(sc.shots || []).map((x) => ({ scene: sc.number ?? sc.scene, ...x })));
+  const bible = sb.bible || sb.visual_bible || {};
+  return h("div", { id: "storyboard" },
+    (bible.characters || []).length ? h("div", {}, h("h2", {}, "Visual bible: characters"),
+      table(["Id", "Name", "Look", "Reference prompt"], bible.characters.map((c) => [c.id, c.name, text([c.age_range, c.build, c.hair, c.eyes]), c.reference_prompt]))) : null,
+    h("h2", {}, `Shots (${shots.length})`),
+    shots.map((x) => h("div", { class: "card" }, h("b", {}, `${x.id || x.shot_id || x.number || ""}`), x.scene ? ` · scene ${x.scene}` : "",
+      x.duration_seconds ? ` · ${x.duration_seconds} s` : "",
+      h("div", { class: "prompt" }, x.image_prompt || x.prompt || ""),
+      x.motion_prompt ? h("div", { class: "prompt" }, `motion: ${x.motion_prompt}`) : null)));
+}
+
+// --- new job --------------------------------------------------------------------------------
+async function newPage() {
+  const crews = await api("/crews");
+  const list = Array.isArray(crews) ? crews : crews.data || [];
+  const order = ["architect", "director", "storyboard"];
+  list.sort((a, b) => (order.indexOf(a.name) + 1 || 99) - (order.indexOf(b.name) + 1 || 99));
+  const boxes = list.map((c) => h("label", { class: "crew-choice" },
+    h("input", { type: "checkbox", name: "crew", value: c.name, checked: ["architect", "director"].includes(c.name) }), ` ${c.name} `,
+    h("span", { class: "muted" }, c.description)));
+  const story = h("textarea", { id: "story", name: "story", placeholder: "Paste a story, or choose a file below." });
+  const file = h("input", { type: "file", id: "story-file", accept: ".txt,.md,text/plain,text/markdown" });
+  file.onchange = async () => { if (file.files[0]) story.value = await file.files[0].text(); };
+  const project = h("input", { id: "project", placeholder: "project id (optional)" });
+  const title = h("input", { id: "title", placeholder: "title (optional)" });
+  const message = h("p", { id: "submit-message" });
+  const form = h("form", { id: "new-job", class: "card", onsubmit: async (ev) => {
+    ev.preventDefault();
+    const chosen = [...form.querySelectorAll("input[name=crew]:checked")].map((b) => b.value);
+    chosen.sort((a, b) => (order.indexOf(a) + 1 || 99) - (order.indexOf(b) + 1 || 99));
+    if (!chosen.length) { message.textContent = "Choose at least one crew."; message.className = "error"; return; }
+    const inputs = { story_text: story.value };
+    if (title.value) inputs.title = title.value;
+    try {
+      const job = await api("/jobs", { method: "POST", headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ crews: chosen, project_id: project.value || null, inputs }) });
+      location.hash = `#/jobs/${job.id}`;
+    } catch (err) {
+      message.textContent = err.message; message.className = "error";
+    }
+  } },
+  h("h2", {}, "Crews (run in this order)"), boxes.map((b) => h("div", {}, b)),
+  h("h2", {}, "Story"), story, h("div", {}, file),
+  h("div", { class: "filters" }, project, title),
+  h("button", { class: "primary", type: "submit", id: "submit" }, "Run"), message);
+  main.replaceChildren(h("h1", {}, "New job"), form);
+}
+
+// --- system ---------------------------------------------------------------------------------
+async function systemPage() {
+  const [health, plugins, crews, tools, models] = await Promise.all([
+    fetch(`${BASE}/health`, { headers: headers() }).then((r) => r.json()), api("/plugins"), api("/crews"), api("/tools"), api("/models").catch(() => [])]);
+  const list = (x) => Array.isArray(x) ? x : x.data || [];
+  const deps = Object.entries(health.dependencies || {});
+  main.replaceChildren(h("h1", {}, "Plugins & health"),
+    h("div", { class: "card", id: "health" }, h("h2", {}, "Health ", badge(health.status === "healthy" ? "ok" : health.status)),
+      table(["Dependency", "Status", "Required", "Detail"], deps.map(([name, d]) => [name, badge(d.status), d.required ? "yes" : "no", d.detail]))),
+    h("h2", {}, "Plugins"),
+    table(["Plugin", "Version", "Crews", "Tools", "Models", "Problem"], list(plugins).map((p) => [p.name, p.version || "", p.crews, p.tools, p.models,
+      p.error ? h("span", { class: "error" }, p.error) : ""]), (p, i) => ({ "data-plugin": list(plugins)[i].name })),
+    h("h2", {}, "Crews"),
+    table(["Crew", "Version", "Plugin", "Description", "Missing tools"], list(crews).map((c) => [c.name, c.version, c.plugin, c.description,
+      (c.missing_tools || []).length ? h("span", { class: "error" }, c.missing_tools.join(", ")) : ""])),
+    h("h2", {}, "Tools"), table(["Tool", "Plugin", "Description"], list(tools).map((t) => [t.name, t.plugin, t.description])),
+    h("h2", {}, "Models"), table(["Provider", "Plugin", "Examples"], list(models).map((m) => [m.provider, m.plugin, m.examples])));
+}
+
+// --- graph ----------------------------------------------------------------------------------
+async function graphPage(project) {
+  const input = h("input", { id: "graph-project", placeholder: "project id", value: project || "" });
+  const go = h("button", { onclick: () => { location.hash = `#/graph/${encodeURIComponent(input.value)}`; } }, "Show");
+  const holder = h("div", { id: "graph-holder" });
+  main.replaceChildren(h("h1", {}, "Knowledge graph"), h("div", { class: "filters" }, input, go), holder);
+  if (!project) { holder.append(h("p", { class: "muted" }, "Enter a project id to see its story graph.")); return; }
+  const graph = await api(`/projects/${encodeURIComponent(project)}/graph`);
+  const types = [...new Set(graph.entities.map((e) => e.type || "other"))].sort();
+  const shown = new Set(types);
+  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  const details = h("aside", { id: "graph-details", class: "card" }, h("p", { class: "muted" }, "Click a node for its details."));
+  const filters = h("div", { class: "filters", id: "graph-filters" }, types.map((t) => h("label", {},
+    h("input", { type: "checkbox", checked: true, "data-type": t, onchange: (ev) => { ev.target.checked ? shown.add(t) : shown.delete(t); redraw(); } }), ` ${t}`)));
+  holder.replaceChildren(h("p", { class: "muted" }, `${graph.entities.length} entities, ${graph.relationships.length} relationships`), filters,
+    h("div", { id: "graph" }, svg, details));
+  const redraw = () => drawGraph(svg, graph, shown, (entity, links) => {
+    details.replaceChildren(h("h2", {}, entity.name), h("span", { class: "badge" }, entity.type || ""),
+      h("p", {}, entity.description || ""), h("h2", {}, "Relations"),
+      h("ul", {}, links.map((l) => h("li", {}, `${l.source} → ${l.target}${l.description ? `: ${l.description}` : ""}`))));
+  });
+  redraw();
+}
+
+// --- router ---------------------------------------------------------------------------------
+async function route() {
+  stopLive();
+  stopLive = () => {};
+  const [path, query] = (location.hash.slice(1) || "/jobs").split("?");
+  const parts = path.split("/").filter(Boolean);
+  document.querySelectorAll("nav a").forEach((a) => a.classList.toggle("active", a.dataset.nav === (parts[0] === "jobs" && parts[1] ? "" : parts[0])));
+  main.replaceChildren(h("p", { class: "muted" }, "Loading…"));
+  try {
+    if (parts[0] === "jobs" && parts[1]) await jobPage(decodeURIComponent(parts[1]));
+    else if (parts[0] === "new") await newPage();
+    else if (parts[0] === "system") await systemPage();
+    else if (parts[0] === "graph") await graphPage(parts[1] ? decodeURIComponent(parts[1]) : "");
+    else await jobsPage(new URLSearchParams(query || ""));
+  } catch (err) {
+    main.replaceChildren(failure(err));
+  }
+}
+window.addEventListener("hashchange", route);
+showWho();
+route();

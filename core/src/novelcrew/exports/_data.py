@@ -1,0 +1,138 @@
+"""The story crews' results read as plain data, the same way for every export.
+
+The exports never import a plugin: they read ``result[<crew>]`` dicts and take what is there,
+so a field a crew does not (yet) write is simply left out of the file.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+
+class ExportUnavailable(LookupError):
+    """The job has nothing this format is made from (e.g. no director result for shots)."""
+
+
+def result(job: dict[str, Any], crew: str) -> dict[str, Any]:
+    value = (job.get("result") or {}).get(crew)
+    return value if isinstance(value, dict) else {}
+
+
+def text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {text(v)}" for k, v in value.items() if text(v))
+    if isinstance(value, list | tuple):
+        return "; ".join(t for t in (text(v) for v in value) if t)
+    return str(value)
+
+
+def names(value: Any) -> list[str]:
+    """A list of things as display names (strings, or dicts with a name/id)."""
+    if not value:
+        return []
+    if isinstance(value, dict):
+        return [f"{k}: {text(v)}" if text(v) else str(k) for k, v in value.items()]
+    out = []
+    for item in value if isinstance(value, list | tuple) else [value]:
+        if isinstance(item, dict):
+            label = item.get("name") or item.get("item") or item.get("id") or text(item)
+            out.append(str(label))
+        elif text(item):
+            out.append(text(item))
+    return out
+
+
+def offline(job: dict[str, Any]) -> bool:
+    """True when any crew's result says the offline stand-in made it."""
+    for crew_result in (job.get("result") or {}).values():
+        if not isinstance(crew_result, dict):
+            continue
+        model = crew_result.get("model")
+        if isinstance(model, dict) and model.get("offline"):
+            return True
+        if crew_result.get("offline") is True:
+            return True
+    return any(str(m) == "offline" for m in job.get("models_used") or [])
+
+
+_INT_EXT = re.compile(r"^\s*(INT\.?/EXT\.?|EXT\.?/INT\.?|I/E\.?|INT\.?|EXT\.?)\s", re.I)
+
+
+def int_ext(scene: dict[str, Any]) -> str:
+    value = str(scene.get("int_ext") or "").upper().replace(".", "")
+    if value:
+        return value
+    found = _INT_EXT.match(str(scene.get("heading") or ""))
+    return found.group(1).upper().replace(".", "") if found else ""
+
+
+def day_night(scene: dict[str, Any]) -> str:
+    return str(scene.get("day_night") or scene.get("time") or scene.get("time_of_day")
+               or "").upper()
+
+
+def heading(scene: dict[str, Any]) -> str:
+    """``INT. THE KITCHEN - NIGHT``: the director's heading, else built from the fields."""
+    given = str(scene.get("heading") or "").strip()
+    if given and _INT_EXT.match(given + " "):
+        return given.upper()
+    ie = int_ext(scene) or "INT"
+    ie = {"INT/EXT": "INT./EXT."}.get(ie, f"{ie}.")
+    where = str(scene.get("location") or "").strip().upper() or "UNKNOWN"
+    when = day_night(scene)
+    return f"{ie} {where}" + (f" - {when}" if when else "")
+
+
+def dialogue(scene: dict[str, Any]) -> list[tuple[str, str]]:
+    """``(speaker, line)`` pairs; lines without a speaker are left out."""
+    out = []
+    for item in scene.get("dialogue") or []:
+        if isinstance(item, dict):
+            speaker = str(item.get("speaker") or item.get("character") or "").strip()
+            line = str(item.get("line") or item.get("text") or "").strip()
+        else:
+            speaker, _, line = str(item).partition(":")
+            speaker, line = speaker.strip(), line.strip()
+            if not line or len(speaker.split()) > 4:
+                continue
+        if speaker and line:
+            out.append((speaker, line))
+    return out
+
+
+def scenes(job: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each scene once, in story order: the architect's scene with the director's plan over it.
+
+    Matched by scene number (both crews number scenes from 1 in story order).
+    """
+    planned = {s.get("number"): s for s in result(job, "director").get("scenes") or []
+               if isinstance(s, dict)}
+    analysed = [s for s in result(job, "architect").get("scenes") or [] if isinstance(s, dict)]
+    merged: list[dict[str, Any]] = []
+    seen = set()
+    for index, scene in enumerate(analysed, start=1):
+        number = scene.get("number") or index
+        plan = planned.get(number) or {}
+        merged.append({**scene, **{k: v for k, v in plan.items() if v not in (None, "", [])},
+                       "number": number, "_plan": bool(plan)})
+        seen.add(number)
+    for number, plan in sorted(planned.items(), key=lambda kv: kv[0] or 0):
+        if number not in seen:
+            merged.append({**plan, "_plan": True})
+    return merged
+
+
+def breakdown(scene: dict[str, Any]) -> dict[str, Any]:
+    value = scene.get("breakdown")
+    return value if isinstance(value, dict) else {}
+
+
+def shots(scene: dict[str, Any]) -> list[dict[str, Any]]:
+    return [s for s in scene.get("shots") or [] if isinstance(s, dict)]

@@ -1,0 +1,172 @@
+"""A print-ready HTML production report: analysis, breakdown sheets, shot lists, stripboard
+and storyboard in one self-contained page (inline CSS, no scripts, nothing fetched), laid out
+for A4/Letter with a page break before each scene."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from novelcrew.exports._data import (
+    ExportUnavailable,
+    breakdown,
+    day_night,
+    dialogue,
+    heading,
+    int_ext,
+    names,
+    offline,
+    result,
+    scenes,
+    shots,
+    text,
+)
+from novelcrew.exports.sheets import CATEGORIES, _first, _pages, _strips
+
+CSS = """
+body{font:11pt/1.4 Georgia,serif;margin:2em;color:#111}
+h1{font-size:22pt;margin:0} h2{border-bottom:2px solid #333;margin-top:1.6em}
+h3{margin:.2em 0;font-family:Courier,monospace}
+table{border-collapse:collapse;width:100%;margin:.5em 0;font-size:9.5pt}
+th,td{border:1px solid #999;padding:3px 5px;vertical-align:top;text-align:left}
+th{background:#eee} .muted{color:#555} .banner{background:#fff3cd;border:1px solid #c9a227;
+padding:.6em;margin:1em 0} .scene{page-break-before:always} .int{background:#fff}
+.ext{background:#fffbe0} .night{background:#dde4f5} .ext.night{background:#d6ecd2}
+@page{size:auto;margin:15mm} @media print{body{margin:0}}
+"""
+
+
+def _e(value: Any) -> str:
+    return escape(text(value))
+
+
+def _table(head: list[str], rows: list[list[Any]]) -> str:
+    if not rows:
+        return ""
+    out = ["<table><thead><tr>", *(f"<th>{escape(h)}</th>" for h in head), "</tr></thead><tbody>"]
+    for row in rows:
+        out.append("<tr>" + "".join(f"<td>{_e(cell)}</td>" for cell in row) + "</tr>")
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
+def _analysis(job: dict[str, Any]) -> list[str]:
+    a = result(job, "architect")
+    out = []
+    for label, key in (("Logline", "logline"), ("Genre", "genre"), ("Tone", "tone")):
+        if a.get(key):
+            out.append(f"<p><b>{label}:</b> {_e(a[key])}</p>")
+    if a.get("themes"):
+        out.append(f"<p><b>Themes:</b> {escape(', '.join(names(a['themes'])))}</p>")
+    chars = [c for c in a.get("characters") or [] if isinstance(c, dict)]
+    if chars:
+        out.append("<h2>Characters</h2>")
+        out.append(_table(["Name", "Role", "Description", "Arc", "Relationships"], [
+            [c.get("name"), c.get("role"), c.get("description"), c.get("arc"),
+             "; ".join(f"{r.get('kind', '')} of {r.get('to', '')}".strip()
+                       for r in c.get("relationships") or [] if isinstance(r, dict))]
+            for c in chars]))
+    locs = [loc for loc in a.get("locations") or [] if isinstance(loc, dict)]
+    if locs:
+        out.append("<h2>Locations</h2>")
+        out.append(_table(["Name", "Description", "Atmosphere"], [
+            [loc.get("name"), loc.get("description"), loc.get("atmosphere")] for loc in locs]))
+    return out
+
+
+def _scene(scene: dict[str, Any]) -> list[str]:
+    out = [f'<section class="scene"><h3>{scene.get("number")}. {escape(heading(scene))}</h3>']
+    facts = [("Pages", _pages(scene)), ("Story day", text(scene.get("story_day"))),
+             ("Mood", text(scene.get("mood") or scene.get("emotional_beat")))]
+    out.append("<p class='muted'>" + " · ".join(f"{k}: {escape(v)}" for k, v in facts if v)
+               + "</p>")
+    if scene.get("summary"):
+        out.append(f"<p>{_e(scene['summary'])}</p>")
+    lines = dialogue(scene)
+    if lines:
+        out.append("<p>" + "<br>".join(f"<b>{escape(s)}</b>: {escape(line)}"
+                                       for s, line in lines) + "</p>")
+    sheet = breakdown(scene)
+    rows = []
+    for column, keys in CATEGORIES.items():
+        for key in keys:
+            if key in sheet and names(sheet[key]):
+                rows.append([column.replace("_", " "), "; ".join(names(sheet[key]))])
+                break
+    if not sheet and scene.get("props"):
+        rows.append(["props", "; ".join(names(scene["props"]))])
+    continuity = _first(scene, "continuity") or sheet.get("continuity")
+    if continuity:
+        rows.append(["continuity", "; ".join(names(continuity))])
+    if rows:
+        out.append("<h4>Breakdown</h4>" + _table(["Category", "Items"], rows))
+    shot_rows = [[s.get("number") or i, _first(s, "size", "shot_size", "shot_type"),
+                  s.get("angle"), s.get("movement"), _first(s, "support", "camera_support"),
+                  _first(s, "lens_mm", "lens"), names(_first(s, "subjects", "characters")),
+                  _first(s, "estimated_duration_seconds", "duration_seconds"),
+                  _first(s, "description", "notes")]
+                 for i, s in enumerate(shots(scene), start=1)]
+    if shot_rows:
+        out.append("<h4>Shots</h4>" + _table(
+            ["#", "Size", "Angle", "Movement", "Support", "Lens", "Subjects", "Sec", "Notes"],
+            shot_rows))
+    out.append("</section>")
+    return out
+
+
+def _stripboard(job: dict[str, Any]) -> list[str]:
+    strips = _strips(job)
+    if not strips:
+        return []
+    by_number = {s.get("number"): s for s in scenes(job)}
+    out = ["<h2>Stripboard</h2><table><thead><tr><th>Day</th><th>Scene</th><th>Heading</th>"
+           "<th>Pages</th><th>Cast</th></tr></thead><tbody>"]
+    for day, strip in strips:
+        number = _first(strip, "scene", "scene_number", "number")
+        scene = {**by_number.get(number, {}), **strip}
+        css = f"{int_ext(scene).split('/')[0].lower()} {day_night(scene).lower()}"
+        cast = names(_first(strip, "cast") or breakdown(scene).get("cast")
+                     or scene.get("characters"))
+        out.append(f'<tr class="{escape(css)}"><td>{_e(day)}</td><td>{_e(number)}</td>'
+                   f"<td>{escape(heading(scene))}</td><td>{escape(_pages(scene))}</td>"
+                   f"<td>{escape('; '.join(cast))}</td></tr>")
+    out.append("</tbody></table>")
+    return out
+
+
+def _storyboard(job: dict[str, Any]) -> list[str]:
+    board = result(job, "storyboard")
+    entries = [s for s in board.get("shots") or [] if isinstance(s, dict)]
+    for scene in board.get("scenes") or []:
+        if isinstance(scene, dict):
+            entries.extend(s for s in scene.get("shots") or [] if isinstance(s, dict))
+    if not entries:
+        return []
+    rows = [[_first(s, "id", "shot_id", "number"), _first(s, "image_prompt", "prompt"),
+             s.get("motion_prompt"), _first(s, "duration_seconds", "duration")]
+            for s in entries]
+    return ["<h2>Storyboard prompts</h2>",
+            _table(["Shot", "Image prompt", "Motion prompt", "Sec"], rows)]
+
+
+def render(job: dict[str, Any]) -> str:
+    all_scenes = scenes(job)
+    if not all_scenes:
+        raise ExportUnavailable("the job has no scenes: run the architect crew first")
+    a = result(job, "architect")
+    title = text(a.get("title") or result(job, "director").get("title") or "Untitled")
+    body = [f"<h1>{escape(title)}</h1>",
+            f"<p class='muted'>Production report · job {_e(job.get('id'))} · "
+            f"{len(all_scenes)} scenes</p>"]
+    if offline(job):
+        body.append("<div class='banner'><b>Offline stand-in.</b> This report was made "
+                    "without a language model, by plain extraction from the story: a preview "
+                    "of the pipeline, not an analysis.</div>")
+    body += _analysis(job)
+    body += _stripboard(job)
+    for scene in all_scenes:
+        body += _scene(scene)
+    body += _storyboard(job)
+    return ("<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+            f"<title>{escape(title)}: production report</title><style>{CSS}</style></head>"
+            "<body>" + "\n".join(body) + "</body></html>\n")

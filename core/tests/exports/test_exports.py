@@ -1,0 +1,161 @@
+"""Production exports from a job record: a Fountain file a screenplay parser reads back, CSV
+sheets with the columns scheduling programs import, a self-contained HTML report."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+import pytest
+from screenplain.parsers import fountain as fountain_parser
+from screenplain.types import Action, Dialog, Slug
+
+from novelcrew.exports import FORMATS, ExportUnavailable, export
+from novelcrew.exports.sheets import BREAKDOWN_COLUMNS, SHOT_COLUMNS, STRIP_COLUMNS, eighths
+
+STORY_1 = ("Rosa Amati unlocked the back door and switched on the ovens.\n\n"
+           "\u201cYou're early,\u201d Rosa said. Theo shrugged off his coat.\n\n"
+           "\u201cCouldn't sleep,\u201d Theo said.")
+STORY_2 = 'The alley was wet. "Is that the crock?" Danny asked. Nobody answered him.'
+
+
+def job(**over: Any) -> dict[str, Any]:
+    architect = {
+        "title": "The Last Shift", "logline": "A baker's last night.", "genre": "drama",
+        "tone": "quiet", "themes": ["inheritance"],
+        "characters": [{"id": "rosa-amati", "name": "Rosa Amati", "role": "protagonist",
+                        "description": "<b>70</b>, floury hands", "arc": "lets go",
+                        "relationships": [{"to": "Theo Lind", "kind": "mentor"}]},
+                       {"id": "theo-lind", "name": "Theo Lind", "role": "supporting"}],
+        "locations": [{"id": "the-kitchen", "name": "the kitchen", "description": "warm"}],
+        "scenes": [
+            {"id": "s001", "number": 1, "text": STORY_1, "int_ext": "INT", "day_night": "NIGHT",
+             "story_day": 1, "location": "the kitchen", "characters": ["Rosa Amati", "Theo Lind"],
+             "summary": "Rosa opens up; Theo arrives.",
+             "dialogue": [{"speaker": "Rosa Amati", "line": "You're early,"},
+                          {"speaker": "Theo Lind", "line": "Couldn't sleep,"}]},
+            {"id": "s002", "number": 2, "text": STORY_2, "int_ext": "EXT", "day_night": "DAY",
+             "story_day": 2, "location": "the alley", "characters": ["Danny"],
+             "summary": "Danny in the alley.",
+             "dialogue": [{"speaker": "Danny", "line": "Is that the crock?"}]},
+        ],
+        "model": {"ids": ["openai/x"], "offline": False},
+    }
+    director = {
+        "scenes": [
+            {"number": 1, "heading": "INT. THE KITCHEN - NIGHT", "page_eighths": 11,
+             "breakdown": {"cast": ["rosa-amati", "theo-lind"], "props": ["crock", "key"],
+                           "wardrobe": {"rosa-amati": "apron"}, "vehicles": [],
+                           "continuity": ["flour on Rosa's sleeve"]},
+             "shots": [{"number": 1, "size": "WS", "angle": "eye level", "movement": "static",
+                        "support": "sticks", "lens_mm": 24, "subjects": ["rosa-amati"],
+                        "coverage": "master", "estimated_duration_seconds": 6,
+                        "description": "Rosa at the ovens"},
+                       {"number": 2, "size": "CU", "lens_mm": 85, "subjects": ["theo-lind"],
+                        "coverage": "single", "estimated_duration_seconds": 3}]},
+            {"number": 2, "heading": "EXT. THE ALLEY - DAY", "page_eighths": 3,
+             "breakdown": {"cast": ["danny"], "vehicles": ["bicycle"], "animals": ["a cat"]},
+             "shots": [{"number": 1, "size": "EWS", "lens_mm": 18, "subjects": ["danny"],
+                        "estimated_duration_seconds": 4}]},
+        ],
+        "schedule": {"days": [{"day": 1, "scenes": [{"scene": 2, "cast": ["danny"]}]},
+                              {"day": 2, "scenes": [1]}]},
+    }
+    record = {"id": "job-1", "status": "succeeded",
+              "result": {"architect": architect, "director": director}, "models_used": []}
+    record.update(over)
+    return record
+
+
+def test_fountain_reads_back_as_a_screenplay_with_every_scene_and_speaker() -> None:
+    _, body = export(job(), "fountain")
+    play = fountain_parser.parse(io.StringIO(body.decode()))
+    assert play.title_page["Title"] == ["The Last Shift"]
+    slugs = [str(p.line) for p in play.paragraphs if isinstance(p, Slug)]
+    assert slugs == ["INT. THE KITCHEN - NIGHT", "EXT. THE ALLEY - DAY"]
+    dialog = [(str(p.character), " ".join(str(line) for line in p.blocks[0][1:] or [])
+               if False else str(p.blocks[-1][1])) for p in play.paragraphs
+              if isinstance(p, Dialog)]
+    assert [speaker for speaker, _ in dialog] == ["ROSA AMATI", "THEO LIND", "DANNY"]
+    assert "Is that the crock?" in dialog[2][1]
+    action = " ".join(str(line) for p in play.paragraphs if isinstance(p, Action)
+                      for line in p.lines)
+    assert "switched on the ovens" in action and "Nobody answered him." in action
+    assert "said" not in action.split("ovens.")[1].split("Theo shrugged")[0]  # tag dropped
+
+
+def test_fountain_forces_action_that_would_read_as_a_heading_or_cue() -> None:
+    record = job()
+    record["result"]["architect"]["scenes"][1]["text"] = "EXT. THE PIER was closed.\n\nSTOP"
+    record["result"]["architect"]["scenes"][1]["dialogue"] = []
+    _, body = export(record, "fountain")
+    play = fountain_parser.parse(io.StringIO(body.decode()))
+    assert [str(p.line) for p in play.paragraphs if isinstance(p, Slug)] == [
+        "INT. THE KITCHEN - NIGHT", "EXT. THE ALLEY - DAY"]
+
+
+def test_offline_results_say_so_in_every_human_format() -> None:
+    record = job(models_used=["offline"])
+    assert b"offline stand-in" in export(record, "fountain")[1]
+    assert b"Offline stand-in" in export(record, "report.html")[1]
+
+
+def _rows(body: bytes) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(body.decode())))
+
+
+def test_shot_list_has_one_row_per_shot_with_the_dp_columns() -> None:
+    fmt, body = export(job(), "shots.csv")
+    assert fmt.media_type.startswith("text/csv")
+    rows = _rows(body)
+    assert list(rows[0]) == SHOT_COLUMNS
+    assert [(r["scene"], r["shot"], r["size"], r["lens_mm"]) for r in rows] == [
+        ("1", "1", "WS", "24"), ("1", "2", "CU", "85"), ("2", "1", "EWS", "18")]
+    assert rows[0]["subjects"] == "rosa-amati" and rows[0]["coverage"] == "master"
+
+
+def test_breakdown_sheet_has_every_category_and_page_eighths() -> None:
+    rows = _rows(export(job(), "breakdown.csv")[1])
+    assert list(rows[0]) == BREAKDOWN_COLUMNS
+    first, second = rows
+    assert first["pages"] == "1 3/8" and second["pages"] == "3/8"
+    assert first["cast"] == "rosa-amati; theo-lind" and first["props"] == "crock; key"
+    assert first["wardrobe"] == "rosa-amati: apron"
+    assert first["continuity"] == "flour on Rosa's sleeve"
+    assert (second["int_ext"], second["day_night"], second["vehicles"], second["animals"]) == (
+        "EXT", "DAY", "bicycle", "a cat")
+
+
+def test_stripboard_follows_the_schedule_not_story_order() -> None:
+    rows = _rows(export(job(), "stripboard.csv")[1])
+    assert list(rows[0]) == STRIP_COLUMNS
+    assert [(r["day"], r["scene"], r["heading"]) for r in rows] == [
+        ("1", "2", "EXT. THE ALLEY - DAY"), ("2", "1", "INT. THE KITCHEN - NIGHT")]
+
+
+def test_the_report_is_self_contained_and_escapes_story_text() -> None:
+    html = export(job(), "report.html")[1].decode()
+    assert "<script" not in html and "http://" not in html and "https://" not in html
+    assert "&lt;b&gt;70&lt;/b&gt;" in html  # a story's markup is text
+    for needle in ("The Last Shift", "INT. THE KITCHEN - NIGHT", "Stripboard", "rosa-amati"):
+        assert needle in html
+
+
+def test_a_format_without_its_crew_is_unavailable() -> None:
+    record = job()
+    del record["result"]["director"]
+    for name in ("shots.csv", "stripboard.csv"):
+        with pytest.raises(ExportUnavailable):
+            export(record, name)
+    assert export(record, "fountain")[1]  # the architect alone makes a screenplay
+    with pytest.raises(ExportUnavailable):
+        export({"id": "x", "result": {}}, "fountain")
+
+
+def test_eighths_are_written_as_on_a_breakdown() -> None:
+    assert [eighths(n) for n in (1, 8, 9, 16, 0)] == ["1/8", "1", "1 1/8", "2", "0"]
+
+
+def test_every_format_has_a_distinct_suffix() -> None:
+    assert len({f.suffix for f in FORMATS.values()}) == len(FORMATS)
