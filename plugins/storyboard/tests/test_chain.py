@@ -70,3 +70,31 @@ async def test_three_crew_chain_then_the_storyboard_alone_from_the_graph(tmp_pat
     assert sorted(e.name for e in frames.entities) == sorted(
         f"Scene {plan['scenes'][0]['number']} Shot {s['number']} Frame"
         for s in plan["scenes"][0]["shots"])
+
+
+async def test_novel_movie_execute_with_the_three_crew_chain(tmp_path: Path) -> None:
+    import asyncio
+
+    from novelcrew_sdk.pytest_plugin import app_client
+
+    story = (EXAMPLES / "the-orchard-at-kestrel-hill.txt").read_text("utf-8")
+    plugins = make_plugins(entry_points=["architect", "director", "storyboard", "pathrag"])
+    settings = make_settings(tmp_path / "data", default_model="offline")
+    async with app_client(plugins, settings) as client:
+        answer = await client.post("/crews/execute", json={
+            "crew_type": "architect,director,storyboard", "project_id": "nm-7", "user_id": "u",
+            "input_data": {"story_text": story}})
+        assert answer.status_code in (200, 202), answer.text
+        job_id = answer.json()["job_id"]
+        for _ in range(1200):
+            status = (await client.get(f"/crews/status/{job_id}")).json()
+            if status["status"] in ("completed", "failed"):
+                break
+            await asyncio.sleep(0.1)
+        assert status["status"] == "completed", status
+        board = status["result"]["storyboard"]
+        assert board["offline"] is True and board["ready_for_media_generation"] is False
+        assert board["totals"]["shots"] == sum(
+            len(s["shots"]) for s in status["result"]["director"]["scenes"])
+        native = (await client.get(f"/jobs/{job_id}")).json()
+        assert native["result"]["storyboard"] == board
