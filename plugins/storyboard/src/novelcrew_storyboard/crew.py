@@ -336,7 +336,8 @@ async def run(ctx: RunContext, inputs: StoryboardInput) -> Storyboard:
     """Board the planned shots of the project (see the package README)."""
     settings = StoryboardSettings()
     clip_seconds = inputs.clip_seconds or settings.clip_seconds
-    aspect = inputs.aspect_ratio or settings.aspect_ratio
+    aspect = (inputs.aspect_ratio, "inputs") if inputs.aspect_ratio \
+        else (settings.aspect_ratio, "settings")
     project_id = inputs.project_id or ctx.project_id
     config = load_config()
     warnings: list[str] = []
@@ -453,7 +454,7 @@ async def run(ctx: RunContext, inputs: StoryboardInput) -> Storyboard:
 def assemble_bible(story: Story, project: dict[str, Any], inputs: StoryboardInput,
                    answers: Answers, offline_roles: set[str],
                    config: StoryboardConfig, cast: list[str], places: list[str],
-                   scenes: list[SceneFacts], aspect: str) -> VisualBible:
+                   scenes: list[SceneFacts], aspect: tuple[str, str]) -> VisualBible:
     style_answers = [a for _, a in answers["style_guide"] if isinstance(a, StyleAnswer)]
     style = style_guide(inputs.style, project_style(project), story.genre, story.tone, scenes,
                         style_answers[0] if style_answers else None, aspect)

@@ -25,6 +25,17 @@ class StoryboardSettings(BaseSettings):
     aspect_ratio: str = "16:9"
     max_parallel: int = Field(4, ge=1, le=16)
 
+    @field_validator("aspect_ratio")
+    @classmethod
+    def _aspect(cls, value: str) -> str:
+        return check_aspect(value)
+
+
+def check_aspect(value: str) -> str:
+    if value not in ASPECT_RATIOS:
+        raise ValueError(f"aspect_ratio must be one of {', '.join(ASPECT_RATIOS)}")
+    return value
+
 
 class StyleHints(BaseModel):
     """Style wishes; any given here win over Payload's project fields and the model."""
@@ -84,9 +95,7 @@ class StoryboardInput(BaseModel):
     @field_validator("aspect_ratio")
     @classmethod
     def _aspect(cls, value: str | None) -> str | None:
-        if value is not None and value not in ASPECT_RATIOS:
-            raise ValueError(f"aspect_ratio must be one of {', '.join(ASPECT_RATIOS)}")
-        return value
+        return None if value is None else check_aspect(value)
 
     @field_validator("style", "previous", mode="before")
     @classmethod

@@ -102,46 +102,54 @@ def first_sentence(text: str) -> str:
 
 def style_guide(hints: StyleHints, project: dict[str, str], story_genre: str, story_tone: str,
                 scenes: Iterable[SceneFacts], answer: StyleAnswer | None,
-                aspect_ratio: str) -> StyleGuide:
-    """Each field from the first source that has it: inputs, Payload, plan, model, default."""
+                aspect_ratio: tuple[str, str]) -> StyleGuide:
+    """Each field from the first source that has it; ``sources`` records which one.
+
+    Genre, tone, mood, style: inputs, Payload, the analysis. Palette: inputs, the plan's
+    colours, the model. Lighting: inputs, the model, the plan. Era and film look: inputs, the
+    model (film look: a plain default). ``aspect_ratio`` is (value, source).
+    """
     scenes = list(scenes)
     answer = answer or StyleAnswer()
-    sources: dict[str, str] = {"aspect_ratio": "inputs"}
-    values: dict[str, object] = {}
+    sources = {"aspect_ratio": aspect_ratio[1]}
 
-    def pick(name: str, *candidates: tuple[str, object]) -> None:
+    def pick(name: str, *candidates: tuple[str, str | None]) -> str:
         for source, value in candidates:
             if value:
-                values[name], sources[name] = value, source
-                return
-        values[name] = [] if name == "palette" else ""
+                sources[name] = source
+                return value
+        return ""
 
-    for name in ("genre", "tone", "mood", "style"):
-        pick(name, ("inputs", getattr(hints, name)), ("payload", project.get(name)),
-             ("analysis", {"genre": story_genre, "tone": story_tone}.get(name)))
-    colours = Counter(c.lower() for s in scenes for c in s.palette)
-    pick("palette", ("inputs", hints.palette),
-         ("plan", [c for c, _ in colours.most_common(6)]),
-         ("model", [clean(c, 40) for c in answer.palette[:6]]))
+    analysis = {"genre": story_genre, "tone": story_tone}
+    text = {name: pick(name, ("inputs", getattr(hints, name)), ("payload", project.get(name)),
+                       ("analysis", analysis.get(name)))
+            for name in ("genre", "tone", "mood", "style")}
     lighting = Counter(s.lighting for s in scenes if s.lighting)
-    pick("lighting_style", ("inputs", hints.lighting_style),
-         ("model", clean(answer.lighting_style)),
-         ("plan", lighting.most_common(1)[0][0] if lighting else ""))
-    pick("era", ("inputs", hints.era), ("model", clean(answer.era, 80)))
-    pick("film_look", ("inputs", hints.film_look), ("model", clean(answer.film_look, 120)),
-         ("default", DEFAULT_FILM_LOOK))
-    palette = [str(c) for c in values["palette"]]  # type: ignore[attr-defined]
+    text["lighting_style"] = pick("lighting_style", ("inputs", hints.lighting_style),
+                                  ("model", clean(answer.lighting_style)),
+                                  ("plan", lighting.most_common(1)[0][0] if lighting else ""))
+    text["era"] = pick("era", ("inputs", hints.era), ("model", clean(answer.era, 80)))
+    text["film_look"] = pick("film_look", ("inputs", hints.film_look),
+                             ("model", clean(answer.film_look, 120)),
+                             ("default", DEFAULT_FILM_LOOK))
+    colours = Counter(c.lower() for s in scenes for c in s.palette)
+    palette: list[str] = []
+    for source, candidate in (("inputs", hints.palette or []),
+                              ("plan", [c for c, _ in colours.most_common(6)]),
+                              ("model", [clean(c, 40) for c in answer.palette[:6]])):
+        if candidate:
+            palette, sources["palette"] = [c for c in candidate if c], source
+            break
     fragments = [clean(f, 80) for f in answer.fragments[:4] if clean(f, 80)]
     fragments += [x for x in (
-        f"{values['genre']} film" if values["genre"] else "",
-        f"{values['tone']} tone" if values["tone"] else "",
-        f"{values['mood']} mood" if values["mood"] else "",
-        str(values["style"]), str(values["era"]), str(values["film_look"]),
+        f"{text['genre']} film" if text["genre"] else "",
+        f"{text['tone']} tone" if text["tone"] else "",
+        f"{text['mood']} mood" if text["mood"] else "",
+        text["style"], text["era"], text["film_look"],
         f"colour palette of {', '.join(palette[:5])}" if palette else "") if x]
-    return StyleGuide(aspect_ratio=aspect_ratio, palette=palette,
+    return StyleGuide(aspect_ratio=aspect_ratio[0], palette=palette,
                       fragments=list(dict.fromkeys(fragments)), negative=list(NEGATIVE),
-                      sources=sources, **{k: str(v) for k, v in values.items()
-                                          if k != "palette"})
+                      sources=sources, **text)
 
 
 # the shots -----------------------------------------------------------------------------------
