@@ -3,6 +3,7 @@ agent role routed to its own model, a 429 retried, the storyboard ready for gene
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -45,3 +46,11 @@ async def test_routed_per_agent_over_http_with_a_retried_429(tmp_path: Path) -> 
         mara = board.bible.character("mara-vell")
         assert mara is not None and mara.hair.stated
         assert set(job.usage) == {"openai/big", "openai/small"}
+        # what was sent: the scene's own material, and none of crewAI's structured-output
+        # scaffolding that tells a model to "preserve the original content"
+        sent = ["\n".join(str(m.get("content")) for m in r.messages) for r in server.calls]
+        assert not any("Preserve the original content" in text for text in sent)
+        boards = [re.findall(r"^SCENE (\d+)", t, re.M) for t in sent
+                  if "Board the planned shots" in t]
+        assert all(len(found) == 1 for found in boards)  # one scene per prompt
+        assert {found[0] for found in boards} == {"1", "2"}
