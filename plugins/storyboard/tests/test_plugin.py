@@ -7,9 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from storyboard_fixtures import previous, replies
 
-from novelcrew_sdk import check_plugin, make_plugins, make_settings
+from novelcrew_sdk import check_plugin, make_plugins, make_settings, run_job
 from novelcrew_sdk.pytest_plugin import app_client
 from novelcrew_sdk.scripted import ScriptedLLM
 
@@ -32,6 +33,22 @@ def test_storyboard_passes_the_plugin_contract(tmp_path: Path) -> None:
     scripted = check_plugin("storyboard", llm=ScriptedLLM(replies=replies()),
                             entry_points_for_tools=(), data_dir=tmp_path / "scripted")
     assert scripted.crews == {"storyboard": "succeeded"}
+
+
+async def test_settings_are_known_and_a_bad_value_names_its_variable(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from novelcrew.settings import check_environment
+
+    plugins = make_plugins(entry_points=["storyboard"])
+    assert check_environment({"NOVELCREW_STORYBOARD_CLIP_SECONDS": "4"}) == []
+    (typo,) = check_environment({"NOVELCREW_STORYBOARD_CLIP_SECOND": "4"})
+    assert "did you mean NOVELCREW_STORYBOARD_CLIP_SECONDS" in typo
+    monkeypatch.setenv("NOVELCREW_STORYBOARD_CLIP_SECONDS", "soon")
+    job, _ = await run_job(plugins, "storyboard", {"previous": previous()},
+                           settings=make_settings(tmp_path / "d"))
+    assert job.status == "failed" and job.error is not None
+    assert job.error.type == "settings_error"
+    assert "NOVELCREW_STORYBOARD_CLIP_SECONDS='soon'" in job.error.message
 
 
 def test_entry_point_module_does_not_import_crewai() -> None:

@@ -10,15 +10,16 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from novelcrew.settings import PluginSettings
 
 ASPECT_RATIOS = ("16:9", "9:16", "1:1", "4:3", "3:2", "2:1", "2.39:1", "1.85:1", "21:9")
 
 
-class StoryboardSettings(BaseSettings):
+class StoryboardSettings(PluginSettings):
     """Operator defaults; a job's inputs win over them."""
 
-    model_config = SettingsConfigDict(env_prefix="NOVELCREW_STORYBOARD_", extra="ignore")
+    model_config = PluginSettings.config_for("storyboard")
 
     clip_seconds: float = Field(5.0, gt=0, le=120,
                                 description="The video generator's longest clip, in seconds.")
