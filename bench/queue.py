@@ -2,7 +2,7 @@
 
 Both sides use one throwaway redis-server (or ``--redis-url``), one worker process with the
 same arq options (``max_jobs``, ``poll_delay``, timeouts, abort support: taken from
-``novelcrew.worker.worker_settings``), and jobs that do nothing:
+``novelcrew.backends.arq.worker.worker_settings``), and jobs that do nothing:
 - novelcrew: ``ArqBackend.submit`` of a no-op crew, run by ``novelcrew worker`` through
   ``JobRunner`` (record, events, claim, progress: everything a real job pays for);
 - bare arq: ``enqueue_job`` of a no-op function run by a plain arq ``Worker``.
@@ -61,7 +61,7 @@ BARE_WORKER = '''
 import json, time
 from arq.worker import create_worker
 from novelcrew.settings import Settings
-from novelcrew.worker import worker_settings
+from novelcrew.backends.arq.worker import worker_settings
 
 STARTS = "{root}:bare:starts"
 

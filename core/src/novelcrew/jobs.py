@@ -8,8 +8,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-import orjson
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 def utcnow() -> datetime:
@@ -125,6 +124,10 @@ class JobCreate(BaseModel):
 class Job(BaseModel):
     """A job record: one crew or an ordered chain of crews for one project."""
 
+    #: a store keeps the inputs a Python caller gave, NaN and infinities too (the API refuses
+    #: them), rather than writing them as null
+    model_config = ConfigDict(ser_json_inf_nan="constants")
+
     id: str = Field(default_factory=new_job_id)
     crews: list[str]
     inputs: dict[str, Any] = Field(default_factory=dict)
@@ -164,29 +167,3 @@ class Job(BaseModel):
         if self.started_at and self.finished_at:
             return (self.finished_at - self.started_at).total_seconds()
         return None
-
-
-#: the models a record nests, written from their fields (none has an alias or a serializer)
-_FIELD_MODELS = frozenset({Progress, ModelUsage, JobErrorInfo})
-
-
-def _fields_of(value: Any) -> Any:
-    if value.__class__ in _FIELD_MODELS:
-        return value.__dict__
-    raise TypeError(value.__class__.__name__)  # anything else: pydantic writes the record
-
-
-def record_json(model: Job | JobEvent, *exclude: str) -> str:
-    """``model.model_dump_json(exclude=set(exclude))``, written by orjson when it can write
-    every value as pydantic does (a quarter of the cost: a store writes a record at every step
-    of a job, and a submission's record was a twentieth of its CPU). The JSON values are the
-    same, in the same order (a float's positive exponent is written ``1e+16``, not ``1e16``).
-    What orjson refuses (integers past 64 bits, keys that are not strings, lone surrogates,
-    other models, sets) pydantic writes; a test holds the two to the same values."""
-    fields = dict(model.__dict__)
-    for name in exclude:
-        del fields[name]
-    try:
-        return orjson.dumps(fields, default=_fields_of, option=orjson.OPT_UTC_Z).decode()
-    except TypeError:  # orjson.JSONEncodeError is one
-        return model.model_dump_json(exclude=set(exclude))

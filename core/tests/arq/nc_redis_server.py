@@ -18,17 +18,20 @@ def free_port() -> int:
 
 
 @contextmanager
-def redis_server(workdir: Path) -> Iterator[str]:
-    """Yield ``redis://127.0.0.1:<port>/0`` for a redis-server that lives as long as the block."""
+def redis_server(workdir: Path, *, port: int | None = None,
+                 appendonly: bool = False) -> Iterator[str]:
+    """Yield ``redis://127.0.0.1:<port>/0`` for a redis-server that lives as long as the block
+    (with ``appendonly``, one that keeps its data across a restart in ``workdir``)."""
     binary = shutil.which("redis-server")
     if binary is None:
         raise RuntimeError("redis-server is not installed (apt-get install -y redis-server)")
     workdir.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    port = port or free_port()
     proc = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(workdir),
-         "--save", "", "--appendonly", "no", "--protected-mode", "yes"],
-        stdout=(workdir / "redis.log").open("w"), stderr=subprocess.STDOUT,
+         "--save", "", "--appendonly", "yes" if appendonly else "no",
+         "--appendfsync", "always", "--protected-mode", "yes"],
+        stdout=(workdir / "redis.log").open("a"), stderr=subprocess.STDOUT,
     )
     try:
         deadline = time.monotonic() + 10
@@ -46,7 +49,8 @@ def redis_server(workdir: Path) -> Iterator[str]:
             time.sleep(0.05)
         yield f"redis://127.0.0.1:{port}/0"
     finally:
-        proc.terminate()
+        if proc.poll() is None:
+            proc.terminate()
         try:
             proc.wait(5)
         except subprocess.TimeoutExpired:

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from arq.worker import Worker
 
+from novelcrew.backends.arq.worker import ArqWorkerSettings, check_worker_settings, worker_settings
 from novelcrew.plugins import load
 from novelcrew.settings import Settings
-from novelcrew.worker import ArqWorkerSettings, check_worker_settings, worker_settings
 
 GUIDE = Path(__file__).resolve().parents[3] / "docs" / "operator-guide.md"
 

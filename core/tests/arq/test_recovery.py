@@ -4,6 +4,7 @@ SIGTERMed worker finishes what it can within its grace period and hands the rest
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import time
 from pathlib import Path
@@ -11,9 +12,9 @@ from pathlib import Path
 from nc_arq_helpers import StartWorker, new_job, until, until_event, until_terminal
 
 from novelcrew.backends.arq import ArqBackend, enqueue
-from novelcrew.backends.keys import ARQ_IN_PROGRESS
-from novelcrew.jobs import JobStatus, utcnow
-from novelcrew.worker import ARQ_TIMEOUT_SLACK
+from novelcrew.backends.arq.keys import ARQ_IN_PROGRESS
+from novelcrew.backends.arq.worker import ARQ_TIMEOUT_SLACK
+from novelcrew.jobs import JobStatus
 
 #: lease 1.5 s + heartbeat 0.25 s + poll 0.02 s (the test cluster's settings), plus slack for
 #: a loaded 2-core machine
@@ -21,7 +22,7 @@ RECOVERY_BOUND = 1.5 + 0.25 + 0.02 + 3.0
 
 
 async def _holder(backend: ArqBackend, job_id: str) -> int | None:
-    worker = await backend.store.redis.hget(backend.keys.claims, job_id)
+    worker = await backend.store.redis.hget(backend.keys.job(job_id), "worker")
     return int(worker.decode().split(":")[1]) if worker else None
 
 
@@ -57,32 +58,43 @@ async def test_a_killed_workers_job_resumes_elsewhere_without_rerunning_finished
     assert health.data["live_workers"] == 1
 
 
-async def test_a_job_arq_holds_in_progress_without_a_live_claim_is_recovered(
+async def test_a_job_arq_holds_in_progress_without_a_lease_is_recovered(
     backend: ArqBackend, start_worker: StartWorker
 ) -> None:
-    """The worker died between arq picking the job and claiming it."""
-    job = new_job(["noop"])
-    await backend.store.create(job)
-    await backend.runner.emit(job, "queued")
-    await enqueue(backend.pool, backend.settings.queue_name, job.id)
+    """The worker died between arq starting the job (its in-progress marker lasts the job
+    timeout) and taking the job (which cuts the marker to the lease)."""
+    job = await backend.submit(new_job(["noop"]))
     full_ms = int((backend.settings.job_timeout_seconds + ARQ_TIMEOUT_SLACK + 10) * 1000)
     await backend.pool.set(ARQ_IN_PROGRESS + job.id, b"1", px=full_ms - 5000)  # 5 s old
     start_worker()
+    started = time.monotonic()
     done = await until_terminal(backend, job.id, timeout=60)
     assert done.status is JobStatus.succeeded
+    assert time.monotonic() - started < 30
 
 
-async def test_a_record_the_queue_lost_is_enqueued_again(
+async def test_a_job_whose_record_comes_after_its_enqueue_runs(
     backend: ArqBackend, start_worker: StartWorker
 ) -> None:
-    """An API instance that crashed between storing a job and enqueueing it loses nothing."""
-    job = new_job(["noop"])
-    job.created_at = utcnow().replace(microsecond=0)
-    job.created_at = job.created_at.fromtimestamp(time.time() - 30, job.created_at.tzinfo)
-    await backend.store.create(job)
+    """Submitting enqueues, then stores the record: a worker that gets the job first waits
+    for the record; an arq job whose record never comes (its API died in between) is
+    dropped, and the worker goes on."""
     start_worker()
+    await until(lambda: backend.workers())
+    orphan = new_job(["noop"])
+    await enqueue(backend.pool, backend.settings.queue_name, orphan.id)
+    job = new_job(["noop"])
+    await enqueue(backend.pool, backend.settings.queue_name, job.id)
+    await asyncio.sleep(0.3)
+    await backend.runner.record_queued(job, create=True)
     done = await until_terminal(backend, job.id, timeout=60)
-    assert done.status is JobStatus.succeeded
+    assert done.status is JobStatus.succeeded and done.attempts == 1
+    await until(lambda: _gone(backend, orphan.id))
+    assert await backend.store.get(orphan.id) is None
+
+
+async def _gone(backend: ArqBackend, job_id: str) -> bool:
+    return await backend.pool.zscore(backend.settings.queue_name, job_id) is None
 
 
 async def test_sigterm_lets_a_short_job_finish(
@@ -112,3 +124,30 @@ async def test_sigterm_hands_a_long_job_back_to_another_worker(
     start_worker()
     done = await until_terminal(backend, job.id, timeout=60)
     assert done.status is JobStatus.succeeded and done.attempts == 2
+
+
+async def test_a_stalled_worker_loses_its_job_and_never_finishes_it_too(
+    backend: ArqBackend, start_worker: StartWorker, tmp_path: Path
+) -> None:
+    """A worker frozen past its lease (SIGSTOP: what a blocked event loop looks like from
+    outside) loses its job to another worker; once it runs again it stops its copy at its next
+    heartbeat, so the job's crew runs to its end once and the job ends once."""
+    procs = {p.pid: p for p in (start_worker(), start_worker())}
+    ledger = tmp_path / "ledger.txt"
+    job = await backend.submit(new_job(["sleepy"], steps=40, step_seconds=0.1,
+                                       ledger=str(ledger)))
+    await until_event(backend, job.id, "task_started", timeout=60)
+    pid = await until(lambda: _holder(backend, job.id))
+    procs[pid].send_signal(signal.SIGSTOP)
+    try:
+        await until_event(backend, job.id, "started", attempt=2, timeout=30)
+    finally:
+        procs[pid].send_signal(signal.SIGCONT)
+    done = await until_terminal(backend, job.id, timeout=60)
+    assert done.status is JobStatus.succeeded and done.attempts == 2
+    assert ledger.read_text().splitlines() == [f"{job.id} sleepy"]
+    events = await backend.store.events(job.id)
+    assert [e.type for e in events].count("succeeded") == 1
+    assert all(p.poll() is None for p in procs.values())
+    stalled = next(w for w in await backend.workers() if w["pid"] == pid)
+    assert stalled["jobs_lost"] == 1

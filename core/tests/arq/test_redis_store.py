@@ -1,6 +1,6 @@
-"""``RedisStore`` keeps the contract every ``JobStore`` keeps (the shared contract tests run
-here against a real redis-server), plus what only a store shared by many processes needs:
-terminal states that stay final and a log that closes after its terminal event."""
+"""What only ``RedisStore``, a store shared by many processes, needs beyond the contract every
+store keeps (``backends/test_store_contract.py`` runs that on Redis too): terminal states
+that stay final and a log that closes after its terminal event."""
 
 from __future__ import annotations
 
@@ -8,34 +8,11 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
-from test_store_contract import (  # the contract tests, re-run against Redis
-    make_job,
-    test_concurrent_appends_get_distinct_contiguous_seqs,
-    test_counts_and_unfinished,
-    test_create_get_roundtrip,
-    test_events_are_numbered_without_gaps_and_update_the_count,
-    test_get_returns_a_copy,
-    test_list_filters_newest_first_with_total,
-    test_save_keeps_event_count_and_cancellation,
-    test_wait_events_returns_existing_at_once_and_empty_on_timeout,
-    test_wait_events_wakes_on_append,
-)
+from test_store_contract import make_job
 
-from novelcrew.backends.keys import Keys
-from novelcrew.backends.redis_store import RedisStore
+from novelcrew.backends.arq.keys import Keys
+from novelcrew.backends.arq.store import RedisStore
 from novelcrew.jobs import JobStatus
-
-__all__ = [
-    "test_concurrent_appends_get_distinct_contiguous_seqs",
-    "test_counts_and_unfinished",
-    "test_create_get_roundtrip",
-    "test_events_are_numbered_without_gaps_and_update_the_count",
-    "test_get_returns_a_copy",
-    "test_list_filters_newest_first_with_total",
-    "test_save_keeps_event_count_and_cancellation",
-    "test_wait_events_returns_existing_at_once_and_empty_on_timeout",
-    "test_wait_events_wakes_on_append",
-]
 
 
 @pytest.fixture
@@ -150,14 +127,14 @@ async def test_a_save_without_an_event_reaches_other_processes_promptly(
         await b.close()
 
 
-async def test_create_with_event_stores_both_or_neither(store: RedisStore) -> None:
+async def test_save_with_event_creates_both_or_neither(store: RedisStore) -> None:
     job = make_job()
-    event = await store.create_with_event(job, "queued", message="job queued")
+    event = await store.save_with_event(job, "queued", message="job queued", create=True)
     assert event.seq == 1 and event.type == "queued"
     got = await store.get(job.id)
     assert got is not None and got.events_count == 1
     with pytest.raises(ValueError):
-        await store.create_with_event(job, "queued")
+        await store.save_with_event(job, "queued", create=True)
     assert [e.type for e in await store.events(job.id)] == ["queued"]
 
 
@@ -184,7 +161,7 @@ async def test_a_tracked_jobs_writes_are_batched_and_read_back_in_order(
     await reader.open()
     try:
         job = make_job()
-        await reader.create_with_event(job, "queued")
+        await reader.save_with_event(job, "queued", create=True)
         worker.track(job.id)
         running = await worker.get(job.id)
         assert running is not None
@@ -224,7 +201,7 @@ async def test_a_tracked_jobs_held_events_yield_to_a_terminal_event_from_elsewhe
     await api.open()
     try:
         job = make_job()
-        await api.create_with_event(job, "queued")
+        await api.save_with_event(job, "queued", create=True)
         worker.track(job.id)
         await worker.get(job.id)
         await worker.append_event(job.id, "progress")

@@ -118,6 +118,7 @@ async def test_health_and_stats_show_live_workers_from_their_heartbeats(
     """... and ``novelcrew worker --check`` (a container health check) agrees."""
     health = await backend.health()
     assert health.status == "degraded" and health.data["workers"] == []
+    assert health.data["persistence"].startswith("off")  # the test Redis runs without AOF
     proc = start_worker("--concurrency", "3")
     health = await until(lambda: _live(backend))
     (worker,) = health.data["workers"]
@@ -167,3 +168,23 @@ async def test_a_burst_worker_drains_the_queue_and_exits(
     assert done.returncode == 0
     for job in jobs:
         assert (await backend.get(job.id)).status is JobStatus.succeeded
+
+
+async def test_cold_workers_import_crewai_before_their_first_job_and_run_every_job_once(
+    backend: ArqBackend, start_worker: StartWorker, tmp_path: Path
+) -> None:
+    """Three workers start cold at once with jobs waiting: each imports crewAI in a thread
+    before it takes a job, so no lease lapses while it imports and every job runs once."""
+    jobs = [await backend.submit(new_job(["sleepy"], steps=3, step_seconds=0.05))
+            for _ in range(9)]
+    for _ in range(3):
+        start_worker(plugin_modules="nc_arq_crews,nc_arq_agentic")
+    for job in jobs:
+        done = await until_terminal(backend, job.id, timeout=180)
+        assert done.status is JobStatus.succeeded and done.attempts == 1
+        events = await backend.store.events(job.id)
+        assert not [e for e in events if e.data.get("recovered")]
+    for i in range(3):
+        log = (tmp_path / f"worker{i}.log").read_text()
+        assert "crewai_imported" in log
+        assert log.index("crewai_imported") < log.index("worker_started")

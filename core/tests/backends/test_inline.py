@@ -11,8 +11,8 @@ import pytest
 import testcrews
 
 from novelcrew.backends.inline import InlineBackend
+from novelcrew.backends.inline.store import SQLiteStore
 from novelcrew.backends.memory import MemoryStore
-from novelcrew.backends.sqlite_store import SQLiteStore
 from novelcrew.jobs import Job, JobStatus
 from novelcrew.settings import Settings
 

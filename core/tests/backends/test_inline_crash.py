@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from novelcrew.backends.sqlite_store import SQLiteStore
+from novelcrew.backends.inline.store import SQLiteStore
 from novelcrew.jobs import JobStatus
 
 HERE = Path(__file__).parent

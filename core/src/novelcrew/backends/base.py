@@ -10,13 +10,23 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import sys
+import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import structlog
 
 from novelcrew.errors import Conflict, JobNotFound
 from novelcrew.jobs import Job, JobEvent, JobStatus
 from novelcrew.specs import Health
+
+if TYPE_CHECKING:
+    from novelcrew.plugins import Plugins
+
+log = structlog.get_logger(__name__)
 
 
 class JobStore(ABC):
@@ -176,3 +186,38 @@ class JobBackend(ABC):
     async def stats(self) -> dict[str, Any]:
         counts = await self.store.counts()
         return {"backend": self.name, "counts": counts, "queue_depth": counts.get("queued", 0)}
+
+
+def uses_crewai(plugins: Plugins, crews: builtins.list[str] | None = None) -> bool:
+    """Whether any of ``crews`` (default: every registered crew) has crewAI agents."""
+    registered = plugins.registry.crews
+    names = registered if crews is None else [c for c in crews if c in registered]
+    return any(registered[name].spec.agents for name in names)
+
+
+def import_crewai(data_dir: Path) -> None:
+    """Runs in a worker thread: crewAI's environment, then the heavy imports.
+
+    Importing crewAI takes seconds of CPU; done on the event loop (where a crew's first step
+    would do it) it would stall every request, event stream and lease renewal meanwhile.
+    """
+    from novelcrew import crewai_bridge
+
+    started = time.monotonic()
+    crewai_bridge.prepare(data_dir)
+    import crewai
+    import crewai.llms.base_llm  # noqa: F401
+
+    log.info("crewai_imported", seconds=round(time.monotonic() - started, 2), thread=True)
+
+
+async def warm_up_crewai(plugins: Plugins, data_dir: Path) -> None:
+    """Import crewAI off the event loop if a registered crew uses it (a worker, before it
+    takes its first job). A failure is logged: the job's own import raises it where it
+    belongs."""
+    if "crewai" in sys.modules or not uses_crewai(plugins):
+        return
+    try:
+        await asyncio.to_thread(import_crewai, data_dir)
+    except Exception as exc:
+        log.warning("crewai_warmup_failed", error=f"{type(exc).__name__}: {exc}")

@@ -31,8 +31,8 @@ def worker_command(
     Start any number, on any machines sharing the Redis. SIGTERM lets running jobs finish
     within NOVELCREW_WORKER_GRACE_SECONDS, then hands the rest back to the queue.
     """
+    from novelcrew.backends.arq.worker import run_worker
     from novelcrew.settings import Settings
-    from novelcrew.worker import run_worker
 
     overrides: dict[str, Any] = {
         key: value for key, value in {
@@ -43,7 +43,7 @@ def worker_command(
     if check:
         import asyncio
 
-        from novelcrew.worker import local_worker_alive
+        from novelcrew.backends.arq.worker import local_worker_alive
 
         raise typer.Exit(0 if asyncio.run(local_worker_alive(settings)) else 1)
     _configure_logging(settings)

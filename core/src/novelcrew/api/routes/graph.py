@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from novelcrew.api.deps import PluginsDep, SettingsDep
 from novelcrew.api.errors import GUARDED, responses
 from novelcrew.context import ToolContext
-from novelcrew.errors import BackendUnavailable, ToolMissing
+from novelcrew.errors import BackendUnavailable, NotFound
 
 GRAPH_TOOL = "kg_graph"
 
@@ -49,7 +49,7 @@ async def project_graph(project_id: str, plugins: PluginsDep,
                         settings: SettingsDep) -> GraphPublic:
     registered = plugins.registry.tools.get(GRAPH_TOOL)
     if registered is None:
-        raise ToolMissing(f"no loaded plugin registers the {GRAPH_TOOL!r} tool (install or "
+        raise NotFound(f"no loaded plugin registers the {GRAPH_TOOL!r} tool (install or "
                           "enable novelcrew-pathrag)", {"tool": GRAPH_TOOL})
     ctx = ToolContext(settings=settings, project_id=project_id)
     try:

@@ -1,6 +1,6 @@
 """A ``JobStore`` in Redis, so every API instance and worker sees every job.
 
-Layout (key names in ``backends/keys.py``): one hash per job holding the record JSON beside the
+Layout (key names in ``keys.py``): one hash per job holding the record JSON beside the
 fields that index and guard it; one Redis Stream per job for its event log, entry id ``0-<seq>``;
 sorted sets by ``created_at`` per status, per project and per project and status for listing,
 filtering, paging and counting.
@@ -40,16 +40,16 @@ from typing import Any
 import redis.asyncio as aioredis
 import structlog
 
+from novelcrew.backends.arq.keys import Keys
 from novelcrew.backends.base import JobStore
-from novelcrew.backends.keys import Keys
 from novelcrew.jobs import TERMINAL, TERMINAL_EVENTS, Job, JobEvent, JobStatus
 
 log = structlog.get_logger(__name__)
 
 _TERMINAL_LUA = "{" + ", ".join(f"['{s.value}']=true" for s in TERMINAL) + "}"
 
-#: Save a record (ARGV[1..9], when ARGV[1] ~= ''), append events to KEYS, then optionally
-#: enqueue in arq. Returns {saved (1, 0 refused, -1 exists), appended, first seq, terminal seq}.
+#: Save a record (ARGV[1..9], when ARGV[1] ~= ''), then append events to KEYS. Returns
+#: {saved (1, 0 refused, -1 exists), appended, first seq, terminal seq}.
 WRITE_LUA = f"""
 local terminal = {_TERMINAL_LUA}
 local saved = 1
@@ -100,13 +100,6 @@ for i = 1, n do
   if appended == 0 then first = seq end
   appended = appended + 1
 end
--- an arq enqueue (job key, result key, queue, payload, ttl ms, score), skipped like arq's
--- own enqueue_job when arq already has the job or its result
-local e = 11 + 2 * n
-if ARGV[e] and redis.call('EXISTS', ARGV[e], ARGV[e + 1]) == 0 then
-  redis.call('PSETEX', ARGV[e], ARGV[e + 4], ARGV[e + 3])
-  redis.call('ZADD', ARGV[e + 2], ARGV[e + 5], ARGV[2])
-end
 local closed = redis.call('HGET', h, 'terminal_seq')
 return {{saved, appended, first, tonumber(closed or '0')}}
 """
@@ -128,22 +121,6 @@ class _Held:
     save: list[str] | None = None
     events: list[tuple[str, str]] = field(default_factory=list)
     first_seq: int = 0
-
-
-@dataclass(frozen=True)
-class ArqEnqueue:
-    """An arq job to write with a record (what ``ArqRedis.enqueue_job`` would write)."""
-
-    job_key: str
-    result_key: str
-    queue: str
-    payload: bytes
-    ttl_ms: int
-    score: int
-
-    def args(self) -> list[str | bytes | int]:
-        return [self.job_key, self.result_key, self.queue, self.payload, self.ttl_ms,
-                self.score]
 
 
 def connect(url: str) -> aioredis.Redis:
@@ -203,13 +180,13 @@ class RedisStore(JobStore):
             lock = self._locks[job_id] = asyncio.Lock()
         return lock
 
-    async def _call(self, job_id: str, save: list[str], events: list[tuple[str, str]],
-                    enqueue: Sequence[str | bytes | int] = ()) -> tuple[int, int, int, int]:
-        args: list[str | bytes | int] = [*save, len(events)]
+    async def _call(self, job_id: str, save: list[str],
+                    events: list[tuple[str, str]]) -> tuple[int, int, int, int]:
+        args: list[str | int] = [*save, len(events)]
         for kind, body in events:
             args += [kind, body]
         out = await self._script(keys=[self.keys.job(job_id), self.keys.events(job_id)],
-                                 args=[*args, *enqueue])
+                                 args=args)
         saved, appended, first, closed = (int(v) for v in out)
         return saved, appended, first, closed
 
@@ -294,22 +271,32 @@ class RedisStore(JobStore):
         if (await self._call(job.id, self._save_args(job, "create"), []))[0] == -1:
             raise ValueError(f"job {job.id} already exists")
 
-    async def create_with_event(self, job: Job, type: str, *, message: str = "",
-                                data: dict[str, Any] | None = None,
-                                enqueue: ArqEnqueue | None = None) -> JobEvent:
-        """``create``, the job's first event and (optionally) its arq enqueue, atomically and
-        in one round trip: what a submit does, with no window where a crash leaves a stored
-        job that no queue holds."""
+    async def save_with_event(self, job: Job, type: str, *, crew: str | None = None,
+                              message: str = "", data: dict[str, Any] | None = None,
+                              create: bool = False) -> JobEvent:
+        """The record and its event in one script call (so atomically); a job this process
+        runs goes through ``save`` and ``append_event``, which hold its writes."""
+        if job.id in self._runs and not create:
+            return await super().save_with_event(job, type, crew=crew, message=message,
+                                                 data=data)
         await self.flush()
-        event = JobEvent(seq=0, job_id=job.id, type=type, message=message, data=data or {})
-        body = event.model_dump_json(exclude={"seq", "job_id"})
-        created, _, seq, _ = await self._call(job.id, self._save_args(job, "create"),
-                                              [("event", body)],
-                                              enqueue.args() if enqueue else ())
-        if created == -1:
+        event = JobEvent(seq=0, job_id=job.id, type=type, crew=crew, message=message,
+                         data=data or {})
+        kind = "terminal" if type in TERMINAL_EVENTS else "event"
+        saved, appended, seq, closed = await self._call(
+            job.id, self._save_args(job, "create" if create else "save"),
+            [(kind, event.model_dump_json(exclude={"seq", "job_id"}))])
+        if saved == -1:
             raise ValueError(f"job {job.id} already exists")
-        event.seq = seq
-        return event
+        if appended:
+            event.seq = seq
+            return event
+        return (await self.events(job.id, after=closed - 1, limit=1))[0]
+
+    def forget(self, job_id: str) -> None:
+        """This process lost ``job_id`` to another worker: drop what it holds unwritten."""
+        self._held.pop(job_id, None)
+        self._runs.pop(job_id, None)
 
     async def save(self, job: Job) -> None:
         args = self._save_args(job, "save")

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from novelcrew.backends.base import JobBackend, JobStore
+from novelcrew.backends.base import JobBackend, JobStore, import_crewai, uses_crewai
+from novelcrew.backends.inline.store import SQLiteStore
 from novelcrew.errors import BackendUnavailable
 from novelcrew.jobs import Job, JobErrorInfo, JobStatus, utcnow
 from novelcrew.runner import JobRunner
@@ -59,8 +60,6 @@ class InlineBackend(JobBackend):
         self._lock_path: Path | None = None
         self._lock_fd: int | None = None
         if store is None:
-            from novelcrew.backends.sqlite_store import SQLiteStore
-
             store = SQLiteStore(settings.resolved_data_dir / STORE_FILE)
             self._lock_path = settings.resolved_data_dir / LOCK_FILE
         self.plugins = plugins
@@ -263,17 +262,14 @@ class InlineBackend(JobBackend):
         """
         if "crewai" in sys.modules and (self._warmup is None or self._warmup.done()):
             return
-        crews = self.plugins.registry.crews
-        if not any(crew.spec.agents for crew in crews.values()):
+        if not uses_crewai(self.plugins):
             return  # no crew here uses crewAI
         job = await self.store.get(job_id)
-        if job is None or not any(
-            name in crews and crews[name].spec.agents for name in job.crews
-        ):
+        if job is None or not uses_crewai(self.plugins, job.crews):
             return
         if self._warmup is None:
             data_dir = self.settings.resolved_data_dir
-            self._warmup = asyncio.ensure_future(asyncio.to_thread(_import_crewai, data_dir))
+            self._warmup = asyncio.ensure_future(asyncio.to_thread(import_crewai, data_dir))
         try:
             await asyncio.shield(self._warmup)
         except Exception as exc:  # the job's own import will raise it where it belongs
@@ -302,15 +298,3 @@ class InlineBackend(JobBackend):
             "webhooks": {**webhook_counts(), "pending": pending_webhooks()},
         })
         return out
-
-
-def _import_crewai(data_dir: Path) -> None:
-    """Runs in a worker thread: crewAI's environment, then the heavy imports."""
-    from novelcrew import crewai_bridge
-
-    started = time.monotonic()
-    crewai_bridge.prepare(data_dir)
-    import crewai
-    import crewai.llms.base_llm  # noqa: F401
-
-    log.info("crewai_imported", seconds=round(time.monotonic() - started, 2), thread=True)

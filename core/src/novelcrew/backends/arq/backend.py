@@ -1,27 +1,28 @@
 """The ``arq`` backend: the API enqueues jobs in Redis; ``novelcrew worker`` processes run them.
 
 Records, progress and event logs live in Redis (``RedisStore``), so every API instance answers
-status, list and SSE for every job, whichever worker runs it. Submitting stores the record,
-its ``queued`` event and arq's ``run_job`` job (the job id as arq's job id, written as
-``enqueue_job(..., _job_id=job.id)`` would) in one atomic script call: no crash can leave a
-stored job that no queue holds, and enqueueing the same job twice is a no-op. Cancelling from
-any instance sets ``cancel_requested`` on the record; a queued job ends ``cancelled`` at once
-(a check-and-set on its status, plus arq's abort so no worker starts it), and a running one is
-told over pub/sub to whichever worker runs it, which sets the job's cancel event so the crew
-stops at its next step. The worker side lives in ``novelcrew.worker``.
+status, list and SSE for every job, whichever worker runs it. Submitting enqueues arq's
+``run_job`` with the job id as arq's ``_job_id`` (so the same job is never queued twice), then
+stores the record and its ``queued`` event: a crash in between leaves an arq job without a
+record, which a worker drops after waiting for it briefly, never a stored job that no queue
+holds. Cancelling from any instance sets ``cancel_requested`` on the record; a queued job ends
+``cancelled`` at once (a check-and-set on its status), and arq's ``abort_job`` stops it
+wherever it is: still queued, no worker starts it; running, its worker ends it ``cancelled``.
+The worker side is ``worker.py``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import TYPE_CHECKING, Any
 
 import structlog
 from redis.exceptions import RedisError
 
+from novelcrew.backends.arq.keys import RUN_JOB_FUNCTION, Keys
+from novelcrew.backends.arq.store import RedisStore
 from novelcrew.backends.base import JobBackend
-from novelcrew.backends.keys import ARQ_ABORT, ARQ_JOB, ARQ_RESULT, RUN_JOB_FUNCTION, Keys
-from novelcrew.backends.redis_store import ArqEnqueue, RedisStore
 from novelcrew.errors import BackendUnavailable, Conflict
 from novelcrew.jobs import Job, JobStatus, utcnow
 from novelcrew.runner import JobRunner
@@ -80,17 +81,13 @@ class ArqBackend(JobBackend):
     async def submit(self, job: Job) -> Job:
         job.status = JobStatus.queued
         try:
-            event = await self.store.create_with_event(
-                job, "queued", message="job queued", data={"crews": job.crews},
-                enqueue=arq_enqueue(self.settings.queue_name, job.id,
-                                    self.pool.expires_extra_ms),
-            )
-            job.events_count = event.seq
+            if not await enqueue(self.pool, self.settings.queue_name, job.id):
+                raise ValueError(f"job {job.id} already exists")
+            await self.runner.record_queued(job, create=True)
         except (RedisError, OSError) as exc:
             raise BackendUnavailable(f"Redis is unavailable: {exc}",
                                      {"backend": self.name}) from exc
-        await self.runner.notify(event, job)
-        return job.model_copy(deep=True)  # as stored (the emit set its events_count)
+        return job  # as stored (the emit set its events_count)
 
     async def cancel(self, job_id: str) -> Job:
         """Like ``JobBackend.cancel``, but only the flag is written: a whole-record save from
@@ -107,16 +104,18 @@ class ArqBackend(JobBackend):
         return await self.get(job_id)
 
     async def request_cancel(self, job: Job) -> None:
-        await self.store.flush()  # cancel_requested is in Redis before any worker hears of it
+        from arq.jobs import Job as ArqJob
+
         if job.status is JobStatus.queued:
             done = job.model_copy(update={"status": JobStatus.cancelled,
                                           "finished_at": utcnow(), "cancel_requested": True})
             if await self.store.save_if(done, {JobStatus.queued}):
                 await self.runner.emit(done, "cancelled", message="job cancelled")
-                await self.pool.zadd(ARQ_ABORT, {job.id: int(time.time() * 1000)})
-                return
-        # running (or it started meanwhile): the worker running it sets its cancel event
-        await self.store.redis.publish(self.keys.cancel_channel, job.id)
+        # queued: no worker starts it; running: its worker ends it as cancelled. The abort is
+        # asked for, not waited for (the record says when the job has ended)
+        arq_job = ArqJob(job.id, self.pool, _queue_name=self.settings.queue_name)
+        with contextlib.suppress(TimeoutError):
+            await arq_job.abort(timeout=0, poll_delay=0)
 
     # introspection ------------------------------------------------------------------------
     async def workers(self) -> list[dict[str, Any]]:
@@ -128,12 +127,15 @@ class ArqBackend(JobBackend):
             await self.store.redis.ping()
             workers = [w for w in await self.workers() if w["alive"]]
             depth = int(await self.pool.zcard(self.settings.queue_name))
+            aof = (await self.store.redis.info("persistence")).get("aof_enabled")
         except (RedisError, OSError) as exc:
             return Health(status="down", required=True,
                           detail=f"Redis unreachable: {type(exc).__name__}: {exc}",
                           data={"redis": "down", "workers": []})
         data = {"redis": "ok", "workers": workers, "live_workers": len(workers),
-                "queue": self.settings.queue_name, "queue_depth": depth}
+                "queue": self.settings.queue_name, "queue_depth": depth,
+                "persistence": "aof" if aof in (1, "1") else
+                "off: a Redis restart loses every queued job (see the operator guide)"}
         if not workers:
             return Health(status="degraded", required=True,
                           detail="Redis ok, but no live worker: jobs queue without running",
@@ -155,21 +157,10 @@ class ArqBackend(JobBackend):
         }
 
 
-def arq_enqueue(queue_name: str, job_id: str, expires_ms: int) -> ArqEnqueue:
-    """What ``enqueue(pool, queue_name, job_id)`` writes, for ``create_with_event``."""
-    from arq.jobs import serialize_job
-
-    now_ms = int(time.time() * 1000)
-    return ArqEnqueue(
-        job_key=ARQ_JOB + job_id, result_key=ARQ_RESULT + job_id, queue=queue_name,
-        payload=serialize_job(RUN_JOB_FUNCTION, (job_id,), {}, None, now_ms),
-        ttl_ms=expires_ms, score=now_ms,
-    )
-
-
 async def enqueue(pool: ArqRedis, queue_name: str, job_id: str,
                   defer: float | None = None) -> bool:
     """Enqueue arq's ``run_job`` for ``job_id`` (idempotent: False if arq already has it)."""
+
     queued = await pool.enqueue_job(RUN_JOB_FUNCTION, job_id, _job_id=job_id,
                                     _queue_name=queue_name, _defer_by=defer)
     return queued is not None
@@ -205,5 +196,6 @@ async def worker_list(store: RedisStore, settings: Settings) -> list[dict[str, A
             "jobs_retried": int(info.get("jobs_retried", 0) or 0),
             "jobs_handed_back": int(info.get("jobs_handed_back", 0) or 0),
             "jobs_recovered": int(info.get("jobs_recovered", 0) or 0),
+            "jobs_lost": int(info.get("jobs_lost", 0) or 0),
         })
     return out

@@ -1,32 +1,23 @@
 """Every Redis key the ``arq`` backend uses, in one place.
 
-Job records, event logs and indexes live under ``KeyPrefix.root`` (``novelcrew`` by default);
-arq's own keys (job definitions, in-progress markers, results) keep arq's fixed prefixes, named
-here too because crash recovery has to clear them. A deployment that shares one Redis between
-several novelcrew installations gives each its own root (``NOVELCREW_QUEUE_NAME`` picks the
-queue; the root is derived from it) so their records never mix.
+Job records, event logs and indexes live under ``Keys.root`` (``novelcrew`` by default);
+arq's own keys keep arq's fixed prefixes. The one arq key novelcrew touches is a running job's
+in-progress marker, whose expiry it renews as the job's lease (``worker.py``). A deployment
+that shares one Redis between several novelcrew installations gives each its own root
+(``NOVELCREW_QUEUE_NAME`` picks the queue; the root is derived from it) so their records never
+mix.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from arq.constants import (
-    abort_jobs_ss,
-    in_progress_key_prefix,
-    job_key_prefix,
-    result_key_prefix,
-    retry_key_prefix,
-)
+from arq.constants import in_progress_key_prefix
 
 #: The arq function every enqueued novelcrew job calls.
 RUN_JOB_FUNCTION = "run_job"
 
-ARQ_JOB = job_key_prefix
 ARQ_IN_PROGRESS = in_progress_key_prefix
-ARQ_RESULT = result_key_prefix
-ARQ_RETRY = retry_key_prefix
-ARQ_ABORT = abort_jobs_ss
 
 
 @dataclass(frozen=True)
@@ -43,7 +34,8 @@ class Keys:
     # job records --------------------------------------------------------------------------
     def job(self, job_id: str) -> str:
         """Hash: ``record`` (JSON), ``status``, ``project_id``, ``created_at``,
-        ``events_count``, ``cancel_requested``, ``terminal_seq``."""
+        ``events_count``, ``cancel_requested``, ``terminal_seq``, and while a worker runs
+        it ``worker`` (the id of the worker holding its lease) and ``recoveries``."""
         return f"{self.root}:job:{job_id}"
 
     def events(self, job_id: str) -> str:
@@ -75,19 +67,6 @@ class Keys:
         return f"{self.root}:worker:{worker_id}"
 
     @property
-    def claims(self) -> str:
-        """Hash: job id -> id of the worker running it."""
-        return f"{self.root}:claims"
-
-    @property
-    def cancel_channel(self) -> str:
-        """Pub/sub channel: a job id published here is cancelled by whichever worker runs it."""
-        return f"{self.root}:cancel"
-
-    # locks --------------------------------------------------------------------------------
-    def recover_lock(self, job_id: str) -> str:
-        return f"{self.root}:lock:recover:{job_id}"
-
-    @property
     def reaper_lock(self) -> str:
+        """String with a short expiry: the worker that checks arq's in-progress markers."""
         return f"{self.root}:lock:reaper"

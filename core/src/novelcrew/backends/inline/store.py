@@ -1,0 +1,311 @@
+"""A ``JobStore`` in one SQLite file (WAL), so nothing submitted is lost across a restart.
+
+Every operation runs on one thread that owns the store's only connection, each write in one
+transaction of its own (``BEGIN IMMEDIATE`` ... ``COMMIT``): SQLite's work stays off the event
+loop, and a caller resumes only once its write is committed.
+
+The record is kept whole as JSON, without its inputs (the story, up to megabytes), which sit
+in their own table and are rewritten only when they change; the columns beside the record exist
+to filter, sort and count. The event count (read from the events) and ``cancel_requested``
+belong to the store, not to whoever saves a record: a save from a stale copy can neither rewind
+the count nor undo a cancellation (the same rules as ``MemoryStore``).
+
+Waiters on a job's events wake at once on events appended through this store, and poll the
+file otherwise (another process may write it too).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import concurrent.futures
+import contextlib
+import json
+import sqlite3
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from novelcrew.backends.base import JobStore
+from novelcrew.jobs import Job, JobEvent, JobStatus
+
+T = TypeVar("T")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    project_id TEXT,
+    status TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    events_count INTEGER NOT NULL DEFAULT 0,
+    cancel_requested INTEGER NOT NULL DEFAULT 0,
+    record TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS jobs_created_at ON jobs (created_at);
+CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, created_at);
+CREATE INDEX IF NOT EXISTS jobs_project ON jobs (project_id, created_at);
+CREATE TABLE IF NOT EXISTS events (
+    job_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    record TEXT NOT NULL,
+    PRIMARY KEY (job_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS job_inputs (
+    job_id TEXT PRIMARY KEY,
+    digest TEXT NOT NULL,
+    inputs TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS webhook_deliveries (
+    job_id TEXT PRIMARY KEY,
+    delivered INTEGER NOT NULL,
+    detail TEXT NOT NULL,
+    at REAL NOT NULL
+);
+-- files written by an older version kept a copy of the event count up to date by trigger
+DROP TRIGGER IF EXISTS events_count;
+"""
+
+#: a save from a stale copy neither rewinds the event count nor undoes a cancellation
+SAVE = (
+    "INSERT INTO jobs (id, project_id, status, created_at, record, cancel_requested)"
+    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
+    " project_id = excluded.project_id, status = excluded.status,"
+    " created_at = excluded.created_at, record = excluded.record,"
+    " cancel_requested = jobs.cancel_requested OR excluded.cancel_requested"
+)
+CREATE = SAVE.replace("jobs.cancel_requested OR ", "")
+_INPUTS_KEY = '{"inputs":'
+#: inputs rewritten only when they changed (the comparison costs no page write)
+INPUTS = (
+    "INSERT INTO job_inputs (job_id, digest, inputs) VALUES (?, '', ?)"
+    " ON CONFLICT (job_id) DO UPDATE SET inputs = excluded.inputs"
+    " WHERE job_inputs.inputs != excluded.inputs"
+)
+#: appends an event numbered after the job's last one (one writer: no gaps)
+APPEND = (
+    "INSERT INTO events (job_id, seq, record)"
+    " SELECT ?, COALESCE(MAX(seq), 0) + 1, ? FROM events WHERE job_id = ? RETURNING seq"
+)
+SELECT = (
+    "SELECT j.record, (SELECT COALESCE(MAX(e.seq), 0) FROM events e WHERE e.job_id = j.id),"
+    " j.cancel_requested, i.inputs FROM jobs j LEFT JOIN job_inputs i ON i.job_id = j.id"
+)
+
+#: how often a waiter re-reads the file for events another process wrote
+POLL_SECONDS = 1.0
+#: how long a write waits while another process holds the database's write lock
+BUSY_SECONDS = 10.0
+
+
+def _job(row: Any) -> Job:
+    record, events_count, cancel_requested, inputs = row
+    job = Job.model_validate_json(f'{record[:-1]},"inputs":{inputs or "{}"}}}')
+    job.events_count = events_count
+    job.cancel_requested = bool(cancel_requested)
+    return job
+
+
+def _event(seq: int, record: str) -> JobEvent:
+    return JobEvent.model_validate_json(f'{record[:-1]},"seq":{seq}}}')
+
+
+class SQLiteStore(JobStore):
+    """Job records and event logs in ``path`` (created with its folder on ``open``)."""
+
+    def __init__(self, path: str | Path, *, poll_seconds: float = POLL_SECONDS) -> None:
+        self.path = Path(path)
+        self.poll_seconds = poll_seconds
+        self._conn: sqlite3.Connection | None = None
+        self._thread: concurrent.futures.ThreadPoolExecutor | None = None
+        #: wait_events callers per job, woken by an event appended through this store
+        self._waiters: dict[str, set[asyncio.Future[None]]] = {}
+
+    # the store's thread --------------------------------------------------------------------
+    async def open(self) -> None:
+        if self._thread is not None:
+            return
+        self._waiters.clear()  # futures belong to the event loop that opened the store
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._thread = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="novelcrew-sqlite")
+        await self._on_thread(self._connect)
+
+    def _connect(self) -> None:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.execute(f"PRAGMA busy_timeout={int(BUSY_SECONDS * 1000)}")
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.executescript(SCHEMA)
+        self._conn = conn
+
+    async def close(self) -> None:
+        if self._thread is None:
+            return
+        if self._conn is not None:
+            await self._on_thread(self._conn.close)
+            self._conn = None
+        self._thread.shutdown(wait=True)
+        self._thread = None
+
+    async def _on_thread(self, fn: Callable[..., T], *args: Any) -> T:
+        if self._thread is None:
+            raise RuntimeError("SQLiteStore is not open; call open() first")
+        return await asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
+
+    def _query(self, sql: str, params: tuple[Any, ...]) -> builtins.list[Any]:
+        assert self._conn is not None
+        return self._conn.execute(sql, params).fetchall()
+
+    def _transaction(self, statements: builtins.list[tuple[str, tuple[Any, ...]]],
+                     ) -> builtins.list[builtins.list[Any]]:
+        assert self._conn is not None
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            rows = [self._conn.execute(sql, params).fetchall() for sql, params in statements]
+            self._conn.execute("COMMIT")
+        except BaseException:
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+            raise
+        return rows
+
+    async def _read(self, sql: str, params: tuple[Any, ...] = ()) -> builtins.list[Any]:
+        return await self._on_thread(self._query, sql, params)
+
+    async def _write(self, *statements: tuple[str, tuple[Any, ...]],
+                     ) -> builtins.list[builtins.list[Any]]:
+        """Run ``statements`` in one transaction; their rows once it is committed."""
+        return await self._on_thread(self._transaction, list(statements))
+
+    # records ------------------------------------------------------------------------------
+    @staticmethod
+    def _record(job: Job, *, create: bool) -> builtins.list[tuple[str, tuple[Any, ...]]]:
+        row = (job.id, job.project_id, job.status.value, job.created_at.timestamp(),
+               job.model_dump_json(exclude={"inputs"}), int(job.cancel_requested))
+        inputs = (INPUTS, (job.id, job.model_dump_json(include={"inputs"})[len(_INPUTS_KEY):-1]))
+        return [(CREATE if create else SAVE, row), inputs]
+
+    async def create(self, job: Job) -> None:
+        await self._write(*self._record(job, create=True))
+
+    async def save(self, job: Job) -> None:
+        await self._write(*self._record(job, create=False))
+
+    async def get(self, job_id: str) -> Job | None:
+        rows = await self._read(f"{SELECT} WHERE j.id = ?", (job_id,))
+        return _job(rows[0]) if rows else None
+
+    async def list(self, *, project_id: str | None = None, status: JobStatus | None = None,
+                   limit: int = 50, offset: int = 0) -> tuple[list[Job], int]:
+        where, params = [], []
+        if project_id is not None:
+            where.append("j.project_id = ?")
+            params.append(project_id)
+        if status is not None:
+            where.append("j.status = ?")
+            params.append(JobStatus(status).value)
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        ((total,),) = await self._read(f"SELECT COUNT(*) FROM jobs j{clause}", tuple(params))
+        rows = await self._read(
+            f"{SELECT}{clause} ORDER BY j.created_at DESC, j.rowid ASC LIMIT ? OFFSET ?",
+            (*params, limit, offset),
+        )
+        return [_job(row) for row in rows], int(total)
+
+    async def counts(self) -> dict[str, int]:
+        out = {s.value: 0 for s in JobStatus}
+        for status, count in await self._read("SELECT status, COUNT(*) FROM jobs GROUP BY status"):
+            out[status] = count
+        return out
+
+    async def crew_timings(self) -> dict[str, builtins.list[float]]:
+        """Durations of the last 1,000 succeeded jobs' crews, read without their inputs."""
+        out: dict[str, builtins.list[float]] = {}
+        for (timings,) in await self._read(
+            "SELECT json_extract(record, '$.timings') FROM jobs WHERE status = 'succeeded'"
+            " ORDER BY created_at DESC LIMIT 1000"
+        ):
+            for crew, seconds in json.loads(timings or "{}").items():
+                out.setdefault(crew, []).append(float(seconds))
+        return out
+
+    # webhook outbox -----------------------------------------------------------------------
+    async def webhook_finished(self, job_id: str, delivered: bool, detail: str) -> None:
+        """Record that a job's webhook delivery is settled (``novelcrew.webhooks``)."""
+        await self._write((
+            "INSERT INTO webhook_deliveries (job_id, delivered, detail, at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (job_id) DO UPDATE SET delivered = excluded.delivered,"
+            " detail = excluded.detail, at = excluded.at",
+            (job_id, int(delivered), detail[:500], time.time()),
+        ))
+
+    async def unsettled_webhooks(self, since: float) -> builtins.list[Job]:
+        """Ended jobs created after ``since`` (a timestamp) whose webhook was never settled:
+        the process stopped or died while delivering it."""
+        rows = await self._read(
+            f"{SELECT} WHERE j.created_at >= ?"
+            " AND j.status IN ('succeeded', 'failed', 'cancelled')"
+            " AND json_extract(j.record, '$.webhook_url') IS NOT NULL"
+            " AND NOT EXISTS (SELECT 1 FROM webhook_deliveries w WHERE w.job_id = j.id)"
+            " ORDER BY j.created_at",
+            (since,),
+        )
+        return [_job(row) for row in rows]
+
+    # events -------------------------------------------------------------------------------
+    def _appended(self, event: JobEvent, rows: builtins.list[Any]) -> JobEvent:
+        event.seq = rows[0][0]
+        for waiter in self._waiters.pop(event.job_id, ()):
+            if not waiter.done():
+                waiter.set_result(None)
+        return event
+
+    @staticmethod
+    def _append(event: JobEvent) -> tuple[str, tuple[Any, ...]]:
+        return (APPEND, (event.job_id, event.model_dump_json(exclude={"seq"}),
+                         event.job_id))
+
+    async def append_event(self, job_id: str, type: str, *, crew: str | None = None,
+                           message: str = "", data: dict[str, Any] | None = None) -> JobEvent:
+        event = JobEvent(seq=0, job_id=job_id, type=type, crew=crew, message=message,
+                         data=data or {})
+        return self._appended(event, (await self._write(self._append(event)))[0])
+
+    async def save_with_event(self, job: Job, type: str, *, crew: str | None = None,
+                              message: str = "", data: dict[str, Any] | None = None,
+                              create: bool = False) -> JobEvent:
+        event = JobEvent(seq=0, job_id=job.id, type=type, crew=crew, message=message,
+                         data=data or {})
+        rows = await self._write(*self._record(job, create=create), self._append(event))
+        return self._appended(event, rows[-1])
+
+    async def events(self, job_id: str, after: int = 0,
+                     limit: int = 1000) -> builtins.list[JobEvent]:
+        rows = await self._read(
+            "SELECT seq, record FROM events WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+            (job_id, after, limit),
+        )
+        return [_event(seq, record) for seq, record in rows]
+
+    async def wait_events(self, job_id: str, after: int,
+                          timeout: float) -> builtins.list[JobEvent]:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            # registered before reading, so an append between the read and the wait wakes it
+            waiter: asyncio.Future[None] = loop.create_future()
+            self._waiters.setdefault(job_id, set()).add(waiter)
+            try:
+                batch = await self.events(job_id, after)
+                remaining = deadline - loop.time()
+                if batch or remaining <= 0:
+                    return batch
+                await asyncio.wait((waiter,), timeout=min(remaining, self.poll_seconds))
+            finally:
+                waiters = self._waiters.get(job_id)
+                if waiters is not None:
+                    waiters.discard(waiter)
+                    if not waiters:
+                        with contextlib.suppress(KeyError):
+                            del self._waiters[job_id]
