@@ -118,6 +118,9 @@ class PayloadStandIn:
         self.updates: list[dict[str, Any]] = []
         #: the generatedContent fields the schema has; others are dropped, as Payload does
         self.fields = fields
+        #: fields another writer stores right after the first read (the observer's update)
+        self.after_first_read: dict[str, Any] = {}
+        self.reads = 0
 
     @hookimpl
     def register_tools(self, register: Any) -> None:
@@ -125,7 +128,11 @@ class PayloadStandIn:
 
         class _Read:
             async def acall(self, project_id: Any = None) -> dict[str, Any]:
-                return copy.deepcopy(outer.project)
+                outer.reads += 1
+                doc = copy.deepcopy(outer.project)
+                if outer.reads == 1:
+                    outer.project.update(copy.deepcopy(outer.after_first_read))
+                return doc
 
         class _Update:
             async def acall(self, project_id: Any = None, data: Any = None) -> dict[str, Any]:

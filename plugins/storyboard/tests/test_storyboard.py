@@ -217,6 +217,9 @@ async def test_payload_defaults_the_style_and_stores_the_storyboard(tmp_path: Pa
                               "mood": "storm-lit", "genre": "maritime drama",
                               "generatedContent": {"scenes": [{"sceneNumber": 1,
                                                                "description": "kept"}]}})
+    # while the crew works, the payload plugin's observer stores the director's scenes
+    payload.after_first_read = {"generatedContent": {"scenes": [
+        {"sceneNumber": 1, "description": "kept"}, {"sceneNumber": 2, "description": "new"}]}}
     result, _, _ = await board(tmp_path, {"previous": previous(),
                                           "style": {"tone": "stark"}}, payload)
     style = result.bible.style
@@ -226,7 +229,8 @@ async def test_payload_defaults_the_style_and_stores_the_storyboard(tmp_path: Pa
     assert result.payload_written
     (update,) = payload.updates
     content = update["data"]["generatedContent"]
-    assert content["scenes"] == [{"sceneNumber": 1, "description": "kept"}]
+    assert content["scenes"] == [{"sceneNumber": 1, "description": "kept"},
+                                 {"sceneNumber": 2, "description": "new"}]
     stored = content["storyboard"]
     assert stored["ready_for_media_generation"] is True and stored["offline"] is False
     assert stored["scenes"][0]["shots"][0]["image_prompt"] == \

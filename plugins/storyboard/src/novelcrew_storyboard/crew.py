@@ -438,8 +438,12 @@ async def run(ctx: RunContext, inputs: StoryboardInput) -> Storyboard:
     if write_payload:
         await ctx.task_started(PAYLOAD_TASK)
         try:
+            # read again just before writing: the payload plugin's observer may have stored
+            # the director's scenes since the first read, and they must not be overwritten
+            current = await ctx.tool("payload_read_project").acall(project_id=project_id)
             doc = await ctx.tool("payload_update_project").acall(
-                project_id=project_id, data=payload_update(project or {}, result))
+                project_id=project_id,
+                data=payload_update(current if isinstance(current, dict) else {}, result))
             # Payload drops fields its schema lacks and still answers 200: check the document
             content = doc.get("generatedContent") if isinstance(doc, dict) else None
             result.payload_written = isinstance(content, dict) and bool(content.get("storyboard"))
