@@ -26,13 +26,25 @@ uv sync --frozen --no-dev --no-install-workspace "${skip[@]}" --quiet
 cp -r "$repo/core" "$repo/sdk" "$repo/plugins" .
 rm -rf core/tests sdk/tests plugins/*/tests
 uv sync --frozen --no-dev --no-editable "${skip[@]}" --quiet
+
+# step 3: third-party plugins (the Dockerfile's EXTRA_PLUGINS build argument); by default the
+# repository's example plugin, so the step is exercised
+extra="${EXTRA_PLUGINS-$repo/examples/logline-crew}"
+if [ -n "$extra" ]; then
+    # shellcheck disable=SC2086
+    uv pip install --python "$UV_PROJECT_ENVIRONMENT/bin/python" --quiet $extra
+fi
 cd /
 rm -rf "$src"   # the runtime stage keeps only the virtual environment
 
 venv="$work/app/.venv"
 "$venv/bin/novelcrew" --help > /dev/null
 "$venv/bin/novelcrew" worker --help > /dev/null
-"$venv/bin/novelcrew" plugins --json > /dev/null
+"$venv/bin/novelcrew" plugins --json > "$work/plugins.json"
+if [ -n "$extra" ] && [ -z "${EXTRA_PLUGINS+x}" ]; then
+    grep -q '"name": "logline"' "$work/plugins.json" \
+        || { echo "the extra plugin is not listed" >&2; exit 1; }
+fi
 if NOVELCREW_REDIS_URL=redis://127.0.0.1:1/0 "$venv/bin/novelcrew" worker --check; then
     echo "worker --check passed with no Redis" >&2; exit 1
 fi

@@ -14,6 +14,16 @@ uv sync --frozen --quiet
 
 [ "$what" = "python" ] && exit 0
 
+if [ "$what" = "crewai-oldest" ]; then
+  # a second environment with the oldest crewAI minor core supports (its pyproject's floor),
+  # for CI's second pass of the suite: .venv-crewai-oldest/bin/python -m pytest
+  oldest=$(sed -n 's/.*"crewai>=\([0-9][0-9.]*\),.*/\1/p' core/pyproject.toml)
+  UV_PROJECT_ENVIRONMENT=.venv-crewai-oldest uv sync --frozen --quiet
+  uv pip install --quiet --python .venv-crewai-oldest/bin/python "crewai==${oldest}.*"
+  .venv-crewai-oldest/bin/python -c "import crewai; print('crewAI', crewai.__version__)"
+  exit 0
+fi
+
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)

@@ -246,8 +246,25 @@ def test_public_names_are_exactly_the_intended_ones() -> None:
 
     assert sorted(novelcrew.__all__) == sorted([
         "Crew", "Health", "Job", "JobBackendSpec", "JobCreate", "JobEvent", "JobStatus",
-        "Model", "RunContext", "Tool", "ToolContext", "hookimpl",
+        "Model", "RunContext", "Tool", "ToolContext", "hookimpl", "Settings", "PluginSettings",
+        "NovelcrewError", "InvalidInput", "JobCancelled", "JobError", "ModelError",
+        "RegistrationError", "ToolMissing", "TransientError", "__version__",
     ])
     assert all(hasattr(novelcrew, name) for name in novelcrew.__all__)
 
 
+def test_job_event_goes_through_pluggy_so_tracing_shows_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import asyncio
+
+    class Observer:
+        @hookimpl
+        def job_event(self, event: Any) -> None:
+            return None
+
+    monkeypatch.setenv("NOVELCREW_TRACE_PLUGINS", "1")
+    plugins = make_plugins(CrewPlugin(), Observer())
+    asyncio.run(run_job(plugins, "count", {"story_text": "a"}, settings=make_settings(tmp_path)))
+    traced = [line for line in capsys.readouterr().err.splitlines() if "hook job_event" in line]
+    assert traced and all("Observer-1" in line for line in traced)

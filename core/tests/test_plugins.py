@@ -97,7 +97,7 @@ def test_registry_refuses_clash_directly():
         plugins.registry.register_model(
             Model(provider="offline", description="x", build=lambda m, s: None), "mine"
         )
-    assert "novelcrew.default_plugins.models" in str(err.value) and "mine" in str(err.value)
+    assert "novelcrew.default_plugins.offline" in str(err.value) and "mine" in str(err.value)
 
 
 def test_invalid_names_and_types_are_refused(fake_dist):
@@ -124,15 +124,45 @@ def test_allow_list_from_environment(fake_dist, monkeypatch):
     assert "one" in load().registry.crews
 
 
-def test_missing_tool_names_the_tool_and_plugins_that_could_provide_it(fake_dist):
+def test_missing_tool_names_the_tool_and_plugins_that_could_provide_it(fake_dist, tmp_path):
+    """The hint reads entry-point metadata (group ``novelcrew.tools``) and never imports a
+    plugin the allow-list excludes."""
     fake_dist("needs-plugin", "needs_plugin", crew_plugin("needy", tools=("magic_lens",)))
-    fake_dist("lens-plugin", "lens_plugin", crew_plugin("lens", provides=("magic_lens",)))
+    marker = tmp_path / "imported"
+    info = fake_dist("lens-plugin", "lens_plugin",
+                     f"open({str(marker)!r}, 'w').close()\n" +
+                     crew_plugin("lens", provides=("magic_lens",)))
+    with (info / "entry_points.txt").open("a") as fh:
+        fh.write("\n[novelcrew.tools]\nmagic_lens = lens_plugin\n")
     plugins = load(allow=["needs-plugin"])
     with pytest.raises(ToolMissing) as err:
         plugins.registry.tool("magic_lens", wanted_by="needy")
     message = str(err.value)
     assert "'magic_lens'" in message and "'needy'" in message and "lens-plugin" in message
     assert err.value.details["plugins"] == ["lens-plugin"]
+    assert not marker.exists(), "the excluded plugin was imported for the hint"
+
+
+def test_a_clash_refuses_only_the_newcomers_item(fake_dist):
+    """A plugin registering a name a built-in (or earlier plugin) holds: that one item is
+    refused with an error naming both; the built-in keeps it; the newcomer's other crews and
+    tools work."""
+    source = crew_plugin("fresh", provides=("own_tool",)) + """
+from novelcrew import Model
+
+@hookimpl
+def register_models(register):
+    register(Model(provider="offline", description="mine", build=lambda m, s: None))
+"""
+    fake_dist("clash-plugin", "clash_plugin", source)
+    plugins = load(allow=["clash-plugin"])
+    info = plugins.infos["clash-plugin"]
+    assert "'offline'" in (info.error or "")
+    assert "novelcrew.default_plugins.offline" in info.error and "clash-plugin" in info.error
+    assert plugins.registry.models["offline"].plugin == "novelcrew.default_plugins.offline"
+    assert plugins.registry.crews["fresh"].plugin == "clash-plugin"
+    assert plugins.registry.tools["own_tool"].plugin == "clash-plugin"
+    assert info.crews == ["fresh"] and info.models == []
 
 
 def test_crew_tools_are_injected_by_name(fake_dist):
@@ -173,7 +203,7 @@ def test_plugins_command_json_has_exactly_the_documented_keys(fake_dist, monkeyp
     reset_plugins()
     assert result.exit_code == 0, result.output
     rows = {row["name"]: row for row in json.loads(result.stdout)}
-    keys = {"name", "version", "hooks", "crews", "tools", "models", "error"}
+    keys = {"name", "version", "hooks", "crews", "tools", "models", "error", "warnings"}
     assert all(set(row) == keys for row in rows.values())
     assert rows["wordcount-plugin"]["crews"] == ["wordcount"]
     assert "ModuleNotFoundError" in rows["broken-plugin"]["error"]

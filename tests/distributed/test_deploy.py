@@ -22,20 +22,50 @@ from nc_redis_server import free_port
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 
 
-def test_the_compose_file_is_valid_and_defines_api_worker_and_persistent_redis() -> None:
+def documented_settings() -> list[str]:
+    """Every environment name in the operator guide's settings tables (aliases too)."""
+    doc = (DEPLOY.parent / "docs" / "operator-guide.md").read_text()
+    names: list[str] = []
+    for line in doc.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("| ") and len(cells) >= 3 and not cells[0].startswith("backend"):
+            names += [n for n in re.findall(r"`([A-Z][A-Z0-9_]+)`", cells[1]) if n not in names]
+    return names
+
+
+def test_the_compose_file_is_valid_and_defines_api_worker_and_persistent_redis(
+        tmp_path: Path) -> None:
+    example = (DEPLOY / "novelcrew.env.example").read_text()
+    filled = tmp_path / "novelcrew.env"
+    filled.write_text(re.sub(r"^# ([A-Z][A-Z0-9_]+)=$", r"\1=set-by-test", example,
+                             flags=re.M))
     out = subprocess.run(
         [shutil.which("docker-compose") or "docker-compose", "-f", str(DEPLOY / "compose.yaml"),
-         "config"], capture_output=True, text=True, check=True, env={"PATH": "/usr/bin:/bin"},
+         "config"], capture_output=True, text=True, check=True,
+        env={"PATH": "/usr/bin:/bin", "NOVELCREW_ENV_FILE": str(filled)},
     ).stdout
     config = yaml.safe_load(out)
     services = config["services"]
     assert set(services) == {"api", "worker", "redis"}
     assert "--appendonly" in services["redis"]["command"]
     assert services["redis"]["volumes"]
+    documented = documented_settings()
+    assert {"NOVELCREW_MODEL", "OPENAI_BASE_URL", "OPENAI_API_KEY", "NOVELCREW_WEBHOOK_SECRET",
+            "NOVELCREW_PAYLOAD_URL", "NOVELCREW_PATHRAG_URL"} <= set(documented)
+    fixed = {"NOVELCREW_JOB_BACKEND", "NOVELCREW_REDIS_URL", "NOVELCREW_HOST", "NOVELCREW_PORT",
+             "NOVELCREW_WORKER_GRACE_SECONDS"}
     for name in ("api", "worker"):
         env = services[name]["environment"]
         assert env["NOVELCREW_JOB_BACKEND"] == "arq"
         assert env["NOVELCREW_REDIS_URL"] == "redis://redis:6379/0"
+        # every documented setting (or its alias) reaches the container through the env file
+        for setting in documented:
+            if setting not in fixed and f"# {setting}=" in example:
+                assert env.get(setting) == "set-by-test", (name, setting)
+        missing = [s for s in documented if f"{s}=" not in example
+                   and not any(f"alias: {s}" in line or f", {s}" in line
+                               for line in example.splitlines())]
+        assert not missing, f"documented but not in novelcrew.env.example: {missing}"
         assert services[name]["healthcheck"]["test"]
         assert services[name]["depends_on"]["redis"]["condition"] == "service_healthy"
     assert services["worker"]["command"][:2] == ["novelcrew", "worker"]
@@ -43,10 +73,18 @@ def test_the_compose_file_is_valid_and_defines_api_worker_and_persistent_redis()
 
 
 def test_the_systemd_units_verify(tmp_path: Path) -> None:
-    """``systemd-analyze verify`` on the units, pointed at this machine's novelcrew."""
+    """``systemd-analyze verify`` on the units, pointed at this machine's novelcrew; each gives
+    the service a writable state directory as its HOME (crewAI writes under ``$HOME``, and
+    ``ProtectHome=yes`` hides /home)."""
     novelcrew = str(Path(sys.executable).parent / "novelcrew")
     for unit in (DEPLOY / "systemd").glob("*.service"):
-        text = unit.read_text().replace("/opt/novelcrew/.venv/bin/novelcrew", novelcrew)
+        source = unit.read_text()
+        assert "StateDirectory=novelcrew\n" in source and "ProtectHome=yes" in source
+        env = " ".join(line.split("=", 1)[1] for line in source.splitlines()
+                       if line.startswith("Environment="))
+        assert "HOME=/var/lib/novelcrew " in env + " "
+        assert "NOVELCREW_DATA_DIR=/var/lib/novelcrew" in env
+        text = source.replace("/opt/novelcrew/.venv/bin/novelcrew", novelcrew)
         (tmp_path / unit.name).write_text(text)
     result = subprocess.run(
         ["systemd-analyze", "verify", *sorted(str(p) for p in tmp_path.glob("*.service"))],
@@ -54,6 +92,16 @@ def test_the_systemd_units_verify(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "novelcrew" not in result.stderr, result.stderr
+
+
+def test_the_image_steps_install_a_third_party_plugin() -> None:
+    """deploy/check-image-steps.sh replays the Dockerfile (no Docker engine here), including
+    its EXTRA_PLUGINS step with the repository's example plugin, and checks it is listed."""
+    assert 'ARG EXTRA_PLUGINS=""' in (DEPLOY / "Dockerfile").read_text()
+    out = subprocess.run(["bash", str(DEPLOY / "check-image-steps.sh")], capture_output=True,
+                         text=True, timeout=600)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    assert "image build steps OK" in out.stdout
 
 
 def nginx_conf(tmp_path: Path, site: str) -> Path:

@@ -18,7 +18,8 @@ async def test_the_director_reads_the_project_from_payload(tmp_path: Path) -> No
         plugins = make_plugins(entry_points=["architect", "director", "pathrag", "payload"],
                                llm=llm)
         settings = make_settings(tmp_path / "data", default_model="scripted",
-                                 payload_url=server.url, payload_api_key=server.api_key)
+                                 plugin_config={"payload": {"url": server.url,
+                                                           "api_key": server.api_key}})
         project_id = str(server.seeded["projectId"])
         job, events = await run_job(plugins, ["architect", "director"], {"story_text": STORY},
                                     settings=settings, project_id=project_id)

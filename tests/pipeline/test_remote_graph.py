@@ -55,7 +55,7 @@ async def test_chain_over_an_upstream_style_pathrag_service(
     llm = ScriptedLLM(replies=replies())
     plugins = make_plugins(entry_points=["architect", "director", "pathrag"], llm=llm)
     settings = make_settings(tmp_path / "data", default_model="scripted",
-                             pathrag_url=plain_pathrag)
+                             plugin_config={"pathrag": {"url": plain_pathrag}})
     job, _ = await run_job(plugins, ["architect", "director"], {"story_text": STORY},
                            settings=settings, project_id="nm-remote")
     assert job.status == "succeeded", job.error

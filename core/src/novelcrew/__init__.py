@@ -1,21 +1,58 @@
-"""novelcrew: an AI-agent job server that turns stories into film production plans."""
+"""novelcrew: an AI-agent job server that turns stories into film production plans.
+
+The names below are the public face for plugin authors and embedding apps (docs/hooks.md,
+docs/plugin-author-guide.md); ``test_public_names_are_exactly_the_intended_ones`` keeps the list
+exact. Modules named here are public too: ``novelcrew.hookspecs``, ``novelcrew.errors``,
+``novelcrew.settings``, ``novelcrew.specs``, ``novelcrew.context``, ``novelcrew.jobs``; the
+rest is internal and may change without notice (see docs/architecture.md).
+"""
+
+from importlib.metadata import PackageNotFoundError as _PackageNotFoundError
+from importlib.metadata import version as _version
 
 from novelcrew.context import RunContext, ToolContext
+from novelcrew.errors import (
+    InvalidInput,
+    JobCancelled,
+    JobError,
+    ModelError,
+    NovelcrewError,
+    RegistrationError,
+    ToolMissing,
+    TransientError,
+)
 from novelcrew.hookspecs import hookimpl
 from novelcrew.jobs import Job, JobCreate, JobEvent, JobStatus
+from novelcrew.settings import PluginSettings, Settings
 from novelcrew.specs import Crew, Health, JobBackendSpec, Model, Tool
+
+try:
+    __version__ = _version("novelcrew")
+except _PackageNotFoundError:  # a source tree that is not installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "Crew",
     "Health",
+    "InvalidInput",
     "Job",
     "JobBackendSpec",
+    "JobCancelled",
     "JobCreate",
+    "JobError",
     "JobEvent",
     "JobStatus",
     "Model",
+    "ModelError",
+    "NovelcrewError",
+    "PluginSettings",
+    "RegistrationError",
     "RunContext",
+    "Settings",
     "Tool",
     "ToolContext",
+    "ToolMissing",
+    "TransientError",
+    "__version__",
     "hookimpl",
 ]

@@ -7,11 +7,11 @@ factory receives so every tool it builds is scoped to one project.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextvars
+import logging
 import threading
-import weakref
-from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -22,70 +22,22 @@ if TYPE_CHECKING:
     from novelcrew.registry import Registry
     from novelcrew.settings import Settings
 
+_log = logging.getLogger(__name__)
 #: The context of the crew run the current task belongs to (routes crewAI events to a job).
 current_context: contextvars.ContextVar[RunContext | None] = contextvars.ContextVar(
     "novelcrew_run_context", default=None
 )
 
 EmitFn = Callable[..., Awaitable[None]]
+#: builds a crewAI LLM for an agent role of a crew run (the runner injects the model layer's)
+LLMFactory = Callable[["RunContext", str | None], Any]
+#: runs a crewAI ``Crew`` for a crew run (the runner injects the crewAI layer's)
+KickoffFn = Callable[["RunContext", Any, dict[str, Any]], Awaitable[Any]]
 
 
-class _Mailbox:
-    """Coroutines handed from worker threads to one event loop, one wake-up per burst.
-
-    ``asyncio.run_coroutine_threadsafe`` costs a concurrent future, a chained callback and a
-    write to the loop's self-pipe per call, and crews send several events per task from their
-    threads; with many jobs running, a batch of them now reaches the loop with one wake-up.
-    Coroutines start as tasks in the order they were posted; like a discarded
-    ``run_coroutine_threadsafe`` future, a failing one is dropped silently.
-    """
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
-        self.items: deque[Coroutine[Any, Any, Any]] = deque()
-        self.lock = threading.Lock()
-        self.scheduled = False
-
-    def post(self, coro: Coroutine[Any, Any, Any]) -> None:
-        with self.lock:
-            self.items.append(coro)
-            if self.scheduled:
-                return
-            self.scheduled = True
-        try:
-            self.loop.call_soon_threadsafe(self.drain)
-        except RuntimeError:  # the loop closed: nothing will run it, as before
-            with self.lock:
-                self.scheduled = False
-                self.items.clear()
-            coro.close()
-
-    def drain(self) -> None:
-        with self.lock:
-            self.scheduled = False
-            items = list(self.items)
-            self.items.clear()
-        for coro in items:
-            self.loop.create_task(coro).add_done_callback(_retrieve)
-
-
-def _retrieve(task: asyncio.Task[Any]) -> None:
-    if not task.cancelled():
-        task.exception()
-
-
-_mailboxes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Mailbox] = \
-    weakref.WeakKeyDictionary()
-_mailboxes_lock = threading.Lock()
-
-
-def post(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, Any]) -> None:
-    """Run ``coro`` on ``loop`` from another thread, without waiting for it."""
-    box = _mailboxes.get(loop)
-    if box is None:
-        with _mailboxes_lock:
-            box = _mailboxes.setdefault(loop, _Mailbox(loop))
-    box.post(coro)
+def _log_failure(future: concurrent.futures.Future[Any]) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        _log.warning("event from a crew thread failed: %r", future.exception())
 
 
 @dataclass
@@ -122,6 +74,8 @@ class RunContext:
     current_task: str | None = None
     cancel_event: threading.Event = field(default_factory=threading.Event)
     loop: asyncio.AbstractEventLoop | None = None
+    llm_factory: LLMFactory | None = None
+    kickoff_fn: KickoffFn | None = None
     _progress_cb: Callable[[RunContext], Awaitable[None]] | None = None
 
     # tools --------------------------------------------------------------------------------
@@ -148,14 +102,9 @@ class RunContext:
 
     def llm(self, agent_role: str | None = None) -> Any:
         """A crewAI LLM for ``agent_role``: routed, retried, with fallbacks and usage recorded."""
-        from novelcrew.crewai_bridge import prepare
-
-        # crewAI's environment, before its import; ``prepare`` resolves the path itself, once
-        # (``resolved_data_dir`` would walk the file system on every call)
-        prepare(self.settings.data_dir)
-        from novelcrew.llm.router import build_llm
-
-        return build_llm(self, agent_role)
+        if self.llm_factory is None:
+            raise RuntimeError("this RunContext has no model factory (the runner injects one)")
+        return self.llm_factory(self, agent_role)
 
     def record_usage(self, model: str, usage: ModelUsage) -> None:
         self.usage.setdefault(model, ModelUsage()).add(usage)
@@ -177,8 +126,11 @@ class RunContext:
             running = None
         if running is self.loop:
             self.loop.create_task(coro)
-        else:
-            post(self.loop, coro)
+            return
+        try:
+            asyncio.run_coroutine_threadsafe(coro, self.loop).add_done_callback(_log_failure)
+        except RuntimeError:  # the loop closed meanwhile
+            coro.close()
 
     async def add_tasks(self, n: int) -> None:
         """Announce ``n`` more tasks so progress has a total to count towards."""
@@ -216,6 +168,6 @@ class RunContext:
     # crewAI -------------------------------------------------------------------------------
     async def kickoff(self, crew: Any, inputs: Mapping[str, Any] | None = None) -> Any:
         """Run a crewAI ``Crew`` for this job: events routed here, cancellable between steps."""
-        from novelcrew.crewai_bridge import kickoff
-
-        return await kickoff(self, crew, dict(inputs or {}))
+        if self.kickoff_fn is None:
+            raise RuntimeError("this RunContext has no kickoff (the runner injects one)")
+        return await self.kickoff_fn(self, crew, dict(inputs or {}))

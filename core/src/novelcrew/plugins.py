@@ -21,6 +21,7 @@ from typing import Any
 import pluggy
 
 from novelcrew import hookspecs
+from novelcrew.errors import RegistrationError
 from novelcrew.registry import Registry
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,7 @@ GROUP = "novelcrew"
 DEFAULT_PLUGINS = (
     "novelcrew.default_plugins.backends",
     "novelcrew.default_plugins.models",
+    "novelcrew.default_plugins.offline",
 )
 REGISTER_HOOKS = ("register_crews", "register_tools", "register_models", "register_job_backends")
 
@@ -123,8 +125,11 @@ def _version(ep: EntryPoint) -> str | None:
 
 def _register_plugin(
     pm: pluggy.PluginManager, registry: Registry, module: Any, name: str, info: PluginInfo
-) -> None:
-    """Register one plugin's hooks, rolling everything back if any of them raises."""
+) -> list[str]:
+    """Register one plugin's hooks. If a hook raises, everything of the plugin is rolled back
+    and the error re-raised. A name another (earlier) plugin holds is refused on its own: the
+    earlier registration stays, the rest of this plugin registers, and the refusals (each
+    naming both plugins) are returned and recorded as the plugin's error."""
     pm.register(module, name=name)
     info.hooks = sorted(caller.name for caller in pm.get_hookcallers(module) or [])
     scratch = Registry()
@@ -135,29 +140,35 @@ def _register_plugin(
                 p for p in pm.get_plugins() if p is not module
             ])
             caller(register=callbacks[hook_name])
-        # merge into the shared registry; clashes with other plugins raise here
-        for crew in scratch.crews.values():
-            registry.register_crew(crew.spec, name)
-            info.crews.append(crew.spec.name)
-        for tool in scratch.tools.values():
-            registry.register_tool(tool.spec, name)
-            info.tools.append(tool.spec.name)
-        for model in scratch.models.values():
-            registry.register_model(model.spec, name)
-            info.models.append(model.spec.provider)
-        for backend in scratch.backends.values():
-            registry.register_backend(backend.spec, name)
     except BaseException:
-        for table in (registry.crews, registry.tools, registry.models, registry.backends):
-            for key in [k for k, v in table.items() if v.plugin == name]:
-                del table[key]
         info.crews, info.tools, info.models = [], [], []
         pm.unregister(module)
         raise
+    refused: list[str] = []
+    merges: list[tuple[Any, Any, list[str], Any]] = [
+        (scratch.crews, registry.register_crew, info.crews, lambda spec: spec.name),
+        (scratch.tools, registry.register_tool, info.tools, lambda spec: spec.name),
+        (scratch.models, registry.register_model, info.models, lambda spec: spec.provider),
+        (scratch.backends, registry.register_backend, [], lambda spec: spec.name),
+    ]
+    for table, register, names, key in merges:
+        for entry in table.values():
+            try:
+                register(entry.spec, name)
+            except RegistrationError as exc:
+                refused.append(exc.message)
+                log.warning("plugin %s: %s (refused; the first registration stays)",
+                            name, exc.message)
+            else:
+                names.append(key(entry.spec))
+    if refused:
+        info.error = "RegistrationError: " + "; ".join(refused)
+    return refused
 
 
 def load(allow: list[str] | object | None = ..., *, include_entry_points: bool = True,
-         modules: list[str] | None = None) -> Plugins:
+         modules: list[str] | None = None,
+         builtins: tuple[str, ...] = DEFAULT_PLUGINS) -> Plugins:
     """Build a plugin manager and registry from the default plugins and entry points.
 
     ``modules`` are extra plugin modules by import path, registered like entry points (with
@@ -173,13 +184,16 @@ def load(allow: list[str] | object | None = ..., *, include_entry_points: bool =
         if modules is None and include_entry_points:
             modules = configured.plugin_modules
     pm = new_plugin_manager()
-    registry = Registry()
+    registry = Registry(tool_hint=plugins_offering_tool)
     infos: dict[str, PluginInfo] = {}
-    for modname in DEFAULT_PLUGINS:
-        module = importlib.import_module(modname)
+    for modname in builtins:
         info = PluginInfo(name=modname, builtin=True, version=_core_version())
-        _register_plugin(pm, registry, module, modname, info)
         infos[modname] = info
+        try:
+            _register_plugin(pm, registry, importlib.import_module(modname), modname, info)
+        except Exception as exc:  # recorded: /health reports the server degraded
+            info.error = f"{type(exc).__name__}: {exc}"
+            log.error("built-in plugin %s failed to load: %s", modname, info.error)
     if include_entry_points:
         for ep in entry_points(group=GROUP):
             if not _allowed(allow, ep):  # type: ignore[arg-type]
@@ -205,10 +219,13 @@ def load(allow: list[str] | object | None = ..., *, include_entry_points: bool =
 
 
 def register_module(plugins: Plugins, module: Any, name: str) -> PluginInfo:
-    """Register an extra plugin object (tests, embedding apps) into loaded plugins."""
+    """Register an extra plugin object (tests, embedding apps) into loaded plugins; a name
+    clash raises ``RegistrationError`` (after registering the rest, like ``load``)."""
     info = PluginInfo(name=name)
-    _register_plugin(plugins.pm, plugins.registry, module, name, info)
+    refused = _register_plugin(plugins.pm, plugins.registry, module, name, info)
     plugins.infos[name] = info
+    if refused:
+        raise RegistrationError("; ".join(refused), {"plugin": name})
     return info
 
 
@@ -232,21 +249,18 @@ def reset_plugins() -> None:
         _loaded = None
 
 
+#: entry-point group in which a plugin may declare the tools it registers (``name = module``),
+#: so a missing tool's error can name the plugin without importing anything
+TOOLS_GROUP = "novelcrew.tools"
+
+
 def plugins_offering_tool(tool: str) -> list[str]:
-    """Installed plugins that register ``tool``, loaded or not (used for error hints)."""
-    found = []
-    for ep in entry_points(group=GROUP):
-        try:
-            module = ep.load()
-            scratch_pm = new_plugin_manager()
-            scratch_pm.register(module, name=ep.name)
-            names: list[str] = []
-            scratch_pm.hook.register_tools(register=lambda t, names=names: names.append(t.name))
-            if tool in names:
-                found.append(ep.dist.name if ep.dist else ep.name)
-        except Exception:
-            continue
-    return found
+    """Installed distributions that declare ``tool`` in their metadata (entry-point group
+    ``novelcrew.tools``), whether or not they are loaded: the hint "install or enable one of".
+    Reads metadata only; no plugin is imported (the allow-list may exclude it on purpose)."""
+    found = {ep.dist.name if ep.dist else ep.value.split(".", 1)[0]
+             for ep in entry_points(group=TOOLS_GROUP, name=tool)}
+    return sorted(found)
 
 
 def _core_version() -> str | None:

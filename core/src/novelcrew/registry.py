@@ -28,6 +28,9 @@ class Registry:
     tools: dict[str, Entry[Tool]] = field(default_factory=dict)
     models: dict[str, Entry[Model]] = field(default_factory=dict)
     backends: dict[str, Entry[JobBackendSpec]] = field(default_factory=dict)
+    #: which installed (not loaded) plugins offer a tool, for the "install or enable" hint;
+    #: the plugin loader sets it (the registry does not know how plugins are found)
+    tool_hint: Callable[[str], list[str]] | None = None
 
     # registration -------------------------------------------------------------------------
     def _add(self, kind: str, table: dict[str, Entry[Any]], name: str, spec: Any, plugin: str):
@@ -104,9 +107,7 @@ class Registry:
         try:
             return self.tools[name].spec
         except KeyError:
-            from novelcrew.plugins import plugins_offering_tool
-
-            offering = plugins_offering_tool(name)
+            offering = self.tool_hint(name) if self.tool_hint else []
             hint = (
                 f"; install or enable one of: {', '.join(offering)}"
                 if offering

@@ -19,6 +19,7 @@ import structlog
 from pydantic import BaseModel, ValidationError
 
 from novelcrew.context import RunContext, ToolContext, current_context
+from novelcrew.crewai.env import prepare as prepare_crewai
 from novelcrew.errors import (
     InvalidInput,
     JobCancelled,
@@ -37,6 +38,20 @@ log = structlog.get_logger(__name__)
 _stdlog = logging.getLogger(__name__)
 
 OBSERVER_TIMEOUT = 60.0
+
+
+def build_llm(ctx: RunContext, agent_role: str | None) -> Any:
+    """The model layer's routed LLM (imported on first use: it imports crewAI)."""
+    from novelcrew.llm.router import build_llm as routed
+
+    return routed(ctx, agent_role)
+
+
+async def kickoff(ctx: RunContext, crew: Any, inputs: dict[str, Any]) -> Any:
+    """The crewAI layer's kickoff (imported on first use)."""
+    from novelcrew.crewai.kickoff import kickoff as run
+
+    return await run(ctx, crew, inputs)
 
 
 @dataclass
@@ -186,6 +201,7 @@ class JobRunner:
                         cancel_event: threading.Event) -> Any:
         registry = self.plugins.registry
         inputs = build_inputs(crew.input_model, job, previous)
+        prepare_crewai(self.settings.data_dir)  # before any plugin code can import crewAI
         tool_ctx = ToolContext(settings=self.settings, project_id=job.project_id,
                                job_id=job.id, user_id=job.user_id, crew=crew.name)
         tools: dict[str, Any] = {}
@@ -214,11 +230,12 @@ class JobRunner:
         base_usage = {k: v.model_copy() for k, v in job.usage.items()}
         base_models = list(job.models_used)
         ctx = RunContext(
-            job_id=job.id, crew=crew.name, settings=self.settings, registry=registry,
+            job_id=job.id, crew=crew.name, settings=self.settings.for_job(job.config),
+            registry=registry,
             project_id=job.project_id, user_id=job.user_id, tools=tools,
             previous=dict(previous), config=job.config, emit_fn=emit_fn,
             cancel_event=cancel_event, loop=asyncio.get_running_loop(),
-            _progress_cb=on_progress,
+            llm_factory=build_llm, kickoff_fn=kickoff, _progress_cb=on_progress,
         )
         job.progress.current_crew = crew.name
         await self.emit(job, "crew_started", crew=crew.name, message=f"{crew.name} started",

@@ -13,7 +13,7 @@ import os
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     port: int = Field(5001, validation_alias=_env("PORT", "CREWAI_PORT"))
     data_dir: Path = Field(Path(".novelcrew"), validation_alias=_env("DATA_DIR"))
     log_level: str = Field("INFO", validation_alias=_env("LOG_LEVEL"))
+    #: a free label shown by /stats (the original server's ENVIRONMENT), e.g. staging
+    environment: str = Field("production", validation_alias=_env("ENVIRONMENT"))
     log_format: Literal["json", "console"] = Field("json", validation_alias=_env("LOG_FORMAT"))
     api_keys: Annotated[list[SecretStr], NoDecode] = Field(
         default_factory=list, validation_alias=_env("API_KEYS")
@@ -110,6 +112,13 @@ class Settings(BaseSettings):
     model_max_backoff_seconds: float = Field(
         30.0, validation_alias=_env("MODEL_MAX_BACKOFF_SECONDS")
     )
+    #: sampling temperature of every model call (none: the provider's default); a job's
+    #: ``config.temperature`` overrides it for that job
+    model_temperature: float | None = Field(
+        None, ge=0, le=2, validation_alias=_env("MODEL_TEMPERATURE"))
+    #: most tokens per model answer (none: the provider's default); ``config.max_tokens``
+    #: overrides it for one job
+    model_max_tokens: int | None = Field(None, ge=1, validation_alias=_env("MODEL_MAX_TOKENS"))
     prompt_token_budget: int = Field(12_000, validation_alias=_env("PROMPT_TOKEN_BUDGET"))
     openrouter_api_key: SecretStr | None = Field(
         None, validation_alias=_env("OPENROUTER_API_KEY", "OPENROUTER_API_KEY")
@@ -125,15 +134,12 @@ class Settings(BaseSettings):
         None, validation_alias=_env("OPENAI_BASE_URL", "OPENAI_BASE_URL")
     )
 
-    # Novel Movie services (read by the pathrag and payload plugins)
-    pathrag_url: str | None = Field(None, validation_alias=_env("PATHRAG_URL", "PATHRAG_API_URL"))
-    payload_url: str | None = Field(
-        None, validation_alias=_env("PAYLOAD_URL", "NOVEL_MOVIE_API_URL")
+    #: per-plugin settings by plugin name, e.g. ``{"payload": {"url": ...}}`` (a
+    #: ``[plugin_config.payload]`` table in novelcrew.toml, or JSON); they override the
+    #: plugin's own ``NOVELCREW_<PLUGIN>_*`` variables (see ``PluginSettings.of``)
+    plugin_config: Annotated[dict[str, dict[str, Any]], NoDecode] = Field(
+        default_factory=dict, validation_alias=_env("PLUGIN_CONFIG")
     )
-    payload_api_key: SecretStr | None = Field(
-        None, validation_alias=_env("PAYLOAD_API_KEY", "NOVEL_MOVIE_API_KEY")
-    )
-    payload_auth_collection: str = Field("users", validation_alias=_env("PAYLOAD_AUTH_COLLECTION"))
 
     @field_validator("api_keys", "cors_origins", "fallback_models", "plugin_modules",
                      "webhook_allow", mode="before")
@@ -149,6 +155,11 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
+
+    @field_validator("plugin_config", mode="before")
+    @classmethod
+    def _json_table(cls, value: Any) -> Any:
+        return json.loads(value) if isinstance(value, str) else value
 
     @field_validator("crew_models", "agent_models", mode="before")
     @classmethod
@@ -189,6 +200,13 @@ class Settings(BaseSettings):
             return "openrouter/anthropic/claude-sonnet-4"
         return "offline"
 
+    def for_job(self, config: Mapping[str, Any]) -> Settings:
+        """These settings with a job's ``config.temperature`` / ``config.max_tokens`` applied
+        (validated at submission); the same object when the job sets neither."""
+        update = {field: config[key] for key, field in JOB_MODEL_OVERRIDES.items()
+                  if config.get(key) is not None}
+        return self.model_copy(update=update) if update else self
+
     def model_for(self, crew: str | None = None, agent_role: str | None = None) -> str:
         """The model a call uses: per agent role, then per crew, then the default."""
         if agent_role and agent_role in self.agent_models:
@@ -198,6 +216,10 @@ class Settings(BaseSettings):
         return self.model_for_default
 
 
+#: a job's ``config`` keys that override model settings for that job (``Settings.for_job``)
+JOB_MODEL_OVERRIDES = {"temperature": "model_temperature", "max_tokens": "model_max_tokens"}
+
+
 @lru_cache
 def get_settings() -> Settings:
     """The process's settings, read once."""
@@ -205,10 +227,18 @@ def get_settings() -> Settings:
 
 
 class PluginSettings(BaseSettings):
-    """Base of a plugin's own settings: subclass it in your plugin with
-    ``model_config = PluginSettings.config_for("<plugin>")`` so its variables read
-    ``NOVELCREW_<PLUGIN>_<FIELD>`` (plus any aliases you give a field), from the environment
-    and ``.env``. The CLI knows every loaded subclass, so it can warn about a misspelt one."""
+    """Base of a plugin's own settings, which live with the plugin (docs/hooks.md).
+
+    Subclass it with ``plugin = "<name>"`` and ``model_config = PluginSettings.config_for(
+    "<name>")``: fields then read ``NOVELCREW_<NAME>_<FIELD>`` from the environment and
+    ``.env`` (give a field ``validation_alias=AliasChoices(...)`` to keep older names). Read
+    them with ``MySettings.of(ctx.settings)``, so a ``plugin_config`` table in the core
+    settings (novelcrew.toml, tests) overrides the environment. The CLI knows every imported
+    subclass, so it can warn about a misspelt variable.
+    """
+
+    #: the plugin's name (its entry-point name): the key in ``Settings.plugin_config``
+    plugin: ClassVar[str] = ""
 
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8",
                                       extra="ignore", populate_by_name=True)
@@ -218,6 +248,12 @@ class PluginSettings(BaseSettings):
         prefix = f"NOVELCREW_{plugin.upper().replace('-', '_')}_"
         return SettingsConfigDict(env_prefix=prefix, env_file=".env", env_file_encoding="utf-8",
                                   extra="ignore", populate_by_name=True)
+
+    @classmethod
+    def of(cls, settings: Settings | None = None) -> Self:
+        """This plugin's settings: ``settings.plugin_config[plugin]`` over the environment."""
+        overrides = settings.plugin_config.get(cls.plugin, {}) if settings is not None else {}
+        return cls(**overrides)
 
 
 class SettingsError(NovelcrewError):
@@ -276,16 +312,23 @@ def check_environment(environ: Mapping[str, str] | None = None) -> list[str]:
     """Warnings about ``NOVELCREW_*`` variables no settings model reads (likely typos)."""
     environ = os.environ if environ is None else environ
     known: set[str] = set(NON_SETTING_VARIABLES)
-    prefixes: list[str] = []
     for cls in settings_classes():
         for names in env_names(cls).values():
             known.update(names)
-        if cls is not Settings and cls.model_config.get("env_prefix"):
-            prefixes.append(str(cls.model_config["env_prefix"]))
+    # an installed plugin whose settings class is not imported (not enabled): its prefix
+    # cannot be checked field by field, so its variables pass
+    from importlib.metadata import entry_points
+
+    checked = {str(cls.model_config.get("env_prefix") or "") for cls in settings_classes()}
+    unchecked = [prefix for ep in entry_points(group="novelcrew")
+                 if (prefix := f"NOVELCREW_{ep.name.upper().replace('-', '_')}_")
+                 not in checked]
     warnings = []
     for name in sorted(environ):
         upper = name.upper()
         if not upper.startswith("NOVELCREW_") or upper in known:
+            continue
+        if upper.startswith(tuple(unchecked)):
             continue
         close = difflib.get_close_matches(upper, sorted(known), n=1, cutoff=0.8)
         hint = f"; did you mean {close[0]}?" if close else ""

@@ -114,14 +114,28 @@ class ApiCrews:
                       output_model=Summary, run=boom))
         register(Crew(name="strict", description="Needs a scene count.", input_model=StrictIn,
                       output_model=Summary, run=strict))
-        register(Crew(name="grapher", description="Needs the knowledge graph.",
-                      input_model=StoryIn, output_model=Summary, run=echo,
-                      tools=("kg_query",)))
 
     @hookimpl
     def register_tools(self, register: Any) -> None:
         register(Tool(name="probe", description="Does nothing; has a health check.",
                       factory=lambda ctx: None, health=probe_health))
+
+
+class NeedsGraph:
+    """A crew whose required tool no loaded plugin provides (``/health`` is degraded with it,
+    so only the tests about that register it)."""
+
+    @hookimpl
+    def register_crews(self, register: Any) -> None:
+        register(Crew(name="grapher", description="Needs the knowledge graph.",
+                      input_model=StoryIn, output_model=Summary, run=echo,
+                      tools=("kg_query",)))
+
+
+def add_grapher(plugins: Any) -> None:
+    from novelcrew.plugins import register_module
+
+    register_module(plugins, NeedsGraph(), "needsgraph")
 
 
 def load_plugins() -> Any:
@@ -130,3 +144,18 @@ def load_plugins() -> Any:
     loaded = load(allow=[], include_entry_points=False)
     register_module(loaded, ApiCrews(), "apicrews")
     return loaded
+
+
+_hooks = ApiCrews()
+
+
+@hookimpl
+def register_crews(register: Any) -> None:
+    """The same crews when this module is a plugin module (an arq worker's
+    ``NOVELCREW_PLUGIN_MODULES=apicrews``)."""
+    _hooks.register_crews(register)
+
+
+@hookimpl
+def register_tools(register: Any) -> None:
+    _hooks.register_tools(register)

@@ -92,6 +92,7 @@ def test_the_real_command_in_a_process(plugin_dir: Path, tmp_path: Path) -> None
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["result"]["count"]["words"] == 11
+    assert "loading crewAI" in proc.stderr  # the import's seconds are not silent
 
 
 def test_help_does_not_import_crewai(tmp_path: Path) -> None:

@@ -10,8 +10,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from novelcrew import hookimpl
-from novelcrew.llm.fill import OFFLINE_NOTE
-from novelcrew.llm.offline import OfflineLLM, answer, schema_in
+from novelcrew.default_plugins.offline.fill import OFFLINE_NOTE
+from novelcrew.default_plugins.offline.llm import OfflineLLM, answer, schema_in
 from novelcrew.specs import Crew
 from novelcrew_sdk.testing import make_plugins, make_settings, run_job
 

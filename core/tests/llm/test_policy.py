@@ -10,10 +10,10 @@ from pathlib import Path
 import httpx
 
 from novelcrew.errors import JobCancelled
-from novelcrew.llm.health import offline_health, openai_health, openrouter_health
+from novelcrew.llm.health import openai_health, openrouter_health
 from novelcrew.llm.policy import MalformedResponse, backoff_delay, judge, retry_after_of
 from novelcrew_sdk.openai_server import OpenAIServer
-from novelcrew_sdk.testing import make_settings
+from novelcrew_sdk.testing import make_plugins, make_settings
 
 
 class StatusError(Exception):
@@ -66,7 +66,9 @@ async def test_health_of_providers(tmp_path: Path) -> None:
     settings = make_settings(tmp_path)  # offline only
     assert (await openrouter_health(settings)).status == "disabled"
     assert (await openai_health(settings)).status == "disabled"
-    assert (await offline_health(settings)).status == "ok"
+    offline = make_plugins().registry.models["offline"]
+    assert offline.plugin == "novelcrew.default_plugins.offline"  # a default plugin like any
+    assert (await offline.spec.health(settings)).status == "ok"
     routed = make_settings(tmp_path, default_model="openrouter/anthropic/claude-sonnet-4")
     assert (await openrouter_health(routed)).status == "down"  # routed to, but no key
     with OpenAIServer() as server:

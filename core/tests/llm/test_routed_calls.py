@@ -55,7 +55,7 @@ async def test_the_routed_models_context_window_is_asked_once(
     plugins = reader_plugins_for(llm)
     ctx = RunContext(job_id="j", crew="reader", registry=plugins.registry,
                      settings=make_settings(tmp_path / "data", default_model="scripted"))
-    routed = ctx.llm("Reader")
+    routed = router.build_llm(ctx, "Reader")
     assert [routed.get_context_window_size() for _ in range(5)] == [12_345] * 5
     assert llm.windows_asked == 1
 

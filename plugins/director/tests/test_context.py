@@ -20,8 +20,9 @@ PROJECT_DOC = {"id": 7, "name": "Lighthouse", "tone": "elegiac", "mood": "storm-
 class PayloadPlugin:
     """``payload_read_project`` answering one document (or failing, like a Payload outage)."""
 
-    def __init__(self, fail: bool = False) -> None:
+    def __init__(self, fail: bool = False, configured: bool = True) -> None:
         self.fail = fail
+        self.configured = configured
         self.reads: list[Any] = []
 
     @hookimpl
@@ -29,6 +30,8 @@ class PayloadPlugin:
         plugin = self
 
         class _Read:
+            configured = plugin.configured  # what the real tool says about its settings
+
             async def acall(self, project_id: Any = None) -> dict[str, Any]:
                 plugin.reads.append(project_id)
                 if plugin.fail:
@@ -44,8 +47,7 @@ async def test_project_notes_from_payload_reach_the_prompts(
     llm = ScriptedLLM(replies=director_replies())
     payload = PayloadPlugin()
     plugins = make_plugins(graph_plugin(graph), payload, entry_points=["director"], llm=llm)
-    settings = make_settings(tmp_path / "data", default_model="scripted",
-                             payload_url="http://payload.test")
+    settings = make_settings(tmp_path / "data", default_model="scripted")
     job, _ = await run_job(plugins, "director", {"scenes": [1]}, settings=settings,
                            project_id=PROJECT)
     assert job.status == "succeeded", job.error
@@ -62,8 +64,7 @@ async def test_a_payload_outage_is_a_warning_not_a_failure(
     llm = ScriptedLLM(replies=director_replies())
     plugins = make_plugins(graph_plugin(graph), PayloadPlugin(fail=True),
                            entry_points=["director"], llm=llm)
-    settings = make_settings(tmp_path / "data", default_model="scripted",
-                             payload_url="http://payload.test")
+    settings = make_settings(tmp_path / "data", default_model="scripted")
     job, events = await run_job(plugins, "director", {"scenes": [2]}, settings=settings,
                                 project_id=PROJECT)
     assert job.status == "succeeded", job.error
@@ -71,7 +72,7 @@ async def test_a_payload_outage_is_a_warning_not_a_failure(
 
 
 async def test_an_unconfigured_payload_is_not_asked(tmp_path: Path, graph: MemoryGraph) -> None:
-    payload = PayloadPlugin()
+    payload = PayloadPlugin(configured=False)
     plugins = make_plugins(graph_plugin(graph), payload, entry_points=["director"],
                            llm=ScriptedLLM(replies=director_replies()))
     settings = make_settings(tmp_path / "data", default_model="scripted")

@@ -140,4 +140,5 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 def make_settings(tmp_path: Path, url: str | None) -> Settings:
-    return Settings(data_dir=tmp_path / "data", pathrag_url=url, _env_file=None)
+    return Settings(data_dir=tmp_path / "data", _env_file=None,
+                    plugin_config={"pathrag": {"url": url}})

@@ -87,10 +87,11 @@ def settings_for(tmp_path: Path) -> Callable[..., Settings]:
     """Settings naming a server explicitly (tools and health get settings passed in)."""
 
     def make(server: PayloadServer | None, api_key: str | None = None, **extra: Any) -> Settings:
-        values: dict[str, Any] = {"payload_url": None, "payload_api_key": None}
+        values: dict[str, Any] = {"url": None, "api_key": None}
         if server is not None:
-            values = {"payload_url": server.url, "payload_api_key": api_key or server.api_key}
-        return make_settings(tmp_path / "novelcrew-data", **{**values, **extra})
+            values = {"url": server.url, "api_key": api_key or server.api_key}
+        values.update(extra)
+        return make_settings(tmp_path / "novelcrew-data", plugin_config={"payload": values})
 
     return make
 

@@ -65,8 +65,13 @@ class ScriptedLLM(LocalLLM):
         **kwargs: Any,
     ) -> None:
         super().__init__(model=model, provider="scripted", **kwargs)
+        # all state set here: on crewAI 1.12 ``BaseLLM`` is not a pydantic model, so the
+        # ``PrivateAttr`` defaults above are only declarations
         self._script = dict(replies or {})
         self._default = default
+        self._positions = {}
+        self._calls = []
+        self._lock = threading.Lock()
 
     # what tests look at --------------------------------------------------------------------
     @property

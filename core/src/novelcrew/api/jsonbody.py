@@ -128,8 +128,9 @@ def post(router: APIRouter, path: str, **options: Any) -> Callable[[E], E]:
     """``router.post`` for an endpoint served by ``JSONBodyRoute``."""
 
     def decorator(endpoint: E) -> E:
+        route_class = options.pop("route_class", JSONBodyRoute)
         router.add_api_route(path, endpoint, methods=["POST"],
-                             route_class_override=JSONBodyRoute, **options)
+                             route_class_override=route_class, **options)
         return endpoint
 
     return decorator

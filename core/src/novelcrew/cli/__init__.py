@@ -4,6 +4,7 @@ through the ``register_commands`` hook when the command starts (``main``)."""
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import typer
 
@@ -64,6 +65,15 @@ def add_plugin_commands(cli: typer.Typer, plugins: object | None = None) -> list
             typer.echo(f"novelcrew: warning: plugin {name!r} failed to add its commands: "
                        f"{type(result).__name__}: {result}", err=True)
     return failures
+
+
+def print_startup_summary(settings: Any, role: str) -> None:
+    """The one summary line (and loud warnings) ``serve`` and ``worker`` print on stderr."""
+    from novelcrew.introspect import startup_summary
+    from novelcrew.plugins import get_plugins
+
+    for line in startup_summary(settings, get_plugins(), role):
+        typer.echo(line, err=True)
 
 
 def main() -> None:

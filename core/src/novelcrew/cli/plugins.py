@@ -11,7 +11,7 @@ def plugins_command(
     as_json: bool = typer.Option(False, "--json", help="Print a JSON list instead of a table."),
     all_: bool = typer.Option(False, "--all", help="Include the built-in default plugins."),
 ) -> None:
-    """List installed plugins with their hooks, crews, tools, models and errors."""
+    """List installed plugins with their hooks, crews, tools, models, errors and warnings."""
     from novelcrew.introspect import plugin_list
 
     rows = plugin_list(include_builtin=all_)
@@ -22,11 +22,14 @@ def plugins_command(
     from rich.table import Table
 
     table = Table(title="novelcrew plugins")
-    for col in ("name", "version", "hooks", "crews", "tools", "models", "error"):
-        table.add_column(col, overflow="fold", style="red" if col == "error" else None)
+    columns = ("name", "version", "hooks", "crews", "tools", "models", "error", "warnings")
+    for col in columns:
+        table.add_column(col, overflow="fold",
+                         style="red" if col == "error" else "yellow" if col == "warnings"
+                         else None)
     for row in rows:
         table.add_row(*(
             ", ".join(row[c]) if isinstance(row[c], list) else (row[c] or "")
-            for c in ("name", "version", "hooks", "crews", "tools", "models", "error")
+            for c in columns
         ))
     Console().print(table)

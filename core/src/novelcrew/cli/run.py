@@ -76,7 +76,7 @@ def run_job(crews: list[str], inputs: dict[str, Any], settings: Settings, *,
 
     from rich.console import Console
 
-    from novelcrew import crewai_bridge
+    from novelcrew.crewai.env import import_crewai
     from novelcrew.errors import CrewNotFound
     from novelcrew.jobs import Job
     from novelcrew.logging import configure_logging
@@ -85,7 +85,6 @@ def run_job(crews: list[str], inputs: dict[str, Any], settings: Settings, *,
     configure_logging(settings)
     if logging.getLogger().level >= logging.WARNING:
         logging.getLogger("crewai").setLevel(logging.ERROR)  # per-call notices drown progress
-    crewai_bridge.prepare(settings.resolved_data_dir)
     err = Console(stderr=True)
     plugins = plugins or load(settings.plugins)
     try:
@@ -93,6 +92,13 @@ def run_job(crews: list[str], inputs: dict[str, Any], settings: Settings, *,
     except CrewNotFound as exc:
         err.print(f"[bold red]error:[/] {exc.message}")
         return EXIT_USAGE
+    if "crewai" not in sys.modules:  # seconds of imports: say so rather than sit silent
+        if err.is_terminal:
+            with err.status("loading crewAI…"):
+                import_crewai(settings.resolved_data_dir)
+        else:
+            err.print("loading crewAI…")
+            import_crewai(settings.resolved_data_dir)
     config = {"model": model} if model else {}
     job = Job(crews=crews, inputs=inputs, project_id=project_id, config=config)
     final = asyncio.run(_run(job, plugins, settings, err))

@@ -36,6 +36,9 @@ def run_server(overrides: dict[str, Any]) -> None:
     settings = Settings(**overrides)
     log_config = _configure_logging(settings)
     app = create_app(settings)
+    from novelcrew.cli import print_startup_summary
+
+    print_startup_summary(settings, f"serving on http://{settings.host}:{settings.port}")
     uvicorn.run(
         app,
         host=settings.host,

@@ -1,5 +1,5 @@
-"""The built-in model providers: ``openrouter``, ``openai`` (any compatible endpoint) and
-``offline``."""
+"""The built-in HTTP model providers: ``openrouter`` and ``openai`` (any compatible endpoint).
+``offline`` is its own default plugin (``default_plugins.offline``)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,7 @@ from novelcrew.specs import Model
 async def _health(settings: Any, provider: str) -> Any:
     from novelcrew.llm import health
 
-    check = {"openrouter": health.openrouter_health, "openai": health.openai_health,
-             "offline": health.offline_health}[provider]
+    check = {"openrouter": health.openrouter_health, "openai": health.openai_health}[provider]
     return await check(settings)
 
 
@@ -25,20 +24,10 @@ async def _openai_health(settings: Any) -> Any:
     return await _health(settings, "openai")
 
 
-async def _offline_health(settings: Any) -> Any:
-    return await _health(settings, "offline")
-
-
 def _build(model_id: str, settings: Any) -> Any:
     from novelcrew.llm.providers import build_provider_llm
 
     return build_provider_llm(model_id, settings)
-
-
-def _offline(model_id: str, settings: Any) -> Any:
-    from novelcrew.llm.offline import OfflineLLM
-
-    return OfflineLLM(model="offline")
 
 
 @hookimpl(trylast=True)
@@ -56,12 +45,4 @@ def register_models(register: Any) -> None:
         build=_build,
         health=_openai_health,
         examples=("openai/gpt-4o-mini", "openai/llama3.1"),
-    ))
-    register(Model(
-        provider="offline",
-        description="Deterministic stand-in without network: fills output schemas by plain "
-        "extraction from the input text. It does not understand stories.",
-        build=_offline,
-        health=_offline_health,
-        examples=("offline",),
     ))

@@ -65,9 +65,3 @@ async def openai_health(settings: Settings) -> Health:
         return Health(status="disabled", detail="no routed model uses openai/...")
     key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
     return await _probe(settings.openai_base_url or "https://api.openai.com/v1", key)
-
-
-async def offline_health(settings: Settings) -> Health:
-    used = "offline" in routed_providers(settings)
-    detail = "routed: answers are plain extraction, not understanding" if used else "available"
-    return Health(status="ok", detail=detail)

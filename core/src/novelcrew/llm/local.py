@@ -13,6 +13,7 @@ from typing import Any, cast
 from crewai.events.types.llm_events import LLMCallType
 from crewai.llms.base_llm import BaseLLM, llm_call_context
 
+from novelcrew.crewai.compat import ours_only
 from novelcrew.llm.usage import report_usage
 
 __all__ = ["LocalLLM", "fake_usage", "messages_of", "prompt_of", "text_of"]
@@ -57,12 +58,6 @@ def fake_usage(prompt: str, reply: str) -> dict[str, int]:
     }
 
 
-def _no_crewai_retry(fn: Any) -> Any:
-    """Opt a method out of the rate-limit retry crewAI wraps around ``call``/``acall``."""
-    fn._crewai_rate_limit_wrapped = True
-    return fn
-
-
 class LocalLLM(BaseLLM):
     """A crewAI LLM whose answer is computed here; subclasses implement ``respond``."""
 
@@ -77,7 +72,7 @@ class LocalLLM(BaseLLM):
                  usage: dict[str, int], from_agent: Any) -> None:
         """Called after each successful answer (the scripted LLM records calls here)."""
 
-    @_no_crewai_retry
+    @ours_only
     def call(self, messages: Any, tools: Any = None, callbacks: Any = None,
              available_functions: Any = None, from_task: Any = None, from_agent: Any = None,
              response_model: Any = None) -> str:
@@ -101,10 +96,10 @@ class LocalLLM(BaseLLM):
             self.answered(msgs, prompt, reply, usage, from_agent)
             self._emit_call_completed_event(response=reply, call_type=LLMCallType.LLM_CALL,
                                             from_task=from_task, from_agent=agent,
-                                            messages=cast(Any, msgs), usage=usage)
+                                            messages=cast(Any, msgs))
         return reply
 
-    @_no_crewai_retry
+    @ours_only
     async def acall(self, messages: Any, tools: Any = None, callbacks: Any = None,
                     available_functions: Any = None, from_task: Any = None,
                     from_agent: Any = None, response_model: Any = None) -> str:

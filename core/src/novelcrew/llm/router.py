@@ -1,10 +1,10 @@
 """The LLM a crew's agents talk to: routed per crew and agent, retried, bounded, accounted for.
 
-``build_llm(ctx, role)`` (behind ``RunContext.llm``) returns a ``RoutedLLM``: a crewAI
-``BaseLLM`` that sends each call to the routed model, retries failures that are worth it
+``build_llm(ctx, role)`` (what the runner gives ``RunContext.llm``) returns a ``RoutedLLM``: a
+crewAI ``BaseLLM`` that sends each call to the routed model, retries failures worth retrying
 (429 honouring ``Retry-After``, 5xx, timeouts, connection errors, malformed answers) with
-exponential backoff and jitter, then tries the fallback models in order, then raises
-``ModelError`` naming every model tried. Every call's usage lands on the job
+exponential backoff and jitter (one tenacity policy), then tries the fallback models in order,
+then raises ``ModelError`` naming every model tried. Every call's usage lands on the job
 (``ctx.record_usage``), in an ``llm_call`` event and in the Prometheus counters.
 """
 
@@ -14,6 +14,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import contextvars
+import json
 import logging
 import threading
 import time
@@ -21,14 +22,28 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from crewai.llms.base_llm import BaseLLM, call_stop_override
+from crewai.llms.base_llm import BaseLLM
 from pydantic import PrivateAttr
+from tenacity import AsyncRetrying, RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
+from novelcrew.crewai.compat import no_inner_retry, ours_only
 from novelcrew.errors import ModelError
 from novelcrew.jobs import ModelUsage
 from novelcrew.llm import metrics
-from novelcrew.llm.policy import CallTimeout, Verdict, backoff_delay, describe, judge
+from novelcrew.llm.policy import (
+    CallTimeout,
+    MalformedResponse,
+    Verdict,
+    backoff_delay,
+    describe,
+    judge,
+)
 from novelcrew.llm.usage import token_snapshot, usage_slot
+
+try:  # crewAI 1.14+: stop words for one call without changing the shared LLM
+    from crewai.llms.base_llm import call_stop_override
+except ImportError:  # pragma: no cover - older crewAI
+    call_stop_override = None  # type: ignore[assignment]
 
 if TYPE_CHECKING:
     from novelcrew.context import RunContext
@@ -40,8 +55,8 @@ __all__ = ["RoutedLLM", "build_llm", "model_chain"]
 
 
 #: provider LLMs shared across jobs: building one costs ~0.5 s of CPU (each OpenAI client
-#: loads the CA bundle into a new SSL context), which would dominate a crew's own overhead.
-#: They are stateless per call (usage travels in a per-call slot), as crewAI allows.
+#: loads the CA bundle into a new SSL context). They keep no per-call state (usage travels in
+#: a per-call slot), as crewAI allows.
 _SHARED: OrderedDict[tuple[int, int, str], tuple[Any, Any, BaseLLM]] = OrderedDict()
 _SHARED_MAX = 64
 _shared_lock = threading.Lock()
@@ -76,22 +91,21 @@ def _guard_pool() -> concurrent.futures.ThreadPoolExecutor:
         return _guard
 
 
-def _self_bounded(llm: BaseLLM) -> bool:
-    from novelcrew.llm.offline import OfflineLLM
+def _ours(llm: BaseLLM) -> bool:
+    """Our HTTP providers: bounded by their client's timeout, usage reported per call."""
     from novelcrew.llm.providers import OpenAIEndpointLLM, OpenRouterLLM
 
-    return isinstance(llm, OpenAIEndpointLLM | OpenRouterLLM | OfflineLLM)
+    return isinstance(llm, OpenAIEndpointLLM | OpenRouterLLM)
 
 
 def _reports_usage(llm: BaseLLM) -> bool:
-    """Whether ``llm`` writes every answered call's usage into the router's slot (ours do),
-    so crewAI's lifetime counters need not be read (a pydantic model built) around it."""
     from novelcrew.llm.local import LocalLLM
-    from novelcrew.llm.providers import OpenAIEndpointLLM, OpenRouterLLM
 
-    return isinstance(llm, OpenAIEndpointLLM | OpenRouterLLM | LocalLLM)
+    return _ours(llm) or isinstance(llm, LocalLLM)
 
 
+#: what a provider raises on an answer that is not a readable chat completion
+_MALFORMED = (AttributeError, TypeError, KeyError, IndexError, json.JSONDecodeError)
 _GIVEN_UP = "_novelcrew_model_gave_up"
 
 
@@ -119,27 +133,16 @@ def build_llm(ctx: RunContext, agent_role: str | None = None) -> RoutedLLM:
     return RoutedLLM(model=chain[0], ctx=ctx, agent_role=agent_role, chain=chain)
 
 
-@contextlib.contextmanager
-def _without_crewai_retry() -> Iterator[None]:
-    """Switch off crewAI's own rate-limit retry inside our calls: ours already covers it."""
-    try:
-        from crewai.llms import retry as crewai_retry
+class _Failed(Exception):
+    """One failed attempt, judged (what the retry policy reads)."""
 
-        var = crewai_retry._active_llm_rate_limit_retry
-    except (ImportError, AttributeError):  # a crewAI without it: nothing to switch off
-        yield
-        return
-    token = var.set(True)
-    try:
-        yield
-    finally:
-        var.reset(token)
+    def __init__(self, verdict: Verdict) -> None:
+        super().__init__(verdict.reason)
+        self.verdict = verdict
 
 
-def _no_crewai_retry(fn: Any) -> Any:
-    """Keep crewAI from wrapping this method in its own retry (it would retry ``ModelError``)."""
-    fn._crewai_rate_limit_wrapped = True
-    return fn
+def _worth_retrying(exc: BaseException) -> bool:
+    return isinstance(exc, _Failed) and exc.verdict.action == "retry"
 
 
 class RoutedLLM(BaseLLM):
@@ -151,7 +154,6 @@ class RoutedLLM(BaseLLM):
     _chain: list[str] = PrivateAttr(default_factory=list)
     _inner: dict[str, BaseLLM] = PrivateAttr(default_factory=dict)
     _build_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
-    #: the routed model's context window, asked several times per task by crewAI
     _window: int | None = PrivateAttr(default=None)
 
     def __init__(self, *, model: str, ctx: RunContext, agent_role: str | None,
@@ -160,6 +162,9 @@ class RoutedLLM(BaseLLM):
         self._ctx = ctx
         self._role = agent_role
         self._chain = list(chain)
+        self._inner = {}
+        self._build_lock = threading.Lock()
+        self._window = None
 
     # routing -------------------------------------------------------------------------------
     @property
@@ -199,25 +204,23 @@ class RoutedLLM(BaseLLM):
         return bool(primary and primary.supports_stop_words())
 
     def get_context_window_size(self) -> int:
-        window = self._window
-        if window is None:
+        if self._window is None:
             primary = self._primary()
             if primary is None:
                 return super().get_context_window_size()
-            window = self._window = primary.get_context_window_size()
-        return window
+            self._window = primary.get_context_window_size()
+        return self._window
 
     def get_input_tokens_count(self, messages: Any, tools: Any = None,
                                response_model: Any = None) -> int:
         """About four characters a token, quietly (crewAI's fallback logs a warning per call,
         and OpenAI's own count is an extra HTTP request before every call)."""
         if isinstance(messages, str):
-            chars = len(messages)
-        else:
-            chars = 0
-            for message in messages or []:
-                content = message.get("content") if isinstance(message, dict) else message
-                chars += len(content) if isinstance(content, str) else len(str(content or ""))
+            return (len(messages) + 3) // 4
+        chars = 0
+        for message in messages or []:
+            content = message.get("content") if isinstance(message, dict) else message
+            chars += len(content) if isinstance(content, str) else len(str(content or ""))
         return (chars + 3) // 4
 
     def supports_multimodal(self) -> bool:
@@ -225,7 +228,7 @@ class RoutedLLM(BaseLLM):
         return bool(primary and primary.supports_multimodal())
 
     # calls ---------------------------------------------------------------------------------
-    @_no_crewai_retry
+    @ours_only
     def call(self, messages: Any, tools: Any = None, callbacks: Any = None,
              available_functions: Any = None, from_task: Any = None, from_agent: Any = None,
              response_model: Any = None) -> Any:
@@ -235,25 +238,16 @@ class RoutedLLM(BaseLLM):
         self._raise_if_given_up()
         failures: list[dict[str, Any]] = []
         for model_id in self._chain:
-            retries = self.settings.model_max_retries
-            for attempt in range(1, retries + 2):
-                self._ctx.check_cancelled()
-                started = time.monotonic()
-                try:
-                    llm = self.inner(model_id)
-                    with self._scope(llm) as (slot, before):
-                        result = self._bounded_call(model_id, llm, args)
-                except Exception as exc:
-                    verdict = self._failed(model_id, role, attempt, started, exc, failures)
-                    if verdict.action == "retry" and attempt <= retries:
-                        self._sleep(self._delay(attempt, verdict))
-                        continue
-                    break
-                self._succeeded(model_id, role, attempt, started, slot, before, llm)
-                return result
+            try:
+                for attempt in Retrying(**self._policy(), sleep=self._sleep):
+                    with attempt:
+                        n = attempt.retry_state.attempt_number
+                        return self._attempt(model_id, role, n, failures, args)
+            except _Failed:
+                continue  # retries spent, or not worth retrying here: the next model
         raise self._give_up(failures)
 
-    @_no_crewai_retry
+    @ours_only
     async def acall(self, messages: Any, tools: Any = None, callbacks: Any = None,
                     available_functions: Any = None, from_task: Any = None,
                     from_agent: Any = None, response_model: Any = None) -> Any:
@@ -264,38 +258,67 @@ class RoutedLLM(BaseLLM):
         failures: list[dict[str, Any]] = []
         timeout = self.settings.model_timeout_seconds
         for model_id in self._chain:
-            retries = self.settings.model_max_retries
-            for attempt in range(1, retries + 2):
-                self._ctx.check_cancelled()
-                started = time.monotonic()
-                try:
-                    llm = self.inner(model_id)
-                    with self._scope(llm) as (slot, before):
+            try:
+                async for attempt in AsyncRetrying(**self._policy(), sleep=self._asleep):
+                    with attempt:
+                        n = attempt.retry_state.attempt_number
+                        started = time.monotonic()
+                        llm = None
                         try:
-                            result = await asyncio.wait_for(llm.acall(*args), timeout)
-                        except TimeoutError as exc:
-                            raise CallTimeout(
-                                f"no answer from {model_id} within {timeout:g}s"
-                            ) from exc
-                except Exception as exc:
-                    verdict = self._failed(model_id, role, attempt, started, exc, failures)
-                    if verdict.action == "retry" and attempt <= retries:
-                        await self._asleep(self._delay(attempt, verdict))
-                        continue
-                    break
-                self._succeeded(model_id, role, attempt, started, slot, before, llm)
-                return result
+                            llm = self.inner(model_id)
+                            with self._scope(llm) as (slot, before):
+                                try:
+                                    result = await asyncio.wait_for(llm.acall(*args), timeout)
+                                except TimeoutError as exc:
+                                    raise CallTimeout(
+                                        f"no answer from {model_id} within {timeout:g}s") from exc
+                        except Exception as exc:
+                            raise self._failed(model_id, role, n, started, llm, exc,
+                                               failures) from exc
+                        self._succeeded(model_id, role, n, started, slot, before, llm)
+                        return result
+            except _Failed:
+                continue
         raise self._give_up(failures)
 
     # helpers -------------------------------------------------------------------------------
+    def _policy(self) -> dict[str, Any]:
+        """The one retry policy: attempts, which failures, how long to wait."""
+        return {
+            "stop": stop_after_attempt(self.settings.model_max_retries + 1),
+            "retry": retry_if_exception(_worth_retrying),
+            "wait": self._wait,
+            "reraise": True,
+        }
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome is not None else None
+        retry_after = exc.verdict.retry_after if isinstance(exc, _Failed) else None
+        return backoff_delay(state.attempt_number, self.settings.model_backoff_seconds,
+                             self.settings.model_max_backoff_seconds, retry_after)
+
+    def _attempt(self, model_id: str, role: str | None, n: int,
+                 failures: list[dict[str, Any]], args: tuple[Any, ...]) -> Any:
+        self._ctx.check_cancelled()
+        started = time.monotonic()
+        llm = None
+        try:
+            llm = self.inner(model_id)
+            with self._scope(llm) as (slot, before):
+                result = self._bounded_call(model_id, llm, args)
+        except Exception as exc:
+            raise self._failed(model_id, role, n, started, llm, exc, failures) from exc
+        self._succeeded(model_id, role, n, started, slot, before, llm)
+        return result
+
     def _bounded_call(self, model_id: str, llm: BaseLLM, args: tuple[Any, ...]) -> Any:
         """``llm.call`` within the model timeout.
 
-        Our HTTP providers bound every request themselves (the client's timeout), and offline
-        answers at once; any other provider (a plugin's) runs on a guard thread so a hang
-        fails the attempt instead of the job waiting forever.
+        Our HTTP providers bound every request themselves (the client's timeout); any other
+        model (a plugin's, or one answered in-process) runs on a guard thread so a hang fails
+        the attempt instead of the job waiting forever.
         """
-        if _self_bounded(llm):
+        if _ours(llm):
             return llm.call(*args)
         timeout = self.settings.model_timeout_seconds
         run = contextvars.copy_context().run
@@ -309,12 +332,12 @@ class RoutedLLM(BaseLLM):
     @contextlib.contextmanager
     def _scope(self, llm: BaseLLM) -> Iterator[tuple[dict[str, Any], tuple[int, int] | None]]:
         """crewAI's retry off, our stop words, a usage slot; crewAI's token counters read
-        before the call only for an LLM that does not fill the slot itself."""
-        stop = self.stop_sequences
+        before the call only for an LLM that does not report usage itself."""
+        stop = list(getattr(self, "stop_sequences", None) or getattr(self, "stop", None) or [])
         before = None if _reports_usage(llm) else token_snapshot(llm)
-        with _without_crewai_retry(), usage_slot() as slot:
-            if stop:
-                with call_stop_override(llm, list(stop)):
+        with no_inner_retry(), usage_slot() as slot:
+            if stop and call_stop_override is not None:
+                with call_stop_override(llm, stop):
                     yield slot, before
             else:
                 yield slot, before
@@ -322,10 +345,6 @@ class RoutedLLM(BaseLLM):
     def _agent_role(self, from_agent: Any) -> str | None:
         role = getattr(from_agent, "role", None)
         return role if isinstance(role, str) and role else self._role
-
-    def _delay(self, attempt: int, verdict: Verdict) -> float:
-        return backoff_delay(attempt, self.settings.model_backoff_seconds,
-                             self.settings.model_max_backoff_seconds, verdict.retry_after)
 
     def _sleep(self, seconds: float) -> None:
         if self._ctx.cancel_event.wait(max(0.0, seconds)):
@@ -339,13 +358,16 @@ class RoutedLLM(BaseLLM):
         self._ctx.check_cancelled()
 
     def _failed(self, model_id: str, role: str | None, attempt: int, started: float,
-                exc: Exception, failures: list[dict[str, Any]]) -> Verdict:
+                llm: BaseLLM | None, exc: Exception, failures: list[dict[str, Any]]) -> _Failed:
+        """Judge and record a failed attempt; an error not worth another try is re-raised."""
+        if llm is not None and _ours(llm) and isinstance(exc, _MALFORMED):
+            exc = MalformedResponse(f"unreadable chat completion: {exc}")
         verdict = judge(exc)
         if verdict.action == "raise":
             raise exc
         seconds = round(time.monotonic() - started, 3)
         failures.append({"model": model_id, "attempt": attempt, "reason": verdict.reason,
-                         "status": verdict.status, **{"error": describe(exc)}})
+                         "status": verdict.status, "error": describe(exc)})
         self._ctx.record_usage(model_id, ModelUsage(failed_calls=1))
         metrics.observe_failure(model_id)
         log.warning("model call failed: %s attempt %d: %s", model_id, attempt, verdict.reason)
@@ -354,7 +376,7 @@ class RoutedLLM(BaseLLM):
             ok=False, attempt=attempt, seconds=seconds, error=verdict.reason,
             status=verdict.status, action=verdict.action,
         )
-        return verdict
+        return _Failed(verdict)
 
     def _succeeded(self, model_id: str, role: str | None, attempt: int, started: float,
                    slot: dict[str, Any], before: tuple[int, int] | None, llm: BaseLLM) -> None:
@@ -370,9 +392,7 @@ class RoutedLLM(BaseLLM):
         self._ctx.record_usage(model_id, ModelUsage(
             calls=1, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, cost=cost,
         ))
-        models_used = getattr(self._ctx, "models_used", None)
-        if isinstance(models_used, list):
-            models_used.append(model_id)
+        self._ctx.models_used.append(model_id)
         metrics.observe_call(model_id, seconds, prompt_tokens, completion_tokens, cost)
         self._ctx.emit_threadsafe(
             "llm_call", f"{model_id} answered {role or 'crew'} in {seconds:.2f}s",
@@ -385,7 +405,7 @@ class RoutedLLM(BaseLLM):
         """After every model gave up once in this crew run, later calls fail at once.
 
         crewAI swallows some errors (its output converter retries, then keeps the raw text),
-        so without this a dead provider would be tried again and again; ``kickoff`` raises
+        so without this a dead provider would be tried again and again; the kickoff raises
         the recorded ``ModelError`` when the crew returns.
         """
         error = given_up(self._ctx)

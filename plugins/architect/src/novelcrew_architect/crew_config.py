@@ -8,7 +8,6 @@ instead of half-way through a kickoff.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -18,7 +17,9 @@ from typing import Any
 import yaml
 
 from novelcrew.errors import JobError
+from novelcrew_architect.settings import config_dir
 
+#: the variable ArchitectSettings.config_dir reads
 CONFIG_DIR_ENV = "NOVELCREW_ARCHITECT_CONFIG_DIR"
 ANALYST = "story_structure_analyst"
 ARCHITECT = "knowledge_graph_architect"
@@ -65,7 +66,7 @@ class CrewConfig:
 
 
 def _read(name: str) -> tuple[dict[str, Any], str]:
-    folder = os.environ.get(CONFIG_DIR_ENV)
+    folder = config_dir()
     if folder and (Path(folder) / name).is_file():
         path = Path(folder) / name
         return yaml.safe_load(path.read_text("utf-8")) or {}, str(path)
@@ -79,7 +80,7 @@ def _clean(value: Any) -> str:
 
 def load_config() -> CrewConfig:
     """Read and check both YAML files (cached per config folder)."""
-    return _load(os.environ.get(CONFIG_DIR_ENV, ""))
+    return _load(config_dir())
 
 
 @lru_cache(maxsize=8)

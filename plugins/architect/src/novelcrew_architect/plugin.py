@@ -10,6 +10,7 @@ from typing import Any
 
 from novelcrew import Crew, hookimpl
 from novelcrew_architect.models import ArchitectInput, StoryAnalysis
+from novelcrew_architect.settings import ArchitectSettings  # noqa: F401 (known to the CLI)
 
 __all__ = ["EXAMPLE_INPUTS", "register_crews", "run"]
 

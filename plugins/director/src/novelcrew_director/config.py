@@ -7,7 +7,6 @@ overrides the shipped texts key by key, so a studio can retune the prompts witho
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from importlib.resources import files
@@ -17,6 +16,7 @@ from typing import Any
 import yaml
 
 from novelcrew.errors import PluginError
+from novelcrew_director.settings import config_dir
 
 CONFIG_DIR_ENV = "NOVELCREW_DIRECTOR_CONFIG_DIR"
 AGENT_KEYS = {
@@ -79,7 +79,7 @@ def _read(name: str, override_dir: Path | None) -> dict[str, Any]:
 def load_config(override_dir: str | Path | None = None) -> DirectorConfig:
     """The shipped texts, overridden by ``override_dir`` (or ``$NOVELCREW_DIRECTOR_CONFIG_DIR``)."""
     if override_dir is None:
-        override_dir = os.environ.get(CONFIG_DIR_ENV) or None
+        override_dir = config_dir() or None
     folder = Path(override_dir).expanduser() if override_dir else None
     agents_raw, tasks_raw = _read("agents.yaml", folder), _read("tasks.yaml", folder)
     try:

@@ -10,6 +10,7 @@ from typing import Any
 from novelcrew import Crew, RunContext, hookimpl
 from novelcrew_director.inputs import DirectorInput
 from novelcrew_director.models import ScenePlan
+from novelcrew_director.settings import DirectorSettings  # noqa: F401 (known to the CLI)
 
 CREW = "director"
 AGENTS = ("Scene Analysis Director", "Cinematography Specialist")

@@ -192,14 +192,16 @@ async def _fill_missing_people(ctx: RunContext, story: StoryContext, numbers: li
 async def read_project(ctx: RunContext, project_id: str | None) -> dict[str, str]:
     """Project fields that colour the plan (tone, mood, audience, premise), when Payload is on.
 
-    Installed but unconfigured (no ``payload_url``) is the normal state outside Novel Movie, so
-    it is skipped quietly; a configured Payload that fails is a warning.
+    Installed but unconfigured (the tool says ``configured`` is false) is the normal state
+    outside Novel Movie, so it is skipped quietly; a configured Payload that fails is a warning.
     """
-    if (project_id is None or not ctx.has_tool("payload_read_project")
-            or not getattr(ctx.settings, "payload_url", None)):
+    if project_id is None or not ctx.has_tool("payload_read_project"):
+        return {}
+    tool = ctx.tool("payload_read_project")
+    if not getattr(tool, "configured", True):
         return {}
     try:
-        doc = as_dict(await ctx.tool("payload_read_project").acall(project_id=project_id))
+        doc = as_dict(await tool.acall(project_id=project_id))
     except Exception as exc:  # Payload is optional: the plan stands without it
         await ctx.emit("warning", f"could not read project {project_id} from Payload: {exc}",
                        tool="payload_read_project", error=type(exc).__name__)

@@ -6,6 +6,9 @@ from typing import TYPE_CHECKING, Any
 
 from novelcrew.hookspecs import hookimpl
 from novelcrew.specs import Health, Tool
+from novelcrew_pathrag.settings import PathragSettings
+
+__all__ = ["PathragSettings", "register_tools"]
 
 if TYPE_CHECKING:
     from novelcrew.context import ToolContext

@@ -1,6 +1,6 @@
 """novelcrew-payload: Novel Movie's Payload CMS (projects, stories) as tools and an observer."""
 
-from novelcrew_payload.config import PayloadConfig, payload_config
+from novelcrew_payload.config import PayloadConfig, PayloadSettings, payload_config
 from novelcrew_payload.enums import ProjectStatus, StoryStatus, WorkflowStep
 from novelcrew_payload.errors import (
     PayloadAuthError,
@@ -35,6 +35,7 @@ __all__ = [
     "PayloadConfig",
     "PayloadError",
     "PayloadNotFound",
+    "PayloadSettings",
     "PayloadSyncError",
     "PayloadUnavailable",
     "PayloadValidationError",

@@ -1,29 +1,36 @@
-"""Where Payload is and how hard to try: the core settings plus this plugin's own knobs.
+"""Where Payload is and how hard to try: the payload plugin's own settings.
 
-The URL, API key and auth collection live in the core ``Settings`` (``NOVELCREW_PAYLOAD_URL``
-or ``NOVEL_MOVIE_API_URL``, ``NOVELCREW_PAYLOAD_API_KEY`` or ``NOVEL_MOVIE_API_KEY``,
-``NOVELCREW_PAYLOAD_AUTH_COLLECTION``); timeouts and retry budgets are read from the
-environment or ``.env`` (``NOVELCREW_PAYLOAD_*``) so the core settings model stays free of
-plugin fields.
+``NOVELCREW_PAYLOAD_<FIELD>`` from the environment or ``.env`` (Novel Movie's
+``NOVEL_MOVIE_API_URL`` and ``NOVEL_MOVIE_API_KEY`` kept as aliases), or a
+``[plugin_config.payload]`` table in the core settings, which wins.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
-from pydantic import BaseModel, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, BaseModel, Field, SecretStr
+
+from novelcrew import PluginSettings
 
 if TYPE_CHECKING:
     from novelcrew.settings import Settings
 
 
-class PayloadTuning(BaseSettings):
-    """Timeouts and retries; environment variables ``NOVELCREW_PAYLOAD_<FIELD>``."""
+class PayloadSettings(PluginSettings):
+    """Payload's address and key, timeouts and retries (docs: the plugin's README)."""
 
-    model_config = SettingsConfigDict(env_prefix="NOVELCREW_PAYLOAD_", extra="ignore",
-                                      env_file=".env", env_file_encoding="utf-8")
+    plugin: ClassVar[str] = "payload"
+    model_config = PluginSettings.config_for("payload")
 
+    #: Payload's root (``http://host:3000``) or its REST root; unset: the plugin stays idle
+    url: str | None = Field(None, validation_alias=AliasChoices(
+        "NOVELCREW_PAYLOAD_URL", "NOVEL_MOVIE_API_URL", "url"))
+    #: the API key of a user in the auth collection
+    api_key: SecretStr | None = Field(None, validation_alias=AliasChoices(
+        "NOVELCREW_PAYLOAD_API_KEY", "NOVEL_MOVIE_API_KEY", "api_key"))
+    #: the slug in ``Authorization: <slug> API-Key <key>``
+    auth_collection: str = "users"
     #: seconds for one HTTP request (connect, read, write)
     timeout_seconds: float = Field(10.0, gt=0)
     #: retries of one call after a connection error, a timeout or a 5xx (never after a 4xx)
@@ -59,13 +66,9 @@ class PayloadConfig(BaseModel):
 
 
 def payload_config(settings: Settings) -> PayloadConfig | None:
-    """The Payload configuration from ``settings``, or None when no URL is configured."""
-    if not settings.payload_url:
+    """The Payload configuration for ``settings``, or None when no URL is configured."""
+    config = PayloadSettings.of(settings)
+    if not config.url:
         return None
-    tuning = PayloadTuning()
-    return PayloadConfig(
-        url=settings.payload_url,
-        api_key=settings.payload_api_key,
-        auth_collection=settings.payload_auth_collection or "users",
-        **tuning.model_dump(),
-    )
+    return PayloadConfig(**{**config.model_dump(), "url": config.url,
+                            "auth_collection": config.auth_collection or "users"})

@@ -106,6 +106,11 @@ def _tool_class() -> type:
             self._config, self._project_id, self._operation = config, project_id, operation
             return self
 
+        @property
+        def configured(self) -> bool:
+            """Whether Payload is configured (other plugins ask before calling)."""
+            return self._config is not None
+
         async def acall(self, **kwargs: Any) -> Any:
             """The structured result (a document dict, or None for a missing story)."""
             args = self.args_schema.model_validate(kwargs)

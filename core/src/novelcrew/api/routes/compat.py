@@ -1,89 +1,280 @@
-"""Novel Movie's existing calls, in their existing shapes.
+"""Novel Movie's existing calls, in the original server's exact wire contract (docs/api.md).
 
-``POST /crews/execute`` submits a job (``crew_type`` may be a chain, ``"architect,director"``);
-``GET /crews/status/{job_id}`` answers with ``completed`` where the native API says
-``succeeded``, and ``result`` is one crew's output, or a chain's outputs keyed by crew.
+``POST /crews/execute`` answers **200** ``{success, job_id, message, estimated_time (a human
+string), result: null, error: null}``; ``GET /crews/status/{job_id}`` answers ``completed``
+where the native API says ``succeeded`` and ``failed`` (with an error saying so) where it says
+``cancelled``, with epoch-second floats for times and an integer percentage; ``GET /crews/list``
+lists the crews. Errors on these routes keep the original's shape ``{success: false, job_id:
+"", error: "<message>"}`` (our ``error_type`` and ``details`` ride along), rendered from the
+app's own error handlers by ``CompatRoute``, so the status codes are the native API's.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import json
+import math
+from collections.abc import Callable, Coroutine
+from typing import Any, Literal
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Request, Response
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse
 
 from novelcrew.api import jsonbody, submission
-from novelcrew.api.deps import BackendDep
-from novelcrew.api.errors import GUARDED, responses
-from novelcrew.api.schemas import (
-    CompatProgress,
-    ExecuteRequest,
-    ExecuteResponse,
-    JobCreate,
-    StatusResponse,
-)
+from novelcrew.api.deps import BackendDep, PluginsDep
+from novelcrew.api.errors import GUARDED
+from novelcrew.api.schemas import CompatProgress, ExecuteRequest, JobCreate
 from novelcrew.errors import InvalidInput
 from novelcrew.jobs import Job, JobStatus
-
-router = APIRouter(prefix="/crews", tags=["novel-movie"], responses=GUARDED)
-
-STATUS_NAMES = {JobStatus.succeeded: "completed"}
+from novelcrew.specs import Crew
 
 
-@jsonbody.post(router, "/execute", status_code=status.HTTP_202_ACCEPTED,
-               response_model=ExecuteResponse, responses=responses(400, 404, 413, 415, 422, 503),
+class CompatError(BaseModel):
+    """Every error on Novel Movie's routes (the original server's shape)."""
+
+    success: Literal[False] = False
+    job_id: str = ""
+    error: str = Field(description="What went wrong, for people.")
+    error_type: str = Field(description="The native API's stable error type.")
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+def _responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {status: {"model": CompatError, "description": "Error (the original's shape)"}
+            for status in statuses}
+
+
+Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+
+
+class CompatRoute(APIRoute):
+    """A route whose errors keep the original server's shape.
+
+    The app's exception handlers (``api/errors.py``, the one place errors become responses)
+    render the error as usual; its native envelope is then re-shaped, keeping status and
+    headers (``Retry-After``, ``Allow``, ``WWW-Authenticate``)."""
+
+    def get_route_handler(self) -> Handler:
+        return _compat(super().get_route_handler())
+
+
+class CompatBodyRoute(jsonbody.JSONBodyRoute):
+    """``POST /crews/execute``: its body read like ``POST /jobs``'s, its errors re-shaped."""
+
+    def get_route_handler(self) -> Handler:
+        return _compat(super().get_route_handler())
+
+
+def _compat(handler: Handler) -> Handler:
+    async def compat_handler(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except Exception as exc:
+            native = await _native_error(request, exc)
+            if native is None:
+                raise
+            return _reshaped(native)
+
+    return compat_handler
+
+
+async def _native_error(request: Request, exc: Exception) -> Response | None:
+    handlers = request.app.exception_handlers
+    for cls in type(exc).__mro__:
+        handler = handlers.get(cls)
+        if handler is not None:
+            response = handler(request, exc)
+            if not isinstance(response, Response):
+                response = await response
+            return response  # type: ignore[no-any-return]
+    return None
+
+
+def _reshaped(native: Response) -> Response:
+    try:
+        envelope = json.loads(bytes(native.body))["error"]
+    except (ValueError, KeyError, TypeError):
+        return native
+    details = envelope.get("details") or {}
+    message = str(envelope.get("message") or envelope.get("type") or "error")
+    problems = [
+        f"{'.'.join(str(p) for p in e.get('loc', ()) if p != 'body')}: {e.get('msg', '')}"
+        for e in details.get("errors", [])[:5] if isinstance(e, dict)
+    ]
+    if problems:
+        message = f"{message}: {'; '.join(problems)}"
+    body = CompatError(error=message, error_type=str(envelope.get("type", "error")),
+                       details=details)
+    headers = {k: v for k, v in native.headers.items()
+               if k.lower() not in ("content-length", "content-type")}
+    return JSONResponse(body.model_dump(mode="json"), status_code=native.status_code,
+                        headers=headers)
+
+
+# the request guard answers 401 and 429 before a route runs, in the native shape
+router = APIRouter(prefix="/crews", tags=["novel-movie"], route_class=CompatRoute,
+                   responses=GUARDED)
+
+
+class ExecuteConfig(BaseModel):
+    """``config`` of ``POST /crews/execute``: each field is honoured for this job or the
+    request is refused (422); ``verbose`` is accepted and ignored (logging is the server's)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str | None = Field(None, min_length=1, max_length=200,
+                              description="Model id for every agent of the job, e.g. offline.")
+    temperature: float | None = Field(None, ge=0, le=2, description="Sampling temperature.")
+    max_tokens: int | None = Field(None, ge=1, le=1_000_000,
+                                   description="Most tokens per model answer.")
+    verbose: bool | None = Field(None, description="Accepted and ignored.")
+
+    def job_config(self) -> dict[str, Any]:
+        return self.model_dump(exclude_none=True, exclude={"verbose"})
+
+
+class ExecuteBody(ExecuteRequest):
+    config: ExecuteConfig = Field(default_factory=ExecuteConfig)  # type: ignore[assignment]
+
+
+class ExecuteResponse(BaseModel):
+    success: bool
+    job_id: str
+    message: str
+    estimated_time: str | None = Field(description="A human estimate, e.g. '2-5 minutes'.")
+    estimated_seconds: int = Field(description="What the crews usually take, in seconds.")
+    result: None = None
+    error: None = None
+
+
+class StatusResponse(BaseModel):
+    """``GET /crews/status/{job_id}``: the original's fields and types, plus extras."""
+
+    job_id: str
+    status: Literal["queued", "running", "completed", "failed"]
+    crew_type: str
+    project_id: str | None
+    created_at: float = Field(description="Epoch seconds.")
+    started_at: float | None
+    completed_at: float | None
+    progress: int = Field(ge=0, le=100, description="Percentage of tasks done.")
+    result: dict[str, Any] | None = Field(
+        description="When completed: a single crew's output, or a chain's outputs by crew.")
+    error: str | None
+    error_type: str | None = None
+    cancelled: bool = Field(False, description="Failed because it was cancelled.")
+    progress_detail: CompatProgress
+
+
+class CrewListing(BaseModel):
+    name: str
+    description: str
+    version: str
+    plugin: str
+    required_inputs: list[str]
+    tools: list[str]
+    missing_tools: list[str]
+    estimated_time: str
+
+
+class CrewList(BaseModel):
+    success: bool = True
+    crews: list[CrewListing]
+    total: int
+
+
+def human_estimate(seconds: float) -> str:
+    """``"under a minute"``, ``"about 1-2 minutes"``...: what the original showed its users."""
+    if seconds < 60:
+        return "under a minute"
+    low = max(1, math.floor(seconds / 60))
+    high = max(low + 1, math.ceil(seconds * 2 / 60))
+    return f"{low}-{high} minutes"
+
+
+@jsonbody.post(router, "/execute", response_model=ExecuteResponse,
+               route_class=CompatBodyRoute,
+               responses=_responses(400, 404, 413, 415, 422, 503),
                summary="Run a crew or a chain of crews (Novel Movie's call)")
-async def execute(body: ExecuteRequest, request: Request) -> Response:
-    # the busiest route reads app state itself: three dependencies cost a fifth of a call
+async def execute(body: ExecuteBody, request: Request) -> Response:
     state = request.app.state
     crews = body.crews()
     if not crews or len(crews) > 10:
         raise InvalidInput("crew_type must name 1 to 10 crews, separated by commas",
                            {"crew_type": body.crew_type[:200]})
-    # validated again (the same limits as ``body``'s): pydantic 2.12's ``model_construct``
-    # inspects each default factory's signature at every call, 30 µs of a submission
     create = JobCreate(
         crews=crews, project_id=body.project_id, user_id=body.user_id,
-        inputs=body.input_data, config=body.config, webhook_url=body.webhook_url,
+        inputs=body.input_data, config=body.config.job_config(), webhook_url=body.webhook_url,
     )
     job, specs = await submission.submit(create, state.plugins, state.settings, state.backend)
-    answer = ExecuteResponse(
-        success=True,
-        job_id=job.id,
-        message=f"job queued: {' -> '.join(job.crews)}",
-        estimated_time=sum(crew.estimated_seconds for crew in specs),
-    )
-    # rendered here: FastAPI would validate the model it was just built from, then encode it
-    # with the standard library (the OpenAPI document still describes ExecuteResponse)
-    return Response(answer.model_dump_json(), status_code=status.HTTP_202_ACCEPTED,
-                    media_type="application/json")
+    seconds = sum(crew.estimated_seconds for crew in specs)
+    answer = ExecuteResponse(success=True, job_id=job.id,
+                             message=f"job queued: {' -> '.join(job.crews)}",
+                             estimated_time=human_estimate(seconds), estimated_seconds=seconds)
+    return Response(answer.model_dump_json(), media_type="application/json")
+
+
+@router.api_route("/execute", methods=["GET", "PUT", "PATCH", "DELETE"],
+                  include_in_schema=False)
+async def execute_wrong_method() -> None:
+    """Without it, ``GET /crews/execute`` would ask for a crew named ``execute``."""
+    raise StarletteHTTPException(405, "use POST /crews/execute", headers={"Allow": "POST"})
 
 
 def status_of(job: Job) -> StatusResponse:
-    single = len(job.crews) == 1
-    result: Any = job.result.get(job.crews[0]) if single else (job.result or None)
     progress = job.progress
-    percent = 100.0 if job.status == JobStatus.succeeded else round(progress.fraction * 100, 1)
+    completed = job.status == JobStatus.succeeded
+    result: dict[str, Any] | None = None
+    if completed:
+        result = job.result.get(job.crews[0]) if len(job.crews) == 1 else dict(job.result)
+    error = job.error.message if job.error else None
+    if job.status == JobStatus.cancelled:
+        error = f"the job was cancelled{f': {error}' if error else ''}"
     return StatusResponse(
         job_id=job.id,
-        status=STATUS_NAMES.get(job.status, job.status.value),  # type: ignore[arg-type]
+        status=("completed" if completed else "failed"
+                if job.status in (JobStatus.failed, JobStatus.cancelled) else job.status.value),
         crew_type=",".join(job.crews),
         project_id=job.project_id,
-        created_at=job.created_at,
-        started_at=job.started_at,
-        completed_at=job.finished_at,
-        progress=percent,
+        created_at=job.created_at.timestamp(),
+        started_at=job.started_at.timestamp() if job.started_at else None,
+        completed_at=job.finished_at.timestamp() if job.finished_at else None,
+        progress=100 if completed else min(100, max(0, round(progress.fraction * 100))),
         progress_detail=CompatProgress(
             completed_tasks=progress.completed_tasks, total_tasks=progress.total_tasks,
             current_crew=progress.current_crew, current_task=progress.current_task,
         ),
         result=result,
-        error=job.error.message if job.error else None,
+        error=error,
         error_type=job.error.type if job.error else None,
+        cancelled=job.status == JobStatus.cancelled,
     )
 
 
 @router.get("/status/{job_id}", response_model=StatusResponse,
-            responses=responses(404, 422),
+            responses=_responses(404, 422, 503),
             summary="A job's status in Novel Movie's shape")
 async def job_status(job_id: str, backend: BackendDep) -> StatusResponse:
     return status_of(await backend.get(job_id))
+
+
+def _listing(crew: Crew, plugin: str, missing: list[str]) -> CrewListing:
+    schema = crew.input_model.model_json_schema()
+    return CrewListing(
+        name=crew.name, description=crew.description, version=crew.version, plugin=plugin,
+        required_inputs=[name for name in schema.get("properties", {})
+                         if name in schema.get("required", [])],
+        tools=list(crew.tools), missing_tools=missing,
+        estimated_time=human_estimate(crew.estimated_seconds),
+    )
+
+
+@router.get("/list", response_model=CrewList,
+            summary="The installed crews: what each does and needs (Novel Movie's call)")
+async def list_crews(plugins: PluginsDep) -> CrewList:
+    registry = plugins.registry
+    crews = [_listing(entry.spec, entry.plugin, registry.missing_tools(entry.spec))
+             for _, entry in sorted(registry.crews.items())]
+    return CrewList(crews=crews, total=len(crews))

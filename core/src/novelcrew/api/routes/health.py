@@ -1,4 +1,6 @@
-"""``/health``: liveness plus each dependency; 503 when a required one is down. Needs no key."""
+"""``/health``: the original server's fields (``status: "healthy"``, service, version, port,
+timestamp) plus each dependency; 503 with the reasons when a required part is down, a built-in
+plugin failed to load or a crew lacks a required tool. Needs no key."""
 
 from __future__ import annotations
 
@@ -7,14 +9,16 @@ import inspect
 import time
 from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
+from novelcrew import introspect
 from novelcrew.api.deps import BackendDep, PluginsDep, SettingsDep
 from novelcrew.api.errors import PUBLIC
-from novelcrew.api.schemas import HealthPublic
+from novelcrew.plugins import Plugins
 from novelcrew.specs import Health
 
 router = APIRouter(prefix="/health", tags=["operations"], responses=PUBLIC)
@@ -39,18 +43,39 @@ async def _checked(check: Callable[[], Any], required: bool) -> Health:
     return result
 
 
-def overall(dependencies: dict[str, Health]) -> str:
-    if any(h.status == "down" and h.required for h in dependencies.values()):
-        return "down"
-    if any(h.status in ("down", "degraded") for h in dependencies.values()):
-        return "degraded"
-    return "ok"
+class HealthReport(BaseModel):
+    """``GET /health``: the original server's fields, then what an operator needs."""
+
+    status: Literal["healthy", "degraded", "unhealthy"] = Field(
+        description="healthy: every required part is up (200); degraded: a built-in plugin "
+        "failed to load or a crew lacks a required tool (503); unhealthy: a required "
+        "dependency is down (503).")
+    service: str = "novelcrew"
+    version: str
+    port: int
+    timestamp: float = Field(description="Epoch seconds.")
+    uptime_seconds: float
+    reasons: list[str] = Field(description="Why the status is not healthy, one line each.")
+    plugin_errors: dict[str, str] = Field(
+        description="Every plugin that failed to load, with its error (a third-party plugin's "
+        "failure is shown here without degrading the status).")
+    dependencies: dict[str, Health]
 
 
-@router.get("", response_model=HealthPublic,
-            responses={503: {"model": HealthPublic,
-                             "description": "A required dependency is down"}},
-            summary="Liveness and the state of each dependency")
+def assess(plugins: Plugins, dependencies: dict[str, Health]) -> tuple[str, list[str]]:
+    """The overall status word and its reasons."""
+    down = [f"{name} is down: {h.detail}".rstrip(": ")
+            for name, h in dependencies.items() if h.status == "down" and h.required]
+    degraded = introspect.problems(plugins)
+    if down:
+        return "unhealthy", down + degraded
+    return ("degraded", degraded) if degraded else ("healthy", [])
+
+
+@router.get("", response_model=HealthReport,
+            responses={503: {"model": HealthReport,
+                             "description": "Degraded or unhealthy; see reasons"}},
+            summary="Liveness, the state of each dependency, and why it is not healthy")
 async def health(request: Request, backend: BackendDep, plugins: PluginsDep,
                  settings: SettingsDep) -> Any:
     checks: dict[str, Awaitable[Health]] = {"backend": _checked(backend.health, True)}
@@ -63,11 +88,16 @@ async def health(request: Request, backend: BackendDep, plugins: PluginsDep,
             checks[f"model:{name}"] = _checked(partial(model.spec.health, settings), False)
     results = await asyncio.gather(*checks.values())
     dependencies = dict(zip(checks, results, strict=True))
-    body = HealthPublic(
-        status=overall(dependencies),  # type: ignore[arg-type]
-        version=request.app.version,
+    status, reasons = assess(plugins, dependencies)
+    body = HealthReport(
+        status=status,  # type: ignore[arg-type]
+        version=str(request.app.version or "unknown"),
+        port=settings.port,
+        timestamp=time.time(),
         uptime_seconds=round(time.monotonic() - request.app.state.started_at, 3),
+        reasons=reasons,
+        plugin_errors={info.name: info.error for info in plugins.list() if info.error},
         dependencies=dependencies,
     )
-    code = 503 if body.status == "down" else 200
+    code = 200 if status == "healthy" else 503
     return JSONResponse(body.model_dump(mode="json"), status_code=code)

@@ -45,18 +45,23 @@ _backends: dict[str, GraphBackend] = {}
 
 
 def backend_for(settings: Settings) -> GraphBackend:
-    """``remote`` when ``pathrag_url`` is set, else ``embedded`` under the data directory."""
-    if settings.pathrag_url:
-        key = f"remote:{settings.pathrag_url}"
+    """``remote`` when the pathrag ``url`` is set (``NOVELCREW_PATHRAG_URL``), else
+    ``embedded`` under the data directory."""
+    from novelcrew_pathrag.settings import PathragSettings
+
+    config = PathragSettings.of(settings)
+    if config.url:
+        key = f"remote:{config.url}"
     else:
         key = f"embedded:{settings.resolved_data_dir / DB_NAME}"
     with _lock:
         backend = _backends.get(key)
         if backend is None:
-            if settings.pathrag_url:
+            if config.url:
                 from novelcrew_pathrag.backends.remote import RemoteBackend
 
-                backend = RemoteBackend.from_env(settings.pathrag_url)
+                backend = RemoteBackend(config.url, timeout=config.timeout,
+                                        retries=config.retries)
             else:
                 from novelcrew_pathrag.backends.embedded import EmbeddedBackend
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import random
 from typing import Any
 
@@ -65,15 +64,6 @@ class RemoteBackend:
         self.backoff = backoff
         self.max_backoff = max_backoff
         self._capabilities: set[str] | None = None
-
-    @classmethod
-    def from_env(cls, base_url: str) -> RemoteBackend:
-        """Timeouts and retries from ``NOVELCREW_PATHRAG_TIMEOUT`` / ``..._RETRIES``."""
-        return cls(
-            base_url,
-            timeout=float(os.environ.get("NOVELCREW_PATHRAG_TIMEOUT", "30")),
-            retries=int(os.environ.get("NOVELCREW_PATHRAG_RETRIES", "3")),
-        )
 
     # HTTP ----------------------------------------------------------------------------------
     async def _request(

@@ -2,8 +2,8 @@
 
 It answers every call without a network by plain extraction from the prompt's input text: when
 the task asks for a schema (crewAI puts it in the prompt as "OpenAPI schema", or passes
-``response_model``), it fills that schema (``novelcrew.llm.fill``); otherwise it answers with a
-short extract. Tool-using agents get a final answer at once. Its answers say they come from
+``response_model``), it fills that schema (``fill``); otherwise it answers with a short
+extract. Tool-using agents get a final answer at once. Its answers say they come from
 ``offline`` (a ``notes``/``model`` field when the schema has one, and every ``llm_call`` event).
 """
 
@@ -13,8 +13,8 @@ import json
 import re
 from typing import Any
 
-from novelcrew.llm.extract import TextFacts
-from novelcrew.llm.fill import OFFLINE_NOTE, SchemaFiller
+from novelcrew.default_plugins.offline.extract import TextFacts
+from novelcrew.default_plugins.offline.fill import OFFLINE_NOTE, SchemaFiller
 from novelcrew.llm.local import LocalLLM, messages_of, text_of
 
 __all__ = ["OfflineLLM", "answer", "input_text", "schema_in"]

@@ -1,0 +1,225 @@
+"""A crewAI kickoff for one job: in a worker thread, with its task events routed to the job.
+
+``Crew.kickoff`` is synchronous and cannot run inside a running event loop, so it runs on a
+thread pool of its own (asyncio's default executor has ``cpu_count + 4`` threads, which would
+queue the seventh concurrent job behind the others' model calls). crewAI's event bus is
+process-global: a handler registered once with ``crewai_event_bus.on`` finds the job through a
+ContextVar set here (the bus copies the emitting thread's context into its handler threads).
+Events reach the job's event loop with ``loop.call_soon_threadsafe`` and are applied there in
+the order they were sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import contextvars
+import logging
+import threading
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+from novelcrew.context import RunContext, current_context
+from novelcrew.crewai import compat, env
+from novelcrew.errors import JobCancelled, NovelcrewError
+
+_log = logging.getLogger(__name__)
+
+#: threads for concurrent kickoffs; they mostly wait on models, and start only as needed
+KICKOFF_THREADS = 256
+_pool: concurrent.futures.ThreadPoolExecutor | None = None
+_lock = threading.Lock()
+_listening = False
+_in_flight: weakref.WeakSet[Any] = weakref.WeakSet()
+
+#: the task-event sink of the kickoff running in this context (read by the bus handler)
+_sink: contextvars.ContextVar[_TaskEvents | None] = contextvars.ContextVar(
+    "novelcrew_kickoff_events", default=None)
+
+
+def kickoff_pool() -> concurrent.futures.ThreadPoolExecutor:
+    global _pool
+    with _lock:
+        if _pool is None:
+            _pool = concurrent.futures.ThreadPoolExecutor(
+                max_workers=KICKOFF_THREADS, thread_name_prefix="novelcrew-kickoff")
+        return _pool
+
+
+def task_label(task_or_output: Any) -> str:
+    """A task's name, or the first line of its description."""
+    name = getattr(task_or_output, "name", None)
+    if name:
+        return str(name)
+    desc = str(getattr(task_or_output, "description", "") or "").strip()
+    return desc.splitlines()[0][:80] if desc else "task"
+
+
+def _listen() -> None:
+    """Register the task-started handler on crewAI's event bus, once per process."""
+    global _listening
+    with _lock:
+        if _listening:
+            return
+        from crewai.events import crewai_event_bus
+        from crewai.events.types.task_events import TaskStartedEvent
+
+        def on_task_started(source: Any, event: Any) -> None:
+            sink = _sink.get()
+            if sink is not None:
+                task = getattr(event, "task", None)
+                sink.started(task_label(task) if task is not None else
+                             str(getattr(event, "task_name", None) or "task"),
+                             getattr(event, "agent_role", None))
+
+        crewai_event_bus.on(TaskStartedEvent)(on_task_started)
+        _listening = True
+
+
+class _TaskEvents:
+    """Task events of one kickoff, sent from crewAI's threads, applied on the job's loop.
+
+    A task's ``finished`` (from the crew's thread) can overtake its ``started`` (from the
+    bus's thread pool); then ``started`` is sent first and the late one is dropped.
+    """
+
+    def __init__(self, ctx: RunContext, loop: asyncio.AbstractEventLoop) -> None:
+        self.ctx = ctx
+        self.loop = loop
+        self.queue: asyncio.Queue[tuple[str, str, str | None] | None] = asyncio.Queue()
+        self.lock = threading.Lock()
+        self.started_count: dict[str, int] = {}
+        self.finished_count: dict[str, int] = {}
+        self.early: dict[str, int] = {}
+
+    def _send(self, item: tuple[str, str, str | None] | None) -> None:
+        with contextlib.suppress(RuntimeError):  # a closed loop: nobody is left to tell
+            self.loop.call_soon_threadsafe(self.queue.put_nowait, item)
+
+    def started(self, name: str, agent: str | None) -> None:
+        with self.lock:
+            if self.early.get(name):  # its ``finished`` came first and sent it
+                self.early[name] -= 1
+                return
+            self.started_count[name] = self.started_count.get(name, 0) + 1
+            self._send(("started", name, agent))
+
+    def finished(self, name: str) -> None:
+        with self.lock:
+            done = self.finished_count[name] = self.finished_count.get(name, 0) + 1
+            if self.started_count.get(name, 0) < done:
+                self.started_count[name] = done
+                self.early[name] = self.early.get(name, 0) + 1
+                self._send(("started", name, None))
+            self._send(("finished", name, None))
+
+    def close(self) -> None:
+        self._send(None)
+
+    async def apply(self) -> None:
+        """Apply events in order until ``close``; a failing event is logged, never raised."""
+        while (item := await self.queue.get()) is not None:
+            kind, name, agent = item
+            try:
+                if kind == "started":
+                    self.ctx.current_task = name
+                    await self.ctx.emit("task_started", name, task=name, agent=agent)
+                else:
+                    await self.ctx.task_finished(name)
+            except JobCancelled:
+                pass  # the crew's thread stops at its next step
+            except Exception:
+                _log.exception("task event %s of %r failed", kind, name)
+
+
+def _chain(user: Callable[[Any], Any] | None, ours: Callable[[Any], None]) -> Callable[[Any], Any]:
+    def callback(value: Any) -> Any:
+        result = user(value) if user is not None else None
+        ours(value)
+        return result
+
+    return callback
+
+
+def _our_error(exc: BaseException) -> NovelcrewError | None:
+    """The novelcrew error (``ModelError``, ``JobCancelled``) behind whatever crewAI raised."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, NovelcrewError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+async def kickoff(ctx: RunContext, crew: Any, inputs: dict[str, Any]) -> Any:
+    """Kick off a fresh crewAI ``Crew`` for ``ctx``'s job and return its ``CrewOutput``.
+
+    Progress counts the crew's tasks; the crew's own ``step_callback`` and ``task_callback``
+    still run, before ours. Cancellation (the job's, or of the awaiting asyncio task) stops the
+    crew at its next agent step. A ``ModelError`` or ``JobCancelled`` raised inside crewAI
+    comes out as itself, whatever crewAI wrapped it in.
+    """
+    env.prepare(ctx.settings.data_dir)
+    _listen()
+    compat.let_errors_through(NovelcrewError)
+    ctx.check_cancelled()
+    if crew in _in_flight:
+        raise RuntimeError(
+            "this crewAI Crew is already running; build fresh Crew/Agent/Task objects per job")
+    _in_flight.add(crew)  # before the first await, so a second kickoff of it is refused
+    try:
+        return await _kickoff(ctx, crew, inputs)
+    finally:
+        _in_flight.discard(crew)
+
+
+async def _kickoff(ctx: RunContext, crew: Any, inputs: dict[str, Any]) -> Any:
+    await ctx.add_tasks(len(list(getattr(crew, "tasks", None) or [])))
+    loop = asyncio.get_running_loop()
+    events = _TaskEvents(ctx, loop)
+    stopped = threading.Event()
+
+    def check() -> None:
+        if stopped.is_set():
+            raise JobCancelled("the job was cancelled")
+        ctx.check_cancelled()
+
+    def after_task(output: Any) -> None:
+        events.finished(task_label(output))
+        check()
+
+    crew.step_callback = _chain(crew.step_callback, lambda _step: check())
+    crew.task_callback = _chain(crew.task_callback, after_task)
+    compat.without_replay_log(crew)
+    applier = asyncio.ensure_future(events.apply())
+    ctx_token, sink_token = current_context.set(ctx), _sink.set(events)
+    try:
+        run = contextvars.copy_context().run
+        future = loop.run_in_executor(kickoff_pool(), run, crew.kickoff, inputs)
+        try:
+            output = await asyncio.shield(future)
+        except asyncio.CancelledError:
+            stopped.set()  # the thread ends at the crew's next step
+            raise
+        from novelcrew.llm.router import given_up
+
+        error = given_up(ctx)
+        if error is not None:  # crewAI swallowed it (e.g. its output converter)
+            raise error
+        return output
+    except Exception as exc:
+        ours = _our_error(exc)
+        if ours is not None and ours is not exc:
+            raise ours from exc
+        raise
+    finally:
+        current_context.reset(ctx_token)
+        _sink.reset(sink_token)
+        events.close()
+        if not applier.done():
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(applier), 5.0)

@@ -1,0 +1,97 @@
+"""``/health`` tells an operator the truth: healthy (200) only when every required part is up;
+degraded (503, with reasons) when a built-in plugin failed to load or a crew lacks a required
+tool; unhealthy (503) when a required dependency is down. ``/plugins`` says why too."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import apicrews
+import httpx
+from conftest import make_settings
+
+from novelcrew.api.app import create_app
+from novelcrew.plugins import DEFAULT_PLUGINS, load, register_module
+
+
+async def test_healthy_lists_each_dependency(client: httpx.AsyncClient) -> None:
+    r = await client.get("/health")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["status"] == "healthy" and body["reasons"] == []
+    assert body["dependencies"]["backend"] == {"status": "ok", "required": True,
+                                               "detail": "inline", "data": {}}
+    assert body["dependencies"]["tool:probe"]["status"] == "ok"
+    assert body["uptime_seconds"] >= 0
+
+
+async def test_an_optional_part_down_is_shown_a_required_one_is_unhealthy(
+        client: httpx.AsyncClient) -> None:
+    apicrews.PROBE_HEALTH.update(status="down", required=False)
+    r = await client.get("/health")
+    assert r.status_code == 200 and r.json()["status"] == "healthy"
+    assert r.json()["dependencies"]["tool:probe"]["status"] == "down"
+    apicrews.PROBE_HEALTH.update(status="down", required=True)
+    r = await client.get("/health")
+    assert r.status_code == 503
+    assert r.json()["status"] == "unhealthy"
+    assert r.json()["reasons"] == ["tool:probe is down: probe"]
+
+
+async def test_a_failing_health_check_reports_down_not_500(client: httpx.AsyncClient) -> None:
+    apicrews.PROBE_HEALTH.update(status="raise")
+    r = await client.get("/health")
+    assert r.status_code == 200
+    probe = r.json()["dependencies"]["tool:probe"]
+    assert probe["status"] == "down"
+    assert probe["detail"] == "ConnectionError: probe unreachable"
+
+
+async def test_a_crew_missing_a_required_tool_is_degraded(client: httpx.AsyncClient) -> None:
+    apicrews.add_grapher(client.app.state.plugins)  # type: ignore[attr-defined]
+    r = await client.get("/health")
+    assert r.status_code == 503
+    body = r.json()
+    assert body["status"] == "degraded"
+    assert body["reasons"] == ["crew 'grapher' needs tool(s) kg_query, which no loaded plugin "
+                               "registers (plugin needsgraph)"]
+    rows = {row["name"]: row for row in (await client.get("/plugins")).json()}
+    assert rows["needsgraph"]["warnings"] == [
+        "crew 'grapher' needs tool(s) kg_query, which no loaded plugin registers"]
+    assert rows["apicrews"]["warnings"] == []
+
+
+async def _health_of(tmp_path: Path, plugins: Any) -> httpx.Response:
+    app = create_app(make_settings(tmp_path), plugins)
+    lifespan = app.router.lifespan_context(app)
+    await lifespan.__aenter__()
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://t") as client:
+            return await client.get("/health")
+    finally:
+        await lifespan.__aexit__(None, None, None)
+
+
+async def test_a_built_in_plugin_that_failed_to_load_is_degraded(tmp_path: Path) -> None:
+    plugins = load(allow=[], include_entry_points=False,
+                   builtins=(*DEFAULT_PLUGINS, "novelcrew.default_plugins.no_such_builtin"))
+    assert "inline" in plugins.registry.backends  # the others loaded
+    register_module(plugins, apicrews.ApiCrews(), "apicrews")
+    r = await _health_of(tmp_path, plugins)
+    assert r.status_code == 503
+    assert r.json()["status"] == "degraded"
+    [reason] = r.json()["reasons"]
+    assert reason.startswith("built-in plugin novelcrew.default_plugins.no_such_builtin failed "
+                             "to load: ModuleNotFoundError")
+    assert "novelcrew.default_plugins.no_such_builtin" in r.json()["plugin_errors"]
+
+
+async def test_a_third_party_plugin_failure_is_shown_without_degrading(tmp_path: Path) -> None:
+    plugins = load(allow=[], include_entry_points=False, modules=["no_such_plugin_xyz"])
+    register_module(plugins, apicrews.ApiCrews(), "apicrews")
+    r = await _health_of(tmp_path, plugins)
+    assert r.status_code == 200 and r.json()["status"] == "healthy"
+    assert r.json()["plugin_errors"] == {
+        "no_such_plugin_xyz": "ModuleNotFoundError: No module named 'no_such_plugin_xyz'"}

@@ -1,0 +1,90 @@
+"""What an operator sees from the ``novelcrew`` command itself (the installed console script,
+run as a real subprocess): version and help, one line for a bad setting, a warning for an
+unknown one, and the startup summary with its loud ``offline`` warning."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+NOVELCREW = str(Path(sys.executable).parent / "novelcrew")
+
+
+def env(**extra: str) -> dict[str, str]:
+    base = {k: v for k, v in os.environ.items()
+            if not k.startswith(("NOVELCREW_", "OPENROUTER_", "CREWAI_"))}
+    return {**base, "NOVELCREW_PLUGINS": "", **extra}
+
+
+def run(*args: str, cwd: Path, **extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([NOVELCREW, *args], capture_output=True, text=True, cwd=cwd,
+                          env=env(**extra), timeout=60)
+
+
+def test_version_and_short_help(tmp_path: Path) -> None:
+    from novelcrew import __version__
+
+    out = run("--version", cwd=tmp_path)
+    assert out.returncode == 0 and out.stdout == f"novelcrew {__version__}\n"
+    short = run("-h", cwd=tmp_path)
+    assert short.returncode == 0 and "serve" in short.stdout and "--version" in short.stdout
+    assert short.stdout == run("--help", cwd=tmp_path).stdout
+    assert "Serve the HTTP API" in run("serve", "-h", cwd=tmp_path).stdout
+
+
+def test_a_bad_setting_is_one_line_naming_the_variable(tmp_path: Path) -> None:
+    out = run("plugins", cwd=tmp_path, NOVELCREW_PORT="abc")
+    assert out.returncode == 2
+    assert out.stderr.strip().splitlines() == [
+        "novelcrew: error: bad setting NOVELCREW_PORT='abc': Input should be a valid integer, "
+        "unable to parse string as an integer"]
+    # the Novel Movie alias is named as what was set
+    out = run("serve", cwd=tmp_path, CREWAI_PORT="x")
+    assert out.returncode == 2 and "CREWAI_PORT='x'" in out.stderr
+    assert "Traceback" not in out.stderr
+    # and from a .env file
+    (tmp_path / ".env").write_text("NOVELCREW_CONCURRENCY=0\n")
+    out = run("plugins", "--json", cwd=tmp_path)
+    assert out.returncode == 2 and "NOVELCREW_CONCURRENCY" in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
+
+
+def test_an_unknown_novelcrew_variable_is_warned_about(tmp_path: Path) -> None:
+    out = run("plugins", "--json", cwd=tmp_path, NOVELCREW_PROT="5002",
+              NOVELCREW_JOB_BACKEND="inline", NOVELCREW_PATHRAG_API_URL="http://x")
+    assert out.returncode == 0
+    warnings = [line for line in out.stderr.splitlines() if "warning" in line]
+    assert "novelcrew: warning: unknown setting NOVELCREW_PROT is ignored; did you mean " \
+           "NOVELCREW_PORT?" in warnings
+    assert not any("NOVELCREW_JOB_BACKEND" in line for line in warnings)
+
+
+def test_serve_prints_one_summary_line_and_warns_about_offline(tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    log = tmp_path / "serve.log"
+    with log.open("w") as fh:
+        proc = subprocess.Popen([NOVELCREW, "serve", "--port", str(port),
+                                 "--data-dir", str(tmp_path / "data")],
+                                cwd=tmp_path, env=env(NOVELCREW_LOG_FORMAT="console"),
+                                stdout=fh, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while "WARNING: jobs will run on the `offline`" not in log.read_text():
+            assert proc.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+    finally:
+        proc.terminate()
+        proc.wait(20)
+    lines = log.read_text().splitlines()
+    [summary] = [line for line in lines if line.startswith("novelcrew ")]
+    assert f"serving on http://127.0.0.1:{port}" in summary
+    assert "backend=inline" in summary and f"data_dir={tmp_path / 'data'}" in summary
+    assert "models: default=offline" in summary
+    assert "plugins loaded 0 (none), failed 0" in summary

@@ -1,0 +1,26 @@
+"""The import rules of the design, checked by import-linter on the real import graph (the
+contracts live in the workspace pyproject.toml, ``[tool.importlinter]``): core never imports a
+plugin or the SDK, plugins never import each other, ``novelcrew.context`` is a leaf below the
+runner."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_import_contracts() -> None:
+    out = subprocess.run([str(Path(sys.executable).parent / "lint-imports"), "--no-cache"],
+                         capture_output=True, text=True, cwd=ROOT)
+    report = " ".join(out.stdout.split())  # long contract names wrap
+    results = dict((name.strip(" -"), verdict) for name, verdict in
+                   re.findall(r"([\w.,() -]+?) (KEPT|BROKEN)", report.split("Contracts:")[0]
+                              .split("-----")[-1]))
+    assert len(results) == 4, out.stdout + out.stderr
+    broken = {name for name, verdict in results.items() if verdict == "BROKEN"}
+    assert broken == set(), out.stdout
+    assert out.returncode == 0, out.stdout + out.stderr

@@ -1,0 +1,73 @@
+"""Settings an operator relies on: a plugin's settings live with the plugin (its own env prefix,
+old names as aliases, ``plugin_config`` over the environment), misspelt variables are found,
+and a bad value names the variable that was set."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+from pydantic import AliasChoices, Field, ValidationError
+
+from novelcrew import PluginSettings, Settings
+from novelcrew.settings import check_environment, settings_error
+
+
+class LensSettings(PluginSettings):
+    plugin: ClassVar[str] = "lens-kit"
+    model_config = PluginSettings.config_for("lens-kit")
+
+    url: str | None = Field(None, validation_alias=AliasChoices(
+        "NOVELCREW_LENS_KIT_URL", "LENS_API_URL", "url"))
+    retries: int = 3
+
+
+def test_a_plugins_settings_read_its_prefix_its_aliases_and_plugin_config(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    assert LensSettings.of().url is None and LensSettings.of().retries == 3
+    monkeypatch.setenv("LENS_API_URL", "http://old-name")
+    monkeypatch.setenv("NOVELCREW_LENS_KIT_RETRIES", "5")
+    assert (LensSettings.of().url, LensSettings.of().retries) == ("http://old-name", 5)
+    monkeypatch.setenv("NOVELCREW_LENS_KIT_URL", "http://new-name")
+    assert LensSettings.of().url == "http://new-name"
+    core = Settings(_env_file=None, plugin_config={"lens-kit": {"url": "http://toml"}})
+    assert LensSettings.of(core).url == "http://toml"  # the core settings' table wins
+    assert LensSettings.of(core).retries == 5
+    assert not hasattr(Settings(_env_file=None), "payload_url")  # core holds no plugin field
+
+
+def test_unknown_variables_are_found_plugin_fields_included() -> None:
+    environ = {"NOVELCREW_PROT": "1", "NOVELCREW_PORT": "1", "NOVELCREW_LENS_KIT_URL": "x",
+               "NOVELCREW_LENS_KIT_RETRIESS": "2", "NOVELCREW_TRACE_PLUGINS": "1",
+               "PATH": "/bin"}
+    warnings = check_environment(environ)
+    assert warnings == [
+        "unknown setting NOVELCREW_LENS_KIT_RETRIESS is ignored; did you mean "
+        "NOVELCREW_LENS_KIT_RETRIES?",
+        "unknown setting NOVELCREW_PROT is ignored; did you mean NOVELCREW_PORT?",
+    ]
+
+
+def test_a_bad_value_names_the_variable_that_was_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NOVELCREW_PORT", raising=False)
+    monkeypatch.setenv("CREWAI_PORT", "eighty")
+    with pytest.raises(ValidationError) as err:
+        Settings(_env_file=None)
+    error = settings_error(err.value)
+    assert error is not None
+    assert str(error) == ("bad setting CREWAI_PORT='eighty': Input should be a valid integer, "
+                          "unable to parse string as an integer")
+    monkeypatch.setenv("NOVELCREW_LENS_KIT_RETRIES", "many")
+    with pytest.raises(ValidationError) as err:
+        LensSettings.of()
+    assert "NOVELCREW_LENS_KIT_RETRIES='many'" in str(settings_error(err.value))
+
+
+def test_a_jobs_config_overrides_model_settings_for_that_job_only() -> None:
+    settings = Settings(_env_file=None, model_temperature=0.7)
+    assert settings.for_job({}) is settings
+    job = settings.for_job({"temperature": 0.1, "max_tokens": 50, "model": "offline"})
+    assert (job.model_temperature, job.model_max_tokens) == (0.1, 50)
+    assert settings.model_temperature == 0.7

@@ -1,0 +1,25 @@
+"""The director plugin's settings: ``NOVELCREW_DIRECTOR_*``, or ``[plugin_config.director]`` in
+novelcrew.toml."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from novelcrew import PluginSettings
+
+
+class DirectorSettings(PluginSettings):
+    """Where edited copies of the crew's YAML live (either file may be left out)."""
+
+    plugin: ClassVar[str] = "director"
+    model_config = PluginSettings.config_for("director")
+
+    #: a folder holding an edited ``agents.yaml`` and/or ``tasks.yaml``
+    config_dir: Path | None = None
+
+
+def config_dir() -> str:
+    """``NOVELCREW_DIRECTOR_CONFIG_DIR`` (or ``.env``), or "" for the shipped texts."""
+    folder = DirectorSettings().config_dir
+    return str(folder.expanduser()) if folder else ""
