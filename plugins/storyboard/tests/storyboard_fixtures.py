@@ -112,9 +112,11 @@ def replies() -> dict[str, Any]:
 class PayloadStandIn:
     """``payload_read_project`` / ``payload_update_project`` over one project dict."""
 
-    def __init__(self, project: dict[str, Any], *, fields: tuple[str, ...] | None = None
-                 ) -> None:
+    def __init__(self, project: dict[str, Any], *, fields: tuple[str, ...] | None = None,
+                 configured: bool = True) -> None:
         self.project = project
+        #: what the real tools tell other plugins: is Payload configured at all
+        self.configured = configured
         self.updates: list[dict[str, Any]] = []
         #: the generatedContent fields the schema has; others are dropped, as Payload does
         self.fields = fields
@@ -127,6 +129,8 @@ class PayloadStandIn:
         outer = self
 
         class _Read:
+            configured = outer.configured
+
             async def acall(self, project_id: Any = None) -> dict[str, Any]:
                 outer.reads += 1
                 doc = copy.deepcopy(outer.project)

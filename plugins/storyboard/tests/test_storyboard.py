@@ -27,8 +27,6 @@ async def board(tmp_path: Path, inputs: dict[str, Any], *extra: Any, llm: Any = 
     llm = llm if llm is not None else ScriptedLLM(replies=replies())
     plugins = make_plugins(*extra, entry_points=["storyboard"], llm=llm)
     values = {"default_model": "scripted", **settings}
-    if any(isinstance(e, PayloadStandIn) for e in extra):
-        values["payload_url"] = "http://payload.test"  # configured, as the tools need
     job, events = await run_job(plugins, "storyboard", inputs, project_id="p-1",
                                 settings=make_settings(tmp_path / "data", **values))
     assert job.status == "succeeded", job.error
@@ -128,6 +126,10 @@ async def test_clip_length_defaults_from_the_settings(tmp_path: Path,
     result, _, _ = await board(tmp_path, {"previous": previous()})
     assert result.clip_seconds == 4
     assert [c.duration_seconds for c in result.scenes[0].shots[1].clips] == [4.0, 4.0, 4.0]
+    # novelcrew.toml's [plugin_config.storyboard] wins over the environment
+    result, _, _ = await board(tmp_path, {"previous": previous()},
+                               plugin_config={"storyboard": {"clip_seconds": 6}})
+    assert [c.duration_seconds for c in result.scenes[0].shots[1].clips] == [6.0, 6.0]
 
 
 async def test_real_model_output_is_ready_for_media_generation(tmp_path: Path) -> None:
@@ -251,7 +253,7 @@ async def test_a_payload_schema_without_the_field_is_reported_not_claimed(
 
 async def test_payload_installed_but_not_configured_is_skipped_quietly(
         tmp_path: Path) -> None:
-    payload = PayloadStandIn({"id": 7, "name": "Lighthouse", "genre": "noir"})
+    payload = PayloadStandIn({"id": 7, "name": "Lighthouse", "genre": "noir"}, configured=False)
     plugins = make_plugins(payload, entry_points=["storyboard"],
                            llm=ScriptedLLM(replies=replies()))
     job, events = await run_job(plugins, "storyboard", {"previous": previous()},

@@ -1,12 +1,12 @@
 """The agents' and tasks' texts, from ``config/*.yaml`` as crewAI users expect.
 
-``NOVELCREW_STORYBOARD_CONFIG_DIR`` may name a folder with an ``agents.yaml`` and/or
-``tasks.yaml`` whose keys override the shipped ones, so a studio retunes prompts without a fork.
+``NOVELCREW_STORYBOARD_CONFIG_DIR`` (the ``config_dir`` setting) may name a folder with an
+``agents.yaml`` and/or ``tasks.yaml`` whose keys override the shipped ones, so a studio retunes
+prompts without a fork.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from importlib.resources import files
@@ -17,7 +17,6 @@ import yaml
 
 from novelcrew.errors import PluginError
 
-CONFIG_DIR_ENV = "NOVELCREW_STORYBOARD_CONFIG_DIR"
 AGENT_KEYS = ("visual_development_artist", "storyboard_artist")
 TASK_KEYS = ("character_looks", "location_looks", "style_guide", "shot_prompts")
 _PLACEHOLDER_RE = re.compile(r"\{(material|ids|feedback)\}")
@@ -67,8 +66,7 @@ def _read(name: str, folder: Path | None) -> dict[str, Any]:
 
 
 def load_config(override_dir: str | Path | None = None) -> StoryboardConfig:
-    """The shipped texts, overridden by ``override_dir`` or ``$NOVELCREW_STORYBOARD_CONFIG_DIR``."""
-    override_dir = override_dir or os.environ.get(CONFIG_DIR_ENV) or None
+    """The shipped texts, overridden key by key by the YAML in ``override_dir``."""
     folder = Path(override_dir).expanduser() if override_dir else None
     agents_raw, tasks_raw = _read("agents.yaml", folder), _read("tasks.yaml", folder)
     try:

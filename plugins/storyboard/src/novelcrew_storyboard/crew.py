@@ -126,8 +126,9 @@ async def read_story(ctx: RunContext, inputs: StoryboardInput, project_id: str |
 
 
 def payload_configured(ctx: RunContext) -> bool:
-    """Installed but unconfigured (no ``payload_url``) is normal outside Novel Movie: skip it."""
-    return bool(getattr(ctx.settings, "payload_url", None))
+    """Installed but unconfigured is normal outside Novel Movie: the payload tools say so
+    (``configured``), and the crew then skips Payload quietly."""
+    return bool(getattr(ctx.tool("payload_read_project"), "configured", True))
 
 
 async def read_project(ctx: RunContext, project_id: str | None,
@@ -336,14 +337,14 @@ class Caller:
 async def run(ctx: RunContext, inputs: StoryboardInput) -> Storyboard:
     """Board the planned shots of the project (see the package README)."""
     try:
-        settings = StoryboardSettings()
+        settings = StoryboardSettings.of(ctx.settings)
     except ValidationError as exc:  # a bad NOVELCREW_STORYBOARD_* value: name the variable
         raise settings_error(exc) or exc from exc
     clip_seconds = inputs.clip_seconds or settings.clip_seconds
     aspect = (inputs.aspect_ratio, "inputs") if inputs.aspect_ratio \
         else (settings.aspect_ratio, "settings")
     project_id = inputs.project_id or ctx.project_id
-    config = load_config()
+    config = load_config(settings.config_dir)
     warnings: list[str] = []
 
     # the read and at least one call, so finishing the read is not shown as the job's end

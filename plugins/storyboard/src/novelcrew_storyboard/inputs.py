@@ -7,7 +7,8 @@ In a chain (``architect,director,storyboard``) the analysis and the plan arrive 
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -17,14 +18,18 @@ ASPECT_RATIOS = ("16:9", "9:16", "1:1", "4:3", "3:2", "2:1", "2.39:1", "1.85:1",
 
 
 class StoryboardSettings(PluginSettings):
-    """Operator defaults; a job's inputs win over them."""
+    """Operator defaults (``NOVELCREW_STORYBOARD_*`` or ``[plugin_config.storyboard]`` in
+    novelcrew.toml); a job's inputs win over them."""
 
+    plugin: ClassVar[str] = "storyboard"
     model_config = PluginSettings.config_for("storyboard")
 
     clip_seconds: float = Field(5.0, gt=0, le=120,
                                 description="The video generator's longest clip, in seconds.")
     aspect_ratio: str = "16:9"
     max_parallel: int = Field(4, ge=1, le=16)
+    #: a folder holding an edited ``agents.yaml`` and/or ``tasks.yaml``
+    config_dir: Path | None = None
 
     @field_validator("aspect_ratio")
     @classmethod
