@@ -30,7 +30,7 @@ current_context: contextvars.ContextVar[RunContext | None] = contextvars.Context
 
 EmitFn = Callable[..., Awaitable[None]]
 #: builds a crewAI LLM for an agent role of a crew run (the runner injects the model layer's)
-LLMFactory = Callable[["RunContext", str | None], Any]
+LLMFactory = Callable[..., Any]  # (ctx, agent_role, *, temperature, max_tokens) -> LLM
 #: runs a crewAI ``Crew`` for a crew run (the runner injects the crewAI layer's)
 KickoffFn = Callable[["RunContext", Any, dict[str, Any]], Awaitable[Any]]
 
@@ -100,11 +100,14 @@ class RunContext:
             return override
         return self.settings.model_for(self.crew, agent_role)
 
-    def llm(self, agent_role: str | None = None) -> Any:
-        """A crewAI LLM for ``agent_role``: routed, retried, with fallbacks and usage recorded."""
+    def llm(self, agent_role: str | None = None, *, temperature: float | None = None,
+            max_tokens: int | None = None) -> Any:
+        """A crewAI LLM for ``agent_role``: routed, retried, with fallbacks and usage recorded;
+        ``temperature`` and ``max_tokens`` (None: the model's default) apply to its calls."""
         if self.llm_factory is None:
             raise RuntimeError("this RunContext has no model factory (the runner injects one)")
-        return self.llm_factory(self, agent_role)
+        return self.llm_factory(self, agent_role, temperature=temperature,
+                                max_tokens=max_tokens)
 
     def record_usage(self, model: str, usage: ModelUsage) -> None:
         self.usage.setdefault(model, ModelUsage()).add(usage)

@@ -40,11 +40,12 @@ _stdlog = logging.getLogger(__name__)
 OBSERVER_TIMEOUT = 60.0
 
 
-def build_llm(ctx: RunContext, agent_role: str | None) -> Any:
+def build_llm(ctx: RunContext, agent_role: str | None, *, temperature: float | None = None,
+              max_tokens: int | None = None) -> Any:
     """The model layer's routed LLM (imported on first use: it imports crewAI)."""
     from novelcrew.llm.router import build_llm as routed
 
-    return routed(ctx, agent_role)
+    return routed(ctx, agent_role, temperature=temperature, max_tokens=max_tokens)
 
 
 async def kickoff(ctx: RunContext, crew: Any, inputs: dict[str, Any]) -> Any:

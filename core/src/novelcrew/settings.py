@@ -344,6 +344,8 @@ NON_SETTING_VARIABLES = (
     "NOVELCREW_PAYLOAD_TEST_SERVER_DIR",  # the payload plugin's test fixture
     "NOVELCREW_PUBLISH",  # deploy/compose.yaml: the published address
     "NOVELCREW_WORKER_CONCURRENCY",  # deploy/compose.yaml: jobs per worker container
+    "NOVELCREW_LLM_RECORD",  # llm/recording.py: record model replies to a directory
+    "NOVELCREW_LLM_REPLAY",  # llm/recording.py: answer model calls from a recording
 )
 
 

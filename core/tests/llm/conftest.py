@@ -46,6 +46,8 @@ class StoryIn(BaseModel):
     role: str = "Reader"
     use_tool: bool = False
     structured: bool = False
+    #: the task's own sampling temperature (what a crew sets per task)
+    temperature: float | None = None
 
 
 class Answer(BaseModel):
@@ -68,8 +70,8 @@ async def run_reader(ctx: Any, inputs: StoryIn) -> Answer:
         return f"{query} is the lighthouse keeper's daughter"
 
     agent = Agent(role=inputs.role, goal="read the story", backstory="a careful reader",
-                  llm=ctx.llm(inputs.role), tools=[lookup] if inputs.use_tool else [],
-                  max_iter=4)
+                  llm=ctx.llm(inputs.role, temperature=inputs.temperature),
+                  tools=[lookup] if inputs.use_tool else [], max_iter=4)
     task = Task(name=f"read as {inputs.role}", description="Read this story: {story}",
                 expected_output="one sentence", agent=agent,
                 output_pydantic=Answer if inputs.structured else None)

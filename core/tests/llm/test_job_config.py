@@ -36,3 +36,13 @@ async def test_the_settings_default_applies_and_a_job_overrides_it(
     await run_job(reader_plugins, "reader", {}, settings=settings)
     await run_job(reader_plugins, "reader", {}, settings=settings, config={"temperature": 0})
     assert [c.body["temperature"] for c in server.calls] == [0.9, 0]
+
+
+async def test_a_task_sets_its_own_temperature_and_a_jobs_config_wins(
+    server: OpenAIServer, settings_for: Any, reader_plugins: Any
+) -> None:
+    settings = settings_for()
+    await run_job(reader_plugins, "reader", {"temperature": 0.3}, settings=settings)
+    await run_job(reader_plugins, "reader", {"temperature": 0.3}, settings=settings,
+                  config={"temperature": 0.7})
+    assert [c.body["temperature"] for c in server.calls] == [0.3, 0.7]

@@ -69,11 +69,17 @@ CHAPTER_REPLIES: dict[str, dict[str, Any]] = {
         "objects": [{"name": "The Ledger", "description": "A salt-swollen notebook.",
                      "significance": "The previous doctor's secret record."}],
         "scenes": [
-            {"number": 1, "summary": "Ines arrives by ferry; Oskar carries her trunk and "
+            {"number": 1, "opening": "Dr. Ines Calder arrived at Saltmarsh Station",
+             "closing": "Nobody has found it.",
+             "summary": "Ines arrives by ferry; Oskar carries her trunk and "
              "mentions the lost ledger.", "location": "Saltmarsh Jetty", "time_of_day": "evening",
-             "characters": ["Ines", "Oskar Brandt"], "emotional_beat": "wary welcome",
-             "purpose": "setup", "dialogue": ["You're the new doctor."], "objects": []},
-            {"number": 2, "summary": "Ines finds the ledger behind the stove.",
+             "int_ext": "EXT", "characters": ["Ines", "Oskar Brandt"],
+             "emotional_beat": "wary welcome", "purpose": "setup",
+             "dialogue": [{"speaker": "Oskar", "line": "You're the new doctor,"}],
+             "objects": []},
+            {"number": 2, "opening": "That night, in the station house, Ines found",
+             "closing": "its pages swollen with salt.",
+             "summary": "Ines finds the ledger behind the stove.", "int_ext": "INT",
              "location": "Station House", "time_of_day": "NIGHT", "characters": ["Ines"],
              "emotional_beat": "curiosity", "purpose": "inciting incident", "dialogue": [],
              "objects": ["ledger"]},
@@ -97,12 +103,19 @@ CHAPTER_REPLIES: dict[str, dict[str, Any]] = {
         "objects": [{"name": "ledger", "description": "The doctor's notebook of the drowned.",
                      "significance": "Lists more names than there were boats."}],
         "scenes": [
-            {"number": 1, "summary": "Oskar tells Ines about the drownings of 1952 on the walk "
+            {"number": 1, "opening": "In the morning Ines walked to the lighthouse",
+             "closing": "than there were boats,\" Oskar said.", "new_day": True,
+             "int_ext": "EXT",
+             "summary": "Oskar tells Ines about the drownings of 1952 on the walk "
              "to the lighthouse.", "location": "The Lighthouse", "time_of_day": "MORNING",
              "characters": ["Ines", "Oskar"], "emotional_beat": "unease",
              "purpose": "exposition",
-             "dialogue": ["He wrote down more names than there were boats."], "objects": []},
-            {"number": 2, "summary": "At the top of the tower Ines sees the names do not match "
+             "dialogue": [{"speaker": "Oskar",
+                           "line": "He wrote down more names than there were boats,"}],
+             "objects": []},
+            {"number": 2, "opening": "Ines read the ledger at the top of the tower",
+             "closing": "did not match the parish record.", "int_ext": "INT",
+             "summary": "At the top of the tower Ines sees the names do not match "
              "the parish record.", "location": "the Lighthouse", "time_of_day": "DAY",
              "characters": ["Ines"], "emotional_beat": "dread", "purpose": "reveal",
              "dialogue": [], "objects": ["The Ledger"]},
@@ -128,12 +141,18 @@ CHAPTER_REPLIES: dict[str, dict[str, Any]] = {
         ],
         "objects": [],
         "scenes": [
-            {"number": 1, "summary": "Dr. Calder confronts Oskar; he almost burns the ledger.",
+            {"number": 1, "opening": "Dr. Calder confronted Oskar in the station house",
+             "closing": "held it to the pages, then stopped.", "int_ext": "INT",
+             "summary": "Dr. Calder confronts Oskar; he almost burns the ledger.",
              "location": "Station House", "time_of_day": "DUSK",
              "characters": ["Dr. Calder", "Oskar"], "emotional_beat": "confrontation",
-             "purpose": "climax", "dialogue": ["Your father is in this ledger.", "Twice."],
+             "purpose": "climax",
+             "dialogue": [{"speaker": "Dr. Calder", "line": "Your father is in this ledger,"},
+                          {"speaker": "Dr. Calder", "line": "Twice."}],
              "objects": ["the ledger"]},
-            {"number": 2, "summary": "They lay the ledger on the altar for Father Mellor.",
+            {"number": 2, "opening": "At dawn the two of them carried the ledger",
+             "closing": "for Father Mellor to read aloud.", "new_day": True, "int_ext": "INT",
+             "summary": "They lay the ledger on the altar for Father Mellor.",
              "location": "Parish Church", "time_of_day": "DAWN",
              "characters": ["Ines", "Oskar", "Father Mellor"], "emotional_beat": "release",
              "purpose": "resolution", "dialogue": [], "objects": ["ledger"]},
@@ -183,6 +202,7 @@ class RecordingGraph:
     def __init__(self) -> None:
         self.payloads: list[dict[str, Any]] = []
         self.projects: list[str | None] = []
+        self.versions: list[dict[str, Any]] = []  #: kg_new_version calls
 
     def merged(self) -> dict[str, list[dict[str, Any]]]:
         out: dict[str, list[dict[str, Any]]] = {"chunks": [], "entities": [],
@@ -204,6 +224,11 @@ class RecordingGraph:
                 recorder.projects.append(self.project_id)
                 return {k: len(v) for k, v in custom_kg.items()}
 
+        class _Version:
+            async def acall(self, keep_previous: int) -> dict[str, Any]:
+                recorder.versions.append({"keep_previous": keep_previous})
+                return {"version": len(recorder.versions), "replaced": True}
+
         class _Plugin:
             __name__ = "recording-graph"
 
@@ -211,5 +236,7 @@ class RecordingGraph:
             def register_tools(self, register: Callable[[Tool], None]) -> None:
                 register(Tool(name="kg_insert_custom_kg", description="records payloads",
                               factory=lambda ctx: _Tool(ctx.project_id)))
+                register(Tool(name="kg_new_version", description="records versions",
+                              factory=lambda ctx: _Version()))
 
         return _Plugin()

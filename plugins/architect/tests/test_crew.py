@@ -43,7 +43,7 @@ def test_plugin_lists_its_crew_without_importing_crewai() -> None:
     assert info.crews == ["architect"]
     spec = plugins.registry.crews["architect"].spec
     assert spec.tools == ("kg_insert_custom_kg",)
-    assert spec.optional_tools == ("payload_read_story",)
+    assert spec.optional_tools == ("payload_read_story", "kg_new_version")
     assert spec.agents == ("Story Structure Analyst", "Knowledge Graph Architect")
     assert spec.input_model.__name__ == "ArchitectInput"
     assert spec.output_model is StoryAnalysis
@@ -96,7 +96,34 @@ async def test_chapters_merge_into_one_entry_per_character_and_place(
         "setup", "inciting incident", "exposition", "reveal", "climax", "resolution"]
     assert analysis.scenes[4].characters == ["Dr. Ines Calder", "Oskar Brandt"]
     assert analysis.scenes[3].location == "the lighthouse"
-    assert analysis.scenes[0].time_of_day == "EVENING"
+    # each scene carries its exact text, located from the model's opening and closing words
+    story = STORY.strip()
+    for scene in analysis.scenes:
+        assert scene.located
+        assert scene.text == story[scene.span.start:scene.span.end]
+    assert analysis.scenes[0].text.startswith("Dr. Ines Calder arrived")
+    assert analysis.scenes[0].text.endswith("Nobody has found it.\"")
+    assert analysis.scenes[1].text.endswith("swollen with salt.")
+    assert analysis.scenes[4].text.startswith("Dr. Calder confronted Oskar")
+    assert [s.id for s in analysis.scenes] == [f"s00{n}" for n in range(1, 7)]
+    assert [s.day_night for s in analysis.scenes] == ["DUSK", "NIGHT", "DAY", "DAY", "DUSK",
+                                                      "DAWN"]
+    assert analysis.scenes[0].time_of_day == "DUSK"  # derived, for older readers
+    assert [s.int_ext for s in analysis.scenes] == ["EXT", "INT", "EXT", "INT", "INT", "INT"]
+    assert [s.story_day for s in analysis.scenes] == [1, 1, 2, 2, 2, 3]
+    # every spoken line, verbatim from the text, with its speaker resolved to the character
+    assert [(d.speaker, d.line) for d in analysis.scenes[0].dialogue] == [
+        ("Oskar Brandt", "You're the new doctor,"),
+        ("Oskar Brandt", "The last one kept a ledger. Nobody has found it."),
+    ]
+    assert [(d.speaker, d.line) for d in analysis.scenes[4].dialogue] == [
+        ("Dr. Ines Calder", "Your father is in this ledger,"), ("Dr. Ines Calder", "Twice.")]
+    ids = {c.name: c.id for c in analysis.characters}
+    assert ids["Dr. Ines Calder"] == "dr-ines-calder"
+    assert analysis.scenes[4].character_ids == ["dr-ines-calder", "oskar-brandt"]
+    assert {loc.id for loc in analysis.locations} >= {"station-house", "parish-church"}
+    assert analysis.scenes[1].location_id == "station-house"
+    assert analysis.language == "English"
     assert analysis.scenes[5].objects == ["The Ledger"]
 
     # the overview comes from the synthesis step, which never saw the story text
@@ -159,25 +186,38 @@ async def test_graph_written_matches_the_analysis(tmp_path: Any, graph: Recordin
     names = {name for name, _ in entities}
     for rel in kg["relationships"]:
         assert rel["src_id"] in names and rel["tgt_id"] in names, rel
-    assert analysis.graph == {"chunks": 3, "entities": len(expected),
+    assert analysis.graph == {"chunks": 6, "entities": len(expected),
                               "relationships": len(kg["relationships"])}
 
-    # chunks carry the story text once, under the ids entities point at
+    # each scene's own text is its chunk; every entity cites a chunk that exists
     chunk_ids = [c["source_id"] for c in kg["chunks"]]
-    assert chunk_ids == ["chunk-001", "chunk-002", "chunk-003"]
+    assert chunk_ids == [f"scene-s00{n}" for n in range(1, 7)]
+    assert [c["content"] for c in kg["chunks"]] == [s.text for s in analysis.scenes]
     assert "".join(c["content"] for c in kg["chunks"]).count("Father Mellor") == 1
     assert {e["source_id"] for e in kg["entities"]} <= set(chunk_ids)
+    assert {r["source_id"] for r in kg["relationships"]} <= set(chunk_ids)
 
     scene5 = next(e for e in kg["entities"] if e["entity_name"] == "Scene 5")
+    assert scene5["source_id"] == "scene-s005"
+    span = analysis.scenes[4].span
     assert scene5["description"].split("\n") == [
         "Scene 5: Dr. Calder confronts Oskar; he almost burns the ledger.",
+        "Id: s005",
         "Location: Station House",
+        "Location id: station-house",
+        "Int/Ext: INT",
+        "Day/Night: DUSK",
         "Time: DUSK",
+        "Story day: 2",
         "Characters: Dr. Ines Calder, Oskar Brandt",
+        "Character ids: dr-ines-calder, oskar-brandt",
         "Emotional beat: confrontation",
         "Purpose: climax",
-        'Dialogue: "Your father is in this ledger." | "Twice."',
+        'Dialogue: Dr. Ines Calder: "Your father is in this ledger," | '
+        'Dr. Ines Calder: "Twice."',
         "Objects: The Ledger",
+        f"Span: {span.start}-{span.end}",
+        "Text chunk: scene-s005",
     ]
 
 
@@ -202,7 +242,8 @@ async def test_malformed_answer_is_retried_with_the_error_fed_back(
     assert "characters.0.relationships" in seen[1] and "scenes.0.number" in seen[1]
     warnings = [e for e in events if e.type == "warning"]
     assert len(warnings) == 1 and "malformed answer" in warnings[0].message
-    assert job.progress.completed_tasks == job.progress.total_tasks == 3
+    # the rejected attempt ran as a task of its own (the answer is checked after it)
+    assert job.progress.completed_tasks == job.progress.total_tasks == 4
 
 
 async def test_a_chunk_that_stays_malformed_fails_the_job_clearly(

@@ -53,7 +53,8 @@ def analyst(prompt: str) -> str:
     return json.dumps({
         "characters": [
             {"name": "Mara" if numbers and numbers[0] // 2 % 2 else "Mara Quell",
-             "role": "protagonist", "description": "A harbour pilot."},
+             "role": "protagonist", "description": "A harbour pilot.",
+             "arc": f"In chapter {numbers[0] if numbers else 0} she holds the line."},
             {"name": "Captain Ives", "aliases": ["Ives"], "role": "antagonist"},
         ],
         "locations": [{"name": "The Harbour", "atmosphere": "grey"}],
@@ -82,7 +83,11 @@ async def test_a_100k_word_story_stays_under_the_prompt_budget(
     assert max(c.usage["prompt_tokens"] for c in calls) <= budget
     story_tokens = len(story) // 4
     total_prompt = sum(c.usage["prompt_tokens"] for c in calls)
-    assert total_prompt < 2 * story_tokens, (total_prompt, story_tokens)
+    # the architect's share of the whole pipeline's 3x budget (the director has the rest)
+    largest = max(c.usage["prompt_tokens"] for c in calls)
+    print(f"architect prompts: {total_prompt:,} tokens for a {story_tokens:,}-token story "
+          f"({total_prompt / story_tokens:.2f}x), largest {largest:,}")
+    assert total_prompt <= 1.5 * story_tokens, (total_prompt, story_tokens)
 
     analyst_calls = llm.calls_for(ANALYST)
     assert analysis.statistics.chunks == len(analyst_calls) > 10
@@ -94,10 +99,16 @@ async def test_a_100k_word_story_stays_under_the_prompt_budget(
     chapters = [int(s.summary.split()[-1].rstrip(".")) for s in analysis.scenes]
     assert chapters == sorted(chapters) and chapters[0] == 1 and chapters[-1] == 40
     assert [c.name for c in analysis.characters] == ["Mara Quell", "Captain Ives"]
+    # the arc keeps its beginning, middle and end across all chunks (not the first four)
+    arc = analysis.characters[0].arc
+    mentioned = [int(n) for n in re.findall(r"chapter (\d+)", arc)]
+    assert len(mentioned) == 6 and mentioned == sorted(mentioned), arc
+    assert mentioned[0] == 1 and mentioned[-1] >= 39 and any(15 <= n <= 25 for n in mentioned)
     assert analysis.statistics.words == len(story.split())
     # the statistics report what the model layer counted for the job
     assert analysis.statistics.prompt_tokens_estimate == sum(
         u.prompt_tokens for u in job.usage.values())
     assert analysis.statistics.model_calls == len(calls)
     assert len(graph.payloads) >= 2  # written in batches
-    assert sum(len(p["chunks"]) for p in graph.payloads) == analysis.statistics.chunks
+    # one graph chunk per scene: its own text
+    assert sum(len(p["chunks"]) for p in graph.payloads) == len(analysis.scenes)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from collections import Counter
+
 from architect_fixtures import EXAMPLES
 
 from novelcrew_architect.chunking import sections, split_story
-from novelcrew_architect.merge import merge_analyses
-from novelcrew_architect.models import Character, ChunkAnalysis, Scene
+from novelcrew_architect.merge import merge_analyses, merge_text, one_protagonist
+from novelcrew_architect.models import Character, ChunkAnalysis, ChunkScene, Location
 from novelcrew_architect.tokens import estimate_tokens
 
 
@@ -54,7 +57,7 @@ def test_text_without_paragraphs_or_sentences_still_fits() -> None:
     assert sum(len(c.text.replace(" ", "")) for c in chunks) == len(blob.replace(" ", ""))
 
 
-def _part(*characters: Character, scenes: list[Scene] | None = None) -> ChunkAnalysis:
+def _part(*characters: Character, scenes: list[ChunkScene] | None = None) -> ChunkAnalysis:
     return ChunkAnalysis(characters=list(characters), scenes=scenes or [])
 
 
@@ -78,7 +81,7 @@ def test_names_merge_across_titles_first_names_surnames_and_middle_names() -> No
 
 
 def test_scenes_renumber_in_story_order_and_overlap_repeats_drop() -> None:
-    s = Scene
+    s = ChunkScene
     parts = [
         ("c1", _part(scenes=[s(number=2, summary="B happens."), s(number=1, summary="A.")])),
         ("c2", _part(scenes=[s(number=1, summary="b happens"), s(number=2, summary="C.",
@@ -109,3 +112,48 @@ def test_a_gendered_title_keeps_a_surname_from_merging_into_the_wrong_person() -
         "Nell Ashby", "Maya Okafor", "Mr. Pike", "Mr. Ashby", "Agnes Pike"]
     assert merged.characters[1].aliases == ["Dr. Okafor"]
     assert merged.characters[4].aliases == ["Mrs. Pike"]
+
+
+def test_long_texts_are_summarised_keeping_beginning_middle_and_end() -> None:
+    parts = [f"In part {n} she changes. More detail about part {n}." for n in range(1, 21)]
+    merged = merge_text(parts)
+    kept = [int(n) for n in re.findall(r"part (\d+) she", merged)]
+    assert kept[0] == 1 and kept[-1] == 20 and len(kept) == 6
+    assert "More detail" not in merged  # sampled texts keep their first sentence
+    assert merge_text(parts[:3]).count("More detail") == 3  # a few are kept whole
+
+
+def test_one_protagonist_unless_an_ensemble() -> None:
+    def cast() -> list[Character]:
+        return [Character(name="Ann", role="protagonist"),
+                Character(name="Bea", role="protagonist"), Character(name="Cy", role="minor")]
+
+    counts = Counter({"Ann": 2, "Bea": 5})
+    chars = cast()
+    one_protagonist(chars, counts)  # no answer from the overview: the one in most scenes
+    assert [c.role for c in chars] == ["deuteragonist", "protagonist", "minor"]
+    chars = cast()
+    one_protagonist(chars, counts, named="Ann")
+    assert [c.role for c in chars] == ["protagonist", "deuteragonist", "minor"]
+    chars = cast()
+    one_protagonist(chars, counts, named="", ensemble=True)
+    assert [c.role for c in chars] == ["protagonist", "protagonist", "minor"]
+
+
+def test_places_merge_by_alias_and_by_same_as_answers() -> None:
+    parts = [
+        ("c1", ChunkAnalysis(locations=[Location(name="Harbour Café", aliases=["the café"]),
+                                        Location(name="The Quay")])),
+        ("c2", ChunkAnalysis(locations=[Location(name="the Cafe"),
+                                        Location(name="Fish Quay", description="Wet stone.")],
+                             characters=[Character(name="Mags")])),
+        ("c3", ChunkAnalysis(characters=[Character(name="Margaret Hale")])),
+    ]
+    merged = merge_analyses(parts)
+    assert [loc.name for loc in merged.locations] == ["Harbour Café", "The Quay", "Fish Quay"]
+    merged = merge_analyses(parts, same_as=[("The Quay", "Fish Quay"),
+                                            ("Mags", "Margaret Hale")])
+    assert [loc.name for loc in merged.locations] == ["Harbour Café", "The Quay"]
+    assert merged.locations[1].description == "Wet stone."
+    assert [c.name for c in merged.characters] == ["Margaret Hale"]
+    assert merged.characters[0].aliases == ["Mags"]

@@ -14,6 +14,7 @@ from novelcrew.plugins import Plugins, load, register_module
 from novelcrew.settings import Settings
 from novelcrew_payload import PayloadClient, PayloadConfig, PayloadError
 from novelcrew_payload.testing import PayloadServer
+from novelcrew_payload.workflow import OFFLINE_MARK
 from novelcrew_sdk import run_job
 
 # two tiny crews shaped like the real architect and director ------------------------------
@@ -22,6 +23,7 @@ from novelcrew_sdk import run_job
 class ArchitectInput(BaseModel):
     story_text: str | None = None
     project_id: str | None = None
+    offline: bool = False  # answer as the offline stand-in does (model.offline true)
 
 
 class StoryAnalysis(BaseModel):
@@ -29,15 +31,18 @@ class StoryAnalysis(BaseModel):
     story_source: str
     characters: list[dict[str, Any]]
     scenes: list[dict[str, Any]]
+    model: dict[str, Any] = {}
 
 
 class DirectorInput(BaseModel):
     previous: dict[str, Any] = {}
+    offline: bool = False
 
 
 class ScenePlan(BaseModel):
     scenes: list[dict[str, Any]]
     totals: dict[str, Any]
+    model: dict[str, Any] = {}
 
 
 async def run_architect(ctx: RunContext, inputs: ArchitectInput) -> StoryAnalysis:
@@ -53,7 +58,8 @@ async def run_architect(ctx: RunContext, inputs: ArchitectInput) -> StoryAnalysi
         title="Offline analysis", story_source=source,
         characters=[{"name": "Maya", "role": "protagonist"}],
         scenes=[{"number": i + 1, "summary": s, "location": "Gull Rock"}
-                for i, s in enumerate(sentences)])
+                for i, s in enumerate(sentences)],
+        model={"offline": inputs.offline})
 
 
 async def run_director(ctx: RunContext, inputs: DirectorInput) -> ScenePlan:
@@ -66,7 +72,8 @@ async def run_director(ctx: RunContext, inputs: DirectorInput) -> ScenePlan:
                           "estimated_duration_seconds": 2}]}
               for s in analysis.get("scenes", [])]
     return ScenePlan(scenes=scenes, totals={"scenes": len(scenes), "shots": 2 * len(scenes),
-                                            "estimated_screen_time_seconds": 5.5 * len(scenes)})
+                                            "estimated_screen_time_seconds": 5.5 * len(scenes)},
+                     model={"offline": inputs.offline})
 
 
 class FakeCrews:
@@ -194,6 +201,45 @@ async def test_a_chain_moves_the_project_through_novel_movies_workflow(
         for row, (n, text) in zip(final["generatedContent"]["scenes"],
                                   [(1, "The lamp fails"), (2, "Tom swims"), (3, "Maya waits")],
                                   strict=True)]
+
+
+async def test_offline_results_are_marked_and_never_advance_the_workflow(
+        payload_server: PayloadServer, payload_env: Callable[..., Settings],
+        payload: PayloadClient, new_project: Callable[..., Any],
+        client_config: Callable[..., PayloadConfig]) -> None:
+    settings = payload_env(payload_server)
+    project = await new_project(name="Offline chain")
+    recorder = ProjectRecorder(client_config(payload_server))
+    job, events = await run_job(plugins_with(recorder), ["architect", "director"],
+                                {"story_text": "The lamp fails. Tom swims.", "offline": True},
+                                settings=settings, project_id=str(project["id"]))
+    assert job.status == "succeeded" and warnings(events) == []
+    seen = [(crew, kind, p["workflowStatus"]["currentStep"], steps(p))
+            for crew, kind, p in recorder.seen]
+    # each crew stays at the step it belongs to; no step is ever completed
+    assert seen == [
+        ("architect", "crew_started", "story-generation", []),
+        ("architect", "crew_finished", "story-generation", []),
+        ("director", "crew_started", "scene-planning", []),
+        ("director", "crew_finished", "scene-planning", []),
+    ]
+    # the architect's scenes were stored (and replaced by the director's), marked offline
+    after_architect = recorder.seen[1][2]["generatedContent"]["scenes"]
+    assert [row["description"] for row in after_architect] == [
+        OFFLINE_MARK + "The lamp fails", OFFLINE_MARK + "Tom swims"]
+    final = recorder.seen[-1][2]["generatedContent"]["scenes"]
+    assert [row["heading"] for row in final] == [OFFLINE_MARK + "EXT. GULL ROCK - NIGHT"] * 2
+    assert all(row["description"].startswith(OFFLINE_MARK) for row in final)
+
+    # a real run afterwards advances as usual, and its scenes replace the offline ones
+    job, _ = await run_job(plugins_with(), ["architect"], {"story_text": "Maya waits."},
+                           settings=settings, project_id=str(project["id"]))
+    assert job.status == "succeeded"
+    project = await payload.get("projects", project["id"])
+    assert project["workflowStatus"]["currentStep"] == "scene-planning"
+    assert steps(project) == ["story-generation", "character-development"]
+    assert [row["description"] for row in project["generatedContent"]["scenes"]] == [
+        "Maya waits"]
 
 
 async def test_running_again_keeps_steps_unique_and_a_later_status(

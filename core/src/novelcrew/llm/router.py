@@ -124,13 +124,27 @@ def model_chain(ctx: RunContext, agent_role: str | None) -> list[str]:
     return chain
 
 
-def build_llm(ctx: RunContext, agent_role: str | None = None) -> RoutedLLM:
-    """A crewAI LLM for ``agent_role`` of ``ctx``'s crew (what ``RunContext.llm`` returns)."""
+def build_llm(ctx: RunContext, agent_role: str | None = None, *,
+              temperature: float | None = None, max_tokens: int | None = None) -> RoutedLLM:
+    """A crewAI LLM for ``agent_role`` of ``ctx``'s crew (what ``RunContext.llm`` returns).
+
+    ``temperature`` and ``max_tokens`` (None: the provider's default) go with every call of
+    this LLM, whichever model of the chain answers: a crew sets them per task.
+    """
+    # a job's own config.temperature / config.max_tokens win over a task's choice
+    for key, value in (("temperature", ctx.config.get("temperature")),
+                       ("max_tokens", ctx.config.get("max_tokens"))):
+        if value is not None:
+            if key == "temperature":
+                temperature = float(value)
+            else:
+                max_tokens = int(value)
     chain = model_chain(ctx, agent_role)
     # fail fast on an unknown provider prefix: a typo is an input error, not an outage
     for model_id in chain:
         ctx.registry.model_provider(model_id)
-    return RoutedLLM(model=chain[0], ctx=ctx, agent_role=agent_role, chain=chain)
+    return RoutedLLM(model=chain[0], ctx=ctx, agent_role=agent_role, chain=chain,
+                     temperature=temperature, max_tokens=max_tokens)
 
 
 class _Failed(Exception):
@@ -156,15 +170,21 @@ class RoutedLLM(BaseLLM):
     _build_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
     _window: int | None = PrivateAttr(default=None)
 
+    _params: dict[str, Any] = PrivateAttr(default_factory=dict)
+
     def __init__(self, *, model: str, ctx: RunContext, agent_role: str | None,
-                 chain: list[str]) -> None:
-        super().__init__(model=model, provider="novelcrew")
+                 chain: list[str], temperature: float | None = None,
+                 max_tokens: int | None = None) -> None:
+        super().__init__(model=model, provider="novelcrew", temperature=temperature)
         self._ctx = ctx
         self._role = agent_role
         self._chain = list(chain)
         self._inner = {}
         self._build_lock = threading.Lock()
         self._window = None
+        self._params = {key: value for key, value in
+                        (("temperature", temperature), ("max_tokens", max_tokens))
+                        if value is not None}
 
     # routing -------------------------------------------------------------------------------
     @property
@@ -185,6 +205,12 @@ class RoutedLLM(BaseLLM):
             if llm is None:
                 provider = self._ctx.registry.model_provider(model_id)
                 llm = shared_provider_llm(provider, model_id, self._ctx.settings)
+                fields = type(llm).model_fields
+                params = {k: v for k, v in self._params.items() if k in fields}
+                if params:
+                    # a copy with this task's sampling settings; it shares the shared LLM's
+                    # HTTP clients (pydantic copies are shallow)
+                    llm = llm.model_copy(update=params)
                 self._inner[model_id] = llm
             return llm
 

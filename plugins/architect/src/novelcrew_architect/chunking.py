@@ -47,6 +47,7 @@ class Chunk:
     heading: str  #: the chapter heading it starts in ("" before the first heading)
     context: str = ""  #: end of the previous piece, for continuity only
     start: int = 0  #: character offset in the (normalised) story
+    end: int = 0  #: where the next chunk starts (or the story ends)
 
     @property
     def tokens(self) -> int:
@@ -232,10 +233,21 @@ def split_story(text: str, max_tokens: int, overlap_tokens: int = 300) -> list[C
         current_tokens += tokens
     flush()
 
+    # where each piece lies in the story (the joins above keep pieces verbatim but for
+    # sentence-level cuts, which are found by their opening)
+    starts: list[int] = []
+    pos = 0
+    for _heading, body, approx in pieces:
+        at = text.find(body, pos)
+        if at < 0:
+            at = text.find(body[:60], pos)
+        starts.append(at if at >= 0 else max(pos, approx))
+        pos = starts[-1] + 1
     chunks: list[Chunk] = []
     width = max(3, len(str(len(pieces))))
-    for index, (heading, body, start) in enumerate(pieces):
+    for index, (heading, body, _approx) in enumerate(pieces):
         context = _tail(pieces[index - 1][1], overlap_tokens) if index else ""
+        end = starts[index + 1] if index + 1 < len(pieces) else len(text)
         chunks.append(Chunk(index=index, id=f"chunk-{index + 1:0{width}d}", text=body,
-                            heading=heading, context=context, start=start))
+                            heading=heading, context=context, start=starts[index], end=end))
     return chunks

@@ -1,8 +1,9 @@
 """The architect crew's run: split, analyse chunks concurrently, merge, synthesise, write graph.
 
 The story's text goes to models once (each chunk to one Story Structure Analyst task, plus a
-short overlap for continuity); merging is plain Python; the Knowledge Graph Architect writes
-the overview from the merged analysis alone; the graph is built deterministically from it.
+short overlap for continuity); scenes are located in the text and merged in plain Python; the
+Knowledge Graph Architect writes the overview from the merged analysis alone; the graph is built
+deterministically from it and written as a new version of the project's graph.
 crewAI is imported here, lazily, when a job runs (the entry-point module stays light).
 """
 
@@ -18,7 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from novelcrew.context import RunContext
-from novelcrew.errors import JobError
+from novelcrew.errors import InvalidInput, JobError
 from novelcrew_architect.chunking import Chunk, split_story
 from novelcrew_architect.crew_config import (
     ANALYSE_TASK,
@@ -27,7 +28,7 @@ from novelcrew_architect.crew_config import (
     load_config,
 )
 from novelcrew_architect.graph import batches, build_custom_kg
-from novelcrew_architect.merge import MergedAnalysis, merge_analyses
+from novelcrew_architect.merge import MergedAnalysis, merge_analyses, one_protagonist
 from novelcrew_architect.models import (
     AnalysisStatistics,
     ArchitectInput,
@@ -35,6 +36,7 @@ from novelcrew_architect.models import (
     ModelInfo,
     StoryAnalysis,
     StorySynthesis,
+    compact_schema,
 )
 from novelcrew_architect.story import UNTITLED, Story, load_story
 from novelcrew_architect.summary import summarise
@@ -54,6 +56,19 @@ FEEDBACK_TOKENS = 400
 FEEDBACK_CHARS = FEEDBACK_TOKENS * 4 - 200
 OVERLAP_TOKENS = 300
 GRAPH_BATCH = 200
+VERSION_TOOL = "kg_new_version"
+#: what the prompts say when the job names no language
+STORY_LANGUAGE = "the language the story is written in"
+#: earlier analyses kept (archived, never queried) when a new one replaces them
+KEEP_VERSIONS = 3
+#: sampling per task: low temperature for the close reading, a little more for the overview;
+#: output room for a chunk's full scene list with every line of dialogue. A job overrides them
+#: with ``config: {"temperature": ..., "max_tokens": ...}`` (every task) or
+#: ``config: {"tasks": {"analyse_chunk": {"temperature": ...}}}`` (one task).
+TASK_SETTINGS: dict[str, dict[str, float | int]] = {
+    ANALYSE_TASK: {"temperature": 0.2, "max_tokens": 12_000},
+    SYNTHESIS_TASK: {"temperature": 0.4, "max_tokens": 2_000},
+}
 OFFLINE_NOTE = (
     "Produced by the offline stand-in model: names, places, scenes and lines are extracted "
     "from the text by plain pattern matching, not an understanding of the story. Configure a "
@@ -80,17 +95,28 @@ class _Tally:
         self.prompt_tokens += tokens
 
 
-def schema_tokens(model: type[BaseModel]) -> int:
-    """Tokens of the JSON schema crewAI adds to a prompt for ``output_pydantic``, rendered the
-    way crewAI renders it (references inlined, two-space indent)."""
-    try:
-        from crewai.utilities.pydantic_schema_utils import generate_model_description
+def schema_text(model: type[BaseModel]) -> str:
+    """The output schema as the prompt states it: compact JSON, no titles or descriptions
+    (the task text explains every field)."""
+    return json.dumps(compact_schema(model.model_json_schema()), ensure_ascii=False,
+                      separators=(",", ":"))
 
-        schema = generate_model_description(model, strip_null_types=False)["json_schema"][
-            "schema"]
-    except Exception:  # another crewAI version: the plain schema, with a margin
-        return estimate_tokens(json.dumps(model.model_json_schema(), indent=2)) * 3 // 2
-    return estimate_tokens(json.dumps(schema, indent=2))
+
+def answer_format(model: type[BaseModel]) -> str:
+    """What ends every task's description: the JSON schema to answer in.
+
+    The tasks carry no ``output_pydantic``: crewAI would add its own format instructions,
+    which tell the model to "preserve the original content exactly as-is", the last words
+    it reads before writing summaries and arcs. The answer is validated here instead
+    (``parse_output``), with the validation error fed back on a retry.
+    """
+    return ("\n\nAnswer with one JSON object, and nothing else, valid against this JSON "
+            f"schema: {schema_text(model)}")
+
+
+def schema_tokens(model: type[BaseModel]) -> int:
+    """Tokens of the schema part of a prompt."""
+    return estimate_tokens(answer_format(model))
 
 
 def prompt_overhead(config: CrewConfig, task: str, model: type[BaseModel],
@@ -141,16 +167,12 @@ _FENCE = re.compile(r"^```(?:json)?\s*|\s*```$", re.MULTILINE)
 
 def parse_output(output: Any, model: type[BaseModel]) -> BaseModel:
     """The task's answer as ``model``: crewAI's parsed object, or the raw text validated."""
-    parsed = getattr(output, "pydantic", None)
-    if isinstance(parsed, model):
-        return parsed
-    if isinstance(parsed, BaseModel):
-        return model.model_validate(parsed.model_dump())
     raw = str(getattr(output, "raw", output) or "").strip()
     raw = _FENCE.sub("", raw).strip()
     start, end = raw.find("{"), raw.rfind("}")
     if start < 0 or end < start:
-        raise NoJSONObject("the answer contains no JSON object")
+        raise NoJSONObject("the answer was not a JSON object (it was prose); answer with the "
+                           "JSON object alone")
     return model.model_validate_json(raw[start: end + 1])
 
 
@@ -165,6 +187,30 @@ class ArchitectRun:
         self.semaphore = asyncio.Semaphore(CONCURRENCY)
 
     # crewAI ---------------------------------------------------------------------------------
+    def task_settings(self, task_key: str) -> dict[str, Any]:
+        """Temperature and max tokens for ``task_key``: the defaults, then the job's
+        ``config.tasks.<task>``, then the job-wide ``config.temperature``/``max_tokens``."""
+        settings: dict[str, Any] = dict(TASK_SETTINGS.get(task_key, {}))
+        config = self.ctx.config or {}
+        per_task = config.get("tasks")
+        # one task's setting, then the job-wide one, which wins (as the model layer has it)
+        layers = [per_task.get(task_key) if isinstance(per_task, dict) else None, config]
+        for layer in layers:
+            if not isinstance(layer, dict):
+                continue
+            temperature, max_tokens = layer.get("temperature"), layer.get("max_tokens")
+            if isinstance(temperature, int | float) and not isinstance(temperature, bool):
+                if not 0 <= temperature <= 2:
+                    raise InvalidInput(f"config temperature {temperature} is outside 0-2",
+                                       {"task": task_key})
+                settings["temperature"] = float(temperature)
+            if isinstance(max_tokens, int) and not isinstance(max_tokens, bool):
+                if max_tokens < 256:
+                    raise InvalidInput(f"config max_tokens {max_tokens} is below 256",
+                                       {"task": task_key})
+                settings["max_tokens"] = max_tokens
+        return settings
+
     def _crew(self, task_key: str, name: str, model: type[BaseModel], feedback: str) -> Any:
         from crewai import Agent, Crew, Process, Task
 
@@ -172,7 +218,8 @@ class ArchitectRun:
         agent_cfg = self.config.agents[task_cfg.agent]
         agent = Agent(
             role=agent_cfg.role, goal=agent_cfg.goal, backstory=agent_cfg.backstory,
-            llm=self.ctx.llm(agent_cfg.role), allow_delegation=False, verbose=False,
+            llm=self.ctx.llm(agent_cfg.role, **self.task_settings(task_key)),
+            allow_delegation=False, verbose=False,
             max_iter=3, max_retry_limit=0, cache=False,
         )
         description = task_cfg.description
@@ -183,8 +230,8 @@ class ArchitectRun:
                 f"required JSON structure: {safe}\nAnswer again with one JSON object that "
                 "follows the structure exactly.\n\n" + description
             )
-        task = Task(name=name, description=description, expected_output=task_cfg.expected_output,
-                    agent=agent, output_pydantic=model)
+        task = Task(name=name, description=description + answer_format(model),
+                    expected_output=task_cfg.expected_output, agent=agent)
         return Crew(agents=[agent], tasks=[task], process=Process.sequential, verbose=False,
                     tracing=False)
 
@@ -224,9 +271,9 @@ class ArchitectRun:
         raise AssertionError("unreachable")
 
     # steps ----------------------------------------------------------------------------------
-    def base_variables(self, story: Story) -> dict[str, str]:
+    def base_variables(self, story: Story, language: str = "") -> dict[str, str]:
         return {"title": story.title, "preferences": self.inputs.preferences.as_prompt(),
-                "language": self.inputs.language}
+                "language": self.inputs.language or language or STORY_LANGUAGE}
 
     def chunk_budget(self, story: Story) -> int:
         """Tokens of story text (chunk plus overlap) one analysis prompt may carry."""
@@ -251,7 +298,7 @@ class ArchitectRun:
         if chunk.heading:
             label += f", {chunk.heading}"
         inputs = {**self.base_variables(story), "part_label": label,
-                  "previous_context": chunk.context or "(none: this is the start)",
+                  "previous_context": chunk.context,
                   "chunk_text": chunk.text}
         async with self.semaphore:
             result = await self.ask(ANALYSE_TASK, f"Analyse {label}", ChunkAnalysis, inputs,
@@ -260,8 +307,8 @@ class ArchitectRun:
         return result
 
     async def synthesise(self, story: Story, merged: MergedAnalysis) -> StorySynthesis:
-        variables = {**self.base_variables(story),
-                     "candidate_themes": "; ".join(merged.themes[:30]) or "(none)",
+        variables = {**self.base_variables(story, merged.story_language),
+                     "candidate_themes": "; ".join(merged.themes[:30]),
                      "analysis_summary": ""}
         room = self.ctx.settings.prompt_token_budget - prompt_overhead(
             self.config, SYNTHESIS_TASK, StorySynthesis, variables)
@@ -276,10 +323,29 @@ class ArchitectRun:
         kg = build_custom_kg(analysis, chunks, scene_chunks=merged.scene_chunks,
                              first_chunk=merged.first_chunk, theme_chunks=merged.theme_chunks)
         tool = self.ctx.tool(KG_TOOL)
+        analysis.version = await self.new_version()
         for batch in batches(kg, GRAPH_BATCH):
             self.ctx.check_cancelled()
             await tool.acall(custom_kg=batch)
         return {key: len(items) for key, items in kg.items()}
+
+    async def new_version(self) -> int:
+        """Start a new analysis version of the project's graph (the previous one is archived
+        or removed, never mixed with this one); 1 when the graph keeps no versions."""
+        if not self.ctx.has_tool(VERSION_TOOL):
+            await self.ctx.emit("warning", f"the graph has no {VERSION_TOOL} tool: this "
+                                "analysis is merged into whatever the project's graph holds")
+            return 1
+        keep = self.ctx.config.get("keep_graph_versions", KEEP_VERSIONS)
+        if not isinstance(keep, int) or isinstance(keep, bool) or keep < 0:
+            raise InvalidInput(f"config keep_graph_versions must be a whole number >= 0, not "
+                               f"{keep!r}", {"keep_graph_versions": keep})
+        result = await self.ctx.tool(VERSION_TOOL).acall(keep_previous=keep)
+        data = result.model_dump() if isinstance(result, BaseModel) else dict(result)
+        if not data.get("replaced", True):
+            await self.ctx.emit("warning", str(data.get("note") or "the graph could not "
+                                               "replace the previous analysis"))
+        return int(data.get("version") or 1)
 
     def model_info(self) -> ModelInfo:
         ids = sorted(self.ctx.usage) or sorted({
@@ -308,14 +374,29 @@ class ArchitectRun:
             await asyncio.gather(*jobs, return_exceptions=True)
             raise
         ctx.check_cancelled()
-        merged = merge_analyses([(c.id, p) for c, p in zip(chunks, parts, strict=True)])
+        pairs = [(c.id, p) for c, p in zip(chunks, parts, strict=True)]
+        ranges = {c.id: (c.start, c.end) for c in chunks}
+        merged = merge_analyses(pairs, story.text, ranges)
         overview = await self.synthesise(story, merged)
+        same_as = [(p.name, p.same_as) for p in overview.same_as
+                   if p.name.strip() and p.same_as.strip()]
+        if same_as:  # the model's own "these are one" answers, merged as aliases
+            merged = merge_analyses(pairs, story.text, ranges, same_as)
+        one_protagonist(merged.characters, merged.scene_counts, overview.protagonist,
+                        overview.ensemble)
+        lost = [s.number for s in merged.scenes if not s.located]
+        if lost:
+            await ctx.emit("warning", f"{len(lost)} of {len(merged.scenes)} scene(s) were "
+                           "placed between their neighbours: the model's opening words were "
+                           "not found in the text", scenes=lost[:50])
 
         usage_calls = sum(u.calls for u in ctx.usage.values())
         usage_prompt = sum(u.prompt_tokens for u in ctx.usage.values())
         analysis = StoryAnalysis(
             title=self.inputs.title or (
                 story.title if story.title != UNTITLED else overview.title.strip() or UNTITLED),
+            language=self.inputs.language or merged.story_language or "English",
+            story_language=merged.story_language,
             logline=overview.logline, genre=overview.genre, tone=overview.tone,
             themes=[t.strip() for t in overview.themes if t.strip()] or merged.themes[:6],
             characters=merged.characters, locations=merged.locations, objects=merged.objects,

@@ -24,23 +24,47 @@ def scene_name(number: int) -> str:
     return f"Scene {number}"
 
 
+def scene_chunk_id(scene: Scene) -> str:
+    """The ``source_id`` of a scene's own text in the graph."""
+    return f"scene-{scene.id or f'{scene.number:03d}'}"
+
+
 def scene_description(scene: Scene) -> str:
-    """The fixed ``Key: value`` lines the director parses (empty optional keys are left out)."""
+    """The fixed ``Key: value`` lines the director parses (empty optional keys are left out).
+
+    The scene's full text is its chunk (``scene_chunk_id``), not part of the description.
+    """
     lines = [f"{scene_name(scene.number)}: {_one_line(scene.summary)}"]
+    if scene.id:
+        lines.append(f"Id: {scene.id}")
     if scene.location:
         lines.append(f"Location: {_one_line(scene.location)}")
+    if scene.location_id:
+        lines.append(f"Location id: {scene.location_id}")
+    if scene.int_ext:
+        lines.append(f"Int/Ext: {scene.int_ext}")
+    if scene.day_night:
+        lines.append(f"Day/Night: {scene.day_night}")
     if scene.time_of_day:
         lines.append(f"Time: {_one_line(scene.time_of_day)}")
+    lines.append(f"Story day: {scene.story_day}")
     lines.append(f"Characters: {', '.join(scene.characters)}")
+    if scene.character_ids:
+        lines.append(f"Character ids: {', '.join(scene.character_ids)}")
     if scene.emotional_beat:
         lines.append(f"Emotional beat: {_one_line(scene.emotional_beat)}")
     if scene.purpose:
         lines.append(f"Purpose: {_one_line(scene.purpose)}")
     if scene.dialogue:
-        quoted = " | ".join(f'"{_one_line(line).strip(chr(34))}"' for line in scene.dialogue)
+        quoted = " | ".join(
+            (f"{_one_line(d.speaker)}: " if d.speaker else "")
+            + f'"{_one_line(d.line).replace("|", "/")}"' for d in scene.dialogue)
         lines.append(f"Dialogue: {quoted}")
     if scene.objects:
         lines.append(f"Objects: {', '.join(scene.objects)}")
+    if scene.span.end > scene.span.start:
+        lines.append(f"Span: {scene.span.start}-{scene.span.end}")
+    lines.append(f"Text chunk: {scene_chunk_id(scene)}")
     return "\n".join(lines)
 
 
@@ -68,13 +92,34 @@ def build_custom_kg(
     theme_chunks: dict[str, list[str]],
 ) -> CustomKG:
     """The ``custom_kg`` payload for ``kg_insert_custom_kg`` describing ``analysis``."""
-    default_source = chunks[0].id if chunks else "chunk-001"
+    # each scene's own text is its chunk; the story's chunks only where a scene has no text
+    scene_texts = [{"content": s.text, "source_id": scene_chunk_id(s)}
+                   for s in analysis.scenes if s.text.strip()]
+    by_scene = bool(scene_texts) and len(scene_texts) == len(analysis.scenes)
+    story_chunks = [] if by_scene else [{"content": c.text, "source_id": c.id} for c in chunks]
+    default_source = (scene_texts[0]["source_id"] if by_scene
+                      else chunks[0].id if chunks else "chunk-001")
+    first_seen: dict[str, str] = {}  # entity name -> the first scene chunk that shows it
+    story_to_scene: dict[str, str] = {}  # story chunk id -> its first scene's chunk
+    if by_scene:
+        for scene in analysis.scenes:
+            for name in (*scene.characters, scene.location, *scene.objects):
+                if name:
+                    first_seen.setdefault(name, scene_chunk_id(scene))
+            story_chunk = scene_chunks.get(scene.number)
+            if story_chunk:
+                story_to_scene.setdefault(story_chunk, scene_chunk_id(scene))
 
     def source(name: str) -> str:
+        if by_scene:
+            return first_seen.get(name) or story_to_scene.get(first_chunk.get(name, ""),
+                                                              default_source)
         return first_chunk.get(name, default_source)
 
+    def chunk_source(chunk_id: str) -> str:
+        return story_to_scene.get(chunk_id, default_source) if by_scene else chunk_id
     kg: CustomKG = {
-        "chunks": [{"content": c.text, "source_id": c.id} for c in chunks],
+        "chunks": [*story_chunks, *scene_texts],
         "entities": [],
         "relationships": [],
     }
@@ -101,7 +146,8 @@ def build_custom_kg(
                          "description": text.strip() or obj.name,
                          "source_id": source(obj.name)})
     for scene in analysis.scenes:
-        src = scene_chunks.get(scene.number, default_source)
+        src = scene_chunk_id(scene) if scene.text.strip() else \
+            scene_chunks.get(scene.number, default_source)
         name = scene_name(scene.number)
         entities.append({"entity_name": name, "entity_type": "scene",
                          "description": scene_description(scene), "source_id": src})
@@ -115,7 +161,8 @@ def build_custom_kg(
     for before, after in zip(analysis.scenes, analysis.scenes[1:], strict=False):
         relate(scene_name(before.number), scene_name(after.number), "precedes",
                f"{scene_name(before.number)} comes right before {scene_name(after.number)}.",
-               scene_chunks.get(after.number, default_source))
+               scene_chunk_id(after) if by_scene
+               else scene_chunks.get(after.number, default_source))
     for char in analysis.characters:
         for rel in char.relationships:
             text = f"{char.name} is {rel.kind} to {rel.to}."
@@ -130,11 +177,14 @@ def build_custom_kg(
         in_chunks = chunks_for_theme(theme, theme_chunks)
         entities.append({"entity_name": theme, "entity_type": "theme",
                          "description": f"Theme of '{analysis.title}': {theme}.",
-                         "source_id": in_chunks[0] if in_chunks else default_source})
+                         "source_id": chunk_source(in_chunks[0]) if in_chunks
+                         else default_source})
+        by_number = {s.number: s for s in analysis.scenes}
         for chunk_id in in_chunks:
             for number in sorted(chunk_scenes.get(chunk_id, [])):
                 relate(theme, scene_name(number), "theme_of",
-                       f"{theme} runs through {scene_name(number)}.", chunk_id, 0.5)
+                       f"{theme} runs through {scene_name(number)}.",
+                       scene_chunk_id(by_number[number]) if by_scene else chunk_id, 0.5)
     return kg
 
 

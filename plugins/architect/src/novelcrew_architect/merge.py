@@ -10,9 +10,11 @@ entries, and names a scene uses that no list declared are added, so the graph st
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from novelcrew_architect.models import (
     Character,
@@ -21,6 +23,10 @@ from novelcrew_architect.models import (
     KeyObject,
     Location,
     Scene,
+    Span,
+    day_night_of,
+    int_ext_of,
+    slug,
 )
 from novelcrew_architect.names import (
     has_title,
@@ -30,9 +36,16 @@ from novelcrew_architect.names import (
     text_key,
     title_genders,
 )
+from novelcrew_architect.scenes import (
+    join_continuations,
+    place_scenes,
+    scene_dialogue,
+    story_days,
+)
 
 ROLE_RANK = {"protagonist": 5, "antagonist": 4, "deuteragonist": 3, "supporting": 2, "minor": 1}
-MAX_TEXT_PARTS = 4
+#: texts (one per chunk that wrote one) an arc or description is summarised to
+MAX_TEXT_PARTS = 6
 STOPWORDS = frozenset({"a", "an", "the", "of", "and", "or", "in", "on", "to", "for", "with", "vs",
                        "versus", "as", "is", "its", "by", "from"})
 
@@ -50,10 +63,17 @@ class MergedAnalysis:
     scene_chunks: dict[int, str] = field(default_factory=dict)
     first_chunk: dict[str, str] = field(default_factory=dict)  #: entity name -> chunk id
     theme_chunks: dict[str, list[str]] = field(default_factory=dict)
+    scene_counts: Counter[str] = field(default_factory=Counter)  #: scenes per character
+    story_language: str = ""  #: the language most parts reported the story is written in
 
 
 def merge_text(parts: Iterable[str], limit: int = MAX_TEXT_PARTS) -> str:
-    """Join distinct non-empty texts in order, skipping ones another already contains."""
+    """Join distinct non-empty texts in story order, skipping ones another already contains.
+
+    More than ``limit`` texts are summarised, not cut: the first and the last are kept and the
+    rest sampled evenly between them, so an arc keeps its beginning, middle and end however
+    many chunks wrote a part of it. Long sets keep the first sentence of each sampled text.
+    """
     kept: list[str] = []
     keys: list[str] = []
     for part in parts:
@@ -69,8 +89,16 @@ def merge_text(parts: Iterable[str], limit: int = MAX_TEXT_PARTS) -> str:
         else:
             kept.append(part)
             keys.append(key)
-    kept = kept[:limit]
-    return " ".join(p if p.endswith((".", "!", "?", "…", '"')) else p + "." for p in kept)
+    if len(kept) > limit:
+        last = len(kept) - 1
+        picks = sorted({round(i * last / (limit - 1)) for i in range(limit)})
+        kept = [_first_sentence(kept[i]) for i in picks]
+    return " ".join(p if p.endswith((".", "!", "?", "\u2026", '"')) else p + "." for p in kept)
+
+
+def _first_sentence(text: str) -> str:
+    match = re.search(r"(?<=[.!?\u2026])\s+(?=[A-Z\u201c\"])", text)
+    return text[: match.start()] if match else text
 
 
 def _unique(items: Iterable[str], key=text_key) -> list[str]:  # type: ignore[no-untyped-def]
@@ -275,19 +303,30 @@ def _resolve_relationships(characters: list[Character], index: CharacterIndex) -
 
 
 def _merge_places(entries: list[tuple[Location, str]]) -> tuple[list[Location], dict[str, str]]:
-    groups: dict[str, list[tuple[Location, str]]] = {}
-    for loc, chunk in entries:
-        key = place_key(loc.name)
-        if key:
-            groups.setdefault(key, []).append((loc, chunk))
+    """One location per place: entries sharing a name or an alias (without articles) merge."""
+    uf = _UnionFind(len(entries))
+    by_key: dict[str, int] = {}
+    for i, (loc, _chunk) in enumerate(entries):
+        for name in (loc.name, *loc.aliases):
+            key = place_key(name)
+            if key:
+                if key in by_key:
+                    uf.union(by_key[key], i)
+                else:
+                    by_key[key] = i
+    groups: dict[int, list[tuple[Location, str]]] = {}
+    for i, item in enumerate(entries):
+        groups.setdefault(uf.find(i), []).append(item)
     out: list[Location] = []
     first: dict[str, str] = {}
     for items in groups.values():
         name = Counter(loc.name.strip() for loc, _ in items).most_common(1)[0][0]
+        aliases = [a for a in _unique((n for loc, _ in items for n in (loc.name, *loc.aliases)),
+                                      key=place_key) if place_key(a) != place_key(name)]
         out.append(Location(
-            name=name,
+            name=name, aliases=aliases,
             description=merge_text(loc.description for loc, _ in items),
-            atmosphere=merge_text((loc.atmosphere for loc, _ in items), 2),
+            atmosphere=merge_text((loc.atmosphere for loc, _ in items), 3),
         ))
         first[name] = items[0][1]
     return out, first
@@ -306,77 +345,188 @@ def _merge_objects(entries: list[tuple[KeyObject, str]]) -> tuple[list[KeyObject
         out.append(KeyObject(
             name=name,
             description=merge_text(obj.description for obj, _ in items),
-            significance=merge_text((obj.significance for obj, _ in items), 2),
+            significance=merge_text((obj.significance for obj, _ in items), 3),
         ))
         first[name] = items[0][1]
     return out, first
 
 
-def merge_analyses(parts: Sequence[tuple[str, ChunkAnalysis]]) -> MergedAnalysis:
-    """Merge ``(chunk_id, analysis)`` pairs given in story order."""
-    characters, first_chunk = merge_characters(
-        [(c, chunk) for chunk, part in parts for c in part.characters if c.name.strip()]
-    )
+def _with_same_as(names: list[str], pairs: Sequence[tuple[str, str]], key: Any) -> list[str]:
+    """``names`` plus every name a "same as" pair ties to one of them."""
+    keys = {key(n) for n in names if key(n)}
+    extra = []
+    for a, b in pairs:
+        if key(a) in keys and key(b) not in keys:
+            extra.append(b.strip())
+        elif key(b) in keys and key(a) not in keys:
+            extra.append(a.strip())
+    return [*names, *extra]
+
+
+def one_protagonist(characters: list[Character], scene_counts: Counter[str],
+                    named: str = "", ensemble: bool = False) -> None:
+    """At most one protagonist unless the story is an ensemble: the one the synthesis named,
+    else the one in most scenes; the others become deuteragonists."""
+    leads = [c for c in characters if c.role == "protagonist"]
+    if ensemble:
+        return
+    index = CharacterIndex(characters)
+    chosen = index.resolve(named) if named.strip() else None
+    if chosen is None and not leads:
+        return
+    if chosen is None:
+        chosen = max(leads, key=lambda c: (scene_counts[c.name], -characters.index(c)))
+    for char in characters:
+        if char is chosen:
+            char.role = "protagonist"
+        elif char.role == "protagonist":
+            char.role = "deuteragonist"
+
+
+def assign_ids(names: Iterable[str]) -> dict[str, str]:
+    """A unique slug per name, in order (``maya``, ``maya-2`` for a second Maya)."""
+    out: dict[str, str] = {}
+    used: set[str] = set()
+    for name in names:
+        base = slug(name)
+        ident, n = base, 2
+        while ident in used:
+            ident, n = f"{base}-{n}", n + 1
+        used.add(ident)
+        out[name] = ident
+    return out
+
+
+def merge_analyses(parts: Sequence[tuple[str, ChunkAnalysis]], story: str = "",
+                   ranges: dict[str, tuple[int, int]] | None = None,
+                   same_as: Sequence[tuple[str, str]] = ()) -> MergedAnalysis:
+    """Merge ``(chunk_id, analysis)`` pairs given in story order.
+
+    ``story`` and ``ranges`` (each chunk's offsets in it) let scenes carry their text; without
+    them spans are empty. ``same_as`` pairs (from the synthesis) tie names to one entry.
+    """
+    ranges = ranges or {}
+    characters, first_chunk = merge_characters([
+        (c.model_copy(update={"aliases": _with_same_as(c.aliases, same_as, name_key)
+                              + [n for n in _with_same_as([c.name], same_as, name_key)[1:]]}),
+         chunk)
+        for chunk, part in parts for c in part.characters if c.name.strip()
+    ])
     index = CharacterIndex(characters)
     _resolve_relationships(characters, index)
-    locations, loc_first = _merge_places(
-        [(loc, chunk) for chunk, part in parts for loc in part.locations if loc.name.strip()]
-    )
+    locations, loc_first = _merge_places([
+        (loc.model_copy(update={"aliases": _with_same_as([loc.name, *loc.aliases], same_as,
+                                                         place_key)[1:]}), chunk)
+        for chunk, part in parts for loc in part.locations if loc.name.strip()
+    ])
     objects, obj_first = _merge_objects(
         [(o, chunk) for chunk, part in parts for o in part.objects if o.name.strip()]
     )
-    loc_by_key = {place_key(loc.name): loc for loc in locations}
+    loc_by_key = {place_key(n): loc for loc in locations for n in (loc.name, *loc.aliases)}
     obj_by_key = {place_key(o.name): o for o in objects}
+
+    def resolve_place(name: str) -> str:
+        key = place_key(name)
+        return loc_by_key[key].name if key in loc_by_key else name.strip()
+
+    placed = place_scenes(story, [
+        (chunk, ranges.get(chunk, (0, 0)), part.scenes) for chunk, part in parts
+    ])
+    placed = join_continuations(placed, lambda p: p.chunk,
+                                lambda name: place_key(resolve_place(name)))
 
     scenes: list[Scene] = []
     scene_chunks: dict[int, str] = {}
+    scene_counts: Counter[str] = Counter()
+    new_days: list[bool] = []
     last_summary = ""
-    for chunk, part in parts:
-        for raw in sorted(part.scenes, key=lambda s: s.number):
-            if not raw.summary.strip():
-                continue
-            if text_key(raw.summary) == last_summary:
-                continue  # the same scene reported from the overlap of two chunks
-            last_summary = text_key(raw.summary)
-            present: list[str] = []
-            for who in raw.characters:
-                char = index.resolve(who)
-                if char is None and who.strip():
-                    char = Character(name=who.strip(), role="minor")
-                    characters.append(char)
-                    first_chunk[char.name] = chunk
-                    index = CharacterIndex(characters)
+    for item in placed:
+        raw, chunk = item.raw, item.chunk
+        pieces = [raw, *item.parts]
+        if text_key(raw.summary) == last_summary and not story:
+            continue  # the same scene reported from the overlap of two chunks
+        last_summary = text_key(raw.summary)
+        text = story[item.start:item.end] if story else ""
+        if story and not text.strip():
+            continue  # reported, but not in its part of the text (from the context before it)
+        present: list[str] = []
+
+        def person(who: str, chunk: str = chunk) -> Character | None:
+            nonlocal index
+            char = index.resolve(who)
+            if char is None and who.strip():
+                char = Character(name=who.strip(), role="minor")
+                characters.append(char)
+                first_chunk[char.name] = chunk
+                index = CharacterIndex(characters)
+            return char
+
+        for piece in pieces:
+            for who in piece.characters:
+                char = person(who)
                 if char is not None and char.name not in present:
                     present.append(char.name)
-            location = ""
-            if raw.location.strip():
-                key = place_key(raw.location)
-                if key not in loc_by_key:
-                    loc_by_key[key] = Location(name=raw.location.strip())
-                    locations.append(loc_by_key[key])
-                    loc_first[raw.location.strip()] = chunk
-                location = loc_by_key[key].name
-            objs: list[str] = []
-            for thing in raw.objects:
-                key = place_key(thing)
-                if not key:
-                    continue
-                if key not in obj_by_key:
-                    obj_by_key[key] = KeyObject(name=thing.strip())
-                    objects.append(obj_by_key[key])
-                    obj_first[thing.strip()] = chunk
-                if obj_by_key[key].name not in objs:
-                    objs.append(obj_by_key[key].name)
-            number = len(scenes) + 1
-            scenes.append(raw.model_copy(update={
-                "number": number,
-                "characters": present,
-                "location": location,
-                "objects": objs,
-                "time_of_day": raw.time_of_day.strip().upper(),
-                "dialogue": _unique(raw.dialogue)[:3],
-            }))
-            scene_chunks[number] = chunk
+        location = ""
+        where = next((p.location for p in pieces if p.location.strip()), "")
+        if where.strip():
+            key = place_key(where)
+            if key not in loc_by_key:
+                loc_by_key[key] = Location(name=where.strip())
+                locations.append(loc_by_key[key])
+                loc_first[where.strip()] = chunk
+            location = loc_by_key[key].name
+        objs: list[str] = []
+        for thing in (t for p in pieces for t in p.objects):
+            key = place_key(thing)
+            if not key:
+                continue
+            if key not in obj_by_key:
+                obj_by_key[key] = KeyObject(name=thing.strip())
+                objects.append(obj_by_key[key])
+                obj_first[thing.strip()] = chunk
+            if obj_by_key[key].name not in objs:
+                objs.append(obj_by_key[key].name)
+
+        def speaker(name: str) -> str:
+            char = index.resolve(name)
+            return char.name if char is not None else name.strip()
+
+        reported = [d for p in pieces for d in p.dialogue]
+        dialogue = scene_dialogue(text, reported, speaker) if story else [
+            d.model_copy(update={"speaker": speaker(d.speaker) if d.speaker else ""})
+            for d in reported]
+        for line in dialogue:
+            if line.speaker and line.speaker not in present and index.resolve(line.speaker):
+                present.append(line.speaker)
+        day_night = day_night_of(raw.day_night)
+        number = len(scenes) + 1
+        scenes.append(Scene(
+            id=f"s{number:03d}", number=number, text=text,
+            span=Span(start=item.start, end=item.end) if story else Span(start=0, end=0),
+            summary=merge_text((p.summary for p in pieces), 3), location=location,
+            int_ext=int_ext_of(next((p.int_ext for p in pieces if p.int_ext), None)),
+            day_night=day_night, time_of_day=day_night or "",
+            characters=present,
+            emotional_beat=next((p.emotional_beat.strip() for p in reversed(pieces)
+                                 if p.emotional_beat.strip()), ""),
+            purpose=merge_text((p.purpose for p in pieces), 2).rstrip("."),
+            dialogue=dialogue, objects=objs, located=item.located or not story,
+        ))
+        scene_counts.update(present)
+        scene_chunks[number] = chunk
+        new_days.append(raw.new_day)
+    days = story_days([s.day_night for s in scenes], new_days)
+
+    char_ids = assign_ids(c.name for c in characters)
+    loc_ids = assign_ids(loc.name for loc in locations)
+    for char in characters:
+        char.id = char_ids[char.name]
+    for loc in locations:
+        loc.id = loc_ids[loc.name]
+    for scene, day in zip(scenes, days, strict=True):
+        scene.story_day = day
+        scene.character_ids = [char_ids[n] for n in scene.characters if n in char_ids]
+        scene.location_id = loc_ids.get(scene.location) if scene.location else None
 
     theme_chunks: dict[str, list[str]] = {}
     themes: list[str] = []
@@ -390,10 +540,14 @@ def merge_analyses(parts: Sequence[tuple[str, ChunkAnalysis]]) -> MergedAnalysis
                 theme_chunks[key] = []
             if chunk not in theme_chunks[key]:
                 theme_chunks[key].append(chunk)
+    said = Counter(" ".join(p.story_language.split()).capitalize() for _, p in parts
+                   if p.story_language.strip() and len(p.story_language) <= 40)
     return MergedAnalysis(
+        story_language=said.most_common(1)[0][0] if said else "",
         characters=characters, locations=locations, objects=objects, scenes=scenes,
         themes=themes, scene_chunks=scene_chunks,
         first_chunk={**first_chunk, **loc_first, **obj_first}, theme_chunks=theme_chunks,
+        scene_counts=scene_counts,
     )
 
 

@@ -3,15 +3,18 @@
 ``ArchitectInput`` is the job's input; ``ChunkAnalysis`` is what the Story Structure Analyst
 answers for one piece of the story; ``StorySynthesis`` is the short overview written from the
 merged analysis; ``StoryAnalysis`` is the crew's output, stored on the job and read by the
-director crew and Novel Movie. Field descriptions double as the JSON schema shown to models and
-to API users (``GET /crews/architect``), so they say what a good value looks like.
+director crew and Novel Movie. ``ChunkScene`` is a scene as a model reports it (with its first
+and last words); ``Scene`` is the grounded scene of the result (with its text and span). Field
+descriptions double as the JSON schema shown to API users (``GET /crews/architect``), so they
+say what a good value looks like.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 def _text_list(value: Any) -> Any:
@@ -63,8 +66,9 @@ class ArchitectInput(BaseModel):
     preferences: Preferences = Field(
         default_factory=Preferences, description="Genre, tone and style hints."
     )
-    language: str = Field(
-        "English", description="Language the analysis is written in (names stay as written)."
+    language: str | None = Field(
+        None, description="Language the analysis is written in (names stay as written); "
+        "default: the language the story is written in."
     )
 
     @field_validator("preferences", mode="before")
@@ -74,6 +78,43 @@ class ArchitectInput(BaseModel):
 
 
 # shared pieces -------------------------------------------------------------------------------
+IntExt = Literal["INT", "EXT", "INT/EXT"]
+DayNight = Literal["DAY", "NIGHT", "DAWN", "DUSK"]
+
+_INT_EXT = {"INT": "INT", "INTERIOR": "INT", "INSIDE": "INT", "EXT": "EXT", "EXTERIOR": "EXT",
+            "OUTSIDE": "EXT", "INT/EXT": "INT/EXT", "EXT/INT": "INT/EXT", "I/E": "INT/EXT"}
+_DAY_NIGHT = {"DAY": "DAY", "MORNING": "DAY", "NOON": "DAY", "MIDDAY": "DAY",
+              "AFTERNOON": "DAY", "DAYTIME": "DAY", "NIGHT": "NIGHT", "MIDNIGHT": "NIGHT",
+              "LATE NIGHT": "NIGHT", "NIGHTTIME": "NIGHT", "DAWN": "DAWN", "SUNRISE": "DAWN",
+              "DAYBREAK": "DAWN", "FIRST LIGHT": "DAWN", "DUSK": "DUSK", "EVENING": "DUSK",
+              "SUNSET": "DUSK", "TWILIGHT": "DUSK", "SUNDOWN": "DUSK"}
+
+
+def int_ext_of(value: Any) -> str | None:
+    """``INT``/``EXT``/``INT/EXT`` from what a model wrote ("interior", "Ext."), else None."""
+    if not isinstance(value, str):
+        return None
+    key = " ".join(value.upper().replace(".", " ").replace("-", " ").split())
+    return _INT_EXT.get(key.replace(" / ", "/").replace(" ", "/") if "/" in key else key)
+
+
+def day_night_of(value: Any) -> str | None:
+    """``DAY``/``NIGHT``/``DAWN``/``DUSK`` from what a model wrote ("morning" is DAY,
+    "evening" DUSK), else None."""
+    if not isinstance(value, str):
+        return None
+    return _DAY_NIGHT.get(" ".join(value.upper().replace(".", " ").split()))
+
+
+def slug(text: str) -> str:
+    """A stable id from a name: ``Dr. Maya Okafor`` -> ``dr-maya-okafor``."""
+    import unicodedata
+
+    folded = unicodedata.normalize("NFKD", text)
+    folded = "".join(c for c in folded if not unicodedata.combining(c)).lower()
+    return re.sub(r"[^a-z0-9]+", "-", folded).strip("-")[:60] or "unnamed"
+
+
 class CharacterRelationship(BaseModel):
     """How one character stands to another."""
 
@@ -85,6 +126,8 @@ class CharacterRelationship(BaseModel):
 class Character(BaseModel):
     """One person (or being) in the story, however many names it goes by."""
 
+    id: str = Field("", description="Stable slug of the name, e.g. 'maya-okafor'; unique in "
+                    "the analysis (set in Python after merging).")
     name: str = Field(description="The fullest name the story uses, e.g. 'Dr. Maya Okafor'.")
     aliases: list[str] = Field(
         default_factory=list, description="Other names, nicknames, titles used for them."
@@ -102,9 +145,14 @@ class Character(BaseModel):
 class Location(BaseModel):
     """A place where scenes happen."""
 
+    id: str = Field("", description="Stable slug of the name, e.g. 'harbour-cafe'.")
     name: str = Field(description="Short, reusable name, e.g. 'Harbour Café'.")
+    aliases: list[str] = Field(default_factory=list,
+                               description="Other names the story uses for the place.")
     description: str = Field("", description="What it is and looks like.")
     atmosphere: str = Field("", description="Mood of the place: light, sound, feel.")
+
+    _aliases = field_validator("aliases", mode="before")(_text_list)
 
 
 class KeyObject(BaseModel):
@@ -115,33 +163,123 @@ class KeyObject(BaseModel):
     significance: str = Field("", description="Why it matters to the plot or a character.")
 
 
-class Scene(BaseModel):
-    """One scene: continuous action in one place and time."""
+class DialogueLine(BaseModel):
+    """One spoken line, verbatim from the story, with who says it."""
 
-    number: int = Field(description="Position in story order, starting at 1.")
+    speaker: str = Field("", description="The speaker's name as in `characters` (the "
+                         "character's name in the result); empty when the text does not say.")
+    line: str = Field(description="The words spoken, exactly as written (without the quote "
+                      "marks).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, value: Any) -> Any:
+        # models sometimes answer a bare string, or "Name: line"
+        if isinstance(value, str):
+            speaker, sep, line = value.partition(": ")
+            if sep and len(speaker.split()) <= 4 and speaker[:1].isupper():
+                return {"speaker": speaker.strip(), "line": line.strip()}
+            return {"speaker": "", "line": value}
+        return value
+
+
+def _dialogue_list(value: Any) -> Any:
+    if value is None:
+        return []
+    if isinstance(value, (str, dict)):
+        return [value]
+    return value
+
+
+class ChunkScene(BaseModel):
+    """One scene as the Story Structure Analyst reports it for one part of the story."""
+
+    number: int = Field(description="Position within this part, starting at 1.")
+    opening: str = Field("", description="The scene's first 6-10 words, copied exactly.")
+    closing: str = Field("", description="The scene's last 6-10 words, copied exactly.")
+    continues_previous: bool = Field(
+        False, description="True when the scene began before this part (in the previous "
+        "context) and carries on here without a change of place or time.")
     summary: str = Field(description="One or two sentences: what happens.")
     location: str = Field("", description="Name of the location, as in `locations`.")
-    time_of_day: str = Field("", description="DAY, NIGHT, DAWN, DUSK, ... or empty if unknown.")
+    int_ext: IntExt | None = Field(None, description="INT, EXT or INT/EXT.")
+    day_night: DayNight | None = Field(None, description="DAY, NIGHT, DAWN or DUSK.")
+    new_day: bool = Field(False, description="True when the scene happens on a later day "
+                          "than the scene before it.")
+    characters: list[str] = Field(default_factory=list)
+    emotional_beat: str = ""
+    purpose: str = ""
+    dialogue: list[DialogueLine] = Field(default_factory=list)
+    objects: list[str] = Field(default_factory=list)
+
+    _lists = field_validator("characters", "objects", mode="before")(_text_list)
+    _dialogue = field_validator("dialogue", mode="before")(_dialogue_list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _normalise(cls, value: Any) -> Any:
+        # "Interior", "ext.", "morning", "evening": mapped to the enums (unknown words: null);
+        # ``time_of_day`` (the earlier schema) still means day/night
+        if isinstance(value, dict):
+            when = value.get("day_night") or value.get("time_of_day")
+            value = {**value, "int_ext": int_ext_of(value.get("int_ext")),
+                     "day_night": day_night_of(when)}
+        return value
+
+
+class Span(BaseModel):
+    """Where a scene's text lies in the story: ``story[start:end]`` (character offsets into
+    the story as analysed: Unix newlines, trailing spaces and extra blank lines removed)."""
+
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+
+
+class Scene(BaseModel):
+    """One scene: continuous action in one place and time, with its own text."""
+
+    id: str = Field("", description="Stable id in story order: s001, s002, ...")
+    number: int = Field(description="Position in story order, starting at 1.")
+    text: str = Field("", description="The scene's exact source text (story[span.start:"
+                      "span.end]).")
+    span: Span = Field(default_factory=lambda: Span(start=0, end=0),
+                       description="Character offsets of the scene's text in the story.")
+    summary: str = Field(description="One or two sentences: what happens.")
+    location: str = Field("", description="Name of the location, as in `locations`.")
+    location_id: str | None = Field(None, description="The location's id.")
+    int_ext: IntExt | None = Field(None, description="INT, EXT or INT/EXT; null if unknown.")
+    day_night: DayNight | None = Field(None, description="DAY, NIGHT, DAWN or DUSK; null if "
+                                       "the text does not say.")
+    story_day: int = Field(1, ge=1, description="Day of the story the scene happens on: 1, "
+                           "2, ... (counted from the scenes' 'later day' marks).")
+    time_of_day: str = Field("", description="Same as day_night ('' if unknown); kept for "
+                             "older readers.")
     characters: list[str] = Field(
         default_factory=list, description="Names of the characters present, as in `characters`."
     )
+    character_ids: list[str] = Field(default_factory=list,
+                                     description="Ids of the characters present.")
     emotional_beat: str = Field("", description="The feeling the scene lands on.")
     purpose: str = Field("", description="What the scene does for the story.")
-    dialogue: list[str] = Field(
-        default_factory=list, description="Up to three notable lines, quoted exactly."
+    dialogue: list[DialogueLine] = Field(
+        default_factory=list, description="Every line spoken in the scene, in order, verbatim, "
+        "with its speaker."
     )
     objects: list[str] = Field(
         default_factory=list, description="Key objects that appear, as in `objects`."
     )
+    located: bool = Field(True, description="False when the model's opening words were not "
+                          "found in the text and the span was inferred from its neighbours.")
 
-    _lists = field_validator("characters", "dialogue", "objects", mode="before")(_text_list)
+    _lists = field_validator("characters", "objects", mode="before")(_text_list)
+    _dialogue = field_validator("dialogue", mode="before")(_dialogue_list)
 
 
 # per chunk -----------------------------------------------------------------------------------
 def compact_schema(node: Any) -> Any:
     """A JSON schema without titles and descriptions (the task prompt explains every field).
 
-    crewAI pastes the output schema into every prompt; for the per-chunk model the generated
+    Every task states its output schema in the prompt; for the per-chunk model the generated
     titles and descriptions would cost about a thousand tokens a chunk and say nothing the
     task text does not.
     """
@@ -165,17 +303,28 @@ class ChunkAnalysis(BaseModel):
 
     @classmethod
     def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        return compact_schema(super().model_json_schema(*args, **kwargs))  # type: ignore[no-any-return]
+        schema: dict[str, Any] = compact_schema(super().model_json_schema(*args, **kwargs))
+        for name in ("Character", "Location"):  # ids are given in Python, after merging
+            schema.get("$defs", {}).get(name, {}).get("properties", {}).pop("id", None)
+        return schema
 
     characters: list[Character] = Field(default_factory=list)
     locations: list[Location] = Field(default_factory=list)
     objects: list[KeyObject] = Field(default_factory=list)
-    scenes: list[Scene] = Field(
+    scenes: list[ChunkScene] = Field(
         default_factory=list, description="Scenes of this chunk in order, numbered from 1."
     )
     themes: list[str] = Field(default_factory=list, description="Themes this part touches.")
+    story_language: str = Field("", description="The language the story text is written in.")
 
     _themes = field_validator("themes", mode="before")(_text_list)
+
+
+class SameAs(BaseModel):
+    """Two names in the merged lists that mean one character (or one place)."""
+
+    name: str
+    same_as: str
 
 
 class StorySynthesis(BaseModel):
@@ -186,8 +335,26 @@ class StorySynthesis(BaseModel):
     genre: str = Field(description="Primary genre, optionally with a sub-genre.")
     tone: str = Field(description="Two or three words for the tone.")
     themes: list[str] = Field(description="Three to six themes, most central first.")
+    protagonist: str = Field("", description="The one main character's name, as listed; '' "
+                             "when the story is an ensemble.")
+    ensemble: bool = Field(False, description="True only when several characters share the "
+                           "lead equally.")
+    same_as: list[SameAs] = Field(default_factory=list, description="Listed names that mean "
+                                  "the same character or place.")
 
     _themes = field_validator("themes", mode="before")(_text_list)
+
+    @field_validator("same_as", mode="before")
+    @classmethod
+    def _pairs(cls, value: Any) -> Any:
+        if value is None:
+            return []
+        out = []
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, (list, tuple)) and len(item) == 2:
+                item = {"name": item[0], "same_as": item[1]}
+            out.append(item)
+        return out
 
 
 # output --------------------------------------------------------------------------------------
@@ -217,6 +384,12 @@ class StoryAnalysis(BaseModel):
     """The architect crew's output: the story's structure, ready for planning a film."""
 
     title: str
+    language: str = Field("English", description="Language the analysis is written in (the "
+                          "director writes its plan in it too): the job's, else the story's.")
+    story_language: str = Field("", description="The language the story is written in, as "
+                                "the analysts reported it ('' when they did not say).")
+    version: int = Field(1, ge=1, description="This project's analysis version: each analysis "
+                         "replaces the previous one in the knowledge graph.")
     logline: str = ""
     genre: str = ""
     tone: str = ""

@@ -42,15 +42,17 @@ async def run(ctx: Any, inputs: ArchitectInput) -> StoryAnalysis:
 def register_crews(register: Any) -> None:
     register(Crew(
         name="architect",
-        description="Story structure and knowledge graph: characters (with aliases, roles, "
-        "arcs and relationships), locations, key objects, scenes in order, themes and a "
-        "logline, from a story of any length; the story graph goes to the pathrag tools.",
+        description="Story structure and knowledge graph: characters (with ids, aliases, "
+        "roles, arcs and relationships), locations, key objects, and scenes in order, each "
+        "with its source text, INT/EXT, DAY/NIGHT, story day and every line of dialogue with "
+        "its speaker; themes and a logline, from a story of any length. Each analysis "
+        "replaces the project's previous one in the knowledge graph (pathrag tools).",
         input_model=ArchitectInput,
         output_model=StoryAnalysis,
         run=run,
         version="0.1.0",
         tools=("kg_insert_custom_kg",),
-        optional_tools=("payload_read_story",),
+        optional_tools=("payload_read_story", "kg_new_version"),
         agents=("Story Structure Analyst", "Knowledge Graph Architect"),
         estimated_seconds=120,
         example_inputs=EXAMPLE_INPUTS,

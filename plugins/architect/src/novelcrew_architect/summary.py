@@ -35,7 +35,8 @@ def render(merged: MergedAnalysis, detail: int) -> str:
     lines.append("LOCATIONS")
     for loc in merged.locations:
         extra = f": {_clip(loc.atmosphere or loc.description, desc_words)}" if desc_words else ""
-        lines.append(f"- {loc.name}{extra}")
+        also = f", also {', '.join(loc.aliases[:4])}" if loc.aliases and detail >= 2 else ""
+        lines.append(f"- {loc.name}{also}{extra}")
     if merged.objects:
         lines.append("KEY OBJECTS")
         for obj in merged.objects:
@@ -47,7 +48,7 @@ def render(merged: MergedAnalysis, detail: int) -> str:
     summary_words = (20, 25, 40, 60)[detail]
     for scene in merged.scenes[::step]:
         line = f"{scene.number}. [{scene.location or '?'}"
-        line += f", {scene.time_of_day}]" if scene.time_of_day else "]"
+        line += f", {scene.day_night}]" if scene.day_night else "]"
         line += f" {_clip(scene.summary, summary_words)}"
         if scene.emotional_beat and detail >= 1:
             line += f" (beat: {_clip(scene.emotional_beat, 8)})"

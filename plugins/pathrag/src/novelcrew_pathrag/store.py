@@ -41,6 +41,13 @@ TOKENIZER = "porter unicode61 remove_diacritics 2"
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS graph_versions (ns TEXT PRIMARY KEY, version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS analysis_versions (
+    ns TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    created_at REAL NOT NULL,
+    archive TEXT,
+    PRIMARY KEY (ns, version)
+);
 CREATE TABLE IF NOT EXISTS entities (
     id INTEGER PRIMARY KEY,
     ns TEXT NOT NULL,
@@ -83,6 +90,11 @@ CREATE VIRTUAL TABLE IF NOT EXISTS chunk_fts USING fts5(
     nskey, content, tokenize = '{TOKENIZER}'
 );
 """
+
+
+def archive_ns(ns: str, version: int) -> str:
+    """Where version ``version`` of ``ns`` is kept once a newer one replaced it."""
+    return f"{ns}@v{version}"
 
 
 def ns_token(ns: str) -> str:
@@ -346,6 +358,74 @@ class GraphStore:
             conn.execute("DELETE FROM entities WHERE id = ?", (row[0],))
         return True
 
+    # analysis versions ---------------------------------------------------------------------
+    def new_version(self, ns: str, keep_previous: int) -> tuple[int, list[int], list[int]]:
+        """Start version n+1 of ``ns``: what it holds now becomes version n's archive (or is
+        deleted when ``keep_previous`` is 0), so the namespace starts empty; archives beyond
+        the newest ``keep_previous`` are deleted. Returns ``(version, archived, removed)``.
+
+        Archives live in their own namespace (``<ns>@v<n>``, which no project scope can
+        spell) and are not searchable: queries only ever see the latest version.
+        """
+        archived: list[int] = []
+        removed: list[int] = []
+        with self._write() as conn:
+            row = conn.execute("SELECT max(version) FROM analysis_versions WHERE ns = ?",
+                               (ns,)).fetchone()
+            current = int(row[0]) if row and row[0] is not None else 0
+            holds = conn.execute("SELECT 1 FROM entities WHERE ns = ? UNION ALL SELECT 1 FROM"
+                                 " chunks WHERE ns = ? LIMIT 1", (ns, ns)).fetchone()
+            now = time.time()
+            if holds is not None:
+                self._bump(conn, ns)
+                if keep_previous > 0:
+                    archive = archive_ns(ns, current)
+                    self._move(conn, ns, archive)
+                    conn.execute(
+                        "INSERT INTO analysis_versions (ns, version, created_at, archive)"
+                        " VALUES (?, ?, ?, ?) ON CONFLICT (ns, version) DO UPDATE SET"
+                        " archive = excluded.archive", (ns, current, now, archive))
+                    archived.append(current)
+                else:
+                    self._drop(conn, ns)
+                    removed.append(current)
+            version = current + 1
+            conn.execute("INSERT INTO analysis_versions (ns, version, created_at, archive)"
+                         " VALUES (?, ?, ?, NULL)", (ns, version, now))
+            kept = conn.execute(
+                "SELECT version, archive FROM analysis_versions WHERE ns = ? AND archive IS"
+                " NOT NULL ORDER BY version DESC", (ns,)).fetchall()
+            for old, archive in kept[keep_previous:]:
+                self._drop(conn, archive)
+                conn.execute("UPDATE analysis_versions SET archive = NULL WHERE ns = ? AND"
+                             " version = ?", (ns, old))
+                removed.append(int(old))
+        return version, archived, removed
+
+    def versions(self, ns: str) -> list[tuple[int, str | None]]:
+        """``(version, archive namespace or None)`` of ``ns``, oldest first."""
+        rows = self._conn().execute(
+            "SELECT version, archive FROM analysis_versions WHERE ns = ? ORDER BY version",
+            (ns,))
+        return [(int(v), a) for v, a in rows]
+
+    def _move(self, conn: sqlite3.Connection, ns: str, target: str) -> None:
+        """Everything of ``ns`` into ``target``, out of the search indexes."""
+        conn.execute("DELETE FROM entity_fts WHERE rowid IN (SELECT id FROM entities WHERE"
+                     " ns = ?)", (ns,))
+        conn.execute("DELETE FROM chunk_fts WHERE rowid IN (SELECT id FROM chunks WHERE"
+                     " ns = ?)", (ns,))
+        for table in ("entities", "relationships", "chunks"):
+            conn.execute(f"UPDATE {table} SET ns = ? WHERE ns = ?", (target, ns))
+
+    def _drop(self, conn: sqlite3.Connection, ns: str) -> None:
+        conn.execute("DELETE FROM entity_fts WHERE rowid IN (SELECT id FROM entities WHERE"
+                     " ns = ?)", (ns,))
+        conn.execute("DELETE FROM chunk_fts WHERE rowid IN (SELECT id FROM chunks WHERE"
+                     " ns = ?)", (ns,))
+        for table in ("relationships", "entities", "chunks"):
+            conn.execute(f"DELETE FROM {table} WHERE ns = ?", (ns,))
+
     # reads ---------------------------------------------------------------------------------
     def adjacency_cache(self, conn: sqlite3.Connection, ns: str) -> AdjacencyCache:
         """Adjacency lists of ``ns`` already read, valid for the snapshot ``conn`` reads.
@@ -489,6 +569,32 @@ class GraphStore:
         """A read snapshot for the retrieval of one query."""
         with self._read() as conn:
             yield conn
+
+    def listing(self, ns: str, max_entities: int, max_links: int
+                ) -> tuple[list[tuple[str, str, str]], list[tuple[str, str, str, str, float]],
+                           bool]:
+        """Entities ``(name, type, description)`` and links ``(source, target, description,
+        keywords, weight)`` of ``ns``, the entities with the most links first."""
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT e.id, e.name, e.type, e.description, "
+                "(SELECT count(*) FROM relationships r WHERE r.ns = e.ns AND "
+                " (r.src = e.id OR r.tgt = e.id)) AS degree "
+                "FROM entities e WHERE e.ns = ? ORDER BY degree DESC, e.id LIMIT ?",
+                (ns, max_entities + 1)).fetchall()
+            truncated = len(rows) > max_entities
+            rows = rows[:max_entities]
+            names = {int(r[0]): str(r[1]) for r in rows}
+            links: list[tuple[str, str, str, str, float]] = []
+            for src, tgt, desc, keywords, weight in conn.execute(
+                    "SELECT src, tgt, description, keywords, weight FROM relationships "
+                    "WHERE ns = ? ORDER BY weight DESC, id", (ns,)):
+                if src in names and tgt in names:
+                    if len(links) == max_links:
+                        truncated = True
+                        break
+                    links.append((names[src], names[tgt], desc, keywords, float(weight)))
+        return [(str(r[1]), str(r[2]), str(r[3])) for r in rows], links, truncated
 
     def counts(self, ns: str) -> dict[str, int]:
         conn = self._conn()

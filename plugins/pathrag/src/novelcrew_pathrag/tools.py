@@ -20,6 +20,8 @@ from novelcrew_pathrag.backends.base import GraphBackend
 from novelcrew_pathrag.models import (
     CustomKG,
     DeleteResult,
+    GraphListing,
+    GraphVersion,
     InsertCounts,
     QueryRequest,
     QueryResult,
@@ -156,9 +158,51 @@ class DeleteEntityTool(GraphTool):
         return await super().acall(**kwargs)
 
 
+class NewVersionArgs(BaseModel):
+    keep_previous: int = Field(
+        3, ge=0, le=1000, description="earlier versions to keep archived (0 deletes them all)")
+
+
+class NewVersionTool(GraphTool):
+    name: str = "kg_new_version"
+    description: str = (
+        "Start a new analysis version of this project's graph before writing a new "
+        "analysis: the graph's current content is archived (or deleted) so the new analysis "
+        "replaces it instead of merging into it. Returns the version number."
+    )
+    args_schema: type[BaseModel] = NewVersionArgs
+
+    async def _call(self, args: NewVersionArgs) -> GraphVersion:
+        return await self._backend.new_version(self._scope, args.keep_previous)
+
+    async def acall(self, **kwargs: Any) -> GraphVersion:
+        return await super().acall(**kwargs)
+
+
+class GraphListingArgs(BaseModel):
+    max_entities: int = Field(300, ge=1, le=5000, description="most-linked entities first")
+    max_links: int = Field(2000, ge=0, le=50000)
+
+
+class GraphListingTool(GraphTool):
+    name: str = "kg_graph"
+    description: str = (
+        "List this project's graph (entities and relationships, capped, most-linked first) "
+        "for a person to look at; agents should use kg_query instead."
+    )
+    args_schema: type[BaseModel] = GraphListingArgs
+
+    async def _call(self, args: GraphListingArgs) -> GraphListing:
+        return await self._backend.listing(self._scope, args.max_entities, args.max_links)
+
+    async def acall(self, **kwargs: Any) -> GraphListing:
+        return await super().acall(**kwargs)
+
+
 TOOL_CLASSES: dict[str, type[GraphTool]] = {
     cls.model_fields["name"].default: cls
-    for cls in (InsertCustomKGTool, InsertDocumentsTool, QueryTool, DeleteEntityTool)
+    for cls in (InsertCustomKGTool, InsertDocumentsTool, QueryTool, DeleteEntityTool,
+                NewVersionTool, GraphListingTool)
 }
 
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from novelcrew_payload import api
 from novelcrew_payload.config import PayloadConfig, payload_config
 from novelcrew_payload.errors import PayloadError, PayloadUnavailable
-from novelcrew_payload.workflow import Transition, cumulative, transition_for
+from novelcrew_payload.workflow import Transition, cumulative, is_offline, transition_for
 
 if TYPE_CHECKING:
     from novelcrew.jobs import Job, JobEvent
@@ -48,14 +48,17 @@ class PayloadSyncError(PayloadError):
 def observe(event: JobEvent, job: Job, settings: Callable[[], Settings]
             ) -> Coroutine[Any, Any, None] | None:
     """The coroutine to run for ``event``, or None when it concerns no project update."""
-    transition = transition_for(event.type, event.crew)
-    if transition is None or not job.project_id:
+    if not job.project_id:
+        return None
+    transition = transition_for(event.type, event.crew, job.result.get(event.crew or ""))
+    if transition is None:
         return None
     config = payload_config(settings())
     if config is None:
         return None
     finished = [crew for crew in job.crews if crew in job.result]
-    transition = cumulative(transition, finished)
+    offline = [crew for crew in finished if is_offline(job.result[crew])]
+    transition = cumulative(transition, finished, offline)
     output = job.result.get(event.crew or "") if transition.stores_scenes else None
     what = f"{event.crew} {event.type.removeprefix('crew_')}"
     return sync_project(config, str(job.project_id), transition, what, output)

@@ -7,6 +7,14 @@
     director finished   completedSteps += scene-planning; currentStep media-generation;
                         generatedContent.scenes = the director's scene plan
 
+The architect's scenes replace ``generatedContent.scenes`` too when it finishes, so a
+re-analysis never leaves an older plan's scenes in the project.
+
+A result of the ``offline`` stand-in (``model.offline`` true) is not a real analysis or plan:
+its crew's finish completes no step and leaves ``currentStep`` at the step the crew belongs to
+(story-generation, scene-planning), and every scene row it stores says it is offline (the
+``OFFLINE_MARK`` before its heading and description).
+
 Every update also sets ``lastActivity``. Only values from ``enums`` are ever produced.
 """
 
@@ -34,11 +42,15 @@ class Transition:
         return project_update(project, self, crew_output=crew_output, now=now)
 
 
+#: what every scene row stored from an offline result starts with
+OFFLINE_MARK = "[offline stand-in, not a real analysis] "
+
 TRANSITIONS: dict[tuple[str, str], Transition] = {
     ("architect", "crew_started"): Transition(WorkflowStep.story_generation, start_story=True),
     ("architect", "crew_finished"): Transition(
         WorkflowStep.scene_planning,
-        completes=(WorkflowStep.story_generation, WorkflowStep.character_development)),
+        completes=(WorkflowStep.story_generation, WorkflowStep.character_development),
+        stores_scenes=True),
     ("director", "crew_started"): Transition(WorkflowStep.scene_planning),
     ("director", "crew_finished"): Transition(
         WorkflowStep.media_generation, completes=(WorkflowStep.scene_planning,),
@@ -46,16 +58,33 @@ TRANSITIONS: dict[tuple[str, str], Transition] = {
 }
 
 
-def transition_for(event_type: str, crew: str | None) -> Transition | None:
-    return TRANSITIONS.get((crew or "", event_type))
+def transition_for(event_type: str, crew: str | None,
+                   output: Any = None) -> Transition | None:
+    """What ``event_type`` of ``crew`` does; an offline result's finish stays at its step."""
+    transition = TRANSITIONS.get((crew or "", event_type))
+    if transition is not None and event_type == "crew_finished" and is_offline(output):
+        started = TRANSITIONS.get((crew or "", "crew_started"))
+        step = started.current_step if started else transition.current_step
+        return replace(transition, current_step=step, completes=())
+    return transition
 
 
-def cumulative(transition: Transition, finished_crews: Sequence[str]) -> Transition:
-    """``transition`` also completing the steps of every crew the job has finished, so an
-    update lost while Payload was away is made good by the next one."""
+def is_offline(output: Any) -> bool:
+    """Whether a crew's output says the ``offline`` stand-in produced it."""
+    model = output.get("model") if isinstance(output, Mapping) else None
+    return isinstance(model, Mapping) and model.get("offline") is True
+
+
+def cumulative(transition: Transition, finished_crews: Sequence[str],
+               offline_crews: Sequence[str] = ()) -> Transition:
+    """``transition`` also completing the steps of every crew the job has finished (not those
+    the offline stand-in ran), so an update lost while Payload was away is made good by the
+    next one."""
     completes: list[WorkflowStep] = []
     for crew in finished_crews:
         earlier = TRANSITIONS.get((crew, "crew_finished"))
+        if crew in offline_crews:
+            continue
         completes.extend(earlier.completes if earlier else ())
     completes.extend(transition.completes)
     unique = tuple(dict.fromkeys(completes))
@@ -158,12 +187,22 @@ def _duration(scene: Mapping[str, Any]) -> float | None:
     return None
 
 
-def scene_row(scene: Mapping[str, Any], index: int) -> dict[str, Any]:
-    """One ``generatedContent.scenes`` row from a planned scene, whatever its exact keys."""
+def _heading(scene: Mapping[str, Any]) -> str | None:
+    """An analysed scene's screenplay heading from its INT/EXT, location and DAY/NIGHT."""
+    where = _text(scene.get("location"))
+    if not where or not scene.get("int_ext"):
+        return None
+    when = _text(scene.get("day_night"))
+    return f"{scene['int_ext']}. {where.upper()}" + (f" - {when}" if when else "")
+
+
+def scene_row(scene: Mapping[str, Any], index: int, *, offline: bool = False) -> dict[str, Any]:
+    """One ``generatedContent.scenes`` row from a planned (or analysed) scene, whatever its
+    exact keys; ``offline`` marks it as the stand-in's."""
     number = _number(_first(scene, "number", "scene_number", "sceneNumber", "index"))
     row: dict[str, Any] = {
         "sceneNumber": int(number) if number is not None and number >= 1 else index + 1,
-        "heading": _text(_first(scene, "heading", "slugline", "title")),
+        "heading": _text(_first(scene, "heading", "slugline", "title")) or _heading(scene),
         "description": _text(_first(scene, "summary", "description", "synopsis", "heading",
                                     "title")),
         "location": _text(_first(scene, "location", "setting")),
@@ -171,6 +210,9 @@ def scene_row(scene: Mapping[str, Any], index: int) -> dict[str, Any]:
     duration = _duration(scene)
     if duration is not None and duration >= 0:
         row["estimatedDuration"] = round(duration, 1)
+    if offline:
+        for key in ("heading", "description"):
+            row[key] = OFFLINE_MARK + (row[key] or "")
     return {key: value for key, value in row.items() if key in SCENE_FIELDS and value is not None}
 
 
@@ -188,4 +230,6 @@ def scenes_from_output(output: Any) -> list[dict[str, Any]] | None:
         scenes = output
     if not isinstance(scenes, list):
         return None
-    return [scene_row(scene, i) for i, scene in enumerate(scenes) if isinstance(scene, Mapping)]
+    offline = is_offline(output)
+    return [scene_row(scene, i, offline=offline) for i, scene in enumerate(scenes)
+            if isinstance(scene, Mapping)]

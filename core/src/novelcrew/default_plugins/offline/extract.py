@@ -311,6 +311,24 @@ class TextFacts:
     def quotes_in(self, passage: str) -> list[str]:
         return [q.strip() for q in _QUOTE.findall(passage) if len(q.split()) >= 2]
 
+    def speaker_of(self, quote: str) -> str:
+        """The character named next to ``quote`` with a speech verb ("said Tuck", "Clare
+        shouted"), or "" when the text does not say (nothing is guessed)."""
+        at = self.text.find(quote)
+        if at < 0 or not quote:
+            return ""
+        after = self.text[at + len(quote): at + len(quote) + 50]
+        before = re.split(r"\n\s*\n", self.text[max(0, at - 50): at])[-1]  # this paragraph
+        for name in self.characters:
+            first = re.escape(name.split()[0])
+            if re.match(rf"^\W{{0,3}}\s*(?:{_SPEECH.pattern})\s+(?:\w+\s+)?{first}\b", after) \
+                    or re.match(rf"^\W{{0,3}}\s*{first}\b(?:\s+\w+)?\s+{_SPEECH.pattern}",
+                                after) \
+                    or re.search(rf"\b{first}\b(?:\s+\w+)?\s+{_SPEECH.pattern}\W{{0,3}}\s*\W?$",
+                                 before):
+                return name
+        return ""
+
     def pairs(self, name: str | None = None) -> list[tuple[tuple[str, str], str]]:
         """Pairs of characters named in one sentence, with the first such sentence."""
         people = self.characters[:8]

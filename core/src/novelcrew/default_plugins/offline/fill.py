@@ -32,6 +32,10 @@ _KEYWORDS = re.compile(r"keyword|tag|label")
 _ENTITIES = re.compile(r"entit|node")
 _ALIASES = re.compile(r"alias|nickname|aka|also_known|other_names")
 _CHUNKS = re.compile(r"chunk|passage|paragraph|excerpt")
+#: words that put a passage outdoors (the heading's INT./EXT. guess, by plain matching)
+_OUTDOORS = re.compile(r"\b(street|beach|field|forest|outside|road|sea|shore|garden|hill|yard|"
+                       r"marsh|lane|bridge|river|pass|verge|green|churchyard)\b", re.I)
+_SAME = re.compile(r"same_as|duplicate|merges?$")
 
 MAX_ITEMS = 12
 
@@ -135,6 +139,8 @@ class SchemaFiller:
         low = name.lower()
         facts = self.facts
         local = focus.text if focus.kind in ("scene",) else facts.text
+        if _SAME.search(low):
+            return []  # telling two names apart (or not) takes understanding: claim nothing
         if _ALIASES.search(low):
             seed = focus.seed if focus.kind == "character" and focus.seed else ""
             return [Focus(facts.text, "alias", a, i)
@@ -240,8 +246,17 @@ class SchemaFiller:
             return "about:blank"
         if re.search(r"note|model|generated|source_model|disclaimer|provenance|comment", low):
             return OFFLINE_NOTE
+        if low in ("opening", "first_words", "opening_words", "closing", "last_words",
+                   "closing_words"):
+            # a passage's own first or last words, as a model quotes them to mark a span
+            words = focus.text.split()
+            return " ".join(words[-10:] if low.startswith(("closing", "last")) else words[:10])
         if low in ("id", "key", "slug", "source_id", "entity_id"):
             return _slug(focus.seed or "offline") or "offline"
+        if low in ("speaker", "speaker_name", "spoken_by"):
+            if focus.kind == "quote" and focus.seed:
+                return facts.speaker_of(focus.seed)
+            return ""
         if low in ("name", "entity_name", "character", "character_name", "label", "src_id",
                    "tgt_id", "src", "tgt", "source", "target", "to", "with", "other", "from"):
             if focus.kind == "relation" and focus.pair:
@@ -252,6 +267,10 @@ class SchemaFiller:
             if focus.kind == "shot":
                 return f"Shot {focus.index + 1}"
             return focus.seed or facts.title or "Untitled"
+        if low in ("language", "story_language", "source_language"):
+            return ""  # telling languages apart is not plain extraction: claim nothing
+        if low in ("protagonist", "lead", "main_character"):
+            return facts.characters[0] if facts.characters else ""
         if "title" in low:
             return facts.title or _headline(facts.sentences[0] if facts.sentences else "")
         if focus.kind == "relation" and low in ("kind", "type", "relation", "relationship"):
@@ -273,11 +292,13 @@ class SchemaFiller:
             return {"character": "character", "place": "location", "scene": "scene",
                     "object": "object", "theme": "theme", "shot": "shot"}.get(
                 focus.kind or "", "character")
+        if low in ("int_ext", "interior_exterior"):
+            return "EXT" if _OUTDOORS.search(focus.text) else "INT"
+        if low in ("day_night", "daynight"):
+            return facts.time_of_day(focus.text)
         if "heading" in low or "slug" in low:
             place = _local_place(facts, focus) or "UNKNOWN LOCATION"
-            inside = "EXT." if re.search(r"\b(street|beach|field|forest|outside|road|sea|"
-                                         r"shore|garden|hill|yard)\b", focus.text, re.I) \
-                else "INT."
+            inside = "EXT." if _OUTDOORS.search(focus.text) else "INT."
             return f"{inside} {place.removeprefix('the ').upper()} - " \
                    f"{facts.time_of_day(focus.text)}"
         if "time" in low:
@@ -432,17 +453,28 @@ def _purpose(index: int, total: int) -> str:
 
 
 def _logline(facts: TextFacts) -> str:
-    """The first prose sentence naming the main character, else the first prose sentence."""
-    prose = [_LABELLED.sub("", s) for p in facts.paragraphs for s in facts.sentences_of(p)]
+    """The first prose sentence naming the main character, else the first prose sentence.
+
+    Lines of a structured summary ("Rosa Amati (protagonist): ...", "Arc: From ...",
+    "3. [the bakery, NIGHT] ...") are not prose: they are used only when nothing else is.
+    """
+    sentences = [s for p in facts.paragraphs for s in facts.sentences_of(p)]
+    prose = [s for s in sentences if not _LABELLED.match(s) and not _LABEL_WORD.match(s)]
+    fallback = [_LABEL_WORD.sub("", _LABELLED.sub("", s)) for s in sentences]
     lead = facts.characters[0] if facts.characters else None
-    for sentence in prose:
-        if lead is None or _mentioned(lead, sentence):
-            return sentence
-    return prose[0] if prose else ""
+    for pool in (prose, fallback):
+        for sentence in pool:
+            if sentence and (lead is None or _mentioned(lead, sentence)):
+                return sentence
+    return (prose or fallback or [""])[0]
 
 
 #: "Rosa Amati (protagonist), also Rosa: " before a summary line
 _LABELLED = re.compile(r"^[^:.!?]{0,120}\)[^:.!?]{0,80}:\s+")
+#: "Arc: ", "Summary: ", "- ", "3. [the bakery, NIGHT] " at the start of a line of notes
+_LABEL_WORD = re.compile(r"^\s*(?:[-*]\s+|\d{1,4}\.\s+)?(?:\[[^\]]{0,80}\]\s*)?"
+                         r"(?:[A-Z][A-Za-z ]{0,24}:\s+)*(?=\S)(?:(?<=\]\s)|(?<=:\s)|"
+                         r"(?<=\]))")
 
 
 def _headline(sentence: str) -> str:

@@ -55,6 +55,7 @@ _BLOCKS = (
     re.compile(r"```[a-z]*\n(.*?)\n```", re.S),
     re.compile(r'"""\n?(.*?)\n?"""', re.S),
 )
+_CONTEXT_LABEL = re.compile(r"\bcontext\b", re.I)
 _LABEL = re.compile(r"^\s*(?:the\s+)?(?:story|story text|text|chapter|excerpt|input|"
                     r"manuscript)\s*:\s*$", re.I | re.M)
 
@@ -66,10 +67,13 @@ def _material(text: str) -> str:
     give exactly that; a prompt with a label line ("Story:") gives what follows it.
     """
     for pattern in _BLOCKS:
-        found = [m.groups()[-1].strip() for m in pattern.finditer(text)]
-        found = [f for f in found if f]
-        if found:
-            return "\n\n".join(found)
+        matches = [m for m in pattern.finditer(text) if m.groups()[-1].strip()]
+        # a block the prompt labels as context (the end of the previous part) is not the
+        # material to answer about, when another block is
+        material = [m for m in matches if not _CONTEXT_LABEL.search(
+            text[max(0, m.start() - 120):m.start()].rsplit("\n\n", 1)[-1])] or matches
+        if material:
+            return "\n\n".join(m.groups()[-1].strip() for m in material)
     labels = list(_LABEL.finditer(text))
     if labels:
         return text[labels[-1].end():].strip()

@@ -13,6 +13,8 @@ from novelcrew.specs import Health
 from novelcrew_pathrag.models import (
     CustomKG,
     DeleteResult,
+    GraphListing,
+    GraphVersion,
     InsertCounts,
     QueryRequest,
     QueryResult,
@@ -36,6 +38,10 @@ class GraphBackend(Protocol):
     async def query(self, scope: str, request: QueryRequest) -> QueryResult: ...
 
     async def delete_entity(self, scope: str, entity_name: str) -> DeleteResult: ...
+
+    async def new_version(self, scope: str, keep_previous: int) -> GraphVersion: ...
+
+    async def listing(self, scope: str, max_entities: int, max_links: int) -> GraphListing: ...
 
     async def health(self) -> Health: ...
 

@@ -1,0 +1,85 @@
+"""Hand-made results for the score tests: a perfect one built from gold, and its damaged copies."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+from novelcrew_eval import LoadedGold, load_gold
+
+GOLD_DIR = Path(__file__).resolve().parents[3] / "examples" / "gold"
+VELL = GOLD_DIR / "the-last-shift-at-vell-street.yaml"
+
+
+def vell() -> LoadedGold:
+    return load_gold(VELL)
+
+
+def perfect_architect(loaded: LoadedGold) -> dict[str, Any]:
+    """The result a perfect architect would give, in the grounded shape (text, span, speakers)."""
+    gold = loaded.gold
+    text = loaded.text
+    ends = [*loaded.scene_starts[1:], len(text)]
+    scenes: list[dict[str, Any]] = []
+    for number, (scene, start, end) in enumerate(
+        zip(gold.scenes, loaded.scene_starts, ends, strict=True), 1
+    ):
+        lines = [
+            {"speaker": gold.character(line.speaker).name,  # type: ignore[union-attr]
+             "line": line.line}
+            for line in gold.dialogue
+            if start <= text.find(line.line, start) < end
+        ]
+        scenes.append({
+            "number": number,
+            "summary": f"Scene {number}.",
+            "location": scene.location,
+            "int_ext": scene.int_ext,
+            "day_night": scene.day_night,
+            "story_day": scene.story_day,
+            "characters": [gold.character(c).name for c in scene.characters],  # type: ignore[union-attr]
+            "dialogue": lines,
+            "objects": [],
+            "text": text[start:end],
+            "span": {"start": start, "end": end},
+        })
+    return {
+        "title": gold.title or loaded.name,
+        "characters": [
+            {"id": f"c{i}", "name": c.name, "aliases": list(c.aliases), "role": c.role}
+            for i, c in enumerate(gold.characters, 1)
+        ],
+        "locations": [{"name": loc.name} for loc in gold.locations],
+        "objects": [{"name": p.name} for p in gold.props],
+        "vehicles": [v.name for v in gold.vehicles],
+        "animals": [a.name for a in gold.animals],
+        "scenes": scenes,
+    }
+
+
+def director_for(architect: dict[str, Any]) -> dict[str, Any]:
+    """A scene plan whose scenes differ in their shots."""
+    kinds = ["wide", "medium", "close-up", "over-the-shoulder"]
+    return {
+        "scenes": [
+            {
+                "number": scene["number"],
+                "heading": (f"{scene['int_ext']}. {scene['location'].upper()} - "
+                            f"{scene['day_night']}"),
+                "summary": scene["summary"],
+                "props": [],
+                "shots": [
+                    {"number": 1, "shot_type": kinds[i % 4], "angle": "eye level",
+                     "movement": "static", "lens": "35mm"},
+                    {"number": 2, "shot_type": kinds[(i + 1) % 4], "angle": "low",
+                     "movement": "dolly", "lens": "50mm"},
+                ],
+            }
+            for i, scene in enumerate(architect["scenes"])
+        ]
+    }
+
+
+def clone(data: dict[str, Any]) -> dict[str, Any]:
+    return copy.deepcopy(data)

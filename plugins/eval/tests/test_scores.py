@@ -1,0 +1,245 @@
+"""The scores on hand-made results: perfect is 1.0, and each damage lowers exactly its score."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from eval_fixtures import clone, director_for, perfect_architect, vell
+
+from novelcrew_eval import CHECKS, METRICS, overall, score
+
+#: Vell Street has no animals: a recall over nothing is n/a, not 1.0
+PERFECT = {key: (0 if key == "leaks" else None if key == "animals_recall" else 1.0)
+           for key in METRICS}
+
+
+def _all(result: dict[str, Any]) -> dict[str, Any]:
+    story = score(vell(), result)
+    return {**story.scores, **story.checks}
+
+
+def _changed(before: dict[str, Any], after: dict[str, Any]) -> set[str]:
+    return {key for key in before if before[key] != after[key]}
+
+
+@pytest.fixture
+def perfect() -> dict[str, Any]:
+    architect = perfect_architect(vell())
+    return {"architect": architect, "director": director_for(architect)}
+
+
+def test_a_perfect_result_scores_one_on_every_metric_and_check(perfect: dict[str, Any]) -> None:
+    scores = _all(perfect)
+    assert {k: scores[k] for k in METRICS} == PERFECT
+    assert {k: scores[k] for k in CHECKS} == {k: 1.0 for k in CHECKS}
+
+
+def test_dropping_a_character_lowers_only_characters_f1(perfect: dict[str, Any]) -> None:
+    damaged = clone(perfect)
+    damaged["architect"]["characters"] = [
+        c for c in damaged["architect"]["characters"] if c["name"] != "Mrs. Halvorsen"]
+    before, after = _all(perfect), _all(damaged)
+    assert _changed(before, after) == {"characters_f1"}
+    assert after["characters_f1"] == pytest.approx(2 * 1 * 0.75 / 1.75)
+    assert score(vell(), damaged).details["characters_missed"] == ["Mrs. Halvorsen"]
+
+
+def test_a_person_listed_twice_under_an_alias_costs_precision(perfect: dict[str, Any]) -> None:
+    damaged = clone(perfect)
+    damaged["architect"]["characters"].append({"name": "Nonna Rosa", "aliases": ["Rosa"]})
+    story = score(vell(), damaged)
+    assert story.scores["characters_f1"] == pytest.approx(2 * 0.8 * 1 / 1.8)
+    assert story.details["characters_extra"] == ["Nonna Rosa"]
+
+
+def test_aliases_and_partial_names_are_the_same_person(perfect: dict[str, Any]) -> None:
+    renamed = clone(perfect)
+    names = {"Rosa Amati": "Rosa", "Theo Lind": "Lind", "Danny": "Daniel",
+             "Mrs. Halvorsen": "Mrs Halvorsen"}
+    for character in renamed["architect"]["characters"]:
+        character["name"], character["aliases"] = names[character["name"]], []
+    assert _all(renamed)["characters_f1"] == 1.0
+
+
+def test_merging_two_scenes_lowers_only_scene_boundary_f1(perfect: dict[str, Any]) -> None:
+    damaged = clone(perfect)
+    scenes = damaged["architect"]["scenes"]
+    first, second = scenes[3], scenes[4]  # noon in the kitchen, then closing day in the shop
+    same = {"int_ext": first["int_ext"], "day_night": first["day_night"],
+            "story_day": first["story_day"]}
+    second.update(same)  # same sluglines and day, so only the boundary differs
+    perfect["architect"]["scenes"][4].update(same)
+    first["text"] += second["text"]
+    first["span"]["end"] = second["span"]["end"]
+    first["dialogue"] += second["dialogue"]
+    first["characters"] = sorted(set(first["characters"]) | set(second["characters"]))
+    del scenes[4]
+    del damaged["director"]["scenes"][4]
+    before, after = _all(perfect), _all(damaged)
+    assert _changed(before, after) == {"scene_boundary_f1"}
+    assert after["scene_boundary_f1"] == pytest.approx(2 * 1 * (5 / 6) / (1 + 5 / 6))
+
+
+def test_swapping_a_speaker_lowers_only_dialogue_speaker_accuracy(
+    perfect: dict[str, Any],
+) -> None:
+    damaged = clone(perfect)
+    line = damaged["architect"]["scenes"][0]["dialogue"][0]
+    assert line["line"] == "You're early"
+    line["speaker"] = "Theo Lind"
+    before, after = _all(perfect), _all(damaged)
+    assert _changed(before, after) == {"dialogue_speaker_accuracy"}
+    assert after["dialogue_speaker_accuracy"] == pytest.approx(17 / 18)
+
+
+def test_speakers_given_as_character_ids_resolve(perfect: dict[str, Any]) -> None:
+    by_id = clone(perfect)
+    ids = {c["name"]: c["id"] for c in by_id["architect"]["characters"]}
+    for scene in by_id["architect"]["scenes"]:
+        scene["characters"] = [ids[name] for name in scene["characters"]]
+        for line in scene["dialogue"]:
+            line["speaker"] = ids[line["speaker"]]
+    assert _all(by_id) == _all(perfect)
+
+
+def test_int_ext_and_day_night_errors_count_per_gold_scene(perfect: dict[str, Any]) -> None:
+    damaged = clone(perfect)
+    damaged["architect"]["scenes"][0]["day_night"] = "DAY"
+    damaged["architect"]["scenes"][2]["int_ext"] = "INT"
+    del damaged["director"]  # its headings would otherwise agree with the damage anyway
+    perfect = {"architect": perfect["architect"]}
+    assert _changed(_all(perfect), _all(damaged)) == {"int_ext_accuracy", "day_night_accuracy"}
+    assert _all(damaged)["int_ext_accuracy"] == pytest.approx(5 / 6)
+
+
+def test_items_missed_lower_their_recall(perfect: dict[str, Any]) -> None:
+    damaged = clone(perfect)
+    damaged["architect"]["vehicles"] = []
+    damaged["architect"]["objects"] = [o for o in damaged["architect"]["objects"]
+                                       if o["name"] != "the wooden spoon"]
+    after = _all(damaged)
+    assert _changed(_all(perfect), after) == {"vehicles_recall", "props_recall"}
+    assert after["vehicles_recall"] == 0.0
+    assert after["props_recall"] == pytest.approx(8 / 9)
+
+
+def test_locations_match_by_normalised_name(perfect: dict[str, Any]) -> None:
+    renamed = clone(perfect)
+    renamed["architect"]["locations"] = [
+        {"name": "Kitchen"}, {"name": "The Shop"}, {"name": "Back Alley behind the bakery"}]
+    assert _all(renamed)["locations_f1"] == 1.0
+    renamed["architect"]["locations"].append({"name": "Carver Road supermarket"})
+    assert _all(renamed)["locations_f1"] == pytest.approx(2 * 0.75 / 1.75)
+
+
+def test_scaffolding_in_any_field_is_a_leak(perfect: dict[str, Any]) -> None:
+    damaged = clone(perfect)
+    damaged["architect"]["scenes"][1]["summary"] = "Summary: Rosa opens the shop."
+    damaged["architect"]["characters"][2]["description"] = "(none given)"
+    damaged["director"]["scenes"][0]["shots"][0]["notes"] = "Relationships: none"
+    story = score(vell(), damaged)
+    assert story.scores["leaks"] == 3
+    assert {leak["field"] for leak in story.details["leaks"]} == {
+        "scenes[1].summary", "characters[2].description", "scenes[0].shots[0].notes"}
+
+
+def test_a_story_quoting_scaffolding_words_is_not_a_leak(perfect: dict[str, Any]) -> None:
+    quoting = clone(perfect)
+    quoting["architect"]["scenes"][0]["text"] = "Summary: a scene text is the story's own words"
+    assert _all(quoting)["leaks"] == 0
+
+
+def test_checks_catch_invented_quotes_ungrounded_names_and_identical_shots(
+    perfect: dict[str, Any],
+) -> None:
+    damaged = clone(perfect)
+    damaged["architect"]["scenes"][0]["dialogue"].append(
+        {"speaker": "Rosa Amati", "line": "Nobody ever says this."})
+    damaged["architect"]["scenes"][0]["characters"].append("Mrs. Halvorsen")  # not in its text
+    same = damaged["director"]["scenes"][0]["shots"]
+    for scene in damaged["director"]["scenes"]:
+        scene["shots"] = same
+    checks = score(vell(), damaged).checks
+    assert checks["dialogue_verbatim"] == pytest.approx(18 / 19)
+    assert checks["scene_grounding"] is not None and checks["scene_grounding"] < 1.0
+    assert checks["shot_variety"] == 0.0
+
+
+def test_todays_result_shape_scores_what_it_carries(perfect: dict[str, Any]) -> None:
+    """``time_of_day`` and plain-string dialogue, no text, span, int_ext: n/a, not zero."""
+    old = clone(perfect["architect"])
+    for scene in old["scenes"]:
+        scene["time_of_day"] = scene.pop("day_night")
+        for key in ("int_ext", "text", "span", "story_day"):
+            scene.pop(key)
+        scene["dialogue"] = [line["line"] for line in scene["dialogue"]]
+    for character in old["characters"]:
+        character.pop("id")
+    story = score(vell(), old)
+    assert story.scores["scene_boundary_f1"] is None
+    assert story.scores["int_ext_accuracy"] is None
+    assert story.scores["dialogue_speaker_accuracy"] is None
+    assert story.scores["day_night_accuracy"] == 1.0  # aligned by order: same count of scenes
+    assert story.scores["characters_f1"] == 1.0
+    assert story.checks["dialogue_verbatim"] == 1.0
+    assert story.checks["scene_grounding"] is None
+
+
+def test_a_job_record_is_read_like_its_result(perfect: dict[str, Any]) -> None:
+    job = {"id": "j1", "crews": ["architect", "director"], "status": "succeeded",
+           "result": perfect}
+    assert _all(job) == _all(perfect)
+
+
+def test_overall_is_the_mean_of_what_each_story_has(perfect: dict[str, Any]) -> None:
+    good = score(vell(), perfect)
+    worse = clone(perfect)
+    worse["architect"]["characters"] = worse["architect"]["characters"][:2]
+    worse["architect"]["scenes"][0]["summary"] = "Story: leaked"
+    bad = score(vell(), worse)
+    total = overall([good, bad])
+    assert total["characters_f1"] == pytest.approx((1.0 + 2 * 0.5 / 1.5) / 2, abs=1e-4)
+    assert total["leaks"] == 1
+
+
+def test_scene_text_places_a_scene_even_when_spans_count_a_normalised_copy(
+    perfect: dict[str, Any],
+) -> None:
+    shifted = clone(perfect)
+    for scene in shifted["architect"]["scenes"]:
+        scene["span"] = {"start": scene["span"]["start"] - 25, "end": scene["span"]["end"] - 25}
+        scene["text"] = " ".join(scene["text"].split())  # whitespace as a crew may collapse it
+    assert _all(shifted) == _all(perfect)
+
+
+def test_spans_alone_place_scenes(perfect: dict[str, Any]) -> None:
+    spans_only = clone(perfect)
+    for scene in spans_only["architect"]["scenes"]:
+        del scene["text"]
+    scores = _all(spans_only)
+    assert scores["scene_boundary_f1"] == 1.0
+    assert scores["scene_grounding"] is None  # no text to look names up in
+
+
+def test_an_empty_int_ext_or_day_night_is_wrong_not_missing(perfect: dict[str, Any]) -> None:
+    unsure = clone(perfect["architect"])
+    for scene in unsure["scenes"]:
+        scene["int_ext"] = None
+        scene["day_night"] = None
+    scores = _all(unsure)
+    assert scores["int_ext_accuracy"] == 0.0 and scores["day_night_accuracy"] == 0.0
+
+
+def test_a_missed_day_break_costs_one_story_day_answer(perfect: dict[str, Any]) -> None:
+    damaged = clone(perfect["architect"])
+    for scene in damaged["scenes"]:
+        scene["story_day"] = 1  # never notices that Friday is a later day
+    before, after = _all({"architect": perfect["architect"]}), _all(damaged)
+    assert _changed(before, after) == {"story_day_accuracy"}
+    assert after["story_day_accuracy"] == pytest.approx(4 / 5)

@@ -1,0 +1,70 @@
+"""Every file a README or a docs page points at exists: relative links, and repository paths
+written in backticks (``examples/stories/...``, ``core/src/novelcrew/...``).
+
+A path is looked up from the repository root when it starts with a top-level folder, else
+from the Markdown file's own folder. URLs, globs and placeholders (``<name>``, ``NAME``,
+``...``) are not paths.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+TOP = ("core/", "sdk/", "plugins/", "examples/", "docs/", "deploy/", "bench/", "tests/",
+       "scripts/", ".ci/")
+SKIP_PARTS = ("node_modules", ".venv", "template")
+LINK = re.compile(r"\[[^\]]*\]\(([^)\s#]+)(?:#[^)]*)?\)")
+CODE = re.compile(r"`([^`\s]+)`")
+
+
+def markdown_files() -> list[Path]:
+    files = [ROOT / "README.md", *ROOT.glob("*/README.md"), *(ROOT / "docs").glob("*.md"),
+             *ROOT.glob("plugins/*/README.md"), *ROOT.glob("examples/**/README.md")]
+    return sorted({p for p in files if p.is_file()
+                   and not any(part in p.parts for part in SKIP_PARTS)})
+
+
+def _is_placeholder(path: str) -> bool:
+    return (any(ch in path for ch in "<>*{}$|") or "..." in path or "NAME" in path
+            or path.upper() == path or path.startswith(("http:", "https:", "mailto:", "/")))
+
+
+def referenced(md: Path) -> list[tuple[str, Path]]:
+    text = md.read_text(encoding="utf-8")
+    text = re.sub(r"```.*?```", "", text, flags=re.S)  # code blocks show commands, not links
+    found: list[tuple[str, Path]] = []
+    for target in LINK.findall(text):
+        if not _is_placeholder(target):
+            base = ROOT if target.startswith(TOP) else md.parent
+            found.append((target, base / target))
+    for token in CODE.findall(text):
+        token = token.rstrip(".,:;")
+        if token.startswith(TOP) and not _is_placeholder(token) and ":" not in token:
+            token = token.split("::")[0]
+            local = md.parent / token  # a plugin's README may name its own tests/ folder
+            found.append((token, local if local.exists() else ROOT / token))
+        elif (re.fullmatch(r"[\w.-]+\.(?:py|toml|yaml|yml|md|txt|json|cfg|ini|sh)", token)
+              and md.parent != ROOT / "docs" and md.parent != ROOT):
+            # a bare file name in a package's README: somewhere in that package
+            hits = [p for p in md.parent.rglob(token)
+                    if not any(part in p.parts for part in SKIP_PARTS)]
+            found.append((token, hits[0] if hits else md.parent / token))
+    return found
+
+
+@pytest.mark.parametrize("md", markdown_files(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_path_a_page_mentions_exists(md: Path) -> None:
+    missing = sorted({name for name, path in referenced(md) if not path.exists()})
+    assert not missing, f"{md.relative_to(ROOT)} mentions paths that do not exist: {missing}"
+
+
+def test_the_checker_finds_links_and_backticked_paths(tmp_path: Path) -> None:
+    page = tmp_path / "README.md"
+    page.write_text("See [the guide](docs/nope.md) and `examples/stories/missing.txt`, "
+                    "not `NOVELCREW_<NAME>` nor `https://example.com/x`.\n")
+    names = [name for name, _ in referenced(page)]
+    assert names == ["docs/nope.md", "examples/stories/missing.txt"]

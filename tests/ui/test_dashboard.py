@@ -1,0 +1,247 @@
+"""The web dashboard in a real headless Chromium against a real ``novelcrew serve``.
+
+A person's path: open /ui, give the key, submit the example story for architect+director,
+watch progress move without a reload, read the result views and the project graph, download
+every export and check what is in it, look at plugins and health; the browser console stays
+free of errors throughout. Screenshots of the main views go to ``NOVELCREW_UI_SCREENSHOTS``
+(docs/screenshots when run by ``make screenshots``) or the test's temporary folder.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from screenplain.parsers import fountain as fountain_parser
+from screenplain.types import Dialog, Slug
+from selenium import webdriver
+from selenium.common.exceptions import TimeoutException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import WebDriverWait
+
+ROOT = Path(__file__).resolve().parents[2]
+STORY = ROOT / "examples" / "stories" / "the-last-shift-at-vell-street.txt"
+KEY = "ui-test-key-4f1c"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = _free_port()
+    data = tmp_path_factory.mktemp("ui-data")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NOVELCREW_")}
+    env.update(NOVELCREW_API_KEYS=KEY, NOVELCREW_DATA_DIR=str(data), NOVELCREW_MODEL="offline",
+               NOVELCREW_RATE_LIMIT_PER_MINUTE="0", NOVELCREW_LOG_LEVEL="WARNING")
+    log = open(data / "serve.log", "w")  # noqa: SIM115 (open while the server runs)
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).with_name("novelcrew")), "serve", "--port", str(port)],
+        env=env, cwd=data, stdout=subprocess.DEVNULL, stderr=log,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code in (200, 503):
+                break
+        except httpx.HTTPError:
+            pass
+        assert proc.poll() is None, (data / "serve.log").read_text()[-3000:]
+        assert time.monotonic() < deadline, "novelcrew serve did not start"
+        time.sleep(0.2)
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def downloads(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("downloads")
+
+
+@pytest.fixture(scope="module")
+def shots_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    target = os.environ.get("NOVELCREW_UI_SCREENSHOTS")
+    path = Path(target) if target else tmp_path_factory.mktemp("screens")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="module")
+def browser(downloads: Path) -> Iterator[WebDriver]:
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                "--window-size=1400,1000", "--no-first-run", "--disable-extensions"):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    options.add_experimental_option("prefs", {
+        "download.default_directory": str(downloads), "download.prompt_for_download": False,
+    })
+    os.environ.setdefault("SE_OFFLINE", "true")  # Selenium Manager must not look for drivers
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+
+
+def _wait(driver: WebDriver, timeout: float = 30) -> WebDriverWait[WebDriver]:
+    return WebDriverWait(driver, timeout, poll_frequency=0.1)
+
+
+def _console_errors(driver: WebDriver) -> list[dict[str, Any]]:
+    return [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
+
+
+def _wait_download(folder: Path, suffix: str, timeout: float = 20) -> Path:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = [p for p in folder.iterdir() if p.name.endswith(suffix)]
+        if found:
+            return found[0]
+        time.sleep(0.1)
+    raise AssertionError(f"no {suffix} download in {sorted(p.name for p in folder.iterdir())}")
+
+
+def test_a_person_runs_a_story_and_reads_the_plan(server: str, browser: WebDriver,
+                                                  downloads: Path, shots_dir: Path) -> None:
+    d = browser
+    d.get(f"{server}/ui/")
+    # the page itself is public; the API asks for the key once, kept in the tab
+    _wait(d).until(ec.visibility_of_element_located((By.ID, "login-key")))
+    d.find_element(By.ID, "login-key").send_keys("wrong-key")
+    d.find_element(By.CSS_SELECTOR, "#login-form button").click()
+    _wait(d).until(ec.text_to_be_present_in_element((By.ID, "login-error"), "not accepted"))
+    d.find_element(By.ID, "login-key").send_keys(KEY)
+    d.find_element(By.CSS_SELECTOR, "#login-form button").click()
+    _wait(d).until(ec.text_to_be_present_in_element((By.ID, "jobs-table"), "job(s)"))
+    assert d.execute_script("return sessionStorage.getItem('novelcrew-key')") == KEY
+
+    # submit the example story through the form
+    d.get(f"{server}/ui/#/new")
+    _wait(d).until(ec.presence_of_element_located((By.ID, "story")))
+    _wait(d).until(ec.presence_of_element_located((By.CSS_SELECTOR, "input[value=director]")))
+    d.execute_script("document.getElementById('story').value = arguments[0]",
+                     STORY.read_text())
+    d.find_element(By.ID, "project").send_keys("ui-1")
+    d.save_screenshot(str(shots_dir / "new-job.png"))
+    d.execute_script("window.__sameDocument = true")  # gone if the page reloads
+    d.find_element(By.ID, "submit").click()
+
+    # live progress from the event stream, without a reload
+    _wait(d).until(ec.presence_of_element_located((By.ID, "events")))
+    _wait(d, 60).until(lambda drv: drv.find_elements(By.CSS_SELECTOR, "#events .ev-task_finished")
+                       or drv.find_elements(By.CSS_SELECTOR, "#events .ev-succeeded"))
+    _wait(d, 120).until(ec.presence_of_element_located((By.CSS_SELECTOR, "#events .ev-succeeded")))
+    assert d.execute_script("return window.__sameDocument") is True
+    progress = d.find_element(By.ID, "progress-text").text
+    done, total = progress.split()[0].split("/")
+    assert int(done) == int(total) > 0
+    _wait(d).until(ec.presence_of_element_located((By.ID, "analysis")))
+    assert d.find_element(By.ID, "offline-banner").is_displayed()  # offline says so
+    assert len(d.find_elements(By.CSS_SELECTOR, "#analysis .character")) >= 2
+    d.save_screenshot(str(shots_dir / "job-analysis.png"))
+    job_id = d.current_url.rsplit("/", 1)[1]
+
+    views = {"scenes": "#scenes .scene", "stripboard": "#stripboard", "shots": "#shots table"}
+    for name, selector in views.items():
+        d.find_element(By.CSS_SELECTOR, f"button[data-view={name}]").click()
+        _wait(d).until(ec.presence_of_element_located((By.CSS_SELECTOR, selector)))
+        d.save_screenshot(str(shots_dir / f"job-{name}.png"))
+    d.find_element(By.CSS_SELECTOR, "button[data-view=scenes]").click()
+    assert len(d.find_elements(By.CSS_SELECTOR, "#scenes .scene")) >= 3
+
+    # every export downloads and holds what it says
+    for fmt in ("fountain", "shots.csv", "breakdown.csv", "stripboard.csv", "report.html"):
+        d.find_element(By.CSS_SELECTOR, f"button[data-export='{fmt}']").click()
+        path = _wait_download(downloads, fmt if "." in fmt else f".{fmt}")
+        body = path.read_text(encoding="utf-8")
+        if fmt == "fountain":
+            play = fountain_parser.parse(io.StringIO(body))
+            assert sum(isinstance(p, Slug) for p in play.paragraphs) >= 3
+            assert "offline stand-in" in body
+            assert any(isinstance(p, Dialog) for p in play.paragraphs) or '"' not in body
+        elif fmt.endswith(".csv"):
+            header = next(csv.reader(io.StringIO(body)))
+            expected = {"shots.csv": {"scene", "shot", "size", "lens_mm", "subjects"},
+                        "breakdown.csv": {"scene", "cast", "props", "vehicles", "pages"},
+                        "stripboard.csv": {"day", "scene", "heading", "cast"}}[fmt]
+            assert expected <= set(header), header
+            assert len(body.splitlines()) > 1
+        else:
+            assert "<html" in body and "Production report" in body
+    # and the same file comes from the API with the key
+    api = httpx.get(f"{server}/jobs/{job_id}/export/shots.csv", headers={"X-API-Key": KEY})
+    assert api.status_code == 200 and api.text.startswith("scene,")
+
+    # the jobs list shows it
+    d.get(f"{server}/ui/#/jobs")
+    _wait(d).until(ec.presence_of_element_located((By.CSS_SELECTOR, f"tr[data-job='{job_id}']")))
+    d.save_screenshot(str(shots_dir / "jobs.png"))
+
+    # the project's knowledge graph, filter and click for details
+    d.get(f"{server}/ui/#/graph/ui-1")
+    _wait(d).until(ec.presence_of_element_located((By.CSS_SELECTOR, "#graph svg .node")))
+    nodes = d.find_elements(By.CSS_SELECTOR, "#graph svg .node")
+    assert len(nodes) >= 3
+    types = {n.get_attribute("data-type") for n in nodes}
+    nodes[0].click()
+    _wait(d).until(ec.presence_of_element_located((By.CSS_SELECTOR, "#graph-details h2")))
+    d.save_screenshot(str(shots_dir / "graph.png"))
+    if len(types) > 1:
+        hidden = sorted(types)[0]
+        d.find_element(By.CSS_SELECTOR, f"#graph-filters input[data-type='{hidden}']").click()
+        remaining = {n.get_attribute("data-type")
+                     for n in d.find_elements(By.CSS_SELECTOR, "#graph svg .node")}
+        assert hidden not in remaining
+
+    # plugins and health
+    d.get(f"{server}/ui/#/system")
+    _wait(d).until(ec.presence_of_element_located((By.CSS_SELECTOR, "tr[data-plugin]")))
+    page = d.find_element(By.TAG_NAME, "main").text
+    for name in ("architect", "director", "pathrag"):
+        assert name in page
+    d.save_screenshot(str(shots_dir / "system.png"))
+
+    assert _console_errors(d) == []
+
+
+def test_cancel_from_the_jobs_list(server: str, browser: WebDriver) -> None:
+    d = browser
+    story = STORY.read_text() * 20  # long enough to still be running when cancelled
+    job = httpx.post(f"{server}/jobs", headers={"X-API-Key": KEY}, json={
+        "crews": ["architect", "director"], "inputs": {"story_text": story}}).json()
+    d.get(f"{server}/ui/#/jobs")
+    try:
+        button = _wait(d, 10).until(ec.element_to_be_clickable(
+            (By.CSS_SELECTOR, f"tr[data-job='{job['id']}'] button.cancel")))
+    except TimeoutException:
+        pytest.fail("the job finished before it could be cancelled: make the story longer")
+    button.click()
+    _wait(d, 60).until(lambda drv: httpx.get(f"{server}/jobs/{job['id']}", headers={
+        "X-API-Key": KEY}).json()["status"] == "cancelled")
+    assert _console_errors(d) == []
