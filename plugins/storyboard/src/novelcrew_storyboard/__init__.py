@@ -1,0 +1,28 @@
+"""novelcrew storyboard plugin: a visual bible and generation-ready prompts for every shot."""
+
+from novelcrew_storyboard.inputs import StoryboardInput, StyleHints
+from novelcrew_storyboard.models import (
+    CharacterLook,
+    Clip,
+    LocationLook,
+    Storyboard,
+    StoryboardScene,
+    StoryboardShot,
+    StyleGuide,
+    Trait,
+    VisualBible,
+)
+
+__all__ = [
+    "CharacterLook",
+    "Clip",
+    "LocationLook",
+    "Storyboard",
+    "StoryboardInput",
+    "StoryboardScene",
+    "StoryboardShot",
+    "StyleGuide",
+    "StyleHints",
+    "Trait",
+    "VisualBible",
+]

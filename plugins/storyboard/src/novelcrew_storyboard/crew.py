@@ -1,0 +1,532 @@
+"""The storyboard crew's run: read the plan, describe the looks, board the shots, assemble, write.
+
+Model work is split into small calls that run concurrently (bounded): the Visual Development
+Artist describes characters and locations in batches and proposes a style; the Storyboard
+Artist boards one scene per call. Each prompt carries only what that call needs, cut to the
+prompt budget, so a 100k-word story costs many small prompts, never one huge one. A rejected
+answer is retried once with the reason; a unit that still fails falls back to the plan's own
+words and a warning. A role routed to the ``offline`` stand-in makes no call at all: its part is
+filled deterministically and the storyboard is marked offline (never ready for generation).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from novelcrew.context import RunContext
+from novelcrew.errors import InvalidInput, JobCancelled, JobError
+from novelcrew.settings import settings_error
+from novelcrew_storyboard.answers import (
+    AnswerRejected,
+    CharacterAnswer,
+    CharactersAnswer,
+    LocationAnswer,
+    LocationsAnswer,
+    ShotsAnswer,
+    StyleAnswer,
+    clean,
+    parse,
+)
+from novelcrew_storyboard.config import TASK_KEYS, StoryboardConfig, load_config
+from novelcrew_storyboard.graph import custom_kg, read_graph, remove_frames
+from novelcrew_storyboard.inputs import StoryboardInput, StoryboardSettings
+from novelcrew_storyboard.models import (
+    ModelInfo,
+    Storyboard,
+    StoryboardScene,
+    Totals,
+    VisualBible,
+)
+from novelcrew_storyboard.prompts import (
+    character_look,
+    location_look,
+    offline_character,
+    offline_shot,
+    storyboard_shot,
+    style_guide,
+)
+from novelcrew_storyboard.source import SceneFacts, Story, add_analysis, add_plan
+
+log = logging.getLogger(__name__)
+
+READ_TASK = "Read the analysis and the plan"
+WRITE_TASK = "Write the storyboard to the knowledge graph"
+PAYLOAD_TASK = "Store the storyboard in Payload"
+OFFLINE_NOTE = (
+    "Storyboard made by the offline stand-in model: looks are only what the story's words "
+    "state, actions are the plan's notes. It is a labelled placeholder for trying the "
+    "pipeline, not material for media generation; configure a real model for that."
+)
+#: tokens crewAI adds around a task (system prompt, format instructions), measured generously
+CREWAI_OVERHEAD_TOKENS = 700
+MAX_BATCH = 8
+MAX_EXCERPT_CHARS = 1500
+ATTEMPTS = 2
+
+
+class StoryboardFailed(JobError):
+    """No model call of the storyboard could be answered."""
+
+    error_type = "storyboard_failed"
+
+
+@dataclass
+class Unit:
+    """One model call: a task key, the ids it answers for and its material."""
+
+    task: str
+    name: str
+    ids: list[str]
+    material: str
+    scene: int | None = None
+
+
+def tokens(text: str) -> int:
+    return len(text) // 4 + 1
+
+
+# reading ------------------------------------------------------------------------------------
+async def read_story(ctx: RunContext, inputs: StoryboardInput, project_id: str | None,
+                     warnings: list[str]) -> Story:
+    """The analysis and the plan: from the chain, the inputs, else the knowledge graph."""
+    given = {**dict(ctx.previous), **inputs.previous}
+    analysis, plan = given.get("architect"), given.get("director")
+    story = Story()
+    for key, value in (("analysis", analysis), ("plan", plan)):
+        crew = "architect" if key == "analysis" else "director"
+        if value is not None:
+            story.sources[key] = "chain" if crew in ctx.previous else "inputs"
+    if (analysis is None or plan is None) and project_id and ctx.has_tool("kg_query"):
+        try:
+            graph_analysis, graph_plan = await read_graph(ctx)
+        except Exception as exc:  # a graph outage: say so, and use what was given
+            warnings.append(f"could not read the knowledge graph: {exc}")
+            await ctx.emit("warning", warnings[-1], error=type(exc).__name__)
+        else:
+            if analysis is None and graph_analysis["scenes"]:
+                analysis, story.sources["analysis"] = graph_analysis, "graph"
+            if plan is None and graph_plan["scenes"]:
+                plan, story.sources["plan"] = graph_plan, "graph"
+    add_analysis(story, analysis)
+    add_plan(story, plan)
+    if not any(scene.shots for scene in story.scenes.values()):
+        raise InvalidInput(
+            "no planned shots to board: run the storyboard after the director "
+            "('architect,director,storyboard'), pass an earlier job's result as previous, or "
+            "give a project_id whose knowledge graph holds the director's shots",
+            {"sources": story.sources})
+    return story
+
+
+def payload_configured(ctx: RunContext) -> bool:
+    """Installed but unconfigured is normal outside Novel Movie: the payload tools say so
+    (``configured``), and the crew then skips Payload quietly."""
+    return bool(getattr(ctx.tool("payload_read_project"), "configured", True))
+
+
+async def read_project(ctx: RunContext, project_id: str | None,
+                       warnings: list[str]) -> dict[str, Any] | None:
+    """The Payload project (for its genre, tone, mood and style); None when not read."""
+    if not project_id or not ctx.has_tool("payload_read_project") \
+            or not payload_configured(ctx):
+        return None
+    try:
+        doc = await ctx.tool("payload_read_project").acall(project_id=project_id)
+    except Exception as exc:
+        warnings.append(f"could not read the Payload project: {exc}")
+        await ctx.emit("warning", warnings[-1], error=type(exc).__name__)
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+def project_style(doc: dict[str, Any]) -> dict[str, str]:
+    out = {}
+    for name, keys in (("genre", ("genre",)), ("tone", ("tone",)), ("mood", ("mood",)),
+                       ("style", ("style", "visualStyle"))):
+        value = next((doc[k] for k in keys if isinstance(doc.get(k), str) and doc[k].strip()),
+                     None)
+        if value:
+            out[name] = clean(value, 120)
+    return out
+
+
+# materials -------------------------------------------------------------------------------------
+def _sentences(text: str) -> list[str]:
+    return [s.strip() for s in re.split(r"(?<=[.!?\"])\s+", text) if s.strip()]
+
+
+def character_material(story: Story, cid: str, limit: int, *, alone: bool = False) -> str:
+    """The character's description, then the story's sentences that name them, to ``limit``
+    (with ``alone``, only sentences that name no other character: the offline stand-in cannot
+    tell whose grey hair a sentence means)."""
+    c = story.characters[cid]
+    others = [o for o in story.characters if o != cid] if alone else []
+    lines = [f"[{cid}] {c.name}" + (f" (also: {', '.join(c.aliases)})" if c.aliases else "")
+             + (f", {c.role}" if c.role else ""), clean(c.description, 800)]
+    used = sum(map(len, lines))
+    for scene in story.scenes.values():
+        for sentence in _sentences(scene.text):
+            if used + len(sentence) > limit:
+                return "\n".join(lines)
+            if story.mentions(cid, sentence) and not any(story.mentions(o, sentence)
+                                                         for o in others):
+                lines.append(f"- {sentence}")
+                used += len(sentence) + 3
+    days = sorted({s.story_day for s in story.scenes.values()
+                   if s.story_day and cid in s.characters})
+    if days:
+        lines.append(f"Story days on screen: {', '.join(days)}")
+    return "\n".join(x for x in lines if x)[:limit]
+
+
+def location_material(story: Story, lid: str) -> str:
+    loc = story.locations[lid]
+    times = sorted({s.day_night for s in story.scenes.values()
+                    if s.location == lid and s.day_night})
+    return "\n".join(x for x in (f"[{lid}] {loc.name}", clean(loc.description, 600),
+                                 f"Atmosphere: {clean(loc.atmosphere, 300)}"
+                                 if loc.atmosphere else "",
+                                 f"Seen at: {', '.join(times)}" if times else "") if x)
+
+
+def scene_material(story: Story, scene: SceneFacts, limit: int) -> str:
+    """The scene's facts and shot list, then as much of its source text as fits."""
+    place = story.locations.get(scene.location or "")
+    cast = ", ".join(story.characters[c].name for c in scene.characters
+                     if c in story.characters)
+    lines = [f"SCENE {scene.number}" + (f": {scene.heading}" if scene.heading else ""),
+             f"Summary: {clean(scene.summary, 600)}"]
+    if place:
+        lines.append(f"Location: {place.name}")
+    if cast:
+        lines.append(f"Characters: {cast}")
+    if scene.mood:
+        lines.append(f"Mood: {clean(scene.mood, 120)}")
+    if scene.dialogue:
+        lines.append("Dialogue: " + " | ".join(clean(d, 200) for d in scene.dialogue[:8]))
+    lines.append("Shots:")
+    for shot in scene.shots:
+        who = ", ".join(story.characters[c].name for c in shot.subjects
+                        if c in story.characters) or "no one"
+        lines.append(f"{shot.number}. {shot.size} {shot.angle}, {shot.movement or 'static'}, "
+                     f"{shot.duration:g}s, in frame: {who}. {clean(shot.notes, 240)}")
+    head = "\n".join(lines)
+    room = limit - len(head) - 20
+    if scene.text and room > 200:
+        excerpt = scene.text if len(scene.text) <= room else scene.text[:room].rsplit(" ", 1)[0] \
+            + " [...]"
+        head += f"\nText:\n{excerpt}"
+    return head
+
+
+def plan_units(story: Story, config: StoryboardConfig, budget: int, characters: list[str],
+               locations: list[str], scenes: list[SceneFacts]) -> list[Unit]:
+    """The model calls, each within the prompt budget."""
+
+    def room(task: str) -> int:
+        agent = config.agents[config.tasks[task].agent]
+        fixed = sum(map(len, (agent.role, agent.goal, agent.backstory,
+                              config.tasks[task].description, config.tasks[task].expected_output)))
+        return max(800, (budget - CREWAI_OVERHEAD_TOKENS) * 4 - 2 * fixed)
+
+    units: list[Unit] = []
+    limit = room("character_looks")
+    per = max(400, min(limit // 3, MAX_EXCERPT_CHARS * 2))
+    batch: list[tuple[str, str]] = []
+    for cid in characters:
+        text = character_material(story, cid, per)
+        if batch and (len(batch) >= MAX_BATCH or sum(len(t) for _, t in batch) + len(text) > limit):
+            units.append(_unit("character_looks", "Characters", batch))
+            batch = []
+        batch.append((cid, text))
+    if batch:
+        units.append(_unit("character_looks", "Characters", batch))
+    limit = room("location_looks")
+    batch = []
+    for lid in locations:
+        text = location_material(story, lid)[:limit // 2]
+        if batch and (len(batch) >= MAX_BATCH or sum(len(t) for _, t in batch) + len(text) > limit):
+            units.append(_unit("location_looks", "Locations", batch))
+            batch = []
+        batch.append((lid, text))
+    if batch:
+        units.append(_unit("location_looks", "Locations", batch))
+    overview = "\n".join(x for x in (
+        f"Title: {story.title}" if story.title else "", f"Logline: {story.logline}"
+        if story.logline else "", f"Genre: {story.genre}" if story.genre else "",
+        f"Tone: {story.tone}" if story.tone else "",
+        "Scenes: " + " / ".join(clean(s.heading or s.summary, 90) for s in scenes)) if x)
+    units.append(Unit("style_guide", "Style guide", [], overview[:room("style_guide")]))
+    limit = room("shot_prompts")
+    for scene in scenes:
+        units.append(Unit("shot_prompts", f"Scene {scene.number}: board",
+                          [str(shot.number) for shot in scene.shots],
+                          scene_material(story, scene, limit), scene=scene.number))
+    return units
+
+
+def _unit(task: str, label: str, batch: list[tuple[str, str]]) -> Unit:
+    ids = [i for i, _ in batch]
+    name = f"{label}: {', '.join(ids[:3])}" + (f" (+{len(ids) - 3})" if len(ids) > 3 else "")
+    return Unit(task, name, ids, "\n\n".join(t for _, t in batch))
+
+
+# model calls ----------------------------------------------------------------------------------
+Answers = dict[str, list[tuple[Unit, BaseModel]]]
+ANSWERS: dict[str, type[BaseModel]] = {
+    "character_looks": CharactersAnswer, "location_looks": LocationsAnswer,
+    "style_guide": StyleAnswer, "shot_prompts": ShotsAnswer,
+}
+
+
+class Caller:
+    """Runs units on the routed LLMs, one fresh one-agent crew per call."""
+
+    def __init__(self, ctx: RunContext, config: StoryboardConfig, llms: dict[str, Any]) -> None:
+        self.ctx, self.config, self.llms = ctx, config, llms
+
+    def _crew(self, unit: Unit, feedback: str) -> tuple[Any, Any]:
+        from crewai import Agent, Crew, Process, Task
+
+        text = self.config.tasks[unit.task]
+        agent_text = self.config.agents[text.agent]
+        agent = Agent(role=agent_text.role, goal=agent_text.goal,
+                      backstory=agent_text.backstory, llm=self.llms[agent_text.role],
+                      allow_delegation=False, verbose=False, max_iter=2, max_retry_limit=0)
+        description, expected = text.render(material=unit.material, ids=json.dumps(unit.ids),
+                                            feedback=feedback)
+        task = Task(name=unit.name, description=description, expected_output=expected,
+                    agent=agent)
+        return Crew(agents=[agent], tasks=[task], process=Process.sequential, verbose=False,
+                    tracing=False), task
+
+    async def call(self, unit: Unit) -> tuple[BaseModel | None, BaseException | None]:
+        """The parsed answer, or None and the last error (a rejection or a model error)."""
+        feedback = ""
+        error: BaseException | None = None
+        for attempt in range(1, ATTEMPTS + 1):
+            self.ctx.check_cancelled()
+            crew, task = self._crew(unit, feedback)
+            if attempt == 1:
+                self.ctx.total_tasks -= 1  # announced up front; kickoff counts it again
+            try:
+                await self.ctx.kickoff(crew, {})
+                output = getattr(task, "output", None)
+                return parse(str(getattr(output, "raw", "") or ""), ANSWERS[unit.task]), None
+            except (JobCancelled, KeyboardInterrupt):
+                raise
+            except AnswerRejected as exc:
+                error, reason = exc, f"the JSON did not match: {exc}"
+            except Exception as exc:
+                error, reason = exc, f"{type(exc).__name__}: {exc}"
+            if self.ctx.cancelled:
+                raise JobCancelled("the job was cancelled")
+            feedback = (f"\n\nYOUR PREVIOUS ANSWER WAS REJECTED: {reason[:500]}\n"
+                        "Answer again with only the JSON object described above.")
+        return None, error
+
+
+# the run --------------------------------------------------------------------------------------
+async def run(ctx: RunContext, inputs: StoryboardInput) -> Storyboard:
+    """Board the planned shots of the project (see the package README)."""
+    try:
+        settings = StoryboardSettings.of(ctx.settings)
+    except ValidationError as exc:  # a bad NOVELCREW_STORYBOARD_* value: name the variable
+        raise settings_error(exc) or exc from exc
+    clip_seconds = inputs.clip_seconds or settings.clip_seconds
+    aspect = (inputs.aspect_ratio, "inputs") if inputs.aspect_ratio \
+        else (settings.aspect_ratio, "settings")
+    project_id = inputs.project_id or ctx.project_id
+    config = load_config(settings.config_dir)
+    warnings: list[str] = []
+
+    # the read and at least one call, so finishing the read is not shown as the job's end
+    await ctx.add_tasks(2)
+    await ctx.task_started(READ_TASK)
+    story = await read_story(ctx, inputs, project_id, warnings)
+    project = await read_project(ctx, project_id, warnings)
+    scenes = [s for _, s in sorted(story.scenes.items()) if s.shots]
+    await ctx.task_finished(READ_TASK, scenes=len(scenes),
+                            shots=sum(len(s.shots) for s in scenes), **story.sources)
+
+    cast = list(dict.fromkeys(c for s in scenes for c in (*s.characters,
+                                                          *(x for sh in s.shots
+                                                            for x in sh.subjects))))
+    places = list(dict.fromkeys(s.location for s in scenes if s.location))
+    units = plan_units(story, config, ctx.settings.prompt_token_budget, cast, places, scenes)
+    write_graph = inputs.write_back and ctx.has_tool("kg_insert_custom_kg")
+    # the update keeps generatedContent's other fields, so it needs the project as read
+    write_payload = bool(inputs.write_payload and project is not None
+                         and ctx.has_tool("payload_update_project"))
+    await ctx.add_tasks(len(units) - 1 + int(write_graph) + int(write_payload))
+
+    roles = sorted({config.role(key) for key in TASK_KEYS})
+    models = {role: ctx.model_id(role) for role in roles}
+    offline_roles = {r for r, m in models.items() if m.split("/", 1)[0] == "offline"}
+    llms = {role: ctx.llm(role) for role in roles if role not in offline_roles}
+    caller = Caller(ctx, config, llms)
+    limit = asyncio.Semaphore(inputs.max_parallel or settings.max_parallel)
+    answers: Answers = {key: [] for key in TASK_KEYS}
+    failures: list[tuple[Unit, BaseException | None]] = []
+
+    async def one(unit: Unit) -> None:
+        if config.role(unit.task) in offline_roles:
+            await ctx.task_started(unit.name, offline=True)
+            await ctx.task_finished(unit.name, offline=True)
+            return
+        async with limit:
+            answer, error = await caller.call(unit)
+        if answer is None:
+            failures.append((unit, error))
+            message = f"{unit.name}: no usable answer ({error}); the plan's own words are used"
+            warnings.append(message)
+            await ctx.emit("warning", message, task=unit.name)
+        else:
+            answers[unit.task].append((unit, answer))
+
+    running = [asyncio.create_task(one(unit)) for unit in units]
+    try:
+        await asyncio.gather(*running)
+    except BaseException:
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+        raise
+    called = [u for u in units if config.role(u.task) not in offline_roles]
+    if called and len(failures) == len(called):
+        first = failures[0][1]
+        if first is not None and not isinstance(first, AnswerRejected):
+            raise first  # the model layer's own error (transient ones make the job retry)
+        raise StoryboardFailed(f"none of the {len(called)} storyboard calls was answered "
+                               f"usably: {first}")
+
+    offline = bool(offline_roles)
+    bible = assemble_bible(story, project or {}, inputs, answers, offline_roles, config, cast,
+                           places, scenes, aspect)
+    board = assemble_scenes(story, bible, answers, scenes, clip_seconds,
+                            project_id or story.title or "")
+    shots = [shot for scene in board for shot in scene.shots]
+    result = Storyboard(
+        project_id=project_id, title=story.title, language=story.language, bible=bible,
+        scenes=board, clip_seconds=clip_seconds,
+        totals=Totals(scenes=len(board), shots=len(shots),
+                      clips=sum(len(s.clips) for s in shots),
+                      seconds=round(sum(s.duration_seconds for s in shots), 2)),
+        offline=offline, ready_for_media_generation=bool(shots) and not offline,
+        note=OFFLINE_NOTE if offline else None, sources=story.sources, warnings=warnings,
+        model=ModelInfo(models=models, offline=offline, note=OFFLINE_NOTE if offline else None))
+
+    if write_graph:
+        await ctx.task_started(WRITE_TASK)
+        try:
+            kg = custom_kg(bible, board)
+            removed = await remove_frames(ctx)
+            await ctx.tool("kg_insert_custom_kg").acall(custom_kg=kg)
+            result.graph = {"entities": len(kg["entities"]),
+                            "relationships": len(kg["relationships"]),
+                            "frames_replaced": len(removed)}
+        except Exception as exc:  # the storyboard is the product; a graph outage must not lose it
+            result.warnings.append(f"could not write the storyboard to the knowledge graph: {exc}")
+            await ctx.emit("warning", result.warnings[-1], error=type(exc).__name__)
+        await ctx.task_finished(WRITE_TASK, **result.graph)
+    if write_payload:
+        await ctx.task_started(PAYLOAD_TASK)
+        try:
+            # read again just before writing: the payload plugin's observer may have stored
+            # the director's scenes since the first read, and they must not be overwritten
+            current = await ctx.tool("payload_read_project").acall(project_id=project_id)
+            doc = await ctx.tool("payload_update_project").acall(
+                project_id=project_id,
+                data=payload_update(current if isinstance(current, dict) else {}, result))
+            # Payload drops fields its schema lacks and still answers 200: check the document
+            content = doc.get("generatedContent") if isinstance(doc, dict) else None
+            result.payload_written = isinstance(content, dict) and bool(content.get("storyboard"))
+            if not result.payload_written:
+                result.warnings.append(
+                    "Payload accepted the update but its project has no "
+                    "generatedContent.storyboard field, so the storyboard was not stored there")
+                await ctx.emit("warning", result.warnings[-1])
+        except Exception as exc:
+            result.warnings.append(f"could not store the storyboard in Payload: {exc}")
+            await ctx.emit("warning", result.warnings[-1], error=type(exc).__name__)
+        await ctx.task_finished(PAYLOAD_TASK, written=result.payload_written)
+    return result
+
+
+def assemble_bible(story: Story, project: dict[str, Any], inputs: StoryboardInput,
+                   answers: Answers, offline_roles: set[str],
+                   config: StoryboardConfig, cast: list[str], places: list[str],
+                   scenes: list[SceneFacts], aspect: tuple[str, str]) -> VisualBible:
+    style_answers = [a for _, a in answers["style_guide"] if isinstance(a, StyleAnswer)]
+    style = style_guide(inputs.style, project_style(project), story.genre, story.tone, scenes,
+                        style_answers[0] if style_answers else None, aspect)
+    by_char: dict[str, CharacterAnswer] = {}
+    for unit, answer in answers["character_looks"]:
+        for item in getattr(answer, "characters", []):
+            if item.id in unit.ids:  # an id the call was not asked about is ignored
+                by_char.setdefault(item.id, item)
+    by_place: dict[str, LocationAnswer] = {}
+    for unit, answer in answers["location_looks"]:
+        for item in getattr(answer, "locations", []):
+            if item.id in unit.ids:
+                by_place.setdefault(item.id, item)
+    offline_looks = config.role("character_looks") in offline_roles
+    looks = []
+    for cid in cast:
+        material = character_material(story, cid, 6000)
+        look_answer = offline_character(
+            story.characters[cid], character_material(story, cid, 6000, alone=True)) \
+            if offline_looks else by_char.get(cid)
+        wardrobe: dict[str, str] = {}
+        for scene in scenes:
+            if cid in scene.wardrobe:
+                wardrobe.setdefault(scene.story_day or "default", scene.wardrobe[cid])
+        looks.append(character_look(story.characters[cid], look_answer, material, wardrobe,
+                                    style))
+    locations = []
+    for lid in places:
+        times = [s.day_night for s in scenes if s.location == lid]
+        locations.append(location_look(story.locations[lid], by_place.get(lid), times, style))
+    return VisualBible(characters=looks, locations=locations, style=style)
+
+
+def assemble_scenes(story: Story, bible: VisualBible, answers: Answers,
+                    scenes: list[SceneFacts], clip_seconds: float,
+                    project: str) -> list[StoryboardScene]:
+    boarded: dict[tuple[int, int], tuple[str, str]] = {}
+    for unit, answer in answers["shot_prompts"]:
+        for item in getattr(answer, "shots", []):
+            if unit.scene is not None and str(item.number) in unit.ids:
+                boarded[(unit.scene, item.number)] = (clean(item.action),
+                                                      clean(item.composition))
+    out = []
+    for scene in scenes:
+        place = bible.location(scene.location)
+        shots = []
+        for shot in scene.shots:
+            cast = [look for cid in shot.subjects if (look := bible.character(cid))]
+            action, composition = boarded.get((scene.number, shot.number)) \
+                or offline_shot(shot, scene, cast)
+            shots.append(storyboard_shot(shot, scene, cast, place, bible.style, action,
+                                         composition or "", clip_seconds, project))
+        out.append(StoryboardScene(id=scene.id, number=scene.number, heading=scene.heading,
+                                   location_id=scene.location, day_night=scene.day_night,
+                                   story_day=scene.story_day, shots=shots))
+    return out
+
+
+def payload_update(project: dict[str, Any], board: Storyboard) -> dict[str, Any]:
+    """``generatedContent`` with the storyboard added and the director's scene rows kept."""
+    content = project.get("generatedContent")
+    kept = {k: v for k, v in content.items() if k != "id"} if isinstance(content, dict) else {}
+    kept["storyboard"] = board.model_dump(
+        mode="json", include={"offline", "ready_for_media_generation", "clip_seconds", "bible",
+                              "scenes", "totals", "note"})
+    return {"generatedContent": kept}

@@ -1,0 +1,225 @@
+"""The storyboard's output: a visual bible with stable ids, and generation-ready shots.
+
+Everything a media generator needs is here and nothing it would have to guess: every character
+and location has one fixed ``phrase`` that is pasted verbatim into every prompt it appears in,
+each shot says who is in frame by bible id, and a shot longer than the generator's clip length
+is split into continuous clips that share its image prompt and seed.
+
+``offline`` and ``ready_for_media_generation`` are explicit so a workflow observer (Novel
+Movie's ``media-generation`` step) never has to infer them: material made by the offline
+stand-in is never ready.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+class Trait(BaseModel):
+    """One visual attribute, flagged as stated by the story or inferred."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    value: str = Field("", description="A short noun phrase, e.g. 'grey-streaked dark hair'.")
+    stated: bool = Field(
+        False, description="True only when the story's own words say it (see `evidence`).")
+    evidence: str = Field(
+        "", description="The story's words that state it; empty for an inferred trait.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, data: Any) -> Any:
+        if data is None:
+            return {}
+        if isinstance(data, str | int | float):
+            return {"value": str(data)}
+        return data
+
+
+class CharacterLook(BaseModel):
+    """A character as every image of them must show them."""
+
+    id: str = Field(description="Stable id (the architect's character id, a slug).")
+    name: str
+    role: str = ""
+    age_range: Trait = Field(default_factory=Trait)
+    build: Trait = Field(default_factory=Trait)
+    skin: Trait = Field(default_factory=Trait)
+    hair: Trait = Field(default_factory=Trait)
+    eyes: Trait = Field(default_factory=Trait)
+    distinguishing_features: list[Trait] = Field(default_factory=list)
+    wardrobe: dict[str, str] = Field(
+        default_factory=dict,
+        description="Outfit per story day ('1', '2', ...) and a 'default' outfit.")
+    voice: Trait = Field(default_factory=Trait, description="For voice casting and TTS.")
+    phrase: str = Field(description="The fixed wording used for this character in every prompt.")
+    reference_prompt: str = Field(description="Prompt for a character reference sheet.")
+
+    def outfit(self, story_day: str | None) -> str:
+        """The outfit for ``story_day``, else the default one."""
+        if story_day and self.wardrobe.get(story_day):
+            return self.wardrobe[story_day]
+        return self.wardrobe.get("default", "")
+
+
+class LocationLook(BaseModel):
+    """A location as every image of it must show it."""
+
+    id: str = Field(description="Stable id (the architect's location id, a slug).")
+    name: str
+    look: str = Field("", description="What the place looks like: architecture, materials.")
+    atmosphere: str = ""
+    time_of_day: dict[str, str] = Field(
+        default_factory=dict, description="Look per DAY / NIGHT / DAWN / DUSK it appears at.")
+    set_pieces: list[str] = Field(default_factory=list, description="Key set pieces.")
+    phrase: str = Field(description="The fixed wording used for this location in every prompt.")
+    reference_prompt: str = ""
+
+
+class StyleGuide(BaseModel):
+    """The project's look; its fragments end every prompt."""
+
+    aspect_ratio: str = "16:9"
+    era: str = ""
+    genre: str = ""
+    tone: str = ""
+    mood: str = ""
+    style: str = ""
+    palette: list[str] = Field(default_factory=list)
+    lighting_style: str = ""
+    film_look: str = Field("", description="Lens and film look, e.g. 'anamorphic, 35mm grain'.")
+    fragments: list[str] = Field(
+        default_factory=list, description="Reference prompt fragments appended to every prompt.")
+    negative: list[str] = Field(default_factory=list,
+                                description="Terms every negative prompt has.")
+    sources: dict[str, str] = Field(
+        default_factory=dict,
+        description="Where each field came from: payload, inputs, plan, model or default.")
+
+
+class VisualBible(BaseModel):
+    """Characters, locations and the style guide, each with a stable id."""
+
+    characters: list[CharacterLook] = Field(default_factory=list)
+    locations: list[LocationLook] = Field(default_factory=list)
+    style: StyleGuide = Field(default_factory=StyleGuide)
+
+    def character(self, cid: str) -> CharacterLook | None:
+        return next((c for c in self.characters if c.id == cid), None)
+
+    def location(self, lid: str | None) -> LocationLook | None:
+        return next((loc for loc in self.locations if loc.id == lid), None)
+
+
+class Clip(BaseModel):
+    """One generator clip of a shot; consecutive clips continue each other."""
+
+    index: int = Field(ge=1)
+    start_seconds: float = Field(ge=0)
+    duration_seconds: float = Field(gt=0)
+    image_prompt: str
+    motion_prompt: str
+    seed_hint: int
+
+
+class StoryboardShot(BaseModel):
+    """One shot, ready for an image and a video model."""
+
+    id: str = Field(description="Stable id: the scene id and the shot number, e.g. 's001-sh02'.")
+    scene_id: str
+    scene_number: int
+    number: int
+    size: str = Field("", description="EWS, WS, MWS, MS, MCU, CU, ECU or INSERT.")
+    angle: str = ""
+    movement: str = ""
+    support: str = ""
+    lens_mm: float | None = None
+    coverage: str = ""
+    subjects: list[str] = Field(default_factory=list, description="Character ids in frame.")
+    location_id: str | None = None
+    day_night: str = ""
+    story_day: str | None = None
+    action: str = Field("", description="What happens in the shot (the model's words).")
+    composition: str = Field("", description="How it is framed (the model's words).")
+    image_prompt: str
+    motion_prompt: str
+    negative_prompt: str
+    duration_seconds: float = Field(gt=0, description="The shot's planned length on screen.")
+    aspect_ratio: str
+    seed_hint: int
+    clips: list[Clip] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _clips_cover_the_shot(self) -> StoryboardShot:
+        total = sum(clip.duration_seconds for clip in self.clips)
+        if abs(total - self.duration_seconds) > 0.05:
+            raise ValueError(f"shot {self.id}: clips last {total}s, the shot "
+                             f"{self.duration_seconds}s")
+        return self
+
+
+class StoryboardScene(BaseModel):
+    id: str
+    number: int
+    heading: str = ""
+    location_id: str | None = None
+    day_night: str = ""
+    story_day: str | None = None
+    shots: list[StoryboardShot] = Field(default_factory=list)
+
+
+class ModelInfo(BaseModel):
+    """Which model wrote which part; the offline stand-in says so."""
+
+    models: dict[str, str] = Field(default_factory=dict, description="agent role -> model id")
+    offline: bool = False
+    note: str | None = None
+
+
+class Totals(BaseModel):
+    scenes: int = 0
+    shots: int = 0
+    clips: int = 0
+    seconds: float = 0.0
+
+
+class Storyboard(BaseModel):
+    """The storyboard crew's output (``result["storyboard"]``)."""
+
+    project_id: str | None = None
+    title: str | None = None
+    language: str = "English"
+    bible: VisualBible = Field(default_factory=VisualBible)
+    scenes: list[StoryboardScene] = Field(default_factory=list)
+    clip_seconds: float = Field(5.0, gt=0)
+    totals: Totals = Field(default_factory=Totals)
+    offline: bool = Field(
+        False, description="True when any part was made by the offline stand-in model.")
+    ready_for_media_generation: bool = Field(
+        False, description="True only when shots exist and no part came from the offline "
+        "stand-in: the one flag Novel Movie's media-generation step should check.")
+    note: str | None = None
+    sources: dict[str, str] = Field(
+        default_factory=dict, description="Where the analysis and the plan were read from.")
+    graph: dict[str, int] = Field(default_factory=dict, description="What the graph received.")
+    payload_written: bool = False
+    warnings: list[str] = Field(default_factory=list)
+    model: ModelInfo = Field(default_factory=ModelInfo)
+
+    @field_validator("project_id", mode="before")
+    @classmethod
+    def _project_id(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+    @model_validator(mode="after")
+    def _flags_agree(self) -> Storyboard:
+        shots = [shot for scene in self.scenes for shot in scene.shots]
+        expected = bool(shots) and not self.offline
+        if self.ready_for_media_generation != expected:
+            raise ValueError("ready_for_media_generation must be true exactly when shots exist "
+                             "and the storyboard is not offline")
+        if self.totals.shots != len(shots):
+            raise ValueError(f"totals say {self.totals.shots} shots, the scenes hold {len(shots)}")
+        return self

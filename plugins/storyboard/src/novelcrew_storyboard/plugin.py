@@ -1,0 +1,41 @@
+"""Entry point of the storyboard plugin: registers the ``storyboard`` crew.
+
+Kept free of crewAI imports: the crew's run imports crewAI only when a job boards shots.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from novelcrew import Crew, RunContext, hookimpl
+from novelcrew_storyboard.example import EXAMPLE_PREVIOUS
+from novelcrew_storyboard.inputs import StoryboardInput
+from novelcrew_storyboard.models import Storyboard
+
+CREW = "storyboard"
+AGENTS = ("Visual Development Artist", "Storyboard Artist")
+
+
+async def run(ctx: RunContext, inputs: StoryboardInput) -> Storyboard:
+    from novelcrew_storyboard.crew import run as run_crew
+
+    return await run_crew(ctx, inputs)
+
+
+@hookimpl
+def register_crews(register: Any) -> None:
+    register(Crew(
+        name=CREW,
+        description="Turns the director's plan into generation-ready material: a visual bible "
+        "(characters, locations, style guide, with stable ids) and per shot the subjects in "
+        "frame, image, motion and negative prompts, and clips no longer than the generator's "
+        "clip length.",
+        input_model=StoryboardInput,
+        output_model=Storyboard,
+        run=run,
+        optional_tools=("kg_query", "kg_insert_custom_kg", "kg_delete_entity",
+                        "payload_read_project", "payload_update_project"),
+        agents=AGENTS,
+        estimated_seconds=120,
+        example_inputs={"previous": EXAMPLE_PREVIOUS, "clip_seconds": 5, "write_back": False},
+    ))

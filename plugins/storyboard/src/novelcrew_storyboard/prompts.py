@@ -1,0 +1,273 @@
+"""Bible entries and shot prompts, assembled in Python from fixed wording.
+
+A character's ``phrase`` is built once from its bible traits and pasted verbatim into every
+prompt that shows the character; the same holds for a location's ``phrase`` and the style
+guide's fragments. The only model-written words in a shot prompt are the shot's own action and
+composition. The offline stand-in's traits are plain extractions from the story's words.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import zlib
+from collections import Counter
+from collections.abc import Iterable
+
+from novelcrew_storyboard.answers import (
+    CharacterAnswer,
+    LocationAnswer,
+    StyleAnswer,
+    clean,
+    verify,
+)
+from novelcrew_storyboard.inputs import StyleHints
+from novelcrew_storyboard.models import (
+    CharacterLook,
+    Clip,
+    LocationLook,
+    StoryboardShot,
+    StyleGuide,
+    Trait,
+)
+from novelcrew_storyboard.source import CharacterFacts, LocationFacts, SceneFacts, ShotFacts
+
+SIZE_WORDS = {
+    "EWS": "extreme wide shot", "WS": "wide shot", "MWS": "medium wide shot",
+    "MS": "medium shot", "MCU": "medium close-up", "CU": "close-up",
+    "ECU": "extreme close-up", "INSERT": "insert shot",
+}
+ANGLE_WORDS = {"high": "high angle", "low": "low angle", "dutch": "Dutch angle",
+               "pov": "point-of-view", "overhead": "overhead angle"}
+TIME_WORDS = {"DAY": "in daylight", "NIGHT": "at night", "DAWN": "at dawn, first light",
+              "DUSK": "at dusk, fading light"}
+NEGATIVE = ["text", "captions", "watermark", "logo", "deformed hands", "extra fingers",
+            "extra limbs", "duplicated faces", "distorted faces", "blurry", "low resolution"]
+DEFAULT_FILM_LOOK = "cinematic, natural film grain"
+TRAITS = ("age_range", "build", "skin", "hair", "eyes")
+
+
+# the bible ------------------------------------------------------------------------------------
+def character_phrase(name: str, traits: Iterable[Trait]) -> str:
+    """``"Mara Vell, in her forties, wiry, grey-streaked dark hair"``: name, then traits."""
+    parts = [t.value for t in traits if t.value]
+    return ", ".join([name, *parts])
+
+
+def character_look(facts: CharacterFacts, answer: CharacterAnswer | None, material: str,
+                   wardrobe: dict[str, str], style: StyleGuide) -> CharacterLook:
+    """The bible entry: the model's (verified) traits, the plan's wardrobe first."""
+    answer = answer or CharacterAnswer(id=facts.id)
+    traits = {key: verify(getattr(answer, key), material) for key in TRAITS}
+    features = [verify(f, material) for f in answer.distinguishing_features[:4]]
+    features = [f for f in features if f.value]
+    outfits = {k: clean(v) for k, v in answer.wardrobe.items() if clean(v)}
+    outfits.update(wardrobe)  # the director's breakdown wins for the days it covers
+    if "default" not in outfits and outfits:
+        outfits["default"] = next(iter(outfits.values()))
+    phrase = character_phrase(facts.name, [*traits.values(), *features])
+    outfit = outfits.get("default", "")
+    reference = ", ".join(x for x in (
+        f"Character reference sheet of {phrase}",
+        f"wearing {outfit}" if outfit else "",
+        "full body front view, three-quarter view and close-up portrait, neutral expression, "
+        "plain studio background", *style.fragments) if x)
+    return CharacterLook(id=facts.id, name=facts.name, role=facts.role, **traits,
+                         distinguishing_features=features, wardrobe=outfits,
+                         voice=verify(answer.voice, material), phrase=phrase,
+                         reference_prompt=reference)
+
+
+def location_look(facts: LocationFacts, answer: LocationAnswer | None, times: Iterable[str],
+                  style: StyleGuide) -> LocationLook:
+    answer = answer or LocationAnswer(id=facts.id)
+    look = clean(answer.look) or clean(first_sentence(facts.description), 160)
+    if re.match(r"(A|An|The) ", look):
+        look = look[0].lower() + look[1:]
+    variants = {t: answer.time_of_day.get(t) or TIME_WORDS.get(t, t.lower())
+                for t in dict.fromkeys(times) if t}
+    pieces = [clean(p, 80) for p in answer.set_pieces[:6] if clean(p, 80)]
+    phrase = f"{facts.name}, {look}" if look else facts.name
+    reference = ", ".join(x for x in (
+        f"Establishing view of {phrase}", ", ".join(pieces), "no people", *style.fragments)
+        if x)
+    return LocationLook(id=facts.id, name=facts.name, look=look,
+                        atmosphere=clean(facts.atmosphere), time_of_day=variants,
+                        set_pieces=pieces, phrase=phrase, reference_prompt=reference)
+
+
+def first_sentence(text: str) -> str:
+    return re.split(r"(?<=[.!?])\s", text.strip(), maxsplit=1)[0] if text else ""
+
+
+def style_guide(hints: StyleHints, project: dict[str, str], story_genre: str, story_tone: str,
+                scenes: Iterable[SceneFacts], answer: StyleAnswer | None,
+                aspect_ratio: tuple[str, str]) -> StyleGuide:
+    """Each field from the first source that has it; ``sources`` records which one.
+
+    Genre, tone, mood, style: inputs, Payload, the analysis. Palette: inputs, the plan's
+    colours, the model. Lighting: inputs, the model, the plan. Era and film look: inputs, the
+    model (film look: a plain default). ``aspect_ratio`` is (value, source).
+    """
+    scenes = list(scenes)
+    answer = answer or StyleAnswer()
+    sources = {"aspect_ratio": aspect_ratio[1]}
+
+    def pick(name: str, *candidates: tuple[str, str | None]) -> str:
+        for source, value in candidates:
+            if value:
+                sources[name] = source
+                return value
+        return ""
+
+    analysis = {"genre": story_genre, "tone": story_tone}
+    text = {name: pick(name, ("inputs", getattr(hints, name)), ("payload", project.get(name)),
+                       ("analysis", analysis.get(name)))
+            for name in ("genre", "tone", "mood", "style")}
+    lighting = Counter(s.lighting for s in scenes if s.lighting)
+    text["lighting_style"] = pick("lighting_style", ("inputs", hints.lighting_style),
+                                  ("model", clean(answer.lighting_style)),
+                                  ("plan", lighting.most_common(1)[0][0] if lighting else ""))
+    text["era"] = pick("era", ("inputs", hints.era), ("model", clean(answer.era, 80)))
+    text["film_look"] = pick("film_look", ("inputs", hints.film_look),
+                             ("model", clean(answer.film_look, 120)),
+                             ("default", DEFAULT_FILM_LOOK))
+    colours = Counter(c.lower() for s in scenes for c in s.palette)
+    palette: list[str] = []
+    for source, candidate in (("inputs", hints.palette or []),
+                              ("plan", [c for c, _ in colours.most_common(6)]),
+                              ("model", [clean(c, 40) for c in answer.palette[:6]])):
+        if candidate:
+            palette, sources["palette"] = [c for c in candidate if c], source
+            break
+    fragments = [clean(f, 80) for f in answer.fragments[:4] if clean(f, 80)]
+    fragments += [x for x in (
+        f"{text['genre']} film" if text["genre"] else "",
+        f"{text['tone']} tone" if text["tone"] else "",
+        f"{text['mood']} mood" if text["mood"] else "",
+        text["style"], text["era"], text["film_look"],
+        f"colour palette of {', '.join(palette[:5])}" if palette else "") if x]
+    return StyleGuide(aspect_ratio=aspect_ratio[0], palette=palette,
+                      fragments=list(dict.fromkeys(fragments)), negative=list(NEGATIVE),
+                      sources=sources, **text)
+
+
+# the shots -----------------------------------------------------------------------------------
+def seed_hint(*parts: object) -> int:
+    """A stable seed for a shot (the same across its clips and across re-runs)."""
+    return zlib.crc32(":".join(str(p) for p in parts).encode()) & 0x7FFFFFFF
+
+
+def split_clips(duration: float, clip_seconds: float) -> list[tuple[float, float]]:
+    """(start, length) of the fewest equal clips, none longer than ``clip_seconds``."""
+    count = max(1, math.ceil(round(duration / clip_seconds, 6)))
+    length = round(duration / count, 3)
+    clips = [(round(i * length, 3), length) for i in range(count)]
+    start, _ = clips[-1]
+    clips[-1] = (start, round(duration - start, 3))
+    return clips
+
+
+def shot_prompts(shot: ShotFacts, scene: SceneFacts, cast: list[CharacterLook],
+                 place: LocationLook | None, style: StyleGuide, action: str,
+                 composition: str) -> tuple[str, str, str]:
+    """Image, motion and negative prompts for one shot."""
+    angle = ANGLE_WORDS.get(shot.angle.lower(), shot.angle)
+    lead = SIZE_WORDS.get(shot.size, "shot") + (f", {angle}" if angle else "")
+    who = "; ".join(c.phrase + (f", wearing {o}" if (o := c.outfit(scene.story_day)) else "")
+                    for c in cast)
+    setting = ""
+    if place is not None:
+        variant = place.time_of_day.get(scene.day_night) or TIME_WORDS.get(scene.day_night, "")
+        inside = {"INT": "interior", "EXT": "exterior"}.get(scene.int_ext, "")
+        setting = ", ".join(x for x in (inside, place.phrase, variant) if x)
+    lens = f"{shot.lens_mm:g}mm lens" if shot.lens_mm else ""
+    image = ". ".join(x for x in (
+        f"{lead} of {who}" if who else lead, action, composition,
+        f"Setting: {setting}" if setting else "",
+        f"Lighting: {clean(shot.lighting or scene.lighting or style.lighting_style)}"
+        if (shot.lighting or scene.lighting or style.lighting_style) else "",
+        ", ".join(x for x in (lens, f"{style.aspect_ratio} frame") if x),
+        ", ".join(style.fragments)) if x) + "."
+    camera = f"{shot.movement or 'static'} camera on {shot.support or 'sticks'}"
+    motion = ". ".join(x for x in (camera + (f", {lens}" if lens else ""), action) if x) + "."
+    negative = list(style.negative)
+    if not cast:
+        negative += ["people", "faces"]
+    return image, motion, ", ".join(negative)
+
+
+def storyboard_shot(shot: ShotFacts, scene: SceneFacts, cast: list[CharacterLook],
+                    place: LocationLook | None, style: StyleGuide, action: str,
+                    composition: str, clip_seconds: float, project: str) -> StoryboardShot:
+    image, motion, negative = shot_prompts(shot, scene, cast, place, style, action, composition)
+    shot_id = f"{scene.id}-sh{shot.number:02d}"
+    seed = seed_hint(project, shot_id)
+    parts = split_clips(shot.duration, clip_seconds)
+    clips = []
+    for index, (start, length) in enumerate(parts, start=1):
+        clip_motion = motion
+        if len(parts) > 1:
+            clip_motion += (f" Continuous clip {index} of {len(parts)} "
+                            f"({start:g}-{start + length:g}s of the shot)"
+                            + ("; continue from the previous clip's last frame." if index > 1
+                               else "."))
+        clips.append(Clip(index=index, start_seconds=start, duration_seconds=length,
+                          image_prompt=image, motion_prompt=clip_motion, seed_hint=seed))
+    return StoryboardShot(
+        id=shot_id, scene_id=scene.id, scene_number=scene.number, number=shot.number,
+        size=shot.size, angle=shot.angle, movement=shot.movement, support=shot.support,
+        lens_mm=shot.lens_mm, coverage=shot.coverage, subjects=[c.id for c in cast],
+        location_id=place.id if place else None, day_night=scene.day_night,
+        story_day=scene.story_day, action=action, composition=composition, image_prompt=image,
+        motion_prompt=motion, negative_prompt=negative, duration_seconds=shot.duration,
+        aspect_ratio=style.aspect_ratio, seed_hint=seed, clips=clips)
+
+
+# the offline stand-in -------------------------------------------------------------------------
+_AGE_RE = re.compile(r"\b(\d{1,2}[- ]year[- ]old|in (?:his|her|their) (?:early |mid-|late )?"
+                     r"(?:twenties|thirties|forties|fifties|sixties|seventies|eighties))\b", re.I)
+_HAIR_RE = re.compile(r"\b((?:[A-Za-z-]+ ){1,2}hair)\b")
+_EYES_RE = re.compile(r"\b([A-Za-z-]+ eyes)\b")
+_SKIN_RE = re.compile(r"\b([A-Za-z-]+ (?:skin|complexion))\b")
+_BUILD = ("broad-shouldered", "heavyset", "muscular", "stocky", "slight", "wiry", "petite",
+          "gaunt", "burly", "lanky", "stout", "lean", "tall", "thin")
+_FEATURE_RE = re.compile(r"\b((?:a |an )?(?:[A-Za-z-]+ )?(?:scar|tattoo|beard|moustache|"
+                         r"mustache|spectacles|glasses|freckles|limp)(?: (?:on|across|over) "
+                         r"(?:his|her|their|the) [A-Za-z-]+(?: [A-Za-z-]+)?)?)\b", re.I)
+_STOP = {"her", "his", "their", "the", "a", "an", "and", "with", "of", "had", "has", "was",
+         "is", "long", "its", "my", "your"}
+
+
+def _trait(match: re.Match[str] | None) -> Trait:
+    if match is None:
+        return Trait()
+    words = match.group(1).split()
+    while len(words) > 1 and words[0].lower() in _STOP:
+        words = words[1:]
+    value = " ".join(words)
+    if len(words) < 2 and value.lower().endswith(("hair", "eyes", "skin", "complexion")):
+        return Trait()
+    return Trait(value=value, stated=True, evidence=match.group(1))
+
+
+def offline_character(facts: CharacterFacts, material: str) -> CharacterAnswer:
+    """Traits found verbatim in the story's words about the character; nothing invented."""
+    low = material.lower()
+    build = next((w for w in _BUILD if re.search(rf"\b{w}\b", low)), "")
+    features = [Trait(value=m.group(1).strip(), stated=True, evidence=m.group(1))
+                for m in _FEATURE_RE.finditer(material)][:2]
+    return CharacterAnswer(
+        id=facts.id, age_range=_trait(_AGE_RE.search(material)),
+        build=Trait(value=build, stated=True, evidence=build) if build else Trait(),
+        skin=_trait(_SKIN_RE.search(material)), hair=_trait(_HAIR_RE.search(material)),
+        eyes=_trait(_EYES_RE.search(material)), distinguishing_features=features)
+
+
+def offline_shot(shot: ShotFacts, scene: SceneFacts, cast: list[CharacterLook]) -> tuple[str, str]:
+    """Action and composition from the plan's own words (the shot's notes, the summary)."""
+    action = clean(first_sentence(shot.notes)) or clean(first_sentence(scene.summary))
+    people = [c.name for c in cast]
+    names = ", ".join(people[:-1]) + f" and {people[-1]}" if len(people) > 1 else "".join(people)
+    composition = f"{shot.coverage or 'framing'}" + (f" on {names}" if names else "")
+    return action, composition

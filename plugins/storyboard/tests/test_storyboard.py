@@ -1,0 +1,303 @@
+"""The storyboard on the scripted LLM and the offline stand-in: bible, prompts, clips, flags."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from storyboard_fixtures import (
+    ARTIST,
+    BOARDER,
+    PayloadStandIn,
+    final,
+    old_shape_previous,
+    previous,
+    replies,
+    shots_reply,
+)
+
+from novelcrew_sdk import make_plugins, make_settings, run_job
+from novelcrew_sdk.scripted import ScriptedLLM
+from novelcrew_storyboard import Storyboard
+
+
+async def board(tmp_path: Path, inputs: dict[str, Any], *extra: Any, llm: Any = None,
+                **settings: Any) -> tuple[Any, Any, list[Any]]:
+    llm = llm if llm is not None else ScriptedLLM(replies=replies())
+    plugins = make_plugins(*extra, entry_points=["storyboard"], llm=llm)
+    values = {"default_model": "scripted", **settings}
+    job, events = await run_job(plugins, "storyboard", inputs, project_id="p-1",
+                                settings=make_settings(tmp_path / "data", **values))
+    assert job.status == "succeeded", job.error
+    return Storyboard.model_validate(job.result["storyboard"]), llm, events
+
+
+async def test_a_characters_bible_phrase_is_verbatim_in_every_shot_with_them(
+        tmp_path: Path) -> None:
+    result, _, _ = await board(tmp_path, {"previous": previous()})
+    shots = [shot for scene in result.scenes for shot in scene.shots]
+    assert len(shots) == 4
+    for look in result.bible.characters:
+        with_them = [s for s in shots if look.id in s.subjects]
+        assert with_them, look.id
+        for shot in with_them:
+            assert look.phrase in shot.image_prompt, (look.phrase, shot.image_prompt)
+            assert all(look.phrase in clip.image_prompt for clip in shot.clips)
+        for shot in shots:
+            if look.id not in shot.subjects:
+                assert look.phrase not in shot.image_prompt
+    mara = result.bible.character("mara-vell")
+    assert mara is not None
+    assert mara.phrase == ("Mara Vell, in her forties, wiry build, wind-burned fair skin, "
+                           "grey-streaked dark hair in a braid, pale grey eyes, "
+                           "scar across her left palm")
+    place = result.bible.location("keepers-kitchen")
+    assert place is not None
+    kitchen = [s for s in shots if s.location_id == "keepers-kitchen"]
+    assert kitchen and all(place.phrase in s.image_prompt for s in kitchen)
+    assert all("lit by one oil lamp" in s.image_prompt for s in kitchen)
+
+
+async def test_the_model_writes_only_action_and_composition(tmp_path: Path) -> None:
+    result, llm, _ = await board(tmp_path, {"previous": previous()})
+    shot = result.scenes[0].shots[1]
+    assert shot.id == "s001-sh02" and shot.subjects == ["mara-vell"]
+    assert shot.action == "scene 1 shot 2 action"
+    assert shot.image_prompt.startswith("close-up, eye level of Mara Vell, in her forties")
+    assert "scene 1 shot 2 action" in shot.image_prompt and "85mm lens" in shot.image_prompt
+    assert "35mm anamorphic, fine grain" in shot.image_prompt  # the style guide's fragments
+    assert shot.motion_prompt.startswith("push in camera on dolly, 85mm lens.")
+    assert "watermark" in shot.negative_prompt
+    insert = result.scenes[1].shots[1]
+    assert insert.subjects == [] and "people" in insert.negative_prompt
+    # the boarding prompt asked about the scene's shots only, and never for looks
+    board_calls = llm.calls_for(BOARDER)
+    assert len(board_calls) == 2
+    assert all("Summary:" in c.prompt for c in board_calls)
+
+
+async def test_stated_traits_need_the_storys_words(tmp_path: Path) -> None:
+    result, _, _ = await board(tmp_path, {"previous": previous()})
+    mara = result.bible.character("mara-vell")
+    tomas = result.bible.character("tomas-vell")
+    assert mara is not None and tomas is not None
+    assert mara.hair.stated and mara.hair.evidence == "grey-streaked dark hair"
+    assert mara.age_range.stated and not mara.skin.stated
+    # the model called the eyes stated, but the story never says so: flagged as inferred
+    assert mara.eyes.value == "pale grey eyes" and not mara.eyes.stated
+    assert mara.eyes.evidence == ""
+    assert not mara.voice.stated and mara.voice.value == "low, dry, unhurried"
+    assert tomas.hair.value == "red hair, close-cropped" and not tomas.hair.stated
+    # wardrobe per story day: the director's breakdown wins for day 1, the model's is default
+    assert mara.wardrobe == {"default": "navy wool jumper and oilskin trousers",
+                             "1": "grey wool jumper, oilskin on the chair"}
+    assert "wearing grey wool jumper" in result.scenes[0].shots[0].image_prompt
+    assert {c.id for c in result.bible.characters} == {"mara-vell", "tomas-vell"}
+
+
+@pytest.mark.parametrize(("clip", "expected"), [
+    (5, {"s001-sh01": [3.0, 3.0], "s001-sh02": [4.0, 4.0, 4.0], "s002-sh01": [4.0, 4.0],
+         "s002-sh02": [2.0]}),
+    (12, {"s001-sh01": [6.0], "s001-sh02": [12.0], "s002-sh01": [8.0], "s002-sh02": [2.0]}),
+    (3, {"s001-sh01": [3.0, 3.0], "s001-sh02": [3.0] * 4, "s002-sh01": [2.667, 2.667, 2.666],
+         "s002-sh02": [2.0]}),
+])
+async def test_long_shots_split_into_continuous_clips(tmp_path: Path, clip: float,
+                                                      expected: dict[str, list[float]]) -> None:
+    result, _, _ = await board(tmp_path, {"previous": previous(), "clip_seconds": clip})
+    shots = [shot for scene in result.scenes for shot in scene.shots]
+    assert {s.id: [c.duration_seconds for c in s.clips] for s in shots} == expected
+    for shot in shots:
+        assert all(c.duration_seconds <= clip for c in shot.clips)
+        assert sum(c.duration_seconds for c in shot.clips) == pytest.approx(shot.duration_seconds)
+        assert {c.image_prompt for c in shot.clips} == {shot.image_prompt}
+        assert {c.seed_hint for c in shot.clips} == {shot.seed_hint}
+        if len(shot.clips) > 1:
+            assert "Continuous clip 2 of" in shot.clips[1].motion_prompt
+            assert [c.start_seconds for c in shot.clips][1] == shot.clips[0].duration_seconds
+    assert result.clip_seconds == clip
+    assert result.totals.clips == sum(len(s.clips) for s in shots)
+
+
+async def test_clip_length_defaults_from_the_settings(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NOVELCREW_STORYBOARD_CLIP_SECONDS", "4")
+    result, _, _ = await board(tmp_path, {"previous": previous()})
+    assert result.clip_seconds == 4
+    assert [c.duration_seconds for c in result.scenes[0].shots[1].clips] == [4.0, 4.0, 4.0]
+    # novelcrew.toml's [plugin_config.storyboard] wins over the environment
+    result, _, _ = await board(tmp_path, {"previous": previous()},
+                               plugin_config={"storyboard": {"clip_seconds": 6}})
+    assert [c.duration_seconds for c in result.scenes[0].shots[1].clips] == [6.0, 6.0]
+
+
+async def test_real_model_output_is_ready_for_media_generation(tmp_path: Path) -> None:
+    llm = ScriptedLLM(replies=replies())
+    plugins = make_plugins(entry_points=["storyboard"], llm=llm)
+    job, events = await run_job(plugins, "storyboard", {"previous": previous()},
+                                project_id="p-1", settings=make_settings(
+                                    tmp_path / "data", default_model="scripted"))
+    assert job.status == "succeeded", job.error
+    # read, three bible calls (characters, locations, style), one board call per scene
+    assert job.progress.completed_tasks == job.progress.total_tasks == 6
+    progress = [(e.data["completed_tasks"], e.data["total_tasks"]) for e in events
+                if e.type == "progress"]
+    done = [c for c, _ in progress]
+    assert done == sorted(done)  # completed work never goes back
+    first_full = next(i for i, (c, t) in enumerate(progress) if c == t and c)
+    assert all(c == t for c, t in progress[first_full:])  # never "done" before the end
+    result = Storyboard.model_validate(job.result["storyboard"])
+    assert result.offline is False and result.ready_for_media_generation is True
+    assert result.note is None and result.warnings == []
+    assert result.sources == {"analysis": "inputs", "plan": "inputs"}
+    finished = [e.data.get("task") for e in events if e.type == "task_finished"]
+    assert "Read the analysis and the plan" in finished
+    assert "Scene 2: board" in finished
+
+
+async def test_offline_is_marked_deterministic_and_never_ready(tmp_path: Path) -> None:
+    plugins = make_plugins(entry_points=["storyboard"])
+    results = []
+    for run in range(2):
+        job, _ = await run_job(plugins, "storyboard", {"previous": previous()},
+                               project_id="p-1",
+                               settings=make_settings(tmp_path / f"d{run}",
+                                                      default_model="offline"))
+        assert job.status == "succeeded", job.error
+        results.append(job.result["storyboard"])
+    assert results[0] == results[1]
+    result = Storyboard.model_validate(results[0])
+    assert result.offline and not result.ready_for_media_generation
+    assert result.note and "offline stand-in" in result.note
+    assert result.model.offline
+    mara = result.bible.character("mara-vell")
+    assert mara is not None
+    # only what the story's words say, each flagged stated with its evidence
+    assert mara.phrase == ("Mara Vell, in her forties, wiry, grey-streaked dark hair, "
+                           "a scar across her left palm")
+    assert mara.hair.stated and not mara.eyes.value
+    for scene in result.scenes:
+        for shot in scene.shots:
+            for text in (shot.image_prompt, shot.motion_prompt, shot.action):
+                assert "<<<" not in text and "{" not in text and "JSON" not in text
+
+
+async def test_per_agent_routing_sends_boarding_to_its_own_model(tmp_path: Path) -> None:
+    artist = ScriptedLLM(replies=replies())
+    cheap = ScriptedLLM(replies={BOARDER: lambda prompt: final(shots_reply(prompt))})
+    from novelcrew_sdk.scripted import scripted_models_plugin
+
+    result, _, _ = await board(tmp_path, {"previous": previous()},
+                               scripted_models_plugin(cheap, "cheap"), llm=artist,
+                               agent_models={BOARDER: "cheap"})
+    assert result.model.models == {ARTIST: "scripted", BOARDER: "cheap"}
+    assert {c.role for c in artist.calls} == {ARTIST}
+    assert {c.role for c in cheap.calls} == {BOARDER} and len(cheap.calls) == 2
+    # one role offline is enough to mark the storyboard offline
+    result, _, _ = await board(tmp_path, {"previous": previous()}, llm=artist,
+                               agent_models={BOARDER: "offline"})
+    assert result.offline and not result.ready_for_media_generation
+    assert result.scenes[0].shots[0].action.startswith("Mara alone at the table")
+
+
+async def test_todays_result_shapes_are_read(tmp_path: Path) -> None:
+    result, _, _ = await board(tmp_path, {"previous": old_shape_previous()})
+    shots = {s.id: s for scene in result.scenes for s in scene.shots}
+    assert set(shots) == {"s001-sh01", "s001-sh02", "s002-sh01", "s002-sh02"}
+    assert shots["s001-sh02"].size == "CU" and shots["s001-sh02"].lens_mm == 85
+    assert shots["s001-sh02"].subjects == ["mara-vell"]
+    assert shots["s002-sh01"].size == "EWS" and shots["s002-sh01"].support == "crane"
+    assert shots["s002-sh01"].subjects == ["mara-vell", "tomas-vell"]
+    assert shots["s002-sh02"].subjects == []
+    assert shots["s002-sh01"].day_night == "NIGHT"
+    assert shots["s002-sh01"].location_id == "gannet-point-rocks"
+
+
+async def test_payload_defaults_the_style_and_stores_the_storyboard(tmp_path: Path) -> None:
+    payload = PayloadStandIn({"id": 7, "name": "Lighthouse", "tone": "elegiac",
+                              "mood": "storm-lit", "genre": "maritime drama",
+                              "generatedContent": {"scenes": [{"sceneNumber": 1,
+                                                               "description": "kept"}]}})
+    # while the crew works, the payload plugin's observer stores the director's scenes
+    payload.after_first_read = {"generatedContent": {"scenes": [
+        {"sceneNumber": 1, "description": "kept"}, {"sceneNumber": 2, "description": "new"}]}}
+    result, _, _ = await board(tmp_path, {"previous": previous(),
+                                          "style": {"tone": "stark"}}, payload)
+    style = result.bible.style
+    assert (style.genre, style.tone, style.mood) == ("maritime drama", "stark", "storm-lit")
+    assert style.sources["genre"] == "payload" and style.sources["tone"] == "inputs"
+    assert "maritime drama film" in result.scenes[0].shots[0].image_prompt
+    assert result.payload_written
+    (update,) = payload.updates
+    content = update["data"]["generatedContent"]
+    assert content["scenes"] == [{"sceneNumber": 1, "description": "kept"},
+                                 {"sceneNumber": 2, "description": "new"}]
+    stored = content["storyboard"]
+    assert stored["ready_for_media_generation"] is True and stored["offline"] is False
+    assert stored["scenes"][0]["shots"][0]["image_prompt"] == \
+        result.scenes[0].shots[0].image_prompt
+
+
+async def test_a_payload_schema_without_the_field_is_reported_not_claimed(
+        tmp_path: Path) -> None:
+    # a real Payload 3 answers 200 and silently drops fields its collection does not define
+    payload = PayloadStandIn({"id": 7, "name": "Lighthouse"}, fields=("scenes",))
+    result, _, events = await board(tmp_path, {"previous": previous()}, payload)
+    assert len(payload.updates) == 1 and not result.payload_written
+    assert any("no generatedContent.storyboard field" in w for w in result.warnings)
+    assert any(e.type == "warning" and "generatedContent.storyboard" in e.message
+               for e in events)
+    assert result.ready_for_media_generation  # the storyboard itself stands
+
+
+async def test_payload_installed_but_not_configured_is_skipped_quietly(
+        tmp_path: Path) -> None:
+    payload = PayloadStandIn({"id": 7, "name": "Lighthouse", "genre": "noir"}, configured=False)
+    plugins = make_plugins(payload, entry_points=["storyboard"],
+                           llm=ScriptedLLM(replies=replies()))
+    job, events = await run_job(plugins, "storyboard", {"previous": previous()},
+                                project_id="p-1",
+                                settings=make_settings(tmp_path / "d", default_model="scripted"))
+    assert job.status == "succeeded", job.error
+    result = Storyboard.model_validate(job.result["storyboard"])
+    assert payload.updates == [] and not result.payload_written and result.warnings == []
+    assert result.bible.style.genre == "drama"  # the analysis's, not the unread project's
+    assert not [e for e in events if e.type == "warning"]
+
+
+async def test_a_rejected_answer_is_retried_then_falls_back_with_a_warning(
+        tmp_path: Path) -> None:
+    replies_ = replies()
+    replies_[BOARDER] = ["Final Answer: I would rather not.",
+                         final({"shots": [{"number": 1, "action": "fixed", "composition": ""}]})]
+    llm = ScriptedLLM(replies=replies_)
+    result, _, _ = await board(tmp_path, {"previous": previous(), "max_parallel": 1}, llm=llm)
+    actions = [s.action for scene in result.scenes for s in scene.shots]
+    assert actions.count("fixed") == 2  # shot 1 of both scenes, from the retried answer
+    assert result.ready_for_media_generation
+    assert "YOUR PREVIOUS ANSWER WAS REJECTED" in llm.calls_for(BOARDER)[1].prompt
+
+
+async def test_when_no_call_is_answered_usably_the_job_fails_clearly(tmp_path: Path) -> None:
+    llm = ScriptedLLM(default="Final Answer: no JSON here, sorry.")
+    plugins = make_plugins(entry_points=["storyboard"], llm=llm)
+    job, _ = await run_job(plugins, "storyboard", {"previous": previous()},
+                           settings=make_settings(tmp_path / "d", default_model="scripted"))
+    assert job.status == "failed" and job.error is not None
+    assert job.error.type == "storyboard_failed"
+    assert "none of the 5 storyboard calls" in job.error.message
+    assert len(llm.calls) == 10  # each call retried once, with the reason
+
+
+async def test_without_a_plan_the_error_says_what_to_do(tmp_path: Path) -> None:
+    plugins = make_plugins(entry_points=["storyboard"])
+    settings = make_settings(tmp_path / "data")
+    job, _ = await run_job(plugins, "storyboard", {}, settings=settings)
+    assert job.status == "failed" and job.error is not None
+    assert job.error.type == "invalid_input"
+    assert "project_id is required" in str(job.error.details)
+    job, _ = await run_job(plugins, "storyboard", {"previous": {"director": {"scenes": []}}},
+                           settings=settings)
+    assert job.status == "failed" and job.error is not None
+    assert "no planned shots to board" in job.error.message
