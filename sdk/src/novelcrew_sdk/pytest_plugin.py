@@ -20,6 +20,14 @@ import pytest
 from novelcrew_sdk.testing import make_plugins, make_settings, run_job
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """crewAI warns about its own deprecated attributes whenever a crew runs (not about anything
+    a plugin wrote); hide those, and only those, so a plugin's tests run quietly without each
+    author adding a warnings filter."""
+    for category in ("DeprecationWarning", "PendingDeprecationWarning"):
+        config.addinivalue_line("filterwarnings", f"ignore::{category}:crewai.*")
+
+
 @pytest.fixture
 def novelcrew_settings(tmp_path: Path) -> Any:
     return make_settings(tmp_path / "novelcrew-data")
