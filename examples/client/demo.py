@@ -34,7 +34,7 @@ import httpx
 from rich.console import Console
 
 from novelcrew.cli.jobs import ServerClient, ServerError
-from novelcrew.render import JobProgress, render_job
+from novelcrew.cli.render import JobProgress, render_job
 
 ROOT = Path(__file__).resolve().parents[2]
 STORIES = ROOT / "examples" / "stories"

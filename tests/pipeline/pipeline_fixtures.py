@@ -90,25 +90,32 @@ def _line(prompt: str, key: str) -> str:
 
 
 def _scene_block(prompt: str) -> tuple[int, str]:
-    match = re.search(r"^SCENE (\d+)$(.*?)(?:^Previous scene|^This is the first)", prompt,
-                      re.M | re.S)
+    match = re.search(r"^SCENE (\d+)\b(.*)", prompt, re.M | re.S)
     assert match, "a director prompt carries one SCENE block"
     return int(match.group(1)), match.group(2)
 
 
+def _set(block: str) -> tuple[str, str]:
+    """Location and time from the brief's ``Set: [INT /] <location> / <TIME>`` line."""
+    parts = [p.strip() for p in _line(block, "Set").split(",")[0].split(" / ")]
+    parts = [p for p in parts if p and p not in ("INT", "EXT", "INT/EXT")]
+    return (parts[0] if parts else ""), (parts[1] if len(parts) > 1 else "DAY")
+
+
 def breakdown_reply(prompt: str) -> str:
     number, block = _scene_block(prompt)
-    location = _line(block, "Location").split(" - ")[0]
-    time = _line(block, "Time") or "DAY"
-    characters = re.findall(r"^- ([^:\n]+)", block, re.M)
+    location, time = _set(block)
+    characters = re.findall(r"^- \S+ = ([^:\n]+)", block, re.M)
+    summary = _line(block, r"Summary(?: \(no source text stored\))?")
     prefix = "INT." if "Wheelhouse" in location else "EXT."
     return json.dumps({
         "heading": f"{prefix} {location.upper()} - {time.upper()}",
-        "summary": _line(block, "Summary"),
+        "summary": summary or f"Scene {number}",
         "characters": characters,
         "blocking": [f"{characters[0]} holds centre frame", "the others enter from the left"],
         "emotional_beats": [f"{characters[0]}: {_line(block, 'Emotional beat')}"],
-        "visual_needs": ["rain on glass", "oilskins"],
+        "set_dressing": ["rain on glass"],
+        "wardrobe": [{"character": characters[0], "item": "oilskins"}],
         "props": ["violin case", "mooring lines"],
         "pacing": "tight, builds",
         "transition": f"cut on the foghorn into scene {number + 1}",

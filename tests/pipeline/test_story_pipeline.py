@@ -103,14 +103,14 @@ async def test_jobs_api_runs_the_chain_with_a_scene_selection(tmp_path: Path) ->
             "crews": ["architect", "director"], "project_id": "nm-ferry-2",
             "inputs": {"story_text": STORY, "scenes": "2-3"},
         })
-        assert r.status_code == 200, r.text
+        assert r.status_code == 202, r.text
         job_id = r.json()["id"]
         events = parse_sse((await client.get(f"/jobs/{job_id}/events")).text)
         job = (await client.get(f"/jobs/{job_id}")).json()
         # a chain needs no project id (the graph then lives in the default scope)
         r = await client.post("/jobs", json={"crews": ["architect", "director"],
                                              "inputs": {"story_text": STORY, "scenes": [1]}})
-        assert r.status_code == 200, r.text
+        assert r.status_code == 202, r.text
         unscoped = parse_sse((await client.get(f"/jobs/{r.json()['id']}/events")).text)
         described = (await client.get("/crews/director")).json()
         # the director alone does need one

@@ -1,4 +1,4 @@
-"""``novelcrew.render``: what a person reads in the terminal for each kind of result."""
+"""``novelcrew.cli.render``: what a person reads in the terminal for each kind of result."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from typing import Any
 
 from rich.console import Console
 
+from novelcrew.cli.render import render_job, short
 from novelcrew.jobs import Job, JobErrorInfo, JobStatus, ModelUsage
-from novelcrew.render import render_job, short
 
 
 def text_of(job: Job | dict[str, Any]) -> str:
@@ -85,3 +85,49 @@ def test_short_cuts_at_a_word() -> None:
     assert short("one two three", 9) == "one two…"
     assert short("  spaced \n out  ") == "spaced out"
     assert short(None) == ""
+
+
+GROUNDED_PLAN = {
+    "title": "The Ferry", "model": {"offline": False},
+    "scenes": [{
+        "number": 1, "heading": "EXT. KESSEL SLIPWAY - NIGHT", "summary": "They load the van.",
+        "story_day": 1,
+        "breakdown": {"cast": ["nora", "tam"], "page_eighths": 11, "pages": "1 3/8",
+                      "props": [{"item": "coil of rope", "suggested": False},
+                                {"item": "thermos flask", "suggested": True}],
+                      "wardrobe": [{"item": "yellow oilskins", "character": "nora",
+                                    "suggested": True}],
+                      "vehicles": [{"item": "old Bedford van"}],
+                      "continuity": ["props carried from scene 0: rope"]},
+        "shots": [{"number": 1, "size": "WS", "angle": "high", "movement": "static",
+                   "support": "sticks", "lens_mm": 24, "coverage": "master",
+                   "subjects": ["nora", "tam"], "estimated_duration_seconds": 6,
+                   "notes": "geography"}],
+    }],
+    "schedule": {
+        "days": [{"day": 1, "work": "night", "pages": "1 3/8", "hours": 2.5,
+                  "company_moves": 1, "strips": [
+                      {"scene": 1, "int_ext": "EXT", "day_night": "NIGHT",
+                       "location": "Kessel Slipway", "pages": "1 3/8", "hours": 2.5,
+                       "cast": ["nora", "tam"], "part": "1/2"}]}],
+        "day_out_of_days": [{"cast_number": 1, "name": "Nora Quill", "codes": ["SWF"],
+                             "work_days": 1, "hold_days": 0}],
+    },
+    "totals": {"scenes": 1, "shots": 1, "estimated_screen_time_seconds": 6,
+               "estimated_shooting_hours": 2.5, "shooting_days": 1, "company_moves": 1,
+               "pages": "1 3/8", "shot_sizes": {"WS": 1},
+               "method": "days: grouped by location"},
+}
+
+
+def test_a_grounded_plan_shows_the_breakdown_stripboard_and_day_out_of_days() -> None:
+    out = text_of(Job(crews=["director"], status=JobStatus.succeeded,
+                      result={"director": GROUNDED_PLAN}))
+    for text in ("1. EXT. KESSEL SLIPWAY - NIGHT   1 3/8 pg · story day 1",
+                 "cast", "nora, tam", "coil of rope, thermos flask*", "nora: yellow oilskins*",
+                 "vehicles", "old Bedford van", "props carried from scene 0: rope",
+                 "static / sticks", "24mm", "master", "* suggested by the model",
+                 "Stripboard", "Day 1", "1 (1/2)", "Kessel Slipway", "Day out of days",
+                 "Nora Quill", "SWF", "1 days (2.5 h), 1 company move(s)", "WS 1",
+                 "days: grouped by location"):
+        assert text in out, f"{text!r} missing:\n{out}"

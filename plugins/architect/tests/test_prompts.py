@@ -76,12 +76,21 @@ async def test_temperature_and_max_tokens_are_set_per_task_and_overridable(
     assert sent == {(True, 0.2, 12_000), (False, 0.4, 2_000)}
 
     server.clear()
+    # a per-task setting, and a job-wide one, which wins over it
     job = await run(tmp_path, server, graph, {
-        "temperature": 0.0, "tasks": {"synthesise_story": {"max_tokens": 900}}})
+        "temperature": 0.0, "tasks": {"synthesise_story": {"max_tokens": 900,
+                                                           "temperature": 0.9}}})
     assert job.status == "succeeded", job.error
     sent = {("STORY TEXT:" in prompt_of(c.body), c.body.get("temperature"),
              c.body.get("max_tokens")) for c in server.calls}
     assert sent == {(True, 0.0, 12_000), (False, 0.0, 900)}
+
+    server.clear()
+    job = await run(tmp_path, server, graph, {"tasks": {"analyse_chunk": {"temperature": 0.7}}})
+    assert job.status == "succeeded", job.error
+    sent = {("STORY TEXT:" in prompt_of(c.body), c.body.get("temperature"))
+            for c in server.calls}
+    assert sent == {(True, 0.7), (False, 0.4)}
 
 
 async def test_an_impossible_setting_is_a_clear_input_error(
@@ -91,3 +100,28 @@ async def test_an_impossible_setting_is_a_clear_input_error(
     assert job.status == "failed"
     assert job.error is not None and job.error.type == "invalid_input"
     assert "temperature 7" in job.error.message
+
+
+async def test_without_a_language_the_story_s_own_is_used_and_carried_on(
+    tmp_path: Any, graph: RecordingGraph
+) -> None:
+    def french(body: dict[str, Any]) -> str:
+        prompt = prompt_of(body)
+        if "STORY TEXT:" not in prompt:
+            return json.dumps(SYNTHESIS_REPLY)
+        return json.dumps({**json.loads(chapter_reply(prompt)), "story_language": "french"})
+
+    with OpenAIServer(default=french) as server:
+        plugins = make_plugins(graph.plugin(), entry_points=["architect"])
+        settings = make_settings(tmp_path / "data", default_model="openai/story-model",
+                                 openai_base_url=server.url)
+        job, _ = await run_job(plugins, "architect", {"story_text": STORY}, settings=settings,
+                               project_id="proj-lang", config={"chunk_tokens": 150})
+        prompts = [prompt_of(c.body) for c in server.calls]
+    assert job.status == "succeeded", job.error
+    analysis = StoryAnalysis.model_validate(job.result["architect"])
+    assert (analysis.language, analysis.story_language) == ("French", "French")
+    readers = [p for p in prompts if "STORY TEXT:" in p]
+    assert all("in the language the story is written in" in p for p in readers)
+    overview = next(p for p in prompts if "STORY TEXT:" not in p)
+    assert "Write in French." in overview

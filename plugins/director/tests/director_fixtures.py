@@ -94,7 +94,8 @@ class MemoryGraph:
         for e in kg.get("entities", []):
             ents[e["entity_name"].lower()] = {"name": e["entity_name"],
                                               "type": e["entity_type"].lower(),
-                                              "description": e["description"]}
+                                              "description": e["description"],
+                                              "source_id": e.get("source_id", "")}
         rels = self.relationships.setdefault(project, {})
         for r in kg.get("relationships", []):
             rels[(r["src_id"].lower(), r["tgt_id"].lower())] = {
@@ -140,8 +141,12 @@ class MemoryGraph:
                 if end not in names and end in ents:
                     names.add(end)
                     out.append(ents[end])
-        return {"entities": [dict(e, score=1.0) for e in out], "relationships": rels,
-                "paths": [], "chunks": [], "context": ""}
+        cited = {e.get("source_id") for e in out}
+        chunks = [{"content": c["content"], "source_id": c["source_id"]}
+                  for c in self.chunks.get(project, []) if c.get("source_id") in cited]
+        return {"entities": [{k: v for k, v in e.items() if k != "source_id"} | {"score": 1.0}
+                             for e in out], "relationships": rels,
+                "paths": [], "chunks": chunks, "context": ""}
 
 
 class _GraphTool:
@@ -249,3 +254,120 @@ def director_replies(
         return shots(n, prompt) if shots else final(shots_reply(n))
 
     return {"Scene Analysis Director": _breakdown, "Cinematography Specialist": _shots}
+
+
+# a grounded architect result (the scene interface of issue #18) -------------------------------
+GROUNDED_TEXTS = [
+    ("Rain hammered the slipway. Nora backed the old Bedford van down to the water, its "
+     "headlights on the black tide, while Biscuit, the terrier, barked at the gulls.\n"
+     "\"Tam, get the rope,\" Nora said.\n"
+     "Thomas, whom everyone called Tam, dragged the coil of rope out of the van and swore "
+     "at the rain.\n\"It's soaked through,\" Tam said."),
+    ("On the ferry's deck the wind tore at their oilskins. Nora held the rope while Tam "
+     "lashed the van's wheels to the cleats. Biscuit shivered inside Nora's coat.\n"
+     "\"We should have waited for the morning,\" Tam said.\n"
+     "\"The morning is too late,\" Nora said."),
+    ("In the harbour office, under a single bulb, the harbourmaster stamped their papers "
+     "without looking up. Nora signed with a wet hand. The rope lay coiled at her feet."),
+]
+GROUNDED = {
+    "title": "The Ferry at Low Tide",
+    "language": "English",
+    "characters": [
+        {"id": "nora", "name": "Nora Quill", "aliases": ["Nora"], "role": "protagonist",
+         "description": "A ferry mechanic in her forties.",
+         "arc": "From stubborn solitude to asking for help, then trusting Tam with the crossing.",
+         "relationships": [{"to": "Thomas Reid", "kind": "cousin",
+                            "description": "they bicker like siblings"}]},
+        {"id": "tam", "name": "Thomas Reid", "aliases": ["Tam", "Thomas"], "role": "supporting",
+         "description": "Nora's cousin, a deckhand who complains and never leaves."},
+        {"id": "harbourmaster", "name": "The Harbourmaster", "role": "minor",
+         "description": "An old man who has seen every storm."},
+    ],
+    "locations": [
+        {"id": "slipway", "name": "Kessel Slipway", "description": "A concrete ramp into "
+         "the harbour.", "atmosphere": "wet, loud, sodium light"},
+        {"id": "ferry-deck", "name": "Ferry Deck", "description": "The open car deck.",
+         "atmosphere": "wind and spray"},
+        {"id": "harbour-office", "name": "Harbour Office", "description": "A cramped office.",
+         "atmosphere": "one bulb, ticking clock"},
+    ],
+    "scenes": [
+        {"id": "s001", "number": 1, "text": GROUNDED_TEXTS[0], "span": {"start": 0, "end": 100},
+         "int_ext": "EXT", "day_night": "NIGHT", "story_day": 1, "location": "Kessel Slipway",
+         "characters": ["nora", "tam"], "summary": "Nora and Tam load the van in the rain.",
+         "emotional_beat": "grim resolve", "purpose": "setup",
+         "dialogue": [{"speaker": "nora", "line": "Tam, get the rope,"},
+                      {"speaker": "tam", "line": "It's soaked through,"}],
+         "objects": ["rope"]},
+        {"id": "s002", "number": 2, "text": GROUNDED_TEXTS[1], "int_ext": "EXT",
+         "day_night": "NIGHT", "story_day": 1, "location": "Ferry Deck",
+         "characters": ["Nora Quill", "Tam"], "summary": "On deck they lash the van down.",
+         "dialogue": [{"speaker": "tam", "line": "We should have waited for the morning,"},
+                      {"speaker": "nora", "line": "The morning is too late,"}],
+         "objects": ["rope"]},
+        {"id": "s003", "number": 3, "text": GROUNDED_TEXTS[2], "int_ext": "INT",
+         "day_night": "NIGHT", "story_day": 1, "location": "Harbour Office",
+         "characters": ["nora", "harbourmaster"], "summary": "Papers are stamped.",
+         "dialogue": [], "objects": ["rope"]},
+    ],
+}
+
+
+def grounded_breakdown(number: int) -> dict[str, Any]:
+    """A model's breakdown of a grounded scene: some items from the text, some its own idea."""
+    cast = [c for c in GROUNDED["scenes"][number - 1]["characters"]]
+    return {
+        "summary": GROUNDED["scenes"][number - 1]["summary"],
+        "characters": cast,
+        "blocking": ["Nora starts at the van", "Tam crosses to the rope"],
+        "emotional_beats": ["nora: resolve hardens"],
+        "mood": "grim", "lighting": "sodium practicals, rain backlit", "palette": ["black"],
+        "props": ["coil of rope", "thermos flask"],
+        "wardrobe": [{"character": "nora", "item": "yellow oilskins"},
+                     {"character": "Tam", "item": "soaked wool jumper"}],
+        "makeup_hair": [{"character": "nora", "item": "rain-wet hair"}],
+        "vehicles": ["old Bedford van"] if number < 3 else [],
+        "animals": ["Biscuit the terrier"] if number < 3 else [],
+        "special_effects": ["rain towers"] if number < 3 else [],
+        "sound_music": ["gulls", "foghorn"],
+        "continuity": ["the rope is wet"],
+    }
+
+
+def grounded_shots(number: int) -> dict[str, Any]:
+    return {"shots": [
+        {"size": "WS", "angle": "high", "movement": "static", "support": "sticks",
+         "lens_mm": 24, "subjects": ["nora", "Tam"], "coverage": "master",
+         "audio": "ambience: rain", "estimated_duration_seconds": 6, "notes": "geography"},
+        {"size": "close-up", "angle": "eye level", "movement": "handheld", "lens": "50mm",
+         "subjects": ["Nora Quill", "nobody"], "audio": "dialogue: nora",
+         "estimated_duration_seconds": 4, "notes": "her line"},
+    ]}
+
+
+class FixedArchitect:
+    """A stand-in ``architect`` crew whose output is ``result`` (plain data, as chained)."""
+
+    def __init__(self, result: dict[str, Any]) -> None:
+        self.result = result
+
+    @hookimpl
+    def register_crews(self, register: Any) -> None:
+        from pydantic import BaseModel, ConfigDict
+
+        from novelcrew import Crew
+
+        class AnyInput(BaseModel):
+            model_config = ConfigDict(extra="ignore")
+
+        class AnyOutput(BaseModel):
+            model_config = ConfigDict(extra="allow")
+
+        result = self.result
+
+        async def run(ctx: Any, inputs: Any) -> dict[str, Any]:
+            return result
+
+        register(Crew(name="architect", description="test stand-in", input_model=AnyInput,
+                      output_model=AnyOutput, run=run))

@@ -117,23 +117,25 @@ class FakeArchitect:
                       output_model=AnyOutput, run=run))
 
 
-async def test_chained_architect_output_is_used_when_the_graph_has_no_scenes(
-        tmp_path: Path) -> None:
+async def test_a_chain_plans_exactly_the_architects_latest_scenes(
+        tmp_path: Path, graph: MemoryGraph) -> None:
+    # the graph still holds an earlier 4-scene analysis; the architect just found 2 scenes
     llm = ScriptedLLM(replies=director_replies(
         breakdown=lambda n, p: '{"heading": "INT. WARD SIX - NIGHT", "summary": "s"}',
         shots=lambda n, p: '{"shots": [{"shot_type": "wide", '
                            '"estimated_duration_seconds": 6}]}'))
-    plugins = make_plugins(graph_plugin(MemoryGraph()), FakeArchitect(),
+    plugins = make_plugins(graph_plugin(graph), FakeArchitect(),
                            entry_points=["director"], llm=llm)
     settings = make_settings(tmp_path / "data", default_model="scripted")
-    job, events = await run_job(plugins, "architect,director", {}, settings=settings,
-                                project_id="new-project")
+    job, _ = await run_job(plugins, "architect,director", {}, settings=settings,
+                           project_id=PROJECT)
     assert job.status == "succeeded", job.error
     plan = ScenePlan.model_validate(job.result["director"])
     assert [s.heading for s in plan.scenes] == ["INT. WARD SIX - NIGHT"] * 2
     assert plan.title == "Two Rooms" and plan.totals.shots == 2
-    assert any(e.type == "warning" and "architect stage" in e.message for e in events)
-    assert "A night nurse." in llm.calls[0].prompt
+    prompts = "\n".join(call.prompt for call in llm.calls)
+    assert "Description: A night nurse" in prompts
+    assert "Mara" not in prompts and "Gannet" not in prompts  # nothing of the old analysis
 
 
 def test_scene_descriptions_parse_leniently() -> None:
@@ -165,7 +167,7 @@ async def test_a_huge_description_is_clipped_in_the_prompt(
                            project_id=PROJECT)
     assert job.status == "succeeded", job.error
     prompt = llm.calls[0].prompt
-    assert 10 <= prompt.count("Mara keeps the light.") <= 30
+    assert 10 <= prompt.count("Mara keeps the light.") <= 45  # MAX_ENTRY_CHARS (900)
     assert len(prompt) < 12_000
 
 

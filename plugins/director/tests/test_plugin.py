@@ -87,3 +87,19 @@ def test_public_names_are_exactly_the_models() -> None:
         "Preferences", "ScenePlan", "Shot", "Totals"]
     for name in novelcrew_director.__all__:
         assert getattr(novelcrew_director, name).__module__.startswith("novelcrew_director.")
+
+
+def test_task_sampling_defaults_and_job_overrides() -> None:
+    import pytest
+
+    from novelcrew.errors import InvalidInput
+    from novelcrew_director.config import task_settings
+
+    assert task_settings({}, "scene_breakdown") == {"temperature": 0.3, "max_tokens": 4000}
+    config = {"temperature": 0.1, "tasks": {"shot_list": {"max_tokens": 8000}}}
+    assert task_settings(config, "scene_breakdown") == {"temperature": 0.1, "max_tokens": 4000}
+    assert task_settings(config, "shot_list") == {"temperature": 0.1, "max_tokens": 8000}
+    with pytest.raises(InvalidInput, match="temperature"):
+        task_settings({"temperature": 3}, "shot_list")
+    with pytest.raises(InvalidInput, match="max_tokens"):
+        task_settings({"tasks": {"shot_list": {"max_tokens": "many"}}}, "shot_list")

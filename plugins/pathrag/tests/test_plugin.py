@@ -14,7 +14,8 @@ from pathrag_helpers import free_port, make_settings, story_graph
 from novelcrew.plugins import load
 from novelcrew_pathrag import QueryResult
 
-TOOLS = ["kg_delete_entity", "kg_insert_custom_kg", "kg_insert_documents", "kg_new_version",
+TOOLS = ["kg_delete_entity", "kg_graph", "kg_insert_custom_kg", "kg_insert_documents",
+         "kg_new_version",
          "kg_query"]
 
 

@@ -14,7 +14,7 @@ def test_health_and_upstream_shapes(server_url: str) -> None:
         health = http.get("/health").json()
         assert health["status"] == "healthy"
         assert {"timestamp", "version", "components"} <= set(health)
-        assert health["capabilities"] == ["scope", "structured", "versions"]
+        assert health["capabilities"] == ["scope", "structured", "versions", "listing"]
 
         kg = scoped_kg("srv", CustomKG.model_validate(story_graph()))
         inserted = http.post("/insert_custom_kg", json={"custom_kg": kg})

@@ -197,7 +197,7 @@ def list_command(
     from rich.console import Console
     from rich.table import Table
 
-    from novelcrew.render import STATUS_STYLE
+    from novelcrew.cli.render import STATUS_STYLE
 
     rows = page.get("data", [])
     table = Table(title=f"jobs ({len(rows)} of {page.get('count', len(rows))})",
@@ -227,7 +227,7 @@ def show_command(
     """Show one job (its result when it has ended); --follow streams its progress."""
     from rich.console import Console
 
-    from novelcrew.render import JobProgress, render_job
+    from novelcrew.cli.render import JobProgress, render_job
 
     try:
         with ServerClient(url, api_key) as client:

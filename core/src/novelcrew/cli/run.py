@@ -106,7 +106,7 @@ def run_job(crews: list[str], inputs: dict[str, Any], settings: Settings, *,
         sys.stdout.write(final.model_dump_json(indent=2) + "\n")
         sys.stdout.flush()
     else:
-        from novelcrew.render import render_job
+        from novelcrew.cli.render import render_job
 
         render_job(final, Console())
     if final.status.value == "succeeded":
@@ -178,7 +178,7 @@ async def _sleep_unless(cancel: Any, seconds: float) -> None:
 
 async def follow(store: Any, job_id: str, err: Console) -> None:
     """Show a job's events as a live progress bar until its terminal event."""
-    from novelcrew.render import JobProgress
+    from novelcrew.cli.render import JobProgress
 
     with JobProgress(err) as view:
         while True:

@@ -1,8 +1,9 @@
 """The architect crew's run: split, analyse chunks concurrently, merge, synthesise, write graph.
 
 The story's text goes to models once (each chunk to one Story Structure Analyst task, plus a
-short overlap for continuity); merging is plain Python; the Knowledge Graph Architect writes
-the overview from the merged analysis alone; the graph is built deterministically from it.
+short overlap for continuity); scenes are located in the text and merged in plain Python; the
+Knowledge Graph Architect writes the overview from the merged analysis alone; the graph is built
+deterministically from it and written as a new version of the project's graph.
 crewAI is imported here, lazily, when a job runs (the entry-point module stays light).
 """
 
@@ -56,6 +57,8 @@ FEEDBACK_CHARS = FEEDBACK_TOKENS * 4 - 200
 OVERLAP_TOKENS = 300
 GRAPH_BATCH = 200
 VERSION_TOOL = "kg_new_version"
+#: what the prompts say when the job names no language
+STORY_LANGUAGE = "the language the story is written in"
 #: earlier analyses kept (archived, never queried) when a new one replaces them
 KEEP_VERSIONS = 3
 #: sampling per task: low temperature for the close reading, a little more for the overview;
@@ -185,11 +188,13 @@ class ArchitectRun:
 
     # crewAI ---------------------------------------------------------------------------------
     def task_settings(self, task_key: str) -> dict[str, Any]:
-        """Temperature and max tokens for ``task_key``: the defaults, then the job's config."""
+        """Temperature and max tokens for ``task_key``: the defaults, then the job's
+        ``config.tasks.<task>``, then the job-wide ``config.temperature``/``max_tokens``."""
         settings: dict[str, Any] = dict(TASK_SETTINGS.get(task_key, {}))
         config = self.ctx.config or {}
         per_task = config.get("tasks")
-        layers = [config, per_task.get(task_key) if isinstance(per_task, dict) else None]
+        # one task's setting, then the job-wide one, which wins (as the model layer has it)
+        layers = [per_task.get(task_key) if isinstance(per_task, dict) else None, config]
         for layer in layers:
             if not isinstance(layer, dict):
                 continue
@@ -266,9 +271,9 @@ class ArchitectRun:
         raise AssertionError("unreachable")
 
     # steps ----------------------------------------------------------------------------------
-    def base_variables(self, story: Story) -> dict[str, str]:
+    def base_variables(self, story: Story, language: str = "") -> dict[str, str]:
         return {"title": story.title, "preferences": self.inputs.preferences.as_prompt(),
-                "language": self.inputs.language}
+                "language": self.inputs.language or language or STORY_LANGUAGE}
 
     def chunk_budget(self, story: Story) -> int:
         """Tokens of story text (chunk plus overlap) one analysis prompt may carry."""
@@ -302,7 +307,7 @@ class ArchitectRun:
         return result
 
     async def synthesise(self, story: Story, merged: MergedAnalysis) -> StorySynthesis:
-        variables = {**self.base_variables(story),
+        variables = {**self.base_variables(story, merged.story_language),
                      "candidate_themes": "; ".join(merged.themes[:30]),
                      "analysis_summary": ""}
         room = self.ctx.settings.prompt_token_budget - prompt_overhead(
@@ -390,7 +395,8 @@ class ArchitectRun:
         analysis = StoryAnalysis(
             title=self.inputs.title or (
                 story.title if story.title != UNTITLED else overview.title.strip() or UNTITLED),
-            language=self.inputs.language,
+            language=self.inputs.language or merged.story_language or "English",
+            story_language=merged.story_language,
             logline=overview.logline, genre=overview.genre, tone=overview.tone,
             themes=[t.strip() for t in overview.themes if t.strip()] or merged.themes[:6],
             characters=merged.characters, locations=merged.locations, objects=merged.objects,

@@ -64,6 +64,7 @@ class MergedAnalysis:
     first_chunk: dict[str, str] = field(default_factory=dict)  #: entity name -> chunk id
     theme_chunks: dict[str, list[str]] = field(default_factory=dict)
     scene_counts: Counter[str] = field(default_factory=Counter)  #: scenes per character
+    story_language: str = ""  #: the language most parts reported the story is written in
 
 
 def merge_text(parts: Iterable[str], limit: int = MAX_TEXT_PARTS) -> str:
@@ -539,7 +540,10 @@ def merge_analyses(parts: Sequence[tuple[str, ChunkAnalysis]], story: str = "",
                 theme_chunks[key] = []
             if chunk not in theme_chunks[key]:
                 theme_chunks[key].append(chunk)
+    said = Counter(" ".join(p.story_language.split()).capitalize() for _, p in parts
+                   if p.story_language.strip() and len(p.story_language) <= 40)
     return MergedAnalysis(
+        story_language=said.most_common(1)[0][0] if said else "",
         characters=characters, locations=locations, objects=objects, scenes=scenes,
         themes=themes, scene_chunks=scene_chunks,
         first_chunk={**first_chunk, **loc_first, **obj_first}, theme_chunks=theme_chunks,

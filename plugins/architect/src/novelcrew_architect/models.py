@@ -3,8 +3,10 @@
 ``ArchitectInput`` is the job's input; ``ChunkAnalysis`` is what the Story Structure Analyst
 answers for one piece of the story; ``StorySynthesis`` is the short overview written from the
 merged analysis; ``StoryAnalysis`` is the crew's output, stored on the job and read by the
-director crew and Novel Movie. Field descriptions double as the JSON schema shown to models and
-to API users (``GET /crews/architect``), so they say what a good value looks like.
+director crew and Novel Movie. ``ChunkScene`` is a scene as a model reports it (with its first
+and last words); ``Scene`` is the grounded scene of the result (with its text and span). Field
+descriptions double as the JSON schema shown to API users (``GET /crews/architect``), so they
+say what a good value looks like.
 """
 
 from __future__ import annotations
@@ -64,8 +66,9 @@ class ArchitectInput(BaseModel):
     preferences: Preferences = Field(
         default_factory=Preferences, description="Genre, tone and style hints."
     )
-    language: str = Field(
-        "English", description="Language the analysis is written in (names stay as written)."
+    language: str | None = Field(
+        None, description="Language the analysis is written in (names stay as written); "
+        "default: the language the story is written in."
     )
 
     @field_validator("preferences", mode="before")
@@ -276,7 +279,7 @@ class Scene(BaseModel):
 def compact_schema(node: Any) -> Any:
     """A JSON schema without titles and descriptions (the task prompt explains every field).
 
-    crewAI pastes the output schema into every prompt; for the per-chunk model the generated
+    Every task states its output schema in the prompt; for the per-chunk model the generated
     titles and descriptions would cost about a thousand tokens a chunk and say nothing the
     task text does not.
     """
@@ -312,6 +315,7 @@ class ChunkAnalysis(BaseModel):
         default_factory=list, description="Scenes of this chunk in order, numbered from 1."
     )
     themes: list[str] = Field(default_factory=list, description="Themes this part touches.")
+    story_language: str = Field("", description="The language the story text is written in.")
 
     _themes = field_validator("themes", mode="before")(_text_list)
 
@@ -381,7 +385,9 @@ class StoryAnalysis(BaseModel):
 
     title: str
     language: str = Field("English", description="Language the analysis is written in (the "
-                          "director writes its plan in it too).")
+                          "director writes its plan in it too): the job's, else the story's.")
+    story_language: str = Field("", description="The language the story is written in, as "
+                                "the analysts reported it ('' when they did not say).")
     version: int = Field(1, ge=1, description="This project's analysis version: each analysis "
                          "replaces the previous one in the knowledge graph.")
     logline: str = ""

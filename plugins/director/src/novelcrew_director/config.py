@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from novelcrew.errors import PluginError
+from novelcrew.errors import InvalidInput, PluginError
 from novelcrew_director.settings import config_dir
 
 CONFIG_DIR_ENV = "NOVELCREW_DIRECTOR_CONFIG_DIR"
@@ -24,7 +24,14 @@ AGENT_KEYS = {
     "Cinematography Specialist": "cinematography_specialist",
 }
 TASK_KEYS = ("scene_breakdown", "shot_list")
-PLACEHOLDERS = ("scene_number", "scene_context", "breakdown", "feedback")
+#: sampling per task: a close, grounded reading for the breakdown, a little more freedom for
+#: the shots; a job overrides them with ``config: {"temperature": ..., "max_tokens": ...}``
+#: (every task) or ``config: {"tasks": {"shot_list": {"temperature": ...}}}`` (one task)
+TASK_SETTINGS: dict[str, dict[str, Any]] = {
+    "scene_breakdown": {"temperature": 0.3, "max_tokens": 4000},
+    "shot_list": {"temperature": 0.5, "max_tokens": 4000},
+}
+PLACEHOLDERS = ("scene_number", "scene_context", "breakdown", "feedback", "schema", "language")
 _PLACEHOLDER_RE = re.compile(r"\{(" + "|".join(PLACEHOLDERS) + r")\}")
 
 
@@ -53,6 +60,31 @@ class DirectorConfig:
 
     def agent(self, key: str) -> AgentText:
         return self.agents[key]
+
+
+def task_settings(config: Any, task_key: str) -> dict[str, Any]:
+    """Temperature and max tokens for ``task_key``: the defaults, then the job's ``config``
+    (top level, then ``tasks.<key>``); out-of-range values are an ``InvalidInput``."""
+    settings: dict[str, Any] = dict(TASK_SETTINGS.get(task_key, {}))
+    config = config if isinstance(config, dict) else dict(config or {})
+    per_task = config.get("tasks")
+    for layer in (config, per_task.get(task_key) if isinstance(per_task, dict) else None):
+        if not isinstance(layer, dict):
+            continue
+        temperature, max_tokens = layer.get("temperature"), layer.get("max_tokens")
+        if temperature is not None:
+            if isinstance(temperature, bool) or not isinstance(temperature, int | float) \
+                    or not 0 <= temperature <= 2:
+                raise InvalidInput(f"config temperature {temperature!r} is not a number in "
+                                   "0-2", {"task": task_key})
+            settings["temperature"] = float(temperature)
+        if max_tokens is not None:
+            if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) \
+                    or max_tokens < 256:
+                raise InvalidInput(f"config max_tokens {max_tokens!r} is not an integer of at "
+                                   "least 256", {"task": task_key})
+            settings["max_tokens"] = max_tokens
+    return settings
 
 
 def fill(template: str, values: dict[str, str]) -> str:

@@ -13,13 +13,20 @@ import logging
 
 from novelcrew.context import RunContext
 from novelcrew.errors import JobError, ModelError, TransientError
-from novelcrew_director.brief import build_brief
-from novelcrew_director.config import AGENT_KEYS, load_config
+from novelcrew_director.breakdown import add_continuity
+from novelcrew_director.brief import MAX_ENTRY_CHARS, build_brief, text_limits
+from novelcrew_director.config import AGENT_KEYS, TASK_KEYS, load_config, task_settings
 from novelcrew_director.inputs import DirectorInput
 from novelcrew_director.models import FailedScene, ModelInfo, PlannedScene, ScenePlan
-from novelcrew_director.planner import SceneOutcome, ScenePlanner
+from novelcrew_director.planner import (
+    BREAKDOWN_SCHEMA,
+    SHOTS_SCHEMA,
+    SceneOutcome,
+    ScenePlanner,
+    schema_text,
+)
 from novelcrew_director.reading import check_selection, read_story
-from novelcrew_director.totals import compute_totals
+from novelcrew_director.totals import build_plan_schedule, compute_totals
 from novelcrew_director.writeback import custom_kg, remove_stale_shots
 
 log = logging.getLogger(__name__)
@@ -37,6 +44,11 @@ class PlanningFailed(JobError):
     """No scene of the selection could be planned."""
 
     error_type = "planning_failed"
+
+
+def _short_list(numbers: list[int], limit: int = 12) -> str:
+    shown = ", ".join(map(str, numbers[:limit]))
+    return shown + (f" and {len(numbers) - limit} more" if len(numbers) > limit else "")
 
 
 def model_info(ctx: RunContext, roles: list[str]) -> ModelInfo:
@@ -58,10 +70,27 @@ async def run(ctx: RunContext, inputs: DirectorInput) -> ScenePlan:
 
     roles = [config.agent(key).role for key in AGENT_KEYS.values()]
     models = model_info(ctx, roles)
-    planner = ScenePlanner(ctx, config, {role: ctx.llm(role) for role in roles},
-                           inputs.max_attempts, trust_model=not models.offline)
+    story.language = inputs.language or story.language
+    language = story.language or "the language of the scene's text"
+    # one task per agent: each agent's LLM carries its task's sampling settings
+    llms = {config.agent(config.tasks[key].agent).role:
+            ctx.llm(config.agent(config.tasks[key].agent).role,
+                    **task_settings(ctx.config, key))
+            for key in TASK_KEYS}
+    planner = ScenePlanner(ctx, config, llms,
+                           inputs.max_attempts, story=story, language=language,
+                           trust_model=not models.offline)
     limit = asyncio.Semaphore(inputs.max_parallel_scenes)
-    briefs = {n: build_brief(story, n, inputs.preferences, inputs.constraints)
+    templates = sum(len(t.description) + len(t.expected_output) for t in config.tasks.values())
+    templates += sum(len(a.role) + len(a.goal) + len(a.backstory) for a in config.agents.values())
+    if models.offline:  # the stand-in also gets the answers' JSON schemas
+        templates += len(schema_text(BREAKDOWN_SCHEMA)) + len(schema_text(SHOTS_SCHEMA))
+    budget = text_limits(
+        story, numbers, inputs.preferences, inputs.constraints, cap=inputs.scene_text_chars,
+        budget=inputs.prompt_budget, template_chars=templates)
+    limits, entry_chars = budget.limits, budget.entry_chars
+    briefs = {n: build_brief(story, n, inputs.preferences, inputs.constraints,
+                             text_limit=limits[n], entry_chars=entry_chars)
               for n in numbers}
 
     async def plan(number: int) -> SceneOutcome:
@@ -105,10 +134,34 @@ async def run(ctx: RunContext, inputs: DirectorInput) -> ScenePlan:
             warnings.append(f"scene {number}: location {brief.facts.location!r} is not among "
                             "the available locations")
 
-    totals = compute_totals(planned, inputs.constraints)
+    trimmed = [n for n, brief in briefs.items() if brief.text_trimmed]
+    if trimmed:
+        kept = sum(min(len(briefs[n].facts.text), limits[n]) for n in trimmed)
+        whole = sum(len(briefs[n].facts.text) for n in trimmed)
+        warnings.append(
+            f"{len(trimmed)} scene(s) ({_short_list(trimmed)}) were trimmed to fit the prompt "
+            f"budget ({inputs.prompt_budget:g}x the story, at most {inputs.scene_text_chars} "
+            f"characters a scene): their prompts kept the opening and ending, "
+            f"{100 * kept / max(whole, 1):.0f}% of their text")
+    if not budget.attainable:
+        warnings.append(
+            f"the scenes are too short for the prompt budget ({inputs.prompt_budget:g}x their "
+            "text): each scene's prompts carry a fixed part of about 5,000 characters, so "
+            "nothing was cut and the prompts are larger than the budget")
+    if entry_chars < MAX_ENTRY_CHARS:
+        warnings.append(f"character and location entries were cut to {entry_chars} "
+                        "characters in the prompts to fit the prompt budget")
+    planned.sort(key=lambda scene: scene.number)
+    add_continuity(planned)
+    names = {story.character_id(name): name for name in story.characters}
+    for scene in planned:
+        names.update({story.character_id(n): n for n in scene.characters
+                      if story.character_id(n) not in names})
+    schedule = build_plan_schedule(planned, inputs.constraints, names)
+    totals = compute_totals(planned, inputs.constraints, schedule)
     if totals.fits_schedule is False:
-        warnings.append(f"the plan needs about {totals.estimated_shooting_days:g} shooting days "
-                        f"but {totals.shooting_days_available} are available")
+        warnings.append(f"the schedule needs {totals.shooting_days} shooting days but "
+                        f"{totals.shooting_days_available} are available")
     # a failed scene's unfinished tasks will never finish: take them out of the total
     ctx.total_tasks = ctx.completed_tasks + (1 if inputs.write_back else 0)
     if inputs.write_back:
@@ -131,8 +184,10 @@ async def run(ctx: RunContext, inputs: DirectorInput) -> ScenePlan:
     return ScenePlan(
         project_id=project_id,
         title=story.title,
-        scenes=sorted(planned, key=lambda scene: scene.number),
+        scenes=planned,
         totals=totals,
+        schedule=schedule,
+        language=story.language,
         failed_scenes=sorted(failed, key=lambda f: f.number),
         warnings=warnings,
         model=models,

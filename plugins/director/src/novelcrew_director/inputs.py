@@ -135,6 +135,10 @@ class Constraints(BaseModel):
     locations_available: list[str] = Field(
         default_factory=list, description="Locations the production can use; empty means any."
     )
+    pages_per_day: float = Field(5.0, gt=0, le=30,
+                                 description="Most script pages a shooting day holds.")
+    hours_per_day: float = Field(10.0, gt=0, le=20,
+                                 description="Camera hours in a shooting day.")
 
     _split = field_validator("locations_available", mode="before")(_str_list)
 
@@ -179,6 +183,18 @@ class DirectorInput(BaseModel):
         "answer is retried with the validation error fed back).",
     )
     write_back: bool = Field(True, description="Write shots back to the knowledge graph.")
+    language: str | None = Field(
+        None, description="The story's language (default: the architect's, else English); "
+        "the plan's text is written in it.")
+    prompt_budget: float = Field(
+        1.5, ge=0.5, le=20,
+        description="Most characters all of the director's prompts may total, as a multiple "
+        "of the planned scenes' text; when the prompts would exceed it, each scene's text is "
+        "trimmed in proportion (opening and ending kept, with a note).")
+    scene_text_chars: int = Field(
+        20_000, ge=500, le=200_000,
+        description="Most characters of a scene's text a prompt carries; longer scenes keep "
+        "their opening and ending, with a note.")
     previous: dict[str, Any] = Field(
         default_factory=dict, description="Earlier stages' outputs (filled in by a chain)."
     )

@@ -8,11 +8,29 @@ its totals agree with its shots, so no caller ever sees a plan whose sums are wr
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from novelcrew_director.schedule import Schedule
+from novelcrew_director.vocabulary import (
+    Angle,
+    Coverage,
+    DayNight,
+    IntExt,
+    Movement,
+    ShotSize,
+    Support,
+    parse_angle,
+    parse_coverage,
+    parse_lens,
+    parse_movement,
+    parse_size,
+    parse_support,
+)
 
 _DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)\s*(m|min|mins|minutes?|s|sec|secs|seconds?)?\b", re.I)
 _CLOCK_RE = re.compile(r"^\s*(\d+):(\d{1,2})\s*$")
@@ -67,8 +85,41 @@ def parse_duration(value: Any) -> Any:
     return value
 
 
-_LIST_FIELDS = ("characters", "blocking", "emotional_beats", "visual_needs", "props", "palette")
+_LIST_FIELDS = ("characters", "blocking", "emotional_beats", "palette", "continuity")
 _TEXT_FIELDS = ("heading", "summary", "pacing", "transition", "mood", "lighting")
+#: the breakdown sheet's categories, in the order a first AD's sheet lists them
+CATEGORIES = ("background", "props", "set_dressing", "wardrobe", "makeup_hair", "vehicles",
+              "animals", "special_effects", "visual_effects", "stunts", "sound_music",
+              "special_equipment")
+#: categories whose items belong to one character
+PER_CHARACTER = ("wardrobe", "makeup_hair")
+
+
+def as_items(value: Any) -> Any:
+    """``["rope", {"item": "lantern", "character": "mara"}, "Mara: oilskins"]`` -> item dicts."""
+    out: list[dict[str, Any]] = []
+    for entry in as_list(value) if not isinstance(value, list) else value:
+        if entry in (None, ""):
+            continue
+        if isinstance(entry, dict):
+            name = entry.get("item") or entry.get("name") or entry.get("description")
+            if name:
+                out.append({"item": str(name), "character": entry.get("character")
+                            or entry.get("who")})
+            continue
+        text = str(entry).strip(" -•*\t")
+        if text:
+            out.append({"item": text})
+    return out
+
+
+class AnswerItem(BaseModel):
+    """One line of a breakdown category as the model writes it."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    item: str = Field(min_length=1)
+    character: str | None = None
 
 
 class SceneBreakdown(BaseModel):
@@ -76,31 +127,53 @@ class SceneBreakdown(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    heading: str = Field(min_length=3, description="INT./EXT. LOCATION - TIME")
+    heading: str = ""
     summary: str = Field(min_length=1)
     characters: list[str] = Field(default_factory=list)
     blocking: list[str] = Field(default_factory=list)
     emotional_beats: list[str] = Field(default_factory=list)
-    visual_needs: list[str] = Field(default_factory=list)
-    props: list[str] = Field(default_factory=list)
     pacing: str = ""
     transition: str = ""
     mood: str = ""
     lighting: str = ""
     palette: list[str] = Field(default_factory=list)
+    background: list[AnswerItem] = Field(default_factory=list)
+    props: list[AnswerItem] = Field(default_factory=list)
+    set_dressing: list[AnswerItem] = Field(default_factory=list)
+    wardrobe: list[AnswerItem] = Field(default_factory=list)
+    makeup_hair: list[AnswerItem] = Field(default_factory=list)
+    vehicles: list[AnswerItem] = Field(default_factory=list)
+    animals: list[AnswerItem] = Field(default_factory=list)
+    special_effects: list[AnswerItem] = Field(default_factory=list)
+    visual_effects: list[AnswerItem] = Field(default_factory=list)
+    stunts: list[AnswerItem] = Field(default_factory=list)
+    sound_music: list[AnswerItem] = Field(default_factory=list)
+    special_equipment: list[AnswerItem] = Field(default_factory=list)
+    continuity: list[str] = Field(default_factory=list)
 
     _lists = field_validator(*_LIST_FIELDS, mode="before")(as_list)
     _texts = field_validator(*_TEXT_FIELDS, mode="before")(as_text)
+    _items = field_validator(*CATEGORIES, mode="before")(as_items)
 
     @model_validator(mode="before")
     @classmethod
     def _unwrap(cls, data: Any) -> Any:
         # some models wrap the object: {"scene": {...}} or {"breakdown": {...}}
-        if isinstance(data, dict) and "heading" not in data and len(data) == 1:
+        if isinstance(data, dict) and "summary" not in data and len(data) == 1:
             (inner,) = data.values()
             if isinstance(inner, dict):
                 return inner
+        if isinstance(data, dict) and "props" not in data and "visual_needs" in data:
+            data = {**data, "props": data["visual_needs"]}  # the earlier shape
         return data
+
+
+def _enum_or_none(parse: Any) -> Any:
+    def check(value: Any) -> Any:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        return parse(value)
+    return check
 
 
 class ShotAnswer(BaseModel):
@@ -108,10 +181,14 @@ class ShotAnswer(BaseModel):
 
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
-    shot_type: str = Field(min_length=1, validation_alias=AliasChoices("shot_type", "type"))
-    angle: str = ""
-    movement: str = ""
-    lens: str = ""
+    size: ShotSize = Field(validation_alias=AliasChoices("size", "shot_size", "shot_type",
+                                                         "type"))
+    angle: Angle = Angle.EYE_LEVEL
+    movement: Movement = Movement.STATIC
+    support: Support | None = None
+    lens_mm: int = Field(35, validation_alias=AliasChoices("lens_mm", "lens", "focal_length"))
+    subjects: list[str] = Field(default_factory=list)
+    coverage: Coverage | None = None
     lighting: str = ""
     audio: str = ""
     estimated_duration_seconds: float = Field(
@@ -120,13 +197,34 @@ class ShotAnswer(BaseModel):
                                       "duration", "estimated_duration"),
     )
     notes: str = ""
+    continuity: str = ""
     alternative: str = ""
     equipment: list[str] = Field(default_factory=list)
 
-    _texts = field_validator("angle", "movement", "lens", "lighting", "audio", "notes",
-                             "alternative", mode="before")(as_text)
-    _equipment = field_validator("equipment", mode="before")(as_list)
+    _texts = field_validator("lighting", "audio", "notes", "continuity", "alternative",
+                             mode="before")(as_text)
+    _lists = field_validator("equipment", "subjects", mode="before")(as_list)
     _duration = field_validator("estimated_duration_seconds", mode="before")(parse_duration)
+    _size = field_validator("size", mode="before")(parse_size)
+    _angle = field_validator("angle", mode="before")(_enum_or_none(parse_angle))
+    _movement = field_validator("movement", mode="before")(_enum_or_none(parse_movement))
+    _support = field_validator("support", mode="before")(_enum_or_none(parse_support))
+    _coverage = field_validator("coverage", mode="before")(_enum_or_none(parse_coverage))
+    _lens = field_validator("lens_mm", mode="before")(parse_lens)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _defaults(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            data = {k: v for k, v in data.items() if v is not None}
+            for key in ("angle", "movement"):
+                if isinstance(data.get(key), str) and not data[key].strip():
+                    data.pop(key)
+            if not data.get("support") and isinstance(data.get("movement"), str):
+                # "drone", "Steadicam", "dolly in": the rig is named in the movement
+                with contextlib.suppress(ValueError):
+                    data["support"] = parse_support(data["movement"])
+        return data
 
 
 class ShotList(BaseModel):
@@ -150,39 +248,80 @@ class ShotList(BaseModel):
 
 # the plan ------------------------------------------------------------------------------------
 class Shot(BaseModel):
-    """One shot of the plan."""
+    """One shot of the plan (the storyboard plugin reads these field names)."""
 
     number: int = Field(ge=1)
-    shot_type: str
-    angle: str = ""
-    movement: str = ""
-    lens: str = ""
+    size: ShotSize = Field(description="EWS, WS, MWS, MS, MCU, CU, ECU or INSERT.")
+    angle: Angle = Angle.EYE_LEVEL
+    movement: Movement = Field(Movement.STATIC, description="What the frame does.")
+    support: Support = Field(Support.STICKS, description="What carries the camera.")
+    lens_mm: int = Field(35, ge=6, le=1200, description="Focal length in mm.")
+    subjects: list[str] = Field(default_factory=list,
+                                description="Character ids in frame.")
+    coverage: Coverage = Coverage.SINGLE
     lighting: str = ""
     audio: str = ""
     estimated_duration_seconds: float = Field(gt=0)
     notes: str = ""
+    continuity: str = Field("", description="What must match neighbouring shots.")
     alternative: str = ""
     equipment: list[str] = Field(default_factory=list)
+
+
+class BreakdownItem(BaseModel):
+    """One entry of a breakdown category."""
+
+    item: str
+    character: str | None = Field(None, description="Character id (wardrobe, makeup/hair).")
+    suggested: bool = Field(
+        False, description="True when the scene's text does not mention it: the model's "
+        "suggestion, not the story's fact.")
+
+
+class BreakdownSheet(BaseModel):
+    """A first AD's breakdown sheet for one scene: the standard categories, separately."""
+
+    cast: list[str] = Field(default_factory=list, description="Character ids.")
+    background: list[BreakdownItem] = Field(default_factory=list)
+    props: list[BreakdownItem] = Field(default_factory=list)
+    set_dressing: list[BreakdownItem] = Field(default_factory=list)
+    wardrobe: list[BreakdownItem] = Field(default_factory=list)
+    makeup_hair: list[BreakdownItem] = Field(default_factory=list)
+    vehicles: list[BreakdownItem] = Field(default_factory=list)
+    animals: list[BreakdownItem] = Field(default_factory=list)
+    special_effects: list[BreakdownItem] = Field(default_factory=list)
+    visual_effects: list[BreakdownItem] = Field(default_factory=list)
+    stunts: list[BreakdownItem] = Field(default_factory=list)
+    sound_music: list[BreakdownItem] = Field(default_factory=list)
+    special_equipment: list[BreakdownItem] = Field(default_factory=list)
+    page_eighths: int = Field(1, ge=1, description="Length in eighths of a page (pages.py).")
+    pages: str = Field("1/8", description="The same as a stripboard prints it: '1 3/8'.")
+    continuity: list[str] = Field(
+        default_factory=list, description="What must match the previous scene.")
 
 
 class PlannedScene(BaseModel):
     """A scene broken down and shot-listed."""
 
     number: int = Field(ge=1)
+    id: str | None = Field(None, description="The architect's scene id, e.g. 's001'.")
     heading: str
     summary: str
     location: str | None = None
+    location_id: str | None = None
+    int_ext: IntExt | None = None
+    day_night: DayNight | None = None
     time: str | None = None
+    story_day: int | None = None
     characters: list[str] = Field(default_factory=list)
     blocking: list[str] = Field(default_factory=list)
     emotional_beats: list[str] = Field(default_factory=list)
-    visual_needs: list[str] = Field(default_factory=list)
-    props: list[str] = Field(default_factory=list)
     pacing: str = ""
     transition: str = ""
     mood: str = ""
     lighting: str = ""
     palette: list[str] = Field(default_factory=list)
+    breakdown: BreakdownSheet = Field(default_factory=BreakdownSheet)
     shots: list[Shot] = Field(min_length=1)
     attempts: int = Field(1, ge=1, description="Planning attempts this scene took.")
 
@@ -200,21 +339,25 @@ class FailedScene(BaseModel):
 
 
 class Totals(BaseModel):
-    """Production totals, computed from the shots (see ``totals.py`` for the heuristics)."""
+    """Production totals, computed from the shots and the schedule (``totals.py``)."""
 
     scenes: int
     shots: int
     estimated_screen_time_seconds: float
     estimated_screen_time_minutes: float
-    estimated_shooting_hours: float
-    estimated_shooting_days: float
+    estimated_shooting_hours: float = Field(
+        description="Camera hours of every shot (setups and takes) plus company moves.")
+    shooting_days: int = Field(0, description="Days of the computed schedule.")
     shooting_days_available: int | None = None
     fits_schedule: bool | None = None
-    shot_types: dict[str, int] = Field(default_factory=dict)
+    page_eighths: int = 0
+    pages: str = "0"
+    company_moves: int = 0
+    shot_sizes: dict[str, int] = Field(default_factory=dict)
     locations: list[str] = Field(default_factory=list)
     equipment: list[str] = Field(default_factory=list)
     crew: list[str] = Field(default_factory=list)
-    method: str = ""
+    method: str = Field("", description="How every figure above was computed.")
 
 
 class ModelInfo(BaseModel):
@@ -226,12 +369,15 @@ class ModelInfo(BaseModel):
 
 
 class ScenePlan(BaseModel):
-    """The director's output: planned scenes, production totals, and what failed."""
+    """The director's output: planned scenes, the schedule, production totals, what failed."""
 
     project_id: str | None = None
     title: str | None = None
     scenes: list[PlannedScene] = Field(default_factory=list)
     totals: Totals
+    schedule: Schedule = Field(default_factory=Schedule)
+    language: str | None = Field(None, description="The story's language, as told to the "
+                                 "agents.")
     failed_scenes: list[FailedScene] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
     model: ModelInfo = Field(default_factory=ModelInfo)

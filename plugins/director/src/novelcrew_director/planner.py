@@ -22,14 +22,28 @@ from pydantic import BaseModel, ValidationError
 from novelcrew.context import RunContext
 from novelcrew.errors import JobCancelled, TransientError
 from novelcrew_director import headings
-from novelcrew_director.brief import SceneBrief
+from novelcrew_director.breakdown import sheet
+from novelcrew_director.brief import SceneBrief, clip
 from novelcrew_director.config import DirectorConfig
 from novelcrew_director.models import (
+    CATEGORIES,
+    PER_CHARACTER,
     FailedScene,
     PlannedScene,
     SceneBreakdown,
     Shot,
     ShotList,
+)
+from novelcrew_director.story import StoryContext
+from novelcrew_director.vocabulary import (
+    Angle,
+    Coverage,
+    Movement,
+    ShotSize,
+    Support,
+    parse_day_night,
+    parse_int_ext,
+    support_for,
 )
 
 log = logging.getLogger(__name__)
@@ -40,6 +54,57 @@ BREAKDOWN_AGENT = "scene_analysis_director"
 SHOTS_AGENT = "cinematography_specialist"
 MAX_ERROR_CHARS = 600
 _FENCE_RE = re.compile(r"```(?:json)?\s*(.*?)```", re.S | re.I)
+
+
+_STR: dict[str, Any] = {"type": "string"}
+_STRS: dict[str, Any] = {"type": "array", "items": _STR}
+
+
+def _enum(enum: Any) -> dict[str, Any]:
+    return {"enum": [member.value for member in enum]}
+
+
+#: the answers' JSON schemas, compact (they go into every prompt), generated from the enums
+BREAKDOWN_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "summary": _STR, "characters": _STRS, "blocking": _STRS, "emotional_beats": _STRS,
+        "pacing": _STR, "transition": _STR, "mood": _STR, "lighting": _STR,
+        "palette": _STRS, "continuity": _STRS,
+        **{key: ({"type": "array", "items": {"type": "object", "properties": {
+            "character": _STR, "item": _STR}}} if key in PER_CHARACTER else _STRS)
+           for key in CATEGORIES},
+    },
+    "required": ["summary"],
+}
+SHOTS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"shots": {"type": "array", "minItems": 1, "items": {
+        "type": "object",
+        "properties": {
+            "size": _enum(ShotSize), "angle": _enum(Angle), "movement": _enum(Movement),
+            "support": _enum(Support), "lens_mm": {"type": "integer", "minimum": 8,
+                                                    "maximum": 600},
+            "subjects": _STRS, "coverage": _enum(Coverage), "lighting": _STR, "audio": _STR,
+            "estimated_duration_seconds": {"type": "number", "minimum": 1, "maximum": 300},
+            "notes": _STR, "continuity": _STR, "alternative": _STR, "equipment": _STRS,
+        },
+        "required": ["size", "estimated_duration_seconds"],
+    }}},
+    "required": ["shots"],
+}
+#: what the shot list is planned from (the rest of the sheet is for other departments)
+DIGEST_FIELDS = {"summary", "blocking", "emotional_beats", "pacing", "transition", "mood",
+                 "lighting", "palette", "props", "vehicles", "animals", "special_effects",
+                 "visual_effects", "stunts", "special_equipment"}
+DIGEST_ITEMS = 12
+SCAFFOLDING = ("Summary:", "Story:", "(none", "Relationships:", "Scene text:",
+               "Characters (id", "Location entry:", "Set:", "<<<", ">>>")
+
+
+def schema_text(schema: dict[str, Any]) -> str:
+    """The schema line the offline stand-in reads (it fills schemas by extraction)."""
+    return f"JSON schema: {json.dumps(schema, separators=(',', ':'))}\n"
 
 
 class AnswerRejected(Exception):
@@ -112,8 +177,11 @@ class ScenePlanner:
     """Plans scenes for one run; holds the run's LLMs (stateless, shared) and texts."""
 
     def __init__(self, ctx: RunContext, config: DirectorConfig, llms: dict[str, Any],
-                 max_attempts: int, *, trust_model: bool = True) -> None:
+                 max_attempts: int, *, story: StoryContext, language: str,
+                 trust_model: bool = True) -> None:
         self.ctx = ctx
+        self.story = story
+        self.language = language
         #: False for the offline stand-in: the graph's facts win over its extracts
         self.trust_model = trust_model
         self.config = config
@@ -130,16 +198,24 @@ class ScenePlanner:
                      max_iter=3, max_retry_limit=0)
 
     def _task(self, key: str, agent: Any, brief: SceneBrief, *, name: str,
-              output: type[BaseModel], breakdown: str = "", feedback: str = "",
+              breakdown: str = "", feedback: str = "",
               context: list[Any] | None = None) -> Any:
+        """A plain crewAI task: no ``output_pydantic``, so crewAI appends no schema text of
+        its own ("Preserve the original content exactly as-is..."); the prompt carries our
+        compact schema and ``parse_answer`` validates the raw answer."""
         from crewai import Task
 
+        shots = key == "shot_list"
         description, expected = self.config.tasks[key].render(
-            scene_number=str(brief.number), scene_context=brief.text, breakdown=breakdown,
-            feedback=feedback)
+            scene_number=str(brief.number),
+            scene_context=brief.shot_text if shots else brief.text, breakdown=breakdown,
+            feedback=feedback, language=self.language,
+            # the offline stand-in fills a schema; a real model reads the keys in the text
+            schema="" if self.trust_model else
+            schema_text(SHOTS_SCHEMA if shots else BREAKDOWN_SCHEMA))
         extra: dict[str, Any] = {"context": context} if context else {}
         return Task(name=name, description=description, expected_output=expected,
-                    agent=agent, output_pydantic=output, **extra)
+                    agent=agent, **extra)
 
     def _crew(self, agents: list[Any], tasks: list[Any]) -> Any:
         from crewai import Crew, Process
@@ -147,57 +223,74 @@ class ScenePlanner:
         return Crew(agents=agents, tasks=tasks, process=Process.sequential, verbose=False,
                     tracing=False)
 
-    def both_stages(self, brief: SceneBrief, feedback: str) -> tuple[Any, list[Any]]:
-        director, camera = self._agent(BREAKDOWN_AGENT), self._agent(SHOTS_AGENT)
-        breakdown = self._task("scene_breakdown", director, brief,
-                               name=f"Scene {brief.number}: breakdown",
-                               output=SceneBreakdown, feedback=feedback)
-        shots = self._task("shot_list", camera, brief, name=f"Scene {brief.number}: shot list",
-                           output=ShotList, context=[breakdown],
-                           breakdown="The Scene Analysis Director's breakdown is given to you "
-                           "as context.")
-        return self._crew([director, camera], [breakdown, shots]), [breakdown, shots]
+    def breakdown_stage(self, brief: SceneBrief, feedback: str) -> tuple[Any, list[Any]]:
+        director = self._agent(BREAKDOWN_AGENT)
+        task = self._task("scene_breakdown", director, brief,
+                          name=f"Scene {brief.number}: breakdown", feedback=feedback)
+        return self._crew([director], [task]), [task]
 
     def shots_stage(self, brief: SceneBrief, breakdown: SceneBreakdown,
                     feedback: str) -> tuple[Any, list[Any]]:
+        """The shot list from the approved breakdown's digest: what a DP plans from (blocking,
+        beats, look, what must be in frame), not the whole sheet, to keep the prompt small."""
         camera = self._agent(SHOTS_AGENT)
+        digest = breakdown.model_dump(include=DIGEST_FIELDS, exclude_defaults=True)
+        for key, value in digest.items():
+            # bounded, so a verbose breakdown cannot blow the prompt budget
+            if isinstance(value, list):
+                digest[key] = [clip(str(v["item"] if isinstance(v, dict) else v), 160)
+                               for v in value[:DIGEST_ITEMS]]
+            elif isinstance(value, str):
+                digest[key] = clip(value, 400)
         text = ("The Scene Analysis Director's approved breakdown:\n"
-                + breakdown.model_dump_json(indent=2))
+                + json.dumps(digest, ensure_ascii=False, separators=(",", ":")))
         shots = self._task("shot_list", camera, brief, name=f"Scene {brief.number}: shot list",
-                           output=ShotList, breakdown=text, feedback=feedback)
+                           breakdown=text, feedback=feedback)
         return self._crew([camera], [shots]), [shots]
+
+    async def _run(self, crew: Any, tasks: list[Any], announced: list[str],
+                   stage: str) -> BaseException | None:
+        """Kick ``crew`` off; the error it raised (cancellation propagates)."""
+        if stage in announced:
+            # the run announced this stage's task up front; kickoff counts it again
+            announced.remove(stage)
+            self.ctx.total_tasks -= len(tasks)
+        error: BaseException | None = None
+        try:
+            await self.ctx.kickoff(crew, {})
+        except (JobCancelled, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            error = exc
+        if self.ctx.cancelled:
+            raise JobCancelled("the job was cancelled")
+        return error
 
     # the loop -------------------------------------------------------------------------------
     async def plan(self, brief: SceneBrief) -> SceneOutcome:
-        """Plan one scene, retrying rejected answers; never raises except on cancellation."""
+        """Plan one scene, retrying rejected answers; never raises except on cancellation.
+
+        An attempt runs the breakdown (unless one was accepted before) and then the shot
+        list, each as its own one-task crew; a rejection at either stage costs the attempt.
+        """
         outcome = SceneOutcome()
         breakdown: SceneBreakdown | None = None
         feedback = ""
         attempt = 0
+        announced = ["breakdown", "shot list"]
         for attempt in range(1, self.max_attempts + 1):
             self.ctx.check_cancelled()
             stage = "breakdown" if breakdown is None else "shot list"
-            if breakdown is None:
-                crew, tasks = self.both_stages(brief, feedback)
-            else:
-                crew, tasks = self.shots_stage(brief, breakdown, feedback)
-            if attempt == 1:
-                # the run announced this scene's two tasks up front; kickoff counts them again
-                self.ctx.total_tasks -= len(tasks)
             error: BaseException | None = None
             try:
-                await self.ctx.kickoff(crew, {})
-            except (JobCancelled, KeyboardInterrupt):
-                raise
-            except Exception as exc:
-                error = exc
-            if self.ctx.cancelled:
-                raise JobCancelled("the job was cancelled")
-            try:
                 if breakdown is None:
+                    crew, tasks = self.breakdown_stage(brief, feedback)
+                    error = await self._run(crew, tasks, announced, stage)
                     breakdown = _task_answer(tasks[0], SceneBreakdown)
-                    stage = "shot list"
-                shot_list = _task_answer(tasks[-1], ShotList)
+                    stage, feedback = "shot list", ""
+                crew, tasks = self.shots_stage(brief, breakdown, feedback)
+                error = await self._run(crew, tasks, announced, stage)
+                shot_list = _task_answer(tasks[0], ShotList)
                 outcome.plan = self._assemble(brief, breakdown, shot_list, attempt)
                 return outcome
             except (AnswerRejected, ValidationError) as rejected:
@@ -223,38 +316,117 @@ class ScenePlanner:
 
     def _assemble(self, brief: SceneBrief, breakdown: SceneBreakdown, shot_list: ShotList,
                   attempts: int) -> PlannedScene:
-        facts = brief.facts
-        trust = self.trust_model
-        heading = headings.choose(breakdown.heading, facts.location, facts.time,
-                                  brief.location_description, facts.summary, trust=trust)
+        facts, story, trust = brief.facts, self.story, self.trust_model
+        int_ext = parse_int_ext(facts.int_ext) if facts.int_ext else None
+        day_night = parse_day_night(facts.day_night or facts.time) \
+            if (facts.day_night or facts.time) else None
+        if int_ext is not None and facts.location and day_night is not None:
+            heading = f"{int_ext.value}. {facts.location.upper()} - {day_night.value}"
+        else:
+            heading = headings.choose(breakdown.heading, facts.location, facts.time,
+                                      brief.location_description, facts.summary, trust=trust)
+            int_ext = int_ext or parse_int_ext(heading.split(" ", 1)[0])
+            day_night = day_night or parse_day_night(heading.rsplit(" - ", 1)[-1])
+        cast = {name: story.character_id(name) for name in facts.characters}
+        known = set(cast.values()) | set(story.character_ids.values())
         shots = []
-        for i, answer in enumerate(shot_list.shots, start=1):
+        answers = shot_list.shots if trust else shot_list.shots[:OFFLINE_SHOTS]
+        for i, answer in enumerate(answers, start=1):
             fields = answer.model_dump()
-            # kit named by the model; an untrusted model's "equipment" is prompt text
-            fields["equipment"] = [item for item in answer.equipment if _kit_like(item)] \
-                if trust else []
+            fields["support"] = answer.support or support_for(answer.movement)
+            fields["coverage"] = answer.coverage or _coverage(answer.size)
+            subjects = [story.character_id(s) for s in answer.subjects]
+            fields["subjects"] = list(dict.fromkeys(s for s in subjects if s in known))
+            if trust:
+                # kit named by the model; an untrusted model's "equipment" is prompt text
+                fields["equipment"] = [item for item in answer.equipment if _kit_like(item)]
+            else:
+                # the offline stand-in extracts, it does not judge: keep its sizes, angles
+                # and durations; lens, support, coverage and subjects follow from the size
+                # and the scene's cast; no extracted sentences
+                ids = list(cast.values())
+                fields.update(
+                    equipment=[], notes="", continuity="", alternative="", lighting="",
+                    audio="dialogue" if facts.lines or facts.dialogue else "ambience",
+                    lens_mm=_LENS[answer.size], support=support_for(answer.movement),
+                    coverage=_coverage(answer.size),
+                    subjects=[] if answer.size == ShotSize.INSERT
+                    else ids[:1] if answer.size in _CLOSE else ids)
             shots.append(Shot(number=i, **fields))
-        return PlannedScene(
+        screen = sum(shot.estimated_duration_seconds for shot in shots)
+        text = _clean if not trust else _same
+        plan = PlannedScene(
             number=brief.number,
+            id=facts.id,
             heading=heading,
             summary=(breakdown.summary if trust else facts.summary) or facts.summary
-            or breakdown.summary,
+            or text(breakdown.summary) or f"Scene {brief.number}",
             location=facts.location,
-            time=facts.time or heading.rsplit(" - ", 1)[-1],
-            characters=(breakdown.characters if trust else []) or list(facts.characters)
-            or breakdown.characters,
-            blocking=breakdown.blocking,
-            emotional_beats=breakdown.emotional_beats,
-            visual_needs=breakdown.visual_needs,
-            props=breakdown.props,
-            pacing=breakdown.pacing,
-            transition=breakdown.transition,
-            mood=breakdown.mood,
-            lighting=breakdown.lighting,
-            palette=breakdown.palette,
+            location_id=facts.location_id,
+            int_ext=int_ext,
+            day_night=day_night,
+            time=facts.time or (day_night.value if day_night else None),
+            story_day=facts.story_day,
+            characters=(breakdown.characters if trust else []) or list(facts.characters),
+            blocking=breakdown.blocking if trust else [],
+            emotional_beats=breakdown.emotional_beats if trust else (
+                [facts.emotional_beat] if facts.emotional_beat else []),
+            pacing=breakdown.pacing if trust else "",
+            transition=breakdown.transition if trust else "",
+            mood=breakdown.mood if trust else text(facts.emotional_beat),
+            lighting=breakdown.lighting if trust else "",
+            palette=breakdown.palette if trust else [],
+            breakdown=sheet(facts, story, breakdown, screen, trust=trust),
             shots=shots,
             attempts=attempts,
         )
+        if trust:
+            return plan
+        # the offline stand-in's input may itself be an offline analysis: keep no scaffolding
+        data = _scrub(plan.model_dump())
+        data["summary"] = data["summary"] or _first_sentence(facts.text) \
+            or f"Scene {brief.number}"
+        return PlannedScene.model_validate(data)
+
+
+def _same(text: str) -> str:
+    return text
+
+
+def _clean(text: str) -> str:
+    """Empty when ``text`` holds prompt scaffolding (an untrusted model's extract)."""
+    return "" if any(marker in text for marker in SCAFFOLDING) else text
+
+
+#: the offline stand-in's shots per scene, and its lens by frame size
+OFFLINE_SHOTS = 6
+_LENS = {ShotSize.EWS: 18, ShotSize.WS: 24, ShotSize.MWS: 32, ShotSize.MS: 40,
+         ShotSize.MCU: 50, ShotSize.CU: 85, ShotSize.ECU: 100, ShotSize.INSERT: 100}
+_CLOSE = (ShotSize.MCU, ShotSize.CU, ShotSize.ECU)
+
+
+def _scrub(value: Any) -> Any:
+    """``value`` with every string holding prompt scaffolding emptied (lists drop them)."""
+    if isinstance(value, str):
+        return _clean(value)
+    if isinstance(value, dict):
+        return {key: _scrub(item) for key, item in value.items()}
+    if isinstance(value, list):
+        items = [_scrub(item) for item in value]
+        return [item for item, old in zip(items, value, strict=True)
+                if not (isinstance(old, str) and item == "" and old != "")]
+    return value
+
+
+def _first_sentence(text: str) -> str:
+    match = re.match(r"\s*(.{1,300}?[.!?])(\s|$)", text or "", re.S)
+    return " ".join(match.group(1).split()) if match else ""
+
+
+def _coverage(size: ShotSize) -> Coverage:
+    return {ShotSize.EWS: Coverage.MASTER, ShotSize.WS: Coverage.MASTER,
+            ShotSize.MWS: Coverage.TWO_SHOT, ShotSize.INSERT: Coverage.INSERT,
+            }.get(size, Coverage.SINGLE)
 
 
 def _kit_like(item: str) -> bool:

@@ -19,7 +19,6 @@ from novelcrew.errors import InvalidInput
 from novelcrew_director.story import (
     SceneFacts,
     StoryContext,
-    enrich,
     from_architect,
     parse_scene_description,
     scene_number,
@@ -121,12 +120,22 @@ async def read_graph(ctx: RunContext, wanted: list[int] | None) -> StoryContext:
     limit = asyncio.Semaphore(QUERY_CONCURRENCY)
 
     async def one(number: int) -> None:
+        facts = story.scenes[number]
         async with limit:
             result = await _query(ctx, f"Scene {number}", top_k=SCENE_TOP_K)
-        _absorb_scene(story, story.scenes[number], result)
+        _absorb_scene(story, facts, result)
+        if facts.text_chunk and not facts.text:
+            facts.text = _chunk_text(result, facts.text_chunk)
 
     await asyncio.gather(*(one(n) for n in numbers))
     await _fill_missing_people(ctx, story, numbers)
+    for facts in story.scenes.values():
+        # the architect's "Character ids" line pairs with "Characters" in order
+        if len(facts.character_ids) == len(facts.characters):
+            for name, cid in zip(facts.characters, facts.character_ids, strict=True):
+                story.character_ids.setdefault(name, cid)
+        if facts.location and facts.location_id:
+            story.location_ids.setdefault(facts.location, facts.location_id)
     story.scenes = dict(sorted(story.scenes.items()))
     return story
 
@@ -151,6 +160,14 @@ def _absorb(story: StoryContext, result: dict[str, Any]) -> None:
         table = tables.get(etype)
         if table is not None and (name not in table or not table[name]):
             table[name] = description
+
+
+def _chunk_text(result: dict[str, Any], source_id: str) -> str:
+    """The content of the chunk ``source_id`` among a query's chunks (the scene's text)."""
+    for chunk in result.get("chunks") or []:
+        if str(_field(chunk, "source_id") or "") == source_id:
+            return str(_field(chunk, "content") or "")
+    return ""
 
 
 def _absorb_scene(story: StoryContext, facts: SceneFacts, result: dict[str, Any]) -> None:
@@ -219,25 +236,21 @@ async def read_project(ctx: RunContext, project_id: str | None) -> dict[str, str
 
 async def read_story(ctx: RunContext, project_id: str | None, wanted: list[int] | None,
                      previous: dict[str, Any]) -> StoryContext:
-    """The story context for a run, or ``InvalidInput`` when there is no story to plan."""
+    """The story context for a run, or ``InvalidInput`` when there is no story to plan.
+
+    In a chain the architect's result just produced is the story: exactly its scenes, with
+    their text (the graph may still hold an earlier analysis). Alone, the director reads the
+    project's graph, which the architect replaces on every analysis.
+    """
     architect = previous.get("architect")
-    try:
-        story = await read_graph(ctx, wanted)
-    except Exception as exc:
-        if project_id is not None or not architect:
-            raise
-        # no project to scope the graph by: the chained architect output is all there is
-        log.info("no project graph to read (%s); using the architect output", exc)
-        story = StoryContext()
-    if architect:
-        fallback = from_architect(architect)
-        if story.scenes:
-            enrich(story, fallback)
-        elif fallback.scenes:
-            await ctx.emit("warning", "the knowledge graph has no scenes for this project; "
-                           "planning from the architect stage's output instead",
-                           source="architect")
-            story = fallback
+    story = from_architect(architect) if architect else StoryContext()
+    if not story.scenes:
+        try:
+            story = await read_graph(ctx, wanted)
+        except Exception:
+            if project_id is not None or not architect:
+                raise
+            story = StoryContext()
     if not story.scenes:
         raise InvalidInput(
             f"project {project_id!r} has no scenes in its knowledge graph: run the architect "

@@ -8,9 +8,10 @@ line producer would recognise, deliberately simple and documented so it can be a
   60; night or heavily motivated lighting adds 15 min, rain/haze/smoke effects 20 more;
 - then **takes**: low budget 3, medium 5, high 7 takes per shot, each costing the shot's
   duration plus a 1.5 min reset;
-- each distinct location adds a 45 min **company move**;
-- a shooting day is 10 hours of camera time (a 12-hour day less meal and turnaround), rounded
-  up to half days.
+- a **company move** (a change of location within a shooting day) costs 45 min;
+- the number of shooting days is not estimated from the hours: it is the length of the
+  computed schedule (``schedule.py``), whose days hold at most ``pages_per_day`` pages and
+  ``hours_per_day`` camera hours (default 10: a 12-hour day less meal and turnaround).
 
 Equipment and crew needs are read from each shot's movement, lens, lighting and audio (plus
 any equipment the shot lists), so a plan without a crane never asks for a crane operator.
@@ -18,31 +19,31 @@ any equipment the shot lists), so a plan without a crane never asks for a crane 
 
 from __future__ import annotations
 
-import math
-import re
 from collections import Counter
 from collections.abc import Iterable
 
 from novelcrew_director.inputs import Constraints
 from novelcrew_director.models import PlannedScene, Shot, Totals
+from novelcrew_director.pages import METHOD as PAGES_METHOD
+from novelcrew_director.pages import format_eighths
+from novelcrew_director.schedule import Schedule, Strip, build_schedule
+from novelcrew_director.vocabulary import Movement, ShotSize, Support
 
-SHOOTING_HOURS_PER_DAY = 10.0
 COMPANY_MOVE_MINUTES = 45.0
 RESET_MINUTES_PER_TAKE = 1.5
 TAKES = {"low": 3, "medium": 5, "high": 7}
 
-# (keywords in the movement, setup minutes, equipment, crew); first match wins
-_MOVEMENTS: tuple[tuple[tuple[str, ...], float, tuple[str, ...], tuple[str, ...]], ...] = (
-    (("drone", "aerial"), 60, ("drone",), ("drone pilot",)),
-    (("crane", "jib", "techno"), 60, ("crane/jib arm",), ("key grip", "crane operator")),
-    (("steadicam",), 35, ("Steadicam rig",), ("Steadicam operator",)),
-    (("gimbal", "ronin"), 35, ("gimbal stabiliser",), ()),
-    (("dolly", "track", "push", "pull", "slider", "truck"), 40, ("dolly and track",),
-     ("key grip", "dolly grip")),
-    (("handheld", "hand-held", "shoulder"), 20, ("shoulder rig",), ()),
-    (("pan", "tilt", "zoom", "whip"), 20, ("fluid-head tripod",), ()),
-)
-_STATIC = (15.0, ("tripod",), ())
+# per camera support: setup minutes, equipment, crew
+_SUPPORT: dict[Support, tuple[float, tuple[str, ...], tuple[str, ...]]] = {
+    Support.DRONE: (60, ("drone",), ("drone pilot",)),
+    Support.CRANE_JIB: (60, ("crane/jib arm",), ("key grip", "crane operator")),
+    Support.STEADICAM_GIMBAL: (35, ("Steadicam or gimbal rig",), ("Steadicam operator",)),
+    Support.DOLLY: (40, ("dolly and track",), ("key grip", "dolly grip")),
+    Support.SLIDER: (30, ("slider",), ("key grip",)),
+    Support.HANDHELD: (20, ("shoulder rig",), ()),
+    Support.STICKS: (15, ("tripod",), ()),
+}
+_MOVING = (Movement.PAN, Movement.TILT, Movement.ZOOM)
 
 _LIGHTING_EXTRA = ("night", "moon", "low-key", "low key", "chiaroscuro", "silhouette", "practical")
 _EFFECTS = {
@@ -66,20 +67,18 @@ _LIGHT_KIT = {
 }
 _SILENT = ("", "none", "mos", "silent", "no sound", "n/a")
 _DIALOGUE = ("dialogue", "dialog", "line", "speech", "voice", "says", "whisper", "conversation")
-_FOCAL_RE = re.compile(r"(\d{2,3})\s*mm", re.I)
 
 
-def _movement(shot: Shot) -> tuple[float, tuple[str, ...], tuple[str, ...]]:
-    text = shot.movement.lower()
-    for keywords, minutes, equipment, crew in _MOVEMENTS:
-        if any(word in text for word in keywords):
-            return minutes, equipment, crew
-    return _STATIC
+def _support(shot: Shot) -> tuple[float, tuple[str, ...], tuple[str, ...]]:
+    minutes, equipment, crew = _SUPPORT[shot.support]
+    if shot.support == Support.STICKS and shot.movement in _MOVING:
+        return 20, ("fluid-head tripod",), crew
+    return minutes, equipment, crew
 
 
 def setup_minutes(shot: Shot) -> float:
-    """Minutes to set up ``shot`` (movement, lighting and effects), before any take."""
-    minutes, _, _ = _movement(shot)
+    """Minutes to set up ``shot`` (support, lighting and effects), before any take."""
+    minutes, _, _ = _support(shot)
     lighting = shot.lighting.lower()
     if any(word in lighting for word in _LIGHTING_EXTRA):
         minutes += 15
@@ -97,17 +96,13 @@ def shot_minutes(shot: Shot, budget_level: str) -> float:
 
 def shot_needs(shot: Shot) -> tuple[set[str], set[str]]:
     """Equipment and crew one shot calls for."""
-    _, equipment_t, crew_t = _movement(shot)
+    _, equipment_t, crew_t = _support(shot)
     equipment, crew = set(equipment_t), set(crew_t)
     equipment.update(item.strip() for item in shot.equipment if item.strip())
-    for focal in _FOCAL_RE.findall(shot.lens):
-        equipment.add(f"{int(focal)}mm lens")
-    lens = shot.lens.lower()
-    if "anamorphic" in lens:
-        equipment.add("anamorphic lens set")
-    if "macro" in lens or "macro" in shot.shot_type.lower():
+    equipment.add(f"{shot.lens_mm}mm lens")
+    if shot.size == ShotSize.ECU or (shot.lens_mm >= 90 and shot.size == ShotSize.INSERT):
         equipment.add("macro lens")
-    if "zoom" in lens:
+    if shot.movement == Movement.ZOOM:
         equipment.add("zoom lens")
     lighting = shot.lighting.lower()
     for word, item in _LIGHT_KIT.items():
@@ -130,16 +125,33 @@ def shot_needs(shot: Shot) -> tuple[set[str], set[str]]:
     return equipment, crew
 
 
-def compute_totals(scenes: Iterable[PlannedScene], constraints: Constraints) -> Totals:
-    """Totals for ``scenes`` under ``constraints`` (budget sets takes, days set the schedule)."""
+def scene_hours(scene: PlannedScene, budget_level: str) -> float:
+    """Camera hours of one scene: its shots' setups and takes."""
+    return sum(shot_minutes(shot, budget_level) for shot in scene.shots) / 60
+
+
+def build_plan_schedule(scenes: Iterable[PlannedScene], constraints: Constraints,
+                        names: dict[str, str] | None = None) -> Schedule:
+    """The schedule of the planned scenes under the constraints' day budgets."""
+    strips = [Strip(scene=s.number, heading=s.heading, location=s.location or s.heading,
+                    int_ext=s.int_ext.value if s.int_ext else None,
+                    day_night=s.day_night.value if s.day_night else None,
+                    story_day=s.story_day, eighths=s.breakdown.page_eighths,
+                    pages=s.breakdown.pages,
+                    hours=round(scene_hours(s, constraints.budget_level), 2),
+                    cast=list(s.breakdown.cast)) for s in scenes]
+    return build_schedule(strips, constraints.pages_per_day, constraints.hours_per_day, names)
+
+
+def compute_totals(scenes: Iterable[PlannedScene], constraints: Constraints,
+                   schedule: Schedule | None = None) -> Totals:
+    """Totals for ``scenes`` under ``constraints`` (budget sets takes; the schedule, days)."""
     scenes = list(scenes)
+    schedule = schedule if schedule is not None else build_plan_schedule(scenes, constraints)
     shots = [shot for scene in scenes for shot in scene.shots]
     seconds = sum(shot.estimated_duration_seconds for shot in shots)
     locations = sorted({scene.location for scene in scenes if scene.location})
-    minutes = sum(shot_minutes(shot, constraints.budget_level) for shot in shots)
-    minutes += COMPANY_MOVE_MINUTES * len(locations)
-    hours = minutes / 60
-    days = math.ceil(hours / SHOOTING_HOURS_PER_DAY * 2) / 2 if shots else 0.0
+    hours = schedule.total_hours if shots else 0.0
     equipment: set[str] = set()
     crew: set[str] = {"director", "director of photography", "camera operator",
                       "1st assistant camera", "script supervisor"} if shots else set()
@@ -151,24 +163,30 @@ def compute_totals(scenes: Iterable[PlannedScene], constraints: Constraints) -> 
         crew |= shot_crew
     fits = None
     if constraints.shooting_days is not None and shots:
-        fits = days <= constraints.shooting_days
-    types = Counter(shot.shot_type.strip().lower() for shot in shots)
+        fits = schedule.shooting_days <= constraints.shooting_days
+    sizes = Counter(shot.size.value for shot in shots)
+    eighths = sum(scene.breakdown.page_eighths for scene in scenes)
     return Totals(
         scenes=len(scenes),
         shots=len(shots),
         estimated_screen_time_seconds=round(seconds, 1),
         estimated_screen_time_minutes=round(seconds / 60, 1),
         estimated_shooting_hours=round(hours, 1),
-        estimated_shooting_days=days,
+        shooting_days=schedule.shooting_days,
         shooting_days_available=constraints.shooting_days,
         fits_schedule=fits,
-        shot_types=dict(sorted(types.items())),
+        page_eighths=eighths,
+        pages=format_eighths(eighths),
+        company_moves=schedule.company_moves,
+        shot_sizes={size.value: sizes[size.value] for size in ShotSize if sizes[size.value]},
         locations=locations,
         equipment=sorted(equipment, key=str.lower),
         crew=sorted(crew),
         method=(
-            f"setup by camera movement (15-60 min) + {TAKES[constraints.budget_level]} takes "
-            f"per shot ({constraints.budget_level} budget) + {COMPANY_MOVE_MINUTES:.0f} min per "
-            f"location; {SHOOTING_HOURS_PER_DAY:.0f} camera hours a day"
+            f"screen time: the sum of the shots' durations; hours: per shot a setup by camera "
+            f"support (15-60 min, +15 night/low-key light, +20 rain/haze) and "
+            f"{TAKES[constraints.budget_level]} takes ({constraints.budget_level} budget) of "
+            f"its duration plus {RESET_MINUTES_PER_TAKE:g} min, plus {COMPANY_MOVE_MINUTES:.0f} "
+            f"min per company move; pages: {PAGES_METHOD}; days: {schedule.method}"
         ),
     )

@@ -24,15 +24,18 @@ def shot_name(scene: int, shot: int) -> str:
 
 
 def shot_description(scene: PlannedScene, shot: Shot) -> str:
-    lines = [f"{shot_name(scene.number, shot.number)}: {shot.shot_type}"
-             + (f", {shot.angle}" if shot.angle else "")
-             + (f", {shot.movement}" if shot.movement else "")]
-    for label, value in (("Heading", scene.heading), ("Shot type", shot.shot_type),
-                         ("Angle", shot.angle), ("Movement", shot.movement),
-                         ("Lens", shot.lens), ("Lighting", shot.lighting),
+    lines = [f"{shot_name(scene.number, shot.number)}: {shot.size.value}, "
+             f"{shot.angle.value}, {shot.movement.value}"]
+    for label, value in (("Heading", scene.heading), ("Size", shot.size.value),
+                         ("Angle", shot.angle.value), ("Movement", shot.movement.value),
+                         ("Support", shot.support.value), ("Lens", f"{shot.lens_mm}mm"),
+                         ("Coverage", shot.coverage.value),
+                         ("Subjects", ", ".join(shot.subjects)),
+                         ("Lighting", shot.lighting),
                          ("Audio", shot.audio),
                          ("Duration", f"{shot.estimated_duration_seconds:g}s"),
-                         ("Notes", shot.notes), ("Alternative", shot.alternative),
+                         ("Notes", shot.notes), ("Continuity", shot.continuity),
+                         ("Alternative", shot.alternative),
                          ("Equipment", ", ".join(shot.equipment))):
         if value:
             lines.append(f"{label}: {value}")
@@ -44,11 +47,18 @@ def scene_description(scene: PlannedScene, facts: SceneFacts | None) -> str:
     summary = facts.summary if facts and facts.summary else scene.summary
     lines = [f"Scene {scene.number}: {summary}"]
     if facts is not None:
-        for label, value in (("Location", facts.location), ("Time", facts.time),
+        for label, value in (("Id", facts.id), ("Location", facts.location),
+                             ("Location id", facts.location_id),
+                             ("Int/Ext", facts.int_ext), ("Day/Night", facts.day_night),
+                             ("Time", facts.time),
+                             ("Story day", str(facts.story_day) if facts.story_day else None),
                              ("Characters", ", ".join(facts.characters)),
+                             ("Character ids", ", ".join(facts.character_ids)),
                              ("Emotional beat", facts.emotional_beat),
                              ("Purpose", facts.purpose),
-                             ("Dialogue", " | ".join(facts.dialogue))):
+                             ("Dialogue", " | ".join(facts.dialogue)),
+                             ("Objects", ", ".join(facts.objects)),
+                             ("Text chunk", facts.text_chunk)):
             if value:
                 lines.append(f"{label}: {value}")
         lines += [f"{key}: {value}" for key, value in facts.extra.items()
@@ -63,8 +73,9 @@ def scene_description(scene: PlannedScene, facts: SceneFacts | None) -> str:
 def scene_chunk(scene: PlannedScene) -> str:
     lines = [f"Shot list of Scene {scene.number}, {scene.heading}. {scene.summary}"]
     for shot in scene.shots:
-        lines.append(f"Shot {shot.number}: {shot.shot_type}, {shot.angle}, {shot.movement}, "
-                     f"{shot.lens}, {shot.estimated_duration_seconds:g}s. {shot.notes}")
+        lines.append(f"Shot {shot.number}: {shot.size.value}, {shot.angle.value}, "
+                     f"{shot.movement.value} on {shot.support.value}, {shot.lens_mm}mm, "
+                     f"{shot.estimated_duration_seconds:g}s. {shot.notes}".rstrip())
     return "\n".join(lines)
 
 
@@ -86,7 +97,7 @@ def custom_kg(scenes: list[PlannedScene], facts: dict[int, SceneFacts]) -> dict[
                              "source_id": SOURCE_ID})
             relationships.append({
                 "src_id": name, "tgt_id": scene_name,
-                "description": f"Shot {shot.number} of {scene_name} ({shot.shot_type})",
+                "description": f"Shot {shot.number} of {scene_name} ({shot.size.value})",
                 "keywords": "shot_of", "weight": 1.0, "source_id": SOURCE_ID,
             })
     return {"chunks": chunks, "entities": entities, "relationships": relationships}

@@ -156,3 +156,25 @@ class GraphVersion(BaseModel):
     archived: list[int] = Field(default_factory=list, description="Versions archived now.")
     removed: list[int] = Field(default_factory=list, description="Versions deleted now.")
     note: str = ""
+
+
+class GraphEntity(BaseModel):
+    name: str
+    type: str = ""
+    description: str = ""
+
+
+class GraphLink(BaseModel):
+    source: str = Field(description="The source entity's name.")
+    target: str = Field(description="The target entity's name.")
+    description: str = ""
+    keywords: str = ""
+    weight: float = 1.0
+
+
+class GraphListing(BaseModel):
+    """A project's whole graph (capped), for people to look at: the web UI draws it."""
+
+    entities: list[GraphEntity] = Field(default_factory=list)
+    relationships: list[GraphLink] = Field(default_factory=list)
+    truncated: bool = Field(False, description="True when the caps cut the listing short.")

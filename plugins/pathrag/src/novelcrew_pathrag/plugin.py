@@ -21,6 +21,8 @@ DESCRIPTIONS = {
     "kg_query": "Query the project's knowledge graph: entities, relationships, relational "
     "paths and source chunks, ranked, within a token budget.",
     "kg_delete_entity": "Delete an entity (and its relationships) from the project's graph.",
+    "kg_graph": "List the project's graph (entities and relationships, capped) for people: "
+    "the web UI's graph view reads it.",
     "kg_new_version": "Start a new analysis version of the project's graph: the current "
     "content is archived or deleted, so a new analysis replaces it and queries see only it.",
 }

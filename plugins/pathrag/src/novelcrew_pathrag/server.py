@@ -2,7 +2,8 @@
 
 Same routes, bodies and statuses as Novel Movie's PathRAG service, plus additive extensions
 that upstream clients never see unless they ask:
-- ``/health`` adds ``service`` and ``capabilities: ["scope", "structured"]``.
+- ``/health`` adds ``service`` and ``capabilities: ["scope", "structured", "versions", "listing"]``;
+  ``POST /graph_version`` and ``POST /graph_listing`` (a scope's graph, capped) are extensions.
 - Names and ``source_id``s written as ``<scope>::<name>`` land in namespace ``<scope>`` (names
   without a scope in namespace ``""``), and come back with the prefix.
 - ``/query`` honours ``params.scope`` (namespace), ``params.max_tokens`` and
@@ -31,7 +32,15 @@ from starlette.concurrency import run_in_threadpool
 from novelcrew_pathrag import retrieval
 from novelcrew_pathrag import scope as scopes
 from novelcrew_pathrag.backends.embedded import document_chunks
-from novelcrew_pathrag.models import Chunk, CustomKG, GraphVersion, QueryRequest
+from novelcrew_pathrag.models import (
+    Chunk,
+    CustomKG,
+    GraphEntity,
+    GraphLink,
+    GraphListing,
+    GraphVersion,
+    QueryRequest,
+)
 from novelcrew_pathrag.store import GraphStore
 
 
@@ -128,7 +137,7 @@ def create_app(data_dir: Path, *, plain: bool = False) -> FastAPI:
                               "pathrag": "ready" if ok else "not_initialized"}
         if not plain:
             body["service"] = "novelcrew-pathrag"
-            body["capabilities"] = ["scope", "structured", "versions"]
+            body["capabilities"] = ["scope", "structured", "versions", "listing"]
         return JSONResponse(body, status_code=200 if ok else 503)
 
     @app.post("/insert")
@@ -212,6 +221,26 @@ def create_app(data_dir: Path, *, plain: bool = False) -> FastAPI:
             result = GraphVersion(version=version, archived=archived, removed=removed)
             return JSONResponse({"message": f"version {version} started", "timestamp": _now(),
                                  "result": result.model_dump()}, status_code=201)
+
+        @app.post("/graph_listing")
+        async def graph_listing(request: Request) -> JSONResponse:
+            """Extension: a scope's graph for people to look at (see ``kg_graph``)."""
+            data = await _json(request)
+            ns = str(data.get("scope") or "")
+            caps = []
+            for key, default, top in (("max_entities", 300, 5000), ("max_links", 2000, 50000)):
+                value = data.get(key, default)
+                if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= top:
+                    raise BadRequest(f"'{key}' must be a whole number from 0 to {top}")
+                caps.append(value)
+            entities, links, truncated = await run_in_threadpool(store.listing, ns, *caps)
+            listing = GraphListing(
+                entities=[GraphEntity(name=n, type=t, description=d) for n, t, d in entities],
+                relationships=[GraphLink(source=a, target=b, description=d, keywords=k,
+                                         weight=w) for a, b, d, k, w in links],
+                truncated=truncated)
+            return JSONResponse({"timestamp": _now(), "result": listing.model_dump()},
+                                status_code=200)
 
     @app.delete("/delete_entity")
     async def delete_entity(request: Request) -> JSONResponse:

@@ -570,6 +570,32 @@ class GraphStore:
         with self._read() as conn:
             yield conn
 
+    def listing(self, ns: str, max_entities: int, max_links: int
+                ) -> tuple[list[tuple[str, str, str]], list[tuple[str, str, str, str, float]],
+                           bool]:
+        """Entities ``(name, type, description)`` and links ``(source, target, description,
+        keywords, weight)`` of ``ns``, the entities with the most links first."""
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT e.id, e.name, e.type, e.description, "
+                "(SELECT count(*) FROM relationships r WHERE r.ns = e.ns AND "
+                " (r.src = e.id OR r.tgt = e.id)) AS degree "
+                "FROM entities e WHERE e.ns = ? ORDER BY degree DESC, e.id LIMIT ?",
+                (ns, max_entities + 1)).fetchall()
+            truncated = len(rows) > max_entities
+            rows = rows[:max_entities]
+            names = {int(r[0]): str(r[1]) for r in rows}
+            links: list[tuple[str, str, str, str, float]] = []
+            for src, tgt, desc, keywords, weight in conn.execute(
+                    "SELECT src, tgt, description, keywords, weight FROM relationships "
+                    "WHERE ns = ? ORDER BY weight DESC, id", (ns,)):
+                if src in names and tgt in names:
+                    if len(links) == max_links:
+                        truncated = True
+                        break
+                    links.append((names[src], names[tgt], desc, keywords, float(weight)))
+        return [(str(r[1]), str(r[2]), str(r[3])) for r in rows], links, truncated
+
     def counts(self, ns: str) -> dict[str, int]:
         conn = self._conn()
         return {

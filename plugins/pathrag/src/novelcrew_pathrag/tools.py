@@ -20,6 +20,7 @@ from novelcrew_pathrag.backends.base import GraphBackend
 from novelcrew_pathrag.models import (
     CustomKG,
     DeleteResult,
+    GraphListing,
     GraphVersion,
     InsertCounts,
     QueryRequest,
@@ -178,10 +179,30 @@ class NewVersionTool(GraphTool):
         return await super().acall(**kwargs)
 
 
+class GraphListingArgs(BaseModel):
+    max_entities: int = Field(300, ge=1, le=5000, description="most-linked entities first")
+    max_links: int = Field(2000, ge=0, le=50000)
+
+
+class GraphListingTool(GraphTool):
+    name: str = "kg_graph"
+    description: str = (
+        "List this project's graph (entities and relationships, capped, most-linked first) "
+        "for a person to look at; agents should use kg_query instead."
+    )
+    args_schema: type[BaseModel] = GraphListingArgs
+
+    async def _call(self, args: GraphListingArgs) -> GraphListing:
+        return await self._backend.listing(self._scope, args.max_entities, args.max_links)
+
+    async def acall(self, **kwargs: Any) -> GraphListing:
+        return await super().acall(**kwargs)
+
+
 TOOL_CLASSES: dict[str, type[GraphTool]] = {
     cls.model_fields["name"].default: cls
     for cls in (InsertCustomKGTool, InsertDocumentsTool, QueryTool, DeleteEntityTool,
-                NewVersionTool)
+                NewVersionTool, GraphListingTool)
 }
 
 

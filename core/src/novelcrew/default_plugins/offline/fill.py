@@ -267,6 +267,8 @@ class SchemaFiller:
             if focus.kind == "shot":
                 return f"Shot {focus.index + 1}"
             return focus.seed or facts.title or "Untitled"
+        if low in ("language", "story_language", "source_language"):
+            return ""  # telling languages apart is not plain extraction: claim nothing
         if low in ("protagonist", "lead", "main_character"):
             return facts.characters[0] if facts.characters else ""
         if "title" in low:

@@ -13,6 +13,7 @@ from novelcrew.specs import Health
 from novelcrew_pathrag.models import (
     CustomKG,
     DeleteResult,
+    GraphListing,
     GraphVersion,
     InsertCounts,
     QueryRequest,
@@ -39,6 +40,8 @@ class GraphBackend(Protocol):
     async def delete_entity(self, scope: str, entity_name: str) -> DeleteResult: ...
 
     async def new_version(self, scope: str, keep_previous: int) -> GraphVersion: ...
+
+    async def listing(self, scope: str, max_entities: int, max_links: int) -> GraphListing: ...
 
     async def health(self) -> Health: ...
 

@@ -13,6 +13,9 @@ from novelcrew_pathrag.models import (
     Chunk,
     CustomKG,
     DeleteResult,
+    GraphEntity,
+    GraphLink,
+    GraphListing,
     GraphVersion,
     InsertCounts,
     QueryRequest,
@@ -88,6 +91,15 @@ class EmbeddedBackend:
         version, archived, removed = await asyncio.to_thread(self.store.new_version, scope,
                                                              keep_previous)
         return GraphVersion(version=version, archived=archived, removed=removed)
+
+    async def listing(self, scope: str, max_entities: int, max_links: int) -> GraphListing:
+        entities, links, truncated = await asyncio.to_thread(
+            self.store.listing, scope, max_entities, max_links)
+        return GraphListing(
+            entities=[GraphEntity(name=n, type=t, description=d) for n, t, d in entities],
+            relationships=[GraphLink(source=a, target=b, description=d, keywords=k, weight=w)
+                           for a, b, d, k, w in links],
+            truncated=truncated)
 
     async def health(self) -> Health:
         try:

@@ -29,6 +29,7 @@ from novelcrew_pathrag.models import (
     CustomKG,
     DeleteResult,
     Entity,
+    GraphListing,
     GraphVersion,
     InsertCounts,
     QueryRequest,
@@ -43,6 +44,7 @@ OK_STATUSES = (200, 201)
 CAPABILITY_SCOPE = "scope"
 CAPABILITY_STRUCTURED = "structured"
 CAPABILITY_VERSIONS = "versions"
+CAPABILITY_LISTING = "listing"
 
 
 class RemoteBackend:
@@ -201,6 +203,18 @@ class RemoteBackend:
         data = await self._request("POST", "/graph_version",
                                    {"scope": scope, "keep_previous": keep_previous})
         return GraphVersion.model_validate(data.get("result") or {})
+
+    async def listing(self, scope: str, max_entities: int, max_links: int) -> GraphListing:
+        """Our server lists a project's graph (``POST /graph_listing``); upstream PathRAG has
+        no listing at all."""
+        if CAPABILITY_LISTING not in await self.capabilities():
+            raise NotImplementedError(
+                f"the PathRAG service at {self.base_url} cannot list a graph (upstream PathRAG "
+                "has no such call): serve the graph with `novelcrew-pathrag serve` or use the "
+                "embedded store to see it")
+        data = await self._request("POST", "/graph_listing", {
+            "scope": scope, "max_entities": max_entities, "max_links": max_links})
+        return GraphListing.model_validate(data.get("result") or {})
 
     async def health(self) -> Health:
         info: dict[str, Any] = {"backend": self.name, "url": self.base_url}

@@ -1,0 +1,159 @@
+"""The breakdown sheet, assembled in Python from the story's facts and the model's answer.
+
+What the text says is fact; what the model adds is marked. An item is ``suggested`` unless its
+head noun (the last word before any "of"/"with"/"for" phrase, or the item's last word; plurals
+folded) occurs in the scene's source text (or, with no text stored, its summary, dialogue and
+objects): "coil of rope" and "old Bedford van" are the text's, "thermos flask" and "soaked
+wool jumper" (when only "soaked" is written) are the model's. Cast
+comes from the scene's characters (by id), page eighths from the text (``pages.py``), and
+continuity notes from comparing each scene with the one before it in story order.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from collections.abc import Iterable
+
+from novelcrew_director.models import (
+    CATEGORIES,
+    PER_CHARACTER,
+    AnswerItem,
+    BreakdownItem,
+    BreakdownSheet,
+    PlannedScene,
+    SceneBreakdown,
+)
+from novelcrew_director.pages import EIGHTHS, format_eighths, page_eighths
+from novelcrew_director.story import SceneFacts, StoryContext
+
+_STOP = frozenset({"with", "from", "that", "this", "their", "there", "into", "onto", "over",
+                   "under", "some", "each", "very", "small", "large", "old", "new", "pair"})
+_WORD = re.compile(r"[^\W\d_]{3,}", re.U)
+
+
+def _stem(word: str) -> str:
+    word = word.lower()
+    for suffix in ("ies", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            return word[: -len(suffix)]
+    return word
+
+
+def grounding(facts: SceneFacts) -> set[str]:
+    """The stems a scene's own material contains (what counts as 'the text says so')."""
+    material = facts.text or " ".join([facts.summary, *facts.dialogue, *facts.objects,
+                                       facts.location or ""])
+    return {_stem(w) for w in _WORD.findall(material)}
+
+
+_HEAD_SPLIT = re.compile(r"\b(?:of|with|for|from|on|in)\b|[(,:;]", re.I)
+
+
+def is_grounded(item: str, stems: set[str]) -> bool:
+    """Whether ``item``'s head noun (or last word) is in the scene's material."""
+    heads = []
+    for part in (_HEAD_SPLIT.split(item, maxsplit=1)[0], item):
+        words = [w for w in re.findall(r"[^\W\d_]+", part, re.U) if w.lower() not in _STOP]
+        if words:
+            heads.append(_stem(words[-1]))
+    return any(head in stems for head in heads)
+
+
+def _cast_id(story: StoryContext, name: str | None) -> str | None:
+    if not name:
+        return None
+    return story.character_id(name)
+
+
+def sheet(facts: SceneFacts, story: StoryContext, answer: SceneBreakdown | None,
+          screen_seconds: float, *, trust: bool = True) -> BreakdownSheet:
+    """The breakdown sheet of one scene; ``answer`` is None for an untrusted model."""
+    stems = grounding(facts)
+    cast = list(dict.fromkeys(story.character_id(name) for name in facts.characters))
+    if answer is not None and trust:
+        known = {story.character_id(n) for n in story.characters} | set(
+            story.character_ids.values())
+        for name in answer.characters:
+            cid = story.character_id(name)
+            if cid in known and cid not in cast:
+                cast.append(cid)
+    categories: dict[str, list[BreakdownItem]] = {key: [] for key in CATEGORIES}
+    if answer is not None and trust:
+        for key in CATEGORIES:
+            items: list[AnswerItem] = getattr(answer, key)
+            for entry in items:
+                character = _cast_id(story, entry.character) if key in PER_CHARACTER else None
+                categories[key].append(BreakdownItem(
+                    item=entry.item, character=character,
+                    suggested=not is_grounded(entry.item, stems)))
+    # the story's own objects are props whatever the model said
+    have = {item.item.lower() for item in categories["props"]}
+    for obj in facts.objects:
+        if obj.lower() not in have:
+            categories["props"].append(BreakdownItem(item=obj,
+                                                     suggested=not is_grounded(obj, stems)))
+    if facts.text:
+        eighths = page_eighths(facts.text, [line.line for line in facts.lines])
+    else:  # no text stored: a page is about a minute of screen time
+        eighths = max(1, math.ceil(screen_seconds / 60 * EIGHTHS))
+    notes = [line for line in (answer.continuity if answer is not None and trust else [])
+             if line.strip()]
+    return BreakdownSheet(cast=cast, page_eighths=eighths, pages=format_eighths(eighths),
+                          continuity=notes, **categories)
+
+
+def _items(scene: PlannedScene, key: str) -> list[BreakdownItem]:
+    return list(getattr(scene.breakdown, key))
+
+
+def add_continuity(scenes: Iterable[PlannedScene]) -> None:
+    """Notes on what must match the previous scene, computed from both breakdowns.
+
+    Same story day (or unknown) and shared cast: wardrobe and makeup/hair carry over; props in
+    both scenes are carried; a change of DAY/NIGHT within one story day is a time jump to show;
+    exterior weather carries within a story day.
+    """
+    ordered = sorted(scenes, key=lambda s: s.number)
+    for before, scene in itertools.pairwise(ordered):
+        computed: list[str] = []
+        same_day = (before.story_day is None or scene.story_day is None
+                    or before.story_day == scene.story_day)
+        shared = [c for c in scene.breakdown.cast if c in before.breakdown.cast]
+        if shared and same_day:
+            wardrobe = [f"{i.character}: {i.item}" for i in _items(before, "wardrobe")
+                        if i.character in shared]
+            computed.append(
+                f"from scene {before.number}: {', '.join(shared)} in the same wardrobe and "
+                "makeup/hair" + (f" ({'; '.join(wardrobe)})" if wardrobe else ""))
+            injuries = [i.item for i in _items(before, "makeup_hair")
+                        if i.character in shared and re.search(
+                            r"blood|bruise|cut|wound|scar|bandage|injur|burn", i.item, re.I)]
+            if injuries:
+                computed.append(f"injuries carried from scene {before.number}: "
+                                + "; ".join(injuries))
+        props = {i.item.lower() for i in _items(before, "props")}
+        carried = [i.item for i in _items(scene, "props") if i.item.lower() in props]
+        if carried:
+            computed.append(f"props carried from scene {before.number}: {', '.join(carried)}")
+        if (same_day and before.day_night and scene.day_night
+                and before.day_night != scene.day_night):
+            computed.append(f"time moves from {before.day_night.value} (scene {before.number}) "
+                            f"to {scene.day_night.value}")
+        if (same_day and before.story_day is not None and scene.story_day is not None
+                and "EXT" in str(getattr(before.int_ext, "value", ""))
+                and "EXT" in str(getattr(scene.int_ext, "value", ""))):
+            computed.append(f"weather and light continue from scene {before.number} "
+                            f"(story day {scene.story_day})")
+        if before.story_day is not None and scene.story_day is not None \
+                and scene.story_day > before.story_day:
+            computed.append(f"new story day {scene.story_day} (scene {before.number} was day "
+                            f"{before.story_day}): wardrobe changes")
+        scene.breakdown.continuity = computed + [
+            n for n in scene.breakdown.continuity if n not in computed]
+
+
+def total_eighths(scenes: Iterable[PlannedScene]) -> tuple[int, str]:
+    eighths = sum(scene.breakdown.page_eighths for scene in scenes)
+    return eighths, format_eighths(eighths)

@@ -1,0 +1,59 @@
+"""The ``offline`` stand-in on every example story: a marked plan with no prompt scaffolding.
+
+The chain runs the installed architect crew (offline too) by entry point, as a user's
+``novelcrew run architect,director`` does; the director plugin does not import it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from director_fixtures import MemoryGraph, graph_plugin
+
+from novelcrew_director import ScenePlan
+from novelcrew_sdk import make_plugins, make_settings, run_job
+
+STORIES = sorted((Path(__file__).resolve().parents[3] / "examples" / "stories").glob("*.txt"))
+SCAFFOLDING = ("Summary:", "Story:", "(none", "Relationships:")
+
+
+def strings(value: Any, where: str = "") -> Iterator[tuple[str, str]]:
+    if isinstance(value, str):
+        yield where, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from strings(item, f"{where}.{key}")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from strings(item, f"{where}[{i}]")
+
+
+@pytest.mark.parametrize("story", STORIES, ids=[p.stem for p in STORIES])
+async def test_offline_plan_is_marked_and_free_of_scaffolding(tmp_path: Path,
+                                                              story: Path) -> None:
+    assert len(STORIES) >= 2
+    plugins = make_plugins(graph_plugin(MemoryGraph()),
+                           entry_points=["architect", "director"])
+    settings = make_settings(tmp_path / "data", default_model="offline")
+    job, _ = await run_job(plugins, "architect,director",
+                           {"story_text": story.read_text(encoding="utf-8")},
+                           settings=settings, project_id=f"offline-{story.stem}")
+    assert job.status == "succeeded", job.error
+    raw = job.result["director"]
+    plan = ScenePlan.model_validate(raw)
+    assert plan.model.offline is True and plan.model.note and "offline" in plan.model.note
+    assert plan.scenes and plan.schedule.shooting_days >= 1
+    leaks = [(where, text) for where, text in strings(raw)
+             if where not in (".model.note", ".totals.method", ".schedule.method")
+             and any(marker in text for marker in SCAFFOLDING)]
+    assert leaks == []
+    for scene in plan.scenes:
+        assert scene.heading and scene.summary
+        assert 1 <= len(scene.shots) <= 6
+        for shot in scene.shots:
+            assert shot.notes == shot.lighting == shot.alternative == ""  # nothing extracted
+            assert set(shot.subjects) <= set(scene.breakdown.cast)
+        assert scene.blocking == [] and scene.lighting == ""  # not a director's reading
