@@ -1,5 +1,5 @@
 # The two commands of the README's first screen are `make demo` and `make test`.
-.PHONY: demo test lint typecheck bootstrap bench screenshots
+.PHONY: demo test lint typecheck bootstrap bench screenshots dist
 
 bootstrap:
 	./scripts/bootstrap.sh
@@ -26,3 +26,9 @@ bench: bootstrap
 # the pictures of the web UI in docs/screenshots, taken by the browser test
 screenshots: bootstrap
 	NOVELCREW_UI_SCREENSHOTS=docs/screenshots uv run pytest tests/ui -q -p no:randomly
+
+# wheels (and sdists) of core, the SDK and every plugin, for installs outside this repository:
+#   uv venv && uv pip install --find-links dist novelcrew novelcrew-sdk
+dist:
+	rm -rf dist
+	uv build --all-packages -o dist/

@@ -68,3 +68,50 @@ async def test_client_fixture_serves_the_real_app(novelcrew_plugins: Any,
                 break
             await asyncio.sleep(0.05)
         assert job["result"] == {"count": {"words": 2}}
+
+
+class Line(BaseModel):
+    line: str
+
+
+async def write_line(ctx: Any, inputs: In) -> Line:
+    from crewai import Agent, Task
+    from crewai import Crew as CrewAICrew
+
+    writer = Agent(role="Line Writer", goal="Write one line.", backstory="A writer.",
+                   llm=ctx.llm("Line Writer"), allow_delegation=False)
+    task = Task(description="One line for: {story_text}", expected_output='{"line": "..."}',
+                agent=writer, output_pydantic=Line)
+    result = await ctx.kickoff(CrewAICrew(agents=[writer], tasks=[task]),
+                               {"story_text": inputs.story_text})
+    return Line(line=result.pydantic.line)
+
+
+class LinePlugin:
+    @hookimpl
+    def register_crews(self, register: Any) -> None:
+        register(Crew(name="line", description="one line", input_model=In, output_model=Line,
+                      run=write_line, agents=("Line Writer",)))
+
+
+async def test_client_fixture_uses_the_scripted_llm_like_run(novelcrew_plugins: Any,
+                                                            novelcrew_client: Any) -> None:
+    """The same plugins and ScriptedLLM answer over HTTP as they do through novelcrew_run."""
+    import asyncio
+    import json
+
+    from novelcrew_sdk import ScriptedLLM
+
+    llm = ScriptedLLM(replies={"Line Writer": json.dumps({"line": "Keep the light."})})
+    async with novelcrew_client(novelcrew_plugins(LinePlugin(), llm=llm)) as client:
+        created = await client.post("/jobs", json={"crews": ["line"],
+                                                   "inputs": {"story_text": "Mara keeps it."}})
+        assert created.status_code == 202, created.text
+        for _ in range(200):
+            job = (await client.get(f"/jobs/{created.json()['id']}")).json()
+            if job["status"] in ("succeeded", "failed"):
+                break
+            await asyncio.sleep(0.05)
+    assert job["status"] == "succeeded", job
+    assert job["result"] == {"line": {"line": "Keep the light."}}
+    assert llm.calls

@@ -209,9 +209,13 @@ class Settings(BaseSettings):
         return self.model_copy(update=update) if update else self
 
     def model_for(self, crew: str | None = None, agent_role: str | None = None) -> str:
-        """The model a call uses: per agent role, then per crew, then the default."""
-        if agent_role and agent_role in self.agent_models:
-            return self.agent_models[agent_role]
+        """The model a call uses: per agent role, then per crew, then the default. Roles match
+        after stripping whitespace, case-insensitively (crewAI YAML ``role: >`` ends in "\n")."""
+        if agent_role:
+            wanted = agent_role.strip().lower()
+            for role, model in self.agent_models.items():
+                if role.strip().lower() == wanted:
+                    return model
         if crew and crew in self.crew_models:
             return self.crew_models[crew]
         return self.model_for_default

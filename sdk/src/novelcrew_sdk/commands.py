@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import typer
@@ -26,7 +27,8 @@ def new(
     except ScaffoldError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
-    typer.echo(f"created {target}\nnext: cd {target} && pip install -e '.[test]' && pytest")
+    typer.echo(f"created {target}\nnext: cd {target} && novelcrew install -e '.[test]' "
+               f"&& {sys.executable} -m pytest")
 
 
 @hookimpl

@@ -20,6 +20,14 @@ import pytest
 from novelcrew_sdk.testing import make_plugins, make_settings, run_job
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """crewAI warns about its own deprecated attributes whenever a crew runs (not about anything
+    a plugin wrote); hide those, and only those, so a plugin's tests run quietly without each
+    author adding a warnings filter."""
+    for category in ("DeprecationWarning", "PendingDeprecationWarning"):
+        config.addinivalue_line("filterwarnings", f"ignore::{category}:crewai.*")
+
+
 @pytest.fixture
 def novelcrew_settings(tmp_path: Path) -> Any:
     return make_settings(tmp_path / "novelcrew-data")
@@ -30,15 +38,18 @@ def novelcrew_plugins() -> Callable[..., Any]:
     return make_plugins
 
 
+def _scripted_default(plugins: Any, settings: Any) -> Any:
+    """A scripted LLM passed to ``novelcrew_plugins(llm=...)`` answers every agent: the one rule
+    ``novelcrew_run`` and ``novelcrew_client`` share."""
+    scripted = "scripted" in plugins.registry.models
+    return settings.model_copy(update={"default_model": "scripted"} if scripted else {})
+
+
 @pytest.fixture
 def novelcrew_run(novelcrew_settings: Any) -> Callable[..., Any]:
     async def _run(plugins: Any, crews: Any, inputs: Any = None, **kwargs: Any) -> Any:
         if "settings" not in kwargs:
-            # a scripted LLM passed to novelcrew_plugins(llm=...) answers every agent
-            scripted = "scripted" in plugins.registry.models
-            kwargs["settings"] = novelcrew_settings.model_copy(
-                update={"default_model": "scripted"} if scripted else {}
-            )
+            kwargs["settings"] = _scripted_default(plugins, novelcrew_settings)
         return await run_job(plugins, crews, inputs, **kwargs)
 
     return _run
@@ -68,6 +79,7 @@ async def app_client(plugins: Any, settings: Any, backend: Any = None) -> AsyncI
 @pytest.fixture
 def novelcrew_client(novelcrew_settings: Any) -> Callable[..., Any]:
     def _client(plugins: Any, settings: Any = None, backend: Any = None) -> Any:
-        return app_client(plugins, settings or novelcrew_settings, backend)
+        return app_client(plugins, settings or _scripted_default(plugins, novelcrew_settings),
+                          backend)
 
     return _client

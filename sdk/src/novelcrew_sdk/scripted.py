@@ -102,9 +102,10 @@ class ScriptedLLM(LocalLLM):
         with self._lock:  # pick under the lock; call a function outside it (it may block)
             script: Script | None = self._script.get(role) if role is not None else None
             if script is None:
-                # roles may differ in case
+                # roles may differ in case and surrounding whitespace (YAML `role: >` ends
+                # in a newline)
                 for name, candidate in self._script.items():
-                    if role and name.lower() == role.lower():
+                    if role and name.strip().lower() == role.strip().lower():
                         script, role = candidate, name
                         break
             if script is None:
