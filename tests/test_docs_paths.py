@@ -16,6 +16,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 TOP = ("core/", "sdk/", "plugins/", "examples/", "docs/", "deploy/", "bench/", "tests/",
        "scripts/", ".ci/")
+#: files a page tells the reader to write, or that a run writes: not in the repository
+WRITTEN_BY_USERS = {"novelcrew.toml", "scores.json", ".env"}
 SKIP_PARTS = ("node_modules", ".venv", "template")
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s#]+)(?:#[^)]*)?\)")
 CODE = re.compile(r"`([^`\s]+)`")
@@ -47,10 +49,12 @@ def referenced(md: Path) -> list[tuple[str, Path]]:
             token = token.split("::")[0]
             local = md.parent / token  # a plugin's README may name its own tests/ folder
             found.append((token, local if local.exists() else ROOT / token))
+        elif token in WRITTEN_BY_USERS:
+            continue
         elif (re.fullmatch(r"[\w.-]+\.(?:py|toml|yaml|yml|md|txt|json|cfg|ini|sh)", token)
               and md.parent != ROOT / "docs" and md.parent != ROOT):
             # a bare file name in a package's README: somewhere in that package
-            hits = [p for p in md.parent.rglob(token)
+            hits = [p for base in (md.parent, ROOT / "examples") for p in base.rglob(token)
                     if not any(part in p.parts for part in SKIP_PARTS)]
             found.append((token, hits[0] if hits else md.parent / token))
     return found
