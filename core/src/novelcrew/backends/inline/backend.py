@@ -104,6 +104,7 @@ class InlineBackend(JobBackend):
             self._release_lock()
             raise
         self._accepting = True
+        self.draining, self._streams_end = False, None
         # a fresh queue for this event loop, keeping whatever was submitted before start()
         old, self._queue = self._queue, asyncio.Queue()
         while not old.empty():
@@ -139,6 +140,52 @@ class InlineBackend(JobBackend):
             schedule_webhook(job, self.settings, outbox=self.store)  # type: ignore[arg-type]
         if jobs:
             log.info("webhooks_redelivering", jobs=len(jobs))
+
+    async def drain(self, grace: float) -> None:
+        """A graceful shutdown's first step (SIGTERM; ``novelcrew serve`` calls it while the
+        server still answers): new jobs get 503, queued ones stay queued for the next start,
+        running ones get ``grace`` seconds to finish; the rest are handed back (stored as
+        ``queued`` with a warning, to run again from their first crew without a result), and
+        event streams end with a ``server_stopping`` event."""
+        self.draining = True
+        self._accepting = False
+        for handle in self._retries.values():
+            handle.cancel()  # they stay queued in the store
+        self._retries.clear()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
+        if self._running:
+            log.info("inline_draining", running=len(self._running), grace_seconds=grace)
+        while self._running and loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        handed_back = set(self._running)
+        for task in self._workers:
+            task.cancel()
+        await asyncio.gather(*self._workers, return_exceptions=True)
+        self._workers = []
+        for job_id in handed_back:
+            event = self._cancel_events.pop(job_id, None)
+            if event is not None:
+                event.set()  # stops a crewAI kickoff still working in its thread
+            try:
+                await self._hand_back(job_id)
+            except Exception as exc:  # it stays running: the next start re-runs it anyway
+                log.warning("inline_hand_back_failed", job_id=job_id,
+                            error=f"{type(exc).__name__}: {exc}")
+        if handed_back:
+            log.warning("inline_jobs_handed_back", jobs=len(handed_back))
+        await super().drain(grace)
+
+    async def _hand_back(self, job_id: str) -> None:
+        job = await self.store.get(job_id)
+        if job is None or job.status is not JobStatus.running:
+            return
+        job.status = JobStatus.queued
+        await self.runner.emit(
+            job, "warning", notify=False, save=True,
+            message="handed back: the server stopped before this job finished; it runs again "
+            "from its first crew without a result when the server is back",
+            data={"handed_back": True})
 
     async def stop(self, grace: float = 0.0) -> None:
         """Stop taking work; running jobs get ``grace`` seconds, then are abandoned (they stay
@@ -199,6 +246,9 @@ class InlineBackend(JobBackend):
 
     # submitting and cancelling ------------------------------------------------------------
     async def submit(self, job: Job) -> Job:
+        if self.draining:
+            raise BackendUnavailable("the server is shutting down; submit the job again once "
+                                     "it is back")
         job.status = JobStatus.queued
         try:
             await self.runner.record_queued(job, create=True)
@@ -241,8 +291,8 @@ class InlineBackend(JobBackend):
     async def _work(self) -> None:
         while True:
             job_id = await self._queue.get()
-            if job_id in self._claimed:
-                continue  # already being handled (a cancellation got there first)
+            if job_id in self._claimed or self.draining:
+                continue  # being handled (a cancellation got there first), or shutting down
             self._claimed.add(job_id)
             self._running.add(job_id)
             cancel = self._cancel_event(job_id)
