@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from pathlib import Path
 from typing import Any
@@ -48,10 +49,8 @@ def run_server(overrides: dict[str, Any]) -> None:
         timeout_graceful_shutdown=10,
     )
     server = _draining_server(config, app.state.backend, settings.worker_grace_seconds)
-    try:
-        server.run()
-    except KeyboardInterrupt:  # as uvicorn.run: the SIGINT it handled, raised again
-        pass
+    with contextlib.suppress(KeyboardInterrupt):  # as uvicorn.run: the SIGINT it handled,
+        server.run()  # raised again once it shut down
     if not server.started:
         raise SystemExit(3)  # as uvicorn.run: the app failed to start
 
