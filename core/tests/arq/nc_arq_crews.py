@@ -2,12 +2,14 @@
 
 They call no model. ``sleepy`` appends ``<job id> <crew>`` to its ``ledger`` file when it
 finishes, so a test can count how often each crew of each job really ran to its end, across
-worker processes; ``flaky`` keeps its failure count in a file for the same reason.
+worker processes, and names its worker's pid in its task events; ``flaky`` keeps its failure
+count in a file for the same reason.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +33,9 @@ class Done(BaseModel):
 async def sleepy(ctx: RunContext, inputs: SleepyIn) -> Done:
     await ctx.add_tasks(inputs.steps)
     for i in range(inputs.steps):
-        await ctx.task_started(f"step {i + 1}")
+        await ctx.task_started(f"step {i + 1}", pid=os.getpid())
         await asyncio.sleep(inputs.step_seconds)
-        await ctx.task_finished(f"step {i + 1}")
+        await ctx.task_finished(f"step {i + 1}", pid=os.getpid())
     if inputs.ledger:
         with Path(inputs.ledger).open("a") as fh:
             fh.write(f"{ctx.job_id} {ctx.crew}\n")

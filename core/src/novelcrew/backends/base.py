@@ -110,11 +110,20 @@ class JobStore(ABC):
         return out
 
 
+#: the type of the last event of a stream the server ends because it is shutting down (sent
+#: to the client only, never stored; its ``seq`` repeats the last event's, so resuming with
+#: ``Last-Event-ID`` misses nothing)
+SERVER_STOPPING = "server_stopping"
+
+
 class JobBackend(ABC):
     """Runs jobs and answers for them. Subclasses provide ``store`` and scheduling."""
 
     name: str = "base"
     store: JobStore
+    #: set by ``drain()``: the server is shutting down
+    draining: bool = False
+    _streams_end: asyncio.Event | None = None
 
     async def start(self) -> None:
         """Open the store and start whatever runs jobs (and pick up unfinished ones)."""
@@ -122,6 +131,18 @@ class JobBackend(ABC):
 
     async def stop(self) -> None:
         await self.store.close()
+
+    async def drain(self, grace: float) -> None:
+        """Before a graceful shutdown (SIGTERM): stop taking jobs and end every event stream
+        with a ``server_stopping`` event. A backend that runs jobs in this process lets them
+        finish first, for up to ``grace`` seconds, and hands back the rest."""
+        self.draining = True
+        self._end_streams().set()
+
+    def _end_streams(self) -> asyncio.Event:
+        if self._streams_end is None:
+            self._streams_end = asyncio.Event()
+        return self._streams_end
 
     @abstractmethod
     async def submit(self, job: Job) -> Job:
@@ -162,8 +183,15 @@ class JobBackend(ABC):
         """
         await self.get(job_id)
         last = after
+        end = self._end_streams()
         while True:
-            batch = await self.store.wait_events(job_id, last, timeout=poll)
+            batch = await self._next_events(job_id, last, poll, end)
+            if batch is None:  # the server is shutting down
+                yield JobEvent(seq=last, job_id=job_id, type=SERVER_STOPPING,
+                               message="the server is shutting down; resume this stream "
+                               "(Last-Event-ID) once it is back",
+                               data={"resume_after": last})
+                return
             if not batch:
                 job = await self.get(job_id)
                 if job.status.terminal and job.events_count <= last:
@@ -176,7 +204,25 @@ class JobBackend(ABC):
                 if event.terminal:
                     return
 
+    async def _next_events(self, job_id: str, after: int, poll: float,
+                           end: asyncio.Event) -> builtins.list[JobEvent] | None:
+        """``wait_events``, or ``None`` as soon as ``end`` is set."""
+        if end.is_set():
+            return None
+        waiting = asyncio.ensure_future(self.store.wait_events(job_id, after, timeout=poll))
+        ending = asyncio.ensure_future(end.wait())
+        try:
+            await asyncio.wait((waiting, ending), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            ending.cancel()
+            if not waiting.done():
+                waiting.cancel()
+        return waiting.result() if waiting.done() and not waiting.cancelled() else None
+
     async def health(self) -> Health:
+        if self.draining:
+            return Health(status="down", required=True,
+                          detail=f"{self.name}: the server is shutting down")
         try:
             await asyncio.wait_for(self.store.counts(), timeout=5)
         except Exception as exc:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +43,7 @@ def run_server(overrides: dict[str, Any]) -> None:
 
     print_startup_summary(settings, f"serving on http://{settings.host}:{settings.port}")
     freeze_heap(settings)
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
@@ -51,6 +53,38 @@ def run_server(overrides: dict[str, Any]) -> None:
         proxy_headers=True,
         timeout_graceful_shutdown=10,
     )
+    server = _draining_server(config, app.state.backend, settings.worker_grace_seconds)
+    with contextlib.suppress(KeyboardInterrupt):  # as uvicorn.run: the SIGINT it handled,
+        server.run()  # raised again once it shut down
+    if not server.started:
+        raise SystemExit(3)  # as uvicorn.run: the app failed to start
+
+
+def _draining_server(config: Any, backend: Any, grace: float) -> Any:
+    """A uvicorn server that drains the job backend on SIGTERM/SIGINT while it still
+    answers (new jobs get 503, running ones get ``grace`` seconds, event streams end with a
+    final event), then shuts down as uvicorn does. A second SIGINT skips the wait.
+
+    sse-starlette would otherwise cut every event stream the moment the signal arrives; its
+    documented switch hands that to us (the backend ends its streams when the drain ends,
+    and uvicorn's own graceful timeout still bounds whatever is left)."""
+    import asyncio
+
+    import uvicorn
+    from sse_starlette.sse import AppStatus
+
+    AppStatus.disable_automatic_graceful_drain()
+
+    class DrainingServer(uvicorn.Server):
+        async def shutdown(self, sockets: Any = None) -> None:
+            drain = asyncio.ensure_future(backend.drain(grace))
+            while not drain.done() and not self.force_exit:
+                await asyncio.wait((drain,), timeout=0.1)
+            if drain.done() and not drain.cancelled() and drain.exception() is not None:
+                logging.getLogger(__name__).warning("drain failed: %r", drain.exception())
+            await super().shutdown(sockets)
+
+    return DrainingServer(config)
 
 
 def freeze_heap(settings: Any) -> None:

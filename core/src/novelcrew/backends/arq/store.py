@@ -15,6 +15,12 @@ Two Lua scripts keep the rules every store shares atomic across processes:
 
 ``wait_events`` blocks in ``XREAD BLOCK``, so a waiting SSE stream costs no polling.
 
+Writes for a job this process runs are fenced by its lease: ``track(job_id, owner)`` names
+the worker, and the script refuses (writes nothing of) a batch whose job's ``worker`` field
+names someone else. A worker that stalled past its lease (SIGSTOP, a frozen VM) and wakes up
+after another worker took the job over cannot write the job's record or log a second time:
+its write raises ``LeaseLost`` and every later one for that job does too.
+
 Writes are batched per job to spend fewer round trips: a ``save`` waits up to ``HOLD_SECONDS``
 for the job's next event and goes with it in one script call. While a worker runs a job
 (``track(job_id)``), it is the job's only writer, so its non-terminal events are held the same
@@ -31,6 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import contextlib
 import json
 import weakref
 from collections.abc import Sequence
@@ -42,17 +49,22 @@ import structlog
 
 from novelcrew.backends.arq.keys import Keys
 from novelcrew.backends.base import JobStore
+from novelcrew.errors import JobError
 from novelcrew.jobs import TERMINAL, TERMINAL_EVENTS, Job, JobEvent, JobStatus
 
 log = structlog.get_logger(__name__)
 
 _TERMINAL_LUA = "{" + ", ".join(f"['{s.value}']=true" for s in TERMINAL) + "}"
 
-#: Save a record (ARGV[1..9], when ARGV[1] ~= ''), then append events to KEYS. Returns
-#: {saved (1, 0 refused, -1 exists), appended, first seq, terminal seq}.
+#: Save a record (ARGV[1..9], when ARGV[1] ~= ''), then append events to KEYS, unless
+#: ARGV[10] names a lease owner that is not the job's ``worker``. Returns
+#: {saved (1, 0 refused, -1 exists, -2 fenced), appended, first seq, terminal seq}.
 WRITE_LUA = f"""
 local terminal = {_TERMINAL_LUA}
 local saved = 1
+if ARGV[10] ~= '' and redis.call('HGET', KEYS[1], 'worker') ~= ARGV[10] then
+  return {{-2, 0, 0, 0}}
+end
 if ARGV[1] ~= '' then
   local root, id, record, status, project, score, cancel, mode, expect =
     ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9]
@@ -88,15 +100,15 @@ if ARGV[1] ~= '' then
   end
 end
 if saved == -1 then return {{saved, 0, 0, 0}} end
--- events: ARGV[10] = how many, then (kind, body) pairs; the log closes after a terminal one
+-- events: ARGV[11] = how many, then (kind, body) pairs; the log closes after a terminal one
 local h, stream = KEYS[1], KEYS[2]
-local n = tonumber(ARGV[10])
+local n = tonumber(ARGV[11])
 local appended, first = 0, 0
 for i = 1, n do
   if redis.call('HEXISTS', h, 'terminal_seq') == 1 then break end
   local seq = redis.call('HINCRBY', h, 'events_count', 1)
-  redis.call('XADD', stream, '0-' .. seq, 'e', ARGV[10 + 2 * i])
-  if ARGV[9 + 2 * i] == 'terminal' then redis.call('HSET', h, 'terminal_seq', seq) end
+  redis.call('XADD', stream, '0-' .. seq, 'e', ARGV[11 + 2 * i])
+  if ARGV[10 + 2 * i] == 'terminal' then redis.call('HSET', h, 'terminal_seq', seq) end
   if appended == 0 then first = seq end
   appended = appended + 1
 end
@@ -112,6 +124,13 @@ HOLD_SECONDS = 0.02
 SENT_AT_ONCE = frozenset({"crew_finished"})
 _NO_SAVE = [""] * 9
 _TERMINAL_VALUES = frozenset(s.value for s in TERMINAL)
+
+
+class LeaseLost(JobError):
+    """This worker no longer holds the job (another took it over): nothing it writes for the
+    job is stored."""
+
+    error_type = "lease_lost"
 
 
 @dataclass
@@ -140,6 +159,10 @@ class RedisStore(JobStore):
         self._held: dict[str, _Held] = {}
         #: jobs this process runs (it is their only writer): job id -> last seq handed out
         self._runs: dict[str, int] = {}
+        #: the lease owner each tracked job's writes are fenced by
+        self._owners: dict[str, str] = {}
+        #: tracked jobs whose lease another worker holds now: their writes are refused
+        self._fenced: set[str] = set()
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
@@ -155,7 +178,7 @@ class RedisStore(JobStore):
 
     async def close(self) -> None:
         if self._client is not None:
-            await self.flush()
+            await self.flush(keep_endings=False)
         client, self._client = self._client, None
         if client is not None and self._own_client:
             await client.aclose()
@@ -182,12 +205,19 @@ class RedisStore(JobStore):
 
     async def _call(self, job_id: str, save: list[str],
                     events: list[tuple[str, str]]) -> tuple[int, int, int, int]:
-        args: list[str | int] = [*save, len(events)]
+        """One script call; ``LeaseLost`` if the job's lease owner is not this writer."""
+        self._check_fence(job_id)
+        args: list[str | int] = [*save, self._owners.get(job_id, ""), len(events)]
         for kind, body in events:
             args += [kind, body]
         out = await self._script(keys=[self.keys.job(job_id), self.keys.events(job_id)],
                                  args=args)
         saved, appended, first, closed = (int(v) for v in out)
+        if saved == -2:
+            self._fenced.add(job_id)
+            self._held.pop(job_id, None)
+            log.warning("write_fenced", job_id=job_id, owner=self._owners.get(job_id))
+            raise LeaseLost(f"job {job_id} is held by another worker", {"job_id": job_id})
         return saved, appended, first, closed
 
     async def _send(self, job_id: str, held: _Held,
@@ -195,6 +225,8 @@ class RedisStore(JobStore):
         """Write ``held`` (plus ``extra`` events) for ``job_id``; on failure keep it held."""
         try:
             result = await self._call(job_id, held.save or _NO_SAVE, [*held.events, *extra])
+        except LeaseLost:
+            raise  # what was held is dropped: it belongs to a run that lost the job
         except BaseException:
             later = self._held.get(job_id)
             if later is None:
@@ -211,19 +243,31 @@ class RedisStore(JobStore):
             self._runs[job_id] = max(self._runs[job_id], first + appended - 1)
         return result
 
-    async def _flush_job(self, job_id: str) -> None:
+    async def _flush_job(self, job_id: str, *, keep_ending: bool = False) -> None:
+        """Write what is held for ``job_id``. With ``keep_ending`` (a flush the runner did not
+        ask for), a running job's final record stays held: the runner sends its terminal event
+        right after, and the two go in one script call. Sent alone, a crash or an outage
+        between the two would leave a job ``succeeded`` with no terminal event in its log."""
         async with self._lock(job_id):
             held = self._held.pop(job_id, None)
-            if held is not None:
-                await self._send(job_id, held)
+            if held is None:
+                return
+            if (keep_ending and job_id in self._runs and held.save is not None
+                    and held.save[3] in _TERMINAL_VALUES):
+                self._held[job_id] = _Held(save=held.save)
+                held.save = None
+                if not held.events:
+                    return
+            await self._send(job_id, held)
 
-    async def flush(self) -> None:
-        """Write everything held now."""
+    async def flush(self, *, keep_endings: bool = True) -> None:
+        """Write everything held now (but a running job's final record: see ``_flush_job``)."""
         if self._flush_timer is not None:
             self._flush_timer.cancel()
             self._flush_timer = None
         for job_id in list(self._held):
-            await self._flush_job(job_id)
+            with contextlib.suppress(LeaseLost):  # dropped: the job's new holder writes it
+                await self._flush_job(job_id, keep_ending=keep_endings)
 
     def _flush_soon(self) -> None:
         if self._flush_timer is None:
@@ -241,7 +285,7 @@ class RedisStore(JobStore):
 
     async def _flush_job_logged(self, job_id: str) -> None:
         try:
-            await self._flush_job(job_id)
+            await self._flush_job(job_id, keep_ending=True)
         except Exception as exc:  # kept held; the next write or read tries again
             log.warning("redis_store_flush_failed", error=f"{type(exc).__name__}: {exc}")
             self._flush_soon()
@@ -255,9 +299,16 @@ class RedisStore(JobStore):
             if self._held:
                 self._flush_soon()
 
-    def track(self, job_id: str) -> None:
-        """This process now runs ``job_id`` (its only writer): hold its events too."""
+    def track(self, job_id: str, owner: str | None = None) -> None:
+        """This process now runs ``job_id`` (its only writer): hold its events too; with
+        ``owner``, every write for the job is fenced by that lease owner."""
         self._runs.setdefault(job_id, -1)
+        if owner:
+            self._owners[job_id] = owner
+
+    def lost(self, job_id: str) -> bool:
+        """Whether a write for ``job_id`` was refused because another worker holds it."""
+        return job_id in self._fenced
 
     async def untrack(self, job_id: str) -> None:
         """The run ended: write what is held for it and stop holding its events."""
@@ -265,6 +316,8 @@ class RedisStore(JobStore):
             await self._flush_job(job_id)
         finally:
             self._runs.pop(job_id, None)
+            self._owners.pop(job_id, None)
+            self._fenced.discard(job_id)
 
     async def create(self, job: Job) -> None:
         await self.flush()
@@ -297,8 +350,15 @@ class RedisStore(JobStore):
         """This process lost ``job_id`` to another worker: drop what it holds unwritten."""
         self._held.pop(job_id, None)
         self._runs.pop(job_id, None)
+        self._owners.pop(job_id, None)
+        self._fenced.discard(job_id)
+
+    def _check_fence(self, job_id: str) -> None:
+        if job_id in self._fenced:
+            raise LeaseLost(f"job {job_id} is held by another worker", {"job_id": job_id})
 
     async def save(self, job: Job) -> None:
+        self._check_fence(job.id)
         args = self._save_args(job, "save")
         held = self._held.get(job.id)
         if held is not None and held.save is not None:
@@ -412,6 +472,7 @@ class RedisStore(JobStore):
                          data=data or {})
         body = event.model_dump_json(exclude={"seq", "job_id"})
         terminal = type in TERMINAL_EVENTS
+        self._check_fence(job_id)
         last = self._runs.get(job_id, -1)
         if not terminal and last >= 0:  # a tracked job: hold the event, numbered locally
             event.seq = last + 1

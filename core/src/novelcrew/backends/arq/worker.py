@@ -14,7 +14,8 @@ timeout (an hour) before arq runs the job again. So the marker is made a lease:
   without a result (a warning event says so). A job that keeps losing its worker fails
   (``worker_lost``) after ``job_max_attempts + 2`` takeovers.
 - a worker that finds it no longer holds a job (it stalled past its lease and another worker
-  took the job over) stops running it, writes nothing more for it and waits for it to end
+  took the job over: its next renewal says so, or the store refuses its next write, which is
+  fenced by the lease owner) stops running it, writes nothing more for it and waits for it to end
   before telling arq, so that arq's end-of-job cleanup cannot clear the new holder's marker:
   no job runs on two workers at once past one heartbeat.
 - the reaper (one worker per heartbeat) cuts to the lease any in-progress marker still at its
@@ -46,7 +47,7 @@ import structlog
 from redis.exceptions import RedisError
 
 from novelcrew.backends.arq.keys import ARQ_IN_PROGRESS, Keys
-from novelcrew.backends.arq.store import RedisStore, connect
+from novelcrew.backends.arq.store import LeaseLost, RedisStore, connect
 from novelcrew.backends.base import warm_up_crewai
 from novelcrew.jobs import JobErrorInfo, JobStatus, utcnow
 from novelcrew.runner import JobRunner
@@ -275,22 +276,24 @@ class WorkerState:
         cancel = threading.Event()
         run = _Run(cancel, asyncio.create_task(self.runner.run(job_id, cancel)))
         self.running[job_id] = run
-        self.store.track(job_id)  # this worker is the job's writer: batch its events
+        self.store.track(job_id, self.id)  # its writer, fenced by its lease: batch its events
         try:
             async with asyncio.timeout(self.settings.job_timeout_seconds):
                 outcome = await self._run(job_id, run)
         except TimeoutError:
             run.cancel.set()
-            await self.finish_failed(job_id, JobErrorInfo(
-                type="timeout",
-                message=f"the job ran longer than {self.settings.job_timeout_seconds:g}s",
-            ))
+            with contextlib.suppress(LeaseLost):  # another worker holds it: theirs to end
+                await self.finish_failed(job_id, JobErrorInfo(
+                    type="timeout",
+                    message=f"the job ran longer than {self.settings.job_timeout_seconds:g}s",
+                ))
             self.counters["jobs_failed"] += 1
             return {"status": JobStatus.failed.value}
         except asyncio.CancelledError:
             # arq's abort, or a shutdown past its grace period
             run.cancel.set()  # stops a crewAI kickoff still running in its thread
-            await asyncio.shield(self._stopped(job_id))
+            with contextlib.suppress(LeaseLost):  # another worker holds it: theirs to end
+                await asyncio.shield(self._stopped(job_id))
             raise
         except (RedisError, OSError) as exc:
             # Redis went away mid-run: arq keeps the job (a worker runs it again), whether
@@ -299,7 +302,7 @@ class WorkerState:
             run.cancel.set()
             run.lost = True
             log.warning("job_interrupted", job_id=job_id, error=f"{type(exc).__name__}: {exc}")
-            with contextlib.suppress(RedisError, OSError):
+            with contextlib.suppress(RedisError, OSError, LeaseLost):
                 await self._stopped(job_id)
             raise Retry(defer=1.0) from exc
         finally:
@@ -326,6 +329,8 @@ class WorkerState:
         except asyncio.CancelledError:
             if not run.lost:
                 raise
+        except LeaseLost:  # a write found another worker holding the job: it wrote nothing
+            run.lost = True
         # lost: wait for the new holder to end it, so arq's cleanup cannot clear its marker
         run.cancel.set()  # stops a crewAI kickoff still running in its thread
         self.counters["jobs_lost"] += 1

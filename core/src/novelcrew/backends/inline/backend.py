@@ -9,6 +9,11 @@ them up again, up to a limit (a job that keeps taking its server down fails as
 ``worker_lost``); a job over ``job_timeout_seconds`` fails as ``timeout``. Webhook
 deliveries cut short by a stop or a crash are sent again too (the store is their outbox).
 One server per data directory: two would both recover the same jobs.
+
+When the store cannot write (a full disk), the server degrades rather than losing work:
+``/health`` says ``degraded``, submissions get 503, and a job whose write failed is parked
+as it was last stored (queued or running, its finished crews kept); a background probe
+re-queues the parked jobs once the store can write again.
 """
 
 from __future__ import annotations
@@ -24,10 +29,11 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from novelcrew.backends.base import JobBackend, JobStore, import_crewai, uses_crewai
-from novelcrew.backends.inline.store import SQLiteStore
+from novelcrew.backends.inline.store import SQLiteStore, StoreNotWritable
 from novelcrew.errors import BackendUnavailable
 from novelcrew.jobs import Job, JobErrorInfo, JobStatus, utcnow
 from novelcrew.runner import JobRunner
+from novelcrew.specs import Health
 from novelcrew.webhooks import (
     drain_webhooks,
     pending_webhooks,
@@ -48,6 +54,8 @@ LOCK_FILE = "inline.lock"
 EXTRA_RECOVERIES = 2
 #: jobs created at most this long before a start get their unsettled webhooks sent again
 WEBHOOK_REDELIVERY_WINDOW = 24 * 3600.0
+#: first and longest wait between probes of a store that cannot write
+STORE_PROBE_SECONDS = (0.5, 10.0)
 
 
 class InlineBackend(JobBackend):
@@ -79,6 +87,9 @@ class InlineBackend(JobBackend):
         #: by the next start)
         self.webhook_drain_seconds = 5.0
         self._accepting = False
+        #: jobs whose store write failed, waiting (in order) for the store to write again
+        self._parked: dict[str, None] = {}
+        self._store_probe: asyncio.Task[None] | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings, plugins: Plugins) -> InlineBackend:
@@ -93,6 +104,7 @@ class InlineBackend(JobBackend):
             self._release_lock()
             raise
         self._accepting = True
+        self.draining, self._streams_end = False, None
         # a fresh queue for this event loop, keeping whatever was submitted before start()
         old, self._queue = self._queue, asyncio.Queue()
         while not old.empty():
@@ -129,6 +141,52 @@ class InlineBackend(JobBackend):
         if jobs:
             log.info("webhooks_redelivering", jobs=len(jobs))
 
+    async def drain(self, grace: float) -> None:
+        """A graceful shutdown's first step (SIGTERM; ``novelcrew serve`` calls it while the
+        server still answers): new jobs get 503, queued ones stay queued for the next start,
+        running ones get ``grace`` seconds to finish; the rest are handed back (stored as
+        ``queued`` with a warning, to run again from their first crew without a result), and
+        event streams end with a ``server_stopping`` event."""
+        self.draining = True
+        self._accepting = False
+        for handle in self._retries.values():
+            handle.cancel()  # they stay queued in the store
+        self._retries.clear()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
+        if self._running:
+            log.info("inline_draining", running=len(self._running), grace_seconds=grace)
+        while self._running and loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        handed_back = set(self._running)
+        for task in self._workers:
+            task.cancel()
+        await asyncio.gather(*self._workers, return_exceptions=True)
+        self._workers = []
+        for job_id in handed_back:
+            event = self._cancel_events.pop(job_id, None)
+            if event is not None:
+                event.set()  # stops a crewAI kickoff still working in its thread
+            try:
+                await self._hand_back(job_id)
+            except Exception as exc:  # it stays running: the next start re-runs it anyway
+                log.warning("inline_hand_back_failed", job_id=job_id,
+                            error=f"{type(exc).__name__}: {exc}")
+        if handed_back:
+            log.warning("inline_jobs_handed_back", jobs=len(handed_back))
+        await super().drain(grace)
+
+    async def _hand_back(self, job_id: str) -> None:
+        job = await self.store.get(job_id)
+        if job is None or job.status is not JobStatus.running:
+            return
+        job.status = JobStatus.queued
+        await self.runner.emit(
+            job, "warning", notify=False, save=True,
+            message="handed back: the server stopped before this job finished; it runs again "
+            "from its first crew without a result when the server is back",
+            data={"handed_back": True})
+
     async def stop(self, grace: float = 0.0) -> None:
         """Stop taking work; running jobs get ``grace`` seconds, then are abandoned (they stay
         ``running`` in the store and are re-run by the next ``start``)."""
@@ -136,6 +194,10 @@ class InlineBackend(JobBackend):
         for handle in self._retries.values():
             handle.cancel()
         self._retries.clear()
+        if self._store_probe is not None:
+            self._store_probe.cancel()
+            self._store_probe = None
+        self._parked.clear()  # left as stored: the next start picks them up
         if grace > 0 and self._running:
             deadline = asyncio.get_running_loop().time() + grace
             while self._running and asyncio.get_running_loop().time() < deadline:
@@ -184,8 +246,15 @@ class InlineBackend(JobBackend):
 
     # submitting and cancelling ------------------------------------------------------------
     async def submit(self, job: Job) -> Job:
+        if self.draining:
+            raise BackendUnavailable("the server is shutting down; submit the job again once "
+                                     "it is back")
         job.status = JobStatus.queued
-        await self.runner.record_queued(job, create=True)
+        try:
+            await self.runner.record_queued(job, create=True)
+        except StoreNotWritable:
+            self._watch_store()
+            raise  # 503: nothing was stored
         self._enqueue(job.id)
         return job  # as stored (the runner works on a copy it reads from the store)
 
@@ -222,8 +291,8 @@ class InlineBackend(JobBackend):
     async def _work(self) -> None:
         while True:
             job_id = await self._queue.get()
-            if job_id in self._claimed:
-                continue  # already being handled (a cancellation got there first)
+            if job_id in self._claimed or self.draining:
+                continue  # being handled (a cancellation got there first), or shutting down
             self._claimed.add(job_id)
             self._running.add(job_id)
             cancel = self._cancel_event(job_id)
@@ -233,17 +302,26 @@ class InlineBackend(JobBackend):
                     outcome = await self.runner.run(job_id, cancel)
             except TimeoutError:
                 cancel.set()  # stops a crewAI kickoff still running in its thread
-                await self._fail(job_id, JobErrorInfo(
-                    type="timeout",
-                    message=f"the job ran longer than {self.settings.job_timeout_seconds:g}s",
-                ))
+                try:
+                    await self._fail(job_id, JobErrorInfo(
+                        type="timeout",
+                        message=f"the job ran longer than {self.settings.job_timeout_seconds:g}s",
+                    ))
+                except StoreNotWritable:
+                    self._park(job_id)
+                    continue
                 self._cancel_events.pop(job_id, None)
                 continue
             except asyncio.CancelledError:
                 raise  # stop(): the job stays running in the store for the next start
+            except StoreNotWritable as exc:
+                log.warning("inline_job_waits_for_store", job_id=job_id, error=exc.message)
+                self._park(job_id)
+                continue
             except Exception as exc:  # the store failed under us: leave the job for a restart
                 log.exception("inline_run_crashed", job_id=job_id,
                               error=f"{type(exc).__name__}: {exc}")
+                self._cancel_events.pop(job_id, None)
                 continue
             finally:
                 self._claimed.discard(job_id)
@@ -252,6 +330,55 @@ class InlineBackend(JobBackend):
                 self._retry_later(job_id, outcome.retry_in)
             else:
                 self._cancel_events.pop(job_id, None)
+
+    # a store that cannot write ---------------------------------------------------------
+    def _park(self, job_id: str) -> None:
+        """Hold a job whose write failed until the store can write (it stays as stored)."""
+        self._parked[job_id] = None
+        self._watch_store()
+
+    def _watch_store(self) -> None:
+        """Start probing the store until it can write again (once)."""
+        if self._store_probe is None or self._store_probe.done():
+            self._store_probe = asyncio.create_task(self._await_writable(),
+                                                    name="novelcrew-inline-store-probe")
+
+    async def _await_writable(self) -> None:
+        probe = getattr(self.store, "probe", None)
+        delay, longest = STORE_PROBE_SECONDS
+        while self._accepting:
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, longest)
+            if probe is None or await probe():
+                break
+        else:
+            return
+        parked, self._parked = list(self._parked), {}
+        for job_id in parked:
+            self._enqueue(job_id)
+        log.info("inline_store_writable_again", resumed_jobs=len(parked))
+
+    async def health(self) -> Health:
+        """``degraded`` while the store cannot write (accepted jobs wait; submissions get
+        503) or its file system has less free space than the store needs to resume."""
+        base = await super().health()
+        if base.status != "ok":
+            return base
+        error: str | None = getattr(self.store, "write_error", None)
+        data = {"writable": error is None, "waiting_jobs": len(self._parked)}
+        if error is not None:
+            self._watch_store()
+            return Health(status="degraded", required=True, data=data,
+                          detail=f"inline: the job store cannot write ({error}); accepted "
+                          "jobs wait and resume once it can, new ones are refused")
+        free_bytes = getattr(self.store, "free_bytes", None)
+        if free_bytes is not None:
+            free = free_bytes()  # one statvfs: microseconds
+            data["free_bytes"] = free
+            if free < getattr(self.store, "min_free_bytes", 0):
+                return Health(status="degraded", required=True, data=data,
+                              detail=f"inline: the job store's disk has {free} bytes free")
+        return Health(status="ok", required=True, detail=self.name, data=data)
 
     async def _warm_up_for(self, job_id: str) -> None:
         """Import crewAI in a thread before the first job whose crews have agents.
@@ -295,6 +422,7 @@ class InlineBackend(JobBackend):
             "concurrency": self.concurrency,
             "queue_depth": out["counts"].get("queued", 0),
             "waiting_to_retry": len(self._retries),
+            "waiting_for_store": len(self._parked),
             "webhooks": {**webhook_counts(), "pending": pending_webhooks()},
         })
         return out

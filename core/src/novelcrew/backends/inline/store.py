@@ -12,6 +12,11 @@ the count nor undo a cancellation (the same rules as ``MemoryStore``).
 
 Waiters on a job's events wake at once on events appended through this store, and poll the
 file otherwise (another process may write it too).
+
+A write that fails because the file cannot grow or be written (a full disk, an I/O error, a
+read-only file system) turns the store read-only: every later write is refused at once with
+``StoreNotWritable`` (so no job is half-written, and none is marked failed by a small write
+that happened to fit) until ``probe()`` finds that it can write again. Reads go on meanwhile.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import builtins
 import concurrent.futures
 import contextlib
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Callable
@@ -28,6 +34,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from novelcrew.backends.base import JobStore
+from novelcrew.errors import BackendUnavailable
 from novelcrew.jobs import Job, JobEvent, JobStatus
 
 T = TypeVar("T")
@@ -62,6 +69,10 @@ CREATE TABLE IF NOT EXISTS webhook_deliveries (
     detail TEXT NOT NULL,
     at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS store_probe (
+    id INTEGER PRIMARY KEY,
+    at REAL NOT NULL
+);
 -- files written by an older version kept a copy of the event count up to date by trigger
 DROP TRIGGER IF EXISTS events_count;
 """
@@ -92,6 +103,24 @@ SELECT = (
     " j.cancel_requested, i.inputs FROM jobs j LEFT JOIN job_inputs i ON i.job_id = j.id"
 )
 
+#: SQLite's primary result codes for a file that cannot take writes
+NOT_WRITABLE_CODES = frozenset({sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_READONLY})
+#: free bytes the store's file system needs before ``probe()`` calls the store writable again
+MIN_FREE_BYTES = 1024 * 1024
+
+
+class StoreNotWritable(BackendUnavailable):
+    """The job store cannot write (disk full, I/O error, read-only): a 503, never a job's
+    failure. Accepted jobs wait and resume once ``probe()`` finds space again."""
+
+    error_type = "store_not_writable"
+
+
+def _not_writable(exc: BaseException) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(exc, sqlite3.Error) and code is not None and code & 0xFF in NOT_WRITABLE_CODES
+
+
 #: how often a waiter re-reads the file for events another process wrote
 POLL_SECONDS = 1.0
 #: how long a write waits while another process holds the database's write lock
@@ -120,6 +149,10 @@ class SQLiteStore(JobStore):
         self._thread: concurrent.futures.ThreadPoolExecutor | None = None
         #: wait_events callers per job, woken by an event appended through this store
         self._waiters: dict[str, set[asyncio.Future[None]]] = {}
+        #: why the store refuses writes (``None``: it takes them); set by a failed write,
+        #: cleared by a successful ``probe()``
+        self.write_error: str | None = None
+        self.min_free_bytes = MIN_FREE_BYTES
 
     # the store's thread --------------------------------------------------------------------
     async def open(self) -> None:
@@ -175,8 +208,43 @@ class SQLiteStore(JobStore):
 
     async def _write(self, *statements: tuple[str, tuple[Any, ...]],
                      ) -> builtins.list[builtins.list[Any]]:
-        """Run ``statements`` in one transaction; their rows once it is committed."""
-        return await self._on_thread(self._transaction, list(statements))
+        """Run ``statements`` in one transaction; their rows once it is committed.
+
+        Refused at once while the store is read-only (see the module's docstring)."""
+        if self.write_error is not None:
+            raise StoreNotWritable(f"the job store cannot write: {self.write_error}",
+                                   {"path": str(self.path)})
+        try:
+            return await self._on_thread(self._transaction, list(statements))
+        except sqlite3.Error as exc:
+            if not _not_writable(exc):
+                raise
+            self.write_error = f"{type(exc).__name__}: {exc}"
+            raise StoreNotWritable(f"the job store cannot write: {self.write_error}",
+                                   {"path": str(self.path)}) from exc
+
+    @property
+    def writable(self) -> bool:
+        return self.write_error is None
+
+    def free_bytes(self) -> int:
+        """Free bytes on the store's file system (for unprivileged users)."""
+        stat = os.statvfs(self.path.parent)
+        return stat.f_bavail * stat.f_frsize
+
+    async def probe(self) -> bool:
+        """Whether the store can write again: enough free space and a small write that
+        commits. Clears the read-only state when it can."""
+        try:
+            if self.free_bytes() < self.min_free_bytes:
+                return False
+            await self._on_thread(self._transaction, [
+                ("INSERT OR REPLACE INTO store_probe (id, at) VALUES (1, ?)", (time.time(),)),
+            ])
+        except (OSError, sqlite3.Error):
+            return False
+        self.write_error = None
+        return True
 
     # records ------------------------------------------------------------------------------
     @staticmethod
