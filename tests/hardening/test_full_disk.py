@@ -49,7 +49,7 @@ def test_full_disk_degrades_and_accepted_jobs_resume(tmp_path: Path, tmpfs: Path
     gate, marker, log = tmp_path / "gate", tmp_path / "finished.txt", tmp_path / "server.log"
     proc, url = start_server(tmpfs / "data", log, NOVELCREW_CONCURRENCY="2")
     try:
-        assert httpx.get(f"{url}/health").json()["status"] == "ok"
+        assert httpx.get(f"{url}/health").json()["status"] == "healthy"
         inputs = {"story_text": "a story of five words", "gate": str(gate),
                   "marker": str(marker), "pad": PAD}
         submitted = [submit(url, inputs) for _ in range(4)]
@@ -79,7 +79,7 @@ def test_full_disk_degrades_and_accepted_jobs_resume(tmp_path: Path, tmpfs: Path
             assert job["result"]["gated"]["words"] == 5
             assert len(job["result"]["gated"]["pad"]) == PAD
         health = httpx.get(f"{url}/health").json()
-        assert health["status"] == "ok", health
+        assert health["status"] == "healthy", health
         assert health["dependencies"]["backend"]["data"]["writable"] is True
         # a crew whose progress or result could not be stored ran again; none more than twice
         runs = Counter(marker.read_text().split())

@@ -20,8 +20,9 @@ async def test_healthy_lists_each_dependency(client: httpx.AsyncClient) -> None:
     assert r.status_code == 200
     body = r.json()
     assert body["status"] == "healthy" and body["reasons"] == []
-    assert body["dependencies"]["backend"] == {"status": "ok", "required": True,
-                                               "detail": "inline", "data": {}}
+    backend = body["dependencies"]["backend"]
+    assert (backend["status"], backend["required"], backend["detail"]) == ("ok", True, "inline")
+    assert backend["data"]["writable"] is True and backend["data"]["waiting_jobs"] == 0
     assert body["dependencies"]["tool:probe"]["status"] == "ok"
     assert body["uptime_seconds"] >= 0
 

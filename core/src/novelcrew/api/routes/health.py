@@ -66,7 +66,12 @@ def assess(plugins: Plugins, dependencies: dict[str, Health]) -> tuple[str, list
     """The overall status word and its reasons."""
     down = [f"{name} is down: {h.detail}".rstrip(": ")
             for name, h in dependencies.items() if h.status == "down" and h.required]
-    degraded = introspect.problems(plugins)
+    # a store that cannot write (full disk) degrades the service; a queue without a live
+    # worker stays a dependency detail (workers may be starting)
+    degraded = [f"{name} is degraded: {h.detail}".rstrip(": ")
+                for name, h in dependencies.items()
+                if h.status == "degraded" and h.required and h.data.get("writable") is False]
+    degraded += introspect.problems(plugins)
     if down:
         return "unhealthy", down + degraded
     return ("degraded", degraded) if degraded else ("healthy", [])
