@@ -12,7 +12,7 @@ lint:
 	uv run ruff check .
 
 typecheck:
-	uv run mypy core/src sdk/src
+	uv run mypy core/src sdk/src $(wildcard plugins/*/src) $(wildcard examples/*/src)
 
 test: bootstrap lint typecheck
 	uv run pytest $(ARGS)
