@@ -32,7 +32,7 @@ def _table_rows() -> dict[str, list[str]]:
     rows = {}
     for line in section.splitlines():
         match = re.match(r"\|\s*(\*\*overall\*\*|[a-z0-9-]+)\s*\|", line)
-        if match and not line.startswith("| story"):
+        if match and not line.startswith(("| story", "|---")):
             cells = [c.strip() for c in line.strip().strip("|").split("|")]
             rows[match.group(1).strip("*")] = cells[2:]
     return rows
