@@ -193,3 +193,20 @@ async def test_a_crew_with_tools_and_output_pydantic_runs_offline(tmp_path: Path
     assert job.usage["offline"].calls == 1 and job.usage["offline"].prompt_tokens > 100
     [call] = [e.data for e in events if e.type == "llm_call"]
     assert call["model"] == "offline" and call["agent"] == "Story Structure Analyst"
+
+
+def test_key_objects_are_things_a_props_master_could_fetch() -> None:
+    """The offline props come from "the X" phrases; adjectives, directions, time and body
+    parts used after "the" ("the true", "the north", "the minute", "the finger") are not props
+    (they filled the list on the example stories and pushed out real ones)."""
+    from novelcrew.default_plugins.offline.extract import TextFacts
+
+    stories = Path(__file__).resolve().parents[3] / "examples" / "stories"
+    vell = TextFacts((stories / "the-last-shift-at-vell-street.txt").read_text()).objects
+    assert {"crock", "bicycle"} <= set(vell)
+    assert "true" not in vell
+    seen: set[str] = set()
+    for story in sorted(stories.glob("*.txt")):
+        seen.update(TextFacts(story.read_text()).objects)
+    assert not seen & {"true", "best", "cold", "gone", "white", "north", "south", "minute",
+                       "finger", "neck", "nose", "team", "scorer", "sergeant"}

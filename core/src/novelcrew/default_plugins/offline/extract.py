@@ -97,6 +97,16 @@ _PEOPLE_NOUNS = frozenset(
      "wife", "husband", "friend", "girl", "woman", "child", "people", "family", "name",
      "start", "dark", "while", "same", "rest", "other", "last", "first", "next", "whole")
 )
+#: what follows "the" without being a thing on set: adjectives and directions used as nouns,
+#: time, weather, body parts, people by trade (a prop list of "true", "north", "minute",
+#: "finger" or "sergeant" tells a props master nothing)
+_NOT_OBJECTS = _wordset(
+    "true best worst most least cold gone white black north south east west left right "
+    "minute minutes hour hours moment time times half rain wind weather snow cold heat "
+    "finger fingers neck nose hand hands face head eyes mouth shoulder shoulders back feet "
+    "foot legs hair voice breath team scorer sergeant police doctor officer captain crowd "
+    "others world truth thing things kind sort word words"
+)
 
 
 _ABBREV = re.compile(r"\b(?:Mr|Mrs|Ms|Dr|St|Jr|Sr|Prof|Capt|Lt|Col|Gen|Rev|Mt)\.$")
@@ -294,7 +304,7 @@ class TextFacts:
         """Nouns the text keeps pointing at ("her father's old logbook" -> logbook)."""
         counts = Counter(m.lower() for m in _OBJECT.findall(self.text))
         return [w for w, _ in counts.most_common(30) if w not in _PLACE_NOUNS
-                and w not in _COMMON and w not in _PEOPLE_NOUNS][:8]
+                and w not in _COMMON and w not in _PEOPLE_NOUNS and w not in _NOT_OBJECTS][:8]
 
     def mood(self, text: str | None = None) -> str:
         text = self.text if text is None else text
