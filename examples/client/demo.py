@@ -8,6 +8,7 @@ progress bar, then prints the story analysis and the scene plan.
     uv run python examples/client/demo.py                 # offline model, no keys needed
     OPENROUTER_API_KEY=... uv run python examples/client/demo.py
     uv run python examples/client/demo.py --url http://127.0.0.1:5001 --story my-story.md
+    uv run python examples/client/demo.py --crews architect,director,storyboard   # + prompts
 
 Without a provider key it uses the ``offline`` model: a deterministic stand-in that extracts
 names, places and lines from the text without understanding it, so the pipeline can be tried

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
@@ -76,8 +77,49 @@ async def run_director(ctx: RunContext, inputs: DirectorInput) -> ScenePlan:
                      model={"offline": inputs.offline})
 
 
+class StoryboardInput(BaseModel):
+    previous: dict[str, Any] = {}
+    board_offline: bool = False  # as the offline stand-in: offline, not ready
+    board_shots: bool = True  # False: no shots, so nothing to generate from
+
+
+class FakeStoryboard(BaseModel):
+    """The storyboard crew's result, in the fields the observer reads and stores."""
+
+    title: str = "Offline analysis"
+    bible: dict[str, Any]
+    scenes: list[dict[str, Any]]
+    clip_seconds: float = 5.0
+    totals: dict[str, Any]
+    offline: bool
+    ready_for_media_generation: bool
+    note: str | None = None
+    warnings: list[str] = []
+    model: dict[str, Any] = {}
+
+
+async def run_storyboard(ctx: RunContext, inputs: StoryboardInput) -> FakeStoryboard:
+    plan = inputs.previous.get("director", {})
+    phrase = "Maya, a lean woman in her thirties, wet black hair"
+    scenes = [{"id": f"s{s['number']:03d}", "number": s["number"], "shots": [
+        {"id": f"s{s['number']:03d}-sh{n:02d}", "number": n, "subjects": ["maya"],
+         "image_prompt": f"{phrase}. {s['summary']}.", "motion_prompt": "slow push in.",
+         "duration_seconds": 3, "clips": [{"index": 1, "duration_seconds": 3}]}
+        for n in (1, 2)] if inputs.board_shots else []} for s in plan.get("scenes", [])]
+    shots = sum(len(s["shots"]) for s in scenes)
+    return FakeStoryboard(
+        bible={"characters": [{"id": "maya", "name": "Maya", "phrase": phrase}],
+               "locations": [], "style": {"aspect_ratio": "16:9"}},
+        scenes=scenes, totals={"scenes": len(scenes), "shots": shots, "clips": shots},
+        offline=inputs.board_offline,
+        ready_for_media_generation=bool(shots) and not inputs.board_offline,
+        note="made by the offline stand-in" if inputs.board_offline else None,
+        warnings=["a warning that stays in the job"], model={"offline": inputs.board_offline})
+
+
 class FakeCrews:
-    """Registers ``architect`` and ``director`` (the real plugins are not loaded here)."""
+    """Registers ``architect``, ``director`` and ``storyboard`` (the real plugins are not
+    loaded here)."""
 
     @hookimpl
     def register_crews(self, register: Any) -> None:
@@ -86,6 +128,9 @@ class FakeCrews:
                       run=run_architect, optional_tools=("payload_read_story",)))
         register(Crew(name="director", description="fake director", input_model=DirectorInput,
                       output_model=ScenePlan, run=run_director))
+        register(Crew(name="storyboard", description="fake storyboard",
+                      input_model=StoryboardInput, output_model=FakeStoryboard,
+                      run=run_storyboard))
 
 
 class ProjectRecorder:
@@ -187,7 +232,8 @@ async def test_a_chain_moves_the_project_through_novel_movies_workflow(
          ["story-generation", "character-development"], "story-in-progress"),
         ("director", "crew_started", "scene-planning",
          ["story-generation", "character-development"], "story-in-progress"),
-        ("director", "crew_finished", "media-generation",
+        # a plan is not yet material for media generation: the project waits for a storyboard
+        ("director", "crew_finished", "scene-planning",
          ["story-generation", "character-development", "scene-planning"], "story-in-progress"),
     ]
     activity = [datetime.fromisoformat(p["workflowStatus"]["lastActivity"])
@@ -201,6 +247,100 @@ async def test_a_chain_moves_the_project_through_novel_movies_workflow(
         for row, (n, text) in zip(final["generatedContent"]["scenes"],
                                   [(1, "The lamp fails"), (2, "Tom swims"), (3, "Maya waits")],
                                   strict=True)]
+
+
+def stored_board(result: dict[str, Any]) -> dict[str, Any]:
+    """What ``generatedContent.storyboard`` should hold for a storyboard result."""
+    return {key: value for key, value in result.items()
+            if key not in ("warnings", "model")}
+
+
+async def test_only_a_ready_storyboard_moves_the_project_to_media_generation(
+        payload_server: PayloadServer, payload_env: Callable[..., Settings],
+        payload: PayloadClient, new_project: Callable[..., Any],
+        client_config: Callable[..., PayloadConfig]) -> None:
+    settings = payload_env(payload_server)
+    project = await new_project(name="Storyboard chain")
+    recorder = ProjectRecorder(client_config(payload_server))
+    job, events = await run_job(plugins_with(recorder), ["architect", "director", "storyboard"],
+                                {"story_text": "The lamp fails. Tom swims."},
+                                settings=settings, project_id=str(project["id"]))
+    assert job.status == "succeeded" and warnings(events) == []
+    seen = [(crew, kind, p["workflowStatus"]["currentStep"], steps(p))
+            for crew, kind, p in recorder.seen]
+    planned = ["story-generation", "character-development", "scene-planning"]
+    assert seen[3:] == [
+        ("director", "crew_finished", "scene-planning", planned),
+        ("storyboard", "crew_started", "scene-planning", planned),
+        ("storyboard", "crew_finished", "media-generation", planned),
+    ]
+    # before the storyboard there is none in the project; after it, the storyboard is there
+    # whole (not the job-only warnings and model routing) and the director's scenes are kept
+    assert recorder.seen[4][2]["generatedContent"].get("storyboard") is None
+    final = recorder.seen[-1][2]["generatedContent"]
+    board = job.result["storyboard"]
+    assert final["storyboard"] == stored_board(board)
+    assert final["storyboard"]["ready_for_media_generation"] is True
+    assert final["storyboard"]["scenes"][1]["shots"][0]["image_prompt"] == \
+        "Maya, a lean woman in her thirties, wet black hair. Tom swims."
+    assert [row["description"] for row in final["scenes"]] == ["The lamp fails", "Tom swims"]
+
+    # a later re-plan replaces the scenes and keeps the stored storyboard untouched
+    job, _ = await run_job(plugins_with(), ["architect", "director"],
+                           {"story_text": "Maya waits."}, settings=settings,
+                           project_id=str(project["id"]))
+    again = await payload.get("projects", project["id"])
+    assert [row["description"] for row in again["generatedContent"]["scenes"]] == ["Maya waits"]
+    assert again["generatedContent"]["storyboard"] == stored_board(board)
+    assert again["workflowStatus"]["currentStep"] == "scene-planning"
+
+
+async def test_a_storyboard_not_ready_is_stored_but_never_advances(
+        payload_server: PayloadServer, payload_env: Callable[..., Settings],
+        payload: PayloadClient, new_project: Callable[..., Any]) -> None:
+    settings = payload_env(payload_server)
+    planned = ["story-generation", "character-development", "scene-planning"]
+    cases = {
+        "offline storyboard": ({"board_offline": True}, planned),
+        "no shots": ({"board_shots": False}, planned),
+        # ready by its own flag, but it boarded the offline stand-in's plan
+        "offline plan": ({"offline": True}, []),
+    }
+    for name, (inputs, completed) in cases.items():
+        project = await new_project(name=name)
+        job, events = await run_job(plugins_with(), ["architect", "director", "storyboard"],
+                                    {"story_text": "The lamp fails.", **inputs},
+                                    settings=settings, project_id=str(project["id"]))
+        assert job.status == "succeeded" and warnings(events) == [], name
+        after = await payload.get("projects", project["id"])
+        assert after["workflowStatus"]["currentStep"] == "scene-planning", name
+        assert steps(after) == completed, name
+        stored = after["generatedContent"]["storyboard"]
+        assert stored == stored_board(job.result["storyboard"]), name
+    assert stored["ready_for_media_generation"] is True  # the last case: its own flag said so
+    assert job.result["director"]["model"]["offline"] is True
+
+
+async def test_a_payload_schema_without_the_storyboard_field_is_reported(
+        tmp_path: Path, payload_env: Callable[..., Settings]) -> None:
+    # Novel Movie's projects collection as it is today: Payload answers 200 and drops the field
+    server = PayloadServer(data_dir=tmp_path / "payload-db",
+                           env={"PAYLOAD_WITHOUT_STORYBOARD": "1"}).start()
+    try:
+        settings = payload_env(server)
+        project_id = str(server.seeded["projectId"])
+        job, events = await run_job(plugins_with(), ["architect", "director", "storyboard"], {},
+                                    settings=settings, project_id=project_id)
+        async with PayloadClient(PayloadConfig(url=server.url, api_key=server.api_key)) as c:
+            after = await c.get("projects", project_id)
+    finally:
+        server.stop()
+    assert job.status == "succeeded" and job.result["storyboard"]["scenes"]
+    (found,) = warnings(events)
+    assert f"Payload project {project_id} has no generatedContent.storyboard field" in found
+    assert "storyboard" not in after["generatedContent"]
+    assert len(after["generatedContent"]["scenes"]) == 3  # the director's, from the seeded story
+    assert after["workflowStatus"]["currentStep"] == "media-generation"
 
 
 async def test_offline_results_are_marked_and_never_advance_the_workflow(

@@ -1,8 +1,8 @@
 """Test helpers: an analysis and plan in the new result shapes, agent replies, a Payload stand-in.
 
-``PayloadStandIn`` registers ``payload_read_project`` and ``payload_update_project`` over a dict
-(this plugin must not import the payload plugin); tests of the real Payload round trip belong to
-the payload plugin.
+``PayloadStandIn`` registers ``payload_read_project`` over a dict (this plugin must not import
+the payload plugin); storing the storyboard in a real Payload is the payload plugin's observer's
+work, tested there.
 """
 
 from __future__ import annotations
@@ -110,18 +110,12 @@ def replies() -> dict[str, Any]:
 
 
 class PayloadStandIn:
-    """``payload_read_project`` / ``payload_update_project`` over one project dict."""
+    """``payload_read_project`` over one project dict."""
 
-    def __init__(self, project: dict[str, Any], *, fields: tuple[str, ...] | None = None,
-                 configured: bool = True) -> None:
+    def __init__(self, project: dict[str, Any], *, configured: bool = True) -> None:
         self.project = project
         #: what the real tools tell other plugins: is Payload configured at all
         self.configured = configured
-        self.updates: list[dict[str, Any]] = []
-        #: the generatedContent fields the schema has; others are dropped, as Payload does
-        self.fields = fields
-        #: fields another writer stores right after the first read (the observer's update)
-        self.after_first_read: dict[str, Any] = {}
         self.reads = 0
 
     @hookimpl
@@ -133,23 +127,7 @@ class PayloadStandIn:
 
             async def acall(self, project_id: Any = None) -> dict[str, Any]:
                 outer.reads += 1
-                doc = copy.deepcopy(outer.project)
-                if outer.reads == 1:
-                    outer.project.update(copy.deepcopy(outer.after_first_read))
-                return doc
-
-        class _Update:
-            async def acall(self, project_id: Any = None, data: Any = None) -> dict[str, Any]:
-                outer.updates.append({"project_id": project_id, "data": data})
-                stored = copy.deepcopy(data)
-                content = stored.get("generatedContent")
-                if outer.fields is not None and isinstance(content, dict):
-                    stored["generatedContent"] = {k: v for k, v in content.items()
-                                                  if k in outer.fields}
-                outer.project.update(stored)
                 return copy.deepcopy(outer.project)
 
         register(Tool(name="payload_read_project", description="read (stand-in)",
                       factory=lambda ctx: _Read()))
-        register(Tool(name="payload_update_project", description="update (stand-in)",
-                      factory=lambda ctx: _Update()))

@@ -22,7 +22,7 @@ def test_plugin_is_listed_with_its_crew() -> None:
     crew = plugins.registry.crew("storyboard")
     assert crew.tools == ()
     assert crew.optional_tools == ("kg_query", "kg_insert_custom_kg", "kg_delete_entity",
-                                   "payload_read_project", "payload_update_project")
+                                   "payload_read_project")
     assert crew.agents == ("Visual Development Artist", "Storyboard Artist")
 
 

@@ -50,16 +50,18 @@ def observe(event: JobEvent, job: Job, settings: Callable[[], Settings]
     """The coroutine to run for ``event``, or None when it concerns no project update."""
     if not job.project_id:
         return None
-    transition = transition_for(event.type, event.crew, job.result.get(event.crew or ""))
+    finished = [crew for crew in job.crews if crew in job.result]
+    offline = [crew for crew in finished if is_offline(job.result[crew])]
+    transition = transition_for(event.type, event.crew, job.result.get(event.crew or ""),
+                                offline_before=any(crew != event.crew for crew in offline))
     if transition is None:
         return None
     config = payload_config(settings())
     if config is None:
         return None
-    finished = [crew for crew in job.crews if crew in job.result]
-    offline = [crew for crew in finished if is_offline(job.result[crew])]
     transition = cumulative(transition, finished, offline)
-    output = job.result.get(event.crew or "") if transition.stores_scenes else None
+    stores = transition.stores_scenes or transition.stores_storyboard
+    output = job.result.get(event.crew or "") if stores else None
     what = f"{event.crew} {event.type.removeprefix('crew_')}"
     return sync_project(config, str(job.project_id), transition, what, output)
 
@@ -83,8 +85,8 @@ async def sync_project(config: PayloadConfig, project_id: str, transition: Trans
             project = await api.read_project(client, project_id, budget=left(),
                                              retries=retries)
             update = transition.update(project, crew_output=crew_output)
-            await api.update_project(client, project_id, update, budget=left(),
-                                     retries=retries)
+            doc = await api.update_project(client, project_id, update, budget=left(),
+                                           retries=retries)
     except PayloadError as exc:
         if isinstance(exc, PayloadUnavailable):
             _unavailable_since.setdefault(config.api_url, time.monotonic())
@@ -95,3 +97,16 @@ async def sync_project(config: PayloadConfig, project_id: str, transition: Trans
         ) from exc
     _unavailable_since.pop(config.api_url, None)
     log.info("payload project %s: %s -> %s", project_id, what, transition.current_step.value)
+    sent = update.get("generatedContent", {})
+    if "storyboard" in sent and not _stored(doc, "storyboard"):
+        # Payload answers 200 and drops a field its collection lacks: say so, never claim it
+        raise PayloadSyncError(
+            f"Payload project {project_id} has no generatedContent.storyboard field, so the "
+            f"storyboard was not stored there (add a json field 'storyboard' to the "
+            f"generatedContent group); the job's result holds it",
+            details={"project_id": project_id, "step": transition.current_step.value})
+
+
+def _stored(doc: Any, field: str) -> bool:
+    content = doc.get("generatedContent") if isinstance(doc, dict) else None
+    return isinstance(content, dict) and content.get(field) is not None

@@ -52,6 +52,9 @@ class PayloadServer:
     seeded: dict[str, Any] = field(default_factory=dict)
     process: subprocess.Popen[str] | None = None
     output: list[str] = field(default_factory=list)
+    #: extra environment for the server, e.g. ``{"PAYLOAD_WITHOUT_STORYBOARD": "1"}`` for a
+    #: projects collection as Novel Movie's schema has it today (no generatedContent.storyboard)
+    env: dict[str, str] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -78,6 +81,7 @@ class PayloadServer:
             "HOST": "127.0.0.1",
             "NODE_ENV": "development",
             "EXIT_WITH_STDIN": "1",  # if this process dies, its pipe closes and the server ends
+            **self.env,
         }
         self.process = subprocess.Popen(
             [node, "server.mjs"], cwd=self.folder, env=env, text=True, stdin=subprocess.PIPE,

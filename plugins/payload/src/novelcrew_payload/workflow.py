@@ -1,11 +1,18 @@
 """How a job's crews move a project's ``workflowStatus``, as pure functions of Payload data.
 
-    architect started   currentStep story-generation (status story-in-progress if draft)
-    architect finished  completedSteps += story-generation, character-development;
-                        currentStep scene-planning
-    director started    currentStep scene-planning
-    director finished   completedSteps += scene-planning; currentStep media-generation;
-                        generatedContent.scenes = the director's scene plan
+    architect started    currentStep story-generation (status story-in-progress if draft)
+    architect finished   completedSteps += story-generation, character-development;
+                         currentStep scene-planning
+    director started     currentStep scene-planning
+    director finished    completedSteps += scene-planning; currentStep stays scene-planning;
+                         generatedContent.scenes = the director's scene plan
+    storyboard started   currentStep scene-planning
+    storyboard finished  currentStep media-generation, only when the storyboard says
+                         ready_for_media_generation and no crew of the job was offline;
+                         generatedContent.storyboard = the storyboard (whatever its flags)
+
+Media generation needs prompts, not a shot list, so only a storyboard that is ready moves the
+project there; a director's plan leaves it at scene-planning (with that step completed).
 
 The architect's scenes replace ``generatedContent.scenes`` too when it finishes, so a
 re-analysis never leaves an older plan's scenes in the project.
@@ -13,7 +20,8 @@ re-analysis never leaves an older plan's scenes in the project.
 A result of the ``offline`` stand-in (``model.offline`` true) is not a real analysis or plan:
 its crew's finish completes no step and leaves ``currentStep`` at the step the crew belongs to
 (story-generation, scene-planning), and every scene row it stores says it is offline (the
-``OFFLINE_MARK`` before its heading and description).
+``OFFLINE_MARK`` before its heading and description); a stored storyboard carries its own
+``offline`` and ``note``.
 
 Every update also sets ``lastActivity``. Only values from ``enums`` are ever produced.
 """
@@ -36,6 +44,7 @@ class Transition:
     completes: tuple[WorkflowStep, ...] = ()
     start_story: bool = False
     stores_scenes: bool = False
+    stores_storyboard: bool = False
 
     def update(self, project: Mapping[str, Any], *, crew_output: Any = None,
                now: str | None = None) -> dict[str, Any]:
@@ -53,20 +62,43 @@ TRANSITIONS: dict[tuple[str, str], Transition] = {
         stores_scenes=True),
     ("director", "crew_started"): Transition(WorkflowStep.scene_planning),
     ("director", "crew_finished"): Transition(
-        WorkflowStep.media_generation, completes=(WorkflowStep.scene_planning,),
+        WorkflowStep.scene_planning, completes=(WorkflowStep.scene_planning,),
         stores_scenes=True),
+    ("storyboard", "crew_started"): Transition(WorkflowStep.scene_planning),
+    ("storyboard", "crew_finished"): Transition(
+        WorkflowStep.media_generation, stores_storyboard=True),
 }
 
+#: the storyboard's fields stored in ``generatedContent.storyboard`` (not its warnings, model
+#: routing or graph counts, which stay in the job's result)
+STORYBOARD_FIELDS: tuple[str, ...] = (
+    "title", "offline", "ready_for_media_generation", "note", "clip_seconds", "bible",
+    "scenes", "totals",
+)
 
-def transition_for(event_type: str, crew: str | None,
-                   output: Any = None) -> Transition | None:
-    """What ``event_type`` of ``crew`` does; an offline result's finish stays at its step."""
+
+def transition_for(event_type: str, crew: str | None, output: Any = None, *,
+                   offline_before: bool = False) -> Transition | None:
+    """What ``event_type`` of ``crew`` does; an offline result's finish stays at its step, and
+    so does a storyboard's that is not ready for media generation (``offline_before``: an
+    earlier crew of the job was the offline stand-in, so what it boarded is not real)."""
     transition = TRANSITIONS.get((crew or "", event_type))
-    if transition is not None and event_type == "crew_finished" and is_offline(output):
+    if transition is None or event_type != "crew_finished":
+        return transition
+    held = is_offline(output)
+    if transition.current_step is WorkflowStep.media_generation:
+        held = held or offline_before or not is_ready(output)
+    if held:
         started = TRANSITIONS.get((crew or "", "crew_started"))
         step = started.current_step if started else transition.current_step
         return replace(transition, current_step=step, completes=())
     return transition
+
+
+def is_ready(output: Any) -> bool:
+    """Whether a storyboard says it is ready for media generation (and is not offline)."""
+    return isinstance(output, Mapping) and output.get("ready_for_media_generation") is True \
+        and output.get("offline") is not True and not is_offline(output)
 
 
 def is_offline(output: Any) -> bool:
@@ -123,7 +155,21 @@ def project_update(project: Mapping[str, Any], transition: Transition, *,
         scenes = scenes_from_output(crew_output)
         if scenes is not None:
             update["generatedContent"] = {"scenes": scenes}
+    if transition.stores_storyboard:
+        board = storyboard_from_output(crew_output)
+        if board is not None:
+            # Payload merges a group's fields: the scenes stored earlier stay as they are
+            update["generatedContent"] = {"storyboard": board}
     return update
+
+
+def storyboard_from_output(output: Any) -> dict[str, Any] | None:
+    """What ``generatedContent.storyboard`` holds for a storyboard crew's output; None if the
+    output is not a storyboard."""
+    if not isinstance(output, Mapping) or not isinstance(output.get("scenes"), list) \
+            or not isinstance(output.get("bible"), Mapping):
+        return None
+    return {key: output[key] for key in STORYBOARD_FIELDS if key in output}
 
 
 def _keep_row(row: Mapping[str, Any]) -> dict[str, Any] | None:

@@ -88,6 +88,11 @@ const Projects = {
             { name: 'estimatedDuration', type: 'number', min: 0 },
           ],
         },
+        // The storyboard crew's visual bible and per-shot prompts for media generation. Novel
+        // Movie's schema has no such field yet; a json field in this group is where it fits
+        // (one nested document, read whole by the media-generation step).
+        // PAYLOAD_WITHOUT_STORYBOARD=1 leaves it out, as a deployment without it would be.
+        ...(process.env.PAYLOAD_WITHOUT_STORYBOARD ? [] : [{ name: 'storyboard', type: 'json' }]),
       ],
     },
   ],

@@ -58,7 +58,6 @@ log = logging.getLogger(__name__)
 
 READ_TASK = "Read the analysis and the plan"
 WRITE_TASK = "Write the storyboard to the knowledge graph"
-PAYLOAD_TASK = "Store the storyboard in Payload"
 OFFLINE_NOTE = (
     "Storyboard made by the offline stand-in model: looks are only what the story's words "
     "state, actions are the plan's notes. It is a labelled placeholder for trying the "
@@ -362,10 +361,9 @@ async def run(ctx: RunContext, inputs: StoryboardInput) -> Storyboard:
     places = list(dict.fromkeys(s.location for s in scenes if s.location))
     units = plan_units(story, config, ctx.settings.prompt_token_budget, cast, places, scenes)
     write_graph = inputs.write_back and ctx.has_tool("kg_insert_custom_kg")
-    # the update keeps generatedContent's other fields, so it needs the project as read
-    write_payload = bool(inputs.write_payload and project is not None
-                         and ctx.has_tool("payload_update_project"))
-    await ctx.add_tasks(len(units) - 1 + int(write_graph) + int(write_payload))
+    # Payload is written by the payload plugin's observer when this crew finishes, in the same
+    # update that moves the project's workflow, so a stored storyboard and the step agree
+    await ctx.add_tasks(len(units) - 1 + int(write_graph))
 
     roles = sorted({config.role(key) for key in TASK_KEYS})
     models = {role: ctx.model_id(role) for role in roles}
@@ -436,27 +434,6 @@ async def run(ctx: RunContext, inputs: StoryboardInput) -> Storyboard:
             result.warnings.append(f"could not write the storyboard to the knowledge graph: {exc}")
             await ctx.emit("warning", result.warnings[-1], error=type(exc).__name__)
         await ctx.task_finished(WRITE_TASK, **result.graph)
-    if write_payload:
-        await ctx.task_started(PAYLOAD_TASK)
-        try:
-            # read again just before writing: the payload plugin's observer may have stored
-            # the director's scenes since the first read, and they must not be overwritten
-            current = await ctx.tool("payload_read_project").acall(project_id=project_id)
-            doc = await ctx.tool("payload_update_project").acall(
-                project_id=project_id,
-                data=payload_update(current if isinstance(current, dict) else {}, result))
-            # Payload drops fields its schema lacks and still answers 200: check the document
-            content = doc.get("generatedContent") if isinstance(doc, dict) else None
-            result.payload_written = isinstance(content, dict) and bool(content.get("storyboard"))
-            if not result.payload_written:
-                result.warnings.append(
-                    "Payload accepted the update but its project has no "
-                    "generatedContent.storyboard field, so the storyboard was not stored there")
-                await ctx.emit("warning", result.warnings[-1])
-        except Exception as exc:
-            result.warnings.append(f"could not store the storyboard in Payload: {exc}")
-            await ctx.emit("warning", result.warnings[-1], error=type(exc).__name__)
-        await ctx.task_finished(PAYLOAD_TASK, written=result.payload_written)
     return result
 
 
@@ -521,12 +498,3 @@ def assemble_scenes(story: Story, bible: VisualBible, answers: Answers,
                                    story_day=scene.story_day, shots=shots))
     return out
 
-
-def payload_update(project: dict[str, Any], board: Storyboard) -> dict[str, Any]:
-    """``generatedContent`` with the storyboard added and the director's scene rows kept."""
-    content = project.get("generatedContent")
-    kept = {k: v for k, v in content.items() if k != "id"} if isinstance(content, dict) else {}
-    kept["storyboard"] = board.model_dump(
-        mode="json", include={"offline", "ready_for_media_generation", "clip_seconds", "bible",
-                              "scenes", "totals", "note"})
-    return {"generatedContent": kept}

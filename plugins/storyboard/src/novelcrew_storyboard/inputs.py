@@ -82,9 +82,6 @@ class StoryboardInput(BaseModel):
     max_parallel: int | None = Field(None, ge=1, le=16,
                                      description="Model calls running at the same time.")
     write_back: bool = Field(True, description="Write the bible and shots to the graph.")
-    write_payload: bool = Field(
-        True, description="Store the storyboard in Payload's generatedContent when the "
-        "payload tools are there.")
     previous: dict[str, Any] = Field(
         default_factory=dict, description="Earlier stages' outputs (a chain fills it in), or "
         "an earlier job's result: {'architect': ..., 'director': ...}.")

@@ -204,7 +204,6 @@ class Storyboard(BaseModel):
     sources: dict[str, str] = Field(
         default_factory=dict, description="Where the analysis and the plan were read from.")
     graph: dict[str, int] = Field(default_factory=dict, description="What the graph received.")
-    payload_written: bool = False
     warnings: list[str] = Field(default_factory=list)
     model: ModelInfo = Field(default_factory=ModelInfo)
 

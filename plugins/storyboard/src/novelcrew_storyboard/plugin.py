@@ -34,7 +34,7 @@ def register_crews(register: Any) -> None:
         output_model=Storyboard,
         run=run,
         optional_tools=("kg_query", "kg_insert_custom_kg", "kg_delete_entity",
-                        "payload_read_project", "payload_update_project"),
+                        "payload_read_project"),
         agents=AGENTS,
         estimated_seconds=120,
         example_inputs={"previous": EXAMPLE_PREVIOUS, "clip_seconds": 5, "write_back": False},

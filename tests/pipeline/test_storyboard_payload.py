@@ -1,0 +1,97 @@
+"""The three-crew chain against a real Payload 3 server: the real architect, director and
+storyboard crews (scripted replies), the payload plugin's observer moving the project to
+``media-generation`` only after the storyboard, with the storyboard stored in the project."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pipeline_fixtures import STORY, replies
+
+from novelcrew.settings import get_settings
+from novelcrew_payload import PayloadClient, PayloadConfig
+from novelcrew_payload.testing import PayloadServer
+from novelcrew_sdk import ScriptedLLM, make_plugins, make_settings, run_job
+
+
+def final(obj: Any) -> str:
+    return f"Thought: I can answer.\nFinal Answer: {json.dumps(obj)}"
+
+
+def requested(prompt: str) -> list[str]:
+    found = re.search(r"one entry per (?:id|shot number) in (\[[^\]]*\])", prompt)
+    assert found is not None, prompt[-800:]
+    return [str(i) for i in json.loads(found.group(1))]
+
+
+def artist(prompt: str) -> str:
+    """The Visual Development Artist: looks for whatever ids it is asked about."""
+    if '{"characters"' in prompt:
+        return final({"characters": [
+            {"id": cid, "hair": {"value": "salt-stiff hair", "stated": False, "evidence": ""},
+             "wardrobe": {"default": "oilskin coat"}} for cid in requested(prompt)]})
+    if '{"locations"' in prompt:
+        return final({"locations": [{"id": lid, "look": "grey stone and tarred timber"}
+                                    for lid in requested(prompt)]})
+    return final({"era": "present-day Scottish coast", "palette": ["slate", "sodium orange"],
+                  "lighting_style": "hard practicals", "film_look": "35mm, fine grain"})
+
+
+def boarder(prompt: str) -> str:
+    return final({"shots": [{"number": int(n), "action": f"shot {n} happens",
+                             "composition": "subject left third"} for n in requested(prompt)]})
+
+
+async def test_a_ready_storyboard_is_stored_and_moves_the_project_to_media_generation(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    server = PayloadServer(data_dir=tmp_path / "payload-db").start()
+    try:
+        # the observer reads the process settings, as the server and workers do
+        monkeypatch.setenv("NOVELCREW_PAYLOAD_URL", server.url)
+        monkeypatch.setenv("NOVELCREW_PAYLOAD_API_KEY", server.api_key)
+        monkeypatch.setenv("NOVELCREW_DATA_DIR", str(tmp_path / "data"))
+        for name in ("NOVEL_MOVIE_API_URL", "NOVEL_MOVIE_API_KEY", "NOVELCREW_PLUGINS"):
+            monkeypatch.delenv(name, raising=False)
+        get_settings.cache_clear()
+        llm = ScriptedLLM(replies={**replies(), "Visual Development Artist": artist,
+                                   "Storyboard Artist": boarder})
+        plugins = make_plugins(
+            entry_points=["architect", "director", "storyboard", "pathrag", "payload"], llm=llm)
+        settings = make_settings(tmp_path / "data", default_model="scripted",
+                                 plugin_config={"payload": {"url": server.url,
+                                                           "api_key": server.api_key}})
+        project_id = str(server.seeded["projectId"])
+        job, events = await run_job(plugins, ["architect", "director", "storyboard"],
+                                    {"story_text": STORY}, settings=settings,
+                                    project_id=project_id)
+        async with PayloadClient(PayloadConfig(url=server.url,
+                                               api_key=server.api_key)) as client:
+            project = await client.get("projects", project_id)
+    finally:
+        server.stop()
+        get_settings.cache_clear()
+    assert job.status == "succeeded", job.error
+    # (the scripted architect's scene openings are not the story's words: its warning is
+    # about that, not about Payload or the storyboard)
+    assert not [e.message for e in events if e.type == "warning"
+                and (e.crew == "storyboard" or "Payload" in e.message)]
+    board = job.result["storyboard"]
+    assert board["ready_for_media_generation"] is True and board["offline"] is False
+
+    workflow = project["workflowStatus"]
+    assert workflow["currentStep"] == "media-generation"
+    assert [row["step"] for row in workflow["completedSteps"]] == [
+        "story-generation", "character-development", "scene-planning"]
+    stored = project["generatedContent"]["storyboard"]
+    assert stored["scenes"] == board["scenes"] and stored["bible"] == board["bible"]
+    assert stored["totals"] == board["totals"] and stored["ready_for_media_generation"] is True
+    assert "warnings" not in stored and "model" not in stored
+    shots = [shot for scene in stored["scenes"] for shot in scene["shots"]]
+    assert shots and all(shot["image_prompt"] and shot["motion_prompt"] and shot["clips"]
+                         for shot in shots)
+    # the director's scene rows are kept beside it
+    assert len(project["generatedContent"]["scenes"]) == len(job.result["director"]["scenes"])
