@@ -34,8 +34,10 @@ DEFAULT_KEEPALIVE = 15.0
 MAX_SEQ = 2**31 - 1
 
 
-DRY_RUN = {200: {"model": Estimate, "description": "`dry_run: true`: the estimate (calls, "
-                  "tokens and cost per model); no job was created"}}
+DRY_RUN: dict[int | str, dict[str, Any]] = {200: {
+    "model": Estimate,
+    "description": "`dry_run: true`: the estimate (calls, tokens and cost per model); no job "
+                   "was created"}}
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=JobPublic,
