@@ -92,6 +92,11 @@ class Recorder:
     unshaped: set[tuple[str, str]] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def retrying(self, key: tuple[str, str]) -> bool:
+        """Whether a call for ``key`` repeats a task whose answer could not be shaped."""
+        with self.lock:
+            return key in self.unshaped
+
     def add(self, record: CallRecord) -> None:
         with self.lock:
             if record.key in self.unshaped:
@@ -149,6 +154,11 @@ class CountingLLM(LocalLLM):
 
     def respond(self, messages: list[dict[str, Any]], prompt: str, from_agent: Any,
                 response_model: Any) -> str:
+        role = getattr(from_agent, "role", None) or self._role or ""
+        key = (str(role).strip(), _task_name(_task.get()))
+        if self._recorder.retrying(key):
+            # not counted, and it would be no better: spare the extraction
+            return "Final Answer: [offline] no answer in the requested shape"
         text, value = answer(messages, response_model)
         chars = 0
         for message in messages:
@@ -156,9 +166,8 @@ class CountingLLM(LocalLLM):
             chars += len(content) - (offline_only_chars(content) if self._strip else 0)
         prompt_tokens = max(1, chars // 4)
         shaped = value is not None
-        role = getattr(from_agent, "role", None) or self._role or ""
         self._recorder.add(CallRecord(
-            key=(str(role).strip(), _task_name(_task.get())), model=self._routed,
+            key=key, model=self._routed,
             prompt_tokens=prompt_tokens,
             completion_tokens=completion_estimate(prompt_tokens, len(text) // 4 if shaped
                                                   else None, self._max_tokens),
