@@ -44,6 +44,9 @@ class JobCreate(jobs.JobCreate):
                              description="Crew names, run in this order.")
     webhook_url: str | None = Field(None, max_length=2000, pattern=WEBHOOK_PATTERN,
                                     description="Called (signed) on the job's events.")
+    dry_run: bool = Field(False, description="Answer 200 with the expected model calls, "
+                          "tokens and cost per model instead of creating the job; nothing "
+                          "is called, stored or written.")
 
     @field_validator("project_id", "user_id", mode="before")
     @classmethod

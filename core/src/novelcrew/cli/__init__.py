@@ -47,7 +47,7 @@ def _root(
 
 app.command("plugins")(_plugins.plugins_command)
 
-for _module in ("serve", "run", "jobs", "worker", "export", "install"):
+for _module in ("serve", "run", "jobs", "worker", "export", "install", "estimate"):
     __import__(f"novelcrew.cli.{_module}")
     sys.modules[f"novelcrew.cli.{_module}"].attach(app)
 

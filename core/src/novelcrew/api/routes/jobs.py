@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, status
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from novelcrew.api import submission
@@ -19,7 +21,10 @@ from novelcrew.api.errors import GUARDED, responses
 from novelcrew.api.schemas import JobCreate, JobPublic, JobsPublic
 from novelcrew.backends.base import JobBackend
 from novelcrew.errors import InvalidInput
+from novelcrew.estimate.models import Estimate
 from novelcrew.jobs import JobStatus
+from novelcrew.plugins import Plugins
+from novelcrew.settings import Settings
 
 router = APIRouter(prefix="/jobs", tags=["jobs"], responses=GUARDED)
 
@@ -29,12 +34,34 @@ DEFAULT_KEEPALIVE = 15.0
 MAX_SEQ = 2**31 - 1
 
 
+DRY_RUN: dict[int | str, dict[str, Any]] = {200: {
+    "model": Estimate,
+    "description": "`dry_run: true`: the estimate (calls, tokens and cost per model); no job "
+                   "was created"}}
+
+
 @router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=JobPublic,
-             responses=responses(400, 404, 413, 415, 422, 503), summary="Submit a job")
+             responses={**DRY_RUN, **responses(400, 404, 413, 415, 422, 503)},
+             summary="Submit a job (or, with dry_run, estimate it)")
 async def create_job(body: JobCreate, plugins: PluginsDep, settings: SettingsDep,
-                     backend: BackendDep) -> JobPublic:
+                     backend: BackendDep) -> Any:
+    if body.dry_run:
+        return JSONResponse((await estimate(body, plugins, settings)).model_dump(mode="json"))
     job, _ = await submission.submit(body, plugins, settings, backend)
     return JobPublic.of(job)
+
+
+async def estimate(body: JobCreate, plugins: Plugins, settings: Settings) -> Estimate:
+    """A dry run of the job ``body`` describes, after the checks a real submission passes."""
+    from novelcrew.estimate import estimate_job
+    from novelcrew.llm.prices import parse_prices
+
+    job, _ = submission.prepare(body, plugins, settings)
+    try:
+        prices = parse_prices(job.config.get("prices"))
+    except (ValueError, ValidationError) as exc:
+        raise InvalidInput(f"config.prices: {exc}", {"prices": "invalid"}) from None
+    return await estimate_job(job, plugins, settings, prices)
 
 
 #: the routes that take query parameters refuse one given twice
