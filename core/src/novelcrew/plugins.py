@@ -8,6 +8,7 @@ always load. ``NOVELCREW_TRACE_PLUGINS=1`` prints every hook call to stderr.
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import logging
 import os
@@ -124,6 +125,66 @@ def _version(ep: EntryPoint) -> str | None:
     return ep.dist.version if ep.dist else None
 
 
+def _hook_names() -> list[str]:
+    return sorted(n for n in dir(hookspecs) if isinstance(getattr(hookspecs, n), type(_hook_names))
+                  and hasattr(getattr(hookspecs, n), f"{GROUP}_spec"))
+
+
+def hook_mistakes(pm: pluggy.PluginManager, module: Any, name: str) -> list[str]:
+    """What pluggy would silently ignore in a plugin: a function named like a hook but not
+    marked ``@hookimpl`` (it never runs), and a ``@hookimpl`` whose name is no hook (a typo
+    such as ``register_crew``). Each message names the plugin and the fix."""
+    specs = _hook_names()
+    found: list[str] = []
+    for attr in sorted(dir(module)):
+        if attr.startswith("_"):
+            continue
+        value = getattr(module, attr, None)
+        if not callable(value) or isinstance(value, type):
+            continue
+        marked = pm.parse_hookimpl_opts(module, attr) is not None
+        if attr in specs and not marked:
+            found.append(
+                f"plugin {name!r}: function {attr!r} is named like a hook but lacks "
+                "@hookimpl (`from novelcrew import hookimpl`), so it never runs")
+        elif marked and attr not in specs:
+            close = difflib.get_close_matches(attr, specs, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            found.append(
+                f"plugin {name!r}: @hookimpl {attr!r} is not a novelcrew hook{hint} "
+                f"(hooks: {', '.join(specs)})")
+    return found
+
+
+def load_entry_point(ep: EntryPoint) -> Any:
+    """``ep.load()`` with errors that say what is wrong with the entry point itself: its
+    module does not exist (a typo, or the package is not installed), or the object it names
+    is not in that module. An error raised while the module imports passes unchanged."""
+    where = f"entry point {ep.name!r} = {ep.value!r}"
+    if ep.dist is not None:
+        where += f" of {ep.dist.name}"
+    try:
+        module = importlib.import_module(ep.module)
+    except ModuleNotFoundError as exc:
+        if exc.name and (ep.module == exc.name or ep.module.startswith(exc.name + ".")):
+            raise PluginLoadError(
+                f"{where}: module {ep.module!r} does not exist (check the module path in "
+                "[project.entry-points.novelcrew], and reinstall the package)") from exc
+        raise
+    obj: Any = module
+    for part in (ep.attr or "").split(".") if ep.attr else ():
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise PluginLoadError(
+                f"{where}: module {ep.module!r} has no {ep.attr!r}") from None
+    return obj
+
+
+class PluginLoadError(Exception):
+    """An entry point that names a module or object that does not exist."""
+
+
 def _register_plugin(
     pm: pluggy.PluginManager, registry: Registry, module: Any, name: str, info: PluginInfo
 ) -> list[str]:
@@ -132,7 +193,12 @@ def _register_plugin(
     earlier registration stays, the rest of this plugin registers, and the refusals (each
     naming both plugins) are returned and recorded as the plugin's error."""
     pm.register(module, name=name)
-    info.hooks = sorted(caller.name for caller in pm.get_hookcallers(module) or [])
+    mistakes = hook_mistakes(pm, module, name)
+    for mistake in mistakes:
+        log.warning("%s", mistake)
+    specs = set(_hook_names())
+    info.hooks = sorted(caller.name for caller in pm.get_hookcallers(module) or []
+                        if caller.name in specs)
     scratch = Registry()
     callbacks = scratch.registrars(name)
     try:
@@ -162,8 +228,10 @@ def _register_plugin(
                             name, exc.message)
             else:
                 names.append(key(entry.spec))
-    if refused:
-        info.error = "RegistrationError: " + "; ".join(refused)
+    problems = [*mistakes, *refused]
+    if problems:
+        info.error = ("PluginError: " if mistakes else "RegistrationError: ") + "; ".join(
+            problems)
     return refused
 
 
@@ -202,7 +270,7 @@ def load(allow: list[str] | object | None = ..., *, include_entry_points: bool =
             info = PluginInfo(name=ep.name, version=_version(ep))
             infos[ep.name] = info
             try:
-                module = ep.load()
+                module = load_entry_point(ep)
                 _register_plugin(pm, registry, module, ep.name, info)
             except Exception as exc:  # a broken plugin must not take the process down
                 info.error = f"{type(exc).__name__}: {exc}"
