@@ -318,6 +318,12 @@ def reset_plugins() -> None:
         _loaded = None
 
 
+#: entry-point group of plugin checkers: ``name = module:function``, where ``function(plugin)``
+#: checks one loaded plugin by name, returns a one-line summary and raises on failure. The
+#: SDK declares its contract check here, so ``novelcrew plugins --check`` runs it without the
+#: core importing the SDK.
+CHECKS_GROUP = "novelcrew.checks"
+
 #: entry-point group in which a plugin may declare the tools it registers (``name = module``),
 #: so a missing tool's error can name the plugin without importing anything
 TOOLS_GROUP = "novelcrew.tools"
