@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import importlib.util
+import json
 import logging
 import os
 import sys
@@ -17,7 +19,10 @@ import threading
 import traceback
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 import pluggy
 
@@ -336,6 +341,43 @@ def plugins_offering_tool(tool: str) -> list[str]:
     found = {ep.dist.name if ep.dist else ep.value.split(".", 1)[0]
              for ep in entry_points(group=TOOLS_GROUP, name=tool)}
     return sorted(found)
+
+
+def editable_plugin_sources() -> list[Path]:
+    """Source folders of the installed plugins that are editable installs (``pip install -e``,
+    ``uv pip install -e``, ``novelcrew install -e``): what ``novelcrew serve --reload``
+    watches. Read from metadata (PEP 610 ``direct_url.json``) and import specs; no plugin is
+    imported. A plugin's package folder when it can be found, else its project folder."""
+    found: dict[str, Path] = {}
+    for ep in entry_points(group=GROUP):
+        dist = ep.dist
+        if dist is None:
+            continue
+        try:
+            direct = json.loads(dist.read_text("direct_url.json") or "{}")
+        except ValueError:
+            continue
+        if not direct.get("dir_info", {}).get("editable"):
+            continue
+        folder = _package_folder(ep.module.split(".", 1)[0])
+        if folder is None and str(direct.get("url", "")).startswith("file://"):
+            folder = Path(url2pathname(urlparse(direct["url"]).path))
+        if folder is not None and folder.is_dir():
+            found[str(folder.resolve())] = folder.resolve()
+    return sorted(found.values())
+
+
+def _package_folder(top: str) -> Path | None:
+    """The folder of top-level package ``top`` (its spec; the package is not imported)."""
+    try:
+        spec = importlib.util.find_spec(top)
+    except (ImportError, ValueError):
+        return None
+    if spec is None:
+        return None
+    if spec.submodule_search_locations:
+        return Path(next(iter(spec.submodule_search_locations)))
+    return Path(spec.origin).parent if spec.origin else None
 
 
 def _core_version() -> str | None:
