@@ -26,13 +26,26 @@ def scaffolded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         del sys.modules[name]
 
 
-async def test_offline_summary_of_a_scaffolded_crew_has_no_prompt_text(scaffolded, tmp_path):
+@pytest.mark.parametrize("instruction", [
+    None,  # the scaffold's own task: "Summarise this story:\n\n{story_text}"
+    "Summarise this story in 4 sentences:\n\n{story_text}",  # an author's first edit
+])
+async def test_offline_summary_of_a_scaffolded_crew_has_no_prompt_text(
+    scaffolded, tmp_path, monkeypatch, instruction
+):
+    if instruction is not None:
+        source = Path(scaffolded.__file__).read_text()
+        assert '"Summarise this story:\\n\\n{story_text}"' in source
+        edited = source.replace('"Summarise this story:\\n\\n{story_text}"', repr(instruction))
+        Path(scaffolded.__file__).write_text(edited)
+        scaffolded = importlib.reload(scaffolded)
     plugins = make_plugins(scaffolded)
     job, _events = await run_job(plugins, ["tidings"], {"story_text": STORY},
                                  settings=make_settings(tmp_path / "data"))
     assert job.status == "succeeded", job.error
     summary = job.result["tidings"]["summary"]
-    for scaffolding in ("Summarise", "this story", "JSON", "Current Task", "criteria"):
+    for scaffolding in ("Summarise", "this story", "sentences", "JSON", "Current Task",
+                        "criteria"):
         assert scaffolding not in summary, summary
     assert "Ana Reyes finds a brass key" in summary  # extracted from the story itself
     assert job.result["tidings"]["words"] == len(STORY.split())
