@@ -130,16 +130,17 @@ def _version(ep: EntryPoint) -> str | None:
     return ep.dist.version if ep.dist else None
 
 
-def _hook_names() -> list[str]:
-    return sorted(n for n in dir(hookspecs) if isinstance(getattr(hookspecs, n), type(_hook_names))
-                  and hasattr(getattr(hookspecs, n), f"{GROUP}_spec"))
+def _spec_names(pm: pluggy.PluginManager) -> list[str]:
+    """The hooks with a specification (an unknown ``@hookimpl`` gets a caller without one)."""
+    return sorted(name for name, caller in vars(pm.hook).items()
+                  if getattr(caller, "spec", None) is not None)
 
 
 def hook_mistakes(pm: pluggy.PluginManager, module: Any, name: str) -> list[str]:
     """What pluggy would silently ignore in a plugin: a function named like a hook but not
     marked ``@hookimpl`` (it never runs), and a ``@hookimpl`` whose name is no hook (a typo
     such as ``register_crew``). Each message names the plugin and the fix."""
-    specs = _hook_names()
+    specs = _spec_names(pm)
     found: list[str] = []
     for attr in sorted(dir(module)):
         if attr.startswith("_"):
@@ -172,22 +173,20 @@ def load_entry_point(ep: EntryPoint) -> Any:
         module = importlib.import_module(ep.module)
     except ModuleNotFoundError as exc:
         if exc.name and (ep.module == exc.name or ep.module.startswith(exc.name + ".")):
-            raise PluginLoadError(
+            raise RegistrationError(
                 f"{where}: module {ep.module!r} does not exist (check the module path in "
-                "[project.entry-points.novelcrew], and reinstall the package)") from exc
+                "[project.entry-points.novelcrew], and reinstall the package)",
+                {"entry_point": ep.name, "module": ep.module}) from exc
         raise
     obj: Any = module
     for part in (ep.attr or "").split(".") if ep.attr else ():
         try:
             obj = getattr(obj, part)
         except AttributeError:
-            raise PluginLoadError(
-                f"{where}: module {ep.module!r} has no {ep.attr!r}") from None
+            raise RegistrationError(
+                f"{where}: module {ep.module!r} has no {ep.attr!r}",
+                {"entry_point": ep.name, "module": ep.module, "attr": ep.attr}) from None
     return obj
-
-
-class PluginLoadError(Exception):
-    """An entry point that names a module or object that does not exist."""
 
 
 def _register_plugin(
@@ -201,7 +200,7 @@ def _register_plugin(
     mistakes = hook_mistakes(pm, module, name)
     for mistake in mistakes:
         log.warning("%s", mistake)
-    specs = set(_hook_names())
+    specs = set(_spec_names(pm))
     info.hooks = sorted(caller.name for caller in pm.get_hookcallers(module) or []
                         if caller.name in specs)
     scratch = Registry()

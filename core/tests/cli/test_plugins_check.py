@@ -22,6 +22,6 @@ def test_check_without_a_checker_says_to_install_the_sdk(monkeypatch, capsys):
 
 @pytest.mark.parametrize("as_json", [False, True])
 def test_a_plugin_that_failed_to_load_fails_the_check_without_running_it(as_json, capsys):
-    code = check_plugins([{"name": "broken", "error": "PluginLoadError: no module"}], as_json)
+    code = check_plugins([{"name": "broken", "error": "RegistrationError: no module"}], as_json)
     assert code == 1
-    assert "PluginLoadError: no module" in capsys.readouterr().out
+    assert "RegistrationError: no module" in capsys.readouterr().out
