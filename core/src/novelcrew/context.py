@@ -53,28 +53,60 @@ class ToolContext:
 
 @dataclass
 class RunContext:
-    """The running crew's view of its job."""
+    """The running crew's view of its job, made fresh by the runner for each crew of each job.
 
+    A crew's ``run(ctx, inputs)`` reads the job's ids, ``settings``, ``config`` and the
+    outputs of earlier crews in a chain (``previous``), takes its tools (``tool``) and models
+    (``llm``), reports progress (``add_tasks``, ``task_started``, ``task_finished``, or
+    ``kickoff``, which counts a crewAI crew's tasks itself) and checks for cancellation.
+    Fields below the line are the runner's plumbing: a crew reads them at most.
+    docs/plugin-author-guide.md ("The run context") lists every member with its type.
+    """
+
+    #: the job's id (32 hex digits), as ``GET /jobs/{id}`` knows it
     job_id: str
+    #: the name of the crew this context runs (one stage of the job's chain)
     crew: str
+    #: the process's core settings (``novelcrew.settings.Settings``); plugin settings are
+    #: the plugin's own ``BaseSettings`` subclass (see the guide)
     settings: Settings
+    #: every loaded crew, tool, model and backend with its plugin (read-only for crews)
     registry: Registry
+    #: the job's project (``project_id`` of ``POST /jobs``), or None
     project_id: str | None = None
+    #: the user who submitted the job, or None
     user_id: str | None = None
+    #: the tools this crew declared (``Crew.tools`` and the available ``optional_tools``),
+    #: each built for this job's project by its factory; read them with ``tool(name)``
     tools: Mapping[str, Any] = field(default_factory=dict)
-    #: earlier stages' outputs in a chain, keyed by crew name
+    #: outputs of the crews that ran before this one in the job's chain, keyed by crew name,
+    #: each as JSON-ready data (the earlier crew's output model dumped with ``mode="json"``:
+    #: ``dict[str, Any]``); empty for the first crew. Validate with that crew's output model
+    #: if you want it typed. A retried job keeps the outputs of crews that had finished.
     previous: Mapping[str, Any] = field(default_factory=dict)
+    #: the job's free-form ``config`` object from ``POST /jobs`` (``config.model`` picks the
+    #: model for every agent of the job); a crew documents the keys it reads
     config: Mapping[str, Any] = field(default_factory=dict)
+    # -- the runner's plumbing ---------------------------------------------------------------
+    #: appends an event to the job's log (``emit`` calls it)
     emit_fn: EmitFn | None = None
+    #: tokens and cost so far per model id (the model layer adds to it)
     usage: dict[str, ModelUsage] = field(default_factory=dict)
     #: the model id of every answered call, in order (the model layer appends)
     models_used: list[str] = field(default_factory=list)
+    #: tasks finished so far by this crew (progress)
     completed_tasks: int = 0
+    #: tasks announced so far by this crew (progress; grows with ``add_tasks``)
     total_tasks: int = 0
+    #: the task running now, as last announced by ``task_started``
     current_task: str | None = None
+    #: set when the job is cancelled; read it through ``cancelled``/``check_cancelled``
     cancel_event: threading.Event = field(default_factory=threading.Event)
+    #: the event loop the job runs on (``emit_threadsafe`` sends events to it)
     loop: asyncio.AbstractEventLoop | None = None
+    #: builds the crewAI LLM behind ``llm`` (the runner injects the model layer's)
     llm_factory: LLMFactory | None = None
+    #: runs crewAI crews and flows behind ``kickoff`` (the runner injects crewAI's)
     kickoff_fn: KickoffFn | None = None
     _progress_cb: Callable[[RunContext], Awaitable[None]] | None = None
 
@@ -91,10 +123,13 @@ class RunContext:
             ) from None
 
     def has_tool(self, name: str) -> bool:
+        """Whether tool ``name`` is available (for ``optional_tools``)."""
         return name in self.tools
 
     # models -------------------------------------------------------------------------------
     def model_id(self, agent_role: str | None = None) -> str:
+        """The model id ``llm(agent_role)`` routes to first: the job's ``config.model``, else
+        the per-agent, per-crew or default setting (roles compared case-insensitively)."""
         override = self.config.get("model")
         if isinstance(override, str) and override:
             return override
@@ -110,6 +145,8 @@ class RunContext:
                                 max_tokens=max_tokens)
 
     def record_usage(self, model: str, usage: ModelUsage) -> None:
+        """Add a call's tokens and cost to the job (the model layer calls it; a crew that
+        calls a model outside ``llm`` may too)."""
         self.usage.setdefault(model, ModelUsage()).add(usage)
 
     # progress and events ------------------------------------------------------------------
@@ -141,12 +178,16 @@ class RunContext:
         await self._progress()
 
     async def task_started(self, name: str, **data: Any) -> None:
+        """Announce that task ``name`` starts (an event and progress); raises
+        ``JobCancelled`` if the job was cancelled."""
         self.check_cancelled()
         self.current_task = name
         await self.emit("task_started", name, task=name, **data)
         await self._progress()
 
     async def task_finished(self, name: str, **data: Any) -> None:
+        """Announce that task ``name`` finished (an event and progress); raises
+        ``JobCancelled`` if the job was cancelled meanwhile."""
         self.completed_tasks += 1
         if self.completed_tasks > self.total_tasks:
             self.total_tasks = self.completed_tasks
@@ -161,6 +202,7 @@ class RunContext:
     # cancellation -------------------------------------------------------------------------
     @property
     def cancelled(self) -> bool:
+        """Whether the job was cancelled (``check_cancelled`` raises instead)."""
         return self.cancel_event.is_set()
 
     def check_cancelled(self) -> None:
@@ -170,7 +212,10 @@ class RunContext:
 
     # crewAI -------------------------------------------------------------------------------
     async def kickoff(self, crew: Any, inputs: Mapping[str, Any] | None = None) -> Any:
-        """Run a crewAI ``Crew`` for this job: events routed here, cancellable between steps."""
+        """Run a fresh crewAI ``Crew`` (returns its ``CrewOutput``) or ``Flow`` (returns what
+        its last method returns) for this job: its tasks become the job's events and progress,
+        and a cancelled job stops at the crew's next step (a Flow's: at its next model call).
+        """
         if self.kickoff_fn is None:
             raise RuntimeError("this RunContext has no kickoff (the runner injects one)")
         return await self.kickoff_fn(self, crew, dict(inputs or {}))

@@ -121,4 +121,6 @@ def startup_summary(settings: Settings, plugins: Plugins, role: str) -> list[str
             f"({', '.join(offline)}): its output is plain extraction, labelled as such, not a "
             "story analysis. Set NOVELCREW_MODEL (or OPENROUTER_API_KEY) for real results.")
     lines.extend(f"WARNING: {problem}" for problem in problems(plugins))
+    lines.extend(f"WARNING: plugin {info.name} did not load cleanly: {info.error}"
+                 for info in infos if info.error)
     return lines

@@ -8,7 +8,10 @@ always load. ``NOVELCREW_TRACE_PLUGINS=1`` prints every hook call to stderr.
 
 from __future__ import annotations
 
+import difflib
 import importlib
+import importlib.util
+import json
 import logging
 import os
 import sys
@@ -16,7 +19,10 @@ import threading
 import traceback
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 import pluggy
 
@@ -124,6 +130,65 @@ def _version(ep: EntryPoint) -> str | None:
     return ep.dist.version if ep.dist else None
 
 
+def _spec_names(pm: pluggy.PluginManager) -> list[str]:
+    """The hooks with a specification (an unknown ``@hookimpl`` gets a caller without one)."""
+    return sorted(name for name, caller in vars(pm.hook).items()
+                  if getattr(caller, "spec", None) is not None)
+
+
+def hook_mistakes(pm: pluggy.PluginManager, module: Any, name: str) -> list[str]:
+    """What pluggy would silently ignore in a plugin: a function named like a hook but not
+    marked ``@hookimpl`` (it never runs), and a ``@hookimpl`` whose name is no hook (a typo
+    such as ``register_crew``). Each message names the plugin and the fix."""
+    specs = _spec_names(pm)
+    found: list[str] = []
+    for attr in sorted(dir(module)):
+        if attr.startswith("_"):
+            continue
+        value = getattr(module, attr, None)
+        if not callable(value) or isinstance(value, type):
+            continue
+        marked = pm.parse_hookimpl_opts(module, attr) is not None
+        if attr in specs and not marked:
+            found.append(
+                f"plugin {name!r}: function {attr!r} is named like a hook but lacks "
+                "@hookimpl (`from novelcrew import hookimpl`), so it never runs")
+        elif marked and attr not in specs:
+            close = difflib.get_close_matches(attr, specs, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            found.append(
+                f"plugin {name!r}: @hookimpl {attr!r} is not a novelcrew hook{hint} "
+                f"(hooks: {', '.join(specs)})")
+    return found
+
+
+def load_entry_point(ep: EntryPoint) -> Any:
+    """``ep.load()`` with errors that say what is wrong with the entry point itself: its
+    module does not exist (a typo, or the package is not installed), or the object it names
+    is not in that module. An error raised while the module imports passes unchanged."""
+    where = f"entry point {ep.name!r} = {ep.value!r}"
+    if ep.dist is not None:
+        where += f" of {ep.dist.name}"
+    try:
+        module = importlib.import_module(ep.module)
+    except ModuleNotFoundError as exc:
+        if exc.name and (ep.module == exc.name or ep.module.startswith(exc.name + ".")):
+            raise RegistrationError(
+                f"{where}: module {ep.module!r} does not exist (check the module path in "
+                "[project.entry-points.novelcrew], and reinstall the package)",
+                {"entry_point": ep.name, "module": ep.module}) from exc
+        raise
+    obj: Any = module
+    for part in (ep.attr or "").split(".") if ep.attr else ():
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise RegistrationError(
+                f"{where}: module {ep.module!r} has no {ep.attr!r}",
+                {"entry_point": ep.name, "module": ep.module, "attr": ep.attr}) from None
+    return obj
+
+
 def _register_plugin(
     pm: pluggy.PluginManager, registry: Registry, module: Any, name: str, info: PluginInfo
 ) -> list[str]:
@@ -132,7 +197,12 @@ def _register_plugin(
     earlier registration stays, the rest of this plugin registers, and the refusals (each
     naming both plugins) are returned and recorded as the plugin's error."""
     pm.register(module, name=name)
-    info.hooks = sorted(caller.name for caller in pm.get_hookcallers(module) or [])
+    mistakes = hook_mistakes(pm, module, name)
+    for mistake in mistakes:
+        log.warning("%s", mistake)
+    specs = set(_spec_names(pm))
+    info.hooks = sorted(caller.name for caller in pm.get_hookcallers(module) or []
+                        if caller.name in specs)
     scratch = Registry()
     callbacks = scratch.registrars(name)
     try:
@@ -162,8 +232,10 @@ def _register_plugin(
                             name, exc.message)
             else:
                 names.append(key(entry.spec))
-    if refused:
-        info.error = "RegistrationError: " + "; ".join(refused)
+    problems = [*mistakes, *refused]
+    if problems:
+        info.error = ("PluginError: " if mistakes else "RegistrationError: ") + "; ".join(
+            problems)
     return refused
 
 
@@ -202,7 +274,7 @@ def load(allow: list[str] | object | None = ..., *, include_entry_points: bool =
             info = PluginInfo(name=ep.name, version=_version(ep))
             infos[ep.name] = info
             try:
-                module = ep.load()
+                module = load_entry_point(ep)
                 _register_plugin(pm, registry, module, ep.name, info)
             except Exception as exc:  # a broken plugin must not take the process down
                 info.error = f"{type(exc).__name__}: {exc}"
@@ -250,6 +322,12 @@ def reset_plugins() -> None:
         _loaded = None
 
 
+#: entry-point group of plugin checkers: ``name = module:function``, where ``function(plugin)``
+#: checks one loaded plugin by name, returns a one-line summary and raises on failure. The
+#: SDK declares its contract check here, so ``novelcrew plugins --check`` runs it without the
+#: core importing the SDK.
+CHECKS_GROUP = "novelcrew.checks"
+
 #: entry-point group in which a plugin may declare the tools it registers (``name = module``),
 #: so a missing tool's error can name the plugin without importing anything
 TOOLS_GROUP = "novelcrew.tools"
@@ -262,6 +340,43 @@ def plugins_offering_tool(tool: str) -> list[str]:
     found = {ep.dist.name if ep.dist else ep.value.split(".", 1)[0]
              for ep in entry_points(group=TOOLS_GROUP, name=tool)}
     return sorted(found)
+
+
+def editable_plugin_sources() -> list[Path]:
+    """Source folders of the installed plugins that are editable installs (``pip install -e``,
+    ``uv pip install -e``, ``novelcrew install -e``): what ``novelcrew serve --reload``
+    watches. Read from metadata (PEP 610 ``direct_url.json``) and import specs; no plugin is
+    imported. A plugin's package folder when it can be found, else its project folder."""
+    found: dict[str, Path] = {}
+    for ep in entry_points(group=GROUP):
+        dist = ep.dist
+        if dist is None:
+            continue
+        try:
+            direct = json.loads(dist.read_text("direct_url.json") or "{}")
+        except ValueError:
+            continue
+        if not direct.get("dir_info", {}).get("editable"):
+            continue
+        folder = _package_folder(ep.module.split(".", 1)[0])
+        if folder is None and str(direct.get("url", "")).startswith("file://"):
+            folder = Path(url2pathname(urlparse(direct["url"]).path))
+        if folder is not None and folder.is_dir():
+            found[str(folder.resolve())] = folder.resolve()
+    return sorted(found.values())
+
+
+def _package_folder(top: str) -> Path | None:
+    """The folder of top-level package ``top`` (its spec; the package is not imported)."""
+    try:
+        spec = importlib.util.find_spec(top)
+    except (ImportError, ValueError):
+        return None
+    if spec is None:
+        return None
+    if spec.submodule_search_locations:
+        return Path(next(iter(spec.submodule_search_locations)))
+    return Path(spec.origin).parent if spec.origin else None
 
 
 def _core_version() -> str | None:

@@ -6,6 +6,7 @@ validates registrations and refuses a name registered twice (naming both plugins
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -61,6 +62,13 @@ class Registry:
                 )
         if not callable(crew.run):
             raise RegistrationError(f"crew {crew.name!r} of plugin {plugin!r}: run is not callable")
+        if not _is_async(crew.run):
+            raise RegistrationError(
+                f"crew {crew.name!r} of plugin {plugin!r}: run must be an async function "
+                f"(`async def run(ctx, inputs)`), got {_describe(crew.run)}; the runner awaits "
+                "it, and a blocking run would stall every job of the process",
+                {"crew": crew.name, "plugin": plugin},
+            )
         self._add("crew", self.crews, crew.name, crew, plugin)
 
     def register_tool(self, tool: Tool, plugin: str) -> None:
@@ -141,3 +149,18 @@ class Registry:
             raise BackendUnavailable(
                 f"unknown job backend {name!r}; known: {', '.join(sorted(self.backends))}"
             ) from None
+
+
+def _is_async(run: Any) -> bool:
+    """``async def`` functions and methods, partials of them, and objects with an async
+    ``__call__`` (what ``await crew.run(ctx, inputs)`` can await)."""
+    if inspect.iscoroutinefunction(run):
+        return True
+    if inspect.isroutine(run):
+        return False
+    return inspect.iscoroutinefunction(type(run).__call__)
+
+
+def _describe(run: Any) -> str:
+    name = getattr(run, "__qualname__", None) or type(run).__name__
+    return f"a plain function {name!r}" if inspect.isroutine(run) else f"{name!r}"

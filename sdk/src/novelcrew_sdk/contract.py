@@ -18,7 +18,7 @@ from typing import Any
 import pluggy
 
 from novelcrew import hookspecs
-from novelcrew.plugins import GROUP, register_module
+from novelcrew.plugins import GROUP, hook_mistakes, register_module
 from novelcrew_sdk.testing import make_plugins, make_settings, run_job
 
 SAMPLE_STORY = """The Lighthouse Keeper
@@ -52,6 +52,13 @@ def _resolve(plugin: Any) -> tuple[str, Any]:
     for ep in entry_points(group=GROUP):
         if plugin in (ep.name, ep.dist.name if ep.dist else None):
             return ep.name, ep.load()
+    if "." in plugin or plugin.isidentifier():  # a module of NOVELCREW_PLUGIN_MODULES
+        import importlib
+
+        try:
+            return plugin, importlib.import_module(plugin)
+        except ImportError:
+            pass
     raise ContractError(f"no installed plugin (entry point of group {GROUP!r}) named {plugin!r}")
 
 
@@ -64,6 +71,9 @@ def check_hooks(plugin: Any, name: str) -> list[str]:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
         raise ContractError(f"plugin {name!r} has an invalid hook: {exc}") from exc
+    mistakes = hook_mistakes(pm, plugin, name)
+    if mistakes:
+        raise ContractError("; ".join(mistakes))
     hooks = sorted(caller.name for caller in pm.get_hookcallers(plugin) or [])
     if not hooks:
         raise ContractError(f"plugin {name!r} implements no novelcrew hook")
@@ -126,3 +136,13 @@ def check_plugin(
             raise ContractError(f"crew {crew_name!r} returned an invalid output: {exc}") from exc
         report.crews[crew_name] = job.status.value
     return report
+
+
+def check_installed(name: str) -> str:
+    """What ``novelcrew plugins --check`` calls for each loaded plugin (entry point group
+    ``novelcrew.checks``): the full contract check on the plugin as installed, with the
+    other installed plugins providing tools. Returns a one-line summary; raises
+    ``ContractError`` naming what is wrong."""
+    report = check_plugin(name)
+    crews = ", ".join(f"{crew} {status}" for crew, status in report.crews.items())
+    return f"hooks {', '.join(report.hooks)}; crews: {crews or 'none'}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import typer
 
@@ -10,11 +11,17 @@ import typer
 def plugins_command(
     as_json: bool = typer.Option(False, "--json", help="Print a JSON list instead of a table."),
     all_: bool = typer.Option(False, "--all", help="Include the built-in default plugins."),
+    check: bool = typer.Option(
+        False, "--check", help="Run the SDK's contract check on every loaded plugin (each "
+        "crew runs end to end on the offline model); exit 1 if any fails."),
 ) -> None:
     """List installed plugins with their hooks, crews, tools, models, errors and warnings."""
     from novelcrew.introspect import plugin_list
 
     rows = plugin_list(include_builtin=all_)
+    if check:
+        raise typer.Exit(check_plugins([row for row in rows if row["name"]
+                                        not in _builtin_names()], as_json))
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
@@ -33,3 +40,49 @@ def plugins_command(
             for c in columns
         ))
     Console().print(table)
+
+
+def _builtin_names() -> set[str]:
+    from novelcrew.plugins import get_plugins
+
+    return {info.name for info in get_plugins().list() if info.builtin}
+
+
+def check_plugins(rows: list[dict[str, Any]], as_json: bool = False) -> int:
+    """Run every installed checker (entry-point group ``novelcrew.checks``; novelcrew-sdk
+    provides the contract check) on each plugin; a plugin that failed to load fails at once.
+    Prints one line per plugin and checker; returns the exit code (0 all pass, 1 a failure,
+    2 no checker installed)."""
+    from importlib.metadata import entry_points
+
+    from novelcrew.logging import configure_logging
+    from novelcrew.plugins import CHECKS_GROUP, load_entry_point
+    from novelcrew.settings import Settings
+
+    configure_logging(Settings())  # the checked jobs log to stderr; stdout is the verdicts
+    checkers = sorted(entry_points(group=CHECKS_GROUP), key=lambda ep: ep.name)
+    if not checkers:
+        typer.echo("novelcrew: error: no plugin checker is installed; --check runs the "
+                   "contract check of novelcrew-sdk: novelcrew install novelcrew-sdk", err=True)
+        return 2
+    results: list[dict[str, Any]] = []
+    for row in rows:
+        if row["error"]:
+            results.append({"plugin": row["name"], "check": "load", "ok": False,
+                            "message": row["error"]})
+            continue
+        for ep in checkers:
+            try:
+                message = str(load_entry_point(ep)(row["name"]) or "")
+                ok = True
+            except Exception as exc:  # a failing check, or a broken checker: both fail
+                message, ok = " ".join(f"{type(exc).__name__}: {exc}".split()), False
+            results.append({"plugin": row["name"], "check": ep.name, "ok": ok,
+                            "message": message})
+    if as_json:
+        typer.echo(json.dumps(results, indent=2))
+    else:
+        for result in results:
+            verdict = "ok  " if result["ok"] else "FAIL"
+            typer.echo(f"{verdict} {result['plugin']} ({result['check']}): {result['message']}")
+    return 0 if all(result["ok"] for result in results) else 1

@@ -18,6 +18,9 @@ def serve_command(
     ),
     backend: str | None = typer.Option(None, "--backend", help="Job backend: inline or arq."),
     log_level: str | None = typer.Option(None, "--log-level", help="DEBUG, INFO, WARNING..."),
+    reload: bool = typer.Option(
+        False, "--reload", help="Restart the server when a file of an editable-installed "
+        "plugin changes (development only)."),
 ) -> None:
     """Serve the HTTP API. Flags override NOVELCREW_* settings."""
     overrides: dict[str, Any] = {
@@ -26,7 +29,10 @@ def serve_command(
             "log_level": log_level,
         }.items() if value is not None
     }
-    run_server(overrides)
+    if reload:
+        run_reloading(overrides)
+    else:
+        run_server(overrides)
 
 
 def run_server(overrides: dict[str, Any]) -> None:
@@ -58,6 +64,48 @@ def run_server(overrides: dict[str, Any]) -> None:
         server.run()  # raised again once it shut down
     if not server.started:
         raise SystemExit(3)  # as uvicorn.run: the app failed to start
+
+
+#: the settings flags map to these variables, so uvicorn's reloaded process sees them
+_FLAG_ENV = {"host": "NOVELCREW_HOST", "port": "NOVELCREW_PORT", "data_dir": "NOVELCREW_DATA_DIR",
+             "job_backend": "NOVELCREW_JOB_BACKEND", "log_level": "NOVELCREW_LOG_LEVEL"}
+
+
+def run_reloading(overrides: dict[str, Any]) -> None:
+    """``serve --reload``: uvicorn's reloader watches the source folders of editable-installed
+    plugins and starts a fresh server process (plugins loaded anew) when a ``.py`` file in one
+    changes. The flags travel to that process as ``NOVELCREW_*`` variables."""
+    import os
+
+    import uvicorn
+
+    from novelcrew.cli import print_startup_summary
+    from novelcrew.logging import configure_logging
+    from novelcrew.plugins import editable_plugin_sources
+    from novelcrew.settings import Settings
+
+    for key, value in overrides.items():
+        os.environ[_FLAG_ENV[key]] = str(value)
+    settings = Settings()
+    configure_logging(settings)
+    dirs = [str(folder) for folder in editable_plugin_sources()]
+    print_startup_summary(settings, f"serving on http://{settings.host}:{settings.port}")
+    watched = ", ".join(dirs) or "the current folder: no plugin is an editable install"
+    typer.echo(f"novelcrew: --reload watches {watched}", err=True)
+    uvicorn.run("novelcrew.cli.serve:reload_app", factory=True, reload=True,
+                reload_dirs=dirs or None, host=settings.host, port=settings.port,
+                log_level=settings.log_level.lower(), log_config=None, access_log=False)
+
+
+def reload_app() -> Any:
+    """The app of one ``serve --reload`` server process (uvicorn calls it as a factory)."""
+    from novelcrew.api.app import create_app
+    from novelcrew.logging import configure_logging
+    from novelcrew.settings import Settings
+
+    settings = Settings()
+    configure_logging(settings)
+    return create_app(settings)
 
 
 def _draining_server(config: Any, backend: Any, grace: float) -> Any:

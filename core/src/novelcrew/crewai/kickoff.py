@@ -15,6 +15,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import contextvars
+import functools
 import logging
 import threading
 import weakref
@@ -64,7 +65,7 @@ def _listen() -> None:
         if _listening:
             return
         from crewai.events import crewai_event_bus
-        from crewai.events.types.task_events import TaskStartedEvent
+        from crewai.events.types.task_events import TaskCompletedEvent, TaskStartedEvent
 
         def on_task_started(source: Any, event: Any) -> None:
             sink = _sink.get()
@@ -74,7 +75,15 @@ def _listen() -> None:
                              str(getattr(event, "task_name", None) or "task"),
                              getattr(event, "agent_role", None))
 
+        def on_task_completed(source: Any, event: Any) -> None:
+            sink = _sink.get()
+            if sink is not None and sink.flow:  # a crew's own tasks finish by task_callback
+                task = getattr(event, "task", None) or getattr(event, "output", None)
+                sink.finished(task_label(task) if task is not None else
+                              str(getattr(event, "task_name", None) or "task"))
+
         crewai_event_bus.on(TaskStartedEvent)(on_task_started)
+        crewai_event_bus.on(TaskCompletedEvent)(on_task_completed)
         _listening = True
 
 
@@ -85,9 +94,12 @@ class _TaskEvents:
     bus's thread pool); then ``started`` is sent first and the late one is dropped.
     """
 
-    def __init__(self, ctx: RunContext, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, ctx: RunContext, loop: asyncio.AbstractEventLoop,
+                 flow: bool = False) -> None:
         self.ctx = ctx
         self.loop = loop
+        #: a Flow's crews: their tasks are counted as they start and finish by the bus
+        self.flow = flow
         self.queue: asyncio.Queue[tuple[str, str, str | None] | None] = asyncio.Queue()
         self.lock = threading.Lock()
         self.started_count: dict[str, int] = {}
@@ -124,6 +136,8 @@ class _TaskEvents:
             kind, name, agent = item
             try:
                 if kind == "started":
+                    if self.flow:  # a Flow announces no tasks ahead: count each as it starts
+                        await self.ctx.add_tasks(1)
                     self.ctx.current_task = name
                     await self.ctx.emit("task_started", name, task=name, agent=agent)
                 else:
@@ -156,7 +170,10 @@ def _our_error(exc: BaseException) -> NovelcrewError | None:
 
 
 async def kickoff(ctx: RunContext, crew: Any, inputs: dict[str, Any]) -> Any:
-    """Kick off a fresh crewAI ``Crew`` for ``ctx``'s job and return its ``CrewOutput``.
+    """Kick off a fresh crewAI ``Crew`` for ``ctx``'s job and return its ``CrewOutput`` (or a
+    ``Flow``, returning what its last method returns; the crews its methods kick off report
+    their tasks to the job, counted as they start, and stop at the next model call once the
+    job is cancelled).
 
     Progress counts the crew's tasks; the crew's own ``step_callback`` and ``task_callback``
     still run, before ours. Cancellation (the job's, or of the awaiting asyncio task) stops the
@@ -177,10 +194,21 @@ async def kickoff(ctx: RunContext, crew: Any, inputs: dict[str, Any]) -> Any:
         _in_flight.discard(crew)
 
 
+def is_flow(obj: Any) -> bool:
+    """Whether ``obj`` is a crewAI ``Flow`` (crewAI is already imported: the caller built it)."""
+    try:
+        from crewai.flow import Flow
+    except ImportError:
+        return False
+    return isinstance(obj, Flow)
+
+
 async def _kickoff(ctx: RunContext, crew: Any, inputs: dict[str, Any]) -> Any:
-    await ctx.add_tasks(len(list(getattr(crew, "tasks", None) or [])))
+    flow = is_flow(crew)
+    if not flow:
+        await ctx.add_tasks(len(list(getattr(crew, "tasks", None) or [])))
     loop = asyncio.get_running_loop()
-    events = _TaskEvents(ctx, loop)
+    events = _TaskEvents(ctx, loop, flow=flow)
     stopped = threading.Event()
 
     def check() -> None:
@@ -192,14 +220,16 @@ async def _kickoff(ctx: RunContext, crew: Any, inputs: dict[str, Any]) -> Any:
         events.finished(task_label(output))
         check()
 
-    crew.step_callback = _chain(crew.step_callback, lambda _step: check())
-    crew.task_callback = _chain(crew.task_callback, after_task)
-    compat.without_replay_log(crew)
+    if not flow:  # a Flow's crews are its own; its model calls check cancellation
+        crew.step_callback = _chain(crew.step_callback, lambda _step: check())
+        crew.task_callback = _chain(crew.task_callback, after_task)
+        compat.without_replay_log(crew)
     applier = asyncio.ensure_future(events.apply())
     ctx_token, sink_token = current_context.set(ctx), _sink.set(events)
     try:
         run = contextvars.copy_context().run
-        future = loop.run_in_executor(kickoff_pool(), run, crew.kickoff, inputs)
+        start = functools.partial(crew.kickoff, inputs=inputs)
+        future = loop.run_in_executor(kickoff_pool(), run, start)
         try:
             output = await asyncio.shield(future)
         except asyncio.CancelledError:

@@ -58,6 +58,13 @@ _BLOCKS = (
 _CONTEXT_LABEL = re.compile(r"\bcontext\b", re.I)
 _LABEL = re.compile(r"^\s*(?:the\s+)?(?:story|story text|text|chapter|excerpt|input|"
                     r"manuscript)\s*:\s*$", re.I | re.M)
+#: a task whose first line ends in a colon ("Summarise this story in 4 sentences:"): that
+#: line is the instruction, the material follows it
+_LEAD = re.compile(r"\A\s*[^\n]{1,200}:[ \t]*\n")
+#: a task's instruction line introducing its material ("Summarise this story:"), the first
+#: one only: a story's own line may end the same way further down
+_INSTRUCTION = re.compile(r"^[ \t]*[A-Za-z][^\n.!?:]{0,80}\b(?:story|text|chapter|excerpt|"
+                          r"input|manuscript|passage|scene|document)\s*:[ \t]*$", re.I | re.M)
 
 
 def _material(text: str) -> str:
@@ -77,6 +84,9 @@ def _material(text: str) -> str:
     labels = list(_LABEL.finditer(text))
     if labels:
         return text[labels[-1].end():].strip()
+    instruction = _LEAD.match(text) or _INSTRUCTION.search(text)
+    if instruction:  # "Summarise this story:" then the story: the material is what follows
+        return text[instruction.end():].strip() or text
     return text
 
 

@@ -1,0 +1,120 @@
+"""``novelcrew serve --reload`` (issue #23): it finds the source folders of editable-installed
+plugins from their metadata, and a changed file there restarts the server with the plugin
+loaded anew (a real subprocess, as a plugin author runs it)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from novelcrew.plugins import editable_plugin_sources
+
+NOVELCREW = str(Path(sys.executable).parent / "novelcrew")
+
+PLUGIN = """
+from pydantic import BaseModel
+from novelcrew import Crew, hookimpl
+
+class In(BaseModel):
+    story_text: str
+
+class Out(BaseModel):
+    words: int
+
+async def run(ctx, inputs):
+    return Out(words=0)
+
+@hookimpl
+def register_crews(register):
+    register(Crew(name="{crew}", description="x", input_model=In, output_model=Out, run=run))
+"""
+
+
+def _dist(site: Path, dist: str, module: str, project: Path | None) -> None:
+    info = site / f"{dist.replace('-', '_')}-0.1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.1.0\n")
+    (info / "entry_points.txt").write_text(f"[novelcrew]\n{dist} = {module}\n")
+    if project is not None:  # what pip and uv write for `install -e` (PEP 610)
+        (info / "direct_url.json").write_text(json.dumps(
+            {"url": project.as_uri(), "dir_info": {"editable": True}}))
+
+
+@pytest.fixture
+def editable(tmp_path: Path) -> dict[str, Path]:
+    """An editable plugin (its package under project/src) and a regular one, installed into
+    ``site`` as pip would install them."""
+    site, project = tmp_path / "site", tmp_path / "project"
+    package = project / "src" / "nc_reloadme"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text(textwrap.dedent(PLUGIN.format(crew="alpha")))
+    _dist(site, "reloadme", "nc_reloadme", project)
+    (site / "nc_fixed.py").write_text(textwrap.dedent(PLUGIN.format(crew="fixed")))
+    _dist(site, "fixed", "nc_fixed", None)
+    return {"site": site, "src": project / "src", "package": package}
+
+
+def test_reload_dirs_are_the_editable_plugins_package_folders(editable, monkeypatch):
+    monkeypatch.syspath_prepend(str(editable["site"]))
+    monkeypatch.syspath_prepend(str(editable["src"]))
+    found = editable_plugin_sources()
+    assert editable["package"].resolve() in found
+    assert not any(str(editable["site"].resolve()) in str(path) for path in found)
+    assert "nc_reloadme" not in sys.modules  # found from metadata, nothing imported
+
+
+def _crews(port: int) -> set[str] | None:
+    try:
+        rows = httpx.get(f"http://127.0.0.1:{port}/plugins", timeout=2).json()
+    except (httpx.HTTPError, ValueError):
+        return None  # not up yet, or restarting
+    return {crew for row in rows for crew in row["crews"]}
+
+
+def _wait_for(port: int, crew: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 90
+    while crew not in (_crews(port) or set()):
+        assert proc.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, f"no crew {crew!r}:\n{log.read_text()}"
+        time.sleep(0.2)
+
+
+def test_a_changed_plugin_file_reloads_the_server(editable, tmp_path):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("NOVELCREW_", "OPENROUTER_", "CREWAI_"))}
+    env.update(PYTHONPATH=os.pathsep.join([str(editable["site"]), str(editable["src"])]),
+               NOVELCREW_PLUGINS="reloadme,fixed", NOVELCREW_LOG_FORMAT="console")
+    log = tmp_path / "serve.log"
+    with log.open("w") as fh:
+        proc = subprocess.Popen(
+            [NOVELCREW, "serve", "--reload", "--port", str(port), "--data-dir",
+             str(tmp_path / "data")],
+            cwd=tmp_path, env=env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        _wait_for(port, "alpha", proc, log)
+        assert f"--reload watches {editable['package'].resolve()}" in log.read_text()
+        (editable["package"] / "__init__.py").write_text(
+            textwrap.dedent(PLUGIN.format(crew="beta")))
+        _wait_for(port, "beta", proc, log)
+        crews = _crews(port) or set()
+        assert "alpha" not in crews and "fixed" in crews
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)  # uvicorn's reloader stops its server process
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)

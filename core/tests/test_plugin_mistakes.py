@@ -1,0 +1,153 @@
+"""Plugin mistakes found at load, each one clear message naming the plugin (issue #23): shown
+by ``novelcrew plugins``, ``GET /plugins`` and the startup summary, while the rest still works.
+"""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from novelcrew.plugins import load, reset_plugins
+
+HEADER = """
+from pydantic import BaseModel
+from novelcrew import Crew, hookimpl
+
+class In(BaseModel):
+    story_text: str
+
+class Out(BaseModel):
+    words: int
+
+async def run(ctx, inputs):
+    return Out(words=len(inputs.story_text.split()))
+"""
+
+GOOD = HEADER + """
+@hookimpl
+def register_crews(register):
+    register(Crew(name="good", description="counts", input_model=In, output_model=Out, run=run))
+"""
+
+UNMARKED = HEADER + """
+def register_crews(register):  # no @hookimpl
+    register(Crew(name="unmarked", description="x", input_model=In, output_model=Out, run=run))
+"""
+
+TYPO = HEADER + """
+@hookimpl
+def register_crew(register):  # the hook is register_crews
+    register(Crew(name="typo", description="x", input_model=In, output_model=Out, run=run))
+"""
+
+SYNC_RUN = HEADER + """
+def blocking(ctx, inputs):
+    return Out(words=1)
+
+@hookimpl
+def register_crews(register):
+    register(Crew(name="blocking", description="x", input_model=In, output_model=Out,
+                  run=blocking))
+"""
+
+
+def _cases(fake_dist) -> dict[str, str]:
+    """Install every mistake plus one good plugin; return plugin -> expected words."""
+    fake_dist("good-plugin", "good_plugin", GOOD)
+    fake_dist("unmarked-plugin", "unmarked_plugin", UNMARKED)
+    fake_dist("typo-plugin", "typo_plugin", TYPO)
+    fake_dist("sync-plugin", "sync_plugin", SYNC_RUN)
+    info = fake_dist("nomodule-plugin", "nomodule_plugin", "")
+    (info / "entry_points.txt").write_text("[novelcrew]\nnomodule-plugin = no_such_module_xyz\n")
+    info = fake_dist("noattr-plugin", "noattr_plugin", "VALUE = 1\n")
+    (info / "entry_points.txt").write_text("[novelcrew]\nnoattr-plugin = noattr_plugin:plugin\n")
+    return {
+        "unmarked-plugin": "function 'register_crews' is named like a hook but lacks @hookimpl",
+        "typo-plugin": "@hookimpl 'register_crew' is not a novelcrew hook; did you mean "
+                       "'register_crews'?",
+        "sync-plugin": "crew 'blocking' of plugin 'sync-plugin': run must be an async function",
+        "nomodule-plugin": "module 'no_such_module_xyz' does not exist",
+        "noattr-plugin": "module 'noattr_plugin' has no 'plugin'",
+    }
+
+
+def test_each_mistake_is_one_clear_message_and_the_rest_works(fake_dist):
+    expected = _cases(fake_dist)
+    plugins = load(allow=None)
+    for name, words in expected.items():
+        error = plugins.infos[name].error or ""
+        assert words in error, (name, error)
+        assert name in error, (name, error)  # the message names the plugin
+        assert "Traceback" not in error and "\n" not in error
+    assert plugins.infos["good-plugin"].error is None
+    assert plugins.registry.crews["good"].plugin == "good-plugin"
+    # nothing of a mistaken hook runs, and a non-async crew is never registered
+    assert not {"unmarked", "typo", "blocking"} & set(plugins.registry.crews)
+    assert plugins.infos["typo-plugin"].hooks == []
+
+
+def test_a_mistake_does_not_refuse_the_plugins_correct_hooks(fake_dist):
+    fake_dist("mixed-plugin", "mixed_plugin", GOOD + """
+def job_event(event, job):  # forgot @hookimpl
+    pass
+""")
+    plugins = load(allow=None)
+    info = plugins.infos["mixed-plugin"]
+    assert "'job_event' is named like a hook but lacks @hookimpl" in (info.error or "")
+    assert plugins.registry.crews["good"].plugin == "mixed-plugin"
+
+
+def test_an_import_error_inside_the_plugin_is_not_called_a_missing_entry_point(fake_dist):
+    fake_dist("needsdep-plugin", "needsdep_plugin", "import nonexistent_dependency_xyz\n")
+    error = load(allow=None).infos["needsdep-plugin"].error or ""
+    assert error == "ModuleNotFoundError: No module named 'nonexistent_dependency_xyz'"
+
+
+@pytest.fixture
+def every_mistake(fake_dist, monkeypatch) -> dict[str, str]:
+    expected = _cases(fake_dist)
+    monkeypatch.delenv("NOVELCREW_PLUGINS", raising=False)
+    reset_plugins()
+    yield expected
+    reset_plugins()
+
+
+def test_plugins_command_shows_each_mistake(every_mistake):
+    from novelcrew.cli import app
+
+    result = CliRunner().invoke(app, ["plugins", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = {row["name"]: row for row in json.loads(result.stdout)}
+    for name, words in every_mistake.items():
+        assert words in (rows[name]["error"] or ""), name
+    assert rows["good-plugin"]["error"] is None
+
+
+async def test_plugins_route_shows_each_mistake(every_mistake, tmp_path):
+    from novelcrew.api.app import create_app
+    from novelcrew.settings import Settings
+
+    app = create_app(Settings(data_dir=tmp_path, api_keys=[]))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            response = await client.get("/plugins")
+    assert response.status_code == 200
+    rows = {row["name"]: row for row in response.json()}
+    for name, words in every_mistake.items():
+        assert words in (rows[name]["error"] or ""), name
+
+
+def test_startup_summary_has_one_warning_per_mistaken_plugin(every_mistake, tmp_path):
+    from novelcrew.introspect import startup_summary
+    from novelcrew.plugins import get_plugins
+    from novelcrew.settings import Settings
+
+    lines = startup_summary(Settings(data_dir=tmp_path), get_plugins(), "serve")
+    assert f"failed {len(every_mistake)}" in lines[0]
+    for name, words in every_mistake.items():
+        mine = [line for line in lines if line.startswith(f"WARNING: plugin {name} ")]
+        assert len(mine) == 1 and words in mine[0], (name, lines)
