@@ -60,6 +60,7 @@ def crew_info(plugins: Plugins, name: str, schemas: bool = False) -> dict[str, A
         "optional_tools": list(crew.optional_tools),
         "agents": list(crew.agents),
         "estimated_seconds": crew.estimated_seconds,
+        "runs_after": list(crew.runs_after),
         "missing_tools": plugins.registry.missing_tools(crew),
     }
     if schemas:

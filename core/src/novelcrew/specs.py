@@ -55,6 +55,10 @@ class Crew:
     estimated_seconds: int = 60
     #: Inputs that make a small but real run: used by docs, ``--help`` and contract checks.
     example_inputs: dict[str, Any] | None = None
+    #: Crews whose results this one reads when they run before it in a chain (``ctx.previous``):
+    #: the director plans the architect's scenes. Contract checks run them first; clients see
+    #: it in ``/crews``. A crew that can also work alone (from a project's graph) still lists them.
+    runs_after: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

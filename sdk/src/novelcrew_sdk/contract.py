@@ -117,13 +117,17 @@ def check_plugin(
                 raise ContractError(
                     f"crew {crew_name!r}: its {label} model has no JSON schema: {exc}"
                 ) from exc
-        crew_inputs = (
-            (inputs or {}).get(crew_name) or crew.example_inputs or {"story_text": SAMPLE_STORY}
-        )
+        # a crew that reads an earlier crew's result runs after it, as users chain them
+        chain = [c for c in crew.runs_after if c in plugins.registry.crews] + [crew_name]
+        crew_inputs: dict[str, Any] = {}
+        for name_in_chain in chain:
+            spec = plugins.registry.crew(name_in_chain)
+            crew_inputs.update((inputs or {}).get(name_in_chain) or spec.example_inputs
+                               or {"story_text": SAMPLE_STORY})
         tmp = data_dir or Path(tempfile.mkdtemp(prefix="novelcrew-contract-"))
         settings = make_settings(tmp, default_model="scripted" if llm is not None else "offline")
         job, _events = asyncio.run(
-            run_job(plugins, [crew_name], crew_inputs, settings=settings, project_id="contract")
+            run_job(plugins, chain, crew_inputs, settings=settings, project_id="contract")
         )
         if job.status != "succeeded":
             raise ContractError(

@@ -105,6 +105,9 @@ class CrewPublic(BaseModel):
     agents: list[str]
     estimated_seconds: int
     missing_tools: list[str] = Field(description="Required tools no loaded plugin provides.")
+    runs_after: list[str] = Field(
+        default_factory=list,
+        description="Crews whose results this crew reads when they run before it in a chain.")
 
 
 class CrewDetail(CrewPublic):

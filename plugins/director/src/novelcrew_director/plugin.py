@@ -36,6 +36,7 @@ def register_crews(register: Any) -> None:
         optional_tools=("payload_read_project", "kg_delete_entity"),
         agents=AGENTS,
         estimated_seconds=180,
+        runs_after=("architect",),
         example_inputs={"scenes": "1-2", "preferences": {"style": "naturalistic"},
                         "constraints": {"budget_level": "medium", "shooting_days": 2}},
     ))
