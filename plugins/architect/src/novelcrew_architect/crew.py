@@ -10,6 +10,7 @@ crewAI is imported here, lazily, when a job runs (the entry-point module stays l
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import re
@@ -95,6 +96,7 @@ class _Tally:
         self.prompt_tokens += tokens
 
 
+@functools.cache
 def schema_text(model: type[BaseModel]) -> str:
     """The output schema as the prompt states it: compact JSON, no titles or descriptions
     (the task text explains every field)."""
@@ -320,8 +322,9 @@ class ArchitectRun:
 
     async def write_graph(self, analysis: StoryAnalysis, chunks: list[Chunk],
                           merged: MergedAnalysis) -> dict[str, int]:
-        kg = build_custom_kg(analysis, chunks, scene_chunks=merged.scene_chunks,
-                             first_chunk=merged.first_chunk, theme_chunks=merged.theme_chunks)
+        kg = await asyncio.to_thread(
+            build_custom_kg, analysis, chunks, scene_chunks=merged.scene_chunks,
+            first_chunk=merged.first_chunk, theme_chunks=merged.theme_chunks)
         tool = self.ctx.tool(KG_TOOL)
         analysis.version = await self.new_version()
         for batch in batches(kg, GRAPH_BATCH):
@@ -357,7 +360,10 @@ class ArchitectRun:
     async def __call__(self) -> StoryAnalysis:
         ctx = self.ctx
         story = await load_story(ctx, self.inputs)
-        chunks = split_story(story.text, self.chunk_budget(story), OVERLAP_TOKENS)
+        # the CPU-bound steps (splitting, merging, building the graph) run in a worker
+        # thread: a long story must never hold up the server's event loop
+        chunks = await asyncio.to_thread(split_story, story.text, self.chunk_budget(story),
+                                         OVERLAP_TOKENS)
         # one task per chunk, the overview, and writing the graph
         await ctx.add_tasks(len(chunks) + 2)
         # a progress event shaped like the runner's, plus what the split found
@@ -376,12 +382,13 @@ class ArchitectRun:
         ctx.check_cancelled()
         pairs = [(c.id, p) for c, p in zip(chunks, parts, strict=True)]
         ranges = {c.id: (c.start, c.end) for c in chunks}
-        merged = merge_analyses(pairs, story.text, ranges)
+        merged = await asyncio.to_thread(merge_analyses, pairs, story.text, ranges)
         overview = await self.synthesise(story, merged)
         same_as = [(p.name, p.same_as) for p in overview.same_as
                    if p.name.strip() and p.same_as.strip()]
         if same_as:  # the model's own "these are one" answers, merged as aliases
-            merged = merge_analyses(pairs, story.text, ranges, same_as)
+            merged = await asyncio.to_thread(merge_analyses, pairs, story.text, ranges,
+                                             same_as)
         one_protagonist(merged.characters, merged.scene_counts, overview.protagonist,
                         overview.ensemble)
         lost = [s.number for s in merged.scenes if not s.located]
