@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from novelcrew.context import RunContext
-from novelcrew.errors import InvalidInput, JobError
+from novelcrew.errors import InvalidInput, JobCancelled, JobError, describe_error
 from novelcrew_architect.chunking import Chunk, split_story
 from novelcrew_architect.crew_config import (
     ANALYSE_TASK,
@@ -326,29 +326,40 @@ class ArchitectRun:
             build_custom_kg, analysis, chunks, scene_chunks=merged.scene_chunks,
             first_chunk=merged.first_chunk, theme_chunks=merged.theme_chunks)
         tool = self.ctx.tool(KG_TOOL)
-        analysis.version = await self.new_version()
+        analysis.version, queued = await self.new_version()
         for batch in batches(kg, GRAPH_BATCH):
             self.ctx.check_cancelled()
-            await tool.acall(custom_kg=batch)
-        return {key: len(items) for key, items in kg.items()}
+            counts = await tool.acall(custom_kg=batch)
+            queued += bool(getattr(counts, "queued", False))
+        written = {key: len(items) for key, items in kg.items()}
+        if queued:
+            # the graph service is away: the writes wait in its outbox (pathrag plugin)
+            written["queued_writes"] = queued
+            await self.ctx.emit("warning", f"the knowledge graph is unavailable: {queued} "
+                                "graph write(s) are queued and will be written when it is "
+                                "back; the analysis itself is complete", queued_writes=queued)
+        return written
 
-    async def new_version(self) -> int:
+    async def new_version(self) -> tuple[int, int]:
         """Start a new analysis version of the project's graph (the previous one is archived
-        or removed, never mixed with this one); 1 when the graph keeps no versions."""
+        or removed, never mixed with this one); 1 when the graph keeps no versions (or the
+        version is not known yet: the start was queued). Also says whether it was queued."""
         if not self.ctx.has_tool(VERSION_TOOL):
             await self.ctx.emit("warning", f"the graph has no {VERSION_TOOL} tool: this "
                                 "analysis is merged into whatever the project's graph holds")
-            return 1
+            return 1, 0
         keep = self.ctx.config.get("keep_graph_versions", KEEP_VERSIONS)
         if not isinstance(keep, int) or isinstance(keep, bool) or keep < 0:
             raise InvalidInput(f"config keep_graph_versions must be a whole number >= 0, not "
                                f"{keep!r}", {"keep_graph_versions": keep})
         result = await self.ctx.tool(VERSION_TOOL).acall(keep_previous=keep)
         data = result.model_dump() if isinstance(result, BaseModel) else dict(result)
+        if data.get("queued"):
+            return 1, 1
         if not data.get("replaced", True):
             await self.ctx.emit("warning", str(data.get("note") or "the graph could not "
                                                "replace the previous analysis"))
-        return int(data.get("version") or 1)
+        return int(data.get("version") or 1), 0
 
     def model_info(self) -> ModelInfo:
         ids = sorted(self.ctx.usage) or sorted({
@@ -417,7 +428,13 @@ class ArchitectRun:
             model=self.model_info(),
         )
         await ctx.task_started("Write the knowledge graph")
-        analysis.graph = await self.write_graph(analysis, chunks, merged)
+        try:
+            analysis.graph = await self.write_graph(analysis, chunks, merged)
+        except JobCancelled:
+            raise
+        except Exception as exc:  # the analysis is the product: a graph failure must not lose it
+            await ctx.emit("warning", f"could not write the knowledge graph: "
+                           f"{describe_error(exc)}", error=type(exc).__name__)
         await ctx.task_finished("Write the knowledge graph", **analysis.graph)
         return analysis
 
