@@ -108,6 +108,8 @@ def test_no_failure_path_logs_the_story_or_a_result(tmp_path: Path, tmpfs: Path)
             assert "words: Input should be a valid integer" in job(url, bad)["error"]["message"]
             assert marker not in json.dumps(job(url, bad)["error"])  # logged as it is stored
             assert job(url, model)["status"] == "failed"
+            assert job(url, graph)["status"] == "succeeded"  # the graph outage is a warning
+            assert marker in json.dumps(job(url, graph)["result"])  # results are data, kept
 
             # the store unable to write while a job finishes, then space again
             gate = tmp_path / "gate"
