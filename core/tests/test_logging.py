@@ -340,3 +340,27 @@ def test_crewai_console_output_never_lands_in_the_json_log(tmp_path: Path) -> No
     assert "model_called" in events and "a library line" in events
     assert events[-1] == "crew_done" and lines[-1]["result"] == "the lighthouse"
     assert not any("Crew Execution" in line for line in done.stderr.splitlines())
+
+
+@pytest.mark.parametrize("fmt", ["json", "console"])
+def test_validation_errors_are_logged_without_the_data_they_quote(
+    tmp_path: Path, restore_logging: None, fmt: str
+) -> None:
+    """pydantic prints each rejected ``input_value`` (a story, a result): every line and
+    traceback, from any logger, keeps the problem and loses the data (#24)."""
+    from pydantic import BaseModel, ValidationError
+
+    class Out(BaseModel):
+        words: int
+
+    out = Stream()
+    configure_logging(settings(tmp_path, log_format=fmt), stream=out)
+    story = "Maya climbed the lighthouse"
+    try:
+        Out.model_validate({"words": story})
+    except ValidationError as exc:
+        structlog.get_logger("x").exception("crew_failed", error=str(exc))
+        logging.getLogger("lib").error("library failed: %s", exc, exc_info=exc)
+    text = out.getvalue()
+    assert "Maya" not in text
+    assert "words" in text and "valid integer" in text and "input_type=str" in text

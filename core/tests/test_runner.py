@@ -278,3 +278,34 @@ async def test_a_finished_job_is_not_run_again(plugins: Plugins, settings: Setti
     again = await runner.run(job.id)
     assert again.job.status is JobStatus.succeeded
     assert len(await runner.store.events(job.id)) == count
+
+
+async def test_a_crews_result_is_stored_before_any_observer_hears_it_finished(
+    plugins: Plugins, settings: Settings
+) -> None:
+    """Observers write elsewhere (Payload, metrics): whatever they do, even hang until their
+    deadline, the crew's result is already in the store when they hear of it (#24)."""
+    seen: list[dict[str, Any]] = []
+    runner_box: list[JobRunner] = []
+
+    class StoreReader:
+        @hookimpl
+        def job_event(self, event: JobEvent, job: Job) -> Any:
+            if event.type != "crew_finished":
+                return None
+
+            async def read() -> None:
+                stored = await runner_box[0].store.get(job.id)
+                assert stored is not None
+                seen.append(dict(stored.result))
+
+            return read()
+
+    register_module(plugins, StoreReader(), "store-reader")
+    runner, job = await start(plugins, settings, ["analyse", "plan"],
+                              inputs={"story_text": "three words here"})
+    runner_box.append(runner)
+    outcome = await runner.run(job.id)
+    assert outcome.job.status is JobStatus.succeeded
+    assert seen == [{"analyse": {"words": 3, "project_id": None}},
+                    {"analyse": {"words": 3, "project_id": None}, "plan": {"shots": 6}}]

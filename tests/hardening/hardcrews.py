@@ -3,6 +3,8 @@
 ``gated`` waits for its ``gate`` file (if any), works ``steps`` steps, then appends its job id
 to the ``marker`` file: a test counts how many times each job's crew really ran to its end.
 ``pad`` makes its result that many characters long (a write that needs disk space).
+``explode`` fails as plugin code does by mistake: an unexpected exception whose frames hold the
+story, or (``bad_output``) an output that does not fit its model, quoting the story.
 """
 
 from __future__ import annotations
@@ -46,7 +48,21 @@ async def gated(ctx: RunContext, inputs: GatedIn) -> GatedOut:
                     pad="x" * inputs.pad)
 
 
+class ExplodeIn(BaseModel):
+    story_text: str
+    bad_output: bool = False
+
+
+async def explode(ctx: RunContext, inputs: ExplodeIn) -> Any:
+    story = inputs.story_text  # a local variable a traceback with locals would show
+    if inputs.bad_output:
+        return {"words": story, "steps": story}  # does not validate as GatedOut
+    raise RuntimeError(f"the crew broke after reading {len(story)} characters")
+
+
 @hookimpl
 def register_crews(register: Any) -> None:
     register(Crew(name="gated", description="Waits for a file, then counts words.",
                   input_model=GatedIn, output_model=GatedOut, run=gated))
+    register(Crew(name="explode", description="Fails as buggy plugin code does.",
+                  input_model=ExplodeIn, output_model=GatedOut, run=explode))

@@ -116,3 +116,22 @@ class ModelError(JobError):
     """The model layer gave up on a call after retries and fallbacks."""
 
     error_type = "model_error"
+
+
+def describe_error(exc: BaseException) -> str:
+    """An exception's message without the data it may quote: pydantic's ``ValidationError``
+    prints each rejected ``input_value`` (a story, a result), so it is described by its
+    locations and problems alone. Job errors and log lines use this, never ``str(exc)``
+    of a validation error."""
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError):
+        problems = [
+            f"{'.'.join(str(p) for p in err.get('loc', ())) or '(value)'}: {err.get('msg')}"
+            for err in exc.errors(include_url=False, include_input=False,
+                                  include_context=False)[:10]
+        ]
+        more = exc.error_count() - len(problems)
+        return (f"{exc.error_count()} validation error(s) for {exc.title}: "
+                + "; ".join(problems) + (f"; and {more} more" if more > 0 else ""))
+    return str(exc) or type(exc).__name__

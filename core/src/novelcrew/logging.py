@@ -16,6 +16,8 @@ What never reaches the output:
   keys, provider and Payload keys, the webhook secret) are masked wherever they appear;
 - local variables of a traceback's frames (they may hold a story): tracebacks are rendered
   without them;
+- the data a pydantic ``ValidationError`` quotes (``input_value=...``, a story or a result):
+  cut from every line and traceback, whichever library logged it;
 - crewAI's console output: crewAI prints its panels with rich to stdout, never to stderr, so
   they never land between the log's lines as long as the log stays on stderr (or a file).
 """
@@ -46,6 +48,8 @@ SECRET_KEY = re.compile(
     re.I,
 )
 _HANDLER_NAME = "novelcrew"
+#: pydantic's ``[type=..., input_value=<repr of the data>, input_type=str]`` (one line each)
+_QUOTED_INPUT = re.compile(r"input_value=[^\n]*, input_type=")
 
 
 class _Output(structlog.BytesLogger):
@@ -77,6 +81,8 @@ class Redactor:
         return known
 
     def _mask_text(self, text: str) -> str:
+        if "input_value=" in text:
+            text = _QUOTED_INPUT.sub("input_type=", text)
         for secret in self.secrets:
             if secret in text:
                 text = text.replace(secret, MASK)
@@ -86,7 +92,7 @@ class Redactor:
         if key is not None and self._secret_key(key) and value not in (None, "", [], {}):
             return MASK
         if isinstance(value, str):
-            return self._mask_text(value) if self.secrets else value
+            return self._mask_text(value)
         if isinstance(value, dict):
             return {k: self._clean(str(k), v) for k, v in value.items()}
         if isinstance(value, list | tuple):

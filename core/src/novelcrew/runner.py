@@ -26,6 +26,7 @@ from novelcrew.errors import (
     NovelcrewError,
     ToolMissing,
     TransientError,
+    describe_error,
 )
 from novelcrew.jobs import Job, JobErrorInfo, JobEvent, JobStatus, utcnow
 
@@ -270,9 +271,11 @@ class JobRunner:
             info = JobErrorInfo(type=exc.error_type, message=exc.message, crew=crew,
                                 details=exc.details)
         else:
-            info = JobErrorInfo(type=type(exc).__name__, message=str(exc) or repr(exc),
+            info = JobErrorInfo(type=type(exc).__name__, message=describe_error(exc),
                                 crew=crew)
-            _stdlog.exception("job %s failed", job.id)
+            # type, message and stack; never the frames' locals (logging.py), nor the data a
+            # validation error quotes
+            _stdlog.error("job %s failed", job.id, exc_info=exc)
         job.status = JobStatus.failed
         job.error = info
         job.finished_at = utcnow()

@@ -76,7 +76,8 @@ class Settings(BaseSettings):
     # jobs
     job_backend: str = Field("inline", validation_alias=_env("JOB_BACKEND"))
     concurrency: int = Field(4, ge=1, validation_alias=_env("CONCURRENCY"))
-    job_timeout_seconds: float = Field(3600, validation_alias=_env("JOB_TIMEOUT_SECONDS"))
+    #: the most one attempt of a job may run (every external call also has its own deadline)
+    job_timeout_seconds: float = Field(600, gt=0, validation_alias=_env("JOB_TIMEOUT_SECONDS"))
     job_max_attempts: int = Field(3, ge=1, validation_alias=_env("JOB_MAX_ATTEMPTS"))
     redis_url: str = Field("redis://127.0.0.1:6379/0", validation_alias=_env("REDIS_URL"))
     queue_name: str = Field("novelcrew:queue", validation_alias=_env("QUEUE_NAME"))

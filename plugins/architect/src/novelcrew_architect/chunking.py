@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from novelcrew_architect.tokens import count_words, estimate_tokens
+from novelcrew_architect.tokens import count_words, estimate_tokens, tokens_for
 
 _ROMAN = r"(?=[MDCLXVI])M{0,4}(?:CM|CD|D?C{0,3})(?:XC|XL|L?X{0,3})(?:IX|IV|V?I{0,3})"
 _NUMBER_WORDS = (
@@ -123,19 +123,24 @@ def _split_hard(text: str, max_tokens: int) -> list[str]:
         if estimate_tokens(unit) <= max_tokens:
             pieces.append(unit)
             continue
-        words = unit.split(" ")
+        # running character and word counts of " ".join(current): linear, not quadratic
+        # (a story without punctuation is one long "sentence")
         current: list[str] = []
-        for word in words:
+        chars = words = 0
+        for word in unit.split(" "):
             if estimate_tokens(word) > max_tokens:
                 step = max(1, max_tokens * 3)
                 if current:
                     pieces.append(" ".join(current))
-                    current = []
+                    current, chars, words = [], 0, 0
                 pieces.extend(word[i: i + step] for i in range(0, len(word), step))
                 continue
-            if current and estimate_tokens(" ".join([*current, word])) > max_tokens:
+            word_chars, word_words = len(word), count_words(word)
+            if current and tokens_for(chars + 1 + word_chars, words + word_words) > max_tokens:
                 pieces.append(" ".join(current))
-                current = []
+                current, chars, words = [], 0, 0
+            chars += word_chars + (1 if current else 0)
+            words += word_words
             current.append(word)
         if current:
             pieces.append(" ".join(current))

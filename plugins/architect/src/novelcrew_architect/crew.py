@@ -10,6 +10,7 @@ crewAI is imported here, lazily, when a job runs (the entry-point module stays l
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import re
@@ -19,7 +20,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from novelcrew.context import RunContext
-from novelcrew.errors import InvalidInput, JobError
+from novelcrew.errors import InvalidInput, JobCancelled, JobError, describe_error
 from novelcrew_architect.chunking import Chunk, split_story
 from novelcrew_architect.crew_config import (
     ANALYSE_TASK,
@@ -95,6 +96,7 @@ class _Tally:
         self.prompt_tokens += tokens
 
 
+@functools.cache
 def schema_text(model: type[BaseModel]) -> str:
     """The output schema as the prompt states it: compact JSON, no titles or descriptions
     (the task text explains every field)."""
@@ -320,32 +322,44 @@ class ArchitectRun:
 
     async def write_graph(self, analysis: StoryAnalysis, chunks: list[Chunk],
                           merged: MergedAnalysis) -> dict[str, int]:
-        kg = build_custom_kg(analysis, chunks, scene_chunks=merged.scene_chunks,
-                             first_chunk=merged.first_chunk, theme_chunks=merged.theme_chunks)
+        kg = await asyncio.to_thread(
+            build_custom_kg, analysis, chunks, scene_chunks=merged.scene_chunks,
+            first_chunk=merged.first_chunk, theme_chunks=merged.theme_chunks)
         tool = self.ctx.tool(KG_TOOL)
-        analysis.version = await self.new_version()
+        analysis.version, queued = await self.new_version()
         for batch in batches(kg, GRAPH_BATCH):
             self.ctx.check_cancelled()
-            await tool.acall(custom_kg=batch)
-        return {key: len(items) for key, items in kg.items()}
+            counts = await tool.acall(custom_kg=batch)
+            queued += bool(getattr(counts, "queued", False))
+        written = {key: len(items) for key, items in kg.items()}
+        if queued:
+            # the graph service is away: the writes wait in its outbox (pathrag plugin)
+            written["queued_writes"] = queued
+            await self.ctx.emit("warning", f"the knowledge graph is unavailable: {queued} "
+                                "graph write(s) are queued and will be written when it is "
+                                "back; the analysis itself is complete", queued_writes=queued)
+        return written
 
-    async def new_version(self) -> int:
+    async def new_version(self) -> tuple[int, int]:
         """Start a new analysis version of the project's graph (the previous one is archived
-        or removed, never mixed with this one); 1 when the graph keeps no versions."""
+        or removed, never mixed with this one); 1 when the graph keeps no versions (or the
+        version is not known yet: the start was queued). Also says whether it was queued."""
         if not self.ctx.has_tool(VERSION_TOOL):
             await self.ctx.emit("warning", f"the graph has no {VERSION_TOOL} tool: this "
                                 "analysis is merged into whatever the project's graph holds")
-            return 1
+            return 1, 0
         keep = self.ctx.config.get("keep_graph_versions", KEEP_VERSIONS)
         if not isinstance(keep, int) or isinstance(keep, bool) or keep < 0:
             raise InvalidInput(f"config keep_graph_versions must be a whole number >= 0, not "
                                f"{keep!r}", {"keep_graph_versions": keep})
         result = await self.ctx.tool(VERSION_TOOL).acall(keep_previous=keep)
         data = result.model_dump() if isinstance(result, BaseModel) else dict(result)
+        if data.get("queued"):
+            return 1, 1
         if not data.get("replaced", True):
             await self.ctx.emit("warning", str(data.get("note") or "the graph could not "
                                                "replace the previous analysis"))
-        return int(data.get("version") or 1)
+        return int(data.get("version") or 1), 0
 
     def model_info(self) -> ModelInfo:
         ids = sorted(self.ctx.usage) or sorted({
@@ -357,7 +371,10 @@ class ArchitectRun:
     async def __call__(self) -> StoryAnalysis:
         ctx = self.ctx
         story = await load_story(ctx, self.inputs)
-        chunks = split_story(story.text, self.chunk_budget(story), OVERLAP_TOKENS)
+        # the CPU-bound steps (splitting, merging, building the graph) run in a worker
+        # thread: a long story must never hold up the server's event loop
+        chunks = await asyncio.to_thread(split_story, story.text, self.chunk_budget(story),
+                                         OVERLAP_TOKENS)
         # one task per chunk, the overview, and writing the graph
         await ctx.add_tasks(len(chunks) + 2)
         # a progress event shaped like the runner's, plus what the split found
@@ -376,12 +393,13 @@ class ArchitectRun:
         ctx.check_cancelled()
         pairs = [(c.id, p) for c, p in zip(chunks, parts, strict=True)]
         ranges = {c.id: (c.start, c.end) for c in chunks}
-        merged = merge_analyses(pairs, story.text, ranges)
+        merged = await asyncio.to_thread(merge_analyses, pairs, story.text, ranges)
         overview = await self.synthesise(story, merged)
         same_as = [(p.name, p.same_as) for p in overview.same_as
                    if p.name.strip() and p.same_as.strip()]
         if same_as:  # the model's own "these are one" answers, merged as aliases
-            merged = merge_analyses(pairs, story.text, ranges, same_as)
+            merged = await asyncio.to_thread(merge_analyses, pairs, story.text, ranges,
+                                             same_as)
         one_protagonist(merged.characters, merged.scene_counts, overview.protagonist,
                         overview.ensemble)
         lost = [s.number for s in merged.scenes if not s.located]
@@ -410,7 +428,13 @@ class ArchitectRun:
             model=self.model_info(),
         )
         await ctx.task_started("Write the knowledge graph")
-        analysis.graph = await self.write_graph(analysis, chunks, merged)
+        try:
+            analysis.graph = await self.write_graph(analysis, chunks, merged)
+        except JobCancelled:
+            raise
+        except Exception as exc:  # the analysis is the product: a graph failure must not lose it
+            await ctx.emit("warning", f"could not write the knowledge graph: "
+                           f"{describe_error(exc)}", error=type(exc).__name__)
         await ctx.task_finished("Write the knowledge graph", **analysis.graph)
         return analysis
 

@@ -402,5 +402,7 @@ class StoryAnalysis(BaseModel):
     model: ModelInfo
     graph: dict[str, int] = Field(
         default_factory=dict,
-        description="What was written to the knowledge graph: chunks, entities, relationships.",
+        description="What was written to the knowledge graph: chunks, entities, relationships "
+        "(and queued_writes: writes waiting in the graph's outbox while its service is away; "
+        "empty when the graph could not be written, which a warning event explains).",
     )

@@ -6,7 +6,6 @@ taking the larger of the two keeps dense text (names, numbers, JSON) from slippi
 
 from __future__ import annotations
 
-import math
 import re
 
 _WORD = re.compile(r"\S+")
@@ -20,7 +19,15 @@ def estimate_tokens(text: str) -> int:
     """An upper-leaning estimate of the tokens in ``text``."""
     if not text:
         return 0
-    return max(math.ceil(len(text) / 4), math.ceil(count_words(text) * 4 / 3))
+    return tokens_for(len(text), count_words(text))
+
+
+def tokens_for(chars: int, words: int) -> int:
+    """``estimate_tokens`` of a text of ``chars`` characters and ``words`` words (for code
+    that keeps running counts instead of re-reading a growing text)."""
+    if chars <= 0:
+        return 0
+    return max(-(-chars // 4), -(-words * 4 // 3))
 
 
 def tokens_to_chars(tokens: int) -> int:

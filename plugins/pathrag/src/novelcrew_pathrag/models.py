@@ -93,6 +93,8 @@ class InsertCounts(BaseModel):
     chunks: int = 0
     entities: int = 0
     relationships: int = 0
+    #: the service was unavailable: the write waits in the outbox, to be replayed
+    queued: bool = False
 
 
 class QueryRequest(BaseModel):
@@ -144,6 +146,7 @@ class QueryResult(BaseModel):
 
 class DeleteResult(BaseModel):
     deleted: bool
+    queued: bool = False
 
 
 class GraphVersion(BaseModel):
@@ -155,6 +158,8 @@ class GraphVersion(BaseModel):
                            "into the old one.")
     archived: list[int] = Field(default_factory=list, description="Versions archived now.")
     removed: list[int] = Field(default_factory=list, description="Versions deleted now.")
+    queued: bool = Field(False, description="The service was unavailable: the new version "
+                         "waits in the outbox (version 0: not known yet).")
     note: str = ""
 
 

@@ -23,3 +23,8 @@ class PathragSettings(PluginSettings):
     timeout: float = Field(30.0, gt=0)
     #: retries of one call after a connection error, a timeout or a 5xx
     retries: int = Field(3, ge=0)
+    #: keep writes the remote service could not take in an outbox under the data directory
+    #: and replay them when it is back (off: such a write fails the job as before)
+    outbox: bool = True
+    #: the longest wait between two tries of the service while writes are queued
+    outbox_retry_max_seconds: float = Field(30.0, gt=0)

@@ -88,7 +88,10 @@ class GraphTool(BaseTool):
         return await self._call(self.args_schema.model_validate(kwargs))
 
     def _text(self, result: Any) -> str:
-        return json.dumps(result.model_dump(), ensure_ascii=False, separators=(",", ":"))
+        data = result.model_dump()
+        if data.get("queued") is False:
+            del data["queued"]  # an agent hears of the outbox only when a write waits there
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
     def _run(self, **kwargs: Any) -> str:
         return self._text(run_sync(self.acall(**kwargs)))

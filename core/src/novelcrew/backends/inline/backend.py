@@ -408,7 +408,10 @@ class InlineBackend(JobBackend):
         if job is None or job.status.terminal:
             return
         job.status = JobStatus.failed
-        job.error = error
+        # the crew it was in; the crews it finished keep their results
+        job.error = error if error.crew else error.model_copy(
+            update={"crew": job.progress.current_crew})
+        error = job.error
         job.finished_at = utcnow()
         await self.runner.emit(job, "failed", crew=error.crew, message=error.message,
                                data={"error": error.model_dump()}, save=True)

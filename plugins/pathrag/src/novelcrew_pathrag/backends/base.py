@@ -65,9 +65,12 @@ def backend_for(settings: Settings) -> GraphBackend:
         if backend is None:
             if config.url:
                 from novelcrew_pathrag.backends.remote import RemoteBackend
+                from novelcrew_pathrag.outbox import outbox_at
 
-                backend = RemoteBackend(config.url, timeout=config.timeout,
-                                        retries=config.retries)
+                backend = RemoteBackend(
+                    config.url, timeout=config.timeout, retries=config.retries,
+                    outbox=outbox_at(settings.resolved_data_dir) if config.outbox else None,
+                    drain_max_seconds=config.outbox_retry_max_seconds)
             else:
                 from novelcrew_pathrag.backends.embedded import EmbeddedBackend
 
@@ -84,3 +87,6 @@ def reset_backends() -> None:
             if close is not None:
                 close()
         _backends.clear()
+    from novelcrew_pathrag.outbox import forget_outboxes
+
+    forget_outboxes()

@@ -8,7 +8,9 @@ and returns structured ``data`` with ``/query``; against upstream the client rea
 
 Outages (connection errors, timeouts, 5xx) are retried with exponential backoff and end in
 ``GraphUnavailable`` (a ``TransientError``: the job may be retried); a 4xx is a
-``GraphRequestError`` at once.
+``GraphRequestError`` at once. With an outbox (the default, ``outbox.py``) a write that gives up
+is queued instead and answers ``queued``: a graph outage delays the graph, never a job, and a
+drainer thread replays the queue in order once the service answers again.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import sqlite3
+import threading
 from typing import Any
 
 import httpx
@@ -35,6 +39,7 @@ from novelcrew_pathrag.models import (
     QueryRequest,
     QueryResult,
 )
+from novelcrew_pathrag.outbox import GraphOutbox, QueuedWrite
 from novelcrew_pathrag.retrieval import fit_budget
 
 log = logging.getLogger(__name__)
@@ -45,6 +50,8 @@ CAPABILITY_SCOPE = "scope"
 CAPABILITY_STRUCTURED = "structured"
 CAPABILITY_VERSIONS = "versions"
 CAPABILITY_LISTING = "listing"
+#: first wait before the drainer tries the service again; doubles up to ``drain_max_seconds``
+DRAIN_FIRST_SECONDS = 0.5
 
 
 class RemoteBackend:
@@ -61,6 +68,8 @@ class RemoteBackend:
         retries: int = 3,
         backoff: float = 0.5,
         max_backoff: float = 8.0,
+        outbox: GraphOutbox | None = None,
+        drain_max_seconds: float = 30.0,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = httpx.Timeout(timeout, connect=connect_timeout)
@@ -68,6 +77,13 @@ class RemoteBackend:
         self.backoff = backoff
         self.max_backoff = max_backoff
         self._capabilities: set[str] | None = None
+        self.outbox = outbox
+        self.drain_max_seconds = drain_max_seconds
+        self._drain_lock = threading.Lock()
+        self._draining = False
+        self._closed = threading.Event()
+        if outbox is not None and outbox.pending(self.base_url):
+            self.start_drainer()  # left by an earlier process
 
     # HTTP ----------------------------------------------------------------------------------
     async def _request(
@@ -113,6 +129,137 @@ class RemoteBackend:
             {"url": url, "attempts": self.retries + 1},
         )
 
+    # writes: to the service, or into the outbox while it is away ---------------------------
+    async def insert_custom_kg(self, scope: str, kg: CustomKG) -> InsertCounts:
+        queued = InsertCounts(chunks=len(kg.chunks), entities=len(kg.entities),
+                              relationships=len(kg.relationships), queued=True)
+        result = await self._write(scope, "insert_custom_kg",
+                                   {"kg": kg.model_dump(mode="json")}, queued)
+        assert isinstance(result, InsertCounts)
+        return result
+
+    async def insert_documents(self, scope: str, documents: list[str]) -> InsertCounts:
+        queued = InsertCounts(documents=len(documents), queued=True)
+        result = await self._write(scope, "insert_documents", {"documents": documents}, queued)
+        assert isinstance(result, InsertCounts)
+        return result
+
+    async def delete_entity(self, scope: str, entity_name: str) -> DeleteResult:
+        queued = DeleteResult(deleted=False, queued=True)
+        result = await self._write(scope, "delete_entity", {"entity_name": entity_name},
+                                   queued)
+        assert isinstance(result, DeleteResult)
+        return result
+
+    async def new_version(self, scope: str, keep_previous: int) -> GraphVersion:
+        queued = GraphVersion(
+            version=0, replaced=False, queued=True,
+            note=f"the PathRAG service at {self.base_url} is unavailable: starting a new "
+            "version of the project's graph is queued, and runs before this analysis's "
+            "writes when the service is back")
+        result = await self._write(scope, "new_version", {"keep_previous": keep_previous},
+                                   queued)
+        assert isinstance(result, GraphVersion)
+        return result
+
+    async def _apply(self, scope: str, op: str, body: dict[str, Any]) -> Any:
+        if op == "insert_custom_kg":
+            return await self._insert_custom_kg(scope, CustomKG.model_validate(body["kg"]))
+        if op == "insert_documents":
+            return await self._insert_documents(scope, list(body["documents"]))
+        if op == "delete_entity":
+            return await self._delete_entity(scope, str(body["entity_name"]))
+        if op == "new_version":
+            return await self._new_version(scope, int(body["keep_previous"]))
+        raise ValueError(f"unknown graph write {op!r}")
+
+    async def _write(self, scope: str, op: str, body: dict[str, Any], queued: Any) -> Any:
+        outbox = self.outbox
+        if outbox is None:
+            return await self._apply(scope, op, body)
+        if await asyncio.to_thread(outbox.pending, self.base_url):
+            # earlier writes wait for the service: this one goes behind them, in order
+            await self._enqueue(scope, op, body, "earlier writes are waiting")
+            return queued
+        try:
+            return await self._apply(scope, op, body)
+        except GraphUnavailable as exc:
+            await self._enqueue(scope, op, body, exc.message)
+            return queued
+
+    async def _enqueue(self, scope: str, op: str, body: dict[str, Any], why: str) -> None:
+        assert self.outbox is not None
+        await asyncio.to_thread(self.outbox.add, self.base_url, scope, op, body)
+        log.warning("pathrag_write_queued", extra={"op": op, "reason": why[:300]})
+        self.start_drainer()
+
+    # the drainer ---------------------------------------------------------------------------
+    def pending_writes(self) -> int:
+        return 0 if self.outbox is None else self.outbox.pending(self.base_url)
+
+    def start_drainer(self) -> None:
+        """Replay the outbox in a thread of its own (its own event loop: a job's loop may end
+        before the service is back)."""
+        with self._drain_lock:
+            if self._draining or self._closed.is_set():
+                return
+            self._draining = True
+        threading.Thread(target=lambda: asyncio.run(self._drain()), daemon=True,
+                         name=f"pathrag-outbox {self.base_url}").start()
+
+    async def _drain(self) -> None:
+        assert self.outbox is not None
+        replay = RemoteBackend(self.base_url, timeout=self.timeout.read or 30.0,
+                               connect_timeout=self.timeout.connect or 5.0, retries=0)
+        delay = DRAIN_FIRST_SECONDS
+        try:
+            while not self._closed.is_set():
+                with self._drain_lock:
+                    if not self.outbox.pending(self.base_url):
+                        self._draining = False
+                        return
+                try:
+                    with self.outbox.draining() as mine:
+                        emptied = mine and await self._drain_all(replay)
+                except (OSError, sqlite3.Error) as exc:
+                    if self._closed.is_set():
+                        return  # the backend was closed under us (tests, a data dir change)
+                    log.warning("pathrag_outbox_error", extra={"error": f"{exc!r}"[:300]})
+                    emptied = False
+                if emptied:
+                    delay = DRAIN_FIRST_SECONDS
+                    continue
+                await asyncio.to_thread(self._closed.wait, delay)
+                delay = min(delay * 2, self.drain_max_seconds)
+        finally:
+            with self._drain_lock:
+                self._draining = False
+
+    async def _drain_all(self, replay: RemoteBackend) -> bool:
+        """Replay writes in order until none is left (True) or the service fails (False)."""
+        assert self.outbox is not None
+        while not self._closed.is_set():
+            item: QueuedWrite | None = self.outbox.first(self.base_url)
+            if item is None:
+                log.info("pathrag_outbox_drained", extra={"url": self.base_url})
+                return True
+            try:
+                await replay._apply(item.scope, item.op, item.body)
+            except GraphUnavailable as exc:
+                self.outbox.failed(item.id, exc.message)
+                return False
+            except Exception as exc:  # refused (4xx) or unreadable: it would never succeed
+                log.warning("pathrag_write_dropped", extra={
+                    "op": item.op, "error": f"{type(exc).__name__}: {exc}"[:300]})
+                self.outbox.done(item.id)
+                continue
+            self.outbox.done(item.id)
+        return False
+
+    def close(self) -> None:
+        """Stop the drainer (what is queued stays in the outbox for the next process)."""
+        self._closed.set()
+
     async def capabilities(self) -> set[str]:
         """What the service announces in ``/health`` (cached; empty for upstream)."""
         if self._capabilities is None:
@@ -122,7 +269,7 @@ class RemoteBackend:
         return self._capabilities
 
     # operations ----------------------------------------------------------------------------
-    async def insert_custom_kg(self, scope: str, kg: CustomKG) -> InsertCounts:
+    async def _insert_custom_kg(self, scope: str, kg: CustomKG) -> InsertCounts:
         payload = scoped_kg(scope, kg)
         data = await self._request("POST", "/insert_custom_kg", {"custom_kg": payload})
         return InsertCounts(
@@ -131,7 +278,7 @@ class RemoteBackend:
             relationships=int(data.get("relationships_count", len(kg.relationships))),
         )
 
-    async def insert_documents(self, scope: str, documents: list[str]) -> InsertCounts:
+    async def _insert_documents(self, scope: str, documents: list[str]) -> InsertCounts:
         if CAPABILITY_SCOPE in await self.capabilities():
             data = await self._request(
                 "POST", "/insert", {"documents": documents, "scope": scope}
@@ -152,7 +299,7 @@ class RemoteBackend:
                 for c in chunks
             ],
         )
-        counts = await self.insert_custom_kg(scope, kg)
+        counts = await self._insert_custom_kg(scope, kg)
         return InsertCounts(documents=len(documents), chunks=counts.chunks)
 
     async def query(self, scope: str, request: QueryRequest) -> QueryResult:
@@ -180,7 +327,7 @@ class RemoteBackend:
             raw = parse_context(text if isinstance(text, str) else str(text or ""))
         return unscope_result(scope, raw, request)
 
-    async def delete_entity(self, scope: str, entity_name: str) -> DeleteResult:
+    async def _delete_entity(self, scope: str, entity_name: str) -> DeleteResult:
         try:
             data = await self._request(
                 "DELETE", "/delete_entity", {"entity_name": scopes.scoped(scope, entity_name)}
@@ -191,7 +338,7 @@ class RemoteBackend:
             raise
         return DeleteResult(deleted=bool(data.get("deleted", True)))
 
-    async def new_version(self, scope: str, keep_previous: int) -> GraphVersion:
+    async def _new_version(self, scope: str, keep_previous: int) -> GraphVersion:
         """Our server replaces the project's graph (``POST /graph_version``); upstream PathRAG
         cannot (it has no projects and no listing), which the answer says."""
         if CAPABILITY_VERSIONS not in await self.capabilities():
@@ -222,6 +369,7 @@ class RemoteBackend:
             async with httpx.AsyncClient(timeout=httpx.Timeout(3.0)) as client:
                 response = await client.get(f"{self.base_url}/health")
         except httpx.HTTPError as exc:
+            info["queued_writes"] = await asyncio.to_thread(self.pending_writes)
             return Health(status="down", detail=f"PathRAG at {self.base_url}: {exc!r}",
                           data=info)
         try:
@@ -229,6 +377,11 @@ class RemoteBackend:
         except ValueError:
             body = {}
         info["service"] = body if isinstance(body, dict) else {}
+        waiting = info["queued_writes"] = await asyncio.to_thread(self.pending_writes)
+        if response.status_code == 200 and waiting:
+            return Health(status="degraded", data=info,
+                          detail=f"remote PathRAG at {self.base_url}: {waiting} queued graph "
+                          "write(s) being replayed")
         if response.status_code == 200:
             return Health(status="ok", detail=f"remote PathRAG at {self.base_url}", data=info)
         return Health(status="degraded",
