@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import json
 import os
+import re
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -219,6 +220,26 @@ class Settings(BaseSettings):
         if crew and crew in self.crew_models:
             return self.crew_models[crew]
         return self.model_for_default
+
+
+#: a tenant's name in ``NOVELCREW_API_KEYS=key:tenant`` (no ``:``: it becomes part of keys)
+TENANT_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+def split_api_key(value: str, index: int = 0) -> tuple[str, str | None]:
+    """``key:tenant`` -> ``(key, tenant)``; a plain ``key`` (an admin key) -> ``(key, None)``.
+
+    The last ``:`` separates the tenant, so a key must not end in ``:<name>`` unless that is
+    its tenant. ``SettingsError`` names a malformed entry by position, never by value (the
+    server refuses to start: ``api/auth.py`` splits every key when the app is made)."""
+    key, sep, tenant = value.rpartition(":")
+    if not sep:
+        return value, None
+    if not key or not TENANT_PATTERN.fullmatch(tenant):
+        raise SettingsError(
+            f"NOVELCREW_API_KEYS: entry {index + 1} is not 'key' or 'key:tenant' (a tenant is 1-64 letters, "
+            "digits, '.', '_' or '-', starting with a letter or digit)")
+    return key, tenant
 
 
 #: a job's ``config`` keys that override model settings for that job (``Settings.for_job``)

@@ -66,6 +66,7 @@ class JobPublic(BaseModel):
     usage: dict[str, ModelUsage] = Field(description="Calls, tokens and cost per model id.")
     config: dict[str, Any]
     webhook_url: str | None
+    tenant: str | None = Field(description="The tenant of the API key that submitted it.")
     cancel_requested: bool
     created_at: datetime
     started_at: datetime | None
@@ -80,7 +81,7 @@ class JobPublic(BaseModel):
             id=job.id, crews=job.crews, project_id=job.project_id, user_id=job.user_id,
             status=job.status, progress=job.progress, result=job.result, error=job.error,
             attempts=job.attempts, usage=job.usage, config=job.config,
-            webhook_url=job.webhook_url, cancel_requested=job.cancel_requested,
+            webhook_url=job.webhook_url, tenant=job.tenant, cancel_requested=job.cancel_requested,
             created_at=job.created_at, started_at=job.started_at,
             finished_at=job.finished_at, events_count=job.events_count, timings=job.timings,
             models_used=job.models_used,

@@ -151,9 +151,10 @@ async def check_webhook(url: str | None, settings: Settings) -> None:
 
 
 async def submit(body: JobCreate, plugins: Plugins, settings: Settings,
-                 backend: JobBackend) -> tuple[Job, list[Crew]]:
+                 backend: JobBackend, tenant: str | None = None) -> tuple[Job, list[Crew]]:
     job, crews = prepare(body, plugins, settings)
     await check_webhook(body.webhook_url, settings)
+    job.tenant = tenant
     job = await backend.submit(job)
     metrics.JOBS_SUBMITTED.labels(metrics.chain_label(job.crews)).inc()
     story = job.inputs.get(STORY_FIELD)

@@ -13,7 +13,9 @@ from novelcrew.api.deps import (
     BackendDep,
     PluginsDep,
     SettingsDep,
+    TenantDep,
     one_value_per_query_parameter,
+    visible_job,
 )
 from novelcrew.api.errors import GUARDED, responses
 from novelcrew.api.schemas import JobCreate, JobPublic, JobsPublic
@@ -32,8 +34,8 @@ MAX_SEQ = 2**31 - 1
 @router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=JobPublic,
              responses=responses(400, 404, 413, 415, 422, 503), summary="Submit a job")
 async def create_job(body: JobCreate, plugins: PluginsDep, settings: SettingsDep,
-                     backend: BackendDep) -> JobPublic:
-    job, _ = await submission.submit(body, plugins, settings, backend)
+                     backend: BackendDep, tenant: TenantDep) -> JobPublic:
+    job, _ = await submission.submit(body, plugins, settings, backend, tenant)
     return JobPublic.of(job)
 
 
@@ -45,26 +47,28 @@ SINGLE_VALUED = [Depends(one_value_per_query_parameter)]
             dependencies=SINGLE_VALUED, summary="List jobs, newest first")
 async def list_jobs(
     backend: BackendDep,
+    tenant: TenantDep,
     project_id: Annotated[str | None, Query(max_length=200)] = None,
     job_status: Annotated[JobStatus | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> JobsPublic:
     jobs, count = await backend.list(project_id=project_id, status=job_status, limit=limit,
-                                     offset=offset)
+                                     offset=offset, tenant=tenant)
     return JobsPublic(data=[JobPublic.of(job) for job in jobs], count=count)
 
 
 @router.get("/{job_id}", response_model=JobPublic, responses=responses(404, 422),
             summary="One job")
-async def get_job(job_id: str, backend: BackendDep) -> JobPublic:
-    return JobPublic.of(await backend.get(job_id))
+async def get_job(job_id: str, backend: BackendDep, tenant: TenantDep) -> JobPublic:
+    return JobPublic.of(await visible_job(backend, job_id, tenant))
 
 
 @router.post("/{job_id}/cancel", status_code=status.HTTP_202_ACCEPTED, response_model=JobPublic,
              responses=responses(400, 404, 409, 413, 422),
              summary="Cancel a job: a queued one at once, a running one at its next step")
-async def cancel_job(job_id: str, backend: BackendDep) -> JobPublic:
+async def cancel_job(job_id: str, backend: BackendDep, tenant: TenantDep) -> JobPublic:
+    await visible_job(backend, job_id, tenant)
     return JobPublic.of(await backend.cancel(job_id))
 
 
@@ -90,6 +94,7 @@ async def job_events(
     job_id: str,
     request: Request,
     backend: BackendDep,
+    tenant: TenantDep,
     after: Annotated[int | None, Query(ge=0, le=MAX_SEQ,
                                        description="Resume after this seq.")] = None,
     last_event_id: Annotated[str | None, Header(max_length=50)] = None,
@@ -104,7 +109,7 @@ async def job_events(
         if not 0 <= start <= MAX_SEQ:
             raise InvalidInput(f"Last-Event-ID must be a seq from 0 to {MAX_SEQ}",
                                {"last_event_id": last_event_id[:50]})
-    await backend.get(job_id)  # 404 before the stream starts
+    await visible_job(backend, job_id, tenant)  # 404 before the stream starts
     keepalive = float(getattr(request.app.state, "sse_keepalive", DEFAULT_KEEPALIVE))
     return EventSourceResponse(
         _event_stream(backend, job_id, start, keepalive),
