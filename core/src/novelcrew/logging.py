@@ -108,12 +108,12 @@ class Redactor:
 
 
 def _settings_secrets(settings: Settings) -> list[str]:
-    found = []
+    found: list[str] = []
     for key in settings.api_keys:  # ``key`` or ``key:tenant``: the key is the secret
-        value = key.get_secret_value()
-        found.append(value)
-        if ":" in value:
-            found.append(value.rpartition(":")[0])
+        entry = key.get_secret_value()
+        found.append(entry)
+        if ":" in entry:
+            found.append(entry.rpartition(":")[0])
     for name in ("openrouter_api_key", "openai_api_key", "payload_api_key", "webhook_secret"):
         value = getattr(settings, name, None)
         if value is not None:

@@ -237,8 +237,8 @@ def split_api_key(value: str, index: int = 0) -> tuple[str, str | None]:
         return value, None
     if not key or not TENANT_PATTERN.fullmatch(tenant):
         raise SettingsError(
-            f"NOVELCREW_API_KEYS: entry {index + 1} is not 'key' or 'key:tenant' (a tenant is 1-64 letters, "
-            "digits, '.', '_' or '-', starting with a letter or digit)")
+            f"NOVELCREW_API_KEYS: entry {index + 1} is not 'key' or 'key:tenant' (a tenant "
+            "is 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit)")
     return key, tenant
 
 

@@ -18,7 +18,7 @@ from novelcrew.api.deps import (
     visible_job,
 )
 from novelcrew.api.errors import GUARDED, responses
-from novelcrew.api.schemas import JobCreate, JobPublic, JobsPublic
+from novelcrew.api.schemas import JobCreate, JobPublic, JobsPublic, sse_event_schema
 from novelcrew.backends.base import JobBackend
 from novelcrew.errors import InvalidInput
 from novelcrew.jobs import JobStatus
@@ -75,15 +75,17 @@ async def cancel_job(job_id: str, backend: BackendDep, tenant: TenantDep) -> Job
 EVENTS_DOC = """Server-Sent Events: every event of the job after `Last-Event-ID` (which
 wins), or `?after=`, or from the start, then live ones; the stream closes after the terminal
 event (`succeeded`, `failed` or `cancelled`). Each event has `id:` = its `seq`, `event:` = its
-type and `data:` = the event as JSON. Idle streams get `: keep-alive` comments."""
+type and `data:` = the event as JSON (`JobEventPublic`). A server that shuts down ends the
+stream with a `server_stopping` event instead (its `id` repeats the last seq sent): reconnect
+with `Last-Event-ID` to resume without gaps. Idle streams get `: keep-alive` comments."""
 
 
 @router.get(
     "/{job_id}/events",
     response_class=EventSourceResponse,
     responses={
-        200: {"description": "An event stream",
-              "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+        200: {"description": "An event stream; the schema describes each event",
+              "content": {"text/event-stream": {"schema": sse_event_schema()}}},
         **responses(404, 422),
     },
     dependencies=SINGLE_VALUED,
