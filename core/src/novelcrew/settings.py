@@ -60,6 +60,13 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(600, validation_alias=_env("RATE_LIMIT_PER_MINUTE"))
     max_story_chars: int = Field(2_000_000, validation_alias=_env("MAX_STORY_CHARS"))
     max_body_bytes: int = Field(16_000_000, validation_alias=_env("MAX_BODY_BYTES"))
+    #: a connection must send a request's head within this many seconds of opening (or of
+    #: its previous response), or it is closed (``api/deadlines.py``; novelcrew serve)
+    header_timeout_seconds: float = Field(
+        10.0, gt=0, validation_alias=_env("HEADER_TIMEOUT_SECONDS"))
+    #: a request's body must arrive in full within this many seconds of its head (else 408)
+    body_timeout_seconds: float = Field(
+        60.0, gt=0, validation_alias=_env("BODY_TIMEOUT_SECONDS"))
     gc_freeze: bool = Field(True, validation_alias=_env("GC_FREEZE"))  # novelcrew serve
     webhook_secret: SecretStr | None = Field(None, validation_alias=_env("WEBHOOK_SECRET"))
     webhook_retries: int = Field(5, validation_alias=_env("WEBHOOK_RETRIES"))
