@@ -127,7 +127,7 @@ def read_response(sock: socket.socket) -> bytes:
     return head + b"\r\n\r\n" + body
 
 
-def test_requests_slower_than_the_header_deadline_but_within_the_body_deadline_pass(
+def test_slow_but_timely_bodies_pass_and_heads_are_capped(
         tmp_path: Path) -> None:
     proc, url = start_server(tmp_path / "data", tmp_path / "serve.log",
                              NOVELCREW_HEADER_TIMEOUT_SECONDS=str(HEADER_TIMEOUT),
@@ -149,5 +149,19 @@ def test_requests_slower_than_the_header_deadline_but_within_the_body_deadline_p
             # the connection stays usable for its next request (keep-alive)
             sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
             assert read_response(sock).startswith(b"HTTP/1.1 200")
+        # a big head is fine; one past 64 KiB is not (the server's parser sets no limit)
+        with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
+            sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20_000
+                         + b"\r\n\r\n")
+            assert read_response(sock).startswith(b"HTTP/1.1 200")
+            with contextlib.suppress(OSError):  # the server may close while we still send
+                sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Huge: "
+                             + b"a" * 1_000_000)
+            received = b""
+            with contextlib.suppress(OSError):
+                while chunk := sock.recv(65536):
+                    received += chunk
+            assert received == b""  # closed without an answer, for its size
+        assert "head_too_large" in (tmp_path / "serve.log").read_text()
     finally:
         stop(proc)

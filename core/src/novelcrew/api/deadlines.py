@@ -10,6 +10,8 @@ them starve the server. Two deadlines close them, as nginx's ``client_header_tim
   head within this time of opening, or of its previous response ending. ``guarded_protocol``
   wraps uvicorn's HTTP protocol class (the ``http`` option of ``uvicorn.Config``, which takes
   a class) and closes the transport when the time passes with no request in progress.
+- **head size**: more than ``MAX_HEAD_BYTES`` before a request head ends closes the connection
+  too (uvicorn's default protocol, httptools, sets no limit of its own; h11 has 16 KiB).
 - **body** (``NOVELCREW_BODY_TIMEOUT_SECONDS``): a request's body must have arrived in full
   within this time of its head. ``RequestDeadlines`` (ASGI middleware) bounds each
   ``receive()``; past the deadline the request is answered 408 with ``Connection: close``.
@@ -34,6 +36,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = structlog.get_logger("novelcrew.api")
 
+#: the most bytes a request head may take (nginx's default buffers hold 32 KiB)
+MAX_HEAD_BYTES = 64 * 1024
+HEAD_END = b"\r\n\r\n"
+
 #: the guarded connection whose bytes are being parsed (and so of the request task created)
 CONNECTION: contextvars.ContextVar[GuardedConnection | None] = contextvars.ContextVar(
     "novelcrew_connection", default=None)
@@ -51,6 +57,9 @@ class GuardedConnection(asyncio.Protocol):
         self.transport: asyncio.BaseTransport | None = None
         self.in_flight = 0
         self._timer: asyncio.TimerHandle | None = None
+        #: bytes of the head being received (counted until its blank line), and its last 3
+        self._head_bytes: int | None = 0
+        self._tail = b""
 
     # the deadline --------------------------------------------------------------------------
     def _arm(self) -> None:
@@ -64,13 +73,28 @@ class GuardedConnection(asyncio.Protocol):
 
     def _expired(self) -> None:
         self._timer = None
+        if not self.in_flight:
+            self._close("header_timeout", seconds=self.header_timeout)
+
+    def _close(self, reason: str, **fields: Any) -> None:
         transport = self.transport
-        if self.in_flight or transport is None or transport.is_closing():
+        if transport is None or transport.is_closing():
             return
         peer = transport.get_extra_info("peername")
-        log.info("slow_client_closed", reason="header_timeout", seconds=self.header_timeout,
-                 client=peer[0] if isinstance(peer, tuple) else None)
+        log.info("slow_client_closed", reason=reason,
+                 client=peer[0] if isinstance(peer, tuple) else None, **fields)
         transport.close()
+
+    def _head_too_large(self, data: bytes) -> bool:
+        """Count ``data`` into the head being received; True once it passes the limit."""
+        if self._head_bytes is None:
+            return False
+        if HEAD_END in self._tail + data:
+            self._head_bytes = None  # the head ended: the rest is a body, or pipelined
+            return False
+        self._head_bytes += len(data)
+        self._tail = (self._tail + data)[-3:]
+        return self._head_bytes > MAX_HEAD_BYTES
 
     def request_started(self) -> None:
         self.in_flight += 1
@@ -80,6 +104,7 @@ class GuardedConnection(asyncio.Protocol):
         self.in_flight = max(0, self.in_flight - 1)
         if not self.in_flight and self.transport is not None \
                 and not self.transport.is_closing():
+            self._head_bytes, self._tail = 0, b""
             self._arm()
 
     # asyncio.Protocol, delegated -----------------------------------------------------------
@@ -93,6 +118,9 @@ class GuardedConnection(asyncio.Protocol):
             CONNECTION.reset(token)
 
     def data_received(self, data: bytes) -> None:
+        if self._head_too_large(data):
+            self._close("head_too_large", limit_bytes=MAX_HEAD_BYTES)
+            return
         token = CONNECTION.set(self)
         try:
             self.inner.data_received(data)
