@@ -2,7 +2,9 @@
 
     python examples/client/webhook_receiver.py --port 8787 --secret "$NOVELCREW_WEBHOOK_SECRET"
 
-then submit jobs with ``"webhook_url": "http://127.0.0.1:8787/hooks/novelcrew"``. For every
+then submit jobs with ``"webhook_url": "http://127.0.0.1:8787/hooks/novelcrew"`` to a server
+started with ``NOVELCREW_WEBHOOK_ALLOW=127.0.0.1`` (a loopback or private receiver must be
+allowed by the operator; otherwise the job is refused with 422). For every
 delivery it checks ``X-Novelcrew-Signature`` (``sha256=`` + HMAC-SHA256 of the raw body under
 the shared secret, compared in constant time) before trusting the body, answers 204, and prints
 one JSON line: job id, status, crews, error. A wrong or missing signature gets 401, which

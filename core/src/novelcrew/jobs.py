@@ -141,6 +141,9 @@ class Job(BaseModel):
     attempts: int = 0
     usage: dict[str, ModelUsage] = Field(default_factory=dict)
     webhook_url: str | None = None
+    #: the tenant whose API key submitted the job (``NOVELCREW_API_KEYS=key:tenant``); None
+    #: for an admin key or a server without keys. Only that tenant's keys and admin keys see it.
+    tenant: str | None = None
     cancel_requested: bool = False
     created_at: datetime = Field(default_factory=utcnow)
     started_at: datetime | None = None

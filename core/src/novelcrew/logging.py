@@ -114,7 +114,12 @@ class Redactor:
 
 
 def _settings_secrets(settings: Settings) -> list[str]:
-    found = [key.get_secret_value() for key in settings.api_keys]
+    found: list[str] = []
+    for key in settings.api_keys:  # ``key`` or ``key:tenant``: the key is the secret
+        entry = key.get_secret_value()
+        found.append(entry)
+        if ":" in entry:
+            found.append(entry.rpartition(":")[0])
     for name in ("openrouter_api_key", "openai_api_key", "payload_api_key", "webhook_secret"):
         value = getattr(settings, name, None)
         if value is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import json
 import os
+import re
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -59,6 +60,13 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(600, validation_alias=_env("RATE_LIMIT_PER_MINUTE"))
     max_story_chars: int = Field(2_000_000, validation_alias=_env("MAX_STORY_CHARS"))
     max_body_bytes: int = Field(16_000_000, validation_alias=_env("MAX_BODY_BYTES"))
+    #: a connection must send a request's head within this many seconds of opening (or of
+    #: its previous response), or it is closed (``api/deadlines.py``; novelcrew serve)
+    header_timeout_seconds: float = Field(
+        10.0, gt=0, validation_alias=_env("HEADER_TIMEOUT_SECONDS"))
+    #: a request's body must arrive in full within this many seconds of its head (else 408)
+    body_timeout_seconds: float = Field(
+        60.0, gt=0, validation_alias=_env("BODY_TIMEOUT_SECONDS"))
     gc_freeze: bool = Field(True, validation_alias=_env("GC_FREEZE"))  # novelcrew serve
     webhook_secret: SecretStr | None = Field(None, validation_alias=_env("WEBHOOK_SECRET"))
     webhook_retries: int = Field(5, validation_alias=_env("WEBHOOK_RETRIES"))
@@ -220,6 +228,26 @@ class Settings(BaseSettings):
         if crew and crew in self.crew_models:
             return self.crew_models[crew]
         return self.model_for_default
+
+
+#: a tenant's name in ``NOVELCREW_API_KEYS=key:tenant`` (no ``:``: it becomes part of keys)
+TENANT_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+def split_api_key(value: str, index: int = 0) -> tuple[str, str | None]:
+    """``key:tenant`` -> ``(key, tenant)``; a plain ``key`` (an admin key) -> ``(key, None)``.
+
+    The last ``:`` separates the tenant, so a key must not end in ``:<name>`` unless that is
+    its tenant. ``SettingsError`` names a malformed entry by position, never by value (the
+    server refuses to start: ``api/auth.py`` splits every key when the app is made)."""
+    key, sep, tenant = value.rpartition(":")
+    if not sep:
+        return value, None
+    if not key or not TENANT_PATTERN.fullmatch(tenant):
+        raise SettingsError(
+            f"NOVELCREW_API_KEYS: entry {index + 1} is not 'key' or 'key:tenant' (a tenant "
+            "is 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit)")
+    return key, tenant
 
 
 #: a job's ``config`` keys that override model settings for that job (``Settings.for_job``)

@@ -262,3 +262,36 @@ async def test_health_has_the_original_fields(server: httpx.AsyncClient) -> None
     assert isinstance(body["timestamp"], float) and abs(body["timestamp"] - time.time()) < 60
     assert body["dependencies"]["backend"]["required"] is True  # (arq: degraded until a
     # worker beats; a required part that is not down keeps the server healthy)
+
+
+async def test_a_missing_key_and_the_rate_limit_answer_in_the_original_shape(make_client,
+                                                                           tmp_path):
+    """Novel Movie's client reads ``success`` and ``error`` (a string) on every failure: the
+    guard's 401 and 429, which run before the route, keep that shape and their headers."""
+    client = await make_client(api_keys=["nm-key"])
+    execute = {"crew_type": "echo", "input_data": {"story_text": "x"}}
+    for method, path, body in [("POST", "/crews/execute", execute),
+                               ("GET", "/crews/status/abc", None)]:
+        for headers in ({}, {"X-API-Key": "wrong"}):
+            r = await client.request(method, path, json=body, headers=headers)
+            assert r.status_code == 401
+            assert r.headers["www-authenticate"].startswith("Bearer")
+            error = r.json()
+            assert error["success"] is False and error["job_id"] == ""
+            assert isinstance(error["error"], str) and "key" in error["error"].lower()
+            assert error["error_type"] == "unauthorized"
+    app = create_app(make_settings(tmp_path / "limited", api_keys=["nm-key"],
+                                   rate_limit_per_minute=2), apicrews.load_plugins())
+    keyed = {"X-API-Key": "nm-key"}
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://t") as limited_client:
+        answers = [await limited_client.get("/crews/status/abc", headers=keyed)
+                   for _ in range(2)]
+        answers.append(await limited_client.post("/crews/execute", json=execute,
+                                                 headers=keyed))
+    assert [r.status_code for r in answers] == [404, 404, 429]
+    limited = answers[-1].json()
+    assert limited["success"] is False and limited["job_id"] == ""
+    assert limited["error"].startswith("too many requests")
+    assert limited["error_type"] == "rate_limited"
+    assert 1 <= int(answers[-1].headers["retry-after"]) <= 60

@@ -8,7 +8,8 @@ import apicrews
 from apihelpers import parse_sse, wait_job
 
 
-async def test_submit_returns_the_job_record_and_get_returns_its_result(client):
+async def test_submit_returns_the_job_record_and_get_returns_its_result(make_client):
+    client = await make_client(webhook_allow=["127.0.0.1"])
     r = await client.post("/jobs", json={
         "crews": ["echo", "shout"], "project_id": "p1", "user_id": "u1",
         "inputs": {"story_text": "the long road"},

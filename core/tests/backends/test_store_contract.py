@@ -152,6 +152,33 @@ async def test_list_filters_newest_first_with_total(store: JobStore) -> None:
     assert total == 2 and [j.id for j in page] == [jobs[3].id, jobs[1].id]
 
 
+async def test_a_tenant_lists_only_its_own_jobs_through_status_changes(
+        store: JobStore) -> None:
+    base = utcnow()
+    jobs = []
+    for i, tenant in enumerate(["red", "blue", None, "red", "blue", "red"]):
+        job = make_job(project_id="a" if i < 3 else "b", tenant=tenant,
+                       created_at=base + timedelta(seconds=i))
+        await store.create(job)
+        jobs.append(job)
+    assert (await store.get(jobs[0].id)).tenant == "red"  # type: ignore[union-attr]
+    page, total = await store.list(tenant="red")
+    assert total == 3 and [j.id for j in page] == [jobs[5].id, jobs[3].id, jobs[0].id]
+    page, total = await store.list(tenant="red", limit=1, offset=1)
+    assert total == 3 and [j.id for j in page] == [jobs[3].id]
+    page, total = await store.list(tenant="blue", project_id="a")
+    assert total == 1 and [j.id for j in page] == [jobs[1].id]
+    assert (await store.list())[1] == 6  # no tenant: every job
+    assert (await store.list(tenant="green"))[1] == 0
+    done = jobs[3].model_copy(update={"status": JobStatus.succeeded})
+    await store.save(done)
+    page, total = await store.list(tenant="red", status=JobStatus.succeeded)
+    assert total == 1 and [j.id for j in page] == [jobs[3].id]
+    page, total = await store.list(tenant="red", status=JobStatus.queued, project_id="b")
+    assert total == 1 and [j.id for j in page] == [jobs[5].id]
+    assert (await store.list(tenant="blue", status=JobStatus.succeeded))[1] == 0
+
+
 async def test_counts_and_unfinished(store: JobStore) -> None:
     statuses = [JobStatus.queued, JobStatus.running, JobStatus.succeeded, JobStatus.queued]
     for status in statuses:
@@ -364,3 +391,30 @@ async def test_sqlite_opens_a_file_made_by_the_version_with_the_count_trigger(
             assert names.fetchall() == []
     finally:
         await again.close()
+
+
+async def test_a_store_file_from_before_tenants_opens_and_its_jobs_have_none(
+        tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    job = make_job(project_id="p")
+    conn = sqlite3.connect(path)
+    conn.executescript("""
+        CREATE TABLE jobs (id TEXT PRIMARY KEY, project_id TEXT, status TEXT NOT NULL,
+            created_at REAL NOT NULL, events_count INTEGER NOT NULL DEFAULT 0,
+            cancel_requested INTEGER NOT NULL DEFAULT 0, record TEXT NOT NULL);""")
+    conn.execute("INSERT INTO jobs (id, project_id, status, created_at, record)"
+                 " VALUES (?, ?, ?, ?, ?)",
+                 (job.id, "p", "queued", job.created_at.timestamp(),
+                  job.model_dump_json(exclude={"inputs", "tenant"})))
+    conn.commit()
+    conn.close()
+    store = SQLiteStore(path)
+    await store.open()
+    try:
+        page, total = await store.list()
+        assert total == 1 and page[0].id == job.id and page[0].tenant is None
+        assert (await store.list(tenant="red"))[1] == 0
+        await store.create(make_job(tenant="red"))
+        assert (await store.list(tenant="red"))[1] == 1
+    finally:
+        await store.close()

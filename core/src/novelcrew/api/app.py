@@ -25,6 +25,7 @@ from fastapi_offline import FastAPIOffline
 from novelcrew import metrics
 from novelcrew.api import errors
 from novelcrew.api.auth import ApiKeys, limit_by_client, require_key
+from novelcrew.api.deadlines import RequestDeadlines
 from novelcrew.api.middleware import BodySizeLimit, RequestLog
 from novelcrew.api.ratelimit import RateLimit
 from novelcrew.api.routes import compat, crews, exports, graph, health, jobs, stats, tools, ui
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None,
             max_age=600,
         ))
     middleware.append(Middleware(RequestLog))
+    middleware.append(Middleware(RequestDeadlines, body_timeout=settings.body_timeout_seconds))
     middleware.append(Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes))
     app = FastAPIOffline(
         title="novelcrew",

@@ -1,5 +1,9 @@
 """API keys and the rate limit, as FastAPI dependencies.
 
+A configured key is ``key`` (an admin key: it sees every job) or ``key:tenant`` (it sees
+only the jobs its tenant's keys submitted; another tenant's job is a 404, as if it did not
+exist). ``require_key`` puts the tenant on ``request.state`` for ``deps.TenantDep``.
+
 A key comes as ``X-API-Key: <key>`` or ``Authorization: Bearer <key>`` (FastAPI's
 ``APIKeyHeader`` and ``HTTPBearer`` security schemes, which also describe it in the OpenAPI
 document) and is compared with every configured key in constant time. A key is never logged nor
@@ -23,6 +27,7 @@ from pydantic import SecretStr
 
 from novelcrew.api.ratelimit import RateLimit
 from novelcrew.errors import Unauthorized
+from novelcrew.settings import split_api_key
 
 api_key_header = APIKeyHeader(name="X-API-Key", scheme_name="ApiKeyHeader", auto_error=False,
                               description="One of the server's `NOVELCREW_API_KEYS`.")
@@ -34,7 +39,10 @@ class ApiKeys:
     """The configured keys; ``identify`` names the one a request presents."""
 
     def __init__(self, keys: Sequence[SecretStr]) -> None:
-        self._keys = [k.get_secret_value().encode() for k in keys if k.get_secret_value()]
+        pairs = [split_api_key(k.get_secret_value(), i) for i, k in enumerate(keys)
+                 if k.get_secret_value()]
+        self._keys = [key.encode() for key, _ in pairs]
+        self._tenants = [tenant for _, tenant in pairs]
         #: a key's client id for the rate limit: the same in every API instance
         self._clients = [f"key:{hashlib.sha256(key).hexdigest()[:24]}" for key in self._keys]
 
@@ -58,6 +66,10 @@ class ApiKeys:
 
     def client(self, index: int) -> str:
         return self._clients[index]
+
+    def tenant(self, index: int) -> str | None:
+        """The tenant key ``index`` is bound to; None for an admin key."""
+        return self._tenants[index]
 
 
 def client_ip(request: Request) -> str:
@@ -88,4 +100,5 @@ async def require_key(
                            "an API key is required: send X-API-Key or Authorization: Bearer")
     name = keys.name(index)
     request.state.key = name  # for the request log
+    request.state.tenant = keys.tenant(index)
     return name

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import sqlite3
 from http import HTTPStatus
 from typing import Any
@@ -42,6 +43,8 @@ log = logging.getLogger(__name__)
 #: statuses whose meaning differs over HTTP from the exception tree's default
 STATUS_OVERRIDES: dict[type[NovelcrewError], int] = {ToolMissing: 503}
 
+HTTP_METHODS = frozenset({"GET", "PUT", "POST", "DELETE", "PATCH", "HEAD", "OPTIONS", "TRACE"})
+
 HTTP_TYPES = {
     400: "bad_request",
     401: "unauthorized",
@@ -49,6 +52,7 @@ HTTP_TYPES = {
     404: "not_found",
     405: "method_not_allowed",
     406: "not_acceptable",
+    408: "request_timeout",
     409: "conflict",
     413: "payload_too_large",
     415: "unsupported_media_type",
@@ -154,6 +158,31 @@ def from_http_exception(exc: StarletteHTTPException) -> Response:
                           dict(exc.headers) if exc.headers else None)
 
 
+def allowed_methods(request: Request) -> str | None:
+    """The methods the request's path answers, for the ``Allow`` of a 405 (None: a path the
+    API document does not list).
+
+    Starlette names only the methods of the first route whose path matched (``POST`` for
+    ``OPTIONS /jobs``, though ``GET /jobs`` exists too). The API document knows them all; of
+    the documented paths that match, the most specific (fewest parameters) answers, as routing
+    does (``/crews/execute`` before ``/crews/{name}``)."""
+    table: list[tuple[re.Pattern[str], str]] | None = getattr(request.app.state,
+                                                             "allow_table", None)
+    if table is None:
+        paths = request.app.openapi().get("paths", {})
+        rows = []
+        for template, operations in paths.items():
+            methods = {m.upper() for m in operations if m.upper() in HTTP_METHODS}
+            if "GET" in methods:
+                methods.add("HEAD")
+            pattern = re.compile(re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)))
+            rows.append((template.count("{"), pattern, ", ".join(sorted(methods))))
+        table = [(pattern, allow) for _, pattern, allow in sorted(rows, key=lambda r: r[0])]
+        request.app.state.allow_table = table
+    path = request.scope.get("path", "")
+    return next((allow for pattern, allow in table if pattern.fullmatch(path)), None)
+
+
 def internal_error() -> JSONResponse:
     return error_response(500, "internal_error", "the server failed; see its logs")
 
@@ -187,6 +216,8 @@ def install(app: FastAPI) -> None:
 
     async def http_handler(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 405 and (allow := allowed_methods(request)) is not None:
+            exc = StarletteHTTPException(405, exc.detail, {**(exc.headers or {}), "Allow": allow})
         return from_http_exception(exc)
 
     async def outage_handler(request: Request, exc: Exception) -> Response:

@@ -7,22 +7,45 @@ that submitted it has it already.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+)
 
 from novelcrew import jobs
-from novelcrew.jobs import Job, JobErrorInfo, JobStatus, ModelUsage, Progress
+from novelcrew.backends.base import SERVER_STOPPING
+from novelcrew.jobs import EventType, Job, JobErrorInfo, JobStatus, ModelUsage, Progress
 from novelcrew.specs import Health
 
-Id = str | int
+#: the largest integer id accepted: JavaScript's largest exact integer (Payload, which makes
+#: the ids, is JavaScript; the API document's numbers are floats, exact up to this one)
+MAX_INT_ID = 2**53 - 1
 
 
 def _id_to_str(value: Any) -> Any:
-    """Novel Movie's Payload ids are integers on SQLite; jobs keep every id as a string."""
-    if isinstance(value, bool):
-        return value
-    return str(value) if isinstance(value, int) else value
+    """Novel Movie's Payload ids are integers on SQLite; jobs keep every id as a string.
+
+    Only what the schema admits is turned into a string (an integer from 0 to ``MAX_INT_ID``); a
+    boolean, a negative or larger number stays as it is and fails as not a string (422)."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_INT_ID:
+        return str(value)
+    return value
+
+
+#: ``project_id`` / ``user_id``: a string, or a non-negative integer (kept as its string)
+OptionalId = Annotated[
+    Annotated[str, StringConstraints(max_length=200)] | None,
+    BeforeValidator(_id_to_str),
+    WithJsonSchema({"anyOf": [{"type": "string", "maxLength": 200},
+                              {"type": "integer", "minimum": 0, "maximum": MAX_INT_ID},
+                              {"type": "null"}]}),
+]
 
 
 WEBHOOK_PATTERN = r"^https?://"
@@ -42,16 +65,13 @@ class JobCreate(jobs.JobCreate):
 
     crews: list[str] = Field(min_length=1, max_length=10,
                              description="Crew names, run in this order.")
+    project_id: OptionalId = None
+    user_id: OptionalId = None
     webhook_url: str | None = Field(None, max_length=2000, pattern=WEBHOOK_PATTERN,
-                                    description="Called (signed) on the job's events.")
+                                    description="Called (signed) when the job ends.")
     dry_run: bool = Field(False, description="Answer 200 with the expected model calls, "
                           "tokens and cost per model instead of creating the job; nothing "
                           "is called, stored or written.")
-
-    @field_validator("project_id", "user_id", mode="before")
-    @classmethod
-    def _ids(cls, value: Any) -> Any:
-        return _id_to_str(value)
 
 
 class JobPublic(BaseModel):
@@ -69,6 +89,7 @@ class JobPublic(BaseModel):
     usage: dict[str, ModelUsage] = Field(description="Calls, tokens and cost per model id.")
     config: dict[str, Any]
     webhook_url: str | None
+    tenant: str | None = Field(description="The tenant of the API key that submitted it.")
     cancel_requested: bool
     created_at: datetime
     started_at: datetime | None
@@ -83,11 +104,50 @@ class JobPublic(BaseModel):
             id=job.id, crews=job.crews, project_id=job.project_id, user_id=job.user_id,
             status=job.status, progress=job.progress, result=job.result, error=job.error,
             attempts=job.attempts, usage=job.usage, config=job.config,
-            webhook_url=job.webhook_url, cancel_requested=job.cancel_requested,
+            webhook_url=job.webhook_url, tenant=job.tenant, cancel_requested=job.cancel_requested,
             created_at=job.created_at, started_at=job.started_at,
             finished_at=job.finished_at, events_count=job.events_count, timings=job.timings,
             models_used=job.models_used,
         )
+
+
+EVENT_TYPES = ", ".join(f"`{t.value}`" for t in EventType)
+
+
+class JobEventPublic(BaseModel):
+    """One event of a job's log: the ``data:`` of each event of ``GET /jobs/{id}/events``."""
+
+    seq: int = Field(ge=0, description="1-based, no gaps; also the SSE `id`. The "
+                     f"`{SERVER_STOPPING}` event repeats the seq of the last event sent.")
+    job_id: str
+    type: str = Field(description=f"Also the SSE `event`: {EVENT_TYPES} (a plugin may add "
+                      f"its own), or `{SERVER_STOPPING}`, sent (never stored) when the server "
+                      "shuts down: reconnect with `Last-Event-ID` once it is back.")
+    at: datetime
+    crew: str | None = Field(description="The crew the event is about, if any.")
+    message: str
+    data: dict[str, Any] = Field(description="Depends on the type, e.g. `task` for task "
+                                 "events, `error` for `failed`, `resume_after` for "
+                                 f"`{SERVER_STOPPING}`.")
+
+
+def sse_event_schema() -> dict[str, Any]:
+    """One Server-Sent Event of the job stream, as OpenAPI 3.1 documents an event stream's
+    ``schema`` (each event: its ``id``, ``event`` and ``data`` fields)."""
+    return {
+        "type": "object",
+        "description": "One event: `id` (the seq), `event` (the type), `data` (a "
+                       "JobEventPublic as JSON). Idle streams also get `: keep-alive` "
+                       "comments, which are not events.",
+        "properties": {
+            "id": {"type": "string", "pattern": "^[0-9]+$"},
+            "event": {"type": "string"},
+            "data": {"type": "string", "contentMediaType": "application/json",
+                     "contentSchema": JobEventPublic.model_json_schema()},
+            "retry": {"type": "integer"},
+        },
+        "required": ["id", "event", "data"],
+    }
 
 
 class JobsPublic(BaseModel):
@@ -176,16 +236,11 @@ class ExecuteRequest(BaseModel):
     }]})
 
     crew_type: str = Field(min_length=1, max_length=500)
-    project_id: str | None = Field(None, max_length=200)
-    user_id: str | None = Field(None, max_length=200)
+    project_id: OptionalId = None
+    user_id: OptionalId = None
     input_data: dict[str, Any] = Field(default_factory=dict)
     config: dict[str, Any] = Field(default_factory=dict)
     webhook_url: str | None = Field(None, max_length=2000, pattern=WEBHOOK_PATTERN)
-
-    @field_validator("project_id", "user_id", mode="before")
-    @classmethod
-    def _ids(cls, value: Any) -> Any:
-        return _id_to_str(value)
 
     def crews(self) -> list[str]:
         return [name.strip() for name in self.crew_type.split(",") if name.strip()]

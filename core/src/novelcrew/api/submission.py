@@ -2,11 +2,14 @@
 
 A job that cannot run is refused here, with the status the client can act on, rather than
 queued to fail later: unknown crew (404), story over the limit (413), a required tool no
-plugin provides (503, the operator's to fix), inputs the crews' models reject (422).
+plugin provides (503, the operator's to fix), inputs the crews' models reject (422), a
+``webhook_url`` that is malformed or whose host resolves to a non-public address not in
+``NOVELCREW_WEBHOOK_ALLOW`` (422: delivery would refuse it anyway, and only after the job ran).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 from typing import Any
@@ -15,7 +18,7 @@ import orjson
 import structlog
 from fastapi.exceptions import RequestValidationError
 
-from novelcrew import metrics
+from novelcrew import metrics, webhooks
 from novelcrew.backends.base import JobBackend
 from novelcrew.errors import InvalidInput, StoryTooLarge
 from novelcrew.jobs import Job, JobCreate
@@ -27,6 +30,8 @@ from novelcrew.specs import Crew
 log = structlog.get_logger("novelcrew.jobs")
 
 STORY_FIELD = "story_text"
+#: how long the host of a ``webhook_url`` may take to resolve at submission
+WEBHOOK_RESOLVE_SECONDS = 5.0
 #: how deep pydantic's JSON parser reads a stored record: a body nested deeper would be
 #: accepted and then never read back
 MAX_DEPTH = 200
@@ -127,9 +132,29 @@ def prepare(body: JobCreate, plugins: Plugins, settings: Settings) -> tuple[Job,
     return job, crews
 
 
+async def check_webhook(url: str | None, settings: Settings) -> None:
+    """Refuse (422) a webhook target delivery would refuse (``webhooks.check_target``).
+
+    The host is resolved in the event loop's resolver thread, never on the loop itself, and
+    for at most ``WEBHOOK_RESOLVE_SECONDS``."""
+    if url is None:
+        return
+    try:
+        async with asyncio.timeout(WEBHOOK_RESOLVE_SECONDS):
+            await webhooks.check_target(url, settings.webhook_allow)
+    except webhooks.WebhookTargetRefused as exc:
+        raise InvalidInput(str(exc), {"field": "webhook_url"}) from None
+    except TimeoutError:
+        raise InvalidInput(
+            f"webhook_url host did not resolve within {WEBHOOK_RESOLVE_SECONDS:g}s",
+            {"field": "webhook_url"}) from None
+
+
 async def submit(body: JobCreate, plugins: Plugins, settings: Settings,
-                 backend: JobBackend) -> tuple[Job, list[Crew]]:
+                 backend: JobBackend, tenant: str | None = None) -> tuple[Job, list[Crew]]:
     job, crews = prepare(body, plugins, settings)
+    await check_webhook(body.webhook_url, settings)
+    job.tenant = tenant
     job = await backend.submit(job)
     metrics.JOBS_SUBMITTED.labels(metrics.chain_label(job.crews)).inc()
     story = job.inputs.get(STORY_FIELD)

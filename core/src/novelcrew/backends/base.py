@@ -58,8 +58,10 @@ class JobStore(ABC):
         status: JobStatus | None = None,
         limit: int = 50,
         offset: int = 0,
+        tenant: str | None = None,
     ) -> tuple[list[Job], int]:
-        """Jobs newest first, and how many match in all."""
+        """Jobs newest first, and how many match in all; ``tenant`` keeps only that tenant's
+        jobs (None: every job)."""
 
     @abstractmethod
     async def append_event(self, job_id: str, type: str, *, crew: str | None = None,

@@ -53,11 +53,13 @@ class MemoryStore(JobStore):
         self._jobs[job.id] = copy
 
     async def list(self, *, project_id: str | None = None, status: JobStatus | None = None,
-                   limit: int = 50, offset: int = 0) -> tuple[list[Job], int]:
+                   limit: int = 50, offset: int = 0,
+                   tenant: str | None = None) -> tuple[list[Job], int]:
         jobs = [
             j for j in self._jobs.values()
             if (project_id is None or j.project_id == project_id)
             and (status is None or j.status == status)
+            and (tenant is None or j.tenant == tenant)
         ]
         jobs.sort(key=lambda j: j.created_at, reverse=True)
         return [_copy(j) for j in jobs[offset: offset + limit]], len(jobs)

@@ -37,8 +37,10 @@ def serve_command(
 
 def run_server(overrides: dict[str, Any]) -> None:
     import uvicorn
+    from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
     from novelcrew.api.app import create_app
+    from novelcrew.api.deadlines import guarded_protocol
     from novelcrew.logging import configure_logging
     from novelcrew.settings import Settings
 
@@ -58,6 +60,9 @@ def run_server(overrides: dict[str, Any]) -> None:
         access_log=False,  # the API logs each request itself, without keys
         proxy_headers=True,
         timeout_graceful_shutdown=10,
+        # the protocol uvicorn picks by default, closing connections that trickle their
+        # request head; idle keep-alive connections close after uvicorn's 5 s
+        http=guarded_protocol(AutoHTTPProtocol, settings.header_timeout_seconds),
     )
     server = _draining_server(config, app.state.backend, settings.worker_grace_seconds)
     with contextlib.suppress(KeyboardInterrupt):  # as uvicorn.run: the SIGINT it handled,

@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
 from novelcrew.api import submission
-from novelcrew.api.deps import BackendDep, PluginsDep, SettingsDep
+from novelcrew.api.deps import BackendDep, PluginsDep, SettingsDep, TenantDep, visible_job
 from novelcrew.api.errors import GUARDED
 from novelcrew.api.schemas import CompatProgress, ExecuteRequest, JobCreate
 from novelcrew.errors import InvalidInput
@@ -106,7 +106,8 @@ def _reshaped(native: Response) -> Response:
                         headers=headers)
 
 
-# the request guard answers 401 and 429 before a route runs, in the native shape
+# the request guard (API key, rate limit) runs as a dependency of each route, so its 401 and
+# 429 are re-shaped too
 router = APIRouter(prefix="/crews", tags=["novel-movie"], route_class=CompatRoute,
                    responses=GUARDED)
 
@@ -191,7 +192,7 @@ def human_estimate(seconds: float) -> str:
              responses=_responses(400, 404, 413, 415, 422, 503),
              summary="Run a crew or a chain of crews (Novel Movie's call)")
 async def execute(body: ExecuteBody, plugins: PluginsDep, settings: SettingsDep,
-                  backend: BackendDep) -> ExecuteResponse:
+                  backend: BackendDep, tenant: TenantDep) -> ExecuteResponse:
     crews = body.crews()
     if not crews or len(crews) > 10:
         raise InvalidInput("crew_type must name 1 to 10 crews, separated by commas",
@@ -200,7 +201,7 @@ async def execute(body: ExecuteBody, plugins: PluginsDep, settings: SettingsDep,
         crews=crews, project_id=body.project_id, user_id=body.user_id,
         inputs=body.input_data, config=body.config.job_config(), webhook_url=body.webhook_url,
     )
-    job, specs = await submission.submit(create, plugins, settings, backend)
+    job, specs = await submission.submit(create, plugins, settings, backend, tenant)
     seconds = sum(crew.estimated_seconds for crew in specs)
     return ExecuteResponse(success=True, job_id=job.id,
                            message=f"job queued: {' -> '.join(job.crews)}",
@@ -247,8 +248,8 @@ def status_of(job: Job) -> StatusResponse:
 @router.get("/status/{job_id}", response_model=StatusResponse,
             responses=_responses(404, 422, 503),
             summary="A job's status in Novel Movie's shape")
-async def job_status(job_id: str, backend: BackendDep) -> StatusResponse:
-    return status_of(await backend.get(job_id))
+async def job_status(job_id: str, backend: BackendDep, tenant: TenantDep) -> StatusResponse:
+    return status_of(await visible_job(backend, job_id, tenant))
 
 
 def _listing(crew: Crew, plugin: str, missing: list[str]) -> CrewListing:

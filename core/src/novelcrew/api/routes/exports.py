@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from novelcrew.api.deps import BackendDep
+from novelcrew.api.deps import BackendDep, TenantDep, visible_job
 from novelcrew.api.errors import GUARDED, responses
 from novelcrew.errors import Conflict, NotFound
 from novelcrew.exports import FORMATS, ExportUnavailable, export
@@ -22,10 +22,11 @@ FORMATS_DOC = ", ".join(f"`{name}` ({fmt.description})" for name, fmt in FORMATS
     description=f"Formats: {FORMATS_DOC}. 409 when the job has nothing the format is made "
                 "of yet (e.g. a shot list before the director ran).",
 )
-async def export_job(job_id: str, fmt: str, backend: BackendDep) -> Response:
+async def export_job(job_id: str, fmt: str, backend: BackendDep,
+                     tenant: TenantDep) -> Response:
     if fmt not in FORMATS:
         raise NotFound(f"unknown export format {fmt!r}", {"formats": list(FORMATS)})
-    job = await backend.get(job_id)
+    job = await visible_job(backend, job_id, tenant)
     record = job.model_dump(mode="json", exclude={"inputs"})
     try:
         spec, body = export(record, fmt)

@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from novelcrew.api.deps import PluginsDep, SettingsDep
+from novelcrew.api.deps import BackendDep, PluginsDep, SettingsDep, TenantDep
 from novelcrew.api.errors import GUARDED, responses
 from novelcrew.context import ToolContext
 from novelcrew.errors import BackendUnavailable, NotFound
@@ -45,8 +45,13 @@ class GraphPublic(BaseModel):
 @router.get("/{project_id}/graph", response_model=GraphPublic,
             responses=responses(404, 422, 503),
             summary="A project's knowledge graph: entities and their relationships")
-async def project_graph(project_id: str, plugins: PluginsDep,
-                        settings: SettingsDep) -> GraphPublic:
+async def project_graph(project_id: str, plugins: PluginsDep, settings: SettingsDep,
+                        backend: BackendDep, tenant: TenantDep) -> GraphPublic:
+    if tenant is not None and (await backend.list(project_id=project_id, tenant=tenant,
+                                                  limit=1))[1] == 0:
+        # a tenant sees the graphs of the projects its own jobs worked on
+        raise NotFound(f"no job of this API key's tenant names project {project_id!r}",
+                       {"project_id": project_id})
     registered = plugins.registry.tools.get(GRAPH_TOOL)
     if registered is None:
         raise NotFound(f"no loaded plugin registers the {GRAPH_TOOL!r} tool (install or "

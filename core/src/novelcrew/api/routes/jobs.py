@@ -15,10 +15,12 @@ from novelcrew.api.deps import (
     BackendDep,
     PluginsDep,
     SettingsDep,
+    TenantDep,
     one_value_per_query_parameter,
+    visible_job,
 )
 from novelcrew.api.errors import GUARDED, responses
-from novelcrew.api.schemas import JobCreate, JobPublic, JobsPublic
+from novelcrew.api.schemas import JobCreate, JobPublic, JobsPublic, sse_event_schema
 from novelcrew.backends.base import JobBackend
 from novelcrew.errors import InvalidInput
 from novelcrew.estimate.models import Estimate
@@ -44,10 +46,10 @@ DRY_RUN: dict[int | str, dict[str, Any]] = {200: {
              responses={**DRY_RUN, **responses(400, 404, 413, 415, 422, 503)},
              summary="Submit a job (or, with dry_run, estimate it)")
 async def create_job(body: JobCreate, plugins: PluginsDep, settings: SettingsDep,
-                     backend: BackendDep) -> Any:
+                     backend: BackendDep, tenant: TenantDep) -> Any:
     if body.dry_run:
         return JSONResponse((await estimate(body, plugins, settings)).model_dump(mode="json"))
-    job, _ = await submission.submit(body, plugins, settings, backend)
+    job, _ = await submission.submit(body, plugins, settings, backend, tenant)
     return JobPublic.of(job)
 
 
@@ -72,41 +74,45 @@ SINGLE_VALUED = [Depends(one_value_per_query_parameter)]
             dependencies=SINGLE_VALUED, summary="List jobs, newest first")
 async def list_jobs(
     backend: BackendDep,
+    tenant: TenantDep,
     project_id: Annotated[str | None, Query(max_length=200)] = None,
     job_status: Annotated[JobStatus | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> JobsPublic:
     jobs, count = await backend.list(project_id=project_id, status=job_status, limit=limit,
-                                     offset=offset)
+                                     offset=offset, tenant=tenant)
     return JobsPublic(data=[JobPublic.of(job) for job in jobs], count=count)
 
 
 @router.get("/{job_id}", response_model=JobPublic, responses=responses(404, 422),
             summary="One job")
-async def get_job(job_id: str, backend: BackendDep) -> JobPublic:
-    return JobPublic.of(await backend.get(job_id))
+async def get_job(job_id: str, backend: BackendDep, tenant: TenantDep) -> JobPublic:
+    return JobPublic.of(await visible_job(backend, job_id, tenant))
 
 
 @router.post("/{job_id}/cancel", status_code=status.HTTP_202_ACCEPTED, response_model=JobPublic,
              responses=responses(400, 404, 409, 413, 422),
              summary="Cancel a job: a queued one at once, a running one at its next step")
-async def cancel_job(job_id: str, backend: BackendDep) -> JobPublic:
+async def cancel_job(job_id: str, backend: BackendDep, tenant: TenantDep) -> JobPublic:
+    await visible_job(backend, job_id, tenant)
     return JobPublic.of(await backend.cancel(job_id))
 
 
 EVENTS_DOC = """Server-Sent Events: every event of the job after `Last-Event-ID` (which
 wins), or `?after=`, or from the start, then live ones; the stream closes after the terminal
 event (`succeeded`, `failed` or `cancelled`). Each event has `id:` = its `seq`, `event:` = its
-type and `data:` = the event as JSON. Idle streams get `: keep-alive` comments."""
+type and `data:` = the event as JSON (`JobEventPublic`). A server that shuts down ends the
+stream with a `server_stopping` event instead (its `id` repeats the last seq sent): reconnect
+with `Last-Event-ID` to resume without gaps. Idle streams get `: keep-alive` comments."""
 
 
 @router.get(
     "/{job_id}/events",
     response_class=EventSourceResponse,
     responses={
-        200: {"description": "An event stream",
-              "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+        200: {"description": "An event stream; the schema describes each event",
+              "content": {"text/event-stream": {"schema": sse_event_schema()}}},
         **responses(404, 422),
     },
     dependencies=SINGLE_VALUED,
@@ -117,6 +123,7 @@ async def job_events(
     job_id: str,
     request: Request,
     backend: BackendDep,
+    tenant: TenantDep,
     after: Annotated[int | None, Query(ge=0, le=MAX_SEQ,
                                        description="Resume after this seq.")] = None,
     last_event_id: Annotated[str | None, Header(max_length=50)] = None,
@@ -131,7 +138,7 @@ async def job_events(
         if not 0 <= start <= MAX_SEQ:
             raise InvalidInput(f"Last-Event-ID must be a seq from 0 to {MAX_SEQ}",
                                {"last_event_id": last_event_id[:50]})
-    await backend.get(job_id)  # 404 before the stream starts
+    await visible_job(backend, job_id, tenant)  # 404 before the stream starts
     keepalive = float(getattr(request.app.state, "sse_keepalive", DEFAULT_KEEPALIVE))
     return EventSourceResponse(
         _event_stream(backend, job_id, start, keepalive),

@@ -43,18 +43,24 @@ class Keys:
         return f"{self.root}:events:{job_id}"
 
     # indexes (sorted sets scored by created_at) -------------------------------------------
+    # every job is in the indexes under ``<root>:jobs``; a tenant's job is also in the same
+    # indexes under ``<root>:tenant:<tenant>:jobs``, so a tenant's list pages and counts
+    # without reading anyone else's jobs (tenant names hold no ``:``, see ``api/auth.py``)
+    def jobs(self, tenant: str | None = None) -> str:
+        return f"{self.root}:jobs" if tenant is None else f"{self.root}:tenant:{tenant}:jobs"
+
     @property
     def all_jobs(self) -> str:
-        return f"{self.root}:jobs"
+        return self.jobs()
 
-    def by_status(self, status: str) -> str:
-        return f"{self.root}:jobs:status:{status}"
+    def by_status(self, status: str, tenant: str | None = None) -> str:
+        return f"{self.jobs(tenant)}:status:{status}"
 
-    def by_project(self, project_id: str) -> str:
-        return f"{self.root}:jobs:project:{project_id}"
+    def by_project(self, project_id: str, tenant: str | None = None) -> str:
+        return f"{self.jobs(tenant)}:project:{project_id}"
 
-    def by_project_status(self, project_id: str, status: str) -> str:
-        return f"{self.root}:jobs:project-status:{status}:{project_id}"
+    def by_project_status(self, project_id: str, status: str, tenant: str | None = None) -> str:
+        return f"{self.jobs(tenant)}:project-status:{status}:{project_id}"
 
     # workers ------------------------------------------------------------------------------
     @property

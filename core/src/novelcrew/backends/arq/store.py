@@ -3,7 +3,7 @@
 Layout (key names in ``keys.py``): one hash per job holding the record JSON beside the
 fields that index and guard it; one Redis Stream per job for its event log, entry id ``0-<seq>``;
 sorted sets by ``created_at`` per status, per project and per project and status for listing,
-filtering, paging and counting.
+filtering, paging and counting, and the same again per tenant for a job that has one.
 
 Two Lua scripts keep the rules every store shares atomic across processes:
 - ``save``: ``events_count`` and ``cancel_requested`` belong to the store (a stale copy can
@@ -56,18 +56,19 @@ log = structlog.get_logger(__name__)
 
 _TERMINAL_LUA = "{" + ", ".join(f"['{s.value}']=true" for s in TERMINAL) + "}"
 
-#: Save a record (ARGV[1..9], when ARGV[1] ~= ''), then append events to KEYS, unless
-#: ARGV[10] names a lease owner that is not the job's ``worker``. Returns
+#: Save a record (ARGV[1..10], when ARGV[1] ~= ''), then append events to KEYS, unless
+#: ARGV[11] names a lease owner that is not the job's ``worker``. A job with a tenant
+#: (ARGV[10]) is indexed under the tenant's root too. Returns
 #: {saved (1, 0 refused, -1 exists, -2 fenced), appended, first seq, terminal seq}.
 WRITE_LUA = f"""
 local terminal = {_TERMINAL_LUA}
 local saved = 1
-if ARGV[10] ~= '' and redis.call('HGET', KEYS[1], 'worker') ~= ARGV[10] then
+if ARGV[11] ~= '' and redis.call('HGET', KEYS[1], 'worker') ~= ARGV[11] then
   return {{-2, 0, 0, 0}}
 end
 if ARGV[1] ~= '' then
-  local root, id, record, status, project, score, cancel, mode, expect =
-    ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9]
+  local root, id, record, status, project, score, cancel, mode, expect, tenant =
+    ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10]
   local h = root .. ':job:' .. id
   local cur = redis.call('HGET', h, 'status')
   if mode == 'create' and cur then
@@ -82,33 +83,36 @@ if ARGV[1] ~= '' then
                'created_at', score)
     redis.call('HSETNX', h, 'events_count', 0)
     if cancel == '1' then redis.call('HSET', h, 'cancel_requested', 1) end
-    redis.call('ZADD', root .. ':jobs', score, id)
-    if project ~= '' then redis.call('ZADD', root .. ':jobs:project:' .. project, score, id) end
-    if cur ~= status then
-      if cur then
-        redis.call('ZREM', root .. ':jobs:status:' .. cur, id)
-        if project ~= '' then
-          redis.call('ZREM', root .. ':jobs:project-status:' .. cur .. ':' .. project, id)
+    local bases = {{root .. ':jobs'}}
+    if tenant ~= '' then bases[2] = root .. ':tenant:' .. tenant .. ':jobs' end
+    for _, base in ipairs(bases) do
+      redis.call('ZADD', base, score, id)
+      if project ~= '' then redis.call('ZADD', base .. ':project:' .. project, score, id) end
+      if cur ~= status then
+        if cur then
+          redis.call('ZREM', base .. ':status:' .. cur, id)
+          if project ~= '' then
+            redis.call('ZREM', base .. ':project-status:' .. cur .. ':' .. project, id)
+          end
         end
-      end
-      redis.call('ZADD', root .. ':jobs:status:' .. status, score, id)
-      if project ~= '' then
-        redis.call('ZADD', root .. ':jobs:project-status:' .. status .. ':' .. project, score,
-                   id)
+        redis.call('ZADD', base .. ':status:' .. status, score, id)
+        if project ~= '' then
+          redis.call('ZADD', base .. ':project-status:' .. status .. ':' .. project, score, id)
+        end
       end
     end
   end
 end
 if saved == -1 then return {{saved, 0, 0, 0}} end
--- events: ARGV[11] = how many, then (kind, body) pairs; the log closes after a terminal one
+-- events: ARGV[12] = how many, then (kind, body) pairs; the log closes after a terminal one
 local h, stream = KEYS[1], KEYS[2]
-local n = tonumber(ARGV[11])
+local n = tonumber(ARGV[12])
 local appended, first = 0, 0
 for i = 1, n do
   if redis.call('HEXISTS', h, 'terminal_seq') == 1 then break end
   local seq = redis.call('HINCRBY', h, 'events_count', 1)
-  redis.call('XADD', stream, '0-' .. seq, 'e', ARGV[11 + 2 * i])
-  if ARGV[10 + 2 * i] == 'terminal' then redis.call('HSET', h, 'terminal_seq', seq) end
+  redis.call('XADD', stream, '0-' .. seq, 'e', ARGV[12 + 2 * i])
+  if ARGV[11 + 2 * i] == 'terminal' then redis.call('HSET', h, 'terminal_seq', seq) end
   if appended == 0 then first = seq end
   appended = appended + 1
 end
@@ -122,7 +126,7 @@ HOLD_SECONDS = 0.02
 #: ``HOLD_SECONDS``: a finished crew's result (saved just before) must reach Redis at once, so
 #: a crash right after a crew ends does not run it again
 SENT_AT_ONCE = frozenset({"crew_finished"})
-_NO_SAVE = [""] * 9
+_NO_SAVE = [""] * 10
 _TERMINAL_VALUES = frozenset(s.value for s in TERMINAL)
 
 
@@ -194,7 +198,7 @@ class RedisStore(JobStore):
         return [
             self.keys.root, job.id, job.model_dump_json(), job.status.value,
             job.project_id or "", repr(job.created_at.timestamp()),
-            "1" if job.cancel_requested else "0", mode, expect,
+            "1" if job.cancel_requested else "0", mode, expect, job.tenant or "",
         ]
 
     def _lock(self, job_id: str) -> asyncio.Lock:
@@ -427,20 +431,22 @@ class RedisStore(JobStore):
         return {job_id for job_id, flag in zip(job_ids, flags, strict=True)
                 if flag in (b"1", "1")}
 
-    def _index(self, project_id: str | None, status: JobStatus | None) -> str:
+    def _index(self, project_id: str | None, status: JobStatus | None,
+               tenant: str | None = None) -> str:
         if project_id is not None and status is not None:
-            return self.keys.by_project_status(project_id, status.value)
+            return self.keys.by_project_status(project_id, status.value, tenant)
         if project_id is not None:
-            return self.keys.by_project(project_id)
+            return self.keys.by_project(project_id, tenant)
         if status is not None:
-            return self.keys.by_status(status.value)
-        return self.keys.all_jobs
+            return self.keys.by_status(status.value, tenant)
+        return self.keys.jobs(tenant)
 
     async def list(self, *, project_id: str | None = None, status: JobStatus | None = None,
-                   limit: int = 50, offset: int = 0) -> tuple[builtins.list[Job], int]:
+                   limit: int = 50, offset: int = 0,
+                   tenant: str | None = None) -> tuple[builtins.list[Job], int]:
         if self._held:
             await self.flush()
-        key = self._index(project_id, status)
+        key = self._index(project_id, status, tenant)
         if limit <= 0:
             return [], int(await self.redis.zcard(key))
         async with self.redis.pipeline(transaction=False) as pipe:

@@ -47,7 +47,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     created_at REAL NOT NULL,
     events_count INTEGER NOT NULL DEFAULT 0,
     cancel_requested INTEGER NOT NULL DEFAULT 0,
-    record TEXT NOT NULL
+    record TEXT NOT NULL,
+    tenant TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_created_at ON jobs (created_at);
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, created_at);
@@ -79,8 +80,8 @@ DROP TRIGGER IF EXISTS events_count;
 
 #: a save from a stale copy neither rewinds the event count nor undoes a cancellation
 SAVE = (
-    "INSERT INTO jobs (id, project_id, status, created_at, record, cancel_requested)"
-    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
+    "INSERT INTO jobs (id, project_id, status, created_at, record, cancel_requested, tenant)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
     " project_id = excluded.project_id, status = excluded.status,"
     " created_at = excluded.created_at, record = excluded.record,"
     " cancel_requested = jobs.cancel_requested OR excluded.cancel_requested"
@@ -170,6 +171,12 @@ class SQLiteStore(JobStore):
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.executescript(SCHEMA)
+        # a file written before jobs had tenants: its jobs belong to none (admin keys see them)
+        if "tenant" not in {row[1] for row in conn.execute("PRAGMA table_info(jobs)")}:
+            conn.execute("ALTER TABLE jobs ADD COLUMN tenant TEXT")
+        # partial: a job without a tenant (most servers' every job) costs no index write
+        conn.execute("CREATE INDEX IF NOT EXISTS jobs_tenant ON jobs (tenant, created_at)"
+                     " WHERE tenant IS NOT NULL")
         self._conn = conn
 
     async def close(self) -> None:
@@ -250,7 +257,7 @@ class SQLiteStore(JobStore):
     @staticmethod
     def _record(job: Job, *, create: bool) -> builtins.list[tuple[str, tuple[Any, ...]]]:
         row = (job.id, job.project_id, job.status.value, job.created_at.timestamp(),
-               job.model_dump_json(exclude={"inputs"}), int(job.cancel_requested))
+               job.model_dump_json(exclude={"inputs"}), int(job.cancel_requested), job.tenant)
         inputs = (INPUTS, (job.id, job.model_dump_json(include={"inputs"})[len(_INPUTS_KEY):-1]))
         return [(CREATE if create else SAVE, row), inputs]
 
@@ -265,8 +272,12 @@ class SQLiteStore(JobStore):
         return _job(rows[0]) if rows else None
 
     async def list(self, *, project_id: str | None = None, status: JobStatus | None = None,
-                   limit: int = 50, offset: int = 0) -> tuple[list[Job], int]:
+                   limit: int = 50, offset: int = 0,
+                   tenant: str | None = None) -> tuple[list[Job], int]:
         where, params = [], []
+        if tenant is not None:
+            where.append("j.tenant = ?")
+            params.append(tenant)
         if project_id is not None:
             where.append("j.project_id = ?")
             params.append(project_id)
