@@ -76,6 +76,10 @@ class RunContext:
     loop: asyncio.AbstractEventLoop | None = None
     llm_factory: LLMFactory | None = None
     kickoff_fn: KickoffFn | None = None
+    #: the job backend's kept model answers (``llm.replies.ReplyStore``; None: none kept)
+    replies: Any = None
+    #: what the job's earlier crews and attempts used (a job's budget counts it too)
+    usage_before: dict[str, ModelUsage] = field(default_factory=dict)
     _progress_cb: Callable[[RunContext], Awaitable[None]] | None = None
 
     # tools --------------------------------------------------------------------------------
