@@ -260,10 +260,16 @@ class JobRunner:
         token = current_context.set(ctx)
         try:
             raw = await crew.run(ctx, inputs)
+        except Exception:
+            if ctx.halt is not None:  # what the crew made of it (a failed scene...) is moot
+                raise ctx.halt from None
+            raise
         finally:
             current_context.reset(token)
             job.usage = _merged_usage(base_usage, ctx)
             job.models_used = _merged_models(base_models, ctx)
+        if ctx.halt is not None:
+            raise ctx.halt
         output = raw if isinstance(raw, crew.output_model) else crew.output_model.model_validate(
             raw.model_dump() if isinstance(raw, BaseModel) else raw
         )

@@ -27,7 +27,7 @@ from pydantic import PrivateAttr
 from tenacity import AsyncRetrying, RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from novelcrew.crewai.compat import no_inner_retry, ours_only
-from novelcrew.errors import ModelError, NovelcrewError
+from novelcrew.errors import BudgetExceeded, ModelError, NotRecorded, NovelcrewError
 from novelcrew.jobs import ModelUsage
 from novelcrew.llm import metrics
 from novelcrew.llm.policy import (
@@ -497,6 +497,8 @@ class RoutedLLM(BaseLLM):
             return fn(*args)
         except NovelcrewError as exc:
             setattr(self._ctx, _GIVEN_UP, exc)
+            if isinstance(exc, BudgetExceeded | NotRecorded) and hasattr(self._ctx, "halt"):
+                self._ctx.halt = exc  # the job cannot go on, whatever the crew makes of it
             raise
 
     def _raise_if_given_up(self) -> None:
