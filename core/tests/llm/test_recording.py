@@ -112,3 +112,21 @@ async def test_a_missing_replay_directory_is_a_clear_error(
     job, _ = await run_job(reader_plugins, "reader", {}, settings=settings)
     assert job.error is not None and job.error.type == "not_recorded"
     assert "NOVELCREW_LLM_REPLAY: no recording directory" in job.error.message
+
+
+async def test_answers_from_the_cache_are_recorded_too(
+    tmp_path: Path, reader_plugins: Any
+) -> None:
+    from novelcrew.backends.inline.store import SQLiteStore
+
+    with OpenAIServer(default="The story is about Maya.") as server:
+        values = {"default_model": "openai/main", "openai_base_url": server.url,
+                  "openai_api_key": SECRET}
+        plain = make_settings(tmp_path / "data", **values)
+        jobs = SQLiteStore(plain.resolved_data_dir / "jobs.sqlite3")
+        await run_job(reader_plugins, "reader", {}, settings=plain, store=jobs)
+        recording = make_settings(tmp_path / "data", llm_record_dir=tmp_path / "rec", **values)
+        job, _ = await run_job(reader_plugins, "reader", {}, settings=recording, store=jobs)
+        assert job.usage["openai/main"].cached_calls == 1
+        assert len(server.calls) == 1
+    assert len(list((tmp_path / "rec").glob("*.json"))) == 1

@@ -6,7 +6,9 @@ Before ``RoutedLLM`` asks a model, it looks the request up, in this order:
    crash, a SIGKILL, a lost arq worker, a transient failure), whether or not the cache is on;
 3. the response cache shared by all jobs, unless off (``NOVELCREW_LLM_CACHE=false``, or the
    job's ``config.cache: false``).
-A live answer is then written to each of them. All three share one key (``request_key``).
+A live answer is then written to each of them (and an answer from the checkpoint or the cache
+to the recording being made, so that it misses nothing). All three share one key
+(``request_key``).
 
 The checkpoint names each call ``<crew>:<key>:<n>``, the ``n``-th call of the crew run with
 that key, so a job that asks the same question twice gets back both answers in order.
@@ -130,10 +132,13 @@ class KeptAnswers:
             entry = self.store.checkpoint_get(self.job_id, ticket.name)
             found = self._decoded("checkpoint", entry, ticket)
             if found is None and self.cache:
-                found = self._decoded("cache", self.store.get(ticket.key), ticket)
+                entry = self.store.get(ticket.key)
+                found = self._decoded("cache", entry, ticket)
         except Exception as exc:
             log.warning("kept answers unreadable, asking the model: %s", _describe(exc))
             return None
+        if found is not None and entry is not None and self.recording is not None:
+            self.recording.save(ticket.key, ticket.request, entry)  # a recording misses none
         return found
 
     @staticmethod
