@@ -11,9 +11,7 @@ own checkpoint may answer a call twice.
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import shutil
 import signal
 import socket
@@ -27,6 +25,7 @@ from typing import Any
 
 import httpx
 import pytest
+from model_replies import director_reply
 
 from novelcrew_sdk.openai_server import OpenAIServer
 
@@ -35,28 +34,6 @@ BIN = Path(sys.executable).parent
 STORY = "the-eagles-of-inchcarra.txt"  # 157,000 characters: 22 scenes, 44 director calls
 #: what the interrupted run may cost, as a share of an uninterrupted one (issue #21)
 MAX_RATIO = 1.1
-
-
-def director_reply(body: dict[str, Any]) -> str:
-    """The director's two agents, answered from the prompt alone (same prompt, same reply)."""
-    messages = body.get("messages") or []
-    system = " ".join(str(m.get("content")) for m in messages if m.get("role") == "system")
-    prompt = "\n".join(str(m.get("content")) for m in messages)
-    found = re.search(r"^SCENE (\d+)", prompt, re.M)
-    n = int(found.group(1)) if found else 0
-    if "Cinematography" in system:
-        return json.dumps({"shots": [
-            {"shot_type": "wide", "angle": "eye level", "movement": "static", "lens": "35mm",
-             "lighting": "natural", "audio": "ambience", "estimated_duration_seconds": 4,
-             "notes": f"scene {n} geography"},
-            {"shot_type": "close-up", "angle": "low angle", "movement": "handheld",
-             "lens": "85mm", "lighting": "motivated", "audio": "dialogue",
-             "estimated_duration_seconds": 3, "notes": f"scene {n} decision"}]})
-    return json.dumps({
-        "heading": f"EXT. PLACE {n} - DAY", "summary": f"Scene {n} as planned.",
-        "characters": [], "blocking": ["they cross the frame"], "emotional_beats": ["resolve"],
-        "props": [], "pacing": "measured", "transition": "cut", "mood": "tense",
-        "lighting": "overcast", "palette": ["slate", "moss"]})
 
 
 def free_port() -> int:
