@@ -131,3 +131,12 @@ def test_a_grounded_plan_shows_the_breakdown_stripboard_and_day_out_of_days() ->
                  "Nora Quill", "SWF", "1 days (2.5 h), 1 company move(s)", "WS 1",
                  "days: grouped by location"):
         assert text in out, f"{text!r} missing:\n{out}"
+
+
+def test_the_usage_line_says_what_reused_answers_saved() -> None:
+    from novelcrew.cli.render import usage_line
+
+    job = Job(crews=["director"], usage={"openai/m": ModelUsage(
+        calls=2, prompt_tokens=10, completion_tokens=5, cost=0.002, cached_calls=7,
+        saved_tokens=40, saved_cost=0.007)})
+    assert usage_line(job) == "openai/m: 2 calls, 15 tokens, $0.0020 (+7 reused, $0.0070 saved)"
