@@ -2,7 +2,8 @@
 
 A file of its own, so caching answers never contends with the job store's single writer. A
 write is committed before it returns (a checkpoint must survive a SIGKILL right after the
-call it keeps). Expired answers are skipped on read and deleted when the store opens.
+call it keeps). Expired answers are skipped on read and deleted when the store opens and
+every ``PRUNE_EVERY`` writes.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from novelcrew.llm.replies import CHECKPOINT_TTL_SECONDS, ReplyStore
 __all__ = ["REPLIES_FILE", "SQLiteReplies"]
 
 REPLIES_FILE = "llm_replies.sqlite3"
+#: expired answers are deleted when the store opens and after every this many writes
+PRUNE_EVERY = 1000
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS answers (
@@ -43,6 +46,7 @@ class SQLiteReplies(ReplyStore):
         self.path = Path(path)
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
+        self._puts = 0
 
     def _conn(self) -> sqlite3.Connection:
         if self._db is None:
@@ -73,9 +77,14 @@ class SQLiteReplies(ReplyStore):
                          " AND (expires_at IS NULL OR expires_at > ?)", (key, time.time()))
 
     def put(self, key: str, entry: dict[str, Any], ttl_seconds: float | None) -> None:
-        expires = time.time() + ttl_seconds if ttl_seconds else None
+        now = time.time()
+        expires = now + ttl_seconds if ttl_seconds else None
         self._write("INSERT OR REPLACE INTO answers (key, entry, expires_at) VALUES (?, ?, ?)",
                     (key, json.dumps(entry), expires))
+        self._puts += 1
+        if self._puts % PRUNE_EVERY == 0:  # a long-running server's file stops growing
+            self._write("DELETE FROM answers WHERE expires_at IS NOT NULL AND expires_at <= ?",
+                        (now,))
 
     def checkpoint_get(self, job_id: str, name: str) -> dict[str, Any] | None:
         return self._one("SELECT entry FROM checkpoints WHERE job_id = ? AND name = ?",
