@@ -6,6 +6,10 @@ crewAI ``BaseLLM`` that sends each call to the routed model, retries failures wo
 exponential backoff and jitter (one tenacity policy), then tries the fallback models in order,
 then raises ``ModelError`` naming every model tried. Every call's usage lands on the job
 (``ctx.record_usage``), in an ``llm_call`` event and in the Prometheus counters.
+
+Before a model is asked, the call is looked up in a replayed recording, the job's checkpoint
+and the response cache (``reuse.py``), and the job's budget is checked (``budget.py``); a
+live answer is kept in each. A spent budget or a missing recording halts the crew run.
 """
 
 from __future__ import annotations
