@@ -172,6 +172,8 @@ async def workers(args: argparse.Namespace, server_url: str, tmp: Path,
                 "NOVELCREW_CONCURRENCY": str(args.worker_concurrency),
                 "NOVELCREW_DEFAULT_MODEL": "openai/bench", "OPENAI_BASE_URL": server_url,
                 "OPENAI_API_KEY": "bench", "NOVELCREW_MODEL_TIMEOUT_SECONDS": "60",
+                # the jobs are identical: measure model calls, not the response cache
+                "NOVELCREW_LLM_CACHE": "false",
                 "NOVELCREW_LOG_LEVEL": "WARNING", "NOVELCREW_LOG_FORMAT": "console",
                 "PYTHONPATH": os.pathsep.join([str(tmp), env.get("PYTHONPATH", "")]),
             })

@@ -108,6 +108,14 @@ class RunContext:
     llm_factory: LLMFactory | None = None
     #: runs crewAI crews and flows behind ``kickoff`` (the runner injects crewAI's)
     kickoff_fn: KickoffFn | None = None
+    #: the job backend's kept model answers (``llm.replies.ReplyStore``; None: none kept)
+    replies: Any = None
+    #: what the job's earlier crews and attempts used (a job's budget counts it too)
+    usage_before: dict[str, ModelUsage] = field(default_factory=dict)
+    #: an error that ends this crew run whatever the crew makes of it (the job's budget is
+    #: spent, a replayed recording lacks a request): set by the model layer, raised by
+    #: ``check_cancelled`` and by the runner when the crew returns
+    halt: Exception | None = None
     _progress_cb: Callable[[RunContext], Awaitable[None]] | None = None
 
     # tools --------------------------------------------------------------------------------
@@ -206,9 +214,12 @@ class RunContext:
         return self.cancel_event.is_set()
 
     def check_cancelled(self) -> None:
-        """Raise ``JobCancelled`` if the job was cancelled; crews call it between steps."""
+        """Raise ``JobCancelled`` if the job was cancelled (or the error that halted the crew
+        run, see ``halt``); crews call it between steps."""
         if self.cancel_event.is_set():
             raise JobCancelled("the job was cancelled")
+        if self.halt is not None:
+            raise self.halt
 
     # crewAI -------------------------------------------------------------------------------
     async def kickoff(self, crew: Any, inputs: Mapping[str, Any] | None = None) -> Any:

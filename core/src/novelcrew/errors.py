@@ -16,7 +16,9 @@
     └── JobError                    a job's run failed
         ├── JobCancelled            the job was cancelled while running
         ├── TransientError          worth retrying: provider outage, lost connection
-        └── ModelError              the model layer gave up (names the models tried)
+        ├── ModelError              the model layer gave up (names the models tried)
+        │   └── NotRecorded         replaying a recording that lacks this request
+        └── BudgetExceeded          the job spent its token or money cap
 
 The API maps each to its status in one place (``api/errors.py``); a job stores its failure as
 data (``JobErrorInfo``) rather than re-raising it at whoever reads the job.
@@ -116,6 +118,19 @@ class ModelError(JobError):
     """The model layer gave up on a call after retries and fallbacks."""
 
     error_type = "model_error"
+
+
+class NotRecorded(ModelError):
+    """``NOVELCREW_LLM_REPLAY`` is set and the recording has no answer for this request."""
+
+    error_type = "not_recorded"
+
+
+class BudgetExceeded(JobError):
+    """The job reached its cap on tokens or money (``config.max_cost_usd``,
+    ``config.max_tokens_total``); crews that finished before keep their results."""
+
+    error_type = "budget_exceeded"
 
 
 def describe_error(exc: BaseException) -> str:

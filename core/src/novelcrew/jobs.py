@@ -93,6 +93,12 @@ class ModelUsage(BaseModel):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost: float | None = None
+    #: calls answered without asking the model (the response cache, the job's checkpoint of
+    #: an earlier run, a replayed recording); not in ``calls``, tokens or cost
+    cached_calls: int = 0
+    #: tokens and cost those answers took when first asked: what reusing them saved
+    saved_tokens: int = 0
+    saved_cost: float | None = None
 
     def add(self, other: ModelUsage) -> None:
         self.calls += other.calls
@@ -101,6 +107,10 @@ class ModelUsage(BaseModel):
         self.completion_tokens += other.completion_tokens
         if other.cost is not None:
             self.cost = (self.cost or 0.0) + other.cost
+        self.cached_calls += other.cached_calls
+        self.saved_tokens += other.saved_tokens
+        if other.saved_cost is not None:
+            self.saved_cost = (self.saved_cost or 0.0) + other.saved_cost
 
 
 class JobErrorInfo(BaseModel):

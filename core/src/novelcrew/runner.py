@@ -147,9 +147,23 @@ class JobRunner:
         cancel_event = cancel_event or threading.Event()
         bound = structlog.contextvars.bind_contextvars(job_id=job.id)
         try:
-            return await self._run(job, cancel_event)
+            outcome = await self._run(job, cancel_event)
+            if outcome.job.status.terminal:
+                await self._drop_checkpoint(outcome.job.id)
+            return outcome
         finally:
             structlog.contextvars.reset_contextvars(**bound)
+
+    async def _drop_checkpoint(self, job_id: str) -> None:
+        """The job ended: the answers kept to resume it are not needed any more."""
+        replies = self.store.reply_store()
+        if replies is None:
+            return
+        try:
+            await asyncio.to_thread(replies.checkpoint_drop, job_id)
+        except Exception as exc:  # it expires on its own
+            log.warning("checkpoint_not_dropped", job_id=job_id,
+                        error=f"{type(exc).__name__}: {exc}")
 
     async def _run(self, job: Job, cancel_event: threading.Event) -> Outcome:
         if job.cancel_requested:
@@ -238,6 +252,7 @@ class JobRunner:
             previous=dict(previous), config=job.config, emit_fn=emit_fn,
             cancel_event=cancel_event, loop=asyncio.get_running_loop(),
             llm_factory=build_llm, kickoff_fn=kickoff, _progress_cb=on_progress,
+            replies=self.store.reply_store(), usage_before=base_usage,
         )
         job.progress.current_crew = crew.name
         await self.emit(job, "crew_started", crew=crew.name, message=f"{crew.name} started",
@@ -246,10 +261,16 @@ class JobRunner:
         token = current_context.set(ctx)
         try:
             raw = await crew.run(ctx, inputs)
+        except Exception:
+            if ctx.halt is not None:  # what the crew made of it (a failed scene...) is moot
+                raise ctx.halt from None
+            raise
         finally:
             current_context.reset(token)
             job.usage = _merged_usage(base_usage, ctx)
             job.models_used = _merged_models(base_models, ctx)
+        if ctx.halt is not None:
+            raise ctx.halt
         output = raw if isinstance(raw, crew.output_model) else crew.output_model.model_validate(
             raw.model_dump() if isinstance(raw, BaseModel) else raw
         )

@@ -144,6 +144,22 @@ class Settings(BaseSettings):
         None, validation_alias=_env("OPENAI_BASE_URL", "OPENAI_BASE_URL")
     )
 
+    #: the response cache (llm/cache.py): identical model requests answered from the job
+    #: backend's store; a job's ``config.cache: false`` turns it off for that job
+    llm_cache: bool = Field(True, validation_alias=_env("LLM_CACHE"))
+    #: how long a cached answer is kept (0: until the store evicts it)
+    llm_cache_ttl_seconds: float = Field(
+        30 * 24 * 3600.0, ge=0, validation_alias=_env("LLM_CACHE_TTL_SECONDS"))
+    #: record every model request and answer to this directory (llm/recording.py)
+    llm_record_dir: Path | None = Field(None, validation_alias=_env("LLM_RECORD"))
+    #: answer model requests from this recording; a request not in it fails the job
+    llm_replay_dir: Path | None = Field(None, validation_alias=_env("LLM_REPLAY"))
+    #: default caps per job (llm/budget.py); ``config.max_cost_usd`` /
+    #: ``config.max_tokens_total`` set them per job
+    max_job_cost_usd: float | None = Field(
+        None, ge=0, validation_alias=_env("MAX_JOB_COST_USD"))
+    max_job_tokens: int | None = Field(None, ge=1, validation_alias=_env("MAX_JOB_TOKENS"))
+
     #: per-plugin settings by plugin name, e.g. ``{"payload": {"url": ...}}`` (a
     #: ``[plugin_config.payload]`` table in novelcrew.toml, or JSON); they override the
     #: plugin's own ``NOVELCREW_<PLUGIN>_*`` variables (see ``PluginSettings.of``)
@@ -378,8 +394,6 @@ NON_SETTING_VARIABLES = (
     "NOVELCREW_PAYLOAD_TEST_SERVER_DIR",  # the payload plugin's test fixture
     "NOVELCREW_PUBLISH",  # deploy/compose.yaml: the published address
     "NOVELCREW_WORKER_CONCURRENCY",  # deploy/compose.yaml: jobs per worker container
-    "NOVELCREW_LLM_RECORD",  # llm/recording.py: record model replies to a directory
-    "NOVELCREW_LLM_REPLAY",  # llm/recording.py: answer model calls from a recording
 )
 
 

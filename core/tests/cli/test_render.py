@@ -203,3 +203,12 @@ def test_an_offline_storyboard_is_marked_at_its_top_and_end() -> None:
     # shots with their own negative prompts show them each
     assert "negative prompt of every shot" not in out
     assert out.count("negative") == 2
+
+
+def test_the_usage_line_says_what_reused_answers_saved() -> None:
+    from novelcrew.cli.render import usage_line
+
+    job = Job(crews=["director"], usage={"openai/m": ModelUsage(
+        calls=2, prompt_tokens=10, completion_tokens=5, cost=0.002, cached_calls=7,
+        saved_tokens=40, saved_cost=0.007)})
+    assert usage_line(job) == "openai/m: 2 calls, 15 tokens, $0.0020 (+7 reused, $0.0070 saved)"

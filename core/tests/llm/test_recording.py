@@ -1,152 +1,132 @@
-"""Recorded model replies through a real ``openai.OpenAI`` client and a real local server."""
+"""Recorded model replies end to end: a job records against the local OpenAI-compatible
+server, then replays with the server stopped (same result), and a request missing from the
+recording fails the job with "not recorded: re-record"."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-import httpx
-import openai
-import pytest
-
-from novelcrew.llm.recording import (
-    RECORD_ENV,
-    REPLAY_ENV,
-    AsyncRecordingTransport,
-    RecordingTransport,
-    wrap_async_transport,
-    wrap_transport,
-)
-from novelcrew_sdk.openai_server import Fault, OpenAIServer
+from novelcrew.llm.request_key import request_key
+from novelcrew_sdk.openai_server import OpenAIServer
+from novelcrew_sdk.testing import make_settings, run_job
 
 SECRET = "sk-live-DO-NOT-STORE-4f9c2a"
-SCHEMA = {"type": "json_schema", "json_schema": {"name": "answer", "schema": {
-    "type": "object", "properties": {"who": {"type": "string"}}}}}
 
 
-@pytest.fixture
-def server() -> Iterator[OpenAIServer]:
-    with OpenAIServer(default="The baker is Rosa.") as srv:
-        yield srv
+def test_the_key_is_stable_and_covers_model_messages_schema_and_parameters() -> None:
+    from pydantic import BaseModel
+
+    class Who(BaseModel):
+        who: str
+
+    messages = [{"role": "user", "content": "Who bakes?"}]
+    base = request_key("openai/m", messages, params={"temperature": 0.2})
+    assert base == request_key("openai/m", [dict(m) for m in messages],
+                               params={"temperature": 0.2, "seed": None})
+    assert len(base) == 40
+    others = {
+        request_key("openai/other", messages, params={"temperature": 0.2}),
+        request_key("openai/m", [{"role": "user", "content": "Who sweeps?"}],
+                    params={"temperature": 0.2}),
+        request_key("openai/m", messages, params={"temperature": 0.3}),
+        request_key("openai/m", messages, response_model=Who, params={"temperature": 0.2}),
+        request_key("openai/m", messages, tools=[{"type": "function", "function": {
+            "name": "lookup"}}], params={"temperature": 0.2}),
+    }
+    assert base not in others and len(others) == 5
 
 
-def _client(server: OpenAIServer, env: dict[str, str]) -> openai.OpenAI:
-    transport = wrap_transport(httpx.HTTPTransport(), env)
-    return openai.OpenAI(base_url=server.url, api_key=SECRET, max_retries=0,
-                         http_client=httpx.Client(transport=transport),
-                         default_headers={"X-Secret-Header": SECRET})
+async def test_a_job_records_then_replays_without_the_server_and_misses_clearly(
+    tmp_path: Path, reader_plugins: Any
+) -> None:
+    recording = tmp_path / "recording"
 
+    def settings(**values: Any) -> Any:
+        return make_settings(tmp_path / "data", default_model="openai/main",
+                             openai_api_key=SECRET, model_max_retries=0,
+                             model_timeout_seconds=2, llm_cache=False, **values)
 
-def _ask(client: openai.OpenAI, question: str = "Who bakes?", **params: object) -> str:
-    reply = client.chat.completions.create(
-        model="openai/main", messages=[{"role": "user", "content": question}], **params)
-    return reply.choices[0].message.content or ""
-
-
-def test_without_the_variables_the_transport_is_returned_unchanged() -> None:
-    transport = httpx.HTTPTransport()
-    assert wrap_transport(transport, {}) is transport
-    assert isinstance(wrap_transport(transport, {RECORD_ENV: "/tmp/x"}), RecordingTransport)
-
-
-def test_recorded_replies_replay_without_the_server(server: OpenAIServer, tmp_path: Path) -> None:
-    recorded = _ask(_client(server, {RECORD_ENV: str(tmp_path)}), response_format=SCHEMA,
-                    temperature=0.2)
-    assert recorded == "The baker is Rosa."
-    assert len(server.calls) == 1
-    files = list(tmp_path.glob("*.json"))
+    with OpenAIServer(default="The story is about Maya.") as server:
+        recorded, _ = await run_job(
+            reader_plugins, "reader", {"structured": False}, user_id="reader-42",
+            settings=settings(openai_base_url=server.url, llm_record_dir=recording))
+        assert recorded.status == "succeeded", recorded.error
+        assert len(server.calls) == 1
+        assert server.calls[0].headers.get("authorization") == f"Bearer {SECRET}"
+        url = server.url
+    files = list(recording.glob("*.json"))
     assert len(files) == 1
     entry = json.loads(files[0].read_text())
-    assert entry["request"]["body"]["response_format"] == SCHEMA
-    server.stop()  # nothing answers any more but the recording
-    replayed = _ask(_client(server, {REPLAY_ENV: str(tmp_path)}), response_format=SCHEMA,
-                    temperature=0.2)
-    assert replayed == recorded
-
-
-def test_a_different_question_schema_or_parameter_is_not_recorded(
-    server: OpenAIServer, tmp_path: Path
-) -> None:
-    _ask(_client(server, {RECORD_ENV: str(tmp_path)}), temperature=0.2)
-    replay = _client(server, {REPLAY_ENV: str(tmp_path)})
-    assert _ask(replay, temperature=0.2) == "The baker is Rosa."
-    for changed in ({"question": "Who sweeps?", "temperature": 0.2},
-                    {"temperature": 0.3},
-                    {"temperature": 0.2, "response_format": SCHEMA}):
-        question = str(changed.pop("question", "Who bakes?"))
-        with pytest.raises(openai.NotFoundError, match="not recorded: re-record"):
-            _ask(replay, question, **changed)
-    assert len(server.calls) == 1  # a miss never reaches the network
-
-
-def test_keys_and_secrets_never_enter_a_recording(server: OpenAIServer, tmp_path: Path) -> None:
-    _ask(_client(server, {RECORD_ENV: str(tmp_path)}), user="reader-42")
-    assert server.calls[0].headers.get("authorization") == f"Bearer {SECRET}"
-    for path in tmp_path.iterdir():
+    assert entry["answer"]["text"] == "The story is about Maya."
+    assert entry["request"]["model"] == "openai/main"
+    assert "Maya climbed the lighthouse." in json.dumps(entry["request"]["messages"])
+    for path in recording.iterdir():  # no key, header or caller id in any file
         text = path.read_text()
-        assert SECRET not in text
-        assert "reader-42" not in text  # caller ids are not part of a question either
+        assert SECRET not in text and "authorization" not in text.lower()
+        assert "reader-42" not in text
+
+    # the server is gone: only the recording answers
+    replay = settings(openai_base_url=url, llm_replay_dir=recording)
+    replayed, events = await run_job(reader_plugins, "reader", {"structured": False},
+                                     settings=replay)
+    assert replayed.status == "succeeded", replayed.error
+    assert replayed.result == recorded.result
+    [call] = [e.data for e in events if e.type == "llm_call"]
+    assert call["cached"] is True and call["source"] == "replay"
+    assert replayed.usage["openai/main"].calls == 0
+
+    missed, _ = await run_job(reader_plugins, "reader", {"story": "Maya sailed away."},
+                              settings=replay)
+    assert missed.status == "failed"
+    assert missed.error is not None and missed.error.type == "not_recorded"
+    assert missed.error.message.startswith("not recorded: re-record")
+    assert missed.error.details["model"] == "openai/main"
 
 
-def test_the_caller_field_does_not_change_the_key(server: OpenAIServer, tmp_path: Path) -> None:
-    _ask(_client(server, {RECORD_ENV: str(tmp_path)}), user="reader-42")
-    assert _ask(_client(server, {REPLAY_ENV: str(tmp_path)}), user="someone-else")
-
-
-def test_failures_are_not_recorded(server: OpenAIServer, tmp_path: Path) -> None:
-    server.queue(Fault.server_error(503))
-    with pytest.raises(openai.InternalServerError):
-        _ask(_client(server, {RECORD_ENV: str(tmp_path)}))
-    assert list(tmp_path.glob("*.json")) == []
-
-
-def test_record_and_replay_together_top_a_recording_up(
-    server: OpenAIServer, tmp_path: Path
+async def test_record_and_replay_together_top_a_recording_up(
+    tmp_path: Path, reader_plugins: Any
 ) -> None:
-    _ask(_client(server, {RECORD_ENV: str(tmp_path)}), "first")
-    both = _client(server, {RECORD_ENV: str(tmp_path), REPLAY_ENV: str(tmp_path)})
-    _ask(both, "first")
-    _ask(both, "second")
-    assert [c.messages[0]["content"] for c in server.calls] == ["first", "second"]
-    assert len(list(tmp_path.glob("*.json"))) == 2
+    recording = tmp_path / "recording"
+    with OpenAIServer(default="The story is about Maya.") as server:
+        values = {"default_model": "openai/main", "openai_base_url": server.url,
+                  "openai_api_key": SECRET, "llm_cache": False}
+        first = make_settings(tmp_path / "data", llm_record_dir=recording, **values)
+        await run_job(reader_plugins, "reader", {}, settings=first)
+        both = make_settings(tmp_path / "data", llm_record_dir=recording,
+                             llm_replay_dir=recording, **values)
+        for story in ("Maya climbed the lighthouse.", "Maya sailed away."):
+            job, _ = await run_job(reader_plugins, "reader", {"story": story}, settings=both)
+            assert job.status == "succeeded", job.error
+        assert len(server.calls) == 2  # the first story replayed, the second asked
+    assert len(list(recording.glob("*.json"))) == 2
 
 
-def test_streamed_replies_replay_as_streams(server: OpenAIServer, tmp_path: Path) -> None:
-    def streamed(client: openai.OpenAI) -> str:
-        chunks = client.chat.completions.create(
-            model="openai/main", messages=[{"role": "user", "content": "Who bakes?"}],
-            stream=True)
-        return "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
-
-    recorded = streamed(_client(server, {RECORD_ENV: str(tmp_path)}))
-    server.stop()
-    assert streamed(_client(server, {REPLAY_ENV: str(tmp_path)})) == recorded
-    assert recorded == "The baker is Rosa."
+async def test_a_missing_replay_directory_is_a_clear_error(
+    tmp_path: Path, reader_plugins: Any
+) -> None:
+    settings = make_settings(tmp_path / "data", default_model="openai/main",
+                             openai_base_url="http://127.0.0.1:9/v1",
+                             llm_replay_dir=tmp_path / "nope")
+    job, _ = await run_job(reader_plugins, "reader", {}, settings=settings)
+    assert job.error is not None and job.error.type == "not_recorded"
+    assert "NOVELCREW_LLM_REPLAY: no recording directory" in job.error.message
 
 
-def test_a_missing_replay_directory_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match=f"{REPLAY_ENV}: no recording directory"):
-        wrap_transport(httpx.HTTPTransport(), {REPLAY_ENV: str(tmp_path / "nope")})
+async def test_answers_from_the_cache_are_recorded_too(
+    tmp_path: Path, reader_plugins: Any
+) -> None:
+    from novelcrew.backends.inline.store import SQLiteStore
 
-
-def test_the_async_client_records_and_replays(server: OpenAIServer, tmp_path: Path) -> None:
-    async def ask(env: dict[str, str]) -> str:
-        transport = wrap_async_transport(httpx.AsyncHTTPTransport(), env)
-        assert isinstance(transport, AsyncRecordingTransport)
-        async with openai.AsyncOpenAI(base_url=server.url, api_key=SECRET, max_retries=0,
-                                      http_client=httpx.AsyncClient(transport=transport)) as c:
-            reply = await c.chat.completions.create(
-                model="openai/main", messages=[{"role": "user", "content": "Who bakes?"}])
-            return reply.choices[0].message.content or ""
-
-    recorded = asyncio.run(ask({RECORD_ENV: str(tmp_path)}))
-    server.stop()
-    assert asyncio.run(ask({REPLAY_ENV: str(tmp_path)})) == recorded
-
-
-def test_the_variables_are_known_settings_not_typos() -> None:
-    from novelcrew.settings import check_environment
-
-    assert check_environment({RECORD_ENV: "/tmp/a", REPLAY_ENV: "/tmp/b"}) == []
+    with OpenAIServer(default="The story is about Maya.") as server:
+        values = {"default_model": "openai/main", "openai_base_url": server.url,
+                  "openai_api_key": SECRET}
+        plain = make_settings(tmp_path / "data", **values)
+        jobs = SQLiteStore(plain.resolved_data_dir / "jobs.sqlite3")
+        await run_job(reader_plugins, "reader", {}, settings=plain, store=jobs)
+        recording = make_settings(tmp_path / "data", llm_record_dir=tmp_path / "rec", **values)
+        job, _ = await run_job(reader_plugins, "reader", {}, settings=recording, store=jobs)
+        assert job.usage["openai/main"].cached_calls == 1
+        assert len(server.calls) == 1
+    assert len(list((tmp_path / "rec").glob("*.json"))) == 1

@@ -127,6 +127,7 @@ def prepare(body: JobCreate, plugins: Plugins, settings: Settings) -> tuple[Job,
             raise InvalidInput("config.model must be a model id such as 'offline'",
                                {"model": str(model)})
         registry.model_provider(model)
+    check_model_options(body.config, settings)
     job = Job.from_create(body)
     check_inputs(crews, job)
     return job, crews
@@ -148,6 +149,15 @@ async def check_webhook(url: str | None, settings: Settings) -> None:
         raise InvalidInput(
             f"webhook_url host did not resolve within {WEBHOOK_RESOLVE_SECONDS:g}s",
             {"field": "webhook_url"}) from None
+
+
+def check_model_options(config: dict[str, Any], settings: Settings) -> None:
+    """``config.cache``, ``config.max_cost_usd`` and ``config.max_tokens_total`` (422 if bad)."""
+    from novelcrew.llm.budget import Budget
+    from novelcrew.llm.reuse import cache_enabled
+
+    cache_enabled(config, settings)
+    Budget.of_job(config, settings)
 
 
 async def submit(body: JobCreate, plugins: Plugins, settings: Settings,

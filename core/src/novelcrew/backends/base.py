@@ -24,6 +24,7 @@ from novelcrew.jobs import Job, JobEvent, JobStatus
 from novelcrew.specs import Health
 
 if TYPE_CHECKING:
+    from novelcrew.llm.replies import ReplyStore
     from novelcrew.plugins import Plugins
 
 log = structlog.get_logger(__name__)
@@ -101,6 +102,11 @@ class JobStore(ABC):
             jobs, _ = await self.list(status=status, limit=100_000)
             out.extend(jobs)
         return out
+
+    def reply_store(self) -> ReplyStore | None:
+        """Where this backend keeps model answers (the response cache and each job's
+        checkpoint of completed calls), or None: calls are then neither cached nor resumed."""
+        return None
 
     async def crew_timings(self) -> dict[str, builtins.list[float]]:
         """Durations of finished crews, per crew (for ``/stats``)."""

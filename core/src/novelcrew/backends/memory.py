@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import builtins
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from novelcrew.backends.base import JobStore
 from novelcrew.jobs import Job, JobEvent, JobStatus
+
+if TYPE_CHECKING:
+    from novelcrew.llm.replies import ReplyStore
 
 
 def _copy(job: Job) -> Job:
@@ -17,15 +20,20 @@ def _copy(job: Job) -> Job:
 
 
 class MemoryStore(JobStore):
-    """Keeps everything in dicts; nothing survives the process."""
+    """Keeps everything in dicts; nothing survives the process. Model answers are kept only
+    when given a ``ReplyStore`` (e.g. ``MemoryReplies()``, to test caching and resuming)."""
 
-    def __init__(self) -> None:
+    def __init__(self, replies: ReplyStore | None = None) -> None:
+        self._replies = replies
         self._jobs: dict[str, Job] = {}
         self._events: dict[str, list[JobEvent]] = {}
         self._changed: dict[str, asyncio.Condition] = {}
 
     async def open(self) -> None:
         return None
+
+    def reply_store(self) -> ReplyStore | None:
+        return self._replies
 
     async def close(self) -> None:
         return None

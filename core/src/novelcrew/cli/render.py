@@ -72,6 +72,9 @@ def usage_line(job: Job) -> str:
         part = f"{model}: {usage.calls} calls, {tokens} tokens"
         if usage.cost:
             part += f", ${usage.cost:.4f}"
+        if usage.cached_calls:
+            part += f" (+{usage.cached_calls} reused"
+            part += f", ${usage.saved_cost:.4f} saved)" if usage.saved_cost else ")"
         parts.append(part)
     return "; ".join(parts)
 

@@ -7,7 +7,8 @@ from prometheus_client import Counter, Histogram
 
 MODEL_CALLS = Counter(
     "novelcrew_model_calls_total",
-    "Model calls by model and outcome (ok, error: a failed attempt, gave_up: no model answered).",
+    "Model calls by model and outcome (ok, error: a failed attempt, gave_up: no model answered, "
+    "cached: answered from the cache, a job's checkpoint or a recording).",
     ["model", "outcome"],
 )
 MODEL_TOKENS = Counter(
@@ -42,3 +43,8 @@ def observe_call(model: str, seconds: float, prompt_tokens: int, completion_toke
 
 def observe_failure(model: str, outcome: str = "error") -> None:
     MODEL_CALLS.labels(model, outcome).inc()
+
+
+def observe_reused(model: str) -> None:
+    """A call answered from the cache, a job's checkpoint or a recording."""
+    MODEL_CALLS.labels(model, "cached").inc()

@@ -6,6 +6,10 @@ crewAI ``BaseLLM`` that sends each call to the routed model, retries failures wo
 exponential backoff and jitter (one tenacity policy), then tries the fallback models in order,
 then raises ``ModelError`` naming every model tried. Every call's usage lands on the job
 (``ctx.record_usage``), in an ``llm_call`` event and in the Prometheus counters.
+
+Before a model is asked, the call is looked up in a replayed recording, the job's checkpoint
+and the response cache (``reuse.py``), and the job's budget is checked (``budget.py``); a
+live answer is kept in each. A spent budget or a missing recording halts the crew run.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from pydantic import PrivateAttr
 from tenacity import AsyncRetrying, RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from novelcrew.crewai.compat import no_inner_retry, ours_only
-from novelcrew.errors import ModelError
+from novelcrew.errors import BudgetExceeded, ModelError, NotRecorded, NovelcrewError
 from novelcrew.jobs import ModelUsage
 from novelcrew.llm import metrics
 from novelcrew.llm.policy import (
@@ -38,6 +42,7 @@ from novelcrew.llm.policy import (
     describe,
     judge,
 )
+from novelcrew.llm.reuse import Found, KeptAnswers, Ticket, kept_answers
 from novelcrew.llm.usage import token_snapshot, usage_slot
 
 try:  # crewAI 1.14+: stop words for one call without changing the shared LLM
@@ -104,15 +109,20 @@ def _reports_usage(llm: BaseLLM) -> bool:
     return _ours(llm) or isinstance(llm, LocalLLM)
 
 
+#: the attributes of a provider's LLM that change its answers (part of a request's key)
+_SAMPLING = ("temperature", "max_tokens", "max_completion_tokens", "top_p", "seed",
+             "frequency_penalty", "presence_penalty", "reasoning_effort")
+
 #: what a provider raises on an answer that is not a readable chat completion
 _MALFORMED = (AttributeError, TypeError, KeyError, IndexError, json.JSONDecodeError)
 _GIVEN_UP = "_novelcrew_model_gave_up"
 
 
-def given_up(ctx: Any) -> ModelError | None:
-    """The ``ModelError`` of a call that exhausted every model in this crew run, if any."""
+def given_up(ctx: Any) -> NovelcrewError | None:
+    """The error that stopped this crew run's model calls, if any: the ``ModelError`` of a
+    call that exhausted every model, ``BudgetExceeded``, or ``NotRecorded``."""
     error = getattr(ctx, _GIVEN_UP, None)
-    return error if isinstance(error, ModelError) else None
+    return error if isinstance(error, NovelcrewError) else None
 
 
 def model_chain(ctx: RunContext, agent_role: str | None) -> list[str]:
@@ -262,13 +272,19 @@ class RoutedLLM(BaseLLM):
                 response_model)
         role = self._agent_role(from_agent)
         self._raise_if_given_up()
+        kept = self._stopping(kept_answers, self._ctx)
         failures: list[dict[str, Any]] = []
         for model_id in self._chain:
+            ticket = self._ticket(kept, model_id, args)
+            found = self._stopping(kept.find, ticket, model_id) if ticket else None
+            if found is not None:
+                return self._reused(model_id, role, found)
+            self._stopping(self._check_budget, kept)
             try:
                 for attempt in Retrying(**self._policy(), sleep=self._sleep):
                     with attempt:
                         n = attempt.retry_state.attempt_number
-                        return self._attempt(model_id, role, n, failures, args)
+                        return self._attempt(model_id, role, n, failures, args, kept, ticket)
             except _Failed:
                 continue  # retries spent, or not worth retrying here: the next model
         raise self._give_up(failures)
@@ -281,9 +297,16 @@ class RoutedLLM(BaseLLM):
                 response_model)
         role = self._agent_role(from_agent)
         self._raise_if_given_up()
+        kept = self._stopping(kept_answers, self._ctx)
         failures: list[dict[str, Any]] = []
         timeout = self.settings.model_timeout_seconds
         for model_id in self._chain:
+            ticket = self._ticket(kept, model_id, args)
+            found = await asyncio.to_thread(
+                self._stopping, kept.find, ticket, model_id) if ticket else None
+            if found is not None:
+                return self._reused(model_id, role, found)
+            self._stopping(self._check_budget, kept)
             try:
                 async for attempt in AsyncRetrying(**self._policy(), sleep=self._asleep):
                     with attempt:
@@ -301,7 +324,10 @@ class RoutedLLM(BaseLLM):
                         except Exception as exc:
                             raise self._failed(model_id, role, n, started, llm, exc,
                                                failures) from exc
-                        self._succeeded(model_id, role, n, started, slot, before, llm)
+                        usage = self._succeeded(model_id, role, n, started, slot, before,
+                                                llm)
+                        if ticket is not None:
+                            await asyncio.to_thread(kept.keep, ticket, result, usage)
                         return result
             except _Failed:
                 continue
@@ -324,7 +350,8 @@ class RoutedLLM(BaseLLM):
                              self.settings.model_max_backoff_seconds, retry_after)
 
     def _attempt(self, model_id: str, role: str | None, n: int,
-                 failures: list[dict[str, Any]], args: tuple[Any, ...]) -> Any:
+                 failures: list[dict[str, Any]], args: tuple[Any, ...],
+                 kept: KeptAnswers, ticket: Ticket | None) -> Any:
         self._ctx.check_cancelled()
         started = time.monotonic()
         llm = None
@@ -334,7 +361,9 @@ class RoutedLLM(BaseLLM):
                 result = self._bounded_call(model_id, llm, args)
         except Exception as exc:
             raise self._failed(model_id, role, n, started, llm, exc, failures) from exc
-        self._succeeded(model_id, role, n, started, slot, before, llm)
+        usage = self._succeeded(model_id, role, n, started, slot, before, llm)
+        if ticket is not None:
+            kept.keep(ticket, result, usage)
         return result
 
     def _bounded_call(self, model_id: str, llm: BaseLLM, args: tuple[Any, ...]) -> Any:
@@ -405,7 +434,8 @@ class RoutedLLM(BaseLLM):
         return _Failed(verdict)
 
     def _succeeded(self, model_id: str, role: str | None, attempt: int, started: float,
-                   slot: dict[str, Any], before: tuple[int, int] | None, llm: BaseLLM) -> None:
+                   slot: dict[str, Any], before: tuple[int, int] | None,
+                   llm: BaseLLM) -> ModelUsage:
         seconds = round(time.monotonic() - started, 3)
         if slot.get("reported") or before is None:
             prompt_tokens = int(slot.get("prompt_tokens", 0))
@@ -415,9 +445,9 @@ class RoutedLLM(BaseLLM):
             prompt_tokens = max(0, after[0] - before[0])
             completion_tokens = max(0, after[1] - before[1])
         cost = slot.get("cost")
-        self._ctx.record_usage(model_id, ModelUsage(
-            calls=1, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, cost=cost,
-        ))
+        usage = ModelUsage(calls=1, prompt_tokens=prompt_tokens,
+                           completion_tokens=completion_tokens, cost=cost)
+        self._ctx.record_usage(model_id, usage)
         self._ctx.models_used.append(model_id)
         metrics.observe_call(model_id, seconds, prompt_tokens, completion_tokens, cost)
         self._ctx.emit_threadsafe(
@@ -426,6 +456,54 @@ class RoutedLLM(BaseLLM):
             prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, cost=cost,
             fallback=model_id != self._chain[0],
         )
+        return usage
+
+    # kept answers (llm/reuse.py) and the budget (llm/budget.py) ----------------------------
+    def _ticket(self, kept: KeptAnswers, model_id: str, args: tuple[Any, ...]) -> Ticket | None:
+        """The call's ticket for ``model_id``; None for models answered in this process."""
+        from novelcrew.llm.local import LocalLLM
+
+        try:
+            llm = self.inner(model_id)
+        except Exception:
+            return None  # the attempt reports it
+        if isinstance(llm, LocalLLM):
+            return None
+        stop = list(getattr(self, "stop_sequences", None) or getattr(self, "stop", None) or [])
+        params = {name: getattr(llm, name, None) for name in _SAMPLING}
+        params["stop"] = stop or None
+        return self._stopping(kept.ticket, model_id, args, params)
+
+    def _reused(self, model_id: str, role: str | None, found: Found) -> Any:
+        saved = found.usage
+        self._ctx.record_usage(model_id, ModelUsage(
+            cached_calls=1, saved_tokens=saved.prompt_tokens + saved.completion_tokens,
+            saved_cost=saved.cost))
+        metrics.observe_reused(model_id)
+        self._ctx.emit_threadsafe(
+            "llm_call", f"{model_id} answered {role or 'crew'} from the {found.source}",
+            model=model_id, agent=role, ok=True, cached=True, source=found.source,
+            seconds=0.0, prompt_tokens=0, completion_tokens=0, cost=0.0,
+            saved_tokens=saved.prompt_tokens + saved.completion_tokens, saved_cost=saved.cost,
+            fallback=model_id != self._chain[0],
+        )
+        return found.result
+
+    def _check_budget(self, kept: KeptAnswers) -> None:
+        if not kept.budget.unlimited:
+            usages = [*self._ctx.usage_before.values(), *list(self._ctx.usage.values())]
+            kept.budget.check(usages)
+
+    def _stopping(self, fn: Any, *args: Any) -> Any:
+        """``fn(*args)``; an error that ends the crew run (budget, not recorded) is kept so
+        that crewAI cannot swallow it (see ``_raise_if_given_up``)."""
+        try:
+            return fn(*args)
+        except NovelcrewError as exc:
+            setattr(self._ctx, _GIVEN_UP, exc)
+            if isinstance(exc, BudgetExceeded | NotRecorded) and hasattr(self._ctx, "halt"):
+                self._ctx.halt = exc  # the job cannot go on, whatever the crew makes of it
+            raise
 
     def _raise_if_given_up(self) -> None:
         """After every model gave up once in this crew run, later calls fail at once.

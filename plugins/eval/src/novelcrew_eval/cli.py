@@ -23,7 +23,7 @@ __all__ = ["EXIT_BELOW_MINIMUM", "attach", "eval_command"]
 EXIT_BELOW_MINIMUM = 1
 EXIT_USAGE = 2
 EXIT_FAILED = 3
-REPLAY_ENV = "NOVELCREW_LLM_REPLAY"  # read by novelcrew.llm.recording, where the client is built
+REPLAY_ENV = "NOVELCREW_LLM_REPLAY"  # core Settings.llm_replay_dir (novelcrew.llm.recording)
 
 
 def _usage(message: str) -> typer.Exit:

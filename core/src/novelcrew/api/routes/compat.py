@@ -124,6 +124,12 @@ class ExecuteConfig(BaseModel):
     max_tokens: int | None = Field(None, ge=1, le=1_000_000,
                                    description="Most tokens per model answer.")
     verbose: bool | None = Field(None, description="Accepted and ignored.")
+    cache: bool | None = Field(None, description="false: this job's model calls skip the "
+                               "response cache.")
+    max_cost_usd: float | None = Field(None, ge=0, description="Stop the job once its model "
+                                       "calls cost this much (USD).")
+    max_tokens_total: int | None = Field(None, ge=1, description="Stop the job once its model "
+                                         "calls used this many tokens.")
 
     def job_config(self) -> dict[str, Any]:
         return self.model_dump(exclude_none=True, exclude={"verbose"})

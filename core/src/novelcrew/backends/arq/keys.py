@@ -76,3 +76,12 @@ class Keys:
     def reaper_lock(self) -> str:
         """String with a short expiry: the worker that checks arq's in-progress markers."""
         return f"{self.root}:lock:reaper"
+
+    # model answers (llm/replies.py) -------------------------------------------------------
+    def llm_answer(self, key: str) -> str:
+        """String with an expiry: a cached model answer by request key (JSON)."""
+        return f"{self.root}:llm:answer:{key}"
+
+    def llm_checkpoint(self, job_id: str) -> str:
+        """Hash: call name -> the answer a job's call already got (JSON)."""
+        return f"{self.root}:llm:checkpoint:{job_id}"

@@ -48,6 +48,7 @@ import redis.asyncio as aioredis
 import structlog
 
 from novelcrew.backends.arq.keys import Keys
+from novelcrew.backends.arq.replies import RedisReplies
 from novelcrew.backends.base import JobStore
 from novelcrew.errors import JobError
 from novelcrew.jobs import TERMINAL, TERMINAL_EVENTS, Job, JobEvent, JobStatus
@@ -172,6 +173,7 @@ class RedisStore(JobStore):
         )
         self._flush_timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._replies: RedisReplies | None = None
 
     # connection ---------------------------------------------------------------------------
     async def open(self) -> None:
@@ -180,7 +182,16 @@ class RedisStore(JobStore):
         self._script = self._client.register_script(WRITE_LUA)
         await self._client.ping()
 
+    def reply_store(self) -> RedisReplies:
+        """Model answers under this store's key root (``replies.py``)."""
+        if self._replies is None:
+            self._replies = RedisReplies(self.url, self.keys)
+        return self._replies
+
     async def close(self) -> None:
+        replies, self._replies = self._replies, None
+        if replies is not None:
+            replies.close()
         if self._client is not None:
             await self.flush(keep_endings=False)
         client, self._client = self._client, None

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from novelcrew.backends.base import JobStore
+from novelcrew.backends.inline.replies import REPLIES_FILE, SQLiteReplies
 from novelcrew.errors import BackendUnavailable
 from novelcrew.jobs import Job, JobEvent, JobStatus
 
@@ -154,6 +155,7 @@ class SQLiteStore(JobStore):
         #: cleared by a successful ``probe()``
         self.write_error: str | None = None
         self.min_free_bytes = MIN_FREE_BYTES
+        self._replies: SQLiteReplies | None = None
 
     # the store's thread --------------------------------------------------------------------
     async def open(self) -> None:
@@ -179,7 +181,16 @@ class SQLiteStore(JobStore):
                      " WHERE tenant IS NOT NULL")
         self._conn = conn
 
+    def reply_store(self) -> SQLiteReplies:
+        """Model answers in a file of their own beside this one (``replies.py``)."""
+        if self._replies is None:
+            self._replies = SQLiteReplies(self.path.parent / REPLIES_FILE)
+        return self._replies
+
     async def close(self) -> None:
+        replies, self._replies = self._replies, None
+        if replies is not None:
+            replies.close()
         if self._thread is None:
             return
         if self._conn is not None:

@@ -1,0 +1,37 @@
+"""A job's model options (``cache``, ``max_cost_usd``, ``max_tokens_total``): stored when
+valid, refused with 422 naming the key when not, on the native and Novel Movie routes."""
+
+from __future__ import annotations
+
+import httpx
+
+
+async def test_the_native_route_takes_valid_options_and_refuses_bad_ones(
+    client: httpx.AsyncClient,
+) -> None:
+    config = {"cache": False, "max_cost_usd": 0.5, "max_tokens_total": 20_000}
+    ok = await client.post("/jobs", json={"crews": ["echo"], "inputs": {"story_text": "a b"},
+                                          "config": config})
+    assert ok.status_code == 202, ok.text
+    assert ok.json()["config"] == config
+    for bad, key in [({"cache": "no"}, "config.cache"), ({"max_cost_usd": -1}, "max_cost_usd"),
+                     ({"max_tokens_total": 0}, "max_tokens_total"),
+                     ({"max_tokens_total": 1.5}, "max_tokens_total")]:
+        r = await client.post("/jobs", json={"crews": ["echo"], "inputs": {"story_text": "a"},
+                                             "config": bad})
+        assert r.status_code == 422, (bad, r.text)
+        assert r.json()["error"]["type"] == "invalid_input"
+        assert key in r.json()["error"]["message"]
+
+
+async def test_crews_execute_takes_them_too(client: httpx.AsyncClient) -> None:
+    config = {"cache": False, "max_cost_usd": 1.25, "max_tokens_total": 5000}
+    ok = await client.post("/crews/execute", json={
+        "crew_type": "echo", "input_data": {"story_text": "x y"}, "config": config})
+    assert ok.status_code == 200, ok.text
+    job = (await client.get(f"/jobs/{ok.json()['job_id']}")).json()
+    assert job["config"] == config
+    r = await client.post("/crews/execute", json={
+        "crew_type": "echo", "input_data": {"story_text": "x"},
+        "config": {"max_cost_usd": -2}})
+    assert r.status_code == 422 and "max_cost_usd" in r.json()["error"]
