@@ -4,7 +4,7 @@ It is a real HTTP/1.1 server on a free loopback port (asyncio streams in a backg
 so crewAI's own OpenAI client talks to it exactly as it talks to OpenRouter, vLLM or Ollama.
 ``POST /v1/chat/completions`` answers from a queue of planned replies and faults (per model, or
 for any model), then from a default reply; it reports usage (and OpenRouter-style ``cost``) and
-records every request::
+records every request and the most chat completions it answered at once (``peak_in_flight``)::
 
     with OpenAIServer(default="hello") as server:
         server.queue(Fault.rate_limited(retry_after=0.1), Fault.server_error(), "answer")
@@ -128,6 +128,9 @@ class OpenAIServer:
         self.host = host
         self.port = 0
         self.requests: list[RecordedRequest] = []
+        #: chat completions being answered now, and the most at once so far
+        self.in_flight = 0
+        self.peak_in_flight = 0
         self._queues: dict[str | None, deque[Fault | Reply | str]] = {}
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -151,6 +154,12 @@ class OpenAIServer:
         with self._lock:
             self._queues.clear()
             self.requests.clear()
+            self.peak_in_flight = self.in_flight
+
+    def _busy(self, change: int) -> None:
+        with self._lock:
+            self.in_flight += change
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
 
     def requests_for(self, model: str) -> list[RecordedRequest]:
         return [r for r in self.calls if r.model == model]
@@ -248,7 +257,14 @@ class OpenAIServer:
                 record = RecordedRequest(method, path.split("?")[0], headers, body)
                 with self._lock:
                     self.requests.append(record)
-                keep = await self._respond(record, writer)
+                chat = record.path.endswith("/chat/completions")
+                if chat:
+                    self._busy(1)
+                try:
+                    keep = await self._respond(record, writer)
+                finally:
+                    if chat:
+                        self._busy(-1)
                 if not keep:
                     return
         except (ConnectionError, asyncio.IncompleteReadError, ValueError,

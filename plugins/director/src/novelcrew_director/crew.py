@@ -80,7 +80,9 @@ async def run(ctx: RunContext, inputs: DirectorInput) -> ScenePlan:
     planner = ScenePlanner(ctx, config, llms,
                            inputs.max_attempts, story=story, language=language,
                            trust_model=not models.offline)
-    limit = asyncio.Semaphore(inputs.max_parallel_scenes)
+    # every scene at once unless the job asks otherwise: the model layer's per-model limit
+    # (shared by every job) bounds the calls
+    limit = asyncio.Semaphore(inputs.max_parallel_scenes or max(1, len(numbers)))
     templates = sum(len(t.description) + len(t.expected_output) for t in config.tasks.values())
     templates += sum(len(a.role) + len(a.goal) + len(a.backstory) for a in config.agents.values())
     if models.offline:  # the stand-in also gets the answers' JSON schemas

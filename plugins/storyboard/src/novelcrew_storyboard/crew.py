@@ -372,7 +372,7 @@ async def run(ctx: RunContext, inputs: StoryboardInput) -> Storyboard:
     offline_roles = {r for r, m in models.items() if m.split("/", 1)[0] == "offline"}
     llms = {role: ctx.llm(role) for role in roles if role not in offline_roles}
     caller = Caller(ctx, config, llms)
-    limit = asyncio.Semaphore(inputs.max_parallel or settings.max_parallel)
+    limit = asyncio.Semaphore(inputs.max_parallel or settings.max_parallel or max(1, len(units)))
     answers: Answers = {key: [] for key in TASK_KEYS}
     failures: list[tuple[Unit, BaseException | None]] = []
 
