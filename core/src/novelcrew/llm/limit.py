@@ -28,7 +28,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from novelcrew.llm.policy import status_of
 
@@ -328,13 +328,14 @@ class RedisLimiter(ModelLimiter):
                         limit.decode() if isinstance(limit, bytes) else limit)
 
     def limit(self, pool: str) -> float | None:
-        value = self.redis.hget(self._keys(pool)[1], "limit")
+        value: Any = self.redis.hget(self._keys(pool)[1], "limit")
         return float(value) if value is not None else None
 
     def in_use(self, pool: str) -> int:
         holders = self._keys(pool)[0]
         self.redis.zremrangebyscore(holders, "-inf", time.time())
-        return int(self.redis.zcard(holders))
+        count: Any = self.redis.zcard(holders)
+        return int(count)
 
     # leases ---------------------------------------------------------------------------------
     def _ensure_renewer(self) -> None:

@@ -1,0 +1,84 @@
+"""The per-model concurrency limit across arq workers: Redis holds the pools, so two worker
+processes together never exceed it, and a crashed holder's slots come back (leases)."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from nc_arq_helpers import CREWS, StartWorker, new_job, until_terminal
+
+from novelcrew.backends.arq import ArqBackend
+from novelcrew.llm.limit import RedisLimiter
+from novelcrew.plugins import load
+from novelcrew.settings import Settings
+from novelcrew_sdk.openai_server import OpenAIServer
+
+FAN = "nc_arq_fan"
+
+
+async def test_two_workers_share_one_limit(redis_url: str, root: str, tmp_path: Path,
+                                           start_worker: StartWorker) -> None:
+    with OpenAIServer(default="Done.", latency=0.3) as server:
+        model = dict(plugin_modules=f"{CREWS},{FAN}", default_model="openai/fan",
+                     openai_base_url=server.url, openai_api_key="sk-test",
+                     model_concurrency=3, model_timeout_seconds=30)
+        workers = [start_worker("--concurrency", "2", **model) for _ in range(2)]
+        backend = ArqBackend(load(allow=[], include_entry_points=False, modules=[CREWS, FAN]),
+                             Settings(_env_file=None, job_backend="arq", redis_url=redis_url,
+                                      queue_name=f"{root}:queue", data_dir=tmp_path / "data",
+                                      plugins=[]))
+        await backend.start()
+        try:
+            jobs = [new_job(["fan"], calls=5) for _ in range(4)]
+            for job in jobs:
+                await backend.submit(job)
+            done = [await until_terminal(backend, job.id, timeout=120) for job in jobs]
+        finally:
+            await backend.stop()
+        assert [j.status for j in done] == ["succeeded"] * 4, [j.error for j in done]
+        assert {j.result["fan"]["pid"] for j in done} == {w.pid for w in workers}
+        assert len(server.calls) == 20
+        assert server.peak_in_flight == 3  # both workers together, never more
+        limiter = RedisLimiter(redis_url, root)
+        assert limiter.in_use("openai/fan") == 0  # every slot given back
+        limiter.close()
+
+
+HOLDER = """
+import sys, time
+from novelcrew.llm.limit import RedisLimiter
+limiter = RedisLimiter(sys.argv[1], sys.argv[2], lease_seconds=1.0)
+for _ in range(2):
+    limiter.acquire("crashy", 2)
+print("held", flush=True)
+time.sleep(600)
+"""
+
+
+async def test_a_crashed_holder_does_not_leak_its_slots(redis_url: str, root: str) -> None:
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, redis_url, root],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        limiter = RedisLimiter(redis_url, root)
+        assert limiter.in_use("crashy") == 2
+        assert limiter._try("crashy", 2) is None  # full while the holder lives
+        # leases renewed while it lives: still full after several lease lengths
+        await asyncio.sleep(2.5)
+        assert limiter._try("crashy", 2) is None
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(10)
+    # after SIGKILL nobody renews: the slots come back when the leases end
+    tokens = await asyncio.wait_for(asyncio.gather(
+        asyncio.to_thread(limiter.acquire, "crashy", 2),
+        asyncio.to_thread(limiter.acquire, "crashy", 2)), 30)
+    assert len(set(tokens)) == 2
+    for token in tokens:
+        limiter.release("crashy", token, 2)
+    assert limiter.in_use("crashy") == 0
+    limiter.close()
