@@ -301,6 +301,8 @@ class ArchitectRun:
         result = await self.ask(ANALYSE_TASK, f"Analyse {label}", ChunkAnalysis, inputs,
                                 f"chunk {chunk.id} ({label})")
         assert isinstance(result, ChunkAnalysis)
+        await self.ctx.publish_partial("chunk", chunk.index + 1, result, total=total,
+                                       message=f"{label} analysed")
         return result
 
     async def synthesise(self, story: Story, merged: MergedAnalysis) -> StorySynthesis:

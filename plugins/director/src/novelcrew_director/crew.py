@@ -97,7 +97,11 @@ async def run(ctx: RunContext, inputs: DirectorInput) -> ScenePlan:
 
     async def plan(number: int) -> SceneOutcome:
         async with limit:
-            return await planner.plan(briefs[number])
+            outcome = await planner.plan(briefs[number])
+        if outcome.plan is not None:  # readable at once, before the other scenes finish
+            await ctx.publish_partial("scene", number, outcome.plan, total=len(numbers),
+                                      message=f"scene {number} planned")
+        return outcome
 
     running = [asyncio.create_task(plan(number)) for number in numbers]
     try:

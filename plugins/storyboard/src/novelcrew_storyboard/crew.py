@@ -390,7 +390,12 @@ async def run(ctx: RunContext, inputs: StoryboardInput) -> Storyboard:
             await ctx.emit("warning", message, task=unit.name)
         else:
             answers[unit.task].append((unit, answer))
+            if unit.scene is not None:  # a scene's boarded shots, readable at once
+                await ctx.publish_partial("scene", unit.scene, answer, total=scene_units,
+                                          message=f"scene {unit.scene} boarded")
 
+    scene_units = sum(1 for u in units if u.scene is not None
+                      and config.role(u.task) not in offline_roles)
     running = [asyncio.create_task(one(unit)) for unit in units]
     try:
         await asyncio.gather(*running)
