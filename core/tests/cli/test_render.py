@@ -131,3 +131,20 @@ def test_a_grounded_plan_shows_the_breakdown_stripboard_and_day_out_of_days() ->
                  "Nora Quill", "SWF", "1 days (2.5 h), 1 company move(s)", "WS 1",
                  "days: grouped by location"):
         assert text in out, f"{text!r} missing:\n{out}"
+
+
+def test_the_live_view_counts_scenes_as_they_are_published() -> None:
+    from novelcrew.cli.render import JobProgress
+
+    console = Console(record=True, width=160, color_system=None, force_terminal=False)
+    with JobProgress(console) as view:
+        view.feed({"type": "crew_started", "crew": "director", "seq": 1})
+        for n in (1, 2):
+            view.feed({"type": "partial", "crew": "director", "seq": 1 + n,
+                       "message": f"scene {n} planned",
+                       "data": {"kind": "scene", "key": str(n), "done": n, "total": 40}})
+        bar = view.progress.tasks[0]
+        assert bar.fields["pieces"] == "scenes 2/40"
+    out = console.export_text()
+    assert "director scene 1 ready (scenes 1/40)" in out
+    assert "director scene 2 ready (scenes 2/40)" in out
