@@ -82,3 +82,29 @@ async def test_a_crashed_holder_does_not_leak_its_slots(redis_url: str, root: st
         limiter.release("crashy", token, 2)
     assert limiter.in_use("crashy") == 0
     limiter.close()
+
+
+async def test_a_429_in_one_worker_lowers_the_shared_limit_and_answers_raise_it(
+    redis_url: str, root: str
+) -> None:
+    one, other = RedisLimiter(redis_url, root), RedisLimiter(redis_url, root)
+    tokens = [one.acquire("aimd", 4) for _ in range(2)] + \
+        [other.acquire("aimd", 4) for _ in range(2)]
+    assert one._try("aimd", 4) is None  # four held in all
+    one.release("aimd", tokens[0], 4, throttled=True)
+    other.release("aimd", tokens[2], 4, throttled=True)  # the same burst: counted once
+    assert other.limit("aimd") == 2
+    one.release("aimd", tokens[1], 4)
+    other.release("aimd", tokens[3], 4)
+    held = []
+    while (token := other._try("aimd", 4)) is not None:
+        held.append(token)
+    assert len(held) == 2 < 4  # the other worker sees the lowered limit
+    for _ in range(12):
+        other.release("aimd", held.pop(), 4)
+        held.append(one.acquire("aimd", 4))
+    assert one.limit("aimd") == 4
+    for token in held:
+        one.release("aimd", token, 4)
+    one.close()
+    other.close()

@@ -139,3 +139,15 @@ async def test_a_429_lowers_the_limit_then_answers_raise_it_back(
     job, _ = await run_job(plugins, "fan", {"calls": 12}, settings=settings)
     assert job.status == "succeeded", job.error
     assert limiter_for(settings).limit(pool) == ceiling  # recovered
+
+
+def test_a_new_ceiling_applies_at_once_unless_a_429_holds_the_pool_down() -> None:
+    limiter = LocalLimiter()
+    limiter.release("p", limiter.acquire("p", 3), 3)
+    assert limiter.limit("p") == 3
+    limiter.release("p", limiter.acquire("p", 16), 16)  # the operator raised it
+    assert limiter.limit("p") == 16
+    limiter.release("p", limiter.acquire("p", 16), 16, throttled=True)
+    assert limiter.limit("p") == 8
+    limiter.release("p", limiter.acquire("p", 32), 32)
+    assert 8 < limiter.limit("p") < 9  # type: ignore[operator]  # still recovering

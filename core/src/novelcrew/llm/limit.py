@@ -211,9 +211,11 @@ class LocalLimiter(ModelLimiter):
         state = self._pools.get(pool)
         if state is None:
             state = self._pools[pool] = _Pool(ceiling=ceiling, limit=float(ceiling))
-        elif state.ceiling != ceiling:  # the settings changed: a new ceiling, limit within it
+        elif state.ceiling != ceiling:  # the settings changed: a pool not held down by a
+            # 429 takes the new ceiling, one held down stays down (within the new ceiling)
+            unthrottled = state.limit >= state.ceiling
             state.ceiling = ceiling
-            state.limit = min(state.limit, float(ceiling))
+            state.limit = float(ceiling) if unthrottled else min(state.limit, float(ceiling))
         return state
 
     def _try(self, pool: str, ceiling: int) -> str | None:
@@ -252,11 +254,13 @@ class LocalLimiter(ModelLimiter):
 #: returns here.
 _ACQUIRE = """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
-local limit = tonumber(redis.call('HGET', KEYS[2], 'limit') or ARGV[3])
 local ceiling = tonumber(ARGV[3])
-if limit > ceiling then
-  limit = ceiling
-  redis.call('HSET', KEYS[2], 'limit', limit)
+local limit = tonumber(redis.call('HGET', KEYS[2], 'limit') or ARGV[3])
+local was = tonumber(redis.call('HGET', KEYS[2], 'ceiling') or ARGV[3])
+if was ~= ceiling then
+  -- new settings: a pool not held down by a 429 takes the new ceiling
+  if limit >= was or limit > ceiling then limit = ceiling end
+  redis.call('HSET', KEYS[2], 'limit', limit, 'ceiling', ceiling)
 end
 if limit < 1 then limit = 1 end
 if redis.call('ZCARD', KEYS[1]) >= math.floor(limit) then return 0 end
