@@ -265,8 +265,12 @@ async def run(args: argparse.Namespace) -> int:
             server.stdin.flush()
             started = time.perf_counter()
             cpu = time.process_time()
+            inputs: dict[str, Any] = {"story_text": story}
+            if args.max_parallel:  # the crews' own bounds, on top of the model's limit
+                inputs.update(max_parallel_scenes=args.max_parallel,
+                              max_parallel=args.max_parallel)
             job, events = await run_job(plugins, "architect,director,storyboard",
-                                        {"story_text": story}, settings=settings,
+                                        inputs, settings=settings,
                                         project_id="bench-pipeline")
             wall = time.perf_counter() - started
             cpu = time.process_time() - cpu
@@ -307,7 +311,7 @@ async def run(args: argparse.Namespace) -> int:
         first_at = (first_scene.at - job.started_at).total_seconds() if job.started_at else 0
         print(f"partial results: {len(pieces)} published; the first scene plan readable "
               f"{first_at:.1f} s after the start")
-    ratio = wall / critical
+    ratio = wall / critical if critical else float("inf")
     print(f"critical path: {rounds} dependent rounds x {args.latency:g} s = {critical:.1f} s; "
           f"wall / critical path: {ratio:.2f} (target <= 3): "
           f"{'PASS' if ratio <= 3 and not retries else 'MISS'}")
@@ -332,6 +336,9 @@ def main() -> int:
     parser.add_argument("--latency", type=float, default=1.0)
     parser.add_argument("--model-concurrency", type=int, default=0,
                         help="NOVELCREW_MODEL_CONCURRENCY for the run (default: the setting's)")
+    parser.add_argument("--max-parallel", type=int, default=0,
+                        help="the director's max_parallel_scenes and the storyboard's "
+                        "max_parallel (default: none, all at once)")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
