@@ -43,10 +43,11 @@ PLACES = ["Harbour Cafe", "Lighthouse Gallery", "Salt Market", "Old Customs Hous
           "North Pier", "Chapel Ruins", "Rope Works", "Station Hotel", "Tide Flats",
           "Signal Tower", "Fish Hall", "Ferry Office"]
 TIMES = ["morning", "noon", "evening", "night"]
-WORDS = ("the wind moved along the water while gulls argued over the nets and somebody "
+PROSE = ("the wind moved along the water while gulls argued over the nets and somebody "
          "carried crates of salt past the long windows where the light turned grey then "
          "gold over the roofs of the town that had waited all winter for news from the "
-         "boats and the old clocks kept their own slow time above the doors").split()
+         "boats and the old clocks kept their own slow time above the doors")
+WORDS = PROSE.split(" ")
 SCENE_START = re.compile(r"^On day (\d+), in the (\w+), at the ([A-Z][\w ]+?), ", re.M)
 ROLE_ANALYST, ROLE_SYNTH = "Story Structure Analyst", "Knowledge Graph Architect"
 ROLE_BREAKDOWN, ROLE_SHOTS = "Scene Analysis Director", "Cinematography Specialist"

@@ -148,7 +148,8 @@ class RunContext:
         at once (``GET /jobs/{id}``: ``partial[crew][kind].items[key]``, a later one with
         the same key replaces it) and sent as a ``partial`` event (SSE, and webhooks when
         the job's config has ``webhook_partial: true``). The crew's final output is still
-        what it returns; a failed job keeps the pieces it published.
+        what it returns: once it has returned, its pieces give way to it (``items`` is
+        emptied, ``done`` and ``total`` stay); a failed job keeps the pieces it published.
         """
         payload = item.model_dump(mode="json") if isinstance(item, BaseModel) else dict(item)
         await self.emit("partial", message or f"{kind} {key} done", kind=kind, key=str(key),

@@ -110,12 +110,11 @@ class PartialResults(BaseModel):
 
     #: how many pieces the crew expects, when it says (e.g. the scenes it plans)
     total: int | None = None
-    #: each piece as the crew published it, by key (a scene number, a chunk number)
+    #: how many it has published (distinct keys)
+    done: int = 0
+    #: each piece as the crew published it, by key (a scene number, a chunk number); emptied
+    #: when the crew finishes, as its result holds them all (the record stays small)
     items: dict[str, dict[str, Any]] = Field(default_factory=dict)
-
-    @property
-    def done(self) -> int:
-        return len(self.items)
 
 
 class JobErrorInfo(BaseModel):

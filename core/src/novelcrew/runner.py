@@ -257,6 +257,8 @@ class JobRunner:
         )
         payload = output.model_dump(mode="json")
         job.result[crew.name] = payload
+        for pieces in job.partial.get(crew.name, {}).values():
+            pieces.items = {}  # the result holds them all; every later save stays smaller
         job.timings[crew.name] = round(time.monotonic() - started, 3)
         await self.emit(job, "crew_finished", crew=crew.name, message=f"{crew.name} finished",
                         data={"seconds": job.timings[crew.name]}, save=True)
@@ -268,6 +270,7 @@ class JobRunner:
         pieces = job.partial.setdefault(crew, {}).setdefault(kind, PartialResults())
         item = data.get("item") if isinstance(data.get("item"), dict) else {}
         pieces.items[key] = item  # type: ignore[assignment]
+        pieces.done = len(pieces.items)
         total = data.get("total")
         if isinstance(total, int) and not isinstance(total, bool):
             pieces.total = total

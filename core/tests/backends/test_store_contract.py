@@ -372,7 +372,7 @@ async def test_published_pieces_are_kept_with_the_job(store: JobStore) -> None:
 
     job = make_job()
     await store.create(job)
-    job.partial = {"director": {"scene": PartialResults(total=40, items={
+    job.partial = {"director": {"scene": PartialResults(total=40, done=1, items={
         "3": {"number": 3, "heading": "INT. PIER - NIGHT", "shots": [{"lens": "50mm"}]}})}}
     await store.save_with_event(job, "partial", crew="director", message="scene 3 planned",
                                 data={"kind": "scene", "key": "3", "done": 1, "total": 40})
