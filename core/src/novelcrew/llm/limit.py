@@ -305,6 +305,10 @@ class RedisLimiter(ModelLimiter):
         self._state = threading.Lock()
         self._renewer: threading.Thread | None = None
         self._stop = threading.Event()
+        #: while Redis does not answer, this process limits its own calls (a Redis blip must
+        #: not fail model calls; the arq backend itself waits for Redis meanwhile)
+        self._fallback = LocalLimiter()
+        self._redis_errors = redis.RedisError
 
     def _keys(self, pool: str) -> list[str]:
         return [f"{self.root}:limit:{pool}:holders", f"{self.root}:limit:{pool}:state"]
@@ -312,8 +316,14 @@ class RedisLimiter(ModelLimiter):
     def _try(self, pool: str, ceiling: int) -> str | None:
         token = f"{uuid.uuid4().hex}"
         now = time.time()
-        got = self._acquire(keys=self._keys(pool),
-                            args=[now, now + self.lease_seconds, ceiling, token])
+        try:
+            got = self._acquire(keys=self._keys(pool),
+                                args=[now, now + self.lease_seconds, ceiling, token])
+        except self._redis_errors as exc:
+            log.warning("model limit: Redis did not answer (%s); limiting %s in this process "
+                        "meanwhile", exc, pool)
+            local = self._fallback._try(pool, ceiling)
+            return None if local is None else f"local:{local}"
         if not got:
             return None
         with self._state:
@@ -322,6 +332,9 @@ class RedisLimiter(ModelLimiter):
         return token
 
     def _release(self, pool: str, token: str, ceiling: int, throttled: bool) -> None:
+        if token.startswith("local:"):
+            self._fallback._release(pool, token.removeprefix("local:"), ceiling, throttled)
+            return
         with self._state:
             self._held.get(pool, set()).discard(token)
         limit = self._release_script(
