@@ -22,7 +22,9 @@ FAN = "nc_arq_fan"
 
 async def test_two_workers_share_one_limit(redis_url: str, root: str, tmp_path: Path,
                                            start_worker: StartWorker) -> None:
-    with OpenAIServer(default="Done.", latency=0.3) as server:
+    with OpenAIServer(default="Done.", latency=0.1) as server:
+        # each answer waits until three are in flight (the last ones: 2 s)
+        server.gather, server.gather_timeout = 3, 2.0
         model = dict(plugin_modules=f"{CREWS},{FAN}", default_model="openai/fan",
                      openai_base_url=server.url, openai_api_key="sk-test",
                      model_concurrency=3, model_timeout_seconds=30)

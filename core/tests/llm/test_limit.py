@@ -92,7 +92,7 @@ def test_a_429_halves_the_limit_and_answers_climb_back() -> None:
 async def test_the_limit_holds_across_two_jobs_of_one_process(
     server: OpenAIServer, settings_for: Any, model: str
 ) -> None:
-    server.latency = 0.3
+    server.latency, server.gather, server.gather_timeout = 0.1, 3, 2.0
     settings = settings_for(default_model=model, model_concurrency=3,
                             model_timeout_seconds=30)
     plugins = make_plugins(FanCrews())
@@ -110,7 +110,7 @@ async def test_calls_run_at_once_up_to_the_limit(
 ) -> None:
     """One job's independent calls all go out together when the limit allows (the crews'
     own bounds used to hold them to 4)."""
-    server.latency = 0.3
+    server.gather = 12  # answered once all twelve are in flight (or after 10 s)
     settings = settings_for(default_model=model, model_timeout_seconds=30)
     job, _ = await run_job(make_plugins(FanCrews()), "fan", {"calls": 12}, settings=settings)
     assert job.status == "succeeded", job.error
@@ -131,11 +131,11 @@ async def test_a_429_lowers_the_limit_then_answers_raise_it_back(
     assert lowered is not None and lowered < ceiling
     # a burst right after the 429 is held below the configured limit
     server.clear()
-    server.latency = 0.3
+    server.latency, server.gather, server.gather_timeout = 0.1, int(lowered), 5.0
     job, _ = await run_job(plugins, "fan", {"calls": 6}, settings=settings)
     assert job.status == "succeeded", job.error
     assert int(lowered) <= server.peak_in_flight < ceiling
-    server.latency = 0.0
+    server.latency, server.gather = 0.0, 0
     job, _ = await run_job(plugins, "fan", {"calls": 12}, settings=settings)
     assert job.status == "succeeded", job.error
     assert limiter_for(settings).limit(pool) == ceiling  # recovered

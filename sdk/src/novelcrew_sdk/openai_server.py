@@ -131,6 +131,10 @@ class OpenAIServer:
         #: chat completions being answered now, and the most at once so far
         self.in_flight = 0
         self.peak_in_flight = 0
+        #: hold each chat completion until this many are in flight (or ``gather_timeout``
+        #: passes): a test of "these calls run at once" then needs no timing luck
+        self.gather = 0
+        self.gather_timeout = 10.0
         self._queues: dict[str | None, deque[Fault | Reply | str]] = {}
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -294,6 +298,10 @@ class OpenAIServer:
             record.outcome = "404"
             await self._send(writer, 404, b'{"error": {"message": "not found"}}')
             return True
+        if self.gather:
+            deadline = time.monotonic() + self.gather_timeout
+            while self.in_flight < self.gather and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)
         if self.latency:
             await asyncio.sleep(self.latency)
         plan = self._next(record.model)
