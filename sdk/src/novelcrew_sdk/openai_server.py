@@ -10,6 +10,9 @@ records every request and the most chat completions it answered at once (``peak_
         server.queue(Fault.rate_limited(retry_after=0.1), Fault.server_error(), "answer")
         settings = make_settings(..., openai_base_url=server.url, default_model="openai/m")
 
+``gather = n`` holds every answer until ``n`` requests are in flight (or ``gather_timeout``
+passes), so a test that calls run at once needs no timing luck.
+
 Faults: a status (429 with ``Retry-After``, 500, ...), ``hang`` (accept, never answer),
 ``slow`` (answer after a delay), ``malformed`` (200 with a body that is not JSON), ``drop``
 (close the connection without an answer). Streaming requests (``"stream": true``) get SSE.
