@@ -147,12 +147,14 @@ class ModelLimiter:
                 check()
         try:
             delay = 0.005
-            while (token := self._try(pool, ceiling)) is None:
-                if check is not None:
-                    check()
-                with wake:  # a release in this process wakes the asker at once
-                    wake.wait(delay)
-                delay = min(delay * 2, MAX_POLL)
+            # asked under ``wake``'s lock: a release in this process (which notifies under
+            # it) wakes the asker at once, never between its look and its wait
+            with wake:
+                while (token := self._try(pool, ceiling)) is None:
+                    if check is not None:
+                        check()
+                    wake.wait(delay)  # other processes' releases: seen at the next look
+                    delay = min(delay * 2, MAX_POLL)
             return token
         finally:
             poller.release()
