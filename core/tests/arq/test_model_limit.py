@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from nc_arq_helpers import CREWS, StartWorker, new_job, until_terminal
+from nc_arq_helpers import CREWS, StartWorker, new_job, until, until_terminal
 
 from novelcrew.backends.arq import ArqBackend
 from novelcrew.llm.limit import RedisLimiter
@@ -29,6 +29,12 @@ async def test_two_workers_share_one_limit(redis_url: str, root: str, tmp_path: 
                      openai_base_url=server.url, openai_api_key="sk-test",
                      model_concurrency=3, model_timeout_seconds=30)
         workers = [start_worker("--concurrency", "2", **model) for _ in range(2)]
+
+        async def both_ready() -> bool:  # crewAI imported, taking jobs
+            return all("worker_started" in (tmp_path / f"worker{i}.log").read_text()
+                       for i in range(2))
+
+        await until(both_ready, timeout=120)
         backend = ArqBackend(load(allow=[], include_entry_points=False, modules=[CREWS, FAN]),
                              Settings(_env_file=None, job_backend="arq", redis_url=redis_url,
                                       queue_name=f"{root}:queue", data_dir=tmp_path / "data",
