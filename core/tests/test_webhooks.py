@@ -362,3 +362,47 @@ async def test_redirects_are_not_followed(tmp_path: Path) -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+async def count_words_in_pieces(ctx: RunContext, inputs: In) -> Out:
+    words = inputs.story_text.split()
+    for i, word in enumerate(words, 1):
+        await ctx.publish_partial("scene", i, {"word": word}, total=len(words))
+    return Out(words=len(words))
+
+
+class PieceCrews:
+    @hookimpl
+    def register_crews(self, register: Any) -> None:
+        register(Crew(name="pieces", description="Publishes a piece per word.",
+                      input_model=In, output_model=Out, run=count_words_in_pieces))
+
+
+@pytest.mark.parametrize("receiver", [[200]], indirect=True)
+@pytest.mark.parametrize("opted_in", [True, False])
+async def test_pieces_are_posted_as_they_finish_when_the_job_asks(
+    tmp_path: Path, receiver: Receiver, opted_in: bool
+) -> None:
+    plugins = load(allow=[], include_entry_points=False)
+    register_module(plugins, PieceCrews(), "pieces")
+    store = MemoryStore()
+    job = Job(crews=["pieces"], inputs={"story_text": "a b"}, webhook_url=receiver.url,
+              config={"webhook_partial": True} if opted_in else {})
+    await store.create(job)
+    outcome = await JobRunner(plugins, settings(tmp_path), store).run(job.id)
+    assert outcome.job.status == JobStatus.succeeded
+    await drain_webhooks(10)
+    kinds = [r["headers"]["X-Novelcrew-Event"] for r in receiver.requests]
+    if not opted_in:  # only the job's end, as before
+        assert kinds == ["job.succeeded"]
+        return
+    assert sorted(kinds) == ["job.partial", "job.partial", "job.succeeded"]
+    pieces = [r for r in receiver.requests if r["headers"]["X-Novelcrew-Event"] == "job.partial"]
+    bodies = sorted((json.loads(r["body"]) for r in pieces), key=lambda b: b["event"]["seq"])
+    assert [b["event"]["data"]["item"] for b in bodies] == [{"word": "a"}, {"word": "b"}]
+    assert {b["job_id"] for b in bodies} == {job.id}
+    assert bodies[0]["event"]["type"] == "partial"
+    assert bodies[0]["event"]["data"]["total"] == 2
+    for request in pieces:  # signed like the final delivery, and told apart by delivery id
+        assert verify(request["body"], SECRET, request["headers"]["X-Novelcrew-Signature"])
+    assert len({r["headers"]["X-Novelcrew-Delivery"] for r in receiver.requests}) == 3

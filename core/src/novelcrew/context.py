@@ -15,6 +15,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel
+
 from novelcrew.errors import JobCancelled, ToolMissing
 from novelcrew.jobs import ModelUsage
 
@@ -179,6 +181,24 @@ class RunContext:
             asyncio.run_coroutine_threadsafe(coro, self.loop).add_done_callback(_log_failure)
         except RuntimeError:  # the loop closed meanwhile
             coro.close()
+
+    async def publish_partial(self, kind: str, key: str | int,
+                              item: BaseModel | Mapping[str, Any], *, total: int | None = None,
+                              message: str = "") -> None:
+        """Publish a finished piece of this crew's result before the crew ends.
+
+        ``kind`` names what it is (the story crews use ``chunk`` and ``scene``: a scene's
+        plan, a scene's storyboard), ``key`` which one (a scene number); ``total``, when
+        known, how many of that kind the crew will publish. The piece is stored with the job
+        at once (``GET /jobs/{id}``: ``partial[crew][kind].items[key]``, a later one with
+        the same key replaces it) and sent as a ``partial`` event (SSE, and webhooks when
+        the job's config has ``webhook_partial: true``). The crew's final output is still
+        what it returns: once it has returned, its pieces give way to it (``items`` is
+        emptied, ``done`` and ``total`` stay); a failed job keeps the pieces it published.
+        """
+        payload = item.model_dump(mode="json") if isinstance(item, BaseModel) else dict(item)
+        await self.emit("partial", message or f"{kind} {key} done", kind=kind, key=str(key),
+                        total=total, item=payload)
 
     async def add_tasks(self, n: int) -> None:
         """Announce ``n`` more tasks so progress has a total to count towards."""

@@ -51,6 +51,8 @@ class EventType(StrEnum):
     progress = "progress"
     crew_finished = "crew_finished"
     warning = "warning"
+    #: a finished piece of a running crew's result (a chunk analysis, a scene plan)
+    partial = "partial"
     retrying = "retrying"
     succeeded = "succeeded"
     failed = "failed"
@@ -113,6 +115,18 @@ class ModelUsage(BaseModel):
             self.saved_cost = (self.saved_cost or 0.0) + other.saved_cost
 
 
+class PartialResults(BaseModel):
+    """The finished pieces of one kind of one crew (``Job.partial[crew][kind]``), by key."""
+
+    #: how many pieces the crew expects, when it says (e.g. the scenes it plans)
+    total: int | None = None
+    #: how many it has published (distinct keys)
+    done: int = 0
+    #: each piece as the crew published it, by key (a scene number, a chunk number); emptied
+    #: when the crew finishes, as its result holds them all (the record stays small)
+    items: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+
 class JobErrorInfo(BaseModel):
     type: str
     message: str
@@ -159,6 +173,9 @@ class Job(BaseModel):
     started_at: datetime | None = None
     finished_at: datetime | None = None
     events_count: int = 0
+    #: pieces of results published while crews run (``RunContext.publish_partial``), by crew
+    #: then kind: ``partial["director"]["scene"].items["3"]`` is scene 3's plan
+    partial: dict[str, dict[str, PartialResults]] = Field(default_factory=dict)
     #: seconds each finished crew took, keyed by crew name
     timings: dict[str, float] = Field(default_factory=dict)
     #: model id of every call, in order, capped (the full usage is in ``usage``)

@@ -28,7 +28,7 @@ from novelcrew.errors import (
     TransientError,
     describe_error,
 )
-from novelcrew.jobs import Job, JobErrorInfo, JobEvent, JobStatus, utcnow
+from novelcrew.jobs import Job, JobErrorInfo, JobEvent, JobStatus, PartialResults, utcnow
 
 if TYPE_CHECKING:
     from novelcrew.backends.base import JobStore
@@ -229,6 +229,9 @@ class JobRunner:
 
         async def emit_fn(type: str, *, crew: str | None, message: str,
                           data: dict[str, Any]) -> None:
+            if type == "partial":
+                await self._partial(job, crew or "", message, data)
+                return
             await self.emit(job, type, crew=crew, message=message, data=data)
 
         async def on_progress(ctx: RunContext) -> None:
@@ -276,10 +279,30 @@ class JobRunner:
         )
         payload = output.model_dump(mode="json")
         job.result[crew.name] = payload
+        for pieces in job.partial.get(crew.name, {}).values():
+            pieces.items = {}  # the result holds them all; every later save stays smaller
         job.timings[crew.name] = round(time.monotonic() - started, 3)
         await self.emit(job, "crew_finished", crew=crew.name, message=f"{crew.name} finished",
                         data={"seconds": job.timings[crew.name]}, save=True)
         return payload
+
+    async def _partial(self, job: Job, crew: str, message: str, data: dict[str, Any]) -> None:
+        """Store a published piece with the job (readable at once) and send its event."""
+        kind, key = str(data.get("kind") or "part"), str(data.get("key") or "")
+        pieces = job.partial.setdefault(crew, {}).setdefault(kind, PartialResults())
+        item = data.get("item") if isinstance(data.get("item"), dict) else {}
+        pieces.items[key] = item  # type: ignore[assignment]
+        pieces.done = len(pieces.items)
+        total = data.get("total")
+        if isinstance(total, int) and not isinstance(total, bool):
+            pieces.total = total
+        event = await self.emit(job, "partial", crew=crew, message=message, save=True, data={
+            "kind": kind, "key": key, "done": pieces.done, "total": pieces.total,
+            "item": item})
+        if job.webhook_url and job.config.get("webhook_partial") is True:
+            from novelcrew.webhooks import schedule_partial_webhook
+
+            schedule_partial_webhook(job, event, self.settings)
 
     async def _finish_cancelled(self, job: Job) -> Outcome:
         job.status = JobStatus.cancelled

@@ -130,6 +130,14 @@ class Settings(BaseSettings):
     #: overrides it for one job
     model_max_tokens: int | None = Field(None, ge=1, validation_alias=_env("MODEL_MAX_TOKENS"))
     prompt_token_budget: int = Field(12_000, validation_alias=_env("PROMPT_TOKEN_BUDGET"))
+    #: model calls at once per model, shared by every job of the process (by every arq worker
+    #: with the ``arq`` backend); a 429 lowers it for a while (``novelcrew.llm.limit``)
+    model_concurrency: int = Field(16, ge=1, validation_alias=_env("MODEL_CONCURRENCY"))
+    #: limits for a model id or a provider / model prefix (one pool for all it matches):
+    #: ``openrouter=32,openai/gpt-4o=8`` or JSON
+    model_concurrency_overrides: Annotated[dict[str, int], NoDecode] = Field(
+        default_factory=dict, validation_alias=_env("MODEL_CONCURRENCY_OVERRIDES")
+    )
     openrouter_api_key: SecretStr | None = Field(
         None, validation_alias=_env("OPENROUTER_API_KEY", "OPENROUTER_API_KEY")
     )
@@ -187,7 +195,8 @@ class Settings(BaseSettings):
     def _json_table(cls, value: Any) -> Any:
         return json.loads(value) if isinstance(value, str) else value
 
-    @field_validator("crew_models", "agent_models", mode="before")
+    @field_validator("crew_models", "agent_models", "model_concurrency_overrides",
+                     mode="before")
     @classmethod
     def _pairs(cls, value: Any) -> Any:
         """Accept ``name=model,name=model`` as well as JSON."""

@@ -18,6 +18,12 @@ so a DNS answer that changes between the check and the connection cannot redirec
 (rebinding). Redirects are never followed. ``NOVELCREW_WEBHOOK_ALLOW`` (host names and CIDRs)
 admits in-cluster targets such as the Novel Movie app.
 
+A job whose ``config`` has ``webhook_partial: true`` also gets each ``partial`` event (a
+finished chunk analysis, scene plan or storyboard scene) at the same URL as it happens:
+``X-Novelcrew-Event: job.partial``, the body ``{"job_id", "event"}`` with the event as the SSE
+stream carries it, the delivery id derived from the job, crew, kind and key. These go out with
+the same retries but are not remembered across a restart (the job record holds every piece).
+
 A store that offers ``webhook_finished`` (an outbox, e.g. ``SQLiteStore``) is told when a
 delivery is settled, delivered or not; one cut short by a shutdown or a crash stays unsettled,
 and the inline backend delivers it again when it starts.
@@ -29,6 +35,7 @@ import asyncio
 import hashlib
 import hmac
 import ipaddress
+import json
 import socket
 from collections import Counter
 from collections.abc import Sequence
@@ -39,7 +46,7 @@ import httpx
 import structlog
 
 if TYPE_CHECKING:
-    from novelcrew.jobs import Job
+    from novelcrew.jobs import Job, JobEvent
     from novelcrew.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -187,18 +194,27 @@ async def deliver_webhook(job: Job, settings: Settings, *,
     return (await _deliver(job, settings, backoff))[0]
 
 
-async def _deliver(job: Job, settings: Settings, backoff: float | None) -> tuple[bool, str]:
+async def _deliver(job: Job, settings: Settings, backoff: float | None,
+                   partial: JobEvent | None = None) -> tuple[bool, str]:
     url = job.webhook_url
     if not url:
         return False, "no webhook_url"
-    body = job.model_dump_json(exclude={"inputs"}).encode()  # as GET /jobs/{id} shows it
-    event = f"job.{job.status.value}"
+    if partial is None:
+        body = job.model_dump_json(exclude={"inputs"}).encode()  # as GET /jobs/{id} shows it
+        event, delivery = f"job.{job.status.value}", delivery_id(job)
+    else:
+        body = json.dumps({"job_id": job.id, "event": partial.model_dump(mode="json")},
+                          ensure_ascii=False).encode()
+        event = "job.partial"
+        delivery = hashlib.sha256(
+            f"{job.id}:partial:{partial.crew}:{partial.data.get('kind')}:"
+            f"{partial.data.get('key')}".encode()).hexdigest()[:32]
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "novelcrew-webhook",
         EVENT_HEADER: event,
         JOB_HEADER: job.id,
-        DELIVERY_HEADER: delivery_id(job),
+        DELIVERY_HEADER: delivery,
     }
     if settings.webhook_secret is not None:
         headers[SIGNATURE_HEADER] = sign(body, settings.webhook_secret.get_secret_value())
@@ -251,6 +267,28 @@ def schedule_webhook(job: Job, settings: Settings,
     _pending.add(task)
     task.add_done_callback(_pending.discard)
     return task
+
+
+def schedule_partial_webhook(job: Job, event: JobEvent,
+                             settings: Settings) -> asyncio.Task[bool] | None:
+    """Send one ``partial`` event to the job's webhook in the background (best effort)."""
+    if not job.webhook_url:
+        return None
+    snapshot = job.model_copy(update={"partial": {}, "result": {}})
+    task = asyncio.get_running_loop().create_task(
+        _partial_guarded(snapshot, event, settings), name=f"webhook-partial-{job.id}")
+    _pending.add(task)
+    task.add_done_callback(_pending.discard)
+    return task
+
+
+async def _partial_guarded(job: Job, event: JobEvent, settings: Settings) -> bool:
+    try:
+        return (await _deliver(job, settings, None, partial=event))[0]
+    except Exception as exc:  # never let a delivery bug surface anywhere else
+        _counts["failed"] += 1
+        log.error("webhook_error", job_id=job.id, error=f"{type(exc).__name__}: {exc}")
+        return False
 
 
 async def _guarded(job: Job, settings: Settings, outbox: WebhookOutbox | None) -> bool:

@@ -50,6 +50,8 @@ class GatedIn(BaseModel):
     story_text: str = "x"
     gate: str
     steps: int = Field(3, ge=1, le=50)
+    #: publish scene ``i`` (a partial result) as step ``i`` starts, before its gate
+    publish_scenes: bool = False
 
 
 class StrictIn(BaseModel):
@@ -79,6 +81,9 @@ async def gated(ctx: RunContext, inputs: GatedIn) -> Summary:
     await ctx.add_tasks(inputs.steps)
     for i in range(inputs.steps):
         await ctx.task_started(f"step {i + 1}")
+        if inputs.publish_scenes:
+            await ctx.publish_partial("scene", i + 1, {"number": i + 1, "shots": [i]},
+                                      total=inputs.steps)
         while not gate.is_set():
             ctx.check_cancelled()
             await asyncio.sleep(0.01)

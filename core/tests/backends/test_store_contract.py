@@ -418,3 +418,20 @@ async def test_a_store_file_from_before_tenants_opens_and_its_jobs_have_none(
         assert (await store.list(tenant="red"))[1] == 1
     finally:
         await store.close()
+
+
+async def test_published_pieces_are_kept_with_the_job(store: JobStore) -> None:
+    """``partial`` (what ``RunContext.publish_partial`` stores) survives save and read."""
+    from novelcrew.jobs import PartialResults
+
+    job = make_job()
+    await store.create(job)
+    job.partial = {"director": {"scene": PartialResults(total=40, done=1, items={
+        "3": {"number": 3, "heading": "INT. PIER - NIGHT", "shots": [{"lens": "50mm"}]}})}}
+    await store.save_with_event(job, "partial", crew="director", message="scene 3 planned",
+                                data={"kind": "scene", "key": "3", "done": 1, "total": 40})
+    got = await store.get(job.id)
+    assert got is not None and got.partial == job.partial
+    assert got.partial["director"]["scene"].done == 1
+    [event] = [e for e in await store.events(job.id) if e.type == "partial"]
+    assert event.data["key"] == "3" and event.crew == "director"

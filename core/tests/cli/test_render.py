@@ -212,3 +212,20 @@ def test_the_usage_line_says_what_reused_answers_saved() -> None:
         calls=2, prompt_tokens=10, completion_tokens=5, cost=0.002, cached_calls=7,
         saved_tokens=40, saved_cost=0.007)})
     assert usage_line(job) == "openai/m: 2 calls, 15 tokens, $0.0020 (+7 reused, $0.0070 saved)"
+
+
+def test_the_live_view_counts_scenes_as_they_are_published() -> None:
+    from novelcrew.cli.render import JobProgress
+
+    console = Console(record=True, width=160, color_system=None, force_terminal=False)
+    with JobProgress(console) as view:
+        view.feed({"type": "crew_started", "crew": "director", "seq": 1})
+        for n in (1, 2):
+            view.feed({"type": "partial", "crew": "director", "seq": 1 + n,
+                       "message": f"scene {n} planned",
+                       "data": {"kind": "scene", "key": str(n), "done": n, "total": 40}})
+        bar = view.progress.tasks[0]
+        assert bar.fields["pieces"] == "scenes 2/40"
+    out = console.export_text()
+    assert "director scene 1 ready (scenes 1/40)" in out
+    assert "director scene 2 ready (scenes 2/40)" in out

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from typing import Any
 
+import pytest
 from architect_fixtures import (
     ANALYST,
     ARCHITECT,
@@ -275,13 +276,26 @@ async def test_a_chunk_that_stays_malformed_fails_the_job_clearly(
     assert graph.payloads == []  # nothing half-done reaches the graph
 
 
-async def test_chunks_are_analysed_concurrently_four_at_most(
-    tmp_path: Any, graph: RecordingGraph
+@pytest.mark.parametrize("limit", [3, 16])
+async def test_chunks_are_analysed_all_at_once_within_the_model_limit(
+    tmp_path: Any, graph: RecordingGraph, limit: int
 ) -> None:
+    import threading
     import time
 
+    lock, now, most, last = threading.Lock(), [0], [0], [0.0]
+
     def slow(prompt: str) -> str:
-        time.sleep(0.4)
+        """Answer once no new call has come for a while: every call that could start has."""
+        with lock:
+            now[0] += 1
+            most[0] = max(most[0], now[0])
+            last[0] = time.monotonic()
+        deadline = time.monotonic() + 20
+        while time.monotonic() - last[0] < 1.5 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with lock:
+            now[0] -= 1
         return chapter_reply(prompt)
 
     story = STORY + "".join(
@@ -289,15 +303,16 @@ async def test_chunks_are_analysed_concurrently_four_at_most(
         for n in range(4, 11))
     llm = ScriptedLLM(replies={ANALYST: slow, ARCHITECT: json.dumps(SYNTHESIS_REPLY)})
     job, events = await run_architect(tmp_path, graph, llm, {"story_text": story},
-                                      config={"chunk_tokens": 120})
+                                      config={"chunk_tokens": 120},
+                                      settings={"model_concurrency": limit})
     assert job.status == "succeeded", job.error
-    assert job.result["architect"]["statistics"]["chunks"] >= 6
-    # chunk tasks open at once, never more than four
-    open_now, most = 0, 0
-    for event in events:
-        if event.type in ("task_started", "task_finished") and \
-                event.message.startswith("Analyse part"):
-            open_now += 1 if event.type == "task_started" else -1
-            most = max(most, open_now)
-    assert open_now == 0
-    assert 2 <= most <= 4
+    chunks = job.result["architect"]["statistics"]["chunks"]
+    assert chunks >= 6
+    # every chunk's call goes out at once, as far as the model's limit lets it
+    assert most[0] == min(limit, chunks)
+    # each analysed chunk is published as it finishes, readable before the crew ends
+    pieces = [e for e in events if e.type == "partial"]
+    assert sorted(int(e.data["key"]) for e in pieces) == list(range(1, chunks + 1))
+    assert {e.data["total"] for e in pieces} == {chunks}
+    assert pieces[-1].seq < next(e.seq for e in events if e.type == "crew_finished")
+    assert job.partial["architect"]["chunk"].done == chunks

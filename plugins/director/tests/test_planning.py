@@ -181,6 +181,18 @@ async def test_rejected_answers_are_retried_and_a_failing_scene_is_reported(
     final_warning = [e for e in warnings if "could not be planned" in e.message]
     assert final_warning and final_warning[0].data["failed_scenes"][0]["number"] == 3
     assert job.progress.completed_tasks == job.progress.total_tasks
+    # each planned scene was published as it finished (a failed one never is), as planned
+    pieces = {int(e.data["key"]): e for e in events if e.type == "partial"}
+    assert sorted(pieces) == [1, 2, 4]
+    assert {e.data["kind"] for e in pieces.values()} == {"scene"}
+    assert {e.data["total"] for e in pieces.values()} == {4}
+    final_2 = next(s for s in job.result["director"]["scenes"] if s["number"] == 2)
+    # the scene as planned; continuity across scenes is added once all are in
+    assert {k: v for k, v in pieces[2].data["item"].items() if k != "breakdown"} == \
+        {k: v for k, v in final_2.items() if k != "breakdown"}
+    finished = next(e.seq for e in events if e.type == "crew_finished")
+    assert all(e.seq < finished for e in pieces.values())
+    assert job.partial["director"]["scene"].done == 3
 
 
 async def test_job_fails_clearly_when_no_scene_can_be_planned(

@@ -35,9 +35,14 @@ async def board(tmp_path: Path, inputs: dict[str, Any], *extra: Any, llm: Any = 
 
 async def test_a_characters_bible_phrase_is_verbatim_in_every_shot_with_them(
         tmp_path: Path) -> None:
-    result, _, _ = await board(tmp_path, {"previous": previous()})
+    result, _, events = await board(tmp_path, {"previous": previous()})
     shots = [shot for scene in result.scenes for shot in scene.shots]
     assert len(shots) == 4
+    # each scene's boarded shots were published as they were answered, before the end
+    pieces = [e for e in events if e.type == "partial"]
+    assert sorted(int(e.data["key"]) for e in pieces) == [s.number for s in result.scenes]
+    assert all(e.data["kind"] == "scene" and e.data["item"]["shots"] for e in pieces)
+    assert {e.data["total"] for e in pieces} == {len(result.scenes)}
     for look in result.bible.characters:
         with_them = [s for s in shots if look.id in s.subjects]
         assert with_them, look.id

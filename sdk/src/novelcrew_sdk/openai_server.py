@@ -4,11 +4,14 @@ It is a real HTTP/1.1 server on a free loopback port (asyncio streams in a backg
 so crewAI's own OpenAI client talks to it exactly as it talks to OpenRouter, vLLM or Ollama.
 ``POST /v1/chat/completions`` answers from a queue of planned replies and faults (per model, or
 for any model), then from a default reply; it reports usage (and OpenRouter-style ``cost``) and
-records every request::
+records every request and the most chat completions it answered at once (``peak_in_flight``)::
 
     with OpenAIServer(default="hello") as server:
         server.queue(Fault.rate_limited(retry_after=0.1), Fault.server_error(), "answer")
         settings = make_settings(..., openai_base_url=server.url, default_model="openai/m")
+
+``gather = n`` holds every answer until ``n`` requests are in flight (or ``gather_timeout``
+passes), so a test that calls run at once needs no timing luck.
 
 Faults: a status (429 with ``Retry-After``, 500, ...), ``hang`` (accept, never answer),
 ``slow`` (answer after a delay), ``malformed`` (200 with a body that is not JSON), ``drop``
@@ -128,6 +131,13 @@ class OpenAIServer:
         self.host = host
         self.port = 0
         self.requests: list[RecordedRequest] = []
+        #: chat completions being answered now, and the most at once so far
+        self.in_flight = 0
+        self.peak_in_flight = 0
+        #: hold each chat completion until this many are in flight (or ``gather_timeout``
+        #: passes): a test of "these calls run at once" then needs no timing luck
+        self.gather = 0
+        self.gather_timeout = 10.0
         self._queues: dict[str | None, deque[Fault | Reply | str]] = {}
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -151,6 +161,12 @@ class OpenAIServer:
         with self._lock:
             self._queues.clear()
             self.requests.clear()
+            self.peak_in_flight = self.in_flight
+
+    def _busy(self, change: int) -> None:
+        with self._lock:
+            self.in_flight += change
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
 
     def requests_for(self, model: str) -> list[RecordedRequest]:
         return [r for r in self.calls if r.model == model]
@@ -248,7 +264,14 @@ class OpenAIServer:
                 record = RecordedRequest(method, path.split("?")[0], headers, body)
                 with self._lock:
                     self.requests.append(record)
-                keep = await self._respond(record, writer)
+                chat = record.path.endswith("/chat/completions")
+                if chat:
+                    self._busy(1)
+                try:
+                    keep = await self._respond(record, writer)
+                finally:
+                    if chat:
+                        self._busy(-1)
                 if not keep:
                     return
         except (ConnectionError, asyncio.IncompleteReadError, ValueError,
@@ -278,6 +301,10 @@ class OpenAIServer:
             record.outcome = "404"
             await self._send(writer, 404, b'{"error": {"message": "not found"}}')
             return True
+        if self.gather:
+            deadline = time.monotonic() + self.gather_timeout
+            while self.in_flight < self.gather and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)
         if self.latency:
             await asyncio.sleep(self.latency)
         plan = self._next(record.model)

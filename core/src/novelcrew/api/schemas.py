@@ -20,7 +20,15 @@ from pydantic import (
 
 from novelcrew import jobs
 from novelcrew.backends.base import SERVER_STOPPING
-from novelcrew.jobs import EventType, Job, JobErrorInfo, JobStatus, ModelUsage, Progress
+from novelcrew.jobs import (
+    EventType,
+    Job,
+    JobErrorInfo,
+    JobStatus,
+    ModelUsage,
+    PartialResults,
+    Progress,
+)
 from novelcrew.specs import Health
 
 #: the largest integer id accepted: JavaScript's largest exact integer (Payload, which makes
@@ -84,6 +92,10 @@ class JobPublic(BaseModel):
     status: JobStatus
     progress: Progress
     result: dict[str, Any] = Field(description="Each finished crew's output, by crew name.")
+    partial: dict[str, dict[str, PartialResults]] = Field(
+        default_factory=dict,
+        description="Pieces published while crews run, by crew then kind (chunk, scene): "
+        "{total, items: {key: piece}}; e.g. partial.director.scene.items['3'].")
     error: JobErrorInfo | None
     attempts: int
     usage: dict[str, ModelUsage] = Field(description="Calls, tokens and cost per model id.")
@@ -102,7 +114,8 @@ class JobPublic(BaseModel):
     def of(cls, job: Job) -> JobPublic:
         return cls(
             id=job.id, crews=job.crews, project_id=job.project_id, user_id=job.user_id,
-            status=job.status, progress=job.progress, result=job.result, error=job.error,
+            status=job.status, progress=job.progress, result=job.result,
+            partial=job.partial, error=job.error,
             attempts=job.attempts, usage=job.usage, config=job.config,
             webhook_url=job.webhook_url, tenant=job.tenant, cancel_requested=job.cancel_requested,
             created_at=job.created_at, started_at=job.started_at,
@@ -258,6 +271,10 @@ class CompatProgress(BaseModel):
     total_tasks: int
     current_crew: str | None
     current_task: str | None
+    scenes_done: int | None = Field(
+        None, description="Scenes the running (or last) scene-by-scene crew has finished.")
+    scenes_total: int | None = Field(None, description="Scenes that crew will do.")
+    scenes_crew: str | None = Field(None, description="The crew the scene counts are of.")
 
 
 class StatusResponse(BaseModel):

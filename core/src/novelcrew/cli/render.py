@@ -585,10 +585,11 @@ class JobProgress:
             SpinnerColumn(), TextColumn("[bold]{task.fields[crew]}[/]"), BarColumn(),
             MofNCompleteColumn(), TimeElapsedColumn(),
             TextColumn("{task.fields[calls]} model calls"),
+            TextColumn("{task.fields[pieces]}"),
             TextColumn("[dim]{task.description}[/]"),
             console=self.console,
         )
-        self.bar = self.progress.add_task("queued", total=None, crew="", calls=0)
+        self.bar = self.progress.add_task("queued", total=None, crew="", calls=0, pieces="")
         self.calls = 0
         self.last_seq = 0
 
@@ -614,7 +615,9 @@ class JobProgress:
                           crew=data.get("current_crew") or "",
                           description=str(data.get("current_task") or "")[:60])
         elif kind == "crew_started":
-            fields.update(crew=get("crew") or "", description="")
+            fields.update(crew=get("crew") or "", description="", pieces="")
+        elif kind == "partial":
+            fields["pieces"] = pieces_label(data)
         elif kind in ("succeeded", "failed", "cancelled"):
             fields["description"] = kind
         if fields:
@@ -631,6 +634,12 @@ class JobProgress:
             self.progress.update(self.bar, calls=calls)
 
 
+def pieces_label(data: Mapping[str, Any]) -> str:
+    """``scenes 3/40`` from a ``partial`` event: the crew's progress by scene (or chunk)."""
+    total = data.get("total")
+    return f"{data.get('kind', 'piece')}s {data.get('done', 0)}" + (f"/{total}" if total else "")
+
+
 def describe_event(kind: str, crew: str | None, message: str,
                    data: Mapping[str, Any]) -> str | None:
     """One line for the events worth a line of their own (the rest move the bar)."""
@@ -640,6 +649,9 @@ def describe_event(kind: str, crew: str | None, message: str,
         seconds = data.get("seconds")
         took = f" in {seconds:.1f}s" if isinstance(seconds, int | float) else ""
         return f"[green]✔ {crew}[/] finished{took}"
+    if kind == "partial":
+        return f"[green]·[/] {crew} {data.get('kind', 'piece')} {data.get('key', '')} " \
+            f"ready ({pieces_label(data)})"
     if kind in ("warning", "retrying"):
         return f"[yellow]! {kind}:[/] {message}"
     if kind == "failed":

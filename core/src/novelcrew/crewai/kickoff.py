@@ -28,8 +28,11 @@ from novelcrew.errors import JobCancelled, NovelcrewError
 
 _log = logging.getLogger(__name__)
 
-#: threads for concurrent kickoffs; they mostly wait on models, and start only as needed
-KICKOFF_THREADS = 256
+#: threads for concurrent kickoffs; they mostly wait on models (or for a slot of the model's
+#: concurrency limit, ``novelcrew.llm.limit``), and start only as needed. Crews start every
+#: chunk and scene at once, so several long jobs need hundreds: the pool must never be what
+#: holds a call back while its model has room
+KICKOFF_THREADS = 1024
 _pool: concurrent.futures.ThreadPoolExecutor | None = None
 _lock = threading.Lock()
 _listening = False

@@ -34,6 +34,7 @@ from novelcrew.crewai.compat import no_inner_retry, ours_only
 from novelcrew.errors import BudgetExceeded, ModelError, NotRecorded, NovelcrewError
 from novelcrew.jobs import ModelUsage
 from novelcrew.llm import metrics
+from novelcrew.llm.limit import amodel_slot, model_slot
 from novelcrew.llm.policy import (
     CallTimeout,
     MalformedResponse,
@@ -317,7 +318,10 @@ class RoutedLLM(BaseLLM):
                             llm = self.inner(model_id)
                             with self._scope(llm) as (slot, before):
                                 try:
-                                    result = await asyncio.wait_for(llm.acall(*args), timeout)
+                                    async with amodel_slot(self.settings, model_id,
+                                                           self._ctx.check_cancelled):
+                                        result = await asyncio.wait_for(llm.acall(*args),
+                                                                        timeout)
                                 except TimeoutError as exc:
                                     raise CallTimeout(
                                         f"no answer from {model_id} within {timeout:g}s") from exc
@@ -357,7 +361,8 @@ class RoutedLLM(BaseLLM):
         llm = None
         try:
             llm = self.inner(model_id)
-            with self._scope(llm) as (slot, before):
+            with self._scope(llm) as (slot, before), \
+                    model_slot(self.settings, model_id, self._ctx.check_cancelled):
                 result = self._bounded_call(model_id, llm, args)
         except Exception as exc:
             raise self._failed(model_id, role, n, started, llm, exc, failures) from exc

@@ -46,8 +46,6 @@ from novelcrew_architect.tokens import count_words, estimate_tokens
 log = logging.getLogger(__name__)
 
 KG_TOOL = "kg_insert_custom_kg"
-#: chunks analysed at once (each a model call in flight)
-CONCURRENCY = 4
 #: attempts per chunk: the first answer plus two retries with the validation error fed back
 MAX_ATTEMPTS = 3
 #: crewAI's own wrapper text around a task prompt (measured about 650 characters)
@@ -186,7 +184,6 @@ class ArchitectRun:
         self.inputs = inputs
         self.config = load_config()
         self.tally = _Tally()
-        self.semaphore = asyncio.Semaphore(CONCURRENCY)
 
     # crewAI ---------------------------------------------------------------------------------
     def task_settings(self, task_key: str) -> dict[str, Any]:
@@ -302,10 +299,12 @@ class ArchitectRun:
         inputs = {**self.base_variables(story), "part_label": label,
                   "previous_context": chunk.context,
                   "chunk_text": chunk.text}
-        async with self.semaphore:
-            result = await self.ask(ANALYSE_TASK, f"Analyse {label}", ChunkAnalysis, inputs,
-                                    f"chunk {chunk.id} ({label})")
+        # every chunk at once: the model layer's per-model limit bounds the calls
+        result = await self.ask(ANALYSE_TASK, f"Analyse {label}", ChunkAnalysis, inputs,
+                                f"chunk {chunk.id} ({label})")
         assert isinstance(result, ChunkAnalysis)
+        await self.ctx.publish_partial("chunk", chunk.index + 1, result, total=total,
+                                       message=f"{label} analysed")
         return result
 
     async def synthesise(self, story: Story, merged: MergedAnalysis) -> StorySynthesis:

@@ -80,7 +80,9 @@ async def run(ctx: RunContext, inputs: DirectorInput) -> ScenePlan:
     planner = ScenePlanner(ctx, config, llms,
                            inputs.max_attempts, story=story, language=language,
                            trust_model=not models.offline)
-    limit = asyncio.Semaphore(inputs.max_parallel_scenes)
+    # every scene at once unless the job asks otherwise: the model layer's per-model limit
+    # (shared by every job) bounds the calls
+    limit = asyncio.Semaphore(inputs.max_parallel_scenes or max(1, len(numbers)))
     templates = sum(len(t.description) + len(t.expected_output) for t in config.tasks.values())
     templates += sum(len(a.role) + len(a.goal) + len(a.backstory) for a in config.agents.values())
     if models.offline:  # the stand-in also gets the answers' JSON schemas
@@ -95,7 +97,11 @@ async def run(ctx: RunContext, inputs: DirectorInput) -> ScenePlan:
 
     async def plan(number: int) -> SceneOutcome:
         async with limit:
-            return await planner.plan(briefs[number])
+            outcome = await planner.plan(briefs[number])
+        if outcome.plan is not None:  # readable at once, before the other scenes finish
+            await ctx.publish_partial("scene", number, outcome.plan, total=len(numbers),
+                                      message=f"scene {number} planned")
+        return outcome
 
     running = [asyncio.create_task(plan(number)) for number in numbers]
     try:

@@ -174,8 +174,9 @@ class DirectorInput(BaseModel):
     )
     preferences: Preferences = Field(default_factory=Preferences)
     constraints: Constraints = Field(default_factory=Constraints)
-    max_parallel_scenes: int = Field(
-        4, ge=1, le=16, description="Scenes planned at the same time."
+    max_parallel_scenes: int | None = Field(
+        None, ge=1, le=1000, description="Scenes planned at the same time (default: all of "
+        "them; the model's concurrency limit, NOVELCREW_MODEL_CONCURRENCY, bounds the calls)."
     )
     max_attempts: int = Field(
         3, ge=1, le=5,

@@ -28,7 +28,9 @@ __all__ = [
 ]
 
 MAX_SCENE_CHARS = 8000
-CONCURRENCY = 4
+#: scenes judged at once; the model layer's per-model limit (NOVELCREW_MODEL_CONCURRENCY,
+#: shared by every job) is what bounds the calls
+CONCURRENCY = 64
 
 RUBRIC = """You check a scene breakdown against the scene's text, as a script supervisor would.
 Score the breakdown from 1 to 5:
@@ -161,7 +163,7 @@ async def _judge_scene(llm: Any, scene: JudgedScene) -> SceneVerdict:
 
 
 async def run(ctx: Any, inputs: JudgeInput) -> JudgeReport:
-    """Judge every scene, a few at a time."""
+    """Judge every scene at once, as far as the model's concurrency limit lets calls go."""
     llm = ctx.llm("Judge")
     gate = asyncio.Semaphore(CONCURRENCY)
 

@@ -370,7 +370,7 @@ async def run(ctx: RunContext, inputs: StoryboardInput) -> Storyboard:
     offline_roles = {r for r, m in models.items() if m.split("/", 1)[0] == "offline"}
     llms = {role: ctx.llm(role) for role in roles if role not in offline_roles}
     caller = Caller(ctx, config, llms)
-    limit = asyncio.Semaphore(inputs.max_parallel or settings.max_parallel)
+    limit = asyncio.Semaphore(inputs.max_parallel or settings.max_parallel or max(1, len(units)))
     answers: Answers = {key: [] for key in TASK_KEYS}
     failures: list[tuple[Unit, BaseException | None]] = []
 
@@ -388,7 +388,12 @@ async def run(ctx: RunContext, inputs: StoryboardInput) -> Storyboard:
             await ctx.emit("warning", message, task=unit.name)
         else:
             answers[unit.task].append((unit, answer))
+            if unit.scene is not None:  # a scene's boarded shots, readable at once
+                await ctx.publish_partial("scene", unit.scene, answer, total=scene_units,
+                                          message=f"scene {unit.scene} boarded")
 
+    scene_units = sum(1 for u in units if u.scene is not None
+                      and config.role(u.task) not in offline_roles)
     running = [asyncio.create_task(one(unit)) for unit in units]
     try:
         await asyncio.gather(*running)

@@ -27,7 +27,8 @@ class StoryboardSettings(PluginSettings):
     clip_seconds: float = Field(5.0, gt=0, le=120,
                                 description="The video generator's longest clip, in seconds.")
     aspect_ratio: str = "16:9"
-    max_parallel: int = Field(4, ge=1, le=16)
+    #: units boarded at once (none: all; the model's concurrency limit bounds the calls)
+    max_parallel: int | None = Field(None, ge=1, le=1000)
     #: a folder holding an edited ``agents.yaml`` and/or ``tasks.yaml``
     config_dir: Path | None = None
 
@@ -79,8 +80,9 @@ class StoryboardInput(BaseModel):
     aspect_ratio: str | None = Field(
         None, description="Frame aspect ratio, e.g. '16:9' (default from the settings).")
     style: StyleHints = Field(default_factory=StyleHints)
-    max_parallel: int | None = Field(None, ge=1, le=16,
-                                     description="Model calls running at the same time.")
+    max_parallel: int | None = Field(
+        None, ge=1, le=1000, description="Model calls running at the same time (default: "
+        "all; the model's concurrency limit, NOVELCREW_MODEL_CONCURRENCY, bounds them).")
     write_back: bool = Field(True, description="Write the bible and shots to the graph.")
     previous: dict[str, Any] = Field(
         default_factory=dict, description="Earlier stages' outputs (a chain fills it in), or "

@@ -221,9 +221,38 @@ async def execute_wrong_method() -> None:
     raise StarletteHTTPException(405, "use POST /crews/execute", headers={"Allow": "POST"})
 
 
+def _pieces(job: Job) -> tuple[str | None, Any, float | None]:
+    """The crew whose pieces measure progress now, its scenes, and how far it is (0-1)."""
+    current = job.progress.current_crew
+    scenes_of = next((c for c in [current, *reversed(job.crews)]
+                      if c and "scene" in job.partial.get(c, {})), None)
+    scenes = job.partial[scenes_of]["scene"] if scenes_of else None
+    fraction = None
+    if current and current not in job.result:
+        for kind in ("scene", "chunk"):
+            pieces = job.partial.get(current, {}).get(kind)
+            if pieces is not None and pieces.total:
+                fraction = min(1.0, pieces.done / pieces.total)
+                break
+    return scenes_of, scenes, fraction
+
+
+def percent_done(job: Job) -> int:
+    """Tasks done, or, while a crew publishes scenes or chunks with a total, the finished
+    crews plus that crew's share of its scenes (chunks): Novel Movie sees scenes move it."""
+    if job.status == JobStatus.succeeded:
+        return 100
+    _, _, fraction = _pieces(job)
+    if fraction is None:
+        return min(100, max(0, round(job.progress.fraction * 100)))
+    done = sum(1 for crew in job.crews if crew in job.result)
+    return min(99, round(100 * (done + fraction) / max(1, len(job.crews))))
+
+
 def status_of(job: Job) -> StatusResponse:
     progress = job.progress
     completed = job.status == JobStatus.succeeded
+    scenes_crew, scenes, _ = _pieces(job)
     result: dict[str, Any] | None = None
     if completed:
         result = job.result.get(job.crews[0]) if len(job.crews) == 1 else dict(job.result)
@@ -239,10 +268,12 @@ def status_of(job: Job) -> StatusResponse:
         created_at=job.created_at.timestamp(),
         started_at=job.started_at.timestamp() if job.started_at else None,
         completed_at=job.finished_at.timestamp() if job.finished_at else None,
-        progress=100 if completed else min(100, max(0, round(progress.fraction * 100))),
+        progress=percent_done(job),
         progress_detail=CompatProgress(
             completed_tasks=progress.completed_tasks, total_tasks=progress.total_tasks,
             current_crew=progress.current_crew, current_task=progress.current_task,
+            scenes_done=scenes.done if scenes else None,
+            scenes_total=scenes.total if scenes else None, scenes_crew=scenes_crew,
         ),
         result=result,
         error=error,
