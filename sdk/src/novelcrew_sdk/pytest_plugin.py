@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
@@ -17,7 +19,10 @@ from typing import Any
 
 import pytest
 
+from novelcrew.crewai.env import prepare
 from novelcrew_sdk.testing import make_plugins, make_settings, run_job
+
+_crewai_dir = ""
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -26,6 +31,17 @@ def pytest_configure(config: pytest.Config) -> None:
     author adding a warnings filter."""
     for category in ("DeprecationWarning", "PendingDeprecationWarning"):
         config.addinivalue_line("filterwarnings", f"ignore::{category}:crewai.*")
+    # crewAI's environment before any test or fixture imports crewAI (as the runner does in a
+    # server): crewAI decides about tracing at import, and 1.12 would ask about traces after
+    # every crew of the session
+    global _crewai_dir
+    _crewai_dir = tempfile.mkdtemp(prefix="novelcrew-tests-")
+    prepare(_crewai_dir)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _crewai_dir:
+        shutil.rmtree(_crewai_dir, ignore_errors=True)
 
 
 @pytest.fixture
