@@ -352,7 +352,3 @@ NON_SETTING_VARIABLES = (
     "NOVELCREW_LLM_RECORD",  # llm/recording.py: record model replies to a directory
     "NOVELCREW_LLM_REPLAY",  # llm/recording.py: answer model calls from a recording
 )
-
-
-def plugins_env_set() -> bool:
-    return "NOVELCREW_PLUGINS" in os.environ

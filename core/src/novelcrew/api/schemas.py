@@ -13,7 +13,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from novelcrew import jobs
 from novelcrew.jobs import Job, JobErrorInfo, JobStatus, ModelUsage, Progress
-from novelcrew.specs import Health
 
 Id = str | int
 
@@ -131,13 +130,6 @@ class ModelPublic(BaseModel):
     description: str
     plugin: str
     examples: list[str]
-
-
-class HealthPublic(BaseModel):
-    status: Literal["ok", "degraded", "down"]
-    version: str | None
-    uptime_seconds: float
-    dependencies: dict[str, Health]
 
 
 class CrewTiming(BaseModel):
