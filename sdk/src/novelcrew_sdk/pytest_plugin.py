@@ -6,6 +6,9 @@
   returning ``(job, events)``; when the plugins carry a scripted LLM it answers every agent.
 - ``novelcrew_client``: an async factory giving an ``httpx.AsyncClient`` on the real app, with
   the chosen plugins and an inline backend over an in-memory store.
+
+At start it sets crewAI's environment (``novelcrew.crewai.env.prepare``, storage in a temporary
+folder) before any test imports crewAI, as the runner does in a server.
 """
 
 from __future__ import annotations
