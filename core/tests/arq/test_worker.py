@@ -185,6 +185,15 @@ async def test_cold_workers_import_crewai_before_their_first_job_and_run_every_j
         events = await backend.store.events(job.id)
         assert not [e for e in events if e.data.get("recovered")]
     for i in range(3):
-        log = (tmp_path / f"worker{i}.log").read_text()
+        # on a busy machine two workers can finish every job while the third still imports
+        log = await _log_with(tmp_path / f"worker{i}.log", "worker_started", timeout=180)
         assert "crewai_imported" in log
         assert log.index("crewai_imported") < log.index("worker_started")
+
+
+async def _log_with(path: Path, text: str, timeout: float) -> str:
+    """The worker's log once it holds ``text`` (or as it is after ``timeout``)."""
+    deadline = time.monotonic() + timeout
+    while text not in (log := path.read_text()) and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+    return log
