@@ -19,7 +19,9 @@ if [ "$what" = "crewai-oldest" ]; then
   # for CI's second pass of the suite: .venv-crewai-oldest/bin/python -m pytest
   oldest=$(sed -n 's/.*"crewai>=\([0-9][0-9.]*\),.*/\1/p' core/pyproject.toml)
   UV_PROJECT_ENVIRONMENT=.venv-crewai-oldest uv sync --frozen --quiet
-  uv pip install --quiet --python .venv-crewai-oldest/bin/python "crewai==${oldest}.*"
+  # import-linter resolved with it: crewAI 1.12 pins click 8.1, which the newest import-linter
+  # does not run on (uv then picks the newest that does)
+  uv pip install --quiet --python .venv-crewai-oldest/bin/python "crewai==${oldest}.*" import-linter
   .venv-crewai-oldest/bin/python -c "import crewai; print('crewAI', crewai.__version__)"
   exit 0
 fi

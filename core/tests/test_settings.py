@@ -71,3 +71,14 @@ def test_a_jobs_config_overrides_model_settings_for_that_job_only() -> None:
     job = settings.for_job({"temperature": 0.1, "max_tokens": 50, "model": "offline"})
     assert (job.model_temperature, job.model_max_tokens) == (0.1, 50)
     assert settings.model_temperature == 0.7
+
+
+def test_keyword_arguments_beat_the_environment(monkeypatch: pytest.MonkeyPatch,
+                                                tmp_path: Path) -> None:
+    """What the CLI's flags rely on (``novelcrew serve --port``), on every pydantic-settings
+    in range: before 2.11 the environment's alias won over a keyword named by field."""
+    monkeypatch.setenv("NOVELCREW_PORT", "1")
+    monkeypatch.setenv("NOVELCREW_DATA_DIR", str(tmp_path / "env"))
+    settings = Settings(_env_file=None, port=5002, data_dir=tmp_path / "flag")
+    assert (settings.port, settings.data_dir) == (5002, tmp_path / "flag")
+    assert Settings(_env_file=None).port == 1

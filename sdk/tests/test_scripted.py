@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from novelcrew import hookimpl
-from novelcrew.crewai_bridge import prepare
+from novelcrew.crewai.env import prepare
 from novelcrew.specs import Crew
 from novelcrew_sdk.scripted import ScriptedLLM, scripted_models_plugin
 from novelcrew_sdk.testing import make_plugins, make_settings, run_job

@@ -28,7 +28,7 @@ import contextlib
 import logging
 import re
 import sys
-from collections.abc import Iterable, MutableMapping
+from collections.abc import Iterable
 from typing import IO, TYPE_CHECKING, Any
 
 import orjson
@@ -220,8 +220,3 @@ def _isatty(stream: IO[str]) -> bool:
         return stream.isatty()
     except (AttributeError, ValueError):
         return False
-
-
-def bound_context() -> MutableMapping[str, Any]:
-    """The context every line logged now would carry (for tests and diagnostics)."""
-    return structlog.contextvars.get_contextvars()

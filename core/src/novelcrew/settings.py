@@ -19,6 +19,7 @@ from typing import Annotated, Any, ClassVar, Literal, Self
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
+    InitSettingsSource,
     NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
@@ -30,6 +31,23 @@ from novelcrew.errors import NovelcrewError
 
 def _env(name: str, *aliases: str) -> AliasChoices:
     return AliasChoices(f"NOVELCREW_{name}", *aliases)
+
+
+def _by_alias(settings_cls: type[BaseSettings], init: PydanticBaseSettingsSource
+              ) -> PydanticBaseSettingsSource:
+    """Keyword arguments (``Settings(port=...)``, the CLI's flags) named by their environment
+    alias, so they beat the environment: pydantic-settings before 2.11 (the one crewAI 1.12
+    pins) hands both on, and pydantic takes the alias over the field name."""
+    if not isinstance(init, InitSettingsSource):
+        return init
+    kwargs = dict(init.init_kwargs)
+    for name, info in settings_cls.model_fields.items():
+        alias = info.validation_alias
+        if name in kwargs and isinstance(alias, AliasChoices):
+            first = alias.choices[0]
+            if isinstance(first, str) and first not in kwargs:
+                kwargs[first] = kwargs.pop(name)
+    return InitSettingsSource(settings_cls, init_kwargs=kwargs)
 
 
 class Settings(BaseSettings):
@@ -217,7 +235,7 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (
-            init_settings,
+            _by_alias(settings_cls, init_settings),
             env_settings,
             dotenv_settings,
             TomlConfigSettingsSource(settings_cls),
@@ -404,7 +422,3 @@ NON_SETTING_VARIABLES = (
     "NOVELCREW_PUBLISH",  # deploy/compose.yaml: the published address
     "NOVELCREW_WORKER_CONCURRENCY",  # deploy/compose.yaml: jobs per worker container
 )
-
-
-def plugins_env_set() -> bool:
-    return "NOVELCREW_PLUGINS" in os.environ

@@ -40,7 +40,7 @@ def payload_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Payload
 @pytest.fixture(scope="session")
 def crewai_imported(tmp_path_factory: pytest.TempPathFactory) -> None:
     """crewAI imported ahead (tools are crewAI tools), so timed sections do not pay for it."""
-    from novelcrew.crewai_bridge import prepare
+    from novelcrew.crewai.env import prepare
 
     prepare(tmp_path_factory.mktemp("crewai"))
     import crewai.tools  # noqa: F401

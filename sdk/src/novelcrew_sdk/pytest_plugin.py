@@ -6,10 +6,15 @@
   returning ``(job, events)``; when the plugins carry a scripted LLM it answers every agent.
 - ``novelcrew_client``: an async factory giving an ``httpx.AsyncClient`` on the real app, with
   the chosen plugins and an inline backend over an in-memory store.
+
+At start it sets crewAI's environment (``novelcrew.crewai.env.prepare``, storage in a temporary
+folder) before any test imports crewAI, as the runner does in a server.
 """
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
@@ -17,7 +22,10 @@ from typing import Any
 
 import pytest
 
+from novelcrew.crewai.env import prepare
 from novelcrew_sdk.testing import make_plugins, make_settings, run_job
+
+_crewai_dir = ""
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -26,6 +34,17 @@ def pytest_configure(config: pytest.Config) -> None:
     author adding a warnings filter."""
     for category in ("DeprecationWarning", "PendingDeprecationWarning"):
         config.addinivalue_line("filterwarnings", f"ignore::{category}:crewai.*")
+    # crewAI's environment before any test or fixture imports crewAI (as the runner does in a
+    # server): crewAI decides about tracing at import, and 1.12 would ask about traces after
+    # every crew of the session
+    global _crewai_dir
+    _crewai_dir = tempfile.mkdtemp(prefix="novelcrew-tests-")
+    prepare(_crewai_dir)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _crewai_dir:
+        shutil.rmtree(_crewai_dir, ignore_errors=True)
 
 
 @pytest.fixture

@@ -193,11 +193,6 @@ def store_outage(exc: BaseException) -> JSONResponse:
                           f"the job store is unavailable ({type(exc).__name__})")
 
 
-def is_store_outage(exc: BaseException) -> bool:
-    """A lost connection to the job store (Redis, SQLite): the service, not the request, failed."""
-    return isinstance(exc, STORE_OUTAGES)
-
-
 #: what a job store raises when it is unreachable or broken
 STORE_OUTAGES: tuple[type[Exception], ...] = (
     ConnectionError, TimeoutError, RedisError, sqlite3.Error)

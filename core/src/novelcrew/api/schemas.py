@@ -29,7 +29,6 @@ from novelcrew.jobs import (
     PartialResults,
     Progress,
 )
-from novelcrew.specs import Health
 
 #: the largest integer id accepted: JavaScript's largest exact integer (Payload, which makes
 #: the ids, is JavaScript; the API document's numbers are floats, exact up to this one)
@@ -210,13 +209,6 @@ class ModelPublic(BaseModel):
     description: str
     plugin: str
     examples: list[str]
-
-
-class HealthPublic(BaseModel):
-    status: Literal["ok", "degraded", "down"]
-    version: str | None
-    uptime_seconds: float
-    dependencies: dict[str, Health]
 
 
 class CrewTiming(BaseModel):

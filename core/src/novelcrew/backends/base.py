@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import builtins
 import sys
-import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -255,14 +254,10 @@ def import_crewai(data_dir: Path) -> None:
     Importing crewAI takes seconds of CPU; done on the event loop (where a crew's first step
     would do it) it would stall every request, event stream and lease renewal meanwhile.
     """
-    from novelcrew import crewai_bridge
+    from novelcrew.crewai.env import import_crewai as prepare_and_import
 
-    started = time.monotonic()
-    crewai_bridge.prepare(data_dir)
-    import crewai
-    import crewai.llms.base_llm  # noqa: F401
-
-    log.info("crewai_imported", seconds=round(time.monotonic() - started, 2), thread=True)
+    seconds = prepare_and_import(data_dir)
+    log.info("crewai_imported", seconds=round(seconds, 2), thread=True)
 
 
 async def warm_up_crewai(plugins: Plugins, data_dir: Path) -> None:

@@ -4,10 +4,16 @@ crewAI reads these at import (and a ``.env`` it loads could switch tracing on): 
 server stalls on tracing at the first kickoff, prompts on a terminal, writes under ``$HOME`` and
 spends seconds at exit reaching telemetry. ``prepare`` is cheap after its first call, so the
 runner calls it before every crew run and any plugin code.
+
+Tracing off takes two words: ``CREWAI_TRACING_ENABLED=false`` for this run, and, in the storage
+directory novelcrew gives crewAI, the answer ``crewai traces disable`` records (tracing
+declined). crewAI 1.12 ignores the variable on a machine that has never answered: it
+collects the first run's traces, then asks on the terminal and waits up to 20 seconds.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -45,8 +51,32 @@ def prepare(data_dir: Path | str | None = None) -> None:
             key = get_settings().resolved_data_dir
         storage = Path(key).expanduser().resolve() / "crewai"
         storage.mkdir(parents=True, exist_ok=True)
-        os.environ.setdefault("CREWAI_STORAGE_DIR", str(storage))
+        if os.environ.setdefault("CREWAI_STORAGE_DIR", str(storage)) == str(storage):
+            decline_tracing(storage)
         _prepared.add(key)
+
+
+#: crewAI's per-user answers (``crewai traces enable/disable``) in its storage directory
+USER_DATA = ".crewai_user.json"
+
+
+def decline_tracing(storage: Path) -> None:
+    """Record in ``storage`` what ``crewai traces disable`` records, unless an answer is there.
+
+    Only for a storage directory novelcrew chose: a user's own ``CREWAI_STORAGE_DIR`` keeps
+    the user's answer."""
+    path = storage / USER_DATA
+    try:
+        data = json.loads(path.read_text("utf-8")) if path.is_file() else {}
+    except (OSError, ValueError):
+        data = {}
+    if not isinstance(data, dict) or data.get("first_execution_done"):
+        return
+    data.update(first_execution_done=True, trace_consent=False)
+    try:
+        path.write_text(json.dumps(data, indent=2), "utf-8")
+    except OSError as exc:  # a read-only data directory: crewAI may ask on a terminal
+        _log.warning("could not record crewAI's tracing answer in %s: %s", path, exc)
 
 
 def import_crewai(data_dir: Path | str | None = None) -> float:

@@ -18,6 +18,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import contextvars
+import copy
 import json
 import logging
 import threading
@@ -27,7 +28,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from crewai.llms.base_llm import BaseLLM
-from pydantic import PrivateAttr
+from pydantic import BaseModel, PrivateAttr
 from tenacity import AsyncRetrying, RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from novelcrew.crewai.compat import no_inner_retry, ours_only
@@ -158,6 +159,23 @@ def build_llm(ctx: RunContext, agent_role: str | None = None, *,
                      temperature=temperature, max_tokens=max_tokens)
 
 
+def with_sampling(llm: BaseLLM, params: dict[str, Any]) -> BaseLLM:
+    """``llm``, or a shallow copy of it with this task's sampling settings (those it has).
+
+    The copy shares the shared LLM's HTTP clients. crewAI's ``BaseLLM`` is a pydantic model
+    in newer releases (``model_copy``) and a plain object in 1.12 (``copy.copy``)."""
+    if isinstance(llm, BaseModel):
+        update = {k: v for k, v in params.items() if k in type(llm).model_fields}
+        return llm.model_copy(update=update) if update else llm
+    update = {k: v for k, v in params.items() if hasattr(llm, k)}
+    if not update:
+        return llm
+    clone = copy.copy(llm)
+    for key, value in update.items():
+        setattr(clone, key, value)
+    return clone
+
+
 class _Failed(Exception):
     """One failed attempt, judged (what the retry policy reads)."""
 
@@ -215,13 +233,8 @@ class RoutedLLM(BaseLLM):
             llm = self._inner.get(model_id)
             if llm is None:
                 provider = self._ctx.registry.model_provider(model_id)
-                llm = shared_provider_llm(provider, model_id, self._ctx.settings)
-                fields = type(llm).model_fields
-                params = {k: v for k, v in self._params.items() if k in fields}
-                if params:
-                    # a copy with this task's sampling settings; it shares the shared LLM's
-                    # HTTP clients (pydantic copies are shallow)
-                    llm = llm.model_copy(update=params)
+                llm = with_sampling(shared_provider_llm(provider, model_id,
+                                                        self._ctx.settings), self._params)
                 self._inner[model_id] = llm
             return llm
 

@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from novelcrew.context import RunContext
+from novelcrew.crewai.yaml_config import fill
 from novelcrew.errors import InvalidInput, JobCancelled, JobError, describe_error
 from novelcrew_architect.chunking import Chunk, split_story
 from novelcrew_architect.crew_config import (
@@ -122,17 +123,9 @@ def schema_tokens(model: type[BaseModel]) -> int:
 def prompt_overhead(config: CrewConfig, task: str, model: type[BaseModel],
                     variables: dict[str, str]) -> int:
     """Tokens of a task's prompt without its big variable (story text or summary)."""
-    template = config.task_template(task)
-    for key, value in variables.items():
-        template = template.replace("{" + key + "}", value)
+    template = fill(config.task_template(task), variables)
     return (estimate_tokens(template) + schema_tokens(model) + CREWAI_OVERHEAD_TOKENS
             + FEEDBACK_TOKENS)
-
-
-def _fill(template: str, variables: dict[str, str]) -> str:
-    for key, value in variables.items():
-        template = template.replace("{" + key + "}", value)
-    return template
 
 
 def _describe(exc: BaseException) -> str:
@@ -243,7 +236,7 @@ class ArchitectRun:
     async def ask(self, task_key: str, name: str, model: type[BaseModel],
                   inputs: dict[str, str], what: str) -> BaseModel:
         """Run one task, retrying a malformed answer with the error fed back."""
-        prompt_tokens = estimate_tokens(_fill(self.config.task_template(task_key), inputs)) \
+        prompt_tokens = estimate_tokens(fill(self.config.task_template(task_key), inputs)) \
             + schema_tokens(model) + CREWAI_OVERHEAD_TOKENS
         feedback = ""
         for attempt in range(1, MAX_ATTEMPTS + 1):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from pathlib import Path
 from typing import Any
 
 from novelcrew.jobs import Job
@@ -56,10 +55,9 @@ def run_story(text: str, *, title: str | None, model: str | None, settings: Any,
 
 def run_job(crews: list[str], inputs: dict[str, Any], *, model: str | None, settings: Any,
             plugins: Any, project_id: str | None = None) -> dict[str, Any]:
-    """Run one job to its end here; its record as JSON data, or ``PipelineError``."""
-    from novelcrew import crewai_bridge
+    """Run one job to its end here; its record as JSON data, or ``PipelineError``.
 
-    crewai_bridge.prepare(Path(settings.resolved_data_dir))
+    The runner sets crewAI's environment before any crew code runs."""
     job = Job(crews=crews, inputs=inputs, project_id=project_id,
               config={"model": model} if model else {})
     final = asyncio.run(_run(job, plugins, settings))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from functools import cache
@@ -167,10 +166,7 @@ _SPECS: tuple[tuple[str, str, type[BaseModel], Operation], ...] = (
 def _factory(name: str, description: str, schema: type[BaseModel], operation: Operation
              ) -> Callable[[ToolContext], Any]:
     def build(ctx: ToolContext) -> Any:
-        if "crewai" not in sys.modules:  # crewAI's environment must be set before its import
-            from novelcrew.crewai_bridge import prepare
-
-            prepare(ctx.settings.resolved_data_dir)
+        # the runner has set crewAI's environment before it builds a job's tools
         cls = _tool_class()
         tool = cls(name=name, description=description, args_schema=schema)
         return tool.bind(payload_config(ctx.settings), ctx.project_id, operation)
