@@ -4,7 +4,6 @@ new jobs at one end."""
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 
@@ -33,21 +32,3 @@ def test_job_ids_carry_their_creation_time_and_sort_by_it() -> None:
     # the random part differs between ids made in the same millisecond
     same_ms = [new_job_id() for _ in range(50)]
     assert len({job_id[12:] for job_id in same_ms}) == 50
-
-
-def test_a_forked_process_never_repeats_its_parents_ids() -> None:
-    """Random bytes are drawn for many ids at once: a forked worker must draw its own."""
-    new_job_id()  # the parent holds a drawn batch now
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: its next ids, then out without running the parent's cleanup
-        os.close(read)
-        os.write(write, ",".join(new_job_id() for _ in range(20)).encode())
-        os._exit(0)
-    os.close(write)
-    with os.fdopen(read) as pipe:
-        child = pipe.read().split(",")
-    os.waitpid(pid, 0)
-    parent = [new_job_id() for _ in range(20)]
-    assert len(child) == 20
-    assert not {i[12:] for i in child} & {i[12:] for i in parent}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import threading
 import time
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -16,31 +15,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-#: random bytes drawn from the OS at once for this many ids: ``os.urandom`` lets go of the
-#: GIL, and on a busy server taking it back from the store's thread cost ~0.1 ms per id,
-#: a tenth of a submission's CPU (drawn once per 256 ids, the bytes are as random)
-_IDS_PER_DRAW = 256
-_random_pool = bytearray()
-_random_lock = threading.Lock()
-# a forked child (a worker process) must not hand out the bytes its parent will use too
-os.register_at_fork(after_in_child=_random_pool.clear)
-
-
-def _random_bytes(n: int) -> bytes:
-    with _random_lock:
-        if len(_random_pool) < n:
-            _random_pool.extend(os.urandom(n * _IDS_PER_DRAW))
-        out = bytes(_random_pool[:n])
-        del _random_pool[:n]  # each byte is handed out once
-        return out
-
-
 def new_job_id() -> str:
     """A UUID version 7 (RFC 9562) as 32 hex digits: the time in milliseconds, then 74
     random bits, so ids stay unguessable. Ids in creation order let a store's indexes grow
     at one end: with random ids each new job dirtied its own page in every index, and the
     SQLite store wrote three times as much per job."""
-    raw = bytearray((time.time_ns() // 1_000_000).to_bytes(6, "big") + _random_bytes(10))
+    raw = bytearray((time.time_ns() // 1_000_000).to_bytes(6, "big") + os.urandom(10))
     raw[6] = (raw[6] & 0x0F) | 0x70  # version 7
     raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 9562 variant
     return raw.hex()
