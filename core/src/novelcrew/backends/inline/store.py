@@ -129,6 +129,8 @@ def _not_writable(exc: BaseException) -> bool:
 POLL_SECONDS = 1.0
 #: how long a write waits while another process holds the database's write lock
 BUSY_SECONDS = 10.0
+#: bytes the WAL file is cut back to when the log starts over (a burst can grow it to ~100 MB)
+WAL_SIZE_LIMIT = 32 * 1024 * 1024
 
 
 def _job(row: Any) -> Job:
@@ -177,6 +179,7 @@ class SQLiteStore(JobStore):
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA wal_autocheckpoint=0")  # wal.py's thread checkpoints instead
+        conn.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")  # the file, once reset
         conn.executescript(SCHEMA)
         # a file written before jobs had tenants: its jobs belong to none (admin keys see them)
         if "tenant" not in {row[1] for row in conn.execute("PRAGMA table_info(jobs)")}:

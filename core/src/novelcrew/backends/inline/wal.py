@@ -6,14 +6,17 @@ every submission waits for, so that copy (megabytes, and an ``fsync`` of both fi
 every request for as long as it took: about 0.1 s on an idle disk, seconds on one that other
 processes keep busy. Here the writer never checkpoints (``PRAGMA wal_autocheckpoint=0``);
 this thread does, as the WAL grows: ``PASSIVE``, which runs beside the writer without taking
-its lock, then, only when the WAL has grown large anyway (a writer that never pauses keeps the
-log from being reset), a ``RESTART`` that blocks writes for the few frames left.
+its lock, again every ``CATCH_UP_SECONDS`` while writes keep coming and once more after the last,
+so the log is fully copied once writes pause and the next write starts it over from the top
+(the log never shrinks otherwise). Only a writer that never pauses for long leaves it growing:
+past ``RESTART_PAGES`` a ``RESTART`` blocks writes while it copies the frames left.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import sqlite3
+import time
 from pathlib import Path
 
 import structlog
@@ -22,6 +25,8 @@ log = structlog.get_logger(__name__)
 
 #: committed writes between checkpoints (a write is about four pages: 1,000 pages of WAL)
 CHECKPOINT_EVERY_WRITES = 250
+#: pause between passes while writes keep coming (each pass syncs both files)
+CATCH_UP_SECONDS = 0.2
 #: WAL pages after a passive checkpoint past which the log is reset (about 64 MB)
 RESTART_PAGES = 16_000
 #: how long the checkpointer waits for the writer's lock to reset the log
@@ -35,6 +40,8 @@ class WalCheckpointer:
         self.path = path
         self.every_writes = every_writes
         self._writes = 0
+        #: a write committed since the running pass began
+        self._dirty = False
         self._pending: concurrent.futures.Future[None] | None = None
         self._conn: sqlite3.Connection | None = None
         self._thread = concurrent.futures.ThreadPoolExecutor(
@@ -44,8 +51,9 @@ class WalCheckpointer:
 
     def wrote(self) -> None:
         """One write committed (called on the event loop); starts a checkpoint when due,
-        unless one is still running (it will take this write's frames too)."""
+        unless one is still running (it makes another pass for this write's frames)."""
         self._writes += 1
+        self._dirty = True
         if self._writes < self.every_writes:
             return
         if self._pending is not None and not self._pending.done():
@@ -59,10 +67,15 @@ class WalCheckpointer:
                 self._conn = sqlite3.connect(self.path, isolation_level=None,
                                              check_same_thread=False)
                 self._conn.execute(f"PRAGMA busy_timeout={RESTART_BUSY_MS}")
-            _, pages, _ = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-            if pages >= RESTART_PAGES:
-                self._conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
-            self.checkpoints += 1
+            while True:
+                self._dirty = False
+                _, pages, _ = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                if pages >= RESTART_PAGES:
+                    self._conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+                self.checkpoints += 1
+                if not self._dirty:
+                    return  # the log is copied whole: the next write starts it over
+                time.sleep(CATCH_UP_SECONDS)
         except sqlite3.Error as exc:  # a full disk: the writer's own write reports it
             log.warning("sqlite_checkpoint_failed", path=str(self.path),
                         error=f"{type(exc).__name__}: {exc}")
