@@ -2,7 +2,8 @@
 
 Every operation runs on one thread that owns the store's only connection, each write in one
 transaction of its own (``BEGIN IMMEDIATE`` ... ``COMMIT``): SQLite's work stays off the event
-loop, and a caller resumes only once its write is committed.
+loop, and a caller resumes only once its write is committed. The writer never checkpoints the
+WAL: ``wal.py`` does, on a thread of its own, so no write waits for a checkpoint's copy and fsync.
 
 The record is kept whole as JSON, without its inputs (the story, up to megabytes), which sit
 in their own table and are rewritten only when they change; the columns beside the record exist
@@ -35,6 +36,7 @@ from typing import Any, TypeVar
 
 from novelcrew.backends.base import JobStore
 from novelcrew.backends.inline.replies import REPLIES_FILE, SQLiteReplies
+from novelcrew.backends.inline.wal import WalCheckpointer
 from novelcrew.errors import BackendUnavailable
 from novelcrew.jobs import Job, JobEvent, JobStatus
 
@@ -127,6 +129,8 @@ def _not_writable(exc: BaseException) -> bool:
 POLL_SECONDS = 1.0
 #: how long a write waits while another process holds the database's write lock
 BUSY_SECONDS = 10.0
+#: bytes the WAL file is cut back to when the log starts over (a burst can grow it to ~100 MB)
+WAL_SIZE_LIMIT = 32 * 1024 * 1024
 
 
 def _job(row: Any) -> Job:
@@ -156,6 +160,7 @@ class SQLiteStore(JobStore):
         self.write_error: str | None = None
         self.min_free_bytes = MIN_FREE_BYTES
         self._replies: SQLiteReplies | None = None
+        self._checkpointer: WalCheckpointer | None = None
 
     # the store's thread --------------------------------------------------------------------
     async def open(self) -> None:
@@ -166,12 +171,15 @@ class SQLiteStore(JobStore):
         self._thread = concurrent.futures.ThreadPoolExecutor(
             max_workers=1, thread_name_prefix="novelcrew-sqlite")
         await self._on_thread(self._connect)
+        self._checkpointer = WalCheckpointer(self.path)
 
     def _connect(self) -> None:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         conn.execute(f"PRAGMA busy_timeout={int(BUSY_SECONDS * 1000)}")
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA wal_autocheckpoint=0")  # wal.py's thread checkpoints instead
+        conn.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")  # the file, once reset
         conn.executescript(SCHEMA)
         # a file written before jobs had tenants: its jobs belong to none (admin keys see them)
         if "tenant" not in {row[1] for row in conn.execute("PRAGMA table_info(jobs)")}:
@@ -193,6 +201,9 @@ class SQLiteStore(JobStore):
             replies.close()
         if self._thread is None:
             return
+        checkpointer, self._checkpointer = self._checkpointer, None
+        if checkpointer is not None:
+            await asyncio.to_thread(checkpointer.close)
         if self._conn is not None:
             await self._on_thread(self._conn.close)
             self._conn = None
@@ -233,13 +244,16 @@ class SQLiteStore(JobStore):
             raise StoreNotWritable(f"the job store cannot write: {self.write_error}",
                                    {"path": str(self.path)})
         try:
-            return await self._on_thread(self._transaction, list(statements))
+            rows = await self._on_thread(self._transaction, list(statements))
         except sqlite3.Error as exc:
             if not _not_writable(exc):
                 raise
             self.write_error = f"{type(exc).__name__}: {exc}"
             raise StoreNotWritable(f"the job store cannot write: {self.write_error}",
                                    {"path": str(self.path)}) from exc
+        if self._checkpointer is not None:
+            self._checkpointer.wrote()
+        return rows
 
     @property
     def writable(self) -> bool:
