@@ -80,7 +80,9 @@ async def one_process(args: argparse.Namespace, server_url: str, tmp: Path) -> N
 
     settings = make_settings(tmp / "data", default_model="openai/bench",
                              openai_base_url=server_url, openai_api_key="bench",
-                             model_timeout_seconds=60, concurrency=args.jobs)
+                             model_timeout_seconds=60, concurrency=args.jobs,
+                             # measure overlap, not the per-model limit (default 16)
+                             model_concurrency=args.model_concurrency or args.jobs)
     store = MemoryStore()
     await store.open()
     runner = JobRunner(make_plugins(importlib.import_module(MODULE)), settings, store)
@@ -174,6 +176,9 @@ async def workers(args: argparse.Namespace, server_url: str, tmp: Path,
                 "OPENAI_API_KEY": "bench", "NOVELCREW_MODEL_TIMEOUT_SECONDS": "60",
                 # the jobs are identical: measure model calls, not the response cache
                 "NOVELCREW_LLM_CACHE": "false",
+                # every worker's jobs at once: measure processes, not the shared model limit
+                "NOVELCREW_MODEL_CONCURRENCY": str(args.model_concurrency
+                                                   or max(counts) * args.worker_concurrency),
                 "NOVELCREW_LOG_LEVEL": "WARNING", "NOVELCREW_LOG_FORMAT": "console",
                 "PYTHONPATH": os.pathsep.join([str(tmp), env.get("PYTHONPATH", "")]),
             })
@@ -216,6 +221,8 @@ async def main() -> int:
     parser.add_argument("--workers", default="1,2,4")
     parser.add_argument("--worker-jobs", type=int, default=96)
     parser.add_argument("--worker-concurrency", type=int, default=8)
+    parser.add_argument("--model-concurrency", type=int, default=0,
+                        help="per-model call limit (default: every job's calls at once)")
     parser.add_argument("--skip-workers", action="store_true")
     parser.add_argument("--skip-process", action="store_true")
     parser.add_argument("--gc-freeze", action="store_true",
