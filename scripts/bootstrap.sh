@@ -16,12 +16,20 @@ uv sync --frozen --quiet
 
 if [ "$what" = "crewai-oldest" ]; then
   # a second environment with the oldest crewAI minor core supports (its pyproject's floor),
-  # for CI's second pass of the suite: .venv-crewai-oldest/bin/python -m pytest
+  # for CI's second pass of the suite: .venv-crewai-oldest/bin/python -m pytest.
+  # Everything in it is the resolver's choice beside `crewai==<floor>.*` (no forced install),
+  # so it is what a user gets who pins that crewAI; if the declared ranges stop resolving
+  # together, this fails here, as does `uv pip check` on a conflict.
   oldest=$(sed -n 's/.*"crewai>=\([0-9][0-9.]*\),.*/\1/p' core/pyproject.toml)
-  UV_PROJECT_ENVIRONMENT=.venv-crewai-oldest uv sync --frozen --quiet
-  # import-linter resolved with it: crewAI 1.12 pins click 8.1, which the newest import-linter
-  # does not run on (uv then picks the newest that does)
-  uv pip install --quiet --python .venv-crewai-oldest/bin/python "crewai==${oldest}.*" import-linter
+  venv=.venv-crewai-oldest
+  [ -x "$venv/bin/python" ] || uv venv --quiet --python .venv/bin/python "$venv"
+  work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+  echo "crewai==${oldest}.*" > "$work/constraint.txt"
+  for project in core sdk plugins/*; do echo "-e $PWD/$project"; done > "$work/members.in"
+  uv pip compile --quiet --python "$venv/bin/python" --constraint "$work/constraint.txt" \
+    --group pyproject.toml:dev "$work/members.in" -o "$work/requirements.txt"
+  uv pip sync --quiet --python "$venv/bin/python" "$work/requirements.txt"
+  uv pip check --python "$venv/bin/python"
   .venv-crewai-oldest/bin/python -c "import crewai; print('crewAI', crewai.__version__)"
   exit 0
 fi
