@@ -288,7 +288,7 @@ def test_tracebacks_never_show_local_variables(
 
 CREWAI_SCRIPT = r"""
 import logging, os
-os.environ.update(CREWAI_DISABLE_TELEMETRY="true", OTEL_SDK_DISABLED="true",
+os.environ.update(CREWAI_DISABLE_TELEMETRY="true",
                   CREWAI_TRACING_ENABLED="false", CREWAI_DISABLE_VERSION_CHECK="true",
                   CREWAI_STORAGE_DIR=os.path.abspath("crewai"))
 import structlog

@@ -71,3 +71,40 @@ def test_a_provider_set_up_gets_fastapis_spans_where_fastapi_makes_them(tmp_path
         assert "/crews" in routes, (fastapi.__version__, result["spans"])
     else:  # FastAPI < 0.142: no spans of its own, and the app works the same
         assert result["spans"] == [], (fastapi.__version__, result["spans"])
+
+
+OPERATOR_TRACING = textwrap.dedent("""
+    import json, sys
+    from pathlib import Path
+
+    from novelcrew.crewai.env import prepare
+
+    prepare(Path(sys.argv[1]))  # as the server does at start-up
+
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)
+    with trace.get_tracer("operator").start_as_current_span("mine"):
+        pass
+    import crewai.telemetry  # crewAI's own telemetry must still be off
+    print(json.dumps({"spans": [s.name for s in exporter.get_finished_spans()],
+                      "crewai_telemetry": crewai.telemetry.Telemetry().ready}))
+""")
+
+
+def test_preparing_crewai_leaves_the_operators_opentelemetry_on(tmp_path):
+    """crewAI's telemetry is switched off without ``OTEL_SDK_DISABLED``, which would disable
+    every provider an operator sets up after the server's start-up."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("OTEL_", "CREWAI_"))}
+    done = subprocess.run([sys.executable, "-c", OPERATOR_TRACING, str(tmp_path / "data")],
+                          env=env, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result == {"spans": ["mine"], "crewai_telemetry": False}, result

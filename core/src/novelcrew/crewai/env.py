@@ -5,6 +5,9 @@ server stalls on tracing at the first kickoff, prompts on a terminal, writes und
 spends seconds at exit reaching telemetry. ``prepare`` is cheap after its first call, so the
 runner calls it before every crew run and any plugin code.
 
+crewAI's telemetry is off through ``CREWAI_DISABLE_TELEMETRY`` alone: ``OTEL_SDK_DISABLED`` would
+switch off the OpenTelemetry SDK for the whole process, an operator's own tracing included.
+
 Tracing off takes two words: ``CREWAI_TRACING_ENABLED=false`` for this run, and, in the storage
 directory novelcrew gives crewAI, the answer ``crewai traces disable`` records (tracing
 declined). crewAI 1.12 ignores the variable on a machine that has never answered: it
@@ -24,7 +27,6 @@ _log = logging.getLogger(__name__)
 
 ENV = {
     "CREWAI_DISABLE_TELEMETRY": "true",
-    "OTEL_SDK_DISABLED": "true",
     "CREWAI_TRACING_ENABLED": "false",
     "CREWAI_DISABLE_VERSION_CHECK": "true",
     "CREWAI_DISABLE_TRACKING": "true",
