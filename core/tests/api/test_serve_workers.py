@@ -42,9 +42,14 @@ def env(**extra: str) -> dict[str, str]:
 
 def serve_children(pid: int) -> list[int]:
     """The server processes of a ``serve --workers`` parent (not multiprocessing's tracker)."""
-    kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    return [int(k) for k in kids
-            if b"spawn_main" in Path(f"/proc/{k}/cmdline").read_bytes()]
+    out = []
+    for kid in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        try:
+            if b"spawn_main" in Path(f"/proc/{kid}/cmdline").read_bytes():
+                out.append(int(kid))
+        except OSError:  # it ended meanwhile
+            pass
+    return out
 
 
 @contextmanager
@@ -108,6 +113,14 @@ def test_two_processes_answer_share_the_budget_and_drain_on_sigterm(tmp_path: Pa
             # 3 answered by one process, 5 by the other: one budget of LIMIT in all
             assert statuses == [200] * LIMIT + [429] * 2, statuses
 
+            # a process that dies is replaced, and the port keeps answering meanwhile
+            os.kill(first, signal.SIGKILL)
+            while first in (children := serve_children(proc.pid)) or len(children) < 2:
+                assert time.monotonic() < deadline + 60, log.read_text()
+                httpx.get(f"{url}/openapi.json", timeout=10).raise_for_status()
+                time.sleep(0.2)
+            answering(url, proc, log)
+
             other = {"X-API-Key": OTHER}
             job = httpx.post(f"{url}/jobs", headers=other, timeout=10,
                              json={"crews": ["noop"], "inputs": {}})
@@ -160,6 +173,36 @@ def test_two_processes_answer_share_the_budget_and_drain_on_sigterm(tmp_path: Pa
     finally:
         redis.terminate()
         redis.wait(10)
+
+
+def test_processes_end_when_their_parent_is_killed(tmp_path: Path) -> None:
+    redis, redis_url = start_redis(tmp_path)
+    port = free_port()
+    try:
+        with workers(tmp_path, redis_url, port) as proc:
+            answering(f"http://127.0.0.1:{port}", proc, tmp_path / "serve.log")
+            deadline = time.monotonic() + 60
+            while len(children := serve_children(proc.pid)) < 2:
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+            proc.kill()  # no drain from the parent: each child notices and drains itself
+            proc.wait()
+            while [c for c in children if Path(f"/proc/{c}").exists()
+                   and b"Z" not in Path(f"/proc/{c}/stat").read_bytes().split(b") ")[1][:1]]:
+                assert time.monotonic() < deadline + 30, "orphaned processes still run"
+                time.sleep(0.2)
+            with socket.socket() as sock:  # and the port is free again
+                sock.bind(("127.0.0.1", port))
+    finally:
+        redis.terminate()
+        redis.wait(10)
+
+
+def test_processes_that_cannot_start_stop_the_parent(tmp_path: Path) -> None:
+    closed = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens: no process can start
+    with workers(tmp_path, closed, free_port()) as proc:
+        assert proc.wait(120) == 3, (tmp_path / "serve.log").read_text()
+    assert "serve_process_failed_to_start" in (tmp_path / "serve.log").read_text()
 
 
 def test_workers_are_refused_on_the_inline_backend(tmp_path: Path) -> None:

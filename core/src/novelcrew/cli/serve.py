@@ -206,7 +206,6 @@ def run_processes(overrides: dict[str, Any], count: int) -> int:
         return child
 
     children = [start() for _ in range(count)]
-    sock.close()  # the children hold it now
     log.info("serve_processes_started", pids=[c.pid for c in children],
              host=settings.host, port=settings.port)
     passed, status = 0, 0
@@ -214,6 +213,8 @@ def run_processes(overrides: dict[str, Any], count: int) -> int:
         wait([c.sentinel for c in children if c.exitcode is None], timeout=0.2)
         for number in signals[passed:]:
             passed += 1
+            if passed == 1:  # kept for replacements until now; no new connection waits on it
+                sock.close()
             if passed == 1 or number == signal.SIGINT:
                 forward = signal.SIGTERM if passed == 1 else signal.SIGINT
                 log.info("serve_processes_stopping", signal=signal.Signals(number).name)
