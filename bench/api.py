@@ -34,11 +34,14 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
 import os  # noqa: E402
+import shutil  # noqa: E402
 import socket  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from contextlib import contextmanager, suppress  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -193,9 +196,15 @@ async def raw_exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWrite
 
 
 async def load(name: str, url: str, clients: int, total: int, seconds: float,
-               kind: str = "raw") -> Result:
+               kind: str = "raw", rate: float | None = None) -> Result:
     """``clients`` concurrent clients, each with one keep-alive connection made before the
-    clock starts, each sending its next request as soon as the last is answered.
+    clock starts, each sending its next request as soon as the last is answered (a closed
+    loop: at saturation its latency is clients / throughput, Little's law).
+
+    With ``rate``, an open loop instead: together the clients offer ``rate`` requests a second,
+    client ``i`` at the times ``i / rate + k * clients / rate``, and a latency counts from the
+    time its request was due, so an answer that comes late also delays (and counts against)
+    the requests queued behind it on that connection (no coordinated omission).
 
     ``raw`` clients write the encoded request and read the answer on asyncio streams, about
     0.1 ms of client CPU per request, so the client does not measure itself: the ``httpx``
@@ -214,12 +223,17 @@ async def load(name: str, url: str, clients: int, total: int, seconds: float,
         # one answered request before the clock starts: the server has accepted the
         # connection (the kernel completes a handshake long before a busy server does)
         await raw_exchange(reader, writer, health)
-        connected()
+        index = connected()
         await started_all.wait()
+        due = clock_start + index / rate if rate else 0.0
         try:
             while remaining > 0 and time.perf_counter() < deadline:
                 remaining -= 1
                 began = time.perf_counter()
+                if rate:
+                    if due > began:
+                        await asyncio.sleep(due - began)
+                    began, due = due, due + clients / rate
                 try:
                     status = await raw_exchange(reader, writer, request)
                 except (OSError, ValueError, asyncio.IncompleteReadError):
@@ -257,20 +271,24 @@ async def load(name: str, url: str, clients: int, total: int, seconds: float,
         else:
             result.errors += 1
 
-    def connected() -> None:
+    def connected() -> int:
         ready.append(True)
         if len(ready) == clients:
             all_connected.set()
+        return len(ready) - 1
 
     ready: list[bool] = []
     all_connected, started_all = asyncio.Event(), asyncio.Event()
-    deadline = float("inf")
+    deadline = clock_start = float("inf")
+    if rate and kind != "raw":
+        raise SystemExit("--rate needs the raw client")
     worker = raw_worker if kind == "raw" else httpx_worker
     tasks = [asyncio.create_task(worker()) for _ in range(clients)]
     await asyncio.wait_for(all_connected.wait(), 60)
     cpu_before = time.process_time()
-    began = time.perf_counter()
-    deadline = began + seconds
+    began = clock_start = time.perf_counter()
+    # an open loop sends every request it scheduled, late ones too (within a grace)
+    deadline = began + seconds + (30 if rate else 0)
     started_all.set()
     await asyncio.gather(*tasks)
     result.seconds = time.perf_counter() - began
@@ -311,13 +329,121 @@ def start(kind: str, data_dir: str,
         time.sleep(0.2)
 
 
-def cpu_seconds(pid: int) -> float | None:
-    """User + system CPU time of a process (Linux ``/proc``), or None elsewhere."""
+#: the crew of ``novelcrew serve`` runs on the arq backend: a plugin module on PYTHONPATH
+NOOP_MODULE = '''
+from pydantic import BaseModel
+from novelcrew import Crew, hookimpl
+
+class NoopIn(BaseModel):
+    story_text: str
+
+class NoopOut(BaseModel):
+    chars: int
+
+async def run(ctx, inputs: NoopIn) -> NoopOut:
+    return NoopOut(chars=len(inputs.story_text))
+
+@hookimpl
+def register_crews(register):
+    register(Crew(name="noop", description="Does no model work.", input_model=NoopIn,
+                  output_model=NoopOut, run=run, estimated_seconds=1))
+'''
+
+
+def start_cli(name: str, data_dir: str, redis_url: str,
+              workers: int) -> tuple[subprocess.Popen[bytes], str]:
+    """``novelcrew serve [--workers N]`` on the arq backend (the real command), with the noop
+    crew from a plugin module and the rate limit off (one client IP sends everything)."""
+    import httpx
+
+    port = free_port()
+    folder = Path(data_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "novelcrew_bench_noop.py").write_text(NOOP_MODULE)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NOVELCREW_")}
+    env.update(NOVELCREW_JOB_BACKEND="arq", NOVELCREW_REDIS_URL=redis_url,
+               NOVELCREW_QUEUE_NAME=f"bench:{name}", NOVELCREW_PLUGINS="",
+               NOVELCREW_PLUGIN_MODULES="novelcrew_bench_noop", PYTHONPATH=str(folder),
+               NOVELCREW_RATE_LIMIT_PER_MINUTE="0", NOVELCREW_DATA_DIR=str(folder))
+    command = [str(Path(sys.executable).parent / "novelcrew"), "serve", "--port", str(port)]
+    if workers > 1:
+        command += ["--workers", str(workers)]
+    log_path = folder / "serve.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(command, env=env, cwd=folder, stdout=log,
+                                stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while True:  # every process started (each logs it), and one answers
+        try:
+            started = log_path.read_bytes().count(b"Application startup complete")
+            if started >= workers and httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"{name} server did not start:\n{log_path.read_text()[-3000:]}")
+        time.sleep(0.2)
+
+
+@contextmanager
+def redis_server(workdir: Path) -> Iterator[tuple[str, int]]:
+    """A throwaway redis-server on a free port (as bench/queue.py starts one)."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [shutil.which("redis-server") or "redis-server", "--port", str(port), "--bind",
+         "127.0.0.1", "--dir", str(workdir), "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0", proc.pid
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def tree(pid: int) -> list[int]:
+    """A process and its descendants (Linux ``/proc``)."""
+    out, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        out.append(current)
+        with suppress(OSError):
+            todo += [int(c) for c in
+                     Path(f"/proc/{current}/task/{current}/children").read_text().split()]
+    return out
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process and its descendants (Linux ``/proc``), or None
+    elsewhere."""
+    total = 0.0
+    for one in tree(pid):
+        try:
+            fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            if one == pid:
+                return None
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def process_cpu(pid: int) -> dict[int, float]:
+    """CPU seconds of each process of a tree, to see how a segment's load was split."""
+    out = {}
+    for one in tree(pid):
+        try:
+            fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[one] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return out
 
 
 def run(main: Any) -> Any:
@@ -330,21 +456,34 @@ def run(main: Any) -> Any:
 
 
 class Server:
-    """One server process under test, and what all its timed segments measured together."""
+    """One server under test (a process, or a ``--workers`` parent and its children), and what
+    all its timed segments measured together: closed loop, and open loop at ``--rate``."""
 
     def __init__(self, kind: str, args: argparse.Namespace, data_dir: str,
-                 crew_seconds: float = 0.0, name: str | None = None) -> None:
+                 crew_seconds: float = 0.0, name: str | None = None, *,
+                 redis_url: str | None = None, workers: int = 1) -> None:
         self.args = args
-        self.proc, self.url = start(kind, data_dir, crew_seconds)
-        self.result = Result(name or kind)
-        run(load(kind, self.url, args.clients, min(200, args.requests), 10, args.client))  # warm-up
+        name = name or kind
+        if redis_url is None:
+            self.proc, self.url = start(kind, data_dir, crew_seconds)
+        else:
+            self.proc, self.url = start_cli(name, data_dir, redis_url, workers)
+        self.result = Result(name)
+        self.at_rate = Result(f"{name} @{args.rate:g}/s") if args.rate else None
+        self.shares: list[str] = []
+        run(load(name, self.url, args.clients, min(200, args.requests), 10, args.client))
 
-    def segment(self, requests: int) -> None:
-        """One timed run of ``requests``, added to the others."""
-        args, total = self.args, self.result
-        before = cpu_seconds(self.proc.pid)
-        part = run(load(total.name, self.url, args.clients, requests, args.seconds, args.client))
-        after = cpu_seconds(self.proc.pid)
+    def segment(self, requests: int, rate: float | None = None) -> None:
+        """One timed run of ``requests`` (closed loop, or open loop at ``rate``), added to the
+        others."""
+        args = self.args
+        total = self.result if rate is None else self.at_rate
+        assert total is not None
+        seconds = args.seconds if rate is None else requests / rate
+        before, split = cpu_seconds(self.proc.pid), process_cpu(self.proc.pid)
+        part = run(load(total.name, self.url, args.clients, requests, seconds, args.client,
+                        rate))
+        after, split_after = cpu_seconds(self.proc.pid), process_cpu(self.proc.pid)
         total.ok += part.ok
         total.errors += part.errors
         total.seconds += part.seconds
@@ -354,6 +493,9 @@ class Server:
             total.statuses[status] = total.statuses.get(status, 0) + count
         if before is not None and after is not None:
             total.server_cpu = (total.server_cpu or 0.0) + after - before
+        busy = [split_after[p] - split.get(p, 0.0) for p in split_after if p != self.proc.pid]
+        if rate is None and len(busy) > 1:  # how the connections fell on the processes
+            self.shares.append("/".join(f"{b:.1f}" for b in sorted(busy, reverse=True) if b))
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -364,50 +506,105 @@ class Server:
             self.proc.wait()
 
 
+def take_turns(args: argparse.Namespace, servers: list[Server]) -> None:
+    """Each server in turn, segment by segment (closed loop, then open loop at ``--rate``), so
+    that a change in what else the machine runs falls on all alike."""
+    per_segment = max(1, args.requests // args.segments)
+    for _ in range(args.segments):
+        for server in servers:
+            server.segment(per_segment)
+        if args.rate:
+            for server in servers:
+                server.segment(per_segment, args.rate)
+
+
 def measure_round(args: argparse.Namespace, tmp: str) -> list[Result]:
-    """bare and ``novelcrew`` take turns, segment by segment, so that a change in what else
-    the machine runs falls on both alike; then ``novelcrew-instant`` alone (its accepted jobs
-    go on running after its segments, which would load the others' turns)."""
+    """inline: bare and ``novelcrew`` take turns, then ``novelcrew-instant`` alone (its accepted
+    jobs go on running after its segments, which would load the others' turns).
+
+    arq: bare, ``novelcrew serve`` (one process) and ``novelcrew serve --workers N`` take turns
+    on one throwaway redis-server; no arq worker runs, so this measures the API (the jobs
+    queue in Redis)."""
+    if args.backend == "arq":
+        with redis_server(Path(tmp)) as (redis_url, redis_pid):
+            servers = [Server("bare", args, tmp)]
+            try:
+                servers.append(Server("novelcrew", args, f"{tmp}/arq1", name="arq-1-process",
+                                      redis_url=redis_url))
+                servers.append(Server("novelcrew", args, f"{tmp}/arqN",
+                                      name=f"arq-{args.workers}-processes",
+                                      redis_url=redis_url, workers=args.workers))
+                redis_before = cpu_seconds(redis_pid) or 0.0
+                take_turns(args, servers)
+                redis_cpu = (cpu_seconds(redis_pid) or 0.0) - redis_before
+            finally:
+                for server in servers:
+                    server.stop()
+        done = sum(r.ok + r.errors for s in servers[1:]
+                   for r in (s.result, s.at_rate) if r is not None)
+        print(f"  redis-server cpu: {redis_cpu * 1000 / max(done, 1):.2f} ms per novelcrew "
+              f"request; cpu split of each {servers[2].result.name} turn (s, by process): "
+              f"{', '.join(servers[2].shares)}")
+        return [r for s in servers for r in (s.result, s.at_rate) if r is not None]
     servers = [Server("bare", args, tmp),
                Server("novelcrew", args, f"{tmp}/waiting", args.crew_seconds, "novelcrew")]
     try:
-        per_segment = max(1, args.requests // args.segments)
-        for _ in range(args.segments):
-            for server in servers:
-                server.segment(per_segment)
+        take_turns(args, servers)
     finally:
         for server in servers:
             server.stop()
     instant = Server("novelcrew", args, f"{tmp}/instant", 0.0, "novelcrew-instant")
     try:
         instant.segment(args.requests)
+        if args.rate:
+            instant.segment(args.requests, args.rate)
     finally:
         instant.stop()
-    return [server.result for server in servers] + [instant.result]
+    return [r for s in (*servers, instant) for r in (s.result, s.at_rate) if r is not None]
 
 
-def report(bare: Result, *ours: Result) -> str:
-    lines = []
-    for r in (bare, *ours):
-        cpu = r.cpu_ms_per_request
-        lines.append(
-            f"{r.name:>16}: {r.rps:8.1f} req/s  p50 {r.quantile(0.5) * 1000:6.1f} ms  "
-            f"p99 {r.quantile(0.99) * 1000:6.1f} ms  ok {r.ok}  errors {r.errors}  "
+def line(r: Result) -> str:
+    cpu = r.cpu_ms_per_request
+    return (f"{r.name:>24}: {r.rps:8.1f} req/s  p50 {r.quantile(0.5) * 1000:6.1f} ms  "
+            f"p99 {r.quantile(0.99) * 1000:7.1f} ms  ok {r.ok}  errors {r.errors}  "
             f"server cpu {'n/a' if cpu is None else f'{cpu:.2f} ms'}/request  "
             f"client cpu {r.client_cpu * 1000 / max(1, r.ok + r.errors):.2f} ms/request  "
-            f"statuses {dict(sorted(r.statuses.items()))}"
-        )
-    for r in ours:
-        ratio = r.rps / bare.rps if bare.rps else 0.0
-        met = r.rps >= 500 and r.quantile(0.99) < 0.1 and not r.errors
-        cpu = ""
-        if bare.cpu_ms_per_request and r.cpu_ms_per_request:
-            cpu = (f"; server cpu per request bare / {r.name} = "
-                   f"{bare.cpu_ms_per_request / r.cpu_ms_per_request:.2f}")
-        lines.append(f"    {r.name}: {r.rps:.0f} req/s (target >= 500), "
-                     f"p99 {r.quantile(0.99) * 1000:.1f} ms (target < 100); "
-                     f"ratio {ratio:.2f} against bare{cpu}: "
-                     f"{'MET' if met else 'MISSED'}")
+            f"statuses {dict(sorted(r.statuses.items()))}")
+
+
+def verdict(r: Result, bare: Result, rate: float | None) -> str:
+    """Which of issue #16's targets a run meets: >= 500 submissions/s (closed loop: what it
+    sustains; open loop: that it kept up with the offered rate), p99 < 100 ms, no errors."""
+    p99 = r.quantile(0.99) * 1000
+    # open loop: it kept up with the offered rate (>= 500/s) within 2%
+    throughput = r.rps >= 500 if rate is None else rate >= 500 and r.rps >= 0.98 * rate
+    met = [name for name, ok in (("throughput >= 500/s", throughput), ("p99 < 100 ms", p99 < 100),
+                                 ("no errors", not r.errors)) if ok]
+    missed = [name for name in ("throughput >= 500/s", "p99 < 100 ms", "no errors")
+              if name not in met]
+    ratio = r.rps / bare.rps if bare.rps else 0.0
+    cpu = ""
+    if bare.cpu_ms_per_request and r.cpu_ms_per_request:
+        cpu = f"; server cpu bare / this = {bare.cpu_ms_per_request / r.cpu_ms_per_request:.2f}"
+    return (f"    {r.name}: {r.rps:.0f} req/s, p99 {p99:.1f} ms; ratio {ratio:.2f} against "
+            f"bare{cpu}; met: {', '.join(met) or 'none'}; missed: {', '.join(missed) or 'none'}")
+
+
+def report(results: list[Result], rate: float | None) -> str:
+    closed = [r for r in results if "@" not in r.name]
+    opened = [r for r in results if "@" in r.name]
+    lines = [line(r) for r in results]
+    for group, at in ((closed, None), (opened, rate)):
+        if not group:
+            continue
+        bare, *ours = group
+        lines += [verdict(r, bare, at) for r in ours]
+        multi = [r for r in ours if "-processes" in r.name]
+        single = [r for r in ours if "-1-process" in r.name]
+        if multi and single and single[0].rps:
+            m, one = multi[0], single[0]
+            lines.append(f"    {m.name} / {one.name}: req/s x{m.rps / one.rps:.2f}, p99 "
+                         f"{one.quantile(0.99) * 1000:.0f} -> {m.quantile(0.99) * 1000:.0f} ms")
     return "\n".join(lines)
 
 
@@ -416,7 +613,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=100)
     parser.add_argument("--requests", type=int, default=6000, help="per server and round")
     parser.add_argument("--segments", type=int, default=4,
-                        help="turns bare and novelcrew take in a round")
+                        help="turns the servers take in a round")
     parser.add_argument("--seconds", type=float, default=30.0, help="cap per server and round")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--client", choices=["raw", "httpx"], default="raw",
@@ -424,6 +621,14 @@ def main() -> None:
     parser.add_argument("--crew-seconds", type=float, default=1.0,
                         help="how long each accepted job's crew waits, as for its model "
                              "(the 'instant' run always uses 0)")
+    parser.add_argument("--backend", choices=["inline", "arq"], default="inline",
+                        help="arq: novelcrew serve, 1 process against --workers, on a "
+                             "throwaway redis-server")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="API processes of the second arq server (--backend arq)")
+    parser.add_argument("--rate", type=float, default=None,
+                        help="also an open loop: the clients offer this many requests/s "
+                             "together; latency counts from when each request was due")
     parser.add_argument("--serve", choices=["bare", "novelcrew"], help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", help=argparse.SUPPRESS)
@@ -433,11 +638,16 @@ def main() -> None:
         return
     print(f"POST /crews/execute, {args.clients} concurrent {args.client} clients, "
           f"{args.requests} requests per server and round ({args.segments} turns), at most "
-          f"{args.seconds:.0f} s a turn; cpus: {os.cpu_count()}")
+          f"{args.seconds:.0f} s a turn; backend {args.backend}"
+          f"{f', open loop at {args.rate:g}/s too' if args.rate else ''}; "
+          f"cpus: {os.cpu_count()}")
     for round_ in range(1, args.rounds + 1):
+        load_avg = " ".join(f"{x:.1f}" for x in os.getloadavg())
         with tempfile.TemporaryDirectory(prefix="novelcrew-bench-") as tmp:
-            bare, waiting, instant = measure_round(args, tmp)
-        print(f"round {round_}:\n{report(bare, waiting, instant)}")
+            results = measure_round(args, tmp)
+        after = " ".join(f"{x:.1f}" for x in os.getloadavg())
+        print(f"round {round_} (load average {load_avg} before, {after} after):\n"
+              f"{report(results, args.rate)}")
 
 
 if __name__ == "__main__":

@@ -435,3 +435,16 @@ async def test_published_pieces_are_kept_with_the_job(store: JobStore) -> None:
     assert got.partial["director"]["scene"].done == 1
     [event] = [e for e in await store.events(job.id) if e.type == "partial"]
     assert event.data["key"] == "3" and event.crew == "director"
+
+
+async def test_ping_answers_with_jobs_and_fails_without_a_readable_store(
+        store: JobStore, tmp_path: Path) -> None:
+    await store.ping()  # empty
+    for _ in range(3):
+        await store.create(make_job())
+    await store.ping()
+    if isinstance(store, SQLiteStore):  # it reads the jobs table: gone, /health says down
+        with sqlite3.connect(tmp_path / "jobs.sqlite3") as other:
+            other.execute("DROP TABLE jobs")
+        with pytest.raises(sqlite3.OperationalError):
+            await store.ping()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,9 @@ def serve_command(
     reload: bool = typer.Option(
         False, "--reload", help="Restart the server when a file of an editable-installed "
         "plugin changes (development only)."),
+    workers: int = typer.Option(
+        1, "--workers", min=1, help="API processes sharing the port (arq backend only; "
+        "the inline backend runs its jobs inside its one server process)."),
 ) -> None:
     """Serve the HTTP API. Flags override NOVELCREW_* settings."""
     overrides: dict[str, Any] = {
@@ -29,13 +34,30 @@ def serve_command(
             "log_level": log_level,
         }.items() if value is not None
     }
+    if workers > 1:
+        if reload:
+            raise typer.BadParameter("--reload serves one process; drop --workers",
+                                     param_hint="--workers")
+        from novelcrew.settings import Settings
+
+        backend_name = Settings(**overrides).job_backend
+        if backend_name != "arq":
+            raise typer.BadParameter(
+                f"several API processes need the arq backend (NOVELCREW_JOB_BACKEND=arq or "
+                f"--backend arq), not {backend_name!r}: the inline backend runs its jobs inside "
+                "the one server process that owns the data directory's SQLite store, so it "
+                "serves one process per data directory", param_hint="--workers")
+        raise SystemExit(run_processes(overrides, workers))
     if reload:
         run_reloading(overrides)
     else:
         run_server(overrides)
 
 
-def run_server(overrides: dict[str, Any]) -> None:
+def run_server(overrides: dict[str, Any], sockets: list[Any] | None = None,
+               summary: bool = True) -> None:
+    """One server process; ``sockets``: listen on these (a ``--workers`` child) instead of
+    binding ``host:port``."""
     import uvicorn
     from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
@@ -49,7 +71,8 @@ def run_server(overrides: dict[str, Any]) -> None:
     app = create_app(settings)
     from novelcrew.cli import print_startup_summary
 
-    print_startup_summary(settings, f"serving on http://{settings.host}:{settings.port}")
+    if summary:
+        print_startup_summary(settings, f"serving on http://{settings.host}:{settings.port}")
     freeze_heap(settings)
     config = uvicorn.Config(
         app,
@@ -66,7 +89,7 @@ def run_server(overrides: dict[str, Any]) -> None:
     )
     server = _draining_server(config, app.state.backend, settings.worker_grace_seconds)
     with contextlib.suppress(KeyboardInterrupt):  # as uvicorn.run: the SIGINT it handled,
-        server.run()  # raised again once it shut down
+        server.run(sockets)  # raised again once it shut down
     if not server.started:
         raise SystemExit(3)  # as uvicorn.run: the app failed to start
 
@@ -138,6 +161,96 @@ def _draining_server(config: Any, backend: Any, grace: float) -> Any:
             await super().shutdown(sockets)
 
     return DrainingServer(config)
+
+
+def run_processes(overrides: dict[str, Any], count: int) -> int:
+    """``serve --workers N``: N server processes accepting on one listening socket, each the
+    same server as ``novelcrew serve`` (its own event loop, app and connections to Redis; the
+    rate limit's budget is shared in Redis). Returns the exit status.
+
+    uvicorn's own ``workers`` mode runs its stock ``Server`` in each child, without the drain
+    above; this supervisor is the small part of it we need. It binds the socket, starts the
+    children (``multiprocessing`` spawn, which hands them the socket), and on SIGTERM or
+    SIGINT sends each child SIGTERM, so each drains as one server does (``/health`` 503, event
+    streams end with ``server_stopping``, requests in flight are answered), then waits for them
+    all. A second SIGINT is passed on (the children skip their waits). A child that dies is
+    replaced; one that fails to start (exit status 3, e.g. Redis unreachable) stops them all.
+    """
+    import multiprocessing
+    import signal
+    import socket
+    from multiprocessing.connection import wait
+
+    import structlog
+
+    from novelcrew.cli import print_startup_summary
+    from novelcrew.logging import configure_logging
+    from novelcrew.settings import Settings
+
+    settings = Settings(**overrides)
+    configure_logging(settings, cache=True)
+    log = structlog.get_logger("novelcrew.serve")
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    sock = socket.create_server((settings.host, settings.port), family=family, backlog=2048)
+    print_startup_summary(settings, f"serving on http://{settings.host}:{settings.port} "
+                          f"with {count} processes")
+    signals: list[int] = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda number, _frame: signals.append(number))
+    spawn = multiprocessing.get_context("spawn")
+
+    def start() -> Any:
+        child = spawn.Process(target=_serve_child, args=(overrides, sock), daemon=False,
+                              name="novelcrew-serve")
+        child.start()
+        return child
+
+    children = [start() for _ in range(count)]
+    log.info("serve_processes_started", pids=[c.pid for c in children],
+             host=settings.host, port=settings.port)
+    passed, status = 0, 0
+    while any(c.exitcode is None for c in children):
+        wait([c.sentinel for c in children if c.exitcode is None], timeout=0.2)
+        for number in signals[passed:]:
+            passed += 1
+            if passed == 1:  # kept for replacements until now; no new connection waits on it
+                sock.close()
+            if passed == 1 or number == signal.SIGINT:
+                forward = signal.SIGTERM if passed == 1 else signal.SIGINT
+                log.info("serve_processes_stopping", signal=signal.Signals(number).name)
+                for child in children:
+                    if child.exitcode is None and child.pid is not None:
+                        os.kill(child.pid, forward)
+        if signals:
+            continue
+        for index, child in enumerate(children):
+            if child.exitcode is None:
+                continue
+            if child.exitcode == 3:  # it could not start; the next one would not either
+                log.error("serve_process_failed_to_start", pid=child.pid)
+                status = 3
+                signals.append(signal.SIGTERM)
+                break
+            log.warning("serve_process_died", pid=child.pid, exitcode=child.exitcode)
+            children[index] = start()
+    return status
+
+
+def _serve_child(overrides: dict[str, Any], sock: Any) -> None:
+    """One ``--workers`` process: the one-process server on the shared socket, which ends
+    itself (draining) if its supervisor dies, so it never holds the port as an orphan."""
+    import signal
+    import threading
+
+    parent = os.getppid()
+
+    def watch_parent() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch_parent, daemon=True, name="watch-parent").start()
+    run_server(overrides, sockets=[sock], summary=False)
 
 
 def freeze_heap(settings: Any) -> None:

@@ -123,6 +123,9 @@ class ArqBackend(JobBackend):
         return await worker_list(self.store, self.settings)
 
     async def health(self) -> Health:
+        if self.draining:  # a load balancer takes this instance out while it drains
+            return Health(status="down", required=True,
+                          detail=f"{self.name}: the server is shutting down")
         try:
             await self.store.redis.ping()
             workers = [w for w in await self.workers() if w["alive"]]

@@ -323,6 +323,11 @@ class SQLiteStore(JobStore):
             out[status] = count
         return out
 
+    async def ping(self) -> None:
+        """One row read through the store's thread, in constant time (``counts`` reads the
+        whole status index, and waits its turn behind every write on the same thread)."""
+        await self._read("SELECT 1 FROM jobs LIMIT 1")
+
     async def crew_timings(self) -> dict[str, builtins.list[float]]:
         """Durations of the last 1,000 succeeded jobs' crews, read without their inputs."""
         out: dict[str, builtins.list[float]] = {}
