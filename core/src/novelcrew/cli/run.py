@@ -9,12 +9,13 @@ the job cleanly at its next step; a second Ctrl-C quits at once.
 from __future__ import annotations
 
 import contextlib
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
+
+from novelcrew.cli.local_job import EXIT_CANCELLED, EXIT_FAILED, EXIT_USAGE, job_args, start
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -22,10 +23,6 @@ if TYPE_CHECKING:
     from novelcrew.jobs import Job
     from novelcrew.plugins import Plugins
     from novelcrew.settings import Settings
-
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-EXIT_CANCELLED = 130
 
 
 def run_command(
@@ -47,21 +44,9 @@ def run_command(
     log_level: str = typer.Option("WARNING", "--log-level", help="Log level for stderr."),
 ) -> None:
     """Run crews on a story here and now, with live progress, then print the result."""
-    names = [name.strip() for name in crews.split(",") if name.strip()]
-    if not names:
-        _usage_error("name at least one crew, e.g. `novelcrew run architect --story FILE`")
-    job_inputs = _parse_inputs(inputs)
-    if story is not None:
-        job_inputs["story_text"] = _read_story(story)
-    if title:
-        job_inputs["title"] = title
-
-    from novelcrew.settings import Settings
-
-    overrides: dict[str, Any] = {"log_level": log_level, "log_format": "console"}
-    if data_dir is not None:
-        overrides["data_dir"] = data_dir
-    settings = Settings(**overrides)
+    names, job_inputs, settings = job_args(
+        crews, story=story, title=title, inputs=inputs, data_dir=data_dir, log_level=log_level,
+        example="`novelcrew run architect --story FILE`")
     code = run_job(names, job_inputs, settings, project_id=project_id, model=model,
                    as_json=as_json)
     raise typer.Exit(code)
@@ -72,21 +57,14 @@ def run_job(crews: list[str], inputs: dict[str, Any], settings: Settings, *,
             as_json: bool = False, plugins: Plugins | None = None) -> int:
     """Run a job to its end with a progress display; returns the process exit code."""
     import asyncio
-    import logging
 
     from rich.console import Console
 
     from novelcrew.crewai.env import import_crewai
     from novelcrew.errors import CrewNotFound
     from novelcrew.jobs import Job
-    from novelcrew.logging import configure_logging
-    from novelcrew.plugins import load
 
-    configure_logging(settings)
-    if logging.getLogger().level >= logging.WARNING:
-        logging.getLogger("crewai").setLevel(logging.ERROR)  # per-call notices drown progress
-    err = Console(stderr=True)
-    plugins = plugins or load(settings.plugins)
+    err, plugins = start(settings, plugins)
     try:
         plugins.registry.check_chain(crews)
     except CrewNotFound as exc:
@@ -191,37 +169,6 @@ async def follow(store: Any, job_id: str, err: Console) -> None:
                     view.usage_calls(sum(u.calls for u in job.usage.values()))
                 if events[-1].terminal:
                     return
-
-
-def _parse_inputs(pairs: list[str]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, raw = pair.partition("=")
-        if not sep or not key.strip():
-            _usage_error(f"--input expects KEY=VALUE, got {pair!r}")
-        try:
-            out[key.strip()] = json.loads(raw)
-        except json.JSONDecodeError:
-            out[key.strip()] = raw
-    return out
-
-
-def _read_story(source: str) -> str:
-    if source == "-":
-        return sys.stdin.read()
-    path = Path(source).expanduser()
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        _usage_error(f"story file not found: {path}")
-    except (OSError, UnicodeDecodeError) as exc:
-        _usage_error(f"cannot read story file {path}: {exc}")
-    raise AssertionError("unreachable")
-
-
-def _usage_error(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(EXIT_USAGE)
 
 
 def attach(app: typer.Typer) -> None:
