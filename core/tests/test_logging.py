@@ -364,3 +364,46 @@ def test_validation_errors_are_logged_without_the_data_they_quote(
     text = out.getvalue()
     assert "Maya" not in text
     assert "words" in text and "valid integer" in text and "input_type=str" in text
+
+
+PROVIDER_FAILURE_SCRIPT = """
+import sys
+from novelcrew.logging import configure_logging
+from novelcrew.settings import Settings
+
+configure_logging(Settings(_env_file=None, log_format="json", log_level="DEBUG"), cache=True)
+
+from crewai import LLM, Agent, Crew, Task
+
+marker, url = sys.argv[1], sys.argv[2]
+llm = LLM(model="openai/story", base_url=url, api_key="sk-test", max_retries=0)
+agent = Agent(role="Reader", goal="read", backstory="reads", llm=llm, max_retry_limit=0)
+task = Task(description=f"Read the story: {marker}", expected_output="a word", agent=agent)
+try:
+    Crew(agents=[agent], tasks=[task], tracing=False).kickoff()
+except Exception as exc:
+    print("kickoff failed:", type(exc).__name__)
+"""
+
+
+def test_a_failing_provider_never_puts_the_prompt_in_the_log(tmp_path: Path) -> None:
+    """crewAI's own OpenAI client logs ``OpenAI API call failed: <the provider's error>`` on
+    the root logger, and a provider's error body may quote the prompt (as a context-length
+    error does): the log keeps that line's head and withholds the rest, at any log level."""
+    from novelcrew_sdk.openai_server import Fault, OpenAIServer
+
+    marker = f"MK{os.urandom(6).hex()}"
+    body = json.dumps({"error": {"message": f"Bad request, your prompt: Read the story: {marker}",
+                                 "type": "invalid_request_error"}})
+    with OpenAIServer() as provider:
+        provider.queue(*[Fault.status_code(400, body) for _ in range(10)])
+        done = subprocess.run([sys.executable, "-c", PROVIDER_FAILURE_SCRIPT, marker,
+                               f"{provider.url}/v1"], capture_output=True, text=True,
+                              timeout=300, cwd=tmp_path, env={**os.environ, "HOME": str(tmp_path)})
+        called = len(provider.calls)
+    assert called >= 1 and "kickoff failed" in done.stdout, done.stderr[-3000:]
+    lines = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
+    failed = [line for line in lines if "API call failed" in str(line.get("event"))]
+    assert failed, "crewAI's failure line is gone: this test no longer provokes it"
+    assert failed[0]["event"].endswith("[withheld: it may quote prompts]")
+    assert marker not in done.stderr
