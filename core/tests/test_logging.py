@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 import structlog
+from nc_subprocess import run_script
 from pydantic import BaseModel
 
 from novelcrew import Crew, RunContext, hookimpl
@@ -297,31 +298,16 @@ from novelcrew.settings import Settings
 
 configure_logging(Settings(_env_file=None, log_format="json"), cache=True)
 
-from typing import Any
-from crewai import Agent, Crew, Task
-from crewai.llms.base_llm import BaseLLM
+from nc_crewai_child import FixedAnswer, kickoff
 
 
-class ScriptedLLM(BaseLLM):
-    def call(self, messages: Any, *args: Any, **kwargs: Any) -> str:
+class Logging(FixedAnswer):
+    def on_call(self) -> None:
         structlog.get_logger("novelcrew.test").info("model_called")
         logging.getLogger("some.library").warning("a library line")
-        return "Thought: done\nFinal Answer: the lighthouse"
-
-    async def acall(self, messages: Any, *args: Any, **kwargs: Any) -> str:
-        return self.call(messages)
-
-    def supports_function_calling(self) -> bool:
-        return False
-
-    def get_context_window_size(self) -> int:
-        return 8000
 
 
-agent = Agent(role="Reader", goal="read", backstory="reads", llm=ScriptedLLM(model="scripted"),
-              verbose=True)
-task = Task(description="Read the story", expected_output="a word", agent=agent)
-result = Crew(agents=[agent], tasks=[task], verbose=True, tracing=False).kickoff()
+result = kickoff(Logging(model="scripted"), verbose=True)
 structlog.get_logger("novelcrew.test").info("crew_done", result=str(result))
 """
 
@@ -330,9 +316,7 @@ def test_crewai_console_output_never_lands_in_the_json_log(tmp_path: Path) -> No
     """A real crewAI crew with ``verbose=True`` prints its panels while our lines are logged
     from inside its model calls: the log stream holds JSON lines only, the panels went to
     stdout, and crewAI's own stdlib loggers came out as JSON lines too."""
-    done = subprocess.run([sys.executable, "-c", CREWAI_SCRIPT], capture_output=True,
-                          text=True, timeout=300, cwd=tmp_path,
-                          env={**os.environ, "HOME": str(tmp_path)})
+    done = run_script(CREWAI_SCRIPT, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Crew Execution Started" in done.stdout  # crewAI did print
     lines = [json.loads(line) for line in done.stderr.splitlines()]  # each line is JSON
@@ -373,14 +357,13 @@ from novelcrew.settings import Settings
 
 configure_logging(Settings(_env_file=None, log_format="json", log_level="DEBUG"), cache=True)
 
-from crewai import LLM, Agent, Crew, Task
+from crewai import LLM
+from nc_crewai_child import kickoff
 
 marker, url = sys.argv[1], sys.argv[2]
 llm = LLM(model="openai/story", base_url=url, api_key="sk-test", max_retries=0)
-agent = Agent(role="Reader", goal="read", backstory="reads", llm=llm, max_retry_limit=0)
-task = Task(description=f"Read the story: {marker}", expected_output="a word", agent=agent)
 try:
-    Crew(agents=[agent], tasks=[task], tracing=False).kickoff()
+    kickoff(llm, description=f"Read the story: {marker}", max_retry_limit=0)
 except Exception as exc:
     print("kickoff failed:", type(exc).__name__)
 """
@@ -397,9 +380,7 @@ def test_a_failing_provider_never_puts_the_prompt_in_the_log(tmp_path: Path) -> 
                                  "type": "invalid_request_error"}})
     with OpenAIServer() as provider:
         provider.queue(*[Fault.status_code(400, body) for _ in range(10)])
-        done = subprocess.run([sys.executable, "-c", PROVIDER_FAILURE_SCRIPT, marker,
-                               f"{provider.url}/v1"], capture_output=True, text=True,
-                              timeout=300, cwd=tmp_path, env={**os.environ, "HOME": str(tmp_path)})
+        done = run_script(PROVIDER_FAILURE_SCRIPT, marker, f"{provider.url}/v1", cwd=tmp_path)
         called = len(provider.calls)
     assert called >= 1 and "kickoff failed" in done.stdout, done.stderr[-3000:]
     lines = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
