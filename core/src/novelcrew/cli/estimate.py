@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from novelcrew.cli.local_job import EXIT_FAILED, EXIT_USAGE, job_args, start, usage_error
+from novelcrew.cli.run import EXIT_FAILED, EXIT_USAGE, job_args, start, usage_error
 
 if TYPE_CHECKING:
     from rich.console import Console
