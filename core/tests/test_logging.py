@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 import structlog
+from nc_logs import Stream, kept_logging
 from nc_subprocess import run_script
 from pydantic import BaseModel
 
@@ -32,18 +33,6 @@ from novelcrew.settings import Settings
 
 API_KEY = "nc-live-key-0123456789"
 PROVIDER_KEY = "sk-or-v1-abcdef0123456789"
-
-class Stream(io.TextIOWrapper):
-    """A text stream over bytes, as stderr is: structlog writes its JSON lines to the bytes
-    beneath, stdlib records go through the text layer."""
-
-    def __init__(self) -> None:
-        super().__init__(io.BytesIO(), encoding="utf-8", write_through=True)
-
-    def getvalue(self) -> str:
-        return self.buffer.getvalue().decode()  # type: ignore[attr-defined]
-
-
 
 class In(BaseModel):
     story_text: str
@@ -75,12 +64,8 @@ class Crews:
 
 @pytest.fixture
 def restore_logging() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    structlog.reset_defaults()
+    with kept_logging():
+        yield
 
 
 def settings(tmp_path: Path, **kw: Any) -> Settings:
