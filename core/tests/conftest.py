@@ -9,6 +9,11 @@ from pathlib import Path
 
 import pytest
 
+# helpers shared by tests in any folder (a folder without a conftest.py of its own)
+sys.path.insert(0, str(Path(__file__).parent / "helpers"))
+
+from nc_plugin_dists import dist_info
+
 
 @pytest.fixture
 def fake_dist(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Path]:
@@ -23,13 +28,7 @@ def fake_dist(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., 
 
     def make(dist: str, module: str, source: str, entry_name: str | None = None) -> Path:
         (root / f"{module}.py").write_text(textwrap.dedent(source))
-        info = root / f"{dist.replace('-', '_')}-1.2.3.dist-info"
-        info.mkdir()
-        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.2.3\n")
-        (info / "entry_points.txt").write_text(
-            f"[novelcrew]\n{entry_name or dist} = {module}\n"
-        )
         sys.modules.pop(module, None)
-        return info
+        return dist_info(root, dist, module, entry_name=entry_name, version="1.2.3")
 
     return make

@@ -19,6 +19,8 @@ from typing import Any
 
 import pytest
 import structlog
+from nc_logs import Stream, kept_logging
+from nc_subprocess import run_script
 from pydantic import BaseModel
 
 from novelcrew import Crew, RunContext, hookimpl
@@ -31,18 +33,6 @@ from novelcrew.settings import Settings
 
 API_KEY = "nc-live-key-0123456789"
 PROVIDER_KEY = "sk-or-v1-abcdef0123456789"
-
-class Stream(io.TextIOWrapper):
-    """A text stream over bytes, as stderr is: structlog writes its JSON lines to the bytes
-    beneath, stdlib records go through the text layer."""
-
-    def __init__(self) -> None:
-        super().__init__(io.BytesIO(), encoding="utf-8", write_through=True)
-
-    def getvalue(self) -> str:
-        return self.buffer.getvalue().decode()  # type: ignore[attr-defined]
-
-
 
 class In(BaseModel):
     story_text: str
@@ -74,12 +64,8 @@ class Crews:
 
 @pytest.fixture
 def restore_logging() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    structlog.reset_defaults()
+    with kept_logging():
+        yield
 
 
 def settings(tmp_path: Path, **kw: Any) -> Settings:
@@ -297,31 +283,16 @@ from novelcrew.settings import Settings
 
 configure_logging(Settings(_env_file=None, log_format="json"), cache=True)
 
-from typing import Any
-from crewai import Agent, Crew, Task
-from crewai.llms.base_llm import BaseLLM
+from nc_crewai_child import FixedAnswer, kickoff
 
 
-class ScriptedLLM(BaseLLM):
-    def call(self, messages: Any, *args: Any, **kwargs: Any) -> str:
+class Logging(FixedAnswer):
+    def on_call(self) -> None:
         structlog.get_logger("novelcrew.test").info("model_called")
         logging.getLogger("some.library").warning("a library line")
-        return "Thought: done\nFinal Answer: the lighthouse"
-
-    async def acall(self, messages: Any, *args: Any, **kwargs: Any) -> str:
-        return self.call(messages)
-
-    def supports_function_calling(self) -> bool:
-        return False
-
-    def get_context_window_size(self) -> int:
-        return 8000
 
 
-agent = Agent(role="Reader", goal="read", backstory="reads", llm=ScriptedLLM(model="scripted"),
-              verbose=True)
-task = Task(description="Read the story", expected_output="a word", agent=agent)
-result = Crew(agents=[agent], tasks=[task], verbose=True, tracing=False).kickoff()
+result = kickoff(Logging(model="scripted"), verbose=True)
 structlog.get_logger("novelcrew.test").info("crew_done", result=str(result))
 """
 
@@ -330,9 +301,7 @@ def test_crewai_console_output_never_lands_in_the_json_log(tmp_path: Path) -> No
     """A real crewAI crew with ``verbose=True`` prints its panels while our lines are logged
     from inside its model calls: the log stream holds JSON lines only, the panels went to
     stdout, and crewAI's own stdlib loggers came out as JSON lines too."""
-    done = subprocess.run([sys.executable, "-c", CREWAI_SCRIPT], capture_output=True,
-                          text=True, timeout=300, cwd=tmp_path,
-                          env={**os.environ, "HOME": str(tmp_path)})
+    done = run_script(CREWAI_SCRIPT, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Crew Execution Started" in done.stdout  # crewAI did print
     lines = [json.loads(line) for line in done.stderr.splitlines()]  # each line is JSON
@@ -364,3 +333,43 @@ def test_validation_errors_are_logged_without_the_data_they_quote(
     text = out.getvalue()
     assert "Maya" not in text
     assert "words" in text and "valid integer" in text and "input_type=str" in text
+
+
+PROVIDER_FAILURE_SCRIPT = """
+import sys
+from novelcrew.logging import configure_logging
+from novelcrew.settings import Settings
+
+configure_logging(Settings(_env_file=None, log_format="json", log_level="DEBUG"), cache=True)
+
+from crewai import LLM
+from nc_crewai_child import kickoff
+
+marker, url = sys.argv[1], sys.argv[2]
+llm = LLM(model="openai/story", base_url=url, api_key="sk-test", max_retries=0)
+try:
+    kickoff(llm, description=f"Read the story: {marker}", max_retry_limit=0)
+except Exception as exc:
+    print("kickoff failed:", type(exc).__name__)
+"""
+
+
+def test_a_failing_provider_never_puts_the_prompt_in_the_log(tmp_path: Path) -> None:
+    """crewAI's own OpenAI client logs ``OpenAI API call failed: <the provider's error>`` on
+    the root logger, and a provider's error body may quote the prompt (as a context-length
+    error does): the log keeps that line's head and withholds the rest, at any log level."""
+    from novelcrew_sdk.openai_server import Fault, OpenAIServer
+
+    marker = f"MK{os.urandom(6).hex()}"
+    body = json.dumps({"error": {"message": f"Bad request, your prompt: Read the story: {marker}",
+                                 "type": "invalid_request_error"}})
+    with OpenAIServer() as provider:
+        provider.queue(*[Fault.status_code(400, body) for _ in range(10)])
+        done = run_script(PROVIDER_FAILURE_SCRIPT, marker, f"{provider.url}/v1", cwd=tmp_path)
+        called = len(provider.calls)
+    assert called >= 1 and "kickoff failed" in done.stdout, done.stderr[-3000:]
+    lines = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
+    failed = [line for line in lines if "API call failed" in str(line.get("event"))]
+    assert failed, "crewAI's failure line is gone: this test no longer provokes it"
+    assert failed[0]["event"].endswith("[withheld: it may quote prompts]")
+    assert marker not in done.stderr

@@ -8,42 +8,29 @@ import json
 
 import httpx
 import pytest
+from nc_plugin_dists import COUNTER
 from typer.testing import CliRunner
 
 from novelcrew.plugins import load, reset_plugins
 
-HEADER = """
-from pydantic import BaseModel
-from novelcrew import Crew, hookimpl
-
-class In(BaseModel):
-    story_text: str
-
-class Out(BaseModel):
-    words: int
-
-async def run(ctx, inputs):
-    return Out(words=len(inputs.story_text.split()))
-"""
-
-GOOD = HEADER + """
+GOOD = COUNTER + """
 @hookimpl
 def register_crews(register):
     register(Crew(name="good", description="counts", input_model=In, output_model=Out, run=run))
 """
 
-UNMARKED = HEADER + """
+UNMARKED = COUNTER + """
 def register_crews(register):  # no @hookimpl
     register(Crew(name="unmarked", description="x", input_model=In, output_model=Out, run=run))
 """
 
-TYPO = HEADER + """
+TYPO = COUNTER + """
 @hookimpl
 def register_crew(register):  # the hook is register_crews
     register(Crew(name="typo", description="x", input_model=In, output_model=Out, run=run))
 """
 
-SYNC_RUN = HEADER + """
+SYNC_RUN = COUNTER + """
 def blocking(ctx, inputs):
     return Out(words=1)
 

@@ -7,24 +7,13 @@ import subprocess
 import sys
 
 import pytest
+from nc_plugin_dists import COUNTER
 from typer.testing import CliRunner
 
 from novelcrew.errors import RegistrationError, ToolMissing
 from novelcrew.plugins import load
 
-CREW_PLUGIN = """
-from pydantic import BaseModel
-from novelcrew import Crew, Tool, hookimpl
-
-class In(BaseModel):
-    story_text: str
-
-class Out(BaseModel):
-    words: int
-
-async def run(ctx, inputs):
-    return Out(words=len(inputs.story_text.split()))
-
+CREW_PLUGIN = COUNTER + """
 @hookimpl
 def register_crews(register):
     register(Crew(name="{crew}", description="counts words", input_model=In,

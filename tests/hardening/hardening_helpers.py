@@ -1,9 +1,10 @@
-"""Starting and stopping a real ``novelcrew serve`` for the hardening tests."""
+"""Starting and stopping a real ``novelcrew serve`` for the hardening tests, and filling a
+disk."""
 
 from __future__ import annotations
 
+import contextlib
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -12,14 +13,12 @@ from typing import Any
 
 import httpx
 
+from novelcrew_sdk.testing import free_port, stop_process, wait_for_http
+
+__all__ = ["fill", "free_port", "start_server", "statuses", "stop", "submit", "wait_for"]
+
 HERE = Path(__file__).parent
 NOVELCREW = str(Path(sys.executable).parent / "novelcrew")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start_server(data_dir: Path, log: Path, **env: str) -> tuple[subprocess.Popen[bytes], str]:
@@ -36,27 +35,31 @@ def start_server(data_dir: Path, log: Path, **env: str) -> tuple[subprocess.Pope
             env=environ, cwd=log.parent, stdout=out, stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            if httpx.get(f"{url}/health", timeout=2).status_code < 500:
-                return proc, url
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited {proc.returncode}: {log.read_text()[-3000:]}")
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.1)
+    try:
+        wait_for_http(f"{url}/health", proc)
+    except (RuntimeError, TimeoutError) as exc:
+        stop_process(proc)
+        raise RuntimeError(f"{exc}\n{log.read_text()[-3000:]}") from None
+    return proc, url
 
 
 def stop(proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
+    """SIGTERM, then SIGKILL after ``timeout``: the server drains its jobs first."""
+    stop_process(proc, timeout)
+
+
+def fill(disk: Path) -> Path:
+    """Fill ``disk`` up with one file; returns it (unlink it to free the space)."""
+    filler = disk / "filler"
+    with filler.open("wb") as fh, contextlib.suppress(OSError):
+        while True:
+            fh.write(b"\0" * 65536)
+            fh.flush()
+    with contextlib.suppress(OSError), filler.open("ab") as fh:  # the last few bytes
+        while True:
+            fh.write(b"\0" * 512)
+            fh.flush()
+    return filler
 
 
 def submit(url: str, inputs: dict[str, Any], project: str = "hardening") -> str:

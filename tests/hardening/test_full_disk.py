@@ -4,45 +4,15 @@ cannot write, and once space returns every job finishes on its own."""
 
 from __future__ import annotations
 
-import contextlib
 import signal
-import subprocess
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
-from hardening_helpers import start_server, statuses, stop, submit, wait_for
+from hardening_helpers import fill, start_server, statuses, stop, submit, wait_for
 
 PAD = 400_000  # characters of result per job: its write needs fresh space in the store
-
-
-@pytest.fixture
-def tmpfs(tmp_path: Path) -> Iterator[Path]:
-    """A 16 MB tmpfs (this test runs as root, as the machine's test runner does)."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount)], check=True)
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=True)
-
-
-def fill(disk: Path) -> Path:
-    """Fill ``disk`` up with one file; returns it."""
-    filler = disk / "filler"
-    with filler.open("wb") as fh, contextlib.suppress(OSError):
-        while True:
-            fh.write(b"\0" * 65536)
-            fh.flush()
-    with contextlib.suppress(OSError), filler.open("ab") as fh:  # the last few bytes
-        while True:
-            fh.write(b"\0" * 512)
-            fh.flush()
-    return filler
 
 
 def test_full_disk_degrades_and_accepted_jobs_resume(tmp_path: Path, tmpfs: Path) -> None:

@@ -10,44 +10,15 @@ stopped logging cannot make the test pass by silence.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import subprocess
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
-from hardening_helpers import free_port, start_server, stop, wait_for
+from hardening_helpers import fill, free_port, start_server, stop, wait_for
 
 from novelcrew_sdk.openai_server import Fault, OpenAIServer
-
-
-@pytest.fixture
-def tmpfs(tmp_path: Path) -> Iterator[Path]:
-    """A 16 MB tmpfs for the data directory, to fill up (the test runs as root)."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount)], check=True)
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=True)
-
-
-def fill(disk: Path) -> Path:
-    filler = disk / "filler"
-    with filler.open("wb") as fh, contextlib.suppress(OSError):
-        while True:
-            fh.write(b"\0" * 65536)
-            fh.flush()
-    with contextlib.suppress(OSError), filler.open("ab") as fh:
-        while True:
-            fh.write(b"\0" * 512)
-            fh.flush()
-    return filler
 
 
 def submit(url: str, crews: list[str], inputs: dict[str, Any], **extra: Any) -> str:

@@ -7,16 +7,14 @@ from __future__ import annotations
 
 import os
 import re
-import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
+
+from novelcrew_sdk.testing import free_port, stop_process, wait_for_http
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "examples" / "client" / "demo.py"
@@ -31,6 +29,14 @@ def demo_env() -> dict[str, str]:
                 "NOVELCREW_API_KEYS", "PYTHONPATH"):
         env.pop(key, None)
     return env
+
+
+def run_demo(story: str, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``examples/client/demo.py`` on ``story`` through the three-crew chain, as a person runs
+    it (``--url`` among ``args`` sends it to a running server instead of starting one)."""
+    return subprocess.run(
+        [sys.executable, str(DEMO), "--story", story, "--crews", "architect,director,storyboard",
+         *args], capture_output=True, text=True, env=demo_env(), cwd=cwd, timeout=600)
 
 
 def printed_board(out: str) -> tuple[str, list[str], int]:
@@ -58,11 +64,7 @@ def printed_board(out: str) -> tuple[str, list[str], int]:
 
 
 def test_the_demo_prints_the_three_crew_chains_storyboard(tmp_path: Path) -> None:
-    env = demo_env()
-    proc = subprocess.run(
-        [sys.executable, str(DEMO), "--story", "the-long-haul-to-drummore.txt",
-         "--crews", "architect,director,storyboard"],
-        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)
+    proc = run_demo("the-long-haul-to-drummore.txt", tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "submitted the-long-haul-to-drummore.txt" in proc.stderr
     assert "storyboard finished" in proc.stderr and "job succeeded" in proc.stderr
@@ -85,42 +87,25 @@ def test_the_demo_prints_the_three_crew_chains_storyboard(tmp_path: Path) -> Non
 def offline_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``novelcrew serve`` with every installed plugin on the offline model."""
     base = tmp_path_factory.mktemp("demo-server")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     env = {**demo_env(), "NOVELCREW_MODEL": "offline", "NOVELCREW_LOG_LEVEL": "WARNING"}
     proc = subprocess.Popen(
         [sys.executable, "-c", "from novelcrew.cli import main; main()", "serve", "--host",
          "127.0.0.1", "--port", str(port), "--data-dir", str(base / "data")],
         env=env, cwd=base, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            if httpx.get(f"{url}/health", timeout=2).status_code < 500:
-                break
-        except httpx.HTTPError:
-            pass
-        assert proc.poll() is None, "the server exited early"
-        assert time.monotonic() < deadline, "the server did not start in 120 s"
-        time.sleep(0.2)
-    yield url
-    proc.send_signal(signal.SIGTERM)
     try:
-        proc.wait(20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+        wait_for_http(f"{url}/health", proc, timeout=120)
+        yield url
+    finally:
+        stop_process(proc)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("story", STORIES, ids=[p.stem for p in STORIES])
 def test_every_example_story_goes_through_the_three_crew_demo(
         story: Path, offline_server: str, tmp_path: Path) -> None:
-    proc = subprocess.run(
-        [sys.executable, str(DEMO), "--url", offline_server, "--story", story.name,
-         "--crews", "architect,director,storyboard"],
-        capture_output=True, text=True, env=demo_env(), cwd=tmp_path, timeout=600)
+    proc = run_demo(story.name, tmp_path, "--url", offline_server)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert f"submitted {story.name}" in proc.stderr and "job succeeded" in proc.stderr
     _, ids, _ = printed_board(proc.stdout)

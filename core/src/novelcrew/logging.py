@@ -18,6 +18,9 @@ What never reaches the output:
   without them;
 - the data a pydantic ``ValidationError`` quotes (``input_value=...``, a story or a result):
   cut from every line and traceback, whichever library logged it;
+- the text of records logged by the model libraries (crewAI, LiteLLM, the OpenAI SDK): they
+  quote prompts and provider error bodies (crewAI logs ``OpenAI API call failed: <body>`` on
+  the root logger), so only a record's head before its first colon is kept;
 - crewAI's console output: crewAI prints its panels with rich to stdout, never to stderr, so
   they never land between the log's lines as long as the log stays on stderr (or a file).
 """
@@ -113,6 +116,44 @@ class Redactor:
         return event_dict
 
 
+class ModelLibraryFilter(logging.Filter):
+    """A handler filter that withholds what the model libraries' own records say after their
+    head (``OpenAI API call failed: [withheld]``): provider error bodies and debug lines quote
+    prompts, and our own lines already say what failed. crewAI also logs through the root
+    logger (``logging.error``), so a record counts as theirs by its logger's name or by the
+    file that logged it."""
+
+    LOGGERS = ("crewai", "litellm", "LiteLLM", "openai", "instructor")
+    WITHHELD = "[withheld: it may quote prompts]"
+
+    def __init__(self) -> None:
+        super().__init__()
+        import importlib.util
+
+        self.folders: tuple[str, ...] = ()
+        for name in ("crewai", "litellm"):
+            with contextlib.suppress(ImportError, ValueError):
+                spec = importlib.util.find_spec(name)  # finds the folder, imports nothing
+                if spec is not None and spec.submodule_search_locations:
+                    self.folders += tuple(spec.submodule_search_locations)
+
+    def _theirs(self, record: logging.LogRecord) -> bool:
+        if record.name.split(".", 1)[0] in self.LOGGERS:
+            return True
+        return (record.name == "root" and bool(self.folders)
+                and record.pathname.startswith(self.folders))
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self._theirs(record):
+            message = record.getMessage()
+            head, colon, rest = message.partition(":")
+            cut = bool(colon and rest.strip()) or len(head) > 120
+            record.msg = head[:120] + (f": {self.WITHHELD}" if cut else "")
+            record.args = None
+            record.exc_info = record.exc_text = record.stack_info = None
+        return True
+
+
 def _settings_secrets(settings: Settings) -> list[str]:
     found: list[str] = []
     for key in settings.api_keys:  # ``key`` or ``key:tenant``: the key is the secret
@@ -198,6 +239,7 @@ def configure_logging(settings: Settings, *, stream: IO[str] | None = None,
     handler = logging.StreamHandler(out)
     handler.set_name(_HANDLER_NAME)
     handler.setFormatter(formatter)
+    handler.addFilter(ModelLibraryFilter())
     root = logging.getLogger()
     for old in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
         root.removeHandler(old)

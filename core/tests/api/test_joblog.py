@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 from collections.abc import Iterator
 from typing import Any
 
 import apicrews
 import pytest
-import structlog
 from apihelpers import wait_job
+from nc_logs import Stream, kept_logging
 from pydantic import BaseModel
 
 from novelcrew import Crew, RunContext, hookimpl
@@ -23,18 +22,6 @@ from novelcrew.plugins import register_module
 from novelcrew.settings import Settings
 
 STORY = "Maya climbed the lighthouse stairs at dusk."
-
-class Stream(io.TextIOWrapper):
-    """A text stream over bytes, as stderr is: structlog writes its JSON lines to the bytes
-    beneath, stdlib records go through the text layer."""
-
-    def __init__(self) -> None:
-        super().__init__(io.BytesIO(), encoding="utf-8", write_through=True)
-
-    def getvalue(self) -> str:
-        return self.buffer.getvalue().decode()  # type: ignore[attr-defined]
-
-
 
 class In(BaseModel):
     story_text: str
@@ -59,15 +46,11 @@ class Metered:
 @pytest.fixture
 def log_lines(tmp_path: Any, plugins: Any) -> Iterator[io.StringIO]:
     register_module(plugins, Metered(), "metered")
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
     out = Stream()
-    configure_logging(Settings(_env_file=None, data_dir=tmp_path,  # type: ignore[call-arg]
-                               log_format="json"), stream=out)
-    yield out
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    structlog.reset_defaults()
+    with kept_logging():
+        configure_logging(Settings(_env_file=None, data_dir=tmp_path,  # type: ignore[call-arg]
+                                   log_format="json"), stream=out)
+        yield out
 
 
 def lines_of(out: io.StringIO, job_id: str) -> list[dict[str, Any]]:

@@ -97,7 +97,6 @@ async def test_list_pages_by_status_and_counts_move_with_transitions(store: Redi
     page, total = await store.list(project_id="p", status=JobStatus.running)
     assert total == 1 and page[0].id == jobs[0].id
     assert (await store.counts())["running"] == 1
-    assert await store.oldest(JobStatus.queued, 10) == [jobs[1].id, jobs[2].id]
 
 
 async def test_a_save_without_an_event_reaches_other_processes_promptly(

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,26 +16,19 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from nc_plugin_dists import dist_info
 
 from novelcrew.backends.inline.store import SQLiteStore
 from novelcrew.jobs import JobStatus
+from novelcrew_sdk.testing import free_port, stop_process, wait_for_http
 
 HERE = Path(__file__).parent
 
 
 def install_plugin(site: Path) -> Path:
     """Install ``testcrews`` (next to this file) as plugin ``slowcrews`` via an entry point."""
-    dist = site / "nc_slowcrews-0.1.0.dist-info"
-    dist.mkdir(parents=True)
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: nc-slowcrews\nVersion: 0.1.0\n")
-    (dist / "entry_points.txt").write_text("[novelcrew]\nslowcrews = testcrews\n")
+    dist_info(site, "nc-slowcrews", "testcrews", entry_name="slowcrews")
     return site
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start_server(data_dir: Path, site: Path) -> tuple[subprocess.Popen[bytes], str]:
@@ -51,17 +43,12 @@ def start_server(data_dir: Path, site: Path) -> tuple[subprocess.Popen[bytes], s
         env=env, cwd=data_dir.parent, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            if httpx.get(f"{url}/health", timeout=2).status_code < 500:
-                return proc, url
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None:
-            raise RuntimeError(proc.stderr.read().decode() if proc.stderr else "server died")
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.1)
+    try:
+        wait_for_http(f"{url}/health", proc)
+    except TimeoutError:
+        stop_process(proc)
+        raise
+    return proc, url
 
 
 def statuses(url: str) -> dict[str, str]:
@@ -111,8 +98,7 @@ async def test_sigkill_while_jobs_are_queued_and_running_loses_nothing(tmp_path:
             assert list(job["result"]) == ["quick", "slow"]
             assert job["result"]["slow"]["steps"] == 20
     finally:
-        second.send_signal(signal.SIGTERM)
-        second.wait(30)
+        stop_process(second, 30)
 
     store = SQLiteStore(data_dir / "jobs.sqlite3")
     await store.open()

@@ -4,17 +4,16 @@ entry point, on ``sys.path`` (and ``PYTHONPATH`` for subprocesses)."""
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import sys
 import textwrap
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
+from nc_plugin_dists import dist_info
+
+from novelcrew_sdk.testing import free_port, stop_process, wait_for_http
 
 API_KEY = "test-key-for-the-cli"
 
@@ -120,10 +119,7 @@ def install_plugin(root: Path) -> Path:
     """Write the module and its ``.dist-info`` (with the entry point) into ``root``."""
     root.mkdir(parents=True, exist_ok=True)
     (root / "nc_clitest.py").write_text(textwrap.dedent(PLUGIN))
-    dist = root / "nc_clitest-0.1.0.dist-info"
-    dist.mkdir(exist_ok=True)
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: nc-clitest\nVersion: 0.1.0\n")
-    (dist / "entry_points.txt").write_text("[novelcrew]\nclitest = nc_clitest\n")
+    dist_info(root, "nc-clitest", "nc_clitest", entry_name="clitest")
     return root
 
 
@@ -142,9 +138,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]
     """A real ``novelcrew`` API server (uvicorn, inline backend) with the test plugin."""
     base = tmp_path_factory.mktemp("server")
     site = install_plugin(base / "site")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     env = {**os.environ, "PYTHONPATH": str(site), "NOVELCREW_PLUGINS": "clitest",
            "NOVELCREW_DATA_DIR": str(base / "data"), "NOVELCREW_API_KEYS": API_KEY,
            "NOVELCREW_LOG_LEVEL": "WARNING"}
@@ -154,23 +148,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]
         env=env, cwd=base, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            if httpx.get(f"{url}/health", timeout=2).status_code < 500:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None:
-            raise RuntimeError(proc.stderr.read().decode() if proc.stderr else "server died")
-        if time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError("server did not start in 90 s")
-        time.sleep(0.2)
-    yield {"url": url, "api_key": API_KEY}
-    proc.send_signal(signal.SIGTERM)
     try:
-        proc.wait(20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+        wait_for_http(f"{url}/health", proc)
+        yield {"url": url, "api_key": API_KEY}
+    finally:
+        stop_process(proc)

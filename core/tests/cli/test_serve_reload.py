@@ -4,7 +4,6 @@ loaded anew (a real subprocess, as a plugin author runs it)."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
@@ -16,38 +15,17 @@ from pathlib import Path
 
 import httpx
 import pytest
+from nc_plugin_dists import COUNTER, dist_info
 
 from novelcrew.plugins import editable_plugin_sources
 
 NOVELCREW = str(Path(sys.executable).parent / "novelcrew")
 
-PLUGIN = """
-from pydantic import BaseModel
-from novelcrew import Crew, hookimpl
-
-class In(BaseModel):
-    story_text: str
-
-class Out(BaseModel):
-    words: int
-
-async def run(ctx, inputs):
-    return Out(words=0)
-
+PLUGIN = COUNTER + """
 @hookimpl
 def register_crews(register):
     register(Crew(name="{crew}", description="x", input_model=In, output_model=Out, run=run))
 """
-
-
-def _dist(site: Path, dist: str, module: str, project: Path | None) -> None:
-    info = site / f"{dist.replace('-', '_')}-0.1.0.dist-info"
-    info.mkdir(parents=True)
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.1.0\n")
-    (info / "entry_points.txt").write_text(f"[novelcrew]\n{dist} = {module}\n")
-    if project is not None:  # what pip and uv write for `install -e` (PEP 610)
-        (info / "direct_url.json").write_text(json.dumps(
-            {"url": project.as_uri(), "dir_info": {"editable": True}}))
 
 
 @pytest.fixture
@@ -58,9 +36,9 @@ def editable(tmp_path: Path) -> dict[str, Path]:
     package = project / "src" / "nc_reloadme"
     package.mkdir(parents=True)
     (package / "__init__.py").write_text(textwrap.dedent(PLUGIN.format(crew="alpha")))
-    _dist(site, "reloadme", "nc_reloadme", project)
+    dist_info(site, "reloadme", "nc_reloadme", editable=project)
     (site / "nc_fixed.py").write_text(textwrap.dedent(PLUGIN.format(crew="fixed")))
-    _dist(site, "fixed", "nc_fixed", None)
+    dist_info(site, "fixed", "nc_fixed")
     return {"site": site, "src": project / "src", "package": package}
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
+
+from nc_subprocess import run_script
 
 SCRIPT = r"""
 import sys
@@ -15,29 +15,10 @@ from novelcrew.crewai.env import prepare
 
 prepare(sys.argv[1])  # what the runner does before any crew code
 
-from typing import Any
-from crewai import Agent, Crew, Task
-from crewai.llms.base_llm import BaseLLM
-
-
-class Answer(BaseLLM):
-    def call(self, messages: Any, *args: Any, **kwargs: Any) -> str:
-        return "Thought: done\nFinal Answer: the lighthouse"
-
-    async def acall(self, messages: Any, *args: Any, **kwargs: Any) -> str:
-        return self.call(messages)
-
-    def supports_function_calling(self) -> bool:
-        return False
-
-    def get_context_window_size(self) -> int:
-        return 8000
-
+from nc_crewai_child import kickoff, FixedAnswer
 
 for _ in range(2):
-    agent = Agent(role="Reader", goal="read", backstory="reads", llm=Answer(model="answer"))
-    task = Task(description="Read the story", expected_output="a word", agent=agent)
-    print("RESULT", Crew(agents=[agent], tasks=[task], tracing=False).kickoff())
+    print("RESULT", kickoff(FixedAnswer(model="answer")))
 """
 
 
@@ -48,9 +29,7 @@ def test_a_fresh_machine_is_never_asked_about_traces(tmp_path: Path) -> None:
     directory under the data directory. If this fails, crewAI no longer reads that answer
     from ``<storage>/.crewai_user.json``: see ``novelcrew.crewai.env.decline_tracing``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CREWAI_")}
-    done = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path / "data")],
-                          capture_output=True, text=True, timeout=300, cwd=tmp_path,
-                          stdin=subprocess.DEVNULL, env={**env, "HOME": str(tmp_path)})
+    done = run_script(SCRIPT, str(tmp_path / "data"), cwd=tmp_path, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.count("RESULT the lighthouse") == 2
     output = (done.stdout + done.stderr).lower()

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import itertools
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from novelcrew.settings import Settings
+from novelcrew_sdk.testing import free_port, stop_process, wait_for_http
 
 SCENES = [
     (1, "Maya trims the wick of the great lantern as fog rolls in.", "The Lighthouse", "NIGHT",
@@ -94,47 +91,23 @@ def story_graph() -> dict[str, Any]:
     return {"chunks": chunks, "entities": entities, "relationships": rels}
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_http(url: str, process: subprocess.Popen[bytes] | None = None, timeout: float = 30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}")
-        try:
-            if httpx.get(url, timeout=1.0).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise TimeoutError(url)
-
-
-def serve(data_dir: Path, *extra: str) -> tuple[str, subprocess.Popen[bytes]]:
-    """``novelcrew-pathrag serve`` (the installed console script) on a free port."""
+def serve(data_dir: Path, *extra: str,
+          port: int | None = None) -> tuple[str, subprocess.Popen[bytes]]:
+    """``novelcrew-pathrag serve`` (the installed console script) on ``port`` or a free one."""
     script = Path(sys.executable).with_name("novelcrew-pathrag")
-    port = free_port()
+    port = port or free_port()
     process = subprocess.Popen(
         [str(script), "serve", "--port", str(port), "--data-dir", str(data_dir),
          "--log-level", "warning", *extra],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     url = f"http://127.0.0.1:{port}"
-    wait_http(f"{url}/health", process)
+    wait_for_http(f"{url}/health", process, timeout=30)
     return url, process
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    stop_process(process, 10)
 
 
 

@@ -10,12 +10,13 @@ import asyncio
 import os
 import signal
 import subprocess
-import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from pathrag_helpers import free_port, story_graph, wait_http
+import pytest
+from pathrag_helpers import free_port, serve, stop, story_graph
 
 from novelcrew.context import ToolContext
 from novelcrew.settings import Settings
@@ -28,19 +29,35 @@ TIMEOUT = 1.0
 WRITE_BOUND = 30.0
 
 
-def serve_on(port: int, data_dir: Path) -> subprocess.Popen[bytes]:
-    script = Path(sys.executable).with_name("novelcrew-pathrag")
-    process = subprocess.Popen(
-        [str(script), "serve", "--port", str(port), "--data-dir", str(data_dir),
-         "--log-level", "warning"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_http(f"http://127.0.0.1:{port}/health", process)
-    return process
+class GraphService:
+    """A real ``novelcrew-pathrag serve`` on a port of its own, stopped and started again there
+    (or hung with SIGSTOP), and settings whose graph writes go to it."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.port = free_port()
+        self.graph_dir = tmp_path / "graph"
+        self.settings = settings_for(f"http://127.0.0.1:{self.port}", tmp_path / "data")
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        _, self.process = serve(self.graph_dir, port=self.port)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.send_signal(signal.SIGCONT)  # a hung one ends too
+            stop(self.process)
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.send_signal(signal.SIGCONT)
-    process.terminate()
-    process.wait(10)
+@pytest.fixture
+def service(tmp_path: Path) -> Iterator[GraphService]:
+    """The graph service, up; stopped and the plugin's backends forgotten afterwards."""
+    service = GraphService(tmp_path)
+    service.start()
+    try:
+        yield service
+    finally:
+        service.stop()
+        reset_backends()
 
 
 def settings_for(url: str, data_dir: Path) -> Settings:
@@ -66,79 +83,60 @@ def names(registry: Any, settings: Settings, project: str) -> set[str]:
 
 
 def test_writes_queue_while_the_service_is_down_and_drain_when_it_is_back(
-        tmp_path: Path, registry: Any) -> None:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    service = serve_on(port, tmp_path / "graph")
-    settings = settings_for(url, tmp_path / "data")
+        service: GraphService, registry: Any) -> None:
+    settings = service.settings
     project = f"down-{os.getpid()}"
-    try:
-        stop(service)
-        new_version = tool(registry, settings, "kg_new_version", project)
-        insert = tool(registry, settings, "kg_insert_custom_kg", project)
-        started = time.monotonic()
-        version = asyncio.run(new_version.acall(keep_previous=1))
-        counts = asyncio.run(insert.acall(custom_kg=story_graph()))
-        assert time.monotonic() - started < WRITE_BOUND
-        assert version.queued and counts.queued
-        assert counts.entities == len(story_graph()["entities"])
-        backend = backend_for(settings)
-        assert backend.pending_writes() == 2  # type: ignore[attr-defined]
-        health = asyncio.run(backend.health())
-        assert health.status == "down" and health.data["queued_writes"] == 2
+    service.stop()
+    new_version = tool(registry, settings, "kg_new_version", project)
+    insert = tool(registry, settings, "kg_insert_custom_kg", project)
+    started = time.monotonic()
+    version = asyncio.run(new_version.acall(keep_previous=1))
+    counts = asyncio.run(insert.acall(custom_kg=story_graph()))
+    assert time.monotonic() - started < WRITE_BOUND
+    assert version.queued and counts.queued
+    assert counts.entities == len(story_graph()["entities"])
+    backend = backend_for(settings)
+    assert backend.pending_writes() == 2  # type: ignore[attr-defined]
+    health = asyncio.run(backend.health())
+    assert health.status == "down" and health.data["queued_writes"] == 2
 
-        service = serve_on(port, tmp_path / "graph")
-        wait_until(lambda: backend.pending_writes() == 0, 30,  # type: ignore[attr-defined]
-                   "the outbox to drain")
-        assert {"Maya", "Tom", "The Lighthouse"} <= names(registry, settings, project)
-    finally:
-        stop(service)
-        reset_backends()
+    service.start()
+    wait_until(lambda: backend.pending_writes() == 0, 30,  # type: ignore[attr-defined]
+               "the outbox to drain")
+    assert {"Maya", "Tom", "The Lighthouse"} <= names(registry, settings, project)
 
 
 def test_a_hanging_service_is_cut_off_and_written_once_it_answers(
-        tmp_path: Path, registry: Any) -> None:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    service = serve_on(port, tmp_path / "graph")
-    settings = settings_for(url, tmp_path / "data")
+        service: GraphService, registry: Any) -> None:
+    settings = service.settings
     project = f"hang-{os.getpid()}"
-    try:
-        insert = tool(registry, settings, "kg_insert_custom_kg", project)
-        service.send_signal(signal.SIGSTOP)  # accepts connections, never answers
-        started = time.monotonic()
-        counts = asyncio.run(insert.acall(custom_kg=story_graph()))
-        assert time.monotonic() - started < WRITE_BOUND
-        assert counts.queued
-        backend = backend_for(settings)
-        assert backend.pending_writes() == 1  # type: ignore[attr-defined]
-        service.send_signal(signal.SIGCONT)
-        wait_until(lambda: backend.pending_writes() == 0, 30,  # type: ignore[attr-defined]
-                   "the outbox to drain")
-        assert {"Maya", "Tom"} <= names(registry, settings, project)
-    finally:
-        stop(service)
-        reset_backends()
+    insert = tool(registry, settings, "kg_insert_custom_kg", project)
+    assert service.process is not None
+    service.process.send_signal(signal.SIGSTOP)  # accepts connections, never answers
+    started = time.monotonic()
+    counts = asyncio.run(insert.acall(custom_kg=story_graph()))
+    assert time.monotonic() - started < WRITE_BOUND
+    assert counts.queued
+    backend = backend_for(settings)
+    assert backend.pending_writes() == 1  # type: ignore[attr-defined]
+    service.process.send_signal(signal.SIGCONT)
+    wait_until(lambda: backend.pending_writes() == 0, 30,  # type: ignore[attr-defined]
+               "the outbox to drain")
+    assert {"Maya", "Tom"} <= names(registry, settings, project)
 
 
-def test_a_new_process_replays_what_an_earlier_one_left(tmp_path: Path, registry: Any) -> None:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    service = serve_on(port, tmp_path / "graph")
-    settings = settings_for(url, tmp_path / "data")
+def test_a_new_process_replays_what_an_earlier_one_left(
+        service: GraphService, registry: Any) -> None:
+    settings = service.settings
     project = f"restart-{os.getpid()}"
-    try:
-        stop(service)
-        counts = asyncio.run(tool(registry, settings, "kg_insert_custom_kg", project)
-                             .acall(custom_kg=story_graph()))
-        assert counts.queued
-        reset_backends()  # as if the process ended: the queue stays on disk
+    service.stop()
+    counts = asyncio.run(tool(registry, settings, "kg_insert_custom_kg", project)
+                         .acall(custom_kg=story_graph()))
+    assert counts.queued
+    reset_backends()  # as if the process ended: the queue stays on disk
 
-        service = serve_on(port, tmp_path / "graph")
-        backend = backend_for(settings)  # a new process's first use of the graph
-        wait_until(lambda: backend.pending_writes() == 0, 30,  # type: ignore[attr-defined]
-                   "the outbox to drain")
-        assert {"Maya", "Tom"} <= names(registry, settings, project)
-    finally:
-        stop(service)
-        reset_backends()
+    service.start()
+    backend = backend_for(settings)  # a new process's first use of the graph
+    wait_until(lambda: backend.pending_writes() == 0, 30,  # type: ignore[attr-defined]
+               "the outbox to drain")
+    assert {"Maya", "Tom"} <= names(registry, settings, project)

@@ -108,3 +108,30 @@ async def test_the_servers_health_names_a_rejected_key(
         entry = body["dependencies"][f"tool:{tool}"]
         assert entry["status"] == "down"
         assert entry["detail"] == "Payload rejected the API key (403)"
+
+
+async def test_a_hanging_payload_does_not_hold_up_health_after_the_first_answer(
+        settings_for: Callable[..., Settings]) -> None:
+    """A Payload that accepts connections and never answers: the first check waits for its
+    probe to give up (bounded) and says so; later checks answer at once from that answer
+    while a new probe waits, instead of each holding ``/health`` for the probe's timeout."""
+    import asyncio
+
+    from novelcrew_payload.health import SHARE_SECONDS
+
+    async def never_answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()  # until the client gives up
+
+    server = await asyncio.start_server(never_answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    health = load(allow=["payload"]).registry.tools["payload_read_project"].spec.health
+    assert health is not None
+    settings = settings_for(None, url=f"http://127.0.0.1:{port}", api_key="k")
+    async with server:
+        first = await health(settings)
+        assert first.status == "down" and "last probe" not in first.detail
+        await asyncio.sleep(SHARE_SECONDS + 0.1)  # past the window in which checks share a probe
+        later = await health(settings)
+        assert later.status == "down"
+        assert later.detail.startswith(first.detail)
+        assert "the last probe's answer; a new one has waited" in later.detail

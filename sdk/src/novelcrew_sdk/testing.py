@@ -1,7 +1,12 @@
-"""Building blocks for plugin tests: settings, a registry with chosen plugins, a job runner."""
+"""Building blocks for plugin tests: settings, a registry with chosen plugins, a job runner,
+and for tests that start a real server (``novelcrew serve``, a service a plugin talks to): a
+free port, waiting until it answers, stopping it."""
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -73,3 +78,50 @@ async def run_job(
         outcome = await runner.run(job.id)
     events = await store.events(job.id, 0, limit=100_000)
     return outcome.job, events
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_http(url: str, process: subprocess.Popen[Any] | None = None, *,
+                  timeout: float = 90.0) -> None:
+    """Wait until ``url`` (e.g. ``http://127.0.0.1:5001/health``) answers below 500.
+
+    Raises ``RuntimeError`` as soon as ``process`` (the server, when given) exits, with what
+    it wrote to a piped stderr, and ``TimeoutError`` after ``timeout`` seconds. (A piped
+    stderr is read only then: a server that logs much should log to a file instead, or its
+    full pipe stops it.)
+    """
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(url, timeout=2.0).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        if process is not None and process.poll() is not None:
+            said = process.stderr.read() if process.stderr else ""
+            if isinstance(said, bytes):
+                said = said.decode(errors="replace")
+            raise RuntimeError(f"the server exited with {process.returncode} before {url} "
+                               f"answered: {said[-3000:]}")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{url} did not answer within {timeout:g}s")
+        time.sleep(0.1)
+
+
+def stop_process(process: subprocess.Popen[Any], timeout: float = 20.0) -> None:
+    """SIGTERM (a server drains and exits), then SIGKILL if it has not exited in ``timeout``."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)

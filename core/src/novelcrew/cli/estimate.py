@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from novelcrew.cli.run import EXIT_FAILED, EXIT_USAGE, _parse_inputs, _read_story, _usage_error
+from novelcrew.cli.run import EXIT_FAILED, EXIT_USAGE, job_args, start, usage_error
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -52,28 +52,16 @@ def estimate_command(
     come from the real prompts; completion tokens and money are estimates (see
     docs/user-guide.md). Nothing is stored or written.
     """
-    names = [name.strip() for name in crews.split(",") if name.strip()]
-    if not names:
-        _usage_error("name at least one crew, e.g. --crews architect,director")
-    job_inputs = _parse_inputs(inputs)
-    if story is not None:
-        job_inputs["story_text"] = _read_story(story)
-    if title:
-        job_inputs["title"] = title
+    names, job_inputs, settings = job_args(
+        crews, story=story, title=title, inputs=inputs, data_dir=data_dir, log_level=log_level,
+        example="--crews architect,director")
     from novelcrew.llm.prices import Price, parse_price
 
     table: dict[str, Price] = {}
     try:
         table.update(parse_price(text) for text in prices)
     except ValueError as exc:
-        _usage_error(str(exc))
-
-    from novelcrew.settings import Settings
-
-    overrides: dict[str, Any] = {"log_level": log_level, "log_format": "console"}
-    if data_dir is not None:
-        overrides["data_dir"] = data_dir
-    settings = Settings(**overrides)
+        usage_error(str(exc))
     raise typer.Exit(estimate(names, job_inputs, settings, project_id=project_id, model=model,
                               prices=table, as_json=as_json))
 
@@ -84,21 +72,14 @@ def estimate(crews: list[str], inputs: dict[str, Any], settings: Any, *,
              plugins: Any = None) -> int:
     """Make and print the estimate; returns the process exit code."""
     import asyncio
-    import logging
 
     from rich.console import Console
 
     from novelcrew.errors import NovelcrewError
     from novelcrew.estimate import estimate_job
     from novelcrew.jobs import Job
-    from novelcrew.logging import configure_logging
-    from novelcrew.plugins import load
 
-    configure_logging(settings)
-    if logging.getLogger().level >= logging.WARNING:
-        logging.getLogger("crewai").setLevel(logging.ERROR)
-    err = Console(stderr=True)
-    plugins = plugins or load(settings.plugins)
+    err, plugins = start(settings, plugins)
     job = Job(crews=crews, inputs=inputs, project_id=project_id,
               config={"model": model} if model else {})
     try:

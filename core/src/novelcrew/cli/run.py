@@ -4,6 +4,9 @@ The job lives in a ``MemoryStore`` (it is this command's, and ends with it) and 
 the same ``JobRunner`` as on a server, so what you see here is what the server would do.
 Progress goes to stderr, the result to stdout: ``--json`` output can be piped. Ctrl-C cancels
 the job cleanly at its next step; a second Ctrl-C quits at once.
+
+``novelcrew estimate`` reads its chain, story and inputs, and sets up, as this command does
+(``job_args``, ``start``). Imports stay inside the functions: ``--help`` must not pay for them.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import contextlib
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 
@@ -47,21 +50,9 @@ def run_command(
     log_level: str = typer.Option("WARNING", "--log-level", help="Log level for stderr."),
 ) -> None:
     """Run crews on a story here and now, with live progress, then print the result."""
-    names = [name.strip() for name in crews.split(",") if name.strip()]
-    if not names:
-        _usage_error("name at least one crew, e.g. `novelcrew run architect --story FILE`")
-    job_inputs = _parse_inputs(inputs)
-    if story is not None:
-        job_inputs["story_text"] = _read_story(story)
-    if title:
-        job_inputs["title"] = title
-
-    from novelcrew.settings import Settings
-
-    overrides: dict[str, Any] = {"log_level": log_level, "log_format": "console"}
-    if data_dir is not None:
-        overrides["data_dir"] = data_dir
-    settings = Settings(**overrides)
+    names, job_inputs, settings = job_args(
+        crews, story=story, title=title, inputs=inputs, data_dir=data_dir, log_level=log_level,
+        example="`novelcrew run architect --story FILE`")
     code = run_job(names, job_inputs, settings, project_id=project_id, model=model,
                    as_json=as_json)
     raise typer.Exit(code)
@@ -72,21 +63,14 @@ def run_job(crews: list[str], inputs: dict[str, Any], settings: Settings, *,
             as_json: bool = False, plugins: Plugins | None = None) -> int:
     """Run a job to its end with a progress display; returns the process exit code."""
     import asyncio
-    import logging
 
     from rich.console import Console
 
     from novelcrew.crewai.env import import_crewai
     from novelcrew.errors import CrewNotFound
     from novelcrew.jobs import Job
-    from novelcrew.logging import configure_logging
-    from novelcrew.plugins import load
 
-    configure_logging(settings)
-    if logging.getLogger().level >= logging.WARNING:
-        logging.getLogger("crewai").setLevel(logging.ERROR)  # per-call notices drown progress
-    err = Console(stderr=True)
-    plugins = plugins or load(settings.plugins)
+    err, plugins = start(settings, plugins)
     try:
         plugins.registry.check_chain(crews)
     except CrewNotFound as exc:
@@ -193,12 +177,50 @@ async def follow(store: Any, job_id: str, err: Console) -> None:
                     return
 
 
-def _parse_inputs(pairs: list[str]) -> dict[str, Any]:
+def job_args(crews: str, *, story: str | None, title: str | None, inputs: list[str],
+             data_dir: Path | None, log_level: str,
+             example: str) -> tuple[list[str], dict[str, Any], Settings]:
+    """The chain's crew names, the job's inputs and the settings, from the command's options;
+    a usage error (exit 2) names what is wrong, with ``example`` when no crew is named."""
+    names = [name.strip() for name in crews.split(",") if name.strip()]
+    if not names:
+        usage_error(f"name at least one crew, e.g. {example}")
+    job_inputs = parse_inputs(inputs)
+    if story is not None:
+        job_inputs["story_text"] = read_story(story)
+    if title:
+        job_inputs["title"] = title
+
+    from novelcrew.settings import Settings
+
+    overrides: dict[str, Any] = {"log_level": log_level, "log_format": "console"}
+    if data_dir is not None:
+        overrides["data_dir"] = data_dir
+    return names, job_inputs, Settings(**overrides)
+
+
+def start(settings: Settings, plugins: Plugins | None) -> tuple[Console, Plugins]:
+    """Logging to stderr, the stderr console for progress and errors, and the plugins."""
+    import logging
+
+    from rich.console import Console
+
+    from novelcrew.logging import configure_logging
+    from novelcrew.plugins import load
+
+    configure_logging(settings)
+    if logging.getLogger().level >= logging.WARNING:
+        logging.getLogger("crewai").setLevel(logging.ERROR)  # per-call notices drown progress
+    return Console(stderr=True), plugins or load(settings.plugins)
+
+
+def parse_inputs(pairs: list[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs; a VALUE that parses as JSON is taken as JSON, else as text."""
     out: dict[str, Any] = {}
     for pair in pairs:
         key, sep, raw = pair.partition("=")
         if not sep or not key.strip():
-            _usage_error(f"--input expects KEY=VALUE, got {pair!r}")
+            usage_error(f"--input expects KEY=VALUE, got {pair!r}")
         try:
             out[key.strip()] = json.loads(raw)
         except json.JSONDecodeError:
@@ -206,20 +228,20 @@ def _parse_inputs(pairs: list[str]) -> dict[str, Any]:
     return out
 
 
-def _read_story(source: str) -> str:
+def read_story(source: str) -> str:
+    """The story file's text (``-``: stdin)."""
     if source == "-":
         return sys.stdin.read()
     path = Path(source).expanduser()
     try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        _usage_error(f"story file not found: {path}")
+        usage_error(f"story file not found: {path}")
     except (OSError, UnicodeDecodeError) as exc:
-        _usage_error(f"cannot read story file {path}: {exc}")
-    raise AssertionError("unreachable")
+        usage_error(f"cannot read story file {path}: {exc}")
 
 
-def _usage_error(message: str) -> None:
+def usage_error(message: str) -> NoReturn:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(EXIT_USAGE)
 

@@ -129,6 +129,20 @@ def scenes(job: dict[str, Any]) -> list[dict[str, Any]]:
     return merged
 
 
+def story_scenes(job: dict[str, Any]) -> list[dict[str, Any]]:
+    """``scenes(job)``; ``ExportUnavailable`` when there is none to export."""
+    found = scenes(job)
+    if not found:
+        raise ExportUnavailable("the job has no scenes: run the architect crew first")
+    return found
+
+
+def title(job: dict[str, Any]) -> str:
+    """The story's title: the architect's, else the director's, else "Untitled"."""
+    return text(result(job, "architect").get("title")
+                or result(job, "director").get("title")) or "Untitled"
+
+
 def breakdown(scene: dict[str, Any]) -> dict[str, Any]:
     value = scene.get("breakdown")
     return value if isinstance(value, dict) else {}

@@ -12,14 +12,7 @@ import re
 from datetime import date
 from typing import Any
 
-from novelcrew.exports._data import (
-    ExportUnavailable,
-    dialogue,
-    heading,
-    offline,
-    result,
-    scenes,
-)
+from novelcrew.exports._data import dialogue, heading, offline, story_scenes, title
 
 _QUOTE = re.compile(r"“([^”]+)”|\"([^\"]+)\"")
 _VERBS = (r"(?i:said|says|asked|asks|replied|answered|whispered|shouted|called|added|muttered|"
@@ -97,12 +90,8 @@ def _blocks(scene: dict[str, Any]) -> list[str]:
 
 
 def render(job: dict[str, Any]) -> str:
-    all_scenes = scenes(job)
-    if not all_scenes:
-        raise ExportUnavailable("the job has no scenes: run the architect crew first")
-    analysis = result(job, "architect")
-    title = str(analysis.get("title") or result(job, "director").get("title") or "Untitled")
-    page = [f"Title: {title}", "Credit: Adaptation draft", "Source: novelcrew"]
+    all_scenes = story_scenes(job)
+    page = [f"Title: {title(job)}", "Credit: Adaptation draft", "Source: novelcrew"]
     if offline(job):
         page.append("Notes: Made by the offline stand-in (plain extraction, no model): "
                     "a pipeline preview, not an adaptation.")

@@ -8,7 +8,6 @@ from html import escape
 from typing import Any
 
 from novelcrew.exports._data import (
-    ExportUnavailable,
     breakdown,
     day_night,
     dialogue,
@@ -19,7 +18,9 @@ from novelcrew.exports._data import (
     result,
     scenes,
     shots,
+    story_scenes,
     text,
+    title,
 )
 from novelcrew.exports.sheets import CATEGORIES, _first, _pages, _strips
 
@@ -162,12 +163,8 @@ def _storyboard(job: dict[str, Any]) -> list[str]:
 
 
 def render(job: dict[str, Any]) -> str:
-    all_scenes = scenes(job)
-    if not all_scenes:
-        raise ExportUnavailable("the job has no scenes: run the architect crew first")
-    a = result(job, "architect")
-    title = text(a.get("title") or result(job, "director").get("title") or "Untitled")
-    body = [f"<h1>{escape(title)}</h1>",
+    all_scenes, name = story_scenes(job), escape(title(job))
+    body = [f"<h1>{name}</h1>",
             f"<p class='muted'>Production report · job {_e(job.get('id'))} · "
             f"{len(all_scenes)} scenes</p>"]
     if offline(job):
@@ -180,5 +177,5 @@ def render(job: dict[str, Any]) -> str:
         body += _scene(scene)
     body += _storyboard(job)
     return ("<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-            f"<title>{escape(title)}: production report</title><style>{CSS}</style></head>"
+            f"<title>{name}: production report</title><style>{CSS}</style></head>"
             "<body>" + "\n".join(body) + "</body></html>\n")

@@ -1,7 +1,11 @@
 """Payload's line in ``GET /health``: reachable, and accepting our API key.
 
 The three tools share this check; one probe per server answers all three (a probe started less
-than ``SHARE_SECONDS`` ago in the same event loop is awaited rather than repeated).
+than ``SHARE_SECONDS`` ago in the same event loop is awaited rather than repeated). ``/health``
+is a liveness probe and must not wait on a Payload that hangs: once a server has answered a
+probe (or timed out), a check waits ``WAIT_SECONDS`` for a new probe, then answers with the last
+probe's answer while the new one goes on. Only the first check waits for its probe (at most
+``HEALTH_TIMEOUT_SECONDS``), so it never reports a server it has not heard from yet.
 """
 
 from __future__ import annotations
@@ -21,9 +25,11 @@ if TYPE_CHECKING:
 #: a health check answers quickly: one short attempt, no retries
 HEALTH_TIMEOUT_SECONDS = 3.0
 SHARE_SECONDS = 2.0
+WAIT_SECONDS = 0.5
 
-_probes: dict[tuple[str, str, str], tuple[asyncio.AbstractEventLoop, float, asyncio.Task[Health]]]
-_probes = {}
+_Key = tuple[str, str, str]
+_probes: dict[_Key, tuple[asyncio.AbstractEventLoop, float, asyncio.Task[Health]]] = {}
+_answers: dict[_Key, Health] = {}  # each server's last finished probe
 
 
 async def payload_health(settings: Settings) -> Health:
@@ -37,9 +43,23 @@ async def payload_health(settings: Settings) -> Health:
     now = time.monotonic()
     shared = _probes.get(key)
     if shared is None or shared[0] is not loop or now - shared[1] > SHARE_SECONDS:
-        shared = (loop, now, loop.create_task(_probe(config)))
+        shared = (loop, now, loop.create_task(_remembered(key, config)))
         _probes[key] = shared
-    return await asyncio.shield(shared[2])
+    last = _answers.get(key)
+    if last is None:
+        return await asyncio.shield(shared[2])
+    try:
+        return await asyncio.wait_for(asyncio.shield(shared[2]), WAIT_SECONDS)
+    except TimeoutError:
+        waited = time.monotonic() - shared[1]
+        return last.model_copy(update={
+            "detail": f"{last.detail} (the last probe's answer; a new one has waited "
+                      f"{waited:.1f}s)"})
+
+
+async def _remembered(key: _Key, config: PayloadConfig) -> Health:
+    _answers[key] = answer = await _probe(config)
+    return answer
 
 
 async def _probe(config: PayloadConfig) -> Health:

@@ -49,10 +49,6 @@ class Keys:
     def jobs(self, tenant: str | None = None) -> str:
         return f"{self.root}:jobs" if tenant is None else f"{self.root}:tenant:{tenant}:jobs"
 
-    @property
-    def all_jobs(self) -> str:
-        return self.jobs()
-
     def by_status(self, status: str, tenant: str | None = None) -> str:
         return f"{self.jobs(tenant)}:status:{status}"
 

@@ -466,13 +466,6 @@ class RedisStore(JobStore):
             total, ids = await pipe.execute()
         return await self.get_many([i.decode() for i in ids]), int(total)
 
-    async def oldest(self, status: JobStatus, limit: int) -> builtins.list[str]:
-        """Ids of the ``limit`` oldest jobs in ``status`` (what recovery looks at)."""
-        if self._held:
-            await self.flush()
-        ids = await self.redis.zrange(self.keys.by_status(status.value), 0, limit - 1)
-        return [i.decode() for i in ids]
-
     async def counts(self) -> dict[str, int]:
         if self._held:
             await self.flush()

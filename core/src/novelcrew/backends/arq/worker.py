@@ -1,7 +1,7 @@
 """``novelcrew worker``: an arq ``Worker`` that runs queued jobs through ``JobRunner``.
 
-The arq ``WorkerSettings`` are built from ``Settings`` (``worker_settings``) and checked against
-``ArqWorkerSettings``, a Protocol of the arq ``Worker`` options we set, so a typo fails loudly.
+The arq ``WorkerSettings`` are built from ``Settings`` (``worker_settings``): a dataclass whose
+fields are arq ``Worker`` options (a test checks each against ``Worker``'s signature).
 
 arq itself starts each job once (its in-progress marker), retries it on ``Retry`` (a transient
 failure) and runs it again when it was cancelled by a shutdown, and ``abort_job`` cancels it.
@@ -41,7 +41,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from redis.exceptions import RedisError
@@ -90,28 +90,6 @@ return tonumber(redis.call('HGET', KEYS[1], 'cancel_requested') or '0')
 """
 
 StartupShutdown = Callable[[dict[str, Any]], Awaitable[Any]]
-
-
-@runtime_checkable
-class ArqWorkerSettings(Protocol):
-    """The arq ``Worker`` options novelcrew sets (each is a ``Worker.__init__`` parameter)."""
-
-    functions: Sequence[Any]
-    queue_name: str
-    redis_settings: RedisSettings
-    max_jobs: int
-    job_timeout: float
-    poll_delay: float
-    max_tries: int
-    keep_result: float
-    allow_abort_jobs: bool
-    job_completion_wait: int
-    health_check_interval: float
-    burst: bool
-    handle_signals: bool
-    on_startup: StartupShutdown
-    on_shutdown: StartupShutdown
-    ctx: dict[str, Any]
 
 
 @dataclass
@@ -167,15 +145,6 @@ def worker_settings(settings: Settings, plugins: Plugins | None = None, *,
         on_shutdown=state.shutdown,
         ctx={"novelcrew": state},
     )
-    check_worker_settings(ws)
-    return ws
-
-
-def check_worker_settings(ws: object) -> ArqWorkerSettings:
-    """Refuse settings that do not provide every option of ``ArqWorkerSettings``."""
-    if not isinstance(ws, ArqWorkerSettings):
-        missing = [n for n in ArqWorkerSettings.__annotations__ if not hasattr(ws, n)]
-        raise TypeError(f"worker settings lack {missing}")
     return ws
 
 

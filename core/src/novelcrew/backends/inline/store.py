@@ -255,10 +255,6 @@ class SQLiteStore(JobStore):
             self._checkpointer.wrote()
         return rows
 
-    @property
-    def writable(self) -> bool:
-        return self.write_error is None
-
     def free_bytes(self) -> int:
         """Free bytes on the store's file system (for unprivileged users)."""
         stat = os.statvfs(self.path.parent)
