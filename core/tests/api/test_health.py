@@ -96,3 +96,44 @@ async def test_a_third_party_plugin_failure_is_shown_without_degrading(tmp_path:
     assert r.status_code == 200 and r.json()["status"] == "healthy"
     assert r.json()["plugin_errors"] == {
         "no_such_plugin_xyz": "ModuleNotFoundError: No module named 'no_such_plugin_xyz'"}
+
+
+async def test_a_blocking_synchronous_check_does_not_hold_other_requests(
+        tmp_path: Path) -> None:
+    """A plugin whose health check is a plain function that blocks on the network (a
+    ``requests`` call, say) must not stall the server while it waits."""
+    import asyncio
+    import threading
+
+    from novelcrew import Tool, hookimpl
+    from novelcrew.specs import Health
+
+    started, release = threading.Event(), threading.Event()
+
+    def blocking_health(settings: Any) -> Health:
+        started.set()
+        if release.wait(20):  # set by the test once another request was answered meanwhile
+            return Health(status="ok", detail="answered after another request")
+        return Health(status="down", detail="nothing else ran while this check blocked")
+
+    class Blocking:
+        @hookimpl
+        def register_tools(self, register: Any) -> None:
+            register(Tool(name="slowprobe", description="A blocking health check.",
+                          factory=lambda ctx: None, health=blocking_health))
+
+    plugins = apicrews.load_plugins()
+    register_module(plugins, Blocking(), "blocking")
+    app = create_app(make_settings(tmp_path), plugins)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        health = asyncio.create_task(client.get("/health"))
+        while not started.is_set():
+            await asyncio.sleep(0.01)
+        crews = await client.get("/crews")
+        if crews.status_code == 200:
+            release.set()
+        r = await health
+    assert crews.status_code == 200
+    probe = r.json()["dependencies"]["tool:slowprobe"]
+    assert (probe["status"], probe["detail"]) == ("ok", "answered after another request")

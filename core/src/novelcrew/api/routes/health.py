@@ -26,12 +26,19 @@ router = APIRouter(prefix="/health", tags=["operations"], responses=PUBLIC)
 CHECK_TIMEOUT = 5.0
 
 
+async def _call(check: Callable[[], Any]) -> Any:
+    """A plugin's synchronous check runs in a thread: one that blocks on the network must not
+    hold the event loop, and every request with it."""
+    if inspect.iscoroutinefunction(check):
+        return await check()
+    result = await asyncio.to_thread(check)
+    return await result if inspect.isawaitable(result) else result
+
+
 async def _checked(check: Callable[[], Any], required: bool) -> Health:
     """Run one check with a timeout; a check that raises or hangs reports ``down``."""
     try:
-        result = check()
-        if inspect.isawaitable(result):
-            result = await asyncio.wait_for(result, CHECK_TIMEOUT)
+        result = await asyncio.wait_for(_call(check), CHECK_TIMEOUT)
     except TimeoutError:
         return Health(status="down", required=required,
                       detail=f"no answer within {CHECK_TIMEOUT:.0f}s")
