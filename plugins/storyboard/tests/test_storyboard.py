@@ -286,9 +286,9 @@ async def test_without_a_plan_the_error_says_what_to_do(tmp_path: Path) -> None:
 
 async def test_a_planned_scene_is_boarded_from_the_director_s_blocking_not_its_whole_text(
         tmp_path: Path) -> None:
-    """The director read the whole scene and wrote its blocking: the boarding prompt carries
-    that, the beats and only the text's opening and ending (the story is not sent a third
-    time); a plan without blocking still gets the scene's whole text."""
+    """The director read the whole scene and planned from it: the boarding prompt carries its
+    blocking, its beats and only the text's opening and ending (the story is not sent a third
+    time), the same bound with or without blocking."""
     data = previous()
     middle = "Somewhere in the middle the kettle boils over unnoticed."
     long_text = ("Mara bolts the door against the storm. " * 40 + middle + " "
@@ -309,5 +309,6 @@ async def test_a_planned_scene_is_boarded_from_the_director_s_blocking_not_its_w
 
     del data["director"]["scenes"][0]["blocking"]
     _, llm, _ = await board(tmp_path / "unplanned", {"previous": data})
-    prompt = next(c.prompt for c in llm.calls_for(BOARDER) if "SCENE 1" in c.prompt)
-    assert middle in prompt and "Blocking:" not in prompt
+    bare = next(c.prompt for c in llm.calls_for(BOARDER) if "SCENE 1" in c.prompt)
+    assert "Blocking:" not in bare and middle not in bare
+    assert "goes out into the dark." in bare

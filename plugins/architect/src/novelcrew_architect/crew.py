@@ -254,8 +254,9 @@ class ArchitectRun:
             + schema_tokens(model, schema=self.states_schema(task_key)) + CREWAI_OVERHEAD_TOKENS
         feedback = ""
         for attempt in range(1, MAX_ATTEMPTS + 1):
-            crew = self._crew(task_key, name if attempt == 1 else f"{name} (retry {attempt - 1})",
-                              model, feedback)
+            # a retry is the same task asked again (its warning says so): a dry run's
+            # estimate counts the offline stand-in's retries of one task once
+            crew = self._crew(task_key, name, model, feedback)
             self.tally.sent(prompt_tokens + (estimate_tokens(feedback) if feedback else 0))
             try:
                 output = await self._kickoff(crew, inputs)
@@ -286,8 +287,9 @@ class ArchitectRun:
         # the longest label a part can get (headings are at most 80 characters)
         variables = {**self.base_variables(story), "part_label": "part 999 of 999, " + "x" * 80,
                      "previous_context": "", "chunk_text": ""}
-        overhead = prompt_overhead(self.config, ANALYSE_TASK, ChunkAnalysis, variables,
-                                   schema=self.states_schema(ANALYSE_TASK))
+        # the schema's room is kept for every model, so a story splits the same way for the
+        # offline stand-in (which gets it) and a real model, and a dry run's chunks match
+        overhead = prompt_overhead(self.config, ANALYSE_TASK, ChunkAnalysis, variables)
         budget = self.ctx.settings.prompt_token_budget - overhead
         if budget < 200:
             raise JobError(
@@ -320,8 +322,7 @@ class ArchitectRun:
                      "candidate_themes": "; ".join(merged.themes[:30]),
                      "analysis_summary": ""}
         room = self.ctx.settings.prompt_token_budget - prompt_overhead(
-            self.config, SYNTHESIS_TASK, StorySynthesis, variables,
-            schema=self.states_schema(SYNTHESIS_TASK))
+            self.config, SYNTHESIS_TASK, StorySynthesis, variables)
         variables["analysis_summary"] = summarise(merged, max(100, room))
         result = await self.ask(SYNTHESIS_TASK, "Synthesise the story overview", StorySynthesis,
                                 variables, "story overview")

@@ -67,8 +67,8 @@ OFFLINE_NOTE = (
 CREWAI_OVERHEAD_TOKENS = 700
 MAX_BATCH = 8
 MAX_EXCERPT_CHARS = 1500
-#: the scene text a boarding prompt carries when the plan has the director's blocking
-PLANNED_TEXT_CHARS = 600
+#: the scene text a boarding prompt carries: its opening and ending (see ``scene_material``)
+SCENE_TEXT_CHARS = 600
 ATTEMPTS = 2
 
 
@@ -198,12 +198,15 @@ def location_material(story: Story, lid: str) -> str:
 
 
 def scene_material(story: Story, scene: SceneFacts, limit: int) -> str:
-    """The scene's facts and shot list, the director's blocking and beats, and its text.
+    """The scene's facts and shot list, the director's blocking and beats, and the opening
+    and ending of its text.
 
-    The director read the scene's whole text and wrote down who moves where, in order, and
-    the beats; with that in the plan the text would be the story a third time in the
-    pipeline's prompts, so only its opening and ending go (``PLANNED_TEXT_CHARS``), as the
-    director's own shot-list call does. A plan without blocking gets as much text as fits.
+    The director read the scene's whole text and planned from it: the summary, the blocking
+    (who moves where, in order), the beats and each shot's notes are that reading. The whole
+    text would be the story a third time in the pipeline's prompts, so only its opening and
+    ending go (``SCENE_TEXT_CHARS``), as the director's own shot-list call gets no prose.
+    The bound is the same whatever the plan holds, so a dry run (whose offline plan has no
+    blocking) estimates these prompts as they will be.
     """
     place = story.locations.get(scene.location or "")
     cast = ", ".join(story.characters[c].name for c in scene.characters
@@ -229,9 +232,7 @@ def scene_material(story: Story, scene: SceneFacts, limit: int) -> str:
         lines.append(f"{shot.number}. {shot.size} {shot.angle}, {shot.movement or 'static'}, "
                      f"{shot.duration:g}s, in frame: {who}. {clean(shot.notes, 240)}")
     head = "\n".join(lines)
-    room = limit - len(head) - 20
-    if scene.blocking:
-        room = min(room, PLANNED_TEXT_CHARS)
+    room = min(limit - len(head) - 20, SCENE_TEXT_CHARS)
     if scene.text and room > 200:
         head += f"\nText:\n{excerpt(scene.text, room)}"
     return head
