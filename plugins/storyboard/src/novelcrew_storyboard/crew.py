@@ -68,7 +68,7 @@ CREWAI_OVERHEAD_TOKENS = 700
 MAX_BATCH = 8
 MAX_EXCERPT_CHARS = 1500
 #: the scene text a boarding prompt carries: its opening and ending (see ``scene_material``)
-SCENE_TEXT_CHARS = 600
+SCENE_TEXT_CHARS = 400
 ATTEMPTS = 2
 
 
