@@ -7,7 +7,12 @@ import json
 import re
 from typing import Any
 
-from novelcrew.default_plugins.offline.llm import answer, schema_in
+from novelcrew.default_plugins.offline.llm import answer
+from novelcrew_architect.crew import schema_text
+from novelcrew_architect.models import ChunkAnalysis, StorySynthesis
+
+#: the architect's agents and the answers their tasks describe field by field
+ARCHITECT = {"Story Structure Analyst": ChunkAnalysis, "Knowledge Graph Architect": StorySynthesis}
 
 
 def _final(value: Any) -> str:
@@ -28,8 +33,11 @@ def reply(body: dict[str, Any]) -> str:
     """What a model that follows each crew's prompt answers."""
     messages = body.get("messages") or []
     prompt = "\n\n".join(str(m.get("content") or "") for m in messages)
-    if schema_in(prompt)[0] is not None:  # the architect's tasks carry their schema
-        return answer(messages)[0]
+    system = " ".join(str(m.get("content") or "") for m in messages if m.get("role") == "system")
+    for role, model in ARCHITECT.items():
+        if role in system:  # the offline extractor fills the schema the task's text describes
+            schema = f"\nJSON schema: {schema_text(model)}"
+            return answer([*messages, {"role": "user", "content": schema}])[0]
     words = _material(prompt).split()
     summary = " ".join(words[:40]) or "A scene."
     if "Cinematography Specialist" in prompt:

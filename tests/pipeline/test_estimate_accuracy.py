@@ -3,7 +3,7 @@
 The real run: architect -> director -> storyboard (real plugins, embedded graph) against the
 local OpenAI-compatible server, each crew routed to its own model so the job's usage per model
 is the usage per crew. The server answers like a model that follows the prompts: the analyst
-and the overview with the offline extractor filling the JSON schema their prompts carry, the
+and the overview with the offline extractor filling the answer their prompts describe, the
 director's agents and the storyboard's agents with JSON of the shape their prompts describe,
 sized by what the prompt holds. The estimate must come within 25% of that run's calls and
 prompt tokens, per crew and in total, without the server seeing a single request.

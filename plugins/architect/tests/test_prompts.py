@@ -1,8 +1,10 @@
 """The prompts the architect really sends, recorded by a local OpenAI-compatible server.
 
 crewAI adds "Preserve the original content exactly as-is" to tasks with structured output;
-the architect's tasks carry the JSON schema themselves and validate answers in Python, so no
-prompt carries that text. Temperature and max tokens are set per task, and a job's ``config``
+the architect's tasks name every field themselves and validate answers in Python, so no
+prompt carries that text. A real model's prompt does not repeat the fields as a JSON schema
+(only the offline stand-in, which fills schemas, gets one): every field the answer can hold is
+named in the task's own text. Temperature and max tokens are set per task, and a job's ``config``
 overrides them (for every task, or for one).
 """
 
@@ -14,7 +16,8 @@ from typing import Any
 import pytest
 from architect_fixtures import STORY, SYNTHESIS_REPLY, RecordingGraph, chapter_reply
 
-from novelcrew_architect.models import StoryAnalysis
+from novelcrew_architect.crew import schema_text
+from novelcrew_architect.models import ChunkAnalysis, StoryAnalysis, StorySynthesis
 from novelcrew_sdk import make_plugins, make_settings, run_job
 from novelcrew_sdk.openai_server import OpenAIServer
 
@@ -34,6 +37,14 @@ def answer(body: dict[str, Any]) -> str:
 def server() -> Any:
     with OpenAIServer(default=answer) as running:
         yield running
+
+
+def fields(schema: dict[str, Any]) -> set[str]:
+    """Every property name of a JSON schema, nested definitions included."""
+    names = set(schema.get("properties", {}))
+    for sub in schema.get("$defs", {}).values():
+        names |= set(sub.get("properties", {}))
+    return names
 
 
 async def run(tmp_path: Any, server: OpenAIServer, graph: RecordingGraph,
@@ -58,7 +69,11 @@ async def test_no_prompt_asks_to_preserve_the_original_content(
         prompt = prompt_of(call.body)
         for text in FORBIDDEN:
             assert text not in prompt
-        assert "JSON schema:" in prompt  # the schema is stated by the task itself
+        # no schema for a real model; the task's text names every field the answer holds
+        assert "JSON schema" not in prompt
+        output = ChunkAnalysis if "STORY TEXT:" in prompt else StorySynthesis
+        for name in fields(json.loads(schema_text(output))):
+            assert f'"{name}"' in prompt, (output.__name__, name)
     analysis = StoryAnalysis.model_validate(job.result["architect"])
     assert len(analysis.scenes) == 6 and analysis.scenes[0].text
     # the story's language goes into every prompt and on to the director, in the result

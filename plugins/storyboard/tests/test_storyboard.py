@@ -282,3 +282,33 @@ async def test_without_a_plan_the_error_says_what_to_do(tmp_path: Path) -> None:
                            settings=settings)
     assert job.status == "failed" and job.error is not None
     assert "no planned shots to board" in job.error.message
+
+
+async def test_a_planned_scene_is_boarded_from_the_director_s_blocking_not_its_whole_text(
+        tmp_path: Path) -> None:
+    """The director read the whole scene and planned from it: the boarding prompt carries its
+    blocking, its beats and only the text's opening and ending (the story is not sent a third
+    time), the same bound with or without blocking."""
+    data = previous()
+    middle = "Somewhere in the middle the kettle boils over unnoticed."
+    long_text = ("Mara bolts the door against the storm. " * 40 + middle + " "
+                 + "The lamp gutters and the wind finds the gaps. " * 40
+                 + "She takes the lantern and goes out into the dark.")
+    data["architect"]["scenes"][0]["text"] = long_text
+    data["director"]["scenes"][0]["blocking"] = ["mara-vell starts at the table, crosses to "
+                                                 "the window, ends at the door"]
+    data["director"]["scenes"][0]["emotional_beats"] = ["mara-vell: dread turns to resolve"]
+    _, llm, _ = await board(tmp_path / "planned", {"previous": data})
+    prompt = next(c.prompt for c in llm.calls_for(BOARDER) if "SCENE 1" in c.prompt)
+    assert "Blocking: mara-vell starts at the table, crosses to the window" in prompt
+    assert "Beats: mara-vell: dread turns to resolve" in prompt
+    assert "Mara bolts the door against the storm." in prompt
+    assert "goes out into the dark." in prompt
+    assert middle not in prompt
+    assert len(prompt) < len(long_text)
+
+    del data["director"]["scenes"][0]["blocking"]
+    _, llm, _ = await board(tmp_path / "unplanned", {"previous": data})
+    bare = next(c.prompt for c in llm.calls_for(BOARDER) if "SCENE 1" in c.prompt)
+    assert "Blocking:" not in bare and middle not in bare
+    assert "goes out into the dark." in bare

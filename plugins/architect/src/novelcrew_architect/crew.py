@@ -103,29 +103,35 @@ def schema_text(model: type[BaseModel]) -> str:
                       separators=(",", ":"))
 
 
-def answer_format(model: type[BaseModel]) -> str:
-    """What ends every task's description: the JSON schema to answer in.
+def answer_format(model: type[BaseModel], *, schema: bool = True) -> str:
+    """What ends every task's description: answer with the JSON object alone, and for the
+    offline stand-in (``schema``) the JSON schema it fills by extraction.
+
+    A real model reads the fields from the task's own text, which names every key, its type
+    and its values; the schema said it all again, about 580 tokens in every chunk's prompt
+    (the director's prompts do the same). The schema line opens with ``JSON schema:`` as the
+    director's does, so a dry run's estimate counts it as the stand-in's only.
 
     The tasks carry no ``output_pydantic``: crewAI would add its own format instructions,
     which tell the model to "preserve the original content exactly as-is", the last words
     it reads before writing summaries and arcs. The answer is validated here instead
     (``parse_output``), with the validation error fed back on a retry.
     """
-    return ("\n\nAnswer with one JSON object, and nothing else, valid against this JSON "
-            f"schema: {schema_text(model)}")
+    text = "\n\nAnswer with one JSON object with the fields above, and nothing else."
+    return text + (f"\nJSON schema: {schema_text(model)}" if schema else "")
 
 
-def schema_tokens(model: type[BaseModel]) -> int:
-    """Tokens of the schema part of a prompt."""
-    return estimate_tokens(answer_format(model))
+def schema_tokens(model: type[BaseModel], *, schema: bool = True) -> int:
+    """Tokens of the answer-format part of a prompt."""
+    return estimate_tokens(answer_format(model, schema=schema))
 
 
 def prompt_overhead(config: CrewConfig, task: str, model: type[BaseModel],
-                    variables: dict[str, str]) -> int:
+                    variables: dict[str, str], *, schema: bool = True) -> int:
     """Tokens of a task's prompt without its big variable (story text or summary)."""
     template = fill(config.task_template(task), variables)
-    return (estimate_tokens(template) + schema_tokens(model) + CREWAI_OVERHEAD_TOKENS
-            + FEEDBACK_TOKENS)
+    return (estimate_tokens(template) + schema_tokens(model, schema=schema)
+            + CREWAI_OVERHEAD_TOKENS + FEEDBACK_TOKENS)
 
 
 def _describe(exc: BaseException) -> str:
@@ -179,6 +185,13 @@ class ArchitectRun:
         self.tally = _Tally()
 
     # crewAI ---------------------------------------------------------------------------------
+    def states_schema(self, task_key: str) -> bool:
+        """Whether ``task_key``'s prompt states the JSON schema: only for the offline
+        stand-in, which fills a schema (see ``answer_format``)."""
+        role = self.config.agents[self.config.tasks[task_key].agent].role
+        model = self.ctx.model_id(role)
+        return model == "offline" or model.startswith("offline/")
+
     def task_settings(self, task_key: str) -> dict[str, Any]:
         """Temperature and max tokens for ``task_key``: the defaults, then the job's
         ``config.tasks.<task>``, then the job-wide ``config.temperature``/``max_tokens``."""
@@ -222,7 +235,8 @@ class ArchitectRun:
                 f"required JSON structure: {safe}\nAnswer again with one JSON object that "
                 "follows the structure exactly.\n\n" + description
             )
-        task = Task(name=name, description=description + answer_format(model),
+        task = Task(name=name, description=description + answer_format(
+                        model, schema=self.states_schema(task_key)),
                     expected_output=task_cfg.expected_output, agent=agent)
         return Crew(agents=[agent], tasks=[task], process=Process.sequential, verbose=False,
                     tracing=False)
@@ -237,11 +251,12 @@ class ArchitectRun:
                   inputs: dict[str, str], what: str) -> BaseModel:
         """Run one task, retrying a malformed answer with the error fed back."""
         prompt_tokens = estimate_tokens(fill(self.config.task_template(task_key), inputs)) \
-            + schema_tokens(model) + CREWAI_OVERHEAD_TOKENS
+            + schema_tokens(model, schema=self.states_schema(task_key)) + CREWAI_OVERHEAD_TOKENS
         feedback = ""
         for attempt in range(1, MAX_ATTEMPTS + 1):
-            crew = self._crew(task_key, name if attempt == 1 else f"{name} (retry {attempt - 1})",
-                              model, feedback)
+            # a retry is the same task asked again (its warning says so): a dry run's
+            # estimate counts the offline stand-in's retries of one task once
+            crew = self._crew(task_key, name, model, feedback)
             self.tally.sent(prompt_tokens + (estimate_tokens(feedback) if feedback else 0))
             try:
                 output = await self._kickoff(crew, inputs)
@@ -272,6 +287,8 @@ class ArchitectRun:
         # the longest label a part can get (headings are at most 80 characters)
         variables = {**self.base_variables(story), "part_label": "part 999 of 999, " + "x" * 80,
                      "previous_context": "", "chunk_text": ""}
+        # the schema's room is kept for every model, so a story splits the same way for the
+        # offline stand-in (which gets it) and a real model, and a dry run's chunks match
         overhead = prompt_overhead(self.config, ANALYSE_TASK, ChunkAnalysis, variables)
         budget = self.ctx.settings.prompt_token_budget - overhead
         if budget < 200:

@@ -67,6 +67,8 @@ OFFLINE_NOTE = (
 CREWAI_OVERHEAD_TOKENS = 700
 MAX_BATCH = 8
 MAX_EXCERPT_CHARS = 1500
+#: the scene text a boarding prompt carries: its opening and ending (see ``scene_material``)
+SCENE_TEXT_CHARS = 400
 ATTEMPTS = 2
 
 
@@ -196,7 +198,16 @@ def location_material(story: Story, lid: str) -> str:
 
 
 def scene_material(story: Story, scene: SceneFacts, limit: int) -> str:
-    """The scene's facts and shot list, then as much of its source text as fits."""
+    """The scene's facts and shot list, the director's blocking and beats, and the opening
+    and ending of its text.
+
+    The director read the scene's whole text and planned from it: the summary, the blocking
+    (who moves where, in order), the beats and each shot's notes are that reading. The whole
+    text would be the story a third time in the pipeline's prompts, so only its opening and
+    ending go (``SCENE_TEXT_CHARS``), as the director's own shot-list call gets no prose.
+    The bound is the same whatever the plan holds, so a dry run (whose offline plan has no
+    blocking) estimates these prompts as they will be.
+    """
     place = story.locations.get(scene.location or "")
     cast = ", ".join(story.characters[c].name for c in scene.characters
                      if c in story.characters)
@@ -210,6 +221,10 @@ def scene_material(story: Story, scene: SceneFacts, limit: int) -> str:
         lines.append(f"Mood: {clean(scene.mood, 120)}")
     if scene.dialogue:
         lines.append("Dialogue: " + " | ".join(clean(d, 200) for d in scene.dialogue[:8]))
+    if scene.blocking:
+        lines.append("Blocking: " + " | ".join(clean(b, 200) for b in scene.blocking[:12]))
+    if scene.beats:
+        lines.append("Beats: " + " | ".join(clean(b, 120) for b in scene.beats[:6]))
     lines.append("Shots:")
     for shot in scene.shots:
         who = ", ".join(story.characters[c].name for c in shot.subjects
@@ -217,12 +232,20 @@ def scene_material(story: Story, scene: SceneFacts, limit: int) -> str:
         lines.append(f"{shot.number}. {shot.size} {shot.angle}, {shot.movement or 'static'}, "
                      f"{shot.duration:g}s, in frame: {who}. {clean(shot.notes, 240)}")
     head = "\n".join(lines)
-    room = limit - len(head) - 20
+    room = min(limit - len(head) - 20, SCENE_TEXT_CHARS)
     if scene.text and room > 200:
-        excerpt = scene.text if len(scene.text) <= room else scene.text[:room].rsplit(" ", 1)[0] \
-            + " [...]"
-        head += f"\nText:\n{excerpt}"
+        head += f"\nText:\n{excerpt(scene.text, room)}"
     return head
+
+
+def excerpt(text: str, limit: int) -> str:
+    """``text``, or its opening and ending within ``limit`` characters, cut at words."""
+    text = text.strip()
+    if len(text) <= limit:
+        return text
+    head = text[: limit * 2 // 3].rsplit(" ", 1)[0]
+    tail = text[len(text) - limit // 3:].split(" ", 1)[-1]
+    return f"{head} [...] {tail}"
 
 
 def plan_units(story: Story, config: StoryboardConfig, budget: int, characters: list[str],

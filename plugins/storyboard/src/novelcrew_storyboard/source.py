@@ -122,6 +122,9 @@ class SceneFacts:
     lighting: str = ""
     palette: list[str] = field(default_factory=list)
     wardrobe: dict[str, str] = field(default_factory=dict)  # character id -> outfit
+    #: the director's reading of the full text: who moves where, in order, and the beats
+    blocking: list[str] = field(default_factory=list)
+    beats: list[str] = field(default_factory=list)
     shots: list[ShotFacts] = field(default_factory=list)
 
 
@@ -359,6 +362,8 @@ def add_plan(story: Story, plan: Any) -> None:
         scene.mood = text(item.get("mood")) or scene.mood
         scene.lighting = text(item.get("lighting")) or scene.lighting
         scene.palette = names(item.get("palette")) or scene.palette
+        scene.blocking = _lines(item.get("blocking")) or scene.blocking
+        scene.beats = _lines(item.get("emotional_beats")) or scene.beats
         scene.int_ext = scene.int_ext or _int_ext(item.get("int_ext"), scene.heading)
         scene.day_night = scene.day_night or _day_night(
             first(item, "day_night", "time") or scene.heading.rsplit("-", 1)[-1])
@@ -379,6 +384,12 @@ def add_plan(story: Story, plan: Any) -> None:
         if shots:
             scene.shots = [shot_facts(story, scene, shot, i) for i, shot in
                            enumerate(shots, start=1)]
+
+
+def _lines(value: Any) -> list[str]:
+    """A plan's list of sentences (blocking, beats), or a single one."""
+    items = value if isinstance(value, list) else [value]
+    return [line for line in (text(item) for item in items) if line]
 
 
 def shot_facts(story: Story, scene: SceneFacts, shot: dict[str, Any], index: int) -> ShotFacts:
