@@ -103,6 +103,7 @@ async def one_process(args: argparse.Namespace, server_url: str, tmp: Path) -> N
         gc.collect()
         gc.freeze()
     single, _ = await batch(1)
+    print(f"  warmed up; {args.jobs} jobs start", flush=True)  # a profiler may attach now
     cpu = time.process_time()
     wall, ok = await batch(args.jobs)
     cpu = time.process_time() - cpu

@@ -264,6 +264,7 @@ async def run(args: argparse.Namespace) -> int:
                 return 1
             server.stdin.write("reset\n")
             server.stdin.flush()
+            print("warmed up; the timed job starts", flush=True)  # a profiler may attach now
             started = time.perf_counter()
             cpu = time.process_time()
             inputs: dict[str, Any] = {"story_text": story}
