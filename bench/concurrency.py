@@ -75,6 +75,7 @@ async def one_process(args: argparse.Namespace, server_url: str, tmp: Path) -> N
 
     from novelcrew.backends.memory import MemoryStore
     from novelcrew.jobs import Job
+    from novelcrew.logging import configure_logging
     from novelcrew.runner import JobRunner
     from novelcrew_sdk.testing import make_plugins, make_settings
 
@@ -83,6 +84,10 @@ async def one_process(args: argparse.Namespace, server_url: str, tmp: Path) -> N
                              model_timeout_seconds=60, concurrency=args.jobs,
                              # measure overlap, not the per-model limit (default 16)
                              model_concurrency=args.model_concurrency or args.jobs)
+    # logs as ``novelcrew serve`` writes them (JSON lines at info, a line per job step), to a
+    # file: the figure counts what a server pays for its log, not a terminal's rendering
+    log_file = (tmp / "one-process.log").open("w")
+    configure_logging(settings, stream=log_file, fmt="json", cache=True)
     store = MemoryStore()
     await store.open()
     runner = JobRunner(make_plugins(importlib.import_module(MODULE)), settings, store)
@@ -103,12 +108,15 @@ async def one_process(args: argparse.Namespace, server_url: str, tmp: Path) -> N
         gc.collect()
         gc.freeze()
     single, _ = await batch(1)
+    print(f"  warmed up; {args.jobs} jobs start", flush=True)  # a profiler may attach now
     cpu = time.process_time()
     wall, ok = await batch(args.jobs)
     cpu = time.process_time() - cpu
+    log_file.close()
     ideal = CALLS_PER_JOB * args.latency
+    load = os.getloadavg()
     print(f"one process: {args.jobs} jobs at once, {CALLS_PER_JOB} model calls of "
-          f"{args.latency:g} s each; {os.cpu_count()} CPUs")
+          f"{args.latency:g} s each; {os.cpu_count()} CPUs, load average {load[0]:.1f}")
     print(f"  succeeded {ok}/{args.jobs}; ideal {ideal:.2f} s; one job alone {single:.2f} s")
     print(f"  batch {wall:.2f} s; CPU {cpu / args.jobs * 1000:.0f} ms per job")
     print(f"  ratio to ideal: {wall / ideal:.2f} (target <= 1.6): "

@@ -189,12 +189,14 @@ class RunContext:
 
         ``kind`` names what it is (the story crews use ``chunk`` and ``scene``: a scene's
         plan, a scene's storyboard), ``key`` which one (a scene number); ``total``, when
-        known, how many of that kind the crew will publish. The piece is stored with the job
-        at once (``GET /jobs/{id}``: ``partial[crew][kind].items[key]``, a later one with
-        the same key replaces it) and sent as a ``partial`` event (SSE, and webhooks when
-        the job's config has ``webhook_partial: true``). The crew's final output is still
-        what it returns: once it has returned, its pieces give way to it (``items`` is
-        emptied, ``done`` and ``total`` stay); a failed job keeps the pieces it published.
+        known, how many of that kind the crew will publish. The piece is sent at once as a
+        ``partial`` event (SSE, and webhooks when the job's config has
+        ``webhook_partial: true``) and stored with the job within half a second (``GET
+        /jobs/{id}``: ``partial[crew][kind].items[key]``, a later one with the same key
+        replaces it; the runner writes a running job's record at most that often). The
+        crew's final output is still what it returns: once it has returned, its pieces give
+        way to it (``items`` is emptied, ``done`` and ``total`` stay); a failed job keeps the
+        pieces it published.
         """
         payload = item.model_dump(mode="json") if isinstance(item, BaseModel) else dict(item)
         await self.emit("partial", message or f"{kind} {key} done", kind=kind, key=str(key),

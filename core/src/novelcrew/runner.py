@@ -39,6 +39,11 @@ log = structlog.get_logger(__name__)
 _stdlog = logging.getLogger(__name__)
 
 OBSERVER_TIMEOUT = 60.0
+#: a running job's record is written at most this often for progress and partial results
+#: (their events go out at once; a job's start, each crew's end and its ending write it at
+#: once). Every write stores the whole record, which grows with each published piece: a write
+#: per event costs O(pieces^2) over a long job.
+RECORD_WRITE_SECONDS = 0.5
 
 
 def build_llm(ctx: RunContext, agent_role: str | None, *, temperature: float | None = None,
@@ -54,6 +59,68 @@ async def kickoff(ctx: RunContext, crew: Any, inputs: dict[str, Any]) -> Any:
     from novelcrew.crewai.kickoff import kickoff as run
 
     return await run(ctx, crew, inputs)
+
+
+class _RecordWrites:
+    """Coalesces one running job's record writes for progress and partial results.
+
+    ``soon`` asks for a write at most ``interval`` seconds after the previous one (the first
+    change after a quiet spell is written at once); ``now`` writes at once, taking along
+    whatever was waiting. Writes of the job never overlap, and each stores the job as it is
+    when the write starts, so the last write holds the last change.
+    """
+
+    def __init__(self, store: JobStore, job: Job, interval: float) -> None:
+        self.store = store
+        self.job = job
+        self.interval = interval
+        self.lock = asyncio.Lock()
+        self.pending: asyncio.Task[None] | None = None
+        self.waiting = False  # the pending write has not started (it may still be dropped)
+        self.last = -interval
+
+    def soon(self) -> None:
+        if self.pending is not None:
+            return  # a write not yet started takes this change along
+        loop = asyncio.get_running_loop()
+        delay = max(0.0, self.last + self.interval - loop.time())
+        self.waiting = True
+        self.pending = loop.create_task(self._write_after(delay))
+
+    async def _write_after(self, delay: float) -> None:
+        try:
+            if delay > 0:
+                await asyncio.sleep(delay)
+            async with self.lock:
+                self.waiting = False
+                self.pending = None  # a change from now on asks for another write
+                await self.store.save(self.job)
+                self.last = asyncio.get_running_loop().time()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the next write (at the latest the ending) stores it
+            log.warning("progress_not_saved", job_id=self.job.id,
+                        error=f"{type(exc).__name__}: {exc}")
+
+    def drop_waiting(self) -> None:
+        """Forget a write that has not started (a write now takes its change along)."""
+        if self.pending is not None and self.waiting:
+            self.pending.cancel()
+            self.pending = None
+            self.waiting = False
+
+    async def now(self, write: Any) -> Any:
+        """``await write()`` (a write of the whole record) after any write under way."""
+        self.drop_waiting()
+        async with self.lock:
+            self.drop_waiting()  # asked for while this one waited for the lock
+            try:
+                return await write()
+            finally:
+                self.last = asyncio.get_running_loop().time()
+
+    def close(self) -> None:
+        self.drop_waiting()
 
 
 @dataclass
@@ -89,19 +156,32 @@ class JobRunner:
         self.plugins = plugins
         self.settings = settings
         self.store = store
+        #: seconds between two writes of a running job's record for progress and partials
+        self.record_write_seconds = RECORD_WRITE_SECONDS
+        self._records: dict[str, _RecordWrites] = {}
 
     # events -------------------------------------------------------------------------------
     async def emit(self, job: Job, type: str, *, crew: str | None = None, message: str = "",
                    data: dict[str, Any] | None = None, notify: bool = True,
-                   save: bool = False, create: bool = False) -> JobEvent:
+                   save: bool = False, create: bool = False,
+                   save_soon: bool = False) -> JobEvent:
         """Append an event; with ``save`` (or ``create``) also write the job's record, in the
-        same transaction where the store can."""
-        if save or create:
-            event = await self.store.save_with_event(job, type, crew=crew, message=message,
-                                                     data=data, create=create)
+        same transaction where the store can; with ``save_soon`` (progress, a partial
+        result of a job this runner runs) write the record within ``record_write_seconds``."""
+        records = self._records.get(job.id)
+        if records is not None and records.job is not job:
+            records = None  # another copy of the job (a backend's): written as it asks
+        if save or create or (save_soon and records is None):
+            def write() -> Any:
+                return self.store.save_with_event(job, type, crew=crew, message=message,
+                                                  data=data, create=create)
+
+            event = await (records.now(write) if records is not None else write())
         else:
             event = await self.store.append_event(job.id, type, crew=crew, message=message,
                                                   data=data)
+            if save_soon and records is not None:
+                records.soon()
         job.events_count = event.seq
         if notify:
             await self.notify(event, job)
@@ -146,12 +226,19 @@ class JobRunner:
             return Outcome(job)
         cancel_event = cancel_event or threading.Event()
         bound = structlog.contextvars.bind_contextvars(job_id=job.id)
+        records = self._records[job.id] = _RecordWrites(self.store, job,
+                                                        self.record_write_seconds)
         try:
             outcome = await self._run(job, cancel_event)
             if outcome.job.status.terminal:
                 await self._drop_checkpoint(outcome.job.id)
             return outcome
         finally:
+            # every ending wrote the whole record; a process shutting down leaves the job
+            # running (its last progress may be up to ``record_write_seconds`` old)
+            records.close()
+            if self._records.get(job.id) is records:
+                del self._records[job.id]
             structlog.contextvars.reset_contextvars(**bound)
 
     async def _drop_checkpoint(self, job_id: str) -> None:
@@ -243,7 +330,7 @@ class JobRunner:
             job.usage = _merged_usage(base_usage, ctx)
             job.models_used = _merged_models(base_models, ctx)
             await self.emit(job, "progress", crew=crew.name, message=ctx.current_task or "",
-                            data=job.progress.model_dump(), notify=False, save=True)
+                            data=job.progress.model_dump(), notify=False, save_soon=True)
 
         done_before = job.progress.completed_tasks
         base_usage = {k: v.model_copy() for k, v in job.usage.items()}
@@ -287,7 +374,8 @@ class JobRunner:
         return payload
 
     async def _partial(self, job: Job, crew: str, message: str, data: dict[str, Any]) -> None:
-        """Store a published piece with the job (readable at once) and send its event."""
+        """Send a published piece's event and store it with the job (written within
+        ``record_write_seconds``)."""
         kind, key = str(data.get("kind") or "part"), str(data.get("key") or "")
         pieces = job.partial.setdefault(crew, {}).setdefault(kind, PartialResults())
         item = data.get("item") if isinstance(data.get("item"), dict) else {}
@@ -296,7 +384,7 @@ class JobRunner:
         total = data.get("total")
         if isinstance(total, int) and not isinstance(total, bool):
             pieces.total = total
-        event = await self.emit(job, "partial", crew=crew, message=message, save=True, data={
+        event = await self.emit(job, "partial", crew=crew, message=message, save_soon=True, data={
             "kind": kind, "key": key, "done": pieces.done, "total": pieces.total,
             "item": item})
         if job.webhook_url and job.config.get("webhook_partial") is True:

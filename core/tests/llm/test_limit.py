@@ -151,3 +151,31 @@ def test_a_new_ceiling_applies_at_once_unless_a_429_holds_the_pool_down() -> Non
     assert limiter.limit("p") == 8
     limiter.release("p", limiter.acquire("p", 32), 32)
     assert limiter.limit("p") > 8 and limiter.limit("p") < 9  # type: ignore[operator]  # still recovering
+
+
+class _TooMany(Exception):
+    status_code = 429
+
+
+async def test_a_coroutine_holds_a_slot_by_the_same_rules_as_a_thread() -> None:
+    """``RoutedLLM.acall`` holds its slot with ``async with``, ``call`` with ``with``: one
+    pool, one count, and a 429 lowers the limit either way."""
+    limiter = LocalLimiter()
+    held = limiter.slot("p", 2)
+    held.__enter__()  # a crew thread's call holds one of the two
+    peak = 0
+
+    async def call() -> None:
+        nonlocal peak
+        async with limiter.slot("p", 2):
+            peak = max(peak, limiter.in_use("p"))
+            await asyncio.sleep(0.01)
+
+    await asyncio.gather(*(call() for _ in range(5)))
+    assert peak == 2  # the thread's slot and one coroutine's, never more
+    held.__exit__(None, None, None)
+    assert limiter.in_use("p") == 0
+    with pytest.raises(_TooMany):
+        async with limiter.slot("p", 2):
+            raise _TooMany("rate limited")
+    assert limiter.limit("p") == 1 and limiter.in_use("p") == 0

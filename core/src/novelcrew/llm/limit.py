@@ -26,7 +26,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -37,8 +37,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-__all__ = ["LEASE_SECONDS", "LocalLimiter", "ModelLimiter", "RedisLimiter", "limiter_for",
-           "pool_for", "rate_limited"]
+__all__ = ["LEASE_SECONDS", "LocalLimiter", "ModelLimiter", "RedisLimiter", "Slot",
+           "limiter_for", "model_slot", "pool_for", "rate_limited"]
 
 #: a 429 halves a pool's limit at most once in this many seconds
 DECREASE_INTERVAL = 2.0
@@ -98,11 +98,15 @@ class _Pool:
 
 
 class ModelLimiter:
-    """Slots per pool; ``slot`` / ``aslot`` hold one for the duration of a call.
+    """Slots per pool; ``slot`` holds one for the duration of a call.
 
     Subclasses implement ``_try`` (take a slot if the pool has one free: a token, else
-    None) and ``_release`` (give it back, saying whether the call was rate limited).
+    None) and ``_release`` (give it back, saying whether the call was rate limited), and say
+    whether those block on I/O (``blocking``: a coroutine then calls them on a thread).
     """
+
+    #: whether ``_try`` / ``_release`` wait on I/O
+    blocking = False
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -159,6 +163,18 @@ class ModelLimiter:
         finally:
             poller.release()
 
+    async def aacquire(self, pool: str, ceiling: int,
+                       check: Callable[[], None] | None = None) -> str:
+        """``acquire`` for a coroutine: it waits without blocking the event loop (other
+        processes' releases, and this process's, are seen at the next look)."""
+        delay = 0.005
+        while (token := await self._call(self._try, pool, ceiling)) is None:
+            if check is not None:
+                check()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, MAX_POLL)
+        return token
+
     def release(self, pool: str, token: str, ceiling: int, throttled: bool = False) -> None:
         try:
             self._release(pool, token, ceiling, throttled)
@@ -166,38 +182,46 @@ class ModelLimiter:
             log.warning("could not release a model slot of %s", pool, exc_info=True)
         self._notify(pool)
 
-    @contextlib.contextmanager
-    def slot(self, pool: str, ceiling: int,
-             check: Callable[[], None] | None = None) -> Iterator[None]:
-        """Hold a slot of ``pool`` around a call; a 429 raised through it lowers the limit."""
-        token = self.acquire(pool, ceiling, check)
-        throttled = False
-        try:
-            yield
-        except BaseException as exc:
-            throttled = rate_limited(exc)
-            raise
-        finally:
-            self.release(pool, token, ceiling, throttled)
+    async def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """``fn(*args)`` from a coroutine: on a thread when it does I/O (Redis)."""
+        return await asyncio.to_thread(fn, *args) if self.blocking else fn(*args)
 
-    @contextlib.asynccontextmanager
-    async def aslot(self, pool: str, ceiling: int,
-                    check: Callable[[], None] | None = None) -> AsyncIterator[None]:
-        """``slot`` for a coroutine: it waits without blocking the event loop."""
-        delay = 0.005
-        while (token := await asyncio.to_thread(self._try, pool, ceiling)) is None:
-            if check is not None:
-                check()
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, MAX_POLL)
-        throttled = False
-        try:
-            yield
-        except BaseException as exc:
-            throttled = rate_limited(exc)
-            raise
-        finally:
-            await asyncio.to_thread(self.release, pool, token, ceiling, throttled)
+    def slot(self, pool: str, ceiling: int,
+             check: Callable[[], None] | None = None) -> Slot:
+        """A slot of ``pool`` around one call, held with ``with`` (a thread) or
+        ``async with`` (a coroutine); a 429 raised through it lowers the limit."""
+        return Slot(self, pool, ceiling, check)
+
+
+class Slot:
+    """One call's slot of a pool: the same rules whether a thread or a coroutine holds it."""
+
+    def __init__(self, limiter: ModelLimiter, pool: str, ceiling: int,
+                 check: Callable[[], None] | None) -> None:
+        self.limiter = limiter
+        self.pool = pool
+        self.ceiling = ceiling
+        self.check = check
+        self.token: str | None = None
+
+    def __enter__(self) -> Slot:
+        self.token = self.limiter.acquire(self.pool, self.ceiling, self.check)
+        return self
+
+    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> None:
+        self.limiter.release(*self._ending(exc))
+
+    async def __aenter__(self) -> Slot:
+        self.token = await self.limiter.aacquire(self.pool, self.ceiling, self.check)
+        return self
+
+    async def __aexit__(self, kind: Any, exc: BaseException | None, tb: Any) -> None:
+        await self.limiter._call(self.limiter.release, *self._ending(exc))
+
+    def _ending(self, exc: BaseException | None) -> tuple[str, str, int, bool]:
+        token, self.token = self.token, None
+        assert token is not None, "a slot is released once, after it was taken"
+        return self.pool, token, self.ceiling, rate_limited(exc)
 
 
 class LocalLimiter(ModelLimiter):
@@ -292,6 +316,8 @@ return tostring(limit)
 
 class RedisLimiter(ModelLimiter):
     """Pools in Redis, shared by every process that uses the same Redis and key root."""
+
+    blocking = True
 
     def __init__(self, url: str, root: str = "novelcrew",
                  lease_seconds: float = LEASE_SECONDS) -> None:
@@ -409,19 +435,9 @@ def limiter_for(settings: Settings) -> ModelLimiter:
     return limiter
 
 
-@contextlib.contextmanager
 def model_slot(settings: Settings, model_id: str,
-               check: Callable[[], None] | None = None) -> Iterator[None]:
-    """Hold a slot of ``model_id``'s pool for one call (what ``RoutedLLM`` wraps a call in)."""
+               check: Callable[[], None] | None = None) -> Slot:
+    """A slot of ``model_id``'s pool for one call (what ``RoutedLLM`` wraps a call in):
+    ``with`` from a thread, ``async with`` from a coroutine."""
     pool, ceiling = pool_for(settings, model_id)
-    with limiter_for(settings).slot(pool, ceiling, check):
-        yield
-
-
-@contextlib.asynccontextmanager
-async def amodel_slot(settings: Settings, model_id: str,
-                      check: Callable[[], None] | None = None) -> AsyncIterator[None]:
-    """``model_slot`` for a coroutine."""
-    pool, ceiling = pool_for(settings, model_id)
-    async with limiter_for(settings).aslot(pool, ceiling, check):
-        yield
+    return limiter_for(settings).slot(pool, ceiling, check)

@@ -35,7 +35,7 @@ from novelcrew.crewai.compat import no_inner_retry, ours_only
 from novelcrew.errors import BudgetExceeded, ModelError, NotRecorded, NovelcrewError
 from novelcrew.jobs import ModelUsage
 from novelcrew.llm import metrics
-from novelcrew.llm.limit import amodel_slot, model_slot
+from novelcrew.llm.limit import model_slot
 from novelcrew.llm.policy import (
     CallTimeout,
     MalformedResponse,
@@ -331,8 +331,8 @@ class RoutedLLM(BaseLLM):
                             llm = self.inner(model_id)
                             with self._scope(llm) as (slot, before):
                                 try:
-                                    async with amodel_slot(self.settings, model_id,
-                                                           self._ctx.check_cancelled):
+                                    async with model_slot(self.settings, model_id,
+                                                          self._ctx.check_cancelled):
                                         result = await asyncio.wait_for(llm.acall(*args),
                                                                         timeout)
                                 except TimeoutError as exc:
