@@ -145,7 +145,7 @@ SYNTHESIS = {"title": "The Salt Town Chronicle", "genre": "literary drama",
 
 def breakdown(prompt: str) -> dict[str, Any]:
     number = re.search(r"^SCENE (\d+)", prompt, re.M)
-    cast = re.findall(r"^- \S+ = ([^:\n]+)", prompt, re.M)
+    cast = re.findall(r"^- (\S+) = ", prompt, re.M)  # the cast's ids, as the task asks
     return {"summary": f"Scene {number.group(1) if number else '?'}: a meeting at the harbour.",
             "characters": cast, "blocking": ["they face each other across the table"],
             "emotional_beats": ["patience gives way"], "mood": "tense", "lighting": "low key",
@@ -154,7 +154,8 @@ def breakdown(prompt: str) -> dict[str, Any]:
 
 
 def shots(prompt: str) -> dict[str, Any]:
-    cast = re.findall(r"^- \S+ = ([^:\n]+)", prompt, re.M)[:2]
+    line = re.search(r"^Characters: (.*)$", prompt, re.M)  # "id = Name, id = Name"
+    cast = re.findall(r"(\S+) = ", line.group(1))[:2] if line else []
     return {"shots": [
         {"size": "WS", "angle": "eye", "movement": "static", "lens_mm": 24, "subjects": cast,
          "estimated_duration_seconds": 6, "notes": "geography"},
