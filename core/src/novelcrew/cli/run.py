@@ -169,12 +169,14 @@ async def follow(store: Any, job_id: str, err: Console) -> None:
             events = await store.wait_events(job_id, view.last_seq, timeout=1.0)
             for event in events:
                 view.feed(event)
-            if events:
+            # the record's usage is stored at a crew's end and the job's; reading it (a copy of
+            # the whole record, partial results and all) on every batch grew with the job
+            if any(e.type == "crew_finished" or e.terminal for e in events):
                 job = await store.get(job_id)
                 if job is not None:
                     view.usage_calls(sum(u.calls for u in job.usage.values()))
-                if events[-1].terminal:
-                    return
+            if events and events[-1].terminal:
+                return
 
 
 def job_args(crews: str, *, story: str | None, title: str | None, inputs: list[str],
