@@ -113,3 +113,16 @@ async def test_a_cancelled_job_asks_no_model(
     with pytest.raises(JobCancelled):
         await ask(routed, path)
     assert server.calls == []
+
+
+async def test_a_hanging_answer_times_out_and_is_retried(
+    path: str, server: OpenAIServer, settings_for: Any, reader_plugins: Any, tmp_path: Path
+) -> None:
+    server.queue(Fault.hang(60))
+    events: list[dict[str, Any]] = []
+    ctx = make_ctx(settings_for(model_timeout_seconds=0.5), reader_plugins, events, tmp_path)
+    assert await ask(router.build_llm(ctx, "Reader"), path) == "The story is about Maya."
+    await settle()
+    assert [r.outcome for r in server.calls] == ["hang", "ok"]
+    assert (events[0]["ok"], events[0]["action"]) == (False, "retry")
+    assert "time" in events[0]["error"]  # timeout (coroutine) / request timed out (thread)
