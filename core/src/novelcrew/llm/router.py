@@ -19,17 +19,19 @@ import concurrent.futures
 import contextlib
 import contextvars
 import copy
+import functools
 import json
 import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from crewai.llms.base_llm import BaseLLM
 from pydantic import BaseModel, PrivateAttr
-from tenacity import AsyncRetrying, RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from novelcrew.crewai.compat import no_inner_retry, ours_only
 from novelcrew.errors import BudgetExceeded, ModelError, NotRecorded, NovelcrewError
@@ -176,6 +178,22 @@ def with_sampling(llm: BaseLLM, params: dict[str, Any]) -> BaseLLM:
     return clone
 
 
+# the steps of a call's plan (``RoutedLLM._plan``) that a thread and a coroutine take each in
+# its own way: blocking I/O of the kept answers (a ``partial``), the model call, a wait
+@dataclass(frozen=True)
+class _Ask:
+    model_id: str
+    llm: BaseLLM
+
+
+@dataclass(frozen=True)
+class _Sleep:
+    seconds: float
+
+
+_Step = functools.partial[Any] | _Ask | _Sleep
+
+
 class _Failed(Exception):
     """One failed attempt, judged (what the retry policy reads)."""
 
@@ -278,30 +296,26 @@ class RoutedLLM(BaseLLM):
         return bool(primary and primary.supports_multimodal())
 
     # calls ---------------------------------------------------------------------------------
+    # ``_plan`` makes every decision of a call once; crewAI's thread path (``call``) and its
+    # coroutine path (``acall``) only carry out the steps it yields, each in its own way.
     @ours_only
     def call(self, messages: Any, tools: Any = None, callbacks: Any = None,
              available_functions: Any = None, from_task: Any = None, from_agent: Any = None,
              response_model: Any = None) -> Any:
         args = (messages, tools, callbacks, available_functions, from_task, from_agent,
                 response_model)
-        role = self._agent_role(from_agent)
-        self._raise_if_given_up()
-        kept = self._stopping(kept_answers, self._ctx)
-        failures: list[dict[str, Any]] = []
-        for model_id in self._chain:
-            ticket = self._ticket(kept, model_id, args)
-            found = self._stopping(kept.find, ticket, model_id) if ticket else None
-            if found is not None:
-                return self._reused(model_id, role, found)
-            self._stopping(self._check_budget, kept)
+        plan = self._plan(args, from_agent)
+        reply: Any = None
+        error: BaseException | None = None
+        while True:
             try:
-                for attempt in Retrying(**self._policy(), sleep=self._sleep):
-                    with attempt:
-                        n = attempt.retry_state.attempt_number
-                        return self._attempt(model_id, role, n, failures, args, kept, ticket)
-            except _Failed:
-                continue  # retries spent, or not worth retrying here: the next model
-        raise self._give_up(failures)
+                step = plan.send(reply) if error is None else plan.throw(error)
+            except StopIteration as done:
+                return done.value
+            try:
+                reply, error = self._take(step, args), None
+            except BaseException as exc:  # back into the plan, so its blocks unwind in order
+                reply, error = None, exc
 
     @ours_only
     async def acall(self, messages: Any, tools: Any = None, callbacks: Any = None,
@@ -309,46 +323,83 @@ class RoutedLLM(BaseLLM):
                     from_agent: Any = None, response_model: Any = None) -> Any:
         args = (messages, tools, callbacks, available_functions, from_task, from_agent,
                 response_model)
+        plan = self._plan(args, from_agent)
+        reply: Any = None
+        error: BaseException | None = None
+        while True:
+            try:
+                step = plan.send(reply) if error is None else plan.throw(error)
+            except StopIteration as done:
+                return done.value
+            try:
+                reply, error = await self._atake(step, args), None
+            except BaseException as exc:  # back into the plan, so its blocks unwind in order
+                reply, error = None, exc
+
+    def _plan(self, args: tuple[Any, ...], from_agent: Any) -> Generator[_Step, Any, Any]:
+        """One call: each model of the chain in turn, answered from the kept answers or
+        asked within the budget and the one retry policy, its usage recorded; the answer is
+        the generator's return value, ``ModelError`` when no model answered."""
         role = self._agent_role(from_agent)
         self._raise_if_given_up()
         kept = self._stopping(kept_answers, self._ctx)
         failures: list[dict[str, Any]] = []
-        timeout = self.settings.model_timeout_seconds
         for model_id in self._chain:
             ticket = self._ticket(kept, model_id, args)
-            found = await asyncio.to_thread(
-                self._stopping, kept.find, ticket, model_id) if ticket else None
-            if found is not None:
-                return self._reused(model_id, role, found)
+            if ticket is not None:
+                found = yield functools.partial(self._stopping, kept.find, ticket, model_id)
+                if found is not None:
+                    return self._reused(model_id, role, found)
             self._stopping(self._check_budget, kept)
+            waits: list[float] = []  # tenacity decides how long; the driver waits
             try:
-                async for attempt in AsyncRetrying(**self._policy(), sleep=self._asleep):
+                for attempt in Retrying(**self._policy(), sleep=waits.append):
+                    if waits:
+                        yield _Sleep(waits.pop())
                     with attempt:
                         n = attempt.retry_state.attempt_number
+                        self._ctx.check_cancelled()
                         started = time.monotonic()
                         llm = None
                         try:
                             llm = self.inner(model_id)
                             with self._scope(llm) as (slot, before):
-                                try:
-                                    async with model_slot(self.settings, model_id,
-                                                          self._ctx.check_cancelled):
-                                        result = await asyncio.wait_for(llm.acall(*args),
-                                                                        timeout)
-                                except TimeoutError as exc:
-                                    raise CallTimeout(
-                                        f"no answer from {model_id} within {timeout:g}s") from exc
+                                result = yield _Ask(model_id, llm)
                         except Exception as exc:
                             raise self._failed(model_id, role, n, started, llm, exc,
                                                failures) from exc
                         usage = self._succeeded(model_id, role, n, started, slot, before,
                                                 llm)
                         if ticket is not None:
-                            await asyncio.to_thread(kept.keep, ticket, result, usage)
+                            yield functools.partial(kept.keep, ticket, result, usage)
                         return result
             except _Failed:
-                continue
+                continue  # retries spent, or not worth retrying here: the next model
         raise self._give_up(failures)
+
+    def _take(self, step: _Step, args: tuple[Any, ...]) -> Any:
+        """A step of the plan on crewAI's thread path: blocking, the model bounded by a
+        guard thread where its client does not bound it."""
+        if isinstance(step, functools.partial):
+            return step()
+        if isinstance(step, _Sleep):
+            return self._sleep(step.seconds)
+        with model_slot(self.settings, step.model_id, self._ctx.check_cancelled):
+            return self._bounded_call(step.model_id, step.llm, args)
+
+    async def _atake(self, step: _Step, args: tuple[Any, ...]) -> Any:
+        """A step of the plan on crewAI's coroutine path: blocking I/O on a thread, the
+        model's ``acall`` within the model timeout."""
+        if isinstance(step, functools.partial):
+            return await asyncio.to_thread(step)
+        if isinstance(step, _Sleep):
+            return await self._asleep(step.seconds)
+        timeout = self.settings.model_timeout_seconds
+        try:
+            async with model_slot(self.settings, step.model_id, self._ctx.check_cancelled):
+                return await asyncio.wait_for(step.llm.acall(*args), timeout)
+        except TimeoutError as exc:
+            raise CallTimeout(f"no answer from {step.model_id} within {timeout:g}s") from exc
 
     # helpers -------------------------------------------------------------------------------
     def _policy(self) -> dict[str, Any]:
@@ -365,24 +416,6 @@ class RoutedLLM(BaseLLM):
         retry_after = exc.verdict.retry_after if isinstance(exc, _Failed) else None
         return backoff_delay(state.attempt_number, self.settings.model_backoff_seconds,
                              self.settings.model_max_backoff_seconds, retry_after)
-
-    def _attempt(self, model_id: str, role: str | None, n: int,
-                 failures: list[dict[str, Any]], args: tuple[Any, ...],
-                 kept: KeptAnswers, ticket: Ticket | None) -> Any:
-        self._ctx.check_cancelled()
-        started = time.monotonic()
-        llm = None
-        try:
-            llm = self.inner(model_id)
-            with self._scope(llm) as (slot, before), \
-                    model_slot(self.settings, model_id, self._ctx.check_cancelled):
-                result = self._bounded_call(model_id, llm, args)
-        except Exception as exc:
-            raise self._failed(model_id, role, n, started, llm, exc, failures) from exc
-        usage = self._succeeded(model_id, role, n, started, slot, before, llm)
-        if ticket is not None:
-            kept.keep(ticket, result, usage)
-        return result
 
     def _bounded_call(self, model_id: str, llm: BaseLLM, args: tuple[Any, ...]) -> Any:
         """``llm.call`` within the model timeout.
