@@ -33,13 +33,7 @@ def _csv_module_line(row: list[str]) -> str:
 _QUOTED = "".join(
     chr(c) for c in range(128) if _csv_module_line(["a" + chr(c)]) != f"a{chr(c)}\n"
 )
-_NEEDS_QUOTES = re.compile(f"[{re.escape(_QUOTED)}]")
-
-
-def _field(value: str) -> str:
-    if _NEEDS_QUOTES.search(value) is None:
-        return value
-    return '"' + value.replace('"', '""') + '"'
+_needs_quotes = re.compile(f"[{re.escape(_QUOTED)}]").search
 
 
 def csv_line(row: list[str]) -> str:
@@ -48,7 +42,9 @@ def csv_line(row: list[str]) -> str:
     hundreds of rows per query."""
     if len(row) == 1 and not row[0]:
         return '""\n'  # the csv module quotes a lone empty field, or the row would be blank
-    return ",".join(map(_field, row)) + "\n"
+    return ",".join([
+        '"' + value.replace('"', '""') + '"' if _needs_quotes(value) else value for value in row
+    ]) + "\n"
 
 
 def section_head(title: str, header: list[str]) -> str:
