@@ -433,15 +433,15 @@ def fit_budget(
     Each section has a share of the budget; what a section does not need goes to the others in
     order (entities first), so a listing of many entities may use most of the budget.
 
-    Rows are formatted lazily, each once: a section's lines stop after their sum passes twice
-    the budget. The demand it then reports (capped) splits the budget exactly as the full sum
-    would (a share plus all the spare is at most twice the budget), and no row after that line
-    can fit.
+    Rows are formatted lazily, each once: a section's lines stop after their sum passes the
+    whole budget. The demand it then reports (capped) splits the budget exactly as the full sum
+    would: a section's share plus all the others' spare is at most the budget, so past it the
+    split gives the section share + spare either way; and no row after that line can fit.
     """
     total = request.max_tokens * CHARS_PER_TOKEN
     shares = TYPED_SHARES if request.entity_types else SHARES
     sources = [(label(source) if source else "", content) for source, content in chunks]
-    cap = 2 * total
+    cap = total
     items: dict[str, list[object]] = {
         "entities": cast(list[object], entities),
         "relationships": cast(list[object], relationships),
