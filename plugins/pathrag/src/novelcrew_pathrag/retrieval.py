@@ -379,6 +379,47 @@ def _chunk_hits(
     return [found[i] for i in order if i in found]
 
 
+#: the section heads never change: written once, not per query
+_HEADS = {
+    "entities": section_head("Entities", ENTITY_HEADER),
+    "relationships": section_head("Relationships", RELATION_HEADER),
+    "paths": section_head("Paths", PATH_HEADER),
+    "sources": section_head("Sources", SOURCE_HEADER),
+}
+
+
+def _entity_line(index: int, e: EntityHit) -> str:
+    return csv_line([str(index), e.name, e.type, e.description, f"{e.score:g}"])
+
+
+def _relation_line(index: int, r: RelationshipHit) -> str:
+    return csv_line([str(index), r.src, r.tgt, r.keywords, r.description, f"{r.weight:g}"])
+
+
+def _path_line(index: int, path: list[str]) -> str:
+    return csv_line([str(index), PATH_ARROW.join(path)])
+
+
+def _source_line(index: int, source: tuple[str, str]) -> str:
+    return csv_line([str(index), *source])
+
+
+def _lines(
+    items: list[object], line: Callable[[int, object], str], cap: int
+) -> tuple[list[str], int]:
+    """The items' CSV lines in order, each formatted once, stopping after the line that takes
+    the total over ``cap``; and that total (capped): nothing past it can fit."""
+    lines: list[str] = []
+    size = 0
+    for index, item in enumerate(items):
+        text = line(index, item)
+        lines.append(text)
+        size += len(text)
+        if size > cap:
+            break
+    return lines, size
+
+
 def fit_budget(
     request: QueryRequest,
     entities: list[EntityHit],
@@ -391,31 +432,32 @@ def fit_budget(
 
     Each section has a share of the budget; what a section does not need goes to the others in
     order (entities first), so a listing of many entities may use most of the budget.
+
+    Rows are formatted lazily, each once: a section's lines stop after their sum passes the
+    whole budget. The demand it then reports (capped) splits the budget exactly as the full sum
+    would: a section's share plus all the others' spare is at most the budget, so past it the
+    split gives the section share + spare either way; and no row after that line can fit.
     """
     total = request.max_tokens * CHARS_PER_TOKEN
     shares = TYPED_SHARES if request.entity_types else SHARES
     sources = [(label(source) if source else "", content) for source, content in chunks]
-    sections: dict[str, tuple[str, list[tuple[str, object]]]] = {
-        "entities": (section_head("Entities", ENTITY_HEADER), [
-            (csv_line([str(i), e.name, e.type, e.description, f"{e.score:g}"]), e)
-            for i, e in enumerate(entities)
-        ]),
-        "relationships": (section_head("Relationships", RELATION_HEADER), [
-            (csv_line([str(i), r.src, r.tgt, r.keywords, r.description, f"{r.weight:g}"]), r)
-            for i, r in enumerate(relationships)
-        ]),
-        "paths": (section_head("Paths", PATH_HEADER), [
-            (csv_line([str(i), PATH_ARROW.join(p)]), p) for i, p in enumerate(paths)
-        ]),
-        "sources": (section_head("Sources", SOURCE_HEADER), [
-            (csv_line([str(i), source, content]), (source, content))
-            for i, (source, content) in enumerate(sources)
-        ]),
+    cap = total
+    items: dict[str, list[object]] = {
+        "entities": cast(list[object], entities),
+        "relationships": cast(list[object], relationships),
+        "paths": cast(list[object], paths),
+        "sources": cast(list[object], sources),
     }
-    demand = {
-        name: (len(head) + len(SECTION_TAIL) + sum(len(line) for line, _ in rows)) if rows else 0
-        for name, (head, rows) in sections.items()
-    }
+    formats = cast(dict[str, Callable[[int, object], str]], {
+        "entities": _entity_line, "relationships": _relation_line, "paths": _path_line,
+        "sources": _source_line,
+    })
+    sections: dict[str, tuple[str, list[str]]] = {}
+    demand: dict[str, int] = {}
+    for name, head in _HEADS.items():
+        lines, size = _lines(items[name], formats[name], cap)
+        sections[name] = (head, lines)
+        demand[name] = (len(head) + len(SECTION_TAIL) + size) if lines else 0
     allowance = {name: int(total * share) for name, share in shares.items()}
     spare = sum(max(0, allowance[n] - demand[n]) for n in sections)
     for name in sections:
@@ -426,19 +468,20 @@ def fit_budget(
     out = QueryResult()
     parts: list[str] = []
     carry = used = 0
-    for name, (head, rows) in sections.items():
+    for name, (head, lines) in sections.items():
         frame = len(head) + len(SECTION_TAIL)
         room = min(allowance[name] + carry, total - used) - frame
-        if name == "entities" and rows and len(rows[0][0]) > room:
+        if name == "entities" and lines and len(lines[0]) > room:
             room = total - frame  # the best entity is worth more than any other section
         kept: list[str] = []
-        for index, (line, item) in enumerate(rows):
+        for index, line in enumerate(lines):
+            item = items[name][index]
             if len(line) > room and name == "sources" and room >= 200:
                 source_id, text = cast(tuple[str, str], item)
                 overflow = len(line) - room + len(" ...") + 2
                 text = text[: max(0, len(text) - overflow)] + " ..."
-                line = csv_line([str(index), source_id, text])
                 item = (source_id, text)
+                line = _source_line(index, item)
             if len(line) > room:
                 break
             kept.append(line)
