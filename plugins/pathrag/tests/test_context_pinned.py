@@ -10,18 +10,12 @@ the layout, run this file as a script.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import random
-import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from novelcrew_pathrag.contextfmt import csv_line
 from novelcrew_pathrag.models import CustomKG, QueryRequest
 from novelcrew_pathrag.retrieval import fit_budget, query
 from novelcrew_pathrag.store import GraphStore
@@ -105,32 +99,6 @@ def test_context_and_fields_are_as_pinned(tmp_path: Path) -> None:
     # the cases reach what the budget code decides: cut sources, empty and full sections
     assert any(r["context"].endswith(' ..."\n```\n') for r in results)
     assert any(r["counts"]["paths"] for r in results) and any(not r["context"] for r in results)
-
-
-def _reference_line(row: list[str]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow(row)
-    return buffer.getvalue()
-
-
-def test_csv_line_quotes_every_character_as_the_csv_module_does() -> None:
-    """Every character of Unicode, alone in a field and all together in one."""
-    for start in range(0, sys.maxunicode + 1, 4096):
-        chars = [chr(c) for c in range(start, min(start + 4096, sys.maxunicode + 1))
-                 if not 0xD800 <= c <= 0xDFFF]
-        row = [*chars, "".join(chars)]
-        assert csv_line(row) == _reference_line(row)
-
-
-@pytest.mark.parametrize("seed", range(3))
-def test_csv_line_matches_the_csv_module_on_mixed_rows(seed: int) -> None:
-    """Random rows of the characters that decide quoting, empty fields and one-field rows."""
-    rng = random.Random(seed)
-    alphabet = [",", '"', "\n", "\r", " ", "\t", "a", "é", "'", "\\", "", "x y"]
-    for _ in range(2000):
-        row = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 6)))
-               for _ in range(rng.randint(1, 6))]
-        assert csv_line(row) == _reference_line(row), row
 
 
 def test_fit_budget_keeps_what_fits_of_a_very_long_row() -> None:

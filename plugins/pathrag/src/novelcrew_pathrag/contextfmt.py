@@ -22,29 +22,12 @@ PATH_ARROW = " -> "
 _SECTION = re.compile(r"-----([^\n-][^\n]*?)-----\s*\n```csv\n(.*?)\n?```", re.DOTALL)
 
 
-def _csv_module_line(row: list[str]) -> str:
+def csv_line(row: list[str]) -> str:
+    """One CSV row as ``csv.writer(lineterminator="\\n")`` writes it (minimal quoting, doubled
+    quotes); ``fit_budget`` formats each row once, which is what keeps this cheap enough."""
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerow(row)
     return buffer.getvalue()
-
-
-#: the characters that make the csv module quote a field (asked once, so the fast writer below
-#: follows this Python's csv module exactly: it is ``,`` ``"`` and a line break on 3.11)
-_QUOTED = "".join(
-    chr(c) for c in range(128) if _csv_module_line(["a" + chr(c)]) != f"a{chr(c)}\n"
-)
-_needs_quotes = re.compile(f"[{re.escape(_QUOTED)}]").search
-
-
-def csv_line(row: list[str]) -> str:
-    """One CSV row, exactly as ``csv.writer(lineterminator="\\n")`` writes it (minimal quoting,
-    doubled quotes), without building a writer and a buffer per row: the context holds up to
-    hundreds of rows per query."""
-    if len(row) == 1 and not row[0]:
-        return '""\n'  # the csv module quotes a lone empty field, or the row would be blank
-    return ",".join([
-        '"' + value.replace('"', '""') + '"' if _needs_quotes(value) else value for value in row
-    ]) + "\n"
 
 
 def section_head(title: str, header: list[str]) -> str:
