@@ -342,11 +342,14 @@ from novelcrew.settings import Settings
 
 configure_logging(Settings(_env_file=None, log_format="json", log_level="DEBUG"), cache=True)
 
-from crewai import LLM
+from crewai.llms.providers.openai.completion import OpenAICompletion
 from nc_crewai_child import kickoff
 
 marker, url = sys.argv[1], sys.argv[2]
-llm = LLM(model="openai/story", base_url=url, api_key="sk-test", max_retries=0)
+# crewAI's native OpenAI client, as novelcrew builds it (crewAI 1.12's ``LLM`` factory sends a
+# model name it does not know to LiteLLM)
+llm = OpenAICompletion(model="story", provider="openai", base_url=url, api_key="sk-test",
+                       max_retries=0)
 try:
     kickoff(llm, description=f"Read the story: {marker}", max_retry_limit=0)
 except Exception as exc:
