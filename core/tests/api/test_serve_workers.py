@@ -21,17 +21,13 @@ from typing import Any
 import httpx
 from test_arq_outage import start_redis
 
+from novelcrew_sdk.testing import free_port, wait_for_http
+
 KEY = "shared-key-0123456789"
 OTHER = "other-key-abcdefghij"
 LIMIT = 6
 ARQ_TESTS = Path(__file__).resolve().parents[1] / "arq"  # nc_arq_crews: a ``noop`` crew
 EXE = str(Path(sys.executable).parent / "novelcrew")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def env(**extra: str) -> dict[str, str]:
@@ -74,16 +70,10 @@ def workers(tmp_path: Path, redis_url: str, port: int) -> Iterator[subprocess.Po
 
 def answering(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
     """Wait until a fresh connection is answered (``/openapi.json`` is not rate limited)."""
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            if httpx.get(f"{url}/openapi.json", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        assert proc.poll() is None, log.read_text()
-        assert time.monotonic() < deadline, f"no answer in 90 s:\n{log.read_text()}"
-        time.sleep(0.2)
+    try:
+        wait_for_http(f"{url}/openapi.json", proc)
+    except (RuntimeError, TimeoutError) as exc:
+        raise AssertionError(f"{exc}\n{log.read_text()}") from exc
 
 
 def test_two_processes_answer_share_the_budget_and_drain_on_sigterm(tmp_path: Path) -> None:
