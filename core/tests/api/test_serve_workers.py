@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 from test_arq_outage import start_redis
 
+from novelcrew.cli.serve import restart_delay
 from novelcrew_sdk.testing import free_port, wait_for_http
 
 KEY = "shared-key-0123456789"
@@ -103,13 +104,23 @@ def test_two_processes_answer_share_the_budget_and_drain_on_sigterm(tmp_path: Pa
             # 3 answered by one process, 5 by the other: one budget of LIMIT in all
             assert statuses == [200] * LIMIT + [429] * 2, statuses
 
-            # a process that dies is replaced, and the port keeps answering meanwhile
-            os.kill(first, signal.SIGKILL)
-            while first in (children := serve_children(proc.pid)) or len(children) < 2:
-                assert time.monotonic() < deadline + 60, log.read_text()
-                httpx.get(f"{url}/openapi.json", timeout=10).raise_for_status()
-                time.sleep(0.2)
+            # a process that dies is replaced, and the port keeps answering meanwhile; a
+            # replacement that dies soon after it started is replaced after a longer pause
+            for killed in (first, None):
+                if killed is None:
+                    killed = next(c for c in children if c != second)
+                os.kill(killed, signal.SIGKILL)
+                while killed in (children := serve_children(proc.pid)) or len(children) < 2:
+                    assert time.monotonic() < deadline + 90, log.read_text()
+                    httpx.get(f"{url}/openapi.json", timeout=10).raise_for_status()
+                    time.sleep(0.2)
             answering(url, proc, log)
+            records = [json.loads(line) for line in log.read_text().splitlines()
+                       if line.startswith("{")]
+            pauses = [r["restart_in_seconds"] for r in records
+                      if r["event"] == "serve_process_died"]
+            assert len(pauses) == 2 and pauses[1] > 0 and pauses[1] > pauses[0], (
+                pauses, log.read_text())
 
             other = {"X-API-Key": OTHER}
             job = httpx.post(f"{url}/jobs", headers=other, timeout=10,
@@ -203,3 +214,9 @@ def test_workers_are_refused_on_the_inline_backend(tmp_path: Path) -> None:
     assert done.returncode == 2
     message = " ".join(done.stderr.replace("\u2502", " ").split())  # rich's box lines
     assert "arq backend" in message and "inline backend runs its jobs" in message, message
+
+
+def test_a_crash_loop_is_slowed_down() -> None:
+    """Replaced at once after a process that ran for a while, then after 1, 2, 4... seconds
+    while replacements keep dying at start, never more than 30 s apart."""
+    assert [restart_delay(n) for n in range(8)] == [0, 1, 2, 4, 8, 16, 30, 30]

@@ -175,6 +175,8 @@ def run_processes(overrides: dict[str, Any], count: int) -> int:
     streams end with ``server_stopping``, requests in flight are answered), then waits for them
     all. A second SIGINT is passed on (the children skip their waits). A child that dies is
     replaced; one that fails to start (exit status 3, e.g. Redis unreachable) stops them all.
+    A slot whose processes keep dying soon after they start is refilled after a growing pause
+    (``restart_delay``), so a crash loop does not spawn interpreters back to back.
     """
     import multiprocessing
     import signal
@@ -199,17 +201,22 @@ def run_processes(overrides: dict[str, Any], count: int) -> int:
         signal.signal(sig, lambda number, _frame: signals.append(number))
     spawn = multiprocessing.get_context("spawn")
 
-    def start() -> Any:
+    started: dict[int, float] = {}  # slot -> when its process started
+    quick_deaths = [0] * count  # per slot: deaths in a row, each soon after a start
+    due: dict[int, float] = {}  # slot -> when its replacement starts
+
+    def start(index: int) -> Any:
         child = spawn.Process(target=_serve_child, args=(overrides, sock), daemon=False,
                               name="novelcrew-serve")
         child.start()
+        started[index] = time.monotonic()
         return child
 
-    children = [start() for _ in range(count)]
+    children = [start(index) for index in range(count)]
     log.info("serve_processes_started", pids=[c.pid for c in children],
              host=settings.host, port=settings.port)
     passed, status = 0, 0
-    while any(c.exitcode is None for c in children):
+    while any(c.exitcode is None for c in children) or (due and not signals):
         wait([c.sentinel for c in children if c.exitcode is None], timeout=0.2)
         for number in signals[passed:]:
             passed += 1
@@ -223,17 +230,37 @@ def run_processes(overrides: dict[str, Any], count: int) -> int:
                         os.kill(child.pid, forward)
         if signals:
             continue
+        now = time.monotonic()
         for index, child in enumerate(children):
             if child.exitcode is None:
+                continue
+            if index in due:
+                if now >= due[index]:
+                    del due[index]
+                    children[index] = start(index)
                 continue
             if child.exitcode == 3:  # it could not start; the next one would not either
                 log.error("serve_process_failed_to_start", pid=child.pid)
                 status = 3
                 signals.append(signal.SIGTERM)
                 break
-            log.warning("serve_process_died", pid=child.pid, exitcode=child.exitcode)
-            children[index] = start()
+            lived = now - started[index]
+            quick_deaths[index] = quick_deaths[index] + 1 if lived < STABLE_SECONDS else 0
+            delay = restart_delay(quick_deaths[index])
+            log.warning("serve_process_died", pid=child.pid, exitcode=child.exitcode,
+                        lived_seconds=round(lived, 1), restart_in_seconds=delay)
+            due[index] = now + delay
     return status
+
+
+#: a process that ran this long before it died is not in a crash loop
+STABLE_SECONDS = 30.0
+
+
+def restart_delay(quick_deaths: int) -> float:
+    """Seconds before a dead server process is replaced: at once after a process that ran
+    for a while, then 1, 2, 4... up to 30 s while each replacement dies soon after it starts."""
+    return 0.0 if quick_deaths == 0 else min(30.0, 2.0 ** (quick_deaths - 1))
 
 
 def _serve_child(overrides: dict[str, Any], sock: Any) -> None:
