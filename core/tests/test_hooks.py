@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -239,6 +240,27 @@ def test_every_hook_is_documented(hook: str) -> None:
     body = section.group(2)
     assert "```python" in body, f"the {hook} section has no example"
     assert getattr(hookspecs, hook).__doc__, f"hookspec {hook} has no docstring"
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+def test_every_hookspec_is_typed(hook: str) -> None:
+    """A plugin author's editor and mypy see what a hook passes: every parameter and the
+    return are annotated, ``register`` callbacks with the spec they take, and nothing as Any."""
+    from typing import get_type_hints
+
+    import typer
+
+    from novelcrew import jobs, specs
+
+    names = {**vars(specs), **vars(jobs), "typer": typer}
+    hints = get_type_hints(getattr(hookspecs, hook), globalns={**vars(hookspecs), **names})
+    params = list(inspect.signature(getattr(hookspecs, hook)).parameters)
+    assert params and set(hints) == {*params, "return"}
+    assert all("Any" not in str(hint) for hint in hints.values()), hints
+    if hook.startswith("register_") and hook != "register_commands":
+        spec = {"crews": specs.Crew, "tools": specs.Tool, "models": specs.Model,
+                "job_backends": specs.JobBackendSpec}[hook.removeprefix("register_")]
+        assert hints["register"] == Callable[[spec], None]
 
 
 def test_public_names_are_exactly_the_intended_ones() -> None:
