@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -241,6 +242,27 @@ def test_every_hook_is_documented(hook: str) -> None:
     assert getattr(hookspecs, hook).__doc__, f"hookspec {hook} has no docstring"
 
 
+@pytest.mark.parametrize("hook", HOOKS)
+def test_every_hookspec_is_typed(hook: str) -> None:
+    """A plugin author's editor and mypy see what a hook passes: every parameter and the
+    return are annotated, ``register`` callbacks with the spec they take, and nothing as Any."""
+    from typing import get_type_hints
+
+    import typer
+
+    from novelcrew import jobs, specs
+
+    names = {**vars(specs), **vars(jobs), "typer": typer}
+    hints = get_type_hints(getattr(hookspecs, hook), globalns={**vars(hookspecs), **names})
+    params = list(inspect.signature(getattr(hookspecs, hook)).parameters)
+    assert params and set(hints) == {*params, "return"}
+    assert all("Any" not in str(hint) for hint in hints.values()), hints
+    if hook.startswith("register_") and hook != "register_commands":
+        spec = {"crews": specs.Crew, "tools": specs.Tool, "models": specs.Model,
+                "job_backends": specs.JobBackendSpec}[hook.removeprefix("register_")]
+        assert hints["register"] == Callable[[spec], None]
+
+
 def test_public_names_are_exactly_the_intended_ones() -> None:
     import novelcrew
 
@@ -251,6 +273,38 @@ def test_public_names_are_exactly_the_intended_ones() -> None:
         "RegistrationError", "ToolMissing", "TransientError", "__version__",
     ])
     assert all(hasattr(novelcrew, name) for name in novelcrew.__all__)
+
+
+def _public_modules() -> set[str]:
+    """The modules docs/hooks.md names in "The public face"."""
+    docs = (ROOT / "docs" / "hooks.md").read_text()
+    section = docs.split("# The public face", 1)[1]
+    return set(re.findall(r"`(novelcrew(?:\.[a-z_]+)+)`", section))
+
+
+def test_the_public_modules_exist_and_plugins_import_no_other() -> None:
+    """An internal module is one a plugin must not need: every core module a plugin of this
+    repository imports (at the top or inside a function) is documented as public."""
+    import importlib
+
+    import grimp
+
+    public = _public_modules()
+    assert {"novelcrew.hookspecs", "novelcrew.context", "novelcrew.runner"} <= public
+    for name in public:
+        importlib.import_module(name)
+    plugins = sorted(p.name for p in ROOT.glob("plugins/*/src/*") if (p / "__init__.py").exists())
+    assert "novelcrew_architect" in plugins and "novelcrew_eval" in plugins
+    graph = grimp.build_graph("novelcrew", *plugins, exclude_type_checking_imports=True)
+    used = {(importer, imported) for plugin in plugins
+            for importer in graph.find_descendants(plugin) | {plugin}
+            for imported in graph.find_modules_directly_imported_by(importer)
+            if imported == "novelcrew" or imported.startswith("novelcrew.")}
+    assert ("novelcrew_architect.plugin", "novelcrew.hookspecs") in used or any(
+        imported == "novelcrew.context" for _, imported in used)
+    internal = sorted(f"{importer} -> {imported}" for importer, imported in used
+                      if imported not in public | {"novelcrew"})
+    assert internal == [], "plugins import modules docs/hooks.md does not name as public"
 
 
 def test_job_event_goes_through_pluggy_so_tracing_shows_it(

@@ -15,15 +15,15 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 import structlog
 from nc_logs import Stream, kept_logging
 from nc_subprocess import run_script
-from pydantic import BaseModel
+from pydantic import BaseModel, SecretStr
 
-from novelcrew import Crew, RunContext, hookimpl
+from novelcrew import Crew, PluginSettings, RunContext, hookimpl
 from novelcrew.backends.memory import MemoryStore
 from novelcrew.jobs import Job
 from novelcrew.logging import configure_logging
@@ -112,6 +112,37 @@ def test_console_format_is_readable_and_masks_too(tmp_path: Path, restore_loggin
     assert API_KEY not in text
     with pytest.raises(json.JSONDecodeError):
         json.loads(text.splitlines()[0])
+
+
+class VaultSettings(PluginSettings):
+    plugin: ClassVar[str] = "vault"
+    model_config = PluginSettings.config_for("vault")
+
+    api_key: SecretStr | None = None
+
+
+@pytest.mark.parametrize("read_first", [False, True])
+def test_a_plugins_secret_is_masked_wherever_it_appears(
+        tmp_path: Path, restore_logging: None, read_first: bool) -> None:
+    """A plugin's key lives in its own settings, which the core never reads; plugins load
+    after logging is configured (or before it, in a script). Either way, once the plugin has
+    read its settings, its key is masked in every line, as the core's keys are."""
+    key = f"vault-key-{read_first}-0123456789"
+    core = Settings(_env_file=None, plugin_config={"vault": {"api_key": key}})
+    out = Stream()
+    if read_first:
+        assert VaultSettings.of(core).api_key is not None
+    configure_logging(settings(tmp_path), stream=out)
+    if not read_first:
+        structlog.get_logger("x").info("before the plugin read it", url=f"http://h/?k={key}")
+        assert VaultSettings.of(core).api_key is not None
+    structlog.get_logger("x").info("request", url=f"http://h/?k={key}")
+    logging.getLogger("httpx").warning("failed with key %s", key)
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    after = lines[1:] if not read_first else lines
+    assert [line["event"] for line in after] == ["request", "failed with key ***"]
+    assert after[0]["url"] == "http://h/?k=***"
+    assert all(key not in json.dumps(line) for line in after)
 
 
 def test_the_log_level_filters(tmp_path: Path, restore_logging: None) -> None:

@@ -11,7 +11,9 @@ import pytest
 from pydantic import AliasChoices, Field, ValidationError
 
 from novelcrew import PluginSettings, Settings
-from novelcrew.settings import check_environment, settings_error
+from novelcrew.settings import check_environment, env_names, settings_error
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class LensSettings(PluginSettings):
@@ -35,7 +37,18 @@ def test_a_plugins_settings_read_its_prefix_its_aliases_and_plugin_config(
     core = Settings(_env_file=None, plugin_config={"lens-kit": {"url": "http://toml"}})
     assert LensSettings.of(core).url == "http://toml"  # the core settings' table wins
     assert LensSettings.of(core).retries == 5
-    assert not hasattr(Settings(_env_file=None), "payload_url")  # core holds no plugin field
+
+
+def test_core_settings_hold_no_plugins_field() -> None:
+    """A plugin's settings live with the plugin: no core field or variable is named after a
+    plugin of this workspace (``payload_url``, ``PATHRAG_API_URL``, ...)."""
+    plugins = sorted(p.name for p in (ROOT / "plugins").iterdir() if (p / "src").is_dir())
+    assert {"architect", "pathrag", "payload"} <= set(plugins)
+    named = [f"{field} {' '.join(names)}" for field, names in env_names(Settings).items()
+             if any(plugin in f"{field} {' '.join(names)}".lower() for plugin in plugins)]
+    assert named == []
+    assert not any(k.lower().startswith(("novel_movie", "pathrag")) for n in
+                   env_names(Settings).values() for k in n)  # Novel Movie's and PathRAG's names
 
 
 def test_unknown_variables_are_found_plugin_fields_included() -> None:

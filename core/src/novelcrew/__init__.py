@@ -2,10 +2,8 @@
 
 The names below are the public face for plugin authors and embedding apps (docs/hooks.md,
 docs/plugin-author-guide.md); ``test_public_names_are_exactly_the_intended_ones`` keeps the list
-exact. Modules named here are public too: ``novelcrew.hookspecs``, ``novelcrew.errors``,
-``novelcrew.settings``, ``novelcrew.specs``, ``novelcrew.context``, ``novelcrew.jobs``,
-``novelcrew.crewai.yaml_config``; the
-rest is internal and may change without notice (see docs/architecture.md).
+exact. The public modules are listed in docs/hooks.md ("The public face"); the rest is internal
+and may change without notice.
 """
 
 from importlib.metadata import PackageNotFoundError as _PackageNotFoundError

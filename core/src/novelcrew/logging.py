@@ -13,7 +13,9 @@ Every line carries the context bound with ``structlog.contextvars``: the runner 
 
 What never reaches the output:
 - secrets: values under secret-looking keys are masked, and the secrets the settings hold (API
-  keys, provider and Payload keys, the webhook secret) are masked wherever they appear;
+  keys, provider keys, the webhook secret, and every ``SecretStr`` of a plugin's
+  ``PluginSettings``, such as Payload's key, from when the plugin reads them) are masked
+  wherever they appear;
 - local variables of a traceback's frames (they may hold a story): tracebacks are rendered
   without them;
 - the data a pydantic ``ValidationError`` quotes (``input_value=...``, a story or a result):
@@ -67,13 +69,36 @@ class _Output(structlog.BytesLogger):
     fatal = failure = err = error = critical = exception = msg
 
 
+#: secret values learned from plugins' settings (``mask_secrets``): every redactor masks them
+_learned: set[str] = set()
+#: the redactor of the current logging configuration
+_active: Redactor | None = None
+
+
+def mask_secrets(values: Iterable[str]) -> None:
+    """Mask these values wherever they appear in the log, from now on. ``PluginSettings`` calls
+    it with a plugin's secrets: plugins load after logging is configured, so the redactor
+    cannot read their settings up front."""
+    new = {s for s in values if s and len(s) >= 4} - _learned
+    if new:
+        _learned.update(new)
+        if _active is not None:
+            _active.add(new)
+
+
 class Redactor:
     """A structlog processor that masks secrets by key name and by value."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
-        self.secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+        self.secrets: list[str] = []
+        self.add(secrets)
         #: whether each key name seen so far is secret-looking (lines repeat the same few)
         self._secret_keys: dict[str, bool] = {}
+
+    def add(self, secrets: Iterable[str]) -> None:
+        """Mask these values too (longest first, so a key holding another is masked whole)."""
+        found = {s for s in secrets if s and len(s) >= 4}
+        self.secrets = sorted(found.union(self.secrets), key=len, reverse=True)
 
     def _secret_key(self, key: str) -> bool:
         known = self._secret_keys.get(key)
@@ -161,7 +186,7 @@ def _settings_secrets(settings: Settings) -> list[str]:
         found.append(entry)
         if ":" in entry:
             found.append(entry.rpartition(":")[0])
-    for name in ("openrouter_api_key", "openai_api_key", "payload_api_key", "webhook_secret"):
+    for name in ("openrouter_api_key", "openai_api_key", "webhook_secret"):
         value = getattr(settings, name, None)
         if value is not None:
             found.append(value.get_secret_value())
@@ -190,7 +215,8 @@ def configure_logging(settings: Settings, *, stream: IO[str] | None = None,
     level = logging.getLevelName(str(settings.log_level).upper())
     if not isinstance(level, int):
         level = logging.INFO
-    redact = Redactor(_settings_secrets(settings))
+    global _active
+    redact = _active = Redactor([*_settings_secrets(settings), *_learned])
     shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_logger_name,

@@ -326,6 +326,13 @@ class PluginSettings(BaseSettings):
         return SettingsConfigDict(env_prefix=prefix, env_file=".env", env_file_encoding="utf-8",
                                   extra="ignore", populate_by_name=True)
 
+    def model_post_init(self, context: Any) -> None:
+        """The log masks this plugin's secrets (its ``SecretStr`` fields) from now on."""
+        from novelcrew.logging import mask_secrets
+
+        mask_secrets(value.get_secret_value() for value in self.__dict__.values()
+                     if isinstance(value, SecretStr))
+
     @classmethod
     def of(cls, settings: Settings | None = None) -> Self:
         """This plugin's settings: ``settings.plugin_config[plugin]`` over the environment."""

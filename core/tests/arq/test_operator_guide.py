@@ -36,3 +36,6 @@ def test_worker_settings_are_arq_worker_options_built_from_settings() -> None:
     assert (ws.max_jobs, ws.poll_delay, ws.job_completion_wait, ws.queue_name) == (
         7, 0.03, 12, "x:queue")
     assert ws.allow_abort_jobs is True
+    # arq's own timeout (default 300 s) would kill a long job: it sits above ours, which fails
+    # the job as data first
+    assert ws.job_timeout > settings.job_timeout_seconds

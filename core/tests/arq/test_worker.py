@@ -45,6 +45,14 @@ async def test_a_worker_runs_jobs_and_every_api_instance_answers_for_them(
     page, total = await other_backend.list(project_id="proj", status=JobStatus.succeeded)
     assert total == 3 and {j.id for j in page} == {j.id for j in jobs}
     assert sorted(ledger.read_text().split("\n")[:-1]) == sorted(f"{j.id} sleepy" for j in jobs)
+    # arq ran each job as its own: enqueued under the job id, finished and recorded by arq
+    # (nothing deletes arq's keys behind its back)
+    from arq.jobs import Job as ArqJob
+
+    for job in jobs:
+        arq_job = ArqJob(job.id, backend.pool, _queue_name=backend.settings.queue_name)
+        result = await until(arq_job.result_info)
+        assert (result.function, result.args, result.success) == ("run_job", (job.id,), True)
 
 
 async def test_submitting_the_same_job_id_twice_enqueues_it_once(

@@ -12,6 +12,7 @@ import pytest
 
 from novelcrew.backends.inline.replies import SQLiteReplies
 from novelcrew.context import RunContext
+from novelcrew.crewai import kickoff
 from novelcrew.errors import JobCancelled, ModelError
 from novelcrew.llm import router
 from novelcrew_sdk.openai_server import Fault, OpenAIServer
@@ -101,7 +102,7 @@ async def test_when_every_model_fails_it_gives_up_and_later_calls_fail_at_once(
     with pytest.raises(ModelError):
         await ask(routed, path)
     assert len(server.calls) == 4
-    assert router.given_up(ctx) is raised.value
+    assert kickoff.given_up(ctx) is raised.value
 
 
 async def test_a_cancelled_job_asks_no_model(

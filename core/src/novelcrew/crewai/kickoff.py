@@ -43,6 +43,23 @@ _sink: contextvars.ContextVar[_TaskEvents | None] = contextvars.ContextVar(
     "novelcrew_kickoff_events", default=None)
 
 
+#: the attribute of a crew run's context holding the error that stopped its model calls
+_GIVEN_UP = "_novelcrew_model_gave_up"
+
+
+def give_up(ctx: Any, error: NovelcrewError) -> None:
+    """Record ``error`` as what stopped ``ctx``'s model calls (the model layer calls this),
+    so that the kickoff raises it even when crewAI swallowed it."""
+    setattr(ctx, _GIVEN_UP, error)
+
+
+def given_up(ctx: Any) -> NovelcrewError | None:
+    """The error that stopped this crew run's model calls, if any: the ``ModelError`` of a
+    call that exhausted every model, ``BudgetExceeded``, or ``NotRecorded``."""
+    error = getattr(ctx, _GIVEN_UP, None)
+    return error if isinstance(error, NovelcrewError) else None
+
+
 def kickoff_pool() -> concurrent.futures.ThreadPoolExecutor:
     global _pool
     with _lock:
@@ -238,8 +255,6 @@ async def _kickoff(ctx: RunContext, crew: Any, inputs: dict[str, Any]) -> Any:
         except asyncio.CancelledError:
             stopped.set()  # the thread ends at the crew's next step
             raise
-        from novelcrew.llm.router import given_up
-
         error = given_up(ctx)
         if error is not None:  # crewAI swallowed it (e.g. its output converter)
             raise error

@@ -34,6 +34,7 @@ from pydantic import BaseModel, PrivateAttr
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from novelcrew.crewai.compat import no_inner_retry, ours_only
+from novelcrew.crewai.kickoff import give_up, given_up
 from novelcrew.errors import BudgetExceeded, ModelError, NotRecorded, NovelcrewError
 from novelcrew.jobs import ModelUsage
 from novelcrew.llm import metrics
@@ -119,14 +120,6 @@ _SAMPLING = ("temperature", "max_tokens", "max_completion_tokens", "top_p", "see
 
 #: what a provider raises on an answer that is not a readable chat completion
 _MALFORMED = (AttributeError, TypeError, KeyError, IndexError, json.JSONDecodeError)
-_GIVEN_UP = "_novelcrew_model_gave_up"
-
-
-def given_up(ctx: Any) -> NovelcrewError | None:
-    """The error that stopped this crew run's model calls, if any: the ``ModelError`` of a
-    call that exhausted every model, ``BudgetExceeded``, or ``NotRecorded``."""
-    error = getattr(ctx, _GIVEN_UP, None)
-    return error if isinstance(error, NovelcrewError) else None
 
 
 def model_chain(ctx: RunContext, agent_role: str | None) -> list[str]:
@@ -551,7 +544,7 @@ class RoutedLLM(BaseLLM):
         try:
             return fn(*args)
         except NovelcrewError as exc:
-            setattr(self._ctx, _GIVEN_UP, exc)
+            give_up(self._ctx, exc)
             if isinstance(exc, BudgetExceeded | NotRecorded) and hasattr(self._ctx, "halt"):
                 self._ctx.halt = exc  # the job cannot go on, whatever the crew makes of it
             raise
@@ -578,5 +571,5 @@ class RoutedLLM(BaseLLM):
             f"({summary})",
             {"models": tried, "attempts": failures},
         )
-        setattr(self._ctx, _GIVEN_UP, error)
+        give_up(self._ctx, error)
         return error
