@@ -233,6 +233,9 @@ async def main() -> int:
                         help="per-model call limit (default: every job's calls at once)")
     parser.add_argument("--skip-workers", action="store_true")
     parser.add_argument("--skip-process", action="store_true")
+    parser.add_argument("--cpu", type=int, default=None,
+                        help="run the one-process jobs on this CPU only (the model server "
+                        "and the workers keep every CPU)")
     parser.add_argument("--gc-freeze", action="store_true",
                         help="gc.freeze() after the warm-up, as a long-running server may")
     args = parser.parse_args()
@@ -247,7 +250,13 @@ async def main() -> int:
         sys.path.insert(0, str(tmp))
         prepare(tmp / "data")
         if not args.skip_process:
+            if args.cpu is not None:  # every thread of this process, and those it starts
+                for task in os.listdir("/proc/self/task"):
+                    os.sched_setaffinity(int(task), {args.cpu})
             await one_process(args, server.url, tmp)
+            if args.cpu is not None:
+                for task in os.listdir("/proc/self/task"):
+                    os.sched_setaffinity(int(task), range(os.cpu_count() or 1))
         if not args.skip_workers:
             print(f"arq workers: {args.worker_jobs} jobs at once, {args.worker_concurrency} "
                   f"at a time per worker, same crew and model")
