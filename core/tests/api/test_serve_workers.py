@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from test_arq_outage import start_redis
+from nc_redis_server import start_redis
 
-from novelcrew_sdk.testing import free_port, wait_for_http
+from novelcrew_sdk.testing import free_port, stop_process, wait_for_http
 
 KEY = "shared-key-0123456789"
 OTHER = "other-key-abcdefghij"
@@ -70,10 +70,7 @@ def workers(tmp_path: Path, redis_url: str, port: int) -> Iterator[subprocess.Po
 
 def answering(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
     """Wait until a fresh connection is answered (``/openapi.json`` is not rate limited)."""
-    try:
-        wait_for_http(f"{url}/openapi.json", proc)
-    except (RuntimeError, TimeoutError) as exc:
-        raise AssertionError(f"{exc}\n{log.read_text()}") from exc
+    wait_for_http(f"{url}/openapi.json", proc, log=log)
 
 
 def test_two_processes_answer_share_the_budget_and_drain_on_sigterm(tmp_path: Path) -> None:
@@ -161,8 +158,7 @@ def test_two_processes_answer_share_the_budget_and_drain_on_sigterm(tmp_path: Pa
             except httpx.TransportError:
                 pass
     finally:
-        redis.terminate()
-        redis.wait(10)
+        stop_process(redis, 10)
 
 
 def test_processes_end_when_their_parent_is_killed(tmp_path: Path) -> None:
@@ -184,8 +180,7 @@ def test_processes_end_when_their_parent_is_killed(tmp_path: Path) -> None:
             with socket.socket() as sock:  # and the port is free again
                 sock.bind(("127.0.0.1", port))
     finally:
-        redis.terminate()
-        redis.wait(10)
+        stop_process(redis, 10)
 
 
 def test_processes_that_cannot_start_stop_the_parent(tmp_path: Path) -> None:
