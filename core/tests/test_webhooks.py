@@ -29,7 +29,7 @@ from novelcrew.webhooks import (
     verify,
     webhook_counts,
 )
-from novelcrew_sdk.testing import free_port
+from novelcrew_sdk.testing import free_port, stop_process
 
 SECRET = "s3cret-for-tests"
 
@@ -214,8 +214,7 @@ async def test_the_example_receiver_accepts_signed_deliveries_and_rejects_others
         assert await deliver_webhook(job, wrong, backoff=0.01) is False
         assert json.loads(proc.stdout.readline()) == {"rejected": "bad signature"}
     finally:
-        proc.terminate()
-        proc.wait(10)
+        stop_process(proc, 10)
 
 
 async def wait_for(predicate: Any, timeout: float = 15) -> None:
