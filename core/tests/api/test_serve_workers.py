@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 from nc_redis_server import start_redis
 
-from novelcrew_sdk.testing import free_port, stop_process, wait_for_http
+from novelcrew_sdk.testing import free_port, wait_for_http
 
 KEY = "shared-key-0123456789"
 OTHER = "other-key-abcdefghij"
@@ -158,7 +158,8 @@ def test_two_processes_answer_share_the_budget_and_drain_on_sigterm(tmp_path: Pa
             except httpx.TransportError:
                 pass
     finally:
-        stop_process(redis, 10)
+        redis.terminate()
+        redis.wait(10)
 
 
 def test_processes_end_when_their_parent_is_killed(tmp_path: Path) -> None:
@@ -180,7 +181,8 @@ def test_processes_end_when_their_parent_is_killed(tmp_path: Path) -> None:
             with socket.socket() as sock:  # and the port is free again
                 sock.bind(("127.0.0.1", port))
     finally:
-        stop_process(redis, 10)
+        redis.terminate()
+        redis.wait(10)
 
 
 def test_processes_that_cannot_start_stop_the_parent(tmp_path: Path) -> None:
