@@ -28,20 +28,19 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# bench/ holds scripts named like stdlib modules (queue.py): keep the folder off the import path
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+# bench/ holds scripts named like stdlib modules (queue.py): keep the folder last on the import
+# path, so that the stdlib comes first (and bench/services.py is still found)
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE] + [str(HERE)]
 
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
 import os  # noqa: E402
-import shutil  # noqa: E402
-import socket  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
-from contextlib import contextmanager, suppress  # noqa: E402
+from contextlib import suppress  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -296,15 +295,10 @@ async def load(name: str, url: str, clients: int, total: int, seconds: float,
     return result
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def start(kind: str, data_dir: str,
           crew_seconds: float = 0.0) -> tuple[subprocess.Popen[bytes], str]:
-    import httpx
+    # imported here: the servers under test run this file too, without them
+    from novelcrew_sdk.testing import free_port, wait_for_http
 
     port = free_port()
     Path(data_dir).mkdir(parents=True, exist_ok=True)
@@ -317,16 +311,8 @@ def start(kind: str, data_dir: str,
             stdout=log, stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit(f"{kind} server did not start:\n{log_path.read_text()[-3000:]}")
-        time.sleep(0.2)
+    wait_for_http(f"{url}/health", proc, timeout=120, log=log_path)
+    return proc, url
 
 
 #: the crew of ``novelcrew serve`` runs on the arq backend: a plugin module on PYTHONPATH
@@ -354,7 +340,7 @@ def start_cli(name: str, data_dir: str, redis_url: str,
               workers: int) -> tuple[subprocess.Popen[bytes], str]:
     """``novelcrew serve [--workers N]`` on the arq backend (the real command), with the noop
     crew from a plugin module and the rate limit off (one client IP sends everything)."""
-    import httpx
+    from novelcrew_sdk.testing import free_port, wait_for_http
 
     port = free_port()
     folder = Path(data_dir)
@@ -373,38 +359,13 @@ def start_cli(name: str, data_dir: str, redis_url: str,
         proc = subprocess.Popen(command, env=env, cwd=folder, stdout=log,
                                 stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
+    wait_for_http(f"{url}/health", proc, timeout=120, log=log_path)
     deadline = time.monotonic() + 120
-    while True:  # every process started (each logs it), and one answers
-        try:
-            started = log_path.read_bytes().count(b"Application startup complete")
-            if started >= workers and httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            pass
+    while log_path.read_bytes().count(b"Application startup complete") < workers:  # all up
         if proc.poll() is not None or time.monotonic() > deadline:
             raise SystemExit(f"{name} server did not start:\n{log_path.read_text()[-3000:]}")
         time.sleep(0.2)
-
-
-@contextmanager
-def redis_server(workdir: Path) -> Iterator[tuple[str, int]]:
-    """A throwaway redis-server on a free port (as bench/queue.py starts one)."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [shutil.which("redis-server") or "redis-server", "--port", str(port), "--bind",
-         "127.0.0.1", "--dir", str(workdir), "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(200):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0", proc.pid
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    return proc, url
 
 
 def tree(pid: int) -> list[int]:
@@ -498,12 +459,9 @@ class Server:
             self.shares.append("/".join(f"{b:.1f}" for b in sorted(busy, reverse=True) if b))
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        from novelcrew_sdk.testing import stop_process
+
+        stop_process(self.proc, 30)
 
 
 def take_turns(args: argparse.Namespace, servers: list[Server]) -> None:
@@ -526,6 +484,8 @@ def measure_round(args: argparse.Namespace, tmp: str) -> list[Result]:
     on one throwaway redis-server; no arq worker runs, so this measures the API (the jobs
     queue in Redis)."""
     if args.backend == "arq":
+        from services import redis_server
+
         with redis_server(Path(tmp)) as (redis_url, redis_pid):
             servers = [Server("bare", args, tmp)]
             try:

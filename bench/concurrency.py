@@ -19,20 +19,17 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# bench/ holds scripts named like stdlib modules (queue.py): keep it off the import path
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
+# bench/ holds scripts named like stdlib modules (queue.py): keep it last on the import path,
+# so that the stdlib comes first (and bench/services.py is still found)
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE] + [str(HERE)]
 
 import argparse
 import asyncio
 import os
-import shutil
-import signal
-import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 CALLS_PER_JOB = 3
@@ -123,33 +120,6 @@ async def one_process(args: argparse.Namespace, server_url: str, tmp: Path) -> N
           f"{'PASS' if wall / ideal <= 1.6 and ok == args.jobs else 'MISS'}")
 
 
-@contextmanager
-def redis_server(workdir: Path) -> Iterator[str]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        raise SystemExit("redis-server is not installed (apt-get install -y redis-server)")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--dir",
-                             str(workdir), "--save", "", "--appendonly", "no"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        proc.terminate()
-        proc.wait(10)
-
-
 async def burst(backend: Any, jobs: int, done_before: int) -> float:
     """Submit ``jobs`` bench jobs at once; seconds until all have succeeded."""
     from novelcrew.jobs import Job
@@ -165,13 +135,16 @@ async def burst(backend: Any, jobs: int, done_before: int) -> float:
 
 async def workers(args: argparse.Namespace, server_url: str, tmp: Path,
                   counts: list[int]) -> None:
+    from services import redis_server
+
     from novelcrew.backends.arq import ArqBackend
     from novelcrew.plugins import load
     from novelcrew.settings import Settings
+    from novelcrew_sdk.testing import stop_process
 
     novelcrew = str(Path(sys.executable).parent / "novelcrew")
     rates: dict[int, float] = {}
-    with redis_server(tmp) as url:
+    with redis_server(tmp) as (url, _):
         for n in counts:
             queue = f"bench{n}:queue"
             env = {k: v for k, v in os.environ.items() if not k.startswith("NOVELCREW_")}
@@ -205,12 +178,7 @@ async def workers(args: argparse.Namespace, server_url: str, tmp: Path,
             finally:
                 await backend.stop()
                 for proc in procs:
-                    proc.send_signal(signal.SIGTERM)
-                for proc in procs:
-                    try:
-                        proc.wait(30)
-                    except subprocess.TimeoutExpired:
-                        proc.kill()
+                    stop_process(proc, 30)
             rates[n] = args.worker_jobs / wall
             print(f"  {n} worker(s): {args.worker_jobs} jobs in {wall:.1f} s, "
                   f"{rates[n]:.2f} jobs/s ({rates[n] / rates[counts[0]]:.2f}x "

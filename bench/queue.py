@@ -19,15 +19,14 @@ from __future__ import annotations
 import os
 import sys
 
-# this file is named queue.py: keep its folder off sys.path so the stdlib ``queue`` still loads
+# this file is named queue.py: keep its folder last on sys.path so the stdlib ``queue`` still
+# loads (and bench/services.py too)
 if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
-    sys.path.pop(0)
+    sys.path.append(sys.path.pop(0))
 
 import argparse
 import asyncio
 import json
-import shutil
-import socket
 import statistics
 import subprocess
 import tempfile
@@ -37,6 +36,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from services import redis_server
+
+from novelcrew_sdk.testing import stop_process
 
 CREWS = '''
 from pydantic import BaseModel
@@ -75,33 +78,6 @@ same = {{k: v for k, v in vars(ours).items()
         if k not in ("functions", "on_startup", "on_shutdown", "ctx")}}
 create_worker({{**same, "functions": [noop]}}).run()
 '''
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def redis_server(workdir: Path) -> Iterator[tuple[str, int]]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [shutil.which("redis-server") or "redis-server", "--port", str(port), "--bind",
-         "127.0.0.1", "--dir", str(workdir), "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    try:
-        for _ in range(200):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0", proc.pid
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 def pct(values: list[float], q: float) -> float:
@@ -296,8 +272,7 @@ def main() -> None:
                                           args.rounds))
         finally:
             for proc in workers:
-                proc.terminate()
-                proc.wait(30)
+                stop_process(proc, 30)
     bare, ours = results["bare arq"], results["novelcrew"]
     print(f"worker: max_jobs={args.concurrency} poll_delay={poll}s; {args.rounds} alternating "
           f"bursts of {args.jobs} no-op jobs per side (median); latency over "

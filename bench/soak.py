@@ -23,7 +23,6 @@ if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(
 
 import argparse
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -31,6 +30,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from novelcrew_sdk.testing import free_port, stop_process, wait_for_http
 
 ROOT = Path(__file__).resolve().parent.parent
 STORY = ROOT / "examples" / "stories" / "the-last-shift-at-vell-street.txt"
@@ -92,12 +93,6 @@ def register_crews(register):
 '''
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -118,20 +113,12 @@ def start(work: Path, concurrency: int, trace: int) -> tuple[subprocess.Popen[by
                  "NOVEL_MOVIE_API_URL"):
         env.pop(name, None)
     novelcrew = str(Path(sys.executable).parent / "novelcrew")
+    log = work / "server.log"
     proc = subprocess.Popen([novelcrew, "serve", "--port", str(port), "--backend", "inline"],
-                            env=env, cwd=work, stdout=subprocess.DEVNULL,
-                            stderr=(work / "server.log").open("wb"))
+                            env=env, cwd=work, stdout=subprocess.DEVNULL, stderr=log.open("wb"))
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/health", timeout=2).status_code < 500:
-                return proc, url
-        except httpx.HTTPError:
-            time.sleep(0.2)
-        if proc.poll() is not None:
-            break
-    raise RuntimeError(f"server did not start: {(work / 'server.log').read_text()[-2000:]}")
+    wait_for_http(f"{url}/health", proc, timeout=120, log=log)
+    return proc, url
 
 
 def run_batch(client: httpx.Client, first: int, count: int, every: int,
@@ -223,8 +210,7 @@ def main() -> int:
                 print_growth(work / "warm.snap", work / "end.snap")
         end = rss_mb(proc.pid)
     finally:
-        proc.terminate()
-        proc.wait(60)
+        stop_process(proc, 60)
         shutil.rmtree(work, ignore_errors=True)
     growth = end - (baseline if baseline is not None else end)
     print(f"growth after warm-up: {growth:.1f} MB over {args.jobs - args.warmup} jobs "

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from novelcrew.webhooks import (
     verify,
     webhook_counts,
 )
+from novelcrew_sdk.testing import free_port, stop_process
 
 SECRET = "s3cret-for-tests"
 
@@ -164,9 +164,7 @@ async def test_a_client_error_is_final(tmp_path: Path, receiver: Receiver) -> No
 
 
 async def test_connection_errors_are_retried(tmp_path: Path) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     job = Job(crews=["words"], status=JobStatus.cancelled,
               webhook_url=f"http://127.0.0.1:{port}/nobody-listens")
     loop = asyncio.get_running_loop()
@@ -198,9 +196,7 @@ async def test_the_example_receiver_accepts_signed_deliveries_and_rejects_others
     import sys
 
     script = Path(__file__).resolve().parents[2] / "examples" / "client" / "webhook_receiver.py"
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     proc = subprocess.Popen([sys.executable, str(script), "--port", str(port),
                              "--secret", SECRET], stdout=subprocess.PIPE, text=True)
     try:
@@ -218,8 +214,7 @@ async def test_the_example_receiver_accepts_signed_deliveries_and_rejects_others
         assert await deliver_webhook(job, wrong, backoff=0.01) is False
         assert json.loads(proc.stdout.readline()) == {"rejected": "bad signature"}
     finally:
-        proc.terminate()
-        proc.wait(10)
+        stop_process(proc, 10)
 
 
 async def wait_for(predicate: Any, timeout: float = 15) -> None:

@@ -39,3 +39,22 @@ def test_a_server_that_dies_is_reported_with_what_it_said() -> None:
 def test_a_server_that_never_answers_times_out() -> None:
     with pytest.raises(TimeoutError, match=r"did not answer within 0\.5s"):
         wait_for_http(f"http://127.0.0.1:{free_port()}/health", timeout=0.5)
+
+
+def test_the_servers_log_file_is_in_the_error(tmp_path: Path) -> None:
+    log = tmp_path / "server.log"
+    with log.open("w") as out:
+        dead = subprocess.Popen([sys.executable, "-c", "print('port already taken')"],
+                                stdout=out, stderr=subprocess.STDOUT)
+    with pytest.raises(RuntimeError, match=r"(?s)exited with 0 .*port already taken"):
+        wait_for_http(f"http://127.0.0.1:{free_port()}/health", dead, log=log)
+    log.write_text("still loading plugins")
+    with pytest.raises(TimeoutError, match=r"within 0\.3s\nstill loading plugins"):
+        wait_for_http(f"http://127.0.0.1:{free_port()}/health", timeout=0.3, log=log)
+
+
+def test_a_server_that_writes_errors_to_its_piped_stdout_is_reported_with_them() -> None:
+    dead = subprocess.Popen([sys.executable, "-c", "import sys; sys.exit('bad setting')"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    with pytest.raises(RuntimeError, match=r"exited with 1 .*bad setting"):
+        wait_for_http(f"http://127.0.0.1:{free_port()}/health", dead)

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 HERE = Path(__file__).resolve().parent
-ARQ_TESTS = HERE.parents[1] / "core" / "tests" / "arq"
-sys.path[:0] = [str(HERE), str(ARQ_TESTS)]  # the cluster, redis-server helper and test crews
+CORE_TESTS = HERE.parents[1] / "core" / "tests"
+# the cluster, the redis-server helper and the test crews
+sys.path[:0] = [str(HERE), str(CORE_TESTS / "helpers"), str(CORE_TESTS / "arq")]
 
 from nc_cluster import Cluster  # noqa: E402
 from nc_redis_server import redis_server  # noqa: E402

@@ -12,7 +12,8 @@ import uuid
 from pathlib import Path
 
 import httpx
-from nc_redis_server import free_port
+
+from novelcrew_sdk.testing import free_port
 
 ARQ_TESTS = Path(__file__).resolve().parents[2] / "core" / "tests" / "arq"
 BIN = Path(sys.executable).parent

@@ -17,7 +17,8 @@ import httpx
 import pytest
 import yaml
 from nc_cluster import Cluster
-from nc_redis_server import free_port
+
+from novelcrew_sdk.testing import free_port, stop_process, wait_for_http
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 
@@ -149,19 +150,10 @@ def proxied(cluster: Cluster, tmp_path: Path) -> Iterator[str]:
                              str(tmp_path / "nginx"), "-c", str(conf), "-g", "daemon off;"])
     try:
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline and proc.poll() is None, "nginx did not start"
-            time.sleep(0.1)
+        wait_for_http(f"{url}/health", proc, timeout=20)
         yield url
     finally:
-        proc.terminate()
-        proc.wait(10)
+        stop_process(proc, 10)
 
 
 def test_sse_streams_through_the_nginx_site_event_by_event(proxied: str) -> None:

@@ -36,10 +36,10 @@ def start_server(data_dir: Path, log: Path, **env: str) -> tuple[subprocess.Pope
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_for_http(f"{url}/health", proc)
-    except (RuntimeError, TimeoutError) as exc:
+        wait_for_http(f"{url}/health", proc, log=log)
+    except (RuntimeError, TimeoutError):
         stop_process(proc)
-        raise RuntimeError(f"{exc}\n{log.read_text()[-3000:]}") from None
+        raise
     return proc, url
 
 

@@ -27,6 +27,7 @@ import pytest
 from hardening_helpers import free_port, start_server, stop, wait_for
 
 from novelcrew_sdk.openai_server import Fault, OpenAIServer
+from novelcrew_sdk.testing import stop_process, wait_for_http
 
 
 def a_story() -> str:
@@ -49,22 +50,18 @@ def pathrag(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """A real PathRAG service (our server of the upstream contract) on a free port."""
     port = free_port()
     script = Path(sys.executable).with_name("novelcrew-pathrag")
-    proc = subprocess.Popen(
-        [str(script), "serve", "--port", str(port), "--data-dir", str(tmp_path / "graph"),
-         "--log-level", "warning"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = tmp_path / "pathrag.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [str(script), "serve", "--port", str(port), "--data-dir", str(tmp_path / "graph"),
+             "--log-level", "warning"], stdout=subprocess.DEVNULL, stderr=out)
     url = f"http://127.0.0.1:{port}"
-    wait_for(lambda: _answers(f"{url}/health"), 60, "the PathRAG service")
-    yield url, proc
-    proc.send_signal(signal.SIGCONT)
-    proc.terminate()
-    proc.wait(10)
-
-
-def _answers(url: str) -> bool:
     try:
-        return httpx.get(url, timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
+        wait_for_http(f"{url}/health", proc, timeout=60, log=log)
+        yield url, proc
+    finally:
+        proc.send_signal(signal.SIGCONT)  # the tests hang it with SIGSTOP
+        stop_process(proc, 10)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -20,15 +19,10 @@ import httpx
 import pytest
 
 from novelcrew_director import ScenePlan
+from novelcrew_sdk.testing import free_port, stop_process
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "stories"
 BIN = Path(sys.executable).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _wait(check: Any, what: str, procs: list[subprocess.Popen[bytes]], workdir: Path,
@@ -66,7 +60,7 @@ def cluster(tmp_path: Path) -> Iterator[str]:
                                       stderr=subprocess.STDOUT))
 
     try:
-        redis_port = _free_port()
+        redis_port = free_port()
         spawn("redis", [binary, "--port", str(redis_port), "--bind", "127.0.0.1", "--dir",
                         str(tmp_path), "--save", "", "--appendonly", "no"])
         _wait(lambda: _pong(redis_port), "redis-server did not start", procs, tmp_path)
@@ -81,7 +75,7 @@ def cluster(tmp_path: Path) -> Iterator[str]:
             "NOVELCREW_LOG_FORMAT": "console",
             "NOVELCREW_LOG_LEVEL": "WARNING",
         })
-        api_port = _free_port()
+        api_port = free_port()
         spawn("api", [sys.executable, "-m", "uvicorn", "--factory",
                       "novelcrew.api.app:create_app", "--host", "127.0.0.1", "--port",
                       str(api_port), "--log-level", "warning"], env)
@@ -92,13 +86,7 @@ def cluster(tmp_path: Path) -> Iterator[str]:
         yield url
     finally:
         for proc in reversed(procs):
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            stop_process(proc, 15)
 
 
 def test_story_pipeline_on_api_and_worker_processes(cluster: str) -> None:

@@ -3,51 +3,33 @@ graph, text only, names as the service returns them) by a real ``novelcrew-pathr
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from pipeline_fixtures import STORY, replies
 
 from novelcrew_director import ScenePlan
 from novelcrew_sdk import ScriptedLLM, make_plugins, make_settings, run_job
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from novelcrew_sdk.testing import free_port, stop_process, wait_for_http
 
 
 @pytest.fixture
 def plain_pathrag(tmp_path: Path) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     script = Path(sys.executable).with_name("novelcrew-pathrag")
     process = subprocess.Popen(
         [str(script), "serve", "--plain", "--port", str(port), "--data-dir",
          str(tmp_path / "served"), "--log-level", "warning"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # --log-level warning: little
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert process.poll() is None, "novelcrew-pathrag serve exited"
-            try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "novelcrew-pathrag serve did not start"
-            time.sleep(0.2)
+        wait_for_http(f"{url}/health", process)
         yield url
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        stop_process(process, 10)
 
 
 async def test_chain_over_an_upstream_style_pathrag_service(

@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,18 +27,13 @@ import pytest
 from model_replies import director_reply
 
 from novelcrew_sdk.openai_server import OpenAIServer
+from novelcrew_sdk.testing import free_port, stop_process, wait_for_http
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "stories"
 BIN = Path(sys.executable).parent
 STORY = "the-eagles-of-inchcarra.txt"  # 157,000 characters: 22 scenes, 44 director calls
 #: what the interrupted run may cost, as a share of an uninterrupted one (issue #21)
 MAX_RATIO = 1.1
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait(check: Any, what: str, timeout: float = 180) -> Any:
@@ -64,6 +58,7 @@ class Cluster:
         self.backend = backend
         self.procs: list[subprocess.Popen[bytes]] = []
         self.runner: subprocess.Popen[bytes] | None = None
+        self.log_of: dict[int, Path] = {}  # by pid
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("NOVELCREW_")}
         self.env.update({
             "NOVELCREW_PLUGINS": "architect,director,pathrag",
@@ -77,11 +72,16 @@ class Cluster:
         self.url = f"http://127.0.0.1:{self.port}"
 
     def spawn(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
-        log = (self.tmp / f"{name}-{len(self.procs)}.log").open("wb")
-        proc = subprocess.Popen(argv, cwd=self.tmp, env=self.env, stdout=log,
+        log = self.tmp / f"{name}-{len(self.procs)}.log"
+        proc = subprocess.Popen(argv, cwd=self.tmp, env=self.env, stdout=log.open("wb"),
                                 stderr=subprocess.STDOUT)
         self.procs.append(proc)
+        self.log_of[proc.pid] = log
         return proc
+
+    def answering(self, server: subprocess.Popen[bytes]) -> None:
+        """Wait for ``/health`` of ``server`` (the API process); its log if it does not."""
+        wait_for_http(f"{self.url}/health", server, timeout=180, log=self.log_of[server.pid])
 
     def start(self) -> None:
         if self.backend == "arq":
@@ -99,12 +99,13 @@ class Cluster:
                 "NOVELCREW_WORKER_HEARTBEAT_SECONDS": "0.5",
                 "NOVELCREW_WORKER_LEASE_SECONDS": "5",
             })
-            self.spawn("api", [sys.executable, "-m", "uvicorn", "--factory",
-                               "novelcrew.api.app:create_app", "--host", "127.0.0.1",
-                               "--port", str(self.port), "--log-level", "warning"])
-        self.restart_runner()
-        wait(lambda: httpx.get(f"{self.url}/health", timeout=2).status_code == 200,
-             f"the API did not start: {self.logs()}")
+            api = self.spawn("api", [sys.executable, "-m", "uvicorn", "--factory",
+                                     "novelcrew.api.app:create_app", "--host", "127.0.0.1",
+                                     "--port", str(self.port), "--log-level", "warning"])
+            self.restart_runner()
+            self.answering(api)
+        else:
+            self.restart_runner()
 
     def restart_runner(self) -> None:
         if self.backend == "arq":
@@ -114,8 +115,7 @@ class Cluster:
             self.runner = self.spawn("serve", [str(BIN / "novelcrew"), "serve", "--host",
                                                "127.0.0.1", "--port", str(self.port),
                                                "--backend", "inline"])
-            wait(lambda: httpx.get(f"{self.url}/health", timeout=2).status_code == 200,
-                 f"the server did not start: {self.logs()}")
+            self.answering(self.runner)
 
     def kill_runner(self) -> None:
         assert self.runner is not None
@@ -127,13 +127,7 @@ class Cluster:
 
     def stop(self) -> None:
         for proc in reversed(self.procs):
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            stop_process(proc, 15)
 
 
 @pytest.fixture

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
-import time
 from pathlib import Path
 
 import httpx
 import pytest
+
+from novelcrew_sdk.testing import free_port, stop_process, wait_for_http
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -25,12 +25,6 @@ def wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
     subprocess.run(["uv", "build", "-q", "--all-packages", "--wheel", "-o", str(out)],
                    cwd=REPO, check=True)
     return out
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_author_path_from_wheels(wheels: Path, tmp_path: Path) -> None:
@@ -65,20 +59,15 @@ def test_author_path_from_wheels(wheels: Path, tmp_path: Path) -> None:
     assert "succeeded" in sh("novelcrew", "run", "foo", "--story", "story.txt",
                              "--model", "offline")
 
-    port = _free_port()
-    server = subprocess.Popen(["novelcrew", "serve", "--port", str(port)], cwd=tmp_path,
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    port = free_port()
+    with (tmp_path / "serve.log").open("w") as log:
+        server = subprocess.Popen(["novelcrew", "serve", "--port", str(port)], cwd=tmp_path,
+                                  env=env, stdout=subprocess.DEVNULL, stderr=log)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                response = httpx.get(f"http://127.0.0.1:{port}/plugins", timeout=5)
-                break
-            except httpx.TransportError:
-                assert server.poll() is None and time.monotonic() < deadline, "serve not up"
-                time.sleep(0.3)
+        wait_for_http(f"http://127.0.0.1:{port}/plugins", server, timeout=60,
+                      log=tmp_path / "serve.log")
+        response = httpx.get(f"http://127.0.0.1:{port}/plugins", timeout=5)
         assert response.status_code == 200
         assert "foo" in json.dumps(response.json())
     finally:
-        server.terminate()
-        server.wait(timeout=20)
+        stop_process(server)

@@ -13,7 +13,6 @@ import csv
 import io
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -33,6 +32,8 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
+from novelcrew_sdk.testing import free_port, stop_process, wait_for_http
+
 ROOT = Path(__file__).resolve().parents[2]
 STORY = ROOT / "examples" / "stories" / "the-last-shift-at-vell-street.txt"
 KEY = "ui-test-key-4f1c"
@@ -40,42 +41,25 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     data = tmp_path_factory.mktemp("ui-data")
     env = {k: v for k, v in os.environ.items() if not k.startswith("NOVELCREW_")}
     env.update(NOVELCREW_API_KEYS=KEY, NOVELCREW_DATA_DIR=str(data), NOVELCREW_MODEL="offline",
                NOVELCREW_RATE_LIMIT_PER_MINUTE="0", NOVELCREW_LOG_LEVEL="WARNING")
-    log = open(data / "serve.log", "w")  # noqa: SIM115 (open while the server runs)
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).with_name("novelcrew")), "serve", "--port", str(port)],
-        env=env, cwd=data, stdout=subprocess.DEVNULL, stderr=log,
-    )
+    with (data / "serve.log").open("w") as log:
+        proc = subprocess.Popen(
+            [str(Path(sys.executable).with_name("novelcrew")), "serve", "--port", str(port)],
+            env=env, cwd=data, stdout=subprocess.DEVNULL, stderr=log,
+        )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code in (200, 503):
-                break
-        except httpx.HTTPError:
-            pass
-        assert proc.poll() is None, (data / "serve.log").read_text()[-3000:]
-        assert time.monotonic() < deadline, "novelcrew serve did not start"
-        time.sleep(0.2)
-    yield url
-    proc.terminate()
     try:
-        proc.wait(20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+        # /openapi.json: the server answers it whatever /health says of the plugins
+        wait_for_http(f"{url}/openapi.json", proc, timeout=60, log=data / "serve.log")
+        yield url
+    finally:
+        stop_process(proc)
 
 
 @pytest.fixture(scope="module")

@@ -2,9 +2,40 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+import apicrews
 import httpx
+import uvicorn
+
+
+@contextmanager
+def served(app: Any) -> Iterator[str]:
+    """``app`` under a real uvicorn on a thread, on a free loopback port: its URL. At the end
+    the test crews' gates open, so that the server's shutdown does not wait on their jobs."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not server.started:
+            assert time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.02)
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        for gate in apicrews.GATES.values():
+            gate.set()
+        server.should_exit = True
+        thread.join(15)
+        sock.close()
 
 
 async def wait_job(client: httpx.AsyncClient, job_id: str, *statuses: str,

@@ -3,41 +3,15 @@
 from __future__ import annotations
 
 import contextlib
-import shutil
-import socket
-import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 from conftest import make_settings
+from nc_redis_server import start_redis
 
 from novelcrew.api.app import create_app
-
-
-def start_redis(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
-    binary = shutil.which("redis-server")
-    assert binary, "redis-server is not installed (apt-get install -y redis-server)"
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(workdir),
-         "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2) as conn:
-                conn.sendall(b"PING\r\n")
-                if conn.recv(16).startswith(b"+PONG"):
-                    return proc, f"redis://127.0.0.1:{port}/0"
-        except OSError:
-            pass
-        assert proc.poll() is None and time.monotonic() < deadline, "redis-server did not start"
-        time.sleep(0.05)
+from novelcrew_sdk.testing import stop_process
 
 
 async def test_redis_outage_is_503(tmp_path: Path, plugins: Any) -> None:
@@ -84,6 +58,4 @@ async def test_redis_outage_is_503(tmp_path: Path, plugins: Any) -> None:
             with contextlib.suppress(Exception):  # closing a link to a Redis that is gone
                 await lifespan.__aexit__(None, None, None)
     finally:
-        if proc.poll() is None:
-            proc.terminate()
-            proc.wait(10)
+        stop_process(proc, 10)

@@ -25,12 +25,11 @@ import apicrews
 import httpx
 import pytest
 from conftest import make_settings
+from nc_redis_server import redis_server
 
 from novelcrew.api.app import create_app
 
 HERE = Path(__file__).parent
-sys.path.insert(0, str(HERE.parent / "arq"))
-from nc_redis_server import redis_server  # noqa: E402
 
 STATUS_FIELDS: dict[str, Any] = {
     "job_id": str, "status": str, "crew_type": str, "project_id": (str, type(None)),

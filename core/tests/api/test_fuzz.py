@@ -7,16 +7,13 @@ be refused with 422 (a crew's own input model) or 413 (the story limit), which i
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import apicrews
 import pytest
 import schemathesis
-import uvicorn
+from apihelpers import served
 from conftest import make_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
@@ -31,22 +28,10 @@ KEY = "fuzz-key"
 @pytest.fixture(scope="module")
 def fuzz_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     tmp: Path = tmp_path_factory.mktemp("fuzz")
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
     app = create_app(make_settings(tmp, api_keys=[KEY], max_story_chars=5000,
                                    max_body_bytes=200_000), apicrews.load_plugins())
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    for gate in apicrews.GATES.values():
-        gate.set()
-    server.should_exit = True
-    thread.join(15)
+    with served(app) as url:
+        yield url
 
 
 #: examples per operation and generation mode, enough to run the whole test in well under 60 s

@@ -6,11 +6,8 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,37 +15,19 @@ from typing import Any
 import apicrews
 import httpx
 import pytest
-import uvicorn
+from apihelpers import served
 from conftest import make_settings
 
 from novelcrew.api.app import create_app
-
-
-def free_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock
+from novelcrew_sdk.testing import free_port, wait_for_http
 
 
 @pytest.fixture
 def live_url(tmp_path: Path, plugins: Any) -> Iterator[str]:
-    sock = free_socket()
     app = create_app(make_settings(tmp_path), plugins)
     app.state.sse_keepalive = 0.1
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    for gate in apicrews.GATES.values():
-        gate.set()
-    server.should_exit = True
-    thread.join(15)
-    sock.close()
+    with served(app) as url:
+        yield url
 
 
 def sse_items(response: httpx.Response) -> Iterator[dict[str, Any]]:
@@ -118,9 +97,7 @@ def _env(**extra: str) -> dict[str, str]:
 
 
 def test_novelcrew_serve_flags_override_settings(tmp_path: Path) -> None:
-    sock = free_socket()
-    port = sock.getsockname()[1]
-    sock.close()
+    port = free_port()
     exe = Path(sys.executable).parent / "novelcrew"
     env = _env(NOVELCREW_PLUGINS="", NOVELCREW_PORT="1", NOVELCREW_DATA_DIR=str(tmp_path / "no"))
     proc = subprocess.Popen(
@@ -129,15 +106,8 @@ def test_novelcrew_serve_flags_override_settings(tmp_path: Path) -> None:
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                r = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
-                break
-            except httpx.TransportError:
-                assert proc.poll() is None, proc.stdout.read().decode()  # type: ignore[union-attr]
-                assert time.monotonic() < deadline, "novelcrew serve did not answer"
-                time.sleep(0.2)
+        wait_for_http(f"http://127.0.0.1:{port}/health", proc, timeout=60)
+        r = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
         assert r.status_code == 200
         assert r.json()["dependencies"]["backend"]["detail"] == "inline"
         assert (tmp_path / "data" / "jobs.sqlite3").exists()

@@ -4,27 +4,20 @@ serve``, real uvicorn) on one real redis-server let one key through ``limit`` ti
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import httpx
-from test_arq_outage import start_redis
+from nc_redis_server import start_redis
+
+from novelcrew_sdk.testing import free_port, stop_process, wait_for_http
 
 KEY = "shared-key-0123456789"
 OTHER = "other-key-abcdefghij"
 LIMIT = 6
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager
@@ -34,30 +27,17 @@ def serve(tmp_path: Path, name: str, redis_url: str) -> Iterator[str]:
     env.update(NOVELCREW_PLUGINS="", NOVELCREW_JOB_BACKEND="arq", NOVELCREW_REDIS_URL=redis_url,
                NOVELCREW_API_KEYS=f"{KEY},{OTHER}", NOVELCREW_RATE_LIMIT_PER_MINUTE=str(LIMIT),
                NOVELCREW_LOG_LEVEL="WARNING", NOVELCREW_DATA_DIR=str(tmp_path / name))
-    log = (tmp_path / f"{name}.log").open("w")
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "novelcrew"), "serve", "--port", str(port)],
-        cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT)
+    log = tmp_path / f"{name}.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [str(Path(sys.executable).parent / "novelcrew"), "serve", "--port", str(port)],
+            cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                httpx.get(f"{url}/openapi.json", timeout=2)  # not rate limited
-                break
-            except httpx.TransportError:
-                assert proc.poll() is None, (tmp_path / f"{name}.log").read_text()
-                assert time.monotonic() < deadline, f"{name} did not start"
-                time.sleep(0.2)
+        wait_for_http(f"{url}/openapi.json", proc, log=log)  # not rate limited
         yield url
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+        stop_process(proc, 30)
 
 
 def test_two_api_processes_share_one_budget_per_key(tmp_path: Path) -> None:
@@ -80,5 +60,4 @@ def test_two_api_processes_share_one_budget_per_key(tmp_path: Path) -> None:
                 other = httpx.get(f"{url}/crews", headers={"X-API-Key": OTHER}, timeout=10)
                 assert other.status_code == 200
     finally:
-        redis.terminate()
-        redis.wait(10)
+        stop_process(redis, 10)

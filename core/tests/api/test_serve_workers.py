@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from test_arq_outage import start_redis
+from nc_redis_server import start_redis
 
 from novelcrew.cli.serve import restart_delay
 from novelcrew_sdk.testing import free_port, wait_for_http
@@ -71,10 +71,7 @@ def workers(tmp_path: Path, redis_url: str, port: int) -> Iterator[subprocess.Po
 
 def answering(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
     """Wait until a fresh connection is answered (``/openapi.json`` is not rate limited)."""
-    try:
-        wait_for_http(f"{url}/openapi.json", proc)
-    except (RuntimeError, TimeoutError) as exc:
-        raise AssertionError(f"{exc}\n{log.read_text()}") from exc
+    wait_for_http(f"{url}/openapi.json", proc, log=log)
 
 
 def test_two_processes_answer_share_the_budget_and_drain_on_sigterm(tmp_path: Path) -> None:

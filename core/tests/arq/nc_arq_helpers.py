@@ -43,6 +43,12 @@ def worker_env(redis_url: str, root: str, data_dir: Path, **extra: object) -> di
 StartWorker = Callable[..., subprocess.Popen[bytes]]
 
 
+async def holder(backend: ArqBackend, job_id: str) -> int | None:
+    """The pid of the worker that holds the job's lease, if one does."""
+    worker = await backend.store.redis.hget(backend.keys.job(job_id), "worker")
+    return int(worker.decode().split(":")[1]) if worker else None
+
+
 def new_job(crews: list[str], **inputs: object) -> Job:
     return Job.from_create(JobCreate(crews=crews, inputs=dict(inputs), project_id="proj"))
 

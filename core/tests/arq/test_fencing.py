@@ -8,15 +8,10 @@ import asyncio
 import signal
 from pathlib import Path
 
-from nc_arq_helpers import StartWorker, new_job, until, until_event, until_terminal
+from nc_arq_helpers import StartWorker, holder, new_job, until, until_event, until_terminal
 
 from novelcrew.backends.arq import ArqBackend
 from novelcrew.jobs import JobStatus
-
-
-async def _holder(backend: ArqBackend, job_id: str) -> int | None:
-    worker = await backend.store.redis.hget(backend.keys.job(job_id), "worker")
-    return int(worker.decode().split(":")[1]) if worker else None
 
 
 async def test_a_stalled_workers_late_writes_are_refused(
@@ -27,7 +22,7 @@ async def test_a_stalled_workers_late_writes_are_refused(
     job = await backend.submit(new_job(["sleepy"], steps=80, step_seconds=0.05,
                                        ledger=str(ledger)))
     await until_event(backend, job.id, "task_finished", timeout=60)
-    stalled = await until(lambda: _holder(backend, job.id))
+    stalled = await until(lambda: holder(backend, job.id))
     procs[stalled].send_signal(signal.SIGSTOP)
     try:
         takeover = await until_event(backend, job.id, "started", attempt=2, timeout=30)

@@ -16,6 +16,7 @@ from novelcrew.llm.limit import RedisLimiter
 from novelcrew.plugins import load
 from novelcrew.settings import Settings
 from novelcrew_sdk.openai_server import OpenAIServer
+from novelcrew_sdk.testing import free_port
 
 FAN = "nc_arq_fan"
 
@@ -120,8 +121,6 @@ async def test_a_429_in_one_worker_lowers_the_shared_limit_and_answers_raise_it(
 
 def test_calls_go_on_while_redis_does_not_answer(tmp_path: Path) -> None:
     """No Redis at that address: the limiter holds this process's own pool meanwhile."""
-    from nc_redis_server import free_port
-
     limiter = RedisLimiter(f"redis://127.0.0.1:{free_port()}/0", "down")
     tokens = [limiter.acquire("gone", 2) for _ in range(2)]
     assert limiter._try("gone", 2) is None  # still bounded, by this process

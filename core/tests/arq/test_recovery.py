@@ -9,7 +9,7 @@ import signal
 import time
 from pathlib import Path
 
-from nc_arq_helpers import StartWorker, new_job, until, until_event, until_terminal
+from nc_arq_helpers import StartWorker, holder, new_job, until, until_event, until_terminal
 
 from novelcrew.backends.arq import ArqBackend, enqueue
 from novelcrew.backends.arq.keys import ARQ_IN_PROGRESS
@@ -19,11 +19,6 @@ from novelcrew.jobs import JobStatus
 #: lease 1.5 s + heartbeat 0.25 s + poll 0.02 s (the test cluster's settings), plus slack for
 #: a loaded 2-core machine
 RECOVERY_BOUND = 1.5 + 0.25 + 0.02 + 3.0
-
-
-async def _holder(backend: ArqBackend, job_id: str) -> int | None:
-    worker = await backend.store.redis.hget(backend.keys.job(job_id), "worker")
-    return int(worker.decode().split(":")[1]) if worker else None
 
 
 async def test_a_killed_workers_job_resumes_elsewhere_without_rerunning_finished_crews(
@@ -37,7 +32,7 @@ async def test_a_killed_workers_job_resumes_elsewhere_without_rerunning_finished
     await until_event(backend, job.id, "task_started", timeout=30)
     finished_first = await until_event(backend, job.id, "crew_finished", timeout=30)
     assert finished_first.crew == "sleepy"
-    pid = await until(lambda: _holder(backend, job.id))
+    pid = await until(lambda: holder(backend, job.id))
     procs[pid].send_signal(signal.SIGKILL)
     killed_at = time.monotonic()
     restarted = await until_event(backend, job.id, "started", attempt=2, timeout=30)
@@ -137,7 +132,7 @@ async def test_a_stalled_worker_loses_its_job_and_never_finishes_it_too(
     job = await backend.submit(new_job(["sleepy"], steps=40, step_seconds=0.1,
                                        ledger=str(ledger)))
     await until_event(backend, job.id, "task_started", timeout=60)
-    pid = await until(lambda: _holder(backend, job.id))
+    pid = await until(lambda: holder(backend, job.id))
     procs[pid].send_signal(signal.SIGSTOP)
     try:
         await until_event(backend, job.id, "started", attempt=2, timeout=30)

@@ -15,12 +15,13 @@ from pathlib import Path
 
 import pytest
 from nc_arq_helpers import CREWS, NOVELCREW, new_job, worker_env
-from nc_redis_server import free_port, redis_server
+from nc_redis_server import redis_server
 
 from novelcrew.backends.arq import ArqBackend
 from novelcrew.jobs import JobStatus
 from novelcrew.plugins import load
 from novelcrew.settings import Settings
+from novelcrew_sdk.testing import free_port
 
 
 async def _statuses(backend: ArqBackend, ids: list[str]) -> dict[str, JobStatus] | None:

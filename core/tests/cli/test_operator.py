@@ -5,11 +5,12 @@ unknown one, and the startup summary with its loud ``offline`` warning."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from novelcrew_sdk.testing import free_port, stop_process
 
 NOVELCREW = str(Path(sys.executable).parent / "novelcrew")
 
@@ -64,9 +65,7 @@ def test_an_unknown_novelcrew_variable_is_warned_about(tmp_path: Path) -> None:
 
 
 def test_serve_prints_one_summary_line_and_warns_about_offline(tmp_path: Path) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     log = tmp_path / "serve.log"
     with log.open("w") as fh:
         proc = subprocess.Popen([NOVELCREW, "serve", "--port", str(port),
@@ -80,8 +79,7 @@ def test_serve_prints_one_summary_line_and_warns_about_offline(tmp_path: Path) -
             assert time.monotonic() < deadline, log.read_text()
             time.sleep(0.1)
     finally:
-        proc.terminate()
-        proc.wait(20)
+        stop_process(proc)
     lines = log.read_text().splitlines()
     [summary] = [line for line in lines if line.startswith("novelcrew ")]
     assert f"serving on http://127.0.0.1:{port}" in summary

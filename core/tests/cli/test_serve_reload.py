@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
@@ -18,6 +17,7 @@ import pytest
 from nc_plugin_dists import COUNTER, dist_info
 
 from novelcrew.plugins import editable_plugin_sources
+from novelcrew_sdk.testing import free_port
 
 NOVELCREW = str(Path(sys.executable).parent / "novelcrew")
 
@@ -68,9 +68,7 @@ def _wait_for(port: int, crew: str, proc: subprocess.Popen[bytes], log: Path) ->
 
 
 def test_a_changed_plugin_file_reloads_the_server(editable, tmp_path):
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("NOVELCREW_", "OPENROUTER_", "CREWAI_"))}
     env.update(PYTHONPATH=os.pathsep.join([str(editable["site"]), str(editable["src"])]),

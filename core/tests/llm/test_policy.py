@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import email.utils
-import socket
 import time
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from novelcrew.errors import JobCancelled
 from novelcrew.llm.health import openai_health, openrouter_health
 from novelcrew.llm.policy import MalformedResponse, backoff_delay, judge, retry_after_of
 from novelcrew_sdk.openai_server import OpenAIServer
-from novelcrew_sdk.testing import make_plugins, make_settings
+from novelcrew_sdk.testing import free_port, make_plugins, make_settings
 
 
 class StatusError(Exception):
@@ -75,9 +74,6 @@ async def test_health_of_providers(tmp_path: Path) -> None:
         local = make_settings(tmp_path, default_model="openai/m", openai_base_url=server.url)
         assert (await openai_health(local)).status == "ok"
         assert server.requests[-1].path == "/v1/models"
-    with socket.socket() as sock:  # a port nothing listens on
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    gone = make_settings(tmp_path, default_model="openai/m",
-                         openai_base_url=f"http://127.0.0.1:{port}/v1")
+    gone = make_settings(tmp_path, default_model="openai/m",  # nothing listens there
+                         openai_base_url=f"http://127.0.0.1:{free_port()}/v1")
     assert (await openai_health(gone)).status == "down"

@@ -6,9 +6,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from director_fixtures import PROJECT, MemoryGraph, director_replies, graph_plugin
+from director_fixtures import (
+    PROJECT,
+    FixedArchitect,
+    MemoryGraph,
+    director_replies,
+    graph_plugin,
+)
 
-from novelcrew import Crew, Tool, hookimpl
+from novelcrew import Tool, hookimpl
 from novelcrew_director import ScenePlan
 from novelcrew_director.story import parse_scene_description
 from novelcrew_sdk import ScriptedLLM, make_plugins, make_settings, run_job
@@ -97,26 +103,6 @@ ARCHITECT_OUTPUT = {
 }
 
 
-class FakeArchitect:
-    """A stand-in first stage: its output is plain data, as the director receives it."""
-
-    @hookimpl
-    def register_crews(self, register: Any) -> None:
-        from pydantic import BaseModel, ConfigDict
-
-        class AnyInput(BaseModel):
-            model_config = ConfigDict(extra="ignore")
-
-        class AnyOutput(BaseModel):
-            model_config = ConfigDict(extra="allow")
-
-        async def run(ctx: Any, inputs: Any) -> dict[str, Any]:
-            return ARCHITECT_OUTPUT
-
-        register(Crew(name="architect", description="test stand-in", input_model=AnyInput,
-                      output_model=AnyOutput, run=run))
-
-
 async def test_a_chain_plans_exactly_the_architects_latest_scenes(
         tmp_path: Path, graph: MemoryGraph) -> None:
     # the graph still holds an earlier 4-scene analysis; the architect just found 2 scenes
@@ -124,7 +110,7 @@ async def test_a_chain_plans_exactly_the_architects_latest_scenes(
         breakdown=lambda n, p: '{"heading": "INT. WARD SIX - NIGHT", "summary": "s"}',
         shots=lambda n, p: '{"shots": [{"shot_type": "wide", '
                            '"estimated_duration_seconds": 6}]}'))
-    plugins = make_plugins(graph_plugin(graph), FakeArchitect(),
+    plugins = make_plugins(graph_plugin(graph), FixedArchitect(ARCHITECT_OUTPUT),
                            entry_points=["director"], llm=llm)
     settings = make_settings(tmp_path / "data", default_model="scripted")
     job, _ = await run_job(plugins, "architect,director", {}, settings=settings,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Callable
 from typing import Any
@@ -21,6 +20,7 @@ from novelcrew_payload import (
     PayloadValidationError,
 )
 from novelcrew_payload.testing import PayloadServer
+from novelcrew_sdk.testing import free_port
 
 
 class CountingTransport(httpx.AsyncHTTPTransport):
@@ -126,14 +126,8 @@ async def test_patch_changes_only_the_fields_sent(payload: PayloadClient,
     assert again["workflowStatus"]["lastActivity"] == "2026-01-02T03:04:05.000Z"
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 async def test_an_unreachable_server_is_retried_then_reported() -> None:
-    config = PayloadConfig(url=f"http://127.0.0.1:{_closed_port()}", api_key="k", retries=3,
+    config = PayloadConfig(url=f"http://127.0.0.1:{free_port()}", api_key="k", retries=3,
                            backoff_seconds=0.05, max_backoff_seconds=0.1)
     transport = CountingTransport()
     async with PayloadClient(config, transport=transport) as client:
@@ -145,7 +139,7 @@ async def test_an_unreachable_server_is_retried_then_reported() -> None:
 
 
 async def test_a_budget_bounds_the_retries() -> None:
-    config = PayloadConfig(url=f"http://127.0.0.1:{_closed_port()}", api_key="k", retries=100,
+    config = PayloadConfig(url=f"http://127.0.0.1:{free_port()}", api_key="k", retries=100,
                            backoff_seconds=0.05, max_backoff_seconds=0.1)
     async with PayloadClient(config) as client:
         started = time.monotonic()

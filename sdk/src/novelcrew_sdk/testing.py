@@ -88,15 +88,19 @@ def free_port() -> int:
 
 
 def wait_for_http(url: str, process: subprocess.Popen[Any] | None = None, *,
-                  timeout: float = 90.0) -> None:
+                  timeout: float = 90.0, log: Path | None = None) -> None:
     """Wait until ``url`` (e.g. ``http://127.0.0.1:5001/health``) answers below 500.
 
     Raises ``RuntimeError`` as soon as ``process`` (the server, when given) exits, with what
-    it wrote to a piped stderr, and ``TimeoutError`` after ``timeout`` seconds. (A piped
-    stderr is read only then: a server that logs much should log to a file instead, or its
-    full pipe stops it.)
+    it wrote to a piped stderr (or stdout), and ``TimeoutError`` after ``timeout`` seconds;
+    both end with the tail of ``log``, the file the server writes its output to, when given.
+    (A pipe is read only once the server exited: a server that logs much should log to a
+    file, or its full pipe stops it.)
     """
     import httpx
+
+    def logged() -> str:
+        return f"\n{log.read_text(errors='replace')[-3000:]}" if log and log.exists() else ""
 
     deadline = time.monotonic() + timeout
     while True:
@@ -106,13 +110,14 @@ def wait_for_http(url: str, process: subprocess.Popen[Any] | None = None, *,
         except httpx.HTTPError:
             pass
         if process is not None and process.poll() is not None:
-            said = process.stderr.read() if process.stderr else ""
+            pipe = process.stderr or process.stdout
+            said = pipe.read() if pipe else ""
             if isinstance(said, bytes):
                 said = said.decode(errors="replace")
             raise RuntimeError(f"the server exited with {process.returncode} before {url} "
-                               f"answered: {said[-3000:]}")
+                               f"answered: {said[-3000:]}{logged()}")
         if time.monotonic() > deadline:
-            raise TimeoutError(f"{url} did not answer within {timeout:g}s")
+            raise TimeoutError(f"{url} did not answer within {timeout:g}s{logged()}")
         time.sleep(0.1)
 
 
