@@ -118,6 +118,10 @@ def novelcrew_app(data_dir: str, crew_seconds: float = 0.0) -> Any:
     from novelcrew.logging import configure_logging
 
     configure_logging(settings, cache=True)  # as ``novelcrew serve`` does
+    if settings.cpu_affinity:  # --cpu-affinity: as ``novelcrew serve`` does
+        from novelcrew.affinity import pin
+
+        pin(settings.cpu_affinity)
     plugins = load(allow=[], include_entry_points=False)
     register_module(plugins, NoopPlugin(), "bench-noop")
     app = create_app(settings, plugins)
@@ -351,6 +355,8 @@ def start_cli(name: str, data_dir: str, redis_url: str,
                NOVELCREW_QUEUE_NAME=f"bench:{name}", NOVELCREW_PLUGINS="",
                NOVELCREW_PLUGIN_MODULES="novelcrew_bench_noop", PYTHONPATH=str(folder),
                NOVELCREW_RATE_LIMIT_PER_MINUTE="0", NOVELCREW_DATA_DIR=str(folder))
+    if "NOVELCREW_CPU_AFFINITY" in os.environ:  # --cpu-affinity
+        env["NOVELCREW_CPU_AFFINITY"] = os.environ["NOVELCREW_CPU_AFFINITY"]
     command = [str(Path(sys.executable).parent / "novelcrew"), "serve", "--port", str(port)]
     if workers > 1:
         command += ["--workers", str(workers)]
@@ -589,6 +595,9 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=None,
                         help="also an open loop: the clients offer this many requests/s "
                              "together; latency counts from when each request was due")
+    parser.add_argument("--cpu-affinity", default=None,
+                        help="NOVELCREW_CPU_AFFINITY for the novelcrew servers, e.g. 1 (inline) "
+                        "or 0,1 (--workers 2: one CPU each); bare is not pinned")
     parser.add_argument("--serve", choices=["bare", "novelcrew"], help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", help=argparse.SUPPRESS)
@@ -596,6 +605,9 @@ def main() -> None:
     if args.serve:
         serve(args.serve, args.port, args.data_dir, args.crew_seconds)
         return
+    if args.cpu_affinity:  # the servers read it as ``novelcrew serve`` does
+        os.environ["NOVELCREW_CPU_AFFINITY"] = args.cpu_affinity
+        print(f"novelcrew servers pinned: NOVELCREW_CPU_AFFINITY={args.cpu_affinity}")
     print(f"POST /crews/execute, {args.clients} concurrent {args.client} clients, "
           f"{args.requests} requests per server and round ({args.segments} turns), at most "
           f"{args.seconds:.0f} s a turn; backend {args.backend}"

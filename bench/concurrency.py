@@ -202,8 +202,8 @@ async def main() -> int:
     parser.add_argument("--skip-workers", action="store_true")
     parser.add_argument("--skip-process", action="store_true")
     parser.add_argument("--cpu", type=int, default=None,
-                        help="run the one-process jobs on this CPU only (the model server "
-                        "and the workers keep every CPU)")
+                        help="run the one-process jobs on this CPU only, as NOVELCREW_CPU_AFFINITY "
+                        "does (the model server and the workers keep every CPU)")
     parser.add_argument("--gc-freeze", action="store_true",
                         help="gc.freeze() after the warm-up, as a long-running server may")
     args = parser.parse_args()
@@ -218,12 +218,13 @@ async def main() -> int:
         sys.path.insert(0, str(tmp))
         prepare(tmp / "data")
         if not args.skip_process:
-            if args.cpu is not None:  # every thread of this process, and those it starts
-                for task in os.listdir("/proc/self/task"):
-                    os.sched_setaffinity(int(task), {args.cpu})
+            if args.cpu is not None:  # as NOVELCREW_CPU_AFFINITY pins a server or worker
+                from novelcrew.affinity import pin
+
+                pin([args.cpu])
             await one_process(args, server.url, tmp)
             if args.cpu is not None:
-                for task in os.listdir("/proc/self/task"):
+                for task in os.listdir("/proc/self/task"):  # the workers get every CPU
                     os.sched_setaffinity(int(task), range(os.cpu_count() or 1))
         if not args.skip_workers:
             print(f"arq workers: {args.worker_jobs} jobs at once, {args.worker_concurrency} "

@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     body_timeout_seconds: float = Field(
         60.0, gt=0, validation_alias=_env("BODY_TIMEOUT_SECONDS"))
     gc_freeze: bool = Field(True, validation_alias=_env("GC_FREEZE"))  # novelcrew serve
+    #: run ``serve`` / ``worker`` processes on these CPUs, one each (``affinity.py``)
+    cpu_affinity: Annotated[list[int] | None, NoDecode] = Field(
+        None, validation_alias=_env("CPU_AFFINITY"))
     webhook_secret: SecretStr | None = Field(None, validation_alias=_env("WEBHOOK_SECRET"))
     webhook_retries: int = Field(5, validation_alias=_env("WEBHOOK_RETRIES"))
     #: first retry delay of a webhook delivery; doubles per retry (capped at 60 s)
@@ -199,6 +202,15 @@ class Settings(BaseSettings):
     def _comma_list(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("cpu_affinity", mode="before")
+    @classmethod
+    def _cpu_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            from novelcrew.affinity import parse_cpus
+
+            return parse_cpus(value) if value.strip() else None
         return value
 
     @field_validator("plugins", mode="before")

@@ -29,6 +29,7 @@ OTHER = "other-key-abcdefghij"
 LIMIT = 6
 ARQ_TESTS = Path(__file__).resolve().parents[1] / "arq"  # nc_arq_crews: a ``noop`` crew
 EXE = str(Path(sys.executable).parent / "novelcrew")
+CPUS = sorted(os.sched_getaffinity(0))  # each server process runs on one of these
 
 
 def env(**extra: str) -> dict[str, str]:
@@ -49,6 +50,12 @@ def serve_children(pid: int) -> list[int]:
     return out
 
 
+def cpus_of(pid: int) -> list[int]:
+    """The CPUs any thread of a process may run on."""
+    return sorted(set().union(*(os.sched_getaffinity(int(task.name))
+                                for task in Path(f"/proc/{pid}/task").iterdir())))
+
+
 @contextmanager
 def workers(tmp_path: Path, redis_url: str, port: int) -> Iterator[subprocess.Popen[bytes]]:
     log = (tmp_path / "serve.log").open("w")
@@ -59,7 +66,8 @@ def workers(tmp_path: Path, redis_url: str, port: int) -> Iterator[subprocess.Po
                 NOVELCREW_API_KEYS=f"{KEY},{OTHER}",
                 NOVELCREW_RATE_LIMIT_PER_MINUTE=str(LIMIT),
                 NOVELCREW_DATA_DIR=str(tmp_path / "data"),
-                NOVELCREW_PLUGIN_MODULES="nc_arq_crews", PYTHONPATH=str(ARQ_TESTS)))
+                NOVELCREW_PLUGIN_MODULES="nc_arq_crews", PYTHONPATH=str(ARQ_TESTS),
+                NOVELCREW_CPU_AFFINITY=",".join(map(str, CPUS))))
     try:
         yield proc
     finally:
@@ -87,6 +95,11 @@ def test_two_processes_answer_share_the_budget_and_drain_on_sigterm(tmp_path: Pa
                 assert time.monotonic() < deadline, log.read_text()
                 time.sleep(0.2)
             first, second = children
+            # process i runs on the i-th CPU of NOVELCREW_CPU_AFFINITY, every thread of it
+            wanted = sorted([CPUS[0], CPUS[1 % len(CPUS)]])
+            while (pinned := sorted(cpus_of(c) for c in children)) != [[n] for n in wanted]:
+                assert time.monotonic() < deadline, (pinned, log.read_text())
+                time.sleep(0.2)
             mine = {"X-API-Key": KEY}
             statuses: list[int] = []
             # stop one process (SIGSTOP): every new connection is accepted by the other

@@ -76,6 +76,23 @@ def print_startup_summary(settings: Any, role: str) -> None:
         typer.echo(line, err=True)
 
 
+def pin_to_cpu(settings: Any, index: int = 0) -> None:
+    """With ``NOVELCREW_CPU_AFFINITY``: run this process on its CPU (``novelcrew.affinity``);
+    a CPU it may not use ends it with exit status 3, as a server that cannot start."""
+    if not settings.cpu_affinity:
+        return
+    from novelcrew.affinity import pin
+
+    try:
+        cpu = pin(settings.cpu_affinity, index)
+    except RuntimeError as exc:
+        typer.echo(f"novelcrew: error: {exc}", err=True)
+        raise SystemExit(3) from None
+    import structlog
+
+    structlog.get_logger("novelcrew.cli").info("pinned_to_cpu", cpu=cpu, index=index)
+
+
 def main() -> None:
     """The console script: add plugin commands, warn about unknown settings, run the command.
 

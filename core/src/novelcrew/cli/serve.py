@@ -55,9 +55,9 @@ def serve_command(
 
 
 def run_server(overrides: dict[str, Any], sockets: list[Any] | None = None,
-               summary: bool = True) -> None:
+               summary: bool = True, index: int = 0) -> None:
     """One server process; ``sockets``: listen on these (a ``--workers`` child) instead of
-    binding ``host:port``."""
+    binding ``host:port``; ``index``: which of them (its CPU with ``NOVELCREW_CPU_AFFINITY``)."""
     import uvicorn
     from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
@@ -68,6 +68,9 @@ def run_server(overrides: dict[str, Any], sockets: list[Any] | None = None,
 
     settings = Settings(**overrides)
     configure_logging(settings, cache=True)  # a long-running process: build loggers once
+    from novelcrew.cli import pin_to_cpu
+
+    pin_to_cpu(settings, index)
     app = create_app(settings)
     from novelcrew.cli import print_startup_summary
 
@@ -133,6 +136,9 @@ def reload_app() -> Any:
 
     settings = Settings()
     configure_logging(settings)
+    from novelcrew.cli import pin_to_cpu
+
+    pin_to_cpu(settings)
     return create_app(settings)
 
 
@@ -206,7 +212,7 @@ def run_processes(overrides: dict[str, Any], count: int) -> int:
     due: dict[int, float] = {}  # slot -> when its replacement starts
 
     def start(index: int) -> Any:
-        child = spawn.Process(target=_serve_child, args=(overrides, sock), daemon=False,
+        child = spawn.Process(target=_serve_child, args=(overrides, sock, index), daemon=False,
                               name="novelcrew-serve")
         child.start()
         started[index] = time.monotonic()
@@ -263,7 +269,7 @@ def restart_delay(quick_deaths: int) -> float:
     return 0.0 if quick_deaths == 0 else min(30.0, 2.0 ** (quick_deaths - 1))
 
 
-def _serve_child(overrides: dict[str, Any], sock: Any) -> None:
+def _serve_child(overrides: dict[str, Any], sock: Any, index: int) -> None:
     """One ``--workers`` process: the one-process server on the shared socket, which ends
     itself (draining) if its supervisor dies, so it never holds the port as an orphan."""
     import signal
@@ -277,7 +283,7 @@ def _serve_child(overrides: dict[str, Any], sock: Any) -> None:
         os.kill(os.getpid(), signal.SIGTERM)
 
     threading.Thread(target=watch_parent, daemon=True, name="watch-parent").start()
-    run_server(overrides, sockets=[sock], summary=False)
+    run_server(overrides, sockets=[sock], summary=False, index=index)
 
 
 def freeze_heap(settings: Any) -> None:

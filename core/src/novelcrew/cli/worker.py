@@ -47,7 +47,9 @@ def worker_command(
 
         raise typer.Exit(0 if asyncio.run(local_worker_alive(settings)) else 1)
     _configure_logging(settings)
-    from novelcrew.cli import print_startup_summary
+    from novelcrew.cli import pin_to_cpu, print_startup_summary
+
+    pin_to_cpu(settings)
 
     print_startup_summary(settings, f"worker on {settings.queue_name}")
     run_worker(settings, concurrency=concurrency, burst=burst)
