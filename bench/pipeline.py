@@ -246,6 +246,10 @@ async def run(args: argparse.Namespace) -> int:
                               stdout=subprocess.PIPE, text=True)
     assert server.stdin is not None and server.stdout is not None
     port = int(server.stdout.readline().split()[1])
+    if args.cpu is not None:  # as NOVELCREW_CPU_AFFINITY pins a server or worker
+        from novelcrew.affinity import pin
+
+        pin([args.cpu])
     try:
         with tempfile.TemporaryDirectory() as tmp:
             extra = {"model_concurrency": args.model_concurrency} \
@@ -303,7 +307,8 @@ async def run(args: argparse.Namespace) -> int:
           f"{args.latency:g} s; model concurrency "
           f"{args.model_concurrency or getattr(settings, 'model_concurrency', 'n/a')}")
     print(f"machine: {os.cpu_count()} CPUs, load average {load[0]:.1f} / {load[1]:.1f} / "
-          f"{load[2]:.1f}; this process used {cpu:.1f} s of CPU")
+          f"{load[2]:.1f}; this process used {cpu:.1f} s of CPU"
+          + (f" on CPU {args.cpu} only" if args.cpu is not None else ""))
     print(f"calls: {stats['calls']} (usage: {sum(u.calls for u in job.usage.values())}); "
           f"retried answers: {retries}")
     print(f"wall: {wall:.1f} s; sequential model time: {stats['busy']:.1f} s; overlap: "
@@ -354,6 +359,9 @@ def main() -> int:
     parser.add_argument("--max-parallel", type=int, default=0,
                         help="the director's max_parallel_scenes and the storyboard's "
                         "max_parallel (default: none, all at once)")
+    parser.add_argument("--cpu", type=int, default=None,
+                        help="run the job on this CPU only, as NOVELCREW_CPU_AFFINITY does "
+                        "(the model server keeps every CPU)")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
