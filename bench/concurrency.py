@@ -218,14 +218,13 @@ async def main() -> int:
         sys.path.insert(0, str(tmp))
         prepare(tmp / "data")
         if not args.skip_process:
-            if args.cpu is not None:  # as NOVELCREW_CPU_AFFINITY pins a server or worker
-                from novelcrew.affinity import pin
+            from novelcrew.affinity import pin, restrict
 
+            allowed = os.sched_getaffinity(0)
+            if args.cpu is not None:  # as NOVELCREW_CPU_AFFINITY pins a server or worker
                 pin([args.cpu])
             await one_process(args, server.url, tmp)
-            if args.cpu is not None:
-                for task in os.listdir("/proc/self/task"):  # the workers get every CPU
-                    os.sched_setaffinity(int(task), range(os.cpu_count() or 1))
+            restrict(allowed)  # the workers it starts next get every CPU again
         if not args.skip_workers:
             print(f"arq workers: {args.worker_jobs} jobs at once, {args.worker_concurrency} "
                   f"at a time per worker, same crew and model")

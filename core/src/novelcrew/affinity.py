@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 _PART = re.compile(r"^(\d+)(?:-(\d+))?$")
 
@@ -46,11 +46,18 @@ def pin(cpus: Sequence[int], index: int = 0) -> int:
     if cpu not in allowed:
         raise RuntimeError(f"NOVELCREW_CPU_AFFINITY names CPU {cpu}, but this process may "
                            f"only run on CPUs {','.join(map(str, sorted(allowed)))}")
-    try:  # Linux pins a thread: every thread of the process, so none is left on another CPU
+    restrict({cpu})
+    return cpu
+
+
+def restrict(cpus: Collection[int]) -> None:
+    """Let every thread of this process (and those it starts later) run on ``cpus`` only.
+    Linux sets a thread's affinity, not a process's: a thread left out would stay where it
+    was."""
+    try:
         threads = [int(t) for t in os.listdir("/proc/self/task")]
     except OSError:
         threads = [0]
     for thread in threads:
         with contextlib.suppress(ProcessLookupError):  # it ended meanwhile
-            os.sched_setaffinity(thread, {cpu})
-    return cpu
+            os.sched_setaffinity(thread, cpus)
