@@ -145,6 +145,12 @@ class RunContext:
             return override
         return self.settings.model_for(self.crew, agent_role)
 
+    def model_limit(self, agent_role: str | None = None) -> int:
+        """The most calls ``model_id(agent_role)`` takes at once (``NOVELCREW_MODEL_CONCURRENCY``
+        or its override), shared by every job: a crew that starts many pieces of work sizes
+        how many it keeps in flight by it, instead of parking one thread per piece."""
+        return self.settings.model_pool(self.model_id(agent_role))[1]
+
     def llm(self, agent_role: str | None = None, *, temperature: float | None = None,
             max_tokens: int | None = None) -> Any:
         """A crewAI LLM for ``agent_role``: routed, retried, with fallbacks and usage recorded;

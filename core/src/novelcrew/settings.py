@@ -285,6 +285,21 @@ class Settings(BaseSettings):
         return self.model_for_default
 
 
+    def model_pool(self, model_id: str) -> tuple[str, int]:
+        """The concurrency pool a call to ``model_id`` joins, and that pool's configured limit.
+
+        ``model_concurrency_overrides`` keys match the whole model id first, then its prefixes
+        at ``/`` (``openrouter/anthropic``, then ``openrouter``); no match: the model's own pool
+        of ``model_concurrency``.
+        """
+        overrides = self.model_concurrency_overrides
+        parts = model_id.split("/")
+        for end in range(len(parts), 0, -1):
+            key = "/".join(parts[:end])
+            if key in overrides:
+                return key, max(1, int(overrides[key]))
+        return model_id, self.model_concurrency
+
 #: a tenant's name in ``NOVELCREW_API_KEYS=key:tenant`` (no ``:``: it becomes part of keys)
 TENANT_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 

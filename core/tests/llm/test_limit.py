@@ -14,7 +14,9 @@ import pytest
 from pydantic import BaseModel
 
 from novelcrew import hookimpl
-from novelcrew.llm.limit import LocalLimiter, limiter_for, pool_for
+from novelcrew.context import RunContext
+from novelcrew.llm.limit import LocalLimiter, limiter_for
+from novelcrew.registry import Registry
 from novelcrew.specs import Crew
 from novelcrew_sdk.openai_server import Fault, OpenAIServer
 from novelcrew_sdk.testing import make_plugins, run_job
@@ -60,10 +62,10 @@ def model() -> str:
 def test_pools_by_model_then_provider_prefix(settings_for: Any) -> None:
     settings = settings_for(model_concurrency=16, model_concurrency_overrides=(
         "openrouter=32,openrouter/anthropic/claude-sonnet-4=4"))
-    assert pool_for(settings, "openrouter/anthropic/claude-sonnet-4") == (
+    assert settings.model_pool("openrouter/anthropic/claude-sonnet-4") == (
         "openrouter/anthropic/claude-sonnet-4", 4)
-    assert pool_for(settings, "openrouter/google/gemini-2.5-pro") == ("openrouter", 32)
-    assert pool_for(settings, "openai/gpt-4o") == ("openai/gpt-4o", 16)
+    assert settings.model_pool("openrouter/google/gemini-2.5-pro") == ("openrouter", 32)
+    assert settings.model_pool("openai/gpt-4o") == ("openai/gpt-4o", 16)
     assert settings_for(model_concurrency_overrides='{"openai": 3}') \
         .model_concurrency_overrides == {"openai": 3}
 
@@ -117,12 +119,26 @@ async def test_calls_run_at_once_up_to_the_limit(
     assert server.peak_in_flight == 12
 
 
+def test_a_crew_reads_the_limit_of_each_agents_model(settings_for: Any) -> None:
+    """``RunContext.model_limit`` is what a crew sizes its work in flight by: the limit of the
+    model the role routes to, overrides included, the job's ``config.model`` first."""
+    settings = settings_for(
+        model_concurrency=16, default_model="openai/gpt-4o",
+        agent_models="Director=openrouter/anthropic/claude-sonnet-4",
+        model_concurrency_overrides="openrouter=32,openrouter/anthropic/claude-sonnet-4=4")
+    ctx = RunContext(job_id="j", crew="c", settings=settings, registry=Registry())
+    assert ctx.model_limit("Director") == 4
+    assert ctx.model_limit("Writer") == ctx.model_limit() == 16
+    ctx = RunContext(job_id="j", crew="c", settings=settings, registry=Registry(),
+                     config={"model": "openrouter/google/gemini-2.5-pro"})
+    assert ctx.model_limit("Director") == 32
+
 async def test_a_429_lowers_the_limit_then_answers_raise_it_back(
     server: OpenAIServer, settings_for: Any, model: str
 ) -> None:
     settings = settings_for(default_model=model, model_concurrency=4)
     plugins = make_plugins(FanCrews())
-    pool, ceiling = pool_for(settings, model)
+    pool, ceiling = settings.model_pool(model)
     server.queue(Fault.rate_limited(retry_after=0))
     job, events = await run_job(plugins, "fan", {"calls": 1}, settings=settings)
     assert job.status == "succeeded", job.error

@@ -393,3 +393,33 @@ async def test_write_back_can_be_turned_off(tmp_path: Path, graph: MemoryGraph) 
     assert job.status == "succeeded", job.error
     assert graph.inserts == []
     assert job.progress.completed_tasks == job.progress.total_tasks == 3
+
+
+class PacedScriptedLLM(ScriptedLLM):
+    """Each call takes 0.1 s, outside the script's lock: scenes overlap as with a provider."""
+
+    def call(self, *args: Any, **kwargs: Any) -> str:
+        time.sleep(0.1)
+        return super().call(*args, **kwargs)
+
+    call._crewai_rate_limit_wrapped = True  # type: ignore[attr-defined]
+
+
+async def test_scenes_in_flight_default_to_twice_the_models_call_limit(
+        tmp_path: Path, graph: MemoryGraph) -> None:
+    """Not every scene at once: each would park a crew and a thread in the model's queue, and
+    no scene would finish before nearly all breakdowns had been answered."""
+    llm = PacedScriptedLLM(replies=director_replies())
+    plugins = make_plugins(graph_plugin(graph), entry_points=["director"], llm=llm)
+    settings = make_settings(tmp_path / "data", default_model="scripted", model_concurrency=1)
+    job, events = await run_job(plugins, "director", {}, settings=settings, project_id=PROJECT)
+    assert job.status == "succeeded", job.error
+    assert len(job.result["director"]["scenes"]) == len(SCENES) > 2
+    in_flight = peak = 0
+    for event in events:  # a scene is in flight from its breakdown's start to its publication
+        if event.type == "task_started" and event.message.endswith(": breakdown"):
+            in_flight += 1
+            peak = max(peak, in_flight)
+        elif event.type == "partial":
+            in_flight -= 1
+    assert peak == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -312,3 +313,30 @@ async def test_a_planned_scene_is_boarded_from_the_director_s_blocking_not_its_w
     bare = next(c.prompt for c in llm.calls_for(BOARDER) if "SCENE 1" in c.prompt)
     assert "Blocking:" not in bare and middle not in bare
     assert "goes out into the dark." in bare
+
+
+class PacedScriptedLLM(ScriptedLLM):
+    """Each call takes 0.1 s, outside the script's lock: units overlap as with a provider."""
+
+    def call(self, *args: Any, **kwargs: Any) -> str:
+        time.sleep(0.1)
+        return super().call(*args, **kwargs)
+
+    call._crewai_rate_limit_wrapped = True  # type: ignore[attr-defined]
+
+
+async def test_units_in_flight_default_to_twice_the_models_call_limit(tmp_path: Path) -> None:
+    """Each unit's crew waits for the model in its own thread: only twice as many as the
+    model takes calls at once are started, the rest wait their turn."""
+    llm = PacedScriptedLLM(replies=replies())
+    _, _, events = await board(tmp_path, {"previous": previous()}, llm=llm,
+                               model_concurrency=1)
+    assert len(llm.calls) > 2
+    in_flight = peak = 0
+    for event in events:
+        if event.type == "task_started" and event.data.get("task"):
+            in_flight += 1
+            peak = max(peak, in_flight)
+        elif event.type == "task_finished" and event.data.get("task"):
+            in_flight -= 1
+    assert peak == 2

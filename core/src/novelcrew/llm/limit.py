@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 __all__ = ["LEASE_SECONDS", "LocalLimiter", "ModelLimiter", "RedisLimiter", "Slot",
-           "limiter_for", "model_slot", "pool_for", "rate_limited"]
+           "limiter_for", "model_slot", "rate_limited"]
 
 #: a 429 halves a pool's limit at most once in this many seconds
 DECREASE_INTERVAL = 2.0
@@ -46,22 +46,6 @@ DECREASE_INTERVAL = 2.0
 LEASE_SECONDS = 30.0
 #: longest pause between two looks at a full pool
 MAX_POLL = 0.25
-
-
-def pool_for(settings: Settings, model_id: str) -> tuple[str, int]:
-    """The pool a call to ``model_id`` joins, and that pool's configured limit.
-
-    ``model_concurrency_overrides`` keys match the whole model id first, then its prefixes
-    at ``/`` (``openrouter/anthropic``, then ``openrouter``); no match: the model's own pool
-    of ``model_concurrency``.
-    """
-    overrides = settings.model_concurrency_overrides
-    parts = model_id.split("/")
-    for end in range(len(parts), 0, -1):
-        key = "/".join(parts[:end])
-        if key in overrides:
-            return key, max(1, int(overrides[key]))
-    return model_id, settings.model_concurrency
 
 
 def rate_limited(exc: BaseException | None) -> bool:
@@ -439,5 +423,5 @@ def model_slot(settings: Settings, model_id: str,
                check: Callable[[], None] | None = None) -> Slot:
     """A slot of ``model_id``'s pool for one call (what ``RoutedLLM`` wraps a call in):
     ``with`` from a thread, ``async with`` from a coroutine."""
-    pool, ceiling = pool_for(settings, model_id)
+    pool, ceiling = settings.model_pool(model_id)
     return limiter_for(settings).slot(pool, ceiling, check)

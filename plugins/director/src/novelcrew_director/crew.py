@@ -80,9 +80,12 @@ async def run(ctx: RunContext, inputs: DirectorInput) -> ScenePlan:
     planner = ScenePlanner(ctx, config, llms,
                            inputs.max_attempts, story=story, language=language,
                            trust_model=not models.offline)
-    # every scene at once unless the job asks otherwise: the model layer's per-model limit
-    # (shared by every job) bounds the calls
-    limit = asyncio.Semaphore(inputs.max_parallel_scenes or max(1, len(numbers)))
+    # scenes in flight: twice the calls the agents' models take at once (shared by every
+    # job), so each call slot has a scene ready while another scene is between its two calls;
+    # the rest wait here, rather than each parking a crew and a thread in the model's queue,
+    # and scenes finish (and are published) from the first rounds on, not all at the end
+    window = inputs.max_parallel_scenes or 2 * max(ctx.model_limit(role) for role in roles)
+    limit = asyncio.Semaphore(window)
     templates = sum(len(t.description) + len(t.expected_output) for t in config.tasks.values())
     templates += sum(len(a.role) + len(a.goal) + len(a.backstory) for a in config.agents.values())
     if models.offline:  # the stand-in also gets the answers' JSON schemas

@@ -175,8 +175,8 @@ class DirectorInput(BaseModel):
     preferences: Preferences = Field(default_factory=Preferences)
     constraints: Constraints = Field(default_factory=Constraints)
     max_parallel_scenes: int | None = Field(
-        None, ge=1, le=1000, description="Scenes planned at the same time (default: all of "
-        "them; the model's concurrency limit, NOVELCREW_MODEL_CONCURRENCY, bounds the calls)."
+        None, ge=1, le=1000, description="Scenes planned at the same time (default: twice "
+        "the model's concurrency limit, NOVELCREW_MODEL_CONCURRENCY, which bounds the calls)."
     )
     max_attempts: int = Field(
         3, ge=1, le=5,

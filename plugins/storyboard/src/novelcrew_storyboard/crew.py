@@ -393,7 +393,11 @@ async def run(ctx: RunContext, inputs: StoryboardInput) -> Storyboard:
     offline_roles = {r for r, m in models.items() if m.split("/", 1)[0] == "offline"}
     llms = {role: ctx.llm(role) for role in roles if role not in offline_roles}
     caller = Caller(ctx, config, llms)
-    limit = asyncio.Semaphore(inputs.max_parallel or settings.max_parallel or max(1, len(units)))
+    # units in flight: twice the calls their models take at once (shared by every job), so
+    # each call slot has a unit ready; the rest wait here, not as parked crews and threads
+    window = inputs.max_parallel or settings.max_parallel or 2 * max(
+        [ctx.model_limit(role) for role in roles if role not in offline_roles] or [1])
+    limit = asyncio.Semaphore(window)
     answers: Answers = {key: [] for key in TASK_KEYS}
     failures: list[tuple[Unit, BaseException | None]] = []
 

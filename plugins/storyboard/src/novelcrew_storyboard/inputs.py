@@ -27,7 +27,7 @@ class StoryboardSettings(PluginSettings):
     clip_seconds: float = Field(5.0, gt=0, le=120,
                                 description="The video generator's longest clip, in seconds.")
     aspect_ratio: str = "16:9"
-    #: units boarded at once (none: all; the model's concurrency limit bounds the calls)
+    #: units boarded at once (none: twice the model's concurrency limit, which bounds the calls)
     max_parallel: int | None = Field(None, ge=1, le=1000)
     #: a folder holding an edited ``agents.yaml`` and/or ``tasks.yaml``
     config_dir: Path | None = None
@@ -82,7 +82,7 @@ class StoryboardInput(BaseModel):
     style: StyleHints = Field(default_factory=StyleHints)
     max_parallel: int | None = Field(
         None, ge=1, le=1000, description="Model calls running at the same time (default: "
-        "all; the model's concurrency limit, NOVELCREW_MODEL_CONCURRENCY, bounds them).")
+        "twice the model's concurrency limit, NOVELCREW_MODEL_CONCURRENCY, which bounds them).")
     write_back: bool = Field(True, description="Write the bible and shots to the graph.")
     previous: dict[str, Any] = Field(
         default_factory=dict, description="Earlier stages' outputs (a chain fills it in), or "
