@@ -25,18 +25,24 @@ def plugins_command(
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title="novelcrew plugins")
-    columns = ("name", "version", "hooks", "crews", "tools", "models", "error", "warnings")
+    table = Table(title="novelcrew plugins", box=box.SIMPLE_HEAD,
+                  padding=(0, 1, 0, 0), pad_edge=False)
+    # a column empty for every plugin is left out and names never wrap (one item a line), so
+    # the table stays readable in an 80-column terminal; --json always has every key
+    columns = [col for col in ("name", "version", "hooks", "crews", "tools", "models", "error",
+                               "warnings")
+               if col in ("name", "version") or any(row[col] for row in rows)]
     for col in columns:
         table.add_column(col, overflow="fold",
                          style="red" if col == "error" else "yellow" if col == "warnings"
                          else None)
     for row in rows:
         table.add_row(*(
-            ", ".join(row[c]) if isinstance(row[c], list) else (row[c] or "")
+            "\n".join(row[c]) if isinstance(row[c], list) else (row[c] or "")
             for c in columns
         ))
     Console().print(table)
