@@ -65,7 +65,12 @@ def check_plugins(rows: list[dict[str, Any]], as_json: bool = False) -> int:
     from novelcrew.plugins import CHECKS_GROUP, load_entry_point
     from novelcrew.settings import Settings
 
-    configure_logging(Settings())  # the checked jobs log to stderr; stdout is the verdicts
+    # the checked jobs log to stderr, stdout is the verdicts; as with `novelcrew run`, only
+    # warnings and errors unless NOVELCREW_LOG_LEVEL asks for more
+    settings = Settings()
+    if "log_level" not in settings.model_fields_set:
+        settings = settings.model_copy(update={"log_level": "WARNING"})
+    configure_logging(settings)
     checkers = sorted(entry_points(group=CHECKS_GROUP), key=lambda ep: ep.name)
     if not checkers:
         typer.echo("novelcrew: error: no plugin checker is installed; --check runs the "
