@@ -31,8 +31,8 @@ def plugins_command(
 
     table = Table(title="novelcrew plugins", box=box.SIMPLE_HEAD,
                   padding=(0, 1, 0, 0), pad_edge=False)
-    # a column empty for every plugin is left out and names never wrap (one item a line), so
-    # the table stays readable in an 80-column terminal; --json always has every key
+    # a column empty for every plugin is left out, one hook, crew or tool a line and a light
+    # box, so a few plugins fit an 80-column terminal unbroken; --json always has every key
     columns = [col for col in ("name", "version", "hooks", "crews", "tools", "models", "error",
                                "warnings")
                if col in ("name", "version") or any(row[col] for row in rows)]
