@@ -72,3 +72,38 @@ def test_the_checker_finds_links_and_backticked_paths(tmp_path: Path) -> None:
                     "not `NOVELCREW_<NAME>` nor `https://example.com/x`.\n")
     names = [name for name, _ in referenced(page)]
     assert names == ["docs/nope.md", "examples/stories/missing.txt"]
+
+
+COMMAND_BLOCK = re.compile(r"```(?:console|bash|sh|shell)\n(.*?)```", flags=re.S)
+
+
+def commanded(md: Path) -> list[tuple[str, Path]]:
+    """Repository paths in the ``$ ...`` lines of a page's console blocks: a reader runs those
+    as written, so ``novelcrew run x --story examples/stories/...`` must name a real story."""
+    found: list[tuple[str, Path]] = []
+    for block in COMMAND_BLOCK.findall(md.read_text(encoding="utf-8")):
+        for line in block.splitlines():
+            if not line.lstrip().startswith("$"):
+                continue
+            for token in re.split(r"[\s=]+", line):
+                token = token.strip("'\"").rstrip(".,:;").removeprefix("./")
+                if token.startswith(TOP) and not _is_placeholder(token):
+                    token = token.split("[")[0]  # an extra: examples/logline-crew[test]
+                    local = md.parent / token
+                    found.append((token, local if local.exists() else ROOT / token))
+    return found
+
+
+@pytest.mark.parametrize("md", markdown_files(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_path_a_shown_command_uses_exists(md: Path) -> None:
+    missing = sorted({name for name, path in commanded(md) if not path.exists()})
+    assert not missing, f"{md.relative_to(ROOT)} shows commands on missing paths: {missing}"
+
+
+def test_the_command_checker_reads_console_lines_only(tmp_path: Path) -> None:
+    page = tmp_path / "README.md"
+    page.write_text("```console\n$ novelcrew run x --story examples/stories/missing.txt\n"
+                    "examples/not-a-command.txt\n$ pip install './examples/logline-crew[test]'\n"
+                    "```\n")
+    assert [name for name, _ in commanded(page)] == ["examples/stories/missing.txt",
+                                                     "examples/logline-crew"]

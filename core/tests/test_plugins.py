@@ -212,6 +212,28 @@ def test_plugins_command_table_shows_errors(fake_dist, monkeypatch):
     assert "broken-plugin" in result.output and "missing lib" in result.output
 
 
+def test_plugins_command_table_is_readable_in_an_80_column_terminal(fake_dist, monkeypatch):
+    """A new author's first `novelcrew plugins`: names whole on one line, not split as
+    `wordcount-plug|in`, and no columns that are empty for every plugin."""
+    from novelcrew.cli import app
+    from novelcrew.plugins import reset_plugins
+
+    fake_dist("wordcount-plugin", "wordcount_plugin",
+              crew_plugin("wordcount", provides=("wordcount_letter_count",)))
+    monkeypatch.setenv("NOVELCREW_PLUGINS", "wordcount-plugin")
+    monkeypatch.setenv("COLUMNS", "80")
+    reset_plugins()
+    result = CliRunner().invoke(app, ["plugins"])
+    reset_plugins()
+    assert result.exit_code == 0, result.output
+    assert max(len(line) for line in result.output.splitlines()) <= 80
+    for name in ("wordcount-plugin", "1.2.3", "register_crews", "register_tools",
+                 "wordcount_letter_count"):
+        assert name in result.output, result.output
+    header = next(line for line in result.output.splitlines() if "name" in line)
+    assert "models" not in header and "error" not in header  # empty for every plugin
+
+
 def test_plugins_command_does_not_import_crewai():
     code = (
         "import sys\n"

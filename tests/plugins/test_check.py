@@ -92,3 +92,23 @@ def test_check_passes_sound_plugins_and_fails_broken_ones(
     assert results["unmarked-plugin"]["ok"] is False
     assert "'register_crews' is named like a hook but lacks @hookimpl" in (
         results["unmarked-plugin"]["message"])
+
+
+def test_check_prints_the_verdicts_without_info_log_lines(
+    tmp_path: Path, env_tools: SimpleNamespace
+) -> None:
+    """As the plugin-author guide shows it: the `ok` line, not the checked jobs' info lines
+    (job_started, crew_finished...) between them; NOVELCREW_LOG_LEVEL=INFO brings those back."""
+    site = _site(tmp_path, {"sound-plugin": SOUND})
+    env = {key: value for key, value in os.environ.items() if key != "NOVELCREW_LOG_LEVEL"}
+    env.update(PYTHONPATH=str(site), NOVELCREW_PLUGINS="sound-plugin",
+               NOVELCREW_DATA_DIR=str(tmp_path / "data"))
+    argv = [str(env_tools.bin / "novelcrew"), "plugins", "--check"]
+    quiet = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300)
+    assert quiet.returncode == 0, quiet.stdout + quiet.stderr
+    assert quiet.stdout.startswith("ok   sound-plugin (contract)")
+    assert "job_started" not in quiet.stderr and "job_succeeded" not in quiet.stderr, (
+        quiet.stderr)
+    loud = subprocess.run(argv, capture_output=True, text=True, timeout=300,
+                          env={**env, "NOVELCREW_LOG_LEVEL": "INFO"})
+    assert loud.returncode == 0 and "job_succeeded" in loud.stderr, loud.stderr

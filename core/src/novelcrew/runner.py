@@ -183,6 +183,10 @@ class JobRunner:
             if save_soon and records is not None:
                 records.soon()
         job.events_count = event.seq
+        if event.type != type:
+            # a store whose log closes at the ending (Redis) answers a later append with the
+            # ending itself: nothing was appended, and observers already heard it end
+            return event
         if notify:
             await self.notify(event, job)
         if event.terminal and job.webhook_url:

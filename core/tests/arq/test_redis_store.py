@@ -6,13 +6,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from test_store_contract import make_job
 
 from novelcrew.backends.arq.keys import Keys
 from novelcrew.backends.arq.store import RedisStore
-from novelcrew.jobs import JobStatus
+from novelcrew.hookspecs import hookimpl
+from novelcrew.jobs import Job, JobEvent, JobStatus
+from novelcrew.plugins import load, register_module
+from novelcrew.runner import JobRunner
+from novelcrew.settings import Settings
 
 
 @pytest.fixture
@@ -214,3 +219,31 @@ async def test_a_tracked_jobs_held_events_yield_to_a_terminal_event_from_elsewhe
     finally:
         await worker.close()
         await api.close()
+
+
+async def test_an_event_after_the_ending_reaches_no_observer_as_a_second_ending(
+        store: RedisStore, tmp_path: Path) -> None:
+    """A cancelled job's model calls still in flight in crewAI's threads report `llm_call`s
+    after the `cancelled` event closed the log; the store hands back the `cancelled` event
+    for each, and observers (the job log line, metrics, webhooks, Payload) must not hear the
+    job end again: a worker logged `job_cancelled` eight times for one cancel."""
+    heard: list[str] = []
+
+    class Observer:
+        @hookimpl
+        def job_event(self, event: JobEvent, job: Job) -> None:
+            heard.append(event.type)
+
+    plugins = load(allow=[], include_entry_points=False)
+    register_module(plugins, Observer(), "observer")
+    runner = JobRunner(plugins, Settings(_env_file=None, data_dir=tmp_path),  # type: ignore[call-arg]
+                       store)
+    job = make_job()
+    await store.create(job)
+    job.status = JobStatus.cancelled
+    await runner.emit(job, "cancelled", message="job cancelled", save=True)
+    late = await runner.emit(job, "llm_call", data={"model": "offline"})
+    await runner.emit(job, "failed", message="a second ending")
+    assert late.type == "cancelled"  # the store's answer for a closed log
+    assert heard == ["cancelled"]
+    assert [e.type for e in await store.events(job.id)] == ["cancelled"]

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -28,7 +29,16 @@ def new(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
     typer.echo(f"created {target}\nnext: cd {target} && novelcrew install -e '.[test]' "
-               f"&& {sys.executable} -m pytest")
+               f"&& {_python()} -m pytest")
+
+
+def _python() -> str:
+    """``python`` when that is the interpreter novelcrew runs in (an activated venv), else its
+    full path: ``novelcrew install`` installs there, so the tests must run there too."""
+    on_path = shutil.which("python")
+    if on_path and Path(on_path).absolute() == Path(sys.executable).absolute():
+        return "python"
+    return sys.executable
 
 
 @hookimpl

@@ -25,18 +25,24 @@ def plugins_command(
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title="novelcrew plugins")
-    columns = ("name", "version", "hooks", "crews", "tools", "models", "error", "warnings")
+    table = Table(title="novelcrew plugins", box=box.SIMPLE_HEAD,
+                  padding=(0, 1, 0, 0), pad_edge=False)
+    # a column empty for every plugin is left out, one hook, crew or tool a line and a light
+    # box, so a few plugins fit an 80-column terminal unbroken; --json always has every key
+    columns = [col for col in ("name", "version", "hooks", "crews", "tools", "models", "error",
+                               "warnings")
+               if col in ("name", "version") or any(row[col] for row in rows)]
     for col in columns:
         table.add_column(col, overflow="fold",
                          style="red" if col == "error" else "yellow" if col == "warnings"
                          else None)
     for row in rows:
         table.add_row(*(
-            ", ".join(row[c]) if isinstance(row[c], list) else (row[c] or "")
+            "\n".join(row[c]) if isinstance(row[c], list) else (row[c] or "")
             for c in columns
         ))
     Console().print(table)
@@ -59,7 +65,12 @@ def check_plugins(rows: list[dict[str, Any]], as_json: bool = False) -> int:
     from novelcrew.plugins import CHECKS_GROUP, load_entry_point
     from novelcrew.settings import Settings
 
-    configure_logging(Settings())  # the checked jobs log to stderr; stdout is the verdicts
+    # the checked jobs log to stderr, stdout is the verdicts; as with `novelcrew run`, only
+    # warnings and errors unless NOVELCREW_LOG_LEVEL asks for more
+    settings = Settings()
+    if "log_level" not in settings.model_fields_set:
+        settings = settings.model_copy(update={"log_level": "WARNING"})
+    configure_logging(settings)
     checkers = sorted(entry_points(group=CHECKS_GROUP), key=lambda ep: ep.name)
     if not checkers:
         typer.echo("novelcrew: error: no plugin checker is installed; --check runs the "
