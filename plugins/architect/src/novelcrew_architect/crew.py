@@ -309,7 +309,6 @@ class ArchitectRun:
         inputs = {**self.base_variables(story), "part_label": label,
                   "previous_context": chunk.context,
                   "chunk_text": chunk.text}
-        # every chunk at once: the model layer's per-model limit bounds the calls
         result = await self.ask(ANALYSE_TASK, f"Analyse {label}", ChunkAnalysis, inputs,
                                 f"chunk {chunk.id} ({label})")
         assert isinstance(result, ChunkAnalysis)
@@ -391,7 +390,17 @@ class ArchitectRun:
                        completed_tasks=ctx.completed_tasks, total_tasks=ctx.total_tasks,
                        current_crew=ctx.crew, current_task=ctx.current_task,
                        chunks=len(chunks), words=count_words(story.text), source=story.source)
-        jobs = [asyncio.create_task(self.analyse(story, c, len(chunks))) for c in chunks]
+        # chunks in flight: twice the calls the analysing agent's model takes at once (shared
+        # by every job), so each call slot has a chunk ready; the rest of a long novel's
+        # chunks wait here, not as parked crews and threads in the model's queue
+        role = self.config.agents[self.config.tasks[ANALYSE_TASK].agent].role
+        window = asyncio.Semaphore(2 * ctx.model_limit(role))
+
+        async def analyse(chunk: Chunk) -> ChunkAnalysis:
+            async with window:
+                return await self.analyse(story, chunk, len(chunks))
+
+        jobs = [asyncio.create_task(analyse(c)) for c in chunks]
         try:
             parts = await asyncio.gather(*jobs)
         except BaseException:
