@@ -423,3 +423,27 @@ async def test_scenes_in_flight_default_to_twice_the_models_call_limit(
         elif event.type == "partial":
             in_flight -= 1
     assert peak == 2
+
+
+async def test_a_graph_outage_while_looking_for_earlier_shots_is_a_warning(
+        tmp_path: Path, graph: MemoryGraph) -> None:
+    """The earlier shots are looked up as each scene is planned; when that fails, the plan is
+    still written and returned, and the job says the earlier shots may remain."""
+
+    def failing_query(project: str, query: str, **kwargs: Any) -> Any:
+        if kwargs.get("entity_types") == ["shot"]:
+            raise ConnectionError("graph store unreachable")
+        return MemoryGraph.query(graph, project, query, **kwargs)
+
+    graph.query = failing_query  # type: ignore[method-assign]
+    llm = ScriptedLLM(replies=director_replies())
+    job, events = await run_director(tmp_path, graph, llm, {"scenes": "1-2"})
+    assert job.status == "succeeded", job.error
+    assert len(job.result["director"]["scenes"]) == 2
+    assert len(graph.inserts) == 1  # the new plan is in the graph
+    warnings = [e.message for e in events if e.type == "warning"]
+    assert any("could not remove earlier shots from the knowledge graph: graph store "
+               "unreachable" in w for w in warnings), warnings
+    finished = [e for e in events if e.type == "task_finished"
+                and e.message == "Write the shots to the knowledge graph"]
+    assert finished[0].data["written"] is True and finished[0].data["removed_shots"] == []

@@ -12,7 +12,7 @@ import asyncio
 import logging
 
 from novelcrew.context import RunContext
-from novelcrew.errors import JobError, ModelError, TransientError
+from novelcrew.errors import JobCancelled, JobError, ModelError, TransientError
 from novelcrew_director.breakdown import add_continuity
 from novelcrew_director.brief import MAX_ENTRY_CHARS, build_brief, text_limits
 from novelcrew_director.config import AGENT_KEYS, TASK_KEYS, load_config, task_settings
@@ -27,7 +27,7 @@ from novelcrew_director.planner import (
 )
 from novelcrew_director.reading import check_selection, read_story
 from novelcrew_director.totals import build_plan_schedule, compute_totals
-from novelcrew_director.writeback import custom_kg, remove_stale_shots
+from novelcrew_director.writeback import custom_kg, remove_shots, stale_shots
 
 log = logging.getLogger(__name__)
 
@@ -98,12 +98,22 @@ async def run(ctx: RunContext, inputs: DirectorInput) -> ScenePlan:
                              text_limit=limits[n], entry_chars=entry_chars)
               for n in numbers}
 
+    stale: dict[int, list[str]] = {}  # shots of earlier plans, removed after the write
+    lookup_failures: list[Exception] = []
+
     async def plan(number: int) -> SceneOutcome:
         async with limit:
             outcome = await planner.plan(briefs[number])
         if outcome.plan is not None:  # readable at once, before the other scenes finish
             await ctx.publish_partial("scene", number, outcome.plan, total=len(numbers),
                                       message=f"scene {number} planned")
+            if inputs.write_back:
+                try:
+                    stale[number] = await stale_shots(ctx, outcome.plan)
+                except JobCancelled:
+                    raise
+                except Exception as exc:  # reported with the write, as a warning
+                    lookup_failures.append(exc)
         return outcome
 
     running = [asyncio.create_task(plan(number)) for number in numbers]
@@ -180,7 +190,10 @@ async def run(ctx: RunContext, inputs: DirectorInput) -> ScenePlan:
             await ctx.tool("kg_insert_custom_kg").acall(custom_kg=custom_kg(planned,
                                                                           story.scenes))
             written = True
-            removed = await remove_stale_shots(ctx, planned)
+            if lookup_failures:
+                raise lookup_failures[0]
+            removed = await remove_shots(ctx, [name for scene in planned
+                                               for name in stale.get(scene.number, [])])
         except Exception as exc:  # the plan is the product; a graph outage must not lose it
             step = "remove earlier shots from" if written else "write the shots to"
             message = f"could not {step} the knowledge graph: {exc}"

@@ -106,24 +106,34 @@ def custom_kg(scenes: list[PlannedScene], facts: dict[int, SceneFacts]) -> dict[
 _SHOT_RE = re.compile(r"^scene\s+(\d+)\s+shot\s+(\d+)$", re.I)
 
 
-async def remove_stale_shots(ctx: RunContext, scenes: list[PlannedScene]) -> list[str]:
-    """Delete shots an earlier plan wrote beyond this plan's count (needs ``kg_delete_entity``).
+async def stale_shots(ctx: RunContext, scene: PlannedScene) -> list[str]:
+    """The shots an earlier plan wrote for ``scene`` beyond this plan's count (found with
+    ``kg_query``; nothing without ``kg_delete_entity``, which removes them).
 
-    Re-planning a scene with fewer shots would otherwise leave ``Scene 3 Shot 9`` behind.
+    Re-planning a scene with fewer shots would otherwise leave ``Scene 3 Shot 9`` behind. It
+    only reads, so it runs as soon as the scene is planned, while the other scenes wait on the
+    model: a graph query per scene at the end would hold up the whole job.
     """
     if not ctx.has_tool("kg_delete_entity"):
         return []
-    query, delete = ctx.tool("kg_query"), ctx.tool("kg_delete_entity")
-    removed: list[str] = []
-    for scene in scenes:
-        result = await query.acall(query=f"Scene {scene.number} Shot", top_k=200,
-                                   max_tokens=2000, entity_types=["shot"])
-        data = result.model_dump() if hasattr(result, "model_dump") else dict(result)
-        for entity in data.get("entities") or []:
-            name = str(entity.get("name", ""))
-            match = _SHOT_RE.match(name.strip())
-            if (match and int(match.group(1)) == scene.number
-                    and int(match.group(2)) > len(scene.shots)):
-                await delete.acall(entity_name=name)
-                removed.append(name)
-    return removed
+    result = await ctx.tool("kg_query").acall(query=f"Scene {scene.number} Shot", top_k=200,
+                                              max_tokens=2000, entity_types=["shot"])
+    data = result.model_dump() if hasattr(result, "model_dump") else dict(result)
+    stale: list[str] = []
+    for entity in data.get("entities") or []:
+        name = str(entity.get("name", ""))
+        match = _SHOT_RE.match(name.strip())
+        if (match and int(match.group(1)) == scene.number
+                and int(match.group(2)) > len(scene.shots)):
+            stale.append(name)
+    return stale
+
+
+async def remove_shots(ctx: RunContext, names: list[str]) -> list[str]:
+    """Delete the ``stale_shots`` of the planned scenes, after the new plan is written."""
+    if not names:
+        return []
+    delete = ctx.tool("kg_delete_entity")
+    for name in names:
+        await delete.acall(entity_name=name)
+    return names
