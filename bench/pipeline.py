@@ -358,7 +358,7 @@ def main() -> int:
                         help="NOVELCREW_MODEL_CONCURRENCY for the run (default: the setting's)")
     parser.add_argument("--max-parallel", type=int, default=0,
                         help="the director's max_parallel_scenes and the storyboard's "
-                        "max_parallel (default: none, all at once)")
+                        "max_parallel (default: theirs, twice the model's call limit)")
     parser.add_argument("--cpu", type=int, default=None,
                         help="run the job on this CPU only, as NOVELCREW_CPU_AFFINITY does "
                         "(the model server keeps every CPU)")
