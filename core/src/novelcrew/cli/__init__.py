@@ -109,8 +109,11 @@ def print_startup_summary(settings: Any, role: str) -> None:
     """The one summary line (and loud warnings) ``serve`` and ``worker`` print on stderr."""
     from novelcrew.introspect import startup_summary
     from novelcrew.plugins import get_plugins
+    from novelcrew.settings import check_plugin_settings
 
-    for line in startup_summary(settings, get_plugins(), role):
+    plugins = get_plugins()
+    check_plugin_settings(settings)  # a bad plugin setting stops it here: one line, exit 2
+    for line in startup_summary(settings, plugins, role):
         typer.echo(line, err=True)
 
 

@@ -236,11 +236,14 @@ def start(settings: Settings, plugins: Plugins | None) -> tuple[Console, Plugins
 
     from novelcrew.logging import configure_logging
     from novelcrew.plugins import load
+    from novelcrew.settings import check_plugin_settings
 
     configure_logging(settings)
     if logging.getLogger().level >= logging.WARNING:
         logging.getLogger("crewai").setLevel(logging.ERROR)  # per-call notices drown progress
-    return Console(stderr=True), plugins or load(settings.plugins)
+    plugins = plugins or load(settings.plugins)
+    check_plugin_settings(settings)  # a bad plugin setting: one line, exit 2 (``main``)
+    return Console(stderr=True), plugins
 
 
 def parse_inputs(pairs: list[str]) -> dict[str, Any]:
