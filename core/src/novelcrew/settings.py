@@ -444,8 +444,7 @@ def plugin_settings_error(model: type[PluginSettings], exc: ValidationError,
             set_in_env = [environ[name] for name in names if name in environ]
             where = set_in_env[0] if set_in_env else f"{names[0]} (from .env)"
         parts.append(f"{where}={error.get('input')!r}: {error['msg']}")
-    return SettingsError("bad setting " + "; ".join(parts),
-                         {"plugin": model.plugin, "fields": [p.split("=", 1)[0] for p in parts]})
+    return SettingsError("bad setting " + "; ".join(parts), {"plugin": model.plugin})
 
 
 def check_plugin_settings(settings: Settings) -> None:

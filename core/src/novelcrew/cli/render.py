@@ -86,8 +86,11 @@ def error_line(job: Job) -> str:
     assert error is not None
     line = f"{error.type}" + (f" in crew {error.crew}" if error.crew else "") + \
         f": {error.message}"
-    fields = [f"{'.'.join(str(p) for p in item.get('loc', ()))}: {item.get('msg', '')}"
-              for item in error.details.get("errors", [])[:20] if isinstance(item, Mapping)]
+    fields = []
+    for item in error.details.get("errors", [])[:20]:
+        if isinstance(item, Mapping):
+            loc = ".".join(str(p) for p in item.get("loc", ()))
+            fields.append(f"{loc + ': ' if loc else ''}{item.get('msg', '')}")
     return line + (f" ({'; '.join(fields)})" if fields else "")
 
 
@@ -102,7 +105,7 @@ def error_panel(job: Job) -> Panel:
     for item in error.details.get("errors", [])[:20]:
         if isinstance(item, Mapping):
             loc = ".".join(str(p) for p in item.get("loc", ()))
-            body.append(f"\n  • {loc}: {item.get('msg', '')}")
+            body.append(f"\n  • {loc + ': ' if loc else ''}{item.get('msg', '')}")
     # scalars read as lines; nested details (a model error's attempts repeat its message
     # reason by reason) stay in the JSON record, named so they can be found
     nested = []
