@@ -138,3 +138,34 @@ def test_startup_summary_has_one_warning_per_mistaken_plugin(every_mistake, tmp_
     for name, words in every_mistake.items():
         mine = [line for line in lines if line.startswith(f"WARNING: plugin {name} ")]
         assert len(mine) == 1 and words in mine[0], (name, lines)
+
+
+@pytest.mark.parametrize(("args", "said"), [
+    (["jobs", "list", "--url", "http://127.0.0.1:9"], 1),  # a command that loads no plugins
+    (["--help"], 1),
+    (["run", "nope"], 1),  # in run's own log, once logging is set up
+    (["plugins", "--json"], 0),  # stdout's table/JSON has it; stderr stays clean
+])
+def test_every_command_says_each_plugin_mistake_once(tmp_path, args, said):
+    """``main`` loads plugins (for their commands) before any command sets up logging: each
+    mistake is said once per command, never also as a bare line of Python's fallback
+    handler."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    (tmp_path / "typo_plugin_mod.py").write_text(
+        "from novelcrew import hookimpl\n\n@hookimpl\ndef register_crew(register):\n"
+        "    pass\n")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path),
+           "NOVELCREW_PLUGIN_MODULES": "typo_plugin_mod", "COLUMNS": "400"}
+    proc = subprocess.run([str(Path(sys.executable).parent / "novelcrew"), *args],
+                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    mistake = "@hookimpl 'register_crew' is not a novelcrew hook"
+    assert proc.stderr.count(mistake) == said, proc.stderr
+    if args[0] == "plugins":
+        rows = {row["name"]: row for row in json.loads(proc.stdout)}
+        assert mistake in rows["typo_plugin_mod"]["error"]
+    elif args[0] != "run":
+        assert f"novelcrew: warning: plugin 'typo_plugin_mod': {mistake}" in proc.stderr

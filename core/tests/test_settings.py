@@ -11,7 +11,13 @@ import pytest
 from pydantic import AliasChoices, Field, ValidationError
 
 from novelcrew import PluginSettings, Settings
-from novelcrew.settings import check_environment, env_names, settings_error
+from novelcrew.settings import (
+    SettingsError,
+    check_environment,
+    check_plugin_settings,
+    env_names,
+    settings_error,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -72,10 +78,29 @@ def test_a_bad_value_names_the_variable_that_was_set(monkeypatch: pytest.MonkeyP
     assert error is not None
     assert str(error) == ("bad setting CREWAI_PORT='eighty': Input should be a valid integer, "
                           "unable to parse string as an integer")
+
+
+def test_a_bad_plugin_setting_names_the_variable_or_the_toml_key(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """What a job that reads a plugin's settings fails with (``settings_error``, its message
+    as the job's error), and what ``run``/``serve``/``worker`` print at their start."""
+    monkeypatch.chdir(tmp_path)  # no stray .env
     monkeypatch.setenv("NOVELCREW_LENS_KIT_RETRIES", "many")
-    with pytest.raises(ValidationError) as err:
+    with pytest.raises(SettingsError) as err:
         LensSettings.of()
-    assert "NOVELCREW_LENS_KIT_RETRIES='many'" in str(settings_error(err.value))
+    assert err.value.error_type == "settings_error"
+    assert err.value.message == (
+        "bad setting NOVELCREW_LENS_KIT_RETRIES='many': Input should be a valid integer, "
+        "unable to parse string as an integer")
+    with pytest.raises(SettingsError) as err:
+        check_plugin_settings(Settings(_env_file=None))
+    assert "NOVELCREW_LENS_KIT_RETRIES='many'" in err.value.message
+    monkeypatch.delenv("NOVELCREW_LENS_KIT_RETRIES")
+    core = Settings(_env_file=None, plugin_config={"lens-kit": {"retries": "lots"}})
+    with pytest.raises(SettingsError) as err:
+        LensSettings.of(core)
+    assert err.value.message.startswith(
+        "bad setting [plugin_config.lens-kit] retries='lots': Input should be a valid integer")
 
 
 def test_a_jobs_config_overrides_model_settings_for_that_job_only() -> None:

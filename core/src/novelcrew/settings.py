@@ -362,9 +362,16 @@ class PluginSettings(BaseSettings):
 
     @classmethod
     def of(cls, settings: Settings | None = None) -> Self:
-        """This plugin's settings: ``settings.plugin_config[plugin]`` over the environment."""
+        """This plugin's settings: ``settings.plugin_config[plugin]`` over the environment.
+
+        A bad value raises ``SettingsError`` naming the variable (or the novelcrew.toml key)
+        and what is wrong, as core settings do: a job that reads it fails with
+        ``settings_error``, not a pydantic dump naming only the field."""
         overrides = settings.plugin_config.get(cls.plugin, {}) if settings is not None else {}
-        return cls(**overrides)
+        try:
+            return cls(**overrides)
+        except ValidationError as exc:
+            raise plugin_settings_error(cls, exc, overrides) from None
 
 
 class SettingsError(NovelcrewError):
@@ -417,6 +424,42 @@ def settings_error(exc: ValidationError) -> SettingsError | None:
             f"{field_names[0]} (from .env, novelcrew.toml or a flag)")
         parts.append(f"{where}={error.get('input')!r}: {error['msg']}")
     return SettingsError("bad setting " + "; ".join(parts))
+
+
+def plugin_settings_error(model: type[PluginSettings], exc: ValidationError,
+                          overrides: Mapping[str, Any]) -> SettingsError:
+    """``settings_error`` for a plugin's settings; a value from ``plugin_config`` (novelcrew
+    .toml's ``[plugin_config.<plugin>]``) is named by its key there, not by the variable."""
+    parts = []
+    fields = env_names(model)
+    environ = {key.upper(): key for key in os.environ}
+    for error in exc.errors():
+        loc = str(error["loc"][0]) if error["loc"] else ""
+        field = next((f for f, names in fields.items() if loc == f or loc.upper() in names),
+                     loc)
+        if field in overrides or loc in overrides:
+            where = f"[plugin_config.{model.plugin}] {field}"
+        else:
+            names = fields.get(field, [loc.upper()])
+            set_in_env = [environ[name] for name in names if name in environ]
+            where = set_in_env[0] if set_in_env else f"{names[0]} (from .env)"
+        parts.append(f"{where}={error.get('input')!r}: {error['msg']}")
+    return SettingsError("bad setting " + "; ".join(parts), {"plugin": model.plugin})
+
+
+def check_plugin_settings(settings: Settings) -> None:
+    """Read every imported plugin's settings once, so a bad value stops a command that runs
+    jobs at its start (``SettingsError``: one line, exit 2) rather than failing each job. A
+    required field left unset is not this check's business: the plugin says so when used."""
+    for cls in settings_classes():
+        if not issubclass(cls, PluginSettings) or not cls.plugin:
+            continue
+        overrides = settings.plugin_config.get(cls.plugin, {})
+        try:
+            cls(**overrides)
+        except ValidationError as exc:
+            if any(error["type"] != "missing" for error in exc.errors()):
+                raise plugin_settings_error(cls, exc, overrides) from None
 
 
 def check_environment(environ: Mapping[str, str] | None = None) -> list[str]:

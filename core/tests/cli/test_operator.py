@@ -54,6 +54,27 @@ def test_a_bad_setting_is_one_line_naming_the_variable(tmp_path: Path) -> None:
     assert len(out.stderr.strip().splitlines()) == 1
 
 
+def test_a_bad_plugin_setting_is_one_line_naming_the_variable(tmp_path: Path) -> None:
+    """Checked at the start of a command that runs jobs, not left to fail every job."""
+    bad = {"NOVELCREW_PLUGINS": "storyboard", "NOVELCREW_STORYBOARD_CLIP_SECONDS": "abc",
+           "NOVELCREW_DATA_DIR": str(tmp_path / "data")}
+    line = ("novelcrew: error: bad setting NOVELCREW_STORYBOARD_CLIP_SECONDS='abc': Input "
+            "should be a valid number, unable to parse string as a number")
+    out = run("run", "storyboard", "--project-id", "p1", "--model", "offline", cwd=tmp_path,
+              **bad)
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.strip().splitlines() == [line]
+    out = run("serve", "--port", str(free_port()), cwd=tmp_path, **bad)
+    assert out.returncode == 2, out.stderr
+    assert line in out.stderr.splitlines() and "Traceback" not in out.stderr
+    (tmp_path / "novelcrew.toml").write_text("[plugin_config.storyboard]\nclip_seconds = 500\n")
+    out = run("run", "storyboard", "--project-id", "p1", cwd=tmp_path,
+              NOVELCREW_PLUGINS="storyboard")
+    assert out.returncode == 2, out.stderr
+    assert "bad setting [plugin_config.storyboard] clip_seconds=500: Input should be less " \
+        "than or equal to 120" in out.stderr
+
+
 def test_an_unknown_novelcrew_variable_is_warned_about(tmp_path: Path) -> None:
     out = run("plugins", "--json", cwd=tmp_path, NOVELCREW_PROT="5002",
               NOVELCREW_JOB_BACKEND="inline", NOVELCREW_PATHRAG_API_URL="http://x")

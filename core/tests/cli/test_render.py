@@ -229,3 +229,14 @@ def test_the_live_view_counts_scenes_as_they_are_published() -> None:
     out = console.export_text()
     assert "director scene 1 ready (scenes 1/40)" in out
     assert "director scene 2 ready (scenes 2/40)" in out
+
+
+def test_an_error_about_the_whole_input_has_no_empty_field_name() -> None:
+    job = Job(crews=["storyboard"], status=JobStatus.failed, error=JobErrorInfo(
+        type="invalid_input", crew="storyboard", message="invalid inputs: 1 error(s)",
+        details={"errors": [{"loc": [], "msg": "Value error, project_id is required"},
+                            {"loc": ["clip_seconds"], "msg": "too long"}]}))
+    out = text_of(job)
+    assert "• Value error, project_id is required" in out
+    assert "• clip_seconds: too long" in out
+    assert "• :" not in out

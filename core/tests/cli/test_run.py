@@ -56,7 +56,31 @@ def test_a_failing_job_exits_non_zero_and_shows_the_error(
     result = CliRunner().invoke(app, ["run", "boom", "--story", str(story_file(tmp_path))])
     assert result.exit_code == 1
     assert "RuntimeError" in result.stdout and "the crew exploded" in result.stdout
-    assert "job failed" in result.stderr
+    assert "failed in boom" in result.stderr
+
+
+def test_a_failed_job_says_its_error_once(plugin_dir: Path, tmp_path: Path) -> None:
+    """Once in all the user sees: the error panel (stdout), not again in the progress, a
+    closing line or the job log's ``job_failed`` line at the default log level. (A crew's
+    unexpected exception also logs its traceback: that line is for the crew's author.)"""
+    result = CliRunner().invoke(app, ["run", "count"], env={"COLUMNS": "200"})
+    assert result.exit_code == 1
+    assert "story_text: Field required" in result.stdout
+    assert (result.stdout + result.stderr).count("story_text") == 1, result.output
+    assert "job_failed" not in result.stderr
+    # with --json the record is stdout's; stderr says it once, for the person watching
+    result = CliRunner().invoke(app, ["run", "count", "--json"], env={"COLUMNS": "200"})
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["error"]["type"] == "invalid_input"
+    assert result.stderr.count("story_text") == 1, result.stderr
+    assert "job failed: invalid_input" in result.stderr
+
+
+def test_log_level_info_still_logs_job_failed(plugin_dir: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["run", "boom", "--story", str(story_file(tmp_path)),
+                                      "--log-level", "INFO"], env={"COLUMNS": "200"})
+    assert result.exit_code == 1
+    assert "job_failed" in result.stderr
 
 
 def test_invalid_input_is_explained(plugin_dir: Path, tmp_path: Path) -> None:
@@ -131,4 +155,5 @@ def test_invalid_input_reads_clearly_on_a_terminal(plugin_dir: Path) -> None:
     assert result.exit_code == 1
     assert "invalid_input in crew count" in result.stdout
     assert "story_text: Field required" in result.stdout
-    assert "job failed: invalid_input" in result.stderr
+    assert "failed in count" in result.stderr
+    assert "story_text" not in result.stderr  # said once, in the panel

@@ -3,6 +3,7 @@ through the ``register_commands`` hook when the command starts (``main``)."""
 
 from __future__ import annotations
 
+import logging
 import sys
 from typing import Any
 
@@ -67,12 +68,52 @@ def add_plugin_commands(cli: typer.Typer, plugins: object | None = None) -> list
     return failures
 
 
+#: commands that report plugin load problems themselves: ``serve`` and ``worker`` in their
+#: startup summary, ``plugins`` in its table, ``run`` and ``estimate`` in their log (they load
+#: the plugins again once logging is set up); every other command gets one warning line each
+REPORTS_PLUGIN_PROBLEMS = frozenset({"serve", "worker", "plugins", "run", "estimate"})
+
+
+class _Held(logging.Handler):
+    """Holds what the plugin loader logs while ``main`` loads plugins for their commands:
+    logging is not set up yet, so Python's fallback handler would print each line bare, and
+    the command would then report the same problem again its own way."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        level = "error" if record.levelno >= logging.ERROR else "warning"
+        self.lines.append(f"novelcrew: {level}: {record.getMessage()}")
+
+
+def _add_plugin_commands_once(command: str | None) -> None:
+    """``add_plugin_commands`` with each plugin problem said once: held, then printed unless
+    ``command`` reports them itself (``REPORTS_PLUGIN_PROBLEMS``)."""
+    logger = logging.getLogger("novelcrew.plugins")
+    held, propagate = _Held(), logger.propagate
+    logger.addHandler(held)
+    logger.propagate = False
+    try:
+        add_plugin_commands(app)
+    finally:
+        logger.removeHandler(held)
+        logger.propagate = propagate
+    if command not in REPORTS_PLUGIN_PROBLEMS:
+        for line in held.lines:
+            typer.echo(line, err=True)
+
+
 def print_startup_summary(settings: Any, role: str) -> None:
     """The one summary line (and loud warnings) ``serve`` and ``worker`` print on stderr."""
     from novelcrew.introspect import startup_summary
     from novelcrew.plugins import get_plugins
+    from novelcrew.settings import check_plugin_settings
 
-    for line in startup_summary(settings, get_plugins(), role):
+    plugins = get_plugins()
+    check_plugin_settings(settings)  # a bad plugin setting stops it here: one line, exit 2
+    for line in startup_summary(settings, plugins, role):
         typer.echo(line, err=True)
 
 
@@ -104,7 +145,7 @@ def main() -> None:
 
     try:
         if not {"--version", "-V"} & set(sys.argv[1:2]):
-            add_plugin_commands(app)
+            _add_plugin_commands_once(sys.argv[1] if len(sys.argv) > 1 else None)
         for warning in check_environment():
             typer.echo(f"novelcrew: warning: {warning}", err=True)
         app()

@@ -79,6 +79,21 @@ def usage_line(job: Job) -> str:
     return "; ".join(parts)
 
 
+def error_line(job: Job) -> str:
+    """The error in one line (``run --json``: stdout holds the record, stderr says this):
+    its type, crew, message and each invalid field."""
+    error = job.error
+    assert error is not None
+    line = f"{error.type}" + (f" in crew {error.crew}" if error.crew else "") + \
+        f": {error.message}"
+    fields = []
+    for item in error.details.get("errors", [])[:20]:
+        if isinstance(item, Mapping):
+            loc = ".".join(str(p) for p in item.get("loc", ()))
+            fields.append(f"{loc + ': ' if loc else ''}{item.get('msg', '')}")
+    return line + (f" ({'; '.join(fields)})" if fields else "")
+
+
 def error_panel(job: Job) -> Panel:
     error = job.error
     assert error is not None
@@ -90,10 +105,20 @@ def error_panel(job: Job) -> Panel:
     for item in error.details.get("errors", [])[:20]:
         if isinstance(item, Mapping):
             loc = ".".join(str(p) for p in item.get("loc", ()))
-            body.append(f"\n  • {loc}: {item.get('msg', '')}")
-    other = {k: v for k, v in error.details.items() if k != "errors"}
-    if other:
-        body.append("\n" + json.dumps(other, default=str)[:2000], style="dim")
+            body.append(f"\n  • {loc + ': ' if loc else ''}{item.get('msg', '')}")
+    # scalars read as lines; nested details (a model error's attempts repeat its message
+    # reason by reason) stay in the JSON record, named so they can be found
+    nested = []
+    for key, value in error.details.items():
+        if key == "errors":
+            continue
+        if isinstance(value, Mapping | list | tuple):
+            nested.append(str(key))
+        elif value is not None and str(value) not in error.message:
+            body.append(f"\n{key}: {short(value, 200)}", style="dim")
+    if nested:
+        body.append(f"\n(the JSON record's error.details also has: {', '.join(nested)})",
+                    style="dim")
     return Panel(body, title="error", border_style="red", expand=False)
 
 
@@ -654,8 +679,8 @@ def describe_event(kind: str, crew: str | None, message: str,
             f"ready ({pieces_label(data)})"
     if kind in ("warning", "retrying"):
         return f"[yellow]! {kind}:[/] {message}"
-    if kind == "failed":
-        return f"[bold red]✘ failed:[/] {message}"
+    if kind == "failed":  # the error itself is shown once, after the progress (``render_job``)
+        return f"[bold red]✘ failed[/]{f' in {crew}' if crew else ''}"
     if kind == "cancelled":
         return "[magenta]■ cancelled[/]"
     if kind == "succeeded":

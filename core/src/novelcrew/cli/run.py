@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -85,7 +86,8 @@ def run_job(crews: list[str], inputs: dict[str, Any], settings: Settings, *,
             import_crewai(settings.resolved_data_dir)
     config = {"model": model} if model else {}
     job = Job(crews=crews, inputs=inputs, project_id=project_id, config=config)
-    final = asyncio.run(_run(job, plugins, settings, err))
+    with _quiet_job_log():
+        final = asyncio.run(_run(job, plugins, settings, err))
     if as_json:
         sys.stdout.write(final.model_dump_json(indent=2) + "\n")
         sys.stdout.flush()
@@ -97,9 +99,34 @@ def run_job(crews: list[str], inputs: dict[str, Any], settings: Settings, *,
         return 0
     if final.status.value == "cancelled":
         return EXIT_CANCELLED
-    if not as_json and final.error is not None:
-        err.print(f"[bold red]job failed:[/] {final.error.type}: {final.error.message}")
+    if as_json and final.error is not None:  # else the error panel above says it, once
+        from novelcrew.cli.render import error_line
+
+        err.print("[bold red]job failed:[/] ", end="")
+        err.print(error_line(final), markup=False, highlight=False)
     return EXIT_FAILED
+
+
+@contextlib.contextmanager
+def _quiet_job_log() -> Iterator[None]:
+    """While the job runs at the default ``--log-level WARNING``: the display shows the job's
+    end and its error once, so the job log's ``job_failed`` line and crewAI's (withheld) error
+    records of the same failure would only say it again. ``serve`` and ``worker`` keep both
+    lines; ``--log-level INFO`` shows them here too. Restored after, for callers in-process."""
+    import logging
+
+    if logging.getLogger().level < logging.WARNING:
+        yield
+        return
+    loggers = {"novelcrew.jobs": logging.ERROR, "crewai": logging.CRITICAL}
+    before = {name: logging.getLogger(name).level for name in loggers}
+    for name, level in loggers.items():
+        logging.getLogger(name).setLevel(level)
+    try:
+        yield
+    finally:
+        for name, level in before.items():
+            logging.getLogger(name).setLevel(level)
 
 
 async def _run(job: Job, plugins: Plugins, settings: Settings, err: Console) -> Job:
@@ -209,11 +236,14 @@ def start(settings: Settings, plugins: Plugins | None) -> tuple[Console, Plugins
 
     from novelcrew.logging import configure_logging
     from novelcrew.plugins import load
+    from novelcrew.settings import check_plugin_settings
 
     configure_logging(settings)
     if logging.getLogger().level >= logging.WARNING:
         logging.getLogger("crewai").setLevel(logging.ERROR)  # per-call notices drown progress
-    return Console(stderr=True), plugins or load(settings.plugins)
+    plugins = plugins or load(settings.plugins)
+    check_plugin_settings(settings)  # a bad plugin setting: one line, exit 2 (``main``)
+    return Console(stderr=True), plugins
 
 
 def parse_inputs(pairs: list[str]) -> dict[str, Any]:
