@@ -18,11 +18,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from novelcrew.context import RunContext
 from novelcrew.errors import InvalidInput, JobCancelled, JobError
-from novelcrew.settings import settings_error
 from novelcrew_storyboard.answers import (
     AnswerRejected,
     CharacterAnswer,
@@ -358,10 +357,7 @@ class Caller:
 # the run --------------------------------------------------------------------------------------
 async def run(ctx: RunContext, inputs: StoryboardInput) -> Storyboard:
     """Board the planned shots of the project (see the package README)."""
-    try:
-        settings = StoryboardSettings.of(ctx.settings)
-    except ValidationError as exc:  # a bad NOVELCREW_STORYBOARD_* value: name the variable
-        raise settings_error(exc) or exc from exc
+    settings = StoryboardSettings.of(ctx.settings)  # a bad value: SettingsError naming it
     clip_seconds = inputs.clip_seconds or settings.clip_seconds
     aspect = (inputs.aspect_ratio, "inputs") if inputs.aspect_ratio \
         else (settings.aspect_ratio, "settings")
