@@ -29,9 +29,9 @@ from novelcrew.errors import JobCancelled, NovelcrewError
 _log = logging.getLogger(__name__)
 
 #: threads for concurrent kickoffs; they mostly wait on models (or for a slot of the model's
-#: concurrency limit, ``novelcrew.llm.limit``), and start only as needed. Crews start every
-#: chunk and scene at once, so several long jobs need hundreds: the pool must never be what
-#: holds a call back while its model has room
+#: concurrency limit, ``novelcrew.llm.limit``), and start only as needed. A crew keeps twice
+#: its model's limit of chunks or scenes in flight, so several long jobs need hundreds: the
+#: pool must never be what holds a call back while its model has room
 KICKOFF_THREADS = 1024
 _pool: concurrent.futures.ThreadPoolExecutor | None = None
 _lock = threading.Lock()
