@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import time
 import types
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import pytest
 from pydantic import BaseModel
 
 from novelcrew import hookimpl
@@ -62,6 +65,23 @@ def test_lists_are_consumed_in_order_and_the_last_entry_repeats() -> None:
     assert llm.call([{"role": "system", "content": "You are Reader."},
                      {"role": "user", "content": "go"}]) == "two"
     assert [c.role for c in llm.calls] == ["Reader", "Reader", "Reader", None, "Reader"]
+
+
+def test_latency_is_slept_outside_the_lock_so_calls_overlap() -> None:
+    """Concurrency tests need a model that takes time and says how many calls it held at once."""
+    llm = ScriptedLLM({"Reader": ["one", "two", "three", "four"]}, latency=0.3)
+    agent = types.SimpleNamespace(role="Reader")
+    started = time.monotonic()
+    with ThreadPoolExecutor(4) as pool:
+        replies = list(pool.map(lambda _: llm.call("hi", from_agent=agent), range(4)))
+    elapsed = time.monotonic() - started
+    assert sorted(replies) == ["four", "one", "three", "two"]
+    assert llm.peak_in_flight == 4
+    assert 0.3 <= elapsed < 1.2  # overlapped: four calls in a row would take 1.2 s
+    one = ScriptedLLM(default="x", latency=0.05)
+    assert [one.call("a"), one.call("b")] == ["x", "x"] and one.peak_in_flight == 1
+    with pytest.raises(ValueError, match="latency"):
+        ScriptedLLM(latency=-1)
 
 
 def test_callable_replies_get_the_prompt() -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import random
 import re
-import time
 from typing import Any
 
 from architect_fixtures import ANALYST, ARCHITECT, SYNTHESIS_REPLY, RecordingGraph, story_text_of
@@ -115,22 +114,13 @@ async def test_a_100k_word_story_stays_under_the_prompt_budget(
     assert sum(len(p["chunks"]) for p in graph.payloads) == len(analysis.scenes)
 
 
-class PacedScriptedLLM(ScriptedLLM):
-    """Each call takes 0.05 s, outside the script's lock: chunks overlap as with a provider."""
-
-    def call(self, *args: Any, **kwargs: Any) -> str:
-        time.sleep(0.05)
-        return super().call(*args, **kwargs)
-
-    call._crewai_rate_limit_wrapped = True  # type: ignore[attr-defined]
-
-
 async def test_chunks_in_flight_are_twice_the_models_call_limit(
     tmp_path: Any, graph: RecordingGraph
 ) -> None:
     """A long novel's chunks are not all started at once (each would park a crew and a thread
     in the model's queue): twice as many as the model takes calls at once."""
-    llm = PacedScriptedLLM(replies={ANALYST: analyst, ARCHITECT: json.dumps(SYNTHESIS_REPLY)})
+    llm = ScriptedLLM(replies={ANALYST: analyst, ARCHITECT: json.dumps(SYNTHESIS_REPLY)},
+                      latency=0.05)  # chunks overlap as with a provider
     plugins = make_plugins(graph.plugin(), entry_points=["architect"], llm=llm)
     settings = make_settings(tmp_path / "data", default_model="scripted", model_concurrency=1)
     job, events = await run_job(plugins, "architect", {"story_text": generate_story(40_000, 16)},

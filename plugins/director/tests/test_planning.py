@@ -6,7 +6,6 @@ import json
 import math
 import re
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -305,45 +304,14 @@ async def test_model_errors_on_every_scene_fail_the_job_as_a_model_error(
     assert {f["number"] for f in job.error.details["failed_scenes"]} == {1, 2}
 
 
-class Gauge:
-    """Counts calls in flight across threads, and the most at once."""
-
-    def __init__(self) -> None:
-        self.active = self.peak = 0
-        self.lock = threading.Lock()
-
-    def __enter__(self) -> None:
-        with self.lock:
-            self.active += 1
-            self.peak = max(self.peak, self.active)
-
-    def __exit__(self, *exc: object) -> None:
-        with self.lock:
-            self.active -= 1
-
-
-GAUGE = Gauge()
-
-
-class SlowScriptedLLM(ScriptedLLM):
-    """Each call takes 0.8 s, outside the script's lock, as a real provider's would."""
-
-    def call(self, *args: Any, **kwargs: Any) -> str:
-        with GAUGE:
-            time.sleep(0.8)
-            return super().call(*args, **kwargs)
-
-    call._crewai_rate_limit_wrapped = True  # type: ignore[attr-defined]
-
-
 async def test_scenes_are_planned_concurrently_within_the_bound(
         tmp_path: Path, graph: MemoryGraph) -> None:
-    llm = SlowScriptedLLM(replies=director_replies())
+    llm = ScriptedLLM(replies=director_replies(), latency=0.8)  # as a real provider's call
     job, _ = await run_director(tmp_path, graph, llm, {"scenes": "1-3",
                                                         "max_parallel_scenes": 2})
     assert job.status == "succeeded", job.error
     assert len(llm.calls) == 6
-    assert GAUGE.peak == 2  # two scenes at once, never more
+    assert llm.peak_in_flight == 2  # two scenes at once, never more
 
 
 async def test_replanning_a_scene_removes_its_surplus_shots(
@@ -395,21 +363,11 @@ async def test_write_back_can_be_turned_off(tmp_path: Path, graph: MemoryGraph) 
     assert job.progress.completed_tasks == job.progress.total_tasks == 3
 
 
-class PacedScriptedLLM(ScriptedLLM):
-    """Each call takes 0.1 s, outside the script's lock: scenes overlap as with a provider."""
-
-    def call(self, *args: Any, **kwargs: Any) -> str:
-        time.sleep(0.1)
-        return super().call(*args, **kwargs)
-
-    call._crewai_rate_limit_wrapped = True  # type: ignore[attr-defined]
-
-
 async def test_scenes_in_flight_default_to_twice_the_models_call_limit(
         tmp_path: Path, graph: MemoryGraph) -> None:
     """Not every scene at once: each would park a crew and a thread in the model's queue, and
     no scene would finish before nearly all breakdowns had been answered."""
-    llm = PacedScriptedLLM(replies=director_replies())
+    llm = ScriptedLLM(replies=director_replies(), latency=0.1)  # scenes overlap
     plugins = make_plugins(graph_plugin(graph), entry_points=["director"], llm=llm)
     settings = make_settings(tmp_path / "data", default_model="scripted", model_concurrency=1)
     job, events = await run_job(plugins, "director", {}, settings=settings, project_id=PROJECT)

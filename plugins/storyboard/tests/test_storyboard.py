@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -315,20 +314,10 @@ async def test_a_planned_scene_is_boarded_from_the_director_s_blocking_not_its_w
     assert "goes out into the dark." in bare
 
 
-class PacedScriptedLLM(ScriptedLLM):
-    """Each call takes 0.1 s, outside the script's lock: units overlap as with a provider."""
-
-    def call(self, *args: Any, **kwargs: Any) -> str:
-        time.sleep(0.1)
-        return super().call(*args, **kwargs)
-
-    call._crewai_rate_limit_wrapped = True  # type: ignore[attr-defined]
-
-
 async def test_units_in_flight_default_to_twice_the_models_call_limit(tmp_path: Path) -> None:
     """Each unit's crew waits for the model in its own thread: only twice as many as the
     model takes calls at once are started, the rest wait their turn."""
-    llm = PacedScriptedLLM(replies=replies())
+    llm = ScriptedLLM(replies=replies(), latency=0.1)  # units overlap as with a provider
     _, _, events = await board(tmp_path, {"previous": previous()}, llm=llm,
                                model_concurrency=1)
     assert len(llm.calls) > 2

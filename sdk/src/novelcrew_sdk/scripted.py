@@ -12,6 +12,7 @@ points.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,6 +48,9 @@ class ScriptedLLM(LocalLLM):
     entry repeats), or a callable receiving the prompt text. The role is the calling agent's
     ``role``; without one, the first role whose text appears in the system prompt is used.
     ``default`` answers roles the script does not name (by default a plain final answer).
+    ``latency`` is how long each call takes, in seconds, slept outside the script's lock so
+    calls from several crews overlap as a provider's would; ``peak_in_flight`` then tells how
+    many calls were ever answered at once (what a concurrency bound is tested by).
     """
 
     llm_type: str = "scripted"
@@ -55,15 +59,20 @@ class ScriptedLLM(LocalLLM):
     _positions: dict[str, int] = PrivateAttr(default_factory=dict)
     _calls: list[ScriptedCall] = PrivateAttr(default_factory=list)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+    _latency: float = PrivateAttr(default=0.0)
+    _in_flight: list[int] = PrivateAttr(default_factory=lambda: [0, 0])
 
     def __init__(
         self,
         replies: dict[str, Script] | None = None,
         default: Reply | None = None,
         *,
+        latency: float = 0.0,
         model: str = "scripted",
         **kwargs: Any,
     ) -> None:
+        if latency < 0:
+            raise ValueError(f"latency must be >= 0 seconds, not {latency}")
         super().__init__(model=model, provider="scripted", **kwargs)
         # all state set here: on crewAI 1.12 ``BaseLLM`` is not a pydantic model, so the
         # ``PrivateAttr`` defaults above are only declarations
@@ -72,6 +81,9 @@ class ScriptedLLM(LocalLLM):
         self._positions = {}
         self._calls = []
         self._lock = threading.Lock()
+        self._latency = latency
+        # [now, most]: a list, so the copies crewAI makes of an agent's LLM share the counts
+        self._in_flight = [0, 0]
 
     # what tests look at --------------------------------------------------------------------
     @property
@@ -82,6 +94,12 @@ class ScriptedLLM(LocalLLM):
 
     def calls_for(self, role: str) -> list[ScriptedCall]:
         return [c for c in self.calls if c.role == role]
+
+    @property
+    def peak_in_flight(self) -> int:
+        """The most calls ever being answered at once."""
+        with self._lock:
+            return self._in_flight[1]
 
     # choosing a reply ----------------------------------------------------------------------
     def _role(self, from_agent: Any, messages: list[dict[str, Any]]) -> str | None:
@@ -126,7 +144,16 @@ class ScriptedLLM(LocalLLM):
     # answering ---------------------------------------------------------------------------
     def respond(self, messages: list[dict[str, Any]], prompt: str, from_agent: Any,
                 response_model: Any) -> str:
-        return self._reply(self._role(from_agent, messages), prompt)
+        with self._lock:
+            self._in_flight[0] += 1
+            self._in_flight[1] = max(self._in_flight[1], self._in_flight[0])
+        try:
+            if self._latency:
+                time.sleep(self._latency)
+            return self._reply(self._role(from_agent, messages), prompt)
+        finally:
+            with self._lock:
+                self._in_flight[0] -= 1
 
     def answered(self, messages: list[dict[str, Any]], prompt: str, reply: str,
                  usage: dict[str, int], from_agent: Any) -> None:
