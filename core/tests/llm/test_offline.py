@@ -210,3 +210,17 @@ def test_key_objects_are_things_a_props_master_could_fetch() -> None:
         seen.update(TextFacts(story.read_text()).objects)
     assert not seen & {"true", "best", "cold", "gone", "white", "north", "south", "minute",
                        "finger", "neck", "nose", "team", "scorer", "sergeant"}
+
+
+def test_characters_are_names_not_numbers_or_possessives() -> None:
+    """A counted-out "Forty." in dialogue is not a person, and "Clare's motorbike" names
+    Clare: on the Lantern Fair example the cast list read "Forty", "Biscuit's" and "Clare's"."""
+    from novelcrew.default_plugins.offline.extract import TextFacts
+
+    stories = Path(__file__).resolve().parents[3] / "examples" / "stories"
+    fair = TextFacts((stories / "the-lantern-fair-at-oxley-marsh.txt").read_text()).characters
+    assert {"Tuck", "Clare Ashworth", "Dora Finch"} <= set(fair)
+    assert not {"Forty", "Clare's", "Biscuit's"} & set(fair)
+    for story in sorted(stories.glob("*.txt")):
+        cast = TextFacts(story.read_text()).characters
+        assert not [name for name in cast if name.endswith(("'s", "\u2019s"))], story.name

@@ -35,6 +35,7 @@ _SCENE_BREAK = re.compile(r"^\s*(?:\*\s*\*\s*\*[\s*]*|#{1,3}.*|-{3,}|~{3,}|Chapt
 _SCENE_CUE = re.compile(r"(?:Later|That night|That evening|The next|Next morning|In the morning|"
                         r"At (?:dawn|dusk|midnight|noon)|By (?:noon|evening|morning|night)|"
                         r"Hours later|Days later|Weeks later|Years later|Meanwhile)\b")
+_POSSESSIVE = re.compile(r"['\u2019]s$")
 _CONTRACTION = re.compile(r"^[A-Z][a-z]*['\u2019](?:ve|ll|re|d|m|t|s)$")
 
 
@@ -64,7 +65,9 @@ _STOP = _wordset(
     "Thank Thanks Let Don't Didn't Can't Won't I'm I'll I'd It's That's There's Do Does Did "
     "Is Are Was Were Be Been Have Has Had Will Would Could Should Must Might Shall Can "
     "INT EXT DAY NIGHT Fine Right Sure Good Really Sorry Listen Look Wait Come Stop "
-    "Nothing Everything Something Nobody Everyone Someone Anyone Morning Evening Afternoon"
+    "Nothing Everything Something Nobody Everyone Someone Anyone Morning Evening Afternoon "
+    "Six Seven Eight Nine Ten Eleven Twelve Twenty Thirty Forty Fifty Sixty Seventy Eighty "
+    "Ninety Hundred Thousand"
 )
 _SPEECH = re.compile(r"\b(said|says|asked|asks|replied|whispered|shouted|called|told|"
                      r"answered|murmured|cried|laughed|smiled|nodded|frowned)\b")
@@ -379,6 +382,8 @@ def _trim(phrase: str) -> str:
              or w.split("'")[0].split("\u2019")[0] not in _STOP]
     if len(words) != len(phrase.split()) and len(words) < len(phrase.split()):
         return ""  # "You've", "It'll": a pronoun, not a name
+    if words:  # "Biscuit's lead rope" names Biscuit
+        words[-1] = _POSSESSIVE.sub("", words[-1])
     while words and words[0].rstrip(".") in _STOP:
         words.pop(0)
     while words and words[-1].rstrip(".") in _STOP | {"of", "the"}:
