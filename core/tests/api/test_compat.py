@@ -28,6 +28,7 @@ from conftest import make_settings
 from nc_redis_server import redis_server
 
 from novelcrew.api.app import create_app
+from novelcrew.api.routes.compat import offline_only
 
 HERE = Path(__file__).parent
 
@@ -150,6 +151,24 @@ async def test_a_chain_and_integer_ids(server: httpx.AsyncClient) -> None:
         "echo": {"words": 3, "first_word": "a"},
         "shout": {"text": "A QUIET NIGHT", "saw_words": 3},
     }
+
+
+async def test_the_estimate_says_seconds_when_every_model_is_the_offline_stand_in(
+        make_client: Any, tmp_path: Path) -> None:
+    """The crews' usual minutes are measured on real models; a job that can only reach the
+    offline stand-in finishes in seconds, and the writer should not be told to wait minutes."""
+    client = await make_client()
+    r = await client.post("/crews/execute", json={
+        "crew_type": "echo,shout,gated",
+        "input_data": {"story_text": "a night", "gate": "never", "steps": 1}})
+    assert r.json()["estimated_time"] == "under a minute"
+    assert r.json()["estimated_seconds"] == 30  # 10 s a crew, at most
+    crews = ["echo", "shout"]
+    assert offline_only(make_settings(tmp_path), crews)
+    for real in ({"crew_models": {"shout": "openai/local"}}, {"default_model": "openai/local"},
+                 {"fallback_models": ["openai/local"]},
+                 {"agent_models": {"Shouter": "openai/local"}}):
+        assert not offline_only(make_settings(tmp_path, **real), crews), real
 
 
 async def test_queued_running_failed_and_cancelled(server: httpx.AsyncClient) -> None:

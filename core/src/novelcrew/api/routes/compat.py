@@ -28,6 +28,7 @@ from novelcrew.api.errors import GUARDED
 from novelcrew.api.schemas import CompatProgress, ExecuteRequest, JobCreate
 from novelcrew.errors import InvalidInput
 from novelcrew.jobs import Job, JobStatus
+from novelcrew.settings import Settings
 from novelcrew.specs import Crew
 
 
@@ -194,6 +195,14 @@ def human_estimate(seconds: float) -> str:
     return f"{low}-{high} minutes"
 
 
+def offline_only(settings: Settings, crews: list[str]) -> bool:
+    """Every model the crews can route to is the ``offline`` stand-in, which answers in
+    milliseconds: the crews' usual minutes (measured on real models) would mislead."""
+    models = {settings.model_for(crew) for crew in crews}
+    models |= set(settings.agent_models.values()) | set(settings.fallback_models)
+    return models == {"offline"}
+
+
 @router.post("/execute", response_model=ExecuteResponse,
              responses=_responses(400, 404, 413, 415, 422, 503),
              summary="Run a crew or a chain of crews (Novel Movie's call)")
@@ -209,6 +218,8 @@ async def execute(body: ExecuteBody, plugins: PluginsDep, settings: SettingsDep,
     )
     job, specs = await submission.submit(create, plugins, settings, backend, tenant)
     seconds = sum(crew.estimated_seconds for crew in specs)
+    if offline_only(settings, job.crews):
+        seconds = min(seconds, 10 * len(specs))
     return ExecuteResponse(success=True, job_id=job.id,
                            message=f"job queued: {' -> '.join(job.crews)}",
                            estimated_time=human_estimate(seconds), estimated_seconds=seconds)
