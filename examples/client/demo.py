@@ -135,7 +135,7 @@ def run_demo(url: str, story: Path, crews: str, api_key: str | None) -> int:
         job_id = answer["job_id"]
         err.print(f"submitted [bold]{story.name}[/] ({len(text.split())} words) as job "
                   f"{job_id}: {answer.get('message')} "
-                  f"(usually {answer.get('estimated_time')})")
+                  f"(expected: {answer.get('estimated_time')})")
         with JobProgress(err) as view:
             for event in client.events(job_id):
                 view.feed(event)
