@@ -216,6 +216,8 @@ def test_a_person_runs_a_story_and_reads_the_plan(server: str, browser: WebDrive
     page = d.find_element(By.TAG_NAME, "main").text
     for name in ("architect", "director", "pathrag"):
         assert name in page
+    # the export formats, each with its plugin (novelcrew-exports registers the story ones)
+    assert "Exports" in page and "stripboard.csv" in page and "report.html" in page
     d.save_screenshot(str(shots_dir / "system.png"))
 
     assert _console_errors(d) == []
