@@ -260,16 +260,22 @@ function usageTable(usage) {
 }
 
 // --- results --------------------------------------------------------------------------------
-// the export formats the server's plugins register (GET /exports), asked once per page load
+// the export formats the server's plugins register (GET /exports), asked once per page load;
+// a failed request is asked again next time, and shown as such (not as "none installed")
 let exportFormats = null;
 function formats() {
-  exportFormats ||= api("/exports").catch(() => { exportFormats = null; return []; });
+  exportFormats ||= api("/exports").catch((err) => { exportFormats = null; return { error: err.message }; });
   return exportFormats;
+}
+
+function noExports(found, tag, id) {
+  return found.error ? h(tag, { class: "error", id }, `Export formats could not be listed: ${found.error}`)
+    : h(tag, { class: "muted", id }, "No export formats are installed (novelcrew-exports adds the screenplay, CSV sheets and report).");
 }
 
 function exportButtons(job) {
   const holder = h("div", { class: "filters", id: "exports" }, h("b", {}, "Export: "));
-  formats().then((list) => holder.append(...(list.length ? list.map((f) => h("button", {
+  formats().then((found) => holder.append(...(Array.isArray(found) && found.length ? found.map((f) => h("button", {
     "data-export": f.name, title: f.description,
     onclick: async (ev) => {
       ev.target.disabled = true;
@@ -277,8 +283,7 @@ function exportButtons(job) {
       catch (err) { alert(`Export failed: ${err.message}`); }
       finally { ev.target.disabled = false; }
     },
-  }, f.label || f.name)) : [h("span", { class: "muted", id: "no-exports" },
-    "no export formats are installed (novelcrew-exports adds the screenplay, CSV sheets and report)")])));
+  }, f.label || f.name)) : [noExports(found, "span", "no-exports")])));
   return holder;
 }
 
@@ -481,9 +486,9 @@ async function systemPage() {
       (c.missing_tools || []).length ? h("span", { class: "error" }, c.missing_tools.join(", ")) : ""])),
     h("h2", {}, "Tools"), table(["Tool", "Plugin", "Description"], list(tools).map((t) => [t.name, t.plugin, t.description])),
     h("h2", {}, "Models"), table(["Provider", "Plugin", "Examples"], list(models).map((m) => [m.provider, m.plugin, m.examples])),
-    h("h2", {}, "Exports"), list(exports).length
-      ? table(["Format", "Plugin", "File", "Description"], list(exports).map((f) => [f.name, f.plugin, f.suffix, f.description]))
-      : h("p", { class: "muted", id: "no-exports" }, "No export formats are installed (novelcrew-exports adds them)."));
+    h("h2", {}, "Exports"), Array.isArray(exports) && exports.length
+      ? table(["Format", "Plugin", "File", "Description"], exports.map((f) => [f.name, f.plugin, f.suffix, f.description]))
+      : noExports(exports, "p", "no-exports"));
 }
 
 // --- graph ----------------------------------------------------------------------------------
