@@ -8,6 +8,7 @@ validates registrations and refuses a name registered twice (naming both plugins
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -37,7 +38,7 @@ class Registry:
 
     # registration -------------------------------------------------------------------------
     def _add(self, kind: str, table: dict[str, Entry[Any]], name: str, spec: Any, plugin: str,
-             pattern: Any = NAME_RE):
+             pattern: re.Pattern[str] = NAME_RE) -> None:
         if not isinstance(name, str) or not pattern.match(name):
             allowed = "'-', '_' and '.'" if pattern is EXPORT_NAME_RE else "'-' and '_'"
             article = "an" if kind[0] in "aeiou" else "a"
@@ -165,7 +166,7 @@ class Registry:
         try:
             return self.exports[name].spec
         except KeyError:
-            known = sorted(self.exports)
+            known = list(self.exports)  # in registration order, as GET /exports lists them
             hint = (f"; known: {', '.join(known)}" if known else
                     "; no export formats are installed (novelcrew-exports adds the story "
                     "formats)")
