@@ -152,6 +152,9 @@ def test_a_person_runs_a_story_and_reads_the_plan(server: str, browser: WebDrive
                        or drv.find_elements(By.CSS_SELECTOR, "#events .ev-succeeded"))
     _wait(d, 120).until(ec.presence_of_element_located((By.CSS_SELECTOR, "#events .ev-succeeded")))
     assert d.execute_script("return window.__sameDocument") is True
+    # the end of the stream redraws the head, then renders the results with their export
+    # bar: read the progress after that, or the element read may be the replaced one
+    _wait(d).until(ec.presence_of_element_located((By.ID, "exports")))
     progress = d.find_element(By.ID, "progress-text").text
     done, total = progress.split()[0].split("/")
     assert int(done) == int(total) > 0
