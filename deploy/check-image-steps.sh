@@ -41,6 +41,9 @@ venv="$work/app/.venv"
 "$venv/bin/novelcrew" --help > /dev/null
 "$venv/bin/novelcrew" worker --help > /dev/null
 "$venv/bin/novelcrew" plugins --json > "$work/plugins.json"
+# the story crews come with their export formats (novelcrew-exports)
+grep -q '"fountain"' "$work/plugins.json" \
+    || { echo "the exports plugin is not in the image" >&2; exit 1; }
 if [ -n "$extra" ] && [ -z "${EXTRA_PLUGINS+x}" ]; then
     grep -q '"name": "logline"' "$work/plugins.json" \
         || { echo "the extra plugin is not listed" >&2; exit 1; }

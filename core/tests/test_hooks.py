@@ -15,7 +15,16 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from novelcrew import Crew, JobBackendSpec, Model, Tool, hookimpl, hookspecs
+from novelcrew import (
+    Crew,
+    Export,
+    ExportUnavailable,
+    JobBackendSpec,
+    Model,
+    Tool,
+    hookimpl,
+    hookspecs,
+)
 from novelcrew.backends.base import JobBackend
 from novelcrew.backends.memory import MemoryStore
 from novelcrew_sdk import make_plugins, make_settings, run_job
@@ -126,6 +135,28 @@ def test_hook_register_job_backends(tmp_path: Path) -> None:
     backend = plugins.registry.backend("null").factory(make_settings(tmp_path), plugins)
     assert isinstance(backend, NullBackend)
     assert {"inline", "arq", "null"} <= set(plugins.registry.backends)
+
+
+def test_hook_register_exports() -> None:
+    def words(job: dict[str, Any]) -> str:
+        if "count" not in job["result"]:
+            raise ExportUnavailable("run the count crew first")
+        return f"{job['result']['count']['words']} words\n"
+
+    class ExportPlugin:
+        @hookimpl
+        def register_exports(self, register: Any) -> None:
+            register(Export(name="words.txt", media_type="text/plain; charset=utf-8",
+                            suffix=".words.txt", description="The word count.", render=words))
+
+    plugins = make_plugins(ExportPlugin())
+    entry = plugins.registry.exports["words.txt"]
+    assert entry.plugin == "ExportPlugin-0"
+    assert plugins.infos["ExportPlugin-0"].exports == ["words.txt"]
+    assert plugins.registry.export("words.txt").file({"result": {"count": {"words": 3}}}) \
+        == b"3 words\n"
+    with pytest.raises(ExportUnavailable):
+        entry.spec.file({"result": {}})
 
 
 def test_hook_job_event(tmp_path: Path) -> None:
@@ -259,7 +290,8 @@ def test_every_hookspec_is_typed(hook: str) -> None:
     assert all("Any" not in str(hint) for hint in hints.values()), hints
     if hook.startswith("register_") and hook != "register_commands":
         spec = {"crews": specs.Crew, "tools": specs.Tool, "models": specs.Model,
-                "job_backends": specs.JobBackendSpec}[hook.removeprefix("register_")]
+                "job_backends": specs.JobBackendSpec,
+                "exports": specs.Export}[hook.removeprefix("register_")]
         assert hints["register"] == Callable[[spec], None]
 
 
@@ -267,7 +299,8 @@ def test_public_names_are_exactly_the_intended_ones() -> None:
     import novelcrew
 
     assert sorted(novelcrew.__all__) == sorted([
-        "Crew", "Health", "Job", "JobBackendSpec", "JobCreate", "JobEvent", "JobStatus",
+        "Crew", "Export", "ExportUnavailable", "Health", "Job", "JobBackendSpec", "JobCreate",
+        "JobEvent", "JobStatus",
         "Model", "RunContext", "Tool", "ToolContext", "hookimpl", "Settings", "PluginSettings",
         "NovelcrewError", "InvalidInput", "JobCancelled", "JobError", "ModelError",
         "RegistrationError", "ToolMissing", "TransientError", "__version__",

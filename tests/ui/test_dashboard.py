@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -41,13 +42,13 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+@contextmanager
+def _serve(data: Path, **extra_env: str) -> Iterator[str]:
+    """A real ``novelcrew serve`` with the installed plugins (``extra_env`` may limit them)."""
     port = free_port()
-    data = tmp_path_factory.mktemp("ui-data")
     env = {k: v for k, v in os.environ.items() if not k.startswith("NOVELCREW_")}
     env.update(NOVELCREW_API_KEYS=KEY, NOVELCREW_DATA_DIR=str(data), NOVELCREW_MODEL="offline",
-               NOVELCREW_RATE_LIMIT_PER_MINUTE="0", NOVELCREW_LOG_LEVEL="WARNING")
+               NOVELCREW_RATE_LIMIT_PER_MINUTE="0", NOVELCREW_LOG_LEVEL="WARNING", **extra_env)
     with (data / "serve.log").open("w") as log:
         proc = subprocess.Popen(
             [str(Path(sys.executable).with_name("novelcrew")), "serve", "--port", str(port)],
@@ -60,6 +61,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
     finally:
         stop_process(proc)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with _serve(tmp_path_factory.mktemp("ui-data")) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -145,6 +152,9 @@ def test_a_person_runs_a_story_and_reads_the_plan(server: str, browser: WebDrive
                        or drv.find_elements(By.CSS_SELECTOR, "#events .ev-succeeded"))
     _wait(d, 120).until(ec.presence_of_element_located((By.CSS_SELECTOR, "#events .ev-succeeded")))
     assert d.execute_script("return window.__sameDocument") is True
+    # the end of the stream redraws the head, then renders the results with their export
+    # bar: read the progress after that, or the element read may be the replaced one
+    _wait(d).until(ec.presence_of_element_located((By.ID, "exports")))
     progress = d.find_element(By.ID, "progress-text").text
     done, total = progress.split()[0].split("/")
     assert int(done) == int(total) > 0
@@ -216,6 +226,8 @@ def test_a_person_runs_a_story_and_reads_the_plan(server: str, browser: WebDrive
     page = d.find_element(By.TAG_NAME, "main").text
     for name in ("architect", "director", "pathrag"):
         assert name in page
+    # the export formats, each with its plugin (novelcrew-exports registers the story ones)
+    assert "Exports" in page and "stripboard.csv" in page and "report.html" in page
     d.save_screenshot(str(shots_dir / "system.png"))
 
     assert _console_errors(d) == []
@@ -236,3 +248,25 @@ def test_cancel_from_the_jobs_list(server: str, browser: WebDriver) -> None:
     _wait(d, 60).until(lambda drv: httpx.get(f"{server}/jobs/{job['id']}", headers={
         "X-API-Key": KEY}).json()["status"] == "cancelled")
     assert _console_errors(d) == []
+
+
+def test_without_an_exports_plugin_the_page_says_none_is_installed(
+        tmp_path: Path, browser: WebDriver) -> None:
+    d = browser
+    with _serve(tmp_path, NOVELCREW_PLUGINS="architect,pathrag") as url:
+        submitted = httpx.post(f"{url}/jobs", headers={"X-API-Key": KEY}, json={
+            "crews": ["architect"], "inputs": {"story_text": STORY.read_text()}})
+        assert submitted.status_code == 202, submitted.text
+        job = submitted.json()
+        d.get(f"{url}/ui/")
+        d.execute_script("sessionStorage.setItem('novelcrew-key', arguments[0])", KEY)
+        d.get(f"{url}/ui/#/jobs/{job['id']}")
+        d.refresh()  # the page starts again, with the key
+        _wait(d, 60).until(ec.text_to_be_present_in_element(
+            (By.ID, "exports"), "No export formats are installed"))
+        assert d.find_elements(By.CSS_SELECTOR, "button[data-export]") == []
+        d.get(f"{url}/ui/#/system")
+        d.refresh()
+        _wait(d).until(ec.text_to_be_present_in_element(
+            (By.ID, "no-exports"), "No export formats are installed"))
+        assert _console_errors(d) == []

@@ -11,6 +11,7 @@ from importlib.metadata import version as _version
 
 from novelcrew.context import RunContext, ToolContext
 from novelcrew.errors import (
+    ExportUnavailable,
     InvalidInput,
     JobCancelled,
     JobError,
@@ -23,7 +24,7 @@ from novelcrew.errors import (
 from novelcrew.hookspecs import hookimpl
 from novelcrew.jobs import Job, JobCreate, JobEvent, JobStatus
 from novelcrew.settings import PluginSettings, Settings
-from novelcrew.specs import Crew, Health, JobBackendSpec, Model, Tool
+from novelcrew.specs import Crew, Export, Health, JobBackendSpec, Model, Tool
 
 try:
     __version__ = _version("novelcrew")
@@ -32,6 +33,8 @@ except _PackageNotFoundError:  # a source tree that is not installed
 
 __all__ = [
     "Crew",
+    "Export",
+    "ExportUnavailable",
     "Health",
     "InvalidInput",
     "Job",

@@ -12,6 +12,7 @@
     ├── Unauthorized                401
     ├── RateLimited                 429
     ├── Conflict                    409 (e.g. cancelling a finished job)
+    │   └── ExportUnavailable       the job has nothing an export format is made from
     ├── BackendUnavailable          503 (the job backend or a required dependency is down)
     └── JobError                    a job's run failed
         ├── JobCancelled            the job was cancelled while running
@@ -93,6 +94,11 @@ class RateLimited(NovelcrewError):
 class Conflict(NovelcrewError):
     status_code = 409
     error_type = "conflict"
+
+
+class ExportUnavailable(Conflict):
+    """Raised by an export's ``render`` when the job has nothing the format is made from
+    (e.g. a shot list before the director ran): the API answers 409, the CLI exits 1."""
 
 
 class BackendUnavailable(NovelcrewError):

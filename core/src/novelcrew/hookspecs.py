@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     import typer
 
     from novelcrew.jobs import Job, JobEvent
-    from novelcrew.specs import Crew, JobBackendSpec, Model, Tool
+    from novelcrew.specs import Crew, Export, JobBackendSpec, Model, Tool
 
 hookspec = HookspecMarker("novelcrew")
 hookimpl = HookimplMarker("novelcrew")
@@ -40,6 +40,11 @@ def register_models(register: Callable[[Model], None]) -> None:
 @hookspec
 def register_job_backends(register: Callable[[JobBackendSpec], None]) -> None:
     """Register job backends: call ``register(JobBackendSpec(...))`` once per backend name."""
+
+
+@hookspec
+def register_exports(register: Callable[[Export], None]) -> None:
+    """Register export formats of a finished job: call ``register(Export(...))`` once each."""
 
 
 @hookspec

@@ -12,7 +12,7 @@ def plugin_list(
     plugins: Plugins | None = None, include_builtin: bool = False
 ) -> list[dict[str, Any]]:
     """``novelcrew plugins --json`` and ``GET /plugins``: name, version, hooks, crews, tools,
-    models, error, and warnings (a crew of the plugin that lacks a required tool)."""
+    models, exports, error, and warnings (a crew of the plugin that lacks a required tool)."""
     plugins = plugins or get_plugins()
     warnings = plugin_warnings(plugins)
     return [{**info.public(), "warnings": warnings.get(info.name, [])}
@@ -92,6 +92,22 @@ def model_list(plugins: Plugins | None = None) -> list[dict[str, Any]]:
             "examples": list(e.spec.examples),
         }
         for name, e in sorted(plugins.registry.models.items())
+    ]
+
+
+def export_list(plugins: Plugins | None = None) -> list[dict[str, Any]]:
+    """``GET /exports`` and the web UI's export buttons: every registered export format."""
+    plugins = plugins or get_plugins()
+    return [
+        {
+            "name": name,
+            "label": e.spec.label or name,
+            "description": e.spec.description,
+            "media_type": e.spec.media_type,
+            "suffix": e.spec.suffix,
+            "plugin": e.plugin,
+        }
+        for name, e in plugins.registry.exports.items()
     ]
 
 

@@ -39,7 +39,8 @@ DEFAULT_PLUGINS = (
     "novelcrew.default_plugins.offline",
     "novelcrew.default_plugins.joblog",
 )
-REGISTER_HOOKS = ("register_crews", "register_tools", "register_models", "register_job_backends")
+REGISTER_HOOKS = ("register_crews", "register_tools", "register_models", "register_job_backends",
+                  "register_exports")
 
 
 @dataclass
@@ -52,6 +53,7 @@ class PluginInfo:
     crews: list[str] = field(default_factory=list)
     tools: list[str] = field(default_factory=list)
     models: list[str] = field(default_factory=list)
+    exports: list[str] = field(default_factory=list)
     error: str | None = None
     builtin: bool = False
 
@@ -63,6 +65,7 @@ class PluginInfo:
             "crews": self.crews,
             "tools": self.tools,
             "models": self.models,
+            "exports": self.exports,
             "error": self.error,
         }
 
@@ -212,7 +215,7 @@ def _register_plugin(
             ])
             caller(register=callbacks[hook_name])
     except BaseException:
-        info.crews, info.tools, info.models = [], [], []
+        info.crews, info.tools, info.models, info.exports = [], [], [], []
         pm.unregister(module)
         raise
     refused: list[str] = []
@@ -221,6 +224,7 @@ def _register_plugin(
         (scratch.tools, registry.register_tool, info.tools, lambda spec: spec.name),
         (scratch.models, registry.register_model, info.models, lambda spec: spec.provider),
         (scratch.backends, registry.register_backend, [], lambda spec: spec.name),
+        (scratch.exports, registry.register_export, info.exports, lambda spec: spec.name),
     ]
     for table, register, names, key in merges:
         for entry in table.values():

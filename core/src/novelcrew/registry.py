@@ -1,4 +1,5 @@
-"""The registry: every crew, tool, model and job backend, with the plugin it came from.
+"""The registry: every crew, tool, model, job backend and export format, with the plugin it
+came from.
 
 The core builds the ``register`` callbacks handed to the hooks, so this is the one place that
 validates registrations and refuses a name registered twice (naming both plugins).
@@ -7,12 +8,13 @@ validates registrations and refuses a name registered twice (naming both plugins
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from novelcrew.errors import CrewNotFound, RegistrationError, ToolMissing
-from novelcrew.specs import NAME_RE, Crew, JobBackendSpec, Model, Tool
+from novelcrew.errors import CrewNotFound, NotFound, RegistrationError, ToolMissing
+from novelcrew.specs import EXPORT_NAME_RE, NAME_RE, Crew, Export, JobBackendSpec, Model, Tool
 
 T = TypeVar("T")
 
@@ -29,16 +31,20 @@ class Registry:
     tools: dict[str, Entry[Tool]] = field(default_factory=dict)
     models: dict[str, Entry[Model]] = field(default_factory=dict)
     backends: dict[str, Entry[JobBackendSpec]] = field(default_factory=dict)
+    exports: dict[str, Entry[Export]] = field(default_factory=dict)
     #: which installed (not loaded) plugins offer a tool, for the "install or enable" hint;
     #: the plugin loader sets it (the registry does not know how plugins are found)
     tool_hint: Callable[[str], list[str]] | None = None
 
     # registration -------------------------------------------------------------------------
-    def _add(self, kind: str, table: dict[str, Entry[Any]], name: str, spec: Any, plugin: str):
-        if not isinstance(name, str) or not NAME_RE.match(name):
+    def _add(self, kind: str, table: dict[str, Entry[Any]], name: str, spec: Any, plugin: str,
+             pattern: re.Pattern[str] = NAME_RE) -> None:
+        if not isinstance(name, str) or not pattern.match(name):
+            allowed = "'-', '_' and '.'" if pattern is EXPORT_NAME_RE else "'-' and '_'"
+            article = "an" if kind[0] in "aeiou" else "a"
             raise RegistrationError(
-                f"plugin {plugin!r} registered a {kind} with an invalid name {name!r} "
-                "(lowercase letters, digits, '-' and '_', starting with a letter)"
+                f"plugin {plugin!r} registered {article} {kind} with an invalid name {name!r} "
+                f"(lowercase letters, digits, {allowed}, starting with a letter)"
             )
         if name in table:
             raise RegistrationError(
@@ -86,6 +92,19 @@ class Registry:
             raise RegistrationError(f"plugin {plugin!r} registered {backend!r}, not a backend")
         self._add("job backend", self.backends, backend.name, backend, plugin)
 
+    def register_export(self, export: Export, plugin: str) -> None:
+        if not isinstance(export, Export):
+            raise RegistrationError(f"plugin {plugin!r} registered {export!r}, not an Export")
+        if not callable(export.render):
+            raise RegistrationError(
+                f"export {export.name!r} of plugin {plugin!r}: render is not callable")
+        if not (isinstance(export.suffix, str) and export.suffix.startswith(".")
+                and "/" not in export.suffix and '"' not in export.suffix):
+            raise RegistrationError(
+                f"export {export.name!r} of plugin {plugin!r}: suffix {export.suffix!r} must "
+                "start with '.' (the file is named <job id><suffix>)")
+        self._add("export format", self.exports, export.name, export, plugin, EXPORT_NAME_RE)
+
     def registrars(self, plugin: str) -> dict[str, Callable[[Any], None]]:
         """The ``register`` callback for each hook, bound to one plugin."""
         return {
@@ -93,6 +112,7 @@ class Registry:
             "register_tools": lambda spec: self.register_tool(spec, plugin),
             "register_models": lambda spec: self.register_model(spec, plugin),
             "register_job_backends": lambda spec: self.register_backend(spec, plugin),
+            "register_exports": lambda spec: self.register_export(spec, plugin),
         }
 
     # lookups ------------------------------------------------------------------------------
@@ -139,6 +159,19 @@ class Registry:
                 f"known: {', '.join(sorted(self.models)) or 'none'}",
                 {"model": model_id},
             ) from None
+
+    def export(self, name: str) -> Export:
+        """The export format ``name``; ``NotFound`` (404) names the known ones, or says that
+        no plugin registers any (the story formats come with novelcrew-exports)."""
+        try:
+            return self.exports[name].spec
+        except KeyError:
+            known = list(self.exports)  # in registration order, as GET /exports lists them
+            hint = (f"; known: {', '.join(known)}" if known else
+                    "; no export formats are installed (novelcrew-exports adds the story "
+                    "formats)")
+            raise NotFound(f"unknown export format {name!r}{hint}",
+                           {"formats": known}) from None
 
     def backend(self, name: str) -> JobBackendSpec:
         try:

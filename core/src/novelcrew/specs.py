@@ -1,4 +1,4 @@
-"""What plugins register: crews, tools, models and job backends.
+"""What plugins register: crews, tools, models, job backends and export formats.
 
 These are plain frozen dataclasses so a plugin module can build them without importing crewAI;
 the heavy objects (crewAI agents, tools, LLMs) are made by their factories only when a job runs.
@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from novelcrew.settings import Settings
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_\-]*$")
+#: export formats may carry a dot, as their files do (``shots.csv``, ``report.html``)
+EXPORT_NAME_RE = re.compile(r"^[a-z][a-z0-9_.\-]*$")
 
 
 class Health(BaseModel):
@@ -97,3 +99,28 @@ class JobBackendSpec:
     description: str
     factory: Callable[[Settings, Any], JobBackend]
     options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Export:
+    """A file format a finished job can be exported as (``GET /jobs/{id}/export/{name}``,
+    ``novelcrew export JOB --format NAME``, the web UI's export buttons).
+
+    ``render(job)`` receives the job record as ``GET /jobs/{id}`` shows it (a plain dict; the
+    crews' outputs under ``job["result"][<crew>]``) and returns the file as text (sent as
+    UTF-8) or bytes. It raises ``ExportUnavailable`` when the job has nothing the format is
+    made from (the API answers 409). The file is named ``<job id><suffix>``.
+    """
+
+    name: str
+    media_type: str
+    suffix: str
+    description: str
+    render: Callable[[dict[str, Any]], str | bytes]
+    #: a short label for buttons and menus (the web UI); the name when empty
+    label: str = ""
+
+    def file(self, job: dict[str, Any]) -> bytes:
+        """The rendered file as bytes (text is encoded as UTF-8)."""
+        body = self.render(job)
+        return body.encode("utf-8") if isinstance(body, str) else body

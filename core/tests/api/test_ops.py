@@ -83,7 +83,7 @@ async def test_openapi_describes_every_route_with_models_and_errors(make_client)
         ("/jobs/{job_id}/events", "get"), ("/jobs/{job_id}/cancel", "post"),
         ("/plugins", "get"), ("/tools", "get"), ("/models", "get"), ("/health", "get"),
         ("/stats", "get"), ("/metrics", "get"), ("/jobs/{job_id}/export/{fmt}", "get"),
-        ("/projects/{project_id}/graph", "get"),
+        ("/exports", "get"), ("/projects/{project_id}/graph", "get"),
     }
     assert {(p, m) for p, ops in paths.items() for m in ops} == expected
     error_ref = {"$ref": "#/components/schemas/ErrorResponse"}

@@ -24,7 +24,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from novelcrew import Crew, hookimpl
+from novelcrew import Crew, Export, ExportUnavailable, hookimpl
 
 
 class StoryIn(BaseModel):
@@ -112,6 +112,19 @@ def register_crews(register):
                   output_model=Plan, run=plan))
     register(Crew(name="boom", description="Always fails.", input_model=StoryIn,
                   output_model=Counts, run=boom))
+
+
+def words_file(job):
+    counts = (job.get("result") or {}).get("count")
+    if not counts:
+        raise ExportUnavailable("the job has no word count: run the count crew")
+    return f"{counts['words']} words\\n"
+
+
+@hookimpl
+def register_exports(register):
+    register(Export(name="words.txt", media_type="text/plain; charset=utf-8",
+                    suffix=".words.txt", description="The word count.", render=words_file))
 '''
 
 

@@ -114,7 +114,7 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None,
     guard: list[Any] = [Depends(require_key)] if app.state.api_keys.enabled else limited
     for router in (compat.router, crews.router, jobs.router, plugins_route.router,
                    tools.router, models_route.router, stats.router, metrics_route.router,
-                   exports.router, graph.router):
+                   exports.router, exports.formats_router, graph.router):
         app.include_router(router, dependencies=guard)
     app.include_router(health.router, dependencies=limited)
     app.include_router(ui.router, dependencies=limited)  # the page holds no data: no key

@@ -194,6 +194,7 @@ class PluginPublic(BaseModel):
     crews: list[str]
     tools: list[str]
     models: list[str]
+    exports: list[str] = Field(default_factory=list, description="Export formats it adds.")
     error: str | None
 
 
@@ -209,6 +210,17 @@ class ModelPublic(BaseModel):
     description: str
     plugin: str
     examples: list[str]
+
+
+class ExportPublic(BaseModel):
+    """An export format: ``GET /jobs/{id}/export/{name}`` serves it."""
+
+    name: str
+    label: str = Field(description="A short label for a button or menu.")
+    description: str
+    media_type: str
+    suffix: str = Field(description="The file is named `<job id><suffix>`.")
+    plugin: str
 
 
 class CrewTiming(BaseModel):

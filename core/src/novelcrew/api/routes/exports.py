@@ -1,17 +1,30 @@
-"""``/jobs/{id}/export/{format}``: a finished job as a production file (see ``exports``)."""
+"""``/exports`` and ``/jobs/{id}/export/{format}``: a finished job as a production file, in
+the formats plugins register (``register_exports``; novelcrew-exports adds the story formats)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Response
 
-from novelcrew.api.deps import BackendDep, TenantDep, visible_job
+from novelcrew import introspect
+from novelcrew.api.deps import BackendDep, PluginsDep, TenantDep, visible_job
 from novelcrew.api.errors import GUARDED, responses
-from novelcrew.errors import Conflict, NotFound
-from novelcrew.exports import FORMATS, ExportUnavailable, export
+from novelcrew.api.schemas import ExportPublic
+from novelcrew.errors import Conflict, ExportUnavailable
 
 router = APIRouter(prefix="/jobs", tags=["exports"], responses=GUARDED)
+formats_router = APIRouter(prefix="/exports", tags=["exports"], responses=GUARDED)
 
-FORMATS_DOC = ", ".join(f"`{name}` ({fmt.description})" for name, fmt in FORMATS.items())
+
+@formats_router.get(
+    "", response_model=list[ExportPublic],
+    summary="Export formats, with the plugin that provides each",
+    description="Empty when no plugin registers a format (install novelcrew-exports for the "
+                "screenplay, CSV sheets and production report).",
+)
+async def list_exports(plugins: PluginsDep) -> list[dict[str, Any]]:
+    return introspect.export_list(plugins)
 
 
 @router.get(
@@ -19,17 +32,17 @@ FORMATS_DOC = ", ".join(f"`{name}` ({fmt.description})" for name, fmt in FORMATS
     responses={200: {"description": "The file", "content": {
         "text/plain": {}, "text/csv": {}, "text/html": {}}}, **responses(404, 409, 422)},
     summary="Download a job's results as a production file",
-    description=f"Formats: {FORMATS_DOC}. 409 when the job has nothing the format is made "
-                "of yet (e.g. a shot list before the director ran).",
+    description="`fmt` is one of the formats `GET /exports` lists. 404 for a format no plugin "
+                "registers; 409 when the job has nothing the format is made of yet (e.g. a "
+                "shot list before the director ran).",
 )
-async def export_job(job_id: str, fmt: str, backend: BackendDep,
+async def export_job(job_id: str, fmt: str, backend: BackendDep, plugins: PluginsDep,
                      tenant: TenantDep) -> Response:
-    if fmt not in FORMATS:
-        raise NotFound(f"unknown export format {fmt!r}", {"formats": list(FORMATS)})
+    spec = plugins.registry.export(fmt)
     job = await visible_job(backend, job_id, tenant)
     record = job.model_dump(mode="json", exclude={"inputs"})
     try:
-        spec, body = export(record, fmt)
+        body = spec.file(record)
     except ExportUnavailable as exc:
         raise Conflict(str(exc), {"job_id": job_id, "format": fmt,
                                   "status": job.status.value}) from None

@@ -260,8 +260,32 @@ function usageTable(usage) {
 }
 
 // --- results --------------------------------------------------------------------------------
-const EXPORTS = [["fountain", "Screenplay (.fountain)"], ["shots.csv", "Shot list (CSV)"], ["breakdown.csv", "Breakdown (CSV)"],
-  ["stripboard.csv", "Stripboard (CSV)"], ["report.html", "Production report (HTML)"]];
+// the export formats the server's plugins register (GET /exports), asked once per page load;
+// a failed request is asked again next time, and shown as such (not as "none installed")
+let exportFormats = null;
+function formats() {
+  exportFormats ||= api("/exports").catch((err) => { exportFormats = null; return { error: err.message }; });
+  return exportFormats;
+}
+
+function noExports(found, tag, id) {
+  return found.error ? h(tag, { class: "error", id }, `Export formats could not be listed: ${found.error}`)
+    : h(tag, { class: "muted", id }, "No export formats are installed (novelcrew-exports adds the screenplay, CSV sheets and report).");
+}
+
+function exportButtons(job) {
+  const holder = h("div", { class: "filters", id: "exports" }, h("b", {}, "Export: "));
+  formats().then((found) => holder.append(...(Array.isArray(found) && found.length ? found.map((f) => h("button", {
+    "data-export": f.name, title: f.description,
+    onclick: async (ev) => {
+      ev.target.disabled = true;
+      try { await download(`/jobs/${job.id}/export/${encodeURIComponent(f.name)}`, `${job.id}${f.suffix}`); }
+      catch (err) { alert(`Export failed: ${err.message}`); }
+      finally { ev.target.disabled = false; }
+    },
+  }, f.label || f.name)) : [noExports(found, "span", "no-exports")])));
+  return holder;
+}
 
 function isOffline(job) {
   return Object.values(job.result || {}).some((r) => r && ((r.model && r.model.offline) || r.offline === true));
@@ -292,16 +316,7 @@ function renderResults(job, holder) {
     try { body.replaceChildren(views[i][1]()); } catch (err) { body.replaceChildren(failure(err)); }
   };
   views.forEach(([name], i) => tabs.append(h("button", { role: "tab", "data-view": name.toLowerCase(), onclick: () => show(i) }, name)));
-  const exports = h("div", { class: "filters", id: "exports" }, h("b", {}, "Export: "),
-    EXPORTS.map(([fmt, label]) => h("button", {
-      "data-export": fmt,
-      onclick: async (ev) => {
-        ev.target.disabled = true;
-        try { await download(`/jobs/${job.id}/export/${fmt}`, `${job.id}.${fmt.includes(".") ? fmt : fmt}`); }
-        catch (err) { alert(`Export failed: ${err.message}`); }
-        finally { ev.target.disabled = false; }
-      },
-    }, label)));
+  const exports = exportButtons(job);
   holder.replaceChildren(
     isOffline(job) ? h("div", { class: "banner", id: "offline-banner" }, "Made by the offline stand-in: plain extraction from the text, no language model. A preview of the pipeline, not an analysis.") : null,
     exports, tabs, body);
@@ -455,21 +470,25 @@ async function newPage() {
 
 // --- system ---------------------------------------------------------------------------------
 async function systemPage() {
-  const [health, plugins, crews, tools, models] = await Promise.all([
-    fetch(`${BASE}/health`, { headers: headers() }).then((r) => r.json()), api("/plugins"), api("/crews"), api("/tools"), api("/models").catch(() => [])]);
+  const [health, plugins, crews, tools, models, exports] = await Promise.all([
+    fetch(`${BASE}/health`, { headers: headers() }).then((r) => r.json()), api("/plugins"), api("/crews"), api("/tools"), api("/models").catch(() => []),
+    formats()]);
   const list = (x) => Array.isArray(x) ? x : x.data || [];
   const deps = Object.entries(health.dependencies || {});
   main.replaceChildren(h("h1", {}, "Plugins & health"),
     h("div", { class: "card", id: "health" }, h("h2", {}, "Health ", badge(health.status === "healthy" ? "ok" : health.status)),
       table(["Dependency", "Status", "Required", "Detail"], deps.map(([name, d]) => [name, badge(d.status), d.required ? "yes" : "no", d.detail]))),
     h("h2", {}, "Plugins"),
-    table(["Plugin", "Version", "Crews", "Tools", "Models", "Problem"], list(plugins).map((p) => [p.name, p.version || "", p.crews, p.tools, p.models,
+    table(["Plugin", "Version", "Crews", "Tools", "Models", "Exports", "Problem"], list(plugins).map((p) => [p.name, p.version || "", p.crews, p.tools, p.models, p.exports || [],
       p.error ? h("span", { class: "error" }, p.error) : ""]), (p, i) => ({ "data-plugin": list(plugins)[i].name })),
     h("h2", {}, "Crews"),
     table(["Crew", "Version", "Plugin", "Description", "Missing tools"], list(crews).map((c) => [c.name, c.version, c.plugin, c.description,
       (c.missing_tools || []).length ? h("span", { class: "error" }, c.missing_tools.join(", ")) : ""])),
     h("h2", {}, "Tools"), table(["Tool", "Plugin", "Description"], list(tools).map((t) => [t.name, t.plugin, t.description])),
-    h("h2", {}, "Models"), table(["Provider", "Plugin", "Examples"], list(models).map((m) => [m.provider, m.plugin, m.examples])));
+    h("h2", {}, "Models"), table(["Provider", "Plugin", "Examples"], list(models).map((m) => [m.provider, m.plugin, m.examples])),
+    h("h2", {}, "Exports"), Array.isArray(exports) && exports.length
+      ? table(["Format", "Plugin", "File", "Description"], exports.map((f) => [f.name, f.plugin, f.suffix, f.description]))
+      : noExports(exports, "p", "no-exports"));
 }
 
 // --- graph ----------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import re
 from datetime import date
 from typing import Any
 
-from novelcrew.exports._data import dialogue, heading, offline, story_scenes, title
+from novelcrew_exports._data import dialogue, heading, offline, story_scenes, title
 
 _QUOTE = re.compile(r"“([^”]+)”|\"([^\"]+)\"")
 _VERBS = (r"(?i:said|says|asked|asks|replied|answered|whispered|shouted|called|added|muttered|"

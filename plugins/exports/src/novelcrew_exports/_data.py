@@ -9,9 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-
-class ExportUnavailable(LookupError):
-    """The job has nothing this format is made from (e.g. no director result for shots)."""
+from novelcrew import ExportUnavailable
 
 
 def result(job: dict[str, Any], crew: str) -> dict[str, Any]:

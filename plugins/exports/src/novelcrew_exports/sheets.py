@@ -12,7 +12,7 @@ import io
 from collections.abc import Iterable
 from typing import Any
 
-from novelcrew.exports._data import (
+from novelcrew_exports._data import (
     ExportUnavailable,
     breakdown,
     day_night,

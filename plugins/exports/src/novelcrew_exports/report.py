@@ -7,7 +7,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from novelcrew.exports._data import (
+from novelcrew_exports._data import (
     breakdown,
     day_night,
     dialogue,
@@ -22,7 +22,7 @@ from novelcrew.exports._data import (
     text,
     title,
 )
-from novelcrew.exports.sheets import CATEGORIES, _first, _pages, _strips
+from novelcrew_exports.sheets import CATEGORIES, _first, _pages, _strips
 
 CSS = """
 body{font:11pt/1.4 Georgia,serif;margin:2em;color:#111}
