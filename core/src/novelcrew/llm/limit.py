@@ -326,7 +326,7 @@ class RedisLimiter(ModelLimiter):
         return [f"{self.root}:limit:{pool}:holders", f"{self.root}:limit:{pool}:state"]
 
     def _try(self, pool: str, ceiling: int) -> str | None:
-        token = f"{uuid.uuid4().hex}"
+        token = uuid.uuid4().hex
         now = time.time()
         try:
             got = self._acquire(keys=self._keys(pool),
