@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from novelcrew.llm.policy import status_of
+from novelcrew.llm.policy import causes, status_of
 
 if TYPE_CHECKING:
     from novelcrew.settings import Settings
@@ -50,13 +50,7 @@ MAX_POLL = 0.25
 
 def rate_limited(exc: BaseException | None) -> bool:
     """Whether a failed call was the provider saying "too many requests" (HTTP 429)."""
-    seen = 0
-    while exc is not None and seen < 8:
-        if status_of(exc) == 429:
-            return True
-        exc = exc.__cause__ or exc.__context__
-        seen += 1
-    return False
+    return exc is not None and any(status_of(err) == 429 for err in causes(exc))
 
 
 @dataclass
