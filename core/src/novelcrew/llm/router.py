@@ -89,16 +89,11 @@ def shared_provider_llm(provider: Any, model_id: str, settings: Settings) -> Bas
     return llm
 
 
-_guard: concurrent.futures.ThreadPoolExecutor | None = None
-
-
+@functools.cache
 def _guard_pool() -> concurrent.futures.ThreadPoolExecutor:
-    global _guard
-    with _shared_lock:
-        if _guard is None:
-            _guard = concurrent.futures.ThreadPoolExecutor(
-                max_workers=256, thread_name_prefix="novelcrew-model-guard")
-        return _guard
+    """The threads that bound calls to models whose client does not bound them itself."""
+    return concurrent.futures.ThreadPoolExecutor(max_workers=256,
+                                                 thread_name_prefix="novelcrew-model-guard")
 
 
 def _ours(llm: BaseLLM) -> bool:
