@@ -24,7 +24,7 @@ from typing import Any
 
 from novelcrew.context import RunContext, current_context
 from novelcrew.crewai import compat, env
-from novelcrew.errors import JobCancelled, NovelcrewError
+from novelcrew.errors import JobCancelled, NovelcrewError, causes
 
 _log = logging.getLogger(__name__)
 
@@ -175,14 +175,7 @@ def _chain(user: Callable[[Any], Any] | None, ours: Callable[[Any], None]) -> Ca
 
 def _our_error(exc: BaseException) -> NovelcrewError | None:
     """The novelcrew error (``ModelError``, ``JobCancelled``) behind whatever crewAI raised."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, NovelcrewError):
-            return current
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return None
+    return next((err for err in causes(exc) if isinstance(err, NovelcrewError)), None)
 
 
 async def kickoff(ctx: RunContext, crew: Any, inputs: dict[str, Any]) -> Any:

@@ -30,7 +30,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from novelcrew.llm.policy import causes, status_of
+from novelcrew.errors import causes
+from novelcrew.llm.policy import status_of
 
 if TYPE_CHECKING:
     from novelcrew.settings import Settings
