@@ -196,8 +196,8 @@ class Settings(BaseSettings):
         default_factory=dict, validation_alias=_env("PLUGIN_CONFIG")
     )
 
-    @field_validator("api_keys", "cors_origins", "fallback_models", "plugin_modules",
-                     "webhook_allow", mode="before")
+    @field_validator("api_keys", "cors_origins", "fallback_models", "plugins",
+                     "plugin_modules", "webhook_allow", mode="before")
     @classmethod
     def _comma_list(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -211,13 +211,6 @@ class Settings(BaseSettings):
             from novelcrew.affinity import parse_cpus
 
             return parse_cpus(value) if value.strip() else None
-        return value
-
-    @field_validator("plugins", mode="before")
-    @classmethod
-    def _plugin_list(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return [item.strip() for item in value.split(",") if item.strip()]
         return value
 
     @field_validator("plugin_config", mode="before")
