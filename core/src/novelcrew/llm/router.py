@@ -134,13 +134,10 @@ def build_llm(ctx: RunContext, agent_role: str | None = None, *,
     this LLM, whichever model of the chain answers: a crew sets them per task.
     """
     # a job's own config.temperature / config.max_tokens win over a task's choice
-    for key, value in (("temperature", ctx.config.get("temperature")),
-                       ("max_tokens", ctx.config.get("max_tokens"))):
-        if value is not None:
-            if key == "temperature":
-                temperature = float(value)
-            else:
-                max_tokens = int(value)
+    if ctx.config.get("temperature") is not None:
+        temperature = float(ctx.config["temperature"])
+    if ctx.config.get("max_tokens") is not None:
+        max_tokens = int(ctx.config["max_tokens"])
     chain = model_chain(ctx, agent_role)
     # fail fast on an unknown provider prefix: a typo is an input error, not an outage
     for model_id in chain:
