@@ -424,7 +424,7 @@ class RoutedLLM(BaseLLM):
     def _scope(self, llm: BaseLLM) -> Iterator[tuple[dict[str, Any], tuple[int, int] | None]]:
         """crewAI's retry off, our stop words, a usage slot; crewAI's token counters read
         before the call only for an LLM that does not report usage itself."""
-        stop = list(getattr(self, "stop_sequences", None) or getattr(self, "stop", None) or [])
+        stop = self._stop_words()
         before = None if _reports_usage(llm) else token_snapshot(llm)
         with no_inner_retry(), usage_slot() as slot:
             if stop and call_stop_override is not None:
@@ -432,6 +432,11 @@ class RoutedLLM(BaseLLM):
                     yield slot, before
             else:
                 yield slot, before
+
+    def _stop_words(self) -> list[str]:
+        """The stop words crewAI set for this call (``stop_sequences``; ``stop`` in 1.12): what
+        is sent is what keys the kept answer."""
+        return list(getattr(self, "stop_sequences", None) or getattr(self, "stop", None) or [])
 
     def _agent_role(self, from_agent: Any) -> str | None:
         role = getattr(from_agent, "role", None)
@@ -505,9 +510,8 @@ class RoutedLLM(BaseLLM):
             return None  # the attempt reports it
         if isinstance(llm, LocalLLM):
             return None
-        stop = list(getattr(self, "stop_sequences", None) or getattr(self, "stop", None) or [])
         params = {name: getattr(llm, name, None) for name in _SAMPLING}
-        params["stop"] = stop or None
+        params["stop"] = self._stop_words() or None
         return self._stopping(kept.ticket, model_id, args, params)
 
     def _reused(self, model_id: str, role: str | None, found: Found) -> Any:
