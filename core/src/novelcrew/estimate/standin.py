@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import PrivateAttr
 
+from novelcrew.crewai.kickoff import task_label
 from novelcrew.default_plugins.offline.llm import answer
 from novelcrew.llm.local import LocalLLM, text_of
 
@@ -106,14 +107,6 @@ class Recorder:
             self.records.append(record)
 
 
-def _task_name(task: Any) -> str:
-    name = getattr(task, "name", None)
-    if name:
-        return str(name)
-    description = str(getattr(task, "description", "") or "").strip()
-    return description.splitlines()[0][:80] if description else "task"
-
-
 class CountingLLM(LocalLLM):
     """Answers like ``offline`` and counts each call against the model the job routes to."""
 
@@ -155,7 +148,7 @@ class CountingLLM(LocalLLM):
     def respond(self, messages: list[dict[str, Any]], prompt: str, from_agent: Any,
                 response_model: Any) -> str:
         role = getattr(from_agent, "role", None) or self._role or ""
-        key = (str(role).strip(), _task_name(_task.get()))
+        key = (str(role).strip(), task_label(_task.get()))
         if self._recorder.retrying(key):
             # not counted, and it would be no better: spare the extraction
             return "Final Answer: [offline] no answer in the requested shape"
