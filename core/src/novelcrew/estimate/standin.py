@@ -22,7 +22,7 @@ from pydantic import PrivateAttr
 
 from novelcrew.crewai.kickoff import task_label
 from novelcrew.default_plugins.offline.llm import answer
-from novelcrew.llm.local import LocalLLM, text_of
+from novelcrew.llm.local import LocalLLM, approx_tokens, text_of
 
 __all__ = ["READ_ONLY_TOOLS", "CallRecord", "CountingLLM", "DryRunTool", "Recorder",
            "completion_estimate", "offline_only_chars"]
@@ -139,11 +139,7 @@ class CountingLLM(LocalLLM):
 
     def get_input_tokens_count(self, messages: Any, tools: Any = None,
                                response_model: Any = None) -> int:
-        """About four characters a token, quietly (crewAI's fallback warns on every call)."""
-        if isinstance(messages, str):
-            return (len(messages) + 3) // 4
-        return (sum(len(text_of(m.get("content") if isinstance(m, dict) else m))
-                    for m in messages or []) + 3) // 4
+        return approx_tokens(messages)
 
     def respond(self, messages: list[dict[str, Any]], prompt: str, from_agent: Any,
                 response_model: Any) -> str:

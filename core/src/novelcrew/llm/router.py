@@ -39,6 +39,7 @@ from novelcrew.errors import BudgetExceeded, ModelError, NotRecorded, NovelcrewE
 from novelcrew.jobs import ModelUsage
 from novelcrew.llm import metrics
 from novelcrew.llm.limit import model_slot
+from novelcrew.llm.local import LocalLLM, approx_tokens
 from novelcrew.llm.policy import (
     CallTimeout,
     MalformedResponse,
@@ -104,8 +105,6 @@ def _ours(llm: BaseLLM) -> bool:
 
 
 def _reports_usage(llm: BaseLLM) -> bool:
-    from novelcrew.llm.local import LocalLLM
-
     return _ours(llm) or isinstance(llm, LocalLLM)
 
 
@@ -266,15 +265,7 @@ class RoutedLLM(BaseLLM):
 
     def get_input_tokens_count(self, messages: Any, tools: Any = None,
                                response_model: Any = None) -> int:
-        """About four characters a token, quietly (crewAI's fallback logs a warning per call,
-        and OpenAI's own count is an extra HTTP request before every call)."""
-        if isinstance(messages, str):
-            return (len(messages) + 3) // 4
-        chars = 0
-        for message in messages or []:
-            content = message.get("content") if isinstance(message, dict) else message
-            chars += len(content) if isinstance(content, str) else len(str(content or ""))
-        return (chars + 3) // 4
+        return approx_tokens(messages)
 
     def supports_multimodal(self) -> bool:
         primary = self._primary()
@@ -502,8 +493,6 @@ class RoutedLLM(BaseLLM):
     # kept answers (llm/reuse.py) and the budget (llm/budget.py) ----------------------------
     def _ticket(self, kept: KeptAnswers, model_id: str, args: tuple[Any, ...]) -> Ticket | None:
         """The call's ticket for ``model_id``; None for models answered in this process."""
-        from novelcrew.llm.local import LocalLLM
-
         try:
             llm = self.inner(model_id)
         except Exception:
