@@ -195,6 +195,9 @@ class PluginPublic(BaseModel):
     tools: list[str]
     models: list[str]
     error: str | None
+    warnings: list[str] = Field(
+        description="Problems of the plugin that do not stop it loading, e.g. a crew that "
+        "needs a tool no loaded plugin registers.")
 
 
 class ToolPublic(BaseModel):
