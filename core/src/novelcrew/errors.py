@@ -27,6 +27,7 @@ data (``JobErrorInfo``) rather than re-raising it at whoever reads the job.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 
@@ -137,6 +138,17 @@ class BudgetExceeded(JobError):
     ``config.max_tokens_total``); crews that finished before keep their results."""
 
     error_type = "budget_exceeded"
+
+
+def causes(exc: BaseException) -> Iterator[BaseException]:
+    """The exception and everything it was raised from, each once: crewAI and the OpenAI SDK
+    re-wrap errors, so the one that matters may be several links down."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
 
 
 def describe_error(exc: BaseException) -> str:

@@ -196,8 +196,8 @@ class Settings(BaseSettings):
         default_factory=dict, validation_alias=_env("PLUGIN_CONFIG")
     )
 
-    @field_validator("api_keys", "cors_origins", "fallback_models", "plugin_modules",
-                     "webhook_allow", mode="before")
+    @field_validator("api_keys", "cors_origins", "fallback_models", "plugins",
+                     "plugin_modules", "webhook_allow", mode="before")
     @classmethod
     def _comma_list(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -211,13 +211,6 @@ class Settings(BaseSettings):
             from novelcrew.affinity import parse_cpus
 
             return parse_cpus(value) if value.strip() else None
-        return value
-
-    @field_validator("plugins", mode="before")
-    @classmethod
-    def _plugin_list(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return [item.strip() for item in value.split(",") if item.strip()]
         return value
 
     @field_validator("plugin_config", mode="before")
@@ -412,39 +405,37 @@ def settings_error(exc: ValidationError) -> SettingsError | None:
     model = next((cls for cls in settings_classes() if cls.__name__ == exc.title), None)
     if model is None:
         return None
-    fields = env_names(model)
-    environ = {key.upper(): key for key in os.environ}
-    parts = []
-    for error in exc.errors():
-        loc = str(error["loc"][0]) if error["loc"] else ""
-        field_names = next((names for field, names in fields.items()
-                            if loc == field or loc.upper() in names), [loc.upper()])
-        set_in_env = [environ[name] for name in field_names if name in environ]
-        where = set_in_env[0] if set_in_env else (
-            f"{field_names[0]} (from .env, novelcrew.toml or a flag)")
-        parts.append(f"{where}={error.get('input')!r}: {error['msg']}")
-    return SettingsError("bad setting " + "; ".join(parts))
+    return SettingsError(_bad_values(model, exc, "from .env, novelcrew.toml or a flag"))
 
 
 def plugin_settings_error(model: type[PluginSettings], exc: ValidationError,
                           overrides: Mapping[str, Any]) -> SettingsError:
     """``settings_error`` for a plugin's settings; a value from ``plugin_config`` (novelcrew
     .toml's ``[plugin_config.<plugin>]``) is named by its key there, not by the variable."""
-    parts = []
+    return SettingsError(_bad_values(model, exc, "from .env", model.plugin, overrides),
+                         {"plugin": model.plugin})
+
+
+def _bad_values(model: type[BaseSettings], exc: ValidationError, unset: str,
+                plugin: str = "", overrides: Mapping[str, Any] | None = None) -> str:
+    """``bad setting NAME=value: problem; ...``, each value named by its key in
+    ``[plugin_config.<plugin>]`` when it came from there, else by the environment variable
+    that set it, else by the field's documented variable and ``unset`` (where else it could
+    have come from)."""
     fields = env_names(model)
     environ = {key.upper(): key for key in os.environ}
+    parts = []
     for error in exc.errors():
         loc = str(error["loc"][0]) if error["loc"] else ""
-        field = next((f for f, names in fields.items() if loc == f or loc.upper() in names),
-                     loc)
-        if field in overrides or loc in overrides:
-            where = f"[plugin_config.{model.plugin}] {field}"
+        field, names = next(((f, n) for f, n in fields.items() if loc == f or loc.upper() in n),
+                            (loc, [loc.upper()]))
+        set_in_env = [environ[name] for name in names if name in environ]
+        if overrides and (field in overrides or loc in overrides):
+            where = f"[plugin_config.{plugin}] {field}"
         else:
-            names = fields.get(field, [loc.upper()])
-            set_in_env = [environ[name] for name in names if name in environ]
-            where = set_in_env[0] if set_in_env else f"{names[0]} (from .env)"
+            where = set_in_env[0] if set_in_env else f"{names[0]} ({unset})"
         parts.append(f"{where}={error.get('input')!r}: {error['msg']}")
-    return SettingsError("bad setting " + "; ".join(parts), {"plugin": model.plugin})
+    return "bad setting " + "; ".join(parts)
 
 
 def check_plugin_settings(settings: Settings) -> None:

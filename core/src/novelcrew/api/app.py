@@ -22,7 +22,7 @@ from fastapi.middleware import Middleware
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 
-from novelcrew import metrics
+from novelcrew import __version__, metrics
 from novelcrew.api import errors
 from novelcrew.api.auth import ApiKeys, limit_by_client, require_key
 from novelcrew.api.deadlines import RequestDeadlines
@@ -44,15 +44,6 @@ Errors are JSON `{"error": {"type", "message", "details"}}`. When the server has
 
 #: where the docs' scripts and styles are served from
 DOCS_STATIC = "/docs-static"
-
-
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("novelcrew")
-    except PackageNotFoundError:
-        return "0.0.0"
 
 
 def build_backend(settings: Settings, plugins: Plugins) -> JobBackend:
@@ -94,7 +85,7 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None,
     middleware.append(Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes))
     app = FastAPIOffline(
         title="novelcrew",
-        version=_version(),
+        version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
         middleware=middleware,

@@ -7,7 +7,7 @@ that submitted it has it already.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
@@ -196,6 +196,9 @@ class PluginPublic(BaseModel):
     models: list[str]
     exports: list[str] = Field(default_factory=list, description="Export formats it adds.")
     error: str | None
+    warnings: list[str] = Field(
+        description="Problems of the plugin that do not stop it loading, e.g. a crew that "
+        "needs a tool no loaded plugin registers.")
 
 
 class ToolPublic(BaseModel):
@@ -263,13 +266,6 @@ class ExecuteRequest(BaseModel):
         return [name.strip() for name in self.crew_type.split(",") if name.strip()]
 
 
-class ExecuteResponse(BaseModel):
-    success: bool
-    job_id: str
-    message: str
-    estimated_time: int = Field(description="Seconds the crews usually take.")
-
-
 class CompatProgress(BaseModel):
     completed_tasks: int
     total_tasks: int
@@ -279,20 +275,3 @@ class CompatProgress(BaseModel):
         None, description="Scenes the running (or last) scene-by-scene crew has finished.")
     scenes_total: int | None = Field(None, description="Scenes that crew will do.")
     scenes_crew: str | None = Field(None, description="The crew the scene counts are of.")
-
-
-class StatusResponse(BaseModel):
-    """``GET /crews/status/{job_id}``: ``succeeded`` shows as ``completed``."""
-
-    job_id: str
-    status: Literal["queued", "running", "completed", "failed", "cancelled"]
-    crew_type: str
-    project_id: str | None
-    created_at: datetime
-    started_at: datetime | None
-    completed_at: datetime | None
-    progress: float = Field(description="Percentage of tasks done, 0 to 100.")
-    progress_detail: CompatProgress
-    result: Any = Field(description="A single crew's output, or a chain's outputs by crew.")
-    error: str | None
-    error_type: str | None

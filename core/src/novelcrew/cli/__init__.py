@@ -9,6 +9,7 @@ from typing import Any
 
 import typer
 
+from novelcrew import __version__
 from novelcrew.cli import plugins as _plugins
 
 app = typer.Typer(
@@ -21,18 +22,9 @@ app = typer.Typer(
 )
 
 
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("novelcrew")
-    except PackageNotFoundError:  # running from a source tree that is not installed
-        return "unknown"
-
-
 def _print_version(value: bool) -> None:
     if value:
-        typer.echo(f"novelcrew {_version()}")
+        typer.echo(f"novelcrew {__version__}")
         raise typer.Exit()
 
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from novelcrew.context import RunContext, current_context
 from novelcrew.crewai import compat, env
-from novelcrew.errors import JobCancelled, NovelcrewError
+from novelcrew.errors import JobCancelled, NovelcrewError, causes
 
 _log = logging.getLogger(__name__)
 
@@ -33,7 +33,6 @@ _log = logging.getLogger(__name__)
 #: its model's limit of chunks or scenes in flight, so several long jobs need hundreds: the
 #: pool must never be what holds a call back while its model has room
 KICKOFF_THREADS = 1024
-_pool: concurrent.futures.ThreadPoolExecutor | None = None
 _lock = threading.Lock()
 _listening = False
 _in_flight: weakref.WeakSet[Any] = weakref.WeakSet()
@@ -60,13 +59,10 @@ def given_up(ctx: Any) -> NovelcrewError | None:
     return error if isinstance(error, NovelcrewError) else None
 
 
+@functools.cache
 def kickoff_pool() -> concurrent.futures.ThreadPoolExecutor:
-    global _pool
-    with _lock:
-        if _pool is None:
-            _pool = concurrent.futures.ThreadPoolExecutor(
-                max_workers=KICKOFF_THREADS, thread_name_prefix="novelcrew-kickoff")
-        return _pool
+    return concurrent.futures.ThreadPoolExecutor(max_workers=KICKOFF_THREADS,
+                                                 thread_name_prefix="novelcrew-kickoff")
 
 
 def task_label(task_or_output: Any) -> str:
@@ -179,14 +175,7 @@ def _chain(user: Callable[[Any], Any] | None, ours: Callable[[Any], None]) -> Ca
 
 def _our_error(exc: BaseException) -> NovelcrewError | None:
     """The novelcrew error (``ModelError``, ``JobCancelled``) behind whatever crewAI raised."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, NovelcrewError):
-            return current
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return None
+    return next((err for err in causes(exc) if isinstance(err, NovelcrewError)), None)
 
 
 async def kickoff(ctx: RunContext, crew: Any, inputs: dict[str, Any]) -> Any:

@@ -9,19 +9,16 @@ from novelcrew.hookspecs import hookimpl
 from novelcrew.specs import Model
 
 
-async def _health(settings: Any, provider: str) -> Any:
-    from novelcrew.llm import health
-
-    check = {"openrouter": health.openrouter_health, "openai": health.openai_health}[provider]
-    return await check(settings)
-
-
 async def _openrouter_health(settings: Any) -> Any:
-    return await _health(settings, "openrouter")
+    from novelcrew.llm.health import openrouter_health
+
+    return await openrouter_health(settings)
 
 
 async def _openai_health(settings: Any) -> Any:
-    return await _health(settings, "openai")
+    from novelcrew.llm.health import openai_health
+
+    return await openai_health(settings)
 
 
 def _build(model_id: str, settings: Any) -> Any:

@@ -20,8 +20,9 @@ from typing import Any
 
 from pydantic import PrivateAttr
 
+from novelcrew.crewai.kickoff import task_label
 from novelcrew.default_plugins.offline.llm import answer
-from novelcrew.llm.local import LocalLLM, text_of
+from novelcrew.llm.local import LocalLLM, approx_tokens, text_of
 
 __all__ = ["READ_ONLY_TOOLS", "CallRecord", "CountingLLM", "DryRunTool", "Recorder",
            "completion_estimate", "offline_only_chars"]
@@ -106,14 +107,6 @@ class Recorder:
             self.records.append(record)
 
 
-def _task_name(task: Any) -> str:
-    name = getattr(task, "name", None)
-    if name:
-        return str(name)
-    description = str(getattr(task, "description", "") or "").strip()
-    return description.splitlines()[0][:80] if description else "task"
-
-
 class CountingLLM(LocalLLM):
     """Answers like ``offline`` and counts each call against the model the job routes to."""
 
@@ -146,16 +139,12 @@ class CountingLLM(LocalLLM):
 
     def get_input_tokens_count(self, messages: Any, tools: Any = None,
                                response_model: Any = None) -> int:
-        """About four characters a token, quietly (crewAI's fallback warns on every call)."""
-        if isinstance(messages, str):
-            return (len(messages) + 3) // 4
-        return (sum(len(text_of(m.get("content") if isinstance(m, dict) else m))
-                    for m in messages or []) + 3) // 4
+        return approx_tokens(messages)
 
     def respond(self, messages: list[dict[str, Any]], prompt: str, from_agent: Any,
                 response_model: Any) -> str:
         role = getattr(from_agent, "role", None) or self._role or ""
-        key = (str(role).strip(), _task_name(_task.get()))
+        key = (str(role).strip(), task_label(_task.get()))
         if self._recorder.retrying(key):
             # not counted, and it would be no better: spare the extraction
             return "Final Answer: [offline] no answer in the requested shape"

@@ -30,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from novelcrew.errors import causes
 from novelcrew.llm.policy import status_of
 
 if TYPE_CHECKING:
@@ -50,13 +51,7 @@ MAX_POLL = 0.25
 
 def rate_limited(exc: BaseException | None) -> bool:
     """Whether a failed call was the provider saying "too many requests" (HTTP 429)."""
-    seen = 0
-    while exc is not None and seen < 8:
-        if status_of(exc) == 429:
-            return True
-        exc = exc.__cause__ or exc.__context__
-        seen += 1
-    return False
+    return exc is not None and any(status_of(err) == 429 for err in causes(exc))
 
 
 @dataclass
@@ -326,7 +321,7 @@ class RedisLimiter(ModelLimiter):
         return [f"{self.root}:limit:{pool}:holders", f"{self.root}:limit:{pool}:state"]
 
     def _try(self, pool: str, ceiling: int) -> str | None:
-        token = f"{uuid.uuid4().hex}"
+        token = uuid.uuid4().hex
         now = time.time()
         try:
             got = self._acquire(keys=self._keys(pool),

@@ -16,7 +16,7 @@ from crewai.llms.base_llm import BaseLLM, llm_call_context
 from novelcrew.crewai.compat import ours_only
 from novelcrew.llm.usage import report_usage
 
-__all__ = ["LocalLLM", "fake_usage", "messages_of", "prompt_of", "text_of"]
+__all__ = ["LocalLLM", "approx_tokens", "fake_usage", "messages_of", "prompt_of", "text_of"]
 
 
 def text_of(content: Any) -> str:
@@ -56,6 +56,19 @@ def fake_usage(prompt: str, reply: str) -> dict[str, int]:
         "completion_tokens": completion_tokens,
         "total_tokens": prompt_tokens + completion_tokens,
     }
+
+
+def approx_tokens(messages: Any) -> int:
+    """The prompt tokens of ``messages`` at about four characters a token: crewAI's
+    ``get_input_tokens_count`` without its fallback's warning on every call, and without the
+    extra HTTP request before every call that OpenAI's own count costs."""
+    if isinstance(messages, str):
+        return (len(messages) + 3) // 4
+    chars = 0
+    for message in messages or []:
+        content = message.get("content") if isinstance(message, dict) else message
+        chars += len(content) if isinstance(content, str) else len(str(content or ""))
+    return (chars + 3) // 4
 
 
 class LocalLLM(BaseLLM):

@@ -9,9 +9,10 @@ from __future__ import annotations
 import email.utils
 import random
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
+
+from novelcrew.errors import NovelcrewError, causes
 
 Action = Literal["retry", "fallback", "raise"]
 
@@ -33,16 +34,6 @@ class Verdict:
     reason: str
     retry_after: float | None = None
     status: int | None = None
-
-
-def causes(exc: BaseException) -> Iterator[BaseException]:
-    """The exception and everything it was raised from, each once."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        yield current
-        current = current.__cause__ or current.__context__
 
 
 def status_of(exc: BaseException) -> int | None:
@@ -92,8 +83,6 @@ def _is_transport(exc: BaseException) -> bool:
 
 def judge(exc: BaseException) -> Verdict:
     """Decide what a failed call deserves."""
-    from novelcrew.errors import NovelcrewError
-
     chain = list(causes(exc))
     for err in chain:
         if isinstance(err, NovelcrewError):  # cancellation, our own give-up: never retried

@@ -10,9 +10,9 @@ job id or agent object), so the same question asked by two jobs shares one cache
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
-import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,18 +24,11 @@ __all__ = ["KEY_VERSION", "canonical_request", "key_of", "request_key"]
 #: stored by an older version are never read as this one's
 KEY_VERSION = 1
 
-_schemas: dict[type[BaseModel], dict[str, Any]] = {}
-_schemas_lock = threading.Lock()
 
-
+@functools.cache
 def _schema(model: type[BaseModel]) -> dict[str, Any]:
-    with _schemas_lock:
-        found = _schemas.get(model)
-    if found is None:
-        found = {"name": model.__name__, "schema": model.model_json_schema()}
-        with _schemas_lock:
-            _schemas[model] = found
-    return found
+    """A response model's name and JSON schema, built once per class (callers only read it)."""
+    return {"name": model.__name__, "schema": model.model_json_schema()}
 
 
 def _plain(value: Any) -> Any:
@@ -56,16 +49,11 @@ def _messages(messages: Any) -> list[Any]:
 def canonical_request(model_id: str, messages: Any, *, response_model: Any = None,
                       tools: Any = None, params: Mapping[str, Any] | None = None) -> str:
     """The canonical JSON the key is a hash of (also what a recording stores as the request)."""
-    schema = None
-    if isinstance(response_model, type) and issubclass(response_model, BaseModel):
-        schema = _schema(response_model)
-    elif response_model is not None:
-        schema = _plain(response_model)
     question = {
         "v": KEY_VERSION,
         "model": model_id,
         "messages": _messages(messages),
-        "response_schema": schema,
+        "response_schema": None if response_model is None else _plain(response_model),
         "tools": tools or None,
         "params": {k: v for k, v in sorted((params or {}).items()) if v is not None},
     }

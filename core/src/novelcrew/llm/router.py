@@ -39,6 +39,7 @@ from novelcrew.errors import BudgetExceeded, ModelError, NotRecorded, NovelcrewE
 from novelcrew.jobs import ModelUsage
 from novelcrew.llm import metrics
 from novelcrew.llm.limit import model_slot
+from novelcrew.llm.local import LocalLLM, approx_tokens
 from novelcrew.llm.policy import (
     CallTimeout,
     MalformedResponse,
@@ -89,16 +90,11 @@ def shared_provider_llm(provider: Any, model_id: str, settings: Settings) -> Bas
     return llm
 
 
-_guard: concurrent.futures.ThreadPoolExecutor | None = None
-
-
+@functools.cache
 def _guard_pool() -> concurrent.futures.ThreadPoolExecutor:
-    global _guard
-    with _shared_lock:
-        if _guard is None:
-            _guard = concurrent.futures.ThreadPoolExecutor(
-                max_workers=256, thread_name_prefix="novelcrew-model-guard")
-        return _guard
+    """The threads that bound calls to models whose client does not bound them itself."""
+    return concurrent.futures.ThreadPoolExecutor(max_workers=256,
+                                                 thread_name_prefix="novelcrew-model-guard")
 
 
 def _ours(llm: BaseLLM) -> bool:
@@ -109,8 +105,6 @@ def _ours(llm: BaseLLM) -> bool:
 
 
 def _reports_usage(llm: BaseLLM) -> bool:
-    from novelcrew.llm.local import LocalLLM
-
     return _ours(llm) or isinstance(llm, LocalLLM)
 
 
@@ -139,13 +133,10 @@ def build_llm(ctx: RunContext, agent_role: str | None = None, *,
     this LLM, whichever model of the chain answers: a crew sets them per task.
     """
     # a job's own config.temperature / config.max_tokens win over a task's choice
-    for key, value in (("temperature", ctx.config.get("temperature")),
-                       ("max_tokens", ctx.config.get("max_tokens"))):
-        if value is not None:
-            if key == "temperature":
-                temperature = float(value)
-            else:
-                max_tokens = int(value)
+    if ctx.config.get("temperature") is not None:
+        temperature = float(ctx.config["temperature"])
+    if ctx.config.get("max_tokens") is not None:
+        max_tokens = int(ctx.config["max_tokens"])
     chain = model_chain(ctx, agent_role)
     # fail fast on an unknown provider prefix: a typo is an input error, not an outage
     for model_id in chain:
@@ -274,15 +265,7 @@ class RoutedLLM(BaseLLM):
 
     def get_input_tokens_count(self, messages: Any, tools: Any = None,
                                response_model: Any = None) -> int:
-        """About four characters a token, quietly (crewAI's fallback logs a warning per call,
-        and OpenAI's own count is an extra HTTP request before every call)."""
-        if isinstance(messages, str):
-            return (len(messages) + 3) // 4
-        chars = 0
-        for message in messages or []:
-            content = message.get("content") if isinstance(message, dict) else message
-            chars += len(content) if isinstance(content, str) else len(str(content or ""))
-        return (chars + 3) // 4
+        return approx_tokens(messages)
 
     def supports_multimodal(self) -> bool:
         primary = self._primary()
@@ -432,7 +415,7 @@ class RoutedLLM(BaseLLM):
     def _scope(self, llm: BaseLLM) -> Iterator[tuple[dict[str, Any], tuple[int, int] | None]]:
         """crewAI's retry off, our stop words, a usage slot; crewAI's token counters read
         before the call only for an LLM that does not report usage itself."""
-        stop = list(getattr(self, "stop_sequences", None) or getattr(self, "stop", None) or [])
+        stop = self._stop_words()
         before = None if _reports_usage(llm) else token_snapshot(llm)
         with no_inner_retry(), usage_slot() as slot:
             if stop and call_stop_override is not None:
@@ -440,6 +423,11 @@ class RoutedLLM(BaseLLM):
                     yield slot, before
             else:
                 yield slot, before
+
+    def _stop_words(self) -> list[str]:
+        """The stop words crewAI set for this call (``stop_sequences``; ``stop`` in 1.12): what
+        is sent is what keys the kept answer."""
+        return list(getattr(self, "stop_sequences", None) or getattr(self, "stop", None) or [])
 
     def _agent_role(self, from_agent: Any) -> str | None:
         role = getattr(from_agent, "role", None)
@@ -505,17 +493,14 @@ class RoutedLLM(BaseLLM):
     # kept answers (llm/reuse.py) and the budget (llm/budget.py) ----------------------------
     def _ticket(self, kept: KeptAnswers, model_id: str, args: tuple[Any, ...]) -> Ticket | None:
         """The call's ticket for ``model_id``; None for models answered in this process."""
-        from novelcrew.llm.local import LocalLLM
-
         try:
             llm = self.inner(model_id)
         except Exception:
             return None  # the attempt reports it
         if isinstance(llm, LocalLLM):
             return None
-        stop = list(getattr(self, "stop_sequences", None) or getattr(self, "stop", None) or [])
         params = {name: getattr(llm, name, None) for name in _SAMPLING}
-        params["stop"] = stop or None
+        params["stop"] = self._stop_words() or None
         return self._stopping(kept.ticket, model_id, args, params)
 
     def _reused(self, model_id: str, role: str | None, found: Found) -> Any:

@@ -5,19 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import Field
 
 from novelcrew import introspect
 from novelcrew.api.deps import PluginsDep
 from novelcrew.api.errors import GUARDED
-from novelcrew.api.schemas import PluginPublic as _PluginBase
-
-
-class PluginPublic(_PluginBase):
-    warnings: list[str] = Field(
-        description="Problems of the plugin that do not stop it loading, e.g. a crew that "
-        "needs a tool no loaded plugin registers.")
-
+from novelcrew.api.schemas import PluginPublic
 
 router = APIRouter(prefix="/plugins", tags=["plugins"], responses=GUARDED)
 

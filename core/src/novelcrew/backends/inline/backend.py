@@ -148,25 +148,10 @@ class InlineBackend(JobBackend):
         ``queued`` with a warning, to run again from their first crew without a result), and
         event streams end with a ``server_stopping`` event."""
         self.draining = True
-        self._accepting = False
-        for handle in self._retries.values():
-            handle.cancel()  # they stay queued in the store
-        self._retries.clear()
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + grace
         if self._running:
             log.info("inline_draining", running=len(self._running), grace_seconds=grace)
-        while self._running and loop.time() < deadline:
-            await asyncio.sleep(0.05)
-        handed_back = set(self._running)
-        for task in self._workers:
-            task.cancel()
-        await asyncio.gather(*self._workers, return_exceptions=True)
-        self._workers = []
+        handed_back = await self._let_go(grace)
         for job_id in handed_back:
-            event = self._cancel_events.pop(job_id, None)
-            if event is not None:
-                event.set()  # stops a crewAI kickoff still working in its thread
             try:
                 await self._hand_back(job_id)
             except Exception as exc:  # it stays running: the next start re-runs it anyway
@@ -190,32 +175,39 @@ class InlineBackend(JobBackend):
     async def stop(self, grace: float = 0.0) -> None:
         """Stop taking work; running jobs get ``grace`` seconds, then are abandoned (they stay
         ``running`` in the store and are re-run by the next ``start``)."""
-        self._accepting = False
-        for handle in self._retries.values():
-            handle.cancel()
-        self._retries.clear()
         if self._store_probe is not None:
             self._store_probe.cancel()
             self._store_probe = None
         self._parked.clear()  # left as stored: the next start picks them up
-        if grace > 0 and self._running:
-            deadline = asyncio.get_running_loop().time() + grace
-            while self._running and asyncio.get_running_loop().time() < deadline:
-                await asyncio.sleep(0.05)
-        abandoned = set(self._running)
+        await self._let_go(grace)
+        await drain_webhooks(timeout=self.webhook_drain_seconds)
+        await self.store.close()
+        self._release_lock()
+
+    async def _let_go(self, grace: float) -> set[str]:
+        """Stop taking work, give running jobs ``grace`` seconds, then cancel the workers: the
+        jobs still running (left ``running`` in the store; queued ones and pending retries
+        stay queued there)."""
+        self._accepting = False
+        for handle in self._retries.values():
+            handle.cancel()
+        self._retries.clear()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
+        while self._running and loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        left = set(self._running)
         for task in self._workers:
             task.cancel()
         await asyncio.gather(*self._workers, return_exceptions=True)
         self._workers = []
-        # only now (the runners have let go, leaving the jobs ``running``) stop what still
-        # runs in threads, e.g. a crewAI kickoff, so the process can exit without waiting
-        for job_id in abandoned:
+        # only now (the runners have let go) stop what still runs in threads, e.g. a crewAI
+        # kickoff, so the process can exit without waiting for it
+        for job_id in left:
             event = self._cancel_events.pop(job_id, None)
             if event is not None:
                 event.set()
-        await drain_webhooks(timeout=self.webhook_drain_seconds)
-        await self.store.close()
-        self._release_lock()
+        return left
 
     def _take_lock(self) -> None:
         """One inline server per data directory: a second would re-run the first's jobs."""
