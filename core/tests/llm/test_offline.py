@@ -224,3 +224,36 @@ def test_characters_are_names_not_numbers_or_possessives() -> None:
     for story in sorted(stories.glob("*.txt")):
         cast = TextFacts(story.read_text()).characters
         assert not [name for name in cast if name.endswith(("'s", "\u2019s"))], story.name
+
+
+async def test_a_users_crewai_listener_sees_each_offline_call(tmp_path: Path) -> None:
+    """The stand-in sends crewAI's call events on its public bus, as a provider's LLM does, so
+    a plugin's own crewAI listener (tracing, cost dashboards) sees offline calls too."""
+    import threading
+
+    from crewai.events import crewai_event_bus
+    from crewai.events.types.llm_events import LLMCallCompletedEvent, LLMCallStartedEvent
+
+    seen: list[tuple[str, Any]] = []
+    lock = threading.Lock()
+    with crewai_event_bus.scoped_handlers():
+        @crewai_event_bus.on(LLMCallStartedEvent)
+        def started(source: Any, event: LLMCallStartedEvent) -> None:
+            with lock:
+                seen.append(("started", event))
+
+        @crewai_event_bus.on(LLMCallCompletedEvent)
+        def completed(source: Any, event: LLMCallCompletedEvent) -> None:
+            with lock:
+                seen.append(("completed", event))
+
+        job, _ = await run_job(make_plugins(StoryCrews()), "story", {"story": STORY},
+                               settings=make_settings(tmp_path / "data"))
+        crewai_event_bus.flush()
+    assert job.status == "succeeded", job.error
+    starts = [e for kind, e in seen if kind == "started"]
+    ends = [e for kind, e in seen if kind == "completed"]
+    assert len(starts) == len(ends) == 1
+    assert starts[0].call_id == ends[0].call_id
+    assert ends[0].model == "offline" and ends[0].agent_role == "Story Structure Analyst"
+    assert "Maya Reyes" in str(ends[0].response)

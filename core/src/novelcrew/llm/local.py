@@ -1,16 +1,22 @@
 """Models answered inside this process (``offline``, the SDK's scripted LLM).
 
-They share everything but the answer: crewAI's call events (so progress listeners and usage
-accounting see every call), token usage of about four characters a token, no crewAI retry
-wrapper (nothing here is rate limited), and no function calling.
+They share everything but the answer: crewAI's call events, sent on its public event bus (so a
+user's crewAI listeners see every call), token usage of about four characters a token reported
+to the router, no crewAI retry wrapper (nothing here is rate limited), and no function calling.
 """
 
 from __future__ import annotations
 
 from abc import abstractmethod
-from typing import Any, cast
+from typing import Any
 
-from crewai.events.types.llm_events import LLMCallType
+from crewai.events import crewai_event_bus
+from crewai.events.types.llm_events import (
+    LLMCallCompletedEvent,
+    LLMCallFailedEvent,
+    LLMCallStartedEvent,
+    LLMCallType,
+)
 from crewai.llms.base_llm import BaseLLM, llm_call_context
 
 from novelcrew.crewai.compat import ours_only
@@ -92,24 +98,23 @@ class LocalLLM(BaseLLM):
         msgs = messages_of(messages)
         prompt = prompt_of(msgs)
         agent = from_agent if hasattr(from_agent, "id") else None  # events want a real agent
-        with llm_call_context():
-            self._emit_call_started_event(messages=cast(Any, msgs), tools=tools,
-                                          callbacks=callbacks,
-                                          available_functions=available_functions,
-                                          from_task=from_task, from_agent=agent)
+        about = {"from_task": from_task, "from_agent": agent, "model": self.model}
+        with llm_call_context() as call_id:
+            crewai_event_bus.emit(self, event=LLMCallStartedEvent(
+                messages=msgs, tools=tools, callbacks=callbacks,
+                available_functions=available_functions, call_id=call_id, **about))
             try:
                 reply = self.respond(msgs, prompt, from_agent, response_model)
             except Exception as exc:
-                self._emit_call_failed_event(error=str(exc), from_task=from_task,
-                                             from_agent=agent)
+                crewai_event_bus.emit(self, event=LLMCallFailedEvent(
+                    error=str(exc), call_id=call_id, **about))
                 raise
             usage = fake_usage(prompt, reply)
-            self._track_token_usage_internal(usage)
             report_usage(usage)
             self.answered(msgs, prompt, reply, usage, from_agent)
-            self._emit_call_completed_event(response=reply, call_type=LLMCallType.LLM_CALL,
-                                            from_task=from_task, from_agent=agent,
-                                            messages=cast(Any, msgs))
+            crewai_event_bus.emit(self, event=LLMCallCompletedEvent(
+                messages=msgs, response=reply, call_type=LLMCallType.LLM_CALL, call_id=call_id,
+                **about))
         return reply
 
     @ours_only
