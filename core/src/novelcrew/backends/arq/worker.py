@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import socket
 import sys
@@ -70,6 +71,8 @@ EXTRA_RECOVERIES = 2
 MISSING_RECORD_TRIES = 5
 #: how many queue entries one reaper pass looks at
 REAPER_SCAN = 500
+#: how long a stopped worker waits for the crewAI threads of the crews it stopped
+STRAGGLER_SECONDS = 0.5
 #: backoff between reconnections to Redis (seconds, doubling)
 RECONNECT_MIN, RECONNECT_MAX = 0.5, 30.0
 
@@ -484,5 +487,25 @@ async def serve(settings: Settings, plugins: Plugins | None = None, *,
 
 def run_worker(settings: Settings, *, concurrency: int | None = None,
                burst: bool = False) -> None:
-    """``serve`` in a new event loop (the ``novelcrew worker`` command)."""
+    """``serve`` in a new event loop (the ``novelcrew worker`` command).
+
+    When ``serve`` returns, the jobs have finished or been handed back and the worker has left
+    the worker list. A crew it stopped may still have a thread waiting on a model's answer (or
+    on crewAI's import, if it was stopped while starting): Python would join it at exit, so
+    the process would outlive its grace period by the rest of the call, up to the model
+    timeout. After ``STRAGGLER_SECONDS`` the process exits without it (its model slots given
+    back, logs flushed)."""
+    from novelcrew.crewai.kickoff import wait_idle
+
     asyncio.run(serve(settings, concurrency=concurrency, burst=burst))
+    if not wait_idle(STRAGGLER_SECONDS):
+        from novelcrew.llm.limit import give_back_slots
+
+        log.warning("worker_exit_abandons_calls",
+                    reason="a stopped crew is still waiting on a model or crewAI's import")
+        give_back_slots()
+        logging.shutdown()
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(0)
