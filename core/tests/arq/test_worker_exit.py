@@ -49,11 +49,13 @@ async def test_a_stopped_worker_exits_at_once(
     start_worker: StartWorker, tmp_path: Path, when: str
 ) -> None:
     """Stopped while it still imports crewAI (a restart just after a start), the worker used
-    to wait for the import to end (~7 s here); idle, it ends in about a second."""
+    to wait for the import to end (7-18 s here); idle, it ends in well under a second (its
+    heap frozen after start-up: 1.2-1.9 s before, tearing down crewAI's modules)."""
     proc = start_worker(plugin_modules=AGENTIC, worker_grace_seconds=1)
     await _logged(tmp_path, 0, "worker_started" if when == "idle" else "Starting worker")
     took = await _stop(proc)
-    assert took < 3.0, f"{took:.1f}s"
+    # the import holds the GIL in long stretches (pydantic building crewAI's models)
+    assert took < (3.0 if when == "idle" else 4.5), f"{took:.1f}s"
     if when != "idle":
         assert "worker_started" not in _log(tmp_path, 0)  # it was stopped before taking jobs
 

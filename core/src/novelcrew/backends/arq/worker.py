@@ -169,8 +169,11 @@ class _Run:
 class WorkerState:
     """One worker process: its runner, running jobs, heartbeat, leases and reaper."""
 
-    def __init__(self, settings: Settings, plugins: Plugins, *, concurrency: int) -> None:
+    def __init__(self, settings: Settings, plugins: Plugins, *, concurrency: int,
+                 on_ready: Callable[[], None] | None = None) -> None:
         self.settings = settings
+        #: called once, when crewAI is imported and before the first job (the command's hook)
+        self.on_ready = on_ready
         self.plugins = plugins
         self.concurrency = concurrency
         self.keys = Keys.for_queue(settings.queue_name)
@@ -203,6 +206,8 @@ class WorkerState:
         self._take = self.store.redis.register_script(TAKE_LUA)
         self._renew = self.store.redis.register_script(RENEW_LUA)
         await warm_up_crewai(self.plugins, self.settings.resolved_data_dir)
+        if self.on_ready is not None:
+            self.on_ready()
         await self.heartbeat()
         self._loop_task = asyncio.create_task(self._heartbeat_loop(), name="novelcrew-heartbeat")
         log.info("worker_started", worker=self.id, queue=self.settings.queue_name,
@@ -450,7 +455,8 @@ async def local_worker_alive(settings: Settings) -> bool:
 
 
 async def serve(settings: Settings, plugins: Plugins | None = None, *,
-                concurrency: int | None = None, burst: bool = False) -> None:
+                concurrency: int | None = None, burst: bool = False,
+                on_ready: Callable[[], None] | None = None) -> None:
     """Run a worker until SIGTERM/SIGINT (or, with ``burst``, an empty queue), reconnecting
     to Redis with backoff whenever the connection is lost: it never exits for that."""
     from arq.worker import create_worker
@@ -459,7 +465,8 @@ async def serve(settings: Settings, plugins: Plugins | None = None, *,
         from novelcrew.plugins import get_plugins
 
         plugins = get_plugins()
-    state = WorkerState(settings, plugins, concurrency=concurrency or settings.concurrency)
+    state = WorkerState(settings, plugins, concurrency=concurrency or settings.concurrency,
+                        on_ready=on_ready)
     delay = RECONNECT_MIN
     try:
         while True:
@@ -485,9 +492,10 @@ async def serve(settings: Settings, plugins: Plugins | None = None, *,
         await state.close()
 
 
-def run_worker(settings: Settings, *, concurrency: int | None = None,
-               burst: bool = False) -> None:
-    """``serve`` in a new event loop (the ``novelcrew worker`` command).
+def run_worker(settings: Settings, *, concurrency: int | None = None, burst: bool = False,
+               on_ready: Callable[[], None] | None = None) -> None:
+    """``serve`` in a new event loop (the ``novelcrew worker`` command; ``on_ready``: see
+    ``WorkerState``).
 
     When ``serve`` returns, the jobs have finished or been handed back and the worker has left
     the worker list. A crew it stopped may still have a thread waiting on a model's answer (or
@@ -497,7 +505,7 @@ def run_worker(settings: Settings, *, concurrency: int | None = None,
     back, logs flushed)."""
     from novelcrew.crewai.kickoff import wait_idle
 
-    asyncio.run(serve(settings, concurrency=concurrency, burst=burst))
+    asyncio.run(serve(settings, concurrency=concurrency, burst=burst, on_ready=on_ready))
     if not wait_idle(STRAGGLER_SECONDS):
         from novelcrew.llm.limit import give_back_slots
 
