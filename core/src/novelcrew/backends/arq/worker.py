@@ -26,7 +26,8 @@ import never stall the event loop that renews the leases. A lost Redis connectio
 the process: the worker reconnects with backoff (``serve``), and jobs whose lease lapsed
 meanwhile go to whichever worker takes them first. On SIGTERM (or SIGINT) the worker stops
 taking jobs, gives running ones ``worker_grace_seconds`` to finish, then hands the rest back
-(status ``queued``, a ``warning`` event) and arq runs them again elsewhere.
+(status ``queued``, a ``warning`` event) and arq runs them again elsewhere; the process then
+ends without waiting for a stopped crew's model call (``run_worker``).
 """
 
 from __future__ import annotations
