@@ -52,7 +52,7 @@ def generate(n_entities: int, n_relationships: int, seed: int) -> tuple[list[dic
     weights = [1.0 / (1 + i) ** 0.6 for i in range(n_entities)]
     names = [e["entity_name"] for e in entities]
     seen: set[tuple[int, int]] = set()
-    rels = []
+    rels: list[dict] = []
     while len(rels) < n_relationships:
         a = rng.choices(range(n_entities), weights=weights)[0] if rng.random() < 0.3 else (
             rng.randrange(n_entities))

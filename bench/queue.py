@@ -32,14 +32,17 @@ import subprocess
 import tempfile
 import textwrap
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from services import redis_server
 
 from novelcrew_sdk.testing import stop_process
+
+if TYPE_CHECKING:
+    from arq.connections import ArqRedis
 
 CREWS = '''
 from pydantic import BaseModel
@@ -137,6 +140,12 @@ class Novelcrew:
         await self.backend.stop()
 
 
+def _blpop(pool: ArqRedis, key: str, timeout: int) -> Awaitable[list[bytes] | None]:
+    """``BLPOP`` on the asyncio client: redis-py annotates its list commands for its blocking
+    and asyncio clients at once (``Awaitable[X] | X``); here it is always the awaitable."""
+    return cast(Awaitable["list[bytes] | None"], pool.blpop([key], timeout=timeout))
+
+
 class Bare:
     """Bare arq's side: ``enqueue_job`` of a no-op function that notes when it started."""
 
@@ -152,7 +161,7 @@ class Bare:
         self.pool = await create_pool(RedisSettings.from_dsn(self.env["NOVELCREW_REDIS_URL"]),
                                       default_queue_name=self.queue)
         await self.pool.enqueue_job("noop", "warmup")
-        if await self.pool.blpop([self.starts], timeout=60) is None:
+        if await _blpop(self.pool, self.starts, 60) is None:
             raise RuntimeError("the bare arq worker did not start")
 
     async def burst(self, jobs: int) -> float:
@@ -162,7 +171,8 @@ class Bare:
             await asyncio.gather(*(self.pool.enqueue_job("noop", f"t{self.n + i}")
                                    for i in range(start, min(jobs, start + 50))))
         self.n += jobs
-        while await self.pool.zcard(self.queue) or await self.pool.llen(self.starts) < jobs:
+        while await self.pool.zcard(self.queue) or await cast(
+                Awaitable[int], self.pool.llen(self.starts)) < jobs:
             await asyncio.sleep(0.01)
         return jobs / (time.time() - first)
 
@@ -172,7 +182,7 @@ class Bare:
         self.n += 1
         sent = time.time()
         await self.pool.enqueue_job("noop", key)
-        item = await self.pool.blpop([self.starts], timeout=30)
+        item = await _blpop(self.pool, self.starts, 30)
         if item is None:
             raise RuntimeError("a bare arq job did not start")
         _, started = json.loads(item[1])

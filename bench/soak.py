@@ -201,10 +201,10 @@ def main() -> int:
                     baseline = rss_mb(proc.pid)
                 if done % args.report_every == 0 or done == args.jobs:
                     rss = rss_mb(proc.pid)
-                    growth = ("" if baseline is None
-                              else f"  (+{rss - baseline:.1f} MB since warm-up)")
+                    since = ("" if baseline is None
+                             else f"  (+{rss - baseline:.1f} MB since warm-up)")
                     print(f"{done:6d} jobs  {time.monotonic() - started:7.1f} s  "
-                          f"RSS {rss:7.1f} MB{growth}", flush=True)
+                          f"RSS {rss:7.1f} MB{since}", flush=True)
             if args.tracemalloc:
                 snapshot(client, work / "end.snap")
                 print_growth(work / "warm.snap", work / "end.snap")

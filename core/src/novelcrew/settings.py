@@ -85,7 +85,7 @@ class Settings(BaseSettings):
     #: a request's body must arrive in full within this many seconds of its head (else 408)
     body_timeout_seconds: float = Field(
         60.0, gt=0, validation_alias=_env("BODY_TIMEOUT_SECONDS"))
-    gc_freeze: bool = Field(True, validation_alias=_env("GC_FREEZE"))  # novelcrew serve
+    gc_freeze: bool = Field(True, validation_alias=_env("GC_FREEZE"))  # serve and worker
     #: run ``serve`` / ``worker`` processes on these CPUs, one each (``affinity.py``)
     cpu_affinity: Annotated[list[int] | None, NoDecode] = Field(
         None, validation_alias=_env("CPU_AFFINITY"))

@@ -16,6 +16,7 @@ import httpx
 import pytest
 from nc_plugin_dists import COUNTER, dist_info
 
+import novelcrew
 from novelcrew.plugins import editable_plugin_sources
 from novelcrew_sdk.testing import free_port
 
@@ -91,6 +92,54 @@ def test_a_changed_plugin_file_reloads_the_server(editable, tmp_path):
         assert "alpha" not in crews and "fixed" in crews
     finally:
         os.killpg(proc.pid, signal.SIGINT)  # uvicorn's reloader stops its server process
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+
+
+def _starts(log: Path) -> int:
+    return log.read_text().count("Started server process")
+
+
+def test_only_python_source_restarts_the_server(editable, tmp_path):
+    """The current folder is not watched: the server's own log there, or a script there,
+    never restarts it (it used to be watched when no plugin was an editable install). A
+    change to core's source does."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("NOVELCREW_", "OPENROUTER_", "CREWAI_"))}
+    env.update(PYTHONPATH=os.pathsep.join([str(editable["site"]), str(editable["src"])]),
+               NOVELCREW_PLUGINS="reloadme", NOVELCREW_LOG_FORMAT="console")
+    log = tmp_path / "serve.log"  # in the server's current folder
+    core_file = Path(novelcrew.__file__).resolve().parent / "errors.py"
+    times = core_file.stat()
+    with log.open("w") as fh:
+        proc = subprocess.Popen(
+            [NOVELCREW, "serve", "--reload", "--port", str(port), "--data-dir",
+             str(tmp_path / "data")],
+            cwd=tmp_path, env=env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        _wait_for(port, "alpha", proc, log)
+        assert _starts(log) == 1
+        script = tmp_path / "notes.py"
+        for n in range(30):  # each request logs a line into serve.log
+            httpx.get(f"http://127.0.0.1:{port}/jobs/nope", timeout=5)
+            script.write_text(f"n = {n}\n")
+            time.sleep(0.1)
+        time.sleep(2.5)  # past watchfiles' debounce
+        assert _starts(log) == 1, log.read_text()
+        assert "Reloading" not in log.read_text()
+        os.utime(core_file)  # as an editor saving it
+        deadline = time.monotonic() + 60
+        while _starts(log) < 2:
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        _wait_for(port, "alpha", proc, log)
+    finally:
+        os.utime(core_file, ns=(times.st_atime_ns, times.st_mtime_ns))
+        os.killpg(proc.pid, signal.SIGINT)
         try:
             proc.wait(30)
         except subprocess.TimeoutExpired:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -13,6 +16,8 @@ from architect_fixtures import STORY, SYNTHESIS_REPLY, RecordingGraph, chapter_r
 
 from novelcrew_sdk import make_plugins, make_settings, run_job
 from novelcrew_sdk.scripted import ScriptedLLM
+
+NOVELCREW = str(Path(sys.executable).parent / "novelcrew")
 
 
 def packaged(name: str) -> dict[str, Any]:
@@ -58,3 +63,38 @@ async def test_a_broken_tasks_yaml_fails_the_job_naming_the_file(
     assert job.status == "failed"
     assert str(tmp_path / "tasks.yaml") in job.error.message
     assert "{chunk_text}" in job.error.message
+
+
+async def test_the_folder_may_come_from_novelcrew_toml_and_a_bad_value_is_named(
+    tmp_path: Path
+) -> None:
+    """``[plugin_config.architect] config_dir`` is read as every plugin setting is
+    (``PluginSettings.of``): honoured by the job, and a bad value fails it naming the key; the
+    CLI stops at its start with that one line and exit 2."""
+    agents = packaged("agents.yaml")
+    agents["story_structure_analyst"]["role"] = "Plot Cartographer"
+    (tmp_path / "agents.yaml").write_text(yaml.safe_dump(agents), "utf-8")
+    llm = ScriptedLLM(replies={"Plot Cartographer": chapter_reply,
+                               "Knowledge Graph Architect": json.dumps(SYNTHESIS_REPLY)})
+    plugins = make_plugins(RecordingGraph().plugin(), entry_points=["architect"], llm=llm)
+    good = make_settings(tmp_path / "d", default_model="scripted",
+                         plugin_config={"architect": {"config_dir": str(tmp_path)}})
+    job, _ = await run_job(plugins, "architect", {"story_text": STORY}, settings=good)
+    assert job.status == "succeeded", job.error
+    assert len(llm.calls_for("Plot Cartographer")) == 1
+
+    bad = make_settings(tmp_path / "d2", default_model="scripted",
+                        plugin_config={"architect": {"config_dir": 5}})
+    job, _ = await run_job(plugins, "architect", {"story_text": STORY}, settings=bad)
+    assert job.status == "failed" and job.error is not None
+    assert job.error.type == "settings_error"
+    assert "[plugin_config.architect] config_dir=5" in job.error.message
+
+    (tmp_path / "novelcrew.toml").write_text("[plugin_config.architect]\nconfig_dir = 5\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NOVELCREW_")}
+    out = subprocess.run([NOVELCREW, "run", "architect", "--story", "-", "--project-id", "p1"],
+                         cwd=tmp_path, env={**env, "NOVELCREW_PLUGINS": "architect"}, input=STORY,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2, out.stderr
+    (line,) = out.stderr.strip().splitlines()
+    assert line.startswith("novelcrew: error: bad setting [plugin_config.architect] config_dir=5")

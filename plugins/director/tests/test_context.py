@@ -3,6 +3,9 @@ descriptions however the graph service returns them."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +21,8 @@ from novelcrew import Tool, hookimpl
 from novelcrew_director import ScenePlan
 from novelcrew_director.story import parse_scene_description
 from novelcrew_sdk import ScriptedLLM, make_plugins, make_settings, run_job
+
+NOVELCREW = str(Path(sys.executable).parent / "novelcrew")
 
 PROJECT_DOC = {"id": 7, "name": "Lighthouse", "tone": "elegiac", "mood": "storm-dark",
                "targetAudience": "adults", "corePremise": "A keeper refuses to be replaced."}
@@ -174,3 +179,39 @@ async def test_yaml_overrides_retune_an_agent(tmp_path: Path, graph: MemoryGraph
     assert "You shoot only on 16mm film stock." in camera
     assert "Design the shot list" in camera  # keys not overridden keep the shipped text
     assert "16mm" not in llm.calls_for("Scene Analysis Director")[0].prompt
+
+
+async def test_the_yaml_folder_may_come_from_novelcrew_toml_and_a_bad_value_is_named(
+        tmp_path: Path, graph: MemoryGraph) -> None:
+    """``[plugin_config.director] config_dir`` is read as every plugin setting is
+    (``PluginSettings.of``): honoured by the job, and a bad value fails it naming the key; the
+    CLI stops at its start with that one line and exit 2."""
+    folder = tmp_path / "director-config"
+    folder.mkdir()
+    (folder / "agents.yaml").write_text(
+        "cinematography_specialist:\n  backstory: You shoot only on 16mm film stock.\n")
+    llm = ScriptedLLM(replies=director_replies())
+    plugins = make_plugins(graph_plugin(graph), entry_points=["director"], llm=llm)
+    good = make_settings(tmp_path / "data", default_model="scripted",
+                         plugin_config={"director": {"config_dir": str(folder)}})
+    job, _ = await run_job(plugins, "director", {"scenes": [1]}, settings=good,
+                           project_id=PROJECT)
+    assert job.status == "succeeded", job.error
+    assert "16mm" in llm.calls_for("Cinematography Specialist")[0].prompt
+
+    bad = make_settings(tmp_path / "data2", default_model="scripted",
+                        plugin_config={"director": {"config_dir": 5}})
+    job, _ = await run_job(plugins, "director", {"scenes": [1]}, settings=bad,
+                           project_id=PROJECT)
+    assert job.status == "failed" and job.error is not None
+    assert job.error.type == "settings_error"
+    assert "[plugin_config.director] config_dir=5" in job.error.message
+
+    (tmp_path / "novelcrew.toml").write_text("[plugin_config.director]\nconfig_dir = 5\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NOVELCREW_")}
+    out = subprocess.run([NOVELCREW, "run", "director", "--project-id", "p1"], cwd=tmp_path,
+                         env={**env, "NOVELCREW_PLUGINS": "director"}, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 2, out.stderr
+    (line,) = out.stderr.strip().splitlines()
+    assert line.startswith("novelcrew: error: bad setting [plugin_config.director] config_dir=5")

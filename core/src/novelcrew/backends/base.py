@@ -269,10 +269,13 @@ def import_crewai(data_dir: Path) -> None:
 async def warm_up_crewai(plugins: Plugins, data_dir: Path) -> None:
     """Import crewAI off the event loop if a registered crew uses it (a worker, before it
     takes its first job). A failure is logged: the job's own import raises it where it
-    belongs."""
+    belongs. It runs on the kickoff pool, not asyncio's default executor: a worker stopped
+    meanwhile ends without waiting for the import (``kickoff.wait_idle``)."""
     if "crewai" in sys.modules or not uses_crewai(plugins):
         return
+    from novelcrew.crewai.kickoff import in_crewai_thread
+
     try:
-        await asyncio.to_thread(import_crewai, data_dir)
+        await in_crewai_thread(import_crewai, data_dir)
     except Exception as exc:
         log.warning("crewai_warmup_failed", error=f"{type(exc).__name__}: {exc}")

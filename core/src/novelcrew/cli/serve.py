@@ -103,13 +103,16 @@ _FLAG_ENV = {"host": "NOVELCREW_HOST", "port": "NOVELCREW_PORT", "data_dir": "NO
 
 
 def run_reloading(overrides: dict[str, Any]) -> None:
-    """``serve --reload``: uvicorn's reloader watches the source folders of editable-installed
-    plugins and starts a fresh server process (plugins loaded anew) when a ``.py`` file in one
-    changes. The flags travel to that process as ``NOVELCREW_*`` variables."""
+    """``serve --reload``: uvicorn's reloader watches the ``.py`` files of core's package and
+    of the source folders of editable-installed plugins, and starts a fresh server process
+    (plugins loaded anew) when one changes. Never the current folder: whatever lands there (a
+    log, the data directory, a script) is not the server's source. The flags travel to that
+    process as ``NOVELCREW_*`` variables."""
     import os
 
     import uvicorn
 
+    import novelcrew
     from novelcrew.cli import print_startup_summary
     from novelcrew.logging import configure_logging
     from novelcrew.plugins import editable_plugin_sources
@@ -119,13 +122,14 @@ def run_reloading(overrides: dict[str, Any]) -> None:
         os.environ[_FLAG_ENV[key]] = str(value)
     settings = Settings()
     configure_logging(settings)
-    dirs = [str(folder) for folder in editable_plugin_sources()]
+    core = Path(novelcrew.__file__).resolve().parent
+    dirs = [str(folder) for folder in [core, *editable_plugin_sources()]]
     print_startup_summary(settings, f"serving on http://{settings.host}:{settings.port}")
-    watched = ", ".join(dirs) or "the current folder: no plugin is an editable install"
-    typer.echo(f"novelcrew: --reload watches {watched}", err=True)
+    typer.echo(f"novelcrew: --reload watches {', '.join(dirs)}", err=True)
     uvicorn.run("novelcrew.cli.serve:reload_app", factory=True, reload=True,
-                reload_dirs=dirs or None, host=settings.host, port=settings.port,
-                log_level=settings.log_level.lower(), log_config=None, access_log=False)
+                reload_dirs=dirs, reload_includes=["*.py"], host=settings.host,
+                port=settings.port, log_level=settings.log_level.lower(), log_config=None,
+                access_log=False)
 
 
 def reload_app() -> Any:

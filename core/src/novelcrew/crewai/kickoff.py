@@ -7,6 +7,10 @@ process-global: a handler registered once with ``crewai_event_bus.on`` finds the
 ContextVar set here (the bus copies the emitting thread's context into its handler threads).
 Events reach the job's event loop with ``loop.call_soon_threadsafe`` and are applied there in
 the order they were sent.
+
+The pool counts what runs on it (``in_crewai_thread``), so that a stopping worker can tell a
+kickoff still waiting on a model's answer (``wait_idle``) and end without it: Python joins such
+threads at exit (crewAI's own included), which would hold the process for the rest of the call.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import logging
 import threading
 import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from novelcrew.context import RunContext, current_context
 from novelcrew.crewai import compat, env
@@ -36,6 +40,11 @@ KICKOFF_THREADS = 1024
 _lock = threading.Lock()
 _listening = False
 _in_flight: weakref.WeakSet[Any] = weakref.WeakSet()
+#: calls running on the pool, and the condition ``wait_idle`` waits on
+_busy = 0
+_settled = threading.Condition()
+
+T = TypeVar("T")
 
 #: the task-event sink of the kickoff running in this context (read by the bus handler)
 _sink: contextvars.ContextVar[_TaskEvents | None] = contextvars.ContextVar(
@@ -63,6 +72,34 @@ def given_up(ctx: Any) -> NovelcrewError | None:
 def kickoff_pool() -> concurrent.futures.ThreadPoolExecutor:
     return concurrent.futures.ThreadPoolExecutor(max_workers=KICKOFF_THREADS,
                                                  thread_name_prefix="novelcrew-kickoff")
+
+
+def _counted(fn: Callable[..., T], *args: Any) -> T:
+    global _busy
+    with _settled:
+        _busy += 1
+    try:
+        return fn(*args)
+    finally:
+        with _settled:
+            _busy -= 1
+            _settled.notify_all()
+
+
+def in_crewai_thread(fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+    """``fn(*args)`` on the kickoff pool, counted for ``wait_idle`` (a kickoff, crewAI's
+    import). Cancelling the future leaves the call running: it stops at its own pace."""
+    loop = asyncio.get_running_loop()
+    return loop.run_in_executor(kickoff_pool(), _counted, fn, *args)
+
+
+def wait_idle(timeout: float) -> bool:
+    """Whether every call on the kickoff pool has ended, waiting up to ``timeout`` seconds.
+
+    A stopping worker asks: a crew it stopped ends at its next step, but one waiting on a
+    model's answer (or crewAI's import) may take up to the model timeout."""
+    with _settled:
+        return _settled.wait_for(lambda: _busy == 0, timeout)
 
 
 def task_label(task_or_output: Any) -> str:
@@ -238,7 +275,7 @@ async def _kickoff(ctx: RunContext, crew: Any, inputs: dict[str, Any]) -> Any:
     try:
         run = contextvars.copy_context().run
         start = functools.partial(crew.kickoff, inputs=inputs)
-        future = loop.run_in_executor(kickoff_pool(), run, start)
+        future = in_crewai_thread(run, start)
         try:
             output = await asyncio.shield(future)
         except asyncio.CancelledError:

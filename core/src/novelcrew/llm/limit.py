@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 __all__ = ["LEASE_SECONDS", "LocalLimiter", "ModelLimiter", "RedisLimiter", "Slot",
-           "limiter_for", "model_slot", "rate_limited"]
+           "give_back_slots", "limiter_for", "model_slot", "rate_limited"]
 
 #: a 429 halves a pool's limit at most once in this many seconds
 DECREASE_INTERVAL = 2.0
@@ -387,6 +387,17 @@ class RedisLimiter(ModelLimiter):
             except Exception:
                 log.warning("could not renew model slot leases", exc_info=True)
 
+    def give_back(self) -> None:
+        """Give back every slot this process holds, its calls unfinished: a worker that exits
+        without them (other workers need not wait for the leases to end)."""
+        with self._state:
+            held = {pool: list(tokens) for pool, tokens in self._held.items() if tokens}
+            self._held.clear()
+        with contextlib.suppress(Exception), self.redis.pipeline(transaction=False) as pipe:
+            for pool, tokens in held.items():
+                pipe.zrem(self._keys(pool)[0], *tokens)
+            pipe.execute()
+
     def close(self) -> None:
         self._stop.set()
         with contextlib.suppress(Exception):
@@ -395,6 +406,15 @@ class RedisLimiter(ModelLimiter):
 
 _limiters: dict[tuple[str, ...], ModelLimiter] = {}
 _limiters_lock = threading.Lock()
+
+
+def give_back_slots() -> None:
+    """Give back the Redis slots of every limiter of this process (``RedisLimiter.give_back``)."""
+    with _limiters_lock:
+        limiters = list(_limiters.values())
+    for limiter in limiters:
+        if isinstance(limiter, RedisLimiter):
+            limiter.give_back()
 
 
 def limiter_for(settings: Settings) -> ModelLimiter:

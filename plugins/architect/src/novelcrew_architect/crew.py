@@ -181,7 +181,7 @@ class ArchitectRun:
     def __init__(self, ctx: RunContext, inputs: ArchitectInput) -> None:
         self.ctx = ctx
         self.inputs = inputs
-        self.config = load_config()
+        self.config = load_config(ctx.settings)
         self.tally = _Tally()
 
     # crewAI ---------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from novelcrew import Settings
 from novelcrew.crewai.yaml_config import CrewTexts, load_crew_yaml
 from novelcrew_architect.settings import config_dir
 
@@ -23,9 +24,10 @@ SYNTHESIS_TASK = "synthesise_story"
 CrewConfig = CrewTexts
 
 
-def load_config() -> CrewConfig:
-    """Read and check both YAML files (cached per config folder)."""
-    return _load(config_dir())
+def load_config(settings: Settings | None = None) -> CrewConfig:
+    """Read and check both YAML files (cached per config folder), the folder from
+    ``settings`` (a job's) or the environment."""
+    return _load(config_dir(settings))
 
 
 @lru_cache(maxsize=8)

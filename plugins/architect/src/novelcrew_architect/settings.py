@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
-from novelcrew import PluginSettings
+from novelcrew import PluginSettings, Settings
 
 
 class ArchitectSettings(PluginSettings):
@@ -19,7 +19,10 @@ class ArchitectSettings(PluginSettings):
     config_dir: Path | None = None
 
 
-def config_dir() -> str:
-    """``NOVELCREW_ARCHITECT_CONFIG_DIR`` (or ``.env``), or "" for the shipped texts."""
-    folder = ArchitectSettings().config_dir
+def config_dir(settings: Settings | None = None) -> str:
+    """``[plugin_config.architect] config_dir`` of ``settings`` (novelcrew.toml), else
+    ``NOVELCREW_ARCHITECT_CONFIG_DIR`` (or ``.env``), or "" for the shipped texts. A bad
+    value raises ``SettingsError`` naming it (``PluginSettings.of``): the job fails with
+    ``settings_error``."""
+    folder = ArchitectSettings.of(settings).config_dir
     return str(folder.expanduser()) if folder else ""

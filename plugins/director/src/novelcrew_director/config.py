@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from novelcrew import Settings
 from novelcrew.crewai.yaml_config import CrewTexts, load_crew_yaml
 from novelcrew.errors import InvalidInput
 from novelcrew_director.settings import config_dir
@@ -57,8 +58,10 @@ def task_settings(config: Any, task_key: str) -> dict[str, Any]:
     return settings
 
 
-def load_config(override_dir: str | Path | None = None) -> DirectorConfig:
-    """The shipped texts, overridden by ``override_dir`` (or ``$NOVELCREW_DIRECTOR_CONFIG_DIR``)."""
+def load_config(override_dir: str | Path | None = None,
+                settings: Settings | None = None) -> DirectorConfig:
+    """The shipped texts, overridden by ``override_dir`` (or the ``config_dir`` of
+    ``settings``' ``[plugin_config.director]``, or ``$NOVELCREW_DIRECTOR_CONFIG_DIR``)."""
     return load_crew_yaml("novelcrew_director", agents=AGENT_KEYS.values(), tasks=TASK_KEYS,
-                          override_dir=override_dir or config_dir() or None,
+                          override_dir=override_dir or config_dir(settings) or None,
                           placeholders=PLACEHOLDERS)

@@ -60,7 +60,7 @@ def model_info(ctx: RunContext, roles: list[str]) -> ModelInfo:
 async def run(ctx: RunContext, inputs: DirectorInput) -> ScenePlan:
     """Plan the story's scenes for production (see the package README)."""
     project_id = inputs.project_id or ctx.project_id
-    config = load_config()
+    config = load_config(settings=ctx.settings)
     await ctx.add_tasks(1)
     await ctx.task_started(READ_TASK)
     story = await read_story(ctx, project_id, inputs.scenes, dict(inputs.previous))

@@ -26,13 +26,15 @@ import never stall the event loop that renews the leases. A lost Redis connectio
 the process: the worker reconnects with backoff (``serve``), and jobs whose lease lapsed
 meanwhile go to whichever worker takes them first. On SIGTERM (or SIGINT) the worker stops
 taking jobs, gives running ones ``worker_grace_seconds`` to finish, then hands the rest back
-(status ``queued``, a ``warning`` event) and arq runs them again elsewhere.
+(status ``queued``, a ``warning`` event) and arq runs them again elsewhere; the process then
+ends without waiting for a stopped crew's model call (``run_worker``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import socket
 import sys
@@ -70,6 +72,8 @@ EXTRA_RECOVERIES = 2
 MISSING_RECORD_TRIES = 5
 #: how many queue entries one reaper pass looks at
 REAPER_SCAN = 500
+#: how long a stopped worker waits for the crewAI threads of the crews it stopped
+STRAGGLER_SECONDS = 0.5
 #: backoff between reconnections to Redis (seconds, doubling)
 RECONNECT_MIN, RECONNECT_MAX = 0.5, 30.0
 
@@ -166,8 +170,11 @@ class _Run:
 class WorkerState:
     """One worker process: its runner, running jobs, heartbeat, leases and reaper."""
 
-    def __init__(self, settings: Settings, plugins: Plugins, *, concurrency: int) -> None:
+    def __init__(self, settings: Settings, plugins: Plugins, *, concurrency: int,
+                 on_ready: Callable[[], None] | None = None) -> None:
         self.settings = settings
+        #: called once, when crewAI is imported and before the first job (the command's hook)
+        self.on_ready = on_ready
         self.plugins = plugins
         self.concurrency = concurrency
         self.keys = Keys.for_queue(settings.queue_name)
@@ -200,6 +207,8 @@ class WorkerState:
         self._take = self.store.redis.register_script(TAKE_LUA)
         self._renew = self.store.redis.register_script(RENEW_LUA)
         await warm_up_crewai(self.plugins, self.settings.resolved_data_dir)
+        if self.on_ready is not None:
+            self.on_ready()
         await self.heartbeat()
         self._loop_task = asyncio.create_task(self._heartbeat_loop(), name="novelcrew-heartbeat")
         log.info("worker_started", worker=self.id, queue=self.settings.queue_name,
@@ -447,7 +456,8 @@ async def local_worker_alive(settings: Settings) -> bool:
 
 
 async def serve(settings: Settings, plugins: Plugins | None = None, *,
-                concurrency: int | None = None, burst: bool = False) -> None:
+                concurrency: int | None = None, burst: bool = False,
+                on_ready: Callable[[], None] | None = None) -> None:
     """Run a worker until SIGTERM/SIGINT (or, with ``burst``, an empty queue), reconnecting
     to Redis with backoff whenever the connection is lost: it never exits for that."""
     from arq.worker import create_worker
@@ -456,7 +466,8 @@ async def serve(settings: Settings, plugins: Plugins | None = None, *,
         from novelcrew.plugins import get_plugins
 
         plugins = get_plugins()
-    state = WorkerState(settings, plugins, concurrency=concurrency or settings.concurrency)
+    state = WorkerState(settings, plugins, concurrency=concurrency or settings.concurrency,
+                        on_ready=on_ready)
     delay = RECONNECT_MIN
     try:
         while True:
@@ -482,7 +493,28 @@ async def serve(settings: Settings, plugins: Plugins | None = None, *,
         await state.close()
 
 
-def run_worker(settings: Settings, *, concurrency: int | None = None,
-               burst: bool = False) -> None:
-    """``serve`` in a new event loop (the ``novelcrew worker`` command)."""
-    asyncio.run(serve(settings, concurrency=concurrency, burst=burst))
+def run_worker(settings: Settings, *, concurrency: int | None = None, burst: bool = False,
+               on_ready: Callable[[], None] | None = None) -> None:
+    """``serve`` in a new event loop (the ``novelcrew worker`` command; ``on_ready``: see
+    ``WorkerState``).
+
+    When ``serve`` returns, the jobs have finished or been handed back and the worker has left
+    the worker list. A crew it stopped may still have a thread waiting on a model's answer (or
+    on crewAI's import, if it was stopped while starting): Python would join it at exit, so
+    the process would outlive its grace period by the rest of the call, up to the model
+    timeout. After ``STRAGGLER_SECONDS`` the process exits without it (its model slots given
+    back, logs flushed)."""
+    from novelcrew.crewai.kickoff import wait_idle
+
+    asyncio.run(serve(settings, concurrency=concurrency, burst=burst, on_ready=on_ready))
+    if not wait_idle(STRAGGLER_SECONDS):
+        from novelcrew.llm.limit import give_back_slots
+
+        log.warning("worker_exit_abandons_calls",
+                    reason="a stopped crew is still waiting on a model or crewAI's import")
+        give_back_slots()
+        logging.shutdown()
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(0)
