@@ -45,6 +45,27 @@ def test_a_plugins_settings_read_its_prefix_its_aliases_and_plugin_config(
     assert LensSettings.of(core).retries == 5
 
 
+class FolderSettings(PluginSettings):
+    plugin: ClassVar[str] = "folder-kit"
+    model_config = PluginSettings.config_for("folder-kit")
+
+    config_dir: Path | None = None
+    max_parallel: int | None = None
+
+
+def test_an_empty_plugin_variable_counts_as_unset(monkeypatch: pytest.MonkeyPatch,
+                                                   tmp_path: Path) -> None:
+    """Compose files and systemd units write ``NAME=`` for "not set". For a folder that read
+    as ``Path('.')``, so a crew loaded its YAML from wherever the server was started; for a
+    number it failed every job."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("NOVELCREW_FOLDER_KIT_MAX_PARALLEL=\n")
+    monkeypatch.setenv("NOVELCREW_FOLDER_KIT_CONFIG_DIR", "")
+    assert FolderSettings.of() == FolderSettings(config_dir=None, max_parallel=None)
+    monkeypatch.setenv("NOVELCREW_FOLDER_KIT_CONFIG_DIR", "crew-texts")
+    assert FolderSettings.of().config_dir == Path("crew-texts")
+
+
 def test_core_settings_hold_no_plugins_field() -> None:
     """A plugin's settings live with the plugin: no core field or variable is named after a
     plugin of this workspace (``payload_url``, ``PATHRAG_API_URL``, ...)."""

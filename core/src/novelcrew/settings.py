@@ -337,14 +337,17 @@ class PluginSettings(BaseSettings):
     #: the plugin's name (its entry-point name): the key in ``Settings.plugin_config``
     plugin: ClassVar[str] = ""
 
+    #: ``NAME=`` (compose files, systemd units) means unset, not an empty folder or number
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8",
-                                      extra="ignore", populate_by_name=True)
+                                      extra="ignore", populate_by_name=True,
+                                      env_ignore_empty=True)
 
     @staticmethod
     def config_for(plugin: str) -> SettingsConfigDict:
         prefix = f"NOVELCREW_{plugin.upper().replace('-', '_')}_"
         return SettingsConfigDict(env_prefix=prefix, env_file=".env", env_file_encoding="utf-8",
-                                  extra="ignore", populate_by_name=True)
+                                  extra="ignore", populate_by_name=True,
+                                  env_ignore_empty=True)
 
     def model_post_init(self, context: Any) -> None:
         """The log masks this plugin's secrets (its ``SecretStr`` fields) from now on."""
