@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from novelcrew.context import RunContext
-from novelcrew.errors import JobCancelled, TransientError
+from novelcrew.errors import JobCancelled, TransientError, causes
 from novelcrew_director import headings
 from novelcrew_director.breakdown import sheet
 from novelcrew_director.brief import SceneBrief, clip
@@ -436,11 +436,4 @@ def _kit_like(item: str) -> bool:
 
 
 def _is_transient(exc: BaseException) -> bool:
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, TransientError):
-            return True
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return False
+    return any(isinstance(cause, TransientError) for cause in causes(exc))
