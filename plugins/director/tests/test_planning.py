@@ -304,6 +304,25 @@ async def test_model_errors_on_every_scene_fail_the_job_as_a_model_error(
     assert {f["number"] for f in job.error.details["failed_scenes"]} == {1, 2}
 
 
+async def test_an_outage_on_every_scene_fails_the_job_as_transient(
+        tmp_path: Path, graph: MemoryGraph) -> None:
+    """Only an outage (a ``TransientError`` anywhere in the error's chain) on every scene makes
+    the job worth retrying whole; the backend retries ``transient_error`` jobs."""
+    from novelcrew.errors import TransientError
+
+    def down(number: int, prompt: str) -> str:
+        try:
+            raise TransientError("provider outage")
+        except TransientError as outage:
+            raise RuntimeError(f"scene {number}: the call failed") from outage
+
+    llm = ScriptedLLM(replies=director_replies(breakdown=down))
+    job, _ = await run_director(tmp_path, graph, llm, {"scenes": "1-2", "max_attempts": 1})
+    assert job.status == "failed" and job.error is not None
+    assert job.error.type == "transient_error", job.error
+    assert "model unavailable" in job.error.message
+
+
 async def test_scenes_are_planned_concurrently_within_the_bound(
         tmp_path: Path, graph: MemoryGraph) -> None:
     llm = ScriptedLLM(replies=director_replies(), latency=0.8)  # as a real provider's call
