@@ -16,7 +16,8 @@ cd "$src"
 
 # step 1: third-party dependencies from the lock and the manifests only
 cp "$repo/pyproject.toml" "$repo/uv.lock" .
-for pkg in core sdk plugins/architect plugins/director plugins/pathrag plugins/payload; do
+# the packages whose manifests the Dockerfile copies in step 1 (its "COPY <pkg>/pyproject.toml" lines)
+for pkg in $(sed -n 's|^COPY \([a-z/]*\)/pyproject.toml .*|\1|p' "$repo/deploy/Dockerfile"); do
     mkdir -p "$pkg"
     cp "$repo/$pkg/pyproject.toml" "$repo/$pkg/README.md" "$pkg/"
 done

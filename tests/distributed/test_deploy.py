@@ -95,6 +95,20 @@ def test_the_systemd_units_verify(tmp_path: Path) -> None:
     assert "novelcrew" not in result.stderr, result.stderr
 
 
+def test_the_images_dependency_layer_has_every_workspace_members_manifest() -> None:
+    """Step 1 installs third-party dependencies from the members' manifests, so that layer is
+    rebuilt only when uv.lock changes; a member left out (storyboard, eval and exports were)
+    has its dependencies installed in step 2 instead, on every source change."""
+    root = DEPLOY.parent
+    members = {p.parent.relative_to(root).as_posix()
+               for pattern in ("core", "sdk", "plugins/*")
+               for p in root.glob(f"{pattern}/pyproject.toml")}
+    copied = set(re.findall(r"^COPY (\S+)/pyproject.toml ", (DEPLOY / "Dockerfile").read_text(),
+                            re.M))
+    assert {"core", "sdk", "plugins/exports"} <= members
+    assert members == copied
+
+
 def test_the_image_steps_install_a_third_party_plugin() -> None:
     """deploy/check-image-steps.sh replays the Dockerfile (no Docker engine here), including
     its EXTRA_PLUGINS step with the repository's example plugin, and checks it is listed."""
