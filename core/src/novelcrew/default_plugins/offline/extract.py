@@ -65,7 +65,8 @@ _STOP = _wordset(
     "Thank Thanks Let Don't Didn't Can't Won't I'm I'll I'd It's That's There's Do Does Did "
     "Is Are Was Were Be Been Have Has Had Will Would Could Should Must Might Shall Can "
     "INT EXT DAY NIGHT Fine Right Sure Good Really Sorry Listen Look Wait Come Stop "
-    "Nothing Everything Something Nobody Everyone Someone Anyone Morning Evening Afternoon "
+    "Nothing Everything Something Nobody Everyone Someone Anyone Everybody Somebody Anybody "
+    "Morning Evening Afternoon "
     "Six Seven Eight Nine Ten Eleven Twelve Twenty Thirty Forty Fifty Sixty Seventy Eighty "
     "Ninety Hundred Thousand"
 )
