@@ -258,12 +258,24 @@ def test_without_an_exports_plugin_the_page_says_none_is_installed(
             "crews": ["architect"], "inputs": {"story_text": STORY.read_text()}})
         assert submitted.status_code == 202, submitted.text
         job = submitted.json()
+        # the job done first, so the page draws its results once (no redraw at the stream's end)
+        deadline = time.monotonic() + 60
+        while (state := httpx.get(f"{url}/jobs/{job['id']}", headers={"X-API-Key": KEY})
+               .json()["status"]) not in ("succeeded", "failed"):
+            assert time.monotonic() < deadline, f"the job stayed {state}"
+            time.sleep(0.2)
+        assert state == "succeeded"
         d.get(f"{url}/ui/")
         d.execute_script("sessionStorage.setItem('novelcrew-key', arguments[0])", KEY)
         d.get(f"{url}/ui/#/jobs/{job['id']}")
         d.refresh()  # the page starts again, with the key
-        _wait(d, 60).until(ec.text_to_be_present_in_element(
-            (By.ID, "exports"), "No export formats are installed"))
+        try:
+            _wait(d, 60).until(ec.text_to_be_present_in_element(
+                (By.ID, "exports"), "No export formats are installed"))
+        except TimeoutException:
+            shown = d.find_elements(By.ID, "exports")
+            pytest.fail(f"#exports says {shown[0].text if shown else None!r}; the page says "
+                        f"{d.find_element(By.TAG_NAME, 'main').text[:500]!r}")
         assert d.find_elements(By.CSS_SELECTOR, "button[data-export]") == []
         d.get(f"{url}/ui/#/system")
         d.refresh()
