@@ -10,7 +10,10 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -68,19 +71,35 @@ def _wait_for(port: int, crew: str, proc: subprocess.Popen[bytes], log: Path) ->
         time.sleep(0.2)
 
 
-def test_a_changed_plugin_file_reloads_the_server(editable, tmp_path):
+@contextmanager
+def serving_with_reload(editable: Any, tmp_path: Path, plugins: str
+                        ) -> Iterator[tuple[int, subprocess.Popen[bytes], Path]]:
+    """``novelcrew serve --reload`` in ``tmp_path`` with the editable plugin on its path, its
+    output in ``tmp_path/serve.log``; stopped (reloader and server) on the way out."""
     port = free_port()
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("NOVELCREW_", "OPENROUTER_", "CREWAI_"))}
     env.update(PYTHONPATH=os.pathsep.join([str(editable["site"]), str(editable["src"])]),
-               NOVELCREW_PLUGINS="reloadme,fixed", NOVELCREW_LOG_FORMAT="console")
-    log = tmp_path / "serve.log"
+               NOVELCREW_PLUGINS=plugins, NOVELCREW_LOG_FORMAT="console")
+    log = tmp_path / "serve.log"  # in the server's current folder
     with log.open("w") as fh:
         proc = subprocess.Popen(
             [NOVELCREW, "serve", "--reload", "--port", str(port), "--data-dir",
              str(tmp_path / "data")],
             cwd=tmp_path, env=env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
     try:
+        yield port, proc, log
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)  # uvicorn's reloader stops its server process
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+
+
+def test_a_changed_plugin_file_reloads_the_server(editable, tmp_path):
+    with serving_with_reload(editable, tmp_path, "reloadme,fixed") as (port, proc, log):
         _wait_for(port, "alpha", proc, log)
         # the workspace's own editable plugins are watched too, in path order
         [watches] = [line for line in log.read_text().splitlines() if "--reload watches" in line]
@@ -90,13 +109,6 @@ def test_a_changed_plugin_file_reloads_the_server(editable, tmp_path):
         _wait_for(port, "beta", proc, log)
         crews = _crews(port) or set()
         assert "alpha" not in crews and "fixed" in crews
-    finally:
-        os.killpg(proc.pid, signal.SIGINT)  # uvicorn's reloader stops its server process
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(10)
 
 
 def _starts(log: Path) -> int:
@@ -107,41 +119,25 @@ def test_only_python_source_restarts_the_server(editable, tmp_path):
     """The current folder is not watched: the server's own log there, or a script there,
     never restarts it (it used to be watched when no plugin was an editable install). A
     change to core's source does."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("NOVELCREW_", "OPENROUTER_", "CREWAI_"))}
-    env.update(PYTHONPATH=os.pathsep.join([str(editable["site"]), str(editable["src"])]),
-               NOVELCREW_PLUGINS="reloadme", NOVELCREW_LOG_FORMAT="console")
-    log = tmp_path / "serve.log"  # in the server's current folder
     core_file = Path(novelcrew.__file__).resolve().parent / "errors.py"
     times = core_file.stat()
-    with log.open("w") as fh:
-        proc = subprocess.Popen(
-            [NOVELCREW, "serve", "--reload", "--port", str(port), "--data-dir",
-             str(tmp_path / "data")],
-            cwd=tmp_path, env=env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        _wait_for(port, "alpha", proc, log)
-        assert _starts(log) == 1
-        script = tmp_path / "notes.py"
-        for n in range(30):  # each request logs a line into serve.log
-            httpx.get(f"http://127.0.0.1:{port}/jobs/nope", timeout=5)
-            script.write_text(f"n = {n}\n")
-            time.sleep(0.1)
-        time.sleep(2.5)  # past watchfiles' debounce
-        assert _starts(log) == 1, log.read_text()
-        assert "Reloading" not in log.read_text()
-        os.utime(core_file)  # as an editor saving it
-        deadline = time.monotonic() + 60
-        while _starts(log) < 2:
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.2)
-        _wait_for(port, "alpha", proc, log)
+        with serving_with_reload(editable, tmp_path, "reloadme") as (port, proc, log):
+            _wait_for(port, "alpha", proc, log)
+            assert _starts(log) == 1
+            script = tmp_path / "notes.py"
+            for n in range(30):  # each request logs a line into serve.log
+                httpx.get(f"http://127.0.0.1:{port}/jobs/nope", timeout=5)
+                script.write_text(f"n = {n}\n")
+                time.sleep(0.1)
+            time.sleep(2.5)  # past watchfiles' debounce
+            assert _starts(log) == 1, log.read_text()
+            assert "Reloading" not in log.read_text()
+            os.utime(core_file)  # as an editor saving it
+            deadline = time.monotonic() + 60
+            while _starts(log) < 2:
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.2)
+            _wait_for(port, "alpha", proc, log)
     finally:
         os.utime(core_file, ns=(times.st_atime_ns, times.st_mtime_ns))
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(10)
