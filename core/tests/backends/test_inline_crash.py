@@ -58,6 +58,7 @@ def statuses(url: str) -> dict[str, str]:
 
 async def test_sigkill_while_jobs_are_queued_and_running_loses_nothing(tmp_path: Path) -> None:
     data_dir, marker = tmp_path / "data", tmp_path / "finished.txt"
+    gate = tmp_path / "gate"  # every job but the first holds its slow crew until it exists
     data_dir.mkdir()
     site = install_plugin(tmp_path / "site")
     first, url = start_server(data_dir, site)
@@ -65,14 +66,16 @@ async def test_sigkill_while_jobs_are_queued_and_running_loses_nothing(tmp_path:
         submitted: list[str] = []
         for i in range(6):
             inputs = {"story_text": f"story number {i}", "steps": 20, "step_seconds": 0.05,
-                      "marker": str(marker)}
+                      "marker": str(marker), "gate_file": str(gate) if i else None}
             body: dict[str, Any] = {"crews": ["quick", "slow"], "project_id": "crash",
                                     "inputs": inputs}
             response = httpx.post(f"{url}/jobs", json=body, timeout=30)
             assert response.status_code == 202, response.text
             submitted.append(response.json()["id"])
         deadline = time.monotonic() + 60
-        while True:  # kill once some run, some wait, and at least one has finished
+        # kill once some run (held at the gate, so still running at the kill), some wait, and
+        # the first has finished
+        while True:
             seen = Counter(statuses(url).values())
             if seen["running"] >= 1 and seen["queued"] >= 1 and seen["succeeded"] >= 1:
                 break
@@ -81,6 +84,7 @@ async def test_sigkill_while_jobs_are_queued_and_running_loses_nothing(tmp_path:
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait(10)
+        gate.touch()
     assert first.returncode == -signal.SIGKILL
     # what was on disk at the kill: a crew whose result was committed must never run again;
     # one that returned but whose result was not yet committed runs again (at least once)

@@ -22,6 +22,8 @@ class SlowIn(BaseModel):
     step_seconds: float = 0.05
     marker: str | None = None
     gate: str | None = None
+    #: a file the crew waits for before its steps (a gate another process can open)
+    gate_file: str | None = None
 
 
 class SlowOut(BaseModel):
@@ -41,6 +43,8 @@ async def slow(ctx: RunContext, inputs: SlowIn) -> SlowOut:
     await ctx.add_tasks(inputs.steps)
     if inputs.gate:
         await GATES.setdefault(inputs.gate, asyncio.Event()).wait()
+    while inputs.gate_file and not Path(inputs.gate_file).exists():
+        await asyncio.sleep(0.02)
     for i in range(inputs.steps):
         await ctx.task_started(f"step {i + 1}")
         await asyncio.sleep(inputs.step_seconds)
