@@ -16,7 +16,8 @@ from novelcrew.settings import Settings
 
 def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
     overrides.setdefault("rate_limit_per_minute", 0)
-    return Settings(_env_file=None, data_dir=tmp_path / "data", **overrides)  # type: ignore[call-arg]
+    overrides.setdefault("data_dir", tmp_path / "data")
+    return Settings(_env_file=None, **overrides)  # type: ignore[call-arg]
 
 
 @pytest.fixture

@@ -137,3 +137,31 @@ async def test_a_blocking_synchronous_check_does_not_hold_other_requests(
     assert crews.status_code == 200
     probe = r.json()["dependencies"]["tool:slowprobe"]
     assert (probe["status"], probe["detail"]) == ("ok", "answered after another request")
+
+
+async def test_model_providers_show_in_health_without_failing_it(
+        make_client: Any, tmp_path: Path) -> None:
+    """An operator reads each provider's state in ``/health``: the routed OpenAI-compatible
+    endpoint probed (``ok``, then ``down`` once nothing listens there), an unrouted provider
+    ``disabled``; a provider is not a required part, so an outage stays a detail, not a 503."""
+    from novelcrew_sdk.openai_server import OpenAIServer
+    from novelcrew_sdk.testing import free_port
+
+    with OpenAIServer() as server:
+        client = await make_client(default_model="openai/m", openai_base_url=server.url)
+        r = await client.get("/health")
+        assert r.status_code == 200 and r.json()["status"] == "healthy"
+        deps = r.json()["dependencies"]
+        assert {k: (v["status"], v["required"]) for k, v in deps.items()
+                if k.startswith("model:")} == {"model:openai": ("ok", False),
+                                               "model:openrouter": ("disabled", False),
+                                               "model:offline": ("ok", False)}
+        assert deps["model:openai"]["detail"] == server.url
+        assert [request.path for request in server.requests] == ["/v1/models"]
+    gone = f"http://127.0.0.1:{free_port()}/v1"
+    client = await make_client(default_model="openai/m", openai_base_url=gone,
+                               data_dir=tmp_path / "second")
+    r = await client.get("/health")
+    assert r.status_code == 200 and r.json()["reasons"] == []
+    down = r.json()["dependencies"]["model:openai"]
+    assert down["status"] == "down" and down["detail"].startswith(f"{gone}: ConnectError")
