@@ -21,6 +21,7 @@ from novelcrew import (
     ExportUnavailable,
     JobBackendSpec,
     Model,
+    Renderer,
     Tool,
     hookimpl,
     hookspecs,
@@ -159,6 +160,31 @@ def test_hook_register_exports() -> None:
         entry.spec.file({"result": {}})
 
 
+def test_hook_register_renderers(tmp_path: Path) -> None:
+    import asyncio
+
+    from rich.console import Console
+    from rich.text import Text
+
+    from novelcrew.cli.render import render_job
+
+    class RendererPlugin:
+        @hookimpl
+        def register_renderers(self, register: Any) -> None:
+            register(Renderer(name="word-count", description="The count in words.",
+                              crews=("count",),
+                              render=lambda result: Text(f"{result['words']} words counted")))
+
+    plugins = make_plugins(CrewPlugin(), RendererPlugin())
+    assert plugins.registry.renderers["word-count"].plugin == "RendererPlugin-1"
+    assert plugins.infos["RendererPlugin-1"].renderers == ["word-count"]
+    job, _ = asyncio.run(run_job(plugins, "count", {"story_text": "one two three"},
+                                 settings=make_settings(tmp_path)))
+    console = Console(record=True, width=100, color_system=None)
+    render_job(job, console, plugins)
+    assert "3 words counted" in console.export_text()
+
+
 def test_hook_job_event(tmp_path: Path) -> None:
     import asyncio
 
@@ -291,7 +317,8 @@ def test_every_hookspec_is_typed(hook: str) -> None:
     if hook.startswith("register_") and hook != "register_commands":
         spec = {"crews": specs.Crew, "tools": specs.Tool, "models": specs.Model,
                 "job_backends": specs.JobBackendSpec,
-                "exports": specs.Export}[hook.removeprefix("register_")]
+                "exports": specs.Export,
+                "renderers": specs.Renderer}[hook.removeprefix("register_")]
         assert hints["register"] == Callable[[spec], None]
 
 
@@ -300,8 +327,8 @@ def test_public_names_are_exactly_the_intended_ones() -> None:
 
     assert sorted(novelcrew.__all__) == sorted([
         "Crew", "Export", "ExportUnavailable", "Health", "Job", "JobBackendSpec", "JobCreate",
-        "JobEvent", "JobStatus",
-        "Model", "RunContext", "Tool", "ToolContext", "hookimpl", "Settings", "PluginSettings",
+        "JobEvent", "JobStatus", "Model", "Renderer", "RunContext", "Tool", "ToolContext",
+        "hookimpl", "Settings", "PluginSettings",
         "NovelcrewError", "InvalidInput", "JobCancelled", "JobError", "ModelError",
         "RegistrationError", "ToolMissing", "TransientError", "__version__",
     ])

@@ -192,8 +192,8 @@ def test_plugins_command_json_has_exactly_the_documented_keys(fake_dist, monkeyp
     reset_plugins()
     assert result.exit_code == 0, result.output
     rows = {row["name"]: row for row in json.loads(result.stdout)}
-    keys = {"name", "version", "hooks", "crews", "tools", "models", "exports", "error",
-            "warnings"}
+    keys = {"name", "version", "hooks", "crews", "tools", "models", "exports", "renderers",
+            "error", "warnings"}
     assert all(set(row) == keys for row in rows.values())
     assert rows["wordcount-plugin"]["crews"] == ["wordcount"]
     assert "ModuleNotFoundError" in rows["broken-plugin"]["error"]

@@ -45,4 +45,4 @@ def test_director_passes_the_sdk_contract_on_the_offline_model(tmp_path: Path) -
 
     report = check_plugin("director", data_dir=data_dir, entry_points_for_tools=("pathrag",))
     assert report.crews == {"director": "succeeded"}
-    assert report.hooks == ["register_crews"]
+    assert report.hooks == ["register_crews", "register_renderers"]

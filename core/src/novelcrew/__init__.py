@@ -24,7 +24,7 @@ from novelcrew.errors import (
 from novelcrew.hookspecs import hookimpl
 from novelcrew.jobs import Job, JobCreate, JobEvent, JobStatus
 from novelcrew.settings import PluginSettings, Settings
-from novelcrew.specs import Crew, Export, Health, JobBackendSpec, Model, Tool
+from novelcrew.specs import Crew, Export, Health, JobBackendSpec, Model, Renderer, Tool
 
 try:
     __version__ = _version("novelcrew")
@@ -49,6 +49,7 @@ __all__ = [
     "NovelcrewError",
     "PluginSettings",
     "RegistrationError",
+    "Renderer",
     "RunContext",
     "Settings",
     "Tool",

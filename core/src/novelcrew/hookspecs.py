@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     import typer
 
     from novelcrew.jobs import Job, JobEvent
-    from novelcrew.specs import Crew, Export, JobBackendSpec, Model, Tool
+    from novelcrew.specs import Crew, Export, JobBackendSpec, Model, Renderer, Tool
 
 hookspec = HookspecMarker("novelcrew")
 hookimpl = HookimplMarker("novelcrew")
@@ -45,6 +45,11 @@ def register_job_backends(register: Callable[[JobBackendSpec], None]) -> None:
 @hookspec
 def register_exports(register: Callable[[Export], None]) -> None:
     """Register export formats of a finished job: call ``register(Export(...))`` once each."""
+
+
+@hookspec
+def register_renderers(register: Callable[[Renderer], None]) -> None:
+    """Register terminal renderers of crews' results: call ``register(Renderer(...))`` once each."""
 
 
 @hookspec

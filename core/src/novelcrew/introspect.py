@@ -12,7 +12,8 @@ def plugin_list(
     plugins: Plugins | None = None, include_builtin: bool = False
 ) -> list[dict[str, Any]]:
     """``novelcrew plugins --json`` and ``GET /plugins``: name, version, hooks, crews, tools,
-    models, exports, error, and warnings (a crew of the plugin that lacks a required tool)."""
+    models, exports, renderers, error, and warnings (a crew of the plugin that lacks a required
+    tool)."""
     plugins = plugins or get_plugins()
     warnings = plugin_warnings(plugins)
     return [{**info.public(), "warnings": warnings.get(info.name, [])}

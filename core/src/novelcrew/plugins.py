@@ -40,7 +40,7 @@ DEFAULT_PLUGINS = (
     "novelcrew.default_plugins.joblog",
 )
 REGISTER_HOOKS = ("register_crews", "register_tools", "register_models", "register_job_backends",
-                  "register_exports")
+                  "register_exports", "register_renderers")
 
 
 @dataclass
@@ -54,6 +54,7 @@ class PluginInfo:
     tools: list[str] = field(default_factory=list)
     models: list[str] = field(default_factory=list)
     exports: list[str] = field(default_factory=list)
+    renderers: list[str] = field(default_factory=list)
     error: str | None = None
     builtin: bool = False
 
@@ -66,6 +67,7 @@ class PluginInfo:
             "tools": self.tools,
             "models": self.models,
             "exports": self.exports,
+            "renderers": self.renderers,
             "error": self.error,
         }
 
@@ -215,7 +217,7 @@ def _register_plugin(
             ])
             caller(register=callbacks[hook_name])
     except BaseException:
-        info.crews, info.tools, info.models, info.exports = [], [], [], []
+        info.crews, info.tools, info.models, info.exports, info.renderers = [], [], [], [], []
         pm.unregister(module)
         raise
     refused: list[str] = []
@@ -225,6 +227,7 @@ def _register_plugin(
         (scratch.models, registry.register_model, info.models, lambda spec: spec.provider),
         (scratch.backends, registry.register_backend, [], lambda spec: spec.name),
         (scratch.exports, registry.register_export, info.exports, lambda spec: spec.name),
+        (scratch.renderers, registry.register_renderer, info.renderers, lambda spec: spec.name),
     ]
     for table, register, names, key in merges:
         for entry in table.values():

@@ -1,5 +1,5 @@
-"""The registry: every crew, tool, model, job backend and export format, with the plugin it
-came from.
+"""The registry: every crew, tool, model, job backend, export format and result renderer, with
+the plugin it came from.
 
 The core builds the ``register`` callbacks handed to the hooks, so this is the one place that
 validates registrations and refuses a name registered twice (naming both plugins).
@@ -14,7 +14,16 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from novelcrew.errors import CrewNotFound, NotFound, RegistrationError, ToolMissing
-from novelcrew.specs import EXPORT_NAME_RE, NAME_RE, Crew, Export, JobBackendSpec, Model, Tool
+from novelcrew.specs import (
+    EXPORT_NAME_RE,
+    NAME_RE,
+    Crew,
+    Export,
+    JobBackendSpec,
+    Model,
+    Renderer,
+    Tool,
+)
 
 T = TypeVar("T")
 
@@ -32,6 +41,7 @@ class Registry:
     models: dict[str, Entry[Model]] = field(default_factory=dict)
     backends: dict[str, Entry[JobBackendSpec]] = field(default_factory=dict)
     exports: dict[str, Entry[Export]] = field(default_factory=dict)
+    renderers: dict[str, Entry[Renderer]] = field(default_factory=dict)
     #: which installed (not loaded) plugins offer a tool, for the "install or enable" hint;
     #: the plugin loader sets it (the registry does not know how plugins are found)
     tool_hint: Callable[[str], list[str]] | None = None
@@ -105,6 +115,35 @@ class Registry:
                 "start with '.' (the file is named <job id><suffix>)")
         self._add("export format", self.exports, export.name, export, plugin, EXPORT_NAME_RE)
 
+    def register_renderer(self, renderer: Renderer, plugin: str) -> None:
+        """A renderer needs a callable ``render`` and something to claim results by (crew
+        names and/or ``matches``); a crew claimed by two renderers is refused like a name
+        clash, since which one prints the crew's result would depend on load order."""
+        if not isinstance(renderer, Renderer):
+            raise RegistrationError(f"plugin {plugin!r} registered {renderer!r}, not a Renderer")
+        where = f"renderer {renderer.name!r} of plugin {plugin!r}"
+        if not callable(renderer.render):
+            raise RegistrationError(f"{where}: render is not callable")
+        if renderer.matches is not None and not callable(renderer.matches):
+            raise RegistrationError(f"{where}: matches is not callable")
+        crews = renderer.crews
+        if isinstance(crews, str) or not all(isinstance(c, str) and NAME_RE.match(c)
+                                             for c in crews):
+            raise RegistrationError(f"{where}: crews must be a tuple of crew names, got "
+                                    f"{crews!r}")
+        if not crews and renderer.matches is None:
+            raise RegistrationError(f"{where} claims no result: give it crews=(...) and/or "
+                                    "matches=")
+        for other in self.renderers.values():
+            both = sorted(set(crews) & set(other.spec.crews))
+            if both:
+                raise RegistrationError(
+                    f"crew {both[0]!r} is claimed by renderer {other.spec.name!r} of "
+                    f"{other.plugin!r} and renderer {renderer.name!r} of {plugin!r}",
+                    {"kind": "renderer", "crew": both[0],
+                     "plugins": [other.plugin, plugin]})
+        self._add("renderer", self.renderers, renderer.name, renderer, plugin)
+
     def registrars(self, plugin: str) -> dict[str, Callable[[Any], None]]:
         """The ``register`` callback for each hook, bound to one plugin."""
         return {
@@ -113,6 +152,7 @@ class Registry:
             "register_models": lambda spec: self.register_model(spec, plugin),
             "register_job_backends": lambda spec: self.register_backend(spec, plugin),
             "register_exports": lambda spec: self.register_export(spec, plugin),
+            "register_renderers": lambda spec: self.register_renderer(spec, plugin),
         }
 
     # lookups ------------------------------------------------------------------------------

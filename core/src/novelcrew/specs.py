@@ -1,4 +1,5 @@
-"""What plugins register: crews, tools, models, job backends and export formats.
+"""What plugins register: crews, tools, models, job backends, export formats and result
+renderers.
 
 These are plain frozen dataclasses so a plugin module can build them without importing crewAI;
 the heavy objects (crewAI agents, tools, LLMs) are made by their factories only when a job runs.
@@ -7,13 +8,15 @@ the heavy objects (crewAI agents, tools, LLMs) are made by their factories only 
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel
 
 if TYPE_CHECKING:
+    from rich.console import RenderableType
+
     from novelcrew.backends.base import JobBackend
     from novelcrew.context import RunContext, ToolContext
     from novelcrew.settings import Settings
@@ -124,3 +127,24 @@ class Export:
         """The rendered file as bytes (text is encoded as UTF-8)."""
         body = self.render(job)
         return body.encode("utf-8") if isinstance(body, str) else body
+
+
+@dataclass(frozen=True)
+class Renderer:
+    """How ``novelcrew run``, ``novelcrew jobs show`` and the demo client print a crew's result
+    in a terminal (without one, a result prints as pretty JSON).
+
+    A renderer claims results by crew name (``crews``: the crews whose output it knows) and/or
+    by shape (``matches(result) -> bool``, for any other crew whose output looks the same).
+    The crew's own renderer wins; then the first registered whose ``matches`` says yes.
+    ``render(result)`` receives the crew's output as a plain dict (as ``GET /jobs/{id}`` shows
+    it) and returns a rich renderable. If it raises, the result prints as JSON with a note.
+    Import rich inside ``render`` (or keep it in a module imported there), not at the top of
+    the entry-point module.
+    """
+
+    name: str
+    description: str
+    render: Callable[[Mapping[str, Any]], RenderableType]
+    crews: tuple[str, ...] = ()
+    matches: Callable[[Mapping[str, Any]], bool] | None = None

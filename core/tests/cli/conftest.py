@@ -24,7 +24,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from novelcrew import Crew, Export, ExportUnavailable, hookimpl
+from novelcrew import Crew, Export, ExportUnavailable, Renderer, hookimpl
 
 
 class StoryIn(BaseModel):
@@ -125,6 +125,34 @@ def words_file(job):
 def register_exports(register):
     register(Export(name="words.txt", media_type="text/plain; charset=utf-8",
                     suffix=".words.txt", description="The word count.", render=words_file))
+
+
+def plan_view(result):
+    from rich.table import Table
+
+    table = Table(title=f"Plan: {result['totals']['shots']} shot(s)")
+    for column in ("scene", "heading", "shots"):
+        table.add_column(column)
+    for scene in result["scenes"]:
+        table.add_row(str(scene["number"]), scene["heading"], ", ".join(
+            f"{shot['shot_type']} {shot['lens']}" for shot in scene["shots"]))
+    return table
+
+
+def analysis_view(result):
+    from rich.text import Text
+
+    cast = ", ".join(c["name"] for c in result["characters"])
+    return Text(f"{result['title']}: {result['logline']} "
+                f"(themes: {', '.join(result['themes'])}; cast: {cast})")
+
+
+@hookimpl
+def register_renderers(register):
+    register(Renderer(name="clitest-plan", description="The plan as a table.",
+                      crews=("plan",), render=plan_view))
+    register(Renderer(name="clitest-analysis", description="An analysis in a line.",
+                      matches=lambda result: "logline" in result, render=analysis_view))
 '''
 
 

@@ -1,63 +1,29 @@
-"""``novelcrew.cli.render``: what a person reads in the terminal for each kind of result."""
+"""``novelcrew.cli.render``: what a person reads in the terminal for a job: its header, error,
+usage and live progress, and each crew's result through the renderer a plugin registers for it
+(``register_renderers``), else as pretty JSON. The story renderers are tested in their plugins."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from rich.console import Console
+import pytest
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.table import Table
+from rich.text import Text
 
+from novelcrew import Renderer, hookimpl
 from novelcrew.cli.render import render_job, short
+from novelcrew.errors import RegistrationError
 from novelcrew.jobs import Job, JobErrorInfo, JobStatus, ModelUsage
+from novelcrew.plugins import Plugins, load, register_module
+from novelcrew_sdk import make_plugins
 
 
-def text_of(job: Job | dict[str, Any]) -> str:
+def text_of(job: Job | dict[str, Any], plugins: Plugins | None = None) -> str:
     console = Console(record=True, width=140, color_system=None)
-    render_job(job, console)
+    render_job(job, console, plugins or make_plugins())
     return console.export_text()
-
-
-PLAN = {
-    "title": "Vell Street",
-    "model": {"offline": True, "note": "made by the offline stand-in"},
-    "scenes": [{
-        "number": 1, "heading": "INT. BAKERY - NIGHT", "summary": "Rosa lights the ovens.",
-        "mood": "hushed", "lighting": "tungsten", "palette": ["amber", "flour white"],
-        "characters": ["Rosa"], "transition": "CUT TO",
-        "shots": [
-            {"number": 1, "shot_type": "wide", "angle": "eye level", "movement": "static",
-             "lens": "24mm", "estimated_duration_seconds": 8, "notes": "the dark kitchen"},
-            {"number": 2, "shot_type": "close-up", "angle": "low", "movement": "push-in",
-             "lens": "85mm", "estimated_duration_seconds": 120, "notes": "her hands"},
-        ],
-    }],
-    "failed_scenes": [{"number": 2, "error": "no valid shot list after 3 attempts"}],
-    "warnings": ["scene 4 has no location"],
-    "totals": {"scenes": 1, "shots": 2, "estimated_screen_time_seconds": 128,
-               "estimated_shooting_days": 0.5, "estimated_shooting_hours": 4,
-               "shooting_days_available": 1, "fits_schedule": True,
-               "shot_types": {"wide": 1, "close-up": 1}, "equipment": ["dolly"]},
-}
-
-
-def test_a_scene_plan_reads_as_headings_shot_tables_and_totals() -> None:
-    job = Job(crews=["director"], status=JobStatus.succeeded, result={"director": PLAN},
-              usage={"offline": ModelUsage(calls=3, prompt_tokens=10, completion_tokens=5)})
-    out = text_of(job)
-    for text in ("1. INT. BAKERY - NIGHT", "Rosa lights the ovens.", "hushed · tungsten",
-                 "cast: Rosa", "close-up", "85mm", "8s", "2.0 min", "her hands", "→ CUT TO",
-                 "scene 2 could not be planned", "warning: scene 4 has no location",
-                 "Production totals", "1 / 2", "0.5 days (4 h); fits 1 available",
-                 "made by the offline stand-in", "offline: 3 calls, 15 tokens"):
-        assert text in out, f"{text!r} missing:\n{out}"
-
-
-def test_a_note_every_shot_shares_is_said_once() -> None:
-    plan = {**PLAN, "scenes": [{**PLAN["scenes"][0], "shots": [
-        {**shot, "notes": "offline extraction"} for shot in PLAN["scenes"][0]["shots"]]}]}
-    out = text_of(Job(crews=["director"], status=JobStatus.succeeded,
-                      result={"director": plan}))
-    assert out.count("offline extraction") == 1
-    assert "every shot: offline extraction" in out
 
 
 def test_other_results_are_pretty_json_and_api_records_work_too() -> None:
@@ -85,124 +51,6 @@ def test_short_cuts_at_a_word() -> None:
     assert short("one two three", 9) == "one two…"
     assert short("  spaced \n out  ") == "spaced out"
     assert short(None) == ""
-
-
-GROUNDED_PLAN = {
-    "title": "The Ferry", "model": {"offline": False},
-    "scenes": [{
-        "number": 1, "heading": "EXT. KESSEL SLIPWAY - NIGHT", "summary": "They load the van.",
-        "story_day": 1,
-        "breakdown": {"cast": ["nora", "tam"], "page_eighths": 11, "pages": "1 3/8",
-                      "props": [{"item": "coil of rope", "suggested": False},
-                                {"item": "thermos flask", "suggested": True}],
-                      "wardrobe": [{"item": "yellow oilskins", "character": "nora",
-                                    "suggested": True}],
-                      "vehicles": [{"item": "old Bedford van"}],
-                      "continuity": ["props carried from scene 0: rope"]},
-        "shots": [{"number": 1, "size": "WS", "angle": "high", "movement": "static",
-                   "support": "sticks", "lens_mm": 24, "coverage": "master",
-                   "subjects": ["nora", "tam"], "estimated_duration_seconds": 6,
-                   "notes": "geography"}],
-    }],
-    "schedule": {
-        "days": [{"day": 1, "work": "night", "pages": "1 3/8", "hours": 2.5,
-                  "company_moves": 1, "strips": [
-                      {"scene": 1, "int_ext": "EXT", "day_night": "NIGHT",
-                       "location": "Kessel Slipway", "pages": "1 3/8", "hours": 2.5,
-                       "cast": ["nora", "tam"], "part": "1/2"}]}],
-        "day_out_of_days": [{"cast_number": 1, "name": "Nora Quill", "codes": ["SWF"],
-                             "work_days": 1, "hold_days": 0}],
-    },
-    "totals": {"scenes": 1, "shots": 1, "estimated_screen_time_seconds": 6,
-               "estimated_shooting_hours": 2.5, "shooting_days": 1, "company_moves": 1,
-               "pages": "1 3/8", "shot_sizes": {"WS": 1},
-               "method": "days: grouped by location"},
-}
-
-
-def test_a_grounded_plan_shows_the_breakdown_stripboard_and_day_out_of_days() -> None:
-    out = text_of(Job(crews=["director"], status=JobStatus.succeeded,
-                      result={"director": GROUNDED_PLAN}))
-    for text in ("1. EXT. KESSEL SLIPWAY - NIGHT   1 3/8 pg · story day 1",
-                 "cast", "nora, tam", "coil of rope, thermos flask*", "nora: yellow oilskins*",
-                 "vehicles", "old Bedford van", "props carried from scene 0: rope",
-                 "static / sticks", "24mm", "master", "* suggested by the model",
-                 "Stripboard", "Day 1", "1 (1/2)", "Kessel Slipway", "Day out of days",
-                 "Nora Quill", "SWF", "1 days (2.5 h), 1 company move(s)", "WS 1",
-                 "days: grouped by location"):
-        assert text in out, f"{text!r} missing:\n{out}"
-
-
-PHRASE = "Nora Quill, in her sixties, weathered fair skin, cropped white hair"
-STYLE_END = "35mm anamorphic, fine grain"
-
-
-def board_shot(number: int, seconds: float, clips: list[tuple[float, float]],
-               negative: str = "text, watermark") -> dict[str, Any]:
-    image = f"close-up of {PHRASE}. She coils the rope, shot {number}. {STYLE_END}."
-    return {"id": f"s001-sh{number:02d}", "number": number, "size": "CU", "angle": "low",
-            "movement": "push in", "support": "dolly", "lens_mm": 85, "subjects": ["nora"],
-            "image_prompt": image, "motion_prompt": f"push in camera on dolly. shot {number}.",
-            "negative_prompt": negative, "duration_seconds": seconds, "seed_hint": 4242,
-            "clips": [{"index": i + 1, "start_seconds": start, "duration_seconds": length,
-                       "image_prompt": image, "motion_prompt": "...", "seed_hint": 4242}
-                      for i, (start, length) in enumerate(clips)]}
-
-
-STORYBOARD = {
-    "title": "The Ferry",
-    "bible": {"characters": [{"id": "nora", "name": "Nora Quill", "phrase": PHRASE,
-                              "voice": {"value": "low, salt-rough", "stated": False}}],
-              "locations": [{"id": "kessel-slipway", "name": "Kessel Slipway",
-                             "phrase": "Kessel Slipway, wet concrete ramp into black water"}],
-              "style": {"aspect_ratio": "2.39:1", "palette": ["slate", "amber"],
-                        "film_look": STYLE_END, "fragments": [STYLE_END]}},
-    "scenes": [{"id": "s001", "number": 1, "heading": "EXT. KESSEL SLIPWAY - NIGHT",
-                "story_day": "1",
-                "shots": [board_shot(1, 12, [(0, 4), (4, 4), (8, 4)]),
-                          board_shot(2, 3.5, [(0, 3.5)])]}],
-    "clip_seconds": 4, "totals": {"scenes": 1, "shots": 2, "clips": 4, "seconds": 15.5},
-    "offline": False, "ready_for_media_generation": True, "warnings": ["one look inferred"],
-    "model": {"offline": False},
-}
-
-
-def test_a_storyboard_reads_as_bible_then_shots_with_prompts_and_clips() -> None:
-    job = Job(crews=["director", "storyboard"], status=JobStatus.succeeded,
-              result={"director": PLAN, "storyboard": STORYBOARD})
-    out = text_of(job)
-    board = out[out.index("─ storyboard ─"):]
-    for text in ("Storyboard: The Ferry", "ready for media generation",
-                 "nora", PHRASE, "low, salt-rough", "Kessel Slipway, wet concrete ramp",
-                 "2.39:1", "slate, amber", "Scene 1. EXT. KESSEL SLIPWAY - NIGHT",
-                 "s001-sh01", "CU · low · push in / dolly · 85mm", "12s", "in frame: nora",
-                 "She coils the rope, shot 1.", "push in camera on dolly. shot 1.",
-                 "3 clips: 0-4s, 4-8s, 8-12s, seed 4242", "s001-sh02", "3.5s",
-                 "1 clip: 0-3.5s", "negative prompt of every shot: text, watermark",
-                 "warning: one look inferred",
-                 "1 scenes · 2 shots · 4 clips of at most 4s · 16s on screen"):
-        assert text in board, f"{text!r} missing:\n{board}"
-    # a storyboard is not shown as a scene plan (it has scenes, shots and totals too)
-    assert "Production totals" not in board and "OFFLINE" not in board
-    assert board.index("s001-sh01") < board.index("She coils the rope, shot 1.") < \
-        board.index("s001-sh02") < board.index("She coils the rope, shot 2.")
-
-
-def test_an_offline_storyboard_is_marked_at_its_top_and_end() -> None:
-    offline = {**STORYBOARD, "offline": True, "ready_for_media_generation": False,
-               "note": "Storyboard made by the offline stand-in model",
-               "model": {"offline": True}}
-    offline["scenes"] = [{**STORYBOARD["scenes"][0], "shots": [
-        board_shot(1, 4, [(0, 4)], negative="text"), board_shot(2, 4, [(0, 4)])]}]
-    out = text_of(Job(crews=["storyboard"], status=JobStatus.succeeded,
-                      result={"storyboard": offline}))
-    assert "OFFLINE STAND-IN: not a real storyboard, not ready for media generation" in out
-    assert "Storyboard made by the offline stand-in model" in out
-    assert "ready for media generation" not in out.replace("not ready for media generation", "")
-    assert out.rstrip().endswith("offline stand-in storyboard: not for media generation")
-    # shots with their own negative prompts show them each
-    assert "negative prompt of every shot" not in out
-    assert out.count("negative") == 2
 
 
 def test_the_usage_line_says_what_reused_answers_saved() -> None:
@@ -240,3 +88,115 @@ def test_an_error_about_the_whole_input_has_no_empty_field_name() -> None:
     assert "• Value error, project_id is required" in out
     assert "• clip_seconds: too long" in out
     assert "• :" not in out
+
+
+# renderers of plugins ----------------------------------------------------------------------
+def shot_table(result: Mapping[str, Any]) -> Table:
+    table = Table(title=f"Shot log of {result['reel']}")
+    table.add_column("take")
+    table.add_column("note")
+    for take in result["takes"]:
+        table.add_row(str(take["n"]), take["note"])
+    return table
+
+
+class ShotLogPlugin:
+    """A third party's crew ``shotlog`` and its renderer: by name, and by shape for any crew
+    whose result has a reel and takes."""
+
+    @hookimpl
+    def register_renderers(self, register: Any) -> None:
+        register(Renderer(name="shot-log", description="A reel's takes as a table.",
+                          crews=("shotlog",), render=shot_table,
+                          matches=lambda result: {"reel", "takes"} <= set(result)))
+
+
+LOG = {"reel": "A004", "takes": [{"n": 1, "note": "boom in shot"}, {"n": 2, "note": "print"}]}
+
+
+def test_a_plugins_renderer_draws_its_crews_result_and_results_of_its_shape() -> None:
+    job = Job(crews=["shotlog", "copy", "other"], status=JobStatus.succeeded,
+              result={"shotlog": LOG, "copy": {**LOG, "reel": "B001"},
+                      "other": {"reel": "C9"}})
+    out = text_of(job, make_plugins(ShotLogPlugin()))
+    assert "Shot log of A004" in out and "boom in shot" in out
+    assert '"takes"' not in out[:out.index("─ other ─")]  # drawn, not dumped
+    assert "Shot log of B001" in out  # another crew's result of the same shape
+    assert '"reel": "C9"' in out  # not its shape: JSON
+    # without the plugin the same job is all JSON
+    plain = text_of(job)
+    assert "Shot log of" not in plain and '"note": "boom in shot"' in plain
+
+
+def test_the_crews_own_renderer_wins_over_a_shape_match() -> None:
+    class Verbose:
+        @hookimpl
+        def register_renderers(self, register: Any) -> None:
+            register(Renderer(name="anything", description="Claims every result.",
+                              matches=lambda result: True,
+                              render=lambda result: Text("claimed by shape")))
+
+    plugins = make_plugins(Verbose(), ShotLogPlugin())  # the shape matcher registered first
+    out = text_of(Job(crews=["shotlog", "x"], status=JobStatus.succeeded,
+                      result={"shotlog": LOG, "x": {"a": 1}}), plugins)
+    assert "Shot log of A004" in out
+    assert out.count("claimed by shape") == 1
+
+
+class Unprintable:
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        raise ValueError("no such column")
+        yield
+
+
+@pytest.mark.parametrize("when", ["called", "printed"])
+def test_a_failing_renderer_falls_back_to_json_with_a_note(when: str) -> None:
+    def broken(result: Mapping[str, Any]) -> Any:
+        if when == "called":
+            raise KeyError("takes")
+        return Unprintable()
+
+    class Broken:
+        @hookimpl
+        def register_renderers(self, register: Any) -> None:
+            register(Renderer(name="broken", description="Fails.", crews=("shotlog",),
+                              render=broken))
+
+    job = Job(crews=["shotlog"], status=JobStatus.succeeded, result={"shotlog": LOG},
+              usage={"offline": ModelUsage(calls=1)})
+    out = text_of(job, make_plugins(Broken()))
+    error = "KeyError: 'takes'" if when == "called" else "ValueError: no such column"
+    assert f"renderer 'broken' of plugin 'Broken-0' failed ({error}); the result as JSON:" \
+        in out
+    assert '"note": "boom in shot"' in out and "succeeded" in out
+
+
+def test_a_renderer_claiming_another_plugins_crew_or_name_is_refused_naming_both() -> None:
+    def spec(name: str, crews: tuple[str, ...] = ()) -> Renderer:
+        return Renderer(name=name, description="x", crews=crews,
+                        render=lambda result: Text(""))
+
+    def plugin(*specs: Renderer) -> Any:
+        class P:
+            @hookimpl
+            def register_renderers(self, register: Any) -> None:
+                for s in specs:
+                    register(s)
+        return P()
+
+    plugins = load(allow=[])
+    register_module(plugins, plugin(spec("shot-log", ("shotlog",))), "first")
+    with pytest.raises(RegistrationError) as clash:
+        register_module(plugins, plugin(spec("shot-log", ("takes",))), "second")
+    assert clash.value.message == "renderer 'shot-log' is registered by both 'first' and 'second'"
+    with pytest.raises(RegistrationError) as claim:
+        register_module(plugins, plugin(spec("mine", ("shotlog", "other"))), "third")
+    assert claim.value.message == ("crew 'shotlog' is claimed by renderer 'shot-log' of "
+                                   "'first' and renderer 'mine' of 'third'")
+    with pytest.raises(RegistrationError, match="claims no result: give it crews="):
+        register_module(plugins, plugin(spec("nothing")), "fourth")
+    with pytest.raises(RegistrationError, match="crews must be a tuple of crew names"):
+        register_module(plugins, plugin(spec("loose", "shotlog")), "fifth")  # type: ignore[arg-type]
+    assert {n: e.plugin for n, e in plugins.registry.renderers.items()} == {"shot-log": "first"}
+    assert plugins.infos["first"].renderers == ["shot-log"]
+    assert "registered by both" in (plugins.infos["second"].error or "")

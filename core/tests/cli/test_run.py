@@ -37,17 +37,19 @@ def test_json_record_of_a_successful_job(plugin_dir: Path, tmp_path: Path) -> No
     assert "count" in result.stderr and "job succeeded" in result.stderr
 
 
-def test_a_chain_prints_a_readable_analysis_and_scene_plan(
+def test_a_chain_prints_each_result_with_the_renderer_its_plugin_registers(
     plugin_dir: Path, tmp_path: Path
 ) -> None:
+    """The test plugin's renderers (``register_renderers``): the plan's by crew name, the
+    analysis's by shape; nothing of either is dumped as JSON."""
     result = CliRunner().invoke(app, ["run", "analyse,plan", "--story",
                                       str(story_file(tmp_path))], env={"COLUMNS": "160"})
     assert result.exit_code == 0, result.output
     out = result.stdout
-    for text in ("The Lighthouse", "A keeper keeps a light.", "duty, solitude", "Maya",
-                 "protagonist", "Characters (1)", "Locations (1)", "Scenes (1)", "windy",
-                 "INT. LIGHTHOUSE - NIGHT", "wide", "24mm", "Production totals", "6s"):
+    for text in ("The Lighthouse: A keeper keeps a light. (themes: duty, solitude; cast: Maya)",
+                 "Plan: 1 shot(s)", "INT. LIGHTHOUSE - NIGHT", "wide 24mm"):
         assert text in out, f"{text!r} missing from:\n{out}"
+    assert '"logline"' not in out and '"shots"' not in out
 
 
 def test_a_failing_job_exits_non_zero_and_shows_the_error(

@@ -10,4 +10,4 @@ def test_director_passes_the_plugin_contract_after_the_architect(tmp_path: Path)
     report = check_plugin("director", entry_points_for_tools=("pathrag", "architect"),
                           data_dir=tmp_path)
     assert report.crews == {"director": "succeeded"}
-    assert report.hooks == ["register_crews"]
+    assert report.hooks == ["register_crews", "register_renderers"]

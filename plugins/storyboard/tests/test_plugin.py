@@ -28,7 +28,7 @@ def test_plugin_is_listed_with_its_crew() -> None:
 
 def test_storyboard_passes_the_plugin_contract(tmp_path: Path) -> None:
     report = check_plugin("storyboard", entry_points_for_tools=("pathrag",), data_dir=tmp_path)
-    assert report.hooks == ["register_crews"]
+    assert report.hooks == ["register_crews", "register_renderers"]
     assert report.crews == {"storyboard": "succeeded"}
     scripted = check_plugin("storyboard", llm=ScriptedLLM(replies=replies()),
                             entry_points_for_tools=(), data_dir=tmp_path / "scripted")

@@ -195,6 +195,8 @@ class PluginPublic(BaseModel):
     tools: list[str]
     models: list[str]
     exports: list[str] = Field(default_factory=list, description="Export formats it adds.")
+    renderers: list[str] = Field(default_factory=list,
+                                 description="Terminal renderers of crews' results it adds.")
     error: str | None
     warnings: list[str] = Field(
         description="Problems of the plugin that do not stop it loading, e.g. a crew that "

@@ -15,7 +15,8 @@ def plugins_command(
         False, "--check", help="Run the SDK's contract check on every loaded plugin (each "
         "crew runs end to end on the offline model); exit 1 if any fails."),
 ) -> None:
-    """List installed plugins with their hooks, crews, tools, models, exports, errors, warnings."""
+    """List installed plugins with their hooks, crews, tools, models, exports, renderers, errors
+    and warnings."""
     from novelcrew.introspect import plugin_list
 
     rows = plugin_list(include_builtin=all_)
@@ -34,7 +35,7 @@ def plugins_command(
     # a column empty for every plugin is left out, one hook, crew or tool a line and a light
     # box, so a few plugins fit an 80-column terminal unbroken; --json always has every key
     columns = [col for col in ("name", "version", "hooks", "crews", "tools", "models",
-                               "exports", "error", "warnings")
+                               "exports", "renderers", "error", "warnings")
                if col in ("name", "version") or any(row[col] for row in rows)]
     for col in columns:
         table.add_column(col, overflow="fold",

@@ -1,25 +1,33 @@
-"""Readable terminal rendering of a job and its results (``novelcrew run``, the demo client).
-
-Results are recognised by shape, not by crew name, so any crew whose output looks like a story
-analysis (title, characters, scenes), a scene plan (scenes with shots, totals) or a storyboard
-(a visual bible, scenes with prompted shots) reads well; anything else is shown as pretty JSON.
+"""Readable terminal rendering of a job and its results (``novelcrew run``, ``novelcrew jobs
+show``, the demo client): the header, error and usage, and the live progress are core's; each
+crew's result is drawn by the renderer a plugin registers for it (``register_renderers``: the
+architect, director and storyboard plugins register theirs), else shown as pretty JSON.
 Works on a ``Job`` or on the API's JSON for one.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
-from typing import Any
+import logging
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console, Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.json import JSON
 from rich.panel import Panel
 from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
+from novelcrew.display import short
 from novelcrew.jobs import Job, JobStatus
+
+if TYPE_CHECKING:
+    from novelcrew.plugins import Plugins
+    from novelcrew.registry import Entry
+    from novelcrew.specs import Renderer
+
+log = logging.getLogger(__name__)
 
 STATUS_STYLE = {
     JobStatus.queued: "yellow",
@@ -34,8 +42,10 @@ def as_job(job: Job | Mapping[str, Any]) -> Job:
     return job if isinstance(job, Job) else Job.model_validate(dict(job))
 
 
-def render_job(job: Job | Mapping[str, Any], console: Console | None = None) -> None:
-    """Print a job's header, its error if any, then each crew's result."""
+def render_job(job: Job | Mapping[str, Any], console: Console | None = None,
+               plugins: Plugins | None = None) -> None:
+    """Print a job's header, its error if any, then each crew's result (``render_result``;
+    ``plugins``, the process's by default, hold the renderers)."""
     console = console or Console()
     job = as_job(job)
     console.print(job_header(job))
@@ -44,7 +54,7 @@ def render_job(job: Job | Mapping[str, Any], console: Console | None = None) -> 
     for crew in job.crews:
         if crew in job.result:
             console.print(Rule(f"[bold]{crew}[/bold]"))
-            console.print(render_result(job.result[crew]))
+            console.print(render_result(job.result[crew], crew, plugins))
 
 
 def job_header(job: Job) -> Table:
@@ -123,471 +133,67 @@ def error_panel(job: Job) -> Panel:
 
 
 # results ------------------------------------------------------------------------------------
-def render_result(result: Any) -> RenderableType:
-    if isinstance(result, Mapping):
-        if is_storyboard(result):  # before the plan: a storyboard has scenes, shots, totals too
-            return storyboard(result)
-        if is_scene_plan(result):
-            return scene_plan(result)
-        if is_analysis(result):
-            return analysis(result)
+def render_result(result: Any, crew: str | None = None,
+                  plugins: Plugins | None = None) -> RenderableType:
+    """A crew's result for the terminal, by a registered renderer (``register_renderers``):
+    the one claiming ``crew`` by name, else the first whose ``matches`` says yes; anything
+    else, and a result whose renderer fails, as pretty JSON (the latter with a dim note)."""
+    if not isinstance(result, Mapping):
+        return _json(result)
+    entry = pick_renderer(result, crew, plugins)
+    if entry is None:
+        return _json(result)
+    try:
+        return _Guarded(entry, entry.spec.render(result), result)
+    except Exception as exc:
+        return _fallback(entry, exc, result)
+
+
+def pick_renderer(result: Mapping[str, Any], crew: str | None = None,
+                  plugins: Plugins | None = None) -> Entry[Renderer] | None:
+    """The renderer for ``crew``'s ``result``: by crew name first, then by shape in
+    registration order. A ``matches`` that raises counts as no."""
+    if plugins is None:
+        from novelcrew.plugins import get_plugins
+
+        plugins = get_plugins()
+    entries = list(plugins.registry.renderers.values())
+    for entry in entries:
+        if crew is not None and crew in entry.spec.crews:
+            return entry
+    for entry in entries:
+        matches = entry.spec.matches
+        try:
+            if matches is not None and matches(result):
+                return entry
+        except Exception:
+            log.debug("renderer %s: matches raised", entry.spec.name, exc_info=True)
+    return None
+
+
+def _json(result: Any) -> JSON:
     return JSON(json.dumps(result, default=str))
 
 
-def is_analysis(result: Mapping[str, Any]) -> bool:
-    return "title" in result and isinstance(result.get("scenes"), list) and (
-        "characters" in result or "logline" in result
-    )
+def _fallback(entry: Entry[Renderer], exc: Exception, result: Any) -> Group:
+    note = Text(f"renderer {entry.spec.name!r} of plugin {entry.plugin!r} failed "
+                f"({type(exc).__name__}: {short(exc, 200)}); the result as JSON:", style="dim")
+    return Group(note, _json(result))
 
 
-def is_storyboard(result: Mapping[str, Any]) -> bool:
-    scenes = result.get("scenes")
-    return isinstance(result.get("bible"), Mapping) and isinstance(scenes, list) and all(
-        isinstance(s, Mapping) and isinstance(s.get("shots"), list) for s in scenes
-    )
+class _Guarded:
+    """A renderer's output, rendered when printed (rich renders lazily): if that raises, the
+    result prints as JSON with the note instead, so a faulty renderer never breaks a run."""
 
+    def __init__(self, entry: Entry[Renderer], inner: RenderableType, result: Any) -> None:
+        self.entry, self.inner, self.result = entry, inner, result
 
-def is_scene_plan(result: Mapping[str, Any]) -> bool:
-    scenes = result.get("scenes")
-    return isinstance(result.get("totals"), Mapping) and isinstance(scenes, list) and all(
-        isinstance(s, Mapping) and "shots" in s for s in scenes
-    )
-
-
-#: longest text shown in a table cell; ``--json`` has everything
-CELL_CHARS = 160
-
-
-def short(value: Any, limit: int = CELL_CHARS) -> str:
-    """``value`` as text, cut at a word boundary to ``limit`` characters."""
-    text = " ".join(str(value or "").split())
-    if len(text) <= limit:
-        return text
-    cut = text[:limit].rsplit(" ", 1)[0] or text[:limit]
-    return cut.rstrip(",;:.") + "…"
-
-
-def _join(items: Iterable[Any] | None, sep: str = ", ") -> str:
-    return sep.join(str(i) for i in items or [] if i not in (None, ""))
-
-
-def _model_note(result: Mapping[str, Any]) -> Text | None:
-    model = result.get("model")
-    if not isinstance(model, Mapping):
-        return None
-    note = model.get("note")
-    if model.get("offline"):
-        return Text(note or "made by the offline stand-in model: it extracts, it does not "
-                    "understand the story", style="yellow")
-    return Text(note, style="dim") if note else None
-
-
-def analysis(result: Mapping[str, Any]) -> RenderableType:
-    """A story analysis: title, logline, themes, characters, locations, scenes."""
-    parts: list[RenderableType] = []
-    title = Text(str(result.get("title") or "Untitled"), style="bold")
-    if result.get("genre") or result.get("tone"):
-        title.append(f"   {_join([result.get('genre'), result.get('tone')], ' · ')}",
-                     style="dim")
-    parts.append(title)
-    if result.get("logline"):
-        parts.append(Text(str(result["logline"]), style="italic"))
-    if result.get("themes"):
-        parts.append(Text.assemble(("Themes: ", "bold"), _join(result["themes"])))
-    note = _model_note(result)
-    if note is not None:
-        parts.append(note)
-
-    characters = result.get("characters") or []
-    if characters:
-        table = Table(title=f"Characters ({len(characters)})", title_justify="left",
-                      show_lines=False, expand=True)
-        table.add_column("name", style="bold", no_wrap=True)
-        table.add_column("role")
-        table.add_column("who", ratio=2)
-        table.add_column("arc", ratio=2)
-        table.add_column("relationships", ratio=1)
-        for c in characters:
-            rels = _join(f"{r.get('kind', '')} of {r.get('to', '')}"
-                         for r in c.get("relationships") or [] if isinstance(r, Mapping))
-            table.add_row(str(c.get("name", "")), str(c.get("role", "")),
-                          short(c.get("description")), short(c.get("arc")), short(rels))
-        parts.append(table)
-
-    locations = result.get("locations") or []
-    if locations:
-        table = Table(title=f"Locations ({len(locations)})", title_justify="left", expand=True)
-        table.add_column("name", style="bold", no_wrap=True)
-        table.add_column("description", ratio=2)
-        table.add_column("atmosphere", ratio=1)
-        for loc in locations:
-            table.add_row(str(loc.get("name", "")), short(loc.get("description")),
-                          short(loc.get("atmosphere")))
-        parts.append(table)
-
-    scenes = result.get("scenes") or []
-    if scenes:
-        table = Table(title=f"Scenes ({len(scenes)})", title_justify="left", expand=True)
-        table.add_column("#", justify="right")
-        table.add_column("where / when", ratio=1)
-        table.add_column("who", ratio=1)
-        table.add_column("what happens", ratio=3)
-        table.add_column("beat", ratio=1)
-        for s in scenes:
-            where = _join([s.get("int_ext"), s.get("location"),
-                           s.get("day_night") or s.get("time_of_day")], " · ")
-            what = Text(short(s.get("summary"), 240))
-            for line in (s.get("dialogue") or [])[:1]:
-                if isinstance(line, Mapping):  # {speaker, line}
-                    who = f"{line.get('speaker')}: " if line.get("speaker") else ""
-                    line = f"{who}{line.get('line', '')}"
-                what.append(f"\n“{str(line).strip(chr(34))}”", style="italic dim")
-            table.add_row(str(s.get("number", "")), where, _join(s.get("characters")), what,
-                          str(s.get("emotional_beat", "")))
-        parts.append(table)
-    stats = result.get("statistics")
-    if isinstance(stats, Mapping):
-        parts.append(Text(
-            f"{stats.get('words', '?')} words in {stats.get('chunks', '?')} chunk(s), "
-            f"{stats.get('model_calls', '?')} model calls", style="dim"))
-    return Group(*parts)
-
-
-def _seconds(value: Any) -> str:
-    try:
-        seconds = float(value)
-    except (TypeError, ValueError):
-        return str(value or "")
-    return f"{seconds:.0f}s" if seconds < 90 else f"{seconds / 60:.1f} min"
-
-
-#: breakdown categories in a first AD's order, with the labels a sheet prints
-BREAKDOWN_LABELS = (
-    ("background", "extras"), ("props", "props"), ("set_dressing", "set dressing"),
-    ("wardrobe", "wardrobe"), ("makeup_hair", "makeup/hair"), ("vehicles", "vehicles"),
-    ("animals", "animals"), ("special_effects", "SFX"), ("visual_effects", "VFX"),
-    ("stunts", "stunts"), ("sound_music", "sound/music"),
-    ("special_equipment", "special equipment"),
-)
-
-
-def _item(entry: Any) -> str:
-    """A breakdown item: ``rope``, ``nora: oilskins``; a model's suggestion ends with ``*``."""
-    if not isinstance(entry, Mapping):
-        return str(entry)
-    text = str(entry.get("item", ""))
-    if entry.get("character"):
-        text = f"{entry['character']}: {text}"
-    return text + ("*" if entry.get("suggested") else "")
-
-
-def breakdown_sheet(scene: Mapping[str, Any]) -> Table | None:
-    """The scene's breakdown sheet: one row per category that has anything."""
-    sheet = scene.get("breakdown")
-    if not isinstance(sheet, Mapping):
-        return None
-    grid = Table.grid(padding=(0, 2))
-    grid.add_column(style="dim", no_wrap=True)
-    grid.add_column()
-    if sheet.get("cast"):
-        grid.add_row("cast", _join(sheet["cast"]))
-    for key, label in BREAKDOWN_LABELS:
-        if sheet.get(key):
-            grid.add_row(label, _join(_item(e) for e in sheet[key]))
-    for note in sheet.get("continuity") or []:
-        grid.add_row("continuity", str(note))
-    return grid if grid.row_count else None
-
-
-def _scene_title(scene: Mapping[str, Any]) -> Text:
-    title = Text(f"{scene.get('number', '')}. {scene.get('heading', '')}", style="bold cyan")
-    sheet = scene.get("breakdown")
-    extra = []
-    if isinstance(sheet, Mapping) and sheet.get("pages"):
-        extra.append(f"{sheet['pages']} pg")
-    if scene.get("story_day"):
-        extra.append(f"story day {scene['story_day']}")
-    if extra:
-        title.append(f"   {' · '.join(extra)}", style="dim")
-    return title
-
-
-def _shot_cells(shot: Mapping[str, Any]) -> list[str]:
-    size = shot.get("size") or shot.get("shot_type") or ""
-    lens = shot.get("lens_mm")
-    lens_text = f"{lens}mm" if lens else str(shot.get("lens", ""))
-    movement = str(shot.get("movement", ""))
-    if shot.get("support"):
-        movement += f" / {shot['support']}"
-    return [str(shot.get("number", "")), str(size), str(shot.get("angle", "")), movement,
-            lens_text, str(shot.get("coverage", "")), _join(shot.get("subjects")),
-            _seconds(shot.get("estimated_duration_seconds"))]
-
-
-def scene_plan(result: Mapping[str, Any]) -> RenderableType:
-    """A scene plan: per scene its heading, breakdown sheet and shots; the stripboard, the
-    day-out-of-days table, then production totals."""
-    parts: list[RenderableType] = []
-    if result.get("title"):
-        parts.append(Text(f"Scene plan: {result['title']}", style="bold"))
-    note = _model_note(result)
-    if note is not None:
-        parts.append(note)
-    all_notes = {str(shot.get("notes", "")) for scene in result.get("scenes") or []
-                 for shot in scene.get("shots") or []}
-    shared_note = all_notes.pop() if len(all_notes) == 1 else None
-    if shared_note:
-        parts.append(Text(f"every shot: {shared_note}", style="dim"))
-    suggested = False
-    for scene in result.get("scenes") or []:
-        parts.append(_scene_title(scene))
-        if scene.get("summary"):
-            parts.append(Text(str(scene["summary"])))
-        look = _join([scene.get("mood"), scene.get("lighting"), _join(scene.get("palette"))],
-                     " · ")
-        if look:
-            parts.append(Text(f"look: {look}", style="dim"))
-        sheet = breakdown_sheet(scene)
-        if sheet is not None:
-            parts.append(sheet)
-            suggested = suggested or any(
-                isinstance(e, Mapping) and e.get("suggested")
-                for key, _ in BREAKDOWN_LABELS for e in scene["breakdown"].get(key) or [])
-        elif scene.get("characters"):
-            parts.append(Text(f"cast: {_join(scene['characters'])}", style="dim"))
-        table = Table(expand=True, show_edge=False, pad_edge=False)
-        columns = [("#", None), ("size", None), ("angle", 1), ("movement / support", 2),
-                   ("lens", None), ("coverage", 1), ("subjects", 1), ("time", None)]
-        if shared_note is None:
-            columns.append(("notes", 3))
-        for col, ratio in columns:
-            table.add_column(col, ratio=ratio, justify="right" if col in ("#", "time") else "left")
-        for shot in scene.get("shots") or []:
-            row = _shot_cells(shot)
-            if shared_note is None:
-                row.append(short(shot.get("notes")))
-            table.add_row(*row)
-        parts.append(table)
-        if scene.get("transition"):
-            parts.append(Text(f"→ {scene['transition']}", style="dim"))
-        parts.append(Text(""))
-    if suggested:
-        parts.append(Text("* suggested by the model: the scene's text does not say it",
-                          style="dim"))
-    for failed in result.get("failed_scenes") or []:
-        parts.append(Text(f"scene {failed.get('number')} could not be planned: "
-                          f"{failed.get('error')}", style="red"))
-    for warning in result.get("warnings") or []:
-        parts.append(Text(f"warning: {warning}", style="yellow"))
-    schedule = result.get("schedule")
-    if isinstance(schedule, Mapping) and schedule.get("days"):
-        parts += [stripboard(schedule), day_out_of_days(schedule)]
-    totals = result.get("totals") or {}
-    if totals:
-        parts.append(totals_grid(totals))
-    return Group(*parts)
-
-
-def stripboard(schedule: Mapping[str, Any]) -> Table:
-    """The stripboard: one row per strip, grouped into shooting days."""
-    table = Table(title="Stripboard", title_justify="left", expand=True)
-    for col, ratio in (("day", 1), ("scene", None), ("I/E", None), ("D/N", None),
-                       ("location", 2), ("pages", None), ("hours", None), ("cast", 2)):
-        table.add_column(col, ratio=ratio,
-                         justify="right" if col in ("scene", "pages", "hours") else "left")
-    for day in schedule.get("days") or []:
-        moves = day.get("company_moves") or 0
-        label = (f"Day {day.get('day')}\n{day.get('work')} · {day.get('pages')} pg\n"
-                 f"{float(day.get('hours') or 0):.1f} h" + (f" · {moves} move(s)" if moves
-                                                             else ""))
-        strips = day.get("strips") or []
-        for i, strip in enumerate(strips):
-            scene = str(strip.get("scene", ""))
-            if strip.get("part"):
-                scene += f" ({strip['part']})"
-            table.add_row(label if i == 0 else "", scene,
-                          str(strip.get("int_ext") or ""), str(strip.get("day_night") or ""),
-                          str(strip.get("location", "")), str(strip.get("pages", "")),
-                          f"{float(strip.get('hours') or 0):.1f}", _join(strip.get("cast")),
-                          end_section=i == len(strips) - 1)
-    return table
-
-
-def day_out_of_days(schedule: Mapping[str, Any]) -> Table:
-    """Day out of days: per cast member a code for every shooting day."""
-    days = schedule.get("days") or []
-    table = Table(title="Day out of days (SW start, W work, H hold, WF finish, SWF one day)",
-                  title_justify="left")
-    table.add_column("#", justify="right")
-    table.add_column("cast", no_wrap=True)
-    for day in days:
-        table.add_column(str(day.get("day")), justify="center")
-    table.add_column("work", justify="right")
-    table.add_column("hold", justify="right")
-    for row in schedule.get("day_out_of_days") or []:
-        table.add_row(str(row.get("cast_number", "")), str(row.get("name", "")),
-                      *[str(c) for c in row.get("codes") or []],
-                      str(row.get("work_days", "")), str(row.get("hold_days", "")))
-    return table
-
-
-def totals_grid(totals: Mapping[str, Any]) -> Table:
-    grid = Table(title="Production totals", title_justify="left", show_header=False)
-    grid.add_column(style="bold")
-    grid.add_column()
-    grid.add_row("scenes / shots", f"{totals.get('scenes', '?')} / {totals.get('shots', '?')}")
-    if totals.get("pages"):
-        grid.add_row("pages", str(totals["pages"]))
-    grid.add_row("screen time", _seconds(totals.get("estimated_screen_time_seconds")))
-    days_value = totals.get("shooting_days", totals.get("estimated_shooting_days"))
-    if days_value is not None:
-        days = f"{days_value} days"
-        if totals.get("estimated_shooting_hours") is not None:
-            days += f" ({totals['estimated_shooting_hours']} h)"
-        if totals.get("company_moves"):
-            days += f", {totals['company_moves']} company move(s)"
-        if totals.get("shooting_days_available"):
-            fits = "fits" if totals.get("fits_schedule") else "does NOT fit"
-            days += f"; {fits} {totals['shooting_days_available']} available"
-        grid.add_row("shooting", days)
-    sizes = totals.get("shot_sizes") or totals.get("shot_types")
-    if sizes:
-        grid.add_row("shot sizes", _join(f"{k} {v}" for k, v in sizes.items()))
-    for key in ("locations", "equipment", "crew"):
-        if totals.get(key):
-            grid.add_row(key, _join(totals[key]))
-    if totals.get("method"):
-        grid.add_row("how", Text(str(totals["method"]), style="dim"))
-    return grid
-
-
-def _storyboard_flag(result: Mapping[str, Any]) -> RenderableType:
-    """Whether a storyboard may go to media generation; the offline stand-in's, loudly not."""
-    model = result.get("model")
-    offline = result.get("offline") is True or (
-        isinstance(model, Mapping) and model.get("offline") is True)
-    if offline:
-        body = Text("OFFLINE STAND-IN: not a real storyboard, not ready for media generation",
-                    style="bold yellow")
-        note = result.get("note") or (model.get("note") if isinstance(model, Mapping) else None)
-        if note:
-            body.append(f"\n{note}", style="yellow")
-        return Panel(body, border_style="yellow", expand=False)
-    if result.get("ready_for_media_generation") is True:
-        return Text("ready for media generation", style="bold green")
-    return Text("not ready for media generation", style="bold red")
-
-
-def _bible(bible: Mapping[str, Any]) -> list[RenderableType]:
-    """The visual bible: the fixed wording of every character and location, and the style."""
-    parts: list[RenderableType] = []
-    characters = [c for c in bible.get("characters") or [] if isinstance(c, Mapping)]
-    if characters:
-        table = Table(title=f"Characters ({len(characters)}): the words every prompt uses",
-                      title_justify="left", expand=True)
-        table.add_column("id", style="bold", no_wrap=True)
-        table.add_column("look in every prompt", ratio=3)
-        table.add_column("voice", ratio=1)
-        for c in characters:
-            voice = c.get("voice")
-            table.add_row(str(c.get("id", "")), str(c.get("phrase", "")),
-                          short(voice.get("value") if isinstance(voice, Mapping) else voice))
-        parts.append(table)
-    locations = [loc for loc in bible.get("locations") or [] if isinstance(loc, Mapping)]
-    if locations:
-        table = Table(title=f"Locations ({len(locations)})", title_justify="left", expand=True)
-        table.add_column("id", style="bold", no_wrap=True)
-        table.add_column("look in every prompt", ratio=3)
-        for loc in locations:
-            table.add_row(str(loc.get("id", "")), short(loc.get("phrase"), 400))
-        parts.append(table)
-    style = bible.get("style")
-    if isinstance(style, Mapping):
-        grid = Table.grid(padding=(0, 2))
-        grid.add_column(style="dim", no_wrap=True)
-        grid.add_column()
-        for key, label in (("aspect_ratio", "aspect ratio"), ("era", "era"),
-                           ("palette", "palette"), ("lighting_style", "lighting"),
-                           ("film_look", "film look"), ("fragments", "every prompt ends")):
-            value = style.get(key)
-            text = _join(value) if isinstance(value, list) else str(value or "")
-            if text:
-                grid.add_row(label, text)
-        if grid.row_count:
-            parts += [Text("Style guide", style="bold"), grid]
-    return parts
-
-
-def _clips(shot: Mapping[str, Any]) -> str:
-    clips = [c for c in shot.get("clips") or [] if isinstance(c, Mapping)]
-    spans = _join(f"{float(c.get('start_seconds') or 0):g}-"
-                  f"{float(c.get('start_seconds') or 0) + float(c.get('duration_seconds') or 0):g}s"
-                  for c in clips)
-    count = f"{len(clips)} clip" + ("" if len(clips) == 1 else "s")
-    seed = f", seed {shot['seed_hint']}" if shot.get("seed_hint") is not None else ""
-    return f"{count}: {spans}{seed}" if clips else ""
-
-
-def storyboard(result: Mapping[str, Any]) -> RenderableType:
-    """A storyboard: its readiness, the visual bible, then per scene each shot with its size,
-    subjects, duration and clips, and its image and motion prompts in full."""
-    parts: list[RenderableType] = []
-    if result.get("title"):
-        parts.append(Text(f"Storyboard: {result['title']}", style="bold"))
-    parts.append(_storyboard_flag(result))
-    bible = result.get("bible")
-    if isinstance(bible, Mapping):
-        parts += _bible(bible)
-    scenes = [s for s in result.get("scenes") or [] if isinstance(s, Mapping)]
-    negatives = {str(shot.get("negative_prompt") or "") for scene in scenes
-                 for shot in scene.get("shots") or []}
-    shared_negative = negatives.pop() if len(negatives) == 1 else None
-    if shared_negative:
-        parts.append(Text(f"negative prompt of every shot: {shared_negative}", style="dim"))
-    for scene in scenes:
-        title = Text(f"Scene {scene.get('number', '')}. {scene.get('heading', '')}",
-                     style="bold cyan")
-        if scene.get("story_day"):
-            title.append(f"   story day {scene['story_day']}", style="dim")
-        parts.append(title)
-        for shot in scene.get("shots") or []:
-            lens = f"{shot['lens_mm']:g}mm" if isinstance(shot.get("lens_mm"), int | float) \
-                else ""
-            movement = _join(dict.fromkeys([shot.get("movement"), shot.get("support")]), " / ")
-            head = Text(f"  {shot.get('id') or shot.get('number', '')}  ", style="bold")
-            head.append(_join([shot.get("size"), shot.get("angle"), movement, lens], " · "))
-            seconds = shot.get("duration_seconds")
-            head.append(f"   {seconds:g}s" if isinstance(seconds, int | float)
-                        else f"   {seconds or ''}", style="bold")
-            if shot.get("subjects"):
-                head.append(f"   in frame: {_join(shot['subjects'])}", style="dim")
-            parts.append(head)
-            grid = Table.grid(padding=(0, 1))
-            grid.add_column(style="dim", no_wrap=True, min_width=10, justify="right")
-            grid.add_column()
-            grid.add_row("image", str(shot.get("image_prompt", "")))
-            grid.add_row("motion", str(shot.get("motion_prompt", "")))
-            if shared_negative is None and shot.get("negative_prompt"):
-                grid.add_row("negative", str(shot["negative_prompt"]))
-            clips = _clips(shot)
-            if clips:
-                grid.add_row("clips", clips)
-            parts.append(grid)
-        parts.append(Text(""))
-    for warning in result.get("warnings") or []:
-        parts.append(Text(f"warning: {warning}", style="yellow"))
-    totals = result.get("totals")
-    if isinstance(totals, Mapping):
-        clip = result.get("clip_seconds")
-        parts.append(Text(
-            f"{totals.get('scenes', '?')} scenes · {totals.get('shots', '?')} shots · "
-            f"{totals.get('clips', '?')} clips"
-            + (f" of at most {float(clip):g}s" if isinstance(clip, int | float) else "")
-            + f" · {_seconds(totals.get('seconds'))} on screen", style="bold"))
-    if result.get("offline") is True:  # said again at the end, where a long board is read
-        parts.append(Text("offline stand-in storyboard: not for media generation",
-                          style="bold yellow"))
-    return Group(*parts)
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        try:
+            segments = list(console.render(self.inner, options))
+        except Exception as exc:
+            segments = list(console.render(_fallback(self.entry, exc, self.result), options))
+        yield from segments
 
 
 # live progress -----------------------------------------------------------------------------

@@ -94,7 +94,7 @@ def run_job(crews: list[str], inputs: dict[str, Any], settings: Settings, *,
     else:
         from novelcrew.cli.render import render_job
 
-        render_job(final, Console())
+        render_job(final, Console(), plugins)
     if final.status.value == "succeeded":
         return 0
     if final.status.value == "cancelled":

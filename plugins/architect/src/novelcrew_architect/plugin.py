@@ -1,18 +1,24 @@
-"""Entry point of the architect plugin: registers the ``architect`` crew.
+"""Entry point of the architect plugin: registers the ``architect`` crew and the terminal
+renderer of its story analysis (``render.py``).
 
 Kept light on purpose: no crewAI import here (the crew's module imports it when a job runs),
-so listing plugins and starting the API stay fast.
+nor rich (imported with ``render.py`` when a result is printed), so listing plugins and
+starting the API stay fast.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
-from novelcrew import Crew, hookimpl
+from novelcrew import Crew, Renderer, hookimpl
 from novelcrew_architect.models import ArchitectInput, StoryAnalysis
 from novelcrew_architect.settings import ArchitectSettings  # noqa: F401 (known to the CLI)
 
-__all__ = ["EXAMPLE_INPUTS", "register_crews", "run"]
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+
+__all__ = ["EXAMPLE_INPUTS", "register_crews", "register_renderers", "run"]
 
 #: A small but real run (docs, ``--help``, the SDK's contract checks).
 EXAMPLE_INPUTS = {
@@ -56,4 +62,28 @@ def register_crews(register: Any) -> None:
         agents=("Story Structure Analyst", "Knowledge Graph Architect"),
         estimated_seconds=120,
         example_inputs=EXAMPLE_INPUTS,
+    ))
+
+
+def _render(result: Mapping[str, Any]) -> RenderableType:
+    """The architect crew's result for a terminal (``render.py``: imported, with rich,
+    only when a result is printed)."""
+    from novelcrew_architect.render import analysis
+
+    return analysis(result)
+
+
+def _matches(result: Mapping[str, Any]) -> bool:
+    from novelcrew_architect.render import is_analysis
+
+    return is_analysis(result)
+
+
+@hookimpl
+def register_renderers(register: Any) -> None:
+    register(Renderer(
+        name="story-analysis",
+        description="A story analysis: title, logline, themes, then characters, locations "
+        "and scenes as tables.",
+        crews=("architect",), render=_render, matches=_matches,
     ))

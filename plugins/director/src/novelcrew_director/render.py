@@ -1,0 +1,225 @@
+"""How a scene plan reads in a terminal (``novelcrew run``, the demo): per scene its heading,
+breakdown sheet and shot list, then the stripboard, day out of days and production totals.
+Registered by the plugin through ``register_renderers`` for the ``director`` crew and any result
+of the same shape; imported only when a result is printed (it imports rich).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from novelcrew.display import join, model_note, seconds, short
+
+
+def is_scene_plan(result: Mapping[str, Any]) -> bool:
+    """Scenes with shots and production totals; not a storyboard, which has them too but also
+    a visual bible (the storyboard plugin renders those)."""
+    scenes = result.get("scenes")
+    return isinstance(result.get("totals"), Mapping) and isinstance(scenes, list) and all(
+        isinstance(s, Mapping) and "shots" in s for s in scenes
+    ) and not isinstance(result.get("bible"), Mapping)
+
+
+#: breakdown categories in a first AD's order, with the labels a sheet prints
+BREAKDOWN_LABELS = (
+    ("background", "extras"), ("props", "props"), ("set_dressing", "set dressing"),
+    ("wardrobe", "wardrobe"), ("makeup_hair", "makeup/hair"), ("vehicles", "vehicles"),
+    ("animals", "animals"), ("special_effects", "SFX"), ("visual_effects", "VFX"),
+    ("stunts", "stunts"), ("sound_music", "sound/music"),
+    ("special_equipment", "special equipment"),
+)
+
+
+def _item(entry: Any) -> str:
+    """A breakdown item: ``rope``, ``nora: oilskins``; a model's suggestion ends with ``*``."""
+    if not isinstance(entry, Mapping):
+        return str(entry)
+    text = str(entry.get("item", ""))
+    if entry.get("character"):
+        text = f"{entry['character']}: {text}"
+    return text + ("*" if entry.get("suggested") else "")
+
+
+def breakdown_sheet(scene: Mapping[str, Any]) -> Table | None:
+    """The scene's breakdown sheet: one row per category that has anything."""
+    sheet = scene.get("breakdown")
+    if not isinstance(sheet, Mapping):
+        return None
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="dim", no_wrap=True)
+    grid.add_column()
+    if sheet.get("cast"):
+        grid.add_row("cast", join(sheet["cast"]))
+    for key, label in BREAKDOWN_LABELS:
+        if sheet.get(key):
+            grid.add_row(label, join(_item(e) for e in sheet[key]))
+    for note in sheet.get("continuity") or []:
+        grid.add_row("continuity", str(note))
+    return grid if grid.row_count else None
+
+
+def _scene_title(scene: Mapping[str, Any]) -> Text:
+    title = Text(f"{scene.get('number', '')}. {scene.get('heading', '')}", style="bold cyan")
+    sheet = scene.get("breakdown")
+    extra = []
+    if isinstance(sheet, Mapping) and sheet.get("pages"):
+        extra.append(f"{sheet['pages']} pg")
+    if scene.get("story_day"):
+        extra.append(f"story day {scene['story_day']}")
+    if extra:
+        title.append(f"   {' · '.join(extra)}", style="dim")
+    return title
+
+
+def _shot_cells(shot: Mapping[str, Any]) -> list[str]:
+    size = shot.get("size") or shot.get("shot_type") or ""
+    lens = shot.get("lens_mm")
+    lens_text = f"{lens}mm" if lens else str(shot.get("lens", ""))
+    movement = str(shot.get("movement", ""))
+    if shot.get("support"):
+        movement += f" / {shot['support']}"
+    return [str(shot.get("number", "")), str(size), str(shot.get("angle", "")), movement,
+            lens_text, str(shot.get("coverage", "")), join(shot.get("subjects")),
+            seconds(shot.get("estimated_duration_seconds"))]
+
+
+def scene_plan(result: Mapping[str, Any]) -> RenderableType:
+    """A scene plan: per scene its heading, breakdown sheet and shots; the stripboard, the
+    day-out-of-days table, then production totals."""
+    parts: list[RenderableType] = []
+    if result.get("title"):
+        parts.append(Text(f"Scene plan: {result['title']}", style="bold"))
+    note = model_note(result)
+    if note is not None:
+        parts.append(note)
+    all_notes = {str(shot.get("notes", "")) for scene in result.get("scenes") or []
+                 for shot in scene.get("shots") or []}
+    shared_note = all_notes.pop() if len(all_notes) == 1 else None
+    if shared_note:
+        parts.append(Text(f"every shot: {shared_note}", style="dim"))
+    suggested = False
+    for scene in result.get("scenes") or []:
+        parts.append(_scene_title(scene))
+        if scene.get("summary"):
+            parts.append(Text(str(scene["summary"])))
+        look = join([scene.get("mood"), scene.get("lighting"), join(scene.get("palette"))],
+                     " · ")
+        if look:
+            parts.append(Text(f"look: {look}", style="dim"))
+        sheet = breakdown_sheet(scene)
+        if sheet is not None:
+            parts.append(sheet)
+            suggested = suggested or any(
+                isinstance(e, Mapping) and e.get("suggested")
+                for key, _ in BREAKDOWN_LABELS for e in scene["breakdown"].get(key) or [])
+        elif scene.get("characters"):
+            parts.append(Text(f"cast: {join(scene['characters'])}", style="dim"))
+        table = Table(expand=True, show_edge=False, pad_edge=False)
+        columns = [("#", None), ("size", None), ("angle", 1), ("movement / support", 2),
+                   ("lens", None), ("coverage", 1), ("subjects", 1), ("time", None)]
+        if shared_note is None:
+            columns.append(("notes", 3))
+        for col, ratio in columns:
+            table.add_column(col, ratio=ratio, justify="right" if col in ("#", "time") else "left")
+        for shot in scene.get("shots") or []:
+            row = _shot_cells(shot)
+            if shared_note is None:
+                row.append(short(shot.get("notes")))
+            table.add_row(*row)
+        parts.append(table)
+        if scene.get("transition"):
+            parts.append(Text(f"→ {scene['transition']}", style="dim"))
+        parts.append(Text(""))
+    if suggested:
+        parts.append(Text("* suggested by the model: the scene's text does not say it",
+                          style="dim"))
+    for failed in result.get("failed_scenes") or []:
+        parts.append(Text(f"scene {failed.get('number')} could not be planned: "
+                          f"{failed.get('error')}", style="red"))
+    for warning in result.get("warnings") or []:
+        parts.append(Text(f"warning: {warning}", style="yellow"))
+    schedule = result.get("schedule")
+    if isinstance(schedule, Mapping) and schedule.get("days"):
+        parts += [stripboard(schedule), day_out_of_days(schedule)]
+    totals = result.get("totals") or {}
+    if totals:
+        parts.append(totals_grid(totals))
+    return Group(*parts)
+
+
+def stripboard(schedule: Mapping[str, Any]) -> Table:
+    """The stripboard: one row per strip, grouped into shooting days."""
+    table = Table(title="Stripboard", title_justify="left", expand=True)
+    for col, ratio in (("day", 1), ("scene", None), ("I/E", None), ("D/N", None),
+                       ("location", 2), ("pages", None), ("hours", None), ("cast", 2)):
+        table.add_column(col, ratio=ratio,
+                         justify="right" if col in ("scene", "pages", "hours") else "left")
+    for day in schedule.get("days") or []:
+        moves = day.get("company_moves") or 0
+        label = (f"Day {day.get('day')}\n{day.get('work')} · {day.get('pages')} pg\n"
+                 f"{float(day.get('hours') or 0):.1f} h" + (f" · {moves} move(s)" if moves
+                                                             else ""))
+        strips = day.get("strips") or []
+        for i, strip in enumerate(strips):
+            scene = str(strip.get("scene", ""))
+            if strip.get("part"):
+                scene += f" ({strip['part']})"
+            table.add_row(label if i == 0 else "", scene,
+                          str(strip.get("int_ext") or ""), str(strip.get("day_night") or ""),
+                          str(strip.get("location", "")), str(strip.get("pages", "")),
+                          f"{float(strip.get('hours') or 0):.1f}", join(strip.get("cast")),
+                          end_section=i == len(strips) - 1)
+    return table
+
+
+def day_out_of_days(schedule: Mapping[str, Any]) -> Table:
+    """Day out of days: per cast member a code for every shooting day."""
+    days = schedule.get("days") or []
+    table = Table(title="Day out of days (SW start, W work, H hold, WF finish, SWF one day)",
+                  title_justify="left")
+    table.add_column("#", justify="right")
+    table.add_column("cast", no_wrap=True)
+    for day in days:
+        table.add_column(str(day.get("day")), justify="center")
+    table.add_column("work", justify="right")
+    table.add_column("hold", justify="right")
+    for row in schedule.get("day_out_of_days") or []:
+        table.add_row(str(row.get("cast_number", "")), str(row.get("name", "")),
+                      *[str(c) for c in row.get("codes") or []],
+                      str(row.get("work_days", "")), str(row.get("hold_days", "")))
+    return table
+
+
+def totals_grid(totals: Mapping[str, Any]) -> Table:
+    grid = Table(title="Production totals", title_justify="left", show_header=False)
+    grid.add_column(style="bold")
+    grid.add_column()
+    grid.add_row("scenes / shots", f"{totals.get('scenes', '?')} / {totals.get('shots', '?')}")
+    if totals.get("pages"):
+        grid.add_row("pages", str(totals["pages"]))
+    grid.add_row("screen time", seconds(totals.get("estimated_screen_time_seconds")))
+    days_value = totals.get("shooting_days", totals.get("estimated_shooting_days"))
+    if days_value is not None:
+        days = f"{days_value} days"
+        if totals.get("estimated_shooting_hours") is not None:
+            days += f" ({totals['estimated_shooting_hours']} h)"
+        if totals.get("company_moves"):
+            days += f", {totals['company_moves']} company move(s)"
+        if totals.get("shooting_days_available"):
+            fits = "fits" if totals.get("fits_schedule") else "does NOT fit"
+            days += f"; {fits} {totals['shooting_days_available']} available"
+        grid.add_row("shooting", days)
+    sizes = totals.get("shot_sizes") or totals.get("shot_types")
+    if sizes:
+        grid.add_row("shot sizes", join(f"{k} {v}" for k, v in sizes.items()))
+    for key in ("locations", "equipment", "crew"):
+        if totals.get(key):
+            grid.add_row(key, join(totals[key]))
+    if totals.get("method"):
+        grid.add_row("how", Text(str(totals["method"]), style="dim"))
+    return grid
