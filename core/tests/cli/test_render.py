@@ -171,6 +171,19 @@ def test_a_failing_renderer_falls_back_to_json_with_a_note(when: str) -> None:
     assert '"note": "boom in shot"' in out and "succeeded" in out
 
 
+def test_a_matcher_that_raises_claims_nothing() -> None:
+    class Picky:
+        @hookimpl
+        def register_renderers(self, register: Any) -> None:
+            register(Renderer(name="picky", description="Needs a reel.",
+                              matches=lambda result: result["reel"] == "A004",
+                              render=lambda result: Text("picked")))
+
+    out = text_of(Job(crews=["x", "y"], status=JobStatus.succeeded,
+                      result={"x": {"takes": []}, "y": LOG}), make_plugins(Picky()))
+    assert '"takes": []' in out and out.count("picked") == 1
+
+
 def test_a_renderer_claiming_another_plugins_crew_or_name_is_refused_naming_both() -> None:
     def spec(name: str, crews: tuple[str, ...] = ()) -> Renderer:
         return Renderer(name=name, description="x", crews=crews,
