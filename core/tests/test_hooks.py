@@ -184,6 +184,16 @@ def test_hook_register_renderers(tmp_path: Path) -> None:
     render_job(job, console, plugins)
     assert "3 words counted" in console.export_text()
 
+    async def listed() -> dict[str, Any]:  # GET /plugins lists it as the CLI does
+        from novelcrew.backends.inline import InlineBackend
+        from novelcrew_sdk.pytest_plugin import app_client
+
+        settings = make_settings(tmp_path / "api")
+        async with app_client(plugins, settings, InlineBackend(plugins, settings)) as client:
+            return {row["name"]: row for row in (await client.get("/plugins")).json()}
+
+    assert asyncio.run(listed())["RendererPlugin-1"]["renderers"] == ["word-count"]
+
 
 def test_hook_job_event(tmp_path: Path) -> None:
     import asyncio
