@@ -120,3 +120,29 @@ def test_crews_run_on_the_given_scripted_llm() -> None:
     report = check_plugin(crew_plugin(run=ask), llm=llm, entry_points_for_tools=())
     assert report.crews == {"count": "succeeded"}
     assert len(llm.calls) == 1 and "a b c" in llm.calls[0].prompt
+
+
+def test_a_renderer_that_fails_on_the_crews_output_fails_the_check() -> None:
+    from rich.text import Text
+
+    from novelcrew import Renderer
+
+    def plugin(field: str) -> Any:
+        class Plugin:
+            @hookimpl
+            def register_crews(self, register: Any) -> None:
+                register(Crew(name="count", description="x", input_model=In, output_model=Out,
+                              run=count, example_inputs={"story_text": "a b c"}))
+
+            @hookimpl
+            def register_renderers(self, register: Any) -> None:
+                register(Renderer(name="words", description="x", crews=("count",),
+                                  render=lambda result: Text(f"{result[field]} words")))
+
+        return Plugin()
+
+    with pytest.raises(ContractError, match=r"crew 'count': renderer 'words' of plugin "
+                       r"'Plugin' failed on its output: KeyError: 'word_count'"):
+        check_plugin(plugin("word_count"), entry_points_for_tools=())
+    report = check_plugin(plugin("words"), entry_points_for_tools=())
+    assert report.renderers == ["words"] and report.crews == {"count": "succeeded"}

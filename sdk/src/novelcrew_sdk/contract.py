@@ -2,8 +2,9 @@
 
 ``check_plugin(plugin)`` verifies that the plugin's hooks match the hookspecs, that what it
 registers is valid and does not clash with the built-ins, that every crew's input and output
-models produce JSON schemas, and that every crew runs end to end (on the scripted LLM unless
-another model is given) and returns a valid output.
+models produce JSON schemas, that every crew runs end to end (on the scripted LLM unless
+another model is given) and returns a valid output, and that the renderer claiming that output
+(``register_renderers``) draws it without an error.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class ContractReport:
     crews: dict[str, str] = field(default_factory=dict)  # crew -> final job status
     tools: list[str] = field(default_factory=list)
     models: list[str] = field(default_factory=list)
+    renderers: list[str] = field(default_factory=list)
 
 
 def _resolve(plugin: Any) -> tuple[str, Any]:
@@ -108,6 +110,7 @@ def check_plugin(
     except Exception as exc:
         raise ContractError(f"plugin {name!r} failed to register: {exc}") from exc
     report.tools, report.models, crews = list(info.tools), list(info.models), list(info.crews)
+    report.renderers = list(info.renderers)
     for crew_name in crews:
         crew = plugins.registry.crew(crew_name)
         for label, model in (("input", crew.input_model), ("output", crew.output_model)):
@@ -138,8 +141,29 @@ def check_plugin(
             crew.output_model.model_validate(job.result[crew_name])
         except Exception as exc:
             raise ContractError(f"crew {crew_name!r} returned an invalid output: {exc}") from exc
+        _check_rendering(plugins, crew_name, job.result[crew_name])
         report.crews[crew_name] = job.status.value
     return report
+
+
+def _check_rendering(plugins: Any, crew_name: str, result: Any) -> None:
+    """The renderer that claims the crew's output draws it (``novelcrew run`` would print
+    the output as JSON with a note instead: a fault nobody sees in the crew's own tests)."""
+    import io
+
+    from rich.console import Console
+
+    from novelcrew.cli.render import pick_renderer
+
+    entry = pick_renderer(result, crew_name, plugins) if isinstance(result, dict) else None
+    if entry is None:
+        return
+    try:
+        Console(file=io.StringIO(), width=100).print(entry.spec.render(result))
+    except Exception as exc:
+        raise ContractError(
+            f"crew {crew_name!r}: renderer {entry.spec.name!r} of plugin {entry.plugin!r} "
+            f"failed on its output: {type(exc).__name__}: {exc}") from exc
 
 
 def check_installed(name: str) -> str:
