@@ -3,14 +3,18 @@
 1. One process: 50 jobs at once through ``JobRunner`` (``MemoryStore``), each a crew of 3 tasks
    with one model call each, against a local OpenAI-compatible server that takes 1 s per
    answer. With perfect overlap the batch takes one job's model latency, 3 s: the ratio to that
-   is printed (target <= 1.6).
+   is printed (target <= 1.6). The baseline, taking turns with it: the same crews kicked off
+   with crewAI alone (its own ``LLM`` class, a thread per crew), as shipped and without its
+   replay log (which novelcrew's runner leaves out); novelcrew's wall time and CPU per job
+   are printed as ratios to theirs.
 2. arq workers: the same crew on the same model, ``--worker-jobs`` jobs submitted at once to
    1, 2 and 4 ``novelcrew worker`` processes (each running ``--worker-concurrency`` jobs at a
    time) on a throwaway redis-server; jobs/s from first submit to last finish. Jobs wait on
    the model, so more processes should mean more jobs/s (target: 4 workers >= 3x one).
 
     uv run python bench/concurrency.py [--jobs 50] [--latency 1.0] [--workers 1,2,4]
-        [--worker-jobs 96] [--worker-concurrency 8] [--skip-process] [--skip-workers]
+        [--worker-jobs 96] [--worker-concurrency 8] [--rounds 3] [--skip-process]
+        [--skip-baseline] [--skip-workers]
 """
 
 # ruff: noqa: E402
@@ -27,13 +31,17 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE] + [str(H
 import argparse
 import asyncio
 import os
+import statistics
 import subprocess
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 CALLS_PER_JOB = 3
 MODULE = "nc_bench_concurrency"
+#: runs n jobs at once: (wall seconds, CPU seconds, jobs that succeeded)
+Batch = Callable[[int], Awaitable[tuple[float, float, int]]]
 
 #: the bench crew, as a plugin module (the workers load it by name, the in-process part too)
 CREW_MODULE = f'''
@@ -67,7 +75,8 @@ def register_crews(register):
 '''
 
 
-async def one_process(args: argparse.Namespace, server_url: str, tmp: Path) -> None:
+async def one_process(args: argparse.Namespace, server_url: str, tmp: Path) -> Batch:
+    """A ``JobRunner`` ready to run batches of bench jobs at once (warmed up)."""
     import importlib
 
     from novelcrew.backends.memory import MemoryStore
@@ -79,6 +88,8 @@ async def one_process(args: argparse.Namespace, server_url: str, tmp: Path) -> N
     settings = make_settings(tmp / "data", default_model="openai/bench",
                              openai_base_url=server_url, openai_api_key="bench",
                              model_timeout_seconds=60, concurrency=args.jobs,
+                             # the jobs are identical: measure model calls, not the cache
+                             llm_cache=False,
                              # measure overlap, not the per-model limit (default 16)
                              model_concurrency=args.model_concurrency or args.jobs)
     # logs as ``novelcrew serve`` writes them (JSON lines at info, a line per job step), to a
@@ -89,35 +100,89 @@ async def one_process(args: argparse.Namespace, server_url: str, tmp: Path) -> N
     await store.open()
     runner = JobRunner(make_plugins(importlib.import_module(MODULE)), settings, store)
 
-    async def batch(n: int) -> tuple[float, int]:
+    async def batch(n: int) -> tuple[float, float, int]:
         jobs = [Job(crews=["bench"]) for _ in range(n)]
         for job in jobs:
             await store.create(job)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         outcomes = await asyncio.gather(*(runner.run(job.id) for job in jobs))
-        return (time.perf_counter() - started,
+        return (time.perf_counter() - started, time.process_time() - cpu,
                 sum(1 for o in outcomes if o.job.status == "succeeded"))
 
     await batch(1)  # warms crewAI and the model client up
+    return batch
+
+
+def crewai_alone(server_url: str, replay_log: bool) -> Batch:
+    """The baseline: the same crews kicked off with crewAI alone, one thread each, with
+    crewAI's own ``LLM`` on the same server: what novelcrew's layers add is the difference.
+    ``replay_log=False`` swaps crewAI's replay log for novelcrew's no-op one (compat shim 3),
+    as novelcrew's runner does; crewAI as shipped writes it under a process-wide file lock."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from crewai import LLM, Agent, Task
+    from crewai import Crew as CrewAICrew
+
+    from novelcrew.crewai import compat
+
+    def kickoff() -> bool:
+        llm = LLM(model="openai/bench", base_url=server_url, api_key="bench", timeout=60)
+        agent = Agent(role="Planner", goal="plan", backstory="plans", llm=llm)
+        tasks = [Task(description=f"Step {i + 1}.", expected_output="a line", agent=agent)
+                 for i in range(CALLS_PER_JOB)]
+        crew = CrewAICrew(agents=[agent], tasks=tasks)
+        if not replay_log:
+            compat.without_replay_log(crew)
+        return bool(getattr(crew.kickoff(), "raw", None))
+
+    async def batch(n: int) -> tuple[float, float, int]:
+        loop = asyncio.get_running_loop()
+        with ThreadPoolExecutor(max_workers=n) as pool:
+            started, cpu = time.perf_counter(), time.process_time()
+            done = await asyncio.gather(*(loop.run_in_executor(pool, kickoff)
+                                          for _ in range(n)), return_exceptions=True)
+            return (time.perf_counter() - started, time.process_time() - cpu,
+                    sum(1 for ok in done if ok is True))
+
+    return batch
+
+
+async def compare(args: argparse.Namespace, server_url: str, tmp: Path) -> None:
+    """novelcrew's batch and the crewAI-alone baselines, taking turns for ``--rounds``."""
+    sides: dict[str, Batch] = {"novelcrew": await one_process(args, server_url, tmp)}
+    if not args.skip_baseline:
+        for name, replay_log in (("crewAI alone", True), ("crewAI alone, no replay log", False)):
+            sides[name] = crewai_alone(server_url, replay_log)
+            await sides[name](1)  # warm-up
     if args.gc_freeze:  # as a server may do once started (see docs/operations)
         import gc
 
         gc.collect()
         gc.freeze()
-    single, _ = await batch(1)
-    print(f"  warmed up; {args.jobs} jobs start", flush=True)  # a profiler may attach now
-    cpu = time.process_time()
-    wall, ok = await batch(args.jobs)
-    cpu = time.process_time() - cpu
-    log_file.close()
     ideal = CALLS_PER_JOB * args.latency
-    load = os.getloadavg()
     print(f"one process: {args.jobs} jobs at once, {CALLS_PER_JOB} model calls of "
-          f"{args.latency:g} s each; {os.cpu_count()} CPUs, load average {load[0]:.1f}")
-    print(f"  succeeded {ok}/{args.jobs}; ideal {ideal:.2f} s; one job alone {single:.2f} s")
-    print(f"  batch {wall:.2f} s; CPU {cpu / args.jobs * 1000:.0f} ms per job")
-    print(f"  ratio to ideal: {wall / ideal:.2f} (target <= 1.6): "
-          f"{'PASS' if wall / ideal <= 1.6 and ok == args.jobs else 'MISS'}")
+          f"{args.latency:g} s each; {os.cpu_count()} CPUs, ideal {ideal:.2f} s", flush=True)
+    figures: dict[str, list[tuple[float, float]]] = {name: [] for name in sides}
+    for round_ in range(args.rounds):
+        order = list(sides) if round_ % 2 == 0 else list(reversed(sides))
+        for name in order:
+            before = os.getloadavg()[0]
+            wall, cpu, ok = await sides[name](args.jobs)
+            figures[name].append((wall, cpu / args.jobs))
+            print(f"  round {round_ + 1} {name:28} batch {wall:5.2f} s, ratio to ideal "
+                  f"{wall / ideal:.2f}, CPU {cpu / args.jobs * 1000:3.0f} ms/job, "
+                  f"succeeded {ok}/{args.jobs}, load {before:.1f}")
+            if ok != args.jobs:
+                raise SystemExit(f"{name}: {args.jobs - ok} of {args.jobs} jobs failed")
+    ours = statistics.median(w for w, _ in figures["novelcrew"])
+    print(f"  novelcrew median ratio to ideal: {ours / ideal:.2f} (target <= 1.6): "
+          f"{'PASS' if ours / ideal <= 1.6 else 'MISS'}")
+    for name in list(sides)[1:]:
+        wall = statistics.median(w for w, _ in figures[name])
+        cpu = statistics.median(c for _, c in figures[name])
+        print(f"  {name}: median ratio to ideal {wall / ideal:.2f}; novelcrew / it: wall "
+              f"{ours / wall:.2f}x, CPU per job "
+              f"{statistics.median(c for _, c in figures['novelcrew']) / cpu:.2f}x")
 
 
 async def burst(backend: Any, jobs: int, done_before: int) -> float:
@@ -201,6 +266,10 @@ async def main() -> int:
                         help="per-model call limit (default: every job's calls at once)")
     parser.add_argument("--skip-workers", action="store_true")
     parser.add_argument("--skip-process", action="store_true")
+    parser.add_argument("--skip-baseline", action="store_true",
+                        help="one process: novelcrew only, not the crewAI-alone baselines")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="one process: batches per side, the sides taking turns")
     parser.add_argument("--cpu", type=int, default=None,
                         help="run the one-process jobs on this CPU only, as NOVELCREW_CPU_AFFINITY "
                         "does (the model server and the workers keep every CPU)")
@@ -223,7 +292,7 @@ async def main() -> int:
             allowed = os.sched_getaffinity(0)
             if args.cpu is not None:  # as NOVELCREW_CPU_AFFINITY pins a server or worker
                 pin([args.cpu])
-            await one_process(args, server.url, tmp)
+            await compare(args, server.url, tmp)
             restrict(allowed)  # the workers it starts next get every CPU again
         if not args.skip_workers:
             print(f"arq workers: {args.worker_jobs} jobs at once, {args.worker_concurrency} "
