@@ -49,8 +49,7 @@ def crew_list(plugins: Plugins | None = None) -> list[dict[str, Any]]:
 
 
 def crew_info(plugins: Plugins, name: str, schemas: bool = False) -> dict[str, Any]:
-    entry = plugins.registry.crews.get(name)
-    crew = plugins.registry.crew(name) if entry is None else entry.spec
+    crew = plugins.registry.crew(name)  # CrewNotFound names the known crews
     entry = plugins.registry.crews[name]
     info: dict[str, Any] = {
         "name": crew.name,

@@ -344,10 +344,8 @@ class PluginSettings(BaseSettings):
 
     @staticmethod
     def config_for(plugin: str) -> SettingsConfigDict:
-        prefix = f"NOVELCREW_{plugin.upper().replace('-', '_')}_"
-        return SettingsConfigDict(env_prefix=prefix, env_file=".env", env_file_encoding="utf-8",
-                                  extra="ignore", populate_by_name=True,
-                                  env_ignore_empty=True)
+        """The env prefix; the rest is inherited from ``PluginSettings.model_config``."""
+        return SettingsConfigDict(env_prefix=f"NOVELCREW_{plugin.upper().replace('-', '_')}_")
 
     def model_post_init(self, context: Any) -> None:
         """The log masks this plugin's secrets (its ``SecretStr`` fields) from now on."""

@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import httpx
 import structlog
+import tenacity
 
 if TYPE_CHECKING:
     from novelcrew.jobs import Job, JobEvent
@@ -184,8 +185,19 @@ def verify(body: bytes, secret: str, header: str | None) -> bool:
     return bool(header) and hmac.compare_digest(sign(body, secret), header or "")
 
 
-def _retryable(status: int) -> bool:
-    return status == 429 or status >= 500
+def _worth_retrying(exc: BaseException) -> bool:
+    """Connection errors, timeouts, 429 and 5xx; not other answers, nor a refused target."""
+    if isinstance(exc, httpx.HTTPStatusError):
+        return exc.response.status_code == 429 or exc.response.status_code >= 500
+    return isinstance(exc, httpx.HTTPError)
+
+
+def _problem(exc: BaseException) -> str:
+    if isinstance(exc, httpx.HTTPStatusError):
+        return f"HTTP {exc.response.status_code}"
+    if isinstance(exc, WebhookTargetRefused):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
 
 
 async def deliver_webhook(job: Job, settings: Settings, *,
@@ -218,34 +230,39 @@ async def _deliver(job: Job, settings: Settings, backoff: float | None,
     }
     if settings.webhook_secret is not None:
         headers[SIGNATURE_HEADER] = sign(body, settings.webhook_secret.get_secret_value())
-    delay = settings.webhook_backoff_seconds if backoff is None else backoff
-    attempts = max(0, settings.webhook_retries) + 1
-    problem = ""
+
+    def retrying(state: tenacity.RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        assert exc is not None and state.next_action is not None  # retried only on errors
+        log.info("webhook_retrying", job_id=job.id, problem=_problem(exc),
+                 attempt=state.attempt_number, retry_in=state.next_action.sleep)
+
+    policy = tenacity.AsyncRetrying(
+        stop=tenacity.stop_after_attempt(max(0, settings.webhook_retries) + 1),
+        wait=tenacity.wait_exponential(
+            multiplier=settings.webhook_backoff_seconds if backoff is None else backoff,
+            max=MAX_BACKOFF),
+        retry=tenacity.retry_if_exception(_worth_retrying),
+        before_sleep=retrying,
+        reraise=True,
+    )
     async with httpx.AsyncClient(timeout=ATTEMPT_TIMEOUT, follow_redirects=False) as client:
-        for attempt in range(1, attempts + 1):
-            try:
-                # checked again at every attempt: the address connected to is the one checked
-                target = await check_target(url, settings.webhook_allow)
-                response = await client.send(pinned_request(client, target, body, headers))
-            except WebhookTargetRefused as exc:
-                problem = str(exc)
-                break
-            except httpx.HTTPError as exc:
-                problem = f"{type(exc).__name__}: {exc}"
-            else:
-                if response.is_success:
-                    _counts["delivered"] += 1
-                    log.info("webhook_delivered", job_id=job.id, webhook_event=event,
-                             status=response.status_code, attempt=attempt)
-                    return True, f"HTTP {response.status_code}"
-                problem = f"HTTP {response.status_code}"
-                if not _retryable(response.status_code):
-                    break
-            if attempt < attempts:
-                wait = min(delay * 2 ** (attempt - 1), MAX_BACKOFF)
-                log.info("webhook_retrying", job_id=job.id, problem=problem, attempt=attempt,
-                         retry_in=wait)
-                await asyncio.sleep(wait)
+
+        async def attempt() -> httpx.Response:
+            # checked again at every attempt: the address connected to is the one checked
+            target = await check_target(url, settings.webhook_allow)
+            response = await client.send(pinned_request(client, target, body, headers))
+            return response.raise_for_status()  # any answer but 2xx is a failed attempt
+
+        try:
+            response: httpx.Response = await policy(attempt)
+        except (WebhookTargetRefused, httpx.HTTPError) as exc:
+            problem = _problem(exc)
+        else:
+            _counts["delivered"] += 1
+            log.info("webhook_delivered", job_id=job.id, webhook_event=event,
+                     status=response.status_code, attempt=policy.statistics["attempt_number"])
+            return True, f"HTTP {response.status_code}"
     _counts["failed"] += 1
     log.warning("webhook_failed", job_id=job.id, webhook_event=event, problem=problem,
                 url=_redacted(url))

@@ -108,8 +108,6 @@ def run_reloading(overrides: dict[str, Any]) -> None:
     (plugins loaded anew) when one changes. Never the current folder: whatever lands there (a
     log, the data directory, a script) is not the server's source. The flags travel to that
     process as ``NOVELCREW_*`` variables."""
-    import os
-
     import uvicorn
 
     import novelcrew
