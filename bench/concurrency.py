@@ -187,13 +187,15 @@ async def compare(args: argparse.Namespace, server_url: str, tmp: Path) -> None:
 
 async def burst(backend: Any, jobs: int, done_before: int) -> float:
     """Submit ``jobs`` bench jobs at once; seconds until all have succeeded."""
-    from novelcrew.jobs import Job
+    from novelcrew.jobs import Job, JobStatus
 
     first = time.perf_counter()
     await asyncio.gather(*(backend.submit(Job(crews=["bench"])) for _ in range(jobs)))
     while (counts := await backend.store.counts()).get("succeeded", 0) < done_before + jobs:
         if counts.get("failed"):
-            raise SystemExit(f"bench jobs failed: {counts}")
+            failed, _ = await backend.list(status=JobStatus.failed)
+            raise SystemExit(f"bench jobs failed: {counts}; first error: "
+                             f"{failed[0].error if failed else '?'}")
         await asyncio.sleep(0.05)
     return time.perf_counter() - first
 

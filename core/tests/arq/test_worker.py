@@ -212,3 +212,36 @@ async def test_cold_workers_import_crewai_before_their_first_job_and_run_every_j
             assert imported < log.index("job_started")
         ran += log.count("job_started")
     assert ran == len(jobs)  # each job started once, on whichever worker
+
+
+async def test_a_redis_timeout_as_a_worker_reads_a_new_job_defers_the_job(
+    backend: ArqBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Four workers importing crewAI at once on two cores starved one's event loop past its
+    Redis connect timeout as it read a job's record: arq ended its run and the job stayed
+    queued for ever. Here the worker's first read of a record times out the same way."""
+    import redis.exceptions
+    from nc_arq_helpers import CREWS
+
+    from novelcrew.backends.arq.store import RedisStore
+    from novelcrew.backends.arq.worker import serve
+    from novelcrew.plugins import load
+
+    job = await backend.submit(new_job(["noop"]))
+    read = RedisStore.get
+    faults: list[str] = []
+
+    async def get(store: RedisStore, job_id: str) -> object:
+        if not faults:
+            faults.append(job_id)
+            raise redis.exceptions.TimeoutError("Timeout connecting to server")
+        return await read(store, job_id)
+
+    monkeypatch.setattr(RedisStore, "get", get)
+    plugins = load(allow=[], include_entry_points=False, modules=[CREWS])
+    await asyncio.wait_for(serve(backend.settings, plugins, burst=True), 60)
+    monkeypatch.undo()
+    assert faults == [job.id]
+    done = await backend.get(job.id)
+    assert done.status is JobStatus.succeeded, done.status
+    assert done.attempts == 1

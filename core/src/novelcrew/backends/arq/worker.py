@@ -241,16 +241,23 @@ class WorkerState:
     async def run(self, job_id: str, job_try: int = 1) -> dict[str, Any]:
         from arq.worker import Retry
 
-        job = await self.store.get(job_id)
-        if job is None:  # submit enqueues first, then stores the record
-            if job_try < MISSING_RECORD_TRIES:
-                raise Retry(defer=0.2 * job_try)
-            log.warning("job_record_missing", job_id=job_id)
-            return {"status": "missing"}
-        previous = (await self._take(keys=[self.keys.job(job_id), ARQ_IN_PROGRESS + job_id],
-                                     args=[self.id, self.lease_ms])).decode()
-        if job.status is JobStatus.running and not await self._took_over(job_id, previous):
-            return {"status": JobStatus.failed.value}
+        try:
+            job = await self.store.get(job_id)
+            if job is None:  # submit enqueues first, then stores the record
+                if job_try < MISSING_RECORD_TRIES:
+                    raise Retry(defer=0.2 * job_try)
+                log.warning("job_record_missing", job_id=job_id)
+                return {"status": "missing"}
+            previous = (await self._take(keys=[self.keys.job(job_id), ARQ_IN_PROGRESS + job_id],
+                                         args=[self.id, self.lease_ms])).decode()
+            if job.status is JobStatus.running and not await self._took_over(job_id, previous):
+                return {"status": JobStatus.failed.value}
+        except (RedisError, OSError) as exc:
+            # Redis did not answer before the run began (a worker starved by crewAI's import
+            # can time out connecting): arq keeps the job for a worker to take again, where
+            # letting the error through would end arq's job and leave the record queued
+            log.warning("job_deferred", job_id=job_id, error=f"{type(exc).__name__}: {exc}")
+            raise Retry(defer=1.0) from exc
         cancel = threading.Event()
         run = _Run(cancel, asyncio.create_task(self.runner.run(job_id, cancel)))
         self.running[job_id] = run
