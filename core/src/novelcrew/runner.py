@@ -286,6 +286,8 @@ class JobRunner:
             await self.emit(job, "succeeded", message="job succeeded",
                             data={"crews": job.crews}, save=True)
             return Outcome(job)
+        except self.store.unavailable:
+            raise  # a Redis blip is no fault of the job's: the worker hands it back
         except (JobCancelled, asyncio.CancelledError) as exc:
             if isinstance(exc, asyncio.CancelledError) and not cancel_event.is_set():
                 raise  # the process is shutting down: the job stays running, to be re-run

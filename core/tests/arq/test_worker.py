@@ -245,3 +245,39 @@ async def test_a_redis_timeout_as_a_worker_reads_a_new_job_defers_the_job(
     done = await backend.get(job.id)
     assert done.status is JobStatus.succeeded, done.status
     assert done.attempts == 1
+
+
+async def test_a_redis_timeout_while_a_job_runs_hands_the_job_back_rather_than_failing_it(
+    backend: ArqBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write that times out once (Redis answers again at the next) is no fault of the
+    job's: the runner used to fail the job for it, since the failure's own write went
+    through. Now the worker hands it back and runs it again."""
+    import redis.exceptions
+    from nc_arq_helpers import CREWS
+
+    from novelcrew.backends.arq.store import RedisStore
+    from novelcrew.backends.arq.worker import serve
+    from novelcrew.plugins import load
+
+    job = await backend.submit(new_job(["noop"]))
+    write = RedisStore.save_with_event
+    faults: list[str] = []
+
+    async def save_with_event(store: RedisStore, job: object, type: str,
+                              **kwargs: object) -> object:
+        if type == "crew_started" and not faults:
+            faults.append(type)
+            raise redis.exceptions.TimeoutError("Timeout reading from socket")
+        return await write(store, job, type, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(RedisStore, "save_with_event", save_with_event)
+    plugins = load(allow=[], include_entry_points=False, modules=[CREWS])
+    await asyncio.wait_for(serve(backend.settings, plugins, burst=True), 60)
+    monkeypatch.undo()
+    assert faults == ["crew_started"]
+    done = await backend.get(job.id)
+    assert done.status is JobStatus.succeeded, (done.status, done.error)
+    events = await backend.store.events(job.id)
+    assert any(e.data.get("handed_back") for e in events)
+    assert [e.type for e in events].count("started") == 2

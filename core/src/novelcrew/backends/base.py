@@ -14,7 +14,7 @@ import sys
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import structlog
 
@@ -31,6 +31,10 @@ log = structlog.get_logger(__name__)
 
 class JobStore(ABC):
     """Durable job records and event logs."""
+
+    #: the store's own errors when its database does not answer: a run that meets one stops
+    #: and leaves the job to its backend (the arq worker hands it back) instead of failing it
+    unavailable: ClassVar[tuple[type[Exception], ...]] = ()
 
     @abstractmethod
     async def open(self) -> None:

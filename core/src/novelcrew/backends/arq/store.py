@@ -46,6 +46,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 import structlog
+from redis.exceptions import RedisError
 
 from novelcrew.backends.arq.keys import Keys
 from novelcrew.backends.arq.replies import RedisReplies
@@ -154,6 +155,8 @@ def connect(url: str) -> aioredis.Redis:
 
 class RedisStore(JobStore):
     """Job records and event logs in Redis at ``url`` under ``keys.root``."""
+
+    unavailable = (RedisError,)
 
     def __init__(self, url: str, keys: Keys | None = None,
                  client: aioredis.Redis | None = None) -> None:

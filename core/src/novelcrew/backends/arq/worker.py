@@ -281,14 +281,16 @@ class WorkerState:
                 await asyncio.shield(self._stopped(job_id))
             raise
         except (RedisError, OSError) as exc:
-            # Redis went away mid-run: arq keeps the job (a worker runs it again), whether
-            # or not it can say so now; the record says ``queued`` if Redis is back already.
-            # What the store still holds for the job is dropped: the re-run writes it anew
+            # Redis went away mid-run (or blipped): arq keeps the job (a worker runs it
+            # again), whether or not it can say so now; if Redis answers already, what the
+            # store holds for the job is written, the record says ``queued`` and the
+            # hand-back is an event. If not, what it holds is dropped: the re-run writes anew
             run.cancel.set()
             run.lost = True
             log.warning("job_interrupted", job_id=job_id, error=f"{type(exc).__name__}: {exc}")
             with contextlib.suppress(RedisError, OSError, LeaseLost):
                 await self._stopped(job_id)
+                await self.store.untrack(job_id)
             raise Retry(defer=1.0) from exc
         finally:
             self.running.pop(job_id, None)
