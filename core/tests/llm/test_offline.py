@@ -226,6 +226,26 @@ def test_characters_are_names_not_numbers_or_possessives() -> None:
         assert not [name for name in cast if name.endswith(("'s", "\u2019s"))], story.name
 
 
+def test_a_thing_named_like_a_person_is_not_cast_nor_a_pony_a_location() -> None:
+    """The Lantern Fair demo's cast read Harrow ("the Plough and Harrow"), Honda ("her old
+    Honda") and Shetland ("her Shetland pony"), and its locations Biscuit ("the legs of
+    Biscuit", a pony named four times, once after "of"); the Land Rover was cast in two
+    stories. A title keeps "the Reverend Hale" a person."""
+    from novelcrew.default_plugins.offline.extract import TextFacts
+
+    stories = Path(__file__).resolve().parents[3] / "examples" / "stories"
+    fair = TextFacts((stories / "the-lantern-fair-at-oxley-marsh.txt").read_text())
+    assert not {"Harrow", "Honda", "Shetland"} & set(fair.characters)
+    assert {"Tuck", "Clare Ashworth", "Dora Finch", "Reverend Amos Hale",
+            "Biscuit"} <= set(fair.characters)
+    assert "Biscuit" not in fair.places
+    assert {"Oxley Marsh", "Plough"} <= set(fair.places)
+    haul = TextFacts((stories / "the-long-haul-to-drummore.txt").read_text())
+    assert "Moss" in haul.characters and "Moss" not in haul.places  # "her collie, Moss"
+    for story in sorted(stories.glob("*.txt")):
+        assert "Land Rover" not in TextFacts(story.read_text()).characters, story.name
+
+
 async def test_a_users_crewai_listener_sees_each_offline_call(tmp_path: Path) -> None:
     """The stand-in sends crewAI's call events on its public bus, as a provider's LLM does, so
     a plugin's own crewAI listener (tracing, cost dashboards) sees offline calls too."""

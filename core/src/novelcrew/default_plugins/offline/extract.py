@@ -18,8 +18,9 @@ _CAP_PHRASE = re.compile(
     r"\b(?:[A-Z][a-z'\u2019]+|[A-Z]\.)(?:\s+(?:of\s+the\s+|of\s+|the\s+)?[A-Z][a-z'\u2019]+)*"
 )
 _QUOTE = re.compile(r"[\"\u201c]([^\"\u201c\u201d]{2,300})[\"\u201d]")
+_PREPOSITION = r"\b(in|at|into|inside|to|from|near|on|of|across|through|outside|toward|towards)"
 _PLACE_AFTER = re.compile(
-    r"\b(in|at|into|inside|to|from|near|on|of|across|through|outside|toward|towards)\s+"
+    _PREPOSITION + r"\s+"
     r"(?:the\s+|a\s+|an\s+)?((?:[A-Z][a-z]+\s*){1,3}|(?:old\s+|little\s+|small\s+|"
     r"dark\s+|empty\s+)?[a-z]{4,})\b"
 )
@@ -111,6 +112,15 @@ _NOT_OBJECTS = _wordset(
     "foot legs hair voice breath team scorer sergeant police doctor officer captain crowd "
     "others world truth thing things kind sort word words"
 )
+
+
+#: what comes before a thing's name, not a person's: "her old Honda", "Tom's Land Rover",
+#: "the Plough and Harrow"
+_BEFORE_THING = (r"(?:(?i:\b(?:the|a|an|her|his|their|my|our|its|your|this|that))|'s|"
+                 r"\bthe\s+[A-Z][a-z]+\s+and)\s+(?:[a-z]+\s+)?")
+#: a title keeps a name a person's after "the" ("the Reverend Hale")
+_TITLES = _wordset("Reverend Father Mother Sister Brother Doctor Dr Professor Captain Sergeant "
+                   "Inspector Lady Lord Sir Dame Aunt Uncle Old Young Little")
 
 
 _ABBREV = re.compile(r"\b(?:Mr|Mrs|Ms|Dr|St|Jr|Sr|Prof|Capt|Lt|Col|Gen|Rev|Mt)\.$")
@@ -238,7 +248,20 @@ class TextFacts:
             if short in found:
                 found[short] += found.pop(phrase)
         return [p for p, _ in found.most_common()
-                if p.startswith("the ") or (p in strong and not self._speaks(p))]
+                if p.startswith("the ") or (p in strong and not self._speaks(p)
+                                            and not self._mostly_elsewhere(p))]
+
+    def _mostly_elsewhere(self, phrase: str) -> bool:
+        """Named mostly outside a place phrase ("the legs of Biscuit", but "led Biscuit",
+        "Biscuit's lead rope"): a pony or a person, not a location. A place-like suffix
+        ("Vell Street") settles it."""
+        if _PLACE_SUFFIX.search(phrase):
+            return False
+        name = re.escape(phrase)
+        mentions = len(re.findall(rf"\b{name}\b", self.text))
+        placed = len(re.findall(rf"{_PREPOSITION}\s+(?:the\s+|a\s+|an\s+)?{name}\b",
+                                self.text))
+        return placed * 2 < mentions
 
     @cached_property
     def scenes(self) -> list[str]:
@@ -283,9 +306,21 @@ class TextFacts:
                                     self.text))
             if mentions and placed * 2 >= mentions and not self._speaks(name):
                 continue  # mostly a destination: a place, not a person
+            if self._thing(name):
+                continue
             people.append((2 * mentions + (1 if self._speaks(name) else 0), name))
         people.sort(key=lambda sn: (-sn[0], sn[1]))
         return [n for _, n in people]
+
+    def _thing(self, name: str) -> bool:
+        """Mostly named after "her", "the", "Tom's" ("her old Honda"), never speaking: a
+        thing (a car, a breed, a pub), not a person."""
+        words = name.split()
+        if words[0] in _TITLES or words[0] == "the" or self._speaks(name):
+            return False
+        mentions = len(re.findall(rf"\b{re.escape(words[0])}\b", self.text))
+        owned = len(re.findall(_BEFORE_THING + rf"{re.escape(words[0])}\b", self.text))
+        return mentions > 0 and owned * 2 > mentions
 
     def _speaks(self, name: str) -> bool:
         first = re.escape(name.split()[0])
