@@ -287,7 +287,7 @@ class JobRunner:
                             data={"crews": job.crews}, save=True)
             return Outcome(job)
         except self.store.unavailable:
-            raise  # a Redis blip is no fault of the job's: the worker hands it back
+            raise  # the store's outage is no fault of the job's: its backend runs it again
         except (JobCancelled, asyncio.CancelledError) as exc:
             if isinstance(exc, asyncio.CancelledError) and not cancel_event.is_set():
                 raise  # the process is shutting down: the job stays running, to be re-run

@@ -214,6 +214,18 @@ async def test_cold_workers_import_crewai_before_their_first_job_and_run_every_j
     assert ran == len(jobs)  # each job started once, on whichever worker
 
 
+async def _one_burst(backend: ArqBackend) -> None:
+    """A real arq worker in this process (so a test can fault its Redis calls) until the
+    queue is empty."""
+    from nc_arq_helpers import CREWS
+
+    from novelcrew.backends.arq.worker import serve
+    from novelcrew.plugins import load
+
+    plugins = load(allow=[], include_entry_points=False, modules=[CREWS])
+    await asyncio.wait_for(serve(backend.settings, plugins, burst=True), 60)
+
+
 async def test_a_redis_timeout_as_a_worker_reads_a_new_job_defers_the_job(
     backend: ArqBackend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -221,11 +233,8 @@ async def test_a_redis_timeout_as_a_worker_reads_a_new_job_defers_the_job(
     Redis connect timeout as it read a job's record: arq ended its run and the job stayed
     queued for ever. Here the worker's first read of a record times out the same way."""
     import redis.exceptions
-    from nc_arq_helpers import CREWS
 
     from novelcrew.backends.arq.store import RedisStore
-    from novelcrew.backends.arq.worker import serve
-    from novelcrew.plugins import load
 
     job = await backend.submit(new_job(["noop"]))
     read = RedisStore.get
@@ -238,8 +247,7 @@ async def test_a_redis_timeout_as_a_worker_reads_a_new_job_defers_the_job(
         return await read(store, job_id)
 
     monkeypatch.setattr(RedisStore, "get", get)
-    plugins = load(allow=[], include_entry_points=False, modules=[CREWS])
-    await asyncio.wait_for(serve(backend.settings, plugins, burst=True), 60)
+    await _one_burst(backend)
     monkeypatch.undo()
     assert faults == [job.id]
     done = await backend.get(job.id)
@@ -254,11 +262,8 @@ async def test_a_redis_timeout_while_a_job_runs_hands_the_job_back_rather_than_f
     job's: the runner used to fail the job for it, since the failure's own write went
     through. Now the worker hands it back and runs it again."""
     import redis.exceptions
-    from nc_arq_helpers import CREWS
 
     from novelcrew.backends.arq.store import RedisStore
-    from novelcrew.backends.arq.worker import serve
-    from novelcrew.plugins import load
 
     job = await backend.submit(new_job(["noop"]))
     write = RedisStore.save_with_event
@@ -272,8 +277,7 @@ async def test_a_redis_timeout_while_a_job_runs_hands_the_job_back_rather_than_f
         return await write(store, job, type, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(RedisStore, "save_with_event", save_with_event)
-    plugins = load(allow=[], include_entry_points=False, modules=[CREWS])
-    await asyncio.wait_for(serve(backend.settings, plugins, burst=True), 60)
+    await _one_burst(backend)
     monkeypatch.undo()
     assert faults == ["crew_started"]
     done = await backend.get(job.id)

@@ -257,11 +257,14 @@ class TextFacts:
         ("Vell Street") settles it."""
         if _PLACE_SUFFIX.search(phrase):
             return False
-        name = re.escape(phrase)
-        mentions = len(re.findall(rf"\b{name}\b", self.text))
-        placed = len(re.findall(rf"{_PREPOSITION}\s+(?:the\s+|a\s+|an\s+)?{name}\b",
-                                self.text))
+        mentions, placed = self._mentions(phrase, rf"{_PREPOSITION}\s+(?:the\s+|a\s+|an\s+)?")
         return placed * 2 < mentions
+
+    def _mentions(self, word: str, before: str) -> tuple[int, int]:
+        """How often ``word`` stands in the text, and how often right after ``before``."""
+        escaped = re.escape(word)
+        return (len(re.findall(rf"\b{escaped}\b", self.text)),
+                len(re.findall(rf"{before}{escaped}\b", self.text)))
 
     @cached_property
     def scenes(self) -> list[str]:
@@ -300,10 +303,8 @@ class TextFacts:
         for name in self.names:
             if name in place_set or (set(name.split()) <= title_words and name != self.title):
                 continue
-            first = re.escape(name.split()[0])
-            mentions = len(re.findall(rf"\b{first}\b", self.text))
-            placed = len(re.findall(rf"\b(?:in|at|of|to|from|near|into)\s+(?:the\s+)?{first}\b",
-                                    self.text))
+            mentions, placed = self._mentions(
+                name.split()[0], r"\b(?:in|at|of|to|from|near|into)\s+(?:the\s+)?")
             if mentions and placed * 2 >= mentions and not self._speaks(name):
                 continue  # mostly a destination: a place, not a person
             if self._thing(name):
@@ -318,8 +319,7 @@ class TextFacts:
         words = name.split()
         if words[0] in _TITLES or words[0] == "the" or self._speaks(name):
             return False
-        mentions = len(re.findall(rf"\b{re.escape(words[0])}\b", self.text))
-        owned = len(re.findall(_BEFORE_THING + rf"{re.escape(words[0])}\b", self.text))
+        mentions, owned = self._mentions(words[0], _BEFORE_THING)
         return mentions > 0 and owned * 2 > mentions
 
     def _speaks(self, name: str) -> bool:
