@@ -230,7 +230,8 @@ def test_a_thing_named_like_a_person_is_not_cast_nor_a_pony_a_location() -> None
     """The Lantern Fair demo's cast read Harrow ("the Plough and Harrow"), Honda ("her old
     Honda") and Shetland ("her Shetland pony"), and its locations Biscuit ("the legs of
     Biscuit", a pony named four times, once after "of"); the Land Rover was cast in two
-    stories. A title keeps "the Reverend Hale" a person."""
+    stories. A title keeps "the Reverend Hale" a person. Tuck was cast twice, once under his
+    real name."""
     from novelcrew.default_plugins.offline.extract import TextFacts
 
     stories = Path(__file__).resolve().parents[3] / "examples" / "stories"
@@ -240,10 +241,79 @@ def test_a_thing_named_like_a_person_is_not_cast_nor_a_pony_a_location() -> None
             "Biscuit"} <= set(fair.characters)
     assert "Biscuit" not in fair.places
     assert {"Oxley Marsh", "Plough"} <= set(fair.places)
+    # "Thomas Ashworth, whom the whole village called Tuck": one person, cast once
+    assert "Thomas Ashworth" not in fair.characters
+    assert "Thomas Ashworth" in fair.aliases("Tuck")
     haul = TextFacts((stories / "the-long-haul-to-drummore.txt").read_text())
     assert "Moss" in haul.characters and "Moss" not in haul.places  # "her collie, Moss"
     for story in sorted(stories.glob("*.txt")):
         assert "Land Rover" not in TextFacts(story.read_text()).characters, story.name
+
+
+class TimedScene(BaseModel):
+    summary: str
+    int_ext: Literal["INT", "EXT"] | None = None
+    day_night: Literal["DAY", "NIGHT", "DAWN", "DUSK"] | None = None
+    new_day: bool = False
+
+
+class TimedScenes(BaseModel):
+    scenes: list[TimedScene]
+
+
+SHIFT = """\
+Rosa unlocked the back door and switched on the ovens. The kitchen was warm and smelled of yeast,
+and she stood a moment at the table listening to them tick.
+
+* * *
+
+Theo arrived at ten past four, as he did every morning, and hung his coat by the ovens in the
+kitchen. "You're early," Rosa said, and he said she told him that every day.
+
+* * *
+
+At four in the morning the bakery was the only lit window on the street, and the moon sat over
+the chimneys while the first loaves went in.
+
+* * *
+
+At noon the sun stood over the harbour wall and the street outside was loud with gulls. Theo
+carried the crates down the lane to the van.
+
+* * *
+
+The next morning Rosa walked along the beach with the crock under her arm and did not look back
+at the shop.
+
+* * *
+
+On Sunday Theo wore his dark suit to the chapel on the hill, and sang louder than anyone.
+"""
+
+
+def test_a_scene_takes_its_time_and_setting_from_its_opening_else_from_the_scene_before() -> None:
+    """The Lantern Fair demo planned "At six the light had gone" as DAY and "A light was coming
+    down the drain" (the same night) as DAY, so the schedule made one night three story days
+    with wardrobe changes between them. A scene's own opening sets DAY/NIGHT and INT/EXT; one
+    that names no time goes on at the time of the scene before it ("every morning" is a habit,
+    not the time, "his dark suit" no night); the opening scenes take the first time named; "The
+    next morning" and "On Sunday" are a later day."""
+    from novelcrew.default_plugins.offline.extract import TextFacts
+
+    facts = TextFacts(SHIFT)
+    assert len(facts.scenes) == 6
+    assert facts.scene_times == ["NIGHT", "NIGHT", "NIGHT", "DAY", "DAY", "DAY"]
+    assert [facts.setting(s) for s in facts.scenes] == ["INT", "INT", "INT", "EXT", "EXT", "EXT"]
+    assert [facts.later_day(s) for s in facts.scenes] == [False, False, False, False, True, True]
+    _, value = answer([{"role": "user", "content": f"Analyse this story:\n\n{SHIFT}"}],
+                      TimedScenes)
+    scenes = TimedScenes.model_validate(value).scenes
+    assert [(s.int_ext, s.day_night, s.new_day) for s in scenes] == [
+        ("INT", "NIGHT", False), ("INT", "NIGHT", False), ("INT", "NIGHT", False),
+        ("EXT", "DAY", False), ("EXT", "DAY", True), ("EXT", "DAY", True)]
+    stories = Path(__file__).resolve().parents[3] / "examples" / "stories"
+    fair = TextFacts((stories / "the-lantern-fair-at-oxley-marsh.txt").read_text())
+    assert set(fair.scene_times) == {"NIGHT"}  # one night, from the fair to past midnight
 
 
 async def test_a_users_crewai_listener_sees_each_offline_call(tmp_path: Path) -> None:

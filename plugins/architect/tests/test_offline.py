@@ -57,7 +57,8 @@ async def test_no_field_holds_prompt_scaffolding(tmp_path: Path, graph: Recordin
     for scene in analysis.scenes:
         assert scene.text and scene.text in normalised
         # plain-matching guesses, but always in the enums the director schedules by
-        assert scene.int_ext in ("INT", "EXT") and scene.day_night in ("DAY", "NIGHT")
+        assert scene.int_ext in ("INT", "EXT")
+        assert scene.day_night in ("DAY", "NIGHT", "DAWN", "DUSK")
     # the graph gets no scaffolding either (its own "Key: value" lines are its format)
     for where, text in strings(graph.merged()):
         for marker in set(SCAFFOLDING) - {"Arc:"}:

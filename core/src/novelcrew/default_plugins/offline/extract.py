@@ -73,7 +73,32 @@ _STOP = _wordset(
 )
 _SPEECH = re.compile(r"\b(said|says|asked|asks|replied|whispered|shouted|called|told|"
                      r"answered|murmured|cried|laughed|smiled|nodded|frowned)\b")
-_NIGHT = re.compile(r"\b(night|midnight|dark|moon|stars|evening|dusk)\b", re.I)
+#: the words that set a passage's time of day (DAY when none does); "every morning" is a habit,
+#: not the scene's time, and "a dark coat" is no night
+_TIMES = tuple((when, re.compile(rf"(?<!every )(?<!each )\b(?:{words})\b", re.I))
+               for when, words in (
+    ("DAWN", r"dawn|daybreak|sunrise|first light|cockcrow|the light came up"),
+    ("DUSK", r"dusk|sunset|sundown|twilight|nightfall|the light (?:was )?(?:fading|failing)"),
+    ("NIGHT", r"night|tonight|midnight|evening|darkness|"
+              r"(?:in|into|of|after|before|through) (?:the )?dark\b|"
+              r"(?:was|is|grew|got|getting|growing|went) dark|moon|moonlight|stars|lamplight|"
+              r"small hours|the light had gone|(?:one|two|three|four) in the morning"),
+    ("DAY", r"morning|noon|midday|afternoon|sunlight|sunshine|daylight|sunny|breakfast|lunch"),
+))
+#: an opening that moves the story to a later day ("The next morning", "Two days later", "The
+#: funeral was on Thursday")
+_LATER_DAY = re.compile(r"(?i:\b(?:the next|next|the following) (?:day|morning|afternoon|evening|"
+                        r"night|week)|\b(?:days|weeks|months|years) later\b|\bthe day after\b)|"
+                        r"\b(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day\b")
+#: words that put a passage outdoors or indoors (the INT./EXT. guess, by plain matching)
+_OUTDOORS = re.compile(r"\b(?:street|beach|field|forest|outside|outdoors|road|sea|shore|garden|"
+                       r"hill|yard|marsh|lane|bridge|river|pass|verge|green|churchyard|sky|"
+                       r"pier|harbour|harbor|quay|orchard|moor|cliff|alley|car park|track|"
+                       r"path|meadow|wood|woods|mountain|lake|dock)\b", re.I)
+_INDOORS = re.compile(r"\b(?:inside|indoors|kitchen|room|bedroom|hall|hallway|office|corridor|"
+                      r"ceiling|stairs|staircase|cellar|attic|bar|counter|bakery|shop|"
+                      r"restaurant|pub|ward|cabin|parlour|parlor|study|landing|table|"
+                      r"fireplace|hearth)\b", re.I)
 _MOODS = (
     ("tense", r"\b(fear|afraid|danger|threat|tense|nervous|storm|scream|blood|run)\w*"),
     ("melancholic", r"\b(sad|grief|tears|cry|cried|loss|lonely|alone|funeral|dead)\w*"),
@@ -114,6 +139,11 @@ _NOT_OBJECTS = _wordset(
 )
 
 
+_NAME = r"[A-Z][a-z]+(?: [A-Z][a-z]+)*"
+#: one person under two names: "Thomas Ashworth, whom the whole village called Tuck",
+#: "Margaret Hale, known as Peg"
+_KNOWN_AS = re.compile(rf"\b({_NAME}),? (?:(?:whom|who)\b[^.;\"\u201c]{{0,60}}?\bcalled|"
+                       rf"(?:better |also )?known as) ({_NAME})")
 #: what comes before a thing's name, not a person's: "her old Honda", "Tom's Land Rover",
 #: "the Plough and Harrow"
 _BEFORE_THING = (r"(?:(?i:\b(?:the|a|an|her|his|their|my|our|its|your|this|that))|'s|"
@@ -307,11 +337,26 @@ class TextFacts:
                 name.split()[0], r"\b(?:in|at|of|to|from|near|into)\s+(?:the\s+)?")
             if mentions and placed * 2 >= mentions and not self._speaks(name):
                 continue  # mostly a destination: a place, not a person
-            if self._thing(name):
+            if self._thing(name) or self._known_as.get(name, name) != name:
                 continue
             people.append((2 * mentions + (1 if self._speaks(name) else 0), name))
         people.sort(key=lambda sn: (-sn[0], sn[1]))
         return [n for _, n in people]
+
+    @cached_property
+    def _known_as(self) -> dict[str, str]:
+        """The text's "A, whom everyone called B" pairs: the less named of the two is the
+        other's alias."""
+        counts = {n: len(self.mentions(n)) for n in self.names}
+        out: dict[str, str] = {}
+        for before, other in _KNOWN_AS.findall(self.text):
+            words = before.split()  # "every October Thomas Ashworth, whom ...": the name ends it
+            one = next((n for n in (" ".join(words[i:]) for i in range(len(words)))
+                        if n in counts), None)
+            if one is not None and other in counts and one != other:
+                less, more = sorted((one, other), key=lambda n: (counts[n], n != other))
+                out[less] = more
+        return out
 
     def _thing(self, name: str) -> bool:
         """Mostly named after "her", "the", "Tom's" ("her old Honda"), never speaking: a
@@ -352,7 +397,27 @@ class TextFacts:
         return best[1] if best[0] else "quiet"
 
     def time_of_day(self, text: str | None = None) -> str:
-        return "NIGHT" if _NIGHT.search(self.text if text is None else text) else "DAY"
+        return _cue(self.text if text is None else text, _TIMES) or "DAY"
+
+    @cached_property
+    def scene_times(self) -> list[str]:
+        """Each scene's DAY/NIGHT/DAWN/DUSK: its opening's words or a word its text repeats
+        (one stray "morning" in talk does not move it), else the scene before it's (a scene
+        goes on at the same time), else the first time named, else DAY."""
+        own = [_cue(scene, _TIMES, least=2 if index else 1)
+               for index, scene in enumerate(self.scenes)]
+        out: list[str] = []
+        for when in own:  # the opening scenes before any word of the time: the first named
+            out.append(when or (out[-1] if out else next((w for w in own if w), "DAY")))
+        return out
+
+    def later_day(self, passage: str) -> bool:
+        """The passage opens on a later day ("The next morning", "Two days later")."""
+        return bool(_LATER_DAY.search(" ".join(sentences(passage)[:1])))
+
+    def setting(self, text: str) -> str:
+        """INT or EXT: the words of the passage's opening, else of all of it; INT when none."""
+        return _cue(text, (("EXT", _OUTDOORS), ("INT", _INDOORS))) or "INT"
 
     def sentences_of(self, passage: str | None) -> list[str]:
         return sentences(passage) if passage else []
@@ -393,12 +458,15 @@ class TextFacts:
         return list(found.items())
 
     def aliases(self, name: str) -> list[str]:
-        """Other names in the text sharing a word with ``name`` ("Maya" for "Maya Reyes")."""
+        """Other names in the text sharing a word with ``name`` ("Maya" for "Maya Reyes"),
+        and its other name where the text gives one ("Tuck" is "Thomas Ashworth"), which is
+        no one else's alias for the word it shares with them ("Clare Ashworth")."""
         if not name:
             return []
         words = set(name.split())
-        out = [n for n in self.names if n != name and set(n.split()) & words
-               and n not in self.characters]
+        out = [n for n in self.names if n != name and n not in self.characters
+               and self._known_as.get(n, name) == name  # "Thomas Ashworth" is Tuck's only
+               and (set(n.split()) & words or n in self._known_as)]
         first = name.split()[0]
         if " " in name and first not in out and re.search(rf"\b{re.escape(first)}\b(?!\s+"
                                                           rf"{re.escape(name.split()[1])})",
@@ -411,6 +479,22 @@ class TextFacts:
         words = name.split()
         first = words[-1] if words[0].lower() in ("the", "a", "an") else words[0]
         return [s for s in self.sentences if name in s or re.search(rf"\b{re.escape(first)}\b", s)]
+
+
+def _cue(text: str, kinds: tuple[tuple[str, re.Pattern[str]], ...], least: int = 1
+         ) -> str | None:
+    """The kind whose words come first in the passage's opening two sentences (an opening sets
+    the scene), else the kind named most often, and at least ``least`` times, in all of it,
+    else None."""
+    opening = " ".join(sentences(text)[:2])
+    first = min(((m.start(), kind) for kind, pattern in kinds
+                 if (m := pattern.search(opening))), default=None)
+    if first is not None:
+        return first[1]
+    counts = [(len(pattern.findall(text)), -order, kind)
+              for order, (kind, pattern) in enumerate(kinds)]
+    best = max(counts)
+    return best[2] if best[0] >= least else None
 
 
 def _trim(phrase: str) -> str:

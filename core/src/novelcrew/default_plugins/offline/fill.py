@@ -32,9 +32,6 @@ _KEYWORDS = re.compile(r"keyword|tag|label")
 _ENTITIES = re.compile(r"entit|node")
 _ALIASES = re.compile(r"alias|nickname|aka|also_known|other_names")
 _CHUNKS = re.compile(r"chunk|passage|paragraph|excerpt")
-#: words that put a passage outdoors (the heading's INT./EXT. guess, by plain matching)
-_OUTDOORS = re.compile(r"\b(street|beach|field|forest|outside|road|sea|shore|garden|hill|yard|"
-                       r"marsh|lane|bridge|river|pass|verge|green|churchyard)\b", re.I)
 _SAME = re.compile(r"same_as|duplicate|merges?$")
 
 MAX_ITEMS = 12
@@ -116,8 +113,9 @@ class SchemaFiller:
             return self.string(schema, name, focus)
         if kind in ("integer", "number"):
             return self.number(schema, name, focus, integer=kind == "integer")
-        if kind == "boolean":
-            return False
+        if kind == "boolean":  # only a later day is seen in plain words
+            return focus.kind == "scene" and "new_day" in name.lower() \
+                and self.facts.later_day(focus.text)
         if kind == "null":
             return None
         return self.string(schema, name, focus)
@@ -211,7 +209,7 @@ class SchemaFiller:
     # scalars -------------------------------------------------------------------------------
     def enum(self, options: list[Any], name: str, focus: Focus) -> Any:
         wanted = [self.string({}, name, focus).lower(), focus.kind or "",
-                  self.facts.mood(focus.text), self.facts.time_of_day(focus.text).lower()]
+                  self.facts.mood(focus.text), self.when(focus).lower()]
         if focus.kind == "character":
             wanted.insert(0, "protagonist" if focus.index == 0 else "supporting")
         for want in wanted:
@@ -224,6 +222,15 @@ class SchemaFiller:
                                                          or want in option.lower()):
                     return option
         return options[focus.index % len(options)] if options else None
+
+    def when(self, focus: Focus) -> str:
+        """DAY/NIGHT/DAWN/DUSK of what ``focus`` describes; one of the text's scenes goes on at
+        the time of the scene before it when its own words name none."""
+        scenes = self.facts.scenes
+        if focus.kind == "scene" and focus.index < len(scenes) \
+                and scenes[focus.index] == focus.text:
+            return self.facts.scene_times[focus.index]
+        return self.facts.time_of_day(focus.text)
 
     def string(self, schema: dict[str, Any], name: str, focus: Focus) -> str:
         text = self._string(name.lower(), focus, schema)
@@ -293,16 +300,16 @@ class SchemaFiller:
                     "object": "object", "theme": "theme", "shot": "shot"}.get(
                 focus.kind or "", "character")
         if low in ("int_ext", "interior_exterior"):
-            return "EXT" if _OUTDOORS.search(focus.text) else "INT"
+            return facts.setting(focus.text)
         if low in ("day_night", "daynight"):
-            return facts.time_of_day(focus.text)
+            return self.when(focus)
         if "heading" in low or "slug" in low:
             place = _local_place(facts, focus) or "UNKNOWN LOCATION"
-            inside = "EXT." if _OUTDOORS.search(focus.text) else "INT."
+            inside = f"{facts.setting(focus.text)}."
             return f"{inside} {place.removeprefix('the ').upper()} - " \
-                   f"{facts.time_of_day(focus.text)}"
+                   f"{self.when(focus)}"
         if "time" in low:
-            return facts.time_of_day(focus.text)
+            return self.when(focus)
         if "role" in low:
             if focus.kind == "character":
                 return "protagonist" if focus.index == 0 else "supporting"
@@ -314,7 +321,7 @@ class SchemaFiller:
                         "warm": "amber and ochre", "mysterious": "deep shadows, teal",
                         "hopeful": "soft gold"}.get(mood, "natural tones")
             if "lighting" in low:
-                return "low-key" if facts.time_of_day(focus.text) == "NIGHT" else "natural"
+                return "low-key" if self.when(focus) == "NIGHT" else "natural"
             return mood
         if _PLACES.search(low):
             return _local_place(facts, focus) or (facts.places[0] if facts.places else "")
