@@ -107,3 +107,24 @@ def test_serve_prints_one_summary_line_and_warns_about_offline(tmp_path: Path) -
     assert "backend=inline" in summary and f"data_dir={tmp_path / 'data'}" in summary
     assert "models: default=offline" in summary
     assert "plugins loaded 0 (none), failed 0" in summary
+
+
+def test_plugins_on_a_narrow_terminal_lists_whole_names(tmp_path: Path) -> None:
+    """Folded to 80 columns, the table broke every name mid-word ("register_c / rews",
+    "kg_insert / _document / s"): too wide a table becomes one block per plugin."""
+    import json
+
+    every = {"NOVELCREW_PLUGINS": "architect,director,exports,pathrag,payload,storyboard"}
+    listed = json.loads(run("plugins", "--json", cwd=tmp_path, **every).stdout)
+    names = [n for row in listed for key in ("hooks", "crews", "tools", "exports", "renderers")
+             for n in row[key]]
+    assert "kg_insert_documents" in names  # the widest: pathrag is installed
+    for width, wide in ((80, False), (200, True)):
+        out = run("plugins", cwd=tmp_path, COLUMNS=str(width), **every)
+        assert out.returncode == 0, out.stderr
+        lines = out.stdout.splitlines()
+        assert max(len(line) for line in lines) <= width
+        words = set(out.stdout.replace(",", " ").split())
+        assert {row["name"] for row in listed} | set(names) <= words, width
+        assert any(line.split()[:2] == ["name", "version"] for line in lines if line.strip()) \
+            is wide

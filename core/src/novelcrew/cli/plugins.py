@@ -26,28 +26,60 @@ def plugins_command(
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
-    from rich import box
     from rich.console import Console
+
+    console = Console()
+    # a column empty for every plugin is left out; --json always has every key
+    columns = [col for col in ("name", "version", "hooks", "crews", "tools", "models",
+                               "exports", "renderers", "error", "warnings")
+               if col in ("name", "version") or any(row[col] for row in rows)]
+    table = _table(rows, columns)
+    if console.measure(table, options=console.options.update_width(10_000)).maximum \
+            <= console.width:
+        console.print(table)
+    else:  # a table folded to the width breaks names mid-word: one block per plugin instead
+        console.print(_blocks(rows, columns[2:]))
+
+
+def _style(col: str) -> str | None:
+    return "red" if col == "error" else "yellow" if col == "warnings" else None
+
+
+def _table(rows: list[dict[str, Any]], columns: list[str]) -> Any:
+    """One plugin a row and one hook, crew or tool a line, in a light box."""
+    from rich import box
     from rich.table import Table
 
     table = Table(title="novelcrew plugins", box=box.SIMPLE_HEAD,
                   padding=(0, 1, 0, 0), pad_edge=False)
-    # a column empty for every plugin is left out, one hook, crew or tool a line and a light
-    # box, so a few plugins fit an 80-column terminal unbroken; --json always has every key
-    columns = [col for col in ("name", "version", "hooks", "crews", "tools", "models",
-                               "exports", "renderers", "error", "warnings")
-               if col in ("name", "version") or any(row[col] for row in rows)]
     for col in columns:
-        table.add_column(col, overflow="fold",
-                         style="red" if col == "error" else "yellow" if col == "warnings"
-                         else None)
+        table.add_column(col, overflow="fold", style=_style(col))
     for row in rows:
         table.add_row(*(
             "\n".join(row[c]) if isinstance(row[c], list) else (row[c] or "")
             for c in columns
         ))
-    Console().print(table)
+    return table
 
+
+def _blocks(rows: list[dict[str, Any]], fields: list[str]) -> Any:
+    """Each plugin's name and version, then a line per field it fills: ``crews  architect``;
+    a long list wraps between names, under its own column."""
+    from rich.table import Table
+
+    grid = Table.grid(padding=(0, 2, 0, 0))
+    grid.add_column(no_wrap=True)
+    grid.add_column(overflow="fold")
+    for index, row in enumerate(rows):
+        if index:
+            grid.add_row("", "")
+        grid.add_row(f"[bold]{row['name']}[/bold]", row["version"] or "")
+        for col in fields:
+            value = row[col]
+            if value:
+                text = ", ".join(value) if isinstance(value, list) else str(value)
+                grid.add_row(f"  {col}", text, style=_style(col))
+    return grid
 
 def _builtin_names() -> set[str]:
     from novelcrew.plugins import get_plugins
