@@ -241,7 +241,8 @@ class TextFacts:
         for (phrase, at_start), n in self._mid_sentence_caps.items():
             (start if at_start else mid)[phrase] += n
         total: Counter[str] = Counter()
-        mid_words = {w for phrase in mid for w in phrase.split()}
+        # "The Trust" opening a sentence is no name because "Point of the Strangers" is one
+        mid_words = {w for phrase in mid for w in phrase.split() if w[:1].isupper()}
         for phrase in set(mid) | set(start):
             if phrase in mid or (" " in phrase and phrase.split()[0] in mid_words) or (
                 start[phrase] >= 2 and self._speaks(phrase)
@@ -331,10 +332,12 @@ class TextFacts:
         title_words = set((self.title or "").split())
         people: list[tuple[int, str]] = []
         for name in self.names:
-            if name in place_set or (set(name.split()) <= title_words and name != self.title):
+            if name in place_set or (set(name.split()) <= title_words and name != self.title) \
+                    or re.search(r"['\u2019]s ", name):  # "Hamish Dunn's Range Rover"
                 continue
+            head = name.removeprefix("the ").split()[0]  # "the Englishman": not every "the"
             mentions, placed = self._mentions(
-                name.split()[0], r"\b(?:in|at|of|to|from|near|into)\s+(?:the\s+)?")
+                head, r"\b(?:in|at|of|to|from|near|into)\s+(?:the\s+)?")
             if mentions and placed * 2 >= mentions and not self._speaks(name):
                 continue  # mostly a destination: a place, not a person
             if self._thing(name) or self._known_as.get(name, name) != name:
