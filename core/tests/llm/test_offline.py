@@ -232,7 +232,7 @@ def test_a_thing_named_like_a_person_is_not_cast_nor_a_pony_a_location() -> None
     Biscuit", a pony named four times, once after "of"); the Land Rover was cast in two
     stories. A title keeps "the Reverend Hale" a person. Tuck was cast twice, once under his
     real name. The Eagles' cast began with "the Creag Mhor" and held "Hamish Dunn's Range
-    Rover"."""
+    Rover". The fair's props were "geese, band, green, marsh, frost, pond"."""
     from novelcrew.default_plugins.offline.extract import TextFacts
 
     stories = Path(__file__).resolve().parents[3] / "examples" / "stories"
@@ -242,6 +242,9 @@ def test_a_thing_named_like_a_person_is_not_cast_nor_a_pony_a_location() -> None
             "Biscuit"} <= set(fair.characters)
     assert "Biscuit" not in fair.places
     assert {"Oxley Marsh", "Plough"} <= set(fair.places)
+    # props a props master can buy: not the weather, the land or the brass band
+    assert {"lantern", "motorbike", "punt"} <= set(fair.objects)
+    assert not {"frost", "green", "marsh", "pond", "band", "drain"} & set(fair.objects)
     # "Thomas Ashworth, whom the whole village called Tuck": one person, cast once
     assert "Thomas Ashworth" not in fair.characters
     assert "Thomas Ashworth" in fair.aliases("Tuck")

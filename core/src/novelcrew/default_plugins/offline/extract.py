@@ -128,14 +128,20 @@ _PEOPLE_NOUNS = frozenset(
      "start", "dark", "while", "same", "rest", "other", "last", "first", "next", "whole")
 )
 #: what follows "the" without being a thing on set: adjectives and directions used as nouns,
-#: time, weather, body parts, people by trade (a prop list of "true", "north", "minute",
-#: "finger" or "sergeant" tells a props master nothing)
+#: time, weather, land and light, body parts, people by trade or in a body (a prop list of
+#: "true", "north", "frost", "green", "finger" or "band" tells a props master nothing)
 _NOT_OBJECTS = _wordset(
     "true best worst most least cold gone white black north south east west left right "
-    "minute minutes hour hours moment time times half rain wind weather snow cold heat "
+    "minute minutes second seconds hour hours moment time times half rain wind weather snow "
+    "heat articulated "
+    "frost fog mist dusk dawn light darkness shadow shadows moon stars air "
+    "green marsh pond moor meadow grass ground floor edge sky horizon crag gully ledge "
+    "bank drain verge "
     "finger fingers neck nose hand hands face head eyes mouth shoulder shoulders back feet "
+    "arm arms knee knees tail "
     "foot legs hair voice breath team scorer sergeant police doctor officer captain crowd "
-    "others world truth thing things kind sort word words"
+    "band choir audience passenger others world truth thing things kind sort word words "
+    "bottom top closing"
 )
 
 
@@ -391,7 +397,8 @@ class TextFacts:
         """Nouns the text keeps pointing at ("her father's old logbook" -> logbook)."""
         counts = Counter(m.lower() for m in _OBJECT.findall(self.text))
         return [w for w, _ in counts.most_common(30) if w not in _PLACE_NOUNS
-                and w not in _COMMON and w not in _PEOPLE_NOUNS and w not in _NOT_OBJECTS][:8]
+                and not _OUTDOORS.fullmatch(w) and w not in _COMMON
+                and w not in _PEOPLE_NOUNS and w not in _NOT_OBJECTS][:8]
 
     def mood(self, text: str | None = None) -> str:
         text = self.text if text is None else text
