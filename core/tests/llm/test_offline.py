@@ -297,23 +297,25 @@ at the shop.
 
 * * *
 
-On Sunday Theo wore his dark suit to the chapel on the hill, and sang louder than anyone.
+On Sunday Theo wore his dark suit to the chapel, and sang louder than anyone.
 """
 
 
 def test_a_scene_takes_its_time_and_setting_from_its_opening_else_from_the_scene_before() -> None:
     """The Lantern Fair demo planned "At six the light had gone" as DAY and "A light was coming
-    down the drain" (the same night) as DAY, so the schedule made one night three story days
-    with wardrobe changes between them. A scene's own opening sets DAY/NIGHT and INT/EXT; one
-    that names no time goes on at the time of the scene before it ("every morning" is a habit,
-    not the time, "his dark suit" no night); the opening scenes take the first time named; "The
-    next morning" and "On Sunday" are a later day."""
+    down the drain" (the same night, out on the marsh) as INT. DAY, so the schedule made one
+    night three story days with wardrobe changes between them. A scene's own opening sets
+    DAY/NIGHT and INT/EXT; one that names neither goes on at the time, and in or out, of the
+    scene before it ("every morning" is a habit, not the time, "his dark suit" no night); the
+    opening scenes take the first time named; "The next morning" and "On Sunday" are a later
+    day."""
     from novelcrew.default_plugins.offline.extract import TextFacts
 
     facts = TextFacts(SHIFT)
     assert len(facts.scenes) == 6
     assert facts.scene_times == ["NIGHT", "NIGHT", "NIGHT", "DAY", "DAY", "DAY"]
-    assert [facts.setting(s) for s in facts.scenes] == ["INT", "INT", "INT", "EXT", "EXT", "EXT"]
+    assert facts.scene_settings == ["INT", "INT", "INT", "EXT", "EXT", "EXT"]
+    assert facts.setting(facts.scenes[-1]) == "INT"  # on its own words: none, so INT
     assert [facts.later_day(s) for s in facts.scenes] == [False, False, False, False, True, True]
     _, value = answer([{"role": "user", "content": f"Analyse this story:\n\n{SHIFT}"}],
                       TimedScenes)
@@ -324,6 +326,7 @@ def test_a_scene_takes_its_time_and_setting_from_its_opening_else_from_the_scene
     stories = Path(__file__).resolve().parents[3] / "examples" / "stories"
     fair = TextFacts((stories / "the-lantern-fair-at-oxley-marsh.txt").read_text())
     assert set(fair.scene_times) == {"NIGHT"}  # one night, from the fair to past midnight
+    assert set(fair.scene_settings) == {"EXT"}  # "A light was coming down the drain": still out
 
 
 async def test_a_users_crewai_listener_sees_each_offline_call(tmp_path: Path) -> None:

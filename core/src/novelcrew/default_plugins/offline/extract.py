@@ -99,6 +99,7 @@ _INDOORS = re.compile(r"\b(?:inside|indoors|kitchen|room|bedroom|hall|hallway|of
                       r"ceiling|stairs|staircase|cellar|attic|bar|counter|bakery|shop|"
                       r"restaurant|pub|ward|cabin|parlour|parlor|study|landing|table|"
                       r"fireplace|hearth)\b", re.I)
+_SETTINGS = (("EXT", _OUTDOORS), ("INT", _INDOORS))
 _MOODS = (
     ("tense", r"\b(fear|afraid|danger|threat|tense|nervous|storm|scream|blood|run)\w*"),
     ("melancholic", r"\b(sad|grief|tears|cry|cried|loss|lonely|alone|funeral|dead)\w*"),
@@ -427,7 +428,16 @@ class TextFacts:
 
     def setting(self, text: str) -> str:
         """INT or EXT: the words of the passage's opening, else of all of it; INT when none."""
-        return _cue(text, (("EXT", _OUTDOORS), ("INT", _INDOORS))) or "INT"
+        return _cue(text, _SETTINGS) or "INT"
+
+    @cached_property
+    def scene_settings(self) -> list[str]:
+        """Each scene's INT/EXT: its own words, else the scene before it's (a punt coming down
+        the drain after the marsh road is still outdoors), else INT."""
+        out: list[str] = []
+        for scene in self.scenes:
+            out.append(_cue(scene, _SETTINGS) or (out[-1] if out else "INT"))
+        return out
 
     def sentences_of(self, passage: str | None) -> list[str]:
         return sentences(passage) if passage else []

@@ -223,12 +223,24 @@ class SchemaFiller:
                     return option
         return options[focus.index % len(options)] if options else None
 
-    def when(self, focus: Focus) -> str:
-        """DAY/NIGHT/DAWN/DUSK of what ``focus`` describes; one of the text's scenes goes on at
-        the time of the scene before it when its own words name none."""
+    def where(self, focus: Focus) -> str:
+        """INT or EXT of what ``focus`` describes; one of the text's scenes stays in or out
+        with the scene before it when its own words say neither."""
+        if self._scene_index(focus) is not None:
+            return self.facts.scene_settings[focus.index]
+        return self.facts.setting(focus.text)
+
+    def _scene_index(self, focus: Focus) -> int | None:
         scenes = self.facts.scenes
         if focus.kind == "scene" and focus.index < len(scenes) \
                 and scenes[focus.index] == focus.text:
+            return focus.index
+        return None
+
+    def when(self, focus: Focus) -> str:
+        """DAY/NIGHT/DAWN/DUSK of what ``focus`` describes; one of the text's scenes goes on at
+        the time of the scene before it when its own words name none."""
+        if self._scene_index(focus) is not None:
             return self.facts.scene_times[focus.index]
         return self.facts.time_of_day(focus.text)
 
@@ -300,12 +312,12 @@ class SchemaFiller:
                     "object": "object", "theme": "theme", "shot": "shot"}.get(
                 focus.kind or "", "character")
         if low in ("int_ext", "interior_exterior"):
-            return facts.setting(focus.text)
+            return self.where(focus)
         if low in ("day_night", "daynight"):
             return self.when(focus)
         if "heading" in low or "slug" in low:
             place = _local_place(facts, focus) or "UNKNOWN LOCATION"
-            inside = f"{facts.setting(focus.text)}."
+            inside = f"{self.where(focus)}."
             return f"{inside} {place.removeprefix('the ').upper()} - " \
                    f"{self.when(focus)}"
         if "time" in low:
