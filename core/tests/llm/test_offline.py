@@ -360,3 +360,36 @@ async def test_a_users_crewai_listener_sees_each_offline_call(tmp_path: Path) ->
     assert starts[0].call_id == ends[0].call_id
     assert ends[0].model == "offline" and ends[0].agent_role == "Story Structure Analyst"
     assert "Maya Reyes" in str(ends[0].response)
+
+
+class Overview(BaseModel):
+    logline: str
+    protagonist: str = ""
+
+
+CAST_LIST = "\n".join([  # the architect's summary: one line a character
+    "CHARACTERS",
+    "- Dora Finch (supporting): \"Dora's bringing her from the Lodge at six,\" Clare said. Dora "
+    "Finch led her Shetland pony, Biscuit, across the grass with a queue of children behind her.",
+    "- Tuck (protagonist), also Thomas Ashworth: Every October Thomas Ashworth, whom the whole "
+    "village called Tuck, was in charge of the geese. \"They've never run,\" Tuck said.",
+    "- Clare Ashworth (supporting): His sister, Clare Ashworth, leaned on the lych-gate.",
+    "SCENES IN ORDER",
+    "1. [Oxley Marsh, NIGHT] \"They've never run,\" Tuck said. Dora Finch laughed. Dora Finch "
+    "waved.",
+])
+
+
+def test_the_synthesis_names_the_lead_its_cast_list_labels_and_his_line_as_logline() -> None:
+    """The demo's synthesis (which reads the chunks' cast list, not the story) named Dora Finch
+    the protagonist, demoting Tuck, because her description named her most, and gave a line
+    of hers as the logline. The list says who leads; a line of dialogue is no logline."""
+    _, value = answer([{"role": "user", "content": f"Synthesise:\n\n{CAST_LIST}"}], Overview)
+    overview = Overview.model_validate(value)
+    assert overview.protagonist == "Tuck"
+    assert overview.logline == ("Every October Thomas Ashworth, whom the whole village called "
+                                "Tuck, was in charge of the geese.")
+    # in a story (no cast list), the lead is the most named and the logline not a spoken line
+    _, value = answer([{"role": "user", "content": f"Analyse this story:\n\n{SHIFT}"}], Overview)
+    overview = Overview.model_validate(value)
+    assert overview.protagonist == "Rosa" and not overview.logline.startswith('"')

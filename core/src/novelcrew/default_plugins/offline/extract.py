@@ -147,6 +147,8 @@ _NOT_OBJECTS = _wordset(
 
 
 _NAME = r"[A-Z][a-z]+(?: [A-Z][a-z]+)*"
+#: "- Tuck (protagonist), also ..." in a cast list such as the architect's synthesis reads
+_LEAD = re.compile(r"(?m)^[-*\s]*([A-Z][^()\n:]{0,80}?) \(protagonist\)")
 #: one person under two names: "Thomas Ashworth, whom the whole village called Tuck",
 #: "Margaret Hale, known as Peg"
 _KNOWN_AS = re.compile(rf"\b({_NAME}),? (?:(?:whom|who)\b[^.;\"\u201c]{{0,60}}?\bcalled|"
@@ -352,6 +354,14 @@ class TextFacts:
             people.append((2 * mentions + (1 if self._speaks(name) else 0), name))
         people.sort(key=lambda sn: (-sn[0], sn[1]))
         return [n for _, n in people]
+
+    @cached_property
+    def lead(self) -> str:
+        """The main character: the one a cast list labels "(protagonist)", else the most
+        named. The synthesis reads the chunks' cast, not the story, where the most named is
+        whoever has the longest description."""
+        found = _LEAD.search(self.text)
+        return found.group(1).strip() if found else next(iter(self.characters), "")
 
     @cached_property
     def _known_as(self) -> dict[str, str]:

@@ -289,7 +289,7 @@ class SchemaFiller:
         if low in ("language", "story_language", "source_language"):
             return ""  # telling languages apart is not plain extraction: claim nothing
         if low in ("protagonist", "lead", "main_character"):
-            return facts.characters[0] if facts.characters else ""
+            return facts.lead
         if "title" in low:
             return facts.title or _headline(facts.sentences[0] if facts.sentences else "")
         if focus.kind == "relation" and low in ("kind", "type", "relation", "relationship"):
@@ -472,7 +472,9 @@ def _purpose(index: int, total: int) -> str:
 
 
 def _logline(facts: TextFacts) -> str:
-    """The first prose sentence naming the main character, else the first prose sentence.
+    """The first sentence of the main character's line in a cast list (the synthesis reads
+    one), else the first prose sentence naming the main character and not spoken, else the
+    first prose sentence.
 
     Lines of a structured summary ("Rosa Amati (protagonist): ...", "Arc: From ...",
     "3. [the bakery, NIGHT] ...") are not prose: they are used only when nothing else is.
@@ -480,14 +482,23 @@ def _logline(facts: TextFacts) -> str:
     sentences = [s for p in facts.paragraphs for s in facts.sentences_of(p)]
     prose = [s for s in sentences if not _LABELLED.match(s) and not _LABEL_WORD.match(s)]
     fallback = [_LABEL_WORD.sub("", _LABELLED.sub("", s)) for s in sentences]
-    lead = facts.characters[0] if facts.characters else None
-    for pool in (prose, fallback):
+    lead = facts.lead or None
+    described = re.search(rf"(?m)^[-*\s]*{re.escape(lead)} \(protagonist\)[^:\n]*:\s+(.+)$",
+                          facts.text) if lead else None
+    if described:  # a cast list's "- Tuck (protagonist), also ...: <who he is>"
+        first = facts.sentences_of(described.group(1))[:1]
+        if first and not _SPOKEN.match(first[0]):
+            return first[0]
+    told = [[s for s in pool if not _SPOKEN.match(s)] for pool in (prose, fallback)]
+    for pool in (*told, prose, fallback):  # a line of dialogue is no logline
         for sentence in pool:
             if sentence and (lead is None or _mentioned(lead, sentence)):
                 return sentence
     return (prose or fallback or [""])[0]
 
 
+#: a sentence that opens with a quote: someone speaking
+_SPOKEN = re.compile(r"^\s*[\"\u201c\u2018']")
 #: "Rosa Amati (protagonist), also Rosa: " before a summary line
 _LABELLED = re.compile(r"^[^:.!?]{0,120}\)[^:.!?]{0,80}:\s+")
 #: "Arc: ", "Summary: ", "- ", "3. [the bakery, NIGHT] " at the start of a line of notes
