@@ -14,6 +14,7 @@ import pytest
 from director_fixtures import MemoryGraph, graph_plugin
 
 from novelcrew_director import ScenePlan
+from novelcrew_director.vocabulary import Coverage
 from novelcrew_sdk import make_plugins, make_settings, run_job
 
 STORIES = sorted((Path(__file__).resolve().parents[3] / "examples" / "stories").glob("*.txt"))
@@ -56,4 +57,12 @@ async def test_offline_plan_is_marked_and_free_of_scaffolding(tmp_path: Path,
         for shot in scene.shots:
             assert shot.notes == shot.lighting == shot.alternative == ""  # nothing extracted
             assert set(shot.subjects) <= set(scene.breakdown.cast)
+            # a single frames one person, a two-shot two (the demo had 'single' on four)
+            if shot.coverage is Coverage.SINGLE:
+                assert len(shot.subjects) == (1 if scene.breakdown.cast else 0), shot
+            elif shot.coverage is Coverage.TWO_SHOT:
+                assert len(shot.subjects) == min(2, len(scene.breakdown.cast)), shot
+        singles = [tuple(s.subjects) for s in scene.shots if s.coverage is Coverage.SINGLE]
+        if len(scene.breakdown.cast) >= 2 and len(singles) >= 2:
+            assert len(set(singles)) >= 2, singles  # singles go round the cast
         assert scene.blocking == [] and scene.lighting == ""  # not a director's reading

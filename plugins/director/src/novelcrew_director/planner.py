@@ -330,6 +330,7 @@ class ScenePlanner:
         cast = {name: story.character_id(name) for name in facts.characters}
         known = set(cast.values()) | set(story.character_ids.values())
         shots = []
+        singles = 0  # the offline stand-in's singles go round the scene's cast
         answers = shot_list.shots if trust else shot_list.shots[:OFFLINE_SHOTS]
         for i, answer in enumerate(answers, start=1):
             fields = answer.model_dump()
@@ -342,16 +343,21 @@ class ScenePlanner:
                 fields["equipment"] = [item for item in answer.equipment if _kit_like(item)]
             else:
                 # the offline stand-in extracts, it does not judge: keep its sizes, angles
-                # and durations; lens, support, coverage and subjects follow from the size
-                # and the scene's cast; no extracted sentences
+                # and durations; lens, support and coverage follow from the size, and the
+                # subjects from the coverage (a master holds the cast, a two-shot two, a
+                # single one); no extracted sentences
                 ids = list(cast.values())
+                coverage = _coverage(answer.size)
+                if coverage is Coverage.SINGLE and ids:
+                    subjects, singles = [ids[singles % len(ids)]], singles + 1
+                else:
+                    subjects = {Coverage.MASTER: ids, Coverage.TWO_SHOT: ids[:2]}.get(
+                        coverage, [])
                 fields.update(
                     equipment=[], notes="", continuity="", alternative="", lighting="",
                     audio="dialogue" if facts.lines or facts.dialogue else "ambience",
                     lens_mm=_LENS[answer.size], support=support_for(answer.movement),
-                    coverage=_coverage(answer.size),
-                    subjects=[] if answer.size == ShotSize.INSERT
-                    else ids[:1] if answer.size in _CLOSE else ids)
+                    coverage=coverage, subjects=subjects)
             shots.append(Shot(number=i, **fields))
         screen = sum(shot.estimated_duration_seconds for shot in shots)
         text = _clean if not trust else _same
@@ -402,7 +408,6 @@ def _clean(text: str) -> str:
 OFFLINE_SHOTS = 6
 _LENS = {ShotSize.EWS: 18, ShotSize.WS: 24, ShotSize.MWS: 32, ShotSize.MS: 40,
          ShotSize.MCU: 50, ShotSize.CU: 85, ShotSize.ECU: 100, ShotSize.INSERT: 100}
-_CLOSE = (ShotSize.MCU, ShotSize.CU, ShotSize.ECU)
 
 
 def _scrub(value: Any) -> Any:
