@@ -81,6 +81,7 @@ def _blocks(rows: list[dict[str, Any]], fields: list[str]) -> Any:
                 grid.add_row(f"  {col}", text, style=_style(col))
     return grid
 
+
 def _builtin_names() -> set[str]:
     from novelcrew.plugins import get_plugins
 

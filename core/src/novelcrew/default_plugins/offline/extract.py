@@ -147,8 +147,9 @@ _NOT_OBJECTS = _wordset(
 
 
 _NAME = r"[A-Z][a-z]+(?: [A-Z][a-z]+)*"
-#: "- Tuck (protagonist), also ..." in a cast list such as the architect's synthesis reads
-_LEAD = re.compile(r"(?m)^[-*\s]*([A-Z][^()\n:]{0,80}?) \(protagonist\)")
+#: "- Tuck (protagonist), also ...: <who he is>" in a cast list such as the architect's
+#: synthesis reads
+_LEAD = re.compile(r"(?m)^[-*\s]*([A-Z][^()\n:]{0,80}?) \(protagonist\)[^:\n]*(?::\s+(.*))?$")
 #: one person under two names: "Thomas Ashworth, whom the whole village called Tuck",
 #: "Margaret Hale, known as Peg"
 _KNOWN_AS = re.compile(rf"\b({_NAME}),? (?:(?:whom|who)\b[^.;\"\u201c]{{0,60}}?\bcalled|"
@@ -364,6 +365,12 @@ class TextFacts:
         return found.group(1).strip() if found else next(iter(self.characters), "")
 
     @cached_property
+    def lead_description(self) -> str:
+        """What a cast list says of its "(protagonist)" after the colon; "" without one."""
+        found = _LEAD.search(self.text)
+        return (found.group(2) or "").strip() if found else ""
+
+    @cached_property
     def _known_as(self) -> dict[str, str]:
         """The text's "A, whom everyone called B" pairs: the less named of the two is the
         other's alias."""
@@ -427,10 +434,7 @@ class TextFacts:
         goes on at the same time), else the first time named, else DAY."""
         own = [_cue(scene, _TIMES, least=2 if index else 1)
                for index, scene in enumerate(self.scenes)]
-        out: list[str] = []
-        for when in own:  # the opening scenes before any word of the time: the first named
-            out.append(when or (out[-1] if out else next((w for w in own if w), "DAY")))
-        return out
+        return _carried(own, next((w for w in own if w), "DAY"))
 
     def later_day(self, passage: str) -> bool:
         """The passage opens on a later day ("The next morning", "Two days later")."""
@@ -444,10 +448,7 @@ class TextFacts:
     def scene_settings(self) -> list[str]:
         """Each scene's INT/EXT: its own words, else the scene before it's (a punt coming down
         the drain after the marsh road is still outdoors), else INT."""
-        out: list[str] = []
-        for scene in self.scenes:
-            out.append(_cue(scene, _SETTINGS) or (out[-1] if out else "INT"))
-        return out
+        return _carried([_cue(scene, _SETTINGS) for scene in self.scenes], "INT")
 
     def sentences_of(self, passage: str | None) -> list[str]:
         return sentences(passage) if passage else []
@@ -525,6 +526,15 @@ def _cue(text: str, kinds: tuple[tuple[str, re.Pattern[str]], ...], least: int =
               for order, (kind, pattern) in enumerate(kinds)]
     best = max(counts)
     return best[2] if best[0] >= least else None
+
+
+def _carried(own: list[str | None], first: str) -> list[str]:
+    """Each scene's own value, else the one before it's (a scene goes on as the last did);
+    ``first`` for the opening scenes that have none."""
+    out: list[str] = []
+    for value in own:
+        out.append(value or (out[-1] if out else first))
+    return out
 
 
 def _trim(phrase: str) -> str:

@@ -226,23 +226,21 @@ class SchemaFiller:
     def where(self, focus: Focus) -> str:
         """INT or EXT of what ``focus`` describes; one of the text's scenes stays in or out
         with the scene before it when its own words say neither."""
-        if self._scene_index(focus) is not None:
+        if self._one_of_the_scenes(focus):
             return self.facts.scene_settings[focus.index]
         return self.facts.setting(focus.text)
-
-    def _scene_index(self, focus: Focus) -> int | None:
-        scenes = self.facts.scenes
-        if focus.kind == "scene" and focus.index < len(scenes) \
-                and scenes[focus.index] == focus.text:
-            return focus.index
-        return None
 
     def when(self, focus: Focus) -> str:
         """DAY/NIGHT/DAWN/DUSK of what ``focus`` describes; one of the text's scenes goes on at
         the time of the scene before it when its own words name none."""
-        if self._scene_index(focus) is not None:
+        if self._one_of_the_scenes(focus):
             return self.facts.scene_times[focus.index]
         return self.facts.time_of_day(focus.text)
+
+    def _one_of_the_scenes(self, focus: Focus) -> bool:
+        scenes = self.facts.scenes
+        return focus.kind == "scene" and focus.index < len(scenes) \
+            and scenes[focus.index] == focus.text
 
     def string(self, schema: dict[str, Any], name: str, focus: Focus) -> str:
         text = self._string(name.lower(), focus, schema)
@@ -483,12 +481,9 @@ def _logline(facts: TextFacts) -> str:
     prose = [s for s in sentences if not _LABELLED.match(s) and not _LABEL_WORD.match(s)]
     fallback = [_LABEL_WORD.sub("", _LABELLED.sub("", s)) for s in sentences]
     lead = facts.lead or None
-    described = re.search(rf"(?m)^[-*\s]*{re.escape(lead)} \(protagonist\)[^:\n]*:\s+(.+)$",
-                          facts.text) if lead else None
-    if described:  # a cast list's "- Tuck (protagonist), also ...: <who he is>"
-        first = facts.sentences_of(described.group(1))[:1]
-        if first and not _SPOKEN.match(first[0]):
-            return first[0]
+    first = facts.sentences_of(facts.lead_description)[:1]  # "- Tuck (protagonist): <who>"
+    if first and not _SPOKEN.match(first[0]):
+        return first[0]
     told = [[s for s in pool if not _SPOKEN.match(s)] for pool in (prose, fallback)]
     for pool in (*told, prose, fallback):  # a line of dialogue is no logline
         for sentence in pool:
