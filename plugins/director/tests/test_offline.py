@@ -58,10 +58,10 @@ async def test_offline_plan_is_marked_and_free_of_scaffolding(tmp_path: Path,
             assert shot.notes == shot.lighting == shot.alternative == ""  # nothing extracted
             assert set(shot.subjects) <= set(scene.breakdown.cast)
             # a single frames one person, a two-shot two (the demo had 'single' on four)
-            if shot.coverage is Coverage.SINGLE:
-                assert len(shot.subjects) == (1 if scene.breakdown.cast else 0), shot
-            elif shot.coverage is Coverage.TWO_SHOT:
-                assert len(shot.subjects) == min(2, len(scene.breakdown.cast)), shot
+            if shot.coverage is Coverage.SINGLE:  # a scene with nobody in it has no singles
+                assert len(shot.subjects) == 1, shot
+            elif shot.coverage is Coverage.TWO_SHOT:  # never a 'two-shot' of one person
+                assert len(shot.subjects) == 2, shot
         singles = [tuple(s.subjects) for s in scene.shots if s.coverage is Coverage.SINGLE]
         if len(scene.breakdown.cast) >= 2 and len(singles) >= 2:
             assert len(set(singles)) >= 2, singles  # singles go round the cast

@@ -345,10 +345,15 @@ class ScenePlanner:
                 # the offline stand-in extracts, it does not judge: keep its sizes, angles
                 # and durations; lens, support and coverage follow from the size, and the
                 # subjects from the coverage (a master holds the cast, a two-shot two, a
-                # single one); no extracted sentences
+                # single one; no two-shot without two, no single without one); no
+                # extracted sentences
                 ids = list(cast.values())
                 coverage = _coverage(answer.size)
-                if coverage is Coverage.SINGLE and ids:
+                if coverage is Coverage.TWO_SHOT and len(ids) < 2:
+                    coverage = Coverage.SINGLE  # a medium wide on one person is his single
+                if coverage is Coverage.SINGLE and not ids:
+                    coverage = Coverage.INSERT  # nobody to single out: a detail of the place
+                if coverage is Coverage.SINGLE:
                     subjects, singles = [ids[singles % len(ids)]], singles + 1
                 else:
                     subjects = {Coverage.MASTER: ids, Coverage.TWO_SHOT: ids[:2]}.get(
