@@ -59,26 +59,29 @@ def perfect_architect(loaded: LoadedGold) -> dict[str, Any]:
 
 
 def director_for(architect: dict[str, Any]) -> dict[str, Any]:
-    """A scene plan whose scenes differ in their shots."""
-    kinds = ["wide", "medium", "close-up", "over-the-shoulder"]
-    return {
-        "scenes": [
-            {
-                "number": scene["number"],
-                "heading": (f"{scene['int_ext']}. {scene['location'].upper()} - "
-                            f"{scene['day_night']}"),
-                "summary": scene["summary"],
-                "props": [],
-                "shots": [
-                    {"number": 1, "shot_type": kinds[i % 4], "angle": "eye level",
-                     "movement": "static", "lens": "35mm"},
-                    {"number": 2, "shot_type": kinds[(i + 1) % 4], "angle": "low",
-                     "movement": "dolly", "lens": "50mm"},
-                ],
-            }
-            for i, scene in enumerate(architect["scenes"])
-        ]
-    }
+    """A scene plan in the director's shape whose scenes differ in their shots.
+
+    Each scene has a master on its cast and, when it has anyone, a single on its first person:
+    coverage that fits its subjects, subjects that are in the scene."""
+    sizes = ["WS", "MS", "CU", "MCU"]
+    scenes = []
+    for i, scene in enumerate(architect["scenes"]):
+        cast = list(scene["characters"])
+        shots = [{"number": 1, "size": sizes[i % 4], "angle": "eye level", "movement": "static",
+                  "lens_mm": 35, "coverage": "master", "subjects": cast}]
+        if cast:
+            shots.append({"number": 2, "size": sizes[(i + 1) % 4], "angle": "low",
+                          "movement": "dolly in", "lens_mm": 50, "coverage": "single",
+                          "subjects": cast[:1]})
+        scenes.append({
+            "number": scene["number"],
+            "heading": f"{scene['int_ext']}. {scene['location'].upper()} - {scene['day_night']}",
+            "summary": scene["summary"],
+            "characters": cast,
+            "props": [],
+            "shots": shots,
+        })
+    return {"scenes": scenes}
 
 
 def clone(data: dict[str, Any]) -> dict[str, Any]:

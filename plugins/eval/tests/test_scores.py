@@ -171,6 +171,57 @@ def test_checks_catch_invented_quotes_ungrounded_names_and_identical_shots(
     assert checks["shot_variety"] == 0.0
 
 
+def test_scenes_whose_shots_differ_only_in_size_and_lens_vary(perfect: dict[str, Any]) -> None:
+    """The director's shots carry ``size`` and ``lens_mm``; both tell patterns apart."""
+    varied = clone(perfect)
+    first = varied["director"]["scenes"][0]["shots"]
+    for i, scene in enumerate(varied["director"]["scenes"]):
+        scene["shots"] = [{**shot, "size": ["WS", "CU"][i % 2], "lens_mm": [24, 85][i % 2]}
+                          for shot in first]
+    assert _all(varied)["shot_variety"] == 1.0
+    for scene in varied["director"]["scenes"]:
+        scene["shots"] = [dict(shot) for shot in first]
+    assert _all(varied)["shot_variety"] == 0.0
+
+
+def test_coverage_that_frames_the_wrong_number_lowers_only_coverage_fit(
+    perfect: dict[str, Any],
+) -> None:
+    damaged = clone(perfect)
+    scenes = damaged["director"]["scenes"]
+    crowded = next(s for s in scenes if len(s["characters"]) >= 2)
+    crowded["shots"][1]["subjects"] = list(crowded["characters"])  # a 'single' on everyone
+    lonely = next(s for s in scenes if len(s["characters"]) >= 1 and s is not crowded)
+    lonely["shots"][1]["coverage"] = "Two Shot"  # a 'two-shot' of one person
+    judged = sum(1 for s in scenes for shot in s["shots"] if shot["coverage"] != "master")
+    story = score(vell(), damaged)
+    assert _changed(_all(perfect), {**story.scores, **story.checks}) == {"coverage_fit"}
+    assert story.checks["coverage_fit"] == pytest.approx(1 - 2 / judged)
+    assert len(story.details["coverage_misfits"]) == 2
+
+
+def test_a_shot_framing_someone_not_in_its_scene_lowers_only_subjects_in_scene(
+    perfect: dict[str, Any],
+) -> None:
+    with_ids = clone(perfect)
+    ids = {c["name"]: c["id"] for c in with_ids["architect"]["characters"]}
+    for scene in with_ids["director"]["scenes"]:  # subjects as character ids resolve
+        for shot in scene["shots"]:
+            shot["subjects"] = [ids[name] for name in shot["subjects"]]
+    assert _all(with_ids)["subjects_in_scene"] == 1.0
+    damaged = clone(with_ids)
+    scene = damaged["director"]["scenes"][0]
+    stranger = next(c for c in damaged["architect"]["characters"]
+                    if c["name"] not in scene["characters"])
+    scene["shots"][0]["subjects"].append(stranger["id"])
+    total = sum(len(shot["subjects"]) for s in damaged["director"]["scenes"]
+                for shot in s["shots"])
+    story = score(vell(), damaged)
+    assert _changed(_all(with_ids), {**story.scores, **story.checks}) == {"subjects_in_scene"}
+    assert story.checks["subjects_in_scene"] == pytest.approx(1 - 1 / total)
+    assert story.details["subjects_not_in_scene"] == [f"scene 1 shot 1: {stranger['id']}"]
+
+
 def test_todays_result_shape_scores_what_it_carries(perfect: dict[str, Any]) -> None:
     """``time_of_day`` and plain-string dialogue, no text, span, int_ext: n/a, not zero."""
     old = clone(perfect["architect"])

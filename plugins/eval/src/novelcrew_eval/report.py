@@ -27,6 +27,8 @@ _NOTES = {
     "dialogue_verbatim": ("dialogue_not_in_story",),
     "scene_grounding": ("not_in_scene_text",),
     "shot_variety": ("shot_patterns_distinct",),
+    "coverage_fit": ("coverage_misfits",),
+    "subjects_in_scene": ("subjects_not_in_scene",),
 }
 
 

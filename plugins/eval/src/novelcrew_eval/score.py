@@ -50,7 +50,8 @@ METRICS = (
     "leaks",
 )
 #: the checks that need no gold
-CHECKS = ("dialogue_verbatim", "scene_grounding", "shot_variety")
+CHECKS = ("dialogue_verbatim", "scene_grounding", "shot_variety", "coverage_fit",
+          "subjects_in_scene")
 LOWER_IS_BETTER = frozenset({"leaks"})
 
 #: prompt scaffolding and placeholders that must never reach a result's fields
@@ -348,24 +349,111 @@ def scene_grounding(view: ResultView) -> tuple[float | None, list[str]]:
     return 1 - len(missing) / total, missing
 
 
+def _planned_scenes(view: ResultView) -> list[dict[str, Any]]:
+    return [s for s in (view.director or {}).get("scenes") or []
+            if isinstance(s, dict) and isinstance(s.get("shots"), list)]
+
+
+def _shots(scene: dict[str, Any]) -> list[dict[str, Any]]:
+    return [shot for shot in scene["shots"] if isinstance(shot, dict)]
+
+
+def _field(shot: dict[str, Any], *keys: str) -> str:
+    """The first of ``keys`` the shot fills, lower case (today's name first, then older ones)."""
+    for key in keys:
+        value = shot.get(key)
+        if value not in (None, ""):
+            return str(value).strip().lower()
+    return ""
+
+
 def shot_variety(view: ResultView) -> tuple[float | None, int]:
-    """1.0 unless every planned scene has the same shot pattern (type, angle, movement, lens).
+    """1.0 unless every planned scene has the same shot pattern (size, angle, movement, lens).
 
     Returns the check and the number of distinct patterns; n/a with fewer than two scenes.
     """
-    scenes = [s for s in (view.director or {}).get("scenes") or []
-              if isinstance(s, dict) and isinstance(s.get("shots"), list)]
+    scenes = _planned_scenes(view)
     patterns = {
         tuple(
-            tuple(str(shot.get(k, "")).strip().lower()
-                  for k in ("shot_type", "angle", "movement", "lens"))
-            for shot in scene["shots"] if isinstance(shot, dict)
+            (_field(shot, "size", "shot_size", "shot_type"), _field(shot, "angle"),
+             _field(shot, "movement"), _field(shot, "lens_mm", "lens"))
+            for shot in _shots(scene)
         )
         for scene in scenes
     }
     if len(scenes) < 2:
         return None, len(patterns)
     return (0.0 if len(patterns) == 1 else 1.0), len(patterns)
+
+
+#: how many people a coverage frames (fewest, most); a master or a cutaway may frame anyone
+_FRAMES = {"single": (1, 1), "two-shot": (2, 2), "over-the-shoulder": (1, 2), "insert": (0, 1)}
+_COVERAGE_NAMES = {"ots": "over-the-shoulder", "2-shot": "two-shot", "twoshot": "two-shot"}
+
+
+def _coverage(shot: dict[str, Any]) -> str:
+    kind = re.sub(r"[^a-z0-9]+", "-", _field(shot, "coverage")).strip("-")
+    return _COVERAGE_NAMES.get(kind, kind)
+
+
+def _subjects(shot: dict[str, Any]) -> list[str] | None:
+    subjects = shot.get("subjects")
+    if not isinstance(subjects, list):
+        return None
+    return list(dict.fromkeys(str(s).strip() for s in subjects if str(s).strip()))
+
+
+def coverage_fit(view: ResultView) -> tuple[float | None, list[str]]:
+    """The share of singles, two-shots, over-the-shoulders and inserts whose subjects fit.
+
+    An editor cutting a "single" that frames four people, or a "two-shot" of one, has no
+    coverage for the beat; a storyboard built from it describes the wrong picture.
+    """
+    judged = 0
+    misfits: list[str] = []
+    for scene in _planned_scenes(view):
+        for shot in _shots(scene):
+            bounds, subjects = _FRAMES.get(_coverage(shot)), _subjects(shot)
+            if bounds is None or subjects is None:
+                continue
+            judged += 1
+            if not bounds[0] <= len(subjects) <= bounds[1]:
+                misfits.append(f"scene {scene.get('number')} shot {shot.get('number')}: "
+                               f"{_coverage(shot)} of {len(subjects)}")
+    if not judged:
+        return None, []
+    return 1 - len(misfits) / judged, misfits
+
+
+def _scene_people(view: ResultView, scene: dict[str, Any]) -> list[list[str]]:
+    """Everyone the scene has by either crew's account (names or ids), as lists of names."""
+    refs = [c for c in scene.get("characters") or [] if isinstance(c, str)]
+    breakdown = scene.get("breakdown")
+    if isinstance(breakdown, dict):
+        refs += [c for c in breakdown.get("cast") or [] if isinstance(c, str)]
+    refs += next((s.characters for s in view.scenes if s.number == scene.get("number")), [])
+    return [view.character_names(ref) for ref in dict.fromkeys(refs)]
+
+
+def subjects_in_scene(view: ResultView) -> tuple[float | None, list[str]]:
+    """The share of shot subjects who are among their scene's characters.
+
+    A shot that frames someone the scene does not have puts the wrong actor on the call sheet
+    and the wrong face in the generated frame.
+    """
+    total = 0
+    strangers: list[str] = []
+    for scene in _planned_scenes(view):
+        people = _scene_people(view, scene)
+        for shot in _shots(scene):
+            for ref in _subjects(shot) or []:
+                total += 1
+                if match_name(view.character_names(ref), people) is None:
+                    strangers.append(f"scene {scene.get('number')} shot "
+                                     f"{shot.get('number')}: {ref}")
+    if not total:
+        return None, []
+    return 1 - len(strangers) / total, strangers
 
 
 def judge_scenes(loaded: LoadedGold, result: Any, other: Any = None) -> list[dict[str, Any]]:
@@ -435,6 +523,12 @@ def score(loaded: LoadedGold, result: Any, *, tolerance: int = 2) -> StoryScore:
     checks["shot_variety"], distinct = shot_variety(view)
     if view.director is not None:
         details["shot_patterns_distinct"] = distinct
+    checks["coverage_fit"], misfits = coverage_fit(view)
+    if misfits:
+        details["coverage_misfits"] = misfits[:20]
+    checks["subjects_in_scene"], strangers = subjects_in_scene(view)
+    if strangers:
+        details["subjects_not_in_scene"] = strangers[:20]
     return StoryScore(story=loaded.name, gold=str(loaded.path), scores=scores, checks=checks,
                       details=details)
 
