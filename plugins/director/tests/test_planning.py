@@ -28,6 +28,8 @@ from novelcrew.backends.memory import MemoryStore
 from novelcrew.jobs import Job, JobEvent
 from novelcrew.runner import JobRunner
 from novelcrew_director import ScenePlan
+from novelcrew_director.framing import framing_warning
+from novelcrew_director.models import PlannedScene, Shot
 from novelcrew_sdk import ScriptedLLM, make_plugins, make_settings, run_job
 
 
@@ -136,6 +138,49 @@ async def test_scene_selection_plans_only_those_scenes_with_only_their_context(
     written = [e["entity_name"] for kg in graph.inserts for e in kg["entities"]
                if e["entity_type"] == "shot"]
     assert {name.split(" Shot")[0] for name in written} == {"Scene 2", "Scene 3"}
+
+
+async def test_shots_whose_framing_contradicts_itself_are_flagged(
+        tmp_path: Path, graph: MemoryGraph) -> None:
+    """The model's framing is kept as given, and the plan says where it does not add up."""
+    framing = {  # (size, coverage, subjects) per shot
+        1: [("MWS", "two-shot", ["Mara"]), ("MCU", "single", ["Mara"])],
+        2: [("WS", "master", ["Mara", "Tomas"]), ("MCU", "single", ["Mara", "Tomas"]),
+            ("MS", "over-the-shoulder", ["Tomas", "Mara"])],
+        3: [("WS", "master", []), ("CU", "single", [])],
+        4: [("MWS", "two-shot", ["Tomas", "Mara"]), ("INSERT", "insert", [])],
+    }
+
+    def shots(number: int, prompt: str) -> str:
+        return final({"shots": [
+            {"size": size, "coverage": coverage, "subjects": subjects, "angle": "eye level",
+             "movement": "static", "lens_mm": 35, "estimated_duration_seconds": 4}
+            for size, coverage, subjects in framing[number]]})
+
+    llm = ScriptedLLM(replies=director_replies(shots=shots))
+    job, _ = await run_director(tmp_path, graph, llm)
+    assert job.status == "succeeded", job.error
+    plan = ScenePlan.model_validate(job.result["director"])
+    second = plan.scenes[1].shots
+    assert [s.coverage for s in second] == ["master", "single", "over-the-shoulder"]
+    assert second[1].subjects == ["mara", "tomas"]  # kept as the model gave them
+    assert [w for w in plan.warnings if w.startswith("scene ")] == [
+        "scene 1: shot 1 is a two-shot on 1 person (Mara); it frames two people",
+        "scene 2: shot 2 is a single on 2 people (Mara, Tomas); it frames one person",
+        "scene 3: shot 2 is a single that names nobody in frame",
+    ]
+
+
+def test_a_shot_of_someone_the_scene_does_not_have_is_flagged() -> None:
+    scene = PlannedScene(number=5, heading="INT. KITCHEN - NIGHT", summary="Supper.", shots=[
+        Shot(number=1, size="WS", coverage="master", subjects=["mara", "tomas"],
+             estimated_duration_seconds=4),
+        Shot(number=2, size="CU", coverage="single", subjects=["mara"],
+             estimated_duration_seconds=2)])
+    names = {"mara": "Mara Vell", "tomas": "Tomas Vell"}
+    assert framing_warning(scene, {"mara"}, names.__getitem__) == (
+        "scene 5: shot 1 frames Tomas Vell, not in the scene's cast")
+    assert framing_warning(scene, {"mara", "tomas"}, names.__getitem__) is None
 
 
 async def test_rejected_answers_are_retried_and_a_failing_scene_is_reported(

@@ -16,6 +16,7 @@ from novelcrew.errors import JobCancelled, JobError, ModelError, TransientError
 from novelcrew_director.breakdown import add_continuity
 from novelcrew_director.brief import MAX_ENTRY_CHARS, build_brief, text_limits
 from novelcrew_director.config import AGENT_KEYS, TASK_KEYS, load_config, task_settings
+from novelcrew_director.framing import framing_warning
 from novelcrew_director.inputs import DirectorInput
 from novelcrew_director.models import FailedScene, ModelInfo, PlannedScene, ScenePlan
 from novelcrew_director.planner import (
@@ -176,6 +177,13 @@ async def run(ctx: RunContext, inputs: DirectorInput) -> ScenePlan:
     for scene in planned:
         names.update({story.character_id(n): n for n in scene.characters
                       if story.character_id(n) not in names})
+    for scene in planned:
+        in_scene = {story.character_id(n) for n in [*scene.characters,
+                                                    *briefs[scene.number].facts.characters]}
+        warning = framing_warning(scene, in_scene | set(scene.breakdown.cast),
+                                  lambda cid: names.get(cid, cid))
+        if warning:
+            warnings.append(warning)
     schedule = build_plan_schedule(planned, inputs.constraints, names)
     totals = compute_totals(planned, inputs.constraints, schedule)
     if totals.fits_schedule is False:
