@@ -31,6 +31,7 @@ from novelcrew_storyboard.models import (
     Trait,
 )
 from novelcrew_storyboard.source import CharacterFacts, LocationFacts, SceneFacts, ShotFacts
+from novelcrew_storyboard.speech import without_speech
 
 SIZE_WORDS = {
     "EWS": "extreme wide shot", "WS": "wide shot", "MWS": "medium wide shot",
@@ -171,7 +172,11 @@ def split_clips(duration: float, clip_seconds: float) -> list[tuple[float, float
 def shot_prompts(shot: ShotFacts, scene: SceneFacts, cast: list[CharacterLook],
                  place: LocationLook | None, style: StyleGuide, action: str,
                  composition: str) -> tuple[str, str, str]:
-    """Image, motion and negative prompts for one shot."""
+    """Image, motion and negative prompts for one shot.
+
+    Quoted speech in the action or composition would be painted as lettering, so the image
+    prompt drops it; the motion prompt says that someone speaks (lips move) without the words.
+    """
     angle = ANGLE_WORDS.get(shot.angle.lower(), shot.angle)
     lead = SIZE_WORDS.get(shot.size, "shot") + (f", {angle}" if angle else "")
     who = "; ".join(c.phrase + (f", wearing {o}" if (o := c.outfit(scene.story_day)) else "")
@@ -182,15 +187,18 @@ def shot_prompts(shot: ShotFacts, scene: SceneFacts, cast: list[CharacterLook],
         inside = {"INT": "interior", "EXT": "exterior"}.get(scene.int_ext, "")
         setting = ", ".join(x for x in (inside, place.phrase, variant) if x)
     lens = f"{shot.lens_mm:g}mm lens" if shot.lens_mm else ""
+    seen, spoken = without_speech(action)
     image = ". ".join(x for x in (
-        f"{lead} of {who}" if who else lead, action, composition,
+        f"{lead} of {who}" if who else lead, seen, without_speech(composition)[0],
         f"Setting: {setting}" if setting else "",
         f"Lighting: {clean(shot.lighting or scene.lighting or style.lighting_style)}"
         if (shot.lighting or scene.lighting or style.lighting_style) else "",
         ", ".join(x for x in (lens, f"{style.aspect_ratio} frame") if x),
         ", ".join(style.fragments)) if x) + "."
     camera = f"{shot.movement or 'static'} camera on {shot.support or 'sticks'}"
-    motion = ". ".join(x for x in (camera + (f", {lens}" if lens else ""), action) if x) + "."
+    if spoken and cast:  # with no one in frame the line is off screen: nothing to animate
+        seen = f"{seen}, speaking" if seen else "Someone speaks"
+    motion = ". ".join(x for x in (camera + (f", {lens}" if lens else ""), seen) if x) + "."
     negative = list(style.negative)
     if not cast:
         negative += ["people", "faces"]
