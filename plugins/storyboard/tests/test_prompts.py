@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from storyboard_fixtures import ARTIST, BOARDER, artist_reply, final, previous, shots_reply
 
 from novelcrew_sdk import make_plugins, make_settings, run_job
@@ -77,3 +78,24 @@ async def test_the_offline_stand_in_s_quoted_notes_are_no_lettering(tmp_path: Pa
     assert "automating" not in shot.image_prompt and '"' not in shot.image_prompt
     assert "automating" not in shot.motion_prompt
     assert shot.motion_prompt.endswith(". Someone speaks.")
+
+
+@pytest.mark.parametrize("moves", [
+    {"s001-sh01": ("static", "sticks", "static camera on sticks, 24mm lens."),
+     "s001-sh02": ("push in", "dolly", "camera pushes in, on a dolly, 85mm lens."),
+     "s002-sh01": ("crane", "crane/jib", "camera cranes, 18mm lens."),
+     "s002-sh02": ("handheld", "handheld", "handheld camera, 100mm lens.")},
+    {"s001-sh01": ("pan", "sticks", "camera pans, on sticks, 24mm lens."),
+     "s001-sh02": ("pull out", "dolly", "camera pulls out, on a dolly, 85mm lens."),
+     "s002-sh01": ("track", "Steadicam/gimbal", "camera tracks, on a Steadicam, 18mm lens."),
+     "s002-sh02": ("static", "handheld", "handheld camera, held still, 100mm lens.")},
+])
+async def test_the_camera_reads_as_an_operator_writes_it(
+        tmp_path: Path, moves: dict[str, tuple[str, str, str]]) -> None:
+    plan = previous()
+    for scene in plan["director"]["scenes"]:
+        for shot in scene["shots"]:
+            shot["movement"], shot["support"], _ = moves[f"{scene['id']}-sh0{shot['number']}"]
+    board = shots(await run(tmp_path, plan, default_model="offline"))
+    for shot_id, (_, _, camera) in moves.items():
+        assert board[shot_id].motion_prompt.startswith(camera), board[shot_id].motion_prompt

@@ -44,6 +44,15 @@ TIME_WORDS = {"DAY": "in daylight", "NIGHT": "at night", "DAWN": "at dawn, first
               "DUSK": "at dusk, fading light"}
 NEGATIVE = ["text", "captions", "watermark", "logo", "deformed hands", "extra fingers",
             "extra limbs", "duplicated faces", "distorted faces", "blurry", "low resolution"]
+#: the director's movements (``novelcrew_director.vocabulary.Movement``) as an operator says them
+MOVES = {"static": "static camera", "pan": "camera pans", "tilt": "camera tilts",
+         "push in": "camera pushes in", "pull out": "camera pulls out",
+         "track": "camera tracks", "crane": "camera cranes", "handheld": "handheld camera",
+         "zoom": "camera zooms", "arc": "camera arcs"}
+#: what carries the camera (``source.SUPPORTS``, the director's ``Support`` normalised)
+RIGS = {"sticks": "on sticks", "dolly": "on a dolly", "slider": "on a slider",
+        "crane": "on a crane", "steadicam": "on a Steadicam", "handheld": "handheld",
+        "drone": "from a drone"}
 DEFAULT_FILM_LOOK = "cinematic, natural film grain"
 TRAITS = ("age_range", "build", "skin", "hair", "eyes")
 
@@ -195,7 +204,7 @@ def shot_prompts(shot: ShotFacts, scene: SceneFacts, cast: list[CharacterLook],
         if (shot.lighting or scene.lighting or style.lighting_style) else "",
         ", ".join(x for x in (lens, f"{style.aspect_ratio} frame") if x),
         ", ".join(style.fragments)) if x) + "."
-    camera = f"{shot.movement or 'static'} camera on {shot.support or 'sticks'}"
+    camera = camera_phrase(shot.movement, shot.support)
     if spoken and cast:  # with no one in frame the line is off screen: nothing to animate
         seen = f"{seen}, speaking" if seen else "Someone speaks"
     motion = ". ".join(x for x in (camera + (f", {lens}" if lens else ""), seen) if x) + "."
@@ -203,6 +212,22 @@ def shot_prompts(shot: ShotFacts, scene: SceneFacts, cast: list[CharacterLook],
     if not cast:
         negative += ["people", "faces"]
     return image, motion, ", ".join(negative)
+
+
+def camera_phrase(movement: str, support: str) -> str:
+    """``"static camera on sticks"``, ``"camera pans, on sticks"``, ``"handheld camera"``.
+
+    The move, then the rig, from fixed tables; the rig is left out when it is the move's own
+    word (a handheld move is handheld, a crane move is on a crane). A move outside the
+    director's vocabulary (an older plan's own words) is used as written.
+    """
+    move, rig = (movement or "static").strip().lower(), (support or "sticks").strip().lower()
+    if rig == move:
+        return MOVES.get(move, move)
+    if move == "static":
+        return "handheld camera, held still" if rig == "handheld" \
+            else f"static camera {RIGS.get(rig, f'on {rig}')}"
+    return f"{MOVES.get(move, movement.strip())}, {RIGS.get(rig, f'on {rig}')}"
 
 
 def storyboard_shot(shot: ShotFacts, scene: SceneFacts, cast: list[CharacterLook],
