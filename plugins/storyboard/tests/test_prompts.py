@@ -99,3 +99,45 @@ async def test_the_camera_reads_as_an_operator_writes_it(
     board = shots(await run(tmp_path, plan, default_model="offline"))
     for shot_id, (_, _, camera) in moves.items():
         assert board[shot_id].motion_prompt.startswith(camera), board[shot_id].motion_prompt
+
+
+@pytest.mark.parametrize("routing", [{"default_model": "offline"},
+                                     {"default_model": "scripted",
+                                      "agent_models": {ARTIST: "offline"}}])
+async def test_an_offline_location_look_is_the_place_s_name_not_a_story_sentence(
+        tmp_path: Path, routing: dict[str, Any]) -> None:
+    plan = previous()
+    plan["architect"]["locations"][0]["description"] = (
+        "The call came at ten to two, and Mara was at the kitchen table with the letter.")
+    llm = ScriptedLLM(replies={ARTIST: artist_reply,
+                               BOARDER: lambda prompt: final(shots_reply(prompt))})
+    result = await run(tmp_path, plan, llm, **routing)
+    kitchen = result.bible.location("keepers-kitchen")
+    assert kitchen is not None and kitchen.look == "" and kitchen.phrase == "Keeper's Kitchen"
+    for shot in shots(result).values():
+        assert "ten to two" not in shot.image_prompt and "foot of the tower" not in \
+            shot.image_prompt
+    assert "Setting: interior, Keeper's Kitchen, at night." in \
+        shots(result)["s001-sh01"].image_prompt
+
+
+async def test_a_model_s_description_stands_in_for_a_missing_look_unless_it_quotes_speech(
+        tmp_path: Path) -> None:
+    plan = previous()
+    plan["architect"]["locations"][1]["description"] = (
+        '"Hold the lantern higher!" Mara shouted over the black rocks.')
+
+    def artist(prompt: str) -> str:
+        if '{"locations"' in prompt:  # an answer without looks
+            return final({"locations": [{"id": "keepers-kitchen"},
+                                        {"id": "gannet-point-rocks"}]})
+        return artist_reply(prompt)
+
+    llm = ScriptedLLM(replies={ARTIST: artist,
+                               BOARDER: lambda prompt: final(shots_reply(prompt))})
+    result = await run(tmp_path, plan, llm, default_model="scripted")
+    kitchen, rocks = (result.bible.location(i) for i in ("keepers-kitchen", "gannet-point-rocks"))
+    assert kitchen is not None and rocks is not None
+    assert kitchen.look == "a cramped stone kitchen at the foot of the tower"
+    assert rocks.look == "" and rocks.phrase == "Gannet Point Rocks"
+    assert all("Hold the lantern" not in s.image_prompt for s in shots(result).values())

@@ -89,9 +89,18 @@ def character_look(facts: CharacterFacts, answer: CharacterAnswer | None, materi
 
 
 def location_look(facts: LocationFacts, answer: LocationAnswer | None, times: Iterable[str],
-                  style: StyleGuide) -> LocationLook:
+                  style: StyleGuide, *, described: bool = True) -> LocationLook:
+    """The bible entry: the model's look, else the first sentence of the place's description.
+
+    With ``described=False`` (the looks role is the offline stand-in) there is no fallback: the
+    look stays empty and the phrase is the place's name. An offline run's location description
+    is a sentence of the story ("the call came at ten to two, and by two Ruth Okonjo was on the
+    mountain road ..."), which would be pasted into every prompt at the place. A sentence with
+    quoted speech is never a look, whatever the model.
+    """
     answer = answer or LocationAnswer(id=facts.id)
-    look = clean(answer.look) or clean(first_sentence(facts.description), 160)
+    sentence = clean(first_sentence(facts.description), 160) if described else ""
+    look = clean(answer.look) or ("" if without_speech(sentence)[1] else sentence)
     if re.match(r"(A|An|The) ", look):
         look = look[0].lower() + look[1:]
     variants = {t: answer.time_of_day.get(t) or TIME_WORDS.get(t, t.lower())
