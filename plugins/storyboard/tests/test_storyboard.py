@@ -72,7 +72,7 @@ async def test_the_model_writes_only_action_and_composition(tmp_path: Path) -> N
     assert shot.image_prompt.startswith("close-up, eye level of Mara Vell, in her forties")
     assert "scene 1 shot 2 action" in shot.image_prompt and "85mm lens" in shot.image_prompt
     assert "35mm anamorphic, fine grain" in shot.image_prompt  # the style guide's fragments
-    assert shot.motion_prompt.startswith("push in camera on dolly, 85mm lens.")
+    assert shot.motion_prompt.startswith("camera pushes in, on a dolly, 85mm lens.")
     assert "watermark" in shot.negative_prompt
     insert = result.scenes[1].shots[1]
     assert insert.subjects == [] and "people" in insert.negative_prompt

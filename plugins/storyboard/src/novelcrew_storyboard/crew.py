@@ -495,10 +495,12 @@ def assemble_bible(story: Story, project: dict[str, Any], inputs: StoryboardInpu
                 wardrobe.setdefault(scene.story_day or "default", scene.wardrobe[cid])
         looks.append(character_look(story.characters[cid], look_answer, material, wardrobe,
                                     style))
+    described = config.role("location_looks") not in offline_roles
     locations = []
     for lid in places:
         times = [s.day_night for s in scenes if s.location == lid]
-        locations.append(location_look(story.locations[lid], by_place.get(lid), times, style))
+        locations.append(location_look(story.locations[lid], by_place.get(lid), times, style,
+                                       described=described))
     return VisualBible(characters=looks, locations=locations, style=style)
 
 

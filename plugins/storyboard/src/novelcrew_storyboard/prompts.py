@@ -31,6 +31,7 @@ from novelcrew_storyboard.models import (
     Trait,
 )
 from novelcrew_storyboard.source import CharacterFacts, LocationFacts, SceneFacts, ShotFacts
+from novelcrew_storyboard.speech import without_speech
 
 SIZE_WORDS = {
     "EWS": "extreme wide shot", "WS": "wide shot", "MWS": "medium wide shot",
@@ -43,6 +44,15 @@ TIME_WORDS = {"DAY": "in daylight", "NIGHT": "at night", "DAWN": "at dawn, first
               "DUSK": "at dusk, fading light"}
 NEGATIVE = ["text", "captions", "watermark", "logo", "deformed hands", "extra fingers",
             "extra limbs", "duplicated faces", "distorted faces", "blurry", "low resolution"]
+#: the director's movements (``novelcrew_director.vocabulary.Movement``) as an operator says them
+MOVES = {"static": "static camera", "pan": "camera pans", "tilt": "camera tilts",
+         "push in": "camera pushes in", "pull out": "camera pulls out",
+         "track": "camera tracks", "crane": "camera cranes", "handheld": "handheld camera",
+         "zoom": "camera zooms", "arc": "camera arcs"}
+#: what carries the camera (``source.SUPPORTS``, the director's ``Support`` normalised)
+RIGS = {"sticks": "on sticks", "dolly": "on a dolly", "slider": "on a slider",
+        "crane": "on a crane", "steadicam": "on a Steadicam", "handheld": "handheld",
+        "drone": "from a drone"}
 DEFAULT_FILM_LOOK = "cinematic, natural film grain"
 TRAITS = ("age_range", "build", "skin", "hair", "eyes")
 
@@ -79,9 +89,18 @@ def character_look(facts: CharacterFacts, answer: CharacterAnswer | None, materi
 
 
 def location_look(facts: LocationFacts, answer: LocationAnswer | None, times: Iterable[str],
-                  style: StyleGuide) -> LocationLook:
+                  style: StyleGuide, *, described: bool = True) -> LocationLook:
+    """The bible entry: the model's look, else the first sentence of the place's description.
+
+    With ``described=False`` (the looks role is the offline stand-in) there is no fallback: the
+    look stays empty and the phrase is the place's name. An offline run's location description
+    is a sentence of the story ("the call came at ten to two, and by two Ruth Okonjo was on the
+    mountain road ..."), which would be pasted into every prompt at the place. A sentence with
+    quoted speech is never a look, whatever the model.
+    """
     answer = answer or LocationAnswer(id=facts.id)
-    look = clean(answer.look) or clean(first_sentence(facts.description), 160)
+    sentence = clean(first_sentence(facts.description), 160) if described else ""
+    look = clean(answer.look) or ("" if without_speech(sentence)[1] else sentence)
     if re.match(r"(A|An|The) ", look):
         look = look[0].lower() + look[1:]
     variants = {t: answer.time_of_day.get(t) or TIME_WORDS.get(t, t.lower())
@@ -171,7 +190,11 @@ def split_clips(duration: float, clip_seconds: float) -> list[tuple[float, float
 def shot_prompts(shot: ShotFacts, scene: SceneFacts, cast: list[CharacterLook],
                  place: LocationLook | None, style: StyleGuide, action: str,
                  composition: str) -> tuple[str, str, str]:
-    """Image, motion and negative prompts for one shot."""
+    """Image, motion and negative prompts for one shot.
+
+    Quoted speech in the action or composition would be painted as lettering, so the image
+    prompt drops it; the motion prompt says that someone speaks (lips move) without the words.
+    """
     angle = ANGLE_WORDS.get(shot.angle.lower(), shot.angle)
     lead = SIZE_WORDS.get(shot.size, "shot") + (f", {angle}" if angle else "")
     who = "; ".join(c.phrase + (f", wearing {o}" if (o := c.outfit(scene.story_day)) else "")
@@ -182,19 +205,38 @@ def shot_prompts(shot: ShotFacts, scene: SceneFacts, cast: list[CharacterLook],
         inside = {"INT": "interior", "EXT": "exterior"}.get(scene.int_ext, "")
         setting = ", ".join(x for x in (inside, place.phrase, variant) if x)
     lens = f"{shot.lens_mm:g}mm lens" if shot.lens_mm else ""
+    seen, spoken = without_speech(action)
     image = ". ".join(x for x in (
-        f"{lead} of {who}" if who else lead, action, composition,
+        f"{lead} of {who}" if who else lead, seen, without_speech(composition)[0],
         f"Setting: {setting}" if setting else "",
         f"Lighting: {clean(shot.lighting or scene.lighting or style.lighting_style)}"
         if (shot.lighting or scene.lighting or style.lighting_style) else "",
         ", ".join(x for x in (lens, f"{style.aspect_ratio} frame") if x),
         ", ".join(style.fragments)) if x) + "."
-    camera = f"{shot.movement or 'static'} camera on {shot.support or 'sticks'}"
-    motion = ". ".join(x for x in (camera + (f", {lens}" if lens else ""), action) if x) + "."
+    camera = camera_phrase(shot.movement, shot.support)
+    if spoken and cast:  # with no one in frame the line is off screen: nothing to animate
+        seen = f"{seen}, speaking" if seen else "Someone speaks"
+    motion = ". ".join(x for x in (camera + (f", {lens}" if lens else ""), seen) if x) + "."
     negative = list(style.negative)
     if not cast:
         negative += ["people", "faces"]
     return image, motion, ", ".join(negative)
+
+
+def camera_phrase(movement: str, support: str) -> str:
+    """``"static camera on sticks"``, ``"camera pans, on sticks"``, ``"handheld camera"``.
+
+    The move, then the rig, from fixed tables; the rig is left out when it is the move's own
+    word (a handheld move is handheld, a crane move is on a crane). A move outside the
+    director's vocabulary (an older plan's own words) is used as written.
+    """
+    move, rig = (movement or "static").strip().lower(), (support or "sticks").strip().lower()
+    if rig == move:
+        return MOVES.get(move, move)
+    if move == "static":
+        return "handheld camera, held still" if rig == "handheld" \
+            else f"static camera {RIGS.get(rig, f'on {rig}')}"
+    return f"{MOVES.get(move, movement.strip())}, {RIGS.get(rig, f'on {rig}')}"
 
 
 def storyboard_shot(shot: ShotFacts, scene: SceneFacts, cast: list[CharacterLook],

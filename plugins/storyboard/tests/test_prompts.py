@@ -1,0 +1,143 @@
+"""The wording of shot prompts as an image or video model reads it: no quoted speech, camera
+moves as an operator writes them, no story sentences passed off as a place's look."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from storyboard_fixtures import ARTIST, BOARDER, artist_reply, final, previous, shots_reply
+
+from novelcrew_sdk import make_plugins, make_settings, run_job
+from novelcrew_sdk.scripted import ScriptedLLM
+from novelcrew_storyboard import Storyboard, StoryboardShot
+
+#: what the boarding model writes for each (scene, shot): dialogue in every quoting style
+SPOKEN = {
+    (1, 1): 'Mara says, "They are automating the light."',
+    (1, 2): "\u201cEleven years.\u201d",
+    (2, 1): "\u2018Hold it higher,\u2019 Mara shouts, and Tomas's lantern doesn\u2019t move",
+    (2, 2): "'Pay it out,' she calls",
+}
+WORDS = ("automating", "Eleven years", "Hold it higher", "Pay it out")
+
+
+async def run(tmp_path: Path, previous_: dict[str, Any], llm: Any = None,
+              **settings: Any) -> Storyboard:
+    plugins = make_plugins(entry_points=["storyboard"], llm=llm)
+    job, _ = await run_job(plugins, "storyboard", {"previous": previous_}, project_id="p-1",
+                           settings=make_settings(tmp_path / "data", **settings))
+    assert job.status == "succeeded", job.error
+    return Storyboard.model_validate(job.result["storyboard"])
+
+
+def shots(result: Storyboard) -> dict[str, StoryboardShot]:
+    return {shot.id: shot for scene in result.scenes for shot in scene.shots}
+
+
+def speaking_board(prompt: str) -> str:
+    reply = shots_reply(prompt)
+    scene = int(prompt.split("SCENE ", 1)[1].split(":", 1)[0].split()[0])
+    for shot in reply["shots"]:
+        shot["action"] = SPOKEN[(scene, shot["number"])]
+    return final(reply)
+
+
+async def test_quoted_speech_never_reaches_an_image_prompt(tmp_path: Path) -> None:
+    llm = ScriptedLLM(replies={ARTIST: artist_reply, BOARDER: speaking_board})
+    board = shots(await run(tmp_path, previous(), llm, default_model="scripted"))
+    for shot in board.values():
+        assert not any(word in shot.image_prompt or word in shot.motion_prompt
+                       for word in WORDS), shot.id
+        for clip in shot.clips:
+            assert not any(word in clip.image_prompt for word in WORDS)
+    # the tag and the visible action stay, tidied; apostrophes are no quotation marks
+    assert ". Mara says. " in board["s001-sh01"].image_prompt
+    assert board["s001-sh01"].motion_prompt.endswith(". Mara says, speaking.")
+    assert board["s001-sh01"].action == SPOKEN[(1, 1)]  # the board itself keeps the words
+    assert "Mara shouts, and Tomas's lantern doesn\u2019t move. " in board["s002-sh01"].image_prompt
+    # nothing visual left: no action in the image, only a person speaking in the motion
+    close = board["s001-sh02"]
+    assert "\u201c" not in close.image_prompt and "\u201d" not in close.image_prompt
+    assert close.image_prompt.startswith("close-up, eye level of Mara Vell, in her forties, ")
+    assert ". rule of thirds" in close.image_prompt
+    assert close.motion_prompt.endswith(", 85mm lens. Someone speaks.")
+    # an insert with no one in frame: the line is off screen, nothing to animate
+    insert = board["s002-sh02"]
+    assert insert.subjects == [] and "speak" not in insert.motion_prompt
+    assert "she calls" in insert.image_prompt
+
+
+async def test_the_offline_stand_in_s_quoted_notes_are_no_lettering(tmp_path: Path) -> None:
+    plan = previous()
+    plan["director"]["scenes"][0]["shots"][1]["notes"] = '"They are automating the light."'
+    board = shots(await run(tmp_path, plan, default_model="offline"))
+    shot = board["s001-sh02"]
+    assert shot.action == '"They are automating the light."'
+    assert "automating" not in shot.image_prompt and '"' not in shot.image_prompt
+    assert "automating" not in shot.motion_prompt
+    assert shot.motion_prompt.endswith(". Someone speaks.")
+
+
+@pytest.mark.parametrize("moves", [
+    {"s001-sh01": ("static", "sticks", "static camera on sticks, 24mm lens."),
+     "s001-sh02": ("push in", "dolly", "camera pushes in, on a dolly, 85mm lens."),
+     "s002-sh01": ("crane", "crane/jib", "camera cranes, 18mm lens."),
+     "s002-sh02": ("handheld", "handheld", "handheld camera, 100mm lens.")},
+    {"s001-sh01": ("pan", "sticks", "camera pans, on sticks, 24mm lens."),
+     "s001-sh02": ("pull out", "dolly", "camera pulls out, on a dolly, 85mm lens."),
+     "s002-sh01": ("track", "Steadicam/gimbal", "camera tracks, on a Steadicam, 18mm lens."),
+     "s002-sh02": ("static", "handheld", "handheld camera, held still, 100mm lens.")},
+])
+async def test_the_camera_reads_as_an_operator_writes_it(
+        tmp_path: Path, moves: dict[str, tuple[str, str, str]]) -> None:
+    plan = previous()
+    for scene in plan["director"]["scenes"]:
+        for shot in scene["shots"]:
+            shot["movement"], shot["support"], _ = moves[f"{scene['id']}-sh0{shot['number']}"]
+    board = shots(await run(tmp_path, plan, default_model="offline"))
+    for shot_id, (_, _, camera) in moves.items():
+        assert board[shot_id].motion_prompt.startswith(camera), board[shot_id].motion_prompt
+
+
+@pytest.mark.parametrize("routing", [{"default_model": "offline"},
+                                     {"default_model": "scripted",
+                                      "agent_models": {ARTIST: "offline"}}])
+async def test_an_offline_location_look_is_the_place_s_name_not_a_story_sentence(
+        tmp_path: Path, routing: dict[str, Any]) -> None:
+    plan = previous()
+    plan["architect"]["locations"][0]["description"] = (
+        "The call came at ten to two, and Mara was at the kitchen table with the letter.")
+    llm = ScriptedLLM(replies={ARTIST: artist_reply,
+                               BOARDER: lambda prompt: final(shots_reply(prompt))})
+    result = await run(tmp_path, plan, llm, **routing)
+    kitchen = result.bible.location("keepers-kitchen")
+    assert kitchen is not None and kitchen.look == "" and kitchen.phrase == "Keeper's Kitchen"
+    for shot in shots(result).values():
+        assert "ten to two" not in shot.image_prompt and "foot of the tower" not in \
+            shot.image_prompt
+    assert "Setting: interior, Keeper's Kitchen, at night." in \
+        shots(result)["s001-sh01"].image_prompt
+
+
+async def test_a_model_s_description_stands_in_for_a_missing_look_unless_it_quotes_speech(
+        tmp_path: Path) -> None:
+    plan = previous()
+    plan["architect"]["locations"][1]["description"] = (
+        '"Hold the lantern higher!" Mara shouted over the black rocks.')
+
+    def artist(prompt: str) -> str:
+        if '{"locations"' in prompt:  # an answer without looks
+            return final({"locations": [{"id": "keepers-kitchen"},
+                                        {"id": "gannet-point-rocks"}]})
+        return artist_reply(prompt)
+
+    llm = ScriptedLLM(replies={ARTIST: artist,
+                               BOARDER: lambda prompt: final(shots_reply(prompt))})
+    result = await run(tmp_path, plan, llm, default_model="scripted")
+    kitchen, rocks = (result.bible.location(i) for i in ("keepers-kitchen", "gannet-point-rocks"))
+    assert kitchen is not None and rocks is not None
+    assert kitchen.look == "a cramped stone kitchen at the foot of the tower"
+    assert rocks.look == "" and rocks.phrase == "Gannet Point Rocks"
+    assert all("Hold the lantern" not in s.image_prompt for s in shots(result).values())
