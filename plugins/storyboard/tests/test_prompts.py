@@ -12,6 +12,9 @@ from storyboard_fixtures import ARTIST, BOARDER, artist_reply, final, previous, 
 from novelcrew_sdk import make_plugins, make_settings, run_job
 from novelcrew_sdk.scripted import ScriptedLLM
 from novelcrew_storyboard import Storyboard, StoryboardShot
+from novelcrew_storyboard.models import CharacterLook, StyleGuide
+from novelcrew_storyboard.prompts import shot_prompts
+from novelcrew_storyboard.source import SceneFacts, ShotFacts
 
 #: what the boarding model writes for each (scene, shot): dialogue in every quoting style
 SPOKEN = {
@@ -52,9 +55,10 @@ async def test_quoted_speech_never_reaches_an_image_prompt(tmp_path: Path) -> No
                        for word in WORDS), shot.id
         for clip in shot.clips:
             assert not any(word in clip.image_prompt for word in WORDS)
-    # the tag and the visible action stay, tidied; apostrophes are no quotation marks
-    assert ". Mara says. " in board["s001-sh01"].image_prompt
-    assert board["s001-sh01"].motion_prompt.endswith(". Mara says, speaking.")
+    # a bare tag shows nothing: the motion prompt says who speaks; the visible action stays,
+    # tidied; apostrophes are no quotation marks
+    assert "says" not in board["s001-sh01"].image_prompt
+    assert board["s001-sh01"].motion_prompt.endswith(", 24mm lens. Mara Vell speaks.")
     assert board["s001-sh01"].action == SPOKEN[(1, 1)]  # the board itself keeps the words
     assert "Mara shouts, and Tomas's lantern doesn\u2019t move. " in board["s002-sh01"].image_prompt
     # nothing visual left: no action in the image, only a person speaking in the motion
@@ -66,7 +70,7 @@ async def test_quoted_speech_never_reaches_an_image_prompt(tmp_path: Path) -> No
     # an insert with no one in frame: the line is off screen, nothing to animate
     insert = board["s002-sh02"]
     assert insert.subjects == [] and "speak" not in insert.motion_prompt
-    assert "she calls" in insert.image_prompt
+    assert "calls" not in insert.image_prompt
 
 
 async def test_the_offline_stand_in_s_quoted_notes_are_no_lettering(tmp_path: Path) -> None:
@@ -141,3 +145,33 @@ async def test_a_model_s_description_stands_in_for_a_missing_look_unless_it_quot
     assert kitchen.look == "a cramped stone kitchen at the foot of the tower"
     assert rocks.look == "" and rocks.phrase == "Gannet Point Rocks"
     assert all("Hold the lantern" not in s.image_prompt for s in shots(result).values())
+
+
+@pytest.mark.parametrize(("action", "cast", "motion_ends"), [
+    ('"Pay it out," Mara said.', ["Tomas Vell"], "50mm lens."),  # Tomas listens: no lips move
+    ('"Pay it out," Mara said.', ["Tomas Vell", "Mara Vell"], "50mm lens. Mara Vell speaks."),
+    ('"Pay it out," she calls', ["Mara Vell"], "50mm lens. Mara Vell speaks."),
+    ('"Pay it out," she calls', ["Tomas Vell", "Mara Vell"], "50mm lens. Someone speaks."),
+])
+def test_a_bare_speech_tag_shows_nothing_and_animates_only_the_speaker(
+        action: str, cast: list[str], motion_ends: str) -> None:
+    looks = [CharacterLook(id=name.split()[0].lower(), name=name, phrase=name,
+                           reference_prompt="") for name in cast]
+    shot = ShotFacts(number=1, size="MCU", movement="static", support="sticks", lens_mm=50)
+    image, motion, _ = shot_prompts(shot, SceneFacts(number=1, id="s001"), looks, None,
+                                    StyleGuide(), action, "")
+    assert "Pay it out" not in image and "said" not in image and "calls" not in image
+    assert motion.endswith(motion_ends), motion
+
+
+@pytest.mark.parametrize(("coverage", "forbids_people"), [
+    ("insert", True), ("master", True), ("single", False), ("two-shot", False),
+    ("over-the-shoulder", False)])
+def test_only_a_shot_of_an_empty_place_forbids_people(coverage: str,
+                                                      forbids_people: bool) -> None:
+    """A single whose plan names nobody still frames someone: its prompt must not forbid
+    people (the director's plan warns that it names nobody)."""
+    shot = ShotFacts(number=1, size="MCU", coverage=coverage)
+    _, _, negative = shot_prompts(shot, SceneFacts(number=1, id="s001"), [], None,
+                                  StyleGuide(), "", "")
+    assert ("people" in negative.split(", ")) is forbids_people

@@ -31,7 +31,7 @@ from novelcrew_storyboard.models import (
     Trait,
 )
 from novelcrew_storyboard.source import CharacterFacts, LocationFacts, SceneFacts, ShotFacts
-from novelcrew_storyboard.speech import without_speech
+from novelcrew_storyboard.speech import speech_tag, without_speech
 
 SIZE_WORDS = {
     "EWS": "extreme wide shot", "WS": "wide shot", "MWS": "medium wide shot",
@@ -53,6 +53,8 @@ MOVES = {"static": "static camera", "pan": "camera pans", "tilt": "camera tilts"
 RIGS = {"sticks": "on sticks", "dolly": "on a dolly", "slider": "on a slider",
         "crane": "on a crane", "steadicam": "on a Steadicam", "handheld": "handheld",
         "drone": "from a drone"}
+#: coverage that frames people even when the plan names nobody (the director warns of it)
+PEOPLE_COVERAGE = ("single", "two-shot", "over-the-shoulder")
 DEFAULT_FILM_LOOK = "cinematic, natural film grain"
 TRAITS = ("age_range", "build", "skin", "hair", "eyes")
 
@@ -206,6 +208,9 @@ def shot_prompts(shot: ShotFacts, scene: SceneFacts, cast: list[CharacterLook],
         setting = ", ".join(x for x in (inside, place.phrase, variant) if x)
     lens = f"{shot.lens_mm:g}mm lens" if shot.lens_mm else ""
     seen, spoken = without_speech(action)
+    speaker = speech_tag(seen) if spoken else None
+    if speaker is not None:
+        seen = ""  # "Mali said" shows nothing; the motion prompt says who speaks
     image = ". ".join(x for x in (
         f"{lead} of {who}" if who else lead, seen, without_speech(composition)[0],
         f"Setting: {setting}" if setting else "",
@@ -215,12 +220,25 @@ def shot_prompts(shot: ShotFacts, scene: SceneFacts, cast: list[CharacterLook],
         ", ".join(style.fragments)) if x) + "."
     camera = camera_phrase(shot.movement, shot.support)
     if spoken and cast:  # with no one in frame the line is off screen: nothing to animate
-        seen = f"{seen}, speaking" if seen else "Someone speaks"
+        if speaker is None:
+            seen = f"{seen}, speaking" if seen else "Someone speaks"
+        else:
+            seen = _speaks(speaker, cast)
     motion = ". ".join(x for x in (camera + (f", {lens}" if lens else ""), seen) if x) + "."
     negative = list(style.negative)
-    if not cast:
-        negative += ["people", "faces"]
+    if not cast and shot.coverage.lower() not in PEOPLE_COVERAGE:
+        negative += ["people", "faces"]  # an empty place (a single naming nobody is not one)
     return image, motion, ", ".join(negative)
+
+
+def _speaks(speaker: str, cast: list[CharacterLook]) -> str:
+    """``"Mara Vell speaks"`` when the tag names someone in frame; nothing when it names
+    someone else (the frame holds a listener); for a pronoun, the one person in frame."""
+    if speaker.lower() in ("he", "she", "they", "i", "we", "you"):
+        return f"{cast[0].name} speaks" if len(cast) == 1 else "Someone speaks"
+    words = set(speaker.lower().split())
+    named = [c for c in cast if words <= set(c.name.lower().split())]
+    return f"{named[0].name} speaks" if named else ""
 
 
 def camera_phrase(movement: str, support: str) -> str:

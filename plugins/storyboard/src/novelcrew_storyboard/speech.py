@@ -8,6 +8,8 @@ none and the motion prompt can ask for a person speaking instead of the words.
 Double quotes (straight, curly, guillemets) always open a quotation; an unclosed one runs to
 the end, as a sentence cut mid-line leaves it. Single quotes are speech only in pairs whose
 marks stand at word boundaries, so apostrophes (don't, Ruth's, the dogs' bowls) stay.
+What a quotation leaves may be only its tag ("Mali said", "she calls"): ``speech_tag`` finds
+who it names, so the prompt can drop the tag and say who speaks, if they are in frame.
 """
 
 from __future__ import annotations
@@ -48,3 +50,19 @@ def without_speech(text: str) -> tuple[str, bool]:
     rest = _SPACE_BEFORE_MARK.sub(r"\1", " ".join(rest.split()))
     rest = _REPEATED_MARKS.sub(r"\1", rest).strip(_ENDS)
     return (rest if re.search(r"\w", rest) else ""), True
+
+
+_VERBS = (r"(?i:say|says|said|ask|asks|asked|call|calls|called|shout|shouts|shouted|whisper|"
+          r"whispers|whispered|reply|replies|replied|mutter|mutters|muttered|cry|cries|cried|"
+          r"answer|answers|answered|add|adds|added|tell|tells|told|yell|yells|yelled|murmur|"
+          r"murmurs|murmured|snap|snaps|snapped|go on|goes on|went on)")
+_PERSON = r"(?:[A-Z][\w'\u2019-]*(?:\s+[A-Z][\w'\u2019-]*){0,2}|(?i:he|she|they|I|we|you))"
+_TAG = re.compile(rf"(?:(?P<before>{_PERSON})\s+{_VERBS}|{_VERBS}\s+(?P<after>{_PERSON}))"
+                  r"(?:\s+\w+ly)?")
+
+
+def speech_tag(rest: str) -> str | None:
+    """Who a bare speech tag names (``"Mali said"`` gives ``"Mali"``, ``"she calls"``
+    ``"she"``), or None when ``rest`` says more than who spoke."""
+    match = _TAG.fullmatch(rest.strip())
+    return (match.group("before") or match.group("after")) if match else None
