@@ -84,5 +84,26 @@ def director_for(architect: dict[str, Any]) -> dict[str, Any]:
     return {"scenes": scenes}
 
 
+def storyboard_for(architect: dict[str, Any], director: dict[str, Any]) -> dict[str, Any]:
+    """A storyboard in the storyboard crew's shape: everyone on screen described and dressed."""
+    ids = {c["name"]: c["id"] for c in architect["characters"]}
+    looks = [{"id": c["id"], "name": c["name"], "hair": {"value": "short grey hair"},
+              "age_range": {"value": "in her sixties", "stated": True,
+                            "evidence": "in her sixties"},
+              "wardrobe": {"default": "a flour-dusted apron over a blue dress"},
+              "phrase": f"{c['name']}, short grey hair"} for c in architect["characters"]]
+    scenes = []
+    for scene, arch in zip(director["scenes"], architect["scenes"], strict=True):
+        scenes.append({"id": f"s{scene['number']:03d}", "number": scene["number"],
+                       "story_day": str(arch["story_day"]),
+                       "shots": [{"id": f"s{scene['number']:03d}-sh{shot['number']:02d}",
+                                  "number": shot["number"], "coverage": shot["coverage"],
+                                  "subjects": [ids[name] for name in shot["subjects"]],
+                                  "story_day": str(arch["story_day"]),
+                                  "image_prompt": "medium shot of a baker at dawn"}
+                                 for shot in scene["shots"]]})
+    return {"bible": {"characters": looks, "locations": []}, "scenes": scenes}
+
+
 def clone(data: dict[str, Any]) -> dict[str, Any]:
     return copy.deepcopy(data)

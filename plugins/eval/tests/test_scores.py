@@ -10,7 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from eval_fixtures import clone, director_for, perfect_architect, vell
+from eval_fixtures import clone, director_for, perfect_architect, storyboard_for, vell
 
 from novelcrew_eval import CHECKS, METRICS, overall, score
 
@@ -31,7 +31,9 @@ def _changed(before: dict[str, Any], after: dict[str, Any]) -> set[str]:
 @pytest.fixture
 def perfect() -> dict[str, Any]:
     architect = perfect_architect(vell())
-    return {"architect": architect, "director": director_for(architect)}
+    director = director_for(architect)
+    return {"architect": architect, "director": director,
+            "storyboard": storyboard_for(architect, director)}
 
 
 def test_a_perfect_result_scores_one_on_every_metric_and_check(perfect: dict[str, Any]) -> None:
@@ -112,7 +114,7 @@ def test_int_ext_and_day_night_errors_count_per_gold_scene(perfect: dict[str, An
     damaged = clone(perfect)
     damaged["architect"]["scenes"][0]["day_night"] = "DAY"
     damaged["architect"]["scenes"][2]["int_ext"] = "INT"
-    del damaged["director"]  # its headings would otherwise agree with the damage anyway
+    del damaged["director"], damaged["storyboard"]  # the headings would agree with the damage
     perfect = {"architect": perfect["architect"]}
     assert _changed(_all(perfect), _all(damaged)) == {"int_ext_accuracy", "day_night_accuracy"}
     assert _all(damaged)["int_ext_accuracy"] == pytest.approx(5 / 6)
@@ -220,6 +222,48 @@ def test_a_shot_framing_someone_not_in_its_scene_lowers_only_subjects_in_scene(
     assert _changed(_all(with_ids), {**story.scores, **story.checks}) == {"subjects_in_scene"}
     assert story.checks["subjects_in_scene"] == pytest.approx(1 - 1 / total)
     assert story.details["subjects_not_in_scene"] == [f"scene 1 shot 1: {stranger['id']}"]
+
+
+def test_a_character_on_screen_with_only_a_name_lowers_only_looks_described(
+    perfect: dict[str, Any],
+) -> None:
+    damaged = clone(perfect)
+    board = damaged["storyboard"]
+    on_screen = {cid for scene in board["scenes"] for shot in scene["shots"]
+                 for cid in shot["subjects"]}
+    bare = next(c for c in board["bible"]["characters"] if c["id"] in on_screen)
+    bare.update(hair={"value": ""}, age_range={"value": "", "stated": False, "evidence": ""},
+                phrase=bare["name"])
+    story = score(vell(), damaged)
+    assert _changed(_all(perfect), {**story.scores, **story.checks}) == {"looks_described"}
+    assert story.checks["looks_described"] == pytest.approx(1 - 1 / len(on_screen))
+    assert story.details["looks_missing"] == [bare["name"]]
+    bare["distinguishing_features"] = [{"value": "a burn scar across the left hand"}]
+    assert _all(damaged)["looks_described"] == 1.0  # a feature is a look
+
+
+def test_a_day_without_an_outfit_lowers_only_outfits_by_day(perfect: dict[str, Any]) -> None:
+    damaged = clone(perfect)
+    board = damaged["storyboard"]
+    pairs = {(cid, shot["story_day"]) for scene in board["scenes"] for shot in scene["shots"]
+             for cid in shot["subjects"]}
+    days = sorted({day for _, day in pairs})
+    assert len(days) >= 2  # Vell Street runs over more than one story day
+    cid = next(c for c, d in pairs if d == days[0] and (c, days[1]) in pairs)
+    look = next(c for c in board["bible"]["characters"] if c["id"] == cid)
+    look["wardrobe"] = {days[1]: "a grey overcoat"}  # dressed on the second day only
+    story = score(vell(), damaged)
+    assert _changed(_all(perfect), {**story.scores, **story.checks}) == {"outfits_by_day"}
+    missing = sum(1 for c, d in pairs if c == cid and d != days[1])
+    assert story.checks["outfits_by_day"] == pytest.approx(1 - missing / len(pairs))
+    assert f"{look['name']} (day {days[0]})" in story.details["outfits_missing"]
+
+
+def test_without_a_storyboard_its_checks_are_not_applicable(perfect: dict[str, Any]) -> None:
+    plain = clone(perfect)
+    del plain["storyboard"]
+    checks = score(vell(), plain).checks
+    assert checks["looks_described"] is None and checks["outfits_by_day"] is None
 
 
 def test_todays_result_shape_scores_what_it_carries(perfect: dict[str, Any]) -> None:

@@ -1,7 +1,8 @@
 """Running the story crews on a gold story, in this process, as ``novelcrew run`` does.
 
 The job goes through the core's ``JobRunner`` on a ``MemoryStore``, so what is scored is what a
-server would have produced; the director joins the chain when a plugin registers it.
+server would have produced; the director and the storyboard join the chain when plugins
+register them.
 """
 
 from __future__ import annotations
@@ -20,11 +21,16 @@ class PipelineError(RuntimeError):
 
 
 def crews_for(plugins: Any) -> list[str]:
-    """``architect``, then ``director`` when installed: the chain whose output is scored."""
+    """``architect``, then ``director`` and ``storyboard`` as far as they are installed."""
     names = set(plugins.registry.crews)
     if "architect" not in names:
         raise PipelineError("the architect crew is not installed (pip install novelcrew-architect)")
-    return ["architect", "director"] if "director" in names else ["architect"]
+    chain = ["architect"]
+    for crew in ("director", "storyboard"):
+        if crew not in names:
+            break
+        chain.append(crew)
+    return chain
 
 
 async def _run(job: Job, plugins: Any, settings: Any) -> Job:

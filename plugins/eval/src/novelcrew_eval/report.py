@@ -29,6 +29,8 @@ _NOTES = {
     "shot_variety": ("shot_patterns_distinct",),
     "coverage_fit": ("coverage_misfits",),
     "subjects_in_scene": ("subjects_not_in_scene",),
+    "looks_described": ("looks_missing",),
+    "outfits_by_day": ("outfits_missing",),
 }
 
 

@@ -1,10 +1,10 @@
 """Reading a job's result (plain dicts) whatever shape the crews give it today.
 
-The scorer depends on no plugin's code: it reads the architect's ``StoryAnalysis`` and the
-director's ``ScenePlan`` as JSON, and takes the richer per-scene fields when a crew gives them
-(``text``, ``span``, ``int_ext``, ``day_night``, ``dialogue: [{speaker, line}]``, character
-``id``) and the older ones otherwise (``time_of_day``, ``dialogue: [str]``, a director scene's
-``heading``).
+The scorer depends on no plugin's code: it reads the architect's ``StoryAnalysis``, the
+director's ``ScenePlan`` and, when it ran, the storyboard's ``Storyboard`` as JSON, and takes
+the richer per-scene fields when a crew gives them (``text``, ``span``, ``int_ext``,
+``day_night``, ``dialogue: [{speaker, line}]``, character ``id``) and the older ones otherwise
+(``time_of_day``, ``dialogue: [str]``, a director scene's ``heading``).
 """
 
 from __future__ import annotations
@@ -58,6 +58,7 @@ class ResultView:
     props: list[str]
     vehicles: list[str]
     animals: list[str]
+    storyboard: dict[str, Any] | None = None
 
     def character_names(self, ref: str) -> list[str]:
         """A scene's or speaker's reference (a name or an id) as the names it stands for."""
@@ -84,6 +85,15 @@ def split_result(data: Any) -> tuple[dict[str, Any] | None, dict[str, Any] | Non
         "no architect or director result found (expected a job record, "
         "{'architect': ..., 'director': ...}, a StoryAnalysis or a ScenePlan)"
     )
+
+
+def storyboard_of(data: Any) -> dict[str, Any] | None:
+    """The storyboard crew's result in a job record or a result dict, if it ran."""
+    if isinstance(data, dict) and isinstance(data.get("result"), dict) \
+            and ("crews" in data or "status" in data):
+        data = data["result"]
+    found = data.get("storyboard") if isinstance(data, dict) else None
+    return found if isinstance(found, dict) else None
 
 
 def _names(value: Any) -> list[str]:
@@ -238,4 +248,4 @@ def read_result(data: Any) -> ResultView:
         _collect(part, ("animals",), animals)
     return ResultView(architect=architect, director=director, characters=characters,
                       character_ids=ids, locations=locations, scenes=scenes, props=props,
-                      vehicles=vehicles, animals=animals)
+                      vehicles=vehicles, animals=animals, storyboard=storyboard_of(data))

@@ -51,7 +51,7 @@ METRICS = (
 )
 #: the checks that need no gold
 CHECKS = ("dialogue_verbatim", "scene_grounding", "shot_variety", "coverage_fit",
-          "subjects_in_scene")
+          "subjects_in_scene", "looks_described", "outfits_by_day")
 LOWER_IS_BETTER = frozenset({"leaks"})
 
 #: prompt scaffolding and placeholders that must never reach a result's fields
@@ -456,6 +456,67 @@ def subjects_in_scene(view: ResultView) -> tuple[float | None, list[str]]:
     return 1 - len(strangers) / total, strangers
 
 
+# the storyboard ------------------------------------------------------------------------------
+_LOOK = ("age_range", "build", "skin", "hair", "eyes")
+
+
+def _on_screen(view: ResultView) -> list[tuple[str, str, dict[str, Any]]]:
+    """(character id, story day, bible entry) of everyone a storyboard shot frames, once each."""
+    board = view.storyboard or {}
+    bible = board.get("bible") if isinstance(board.get("bible"), dict) else {}
+    looks = {str(c.get("id")): c for c in (bible or {}).get("characters") or []
+             if isinstance(c, dict)}
+    seen: dict[tuple[str, str], dict[str, Any]] = {}
+    for scene in board.get("scenes") or []:
+        if not isinstance(scene, dict):
+            continue
+        for shot in scene.get("shots") or []:
+            if not isinstance(shot, dict):
+                continue
+            day = str(shot.get("story_day") or scene.get("story_day") or "")
+            for cid in _subjects(shot) or []:
+                seen.setdefault((cid, day), looks.get(cid, {}))
+    return [(cid, day, look) for (cid, day), look in seen.items()]
+
+
+def _text(trait: Any) -> str:
+    value = trait.get("value") if isinstance(trait, dict) else trait
+    return value.strip() if isinstance(value, str) else ""
+
+
+def looks_described(view: ResultView) -> tuple[float | None, list[str]]:
+    """The share of characters on screen whose visual bible entry says how they look.
+
+    A name alone gives an image model nothing to hold, so every shot invents a new face; an
+    age, build, skin, hair, eyes or a distinguishing feature, stated or inferred, is the anchor
+    that keeps the person the same from shot to shot.
+    """
+    people = {cid: look for cid, _, look in _on_screen(view)}
+    if not people:
+        return None, []
+    bare = [str(look.get("name") or cid) for cid, look in people.items()
+            if not any(_text(look.get(k)) for k in _LOOK)
+            and not any(_text(f) for f in look.get("distinguishing_features") or [])]
+    return 1 - len(bare) / len(people), bare
+
+
+def outfits_by_day(view: ResultView) -> tuple[float | None, list[str]]:
+    """The share of (character, story day) pairs on screen that the bible dresses.
+
+    An outfit for the day (or a default one) is pasted into every prompt of that day; without
+    it each generated shot dresses the person anew, a continuity break at every cut.
+    """
+    pairs = _on_screen(view)
+    if not pairs:
+        return None, []
+    undressed = []
+    for cid, day, look in pairs:
+        wardrobe = look.get("wardrobe") if isinstance(look.get("wardrobe"), dict) else {}
+        if not (_text((wardrobe or {}).get(day)) or _text((wardrobe or {}).get("default"))):
+            undressed.append(f"{look.get('name') or cid} (day {day or '?'})")
+    return 1 - len(undressed) / len(pairs), undressed
+
+
 def judge_scenes(loaded: LoadedGold, result: Any, other: Any = None) -> list[dict[str, Any]]:
     """The judge's input: each gold scene's text with the result scene that covers it.
 
@@ -509,7 +570,8 @@ def score(loaded: LoadedGold, result: Any, *, tolerance: int = 2) -> StoryScore:
             details[f"{kind}_missed"] = missed
     scores["dialogue_speaker_accuracy"], more = _speakers(loaded, view)
     details.update(more)
-    found_leaks = leaks(view.architect, loaded.text) + leaks(view.director, loaded.text)
+    found_leaks = (leaks(view.architect, loaded.text) + leaks(view.director, loaded.text)
+                   + leaks(view.storyboard, loaded.text))
     scores["leaks"] = len(found_leaks)
     if found_leaks:
         details["leaks"] = found_leaks[:20]
@@ -529,6 +591,12 @@ def score(loaded: LoadedGold, result: Any, *, tolerance: int = 2) -> StoryScore:
     checks["subjects_in_scene"], strangers = subjects_in_scene(view)
     if strangers:
         details["subjects_not_in_scene"] = strangers[:20]
+    checks["looks_described"], bare = looks_described(view)
+    if bare:
+        details["looks_missing"] = bare[:20]
+    checks["outfits_by_day"], undressed = outfits_by_day(view)
+    if undressed:
+        details["outfits_missing"] = undressed[:20]
     return StoryScore(story=loaded.name, gold=str(loaded.path), scores=scores, checks=checks,
                       details=details)
 
