@@ -43,11 +43,10 @@ from novelcrew_storyboard.models import (
     Totals,
     VisualBible,
 )
+from novelcrew_storyboard.offline import offline_character, offline_shot
 from novelcrew_storyboard.prompts import (
     character_look,
     location_look,
-    offline_character,
-    offline_shot,
     storyboard_shot,
     style_guide,
 )
@@ -184,6 +183,33 @@ def character_material(story: Story, cid: str, limit: int, *, alone: bool = Fals
     if days:
         lines.append(f"Story days on screen: {', '.join(days)}")
     return "\n".join(x for x in lines if x)[:limit]
+
+
+def offline_material(story: Story, cid: str, limit: int) -> tuple[str, list[str]]:
+    """What the offline stand-in may read a character's looks from: their description when
+    it is about them (a model's, naming no one), and the sentences that name them and no
+    other character, to ``limit``. An offline analysis's description is story sentences (it
+    names the character): those are read as sentences, by the same rule."""
+    facts = story.characters[cid]
+    others = [o for o in story.characters if o != cid]
+
+    def alone(sentence: str) -> bool:
+        return not any(story.mentions(o, sentence) for o in others)
+
+    description = clean(facts.description, 800)
+    pool = [s for scene in story.scenes.values() for s in _sentences(scene.text)
+            if story.mentions(cid, s)]
+    if story.mentions(cid, description) or not alone(description):
+        pool = [s for s in _sentences(description) if story.mentions(cid, s)] + pool
+        description = ""
+    sentences: list[str] = []
+    used = len(description)
+    for sentence in dict.fromkeys(s for s in pool if alone(s)):
+        if used + len(sentence) > limit:
+            break
+        sentences.append(sentence)
+        used += len(sentence) + 1
+    return description, sentences
 
 
 def location_material(story: Story, lid: str) -> str:
@@ -485,10 +511,14 @@ def assemble_bible(story: Story, project: dict[str, Any], inputs: StoryboardInpu
     offline_looks = config.role("character_looks") in offline_roles
     looks = []
     for cid in cast:
-        material = character_material(story, cid, 6000)
-        look_answer = offline_character(
-            story.characters[cid], character_material(story, cid, 6000, alone=True)) \
-            if offline_looks else by_char.get(cid)
+        look_answer: CharacterAnswer | None
+        if offline_looks:
+            description, sentences = offline_material(story, cid, 6000)
+            look_answer = offline_character(story.characters[cid], description, sentences)
+            material = "\n".join([description, *sentences])
+        else:
+            material = character_material(story, cid, 6000)
+            look_answer = by_char.get(cid)
         wardrobe: dict[str, str] = {}
         for scene in scenes:
             if cid in scene.wardrobe:

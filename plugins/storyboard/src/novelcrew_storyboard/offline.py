@@ -1,0 +1,172 @@
+"""The offline stand-in's part of the storyboard: looks the story ties to one person, and
+shot actions from the plan's own words.
+
+No model reads the story, so a trait counts only when the words tie it to the character:
+the sentence names nobody else (the caller passes only those), the trait is someone's
+("her grey eyes", "with a scar", "Hamish's beard"), and a his/her agrees with the pronouns the
+story uses around the character. A bare word such as "thin" counts only in the character's
+own description, or as "was thin" / "a thin man" in the story: "a thin rain" is no build.
+Rather nothing than a wrong face, since every prompt repeats it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from novelcrew_storyboard.answers import CharacterAnswer, clean
+from novelcrew_storyboard.models import CharacterLook, Trait
+from novelcrew_storyboard.prompts import first_sentence
+from novelcrew_storyboard.source import CharacterFacts, SceneFacts, ShotFacts
+
+__all__ = ["offline_character", "offline_shot"]
+
+_BUILD = ("broad-shouldered", "heavyset", "muscular", "stocky", "slight", "wiry", "petite",
+          "gaunt", "burly", "lanky", "stout", "lean", "tall", "thin", "small", "short", "slim",
+          "plump", "frail", "stooped", "skinny", "big")
+_BUILD_WORDS = "|".join(_BUILD)
+_DEGREE = r"(?:very |quite |too |so |rather |about |nearly |almost |over |under )?"
+#: "Agnes herself was seventy-eight, very small": what "<name> was" says, up to one clause on
+_WAS = (r"(?:{name})(?: herself| himself)?,? (?:who )?(?:was|is|looked|seemed) "
+        r"(?:[^.,;:!?]{{0,40}}, )?")
+_AGE_WORD = (r"(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)"
+             r"(?:-(?:one|two|three|four|five|six|seven|eight|nine))?")
+#: a build word before a person word: "a tall, thin man"
+_BUILD_NOUN = re.compile(
+    rf"\b(?:a|an) (?:[a-z-]+,? )?(?P<value>{_BUILD_WORDS}),? (?:[a-z-]+ )?"
+    r"(?:man|woman|boy|girl|lad|lass|figure|fellow|child|person|youth)\b")
+#: whose a trait is: a pronoun, "with", or a possessive name
+_OWNER = r"(?P<owner>\b(?:her|his|their|with(?: a| an| her| his| their)?)|\b[A-Z][\w-]*'s)"
+_MODS = r"(?:[A-Za-z-]+,? ){0,2}"
+_HAIR = re.compile(rf"{_OWNER} (?P<value>{_MODS}hair)\b")
+_EYES = re.compile(rf"{_OWNER} (?P<value>{_MODS}eyes)\b")
+_SKIN = re.compile(rf"{_OWNER} (?P<value>{_MODS}(?:skin|complexion))\b")
+_FEATURE = re.compile(
+    rf"{_OWNER} (?P<value>(?:[A-Za-z-]+ )?(?:scar|tattoo|beard|moustache|mustache|spectacles|"
+    r"glasses|freckles|limp)(?: (?:on|across|over) (?:his|her|their|the) [A-Za-z-]+"
+    r"(?: [A-Za-z-]+)?)?)\b")
+#: in the character's own description a feature needs no owner: "a scar across her left palm"
+_FEATURE_BARE = re.compile(_FEATURE.pattern.replace(_OWNER, r"(?P<owner>\b(?:a|an))"))
+_AGE = re.compile(r"\b(?P<value>\d{1,2}[- ]year[- ]old|in (?P<owner>his|her|their) "
+                  r"(?:early |mid-|late )?(?:twenties|thirties|forties|fifties|sixties|"
+                  r"seventies|eighties))\b")
+_SHE = re.compile(r"\b(?:she|her|hers|herself)\b", re.I)
+_HE = re.compile(r"\b(?:he|him|his|himself)\b", re.I)
+_EMPTY = ("hair", "eyes", "skin", "complexion")
+
+
+def _pronoun(sentences: Iterable[str]) -> str | None:
+    """"her" or "his" when the sentences about the character use one clearly more."""
+    text = " ".join(sentences)
+    she, he = len(_SHE.findall(text)), len(_HE.findall(text))
+    if she >= 2 and she >= 2 * he:
+        return "her"
+    if he >= 2 and he >= 2 * she:
+        return "his"
+    return None
+
+
+def _owned(match: re.Match[str], facts: CharacterFacts, pronoun: str | None) -> bool:
+    owner = (match.groupdict().get("owner") or "").lower().split()[-1:]
+    owner = owner[0] if owner else ""
+    if owner in ("her", "his"):
+        return pronoun is None or owner == pronoun
+    if owner.endswith("'s"):  # only the character's own name: "Hamish's beard"
+        names = {w.lower() for n in (facts.name, *facts.aliases) for w in n.split()}
+        return owner[:-2] in names
+    return True
+
+
+def _named_before(text: str, position: int, facts: CharacterFacts) -> bool:
+    """Whether the sentence names the character before ``position``: in "she looked at Mara
+    with tired eyes" the eyes are someone else's."""
+    words = {facts.name, *facts.aliases, facts.name.split()[0] if facts.name else ""}
+    head = text[:position].lower()
+    return any(re.search(rf"\b{re.escape(w.lower())}\b", head) for w in words if w)
+
+
+def _first(pattern: re.Pattern[str], texts: list[str], facts: CharacterFacts,
+           pronoun: str | None, limit: int = 1, *, about: str = "") -> list[Trait]:
+    """The first ``limit`` traits ``pattern`` finds; in a story sentence (any text but the
+    description ``about``), only after the character's name."""
+    found: list[Trait] = []
+    for text in texts:
+        for match in pattern.finditer(text):
+            value = match.group("value").strip(" ,")
+            if value.lower() in _EMPTY or not _owned(match, facts, pronoun):
+                continue
+            if text is not about and not _named_before(text, match.start(), facts):
+                continue
+            article = (match.groupdict().get("owner") or "").split()[-1:]
+            if article and article[0] in ("a", "an"):  # "with a scar" is "a scar"
+                value = f"{article[0]} {value}"
+            found.append(Trait(value=value, stated=True, evidence=match.group(0).strip(" ,")))
+            if len(found) >= limit:
+                return found
+    return found
+
+
+def _was(facts: CharacterFacts, what: str) -> re.Pattern[str]:
+    """``<name> was <what>``, by any of the character's names."""
+    names = sorted({facts.name, *facts.aliases, facts.name.split()[0] if facts.name else ""},
+                   key=len, reverse=True)
+    alternatives = "|".join(rf"\b{re.escape(n)}" for n in names if n)
+    return re.compile(_WAS.format(name=alternatives) + _DEGREE + what)
+
+
+def _build(description: str, sentences: list[str], facts: CharacterFacts) -> Trait:
+    low = description.lower()
+    word = next((w for w in _BUILD if re.search(rf"\b{w}\b", low)), "")
+    if word:
+        return Trait(value=word, stated=True, evidence=word)
+    said = _was(facts, rf"(?P<value>{_BUILD_WORDS})\b")
+    for sentence in sentences:
+        match = said.search(sentence) or _BUILD_NOUN.search(sentence)
+        if match and (match.re is said or _named_before(sentence, match.start(), facts)):
+            return Trait(value=match.group("value"), stated=True,
+                         evidence=match.group(0).strip(" ,"))
+    return Trait()
+
+
+def _age(texts: list[str], facts: CharacterFacts, pronoun: str | None, about: str) -> Trait:
+    """"in her forties", "a 12-year-old", or "Agnes was seventy-eight" (as years old)."""
+    found = _first(_AGE, texts, facts, pronoun, about=about)
+    if found:
+        return found[0]
+    said = _was(facts, rf"(?P<value>{_AGE_WORD})\b(?![- ](?:yards|feet|foot|miles|minutes|"
+                       r"hours|pounds|years ago|per|of|times|percent))")
+    for text in texts:
+        match = said.search(text)
+        if match:
+            return Trait(value=f"{match.group('value')} years old", stated=True,
+                         evidence=match.group(0).strip(" ,"))
+    return Trait()
+
+
+def offline_character(facts: CharacterFacts, description: str,
+                      sentences: list[str]) -> CharacterAnswer:
+    """Traits the words tie to the character; ``sentences`` name no other character, and
+    ``description`` is about them (empty when it names someone else)."""
+    texts = [t for t in (description, *sentences) if t]
+    pronoun = _pronoun(texts)
+
+    def one(pattern: re.Pattern[str]) -> Trait:
+        return next(iter(_first(pattern, texts, facts, pronoun, about=description)), Trait())
+
+    features = _first(_FEATURE, texts, facts, pronoun, limit=2, about=description)
+    if not features and description:
+        features = _first(_FEATURE_BARE, [description], facts, pronoun, limit=2,
+                          about=description)
+    return CharacterAnswer(
+        id=facts.id, age_range=_age(texts, facts, pronoun, description),
+        build=_build(description, sentences, facts),
+        skin=one(_SKIN), hair=one(_HAIR), eyes=one(_EYES), distinguishing_features=features)
+
+
+def offline_shot(shot: ShotFacts, scene: SceneFacts, cast: list[CharacterLook]) -> tuple[str, str]:
+    """Action and composition from the plan's own words (the shot's notes, the summary)."""
+    action = clean(first_sentence(shot.notes)) or clean(first_sentence(scene.summary))
+    people = [c.name for c in cast]
+    names = ", ".join(people[:-1]) + f" and {people[-1]}" if len(people) > 1 else "".join(people)
+    composition = f"{shot.coverage or 'framing'}" + (f" on {names}" if names else "")
+    return action, composition

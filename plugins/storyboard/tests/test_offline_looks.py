@@ -1,0 +1,89 @@
+"""The offline stand-in's looks: only what the words tie to the one person, never a stranger's
+glasses or a thin rain. Every prompt repeats a look, so a wrong one is worse than none."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from novelcrew_sdk import make_plugins, make_settings, run_job
+from novelcrew_storyboard.offline import offline_character
+from novelcrew_storyboard.source import CharacterFacts
+
+STORIES = Path(__file__).resolve().parents[3] / "examples" / "stories"
+MARA = CharacterFacts(id="mara-quill", name="Mara Quill", aliases=["Mara"])
+LENA = CharacterFacts(id="lena-gow", name="Lena Gow", aliases=["Sergeant Gow"])
+AGNES = CharacterFacts(id="agnes-pike", name="Agnes Pike")
+
+
+def looks(facts: CharacterFacts, *sentences: str, description: str = "") -> dict[str, str]:
+    answer = offline_character(facts, description, list(sentences))
+    found = {key: getattr(answer, key).value
+             for key in ("age_range", "build", "skin", "hair", "eyes")
+             if getattr(answer, key).value}
+    if answer.distinguishing_features:
+        found["features"] = "; ".join(f.value for f in answer.distinguishing_features)
+    for trait in [*(getattr(answer, k) for k in ("age_range", "build", "skin", "hair", "eyes")),
+                  *answer.distinguishing_features]:
+        assert not trait.value or (trait.stated and trait.evidence), trait
+    return found
+
+
+def test_what_the_sentence_says_of_the_character_is_taken() -> None:
+    assert looks(AGNES, "Agnes herself was seventy-eight, very small and very upright, "
+                        "with white hair cut short as a boy's.") == {
+        "age_range": "seventy-eight years old", "build": "small", "hair": "white hair"}
+    assert looks(MARA, "Mara pushed her cropped dark hair back and rubbed her grey eyes.") == {
+        "hair": "cropped dark hair", "eyes": "grey eyes"}
+    assert looks(MARA, "Mara Quill, a tall, thin woman, stood at the rail.") == {
+        "build": "thin"}
+
+
+@pytest.mark.parametrize("sentence", [
+    # the trait comes before the name: someone else's
+    "She was about forty, short and square, with cropped dark hair, and she looked at Mara.",
+    # not a person's build
+    "Mara walked on through a thin rain.",
+    "Mara's kitchen was small and cold.",
+    # another person's, by possessive
+    "Mara watched Tom's grey eyes narrow.",
+    # a bare body word with nothing said of it
+    "Mara closed her eyes and pushed back her hair.",
+])
+def test_what_is_not_tied_to_the_character_is_left_out(sentence: str) -> None:
+    assert looks(MARA, sentence) == {}
+
+
+def test_a_his_does_not_describe_a_woman_the_story_calls_her() -> None:
+    about_her = ["Lena Gow put her cap on her knee.", "Lena Gow said she would see to it."]
+    assert looks(LENA, *about_her, "Lena Gow stood there with his glasses off.") == {}
+    assert looks(LENA, *about_her, "Lena Gow stood there with her glasses off.") == {
+        "features": "glasses"}
+
+
+def test_a_model_description_is_about_the_character_and_read_whole() -> None:
+    description = ("Keeper of the Gannet Point light for eleven years, in her forties, wiry, "
+                   "with grey-streaked dark hair and a scar across her left palm.")
+    assert looks(MARA, description=description) == {
+        "age_range": "in her forties", "build": "wiry", "hair": "grey-streaked dark hair",
+        "features": "a scar across her left palm"}
+
+
+async def test_the_example_stories_describe_no_one_wrongly(tmp_path: Path) -> None:
+    """The Eagles once gave Mara Quill 'a neat moustache', 'rimless glasses' and a thin
+    build (other people's, in sentences that named her); the orchard's Agnes Pike is the
+    one person its words describe."""
+    plugins = make_plugins(entry_points=["architect", "director", "storyboard", "pathrag"])
+    phrases: dict[str, dict[str, str]] = {}
+    for story in ("the-eagles-of-inchcarra", "the-orchard-at-kestrel-hill"):
+        job, _ = await run_job(plugins, "architect,director,storyboard",
+                               {"story_text": (STORIES / f"{story}.txt").read_text()},
+                               settings=make_settings(tmp_path / story, default_model="offline"),
+                               project_id=story)
+        assert job.status == "succeeded", job.error
+        bible = job.result["storyboard"]["bible"]
+        phrases[story] = {c["name"]: c["phrase"] for c in bible["characters"]}
+    assert phrases["the-eagles-of-inchcarra"]["Mara Quill"] == "Mara Quill"
+    assert phrases["the-orchard-at-kestrel-hill"]["Agnes Pike"] == (
+        "Agnes Pike, seventy-eight years old, small, white hair")
