@@ -4,6 +4,7 @@ crew whose result is a plan."""
 
 from __future__ import annotations
 
+import copy
 import subprocess
 import sys
 from typing import Any
@@ -54,6 +55,7 @@ def test_a_scene_plan_reads_as_headings_shot_tables_and_totals() -> None:
                  "Production totals", "1 / 2", "0.5 days (4 h); fits 1 available",
                  "made by the offline stand-in", "offline: 3 calls, 15 tokens"):
         assert text in out, f"{text!r} missing:\n{out}"
+    assert "nora" not in out and "tam," not in out  # people by name, never by id
 
 
 def test_a_note_every_shot_shares_is_said_once() -> None:
@@ -88,8 +90,10 @@ GROUNDED_PLAN = {
                       {"scene": 1, "int_ext": "EXT", "day_night": "NIGHT",
                        "location": "Kessel Slipway", "pages": "1 3/8", "hours": 2.5,
                        "cast": ["nora", "tam"], "part": "1/2"}]}],
-        "day_out_of_days": [{"cast_number": 1, "name": "Nora Quill", "codes": ["SWF"],
-                             "work_days": 1, "hold_days": 0}],
+        "day_out_of_days": [{"cast_number": 1, "character_id": "nora", "name": "Nora Quill",
+                             "codes": ["SWF"], "work_days": 1, "hold_days": 0},
+                            {"cast_number": 2, "character_id": "tam", "name": "Tam Rowe",
+                             "codes": ["SWF"], "work_days": 1, "hold_days": 0}],
     },
     "totals": {"scenes": 1, "shots": 1, "estimated_screen_time_seconds": 6,
                "estimated_shooting_hours": 2.5, "shooting_days": 1, "company_moves": 1,
@@ -102,7 +106,8 @@ def test_a_grounded_plan_shows_the_breakdown_stripboard_and_day_out_of_days() ->
     out = text_of(Job(crews=["director"], status=JobStatus.succeeded,
                       result={"director": GROUNDED_PLAN}))
     for text in ("1. EXT. KESSEL SLIPWAY - NIGHT   1 3/8 pg · story day 1",
-                 "cast", "nora, tam", "coil of rope, thermos flask*", "nora: yellow oilskins*",
+                 "cast", "Nora Quill, Tam Rowe", "coil of rope, thermos flask*",
+                 "Nora Quill: yellow oilskins*", "cast #", "1, 2",
                  "vehicles", "old Bedford van", "props carried from scene 0: rope",
                  "static / sticks", "24mm", "master", "* suggested by the model",
                  "Stripboard", "Day 1", "1 (1/2)", "Kessel Slipway", "Day out of days",
@@ -111,6 +116,25 @@ def test_a_grounded_plan_shows_the_breakdown_stripboard_and_day_out_of_days() ->
         assert text in out, f"{text!r} missing:\n{out}"
 
 
+
+
+def test_a_frame_of_the_whole_cast_and_a_strip_read_as_a_first_ad_writes_them() -> None:
+    plan = copy.deepcopy(GROUNDED_PLAN)
+    people = ["nora", "tam", "ewan"]
+    plan["scenes"][0]["breakdown"]["cast"] = people
+    plan["scenes"][0]["shots"] = [
+        {**plan["scenes"][0]["shots"][0], "subjects": people},
+        {**plan["scenes"][0]["shots"][0], "number": 2, "size": "CU", "movement": "handheld",
+         "support": "handheld", "coverage": "single", "subjects": ["ewan"]}]
+    plan["schedule"]["days"][0]["strips"][0]["cast"] = ["ewan", "tam", "nora"]
+    plan["schedule"]["day_out_of_days"].append(
+        {"cast_number": 3, "character_id": "ewan", "name": "Ewan Bell", "codes": ["SWF"],
+         "work_days": 1, "hold_days": 0})
+    out = text_of(Job(crews=["director"], status=JobStatus.succeeded,
+                      result={"director": plan}))
+    assert "everyone (3)" in out and "Ewan Bell" in out
+    assert "handheld / handheld" not in out and "handheld" in out
+    assert "1, 2, 3" in out  # the strip's cast numbers in order
 
 
 def test_the_plugin_registers_its_renderer_for_its_crew_and_plans_of_any_crew() -> None:

@@ -35,18 +35,36 @@ BREAKDOWN_LABELS = (
 )
 
 
-def _item(entry: Any) -> str:
-    """A breakdown item: ``rope``, ``nora: oilskins``; a model's suggestion ends with ``*``."""
+def cast_list(result: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
+    """Character id -> (cast number, name), from the day out of days: the plan's one list of
+    its cast. A sheet is read by people, who know Nora Quill and cast number 1, not ``nora``."""
+    schedule = result.get("schedule")
+    rows = schedule.get("day_out_of_days") if isinstance(schedule, Mapping) else None
+    return {str(row["character_id"]): (str(row.get("cast_number") or ""),
+                                       str(row.get("name") or row["character_id"]))
+            for row in rows or [] if isinstance(row, Mapping) and row.get("character_id")}
+
+
+def _name(cast: Mapping[str, tuple[str, str]], cid: Any) -> str:
+    return cast[cid][1] if cid in cast else str(cid)
+
+
+def _item(entry: Any, cast: Mapping[str, tuple[str, str]]) -> str:
+    """A breakdown item: ``rope``, ``Nora Quill: oilskins``; a model's suggestion ends with
+    ``*``."""
     if not isinstance(entry, Mapping):
         return str(entry)
     text = str(entry.get("item", ""))
     if entry.get("character"):
-        text = f"{entry['character']}: {text}"
+        text = f"{_name(cast, entry['character'])}: {text}"
     return text + ("*" if entry.get("suggested") else "")
 
 
-def breakdown_sheet(scene: Mapping[str, Any]) -> Table | None:
-    """The scene's breakdown sheet: one row per category that has anything."""
+def breakdown_sheet(scene: Mapping[str, Any],
+                    cast: Mapping[str, tuple[str, str]] | None = None) -> Table | None:
+    """The scene's breakdown sheet: one row per category that has anything; people by name
+    (``cast``: ``cast_list`` of the plan)."""
+    cast = cast or {}
     sheet = scene.get("breakdown")
     if not isinstance(sheet, Mapping):
         return None
@@ -54,10 +72,10 @@ def breakdown_sheet(scene: Mapping[str, Any]) -> Table | None:
     grid.add_column(style="dim", no_wrap=True)
     grid.add_column()
     if sheet.get("cast"):
-        grid.add_row("cast", join(sheet["cast"]))
+        grid.add_row("cast", join(_name(cast, c) for c in sheet["cast"]))
     for key, label in BREAKDOWN_LABELS:
         if sheet.get(key):
-            grid.add_row(label, join(_item(e) for e in sheet[key]))
+            grid.add_row(label, join(_item(e, cast) for e in sheet[key]))
     for note in sheet.get("continuity") or []:
         grid.add_row("continuity", str(note))
     return grid if grid.row_count else None
@@ -76,15 +94,26 @@ def _scene_title(scene: Mapping[str, Any]) -> Text:
     return title
 
 
-def _shot_cells(shot: Mapping[str, Any]) -> list[str]:
+def _subjects(shot: Mapping[str, Any], scene: Mapping[str, Any],
+              cast: Mapping[str, tuple[str, str]]) -> str:
+    """Who is in frame, by name; "everyone" for a frame of the whole cast of three or more."""
+    subjects = [str(s) for s in shot.get("subjects") or []]
+    sheet = scene.get("breakdown")
+    everyone = sheet.get("cast") if isinstance(sheet, Mapping) else None
+    if len(subjects) >= 3 and everyone and set(subjects) == {str(c) for c in everyone}:
+        return f"everyone ({len(subjects)})"
+    return join(_name(cast, s) for s in subjects)
+
+
+def _shot_cells(shot: Mapping[str, Any], subjects: str) -> list[str]:
     size = shot.get("size") or shot.get("shot_type") or ""
     lens = shot.get("lens_mm")
     lens_text = f"{lens}mm" if lens else str(shot.get("lens", ""))
     movement = str(shot.get("movement", ""))
-    if shot.get("support"):
+    if shot.get("support") and shot["support"] != movement:  # not "handheld / handheld"
         movement += f" / {shot['support']}"
     return [str(shot.get("number", "")), str(size), str(shot.get("angle", "")), movement,
-            lens_text, str(shot.get("coverage", "")), join(shot.get("subjects")),
+            lens_text, str(shot.get("coverage", "")), subjects,
             seconds(shot.get("estimated_duration_seconds"))]
 
 
@@ -103,6 +132,7 @@ def scene_plan(result: Mapping[str, Any]) -> RenderableType:
     if shared_note:
         parts.append(Text(f"every shot: {shared_note}", style="dim"))
     suggested = False
+    cast = cast_list(result)
     for scene in result.get("scenes") or []:
         parts.append(_scene_title(scene))
         if scene.get("summary"):
@@ -111,7 +141,7 @@ def scene_plan(result: Mapping[str, Any]) -> RenderableType:
                      " · ")
         if look:
             parts.append(Text(f"look: {look}", style="dim"))
-        sheet = breakdown_sheet(scene)
+        sheet = breakdown_sheet(scene, cast)
         if sheet is not None:
             parts.append(sheet)
             suggested = suggested or any(
@@ -127,7 +157,7 @@ def scene_plan(result: Mapping[str, Any]) -> RenderableType:
         for col, ratio in columns:
             table.add_column(col, ratio=ratio, justify="right" if col in ("#", "time") else "left")
         for shot in scene.get("shots") or []:
-            row = _shot_cells(shot)
+            row = _shot_cells(shot, _subjects(shot, scene, cast))
             if shared_note is None:
                 row.append(short(shot.get("notes")))
             table.add_row(*row)
@@ -153,10 +183,13 @@ def scene_plan(result: Mapping[str, Any]) -> RenderableType:
 
 
 def stripboard(schedule: Mapping[str, Any]) -> Table:
-    """The stripboard: one row per strip, grouped into shooting days."""
+    """The stripboard: one row per strip, grouped into shooting days; cast by the numbers of
+    the day out of days below it, as a strip shows them."""
+    numbers = {cid: number for cid, (number, _) in cast_list({"schedule": schedule}).items()
+               if number}
     table = Table(title="Stripboard", title_justify="left", expand=True)
-    for col, ratio in (("day", 1), ("scene", None), ("I/E", None), ("D/N", None),
-                       ("location", 2), ("pages", None), ("hours", None), ("cast", 2)):
+    for col, ratio in (("day", 2), ("scene", None), ("I/E", None), ("D/N", None),
+                       ("location", 2), ("pages", None), ("hours", None), ("cast #", 2)):
         table.add_column(col, ratio=ratio,
                          justify="right" if col in ("scene", "pages", "hours") else "left")
     for day in schedule.get("days") or []:
@@ -172,7 +205,10 @@ def stripboard(schedule: Mapping[str, Any]) -> Table:
             table.add_row(label if i == 0 else "", scene,
                           str(strip.get("int_ext") or ""), str(strip.get("day_night") or ""),
                           str(strip.get("location", "")), str(strip.get("pages", "")),
-                          f"{float(strip.get('hours') or 0):.1f}", join(strip.get("cast")),
+                          f"{float(strip.get('hours') or 0):.1f}",
+                          join(sorted((numbers.get(c, str(c)) for c in strip.get("cast") or []),
+                                      key=lambda n: (not n.isdigit(), int(n) if n.isdigit()
+                                                     else 0, n))),
                           end_section=i == len(strips) - 1)
     return table
 
