@@ -61,7 +61,7 @@ def test_a_storyboard_reads_as_bible_then_shots_with_prompts_and_clips() -> None
     for text in ("Storyboard: The Ferry", "ready for media generation",
                  "nora", PHRASE, "low, salt-rough", "Kessel Slipway, wet concrete ramp",
                  "2.39:1", "slate, amber", "Scene 1. EXT. KESSEL SLIPWAY - NIGHT",
-                 "s001-sh01", "CU · low · push in / dolly · 85mm", "12s", "in frame: nora",
+                 "s001-sh01", "CU · low · push in / dolly · 85mm", "12s", "in frame: Nora Quill",
                  "She coils the rope, shot 1.", "push in camera on dolly. shot 1.",
                  "3 clips: 0-4s, 4-8s, 8-12s, seed 4242", "s001-sh02", "3.5s",
                  "1 clip: 0-3.5s", "negative prompt of every shot: text, watermark",

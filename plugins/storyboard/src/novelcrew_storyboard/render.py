@@ -101,6 +101,9 @@ def storyboard(result: Mapping[str, Any]) -> RenderableType:
     bible = result.get("bible")
     if isinstance(bible, Mapping):
         parts += _bible(bible)
+    people = {str(c.get("id")): str(c.get("name") or c.get("id"))
+              for c in (bible.get("characters") or [] if isinstance(bible, Mapping) else [])
+              if isinstance(c, Mapping) and c.get("id")}
     scenes = [s for s in result.get("scenes") or [] if isinstance(s, Mapping)]
     negatives = {str(shot.get("negative_prompt") or "") for scene in scenes
                  for shot in scene.get("shots") or []}
@@ -123,7 +126,8 @@ def storyboard(result: Mapping[str, Any]) -> RenderableType:
             head.append(f"   {duration:g}s" if isinstance(duration, int | float)
                         else f"   {duration or ''}", style="bold")
             if shot.get("subjects"):
-                head.append(f"   in frame: {join(shot['subjects'])}", style="dim")
+                names = (people.get(str(s), str(s)) for s in shot["subjects"])
+                head.append(f"   in frame: {join(names)}", style="dim")
             parts.append(head)
             grid = Table.grid(padding=(0, 1))
             grid.add_column(style="dim", no_wrap=True, min_width=10, justify="right")
