@@ -152,6 +152,7 @@ async def test_a_model_s_description_stands_in_for_a_missing_look_unless_it_quot
     ('"Pay it out," Mara said.', ["Tomas Vell", "Mara Vell"], "50mm lens. Mara Vell speaks."),
     ('"Pay it out," she calls', ["Mara Vell"], "50mm lens. Mara Vell speaks."),
     ('"Pay it out," she calls', ["Tomas Vell", "Mara Vell"], "50mm lens. Someone speaks."),
+    ("Mara said.", ["Mara Vell"], "50mm lens. Mara Vell speaks."),  # a tag without its line
 ])
 def test_a_bare_speech_tag_shows_nothing_and_animates_only_the_speaker(
         action: str, cast: list[str], motion_ends: str) -> None:
@@ -161,6 +162,7 @@ def test_a_bare_speech_tag_shows_nothing_and_animates_only_the_speaker(
     image, motion, _ = shot_prompts(shot, SceneFacts(number=1, id="s001"), looks, None,
                                     StyleGuide(), action, "")
     assert "Pay it out" not in image and "said" not in image and "calls" not in image
+    assert "Mara said" not in motion
     assert motion.endswith(motion_ends), motion
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,6 +46,7 @@ from novelcrew_storyboard.offline import offline_character, offline_shot
 from novelcrew_storyboard.prompts import (
     character_look,
     location_look,
+    sentences,
     storyboard_shot,
     style_guide,
 )
@@ -157,10 +157,6 @@ def project_style(doc: dict[str, Any]) -> dict[str, str]:
 
 
 # materials -------------------------------------------------------------------------------------
-def _sentences(text: str) -> list[str]:
-    return [s.strip() for s in re.split(r"(?<=[.!?\"])\s+", text) if s.strip()]
-
-
 def character_material(story: Story, cid: str, limit: int, *, alone: bool = False) -> str:
     """The character's description, then the story's sentences that name them, to ``limit``
     (with ``alone``, only sentences that name no other character: the offline stand-in cannot
@@ -171,7 +167,7 @@ def character_material(story: Story, cid: str, limit: int, *, alone: bool = Fals
              + (f", {c.role}" if c.role else ""), clean(c.description, 800)]
     used = sum(map(len, lines))
     for scene in story.scenes.values():
-        for sentence in _sentences(scene.text):
+        for sentence in sentences(scene.text):
             if used + len(sentence) > limit:
                 return "\n".join(lines)
             if story.mentions(cid, sentence) and not any(story.mentions(o, sentence)
@@ -197,19 +193,19 @@ def offline_material(story: Story, cid: str, limit: int) -> tuple[str, list[str]
         return not any(story.mentions(o, sentence) for o in others)
 
     description = clean(facts.description, 800)
-    pool = [s for scene in story.scenes.values() for s in _sentences(scene.text)
+    pool = [s for scene in story.scenes.values() for s in sentences(scene.text)
             if story.mentions(cid, s)]
     if story.mentions(cid, description) or not alone(description):
-        pool = [s for s in _sentences(description) if story.mentions(cid, s)] + pool
+        pool = [s for s in sentences(description) if story.mentions(cid, s)] + pool
         description = ""
-    sentences: list[str] = []
+    chosen: list[str] = []
     used = len(description)
     for sentence in dict.fromkeys(s for s in pool if alone(s)):
         if used + len(sentence) > limit:
             break
-        sentences.append(sentence)
+        chosen.append(sentence)
         used += len(sentence) + 1
-    return description, sentences
+    return description, chosen
 
 
 def location_material(story: Story, lid: str) -> str:

@@ -16,8 +16,9 @@ from collections.abc import Iterable
 
 from novelcrew_storyboard.answers import CharacterAnswer, clean
 from novelcrew_storyboard.models import CharacterLook, Trait
-from novelcrew_storyboard.prompts import first_sentence
+from novelcrew_storyboard.prompts import first_sentence, sentences
 from novelcrew_storyboard.source import CharacterFacts, SceneFacts, ShotFacts
+from novelcrew_storyboard.speech import speech_tag, without_speech
 
 __all__ = ["offline_character", "offline_shot"]
 
@@ -163,9 +164,47 @@ def offline_character(facts: CharacterFacts, description: str,
         skin=one(_SKIN), hair=one(_HAIR), eyes=one(_EYES), distinguishing_features=features)
 
 
+def _visible(sentence: str) -> bool:
+    """Whether a sentence shows something: not a line of dialogue, its bare tag, or a piece
+    of a line the sentence split cut ('Get on, Tuck."')."""
+    if sentence.count('"') % 2 or sentence.count("\u201c") != sentence.count("\u201d"):
+        return False
+    rest, _ = without_speech(sentence)
+    return bool(rest) and speech_tag(rest) is None
+
+
+_TITLES = frozenset({"mr", "mrs", "miss", "ms", "dr", "reverend", "rev", "father", "mother",
+                     "sister", "brother", "sergeant", "sgt", "constable", "pc", "inspector",
+                     "captain", "sir", "lady", "lord", "aunt", "uncle", "old", "young"})
+
+
+def _names(name: str, sentence: str) -> bool:
+    """Whether ``sentence`` names the person: the whole name, or its first word after any
+    title ("Clare" for Clare Ashworth; not "Ashworth", which her brother shares)."""
+    words = [w for w in name.split() if w.lower().strip(".") not in _TITLES]
+    low = sentence.lower()
+    return any(re.search(rf"\b{re.escape(n.lower())}\b", low)
+               for n in (name, *words[:1]) if n)
+
+
 def offline_shot(shot: ShotFacts, scene: SceneFacts, cast: list[CharacterLook]) -> tuple[str, str]:
-    """Action and composition from the plan's own words (the shot's notes, the summary)."""
-    action = clean(first_sentence(shot.notes)) or clean(first_sentence(scene.summary))
+    """Action and composition from the plan's and the story's own words.
+
+    The action is the shot's notes; else, for a shot of someone but the master, a sentence of
+    the scene that names its first subject (the nth such sentence for shot n, so the singles
+    of a scene differ); else the scene's summary, which the master and the empty frames share.
+    """
+    action = clean(first_sentence(shot.notes))
+    summary = clean(first_sentence(scene.summary))
+    if not action and cast and shot.coverage != "master":
+        about = [s for s in sentences(scene.text) if _names(cast[0].name, s)]
+        about = [s for s in about if clean(s) != summary] or about
+        # what can be seen first: a line of dialogue or its bare tag ("Tuck said") shows
+        # nothing, and a line without its tag does not say who speaks
+        about = [s for s in about if _visible(s)] or about
+        if about:
+            action = clean(about[(shot.number - 1) % len(about)], 300)
+    action = action or summary
     people = [c.name for c in cast]
     names = ", ".join(people[:-1]) + f" and {people[-1]}" if len(people) > 1 else "".join(people)
     composition = f"{shot.coverage or 'framing'}" + (f" on {names}" if names else "")

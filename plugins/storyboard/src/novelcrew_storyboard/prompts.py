@@ -121,6 +121,10 @@ def first_sentence(text: str) -> str:
     return re.split(r"(?<=[.!?])\s", text.strip(), maxsplit=1)[0] if text else ""
 
 
+def sentences(text: str) -> list[str]:
+    return [s.strip() for s in re.split(r"(?<=[.!?\"])\s+", text) if s.strip()]
+
+
 def style_guide(hints: StyleHints, project: dict[str, str], story_genre: str, story_tone: str,
                 scenes: Iterable[SceneFacts], answer: StyleAnswer | None,
                 aspect_ratio: tuple[str, str]) -> StyleGuide:
@@ -208,9 +212,9 @@ def shot_prompts(shot: ShotFacts, scene: SceneFacts, cast: list[CharacterLook],
         setting = ", ".join(x for x in (inside, place.phrase, variant) if x)
     lens = f"{shot.lens_mm:g}mm lens" if shot.lens_mm else ""
     seen, spoken = without_speech(action)
-    speaker = speech_tag(seen) if spoken else None
-    if speaker is not None:
-        seen = ""  # "Mali said" shows nothing; the motion prompt says who speaks
+    speaker = speech_tag(seen)
+    if speaker is not None:  # "Mali said", with or without its line, shows nothing
+        seen, spoken = "", True  # the motion prompt says who speaks
     image = ". ".join(x for x in (
         f"{lead} of {who}" if who else lead, seen, without_speech(composition)[0],
         f"Setting: {setting}" if setting else "",

@@ -64,5 +64,5 @@ _TAG = re.compile(rf"(?:(?P<before>{_PERSON})\s+{_VERBS}|{_VERBS}\s+(?P<after>{_
 def speech_tag(rest: str) -> str | None:
     """Who a bare speech tag names (``"Mali said"`` gives ``"Mali"``, ``"she calls"``
     ``"she"``), or None when ``rest`` says more than who spoke."""
-    match = _TAG.fullmatch(rest.strip())
+    match = _TAG.fullmatch(rest.strip(" .,;:!?"))
     return (match.group("before") or match.group("after")) if match else None

@@ -1,5 +1,6 @@
-"""The offline stand-in's looks: only what the words tie to the one person, never a stranger's
-glasses or a thin rain. Every prompt repeats a look, so a wrong one is worse than none."""
+"""The offline stand-in's storyboard: looks only where the words tie them to the one person
+(never a stranger's glasses or a thin rain: every prompt repeats a look, so a wrong one is
+worse than none), and each shot's action from a sentence of the scene about who is in it."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from novelcrew_sdk import make_plugins, make_settings, run_job
-from novelcrew_storyboard.offline import offline_character
-from novelcrew_storyboard.source import CharacterFacts
+from novelcrew_storyboard.models import CharacterLook
+from novelcrew_storyboard.offline import offline_character, offline_shot
+from novelcrew_storyboard.source import CharacterFacts, SceneFacts, ShotFacts
 
 STORIES = Path(__file__).resolve().parents[3] / "examples" / "stories"
 MARA = CharacterFacts(id="mara-quill", name="Mara Quill", aliases=["Mara"])
@@ -87,3 +89,35 @@ async def test_the_example_stories_describe_no_one_wrongly(tmp_path: Path) -> No
     assert phrases["the-eagles-of-inchcarra"]["Mara Quill"] == "Mara Quill"
     assert phrases["the-orchard-at-kestrel-hill"]["Agnes Pike"] == (
         "Agnes Pike, seventy-eight years old, small, white hair")
+
+
+SCENE = SceneFacts(number=1, id="s001", summary="Every October Thomas Ashworth minded the geese.",
+                   text=('Every October Thomas Ashworth minded the geese. His sister, Clare '
+                         'Ashworth, leaned on the gate and watched him. "You know they will run," '
+                         'Clare said. "They\'ve never run," Tuck said. "Not once. Get on, Clare." '
+                         'Tuck scattered corn around his boots.'))
+
+
+def person(name: str) -> CharacterLook:
+    return CharacterLook(id=name.lower().replace(" ", "-"), name=name, phrase=name,
+                         reference_prompt="")
+
+
+@pytest.mark.parametrize(("who", "number", "action"), [
+    ("Clare Ashworth", 4, "His sister, Clare Ashworth, leaned on the gate and watched him"),
+    ("Tuck", 5, "Tuck scattered corn around his boots"),
+])
+def test_a_single_acts_out_a_sentence_about_its_subject(who: str, number: int,
+                                                         action: str) -> None:
+    """Not the summary every master has, not Thomas's sentence for Clare (a shared surname),
+    not a line of dialogue, its bare tag or a piece of a line ('Get on, Clare."')."""
+    shot = ShotFacts(number=number, size="MCU", coverage="single")
+    assert offline_shot(shot, SCENE, [person(who)])[0] == action
+
+
+def test_a_master_and_a_shot_of_nobody_share_the_summary() -> None:
+    master = ShotFacts(number=1, size="WS", coverage="master")
+    assert offline_shot(master, SCENE, [person("Tuck")])[0] == (
+        "Every October Thomas Ashworth minded the geese")
+    assert offline_shot(ShotFacts(number=2, size="INSERT", coverage="insert"), SCENE, [])[0] \
+        == "Every October Thomas Ashworth minded the geese"
