@@ -6,6 +6,7 @@ The chain runs the installed architect crew (offline too) by entry point, as a u
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -66,3 +67,33 @@ async def test_offline_plan_is_marked_and_free_of_scaffolding(tmp_path: Path,
         if len(scene.breakdown.cast) >= 2 and len(singles) >= 2:
             assert len(set(singles)) >= 2, singles  # singles go round the cast
         assert scene.blocking == [] and scene.lighting == ""  # not a director's reading
+    assert unsupported_wardrobe(job.result["architect"], plan) == []
+
+
+def unsupported_wardrobe(analysis: dict[str, Any], plan: ScenePlan) -> list[str]:
+    """Wardrobe items no sentence of their scene gives that one cast member alone.
+
+    Read independently of the extraction: a sentence outside quoted speech that holds the item
+    and a name (or alias) of its character, and no name of anyone else in the scene's cast.
+    """
+    names: dict[str, list[str]] = {}
+    for character in analysis["characters"]:
+        aliases = [a for a in character.get("aliases") or [] if a[:1].isupper()]
+        names[character["id"]] = [character["name"], *aliases]
+    texts = {scene["number"]: scene.get("text") or "" for scene in analysis["scenes"]}
+
+    def named(sentence: str, cid: str) -> bool:
+        return any(re.search(rf"\b{re.escape(n)}\b", sentence) for n in names.get(cid, []))
+
+    problems = []
+    for scene in plan.scenes:
+        narration = re.sub(r'"[^"\n]*"', " ", texts.get(scene.number, ""))
+        sentences = re.split(r"(?<=[.!?])\s+|\n", narration)
+        for item in scene.breakdown.wardrobe:
+            assert item.character in scene.breakdown.cast and not item.suggested, item
+            others = [c for c in scene.breakdown.cast if c != item.character]
+            alone = [s for s in sentences if item.item in s and named(s, item.character or "")
+                     and not any(named(s, other) for other in others)]
+            if not alone:
+                problems.append(f"scene {scene.number}: {item.character}: {item.item}")
+    return problems

@@ -27,6 +27,7 @@ from novelcrew_director.models import (
 )
 from novelcrew_director.pages import EIGHTHS, format_eighths, page_eighths
 from novelcrew_director.story import SceneFacts, StoryContext
+from novelcrew_director.wardrobe import scene_wardrobe
 
 _STOP = frozenset({"with", "from", "that", "this", "their", "there", "into", "onto", "over",
                    "under", "some", "each", "very", "small", "large", "old", "new", "pair"})
@@ -88,6 +89,9 @@ def sheet(facts: SceneFacts, story: StoryContext, answer: SceneBreakdown | None,
                 categories[key].append(BreakdownItem(
                     item=entry.item, character=character,
                     suggested=not is_grounded(entry.item, stems)))
+    if not trust and facts.text:
+        # an untrusted model's wardrobe is not taken: what the text says a cast member wears is
+        categories["wardrobe"] = stated_wardrobe(facts, story, cast)
     # the story's own objects are props whatever the model said
     have = {item.item.lower() for item in categories["props"]}
     for obj in facts.objects:
@@ -102,6 +106,17 @@ def sheet(facts: SceneFacts, story: StoryContext, answer: SceneBreakdown | None,
              if line.strip()]
     return BreakdownSheet(cast=cast, page_eighths=eighths, pages=format_eighths(eighths),
                           continuity=notes, **categories)
+
+
+def stated_wardrobe(facts: SceneFacts, story: StoryContext,
+                    cast: list[str]) -> list[BreakdownItem]:
+    """The wardrobe the scene's text gives its cast by name (``wardrobe.py``), as facts."""
+    names = dict(story.character_ids)
+    for name in story.characters:
+        names.setdefault(name, story.character_id(name))
+    texts = [scene.text for scene in story.scenes.values() if scene.text]
+    return [BreakdownItem(item=item, character=cid, suggested=False)
+            for cid, item in scene_wardrobe(facts.text, cast, names, texts)]
 
 
 def _items(scene: PlannedScene, key: str) -> list[BreakdownItem]:
@@ -122,8 +137,11 @@ def add_continuity(scenes: Iterable[PlannedScene]) -> None:
                     or before.story_day == scene.story_day)
         shared = [c for c in scene.breakdown.cast if c in before.breakdown.cast]
         if shared and same_day:
-            wardrobe = [f"{i.character}: {i.item}" for i in _items(before, "wardrobe")
-                        if i.character in shared]
+            worn: dict[str, list[str]] = {}
+            for i in _items(before, "wardrobe"):
+                if i.character is not None and i.character in shared:
+                    worn.setdefault(i.character, []).append(i.item)
+            wardrobe = [f"{who}: {', '.join(items)}" for who, items in worn.items()]
             computed.append(
                 f"from scene {before.number}: {', '.join(shared)} in the same wardrobe and "
                 "makeup/hair" + (f" ({'; '.join(wardrobe)})" if wardrobe else ""))
