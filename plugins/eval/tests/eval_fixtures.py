@@ -6,7 +6,7 @@ import copy
 from pathlib import Path
 from typing import Any
 
-from novelcrew_eval import LoadedGold, load_gold
+from novelcrew_eval import Gold, LoadedGold, load_gold
 
 GOLD_DIR = Path(__file__).resolve().parents[3] / "examples" / "gold"
 VELL = GOLD_DIR / "the-last-shift-at-vell-street.yaml"
@@ -84,12 +84,18 @@ def director_for(architect: dict[str, Any]) -> dict[str, Any]:
     return {"scenes": scenes}
 
 
-def storyboard_for(architect: dict[str, Any], director: dict[str, Any]) -> dict[str, Any]:
-    """A storyboard in the storyboard crew's shape: everyone on screen described and dressed."""
+def storyboard_for(architect: dict[str, Any], director: dict[str, Any],
+                   gold: Gold | None = None) -> dict[str, Any]:
+    """A storyboard in the storyboard crew's shape: everyone on screen described and dressed.
+
+    Everyone gets an inferred hair and age; with ``gold``, each person's gold looks are their
+    stated features (evidence: the look itself), so the looks scores are perfect too."""
     ids = {c["name"]: c["id"] for c in architect["characters"]}
+    stated = {c.name: c.looks for c in gold.characters} if gold else {}
     looks = [{"id": c["id"], "name": c["name"], "hair": {"value": "short grey hair"},
-              "age_range": {"value": "in her sixties", "stated": True,
-                            "evidence": "in her sixties"},
+              "age_range": {"value": "in her sixties", "stated": False, "evidence": ""},
+              "distinguishing_features": [{"value": look, "stated": True, "evidence": look}
+                                          for look in stated.get(c["name"], [])],
               "wardrobe": {"default": "a flour-dusted apron over a blue dress"},
               "phrase": f"{c['name']}, short grey hair"} for c in architect["characters"]]
     scenes = []

@@ -72,6 +72,17 @@ dialogue:
         load_gold(path)
 
 
+def test_a_look_not_in_the_story_is_named(tmp_path: Path) -> None:
+    scene = """scenes:
+  - {starts_with: "Ada Kerr opened", int_ext: INT, day_night: DAY, location: the hall}
+"""
+    looks = "characters: [{name: Ada Kerr, aliases: [Ada], looks: [%s]}, {name: Ben}]\n"
+    rest = BASE.split("\n", 1)[1] + scene
+    assert load_gold(_gold(tmp_path, looks % "OPENED  the door" + rest)).gold.characters[0].looks
+    with pytest.raises(GoldError, match=r"looks not found in story.txt: Ada Kerr: 'red hair'"):
+        load_gold(_gold(tmp_path, looks % "red hair" + rest))
+
+
 def test_unknown_names_and_values_are_refused(tmp_path: Path) -> None:
     path = _gold(tmp_path, BASE + """scenes:
   - {starts_with: "Ada Kerr opened", int_ext: INSIDE, day_night: DAY, location: the barn,

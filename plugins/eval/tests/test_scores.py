@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ def perfect() -> dict[str, Any]:
     architect = perfect_architect(vell())
     director = director_for(architect)
     return {"architect": architect, "director": director,
-            "storyboard": storyboard_for(architect, director)}
+            "storyboard": storyboard_for(architect, director, vell().gold)}
 
 
 def test_a_perfect_result_scores_one_on_every_metric_and_check(perfect: dict[str, Any]) -> None:
@@ -242,6 +243,70 @@ def test_a_character_on_screen_with_only_a_name_lowers_only_looks_described(
     assert _all(damaged)["looks_described"] == 1.0  # a feature is a look
 
 
+def _look(board: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(c for c in board["bible"]["characters"] if c["name"] == name)
+
+
+def test_a_strangers_look_marked_stated_lowers_only_looks_precision(
+    perfect: dict[str, Any],
+) -> None:
+    damaged = clone(perfect)
+    rosa = _look(damaged["storyboard"], "Rosa Amati")  # the story never says how she looks
+    rosa["build"] = {"value": "long-armed", "stated": True,
+                     "evidence": "He was nineteen, long-armed and careful"}  # Theo's
+    story = score(vell(), damaged)
+    assert _changed(_all(perfect), {**story.scores, **story.checks}) == {"looks_precision"}
+    assert story.scores["looks_precision"] == pytest.approx(3 / 4)
+    assert story.details["looks_wrong"] == ["Rosa Amati: long-armed"]
+    rosa["build"]["stated"] = False  # an inferred look is not held to the story's words
+    assert _all(damaged)["looks_precision"] == 1.0
+
+
+def test_dropping_a_stated_look_lowers_only_looks_recall(perfect: dict[str, Any]) -> None:
+    damaged = clone(perfect)
+    theo = _look(damaged["storyboard"], "Theo Lind")
+    theo["distinguishing_features"] = [
+        f for f in theo["distinguishing_features"] if f["value"] != "long-armed"]
+    story = score(vell(), damaged)
+    assert _changed(_all(perfect), {**story.scores, **story.checks}) == {"looks_recall"}
+    assert story.scores["looks_recall"] == pytest.approx(2 / 3)
+    assert story.details["gold_looks_missed"] == ["Theo Lind: long-armed"]
+    theo["build"] = {"value": "long-armed, rangy", "stated": False}  # inferred still counts
+    assert _all(damaged)["looks_recall"] == 1.0
+
+
+def test_a_look_matches_by_its_content_words_or_its_evidence(perfect: dict[str, Any]) -> None:
+    board = clone(perfect)
+    danny = _look(board["storyboard"], "Danny")
+    danny["name"] = "the son"  # known by the architect's character his id is
+    danny["distinguishing_features"] = [
+        {"value": "he was forty", "stated": True, "evidence": ""},  # pronoun and "was" aside
+        {"value": "about forty years old", "stated": True, "evidence": ""},
+        {"value": "late thirties", "stated": True, "evidence": "He was forty and tired"}]
+    assert _all(board)["looks_precision"] == 1.0
+    danny["distinguishing_features"][2]["evidence"] = ""
+    story = score(vell(), board)
+    assert story.scores["looks_precision"] == pytest.approx(4 / 5)
+    assert story.details["looks_wrong"] == ["the son: late thirties"]
+
+
+def test_a_hair_or_eyes_colour_is_read_with_its_noun(perfect: dict[str, Any]) -> None:
+    loaded = vell()
+    theo = loaded.gold.character("Theo Lind")
+    grey_eyed = theo.model_copy(update={"looks": ["grey eyes"]})  # type: ignore[union-attr]
+    gold = loaded.gold.model_copy(update={"characters": [
+        grey_eyed if c is theo else c for c in loaded.gold.characters]})
+    board = clone(perfect)
+    look = _look(board["storyboard"], "Theo Lind")
+    look["distinguishing_features"] = []
+    look["eyes"] = {"value": "grey", "stated": True, "evidence": ""}
+    look["hair"] = {"value": "grey", "stated": True, "evidence": ""}  # grey hair is not his
+    story = score(replace(loaded, gold=gold), board)
+    assert story.scores["looks_precision"] == pytest.approx(2 / 3)  # Danny's forty is right
+    assert story.details["looks_wrong"] == ["Theo Lind: grey hair"]
+    assert story.scores["looks_recall"] == 1.0
+
+
 def test_a_day_without_an_outfit_lowers_only_outfits_by_day(perfect: dict[str, Any]) -> None:
     damaged = clone(perfect)
     board = damaged["storyboard"]
@@ -262,8 +327,9 @@ def test_a_day_without_an_outfit_lowers_only_outfits_by_day(perfect: dict[str, A
 def test_without_a_storyboard_its_checks_are_not_applicable(perfect: dict[str, Any]) -> None:
     plain = clone(perfect)
     del plain["storyboard"]
-    checks = score(vell(), plain).checks
-    assert checks["looks_described"] is None and checks["outfits_by_day"] is None
+    story = score(vell(), plain)
+    assert story.checks["looks_described"] is None and story.checks["outfits_by_day"] is None
+    assert story.scores["looks_precision"] is None and story.scores["looks_recall"] is None
 
 
 def test_todays_result_shape_scores_what_it_carries(perfect: dict[str, Any]) -> None:

@@ -3,17 +3,20 @@
 A gold file is YAML (format in ``examples/gold/README.md``); ``load_gold`` validates it with the
 models below and checks it against its story, so a gold file that drifts from its text (a
 ``starts_with`` or a dialogue ``line`` no longer found verbatim, scenes out of order) fails
-loudly instead of scoring every model as wrong.
+loudly instead of scoring every model as wrong. A character's ``looks`` are held to the same
+standard: each must be found in the story, so a look is what the words say, not an impression.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from novelcrew_eval.matching import quote_normalise
 
 __all__ = [
     "Gold",
@@ -45,6 +48,10 @@ class GoldCharacter(_Strict):
     name: str = Field(min_length=1)
     aliases: list[str] = Field(default_factory=list)
     role: Role = "supporting"
+    looks: list[Annotated[str, Field(min_length=2)]] = Field(
+        default_factory=list,
+        description="What the story's words say this person looks like (age, build, skin, hair, "
+                    "eyes, features), each a short phrase found in the story; no clothing.")
 
     @property
     def names(self) -> list[str]:
@@ -163,6 +170,18 @@ class LoadedGold:
         return self.path.stem
 
 
+def _check_looks(path: Path, gold: Gold, text: str) -> None:
+    """Every look is found in the story (any case, any spacing, straight or curly quotes).
+
+    A look the story does not state would score a model that stays with the text as wrong.
+    """
+    story = quote_normalise(text).lower()
+    missing = [f"{character.name}: {look!r}" for character in gold.characters
+               for look in character.looks if quote_normalise(look).lower() not in story]
+    if missing:
+        raise GoldError(f"{path}: looks not found in {gold.story}: " + "; ".join(missing))
+
+
 def load_gold(path: str | Path) -> LoadedGold:
     """Read, validate and check a gold file against its story; ``GoldError`` says what is wrong."""
     path = Path(path)
@@ -199,5 +218,6 @@ def load_gold(path: str | Path) -> LoadedGold:
             f"{path}: dialogue not found verbatim in {gold.story}: "
             + "; ".join(repr(m) for m in missing)
         )
+    _check_looks(path, gold, text)
     return LoadedGold(path=path, gold=gold, story_path=story_path, text=text,
                       scene_starts=tuple(starts))

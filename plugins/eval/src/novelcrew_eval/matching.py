@@ -3,7 +3,8 @@
 Names are *normalised* before any comparison: Unicode NFKC, lower case, curly quotes made
 straight, possessive "'s" dropped, every run of non-letters/digits a single space, and leading
 articles (the, a, an) removed. Token comparisons also drop honorifics (Mr, Mrs, Dr, ...), small
-words (of, in, at, ...) and a plural "s".
+words (of, in, at, ...) and a plural "s"; looks also drop pronouns, "was" and hedges ("about",
+"very"), so "his glasses" matches "rimless glasses" and "perhaps forty" matches "forty".
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ __all__ = [
     "content_tokens",
     "line_key",
     "lines_match",
+    "looks_match",
     "match_name",
     "names_match",
     "normalise",
@@ -90,6 +92,21 @@ def match_name(names: Iterable[str], candidates: Sequence[Sequence[str]]) -> int
 
 def _partial(a: str, b: str) -> bool:
     ta, tb = content_tokens(a), content_tokens(b)
+    return bool(ta) and bool(tb) and (ta <= tb or tb <= ta)
+
+
+#: words that say whose a look is or how sure the teller is, not what it looks like
+_LOOK_FILLER = {"he", "she", "him", "his", "her", "hers", "their", "its", "they", "was", "were",
+                "is", "are", "had", "has", "have", "very", "about", "around", "perhaps", "maybe",
+                "roughly", "nearly", "almost", "some", "that"}
+
+
+def looks_match(a: str, b: str) -> bool:
+    """The same look: the content words of one are all among the other's ('white hair' and
+    'white hair cut short', 'his glasses' and 'rimless glasses'; 'grey eyes' and 'grey hair'
+    are not). Pronouns, "was" and hedges are not content here: they say whose the look is or
+    how sure the teller is, and a bible's value is written about the one person anyway."""
+    ta, tb = (content_tokens(x) - _LOOK_FILLER for x in (a, b))
     return bool(ta) and bool(tb) and (ta <= tb or tb <= ta)
 
 

@@ -23,6 +23,8 @@ _NOTES = {
     "vehicles_recall": ("vehicles_missed",),
     "animals_recall": ("animals_missed",),
     "dialogue_speaker_accuracy": ("dialogue_coverage", "dialogue", "speakers_wrong"),
+    "looks_precision": ("looks_wrong",),
+    "looks_recall": ("gold_looks_missed",),
     "leaks": ("leaks",),
     "dialogue_verbatim": ("dialogue_not_in_story",),
     "scene_grounding": ("not_in_scene_text",),

@@ -13,6 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from novelcrew_eval.gold import GoldItem, LoadedGold
+from novelcrew_eval.looks import (
+    LOOK_FIELDS,
+    bible_characters,
+    looks_precision,
+    looks_recall,
+    trait_text,
+)
 from novelcrew_eval.matching import (
     Sentences,
     content_tokens,
@@ -47,6 +54,8 @@ METRICS = (
     "vehicles_recall",
     "animals_recall",
     "dialogue_speaker_accuracy",
+    "looks_precision",
+    "looks_recall",
     "leaks",
 )
 #: the checks that need no gold
@@ -457,15 +466,10 @@ def subjects_in_scene(view: ResultView) -> tuple[float | None, list[str]]:
 
 
 # the storyboard ------------------------------------------------------------------------------
-_LOOK = ("age_range", "build", "skin", "hair", "eyes")
-
-
 def _on_screen(view: ResultView) -> list[tuple[str, str, dict[str, Any]]]:
     """(character id, story day, bible entry) of everyone a storyboard shot frames, once each."""
     board = view.storyboard or {}
-    bible = board.get("bible") if isinstance(board.get("bible"), dict) else {}
-    looks = {str(c.get("id")): c for c in (bible or {}).get("characters") or []
-             if isinstance(c, dict)}
+    looks = {str(c.get("id")): c for c in bible_characters(view)}
     seen: dict[tuple[str, str], dict[str, Any]] = {}
     for scene in board.get("scenes") or []:
         if not isinstance(scene, dict):
@@ -479,11 +483,6 @@ def _on_screen(view: ResultView) -> list[tuple[str, str, dict[str, Any]]]:
     return [(cid, day, look) for (cid, day), look in seen.items()]
 
 
-def _text(trait: Any) -> str:
-    value = trait.get("value") if isinstance(trait, dict) else trait
-    return value.strip() if isinstance(value, str) else ""
-
-
 def looks_described(view: ResultView) -> tuple[float | None, list[str]]:
     """The share of characters on screen whose visual bible entry says how they look.
 
@@ -495,8 +494,8 @@ def looks_described(view: ResultView) -> tuple[float | None, list[str]]:
     if not people:
         return None, []
     bare = [str(look.get("name") or cid) for cid, look in people.items()
-            if not any(_text(look.get(k)) for k in _LOOK)
-            and not any(_text(f) for f in look.get("distinguishing_features") or [])]
+            if not any(trait_text(look.get(k)) for k in LOOK_FIELDS)
+            and not any(trait_text(f) for f in look.get("distinguishing_features") or [])]
     return 1 - len(bare) / len(people), bare
 
 
@@ -512,7 +511,8 @@ def outfits_by_day(view: ResultView) -> tuple[float | None, list[str]]:
     undressed = []
     for cid, day, look in pairs:
         wardrobe = look.get("wardrobe") if isinstance(look.get("wardrobe"), dict) else {}
-        if not (_text((wardrobe or {}).get(day)) or _text((wardrobe or {}).get("default"))):
+        if not (trait_text((wardrobe or {}).get(day))
+                or trait_text((wardrobe or {}).get("default"))):
             undressed.append(f"{look.get('name') or cid} (day {day or '?'})")
     return 1 - len(undressed) / len(pairs), undressed
 
@@ -570,6 +570,12 @@ def score(loaded: LoadedGold, result: Any, *, tolerance: int = 2) -> StoryScore:
             details[f"{kind}_missed"] = missed
     scores["dialogue_speaker_accuracy"], more = _speakers(loaded, view)
     details.update(more)
+    scores["looks_precision"], wrong = looks_precision(loaded, view)
+    if wrong:
+        details["looks_wrong"] = wrong[:20]
+    scores["looks_recall"], unfound = looks_recall(loaded, view)
+    if unfound:
+        details["gold_looks_missed"] = unfound[:20]
     found_leaks = (leaks(view.architect, loaded.text) + leaks(view.director, loaded.text)
                    + leaks(view.storyboard, loaded.text))
     scores["leaks"] = len(found_leaks)
