@@ -52,6 +52,8 @@ def test_what_the_sentence_says_of_the_character_is_taken() -> None:
     "Mara watched Tom's grey eyes narrow.",
     # a bare body word with nothing said of it
     "Mara closed her eyes and pushed back her hair.",
+    # how she looks for a moment, not how she looks
+    "Mara looked at him for a long moment, with her wet hair in her eyes.",
 ])
 def test_what_is_not_tied_to_the_character_is_left_out(sentence: str) -> None:
     assert looks(MARA, sentence) == {}

@@ -54,6 +54,11 @@ _AGE = re.compile(r"\b(?P<value>\d{1,2}[- ]year[- ]old|in (?P<owner>his|her|thei
 _SHE = re.compile(r"\b(?:she|her|hers|herself)\b", re.I)
 _HE = re.compile(r"\b(?:he|him|his|himself)\b", re.I)
 _EMPTY = ("hair", "eyes", "skin", "complexion")
+#: how someone looks for a moment, not how they look: "his wet hair", "her tired eyes"
+_PASSING = frozenset({"wet", "damp", "soaked", "soaking", "dripping", "sweaty", "tangled",
+                      "windblown", "wind-blown", "messy", "dishevelled", "tousled", "tired",
+                      "red-rimmed", "bloodshot", "streaming", "closed", "shut", "open",
+                      "narrowed", "wide", "frightened", "flushed"})
 
 
 def _pronoun(sentences: Iterable[str]) -> str | None:
@@ -94,7 +99,8 @@ def _first(pattern: re.Pattern[str], texts: list[str], facts: CharacterFacts,
     for text in texts:
         for match in pattern.finditer(text):
             value = match.group("value").strip(" ,")
-            if value.lower() in _EMPTY or not _owned(match, facts, pronoun):
+            if value.lower() in _EMPTY or not _owned(match, facts, pronoun) \
+                    or _PASSING & {w.strip(",").lower() for w in value.split()[:-1]}:
                 continue
             if text is not about and not _named_before(text, match.start(), facts):
                 continue
