@@ -1,0 +1,236 @@
+"""The checks that need no gold: what a result says about itself, and about its story.
+
+Each takes the result's view and the story text and returns its value in [0, 1] (``None``
+when the result does not carry what it measures) with what a reader should look at: the
+lines not in the story, the shots that frame the wrong number of people, the people on screen
+with no look. ``CHECKS`` runs them in the order reports show them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from novelcrew_eval.looks import LOOK_FIELDS, bible_characters, trait_text
+from novelcrew_eval.matching import content_tokens, match_name, normalise, quote_normalise
+from novelcrew_eval.result import ResultView
+
+__all__ = ["CHECKS", "GOLD_FREE"]
+
+
+def dialogue_verbatim(view: ResultView, story: str) -> tuple[float | None, list[str]]:
+    """The share of quoted lines found in the story as written (quotes and spaces forgiven)."""
+    lines = [line.line for scene in view.scenes for line in scene.dialogue]
+    if not lines:
+        return None, []
+    text = quote_normalise(story)
+    missing = [line for line in lines
+               if quote_normalise(line).strip(" \"'") not in text]
+    return 1 - len(missing) / len(lines), missing
+
+
+def _grounded(names: list[str], text: str) -> bool:
+    words = content_tokens(text)
+    for name in names:
+        if normalise(name) and normalise(name) in normalise(text):
+            return True
+        if content_tokens(name) & words:
+            return True
+    return False
+
+
+def scene_grounding(view: ResultView, story: str) -> tuple[float | None, list[str]]:
+    """The share of a scene's named characters and props that its own text mentions."""
+    total = 0
+    missing: list[str] = []
+    for scene in view.scenes:
+        if not scene.text:
+            continue
+        for ref in scene.characters:
+            total += 1
+            if not _grounded(view.character_names(ref), scene.text):
+                missing.append(f"scene {scene.number}: {ref}")
+        for item in scene.items:
+            total += 1
+            if not _grounded([item], scene.text):
+                missing.append(f"scene {scene.number}: {item}")
+    if not total:
+        return None, []
+    return 1 - len(missing) / total, missing
+
+
+def _planned_scenes(view: ResultView) -> list[dict[str, Any]]:
+    return [s for s in (view.director or {}).get("scenes") or []
+            if isinstance(s, dict) and isinstance(s.get("shots"), list)]
+
+
+def _shots(scene: dict[str, Any]) -> list[dict[str, Any]]:
+    return [shot for shot in scene["shots"] if isinstance(shot, dict)]
+
+
+def _field(shot: dict[str, Any], *keys: str) -> str:
+    """The first of ``keys`` the shot fills, lower case (today's name first, then older ones)."""
+    for key in keys:
+        value = shot.get(key)
+        if value not in (None, ""):
+            return str(value).strip().lower()
+    return ""
+
+
+def shot_variety(view: ResultView, story: str) -> tuple[float | None, int | None]:
+    """1.0 unless every planned scene has the same shot pattern (size, angle, movement, lens).
+
+    Returns the check and the number of distinct patterns (None without a plan); n/a with
+    fewer than two scenes.
+    """
+    scenes = _planned_scenes(view)
+    patterns = {
+        tuple(
+            (_field(shot, "size", "shot_size", "shot_type"), _field(shot, "angle"),
+             _field(shot, "movement"), _field(shot, "lens_mm", "lens"))
+            for shot in _shots(scene)
+        )
+        for scene in scenes
+    }
+    distinct = len(patterns) if view.director is not None else None
+    if len(scenes) < 2:
+        return None, distinct
+    return (0.0 if len(patterns) == 1 else 1.0), distinct
+
+
+#: how many people a coverage frames (fewest, most); a master or a cutaway may frame anyone
+_FRAMES = {"single": (1, 1), "two-shot": (2, 2), "over-the-shoulder": (1, 2), "insert": (0, 1)}
+_COVERAGE_NAMES = {"ots": "over-the-shoulder", "2-shot": "two-shot", "twoshot": "two-shot"}
+
+
+def _coverage(shot: dict[str, Any]) -> str:
+    kind = re.sub(r"[^a-z0-9]+", "-", _field(shot, "coverage")).strip("-")
+    return _COVERAGE_NAMES.get(kind, kind)
+
+
+def _subjects(shot: dict[str, Any]) -> list[str] | None:
+    subjects = shot.get("subjects")
+    if not isinstance(subjects, list):
+        return None
+    return list(dict.fromkeys(str(s).strip() for s in subjects if str(s).strip()))
+
+
+def coverage_fit(view: ResultView, story: str) -> tuple[float | None, list[str]]:
+    """The share of singles, two-shots, over-the-shoulders and inserts whose subjects fit.
+
+    An editor cutting a "single" that frames four people, or a "two-shot" of one, has no
+    coverage for the beat; a storyboard built from it describes the wrong picture.
+    """
+    judged = 0
+    misfits: list[str] = []
+    for scene in _planned_scenes(view):
+        for shot in _shots(scene):
+            bounds, subjects = _FRAMES.get(_coverage(shot)), _subjects(shot)
+            if bounds is None or subjects is None:
+                continue
+            judged += 1
+            if not bounds[0] <= len(subjects) <= bounds[1]:
+                misfits.append(f"scene {scene.get('number')} shot {shot.get('number')}: "
+                               f"{_coverage(shot)} of {len(subjects)}")
+    if not judged:
+        return None, []
+    return 1 - len(misfits) / judged, misfits
+
+
+def _scene_people(view: ResultView, scene: dict[str, Any]) -> list[list[str]]:
+    """Everyone the scene has by either crew's account (names or ids), as lists of names."""
+    refs = [c for c in scene.get("characters") or [] if isinstance(c, str)]
+    breakdown = scene.get("breakdown")
+    if isinstance(breakdown, dict):
+        refs += [c for c in breakdown.get("cast") or [] if isinstance(c, str)]
+    refs += next((s.characters for s in view.scenes if s.number == scene.get("number")), [])
+    return [view.character_names(ref) for ref in dict.fromkeys(refs)]
+
+
+def subjects_in_scene(view: ResultView, story: str) -> tuple[float | None, list[str]]:
+    """The share of shot subjects who are among their scene's characters.
+
+    A shot that frames someone the scene does not have puts the wrong actor on the call sheet
+    and the wrong face in the generated frame.
+    """
+    total = 0
+    strangers: list[str] = []
+    for scene in _planned_scenes(view):
+        people = _scene_people(view, scene)
+        for shot in _shots(scene):
+            for ref in _subjects(shot) or []:
+                total += 1
+                if match_name(view.character_names(ref), people) is None:
+                    strangers.append(f"scene {scene.get('number')} shot "
+                                     f"{shot.get('number')}: {ref}")
+    if not total:
+        return None, []
+    return 1 - len(strangers) / total, strangers
+
+
+# the storyboard ------------------------------------------------------------------------------
+def _on_screen(view: ResultView) -> list[tuple[str, str, dict[str, Any]]]:
+    """(character id, story day, bible entry) of everyone a storyboard shot frames, once each."""
+    board = view.storyboard or {}
+    looks = {str(c.get("id")): c for c in bible_characters(view)}
+    seen: dict[tuple[str, str], dict[str, Any]] = {}
+    for scene in board.get("scenes") or []:
+        if not isinstance(scene, dict):
+            continue
+        for shot in scene.get("shots") or []:
+            if not isinstance(shot, dict):
+                continue
+            day = str(shot.get("story_day") or scene.get("story_day") or "")
+            for cid in _subjects(shot) or []:
+                seen.setdefault((cid, day), looks.get(cid, {}))
+    return [(cid, day, look) for (cid, day), look in seen.items()]
+
+
+def looks_described(view: ResultView, story: str) -> tuple[float | None, list[str]]:
+    """The share of characters on screen whose visual bible entry says how they look.
+
+    A name alone gives an image model nothing to hold, so every shot invents a new face; an
+    age, build, skin, hair, eyes or a distinguishing feature, stated or inferred, is the anchor
+    that keeps the person the same from shot to shot.
+    """
+    people = {cid: look for cid, _, look in _on_screen(view)}
+    if not people:
+        return None, []
+    bare = [str(look.get("name") or cid) for cid, look in people.items()
+            if not any(trait_text(look.get(k)) for k in LOOK_FIELDS)
+            and not any(trait_text(f) for f in look.get("distinguishing_features") or [])]
+    return 1 - len(bare) / len(people), bare
+
+
+def outfits_by_day(view: ResultView, story: str) -> tuple[float | None, list[str]]:
+    """The share of (character, story day) pairs on screen that the bible dresses.
+
+    An outfit for the day (or a default one) is pasted into every prompt of that day; without
+    it each generated shot dresses the person anew, a continuity break at every cut.
+    """
+    pairs = _on_screen(view)
+    if not pairs:
+        return None, []
+    undressed = []
+    for cid, day, look in pairs:
+        wardrobe = look.get("wardrobe") if isinstance(look.get("wardrobe"), dict) else {}
+        if not (trait_text((wardrobe or {}).get(day))
+                or trait_text((wardrobe or {}).get("default"))):
+            undressed.append(f"{look.get('name') or cid} (day {day or '?'})")
+    return 1 - len(undressed) / len(pairs), undressed
+
+
+Check = Callable[[ResultView, str], tuple[float | None, Any]]
+
+#: (name, check, the details key for what it found), in the order reports show them
+GOLD_FREE: tuple[tuple[str, Check, str], ...] = (
+    ("dialogue_verbatim", dialogue_verbatim, "dialogue_not_in_story"),
+    ("scene_grounding", scene_grounding, "not_in_scene_text"),
+    ("shot_variety", shot_variety, "shot_patterns_distinct"),
+    ("coverage_fit", coverage_fit, "coverage_misfits"),
+    ("subjects_in_scene", subjects_in_scene, "subjects_not_in_scene"),
+    ("looks_described", looks_described, "looks_missing"),
+    ("outfits_by_day", outfits_by_day, "outfits_missing"),
+)
+CHECKS = tuple(name for name, _, _ in GOLD_FREE)
