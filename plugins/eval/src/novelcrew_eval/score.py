@@ -1,4 +1,4 @@
-"""The scores: a result against a gold annotation, plus checks that need no gold.
+"""The scores: a result against a gold annotation, then the checks that need no gold.
 
 Every metric is a number in [0, 1] (``leaks`` is a count, lower is better) or ``None`` when
 the result does not carry what it measures (no scene text, no speakers, no director plan);
