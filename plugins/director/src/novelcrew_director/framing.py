@@ -33,9 +33,8 @@ def framing_warning(scene: PlannedScene, in_scene: Iterable[str],
     problems = []
     for shot in scene.shots:
         coverage = shot.coverage
-        bounds = FRAMES.get(coverage) if coverage is not None else None
-        if bounds is not None and coverage is not None:
-            count = len(shot.subjects)
+        if coverage is not None and coverage in FRAMES:
+            bounds, count = FRAMES[coverage], len(shot.subjects)
             if count == 0 and bounds[0] > 0:
                 problems.append(f"shot {shot.number} is a {coverage.value} that names nobody "
                                 "in frame")

@@ -35,10 +35,10 @@ BREAKDOWN_LABELS = (
 )
 
 
-def cast_list(result: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
-    """Character id -> (cast number, name), from the day out of days: the plan's one list of
-    its cast. A sheet is read by people, who know Nora Quill and cast number 1, not ``nora``."""
-    schedule = result.get("schedule")
+def cast_list(schedule: Any) -> dict[str, tuple[str, str]]:
+    """Character id -> (cast number, name), from the plan schedule's day out of days: the
+    plan's one list of its cast. A sheet is read by people, who know Nora Quill and cast
+    number 1, not ``nora``."""
     rows = schedule.get("day_out_of_days") if isinstance(schedule, Mapping) else None
     return {str(row["character_id"]): (str(row.get("cast_number") or ""),
                                        str(row.get("name") or row["character_id"]))
@@ -132,7 +132,7 @@ def scene_plan(result: Mapping[str, Any]) -> RenderableType:
     if shared_note:
         parts.append(Text(f"every shot: {shared_note}", style="dim"))
     suggested = False
-    cast = cast_list(result)
+    cast = cast_list(result.get("schedule"))
     for scene in result.get("scenes") or []:
         parts.append(_scene_title(scene))
         if scene.get("summary"):
@@ -185,8 +185,7 @@ def scene_plan(result: Mapping[str, Any]) -> RenderableType:
 def stripboard(schedule: Mapping[str, Any]) -> Table:
     """The stripboard: one row per strip, grouped into shooting days; cast by the numbers of
     the day out of days below it, as a strip shows them."""
-    numbers = {cid: number for cid, (number, _) in cast_list({"schedule": schedule}).items()
-               if number}
+    numbers = {cid: number for cid, (number, _) in cast_list(schedule).items() if number}
     table = Table(title="Stripboard", title_justify="left", expand=True)
     for col, ratio in (("day", 2), ("scene", None), ("I/E", None), ("D/N", None),
                        ("location", 2), ("pages", None), ("hours", None), ("cast #", 2)):

@@ -70,8 +70,7 @@ def split_result(data: Any) -> tuple[dict[str, Any] | None, dict[str, Any] | Non
     """The architect and director results in a job record, a ``result`` dict or a bare result."""
     if not isinstance(data, dict):
         raise ResultError("a result must be a JSON object")
-    if isinstance(data.get("result"), dict) and ("crews" in data or "status" in data):
-        data = data["result"]
+    data = _results(data)
     if "architect" in data or "director" in data:
         architect, director = data.get("architect"), data.get("director")
         return (architect if isinstance(architect, dict) else None,
@@ -87,11 +86,17 @@ def split_result(data: Any) -> tuple[dict[str, Any] | None, dict[str, Any] | Non
     )
 
 
-def storyboard_of(data: Any) -> dict[str, Any] | None:
-    """The storyboard crew's result in a job record or a result dict, if it ran."""
+def _results(data: Any) -> Any:
+    """A job record's ``result`` dict; anything else as it is."""
     if isinstance(data, dict) and isinstance(data.get("result"), dict) \
             and ("crews" in data or "status" in data):
-        data = data["result"]
+        return data["result"]
+    return data
+
+
+def storyboard_of(data: Any) -> dict[str, Any] | None:
+    """The storyboard crew's result in a job record or a result dict, if it ran."""
+    data = _results(data)
     found = data.get("storyboard") if isinstance(data, dict) else None
     return found if isinstance(found, dict) else None
 

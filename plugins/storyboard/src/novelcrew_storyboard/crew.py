@@ -157,12 +157,10 @@ def project_style(doc: dict[str, Any]) -> dict[str, str]:
 
 
 # materials -------------------------------------------------------------------------------------
-def character_material(story: Story, cid: str, limit: int, *, alone: bool = False) -> str:
+def character_material(story: Story, cid: str, limit: int) -> str:
     """The character's description, then the story's sentences that name them, to ``limit``
-    (with ``alone``, only sentences that name no other character: the offline stand-in cannot
-    tell whose grey hair a sentence means)."""
+    (the offline stand-in reads ``offline_material`` instead)."""
     c = story.characters[cid]
-    others = [o for o in story.characters if o != cid] if alone else []
     lines = [f"[{cid}] {c.name}" + (f" (also: {', '.join(c.aliases)})" if c.aliases else "")
              + (f", {c.role}" if c.role else ""), clean(c.description, 800)]
     used = sum(map(len, lines))
@@ -170,8 +168,7 @@ def character_material(story: Story, cid: str, limit: int, *, alone: bool = Fals
         for sentence in sentences(scene.text):
             if used + len(sentence) > limit:
                 return "\n".join(lines)
-            if story.mentions(cid, sentence) and not any(story.mentions(o, sentence)
-                                                         for o in others):
+            if story.mentions(cid, sentence):
                 lines.append(f"- {sentence}")
                 used += len(sentence) + 3
     days = sorted({s.story_day for s in story.scenes.values()

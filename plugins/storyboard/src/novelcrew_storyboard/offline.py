@@ -83,12 +83,28 @@ def _owned(match: re.Match[str], facts: CharacterFacts, pronoun: str | None) -> 
     return True
 
 
+_TITLES = frozenset({"mr", "mrs", "miss", "ms", "dr", "reverend", "rev", "father", "mother",
+                     "sister", "brother", "sergeant", "sgt", "constable", "pc", "inspector",
+                     "captain", "sir", "lady", "lord", "aunt", "uncle", "old", "young"})
+
+
+def _calls(name: str, aliases: Iterable[str] = ()) -> list[str]:
+    """What names a person in a sentence, longest first: the whole name, each alias, and the
+    name's first word after any title ("Clare" for Clare Ashworth; not "Ashworth", which her
+    brother shares)."""
+    words = [w for w in name.split() if w.lower().strip(".") not in _TITLES]
+    return sorted({n for n in (name, *aliases, *words[:1]) if n}, key=len, reverse=True)
+
+
+def _named(calls: Iterable[str], text: str) -> bool:
+    low = text.lower()
+    return any(re.search(rf"\b{re.escape(n.lower())}\b", low) for n in calls)
+
+
 def _named_before(text: str, position: int, facts: CharacterFacts) -> bool:
     """Whether the sentence names the character before ``position``: in "she looked at Mara
     with tired eyes" the eyes are someone else's."""
-    words = {facts.name, *facts.aliases, facts.name.split()[0] if facts.name else ""}
-    head = text[:position].lower()
-    return any(re.search(rf"\b{re.escape(w.lower())}\b", head) for w in words if w)
+    return _named(_calls(facts.name, facts.aliases), text[:position])
 
 
 def _first(pattern: re.Pattern[str], texts: list[str], facts: CharacterFacts,
@@ -115,9 +131,7 @@ def _first(pattern: re.Pattern[str], texts: list[str], facts: CharacterFacts,
 
 def _was(facts: CharacterFacts, what: str) -> re.Pattern[str]:
     """``<name> was <what>``, by any of the character's names."""
-    names = sorted({facts.name, *facts.aliases, facts.name.split()[0] if facts.name else ""},
-                   key=len, reverse=True)
-    alternatives = "|".join(rf"\b{re.escape(n)}" for n in names if n)
+    alternatives = "|".join(rf"\b{re.escape(n)}" for n in _calls(facts.name, facts.aliases))
     return re.compile(_WAS.format(name=alternatives) + _DEGREE + what)
 
 
@@ -179,20 +193,6 @@ def _visible(sentence: str) -> bool:
     return bool(rest) and speech_tag(rest) is None
 
 
-_TITLES = frozenset({"mr", "mrs", "miss", "ms", "dr", "reverend", "rev", "father", "mother",
-                     "sister", "brother", "sergeant", "sgt", "constable", "pc", "inspector",
-                     "captain", "sir", "lady", "lord", "aunt", "uncle", "old", "young"})
-
-
-def _names(name: str, sentence: str) -> bool:
-    """Whether ``sentence`` names the person: the whole name, or its first word after any
-    title ("Clare" for Clare Ashworth; not "Ashworth", which her brother shares)."""
-    words = [w for w in name.split() if w.lower().strip(".") not in _TITLES]
-    low = sentence.lower()
-    return any(re.search(rf"\b{re.escape(n.lower())}\b", low)
-               for n in (name, *words[:1]) if n)
-
-
 def offline_shot(shot: ShotFacts, scene: SceneFacts, cast: list[CharacterLook]) -> tuple[str, str]:
     """Action and composition from the plan's and the story's own words.
 
@@ -203,7 +203,7 @@ def offline_shot(shot: ShotFacts, scene: SceneFacts, cast: list[CharacterLook]) 
     action = clean(first_sentence(shot.notes))
     summary = clean(first_sentence(scene.summary))
     if not action and cast and shot.coverage != "master":
-        about = [s for s in sentences(scene.text) if _names(cast[0].name, s)]
+        about = [s for s in sentences(scene.text) if _named(_calls(cast[0].name), s)]
         about = [s for s in about if clean(s) != summary] or about
         # what can be seen first: a line of dialogue or its bare tag ("Tuck said") shows
         # nothing, and a line without its tag does not say who speaks
