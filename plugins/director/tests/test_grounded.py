@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 from director_fixtures import (
     GROUNDED,
     GROUNDED_TEXTS,
@@ -37,13 +39,16 @@ def _answer(body: dict[str, Any]) -> str:
 
 async def run_grounded(tmp_path: Path, server: OpenAIServer, result: dict[str, Any],
                        inputs: dict[str, Any] | None = None,
-                       config: dict[str, Any] | None = None) -> Any:
+                       config: dict[str, Any] | None = None,
+                       events: list[Any] | None = None) -> Any:
     plugins = make_plugins(graph_plugin(MemoryGraph()), FixedArchitect(result),
                            entry_points=["director"])
     settings = make_settings(tmp_path / "data", default_model="openai/director-test",
                              openai_base_url=server.url, openai_api_key="sk-test")
-    job, _ = await run_job(plugins, "architect,director", inputs or {}, settings=settings,
-                           project_id="ferry", config=config)
+    job, log = await run_job(plugins, "architect,director", inputs or {}, settings=settings,
+                             project_id="ferry", config=config)
+    if events is not None:
+        events.extend(log)
     assert job.status == "succeeded", job.error
     return ScenePlan.model_validate(job.result["director"])
 
@@ -59,10 +64,12 @@ def prompts(server: OpenAIServer) -> list[tuple[str, str]]:
 
 
 async def test_the_brief_carries_the_text_and_the_sheets_mark_suggestions(
-        tmp_path: Path) -> None:
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="novelcrew_director")
     with OpenAIServer(default=_answer) as server:
+        events: list[Any] = []
         plan = await run_grounded(tmp_path, server, GROUNDED,
-                                  {"constraints": {"pages_per_day": 0.25}})
+                                  {"constraints": {"pages_per_day": 0.25}}, events=events)
         sent = prompts(server)
     assert len(sent) == 6
     for _agent, text in sent:
@@ -103,8 +110,9 @@ async def test_the_brief_carries_the_text_and_the_sheets_mark_suggestions(
     # continuity is computed against the previous scene; the model's notes follow
     assert sheet.continuity == ["the rope is wet"]  # the first scene has no previous one
     notes = " | ".join(two.breakdown.continuity)
-    assert "from scene 1: nora, tam in the same wardrobe" in notes
-    assert "nora: yellow oilskins" in notes and "props carried from scene 1" in notes
+    # people by name: the notes are read by the crew
+    assert "from scene 1: Nora Quill, Thomas Reid in the same wardrobe" in notes
+    assert "Nora Quill: yellow oilskins" in notes and "props carried from scene 1" in notes
     assert "weather and light continue from scene 1" in notes
     # shots speak the vocabulary, subjects by character id (unknown names dropped)
     wide, close = one.shots
@@ -126,8 +134,11 @@ async def test_the_brief_carries_the_text_and_the_sheets_mark_suggestions(
                     "harbourmaster": ["", "", "", "SWF"]}
     assert schedule.day_out_of_days[0].name == "Nora Quill"
     assert plan.language == "English"
-    # three short scenes cannot fit 1.5x: nothing is cut, and the plan says why
-    assert any("too short for the prompt budget" in w for w in plan.warnings)
+    # three short scenes cannot fit 1.5x: nothing is cut, and the operator's log says why; a
+    # note on cost, not on the plan, so neither the plan nor the job's events warn of it
+    assert "too short for the prompt budget" in caplog.text
+    assert not any("prompt budget" in w for w in plan.warnings)
+    assert not any("prompt budget" in e.message for e in events)
 
 
 async def test_a_long_scene_is_trimmed_with_a_note(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ crew whose result is a plan."""
 from __future__ import annotations
 
 import copy
+import re
 import subprocess
 import sys
 from typing import Any
@@ -110,10 +111,13 @@ def test_a_grounded_plan_shows_the_breakdown_stripboard_and_day_out_of_days() ->
                  "Nora Quill: yellow oilskins*", "cast #", "1, 2",
                  "vehicles", "old Bedford van", "props carried from scene 0: rope",
                  "static / sticks", "24mm", "master", "* suggested by the model",
-                 "Stripboard", "Day 1", "1 (1/2)", "Kessel Slipway", "Day out of days",
-                 "Nora Quill", "SWF", "1 days (2.5 h), 1 company move(s)", "WS 1",
+                 "Stripboard", "1 (1/2)", "Kessel Slipway", "Day out of days",
+                 "Nora Quill", "SWF", "1 day (2.5 h), 1 company move", "WS 1",
                  "days: grouped by location"):
         assert text in out, f"{text!r} missing:\n{out}"
+    # the day-break strip closes the day with its totals, on one line as a board shows it
+    (end,) = [line for line in out.splitlines() if "end of day 1" in line]
+    assert re.search(r"end of day 1\s.*1 3/8 .*2\.5 .*1 company move", end), end
 
 
 

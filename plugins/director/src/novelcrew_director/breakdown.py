@@ -14,7 +14,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from novelcrew_director.models import (
     CATEGORIES,
@@ -123,8 +123,10 @@ def _items(scene: PlannedScene, key: str) -> list[BreakdownItem]:
     return list(getattr(scene.breakdown, key))
 
 
-def add_continuity(scenes: Iterable[PlannedScene]) -> None:
-    """Notes on what must match the previous scene, computed from both breakdowns.
+def add_continuity(scenes: Iterable[PlannedScene],
+                   name: Callable[[str], str] = lambda cid: cid) -> None:
+    """Notes on what must match the previous scene, computed from both breakdowns; people by
+    ``name`` (their id by default), since the notes are read by the crew, not a program.
 
     Same story day (or unknown) and shared cast: wardrobe and makeup/hair carry over; props in
     both scenes are carried; a change of DAY/NIGHT within one story day is a time jump to show;
@@ -141,10 +143,10 @@ def add_continuity(scenes: Iterable[PlannedScene]) -> None:
             for i in _items(before, "wardrobe"):
                 if i.character is not None and i.character in shared:
                     worn.setdefault(i.character, []).append(i.item)
-            wardrobe = [f"{who}: {', '.join(items)}" for who, items in worn.items()]
+            wardrobe = [f"{name(who)}: {', '.join(items)}" for who, items in worn.items()]
             computed.append(
-                f"from scene {before.number}: {', '.join(shared)} in the same wardrobe and "
-                "makeup/hair" + (f" ({'; '.join(wardrobe)})" if wardrobe else ""))
+                f"from scene {before.number}: {', '.join(map(name, shared))} in the same "
+                "wardrobe and makeup/hair" + (f" ({'; '.join(wardrobe)})" if wardrobe else ""))
             injuries = [i.item for i in _items(before, "makeup_hair")
                         if i.character in shared and re.search(
                             r"blood|bruise|cut|wound|scar|bandage|injur|burn", i.item, re.I)]

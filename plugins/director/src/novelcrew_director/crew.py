@@ -164,19 +164,20 @@ async def run(ctx: RunContext, inputs: DirectorInput) -> ScenePlan:
             f"characters a scene): their prompts kept the opening and ending, "
             f"{100 * kept / max(whole, 1):.0f}% of their text")
     if not budget.attainable:
-        warnings.append(
-            f"the scenes are too short for the prompt budget ({inputs.prompt_budget:g}x their "
-            "text): each scene's prompts carry a fixed part of about 5,000 characters, so "
-            "nothing was cut and the prompts are larger than the budget")
+        # the rule for every short story, about cost and not the plan (nothing was cut): for
+        # the operator's log, not a warning to the writer
+        log.info("the scenes are too short for the prompt budget (%gx their text): each "
+                 "scene's prompts carry a fixed part of about 5,000 characters, so the prompts "
+                 "are larger than the budget; nothing was cut", inputs.prompt_budget)
     if entry_chars < MAX_ENTRY_CHARS:
         warnings.append(f"character and location entries were cut to {entry_chars} "
                         "characters in the prompts to fit the prompt budget")
     planned.sort(key=lambda scene: scene.number)
-    add_continuity(planned)
     names = {story.character_id(name): name for name in story.characters}
     for scene in planned:
         names.update({story.character_id(n): n for n in scene.characters
                       if story.character_id(n) not in names})
+    add_continuity(planned, lambda cid: names.get(cid, cid))
     for scene in planned:
         in_scene = {story.character_id(n) for n in [*scene.characters,
                                                     *briefs[scene.number].facts.characters]}

@@ -16,6 +16,10 @@ from rich.text import Text
 from novelcrew.display import join, model_note, seconds, short
 
 
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
 def is_scene_plan(result: Mapping[str, Any]) -> bool:
     """Scenes with shots and production totals; not a storyboard, which has them too but also
     a visual bible (the storyboard plugin renders those)."""
@@ -183,32 +187,33 @@ def scene_plan(result: Mapping[str, Any]) -> RenderableType:
 
 
 def stripboard(schedule: Mapping[str, Any]) -> Table:
-    """The stripboard: one row per strip, grouped into shooting days; cast by the numbers of
-    the day out of days below it, as a strip shows them."""
+    """The stripboard: one row per strip, grouped into shooting days, each day closed by its
+    day-break strip (its pages, hours and company moves); cast by the numbers of the day out
+    of days below it, as a strip shows them."""
     numbers = {cid: number for cid, (number, _) in cast_list(schedule).items() if number}
     table = Table(title="Stripboard", title_justify="left", expand=True)
-    for col, ratio in (("day", 2), ("scene", None), ("I/E", None), ("D/N", None),
+    for col, ratio in (("day", None), ("scene", None), ("I/E", None), ("D/N", None),
                        ("location", 2), ("pages", None), ("hours", None), ("cast #", 2)):
         table.add_column(col, ratio=ratio,
-                         justify="right" if col in ("scene", "pages", "hours") else "left")
+                         justify="right" if col in ("day", "scene", "pages", "hours")
+                         else "left")
     for day in schedule.get("days") or []:
-        moves = day.get("company_moves") or 0
-        label = (f"Day {day.get('day')}\n{day.get('work')} · {day.get('pages')} pg\n"
-                 f"{float(day.get('hours') or 0):.1f} h" + (f" · {moves} move(s)" if moves
-                                                             else ""))
-        strips = day.get("strips") or []
-        for i, strip in enumerate(strips):
+        for i, strip in enumerate(day.get("strips") or []):
             scene = str(strip.get("scene", ""))
             if strip.get("part"):
                 scene += f" ({strip['part']})"
-            table.add_row(label if i == 0 else "", scene,
+            table.add_row(str(day.get("day", "")) if i == 0 else "", scene,
                           str(strip.get("int_ext") or ""), str(strip.get("day_night") or ""),
                           str(strip.get("location", "")), str(strip.get("pages", "")),
                           f"{float(strip.get('hours') or 0):.1f}",
                           join(sorted((numbers.get(c, str(c)) for c in strip.get("cast") or []),
                                       key=lambda n: (not n.isdigit(), int(n) if n.isdigit()
-                                                     else 0, n))),
-                          end_section=i == len(strips) - 1)
+                                                     else 0, n))))
+        moves = int(day.get("company_moves") or 0)
+        table.add_row("", "", "", "", f"end of day {day.get('day')}",
+                      str(day.get("pages", "")), f"{float(day.get('hours') or 0):.1f}",
+                      _count(moves, "company move") if moves else "", style="bold",
+                      end_section=True)
     return table
 
 
@@ -240,11 +245,12 @@ def totals_grid(totals: Mapping[str, Any]) -> Table:
     grid.add_row("screen time", seconds(totals.get("estimated_screen_time_seconds")))
     days_value = totals.get("shooting_days", totals.get("estimated_shooting_days"))
     if days_value is not None:
-        days = f"{days_value} days"
+        whole = float(days_value).is_integer()  # an older plan's estimate may be 0.5
+        days = _count(int(days_value), "day") if whole else f"{days_value} days"
         if totals.get("estimated_shooting_hours") is not None:
             days += f" ({totals['estimated_shooting_hours']} h)"
         if totals.get("company_moves"):
-            days += f", {totals['company_moves']} company move(s)"
+            days += f", {_count(int(totals['company_moves']), 'company move')}"
         if totals.get("shooting_days_available"):
             fits = "fits" if totals.get("fits_schedule") else "does NOT fit"
             days += f"; {fits} {totals['shooting_days_available']} available"
