@@ -34,8 +34,8 @@ ANALYSIS = {
 }
 
 
-def text_of(job: Job | dict[str, Any], *entry_points: str) -> str:
-    console = Console(record=True, width=140, color_system=None)
+def text_of(job: Job | dict[str, Any], *entry_points: str, width: int = 140) -> str:
+    console = Console(record=True, width=width, color_system=None)
     render_job(job, console, make_plugins(entry_points=["architect", *entry_points]))
     return console.export_text()
 
@@ -54,6 +54,28 @@ def test_an_analysis_reads_as_title_logline_and_tables_of_cast_places_and_scenes
                  "wary", "88 words in 2 chunk(s), 5 model calls"):
         assert text in out, f"{text!r} missing:\n{out}"
     assert '"logline"' not in out
+
+
+def test_at_80_columns_each_character_is_a_block_not_a_five_column_table() -> None:
+    cast = [{**ANALYSIS["characters"][0],
+             "description": "a locum doctor from Glasgow who has never lived on an island and "
+                            "means to leave on the first ferry of the spring"},
+            ANALYSIS["characters"][1]]
+    job = Job(crews=["architect"], status=JobStatus.succeeded,
+              result={"architect": {**ANALYSIS, "characters": cast}})
+    out = text_of(job, width=80)
+    lines = [line.rstrip() for line in out.splitlines()]
+    start = lines.index("Characters (2)")
+    assert lines[start + 1] == "Ada Kerr  protagonist"
+    # who, arc and relationships below the name, whole words, not cut into narrow columns
+    assert lines[start + 2] == ("  a locum doctor from Glasgow who has never lived on an island "
+                                "and means to")
+    assert lines[start + 3:start + 6] == ["  leave on the first ferry of the spring",
+                                          "  arc: from stranger to the island's doctor",
+                                          "  relationships: ally of Callum Reid"]
+    assert lines[start + 6:start + 8] == ["Callum Reid  supporting", "  the ferryman's son"]
+    # wide enough, the table again
+    assert "┃ name" in text_of(job, width=140)
 
 
 def test_an_analysis_of_another_crew_is_drawn_too_but_a_scene_plan_is_not() -> None:

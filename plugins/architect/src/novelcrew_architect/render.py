@@ -9,11 +9,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from rich.console import Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
 from novelcrew.display import join, model_note, short
+
+#: narrower than this, five columns of prose break every few words: one block per character
+TABLE_MIN_WIDTH = 120
 
 
 def is_analysis(result: Mapping[str, Any]) -> bool:
@@ -43,19 +47,7 @@ def analysis(result: Mapping[str, Any]) -> RenderableType:
 
     characters = result.get("characters") or []
     if characters:
-        table = Table(title=f"Characters ({len(characters)})", title_justify="left",
-                      show_lines=False, expand=True)
-        table.add_column("name", style="bold", no_wrap=True)
-        table.add_column("role")
-        table.add_column("who", ratio=2)
-        table.add_column("arc", ratio=2)
-        table.add_column("relationships", ratio=1)
-        for c in characters:
-            rels = join(f"{r.get('kind', '')} of {r.get('to', '')}"
-                         for r in c.get("relationships") or [] if isinstance(r, Mapping))
-            table.add_row(str(c.get("name", "")), str(c.get("role", "")),
-                          short(c.get("description")), short(c.get("arc")), short(rels))
-        parts.append(table)
+        parts.append(_Characters(characters))
 
     locations = result.get("locations") or []
     if locations:
@@ -94,3 +86,39 @@ def analysis(result: Mapping[str, Any]) -> RenderableType:
             f"{stats.get('words', '?')} words in {stats.get('chunks', '?')} chunk(s), "
             f"{stats.get('model_calls', '?')} model calls", style="dim"))
     return Group(*parts)
+
+
+class _Characters:
+    """The cast as a table where the terminal is wide enough, else one block per character
+    (name and role, then who, arc and relationships as indented lines)."""
+
+    def __init__(self, characters: list[Any]) -> None:
+        self.characters = [c for c in characters if isinstance(c, Mapping)]
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        title = f"Characters ({len(self.characters)})"
+        rows = [(str(c.get("name", "")), str(c.get("role", "")), short(c.get("description")),
+                 short(c.get("arc")), short(_relationships(c))) for c in self.characters]
+        if options.max_width >= TABLE_MIN_WIDTH:
+            table = Table(title=title, title_justify="left", show_lines=False, expand=True)
+            table.add_column("name", style="bold", no_wrap=True)
+            table.add_column("role")
+            table.add_column("who", ratio=2)
+            table.add_column("arc", ratio=2)
+            table.add_column("relationships", ratio=1)
+            for row in rows:
+                table.add_row(*row)
+            yield table
+            return
+        yield Text(title, style="italic")
+        for name, role, who, arc, rels in rows:
+            yield Text.assemble((name, "bold"), (f"  {role}" if role else "", "dim"))
+            for label, value in (("", who), ("arc: ", arc), ("relationships: ", rels)):
+                if value:
+                    line = Text.assemble((label, "dim"), value)
+                    yield Padding(line, (0, 0, 0, 2))
+
+
+def _relationships(character: Mapping[str, Any]) -> str:
+    return join(f"{r.get('kind', '')} of {r.get('to', '')}"
+                for r in character.get("relationships") or [] if isinstance(r, Mapping))
