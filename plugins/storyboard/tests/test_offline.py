@@ -123,3 +123,18 @@ def test_a_master_and_a_shot_of_nobody_share_the_summary() -> None:
         "Every October Thomas Ashworth minded the geese")
     assert offline_shot(ShotFacts(number=2, size="INSERT", coverage="insert"), SCENE, [])[0] \
         == "Every October Thomas Ashworth minded the geese"
+
+
+def test_a_line_of_dialogue_gives_its_speaker_no_look_and_no_pronoun() -> None:
+    # what she says of a stranger is no look of hers
+    assert looks(AGNES, '"You saw a man with a moustache and glasses in the dark," Agnes '
+                        "said.") == {}
+    # the hes of her lines do not outvote the shes of the narration: "his glasses" (the
+    # minister's, in a sentence that names only her) stays someone else's
+    assert looks(AGNES,
+                 'Agnes shook her head. "He said he would come. He never does. He forgets."',
+                 "Agnes folded her arms and she waited.",
+                 "Agnes put her cup down and she smiled.",
+                 "He looked at Agnes over his glasses.") == {}
+    assert looks(AGNES, "Agnes took off her glasses.",
+                 'Agnes laughed. "He never does."') == {"features": "glasses"}

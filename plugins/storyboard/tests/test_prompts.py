@@ -13,7 +13,7 @@ from novelcrew_sdk import make_plugins, make_settings, run_job
 from novelcrew_sdk.scripted import ScriptedLLM
 from novelcrew_storyboard import Storyboard, StoryboardShot
 from novelcrew_storyboard.models import CharacterLook, StyleGuide
-from novelcrew_storyboard.prompts import shot_prompts
+from novelcrew_storyboard.prompts import sentences, shot_prompts
 from novelcrew_storyboard.source import SceneFacts, ShotFacts
 
 #: what the boarding model writes for each (scene, shot): dialogue in every quoting style
@@ -177,3 +177,20 @@ def test_only_a_shot_of_an_empty_place_forbids_people(coverage: str,
     _, _, negative = shot_prompts(shot, SceneFacts(number=1, id="s001"), [], None,
                                   StyleGuide(), "", "")
     assert ("people" in negative.split(", ")) is forbids_people
+
+
+def test_a_line_of_dialogue_stays_whole_with_its_tag() -> None:
+    # a split inside or just after a quotation leaves lines without a speaker and tags
+    # without a line: the character material a model reads, and the offline actions
+    text = ('"Legion hall. Spud\'s lot," said Mo, and threw. "Stop!" she said. Mr. Pike came '
+            "in. He sat.\n\u201cThe doctor says it\u2019s arthritis. The doctor says a lot of "
+            "things.\u201d Nan laughed.\nChapter Two\nIt rained.")
+    assert sentences(text) == [
+        '"Legion hall. Spud\'s lot," said Mo, and threw.', '"Stop!" she said.',
+        "Mr. Pike came in.", "He sat.",
+        "\u201cThe doctor says it\u2019s arthritis. The doctor says a lot of things.\u201d",
+        "Nan laughed.", "Chapter Two", "It rained."]
+    # a quotation never closed ends at the paragraph, and a long one at its next full stop
+    assert sentences('"Wait. Go.\nShe went.') == ['"Wait. Go.', "She went."]
+    long = '"' + " ".join(["The sea was grey and the wind was high."] * 20)
+    assert max(map(len, sentences(long))) < 700

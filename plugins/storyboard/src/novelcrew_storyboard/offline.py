@@ -167,7 +167,11 @@ def _age(texts: list[str], facts: CharacterFacts, pronoun: str | None, about: st
 def offline_character(facts: CharacterFacts, description: str,
                       sentences: list[str]) -> CharacterAnswer:
     """Traits the words tie to the character; ``sentences`` name no other character, and
-    ``description`` is about them (empty when it names someone else)."""
+    ``description`` is about them (empty when it names someone else). Read in narration only:
+    what a line of dialogue says ("a man with a moustache and glasses") is no look of its
+    speaker, and its pronouns are no clue to theirs."""
+    description = without_speech(description)[0]
+    sentences = [rest for rest, _ in map(without_speech, sentences) if rest]
     texts = [t for t in (description, *sentences) if t]
     pronoun = _pronoun(texts)
 
@@ -185,8 +189,8 @@ def offline_character(facts: CharacterFacts, description: str,
 
 
 def _visible(sentence: str) -> bool:
-    """Whether a sentence shows something: not a line of dialogue, its bare tag, or a piece
-    of a line the sentence split cut ('Get on, Tuck."')."""
+    """Whether a sentence shows something: not a line of dialogue, its bare tag, or a line
+    left open (a speech that runs on into the next paragraph)."""
     if sentence.count('"') % 2 or sentence.count("\u201c") != sentence.count("\u201d"):
         return False
     rest, _ = without_speech(sentence)

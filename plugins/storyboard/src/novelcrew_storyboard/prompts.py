@@ -121,8 +121,40 @@ def first_sentence(text: str) -> str:
     return re.split(r"(?<=[.!?])\s", text.strip(), maxsplit=1)[0] if text else ""
 
 
+#: a word that ends a sentence: . ! ? or … and any closing quotes or brackets after it
+_ENDS = re.compile(r"[.!?\u2026][\"'\u201d\u2019)\]]*$")
+#: a word that starts one: a capital or a digit, after any opening quote or bracket
+_STARTS = re.compile(r"^[\"'\u201c\u2018(\[]*[A-Z0-9\u00c0-\u00de]")
+#: titles whose full stop ends no sentence ("Mr. Pike")
+_TITLES = re.compile(r"^(?:Mr|Mrs|Ms|Dr|St|Mt|Prof|Rev|Sgt|Capt|Col|Gen|Lt|Jr|Sr)\.$")
+#: a sentence longer than this ends at its next full stop even inside an unclosed quotation
+_LONGEST = 600
+
+
 def sentences(text: str) -> list[str]:
-    return [s.strip() for s in re.split(r"(?<=[.!?\"])\s+", text) if s.strip()]
+    """The text's sentences, each line of dialogue whole with its tag ('"Legion hall. Spud's
+    lot," said Mo.'): a split inside a quotation gives lines no speaker and tags no line, and
+    after it ('"Stop!" she said.') a tag with no line. Paragraphs end sentences."""
+    out: list[str] = []
+    for paragraph in re.split(r"\n", text):
+        words = paragraph.split()
+        current: list[str] = []
+        straight, curly, size = False, 0, 0
+        for i, word in enumerate(words):
+            current.append(word)
+            size += len(word) + 1
+            straight ^= word.count('"') % 2 == 1
+            curly = max(0, curly + word.count("\u201c") - word.count("\u201d"))
+            following = words[i + 1] if i + 1 < len(words) else None
+            if following is None or not _ENDS.search(word) or _TITLES.match(word):
+                continue
+            quoted = straight or curly > 0
+            if _STARTS.match(following) and (not quoted or size > _LONGEST):
+                out.append(" ".join(current))
+                current, straight, curly, size = [], False, 0, 0
+        if current:
+            out.append(" ".join(current))
+    return out
 
 
 def style_guide(hints: StyleHints, project: dict[str, str], story_genre: str, story_tone: str,
