@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -171,10 +172,29 @@ def test_a_person_runs_a_story_and_reads_the_plan(server: str, browser: WebDrive
         _wait(d).until(ec.presence_of_element_located((By.CSS_SELECTOR, selector)))
         d.save_screenshot(str(shots_dir / f"job-{name}.png"))
         if name == "stripboard":  # the computed schedule: days, strips, day-out-of-days
-            assert d.find_elements(By.CSS_SELECTOR, "#stripboard tr.dayrow")
+            # each day heads its strips with its pages, camera hours (and company moves)
+            days = [e.text for e in d.find_elements(By.CSS_SELECTOR, "#stripboard tr.dayrow")]
+            assert days and all(re.fullmatch(r"Shooting day \d+ · [\d /]+ pages · \d+\.\d h"
+                                             r"( · \d+ company moves?)?", t) for t in days), days
             assert d.find_elements(By.CSS_SELECTOR, "#dood tbody tr")
+            # a strip gives its pages and hours, and its cast by number and name, as a
+            # call sheet does: never a character id
+            cells = [[td.text for td in tr.find_elements(By.TAG_NAME, "td")]
+                     for tr in d.find_elements(By.CSS_SELECTOR, "#stripboard tr.strip")]
+            assert all(re.fullmatch(r"(\d+ )?\d/8|\d+", c[2]) and re.fullmatch(r"\d+\.\d", c[3])
+                       for c in cells), cells
+            cast = " ".join(c[4] for c in cells)
+            assert "1 Rosa Amati" in cast and "rosa-amati" not in cast, cast
+        if name == "shots":
+            subjects = d.find_element(By.ID, "shots").text
+            assert "Rosa Amati" in subjects and "rosa-amati" not in subjects
     d.find_element(By.CSS_SELECTOR, "button[data-view=scenes]").click()
     assert len(d.find_elements(By.CSS_SELECTOR, "#scenes .scene")) >= 3
+    scenes = d.find_element(By.ID, "scenes").text
+    assert "Rosa Amati" in scenes and "rosa-amati" not in scenes
+    assert re.search(r"\d/8 pg · story day \d", scenes), scenes[:500]
+    # what finished while it ran gives way to the result once it has ended
+    assert not d.find_elements(By.ID, "partial-count")
 
     # every export downloads and holds what it says
     for fmt in ("fountain", "shots.csv", "breakdown.csv", "stripboard.csv", "report.html"):

@@ -233,14 +233,18 @@ async function jobPage(id) {
       drawHead();
     }
     if (ev.type === "started" || ev.type === "crew_started") { job.status = "running"; drawHead(); }
-    if (ev.type === "partial" || (ev.data && (ev.data.scene !== undefined || ev.data.scene_number !== undefined) && ev.type === "task_finished")) {
+    // what has finished while the job runs; once it has ended, its result says it all
+    const live = !["succeeded", "failed", "cancelled"].includes(job.status);
+    if (live && (ev.type === "partial" || (ev.data && (ev.data.scene !== undefined || ev.data.scene_number !== undefined) && ev.type === "task_finished"))) {
       scenesDone.push(ev);
-      partial.replaceChildren(h("h2", {}, "Finished so far"), h("p", { class: "muted", id: "partial-count" }, `${scenesDone.length} part(s) finished`));
+      const n = scenesDone.length;
+      partial.replaceChildren(h("h2", {}, "Finished so far"), h("p", { class: "muted", id: "partial-count" }, `${n} part${n === 1 ? "" : "s"} finished`));
     }
   };
   const finish = async () => {
     job = await api(`/jobs/${encodeURIComponent(id)}`);
     drawHead();
+    partial.replaceChildren();
     renderResults(job, results);
   };
   if (["succeeded", "failed", "cancelled"].includes(job.status)) {
@@ -289,6 +293,21 @@ function exportButtons(job) {
 
 function isOffline(job) {
   return Object.values(job.result || {}).some((r) => r && ((r.model && r.model.offline) || r.offline === true));
+}
+
+// who a character id is: the day out of days numbers and names the cast (as a call sheet
+// does), the analysis names everyone else; a page shows people by name, never by id
+function castOf(job) {
+  const cast = new Map();
+  for (const c of (job.result.architect || {}).characters || []) if (c.id) cast.set(c.id, { name: c.name || c.id });
+  for (const r of ((job.result.director || {}).schedule || {}).day_out_of_days || []) {
+    if (r.character_id) cast.set(r.character_id, { name: r.name || r.character_id, number: r.cast_number });
+  }
+  const who = (id) => (cast.get(id) || { name: id }).name;
+  const item = (i) => typeof i === "object" && i !== null && i.item !== undefined
+    ? `${i.character ? `${who(i.character)}: ` : ""}${i.item}${i.suggested ? "*" : ""}` : i;
+  const byNumber = (ids) => [...(ids || [])].sort((a, b) => ((cast.get(a) || {}).number ?? 1e9) - ((cast.get(b) || {}).number ?? 1e9));
+  return { who, item, byNumber, number: (id) => (cast.get(id) || {}).number };
 }
 
 function mergedScenes(job) {
@@ -354,55 +373,73 @@ function headingOf(s) {
 }
 
 function scenesView(job) {
-  return h("div", { id: "scenes" }, mergedScenes(job).map((s) => {
+  const cast = castOf(job);
+  let suggested = false;
+  const view = h("div", { id: "scenes" }, mergedScenes(job).map((s) => {
     const sheet = s.breakdown || {};
     const rows = [];
     for (const [label, keys] of CATS) {
       const key = keys.find((k) => k in sheet);
-      const value = key ? sheet[key] : label === "cast" ? s.characters : label === "props" ? (s.props || s.objects) : null;
+      let value = key ? sheet[key] : label === "cast" ? s.characters : label === "props" ? (s.props || s.objects) : null;
+      if (key === "cast" && Array.isArray(value)) value = cast.byNumber(value).map(cast.who);
+      else if (Array.isArray(value)) value = value.map(cast.item);
+      if (Array.isArray(value) && value.some((v) => typeof v === "string" && v.endsWith("*"))) suggested = true;
       if (value && text(value)) rows.push([label, text(value)]);
     }
+    const pages = sheet.pages || (s.page_eighths ? `${s.page_eighths}/8` : "");
     const dialogue = (s.dialogue || []).map((d) => typeof d === "string" ? d : `${d.speaker}: ${d.line}`);
     return h("div", { class: "card scene", "data-scene": s.number },
       h("h3", {}, `${s.number}. ${headingOf(s)}`),
-      h("div", { class: "muted" }, [s.page_eighths ? `${s.page_eighths}/8 pages` : "", s.story_day ? `story day ${s.story_day}` : "", s.mood || s.emotional_beat || ""].filter(Boolean).join(" · ")),
+      h("div", { class: "muted scene-meta" }, [pages ? `${pages} pg` : "", s.story_day ? `story day ${s.story_day}` : "", s.mood || s.emotional_beat || ""].filter(Boolean).join(" · ")),
       s.summary ? h("p", {}, s.summary) : null,
       dialogue.length ? h("ul", {}, dialogue.map((d) => h("li", {}, d))) : null,
       rows.length ? table(["Breakdown", ""], rows) : null);
   }));
+  if (suggested) view.append(h("p", { class: "muted" }, "* suggested by the model; the scene's text does not say it"));
+  return view;
 }
 
 function stripsOf(job) {
   const d = job.result.director || {};
   const sched = d.schedule || {};
   const board = sched.stripboard || d.stripboard;
-  if (Array.isArray(board)) return board.map((s) => [s.day ?? s.shooting_day, s]);
+  if (Array.isArray(board)) return board.map((s) => [{ day: s.day ?? s.shooting_day }, s]);
   const out = [];
-  for (const day of sched.days || []) for (const item of day.scenes || day.strips || []) out.push([day.day ?? day.number, typeof item === "object" ? item : { scene: item }]);
+  for (const day of sched.days || []) for (const item of day.scenes || day.strips || []) out.push([{ ...day, day: day.day ?? day.number }, typeof item === "object" ? item : { scene: item }]);
   return out;
+}
+
+function dayLine(day) {
+  const moves = day.company_moves || 0;
+  return [`Shooting day ${day.day}`, day.pages ? `${day.pages} pages` : "", typeof day.hours === "number" ? `${day.hours.toFixed(1)} h` : "",
+    moves ? `${moves} company move${moves === 1 ? "" : "s"}` : ""].filter(Boolean).join(" · ");
 }
 
 function stripboardView(job) {
   const strips = stripsOf(job);
   if (!strips.length) return h("p", { class: "muted", id: "stripboard" }, "No schedule in this result.");
   const scenes = new Map(mergedScenes(job).map((s) => [s.number, s]));
-  const rows = [];
+  const cast = castOf(job);
   let lastDay = null;
   const tbody = h("tbody");
   for (const [day, strip] of strips) {
     const num = strip.scene ?? strip.scene_number ?? strip.number;
     const s = { ...(scenes.get(num) || {}), ...strip };
-    if (day !== lastDay) { tbody.append(h("tr", { class: "dayrow" }, h("td", { colspan: 5 }, `Shooting day ${day}`))); lastDay = day; }
+    if (day.day !== lastDay) { tbody.append(h("tr", { class: "dayrow" }, h("td", { colspan: 6 }, dayLine(day)))); lastDay = day.day; }
     const ie = String(s.int_ext || "INT").split("/")[0].toLowerCase();
     const dn = String(s.day_night || s.time_of_day || "").toLowerCase();
-    tbody.append(h("tr", { class: `strip strip-${ie} strip-${dn}` }, h("td", {}, num), h("td", {}, headingOf(s)),
-      h("td", {}, s.page_eighths ? `${s.page_eighths}/8` : ""), h("td", {}, text(strip.cast || (s.breakdown || {}).cast || s.characters)), h("td", {}, s.story_day || "")));
-    rows.push(s);
+    const pages = strip.pages || (s.breakdown || {}).pages || (s.page_eighths ? `${s.page_eighths}/8` : "");
+    const people = cast.byNumber(strip.cast || (s.breakdown || {}).cast || s.characters || [])
+      .map((id) => { const n = cast.number(id); return n ? `${n} ${cast.who(id)}` : cast.who(id); });
+    tbody.append(h("tr", { class: `strip strip-${ie} strip-${dn}` }, h("td", {}, strip.part ? `${num} (${strip.part})` : num),
+      h("td", {}, headingOf(s)), h("td", { class: "num" }, pages),
+      h("td", { class: "num" }, typeof strip.hours === "number" ? strip.hours.toFixed(1) : ""),
+      h("td", { class: "cast" }, people.join(", ")), h("td", {}, s.story_day || "")));
   }
   const d = job.result.director || {};
   const dood = (d.schedule || {}).day_out_of_days;
   return h("div", { id: "stripboard" },
-    h("table", {}, h("thead", {}, h("tr", {}, ["Scene", "Heading", "Pages", "Cast", "Story day"].map((c) => h("th", {}, c)))), tbody),
+    h("table", {}, h("thead", {}, h("tr", {}, ["Scene", "Heading", "Pages", "Hours", "Cast", "Story day"].map((c) => h("th", {}, c)))), tbody),
     Array.isArray(dood) && dood.length ? h("div", { id: "dood" }, h("h2", {}, "Day out of days"),
       table(["#", "Cast", ...(dood[0].codes || []).map((_, i) => `Day ${i + 1}`), "Work", "Hold"],
         dood.map((r) => [r.cast_number, r.name || r.character_id, ...(r.codes || []), r.work_days, r.hold_days]))) : null,
@@ -410,11 +447,12 @@ function stripboardView(job) {
 }
 
 function shotsView(job) {
+  const cast = castOf(job);
   return h("div", { id: "shots" }, mergedScenes(job).filter((s) => (s.shots || []).length).map((s) => h("div", { class: "card" },
     h("h3", {}, `${s.number}. ${headingOf(s)}`),
     table(["#", "Size", "Angle", "Movement", "Support", "Lens", "Subjects", "Sec", "Notes"], s.shots.map((x, i) => [
       x.number || i + 1, x.size || x.shot_size || x.shot_type, x.angle, x.movement, x.support || x.camera_support,
-      x.lens_mm ? `${x.lens_mm} mm` : x.lens, x.subjects || x.characters, x.estimated_duration_seconds || x.duration_seconds, x.description || x.notes])))));
+      x.lens_mm ? `${x.lens_mm} mm` : x.lens, [].concat(x.subjects || x.characters || []).map(cast.who).join(", "), x.estimated_duration_seconds || x.duration_seconds, x.description || x.notes])))));
 }
 
 function storyboardView(sb) {
