@@ -253,6 +253,59 @@ def test_a_person_runs_a_story_and_reads_the_plan(server: str, browser: WebDrive
     assert _console_errors(d) == []
 
 
+def test_the_storyboard_reads_as_the_media_step_takes_it(server: str, browser: WebDriver,
+                                                         shots_dir: Path) -> None:
+    """Whether it may go to media generation, the words every prompt repeats for each person
+    and place, the style, then per scene each shot with who is in frame and its prompts."""
+    d = browser
+    story = (ROOT / "examples" / "stories" / "the-lantern-fair-at-oxley-marsh.txt").read_text()
+    job = httpx.post(f"{server}/jobs", headers={"X-API-Key": KEY}, json={
+        "crews": ["architect", "director", "storyboard"], "project_id": "ui-board",
+        "inputs": {"story_text": story}}).json()
+    deadline = time.monotonic() + 120
+    while (state := httpx.get(f"{server}/jobs/{job['id']}", headers={"X-API-Key": KEY})
+           .json()["status"]) not in ("succeeded", "failed"):
+        assert time.monotonic() < deadline, f"the job stayed {state}"
+        time.sleep(0.2)
+    assert state == "succeeded"
+    board = httpx.get(f"{server}/jobs/{job['id']}", headers={"X-API-Key": KEY}).json()[
+        "result"]["storyboard"]
+    d.get(f"{server}/ui/")
+    d.execute_script("sessionStorage.setItem('novelcrew-key', arguments[0])", KEY)
+    d.get(f"{server}/ui/#/jobs/{job['id']}")
+    d.refresh()
+    _wait(d, 30).until(ec.element_to_be_clickable(
+        (By.CSS_SELECTOR, "button[data-view=storyboard]"))).click()
+    _wait(d).until(ec.presence_of_element_located((By.CSS_SELECTOR, "#storyboard .sb-shot")))
+    d.save_screenshot(str(shots_dir / "job-storyboard.png"))
+    page = d.find_element(By.ID, "storyboard").text
+    # a finished job stays finished once its event log has been read back
+    _wait(d).until(lambda drv: len(drv.find_elements(By.CSS_SELECTOR, "#events > div"))
+                   == httpx.get(f"{server}/jobs/{job['id']}", headers={"X-API-Key": KEY})
+                   .json()["events_count"])
+    assert d.find_element(By.CSS_SELECTOR, "h1 .badge").text == "succeeded"
+    assert not d.find_elements(By.ID, "cancel") and not d.find_elements(By.ID, "partial-count")
+    # the offline stand-in's board says it must not go to media generation
+    assert "not ready for media generation" in d.find_element(By.ID, "storyboard-flag").text
+    # people and places by the words every prompt repeats; a trait's inner fields never show
+    for c in board["bible"]["characters"]:
+        assert c["phrase"] in page
+    assert "stated:" not in page and "evidence:" not in page and "value:" not in page
+    assert "Style guide" in page and board["bible"]["style"]["film_look"] in page
+    # each scene's heading over its shots; a two-shot names who is in frame; prompts in full
+    scenes = d.find_elements(By.CSS_SELECTOR, "#storyboard .sb-scene")
+    assert [s.find_element(By.TAG_NAME, "h3").text.split(" · ")[0] for s in scenes] == [
+        f"Scene {s['number']}. {s['heading']}" for s in board["scenes"]]
+    shot = board["scenes"][0]["shots"][2]
+    shown = d.find_element(By.CSS_SELECTOR, f"#storyboard .sb-shot[data-shot='{shot['id']}']")
+    names = {c["id"]: c["name"] for c in board["bible"]["characters"]}
+    assert f"in frame: {', '.join(names[s] for s in shot['subjects'])}" in shown.text
+    assert shot["image_prompt"] in shown.text and f"motion: {shot['motion_prompt']}" in shown.text
+    shared = {x["negative_prompt"] for s in board["scenes"] for x in s["shots"]}
+    assert len(shared) == 1 and f"Negative prompt of every shot: {shared.pop()}" in page
+    assert _console_errors(d) == []
+
+
 def test_cancel_from_the_jobs_list(server: str, browser: WebDriver) -> None:
     d = browser
     story = STORY.read_text() * 20  # long enough to still be running when cancelled

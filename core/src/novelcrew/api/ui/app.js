@@ -249,7 +249,14 @@ async function jobPage(id) {
   };
   if (["succeeded", "failed", "cancelled"].includes(job.status)) {
     const log = [];
-    stopLive = follow(`/jobs/${encodeURIComponent(id)}/events`, (ev) => log.push(ev), () => log.forEach(addEvent));
+    // the log of a job that has ended is history: its "started" must not make it running again
+    const ended = job.status;
+    stopLive = follow(`/jobs/${encodeURIComponent(id)}/events`, (ev) => log.push(ev), () => {
+      log.forEach(addEvent);
+      job.status = ended;
+      partial.replaceChildren();
+      drawHead();
+    });
     renderResults(job, results);
   } else {
     stopLive = follow(`/jobs/${encodeURIComponent(id)}/events`, addEvent, finish);
@@ -456,17 +463,53 @@ function shotsView(job) {
 }
 
 function storyboardView(sb) {
-  const shots = [...(sb.shots || [])];
-  for (const sc of sb.scenes || []) shots.push(...(sc.shots || []).map((x) => ({ scene: sc.number ?? sc.scene, ...x })));
+  // as the terminal's storyboard reads: may it go to media generation, the words every prompt
+  // repeats for each person and place, the style, then per scene each shot and its prompts
   const bible = sb.bible || sb.visual_bible || {};
-  return h("div", { id: "storyboard" },
-    (bible.characters || []).length ? h("div", {}, h("h2", {}, "Visual bible: characters"),
-      table(["Id", "Name", "Look", "Reference prompt"], bible.characters.map((c) => [c.id, c.name, text([c.age_range, c.build, c.hair, c.eyes]), c.reference_prompt]))) : null,
-    h("h2", {}, `Shots (${shots.length})`),
-    shots.map((x) => h("div", { class: "card" }, h("b", {}, `${x.id || x.shot_id || x.number || ""}`), x.scene ? ` · scene ${x.scene}` : "",
-      x.duration_seconds ? ` · ${x.duration_seconds} s` : "",
-      h("div", { class: "prompt" }, x.image_prompt || x.prompt || ""),
-      x.motion_prompt ? h("div", { class: "prompt" }, `motion: ${x.motion_prompt}`) : null)));
+  const offline = sb.offline === true || (sb.model && sb.model.offline === true);
+  const flag = offline
+    ? h("div", { class: "banner", id: "storyboard-flag" }, "Offline stand-in: not a real storyboard, not ready for media generation.",
+      sb.note ? h("div", { class: "muted" }, sb.note) : null)
+    : h("p", { class: sb.ready_for_media_generation === true ? "ok" : "error", id: "storyboard-flag" },
+      sb.ready_for_media_generation === true ? "Ready for media generation" : "Not ready for media generation");
+  const people = new Map((bible.characters || []).map((c) => [c.id, c.name || c.id]));
+  const value = (t) => t && typeof t === "object" ? t.value || "" : t || "";
+  const chars = bible.characters || [];
+  const locs = bible.locations || [];
+  const style = bible.style || {};
+  const scenes = [...(sb.scenes || [])];
+  if ((sb.shots || []).length) scenes.push({ heading: "", shots: sb.shots });  // an older, flat result
+  const negatives = new Set(scenes.flatMap((sc) => (sc.shots || []).map((x) => x.negative_prompt || "")));
+  const shared = negatives.size === 1 ? [...negatives][0] : null;
+  const styleRows = [["aspect ratio", style.aspect_ratio], ["era", style.era], ["palette", text(style.palette)],
+    ["lighting", style.lighting_style], ["film look", style.film_look], ["every prompt ends", (style.fragments || []).join(", ")]]
+    .filter(([, v]) => v);
+  return h("div", { id: "storyboard" }, flag,
+    (sb.warnings || []).length ? h("ul", { class: "warnings" }, sb.warnings.map((w) => h("li", {}, text(w)))) : null,
+    chars.length ? [h("h2", {}, `Characters (${chars.length}): the words every prompt uses`),
+      table(["Name", "Look in every prompt", "Wardrobe", "Voice"], chars.map((c) => [c.name || c.id, c.phrase || "",
+        Object.entries(c.wardrobe || {}).map(([day, outfit]) => day === "default" ? outfit : `day ${day}: ${outfit}`).join("; "),
+        value(c.voice)]))] : null,
+    locs.length ? [h("h2", {}, `Locations (${locs.length})`),
+      table(["Name", "Look in every prompt", "Atmosphere"], locs.map((l) => [l.name || l.id, l.phrase || l.look || "", l.atmosphere]))] : null,
+    styleRows.length ? [h("h2", {}, "Style guide"), h("dl", { class: "kv", id: "style-guide" }, styleRows.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]))] : null,
+    shared ? h("p", { class: "muted" }, `Negative prompt of every shot: ${shared}`) : null,
+    h("h2", {}, `Shots (${scenes.reduce((n, sc) => n + (sc.shots || []).length, 0)})`),
+    scenes.map((sc) => h("div", { class: "card sb-scene", "data-scene": sc.number ?? "" },
+      sc.heading || sc.number ? h("h3", {}, `Scene ${sc.number ?? ""}. ${sc.heading || ""}`,
+        sc.story_day ? h("span", { class: "muted" }, ` · story day ${sc.story_day}`) : null) : null,
+      (sc.shots || []).map((x) => {
+        const lens = typeof x.lens_mm === "number" ? `${x.lens_mm}mm` : x.lens;
+        const moves = [...new Set([x.movement, x.support].filter(Boolean))].join(" / ");
+        const inFrame = [].concat(x.subjects || []).map((id) => people.get(id) || id).join(", ");
+        return h("div", { class: "sb-shot", "data-shot": x.id || x.number },
+          h("b", {}, `${x.id || x.shot_id || x.number || ""} `), [x.size, x.angle, moves, lens].filter(Boolean).join(" · "),
+          x.duration_seconds ? ` · ${x.duration_seconds} s` : "",
+          inFrame ? h("span", { class: "muted" }, ` · in frame: ${inFrame}`) : null,
+          h("div", { class: "prompt" }, x.image_prompt || x.prompt || ""),
+          x.motion_prompt ? h("div", { class: "prompt" }, `motion: ${x.motion_prompt}`) : null,
+          !shared && x.negative_prompt ? h("div", { class: "prompt" }, `negative: ${x.negative_prompt}`) : null);
+      }))));
 }
 
 // --- new job --------------------------------------------------------------------------------
