@@ -77,6 +77,15 @@ def test_day_out_of_days_codes() -> None:
     assert rows["tomas"].cast_number == 2 and rows["crew"].name == "crew"
 
 
+def test_of_two_in_every_scene_the_lead_is_number_one() -> None:
+    # cast numbers follow scenes worked, then the analysis's order (the lead first), not ids
+    strips = [strip(1, "A", cast=("clare", "tuck")), strip(2, "A", cast=("tuck", "clare", "dora"))]
+    days = pack(strips, pages_per_day=5, hours_per_day=24)
+    names = {"tuck": "Tuck", "clare": "Clare Ashworth", "dora": "Dora Finch"}
+    assert [(r.cast_number, r.name) for r in day_out_of_days(days, names)] == [
+        (1, "Tuck"), (2, "Clare Ashworth"), (3, "Dora Finch")]
+
+
 def test_schedule_totals_say_how_they_were_computed() -> None:
     schedule = build_schedule([strip(1, "A", eighths=11), strip(2, "B", "NIGHT", eighths=3)],
                               pages_per_day=4, hours_per_day=10)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from typing import Any
 
 import pytest
@@ -93,8 +94,40 @@ def test_the_report_is_self_contained_and_escapes_story_text() -> None:
     html = export(job(), "report.html")[1].decode()
     assert "<script" not in html and "http://" not in html and "https://" not in html
     assert "&lt;b&gt;70&lt;/b&gt;" in html  # a story's markup is text
-    for needle in ("The Last Shift", "INT. THE KITCHEN - NIGHT", "Stripboard", "rosa-amati"):
+    for needle in ("The Last Shift", "INT. THE KITCHEN - NIGHT", "Stripboard"):
         assert needle in html
+
+
+def test_the_report_names_people_and_closes_each_shooting_day() -> None:
+    """A printed report is read by the crew: people by name (numbered as the day out of days
+    numbers them), whose wardrobe it is, and each day's pages, hours and company moves."""
+    record = job()
+    director = record["result"]["director"]
+    director["scenes"][0]["breakdown"]["wardrobe"] = [
+        {"item": "apron", "character": "rosa-amati", "suggested": False},
+        {"item": "bicycle clips", "character": "theo-lind", "suggested": True}]
+    director["schedule"] = {
+        "days": [{"day": 1, "pages": "1 6/8", "hours": 8.5, "company_moves": 1, "strips": [
+            {"scene": 1, "cast": ["theo-lind", "rosa-amati"], "pages": "1 3/8", "hours": 5.0,
+             "part": "1/2"},
+            {"scene": 2, "cast": ["danny"], "pages": "3/8", "hours": 3.5}]}],
+        "day_out_of_days": [
+            {"cast_number": 1, "character_id": "rosa-amati", "name": "Rosa Amati",
+             "codes": ["SWF"]},
+            {"cast_number": 2, "character_id": "theo-lind", "name": "Theo Lind",
+             "codes": ["SWF"]}]}
+    record["result"]["storyboard"] = {"bible": {"characters": [
+        {"id": "danny", "name": "Danny Amati"}]}, "scenes": [{"number": 1, "shots": [
+            {"id": "s001-sh01", "subjects": ["rosa-amati", "danny"], "image_prompt": "x"}]}]}
+    html = export(record, "report.html")[1].decode()
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+    assert "rosa-amati" not in text and "theo-lind" not in text
+    assert "1 (1/2) INT. THE KITCHEN - NIGHT 1 3/8 5.0 1 Rosa Amati, 2 Theo Lind" in text
+    assert "End of day 1 1 6/8 8.5 1 company move" in text
+    assert "cast Rosa Amati; Theo Lind" in text  # the breakdown sheet
+    assert "wardrobe Rosa Amati: apron; Theo Lind: bicycle clips*" in text
+    assert "* suggested by the model" in text
+    assert "s001-sh01 Rosa Amati, Danny Amati" in text  # who is in frame, by the bible
 
 
 def test_a_format_without_its_crew_is_unavailable() -> None:

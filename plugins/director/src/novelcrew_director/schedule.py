@@ -177,8 +177,11 @@ def pack(ordered: list[Strip], pages_per_day: float = DEFAULT_PAGES_PER_DAY,
 
 def day_out_of_days(days: list[ShootingDay], names: dict[str, str] | None = None
                     ) -> list[CastDays]:
-    """The day-out-of-days table (step 4)."""
+    """The day-out-of-days table (step 4). Cast numbers go by scenes worked, then by the
+    analysis's order of the characters (``names``' order: the lead first), so of two people in
+    every scene the lead is number 1, not whoever's id sorts first."""
     names = names or {}
+    billing = {cid: i for i, cid in enumerate(names)}
     scenes: dict[str, set[int]] = {}
     first_seen: dict[str, int] = {}
     worked: dict[str, set[int]] = {}
@@ -188,7 +191,8 @@ def day_out_of_days(days: list[ShootingDay], names: dict[str, str] | None = None
                 scenes.setdefault(cast_id, set()).add(strip.scene)
                 first_seen[cast_id] = min(strip.scene, first_seen.get(cast_id, strip.scene))
                 worked.setdefault(cast_id, set()).add(day.day)
-    order = sorted(scenes, key=lambda c: (-len(scenes[c]), first_seen[c], c))
+    order = sorted(scenes, key=lambda c: (-len(scenes[c]), billing.get(c, len(billing)),
+                                          first_seen[c], c))
     rows = []
     for number, cast_id in enumerate(order, start=1):
         on = worked[cast_id]

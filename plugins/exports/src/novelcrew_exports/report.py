@@ -33,12 +33,59 @@ th,td{border:1px solid #999;padding:3px 5px;vertical-align:top;text-align:left}
 th{background:#eee} .muted{color:#555} .banner{background:#fff3cd;border:1px solid #c9a227;
 padding:.6em;margin:1em 0} .scene{page-break-before:always} .int{background:#fff}
 .ext{background:#fffbe0} .night{background:#dde4f5} .ext.night{background:#d6ecd2}
+.daybreak td{background:#222;color:#fff;font-weight:bold}
 @page{size:auto;margin:15mm} @media print{body{margin:0}}
 """
 
 
 def _e(value: Any) -> str:
     return escape(text(value))
+
+
+class _Cast:
+    """Who a character id is: the day out of days numbers and names the cast, the analysis
+    (and the storyboard's bible) names the rest. A printed report names people, never ids."""
+
+    def __init__(self, job: dict[str, Any]) -> None:
+        self.names: dict[str, str] = {}
+        self.numbers: dict[str, int] = {}
+        people = [*(result(job, "architect").get("characters") or []),
+                  *((result(job, "storyboard").get("bible") or {}).get("characters") or [])]
+        for c in people:
+            if isinstance(c, dict) and c.get("id"):
+                self.names.setdefault(str(c["id"]), str(c.get("name") or c["id"]))
+        schedule = result(job, "director").get("schedule")
+        for row in (schedule.get("day_out_of_days") if isinstance(schedule, dict) else None) or []:
+            if isinstance(row, dict) and row.get("character_id"):
+                cid = str(row["character_id"])
+                self.names[cid] = str(row.get("name") or cid)
+                if isinstance(row.get("cast_number"), int):
+                    self.numbers[cid] = row["cast_number"]
+
+    def who(self, cid: Any) -> str:
+        return self.names.get(str(cid), str(cid))
+
+    def ordered(self, ids: Any) -> list[str]:
+        """Ids in cast-number order (the unnumbered after, as they came)."""
+        found = [str(i) for i in (ids if isinstance(ids, list | tuple) else [ids]) if i]
+        return sorted(found, key=lambda cid: self.numbers.get(cid, 10**9))
+
+    def numbered(self, ids: Any) -> str:
+        return ", ".join(f"{self.numbers[c]} {self.who(c)}" if c in self.numbers else self.who(c)
+                         for c in self.ordered(ids))
+
+    def items(self, value: Any) -> list[str]:
+        """A breakdown list as a sheet prints it: 'Rosa Amati: apron', '*' if suggested."""
+        if isinstance(value, dict):  # {character id: item}
+            return [f"{self.who(k)}: {text(v)}" for k, v in value.items() if text(v)]
+        out = []
+        for item in value if isinstance(value, list | tuple) else [value]:
+            if isinstance(item, dict) and item.get("item") is not None:
+                owner = f"{self.who(item['character'])}: " if item.get("character") else ""
+                out.append(f"{owner}{item['item']}" + ("*" if item.get("suggested") else ""))
+            else:
+                out.extend(names([item]))
+        return out
 
 
 def _table(head: list[str], rows: list[list[Any]]) -> str:
@@ -75,7 +122,7 @@ def _analysis(job: dict[str, Any]) -> list[str]:
     return out
 
 
-def _scene(scene: dict[str, Any]) -> list[str]:
+def _scene(scene: dict[str, Any], cast: _Cast) -> list[str]:
     out = [f'<section class="scene"><h3>{scene.get("number")}. {escape(heading(scene))}</h3>']
     facts = [("Pages", _pages(scene)), ("Story day", text(scene.get("story_day"))),
              ("Mood", text(scene.get("mood") or scene.get("emotional_beat")))]
@@ -92,7 +139,9 @@ def _scene(scene: dict[str, Any]) -> list[str]:
     for column, keys in CATEGORIES.items():
         for key in keys:
             if key in sheet and names(sheet[key]):
-                rows.append([column.replace("_", " "), "; ".join(names(sheet[key]))])
+                listed = ([cast.who(c) for c in cast.ordered(names(sheet[key]))]
+                          if column == "cast" else cast.items(sheet[key]))
+                rows.append([column.replace("_", " "), "; ".join(listed)])
                 break
     if not sheet and scene.get("props"):
         rows.append(["props", "; ".join(names(scene["props"]))])
@@ -101,9 +150,13 @@ def _scene(scene: dict[str, Any]) -> list[str]:
         rows.append(["continuity", "; ".join(names(continuity))])
     if rows:
         out.append("<h4>Breakdown</h4>" + _table(["Category", "Items"], rows))
+        if any("*" in row[1] for row in rows):
+            out.append("<p class='muted'>* suggested by the model; the scene's text does not "
+                       "say it</p>")
     shot_rows = [[s.get("number") or i, _first(s, "size", "shot_size", "shot_type"),
                   s.get("angle"), s.get("movement"), _first(s, "support", "camera_support"),
-                  _first(s, "lens_mm", "lens"), names(_first(s, "subjects", "characters")),
+                  _first(s, "lens_mm", "lens"),
+                  ", ".join(map(cast.who, names(_first(s, "subjects", "characters")))),
                   _first(s, "estimated_duration_seconds", "duration_seconds"),
                   _first(s, "description", "notes")]
                  for i, s in enumerate(shots(scene), start=1)]
@@ -115,22 +168,38 @@ def _scene(scene: dict[str, Any]) -> list[str]:
     return out
 
 
-def _stripboard(job: dict[str, Any]) -> list[str]:
+def _stripboard(job: dict[str, Any], cast: _Cast) -> list[str]:
     strips = _strips(job)
     if not strips:
         return []
     by_number = {s.get("number"): s for s in scenes(job)}
+    found = result(job, "director").get("schedule")
+    days = {_first(d, "day", "number"): d for d in (found or {}).get("days") or []
+            if isinstance(d, dict)} if isinstance(found, dict) else {}
     out = ["<h2>Stripboard</h2><table><thead><tr><th>Day</th><th>Scene</th><th>Heading</th>"
-           "<th>Pages</th><th>Cast</th></tr></thead><tbody>"]
-    for day, strip in strips:
+           "<th>Pages</th><th>Hours</th><th>Cast</th></tr></thead><tbody>"]
+    for i, (day, strip) in enumerate(strips):
         number = _first(strip, "scene", "scene_number", "number")
         scene = {**by_number.get(number, {}), **strip}
         css = f"{int_ext(scene).split('/')[0].lower()} {day_night(scene).lower()}"
-        cast = names(_first(strip, "cast") or breakdown(scene).get("cast")
-                     or scene.get("characters"))
-        out.append(f'<tr class="{escape(css)}"><td>{_e(day)}</td><td>{_e(number)}</td>'
-                   f"<td>{escape(heading(scene))}</td><td>{escape(_pages(scene))}</td>"
-                   f"<td>{escape('; '.join(cast))}</td></tr>")
+        people = cast.numbered(_first(strip, "cast") or breakdown(scene).get("cast")
+                               or scene.get("characters"))
+        label = f"{number} ({strip['part']})" if strip.get("part") else text(number)
+        pages = text(strip.get("pages")) or _pages(scene)
+        hours = f"{float(strip['hours']):.1f}" if isinstance(strip.get("hours"), int | float) \
+            else ""
+        out.append(f'<tr class="{escape(css)}"><td>{_e(day)}</td><td>{escape(label)}</td>'
+                   f"<td>{escape(heading(scene))}</td><td>{escape(pages)}</td>"
+                   f"<td>{escape(hours)}</td><td>{escape(people)}</td></tr>")
+        whole = days.get(day)
+        if whole is not None and (i + 1 == len(strips) or strips[i + 1][0] != day):
+            moves = int(whole.get("company_moves") or 0)
+            total = (f"{float(whole['hours']):.1f}"
+                     if isinstance(whole.get("hours"), int | float) else "")
+            note = f"{moves} company move" + ("" if moves == 1 else "s") if moves else ""
+            out.append(f'<tr class="daybreak"><td></td><td></td><td>End of day {_e(day)}</td>'
+                       f"<td>{_e(whole.get('pages'))}</td><td>{escape(total)}</td>"
+                       f"<td>{escape(note)}</td></tr>")
     out.append("</tbody></table>")
     schedule = result(job, "director").get("schedule")
     dood = schedule.get("day_out_of_days") if isinstance(schedule, dict) else None
@@ -147,7 +216,7 @@ def _stripboard(job: dict[str, Any]) -> list[str]:
     return out
 
 
-def _storyboard(job: dict[str, Any]) -> list[str]:
+def _storyboard(job: dict[str, Any], cast: _Cast) -> list[str]:
     board = result(job, "storyboard")
     entries = [s for s in board.get("shots") or [] if isinstance(s, dict)]
     for scene in board.get("scenes") or []:
@@ -155,11 +224,13 @@ def _storyboard(job: dict[str, Any]) -> list[str]:
             entries.extend(s for s in scene.get("shots") or [] if isinstance(s, dict))
     if not entries:
         return []
-    rows = [[_first(s, "id", "shot_id", "number"), _first(s, "image_prompt", "prompt"),
-             s.get("motion_prompt"), _first(s, "duration_seconds", "duration")]
+    rows = [[_first(s, "id", "shot_id", "number"),
+             ", ".join(map(cast.who, names(s.get("subjects")))),
+             _first(s, "image_prompt", "prompt"), s.get("motion_prompt"),
+             _first(s, "duration_seconds", "duration")]
             for s in entries]
     return ["<h2>Storyboard prompts</h2>",
-            _table(["Shot", "Image prompt", "Motion prompt", "Sec"], rows)]
+            _table(["Shot", "In frame", "Image prompt", "Motion prompt", "Sec"], rows)]
 
 
 def render(job: dict[str, Any]) -> str:
@@ -171,11 +242,12 @@ def render(job: dict[str, Any]) -> str:
         body.append("<div class='banner'><b>Offline stand-in.</b> This report was made "
                     "without a language model, by plain extraction from the story: a preview "
                     "of the pipeline, not an analysis.</div>")
+    cast = _Cast(job)
     body += _analysis(job)
-    body += _stripboard(job)
+    body += _stripboard(job, cast)
     for scene in all_scenes:
-        body += _scene(scene)
-    body += _storyboard(job)
+        body += _scene(scene, cast)
+    body += _storyboard(job, cast)
     return ("<!doctype html><html lang='en'><head><meta charset='utf-8'>"
             f"<title>{name}: production report</title><style>{CSS}</style></head>"
             "<body>" + "\n".join(body) + "</body></html>\n")
