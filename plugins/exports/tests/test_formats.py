@@ -68,7 +68,7 @@ def test_shot_list_has_one_row_per_shot_with_the_dp_columns() -> None:
     assert list(rows[0]) == SHOT_COLUMNS
     assert [(r["scene"], r["shot"], r["size"], r["lens_mm"]) for r in rows] == [
         ("1", "1", "WS", "24"), ("1", "2", "CU", "85"), ("2", "1", "EWS", "18")]
-    assert rows[0]["subjects"] == "rosa-amati" and rows[0]["coverage"] == "master"
+    assert rows[0]["subjects"] == "Rosa Amati" and rows[0]["coverage"] == "master"
 
 
 def test_breakdown_sheet_has_every_category_and_page_eighths() -> None:
@@ -76,8 +76,9 @@ def test_breakdown_sheet_has_every_category_and_page_eighths() -> None:
     assert list(rows[0]) == BREAKDOWN_COLUMNS
     first, second = rows
     assert first["pages"] == "1 3/8" and second["pages"] == "3/8"
-    assert first["cast"] == "rosa-amati; theo-lind" and first["props"] == "crock; key"
-    assert first["wardrobe"] == "rosa-amati: apron"
+    # people by name, as a first AD reads the sheet
+    assert first["cast"] == "Rosa Amati; Theo Lind" and first["props"] == "crock; key"
+    assert first["wardrobe"] == "Rosa Amati: apron"
     assert first["continuity"] == "flour on Rosa's sleeve"
     assert (second["int_ext"], second["day_night"], second["vehicles"], second["animals"]) == (
         "EXT", "DAY", "bicycle", "a cat")
@@ -88,6 +89,8 @@ def test_stripboard_follows_the_schedule_not_story_order() -> None:
     assert list(rows[0]) == STRIP_COLUMNS
     assert [(r["day"], r["scene"], r["heading"]) for r in rows] == [
         ("1", "2", "EXT. THE ALLEY - DAY"), ("2", "1", "INT. THE KITCHEN - NIGHT")]
+    # by name: from the analysis's cast, or the scene that names someone who is not in it
+    assert [r["cast"] for r in rows] == ["Danny", "Rosa Amati; Theo Lind"]
 
 
 def test_the_report_is_self_contained_and_escapes_story_text() -> None:

@@ -148,3 +148,54 @@ def breakdown(scene: dict[str, Any]) -> dict[str, Any]:
 
 def shots(scene: dict[str, Any]) -> list[dict[str, Any]]:
     return [s for s in scene.get("shots") or [] if isinstance(s, dict)]
+
+
+class Cast:
+    """Who a character id is: the day out of days numbers and names the cast, the analysis
+    (and the storyboard's bible) names the rest. A sheet or a report names people, never ids."""
+
+    def __init__(self, job: dict[str, Any]) -> None:
+        self.names: dict[str, str] = {}
+        self.numbers: dict[str, int] = {}
+        people = [*(result(job, "architect").get("characters") or []),
+                  *((result(job, "storyboard").get("bible") or {}).get("characters") or [])]
+        for c in people:
+            if isinstance(c, dict) and c.get("id"):
+                self.names.setdefault(str(c["id"]), str(c.get("name") or c["id"]))
+        for scene in result(job, "architect").get("scenes") or []:  # named only in a scene
+            for name in (scene.get("characters") or []) if isinstance(scene, dict) else []:
+                if isinstance(name, str) and name.strip():
+                    self.names.setdefault(re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-"),
+                                          name.strip())
+        schedule = result(job, "director").get("schedule")
+        for row in (schedule.get("day_out_of_days") if isinstance(schedule, dict) else None) or []:
+            if isinstance(row, dict) and row.get("character_id"):
+                cid = str(row["character_id"])
+                self.names[cid] = str(row.get("name") or cid)
+                if isinstance(row.get("cast_number"), int):
+                    self.numbers[cid] = row["cast_number"]
+
+    def who(self, cid: Any) -> str:
+        return self.names.get(str(cid), str(cid))
+
+    def ordered(self, ids: Any) -> list[str]:
+        """Ids in cast-number order (the unnumbered after, as they came)."""
+        found = [str(i) for i in (ids if isinstance(ids, list | tuple) else [ids]) if i]
+        return sorted(found, key=lambda cid: self.numbers.get(cid, 10**9))
+
+    def numbered(self, ids: Any) -> str:
+        return ", ".join(f"{self.numbers[c]} {self.who(c)}" if c in self.numbers else self.who(c)
+                         for c in self.ordered(ids))
+
+    def items(self, value: Any) -> list[str]:
+        """A breakdown list as a sheet prints it: 'Rosa Amati: apron', '*' if suggested."""
+        if isinstance(value, dict):  # {character id: item}
+            return [f"{self.who(k)}: {text(v)}" for k, v in value.items() if text(v)]
+        out = []
+        for item in value if isinstance(value, list | tuple) else [value]:
+            if isinstance(item, dict) and item.get("item") is not None:
+                owner = f"{self.who(item['character'])}: " if item.get("character") else ""
+                out.append(f"{owner}{item['item']}" + ("*" if item.get("suggested") else ""))
+            else:
+                out.extend(names([item]))
+        return out

@@ -8,6 +8,7 @@ from html import escape
 from typing import Any
 
 from novelcrew_exports._data import (
+    Cast,
     breakdown,
     day_night,
     dialogue,
@@ -40,52 +41,6 @@ padding:.6em;margin:1em 0} .scene{page-break-before:always} .int{background:#fff
 
 def _e(value: Any) -> str:
     return escape(text(value))
-
-
-class _Cast:
-    """Who a character id is: the day out of days numbers and names the cast, the analysis
-    (and the storyboard's bible) names the rest. A printed report names people, never ids."""
-
-    def __init__(self, job: dict[str, Any]) -> None:
-        self.names: dict[str, str] = {}
-        self.numbers: dict[str, int] = {}
-        people = [*(result(job, "architect").get("characters") or []),
-                  *((result(job, "storyboard").get("bible") or {}).get("characters") or [])]
-        for c in people:
-            if isinstance(c, dict) and c.get("id"):
-                self.names.setdefault(str(c["id"]), str(c.get("name") or c["id"]))
-        schedule = result(job, "director").get("schedule")
-        for row in (schedule.get("day_out_of_days") if isinstance(schedule, dict) else None) or []:
-            if isinstance(row, dict) and row.get("character_id"):
-                cid = str(row["character_id"])
-                self.names[cid] = str(row.get("name") or cid)
-                if isinstance(row.get("cast_number"), int):
-                    self.numbers[cid] = row["cast_number"]
-
-    def who(self, cid: Any) -> str:
-        return self.names.get(str(cid), str(cid))
-
-    def ordered(self, ids: Any) -> list[str]:
-        """Ids in cast-number order (the unnumbered after, as they came)."""
-        found = [str(i) for i in (ids if isinstance(ids, list | tuple) else [ids]) if i]
-        return sorted(found, key=lambda cid: self.numbers.get(cid, 10**9))
-
-    def numbered(self, ids: Any) -> str:
-        return ", ".join(f"{self.numbers[c]} {self.who(c)}" if c in self.numbers else self.who(c)
-                         for c in self.ordered(ids))
-
-    def items(self, value: Any) -> list[str]:
-        """A breakdown list as a sheet prints it: 'Rosa Amati: apron', '*' if suggested."""
-        if isinstance(value, dict):  # {character id: item}
-            return [f"{self.who(k)}: {text(v)}" for k, v in value.items() if text(v)]
-        out = []
-        for item in value if isinstance(value, list | tuple) else [value]:
-            if isinstance(item, dict) and item.get("item") is not None:
-                owner = f"{self.who(item['character'])}: " if item.get("character") else ""
-                out.append(f"{owner}{item['item']}" + ("*" if item.get("suggested") else ""))
-            else:
-                out.extend(names([item]))
-        return out
 
 
 def _table(head: list[str], rows: list[list[Any]]) -> str:
@@ -122,7 +77,7 @@ def _analysis(job: dict[str, Any]) -> list[str]:
     return out
 
 
-def _scene(scene: dict[str, Any], cast: _Cast) -> list[str]:
+def _scene(scene: dict[str, Any], cast: Cast) -> list[str]:
     out = [f'<section class="scene"><h3>{scene.get("number")}. {escape(heading(scene))}</h3>']
     facts = [("Pages", _pages(scene)), ("Story day", text(scene.get("story_day"))),
              ("Mood", text(scene.get("mood") or scene.get("emotional_beat")))]
@@ -168,7 +123,7 @@ def _scene(scene: dict[str, Any], cast: _Cast) -> list[str]:
     return out
 
 
-def _stripboard(job: dict[str, Any], cast: _Cast) -> list[str]:
+def _stripboard(job: dict[str, Any], cast: Cast) -> list[str]:
     strips = _strips(job)
     if not strips:
         return []
@@ -216,7 +171,7 @@ def _stripboard(job: dict[str, Any], cast: _Cast) -> list[str]:
     return out
 
 
-def _storyboard(job: dict[str, Any], cast: _Cast) -> list[str]:
+def _storyboard(job: dict[str, Any], cast: Cast) -> list[str]:
     board = result(job, "storyboard")
     entries = [s for s in board.get("shots") or [] if isinstance(s, dict)]
     for scene in board.get("scenes") or []:
@@ -242,7 +197,7 @@ def render(job: dict[str, Any]) -> str:
         body.append("<div class='banner'><b>Offline stand-in.</b> This report was made "
                     "without a language model, by plain extraction from the story: a preview "
                     "of the pipeline, not an analysis.</div>")
-    cast = _Cast(job)
+    cast = Cast(job)
     body += _analysis(job)
     body += _stripboard(job, cast)
     for scene in all_scenes:

@@ -1,4 +1,6 @@
 """CSV sheets a first AD and a DP work from: shot list, breakdown sheets, stripboard.
+People by name (cast in the day out of days' order), whose wardrobe it is ("Rosa Amati:
+apron"), never character ids.
 
 Plain RFC 4180 CSV (UTF-8, a header row, lists joined with "; ") so a spreadsheet or a
 scheduling program imports it without a mapping step. Page counts are shown in eighths as a
@@ -13,6 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from novelcrew_exports._data import (
+    Cast,
     ExportUnavailable,
     breakdown,
     day_night,
@@ -89,6 +92,7 @@ def _csv(columns: list[str], rows: Iterable[dict[str, Any]]) -> str:
 
 
 def shot_list(job: dict[str, Any]) -> str:
+    cast = Cast(job)
     rows = []
     for scene in scenes(job):
         for index, shot in enumerate(shots(scene), start=1):
@@ -102,7 +106,8 @@ def shot_list(job: dict[str, Any]) -> str:
                 "movement": text(shot.get("movement")),
                 "support": text(_first(shot, "support", "camera_support")),
                 "lens_mm": text(lens),
-                "subjects": "; ".join(names(_first(shot, "subjects", "characters"))),
+                "subjects": "; ".join(map(cast.who, names(_first(shot, "subjects",
+                                                                  "characters")))),
                 "coverage": text(_first(shot, "coverage", "coverage_role")),
                 "duration_seconds": text(_first(shot, "estimated_duration_seconds",
                                                 "duration_seconds")),
@@ -115,11 +120,13 @@ def shot_list(job: dict[str, Any]) -> str:
     return _csv(SHOT_COLUMNS, rows)
 
 
-def _category(scene: dict[str, Any], keys: tuple[str, ...]) -> str:
+def _category(scene: dict[str, Any], keys: tuple[str, ...], cast: Cast) -> str:
     sheet = breakdown(scene)
     for key in keys:
         if key in sheet:
-            return "; ".join(names(sheet[key]))
+            if keys[0] == "cast":
+                return "; ".join(map(cast.who, cast.ordered(names(sheet[key]))))
+            return "; ".join(cast.items(sheet[key]))
     if keys[0] == "cast":
         return "; ".join(names(scene.get("characters")))
     if keys[0] == "props":
@@ -128,6 +135,7 @@ def _category(scene: dict[str, Any], keys: tuple[str, ...]) -> str:
 
 
 def breakdown_sheets(job: dict[str, Any]) -> str:
+    cast = Cast(job)
     rows = []
     for scene in scenes(job):
         row: dict[str, Any] = {
@@ -142,7 +150,7 @@ def breakdown_sheets(job: dict[str, Any]) -> str:
                                           or breakdown(scene).get("continuity"))),
         }
         for column, keys in CATEGORIES.items():
-            row[column] = _category(scene, keys)
+            row[column] = _category(scene, keys, cast)
         rows.append(row)
     if not rows:
         raise ExportUnavailable("the job has no scenes: run the architect crew")
@@ -173,6 +181,7 @@ def _strips(job: dict[str, Any]) -> list[tuple[Any, dict[str, Any]]]:
 
 
 def stripboard(job: dict[str, Any]) -> str:
+    cast = Cast(job)
     by_number = {scene.get("number"): scene for scene in scenes(job)}
     strips = _strips(job)
     if not strips:
@@ -185,8 +194,9 @@ def stripboard(job: dict[str, Any]) -> str:
             "day": day, "order": order, "scene": number, "heading": heading(scene),
             "int_ext": int_ext(scene), "day_night": day_night(scene),
             "location": text(scene.get("location")), "pages": _pages(scene),
-            "cast": "; ".join(names(_first(strip, "cast") or breakdown(scene).get("cast")
-                                    or scene.get("characters"))),
+            "cast": "; ".join(map(cast.who, cast.ordered(
+                names(_first(strip, "cast") or breakdown(scene).get("cast")
+                      or scene.get("characters"))))),
             "story_day": text(scene.get("story_day")),
         })
     return _csv(STRIP_COLUMNS, rows)
