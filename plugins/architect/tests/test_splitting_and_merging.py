@@ -121,6 +121,10 @@ def test_long_texts_are_summarised_keeping_beginning_middle_and_end() -> None:
     assert kept[0] == 1 and kept[-1] == 20 and len(kept) == 6
     assert "More detail" not in merged  # sampled texts keep their first sentence
     assert merge_text(parts[:3]).count("More detail") == 3  # a few are kept whole
+    # a text that ends in a closing quote has its full stop: none is added after it
+    assert merge_text(["From \u201cHe left.\u201d to \u201cShe came back.\u201d",
+                       "Quiet (at first)", "Loud"]) == (
+        "From \u201cHe left.\u201d to \u201cShe came back.\u201d Quiet (at first). Loud.")
 
 
 def test_one_protagonist_unless_an_ensemble() -> None:

@@ -93,7 +93,11 @@ def merge_text(parts: Iterable[str], limit: int = MAX_TEXT_PARTS) -> str:
         last = len(kept) - 1
         picks = sorted({round(i * last / (limit - 1)) for i in range(limit)})
         kept = [_first_sentence(kept[i]) for i in picks]
-    return " ".join(p if p.endswith((".", "!", "?", "\u2026", '"')) else p + "." for p in kept)
+    return " ".join(p if p.endswith(_CLOSED) else p + "." for p in kept)
+
+
+#: a text that ends so needs no full stop of its own (a closing quote ends one)
+_CLOSED = (".", "!", "?", "\u2026", '"', "'", "\u201d", "\u2019")
 
 
 def _first_sentence(text: str) -> str:
