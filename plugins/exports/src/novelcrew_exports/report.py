@@ -129,8 +129,9 @@ def _stripboard(job: dict[str, Any], cast: Cast) -> list[str]:
         return []
     by_number = {s.get("number"): s for s in scenes(job)}
     found = result(job, "director").get("schedule")
-    days = {_first(d, "day", "number"): d for d in (found or {}).get("days") or []
-            if isinstance(d, dict)} if isinstance(found, dict) else {}
+    schedule: dict[str, Any] = found if isinstance(found, dict) else {}
+    days = {_first(d, "day", "number"): d for d in schedule.get("days") or []
+            if isinstance(d, dict)}
     out = ["<h2>Stripboard</h2><table><thead><tr><th>Day</th><th>Scene</th><th>Heading</th>"
            "<th>Pages</th><th>Hours</th><th>Cast</th></tr></thead><tbody>"]
     for i, (day, strip) in enumerate(strips):
@@ -156,17 +157,16 @@ def _stripboard(job: dict[str, Any], cast: Cast) -> list[str]:
                        f"<td>{_e(whole.get('pages'))}</td><td>{escape(total)}</td>"
                        f"<td>{escape(note)}</td></tr>")
     out.append("</tbody></table>")
-    schedule = result(job, "director").get("schedule")
-    dood = schedule.get("day_out_of_days") if isinstance(schedule, dict) else None
+    dood = schedule.get("day_out_of_days")
     if isinstance(dood, list) and dood and isinstance(dood[0], dict):
-        days = len(dood[0].get("codes") or [])
+        count = len(dood[0].get("codes") or [])
         out.append("<h2>Day out of days</h2>")
-        out.append(_table(["#", "Cast", *(f"Day {n}" for n in range(1, days + 1)), "Work",
+        out.append(_table(["#", "Cast", *(f"Day {n}" for n in range(1, count + 1)), "Work",
                            "Hold"],
                           [[r.get("cast_number"), r.get("name") or r.get("character_id"),
                             *(r.get("codes") or []), r.get("work_days"), r.get("hold_days")]
                            for r in dood if isinstance(r, dict)]))
-    if isinstance(schedule, dict) and schedule.get("method"):
+    if schedule.get("method"):
         out.append(f"<p class='muted'>{_e(schedule['method'])}</p>")
     return out
 
