@@ -41,6 +41,28 @@ def test_fountain_reads_back_as_a_screenplay_with_every_scene_and_speaker() -> N
     assert "said" not in action.split("ovens.")[1].split("Theo shrugged")[0]  # tag dropped
 
 
+def test_fountain_writes_lines_as_a_script_does() -> None:
+    """A line that ran into its tag ends in a full stop, not the prose's comma; a speaker's
+    lines with nothing between them are one speech, not a cue repeated."""
+    record = job()
+    scene = record["result"]["architect"]["scenes"][0]
+    scene["text"] = ('"You know they\'re going to run," Clare said.\n\n'
+                     '"They\'ve never run," Tuck said. "Not once in eleven years."\n\n'
+                     'He turned away. "Forty," he said.')
+    scene["dialogue"] = [{"speaker": "Clare", "line": "You know they're going to run,"},
+                         {"speaker": "Tuck", "line": "They've never run,"},
+                         {"speaker": "Tuck", "line": "Not once in eleven years."},
+                         {"speaker": "Tuck", "line": "Forty,"}]
+    play = fountain_parser.parse(io.StringIO(export(record, "fountain")[1].decode()))
+    first = play.paragraphs[:play.paragraphs.index(next(
+        p for p in play.paragraphs[1:] if isinstance(p, Slug)))]
+    said = [(str(p.character), " ".join(str(b[1]) for b in p.blocks)) for p in first
+            if isinstance(p, Dialog)]
+    assert said == [("CLARE", "You know they're going to run."),
+                    ("TUCK", "They've never run. Not once in eleven years."),
+                    ("TUCK", "Forty.")]  # action between: a new speech
+
+
 def test_fountain_forces_action_that_would_read_as_a_heading_or_cue() -> None:
     record = job()
     record["result"]["architect"]["scenes"][1]["text"] = "EXT. THE PIER was closed.\n\nSTOP"

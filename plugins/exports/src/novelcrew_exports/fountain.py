@@ -38,8 +38,16 @@ def _cue(speaker: str) -> str:
     return cue if re.search(r"[A-Z]", cue) and cue.isupper() else "@" + cue
 
 
+def _spoken(line: str) -> str:
+    """A quoted line as a script writes it: prose ends a line that runs into its tag with a
+    comma ('"They've never run," Tuck said'); a script line ends with a full stop."""
+    line = line.strip()
+    return line[:-1].rstrip() + "." if line.endswith(",") else line
+
+
 def _blocks(scene: dict[str, Any]) -> list[str]:
-    """Action paragraphs and dialogue blocks in text order."""
+    """Action paragraphs and dialogue blocks in text order; one speech per run of a speaker's
+    lines with nothing between them ('They've never run. Not once in eleven years.')."""
     lines = dialogue(scene)
     by_line = {re.sub(r"\s+", " ", line).strip(" ,.?!").lower(): speaker
                for speaker, line in lines}
@@ -48,6 +56,17 @@ def _blocks(scene: dict[str, Any]) -> list[str]:
     if not body:
         body = str(scene.get("summary") or "").strip()
     out: list[str] = []
+    spoken = -1  # the index in ``out`` of the last dialogue block, if it is the last block
+
+    def speak(speaker: str, line: str) -> None:
+        nonlocal spoken
+        cue = _cue(speaker)
+        if out and spoken == len(out) - 1 and out[spoken].split("\n", 1)[0] == cue:
+            out[spoken] += " " + _spoken(line)
+        else:
+            out.append(f"{cue}\n{_spoken(line)}")
+            spoken = len(out) - 1
+
     for paragraph in re.split(r"\n\s*\n", body):
         paragraph = re.sub(r"\s+", " ", paragraph).strip()
         if not paragraph:
@@ -69,7 +88,7 @@ def _blocks(scene: dict[str, Any]) -> list[str]:
             if pending:
                 out.append(_escape(" ".join(pending)))
                 pending = []
-            out.append(f"{_cue(speaker)}\n{quoted}")
+            speak(speaker, quoted)
             used.add(key)
             pos = match.end()
         rest = paragraph[pos:]
@@ -84,7 +103,7 @@ def _blocks(scene: dict[str, Any]) -> list[str]:
     for speaker, line in lines:
         key = re.sub(r"\s+", " ", line).strip(" ,.?!").lower()
         if key not in used:
-            out.append(f"{_cue(speaker)}\n{line}")
+            speak(speaker, line)
             used.add(key)
     return out
 
