@@ -21,7 +21,8 @@ _QUOTE = re.compile(r"[\"\u201c]([^\"\u201c\u201d]{2,300})[\"\u201d]")
 _PREPOSITION = r"\b(in|at|into|inside|to|from|near|on|of|across|through|outside|toward|towards)"
 _PLACE_AFTER = re.compile(
     _PREPOSITION + r"\s+"
-    r"(?:the\s+|a\s+|an\s+)?((?:[A-Z][a-z]+\s*){1,3}|(?:old\s+|little\s+|small\s+|"
+    r"(?:the\s+|a\s+|an\s+)?((?:[A-Z][a-z]+(?:\s+and\s+[A-Z][a-z]+)?\s*){1,3}|"
+    r"(?:old\s+|little\s+|small\s+|"
     r"dark\s+|empty\s+)?[a-z]{4,})\b"
 )
 _STRONG_PLACE = frozenset(("in", "into", "inside", "near", "outside", "through", "across",
