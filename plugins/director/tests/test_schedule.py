@@ -92,6 +92,8 @@ def test_schedule_totals_say_how_they_were_computed() -> None:
     assert schedule.shooting_days == 2 and schedule.total_eighths == 14
     assert schedule.total_pages == "1 6/8"
     assert "4 pages" in schedule.method and "10 camera hours" in schedule.method
+    assert schedule.method.startswith("2 days: ") and "; 0 company moves within days" in (
+        schedule.method)
 
 
 def test_an_empty_schedule() -> None:
