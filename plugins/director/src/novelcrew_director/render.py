@@ -14,10 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from novelcrew.display import join, model_note, seconds, short
-
-
-def _count(n: int, word: str) -> str:
-    return f"{n} {word}" + ("" if n == 1 else "s")
+from novelcrew_director.schedule import plural
 
 
 def is_scene_plan(result: Mapping[str, Any]) -> bool:
@@ -212,7 +209,7 @@ def stripboard(schedule: Mapping[str, Any]) -> Table:
         moves = int(day.get("company_moves") or 0)
         table.add_row("", "", "", "", f"end of day {day.get('day')}",
                       str(day.get("pages", "")), f"{float(day.get('hours') or 0):.1f}",
-                      _count(moves, "company move") if moves else "", style="bold",
+                      plural(moves, "company move") if moves else "", style="bold",
                       end_section=True)
     return table
 
@@ -246,11 +243,11 @@ def totals_grid(totals: Mapping[str, Any]) -> Table:
     days_value = totals.get("shooting_days", totals.get("estimated_shooting_days"))
     if days_value is not None:
         whole = float(days_value).is_integer()  # an older plan's estimate may be 0.5
-        days = _count(int(days_value), "day") if whole else f"{days_value} days"
+        days = plural(int(days_value), "day") if whole else f"{days_value} days"
         if totals.get("estimated_shooting_hours") is not None:
             days += f" ({totals['estimated_shooting_hours']} h)"
         if totals.get("company_moves"):
-            days += f", {_count(int(totals['company_moves']), 'company move')}"
+            days += f", {plural(int(totals['company_moves']), 'company move')}"
         if totals.get("shooting_days_available"):
             fits = "fits" if totals.get("fits_schedule") else "does NOT fit"
             days += f"; {fits} {totals['shooting_days_available']} available"

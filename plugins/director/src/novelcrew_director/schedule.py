@@ -231,12 +231,13 @@ def build_schedule(strips: Iterable[Strip], pages_per_day: float | None = None,
         days=days, day_out_of_days=day_out_of_days(days, names), shooting_days=len(days),
         company_moves=moves, total_eighths=eighths, total_pages=format_eighths(eighths),
         total_hours=hours, pages_per_day=pages_budget, hours_per_day=hours_budget,
-        method=(f"{_count(len(days), 'day')}: scenes grouped by location, then INT/EXT and "
+        method=(f"{plural(len(days), 'day')}: scenes grouped by location, then INT/EXT and "
                 f"DAY/NIGHT, day work before night work, packed in order into days of at most "
                 f"{pages_budget:g} pages and {hours_budget:g} camera hours (a company move "
-                f"{COMPANY_MOVE_HOURS:g} h); {_count(moves, 'company move')} within days"),
+                f"{COMPANY_MOVE_HOURS:g} h); {plural(moves, 'company move')} within days"),
     )
 
 
-def _count(n: int, word: str) -> str:
+def plural(n: int, word: str) -> str:
+    """``1 day``, ``2 days``."""
     return f"{n} {word}" + ("" if n == 1 else "s")
