@@ -13,7 +13,7 @@ from novelcrew_sdk import make_plugins, make_settings, run_job
 from novelcrew_sdk.scripted import ScriptedLLM
 from novelcrew_storyboard import Storyboard, StoryboardShot
 from novelcrew_storyboard.models import CharacterLook, StyleGuide
-from novelcrew_storyboard.prompts import sentences, shot_prompts
+from novelcrew_storyboard.prompts import first_sentence, sentences, shot_prompts
 from novelcrew_storyboard.source import SceneFacts, ShotFacts
 
 #: what the boarding model writes for each (scene, shot): dialogue in every quoting style
@@ -194,3 +194,6 @@ def test_a_line_of_dialogue_stays_whole_with_its_tag() -> None:
     assert sentences('"Wait. Go.\nShe went.') == ['"Wait. Go.', "She went."]
     long = '"' + " ".join(["The sea was grey and the wind was high."] * 20)
     assert max(map(len, sentences(long))) < 700
+    # a shot's action and a scene's summary are read to their first sentence the same way
+    assert first_sentence('Mr. Pike said, "Wait. Go." He went.') == 'Mr. Pike said, "Wait. Go."'
+    assert first_sentence("") == ""

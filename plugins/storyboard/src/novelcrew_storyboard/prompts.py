@@ -118,7 +118,9 @@ def location_look(facts: LocationFacts, answer: LocationAnswer | None, times: It
 
 
 def first_sentence(text: str) -> str:
-    return re.split(r"(?<=[.!?])\s", text.strip(), maxsplit=1)[0] if text else ""
+    """The first of ``sentences``: not cut at "Mr." or inside a quotation."""
+    found = sentences(text) if text else []
+    return found[0] if found else ""
 
 
 #: a word that ends a sentence: . ! ? or … and any closing quotes or brackets after it
