@@ -313,7 +313,7 @@ function castOf(job) {
   const who = (id) => (cast.get(id) || { name: id }).name;
   const item = (i) => typeof i === "object" && i !== null && i.item !== undefined
     ? `${i.character ? `${who(i.character)}: ` : ""}${i.item}${i.suggested ? "*" : ""}` : i;
-  const byNumber = (ids) => [...(ids || [])].sort((a, b) => ((cast.get(a) || {}).number ?? 1e9) - ((cast.get(b) || {}).number ?? 1e9));
+  const byNumber = (ids) => [].concat(ids || []).sort((a, b) => ((cast.get(a) || {}).number ?? 1e9) - ((cast.get(b) || {}).number ?? 1e9));
   return { who, item, byNumber, number: (id) => (cast.get(id) || {}).number };
 }
 
