@@ -390,6 +390,7 @@ function scenesView(job) {
       let value = key ? sheet[key] : label === "cast" ? s.characters : label === "props" ? (s.props || s.objects) : null;
       if (key === "cast" && Array.isArray(value)) value = cast.byNumber(value).map(cast.who);
       else if (Array.isArray(value)) value = value.map(cast.item);
+      else if (value && typeof value === "object") value = Object.entries(value).map(([id, x]) => `${cast.who(id)}: ${text(x)}`);  // {id: item}
       if (Array.isArray(value) && value.some((v) => typeof v === "string" && v.endsWith("*"))) suggested = true;
       if (value && text(value)) rows.push([label, text(value)]);
     }
