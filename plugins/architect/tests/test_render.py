@@ -50,13 +50,13 @@ def test_an_analysis_reads_as_title_logline_and_tables_of_cast_places_and_scenes
                  "Themes: duty, belonging", "made by the offline stand-in", "Characters (2)",
                  "Ada Kerr", "protagonist", "ally of Callum Reid", "Locations (1)",
                  "gulls over the slipway", "Scenes (1)", "EXT · Ferry deck ·",
-                 "They meet on deck.", "“Callum Reid: You'll be wanting the surgery key.”",
+                 "They meet on deck.", "Callum Reid: “You'll be wanting the surgery key.”",
                  "wary", "88 words in 2 chunk(s), 5 model calls"):
         assert text in out, f"{text!r} missing:\n{out}"
     assert '"logline"' not in out
 
 
-def test_at_80_columns_each_character_is_a_block_not_a_five_column_table() -> None:
+def test_at_80_columns_each_character_and_scene_is_a_block_not_a_table() -> None:
     cast = [{**ANALYSIS["characters"][0],
              "description": "a locum doctor from Glasgow who has never lived on an island and "
                             "means to leave on the first ferry of the spring"},
@@ -74,8 +74,20 @@ def test_at_80_columns_each_character_is_a_block_not_a_five_column_table() -> No
                                           "  arc: from stranger to the island's doctor",
                                           "  relationships: ally of Callum Reid"]
     assert lines[start + 6:start + 8] == ["Callum Reid  supporting", "  the ferryman's son"]
-    # wide enough, the table again
-    assert "┃ name" in text_of(job, width=140)
+    # a scene: number, where and when, beat; then who, what happens and its first line, the
+    # prose's comma before a tag a full stop
+    scene = {**ANALYSIS["scenes"][0], "dialogue": [
+        {"speaker": "Callum Reid", "line": "You'll be wanting the surgery key,"}]}
+    out = text_of(Job(crews=["architect"], status=JobStatus.succeeded,
+                      result={"architect": {**ANALYSIS, "scenes": [scene]}}), width=80)
+    lines = [line.rstrip() for line in out.splitlines()]
+    start = lines.index("Scenes (1)")
+    assert lines[start + 1:start + 5] == [
+        "1. EXT · Ferry deck · NIGHT  wary", "  Ada Kerr, Callum Reid", "  They meet on deck.",
+        "  Callum Reid: \u201cYou'll be wanting the surgery key.\u201d"]
+    # wide enough, the tables again
+    wide = text_of(job, width=140)
+    assert "┃ name" in wide and "┃ where / when" in wide
 
 
 def test_an_analysis_of_another_crew_is_drawn_too_but_a_scene_plan_is_not() -> None:

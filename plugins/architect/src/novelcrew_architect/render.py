@@ -6,7 +6,7 @@ only when a result is printed (it imports rich).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
@@ -62,24 +62,7 @@ def analysis(result: Mapping[str, Any]) -> RenderableType:
 
     scenes = result.get("scenes") or []
     if scenes:
-        table = Table(title=f"Scenes ({len(scenes)})", title_justify="left", expand=True)
-        table.add_column("#", justify="right")
-        table.add_column("where / when", ratio=1)
-        table.add_column("who", ratio=1)
-        table.add_column("what happens", ratio=3)
-        table.add_column("beat", ratio=1)
-        for s in scenes:
-            where = join([s.get("int_ext"), s.get("location"),
-                           s.get("day_night") or s.get("time_of_day")], " · ")
-            what = Text(short(s.get("summary"), 240))
-            for line in (s.get("dialogue") or [])[:1]:
-                if isinstance(line, Mapping):  # {speaker, line}
-                    who = f"{line.get('speaker')}: " if line.get("speaker") else ""
-                    line = f"{who}{line.get('line', '')}"
-                what.append(f"\n“{str(line).strip(chr(34))}”", style="italic dim")
-            table.add_row(str(s.get("number", "")), where, join(s.get("characters")), what,
-                          str(s.get("emotional_beat", "")))
-        parts.append(table)
+        parts.append(_Scenes(scenes))
     stats = result.get("statistics")
     if isinstance(stats, Mapping):
         parts.append(Text(
@@ -88,35 +71,103 @@ def analysis(result: Mapping[str, Any]) -> RenderableType:
     return Group(*parts)
 
 
-class _Characters:
-    """The cast as a table where the terminal is wide enough, else one block per character
-    (name and role, then who, arc and relationships as indented lines)."""
+class _Adaptive:
+    """A table where the terminal is wide enough (``TABLE_MIN_WIDTH``), else one block per
+    row: a heading line, then its other cells as indented lines."""
 
-    def __init__(self, characters: list[Any]) -> None:
-        self.characters = [c for c in characters if isinstance(c, Mapping)]
+    title = ""
+
+    def table(self) -> Table:
+        raise NotImplementedError
+
+    def blocks(self) -> Iterable[tuple[Text, list[Text]]]:
+        raise NotImplementedError
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        title = f"Characters ({len(self.characters)})"
-        rows = [(str(c.get("name", "")), str(c.get("role", "")), short(c.get("description")),
-                 short(c.get("arc")), short(_relationships(c))) for c in self.characters]
         if options.max_width >= TABLE_MIN_WIDTH:
-            table = Table(title=title, title_justify="left", show_lines=False, expand=True)
-            table.add_column("name", style="bold", no_wrap=True)
-            table.add_column("role")
-            table.add_column("who", ratio=2)
-            table.add_column("arc", ratio=2)
-            table.add_column("relationships", ratio=1)
-            for row in rows:
-                table.add_row(*row)
-            yield table
+            yield self.table()
             return
-        yield Text(title, style="italic")
-        for name, role, who, arc, rels in rows:
-            yield Text.assemble((name, "bold"), (f"  {role}" if role else "", "dim"))
-            for label, value in (("", who), ("arc: ", arc), ("relationships: ", rels)):
-                if value:
-                    line = Text.assemble((label, "dim"), value)
-                    yield Padding(line, (0, 0, 0, 2))
+        yield Text(self.title, style="italic")
+        for head, lines in self.blocks():
+            yield head
+            for line in lines:
+                yield Padding(line, (0, 0, 0, 2))
+
+
+class _Characters(_Adaptive):
+    """The cast: name and role, then who, arc and relationships."""
+
+    def __init__(self, characters: list[Any]) -> None:
+        people = [c for c in characters if isinstance(c, Mapping)]
+        self.title = f"Characters ({len(people)})"
+        self.rows = [(str(c.get("name", "")), str(c.get("role", "")),
+                      short(c.get("description")), short(c.get("arc")),
+                      short(_relationships(c))) for c in people]
+
+    def table(self) -> Table:
+        table = Table(title=self.title, title_justify="left", show_lines=False, expand=True)
+        table.add_column("name", style="bold", no_wrap=True)
+        table.add_column("role")
+        table.add_column("who", ratio=2)
+        table.add_column("arc", ratio=2)
+        table.add_column("relationships", ratio=1)
+        for row in self.rows:
+            table.add_row(*row)
+        return table
+
+    def blocks(self) -> Iterable[tuple[Text, list[Text]]]:
+        for name, role, who, arc, rels in self.rows:
+            head = Text.assemble((name, "bold"), (f"  {role}" if role else "", "dim"))
+            yield head, [Text.assemble((label, "dim"), value) for label, value in
+                         (("", who), ("arc: ", arc), ("relationships: ", rels)) if value]
+
+
+class _Scenes(_Adaptive):
+    """The scenes: number, where and when, and beat; then who, what happens and a line."""
+
+    def __init__(self, scenes: list[Any]) -> None:
+        found = [s for s in scenes if isinstance(s, Mapping)]
+        self.title = f"Scenes ({len(found)})"
+        self.rows = [(str(s.get("number", "")),
+                      join([s.get("int_ext"), s.get("location"),
+                            s.get("day_night") or s.get("time_of_day")], " · "),
+                      join(s.get("characters")), short(s.get("summary"), 240), _first_line(s),
+                      str(s.get("emotional_beat") or "")) for s in found]
+
+    def table(self) -> Table:
+        table = Table(title=self.title, title_justify="left", expand=True)
+        table.add_column("#", justify="right")
+        table.add_column("where / when", ratio=1)
+        table.add_column("who", ratio=1)
+        table.add_column("what happens", ratio=3)
+        table.add_column("beat", ratio=1)
+        for number, where, who, what, line, beat in self.rows:
+            cell = Text(what)
+            if line:
+                cell.append(f"\n{line}", style="italic dim")
+            table.add_row(number, where, who, cell, beat)
+        return table
+
+    def blocks(self) -> Iterable[tuple[Text, list[Text]]]:
+        for number, where, who, what, line, beat in self.rows:
+            head = Text.assemble((f"{number}. {where}", "bold"), (f"  {beat}" if beat else "",
+                                                                  "dim"))
+            yield head, [Text(x, style=style) for x, style in
+                         ((who, "dim"), (what, ""), (line, "italic dim")) if x]
+
+
+def _first_line(scene: Mapping[str, Any]) -> str:
+    """The scene's first line of dialogue as a script reads it: 'Clare: “Tuck!”', its
+    prose comma before a tag made a full stop."""
+    for item in (scene.get("dialogue") or [])[:1]:
+        speaker, line = ((item.get("speaker"), item.get("line", "")) if isinstance(item, Mapping)
+                         else (None, item))
+        line = str(line or "").strip().strip('"\u201c\u201d').strip()
+        if line.endswith(","):
+            line = line[:-1] + "."
+        if line:
+            return f"{speaker}: \u201c{line}\u201d" if speaker else f"\u201c{line}\u201d"
+    return ""
 
 
 def _relationships(character: Mapping[str, Any]) -> str:
