@@ -8,6 +8,7 @@ composition. The offline stand-in's traits are plain extractions from the story'
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import zlib
@@ -123,12 +124,12 @@ def first_sentence(text: str) -> str:
     return found[0] if found else ""
 
 
-#: a word that ends a sentence: . ! ? or … and any closing quotes or brackets after it
-_ENDS = re.compile(r"[.!?\u2026][\"'\u201d\u2019)\]]*$")
-#: a word that starts one: a capital or a digit, after any opening quote or bracket
-_STARTS = re.compile(r"^[\"'\u201c\u2018(\[]*[A-Z0-9\u00c0-\u00de]")
+#: where a sentence may end: after . ! ? or … (and any closing quotes or brackets), before
+#: a capital or a digit (after any opening quote or bracket)
+_END = re.compile(r"(?<=[.!?\u2026])[\"'\u201d\u2019)\]]*"
+                  r"(?=\s+[\"'\u201c\u2018(\[]*[A-Z0-9\u00c0-\u00de])")
 #: titles whose full stop ends no sentence ("Mr. Pike")
-_TITLES = re.compile(r"^(?:Mr|Mrs|Ms|Dr|St|Mt|Prof|Rev|Sgt|Capt|Col|Gen|Lt|Jr|Sr)\.$")
+_TITLE = re.compile(r"(?<![A-Za-z])(?:Mr|Mrs|Ms|Dr|St|Mt|Prof|Rev|Sgt|Capt|Col|Gen|Lt|Jr|Sr)\.$")
 #: a sentence longer than this ends at its next full stop even inside an unclosed quotation
 _LONGEST = 600
 
@@ -137,26 +138,32 @@ def sentences(text: str) -> list[str]:
     """The text's sentences, each line of dialogue whole with its tag ('"Legion hall. Spud's
     lot," said Mo.'): a split inside a quotation gives lines no speaker and tags no line, and
     after it ('"Stop!" she said.') a tag with no line. Paragraphs end sentences."""
+    return list(_sentences(text))
+
+
+@functools.lru_cache(maxsize=512)
+def _sentences(text: str) -> tuple[str, ...]:
+    """Cached: every character's material reads every scene's sentences."""
     out: list[str] = []
-    for paragraph in re.split(r"\n", text):
-        words = paragraph.split()
-        current: list[str] = []
-        straight, curly, size = False, 0, 0
-        for i, word in enumerate(words):
-            current.append(word)
-            size += len(word) + 1
-            straight ^= word.count('"') % 2 == 1
-            curly = max(0, curly + word.count("\u201c") - word.count("\u201d"))
-            following = words[i + 1] if i + 1 < len(words) else None
-            if following is None or not _ENDS.search(word) or _TITLES.match(word):
+    for paragraph in text.split("\n"):
+        start = counted = 0
+        straight, curly = False, 0
+        for match in _END.finditer(paragraph):
+            end = match.end()
+            piece = paragraph[counted:end]
+            counted = end
+            straight ^= piece.count('"') % 2 == 1
+            curly = max(0, curly + piece.count("\u201c") - piece.count("\u201d"))
+            if _TITLE.search(paragraph, max(0, match.start() - 5), match.start()):
                 continue
-            quoted = straight or curly > 0
-            if _STARTS.match(following) and (not quoted or size > _LONGEST):
-                out.append(" ".join(current))
-                current, straight, curly, size = [], False, 0, 0
-        if current:
-            out.append(" ".join(current))
-    return out
+            if (straight or curly) and end - start <= _LONGEST:
+                continue  # inside a quotation: the line goes on
+            out.append(" ".join(paragraph[start:end].split()))
+            start, straight, curly = end, False, 0
+        rest = " ".join(paragraph[start:].split())
+        if rest:
+            out.append(rest)
+    return tuple(s for s in out if s)
 
 
 def style_guide(hints: StyleHints, project: dict[str, str], story_genre: str, story_tone: str,
