@@ -193,6 +193,9 @@ def test_a_person_runs_a_story_and_reads_the_plan(server: str, browser: WebDrive
     scenes = d.find_element(By.ID, "scenes").text
     assert "Rosa Amati" in scenes and "rosa-amati" not in scenes
     assert re.search(r"\d/8 pg · story day \d", scenes), scenes[:500]
+    # lines as a script has them: "Rosa Amati: “...”", no prose comma before a tag
+    said = [e.text for e in d.find_elements(By.CSS_SELECTOR, "#scenes .scene li")]
+    assert said and all(re.fullmatch(r"(.+: )?\u201c.*[^,]\u201d", line) for line in said), said
     # what finished while it ran gives way to the result once it has ended
     assert not d.find_elements(By.ID, "partial-count")
 

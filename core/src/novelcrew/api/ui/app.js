@@ -395,7 +395,10 @@ function scenesView(job) {
       if (value && text(value)) rows.push([label, text(value)]);
     }
     const pages = sheet.pages || (s.page_eighths ? `${s.page_eighths}/8` : "");
-    const dialogue = (s.dialogue || []).map((d) => typeof d === "string" ? d : `${d.speaker}: ${d.line}`);
+    // a line as a script has it: its speaker outside the quotation, the prose's comma before a
+    // tag made a full stop
+    const spoken = (line) => `\u201c${String(line || "").trim().replace(/^["\u201c]|["\u201d]$/g, "").replace(/,$/, ".")}\u201d`;
+    const dialogue = (s.dialogue || []).map((d) => typeof d === "string" ? d : d.speaker ? `${d.speaker}: ${spoken(d.line)}` : spoken(d.line));
     return h("div", { class: "card scene", "data-scene": s.number },
       h("h3", {}, `${s.number}. ${headingOf(s)}`),
       h("div", { class: "muted scene-meta" }, [pages ? `${pages} pg` : "", s.story_day ? `story day ${s.story_day}` : "", s.mood || s.emotional_beat || ""].filter(Boolean).join(" · ")),
