@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from html import unescape
 from typing import Any
 
 import pytest
@@ -145,7 +146,7 @@ def test_the_report_names_people_and_closes_each_shooting_day() -> None:
         {"id": "danny", "name": "Danny Amati"}]}, "scenes": [{"number": 1, "shots": [
             {"id": "s001-sh01", "subjects": ["rosa-amati", "danny"], "image_prompt": "x"}]}]}
     html = export(record, "report.html")[1].decode()
-    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+    text = re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html)))
     assert "rosa-amati" not in text and "theo-lind" not in text
     assert "1 (1/2) INT. THE KITCHEN - NIGHT 1 3/8 5.0 1 Rosa Amati, 2 Theo Lind" in text
     assert "End of day 1 1 6/8 8.5 1 company move" in text
@@ -153,6 +154,8 @@ def test_the_report_names_people_and_closes_each_shooting_day() -> None:
     assert "wardrobe Rosa Amati: apron; Theo Lind: bicycle clips*" in text
     assert "* suggested by the model" in text
     assert "s001-sh01 Rosa Amati, Danny Amati" in text  # who is in frame, by the bible
+    # a line as a script has it, not with the prose's comma before its tag
+    assert "Rosa Amati : \u201cYou're early.\u201d" in text
 
 
 def test_a_format_without_its_crew_is_unavailable() -> None:

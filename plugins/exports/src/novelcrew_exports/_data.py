@@ -47,6 +47,13 @@ def names(value: Any) -> list[str]:
     return out
 
 
+def spoken(line: str) -> str:
+    """A quoted line as a script writes it: prose ends a line that runs into its tag with a
+    comma ('"They've never run," Tuck said'); a script line ends with a full stop."""
+    line = line.strip()
+    return line[:-1].rstrip() + "." if line.endswith(",") else line
+
+
 def offline(job: dict[str, Any]) -> bool:
     """True when any crew's result says the offline stand-in made it."""
     for crew_result in (job.get("result") or {}).values():

@@ -12,7 +12,7 @@ import re
 from datetime import date
 from typing import Any
 
-from novelcrew_exports._data import dialogue, heading, offline, story_scenes, title
+from novelcrew_exports._data import dialogue, heading, offline, spoken, story_scenes, title
 
 _QUOTE = re.compile(r"“([^”]+)”|\"([^\"]+)\"")
 _VERBS = (r"(?i:said|says|asked|asks|replied|answered|whispered|shouted|called|added|muttered|"
@@ -38,13 +38,6 @@ def _cue(speaker: str) -> str:
     return cue if re.search(r"[A-Z]", cue) and cue.isupper() else "@" + cue
 
 
-def _spoken(line: str) -> str:
-    """A quoted line as a script writes it: prose ends a line that runs into its tag with a
-    comma ('"They've never run," Tuck said'); a script line ends with a full stop."""
-    line = line.strip()
-    return line[:-1].rstrip() + "." if line.endswith(",") else line
-
-
 def _blocks(scene: dict[str, Any]) -> list[str]:
     """Action paragraphs and dialogue blocks in text order; one speech per run of a speaker's
     lines with nothing between them ('They've never run. Not once in eleven years.')."""
@@ -56,16 +49,16 @@ def _blocks(scene: dict[str, Any]) -> list[str]:
     if not body:
         body = str(scene.get("summary") or "").strip()
     out: list[str] = []
-    spoken = -1  # the index in ``out`` of the last dialogue block, if it is the last block
+    speech = -1  # the index in ``out`` of the last dialogue block, if it is the last block
 
     def speak(speaker: str, line: str) -> None:
-        nonlocal spoken
+        nonlocal speech
         cue = _cue(speaker)
-        if out and spoken == len(out) - 1 and out[spoken].split("\n", 1)[0] == cue:
-            out[spoken] += " " + _spoken(line)
+        if out and speech == len(out) - 1 and out[speech].split("\n", 1)[0] == cue:
+            out[speech] += " " + spoken(line)
         else:
-            out.append(f"{cue}\n{_spoken(line)}")
-            spoken = len(out) - 1
+            out.append(f"{cue}\n{spoken(line)}")
+            speech = len(out) - 1
 
     for paragraph in re.split(r"\n\s*\n", body):
         paragraph = re.sub(r"\s+", " ", paragraph).strip()

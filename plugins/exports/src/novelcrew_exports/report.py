@@ -19,6 +19,7 @@ from novelcrew_exports._data import (
     result,
     scenes,
     shots,
+    spoken,
     story_scenes,
     text,
     title,
@@ -87,7 +88,7 @@ def _scene(scene: dict[str, Any], cast: Cast) -> list[str]:
         out.append(f"<p>{_e(scene['summary'])}</p>")
     lines = dialogue(scene)
     if lines:
-        out.append("<p>" + "<br>".join(f"<b>{escape(s)}</b>: {escape(line)}"
+        out.append("<p>" + "<br>".join(f"<b>{escape(s)}</b>: \u201c{escape(spoken(line))}\u201d"
                                        for s, line in lines) + "</p>")
     sheet = breakdown(scene)
     rows = []
