@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 from typing import Any
 
@@ -47,8 +48,9 @@ def perfect_architect(loaded: LoadedGold) -> dict[str, Any]:
     return {
         "title": gold.title or loaded.name,
         "characters": [
-            {"id": f"c{i}", "name": c.name, "aliases": list(c.aliases), "role": c.role}
-            for i, c in enumerate(gold.characters, 1)
+            {"id": re.sub(r"[^a-z0-9]+", "-", c.name.lower()).strip("-"), "name": c.name,
+             "aliases": list(c.aliases), "role": c.role}  # ids as the architect writes them
+            for c in gold.characters
         ],
         "locations": [{"name": loc.name} for loc in gold.locations],
         "objects": [{"name": p.name} for p in gold.props],

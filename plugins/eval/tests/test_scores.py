@@ -324,6 +324,23 @@ def test_a_day_without_an_outfit_lowers_only_outfits_by_day(perfect: dict[str, A
     assert f"{look['name']} (day {days[0]})" in story.details["outfits_missing"]
 
 
+def test_an_id_where_a_name_belongs_lowers_only_names_not_ids(perfect: dict[str, Any]) -> None:
+    """A continuity note and a prompt that say "rosa-amati" (a plan once wrote its computed
+    notes so) name nobody to a first AD or an image model."""
+    damaged = clone(perfect)
+    damaged["director"]["scenes"][1]["breakdown"] = {
+        "continuity": ["from scene 1: rosa-amati in the same wardrobe and makeup/hair"]}
+    damaged["director"]["warnings"] = ["scene 3: Rosa Amati is framed alone"]  # a name: fine
+    shot = damaged["storyboard"]["scenes"][0]["shots"][0]
+    shot["image_prompt"] = "medium shot of rosa-amati at the ovens"
+    story = score(vell(), damaged)
+    assert _changed(_all(perfect), {**story.scores, **story.checks}) == {"names_not_ids"}
+    texts = 2 + sum(len(s["shots"]) for s in damaged["storyboard"]["scenes"])
+    assert story.checks["names_not_ids"] == pytest.approx(1 - 2 / texts)
+    assert story.details["ids_read_by_people"] == [
+        "scene 2 continuity: rosa-amati", f"{shot['id']} image_prompt: rosa-amati"]
+
+
 def test_without_a_storyboard_its_checks_are_not_applicable(perfect: dict[str, Any]) -> None:
     plain = clone(perfect)
     del plain["storyboard"]

@@ -221,6 +221,47 @@ def outfits_by_day(view: ResultView, story: str) -> tuple[float | None, list[str
     return 1 - len(undressed) / len(pairs), undressed
 
 
+#: a character id as a program writes it: a slug of two words or more ("clare-ashworth"); a
+#: one-word id ("tuck") reads as the name itself, so it cannot be told apart
+_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)+")
+
+
+def _read_by_people(view: ResultView) -> list[tuple[str, str]]:
+    """(where, text) of what the crew and image models read: the plan's continuity notes and
+    warnings, and the storyboard's warnings, shot actions, compositions and prompts."""
+    out: list[tuple[str, str]] = []
+    for part, name in ((view.director, "plan"), (view.storyboard, "storyboard")):
+        for warning in (part or {}).get("warnings") or []:
+            out.append((f"{name} warning", str(warning)))
+    for scene in (view.director or {}).get("scenes") or []:
+        sheet = scene.get("breakdown") if isinstance(scene, dict) else None
+        for note in (sheet or {}).get("continuity") or [] if isinstance(sheet, dict) else []:
+            out.append((f"scene {scene.get('number')} continuity", str(note)))
+    for scene in (view.storyboard or {}).get("scenes") or []:
+        for shot in (scene.get("shots") or []) if isinstance(scene, dict) else []:
+            for key in ("action", "composition", "image_prompt", "motion_prompt"):
+                if isinstance(shot, dict) and shot.get(key):
+                    out.append((f"{shot.get('id') or 'shot'} {key}", str(shot[key])))
+    return out
+
+
+def names_not_ids(view: ResultView, story: str) -> tuple[float | None, list[str]]:
+    """The share of what the crew and image models read that names people, not their ids.
+
+    A continuity note that says "clare-ashworth" is no name to a first AD, and an image
+    prompt that says it describes nobody to a generator. n/a when no id is a slug of two words
+    or more (a one-word id reads as the name).
+    """
+    ids = sorted((i for i in view.character_ids if _SLUG.fullmatch(i)), key=len, reverse=True)
+    texts = _read_by_people(view)
+    if not ids or not texts:
+        return None, []
+    pattern = re.compile(r"(?<![\w-])(?:" + "|".join(map(re.escape, ids)) + r")(?![\w-])")
+    found = [f"{where}: {match.group()}" for where, text in texts
+             if (match := pattern.search(text))]
+    return 1 - len(found) / len(texts), found
+
+
 Check = Callable[[ResultView, str], tuple[float | None, Any]]
 
 #: (name, check, the details key for what it found), in the order reports show them
@@ -232,5 +273,6 @@ GOLD_FREE: tuple[tuple[str, Check, str], ...] = (
     ("subjects_in_scene", subjects_in_scene, "subjects_not_in_scene"),
     ("looks_described", looks_described, "looks_missing"),
     ("outfits_by_day", outfits_by_day, "outfits_missing"),
+    ("names_not_ids", names_not_ids, "ids_read_by_people"),
 )
 CHECKS = tuple(name for name, _, _ in GOLD_FREE)

@@ -33,6 +33,7 @@ _NOTES = {
     "subjects_in_scene": ("subjects_not_in_scene",),
     "looks_described": ("looks_missing",),
     "outfits_by_day": ("outfits_missing",),
+    "names_not_ids": ("ids_read_by_people",),
 }
 
 
