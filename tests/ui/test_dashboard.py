@@ -112,6 +112,25 @@ def _console_errors(driver: WebDriver) -> list[dict[str, Any]]:
             and not (e.get("source") == "network" and "status of 401" in e.get("message", ""))]
 
 
+def _succeeded(url: str, job_id: str, timeout: float) -> dict[str, Any]:
+    """The job's record once it has ended, which must be as succeeded."""
+    deadline = time.monotonic() + timeout
+    while (job := httpx.get(f"{url}/jobs/{job_id}", headers={"X-API-Key": KEY}).json())[
+            "status"] not in ("succeeded", "failed"):
+        assert time.monotonic() < deadline, f"the job stayed {job['status']}"
+        time.sleep(0.2)
+    assert job["status"] == "succeeded", job.get("error")
+    return job
+
+
+def _open_job(driver: WebDriver, url: str, job_id: str) -> None:
+    """The job's page, with the key in the tab as a signed-in person has it."""
+    driver.get(f"{url}/ui/")
+    driver.execute_script("sessionStorage.setItem('novelcrew-key', arguments[0])", KEY)
+    driver.get(f"{url}/ui/#/jobs/{job_id}")
+    driver.refresh()  # the page starts again, with the key
+
+
 def _wait_download(folder: Path, suffix: str, timeout: float = 20) -> Path:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -265,18 +284,8 @@ def test_the_storyboard_reads_as_the_media_step_takes_it(server: str, browser: W
     job = httpx.post(f"{server}/jobs", headers={"X-API-Key": KEY}, json={
         "crews": ["architect", "director", "storyboard"], "project_id": "ui-board",
         "inputs": {"story_text": story}}).json()
-    deadline = time.monotonic() + 120
-    while (state := httpx.get(f"{server}/jobs/{job['id']}", headers={"X-API-Key": KEY})
-           .json()["status"]) not in ("succeeded", "failed"):
-        assert time.monotonic() < deadline, f"the job stayed {state}"
-        time.sleep(0.2)
-    assert state == "succeeded"
-    board = httpx.get(f"{server}/jobs/{job['id']}", headers={"X-API-Key": KEY}).json()[
-        "result"]["storyboard"]
-    d.get(f"{server}/ui/")
-    d.execute_script("sessionStorage.setItem('novelcrew-key', arguments[0])", KEY)
-    d.get(f"{server}/ui/#/jobs/{job['id']}")
-    d.refresh()
+    board = _succeeded(server, job["id"], 120)["result"]["storyboard"]
+    _open_job(d, server, job["id"])
     _wait(d, 30).until(ec.element_to_be_clickable(
         (By.CSS_SELECTOR, "button[data-view=storyboard]"))).click()
     _wait(d).until(ec.presence_of_element_located((By.CSS_SELECTOR, "#storyboard .sb-shot")))
@@ -335,16 +344,8 @@ def test_without_an_exports_plugin_the_page_says_none_is_installed(
         assert submitted.status_code == 202, submitted.text
         job = submitted.json()
         # the job done first, so the page draws its results once (no redraw at the stream's end)
-        deadline = time.monotonic() + 60
-        while (state := httpx.get(f"{url}/jobs/{job['id']}", headers={"X-API-Key": KEY})
-               .json()["status"]) not in ("succeeded", "failed"):
-            assert time.monotonic() < deadline, f"the job stayed {state}"
-            time.sleep(0.2)
-        assert state == "succeeded"
-        d.get(f"{url}/ui/")
-        d.execute_script("sessionStorage.setItem('novelcrew-key', arguments[0])", KEY)
-        d.get(f"{url}/ui/#/jobs/{job['id']}")
-        d.refresh()  # the page starts again, with the key
+        _succeeded(url, job["id"], 60)
+        _open_job(d, url, job["id"])
         try:
             _wait(d, 60).until(ec.text_to_be_present_in_element(
                 (By.ID, "exports"), "No export formats are installed"))
