@@ -60,11 +60,16 @@ def perfect_architect(loaded: LoadedGold) -> dict[str, Any]:
     }
 
 
+_LIGHT = {"NIGHT": "bare bulbs over the ovens, deep shadow", "DAWN": "grey first light",
+          "DAY": "soft window light", "DUSK": "fading light, a lamp in the window"}
+
+
 def director_for(architect: dict[str, Any]) -> dict[str, Any]:
     """A scene plan in the director's shape whose scenes differ in their shots.
 
     Each scene has a master on its cast and, when it has anyone, a single on its first person:
-    coverage that fits its subjects, subjects that are in the scene."""
+    coverage that fits its subjects, subjects that are in the scene; its lighting keeps its
+    time."""
     sizes = ["WS", "MS", "CU", "MCU"]
     scenes = []
     for i, scene in enumerate(architect["scenes"]):
@@ -81,6 +86,7 @@ def director_for(architect: dict[str, Any]) -> dict[str, Any]:
             "summary": scene["summary"],
             "characters": cast,
             "props": [],
+            "lighting": _LIGHT[scene["day_night"]],
             "shots": shots,
         })
     return {"scenes": scenes}
@@ -108,6 +114,7 @@ def storyboard_for(architect: dict[str, Any], director: dict[str, Any],
                                   "number": shot["number"], "coverage": shot["coverage"],
                                   "subjects": [ids[name] for name in shot["subjects"]],
                                   "story_day": str(arch["story_day"]),
+                                  "day_night": arch["day_night"],
                                   "image_prompt": "medium shot of a baker at dawn"}
                                  for shot in scene["shots"]]})
     return {"bible": {"characters": looks, "locations": []}, "scenes": scenes}

@@ -341,11 +341,34 @@ def test_an_id_where_a_name_belongs_lowers_only_names_not_ids(perfect: dict[str,
         "scene 2 continuity: rosa-amati", f"{shot['id']} image_prompt: rosa-amati"]
 
 
+def test_a_shot_lit_for_the_other_time_lowers_only_light_fits_time(
+        perfect: dict[str, Any]) -> None:
+    """A night scene under "harsh midday sun", a day shot "in moonlight": a DP has two answers
+    and an image model paints one at random. A negated word and day-for-night are no clash."""
+    damaged = clone(perfect)
+    plan = {s["number"]: s for s in damaged["director"]["scenes"]}
+    assert plan[1]["heading"].endswith("NIGHT") and plan[3]["heading"].endswith("DAY")
+    plan[1]["shots"][0]["lighting"] = "harsh midday sun through the skylight"
+    plan[1]["shots"][1]["lighting"] = "no daylight yet, day-for-night grade"
+    plan[3]["shots"][0]["lighting"] = "sunlight on the bins"  # a day shot in the sun: fine
+    board = {s["number"]: s for s in damaged["storyboard"]["scenes"]}
+    board[4]["shots"][0]["image_prompt"] = "close-up of Rosa Amati, flour in moonlight"
+    story = score(vell(), damaged)
+    assert _changed(_all(perfect), {**story.scores, **story.checks}) == {"light_fits_time"}
+    judged = sum(1 for n in plan if plan[n]["heading"].endswith(("DAY", "NIGHT"))) + 3 + sum(
+        len(s["shots"]) for s in board.values() if s["shots"][0]["day_night"] in ("DAY", "NIGHT"))
+    assert story.checks["light_fits_time"] == pytest.approx(1 - 2 / judged)
+    assert story.details["light_against_time"] == [
+        "scene 1 shot 1 lighting (NIGHT): midday",
+        f"{board[4]['shots'][0]['id']} prompts (DAY): moonlight"]
+
+
 def test_without_a_storyboard_its_checks_are_not_applicable(perfect: dict[str, Any]) -> None:
     plain = clone(perfect)
     del plain["storyboard"]
     story = score(vell(), plain)
     assert story.checks["looks_described"] is None and story.checks["outfits_by_day"] is None
+    assert story.checks["light_fits_time"] == 1.0  # the plan's lighting is still judged
     assert story.scores["looks_precision"] is None and story.scores["looks_recall"] is None
 
 

@@ -197,3 +197,46 @@ def test_a_line_of_dialogue_stays_whole_with_its_tag() -> None:
     # a shot's action and a scene's summary are read to their first sentence the same way
     assert first_sentence('Mr. Pike said, "Wait. Go." He went.') == 'Mr. Pike said, "Wait. Go."'
     assert first_sentence("") == ""
+
+
+@pytest.mark.parametrize(("day_night", "lit"), [("DAY", True), ("DUSK", True), ("NIGHT", False)])
+def test_the_story_s_lighting_style_lights_no_scene_of_another_time(day_night: str,
+                                                                     lit: bool) -> None:
+    """A scene with no lighting of its own takes the style guide's, unless that paints another
+    time: "Setting: ..., at night. Lighting: bright midday sun" makes an image model choose."""
+    shot = ShotFacts(number=1, size="WS")
+    scene = SceneFacts(number=1, id="s001", day_night=day_night)
+    style = StyleGuide(lighting_style="bright midday sun, hard shadows")
+    image, _, _ = shot_prompts(shot, scene, [], None, style, "", "")
+    assert ("Lighting: bright midday sun, hard shadows." in image) is lit, image
+    scene.lighting = "sodium street lamps"  # the scene's own lighting always wins
+    image, _, _ = shot_prompts(shot, scene, [], None, style, "", "")
+    assert "Lighting: sodium street lamps." in image and "midday" not in image
+
+
+async def test_words_that_paint_another_time_are_warned_of_once_per_scene(
+        tmp_path: Path) -> None:
+    """Both lighthouse scenes are NIGHT. The plan lights scene 1 with "midday sun" and the
+    boarding model puts scene 2's first shot in "afternoon sunlight": a person decides before
+    paying for frames. Negated words and day-for-night are no clash."""
+    plan = previous()
+    plan["director"]["scenes"][0]["lighting"] = "midday sun through the salt-stained window"
+    plan["director"]["scenes"][1]["shots"][1]["lighting"] = "no daylight left, day-for-night"
+
+    def board(prompt: str) -> str:
+        reply = shots_reply(prompt)
+        if prompt.startswith("SCENE 2") or "\nSCENE 2" in prompt:
+            reply["shots"][0]["action"] = "Mara climbs the rocks in afternoon sunlight"
+        return final(reply)
+
+    llm = ScriptedLLM(replies={ARTIST: artist_reply, BOARDER: board})
+    result = await run(tmp_path, plan, llm, default_model="scripted")
+    clashes = [w for w in result.warnings if "check before generating" in w]
+    count = len(result.scenes[0].shots)
+    assert clashes == [
+        f"scene 1 is NIGHT but the plan's lighting says \u201cmidday\u201d (shots "
+        f"{', '.join(str(n + 1) for n in range(count))}): check before generating",
+        "scene 2 is NIGHT but the shot's action says \u201cafternoon\u201d (shot 1): "
+        "check before generating"]
+    # the prompts keep the plan's and the model's words: the warning is for a person
+    assert "midday sun" in result.scenes[0].shots[0].image_prompt

@@ -14,7 +14,7 @@ from typing import Any
 
 from novelcrew_eval.looks import LOOK_FIELDS, bible_characters, trait_text
 from novelcrew_eval.matching import content_tokens, match_name, normalise, quote_normalise
-from novelcrew_eval.result import ResultView
+from novelcrew_eval.result import ResultView, day_night_of
 
 __all__ = ["CHECKS", "GOLD_FREE"]
 
@@ -262,6 +262,78 @@ def names_not_ids(view: ResultView, story: str) -> tuple[float | None, list[str]
     return 1 - len(found) / len(texts), found
 
 
+#: words that paint the other time: a NIGHT shot lit by "midday sun", a DAY shot under
+#: "moonlight". Dawn and dusk are not judged: first light and fading daylight both fit them.
+_CLASH = {
+    "NIGHT": re.compile(r"\b(?:day ?light|sun ?light|sunlit|sunshine|sunny|midday|noon|"
+                        r"afternoon|blue skys?|bright sun|morning sun|high sun)\b"),
+    "DAY": re.compile(r"\b(?:moon ?light|moonlit|star ?light|starlit|night sky|"
+                      r"at night|midnight|night-?time|dead of night)\b"),
+}
+#: a clash word after a negation in its clause is no clash ("no daylight reaches the cellar")
+_NEGATED = re.compile(r"\b(?:no|not|without|never|nor)\b[^,.;:]*$")
+#: a NIGHT scene shot day for night is lit by daylight on purpose
+_DAY_FOR_NIGHT = re.compile(r"\bday[- ]for[- ]night\b")
+
+
+def _clash(time: str | None, text: str) -> str | None:
+    """The first word of ``text`` that paints the other time than ``time``, if any."""
+    pattern = _CLASH.get(time or "")
+    low = text.lower()
+    if pattern is None or (time == "NIGHT" and _DAY_FOR_NIGHT.search(low)):
+        return None
+    for match in pattern.finditer(low):
+        if not _NEGATED.search(low[:match.start()]):
+            return match.group()
+    return None
+
+
+def _lit(view: ResultView) -> list[tuple[str, str | None, str]]:
+    """(where, DAY/NIGHT/..., text) of what says how a shot is lit: the plan's scene and shot
+    lighting, and each storyboard shot's image and motion prompts."""
+    times: dict[Any, str | None] = {s.number: s.day_night for s in view.scenes}
+    out: list[tuple[str, str | None, str]] = []
+    for scene in _planned_scenes(view):
+        number = scene.get("number")
+        time = (day_night_of(scene.get("day_night")) or times.get(number)
+                or day_night_of(scene.get("time")))
+        if isinstance(scene.get("lighting"), str) and scene["lighting"].strip():
+            out.append((f"scene {number} lighting", time, scene["lighting"]))
+        for shot in _shots(scene):
+            if isinstance(shot.get("lighting"), str) and shot["lighting"].strip():
+                out.append((f"scene {number} shot {shot.get('number')} lighting", time,
+                            shot["lighting"]))
+    for scene in (view.storyboard or {}).get("scenes") or []:
+        if not isinstance(scene, dict):
+            continue
+        number = scene.get("number")
+        for shot in scene.get("shots") or []:
+            if not isinstance(shot, dict):
+                continue
+            text = " ".join(str(shot.get(k) or "") for k in ("image_prompt", "motion_prompt"))
+            time = (day_night_of(shot.get("day_night")) or day_night_of(scene.get("day_night"))
+                    or times.get(number))
+            if text.strip():
+                out.append((f"{shot.get('id') or 'shot'} prompts", time, text))
+    return out
+
+
+def light_fits_time(view: ResultView, story: str) -> tuple[float | None, list[str]]:
+    """The share of lighting notes and shot prompts of DAY and NIGHT scenes that keep the
+    scene's time.
+
+    A DP reading "EXT. PIER - NIGHT" over "harsh midday sun" has two answers, and an image
+    model given both paints one of them at random. n/a when nothing is judged (no lighting or
+    prompts in a DAY or NIGHT scene).
+    """
+    judged = [(where, time, text) for where, time, text in _lit(view) if time in _CLASH]
+    if not judged:
+        return None, []
+    clashes = [f"{where} ({time}): {word}" for where, time, text in judged
+               if (word := _clash(time, text))]
+    return 1 - len(clashes) / len(judged), clashes
+
+
 Check = Callable[[ResultView, str], tuple[float | None, Any]]
 
 #: (name, check, the details key for what it found), in the order reports show them
@@ -274,5 +346,6 @@ GOLD_FREE: tuple[tuple[str, Check, str], ...] = (
     ("looks_described", looks_described, "looks_missing"),
     ("outfits_by_day", outfits_by_day, "outfits_missing"),
     ("names_not_ids", names_not_ids, "ids_read_by_people"),
+    ("light_fits_time", light_fits_time, "light_against_time"),
 )
 CHECKS = tuple(name for name, _, _ in GOLD_FREE)

@@ -34,6 +34,7 @@ _NOTES = {
     "looks_described": ("looks_missing",),
     "outfits_by_day": ("outfits_missing",),
     "names_not_ids": ("ids_read_by_people",),
+    "light_fits_time": ("light_against_time",),
 }
 
 

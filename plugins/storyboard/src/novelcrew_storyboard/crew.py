@@ -49,6 +49,7 @@ from novelcrew_storyboard.prompts import (
     sentences,
     storyboard_shot,
     style_guide,
+    time_clash_in,
 )
 from novelcrew_storyboard.source import SceneFacts, Story, add_analysis, add_plan
 
@@ -456,7 +457,7 @@ async def run(ctx: RunContext, inputs: StoryboardInput) -> Storyboard:
     bible = assemble_bible(story, project or {}, inputs, answers, offline_roles, config, cast,
                            places, scenes, aspect)
     board = assemble_scenes(story, bible, answers, scenes, clip_seconds,
-                            project_id or story.title or "")
+                            project_id or story.title or "", warnings)
     shots = [shot for scene in board for shot in scene.shots]
     result = Storyboard(
         project_id=project_id, title=story.title, language=story.language, bible=bible,
@@ -529,7 +530,10 @@ def assemble_bible(story: Story, project: dict[str, Any], inputs: StoryboardInpu
 
 def assemble_scenes(story: Story, bible: VisualBible, answers: Answers,
                     scenes: list[SceneFacts], clip_seconds: float,
-                    project: str) -> list[StoryboardScene]:
+                    project: str, warnings: list[str]) -> list[StoryboardScene]:
+    """The boarded scenes; a shot whose words paint another time than its scene's is warned
+    of in ``warnings``, once per scene and cause (its prompts keep the words: they are the
+    plan's and the model's, and a person decides)."""
     boarded: dict[tuple[int, int], tuple[str, str]] = {}
     for unit, answer in answers["shot_prompts"]:
         for item in getattr(answer, "shots", []):
@@ -540,12 +544,20 @@ def assemble_scenes(story: Story, bible: VisualBible, answers: Answers,
     for scene in scenes:
         place = bible.location(scene.location)
         shots = []
+        clashes: dict[str, list[int]] = {}
         for shot in scene.shots:
             cast = [look for cid in shot.subjects if (look := bible.character(cid))]
             action, composition = boarded.get((scene.number, shot.number)) \
                 or offline_shot(shot, scene, cast)
+            if clash := time_clash_in(shot, scene, place, action, composition or ""):
+                clashes.setdefault(clash, []).append(shot.number)
             shots.append(storyboard_shot(shot, scene, cast, place, bible.style, action,
                                          composition or "", clip_seconds, project))
+        for clash, numbers in clashes.items():
+            warnings.append(f"scene {scene.number} is {scene.day_night} but {clash} "
+                            f"({'shot' if len(numbers) == 1 else 'shots'} "
+                            f"{', '.join(map(str, numbers))}): "
+                            "check before generating")
         out.append(StoryboardScene(id=scene.id, number=scene.number, heading=scene.heading,
                                    location_id=scene.location, day_night=scene.day_night,
                                    story_day=scene.story_day, shots=shots))

@@ -58,6 +58,15 @@ RIGS = {"sticks": "on sticks", "dolly": "on a dolly", "slider": "on a slider",
 PEOPLE_COVERAGE = ("single", "two-shot", "over-the-shoulder")
 DEFAULT_FILM_LOOK = "cinematic, natural film grain"
 TRAITS = ("age_range", "build", "skin", "hair", "eyes")
+#: words that paint another time than the scene's: "midday sun" at NIGHT, "moonlight" by DAY
+#: (dawn and dusk take either: first light, fading daylight)
+OTHER_TIME = {
+    "NIGHT": re.compile(r"\b(?:day ?light|sun ?light|sunlit|sunshine|sunny|midday|noon|"
+                        r"afternoon|blue skys?|bright sun|morning sun|high sun)\b", re.I),
+    "DAY": re.compile(r"\b(?:moon ?light|moonlit|star ?light|starlit|night sky|at night|"
+                      r"midnight|night-?time|dead of night)\b", re.I),
+}
+_NEGATED = re.compile(r"\b(?:no|not|without|never|nor)\b[^,.;:]*$", re.I)
 
 
 # the bible ------------------------------------------------------------------------------------
@@ -219,6 +228,33 @@ def style_guide(hints: StyleHints, project: dict[str, str], story_genre: str, st
 
 
 # the shots -----------------------------------------------------------------------------------
+def time_clash(day_night: str, text: str) -> str | None:
+    """The first word of ``text`` that paints another time than ``day_night`` ("midday" in a
+    NIGHT scene), unless negated in its clause ("no daylight yet") or shot day for night."""
+    pattern = OTHER_TIME.get(day_night)
+    if pattern is None or not text or (
+            day_night == "NIGHT" and re.search(r"\bday[- ]for[- ]night\b", text, re.I)):
+        return None
+    for match in pattern.finditer(text):
+        if not _NEGATED.search(text[:match.start()]):
+            return match.group()
+    return None
+
+
+def time_clash_in(shot: ShotFacts, scene: SceneFacts, place: LocationLook | None,
+                  action: str, composition: str) -> str | None:
+    """Where a shot's prompt words paint another time than its scene's, and the word ("the
+    plan's lighting says \u201cmidday\u201d"): an image model given "at night" and "midday
+    sun" paints one of them at random."""
+    for source, text in (("the plan's lighting", shot.lighting or scene.lighting),
+                         ("the shot's action", action), ("its composition", composition),
+                         (f"the look of {place.name}" if place else "",
+                          place.look if place else "")):
+        if word := time_clash(scene.day_night, text):
+            return f"{source} says \u201c{word}\u201d"
+    return None
+
+
 def seed_hint(*parts: object) -> int:
     """A stable seed for a shot (the same across its clips and across re-runs)."""
     return zlib.crc32(":".join(str(p) for p in parts).encode()) & 0x7FFFFFFF
@@ -252,6 +288,9 @@ def shot_prompts(shot: ShotFacts, scene: SceneFacts, cast: list[CharacterLook],
         inside = {"INT": "interior", "EXT": "exterior"}.get(scene.int_ext, "")
         setting = ", ".join(x for x in (inside, place.phrase, variant) if x)
     lens = f"{shot.lens_mm:g}mm lens" if shot.lens_mm else ""
+    lighting = clean(shot.lighting or scene.lighting)
+    if not lighting and not time_clash(scene.day_night, style.lighting_style):
+        lighting = clean(style.lighting_style)  # the story's style, unless it is another time
     seen, spoken = without_speech(action)
     speaker = speech_tag(seen)
     if speaker is not None:  # "Mali said", with or without its line, shows nothing
@@ -259,8 +298,7 @@ def shot_prompts(shot: ShotFacts, scene: SceneFacts, cast: list[CharacterLook],
     image = ". ".join(x for x in (
         f"{lead} of {who}" if who else lead, seen, without_speech(composition)[0],
         f"Setting: {setting}" if setting else "",
-        f"Lighting: {clean(shot.lighting or scene.lighting or style.lighting_style)}"
-        if (shot.lighting or scene.lighting or style.lighting_style) else "",
+        f"Lighting: {lighting}" if lighting else "",
         ", ".join(x for x in (lens, f"{style.aspect_ratio} frame") if x),
         ", ".join(style.fragments)) if x) + "."
     camera = camera_phrase(shot.movement, shot.support)
