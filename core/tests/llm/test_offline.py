@@ -327,8 +327,30 @@ def test_a_scene_takes_its_time_and_setting_from_its_opening_else_from_the_scene
         ("EXT", "DAY", False), ("EXT", "DAY", True), ("EXT", "DAY", True)]
     stories = Path(__file__).resolve().parents[3] / "examples" / "stories"
     fair = TextFacts((stories / "the-lantern-fair-at-oxley-marsh.txt").read_text())
-    assert set(fair.scene_times) == {"NIGHT"}  # one night, from the fair to past midnight
+    # the afternoon of the fair, then one night to past midnight: "Every October the village
+    # held its Lantern Fair on the night of the first frost" is a habit, not scene 1's time
+    assert fair.scene_times == ["DAY", "NIGHT", "NIGHT", "NIGHT", "NIGHT"]
     assert set(fair.scene_settings) == {"EXT"}  # "A light was coming down the drain": still out
+
+
+def test_a_scene_is_set_where_its_narration_says_not_where_its_talk_points() -> None:
+    """The Lantern Fair demo set chapter 3 (out on the marsh road) at "the river", which only
+    Clare's line names ("You'll scare them into the river"), and chapter 4 (a punt coming down
+    "the drain") at "the village", because both places were found in the scene's text and
+    ranked by the whole story. Narration decides; "Oxley Drain" is also "the drain"; a tie goes
+    to the place the story names more; "Kestrel Pippin" is no "the pippin"."""
+    from novelcrew.default_plugins.offline.extract import TextFacts
+    from novelcrew.default_plugins.offline.fill import Focus, _local_place
+
+    stories = Path(__file__).resolve().parents[3] / "examples" / "stories"
+    fair = TextFacts((stories / "the-lantern-fair-at-oxley-marsh.txt").read_text())
+    assert "the river" in fair.places and "Oxley Drain" in fair.places
+    where = [_local_place(fair, Focus(kind="scene", text=scene)) for scene in fair.scenes]
+    assert where[2] != "the river" and where[3] == "Oxley Drain"
+    first = 'She walked down to the harbour. "Meet me at the station," she said.'
+    talk = TextFacts(f"{first}\n\n* * *\n\nHe waited in the station for an hour.")
+    assert talk.places == ["the station", "the harbour"]  # the story names the station more
+    assert _local_place(talk, Focus(kind="scene", text=first)) == "the harbour"
 
 
 async def test_a_users_crewai_listener_sees_each_offline_call(tmp_path: Path) -> None:

@@ -75,7 +75,7 @@ def test_merging_two_scenes_lowers_only_scene_boundary_f1(perfect: dict[str, Any
     scenes = damaged["architect"]["scenes"]
     first, second = scenes[3], scenes[4]  # noon in the kitchen, then closing day in the shop
     same = {"int_ext": first["int_ext"], "day_night": first["day_night"],
-            "story_day": first["story_day"]}
+            "story_day": first["story_day"], "location": first["location"]}
     second.update(same)  # same sluglines and day, so only the boundary differs
     perfect["architect"]["scenes"][4].update(same)
     first["text"] += second["text"]
@@ -339,6 +339,28 @@ def test_an_id_where_a_name_belongs_lowers_only_names_not_ids(perfect: dict[str,
     assert story.checks["names_not_ids"] == pytest.approx(1 - 2 / texts)
     assert story.details["ids_read_by_people"] == [
         "scene 2 continuity: rosa-amati", f"{shot['id']} image_prompt: rosa-amati"]
+
+
+def test_a_scene_set_in_the_wrong_place_lowers_only_scene_location_accuracy(
+        perfect: dict[str, Any]) -> None:
+    """The heading's place is what a first AD groups shooting days by: a scene in the back
+    alley headed "the bakery kitchen" is scheduled with the wrong company move."""
+    assert _all(perfect)["scene_location_accuracy"] == 1.0
+    damaged = clone(perfect)
+    scenes = damaged["architect"]["scenes"]
+    scenes[2]["location"] = "the shop"  # gold: the back alley
+    scenes[3]["location"] = ""  # no place at all is no better
+    scenes[4]["location"] = "Halvorsen's shop"  # gold "the shop": word containment
+    story = score(vell(), damaged)
+    assert _changed(_all(perfect), {**story.scores, **story.checks}) == {
+        "scene_location_accuracy"}
+    assert story.scores["scene_location_accuracy"] == pytest.approx(1 - 2 / len(scenes))
+    assert story.details["scene_locations_wrong"] == [
+        "scene 3: the shop (gold: the back alley)", "scene 4: - (gold: the bakery kitchen)"]
+    for scene in scenes:
+        scene["location"] = ""
+    del damaged["director"], damaged["storyboard"]  # their headings would name the places
+    assert score(vell(), damaged).scores["scene_location_accuracy"] is None
 
 
 def test_a_shot_lit_for_the_other_time_lowers_only_light_fits_time(

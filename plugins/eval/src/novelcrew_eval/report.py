@@ -19,6 +19,7 @@ _NOTES = {
     "characters_f1": ("characters_missed", "characters_extra"),
     "locations_f1": ("locations_missed", "locations_extra"),
     "scene_boundary_f1": ("scenes_gold", "scenes_result", "scene_boundary"),
+    "scene_location_accuracy": ("scene_locations_wrong",),
     "props_recall": ("props_missed",),
     "vehicles_recall": ("vehicles_missed",),
     "animals_recall": ("animals_missed",),

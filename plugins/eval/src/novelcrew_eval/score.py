@@ -45,6 +45,7 @@ METRICS = (
     "scene_boundary_f1",
     "int_ext_accuracy",
     "day_night_accuracy",
+    "scene_location_accuracy",
     "story_day_accuracy",
     "props_recall",
     "vehicles_recall",
@@ -140,6 +141,24 @@ def _locations(loaded: LoadedGold, view: ResultView) -> tuple[float, dict[str, A
     missed = [gold[i].name for i in range(len(gold)) if i not in matched]
     return _f1(len(matched), len(view.locations), len(gold)), {
         "locations_missed": missed, "locations_extra": extra}
+
+
+def _scene_locations(loaded: LoadedGold, view: ResultView, aligned: list[SceneView | None]
+                     ) -> tuple[float | None, dict[str, Any]]:
+    """Gold scenes whose covering result scene is set where the gold says: the heading's place,
+    by which a first AD groups scenes into shooting days. Names match as for locations
+    (aliases, word containment); a scene with no location counts as wrong. n/a when no result
+    scene names a location."""
+    if not loaded.gold.scenes or not any(s.location for s in view.scenes):
+        return None, {}
+    wrong: list[str] = []
+    for number, (gold, got) in enumerate(zip(loaded.gold.scenes, aligned, strict=True), 1):
+        item = loaded.gold.location(gold.location) or GoldItem(name=gold.location)
+        place = got.location if got else ""
+        if not (place and _item_matches(item, place)):
+            wrong.append(f"scene {number}: {place or '-'} (gold: {item.name})")
+    total = len(loaded.gold.scenes)
+    return 1 - len(wrong) / total, {"scene_locations_wrong": wrong} if wrong else {}
 
 
 def _recall(items: Sequence[GoldItem], found: Iterable[str]) -> tuple[float | None, list[str]]:
@@ -354,6 +373,8 @@ def score(loaded: LoadedGold, result: Any, *, tolerance: int = 2) -> StoryScore:
         [(g.day_night, a.day_night if a else None)
          for g, a in zip(gold_scenes, aligned, strict=True)],
         any(s.day_night or {"day_night", "time_of_day"} & set(s.raw) for s in view.scenes))
+    scores["scene_location_accuracy"], more = _scene_locations(loaded, view, aligned)
+    details.update(more)
     scores["story_day_accuracy"] = _story_days(loaded, view, aligned)
     for kind, found in (("props", view.props), ("vehicles", view.vehicles + view.props),
                         ("animals", view.animals + view.props)):

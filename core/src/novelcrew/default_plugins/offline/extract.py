@@ -17,6 +17,11 @@ _WORD = re.compile(r"[A-Za-z][A-Za-z'\u2019\-]*")
 _CAP_PHRASE = re.compile(
     r"\b(?:[A-Z][a-z'\u2019]+|[A-Z]\.)(?:\s+(?:of\s+the\s+|of\s+|the\s+)?[A-Z][a-z'\u2019]+)*"
 )
+#: how a sentence of prose ends (a title or "Chapter 1" does not)
+_ENDS = frozenset(".!?\"'\u201d\u2019\u2026)")
+_QUOTE_MARK = re.compile("[\"\u201c\u201d]")
+#: a quotation of any length within a paragraph, straight or curly
+_SPOKEN = re.compile(r"\"[^\"\n]*\"|\u201c[^\u201d\n]*\u201d")
 _QUOTE = re.compile(r"[\"\u201c]([^\"\u201c\u201d]{2,300})[\"\u201d]")
 _PREPOSITION = r"\b(in|at|into|inside|to|from|near|on|of|across|through|outside|toward|towards)"
 _PLACE_AFTER = re.compile(
@@ -433,7 +438,7 @@ class TextFacts:
         """Each scene's DAY/NIGHT/DAWN/DUSK: its opening's words or a word its text repeats
         (one stray "morning" in talk does not move it), else the scene before it's (a scene
         goes on at the same time), else the first time named, else DAY."""
-        own = [_cue(scene, _TIMES, least=2 if index else 1)
+        own = [_cue(scene, _TIMES, least=2 if index else 1, habits=False)
                for index, scene in enumerate(self.scenes)]
         return _carried(own, next((w for w in own if w), "DAY"))
 
@@ -453,6 +458,18 @@ class TextFacts:
 
     def sentences_of(self, passage: str | None) -> list[str]:
         return sentences(passage) if passage else []
+
+    def told_about(self, place: str) -> list[str]:
+        """The story's sentences of narration (no speech, no heading) that name ``place``, in
+        full or as its kind ("the drain"): what the story itself says of it."""
+        names = called(place)
+        return [s for s in self.sentences
+                if s[-1:] in _ENDS and not _QUOTE_MARK.search(s)
+                and any(re.search(rf"\b{re.escape(n)}\b", s.lower()) for n in names)]
+
+    def narration(self, passage: str) -> str:
+        """The passage without its quoted speech: what the story tells, not what people say."""
+        return _SPOKEN.sub(" ", passage)
 
     def quotes_in(self, passage: str) -> list[str]:
         return [q.strip() for q in _QUOTE.findall(passage) if len(q.split()) >= 2]
@@ -513,12 +530,41 @@ class TextFacts:
         return [s for s in self.sentences if name in s or re.search(rf"\b{re.escape(first)}\b", s)]
 
 
-def _cue(text: str, kinds: tuple[tuple[str, re.Pattern[str]], ...], least: int = 1
-         ) -> str | None:
+#: the last words of a place's proper name that narration also says alone ("the drain")
+_PLACE_KINDS = frozenset((
+    "street", "road", "lane", "avenue", "square", "park", "hill", "bay", "harbour", "harbor",
+    "station", "bridge", "river", "lake", "island", "cafe", "bar", "hotel", "house", "hall",
+    "church", "market", "beach", "point", "valley", "forest", "wood", "woods", "castle",
+    "tower", "court", "gardens", "heights", "falls", "port", "drain", "canal", "creek",
+    "brook", "marsh", "moor", "fen", "common", "farm", "mill", "inn", "lodge", "manor",
+    "cottage", "shop", "bakery", "pub", "tavern", "chapel", "school", "quay", "pier", "green",
+))
+
+
+def called(place: str) -> tuple[str, ...]:
+    """How narration names a place: in full, and a proper name ending in a kind of place by
+    that word ("Oxley Drain" as "the drain"; "Kestrel Pippin" is no "the pippin")."""
+    *_, last = place.split()
+    if place[:1].isupper() and last != place and last.lower() in _PLACE_KINDS:
+        return (place.lower(), f"the {last.lower()}")
+    return (place.lower(),)
+
+
+#: a sentence that tells what always happens ("Every October the village held its fair on the
+#: night of the first frost") says nothing of when this scene is
+_HABIT = re.compile(r"(?:Every|Each)\b")
+
+
+def _cue(text: str, kinds: tuple[tuple[str, re.Pattern[str]], ...], least: int = 1,
+         habits: bool = True) -> str | None:
     """The kind whose words come first in the passage's opening two sentences (an opening sets
     the scene), else the kind named most often, and at least ``least`` times, in all of it,
-    else None."""
-    opening = " ".join(sentences(text)[:2])
+    else None. With ``habits=False`` a sentence of what always happens is not read."""
+    told = sentences(text)
+    if not habits:
+        told = [s for s in told if not _HABIT.match(s)]
+        text = " ".join(told)
+    opening = " ".join(told[:2])
     first = min(((m.start(), kind) for kind, pattern in kinds
                  if (m := pattern.search(opening))), default=None)
     if first is not None:
