@@ -68,6 +68,21 @@ def _cast_id(story: StoryContext, name: str | None) -> str | None:
     return story.character_id(name)
 
 
+#: an object of the story that is an animal: it needs a wrangler, not a props master
+_ANIMAL = re.compile(
+    r"\b(?:pony|ponies|horses?|mares?|foals?|donkeys?|mules?|dogs?|collies?|sheepdogs?|"
+    r"terriers?|spaniels?|lurchers?|greyhounds?|hounds?|pupp(?:y|ies)|cats?|kittens?|cows?|"
+    r"heifers?|calf|calves|bulls?|bullocks?|oxen|goats?|sheep|ewes?|rams?|lambs?|pigs?|hens?|"
+    r"chickens?|geese|goose|ducks?|parrots?|hawks?|falcons?|owls?|eagles?|ravens?|rabbits?|"
+    r"ferrets?|cattle|flock|herd)\b", re.I)
+
+#: an object of the story that is a picture vehicle
+_VEHICLE = re.compile(
+    r"\b(?:cars?|vans?|trucks?|lorr(?:y|ies)|tractors?|motorbikes?|motorcycles?|bicycles?|"
+    r"bikes?|scooters?|boats?|punts?|ferr(?:y|ies)|dinghy|canoes?|buses|bus|taxis?|trains?|"
+    r"tankers?|ambulances?|carts?|land rover|range rover|pickup)\b", re.I)
+
+
 def sheet(facts: SceneFacts, story: StoryContext, answer: SceneBreakdown | None,
           screen_seconds: float, *, trust: bool = True) -> BreakdownSheet:
     """The breakdown sheet of one scene; ``answer`` is None for an untrusted model."""
@@ -92,12 +107,15 @@ def sheet(facts: SceneFacts, story: StoryContext, answer: SceneBreakdown | None,
     if not trust and facts.text:
         # an untrusted model's wardrobe is not taken: what the text says a cast member wears is
         categories["wardrobe"] = stated_wardrobe(facts, story, cast)
-    # the story's own objects are props whatever the model said
-    have = {item.item.lower() for item in categories["props"]}
+    # the story's own objects are on the sheet whatever the model said: an animal ("geese",
+    # "Biscuit (Shetland pony)") under animals for a wrangler, a motorbike under vehicles for
+    # the picture-vehicle coordinator, the rest as props
+    have = {item.item.lower() for items in categories.values() for item in items}
     for obj in facts.objects:
         if obj.lower() not in have:
-            categories["props"].append(BreakdownItem(item=obj,
-                                                     suggested=not is_grounded(obj, stems)))
+            key = "animals" if _ANIMAL.search(obj) else "vehicles" if _VEHICLE.search(obj) \
+                else "props"
+            categories[key].append(BreakdownItem(item=obj, suggested=not is_grounded(obj, stems)))
     if facts.text:
         eighths = page_eighths(facts.text, [line.line for line in facts.lines])
     else:  # no text stored: a page is about a minute of screen time
@@ -128,9 +146,9 @@ def add_continuity(scenes: Iterable[PlannedScene],
     """Notes on what must match the previous scene, computed from both breakdowns; people by
     ``name`` (their id by default), since the notes are read by the crew, not a program.
 
-    Same story day (or unknown) and shared cast: wardrobe and makeup/hair carry over; props in
-    both scenes are carried; a change of DAY/NIGHT within one story day is a time jump to show;
-    exterior weather carries within a story day.
+    Same story day (or unknown) and shared cast: wardrobe and makeup/hair carry over; props,
+    vehicles and animals in both scenes are carried; a change of DAY/NIGHT within one story
+    day is a time jump to show; exterior weather carries within a story day.
     """
     ordered = sorted(scenes, key=lambda s: s.number)
     for before, scene in itertools.pairwise(ordered):
@@ -153,10 +171,12 @@ def add_continuity(scenes: Iterable[PlannedScene],
             if injuries:
                 computed.append(f"injuries carried from scene {before.number}: "
                                 + "; ".join(injuries))
-        props = {i.item.lower() for i in _items(before, "props")}
-        carried = [i.item for i in _items(scene, "props") if i.item.lower() in props]
-        if carried:
-            computed.append(f"props carried from scene {before.number}: {', '.join(carried)}")
+        for key in ("props", "vehicles", "animals"):  # the same lantern, motorbike, pony
+            had = {i.item.lower() for i in _items(before, key)}
+            carried = [i.item for i in _items(scene, key) if i.item.lower() in had]
+            if carried:
+                computed.append(f"{key} carried from scene {before.number}: "
+                                f"{', '.join(carried)}")
         if (same_day and before.day_night and scene.day_night
                 and before.day_night != scene.day_night):
             computed.append(f"time moves from {before.day_night.value} (scene {before.number}) "

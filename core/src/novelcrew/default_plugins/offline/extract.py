@@ -241,6 +241,8 @@ class TextFacts:
     def _mid_sentence_caps(self) -> Counter[tuple[str, bool]]:
         counts: Counter[tuple[str, bool]] = Counter()
         for sent in self.sentences:
+            if sent[-1:] not in _ENDS:
+                continue  # a heading's words are capitalised: "Chapter 7: One Cut" names no one
             for match in _CAP_PHRASE.finditer(sent):
                 phrase = _trim(match.group(0))
                 if not phrase:
@@ -356,11 +358,31 @@ class TextFacts:
                 head, r"\b(?:in|at|of|to|from|near|into)\s+(?:the\s+)?")
             if mentions and placed * 2 >= mentions and not self._speaks(name):
                 continue  # mostly a destination: a place, not a person
-            if self._thing(name) or self._known_as.get(name, name) != name:
+            if self._thing(name) or self._known_as.get(name, name) != name \
+                    or name in self.animals:
                 continue
             people.append((2 * mentions + (1 if self._speaks(name) else 0), name))
         people.sort(key=lambda sn: (-sn[0], sn[1]))
         return [n for _, n in people]
+
+    @cached_property
+    def animals(self) -> dict[str, str]:
+        """Named animals and their kind, by how the story introduces them: "her Shetland pony,
+        Biscuit", "a collie named Tess", "The heifer was called Blodwen", "Moss, her collie".
+        They are no cast: a first AD books them with a wrangler."""
+        out: dict[str, str] = {}
+        for pattern in _ANIMAL_NAMED:
+            for match in pattern.finditer(self.text):
+                name, kind = match.group("name"), match.group("kind").lower()
+                if name not in _STOP:
+                    breed = match.group("breed") if "breed" in pattern.groupindex else None
+                    out.setdefault(name, f"{breed or ''}{kind}")
+        return out
+
+    @cached_property
+    def creatures(self) -> list[str]:
+        """The named animals as a breakdown lists them: "Biscuit (Shetland pony)"."""
+        return [f"{name} ({kind})" for name, kind in self.animals.items()]
 
     @cached_property
     def lead(self) -> str:
@@ -548,6 +570,25 @@ def called(place: str) -> tuple[str, ...]:
     if place[:1].isupper() and last != place and last.lower() in _PLACE_KINDS:
         return (place.lower(), f"the {last.lower()}")
     return (place.lower(),)
+
+
+_ANIMAL_KINDS = (
+    r"pony|horse|mare|stallion|foal|colt|donkey|mule|dog|collie|sheepdog|terrier|spaniel|"
+    r"labrador|retriever|lurcher|greyhound|hound|puppy|cat|kitten|cow|heifer|calf|bull|"
+    r"bullock|ox|goat|sheep|ewe|ram|lamb|pig|sow|hen|cockerel|rooster|goose|gander|duck|"
+    r"parrot|budgie|hawk|falcon|owl|raven|ferret|rabbit|tortoise"
+)
+_ANIMAL_NAME = r"(?P<name>[A-Z][a-z]+)\b"
+#: how a story names an animal: "her Shetland pony, Biscuit", "a collie named Tess", "The
+#: heifer was called Blodwen", "Moss, her collie"
+_ANIMAL_NAMED = (
+    re.compile(r"\b(?:[Tt]he|[Aa]n?|[Hh]er|[Hh]is|[Tt]heir|[Ii]ts|[Oo]ur|[Mm]y)\s+"
+               r"(?:[\w'\u2019-]+\s+){0,3}?(?P<breed>[A-Z][a-z]+\s+)?"
+               rf"(?P<kind>{_ANIMAL_KINDS}),?\s+(?:(?:was\s+)?(?:called|named)\s+)?"
+               + _ANIMAL_NAME),
+    re.compile(_ANIMAL_NAME + r",\s+(?:the|a|an|her|his|their|its|our|my)\s+"
+               rf"(?:[\w'\u2019-]+\s+){{0,3}}?(?P<kind>{_ANIMAL_KINDS})\b"),
+)
 
 
 #: a sentence that tells what always happens ("Every October the village held its fair on the

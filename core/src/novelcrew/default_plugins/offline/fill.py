@@ -164,9 +164,9 @@ class SchemaFiller:
         if _THEMES.search(low):
             return [Focus(facts.text, "theme", t, i) for i, t in enumerate(facts.themes)]
         if _OBJECTS.search(low):
-            objs = facts.objects
+            objs = [*facts.objects, *facts.creatures]  # a named pony is no cast: a breakdown's
             if focus.kind == "scene":
-                objs = [o for o in objs if o in local.lower()]
+                objs = [o for o in objs if o.split(" (")[0].lower() in local.lower()]
             return [Focus(_about(facts, o), "object", o, i) for i, o in enumerate(objs)]
         if _QUOTES.search(low):
             quotes = facts.quotes_in(local)
