@@ -190,6 +190,10 @@ class Cast:
         found = [str(i) for i in (ids if isinstance(ids, list | tuple) else [ids]) if i]
         return sorted(found, key=lambda cid: self.numbers.get(cid, 10**9))
 
+    def names_of(self, ids: Any) -> list[str]:
+        """The people's names in cast-number order."""
+        return [self.who(cid) for cid in self.ordered(ids)]
+
     def numbered(self, ids: Any) -> str:
         return ", ".join(f"{self.numbers[c]} {self.who(c)}" if c in self.numbers else self.who(c)
                          for c in self.ordered(ids))

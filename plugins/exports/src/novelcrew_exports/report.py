@@ -95,8 +95,8 @@ def _scene(scene: dict[str, Any], cast: Cast) -> list[str]:
     for column, keys in CATEGORIES.items():
         for key in keys:
             if key in sheet and names(sheet[key]):
-                listed = ([cast.who(c) for c in cast.ordered(names(sheet[key]))]
-                          if column == "cast" else cast.items(sheet[key]))
+                listed = (cast.names_of(names(sheet[key])) if column == "cast"
+                          else cast.items(sheet[key]))
                 rows.append([column.replace("_", " "), "; ".join(listed)])
                 break
     if not sheet and scene.get("props"):

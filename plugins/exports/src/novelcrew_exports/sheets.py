@@ -125,7 +125,7 @@ def _category(scene: dict[str, Any], keys: tuple[str, ...], cast: Cast) -> str:
     for key in keys:
         if key in sheet:
             if keys[0] == "cast":
-                return "; ".join(map(cast.who, cast.ordered(names(sheet[key]))))
+                return "; ".join(cast.names_of(names(sheet[key])))
             return "; ".join(cast.items(sheet[key]))
     if keys[0] == "cast":
         return "; ".join(names(scene.get("characters")))
@@ -194,9 +194,9 @@ def stripboard(job: dict[str, Any]) -> str:
             "day": day, "order": order, "scene": number, "heading": heading(scene),
             "int_ext": int_ext(scene), "day_night": day_night(scene),
             "location": text(scene.get("location")), "pages": _pages(scene),
-            "cast": "; ".join(map(cast.who, cast.ordered(
+            "cast": "; ".join(cast.names_of(
                 names(_first(strip, "cast") or breakdown(scene).get("cast")
-                      or scene.get("characters"))))),
+                      or scene.get("characters")))),
             "story_day": text(scene.get("story_day")),
         })
     return _csv(STRIP_COLUMNS, rows)
