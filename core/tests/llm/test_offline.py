@@ -354,6 +354,26 @@ def test_a_named_animal_is_no_cast_but_a_breakdown_s_animal() -> None:
     assert TextFacts(text).characters == ["Anna"] and TextFacts(text).animals == {"Rex": "dog"}
 
 
+def test_a_pronoun_tag_speaks_for_the_one_person_its_paragraph_names() -> None:
+    """The demo's scene 3 quoted "Get on." with no speaker: 'Clare pulled up beside him on her
+    old Honda. "Get on," she said.' A pronoun tag is the one person the paragraph's narration
+    names before the line; two people named, none, or a person the story calls by the other
+    pronoun, is no answer."""
+    from novelcrew.default_plugins.offline.extract import TextFacts
+
+    stories = Path(__file__).resolve().parents[3] / "examples" / "stories"
+    fair = TextFacts((stories / "the-lantern-fair-at-oxley-marsh.txt").read_text())
+    assert fair.speaker_of("Get on") == "Clare Ashworth"
+    assert fair.speaker_of("Is the pony here yet?") == "Reverend Amos Hale"  # one of his names
+    assert fair.speaker_of("Forty?") == ""  # '"Forty?" he asked.' alone in its paragraph
+    people = ("Tom Reid ran. Tom Reid said he was late. Anna Bell laughed. Anna Bell said she "
+              "knew.\n\nTom Reid looked at Anna Bell. \"Go,\" she said.\n\n"
+              "Tom Reid waved. \"Later,\" she said.\n\nAnna Bell sat. \"Stay,\" she said.")
+    facts = TextFacts(people)
+    assert {"Tom Reid", "Anna Bell"} <= set(facts.characters)
+    assert [facts.speaker_of(q) for q in ("Go", "Later", "Stay")] == ["", "", "Anna Bell"]
+
+
 def test_a_scene_is_set_where_its_narration_says_not_where_its_talk_points() -> None:
     """The Lantern Fair demo set chapter 3 (out on the marsh road) at "the river", which only
     Clare's line names ("You'll scare them into the river"), and chapter 4 (a punt coming down

@@ -512,7 +512,43 @@ class TextFacts:
                     or re.search(rf"\b{first}\b(?:\s+\w+)?\s+{_SPEECH.pattern}\W{{0,3}}\s*\W?$",
                                  before):
                 return name
-        return ""
+        return self._pronoun_speaker(quote, at, after, before)
+
+    def _pronoun_speaker(self, quote: str, at: int, after: str, before: str) -> str:
+        """For a pronoun tag ('"Get on," she said.'), the one person the paragraph's narration
+        before the line names ("Clare pulled up beside him on her old Honda."), when the story
+        calls them by that pronoun; else "" (two people named, or none, is no answer)."""
+        tag = re.match(rf"^\W{{0,3}}\s*(?:(he|she)\s+{_SPEECH.pattern}|{_SPEECH.pattern}\s+"
+                       r"(he|she))\b", after)
+        if not tag:
+            return ""
+        pronoun = (tag.group(1) or tag.group(tag.lastindex or 0)).lower()
+        start = max(self.text.rfind("\n\n", 0, at), self.text.rfind("\n", 0, at))
+        told = self.narration(self.text[start + 1: at])
+        named = [n for n in self.characters
+                 if re.search(rf"\b{re.escape(n.split()[0])}\b", told)]
+        named = [n for n in named  # "Reverend Hale" is "Reverend Amos Hale"
+                 if not any(m != n and set(n.split()) < set(m.split()) for m in named)]
+        if len(named) != 1 or self._pronoun_of(named[0]) not in (pronoun, None):
+            return ""
+        return named[0]
+
+    def _pronoun_of(self, name: str) -> str | None:
+        """"he" or "she": the subject pronoun of the sentences that name only this person
+        ("Clare pulled up ... and she ..."); "his" and "her" there are as often someone
+        else's ("His sister, Clare Ashworth, ... watched him")."""
+        first = re.escape(name.split()[0])
+        others = [re.escape(n.split()[0]) for n in self.characters if n != name]
+        counts = Counter[str]()
+        for sentence in self.sentences:
+            if re.search(rf"\b{first}\b", sentence) and not any(
+                    re.search(rf"\b{o}\b", sentence) for o in others):
+                told = self.narration(sentence).lower()
+                counts["he"] += len(re.findall(r"\b(?:he|himself)\b", told))
+                counts["she"] += len(re.findall(r"\b(?:she|herself)\b", told))
+        if counts["he"] == counts["she"]:
+            return None
+        return "he" if counts["he"] > counts["she"] else "she"
 
     def pairs(self, name: str | None = None) -> list[tuple[tuple[str, str], str]]:
         """Pairs of characters named in one sentence, with the first such sentence."""
