@@ -236,3 +236,22 @@ async def test_alone_the_director_reads_the_scene_text_from_the_graph(tmp_path: 
                    if e["entity_name"] == "Scene 1")
     assert "Text chunk: scene-s001" in written["description"]
     assert "Heading: EXT. KESSEL SLIPWAY - NIGHT" in written["description"]
+
+
+async def test_shots_that_cannot_fill_their_scene_s_pages_are_flagged(tmp_path: Path) -> None:
+    """Novel Movie films each shot for its duration: two shots of 10 s in all for a scene of
+    several eighths leave most of it unfilmed. The model's durations are kept, and the plan
+    says which scenes run under half (or over twice) a minute a page."""
+    with OpenAIServer(default=_answer) as server:
+        plan = await run_grounded(tmp_path, server, copy.deepcopy(GROUNDED))
+    flagged = [w for w in plan.warnings if "at a minute a page" in w]
+    expected = []
+    for scene in plan.scenes:
+        page_seconds = scene.breakdown.page_eighths * 7.5
+        assert scene.screen_seconds == 10  # as the model gave them
+        if scene.screen_seconds < page_seconds / 2:
+            expected.append(f"scene {scene.number}: its shots run 10 s, under half its "
+                            f"{scene.breakdown.pages} page"
+                            f"{'s' if scene.breakdown.page_eighths > 8 else ''} "
+                            f"(about {page_seconds:.0f} s at a minute a page)")
+    assert expected and flagged == expected

@@ -69,17 +69,18 @@ def director_for(architect: dict[str, Any]) -> dict[str, Any]:
 
     Each scene has a master on its cast and, when it has anyone, a single on its first person:
     coverage that fits its subjects, subjects that are in the scene; its lighting keeps its
-    time."""
+    time and its shots run about its half page."""
     sizes = ["WS", "MS", "CU", "MCU"]
     scenes = []
     for i, scene in enumerate(architect["scenes"]):
         cast = list(scene["characters"])
         shots = [{"number": 1, "size": sizes[i % 4], "angle": "eye level", "movement": "static",
-                  "lens_mm": 35, "coverage": "master", "subjects": cast}]
+                  "lens_mm": 35, "coverage": "master", "subjects": cast,
+                  "estimated_duration_seconds": 20}]
         if cast:
             shots.append({"number": 2, "size": sizes[(i + 1) % 4], "angle": "low",
                           "movement": "dolly in", "lens_mm": 50, "coverage": "single",
-                          "subjects": cast[:1]})
+                          "subjects": cast[:1], "estimated_duration_seconds": 10})
         scenes.append({
             "number": scene["number"],
             "heading": f"{scene['int_ext']}. {scene['location'].upper()} - {scene['day_night']}",
@@ -87,6 +88,7 @@ def director_for(architect: dict[str, Any]) -> dict[str, Any]:
             "characters": cast,
             "props": [],
             "lighting": _LIGHT[scene["day_night"]],
+            "breakdown": {"page_eighths": 4},  # half a page: 20-30 s of shots fit it
             "shots": shots,
         })
     return {"scenes": scenes}

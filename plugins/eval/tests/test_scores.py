@@ -341,6 +341,28 @@ def test_an_id_where_a_name_belongs_lowers_only_names_not_ids(perfect: dict[str,
         "scene 2 continuity: rosa-amati", f"{shot['id']} image_prompt: rosa-amati"]
 
 
+def test_shots_that_cannot_fill_their_pages_lower_only_screen_time_fits_pages(
+        perfect: dict[str, Any]) -> None:
+    """Novel Movie films each shot for its duration: 10 s of shots for a page leaves fifty
+    seconds of the scene unfilmed. Half to twice a minute a page passes."""
+    damaged = clone(perfect)
+    plan = damaged["director"]["scenes"]
+    for scene, (eighths, seconds) in zip(plan, [(8, 5), (8, 30), (8, 120), (4, 61), (2, 10),
+                                                (1, 4)], strict=True):
+        scene["breakdown"] = {"page_eighths": eighths}
+        for shot in scene["shots"]:
+            shot["estimated_duration_seconds"] = seconds / len(scene["shots"])
+    story = score(vell(), damaged)
+    assert _changed(_all(perfect), {**story.scores, **story.checks}) == {
+        "screen_time_fits_pages"}
+    assert story.checks["screen_time_fits_pages"] == pytest.approx(4 / 6)
+    assert story.details["screen_time_off_pages"] == [
+        "scene 1: 5 s of shots for 60 s of pages", "scene 4: 61 s of shots for 30 s of pages"]
+    for scene in damaged["architect"]["scenes"]:
+        scene.pop("text")  # without its text a plan counts pages from its shots: not judged
+    assert score(vell(), damaged).checks["screen_time_fits_pages"] is None
+
+
 def test_a_scene_set_in_the_wrong_place_lowers_only_scene_location_accuracy(
         perfect: dict[str, Any]) -> None:
     """The heading's place is what a first AD groups shooting days by: a scene in the back

@@ -27,6 +27,7 @@ from novelcrew_director.planner import (
     schema_text,
 )
 from novelcrew_director.reading import check_selection, read_story
+from novelcrew_director.runtime import runtime_warning
 from novelcrew_director.totals import build_plan_schedule, compute_totals
 from novelcrew_director.writeback import custom_kg, remove_shots, stale_shots
 
@@ -184,6 +185,10 @@ async def run(ctx: RunContext, inputs: DirectorInput) -> ScenePlan:
         warning = framing_warning(scene, in_scene | set(scene.breakdown.cast),
                                   lambda cid: names.get(cid, cid))
         if warning:
+            warnings.append(warning)
+        # pages from the scene's text: without it they are counted from the shots themselves
+        if not models.offline and briefs[scene.number].facts.text \
+                and (warning := runtime_warning(scene)):
             warnings.append(warning)
     schedule = build_plan_schedule(planned, inputs.constraints, names)
     totals = compute_totals(planned, inputs.constraints, schedule)

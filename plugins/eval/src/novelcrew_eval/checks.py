@@ -169,6 +169,40 @@ def subjects_in_scene(view: ResultView, story: str) -> tuple[float | None, list[
     return 1 - len(strangers) / total, strangers
 
 
+def _seconds(shot: dict[str, Any]) -> float:
+    for key in ("estimated_duration_seconds", "duration_seconds", "duration"):
+        value = shot.get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+    return 0.0
+
+
+def screen_time_fits_pages(view: ResultView, story: str) -> tuple[float | None, list[str]]:
+    """The share of planned scenes whose shots run half to twice their pages at a minute a page.
+
+    Novel Movie films each shot for its duration and cuts them in order: 15 s of shots for a
+    page-and-a-half scene leave a minute of story unfilmed, five minutes pay for film with no
+    story. Only scenes with their own text are judged: without it the plan counts the pages
+    from the shots. n/a when none is.
+    """
+    texts = {s.number: s.text for s in view.scenes}
+    judged = 0
+    off: list[str] = []
+    for scene in _planned_scenes(view):
+        sheet = scene.get("breakdown")
+        eighths = sheet.get("page_eighths") if isinstance(sheet, dict) else None
+        if not texts.get(scene.get("number")) or not isinstance(eighths, int) or eighths < 1:
+            continue
+        judged += 1
+        pages, shots = eighths * 7.5, sum(_seconds(shot) for shot in _shots(scene))
+        if not 0.5 <= shots / pages <= 2.0:
+            off.append(f"scene {scene.get('number')}: {shots:g} s of shots for {pages:g} s "
+                       "of pages")
+    if not judged:
+        return None, []
+    return 1 - len(off) / judged, off
+
+
 # the storyboard ------------------------------------------------------------------------------
 def _on_screen(view: ResultView) -> list[tuple[str, str, dict[str, Any]]]:
     """(character id, story day, bible entry) of everyone a storyboard shot frames, once each."""
@@ -343,6 +377,7 @@ GOLD_FREE: tuple[tuple[str, Check, str], ...] = (
     ("shot_variety", shot_variety, "shot_patterns_distinct"),
     ("coverage_fit", coverage_fit, "coverage_misfits"),
     ("subjects_in_scene", subjects_in_scene, "subjects_not_in_scene"),
+    ("screen_time_fits_pages", screen_time_fits_pages, "screen_time_off_pages"),
     ("looks_described", looks_described, "looks_missing"),
     ("outfits_by_day", outfits_by_day, "outfits_missing"),
     ("names_not_ids", names_not_ids, "ids_read_by_people"),

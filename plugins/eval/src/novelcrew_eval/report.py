@@ -32,6 +32,7 @@ _NOTES = {
     "shot_variety": ("shot_patterns_distinct",),
     "coverage_fit": ("coverage_misfits",),
     "subjects_in_scene": ("subjects_not_in_scene",),
+    "screen_time_fits_pages": ("screen_time_off_pages",),
     "looks_described": ("looks_missing",),
     "outfits_by_day": ("outfits_missing",),
     "names_not_ids": ("ids_read_by_people",),
