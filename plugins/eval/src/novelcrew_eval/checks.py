@@ -185,7 +185,7 @@ def screen_time_fits_pages(view: ResultView, story: str) -> tuple[float | None, 
     story. Only scenes with their own text are judged: without it the plan counts the pages
     from the shots. n/a when none is.
     """
-    texts = {s.number: s.text for s in view.scenes}
+    texts: dict[Any, str | None] = {s.number: s.text for s in view.scenes}
     judged = 0
     off: list[str] = []
     for scene in _planned_scenes(view):
