@@ -34,6 +34,8 @@ from novelcrew_director.models import (
     Shot,
     ShotList,
 )
+from novelcrew_director.pages import EIGHTHS, page_eighths
+from novelcrew_director.runtime import SECONDS_PER_PAGE
 from novelcrew_director.story import StoryContext
 from novelcrew_director.vocabulary import (
     Angle,
@@ -364,6 +366,9 @@ class ScenePlanner:
                     lens_mm=_LENS[answer.size], support=support_for(answer.movement),
                     coverage=coverage, subjects=subjects)
             shots.append(Shot(number=i, **fields))
+        if not trust and facts.text:
+            shots = _fill_the_page(shots, page_eighths(facts.text,
+                                                       [line.line for line in facts.lines]))
         screen = sum(shot.estimated_duration_seconds for shot in shots)
         text = _clean if not trust else _same
         plan = PlannedScene(
@@ -447,3 +452,15 @@ def _kit_like(item: str) -> bool:
 
 def _is_transient(exc: BaseException) -> bool:
     return any(isinstance(cause, TransientError) for cause in causes(exc))
+
+
+def _fill_the_page(shots: list[Shot], eighths: int) -> list[Shot]:
+    """The offline stand-in's shots stretched, in their proportions, to run the scene's pages
+    at a minute a page: its durations are placeholders, and a plan whose 3 4/8 pages came to
+    1.6 minutes of shots would film half of each scene."""
+    total = sum(shot.estimated_duration_seconds for shot in shots)
+    if not shots or not total:
+        return shots
+    scale = eighths / EIGHTHS * SECONDS_PER_PAGE / total
+    return [shot.model_copy(update={"estimated_duration_seconds": round(
+        shot.estimated_duration_seconds * scale, 1)}) for shot in shots]

@@ -5,7 +5,7 @@ estimated duration and cuts them in order, so shots that add up to 15 s for a pa
 scene leave a minute of the story unfilmed, and shots that add up to five minutes pay for film
 the scene has no story for. A model's durations are kept as it gives them; outside half to
 twice the page length they are a question for the director. The offline stand-in's durations
-are placeholders and never warn.
+are placeholders, stretched to the pages by the planner, and never warn.
 """
 
 from __future__ import annotations
