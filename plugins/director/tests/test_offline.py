@@ -67,6 +67,11 @@ async def test_offline_plan_is_marked_and_free_of_scaffolding(tmp_path: Path,
         if len(scene.breakdown.cast) >= 2 and len(singles) >= 2:
             assert len(set(singles)) >= 2, singles  # singles go round the cast
         assert scene.blocking == [] and scene.lighting == ""  # not a director's reading
+        # placeholder durations run the scene's pages at a minute a page: a storyboard films
+        # each shot for its duration (the demo's 3 4/8 pages came to 1.6 minutes of shots)
+        assert scene.screen_seconds == pytest.approx(scene.breakdown.page_eighths * 7.5,
+                                                     abs=0.05 * len(scene.shots))
+    assert not [w for w in plan.warnings if "a minute a page" in w]  # placeholders never warn
     assert unsupported_wardrobe(job.result["architect"], plan) == []
 
 
