@@ -352,6 +352,12 @@ def test_a_named_animal_is_no_cast_but_a_breakdown_s_animal() -> None:
     assert "Cut" not in found["the-orchard-at-kestrel-hill"].names
     text = "Chapter 1: The Long Walk\n\nAnna took her dog, Rex, to the harbour. Anna smiled."
     assert TextFacts(text).characters == ["Anna"] and TextFacts(text).animals == {"Rex": "dog"}
+    # no comma, no "named": "the dog Harry liked" names Harry, not the dog; nor is the end of
+    # a person's name, or anyone tagged as speaking a line, an animal
+    people = TextFacts('Anna Bell walked. "Come," said Anna Bell. She fed the dog Harry liked. '
+                       'Harry Stone laughed. "Fine," said Harry Stone.\n\nAnna Bell, her dog '
+                       'at her heels, left. Harry, his old spaniel, sat. "Stay," Harry said.')
+    assert people.animals == {} and {"Anna Bell", "Harry Stone"} <= set(people.characters)
 
 
 def test_a_pronoun_tag_speaks_for_the_one_person_its_paragraph_names() -> None:

@@ -368,13 +368,17 @@ class TextFacts:
     @cached_property
     def animals(self) -> dict[str, str]:
         """Named animals and their kind, by how the story introduces them: "her Shetland pony,
-        Biscuit", "a collie named Tess", "The heifer was called Blodwen", "Moss, her collie".
-        They are no cast: a first AD books them with a wrangler."""
+        Biscuit", "a collie named Tess", "The heifer was called Blodwen", "Moss, her collie"
+        ("the dog Harry bought" names no dog; one who speaks is a person). They are no cast: a
+        first AD books them with a wrangler."""
         out: dict[str, str] = {}
         for pattern in _ANIMAL_NAMED:
             for match in pattern.finditer(self.text):
                 name, kind = match.group("name"), match.group("kind").lower()
-                if name not in _STOP:
+                if re.search(r"[A-Z][a-z]+\s$", self.text[max(0, match.start() - 30):
+                                                          match.start("name")]):
+                    continue  # "Anna Bell, her dog at her heels": the end of a longer name
+                if name not in _STOP and not self._says_a_line(name):  # "Anna, her dog at heel,"
                     breed = match.group("breed") if "breed" in pattern.groupindex else None
                     out.setdefault(name, f"{breed or ''}{kind}")
         return out
@@ -421,6 +425,13 @@ class TextFacts:
             return False
         mentions, owned = self._mentions(words[0], _BEFORE_THING)
         return mentions > 0 and owned * 2 > mentions
+
+    def _says_a_line(self, name: str) -> bool:
+        """Tagged as the speaker right after a line ('," said Anna', '" Anna said'); stricter
+        than ``_speaks``, which "was called Blodwen" and '"Bosun," said Agnes' also pass."""
+        first = re.escape(name.split()[0])
+        return bool(re.search(rf"[\"\u201d]\W{{0,2}}\s*(?:{_SPEECH.pattern}\s+{first}\b|"
+                              rf"{first}\s+{_SPEECH.pattern})", self.text))
 
     def _speaks(self, name: str) -> bool:
         first = re.escape(name.split()[0])
@@ -518,37 +529,34 @@ class TextFacts:
         """For a pronoun tag ('"Get on," she said.'), the one person the paragraph's narration
         before the line names ("Clare pulled up beside him on her old Honda."), when the story
         calls them by that pronoun; else "" (two people named, or none, is no answer)."""
-        tag = re.match(rf"^\W{{0,3}}\s*(?:(he|she)\s+{_SPEECH.pattern}|{_SPEECH.pattern}\s+"
-                       r"(he|she))\b", after)
+        tag = _PRONOUN_TAG.match(after)
         if not tag:
             return ""
-        pronoun = (tag.group(1) or tag.group(tag.lastindex or 0)).lower()
-        start = max(self.text.rfind("\n\n", 0, at), self.text.rfind("\n", 0, at))
-        told = self.narration(self.text[start + 1: at])
+        pronoun = (tag.group("before") or tag.group("after")).lower()
+        told = self.narration(self.text[self.text.rfind("\n", 0, at) + 1: at])  # its paragraph
         named = [n for n in self.characters
                  if re.search(rf"\b{re.escape(n.split()[0])}\b", told)]
         named = [n for n in named  # "Reverend Hale" is "Reverend Amos Hale"
                  if not any(m != n and set(n.split()) < set(m.split()) for m in named)]
-        if len(named) != 1 or self._pronoun_of(named[0]) not in (pronoun, None):
+        if len(named) != 1 or self._pronouns.get(named[0]) not in (pronoun, None):
             return ""
         return named[0]
 
-    def _pronoun_of(self, name: str) -> str | None:
-        """"he" or "she": the subject pronoun of the sentences that name only this person
-        ("Clare pulled up ... and she ..."); "his" and "her" there are as often someone
-        else's ("His sister, Clare Ashworth, ... watched him")."""
-        first = re.escape(name.split()[0])
-        others = [re.escape(n.split()[0]) for n in self.characters if n != name]
-        counts = Counter[str]()
+    @cached_property
+    def _pronouns(self) -> dict[str, str | None]:
+        """Each character's "he" or "she": the subject pronoun of the sentences that name only
+        them ("Clare pulled up ... and she ..."); "his" and "her" there are as often someone
+        else's ("His sister, Clare Ashworth, ... watched him"). None on a tie."""
+        firsts = {n: re.compile(rf"\b{re.escape(n.split()[0])}\b") for n in self.characters}
+        counts = {n: Counter[str]() for n in self.characters}
         for sentence in self.sentences:
-            if re.search(rf"\b{first}\b", sentence) and not any(
-                    re.search(rf"\b{o}\b", sentence) for o in others):
+            here = [n for n, pattern in firsts.items() if pattern.search(sentence)]
+            if len(here) == 1:
                 told = self.narration(sentence).lower()
-                counts["he"] += len(re.findall(r"\b(?:he|himself)\b", told))
-                counts["she"] += len(re.findall(r"\b(?:she|herself)\b", told))
-        if counts["he"] == counts["she"]:
-            return None
-        return "he" if counts["he"] > counts["she"] else "she"
+                counts[here[0]]["he"] += len(re.findall(r"\b(?:he|himself)\b", told))
+                counts[here[0]]["she"] += len(re.findall(r"\b(?:she|herself)\b", told))
+        return {n: None if c["he"] == c["she"] else "he" if c["he"] > c["she"] else "she"
+                for n, c in counts.items()}
 
     def pairs(self, name: str | None = None) -> list[tuple[tuple[str, str], str]]:
         """Pairs of characters named in one sentence, with the first such sentence."""
@@ -620,11 +628,16 @@ _ANIMAL_NAME = r"(?P<name>[A-Z][a-z]+)\b"
 _ANIMAL_NAMED = (
     re.compile(r"\b(?:[Tt]he|[Aa]n?|[Hh]er|[Hh]is|[Tt]heir|[Ii]ts|[Oo]ur|[Mm]y)\s+"
                r"(?:[\w'\u2019-]+\s+){0,3}?(?P<breed>[A-Z][a-z]+\s+)?"
-               rf"(?P<kind>{_ANIMAL_KINDS}),?\s+(?:(?:was\s+)?(?:called|named)\s+)?"
+               rf"(?P<kind>{_ANIMAL_KINDS})(?:,\s+|\s+(?:was\s+)?(?:called|named)\s+)"
                + _ANIMAL_NAME),
     re.compile(_ANIMAL_NAME + r",\s+(?:the|a|an|her|his|their|its|our|my)\s+"
                rf"(?:[\w'\u2019-]+\s+){{0,3}}?(?P<kind>{_ANIMAL_KINDS})\b"),
 )
+
+
+#: a speech tag of a pronoun right after a line: '" she said', '," said he'
+_PRONOUN_TAG = re.compile(rf"^\W{{0,3}}\s*(?:(?P<before>he|she)\s+{_SPEECH.pattern}|"
+                          rf"{_SPEECH.pattern}\s+(?P<after>he|she))\b")
 
 
 #: a sentence that tells what always happens ("Every October the village held its fair on the
