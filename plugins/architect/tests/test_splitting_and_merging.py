@@ -125,6 +125,8 @@ def test_long_texts_are_summarised_keeping_beginning_middle_and_end() -> None:
     assert merge_text(["From \u201cHe left.\u201d to \u201cShe came back.\u201d",
                        "Quiet (at first)", "Loud"]) == (
         "From \u201cHe left.\u201d to \u201cShe came back.\u201d Quiet (at first). Loud.")
+    # one chunk's text reads as written: the demo's atmospheres were "quiet." and "hopeful."
+    assert merge_text(["quiet, expectant", "quiet, expectant"]) == "quiet, expectant"
 
 
 def test_one_protagonist_unless_an_ensemble() -> None:

@@ -93,6 +93,8 @@ def merge_text(parts: Iterable[str], limit: int = MAX_TEXT_PARTS) -> str:
         last = len(kept) - 1
         picks = sorted({round(i * last / (limit - 1)) for i in range(limit)})
         kept = [_first_sentence(kept[i]) for i in picks]
+    if len(kept) == 1:
+        return kept[0]  # one chunk's "quiet, expectant" reads as written, with no full stop
     return " ".join(p if p.endswith(_CLOSED) else p + "." for p in kept)
 
 
