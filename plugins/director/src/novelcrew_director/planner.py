@@ -34,7 +34,7 @@ from novelcrew_director.models import (
     Shot,
     ShotList,
 )
-from novelcrew_director.pages import EIGHTHS, page_eighths
+from novelcrew_director.pages import EIGHTHS
 from novelcrew_director.runtime import SECONDS_PER_PAGE
 from novelcrew_director.story import StoryContext
 from novelcrew_director.vocabulary import (
@@ -366,10 +366,11 @@ class ScenePlanner:
                     lens_mm=_LENS[answer.size], support=support_for(answer.movement),
                     coverage=coverage, subjects=subjects)
             shots.append(Shot(number=i, **fields))
+        # the sheet counts the pages from the text (from the shots only without one)
+        drawn = sheet(facts, story, breakdown,
+                      sum(shot.estimated_duration_seconds for shot in shots), trust=trust)
         if not trust and facts.text:
-            shots = _fill_the_page(shots, page_eighths(facts.text,
-                                                       [line.line for line in facts.lines]))
-        screen = sum(shot.estimated_duration_seconds for shot in shots)
+            shots = _fill_the_page(shots, drawn.page_eighths)
         text = _clean if not trust else _same
         plan = PlannedScene(
             number=brief.number,
@@ -392,7 +393,7 @@ class ScenePlanner:
             mood=breakdown.mood if trust else text(facts.emotional_beat),
             lighting=breakdown.lighting if trust else "",
             palette=breakdown.palette if trust else [],
-            breakdown=sheet(facts, story, breakdown, screen, trust=trust),
+            breakdown=drawn,
             shots=shots,
             attempts=attempts,
         )

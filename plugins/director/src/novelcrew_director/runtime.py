@@ -25,7 +25,7 @@ def runtime_warning(scene: PlannedScene) -> str | None:
     a page)"``, or None when they run half to twice that."""
     page_seconds = scene.breakdown.page_eighths / EIGHTHS * SECONDS_PER_PAGE
     shots = scene.screen_seconds
-    if not page_seconds or BOUNDS[0] <= shots / page_seconds <= BOUNDS[1]:
+    if BOUNDS[0] <= shots / page_seconds <= BOUNDS[1]:  # a sheet has at least 1/8
         return None
     side = "under half" if shots < page_seconds else "over twice"
     unit = "page" if scene.breakdown.page_eighths <= EIGHTHS else "pages"

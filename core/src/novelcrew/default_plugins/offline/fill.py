@@ -364,8 +364,8 @@ class SchemaFiller:
                      r"reason|why|context|content|text|detail|significance", low):
             if focus.kind == "relation":
                 return focus.text
-            if focus.kind == "place" and focus.seed and facts.told_about(focus.seed):
-                return " ".join(facts.told_about(focus.seed)[:2])
+            if focus.kind == "place" and focus.seed and (told := facts.told_about(focus.seed)):
+                return " ".join(told[:2])
             if focus.kind in ("character", "place", "object") and focus.seed:
                 lines = facts.mentions(focus.seed)
                 return " ".join(lines[:2]) if lines else first
