@@ -298,7 +298,7 @@ at the shop.
 
 * * *
 
-On Sunday Theo wore his dark suit to the chapel, and sang louder than anyone.
+On Sunday Theo wore his dark suit to the christening, and sang louder than anyone.
 """
 
 

@@ -12,6 +12,16 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import cached_property
 
+from novelcrew.default_plugins.offline.openings import (
+    SETTINGS,
+    clock,
+    forward,
+    on_the_day,
+    opens_scene,
+    part_of_day,
+    places_in,
+)
+
 _SENTENCE = re.compile(r"(?<=[.!?])[\"'\u201d\u2019]?\s+(?=[\"'\u201c\u2018]?[A-Z0-9])")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'\u2019\-]*")
 _CAP_PHRASE = re.compile(
@@ -39,9 +49,6 @@ _PLACE_SUFFIX = re.compile(
 )
 _SCENE_BREAK = re.compile(r"^\s*(?:\*\s*\*\s*\*[\s*]*|#{1,3}.*|-{3,}|~{3,}|Chapter\b.*|"
                           r"CHAPTER\b.*|[IVX]+\.?)\s*$", re.M)
-_SCENE_CUE = re.compile(r"(?:Later|That night|That evening|The next|Next morning|In the morning|"
-                        r"At (?:dawn|dusk|midnight|noon)|By (?:noon|evening|morning|night)|"
-                        r"Hours later|Days later|Weeks later|Years later|Meanwhile)\b")
 _POSSESSIVE = re.compile(r"['\u2019]s$")
 _CONTRACTION = re.compile(r"^[A-Z][a-z]*['\u2019](?:ve|ll|re|d|m|t|s)$")
 
@@ -50,15 +57,7 @@ def _wordset(words: str) -> frozenset[str]:
     return frozenset(words.split())
 
 
-_PLACE_NOUNS = _wordset(
-    "house kitchen lighthouse harbour harbor beach village city town street road forest "
-    "woods garden room bedroom hall station office church school market river lake sea "
-    "shore bridge castle tower cellar attic barn farm field hill mountain cave ship boat "
-    "dock pier cafe bar restaurant hotel hospital library apartment flat porch yard alley "
-    "park square palace temple island desert valley camp cottage cabin shop store studio "
-    "theatre theater court prison garage basement corridor "
-    "cliff coast bay ocean mill bakery tavern inn shed pub kitchens workshop"
-)
+_PLACE_NOUNS = SETTINGS
 _STOP = _wordset(
     "A An The And But Or So Yet For Nor If When While Then Than That This These Those There "
     "Here He She It They We You I Me My Mine His Her Hers Its Our Ours Their Theirs Your "
@@ -93,7 +92,8 @@ _TIMES = tuple((when, re.compile(rf"(?<!every )(?<!each )\b(?:{words})\b", re.I)
 ))
 #: an opening that moves the story to a later day ("The next morning", "Two days later", "The
 #: funeral was on Thursday")
-_LATER_DAY = re.compile(r"(?i:\b(?:the next|next|the following) (?:day|morning|afternoon|evening|"
+_LATER_DAY = re.compile(r"^In the morning\b|"
+                        r"(?i:\b(?:the next|next|the following) (?:day|morning|afternoon|evening|"
                         r"night|week)|\b(?:days|weeks|months|years) later\b|\bthe day after\b)|"
                         r"\b(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day\b")
 #: words that put a passage outdoors or indoors (the INT./EXT. guess, by plain matching)
@@ -104,7 +104,8 @@ _OUTDOORS = re.compile(r"\b(?:street|beach|field|forest|outside|outdoors|road|se
 _INDOORS = re.compile(r"\b(?:inside|indoors|kitchen|room|bedroom|hall|hallway|office|corridor|"
                       r"ceiling|stairs|staircase|cellar|attic|bar|counter|bakery|shop|"
                       r"restaurant|pub|ward|cabin|parlour|parlor|study|landing|table|"
-                      r"fireplace|hearth)\b", re.I)
+                      r"fireplace|hearth|cowshed|shed|barn|byre|stable|church|kirk|chapel|"
+                      r"vestry|scullery|walk-in|lounge|garage|workshop)\b", re.I)
 _SETTINGS = (("EXT", _OUTDOORS), ("INT", _INDOORS))
 _MOODS = (
     ("tense", r"\b(fear|afraid|danger|threat|tense|nervous|storm|scream|blood|run)\w*"),
@@ -317,29 +318,28 @@ class TextFacts:
 
     @cached_property
     def scenes(self) -> list[str]:
-        """Scene-sized passages: split at scene breaks, else paragraphs grouped up to ~100 words
-        and at time cues ("That night", "In the morning").
-
-        Dialogue-heavy stories have one-line paragraphs; each of those is not a scene.
+        """Scene-sized passages: the text between scene breaks (chapters, "* * *"), split again
+        where a paragraph opens on a new time or place once the scene so far has run long
+        enough (``openings.opens_scene``); sentences of what always happens count for nothing.
         """
         breaks = [b.strip() for b in _SCENE_BREAK.split(self.text) if b.strip()]
         breaks = [b for b in breaks if len(_WORD.findall(b)) >= 8]
-        if len(breaks) >= 2:
-            return breaks
         out: list[str] = []
-        current: list[str] = []
-        words = 0
-        for para in self.paragraphs:
-            starts_anew = bool(_SCENE_CUE.match(para)) and words >= 15
-            if current and (words >= 100 or starts_anew):
-                out.append("\n\n".join(current))
-                current, words = [], 0
-            current.append(para)
-            words += len(_WORD.findall(para))
-        if current:
-            if out and words < 15:
-                out[-1] += "\n\n" + "\n\n".join(current)
-            else:
+        for section in breaks if len(breaks) >= 2 else [self.text]:
+            current: list[str] = []
+            words, here, now = 0, set[str](), None
+            for para in paragraphs(section):
+                first = next(iter(sentences(para)), "")
+                if current and opens_scene(first, here, now, words):
+                    out.append("\n\n".join(current))
+                    current, words, here, now = [], 0, set(), None
+                current.append(para)
+                # what always happens ("Every October the village held its fair") is no scene
+                words += sum(len(_WORD.findall(s)) for s in sentences(para) if not _HABIT.match(s))
+                told = sentences(_SPOKEN.sub(" ", para))
+                here.update(*(places_in(s) for s in told))
+                now = next((t for s in reversed(told) if (t := clock(s)) is not None), now)
+            if current:
                 out.append("\n\n".join(current))
         return out
 
@@ -470,10 +470,31 @@ class TextFacts:
     def scene_times(self) -> list[str]:
         """Each scene's DAY/NIGHT/DAWN/DUSK: its opening's words or a word its text repeats
         (one stray "morning" in talk does not move it), else the scene before it's (a scene
-        goes on at the same time), else the first time named, else DAY."""
-        own = [_cue(scene, _TIMES, least=2 if index else 1, habits=False)
-               for index, scene in enumerate(self.scenes)]
-        return _carried(own, next((w for w in own if w), "DAY"))
+        goes on at the same time), else the first time named, else DAY.
+
+        A clock time that opens a scene with no word of the time ("At half past nine Jonty
+        took the bins out") is read forward from the last time the story told on that day:
+        after a NIGHT scene at half past five it is night still.
+        """
+        own: list[str | None] = []
+        then: int | None = None  # the story's clock, in minutes from midnight, where known
+        for index, scene in enumerate(self.scenes):
+            first = next(iter(sentences(scene)), "")
+            said, dial = _cue(first, _TIMES, habits=False), clock(first)
+            if self.later_day(scene):  # a named day too: "They closed at six on Friday"
+                then = None
+            if said is None and dial is not None and then is not None:
+                then = forward(then, dial)
+                own.append(part_of_day(then))
+                continue
+            when = said or _cue(scene, _TIMES, least=2 if index else 1, habits=False)
+            if dial is not None and when:
+                then = on_the_day(dial, when, first)
+                if when == "DAY" and part_of_day(then) == "DAWN":  # "In the morning ... at five"
+                    when = "DAWN"
+            own.append(when)
+        # dawn and dusk are moments: the scenes before the first time named are not at dawn
+        return _carried(own, next((w for w in own if w in ("DAY", "NIGHT")), "DAY"))
 
     def later_day(self, passage: str) -> bool:
         """The passage opens on a later day ("The next morning", "Two days later")."""
@@ -483,6 +504,11 @@ class TextFacts:
         """INT or EXT: the words of the passage's opening, else of all of it; INT when none."""
         return _cue(text, _SETTINGS) or "INT"
 
+    def setting_of(self, place: str) -> str | None:
+        """INT or EXT by the kind of place ("the kitchen", "the marsh road"), else None."""
+        *_, last = place.split()
+        return next((kind for kind, pattern in _SETTINGS if pattern.fullmatch(last)), None)
+
     @cached_property
     def scene_settings(self) -> list[str]:
         """Each scene's INT/EXT: its own words, else the scene before it's (a punt coming down
@@ -491,6 +517,12 @@ class TextFacts:
 
     def sentences_of(self, passage: str | None) -> list[str]:
         return sentences(passage) if passage else []
+
+    def opening(self, passage: str) -> list[str]:
+        """The passage's first three sentences of narration that tell this scene, not what
+        always happens: where a scene is set is said first."""
+        told = sentences(self.narration(passage))
+        return [s for s in told if not _HABIT.match(s) and len(s.split()) > 2][:3]
 
     def told_about(self, place: str) -> list[str]:
         """The story's sentences of narration (no speech, no heading) that name ``place``, in
