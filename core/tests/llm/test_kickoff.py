@@ -4,6 +4,8 @@ and task events reach the job in order, and cancelling stops the crew at its nex
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -109,3 +111,91 @@ async def test_cancelling_stops_the_crew_at_its_next_step(tmp_path: Path) -> Non
     outcome = await asyncio.wait_for(running, 30)
     assert outcome.job.status == "cancelled"
     assert len(answered) == 1  # no task after the cancel reached the model
+
+
+#: a fresh process whose first two kickoffs build crewAI's agent executor in two threads at
+#: once. crewAI reads every public attribute of the executor class as it first builds the
+#: class's flow definition; the attribute added here holds the first of two readers back until
+#: the other has built and stored its copy (the timing a worker's first job had by chance)
+RACE = """
+import asyncio, sys, threading, time
+from pathlib import Path
+from typing import Any
+
+from crewai import Agent
+from pydantic import BaseModel
+
+from novelcrew import hookimpl
+from novelcrew.specs import Crew
+from novelcrew_sdk.scripted import ScriptedLLM
+from novelcrew_sdk.testing import make_plugins, make_settings, run_job
+
+readers = threading.Barrier(2)
+
+
+class SlowToRead:
+    def __get__(self, obj: Any, owner: Any) -> None:
+        try:
+            if readers.wait(timeout=1.0) == 0:
+                time.sleep(0.3)
+        except threading.BrokenBarrierError:  # one reader only: nothing to hold back
+            pass
+
+
+executor = Agent.model_fields["executor_class"].default
+executor.slow_to_read = SlowToRead()
+
+
+class PairIn(BaseModel):
+    pass
+
+
+class PairOut(BaseModel):
+    answers: list[str]
+
+
+async def run_pair(ctx: Any, inputs: PairIn) -> PairOut:
+    from crewai import Task
+    from crewai import Crew as CrewAICrew
+
+    async def one(i: int) -> str:
+        agent = Agent(role="Reader", goal="read", backstory="reads", llm=ctx.llm("Reader"))
+        task = Task(name=f"part {i}", description=f"Read part {i}.", expected_output="a line",
+                    agent=agent)
+        return str((await ctx.kickoff(CrewAICrew(agents=[agent], tasks=[task]), {})).raw)
+
+    return PairOut(answers=list(await asyncio.gather(one(1), one(2))))
+
+
+class PairCrews:
+    @hookimpl
+    def register_crews(self, register: Any) -> None:
+        register(Crew(name="pair", description="two crews at once", input_model=PairIn,
+                      output_model=PairOut, run=run_pair))
+
+
+async def main() -> None:
+    llm = ScriptedLLM(default="Thought: done\\nFinal Answer: a line.")
+    plugins = make_plugins(PairCrews(), llm=llm)
+    settings = make_settings(Path(sys.argv[1]), default_model="scripted")
+    job, _ = await run_job(plugins, "pair", {}, settings=settings)
+    print(job.status, job.error.message if job.error else job.result["pair"]["answers"])
+
+
+asyncio.run(main())
+"""
+
+
+def test_crews_kicked_off_at_once_in_a_fresh_process_do_not_race(tmp_path: Path) -> None:
+    """A worker's first job failed with "dictionary changed size during iteration" (crewAI
+    1.15): its first two chunk analyses built the agent executor's flow definition in two
+    threads, and the slower read the class while the faster stored its copy. The kickoff now
+    builds it first, once, on the event loop. (crewAI 1.12's executor has no flow definition:
+    there, nothing races.)"""
+    script = tmp_path / "race.py"
+    script.write_text(RACE)
+    done = subprocess.run([sys.executable, str(script), str(tmp_path / "data")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "succeeded ['a line.', 'a line.']", \
+        done.stdout[-2000:]

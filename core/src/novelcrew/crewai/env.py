@@ -22,6 +22,7 @@ import os
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 _log = logging.getLogger(__name__)
 
@@ -89,3 +90,36 @@ def import_crewai(data_dir: Path | str | None = None) -> float:
     import crewai.llms.base_llm  # noqa: F401
 
     return time.monotonic() - started
+
+
+_definitions_lock = threading.Lock()
+_defined: set[type] = set()
+
+
+def build_flow_definitions(crew: Any) -> None:
+    """Build, before ``crew`` is kicked off, the flow definitions crewAI builds lazily per
+    class: of its agents' executor classes and crewAI's default one (a crewAI ``Flow`` in
+    1.15), and of the crew itself if it is a ``Flow``.
+
+    crewAI builds one at the first instance of the class, reading the class's attributes, then
+    stores it on the class. Two crews kicked off at once in a fresh process (a worker's first
+    job, the architect's chunk analyses) build it in two threads, and the slower one fails with
+    "dictionary changed size during iteration" when the faster one stores its copy. Built here,
+    once, on the event loop and under a lock, it is stored before any thread reads it. Public
+    API only (the class method ``flow_definition``); a crewAI without it builds nothing lazily.
+    """
+    from crewai import Agent
+
+    default = Agent.model_fields.get("executor_class")  # what a Flow's own crews' agents use
+    found: list[Any] = [type(crew), default.default if default is not None else None,
+                        *(getattr(agent, "executor_class", None)
+                          for agent in getattr(crew, "agents", None) or [])]
+    for cls in found:
+        build = getattr(cls, "flow_definition", None)
+        if not isinstance(cls, type) or cls in _defined or not callable(build):
+            continue
+        with _definitions_lock:
+            if cls not in _defined:
+                build()
+                _defined.add(cls)
+

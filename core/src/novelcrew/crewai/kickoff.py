@@ -227,6 +227,7 @@ async def kickoff(ctx: RunContext, crew: Any, inputs: dict[str, Any]) -> Any:
     comes out as itself, whatever crewAI wrapped it in.
     """
     env.prepare(ctx.settings.data_dir)
+    env.build_flow_definitions(crew)
     _listen()
     compat.let_errors_through(NovelcrewError)
     ctx.check_cancelled()
