@@ -252,8 +252,14 @@ def test_a_person_runs_a_story_and_reads_the_plan(server: str, browser: WebDrive
     nodes = d.find_elements(By.CSS_SELECTOR, "#graph svg .node")
     assert len(nodes) >= 3
     types = {n.get_attribute("data-type") for n in nodes}
+    graph = d.find_element(By.CSS_SELECTOR, "#graph svg")
+    height = graph.size["height"]
     nodes[0].find_element(By.TAG_NAME, "circle").click()
     _wait(d).until(ec.presence_of_element_located((By.CSS_SELECTOR, "#graph-details h2")))
+    # a long scene's details once stretched the drawing below the fold, its nodes with it
+    assert graph.size["height"] == height
+    assert all(n.location["y"] < d.execute_script("return window.innerHeight") for n in
+               d.find_elements(By.CSS_SELECTOR, "#graph svg .node circle"))
     d.save_screenshot(str(shots_dir / "graph.png"))
     if len(types) > 1:
         hidden = sorted(types)[0]

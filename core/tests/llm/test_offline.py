@@ -464,3 +464,20 @@ def test_the_synthesis_names_the_lead_its_cast_list_labels_and_his_line_as_logli
     _, value = answer([{"role": "user", "content": f"Analyse this story:\n\n{SHIFT}"}], Overview)
     overview = Overview.model_validate(value)
     assert overview.protagonist == "Rosa" and not overview.logline.startswith('"')
+
+
+def test_an_everyday_name_and_its_formal_form_are_one_person() -> None:
+    """Vell Street's cast had Danny and "Daniel" (his mother's "Friday, Daniel") as two people,
+    #3 and #6 on the day out of days. A given name's everyday and formal forms are one person,
+    listed under the form the story uses more, with the other as an alias."""
+    from novelcrew.default_plugins.offline.extract import TextFacts
+
+    story = ('Danny came at ten with a folder. Danny did not come through the shop.\n\n'
+             '"Friday, Daniel," Rosa said. Danny nodded and Rosa went back in.\n\n'
+             'Theo watched Danny go, and Rosa said nothing.')
+    facts = TextFacts(story)
+    assert "Danny" in facts.characters and "Daniel" not in facts.characters
+    assert "Daniel" in facts.aliases("Danny")
+    two = TextFacts("Sam came in. Sam sat down, and Sam's sister Nell poured the tea.\n\n"
+                    "Nell looked at Sam and said nothing. Sam drank.")
+    assert {"Sam", "Nell"} <= set(two.characters)  # no formal form named: nothing merged

@@ -165,6 +165,22 @@ _KNOWN_AS = re.compile(rf"\b({_NAME}),? (?:(?:whom|who)\b[^.;\"\u201c]{{0,60}}?\
 #: "the Plough and Harrow"
 _BEFORE_THING = (r"(?:(?i:\b(?:the|a|an|her|his|their|my|our|its|your|this|that))|'s|"
                  r"\bthe\s+[A-Z][a-z]+\s+and)\s+(?:[a-z]+\s+)?")
+#: the everyday form of a given name and its formal forms: one person, whom the story names
+#: both ways ("Danny" and, from his mother, "Daniel")
+_FORMAL = {short: formal for forms, formal in (
+    ("Dan Danny", "Daniel"), ("Tom Tommy", "Thomas"), ("Bill Billy Will Willie", "William"),
+    ("Bob Bobby Rob Robbie", "Robert"), ("Jim Jimmy Jamie", "James"),
+    ("Mike Mick Mickey", "Michael"), ("Dave Davy", "David"), ("Joe Joey", "Joseph"),
+    ("Sam Sammy", "Samuel Samantha"), ("Kate Katie Kathy", "Katherine Catherine"),
+    ("Liz Lizzie Beth Betty", "Elizabeth"), ("Meg Maggie Peggy", "Margaret"),
+    ("Jenny", "Jennifer"), ("Sue Susie", "Susan"), ("Alex", "Alexander Alexandra"),
+    ("Chris", "Christopher Christine"), ("Nick", "Nicholas"), ("Tony", "Anthony"),
+    ("Andy", "Andrew"), ("Pat Paddy", "Patrick Patricia"), ("Ted Eddie", "Edward"),
+    ("Harry", "Henry Harold"), ("Jack Johnny", "John"), ("Charlie", "Charles Charlotte"),
+    ("Fred Freddie", "Frederick"), ("Matt", "Matthew"), ("Ben", "Benjamin"),
+    ("Annie", "Anne Anna"), ("Sally", "Sarah"), ("Molly Polly", "Mary"),
+    ("Nell Nellie", "Eleanor Helen Ellen"), ("Becky", "Rebecca"), ("Vicky", "Victoria"),
+) for short in forms.split()}
 #: a title keeps a name a person's after "the" ("the Reverend Hale")
 _TITLES = _wordset("Reverend Father Mother Sister Brother Doctor Dr Professor Captain Sergeant "
                    "Inspector Lady Lord Sir Dame Aunt Uncle Old Young Little")
@@ -414,6 +430,11 @@ class TextFacts:
                         if n in counts), None)
             if one is not None and other in counts and one != other:
                 less, more = sorted((one, other), key=lambda n: (counts[n], n != other))
+                out[less] = more
+        for short, formal in _FORMAL.items():  # "Friday, Daniel," to Danny: his mother's word
+            full = next((f for f in formal.split() if f in counts), None)
+            if short in counts and full is not None and short not in out and full not in out:
+                less, more = sorted((short, full), key=lambda n: (counts[n], n == full))
                 out[less] = more
         return out
 
