@@ -117,6 +117,15 @@ def test_a_new_time_opens_a_scene_soon_other_openings_only_after_a_third_of_a_pa
     passing = ("Maya climbed the stairs of the lighthouse at dusk and sat by the dead lamp for a "
                "while, looking at the sea.\n\nTom came up at ten with soup, and sat with her.")
     assert len(TextFacts(passing).scenes) == 1
+    later = short.replace("At midnight the storm came", "Two days later the storm came")
+    assert len(TextFacts(later).scenes) == 2
+    thing = short.replace("At midnight the storm came", "The first thing she saw was a ship")
+    assert len(TextFacts(thing).scenes) == 1  # no time: "the first night" would be one
+    # a chapter that never names a time or place still comes in pieces of six pages at most
+    walk = "She walked on and thought about the letter and what her brother would say. " * 5
+    chapter = "\n\n".join([walk] * 60)  # 4,200 words
+    sizes = [len(scene.split()) for scene in TextFacts(chapter).scenes]
+    assert len(sizes) == 3 and max(sizes) <= 1500 + 70
     habit = ("Every October the village held its fair on the night of the first frost, and "
              "every October Tuck was in charge of the geese and the band and the lanterns.\n\n"
              "On the afternoon of the fair he stood in the churchyard with a bag of corn.")

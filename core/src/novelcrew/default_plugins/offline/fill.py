@@ -551,8 +551,8 @@ def _told_place(facts: TextFacts, focus: Focus) -> str | None:
     story's more named on a tie; a place named only in talk ("You'll scare them into the
     river") is not where the talk happens. None when the passage names no place."""
     opening = next(filter(None, (place_of(s, moving=True) for s in facts.opening(focus.text))),
-                   None)
-    if opening and focus.kind == "scene":
+                   None) if focus.kind == "scene" else None
+    if opening:
         named = f"the {opening}"
         same = [p for p in facts.places if p.lower() == named.lower()]
         kinds = [p for p in facts.places if p.lower().split()[-1] == kind(opening)]

@@ -1,10 +1,10 @@
-"""What opens a new scene in prose, for the ``offline`` model's scene split.
+"""What a scene's opening says of when and where it is, for the ``offline`` model.
 
 A novelist moves to a new scene by opening a paragraph on a new time ("At half past six",
 "The next morning", "On the Saturday before midsummer") or a new place ("The estate office was
-a converted steading", "Out front, the dining room filled"). A screenplay would give each of
-those a new heading. These rules read only a paragraph's first sentence, and only narration: a
-line of dialogue never opens a scene.
+a converted steading", "Out front, the dining room filled"), where a screenplay would give a
+new heading. These rules read a paragraph's first sentence to split scenes (a line of dialogue
+never opens one), and a scene's first sentences of narration for its place and its clock time.
 """
 
 from __future__ import annotations
@@ -35,8 +35,11 @@ _WEEKDAY = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
 _TIME_OPENING = re.compile(
     r"(?:(?:At|By|Towards?|Around|Until|(?:Just|Shortly|Soon|Long) (?:before|after)|"
     rf"It was(?: past| nearly| almost| after| just)?)\s+(?:about |nearly |almost |exactly )?{_WHEN}"
-    r"|Afterwards|Later|Much later|(?:Hours|Days|Weeks|Months|Years) later|Meanwhile"
-    r"|That (?:night|evening|morning|afternoon)|The (?:next|following|first) \w+"
+    r"|Afterwards|Later|Much later|Meanwhile"
+    r"|(?:[A-Z]\w* )?(?:[Hh]ours|[Dd]ays|[Ww]eeks|[Mm]onths|[Yy]ears) later"
+    r"|That (?:night|evening|morning|afternoon)"
+    r"|The (?:next|following|first|second|third|last) (?:day|morning|afternoon|evening|night|"
+    r"week|weekend|month)"
     r"|Next (?:morning|day|week)|In the (?:morning|evening|afternoon)"
     rf"|On (?:the )?(?:[\w-]+ )?(?:{_WEEKDAY}|morning|afternoon|evening|night)"
     rf"|On {_WEEKDAY})\b")
@@ -139,10 +142,8 @@ def clock(sentence: str) -> int | None:
     """The clock time the opening names, in minutes on a 12-hour dial, else None."""
     opening = _opening(sentence)
     match = _CLOCK_TIME.search(opening)
-    if match is None:
-        if re.search(r"\b(?:noon|midday|midnight)\b", opening):
-            return 0
-        return None
+    if match is None:  # noon and midnight both show twelve
+        return 0 if re.search(r"\b(?:noon|midday|midnight)\b", opening) else None
     hour = match.group("hour")
     number = int(re.split(r"[.:]", hour)[0]) if hour[0].isdigit() else _HOURS[hour.lower()]
     minutes = 0
@@ -157,6 +158,9 @@ def clock(sentence: str) -> int | None:
 #: named first): about a third of a page
 AFTER_TIME_OPENING = 15
 AFTER_OTHER_OPENING = 80
+#: words after which any paragraph of narration starts a new scene: about six pages, so a
+#: chapter that never names a time or place still reaches the director in pieces it can plan
+LONGEST_SCENE = 1500
 
 
 def opens_scene(sentence: str, here: set[str], now: int | None, words: int) -> bool:
@@ -168,13 +172,16 @@ def opens_scene(sentence: str, here: set[str], now: int | None, words: int) -> b
         return False
     opening = _opening(sentence)
     then = clock(sentence)
-    sequel = re.match(r"(?:Afterwards|Later|The next|The following|Next|\w+ later)\b", sentence)
+    sequel = re.match(r"(?:Afterwards|Later|The next|The following|Next|(?:\w+ )?\w+ later)\b",
+                      sentence)
     if not sequel and then is not None and now is not None and 0 <= (then - now) % 720 < 60:
         return False
     if _TIME_OPENING.match(sentence):
         return True
     if words < AFTER_OTHER_OPENING:
         return False
+    if words >= LONGEST_SCENE:
+        return True
     if _TIME_EARLY.search(opening) or _DAY_EARLY.search(opening):
         return True
     place = place_of(sentence)
@@ -201,8 +208,7 @@ def on_the_day(dial: int, when: str, sentence: str = "") -> int:
 def forward(then: int, dial: int) -> int:
     """The first time at or after ``then`` that the 12-hour ``dial`` shows: the story's clock
     goes forward within a day ("at half past nine" after 20:05 is 21:30)."""
-    return next(t for t in (dial, dial + _DAY // 2, dial + _DAY, dial + 3 * _DAY // 2)
-                if t >= then) % _DAY
+    return next(t for t in (dial, dial + _DAY // 2, dial + _DAY) if t >= then) % _DAY
 
 
 def part_of_day(minutes: int) -> str:
