@@ -481,3 +481,14 @@ def test_an_everyday_name_and_its_formal_form_are_one_person() -> None:
     two = TextFacts("Sam came in. Sam sat down, and Sam's sister Nell poured the tea.\n\n"
                     "Nell looked at Sam and said nothing. Sam drank.")
     assert {"Sam", "Nell"} <= set(two.characters)  # no formal form named: nothing merged
+
+
+def test_a_name_the_story_gives_to_a_thing_is_no_cast() -> None:
+    """Vell Street's sourdough starter, "Old Nonna" ("The family called it Old Nonna"), was
+    cast #5 on the day out of days, with scenes and shots of its own."""
+    from novelcrew.default_plugins.offline.extract import TextFacts
+
+    stories = Path(__file__).resolve().parents[3] / "examples" / "stories"
+    vell = TextFacts((stories / "the-last-shift-at-vell-street.txt").read_text())
+    assert "Old Nonna" not in vell.characters
+    assert {"Rosa Amati", "Theo Lind", "Danny"} <= set(vell.characters)

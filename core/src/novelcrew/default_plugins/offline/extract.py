@@ -439,8 +439,12 @@ class TextFacts:
         return out
 
     def _thing(self, name: str) -> bool:
-        """Mostly named after "her", "the", "Tom's" ("her old Honda"), never speaking: a
+        """Mostly named after "her", "the", "Tom's" ("her old Honda"), never speaking, or the
+        name the text gives to "it" ("The family called it Old Nonna", a sourdough starter): a
         thing (a car, a breed, a pub), not a person."""
+        if re.search(rf"\b(?:called|named|christened|nicknamed) it,? {re.escape(name)}\b",
+                     self.text):
+            return True
         words = name.split()
         if words[0] in _TITLES or words[0] == "the" or self._speaks(name):
             return False
