@@ -141,6 +141,7 @@ def test_a_scene_is_set_where_its_opening_puts_us_and_indoors_or_out_by_that_pla
     assert place_of("At four in the morning the bakery on Vell Street was lit.") == "bakery"
     assert place_of("Out on the marsh road there were no lanterns, only the moon.") == "marsh road"
     assert place_of("Ruth looked back at the kitchen window.") is None  # a window, not a kitchen
+    assert place_of("Hamish Dunn was in his office at nine, as he was every Monday.") == "office"
     assert place_of("Rosa walked along the beach with the crock.") is None
     assert place_of("Rosa walked along the beach with the crock.", moving=True) == "beach"
     facts = TextFacts(BAKERY)

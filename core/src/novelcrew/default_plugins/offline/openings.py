@@ -77,9 +77,11 @@ _POINTING = _words("""
 """)
 _LEADING = re.compile(r"^(?:(?:Out front|Outside|Inside|Back in|Down in|Up at|Over at|"
                       r"Across)\b,?\s*)?[Tt]he\s+((?:[\w'-]+\s+){0,3}[\w-]+)")
+#: a place's phrase after "the" or whose it is ("in his office"): its next one to three words
+_PHRASE = r"\s+(?:the|his|her|their|our|my)\s+((?:[\w'-]+\s*){1,3})"
 #: where an opening puts us also by how someone moves there: "walked along the beach"
-_ALONG_PLACE = re.compile(r"\b(?:along|across|through|down|up|of)\s+the\s+((?:[\w'-]+\s*){1,3})")
-_IN_PLACE = re.compile(r"\b(?:in|into|inside|at|outside|on|onto|to)\s+the\s+((?:[\w'-]+\s*){1,3})")
+_ALONG_PLACE = re.compile(r"\b(?:along|across|through|down|up|of)" + _PHRASE)
+_IN_PLACE = re.compile(r"\b(?:in|into|inside|at|outside|on|onto|to)" + _PHRASE)
 
 
 def _place(phrase: str, rest: str = "") -> str | None:
