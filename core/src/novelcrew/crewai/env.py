@@ -122,4 +122,3 @@ def build_flow_definitions(crew: Any) -> None:
             if cls not in _defined:
                 build()
                 _defined.add(cls)
-

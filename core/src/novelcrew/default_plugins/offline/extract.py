@@ -57,7 +57,6 @@ def _wordset(words: str) -> frozenset[str]:
     return frozenset(words.split())
 
 
-_PLACE_NOUNS = SETTINGS
 _STOP = _wordset(
     "A An The And But Or So Yet For Nor If When While Then Than That This These Those There "
     "Here He She It They We You I Me My Mine His Her Hers Its Our Ours Their Theirs Your "
@@ -304,7 +303,7 @@ class TextFacts:
                     found[phrase] += 1
                     if preposition in _STRONG_PLACE or _PLACE_SUFFIX.search(phrase):
                         strong.add(phrase)
-            elif words and words[-1].lower() in _PLACE_NOUNS:
+            elif words and words[-1].lower() in SETTINGS:
                 found["the " + raw.lower()] += 1
         # "looked at Theo" is not a place: a capitalised name needs "in"/"into"/"near"...
         # or a place-like suffix somewhere, and must not speak
@@ -478,7 +477,7 @@ class TextFacts:
     def objects(self) -> list[str]:
         """Nouns the text keeps pointing at ("her father's old logbook" -> logbook)."""
         counts = Counter(m.lower() for m in _OBJECT.findall(self.text))
-        return [w for w, _ in counts.most_common(30) if w not in _PLACE_NOUNS
+        return [w for w, _ in counts.most_common(30) if w not in SETTINGS
                 and not _OUTDOORS.fullmatch(w) and w not in _COMMON
                 and w not in _PEOPLE_NOUNS and w not in _NOT_OBJECTS][:8]
 
