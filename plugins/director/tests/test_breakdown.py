@@ -48,3 +48,19 @@ def test_vehicles_and_animals_carry_from_scene_to_scene_like_props() -> None:
     assert "props carried from scene 1: lantern" in notes
     assert "vehicles carried from scene 1: motorbike" in notes
     assert "animals carried from scene 1: geese, Biscuit (Shetland pony)" in notes
+
+
+def test_every_vehicle_and_animal_the_narration_shows_is_booked() -> None:
+    """The offline demo's sheets missed the quad bike, the heifer and the barn owl: the
+    story's objects are its eight most named nouns, and a model may forget one too. What
+    someone only says, compares or eats is no booking."""
+    text = ("Ruth drove the Land Rover up the track, and Fly ran beside Geraint's quad bike. "
+            '"Get the tractor," she said. The heifer lowed. A barn owl went over with a sound '
+            "like a train. Mali had a horse-like laugh and ate the lamb chops.")
+    answer = SceneBreakdown.model_validate({"summary": "The calving.",
+                                            "vehicles": ["Ruth's Land Rover"]})
+    drawn = sheet(SceneFacts(number=1, text=text, objects=["Fly (sheepdog)"]), StoryContext(),
+                  answer, 30, trust=True)
+    assert [i.item for i in drawn.vehicles] == ["Ruth's Land Rover", "quad bike"]
+    assert [i.item for i in drawn.animals] == ["Fly (sheepdog)", "heifer", "barn owl"]
+    assert not any(i.suggested for i in drawn.vehicles + drawn.animals)

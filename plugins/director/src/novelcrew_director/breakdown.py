@@ -80,7 +80,60 @@ _ANIMAL = re.compile(
 _VEHICLE = re.compile(
     r"\b(?:cars?|vans?|trucks?|lorr(?:y|ies)|tractors?|motorbikes?|motorcycles?|bicycles?|"
     r"bikes?|scooters?|boats?|punts?|ferr(?:y|ies)|dinghy|canoes?|buses|bus|taxis?|trains?|"
-    r"tankers?|ambulances?|carts?|land rover|range rover|pickup)\b", re.I)
+    r"tankers?|ambulances?|carts?|land rover|range rover|pick-?up trucks?|pick-?ups?|"
+    r"quad bikes?|"
+    r"minibus(?:es)?|coach(?:es)?|caravans?|trailers?|helicopters?|planes?|yachts?|"
+    r"rowing boats?|lifeboats?)\b(?!\s+(?:park|stop|shelter|station|ride|journey|fare))",
+    re.I)
+#: wild and kept animals a scene can show, beyond those a breakdown names as objects
+_WILD = re.compile(
+    r"\b(?:birds?|gulls?|seagulls?|crows?|rooks?|swans?|pigeons?|robins?|petrels?|gannets?|"
+    r"puffins?|seals?|deer|stags?|foxes|fox|badgers?|mice|mouse|rats?|bees|wasps?|"
+    r"sheepdog|budgies?|tortoises?)\b", re.I)
+_DETERMINED = (r"(?:\b(?:the|a|an|his|her|their|its|my|our|your|two|three|four|some)\s+|"
+               r"['\u2019]s\s+)(?:(?P<mod>(?-i:[a-z][a-z-]+))\s+)?")
+#: what makes the noun before it a modifier: "lamb racks" are the kitchen's, "horse racing" is
+#: on the television
+_COMPOUND = (r"(?:racing|racks?|chops?|stew|shanks?|steaks?|roast|cutlets?|fillets?|loin|mince|"
+             r"pie|sausages?|burgers?|flap|food|bowl|hair|show|stings?|hives?|keeper)\b")
+#: a vehicle or animal only compared to ("a sound like a train", "the way a horse's does")
+_LIKE = re.compile(r"\b(?:like|as|than|way)\s+(?:a|an|the|some)?\s*$", re.I)
+_SPEECH = re.compile(r"[\"\u201c][^\"\u201c\u201d\n]*[\"\u201d]")
+#: words before a vehicle or animal that are no part of its name: "the same van"
+_NOT_MODIFIERS = frozenset({"same", "other", "only", "first", "last", "next", "whole", "one",
+                            "and", "or", "of", "was", "were", "is", "had", "very", "own"})
+
+
+def _kind(noun: str) -> str:
+    """One key for a noun's singular and plural: "eagles" and "eagle", "ponies" and "pony"."""
+    word = noun.split()[-1].lower()
+    if word.endswith("ies"):
+        return word[:-3] + "y"
+    if word.endswith(("ses", "xes", "ches", "shes")):
+        return word[:-2]
+    return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
+
+
+def shown(text: str) -> list[tuple[str, str]]:
+    """``(category, item)`` for each vehicle and animal the scene's narration names, once per
+    kind, as the text words it ("quad bike", "delivery van", "cats"). Quoted speech is left
+    out: the tractor someone asks for is not in the scene, the van a line remembers is not
+    on the truck list.
+    """
+    narration = _SPEECH.sub(" ", text)
+    found: dict[str, tuple[str, str]] = {}
+    for key, pattern in (("vehicles", _VEHICLE), ("animals", _ANIMAL), ("animals", _WILD)):
+        for match in re.finditer(rf"(?:{_DETERMINED})?(?P<noun>{pattern.pattern})"
+                                 rf"(?![-\u2019']|\s+{_COMPOUND})", narration, re.I):
+            noun, mod = match.group("noun"), match.group("mod")
+            if _LIKE.search(narration[max(0, match.start("noun") - 30):match.start("noun")]):
+                continue
+            noun = noun if noun.istitle() and " " in noun else noun.lower()  # "Land Rover"
+            if mod and (mod in _NOT_MODIFIERS or _VEHICLE.fullmatch(mod)
+                        or _ANIMAL.fullmatch(mod)):
+                mod = None
+            found.setdefault(_kind(noun), (key, f"{mod} {noun}" if mod else noun))
+    return list(found.values())
 
 
 def sheet(facts: SceneFacts, story: StoryContext, answer: SceneBreakdown | None,
@@ -116,6 +169,13 @@ def sheet(facts: SceneFacts, story: StoryContext, answer: SceneBreakdown | None,
             key = "animals" if _ANIMAL.search(obj) else "vehicles" if _VEHICLE.search(obj) \
                 else "props"
             categories[key].append(BreakdownItem(item=obj, suggested=not is_grounded(obj, stems)))
+    # and every vehicle and animal the narration shows, whoever listed it or did not: each
+    # is a booking (a picture car and its driver, a wrangler), not a prop to be found later
+    listed = {_kind(w) for items in categories.values() for i in items
+              for w in _WORD.findall(i.item)}
+    for key, item in shown(facts.text):
+        if _kind(item) not in listed:
+            categories[key].append(BreakdownItem(item=item, suggested=False))
     if facts.text:
         eighths = page_eighths(facts.text, [line.line for line in facts.lines])
     else:  # no text stored: a page is about a minute of screen time
