@@ -55,8 +55,13 @@ async def test_offline_plan_is_marked_and_free_of_scaffolding(tmp_path: Path,
     for scene in plan.scenes:
         assert scene.heading and scene.summary
         assert 1 <= len(scene.shots) <= 6
+        props = {item.item for item in scene.breakdown.props}
         for shot in scene.shots:
-            assert shot.notes == shot.lighting == shot.alternative == ""  # nothing extracted
+            assert shot.lighting == shot.alternative == ""  # nothing extracted
+            if shot.coverage is Coverage.INSERT and shot.notes:  # what the insert shows
+                assert shot.notes.removeprefix("Insert: the ").removesuffix(".") in props
+            else:
+                assert shot.notes == ""
             assert set(shot.subjects) <= set(scene.breakdown.cast)
             # a single frames one person, a two-shot two (the demo had 'single' on four)
             if shot.coverage is Coverage.SINGLE:  # a scene with nobody in it has no singles
@@ -72,6 +77,11 @@ async def test_offline_plan_is_marked_and_free_of_scaffolding(tmp_path: Path,
         assert scene.screen_seconds == pytest.approx(scene.breakdown.page_eighths * 7.5,
                                                      abs=0.05 * len(scene.shots))
     assert not [w for w in plan.warnings if "a minute a page" in w]  # placeholders never warn
+    # coverage follows each scene: the demo once had one shot list, angles swinging high and
+    # low, in all five scenes
+    patterns = {tuple((s.size, s.angle, s.movement, s.coverage) for s in scene.shots)
+                for scene in plan.scenes}
+    assert len(plan.scenes) < 2 or len(patterns) >= 2
     assert unsupported_wardrobe(job.result["architect"], plan) == []
 
 

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from novelcrew_sdk import make_plugins, make_settings, run_job
+from novelcrew_storyboard.crew import offline_material, told_by_pronoun
 from novelcrew_storyboard.models import CharacterLook
 from novelcrew_storyboard.offline import offline_character, offline_shot
-from novelcrew_storyboard.source import CharacterFacts, SceneFacts, ShotFacts
+from novelcrew_storyboard.source import CharacterFacts, SceneFacts, ShotFacts, Story, add_analysis
 
 STORIES = Path(__file__).resolve().parents[3] / "examples" / "stories"
 MARA = CharacterFacts(id="mara-quill", name="Mara Quill", aliases=["Mara"])
@@ -138,3 +139,38 @@ def test_a_line_of_dialogue_gives_its_speaker_no_look_and_no_pronoun() -> None:
                  "He looked at Agnes over his glasses.") == {}
     assert looks(AGNES, "Agnes took off her glasses.",
                  'Agnes laughed. "He never does."') == {"features": "glasses"}
+
+
+def test_a_sentence_that_goes_on_by_pronoun_describes_who_came_before() -> None:
+    """Vell Street's Theo ("He was nineteen, long-armed and careful") and the Orchard's Sam
+    ("He had grown a beard") are described by pronoun right after their names; the stand-in
+    gave both no look at all, so every generated shot drew a new face."""
+    story = Story()
+    add_analysis(story, {
+        "characters": [{"id": "theo", "name": "Theo Lind"}, {"id": "rosa", "name": "Rosa"},
+                       {"id": "chef", "name": "Chef"}],
+        "scenes": [{"number": 1, "text": (
+            "Theo Lind arrived at ten past four. He was nineteen, long-armed and careful. "
+            "Rosa looked at him. He was shaking. "  # names Rosa before: not his for sure
+            "Theo Lind had grown a beard. He had grown a beard, she saw. "
+            "Theo Lind stopped. She was sixty and small. "  # not his pronoun
+            "Theo Lind was the sous-chef. He was six foot five.")}]})
+    told = told_by_pronoun(story, "theo", None)
+    assert told == ["Theo Lind was nineteen, long-armed and careful.",
+                    "Theo Lind had grown a beard, she saw.",
+                    "Theo Lind was six foot five."]  # a "sous-chef" is no mention of Chef
+    description, material = offline_material(story, "theo", 6000)
+    assert looks(story.characters["theo"], *material, description=description) == {
+        "age_range": "nineteen years old", "build": "long-armed", "features": "a beard"}
+
+
+@pytest.mark.parametrize(("sentence", "found"), [
+    ("Mali Pugh was twelve and had been up all night.", {"age_range": "twelve years old"}),
+    ("Mara was perhaps forty, dark, weathered.", {"age_range": "forty years old"}),
+    ("Mara was six miles out by then.", {}),
+    ("Sat Mara, who was six foot five.", {"build": "six foot five"}),
+    ("Mara had grown a beard over the winter.", {"features": "a beard"}),
+])
+def test_ages_heights_and_grown_features(sentence: str, found: dict[str, str]) -> None:
+    facts = MARA if "Mali" not in sentence else CharacterFacts(id="mali", name="Mali Pugh")
+    assert looks(facts, sentence) == found

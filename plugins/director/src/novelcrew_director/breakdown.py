@@ -104,6 +104,13 @@ _NOT_MODIFIERS = frozenset({"same", "other", "only", "first", "last", "next", "w
                             "and", "or", "of", "was", "were", "is", "had", "very", "own"})
 
 
+def category(item: str) -> str:
+    """The sheet's category of one of the story's objects: an animal needs a wrangler, a
+    vehicle a picture-vehicle coordinator, the rest the props master."""
+    return "animals" if _ANIMAL.search(item) else "vehicles" if _VEHICLE.search(item) \
+        else "props"
+
+
 def _kind(noun: str) -> str:
     """One key for a noun's singular and plural: "eagles" and "eagle", "ponies" and "pony"."""
     word = noun.split()[-1].lower()
@@ -166,8 +173,7 @@ def sheet(facts: SceneFacts, story: StoryContext, answer: SceneBreakdown | None,
     have = {item.item.lower() for items in categories.values() for item in items}
     for obj in facts.objects:
         if obj.lower() not in have:
-            key = "animals" if _ANIMAL.search(obj) else "vehicles" if _VEHICLE.search(obj) \
-                else "props"
+            key = category(obj)
             categories[key].append(BreakdownItem(item=obj, suggested=not is_grounded(obj, stems)))
     # and every vehicle and animal the narration shows, whoever listed it or did not: each
     # is a booking (a picture car and its driver, a wrangler), not a prop to be found later

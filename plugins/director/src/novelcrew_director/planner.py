@@ -22,9 +22,10 @@ from pydantic import BaseModel, ValidationError
 from novelcrew.context import RunContext
 from novelcrew.errors import JobCancelled, TransientError, causes
 from novelcrew_director import headings
-from novelcrew_director.breakdown import sheet
+from novelcrew_director.breakdown import category, sheet
 from novelcrew_director.brief import SceneBrief, clip
 from novelcrew_director.config import DirectorConfig
+from novelcrew_director.coverage import default_coverage, moves
 from novelcrew_director.models import (
     CATEGORIES,
     PER_CHARACTER,
@@ -40,6 +41,7 @@ from novelcrew_director.story import StoryContext
 from novelcrew_director.vocabulary import (
     Angle,
     Coverage,
+    IntExt,
     Movement,
     ShotSize,
     Support,
@@ -331,41 +333,21 @@ class ScenePlanner:
             day_night = day_night or parse_day_night(heading.rsplit(" - ", 1)[-1])
         cast = {name: story.character_id(name) for name in facts.characters}
         known = set(cast.values()) | set(story.character_ids.values())
-        shots = []
-        singles = 0  # the offline stand-in's singles go round the scene's cast
-        answers = shot_list.shots if trust else shot_list.shots[:OFFLINE_SHOTS]
-        for i, answer in enumerate(answers, start=1):
-            fields = answer.model_dump()
-            fields["support"] = answer.support or support_for(answer.movement)
-            fields["coverage"] = answer.coverage or _coverage(answer.size)
-            subjects = [story.character_id(s) for s in answer.subjects]
-            fields["subjects"] = list(dict.fromkeys(s for s in subjects if s in known))
-            if trust:
+        if trust:
+            shots = []
+            for i, answer in enumerate(shot_list.shots, start=1):
+                fields = answer.model_dump()
+                fields["support"] = answer.support or support_for(answer.movement)
+                fields["coverage"] = answer.coverage or _coverage(answer.size)
+                subjects = [story.character_id(s) for s in answer.subjects]
+                fields["subjects"] = list(dict.fromkeys(s for s in subjects if s in known))
                 # kit named by the model; an untrusted model's "equipment" is prompt text
                 fields["equipment"] = [item for item in answer.equipment if _kit_like(item)]
-            else:
-                # the offline stand-in extracts, it does not judge: keep its sizes, angles
-                # and durations; lens, support and coverage follow from the size, and the
-                # subjects from the coverage (a master holds the cast, a two-shot two, a
-                # single one; no two-shot without two, no single without one); no
-                # extracted sentences
-                ids = list(cast.values())
-                coverage = _coverage(answer.size)
-                if coverage is Coverage.TWO_SHOT and len(ids) < 2:
-                    coverage = Coverage.SINGLE  # a medium wide on one person is his single
-                if coverage is Coverage.SINGLE and not ids:
-                    coverage = Coverage.INSERT  # nobody to single out: a detail of the place
-                if coverage is Coverage.SINGLE:
-                    subjects, singles = [ids[singles % len(ids)]], singles + 1
-                else:
-                    subjects = {Coverage.MASTER: ids, Coverage.TWO_SHOT: ids[:2]}.get(
-                        coverage, [])
-                fields.update(
-                    equipment=[], notes="", continuity="", alternative="", lighting="",
-                    audio="dialogue" if facts.lines or facts.dialogue else "ambience",
-                    lens_mm=_LENS[answer.size], support=support_for(answer.movement),
-                    coverage=coverage, subjects=subjects)
-            shots.append(Shot(number=i, **fields))
+                shots.append(Shot(number=i, **fields))
+        else:
+            # the offline stand-in extracts, it does not stage: standard coverage from the
+            # scene's facts instead of its sizes, which came in one order in every scene
+            shots = self._default_shots(brief, list(dict.fromkeys(cast.values())), int_ext)
         # the sheet counts the pages from the text (from the shots only without one)
         drawn = sheet(facts, story, breakdown,
                       sum(shot.estimated_duration_seconds for shot in shots), trust=trust)
@@ -406,6 +388,29 @@ class ScenePlanner:
         return PlannedScene.model_validate(data)
 
 
+    def _default_shots(self, brief: SceneBrief, cast: list[str],
+                       int_ext: IntExt | None) -> list[Shot]:
+        facts, story = brief.facts, self.story
+        speakers = [story.character_id(line.speaker) for line in facts.lines if line.speaker]
+        place = (facts.location or "").lower()
+        new_place = not place or not any(
+            (other.location or "").lower() == place
+            for number, other in story.scenes.items() if number < brief.number)
+        opening = " ".join(facts.text.split()[:40])
+        words = set(re.findall(r"[a-z]+", facts.text.lower()))
+        prop = next((o for o in facts.objects
+                     if o.lower() in words and category(o) == "props"), None)
+        setups = default_coverage(
+            cast, speakers, exterior=int_ext is not None and "EXT" in int_ext.value,
+            new_place=new_place, talking=bool(facts.lines or facts.dialogue),
+            moving=moves(opening), mood=facts.emotional_beat, prop=prop)
+        audio = "dialogue" if facts.lines or facts.dialogue else "ambience"
+        return [Shot(number=i, size=setup.size, angle=setup.angle, movement=setup.movement,
+                     support=support_for(setup.movement), lens_mm=_LENS[setup.size],
+                     subjects=setup.subjects, coverage=setup.coverage, audio=audio,
+                     estimated_duration_seconds=setup.seconds, notes=setup.notes)
+                for i, setup in enumerate(setups, start=1)]
+
 def _same(text: str) -> str:
     return text
 
@@ -415,8 +420,7 @@ def _clean(text: str) -> str:
     return "" if any(marker in text for marker in SCAFFOLDING) else text
 
 
-#: the offline stand-in's shots per scene, and its lens by frame size
-OFFLINE_SHOTS = 6
+#: the offline stand-in's lens by frame size
 _LENS = {ShotSize.EWS: 18, ShotSize.WS: 24, ShotSize.MWS: 32, ShotSize.MS: 40,
          ShotSize.MCU: 50, ShotSize.CU: 85, ShotSize.ECU: 100, ShotSize.INSERT: 100}
 

@@ -151,12 +151,13 @@ def scene_plan(result: Mapping[str, Any]) -> RenderableType:
         elif scene.get("characters"):
             parts.append(Text(f"cast: {join(scene['characters'])}", style="dim"))
         table = Table(expand=True, show_edge=False, pad_edge=False)
-        columns = [("#", None), ("size", None), ("angle", 1), ("movement / support", 2),
-                   ("lens", None), ("coverage", 1), ("subjects", 1), ("time", None)]
+        columns = [("#", None), ("size", None), ("angle", None), ("movement / support", 3),
+                   ("lens", None), ("coverage", None), ("subjects", 2), ("time", None)]
         if shared_note is None:
             columns.append(("notes", 3))
         for col, ratio in columns:
-            table.add_column(col, ratio=ratio, justify="right" if col in ("#", "time") else "left")
+            table.add_column(col, ratio=ratio, justify="right" if col in ("#", "time") else "left",
+                             no_wrap=col in ("size", "angle", "lens", "coverage"))
         for shot in scene.get("shots") or []:
             row = _shot_cells(shot, _subjects(shot, scene, cast))
             if shared_note is None:

@@ -12,6 +12,7 @@ filled deterministically and the storyboard is marked offline (never ready for g
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 from dataclasses import dataclass
@@ -42,7 +43,7 @@ from novelcrew_storyboard.models import (
     Totals,
     VisualBible,
 )
-from novelcrew_storyboard.offline import offline_character, offline_shot
+from novelcrew_storyboard.offline import offline_character, offline_shot, pronoun_of
 from novelcrew_storyboard.prompts import (
     character_look,
     location_look,
@@ -193,6 +194,8 @@ def offline_material(story: Story, cid: str, limit: int) -> tuple[str, list[str]
     description = clean(facts.description, 800)
     pool = [s for scene in story.scenes.values() for s in sentences(scene.text)
             if story.mentions(cid, s)]
+    # first: a person is described where they come in, and the limit cuts from the end
+    pool = told_by_pronoun(story, cid, pronoun_of(s for s in pool if alone(s))) + pool
     if story.mentions(cid, description) or not alone(description):
         pool = [s for s in sentences(description) if story.mentions(cid, s)] + pool
         description = ""
@@ -204,6 +207,30 @@ def offline_material(story: Story, cid: str, limit: int) -> tuple[str, list[str]
         chosen.append(sentence)
         used += len(sentence) + 1
     return description, chosen
+
+
+def told_by_pronoun(story: Story, cid: str, pronoun: str | None) -> list[str]:
+    """The sentences that go on about a character by pronoun, with the name put back:
+    "Theo Lind arrived at ten past four. He was nineteen, long-armed and careful." gives
+    "Theo Lind was nineteen, long-armed and careful." Only where the sentence before names
+    them and no one else, and "He" or "She" opens it: whichever opens more such sentences
+    (the point of view's "she" is all through a sentence about Sam; "He had grown a beard"
+    is Sam), else the one ``pronoun`` says. Most first descriptions of a person are told
+    this way."""
+    name = story.characters[cid].name
+    others = [o for o in story.characters if o != cid]
+    told: dict[str, list[str]] = {"He": [], "She": []}
+    for scene in story.scenes.values():
+        for before, sentence in itertools.pairwise(sentences(scene.text)):
+            first, _, rest = sentence.partition(" ")
+            if first in told and rest and story.mentions(cid, before) \
+                    and not any(story.mentions(o, before) or story.mentions(o, sentence)
+                                for o in others):
+                told[first].append(f"{name} {rest}")
+    he, she = len(told["He"]), len(told["She"])
+    if he != she:
+        return told["He"] if he > she else told["She"]
+    return told.get({"his": "He", "her": "She"}.get(pronoun or "", ""), [])
 
 
 def location_material(story: Story, lid: str) -> str:

@@ -20,32 +20,39 @@ from novelcrew_storyboard.prompts import first_sentence, sentences
 from novelcrew_storyboard.source import CharacterFacts, SceneFacts, ShotFacts
 from novelcrew_storyboard.speech import speech_tag, without_speech
 
-__all__ = ["offline_character", "offline_shot"]
+__all__ = ["offline_character", "offline_shot", "pronoun_of"]
 
 _BUILD = ("broad-shouldered", "heavyset", "muscular", "stocky", "slight", "wiry", "petite",
           "gaunt", "burly", "lanky", "stout", "lean", "tall", "thin", "small", "short", "slim",
-          "plump", "frail", "stooped", "skinny", "big")
+          "plump", "frail", "stooped", "skinny", "big", "long-armed", "long-legged",
+          "barrel-chested", "round-shouldered", "upright")
+#: a height as people say it: "six foot five", "five feet two"
+_HEIGHT = re.compile(r"\b(?P<value>(?:four|five|six|seven) (?:foot|feet)(?: (?:one|two|three|four|"
+                     r"five|six|seven|eight|nine|ten|eleven))?)\b")
 _BUILD_WORDS = "|".join(_BUILD)
 _DEGREE = r"(?:very |quite |too |so |rather |about |nearly |almost |over |under )?"
 #: "Agnes herself was seventy-eight, very small": what "<name> was" says, up to one clause on
 _WAS = (r"(?:{name})(?: herself| himself)?,? (?:who )?(?:was|is|looked|seemed) "
         r"(?:[^.,;:!?]{{0,40}}, )?")
-_AGE_WORD = (r"(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)"
-             r"(?:-(?:one|two|three|four|five|six|seven|eight|nine))?")
-#: a build word before a person word: "a tall, thin man"
+_AGE_WORD = (r"(?:(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)"
+             r"(?:-(?:one|two|three|four|five|six|seven|eight|nine))?|eleven|twelve|thirteen|"
+             r"fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|ten|nine|eight|seven|six)")
+#: a build word before a person word: "a tall, thin man", "a big, pink, cheerful man"
 _BUILD_NOUN = re.compile(
-    rf"\b(?:a|an) (?:[a-z-]+,? )?(?P<value>{_BUILD_WORDS}),? (?:[a-z-]+ )?"
+    rf"\b(?:a|an) (?:[a-z-]+,? )?(?P<value>{_BUILD_WORDS}),? (?:[a-z-]+,? ){{0,2}}"
     r"(?:man|woman|boy|girl|lad|lass|figure|fellow|child|person|youth)\b")
-#: whose a trait is: a pronoun, "with", or a possessive name
-_OWNER = r"(?P<owner>\b(?:her|his|their|with(?: a| an| her| his| their)?)|\b[A-Z][\w-]*'s)"
+#: whose a trait is: a pronoun, "with", "had grown a", or a possessive name
+_OWNER = (r"(?P<owner>\b(?:her|his|their|with(?: a| an| her| his| their)?|"
+          r"(?:had|has|grew|had grown|has grown|wore|wears|sported) (?:a|an))|\b[A-Z][\w-]*'s)")
 _MODS = r"(?:[A-Za-z-]+,? ){0,2}"
 _HAIR = re.compile(rf"{_OWNER} (?P<value>{_MODS}hair)\b")
 _EYES = re.compile(rf"{_OWNER} (?P<value>{_MODS}eyes)\b")
 _SKIN = re.compile(rf"{_OWNER} (?P<value>{_MODS}(?:skin|complexion))\b")
 _FEATURE = re.compile(
     rf"{_OWNER} (?P<value>(?:[A-Za-z-]+ )?(?:scar|tattoo|beard|moustache|mustache|spectacles|"
-    r"glasses|freckles|limp)(?: (?:on|across|over) (?:his|her|their|the) [A-Za-z-]+"
-    r"(?: [A-Za-z-]+)?)?)\b")
+    r"glasses|freckles|limp)(?: (?:on|across|over) (?:his|her|their|the) (?:[A-Za-z-]+ )?"
+    r"(?:face|cheek|chin|jaw|eye|eyebrow|brow|forehead|lip|nose|neck|throat|hand|palm|wrist|"
+    r"arm|forearm|shoulder|chest|back|leg|knee|temple|ear|head|scalp)s?)?)\b")
 #: in the character's own description a feature needs no owner: "a scar across her left palm"
 _FEATURE_BARE = re.compile(_FEATURE.pattern.replace(_OWNER, r"(?P<owner>\b(?:a|an))"))
 _AGE = re.compile(r"\b(?P<value>\d{1,2}[- ]year[- ]old|in (?P<owner>his|her|their) "
@@ -61,7 +68,7 @@ _PASSING = frozenset({"wet", "damp", "soaked", "soaking", "dripping", "sweaty", 
                       "narrowed", "wide", "frightened", "flushed"})
 
 
-def _pronoun(sentences: Iterable[str]) -> str | None:
+def pronoun_of(sentences: Iterable[str]) -> str | None:
     """"her" or "his" when the sentences about the character use one clearly more."""
     text = " ".join(sentences)
     she, he = len(_SHE.findall(text)), len(_HE.findall(text))
@@ -123,6 +130,8 @@ def _first(pattern: re.Pattern[str], texts: list[str], facts: CharacterFacts,
             article = (match.groupdict().get("owner") or "").split()[-1:]
             if article and article[0] in ("a", "an"):  # "with a scar" is "a scar"
                 value = f"{article[0]} {value}"
+            if any(t.value == value for t in found):
+                continue  # the beard told twice is one beard
             found.append(Trait(value=value, stated=True, evidence=match.group(0).strip(" ,")))
             if len(found) >= limit:
                 return found
@@ -146,6 +155,12 @@ def _build(description: str, sentences: list[str], facts: CharacterFacts) -> Tra
         if match and (match.re is said or _named_before(sentence, match.start(), facts)):
             return Trait(value=match.group("value"), stated=True,
                          evidence=match.group(0).strip(" ,"))
+    tall = _was(facts, _HEIGHT.pattern)  # "Lofty, who was six foot five"
+    for sentence in sentences:
+        match = tall.search(sentence)
+        if match:
+            return Trait(value=match.group("value"), stated=True,
+                         evidence=match.group(0).strip(" ,"))
     return Trait()
 
 
@@ -154,8 +169,10 @@ def _age(texts: list[str], facts: CharacterFacts, pronoun: str | None, about: st
     found = _first(_AGE, texts, facts, pronoun, about=about)
     if found:
         return found[0]
-    said = _was(facts, rf"(?P<value>{_AGE_WORD})\b(?![- ](?:yards|feet|foot|miles|minutes|"
-                       r"hours|pounds|years ago|per|of|times|percent))")
+    said = _was(facts, rf"(?:perhaps |about |nearly |almost )?(?P<value>{_AGE_WORD})\b"
+                       r"(?![- ](?:yards|feet|foot|miles|minutes|hours|days|weeks|months|"
+                       r"pounds|years ago|per|of|times|percent|hundred|thousand|o'clock|"
+                       r"metres|meters|steps|inches))")
     for text in texts:
         match = said.search(text)
         if match:
@@ -173,7 +190,7 @@ def offline_character(facts: CharacterFacts, description: str,
     description = without_speech(description)[0]
     sentences = [rest for rest, _ in map(without_speech, sentences) if rest]
     texts = [t for t in (description, *sentences) if t]
-    pronoun = _pronoun(texts)
+    pronoun = pronoun_of(texts)
 
     def one(pattern: re.Pattern[str]) -> Trait:
         return next(iter(_first(pattern, texts, facts, pronoun, about=description)), Trait())

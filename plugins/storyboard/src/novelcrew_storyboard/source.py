@@ -179,7 +179,9 @@ class Story:
         c = self.characters[cid]
         low = haystack.lower()
         words = [c.name, *c.aliases, c.name.split()[0]] if c.name else c.aliases
-        return any(re.search(rf"\b{re.escape(w.lower())}\b", low) for w in words if w)
+        # "sous-chef" does not name the Chef
+        return any(re.search(rf"(?<![\w-]){re.escape(w.lower())}(?![\w-])", low)
+                   for w in words if w)
 
 
 # the architect's analysis -----------------------------------------------------------------
