@@ -492,3 +492,21 @@ def test_a_name_the_story_gives_to_a_thing_is_no_cast() -> None:
     vell = TextFacts((stories / "the-last-shift-at-vell-street.txt").read_text())
     assert "Old Nonna" not in vell.characters
     assert {"Rosa Amati", "Theo Lind", "Danny"} <= set(vell.characters)
+
+
+def test_a_place_a_word_or_a_surname_is_no_cast() -> None:
+    """The Eagles' cast had Norway, Edinburgh, Mull, Ireland, 'Back' and the Inchcarra Hotel,
+    and cut Iain MacRae to 'Iain Mac': a place that 'has asked' from behind a preposition, a
+    place only listed, a word that opens a line, a hotel."""
+    from novelcrew.default_plugins.offline.extract import TextFacts
+
+    text = ("Mara Quill came off the ferry. A university in Norway has asked her to lecture. "
+            "Her supervisor in Edinburgh would say no. \"How was Edinburgh?\" Tom said. "
+            "Tom took her bag. \"They wander,\" Tom said. \"Mull, Skye, Ireland even.\"\n\n"
+            "\"Back,\" said Tom. She stepped back from the edge and looked back at him.\n\n"
+            "The Inchcarra Hotel had eleven bedrooms. Iain MacRae poured the drinks and "
+            "Iain MacRae said nothing. Mara Quill said thank you.")
+    cast = TextFacts(text).characters
+    assert "Iain MacRae" in cast and "Mara Quill" in cast and "Tom" in cast
+    assert not {"Norway", "Edinburgh", "Mull", "Skye", "Ireland", "Back", "Inchcarra Hotel",
+                "Iain Mac"} & set(cast), cast

@@ -24,8 +24,10 @@ from novelcrew.default_plugins.offline.openings import (
 
 _SENTENCE = re.compile(r"(?<=[.!?])[\"'\u201d\u2019]?\s+(?=[\"'\u201c\u2018]?[A-Z0-9])")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'\u2019\-]*")
+#: a capitalised word, with the inner capital of "MacRae", "McLeod", "O'Brien"
+_CAP_WORD = r"(?:Ma?c(?=[A-Z])|O['\u2019](?=[A-Z]))?[A-Z][a-z'\u2019]+"
 _CAP_PHRASE = re.compile(
-    r"\b(?:[A-Z][a-z'\u2019]+|[A-Z]\.)(?:\s+(?:of\s+the\s+|of\s+|the\s+)?[A-Z][a-z'\u2019]+)*"
+    rf"\b(?:{_CAP_WORD}|[A-Z]\.)(?:\s+(?:of\s+the\s+|of\s+|the\s+)?{_CAP_WORD})*"
 )
 #: how a sentence of prose ends (a title or "Chapter 1" does not)
 _ENDS = frozenset(".!?\"'\u201d\u2019\u2026)")
@@ -40,6 +42,16 @@ _PLACE_AFTER = re.compile(
     r"(?:old\s+|little\s+|small\s+|"
     r"dark\s+|empty\s+)?[a-z]{4,})\b"
 )
+#: a verb as narration puts it after its subject: "Kit went", "Agnes had", "Tom nodded"
+_VERB = (r"(?:[a-z]{2,}ed|was|were|had|has|is|did|does|could|would|will|can|might|must|should|"
+         r"took|came|went|saw|stood|sat|said|got|put|made|knew|thought|felt|kept|held|left|"
+         r"gave|found|ran|began|told|drove|rode|came|grew|sang|swam|shook|threw|wrote|wore|"
+         r"brought|bought|caught|taught|fought|sought|lay|led|met|read|rose|spoke|stole|"
+         r"struck|took|woke|won|heard|hung|let|lit|lost|meant|paid|sent|set|shut|slept|"
+         r"spent|stuck|swung|understood|(?:[a-z]+)s)\b")
+#: not right after a preposition of place: "in Edinburgh" is no one
+_NOT_PLACED = "".join(rf"(?<!\b{p} )" for w in ("in", "at", "to", "from", "on", "into", "near")
+                      for p in (w, w.title()))
 _STRONG_PLACE = frozenset(("in", "into", "inside", "near", "outside", "through", "across",
                            "of"))
 _PLACE_SUFFIX = re.compile(
@@ -280,7 +292,8 @@ class TextFacts:
         for phrase in set(mid) | set(start):
             if phrase in mid or (" " in phrase and phrase.split()[0] in mid_words) or (
                 start[phrase] >= 2 and self._speaks(phrase)
-            ):
+                and not re.search(rf"\b{re.escape(phrase.lower())}\b", self.text)
+            ):  # '"Back," said Tom.' opens lines, but "back" is a word of the text
                 total[phrase] = mid[phrase] + start[phrase]
         # fold "Maya" into "Maya Reyes" when both occur
         for phrase in list(total):
@@ -366,16 +379,19 @@ class TextFacts:
         people: list[tuple[int, str]] = []
         for name in self.names:
             if name in place_set or (set(name.split()) <= title_words and name != self.title) \
-                    or re.search(r"['\u2019]s ", name):  # "Hamish Dunn's Range Rover"
-                continue
+                    or re.search(r"['\u2019]s ", name) \
+                    or (_PLACE_SUFFIX.search(name) and not self._speaks(name)):
+                continue  # "Hamish Dunn's Range Rover", "The Inchcarra Hotel"
             head = name.removeprefix("the ").split()[0]  # "the Englishman": not every "the"
             mentions, placed = self._mentions(
-                head, r"\b(?:in|at|of|to|from|near|into)\s+(?:the\s+)?")
+                head, r"\b(?:in|at|of|to|from|near|into|on)\s+(?:the\s+)?")
             if mentions and placed * 2 >= mentions and not self._speaks(name):
                 continue  # mostly a destination: a place, not a person
             if self._thing(name) or self._known_as.get(name, name) != name \
                     or name in self.animals:
                 continue
+            if " " not in name and not (self._speaks(name) or self._acts(name)):
+                continue  # "Mull, Skye, Ireland even": one word that never says or does
             people.append((2 * mentions + (1 if self._speaks(name) else 0), name))
         people.sort(key=lambda sn: (-sn[0], sn[1]))
         return [n for _, n in people]
@@ -457,10 +473,20 @@ class TextFacts:
         return bool(re.search(rf"[\"\u201d]\W{{0,2}}\s*(?:{_SPEECH.pattern}\s+{first}\b|"
                               rf"{first}\s+{_SPEECH.pattern})", self.text))
 
+    def _acts(self, name: str) -> bool:
+        """The subject of a verb somewhere ("Bosun went ahead", "Tom's face fell" does not
+        count), and not a place ("a university in Norway has asked")."""
+        return bool(re.search(_NOT_PLACED + rf"\b{re.escape(name)}\s+(?:[a-z]+ly\s+)?"
+                              + _VERB, self.text))
+
     def _speaks(self, name: str) -> bool:
-        first = re.escape(name.split()[0])
-        return bool(re.search(rf"\b{first}\b\W+(?:\w+\W+)?" + _SPEECH.pattern, self.text) or
-                    re.search(_SPEECH.pattern + rf"\W+(?:\w+\W+)?{first}\b", self.text))
+        """Said or asked something: the subject of a speech verb just before or after it, and
+        not a place ("a university in Norway has asked", "her supervisor in Edinburgh would
+        say")."""
+        first = _NOT_PLACED + rf"\b{re.escape(name.split()[0])}\b"
+        gap = r"[^\w\"\u201c\u201d]+(?:\w+[^\w\"\u201c\u201d]+)?"  # '"How was Edinburgh?" Tom said'
+        return bool(re.search(first + gap + _SPEECH.pattern, self.text) or
+                    re.search(_SPEECH.pattern + gap + first, self.text))
 
     @cached_property
     def themes(self) -> list[str]:
