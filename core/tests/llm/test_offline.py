@@ -510,3 +510,34 @@ def test_a_place_a_word_or_a_surname_is_no_cast() -> None:
     assert "Iain MacRae" in cast and "Mara Quill" in cast and "Tom" in cast
     assert not {"Norway", "Edinburgh", "Mull", "Skye", "Ireland", "Back", "Inchcarra Hotel",
                 "Iain Mac"} & set(cast), cast
+
+
+def test_an_untagged_line_is_the_other_one_s_turn() -> None:
+    """Vell Street's opening exchange: the stand-in gave 'You say that every day.' and most
+    of a conversation no speaker, since only tagged lines had one (a fifth to two fifths of
+    each story's lines). Whose turn a line is follows the exchange; a beat's she/he picks
+    between the two; a line after a beat is whoever the beat opens on; a paragraph that
+    names someone else breaks the chain rather than guess."""
+    from novelcrew.default_plugins.offline.extract import TextFacts
+
+    text = ("Theo Lind arrived at ten past four. He was nineteen and careful.\n\n"
+            "Rosa Amati unlocked the door. She was sixty.\n\n"
+            "Theo Lind took his coat off.\n\n"
+            '"You\'re early," Rosa said.\n\n'
+            '"You say that every day."\n\n'
+            '"Every day it\'s true." She handed him an apron.\n\n'
+            '"And the starter?"\n\n'
+            "Mrs. Halvorsen came in. Rosa looked up from the counter and smiled at her.\n\n"
+            '"One rye."\n\n'
+            "Mrs. Halvorsen put her bag down. \"Who'll keep it, Rosa?\"\n\n"
+            "Rosa looked at Theo, and then at the door.\n\n"
+            '"Nobody knows."')
+    facts = TextFacts(text)
+    said = {q: facts.speaker_of(q) for q in facts.quotes_in(text)}
+    assert said == {
+        "You're early,": "Rosa Amati", "You say that every day.": "Theo Lind",
+        "Every day it's true.": "Rosa Amati", "And the starter?": "Theo Lind",
+        "One rye.": "",  # after narration naming two: nobody's turn for sure
+        "Who'll keep it, Rosa?": "Halvorsen",
+        "Nobody knows.": "",  # after a beat naming Rosa and Theo
+    }, said

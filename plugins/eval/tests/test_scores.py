@@ -89,7 +89,7 @@ def test_merging_two_scenes_lowers_only_scene_boundary_f1(perfect: dict[str, Any
     assert after["scene_boundary_f1"] == pytest.approx(2 * 1 * (5 / 6) / (1 + 5 / 6))
 
 
-def test_swapping_a_speaker_lowers_only_dialogue_speaker_accuracy(
+def test_swapping_a_speaker_lowers_only_the_speaker_scores(
     perfect: dict[str, Any],
 ) -> None:
     damaged = clone(perfect)
@@ -97,8 +97,23 @@ def test_swapping_a_speaker_lowers_only_dialogue_speaker_accuracy(
     assert line["line"] == "You're early"
     line["speaker"] = "Theo Lind"
     before, after = _all(perfect), _all(damaged)
-    assert _changed(before, after) == {"dialogue_speaker_accuracy"}
+    assert _changed(before, after) == {"dialogue_speaker_accuracy", "dialogue_speaker_recall"}
     assert after["dialogue_speaker_accuracy"] == pytest.approx(17 / 18)
+    assert after["dialogue_speaker_recall"] == pytest.approx(17 / 18)
+
+
+def test_a_line_left_without_a_speaker_costs_recall_not_accuracy(
+    perfect: dict[str, Any],
+) -> None:
+    """Tagging one line in five, all right, scored a perfect accuracy."""
+    damaged = clone(perfect)
+    line = damaged["architect"]["scenes"][0]["dialogue"][0]
+    assert line["line"] == "You're early"
+    line["speaker"] = ""
+    before, after = _all(perfect), _all(damaged)
+    assert _changed(before, after) == {"dialogue_speaker_recall"}
+    assert after["dialogue_speaker_recall"] == pytest.approx(17 / 18)
+    assert before["dialogue_speaker_recall"] == after["dialogue_speaker_accuracy"] == 1.0
 
 
 def test_speakers_given_as_character_ids_resolve(perfect: dict[str, Any]) -> None:

@@ -24,6 +24,7 @@ _NOTES = {
     "vehicles_recall": ("vehicles_missed",),
     "animals_recall": ("animals_missed",),
     "dialogue_speaker_accuracy": ("dialogue_coverage", "dialogue", "speakers_wrong"),
+    "dialogue_speaker_recall": (),
     "looks_precision": ("looks_wrong",),
     "looks_recall": ("gold_looks_missed",),
     "leaks": ("leaks",),

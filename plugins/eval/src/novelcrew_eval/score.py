@@ -51,6 +51,7 @@ METRICS = (
     "vehicles_recall",
     "animals_recall",
     "dialogue_speaker_accuracy",
+    "dialogue_speaker_recall",
     "looks_precision",
     "looks_recall",
     "leaks",
@@ -277,12 +278,16 @@ def _later(before: SceneView | None, after: SceneView | None) -> bool | None:
 
 
 # dialogue ------------------------------------------------------------------------------------
-def _speakers(loaded: LoadedGold, view: ResultView) -> tuple[float | None, dict[str, Any]]:
+def _speakers(loaded: LoadedGold,
+              view: ResultView) -> tuple[float | None, float | None, dict[str, Any]]:
+    """Accuracy over the gold lines the result gives a speaker, and recall: the share of all
+    gold lines it gives the right one. A script with a speaker on one line in five is right
+    on the five it tags and useless to a table read."""
     lines = [line for scene in view.scenes for line in scene.dialogue]
     if not loaded.gold.dialogue:
-        return None, {}
+        return None, None, {}
     if not any(line.speaker for line in lines):
-        return None, {"dialogue": "result dialogue carries no speakers"}
+        return None, 0.0, {"dialogue": "result dialogue carries no speakers"}
     found = correct = 0
     wrong: list[str] = []
     for gold_line in loaded.gold.dialogue:
@@ -298,8 +303,9 @@ def _speakers(loaded: LoadedGold, view: ResultView) -> tuple[float | None, dict[
             wrong.append(gold_line.line)
     coverage = found / len(loaded.gold.dialogue)
     if not found:
-        return 0.0, {"dialogue_coverage": 0.0}
-    return correct / found, {"dialogue_coverage": round(coverage, 3), "speakers_wrong": wrong}
+        return 0.0, 0.0, {"dialogue_coverage": 0.0}
+    return correct / found, correct / len(loaded.gold.dialogue), {
+        "dialogue_coverage": round(coverage, 3), "speakers_wrong": wrong}
 
 
 # leaks and checks ----------------------------------------------------------------------------
@@ -382,7 +388,8 @@ def score(loaded: LoadedGold, result: Any, *, tolerance: int = 2) -> StoryScore:
         scores[f"{kind}_recall"] = value
         if missed:
             details[f"{kind}_missed"] = missed
-    scores["dialogue_speaker_accuracy"], more = _speakers(loaded, view)
+    scores["dialogue_speaker_accuracy"], scores["dialogue_speaker_recall"], more = _speakers(
+        loaded, view)
     details.update(more)
     scores["looks_precision"], wrong = looks_precision(loaded, view)
     if wrong:

@@ -7,6 +7,8 @@ really comes from the input.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -591,16 +593,89 @@ class TextFacts:
 
     def speaker_of(self, quote: str) -> str:
         """The character named next to ``quote`` with a speech verb ("said Tuck", "Clare
-        shouted"), or "" when the text does not say (nothing is guessed)."""
+        shouted"), or the turn of an exchange a bare line takes; "" when the text does not
+        say (nothing is guessed)."""
         at = self.text.find(quote)
         if at < 0 or not quote:
             return ""
+        return self._tagged(quote, at) or self._turn(at)
+
+    @cached_property
+    def _paragraph_spans(self) -> list[tuple[int, int]]:
+        return [(m.start(), m.end()) for m in re.finditer(r"\S(?:.|\n(?!\s*\n))*", self.text)]
+
+    def _turn(self, at: int, depth: int = 0) -> str:
+        """Whose turn an untagged line is, in an exchange of two told one paragraph a line:
+        not the one who spoke the line before, but the other, who spoke the line before that
+        or whom the narration before the exchange opens on ('Theo Lind arrived at ten past
+        four.' / '"You're early," Rosa said.' / '"You say that every day."' is Theo's). A
+        narration beat in the paragraph must name no one; its "she" or "he" picks between
+        the two ('"Every day it's true." She handed him an apron.' is Rosa's)."""
+        spans = self._paragraph_spans
+        index = bisect.bisect_right([start for start, _ in spans], at) - 1
+        if index < 2 or depth > 3:
+            return ""
+        paragraph = self.text[slice(*spans[index])]
+        if not _QUOTE.match(paragraph):  # the line follows a beat: whoever the beat opens on
+            head = _OPENING_NAME.match(paragraph)
+            return self._called(head.group(1)) if head else ""
+        told = self.narration(paragraph).strip(" ,.;:!?-\u2014")
+        if self._named_in(told):
+            return ""
+        beat = re.match(r"(he|she)\b", told, re.I)
+        if told and not beat:
+            return ""
+        previous = self._said_by(spans[index - 1], depth)
+        if not previous and beat:  # '"They want to move the closing up," he said.' after
+            # 'Danny came at ten ...': the one he the narration before names
+            start, end = spans[index - 1]
+            fits = [n for n in self._named_in(self.narration(self.text[start:end]))
+                    if self._pronouns.get(n) == beat.group(1).lower()]
+            return fits[0] if len(fits) == 1 else ""
+        if not previous:
+            return ""
+        # the other: who spoke the line before that, or whom the narration before the
+        # exchange opens on ("Theo Lind arrived"; not "... the notice Danny had printed")
+        start, end = spans[index - 2]
+        if _QUOTE.match(self.text, start, end):
+            other = self._said_by((start, end), depth)
+        else:
+            head = _OPENING_NAME.match(self.text, start, end)
+            other = self._called(head.group(1)) if head else ""
+        if not other or other == previous:
+            return ""
+        if beat is None:
+            return other
+        pronoun = beat.group(1).lower()
+        fits = [n for n in (other, previous) if self._pronouns.get(n) == pronoun]
+        return fits[0] if len(fits) == 1 else ""
+
+    def _said_by(self, span: tuple[int, int], depth: int) -> str:
+        """Who speaks the paragraph at ``span``, if it has a line: its tag, else its turn in
+        the exchange."""
+        quote = _QUOTE.search(self.text, *span)
+        if quote is None:
+            return ""
+        return self._tagged(quote.group(1), quote.start(1)) \
+            or self._turn(quote.start(1), depth + 1)
+
+    def _called(self, word: str) -> str:
+        """The one character a single word names ("Halvorsen", "Rosa"); "" for none or two."""
+        found = [n for n in self.characters if word in (n.split()[0], n.split()[-1])]
+        return found[0] if len(found) == 1 else ""
+
+    def _named_in(self, text: str) -> list[str]:
+        """The characters ``text`` names by their first name, in the cast's order."""
+        return [n for n in self.characters
+                if re.search(rf"\b{re.escape(n.removeprefix('the ').split()[0])}\b", text)]
+
+    def _tagged(self, quote: str, at: int) -> str:
         after = self.text[at + len(quote): at + len(quote) + 50]
         before = re.split(r"\n\s*\n", self.text[max(0, at - 50): at])[-1]  # this paragraph
         for name in self.characters:
             first = re.escape(name.split()[0])
-            if re.match(rf"^\W{{0,3}}\s*(?:{_SPEECH.pattern})\s+(?:\w+\s+)?{first}\b", after) \
-                    or re.match(rf"^\W{{0,3}}\s*{first}\b(?:\s+\w+)?\s+{_SPEECH.pattern}",
+            if re.match(rf"^\W{{0,3}}\s*(?:{_SPEECH.pattern})\s+(?:\w+\.?\s+)?{first}\b", after) \
+                    or re.match(rf"^\W{{0,3}}\s*{_TITLE}{first}\b(?:\s+\w+)?\s+{_SPEECH.pattern}",
                                 after) \
                     or re.search(rf"\b{first}\b(?:\s+\w+)?\s+{_SPEECH.pattern}\W{{0,3}}\s*\W?$",
                                  before):
@@ -626,19 +701,33 @@ class TextFacts:
 
     @cached_property
     def _pronouns(self) -> dict[str, str | None]:
-        """Each character's "he" or "she": the subject pronoun of the sentences that name only
-        them ("Clare pulled up ... and she ..."); "his" and "her" there are as often someone
-        else's ("His sister, Clare Ashworth, ... watched him"). None on a tie."""
+        """Each character's "he" or "she". First by the sentence after one that opens on
+        their name ("Theo Lind arrived at ten past four. He was nineteen"); else by the
+        subject pronouns of the sentences that name only them ("Clare pulled up ... and she
+        ..."), where a point of view's "she" can outnumber his own; "his" and "her" are as
+        often someone else's. None on a tie."""
         firsts = {n: re.compile(rf"\b{re.escape(n.split()[0])}\b") for n in self.characters}
         counts = {n: Counter[str]() for n in self.characters}
-        for sentence in self.sentences:
+        opening = {n: Counter[str]() for n in self.characters}
+        for sentence, after in itertools.pairwise([*self.sentences, ""]):
             here = [n for n, pattern in firsts.items() if pattern.search(sentence)]
             if len(here) == 1:
                 told = self.narration(sentence).lower()
                 counts[here[0]]["he"] += len(re.findall(r"\b(?:he|himself)\b", told))
                 counts[here[0]]["she"] += len(re.findall(r"\b(?:she|herself)\b", told))
-        return {n: None if c["he"] == c["she"] else "he" if c["he"] > c["she"] else "she"
-                for n, c in counts.items()}
+                head = _OPENING_NAME.match(sentence)
+                word = re.match(r"(He|She)\b", after)
+                if head and word and head.group(1) == here[0].split()[0]:
+                    opening[here[0]][word.group(1).lower()] += 1
+        out: dict[str, str | None] = {}
+        for name in self.characters:
+            for c in (opening[name], counts[name]):
+                if c["he"] != c["she"]:
+                    out[name] = "he" if c["he"] > c["she"] else "she"
+                    break
+            else:
+                out[name] = None
+        return out
 
     def pairs(self, name: str | None = None) -> list[tuple[tuple[str, str], str]]:
         """Pairs of characters named in one sentence, with the first such sentence."""
@@ -718,6 +807,9 @@ _ANIMAL_NAMED = (
 
 
 #: a speech tag of a pronoun right after a line: '" she said', '," said he'
+_TITLE = r"(?:(?:Mrs|Mr|Ms|Dr|Miss)\.?\s+)?"
+#: the name a sentence opens on, after any title: "Mrs. Halvorsen was already waiting"
+_OPENING_NAME = re.compile(r"[\"\u201c]?\s*(?:(?:Mrs|Mr|Ms|Dr|Miss)\.?\s+)?([A-Z][\w'\u2019-]+)")
 _PRONOUN_TAG = re.compile(rf"^\W{{0,3}}\s*(?:(?P<before>he|she)\s+{_SPEECH.pattern}|"
                           rf"{_SPEECH.pattern}\s+(?P<after>he|she))\b")
 
