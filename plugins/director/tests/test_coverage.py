@@ -41,7 +41,7 @@ def test_a_group_gets_a_two_shot_and_singles_speakers_first() -> None:
         (ShotSize.MCU, Coverage.SINGLE, ["theo"]),
         (ShotSize.INSERT, Coverage.INSERT, []),
     ]
-    assert setups[-1].notes == "Insert: the crock."
+    assert setups[-1].notes == "The crock."
 
 
 def test_the_first_time_outside_somewhere_opens_wide_from_above() -> None:

@@ -59,7 +59,7 @@ async def test_offline_plan_is_marked_and_free_of_scaffolding(tmp_path: Path,
         for shot in scene.shots:
             assert shot.lighting == shot.alternative == ""  # nothing extracted
             if shot.coverage is Coverage.INSERT and shot.notes:  # what the insert shows
-                assert shot.notes.removeprefix("Insert: the ").removesuffix(".") in props
+                assert shot.notes.removeprefix("The ").removesuffix(".") in props
             else:
                 assert shot.notes == ""
             assert set(shot.subjects) <= set(scene.breakdown.cast)

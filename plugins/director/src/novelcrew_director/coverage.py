@@ -89,7 +89,7 @@ def default_coverage(cast: list[str], speakers: list[str], *, exterior: bool, ne
         for person in people[:3]:  # who speaks first, then who listens
             setups.append(Setup(ShotSize.MCU, Coverage.SINGLE, [person]))
     if prop and len(setups) < MOST:
-        setups.append(Setup(ShotSize.INSERT, Coverage.INSERT, notes=f"Insert: the {prop}."))
+        setups.append(Setup(ShotSize.INSERT, Coverage.INSERT, notes=f"The {prop}."))
     setups = setups[:MOST]
     if mood.lower() in _CLOSING_IN:
         last = max((i for i, s in enumerate(setups) if s.coverage is Coverage.SINGLE),

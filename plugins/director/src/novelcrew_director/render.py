@@ -153,8 +153,10 @@ def scene_plan(result: Mapping[str, Any]) -> RenderableType:
         table = Table(expand=True, show_edge=False, pad_edge=False)
         columns = [("#", None), ("size", None), ("angle", None), ("movement / support", 3),
                    ("lens", None), ("coverage", None), ("subjects", 2), ("time", None)]
-        if shared_note is None:
-            columns.append(("notes", 3))
+        if shared_note is None:  # a plan whose shots are mostly without notes wraps less
+            shots = scene.get("shots") or []
+            noted = sum(1 for shot in shots if str(shot.get("notes") or ""))
+            columns.append(("notes", 3 if noted * 2 >= len(shots) else 1))
         for col, ratio in columns:
             table.add_column(col, ratio=ratio, justify="right" if col in ("#", "time") else "left",
                              no_wrap=col in ("size", "angle", "lens", "coverage"))
