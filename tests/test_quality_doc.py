@@ -12,8 +12,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 KEYS = ["characters_f1", "locations_f1", "scene_boundary_f1", "int_ext_accuracy",
-        "day_night_accuracy", "scene_location_accuracy", "story_day_accuracy", "props_recall",
-        "vehicles_recall", "animals_recall", "dialogue_speaker_accuracy",
+        "day_night_accuracy", "scene_location_accuracy", "story_day_accuracy", "scene_cast_f1",
+        "props_recall", "vehicles_recall", "animals_recall", "dialogue_speaker_accuracy",
         "dialogue_speaker_recall", "looks_precision", "looks_recall", "leaks",
         "dialogue_verbatim", "scene_grounding", "shot_variety", "coverage_fit",
         "subjects_in_scene", "screen_time_fits_pages", "looks_described", "outfits_by_day",

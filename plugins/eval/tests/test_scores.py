@@ -70,7 +70,8 @@ def test_aliases_and_partial_names_are_the_same_person(perfect: dict[str, Any]) 
     assert _all(renamed)["characters_f1"] == 1.0
 
 
-def test_merging_two_scenes_lowers_only_scene_boundary_f1(perfect: dict[str, Any]) -> None:
+def test_merging_two_scenes_lowers_only_the_boundaries_and_casts(
+        perfect: dict[str, Any]) -> None:
     damaged = clone(perfect)
     scenes = damaged["architect"]["scenes"]
     first, second = scenes[3], scenes[4]  # noon in the kitchen, then closing day in the shop
@@ -85,7 +86,8 @@ def test_merging_two_scenes_lowers_only_scene_boundary_f1(perfect: dict[str, Any
     del scenes[4]
     del damaged["director"]["scenes"][4]
     before, after = _all(perfect), _all(damaged)
-    assert _changed(before, after) == {"scene_boundary_f1"}
+    # the merged scene also calls the closing day's people to the kitchen at noon
+    assert _changed(before, after) == {"scene_boundary_f1", "scene_cast_f1"}
     assert after["scene_boundary_f1"] == pytest.approx(2 * 1 * (5 / 6) / (1 + 5 / 6))
 
 
@@ -503,3 +505,22 @@ def test_a_missed_day_break_costs_one_story_day_answer(perfect: dict[str, Any]) 
     before, after = _all({"architect": perfect["architect"]}), _all(damaged)
     assert _changed(before, after) == {"story_day_accuracy"}
     assert after["story_day_accuracy"] == pytest.approx(4 / 5)
+
+
+def test_scene_cast_counts_who_is_called_for_each_scene(perfect: dict[str, Any]) -> None:
+    """Someone only talked about in a scene is an actor called for nothing; someone left out
+    is a scene shot without them. Both cost the call sheet, and nothing scored them."""
+    assert _all(perfect)["scene_cast_f1"] == 1.0
+    missing, talked_of = clone(perfect), clone(perfect)
+    scene = missing["architect"]["scenes"][0]
+    assert scene["characters"] == ["Rosa Amati", "Theo Lind"]
+    scene["characters"] = ["Rosa Amati"]
+    talked_of["architect"]["scenes"][0]["characters"].append("Danny")
+    for damaged in (missing, talked_of):
+        story = score(vell(), damaged)
+        # 15 people on screen over the six scenes: one left out (14 of 15 found) or one
+        # extra (15 of 16 called right) is an F1 of 28/29 or 30/31
+        assert story.scores["scene_cast_f1"] == pytest.approx(
+            28 / 29 if damaged is missing else 30 / 31)
+        assert story.details["scene_casts_wrong"] == [
+            "scene 1: -Theo Lind" if damaged is missing else "scene 1: +Danny"]

@@ -106,6 +106,10 @@ def _subjects(shot: Mapping[str, Any], scene: Mapping[str, Any],
     return join(_name(cast, s) for s in subjects)
 
 
+#: how a shot list writes a coverage too long for its column
+_SHORT = {"over-the-shoulder": "OTS"}
+
+
 def _shot_cells(shot: Mapping[str, Any], subjects: str) -> list[str]:
     size = shot.get("size") or shot.get("shot_type") or ""
     lens = shot.get("lens_mm")
@@ -113,8 +117,9 @@ def _shot_cells(shot: Mapping[str, Any], subjects: str) -> list[str]:
     movement = str(shot.get("movement", ""))
     if shot.get("support") and shot["support"] != movement:  # not "handheld / handheld"
         movement += f" / {shot['support']}"
+    coverage = str(shot.get("coverage", ""))
     return [str(shot.get("number", "")), str(size), str(shot.get("angle", "")), movement,
-            lens_text, str(shot.get("coverage", "")), subjects,
+            lens_text, _SHORT.get(coverage, coverage), subjects,
             seconds(shot.get("estimated_duration_seconds"))]
 
 

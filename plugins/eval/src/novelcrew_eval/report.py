@@ -25,6 +25,7 @@ _NOTES = {
     "animals_recall": ("animals_missed",),
     "dialogue_speaker_accuracy": ("dialogue_coverage", "dialogue", "speakers_wrong"),
     "dialogue_speaker_recall": (),
+    "scene_cast_f1": ("scene_casts_wrong",),
     "looks_precision": ("looks_wrong",),
     "looks_recall": ("gold_looks_missed",),
     "leaks": ("leaks",),

@@ -47,6 +47,7 @@ METRICS = (
     "day_night_accuracy",
     "scene_location_accuracy",
     "story_day_accuracy",
+    "scene_cast_f1",
     "props_recall",
     "vehicles_recall",
     "animals_recall",
@@ -160,6 +161,44 @@ def _scene_locations(loaded: LoadedGold, view: ResultView, aligned: list[SceneVi
             wrong.append(f"scene {number}: {place or '-'} (gold: {item.name})")
     total = len(loaded.gold.scenes)
     return 1 - len(wrong) / total, {"scene_locations_wrong": wrong} if wrong else {}
+
+
+def _scene_casts(loaded: LoadedGold, view: ResultView, aligned: list[SceneView | None]
+                 ) -> tuple[float | None, dict[str, Any]]:
+    """F1 of each gold scene's people on screen against its covering result scene's cast,
+    summed over the scenes: the call sheet and the day out of days are built from it, so
+    someone only talked about in a scene is an actor called for nothing, and someone missed
+    is a scene shot without them. A result name that is no gold character counts as wrong.
+    n/a when the gold gives no scene a cast or no result scene has one."""
+    if not any(g.characters for g in loaded.gold.scenes) \
+            or not any(s.characters for s in view.scenes):
+        return None, {}
+    right = extra = missed = 0
+    wrong: list[str] = []
+    for number, (gold, got) in enumerate(zip(loaded.gold.scenes, aligned, strict=True), 1):
+        if not gold.characters:
+            continue
+        want = {match_name([n], [c.names for c in loaded.gold.characters])
+                for n in gold.characters} - {None}
+        have: set[int | None] = set()
+        names: dict[int | None, str] = {}
+        for name in got.characters if got else []:
+            index = _gold_character(loaded, view, name)
+            key = index if index is not None else -len(have) - 1  # each stranger its own
+            have.add(key)
+            names[key] = name
+        right += len(want & have)
+        extra += len(have - want)
+        missed += len(want - have)
+        off = [f"+{names[k]}" for k in have - want] + [
+            f"-{loaded.gold.characters[k].name}" for k in want - have if k is not None]
+        if off:
+            wrong.append(f"scene {number}: {', '.join(sorted(off))}")
+    if not right:
+        return 0.0, {"scene_casts_wrong": wrong[:20]}
+    precision, recall = right / (right + extra), right / (right + missed)
+    return 2 * precision * recall / (precision + recall), (
+        {"scene_casts_wrong": wrong[:20]} if wrong else {})
 
 
 def _recall(items: Sequence[GoldItem], found: Iterable[str]) -> tuple[float | None, list[str]]:
@@ -382,6 +421,8 @@ def score(loaded: LoadedGold, result: Any, *, tolerance: int = 2) -> StoryScore:
     scores["scene_location_accuracy"], more = _scene_locations(loaded, view, aligned)
     details.update(more)
     scores["story_day_accuracy"] = _story_days(loaded, view, aligned)
+    scores["scene_cast_f1"], more = _scene_casts(loaded, view, aligned)
+    details.update(more)
     for kind, found in (("props", view.props), ("vehicles", view.vehicles + view.props),
                         ("animals", view.animals + view.props)):
         value, missed = _recall(getattr(loaded.gold, kind), found)

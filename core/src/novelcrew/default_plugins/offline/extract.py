@@ -618,7 +618,13 @@ class TextFacts:
         paragraph = self.text[slice(*spans[index])]
         if not _QUOTE.match(paragraph):  # the line follows a beat: whoever the beat opens on
             head = _OPENING_NAME.match(paragraph)
-            return self._called(head.group(1)) if head else ""
+            who = self._called(head.group(1)) if head else ""
+            line = _QUOTE.search(paragraph)
+            tag = _PRONOUN_TAG.match(paragraph[line.end():]) if line else None
+            if tag and self._pronouns.get(who) not in (
+                    (tag.group("before") or tag.group("after")).lower(), None):
+                return ""  # 'Tom Reid waved. "Later," she said.': not his line
+            return who
         told = self.narration(paragraph).strip(" ,.;:!?-\u2014")
         if self._named_in(told):
             return ""

@@ -162,8 +162,10 @@ class SchemaFiller:
                     enumerate(facts.pairs(focus.seed if focus.kind == "character" else None))]
         if _PEOPLE.search(low):
             names = facts.characters
-            if focus.kind == "scene":  # from the cast the answer lists, as a reader would
-                names = [n for n in names[:MAX_ITEMS] if _mentioned(n, local)]
+            if focus.kind == "scene":  # from the cast the answer lists, as a reader would;
+                # named in the narration: "Danny found a buyer," in Rosa's line, is no call
+                told = facts.narration(local)
+                names = [n for n in names[:MAX_ITEMS] if _mentioned(n, told)]
             return [Focus(_about(facts, n), "character", n, i) for i, n in enumerate(names)]
         if _PLACES.search(low):
             places = facts.places
