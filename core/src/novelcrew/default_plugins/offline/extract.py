@@ -47,10 +47,10 @@ _PLACE_AFTER = re.compile(
 #: a verb as narration puts it after its subject: "Kit went", "Agnes had", "Tom nodded"
 _VERB = (r"(?:[a-z]{2,}ed|was|were|had|has|is|did|does|could|would|will|can|might|must|should|"
          r"took|came|went|saw|stood|sat|said|got|put|made|knew|thought|felt|kept|held|left|"
-         r"gave|found|ran|began|told|drove|rode|came|grew|sang|swam|shook|threw|wrote|wore|"
+         r"gave|found|ran|began|told|drove|rode|grew|sang|swam|shook|threw|wrote|wore|"
          r"brought|bought|caught|taught|fought|sought|lay|led|met|read|rose|spoke|stole|"
-         r"struck|took|woke|won|heard|hung|let|lit|lost|meant|paid|sent|set|shut|slept|"
-         r"spent|stuck|swung|understood|(?:[a-z]+)s)\b")
+         r"struck|woke|won|heard|hung|let|lit|lost|meant|paid|sent|set|shut|slept|"
+         r"spent|stuck|swung|understood|[a-z]+s)\b")
 #: not right after a preposition of place: "in Edinburgh" is no one
 _NOT_PLACED = "".join(rf"(?<!\b{p} )" for w in ("in", "at", "to", "from", "on", "into", "near")
                       for p in (w, w.title()))
@@ -604,15 +604,22 @@ class TextFacts:
     def _paragraph_spans(self) -> list[tuple[int, int]]:
         return [(m.start(), m.end()) for m in re.finditer(r"\S(?:.|\n(?!\s*\n))*", self.text)]
 
+    @cached_property
+    def _paragraph_starts(self) -> list[int]:
+        return [start for start, _ in self._paragraph_spans]
+
     def _turn(self, at: int, depth: int = 0) -> str:
         """Whose turn an untagged line is, in an exchange of two told one paragraph a line:
         not the one who spoke the line before, but the other, who spoke the line before that
         or whom the narration before the exchange opens on ('Theo Lind arrived at ten past
         four.' / '"You're early," Rosa said.' / '"You say that every day."' is Theo's). A
-        narration beat in the paragraph must name no one; its "she" or "he" picks between
-        the two ('"Every day it's true." She handed him an apron.' is Rosa's)."""
+        narration beat after the line must name no one; its "she" or "he" picks between the
+        two ('"Every day it's true." She handed him an apron.' is Rosa's), or after
+        narration, the one person of that pronoun it names. A line after a beat is whoever
+        the beat opens on ('Mrs. Halvorsen made a noise ... "Who'll keep the starter?"'),
+        unless its own tag says "she" of a he."""
         spans = self._paragraph_spans
-        index = bisect.bisect_right([start for start, _ in spans], at) - 1
+        index = bisect.bisect_right(self._paragraph_starts, at) - 1
         if index < 2 or depth > 3:
             return ""
         paragraph = self.text[slice(*spans[index])]
@@ -812,10 +819,11 @@ _ANIMAL_NAMED = (
 )
 
 
-#: a speech tag of a pronoun right after a line: '" she said', '," said he'
+#: a title before a name in a speech tag: '," Mrs. Halvorsen said'
 _TITLE = r"(?:(?:Mrs|Mr|Ms|Dr|Miss)\.?\s+)?"
 #: the name a sentence opens on, after any title: "Mrs. Halvorsen was already waiting"
-_OPENING_NAME = re.compile(r"[\"\u201c]?\s*(?:(?:Mrs|Mr|Ms|Dr|Miss)\.?\s+)?([A-Z][\w'\u2019-]+)")
+_OPENING_NAME = re.compile(rf"[\"\u201c]?\s*{_TITLE}([A-Z][\w'\u2019-]+)")
+#: a speech tag of a pronoun right after a line: '" she said', '," said he'
 _PRONOUN_TAG = re.compile(rf"^\W{{0,3}}\s*(?:(?P<before>he|she)\s+{_SPEECH.pattern}|"
                           rf"{_SPEECH.pattern}\s+(?P<after>he|she))\b")
 
