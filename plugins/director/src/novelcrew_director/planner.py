@@ -387,9 +387,11 @@ class ScenePlanner:
             or f"Scene {brief.number}"
         return PlannedScene.model_validate(data)
 
-
     def _default_shots(self, brief: SceneBrief, cast: list[str],
                        int_ext: IntExt | None) -> list[Shot]:
+        """The offline stand-in's shots: ``coverage.default_coverage`` from the analysis's
+        facts (who speaks, in or out, first time at the place, someone arriving, the mood, a
+        prop the text names); durations are placeholders the page length stretches."""
         facts, story = brief.facts, self.story
         speakers = [story.character_id(line.speaker) for line in facts.lines if line.speaker]
         place = (facts.location or "").lower()
@@ -410,6 +412,7 @@ class ScenePlanner:
                      subjects=setup.subjects, coverage=setup.coverage, audio=audio,
                      estimated_duration_seconds=setup.seconds, notes=setup.notes)
                 for i, setup in enumerate(setups, start=1)]
+
 
 def _same(text: str) -> str:
     return text
