@@ -207,6 +207,13 @@ def test_a_person_runs_a_story_and_reads_the_plan(server: str, browser: WebDrive
         if name == "shots":
             subjects = d.find_element(By.ID, "shots").text
             assert "Rosa Amati" in subjects and "rosa-amati" not in subjects
+            # what each shot is for: two MS of the same pair are the two over-the-shoulders
+            head = [th.text for th in d.find_elements(By.CSS_SELECTOR, "#shots table th")]
+            assert "Coverage" in head
+            rows = [[td.text for td in tr.find_elements(By.TAG_NAME, "td")]
+                    for tr in d.find_elements(By.CSS_SELECTOR, "#shots table tbody tr")]
+            coverage = {r[head.index("Coverage")] for r in rows}
+            assert {"master", "single"} <= coverage, coverage
     d.find_element(By.CSS_SELECTOR, "button[data-view=scenes]").click()
     assert len(d.find_elements(By.CSS_SELECTOR, "#scenes .scene")) >= 3
     scenes = d.find_element(By.ID, "scenes").text
@@ -319,8 +326,14 @@ def test_the_storyboard_reads_as_the_media_step_takes_it(server: str, browser: W
     names = {c["id"]: c["name"] for c in board["bible"]["characters"]}
     assert f"in frame: {', '.join(names[s] for s in shot['subjects'])}" in shown.text
     assert shot["image_prompt"] in shown.text and f"motion: {shot['motion_prompt']}" in shown.text
-    shared = {x["negative_prompt"] for s in board["scenes"] for x in s["shots"]}
-    assert len(shared) == 1 and f"Negative prompt of every shot: {shared.pop()}" in page
+    # an insert of a prop keeps people out of its frame, so its negative prompt is its own:
+    # each shot then shows its negative prompt, and no line claims one for every shot
+    negatives = {x["negative_prompt"] for s in board["scenes"] for x in s["shots"]}
+    inserts = [x for s in board["scenes"] for x in s["shots"] if not x["subjects"]]
+    assert inserts and len(negatives) == 2 and "Negative prompt of every shot" not in page
+    for x in (shot, inserts[0]):
+        assert f"negative: {x['negative_prompt']}" in d.find_element(
+            By.CSS_SELECTOR, f"#storyboard .sb-shot[data-shot='{x['id']}']").text
     assert _console_errors(d) == []
 
 

@@ -461,9 +461,10 @@ function shotsView(job) {
   const cast = castOf(job);
   return h("div", { id: "shots" }, mergedScenes(job).filter((s) => (s.shots || []).length).map((s) => h("div", { class: "card" },
     h("h3", {}, `${s.number}. ${headingOf(s)}`),
-    table(["#", "Size", "Angle", "Movement", "Support", "Lens", "Subjects", "Sec", "Notes"], s.shots.map((x, i) => [
+    table(["#", "Size", "Angle", "Movement", "Support", "Lens", "Coverage", "Subjects", "Sec", "Notes"], s.shots.map((x, i) => [
       x.number || i + 1, x.size || x.shot_size || x.shot_type, x.angle, x.movement, x.support || x.camera_support,
-      x.lens_mm ? `${x.lens_mm} mm` : x.lens, [].concat(x.subjects || x.characters || []).map(cast.who).join(", "), x.estimated_duration_seconds || x.duration_seconds, x.description || x.notes])))));
+      x.lens_mm ? `${x.lens_mm} mm` : x.lens, x.coverage === "over-the-shoulder" ? "OTS" : x.coverage,
+      [].concat(x.subjects || x.characters || []).map(cast.who).join(", "), x.estimated_duration_seconds || x.duration_seconds, x.description || x.notes])))));
 }
 
 function storyboardView(sb) {
