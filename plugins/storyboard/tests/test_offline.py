@@ -174,3 +174,17 @@ def test_a_sentence_that_goes_on_by_pronoun_describes_who_came_before() -> None:
 def test_ages_heights_and_grown_features(sentence: str, found: dict[str, str]) -> None:
     facts = MARA if "Mali" not in sentence else CharacterFacts(id="mali", name="Mali Pugh")
     assert looks(facts, sentence) == found
+
+
+def test_an_insert_draws_its_prop_as_the_story_shows_it_alone() -> None:
+    """The director's insert is noted "The crock."; its prompt drew just that word. The
+    scene's own sentence about the thing, with nobody in it, is what an image model needs;
+    a sentence with someone in it is no insert's (the frame holds no one)."""
+    crock = SceneFacts(number=1, id="s001", summary="Rosa opens the bakery.", text=(
+        "Rosa switched on the ovens. It sat where it always sat, on the shelf: a brown "
+        "stoneware crock with a chipped lip. Rosa took the crock down."))
+    insert = ShotFacts(number=6, size="INSERT", coverage="insert", notes="The crock.")
+    assert offline_shot(insert, crock, [])[0] == (
+        "It sat where it always sat, on the shelf: a brown stoneware crock with a chipped lip")
+    ovens = ShotFacts(number=6, size="INSERT", coverage="insert", notes="The ovens.")
+    assert offline_shot(ovens, crock, [])[0] == "The ovens"  # only Rosa's sentence has them

@@ -399,7 +399,9 @@ class ScenePlanner:
             (other.location or "").lower() == place
             for number, other in story.scenes.items() if number < brief.number)
         opening = " ".join(facts.text.split()[:40])
-        words = set(re.findall(r"[a-z]+", facts.text.lower()))
+        # a prop the narration shows ("the ovens" a line talks of are not in the alley)
+        told = re.sub(r"[\"\u201c][^\"\u201c\u201d]*[\"\u201d]", " ", facts.text)
+        words = set(re.findall(r"[a-z]+", told.lower()))
         prop = next((o for o in facts.objects
                      if o.lower() in words and category(o) == "props"), None)
         setups = default_coverage(

@@ -214,6 +214,27 @@ def _visible(sentence: str) -> bool:
     return bool(rest) and speech_tag(rest) is None
 
 
+#: a sentence with someone in it: a pronoun of a person, or a capitalised word (a name)
+#: other than one of the words a sentence about a thing opens on
+_PERSON_IN = re.compile(r"\b(?:he|she|him|his|her|hers|himself|herself|they|them|I|you|we)\b"
+                        r"|\b(?!(?:It|Its|The|A|An|This|That|There|On|In|At|Above|Inside|"
+                        r"Under|Beside|Behind)\b)[A-Z][a-z]")
+
+
+def _thing_told(note: str, text: str) -> str:
+    """For an insert noted "The crock.", the scene's sentence that shows the thing alone
+    ("It sat where it always sat, ...: a brown stoneware crock with a chipped lip ..."), so
+    the image prompt draws that crock; "" when every sentence with it has someone in it, as
+    an insert frames no one."""
+    words = note.rstrip(".").split()
+    if not words:
+        return ""
+    noun = re.compile(rf"\b{re.escape(words[-1].lower())}\b", re.I)
+    alone = [s for s in sentences(text)
+             if noun.search(s) and _visible(s) and not _PERSON_IN.search(s)]
+    return clean(alone[0], 300) if alone else ""
+
+
 def offline_shot(shot: ShotFacts, scene: SceneFacts, cast: list[CharacterLook]) -> tuple[str, str]:
     """Action and composition from the plan's and the story's own words.
 
@@ -223,6 +244,8 @@ def offline_shot(shot: ShotFacts, scene: SceneFacts, cast: list[CharacterLook]) 
     """
     action = clean(first_sentence(shot.notes))
     summary = clean(first_sentence(scene.summary))
+    if action and not cast and shot.coverage == "insert":
+        action = _thing_told(action, scene.text) or action
     if not action and cast and shot.coverage != "master":
         about = [s for s in sentences(scene.text) if _named(_calls(cast[0].name), s)]
         about = [s for s in about if clean(s) != summary] or about
