@@ -121,13 +121,18 @@ def _kind(noun: str) -> str:
     return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
 
 
+def without_speech(text: str) -> str:
+    """The scene's narration: its text without quoted speech (what is shown, not said)."""
+    return _SPEECH.sub(" ", text)
+
+
 def shown(text: str) -> list[tuple[str, str]]:
     """``(category, item)`` for each vehicle and animal the scene's narration names, once per
     kind, as the text words it ("quad bike", "delivery van", "cats"). Quoted speech is left
     out: the tractor someone asks for is not in the scene, the van a line remembers is not
     on the truck list.
     """
-    narration = _SPEECH.sub(" ", text)
+    narration = without_speech(text)
     found: dict[str, tuple[str, str]] = {}
     for key, pattern in (("vehicles", _VEHICLE), ("animals", _ANIMAL), ("animals", _WILD)):
         for match in re.finditer(rf"(?:{_DETERMINED})?(?P<noun>{pattern.pattern})"

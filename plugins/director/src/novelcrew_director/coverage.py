@@ -17,7 +17,7 @@ A real model's shot list is kept as it gives it.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from novelcrew_director.vocabulary import Angle, Coverage, Movement, ShotSize
 
@@ -95,6 +95,5 @@ def default_coverage(cast: list[str], speakers: list[str], *, exterior: bool, ne
         last = max((i for i, s in enumerate(setups) if s.coverage is Coverage.SINGLE),
                    default=None)
         if last is not None:
-            s = setups[last]
-            setups[last] = Setup(s.size, s.coverage, s.subjects, s.angle, Movement.PUSH_IN)
+            setups[last] = replace(setups[last], movement=Movement.PUSH_IN)
     return setups

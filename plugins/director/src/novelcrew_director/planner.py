@@ -22,7 +22,7 @@ from pydantic import BaseModel, ValidationError
 from novelcrew.context import RunContext
 from novelcrew.errors import JobCancelled, TransientError, causes
 from novelcrew_director import headings
-from novelcrew_director.breakdown import category, sheet
+from novelcrew_director.breakdown import category, sheet, without_speech
 from novelcrew_director.brief import SceneBrief, clip
 from novelcrew_director.config import DirectorConfig
 from novelcrew_director.coverage import default_coverage, moves
@@ -400,8 +400,7 @@ class ScenePlanner:
             for number, other in story.scenes.items() if number < brief.number)
         opening = " ".join(facts.text.split()[:40])
         # a prop the narration shows ("the ovens" a line talks of are not in the alley)
-        told = re.sub(r"[\"\u201c][^\"\u201c\u201d]*[\"\u201d]", " ", facts.text)
-        words = set(re.findall(r"[a-z]+", told.lower()))
+        words = set(re.findall(r"[a-z]+", without_speech(facts.text).lower()))
         prop = next((o for o in facts.objects
                      if o.lower() in words and category(o) == "props"), None)
         setups = default_coverage(

@@ -180,18 +180,15 @@ def _scene_casts(loaded: LoadedGold, view: ResultView, aligned: list[SceneView |
             continue
         want = {match_name([n], [c.names for c in loaded.gold.characters])
                 for n in gold.characters} - {None}
-        have: set[int | None] = set()
-        names: dict[int | None, str] = {}
-        for name in got.characters if got else []:
-            index = _gold_character(loaded, view, name)
-            key = index if index is not None else -len(have) - 1  # each stranger its own
-            have.add(key)
-            names[key] = name
+        found = [(_gold_character(loaded, view, name), name)
+                 for name in (got.characters if got else [])]
+        have = {index for index, _ in found if index is not None}
+        strangers = [name for index, name in found if index is None]
         right += len(want & have)
-        extra += len(have - want)
+        extra += len(have - want) + len(strangers)
         missed += len(want - have)
-        off = [f"+{names[k]}" for k in have - want] + [
-            f"-{loaded.gold.characters[k].name}" for k in want - have if k is not None]
+        off = [f"+{name}" for index, name in found if index is None or index not in want]
+        off += [f"-{loaded.gold.characters[k].name}" for k in want - have if k is not None]
         if off:
             wrong.append(f"scene {number}: {', '.join(sorted(off))}")
     if not right:
