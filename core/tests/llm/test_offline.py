@@ -400,6 +400,35 @@ def test_a_scene_is_set_where_its_narration_says_not_where_its_talk_points() -> 
     assert _local_place(talk, Focus(kind="scene", text=first)) == "the harbour"
 
 
+def test_the_location_list_names_the_sets_not_places_passed_in_the_telling() -> None:
+    """A location manager reads the analysis' locations as the sets to find. Pen-y-Bryn's
+    listed "Llanfair", "the house" (where the dog "did not go"), a stove ("the Rayburn") and a
+    car; the Blue Heron's listed Lyon and "the river" of a critic's old reviews. A place is a
+    set when a scene is set there or the narration puts someone in it."""
+    from novelcrew.default_plugins.offline.extract import TextFacts
+    from novelcrew.default_plugins.offline.fill import SchemaFiller
+    from novelcrew.default_plugins.offline.openings import entered
+
+    assert entered("In the morning Nell went down to the study before Sam was up.") == {"study"}
+    assert entered("On Saturday she sat at the kitchen table with her rosary.") == {"kitchen"}
+    assert entered("They drove up the lane between the hedges.") == {"lane"}
+    assert entered("She did not go to the house but straight up the hill.") == set()
+    assert entered("Ruth looked back at the kitchen window.") == set()
+    schema = {"type": "object", "required": ["locations"], "properties": {"locations": {
+        "type": "array", "items": {"type": "object", "required": ["name"],
+                                   "properties": {"name": {"type": "string"}}}}}}
+    stories = Path(__file__).resolve().parents[3] / "examples" / "stories"
+
+    def sets(name: str) -> list[str]:
+        facts = TextFacts((stories / f"{name}.txt").read_text())
+        return [place["name"] for place in SchemaFiller(facts, schema).fill()["locations"]]
+
+    assert sets("service-at-the-blue-heron") == ["the kitchen", "the back alley", "the walk-in"]
+    farm = sets("the-night-call-at-pen-y-bryn")
+    assert {"the cowshed", "the lane", "the kitchen"} <= set(farm)  # "came up the lane"
+    assert not {"Llanfair", "Rayburn", "Land Rover", "the house"} & set(farm)
+
+
 async def test_a_users_crewai_listener_sees_each_offline_call(tmp_path: Path) -> None:
     """The stand-in sends crewAI's call events on its public bus, as a provider's LLM does, so
     a plugin's own crewAI listener (tracing, cost dashboards) sees offline calls too."""

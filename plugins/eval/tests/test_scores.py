@@ -158,6 +158,17 @@ def test_locations_match_by_normalised_name(perfect: dict[str, Any]) -> None:
     assert _all(renamed)["locations_f1"] == pytest.approx(2 * 0.75 / 1.75)
 
 
+def test_a_loose_name_does_not_take_a_set_another_names_exactly(perfect: dict[str, Any]) -> None:
+    listed = clone(perfect)
+    listed["architect"]["locations"] = [
+        {"name": "the kitchen door"}, {"name": "the bakery kitchen"}, {"name": "the shop"},
+        {"name": "the back alley"}]
+    story = score(vell(), listed)
+    assert story.scores["locations_f1"] == pytest.approx(2 * 0.75 / 1.75)
+    assert story.details["locations_extra"] == ["the kitchen door"]
+    assert "locations_missed" not in story.details or not story.details["locations_missed"]
+
+
 def test_scaffolding_in_any_field_is_a_leak(perfect: dict[str, Any]) -> None:
     damaged = clone(perfect)
     damaged["architect"]["scenes"][1]["summary"] = "Summary: Rosa opens the shop."

@@ -128,18 +128,24 @@ def _item_matches(item: GoldItem, name: str) -> bool:
 
 
 def _locations(loaded: LoadedGold, view: ResultView) -> tuple[float, dict[str, Any]]:
+    """Each listed place against the gold's sets, one to one. Exact names (and aliases) pair
+    off first, so a loose "the hall" cannot take the gold's "the village hall" from a list
+    that also names "the village hall"; a loose match counts only when it fits one set."""
     gold = loaded.gold.locations
     matched: set[int] = set()
-    extra: list[str] = []
-    for name in view.locations:
+    paired: set[int] = set()
+    for at, name in enumerate(view.locations):
         exact = [i for i, g in enumerate(gold) if i not in matched
                  and normalise(name) in {normalise(n) for n in g.names}]
+        if exact:
+            matched.add(exact[0])
+            paired.add(at)
+    for at, name in enumerate(view.locations):
         loose = [i for i, g in enumerate(gold) if i not in matched and _item_matches(g, name)]
-        pick = exact or (loose if len(loose) == 1 else [])
-        if pick:
-            matched.add(pick[0])
-        else:
-            extra.append(name)
+        if at not in paired and len(loose) == 1:
+            matched.add(loose[0])
+            paired.add(at)
+    extra = [name for at, name in enumerate(view.locations) if at not in paired]
     missed = [gold[i].name for i in range(len(gold)) if i not in matched]
     return _f1(len(matched), len(view.locations), len(gold)), {
         "locations_missed": missed, "locations_extra": extra}

@@ -17,6 +17,7 @@ from functools import cached_property
 from novelcrew.default_plugins.offline.openings import (
     SETTINGS,
     clock,
+    entered,
     forward,
     on_the_day,
     opens_scene,
@@ -584,6 +585,17 @@ class TextFacts:
                 if s[-1:] in _ENDS and not _QUOTE_MARK.search(s)
                 and any(re.search(rf"\b{re.escape(n)}\b", s.lower()) for n in names)]
 
+    def someone_in(self, place: str) -> bool:
+        """Whether the narration puts a person in ``place`` or moves one through it ("They had
+        a row about it in the yard", "Nell went down to the study"): a set a production builds
+        or finds. A place only passed on the way to other news ("restaurants in Lyon", "the
+        village came past them") is backdrop."""
+        kinds = {name.split()[-1] for name in called(place)}
+        people = [name.split()[0] for name in self.characters]
+        return any(kinds & entered(s) and (_PERSON_WORD.search(s) or any(
+            re.search(rf"\b{re.escape(name)}\b", s) for name in people))
+            for s in self.told_about(place))
+
     def narration(self, passage: str) -> str:
         """The passage without its quoted speech: what the story tells, not what people say."""
         return _SPOKEN.sub(" ", passage)
@@ -824,6 +836,8 @@ _TITLE = r"(?:(?:Mrs|Mr|Ms|Dr|Miss)\.?\s+)?"
 #: the name a sentence opens on, after any title: "Mrs. Halvorsen was already waiting"
 _OPENING_NAME = re.compile(rf"[\"\u201c]?\s*{_TITLE}([A-Z][\w'\u2019-]+)")
 #: a speech tag of a pronoun right after a line: '" she said', '," said he'
+#: a person as narration refers to one
+_PERSON_WORD = re.compile(r"\b(?:[Hh]e|[Ss]he|[Tt]hey|I|[Ww]e|him|her|them|us|me)\b")
 _PRONOUN_TAG = re.compile(rf"^\W{{0,3}}\s*(?:(?P<before>he|she)\s+{_SPEECH.pattern}|"
                           rf"{_SPEECH.pattern}\s+(?P<after>he|she))\b")
 

@@ -173,7 +173,8 @@ class SchemaFiller:
                 places = [p for p in places if p.lower() in local.lower()]
             else:  # not a place only talked of ("into the river"); and where each scene is
                 # set, though the story names it once ("the marsh road")
-                places = [*(p for p in places if facts.told_about(p)),
+                places = [*(p for p in places if p in self.scene_places or (
+                              p.startswith("the ") and facts.someone_in(p))),
                           *(p for p in self.scene_places if p not in places)]
             return [Focus(_about(facts, p), "place", p, i) for i, p in enumerate(places)]
         if _THEMES.search(low):

@@ -67,7 +67,13 @@ SETTINGS = _words("""
 #: kitchen with ...", not "at the kitchen window"
 _AFTER_PLACE = _words("""
     with and of at in on by for to from was were had where while because as when that which
-    there before after behind beside under over near until like but or
+    there before after behind beside under over near until like but or between past beyond
+    towards toward against into onto round around
+""")
+#: a fixture inside a place that puts someone in it: "sat at the kitchen table" (a window or
+#: a door is seen from either side: "looked back at the kitchen window")
+_FIXTURES = _words("""
+    table tables sink counter stove range fire fireplace hearth floor dresser bench cupboard
 """)
 #: "He did not come through the shop": where someone is not
 _NOT = re.compile(r"\b(?:not|never|no longer)\b|n't\b")
@@ -93,7 +99,7 @@ def _place(phrase: str, rest: str = "") -> str | None:
     for index, word in enumerate(bare):
         following = bare[index + 1] if index + 1 < len(bare) else rest
         if word in SETTINGS and (not following or following in _AFTER_PLACE
-                                 or words[index][-1:] in ",.;:"):
+                                 or following in _FIXTURES or words[index][-1:] in ",.;:"):
             start = max((i + 1 for i, w in enumerate(bare[:index])
                          if w in _AFTER_PLACE or w in ("the", "a", "an")), default=0)
             before = [w.strip(",.;:") for w in words[start:index] if w.lower() not in _POINTING]
@@ -134,6 +140,24 @@ def places_in(sentence: str) -> set[str]:
     subject."""
     found = {kind(p) for p in [place_of(sentence)] if p}
     for match in _IN_PLACE.finditer(sentence):
+        rest = sentence[match.end():].split()
+        if place := _place(match.group(1), rest[0].strip(",.;:").lower() if rest else ""):
+            found.add(kind(place))
+    return found
+
+
+#: how narration moves someone through a place: "drove up the lane", "came across the yard"
+_THROUGH_PLACE = re.compile(r"\b(?:along|across|through|down|up|out of)" + _PHRASE)
+
+
+def entered(sentence: str) -> set[str]:
+    """The kinds of place the sentence puts someone in or moves them through ("went down to
+    the study", "drove up the lane"); not one it says nobody went to ("did not go to the
+    house") or that names only a view ("a view of the river")."""
+    found = set()
+    for match in [*_IN_PLACE.finditer(sentence), *_THROUGH_PLACE.finditer(sentence)]:
+        if _NOT.search(sentence[:match.start()]):
+            continue
         rest = sentence[match.end():].split()
         if place := _place(match.group(1), rest[0].strip(",.;:").lower() if rest else ""):
             found.add(kind(place))
