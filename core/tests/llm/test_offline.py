@@ -226,6 +226,20 @@ def test_characters_are_names_not_numbers_or_possessives() -> None:
         assert not [name for name in cast if name.endswith(("'s", "\u2019s"))], story.name
 
 
+def test_a_hyphenated_name_is_one_name() -> None:
+    """Pen-y-Bryn's cast had a "Bryn", the end of the farm's name, on every call sheet the
+    farm's name reached; "Anne-Marie Pugh" is one person, not an "Anne" and a "Marie Pugh"."""
+    from novelcrew.default_plugins.offline.extract import TextFacts
+
+    facts = TextFacts('Pen-y-Bryn was the last farm. Ruth Okonjo drove up to Pen-y-Bryn at '
+                      'two. "Come in," said Anne-Marie Pugh. Anne-Marie Pugh walked to the '
+                      'shed. Ruth Okonjo followed her. "Go on," said Ruth Okonjo.')
+    assert facts.characters == ["Ruth Okonjo", "Anne-Marie Pugh"]
+    stories = Path(__file__).resolve().parents[3] / "examples" / "stories"
+    farm = TextFacts((stories / "the-night-call-at-pen-y-bryn.txt").read_text()).characters
+    assert "Bryn" not in farm and {"Ruth Okonjo", "Geraint Pugh", "Mali Pugh"} <= set(farm)
+
+
 def test_a_thing_named_like_a_person_is_not_cast_nor_a_pony_a_location() -> None:
     """The Lantern Fair demo's cast read Harrow ("the Plough and Harrow"), Honda ("her old
     Honda") and Shetland ("her Shetland pony"), and its locations Biscuit ("the legs of

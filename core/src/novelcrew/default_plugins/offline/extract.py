@@ -27,10 +27,13 @@ from novelcrew.default_plugins.offline.openings import (
 
 _SENTENCE = re.compile(r"(?<=[.!?])[\"'\u201d\u2019]?\s+(?=[\"'\u201c\u2018]?[A-Z0-9])")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'\u2019\-]*")
-#: a capitalised word, with the inner capital of "MacRae", "McLeod", "O'Brien"
-_CAP_WORD = r"(?:Ma?c(?=[A-Z])|O['\u2019](?=[A-Z]))?[A-Z][a-z'\u2019]+"
+#: a capitalised word, with the inner capital of "MacRae", "McLeod", "O'Brien", whole when
+#: hyphenated ("Anne-Marie", "Pen-y-Bryn": no "Bryn" of its own)
+_CAP_WORD = (r"(?:Ma?c(?=[A-Z])|O['\u2019](?=[A-Z]))?[A-Z][a-z'\u2019]+"
+             r"(?:-(?:[a-z]{1,3}-)?[A-Z][a-z'\u2019]+)*")
 _CAP_PHRASE = re.compile(
-    rf"\b(?:{_CAP_WORD}|[A-Z]\.)(?:\s+(?:of\s+the\s+|of\s+|the\s+)?{_CAP_WORD})*"
+    rf"(?<![-\w])(?:{_CAP_WORD}|[A-Z]\.)(?:\s+(?:of\s+the\s+|of\s+|the\s+)?{_CAP_WORD})*"
+    r"(?![-\w])"
 )
 #: how a sentence of prose ends (a title or "Chapter 1" does not)
 _ENDS = frozenset(".!?\"'\u201d\u2019\u2026)")
