@@ -24,6 +24,7 @@ from novelcrew.default_plugins.offline.openings import (
     part_of_day,
     places_in,
 )
+from novelcrew.default_plugins.offline.things import things
 
 _SENTENCE = re.compile(r"(?<=[.!?])[\"'\u201d\u2019]?\s+(?=[\"'\u201c\u2018]?[A-Z0-9])")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'\u2019\-]*")
@@ -140,34 +141,6 @@ _THEME_WORDS = {
     "freedom": r"\b(free|freedom|escape|leave|left)\b",
     "trust": r"\b(trust|lie|lied|secret|betray)\w*", "time": r"\b(years?|clock|time|age)\b",
 }
-
-
-_OBJECT = re.compile(
-    r"(?:\bthe|\ba|\ban|\bhis|\bher|\btheir|\bits|\bmy|'s)\s+(?:(?:old|new|small|little|"
-    r"dark|big|great|red|black|white|broken|silver|golden|wooden)\s+)?([a-z]{4,})(?=[\s,.;:!?])"
-    r"(?!\s+(?:of|[a-z]+ing)\b)"
-)
-_PEOPLE_NOUNS = frozenset(
-    ("father", "mother", "sister", "brother", "son", "daughter", "uncle", "aunt", "cousin",
-     "wife", "husband", "friend", "girl", "woman", "child", "people", "family", "name",
-     "start", "dark", "while", "same", "rest", "other", "last", "first", "next", "whole")
-)
-#: what follows "the" without being a thing on set: adjectives and directions used as nouns,
-#: time, weather, land and light, body parts, people by trade or in a body (a prop list of
-#: "true", "north", "frost", "green", "finger" or "band" tells a props master nothing)
-_NOT_OBJECTS = _wordset(
-    "true best worst most least cold gone white black north south east west left right "
-    "minute minutes second seconds hour hours moment time times half rain wind weather snow "
-    "heat articulated "
-    "frost fog mist dusk dawn light darkness shadow shadows moon stars air "
-    "green marsh pond moor meadow grass ground floor edge sky horizon crag gully ledge "
-    "bank drain verge "
-    "finger fingers neck nose hand hands face head eyes mouth shoulder shoulders back feet "
-    "arm arms knee knees tail "
-    "foot legs hair voice breath team scorer sergeant police doctor officer captain crowd "
-    "band choir audience passenger others world truth thing things kind sort word words "
-    "bottom top closing"
-)
 
 
 _NAME = r"[A-Z][a-z]+(?: [A-Z][a-z]+)*"
@@ -507,11 +480,9 @@ class TextFacts:
 
     @cached_property
     def objects(self) -> list[str]:
-        """Nouns the text keeps pointing at ("her father's old logbook" -> logbook)."""
-        counts = Counter(m.lower() for m in _OBJECT.findall(self.text))
-        return [w for w, _ in counts.most_common(30) if w not in SETTINGS
-                and not _OUTDOORS.fullmatch(w) and w not in _COMMON
-                and w not in _PEOPLE_NOUNS and w not in _NOT_OBJECTS][:8]
+        """The things the narration shows ("calving ropes", "head torch"), most named first:
+        a props master's list (``things.py``)."""
+        return things(self.text)
 
     def mood(self, text: str | None = None) -> str:
         text = self.text if text is None else text
