@@ -287,6 +287,10 @@ def test_a_thing_named_like_a_person_is_not_cast_nor_a_pony_a_location() -> None
     # "Thomas Ashworth, whom the whole village called Tuck": one person, cast once
     assert "Thomas Ashworth" not in fair.characters
     assert "Thomas Ashworth" in fair.aliases("Tuck")
+    # "Lofty, who was six foot five and whose name was Arthur Small": cast once, as Lofty
+    darts = TextFacts((stories / "the-duchess-throws-last.txt").read_text())
+    assert "Lofty" in darts.characters and "Arthur Small" not in darts.characters
+    assert "Arthur Small" in darts.aliases("Lofty")
     haul = TextFacts((stories / "the-long-haul-to-drummore.txt").read_text())
     assert "Moss" not in haul.places  # "her collie, Moss"
     for story in sorted(stories.glob("*.txt")):

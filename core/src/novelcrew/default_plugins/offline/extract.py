@@ -148,9 +148,10 @@ _NAME = r"[A-Z][a-z]+(?: [A-Z][a-z]+)*"
 #: synthesis reads
 _LEAD = re.compile(r"(?m)^[-*\s]*([A-Z][^()\n:]{0,80}?) \(protagonist\)[^:\n]*(?::\s+(.*))?$")
 #: one person under two names: "Thomas Ashworth, whom the whole village called Tuck",
-#: "Margaret Hale, known as Peg"
+#: "Margaret Hale, known as Peg", "Lofty, who was six foot five and whose name was Arthur Small"
 _KNOWN_AS = re.compile(rf"\b({_NAME}),? (?:(?:whom|who)\b[^.;\"\u201c]{{0,60}}?\bcalled|"
-                       rf"(?:better |also )?known as) ({_NAME})")
+                       rf"(?:who|whose)\b[^.;\"\u201c]{{0,60}}?\b(?:real |proper |full )?"
+                       rf"name was|(?:better |also )?known as) ({_NAME})")
 #: what comes before a thing's name, not a person's: "her old Honda", "Tom's Land Rover",
 #: "the Plough and Harrow"
 _BEFORE_THING = (r"(?:(?i:\b(?:the|a|an|her|his|their|my|our|its|your|this|that))|'s|"
