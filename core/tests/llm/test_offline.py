@@ -583,6 +583,33 @@ def test_a_place_a_word_or_a_surname_is_no_cast() -> None:
                 "Iain Mac"} & set(cast), cast
 
 
+def test_a_line_is_whoever_its_paragraph_s_beat_or_a_broken_tag_names() -> None:
+    """The Orchard gave half its lines no speaker: a beat after the line that opens on one
+    person ('"I know." Agnes sat down across from her.'), a tag broken by a manner ('Sam said,
+    quietly, "I don't want to sell."'), a tag on "who" ('She rang Agnes, who said, "I'll
+    bring the thermos"'), and a tag whose subject the sentence named long before ('Hale ...
+    looked down at the coffin and said, in his ordinary voice, "Walter ..."')."""
+    from novelcrew.default_plugins.offline.extract import TextFacts
+
+    text = ("Nell Ashby came home at six. She was tired.\n\n"
+            "Agnes Pike was in the kitchen. She was eighty.\n\n"
+            '"You came," Agnes said.\n\n'
+            '"I did," Nell said.\n\n'
+            '"I know. He told me." Agnes sat down across from her. "Did he say?"\n\n'
+            "Later Sam Ashby said, quietly, \"I don't want to sell.\"\n\n"
+            "Nell rang Agnes, who said, \"I'll bring the thermos,\" and rang off.\n\n"
+            "Sam Ashby stood by the stove for a long time with his cap in his hands, and "
+            'then said, in his ordinary voice, "Walter would have laughed."')
+    facts = TextFacts(text)
+    said = {q: facts.speaker_of(q) for q in facts.quotes_in(text)}
+    assert said == {
+        "You came,": "Agnes Pike", "I did,": "Nell Ashby",
+        "I know. He told me.": "Agnes Pike", "Did he say?": "Agnes Pike",
+        "I don't want to sell.": "Sam Ashby", "I'll bring the thermos,": "Agnes Pike",
+        "Walter would have laughed.": "Sam Ashby",
+    }, said
+
+
 def test_an_untagged_line_is_the_other_one_s_turn() -> None:
     """Vell Street's opening exchange: the stand-in gave 'You say that every day.' and most
     of a conversation no speaker, since only tagged lines had one (a fifth to two fifths of

@@ -620,6 +620,10 @@ class TextFacts:
                 return ""  # 'Tom Reid waved. "Later," she said.': not his line
             return who
         told = self.narration(paragraph).strip(" ,.;:!?-\u2014")
+        if head := _OPENING_NAME.match(told):  # '"I know ..." Agnes sat down across from
+            who = self._called(head.group(1))  # her': a beat that opens on one person is hers
+            if who and self._named_in(told) == [who]:
+                return who
         if self._named_in(told):
             return ""
         beat = re.match(r"(he|she)\b", told, re.I)
@@ -677,9 +681,15 @@ class TextFacts:
             if re.match(rf"^\W{{0,3}}\s*(?:{_SPEECH.pattern})\s+(?:\w+\.?\s+)?{first}\b", after) \
                     or re.match(rf"^\W{{0,3}}\s*{_TITLE}{first}\b(?:\s+\w+)?\s+{_SPEECH.pattern}",
                                 after) \
-                    or re.search(rf"\b{first}\b(?:\s+\w+)?\s+{_SPEECH.pattern}\W{{0,3}}\s*\W?$",
-                                 before):
+                    or re.search(rf"\b{first}\b(?:,? who|\s+\w+)?\s+{_SPEECH.pattern}"
+                                 rf"(?:,(?:\s+[\w'\u2019-]+){{1,4}},)?\W{{0,3}}\s*\W?$", before):
+                # "Sam said, quietly, "...", "She rang Agnes, who said, "...""
                 return name
+        if re.search(rf"\b(?:and|then)\s+{_SPEECH.pattern}(?:,(?:\s+[\w'\u2019-]+){{1,4}},)?"
+                     r"\W{0,3}\s*\W?$", before):  # "... looked down at the coffin and said,
+            told = self.narration(self.text[self.text.rfind("\n", 0, at) + 1: at])  # in his
+            named = self._named_in(told)  # ordinary voice, "Walter, ...": the one it names
+            return named[0] if len(named) == 1 else ""
         return self._pronoun_speaker(quote, at, after, before)
 
     def _pronoun_speaker(self, quote: str, at: int, after: str, before: str) -> str:
@@ -810,9 +820,9 @@ _ANIMAL_NAMED = (
 _TITLE = r"(?:(?:Mrs|Mr|Ms|Dr|Miss)\.?\s+)?"
 #: the name a sentence opens on, after any title: "Mrs. Halvorsen was already waiting"
 _OPENING_NAME = re.compile(rf"[\"\u201c]?\s*{_TITLE}([A-Z][\w'\u2019-]+)")
-#: a speech tag of a pronoun right after a line: '" she said', '," said he'
 #: a person as narration refers to one
 _PERSON_WORD = re.compile(r"\b(?:[Hh]e|[Ss]he|[Tt]hey|I|[Ww]e|him|her|them|us|me)\b")
+#: a speech tag of a pronoun right after a line: '" she said', '," said he'
 _PRONOUN_TAG = re.compile(rf"^\W{{0,3}}\s*(?:(?P<before>he|she)\s+{_SPEECH.pattern}|"
                           rf"{_SPEECH.pattern}\s+(?P<after>he|she))\b")
 
