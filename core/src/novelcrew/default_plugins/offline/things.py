@@ -121,9 +121,11 @@ def things(text: str) -> list[str]:
 def things_in(passage: str, story: list[str]) -> list[str]:
     """The things ``passage`` shows, in the order of the story's list ``story`` (its most
     named first, then the passage's own), worded as the story words the same kind where the
-    passage words it so too (a scene's "calving ropes" and "ropes" are one item)."""
+    passage has its noun as the story has it (a scene's "ropes" are the story's "calving
+    ropes"; its "lantern" is not the story's "lanterns")."""
     rank = {_kind(t.split()[-1]): (at, t) for at, t in enumerate(story)}
     low = passage.lower()
     here = [(rank.get(_kind(t.split()[-1]), (len(story), t)), t) for t in things(passage)]
     here.sort(key=lambda ranked: ranked[0][0])  # the story's key things first: the crock
-    return [same if (same := mine[1]).lower() in low else t for mine, t in here]
+    return [same if re.search(rf"\b{re.escape((same := mine[1]).split()[-1])}\b", low) else t
+            for mine, t in here]
