@@ -51,7 +51,9 @@ def stop(proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
 def fill(disk: Path) -> Path:
     """Fill ``disk`` up with one file; returns it (unlink it to free the space)."""
     filler = disk / "filler"
-    with filler.open("wb") as fh, contextlib.suppress(OSError):
+    # suppress outermost: closing the file flushes what the last write left buffered, and
+    # that flush fails too on a full disk
+    with contextlib.suppress(OSError), filler.open("wb") as fh:
         while True:
             fh.write(b"\0" * 65536)
             fh.flush()
