@@ -265,6 +265,19 @@ def test_a_hyphenated_name_is_one_name() -> None:
     assert "Bryn" not in farm and {"Ruth Okonjo", "Geraint Pugh", "Mali Pugh"} <= set(farm)
 
 
+def test_a_name_only_ever_in_a_list_of_names_that_never_acts_is_no_cast() -> None:
+    """The Orchard's cast had "Little Sutton", a stop the train calls at: "Marling, Coombe,
+    Hatherby Halt, Little Sutton, and then the long curve". One who acts stays cast."""
+    from novelcrew.default_plugins.offline.extract import TextFacts
+
+    text = ("Nell Ashby counted the stops: Marling, Coombe, Hatherby Halt, Little Sutton, and "
+            "then Kestrel. \"Hello,\" said Sam Ashby. \"Hello,\" said Nell Ashby.\n\n"
+            "At the wake came Agnes, Tom Reid, Joe Penn and the vicar. Tom Reid nodded.")
+    cast = TextFacts(text).characters
+    assert "Little Sutton" not in cast and "Hatherby Halt" not in cast
+    assert {"Nell Ashby", "Sam Ashby", "Tom Reid"} <= set(cast)  # Tom Reid nods
+
+
 def test_a_thing_named_like_a_person_is_not_cast_nor_a_pony_a_location() -> None:
     """The Lantern Fair demo's cast read Harrow ("the Plough and Harrow"), Honda ("her old
     Honda") and Shetland ("her Shetland pony"), and its locations Biscuit ("the legs of

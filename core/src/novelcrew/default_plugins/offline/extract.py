@@ -370,11 +370,22 @@ class TextFacts:
             if self._thing(name) or self._known_as.get(name, name) != name \
                     or name in self.animals:
                 continue
-            if " " not in name and not (self._speaks(name) or self._acts(name)):
-                continue  # "Mull, Skye, Ireland even": one word that never says or does
+            if not (self._speaks(name) or self._acts(name)) and (
+                    " " not in name or self._only_listed(name)):
+                continue  # "Mull, Skye, Ireland even": one word that never says or does;
+                # "Marling, Coombe, Hatherby Halt, Little Sutton": stops on a line
             people.append((2 * mentions + (1 if self._speaks(name) else 0), name))
         people.sort(key=lambda sn: (-sn[0], sn[1]))
         return [n for _, n in people]
+
+    def _only_listed(self, name: str) -> bool:
+        """Whether every mention of ``name`` is an item of a list of capitalised names
+        ("Marling, Coombe, Hatherby Halt, Little Sutton, and then ...")."""
+        escaped = re.escape(name)
+        mentions = len(re.findall(rf"\b{escaped}\b", self.text))
+        listed = len(re.findall(rf"[A-Z][\w'\u2019-]*,\s+{escaped}\b"
+                                rf"|\b{escaped},\s+(?:and\s+)?[A-Z]", self.text))
+        return bool(mentions) and listed >= mentions
 
     @cached_property
     def animals(self) -> dict[str, str]:
