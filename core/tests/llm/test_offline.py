@@ -265,6 +265,17 @@ def test_a_hyphenated_name_is_one_name() -> None:
     assert "Bryn" not in farm and {"Ruth Okonjo", "Geraint Pugh", "Mali Pugh"} <= set(farm)
 
 
+def test_a_surname_alone_is_its_one_bearer_or_no_one() -> None:
+    """The Eagles' chunks cast "Quill" beside "Mara Quill", and "Moody" beside Kit and Agnes
+    Moody, so a look told of Agnes had two claimants and was dropped."""
+    from novelcrew.default_plugins.offline.extract import TextFacts
+
+    facts = TextFacts('"Hello," said Mara Quill. Then Kit Moody ran. Then Agnes Moody waved. '
+                      'Then Quill sat. Then Moody spoke. "Tea?" said Agnes Moody. Then Kit '
+                      'Moody laughed. Then Quill nodded.')
+    assert set(facts.characters) == {"Mara Quill", "Kit Moody", "Agnes Moody"}
+
+
 def test_a_name_only_ever_in_a_list_of_names_that_never_acts_is_no_cast() -> None:
     """The Orchard's cast had "Little Sutton", a stop the train calls at: "Marling, Coombe,
     Hatherby Halt, Little Sutton, and then the long curve". One who acts stays cast."""
@@ -401,7 +412,8 @@ def test_a_named_animal_is_no_cast_but_a_breakdown_s_animal() -> None:
     assert found["the-lantern-fair-at-oxley-marsh"].animals == {"Biscuit": "Shetland pony"}
     assert found["the-long-haul-to-drummore"].animals == {"Moss": "collie"}  # "her collie, Moss"
     assert found["the-orchard-at-kestrel-hill"].animals == {"Tess": "collie"}  # "named Tess"
-    assert found["the-night-call-at-pen-y-bryn"].animals == {"Blodwen": "heifer"}  # "called"
+    assert found["the-night-call-at-pen-y-bryn"].animals == {  # "called"; "whining"
+        "Blodwen": "heifer", "Fly": "dog"}
     for facts in found.values():
         assert not set(facts.animals) & set(facts.characters)
     assert found["the-lantern-fair-at-oxley-marsh"].creatures == ["Biscuit (Shetland pony)"]
@@ -414,6 +426,14 @@ def test_a_named_animal_is_no_cast_but_a_breakdown_s_animal() -> None:
                        'Harry Stone laughed. "Fine," said Harry Stone.\n\nAnna Bell, her dog '
                        'at her heels, left. Harry, his old spaniel, sat. "Stay," Harry said.')
     assert people.animals == {} and {"Anna Bell", "Harry Stone"} <= set(people.characters)
+    # never introduced as one, but known by what it does: Pen-y-Bryn's Fly ("whining") and the
+    # Eagles' Bosun ("beating them with his tail") were on the call sheets
+    dogs = TextFacts("Agnes Moody called Bosun, and the dog went down the pier. Kit Moody sat "
+                     "with Bosun, who stayed pressed against his legs, beating them with his "
+                     "tail. Then Fly stood by the wall, whining. Mali watched Fly lick the "
+                     "greyhound's ear. Kit Moody laughed. \"Down,\" said Kit Moody.")
+    assert dogs.animals == {"Bosun": "dog", "Fly": "animal"}  # not the greyhound it licked
+    assert not {"Bosun", "Fly"} & set(dogs.characters)
 
 
 def test_a_pronoun_tag_speaks_for_the_one_person_its_paragraph_names() -> None:

@@ -281,6 +281,13 @@ class TextFacts:
                 if longer != phrase and longer.startswith(phrase + " ") and phrase in total:
                     total[longer] += total.pop(phrase)
                     break
+        # and "Quill" into "Mara Quill"; "Moody", the surname of Kit and of Agnes, is neither
+        for phrase in [p for p in total if " " not in p]:
+            family = [n for n in total if n.endswith(" " + phrase) and " " in n]
+            if len(family) == 1:
+                total[family[0]] += total.pop(phrase)
+            elif len(family) > 1:
+                total.pop(phrase)
         return [p for p, _ in sorted(total.items(), key=lambda kv: (-kv[1], kv[0]))]
 
     @cached_property
@@ -403,7 +410,27 @@ class TextFacts:
                 if name not in _STOP and not self._says_a_line(name):  # "Anna, her dog at heel,"
                     breed = match.group("breed") if "breed" in pattern.groupindex else None
                     out.setdefault(name, f"{breed or ''}{kind}")
+        for name in self.names:  # one never introduced as one, known by what it does
+            if " " not in name and name not in out and name not in _STOP \
+                    and not self._says_a_line(name) and (found := self._behaves_as_animal(name)):
+                out[name] = found
         return out
+
+    def _behaves_as_animal(self, name: str) -> str:
+        """The kind of animal ``name`` is by what the narration has it do ("Fly ... whining",
+        "Bosun stayed pressed against his legs, beating them with his tail"), as the
+        sentences naming it call its kind ("the dog"); "" when nothing it does is an
+        animal's."""
+        told = [s for s in self.sentences if re.search(rf"\b{re.escape(name)}\b", s)]
+        if not any(re.search(rf"\b{re.escape(name)}\b[^.;\"\u201c]{{0,80}}?{_BEAST_DOES}", s)
+                   for s in told):
+            return ""
+        # soon after its name: '"Bosun," said Agnes, and the dog went'; not "licked the
+        # greyhound's ear", another animal's
+        kinds = Counter(m.lower() for s in told for m in re.findall(
+            rf"\b{re.escape(name)}\b[^.;]{{0,40}}?\b(?:the|her|his|their)\s+(?:old\s+)?"
+            rf"({_ANIMAL_KINDS})\b(?!['\u2019])", s, re.I))
+        return kinds.most_common(1)[0][0] if kinds else "animal"
 
     @cached_property
     def creatures(self) -> list[str]:
@@ -815,6 +842,10 @@ _ANIMAL_KINDS = (
     r"parrot|budgie|hawk|falcon|owl|raven|ferret|rabbit|tortoise"
 )
 _ANIMAL_NAME = r"(?P<name>[A-Z][a-z]+)\b"
+#: what only an animal does: "whining", "wagged", "with his tail", "licked the greyhound's ear"
+_BEAST_DOES = (r"\b(?:barked|barking|whined|whining|wagged|wagging|growled|growling|yelped|"
+               r"howled|purred|neighed|whinnied|bleated|snuffled|(?:his|her|its) (?:tail|paws?|"
+               r"muzzle|snout|hooves|mane|ears pricked)|licked)\b")
 #: how a story names an animal: "her Shetland pony, Biscuit", "a collie named Tess", "The
 #: heifer was called Blodwen", "Moss, her collie"
 _ANIMAL_NAMED = (
