@@ -234,7 +234,7 @@ def test_every_scene_of_a_story_is_in_the_plan() -> None:
     story = "\n\n".join(f"At {n} o'clock {days}" for n in
                          ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
                           "ten", "eleven", "twelve"] * 2)
-    schema = {"type": "object", "required": ["scenes"], "properties": {"scenes": {
+    schema: dict[str, Any] = {"type": "object", "required": ["scenes"], "properties": {"scenes": {
         "type": "array", "items": {"type": "object", "required": ["summary"],
                                    "properties": {"summary": {"type": "string"}}}}}}
     facts = TextFacts(story)
@@ -617,14 +617,20 @@ def test_a_place_a_word_or_a_surname_is_no_cast() -> None:
                 "Iain Mac"} & set(cast), cast
 
 
+def _speakers(text: str) -> dict[str, str]:
+    """Each line of ``text`` and whom the stand-in gives it to ("" for no one)."""
+    from novelcrew.default_plugins.offline.extract import TextFacts
+
+    facts = TextFacts(text)
+    return {q: facts.speaker_of(q) for q in facts.quotes_in(text)}
+
+
 def test_a_line_is_whoever_its_paragraph_s_beat_or_a_broken_tag_names() -> None:
     """The Orchard gave half its lines no speaker: a beat after the line that opens on one
     person ('"I know." Agnes sat down across from her.'), a tag broken by a manner ('Sam said,
     quietly, "I don't want to sell."'), a tag on "who" ('She rang Agnes, who said, "I'll
     bring the thermos"'), and a tag whose subject the sentence named long before ('Hale ...
     looked down at the coffin and said, in his ordinary voice, "Walter ..."')."""
-    from novelcrew.default_plugins.offline.extract import TextFacts
-
     text = ("Nell Ashby came home at six. She was tired.\n\n"
             "Agnes Pike was in the kitchen. She was eighty.\n\n"
             '"You came," Agnes said.\n\n'
@@ -634,8 +640,7 @@ def test_a_line_is_whoever_its_paragraph_s_beat_or_a_broken_tag_names() -> None:
             "Nell rang Agnes, who said, \"I'll bring the thermos,\" and rang off.\n\n"
             "Sam Ashby stood by the stove for a long time with his cap in his hands, and "
             'then said, in his ordinary voice, "Walter would have laughed."')
-    facts = TextFacts(text)
-    said = {q: facts.speaker_of(q) for q in facts.quotes_in(text)}
+    said = _speakers(text)
     assert said == {
         "You came,": "Agnes Pike", "I did,": "Nell Ashby",
         "I know. He told me.": "Agnes Pike", "Did he say?": "Agnes Pike",
@@ -650,8 +655,6 @@ def test_an_untagged_line_is_the_other_one_s_turn() -> None:
     each story's lines). Whose turn a line is follows the exchange; a beat's she/he picks
     between the two; a line after a beat is whoever the beat opens on; a paragraph that
     names someone else breaks the chain rather than guess."""
-    from novelcrew.default_plugins.offline.extract import TextFacts
-
     text = ("Theo Lind arrived at ten past four. He was nineteen and careful.\n\n"
             "Rosa Amati unlocked the door. She was sixty.\n\n"
             "Theo Lind took his coat off.\n\n"
@@ -664,8 +667,7 @@ def test_an_untagged_line_is_the_other_one_s_turn() -> None:
             "Mrs. Halvorsen put her bag down. \"Who'll keep it, Rosa?\"\n\n"
             "Rosa looked at Theo, and then at the door.\n\n"
             '"Nobody knows."')
-    facts = TextFacts(text)
-    said = {q: facts.speaker_of(q) for q in facts.quotes_in(text)}
+    said = _speakers(text)
     assert said == {
         "You're early,": "Rosa Amati", "You say that every day.": "Theo Lind",
         "Every day it's true.": "Rosa Amati", "And the starter?": "Theo Lind",
