@@ -183,10 +183,11 @@ class SchemaFiller:
         if _OBJECTS.search(low):
             # a named pony is no cast but a breakdown's, listed first: a wrangler books
             # Blodwen, and "the heifer" of the same scene is she
-            named = facts.creatures if focus.kind != "scene" else [
-                c for c in facts.creatures if c.split(" (")[0].lower() in local.lower()]
-            kinds = {c.split(" (")[-1].rstrip(")").split()[-1] for c in named}
-            objs = [*named, *(t for t in (things_in(local, facts.objects)
+            here = [(name, creature) for name, creature in zip(facts.animals, facts.creatures,
+                                                                strict=True)
+                    if focus.kind != "scene" or name.lower() in local.lower()]
+            kinds = {facts.animals[name].split()[-1] for name, _ in here}
+            objs = [*(c for _, c in here), *(t for t in (things_in(local, facts.objects)
                                           if focus.kind == "scene" else facts.objects)
                               if t.split()[-1] not in kinds)]
             return [Focus(_about(facts, o), "object", o, i) for i, o in enumerate(objs)]
@@ -219,8 +220,9 @@ class SchemaFiller:
         # kitchen at dawn shows seventeen); other lists stop at MAX_ITEMS
         whole = bool(seeds) and (seeds[0].kind == "scene" or (
             seeds[0].kind == "object" and focus.kind == "scene"))
-        hi = int(schema.get("maxItems", len(seeds) if whole else MAX_ITEMS))
-        seeds = seeds[: max(lo, min(hi, len(seeds) if whole else MAX_ITEMS))]
+        most = len(seeds) if whole else MAX_ITEMS
+        hi = int(schema.get("maxItems", most))
+        seeds = seeds[: max(lo, min(hi, most))]
         while len(seeds) < lo:  # repeat the text's material to reach the minimum
             base = seeds[len(seeds) % len(seeds)] if seeds else Focus(self.facts.text)
             seeds.append(replace(base, index=len(seeds)))
