@@ -463,17 +463,18 @@ def test_a_scene_is_set_where_its_narration_says_not_where_its_talk_points() -> 
     ranked by the whole story. Narration decides; "Oxley Drain" is also "the drain"; a tie goes
     to the place the story names more; "Kestrel Pippin" is no "the pippin"."""
     from novelcrew.default_plugins.offline.extract import TextFacts
-    from novelcrew.default_plugins.offline.fill import Focus, _local_place
+    from novelcrew.default_plugins.offline.fill import Focus, SchemaFiller
 
     stories = Path(__file__).resolve().parents[3] / "examples" / "stories"
     fair = TextFacts((stories / "the-lantern-fair-at-oxley-marsh.txt").read_text())
     assert "the river" in fair.places and "Oxley Drain" in fair.places
-    where = [_local_place(fair, Focus(kind="scene", text=scene)) for scene in fair.scenes]
+    where = [SchemaFiller(fair, {}).local_place(Focus(kind="scene", text=scene))
+             for scene in fair.scenes]
     assert where[2] != "the river" and where[3] == "Oxley Drain"
     first = 'She walked down to the harbour. "Meet me at the station," she said.'
     talk = TextFacts(f"{first}\n\n* * *\n\nHe waited in the station for an hour.")
     assert talk.places == ["the station", "the harbour"]  # the story names the station more
-    assert _local_place(talk, Focus(kind="scene", text=first)) == "the harbour"
+    assert SchemaFiller(talk, {}).local_place(Focus(kind="scene", text=first)) == "the harbour"
 
 
 def test_the_location_list_names_the_sets_not_places_passed_in_the_telling() -> None:

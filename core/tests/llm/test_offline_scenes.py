@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from novelcrew.default_plugins.offline.extract import TextFacts
-from novelcrew.default_plugins.offline.fill import Focus, _local_place
+from novelcrew.default_plugins.offline.fill import Focus, SchemaFiller
 from novelcrew.default_plugins.offline.llm import answer
 from novelcrew.default_plugins.offline.openings import clock, place_of
 
@@ -145,12 +145,44 @@ def test_a_scene_is_set_where_its_opening_puts_us_and_indoors_or_out_by_that_pla
     assert place_of("Rosa walked along the beach with the crock.") is None
     assert place_of("Rosa walked along the beach with the crock.", moving=True) == "beach"
     facts = TextFacts(BAKERY)
-    where = [_local_place(facts, Focus(kind="scene", text=s)) for s in facts.scenes]
+    where = [SchemaFiller(facts, {}).local_place(Focus(kind="scene", text=s)) for s in facts.scenes]
     assert where[0] == "the bakery" and where[3] == "the walk-in"
     headings = _headings(BAKERY)
     assert [(h.int_ext, h.location) for h in headings] == [
         ("INT", "the bakery"), ("INT", "the shop"), ("EXT", "the alley"),
         ("INT", "the walk-in")]
+
+
+def test_a_scene_is_set_where_its_narration_puts_someone_not_in_a_town_only_named() -> None:
+    """The Orchard's plan set five scenes in "Hatherby", a town its cider is sold to and nobody
+    in the story is ever in: the morning in the study (the opening's words stop before "went
+    down to the study", and the study and the Hatherby works were each named once), the frost
+    night on the slope (no place in its opening at all). A place the scene's narration puts
+    someone in outranks one it only names; one seen ("looked out at the street") or compared
+    with ("the way a woman comes into her own kitchen") is no place anyone is; a scene that
+    names no place is at the story's most named place that could be a set."""
+    from novelcrew.default_plugins.offline.openings import entered
+
+    assert entered("She looked out of the shop window, at the street, at the bay.") == set()
+    assert entered("She came straight to the nest, the way a woman comes into her kitchen.") \
+        == set()
+    assert entered("He looked round once and went into the kitchen.") == {"kitchen"}
+    story = (
+        "Nell had grown up near Hatherby. The cider was sold in Hatherby, and the works in "
+        "Hatherby took every apple. She walked up through the orchard.\n\n"
+        "* * *\n\n"
+        "In the morning Nell woke at five, because the birds woke her, and went down to the "
+        "study before Sam was up. There was a roll-top desk and a cabinet of invoices from "
+        "Hatherby, and a barometer that had read CHANGE for thirty years.\n\n"
+        "* * *\n\n"
+        "By nine it was cold enough that their breath smoked. Sam lit the first drum. Nobody "
+        "said anything for a long time, and the smoke rose straight up into the still air.")
+    facts = TextFacts(story)
+    assert facts.places[0] == "Hatherby"  # the story names the town most
+    filler = SchemaFiller(facts, {})
+    where = [filler.local_place(Focus(kind="scene", text=s, index=i))
+             for i, s in enumerate(facts.scenes)]
+    assert where == ["the orchard", "the study", "the orchard"]
 
 
 def test_a_clock_time_reads_forward_from_the_time_the_story_last_told() -> None:

@@ -604,10 +604,15 @@ class TextFacts:
         or finds. A place only passed on the way to other news ("restaurants in Lyon", "the
         village came past them") is backdrop."""
         kinds = {name.split()[-1] for name in called(place)}
+        return any(kinds & self.entered_by_someone(s) for s in self.told_about(place))
+
+    def entered_by_someone(self, passage: str) -> set[str]:
+        """The kinds of place the passage's narration puts a person in or moves one through
+        (``openings.entered`` of a sentence that names someone)."""
         people = [name.split()[0] for name in self.characters]
-        return any(kinds & entered(s) and (_PERSON_WORD.search(s) or any(
-            re.search(rf"\b{re.escape(name)}\b", s) for name in people))
-            for s in self.told_about(place))
+        return set().union(*(
+            entered(s) for s in sentences(self.narration(passage))
+            if _PERSON_WORD.search(s) or any(re.search(rf"\b{re.escape(n)}\b", s) for n in people)))
 
     def narration(self, passage: str) -> str:
         """The passage without its quoted speech: what the story tells, not what people say."""

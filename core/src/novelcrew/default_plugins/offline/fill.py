@@ -62,9 +62,26 @@ class SchemaFiller:
     @cached_property
     def scene_places(self) -> list[str]:
         """Where the text's scenes are set ("the marsh road"), once each, in order."""
-        found = (_told_place(self.facts, Focus(scene, "scene", scene, index))
-                 for index, scene in enumerate(self.facts.scenes))
-        return list(dict.fromkeys(p for p in found if p))
+        return list(dict.fromkeys(p for p in self._told_places if p))
+
+    @cached_property
+    def _told_places(self) -> list[str | None]:
+        return [_told_place(self.facts, Focus(scene, "scene", scene, index))
+                for index, scene in enumerate(self.facts.scenes)]
+
+    def local_place(self, focus: Focus) -> str | None:
+        """Where the passage is set (``_told_place``), else the story's most named place that
+        could be a set: "the orchard", not "Hatherby", a town its cider goes to and no one is
+        in."""
+        if focus.kind == "place" and focus.seed:
+            return focus.seed
+        return _told_place(self.facts, focus) or self.main_place
+
+    @cached_property
+    def main_place(self) -> str | None:
+        places = self.facts.places
+        sets = (p for p in places if p.startswith("the ") or self.facts.someone_in(p))
+        return next(sets, places[0] if places else None)
 
     def fill(self) -> Any:
         return self.value(self.root, "", Focus(self.facts.text), depth=0)
@@ -346,7 +363,7 @@ class SchemaFiller:
         if low in ("day_night", "daynight"):
             return self.when(focus)
         if "heading" in low or "slug" in low:
-            place = _local_place(facts, focus) or "UNKNOWN LOCATION"
+            place = self.local_place(focus) or "UNKNOWN LOCATION"
             inside = f"{self.where(focus)}."
             return f"{inside} {place.removeprefix('the ').upper()} - " \
                    f"{self.when(focus)}"
@@ -366,7 +383,7 @@ class SchemaFiller:
                 return "low-key" if self.when(focus) == "NIGHT" else "natural"
             return mood
         if _PLACES.search(low):
-            return _local_place(facts, focus) or (facts.places[0] if facts.places else "")
+            return self.local_place(focus) or ""
         if "arc" in low or "development" in low or "change" in low:
             lines = facts.mentions(focus.seed) if focus.seed else facts.sentences
             if len(lines) >= 2:
@@ -555,13 +572,6 @@ def _about(facts: TextFacts, seed: str) -> str:
     return " ".join(lines[:3]) if lines else facts.text
 
 
-def _local_place(facts: TextFacts, focus: Focus) -> str | None:
-    """Where the passage is set (``_told_place``), else the story's most named place."""
-    if focus.kind == "place" and focus.seed:
-        return focus.seed
-    return _told_place(facts, focus) or (facts.places[0] if facts.places else None)
-
-
 def _told_place(facts: TextFacts, focus: Focus) -> str | None:
     """The place a scene's opening puts us in ("Geraint Pugh was waiting in the cowshed"),
     else the place the passage's narration names most ("Oxley Drain" also as "the drain"), the
@@ -574,10 +584,12 @@ def _told_place(facts: TextFacts, focus: Focus) -> str | None:
         same = [p for p in facts.places if p.lower() == named.lower()]
         kinds = [p for p in facts.places if p.lower().split()[-1] == kind(opening)]
         return (same or kinds or [named])[0]
-    told = facts.narration(focus.text).lower()
+    narration = facts.narration(focus.text)
+    inside = facts.entered_by_someone(focus.text)
+    told = narration.lower()
     ranked = []
     for rank, place in enumerate(facts.places):
         found = sum(len(re.findall(rf"\b{re.escape(name)}\b", told)) for name in called(place))
-        if found:
-            ranked.append((found, -rank, place))
-    return max(ranked)[2] if ranked else None
+        if found or kind(place) in inside:  # "along the south slope" is in "the slope"
+            ranked.append((kind(place) in inside, found, -rank, place))
+    return max(ranked)[3] if ranked else None

@@ -150,13 +150,24 @@ def places_in(sentence: str) -> set[str]:
 _THROUGH_PLACE = re.compile(r"\b(?:along|across|through|down|up|out of)" + _PHRASE)
 
 
+#: a place after a look is only seen: "looked out of the window, at the street" (but "looked
+#: round and went into the kitchen" goes there)
+_SEEN = re.compile(r"\b(?:look|looked|looking|watched|watching|gazed|stared|glanced|peered)\b"
+                   r"(?:(?!\band\b)[^.;])*$")
+#: a place in a comparison is nowhere anyone is: "the way a woman comes into her own kitchen"
+_COMPARED = re.compile(r"\b(?:the way|as if|as though|like)\b[^,;:.]*$")
+
+
 def entered(sentence: str) -> set[str]:
     """The kinds of place the sentence puts someone in or moves them through ("went down to
     the study", "drove up the lane"); not one it says nobody went to ("did not go to the
-    house") or that names only a view ("a view of the river")."""
+    house"), one only looked at ("looked out at the street") or compared with ("the way a
+    woman comes into her own kitchen"), or one that names only a view ("a view of the river").
+    """
     found = set()
     for match in [*_IN_PLACE.finditer(sentence), *_THROUGH_PLACE.finditer(sentence)]:
-        if _NOT.search(sentence[:match.start()]):
+        before = sentence[:match.start()]
+        if _NOT.search(before) or _SEEN.search(before) or _COMPARED.search(before):
             continue
         rest = sentence[match.end():].split()
         if place := _place(match.group(1), rest[0].strip(",.;:").lower() if rest else ""):
