@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from novelcrew import hookimpl
+from novelcrew.default_plugins.offline.extract import TextFacts
 from novelcrew.default_plugins.offline.fill import OFFLINE_NOTE
 from novelcrew.default_plugins.offline.llm import OfflineLLM, answer, schema_in
 from novelcrew.specs import Crew
@@ -326,6 +327,43 @@ def test_a_thing_named_like_a_person_is_not_cast_nor_a_pony_a_location() -> None
     assert eagles.characters[:2] == ["Mara Quill", "Kit Moody"]
     assert not {"the Creag Mhor", "the Trust"} & set(eagles.characters)
     assert not [n for n in eagles.characters if "'s " in n]
+
+
+def test_a_person_is_cast_once_under_every_name_and_a_pub_is_no_one() -> None:
+    """The Duchess's call sheet had "Mo" and "Maureen Kelly" as two people, "the Feathers"
+    (the pub, with a character reference sheet in the visual bible), and no Edith Kelly, so
+    "Edith Kelly was eighty-four" never reached Nan's look. A story says whom a name is
+    ("Terence Bright had been Tel since he was nine"), "Mo" is a Maureen, and a "the" name
+    before a kind of place ("the Feathers public bar") is a place."""
+    text = (
+        "Nobody in the Feathers called Maureen Kelly by her name. \"Evening,\" said Mo.\n\n"
+        "Terence Bright had been Tel since he was nine. Tel laughed. \"Never,\" said Tel.\n\n"
+        "Edith Kelly was eighty-four and had been Nan to the whole street. Nan sat down. "
+        "\"Sit,\" said Nan. Mo sat.\n\n"
+        "On Thursday the Feathers public bar was full, and the Feathers needed thirty-two to "
+        "win.")
+    facts = TextFacts(text)
+    assert sorted(facts.characters) == ["Mo", "Nan", "Tel"]
+    assert facts.aliases("Mo") == ["Maureen Kelly"]
+    assert facts.aliases("Tel") == ["Terence Bright"]
+    assert facts.aliases("Nan") == ["Edith Kelly"]
+
+
+def test_a_pronoun_before_a_name_is_not_that_persons() -> None:
+    """Nan was "he", from 'He stood at the oche ..., and Nan turned round in her wheelchair',
+    so her own '"When your father was dying," she said' lost its speaker; and a "she said"
+    after a paragraph naming two women went to the one whose "she" the story had settled."""
+    text = (
+        "Dez came in. He sat down by the fire.\n\n"
+        "He stood at the oche with the darts, and Nan turned round in her wheelchair. "
+        "He threw.\n\n"
+        "Nan put the rosary down. \"When your father was dying,\" she said, \"he drove.\"\n\n"
+        "Mo sat down, and she frowned. \"Sit,\" Ro said.\n\n"
+        "Ro, Mo's daughter, was eating toast at the counter, and Mo was at the sink.\n\n"
+        "\"Mum, just let Dez throw,\" she said.")
+    facts = TextFacts(text)
+    assert facts.speaker_of("When your father was dying,") == "Nan"
+    assert facts.speaker_of("Mum, just let Dez throw,") == ""  # Ro or Mo: no guess
 
 
 class TimedScene(BaseModel):

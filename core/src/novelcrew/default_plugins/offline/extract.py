@@ -152,6 +152,10 @@ _LEAD = re.compile(r"(?m)^[-*\s]*([A-Z][^()\n:]{0,80}?) \(protagonist\)[^:\n]*(?
 _KNOWN_AS = re.compile(rf"\b({_NAME}),? (?:(?:whom|who)\b[^.;\"\u201c]{{0,60}}?\bcalled|"
                        rf"(?:who|whose)\b[^.;\"\u201c]{{0,60}}?\b(?:real |proper |full )?"
                        rf"name was|(?:better |also )?known as) ({_NAME})")
+#: a name someone has gone by: "Terence Bright had been Tel since he was nine", "Edith Kelly
+#: was eighty-four and had been Nan to the whole street"
+_NICKNAMED = re.compile(rf"\b({_NAME})\b[^.;\"\u201c]{{0,40}}?\bhad (?:always )?been ({_NAME}) "
+                        r"(?:since|to|for|ever since)\b")
 #: what comes before a thing's name, not a person's: "her old Honda", "Tom's Land Rover",
 #: "the Plough and Harrow"
 _BEFORE_THING = (r"(?:(?i:\b(?:the|a|an|her|his|their|my|our|its|your|this|that))|'s|"
@@ -171,6 +175,11 @@ _FORMAL = {short: formal for forms, formal in (
     ("Fred Freddie", "Frederick"), ("Matt", "Matthew"), ("Ben", "Benjamin"),
     ("Annie", "Anne Anna"), ("Sally", "Sarah"), ("Molly Polly", "Mary"),
     ("Nell Nellie", "Eleanor Helen Ellen"), ("Becky", "Rebecca"), ("Vicky", "Victoria"),
+    ("Mo", "Maureen Maurice Morris"), ("Terry Tel", "Terence"), ("Des Dez", "Desmond"),
+    ("Edie", "Edith"), ("Gerry", "Gerald Gerard Geraldine"), ("Ken Kenny", "Kenneth"),
+    ("Len Lenny", "Leonard"), ("Ron Ronnie", "Ronald"), ("Don Donnie", "Donald"),
+    ("Phil", "Philip Phillip"), ("Steve", "Stephen Steven"), ("Tim", "Timothy"),
+    ("Val", "Valerie"), ("Bernie", "Bernard Bernadette"), ("Frank Frankie", "Francis Frances"),
 ) for short in forms.split()}
 #: a title keeps a name a person's after "the" ("the Reverend Hale")
 _TITLES = _wordset("Reverend Father Mother Sister Brother Doctor Dr Professor Captain Sergeant "
@@ -367,7 +376,8 @@ class TextFacts:
         for name in self.names:
             if name in place_set or (set(name.split()) <= title_words and name != self.title) \
                     or re.search(r"['\u2019]s ", name) \
-                    or (_PLACE_SUFFIX.search(name) and not self._speaks(name)):
+                    or (_PLACE_SUFFIX.search(name) and not self._speaks(name)) \
+                    or self._names_a_place(name):
                 continue  # "Hamish Dunn's Range Rover", "The Inchcarra Hotel"
             head = name.removeprefix("the ").split()[0]  # "the Englishman": not every "the"
             mentions, placed = self._mentions(
@@ -384,6 +394,15 @@ class TextFacts:
             people.append((2 * mentions + (1 if self._speaks(name) else 0), name))
         people.sort(key=lambda sn: (-sn[0], sn[1]))
         return [n for _, n in people]
+
+    def _names_a_place(self, name: str) -> bool:
+        """A name the text puts after "the" and before a kind of place ("the Feathers public
+        bar", "the Feathers car park"): a pub or a hotel, whatever else it does ("the Feathers
+        needed thirty-two to win")."""
+        bare = re.escape(name.removeprefix("the "))
+        after = re.finditer(rf"\bthe {bare} (?:public |saloon |lounge |back |front )?"
+                            r"([a-z]+(?: park)?)\b", self.text)
+        return any(m.group(1).replace(" ", "-") in SETTINGS for m in after)
 
     def _only_listed(self, name: str) -> bool:
         """Whether every mention of ``name`` is an item of a list of capitalised names
@@ -457,6 +476,9 @@ class TextFacts:
         other's alias."""
         counts = {n: len(self.mentions(n)) for n in self.names}
         out: dict[str, str] = {}
+        for before, other in _NICKNAMED.findall(self.text):  # named once, gone by since
+            if other in counts and before != other and counts.get(before, 0) < counts[other]:
+                out[before] = other
         for before, other in _KNOWN_AS.findall(self.text):
             words = before.split()  # "every October Thomas Ashworth, whom ...": the name ends it
             one = next((n for n in (" ".join(words[i:]) for i in range(len(words)))
@@ -465,7 +487,8 @@ class TextFacts:
                 less, more = sorted((one, other), key=lambda n: (counts[n], n != other))
                 out[less] = more
         for short, formal in _FORMAL.items():  # "Friday, Daniel," to Danny: his mother's word
-            full = next((f for f in formal.split() if f in counts), None)
+            full = next((n for f in formal.split() for n in counts
+                         if n == f or n.startswith(f + " ")), None)  # Mo is Maureen Kelly
             if short in counts and full is not None and short not in out and full not in out:
                 less, more = sorted((short, full), key=lambda n: (counts[n], n == full))
                 out[less] = more
@@ -674,10 +697,11 @@ class TextFacts:
             return ""
         previous = self._said_by(spans[index - 1], depth)
         if not previous and beat:  # '"They want to move the closing up," he said.' after
-            # 'Danny came at ten ...': the one he the narration before names
+            # 'Danny came at ten ...': the one he the narration before names (one whose he or
+            # she the story never settles may be the one)
             start, end = spans[index - 1]
             fits = [n for n in self._named_in(self.narration(self.text[start:end]))
-                    if self._pronouns.get(n) == beat.group(1).lower()]
+                    if self._pronouns.get(n) in (beat.group(1).lower(), None)]
             return fits[0] if len(fits) == 1 else ""
         if not previous:
             return ""
@@ -756,16 +780,18 @@ class TextFacts:
     def _pronouns(self) -> dict[str, str | None]:
         """Each character's "he" or "she". First by the sentence after one that opens on
         their name ("Theo Lind arrived at ten past four. He was nineteen"); else by the
-        subject pronouns of the sentences that name only them ("Clare pulled up ... and she
-        ..."), where a point of view's "she" can outnumber his own; "his" and "her" are as
-        often someone else's. None on a tie."""
+        subject pronouns after the name in the sentences that name only them ("Clare pulled
+        up ... and she ..."), where a point of view's "she" can outnumber his own; "his" and
+        "her" are as often someone else's. None on a tie."""
         firsts = {n: re.compile(rf"\b{re.escape(n.split()[0])}\b") for n in self.characters}
         counts = {n: Counter[str]() for n in self.characters}
         opening = {n: Counter[str]() for n in self.characters}
         for sentence, after in itertools.pairwise([*self.sentences, ""]):
             here = [n for n, pattern in firsts.items() if pattern.search(sentence)]
-            if len(here) == 1:
-                told = self.narration(sentence).lower()
+            if len(here) == 1:  # a pronoun before the name is someone else's: "He stood at
+                # the oche ..., and Nan turned round in her wheelchair"
+                named = firsts[here[0]].search(sentence)
+                told = self.narration(sentence[named.start() if named else 0:]).lower()
                 counts[here[0]]["he"] += len(re.findall(r"\b(?:he|himself)\b", told))
                 counts[here[0]]["she"] += len(re.findall(r"\b(?:she|herself)\b", told))
                 head = _OPENING_NAME.match(sentence)
@@ -806,6 +832,7 @@ class TextFacts:
         out = [n for n in self.names if n != name and n not in self.characters
                and self._known_as.get(n, name) == name  # "Thomas Ashworth" is Tuck's only
                and (set(n.split()) & words or n in self._known_as)]
+        out += [n for n, known in self._known_as.items() if known == name and n not in out]
         first = name.split()[0]
         if " " in name and first not in out and re.search(rf"\b{re.escape(first)}\b(?!\s+"
                                                           rf"{re.escape(name.split()[1])})",
