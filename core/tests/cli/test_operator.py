@@ -54,6 +54,26 @@ def test_a_bad_setting_is_one_line_naming_the_variable(tmp_path: Path) -> None:
     assert len(out.stderr.strip().splitlines()) == 1
 
 
+def test_an_unknown_job_backend_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    """Backends come from plugins, so the name is checked when the server builds its
+    backend: it was a ``BackendUnavailable`` traceback with exit status 1."""
+    out = run("serve", "--port", str(free_port()), cwd=tmp_path, NOVELCREW_JOB_BACKEND="nope",
+              NOVELCREW_DATA_DIR=str(tmp_path / "data"))
+    assert out.returncode == 2, out.stderr
+    assert "Traceback" not in out.stderr
+    assert out.stderr.strip().splitlines()[-1] == (
+        "novelcrew: error: bad setting NOVELCREW_JOB_BACKEND='nope': no loaded plugin "
+        "registers that job backend; known: arq, inline")
+
+
+def test_a_bad_redis_url_stops_the_worker_with_one_line(tmp_path: Path) -> None:
+    out = run("worker", cwd=tmp_path, NOVELCREW_REDIS_URL="localhost:6379")
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.strip().splitlines() == [
+        "novelcrew: error: bad setting NOVELCREW_REDIS_URL='localhost:6379': Value error, "
+        "should start with redis://, rediss://, unix://"]
+
+
 def test_a_bad_plugin_setting_is_one_line_naming_the_variable(tmp_path: Path) -> None:
     """Checked at the start of a command that runs jobs, not left to fail every job."""
     bad = {"NOVELCREW_PLUGINS": "storyboard", "NOVELCREW_STORYBOARD_CLIP_SECONDS": "abc",

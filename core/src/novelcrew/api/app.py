@@ -34,7 +34,7 @@ from novelcrew.api.routes import models as models_route
 from novelcrew.api.routes import plugins as plugins_route
 from novelcrew.backends.base import JobBackend
 from novelcrew.plugins import Plugins, get_plugins
-from novelcrew.settings import Settings, get_settings
+from novelcrew.settings import Settings, SettingsError, get_settings
 
 DESCRIPTION = """novelcrew runs crews of AI agents on stories as background jobs.
 
@@ -47,7 +47,15 @@ DOCS_STATIC = "/docs-static"
 
 
 def build_backend(settings: Settings, plugins: Plugins) -> JobBackend:
-    """The backend ``settings.job_backend`` names, built by the plugin that registers it."""
+    """The backend ``settings.job_backend`` names, built by the plugin that registers it.
+
+    A name no plugin registers is a bad setting (``SettingsError``: ``novelcrew serve``
+    stops with one line naming the variable, exit 2), not an outage: backends come from
+    plugins, so the settings model cannot check the name itself."""
+    if settings.job_backend not in plugins.registry.backends:
+        known = ", ".join(sorted(plugins.registry.backends)) or "none"
+        raise SettingsError(f"bad setting NOVELCREW_JOB_BACKEND={settings.job_backend!r}: "
+                            f"no loaded plugin registers that job backend; known: {known}")
     return plugins.registry.backend(settings.job_backend).factory(settings, plugins)
 
 
