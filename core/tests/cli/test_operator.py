@@ -74,6 +74,26 @@ def test_a_bad_redis_url_stops_the_worker_with_one_line(tmp_path: Path) -> None:
         "should start with redis://, rediss://, unix://"]
 
 
+def test_a_backend_that_cannot_start_ends_serve_with_its_cause(tmp_path: Path) -> None:
+    """Exit status 3, as before, but the last line says why (it was uvicorn's
+    "Application startup failed. Exiting." after a 60-frame traceback in one JSON line)."""
+    (tmp_path / "taken").write_text("")
+    out = run("serve", "--port", str(free_port()), "--data-dir", str(tmp_path / "taken"),
+              cwd=tmp_path)
+    assert out.returncode == 3, out.stderr
+    assert out.stderr.strip().splitlines()[-1].startswith(
+        "novelcrew: error: the inline job backend could not start: FileExistsError: ")
+    assert '"event":"backend_start_failed"' in out.stderr
+    nobody = free_port()
+    out = run("serve", "--port", str(free_port()), cwd=tmp_path, NOVELCREW_JOB_BACKEND="arq",
+              NOVELCREW_REDIS_URL=f"redis://:hunter2@127.0.0.1:{nobody}/0")
+    assert out.returncode == 3, out.stderr
+    last = out.stderr.strip().splitlines()[-1]
+    assert last.startswith("novelcrew: error: the arq job backend could not start: "
+                           "ConnectionError: "), last
+    assert f"127.0.0.1:{nobody}" in last and "hunter2" not in out.stderr
+
+
 def test_a_bad_plugin_setting_is_one_line_naming_the_variable(tmp_path: Path) -> None:
     """Checked at the start of a command that runs jobs, not left to fail every job."""
     bad = {"NOVELCREW_PLUGINS": "storyboard", "NOVELCREW_STORYBOARD_CLIP_SECONDS": "abc",

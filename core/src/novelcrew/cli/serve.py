@@ -91,10 +91,15 @@ def run_server(overrides: dict[str, Any], sockets: list[Any] | None = None,
         http=guarded_protocol(AutoHTTPProtocol, settings.header_timeout_seconds),
     )
     server = _draining_server(config, app.state.backend, settings.worker_grace_seconds)
-    with contextlib.suppress(KeyboardInterrupt):  # as uvicorn.run: the SIGINT it handled,
-        server.run(sockets)  # raised again once it shut down
+    try:
+        with contextlib.suppress(KeyboardInterrupt):  # as uvicorn.run: the SIGINT it
+            server.run(sockets)  # handled, raised again once it shut down
+    finally:  # uvicorn itself exits (status 3) when the app fails to start
+        if not server.started and app.state.start_error:
+            # the cause, last on stderr, as a bad setting's line is
+            typer.echo(f"novelcrew: error: {app.state.start_error}", err=True)
     if not server.started:
-        raise SystemExit(3)  # as uvicorn.run: the app failed to start
+        raise SystemExit(3)
 
 
 #: the settings flags map to these variables, so uvicorn's reloaded process sees them
