@@ -111,6 +111,19 @@ def test_the_systemd_units_verify(tmp_path: Path) -> None:
     assert "novelcrew" not in result.stderr, result.stderr
 
 
+def test_the_units_outwait_a_draining_process() -> None:
+    """systemd SIGKILLs a unit still running ``TimeoutStopSec`` after SIGTERM. The API's was
+    30 s, the default grace itself: an inline server draining its running jobs (grace, then
+    uvicorn's 10 s to close connections) was killed before it handed them back."""
+    from novelcrew.settings import Settings
+
+    grace = Settings(_env_file=None).worker_grace_seconds
+    for unit in ("novelcrew-api.service", "novelcrew-worker@.service"):
+        text = (DEPLOY / "systemd" / unit).read_text()
+        [stop] = re.findall(r"^TimeoutStopSec=(\d+)$", text, flags=re.M)
+        assert int(stop) > grace + 10, (unit, stop)
+
+
 def test_the_images_dependency_layer_has_every_workspace_members_manifest() -> None:
     """Step 1 installs third-party dependencies from the members' manifests, so that layer is
     rebuilt only when uv.lock changes; a member left out (storyboard, eval and exports were)
