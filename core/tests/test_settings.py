@@ -110,6 +110,9 @@ def test_a_bad_value_names_the_variable_that_was_set(monkeypatch: pytest.MonkeyP
     # arq raised RuntimeError('invalid DSN scheme'), the rate limiter a `limits` error
     ("NOVELCREW_REDIS_URL", "notaurl", "should start with redis://, rediss://, unix://"),
     ("NOVELCREW_REDIS_URL", "redis://cache/zero", "the database 'zero' is not a number"),
+    # taken for a host name that never matched: every webhook to 10.x was refused
+    ("NOVELCREW_WEBHOOK_ALLOW", "127.0.0.1,10.0.0.0/33", "'10.0.0.0/33' is not an address"),
+    ("NOVELCREW_WEBHOOK_ALLOW", "300.1.1.1", "'300.1.1.1' is not an address or CIDR"),
 ])
 def test_a_value_the_server_cannot_use_is_refused_at_start(
         monkeypatch: pytest.MonkeyPatch, name: str, value: str, problem: str) -> None:
@@ -135,6 +138,8 @@ def test_good_values_pass_as_operators_write_them(monkeypatch: pytest.MonkeyPatc
     for value in ("redis://:pw@10.0.0.5:6380/2", "rediss://cache.internal", "unix:///run/r.sock"):
         monkeypatch.setenv("NOVELCREW_REDIS_URL", value)
         assert Settings(_env_file=None).redis_url == value
+    monkeypatch.setenv("NOVELCREW_WEBHOOK_ALLOW", "127.0.0.1,novel-movie.internal,10.0.0.0/8,::1")
+    assert len(Settings(_env_file=None).webhook_allow) == 4
     monkeypatch.setenv("NOVELCREW_LOG_LEVEL", "debug")
     assert Settings(_env_file=None).log_level == "DEBUG"
 

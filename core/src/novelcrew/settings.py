@@ -205,6 +205,21 @@ class Settings(BaseSettings):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
 
+    @field_validator("webhook_allow")
+    @classmethod
+    def _allow_entries(cls, value: list[str]) -> list[str]:
+        """A CIDR or address that does not parse would be taken for a host name that never
+        matches, so its webhooks were refused with no hint why: it stops the start instead."""
+        import ipaddress
+
+        for entry in value:
+            if "/" in entry or re.fullmatch(r"[\d.]+|[\da-fA-F:]*:[\da-fA-F:.]*", entry):
+                try:
+                    ipaddress.ip_network(entry, strict=False)
+                except ValueError as exc:
+                    raise ValueError(f"{entry!r} is not an address or CIDR: {exc}") from None
+        return value
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _log_level(cls, value: Any) -> Any:
