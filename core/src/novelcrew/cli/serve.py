@@ -16,7 +16,8 @@ def serve_command(
     host: str | None = typer.Option(None, "--host", help="Interface to bind (default 127.0.0.1)."),
     port: int | None = typer.Option(None, "--port", help="Port to listen on (default 5001)."),
     data_dir: Path | None = typer.Option(
-        None, "--data-dir", help="Where the inline backend keeps its SQLite job store."
+        None, "--data-dir", help="Where the inline job store, the embedded knowledge graph "
+        "and crewAI's storage live (default .novelcrew; NOVELCREW_DATA_DIR)."
     ),
     backend: str | None = typer.Option(None, "--backend", help="Job backend: inline or arq."),
     log_level: str | None = typer.Option(None, "--log-level", help="DEBUG, INFO, WARNING..."),
