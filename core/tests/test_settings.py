@@ -101,6 +101,49 @@ def test_a_bad_value_names_the_variable_that_was_set(monkeypatch: pytest.MonkeyP
                           "unable to parse string as an integer")
 
 
+@pytest.mark.parametrize(("name", "value", "problem"), [
+    # uvicorn raised KeyError('loud') once the app had started
+    ("NOVELCREW_LOG_LEVEL", "LOUD", "should be one of DEBUG, INFO, WARNING, ERROR, CRITICAL"),
+    # 70000 was bound as 70000 % 65536 while the summary said :70000
+    ("NOVELCREW_PORT", "70000", "less than or equal to 65535"),
+    ("NOVELCREW_PORT", "-1", "greater than or equal to 0"),
+    # arq raised RuntimeError('invalid DSN scheme'), the rate limiter a `limits` error
+    ("NOVELCREW_REDIS_URL", "notaurl", "should start with redis://, rediss://, unix://"),
+    ("NOVELCREW_REDIS_URL", "redis://cache/zero", "the database 'zero' is not a number"),
+    # taken for a host name that never matched: every webhook to 10.x was refused
+    ("NOVELCREW_WEBHOOK_ALLOW", "127.0.0.1,10.0.0.0/33", "'10.0.0.0/33' is not an address"),
+    ("NOVELCREW_WEBHOOK_ALLOW", "300.1.1.1", "'300.1.1.1' is not an address or CIDR"),
+])
+def test_a_value_the_server_cannot_use_is_refused_at_start(
+        monkeypatch: pytest.MonkeyPatch, name: str, value: str, problem: str) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError) as err:
+        Settings(_env_file=None)
+    error = settings_error(err.value)
+    assert error is not None and str(error).startswith(f"bad setting {name}=")
+    assert problem in str(error)
+
+
+def test_a_bad_redis_url_is_quoted_without_its_password(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NOVELCREW_REDIS_URL", "redis://admin:hunter2@cache:six/0")
+    with pytest.raises(ValidationError) as err:
+        Settings(_env_file=None)
+    error = str(settings_error(err.value))
+    assert "hunter2" not in error
+    assert "NOVELCREW_REDIS_URL='redis://admin:***@cache:six/0'" in error
+
+
+def test_good_values_pass_as_operators_write_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    for value in ("redis://:pw@10.0.0.5:6380/2", "rediss://cache.internal", "unix:///run/r.sock"):
+        monkeypatch.setenv("NOVELCREW_REDIS_URL", value)
+        assert Settings(_env_file=None).redis_url == value
+    monkeypatch.setenv("NOVELCREW_WEBHOOK_ALLOW", "127.0.0.1,novel-movie.internal,10.0.0.0/8,::1")
+    assert len(Settings(_env_file=None).webhook_allow) == 4
+    monkeypatch.setenv("NOVELCREW_LOG_LEVEL", "debug")
+    assert Settings(_env_file=None).log_level == "DEBUG"
+
+
 def test_a_bad_plugin_setting_names_the_variable_or_the_toml_key(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """What a job that reads a plugin's settings fails with (``settings_error``, its message

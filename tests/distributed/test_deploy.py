@@ -73,6 +73,22 @@ def test_the_compose_file_is_valid_and_defines_api_worker_and_persistent_redis(
     assert "ports" not in services["worker"]  # scalable: --scale worker=N
 
 
+def test_the_api_health_checks_outwait_the_health_endpoints_own_bound() -> None:
+    """``/health`` waits up to ``CHECK_TIMEOUT`` for a hanging optional dependency (a model
+    provider that accepts and never answers took it 4.1 s): a container check that gives up
+    sooner (it was 4 s) marks a working API unhealthy while the provider hangs."""
+    from novelcrew.api.routes.health import CHECK_TIMEOUT
+
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    check = compose["services"]["api"]["healthcheck"]
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    [docker_timeout] = re.findall(r"HEALTHCHECK .*--timeout=(\d+)s", dockerfile)
+    for test, timeout in ((" ".join(check["test"]), int(check["timeout"].rstrip("s"))),
+                          (dockerfile.split("HEALTHCHECK", 1)[1], int(docker_timeout))):
+        [client] = re.findall(r"/health', timeout=(\d+)\)", test)
+        assert CHECK_TIMEOUT < int(client) < timeout, (client, timeout)
+
+
 def test_the_systemd_units_verify(tmp_path: Path) -> None:
     """``systemd-analyze verify`` on the units, pointed at this machine's novelcrew; each gives
     the service a writable state directory as its HOME (crewAI writes under ``$HOME``, and
@@ -93,6 +109,19 @@ def test_the_systemd_units_verify(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "novelcrew" not in result.stderr, result.stderr
+
+
+def test_the_units_outwait_a_draining_process() -> None:
+    """systemd SIGKILLs a unit still running ``TimeoutStopSec`` after SIGTERM. The API's was
+    30 s, the default grace itself: an inline server draining its running jobs (grace, then
+    uvicorn's 10 s to close connections) was killed before it handed them back."""
+    from novelcrew.settings import Settings
+
+    grace = Settings(_env_file=None).worker_grace_seconds
+    for unit in ("novelcrew-api.service", "novelcrew-worker@.service"):
+        text = (DEPLOY / "systemd" / unit).read_text()
+        [stop] = re.findall(r"^TimeoutStopSec=(\d+)$", text, flags=re.M)
+        assert int(stop) > grace + 10, (unit, stop)
 
 
 def test_the_images_dependency_layer_has_every_workspace_members_manifest() -> None:

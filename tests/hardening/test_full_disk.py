@@ -38,7 +38,9 @@ def test_full_disk_degrades_and_accepted_jobs_resume(tmp_path: Path, tmpfs: Path
         # nothing failed, nothing finished: the jobs wait as they were last stored
         time.sleep(3)
         assert set(statuses(url).values()) <= {"queued", "running"}
-        assert httpx.get(f"{url}/health").json()["status"] == "degraded"
+        degraded = httpx.get(f"{url}/health")
+        assert degraded.json()["status"] == "degraded"
+        assert degraded.status_code == 503  # as the operator guide says: a health check sees it
 
         filler.unlink()  # space returns: the jobs resume without anyone asking
         final = wait_for(lambda: set((s := statuses(url)).values()) == {"succeeded"} and s,

@@ -110,7 +110,7 @@ def test_no_failure_path_logs_the_story_or_a_result(tmp_path: Path, tmpfs: Path)
     assert logged("webhook_failed")
     assert logged("observer_failed")  # Payload unreachable
     assert logged("pathrag")  # the graph service unreachable
-    assert logged("model call failed")
+    assert logged("model_call_failed")
     assert logged("inline_job_waits_for_store")
     assert any(line.get("exception") for line in lines), "no traceback was logged"
     # and the story is in none of it (nor in anything printed)

@@ -37,6 +37,9 @@ CREW_DURATION = Histogram(
     buckets=DURATION_BUCKETS,
 )
 QUEUE_DEPTH = Gauge("novelcrew_queue_depth", "Jobs waiting to run.")
+#: the backend gauges keep their last values while the store is away; this says so
+BACKEND_UP = Gauge("novelcrew_backend_up", "1 when the job backend's store (SQLite, Redis) "
+                   "answered this scrape; 0: the backend gauges are stale.")
 JOBS_BY_STATUS = Gauge("novelcrew_jobs", "Jobs in the store, by status.", ["status"])
 LIVE_WORKERS = Gauge("novelcrew_live_workers", "Workers with a live heartbeat (arq backend).")
 WORKER_RUNNING = Gauge("novelcrew_worker_running_jobs", "Jobs a worker runs now (arq backend).",
@@ -91,6 +94,7 @@ def uninstall(plugins: Plugins) -> None:
 
 
 def set_backend_gauges(stats: dict[str, Any]) -> None:
+    BACKEND_UP.set(1)
     QUEUE_DEPTH.set(stats.get("queue_depth", 0))
     for status, count in (stats.get("counts") or {}).items():
         JOBS_BY_STATUS.labels(status).set(count)

@@ -63,8 +63,9 @@ class Settings(BaseSettings):
 
     # server
     host: str = Field("127.0.0.1", validation_alias=_env("HOST"))
-    port: int = Field(5001, validation_alias=_env("PORT", "CREWAI_PORT"))
+    port: int = Field(5001, ge=0, le=65535, validation_alias=_env("PORT", "CREWAI_PORT"))
     data_dir: Path = Field(Path(".novelcrew"), validation_alias=_env("DATA_DIR"))
+    #: upper-cased; one of ``LOG_LEVELS`` (uvicorn and the logging setup take no other)
     log_level: str = Field("INFO", validation_alias=_env("LOG_LEVEL"))
     #: a free label shown by /stats (the original server's ENVIRONMENT), e.g. staging
     environment: str = Field("production", validation_alias=_env("ENVIRONMENT"))
@@ -204,6 +205,53 @@ class Settings(BaseSettings):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
 
+    @field_validator("webhook_allow")
+    @classmethod
+    def _allow_entries(cls, value: list[str]) -> list[str]:
+        """A CIDR or address that does not parse would be taken for a host name that never
+        matches, so its webhooks were refused with no hint why: it stops the start instead."""
+        import ipaddress
+
+        for entry in value:
+            if "/" in entry or re.fullmatch(r"[\d.]+|[\da-fA-F:]*:[\da-fA-F:.]*", entry):
+                try:
+                    ipaddress.ip_network(entry, strict=False)
+                except ValueError as exc:
+                    raise ValueError(f"{entry!r} is not an address or CIDR: {exc}") from None
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _log_level(cls, value: Any) -> Any:
+        """``info`` is ``INFO``; a level uvicorn does not know stops the command here with
+        one line, not a ``KeyError`` from inside uvicorn once the app has started."""
+        if not isinstance(value, str):
+            return value
+        level = value.strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"should be one of {', '.join(LOG_LEVELS)}")
+        return level
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str) -> str:
+        """A URL Redis clients take (``redis://``, ``rediss://``, ``unix://``), checked at
+        start: the worker and the rate limiter otherwise fail on it deep inside arq or
+        ``limits`` with a traceback that does not name the variable."""
+        from urllib.parse import urlsplit
+
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018 -- raises on a port that is not a number
+        except ValueError as exc:
+            raise ValueError(f"not a URL: {exc}") from None
+        if parts.scheme not in REDIS_SCHEMES:
+            raise ValueError("should start with " + ", ".join(f"{s}://" for s in REDIS_SCHEMES))
+        database = parts.path.lstrip("/")
+        if parts.scheme != "unix" and database and not database.isdigit():
+            raise ValueError(f"the database {database!r} is not a number (redis://host:port/0)")
+        return value
+
     @field_validator("cpu_affinity", mode="before")
     @classmethod
     def _cpu_list(cls, value: Any) -> Any:
@@ -292,6 +340,12 @@ class Settings(BaseSettings):
             if key in overrides:
                 return key, max(1, int(overrides[key]))
         return model_id, self.model_concurrency
+
+#: the levels ``NOVELCREW_LOG_LEVEL`` takes (upper or lower case)
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+#: URL schemes of ``NOVELCREW_REDIS_URL`` (what arq's ``RedisSettings.from_dsn`` accepts)
+REDIS_SCHEMES = ("redis", "rediss", "unix")
 
 #: a tenant's name in ``NOVELCREW_API_KEYS=key:tenant`` (no ``:``: it becomes part of keys)
 TENANT_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -435,8 +489,17 @@ def _bad_values(model: type[BaseSettings], exc: ValidationError, unset: str,
             where = f"[plugin_config.{plugin}] {field}"
         else:
             where = set_in_env[0] if set_in_env else f"{names[0]} ({unset})"
-        parts.append(f"{where}={error.get('input')!r}: {error['msg']}")
+        parts.append(f"{where}={_hide_password(error.get('input'))!r}: {error['msg']}")
     return "bad setting " + "; ".join(parts)
+
+
+#: the password of a URL's ``user:password@`` (a Redis or service URL)
+_URL_PASSWORD = re.compile(r"(://[^/@:\s]*:)[^@/\s]+@")
+
+
+def _hide_password(value: Any) -> Any:
+    """A bad URL is quoted back to the operator without its password (stderr is logged)."""
+    return _URL_PASSWORD.sub(r"\1***@", value) if isinstance(value, str) else value
 
 
 def check_plugin_settings(settings: Settings) -> None:

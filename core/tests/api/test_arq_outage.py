@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import structlog
 from conftest import make_settings
 from nc_redis_server import start_redis
 
@@ -26,6 +27,7 @@ async def test_redis_outage_is_503(tmp_path: Path, plugins: Any) -> None:
             async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                          base_url="http://t") as client:
                 health = (await client.get("/health")).json()
+                assert "novelcrew_backend_up 1.0" in (await client.get("/metrics")).text
                 assert health["dependencies"]["backend"]["data"]["redis"] == "ok"
                 job = await client.post("/jobs", json={"crews": ["echo"],
                                                        "inputs": {"story_text": "x"}})
@@ -53,7 +55,22 @@ async def test_redis_outage_is_503(tmp_path: Path, plugins: Any) -> None:
                         assert body["error_type"] == "backend_unavailable"
                     else:
                         assert body["error"]["type"] == "backend_unavailable"
-                assert (await client.get("/metrics")).status_code == 200
+                scrape = await client.get("/metrics")
+                assert scrape.status_code == 200
+                # the queue depth it still shows is stale, and the scrape says so
+                assert "novelcrew_backend_up 0.0" in scrape.text
+                # each outage line is an event name with the cause as a field
+                with structlog.testing.capture_logs() as logs:
+                    await client.get(f"/jobs/{job_id}")
+                    await client.get("/stats")
+                    await client.get("/metrics")
+                events = [(line["event"], line["log_level"]) for line in logs]
+                assert ("backend_unavailable", "warning") in events, logs
+                assert ("metrics_backend_stats_failed", "warning") in events, logs
+                for line in logs:
+                    assert " " not in line["event"], line
+                    if line["event"] != "request":
+                        assert "Connect" in line["error"], line
         finally:
             with contextlib.suppress(Exception):  # closing a link to a Redis that is gone
                 await lifespan.__aexit__(None, None, None)

@@ -75,6 +75,7 @@ async def test_a_chain_that_succeeds(client, log_lines):
     assert [first["crew"], second["crew"]] == ["metered", "echo"]
     assert first["seconds"] >= 0 and second["seconds"] >= 0
     assert done["seconds"] >= 0 and done["attempts"] == 1
+    assert done["seconds"] == round(done["seconds"], 3)  # to the ms, as the crew lines
     assert done["usage"] == {"offline": {"calls": 2, "prompt_tokens": 40,
                                          "completion_tokens": 10}}
     assert set(done["timings"]) == {"metered", "echo"}

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from nc_arq_helpers import CREWS, StartWorker, new_job, until, until_terminal
 
 from novelcrew.backends.arq import ArqBackend
@@ -119,12 +120,17 @@ async def test_a_429_in_one_worker_lowers_the_shared_limit_and_answers_raise_it(
     other.close()
 
 
-def test_calls_go_on_while_redis_does_not_answer(tmp_path: Path) -> None:
-    """No Redis at that address: the limiter holds this process's own pool meanwhile."""
+def test_calls_go_on_while_redis_does_not_answer(tmp_path: Path,
+                                                caplog: pytest.LogCaptureFixture) -> None:
+    """No Redis at that address: the limiter holds this process's own pool meanwhile, and
+    says so once (not once per model call: a 6 s outage wrote 15 lines for one job)."""
     limiter = RedisLimiter(f"redis://127.0.0.1:{free_port()}/0", "down")
-    tokens = [limiter.acquire("gone", 2) for _ in range(2)]
-    assert limiter._try("gone", 2) is None  # still bounded, by this process
+    with caplog.at_level("WARNING", logger="novelcrew.llm.limit"):
+        tokens = [limiter.acquire("gone", 2) for _ in range(2)]
+        assert limiter._try("gone", 2) is None  # still bounded, by this process
     for token in tokens:
         limiter.release("gone", token, 2)
     assert limiter._fallback.in_use("gone") == 0
+    said = [r.getMessage() for r in caplog.records if "did not answer" in r.getMessage()]
+    assert len(said) == 1 and "(1 call(s) so far)" in said[0], said
     limiter.close()

@@ -247,3 +247,43 @@ async def test_an_event_after_the_ending_reaches_no_observer_as_a_second_ending(
     assert late.type == "cancelled"  # the store's answer for a closed log
     assert heard == ["cancelled"]
     assert [e.type for e in await store.events(job.id)] == ["cancelled"]
+
+
+async def test_an_outage_logs_one_flush_failure_and_the_recovery(tmp_path: Path) -> None:
+    """Held writes are retried every 20 ms while Redis is away: a 3 s outage wrote about a
+    hundred identical ``redis_store_flush_failed`` lines. Now: one line at the first failure
+    (then one per ``FLUSH_FAILURE_LOG_SECONDS``), and one ``redis_store_flush_recovered``
+    with the count once the writes go through, none of them lost."""
+    import structlog
+    from nc_redis_server import start_redis
+
+    from novelcrew_sdk.testing import stop_process
+
+    proc, url = start_redis(tmp_path / "r", appendonly=True)
+    port = int(url.rsplit(":", 1)[1].split("/")[0])
+    store = RedisStore(url, Keys("flush"))
+    await store.open()
+    try:
+        job = make_job()
+        await store.save_with_event(job, "queued", create=True)
+        store.track(job.id)
+        await store.append_event(job.id, "started")  # the log's numbering is known
+        await store.flush()
+        with structlog.testing.capture_logs() as logs:
+            stop_process(proc, 10)
+            for i in range(5):
+                await store.append_event(job.id, "progress", data={"i": i})
+            await asyncio.sleep(1.0)  # about 50 retries
+            proc, _ = start_redis(tmp_path / "r", port=port, appendonly=True)
+            for _ in range(300):
+                if not any(line["event"] == "redis_store_flush_recovered" for line in logs):
+                    await asyncio.sleep(0.02)
+        failed = [line for line in logs if line["event"] == "redis_store_flush_failed"]
+        recovered = [line for line in logs if line["event"] == "redis_store_flush_recovered"]
+        assert len(failed) == 1 and failed[0]["failures"] == 1, failed
+        assert len(recovered) == 1 and recovered[0]["failures"] > 10, recovered
+        events = await store.events(job.id)
+        assert [e.data.get("i") for e in events[2:]] == [0, 1, 2, 3, 4]
+    finally:
+        await store.close()
+        stop_process(proc, 10)

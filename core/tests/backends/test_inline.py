@@ -349,3 +349,21 @@ def test_crewai_is_imported_in_a_thread_before_the_first_crew_with_agents(
     threads = ast.literal_eval(importing)
     assert threads, "crewAI was not imported before the crew with agents ran"
     assert "MainThread" not in threads, threads
+
+
+async def test_a_drain_names_the_jobs_it_hands_back(tmp_path: Path, plugins: Any) -> None:
+    """The operator's one line about a SIGTERM that cut jobs short says which ones, so they
+    can be followed after the restart (it gave only their count)."""
+    import structlog
+
+    backend = InlineBackend(plugins, make_settings(tmp_path))
+    await backend.start()
+    jobs = [await backend.submit(slow_job(steps=600, step_seconds=0.05)) for _ in range(2)]
+    for job in jobs:
+        await wait_status(backend, job.id, JobStatus.running)
+    with structlog.testing.capture_logs() as logs:
+        await backend.drain(grace=0.1)
+    await backend.stop()
+    [line] = [line for line in logs if line["event"] == "inline_jobs_handed_back"]
+    assert line["log_level"] == "warning" and line["jobs"] == 2
+    assert line["job_ids"] == sorted(job.id for job in jobs)

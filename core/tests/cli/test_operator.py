@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from novelcrew_sdk.testing import free_port, stop_process
 
 NOVELCREW = str(Path(sys.executable).parent / "novelcrew")
@@ -52,6 +54,46 @@ def test_a_bad_setting_is_one_line_naming_the_variable(tmp_path: Path) -> None:
     out = run("plugins", "--json", cwd=tmp_path)
     assert out.returncode == 2 and "NOVELCREW_CONCURRENCY" in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1
+
+
+def test_an_unknown_job_backend_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    """Backends come from plugins, so the name is checked when the server builds its
+    backend: it was a ``BackendUnavailable`` traceback with exit status 1."""
+    out = run("serve", "--port", str(free_port()), cwd=tmp_path, NOVELCREW_JOB_BACKEND="nope",
+              NOVELCREW_DATA_DIR=str(tmp_path / "data"))
+    assert out.returncode == 2, out.stderr
+    assert "Traceback" not in out.stderr
+    assert out.stderr.strip().splitlines()[-1] == (
+        "novelcrew: error: bad setting NOVELCREW_JOB_BACKEND='nope': no loaded plugin "
+        "registers that job backend; known: arq, inline")
+
+
+def test_a_bad_redis_url_stops_the_worker_with_one_line(tmp_path: Path) -> None:
+    out = run("worker", cwd=tmp_path, NOVELCREW_REDIS_URL="localhost:6379")
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.strip().splitlines() == [
+        "novelcrew: error: bad setting NOVELCREW_REDIS_URL='localhost:6379': Value error, "
+        "should start with redis://, rediss://, unix://"]
+
+
+def test_a_backend_that_cannot_start_ends_serve_with_its_cause(tmp_path: Path) -> None:
+    """Exit status 3, as before, but the last line says why (it was uvicorn's
+    "Application startup failed. Exiting." after a 60-frame traceback in one JSON line)."""
+    (tmp_path / "taken").write_text("")
+    out = run("serve", "--port", str(free_port()), "--data-dir", str(tmp_path / "taken"),
+              cwd=tmp_path)
+    assert out.returncode == 3, out.stderr
+    assert out.stderr.strip().splitlines()[-1].startswith(
+        "novelcrew: error: the inline job backend could not start: FileExistsError: ")
+    assert '"event":"backend_start_failed"' in out.stderr
+    nobody = free_port()
+    out = run("serve", "--port", str(free_port()), cwd=tmp_path, NOVELCREW_JOB_BACKEND="arq",
+              NOVELCREW_REDIS_URL=f"redis://:hunter2@127.0.0.1:{nobody}/0")
+    assert out.returncode == 3, out.stderr
+    last = out.stderr.strip().splitlines()[-1]
+    assert last.startswith("novelcrew: error: the arq job backend could not start: "
+                           "ConnectionError: "), last
+    assert f"127.0.0.1:{nobody}" in last and "hunter2" not in out.stderr
 
 
 def test_a_bad_plugin_setting_is_one_line_naming_the_variable(tmp_path: Path) -> None:
@@ -107,6 +149,49 @@ def test_serve_prints_one_summary_line_and_warns_about_offline(tmp_path: Path) -
     assert "backend=inline" in summary and f"data_dir={tmp_path / 'data'}" in summary
     assert "models: default=offline" in summary
     assert "plugins loaded 0 (none), failed 0" in summary
+
+
+def test_a_worker_is_the_arq_backend_without_being_told(tmp_path: Path) -> None:
+    """Started with only a Redis URL, a worker said ``backend=inline`` and kept its model
+    concurrency limits to itself instead of the Redis pools all workers share."""
+    log = tmp_path / "worker.log"
+    with log.open("w") as fh:
+        proc = subprocess.Popen(
+            [NOVELCREW, "worker", "--redis-url", f"redis://127.0.0.1:{free_port()}/0"],
+            cwd=tmp_path, env=env(NOVELCREW_DATA_DIR=str(tmp_path / "data")), stdout=fh,
+            stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while "WARNING: jobs will run" not in log.read_text():
+            assert proc.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+    finally:
+        stop_process(proc)
+    [summary] = [line for line in log.read_text().splitlines()
+                 if line.startswith("novelcrew ")]
+    assert "worker on novelcrew:queue: backend=arq " in summary
+
+
+def test_worker_settings_use_the_shared_model_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The model limits of a worker's jobs are the Redis pools (``limiter_for``) though
+    ``NOVELCREW_JOB_BACKEND`` is unset."""
+    import novelcrew.backends.arq.worker as arq_worker
+    from novelcrew.cli.worker import worker_command
+    from novelcrew.llm.limit import RedisLimiter, limiter_for
+    from novelcrew.settings import Settings
+
+    seen: list[Settings] = []
+    monkeypatch.delenv("NOVELCREW_JOB_BACKEND", raising=False)
+    monkeypatch.setattr(arq_worker, "run_worker",
+                        lambda settings, **_: seen.append(settings))
+    monkeypatch.setattr("novelcrew.cli.print_startup_summary", lambda *a, **k: None)
+    monkeypatch.setattr("novelcrew.cli.worker._configure_logging", lambda settings: None)
+    worker_command(concurrency=None, burst=False, redis_url=None, queue=None,
+                   log_level=None, check=False)
+    [settings] = seen
+    assert settings.job_backend == "arq"
+    assert isinstance(limiter_for(settings), RedisLimiter)
 
 
 def test_plugins_on_a_narrow_terminal_lists_whole_names(tmp_path: Path) -> None:

@@ -4,12 +4,14 @@ and task events reach the job in order, and cancelling stops the crew at its nex
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import subprocess
 import sys
 import threading
 from pathlib import Path
 from typing import Any
 
+import pytest
 from pydantic import BaseModel
 
 from novelcrew import hookimpl
@@ -111,6 +113,47 @@ async def test_cancelling_stops_the_crew_at_its_next_step(tmp_path: Path) -> Non
     outcome = await asyncio.wait_for(running, 30)
     assert outcome.job.status == "cancelled"
     assert len(answered) == 1  # no task after the cancel reached the model
+
+
+async def test_a_kickoff_handed_back_mid_crew_logs_no_unretrieved_error(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A draining server cancels the task awaiting a kickoff (the job is handed back, not
+    cancelled); the crew's thread then stops with ``JobCancelled``. Nobody awaited that any
+    more, so asyncio logged "Future exception was never retrieved" at error level for every
+    crew of a clean SIGTERM."""
+    import gc
+
+    from novelcrew.crewai.kickoff import wait_idle
+
+    release = threading.Event()
+    answered: list[str] = []
+
+    def slow(prompt: str) -> str:
+        answered.append(prompt)
+        release.wait(10)
+        return "Thought: done\nFinal Answer: a line."
+
+    plugins = make_plugins(StepsCrews(), scripted_models_plugin(ScriptedLLM(default=slow)))
+    settings = make_settings(tmp_path / "data", default_model="scripted")
+    store = MemoryStore()
+    await store.open()
+    job = Job(crews=["steps"], inputs={"tasks": 5})
+    await store.create(job)
+    running = asyncio.ensure_future(JobRunner(plugins, settings, store).run(
+        job.id, threading.Event()))
+    while not answered:
+        await asyncio.sleep(0.02)
+    with caplog.at_level("ERROR", logger="asyncio"):
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+        release.set()
+        assert await asyncio.to_thread(wait_idle, 10)
+        await asyncio.sleep(0.05)  # the future's outcome reaches the loop
+        gc.collect()
+    assert len(answered) == 1  # the crew stopped at its next step
+    assert not [r for r in caplog.records if "never retrieved" in r.getMessage()], \
+        [r.getMessage() for r in caplog.records]
 
 
 #: a fresh process whose first two kickoffs build crewAI's agent executor in two threads at

@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import structlog
 from fastapi import Depends, FastAPI
 from fastapi.middleware import Middleware
 from fastapi.middleware.cors import CORSMiddleware
@@ -33,8 +34,9 @@ from novelcrew.api.routes import metrics as metrics_route
 from novelcrew.api.routes import models as models_route
 from novelcrew.api.routes import plugins as plugins_route
 from novelcrew.backends.base import JobBackend
+from novelcrew.errors import describe_error
 from novelcrew.plugins import Plugins, get_plugins
-from novelcrew.settings import Settings, get_settings
+from novelcrew.settings import Settings, SettingsError, get_settings
 
 DESCRIPTION = """novelcrew runs crews of AI agents on stories as background jobs.
 
@@ -42,12 +44,22 @@ Errors are JSON `{"error": {"type", "message", "details"}}`. When the server has
 (`NOVELCREW_API_KEYS`), every route but `/health` needs one, sent as `X-API-Key: <key>` or
 `Authorization: Bearer <key>`."""
 
+_log = structlog.get_logger("novelcrew.api")
+
 #: where the docs' scripts and styles are served from
 DOCS_STATIC = "/docs-static"
 
 
 def build_backend(settings: Settings, plugins: Plugins) -> JobBackend:
-    """The backend ``settings.job_backend`` names, built by the plugin that registers it."""
+    """The backend ``settings.job_backend`` names, built by the plugin that registers it.
+
+    A name no plugin registers is a bad setting (``SettingsError``: ``novelcrew serve``
+    stops with one line naming the variable, exit 2), not an outage: backends come from
+    plugins, so the settings model cannot check the name itself."""
+    if settings.job_backend not in plugins.registry.backends:
+        known = ", ".join(sorted(plugins.registry.backends)) or "none"
+        raise SettingsError(f"bad setting NOVELCREW_JOB_BACKEND={settings.job_backend!r}: "
+                            f"no loaded plugin registers that job backend; known: {known}")
     return plugins.registry.backend(settings.job_backend).factory(settings, plugins)
 
 
@@ -61,7 +73,18 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None,
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         installed = metrics.install(plugins)
-        await backend.start()
+        try:
+            await backend.start()
+        except Exception as exc:
+            # said once, plainly: uvicorn follows it with the traceback and its own
+            # "Application startup failed"; ``novelcrew serve`` ends with this line (exit 3)
+            app.state.start_error = (f"the {settings.job_backend} job backend could not "
+                                     f"start: {type(exc).__name__}: {describe_error(exc)}")
+            _log.error("backend_start_failed", backend=settings.job_backend,
+                       error_type=type(exc).__name__, error=describe_error(exc))
+            if installed:
+                metrics.uninstall(plugins)
+            raise
         app.state.started_at = time.monotonic()
         try:
             yield
@@ -98,6 +121,7 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None,
     app.state.api_keys = ApiKeys(settings.api_keys)
     app.state.rate_limit = RateLimit.from_settings(settings)
     app.state.started_at = time.monotonic()
+    app.state.start_error = None
     app.state.sse_keepalive = jobs.DEFAULT_KEEPALIVE
     errors.install(app)
 

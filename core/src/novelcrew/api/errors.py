@@ -22,13 +22,13 @@ server lacks a plugin the crew needs, which its operator must install, so it ans
 
 from __future__ import annotations
 
-import logging
 import math
 import re
 import sqlite3
 from http import HTTPStatus
 from typing import Any
 
+import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
@@ -38,7 +38,7 @@ from starlette.responses import JSONResponse, Response
 
 from novelcrew.errors import NovelcrewError, RateLimited, ToolMissing, Unauthorized
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 #: statuses whose meaning differs over HTTP from the exception tree's default
 STATUS_OVERRIDES: dict[type[NovelcrewError], int] = {ToolMissing: 503}
@@ -96,7 +96,8 @@ def from_novelcrew_error(exc: NovelcrewError) -> JSONResponse:
     if isinstance(exc, Unauthorized):
         headers["WWW-Authenticate"] = 'Bearer realm="novelcrew"'
     if status >= 500:
-        log.warning("%s: %s", exc.error_type, exc.message)
+        # the error type is the event (backend_unavailable, tool_unavailable...)
+        log.warning(exc.error_type, status=status, error=exc.message)
     return error_response(status, exc.error_type, exc.message, exc.details, headers or None)
 
 
@@ -188,7 +189,8 @@ def internal_error() -> JSONResponse:
 
 
 def store_outage(exc: BaseException) -> JSONResponse:
-    log.warning("job store unavailable: %s: %s", type(exc).__name__, exc)
+    log.warning("backend_unavailable", status=503, error=f"{type(exc).__name__}: {exc}",
+                source="job store")
     return error_response(503, "backend_unavailable",
                           f"the job store is unavailable ({type(exc).__name__})")
 
@@ -219,7 +221,7 @@ def install(app: FastAPI) -> None:
         return store_outage(exc)
 
     async def unexpected_handler(request: Request, exc: Exception) -> Response:
-        log.error("unhandled error on %s %s", request.method, request.url.path,
+        log.error("unhandled_error", method=request.method, path=request.url.path,
                   exc_info=(type(exc), exc, exc.__traceback__))
         return internal_error()
 

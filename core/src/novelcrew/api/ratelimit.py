@@ -10,9 +10,9 @@ of ``NOVELCREW_API_KEYS``) or, without a valid key, its IP address.
 
 from __future__ import annotations
 
-import logging
 import time
 
+import structlog
 from limits import RateLimitItemPerMinute
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
@@ -20,7 +20,7 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from novelcrew.errors import RateLimited
 from novelcrew.settings import Settings
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 #: the Redis keys of the counts start with this
 KEY_PREFIX = "novelcrew:ratelimit"
@@ -66,5 +66,5 @@ class RateLimit:
         now = time.monotonic()
         if now - self._warned_at >= WARN_EVERY:
             self._warned_at = now
-            log.warning("rate limit storage failed; requests are not limited: %s: %s",
-                        type(exc).__name__, exc)
+            log.warning("rate_limit_storage_failed", error=f"{type(exc).__name__}: {exc}",
+                        effect="requests are not limited")

@@ -16,7 +16,8 @@ def serve_command(
     host: str | None = typer.Option(None, "--host", help="Interface to bind (default 127.0.0.1)."),
     port: int | None = typer.Option(None, "--port", help="Port to listen on (default 5001)."),
     data_dir: Path | None = typer.Option(
-        None, "--data-dir", help="Where the inline backend keeps its SQLite job store."
+        None, "--data-dir", help="Where the inline job store, the embedded knowledge graph "
+        "and crewAI's storage live (default .novelcrew; NOVELCREW_DATA_DIR)."
     ),
     backend: str | None = typer.Option(None, "--backend", help="Job backend: inline or arq."),
     log_level: str | None = typer.Option(None, "--log-level", help="DEBUG, INFO, WARNING..."),
@@ -91,10 +92,15 @@ def run_server(overrides: dict[str, Any], sockets: list[Any] | None = None,
         http=guarded_protocol(AutoHTTPProtocol, settings.header_timeout_seconds),
     )
     server = _draining_server(config, app.state.backend, settings.worker_grace_seconds)
-    with contextlib.suppress(KeyboardInterrupt):  # as uvicorn.run: the SIGINT it handled,
-        server.run(sockets)  # raised again once it shut down
+    try:
+        with contextlib.suppress(KeyboardInterrupt):  # as uvicorn.run: the SIGINT it
+            server.run(sockets)  # handled, raised again once it shut down
+    finally:  # uvicorn itself exits (status 3) when the app fails to start
+        if not server.started and app.state.start_error:
+            # the cause, last on stderr, as a bad setting's line is
+            typer.echo(f"novelcrew: error: {app.state.start_error}", err=True)
     if not server.started:
-        raise SystemExit(3)  # as uvicorn.run: the app failed to start
+        raise SystemExit(3)
 
 
 #: the settings flags map to these variables, so uvicorn's reloaded process sees them

@@ -39,7 +39,9 @@ def worker_command(
             "redis_url": redis_url, "queue_name": queue, "log_level": log_level,
         }.items() if value is not None
     }
-    settings = Settings(**overrides)
+    # a worker is the arq backend whatever NOVELCREW_JOB_BACKEND says: its model limits are
+    # then the Redis pools every worker shares, and its summary line says arq
+    settings = Settings(**overrides, job_backend="arq")
     if check:
         import asyncio
 

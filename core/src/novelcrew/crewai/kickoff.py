@@ -93,6 +93,12 @@ def in_crewai_thread(fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
     return loop.run_in_executor(kickoff_pool(), _counted, fn, *args)
 
 
+def _retrieved(future: asyncio.Future[Any]) -> None:
+    """Mark a finished future's outcome as seen (its error, if any, was expected)."""
+    if not future.cancelled():
+        future.exception()
+
+
 def wait_idle(timeout: float) -> bool:
     """Whether every call on the kickoff pool has ended, waiting up to ``timeout`` seconds.
 
@@ -280,7 +286,10 @@ async def _kickoff(ctx: RunContext, crew: Any, inputs: dict[str, Any]) -> Any:
         try:
             output = await asyncio.shield(future)
         except asyncio.CancelledError:
-            stopped.set()  # the thread ends at the crew's next step
+            stopped.set()  # the thread ends at the crew's next step, raising JobCancelled:
+            # expected, so retrieved here, or asyncio logs "Future exception was never
+            # retrieved" at error level for each crew a draining server hands back
+            future.add_done_callback(_retrieved)
             raise
         error = given_up(ctx)
         if error is not None:  # crewAI swallowed it (e.g. its output converter)

@@ -39,7 +39,9 @@ def job_event(event: JobEvent, job: Job) -> None:
                     attempt=job.attempts, message=event.message[:MAX_ERROR_CHARS])
     elif event.type in ("succeeded", "failed", "cancelled"):
         fields: dict[str, Any] = {
-            "job_id": job.id, "crews": job.crews, "seconds": job.duration_seconds,
+            "job_id": job.id, "crews": job.crews,
+            # milliseconds, as the crew lines (it printed 57.04382)
+            "seconds": None if job.duration_seconds is None else round(job.duration_seconds, 3),
             "attempts": job.attempts, "usage": _usage(job), "timings": job.timings,
         }
         if job.error is not None:

@@ -38,6 +38,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: while Redis is away, one warning per this many seconds (each model call falls back)
+REDIS_DOWN_LOG_SECONDS = 10.0
+
 __all__ = ["LEASE_SECONDS", "LocalLimiter", "ModelLimiter", "RedisLimiter", "Slot",
            "give_back_slots", "limiter_for", "model_slot", "rate_limited"]
 
@@ -316,6 +319,10 @@ class RedisLimiter(ModelLimiter):
         #: not fail model calls; the arq backend itself waits for Redis meanwhile)
         self._fallback = LocalLimiter()
         self._redis_errors = redis.RedisError
+        #: when the last "Redis did not answer" line was written (one per
+        #: ``REDIS_DOWN_LOG_SECONDS``, not one per model call), and calls limited since
+        self._down_logged = float("-inf")
+        self._down_calls = 0
 
     def _keys(self, pool: str) -> list[str]:
         return [f"{self.root}:limit:{pool}:holders", f"{self.root}:limit:{pool}:state"]
@@ -327,8 +334,12 @@ class RedisLimiter(ModelLimiter):
             got = self._acquire(keys=self._keys(pool),
                                 args=[now, now + self.lease_seconds, ceiling, token])
         except self._redis_errors as exc:
-            log.warning("model limit: Redis did not answer (%s); limiting %s in this process "
-                        "meanwhile", exc, pool)
+            self._down_calls += 1
+            if time.monotonic() - self._down_logged >= REDIS_DOWN_LOG_SECONDS:
+                self._down_logged = time.monotonic()
+                log.warning("model limit: Redis did not answer (%s); limiting %s in this "
+                            "process meanwhile (%d call(s) so far)", exc, pool,
+                            self._down_calls)
             local = self._fallback._try(pool, ceiling)
             return None if local is None else f"local:{local}"
         if not got:

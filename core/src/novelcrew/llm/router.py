@@ -21,7 +21,6 @@ import contextvars
 import copy
 import functools
 import json
-import logging
 import threading
 import time
 from collections import OrderedDict
@@ -29,6 +28,7 @@ from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import structlog
 from crewai.llms.base_llm import BaseLLM
 from pydantic import BaseModel, PrivateAttr
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
@@ -60,7 +60,7 @@ if TYPE_CHECKING:
     from novelcrew.context import RunContext
     from novelcrew.settings import Settings
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 __all__ = ["RoutedLLM", "build_llm", "model_chain"]
 
@@ -457,7 +457,8 @@ class RoutedLLM(BaseLLM):
                          "status": verdict.status, "error": describe(exc)})
         self._ctx.record_usage(model_id, ModelUsage(failed_calls=1))
         metrics.observe_failure(model_id)
-        log.warning("model call failed: %s attempt %d: %s", model_id, attempt, verdict.reason)
+        log.warning("model_call_failed", model=model_id, attempt=attempt,
+                    reason=verdict.reason, action=verdict.action, agent=role)
         self._ctx.emit_threadsafe(
             "llm_call", f"{model_id} failed: {verdict.reason}", model=model_id, agent=role,
             ok=False, attempt=attempt, seconds=seconds, error=verdict.reason,

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import logging
-
+import structlog
 from fastapi import APIRouter
 from fastapi.responses import Response
 
@@ -13,7 +12,7 @@ from novelcrew.api.deps import BackendDep
 from novelcrew.api.errors import GUARDED
 
 router = APIRouter(prefix="/metrics", tags=["operations"], responses=GUARDED)
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 
 @router.get("", response_class=Response,
@@ -24,6 +23,7 @@ async def prometheus(backend: BackendDep) -> Response:
     try:
         metrics.set_backend_gauges(await backend.stats())
     except Exception as exc:  # the gauges keep their last values; /health reports the outage
-        log.warning("backend stats unavailable for /metrics: %s", exc)
+        metrics.BACKEND_UP.set(0)
+        log.warning("metrics_backend_stats_failed", error=f"{type(exc).__name__}: {exc}")
     body, content_type = metrics.render()
     return Response(body, media_type=content_type)

@@ -39,6 +39,7 @@ import asyncio
 import builtins
 import contextlib
 import json
+import time
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -124,6 +125,9 @@ return {{saved, appended, first, tonumber(closed or '0')}}
 
 #: how long a save (or a tracked job's event) may wait to travel with the job's next write
 HOLD_SECONDS = 0.02
+#: while Redis is away the held writes are retried every ``HOLD_SECONDS``: one
+#: ``redis_store_flush_failed`` line at the first failure, then one per this many seconds
+FLUSH_FAILURE_LOG_SECONDS = 10.0
 #: events of a tracked job sent as soon as the runner yields rather than after
 #: ``HOLD_SECONDS``: a finished crew's result (saved just before) must reach Redis at once, so
 #: a crash right after a crew ends does not run it again
@@ -177,6 +181,10 @@ class RedisStore(JobStore):
         self._flush_timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._replies: RedisReplies | None = None
+        #: failed flushes since the last one that went through, and when the first failed
+        self._flush_failures = 0
+        self._flush_failing_since = 0.0
+        self._flush_failure_logged = 0.0
 
     # connection ---------------------------------------------------------------------------
     async def open(self) -> None:
@@ -305,17 +313,43 @@ class RedisStore(JobStore):
         try:
             await self._flush_job(job_id, keep_ending=True)
         except Exception as exc:  # kept held; the next write or read tries again
-            log.warning("redis_store_flush_failed", error=f"{type(exc).__name__}: {exc}")
+            self._flush_failed(exc, job_id)
             self._flush_soon()
+        else:
+            self._flush_went_through()
 
     async def _timed_flush(self) -> None:
         self._flush_timer = None
         try:
             await self.flush()
         except Exception as exc:  # kept held; the next write or read tries again
-            log.warning("redis_store_flush_failed", error=f"{type(exc).__name__}: {exc}")
+            self._flush_failed(exc)
             if self._held:
                 self._flush_soon()
+        else:
+            self._flush_went_through()
+
+    def _flush_failed(self, exc: Exception, job_id: str | None = None) -> None:
+        """Log a failed flush at the first failure and then every
+        ``FLUSH_FAILURE_LOG_SECONDS``, with how many failed: retried every 20 ms, a Redis
+        outage of a few seconds wrote a hundred identical lines."""
+        now = time.monotonic()
+        if not self._flush_failures:
+            self._flush_failing_since = now
+        self._flush_failures += 1
+        if self._flush_failures == 1 or now - self._flush_failure_logged >= \
+                FLUSH_FAILURE_LOG_SECONDS:
+            self._flush_failure_logged = now
+            fields: dict[str, Any] = {"job_id": job_id} if job_id else {}
+            log.warning("redis_store_flush_failed", error=f"{type(exc).__name__}: {exc}",
+                        failures=self._flush_failures, held_jobs=len(self._held),
+                        seconds=round(now - self._flush_failing_since, 1), **fields)
+
+    def _flush_went_through(self) -> None:
+        if self._flush_failures:
+            log.info("redis_store_flush_recovered", failures=self._flush_failures,
+                     seconds=round(time.monotonic() - self._flush_failing_since, 1))
+            self._flush_failures = 0
 
     def track(self, job_id: str, owner: str | None = None) -> None:
         """This process now runs ``job_id`` (its only writer): hold its events too; with

@@ -158,7 +158,8 @@ class InlineBackend(JobBackend):
                 log.warning("inline_hand_back_failed", job_id=job_id,
                             error=f"{type(exc).__name__}: {exc}")
         if handed_back:
-            log.warning("inline_jobs_handed_back", jobs=len(handed_back))
+            log.warning("inline_jobs_handed_back", jobs=len(handed_back),
+                        job_ids=sorted(handed_back))  # which to look for after the restart
         await super().drain(grace)
 
     async def _hand_back(self, job_id: str) -> None:
