@@ -5,6 +5,7 @@ by ``novelcrew plugins``, ``GET /plugins`` and the startup summary, while the re
 from __future__ import annotations
 
 import json
+import textwrap
 
 import httpx
 import pytest
@@ -90,7 +91,9 @@ def job_event(event, job):  # forgot @hookimpl
 def test_an_import_error_inside_the_plugin_is_not_called_a_missing_entry_point(fake_dist):
     fake_dist("needsdep-plugin", "needsdep_plugin", "import nonexistent_dependency_xyz\n")
     error = load(allow=None).infos["needsdep-plugin"].error or ""
-    assert error == "ModuleNotFoundError: No module named 'nonexistent_dependency_xyz'"
+    assert error.startswith("ModuleNotFoundError: No module named 'nonexistent_dependency_xyz'"
+                            " (at ")
+    assert error.endswith("needsdep_plugin.py:1, in <module>)")
 
 
 @pytest.fixture
@@ -111,6 +114,19 @@ def test_plugins_command_shows_each_mistake(every_mistake):
     for name, words in every_mistake.items():
         assert words in (rows[name]["error"] or ""), name
     assert rows["good-plugin"]["error"] is None
+
+
+@pytest.mark.parametrize("columns", ["400", "80"])  # the table, and one block per plugin
+def test_plugins_command_prints_errors_as_written(every_mistake, monkeypatch, columns):
+    """An error quoting ``[project.entry-points.novelcrew]`` is printed as is, not taken for
+    rich markup and dropped ("check the module path in , and reinstall")."""
+    from novelcrew.cli import app
+
+    monkeypatch.setenv("COLUMNS", columns)
+    result = CliRunner().invoke(app, ["plugins"])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "[project.entry-points.novelcrew]" in text, result.output
 
 
 async def test_plugins_route_shows_each_mistake(every_mistake, tmp_path):
@@ -169,3 +185,53 @@ def test_every_command_says_each_plugin_mistake_once(tmp_path, args, said):
         assert mistake in rows["typo_plugin_mod"]["error"]
     elif args[0] != "run":
         assert f"novelcrew: warning: plugin 'typo_plugin_mod': {mistake}" in proc.stderr
+
+
+def _line_of(source: str, text: str) -> int:
+    """The 1-based line of ``text`` in ``source`` as ``fake_dist`` writes it."""
+    lines = textwrap.dedent(source).splitlines()
+    return next(n for n, line in enumerate(lines, 1) if text in line)
+
+
+def test_a_load_error_points_at_the_plugins_own_line(fake_dist):
+    """An author reads where in their code it broke, not only what: a syntax error by file and
+    line, an exception raised in a library their hook called (here the ``Crew`` constructor)
+    by the innermost line of their own module."""
+    fake_dist("syntax-plugin", "syntax_plugin", "from novelcrew import hookimpl\nROLE = (\n")
+    badcall_source = COUNTER + """
+@hookimpl
+def register_crews(register):
+    register(Crew(name="badcall", input_model=In, output_model=Out, run=run))
+"""
+    fake_dist("badcall-plugin", "badcall_plugin", badcall_source)
+    plugins = load(allow=None)
+    syntax = plugins.infos["syntax-plugin"].error or ""
+    assert syntax.startswith("SyntaxError: '(' was never closed (at "), syntax
+    assert syntax.endswith("syntax_plugin.py:2)"), syntax
+    badcall = plugins.infos["badcall-plugin"].error or ""
+    assert badcall.startswith("TypeError: "), badcall
+    assert "description" in badcall  # what is wrong...
+    line = _line_of(badcall_source, "register(Crew(")
+    assert badcall.endswith(f"badcall_plugin.py:{line}, in register_crews)"), badcall  # where
+
+
+def test_a_hook_asking_for_an_argument_the_hook_does_not_pass_says_how_to_write_it(fake_dist):
+    argname_source = COUNTER + """
+@hookimpl
+def register_crews(registry):
+    registry(Crew(name="argname", description="x", input_model=In, output_model=Out, run=run))
+"""
+    fake_dist("argname-plugin", "argname_plugin", argname_source)
+    fake_dist("subset-plugin", "subset_plugin", COUNTER + """
+@hookimpl
+def job_event(event):  # a hook may take fewer arguments than it is called with
+    pass
+""")
+    plugins = load(allow=None)
+    error = plugins.infos["argname-plugin"].error or ""
+    assert "plugin 'argname-plugin': hook register_crews(registry) at " in error, error
+    line = _line_of(argname_source, "@hookimpl")  # a decorated function starts at its decorator
+    assert (f"argname_plugin.py:{line} asks for 'registry', which the hook does not pass; "
+            "write it as register_crews(register)") in error, error
+    assert "argname" not in plugins.registry.crews
+    assert plugins.infos["subset-plugin"].error is None
