@@ -235,3 +235,34 @@ def job_event(event):  # a hook may take fewer arguments than it is called with
             "write it as register_crews(register)") in error, error
     assert "argname" not in plugins.registry.crews
     assert plugins.infos["subset-plugin"].error is None
+
+
+def test_an_unknown_crew_names_the_plugins_that_failed_to_load(fake_dist, monkeypatch, tmp_path):
+    """The author's plugin broke at load, so its crew is unknown: the error says which plugins
+    did not load rather than only 'known crews: none'."""
+    from novelcrew.cli import app
+    from novelcrew.errors import CrewNotFound
+
+    fake_dist("broken-crew", "broken_crew", COUNTER + """
+@hookimpl
+def register_crews(register):
+    raise RuntimeError("no config")
+""")
+    fake_dist("good-plugin", "good_plugin", GOOD)
+    plugins = load(allow=None)
+    with pytest.raises(CrewNotFound) as caught:
+        plugins.registry.crew("broken")
+    assert "plugins that failed to load: broken-crew (`novelcrew plugins`" in caught.value.message
+    assert caught.value.details["failed_plugins"] == ["broken-crew"]
+
+    monkeypatch.delenv("NOVELCREW_PLUGINS", raising=False)
+    monkeypatch.setenv("COLUMNS", "300")
+    story = tmp_path / "story.txt"
+    story.write_text("Ana finds a key.")
+    reset_plugins()
+    result = CliRunner().invoke(app, ["run", "broken", "--story", str(story),
+                                      "--data-dir", str(tmp_path / "data")])
+    reset_plugins()
+    assert result.exit_code == 2, result.output
+    assert "unknown crew 'broken'" in result.output
+    assert "plugins that failed to load: broken-crew" in result.output

@@ -345,8 +345,9 @@ def load(allow: list[str] | object | None = ..., *, include_entry_points: bool =
         if modules is None and include_entry_points:
             modules = configured.plugin_modules
     pm = new_plugin_manager()
-    registry = Registry(tool_hint=plugins_offering_tool)
     infos: dict[str, PluginInfo] = {}
+    registry = Registry(tool_hint=plugins_offering_tool, load_failures=lambda: sorted(
+        name for name, info in infos.items() if info.error and not info.crews))
     for modname in builtins:
         info = PluginInfo(name=modname, builtin=True, version=_core_version())
         infos[modname] = info

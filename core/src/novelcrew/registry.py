@@ -45,6 +45,9 @@ class Registry:
     #: which installed (not loaded) plugins offer a tool, for the "install or enable" hint;
     #: the plugin loader sets it (the registry does not know how plugins are found)
     tool_hint: Callable[[str], list[str]] | None = None
+    #: the plugins that failed to load, for the hint of an unknown crew (the crew may be
+    #: theirs); the plugin loader sets it
+    load_failures: Callable[[], list[str]] | None = None
 
     # registration -------------------------------------------------------------------------
     def _add(self, kind: str, table: dict[str, Entry[Any]], name: str, spec: Any, plugin: str,
@@ -160,9 +163,13 @@ class Registry:
         try:
             return self.crews[name].spec
         except KeyError:
+            failed = self.load_failures() if self.load_failures else []
+            hint = (f"; plugins that failed to load: {', '.join(failed)} (`novelcrew plugins` "
+                    "or GET /plugins says why)" if failed else "")
             raise CrewNotFound(
-                f"unknown crew {name!r}; known crews: {', '.join(sorted(self.crews)) or 'none'}",
-                {"crew": name, "known": sorted(self.crews)},
+                f"unknown crew {name!r}; known crews: {', '.join(sorted(self.crews)) or 'none'}"
+                f"{hint}",
+                {"crew": name, "known": sorted(self.crews), "failed_plugins": failed},
             ) from None
 
     def check_chain(self, names: Iterable[str]) -> list[Crew]:
