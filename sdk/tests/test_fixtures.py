@@ -115,3 +115,38 @@ async def test_client_fixture_uses_the_scripted_llm_like_run(novelcrew_plugins: 
     assert job["status"] == "succeeded", job
     assert job["result"] == {"line": {"line": "Keep the light."}}
     assert llm.calls
+
+
+class CountExport:
+    """An export format reading the count crew's result, as a third-party export would."""
+
+    @hookimpl
+    def register_exports(self, register: Any) -> None:
+        from novelcrew import Export, ExportUnavailable
+
+        def render(job: dict[str, Any]) -> str:
+            if "count" not in job["result"]:
+                raise ExportUnavailable("the job has no count: run the count crew")
+            return f"{job['result']['count']['words']} words\n"
+
+        register(Export(name="count.txt", media_type="text/plain", suffix=".count.txt",
+                        description="The word count.", render=render))
+
+
+async def test_client_fixture_serves_the_jobs_of_a_store_you_fill(
+        novelcrew_plugins: Any, novelcrew_run: Any, novelcrew_client: Any) -> None:
+    """An export's test as the guide writes it: run the crew into a MemoryStore, then ask the
+    real app for the file; no polling, no backend built by hand."""
+    from novelcrew import Job
+    from novelcrew.backends import MemoryStore
+
+    plugins = novelcrew_plugins(CountPlugin(), CountExport())
+    store = MemoryStore()
+    job, _events = await novelcrew_run(plugins, "count", {"story_text": "a b c"}, store=store)
+    await store.create(Job(id="0123abcd", crews=["count"], status="succeeded", result={}))
+    async with novelcrew_client(plugins, store=store) as client:
+        answer = await client.get(f"/jobs/{job.id}/export/count.txt")
+        assert answer.status_code == 200 and answer.text == "3 words\n"
+        empty = await client.get("/jobs/0123abcd/export/count.txt")
+        assert empty.status_code == 409
+        assert empty.json()["error"]["message"] == "the job has no count: run the count crew"
