@@ -19,7 +19,7 @@ TEMPLATE_FILES = {
 #: names of novelcrew's own plugins and crews: a package of that name would be installed over
 #: theirs (``novelcrew-architect``, ``novelcrew-sdk``), or its crew refused at load
 RESERVED = frozenset({"architect", "director", "storyboard", "pathrag", "payload", "exports",
-                      "eval", "eval-judge", "sdk", "offline"})
+                      "eval", "eval-judge", "sdk"})
 
 
 class ScaffoldError(ValueError):
