@@ -150,3 +150,19 @@ async def test_client_fixture_serves_the_jobs_of_a_store_you_fill(
         empty = await client.get("/jobs/0123abcd/export/count.txt")
         assert empty.status_code == 409
         assert empty.json()["error"]["message"] == "the job has no count: run the count crew"
+
+
+def test_a_plugin_that_is_not_installed_is_named_not_a_key_error(novelcrew_plugins: Any) -> None:
+    """The scaffold's first test asks for its plugin by entry-point name: when pyproject.toml
+    lost the entry point (or the package is not installed here) the author reads why."""
+    import pytest
+
+    from novelcrew_sdk import ContractError, check_plugin
+
+    with pytest.raises(LookupError) as caught:
+        novelcrew_plugins(entry_points=["pathrag", "no-such-plugin"])
+    message = str(caught.value)
+    assert message.startswith("no installed plugin is named 'no-such-plugin': declare it in")
+    assert "[project.entry-points.novelcrew]" in message and "pathrag" in message
+    with pytest.raises(ContractError, match=r"named 'no-such-plugin': declare it in your "):
+        check_plugin("no-such-plugin")
