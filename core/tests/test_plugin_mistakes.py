@@ -42,12 +42,24 @@ def register_crews(register):
 """
 
 
+ONE_ARG_RUN = COUNTER + """
+async def summarise(inputs):
+    return Out(words=1)
+
+@hookimpl
+def register_crews(register):
+    register(Crew(name="onearg", description="x", input_model=In, output_model=Out,
+                  run=summarise))
+"""
+
+
 def _cases(fake_dist) -> dict[str, str]:
     """Install every mistake plus one good plugin; return plugin -> expected words."""
     fake_dist("good-plugin", "good_plugin", GOOD)
     fake_dist("unmarked-plugin", "unmarked_plugin", UNMARKED)
     fake_dist("typo-plugin", "typo_plugin", TYPO)
     fake_dist("sync-plugin", "sync_plugin", SYNC_RUN)
+    fake_dist("onearg-plugin", "onearg_plugin", ONE_ARG_RUN)
     info = fake_dist("nomodule-plugin", "nomodule_plugin", "")
     (info / "entry_points.txt").write_text("[novelcrew]\nnomodule-plugin = no_such_module_xyz\n")
     info = fake_dist("noattr-plugin", "noattr_plugin", "VALUE = 1\n")
@@ -57,6 +69,9 @@ def _cases(fake_dist) -> dict[str, str]:
         "typo-plugin": "@hookimpl 'register_crew' is not a novelcrew hook; did you mean "
                        "'register_crews'?",
         "sync-plugin": "crew 'blocking' of plugin 'sync-plugin': run must be an async function",
+        "onearg-plugin": "crew 'onearg' of plugin 'onearg-plugin': run must take (ctx, inputs), "
+                         "the run context and the validated input model; summarise(inputs) "
+                         "cannot: too many positional arguments",
         "nomodule-plugin": "module 'no_such_module_xyz' does not exist",
         "noattr-plugin": "module 'noattr_plugin' has no 'plugin'",
     }
@@ -73,7 +88,7 @@ def test_each_mistake_is_one_clear_message_and_the_rest_works(fake_dist):
     assert plugins.infos["good-plugin"].error is None
     assert plugins.registry.crews["good"].plugin == "good-plugin"
     # nothing of a mistaken hook runs, and a non-async crew is never registered
-    assert not {"unmarked", "typo", "blocking"} & set(plugins.registry.crews)
+    assert not {"unmarked", "typo", "blocking", "onearg"} & set(plugins.registry.crews)
     assert plugins.infos["typo-plugin"].hooks == []
 
 

@@ -88,6 +88,13 @@ class Registry:
                 "it, and a blocking run would stall every job of the process",
                 {"crew": crew.name, "plugin": plugin},
             )
+        arguments = _call_mismatch(crew.run, 2)
+        if arguments:
+            raise RegistrationError(
+                f"crew {crew.name!r} of plugin {plugin!r}: run must take (ctx, inputs), the "
+                f"run context and the validated input model; {arguments}",
+                {"crew": crew.name, "plugin": plugin},
+            )
         self._add("crew", self.crews, crew.name, crew, plugin)
 
     def register_tool(self, tool: Tool, plugin: str) -> None:
@@ -239,6 +246,20 @@ def _is_async(run: Any) -> bool:
     if inspect.isroutine(run):
         return False
     return inspect.iscoroutinefunction(type(run).__call__)
+
+
+def _call_mismatch(function: Any, positional: int) -> str | None:
+    """Why ``function`` cannot be called with ``positional`` arguments (``run(inputs)`` for
+    ``run(ctx, inputs)``), or ``None`` when it can, or when Python cannot tell."""
+    try:
+        signature = inspect.signature(function)
+    except (TypeError, ValueError):
+        return None
+    try:
+        signature.bind(*([None] * positional))
+    except TypeError as exc:
+        return f"{getattr(function, '__name__', 'run')}{signature} cannot: {exc}"
+    return None
 
 
 def _describe(run: Any) -> str:
