@@ -53,6 +53,13 @@ def register_crews(register):
 """
 
 
+RETURNED = COUNTER + """
+@hookimpl
+def register_crews(register):
+    return [Crew(name="returned", description="x", input_model=In, output_model=Out, run=run)]
+"""
+
+
 def _cases(fake_dist) -> dict[str, str]:
     """Install every mistake plus one good plugin; return plugin -> expected words."""
     fake_dist("good-plugin", "good_plugin", GOOD)
@@ -60,6 +67,7 @@ def _cases(fake_dist) -> dict[str, str]:
     fake_dist("typo-plugin", "typo_plugin", TYPO)
     fake_dist("sync-plugin", "sync_plugin", SYNC_RUN)
     fake_dist("onearg-plugin", "onearg_plugin", ONE_ARG_RUN)
+    fake_dist("returned-plugin", "returned_plugin", RETURNED)
     info = fake_dist("nomodule-plugin", "nomodule_plugin", "")
     (info / "entry_points.txt").write_text("[novelcrew]\nnomodule-plugin = no_such_module_xyz\n")
     info = fake_dist("noattr-plugin", "noattr_plugin", "VALUE = 1\n")
@@ -69,6 +77,8 @@ def _cases(fake_dist) -> dict[str, str]:
         "typo-plugin": "@hookimpl 'register_crew' is not a novelcrew hook; did you mean "
                        "'register_crews'?",
         "sync-plugin": "crew 'blocking' of plugin 'sync-plugin': run must be an async function",
+        "returned-plugin": "register_crews returned list instead of calling register(...) for "
+                           "each item; what a register hook returns is ignored",
         "onearg-plugin": "crew 'onearg' of plugin 'onearg-plugin': run must take (ctx, inputs), "
                          "the run context and the validated input model; summarise(inputs) "
                          "cannot: too many positional arguments",

@@ -296,7 +296,14 @@ def _register_plugin(
             caller = pm.subset_hook_caller(hook_name, remove_plugins=[
                 p for p in pm.get_plugins() if p is not module
             ])
-            caller(register=callbacks[hook_name])
+            returned = [r for r in caller(register=callbacks[hook_name]) if r is not None]
+            if returned:  # llm-style `return [Crew(...)]`: pluggy would drop it silently
+                mistake = (
+                    f"plugin {name!r}: {hook_name} returned {type(returned[0]).__name__} "
+                    "instead of calling register(...) for each item; what a register hook "
+                    "returns is ignored")
+                log.warning("%s", mistake)
+                mistakes.append(mistake)
     except BaseException:
         info.crews, info.tools, info.models, info.exports, info.renderers = [], [], [], [], []
         pm.unregister(module)
