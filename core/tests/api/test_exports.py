@@ -158,3 +158,15 @@ async def test_a_bug_in_a_plugins_render_is_a_500_naming_the_plugin(
     assert wrong.json()["error"]["message"] == (
         "export 'dict.json' of plugin 'BuggyExports-0' failed: its render returned dict, not "
         "str or bytes")
+
+
+async def test_a_job_still_running_says_so_beside_what_the_format_lacks(tmp_path: Path) -> None:
+    """Exported before its crews finished, the plugin's 'run the outline crew' would send the
+    user to run a crew that is already on its way."""
+    queued = Job(id="0a1b2c3d", crews=["outline"], status="queued")
+    async with await served(make_plugins(EdlPlugin()), tmp_path, queued) as client:
+        early = await client.get("/jobs/0a1b2c3d/export/outline.edl")
+    assert early.status_code == 409
+    assert early.json()["error"]["message"] == (
+        "the job has no scenes: run the outline crew (the job is queued: try again when it has "
+        "finished)")

@@ -46,8 +46,12 @@ async def export_job(job_id: str, fmt: str, backend: BackendDep, plugins: Plugin
     try:
         body = spec.file(record)
     except ExportUnavailable as exc:
-        raise Conflict(str(exc), {"job_id": job_id, "format": fmt,
-                                  "status": job.status.value}) from None
+        # the plugin says what the format lacks ("run the director crew"); a job still queued
+        # or running may be about to have it
+        pending = "" if job.status.terminal else (
+            f" (the job is {job.status.value}: try again when it has finished)")
+        raise Conflict(f"{exc}{pending}", {"job_id": job_id, "format": fmt,
+                                          "status": job.status.value}) from None
     except Exception as exc:  # a bug in the plugin's render: say whose, log where
         plugin = plugins.registry.exports[fmt].plugin
         log.exception("export %r of plugin %r failed on job %s", fmt, plugin, job_id)
