@@ -231,7 +231,7 @@ def _short_path(filename: str) -> str:
     path = Path(filename)
     try:
         return str(path.relative_to(Path.cwd()))
-    except ValueError:
+    except (ValueError, OSError):  # elsewhere, or the current folder was deleted
         return filename
 
 
