@@ -5,6 +5,7 @@ by ``novelcrew plugins``, ``GET /plugins`` and the startup summary, while the re
 from __future__ import annotations
 
 import json
+import textwrap
 
 import httpx
 import pytest
@@ -41,12 +42,32 @@ def register_crews(register):
 """
 
 
+ONE_ARG_RUN = COUNTER + """
+async def summarise(inputs):
+    return Out(words=1)
+
+@hookimpl
+def register_crews(register):
+    register(Crew(name="onearg", description="x", input_model=In, output_model=Out,
+                  run=summarise))
+"""
+
+
+RETURNED = COUNTER + """
+@hookimpl
+def register_crews(register):
+    return [Crew(name="returned", description="x", input_model=In, output_model=Out, run=run)]
+"""
+
+
 def _cases(fake_dist) -> dict[str, str]:
     """Install every mistake plus one good plugin; return plugin -> expected words."""
     fake_dist("good-plugin", "good_plugin", GOOD)
     fake_dist("unmarked-plugin", "unmarked_plugin", UNMARKED)
     fake_dist("typo-plugin", "typo_plugin", TYPO)
     fake_dist("sync-plugin", "sync_plugin", SYNC_RUN)
+    fake_dist("onearg-plugin", "onearg_plugin", ONE_ARG_RUN)
+    fake_dist("returned-plugin", "returned_plugin", RETURNED)
     info = fake_dist("nomodule-plugin", "nomodule_plugin", "")
     (info / "entry_points.txt").write_text("[novelcrew]\nnomodule-plugin = no_such_module_xyz\n")
     info = fake_dist("noattr-plugin", "noattr_plugin", "VALUE = 1\n")
@@ -56,6 +77,11 @@ def _cases(fake_dist) -> dict[str, str]:
         "typo-plugin": "@hookimpl 'register_crew' is not a novelcrew hook; did you mean "
                        "'register_crews'?",
         "sync-plugin": "crew 'blocking' of plugin 'sync-plugin': run must be an async function",
+        "returned-plugin": "register_crews returned list instead of calling register(...) for "
+                           "each item; what a register hook returns is ignored",
+        "onearg-plugin": "crew 'onearg' of plugin 'onearg-plugin': run must take (ctx, inputs), "
+                         "the run context and the validated input model; summarise(inputs) "
+                         "cannot: too many positional arguments",
         "nomodule-plugin": "module 'no_such_module_xyz' does not exist",
         "noattr-plugin": "module 'noattr_plugin' has no 'plugin'",
     }
@@ -72,7 +98,7 @@ def test_each_mistake_is_one_clear_message_and_the_rest_works(fake_dist):
     assert plugins.infos["good-plugin"].error is None
     assert plugins.registry.crews["good"].plugin == "good-plugin"
     # nothing of a mistaken hook runs, and a non-async crew is never registered
-    assert not {"unmarked", "typo", "blocking"} & set(plugins.registry.crews)
+    assert not {"unmarked", "typo", "blocking", "onearg"} & set(plugins.registry.crews)
     assert plugins.infos["typo-plugin"].hooks == []
 
 
@@ -90,7 +116,9 @@ def job_event(event, job):  # forgot @hookimpl
 def test_an_import_error_inside_the_plugin_is_not_called_a_missing_entry_point(fake_dist):
     fake_dist("needsdep-plugin", "needsdep_plugin", "import nonexistent_dependency_xyz\n")
     error = load(allow=None).infos["needsdep-plugin"].error or ""
-    assert error == "ModuleNotFoundError: No module named 'nonexistent_dependency_xyz'"
+    assert error.startswith("ModuleNotFoundError: No module named 'nonexistent_dependency_xyz'"
+                            " (at ")
+    assert error.endswith("needsdep_plugin.py:1, in <module>)")
 
 
 @pytest.fixture
@@ -111,6 +139,19 @@ def test_plugins_command_shows_each_mistake(every_mistake):
     for name, words in every_mistake.items():
         assert words in (rows[name]["error"] or ""), name
     assert rows["good-plugin"]["error"] is None
+
+
+@pytest.mark.parametrize("columns", ["400", "80"])  # the table, and one block per plugin
+def test_plugins_command_prints_errors_as_written(every_mistake, monkeypatch, columns):
+    """An error quoting ``[project.entry-points.novelcrew]`` is printed as is, not taken for
+    rich markup and dropped ("check the module path in , and reinstall")."""
+    from novelcrew.cli import app
+
+    monkeypatch.setenv("COLUMNS", columns)
+    result = CliRunner().invoke(app, ["plugins"])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "[project.entry-points.novelcrew]" in text, result.output
 
 
 async def test_plugins_route_shows_each_mistake(every_mistake, tmp_path):
@@ -169,3 +210,84 @@ def test_every_command_says_each_plugin_mistake_once(tmp_path, args, said):
         assert mistake in rows["typo_plugin_mod"]["error"]
     elif args[0] != "run":
         assert f"novelcrew: warning: plugin 'typo_plugin_mod': {mistake}" in proc.stderr
+
+
+def _line_of(source: str, text: str) -> int:
+    """The 1-based line of ``text`` in ``source`` as ``fake_dist`` writes it."""
+    lines = textwrap.dedent(source).splitlines()
+    return next(n for n, line in enumerate(lines, 1) if text in line)
+
+
+def test_a_load_error_points_at_the_plugins_own_line(fake_dist):
+    """An author reads where in their code it broke, not only what: a syntax error by file and
+    line, an exception raised in a library their hook called (here the ``Crew`` constructor)
+    by the innermost line of their own module."""
+    fake_dist("syntax-plugin", "syntax_plugin", "from novelcrew import hookimpl\nROLE = (\n")
+    badcall_source = COUNTER + """
+@hookimpl
+def register_crews(register):
+    register(Crew(name="badcall", input_model=In, output_model=Out, run=run))
+"""
+    fake_dist("badcall-plugin", "badcall_plugin", badcall_source)
+    plugins = load(allow=None)
+    syntax = plugins.infos["syntax-plugin"].error or ""
+    assert syntax.startswith("SyntaxError: '(' was never closed (at "), syntax
+    assert syntax.endswith("syntax_plugin.py:2)"), syntax
+    badcall = plugins.infos["badcall-plugin"].error or ""
+    assert badcall.startswith("TypeError: "), badcall
+    assert "description" in badcall  # what is wrong...
+    line = _line_of(badcall_source, "register(Crew(")
+    assert badcall.endswith(f"badcall_plugin.py:{line}, in register_crews)"), badcall  # where
+
+
+def test_a_hook_asking_for_an_argument_the_hook_does_not_pass_says_how_to_write_it(fake_dist):
+    argname_source = COUNTER + """
+@hookimpl
+def register_crews(registry):
+    registry(Crew(name="argname", description="x", input_model=In, output_model=Out, run=run))
+"""
+    fake_dist("argname-plugin", "argname_plugin", argname_source)
+    fake_dist("subset-plugin", "subset_plugin", COUNTER + """
+@hookimpl
+def job_event(event):  # a hook may take fewer arguments than it is called with
+    pass
+""")
+    plugins = load(allow=None)
+    error = plugins.infos["argname-plugin"].error or ""
+    assert "plugin 'argname-plugin': hook register_crews(registry) at " in error, error
+    line = _line_of(argname_source, "@hookimpl")  # a decorated function starts at its decorator
+    assert (f"argname_plugin.py:{line} asks for 'registry', which the hook does not pass; "
+            "write it as register_crews(register)") in error, error
+    assert "argname" not in plugins.registry.crews
+    assert plugins.infos["subset-plugin"].error is None
+
+
+def test_an_unknown_crew_names_the_plugins_that_failed_to_load(fake_dist, monkeypatch, tmp_path):
+    """The author's plugin broke at load, so its crew is unknown: the error says which plugins
+    did not load rather than only 'known crews: none'."""
+    from novelcrew.cli import app
+    from novelcrew.errors import CrewNotFound
+
+    fake_dist("broken-crew", "broken_crew", COUNTER + """
+@hookimpl
+def register_crews(register):
+    raise RuntimeError("no config")
+""")
+    fake_dist("good-plugin", "good_plugin", GOOD)
+    plugins = load(allow=None)
+    with pytest.raises(CrewNotFound) as caught:
+        plugins.registry.crew("broken")
+    assert "plugins that failed to load: broken-crew (`novelcrew plugins`" in caught.value.message
+    assert caught.value.details["failed_plugins"] == ["broken-crew"]
+
+    monkeypatch.delenv("NOVELCREW_PLUGINS", raising=False)
+    monkeypatch.setenv("COLUMNS", "300")
+    story = tmp_path / "story.txt"
+    story.write_text("Ana finds a key.")
+    reset_plugins()
+    result = CliRunner().invoke(app, ["run", "broken", "--story", str(story),
+                                      "--data-dir", str(tmp_path / "data")])
+    reset_plugins()
+    assert result.exit_code == 2, result.output
+    assert "unknown crew 'broken'" in result.output
+    assert "plugins that failed to load: broken-crew" in result.output

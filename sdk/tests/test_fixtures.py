@@ -115,3 +115,54 @@ async def test_client_fixture_uses_the_scripted_llm_like_run(novelcrew_plugins: 
     assert job["status"] == "succeeded", job
     assert job["result"] == {"line": {"line": "Keep the light."}}
     assert llm.calls
+
+
+class CountExport:
+    """An export format reading the count crew's result, as a third-party export would."""
+
+    @hookimpl
+    def register_exports(self, register: Any) -> None:
+        from novelcrew import Export, ExportUnavailable
+
+        def render(job: dict[str, Any]) -> str:
+            if "count" not in job["result"]:
+                raise ExportUnavailable("the job has no count: run the count crew")
+            return f"{job['result']['count']['words']} words\n"
+
+        register(Export(name="count.txt", media_type="text/plain", suffix=".count.txt",
+                        description="The word count.", render=render))
+
+
+async def test_client_fixture_serves_the_jobs_of_a_store_you_fill(
+        novelcrew_plugins: Any, novelcrew_run: Any, novelcrew_client: Any) -> None:
+    """An export's test as the guide writes it: run the crew into a MemoryStore, then ask the
+    real app for the file; no polling, no backend built by hand."""
+    from novelcrew import Job
+    from novelcrew.backends import MemoryStore
+
+    plugins = novelcrew_plugins(CountPlugin(), CountExport())
+    store = MemoryStore()
+    job, _events = await novelcrew_run(plugins, "count", {"story_text": "a b c"}, store=store)
+    await store.create(Job(id="0123abcd", crews=["count"], status="succeeded", result={}))
+    async with novelcrew_client(plugins, store=store) as client:
+        answer = await client.get(f"/jobs/{job.id}/export/count.txt")
+        assert answer.status_code == 200 and answer.text == "3 words\n"
+        empty = await client.get("/jobs/0123abcd/export/count.txt")
+        assert empty.status_code == 409
+        assert empty.json()["error"]["message"] == "the job has no count: run the count crew"
+
+
+def test_a_plugin_that_is_not_installed_is_named_not_a_key_error(novelcrew_plugins: Any) -> None:
+    """The scaffold's first test asks for its plugin by entry-point name: when pyproject.toml
+    lost the entry point (or the package is not installed here) the author reads why."""
+    import pytest
+
+    from novelcrew_sdk import ContractError, check_plugin
+
+    with pytest.raises(LookupError) as caught:
+        novelcrew_plugins(entry_points=["pathrag", "no-such-plugin"])
+    message = str(caught.value)
+    assert message.startswith("no installed plugin is named 'no-such-plugin': declare it in")
+    assert "[project.entry-points.novelcrew]" in message and "pathrag" in message
+    with pytest.raises(ContractError, match=r"named 'no-such-plugin': declare it in your "):
+        check_plugin("no-such-plugin")

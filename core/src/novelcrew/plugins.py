@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import importlib
 import importlib.util
+import inspect
 import json
 import logging
 import os
@@ -167,6 +168,83 @@ def hook_mistakes(pm: pluggy.PluginManager, module: Any, name: str) -> list[str]
     return found
 
 
+def hook_signature_mistakes(pm: pluggy.PluginManager, module: Any, name: str) -> list[str]:
+    """A ``@hookimpl`` asking for an argument its hook does not pass (``register_tools(registry)``
+    for ``register_tools(register)``): pluggy refuses it with its own wording; this says where
+    the function is and how to write it. Found before registering, so nothing of it registers."""
+    found: list[str] = []
+    for attr in sorted(dir(module)):
+        caller = getattr(pm.hook, attr, None)
+        spec = getattr(caller, "spec", None)
+        if spec is None or pm.parse_hookimpl_opts(module, attr) is None:
+            continue
+        function = getattr(module, attr)
+        try:
+            params = inspect.signature(function).parameters.values()
+        except (TypeError, ValueError):
+            continue
+        wanted = [p.name for p in params if p.default is p.empty
+                  and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+        extra = [arg for arg in wanted if arg not in spec.argnames]
+        if extra:
+            where = _source_of(function)
+            found.append(
+                f"plugin {name!r}: hook {attr}({', '.join(wanted)}){where} asks for "
+                f"{', '.join(map(repr, extra))}, which the hook does not pass; write it as "
+                f"{attr}({', '.join(spec.argnames)})")
+    return found
+
+
+def describe_error(exc: BaseException, module: str | None = None) -> str:
+    """``Type: message`` of a plugin that failed to load, with where in the plugin's own code it
+    happened (``(at src/my_plugin/plugin.py:42, in register_tools)``): the innermost frame in
+    the files of ``module``'s top-level package, so an error raised by a library the plugin
+    called still points at the plugin's line. A ``SyntaxError`` names its file and line."""
+    if isinstance(exc, SyntaxError) and exc.filename:
+        return f"{type(exc).__name__}: {exc.msg} (at {_short_path(exc.filename)}:{exc.lineno})"
+    text = f"{type(exc).__name__}: {exc}"
+    roots = _source_roots(module.split(".", 1)[0]) if module else []
+    where = None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        path = Path(frame.filename)
+        if any(path == root or root in path.parents for root in roots):
+            where = f"{_short_path(frame.filename)}:{frame.lineno}, in {frame.name}"
+    return f"{text} (at {where})" if where else text
+
+
+def _source_roots(top: str) -> list[Path]:
+    """The files of top-level module ``top``: its package folders, or its one file."""
+    try:
+        spec = importlib.util.find_spec(top)
+    except (ImportError, ValueError):
+        return []
+    if spec is None:
+        return []
+    if spec.submodule_search_locations:
+        return [Path(location) for location in spec.submodule_search_locations]
+    return [Path(spec.origin)] if spec.origin else []
+
+
+def _short_path(filename: str) -> str:
+    """A path relative to the current folder when it lies below it (an author in their plugin's
+    folder reads ``src/...``), else as it is."""
+    path = Path(filename)
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except (ValueError, OSError):  # elsewhere, or the current folder was deleted
+        return filename
+
+
+def _source_of(function: Any) -> str:
+    """`` at file:line`` of a function, or nothing when Python cannot tell."""
+    try:
+        filename = inspect.getsourcefile(function)
+        _lines, line = inspect.getsourcelines(function)
+    except (OSError, TypeError):
+        return ""
+    return f" at {_short_path(filename)}:{line}" if filename else ""
+
+
 def load_entry_point(ep: EntryPoint) -> Any:
     """``ep.load()`` with errors that say what is wrong with the entry point itself: its
     module does not exist (a typo, or the package is not installed), or the object it names
@@ -201,6 +279,9 @@ def _register_plugin(
     and the error re-raised. A name another (earlier) plugin holds is refused on its own: the
     earlier registration stays, the rest of this plugin registers, and the refusals (each
     naming both plugins) are returned and recorded as the plugin's error."""
+    wrong_arguments = hook_signature_mistakes(pm, module, name)
+    if wrong_arguments:
+        raise RegistrationError("; ".join(wrong_arguments), {"plugin": name})
     pm.register(module, name=name)
     mistakes = hook_mistakes(pm, module, name)
     for mistake in mistakes:
@@ -215,7 +296,14 @@ def _register_plugin(
             caller = pm.subset_hook_caller(hook_name, remove_plugins=[
                 p for p in pm.get_plugins() if p is not module
             ])
-            caller(register=callbacks[hook_name])
+            returned = [r for r in caller(register=callbacks[hook_name]) if r is not None]
+            if returned:  # llm-style `return [Crew(...)]`: pluggy would drop it silently
+                mistake = (
+                    f"plugin {name!r}: {hook_name} returned {type(returned[0]).__name__} "
+                    "instead of calling register(...) for each item; what a register hook "
+                    "returns is ignored")
+                log.warning("%s", mistake)
+                mistakes.append(mistake)
     except BaseException:
         info.crews, info.tools, info.models, info.exports, info.renderers = [], [], [], [], []
         pm.unregister(module)
@@ -264,15 +352,16 @@ def load(allow: list[str] | object | None = ..., *, include_entry_points: bool =
         if modules is None and include_entry_points:
             modules = configured.plugin_modules
     pm = new_plugin_manager()
-    registry = Registry(tool_hint=plugins_offering_tool)
     infos: dict[str, PluginInfo] = {}
+    registry = Registry(tool_hint=plugins_offering_tool, load_failures=lambda: sorted(
+        name for name, info in infos.items() if info.error and not info.crews))
     for modname in builtins:
         info = PluginInfo(name=modname, builtin=True, version=_core_version())
         infos[modname] = info
         try:
             _register_plugin(pm, registry, importlib.import_module(modname), modname, info)
         except Exception as exc:  # recorded: /health reports the server degraded
-            info.error = f"{type(exc).__name__}: {exc}"
+            info.error = describe_error(exc, modname)
             log.error("built-in plugin %s failed to load: %s", modname, info.error)
     if include_entry_points:
         for ep in entry_points(group=GROUP):
@@ -284,7 +373,7 @@ def load(allow: list[str] | object | None = ..., *, include_entry_points: bool =
                 module = load_entry_point(ep)
                 _register_plugin(pm, registry, module, ep.name, info)
             except Exception as exc:  # a broken plugin must not take the process down
-                info.error = f"{type(exc).__name__}: {exc}"
+                info.error = describe_error(exc, ep.module)
                 log.warning("plugin %s failed to load: %s", ep.name, info.error)
                 log.debug("%s", traceback.format_exc())
     for modname in modules or ():
@@ -293,7 +382,7 @@ def load(allow: list[str] | object | None = ..., *, include_entry_points: bool =
         try:
             _register_plugin(pm, registry, importlib.import_module(modname), modname, info)
         except Exception as exc:
-            info.error = f"{type(exc).__name__}: {exc}"
+            info.error = describe_error(exc, modname)
             log.warning("plugin module %s failed to load: %s", modname, info.error)
     return Plugins(pm=pm, registry=registry, infos=infos)
 

@@ -45,6 +45,9 @@ class Registry:
     #: which installed (not loaded) plugins offer a tool, for the "install or enable" hint;
     #: the plugin loader sets it (the registry does not know how plugins are found)
     tool_hint: Callable[[str], list[str]] | None = None
+    #: the plugins that failed to load, for the hint of an unknown crew (the crew may be
+    #: theirs); the plugin loader sets it
+    load_failures: Callable[[], list[str]] | None = None
 
     # registration -------------------------------------------------------------------------
     def _add(self, kind: str, table: dict[str, Entry[Any]], name: str, spec: Any, plugin: str,
@@ -83,6 +86,13 @@ class Registry:
                 f"crew {crew.name!r} of plugin {plugin!r}: run must be an async function "
                 f"(`async def run(ctx, inputs)`), got {_describe(crew.run)}; the runner awaits "
                 "it, and a blocking run would stall every job of the process",
+                {"crew": crew.name, "plugin": plugin},
+            )
+        arguments = _call_mismatch(crew.run, 2)
+        if arguments:
+            raise RegistrationError(
+                f"crew {crew.name!r} of plugin {plugin!r}: run must take (ctx, inputs), the "
+                f"run context and the validated input model; {arguments}",
                 {"crew": crew.name, "plugin": plugin},
             )
         self._add("crew", self.crews, crew.name, crew, plugin)
@@ -160,9 +170,13 @@ class Registry:
         try:
             return self.crews[name].spec
         except KeyError:
+            failed = self.load_failures() if self.load_failures else []
+            hint = (f"; plugins that failed to load: {', '.join(failed)} (`novelcrew plugins` "
+                    "or GET /plugins says why)" if failed else "")
             raise CrewNotFound(
-                f"unknown crew {name!r}; known crews: {', '.join(sorted(self.crews)) or 'none'}",
-                {"crew": name, "known": sorted(self.crews)},
+                f"unknown crew {name!r}; known crews: {', '.join(sorted(self.crews)) or 'none'}"
+                f"{hint}",
+                {"crew": name, "known": sorted(self.crews), "failed_plugins": failed},
             ) from None
 
     def check_chain(self, names: Iterable[str]) -> list[Crew]:
@@ -232,6 +246,20 @@ def _is_async(run: Any) -> bool:
     if inspect.isroutine(run):
         return False
     return inspect.iscoroutinefunction(type(run).__call__)
+
+
+def _call_mismatch(function: Any, positional: int) -> str | None:
+    """Why ``function`` cannot be called with ``positional`` arguments (``run(inputs)`` for
+    ``run(ctx, inputs)``), or ``None`` when it can, or when Python cannot tell."""
+    try:
+        signature = inspect.signature(function)
+    except (TypeError, ValueError):
+        return None
+    try:
+        signature.bind(*([None] * positional))
+    except TypeError as exc:
+        return f"{getattr(function, '__name__', 'run')}{signature} cannot: {exc}"
+    return None
 
 
 def _describe(run: Any) -> str:

@@ -127,3 +127,46 @@ def test_a_bad_or_clashing_registration_is_refused_naming_the_plugins() -> None:
     assert plugins.registry.exports["outline.edl"].plugin == "edl"
     assert set(plugins.registry.exports) == {"outline.edl"}
     assert "registered by both" in (plugins.infos["second"].error or "")
+
+
+class BuggyExports:
+    """A third party's formats with bugs: one whose render raises, one that returns a dict."""
+
+    @hookimpl
+    def register_exports(self, register: Any) -> None:
+        register(Export(name="crash.txt", media_type="text/plain", suffix=".txt",
+                        description="raises", render=lambda job: job["result"]["nope"]["x"]))
+        register(Export(name="dict.json", media_type="application/json", suffix=".json",
+                        description="returns a dict", render=lambda job: {"a": 1}))
+
+
+async def test_a_bug_in_a_plugins_render_is_a_500_naming_the_plugin(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Not the anonymous 'the server failed': the author (and the app showing the error) reads
+    which plugin's format broke and how; the traceback, with the plugin's line, is logged."""
+    done = Job(id="0a1b2c3d", crews=["outline"], status="succeeded", result={"outline": {}})
+    async with await served(make_plugins(BuggyExports()), tmp_path, done) as client:
+        crash = await client.get("/jobs/0a1b2c3d/export/crash.txt")
+        wrong = await client.get("/jobs/0a1b2c3d/export/dict.json")
+    assert crash.status_code == 500
+    assert crash.json()["error"] == {
+        "type": "plugin_error",
+        "message": "export 'crash.txt' of plugin 'BuggyExports-0' failed: KeyError: 'nope'",
+        "details": {"job_id": "0a1b2c3d", "format": "crash.txt", "plugin": "BuggyExports-0"}}
+    assert "test_exports.py" in caplog.text and "KeyError" in caplog.text
+    assert wrong.status_code == 500
+    assert wrong.json()["error"]["message"] == (
+        "export 'dict.json' of plugin 'BuggyExports-0' failed: its render returned dict, not "
+        "str or bytes")
+
+
+async def test_a_job_still_running_says_so_beside_what_the_format_lacks(tmp_path: Path) -> None:
+    """Exported before its crews finished, the plugin's 'run the outline crew' would send the
+    user to run a crew that is already on its way."""
+    queued = Job(id="0a1b2c3d", crews=["outline"], status="queued")
+    async with await served(make_plugins(EdlPlugin()), tmp_path, queued) as client:
+        early = await client.get("/jobs/0a1b2c3d/export/outline.edl")
+    assert early.status_code == 409
+    assert early.json()["error"]["message"] == (
+        "the job has no scenes: run the outline crew (the job is queued: try again when it has "
+        "finished)")

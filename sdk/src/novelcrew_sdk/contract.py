@@ -61,7 +61,11 @@ def _resolve(plugin: Any) -> tuple[str, Any]:
             return plugin, importlib.import_module(plugin)
         except ImportError:
             pass
-    raise ContractError(f"no installed plugin (entry point of group {GROUP!r}) named {plugin!r}")
+    installed = sorted(ep.name for ep in entry_points(group=GROUP))
+    raise ContractError(
+        f"no installed plugin (entry point of group {GROUP!r}) named {plugin!r}: declare it in "
+        f"your pyproject.toml under [project.entry-points.{GROUP}] and reinstall (novelcrew "
+        f"install -e .); installed: {', '.join(installed) or 'none'}")
 
 
 def check_hooks(plugin: Any, name: str) -> list[str]:

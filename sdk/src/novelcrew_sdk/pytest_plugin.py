@@ -5,7 +5,8 @@
 - ``novelcrew_run``: an async factory, ``await novelcrew_run(plugins, "architect", inputs)``
   returning ``(job, events)``; when the plugins carry a scripted LLM it answers every agent.
 - ``novelcrew_client``: an async factory giving an ``httpx.AsyncClient`` on the real app, with
-  the chosen plugins and an inline backend over an in-memory store.
+  the chosen plugins and an inline backend over an in-memory store; ``store=`` serves the jobs
+  of a ``MemoryStore`` you fill (``novelcrew_run(..., store=store)``, or ``store.create(job)``).
 
 At start it sets crewAI's environment (``novelcrew.crewai.env.prepare``, storage in a temporary
 folder) before any test imports crewAI, as the runner does in a server.
@@ -75,17 +76,22 @@ def novelcrew_run(novelcrew_settings: Any) -> Callable[..., Any]:
 
 
 @asynccontextmanager
-async def app_client(plugins: Any, settings: Any, backend: Any = None) -> AsyncIterator[Any]:
-    """An httpx client on ``create_app`` with its lifespan running."""
+async def app_client(plugins: Any, settings: Any, backend: Any = None,
+                     store: Any = None) -> AsyncIterator[Any]:
+    """An httpx client on ``create_app`` with its lifespan running: on ``backend``, else an
+    inline backend over ``store`` (a fresh ``MemoryStore`` when none is given)."""
     import httpx
 
     from novelcrew.api.app import create_app
 
+    if backend is not None and store is not None:
+        raise TypeError("app_client takes a backend or a store, not both")
     if backend is None:
         from novelcrew.backends.inline import InlineBackend
         from novelcrew.backends.memory import MemoryStore
 
-        backend = InlineBackend(plugins, settings, store=MemoryStore())
+        backend = InlineBackend(plugins, settings,
+                                store=store if store is not None else MemoryStore())
     app = create_app(settings=settings, plugins=plugins, backend=backend)
     async with AsyncExitStack() as stack:
         await stack.enter_async_context(app.router.lifespan_context(app))
@@ -97,8 +103,9 @@ async def app_client(plugins: Any, settings: Any, backend: Any = None) -> AsyncI
 
 @pytest.fixture
 def novelcrew_client(novelcrew_settings: Any) -> Callable[..., Any]:
-    def _client(plugins: Any, settings: Any = None, backend: Any = None) -> Any:
+    def _client(plugins: Any, settings: Any = None, backend: Any = None,
+                store: Any = None) -> Any:
         return app_client(plugins, settings or _scripted_default(plugins, novelcrew_settings),
-                          backend)
+                          backend, store)
 
     return _client

@@ -40,9 +40,13 @@ def make_plugins(
     """Plugins with the built-ins, the named installed entry points, and extra plugin objects.
 
     ``modules`` are plugin objects (modules or instances with ``@hookimpl`` methods); pass
-    ``llm`` (e.g. a ``ScriptedLLM``) to register it as model provider ``scripted``.
+    ``llm`` (e.g. a ``ScriptedLLM``) to register it as model provider ``scripted``. A name in
+    ``entry_points`` that no installed package declares raises ``LookupError`` saying so (a
+    plugin that is installed but fails to load is recorded in ``infos``, as in a server).
     """
-    plugins = load(allow=list(entry_points))
+    entry_points = list(entry_points)
+    _check_installed(entry_points)
+    plugins = load(allow=entry_points)
     for index, module in enumerate(modules):
         name = getattr(module, "__name__", None) or f"{type(module).__name__}-{index}"
         register_module(plugins, module, name)
@@ -51,6 +55,25 @@ def make_plugins(
 
         register_module(plugins, scripted_models_plugin(llm), "scripted")
     return plugins
+
+
+def _check_installed(names: list[str]) -> None:
+    """Every name is an installed entry point of group ``novelcrew`` (or its distribution):
+    a plugin whose ``pyproject.toml`` lost its entry point, or that is not installed in this
+    environment, would otherwise just be absent and fail later as a ``KeyError``."""
+    from importlib.metadata import entry_points as installed_entry_points
+
+    from novelcrew.plugins import GROUP
+
+    found = installed_entry_points(group=GROUP)
+    known = {ep.name for ep in found} | {ep.dist.name for ep in found if ep.dist}
+    missing = [name for name in names if name not in known]
+    if missing:
+        raise LookupError(
+            f"no installed plugin is named {', '.join(map(repr, missing))}: declare it in your "
+            f"pyproject.toml as [project.entry-points.{GROUP}] NAME = \"your_module.plugin\" "
+            "and reinstall (novelcrew install -e .) in this environment; installed: "
+            f"{', '.join(sorted(ep.name for ep in found)) or 'none'}")
 
 
 async def run_job(

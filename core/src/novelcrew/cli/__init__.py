@@ -48,15 +48,18 @@ for _module in ("serve", "run", "jobs", "worker", "export", "install", "estimate
 def add_plugin_commands(cli: typer.Typer, plugins: object | None = None) -> list[str]:
     """Let each loaded plugin add its commands (``register_commands``); a plugin that raises
     is reported on stderr and the others' commands still work. Returns the failures."""
-    from novelcrew.plugins import Plugins, get_plugins
+    from novelcrew.plugins import Plugins, describe_error, get_plugins
 
     loaded = plugins if isinstance(plugins, Plugins) else get_plugins()
     failures = []
     for name, result in loaded.call_each("register_commands", cli=cli):
         if isinstance(result, Exception):
-            failures.append(f"{name}: {type(result).__name__}: {result}")
+            plugin = loaded.pm.get_plugin(name)
+            error = describe_error(result, getattr(plugin, "__name__", None)
+                                   or type(plugin).__module__)
+            failures.append(f"{name}: {error}")
             typer.echo(f"novelcrew: warning: plugin {name!r} failed to add its commands: "
-                       f"{type(result).__name__}: {result}", err=True)
+                       f"{error}", err=True)
     return failures
 
 

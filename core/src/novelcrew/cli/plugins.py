@@ -46,9 +46,11 @@ def _style(col: str) -> str | None:
 
 
 def _table(rows: list[dict[str, Any]], columns: list[str]) -> Any:
-    """One plugin a row and one hook, crew or tool a line, in a light box."""
+    """One plugin a row and one hook, crew or tool a line, in a light box. Cells are plain
+    text, never rich markup: an error quoting ``[project.entry-points.novelcrew]`` shows it."""
     from rich import box
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title="novelcrew plugins", box=box.SIMPLE_HEAD,
                   padding=(0, 1, 0, 0), pad_edge=False)
@@ -56,7 +58,7 @@ def _table(rows: list[dict[str, Any]], columns: list[str]) -> Any:
         table.add_column(col, overflow="fold", style=_style(col))
     for row in rows:
         table.add_row(*(
-            "\n".join(row[c]) if isinstance(row[c], list) else (row[c] or "")
+            Text("\n".join(row[c]) if isinstance(row[c], list) else (row[c] or ""))
             for c in columns
         ))
     return table
@@ -64,8 +66,9 @@ def _table(rows: list[dict[str, Any]], columns: list[str]) -> Any:
 
 def _blocks(rows: list[dict[str, Any]], fields: list[str]) -> Any:
     """Each plugin's name and version, then a line per field it fills: ``crews  architect``;
-    a long list wraps between names, under its own column."""
+    a long list wraps between names, under its own column. Plain text, as in ``_table``."""
     from rich.table import Table
+    from rich.text import Text
 
     grid = Table.grid(padding=(0, 2, 0, 0))
     grid.add_column(no_wrap=True)
@@ -73,12 +76,12 @@ def _blocks(rows: list[dict[str, Any]], fields: list[str]) -> Any:
     for index, row in enumerate(rows):
         if index:
             grid.add_row("", "")
-        grid.add_row(f"[bold]{row['name']}[/bold]", row["version"] or "")
+        grid.add_row(Text(row["name"], style="bold"), Text(row["version"] or ""))
         for col in fields:
             value = row[col]
             if value:
                 text = ", ".join(value) if isinstance(value, list) else str(value)
-                grid.add_row(f"  {col}", text, style=_style(col))
+                grid.add_row(f"  {col}", Text(text), style=_style(col))
     return grid
 
 

@@ -75,7 +75,9 @@ def run_job(crews: list[str], inputs: dict[str, Any], settings: Settings, *,
     try:
         plugins.registry.check_chain(crews)
     except CrewNotFound as exc:
-        err.print(f"[bold red]error:[/] {exc.message}")
+        from rich.markup import escape
+
+        err.print(f"[bold red]error:[/] {escape(exc.message)}")
         return EXIT_USAGE
     if "crewai" not in sys.modules:  # seconds of imports: say so rather than sit silent
         if err.is_terminal:

@@ -3,6 +3,7 @@ the formats plugins register (``register_exports``; novelcrew-exports adds the s
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import APIRouter, Response
@@ -11,10 +12,11 @@ from novelcrew import introspect
 from novelcrew.api.deps import BackendDep, PluginsDep, TenantDep, visible_job
 from novelcrew.api.errors import GUARDED, responses
 from novelcrew.api.schemas import ExportPublic
-from novelcrew.errors import Conflict, ExportUnavailable
+from novelcrew.errors import Conflict, ExportUnavailable, PluginError
 
 router = APIRouter(prefix="/jobs", tags=["exports"], responses=GUARDED)
 formats_router = APIRouter(prefix="/exports", tags=["exports"], responses=GUARDED)
+log = logging.getLogger(__name__)
 
 
 @formats_router.get(
@@ -44,8 +46,24 @@ async def export_job(job_id: str, fmt: str, backend: BackendDep, plugins: Plugin
     try:
         body = spec.file(record)
     except ExportUnavailable as exc:
-        raise Conflict(str(exc), {"job_id": job_id, "format": fmt,
-                                  "status": job.status.value}) from None
+        # the plugin says what the format lacks ("run the director crew"); a job still queued
+        # or running may be about to have it
+        pending = "" if job.status.terminal else (
+            f" (the job is {job.status.value}: try again when it has finished)")
+        raise Conflict(f"{exc}{pending}", {"job_id": job_id, "format": fmt,
+                                          "status": job.status.value}) from None
+    except Exception as exc:  # a bug in the plugin's render: say whose, log where
+        plugin = plugins.registry.exports[fmt].plugin
+        log.exception("export %r of plugin %r failed on job %s", fmt, plugin, job_id)
+        raise PluginError(
+            f"export {fmt!r} of plugin {plugin!r} failed: {type(exc).__name__}: {str(exc)[:300]}",
+            {"job_id": job_id, "format": fmt, "plugin": plugin}) from None
+    if not isinstance(body, bytes):
+        plugin = plugins.registry.exports[fmt].plugin
+        raise PluginError(
+            f"export {fmt!r} of plugin {plugin!r} failed: its render returned "
+            f"{type(body).__name__}, not str or bytes",
+            {"job_id": job_id, "format": fmt, "plugin": plugin})
     filename = f"{job_id}{spec.suffix}"
     return Response(body, media_type=spec.media_type,
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
