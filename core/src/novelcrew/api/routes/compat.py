@@ -122,7 +122,7 @@ class ExecuteConfig(BaseModel):
     model: str | None = Field(None, min_length=1, max_length=200,
                               description="Model id for every agent of the job, e.g. offline.")
     temperature: float | None = Field(None, ge=0, le=2, description="Sampling temperature.")
-    max_tokens: int | None = Field(None, ge=1, le=1_000_000,
+    max_tokens: int | None = Field(None, ge=1, le=submission.MAX_ANSWER_TOKENS,
                                    description="Most tokens per model answer.")
     verbose: bool | None = Field(None, description="Accepted and ignored.")
     cache: bool | None = Field(None, description="false: this job's model calls skip the "
