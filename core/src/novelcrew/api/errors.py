@@ -22,12 +22,13 @@ server lacks a plugin the crew needs, which its operator must install, so it ans
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import re
 import sqlite3
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -72,6 +73,52 @@ class ErrorResponse(BaseModel):
     """The shape of every error the API answers."""
 
     error: ErrorBody
+
+
+class CompatError(BaseModel):
+    """Every error on Novel Movie's routes (the original server's shape)."""
+
+    success: Literal[False] = False
+    job_id: str = ""
+    error: str = Field(description="What went wrong, for people.")
+    error_type: str = Field(description="The native API's stable error type.")
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+#: the paths of Novel Movie's routes (``routes/compat.py``), whose client reads ``error`` as a
+#: string: their errors keep the original's shape, also those answered before any route runs
+#: (a body over the limit) or when no route matched (a wrong method)
+COMPAT_PATH = re.compile(r"/crews/(?:execute|list|status/[^/]+)/?")
+
+
+def compat_shaped(native: Response) -> Response:
+    """``native`` (the ``{"error": {...}}`` envelope) in the original's shape, its status and
+    headers (``Retry-After``, ``Allow``, ``WWW-Authenticate``) kept; any other answer as is."""
+    try:
+        envelope = json.loads(bytes(native.body))["error"]
+    except (ValueError, KeyError, TypeError):
+        return native
+    if not isinstance(envelope, dict):
+        return native  # already in the original's shape
+    details = envelope.get("details") or {}
+    message = str(envelope.get("message") or envelope.get("type") or "error")
+    problems = [
+        f"{'.'.join(str(p) for p in e.get('loc', ()) if p != 'body')}: {e.get('msg', '')}"
+        for e in details.get("errors", [])[:5] if isinstance(e, dict)
+    ]
+    if problems:
+        message = f"{message}: {'; '.join(problems)}"
+    body = CompatError(error=message, error_type=str(envelope.get("type", "error")),
+                       details=details)
+    headers = {k: v for k, v in native.headers.items()
+               if k.lower() not in ("content-length", "content-type")}
+    return JSONResponse(body.model_dump(mode="json"), status_code=native.status_code,
+                        headers=headers)
+
+
+def for_path(path: str, response: Response) -> Response:
+    """``response`` in the shape the client of ``path`` reads."""
+    return compat_shaped(response) if COMPAT_PATH.fullmatch(path) else response
 
 
 def error_response(status: int, type: str, message: str,
@@ -213,7 +260,7 @@ def install(app: FastAPI) -> None:
         assert isinstance(exc, StarletteHTTPException)
         if exc.status_code == 405 and (allow := allowed_methods(request)) is not None:
             exc = StarletteHTTPException(405, exc.detail, {**(exc.headers or {}), "Allow": allow})
-        return from_http_exception(exc)
+        return for_path(request.url.path, from_http_exception(exc))
 
     async def outage_handler(request: Request, exc: Exception) -> Response:
         return store_outage(exc)

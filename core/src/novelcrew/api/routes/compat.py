@@ -11,7 +11,6 @@ app's own error handlers by ``CompatRoute``, so the status codes are the native 
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Coroutine
 from typing import Any, Literal
@@ -20,26 +19,15 @@ from fastapi import APIRouter, Request, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import JSONResponse
 
 from novelcrew.api import submission
 from novelcrew.api.deps import BackendDep, PluginsDep, SettingsDep, TenantDep, visible_job
-from novelcrew.api.errors import GUARDED
+from novelcrew.api.errors import GUARDED, CompatError, compat_shaped
 from novelcrew.api.schemas import CompatProgress, ExecuteRequest, JobCreate
 from novelcrew.errors import InvalidInput
 from novelcrew.jobs import Job, JobStatus
 from novelcrew.settings import Settings
 from novelcrew.specs import Crew
-
-
-class CompatError(BaseModel):
-    """Every error on Novel Movie's routes (the original server's shape)."""
-
-    success: Literal[False] = False
-    job_id: str = ""
-    error: str = Field(description="What went wrong, for people.")
-    error_type: str = Field(description="The native API's stable error type.")
-    details: dict[str, Any] = Field(default_factory=dict)
 
 
 def _responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -69,7 +57,7 @@ def _compat(handler: Handler) -> Handler:
             native = await _native_error(request, exc)
             if native is None:
                 raise
-            return _reshaped(native)
+            return compat_shaped(native)
 
     return compat_handler
 
@@ -84,27 +72,6 @@ async def _native_error(request: Request, exc: Exception) -> Response | None:
                 response = await response
             return response  # type: ignore[no-any-return]
     return None
-
-
-def _reshaped(native: Response) -> Response:
-    try:
-        envelope = json.loads(bytes(native.body))["error"]
-    except (ValueError, KeyError, TypeError):
-        return native
-    details = envelope.get("details") or {}
-    message = str(envelope.get("message") or envelope.get("type") or "error")
-    problems = [
-        f"{'.'.join(str(p) for p in e.get('loc', ()) if p != 'body')}: {e.get('msg', '')}"
-        for e in details.get("errors", [])[:5] if isinstance(e, dict)
-    ]
-    if problems:
-        message = f"{message}: {'; '.join(problems)}"
-    body = CompatError(error=message, error_type=str(envelope.get("type", "error")),
-                       details=details)
-    headers = {k: v for k, v in native.headers.items()
-               if k.lower() not in ("content-length", "content-type")}
-    return JSONResponse(body.model_dump(mode="json"), status_code=native.status_code,
-                        headers=headers)
 
 
 # the request guard (API key, rate limit) runs as a dependency of each route, so its 401 and
