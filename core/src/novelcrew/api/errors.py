@@ -103,7 +103,8 @@ def compat_shaped(native: Response) -> Response:
     details = envelope.get("details") or {}
     message = str(envelope.get("message") or envelope.get("type") or "error")
     problems = [
-        f"{'.'.join(str(p) for p in e.get('loc', ()) if p != 'body')}: {e.get('msg', '')}"
+        ": ".join(part for part in (".".join(str(p) for p in e.get("loc", ()) if p != "body"),
+                                    str(e.get("msg", ""))) if part)
         for e in details.get("errors", [])[:5] if isinstance(e, dict)
     ]
     if problems:
