@@ -32,7 +32,7 @@ from typing import Any, Literal
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
@@ -72,11 +72,24 @@ class ErrorBody(BaseModel):
 class ErrorResponse(BaseModel):
     """The shape of every error the API answers."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{"error": {
+        "type": "crew_not_found", "message": "unknown crew 'archtect'; known crews: architect, "
+        "director", "details": {"crew": "archtect", "known": ["architect", "director"]}}}]})
+
     error: ErrorBody
 
 
 class CompatError(BaseModel):
     """Every error on Novel Movie's routes (the original server's shape)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "success": False, "job_id": "", "error": "invalid inputs for crew 'architect': 1 "
+        "error(s): story_text: story_text is empty: send the story's text, or leave "
+        "story_text out to read the project's story from Payload",
+        "error_type": "invalid_input", "details": {"crew": "architect", "errors": [
+            {"loc": ["story_text"], "msg": "story_text is empty: send the story's text, or "
+             "leave story_text out to read the project's story from Payload",
+             "type": "story_empty"}]}}]})
 
     success: Literal[False] = False
     job_id: str = ""

@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from novelcrew.api import submission
 from novelcrew.api.deps import BackendDep, PluginsDep, SettingsDep, TenantDep, visible_job
-from novelcrew.api.errors import GUARDED, CompatError, compat_shaped
+from novelcrew.api.errors import CompatError, compat_shaped
 from novelcrew.api.schemas import CompatProgress, ExecuteRequest, JobCreate
 from novelcrew.errors import InvalidInput
 from novelcrew.jobs import Job, JobStatus
@@ -77,7 +77,7 @@ async def _native_error(request: Request, exc: Exception) -> Response | None:
 # the request guard (API key, rate limit) runs as a dependency of each route, so its 401 and
 # 429 are re-shaped too
 router = APIRouter(prefix="/crews", tags=["novel-movie"], route_class=CompatRoute,
-                   responses=GUARDED)
+                   responses=_responses(401, 429))
 
 
 class ExecuteConfig(BaseModel):
@@ -108,6 +108,11 @@ class ExecuteBody(ExecuteRequest):
 
 
 class ExecuteResponse(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "success": True, "job_id": "01a24eca06c57bb49205a9daa03a66f8",
+        "message": "job queued: architect -> director", "estimated_time": "7-14 minutes",
+        "estimated_seconds": 420, "result": None, "error": None}]})
+
     success: bool
     job_id: str
     message: str
@@ -119,6 +124,15 @@ class ExecuteResponse(BaseModel):
 
 class StatusResponse(BaseModel):
     """``GET /crews/status/{job_id}``: the original's fields and types, plus extras."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "job_id": "01a24eca06c57bb49205a9daa03a66f8", "status": "running",
+        "crew_type": "architect,director", "project_id": "42", "created_at": 1796235223.63,
+        "started_at": 1796235223.65, "completed_at": None, "progress": 37, "result": None,
+        "error": None, "error_type": None, "cancelled": False,
+        "progress_detail": {"completed_tasks": 3, "total_tasks": 8, "current_crew": "architect",
+                            "current_task": "Extract characters", "scenes_done": None,
+                            "scenes_total": None, "scenes_crew": None}}]})
 
     job_id: str
     status: Literal["queued", "running", "completed", "failed"]
