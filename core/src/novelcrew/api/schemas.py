@@ -60,9 +60,12 @@ WEBHOOK_PATTERN = r"^https?://"
 
 # native -------------------------------------------------------------------------------------
 class JobCreate(jobs.JobCreate):
-    """A job to run: one crew or an ordered chain, for one project."""
+    """A job to run: one crew or an ordered chain, for one project.
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{
+    An unknown field is refused (422): a misspelt ``input`` or ``webhook`` would otherwise be
+    dropped without a word, and the job run without the story or the webhook it was sent."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
         "crews": ["architect", "director"],
         "project_id": "42",
         "user_id": "7",
