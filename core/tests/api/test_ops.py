@@ -81,6 +81,7 @@ async def test_openapi_describes_every_route_with_models_and_errors(make_client)
         ("/crews", "get"),
         ("/crews/{name}", "get"), ("/jobs", "post"), ("/jobs", "get"), ("/jobs/{job_id}", "get"),
         ("/jobs/{job_id}/events", "get"), ("/jobs/{job_id}/cancel", "post"),
+        ("/jobs/{job_id}/retry", "post"),
         ("/plugins", "get"), ("/tools", "get"), ("/models", "get"), ("/health", "get"),
         ("/stats", "get"), ("/metrics", "get"), ("/jobs/{job_id}/export/{fmt}", "get"),
         ("/exports", "get"), ("/projects/{project_id}/graph", "get"),
