@@ -216,3 +216,19 @@ async def test_a_tenant_retries_only_its_own_jobs(make_client):
     assert r.status_code == 404  # as for an id that does not exist
     r = await client.post(f"/jobs/{failed}/retry", headers=red)
     assert r.status_code == 202 and r.json()["tenant"] == "red"
+
+
+async def test_a_dry_run_waits_for_a_crewai_import_in_progress(client):
+    """The inline backend imports crewAI in a thread before its first job; a dry run made
+    meanwhile imported it too, from another thread, and the two met in crewAI's import
+    cycles (500, "partially initialized module"). It now waits for the import lock."""
+    from novelcrew.crewai.env import IMPORT_LOCK
+
+    body = {"crews": ["echo"], "dry_run": True, "inputs": {"story_text": "a b"}}
+    with IMPORT_LOCK:  # an import in progress elsewhere
+        answer = asyncio.ensure_future(client.post("/jobs", json=body))
+        await asyncio.sleep(0.3)
+        assert not answer.done()
+    r = await asyncio.wait_for(answer, 120)
+    assert r.status_code == 200, r.text
+    assert r.json()["dry_run"] is True
