@@ -42,6 +42,11 @@ async def test_malformed_json_is_400_and_non_json_is_415(client):
                                          headers={"content-type": "application/json"}),
                        400, "malformed_json")
     assert err["details"]["errors"][0]["type"] == "json_invalid"
+    assert err["message"] == "the request body is not valid JSON (at character 11)"
+    r = await client.post("/crews/execute", content=b'{"crew_type": "echo",}',
+                          headers={"content-type": "application/json"})
+    assert r.status_code == 400  # the original's shape says where too, once
+    assert r.json()["error"] == "the request body is not valid JSON (at character 21)"
     # no Content-Type at all is read as JSON too
     assert_error(await client.post("/crews/execute", content=b"{oops"), 400, "malformed_json")
     assert_error(await client.post("/jobs", content=b"crews=echo",

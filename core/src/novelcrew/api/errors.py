@@ -120,7 +120,7 @@ def compat_shaped(native: Response) -> Response:
                                     str(e.get("msg", ""))) if part)
         for e in details.get("errors", [])[:5] if isinstance(e, dict)
     ]
-    if problems:
+    if problems and envelope.get("type") != "malformed_json":  # its message says where
         message = f"{message}: {'; '.join(problems)}"
     body = CompatError(error=message, error_type=str(envelope.get("type", "error")),
                        details=details)
@@ -187,8 +187,11 @@ def is_json(content_type: str | None) -> bool:
 def from_validation_error(exc: RequestValidationError,
                           content_type: str | None = None) -> JSONResponse:
     errors = clean_validation_errors(exc.errors())
-    if any(e["type"] == "json_invalid" for e in errors):
-        return error_response(400, "malformed_json", "the request body is not valid JSON",
+    broken = next((e for e in errors if e["type"] == "json_invalid"), None)
+    if broken is not None:
+        where = broken["loc"][1:2]  # FastAPI gives the character where decoding stopped
+        at = f" (at character {where[0]})" if where and isinstance(where[0], int) else ""
+        return error_response(400, "malformed_json", f"the request body is not valid JSON{at}",
                               {"errors": errors})
     if not is_json(content_type) and any(e["loc"][:1] == ["body"] for e in errors):
         return error_response(415, "unsupported_media_type",
