@@ -60,6 +60,9 @@ async def test_invalid_input_carries_pydantic_details_without_the_input(client):
                        422, "invalid_input")
     locs = sorted(tuple(e["loc"]) for e in err["details"]["errors"])
     assert locs == [("body", "crews"), ("body", "inputs")]
+    # the message names the fields, for a client that shows only the message
+    assert err["message"].startswith("invalid request: 2 error(s): crews: ")
+    assert "; inputs: " in err["message"]
     assert story not in str(err)
     err = assert_error(await client.post("/jobs", json={"crews": ["echo"],
                                                         "inputs": {"story_text": ""}}),

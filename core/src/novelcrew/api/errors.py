@@ -115,13 +115,6 @@ def compat_shaped(native: Response) -> Response:
         return native  # already in the original's shape
     details = envelope.get("details") or {}
     message = str(envelope.get("message") or envelope.get("type") or "error")
-    problems = [
-        ": ".join(part for part in (".".join(str(p) for p in e.get("loc", ()) if p != "body"),
-                                    str(e.get("msg", ""))) if part)
-        for e in details.get("errors", [])[:5] if isinstance(e, dict)
-    ]
-    if problems and envelope.get("type") != "malformed_json":  # its message says where
-        message = f"{message}: {'; '.join(problems)}"
     body = CompatError(error=message, error_type=str(envelope.get("type", "error")),
                        details=details)
     headers = {k: v for k, v in native.headers.items()
@@ -135,9 +128,27 @@ def for_path(path: str, response: Response) -> Response:
     return compat_shaped(response) if COMPAT_PATH.fullmatch(path) else response
 
 
+#: how many of pydantic's errors an ``invalid_input`` message names (``details`` has all)
+NAMED_PROBLEMS = 5
+
+
+def problems_of(errors: Any) -> str:
+    """``story_text: Field required; config.model: ...``: what a person reads first."""
+    if not isinstance(errors, list):
+        return ""
+    return "; ".join(
+        ": ".join(part for part in (".".join(str(p) for p in e.get("loc", ()) if p != "body"),
+                                    str(e.get("msg", ""))) if part)
+        for e in errors[:NAMED_PROBLEMS] if isinstance(e, dict))
+
+
 def error_response(status: int, type: str, message: str,
                    details: dict[str, Any] | None = None,
                    headers: dict[str, str] | None = None) -> JSONResponse:
+    """The one error envelope; an ``invalid_input`` message names its problems, so a client
+    that shows only the message still says which field is wrong."""
+    if type == "invalid_input" and details and (named := problems_of(details.get("errors"))):
+        message = f"{message}: {named}"
     body = {"error": {"type": type, "message": message, "details": details or {}}}
     return JSONResponse(body, status_code=status, headers=headers)
 
