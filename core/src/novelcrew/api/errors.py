@@ -84,11 +84,11 @@ class CompatError(BaseModel):
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "success": False, "job_id": "", "error": "invalid inputs for crew 'architect': 1 "
-        "error(s): story_text: story_text is empty: send the story's text, or leave "
-        "story_text out to read the project's story from Payload",
+        "error(s): story_text: the story is empty: send its text, or leave story_text out to "
+        "read the project's story from Payload",
         "error_type": "invalid_input", "details": {"crew": "architect", "errors": [
-            {"loc": ["story_text"], "msg": "story_text is empty: send the story's text, or "
-             "leave story_text out to read the project's story from Payload",
+            {"loc": ["story_text"], "msg": "the story is empty: send its text, or leave "
+             "story_text out to read the project's story from Payload",
              "type": "story_empty"}]}}]})
 
     success: Literal[False] = False

@@ -83,8 +83,8 @@ class ArchitectInput(BaseModel):
         """A blank story is refused when the job is submitted (422), not queued to fail."""
         if value is not None and not value.strip():
             raise PydanticCustomError(
-                "story_empty", "story_text is empty: send the story's text, or leave "
-                "story_text out to read the project's story from Payload")
+                "story_empty", "the story is empty: send its text, or leave story_text "
+                "out to read the project's story from Payload")
         return value
 
     @model_validator(mode="after")
