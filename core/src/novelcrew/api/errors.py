@@ -18,6 +18,10 @@ Every error the API answers is JSON ``{"error": {"type", "message", "details"}}`
 
 ``ToolMissing`` is a ``NotFound`` in the exception tree, but over HTTP the request was fine: the
 server lacks a plugin the crew needs, which its operator must install, so it answers 503.
+
+Novel Movie's routes (``COMPAT_PATH``) answer the same errors, status and headers in the
+original server's shape ``{success: false, job_id: "", error: str, error_type, details}``
+(``compat_shaped``), whether a route, the request guard or a middleware raised them.
 """
 
 from __future__ import annotations
