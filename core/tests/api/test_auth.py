@@ -45,6 +45,14 @@ async def test_with_keys_every_route_but_health_needs_one(make_client):
         r = await client.get("/jobs", headers=headers)
         assert r.status_code == 401, headers
         assert KEY not in r.text
+    # a right key in the wrong scheme is told what to send, not that the key is wrong
+    for value in (KEY, f"Basic {KEY}", f"users API-Key {KEY}"):
+        r = await client.get("/jobs", headers={"Authorization": value})
+        assert r.status_code == 401
+        assert r.json()["error"]["message"] == ("the Authorization header must be 'Bearer "
+                                                "<key>' (or send X-API-Key: <key>)")
+    r = await client.get("/jobs", headers={"Authorization": "Bearer nope"})
+    assert r.json()["error"]["message"] == "wrong API key"
 
 
 async def test_keys_are_never_logged_nor_echoed(make_client):

@@ -313,3 +313,26 @@ async def test_a_missing_key_and_the_rate_limit_answer_in_the_original_shape(mak
     assert limited["error"].startswith("too many requests")
     assert limited["error_type"] == "rate_limited"
     assert int(answers[-1].headers["retry-after"]) in range(1, 61)
+
+
+async def test_errors_answered_before_a_route_runs_keep_the_original_shape(make_client):
+    """A body over the limit is refused by its Content-Length before any route runs, and a
+    wrong method on a status path matches no route: Novel Movie's client still reads
+    ``success`` and ``error`` as a string, with the native status and headers."""
+    client = await make_client(max_body_bytes=1000)
+    big = {"crew_type": "echo", "input_data": {"story_text": "x" * 2000}}
+    body = assert_compat_error(await client.post("/crews/execute", json=big), 413)
+    assert body["error_type"] == "payload_too_large" and "1000" in body["error"]
+    body = assert_compat_error(await client.post(
+        "/crews/execute", content=b"{}", headers={"content-length": "x"}), 400)
+    assert body["error_type"] == "bad_request"
+    r = await client.post("/crews/status/abc")
+    body = assert_compat_error(r, 405)
+    assert body["error_type"] == "method_not_allowed" and "GET" in r.headers["allow"]
+    # the native routes keep the native envelope
+    r = await client.post("/jobs", json={"crews": ["echo"], "inputs": {"story_text": "x" * 2000}})
+    assert r.status_code == 413 and r.json()["error"]["type"] == "payload_too_large"
+    r = await client.delete("/jobs/abc")
+    assert r.status_code == 405 and r.json()["error"]["type"] == "method_not_allowed"
+    # nothing refused was queued
+    assert (await client.get("/jobs")).json()["count"] == 0

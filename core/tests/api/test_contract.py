@@ -118,3 +118,44 @@ async def test_a_stream_cut_by_shutdown_ends_with_a_documented_server_stopping_e
     # resuming after it misses nothing: it repeats the seq of the last event sent (if any)
     assert last["seq"] == (events[-2]["seq"] if len(events) > 1 else 0)
     assert last["data"] == {"resume_after": last["seq"]}
+
+
+async def test_the_main_answers_and_every_error_have_an_example_that_fits_the_schema(client):
+    """``/docs`` shows a client what each main answer and each error looks like; an example
+    that no longer fits its schema would teach the wrong shape."""
+    doc = (await client.get("/openapi.json")).json()
+    schemas = doc["components"]["schemas"]
+
+    def example_of(ref: str) -> object:
+        name = ref.rsplit("/", 1)[-1]
+        examples = schemas[name].get("examples")
+        assert examples, f"{name} has no example"
+        for example in examples:
+            jsonschema.Draft202012Validator(
+                {"$ref": ref, "components": doc["components"]}).validate(example)
+        return examples[0]
+
+    wanted = [("/crews/execute", "post", "200"), ("/crews/status/{job_id}", "get", "200"),
+              ("/jobs", "post", "202"), ("/jobs/{job_id}", "get", "200"),
+              ("/jobs/{job_id}/cancel", "post", "202")]
+    for path, method, status in wanted:
+        ref = doc["paths"][path][method]["responses"][status]["content"][
+            "application/json"]["schema"]["$ref"]
+        example_of(ref)
+    errors = 0
+    for path, operations in doc["paths"].items():
+        for method, operation in operations.items():
+            for status, answer in operation["responses"].items():
+                # /health's 503 is its report (degraded, unhealthy), not an error
+                if status.startswith("4") or (status == "503" and path != "/health"):
+                    ref = answer["content"]["application/json"]["schema"]["$ref"]
+                    example = example_of(ref)
+                    shape = "CompatError" if path.startswith("/crews/") and path != \
+                        "/crews/{name}" and path != "/crews" else "ErrorResponse"
+                    assert ref.endswith(shape), (method, path, status, ref)
+                    assert isinstance(example, dict)
+                    errors += 1
+    assert errors > 50
+    for name, schema in schemas.items():  # and every other example fits its schema too
+        if schema.get("examples"):
+            example_of(f"#/components/schemas/{name}")

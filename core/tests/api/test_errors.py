@@ -42,6 +42,11 @@ async def test_malformed_json_is_400_and_non_json_is_415(client):
                                          headers={"content-type": "application/json"}),
                        400, "malformed_json")
     assert err["details"]["errors"][0]["type"] == "json_invalid"
+    assert err["message"] == "the request body is not valid JSON (at character 11)"
+    r = await client.post("/crews/execute", content=b'{"crew_type": "echo",}',
+                          headers={"content-type": "application/json"})
+    assert r.status_code == 400  # the original's shape says where too, once
+    assert r.json()["error"] == "the request body is not valid JSON (at character 21)"
     # no Content-Type at all is read as JSON too
     assert_error(await client.post("/crews/execute", content=b"{oops"), 400, "malformed_json")
     assert_error(await client.post("/jobs", content=b"crews=echo",
@@ -55,6 +60,9 @@ async def test_invalid_input_carries_pydantic_details_without_the_input(client):
                        422, "invalid_input")
     locs = sorted(tuple(e["loc"]) for e in err["details"]["errors"])
     assert locs == [("body", "crews"), ("body", "inputs")]
+    # the message names the fields, for a client that shows only the message
+    assert err["message"].startswith("invalid request: 2 error(s): crews: ")
+    assert "; inputs: " in err["message"]
     assert story not in str(err)
     err = assert_error(await client.post("/jobs", json={"crews": ["echo"],
                                                         "inputs": {"story_text": ""}}),
@@ -130,8 +138,9 @@ async def test_lone_surrogates_are_422_not_500(client, body):
 async def test_nan_and_infinity_are_malformed_json(client, path, constant):
     """Not JSON (RFC 8259), and a job holding one would answer with a record no JSON client
     can read; so they are refused with the body, naming the value."""
-    body = (b'{"crews": ["echo"], "crew_type": "echo", "inputs": {"story_text": "a", "x": %s},'
-            b' "input_data": {"story_text": "a", "x": %s}}' % ((constant.encode(),) * 2))
+    body = ((b'{"crews": ["echo"], "inputs": {"story_text": "a", "x": %s}}' if path == "/jobs"
+             else b'{"crew_type": "echo", "input_data": {"story_text": "a", "x": %s}}')
+            % constant.encode())
     r = await client.post(path, content=body, headers={"content-type": "application/json"})
     err = assert_error(r, 400, "malformed_json")
     assert constant.lstrip("-") in err["details"]["errors"][0]["msg"] + str(err)
@@ -143,7 +152,7 @@ async def test_bodies_nested_deeper_than_the_store_reads_are_malformed(client, e
     """Accepted, such a job could never be read back (pydantic's reader stops at 200 levels);
     so it is refused, with or without a lone surrogate sending it to the slower parser."""
     deep = b"[" * 250 + b"]" * 250
-    body = b'{"crews": ["echo"], "inputs": {"story_text": "a", "deep": %s}%s}' % (deep, extra)
+    body = b'{"crews": ["echo"], "inputs": {"story_text": "a", "deep": %s%s}}' % (deep, extra)
     r = await client.post("/jobs", content=body, headers={"content-type": "application/json"})
     err = assert_error(r, 400, "malformed_json")
     assert "recursion limit" in str(err) or "deeper than 200" in str(err)
@@ -173,9 +182,10 @@ async def test_submission_bodies_refuse_what_fastapi_refused(client, path):
                  400, "malformed_json")
     assert_error(await client.post(path, content=b"{}", headers={"content-type": "text/plain"}),
                  415, "unsupported_media_type")
-    ok = await client.post(path, content=b'{"crews": ["echo"], "crew_type": "echo",'
-                                         b' "inputs": {"story_text": "a"},'
-                                         b' "input_data": {"story_text": "a"}}',
+    ok = await client.post(path, content=(
+                               b'{"crews": ["echo"], "inputs": {"story_text": "a"}}'
+                               if path == "/jobs" else
+                               b'{"crew_type": "echo", "input_data": {"story_text": "a"}}'),
                            headers={"content-type": "application/vnd.api+json"})
     accepted = 202 if path == "/jobs" else 200  # Novel Movie's call answers 200
     assert ok.status_code == accepted, ok.text
@@ -198,3 +208,19 @@ async def test_big_integers_and_non_ascii_text_are_accepted(client):
 async def test_odd_ids_are_404_not_500(client, path):
     r = await client.get(path)
     assert r.status_code == 404
+
+
+async def test_an_unknown_field_of_a_job_is_422_naming_it(client):
+    """A misspelt field (``input``, ``webhook``) must not be dropped silently, leaving a job
+    without its story or its webhook."""
+    for field in ("input", "webhook", "crew"):
+        body = {"crews": ["echo"], "inputs": {"story_text": "a b"}, field: "x"}
+        err = assert_error(await client.post("/jobs", json=body), 422, "invalid_input")
+        assert err["details"]["errors"] == [
+            {"loc": ["body", field], "msg": "Extra inputs are not permitted",
+             "type": "extra_forbidden"}]
+    assert (await client.get("/jobs")).json()["count"] == 0
+    # Novel Movie's call keeps the original server's leniency: extra fields ride along
+    r = await client.post("/crews/execute", json={"crew_type": "echo", "extra": 1,
+                                                  "input_data": {"story_text": "a b"}})
+    assert r.status_code == 200, r.text

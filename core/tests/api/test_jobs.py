@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import apicrews
@@ -163,3 +164,71 @@ async def test_events_of_a_live_job_arrive_and_the_stream_ends(make_client):
     types = [e["event"] for e in parsed if "event" in e]
     assert types[0] == "queued" and types[-1] == "succeeded"
     assert "task_finished" in types
+
+
+async def test_retry_runs_a_failed_or_cancelled_job_again_without_its_story(make_client):
+    """``POST /jobs/{id}/retry``: the client never sees the inputs again (they are not
+    echoed), so the server re-submits them, with the crews, ids and config, as a new job."""
+    client = await make_client(concurrency=1)
+    r = await client.post("/jobs", json={"crews": ["gated"], "project_id": "p9", "user_id": 4,
+                                         "inputs": {"gate": "retry1", "steps": 2},
+                                         "config": {"temperature": 0.5}})
+    first = r.json()["id"]
+    await wait_job(client, first, "running")
+    r = await client.post(f"/jobs/{first}/retry")
+    assert r.status_code == 409, r.text  # still running: nothing to retry yet
+    assert r.json()["error"]["details"] == {"job_id": first, "status": "running"}
+    await client.post(f"/jobs/{first}/cancel")
+    await wait_job(client, first, "cancelled")
+
+    r = await client.post(f"/jobs/{first}/retry")
+    assert r.status_code == 202, r.text
+    again = r.json()
+    assert again["id"] != first and again["status"] == "queued"
+    assert again["crews"] == ["gated"] and again["config"] == {"temperature": 0.5}
+    assert (again["project_id"], again["user_id"]) == ("p9", "4")
+    apicrews.open_gate("retry1")
+    done = await wait_job(client, again["id"], "succeeded")
+    assert done["result"] == {"gated": {"words": 2, "first_word": "gated"}}  # its inputs
+    assert (await client.get(f"/jobs/{first}")).json()["status"] == "cancelled"  # untouched
+
+    r = await client.post(f"/jobs/{again['id']}/retry")
+    assert r.status_code == 409 and "succeeded" in r.json()["error"]["message"]
+    failed = (await client.post("/jobs", json={"crews": ["boom"],
+                                               "inputs": {"story_text": "x"}})).json()["id"]
+    await wait_job(client, failed, "failed")
+    r = await client.post(f"/jobs/{failed}/retry")
+    assert r.status_code == 202 and r.json()["crews"] == ["boom"]
+    r = await client.post("/jobs/nosuch/retry")
+    assert r.status_code == 404 and r.json()["error"]["type"] == "job_not_found"
+
+
+async def test_a_tenant_retries_only_its_own_jobs(make_client):
+    client = await make_client(api_keys=["red-key:red", "blue-key:blue"])
+    red, blue = {"X-API-Key": "red-key"}, {"X-API-Key": "blue-key"}
+    failed = (await client.post("/jobs", json={"crews": ["boom"], "inputs": {
+        "story_text": "x"}}, headers=red)).json()["id"]
+    for _ in range(500):
+        if (await client.get(f"/jobs/{failed}", headers=red)).json()["status"] == "failed":
+            break
+        await asyncio.sleep(0.02)
+    r = await client.post(f"/jobs/{failed}/retry", headers=blue)
+    assert r.status_code == 404  # as for an id that does not exist
+    r = await client.post(f"/jobs/{failed}/retry", headers=red)
+    assert r.status_code == 202 and r.json()["tenant"] == "red"
+
+
+async def test_a_dry_run_waits_for_a_crewai_import_in_progress(client):
+    """The inline backend imports crewAI in a thread before its first job; a dry run made
+    meanwhile imported it too, from another thread, and the two met in crewAI's import
+    cycles (500, "partially initialized module"). It now waits for the import lock."""
+    from novelcrew.crewai.env import IMPORT_LOCK
+
+    body = {"crews": ["echo"], "dry_run": True, "inputs": {"story_text": "a b"}}
+    with IMPORT_LOCK:  # an import in progress elsewhere
+        answer = asyncio.ensure_future(client.post("/jobs", json=body))
+        await asyncio.sleep(0.3)
+        assert not answer.done()
+    r = await asyncio.wait_for(answer, 120)
+    assert r.status_code == 200, r.text
+    assert r.json()["dry_run"] is True

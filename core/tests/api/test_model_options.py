@@ -1,5 +1,6 @@
-"""A job's model options (``cache``, ``max_cost_usd``, ``max_tokens_total``): stored when
-valid, refused with 422 naming the key when not, on the native and Novel Movie routes."""
+"""A job's model options (``temperature``, ``max_tokens``, ``webhook_partial``, ``cache``,
+``max_cost_usd``, ``max_tokens_total``): stored when valid, refused with 422 naming the key when
+not, on the native and Novel Movie routes."""
 
 from __future__ import annotations
 
@@ -9,19 +10,30 @@ import httpx
 async def test_the_native_route_takes_valid_options_and_refuses_bad_ones(
     client: httpx.AsyncClient,
 ) -> None:
-    config = {"cache": False, "max_cost_usd": 0.5, "max_tokens_total": 20_000}
+    config = {"cache": False, "max_cost_usd": 0.5, "max_tokens_total": 20_000,
+              "temperature": 0.3, "max_tokens": 4000, "webhook_partial": False}
     ok = await client.post("/jobs", json={"crews": ["echo"], "inputs": {"story_text": "a b"},
                                           "config": config})
     assert ok.status_code == 202, ok.text
     assert ok.json()["config"] == config
     for bad, key in [({"cache": "no"}, "config.cache"), ({"max_cost_usd": -1}, "max_cost_usd"),
                      ({"max_tokens_total": 0}, "max_tokens_total"),
-                     ({"max_tokens_total": 1.5}, "max_tokens_total")]:
+                     ({"max_tokens_total": 1.5}, "max_tokens_total"),
+                     # refused at submission, not 202 and then a job failing when it runs
+                     ({"temperature": 5}, "config.temperature"),
+                     ({"temperature": "hot"}, "config.temperature"),
+                     ({"temperature": True}, "config.temperature"),
+                     ({"max_tokens": 0}, "config.max_tokens"),
+                     ({"max_tokens": 10.5}, "config.max_tokens"),
+                     ({"max_tokens": 2_000_000}, "config.max_tokens"),
+                     ({"webhook_partial": "yes"}, "config.webhook_partial")]:
         r = await client.post("/jobs", json={"crews": ["echo"], "inputs": {"story_text": "a"},
                                              "config": bad})
         assert r.status_code == 422, (bad, r.text)
         assert r.json()["error"]["type"] == "invalid_input"
         assert key in r.json()["error"]["message"]
+    jobs = (await client.get("/jobs")).json()
+    assert jobs["count"] == 1  # nothing refused was queued
 
 
 async def test_crews_execute_takes_them_too(client: httpx.AsyncClient) -> None:

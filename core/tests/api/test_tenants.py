@@ -101,7 +101,14 @@ async def test_a_tenant_cancels_only_its_own_jobs(make_client) -> None:
 
 async def test_a_tenant_cannot_choose_its_tenant_in_the_body(make_client) -> None:
     client = await keyed_client(make_client)
-    job_id = await submit(client, RED, tenant="blue")
+    r = await client.post("/jobs", json={"crews": ["echo"], "inputs": STORY, "tenant": "blue"},
+                          headers=RED)
+    assert r.status_code == 422, r.text  # not a field of a job: refused, never honoured
+    assert r.json()["error"]["details"]["errors"][0]["loc"] == ["body", "tenant"]
+    r = await client.post("/crews/execute", json={"crew_type": "echo", "input_data": STORY,
+                                                  "tenant": "blue"}, headers=RED)
+    assert r.status_code == 200, r.text  # Novel Movie's call ignores fields it does not know
+    job_id = r.json()["job_id"]
     assert (await client.get(f"/jobs/{job_id}", headers=RED)).json()["tenant"] == "red"
     assert (await client.get("/jobs", headers=BLUE)).json()["count"] == 0
 

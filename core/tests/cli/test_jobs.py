@@ -1,4 +1,4 @@
-"""``novelcrew jobs list|show|cancel`` against a real server process."""
+"""``novelcrew jobs list|show|cancel|retry`` against a real server process."""
 
 from __future__ import annotations
 
@@ -61,6 +61,15 @@ def test_cancel_a_running_job(server: dict[str, str]) -> None:
     assert json.loads(followed.stdout)["status"] == "cancelled"  # type: ignore[attr-defined]
     again = cli(server, "cancel", job_id)
     assert again.exit_code == 1 and "already ended" in again.stderr  # type: ignore[attr-defined]
+    retried = cli(server, "retry", job_id)
+    assert retried.exit_code == 0, retried.output  # type: ignore[attr-defined]
+    new_id = retried.stdout.split(" retried as ")[1].split()[0]  # type: ignore[attr-defined]
+    assert new_id != job_id
+    done = cli(server, "show", new_id, "--follow", "--json")
+    assert done.exit_code == 0, done.output  # type: ignore[attr-defined]
+    assert json.loads(done.stdout)["result"]["count"]["words"] == 4  # type: ignore[attr-defined]
+    twice = cli(server, "retry", new_id)  # it succeeded: nothing to retry
+    assert twice.exit_code == 1 and "succeeded" in twice.stderr  # type: ignore[attr-defined]
 
 
 def test_errors_are_plain(server: dict[str, str]) -> None:

@@ -47,3 +47,32 @@ async def test_novel_movie_execute_and_status(tmp_path: Any, graph: RecordingGra
         assert result["title"] == "The Salt Ledger"
         assert [s["number"] for s in result["scenes"]] == [1, 2, 3, 4, 5, 6]
         assert graph.projects == ["nm-42"]
+
+
+async def test_a_job_with_no_story_to_read_is_refused_at_submission(
+        tmp_path: Any, graph: RecordingGraph) -> None:
+    """A blank ``story_text``, or neither text nor a project to read it from, is 422 when the
+    job is submitted (on both APIs) rather than 200/202 and a job that fails once it runs."""
+    plugins = make_plugins(graph.plugin(), entry_points=["architect"], llm=ScriptedLLM())
+    settings = make_settings(tmp_path / "data", default_model="scripted")
+    async with app_client(plugins, settings) as client:
+        for inputs, kind in [({"story_text": ""}, "story_empty"),
+                             ({"story_text": " \n\t "}, "story_empty"),
+                             ({}, "story_missing"), ({"title": "Nothing"}, "story_missing")]:
+            r = await client.post("/jobs", json={"crews": ["architect"],
+                                                 "inputs": inputs})
+            assert r.status_code == 422, (inputs, r.text)
+            error = r.json()["error"]
+            assert error["type"] == "invalid_input"
+            assert [e["type"] for e in error["details"]["errors"]] == [kind]
+            r = await client.post("/crews/execute", json={"crew_type": "architect",
+                                                          "input_data": inputs})
+            assert r.status_code == 422, (inputs, r.text)
+            body = r.json()
+            assert body["success"] is False and "story_text" in body["error"]
+            assert not body["error"].startswith(": ") and ": : " not in body["error"]
+        # a project id alone is fine: its story is read from Payload when the job runs
+        r = await client.post("/jobs", json={"crews": ["architect"], "project_id": 12,
+                                             "inputs": {}})
+        assert r.status_code == 202, r.text
+        assert (await client.get("/jobs")).json()["count"] == 1

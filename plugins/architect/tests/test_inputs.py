@@ -91,7 +91,9 @@ async def test_blank_story_is_invalid_input(tmp_path: Any) -> None:
     job = await run(tmp_path, {"story_text": " \n\n\t  \n"})
     assert job.status == "failed"
     assert job.error.type == "invalid_input"
-    assert "empty" in job.error.message
+    [error] = job.error.details["errors"]
+    assert list(error["loc"]) == ["story_text"] and error["type"] == "story_empty"
+    assert "empty" in error["msg"]
 
 
 async def test_story_over_the_size_limit_is_refused(tmp_path: Any) -> None:

@@ -22,6 +22,7 @@ from fastapi import Depends, FastAPI
 from fastapi.middleware import Middleware
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
+from pydantic import BaseModel
 
 from novelcrew import __version__, metrics
 from novelcrew.api import errors
@@ -33,6 +34,7 @@ from novelcrew.api.routes import compat, crews, exports, graph, health, jobs, st
 from novelcrew.api.routes import metrics as metrics_route
 from novelcrew.api.routes import models as models_route
 from novelcrew.api.routes import plugins as plugins_route
+from novelcrew.api.schemas import JobPublic
 from novelcrew.backends.base import JobBackend
 from novelcrew.errors import describe_error
 from novelcrew.plugins import Plugins, get_plugins
@@ -48,6 +50,31 @@ _log = structlog.get_logger("novelcrew.api")
 
 #: where the docs' scripts and styles are served from
 DOCS_STATIC = "/docs-static"
+
+
+#: the models whose examples show ``null`` fields (a job not finished yet, no error): FastAPI
+#: encodes its document without ``None`` values, which would drop them from the examples
+EXAMPLES_WITH_NULLS: tuple[type[BaseModel], ...] = (
+    errors.ErrorResponse, errors.CompatError, JobPublic, compat.ExecuteResponse,
+    compat.StatusResponse)
+
+
+def keep_example_nulls(app: FastAPI) -> None:
+    """Make ``app.openapi()`` (FastAPI's documented hook for extending the document) put the
+    examples of ``EXAMPLES_WITH_NULLS`` back as their models give them, nulls included."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = FastAPI.openapi(app)
+            components = document.get("components", {}).get("schemas", {})
+            for model in EXAMPLES_WITH_NULLS:
+                extra = model.model_config.get("json_schema_extra")
+                if isinstance(extra, dict) and "examples" in extra \
+                        and model.__name__ in components:
+                    components[model.__name__]["examples"] = extra["examples"]
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def build_backend(settings: Settings, plugins: Plugins) -> JobBackend:
@@ -124,6 +151,7 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None,
     app.state.start_error = None
     app.state.sse_keepalive = jobs.DEFAULT_KEEPALIVE
     errors.install(app)
+    keep_example_nulls(app)
 
     limited = [Depends(limit_by_client)] if app.state.rate_limit.enabled else []
     guard: list[Any] = [Depends(require_key)] if app.state.api_keys.enabled else limited

@@ -95,6 +95,10 @@ async def require_key(
     index = keys.identify(presented)
     await limit.hit(keys.client(index) if index is not None else client_ip(request))
     if index is None:
+        if api_key is None and credentials is None and "authorization" in request.headers:
+            # another scheme (Basic, Payload's "users API-Key"), or a bare key: say which
+            raise Unauthorized("the Authorization header must be 'Bearer <key>' (or send "
+                               "X-API-Key: <key>)")
         given = "x-api-key" in request.headers or "authorization" in request.headers
         raise Unauthorized("wrong API key" if given else
                            "an API key is required: send X-API-Key or Authorization: Bearer")

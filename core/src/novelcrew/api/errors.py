@@ -18,20 +18,25 @@ Every error the API answers is JSON ``{"error": {"type", "message", "details"}}`
 
 ``ToolMissing`` is a ``NotFound`` in the exception tree, but over HTTP the request was fine: the
 server lacks a plugin the crew needs, which its operator must install, so it answers 503.
+
+Novel Movie's routes (``COMPAT_PATH``) answer the same errors, status and headers in the
+original server's shape ``{success: false, job_id: "", error: str, error_type, details}``
+(``compat_shaped``), whether a route, the request guard or a middleware raised them.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import sqlite3
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Literal
 
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
@@ -71,12 +76,83 @@ class ErrorBody(BaseModel):
 class ErrorResponse(BaseModel):
     """The shape of every error the API answers."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{"error": {
+        "type": "crew_not_found", "message": "unknown crew 'archtect'; known crews: architect, "
+        "director", "details": {"crew": "archtect", "known": ["architect", "director"]}}}]})
+
     error: ErrorBody
+
+
+class CompatError(BaseModel):
+    """Every error on Novel Movie's routes (the original server's shape)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "success": False, "job_id": "", "error": "invalid inputs for crew 'architect': 1 "
+        "error(s): story_text: the story is empty: send its text, or leave story_text out to "
+        "read the project's story from Payload",
+        "error_type": "invalid_input", "details": {"crew": "architect", "errors": [
+            {"loc": ["story_text"], "msg": "the story is empty: send its text, or leave "
+             "story_text out to read the project's story from Payload",
+             "type": "story_empty"}]}}]})
+
+    success: Literal[False] = False
+    job_id: str = ""
+    error: str = Field(description="What went wrong, for people.")
+    error_type: str = Field(description="The native API's stable error type.")
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+#: the paths of Novel Movie's routes (``routes/compat.py``), whose client reads ``error`` as a
+#: string: their errors keep the original's shape, also those answered before any route runs
+#: (a body over the limit) or when no route matched (a wrong method)
+COMPAT_PATH = re.compile(r"/crews/(?:execute|list|status/[^/]+)/?")
+
+
+def compat_shaped(native: Response) -> Response:
+    """``native`` (the ``{"error": {...}}`` envelope) in the original's shape, its status and
+    headers (``Retry-After``, ``Allow``, ``WWW-Authenticate``) kept; any other answer as is."""
+    try:
+        envelope = json.loads(bytes(native.body))["error"]
+    except (ValueError, KeyError, TypeError):
+        return native
+    if not isinstance(envelope, dict):
+        return native  # already in the original's shape
+    details = envelope.get("details") or {}
+    message = str(envelope.get("message") or envelope.get("type") or "error")
+    body = CompatError(error=message, error_type=str(envelope.get("type", "error")),
+                       details=details)
+    headers = {k: v for k, v in native.headers.items()
+               if k.lower() not in ("content-length", "content-type")}
+    return JSONResponse(body.model_dump(mode="json"), status_code=native.status_code,
+                        headers=headers)
+
+
+def for_path(path: str, response: Response) -> Response:
+    """``response`` in the shape the client of ``path`` reads."""
+    return compat_shaped(response) if COMPAT_PATH.fullmatch(path) else response
+
+
+#: how many of pydantic's errors an ``invalid_input`` message names (``details`` has all)
+NAMED_PROBLEMS = 5
+
+
+def problems_of(errors: Any) -> str:
+    """``story_text: Field required; config.model: ...``: what a person reads first."""
+    if not isinstance(errors, list):
+        return ""
+    return "; ".join(
+        ": ".join(part for part in (".".join(str(p) for p in e.get("loc", ()) if p != "body"),
+                                    str(e.get("msg", ""))) if part)
+        for e in errors[:NAMED_PROBLEMS] if isinstance(e, dict))
 
 
 def error_response(status: int, type: str, message: str,
                    details: dict[str, Any] | None = None,
                    headers: dict[str, str] | None = None) -> JSONResponse:
+    """The one error envelope; an ``invalid_input`` message names its problems, so a client
+    that shows only the message still says which field is wrong."""
+    if type == "invalid_input" and details and (named := problems_of(details.get("errors"))):
+        message = f"{message}: {named}"
     body = {"error": {"type": type, "message": message, "details": details or {}}}
     return JSONResponse(body, status_code=status, headers=headers)
 
@@ -127,8 +203,11 @@ def is_json(content_type: str | None) -> bool:
 def from_validation_error(exc: RequestValidationError,
                           content_type: str | None = None) -> JSONResponse:
     errors = clean_validation_errors(exc.errors())
-    if any(e["type"] == "json_invalid" for e in errors):
-        return error_response(400, "malformed_json", "the request body is not valid JSON",
+    broken = next((e for e in errors if e["type"] == "json_invalid"), None)
+    if broken is not None:
+        where = broken["loc"][1:2]  # FastAPI gives the character where decoding stopped
+        at = f" (at character {where[0]})" if where and isinstance(where[0], int) else ""
+        return error_response(400, "malformed_json", f"the request body is not valid JSON{at}",
                               {"errors": errors})
     if not is_json(content_type) and any(e["loc"][:1] == ["body"] for e in errors):
         return error_response(415, "unsupported_media_type",
@@ -215,7 +294,7 @@ def install(app: FastAPI) -> None:
         assert isinstance(exc, StarletteHTTPException)
         if exc.status_code == 405 and (allow := allowed_methods(request)) is not None:
             exc = StarletteHTTPException(405, exc.detail, {**(exc.headers or {}), "Allow": allow})
-        return from_http_exception(exc)
+        return for_path(request.url.path, from_http_exception(exc))
 
     async def outage_handler(request: Request, exc: Exception) -> Response:
         return store_outage(exc)

@@ -34,14 +34,14 @@ class BodySizeLimit:
             try:
                 size = int(length)
             except ValueError:
-                await errors.error_response(400, "bad_request", "invalid Content-Length header")(
-                    scope, receive, send)
+                await errors.for_path(scope["path"], errors.error_response(
+                    400, "bad_request", "invalid Content-Length header"))(scope, receive, send)
                 return
             if size > self.max_bytes:
-                await errors.error_response(
+                await errors.for_path(scope["path"], errors.error_response(
                     413, "payload_too_large",
                     f"the body is {size} bytes; the limit is {self.max_bytes}",
-                    {"limit_bytes": self.max_bytes})(scope, receive, send)
+                    {"limit_bytes": self.max_bytes}))(scope, receive, send)
                 return
             await self.app(scope, receive, send)
             return

@@ -60,9 +60,12 @@ WEBHOOK_PATTERN = r"^https?://"
 
 # native -------------------------------------------------------------------------------------
 class JobCreate(jobs.JobCreate):
-    """A job to run: one crew or an ordered chain, for one project."""
+    """A job to run: one crew or an ordered chain, for one project.
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{
+    An unknown field is refused (422): a misspelt ``input`` or ``webhook`` would otherwise be
+    dropped without a word, and the job run without the story or the webhook it was sent."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
         "crews": ["architect", "director"],
         "project_id": "42",
         "user_id": "7",
@@ -83,6 +86,24 @@ class JobCreate(jobs.JobCreate):
 
 class JobPublic(BaseModel):
     """A job record as the API shows it."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": "01a24eca06c57bb49205a9daa03a66f8", "crews": ["architect", "director"],
+        "project_id": "42", "user_id": "7", "status": "running",
+        "progress": {"completed_tasks": 3, "total_tasks": 8, "current_crew": "director",
+                     "current_task": "Plan scene 2"},
+        "result": {"architect": {"title": "The Duchess Throws Last", "scenes": ["..."]}},
+        "partial": {"director": {"scene": {"total": 5, "done": 1,
+                                           "items": {"1": {"number": 1, "shots": ["..."]}}}}},
+        "error": None, "attempts": 1,
+        "usage": {"openrouter/anthropic/claude-sonnet-4": {
+            "calls": 3, "failed_calls": 0, "prompt_tokens": 5200, "completion_tokens": 2100,
+            "cost": 0.047}},
+        "config": {"temperature": 0.3}, "webhook_url": None, "tenant": None,
+        "cancel_requested": False, "created_at": "2026-12-07T04:36:32.581605Z",
+        "started_at": "2026-12-07T04:36:32.600000Z", "finished_at": None, "events_count": 41,
+        "timings": {"architect": 61.2},
+        "models_used": ["openrouter/anthropic/claude-sonnet-4"] * 3}]})
 
     id: str
     crews: list[str]

@@ -151,11 +151,37 @@ async def check_webhook(url: str | None, settings: Settings) -> None:
             {"field": "webhook_url"}) from None
 
 
+#: the largest ``config.max_tokens`` a job may ask for (as ``POST /crews/execute`` has it)
+MAX_ANSWER_TOKENS = 1_000_000
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def check_model_options(config: dict[str, Any], settings: Settings) -> None:
-    """``config.cache``, ``config.max_cost_usd`` and ``config.max_tokens_total`` (422 if bad)."""
+    """The job-wide options core reads (422 if bad): ``temperature``, ``max_tokens``,
+    ``webhook_partial``, ``cache``, ``max_cost_usd`` and ``max_tokens_total``.
+
+    Checked here, not when the job runs: a job queued with ``temperature: 5`` would otherwise
+    fail minutes later, after the client was told 202."""
     from novelcrew.llm.budget import Budget
     from novelcrew.llm.reuse import cache_enabled
 
+    temperature = config.get("temperature")
+    if temperature is not None and not (_is_number(temperature) and 0 <= temperature <= 2):
+        raise InvalidInput("config.temperature must be a number from 0 to 2",
+                           {"config": "temperature", "value": str(temperature)[:50]})
+    max_tokens = config.get("max_tokens")
+    if max_tokens is not None and not (_is_number(max_tokens) and max_tokens == int(max_tokens)
+                                       and 1 <= max_tokens <= MAX_ANSWER_TOKENS):
+        raise InvalidInput(
+            f"config.max_tokens must be a whole number from 1 to {MAX_ANSWER_TOKENS}",
+            {"config": "max_tokens", "value": str(max_tokens)[:50]})
+    partial = config.get("webhook_partial")
+    if partial is not None and not isinstance(partial, bool):
+        raise InvalidInput("config.webhook_partial must be true or false",
+                           {"config": "webhook_partial", "value": str(partial)[:50]})
     cache_enabled(config, settings)
     Budget.of_job(config, settings)
 

@@ -269,5 +269,20 @@ def cancel_command(
         typer.echo(f"job {job_id} is {state}; it stops at its next step")
 
 
+@jobs_app.command("retry")
+def retry_command(
+    job_id: str = typer.Argument(..., help="The failed or cancelled job's id."),
+    url: str = UrlOpt,
+    api_key: str | None = KeyOpt,
+) -> None:
+    """Run a failed or cancelled job again, as a new job with the same story and options."""
+    try:
+        with ServerClient(url, api_key) as client:
+            job = client.request("POST", f"/jobs/{job_id}/retry")
+    except ServerError as exc:
+        _fail(exc)
+    typer.echo(f"job {job_id} retried as {job.get('id')} ({job.get('status')})")
+
+
 def attach(app: typer.Typer) -> None:
     app.add_typer(jobs_app, name="jobs")

@@ -82,12 +82,21 @@ def decline_tracing(storage: Path) -> None:
         _log.warning("could not record crewAI's tracing answer in %s: %s", path, exc)
 
 
+#: one import of crewAI at a time: two threads importing it at once (the server's warm-up
+#: before a job, and a dry run's estimate) meet in crewAI's import cycles, and Python then
+#: hands one of them a partially initialised module ("cannot import name 'crewai_event_bus'
+#: from partially initialized module"). Whoever comes second waits, then finds it imported.
+IMPORT_LOCK = threading.Lock()
+
+
 def import_crewai(data_dir: Path | str | None = None) -> float:
-    """Prepare the environment and import crewAI (seconds taken): the server's warm-up."""
+    """Prepare the environment and import crewAI (seconds taken): the server's warm-up, and
+    what any code path that is not a crew's run calls before it touches crewAI."""
     started = time.monotonic()
     prepare(data_dir)
-    import crewai
-    import crewai.llms.base_llm  # noqa: F401
+    with IMPORT_LOCK:
+        import crewai
+        import crewai.llms.base_llm  # noqa: F401
 
     return time.monotonic() - started
 

@@ -15,6 +15,7 @@ import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 
 def _text_list(value: Any) -> Any:
@@ -75,6 +76,26 @@ class ArchitectInput(BaseModel):
     @classmethod
     def _none_is_empty(cls, value: Any) -> Any:
         return {} if value is None else value
+
+    @field_validator("story_text")
+    @classmethod
+    def _not_blank(cls, value: str | None) -> str | None:
+        """A blank story is refused when the job is submitted (422), not queued to fail."""
+        if value is not None and not value.strip():
+            raise PydanticCustomError(
+                "story_empty", "the story is empty: send its text, or leave story_text "
+                "out to read the project's story from Payload")
+        return value
+
+    @model_validator(mode="after")
+    def _a_story_to_read(self) -> ArchitectInput:
+        """Without text and without a project there is nothing to read: 422 at submission.
+        (Whether Payload holds the project's story is known only when the job runs.)"""
+        if self.story_text is None and not self.project_id:
+            raise PydanticCustomError(
+                "story_missing", "send story_text, or a project_id whose story Novel "
+                "Movie's Payload holds")
+        return self
 
 
 # shared pieces -------------------------------------------------------------------------------

@@ -11,7 +11,6 @@ app's own error handlers by ``CompatRoute``, so the status codes are the native 
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Coroutine
 from typing import Any, Literal
@@ -20,26 +19,15 @@ from fastapi import APIRouter, Request, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import JSONResponse
 
 from novelcrew.api import submission
 from novelcrew.api.deps import BackendDep, PluginsDep, SettingsDep, TenantDep, visible_job
-from novelcrew.api.errors import GUARDED
+from novelcrew.api.errors import CompatError, compat_shaped
 from novelcrew.api.schemas import CompatProgress, ExecuteRequest, JobCreate
 from novelcrew.errors import InvalidInput
 from novelcrew.jobs import Job, JobStatus
 from novelcrew.settings import Settings
 from novelcrew.specs import Crew
-
-
-class CompatError(BaseModel):
-    """Every error on Novel Movie's routes (the original server's shape)."""
-
-    success: Literal[False] = False
-    job_id: str = ""
-    error: str = Field(description="What went wrong, for people.")
-    error_type: str = Field(description="The native API's stable error type.")
-    details: dict[str, Any] = Field(default_factory=dict)
 
 
 def _responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -69,7 +57,7 @@ def _compat(handler: Handler) -> Handler:
             native = await _native_error(request, exc)
             if native is None:
                 raise
-            return _reshaped(native)
+            return compat_shaped(native)
 
     return compat_handler
 
@@ -86,31 +74,10 @@ async def _native_error(request: Request, exc: Exception) -> Response | None:
     return None
 
 
-def _reshaped(native: Response) -> Response:
-    try:
-        envelope = json.loads(bytes(native.body))["error"]
-    except (ValueError, KeyError, TypeError):
-        return native
-    details = envelope.get("details") or {}
-    message = str(envelope.get("message") or envelope.get("type") or "error")
-    problems = [
-        f"{'.'.join(str(p) for p in e.get('loc', ()) if p != 'body')}: {e.get('msg', '')}"
-        for e in details.get("errors", [])[:5] if isinstance(e, dict)
-    ]
-    if problems:
-        message = f"{message}: {'; '.join(problems)}"
-    body = CompatError(error=message, error_type=str(envelope.get("type", "error")),
-                       details=details)
-    headers = {k: v for k, v in native.headers.items()
-               if k.lower() not in ("content-length", "content-type")}
-    return JSONResponse(body.model_dump(mode="json"), status_code=native.status_code,
-                        headers=headers)
-
-
 # the request guard (API key, rate limit) runs as a dependency of each route, so its 401 and
 # 429 are re-shaped too
 router = APIRouter(prefix="/crews", tags=["novel-movie"], route_class=CompatRoute,
-                   responses=GUARDED)
+                   responses=_responses(401, 429))
 
 
 class ExecuteConfig(BaseModel):
@@ -122,7 +89,7 @@ class ExecuteConfig(BaseModel):
     model: str | None = Field(None, min_length=1, max_length=200,
                               description="Model id for every agent of the job, e.g. offline.")
     temperature: float | None = Field(None, ge=0, le=2, description="Sampling temperature.")
-    max_tokens: int | None = Field(None, ge=1, le=1_000_000,
+    max_tokens: int | None = Field(None, ge=1, le=submission.MAX_ANSWER_TOKENS,
                                    description="Most tokens per model answer.")
     verbose: bool | None = Field(None, description="Accepted and ignored.")
     cache: bool | None = Field(None, description="false: this job's model calls skip the "
@@ -141,6 +108,11 @@ class ExecuteBody(ExecuteRequest):
 
 
 class ExecuteResponse(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "success": True, "job_id": "01a24eca06c57bb49205a9daa03a66f8",
+        "message": "job queued: architect -> director", "estimated_time": "7-14 minutes",
+        "estimated_seconds": 420, "result": None, "error": None}]})
+
     success: bool
     job_id: str
     message: str
@@ -152,6 +124,15 @@ class ExecuteResponse(BaseModel):
 
 class StatusResponse(BaseModel):
     """``GET /crews/status/{job_id}``: the original's fields and types, plus extras."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "job_id": "01a24eca06c57bb49205a9daa03a66f8", "status": "running",
+        "crew_type": "architect,director", "project_id": "42", "created_at": 1796235223.63,
+        "started_at": 1796235223.65, "completed_at": None, "progress": 37, "result": None,
+        "error": None, "error_type": None, "cancelled": False,
+        "progress_detail": {"completed_tasks": 3, "total_tasks": 8, "current_crew": "architect",
+                            "current_task": "Extract characters", "scenes_done": None,
+                            "scenes_total": None, "scenes_crew": None}}]})
 
     job_id: str
     status: Literal["queued", "running", "completed", "failed"]

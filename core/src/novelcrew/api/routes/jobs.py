@@ -22,7 +22,7 @@ from novelcrew.api.deps import (
 from novelcrew.api.errors import GUARDED, responses
 from novelcrew.api.schemas import JobCreate, JobPublic, JobsPublic, sse_event_schema
 from novelcrew.backends.base import JobBackend
-from novelcrew.errors import InvalidInput
+from novelcrew.errors import Conflict, InvalidInput
 from novelcrew.estimate.models import Estimate
 from novelcrew.jobs import JobStatus
 from novelcrew.plugins import Plugins
@@ -97,6 +97,29 @@ async def get_job(job_id: str, backend: BackendDep, tenant: TenantDep) -> JobPub
 async def cancel_job(job_id: str, backend: BackendDep, tenant: TenantDep) -> JobPublic:
     await visible_job(backend, job_id, tenant)
     return JobPublic.of(await backend.cancel(job_id))
+
+
+#: the states a job may be retried from
+RETRYABLE = (JobStatus.failed, JobStatus.cancelled)
+
+
+@router.post("/{job_id}/retry", status_code=status.HTTP_202_ACCEPTED, response_model=JobPublic,
+             responses=responses(400, 404, 409, 413, 422, 503),
+             summary="Run a failed or cancelled job again, as a new job")
+async def retry_job(job_id: str, plugins: PluginsDep, settings: SettingsDep,
+                    backend: BackendDep, tenant: TenantDep) -> JobPublic:
+    """A new job with the old one's crews, inputs, ids, config and webhook, checked as any
+    submission is, so a client need not send a story of megabytes again (the record it reads
+    does not echo the inputs). Answers the failed run already got come from the response
+    cache. The old job stays as it ended."""
+    old = await visible_job(backend, job_id, tenant)
+    if old.status not in RETRYABLE:
+        raise Conflict(f"job {job_id} is {old.status.value}: only a failed or cancelled job "
+                       "is retried", {"job_id": job_id, "status": old.status.value})
+    body = JobCreate(crews=old.crews, project_id=old.project_id, user_id=old.user_id,
+                     inputs=old.inputs, config=old.config, webhook_url=old.webhook_url)
+    job, _ = await submission.submit(body, plugins, settings, backend, old.tenant)
+    return JobPublic.of(job)
 
 
 EVENTS_DOC = """Server-Sent Events: every event of the job after `Last-Event-ID` (which
