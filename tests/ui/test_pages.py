@@ -1,0 +1,205 @@
+"""The dashboard as a writer and a first AD meet it, in a real headless Chromium: every page at
+phone width without sideways scrolling, the offline stand-in named wherever its work shows,
+failures and a server that went away said in words, and the basics of keyboard and labels.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support import expected_conditions as ec
+from ui_browser import KEY, STORY, console_errors, serve, succeeded, wait
+
+PHONE = (390, 844)
+DESKTOP = (1366, 900)
+
+
+@pytest.fixture(scope="module")
+def done(server: str) -> dict[str, Any]:
+    """A story run through all three crews (project ``pages``), ended."""
+    job = httpx.post(f"{server}/jobs", headers={"X-API-Key": KEY}, json={
+        "crews": ["architect", "director", "storyboard"], "project_id": "pages",
+        "inputs": {"story_text": STORY.read_text()}}).json()
+    return succeeded(server, job["id"], 180)
+
+
+@pytest.fixture
+def phone(browser: WebDriver) -> Iterator[WebDriver]:
+    browser.set_window_size(*PHONE)
+    yield browser
+    browser.set_window_size(*DESKTOP)
+
+
+def _signed_in(d: WebDriver, url: str, route: str) -> None:
+    d.get(f"{url}/ui/")
+    d.execute_script("sessionStorage.setItem('novelcrew-key', arguments[0])", KEY)
+    d.get(f"{url}/ui/#{route}")
+    d.refresh()
+
+
+def _sideways(d: WebDriver) -> int:
+    """How far the page itself scrolls sideways (a wide table may scroll inside its box)."""
+    return int(d.execute_script(
+        "return document.documentElement.scrollWidth - document.documentElement.clientWidth"))
+
+
+def test_every_page_fits_a_phone(server: str, phone: WebDriver, done: dict[str, Any]) -> None:
+    d = phone
+    pages = {"/jobs": "#jobs-table table", "/new": "#story", "/system": "#health",
+             "/graph/pages": "#graph svg .node", f"/jobs/{done['id']}": "#view"}
+    for route, ready in pages.items():
+        _signed_in(d, server, route)
+        wait(d).until(ec.presence_of_element_located((By.CSS_SELECTOR, ready)))
+        assert _sideways(d) <= 0, f"{route} scrolls sideways at {PHONE[0]} px"
+    for view in ("analysis", "scenes", "stripboard", "shots", "storyboard"):
+        d.find_element(By.CSS_SELECTOR, f"button[data-view={view}]").click()
+        wait(d).until(ec.presence_of_element_located((By.ID, view)))
+        assert _sideways(d) <= 0, f"the {view} view scrolls sideways at {PHONE[0]} px"
+    # the graph gets the width, its details go under it
+    _signed_in(d, server, "/graph/pages")
+    svg = wait(d).until(ec.presence_of_element_located((By.CSS_SELECTOR, "#graph svg")))
+    assert svg.size["width"] >= PHONE[0] - 60
+    assert "null" not in d.find_element(By.TAG_NAME, "main").text.split()
+    # the printed report too, read on a phone
+    report = httpx.get(f"{server}/jobs/{done['id']}/export/report.html",
+                       headers={"X-API-Key": KEY})
+    assert report.status_code == 200
+    d.get("data:text/html;base64," + base64.b64encode(report.content).decode())
+    assert _sideways(d) <= 0, "the HTML report scrolls sideways on a phone"
+    assert console_errors(d) == []
+
+
+def test_the_offline_stand_in_is_named_wherever_its_work_shows(
+        server: str, browser: WebDriver, done: dict[str, Any]) -> None:
+    d = browser
+    # before a story is sent: the server's model is the stand-in
+    _signed_in(d, server, "/new")
+    notice = wait(d).until(ec.visibility_of_element_located((By.ID, "offline-notice")))
+    assert "offline stand-in" in notice.text
+    # while a job runs, before any result: its first call went to the stand-in
+    running = httpx.post(f"{server}/jobs", headers={"X-API-Key": KEY}, json={
+        "crews": ["architect", "director"],
+        "inputs": {"story_text": STORY.read_text() * 12}}).json()
+    try:
+        _signed_in(d, server, f"/jobs/{running['id']}")
+        banner = wait(d, 60).until(ec.visibility_of_element_located((By.ID, "offline-banner")))
+        assert "offline stand-in" in banner.text
+        assert wait(d).until(ec.text_to_be_present_in_element((By.ID, "live-state"), "Live"))
+        # the crew at work among the chain's, not only a task count
+        wait(d, 60).until(ec.text_to_be_present_in_element((By.ID, "progress-text"), "of 2)"))
+    finally:
+        httpx.post(f"{server}/jobs/{running['id']}/cancel", headers={"X-API-Key": KEY})
+    # the ended job, above its results
+    _signed_in(d, server, f"/jobs/{done['id']}")
+    wait(d).until(ec.presence_of_element_located((By.ID, "analysis")))
+    assert d.find_element(By.ID, "offline-banner").is_displayed()
+    # the graph it wrote, which carries no model of its own
+    _signed_in(d, server, "/graph/pages")
+    flag = wait(d).until(ec.visibility_of_element_located((By.ID, "graph-offline")))
+    assert "offline stand-in" in flag.text and done["id"][:12] in flag.text
+    assert console_errors(d) == []
+
+
+def test_a_failed_job_and_an_empty_story_are_said_in_words(server: str,
+                                                          browser: WebDriver) -> None:
+    d = browser
+    # the form will not send an empty story, and says why
+    before = httpx.get(f"{server}/jobs", headers={"X-API-Key": KEY}).json()["count"]
+    _signed_in(d, server, "/new")
+    wait(d).until(ec.presence_of_element_located((By.CSS_SELECTOR, "input[value=architect]")))
+    d.find_element(By.ID, "story").send_keys("   \n  ")
+    d.find_element(By.ID, "submit").click()
+    message = wait(d).until(ec.text_to_be_present_in_element((By.ID, "submit-message"), "empty"))
+    assert message and d.find_element(By.ID, "submit-message").get_attribute("role") == "alert"
+    assert httpx.get(f"{server}/jobs", headers={"X-API-Key": KEY}).json()["count"] == before
+    # a job that failed (the API takes an empty story; the crew refuses it) says so on top
+    job = httpx.post(f"{server}/jobs", headers={"X-API-Key": KEY}, json={
+        "crews": ["architect"], "inputs": {"story_text": ""}}).json()
+    deadline = time.monotonic() + 60
+    while httpx.get(f"{server}/jobs/{job['id']}", headers={"X-API-Key": KEY}).json()[
+            "status"] != "failed":
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    _signed_in(d, server, f"/jobs/{job['id']}")
+    error = wait(d).until(ec.visibility_of_element_located((By.ID, "job-error")))
+    assert error.text.startswith("This job failed: the story is empty"), error.text
+    assert error.get_attribute("role") == "alert"
+    # a job with no usage yet drew the word "null" where its usage table would be
+    assert "null" not in d.find_element(By.TAG_NAME, "main").text.split()
+    assert console_errors(d) == []
+
+
+def test_a_server_that_went_away_is_said_in_words(tmp_path: Path, browser: WebDriver) -> None:
+    d = browser
+    with serve(tmp_path) as url:
+        job = httpx.post(f"{url}/jobs", headers={"X-API-Key": KEY}, json={
+            "crews": ["architect", "director"],
+            "inputs": {"story_text": STORY.read_text() * 12}}).json()
+        _signed_in(d, url, f"/jobs/{job['id']}")
+        wait(d).until(ec.text_to_be_present_in_element((By.ID, "live-state"), "Live"))
+    # the stream broke: the page says its job may be out of date, not that it is live
+    wait(d).until(ec.text_to_be_present_in_element((By.ID, "live-state"), "Lost the connection"))
+    d.execute_script("location.hash = '#/jobs'")
+    shown = wait(d).until(ec.visibility_of_element_located((By.CSS_SELECTOR, "main [role=alert]")))
+    assert "The server did not answer" in shown.text, shown.text
+    # the refused connections are the browser's to log; no script error among them
+    assert all(e.get("source") == "network" for e in console_errors(d))
+
+
+def test_keyboard_and_screen_reader_basics(server: str, browser: WebDriver,
+                                           done: dict[str, Any]) -> None:
+    d = browser
+    # every field of the form has a name a screen reader reads out
+    _signed_in(d, server, "/new")
+    wait(d).until(ec.presence_of_element_located((By.CSS_SELECTOR, "input[value=architect]")))
+    unnamed = d.execute_script("""
+        return [...document.querySelectorAll('main input, main textarea, main select')]
+          .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute('aria-label'))
+          .map((el) => el.id || el.name || el.type);""")
+    assert unnamed == []
+    assert d.find_element(By.CSS_SELECTOR, "nav a[aria-current=page]").text == "New job"
+    # a job opens from the list with the keyboard: its row holds a link
+    _signed_in(d, server, "/jobs")
+    link = wait(d).until(ec.presence_of_element_located(
+        (By.CSS_SELECTOR, f"tr[data-job='{done['id']}'] a.job-link")))
+    link.send_keys(Keys.ENTER)
+    wait(d).until(ec.presence_of_element_located((By.ID, "analysis")))
+    assert d.find_element(By.CSS_SELECTOR, "#results [role=tab][aria-selected=true]").text \
+        == "Analysis"
+    assert d.find_element(By.CSS_SELECTOR, "#progress-text").find_element(
+        By.XPATH, "preceding-sibling::*[@role='progressbar']").get_attribute("aria-valuenow") \
+        == "100"
+    # "Go to scene": a long story's scene is one choice away
+    d.find_element(By.CSS_SELECTOR, "button[data-view=scenes]").click()
+    pick = wait(d).until(ec.presence_of_element_located((By.CSS_SELECTOR, "#scenes select")))
+    third = pick.find_elements(By.TAG_NAME, "option")[3]  # [0] says how many there are
+    number = third.get_attribute("value")
+    third.click()
+    wait(d).until(lambda drv: drv.switch_to.active_element.get_attribute("id")
+                  == f"scene-{number}")
+    top = d.execute_script(f"return document.getElementById('scene-{number}')"
+                           ".getBoundingClientRect().top")
+    assert 0 <= top < 50
+    # a graph node is a button: Tab to it, Enter shows its details
+    _signed_in(d, server, "/graph/pages")
+    node = wait(d).until(ec.presence_of_element_located(
+        (By.CSS_SELECTOR, "#graph svg .node[data-type=character]")))
+    assert node.get_attribute("tabindex") == "0" and node.get_attribute("aria-label")
+    node.send_keys(Keys.ENTER)
+    wait(d).until(ec.text_to_be_present_in_element((By.CSS_SELECTOR, "#graph-details h2"),
+                                                   node.get_attribute("data-name")))
+    assert console_errors(d) == []
+
+
+def test_without_javascript_the_page_says_what_it_needs(server: str) -> None:
+    page = httpx.get(f"{server}/ui/").text
+    assert "<noscript>" in page and "This page needs JavaScript" in page
