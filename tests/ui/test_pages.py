@@ -200,6 +200,14 @@ def test_keyboard_and_screen_reader_basics(server: str, browser: WebDriver,
     assert console_errors(d) == []
 
 
-def test_without_javascript_the_page_says_what_it_needs(server: str) -> None:
+def test_the_servers_address_opens_the_page(server: str, browser: WebDriver) -> None:
+    """The address ``novelcrew serve`` prints is what a person types: it leads to the page."""
+    d = browser
+    d.get(f"{server}/")
+    d.execute_script("sessionStorage.setItem('novelcrew-key', arguments[0])", KEY)
+    d.refresh()
+    wait(d).until(ec.presence_of_element_located((By.ID, "jobs-table")))
+    assert d.current_url == f"{server}/ui/"
+    # and without JavaScript, the page says what it needs instead of "Loading…" for ever
     page = httpx.get(f"{server}/ui/").text
     assert "<noscript>" in page and "This page needs JavaScript" in page
