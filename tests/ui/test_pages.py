@@ -6,6 +6,7 @@ failures and a server that went away said in words, and the basics of keyboard a
 from __future__ import annotations
 
 import base64
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -91,8 +92,10 @@ def test_the_offline_stand_in_is_named_wherever_its_work_shows(
         "inputs": {"story_text": STORY.read_text() * 12}}).json()
     try:
         _signed_in(d, server, f"/jobs/{running['id']}")
-        banner = wait(d, 60).until(ec.visibility_of_element_located((By.ID, "offline-banner")))
-        assert "offline stand-in" in banner.text
+        # (the head is redrawn as events arrive: find the banner anew each time)
+        wait(d, 60).until(ec.text_to_be_present_in_element((By.ID, "offline-banner"),
+                                                           "offline stand-in"))
+        assert d.find_elements(By.CSS_SELECTOR, "#results #view") == []  # no result yet
         assert wait(d).until(ec.text_to_be_present_in_element((By.ID, "live-state"), "Live"))
         # the crew at work among the chain's, not only a task count
         wait(d, 60).until(ec.text_to_be_present_in_element((By.ID, "progress-text"), "of 2)"))
@@ -121,6 +124,10 @@ def test_a_failed_job_and_an_empty_story_are_said_in_words(server: str,
     message = wait(d).until(ec.text_to_be_present_in_element((By.ID, "submit-message"), "empty"))
     assert message and d.find_element(By.ID, "submit-message").get_attribute("role") == "alert"
     assert httpx.get(f"{server}/jobs", headers={"X-API-Key": KEY}).json()["count"] == before
+    # a crew this form cannot feed (eval-judge needs scenes) is shown, not offered
+    judge = d.find_element(By.CSS_SELECTOR, "input[value=eval-judge]")
+    assert not judge.is_enabled()
+    assert "Needs scenes" in judge.find_element(By.XPATH, "..").text
     # a job that failed (the API takes an empty story; the crew refuses it) says so on top
     job = httpx.post(f"{server}/jobs", headers={"X-API-Key": KEY}, json={
         "crews": ["architect"], "inputs": {"story_text": ""}}).json()
@@ -136,6 +143,25 @@ def test_a_failed_job_and_an_empty_story_are_said_in_words(server: str,
     # a job with no usage yet drew the word "null" where its usage table would be
     assert "null" not in d.find_element(By.TAG_NAME, "main").text.split()
     assert console_errors(d) == []
+
+
+def test_a_story_over_the_servers_limit_is_refused_on_the_form(tmp_path: Path,
+                                                                browser: WebDriver) -> None:
+    d = browser
+    with serve(tmp_path, NOVELCREW_MAX_STORY_CHARS="2000") as url:
+        _signed_in(d, url, "/new")
+        wait(d).until(ec.presence_of_element_located((By.CSS_SELECTOR, "input[value=architect]")))
+        d.execute_script("const s = document.getElementById('story'); s.value = arguments[0];"
+                         "s.dispatchEvent(new Event('input'))", STORY.read_text())
+        # how long it is, said as it is pasted
+        assert re.search(r"8.38\d characters", d.find_element(By.ID, "story-count").text)
+        d.find_element(By.ID, "submit").click()
+        wait(d).until(ec.text_to_be_present_in_element((By.ID, "submit-message"), "too long"))
+        message = d.find_element(By.ID, "submit-message").text
+        assert "the limit is 2000" in message, message
+        assert d.current_url.endswith("#/new")  # the story is still there to cut
+        assert d.find_element(By.ID, "story").get_attribute("value") == STORY.read_text()
+        assert httpx.get(f"{url}/jobs", headers={"X-API-Key": KEY}).json()["count"] == 0
 
 
 def test_a_server_that_went_away_is_said_in_words(tmp_path: Path, browser: WebDriver) -> None:
@@ -173,6 +199,10 @@ def test_keyboard_and_screen_reader_basics(server: str, browser: WebDriver,
         (By.CSS_SELECTOR, f"tr[data-job='{done['id']}'] a.job-link")))
     link.send_keys(Keys.ENTER)
     wait(d).until(ec.presence_of_element_located((By.ID, "analysis")))
+    # the job is known by its story's title, on the page and in the tab
+    title = done["result"]["architect"]["title"]
+    assert d.find_element(By.TAG_NAME, "h1").text.startswith(title)
+    assert d.title.startswith(f"{title} (succeeded)")
     assert d.find_element(By.CSS_SELECTOR, "#results [role=tab][aria-selected=true]").text \
         == "Analysis"
     assert d.find_element(By.CSS_SELECTOR, "#progress-text").find_element(

@@ -46,9 +46,16 @@ function age(iso) {
 }
 
 // --- API ------------------------------------------------------------------------------------
+// the API's message, and for invalid input which field and why ("scenes: Field required")
+function errorText(status, body) {
+  const e = body?.error;
+  const message = (typeof e === "string" ? e : e?.message) || `HTTP ${status}`;
+  const fields = (e?.details?.errors || []).map((x) => `${(x.loc || []).join(".")}: ${x.msg}`).filter(Boolean);
+  return fields.length && !fields.every((f) => message.includes(f)) ? `${message} (${fields.join("; ")})` : message;
+}
 class ApiError extends Error {
   constructor(status, body) {
-    super(body?.error?.message || body?.error || `HTTP ${status}`);
+    super(errorText(status, body));
     this.status = status;
     this.body = body;
   }
@@ -229,13 +236,17 @@ async function jobPage(id) {
     const at = job.crews.indexOf(progress.crew);
     const crewNote = job.crews.length > 1 && at >= 0 && !["succeeded", "failed", "cancelled"].includes(job.status)
       ? `${progress.crew} (crew ${at + 1} of ${job.crews.length})` : "";
+    // a writer knows a job by its story: the analysis's title once there is one
+    const title = ((job.result || {}).architect || {}).title;
+    document.title = `${title || `Job ${job.id.slice(0, 12)}`} (${job.status}) · novelcrew`;
     head.replaceChildren(...[
-      h("h1", {}, `Job ${job.id.slice(0, 12)}… `, badge(job.status)),
+      h("h1", {}, title ? `${title} ` : `Job ${job.id.slice(0, 12)}… `, badge(job.status)),
       // before anything the stand-in made, and while it is still making it
       offline ? h("div", { class: "banner", id: "offline-banner", role: "note" }, h("b", {}, "Offline stand-in. "),
         "This job is answered by the offline stand-in: plain extraction from the text, no language model. A preview of the pipeline, not an analysis.") : null,
       h("div", { class: "card" },
         h("dl", { class: "kv" },
+          h("dt", {}, "Job"), h("dd", {}, job.id),
           h("dt", {}, "Crews"), h("dd", {}, job.crews.join(" → ")),
           h("dt", {}, "Project"), h("dd", {}, job.project_id || "—"),
           h("dt", {}, "Created"), h("dd", {}, `${new Date(job.created_at).toLocaleString()} (${age(job.created_at)})`),
@@ -328,15 +339,17 @@ function noExports(found, tag, id) {
 
 function exportButtons(job) {
   const holder = h("div", { class: "filters", id: "exports" }, h("b", {}, "Export: "));
+  const note = h("span", { class: "error", id: "export-error", role: "alert" });
   formats().then((found) => holder.append(...(Array.isArray(found) && found.length ? found.map((f) => h("button", {
     "data-export": f.name, title: f.description,
     onclick: async (ev) => {
       ev.target.disabled = true;
+      note.textContent = "";
       try { await download(`/jobs/${job.id}/export/${encodeURIComponent(f.name)}`, `${job.id}${f.suffix}`); }
-      catch (err) { alert(`Export failed: ${err.message}`); }
+      catch (err) { note.textContent = `${f.label || f.name} failed: ${err.message}`; }
       finally { ev.target.disabled = false; }
     },
-  }, f.label || f.name)) : [noExports(found, "span", "no-exports")])));
+  }, f.label || f.name)) : [noExports(found, "span", "no-exports")]), note));
   return holder;
 }
 
@@ -589,9 +602,15 @@ async function newPage() {
   const list = Array.isArray(crews) ? crews : crews.data || [];
   const order = ["architect", "director", "storyboard"];
   list.sort((a, b) => (order.indexOf(a.name) + 1 || 99) - (order.indexOf(b.name) + 1 || 99));
-  const boxes = list.map((c) => h("label", { class: "crew-choice" },
-    h("input", { type: "checkbox", name: "crew", value: c.name, checked: ["architect", "director"].includes(c.name) }), ` ${c.name} `,
-    h("span", { class: "muted" }, c.description)));
+  // a crew that needs inputs this form does not ask for (eval-judge's scenes) is shown, not offered
+  const FORM = new Set(["story_text", "title", "project_id"]);
+  const needs = await Promise.all(list.map((c) => api(`/crews/${encodeURIComponent(c.name)}`)
+    .then((d) => ((d.input_schema || {}).required || []).filter((f) => !FORM.has(f))).catch(() => [])));
+  const boxes = list.map((c, i) => h("label", { class: "crew-choice" },
+    h("input", { type: "checkbox", name: "crew", value: c.name, disabled: needs[i].length > 0,
+      checked: !needs[i].length && ["architect", "director"].includes(c.name) }), ` ${c.name} `,
+    h("span", { class: "muted" }, c.description),
+    needs[i].length ? h("span", { class: "warn" }, ` Needs ${needs[i].join(", ")}: run it with the API or the novelcrew command.`) : null));
   const story = h("textarea", { id: "story", name: "story", required: true, "aria-describedby": "story-help",
     placeholder: "Paste a story, or choose a file below." });
   const count = h("span", { id: "story-count" });
@@ -706,6 +725,7 @@ async function route() {
     if (here) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
   });
   main.replaceChildren(h("p", { class: "muted" }, "Loading…"));
+  document.title = `${{ new: "New job", graph: "Knowledge graph", system: "Plugins & health" }[parts[0]] || "Jobs"} · novelcrew`;
   try {
     if (parts[0] === "jobs" && parts[1]) await jobPage(decodeURIComponent(parts[1]));
     else if (parts[0] === "new") await newPage();
