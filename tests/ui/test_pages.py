@@ -99,12 +99,17 @@ def test_the_offline_stand_in_is_named_wherever_its_work_shows(
         assert wait(d).until(ec.text_to_be_present_in_element((By.ID, "live-state"), "Live"))
         # the crew at work among the chain's, not only a task count
         wait(d, 60).until(ec.text_to_be_present_in_element((By.ID, "progress-text"), "of 2)"))
+        # what has finished, counted of how many ("architect: 2 of 5 chunks")
+        wait(d, 120).until(ec.text_to_be_present_in_element((By.ID, "partial-tally"), " of "))
+        assert d.find_element(By.ID, "event-log").get_attribute("open") is not None
     finally:
         httpx.post(f"{server}/jobs/{running['id']}/cancel", headers={"X-API-Key": KEY})
     # the ended job, above its results
     _signed_in(d, server, f"/jobs/{done['id']}")
     wait(d).until(ec.presence_of_element_located((By.ID, "analysis")))
     assert d.find_element(By.ID, "offline-banner").is_displayed()
+    # an ended job's results come first; its event log is folded away under them
+    assert d.find_element(By.ID, "event-log").get_attribute("open") is None
     # the graph it wrote, which carries no model of its own
     _signed_in(d, server, "/graph/pages")
     flag = wait(d).until(ec.visibility_of_element_located((By.ID, "graph-offline")))

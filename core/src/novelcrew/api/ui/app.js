@@ -226,7 +226,9 @@ async function jobPage(id) {
   const partial = h("div", { id: "partial" });
   // said once, not on every redraw: a screen reader hears the job's state change, not each tick
   const live = h("p", { id: "live-state", class: "muted", "aria-live": "polite" });
-  main.replaceChildren(head, live, partial, results, h("h2", {}, "Events"), events);
+  const eventLog = h("details", { id: "event-log", open: !["succeeded", "failed", "cancelled"].includes(job.status) },
+    h("summary", {}, h("h2", { class: "inline" }, "Events")), events);
+  main.replaceChildren(head, live, partial, results, eventLog);
   const progress = { done: job.progress.completed_tasks, total: job.progress.total_tasks, task: job.progress.current_task,
     crew: job.progress.current_crew };
   let offline = isOffline(job);
@@ -283,7 +285,23 @@ async function jobPage(id) {
     if (running && (ev.type === "partial" || (ev.data && (ev.data.scene !== undefined || ev.data.scene_number !== undefined) && ev.type === "task_finished"))) {
       scenesDone.push(ev);
       const n = scenesDone.length;
-      partial.replaceChildren(h("h2", {}, "Finished so far"), h("p", { class: "muted", id: "partial-count" }, `${n} part${n === 1 ? "" : "s"} finished`));
+      // per crew and kind, how many of how many (the director's "12 of 46 scenes"), and the last few
+      const tally = new Map();
+      for (const e of scenesDone) {
+        const d = e.data || {};
+        const key = `${e.crew || ""}|${d.kind || "part"}`;
+        const kind = d.kind === "chunk" ? "part" : d.kind || "part";  // a writer's word for a chunk
+        const t = tally.get(key) || { crew: e.crew, kind, done: 0, total: null };
+        t.done = Math.max(t.done + 1, typeof d.done === "number" ? d.done : 0);
+        if (typeof d.total === "number") t.total = d.total;
+        tally.set(key, t);
+      }
+      partial.replaceChildren(h("h2", {}, "Finished so far"),
+        h("p", { class: "muted", id: "partial-count" }, `${n} part${n === 1 ? "" : "s"} finished`),
+        h("ul", { id: "partial-tally" }, [...tally.values()].map((t) => h("li", {},
+          `${t.crew ? `${t.crew}: ` : ""}${t.done}${t.total ? ` of ${t.total}` : ""} ${t.kind}${(t.total || t.done) === 1 ? "" : "s"}`,
+          t.total ? bar(t.done / t.total, `${t.crew} ${t.kind}s`) : null))),
+        h("p", { class: "muted" }, `Latest: ${scenesDone.slice(-3).map((e) => e.message).filter(Boolean).join(" · ")}`));
     }
   };
   const finish = async () => {
