@@ -232,6 +232,14 @@ def test_keyboard_and_screen_reader_basics(server: str, browser: WebDriver,
     node.send_keys(Keys.ENTER)
     wait(d).until(ec.text_to_be_present_in_element((By.CSS_SELECTOR, "#graph-details h2"),
                                                    node.get_attribute("data-name")))
+    # and the graph as text, every entity of it, for a reader the drawing does not reach
+    graph = httpx.get(f"{server}/projects/pages/graph", headers={"X-API-Key": KEY}).json()
+    listed = d.find_element(By.ID, "graph-list")
+    listed.find_element(By.TAG_NAME, "summary").click()
+    rows = listed.find_elements(By.CSS_SELECTOR, "tbody tr")
+    assert len(rows) == len(graph["entities"]) > 0
+    assert {r.find_element(By.TAG_NAME, "td").text for r in rows} == {
+        e["name"] for e in graph["entities"]}
     assert console_errors(d) == []
 
 

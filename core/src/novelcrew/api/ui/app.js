@@ -716,13 +716,24 @@ async function graphPage(project) {
     return;
   }
   const types = [...new Set(graph.entities.map((e) => e.type || "other"))].sort();
-  const shown = new Set(types);
+  // a novel's graph drawn whole is a hairball: past a size, the story's people, places, things,
+  // scenes and themes come first, and the shots and looks wait for a tick
+  const BULK = ["shot", "storyboard_shot", "character_look", "location_look", "style_guide"];
+  const big = graph.entities.length > 150;
+  const shown = new Set(types.filter((t) => !(big && BULK.includes(t))));
   const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
   const details = h("aside", { id: "graph-details", class: "card" }, h("p", { class: "muted" }, "Click a node (or Tab to it and press Enter) for its details."));
   const filters = h("div", { class: "filters", id: "graph-filters" }, types.map((t) => h("label", {},
-    h("input", { type: "checkbox", checked: true, "data-type": t, onchange: (ev) => { ev.target.checked ? shown.add(t) : shown.delete(t); redraw(); } }), ` ${t}`)));
-  holder.replaceChildren(standIn, h("p", { class: "muted" }, `${graph.entities.length} entities, ${graph.relationships.length} relationships`), filters,
-    h("div", { id: "graph" }, svg, details));
+    h("input", { type: "checkbox", checked: shown.has(t), "data-type": t, onchange: (ev) => { ev.target.checked ? shown.add(t) : shown.delete(t); redraw(); } }), ` ${t}`)));
+  const degree = new Map();
+  for (const l of graph.relationships) for (const end of [l.source, l.target]) degree.set(end, (degree.get(end) || 0) + 1);
+  // the same graph as text: for a screen reader, a phone, or a name the drawing hides
+  const listed = h("details", { id: "graph-list" }, h("summary", {}, `All ${graph.entities.length} entities as a list`),
+    table(["Name", "Type", "Relations", "Description"], [...graph.entities].sort((a, b) => (a.type || "").localeCompare(b.type || "") || a.name.localeCompare(b.name))
+      .map((e) => [e.name, e.type || "other", degree.get(e.name) || 0, e.description || ""])));
+  holder.replaceChildren(standIn, h("p", { class: "muted" }, `${graph.entities.length} entities, ${graph.relationships.length} relationships`,
+    shown.size < types.length ? ". Shots and looks are not drawn in a graph this size: tick them to draw them." : ""), filters,
+    h("div", { id: "graph" }, svg, details), listed);
   const redraw = () => drawGraph(svg, graph, shown, (entity, links) => {
     details.replaceChildren(h("h2", {}, entity.name), h("span", { class: "badge" }, entity.type || ""),
       h("p", {}, entity.description || ""), h("h2", {}, "Relations"),
