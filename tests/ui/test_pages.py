@@ -254,3 +254,24 @@ def test_the_servers_address_opens_the_page(server: str, browser: WebDriver) -> 
     # and without JavaScript, the page says what it needs instead of "Loading…" for ever
     page = httpx.get(f"{server}/ui/").text
     assert "<noscript>" in page and "This page needs JavaScript" in page
+
+
+def test_the_storyboard_gives_each_persons_usual_outfit_then_the_days_that_differ(
+        server: str, browser: WebDriver, done: dict[str, Any]) -> None:
+    """The bible keys wardrobe by story day and "default"; the page read it as "day 3: coat;
+    coat" (the usual outfit last, unlabelled, a day that repeats it listed)."""
+    d = browser
+    _signed_in(d, server, f"/jobs/{done['id']}")
+    wait(d).until(ec.element_to_be_clickable(
+        (By.CSS_SELECTOR, "button[data-view=storyboard]"))).click()
+    wait(d).until(ec.presence_of_element_located((By.CSS_SELECTOR, "#storyboard table")))
+    table = d.find_element(By.CSS_SELECTOR, "#storyboard table")
+    cells = [[td.text for td in tr.find_elements(By.TAG_NAME, "td")]
+             for tr in table.find_elements(By.CSS_SELECTOR, "tbody tr")]
+    shown = {row[0]: row[2] for row in cells}  # name -> wardrobe
+    for person in done["result"]["storyboard"]["bible"]["characters"]:
+        wardrobe = dict(person.get("wardrobe") or {})
+        usual = wardrobe.pop("default", "")
+        days = [f"story day {day}: {outfit}" for day, outfit in
+                sorted(wardrobe.items(), key=lambda kv: int(kv[0])) if outfit != usual]
+        assert shown[person["name"]] == "; ".join(filter(None, [usual, *days]))
