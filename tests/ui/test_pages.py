@@ -189,14 +189,18 @@ def test_a_server_that_went_away_is_said_in_words(tmp_path: Path, browser: WebDr
 def test_keyboard_and_screen_reader_basics(server: str, browser: WebDriver,
                                            done: dict[str, Any]) -> None:
     d = browser
-    # every field of the form has a name a screen reader reads out
+    # every field has a name a screen reader reads out
+    for route, ready in (("/new", "input[value=architect]"), ("/jobs", "#jobs-table table"),
+                         ("/graph/pages", "#graph svg .node")):
+        _signed_in(d, server, route)
+        wait(d).until(ec.presence_of_element_located((By.CSS_SELECTOR, ready)))
+        unnamed = d.execute_script("""
+            return [...document.querySelectorAll('main input, main textarea, main select')]
+              .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute('aria-label'))
+              .map((el) => el.id || el.name || el.type);""")
+        assert unnamed == [], route
     _signed_in(d, server, "/new")
     wait(d).until(ec.presence_of_element_located((By.CSS_SELECTOR, "input[value=architect]")))
-    unnamed = d.execute_script("""
-        return [...document.querySelectorAll('main input, main textarea, main select')]
-          .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute('aria-label'))
-          .map((el) => el.id || el.name || el.type);""")
-    assert unnamed == []
     assert d.find_element(By.CSS_SELECTOR, "nav a[aria-current=page]").text == "New job"
     # a job opens from the list with the keyboard: its row holds a link
     _signed_in(d, server, "/jobs")

@@ -186,9 +186,9 @@ function failure(err) {
 async function jobsPage(params) {
   const status = params.get("status") || "";
   const project = params.get("project") || "";
-  const statusSel = h("select", { id: "filter-status" }, ["", "queued", "running", "succeeded", "failed", "cancelled"]
+  const statusSel = h("select", { id: "filter-status", "aria-label": "Status" }, ["", "queued", "running", "succeeded", "failed", "cancelled"]
     .map((s) => h("option", { value: s, selected: s === status }, s || "any status")));
-  const projectIn = h("input", { id: "filter-project", placeholder: "project id", value: project });
+  const projectIn = h("input", { id: "filter-project", placeholder: "project id", value: project, "aria-label": "Project id" });
   const apply = () => { location.hash = `#/jobs?status=${encodeURIComponent(statusSel.value)}&project=${encodeURIComponent(projectIn.value)}`; };
   statusSel.onchange = apply;
   projectIn.onchange = apply;
@@ -200,7 +200,8 @@ async function jobsPage(params) {
     if (status) q.set("status", status);
     if (project) q.set("project_id", project);
     const page = await api(`/jobs?${q}`);
-    holder.replaceChildren(h("p", { class: "muted" }, `${page.count} job(s)`),
+    holder.replaceChildren(h("p", { class: "muted" }, `${page.count} job(s)`,
+      page.count ? "" : status || project ? " match these filters." : ". Start one with New job: paste a story and press Run."),
       table(["Status", "Crews", "Project", "Created", "Progress", ""], page.data.map((j) => [
         // a link as well as a clickable row: reached with Tab, opened with Enter, named by a reader
         badge(j.status), h("a", { href: `#/jobs/${j.id}`, class: "job-link" }, j.crews.join(" → ")), j.project_id || "", age(j.created_at),
