@@ -11,134 +11,28 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
-import shutil
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 from screenplain.parsers import fountain as fountain_parser
 from screenplain.types import Dialog, Slug
-from selenium import webdriver
 from selenium.common.exceptions import TimeoutException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions as ec
-from selenium.webdriver.support.ui import WebDriverWait
-
-from novelcrew_sdk.testing import free_port, stop_process, wait_for_http
-
-ROOT = Path(__file__).resolve().parents[2]
-STORY = ROOT / "examples" / "stories" / "the-last-shift-at-vell-street.txt"
-KEY = "ui-test-key-4f1c"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-
-
-@contextmanager
-def _serve(data: Path, **extra_env: str) -> Iterator[str]:
-    """A real ``novelcrew serve`` with the installed plugins (``extra_env`` may limit them)."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NOVELCREW_")}
-    env.update(NOVELCREW_API_KEYS=KEY, NOVELCREW_DATA_DIR=str(data), NOVELCREW_MODEL="offline",
-               NOVELCREW_RATE_LIMIT_PER_MINUTE="0", NOVELCREW_LOG_LEVEL="WARNING", **extra_env)
-    with (data / "serve.log").open("w") as log:
-        proc = subprocess.Popen(
-            [str(Path(sys.executable).with_name("novelcrew")), "serve", "--port", str(port)],
-            env=env, cwd=data, stdout=subprocess.DEVNULL, stderr=log,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        # /openapi.json: the server answers it whatever /health says of the plugins
-        wait_for_http(f"{url}/openapi.json", proc, timeout=60, log=data / "serve.log")
-        yield url
-    finally:
-        stop_process(proc)
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with _serve(tmp_path_factory.mktemp("ui-data")) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def downloads(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("downloads")
-
-
-@pytest.fixture(scope="module")
-def shots_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    target = os.environ.get("NOVELCREW_UI_SCREENSHOTS")
-    path = Path(target) if target else tmp_path_factory.mktemp("screens")
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-@pytest.fixture(scope="module")
-def browser(downloads: Path) -> Iterator[WebDriver]:
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                "--window-size=1400,1000", "--no-first-run", "--disable-extensions"):
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    options.add_experimental_option("prefs", {
-        "download.default_directory": str(downloads), "download.prompt_for_download": False,
-    })
-    os.environ.setdefault("SE_OFFLINE", "true")  # Selenium Manager must not look for drivers
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
-    driver.set_page_load_timeout(30)
-    yield driver
-    driver.quit()
-
-
-def _wait(driver: WebDriver, timeout: float = 30) -> WebDriverWait[WebDriver]:
-    return WebDriverWait(driver, timeout, poll_frequency=0.1)
-
-
-def _console_errors(driver: WebDriver) -> list[dict[str, Any]]:
-    """Errors in the console, less the 401s of the key check: the page learns that the server
-    wants a key (and that a typed key was wrong) by the API's answer, which Chromium logs."""
-    return [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"
-            and not (e.get("source") == "network" and "status of 401" in e.get("message", ""))]
-
-
-def _succeeded(url: str, job_id: str, timeout: float) -> dict[str, Any]:
-    """The job's record once it has ended, which must be as succeeded."""
-    deadline = time.monotonic() + timeout
-    while (job := httpx.get(f"{url}/jobs/{job_id}", headers={"X-API-Key": KEY}).json())[
-            "status"] not in ("succeeded", "failed"):
-        assert time.monotonic() < deadline, f"the job stayed {job['status']}"
-        time.sleep(0.2)
-    assert job["status"] == "succeeded", job.get("error")
-    return job
-
-
-def _open_job(driver: WebDriver, url: str, job_id: str) -> None:
-    """The job's page, with the key in the tab as a signed-in person has it."""
-    driver.get(f"{url}/ui/")
-    driver.execute_script("sessionStorage.setItem('novelcrew-key', arguments[0])", KEY)
-    driver.get(f"{url}/ui/#/jobs/{job_id}")
-    driver.refresh()  # the page starts again, with the key
-
-
-def _wait_download(folder: Path, suffix: str, timeout: float = 20) -> Path:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = [p for p in folder.iterdir() if p.name.endswith(suffix)]
-        if found:
-            return found[0]
-        time.sleep(0.1)
-    raise AssertionError(f"no {suffix} download in {sorted(p.name for p in folder.iterdir())}")
+from ui_browser import (
+    KEY,
+    ROOT,
+    STORY,
+    console_errors,
+    open_job,
+    serve,
+    succeeded,
+    wait,
+    wait_download,
+)
 
 
 def test_a_person_runs_a_story_and_reads_the_plan(server: str, browser: WebDriver,
@@ -146,19 +40,19 @@ def test_a_person_runs_a_story_and_reads_the_plan(server: str, browser: WebDrive
     d = browser
     d.get(f"{server}/ui/")
     # the page itself is public; the API asks for the key once, kept in the tab
-    _wait(d).until(ec.visibility_of_element_located((By.ID, "login-key")))
+    wait(d).until(ec.visibility_of_element_located((By.ID, "login-key")))
     d.find_element(By.ID, "login-key").send_keys("wrong-key")
     d.find_element(By.CSS_SELECTOR, "#login-form button").click()
-    _wait(d).until(ec.text_to_be_present_in_element((By.ID, "login-error"), "not accepted"))
+    wait(d).until(ec.text_to_be_present_in_element((By.ID, "login-error"), "not accepted"))
     d.find_element(By.ID, "login-key").send_keys(KEY)
     d.find_element(By.CSS_SELECTOR, "#login-form button").click()
-    _wait(d).until(ec.text_to_be_present_in_element((By.ID, "jobs-table"), "job(s)"))
+    wait(d).until(ec.text_to_be_present_in_element((By.ID, "jobs-table"), "job(s)"))
     assert d.execute_script("return sessionStorage.getItem('novelcrew-key')") == KEY
 
     # submit the example story through the form
     d.get(f"{server}/ui/#/new")
-    _wait(d).until(ec.presence_of_element_located((By.ID, "story")))
-    _wait(d).until(ec.presence_of_element_located((By.CSS_SELECTOR, "input[value=director]")))
+    wait(d).until(ec.presence_of_element_located((By.ID, "story")))
+    wait(d).until(ec.presence_of_element_located((By.CSS_SELECTOR, "input[value=director]")))
     d.execute_script("document.getElementById('story').value = arguments[0]",
                      STORY.read_text())
     d.find_element(By.ID, "project").send_keys("ui-1")
@@ -167,18 +61,18 @@ def test_a_person_runs_a_story_and_reads_the_plan(server: str, browser: WebDrive
     d.find_element(By.ID, "submit").click()
 
     # live progress from the event stream, without a reload
-    _wait(d).until(ec.presence_of_element_located((By.ID, "events")))
-    _wait(d, 60).until(lambda drv: drv.find_elements(By.CSS_SELECTOR, "#events .ev-task_finished")
+    wait(d).until(ec.presence_of_element_located((By.ID, "events")))
+    wait(d, 60).until(lambda drv: drv.find_elements(By.CSS_SELECTOR, "#events .ev-task_finished")
                        or drv.find_elements(By.CSS_SELECTOR, "#events .ev-succeeded"))
-    _wait(d, 120).until(ec.presence_of_element_located((By.CSS_SELECTOR, "#events .ev-succeeded")))
+    wait(d, 120).until(ec.presence_of_element_located((By.CSS_SELECTOR, "#events .ev-succeeded")))
     assert d.execute_script("return window.__sameDocument") is True
     # the end of the stream redraws the head, then renders the results with their export
     # bar: read the progress after that, or the element read may be the replaced one
-    _wait(d).until(ec.presence_of_element_located((By.ID, "exports")))
+    wait(d).until(ec.presence_of_element_located((By.ID, "exports")))
     progress = d.find_element(By.ID, "progress-text").text
     done, total = progress.split()[0].split("/")
     assert int(done) == int(total) > 0
-    _wait(d).until(ec.presence_of_element_located((By.ID, "analysis")))
+    wait(d).until(ec.presence_of_element_located((By.ID, "analysis")))
     assert d.find_element(By.ID, "offline-banner").is_displayed()  # offline says so
     assert len(d.find_elements(By.CSS_SELECTOR, "#analysis .character")) >= 2
     d.save_screenshot(str(shots_dir / "job-analysis.png"))
@@ -188,7 +82,7 @@ def test_a_person_runs_a_story_and_reads_the_plan(server: str, browser: WebDrive
              "shots": "#shots table"}
     for name, selector in views.items():
         d.find_element(By.CSS_SELECTOR, f"button[data-view={name}]").click()
-        _wait(d).until(ec.presence_of_element_located((By.CSS_SELECTOR, selector)))
+        wait(d).until(ec.presence_of_element_located((By.CSS_SELECTOR, selector)))
         d.save_screenshot(str(shots_dir / f"job-{name}.png"))
         if name == "stripboard":  # the computed schedule: days, strips, day-out-of-days
             # each day heads its strips with its pages, camera hours (and company moves)
@@ -228,7 +122,7 @@ def test_a_person_runs_a_story_and_reads_the_plan(server: str, browser: WebDrive
     # every export downloads and holds what it says
     for fmt in ("fountain", "shots.csv", "breakdown.csv", "stripboard.csv", "report.html"):
         d.find_element(By.CSS_SELECTOR, f"button[data-export='{fmt}']").click()
-        path = _wait_download(downloads, fmt if "." in fmt else f".{fmt}")
+        path = wait_download(downloads, fmt if "." in fmt else f".{fmt}")
         body = path.read_text(encoding="utf-8")
         if fmt == "fountain":
             play = fountain_parser.parse(io.StringIO(body))
@@ -250,19 +144,19 @@ def test_a_person_runs_a_story_and_reads_the_plan(server: str, browser: WebDrive
 
     # the jobs list shows it
     d.get(f"{server}/ui/#/jobs")
-    _wait(d).until(ec.presence_of_element_located((By.CSS_SELECTOR, f"tr[data-job='{job_id}']")))
+    wait(d).until(ec.presence_of_element_located((By.CSS_SELECTOR, f"tr[data-job='{job_id}']")))
     d.save_screenshot(str(shots_dir / "jobs.png"))
 
     # the project's knowledge graph, filter and click for details
     d.get(f"{server}/ui/#/graph/ui-1")
-    _wait(d).until(ec.presence_of_element_located((By.CSS_SELECTOR, "#graph svg .node")))
+    wait(d).until(ec.presence_of_element_located((By.CSS_SELECTOR, "#graph svg .node")))
     nodes = d.find_elements(By.CSS_SELECTOR, "#graph svg .node")
     assert len(nodes) >= 3
     types = {n.get_attribute("data-type") for n in nodes}
     graph = d.find_element(By.CSS_SELECTOR, "#graph svg")
     height = graph.size["height"]
     nodes[0].find_element(By.TAG_NAME, "circle").click()
-    _wait(d).until(ec.presence_of_element_located((By.CSS_SELECTOR, "#graph-details h2")))
+    wait(d).until(ec.presence_of_element_located((By.CSS_SELECTOR, "#graph-details h2")))
     # a long scene's details once stretched the drawing below the fold, its nodes with it
     assert graph.size["height"] == height
     assert all(n.location["y"] < d.execute_script("return window.innerHeight") for n in
@@ -277,7 +171,7 @@ def test_a_person_runs_a_story_and_reads_the_plan(server: str, browser: WebDrive
 
     # plugins and health
     d.get(f"{server}/ui/#/system")
-    _wait(d).until(ec.presence_of_element_located((By.CSS_SELECTOR, "tr[data-plugin]")))
+    wait(d).until(ec.presence_of_element_located((By.CSS_SELECTOR, "tr[data-plugin]")))
     page = d.find_element(By.TAG_NAME, "main").text
     for name in ("architect", "director", "pathrag"):
         assert name in page
@@ -285,7 +179,7 @@ def test_a_person_runs_a_story_and_reads_the_plan(server: str, browser: WebDrive
     assert "Exports" in page and "stripboard.csv" in page and "report.html" in page
     d.save_screenshot(str(shots_dir / "system.png"))
 
-    assert _console_errors(d) == []
+    assert console_errors(d) == []
 
 
 def test_the_storyboard_reads_as_the_media_step_takes_it(server: str, browser: WebDriver,
@@ -297,15 +191,15 @@ def test_the_storyboard_reads_as_the_media_step_takes_it(server: str, browser: W
     job = httpx.post(f"{server}/jobs", headers={"X-API-Key": KEY}, json={
         "crews": ["architect", "director", "storyboard"], "project_id": "ui-board",
         "inputs": {"story_text": story}}).json()
-    board = _succeeded(server, job["id"], 120)["result"]["storyboard"]
-    _open_job(d, server, job["id"])
-    _wait(d, 30).until(ec.element_to_be_clickable(
+    board = succeeded(server, job["id"], 120)["result"]["storyboard"]
+    open_job(d, server, job["id"])
+    wait(d, 30).until(ec.element_to_be_clickable(
         (By.CSS_SELECTOR, "button[data-view=storyboard]"))).click()
-    _wait(d).until(ec.presence_of_element_located((By.CSS_SELECTOR, "#storyboard .sb-shot")))
+    wait(d).until(ec.presence_of_element_located((By.CSS_SELECTOR, "#storyboard .sb-shot")))
     d.save_screenshot(str(shots_dir / "job-storyboard.png"))
     page = d.find_element(By.ID, "storyboard").text
     # a finished job stays finished once its event log has been read back
-    _wait(d).until(lambda drv: len(drv.find_elements(By.CSS_SELECTOR, "#events > div"))
+    wait(d).until(lambda drv: len(drv.find_elements(By.CSS_SELECTOR, "#events > div"))
                    == httpx.get(f"{server}/jobs/{job['id']}", headers={"X-API-Key": KEY})
                    .json()["events_count"])
     assert d.find_element(By.CSS_SELECTOR, "h1 .badge").text == "succeeded"
@@ -334,7 +228,7 @@ def test_the_storyboard_reads_as_the_media_step_takes_it(server: str, browser: W
     for x in (shot, inserts[0]):
         assert f"negative: {x['negative_prompt']}" in d.find_element(
             By.CSS_SELECTOR, f"#storyboard .sb-shot[data-shot='{x['id']}']").text
-    assert _console_errors(d) == []
+    assert console_errors(d) == []
 
 
 def test_cancel_from_the_jobs_list(server: str, browser: WebDriver) -> None:
@@ -344,29 +238,29 @@ def test_cancel_from_the_jobs_list(server: str, browser: WebDriver) -> None:
         "crews": ["architect", "director"], "inputs": {"story_text": story}}).json()
     d.get(f"{server}/ui/#/jobs")
     try:
-        button = _wait(d, 10).until(ec.element_to_be_clickable(
+        button = wait(d, 10).until(ec.element_to_be_clickable(
             (By.CSS_SELECTOR, f"tr[data-job='{job['id']}'] button.cancel")))
     except TimeoutException:
         pytest.fail("the job finished before it could be cancelled: make the story longer")
     button.click()
-    _wait(d, 60).until(lambda drv: httpx.get(f"{server}/jobs/{job['id']}", headers={
+    wait(d, 60).until(lambda drv: httpx.get(f"{server}/jobs/{job['id']}", headers={
         "X-API-Key": KEY}).json()["status"] == "cancelled")
-    assert _console_errors(d) == []
+    assert console_errors(d) == []
 
 
 def test_without_an_exports_plugin_the_page_says_none_is_installed(
         tmp_path: Path, browser: WebDriver) -> None:
     d = browser
-    with _serve(tmp_path, NOVELCREW_PLUGINS="architect,pathrag") as url:
+    with serve(tmp_path, NOVELCREW_PLUGINS="architect,pathrag") as url:
         submitted = httpx.post(f"{url}/jobs", headers={"X-API-Key": KEY}, json={
             "crews": ["architect"], "inputs": {"story_text": STORY.read_text()}})
         assert submitted.status_code == 202, submitted.text
         job = submitted.json()
         # the job done first, so the page draws its results once (no redraw at the stream's end)
-        _succeeded(url, job["id"], 60)
-        _open_job(d, url, job["id"])
+        succeeded(url, job["id"], 60)
+        open_job(d, url, job["id"])
         try:
-            _wait(d, 60).until(ec.text_to_be_present_in_element(
+            wait(d, 60).until(ec.text_to_be_present_in_element(
                 (By.ID, "exports"), "No export formats are installed"))
         except TimeoutException:
             shown = d.find_elements(By.ID, "exports")
@@ -375,6 +269,6 @@ def test_without_an_exports_plugin_the_page_says_none_is_installed(
         assert d.find_elements(By.CSS_SELECTOR, "button[data-export]") == []
         d.get(f"{url}/ui/#/system")
         d.refresh()
-        _wait(d).until(ec.text_to_be_present_in_element(
+        wait(d).until(ec.text_to_be_present_in_element(
             (By.ID, "no-exports"), "No export formats are installed"))
-        assert _console_errors(d) == []
+        assert console_errors(d) == []

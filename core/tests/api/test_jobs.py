@@ -79,7 +79,16 @@ async def test_list_filters_and_pages(client):
     assert (await client.get("/jobs", params={"status": "failed"})).json()["data"][0]["id"] \
         == failed
 
-    for params in ({"status": "done"}, {"limit": 0}, {"limit": 201}, {"offset": -1}):
+    # a list page's rows without the plans: status and progress stay, result and partial go
+    full = (await client.get("/jobs", params={"status": "succeeded"})).json()
+    light = (await client.get("/jobs", params={"status": "succeeded", "results": "false"})).json()
+    assert full["data"][0]["result"] and light["count"] == full["count"] == 5
+    assert all(j["result"] == {} and j["partial"] == {} for j in light["data"])
+    assert [(j["id"], j["status"], j["progress"]) for j in light["data"]] == [
+        (j["id"], j["status"], j["progress"]) for j in full["data"]]
+
+    for params in ({"status": "done"}, {"limit": 0}, {"limit": 201}, {"offset": -1},
+                   {"results": "maybe"}):
         r = await client.get("/jobs", params=params)
         assert r.status_code == 422, params
         assert r.json()["error"]["type"] == "invalid_input"

@@ -146,6 +146,7 @@ def test_serve_prints_one_summary_line_and_warns_about_offline(tmp_path: Path) -
     lines = log.read_text().splitlines()
     [summary] = [line for line in lines if line.startswith("novelcrew ")]
     assert f"serving on http://127.0.0.1:{port}" in summary
+    assert f"(web UI: http://127.0.0.1:{port}/ui/)" in summary  # where a person opens it
     assert "backend=inline" in summary and f"data_dir={tmp_path / 'data'}" in summary
     assert "models: default=offline" in summary
     assert "plugins loaded 0 (none), failed 0" in summary

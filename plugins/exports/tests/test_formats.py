@@ -175,3 +175,16 @@ def test_eighths_are_written_as_on_a_breakdown() -> None:
 
 def test_every_format_has_a_distinct_suffix() -> None:
     assert len({f.suffix for f in FORMATS.values()}) == len(FORMATS)
+
+
+def test_a_stand_in_report_says_so_on_every_scene_page_and_links_each_scene() -> None:
+    """Printed, each scene starts a page that may travel alone: each says it is the stand-in's.
+    On screen, a contents list leads to every scene, and a phone gets a viewport."""
+    html = export(job(models_used=["offline"]), "report.html")[1].decode()
+    sections = re.findall(r'<section class="scene" id="([^"]+)">(.*?)</section>', html, re.S)
+    assert [anchor for anchor, _ in sections] == ["scene-1", "scene-2"]
+    assert all("Offline stand-in output" in body for _, body in sections)
+    assert re.findall(r"<a href='#(scene-\d+)'>", html) == ["scene-1", "scene-2"]
+    assert "offline stand-in report</title>" in html and "name='viewport'" in html
+    plain = export(job(), "report.html")[1].decode()
+    assert "Offline stand-in" not in plain and "production report</title>" in plain

@@ -76,7 +76,7 @@ def run_server(overrides: dict[str, Any], sockets: list[Any] | None = None,
     from novelcrew.cli import print_startup_summary
 
     if summary:
-        print_startup_summary(settings, f"serving on http://{settings.host}:{settings.port}")
+        print_startup_summary(settings, serving_on(settings))
     freeze_heap(settings)
     config = uvicorn.Config(
         app,
@@ -101,6 +101,12 @@ def run_server(overrides: dict[str, Any], sockets: list[Any] | None = None,
             typer.echo(f"novelcrew: error: {app.state.start_error}", err=True)
     if not server.started:
         raise SystemExit(3)
+
+
+def serving_on(settings: Any, how: str = "") -> str:
+    """The startup line's role: the address, and where a person opens the web UI."""
+    address = f"http://{settings.host}:{settings.port}"
+    return f"serving on {address}{how} (web UI: {address}/ui/)"
 
 
 #: the settings flags map to these variables, so uvicorn's reloaded process sees them
@@ -128,7 +134,7 @@ def run_reloading(overrides: dict[str, Any]) -> None:
     configure_logging(settings)
     core = Path(novelcrew.__file__).resolve().parent
     dirs = [str(folder) for folder in [core, *editable_plugin_sources()]]
-    print_startup_summary(settings, f"serving on http://{settings.host}:{settings.port}")
+    print_startup_summary(settings, serving_on(settings))
     typer.echo(f"novelcrew: --reload watches {', '.join(dirs)}", err=True)
     uvicorn.run("novelcrew.cli.serve:reload_app", factory=True, reload=True,
                 reload_dirs=dirs, reload_includes=["*.py"], host=settings.host,
@@ -208,8 +214,7 @@ def run_processes(overrides: dict[str, Any], count: int) -> int:
     log = structlog.get_logger("novelcrew.serve")
     family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
     sock = socket.create_server((settings.host, settings.port), family=family, backlog=2048)
-    print_startup_summary(settings, f"serving on http://{settings.host}:{settings.port} "
-                          f"with {count} processes")
+    print_startup_summary(settings, serving_on(settings, f" with {count} processes"))
     signals: list[int] = []
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda number, _frame: signals.append(number))

@@ -36,8 +36,16 @@ th{background:#eee} .muted{color:#555} .banner{background:#fff3cd;border:1px sol
 padding:.6em;margin:1em 0} .scene{page-break-before:always} .int{background:#fff}
 .ext{background:#fffbe0} .night{background:#dde4f5} .ext.night{background:#d6ecd2}
 .daybreak td{background:#222;color:#fff;font-weight:bold}
-@page{size:auto;margin:15mm} @media print{body{margin:0}}
+.stand-in{font:bold 9pt sans-serif;color:#6b4c00;background:#fff3cd;border:1px solid #c9a227;
+padding:1px 6px;display:inline-block;margin:.2em 0}
+.contents{columns:2 22em;list-style:none;padding:0} .contents a{color:inherit}
+@media screen{.wide{overflow-x:auto} body{margin:1em}}
+@page{size:auto;margin:15mm} @media print{body{margin:0} .contents{columns:2}}
 """
+
+#: on every scene's page of a stand-in's report, since a printed page travels alone
+STAND_IN = ("<p class='stand-in'>Offline stand-in output: plain extraction from the story, "
+            "not an analysis</p>")
 
 
 def _e(value: Any) -> str:
@@ -51,7 +59,7 @@ def _table(head: list[str], rows: list[list[Any]]) -> str:
     for row in rows:
         out.append("<tr>" + "".join(f"<td>{_e(cell)}</td>" for cell in row) + "</tr>")
     out.append("</tbody></table>")
-    return "".join(out)
+    return "<div class='wide'>" + "".join(out) + "</div>"  # a phone scrolls the table alone
 
 
 def _analysis(job: dict[str, Any]) -> list[str]:
@@ -78,8 +86,25 @@ def _analysis(job: dict[str, Any]) -> list[str]:
     return out
 
 
-def _scene(scene: dict[str, Any], cast: Cast) -> list[str]:
-    out = [f'<section class="scene"><h3>{scene.get("number")}. {escape(heading(scene))}</h3>']
+def _anchor(scene: dict[str, Any]) -> str:
+    return escape(f"scene-{text(scene.get('number'))}", quote=True)
+
+
+def _contents(all_scenes: list[dict[str, Any]]) -> list[str]:
+    """A long story's scenes, each a link to its page (the report may run to 60 of them)."""
+    if len(all_scenes) < 2:
+        return []
+    items = "".join(f"<li><a href='#{_anchor(s)}'>{_e(s.get('number'))}. "
+                    f"{escape(heading(s))}</a></li>" for s in all_scenes)
+    return ["<nav aria-label='Scenes'><h2>Scenes</h2>",
+            f"<ul class='contents'>{items}</ul></nav>"]
+
+
+def _scene(scene: dict[str, Any], cast: Cast, stand_in: bool = False) -> list[str]:
+    out = [f'<section class="scene" id="{_anchor(scene)}">'
+           f'<h3>{scene.get("number")}. {escape(heading(scene))}</h3>']
+    if stand_in:
+        out.append(STAND_IN)
     facts = [("Pages", _pages(scene)), ("Story day", text(scene.get("story_day"))),
              ("Mood", text(scene.get("mood") or scene.get("emotional_beat")))]
     out.append("<p class='muted'>" + " · ".join(f"{k}: {escape(v)}" for k, v in facts if v)
@@ -133,8 +158,8 @@ def _stripboard(job: dict[str, Any], cast: Cast) -> list[str]:
     schedule: dict[str, Any] = found if isinstance(found, dict) else {}
     days = {_first(d, "day", "number"): d for d in schedule.get("days") or []
             if isinstance(d, dict)}
-    out = ["<h2>Stripboard</h2><table><thead><tr><th>Day</th><th>Scene</th><th>Heading</th>"
-           "<th>Pages</th><th>Hours</th><th>Cast</th></tr></thead><tbody>"]
+    out = ["<h2>Stripboard</h2><div class='wide'><table><thead><tr><th>Day</th><th>Scene</th>"
+           "<th>Heading</th><th>Pages</th><th>Hours</th><th>Cast</th></tr></thead><tbody>"]
     for i, (day, strip) in enumerate(strips):
         number = _first(strip, "scene", "scene_number", "number")
         scene = {**by_number.get(number, {}), **strip}
@@ -157,7 +182,7 @@ def _stripboard(job: dict[str, Any], cast: Cast) -> list[str]:
             out.append(f'<tr class="daybreak"><td></td><td></td><td>End of day {_e(day)}</td>'
                        f"<td>{_e(whole.get('pages'))}</td><td>{escape(total)}</td>"
                        f"<td>{escape(note)}</td></tr>")
-    out.append("</tbody></table>")
+    out.append("</tbody></table></div>")
     dood = schedule.get("day_out_of_days")
     if isinstance(dood, list) and dood and isinstance(dood[0], dict):
         count = len(dood[0].get("codes") or [])
@@ -194,16 +219,21 @@ def render(job: dict[str, Any]) -> str:
     body = [f"<h1>{name}</h1>",
             f"<p class='muted'>Production report · job {_e(job.get('id'))} · "
             f"{len(all_scenes)} scenes</p>"]
-    if offline(job):
+    stand_in = offline(job)
+    if stand_in:
         body.append("<div class='banner'><b>Offline stand-in.</b> This report was made "
                     "without a language model, by plain extraction from the story: a preview "
                     "of the pipeline, not an analysis.</div>")
     cast = Cast(job)
+    body += _contents(all_scenes)
     body += _analysis(job)
     body += _stripboard(job, cast)
     for scene in all_scenes:
-        body += _scene(scene, cast)
-    body += _storyboard(job, cast)
+        body += _scene(scene, cast, stand_in)
+    board = _storyboard(job, cast)
+    body += board[:1] + ([STAND_IN] if stand_in and board else []) + board[1:]
+    kind = "offline stand-in report" if stand_in else "production report"
     return ("<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-            f"<title>{name}: production report</title><style>{CSS}</style></head>"
+            "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+            f"<title>{name}: {kind}</title><style>{CSS}</style></head>"
             "<body>" + "\n".join(body) + "</body></html>\n")

@@ -79,10 +79,16 @@ async def list_jobs(
     job_status: Annotated[JobStatus | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    results: Annotated[bool, Query(
+        description="false leaves out each job's result and partial: a list page's rows "
+                    "without the plans (a novel's can be megabytes)")] = True,
 ) -> JobsPublic:
     jobs, count = await backend.list(project_id=project_id, status=job_status, limit=limit,
                                      offset=offset, tenant=tenant)
-    return JobsPublic(data=[JobPublic.of(job) for job in jobs], count=count)
+    rows = [JobPublic.of(job) for job in jobs]
+    if not results:
+        rows = [row.model_copy(update={"result": {}, "partial": {}}) for row in rows]
+    return JobsPublic(data=rows, count=count)
 
 
 @router.get("/{job_id}", response_model=JobPublic, responses=responses(404, 422),

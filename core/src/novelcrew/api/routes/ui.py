@@ -17,6 +17,12 @@ UI_DIR = Path(__file__).resolve().parent.parent / "ui"
 router = APIRouter(tags=["ui"], include_in_schema=False)
 
 
+@router.get("/")
+async def root() -> RedirectResponse:
+    """A person who opens the server's address in a browser lands on the page, not a 404."""
+    return RedirectResponse("ui/", status_code=307)
+
+
 @router.get("/ui")
 async def ui_root() -> RedirectResponse:
     return RedirectResponse("ui/", status_code=307)  # relative: right behind a path prefix

@@ -27,12 +27,17 @@ function h(tag, attrs = {}, ...children) {
 const text = (v) => v === null || v === undefined ? "" : Array.isArray(v) ? v.map(text).filter(Boolean).join("; ")
   : typeof v === "object" ? (v.name || v.item || v.id || Object.entries(v).map(([k, x]) => `${k}: ${text(x)}`).join("; ")) : String(v);
 const badge = (status) => h("span", { class: `badge s-${status}` }, status);
-const bar = (fraction) => h("div", { class: "bar", title: `${Math.round(fraction * 100)}%` },
-  h("span", { style: `width:${Math.round(Math.max(0, Math.min(1, fraction)) * 100)}%` }));
+const bar = (fraction, label = "progress") => {
+  const pct = Math.round(Math.max(0, Math.min(1, fraction)) * 100);
+  return h("div", { class: "bar", title: `${pct}%`, role: "progressbar", "aria-label": label,
+    "aria-valuemin": "0", "aria-valuemax": "100", "aria-valuenow": String(pct) }, h("span", { style: `width:${pct}%` }));
+};
 function table(head, rows, rowAttrs = () => ({})) {
-  return h("table", {}, h("thead", {}, h("tr", {}, head.map((c) => h("th", {}, c)))),
-    h("tbody", {}, rows.map((r, i) => h("tr", rowAttrs(r, i), r.map((c) => h("td", {}, c instanceof Node ? c : text(c)))))));
+  return scroller(h("table", {}, h("thead", {}, h("tr", {}, head.map((c) => h("th", {}, c)))),
+    h("tbody", {}, rows.map((r, i) => h("tr", rowAttrs(r, i), r.map((c) => h("td", {}, c instanceof Node ? c : text(c))))))));
 }
+// a wide table scrolls inside its own box, so a phone never scrolls the whole page sideways
+const scroller = (el) => h("div", { class: "scroll" }, el);
 function age(iso) {
   if (!iso) return "";
   const s = Math.max(0, (Date.now() - new Date(iso).getTime()) / 1000);
@@ -41,9 +46,16 @@ function age(iso) {
 }
 
 // --- API ------------------------------------------------------------------------------------
+// the API's message, and for invalid input which field and why ("scenes: Field required")
+function errorText(status, body) {
+  const e = body?.error;
+  const message = (typeof e === "string" ? e : e?.message) || `HTTP ${status}`;
+  const fields = (e?.details?.errors || []).map((x) => `${(x.loc || []).join(".")}: ${x.msg}`).filter(Boolean);
+  return fields.length && !fields.every((f) => message.includes(f)) ? `${message} (${fields.join("; ")})` : message;
+}
 class ApiError extends Error {
   constructor(status, body) {
-    super(body?.error?.message || body?.error || `HTTP ${status}`);
+    super(errorText(status, body));
     this.status = status;
     this.body = body;
   }
@@ -52,8 +64,17 @@ function headers(extra = {}) {
   const key = sessionStorage.getItem(KEY);
   return key ? { ...extra, "X-API-Key": key } : extra;
 }
+class Unreachable extends Error {}
+async function reach(path, opts = {}) {
+  try {
+    return await fetch(BASE + path, { ...opts, headers: headers(opts.headers || {}) });
+  } catch (err) {
+    if (err.name === "AbortError") throw err;
+    throw new Unreachable("The server did not answer. Is novelcrew serve running, and is this page's address right? Reload to try again.");
+  }
+}
 async function api(path, opts = {}) {
-  const res = await fetch(BASE + path, { ...opts, headers: headers(opts.headers || {}) });
+  const res = await reach(path, opts);
   if (res.status === 401) {
     await login(true);
     return api(path, opts);
@@ -95,8 +116,9 @@ function showWho() {
 }
 
 // Server-Sent Events over fetch, so the key travels in a header (EventSource cannot send one);
-// resumes after a dropped connection from the last event id it saw.
-function follow(path, onEvent, onEnd) {
+// resumes after a dropped connection from the last event id it saw, and tells onState whether
+// it is connected ("live") or trying again ("lost"), so the page never shows a frozen job as live.
+function follow(path, onEvent, onEnd, onState = () => {}) {
   const ctrl = new AbortController();
   let last = 0;
   let stopped = false;
@@ -106,6 +128,7 @@ function follow(path, onEvent, onEnd) {
         const res = await fetch(BASE + path, { headers: headers(last ? { "Last-Event-ID": String(last) } : {}), signal: ctrl.signal });
         if (res.status === 401) { await login(true); continue; }
         if (!res.ok) throw new Error(`HTTP ${res.status}`);
+        onState("live");
         const reader = res.body.getReader();
         const dec = new TextDecoder();
         let buf = "";
@@ -129,9 +152,10 @@ function follow(path, onEvent, onEnd) {
             if (["succeeded", "failed", "cancelled"].includes(event.type)) { stopped = true; onEnd(); return; }
           }
         }
-        if (!stopped) await new Promise((r) => setTimeout(r, 1000));
+        if (!stopped) { onState("lost"); await new Promise((r) => setTimeout(r, 1000)); }
       } catch (err) {
         if (stopped || err.name === "AbortError") return;
+        onState("lost");
         await new Promise((r) => setTimeout(r, 2000));
       }
     }
@@ -140,7 +164,7 @@ function follow(path, onEvent, onEnd) {
 }
 
 async function download(path, filename) {
-  const res = await fetch(BASE + path, { headers: headers() });
+  const res = await reach(path);
   if (!res.ok) {
     let message = `HTTP ${res.status}`;
     try { message = (await res.json()).error.message; } catch (e) { /* not JSON */ }
@@ -162,9 +186,9 @@ function failure(err) {
 async function jobsPage(params) {
   const status = params.get("status") || "";
   const project = params.get("project") || "";
-  const statusSel = h("select", { id: "filter-status" }, ["", "queued", "running", "succeeded", "failed", "cancelled"]
+  const statusSel = h("select", { id: "filter-status", "aria-label": "Status" }, ["", "queued", "running", "succeeded", "failed", "cancelled"]
     .map((s) => h("option", { value: s, selected: s === status }, s || "any status")));
-  const projectIn = h("input", { id: "filter-project", placeholder: "project id", value: project });
+  const projectIn = h("input", { id: "filter-project", placeholder: "project id", value: project, "aria-label": "Project id" });
   const apply = () => { location.hash = `#/jobs?status=${encodeURIComponent(statusSel.value)}&project=${encodeURIComponent(projectIn.value)}`; };
   statusSel.onchange = apply;
   projectIn.onchange = apply;
@@ -172,56 +196,80 @@ async function jobsPage(params) {
   main.replaceChildren(h("h1", {}, "Jobs"),
     h("div", { class: "filters" }, statusSel, projectIn, h("a", { class: "button primary", href: "#/new" }, "New job")), holder);
   const load = async () => {
-    const q = new URLSearchParams({ limit: "100" });
+    const q = new URLSearchParams({ limit: "100", results: "false" });  // rows, not plans
     if (status) q.set("status", status);
     if (project) q.set("project_id", project);
     const page = await api(`/jobs?${q}`);
-    holder.replaceChildren(h("p", { class: "muted" }, `${page.count} job(s)`),
+    holder.replaceChildren(h("p", { class: "muted" }, `${page.count} job(s)`,
+      page.count ? "" : status || project ? " match these filters." : ". Start one with New job: paste a story and press Run."),
       table(["Status", "Crews", "Project", "Created", "Progress", ""], page.data.map((j) => [
-        badge(j.status), j.crews.join(" → "), j.project_id || "", age(j.created_at),
+        // a link as well as a clickable row: reached with Tab, opened with Enter, named by a reader
+        badge(j.status), h("a", { href: `#/jobs/${j.id}`, class: "job-link" }, j.crews.join(" → ")), j.project_id || "", age(j.created_at),
         bar(j.status === "succeeded" ? 1 : (j.progress.total_tasks ? j.progress.completed_tasks / j.progress.total_tasks : 0)),
         ["queued", "running"].includes(j.status) ? h("button", {
-          class: "cancel", onclick: async (ev) => { ev.stopPropagation(); await api(`/jobs/${j.id}/cancel`, { method: "POST" }); load(); },
+          class: "cancel", "aria-label": `Cancel job ${j.id.slice(0, 12)}`, onclick: async (ev) => { ev.stopPropagation(); await api(`/jobs/${j.id}/cancel`, { method: "POST" }); load(); },
         }, "Cancel") : "",
       ]), (r, i) => ({ class: "clickable", "data-job": page.data[i].id, onclick: () => { location.hash = `#/jobs/${page.data[i].id}`; } })));
   };
   await load();
-  const timer = setInterval(() => load().catch(() => {}), 3000);
+  // asked again every few seconds while the tab is in sight; a failed ask says so on the page
+  const timer = setInterval(() => {
+    if (!document.hidden) load().catch((err) => holder.replaceChildren(failure(err)));
+  }, 3000);
   stopLive = () => clearInterval(timer);
 }
 
 async function jobPage(id) {
   let job = await api(`/jobs/${encodeURIComponent(id)}`);
   const head = h("div");
-  const events = h("div", { class: "events", id: "events" });
+  const events = h("div", { class: "events", id: "events", tabindex: "0", "aria-label": "Events" });
   const results = h("div", { id: "results" });
   const partial = h("div", { id: "partial" });
-  main.replaceChildren(head, partial, results, h("h2", {}, "Events"), events);
-  const progress = { done: job.progress.completed_tasks, total: job.progress.total_tasks, task: job.progress.current_task };
+  // said once, not on every redraw: a screen reader hears the job's state change, not each tick
+  const live = h("p", { id: "live-state", class: "muted", "aria-live": "polite" });
+  const eventLog = h("details", { id: "event-log", open: !["succeeded", "failed", "cancelled"].includes(job.status) },
+    h("summary", {}, h("h2", { class: "inline" }, "Events")), events);
+  main.replaceChildren(head, live, partial, results, eventLog);
+  const progress = { done: job.progress.completed_tasks, total: job.progress.total_tasks, task: job.progress.current_task,
+    crew: job.progress.current_crew };
+  let offline = isOffline(job);
   const scenesDone = [];
   const drawHead = () => {
     const fraction = job.status === "succeeded" ? 1 : progress.total ? progress.done / progress.total : 0;
-    head.replaceChildren(
-      h("h1", {}, `Job ${job.id.slice(0, 12)}… `, badge(job.status)),
+    const at = job.crews.indexOf(progress.crew);
+    const crewNote = job.crews.length > 1 && at >= 0 && !["succeeded", "failed", "cancelled"].includes(job.status)
+      ? `${progress.crew} (crew ${at + 1} of ${job.crews.length})` : "";
+    // a writer knows a job by its story: the analysis's title once there is one
+    const title = ((job.result || {}).architect || {}).title;
+    document.title = `${title || `Job ${job.id.slice(0, 12)}`} (${job.status}) · novelcrew`;
+    head.replaceChildren(...[
+      h("h1", {}, title ? `${title} ` : `Job ${job.id.slice(0, 12)}… `, badge(job.status)),
+      // before anything the stand-in made, and while it is still making it
+      offline ? h("div", { class: "banner", id: "offline-banner", role: "note" }, h("b", {}, "Offline stand-in. "),
+        "This job is answered by the offline stand-in: plain extraction from the text, no language model. A preview of the pipeline, not an analysis.") : null,
       h("div", { class: "card" },
         h("dl", { class: "kv" },
+          h("dt", {}, "Job"), h("dd", {}, job.id),
           h("dt", {}, "Crews"), h("dd", {}, job.crews.join(" → ")),
           h("dt", {}, "Project"), h("dd", {}, job.project_id || "—"),
           h("dt", {}, "Created"), h("dd", {}, `${new Date(job.created_at).toLocaleString()} (${age(job.created_at)})`),
-          h("dt", {}, "Progress"), h("dd", {}, bar(fraction), h("span", { id: "progress-text", class: "muted" },
-            `${progress.done}/${progress.total} tasks${progress.task ? ` · ${progress.task}` : ""}`)),
+          h("dt", {}, "Progress"), h("dd", {}, bar(fraction, "job progress"), h("span", { id: "progress-text", class: "muted" },
+            [`${progress.done}/${progress.total} tasks`, crewNote, progress.task].filter(Boolean).join(" · "))),
         ),
-        job.error ? h("p", { class: "error", id: "job-error" }, `${job.error.type}: ${job.error.message}`) : null,
+        job.error ? h("p", { class: "error", id: "job-error", role: "alert" }, h("b", {}, `This job ${job.status === "cancelled" ? "was cancelled" : "failed"}: `),
+          job.error.message, h("span", { class: "muted" }, ` (${[job.error.crew, job.error.type].filter(Boolean).join(", ")})`)) : null,
         ["queued", "running"].includes(job.status) ? h("button", { id: "cancel", onclick: async () => { job = await api(`/jobs/${job.id}/cancel`, { method: "POST" }); drawHead(); } }, "Cancel job") : null,
       ),
       usageTable(job.usage),
-    );
+    ].filter(Boolean));  // replaceChildren would write a null as the word "null"
   };
   drawHead();
   const addEvent = (ev) => {
     const line = h("div", { class: `ev-${ev.type}` }, `#${ev.seq} ${new Date(ev.at).toLocaleTimeString()} ${ev.type}${ev.crew ? ` [${ev.crew}]` : ""} ${ev.message || ""}`);
     events.append(line);
     events.scrollTop = events.scrollHeight;
+    if (ev.type === "llm_call" && ev.data && ev.data.model === "offline" && !offline) { offline = true; drawHead(); }
+    if (ev.crew && ev.crew !== progress.crew && ["crew_started", "task_started"].includes(ev.type)) { progress.crew = ev.crew; drawHead(); }
     if (ev.type === "progress" || ev.type === "task_finished" || ev.type === "task_started") {
       const d = ev.data || {};
       if (typeof d.completed_tasks === "number") progress.done = d.completed_tasks;
@@ -234,18 +282,42 @@ async function jobPage(id) {
     }
     if (ev.type === "started" || ev.type === "crew_started") { job.status = "running"; drawHead(); }
     // what has finished while the job runs; once it has ended, its result says it all
-    const live = !["succeeded", "failed", "cancelled"].includes(job.status);
-    if (live && (ev.type === "partial" || (ev.data && (ev.data.scene !== undefined || ev.data.scene_number !== undefined) && ev.type === "task_finished"))) {
+    const running = !["succeeded", "failed", "cancelled"].includes(job.status);
+    if (running && (ev.type === "partial" || (ev.data && (ev.data.scene !== undefined || ev.data.scene_number !== undefined) && ev.type === "task_finished"))) {
       scenesDone.push(ev);
       const n = scenesDone.length;
-      partial.replaceChildren(h("h2", {}, "Finished so far"), h("p", { class: "muted", id: "partial-count" }, `${n} part${n === 1 ? "" : "s"} finished`));
+      // per crew and kind, how many of how many (the director's "12 of 46 scenes"), and the last few
+      const tally = new Map();
+      for (const e of scenesDone) {
+        const d = e.data || {};
+        const key = `${e.crew || ""}|${d.kind || "part"}`;
+        const kind = d.kind === "chunk" ? "part" : d.kind || "part";  // a writer's word for a chunk
+        const t = tally.get(key) || { crew: e.crew, kind, done: 0, total: null };
+        t.done = Math.max(t.done + 1, typeof d.done === "number" ? d.done : 0);
+        if (typeof d.total === "number") t.total = d.total;
+        tally.set(key, t);
+      }
+      partial.replaceChildren(h("h2", {}, "Finished so far"),
+        h("p", { class: "muted", id: "partial-count" }, `${n} part${n === 1 ? "" : "s"} finished`),
+        h("ul", { id: "partial-tally" }, [...tally.values()].map((t) => h("li", {},
+          `${t.crew ? `${t.crew}: ` : ""}${t.done}${t.total ? ` of ${t.total}` : ""} ${t.kind}${(t.total || t.done) === 1 ? "" : "s"}`,
+          t.total ? bar(t.done / t.total, `${t.crew} ${t.kind}s`) : null))),
+        h("p", { class: "muted" }, `Latest: ${scenesDone.slice(-3).map((e) => e.message).filter(Boolean).join(" · ")}`));
     }
   };
   const finish = async () => {
+    live.textContent = "";
     job = await api(`/jobs/${encodeURIComponent(id)}`);
+    offline = offline || isOffline(job);
     drawHead();
     partial.replaceChildren();
     renderResults(job, results);
+  };
+  // the stream's state, in words: a job whose updates stopped arriving must not look live
+  const connection = (state) => {
+    live.className = state === "lost" ? "warn" : "muted";
+    live.textContent = state === "lost" ? "Lost the connection to the server: trying again… (what is shown may be out of date)"
+      : "Live: this page updates as the job runs.";
   };
   if (["succeeded", "failed", "cancelled"].includes(job.status)) {
     const log = [];
@@ -259,7 +331,7 @@ async function jobPage(id) {
     });
     renderResults(job, results);
   } else {
-    stopLive = follow(`/jobs/${encodeURIComponent(id)}/events`, addEvent, finish);
+    stopLive = follow(`/jobs/${encodeURIComponent(id)}/events`, addEvent, finish, connection);
   }
 }
 
@@ -286,20 +358,24 @@ function noExports(found, tag, id) {
 
 function exportButtons(job) {
   const holder = h("div", { class: "filters", id: "exports" }, h("b", {}, "Export: "));
+  const note = h("span", { class: "error", id: "export-error", role: "alert" });
   formats().then((found) => holder.append(...(Array.isArray(found) && found.length ? found.map((f) => h("button", {
     "data-export": f.name, title: f.description,
     onclick: async (ev) => {
       ev.target.disabled = true;
+      note.textContent = "";
       try { await download(`/jobs/${job.id}/export/${encodeURIComponent(f.name)}`, `${job.id}${f.suffix}`); }
-      catch (err) { alert(`Export failed: ${err.message}`); }
+      catch (err) { note.textContent = `${f.label || f.name} failed: ${err.message}`; }
       finally { ev.target.disabled = false; }
     },
-  }, f.label || f.name)) : [noExports(found, "span", "no-exports")])));
+  }, f.label || f.name)) : [noExports(found, "span", "no-exports")]), note));
   return holder;
 }
 
+// the offline stand-in made (or is making) this job: a crew's result says so, or a call went to it
 function isOffline(job) {
-  return Object.values(job.result || {}).some((r) => r && ((r.model && r.model.offline) || r.offline === true));
+  return Object.values(job.result || {}).some((r) => r && ((r.model && r.model.offline) || r.offline === true))
+    || (job.models_used || []).includes("offline") || Object.keys(job.usage || {}).includes("offline");
 }
 
 // who a character id is: the day out of days numbers and names the cast (as a call sheet
@@ -338,14 +414,12 @@ function renderResults(job, holder) {
   const body = h("div", { id: "view" });
   const tabs = h("div", { class: "tabs", role: "tablist" });
   const show = (i) => {
-    [...tabs.children].forEach((b, j) => b.classList.toggle("active", i === j));
+    [...tabs.children].forEach((b, j) => { b.classList.toggle("active", i === j); b.setAttribute("aria-selected", String(i === j)); });
     try { body.replaceChildren(views[i][1]()); } catch (err) { body.replaceChildren(failure(err)); }
   };
   views.forEach(([name], i) => tabs.append(h("button", { role: "tab", "data-view": name.toLowerCase(), onclick: () => show(i) }, name)));
   const exports = exportButtons(job);
-  holder.replaceChildren(
-    isOffline(job) ? h("div", { class: "banner", id: "offline-banner" }, "Made by the offline stand-in: plain extraction from the text, no language model. A preview of the pipeline, not an analysis.") : null,
-    exports, tabs, body);
+  holder.replaceChildren(exports, tabs, body);
   show(0);
 }
 
@@ -379,10 +453,22 @@ function headingOf(s) {
   return `${ie}. ${(s.location || "").toUpperCase()}${s.day_night || s.time_of_day ? ` - ${s.day_night || s.time_of_day}` : ""}`;
 }
 
+// "Go to scene": a long story's scenes, shots or boards are one choice away, on a phone too
+function sceneJump(scenes, prefix) {
+  if (scenes.length < 2) return null;
+  const pick = h("select", { class: "scene-jump", onchange: () => {
+    const card = document.getElementById(`${prefix}-${pick.value}`);
+    if (card) { card.scrollIntoView({ block: "start" }); card.focus({ preventScroll: true }); }
+  } }, h("option", { value: "" }, `${scenes.length} scenes`),
+  scenes.map((s) => h("option", { value: String(s.number) }, `${s.number}. ${s.heading || headingOf(s)}`)));
+  return h("div", { class: "filters jump" }, h("label", {}, "Go to scene ", pick));
+}
+
 function scenesView(job) {
   const cast = castOf(job);
   let suggested = false;
-  const view = h("div", { id: "scenes" }, mergedScenes(job).map((s) => {
+  const all = mergedScenes(job);
+  const view = h("div", { id: "scenes" }, sceneJump(all, "scene"), all.map((s) => {
     const sheet = s.breakdown || {};
     const rows = [];
     for (const [label, keys] of CATS) {
@@ -399,7 +485,7 @@ function scenesView(job) {
     // tag made a full stop
     const spoken = (line) => `\u201c${String(line || "").trim().replace(/^["\u201c]|["\u201d]$/g, "").replace(/,$/, ".")}\u201d`;
     const dialogue = (s.dialogue || []).map((d) => typeof d === "string" ? d : d.speaker ? `${d.speaker}: ${spoken(d.line)}` : spoken(d.line));
-    return h("div", { class: "card scene", "data-scene": s.number },
+    return h("div", { class: "card scene", "data-scene": s.number, id: `scene-${s.number}`, tabindex: "-1" },
       h("h3", {}, `${s.number}. ${headingOf(s)}`),
       h("div", { class: "muted scene-meta" }, [pages ? `${pages} pg` : "", s.story_day ? `story day ${s.story_day}` : "", s.mood || s.emotional_beat || ""].filter(Boolean).join(" · ")),
       s.summary ? h("p", {}, s.summary) : null,
@@ -450,7 +536,7 @@ function stripboardView(job) {
   const d = job.result.director || {};
   const dood = (d.schedule || {}).day_out_of_days;
   return h("div", { id: "stripboard" },
-    h("table", {}, h("thead", {}, h("tr", {}, ["Scene", "Heading", "Pages", "Hours", "Cast", "Story day"].map((c) => h("th", {}, c)))), tbody),
+    scroller(h("table", {}, h("thead", {}, h("tr", {}, ["Scene", "Heading", "Pages", "Hours", "Cast", "Story day"].map((c) => h("th", {}, c)))), tbody)),
     Array.isArray(dood) && dood.length ? h("div", { id: "dood" }, h("h2", {}, "Day out of days"),
       table(["#", "Cast", ...(dood[0].codes || []).map((_, i) => `Day ${i + 1}`), "Work", "Hold"],
         dood.map((r) => [r.cast_number, r.name || r.character_id, ...(r.codes || []), r.work_days, r.hold_days]))) : null,
@@ -459,12 +545,23 @@ function stripboardView(job) {
 
 function shotsView(job) {
   const cast = castOf(job);
-  return h("div", { id: "shots" }, mergedScenes(job).filter((s) => (s.shots || []).length).map((s) => h("div", { class: "card" },
+  const shot = mergedScenes(job).filter((s) => (s.shots || []).length);
+  return h("div", { id: "shots" }, sceneJump(shot, "shots"), shot.map((s) => h("div", { class: "card", id: `shots-${s.number}`, tabindex: "-1" },
     h("h3", {}, `${s.number}. ${headingOf(s)}`),
     table(["#", "Size", "Angle", "Movement", "Support", "Lens", "Coverage", "Subjects", "Sec", "Notes"], s.shots.map((x, i) => [
       x.number || i + 1, x.size || x.shot_size || x.shot_type, x.angle, x.movement, x.support || x.camera_support,
       x.lens_mm ? `${x.lens_mm} mm` : x.lens, x.coverage === "over-the-shoulder" ? "OTS" : x.coverage,
       [].concat(x.subjects || x.characters || []).map(cast.who).join(", "), x.estimated_duration_seconds || x.duration_seconds, x.description || x.notes])))));
+}
+
+// the usual outfit, then the story days that differ from it (the bible keys days by number
+// and "default"; a day that repeats the usual outfit says nothing)
+function wardrobeOf(wardrobe) {
+  const w = wardrobe || {};
+  const usual = w.default;
+  const days = Object.entries(w).filter(([day, outfit]) => day !== "default" && text(outfit) !== text(usual))
+    .sort(([a], [b]) => Number(a) - Number(b)).map(([day, outfit]) => `story day ${day}: ${text(outfit)}`);
+  return [usual ? text(usual) : "", ...days].filter(Boolean).join("; ");
 }
 
 function storyboardView(sb) {
@@ -493,14 +590,15 @@ function storyboardView(sb) {
     (sb.warnings || []).length ? h("ul", { class: "warnings" }, sb.warnings.map((w) => h("li", {}, text(w)))) : null,
     chars.length ? [h("h2", {}, `Characters (${chars.length}): the words every prompt uses`),
       table(["Name", "Look in every prompt", "Wardrobe", "Voice"], chars.map((c) => [c.name || c.id, c.phrase || "",
-        Object.entries(c.wardrobe || {}).map(([day, outfit]) => day === "default" ? outfit : `day ${day}: ${outfit}`).join("; "),
+        wardrobeOf(c.wardrobe),
         value(c.voice)]))] : null,
     locs.length ? [h("h2", {}, `Locations (${locs.length})`),
       table(["Name", "Look in every prompt", "Atmosphere"], locs.map((l) => [l.name || l.id, l.phrase || l.look || "", l.atmosphere]))] : null,
     styleRows.length ? [h("h2", {}, "Style guide"), h("dl", { class: "kv", id: "style-guide" }, styleRows.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]))] : null,
     shared ? h("p", { class: "muted" }, `Negative prompt of every shot: ${shared}`) : null,
     h("h2", {}, `Shots (${scenes.reduce((n, sc) => n + (sc.shots || []).length, 0)})`),
-    scenes.map((sc) => h("div", { class: "card sb-scene", "data-scene": sc.number ?? "" },
+    sceneJump(scenes.filter((sc) => sc.number !== undefined), "board"),
+    scenes.map((sc) => h("div", { class: "card sb-scene", "data-scene": sc.number ?? "", id: sc.number !== undefined ? `board-${sc.number}` : null, tabindex: "-1" },
       sc.heading || sc.number ? h("h3", {}, `Scene ${sc.number ?? ""}. ${sc.heading || ""}`,
         sc.story_day ? h("span", { class: "muted" }, ` · story day ${sc.story_day}`) : null) : null,
       (sc.shots || []).map((x) => {
@@ -523,20 +621,34 @@ async function newPage() {
   const list = Array.isArray(crews) ? crews : crews.data || [];
   const order = ["architect", "director", "storyboard"];
   list.sort((a, b) => (order.indexOf(a.name) + 1 || 99) - (order.indexOf(b.name) + 1 || 99));
-  const boxes = list.map((c) => h("label", { class: "crew-choice" },
-    h("input", { type: "checkbox", name: "crew", value: c.name, checked: ["architect", "director"].includes(c.name) }), ` ${c.name} `,
-    h("span", { class: "muted" }, c.description)));
-  const story = h("textarea", { id: "story", name: "story", placeholder: "Paste a story, or choose a file below." });
+  // a crew that needs inputs this form does not ask for (eval-judge's scenes) is shown, not offered
+  const FORM = new Set(["story_text", "title", "project_id"]);
+  const needs = await Promise.all(list.map((c) => api(`/crews/${encodeURIComponent(c.name)}`)
+    .then((d) => ((d.input_schema || {}).required || []).filter((f) => !FORM.has(f))).catch(() => [])));
+  const boxes = list.map((c, i) => h("label", { class: "crew-choice" },
+    h("input", { type: "checkbox", name: "crew", value: c.name, disabled: needs[i].length > 0,
+      checked: !needs[i].length && ["architect", "director"].includes(c.name) }), ` ${c.name} `,
+    h("span", { class: "muted" }, c.description),
+    needs[i].length ? h("span", { class: "warn" }, ` Needs ${needs[i].join(", ")}: run it with the API or the novelcrew command.`) : null));
+  const story = h("textarea", { id: "story", name: "story", required: true, "aria-describedby": "story-help",
+    placeholder: "Paste a story, or choose a file below." });
+  const count = h("span", { id: "story-count" });
+  const counted = () => { const n = story.value.trim().length; count.textContent = n ? ` · ${n.toLocaleString()} characters` : ""; };
+  story.oninput = counted;
   const file = h("input", { type: "file", id: "story-file", accept: ".txt,.md,text/plain,text/markdown" });
-  file.onchange = async () => { if (file.files[0]) story.value = await file.files[0].text(); };
-  const project = h("input", { id: "project", placeholder: "project id (optional)" });
-  const title = h("input", { id: "title", placeholder: "title (optional)" });
-  const message = h("p", { id: "submit-message" });
+  file.onchange = async () => { if (file.files[0]) { story.value = await file.files[0].text(); counted(); } };
+  const project = h("input", { id: "project", placeholder: "optional" });
+  const title = h("input", { id: "title", placeholder: "optional" });
+  const message = h("p", { id: "submit-message", role: "alert" });
+  // which model answers is the server's setting; the stand-in is said before a story is sent to it
+  const health = await reach("/health").then((r) => r.json()).catch(() => ({}));
+  const standIn = ((health.dependencies || {})["model:offline"] || {}).status === "ok";
   const form = h("form", { id: "new-job", class: "card", onsubmit: async (ev) => {
     ev.preventDefault();
     const chosen = [...form.querySelectorAll("input[name=crew]:checked")].map((b) => b.value);
     chosen.sort((a, b) => (order.indexOf(a) + 1 || 99) - (order.indexOf(b) + 1 || 99));
     if (!chosen.length) { message.textContent = "Choose at least one crew."; message.className = "error"; return; }
+    if (!story.value.trim()) { message.textContent = "The story is empty: paste it, or choose a text file."; message.className = "error"; story.focus(); return; }
     const inputs = { story_text: story.value };
     if (title.value) inputs.title = title.value;
     try {
@@ -544,20 +656,27 @@ async function newPage() {
         body: JSON.stringify({ crews: chosen, project_id: project.value || null, inputs }) });
       location.hash = `#/jobs/${job.id}`;
     } catch (err) {
-      message.textContent = err.message; message.className = "error";
+      message.textContent = err.status === 413 ? `The story is too long for this server: ${err.message}`
+        : `The job was not started: ${err.message}`;
+      message.className = "error";
     }
-  } },
-  h("h2", {}, "Crews (run in this order)"), boxes.map((b) => h("div", {}, b)),
-  h("h2", {}, "Story"), story, h("div", {}, file),
-  h("div", { class: "filters" }, project, title),
+  }, novalidate: true },
+  h("fieldset", {}, h("legend", {}, "Crews (run in this order)"), boxes.map((b) => h("div", {}, b))),
+  h("label", { for: "story", class: "field" }, "Story"),
+  h("p", { class: "muted", id: "story-help" }, "Plain text or Markdown. A long story is split at its chapters and read in parallel.", count),
+  story, h("div", {}, h("label", {}, "…or a text file: ", file)),
+  h("div", { class: "filters" }, h("label", {}, "Project id ", project), h("label", {}, "Title ", title)),
   h("button", { class: "primary", type: "submit", id: "submit" }, "Run"), message);
-  main.replaceChildren(h("h1", {}, "New job"), form);
+  main.replaceChildren(h("h1", {}, "New job"),
+    standIn ? h("div", { class: "banner", id: "offline-notice", role: "note" }, h("b", {}, "Offline stand-in. "),
+      "This server answers with the offline stand-in (no language model): its results are plain extraction from the text, a preview of the pipeline, not an analysis.") : null,
+    form);
 }
 
 // --- system ---------------------------------------------------------------------------------
 async function systemPage() {
   const [health, plugins, crews, tools, models, exports] = await Promise.all([
-    fetch(`${BASE}/health`, { headers: headers() }).then((r) => r.json()), api("/plugins"), api("/crews"), api("/tools"), api("/models").catch(() => []),
+    reach("/health").then((r) => r.json()), api("/plugins"), api("/crews"), api("/tools"), api("/models").catch(() => []),
     formats()]);
   const list = (x) => Array.isArray(x) ? x : x.data || [];
   const deps = Object.entries(health.dependencies || {});
@@ -579,20 +698,43 @@ async function systemPage() {
 
 // --- graph ----------------------------------------------------------------------------------
 async function graphPage(project) {
-  const input = h("input", { id: "graph-project", placeholder: "project id", value: project || "" });
-  const go = h("button", { onclick: () => { location.hash = `#/graph/${encodeURIComponent(input.value)}`; } }, "Show");
+  const input = h("input", { id: "graph-project", placeholder: "project id", value: project || "", required: true });
+  const form = h("form", { class: "filters", onsubmit: (ev) => { ev.preventDefault(); location.hash = `#/graph/${encodeURIComponent(input.value.trim())}`; } },
+    h("label", {}, "Project ", input), h("button", { type: "submit" }, "Show"));
   const holder = h("div", { id: "graph-holder" });
-  main.replaceChildren(h("h1", {}, "Knowledge graph"), h("div", { class: "filters" }, input, go), holder);
+  main.replaceChildren(h("h1", {}, "Knowledge graph"), form, holder);
   if (!project) { holder.append(h("p", { class: "muted" }, "Enter a project id to see its story graph.")); return; }
-  const graph = await api(`/projects/${encodeURIComponent(project)}/graph`);
+  // the graph carries no model of its own: the project's latest finished job wrote it
+  const [graph, latest] = await Promise.all([api(`/projects/${encodeURIComponent(project)}/graph`),
+    api(`/jobs?${new URLSearchParams({ project_id: project, status: "succeeded", limit: "1", results: "false" })}`).catch(() => ({ data: [] }))]);
+  const writer = (latest.data || [])[0];
+  const standIn = writer && isOffline(writer)
+    ? h("div", { class: "banner", id: "graph-offline", role: "note" }, h("b", {}, "Offline stand-in. "),
+      "This graph was written by the offline stand-in (plain extraction from the text, no language model) in job ",
+      h("a", { href: `#/jobs/${writer.id}` }, writer.id.slice(0, 12)), ": a preview of the pipeline, not an analysis.") : null;
+  if (!graph.entities.length) {
+    holder.replaceChildren(h("p", { class: "muted", id: "graph-empty" }, `Project ${project} has no knowledge graph yet: run the architect crew on its story.`));
+    return;
+  }
   const types = [...new Set(graph.entities.map((e) => e.type || "other"))].sort();
-  const shown = new Set(types);
+  // a novel's graph drawn whole is a hairball: past a size, the story's people, places, things,
+  // scenes and themes come first, and the shots and looks wait for a tick
+  const BULK = ["shot", "storyboard_shot", "character_look", "location_look", "style_guide"];
+  const big = graph.entities.length > 150;
+  const shown = new Set(types.filter((t) => !(big && BULK.includes(t))));
   const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
-  const details = h("aside", { id: "graph-details", class: "card" }, h("p", { class: "muted" }, "Click a node for its details."));
+  const details = h("aside", { id: "graph-details", class: "card" }, h("p", { class: "muted" }, "Click a node (or Tab to it and press Enter) for its details."));
   const filters = h("div", { class: "filters", id: "graph-filters" }, types.map((t) => h("label", {},
-    h("input", { type: "checkbox", checked: true, "data-type": t, onchange: (ev) => { ev.target.checked ? shown.add(t) : shown.delete(t); redraw(); } }), ` ${t}`)));
-  holder.replaceChildren(h("p", { class: "muted" }, `${graph.entities.length} entities, ${graph.relationships.length} relationships`), filters,
-    h("div", { id: "graph" }, svg, details));
+    h("input", { type: "checkbox", checked: shown.has(t), "data-type": t, onchange: (ev) => { ev.target.checked ? shown.add(t) : shown.delete(t); redraw(); } }), ` ${t}`)));
+  const degree = new Map();
+  for (const l of graph.relationships) for (const end of [l.source, l.target]) degree.set(end, (degree.get(end) || 0) + 1);
+  // the same graph as text: for a screen reader, a phone, or a name the drawing hides
+  const listed = h("details", { id: "graph-list" }, h("summary", {}, `All ${graph.entities.length} entities as a list`),
+    table(["Name", "Type", "Relations", "Description"], [...graph.entities].sort((a, b) => (a.type || "").localeCompare(b.type || "") || a.name.localeCompare(b.name))
+      .map((e) => [e.name, e.type || "other", degree.get(e.name) || 0, e.description || ""])));
+  holder.replaceChildren(standIn, h("p", { class: "muted" }, `${graph.entities.length} entities, ${graph.relationships.length} relationships`,
+    shown.size < types.length ? ". Shots and looks are not drawn in a graph this size: tick them to draw them." : ""), filters,
+    h("div", { id: "graph" }, svg, details), listed);
   const redraw = () => drawGraph(svg, graph, shown, (entity, links) => {
     details.replaceChildren(h("h2", {}, entity.name), h("span", { class: "badge" }, entity.type || ""),
       h("p", {}, entity.description || ""), h("h2", {}, "Relations"),
@@ -607,8 +749,13 @@ async function route() {
   stopLive = () => {};
   const [path, query] = (location.hash.slice(1) || "/jobs").split("?");
   const parts = path.split("/").filter(Boolean);
-  document.querySelectorAll("nav a").forEach((a) => a.classList.toggle("active", a.dataset.nav === (parts[0] === "jobs" && parts[1] ? "" : parts[0])));
+  document.querySelectorAll("nav a").forEach((a) => {
+    const here = a.dataset.nav === (parts[0] === "jobs" && parts[1] ? "" : parts[0] || "jobs");
+    a.classList.toggle("active", here);
+    if (here) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
+  });
   main.replaceChildren(h("p", { class: "muted" }, "Loading…"));
+  document.title = `${{ new: "New job", graph: "Knowledge graph", system: "Plugins & health" }[parts[0]] || "Jobs"} · novelcrew`;
   try {
     if (parts[0] === "jobs" && parts[1]) await jobPage(decodeURIComponent(parts[1]));
     else if (parts[0] === "new") await newPage();

@@ -64,7 +64,13 @@ export function drawGraph(svg, graph, shownTypes, onSelect) {
     const label = el("text", { x: 10, y: 4 });
     label.textContent = node.name.length > 28 ? `${node.name.slice(0, 27)}…` : node.name;
     g.append(label);
-    g.addEventListener("click", () => onSelect(node, graph.relationships.filter((l) => l.source === node.name || l.target === node.name)));
+    // a node is a button: reached with Tab, chosen with Enter or Space, named for a screen reader
+    g.setAttribute("tabindex", "0");
+    g.setAttribute("role", "button");
+    g.setAttribute("aria-label", `${node.name} (${node.type || "other"})`);
+    const select = () => onSelect(node, graph.relationships.filter((l) => l.source === node.name || l.target === node.name));
+    g.addEventListener("click", select);
+    g.addEventListener("keydown", (ev) => { if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); select(); } });
     svg.append(g);
   });
 }

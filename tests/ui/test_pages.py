@@ -1,0 +1,281 @@
+"""The dashboard as a writer and a first AD meet it, in a real headless Chromium: every page at
+phone width without sideways scrolling, the offline stand-in named wherever its work shows,
+failures and a server that went away said in words, and the basics of keyboard and labels.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support import expected_conditions as ec
+from ui_browser import KEY, STORY, console_errors, serve, succeeded, wait
+
+PHONE = (390, 844)
+DESKTOP = (1366, 900)
+
+
+@pytest.fixture(scope="module")
+def done(server: str) -> dict[str, Any]:
+    """A story run through all three crews (project ``pages``), ended."""
+    job = httpx.post(f"{server}/jobs", headers={"X-API-Key": KEY}, json={
+        "crews": ["architect", "director", "storyboard"], "project_id": "pages",
+        "inputs": {"story_text": STORY.read_text()}}).json()
+    return succeeded(server, job["id"], 180)
+
+
+@pytest.fixture
+def phone(browser: WebDriver) -> Iterator[WebDriver]:
+    browser.set_window_size(*PHONE)
+    yield browser
+    browser.set_window_size(*DESKTOP)
+
+
+def _signed_in(d: WebDriver, url: str, route: str) -> None:
+    d.get(f"{url}/ui/")
+    d.execute_script("sessionStorage.setItem('novelcrew-key', arguments[0])", KEY)
+    d.get(f"{url}/ui/#{route}")
+    d.refresh()
+
+
+def _sideways(d: WebDriver) -> int:
+    """How far the page itself scrolls sideways (a wide table may scroll inside its box)."""
+    return int(d.execute_script(
+        "return document.documentElement.scrollWidth - document.documentElement.clientWidth"))
+
+
+def test_every_page_fits_a_phone(server: str, phone: WebDriver, done: dict[str, Any]) -> None:
+    d = phone
+    pages = {"/jobs": "#jobs-table table", "/new": "#story", "/system": "#health",
+             "/graph/pages": "#graph svg .node", f"/jobs/{done['id']}": "#view"}
+    for route, ready in pages.items():
+        _signed_in(d, server, route)
+        wait(d).until(ec.presence_of_element_located((By.CSS_SELECTOR, ready)))
+        assert _sideways(d) <= 0, f"{route} scrolls sideways at {PHONE[0]} px"
+    for view in ("analysis", "scenes", "stripboard", "shots", "storyboard"):
+        d.find_element(By.CSS_SELECTOR, f"button[data-view={view}]").click()
+        wait(d).until(ec.presence_of_element_located((By.ID, view)))
+        assert _sideways(d) <= 0, f"the {view} view scrolls sideways at {PHONE[0]} px"
+    # the graph gets the width, its details go under it
+    _signed_in(d, server, "/graph/pages")
+    svg = wait(d).until(ec.presence_of_element_located((By.CSS_SELECTOR, "#graph svg")))
+    assert svg.size["width"] >= PHONE[0] - 60
+    assert "null" not in d.find_element(By.TAG_NAME, "main").text.split()
+    # the printed report too, read on a phone
+    report = httpx.get(f"{server}/jobs/{done['id']}/export/report.html",
+                       headers={"X-API-Key": KEY})
+    assert report.status_code == 200
+    d.get("data:text/html;base64," + base64.b64encode(report.content).decode())
+    assert _sideways(d) <= 0, "the HTML report scrolls sideways on a phone"
+    assert console_errors(d) == []
+
+
+def test_the_offline_stand_in_is_named_wherever_its_work_shows(
+        server: str, browser: WebDriver, done: dict[str, Any]) -> None:
+    d = browser
+    # before a story is sent: the server's model is the stand-in
+    _signed_in(d, server, "/new")
+    notice = wait(d).until(ec.visibility_of_element_located((By.ID, "offline-notice")))
+    assert "offline stand-in" in notice.text
+    # while a job runs, before any result: its first call went to the stand-in
+    running = httpx.post(f"{server}/jobs", headers={"X-API-Key": KEY}, json={
+        "crews": ["architect", "director"],
+        "inputs": {"story_text": STORY.read_text() * 12}}).json()
+    try:
+        _signed_in(d, server, f"/jobs/{running['id']}")
+        # (the head is redrawn as events arrive: find the banner anew each time)
+        wait(d, 60).until(ec.text_to_be_present_in_element((By.ID, "offline-banner"),
+                                                           "offline stand-in"))
+        assert d.find_elements(By.CSS_SELECTOR, "#results #view") == []  # no result yet
+        assert wait(d).until(ec.text_to_be_present_in_element((By.ID, "live-state"), "Live"))
+        # the crew at work among the chain's, not only a task count
+        wait(d, 60).until(ec.text_to_be_present_in_element((By.ID, "progress-text"), "of 2)"))
+        # what has finished, counted of how many ("architect: 2 of 5 chunks")
+        wait(d, 120).until(ec.text_to_be_present_in_element((By.ID, "partial-tally"), " of "))
+        assert d.find_element(By.ID, "event-log").get_attribute("open") is not None
+    finally:
+        httpx.post(f"{server}/jobs/{running['id']}/cancel", headers={"X-API-Key": KEY})
+    # the ended job, above its results
+    _signed_in(d, server, f"/jobs/{done['id']}")
+    wait(d).until(ec.presence_of_element_located((By.ID, "analysis")))
+    assert d.find_element(By.ID, "offline-banner").is_displayed()
+    # an ended job's results come first; its event log is folded away under them
+    assert d.find_element(By.ID, "event-log").get_attribute("open") is None
+    # the graph it wrote, which carries no model of its own
+    _signed_in(d, server, "/graph/pages")
+    flag = wait(d).until(ec.visibility_of_element_located((By.ID, "graph-offline")))
+    assert "offline stand-in" in flag.text and done["id"][:12] in flag.text
+    assert console_errors(d) == []
+
+
+def test_a_failed_job_and_an_empty_story_are_said_in_words(server: str,
+                                                          browser: WebDriver) -> None:
+    d = browser
+    # the form will not send an empty story, and says why
+    before = httpx.get(f"{server}/jobs", headers={"X-API-Key": KEY}).json()["count"]
+    _signed_in(d, server, "/new")
+    wait(d).until(ec.presence_of_element_located((By.CSS_SELECTOR, "input[value=architect]")))
+    d.find_element(By.ID, "story").send_keys("   \n  ")
+    d.find_element(By.ID, "submit").click()
+    message = wait(d).until(ec.text_to_be_present_in_element((By.ID, "submit-message"), "empty"))
+    assert message and d.find_element(By.ID, "submit-message").get_attribute("role") == "alert"
+    assert httpx.get(f"{server}/jobs", headers={"X-API-Key": KEY}).json()["count"] == before
+    # a crew this form cannot feed (eval-judge needs scenes) is shown, not offered
+    judge = d.find_element(By.CSS_SELECTOR, "input[value=eval-judge]")
+    assert not judge.is_enabled()
+    assert "Needs scenes" in judge.find_element(By.XPATH, "..").text
+    # a job that failed (the API takes an empty story; the crew refuses it) says so on top
+    job = httpx.post(f"{server}/jobs", headers={"X-API-Key": KEY}, json={
+        "crews": ["architect"], "inputs": {"story_text": ""}}).json()
+    deadline = time.monotonic() + 60
+    while httpx.get(f"{server}/jobs/{job['id']}", headers={"X-API-Key": KEY}).json()[
+            "status"] != "failed":
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    _signed_in(d, server, f"/jobs/{job['id']}")
+    error = wait(d).until(ec.visibility_of_element_located((By.ID, "job-error")))
+    assert error.text.startswith("This job failed: the story is empty"), error.text
+    assert error.get_attribute("role") == "alert"
+    # a job with no usage yet drew the word "null" where its usage table would be
+    assert "null" not in d.find_element(By.TAG_NAME, "main").text.split()
+    assert console_errors(d) == []
+
+
+def test_a_story_over_the_servers_limit_is_refused_on_the_form(tmp_path: Path,
+                                                                browser: WebDriver) -> None:
+    d = browser
+    with serve(tmp_path, NOVELCREW_MAX_STORY_CHARS="2000") as url:
+        _signed_in(d, url, "/new")
+        wait(d).until(ec.presence_of_element_located((By.CSS_SELECTOR, "input[value=architect]")))
+        d.execute_script("const s = document.getElementById('story'); s.value = arguments[0];"
+                         "s.dispatchEvent(new Event('input'))", STORY.read_text())
+        # how long it is, said as it is pasted
+        assert re.search(r"8.38\d characters", d.find_element(By.ID, "story-count").text)
+        d.find_element(By.ID, "submit").click()
+        wait(d).until(ec.text_to_be_present_in_element((By.ID, "submit-message"), "too long"))
+        message = d.find_element(By.ID, "submit-message").text
+        assert "the limit is 2000" in message, message
+        assert d.current_url.endswith("#/new")  # the story is still there to cut
+        assert d.find_element(By.ID, "story").get_attribute("value") == STORY.read_text()
+        assert httpx.get(f"{url}/jobs", headers={"X-API-Key": KEY}).json()["count"] == 0
+
+
+def test_a_server_that_went_away_is_said_in_words(tmp_path: Path, browser: WebDriver) -> None:
+    d = browser
+    with serve(tmp_path) as url:
+        job = httpx.post(f"{url}/jobs", headers={"X-API-Key": KEY}, json={
+            "crews": ["architect", "director"],
+            "inputs": {"story_text": STORY.read_text() * 12}}).json()
+        _signed_in(d, url, f"/jobs/{job['id']}")
+        wait(d).until(ec.text_to_be_present_in_element((By.ID, "live-state"), "Live"))
+    # the stream broke: the page says its job may be out of date, not that it is live
+    wait(d).until(ec.text_to_be_present_in_element((By.ID, "live-state"), "Lost the connection"))
+    d.execute_script("location.hash = '#/jobs'")
+    shown = wait(d).until(ec.visibility_of_element_located((By.CSS_SELECTOR, "main [role=alert]")))
+    assert "The server did not answer" in shown.text, shown.text
+    # the refused connections are the browser's to log; no script error among them
+    assert all(e.get("source") == "network" for e in console_errors(d))
+
+
+def test_keyboard_and_screen_reader_basics(server: str, browser: WebDriver,
+                                           done: dict[str, Any]) -> None:
+    d = browser
+    # every field has a name a screen reader reads out
+    for route, ready in (("/new", "input[value=architect]"), ("/jobs", "#jobs-table table"),
+                         ("/graph/pages", "#graph svg .node")):
+        _signed_in(d, server, route)
+        wait(d).until(ec.presence_of_element_located((By.CSS_SELECTOR, ready)))
+        unnamed = d.execute_script("""
+            return [...document.querySelectorAll('main input, main textarea, main select')]
+              .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute('aria-label'))
+              .map((el) => el.id || el.name || el.type);""")
+        assert unnamed == [], route
+    _signed_in(d, server, "/new")
+    wait(d).until(ec.presence_of_element_located((By.CSS_SELECTOR, "input[value=architect]")))
+    assert d.find_element(By.CSS_SELECTOR, "nav a[aria-current=page]").text == "New job"
+    # a job opens from the list with the keyboard: its row holds a link
+    _signed_in(d, server, "/jobs")
+    link = wait(d).until(ec.presence_of_element_located(
+        (By.CSS_SELECTOR, f"tr[data-job='{done['id']}'] a.job-link")))
+    link.send_keys(Keys.ENTER)
+    wait(d).until(ec.presence_of_element_located((By.ID, "analysis")))
+    # the job is known by its story's title, on the page and in the tab
+    title = done["result"]["architect"]["title"]
+    assert d.find_element(By.TAG_NAME, "h1").text.startswith(title)
+    assert d.title.startswith(f"{title} (succeeded)")
+    assert d.find_element(By.CSS_SELECTOR, "#results [role=tab][aria-selected=true]").text \
+        == "Analysis"
+    assert d.find_element(By.CSS_SELECTOR, "#progress-text").find_element(
+        By.XPATH, "preceding-sibling::*[@role='progressbar']").get_attribute("aria-valuenow") \
+        == "100"
+    # "Go to scene": a long story's scene is one choice away
+    d.find_element(By.CSS_SELECTOR, "button[data-view=scenes]").click()
+    pick = wait(d).until(ec.presence_of_element_located((By.CSS_SELECTOR, "#scenes select")))
+    third = pick.find_elements(By.TAG_NAME, "option")[3]  # [0] says how many there are
+    number = third.get_attribute("value")
+    third.click()
+    wait(d).until(lambda drv: drv.switch_to.active_element.get_attribute("id")
+                  == f"scene-{number}")
+    top = d.execute_script(f"return document.getElementById('scene-{number}')"
+                           ".getBoundingClientRect().top")
+    assert 0 <= top < 80  # under the "Go to scene" bar, which stays in sight
+    # a graph node is a button: Tab to it, Enter shows its details
+    _signed_in(d, server, "/graph/pages")
+    node = wait(d).until(ec.presence_of_element_located(
+        (By.CSS_SELECTOR, "#graph svg .node[data-type=character]")))
+    assert node.get_attribute("tabindex") == "0" and node.get_attribute("aria-label")
+    node.send_keys(Keys.ENTER)
+    wait(d).until(ec.text_to_be_present_in_element((By.CSS_SELECTOR, "#graph-details h2"),
+                                                   node.get_attribute("data-name")))
+    # and the graph as text, every entity of it, for a reader the drawing does not reach
+    graph = httpx.get(f"{server}/projects/pages/graph", headers={"X-API-Key": KEY}).json()
+    listed = d.find_element(By.ID, "graph-list")
+    listed.find_element(By.TAG_NAME, "summary").click()
+    rows = listed.find_elements(By.CSS_SELECTOR, "tbody tr")
+    assert len(rows) == len(graph["entities"]) > 0
+    assert {r.find_element(By.TAG_NAME, "td").text for r in rows} == {
+        e["name"] for e in graph["entities"]}
+    assert console_errors(d) == []
+
+
+def test_the_servers_address_opens_the_page(server: str, browser: WebDriver) -> None:
+    """The address ``novelcrew serve`` prints is what a person types: it leads to the page."""
+    d = browser
+    d.get(f"{server}/")
+    d.execute_script("sessionStorage.setItem('novelcrew-key', arguments[0])", KEY)
+    d.refresh()
+    wait(d).until(ec.presence_of_element_located((By.ID, "jobs-table")))
+    assert d.current_url == f"{server}/ui/"
+    # and without JavaScript, the page says what it needs instead of "Loading…" for ever
+    page = httpx.get(f"{server}/ui/").text
+    assert "<noscript>" in page and "This page needs JavaScript" in page
+
+
+def test_the_storyboard_gives_each_persons_usual_outfit_then_the_days_that_differ(
+        server: str, browser: WebDriver, done: dict[str, Any]) -> None:
+    """The bible keys wardrobe by story day and "default"; the page read it as "day 3: coat;
+    coat" (the usual outfit last, unlabelled, a day that repeats it listed)."""
+    d = browser
+    _signed_in(d, server, f"/jobs/{done['id']}")
+    wait(d).until(ec.element_to_be_clickable(
+        (By.CSS_SELECTOR, "button[data-view=storyboard]"))).click()
+    wait(d).until(ec.presence_of_element_located((By.CSS_SELECTOR, "#storyboard table")))
+    table = d.find_element(By.CSS_SELECTOR, "#storyboard table")
+    cells = [[td.text for td in tr.find_elements(By.TAG_NAME, "td")]
+             for tr in table.find_elements(By.CSS_SELECTOR, "tbody tr")]
+    shown = {row[0]: row[2] for row in cells}  # name -> wardrobe
+    for person in done["result"]["storyboard"]["bible"]["characters"]:
+        wardrobe = dict(person.get("wardrobe") or {})
+        usual = wardrobe.pop("default", "")
+        days = [f"story day {day}: {outfit}" for day, outfit in
+                sorted(wardrobe.items(), key=lambda kv: int(kv[0])) if outfit != usual]
+        assert shown[person["name"]] == "; ".join(filter(None, [usual, *days]))
