@@ -80,6 +80,23 @@ class Analysis(BaseModel):
     extra: dict[str, int] = {}
 
 
+def test_a_list_heading_is_no_title() -> None:
+    """A story with no title line came out titled "CHARACTERS" in every export: the synthesis
+    reads the analysis as lists under headings, and the stand-in took the first short line
+    for the title. A heading over a list, or an item of one, is no title; with none, a
+    story's title is the headline of its first sentence of prose, and a text of lists is
+    "Untitled"."""
+    summary = ("CHARACTERS\n- Rosa Amati (protagonist): a baker.\nLOCATIONS\n- the kitchen\n"
+               "SCENES IN ORDER\n1. [the kitchen, DAWN] Rosa baked bread at dawn.")
+    _, value = answer([{"role": "user", "content": f"Synthesise:\n\n{summary}"}], Analysis)
+    assert value["title"] == "Untitled"
+    story = "Rosa baked bread in the kitchen at dawn while Theo watched. Then she sat down."
+    _, value = answer([{"role": "user", "content": f"Analyse this story:\n\n{story}"}],
+                      Analysis)
+    assert value["title"] == "Rosa baked bread in the kitchen"
+    assert TextFacts(f"The Bakery\n\n{story}").title == "The Bakery"
+
+
 def test_fills_a_nested_schema_with_text_from_the_story() -> None:
     text, value = answer([{"role": "user", "content": f"Analyse this story:\n\n{STORY}"}],
                          Analysis)

@@ -247,12 +247,25 @@ class TextFacts:
 
     @cached_property
     def title(self) -> str | None:
-        """A short line standing alone near the top, not an instruction."""
-        for line in [ln.strip().lstrip("#").strip() for ln in self.text.strip().splitlines()][:4]:
+        """A short line standing alone near the top, not an instruction, nor the heading of
+        the list under it ("CHARACTERS" over "- Rosa Amati (protagonist)")."""
+        lines = [ln.strip().lstrip("#").strip() for ln in self.text.strip().splitlines()][:5]
+        for line, below in zip(lines[:4], [*lines[1:], ""], strict=False):
             if line and len(line) <= 80 and not line.endswith((".", "!", "?", ",", ":", ";")) \
-                    and len(line.split()) <= 10:
+                    and len(line.split()) <= 10 and not _BULLET.match(line) \
+                    and not _BULLET.match(below):
                 return line
         return None
+
+    @cached_property
+    def first_told(self) -> str:
+        """The first sentence of a line that is neither a heading nor an item of a list: ""
+        for a text of lists (the synthesis reads the analysis as one)."""
+        for line in self.text.splitlines():
+            line = line.strip()
+            if line and not _BULLET.match(line) and not line.isupper() and _is_prose(line):
+                return next(iter(sentences(line)), "")
+        return ""
 
     @cached_property
     def _mid_sentence_caps(self) -> Counter[tuple[str, bool]]:

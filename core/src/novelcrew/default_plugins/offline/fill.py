@@ -338,7 +338,7 @@ class SchemaFiller:
         if low in ("protagonist", "lead", "main_character"):
             return facts.lead
         if "title" in low:
-            return facts.title or _headline(facts.sentences[0] if facts.sentences else "")
+            return facts.title or _headline(facts.first_told)
         if focus.kind == "relation" and low in ("kind", "type", "relation", "relationship"):
             return "family" if re.search(r"\b(father|mother|sister|brother|son|daughter|"
                                          r"uncle|aunt|cousin|wife|husband)\b", focus.text) \
