@@ -351,7 +351,8 @@ def test_a_person_is_cast_once_under_every_name_and_a_pub_is_no_one() -> None:
     (the pub, with a character reference sheet in the visual bible), and no Edith Kelly, so
     "Edith Kelly was eighty-four" never reached Nan's look. A story says whom a name is
     ("Terence Bright had been Tel since he was nine"), "Mo" is a Maureen, and a "the" name
-    before a kind of place ("the Feathers public bar") is a place."""
+    before a kind of place ("the Feathers public bar") is a place, though "the Feathers called
+    him the Professor"."""
     text = (
         "Nobody in the Feathers called Maureen Kelly by her name. \"Evening,\" said Mo.\n\n"
         "Terence Bright had been Tel since he was nine. Tel laughed. \"Never,\" said Tel.\n\n"
@@ -364,6 +365,7 @@ def test_a_person_is_cast_once_under_every_name_and_a_pub_is_no_one() -> None:
     assert facts.aliases("Mo") == ["Maureen Kelly"]
     assert facts.aliases("Tel") == ["Terence Bright"]
     assert facts.aliases("Nan") == ["Edith Kelly"]
+    assert facts.places[0] == "the Feathers"  # "called" is no line of a pub's; its "the" kept
 
 
 def test_a_pronoun_before_a_name_is_not_that_persons() -> None:

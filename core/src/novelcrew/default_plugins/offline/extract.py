@@ -334,9 +334,16 @@ class TextFacts:
             short = "the " + phrase.split()[-1]
             if short in found:
                 found[short] += found.pop(phrase)
-        return [p for p, _ in found.most_common()
-                if p.startswith("the ") or (p in strong and not self._speaks(p)
-                                            and not self._mostly_elsewhere(p))]
+        return [self._as_written(p) for p, _ in found.most_common()
+                if p.startswith("the ") or (p in strong and (self._names_a_place(p) or (
+                    not self._speaks(p) and not self._mostly_elsewhere(p))))]
+
+    def _as_written(self, place: str) -> str:
+        """A name the text always gives with its "the" keeps it: "the Feathers"."""
+        if place.startswith("the "):
+            return place
+        mentions, after_the = self._mentions(place, r"\b[Tt]he\s+")
+        return f"the {place}" if mentions and after_the == mentions else place
 
     def _mostly_elsewhere(self, phrase: str) -> bool:
         """Named mostly outside a place phrase ("the legs of Biscuit", but "led Biscuit",
