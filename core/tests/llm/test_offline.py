@@ -368,6 +368,19 @@ def test_a_person_is_cast_once_under_every_name_and_a_pub_is_no_one() -> None:
     assert facts.places[0] == "the Feathers"  # "called" is no line of a pub's; its "the" kept
 
 
+def test_a_title_makes_a_person_of_a_name_the_story_only_shows() -> None:
+    """The Orchard's funeral had no vicar and no Mr. Foster on its call sheet: "Reverend Hale
+    took the service." names him only at a sentence's start, which alone never made a name,
+    and "old Mr. Foster from the farm ..., leaning on two sticks" neither speaks nor acts by
+    the stand-in's rules. A title makes the name, and a courtesy title the person."""
+    text = ("The church was full. There were the women from the shop, and old Mr. Foster from "
+            "the farm that had gone under, leaning on two sticks.\n\n"
+            "Reverend Hale took the service. He was very old now. Nell watched the coffin. "
+            "\"Walter,\" he said, and Nell said nothing.")
+    cast = TextFacts(text).characters
+    assert {"Reverend Hale", "Foster"} <= set(cast)
+
+
 def test_a_pronoun_before_a_name_is_not_that_persons() -> None:
     """Nan was "he", from 'He stood at the oche ..., and Nan turned round in her wheelchair',
     so her own '"When your father was dying," she said' lost its speaker; and a "she said"

@@ -170,6 +170,10 @@ def test_a_sentence_that_goes_on_by_pronoun_describes_who_came_before() -> None:
     ("Mara was six miles out by then.", {}),
     ("Sat Mara, who was six foot five.", {"build": "six foot five"}),
     ("Mara had grown a beard over the winter.", {"features": "a beard"}),
+    # an age in words: the vicar "was very old now, and deaf" had no age in the bible
+    ("Mara was very old now, and deaf.", {"age_range": "old"}),
+    ("Mara was old enough to know better.", {}),
+    ("Mara was old friends with the keeper.", {}),
 ])
 def test_ages_heights_and_grown_features(sentence: str, found: dict[str, str]) -> None:
     facts = MARA if "Mali" not in sentence else CharacterFacts(id="mali", name="Mali Pugh")

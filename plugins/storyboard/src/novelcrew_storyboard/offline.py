@@ -37,6 +37,10 @@ _WAS = (r"(?:{name})(?: herself| himself)?,? (?:who )?(?:was|is|looked|seemed) "
 _AGE_WORD = (r"(?:(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)"
              r"(?:-(?:one|two|three|four|five|six|seven|eight|nine))?|eleven|twelve|thirteen|"
              r"fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|ten|nine|eight|seven|six)")
+#: an age in words, not years: "was very old now", "was elderly" ("old enough", "old
+#: friends" say no age)
+_AGE_SAID = (r"(?P<value>old|elderly|young|middle-aged|ancient)\b"
+             r"(?! (?:enough|friends?|news|school|times|age|hands?|habits?)\b)")
 #: a build word before a person word: "a tall, thin man", "a big, pink, cheerful man"
 _BUILD_NOUN = re.compile(
     rf"\b(?:a|an) (?:[a-z-]+,? )?(?P<value>{_BUILD_WORDS}),? (?:[a-z-]+,? ){{0,2}}"
@@ -177,6 +181,12 @@ def _age(texts: list[str], facts: CharacterFacts, pronoun: str | None, about: st
         match = said.search(text)
         if match:
             return Trait(value=f"{match.group('value')} years old", stated=True,
+                         evidence=match.group(0).strip(" ,"))
+    said = _was(facts, _AGE_SAID)  # "Reverend Hale ... He was very old now, and deaf"
+    for text in texts:
+        match = said.search(text)
+        if match:
+            return Trait(value=match.group("value"), stated=True,
                          evidence=match.group(0).strip(" ,"))
     return Trait()
 

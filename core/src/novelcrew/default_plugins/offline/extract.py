@@ -292,7 +292,7 @@ class TextFacts:
         # "The Trust" opening a sentence is no name because "Point of the Strangers" is one
         mid_words = {w for phrase in mid for w in phrase.split() if w[:1].isupper()}
         for phrase in set(mid) | set(start):
-            if phrase in mid or (" " in phrase and phrase.split()[0] in mid_words) or (
+            if phrase in mid or (" " in phrase and phrase.split()[0] in mid_words | _TITLES) or (
                 start[phrase] >= 2 and self._speaks(phrase)
                 and not re.search(rf"\b{re.escape(phrase.lower())}\b", self.text)
             ):  # '"Back," said Tom.' opens lines, but "back" is a word of the text
@@ -407,13 +407,19 @@ class TextFacts:
             if self._thing(name) or self._known_as.get(name, name) != name \
                     or name in self.animals:
                 continue
-            if not (self._speaks(name) or self._acts(name)) and (
+            if not (self._speaks(name) or self._acts(name) or self._addressed(name)) and (
                     " " not in name or self._only_listed(name)):
                 continue  # "Mull, Skye, Ireland even": one word that never says or does;
                 # "Marling, Coombe, Hatherby Halt, Little Sutton": stops on a line
             people.append((2 * mentions + (1 if self._speaks(name) else 0), name))
         people.sort(key=lambda sn: (-sn[0], sn[1]))
         return [n for _, n in people]
+
+    def _addressed(self, name: str) -> bool:
+        """Given a courtesy title ("old Mr. Foster from the farm"): a person, though the story
+        has them do nothing but stand in a crowd."""
+        return re.search(rf"\b(?:Mr|Mrs|Ms|Miss|Dr)\.?\s+{re.escape(name)}\b", self.text) \
+            is not None
 
     def _names_a_place(self, name: str) -> bool:
         """A name the text puts after "the" and before a kind of place ("the Feathers public
