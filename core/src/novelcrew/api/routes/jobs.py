@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request, status
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from novelcrew.api import submission
+from novelcrew.api import idempotency, submission
 from novelcrew.api.deps import (
     BackendDep,
     PluginsDep,
@@ -43,13 +43,20 @@ DRY_RUN: dict[int | str, dict[str, Any]] = {200: {
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=JobPublic,
-             responses={**DRY_RUN, **responses(400, 404, 413, 415, 422, 503)},
+             responses={**DRY_RUN, **responses(400, 404, 409, 413, 415, 422, 503)},
              summary="Submit a job (or, with dry_run, estimate it)")
 async def create_job(body: JobCreate, plugins: PluginsDep, settings: SettingsDep,
-                     backend: BackendDep, tenant: TenantDep) -> Any:
+                     backend: BackendDep, tenant: TenantDep, response: Response,
+                     idempotency_key: idempotency.IdempotencyKeyHeader = None) -> Any:
+    """With an `Idempotency-Key`, a retry of the same request returns the same job (202, as
+    it is now) instead of creating another; a dry run creates nothing and ignores the key."""
     if body.dry_run:
         return JSONResponse((await estimate(body, plugins, settings)).model_dump(mode="json"))
-    job, _ = await submission.submit(body, plugins, settings, backend, tenant)
+    job, _, replayed = await submission.submit(
+        body, plugins, settings, backend, tenant,
+        idempotency_key=idempotency.parse(idempotency_key), route="/jobs")
+    if replayed:
+        response.headers[idempotency.REPLAYED_HEADER] = "true"
     return JobPublic.of(job)
 
 
@@ -124,7 +131,7 @@ async def retry_job(job_id: str, plugins: PluginsDep, settings: SettingsDep,
                        "is retried", {"job_id": job_id, "status": old.status.value})
     body = JobCreate(crews=old.crews, project_id=old.project_id, user_id=old.user_id,
                      inputs=old.inputs, config=old.config, webhook_url=old.webhook_url)
-    job, _ = await submission.submit(body, plugins, settings, backend, old.tenant)
+    job, _, _ = await submission.submit(body, plugins, settings, backend, old.tenant)
     return JobPublic.of(job)
 
 
