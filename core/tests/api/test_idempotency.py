@@ -19,7 +19,9 @@ import pytest
 from conftest import make_settings
 from nc_redis_server import redis_server
 
+from novelcrew.api import idempotency
 from novelcrew.api.app import create_app
+from novelcrew.api.schemas import JobCreate
 from novelcrew.backends import IdempotencyClaim, MemoryStore
 
 JOB = {"crews": ["echo"], "project_id": "p1", "inputs": {"story_text": "Maya opened the door"}}
@@ -55,6 +57,7 @@ async def make_server(request: pytest.FixtureRequest, tmp_path: Path,
         await lifespan.__aenter__()
         client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                    base_url="http://t")
+        client.app = app  # type: ignore[attr-defined]
         opened.append((lifespan, client))
         return client
 
@@ -189,6 +192,21 @@ async def test_a_failed_submission_frees_the_key(make_server: MakeServer) -> Non
     r = await client.post("/jobs", json=JOB, headers=key)
     assert r.status_code == 202, r.text
     assert "idempotent-replayed" not in r.headers
+
+
+async def test_a_repeat_while_the_first_is_being_accepted_is_409(
+        make_server: MakeServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first request claimed the key and its job is not stored yet (here: never)."""
+    monkeypatch.setattr(idempotency, "WAIT_SECONDS", 0.3)
+    client = await make_server()
+    store = client.app.state.backend.store  # type: ignore[attr-defined]
+    claim = IdempotencyClaim(fingerprint=idempotency.fingerprint("/jobs", JobCreate(**JOB)),
+                             job_id="0" * 32)
+    assert await store.claim_idempotency_key(idempotency.scoped(None, "slow"), claim, 60) is None
+    r = await client.post("/jobs", json=JOB, headers={"Idempotency-Key": "slow"})
+    assert r.status_code == 409, r.text
+    assert r.json()["error"]["type"] == "idempotency_key_in_use"
+    assert await job_count(client) == 0
 
 
 async def test_the_header_is_in_the_openapi_document(make_server: MakeServer) -> None:

@@ -26,7 +26,7 @@ from typing import Annotated
 from fastapi import Header
 
 from novelcrew.backends.base import IdempotencyClaim, JobBackend
-from novelcrew.errors import Conflict, InvalidInput
+from novelcrew.errors import IdempotencyKeyInUse, IdempotencyKeyReused, InvalidInput
 from novelcrew.jobs import Job, JobCreate
 
 HEADER = "Idempotency-Key"
@@ -51,18 +51,6 @@ HEADER_DOC = (
 
 IdempotencyKeyHeader = Annotated[str | None, Header(
     alias=HEADER, min_length=1, max_length=MAX_KEY_CHARS + 2, description=HEADER_DOC)]
-
-
-class KeyReused(InvalidInput):
-    """The key was used with another request body (422, as the draft says)."""
-
-    error_type = "idempotency_key_reused"
-
-
-class KeyInUse(Conflict):
-    """The request that first used the key is still being accepted (409, as the draft says)."""
-
-    error_type = "idempotency_key_in_use"
 
 
 def parse(value: str | None) -> str | None:
@@ -97,7 +85,7 @@ async def replay(backend: JobBackend, key: str, held: IdempotencyClaim,
                  claim: IdempotencyClaim) -> Job:
     """The job of the request that holds ``key``, once it is stored."""
     if held.fingerprint != claim.fingerprint:
-        raise KeyReused(
+        raise IdempotencyKeyReused(
             f"{HEADER} {key[:100]!r} was already used with a different request body (job "
             f"{held.job_id}); send a new key for a new request",
             {"idempotency_key": key[:100], "job_id": held.job_id})
@@ -105,7 +93,7 @@ async def replay(backend: JobBackend, key: str, held: IdempotencyClaim,
     deadline = loop.time() + WAIT_SECONDS
     while (job := await backend.store.get(held.job_id)) is None:
         if loop.time() >= deadline:
-            raise KeyInUse(
+            raise IdempotencyKeyInUse(
                 f"the request that first sent {HEADER} {key[:100]!r} is still being "
                 "accepted; retry in a few seconds", {"idempotency_key": key[:100]})
         await asyncio.sleep(POLL_SECONDS)
