@@ -22,7 +22,7 @@ from nc_redis_server import redis_server
 from novelcrew.api import idempotency
 from novelcrew.api.app import create_app
 from novelcrew.api.schemas import JobCreate
-from novelcrew.backends import IdempotencyClaim, MemoryStore
+from novelcrew.backends import IdempotencyClaim
 
 JOB = {"crews": ["echo"], "project_id": "p1", "inputs": {"story_text": "Maya opened the door"}}
 EXECUTE = {"crew_type": "echo", "project_id": "p1", "user_id": "u1",
@@ -217,18 +217,3 @@ async def test_the_header_is_in_the_openapi_document(make_server: MakeServer) ->
         header = next(p for p in params if p["name"] == "Idempotency-Key")
         assert header["in"] == "header" and not header.get("required")
         assert "NOVELCREW_IDEMPOTENCY_TTL_SECONDS" in header["description"]
-
-
-async def test_the_default_store_claims_are_atomic_and_expire() -> None:
-    """A third-party store that does not override the claim methods gets working ones."""
-    store = MemoryStore()
-    mine = IdempotencyClaim(fingerprint="f", job_id="j1")
-    assert await store.claim_idempotency_key("k", mine, 60) is None
-    assert await store.claim_idempotency_key(
-        "k", IdempotencyClaim(fingerprint="f", job_id="j2"), 60) == mine
-    await store.keep_idempotency_key("k", "j2", 0)  # not the holder: nothing happens
-    assert await store.claim_idempotency_key("k", mine, 60) == mine
-    await store.keep_idempotency_key("k", "j1", 0.05)
-    await asyncio.sleep(0.1)
-    late = IdempotencyClaim(fingerprint="f", job_id="j3")
-    assert await store.claim_idempotency_key("k", late, 60) is None
