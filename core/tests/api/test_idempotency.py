@@ -16,7 +16,8 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import make_settings
+from apihelpers import wait_job
+from conftest import AppClient, make_settings
 from nc_redis_server import redis_server
 
 from novelcrew.api import idempotency
@@ -217,3 +218,18 @@ async def test_the_header_is_in_the_openapi_document(make_server: MakeServer) ->
         header = next(p for p in params if p["name"] == "Idempotency-Key")
         assert header["in"] == "header" and not header.get("required")
         assert "NOVELCREW_IDEMPOTENCY_TTL_SECONDS" in header["description"]
+
+
+async def test_a_repeated_retry_call_makes_one_new_job(make_client: AppClient) -> None:
+    """``POST /jobs/{id}/retry`` creates a job too: a repeat with the key gets that job."""
+    client = await make_client()
+    failed = (await client.post("/jobs", json={**JOB, "crews": ["boom"]})).json()["id"]
+    await wait_job(client, failed, "failed")
+    key = {"Idempotency-Key": "retry-once"}
+    first = await client.post(f"/jobs/{failed}/retry", headers=key)
+    assert first.status_code == 202, first.text
+    again = await client.post(f"/jobs/{failed}/retry", headers=key)
+    assert again.status_code == 202, again.text
+    assert again.json()["id"] == first.json()["id"] != failed
+    assert again.headers["idempotent-replayed"] == "true"
+    assert await job_count(client) == 2

@@ -120,18 +120,24 @@ RETRYABLE = (JobStatus.failed, JobStatus.cancelled)
              responses=responses(400, 404, 409, 413, 422, 503),
              summary="Run a failed or cancelled job again, as a new job")
 async def retry_job(job_id: str, plugins: PluginsDep, settings: SettingsDep,
-                    backend: BackendDep, tenant: TenantDep) -> JobPublic:
+                    backend: BackendDep, tenant: TenantDep, response: Response,
+                    idempotency_key: idempotency.IdempotencyKeyHeader = None) -> JobPublic:
     """A new job with the old one's crews, inputs, ids, config and webhook, checked as any
     submission is, so a client need not send a story of megabytes again (the record it reads
     does not echo the inputs). Answers the failed run already got come from the response
-    cache. The old job stays as it ended."""
+    cache. The old job stays as it ended. With an `Idempotency-Key`, a repeat of this call
+    returns the same new job instead of another."""
     old = await visible_job(backend, job_id, tenant)
     if old.status not in RETRYABLE:
         raise Conflict(f"job {job_id} is {old.status.value}: only a failed or cancelled job "
                        "is retried", {"job_id": job_id, "status": old.status.value})
     body = JobCreate(crews=old.crews, project_id=old.project_id, user_id=old.user_id,
                      inputs=old.inputs, config=old.config, webhook_url=old.webhook_url)
-    job, _, _ = await submission.submit(body, plugins, settings, backend, old.tenant)
+    job, _, replayed = await submission.submit(
+        body, plugins, settings, backend, old.tenant,
+        idempotency_key=idempotency.parse(idempotency_key), route=f"/jobs/{job_id}/retry")
+    if replayed:
+        response.headers[idempotency.REPLAYED_HEADER] = "true"
     return JobPublic.of(job)
 
 
