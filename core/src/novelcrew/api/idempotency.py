@@ -49,6 +49,10 @@ HEADER_DOC = (
     "quoted string (`\"...\"`, the draft's form) is taken without its quotes."
 )
 
+#: what a 409 from a submitting route means, for the OpenAPI document
+IN_USE_DOC = ("`idempotency_key_in_use`: the request that first sent this Idempotency-Key is "
+              "still being accepted; retry")
+
 IdempotencyKeyHeader = Annotated[str | None, Header(
     alias=HEADER, min_length=1, max_length=MAX_KEY_CHARS + 2, description=HEADER_DOC)]
 

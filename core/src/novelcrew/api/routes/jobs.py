@@ -43,7 +43,8 @@ DRY_RUN: dict[int | str, dict[str, Any]] = {200: {
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=JobPublic,
-             responses={**DRY_RUN, **responses(400, 404, 409, 413, 415, 422, 503)},
+             responses={**DRY_RUN, **responses(400, 404, 413, 415, 422, 503),
+                        409: {**responses(409)[409], "description": idempotency.IN_USE_DOC}},
              summary="Submit a job (or, with dry_run, estimate it)")
 async def create_job(body: JobCreate, plugins: PluginsDep, settings: SettingsDep,
                      backend: BackendDep, tenant: TenantDep, response: Response,
