@@ -1,4 +1,5 @@
-"""``Idempotency-Key`` on the routes that create a job (``POST /jobs``, ``POST /crews/execute``).
+"""``Idempotency-Key`` on the routes that create a job (``POST /jobs``, ``POST /crews/execute``,
+``POST /jobs/{id}/retry``).
 
 A client that retries a submission after a timeout must not start (and pay for) the crews a
 second time. Following the IETF draft "The Idempotency-Key HTTP Header Field": a request that
