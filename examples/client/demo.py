@@ -30,6 +30,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 from rich.console import Console
@@ -117,6 +118,31 @@ def local_server(keep: bool) -> Iterator[str]:
             shutil.rmtree(data_dir, ignore_errors=True)
 
 
+#: answers worth sending the submission again for, with the same ``Idempotency-Key``: no
+#: answer at all (a timeout, a dropped connection), the first attempt still being accepted,
+#: or the job store briefly away
+RETRY_ON = (None, 409, 503)
+
+
+def submit(client: ServerClient, body: dict[str, Any], attempts: int = 3,
+           pause: float = 1.0) -> dict[str, Any]:
+    """``POST /crews/execute`` with an ``Idempotency-Key``, retried as a client behind a
+    flaky network must: a retry whose first attempt did create the job gets that job back
+    instead of running (and paying for) the crews twice."""
+    headers = {"Idempotency-Key": str(uuid.uuid4())}
+    for attempt in range(1, attempts + 1):
+        try:
+            return client.request(  # type: ignore[no-any-return]
+                "POST", "/crews/execute", json=body, headers=headers)
+        except ServerError as exc:
+            if attempt == attempts or exc.status not in RETRY_ON:
+                raise
+            err.print(f"[yellow]submission failed ({exc}); sending it again with the same "
+                      "Idempotency-Key[/]")
+            time.sleep(pause * attempt)
+    raise AssertionError("unreachable")
+
+
 def run_demo(url: str, story: Path, crews: str, api_key: str | None) -> int:
     text = story.read_text(encoding="utf-8")
     project_id = f"demo-{uuid.uuid4().hex[:8]}"
@@ -131,7 +157,7 @@ def run_demo(url: str, story: Path, crews: str, api_key: str | None) -> int:
             "input_data": {"story_text": text, "preferences": {}},
             "config": {},
         }
-        answer = client.request("POST", "/crews/execute", json=body)
+        answer = submit(client, body)
         job_id = answer["job_id"]
         err.print(f"submitted [bold]{story.name}[/] ({len(text.split())} words) as job "
                   f"{job_id}: {answer.get('message')} "

@@ -8,11 +8,13 @@
     │   ├── JobNotFound
     │   └── ToolMissing             a crew needs a tool no loaded plugin provides
     ├── InvalidInput                422 (the job fails at once, never retried)
-    │   └── StoryTooLarge           413
+    │   ├── StoryTooLarge           413
+    │   └── IdempotencyKeyReused    an Idempotency-Key sent again with another body
     ├── Unauthorized                401
     ├── RateLimited                 429
     ├── Conflict                    409 (e.g. cancelling a finished job)
-    │   └── ExportUnavailable       the job has nothing an export format is made from
+    │   ├── ExportUnavailable       the job has nothing an export format is made from
+    │   └── IdempotencyKeyInUse     the request that first sent the key is still being accepted
     ├── BackendUnavailable          503 (the job backend or a required dependency is down)
     └── JobError                    a job's run failed
         ├── JobCancelled            the job was cancelled while running
@@ -78,6 +80,13 @@ class StoryTooLarge(InvalidInput):
     error_type = "story_too_large"
 
 
+class IdempotencyKeyReused(InvalidInput):
+    """The ``Idempotency-Key`` was used with another request body (422, as the IETF draft
+    says)."""
+
+    error_type = "idempotency_key_reused"
+
+
 class Unauthorized(NovelcrewError):
     status_code = 401
     error_type = "unauthorized"
@@ -100,6 +109,13 @@ class Conflict(NovelcrewError):
 class ExportUnavailable(Conflict):
     """Raised by an export's ``render`` when the job has nothing the format is made from
     (e.g. a shot list before the director ran): the API answers 409, the CLI exits 1."""
+
+
+class IdempotencyKeyInUse(Conflict):
+    """The request that first sent the ``Idempotency-Key`` is still being accepted (409, as
+    the IETF draft says): retry."""
+
+    error_type = "idempotency_key_in_use"
 
 
 class BackendUnavailable(NovelcrewError):

@@ -104,6 +104,10 @@ class Settings(BaseSettings):
     )
 
     # jobs
+    #: how long an ``Idempotency-Key`` is remembered after its job was accepted: a request
+    #: that repeats it within this time gets the same job back (``api/idempotency.py``)
+    idempotency_ttl_seconds: float = Field(
+        86_400, gt=0, validation_alias=_env("IDEMPOTENCY_TTL_SECONDS"))
     job_backend: str = Field("inline", validation_alias=_env("JOB_BACKEND"))
     concurrency: int = Field(4, ge=1, validation_alias=_env("CONCURRENCY"))
     #: the most one attempt of a job may run (every external call also has its own deadline)

@@ -15,7 +15,7 @@ import pytest
 
 from novelcrew.backends.arq.keys import Keys
 from novelcrew.backends.arq.store import RedisStore
-from novelcrew.backends.base import JobStore
+from novelcrew.backends.base import IdempotencyClaim, JobStore
 from novelcrew.backends.inline.store import SQLiteStore
 from novelcrew.backends.memory import MemoryStore
 from novelcrew.jobs import Job, JobStatus, utcnow
@@ -448,3 +448,25 @@ async def test_ping_answers_with_jobs_and_fails_without_a_readable_store(
             other.execute("DROP TABLE jobs")
         with pytest.raises(sqlite3.OperationalError):
             await store.ping()
+
+
+async def test_an_idempotency_key_is_claimed_once_and_expires(store: JobStore) -> None:
+    """The claim behind ``Idempotency-Key`` (the base class's in-process default for
+    ``MemoryStore``): racing claims have one winner, only the holder keeps or frees the key,
+    and an expired claim is replaced."""
+    claims = [IdempotencyClaim(fingerprint="f", job_id=f"job{i}") for i in range(8)]
+    got = await asyncio.gather(*(store.claim_idempotency_key("k", c, 60) for c in claims))
+    winners = [c for c, held in zip(claims, got, strict=True) if held is None]
+    assert len(winners) == 1
+    assert all(held == winners[0] for held in got if held is not None)
+    await store.keep_idempotency_key("k", "not-the-holder", 0)
+    late = IdempotencyClaim(fingerprint="f", job_id="late")
+    assert await store.claim_idempotency_key("k", late, 60) == winners[0]
+    await store.keep_idempotency_key("k", winners[0].job_id, 0)  # released
+    fresh = IdempotencyClaim(fingerprint="g", job_id="fresh")
+    assert await store.claim_idempotency_key("k", fresh, 60) is None
+    await store.keep_idempotency_key("k", "fresh", 0.1)
+    assert await store.claim_idempotency_key("k", claims[1], 60) == fresh
+    await asyncio.sleep(0.25)
+    assert await store.claim_idempotency_key("k", claims[1], 60) is None
+    assert await store.claim_idempotency_key("other", claims[2], 60) is None

@@ -10,16 +10,18 @@ plugin provides (503, the operator's to fix), inputs the crews' models reject (4
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 import structlog
 from fastapi.exceptions import RequestValidationError
 
 from novelcrew import metrics, webhooks
-from novelcrew.backends.base import JobBackend
+from novelcrew.api import idempotency
+from novelcrew.backends.base import IdempotencyClaim, JobBackend
 from novelcrew.errors import InvalidInput, StoryTooLarge
 from novelcrew.jobs import Job, JobCreate
 from novelcrew.plugins import Plugins
@@ -186,14 +188,47 @@ def check_model_options(config: dict[str, Any], settings: Settings) -> None:
     Budget.of_job(config, settings)
 
 
+class Submitted(NamedTuple):
+    job: Job
+    crews: list[Crew]
+    #: the job came from an earlier request with the same ``Idempotency-Key``
+    replayed: bool = False
+
+
 async def submit(body: JobCreate, plugins: Plugins, settings: Settings,
-                 backend: JobBackend, tenant: str | None = None) -> tuple[Job, list[Crew]]:
+                 backend: JobBackend, tenant: str | None = None, *,
+                 idempotency_key: str | None = None, route: str = "") -> Submitted:
+    """Check and queue the job ``body`` asks for; with an ``idempotency_key`` (already
+    parsed), the job an earlier request with that key and body created, if there is one
+    (``idempotency.py``). ``route`` tells the routes' requests apart in the fingerprint."""
     job, crews = prepare(body, plugins, settings)
-    await check_webhook(body.webhook_url, settings)
     job.tenant = tenant
-    job = await backend.submit(job)
+    key, claim = None, None
+    if idempotency_key is not None:
+        key = idempotency.scoped(tenant, idempotency_key)
+        claim = IdempotencyClaim(fingerprint=idempotency.fingerprint(route, body), job_id=job.id)
+        held = await backend.store.claim_idempotency_key(key, claim, idempotency.PENDING_SECONDS)
+        if held is not None:
+            job = await idempotency.replay(backend, idempotency_key, held, claim)
+            log.info("job_replayed", job_id=job.id)
+            return Submitted(job, crews, replayed=True)
+    try:
+        await check_webhook(body.webhook_url, settings)
+        job = await backend.submit(job)
+    except BaseException:
+        if key is not None:  # free the key: a retry may try again
+            with contextlib.suppress(Exception):
+                await backend.store.keep_idempotency_key(key, job.id, 0)
+        raise
+    if key is not None:
+        try:
+            await backend.store.keep_idempotency_key(key, job.id,
+                                                     settings.idempotency_ttl_seconds)
+        except Exception as exc:  # the job is queued: the claim lasts PENDING_SECONDS only
+            log.warning("idempotency_key_not_kept", job_id=job.id,
+                        error=f"{type(exc).__name__}: {exc}")
     metrics.JOBS_SUBMITTED.labels(metrics.chain_label(job.crews)).inc()
     story = job.inputs.get(STORY_FIELD)
     log.info("job_submitted", job_id=job.id, crews=job.crews, project_id=job.project_id,
              story_chars=len(story) if isinstance(story, str) else None)
-    return job, crews
+    return Submitted(job, crews)

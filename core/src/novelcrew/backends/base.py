@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import builtins
 import sys
+import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -27,6 +29,14 @@ if TYPE_CHECKING:
     from novelcrew.plugins import Plugins
 
 log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class IdempotencyClaim:
+    """Who holds an ``Idempotency-Key``: the request's fingerprint and the job it creates."""
+
+    fingerprint: str
+    job_id: str
 
 
 class JobStore(ABC):
@@ -111,6 +121,46 @@ class JobStore(ABC):
             jobs, _ = await self.list(status=status, limit=100_000)
             out.extend(jobs)
         return out
+
+    async def claim_idempotency_key(self, key: str, claim: IdempotencyClaim,
+                                    ttl: float) -> IdempotencyClaim | None:
+        """Claim ``key`` (already scoped to its tenant) for ``ttl`` seconds, atomically: None
+        when this call got it, else the unexpired claim that holds it (an expired one is
+        replaced). Two requests that race with one key must not both get None.
+
+        The default keeps claims in this process's memory: enough for ``MemoryStore`` and a
+        store served by one process. A store that several processes share (as SQLite and
+        Redis are) overrides this and ``keep_idempotency_key`` with its database's atomic
+        insert."""
+        claims = self._idempotency_claims()
+        now = time.monotonic()
+        held = claims.get(key)
+        if held is not None and held[1] > now:
+            return held[0]
+        for stale in [k for k, (_, until) in claims.items() if until <= now]:
+            del claims[stale]
+        claims[key] = (claim, now + ttl)
+        return None
+
+    async def keep_idempotency_key(self, key: str, job_id: str, ttl: float) -> None:
+        """Make ``key``'s claim expire ``ttl`` seconds from now, or release it at once when
+        ``ttl <= 0`` (its job could not be created), if ``job_id``'s claim still holds it."""
+        claims = self._idempotency_claims()
+        held = claims.get(key)
+        if held is None or held[0].job_id != job_id:
+            return
+        if ttl <= 0:
+            del claims[key]
+        else:
+            claims[key] = (held[0], time.monotonic() + ttl)
+
+    def _idempotency_claims(self) -> dict[str, tuple[IdempotencyClaim, float]]:
+        # created on first use: a subclass need not call an ``__init__`` of ours
+        claims: dict[str, tuple[IdempotencyClaim, float]] | None = (
+            self.__dict__.get("_idempotency"))
+        if claims is None:
+            claims = self.__dict__["_idempotency"] = {}
+        return claims
 
     def reply_store(self) -> ReplyStore | None:
         """Where this backend keeps model answers (the response cache and each job's

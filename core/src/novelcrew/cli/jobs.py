@@ -108,11 +108,17 @@ def _server_error(response: Any) -> ServerError:
     message, error_type = f"HTTP {response.status_code}", None
     try:
         body = response.json()
-        error = body.get("error", {}) if isinstance(body, dict) else {}
-        message = error.get("message") or body.get("detail") or message
-        error_type = error.get("type")
     except ValueError:
-        pass
+        body = None
+    if isinstance(body, dict):
+        error = body.get("error")
+        if isinstance(error, dict):  # the native envelope
+            message = error.get("message") or message
+            error_type = error.get("type")
+        elif isinstance(error, str) and error:  # Novel Movie's routes: error is the message
+            message, error_type = error, body.get("error_type")
+        elif body.get("detail"):
+            message = str(body["detail"])
     if response.status_code == 401:
         message += " (pass --api-key or set NOVELCREW_API_KEY)"
     return ServerError(message, response.status_code, error_type)

@@ -20,7 +20,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from novelcrew.api import submission
+from novelcrew.api import idempotency, submission
 from novelcrew.api.deps import BackendDep, PluginsDep, SettingsDep, TenantDep, visible_job
 from novelcrew.api.errors import CompatError, compat_shaped
 from novelcrew.api.schemas import CompatProgress, ExecuteRequest, JobCreate
@@ -185,10 +185,14 @@ def offline_only(settings: Settings, crews: list[str]) -> bool:
 
 
 @router.post("/execute", response_model=ExecuteResponse,
-             responses=_responses(400, 404, 413, 415, 422, 503),
+             responses={**_responses(400, 404, 413, 415, 422, 503),
+                        409: {**_responses(409)[409], "description": idempotency.IN_USE_DOC}},
              summary="Run a crew or a chain of crews (Novel Movie's call)")
 async def execute(body: ExecuteBody, plugins: PluginsDep, settings: SettingsDep,
-                  backend: BackendDep, tenant: TenantDep) -> ExecuteResponse:
+                  backend: BackendDep, tenant: TenantDep, response: Response,
+                  idempotency_key: idempotency.IdempotencyKeyHeader = None) -> ExecuteResponse:
+    """With an `Idempotency-Key`, a retry of the same request answers as the first did (the
+    same job id) instead of creating another job. Without it, nothing changes."""
     crews = body.crews()
     if not crews or len(crews) > 10:
         raise InvalidInput("crew_type must name 1 to 10 crews, separated by commas",
@@ -197,7 +201,11 @@ async def execute(body: ExecuteBody, plugins: PluginsDep, settings: SettingsDep,
         crews=crews, project_id=body.project_id, user_id=body.user_id,
         inputs=body.input_data, config=body.config.job_config(), webhook_url=body.webhook_url,
     )
-    job, specs = await submission.submit(create, plugins, settings, backend, tenant)
+    job, specs, replayed = await submission.submit(
+        create, plugins, settings, backend, tenant,
+        idempotency_key=idempotency.parse(idempotency_key), route="/crews/execute")
+    if replayed:
+        response.headers[idempotency.REPLAYED_HEADER] = "true"
     seconds = sum(crew.estimated_seconds for crew in specs)
     if offline_only(settings, job.crews):
         seconds = min(seconds, 10 * len(specs))

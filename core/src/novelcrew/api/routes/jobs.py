@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request, status
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from novelcrew.api import submission
+from novelcrew.api import idempotency, submission
 from novelcrew.api.deps import (
     BackendDep,
     PluginsDep,
@@ -43,13 +43,21 @@ DRY_RUN: dict[int | str, dict[str, Any]] = {200: {
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=JobPublic,
-             responses={**DRY_RUN, **responses(400, 404, 413, 415, 422, 503)},
+             responses={**DRY_RUN, **responses(400, 404, 413, 415, 422, 503),
+                        409: {**responses(409)[409], "description": idempotency.IN_USE_DOC}},
              summary="Submit a job (or, with dry_run, estimate it)")
 async def create_job(body: JobCreate, plugins: PluginsDep, settings: SettingsDep,
-                     backend: BackendDep, tenant: TenantDep) -> Any:
+                     backend: BackendDep, tenant: TenantDep, response: Response,
+                     idempotency_key: idempotency.IdempotencyKeyHeader = None) -> Any:
+    """With an `Idempotency-Key`, a retry of the same request returns the same job (202, as
+    it is now) instead of creating another; a dry run creates nothing and ignores the key."""
     if body.dry_run:
         return JSONResponse((await estimate(body, plugins, settings)).model_dump(mode="json"))
-    job, _ = await submission.submit(body, plugins, settings, backend, tenant)
+    job, _, replayed = await submission.submit(
+        body, plugins, settings, backend, tenant,
+        idempotency_key=idempotency.parse(idempotency_key), route="/jobs")
+    if replayed:
+        response.headers[idempotency.REPLAYED_HEADER] = "true"
     return JobPublic.of(job)
 
 
@@ -113,18 +121,24 @@ RETRYABLE = (JobStatus.failed, JobStatus.cancelled)
              responses=responses(400, 404, 409, 413, 422, 503),
              summary="Run a failed or cancelled job again, as a new job")
 async def retry_job(job_id: str, plugins: PluginsDep, settings: SettingsDep,
-                    backend: BackendDep, tenant: TenantDep) -> JobPublic:
+                    backend: BackendDep, tenant: TenantDep, response: Response,
+                    idempotency_key: idempotency.IdempotencyKeyHeader = None) -> JobPublic:
     """A new job with the old one's crews, inputs, ids, config and webhook, checked as any
     submission is, so a client need not send a story of megabytes again (the record it reads
     does not echo the inputs). Answers the failed run already got come from the response
-    cache. The old job stays as it ended."""
+    cache. The old job stays as it ended. With an `Idempotency-Key`, a repeat of this call
+    returns the same new job instead of another."""
     old = await visible_job(backend, job_id, tenant)
     if old.status not in RETRYABLE:
         raise Conflict(f"job {job_id} is {old.status.value}: only a failed or cancelled job "
                        "is retried", {"job_id": job_id, "status": old.status.value})
     body = JobCreate(crews=old.crews, project_id=old.project_id, user_id=old.user_id,
                      inputs=old.inputs, config=old.config, webhook_url=old.webhook_url)
-    job, _ = await submission.submit(body, plugins, settings, backend, old.tenant)
+    job, _, replayed = await submission.submit(
+        body, plugins, settings, backend, old.tenant,
+        idempotency_key=idempotency.parse(idempotency_key), route=f"/jobs/{job_id}/retry")
+    if replayed:
+        response.headers[idempotency.REPLAYED_HEADER] = "true"
     return JobPublic.of(job)
 
 

@@ -73,6 +73,12 @@ class Keys:
         """String with a short expiry: the worker that checks arq's in-progress markers."""
         return f"{self.root}:lock:reaper"
 
+    # idempotency keys (api/idempotency.py) -------------------------------------------------
+    def idempotency(self, key: str) -> str:
+        """String with an expiry: ``<job id>:<request fingerprint>`` of the request that
+        claimed an ``Idempotency-Key`` (``key`` is a digest of the tenant and the key)."""
+        return f"{self.root}:idempotency:{key}"
+
     # model answers (llm/replies.py) -------------------------------------------------------
     def llm_answer(self, key: str) -> str:
         """String with an expiry: a cached model answer by request key (JSON)."""

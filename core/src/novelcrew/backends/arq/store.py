@@ -51,7 +51,7 @@ from redis.exceptions import RedisError
 
 from novelcrew.backends.arq.keys import Keys
 from novelcrew.backends.arq.replies import RedisReplies
-from novelcrew.backends.base import JobStore
+from novelcrew.backends.base import IdempotencyClaim, JobStore
 from novelcrew.errors import JobError
 from novelcrew.jobs import TERMINAL, TERMINAL_EVENTS, Job, JobEvent, JobStatus
 
@@ -123,6 +123,14 @@ local closed = redis.call('HGET', h, 'terminal_seq')
 return {{saved, appended, first, tonumber(closed or '0')}}
 """
 
+#: set a claim's expiry (ARGV[2] ms), or delete it when ARGV[2] <= 0, if job ARGV[1] holds it
+KEEP_CLAIM_LUA = """
+local held = redis.call('GET', KEYS[1])
+if not held or string.sub(held, 1, #ARGV[1] + 1) ~= ARGV[1] .. ':' then return 0 end
+if tonumber(ARGV[2]) <= 0 then return redis.call('DEL', KEYS[1]) end
+return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+"""
+
 #: how long a save (or a tracked job's event) may wait to travel with the job's next write
 HOLD_SECONDS = 0.02
 #: while Redis is away the held writes are retried every ``HOLD_SECONDS``: one
@@ -191,6 +199,7 @@ class RedisStore(JobStore):
         if self._client is None:
             self._client = connect(self.url)
         self._script = self._client.register_script(WRITE_LUA)
+        self._keep_claim = self._client.register_script(KEEP_CLAIM_LUA)
         await self._client.ping()
 
     def reply_store(self) -> RedisReplies:
@@ -426,6 +435,25 @@ class RedisStore(JobStore):
         await self.flush()
         args = self._save_args(job, "save", ",".join(s.value for s in expect))
         return (await self._call(job.id, args, []))[0] == 1
+
+    # idempotency keys ---------------------------------------------------------------------
+    async def claim_idempotency_key(self, key: str, claim: IdempotencyClaim,
+                                    ttl: float) -> IdempotencyClaim | None:
+        """``SET NX PX``: atomic across every API instance; Redis drops an expired claim."""
+        name = self.keys.idempotency(key)
+        value = f"{claim.job_id}:{claim.fingerprint}"
+        for _ in range(3):  # the holder may expire between SET and GET: claim again
+            if await self.redis.set(name, value, nx=True, px=max(1, round(ttl * 1000))):
+                return None
+            held = await self.redis.get(name)
+            if held is not None:
+                job_id, _, fingerprint = held.decode().partition(":")
+                return IdempotencyClaim(fingerprint=fingerprint, job_id=job_id)
+        raise RedisError(f"idempotency key {name} changed hands three times in a row")
+
+    async def keep_idempotency_key(self, key: str, job_id: str, ttl: float) -> None:
+        await self._keep_claim(keys=[self.keys.idempotency(key)],
+                               args=[job_id, max(1, round(ttl * 1000)) if ttl > 0 else 0])
 
     async def mark_cancel_requested(self, job_id: str) -> bool:
         """Set ``cancel_requested`` alone (no record rewrite that could race a worker's save);

@@ -34,7 +34,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from novelcrew.backends.base import JobStore
+from novelcrew.backends.base import IdempotencyClaim, JobStore
 from novelcrew.backends.inline.replies import REPLIES_FILE, SQLiteReplies
 from novelcrew.backends.inline.wal import WalCheckpointer
 from novelcrew.errors import BackendUnavailable
@@ -73,6 +73,13 @@ CREATE TABLE IF NOT EXISTS webhook_deliveries (
     detail TEXT NOT NULL,
     at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS idempotency_keys (
+    key TEXT PRIMARY KEY,
+    fingerprint TEXT NOT NULL,
+    job_id TEXT NOT NULL,
+    expires_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS idempotency_keys_expiry ON idempotency_keys (expires_at);
 CREATE TABLE IF NOT EXISTS store_probe (
     id INTEGER PRIMARY KEY,
     at REAL NOT NULL
@@ -334,6 +341,29 @@ class SQLiteStore(JobStore):
             for crew, seconds in json.loads(timings or "{}").items():
                 out.setdefault(crew, []).append(float(seconds))
         return out
+
+    # idempotency keys ---------------------------------------------------------------------
+    async def claim_idempotency_key(self, key: str, claim: IdempotencyClaim,
+                                    ttl: float) -> IdempotencyClaim | None:
+        """One transaction (``BEGIN IMMEDIATE``: atomic across processes sharing the file)
+        drops expired claims, inserts this one unless the key is held, and reads the holder."""
+        now = time.time()
+        *_, rows = await self._write(
+            ("DELETE FROM idempotency_keys WHERE expires_at <= ?", (now,)),
+            ("INSERT OR IGNORE INTO idempotency_keys (key, fingerprint, job_id, expires_at)"
+             " VALUES (?, ?, ?, ?)", (key, claim.fingerprint, claim.job_id, now + ttl)),
+            ("SELECT fingerprint, job_id FROM idempotency_keys WHERE key = ?", (key,)),
+        )
+        held = IdempotencyClaim(fingerprint=rows[0][0], job_id=rows[0][1])
+        return None if held == claim else held
+
+    async def keep_idempotency_key(self, key: str, job_id: str, ttl: float) -> None:
+        if ttl <= 0:
+            await self._write(("DELETE FROM idempotency_keys WHERE key = ? AND job_id = ?",
+                               (key, job_id)))
+        else:
+            await self._write(("UPDATE idempotency_keys SET expires_at = ?"
+                               " WHERE key = ? AND job_id = ?", (time.time() + ttl, key, job_id)))
 
     # webhook outbox -----------------------------------------------------------------------
     async def webhook_finished(self, job_id: str, delivered: bool, detail: str) -> None:

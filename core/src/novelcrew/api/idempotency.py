@@ -1,0 +1,105 @@
+"""``Idempotency-Key`` on the routes that create a job (``POST /jobs``, ``POST /crews/execute``,
+``POST /jobs/{id}/retry``).
+
+A client that retries a submission after a timeout must not start (and pay for) the crews a
+second time. Following the IETF draft "The Idempotency-Key HTTP Header Field": a request that
+repeats a key its tenant used within ``NOVELCREW_IDEMPOTENCY_TTL_SECONDS`` gets the first
+request's job back and creates nothing; the same key with another body is refused with 422
+(``idempotency_key_reused``); a repeat that arrives while the first is still being accepted
+waits for it, and gets 409 (``idempotency_key_in_use``) if it takes longer than
+``WAIT_SECONDS``.
+
+The key is claimed in the job store (``JobStore.claim_idempotency_key``: one atomic insert,
+so two racing requests cannot both win) after the request passed its checks, first for
+``PENDING_SECONDS``: a process that dies before its job is stored frees the key soon. Once the
+job is stored the claim is kept for the full TTL; a submission that fails releases it, so a
+retry may try again. Keys are scoped to the tenant of the request's API key (admin keys and a
+server without keys share one scope): another tenant's key never matches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from typing import Annotated
+
+from fastapi import Header
+
+from novelcrew.backends.base import IdempotencyClaim, JobBackend
+from novelcrew.errors import IdempotencyKeyInUse, IdempotencyKeyReused, InvalidInput
+from novelcrew.jobs import Job, JobCreate
+
+HEADER = "Idempotency-Key"
+#: the longest key taken (Stripe's limit), not counting the quotes of a structured-field string
+MAX_KEY_CHARS = 255
+#: how long a claim lasts before its job is stored
+PENDING_SECONDS = 60.0
+#: how long a repeat waits for the first request's job to be stored (a webhook host's
+#: resolution, 5 s at most, comes between the claim and the job)
+WAIT_SECONDS = 10.0
+POLL_SECONDS = 0.05
+#: the response header that marks a replayed answer (as Stripe sends it)
+REPLAYED_HEADER = "Idempotent-Replayed"
+
+HEADER_DOC = (
+    "Makes the submission safe to retry: a request that repeats a key (with the same body) "
+    "within NOVELCREW_IDEMPOTENCY_TTL_SECONDS (24 h by default) gets the first request's job "
+    "back, with `Idempotent-Replayed: true`, and creates nothing. The same key with another "
+    "body is refused (422, `idempotency_key_reused`). 1-255 characters, e.g. a UUID; a "
+    "quoted string (`\"...\"`, the draft's form) is taken without its quotes."
+)
+
+#: what a 409 from a submitting route means, for the OpenAPI document
+IN_USE_DOC = ("`idempotency_key_in_use`: the request that first sent this Idempotency-Key is "
+              "still being accepted; retry")
+
+IdempotencyKeyHeader = Annotated[str | None, Header(
+    alias=HEADER, min_length=1, max_length=MAX_KEY_CHARS + 2, description=HEADER_DOC)]
+
+
+def parse(value: str | None) -> str | None:
+    """The key a header value names: a bare token, or a structured-field string unquoted."""
+    if value is None:
+        return None
+    key = value.strip()
+    if len(key) >= 2 and key[0] == key[-1] == '"':
+        key = key[1:-1]
+    if not 1 <= len(key) <= MAX_KEY_CHARS:
+        raise InvalidInput(f"{HEADER} must be 1 to {MAX_KEY_CHARS} characters",
+                           {"errors": [{"loc": ["header", HEADER], "type": "string_length",
+                                        "msg": f"1 to {MAX_KEY_CHARS} characters"}]})
+    return key
+
+
+def scoped(tenant: str | None, key: str) -> str:
+    """The key as stored: a digest of the tenant and the key (bounded, and a key never
+    matches another tenant's)."""
+    return hashlib.sha256(json.dumps([tenant, key]).encode()).hexdigest()
+
+
+def fingerprint(route: str, body: JobCreate) -> str:
+    """A digest of what the request asks for, independent of its JSON's key order and
+    spacing."""
+    text = json.dumps([route, body.model_dump(mode="json")], sort_keys=True,
+                      ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+async def replay(backend: JobBackend, key: str, held: IdempotencyClaim,
+                 claim: IdempotencyClaim) -> Job:
+    """The job of the request that holds ``key``, once it is stored."""
+    if held.fingerprint != claim.fingerprint:
+        raise IdempotencyKeyReused(
+            f"{HEADER} {key[:100]!r} was already used with a different request body (job "
+            f"{held.job_id}); send a new key for a new request",
+            {"idempotency_key": key[:100], "job_id": held.job_id})
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + WAIT_SECONDS
+    while (job := await backend.store.get(held.job_id)) is None:
+        if loop.time() >= deadline:
+            raise IdempotencyKeyInUse(
+                f"the request that first sent {HEADER} {key[:100]!r} is still being "
+                "accepted; retry in a few seconds", {"idempotency_key": key[:100]})
+        await asyncio.sleep(POLL_SECONDS)
+    return job

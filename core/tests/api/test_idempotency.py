@@ -1,0 +1,235 @@
+"""``Idempotency-Key`` on ``POST /jobs`` and ``POST /crews/execute``, on the inline backend
+(SQLite) and the arq backend (a real redis-server; no worker is needed: a job that stays
+queued is still one job). A retried submission gets the first one's job back and creates
+nothing; another body under the same key is refused; racing duplicates create one job; the
+key expires after ``NOVELCREW_IDEMPOTENCY_TTL_SECONDS``; tenants do not share keys.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from apihelpers import wait_job
+from conftest import AppClient, make_settings
+from nc_redis_server import redis_server
+
+from novelcrew.api import idempotency
+from novelcrew.api.app import create_app
+from novelcrew.api.schemas import JobCreate
+from novelcrew.backends import IdempotencyClaim
+
+JOB = {"crews": ["echo"], "project_id": "p1", "inputs": {"story_text": "Maya opened the door"}}
+EXECUTE = {"crew_type": "echo", "project_id": "p1", "user_id": "u1",
+           "input_data": {"story_text": "Maya opened the door"}}
+KEYS = ["admin-key", "red-key:red", "blue-key:blue"]
+RED, BLUE = {"X-API-Key": "red-key"}, {"X-API-Key": "blue-key"}
+
+MakeServer = Callable[..., Awaitable[httpx.AsyncClient]]
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with redis_server(tmp_path_factory.mktemp("redis")) as url:
+        yield url
+
+
+@pytest.fixture(params=["inline", "arq"])
+async def make_server(request: pytest.FixtureRequest, tmp_path: Path,
+                      plugins: Any) -> AsyncIterator[MakeServer]:
+    """``await make_server(**settings)``: a client on a started app. Apps made by one test
+    share their job store (the SQLite file, or the Redis queue's keys)."""
+    overrides: dict[str, Any] = {}
+    if request.param == "arq":
+        queue = f"idem{os.getpid()}{time.monotonic_ns()}:queue"
+        overrides = {"job_backend": "arq", "redis_url": request.getfixturevalue("redis_url"),
+                     "queue_name": queue}
+    opened: list[tuple[Any, httpx.AsyncClient]] = []
+
+    async def make(**settings: Any) -> httpx.AsyncClient:
+        app = create_app(make_settings(tmp_path, **overrides, **settings), plugins)
+        lifespan = app.router.lifespan_context(app)
+        await lifespan.__aenter__()
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                   base_url="http://t")
+        client.app = app  # type: ignore[attr-defined]
+        opened.append((lifespan, client))
+        return client
+
+    make.backend = request.param  # type: ignore[attr-defined]
+    yield make
+    for lifespan, client in reversed(opened):
+        await client.aclose()
+        await lifespan.__aexit__(None, None, None)
+
+
+async def job_count(client: httpx.AsyncClient, **headers: str) -> int:
+    r = await client.get("/jobs", params={"results": "false"}, headers=headers)
+    assert r.status_code == 200, r.text
+    return int(r.json()["count"])
+
+
+async def test_a_retry_with_the_key_gets_the_same_job(make_server: MakeServer) -> None:
+    client = await make_server()
+    key = {"Idempotency-Key": "retry-1"}
+    first = await client.post("/jobs", json=JOB, headers=key)
+    assert first.status_code == 202, first.text
+    assert "idempotent-replayed" not in first.headers
+    # the same request again (its JSON spelled differently), as a client retries it
+    again = await client.post("/jobs", content=(
+        '{"inputs": {"story_text": "Maya opened the door"}, "project_id": "p1",'
+        ' "crews": ["echo"]}'), headers={**key, "Content-Type": "application/json"})
+    assert again.status_code == 202, again.text
+    assert again.json()["id"] == first.json()["id"]
+    assert again.headers["idempotent-replayed"] == "true"
+    assert await job_count(client) == 1
+    # the draft's form of the header (a quoted string) is the same key
+    quoted = await client.post("/jobs", json=JOB, headers={"Idempotency-Key": '"retry-1"'})
+    assert quoted.json()["id"] == first.json()["id"]
+    # without the key, every request is a new job, as before
+    for _ in range(2):
+        assert (await client.post("/jobs", json=JOB)).status_code == 202
+    assert await job_count(client) == 3
+
+
+async def test_the_key_with_another_body_is_refused(make_server: MakeServer) -> None:
+    client = await make_server()
+    key = {"Idempotency-Key": "k-body"}
+    first = await client.post("/jobs", json=JOB, headers=key)
+    assert first.status_code == 202, first.text
+    other = {**JOB, "inputs": {"story_text": "Somebody else's story"}}
+    r = await client.post("/jobs", json=other, headers=key)
+    assert r.status_code == 422, r.text
+    error = r.json()["error"]
+    assert error["type"] == "idempotency_key_reused"
+    assert "Idempotency-Key" in error["message"] and "different request body" in error["message"]
+    assert error["details"]["job_id"] == first.json()["id"]
+    # the same key on the other route is another request too
+    r = await client.post("/crews/execute", json=EXECUTE, headers=key)
+    assert r.status_code == 422 and r.json()["error_type"] == "idempotency_key_reused"
+    assert await job_count(client) == 1
+
+
+async def test_racing_duplicates_create_one_job(make_server: MakeServer) -> None:
+    one = await make_server()
+    # on arq, two API instances on one Redis, as behind a load balancer (an inline server
+    # owns its data directory alone)
+    two = await make_server() if make_server.backend == "arq" else one  # type: ignore[attr-defined]
+    key = {"Idempotency-Key": "race"}
+    answers = await asyncio.gather(*(
+        client.post("/jobs", json=JOB, headers=key) for client in [one, two] * 6))
+    assert {r.status_code for r in answers} == {202}, [r.text for r in answers]
+    assert len({r.json()["id"] for r in answers}) == 1
+    assert sum(r.headers.get("idempotent-replayed") == "true" for r in answers) == 11
+    assert await job_count(one) == 1
+
+
+async def test_the_key_expires_after_the_ttl(make_server: MakeServer) -> None:
+    client = await make_server(idempotency_ttl_seconds=0.5)
+    key = {"Idempotency-Key": "short-lived"}
+    first = (await client.post("/jobs", json=JOB, headers=key)).json()["id"]
+    assert (await client.post("/jobs", json=JOB, headers=key)).json()["id"] == first
+    await asyncio.sleep(0.8)
+    later = await client.post("/jobs", json=JOB, headers=key)
+    assert later.status_code == 202 and later.json()["id"] != first
+    assert "idempotent-replayed" not in later.headers
+    assert await job_count(client) == 2
+
+
+async def test_tenants_do_not_share_keys(make_server: MakeServer) -> None:
+    client = await make_server(api_keys=KEYS)
+    key = {"Idempotency-Key": "same-key"}
+    red = await client.post("/jobs", json=JOB, headers={**RED, **key})
+    blue = await client.post("/jobs", json=JOB, headers={**BLUE, **key})
+    assert red.status_code == blue.status_code == 202, (red.text, blue.text)
+    assert red.json()["id"] != blue.json()["id"]
+    # a key blue used with another body is no conflict for red
+    other = {**JOB, "inputs": {"story_text": "Blue's own story"}}
+    r = await client.post("/jobs", json=other, headers={**BLUE, "Idempotency-Key": "k-2"})
+    assert r.status_code == 202, r.text
+    r = await client.post("/jobs", json=JOB, headers={**RED, "Idempotency-Key": "k-2"})
+    assert r.status_code == 202, r.text
+    again = await client.post("/jobs", json=JOB, headers={**RED, **key})
+    assert again.json()["id"] == red.json()["id"]
+    assert await job_count(client, **RED) == 2
+    assert await job_count(client, **BLUE) == 2
+
+
+async def test_execute_replays_in_its_original_shape(make_server: MakeServer) -> None:
+    client = await make_server()
+    key = {"Idempotency-Key": "nm-1"}
+    first = await client.post("/crews/execute", json=EXECUTE, headers=key)
+    assert first.status_code == 200, first.text
+    again = await client.post("/crews/execute", json=EXECUTE, headers=key)
+    assert again.status_code == 200, again.text
+    assert again.json() == first.json()  # the same job id, message and estimate
+    assert set(first.json()) >= {"success", "job_id", "message", "estimated_time", "result",
+                                 "error"}
+    assert again.headers["idempotent-replayed"] == "true"
+    # another body under the key: the original's error shape, error a string
+    r = await client.post("/crews/execute", json={**EXECUTE, "project_id": "p2"}, headers=key)
+    assert r.status_code == 422, r.text
+    body = r.json()
+    assert body["success"] is False and body["job_id"] == ""
+    assert "different request body" in body["error"]
+    assert body["error_type"] == "idempotency_key_reused"
+    # a key too long is refused, in the same shape
+    r = await client.post("/crews/execute", json=EXECUTE, headers={"Idempotency-Key": "x" * 300})
+    assert r.status_code == 422 and r.json()["success"] is False
+    assert await job_count(client) == 1
+
+
+async def test_a_failed_submission_frees_the_key(make_server: MakeServer) -> None:
+    client = await make_server()
+    key = {"Idempotency-Key": "after-a-bad-request"}
+    r = await client.post("/jobs", json={**JOB, "crews": ["no-such-crew"]}, headers=key)
+    assert r.status_code == 404
+    r = await client.post("/jobs", json=JOB, headers=key)
+    assert r.status_code == 202, r.text
+    assert "idempotent-replayed" not in r.headers
+
+
+async def test_a_repeat_while_the_first_is_being_accepted_is_409(
+        make_server: MakeServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first request claimed the key and its job is not stored yet (here: never)."""
+    monkeypatch.setattr(idempotency, "WAIT_SECONDS", 0.3)
+    client = await make_server()
+    store = client.app.state.backend.store  # type: ignore[attr-defined]
+    claim = IdempotencyClaim(fingerprint=idempotency.fingerprint("/jobs", JobCreate(**JOB)),
+                             job_id="0" * 32)
+    assert await store.claim_idempotency_key(idempotency.scoped(None, "slow"), claim, 60) is None
+    r = await client.post("/jobs", json=JOB, headers={"Idempotency-Key": "slow"})
+    assert r.status_code == 409, r.text
+    assert r.json()["error"]["type"] == "idempotency_key_in_use"
+    assert await job_count(client) == 0
+
+
+async def test_the_header_is_in_the_openapi_document(make_server: MakeServer) -> None:
+    client = await make_server()
+    paths = (await client.get("/openapi.json")).json()["paths"]
+    for path in ("/jobs", "/crews/execute"):
+        params = paths[path]["post"]["parameters"]
+        header = next(p for p in params if p["name"] == "Idempotency-Key")
+        assert header["in"] == "header" and not header.get("required")
+        assert "NOVELCREW_IDEMPOTENCY_TTL_SECONDS" in header["description"]
+
+
+async def test_a_repeated_retry_call_makes_one_new_job(make_client: AppClient) -> None:
+    """``POST /jobs/{id}/retry`` creates a job too: a repeat with the key gets that job."""
+    client = await make_client()
+    failed = (await client.post("/jobs", json={**JOB, "crews": ["boom"]})).json()["id"]
+    await wait_job(client, failed, "failed")
+    key = {"Idempotency-Key": "retry-once"}
+    first = await client.post(f"/jobs/{failed}/retry", headers=key)
+    assert first.status_code == 202, first.text
+    again = await client.post(f"/jobs/{failed}/retry", headers=key)
+    assert again.status_code == 202, again.text
+    assert again.json()["id"] == first.json()["id"] != failed
+    assert again.headers["idempotent-replayed"] == "true"
+    assert await job_count(client) == 2
