@@ -190,10 +190,17 @@ def test_a_clock_time_reads_forward_from_the_time_the_story_last_told() -> None:
     next sentence says the van had been there "since morning". A clock time with no word of
     the time of day is read forward from the last one the story told that day: after an
     evening's half past five, half past nine and ten to eleven are night. "At four in the
-    morning" is night, "the light came up grey" at half past six is dawn, ten is day."""
+    morning" is night, "the light came up grey" at half past six is dawn, ten is day. An
+    evening or a night named between five and eight is dusk: "At six that evening, Tess went
+    down to the gate" was NIGHT, as was the service's half past five."""
     assert clock("The soufflé went out at ten to eleven.") == 10 * 60 + 50
     assert clock("They walked for two days.") is None
-    assert [h.day_night for h in _headings(SERVICE)] == ["NIGHT", "NIGHT", "NIGHT"]
+    assert [h.day_night for h in _headings(SERVICE)] == ["DUSK", "NIGHT", "NIGHT"]
+    gate = ("Nell spent the afternoon in the study with the tree book and the invoices, and "
+            "did not look up until the light had moved off the desk.\n\nAt six that evening, "
+            "Tess went down to the gate at the bottom of the orchard and sat and waited for "
+            "someone to come up the field.")
+    assert [h.day_night for h in _headings(gate)][-1] == "DUSK"
     assert [h.day_night for h in _headings(BAKERY)] == ["NIGHT", "DAWN", "DAY", "DAY"]
     diary = ("They talked in the kitchen until the fire went out at night, and went up late "
              "and slept badly, and did not hear the owls.\n\nIn the morning Nell woke at five, "

@@ -108,6 +108,8 @@ _TIMES = tuple((when, re.compile(rf"(?<!every )(?<!each )\b(?:{words})\b", re.I)
               r"small hours|the light had gone|(?:one|two|three|four) in the morning"),
     ("DAY", r"morning|noon|midday|afternoon|sunlight|sunshine|daylight|sunny|breakfast|lunch"),
 ))
+#: words that say it is dark, not only late
+_DARK = re.compile(r"\bdark|\bmoon|\bstars\b|lamplight|the light had gone", re.I)
 #: an opening that moves the story to a later day ("The next morning", "Two days later", "The
 #: funeral was on Thursday")
 _LATER_DAY = re.compile(r"^In the morning\b|"
@@ -339,8 +341,9 @@ class TextFacts:
                     not self._speaks(p) and not self._mostly_elsewhere(p))))]
 
     def _as_written(self, place: str) -> str:
-        """A name the text always gives with its "the" keeps it: "the Feathers"."""
-        if place.startswith("the "):
+        """A name the text always gives with its "the" keeps it: "the Feathers" (a name with
+        its kind of place is whole without: "Oxley Drain", also "the drain")."""
+        if place.startswith("the ") or place.split()[-1].lower() in _PLACE_KINDS:
             return place
         mentions, after_the = self._mentions(place, r"\b[Tt]he\s+")
         return f"the {place}" if mentions and after_the == mentions else place
@@ -607,6 +610,9 @@ class TextFacts:
                 then = on_the_day(dial, when, first)
                 if when == "DAY" and part_of_day(then) == "DAWN":  # "In the morning ... at five"
                     when = "DAWN"
+                elif when == "NIGHT" and 17 * 60 <= then < 20 * 60 \
+                        and not _DARK.search(first):  # "At six that evening", "At half past
+                    when = "DUSK"  # five ... the last time that night"; not "the light had gone"
             own.append(when)
         # dawn and dusk are moments: the scenes before the first time named are not at dawn
         return _carried(own, next((w for w in own if w in ("DAY", "NIGHT")), "DAY"))
