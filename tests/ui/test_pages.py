@@ -247,6 +247,58 @@ def test_keyboard_and_screen_reader_basics(server: str, browser: WebDriver,
     assert console_errors(d) == []
 
 
+def _a_big_graph(data: Path, project: str, scenes: int) -> None:
+    """A graph of one character in ``scenes`` scenes, written where the server's graph plugin
+    reads it (its embedded store under the data dir), as the architect would write it."""
+    import asyncio
+
+    from novelcrew.context import ToolContext
+    from novelcrew.plugins import load
+    from novelcrew.settings import Settings
+
+    kg = {"chunks": [{"content": f"Scene {n}: Mara at the harbour.", "source_id": f"s{n}"}
+                     for n in range(1, scenes + 1)],
+          "entities": [{"entity_name": "Mara", "entity_type": "character",
+                        "description": "The pilot.", "source_id": "s1"}]
+          + [{"entity_name": f"Scene {n}", "entity_type": "scene", "description": f"Scene {n}.",
+              "source_id": f"s{n}"} for n in range(1, scenes + 1)],
+          "relationships": [{"src_id": "Mara", "tgt_id": f"Scene {n}", "description": "in",
+                             "keywords": "appears_in", "weight": 1.0, "source_id": f"s{n}"}
+                            for n in range(1, scenes + 1)]}
+    ctx = ToolContext(settings=Settings(data_dir=data, _env_file=None), project_id=project)
+    tool = load(["pathrag"]).registry.tool("kg_insert_custom_kg").factory(ctx)
+    asyncio.run(tool.acall(custom_kg=kg))
+
+
+def test_a_graph_cut_to_its_most_linked_entities_says_so_and_shows_more(
+        tmp_path: Path, browser: WebDriver) -> None:
+    """A graph over the graph plugin's cap (pathrag: 300 entities) is never shown as the
+    whole: the page says how much of it is drawn, and asks for more on request."""
+    d = browser
+    with serve(tmp_path) as url:
+        _a_big_graph(tmp_path, "big", 500)
+        _signed_in(d, url, "/graph/big")
+        count = wait(d).until(ec.visibility_of_element_located((By.ID, "graph-count")))
+        assert count.text.startswith(
+            "300 of 501 entities (the most linked), 299 of 500 relationships"), count.text
+        wanted = d.find_element(By.ID, "graph-max")
+        assert wanted.get_attribute("value") == "501"  # the whole graph, one click away
+        d.find_element(By.CSS_SELECTOR, "#graph-more button").click()
+        wait(d).until(ec.text_to_be_present_in_element((By.ID, "graph-count"),
+                                                       "501 entities, 500 relationships"))
+        assert "of" not in d.find_element(By.ID, "graph-count").text
+        assert d.find_elements(By.ID, "graph-more") == []
+        assert "max_entities=501" in d.current_url  # a reload shows the same graph
+        d.find_element(By.CSS_SELECTOR, "#graph-list summary").click()
+        assert len(d.find_elements(By.CSS_SELECTOR, "#graph-list tbody tr")) == 501
+        # a cap over the plugin's bound: the server's reason, in words
+        d.execute_script("location.hash = '#/graph/big?max_entities=99999'")
+        shown = wait(d).until(ec.visibility_of_element_located(
+            (By.CSS_SELECTOR, "main [role=alert]")))
+        assert "max_entities" in shown.text, shown.text
+        assert [e for e in console_errors(d) if "status of 422" not in e["message"]] == []
+
+
 def test_the_servers_address_opens_the_page(server: str, browser: WebDriver) -> None:
     """The address ``novelcrew serve`` prints is what a person types: it leads to the page."""
     d = browser
