@@ -247,6 +247,31 @@ def test_keyboard_and_screen_reader_basics(server: str, browser: WebDriver,
     assert console_errors(d) == []
 
 
+def test_usage_grows_on_the_job_page_while_the_job_runs(server: str,
+                                                       browser: WebDriver) -> None:
+    """The usage table follows the job's model calls as they happen, not only at its end."""
+    d = browser
+    job = httpx.post(f"{server}/jobs", headers={"X-API-Key": KEY}, json={
+        "crews": ["architect", "director"], "project_id": "usage-live",
+        "inputs": {"story_text": STORY.read_text() * 12}}).json()
+    _signed_in(d, server, f"/jobs/{job['id']}")
+    # the offline model's calls and the job's state, read from the page in one go
+    seen = """const cell = document.querySelector('#usage tbody tr td:nth-child(2)');
+              const state = document.querySelector('main h1 .badge');
+              return [cell ? Number(cell.textContent) : 0, state ? state.textContent : ''];"""
+    first = wait(d, 60).until(lambda drv: (lambda r: r if r[0] > 0 else None)(
+        drv.execute_script(seen)))
+    assert first[1] == "running", first  # usage shows while the job runs
+    later = wait(d, 60).until(lambda drv: (lambda r: r if r[0] > first[0] else None)(
+        drv.execute_script(seen)))
+    assert later[1] == "running", later  # and grows before the job ends
+    ended = succeeded(server, job["id"], 300)
+    # once ended, the table is the job's record
+    wait(d, 30).until(lambda drv: drv.execute_script(seen)[1] == "succeeded")
+    assert d.execute_script(seen)[0] == ended["usage"]["offline"]["calls"]
+    assert console_errors(d) == []
+
+
 def _a_big_graph(data: Path, project: str, scenes: int) -> None:
     """A graph of one character in ``scenes`` scenes, written where the server's graph plugin
     reads it (its embedded store under the data dir), as the architect would write it."""

@@ -269,6 +269,18 @@ async function jobPage(id) {
     events.append(line);
     events.scrollTop = events.scrollHeight;
     if (ev.type === "llm_call" && ev.data && ev.data.model === "offline" && !offline) { offline = true; drawHead(); }
+    // each model call carries the job's usage of its model so far: the table grows as the job
+    // runs (the larger figure wins, so an event read twice or late never takes usage back)
+    if (ev.type === "llm_call" && ev.data && ev.data.job_usage && typeof ev.data.model === "string") {
+      const was = (job.usage = job.usage || {})[ev.data.model] || {};
+      const now = { ...was };
+      for (const [k, v] of Object.entries(ev.data.job_usage)) {
+        if (typeof v === "number") now[k] = Math.max(v, typeof was[k] === "number" ? was[k] : 0);
+        else if (!(k in now)) now[k] = v;
+      }
+      job.usage[ev.data.model] = now;
+      drawHead();
+    }
     if (ev.crew && ev.crew !== progress.crew && ["crew_started", "task_started"].includes(ev.type)) { progress.crew = ev.crew; drawHead(); }
     if (ev.type === "progress" || ev.type === "task_finished" || ev.type === "task_started") {
       const d = ev.data || {};
@@ -338,7 +350,7 @@ async function jobPage(id) {
 function usageTable(usage) {
   const rows = Object.entries(usage || {});
   if (!rows.length) return null;
-  return h("div", { class: "card" }, h("h2", {}, "Usage"), table(["Model", "Calls", "Failed", "Prompt tokens", "Completion tokens", "Cost (USD)"],
+  return h("div", { class: "card", id: "usage" }, h("h2", {}, "Usage"), table(["Model", "Calls", "Failed", "Prompt tokens", "Completion tokens", "Cost (USD)"],
     rows.map(([model, u]) => [model, u.calls, u.failed_calls, u.prompt_tokens, u.completion_tokens, u.cost === null || u.cost === undefined ? "—" : u.cost.toFixed(4)])));
 }
 
