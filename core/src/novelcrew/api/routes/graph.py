@@ -91,9 +91,11 @@ async def project_graph(project_id: str, plugins: PluginsDep, settings: Settings
         data: Any = await tool.acall(**caps)
     except ValidationError as exc:
         # the tool's own bounds on its caps (the core does not know them)
-        raise InvalidInput(
-            "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()),
-            {"tool": GRAPH_TOOL, **caps}) from None
+        # (the answer's message names each parameter and its problem: api/errors.py)
+        raise InvalidInput("the graph cannot be listed with these caps", {
+            "tool": GRAPH_TOOL, "errors": [
+                {"loc": ["query", *map(str, e["loc"])], "msg": e["msg"], "type": e["type"]}
+                for e in exc.errors()]}) from None
     except NotImplementedError as exc:
         raise BackendUnavailable(str(exc) or "this knowledge graph cannot list its contents",
                                  {"tool": GRAPH_TOOL}) from None

@@ -747,10 +747,10 @@ async function graphPage(project, query) {
   const listed = h("details", { id: "graph-list" }, h("summary", {}, `All ${graph.entities.length} entities as a list`),
     table(["Name", "Type", "Relations", "Description"], [...graph.entities].sort((a, b) => (a.type || "").localeCompare(b.type || "") || a.name.localeCompare(b.name))
       .map((e) => [e.name, e.type || "other", degree.get(e.name) || 0, e.description || ""])));
-  holder.replaceChildren(standIn, h("p", { class: "muted", id: "graph-count" }, graphCount(graph),
+  holder.replaceChildren(...[standIn, h("p", { class: "muted", id: "graph-count" }, graphCount(graph),
     shown.size < types.length ? ". Shots and looks are not drawn in a graph this size: tick them to draw them." : ""),
     graph.truncated ? graphMore(project, graph) : null, filters,
-    h("div", { id: "graph" }, svg, details), listed);
+    h("div", { id: "graph" }, svg, details), listed].filter(Boolean));  // a null would show as "null"
   const redraw = () => drawGraph(svg, graph, shown, (entity, links) => {
     details.replaceChildren(h("h2", {}, entity.name), h("span", { class: "badge" }, entity.type || ""),
       h("p", {}, entity.description || ""), h("h2", {}, "Relations"),
