@@ -119,13 +119,9 @@ def check_config(crews: list[Crew], config: dict[str, Any]) -> None:
             errors = _jsonable([{**e, "loc": ("config", *e.get("loc", ()))}
                                 for e in exc.errors(include_url=False, include_context=False,
                                                     include_input=False)])
-            first = errors[0]
-            raise InvalidInput(
-                f"invalid config for crew {crew.name!r}: "
-                f"{'.'.join(map(str, first['loc']))}: {first['msg']}"
-                + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""),
-                {"crew": crew.name, "errors": errors},
-            ) from None
+            # the answer's message names each field and its problem (api/errors.py)
+            raise InvalidInput(f"invalid config for crew {crew.name!r}",
+                               {"crew": crew.name, "errors": errors}) from None
 
 
 def _jsonable(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
