@@ -133,9 +133,10 @@ def test_a_failed_job_and_an_empty_story_are_said_in_words(server: str,
     judge = d.find_element(By.CSS_SELECTOR, "input[value=eval-judge]")
     assert not judge.is_enabled()
     assert "Needs scenes" in judge.find_element(By.XPATH, "..").text
-    # a job that failed (the API takes an empty story; the crew refuses it) says so on top
+    # a job that failed says so on top: the API refuses an empty story at submission now, so
+    # a project whose story only Payload could give (and Payload is not configured here)
     job = httpx.post(f"{server}/jobs", headers={"X-API-Key": KEY}, json={
-        "crews": ["architect"], "inputs": {"story_text": ""}}).json()
+        "crews": ["architect"], "project_id": "no-story", "inputs": {}}).json()
     deadline = time.monotonic() + 60
     while httpx.get(f"{server}/jobs/{job['id']}", headers={"X-API-Key": KEY}).json()[
             "status"] != "failed":
@@ -143,7 +144,8 @@ def test_a_failed_job_and_an_empty_story_are_said_in_words(server: str,
         time.sleep(0.2)
     _signed_in(d, server, f"/jobs/{job['id']}")
     error = wait(d).until(ec.visibility_of_element_located((By.ID, "job-error")))
-    assert error.text.startswith("This job failed: the story is empty"), error.text
+    assert error.text.startswith("This job failed: payload_read_story: Payload is not "
+                                 "configured"), error.text
     assert error.get_attribute("role") == "alert"
     # a job with no usage yet drew the word "null" where its usage table would be
     assert "null" not in d.find_element(By.TAG_NAME, "main").text.split()
@@ -306,6 +308,8 @@ def test_a_graph_cut_to_its_most_linked_entities_says_so_and_shows_more(
         count = wait(d).until(ec.visibility_of_element_located((By.ID, "graph-count")))
         assert count.text.startswith(
             "300 of 501 entities (the most linked), 299 of 500 relationships"), count.text
+        # a graph no job of this server wrote has no stand-in notice, and no "null" for it
+        assert "null" not in d.find_element(By.TAG_NAME, "main").text.split()
         wanted = d.find_element(By.ID, "graph-max")
         assert wanted.get_attribute("value") == "501"  # the whole graph, one click away
         d.find_element(By.CSS_SELECTOR, "#graph-more button").click()
