@@ -133,9 +133,10 @@ def test_a_failed_job_and_an_empty_story_are_said_in_words(server: str,
     judge = d.find_element(By.CSS_SELECTOR, "input[value=eval-judge]")
     assert not judge.is_enabled()
     assert "Needs scenes" in judge.find_element(By.XPATH, "..").text
-    # a job that failed (the API takes an empty story; the crew refuses it) says so on top
+    # a job that failed says so on top: the API refuses an empty story at submission now, so
+    # a project whose story only Payload could give (and Payload is not configured here)
     job = httpx.post(f"{server}/jobs", headers={"X-API-Key": KEY}, json={
-        "crews": ["architect"], "inputs": {"story_text": ""}}).json()
+        "crews": ["architect"], "project_id": "no-story", "inputs": {}}).json()
     deadline = time.monotonic() + 60
     while httpx.get(f"{server}/jobs/{job['id']}", headers={"X-API-Key": KEY}).json()[
             "status"] != "failed":
@@ -143,7 +144,8 @@ def test_a_failed_job_and_an_empty_story_are_said_in_words(server: str,
         time.sleep(0.2)
     _signed_in(d, server, f"/jobs/{job['id']}")
     error = wait(d).until(ec.visibility_of_element_located((By.ID, "job-error")))
-    assert error.text.startswith("This job failed: the story is empty"), error.text
+    assert error.text.startswith("This job failed: payload_read_story: Payload is not "
+                                 "configured"), error.text
     assert error.get_attribute("role") == "alert"
     # a job with no usage yet drew the word "null" where its usage table would be
     assert "null" not in d.find_element(By.TAG_NAME, "main").text.split()
@@ -245,6 +247,85 @@ def test_keyboard_and_screen_reader_basics(server: str, browser: WebDriver,
     assert {r.find_element(By.TAG_NAME, "td").text for r in rows} == {
         e["name"] for e in graph["entities"]}
     assert console_errors(d) == []
+
+
+def test_usage_grows_on_the_job_page_while_the_job_runs(server: str,
+                                                       browser: WebDriver) -> None:
+    """The usage table follows the job's model calls as they happen, not only at its end."""
+    d = browser
+    job = httpx.post(f"{server}/jobs", headers={"X-API-Key": KEY}, json={
+        "crews": ["architect", "director"], "project_id": "usage-live",
+        "inputs": {"story_text": STORY.read_text() * 12}}).json()
+    _signed_in(d, server, f"/jobs/{job['id']}")
+    # the offline model's calls and the job's state, read from the page in one go
+    seen = """const cell = document.querySelector('#usage tbody tr td:nth-child(2)');
+              const state = document.querySelector('main h1 .badge');
+              return [cell ? Number(cell.textContent) : 0, state ? state.textContent : ''];"""
+    first = wait(d, 60).until(lambda drv: (lambda r: r if r[0] > 0 else None)(
+        drv.execute_script(seen)))
+    assert first[1] == "running", first  # usage shows while the job runs
+    later = wait(d, 60).until(lambda drv: (lambda r: r if r[0] > first[0] else None)(
+        drv.execute_script(seen)))
+    assert later[1] == "running", later  # and grows before the job ends
+    ended = succeeded(server, job["id"], 300)
+    # once ended, the table is the job's record
+    wait(d, 30).until(lambda drv: drv.execute_script(seen)[1] == "succeeded")
+    assert d.execute_script(seen)[0] == ended["usage"]["offline"]["calls"]
+    assert console_errors(d) == []
+
+
+def _a_big_graph(data: Path, project: str, scenes: int) -> None:
+    """A graph of one character in ``scenes`` scenes, written where the server's graph plugin
+    reads it (its embedded store under the data dir), as the architect would write it."""
+    import asyncio
+
+    from novelcrew.context import ToolContext
+    from novelcrew.plugins import load
+    from novelcrew.settings import Settings
+
+    kg = {"chunks": [{"content": f"Scene {n}: Mara at the harbour.", "source_id": f"s{n}"}
+                     for n in range(1, scenes + 1)],
+          "entities": [{"entity_name": "Mara", "entity_type": "character",
+                        "description": "The pilot.", "source_id": "s1"}]
+          + [{"entity_name": f"Scene {n}", "entity_type": "scene", "description": f"Scene {n}.",
+              "source_id": f"s{n}"} for n in range(1, scenes + 1)],
+          "relationships": [{"src_id": "Mara", "tgt_id": f"Scene {n}", "description": "in",
+                             "keywords": "appears_in", "weight": 1.0, "source_id": f"s{n}"}
+                            for n in range(1, scenes + 1)]}
+    ctx = ToolContext(settings=Settings(data_dir=data, _env_file=None), project_id=project)
+    tool = load(["pathrag"]).registry.tool("kg_insert_custom_kg").factory(ctx)
+    asyncio.run(tool.acall(custom_kg=kg))
+
+
+def test_a_graph_cut_to_its_most_linked_entities_says_so_and_shows_more(
+        tmp_path: Path, browser: WebDriver) -> None:
+    """A graph over the graph plugin's cap (pathrag: 300 entities) is never shown as the
+    whole: the page says how much of it is drawn, and asks for more on request."""
+    d = browser
+    with serve(tmp_path) as url:
+        _a_big_graph(tmp_path, "big", 500)
+        _signed_in(d, url, "/graph/big")
+        count = wait(d).until(ec.visibility_of_element_located((By.ID, "graph-count")))
+        assert count.text.startswith(
+            "300 of 501 entities (the most linked), 299 of 500 relationships"), count.text
+        # a graph no job of this server wrote has no stand-in notice, and no "null" for it
+        assert "null" not in d.find_element(By.TAG_NAME, "main").text.split()
+        wanted = d.find_element(By.ID, "graph-max")
+        assert wanted.get_attribute("value") == "501"  # the whole graph, one click away
+        d.find_element(By.CSS_SELECTOR, "#graph-more button").click()
+        wait(d).until(ec.text_to_be_present_in_element((By.ID, "graph-count"),
+                                                       "501 entities, 500 relationships"))
+        assert "of" not in d.find_element(By.ID, "graph-count").text
+        assert d.find_elements(By.ID, "graph-more") == []
+        assert "max_entities=501" in d.current_url  # a reload shows the same graph
+        d.find_element(By.CSS_SELECTOR, "#graph-list summary").click()
+        assert len(d.find_elements(By.CSS_SELECTOR, "#graph-list tbody tr")) == 501
+        # a cap over the plugin's bound: the server's reason, in words
+        d.execute_script("location.hash = '#/graph/big?max_entities=99999'")
+        shown = wait(d).until(ec.visibility_of_element_located(
+            (By.CSS_SELECTOR, "main [role=alert]")))
+        assert "max_entities" in shown.text, shown.text
+        assert [e for e in console_errors(d) if "status of 422" not in e["message"]] == []
 
 
 def test_the_servers_address_opens_the_page(server: str, browser: WebDriver) -> None:

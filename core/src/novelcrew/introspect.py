@@ -66,6 +66,8 @@ def crew_info(plugins: Plugins, name: str, schemas: bool = False) -> dict[str, A
     if schemas:
         info["input_schema"] = crew.input_model.model_json_schema()
         info["output_schema"] = crew.output_model.model_json_schema()
+        info["config_schema"] = (crew.config_model.model_json_schema()
+                                 if crew.config_model is not None else None)
     return info
 
 

@@ -325,6 +325,13 @@ class JobRunner:
             if type == "partial":
                 await self._partial(job, crew or "", message, data)
                 return
+            if type == "llm_call" and isinstance(data.get("model"), str):
+                # the job's usage of this model so far, this call included: a client
+                # following the events shows usage as it grows, not only when the job ends
+                job.usage = _merged_usage(base_usage, ctx)
+                so_far = job.usage.get(data["model"])
+                if so_far is not None:
+                    data = {**data, "job_usage": so_far.model_dump()}
             await self.emit(job, type, crew=crew, message=message, data=data)
 
         async def on_progress(ctx: RunContext) -> None:
@@ -432,7 +439,8 @@ def _merged_models(base: list[str], ctx: RunContext) -> list[str]:
 
 def _merged_usage(base: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
     merged = {k: v.model_copy() for k, v in base.items()}
-    for model, usage in ctx.usage.items():
+    # a copy: the model layer adds a model's entry from a worker thread
+    for model, usage in list(ctx.usage.items()):
         if model in merged:
             merged[model].add(usage)
         else:

@@ -64,6 +64,10 @@ class Crew:
     #: the director plans the architect's scenes. Contract checks run them first; clients see
     #: it in ``/crews``. A crew that can also work alone (from a project's graph) still lists them.
     runs_after: tuple[str, ...] = ()
+    #: The job ``config`` keys this crew reads, as a pydantic model that lets other keys by
+    #: (a chain shares one config). A job's config is validated against it when the job is
+    #: submitted, so a bad value is a 422 naming the field, not a job that fails once it runs.
+    config_model: type[BaseModel] | None = None
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,11 @@ async def test_a_plugin_model_that_hangs_is_bounded_by_the_timeout(
     assert job.usage["scripted"].failed_calls == 1 and job.usage["scripted"].calls == 1
     failed = [e.data for e in events if e.type == "llm_call" and not e.data["ok"]]
     assert failed[0]["error"].startswith("timeout")
+    # each call's event carries the job's usage of its model so far, so a page following the
+    # events shows it grow while the job runs; the last one is the job's record
+    so_far = [e.data["job_usage"] for e in events if e.type == "llm_call"]
+    assert [(u["calls"], u["failed_calls"]) for u in so_far] == [(0, 1), (1, 1)]
+    assert so_far[-1] == job.usage["scripted"].model_dump()
 
 
 async def test_offline_takes_over_when_the_routed_provider_is_not_configured(

@@ -76,3 +76,41 @@ async def test_a_job_with_no_story_to_read_is_refused_at_submission(
                                              "inputs": {}})
         assert r.status_code == 202, r.text
         assert (await client.get("/jobs")).json()["count"] == 1
+
+
+async def test_a_config_the_architect_cannot_run_with_is_refused_at_submission(
+        tmp_path: Any, graph: RecordingGraph) -> None:
+    """``config.max_tokens`` below 256 (and the other options the architect reads, out of
+    range) is 422 naming the field when the job is submitted, on both APIs, rather than
+    202 and a job that fails once the crew starts."""
+    plugins = make_plugins(graph.plugin(), entry_points=["architect"], llm=ScriptedLLM())
+    settings = make_settings(tmp_path / "data", default_model="scripted")
+    story = {"story_text": STORY}
+    async with app_client(plugins, settings) as client:
+        for config, field in [({"max_tokens": 100}, "config.max_tokens"),
+                              ({"tasks": {"synthesise_story": {"max_tokens": 10}}},
+                               "config.tasks.synthesise_story.max_tokens"),
+                              ({"tasks": {"analyse_chunk": {"temperature": 3}}},
+                               "config.tasks.analyse_chunk.temperature"),
+                              ({"keep_graph_versions": -1}, "config.keep_graph_versions"),
+                              ({"chunk_tokens": "small"}, "config.chunk_tokens")]:
+            r = await client.post("/jobs", json={"crews": ["architect"], "inputs": story,
+                                                 "config": config})
+            assert r.status_code == 422, (config, r.text)
+            error = r.json()["error"]
+            assert error["type"] == "invalid_input" and error["details"]["crew"] == "architect"
+            assert error["message"].startswith(f"invalid config for crew 'architect': {field}:")
+            assert [".".join(map(str, e["loc"])) for e in error["details"]["errors"]] == [field]
+        r = await client.post("/crews/execute", json={"crew_type": "architect",
+                                                      "input_data": story,
+                                                      "config": {"max_tokens": 100}})
+        assert r.status_code == 422, r.text
+        assert "config.max_tokens" in r.json()["error"]
+        assert (await client.get("/jobs")).json()["count"] == 0  # nothing queued to fail
+        # the floor itself, and keys the architect does not read, are fine
+        r = await client.post("/jobs", json={"crews": ["architect"], "inputs": story, "config": {
+            "max_tokens": 256, "keep_graph_versions": 0, "tasks": {"plan_scene": {"x": 1}}}})
+        assert r.status_code == 202, r.text
+        # and a client can read what the architect takes
+        detail = (await client.get("/crews/architect")).json()
+        assert detail["config_schema"]["properties"]["max_tokens"]["anyOf"][0]["minimum"] == 256

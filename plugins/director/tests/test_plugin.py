@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
@@ -103,3 +104,34 @@ def test_task_sampling_defaults_and_job_overrides() -> None:
         task_settings({"temperature": 3}, "shot_list")
     with pytest.raises(InvalidInput, match="max_tokens"):
         task_settings({"tasks": {"shot_list": {"max_tokens": "many"}}}, "shot_list")
+
+
+async def test_a_config_the_director_cannot_run_with_is_refused_at_submission(
+        tmp_path: Any) -> None:
+    """``config.max_tokens`` below 256 or a task's temperature out of 0-2 is 422 naming the
+    field when the job is submitted, not 202 and a job that fails once the director starts."""
+    from director_fixtures import MemoryGraph, graph_plugin
+
+    from novelcrew_sdk import make_settings
+    from novelcrew_sdk.pytest_plugin import app_client
+    from novelcrew_sdk.scripted import ScriptedLLM
+
+    plugins = make_plugins(graph_plugin(MemoryGraph()), entry_points=["director"],
+                           llm=ScriptedLLM())
+    settings = make_settings(tmp_path / "data", default_model="scripted")
+    async with app_client(plugins, settings) as client:
+        for config, field in [({"max_tokens": 255}, "config.max_tokens"),
+                              ({"tasks": {"shot_list": {"max_tokens": "many"}}},
+                               "config.tasks.shot_list.max_tokens"),
+                              ({"tasks": {"scene_breakdown": {"temperature": -1}}},
+                               "config.tasks.scene_breakdown.temperature")]:
+            r = await client.post("/jobs", json={"crews": ["director"], "project_id": "p",
+                                                 "config": config})
+            assert r.status_code == 422, (config, r.text)
+            error = r.json()["error"]
+            assert error["message"].startswith(f"invalid config for crew 'director': {field}:")
+        assert (await client.get("/jobs")).json()["count"] == 0
+        r = await client.post("/jobs", json={"crews": ["director"], "project_id": "p",
+                                             "config": {"max_tokens": 256, "tasks": {
+                                                 "shot_list": {"temperature": 1}}}})
+        assert r.status_code == 202, r.text

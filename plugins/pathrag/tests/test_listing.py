@@ -27,6 +27,8 @@ async def test_lists_the_latest_analysis_of_one_project(tools: Any) -> None:
     mara = next(e for e in graph.entities if e.name == "Mara")
     assert mara.type == "character" and "new" in mara.description
     assert graph.truncated is False
+    # the counts are of this project's latest analysis, not the archive or another project
+    assert (graph.total_entities, graph.total_relationships) == (4, 3)
 
 
 async def test_caps_keep_the_most_linked_entities(tools: Any) -> None:
@@ -35,6 +37,8 @@ async def test_caps_keep_the_most_linked_entities(tools: Any) -> None:
     assert graph.entities[0].name == "Mara"  # linked to every scene
     assert len(graph.entities) == 3 and len(graph.relationships) == 1
     assert graph.truncated is True
+    # the whole graph's size, so a reader can say "3 of 9 entities"
+    assert (graph.total_entities, graph.total_relationships) == (9, 8)
 
 
 async def test_upstream_pathrag_cannot_list(plain_server_url: str, registry: Any,
@@ -42,3 +46,43 @@ async def test_upstream_pathrag_cannot_list(plain_server_url: str, registry: Any
     ctx = ToolContext(settings=make_settings(tmp_path, plain_server_url), project_id="up")
     with pytest.raises(NotImplementedError, match="cannot list"):
         await registry.tool("kg_graph").factory(ctx).acall()
+
+
+async def test_the_graph_route_says_a_listing_was_cut_and_lets_ask_for_more(
+        tmp_path: Any, registry: Any) -> None:
+    """``GET /projects/{id}/graph`` on a graph bigger than the default cap of 300: the answer
+    says it was cut and how big the whole graph is, and ``max_entities`` reaches the tool."""
+    import httpx
+
+    from novelcrew.api.app import create_app
+    from novelcrew.plugins import load
+
+    settings = make_settings(tmp_path, None)
+    tool = registry.tool("kg_insert_custom_kg").factory(
+        ToolContext(settings=settings, project_id="big"))
+    await tool.acall(custom_kg=analysis(400, "x"))  # Mara and 400 scenes, 400 links
+    app = create_app(settings, load(["pathrag"]))
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+        graph = (await client.get("/projects/big/graph")).json()
+        assert len(graph["entities"]) == 300 and graph["entities"][0]["name"] == "Mara"
+        assert graph["truncated"] is True
+        assert (graph["total_entities"], graph["total_relationships"]) == (401, 400)
+
+        whole = (await client.get("/projects/big/graph", params={"max_entities": 1000})).json()
+        assert len(whole["entities"]) == 401 and len(whole["relationships"]) == 400
+        assert whole["truncated"] is False and whole["total_entities"] == 401
+
+        # the tool's own bound on its cap, refused as the caller's mistake, not a 500
+        over = await client.get("/projects/big/graph", params={"max_entities": 10_000})
+        assert over.status_code == 422
+        error = over.json()["error"]
+        assert "query.max_entities: Input should be less than or equal to 5000" in \
+            error["message"], error
+        assert error["details"]["errors"][0]["loc"] == ["query", "max_entities"]
+        assert (await client.get("/projects/big/graph",
+                                 params={"max_entities": 0})).status_code == 422
+        # a graph never written: empty, and nothing cut
+        empty = (await client.get("/projects/none/graph")).json()
+        assert empty["entities"] == [] and empty["truncated"] is False
+        assert empty["total_entities"] == 0

@@ -206,6 +206,9 @@ class CrewPublic(BaseModel):
 class CrewDetail(CrewPublic):
     input_schema: dict[str, Any]
     output_schema: dict[str, Any]
+    config_schema: dict[str, Any] | None = Field(
+        None, description="The job config keys the crew reads (checked at submission); null "
+        "when the crew declares none.")
 
 
 class PluginPublic(BaseModel):

@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 import orjson
 import structlog
 from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 
 from novelcrew import metrics, webhooks
 from novelcrew.api import idempotency
@@ -108,6 +109,23 @@ def check_inputs(crews: list[Crew], job: Job) -> None:
         previous[crew.name] = {}
 
 
+def check_config(crews: list[Crew], config: dict[str, Any]) -> None:
+    """Validate the job's config against each crew's ``config_model`` (the options the crew
+    reads): 422 naming the field now, rather than a job that fails when the crew starts."""
+    for crew in crews:
+        if crew.config_model is None:
+            continue
+        try:
+            crew.config_model.model_validate(config)
+        except ValidationError as exc:
+            errors = _jsonable([{**e, "loc": ("config", *e.get("loc", ()))}
+                                for e in exc.errors(include_url=False, include_context=False,
+                                                    include_input=False)])
+            # the answer's message names each field and its problem (api/errors.py)
+            raise InvalidInput(f"invalid config for crew {crew.name!r}",
+                               {"crew": crew.name, "errors": errors}) from None
+
+
 def _jsonable(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{"loc": [p if isinstance(p, (str, int)) else str(p) for p in e.get("loc", ())],
              "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))} for e in errors]
@@ -130,6 +148,7 @@ def prepare(body: JobCreate, plugins: Plugins, settings: Settings) -> tuple[Job,
                                {"model": str(model)})
         registry.model_provider(model)
     check_model_options(body.config, settings)
+    check_config(crews, body.config)
     job = Job.from_create(body)
     check_inputs(crews, job)
     return job, crews

@@ -47,6 +47,41 @@ class Preferences(BaseModel):
         return "; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in items.items())
 
 
+class TaskOptions(BaseModel):
+    """One task's sampling in a job's ``config.tasks``."""
+
+    model_config = ConfigDict(extra="allow")
+
+    temperature: float | None = Field(None, ge=0, le=2, strict=True)
+    max_tokens: int | None = Field(
+        None, ge=256, strict=True,
+        description="room for the answer: below 256 a chunk's scene list cannot fit")
+
+    @field_validator("temperature", mode="before")
+    @classmethod
+    def _whole_numbers_too(cls, value: Any) -> Any:
+        """``1`` is a temperature as much as ``1.0`` (strict only refuses text and booleans)."""
+        return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+class ArchitectConfig(TaskOptions):
+    """The job ``config`` keys the architect reads, checked when the job is submitted (422
+    naming the field) instead of failing the job once it runs. Other keys pass: a chain of
+    crews shares one config."""
+
+    tasks: dict[str, TaskOptions] = Field(
+        default_factory=dict, description="per task (analyse_chunk, synthesise_story)")
+    chunk_tokens: int | None = Field(
+        None, ge=1, strict=True, description="analyse in pieces of at most this many tokens")
+    keep_graph_versions: int | None = Field(
+        None, ge=0, strict=True, description="earlier analyses kept archived in the graph")
+
+    @field_validator("tasks", mode="before")
+    @classmethod
+    def _none_is_empty(cls, value: Any) -> Any:
+        return {} if value is None else value
+
+
 class ArchitectInput(BaseModel):
     """What the architect crew takes.
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from novelcrew import Crew, Renderer, hookimpl
-from novelcrew_architect.models import ArchitectInput, StoryAnalysis
+from novelcrew_architect.models import ArchitectConfig, ArchitectInput, StoryAnalysis
 from novelcrew_architect.settings import ArchitectSettings  # noqa: F401 (known to the CLI)
 
 if TYPE_CHECKING:
@@ -62,6 +62,7 @@ def register_crews(register: Any) -> None:
         agents=("Story Structure Analyst", "Knowledge Graph Architect"),
         estimated_seconds=120,
         example_inputs=EXAMPLE_INPUTS,
+        config_model=ArchitectConfig,
     ))
 
 

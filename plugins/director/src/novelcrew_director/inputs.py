@@ -158,6 +158,37 @@ class Constraints(BaseModel):
         return out
 
 
+class TaskOptions(BaseModel):
+    """One task's sampling in a job's ``config.tasks``."""
+
+    model_config = ConfigDict(extra="allow")
+
+    temperature: float | None = Field(None, ge=0, le=2, strict=True)
+    max_tokens: int | None = Field(
+        None, ge=256, strict=True, description="room for the answer: below 256 a scene's "
+        "breakdown or shot list cannot fit")
+
+    @field_validator("temperature", mode="before")
+    @classmethod
+    def _whole_numbers_too(cls, value: Any) -> Any:
+        """``1`` is a temperature as much as ``1.0`` (strict only refuses text and booleans)."""
+        return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+class DirectorOptions(TaskOptions):
+    """The job ``config`` keys the director reads (``config.task_settings``), checked when
+    the job is submitted (422 naming the field) instead of failing the job once it runs.
+    Other keys pass: a chain of crews shares one config."""
+
+    tasks: dict[str, TaskOptions] = Field(
+        default_factory=dict, description="per task (scene_breakdown, shot_list)")
+
+    @field_validator("tasks", mode="before")
+    @classmethod
+    def _none_is_empty(cls, value: Any) -> Any:
+        return {} if value is None else value
+
+
 class DirectorInput(BaseModel):
     """Inputs of the ``director`` crew."""
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from novelcrew import Crew, Renderer, RunContext, hookimpl
-from novelcrew_director.inputs import DirectorInput
+from novelcrew_director.inputs import DirectorInput, DirectorOptions
 from novelcrew_director.models import ScenePlan
 from novelcrew_director.settings import DirectorSettings  # noqa: F401 (known to the CLI)
 
@@ -43,6 +43,7 @@ def register_crews(register: Any) -> None:
         agents=AGENTS,
         estimated_seconds=180,
         runs_after=("architect",),
+        config_model=DirectorOptions,
         example_inputs={"scenes": "1-2", "preferences": {"style": "naturalistic"},
                         "constraints": {"budget_level": "medium", "shooting_days": 2}},
     ))

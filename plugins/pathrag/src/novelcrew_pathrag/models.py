@@ -183,3 +183,7 @@ class GraphListing(BaseModel):
     entities: list[GraphEntity] = Field(default_factory=list)
     relationships: list[GraphLink] = Field(default_factory=list)
     truncated: bool = Field(False, description="True when the caps cut the listing short.")
+    total_entities: int | None = Field(
+        None, description="Entities in the whole graph, before the caps (None: not known).")
+    total_relationships: int | None = Field(
+        None, description="Relationships in the whole graph, before the caps (None: not known).")

@@ -233,12 +233,14 @@ def create_app(data_dir: Path, *, plain: bool = False) -> FastAPI:
                 if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= top:
                     raise BadRequest(f"'{key}' must be a whole number from 0 to {top}")
                 caps.append(value)
-            entities, links, truncated = await run_in_threadpool(store.listing, ns, *caps)
+            entities, links, truncated, total_entities, total_links = await run_in_threadpool(
+                store.listing, ns, *caps)
             listing = GraphListing(
                 entities=[GraphEntity(name=n, type=t, description=d) for n, t, d in entities],
                 relationships=[GraphLink(source=a, target=b, description=d, keywords=k,
                                          weight=w) for a, b, d, k, w in links],
-                truncated=truncated)
+                truncated=truncated, total_entities=total_entities,
+                total_relationships=total_links)
             return JSONResponse({"timestamp": _now(), "result": listing.model_dump()},
                                 status_code=200)
 

@@ -572,10 +572,15 @@ class GraphStore:
 
     def listing(self, ns: str, max_entities: int, max_links: int
                 ) -> tuple[list[tuple[str, str, str]], list[tuple[str, str, str, str, float]],
-                           bool]:
+                           bool, int, int]:
         """Entities ``(name, type, description)`` and links ``(source, target, description,
-        keywords, weight)`` of ``ns``, the entities with the most links first."""
+        keywords, weight)`` of ``ns``, the entities with the most links first, whether the caps
+        cut them, and the whole graph's entity and link counts (read in the same snapshot, so
+        a reader can say "300 of 1,234")."""
         with self._read() as conn:
+            total_entities, total_links = (int(conn.execute(
+                f"SELECT count(*) FROM {table} WHERE ns = ?", (ns,)).fetchone()[0])
+                for table in ("entities", "relationships"))
             rows = conn.execute(
                 "SELECT e.id, e.name, e.type, e.description, "
                 "(SELECT count(*) FROM relationships r WHERE r.ns = e.ns AND "
@@ -594,7 +599,8 @@ class GraphStore:
                         truncated = True
                         break
                     links.append((names[src], names[tgt], desc, keywords, float(weight)))
-        return [(str(r[1]), str(r[2]), str(r[3])) for r in rows], links, truncated
+        return ([(str(r[1]), str(r[2]), str(r[3])) for r in rows], links, truncated,
+                total_entities, total_links)
 
     def counts(self, ns: str) -> dict[str, int]:
         conn = self._conn()

@@ -269,6 +269,18 @@ async function jobPage(id) {
     events.append(line);
     events.scrollTop = events.scrollHeight;
     if (ev.type === "llm_call" && ev.data && ev.data.model === "offline" && !offline) { offline = true; drawHead(); }
+    // each model call carries the job's usage of its model so far: the table grows as the job
+    // runs (the larger figure wins, so an event read twice or late never takes usage back)
+    if (ev.type === "llm_call" && ev.data && ev.data.job_usage && typeof ev.data.model === "string") {
+      const was = (job.usage = job.usage || {})[ev.data.model] || {};
+      const now = { ...was };
+      for (const [k, v] of Object.entries(ev.data.job_usage)) {
+        if (typeof v === "number") now[k] = Math.max(v, typeof was[k] === "number" ? was[k] : 0);
+        else if (!(k in now)) now[k] = v;
+      }
+      job.usage[ev.data.model] = now;
+      drawHead();
+    }
     if (ev.crew && ev.crew !== progress.crew && ["crew_started", "task_started"].includes(ev.type)) { progress.crew = ev.crew; drawHead(); }
     if (ev.type === "progress" || ev.type === "task_finished" || ev.type === "task_started") {
       const d = ev.data || {};
@@ -338,7 +350,7 @@ async function jobPage(id) {
 function usageTable(usage) {
   const rows = Object.entries(usage || {});
   if (!rows.length) return null;
-  return h("div", { class: "card" }, h("h2", {}, "Usage"), table(["Model", "Calls", "Failed", "Prompt tokens", "Completion tokens", "Cost (USD)"],
+  return h("div", { class: "card", id: "usage" }, h("h2", {}, "Usage"), table(["Model", "Calls", "Failed", "Prompt tokens", "Completion tokens", "Cost (USD)"],
     rows.map(([model, u]) => [model, u.calls, u.failed_calls, u.prompt_tokens, u.completion_tokens, u.cost === null || u.cost === undefined ? "—" : u.cost.toFixed(4)])));
 }
 
@@ -697,7 +709,7 @@ async function systemPage() {
 }
 
 // --- graph ----------------------------------------------------------------------------------
-async function graphPage(project) {
+async function graphPage(project, query) {
   const input = h("input", { id: "graph-project", placeholder: "project id", value: project || "", required: true });
   const form = h("form", { class: "filters", onsubmit: (ev) => { ev.preventDefault(); location.hash = `#/graph/${encodeURIComponent(input.value.trim())}`; } },
     h("label", {}, "Project ", input), h("button", { type: "submit" }, "Show"));
@@ -705,7 +717,10 @@ async function graphPage(project) {
   main.replaceChildren(h("h1", {}, "Knowledge graph"), form, holder);
   if (!project) { holder.append(h("p", { class: "muted" }, "Enter a project id to see its story graph.")); return; }
   // the graph carries no model of its own: the project's latest finished job wrote it
-  const [graph, latest] = await Promise.all([api(`/projects/${encodeURIComponent(project)}/graph`),
+  // the graph plugin lists the most-linked entities up to a cap (pathrag: 300): "more" asks
+  // for a bigger cap, kept in the address so a reload or a shared link shows the same graph
+  const caps = new URLSearchParams([...query].filter(([k]) => k === "max_entities" || k === "max_links"));
+  const [graph, latest] = await Promise.all([api(`/projects/${encodeURIComponent(project)}/graph${caps.toString() ? `?${caps}` : ""}`),
     api(`/jobs?${new URLSearchParams({ project_id: project, status: "succeeded", limit: "1", results: "false" })}`).catch(() => ({ data: [] }))]);
   const writer = (latest.data || [])[0];
   const standIn = writer && isOffline(writer)
@@ -732,15 +747,37 @@ async function graphPage(project) {
   const listed = h("details", { id: "graph-list" }, h("summary", {}, `All ${graph.entities.length} entities as a list`),
     table(["Name", "Type", "Relations", "Description"], [...graph.entities].sort((a, b) => (a.type || "").localeCompare(b.type || "") || a.name.localeCompare(b.name))
       .map((e) => [e.name, e.type || "other", degree.get(e.name) || 0, e.description || ""])));
-  holder.replaceChildren(standIn, h("p", { class: "muted" }, `${graph.entities.length} entities, ${graph.relationships.length} relationships`,
-    shown.size < types.length ? ". Shots and looks are not drawn in a graph this size: tick them to draw them." : ""), filters,
-    h("div", { id: "graph" }, svg, details), listed);
+  holder.replaceChildren(...[standIn, h("p", { class: "muted", id: "graph-count" }, graphCount(graph),
+    shown.size < types.length ? ". Shots and looks are not drawn in a graph this size: tick them to draw them." : ""),
+    graph.truncated ? graphMore(project, graph) : null, filters,
+    h("div", { id: "graph" }, svg, details), listed].filter(Boolean));  // a null would show as "null"
   const redraw = () => drawGraph(svg, graph, shown, (entity, links) => {
     details.replaceChildren(h("h2", {}, entity.name), h("span", { class: "badge" }, entity.type || ""),
       h("p", {}, entity.description || ""), h("h2", {}, "Relations"),
       h("ul", {}, links.map((l) => h("li", {}, `${l.source} → ${l.target}${l.description ? `: ${l.description}` : ""}`))));
   });
   redraw();
+}
+
+// "300 of 1,234 entities (the most linked)" when the listing was cut, never a part as the whole
+function graphCount(graph) {
+  const n = (x) => x.toLocaleString("en");
+  const of = (shown, total) => (total != null && total > shown ? `${n(shown)} of ${n(total)}` : n(shown));
+  const entities = `${of(graph.entities.length, graph.total_entities)} entities${graph.truncated ? " (the most linked)" : ""}`;
+  const links = `${of(graph.relationships.length, graph.total_relationships)} relationships`;
+  return `${entities}, ${links}${graph.truncated && graph.total_entities == null ? ": the graph was cut to its most-linked entities" : ""}`;
+}
+
+function graphMore(project, graph) {
+  const wanted = h("input", { id: "graph-max", type: "number", min: "1", required: true,
+    value: String(graph.total_entities ?? graph.entities.length * 2) });
+  return h("form", { class: "filters", id: "graph-more", onsubmit: (ev) => {
+    ev.preventDefault();
+    const caps = new URLSearchParams({ max_entities: wanted.value });
+    // the relationships among more entities: all of them, unless the graph plugin does not say
+    if (graph.total_relationships != null) caps.set("max_links", String(Math.max(graph.total_relationships, 1)));
+    location.hash = `#/graph/${encodeURIComponent(project)}?${caps}`;
+  } }, h("label", {}, "Show up to ", wanted, " entities"), h("button", { type: "submit" }, "Show more"));
 }
 
 // --- router ---------------------------------------------------------------------------------
@@ -760,7 +797,7 @@ async function route() {
     if (parts[0] === "jobs" && parts[1]) await jobPage(decodeURIComponent(parts[1]));
     else if (parts[0] === "new") await newPage();
     else if (parts[0] === "system") await systemPage();
-    else if (parts[0] === "graph") await graphPage(parts[1] ? decodeURIComponent(parts[1]) : "");
+    else if (parts[0] === "graph") await graphPage(parts[1] ? decodeURIComponent(parts[1]) : "", new URLSearchParams(query || ""));
     else await jobsPage(new URLSearchParams(query || ""));
   } catch (err) {
     main.replaceChildren(failure(err));

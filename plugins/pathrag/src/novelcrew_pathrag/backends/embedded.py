@@ -93,13 +93,14 @@ class EmbeddedBackend:
         return GraphVersion(version=version, archived=archived, removed=removed)
 
     async def listing(self, scope: str, max_entities: int, max_links: int) -> GraphListing:
-        entities, links, truncated = await asyncio.to_thread(
+        entities, links, truncated, total_entities, total_links = await asyncio.to_thread(
             self.store.listing, scope, max_entities, max_links)
         return GraphListing(
             entities=[GraphEntity(name=n, type=t, description=d) for n, t, d in entities],
             relationships=[GraphLink(source=a, target=b, description=d, keywords=k, weight=w)
                            for a, b, d, k, w in links],
-            truncated=truncated)
+            truncated=truncated, total_entities=total_entities,
+            total_relationships=total_links)
 
     async def health(self) -> Health:
         try:
