@@ -173,7 +173,7 @@ def test_a_story_over_the_servers_limit_is_refused_on_the_form(tmp_path: Path,
 
 def test_a_server_that_went_away_is_said_in_words(tmp_path: Path, browser: WebDriver) -> None:
     d = browser
-    with serve(tmp_path) as url:
+    with serve(tmp_path, crash=True) as url:
         job = httpx.post(f"{url}/jobs", headers={"X-API-Key": KEY}, json={
             "crews": ["architect", "director"],
             "inputs": {"story_text": STORY.read_text() * 12}}).json()

@@ -27,8 +27,10 @@ CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 
 
 @contextmanager
-def serve(data: Path, **extra_env: str) -> Iterator[str]:
-    """A real ``novelcrew serve`` with the installed plugins (``extra_env`` may limit them)."""
+def serve(data: Path, *, crash: bool = False, **extra_env: str) -> Iterator[str]:
+    """A real ``novelcrew serve`` with the installed plugins (``extra_env`` may limit them),
+    stopped at the end as an operator stops it, or with ``crash`` killed where it stands (a
+    stopped server drains: it finishes its job and its event streams first)."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("NOVELCREW_")}
     env.update(NOVELCREW_API_KEYS=KEY, NOVELCREW_DATA_DIR=str(data), NOVELCREW_MODEL="offline",
@@ -44,7 +46,11 @@ def serve(data: Path, **extra_env: str) -> Iterator[str]:
         wait_for_http(f"{url}/openapi.json", proc, timeout=60, log=data / "serve.log")
         yield url
     finally:
-        stop_process(proc)
+        if crash:
+            proc.kill()
+            proc.wait()
+        else:
+            stop_process(proc)
 
 
 def wait(driver: WebDriver, timeout: float = 30) -> WebDriverWait[WebDriver]:
