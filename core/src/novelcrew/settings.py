@@ -209,6 +209,15 @@ class Settings(BaseSettings):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
 
+    @field_validator("data_dir", mode="before")
+    @classmethod
+    def _named_dir(cls, value: Any) -> Any:
+        """``NOVELCREW_DATA_DIR=`` (a blank line in an env file) is ``Path("")``, the current
+        folder: the job store and graph landed wherever the command happened to start."""
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("is empty: name a folder, or leave it unset for .novelcrew")
+        return value
+
     @field_validator("webhook_allow")
     @classmethod
     def _allow_entries(cls, value: list[str]) -> list[str]:

@@ -56,6 +56,17 @@ def test_a_bad_setting_is_one_line_naming_the_variable(tmp_path: Path) -> None:
     assert len(out.stderr.strip().splitlines()) == 1
 
 
+def test_an_empty_data_dir_is_refused_not_taken_for_the_current_folder(tmp_path: Path) -> None:
+    """``NOVELCREW_DATA_DIR=`` left blank in an env file put the job store in whatever folder
+    the command started in."""
+    out = run("serve", "--port", str(free_port()), cwd=tmp_path, NOVELCREW_DATA_DIR="")
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.strip().splitlines() == [
+        "novelcrew: error: bad setting NOVELCREW_DATA_DIR='': Value error, is empty: name a "
+        "folder, or leave it unset for .novelcrew"]
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_an_unknown_job_backend_is_one_line_not_a_traceback(tmp_path: Path) -> None:
     """Backends come from plugins, so the name is checked when the server builds its
     backend: it was a ``BackendUnavailable`` traceback with exit status 1."""
