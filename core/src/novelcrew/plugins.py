@@ -412,7 +412,7 @@ def get_plugins() -> Plugins:
 
 
 def reset_plugins() -> None:
-    """Forget loaded plugins (tests, and after installing a package in-process)."""
+    """Forget loaded plugins, so the next ``get_plugins()`` loads them afresh (tests)."""
     global _loaded
     with _lock:
         _loaded = None
