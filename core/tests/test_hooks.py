@@ -334,6 +334,17 @@ def test_every_hookspec_is_typed(hook: str) -> None:
         assert hints["register"] == Callable[[spec], None]
 
 
+def test_job_backend_spec_is_what_docs_hooks_md_documents() -> None:
+    """``JobBackendSpec(name, description, factory)`` is the whole spec (docs/hooks.md): a
+    field the core never reads would let an author believe it configures the backend."""
+    import dataclasses
+
+    assert [f.name for f in dataclasses.fields(JobBackendSpec)] == [
+        "name", "description", "factory"]
+    assert "`register(JobBackendSpec(name, description, factory))`" in (
+        Path(__file__).parents[2] / "docs" / "hooks.md").read_text()
+
+
 def test_public_names_are_exactly_the_intended_ones() -> None:
     import novelcrew
 

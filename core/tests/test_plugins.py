@@ -10,6 +10,7 @@ import pytest
 from nc_plugin_dists import COUNTER
 from typer.testing import CliRunner
 
+import novelcrew
 from novelcrew.errors import RegistrationError, ToolMissing
 from novelcrew.plugins import load
 
@@ -107,6 +108,8 @@ def test_allow_list_limits_what_loads(fake_dist):
     none = load(allow=[])
     assert [i.name for i in none.list() if not i.builtin] == []
     assert "inline" in none.registry.backends  # built-ins always load
+    # a built-in is listed at the core's own version (``/plugins``, ``novelcrew plugins``)
+    assert {i.version for i in none.list() if i.builtin} == {novelcrew.__version__}
 
 
 def test_allow_list_from_environment(fake_dist, monkeypatch):

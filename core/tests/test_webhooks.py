@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import json
 import threading
 from collections.abc import Iterator
@@ -26,12 +28,17 @@ from novelcrew.webhooks import (
     deliver_webhook,
     drain_webhooks,
     sign,
-    verify,
     webhook_counts,
 )
 from novelcrew_sdk.testing import free_port, stop_process
 
 SECRET = "s3cret-for-tests"
+
+
+def verify(body: bytes, secret: str, header: str | None) -> bool:
+    """What a receiver does (examples/client/webhook_receiver.py), independent of ``sign``."""
+    digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(f"sha256={digest}", header or "")
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""One introspection function per listing, shared by the HTTP API and the CLI."""
+"""One introspection function per HTTP listing; `plugin_list` feeds `novelcrew plugins` too."""
 
 from __future__ import annotations
 
@@ -43,8 +43,7 @@ def problems(plugins: Plugins) -> list[str]:
     return found
 
 
-def crew_list(plugins: Plugins | None = None) -> list[dict[str, Any]]:
-    plugins = plugins or get_plugins()
+def crew_list(plugins: Plugins) -> list[dict[str, Any]]:
     return [crew_info(plugins, name) for name in sorted(plugins.registry.crews)]
 
 
@@ -71,8 +70,7 @@ def crew_info(plugins: Plugins, name: str, schemas: bool = False) -> dict[str, A
     return info
 
 
-def tool_list(plugins: Plugins | None = None) -> list[dict[str, Any]]:
-    plugins = plugins or get_plugins()
+def tool_list(plugins: Plugins) -> list[dict[str, Any]]:
     return [
         {
             "name": name,
@@ -84,8 +82,7 @@ def tool_list(plugins: Plugins | None = None) -> list[dict[str, Any]]:
     ]
 
 
-def model_list(plugins: Plugins | None = None) -> list[dict[str, Any]]:
-    plugins = plugins or get_plugins()
+def model_list(plugins: Plugins) -> list[dict[str, Any]]:
     return [
         {
             "provider": name,
@@ -97,9 +94,8 @@ def model_list(plugins: Plugins | None = None) -> list[dict[str, Any]]:
     ]
 
 
-def export_list(plugins: Plugins | None = None) -> list[dict[str, Any]]:
+def export_list(plugins: Plugins) -> list[dict[str, Any]]:
     """``GET /exports`` and the web UI's export buttons: every registered export format."""
-    plugins = plugins or get_plugins()
     return [
         {
             "name": name,

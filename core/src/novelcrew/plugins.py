@@ -27,7 +27,7 @@ from urllib.request import url2pathname
 
 import pluggy
 
-from novelcrew import hookspecs
+from novelcrew import __version__, hookspecs
 from novelcrew.errors import RegistrationError
 from novelcrew.registry import Registry
 
@@ -356,7 +356,7 @@ def load(allow: list[str] | object | None = ..., *, include_entry_points: bool =
     registry = Registry(tool_hint=plugins_offering_tool, load_failures=lambda: sorted(
         name for name, info in infos.items() if info.error and not info.crews))
     for modname in builtins:
-        info = PluginInfo(name=modname, builtin=True, version=_core_version())
+        info = PluginInfo(name=modname, builtin=True, version=__version__)
         infos[modname] = info
         try:
             _register_plugin(pm, registry, importlib.import_module(modname), modname, info)
@@ -412,7 +412,7 @@ def get_plugins() -> Plugins:
 
 
 def reset_plugins() -> None:
-    """Forget loaded plugins (tests, and after installing a package in-process)."""
+    """Forget loaded plugins, so the next ``get_plugins()`` loads them afresh (tests)."""
     global _loaded
     with _lock:
         _loaded = None
@@ -473,12 +473,3 @@ def _package_folder(top: str) -> Path | None:
     if spec.submodule_search_locations:
         return Path(next(iter(spec.submodule_search_locations)))
     return Path(spec.origin).parent if spec.origin else None
-
-
-def _core_version() -> str | None:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("novelcrew")
-    except PackageNotFoundError:
-        return None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel
@@ -100,12 +100,11 @@ class Model:
 
 @dataclass(frozen=True)
 class JobBackendSpec:
-    """A job backend by name: ``factory(settings, registry)`` returns a ``JobBackend``."""
+    """A job backend by name: ``factory(settings, plugins)`` returns a ``JobBackend``."""
 
     name: str
     description: str
     factory: Callable[[Settings, Any], JobBackend]
-    options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

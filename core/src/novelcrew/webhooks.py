@@ -180,11 +180,6 @@ def sign(body: bytes, secret: str) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def verify(body: bytes, secret: str, header: str | None) -> bool:
-    """Check a signature header in constant time (what a receiver does)."""
-    return bool(header) and hmac.compare_digest(sign(body, secret), header or "")
-
-
 def _worth_retrying(exc: BaseException) -> bool:
     """Connection errors, timeouts, 429 and 5xx; not other answers, nor a refused target."""
     if isinstance(exc, httpx.HTTPStatusError):

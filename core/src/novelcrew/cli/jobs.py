@@ -1,4 +1,4 @@
-"""``novelcrew jobs list|show|cancel``: jobs on a running server, over its HTTP API.
+"""``novelcrew jobs list|show|cancel|retry``: jobs on a running server, over its HTTP API.
 
 ``show --follow`` streams the job's Server-Sent Events as a live progress bar, reconnecting
 with ``Last-Event-ID`` if the connection drops, then prints the result. ``sse_events`` and
@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 
@@ -18,7 +18,7 @@ DEFAULT_URL = "http://127.0.0.1:5001"
 EXIT_FAILED = 1
 EXIT_CANCELLED = 130
 
-jobs_app = typer.Typer(help="List, show, follow and cancel jobs on a running server.",
+jobs_app = typer.Typer(help="List, show, follow, cancel and retry jobs on a running server.",
                        no_args_is_help=True)
 
 UrlOpt = typer.Option(DEFAULT_URL, "--url", envvar="NOVELCREW_URL",
@@ -155,9 +155,18 @@ def _decode(data: list[str]) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def _fail(exc: ServerError) -> None:
+def _fail(exc: ServerError) -> NoReturn:
     typer.echo(f"error: {exc}", err=True)
     raise typer.Exit(EXIT_FAILED)
+
+
+def _ask(url: str, api_key: str | None, method: str, path: str, **kwargs: Any) -> Any:
+    """One request to the server; an error ends the command with exit 1."""
+    try:
+        with ServerClient(url, api_key) as client:
+            return client.request(method, path, **kwargs)
+    except ServerError as exc:
+        _fail(exc)
 
 
 def _age(value: str | None) -> str:
@@ -192,11 +201,7 @@ def list_command(
         params["project_id"] = project_id
     if status:
         params["status"] = status
-    try:
-        with ServerClient(url, api_key) as client:
-            page = client.request("GET", "/jobs", params=params)
-    except ServerError as exc:
-        _fail(exc)
+    page = _ask(url, api_key, "GET", "/jobs", params=params)
     if as_json:
         typer.echo(json.dumps(page, indent=2))
         return
@@ -263,11 +268,7 @@ def cancel_command(
     api_key: str | None = KeyOpt,
 ) -> None:
     """Cancel a job: a queued one at once, a running one at its next step."""
-    try:
-        with ServerClient(url, api_key) as client:
-            job = client.request("POST", f"/jobs/{job_id}/cancel")
-    except ServerError as exc:
-        _fail(exc)
+    job = _ask(url, api_key, "POST", f"/jobs/{job_id}/cancel")
     state = job.get("status")
     if state == "cancelled":
         typer.echo(f"job {job_id} cancelled")
@@ -282,11 +283,7 @@ def retry_command(
     api_key: str | None = KeyOpt,
 ) -> None:
     """Run a failed or cancelled job again, as a new job with the same story and options."""
-    try:
-        with ServerClient(url, api_key) as client:
-            job = client.request("POST", f"/jobs/{job_id}/retry")
-    except ServerError as exc:
-        _fail(exc)
+    job = _ask(url, api_key, "POST", f"/jobs/{job_id}/retry")
     typer.echo(f"job {job_id} retried as {job.get('id')} ({job.get('status')})")
 
 

@@ -91,7 +91,7 @@ class KeptAnswers:
         settings = ctx.settings
         self.job_id = ctx.job_id
         self.crew = ctx.crew
-        self.store: ReplyStore | None = getattr(ctx, "replies", None)
+        self.store: ReplyStore | None = ctx.replies
         self.cache = cache_enabled(ctx.config, settings)
         self.ttl = settings.llm_cache_ttl_seconds or None
         self.recording = Recording.of(settings)

@@ -531,7 +531,7 @@ class RoutedLLM(BaseLLM):
             return fn(*args)
         except NovelcrewError as exc:
             give_up(self._ctx, exc)
-            if isinstance(exc, BudgetExceeded | NotRecorded) and hasattr(self._ctx, "halt"):
+            if isinstance(exc, BudgetExceeded | NotRecorded):
                 self._ctx.halt = exc  # the job cannot go on, whatever the crew makes of it
             raise
 

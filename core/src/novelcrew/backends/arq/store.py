@@ -367,10 +367,6 @@ class RedisStore(JobStore):
         if owner:
             self._owners[job_id] = owner
 
-    def lost(self, job_id: str) -> bool:
-        """Whether a write for ``job_id`` was refused because another worker holds it."""
-        return job_id in self._fenced
-
     async def untrack(self, job_id: str) -> None:
         """The run ended: write what is held for it and stop holding its events."""
         try:
@@ -495,17 +491,6 @@ class RedisStore(JobStore):
                 pipe.hmget(self.keys.job(job_id), ["record", "events_count", "cancel_requested"])
             rows = await pipe.execute()
         return [job for job in map(self._decode, rows) if job is not None]
-
-    async def cancel_requested(self, job_ids: list[str]) -> set[str]:
-        """Which of ``job_ids`` have a cancellation requested (the workers' safety net)."""
-        if not job_ids:
-            return set()
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for job_id in job_ids:
-                pipe.hget(self.keys.job(job_id), "cancel_requested")
-            flags = await pipe.execute()
-        return {job_id for job_id, flag in zip(job_ids, flags, strict=True)
-                if flag in (b"1", "1")}
 
     def _index(self, project_id: str | None, status: JobStatus | None,
                tenant: str | None = None) -> str:

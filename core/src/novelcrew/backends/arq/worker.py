@@ -119,9 +119,7 @@ class WorkerSettings:
 
 
 def worker_settings(settings: Settings, plugins: Plugins | None = None, *,
-                    concurrency: int | None = None, burst: bool = False,
-                    handle_signals: bool = True,
-                    state: WorkerState | None = None) -> WorkerSettings:
+                    burst: bool = False, state: WorkerState | None = None) -> WorkerSettings:
     """arq settings for a novelcrew worker; ``plugins`` default to the process's plugins."""
     from arq.connections import RedisSettings
 
@@ -130,7 +128,7 @@ def worker_settings(settings: Settings, plugins: Plugins | None = None, *,
             from novelcrew.plugins import get_plugins
 
             plugins = get_plugins()
-        state = WorkerState(settings, plugins, concurrency=concurrency or settings.concurrency)
+        state = WorkerState(settings, plugins, concurrency=settings.concurrency)
     ws = WorkerSettings(
         functions=[run_job],
         queue_name=settings.queue_name,
@@ -144,7 +142,7 @@ def worker_settings(settings: Settings, plugins: Plugins | None = None, *,
         job_completion_wait=max(0, round(settings.worker_grace_seconds)),
         health_check_interval=60.0,
         burst=burst,
-        handle_signals=handle_signals,
+        handle_signals=True,
         on_startup=state.startup,
         on_shutdown=state.shutdown,
         ctx={"novelcrew": state},
