@@ -266,3 +266,24 @@ async def test_a_repeated_retry_call_makes_one_new_job(make_client: AppClient) -
     assert again.json()["id"] == first.json()["id"] != failed
     assert again.headers["idempotent-replayed"] == "true"
     assert await job_count(client) == 2
+
+
+async def test_a_browser_on_an_allowed_origin_may_send_the_key_and_see_the_replay(
+        make_client: AppClient) -> None:
+    """CORS: the preflight lets `Idempotency-Key` through (a browser refuses to send a header
+    the server did not allow) and `Idempotent-Replayed` is exposed to the page's script."""
+    client = await make_client(cors_origins=["https://app.example"])
+    origin = {"Origin": "https://app.example"}
+    for path in ("/jobs", "/crews/execute", "/jobs/some-job/retry"):
+        r = await client.options(path, headers={
+            **origin, "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type, idempotency-key"})
+        assert r.status_code == 200, (path, r.text)
+        assert "idempotency-key" in r.headers["access-control-allow-headers"].lower()
+    key = {**origin, "Idempotency-Key": "from-a-browser"}
+    first = await client.post("/jobs", json=JOB, headers=key)
+    again = await client.post("/jobs", json=JOB, headers=key)
+    assert again.json()["id"] == first.json()["id"]
+    assert again.headers["idempotent-replayed"] == "true"
+    exposed = again.headers["access-control-expose-headers"].lower().replace(" ", "").split(",")
+    assert "idempotent-replayed" in exposed
