@@ -94,6 +94,45 @@ def test_registry_refuses_clash_directly():
     assert "novelcrew.default_plugins.offline" in str(err.value) and "mine" in str(err.value)
 
 
+def test_a_config_model_must_be_a_pydantic_model_that_lets_other_keys_through():
+    """A crew's ``config_model`` checks every job's whole config (core's options such as
+    ``model``, and the other crews' keys of a chain): one that is not a pydantic model made
+    every submission naming the crew a 500, and one that forbids extra keys refused every
+    job that chose a model. The registry refuses both, naming the crew."""
+    from pydantic import BaseModel, ConfigDict
+
+    from novelcrew import Crew
+
+    class In(BaseModel):
+        story_text: str
+
+    class Strict(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        depth: int = 1
+
+    class Loose(BaseModel):
+        depth: int = 1
+
+    async def run(ctx, inputs):
+        return In(story_text="")
+
+    def crew(config_model):
+        return Crew(name="configured", description="x", input_model=In, output_model=In,
+                    run=run, config_model=config_model)
+
+    plugins = load(allow=[])
+    for bad, says in ((dict, "config_model must be a pydantic model"),
+                      (Strict, "other keys")):
+        with pytest.raises(RegistrationError) as err:
+            plugins.registry.register_crew(crew(bad), "mine")
+        assert "'configured'" in str(err.value) and says in str(err.value)
+        assert "configured" not in plugins.registry.crews
+    plugins.registry.register_crew(crew(Loose), "mine")
+    plugins.registry.register_crew(Crew(name="plain", description="x", input_model=In,
+                                        output_model=In, run=run), "mine")
+    assert {"configured", "plain"} <= set(plugins.registry.crews)
+
+
 def test_invalid_names_and_types_are_refused(fake_dist):
     fake_dist("badname-plugin", "badname_plugin", crew_plugin("Bad Name!"))
     plugins = load(allow=None)

@@ -79,6 +79,19 @@ class Registry:
                 raise RegistrationError(
                     f"crew {crew.name!r} of plugin {plugin!r}: {label} must be a pydantic model"
                 )
+        config = crew.config_model
+        if config is not None:
+            if not (isinstance(config, type) and issubclass(config, BaseModel)):
+                raise RegistrationError(
+                    f"crew {crew.name!r} of plugin {plugin!r}: config_model must be a pydantic "
+                    f"model (or None), got {config!r}", {"crew": crew.name, "plugin": plugin})
+            if config.model_config.get("extra") == "forbid":
+                # a job's config also holds core's options and a chain's other crews' keys
+                raise RegistrationError(
+                    f"crew {crew.name!r} of plugin {plugin!r}: config_model must let other keys "
+                    "through (not extra='forbid'): a job's config also holds core's options "
+                    "(model, temperature...) and the keys of the other crews of a chain",
+                    {"crew": crew.name, "plugin": plugin})
         if not callable(crew.run):
             raise RegistrationError(f"crew {crew.name!r} of plugin {plugin!r}: run is not callable")
         if not _is_async(crew.run):

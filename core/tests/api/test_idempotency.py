@@ -20,10 +20,11 @@ from apihelpers import wait_job
 from conftest import AppClient, make_settings
 from nc_redis_server import redis_server
 
-from novelcrew.api import idempotency
+from novelcrew.api import idempotency, submission
 from novelcrew.api.app import create_app
 from novelcrew.api.schemas import JobCreate
 from novelcrew.backends import IdempotencyClaim
+from novelcrew.errors import InvalidInput
 
 JOB = {"crews": ["echo"], "project_id": "p1", "inputs": {"story_text": "Maya opened the door"}}
 EXECUTE = {"crew_type": "echo", "project_id": "p1", "user_id": "u1",
@@ -210,6 +211,38 @@ async def test_a_repeat_while_the_first_is_being_accepted_is_409(
     assert await job_count(client) == 0
 
 
+async def test_a_repeat_racing_a_refused_first_request_is_checked_afresh(
+        make_server: MakeServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first request claimed the key, then was refused (its webhook host did not
+    resolve in time) and freed it: a repeat already waiting for the first's job takes the
+    key and is checked itself, as the docs promise, rather than waiting out WAIT_SECONDS
+    for a job that will never exist and answering 409."""
+    monkeypatch.setattr(idempotency, "WAIT_SECONDS", 3.0)
+    calls: list[str | None] = []
+
+    async def slow_then_fine(url: str | None, settings: Any) -> None:
+        calls.append(url)
+        if len(calls) == 1:  # the first request: slow, then refused
+            await asyncio.sleep(0.3)
+            raise InvalidInput("webhook_url host did not resolve within 5s",
+                               {"field": "webhook_url"})
+
+    monkeypatch.setattr(submission, "check_webhook", slow_then_fine)
+    client = await make_server()
+    body = {**JOB, "webhook_url": "https://hooks.example.com/nc"}
+    key = {"Idempotency-Key": "first-refused"}
+    first = asyncio.create_task(client.post("/jobs", json=body, headers=key))
+    while not calls:
+        await asyncio.sleep(0.01)
+    started = time.monotonic()
+    again = await client.post("/jobs", json=body, headers=key)
+    assert (await first).status_code == 422
+    assert again.status_code == 202, again.text
+    assert "idempotent-replayed" not in again.headers
+    assert time.monotonic() - started < 2.0
+    assert await job_count(client) == 1
+
+
 async def test_the_header_is_in_the_openapi_document(make_server: MakeServer) -> None:
     client = await make_server()
     paths = (await client.get("/openapi.json")).json()["paths"]
@@ -233,3 +266,24 @@ async def test_a_repeated_retry_call_makes_one_new_job(make_client: AppClient) -
     assert again.json()["id"] == first.json()["id"] != failed
     assert again.headers["idempotent-replayed"] == "true"
     assert await job_count(client) == 2
+
+
+async def test_a_browser_on_an_allowed_origin_may_send_the_key_and_see_the_replay(
+        make_client: AppClient) -> None:
+    """CORS: the preflight lets `Idempotency-Key` through (a browser refuses to send a header
+    the server did not allow) and `Idempotent-Replayed` is exposed to the page's script."""
+    client = await make_client(cors_origins=["https://app.example"])
+    origin = {"Origin": "https://app.example"}
+    for path in ("/jobs", "/crews/execute", "/jobs/some-job/retry"):
+        r = await client.options(path, headers={
+            **origin, "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type, idempotency-key"})
+        assert r.status_code == 200, (path, r.text)
+        assert "idempotency-key" in r.headers["access-control-allow-headers"].lower()
+    key = {**origin, "Idempotency-Key": "from-a-browser"}
+    first = await client.post("/jobs", json=JOB, headers=key)
+    again = await client.post("/jobs", json=JOB, headers=key)
+    assert again.json()["id"] == first.json()["id"]
+    assert again.headers["idempotent-replayed"] == "true"
+    exposed = again.headers["access-control-expose-headers"].lower().replace(" ", "").split(",")
+    assert "idempotent-replayed" in exposed

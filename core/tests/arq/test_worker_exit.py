@@ -95,3 +95,54 @@ async def test_a_worker_stopped_during_a_model_call_exits_after_its_grace_period
         done = await until_terminal(backend, job.id, timeout=120)
         assert done.status is JobStatus.succeeded, done.error
         assert done.attempts == 2
+
+
+#: a worker whose every reconnect waits a minute (the longest wait of a real outage is 30 s)
+WORKER_AWAY_FROM_REDIS = """
+import sys
+from novelcrew.backends.arq import worker
+from novelcrew.cli import app
+
+worker.RECONNECT_MIN = 60.0
+sys.argv = ["novelcrew", "worker", "--redis-url", sys.argv[1]]
+app()
+"""
+
+
+def test_a_worker_that_cannot_reach_redis_stops_on_sigterm(tmp_path: Path) -> None:
+    """An operator stops a worker during a Redis outage (``systemctl stop``, a rolling
+    restart): the SIGTERM that lands while it waits to reconnect was logged ("shutdown on
+    SIGTERM") and then ignored, the worker connecting again for ever until the service
+    manager killed it."""
+    import os
+    import socket
+    import sys
+
+    with socket.socket() as free:  # a port nothing listens on
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    log = tmp_path / "worker.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NOVELCREW_")}
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", WORKER_AWAY_FROM_REDIS, f"redis://127.0.0.1:{port}/0"],
+            cwd=tmp_path, env={**env, "NOVELCREW_PLUGINS": ""}, stdout=out,
+            stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120
+        while "worker_redis_lost" not in log.read_text() and time.monotonic() < deadline:
+            assert proc.poll() is None, log.read_text()[-2000:]
+            time.sleep(0.2)
+        assert "worker_redis_lost" in log.read_text()
+        time.sleep(0.5)  # into the wait before the next reconnect
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            pytest.fail("the worker did not stop on SIGTERM while Redis was away:\n"
+                        + log.read_text()[-1500:])
+        assert proc.returncode == 0, log.read_text()[-1500:]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

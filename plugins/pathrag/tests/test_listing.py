@@ -86,3 +86,42 @@ async def test_the_graph_route_says_a_listing_was_cut_and_lets_ask_for_more(
         empty = (await client.get("/projects/none/graph")).json()
         assert empty["entities"] == [] and empty["truncated"] is False
         assert empty["total_entities"] == 0
+
+
+SHOW_GRAPH_FIRST = """
+import asyncio, json, os, sys
+import httpx
+from novelcrew.api.app import create_app
+from novelcrew.plugins import load
+from novelcrew.settings import Settings
+
+async def main():
+    app = create_app(Settings(data_dir=sys.argv[1]), load(["pathrag"]))
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        status = (await client.get("/projects/p/graph")).status_code
+    print(json.dumps({"status": status, "crewai": "crewai" in sys.modules,
+                      "env": {k: v for k, v in os.environ.items() if k.startswith("CREWAI_")}}))
+
+asyncio.run(main())
+"""
+
+
+def test_the_graph_route_prepares_crewai_before_the_tool_imports_it(tmp_path: Any) -> None:
+    """The web UI's Graph page may be a fresh server's first request: building the graph tool
+    imports crewAI, which reads its environment once, at import. Without ``prepare`` first,
+    crewAI's telemetry stayed on, its tracing undeclined and its storage under ``$HOME`` for
+    the life of the process."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CREWAI_", "NOVELCREW_"))}
+    out = subprocess.run([sys.executable, "-c", SHOW_GRAPH_FIRST, str(tmp_path / "data")],
+                         env=env, capture_output=True, text=True, timeout=180, check=True)
+    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    assert seen["status"] == 200 and seen["crewai"] is True
+    assert seen["env"].get("CREWAI_DISABLE_TELEMETRY") == "true"
+    assert seen["env"].get("CREWAI_TRACING_ENABLED") == "false"
+    assert seen["env"].get("CREWAI_STORAGE_DIR", "").startswith(str(tmp_path / "data"))

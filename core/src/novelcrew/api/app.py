@@ -25,7 +25,7 @@ from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel
 
 from novelcrew import __version__, metrics
-from novelcrew.api import errors
+from novelcrew.api import errors, idempotency
 from novelcrew.api.auth import ApiKeys, limit_by_client, require_key
 from novelcrew.api.deadlines import RequestDeadlines
 from novelcrew.api.middleware import BodySizeLimit, RequestLog
@@ -126,8 +126,9 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None,
             CORSMiddleware,  # outermost, so preflights and error answers carry CORS headers
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "OPTIONS"],
-            allow_headers=["Authorization", "X-API-Key", "Content-Type", "Last-Event-ID"],
-            expose_headers=["Retry-After"],
+            allow_headers=["Authorization", "X-API-Key", "Content-Type", "Last-Event-ID",
+                           idempotency.HEADER],
+            expose_headers=["Retry-After", idempotency.REPLAYED_HEADER],
             max_age=600,
         ))
     middleware.append(Middleware(RequestLog))

@@ -13,8 +13,9 @@ The key is claimed in the job store (``JobStore.claim_idempotency_key``: one ato
 so two racing requests cannot both win) after the request passed its checks, first for
 ``PENDING_SECONDS``: a process that dies before its job is stored frees the key soon. Once the
 job is stored the claim is kept for the full TTL; a submission that fails releases it, so a
-retry may try again. Keys are scoped to the tenant of the request's API key (admin keys and a
-server without keys share one scope): another tenant's key never matches.
+retry may try again (a repeat already waiting for it takes the key over). Keys are scoped to
+the tenant of the request's API key (admin keys and a server without keys share one scope):
+another tenant's key never matches.
 """
 
 from __future__ import annotations
@@ -86,20 +87,27 @@ def fingerprint(route: str, body: JobCreate) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-async def replay(backend: JobBackend, key: str, held: IdempotencyClaim,
-                 claim: IdempotencyClaim) -> Job:
-    """The job of the request that holds ``key``, once it is stored."""
-    if held.fingerprint != claim.fingerprint:
-        raise IdempotencyKeyReused(
-            f"{HEADER} {key[:100]!r} was already used with a different request body (job "
-            f"{held.job_id}); send a new key for a new request",
-            {"idempotency_key": key[:100], "job_id": held.job_id})
+async def replay(backend: JobBackend, key: str, scoped_key: str, held: IdempotencyClaim,
+                 claim: IdempotencyClaim) -> Job | None:
+    """The job of the request that holds ``key``, once it is stored; None when that request
+    was refused and freed the key while this one waited, and this one now holds it (it is
+    then checked and submitted afresh, not told 409 after ``WAIT_SECONDS``)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + WAIT_SECONDS
-    while (job := await backend.store.get(held.job_id)) is None:
+    while True:
+        if held.fingerprint != claim.fingerprint:
+            raise IdempotencyKeyReused(
+                f"{HEADER} {key[:100]!r} was already used with a different request body "
+                f"(job {held.job_id}); send a new key for a new request",
+                {"idempotency_key": key[:100], "job_id": held.job_id})
+        if (job := await backend.store.get(held.job_id)) is not None:
+            return job
         if loop.time() >= deadline:
             raise IdempotencyKeyInUse(
                 f"the request that first sent {HEADER} {key[:100]!r} is still being "
                 "accepted; retry in a few seconds", {"idempotency_key": key[:100]})
         await asyncio.sleep(POLL_SECONDS)
-    return job
+        holder = await backend.store.claim_idempotency_key(scoped_key, claim, PENDING_SECONDS)
+        if holder is None:
+            return None
+        held = holder

@@ -228,9 +228,10 @@ async def submit(body: JobCreate, plugins: Plugins, settings: Settings,
         claim = IdempotencyClaim(fingerprint=idempotency.fingerprint(route, body), job_id=job.id)
         held = await backend.store.claim_idempotency_key(key, claim, idempotency.PENDING_SECONDS)
         if held is not None:
-            job = await idempotency.replay(backend, idempotency_key, held, claim)
-            log.info("job_replayed", job_id=job.id)
-            return Submitted(job, crews, replayed=True)
+            first = await idempotency.replay(backend, idempotency_key, key, held, claim)
+            if first is not None:
+                log.info("job_replayed", job_id=first.id)
+                return Submitted(first, crews, replayed=True)
     try:
         await check_webhook(body.webhook_url, settings)
         job = await backend.submit(job)

@@ -86,7 +86,7 @@ def decline_tracing(storage: Path) -> None:
 #: before a job, and a dry run's estimate) meet in crewAI's import cycles, and Python then
 #: hands one of them a partially initialised module ("cannot import name 'crewai_event_bus'
 #: from partially initialized module"). Whoever comes second waits, then finds it imported.
-IMPORT_LOCK = threading.Lock()
+IMPORT_LOCK = threading.RLock()  # re-entrant: a tool factory built under it may import too
 
 
 def import_crewai(data_dir: Path | str | None = None) -> float:

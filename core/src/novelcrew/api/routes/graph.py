@@ -10,6 +10,7 @@ passed to the tool as its own arguments (the tool, not the core, knows its bound
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
@@ -24,6 +25,7 @@ from novelcrew.api.deps import (
 )
 from novelcrew.api.errors import GUARDED, responses
 from novelcrew.context import ToolContext
+from novelcrew.crewai import env
 from novelcrew.errors import BackendUnavailable, InvalidInput, NotFound
 
 GRAPH_TOOL = "kg_graph"
@@ -60,6 +62,15 @@ class GraphPublic(BaseModel):
         "graph plugin does not say).")
 
 
+def _build(factory: Callable[[ToolContext], Any], ctx: ToolContext) -> Any:
+    """The graph tool, built as a job's tools are: crewAI's environment set first (crewAI
+    reads it once, at import; the Graph page may be a fresh server's first request), and
+    under crewAI's import lock (a job's warm-up may be importing it in another thread)."""
+    env.prepare(ctx.settings.data_dir)
+    with env.IMPORT_LOCK:
+        return factory(ctx)
+
+
 @router.get("/{project_id}/graph", response_model=GraphPublic,
             responses=responses(404, 422, 503),
             dependencies=[Depends(one_value_per_query_parameter)],
@@ -87,7 +98,7 @@ async def project_graph(project_id: str, plugins: PluginsDep, settings: Settings
                                           ("max_links", max_links)) if value is not None}
     try:
         # building a tool may import crewAI: off the event loop
-        tool = await asyncio.to_thread(registered.spec.factory, ctx)
+        tool = await asyncio.to_thread(_build, registered.spec.factory, ctx)
         data: Any = await tool.acall(**caps)
     except ValidationError as exc:
         # the tool's own bounds on its caps (the core does not know them)

@@ -476,9 +476,13 @@ async def serve(settings: Settings, plugins: Plugins | None = None, *,
     state = WorkerState(settings, plugins, concurrency=concurrency or settings.concurrency,
                         on_ready=on_ready)
     delay = RECONNECT_MIN
+    #: set by arq's hook once it handled SIGTERM/SIGINT: a signal that lands while Redis is
+    #: away (the worker between two connections) must stop it, not only be logged
+    stopping = asyncio.Event()
     try:
         while True:
             worker = create_worker(worker_settings(settings, burst=burst, state=state))  # type: ignore[arg-type]
+            worker.on_stop = lambda _signal: stopping.set()
             started = time.monotonic()
             try:
                 await worker.async_run()
@@ -494,7 +498,11 @@ async def serve(settings: Settings, plugins: Plugins | None = None, *,
                 with contextlib.suppress(RedisError, OSError, TimeoutError,
                                          asyncio.CancelledError):
                     await worker.close()
-            await asyncio.sleep(delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), delay)
+            if stopping.is_set():
+                log.info("worker_stopped", worker=state.id, reason="signal while Redis was away")
+                return
             delay = min(delay * 2, RECONNECT_MAX)
     finally:
         await state.close()
