@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -118,9 +119,16 @@ async def test_long_shots_split_into_continuous_clips(tmp_path: Path, clip: floa
         assert sum(c.duration_seconds for c in shot.clips) == pytest.approx(shot.duration_seconds)
         assert {c.image_prompt for c in shot.clips} == {shot.image_prompt}
         assert {c.seed_hint for c in shot.clips} == {shot.seed_hint}
+        # how clips join is data: each later clip starts from the one before's last frame,
+        # and every motion prompt is the shot's own, with no numbers meant for the pipeline
+        assert [c.continues_from for c in shot.clips] == [None, *range(1, len(shot.clips))]
+        assert {c.motion_prompt for c in shot.clips} == {shot.motion_prompt}
+        assert not re.search(r"\bclip\b|\d+(\.\d+)?-\d+(\.\d+)?s\b", shot.motion_prompt)
         if len(shot.clips) > 1:
-            assert "Continuous clip 2 of" in shot.clips[1].motion_prompt
             assert [c.start_seconds for c in shot.clips][1] == shot.clips[0].duration_seconds
+    for scene in result.scenes:
+        assert scene.duration_seconds == pytest.approx(
+            sum(s.duration_seconds for s in scene.shots))
     assert result.clip_seconds == clip
     assert result.totals.clips == sum(len(s.clips) for s in shots)
 

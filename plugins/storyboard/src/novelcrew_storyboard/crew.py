@@ -587,6 +587,8 @@ def assemble_scenes(story: Story, bible: VisualBible, answers: Answers,
                             "check before generating")
         out.append(StoryboardScene(id=scene.id, number=scene.number, heading=scene.heading,
                                    location_id=scene.location, day_night=scene.day_night,
-                                   story_day=scene.story_day, shots=shots))
+                                   story_day=scene.story_day, shots=shots,
+                                   duration_seconds=round(
+                                       sum(s.duration_seconds for s in shots), 3)))
     return out
 

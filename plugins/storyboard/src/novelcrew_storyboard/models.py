@@ -114,7 +114,11 @@ class VisualBible(BaseModel):
 
 
 class Clip(BaseModel):
-    """One generator clip of a shot; consecutive clips continue each other."""
+    """One generator clip of a shot; consecutive clips continue each other.
+
+    How a clip joins the one before is data (``continues_from``), not words in its motion
+    prompt: a video model given "clip 2 of 3 (4-8s of the shot)" reads it as something to show.
+    """
 
     index: int = Field(ge=1)
     start_seconds: float = Field(ge=0)
@@ -122,6 +126,10 @@ class Clip(BaseModel):
     image_prompt: str
     motion_prompt: str
     seed_hint: int
+    continues_from: int | None = Field(
+        None, ge=1,
+        description="The index of the clip whose last frame is this clip's start frame; "
+        "null for a shot's first clip, which starts from an image made from `image_prompt`.")
 
 
 class StoryboardShot(BaseModel):
@@ -167,6 +175,8 @@ class StoryboardScene(BaseModel):
     location_id: str | None = None
     day_night: str = ""
     story_day: str | None = None
+    duration_seconds: float = Field(
+        0.0, ge=0, description="The scene's length on screen: the sum of its shots' lengths.")
     shots: list[StoryboardShot] = Field(default_factory=list)
 
 

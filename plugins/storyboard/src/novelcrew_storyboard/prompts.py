@@ -347,16 +347,10 @@ def storyboard_shot(shot: ShotFacts, scene: SceneFacts, cast: list[CharacterLook
     shot_id = f"{scene.id}-sh{shot.number:02d}"
     seed = seed_hint(project, shot_id)
     parts = split_clips(shot.duration, clip_seconds)
-    clips = []
-    for index, (start, length) in enumerate(parts, start=1):
-        clip_motion = motion
-        if len(parts) > 1:
-            clip_motion += (f" Continuous clip {index} of {len(parts)} "
-                            f"({start:g}-{start + length:g}s of the shot)"
-                            + ("; continue from the previous clip's last frame." if index > 1
-                               else "."))
-        clips.append(Clip(index=index, start_seconds=start, duration_seconds=length,
-                          image_prompt=image, motion_prompt=clip_motion, seed_hint=seed))
+    clips = [Clip(index=index, start_seconds=start, duration_seconds=length,
+                  image_prompt=image, motion_prompt=motion, seed_hint=seed,
+                  continues_from=index - 1 if index > 1 else None)
+             for index, (start, length) in enumerate(parts, start=1)]
     return StoryboardShot(
         id=shot_id, scene_id=scene.id, scene_number=scene.number, number=shot.number,
         size=shot.size, angle=shot.angle, movement=shot.movement, support=shot.support,
