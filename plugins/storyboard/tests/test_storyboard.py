@@ -83,6 +83,21 @@ async def test_the_model_writes_only_action_and_composition(tmp_path: Path) -> N
     assert all("Summary:" in c.prompt for c in board_calls)
 
 
+async def test_the_boarding_call_knows_each_shot_s_coverage_and_who_may_be_named(
+        tmp_path: Path) -> None:
+    """A shot's action and composition go alone into its prompts: the model must know it is
+    an over-the-shoulder or an insert to compose it, and must not name (or "she") anyone
+    the frame does not hold, or the image model paints a person with no reference image."""
+    _, llm, _ = await board(tmp_path, {"previous": previous()})
+    first, second = sorted((c.prompt for c in llm.calls_for(BOARDER)),
+                           key=lambda p: "SCENE 2" in p)
+    assert re.search(r"^1\. WS master, high, static, 6s, in frame: Mara Vell\.", first, re.M)
+    assert re.search(r"^2\. CU single, eye level, .*in frame: Mara Vell\.", first, re.M)
+    assert re.search(r"^2\. INSERT insert, overhead, .*in frame: no one\.", second, re.M)
+    assert "name only the people listed in frame" in first
+    assert "no person" in first and "no spoken words" in first
+
+
 async def test_stated_traits_need_the_storys_words(tmp_path: Path) -> None:
     result, _, _ = await board(tmp_path, {"previous": previous()})
     mara = result.bible.character("mara-vell")

@@ -275,8 +275,10 @@ def scene_material(story: Story, scene: SceneFacts, limit: int) -> str:
     for shot in scene.shots:
         who = ", ".join(story.characters[c].name for c in shot.subjects
                         if c in story.characters) or "no one"
-        lines.append(f"{shot.number}. {shot.size} {shot.angle}, {shot.movement or 'static'}, "
-                     f"{shot.duration:g}s, in frame: {who}. {clean(shot.notes, 240)}")
+        cover = f" {shot.coverage}," if shot.coverage else ""
+        lines.append(f"{shot.number}. {shot.size}{cover} {shot.angle}, "
+                     f"{shot.movement or 'static'}, {shot.duration:g}s, in frame: {who}. "
+                     f"{clean(shot.notes, 240)}")
     head = "\n".join(lines)
     room = min(limit - len(head) - 20, SCENE_TEXT_CHARS)
     if scene.text and room > 200:
