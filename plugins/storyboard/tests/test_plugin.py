@@ -82,6 +82,15 @@ async def test_over_http_listed_described_and_the_result_under_storyboard(
             detail["input_schema"]["properties"])
         assert {"bible", "scenes", "offline", "ready_for_media_generation"} <= set(
             detail["output_schema"]["properties"])
+        # what the media-generation step wires, each field said in the schema it reads
+        defs = detail["output_schema"]["$defs"]
+        for model in ("StoryboardShot", "Clip"):
+            bare = [name for name, field in defs[model]["properties"].items()
+                    if name not in ("id", "scene_id", "scene_number", "number")
+                    and not field.get("description")]
+            assert bare == [], f"{model} fields without a description: {bare}"
+        assert "continues_from" in defs["Clip"]["properties"]
+        assert "duration_seconds" in defs["StoryboardScene"]["properties"]
 
         bad = await client.post("/jobs", json={"crews": ["storyboard"],
                                                "inputs": {"aspect_ratio": "5:7",
