@@ -501,7 +501,7 @@ async def run(ctx: RunContext, inputs: StoryboardInput) -> Storyboard:
     if write_graph:
         await ctx.task_started(WRITE_TASK)
         try:
-            kg = custom_kg(bible, board)
+            kg = custom_kg(bible, board, offline=offline)
             removed = await remove_frames(ctx)
             await ctx.tool("kg_insert_custom_kg").acall(custom_kg=kg)
             result.graph = {"entities": len(kg["entities"]),
