@@ -240,3 +240,29 @@ async def test_words_that_paint_another_time_are_warned_of_once_per_scene(
         "check before generating"]
     # the prompts keep the plan's and the model's words: the warning is for a person
     assert "midday sun" in result.scenes[0].shots[0].image_prompt
+
+
+async def test_someone_named_in_a_shot_but_not_in_frame_is_warned_of(tmp_path: Path) -> None:
+    """The media step attaches a reference image for each of a shot's ``subjects``; a person
+    the action names beyond them is painted with a face of the image model's choosing. Words
+    inside a line of dialogue reach no image prompt, so a name there is no matter."""
+
+    def board(prompt: str) -> str:
+        reply = shots_reply(prompt)
+        if "\nSCENE 1" in prompt or prompt.startswith("SCENE 1"):
+            reply["shots"][0]["action"] = '"Tomas was right," Mara said.'
+            reply["shots"][1]["action"] = "Mara reads the letter Tomas left on the table"
+        else:
+            reply["shots"][1]["composition"] = "the rope in Mara's hands fills the frame"
+        return final(reply)
+
+    llm = ScriptedLLM(replies={ARTIST: artist_reply, BOARDER: board})
+    result = await run(tmp_path, previous(), llm, default_model="scripted")
+    assert [s.subjects for s in result.scenes[0].shots] == [["mara-vell"], ["mara-vell"]]
+    assert result.scenes[1].shots[1].subjects == []
+    unframed = [w for w in result.warnings if "not in frame" in w]
+    assert unframed == [
+        "scene 1: Tomas Vell is named in shot 2 but not in frame, so no reference image goes "
+        "with the prompt: check before generating",
+        "scene 2: Mara Vell is named in shot 2 but not in frame, so no reference image goes "
+        "with the prompt: check before generating"]

@@ -255,6 +255,15 @@ def time_clash_in(shot: ShotFacts, scene: SceneFacts, place: LocationLook | None
     return None
 
 
+def painted_words(action: str, composition: str) -> str:
+    """What of the action and composition reaches the image prompt (``shot_prompts``): no
+    quoted speech, and nothing of an action that is only a speech tag ("Mali said")."""
+    seen = without_speech(action)[0]
+    if speech_tag(seen) is not None:
+        seen = ""
+    return " ".join(x for x in (seen, without_speech(composition)[0]) if x)
+
+
 def seed_hint(*parts: object) -> int:
     """A stable seed for a shot (the same across its clips and across re-runs)."""
     return zlib.crc32(":".join(str(p) for p in parts).encode()) & 0x7FFFFFFF
