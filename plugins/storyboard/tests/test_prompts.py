@@ -13,8 +13,8 @@ from novelcrew_sdk import make_plugins, make_settings, run_job
 from novelcrew_sdk.scripted import ScriptedLLM
 from novelcrew_storyboard import Storyboard, StoryboardShot
 from novelcrew_storyboard.models import CharacterLook, StyleGuide
-from novelcrew_storyboard.prompts import first_sentence, sentences, shot_prompts
-from novelcrew_storyboard.source import SceneFacts, ShotFacts
+from novelcrew_storyboard.prompts import first_sentence, location_look, sentences, shot_prompts
+from novelcrew_storyboard.source import LocationFacts, SceneFacts, ShotFacts
 
 #: what the boarding model writes for each (scene, shot): dialogue in every quoting style
 SPOKEN = {
@@ -266,3 +266,20 @@ async def test_someone_named_in_a_shot_but_not_in_frame_is_warned_of(tmp_path: P
         "with the prompt: check before generating",
         "scene 2: Mara Vell is named in shot 2 but not in frame, so no reference image goes "
         "with the prompt: check before generating"]
+
+
+@pytest.mark.parametrize(("sides", "times", "reference"), [
+    (["INT", "INT"], ["NIGHT", "NIGHT"],
+     "Establishing view of the bakery, interior, at night, no people, drama film"),
+    (["EXT"], ["DAY", "DUSK"], "Establishing view of the bakery, exterior, no people, drama film"),
+    (["INT", "EXT"], ["DAWN"],
+     "Establishing view of the bakery, at dawn, first light, no people, drama film"),
+    ([], [], "Establishing view of the bakery, no people, drama film"),
+])
+def test_a_location_s_reference_image_is_made_as_its_shots_see_it(
+        sides: list[str], times: list[str], reference: str) -> None:
+    """"Establishing view of the bakery" came back a shopfront by day for a place every shot
+    sees inside at night: its reference image matched none of them."""
+    look = location_look(LocationFacts(id="the-bakery", name="the bakery"), None, times,
+                         StyleGuide(fragments=["drama film"]), described=False, sides=sides)
+    assert look.reference_prompt == reference

@@ -553,8 +553,9 @@ def assemble_bible(story: Story, project: dict[str, Any], inputs: StoryboardInpu
     locations = []
     for lid in places:
         times = [s.day_night for s in scenes if s.location == lid]
+        sides = [s.int_ext for s in scenes if s.location == lid]
         locations.append(location_look(story.locations[lid], by_place.get(lid), times, style,
-                                       described=described))
+                                       described=described, sides=sides))
     return VisualBible(characters=looks, locations=locations, style=style)
 
 

@@ -101,8 +101,13 @@ def character_look(facts: CharacterFacts, answer: CharacterAnswer | None, materi
 
 
 def location_look(facts: LocationFacts, answer: LocationAnswer | None, times: Iterable[str],
-                  style: StyleGuide, *, described: bool = True) -> LocationLook:
+                  style: StyleGuide, *, described: bool = True,
+                  sides: Iterable[str] = ()) -> LocationLook:
     """The bible entry: the model's look, else the first sentence of the place's description.
+
+    ``sides`` are the INT/EXT of its scenes: a place seen only inside (or only at one time)
+    has its reference image made so ("Establishing view of the bakery, interior, at night"),
+    else "the bakery" comes back a shopfront by day and matches none of its shots.
 
     With ``described=False`` (the looks role is the offline stand-in) there is no fallback: the
     look stays empty and the phrase is the place's name. An offline run's location description
@@ -119,9 +124,12 @@ def location_look(facts: LocationFacts, answer: LocationAnswer | None, times: It
                 for t in dict.fromkeys(times) if t}
     pieces = [clean(p, 80) for p in answer.set_pieces[:6] if clean(p, 80)]
     phrase = f"{facts.name}, {look}" if look else facts.name
+    side = set(sides) - {""}
+    inside = {"INT": "interior", "EXT": "exterior"}.get(side.pop(), "") if len(side) == 1 else ""
+    when = next(iter(variants.values())) if len(variants) == 1 else ""
     reference = ", ".join(x for x in (
-        f"Establishing view of {phrase}", ", ".join(pieces), "no people", *style.fragments)
-        if x)
+        f"Establishing view of {phrase}", inside, when, ", ".join(pieces), "no people",
+        *style.fragments) if x)
     return LocationLook(id=facts.id, name=facts.name, look=look,
                         atmosphere=clean(facts.atmosphere), time_of_day=variants,
                         set_pieces=pieces, phrase=phrase, reference_prompt=reference)
