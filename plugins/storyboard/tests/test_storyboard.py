@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,9 @@ import pytest
 from storyboard_fixtures import (
     ARTIST,
     BOARDER,
+    CHARACTER_REPLY,
     PayloadStandIn,
+    artist_reply,
     final,
     old_shape_previous,
     previous,
@@ -96,6 +99,28 @@ async def test_the_boarding_call_knows_each_shot_s_coverage_and_who_may_be_named
     assert re.search(r"^2\. INSERT insert, overhead, .*in frame: no one\.", second, re.M)
     assert "name only the people listed in frame" in first
     assert "no person" in first and "no spoken words" in first
+
+
+async def test_who_a_character_is_on_screen_leads_their_phrase(tmp_path: Path) -> None:
+    """"Mara Vell, in her forties" left an image model to guess from a name whether to draw a
+    woman or a man, and to guess again in every shot; the bible now asks and fixes it."""
+    answer = copy.deepcopy(CHARACTER_REPLY)
+    answer["characters"][0]["gender"] = {"value": "woman", "stated": False, "evidence": ""}
+
+    def artist(prompt: str) -> str:
+        return final(answer) if '{"characters"' in prompt else artist_reply(prompt)
+
+    llm = ScriptedLLM(replies={ARTIST: artist,
+                               BOARDER: lambda prompt: final(shots_reply(prompt))})
+    result, _, _ = await board(tmp_path, {"previous": previous()}, llm=llm)
+    mara = result.bible.character("mara-vell")
+    assert mara is not None and mara.gender.value == "woman" and not mara.gender.stated
+    assert mara.phrase.startswith("Mara Vell, woman, in her forties, wiry build")
+    assert mara.reference_prompt.startswith(f"Character reference sheet of {mara.phrase}")
+    framed = [s for sc in result.scenes for s in sc.shots if "mara-vell" in s.subjects]
+    assert framed and all(mara.phrase in s.image_prompt for s in framed)
+    asked = next(c.prompt for c in llm.calls_for(ARTIST) if '{"characters"' in c.prompt)
+    assert '"gender"' in asked
 
 
 async def test_stated_traits_need_the_storys_words(tmp_path: Path) -> None:

@@ -44,6 +44,10 @@ class CharacterLook(BaseModel):
     id: str = Field(description="Stable id (the architect's character id, a slug).")
     name: str
     role: str = ""
+    gender: Trait = Field(
+        default_factory=Trait,
+        description="How they present on screen ('woman', 'boy', ...): a name tells an image "
+        "model nothing of it. Empty from the offline stand-in.")
     age_range: Trait = Field(default_factory=Trait)
     build: Trait = Field(default_factory=Trait)
     skin: Trait = Field(default_factory=Trait)

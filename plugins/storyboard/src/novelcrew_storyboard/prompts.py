@@ -57,7 +57,8 @@ RIGS = {"sticks": "on sticks", "dolly": "on a dolly", "slider": "on a slider",
 #: coverage that frames people even when the plan names nobody (the director warns of it)
 PEOPLE_COVERAGE = ("single", "two-shot", "over-the-shoulder")
 DEFAULT_FILM_LOOK = "cinematic, natural film grain"
-TRAITS = ("age_range", "build", "skin", "hair", "eyes")
+#: in phrase order: who first ("woman, in her forties"), then the face and body
+TRAITS = ("gender", "age_range", "build", "skin", "hair", "eyes")
 #: words that paint another time than the scene's: "midday sun" at NIGHT, "moonlight" by DAY
 #: (dawn and dusk take either: first light, fading daylight)
 OTHER_TIME = {
