@@ -45,6 +45,11 @@ async def test_three_crew_chain_then_the_storyboard_alone_from_the_graph(tmp_pat
     expected = {f"Scene {sc.number} Shot {s.number} Frame" for sc in chained.scenes
                 for s in sc.shots if look.id in s.subjects}
     assert framed == expected
+    # read from the graph alone, an offline frame or look still says it is no real storyboard
+    made = {e.name: e.description for e in found.entities
+            if e.type in ("storyboard_shot", "character_look")}
+    assert made and all("offline stand-in" in d and "not for media generation" in d
+                        for d in made.values()), made
 
     # alone, on the same project: the analysis and plan come from the graph
     alone, _ = await run_job(plugins, "storyboard", {"write_back": False},

@@ -192,3 +192,21 @@ def test_an_insert_draws_its_prop_as_the_story_shows_it_alone() -> None:
         "It sat where it always sat, on the shelf: a brown stoneware crock with a chipped lip")
     ovens = ShotFacts(number=6, size="INSERT", coverage="insert", notes="The ovens.")
     assert offline_shot(ovens, crock, [])[0] == "The ovens"  # only Rosa's sentence has them
+
+
+@pytest.mark.parametrize(("coverage", "who", "composition"), [
+    ("over-the-shoulder", ["Rosa Amati", "Theo Lind"], "over Theo Lind's shoulder onto Rosa Amati"),
+    ("over-the-shoulder", ["Tuck"], "over a shoulder onto Tuck"),
+    ("single", ["Tuck"], "Tuck alone in frame"),
+    ("two-shot", ["Tuck", "Clare Ashworth"], "Tuck and Clare Ashworth together in frame"),
+    ("master", ["Tuck", "Clare Ashworth"],
+     "full view of the setting with Tuck and Clare Ashworth in it"),
+    ("insert", [], "the detail fills the frame"),
+    ("", [], ""),
+])
+def test_an_offline_composition_frames_the_shot_in_words_an_image_model_reads(
+        coverage: str, who: list[str], composition: str) -> None:
+    """It was the crew's shorthand: "over-the-shoulder on Rosa Amati and Theo Lind" (whose
+    shoulder?), "insert." after "insert shot", and "framing." where the plan gave none."""
+    shot = ShotFacts(number=2, size="MS", coverage=coverage)
+    assert offline_shot(shot, SCENE, [person(n) for n in who])[1] == composition

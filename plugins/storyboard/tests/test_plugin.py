@@ -82,11 +82,28 @@ async def test_over_http_listed_described_and_the_result_under_storyboard(
             detail["input_schema"]["properties"])
         assert {"bible", "scenes", "offline", "ready_for_media_generation"} <= set(
             detail["output_schema"]["properties"])
+        # what the media-generation step wires, each field said in the schema it reads
+        defs = detail["output_schema"]["$defs"]
+        for model in ("StoryboardShot", "Clip"):
+            bare = [name for name, field in defs[model]["properties"].items()
+                    if name not in ("id", "scene_id", "scene_number", "number")
+                    and not field.get("description")]
+            assert bare == [], f"{model} fields without a description: {bare}"
+        assert "continues_from" in defs["Clip"]["properties"]
+        assert "duration_seconds" in defs["StoryboardScene"]["properties"]
 
         bad = await client.post("/jobs", json={"crews": ["storyboard"],
                                                "inputs": {"aspect_ratio": "5:7",
                                                           "previous": previous()}})
         assert bad.status_code == 422, bad.text
+        # no video model makes a clip under a second: 0.01 s once made 27,010 clips, 18 MB
+        for clip in (0.01, 0.5, 121):
+            bad = await client.post("/jobs", json={"crews": ["storyboard"],
+                                                   "inputs": {"clip_seconds": clip,
+                                                              "previous": previous()}})
+            assert bad.status_code == 422, bad.text
+            assert "clip_seconds" in bad.json()["error"]["message"]
+        assert (await client.get("/jobs")).json()["data"] == []  # nothing was queued
 
         answer = await client.post("/jobs", json={"crews": ["storyboard"], "project_id": "p-9",
                                                   "inputs": {"previous": previous()}})

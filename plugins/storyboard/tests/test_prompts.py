@@ -13,8 +13,8 @@ from novelcrew_sdk import make_plugins, make_settings, run_job
 from novelcrew_sdk.scripted import ScriptedLLM
 from novelcrew_storyboard import Storyboard, StoryboardShot
 from novelcrew_storyboard.models import CharacterLook, StyleGuide
-from novelcrew_storyboard.prompts import first_sentence, sentences, shot_prompts
-from novelcrew_storyboard.source import SceneFacts, ShotFacts
+from novelcrew_storyboard.prompts import first_sentence, location_look, sentences, shot_prompts
+from novelcrew_storyboard.source import LocationFacts, SceneFacts, ShotFacts
 
 #: what the boarding model writes for each (scene, shot): dialogue in every quoting style
 SPOKEN = {
@@ -240,3 +240,46 @@ async def test_words_that_paint_another_time_are_warned_of_once_per_scene(
         "check before generating"]
     # the prompts keep the plan's and the model's words: the warning is for a person
     assert "midday sun" in result.scenes[0].shots[0].image_prompt
+
+
+async def test_someone_named_in_a_shot_but_not_in_frame_is_warned_of(tmp_path: Path) -> None:
+    """The media step attaches a reference image for each of a shot's ``subjects``; a person
+    the action names beyond them is painted with a face of the image model's choosing. Words
+    inside a line of dialogue reach no image prompt, so a name there is no matter."""
+
+    def board(prompt: str) -> str:
+        reply = shots_reply(prompt)
+        if "\nSCENE 1" in prompt or prompt.startswith("SCENE 1"):
+            reply["shots"][0]["action"] = '"Tomas was right," Mara said.'
+            reply["shots"][1]["action"] = "Mara reads the letter Tomas left on the table"
+        else:
+            reply["shots"][1]["composition"] = "the rope in Mara's hands fills the frame"
+        return final(reply)
+
+    llm = ScriptedLLM(replies={ARTIST: artist_reply, BOARDER: board})
+    result = await run(tmp_path, previous(), llm, default_model="scripted")
+    assert [s.subjects for s in result.scenes[0].shots] == [["mara-vell"], ["mara-vell"]]
+    assert result.scenes[1].shots[1].subjects == []
+    unframed = [w for w in result.warnings if "not in frame" in w]
+    assert unframed == [
+        "scene 1: Tomas Vell is named in shot 2 but not in frame, so no reference image goes "
+        "with the prompt: check before generating",
+        "scene 2: Mara Vell is named in shot 2 but not in frame, so no reference image goes "
+        "with the prompt: check before generating"]
+
+
+@pytest.mark.parametrize(("sides", "times", "reference"), [
+    (["INT", "INT"], ["NIGHT", "NIGHT"],
+     "Establishing view of the bakery, interior, at night, no people, drama film"),
+    (["EXT"], ["DAY", "DUSK"], "Establishing view of the bakery, exterior, no people, drama film"),
+    (["INT", "EXT"], ["DAWN"],
+     "Establishing view of the bakery, at dawn, first light, no people, drama film"),
+    ([], [], "Establishing view of the bakery, no people, drama film"),
+])
+def test_a_location_s_reference_image_is_made_as_its_shots_see_it(
+        sides: list[str], times: list[str], reference: str) -> None:
+    """"Establishing view of the bakery" came back a shopfront by day for a place every shot
+    sees inside at night: its reference image matched none of them."""
+    look = location_look(LocationFacts(id="the-bakery", name="the bakery"), None, times,
+                         StyleGuide(fragments=["drama film"]), described=False, sides=sides)
+    assert look.reference_prompt == reference

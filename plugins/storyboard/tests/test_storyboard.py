@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import re
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +11,9 @@ import pytest
 from storyboard_fixtures import (
     ARTIST,
     BOARDER,
+    CHARACTER_REPLY,
     PayloadStandIn,
+    artist_reply,
     final,
     old_shape_previous,
     previous,
@@ -82,6 +86,43 @@ async def test_the_model_writes_only_action_and_composition(tmp_path: Path) -> N
     assert all("Summary:" in c.prompt for c in board_calls)
 
 
+async def test_the_boarding_call_knows_each_shot_s_coverage_and_who_may_be_named(
+        tmp_path: Path) -> None:
+    """A shot's action and composition go alone into its prompts: the model must know it is
+    an over-the-shoulder or an insert to compose it, and must not name (or "she") anyone
+    the frame does not hold, or the image model paints a person with no reference image."""
+    _, llm, _ = await board(tmp_path, {"previous": previous()})
+    first, second = sorted((c.prompt for c in llm.calls_for(BOARDER)),
+                           key=lambda p: "SCENE 2" in p)
+    assert re.search(r"^1\. WS master, high, static, 6s, in frame: Mara Vell\.", first, re.M)
+    assert re.search(r"^2\. CU single, eye level, .*in frame: Mara Vell\.", first, re.M)
+    assert re.search(r"^2\. INSERT insert, overhead, .*in frame: no one\.", second, re.M)
+    assert "name only the people listed in frame" in first
+    assert "no person" in first and "no spoken words" in first
+
+
+async def test_who_a_character_is_on_screen_leads_their_phrase(tmp_path: Path) -> None:
+    """"Mara Vell, in her forties" left an image model to guess from a name whether to draw a
+    woman or a man, and to guess again in every shot; the bible now asks and fixes it."""
+    answer = copy.deepcopy(CHARACTER_REPLY)
+    answer["characters"][0]["gender"] = {"value": "woman", "stated": False, "evidence": ""}
+
+    def artist(prompt: str) -> str:
+        return final(answer) if '{"characters"' in prompt else artist_reply(prompt)
+
+    llm = ScriptedLLM(replies={ARTIST: artist,
+                               BOARDER: lambda prompt: final(shots_reply(prompt))})
+    result, _, _ = await board(tmp_path, {"previous": previous()}, llm=llm)
+    mara = result.bible.character("mara-vell")
+    assert mara is not None and mara.gender.value == "woman" and not mara.gender.stated
+    assert mara.phrase.startswith("Mara Vell, woman, in her forties, wiry build")
+    assert mara.reference_prompt.startswith(f"Character reference sheet of {mara.phrase}")
+    framed = [s for sc in result.scenes for s in sc.shots if "mara-vell" in s.subjects]
+    assert framed and all(mara.phrase in s.image_prompt for s in framed)
+    asked = next(c.prompt for c in llm.calls_for(ARTIST) if '{"characters"' in c.prompt)
+    assert '"gender"' in asked
+
+
 async def test_stated_traits_need_the_storys_words(tmp_path: Path) -> None:
     result, _, _ = await board(tmp_path, {"previous": previous()})
     mara = result.bible.character("mara-vell")
@@ -118,9 +159,16 @@ async def test_long_shots_split_into_continuous_clips(tmp_path: Path, clip: floa
         assert sum(c.duration_seconds for c in shot.clips) == pytest.approx(shot.duration_seconds)
         assert {c.image_prompt for c in shot.clips} == {shot.image_prompt}
         assert {c.seed_hint for c in shot.clips} == {shot.seed_hint}
+        # how clips join is data: each later clip starts from the one before's last frame,
+        # and every motion prompt is the shot's own, with no numbers meant for the pipeline
+        assert [c.continues_from for c in shot.clips] == [None, *range(1, len(shot.clips))]
+        assert {c.motion_prompt for c in shot.clips} == {shot.motion_prompt}
+        assert not re.search(r"\bclip\b|\d+(\.\d+)?-\d+(\.\d+)?s\b", shot.motion_prompt)
         if len(shot.clips) > 1:
-            assert "Continuous clip 2 of" in shot.clips[1].motion_prompt
             assert [c.start_seconds for c in shot.clips][1] == shot.clips[0].duration_seconds
+    for scene in result.scenes:
+        assert scene.duration_seconds == pytest.approx(
+            sum(s.duration_seconds for s in scene.shots))
     assert result.clip_seconds == clip
     assert result.totals.clips == sum(len(s.clips) for s in shots)
 

@@ -47,6 +47,7 @@ class CharacterAnswer(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     id: str
+    gender: Trait = Field(default_factory=Trait)
     age_range: Trait = Field(default_factory=Trait)
     build: Trait = Field(default_factory=Trait)
     skin: Trait = Field(default_factory=Trait)

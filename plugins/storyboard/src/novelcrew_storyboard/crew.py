@@ -47,6 +47,7 @@ from novelcrew_storyboard.offline import offline_character, offline_shot, pronou
 from novelcrew_storyboard.prompts import (
     character_look,
     location_look,
+    painted_words,
     sentences,
     storyboard_shot,
     style_guide,
@@ -275,8 +276,10 @@ def scene_material(story: Story, scene: SceneFacts, limit: int) -> str:
     for shot in scene.shots:
         who = ", ".join(story.characters[c].name for c in shot.subjects
                         if c in story.characters) or "no one"
-        lines.append(f"{shot.number}. {shot.size} {shot.angle}, {shot.movement or 'static'}, "
-                     f"{shot.duration:g}s, in frame: {who}. {clean(shot.notes, 240)}")
+        cover = f" {shot.coverage}," if shot.coverage else ""
+        lines.append(f"{shot.number}. {shot.size}{cover} {shot.angle}, "
+                     f"{shot.movement or 'static'}, {shot.duration:g}s, in frame: {who}. "
+                     f"{clean(shot.notes, 240)}")
     head = "\n".join(lines)
     room = min(limit - len(head) - 20, SCENE_TEXT_CHARS)
     if scene.text and room > 200:
@@ -499,7 +502,7 @@ async def run(ctx: RunContext, inputs: StoryboardInput) -> Storyboard:
     if write_graph:
         await ctx.task_started(WRITE_TASK)
         try:
-            kg = custom_kg(bible, board)
+            kg = custom_kg(bible, board, offline=offline)
             removed = await remove_frames(ctx)
             await ctx.tool("kg_insert_custom_kg").acall(custom_kg=kg)
             result.graph = {"entities": len(kg["entities"]),
@@ -550,17 +553,19 @@ def assemble_bible(story: Story, project: dict[str, Any], inputs: StoryboardInpu
     locations = []
     for lid in places:
         times = [s.day_night for s in scenes if s.location == lid]
+        sides = [s.int_ext for s in scenes if s.location == lid]
         locations.append(location_look(story.locations[lid], by_place.get(lid), times, style,
-                                       described=described))
+                                       described=described, sides=sides))
     return VisualBible(characters=looks, locations=locations, style=style)
 
 
 def assemble_scenes(story: Story, bible: VisualBible, answers: Answers,
                     scenes: list[SceneFacts], clip_seconds: float,
                     project: str, warnings: list[str]) -> list[StoryboardScene]:
-    """The boarded scenes; a shot whose words paint another time than its scene's is warned
-    of in ``warnings``, once per scene and cause (its prompts keep the words: they are the
-    plan's and the model's, and a person decides)."""
+    """The boarded scenes; a shot whose words paint another time than its scene's, or name
+    someone who is not in frame (whom an image model paints with no reference image), is
+    warned of in ``warnings``, once per scene and cause (its prompts keep the words: they are
+    the plan's and the model's, and a person decides)."""
     boarded: dict[tuple[int, int], tuple[str, str]] = {}
     for unit, answer in answers["shot_prompts"]:
         for item in getattr(answer, "shots", []):
@@ -572,12 +577,17 @@ def assemble_scenes(story: Story, bible: VisualBible, answers: Answers,
         place = bible.location(scene.location)
         shots = []
         clashes: dict[str, list[int]] = {}
+        unframed: dict[str, list[int]] = {}
         for shot in scene.shots:
             cast = [look for cid in shot.subjects if (look := bible.character(cid))]
             action, composition = boarded.get((scene.number, shot.number)) \
                 or offline_shot(shot, scene, cast)
             if clash := time_clash_in(shot, scene, place, action, composition or ""):
                 clashes.setdefault(clash, []).append(shot.number)
+            painted = painted_words(action, composition or "")
+            for cid, facts in story.characters.items():
+                if cid not in shot.subjects and story.mentions(cid, painted):
+                    unframed.setdefault(facts.name, []).append(shot.number)
             shots.append(storyboard_shot(shot, scene, cast, place, bible.style, action,
                                          composition or "", clip_seconds, project))
         for clash, numbers in clashes.items():
@@ -585,8 +595,15 @@ def assemble_scenes(story: Story, bible: VisualBible, answers: Answers,
                             f"({'shot' if len(numbers) == 1 else 'shots'} "
                             f"{', '.join(map(str, numbers))}): "
                             "check before generating")
+        for name, numbers in unframed.items():
+            warnings.append(f"scene {scene.number}: {name} is named in "
+                            f"{'shot' if len(numbers) == 1 else 'shots'} "
+                            f"{', '.join(map(str, numbers))} but not in frame, so no "
+                            "reference image goes with the prompt: check before generating")
         out.append(StoryboardScene(id=scene.id, number=scene.number, heading=scene.heading,
                                    location_id=scene.location, day_night=scene.day_night,
-                                   story_day=scene.story_day, shots=shots))
+                                   story_day=scene.story_day, shots=shots,
+                                   duration_seconds=round(
+                                       sum(s.duration_seconds for s in shots), 3)))
     return out
 

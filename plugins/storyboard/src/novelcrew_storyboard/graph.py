@@ -151,8 +151,15 @@ async def remove_frames(ctx: RunContext) -> list[str]:
     return removed
 
 
-def custom_kg(bible: VisualBible, scenes: list[StoryboardScene]) -> dict[str, Any]:
-    """The ``kg_insert_custom_kg`` payload for the bible and the storyboard's shots."""
+#: the line every entity of an offline storyboard carries: whoever reads a frame or a look
+#: from the graph (Novel Movie's PathRAG, `kg_query`) sees the result's `offline` flag too
+OFFLINE_LINE = "Made by: the offline stand-in model (a placeholder, not for media generation)"
+
+
+def custom_kg(bible: VisualBible, scenes: list[StoryboardScene],
+              offline: bool = False) -> dict[str, Any]:
+    """The ``kg_insert_custom_kg`` payload for the bible and the storyboard's shots; with
+    ``offline``, every entity says it was made by the offline stand-in."""
     entities: list[dict[str, Any]] = []
     rels: list[dict[str, Any]] = []
 
@@ -204,4 +211,7 @@ def custom_kg(bible: VisualBible, scenes: list[StoryboardScene]) -> dict[str, An
             if shot.location_id in places:
                 relate(name, places[shot.location_id], "set_in",
                        f"{name} is set in {places[shot.location_id]}.")
+    if offline:
+        for entity in entities:
+            entity["description"] += f"\n{OFFLINE_LINE}"
     return {"chunks": [], "entities": entities, "relationships": rels}

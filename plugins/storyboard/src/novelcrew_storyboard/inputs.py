@@ -24,7 +24,9 @@ class StoryboardSettings(PluginSettings):
     plugin: ClassVar[str] = "storyboard"
     model_config = PluginSettings.config_for("storyboard")
 
-    clip_seconds: float = Field(5.0, gt=0, le=120,
+    #: at least a second: no video model makes a shorter clip, and 0.01 s split one demo's
+    #: 270 s into 27,010 clips (an 18 MB job record) without a word
+    clip_seconds: float = Field(5.0, ge=1, le=120,
                                 description="The video generator's longest clip, in seconds.")
     aspect_ratio: str = "16:9"
     #: units boarded at once (none: twice the model's concurrency limit, which bounds the calls)
@@ -75,8 +77,9 @@ class StoryboardInput(BaseModel):
         None, description="The project: scopes the knowledge graph and Payload. Required "
         "unless the analysis and the plan are given in `previous`.")
     clip_seconds: float | None = Field(
-        None, gt=0, le=120, description="Longest generator clip in seconds (default 5, or "
-        "NOVELCREW_STORYBOARD_CLIP_SECONDS); longer shots are split into continuous clips.")
+        None, ge=1, le=120, description="Longest generator clip in seconds, 1 to 120 (default "
+        "5, or NOVELCREW_STORYBOARD_CLIP_SECONDS); longer shots are split into continuous "
+        "clips.")
     aspect_ratio: str | None = Field(
         None, description="Frame aspect ratio, e.g. '16:9' (default from the settings).")
     style: StyleHints = Field(default_factory=StyleHints)

@@ -44,6 +44,10 @@ class CharacterLook(BaseModel):
     id: str = Field(description="Stable id (the architect's character id, a slug).")
     name: str
     role: str = ""
+    gender: Trait = Field(
+        default_factory=Trait,
+        description="How they present on screen ('woman', 'boy', ...): a name tells an image "
+        "model nothing of it. Empty from the offline stand-in.")
     age_range: Trait = Field(default_factory=Trait)
     build: Trait = Field(default_factory=Trait)
     skin: Trait = Field(default_factory=Trait)
@@ -114,14 +118,21 @@ class VisualBible(BaseModel):
 
 
 class Clip(BaseModel):
-    """One generator clip of a shot; consecutive clips continue each other."""
+    """One image-to-video generation of a shot, at most ``clip_seconds`` long.
 
-    index: int = Field(ge=1)
-    start_seconds: float = Field(ge=0)
-    duration_seconds: float = Field(gt=0)
-    image_prompt: str
-    motion_prompt: str
-    seed_hint: int
+    Consecutive clips join by ``continues_from``; their prompts hold only what to show.
+    """
+
+    index: int = Field(ge=1, description="1-based position of the clip in its shot.")
+    start_seconds: float = Field(ge=0, description="Where the clip starts within its shot.")
+    duration_seconds: float = Field(gt=0, description="Length to generate (or trim to).")
+    image_prompt: str = Field(description="The shot's image prompt (the first clip's frame).")
+    motion_prompt: str = Field(description="The shot's motion prompt.")
+    seed_hint: int = Field(description="The shot's seed, shared by all its clips.")
+    continues_from: int | None = Field(
+        None, ge=1,
+        description="The index of the clip whose last frame is this clip's start frame; "
+        "null for a shot's first clip, which starts from an image made from `image_prompt`.")
 
 
 class StoryboardShot(BaseModel):
@@ -132,24 +143,38 @@ class StoryboardShot(BaseModel):
     scene_number: int
     number: int
     size: str = Field("", description="EWS, WS, MWS, MS, MCU, CU, ECU or INSERT.")
-    angle: str = ""
-    movement: str = ""
-    support: str = ""
-    lens_mm: float | None = None
-    coverage: str = ""
-    subjects: list[str] = Field(default_factory=list, description="Character ids in frame.")
-    location_id: str | None = None
-    day_night: str = ""
-    story_day: str | None = None
+    angle: str = Field("", description="eye level, high, low, overhead, dutch, POV or "
+                       "ground level (a plan's own word is kept).")
+    movement: str = Field("", description="static, pan, tilt, push in, pull out, track, "
+                          "crane, handheld, zoom or arc (a plan's own word is kept).")
+    support: str = Field("", description="What carries the camera: sticks, dolly, slider, "
+                         "crane, steadicam, handheld or drone.")
+    lens_mm: float | None = Field(None, description="Focal length, full-frame equivalent.")
+    coverage: str = Field("", description="master, single, two-shot, over-the-shoulder, "
+                          "insert or cutaway.")
+    subjects: list[str] = Field(
+        default_factory=list,
+        description="Character ids in frame (`bible.characters[].id`): the reference images "
+        "to attach. The first is the one the shot is on.")
+    location_id: str | None = Field(
+        None, description="The setting's id (`bible.locations[].id`), for its reference image.")
+    day_night: str = Field("", description="DAY, NIGHT, DAWN or DUSK: the scene's time.")
+    story_day: str | None = Field(None, description="The story day; picks the wardrobe.")
     action: str = Field("", description="What happens in the shot (the model's words).")
     composition: str = Field("", description="How it is framed (the model's words).")
-    image_prompt: str
-    motion_prompt: str
-    negative_prompt: str
+    image_prompt: str = Field(
+        description="For a text-to-image model: the shot's frame, whole on its own (who, "
+        "doing what, where, when, light, lens, style).")
+    motion_prompt: str = Field(
+        description="For an image-to-video model given that frame: the camera move and the "
+        "action.")
+    negative_prompt: str = Field(description="Comma-separated terms to keep out of the frame.")
     duration_seconds: float = Field(gt=0, description="The shot's planned length on screen.")
-    aspect_ratio: str
-    seed_hint: int
-    clips: list[Clip] = Field(min_length=1)
+    aspect_ratio: str = Field(description="Frame aspect ratio, e.g. '16:9'.")
+    seed_hint: int = Field(description="A stable seed: the same on every re-run of the shot.")
+    clips: list[Clip] = Field(
+        min_length=1, description="The generations that make the shot, in order; their "
+        "durations add up to the shot's.")
 
     @model_validator(mode="after")
     def _clips_cover_the_shot(self) -> StoryboardShot:
@@ -167,6 +192,8 @@ class StoryboardScene(BaseModel):
     location_id: str | None = None
     day_night: str = ""
     story_day: str | None = None
+    duration_seconds: float = Field(
+        0.0, ge=0, description="The scene's length on screen: the sum of its shots' lengths.")
     shots: list[StoryboardShot] = Field(default_factory=list)
 
 

@@ -265,7 +265,28 @@ def offline_shot(shot: ShotFacts, scene: SceneFacts, cast: list[CharacterLook]) 
         if about:
             action = clean(about[(shot.number - 1) % len(about)], 300)
     action = action or summary
-    people = [c.name for c in cast]
+    return action, offline_composition(shot.coverage, [c.name for c in cast])
+
+
+def offline_composition(coverage: str, people: list[str]) -> str:
+    """The plan's coverage as a DP frames it, for an image model: "over Theo Lind's shoulder
+    onto Rosa Amati", not the crew's shorthand ("over-the-shoulder on Rosa Amati and Theo
+    Lind", a bare "insert" after "insert shot"); the first subject is the one the shot is on.
+    An unknown coverage is kept as written; no coverage and nobody gives nothing."""
     names = ", ".join(people[:-1]) + f" and {people[-1]}" if len(people) > 1 else "".join(people)
-    composition = f"{shot.coverage or 'framing'}" + (f" on {names}" if names else "")
-    return action, composition
+    kind = coverage.strip().lower()
+    if kind == "master":
+        return f"full view of the setting with {names} in it" if names \
+            else "full view of the setting"
+    if kind == "single" and len(people) == 1:
+        return f"{people[0]} alone in frame"
+    if kind == "over-the-shoulder" and people:
+        return f"over {people[1]}'s shoulder onto {people[0]}" if len(people) > 1 \
+            else f"over a shoulder onto {people[0]}"
+    if kind == "insert" and not people:
+        return "the detail fills the frame"
+    if kind == "two-shot" and people:
+        return f"{names} together in frame"
+    if kind in ("single", "") and people:
+        return f"{names} in frame"
+    return coverage.strip() + (f" on {names}" if names else "")

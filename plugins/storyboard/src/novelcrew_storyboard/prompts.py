@@ -57,7 +57,8 @@ RIGS = {"sticks": "on sticks", "dolly": "on a dolly", "slider": "on a slider",
 #: coverage that frames people even when the plan names nobody (the director warns of it)
 PEOPLE_COVERAGE = ("single", "two-shot", "over-the-shoulder")
 DEFAULT_FILM_LOOK = "cinematic, natural film grain"
-TRAITS = ("age_range", "build", "skin", "hair", "eyes")
+#: in phrase order: who first ("woman, in her forties"), then the face and body
+TRAITS = ("gender", "age_range", "build", "skin", "hair", "eyes")
 #: words that paint another time than the scene's: "midday sun" at NIGHT, "moonlight" by DAY
 #: (dawn and dusk take either: first light, fading daylight)
 OTHER_TIME = {
@@ -101,8 +102,13 @@ def character_look(facts: CharacterFacts, answer: CharacterAnswer | None, materi
 
 
 def location_look(facts: LocationFacts, answer: LocationAnswer | None, times: Iterable[str],
-                  style: StyleGuide, *, described: bool = True) -> LocationLook:
+                  style: StyleGuide, *, described: bool = True,
+                  sides: Iterable[str] = ()) -> LocationLook:
     """The bible entry: the model's look, else the first sentence of the place's description.
+
+    ``sides`` are the INT/EXT of its scenes: a place seen only inside (or only at one time)
+    has its reference image made so ("Establishing view of the bakery, interior, at night"),
+    else "the bakery" comes back a shopfront by day and matches none of its shots.
 
     With ``described=False`` (the looks role is the offline stand-in) there is no fallback: the
     look stays empty and the phrase is the place's name. An offline run's location description
@@ -119,9 +125,12 @@ def location_look(facts: LocationFacts, answer: LocationAnswer | None, times: It
                 for t in dict.fromkeys(times) if t}
     pieces = [clean(p, 80) for p in answer.set_pieces[:6] if clean(p, 80)]
     phrase = f"{facts.name}, {look}" if look else facts.name
+    side = set(sides) - {""}
+    inside = {"INT": "interior", "EXT": "exterior"}.get(side.pop(), "") if len(side) == 1 else ""
+    when = next(iter(variants.values())) if len(variants) == 1 else ""
     reference = ", ".join(x for x in (
-        f"Establishing view of {phrase}", ", ".join(pieces), "no people", *style.fragments)
-        if x)
+        f"Establishing view of {phrase}", inside, when, ", ".join(pieces), "no people",
+        *style.fragments) if x)
     return LocationLook(id=facts.id, name=facts.name, look=look,
                         atmosphere=clean(facts.atmosphere), time_of_day=variants,
                         set_pieces=pieces, phrase=phrase, reference_prompt=reference)
@@ -255,6 +264,15 @@ def time_clash_in(shot: ShotFacts, scene: SceneFacts, place: LocationLook | None
     return None
 
 
+def painted_words(action: str, composition: str) -> str:
+    """What of the action and composition reaches the image prompt (``shot_prompts``): no
+    quoted speech, and nothing of an action that is only a speech tag ("Mali said")."""
+    seen = without_speech(action)[0]
+    if speech_tag(seen) is not None:
+        seen = ""
+    return " ".join(x for x in (seen, without_speech(composition)[0]) if x)
+
+
 def seed_hint(*parts: object) -> int:
     """A stable seed for a shot (the same across its clips and across re-runs)."""
     return zlib.crc32(":".join(str(p) for p in parts).encode()) & 0x7FFFFFFF
@@ -347,16 +365,10 @@ def storyboard_shot(shot: ShotFacts, scene: SceneFacts, cast: list[CharacterLook
     shot_id = f"{scene.id}-sh{shot.number:02d}"
     seed = seed_hint(project, shot_id)
     parts = split_clips(shot.duration, clip_seconds)
-    clips = []
-    for index, (start, length) in enumerate(parts, start=1):
-        clip_motion = motion
-        if len(parts) > 1:
-            clip_motion += (f" Continuous clip {index} of {len(parts)} "
-                            f"({start:g}-{start + length:g}s of the shot)"
-                            + ("; continue from the previous clip's last frame." if index > 1
-                               else "."))
-        clips.append(Clip(index=index, start_seconds=start, duration_seconds=length,
-                          image_prompt=image, motion_prompt=clip_motion, seed_hint=seed))
+    clips = [Clip(index=index, start_seconds=start, duration_seconds=length,
+                  image_prompt=image, motion_prompt=motion, seed_hint=seed,
+                  continues_from=index - 1 if index > 1 else None)
+             for index, (start, length) in enumerate(parts, start=1)]
     return StoryboardShot(
         id=shot_id, scene_id=scene.id, scene_number=scene.number, number=shot.number,
         size=shot.size, angle=shot.angle, movement=shot.movement, support=shot.support,
