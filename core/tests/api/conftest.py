@@ -1,5 +1,5 @@
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -9,15 +9,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 import apicrews
+from nc_api import AppClient, make_settings
 
 from novelcrew.api.app import create_app
-from novelcrew.settings import Settings
-
-
-def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
-    overrides.setdefault("rate_limit_per_minute", 0)
-    overrides.setdefault("data_dir", tmp_path / "data")
-    return Settings(_env_file=None, **overrides)  # type: ignore[call-arg]
 
 
 @pytest.fixture
@@ -25,9 +19,6 @@ def plugins() -> Any:
     apicrews.GATES.clear()
     apicrews.PROBE_HEALTH.update(status="ok", required=False)
     return apicrews.load_plugins()
-
-
-AppClient = Callable[..., Any]
 
 
 @pytest.fixture

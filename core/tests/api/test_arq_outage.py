@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import structlog
-from conftest import make_settings
+from nc_api import make_settings
 from nc_redis_server import start_redis
 
 from novelcrew.api.app import create_app

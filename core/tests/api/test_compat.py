@@ -24,7 +24,7 @@ from typing import Any
 import apicrews
 import httpx
 import pytest
-from conftest import make_settings
+from nc_api import make_settings
 from nc_redis_server import redis_server
 
 from novelcrew.api.app import create_app

@@ -19,9 +19,9 @@ import pytest
 import requests
 import schemathesis
 from apihelpers import served
-from conftest import make_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
+from nc_api import make_settings
 from schemathesis.generation.modes import GenerationMode
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import apicrews
 import httpx
-from conftest import make_settings
+from nc_api import make_settings
 
 from novelcrew.api.app import create_app
 from novelcrew.plugins import DEFAULT_PLUGINS, load, register_module

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from apihelpers import wait_job
-from conftest import AppClient, make_settings
+from nc_api import AppClient, make_settings
 from nc_redis_server import redis_server
 
 from novelcrew.api import idempotency, submission

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 
-from conftest import make_settings
+from nc_api import make_settings
 
 from novelcrew.api.app import create_app
 

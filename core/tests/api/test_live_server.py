@@ -16,7 +16,7 @@ import apicrews
 import httpx
 import pytest
 from apihelpers import served
-from conftest import make_settings
+from nc_api import make_settings
 
 from novelcrew.api.app import create_app
 from novelcrew_sdk.testing import free_port, wait_for_http

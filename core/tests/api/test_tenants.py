@@ -10,7 +10,7 @@ from __future__ import annotations
 import apicrews
 import pytest
 from apihelpers import parse_sse, wait_job
-from conftest import make_settings
+from nc_api import make_settings
 
 from novelcrew.api.app import create_app
 from novelcrew.settings import SettingsError
