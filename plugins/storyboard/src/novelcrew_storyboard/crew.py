@@ -592,18 +592,20 @@ def assemble_scenes(story: Story, bible: VisualBible, answers: Answers,
                                          composition or "", clip_seconds, project))
         for clash, numbers in clashes.items():
             warnings.append(f"scene {scene.number} is {scene.day_night} but {clash} "
-                            f"({'shot' if len(numbers) == 1 else 'shots'} "
-                            f"{', '.join(map(str, numbers))}): "
-                            "check before generating")
+                            f"({_shots(numbers)}): check before generating")
         for name, numbers in unframed.items():
-            warnings.append(f"scene {scene.number}: {name} is named in "
-                            f"{'shot' if len(numbers) == 1 else 'shots'} "
-                            f"{', '.join(map(str, numbers))} but not in frame, so no "
-                            "reference image goes with the prompt: check before generating")
+            warnings.append(f"scene {scene.number}: {name} is named in {_shots(numbers)} but "
+                            "not in frame, so no reference image goes with the prompt: check "
+                            "before generating")
         out.append(StoryboardScene(id=scene.id, number=scene.number, heading=scene.heading,
                                    location_id=scene.location, day_night=scene.day_night,
                                    story_day=scene.story_day, shots=shots,
                                    duration_seconds=round(
                                        sum(s.duration_seconds for s in shots), 3)))
     return out
+
+
+def _shots(numbers: list[int]) -> str:
+    """"shot 3" or "shots 3, 5", as a warning names them."""
+    return f"{'shot' if len(numbers) == 1 else 'shots'} {', '.join(map(str, numbers))}"
 

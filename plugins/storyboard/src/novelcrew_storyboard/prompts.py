@@ -43,6 +43,7 @@ ANGLE_WORDS = {"high": "high angle", "low": "low angle", "dutch": "Dutch angle",
                "pov": "point-of-view", "overhead": "overhead angle"}
 TIME_WORDS = {"DAY": "in daylight", "NIGHT": "at night", "DAWN": "at dawn, first light",
               "DUSK": "at dusk, fading light"}
+SIDE_WORDS = {"INT": "interior", "EXT": "exterior"}
 NEGATIVE = ["text", "captions", "watermark", "logo", "deformed hands", "extra fingers",
             "extra limbs", "duplicated faces", "distorted faces", "blurry", "low resolution"]
 #: the director's movements (``novelcrew_director.vocabulary.Movement``) as an operator says them
@@ -126,7 +127,7 @@ def location_look(facts: LocationFacts, answer: LocationAnswer | None, times: It
     pieces = [clean(p, 80) for p in answer.set_pieces[:6] if clean(p, 80)]
     phrase = f"{facts.name}, {look}" if look else facts.name
     side = set(sides) - {""}
-    inside = {"INT": "interior", "EXT": "exterior"}.get(side.pop(), "") if len(side) == 1 else ""
+    inside = SIDE_WORDS.get(side.pop(), "") if len(side) == 1 else ""
     when = next(iter(variants.values())) if len(variants) == 1 else ""
     reference = ", ".join(x for x in (
         f"Establishing view of {phrase}", inside, when, ", ".join(pieces), "no people",
@@ -303,7 +304,7 @@ def shot_prompts(shot: ShotFacts, scene: SceneFacts, cast: list[CharacterLook],
     setting = ""
     if place is not None:
         variant = place.time_of_day.get(scene.day_night) or TIME_WORDS.get(scene.day_night, "")
-        inside = {"INT": "interior", "EXT": "exterior"}.get(scene.int_ext, "")
+        inside = SIDE_WORDS.get(scene.int_ext, "")
         setting = ", ".join(x for x in (inside, place.phrase, variant) if x)
     lens = f"{shot.lens_mm:g}mm lens" if shot.lens_mm else ""
     lighting = clean(shot.lighting or scene.lighting)
