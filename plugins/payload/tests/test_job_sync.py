@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from pydantic import BaseModel
 
 from novelcrew import Crew, Job, JobEvent, RunContext, hookimpl
@@ -307,7 +309,8 @@ SHOT_WARNINGS = [
 
 async def test_a_storyboards_warnings_reach_novel_movie_and_the_project_advances(
         payload_server: PayloadServer, payload_env: Callable[..., Settings],
-        new_project: Callable[..., Any]) -> None:
+        new_project: Callable[..., Any], caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="novelcrew_payload.observer")
     settings = payload_env(payload_server)
     project = await new_project(name="Warned storyboard")
     job, events = await run_job(plugins_with(), ["architect", "director", "storyboard"],
@@ -328,6 +331,10 @@ async def test_a_storyboards_warnings_reach_novel_movie_and_the_project_advances
     # per-shot and advisory: a ready storyboard with warnings advances, the warnings beside it
     assert board["ready_for_media_generation"] is True
     assert stored["workflowStatus"]["currentStep"] == "media-generation"
+    # the operator's log counts them
+    assert any(r.getMessage() == f"payload project {project['id']}: storyboard finished -> "
+               "media-generation (storyboard stored with 2 warnings to check)"
+               for r in caplog.records), [r.getMessage() for r in caplog.records]
 
     # a storyboard without warnings says so with an empty list, replacing the earlier ones
     job, _ = await run_job(plugins_with(), ["architect", "director", "storyboard"],
@@ -367,14 +374,17 @@ async def test_a_storyboard_not_ready_is_stored_but_never_advances(
 
 
 async def test_a_payload_schema_without_the_storyboard_field_is_reported(
-        tmp_path: Path, payload_env: Callable[..., Settings]) -> None:
+        tmp_path: Path, payload_env: Callable[..., Settings],
+        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="novelcrew_payload.observer")
     # Novel Movie's projects collection as it is today: Payload answers 200 and drops the field
     server = PayloadServer(data_dir=tmp_path / "payload-db",
                            env={"PAYLOAD_WITHOUT_STORYBOARD": "1"}).start()
     try:
         settings = payload_env(server)
         project_id = str(server.seeded["projectId"])
-        job, events = await run_job(plugins_with(), ["architect", "director", "storyboard"], {},
+        job, events = await run_job(plugins_with(), ["architect", "director", "storyboard"],
+                                    {"board_warnings": SHOT_WARNINGS},
                                     settings=settings, project_id=project_id)
         async with PayloadClient(PayloadConfig(url=server.url, api_key=server.api_key)) as c:
             after = await c.get("projects", project_id)
@@ -383,6 +393,8 @@ async def test_a_payload_schema_without_the_storyboard_field_is_reported(
     assert job.status == "succeeded" and job.result["storyboard"]["scenes"]
     (found,) = warnings(events)
     assert f"Payload project {project_id} has no generatedContent.storyboard field" in found
+    # the log never claims a storyboard (or its warnings) Payload dropped was stored
+    assert not [r for r in caplog.records if "storyboard stored" in r.getMessage()]
     assert "storyboard" not in after["generatedContent"]
     assert len(after["generatedContent"]["scenes"]) == 3  # the director's, from the seeded story
     assert after["workflowStatus"]["currentStep"] == "media-generation"

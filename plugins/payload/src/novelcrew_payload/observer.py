@@ -99,7 +99,8 @@ async def sync_project(config: PayloadConfig, project_id: str, transition: Trans
     sent = update.get("generatedContent", {})
     board = sent.get("storyboard")
     noted = f" (storyboard stored with {len(board['warnings'])} warnings to check)" \
-        if isinstance(board, dict) and board.get("warnings") else ""
+        if isinstance(board, dict) and board.get("warnings") and _stored(doc, "storyboard") \
+        else ""
     log.info("payload project %s: %s -> %s%s", project_id, what, transition.current_step.value,
              noted)
     if "storyboard" in sent and not _stored(doc, "storyboard"):
