@@ -75,6 +75,8 @@ async def test_a_wrong_key_is_reported_as_a_rejected_key(
             await client.get("projects", payload_server.seeded["projectId"])
     assert caught.value.status == 403
     assert "rejected the API key (403)" in caught.value.message
+    # names the variable Novel Movie's own .env sets as well as novelcrew's
+    assert "NOVELCREW_PAYLOAD_API_KEY (or NOVEL_MOVIE_API_KEY)" in caught.value.message
     assert "not-the-key" not in caught.value.message  # the key is never echoed
     assert transport.requests == 1  # a 4xx is not retried
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
+import pytest
 from pydantic import BaseModel
 
 from novelcrew import Crew, Job, JobEvent, RunContext, hookimpl
@@ -81,6 +84,7 @@ class StoryboardInput(BaseModel):
     previous: dict[str, Any] = {}
     board_offline: bool = False  # as the offline stand-in: offline, not ready
     board_shots: bool = True  # False: no shots, so nothing to generate from
+    board_warnings: list[str] = []  # what the real crew warns of, to check before generating
 
 
 class FakeStoryboard(BaseModel):
@@ -114,7 +118,7 @@ async def run_storyboard(ctx: RunContext, inputs: StoryboardInput) -> FakeStoryb
         offline=inputs.board_offline,
         ready_for_media_generation=bool(shots) and not inputs.board_offline,
         note="made by the offline stand-in" if inputs.board_offline else None,
-        warnings=["a warning that stays in the job"], model={"offline": inputs.board_offline})
+        warnings=inputs.board_warnings, model={"offline": inputs.board_offline})
 
 
 class FakeCrews:
@@ -251,8 +255,7 @@ async def test_a_chain_moves_the_project_through_novel_movies_workflow(
 
 def stored_board(result: dict[str, Any]) -> dict[str, Any]:
     """What ``generatedContent.storyboard`` should hold for a storyboard result."""
-    return {key: value for key, value in result.items()
-            if key not in ("warnings", "model")}
+    return {key: value for key, value in result.items() if key != "model"}
 
 
 async def test_only_a_ready_storyboard_moves_the_project_to_media_generation(
@@ -275,7 +278,7 @@ async def test_only_a_ready_storyboard_moves_the_project_to_media_generation(
         ("storyboard", "crew_finished", "media-generation", planned),
     ]
     # before the storyboard there is none in the project; after it, the storyboard is there
-    # whole (not the job-only warnings and model routing) and the director's scenes are kept
+    # whole (not the job-only model routing) and the director's scenes are kept
     assert recorder.seen[4][2]["generatedContent"].get("storyboard") is None
     final = recorder.seen[-1][2]["generatedContent"]
     board = job.result["storyboard"]
@@ -293,6 +296,55 @@ async def test_only_a_ready_storyboard_moves_the_project_to_media_generation(
     assert [row["description"] for row in again["generatedContent"]["scenes"]] == ["Maya waits"]
     assert again["generatedContent"]["storyboard"] == stored_board(board)
     assert again["workflowStatus"]["currentStep"] == "scene-planning"
+
+
+#: the two kinds of warning the storyboard crew gives per shot (novelcrew_storyboard.crew)
+SHOT_WARNINGS = [
+    "scene 1: Tom is named in shot 2 but not in frame, so no reference image goes with the "
+    "prompt: check before generating",
+    "scene 2 is NIGHT but the shot's action says \u201cmorning sun\u201d (shot 1): check "
+    "before generating",
+]
+
+
+async def test_a_storyboards_warnings_reach_novel_movie_and_the_project_advances(
+        payload_server: PayloadServer, payload_env: Callable[..., Settings],
+        new_project: Callable[..., Any], caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="novelcrew_payload.observer")
+    settings = payload_env(payload_server)
+    project = await new_project(name="Warned storyboard")
+    job, events = await run_job(plugins_with(), ["architect", "director", "storyboard"],
+                                {"story_text": "The lamp fails. Tom swims.",
+                                 "board_warnings": SHOT_WARNINGS},
+                                settings=settings, project_id=str(project["id"]))
+    assert job.status == "succeeded" and warnings(events) == []
+    # what Novel Movie's media step reads: the project from Payload's REST API, as it is
+    async with httpx.AsyncClient(base_url=payload_server.url) as http:
+        answer = await http.get(
+            f"/api/projects/{project['id']}",
+            headers={"Authorization": f"users API-Key {payload_server.api_key}"})
+    assert answer.status_code == 200, answer.text
+    stored = answer.json()
+    board = stored["generatedContent"]["storyboard"]
+    assert board["warnings"] == SHOT_WARNINGS
+    assert board == stored_board(job.result["storyboard"])
+    # per-shot and advisory: a ready storyboard with warnings advances, the warnings beside it
+    assert board["ready_for_media_generation"] is True
+    assert stored["workflowStatus"]["currentStep"] == "media-generation"
+    # the operator's log counts them
+    assert any(r.getMessage() == f"payload project {project['id']}: storyboard finished -> "
+               "media-generation (storyboard stored with 2 warnings to check)"
+               for r in caplog.records), [r.getMessage() for r in caplog.records]
+
+    # a storyboard without warnings says so with an empty list, replacing the earlier ones
+    job, _ = await run_job(plugins_with(), ["architect", "director", "storyboard"],
+                           {"story_text": "Maya waits."}, settings=settings,
+                           project_id=str(project["id"]))
+    async with httpx.AsyncClient(base_url=payload_server.url) as http:
+        again = (await http.get(
+            f"/api/projects/{project['id']}",
+            headers={"Authorization": f"users API-Key {payload_server.api_key}"})).json()
+    assert again["generatedContent"]["storyboard"]["warnings"] == []
 
 
 async def test_a_storyboard_not_ready_is_stored_but_never_advances(
@@ -322,14 +374,17 @@ async def test_a_storyboard_not_ready_is_stored_but_never_advances(
 
 
 async def test_a_payload_schema_without_the_storyboard_field_is_reported(
-        tmp_path: Path, payload_env: Callable[..., Settings]) -> None:
+        tmp_path: Path, payload_env: Callable[..., Settings],
+        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="novelcrew_payload.observer")
     # Novel Movie's projects collection as it is today: Payload answers 200 and drops the field
     server = PayloadServer(data_dir=tmp_path / "payload-db",
                            env={"PAYLOAD_WITHOUT_STORYBOARD": "1"}).start()
     try:
         settings = payload_env(server)
         project_id = str(server.seeded["projectId"])
-        job, events = await run_job(plugins_with(), ["architect", "director", "storyboard"], {},
+        job, events = await run_job(plugins_with(), ["architect", "director", "storyboard"],
+                                    {"board_warnings": SHOT_WARNINGS},
                                     settings=settings, project_id=project_id)
         async with PayloadClient(PayloadConfig(url=server.url, api_key=server.api_key)) as c:
             after = await c.get("projects", project_id)
@@ -338,6 +393,8 @@ async def test_a_payload_schema_without_the_storyboard_field_is_reported(
     assert job.status == "succeeded" and job.result["storyboard"]["scenes"]
     (found,) = warnings(events)
     assert f"Payload project {project_id} has no generatedContent.storyboard field" in found
+    # the log never claims a storyboard (or its warnings) Payload dropped was stored
+    assert not [r for r in caplog.records if "storyboard stored" in r.getMessage()]
     assert "storyboard" not in after["generatedContent"]
     assert len(after["generatedContent"]["scenes"]) == 3  # the director's, from the seeded story
     assert after["workflowStatus"]["currentStep"] == "media-generation"

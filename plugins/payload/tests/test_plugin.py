@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
 
 import novelcrew_payload
 from novelcrew.plugins import load
-from novelcrew_sdk import check_plugin
+from novelcrew.settings import SettingsError, check_plugin_settings
+from novelcrew_payload import PayloadConfig
+from novelcrew_payload.config import payload_config
+from novelcrew_sdk import check_plugin, make_settings
 
 TOOLS = ["payload_read_project", "payload_read_story", "payload_update_project"]
 
@@ -43,3 +50,24 @@ def test_public_names_are_exactly_the_intended_ones() -> None:
         if not name.startswith("_") and name not in {
             "api", "client", "config", "enums", "errors", "health", "observer", "testing",
             "tools", "workflow", "plugin"})
+
+
+def test_a_url_without_http_stops_the_server_at_start_naming_the_variable(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # "localhost:3000" used to start a server whose health said "unreachable ... unsupported
+    # protocol" and whose jobs retried each update for the whole budget
+    monkeypatch.delenv("NOVELCREW_PAYLOAD_URL", raising=False)
+    monkeypatch.setenv("NOVEL_MOVIE_API_URL", "localhost:3000")
+    settings = make_settings(tmp_path)
+    with pytest.raises(SettingsError) as caught:
+        check_plugin_settings(settings)  # what `novelcrew serve`, `worker` and `run` call first
+    assert "NOVEL_MOVIE_API_URL='localhost:3000'" in str(caught.value)
+    assert "http://" in str(caught.value)
+    with pytest.raises(ValidationError):
+        PayloadConfig(url="localhost:3000")  # crew code building a client directly
+    # blank stays "not configured" (the plugin idles), and a good URL is kept as given
+    monkeypatch.setenv("NOVEL_MOVIE_API_URL", " ")
+    assert payload_config(make_settings(tmp_path)) is None
+    monkeypatch.setenv("NOVEL_MOVIE_API_URL", "https://movie.example/api")
+    config = payload_config(make_settings(tmp_path))
+    assert config is not None and config.api_url == "https://movie.example/api"

@@ -135,3 +135,32 @@ async def test_a_hanging_payload_does_not_hold_up_health_after_the_first_answer(
         assert later.status == "down"
         assert later.detail.startswith(first.detail)
         assert "the last probe's answer; a new one has waited" in later.detail
+
+
+async def test_agents_get_a_stored_storyboard_cut_to_its_flags_and_warnings(
+        payload_server: PayloadServer, settings_for: Callable[..., Settings],
+        new_project: Callable[..., Any]) -> None:
+    # a stored storyboard is ~2 KB a shot: an agent reading (or updating) the project got all
+    # of it as text, 150 KB for a 70-shot film, filling its context window
+    shots = [{"id": f"s001-sh{n:02d}", "image_prompt": "x" * 1500, "motion_prompt": "y" * 300}
+             for n in range(1, 41)]
+    board = {"title": "Gull Rock", "offline": False, "ready_for_media_generation": True,
+             "bible": {"characters": [{"id": "maya", "phrase": "Maya, wet black hair"}]},
+             "scenes": [{"id": "s001", "number": 1, "shots": shots}],
+             "totals": {"scenes": 1, "shots": 40}, "warnings": ["scene 1: check before it"]}
+    project = await new_project(name="Stored board", generatedContent={"storyboard": board})
+    settings = settings_for(payload_server)
+    read = build("payload_read_project", settings, str(project["id"]))
+    assert (await read.acall())["generatedContent"]["storyboard"] == board  # crew code: whole
+
+    text = read.run()
+    seen = json.loads(text)["generatedContent"]["storyboard"]
+    assert len(text) < 2000
+    assert {key: seen[key] for key in ("title", "ready_for_media_generation", "totals",
+                                       "warnings")} == {
+        "title": "Gull Rock", "ready_for_media_generation": True,
+        "totals": {"scenes": 1, "shots": 40}, "warnings": ["scene 1: check before it"]}
+    assert "acall" in seen["left_out"] and "scenes" not in seen
+    update = build("payload_update_project", settings, str(project["id"]))
+    answer = json.loads(update.run(data={"tone": "tense"}))
+    assert answer["tone"] == "tense" and "scenes" not in answer["generatedContent"]["storyboard"]

@@ -226,8 +226,9 @@ class PayloadClient:
                         "NOVELCREW_PAYLOAD_API_KEY (or NOVEL_MOVIE_API_KEY)")
             else:
                 text = (f"Payload rejected the API key (403) on {method} {url}: {messages}; "
-                        f"check NOVELCREW_PAYLOAD_API_KEY and that the key belongs to a "
-                        f"'{self.config.auth_collection}' user with API keys enabled")
+                        "check NOVELCREW_PAYLOAD_API_KEY (or NOVEL_MOVIE_API_KEY) and that the "
+                        f"key belongs to a '{self.config.auth_collection}' user with API keys "
+                        "enabled")
             raise PayloadAuthError(text, status=status, url=url)
         if status == 404:
             if isinstance(body, Mapping) and "errors" not in body:

@@ -8,13 +8,29 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
+from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator
 
 from novelcrew import PluginSettings
 
 if TYPE_CHECKING:
     from novelcrew.settings import Settings
+
+
+def http_url(value: str | None) -> str | None:
+    """``value`` if it is an http(s) URL with a host; blank means unset (the plugin idles).
+
+    Without this, ``localhost:3000`` (no scheme) started a server that called Payload
+    "unreachable" at the first job and retried every update for its whole budget."""
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be Payload's address starting with http:// or https://, "
+                         "e.g. http://localhost:3000")
+    return value
 
 
 class PayloadSettings(PluginSettings):
@@ -44,6 +60,11 @@ class PayloadSettings(PluginSettings):
     #: retries of a job-event update's calls (bounded by ``update_budget_seconds`` too)
     update_retries: int = Field(6, ge=0)
 
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        return http_url(value)
+
 
 class PayloadConfig(BaseModel):
     """Everything a ``PayloadClient`` needs."""
@@ -57,6 +78,14 @@ class PayloadConfig(BaseModel):
     max_backoff_seconds: float = 5.0
     update_budget_seconds: float = 20.0
     update_retries: int = 6
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        url = http_url(value)
+        if url is None:
+            raise ValueError("must be Payload's address, e.g. http://localhost:3000")
+        return url
 
     @property
     def api_url(self) -> str:

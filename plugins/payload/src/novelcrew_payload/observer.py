@@ -96,8 +96,13 @@ async def sync_project(config: PayloadConfig, project_id: str, transition: Trans
             details={"project_id": project_id, "step": transition.current_step.value},
         ) from exc
     _unavailable_since.pop(config.api_url, None)
-    log.info("payload project %s: %s -> %s", project_id, what, transition.current_step.value)
     sent = update.get("generatedContent", {})
+    board = sent.get("storyboard")
+    noted = f" (storyboard stored with {len(board['warnings'])} warnings to check)" \
+        if isinstance(board, dict) and board.get("warnings") and _stored(doc, "storyboard") \
+        else ""
+    log.info("payload project %s: %s -> %s%s", project_id, what, transition.current_step.value,
+             noted)
     if "storyboard" in sent and not _stored(doc, "storyboard"):
         # Payload answers 200 and drops a field its collection lacks: say so, never claim it
         raise PayloadSyncError(

@@ -139,12 +139,31 @@ def _tool_class() -> type:
                 return f"Payload error: {exc.message}"
             if result is None:
                 return "No story exists in Payload for this project."
-            return json.dumps(result, ensure_ascii=False, default=str)
+            return json.dumps(for_agents(result), ensure_ascii=False, default=str)
 
         def _run(self, **kwargs: Any) -> str:
             return run_sync(self._arun(**kwargs))  # type: ignore[no-any-return]
 
     return PayloadTool
+
+
+#: what an agent sees of a stored storyboard instead of the whole of it
+STORYBOARD_SUMMARY_FIELDS = ("title", "offline", "ready_for_media_generation", "totals",
+                             "warnings")
+
+
+def for_agents(doc: Any) -> Any:
+    """``doc`` as an agent gets it: a project's stored storyboard (2 KB a shot, 150 KB for a
+    70-shot film) is cut to its flags, totals and warnings, so reading or updating a project
+    does not fill the agent's context window with prompts it never asked for."""
+    content = doc.get("generatedContent") if isinstance(doc, dict) else None
+    if not isinstance(content, dict) or not isinstance(content.get("storyboard"), dict):
+        return doc
+    board = content["storyboard"]
+    summary = {key: board[key] for key in STORYBOARD_SUMMARY_FIELDS if key in board}
+    summary["left_out"] = ("the bible and per-shot prompts: crew code gets them from "
+                           "payload_read_project's acall, or the storyboard job's result")
+    return {**doc, "generatedContent": {**content, "storyboard": summary}}
 
 
 _SPECS: tuple[tuple[str, str, type[BaseModel], Operation], ...] = (

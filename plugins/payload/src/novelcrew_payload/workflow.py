@@ -9,10 +9,19 @@
     storyboard started   currentStep scene-planning
     storyboard finished  currentStep media-generation, only when the storyboard says
                          ready_for_media_generation and no crew of the job was offline;
-                         generatedContent.storyboard = the storyboard (whatever its flags)
+                         generatedContent.storyboard = the storyboard (whatever its flags),
+                         its warnings included
 
 Media generation needs prompts, not a shot list, so only a storyboard that is ready moves the
 project there; a director's plan leaves it at scene-planning (with that step completed).
+
+A storyboard's ``warnings`` ("scene 4: Tom is named in shot 2 but not in frame ...: check
+before generating", a time-of-day clash, a shot boarded from the plan's own words) are stored
+with it, and do not hold the project at scene-planning: as a first AD reads them they are
+per-shot notes for whoever generates that shot, not a fault in the plan, and the storyboard
+already decides ``ready_for_media_generation``. Holding the whole project for one shot's note
+would stop every other shot's media; storing them where the media step reads the prompts makes
+sure they are seen before that shot is generated.
 
 The architect's scenes replace ``generatedContent.scenes`` too when it finishes, so a
 re-analysis never leaves an older plan's scenes in the project.
@@ -69,11 +78,12 @@ TRANSITIONS: dict[tuple[str, str], Transition] = {
         WorkflowStep.media_generation, stores_storyboard=True),
 }
 
-#: the storyboard's fields stored in ``generatedContent.storyboard`` (not its warnings, model
-#: routing or graph counts, which stay in the job's result)
+#: the storyboard's fields stored in ``generatedContent.storyboard`` (not its model routing,
+#: sources or graph counts, which stay in the job's result); ``warnings`` is always stored, an
+#: empty list when there are none, so the media step can count them without a missing key
 STORYBOARD_FIELDS: tuple[str, ...] = (
     "title", "offline", "ready_for_media_generation", "note", "clip_seconds", "bible",
-    "scenes", "totals",
+    "scenes", "totals", "warnings",
 )
 
 
@@ -169,7 +179,10 @@ def storyboard_from_output(output: Any) -> dict[str, Any] | None:
     if not isinstance(output, Mapping) or not isinstance(output.get("scenes"), list) \
             or not isinstance(output.get("bible"), Mapping):
         return None
-    return {key: output[key] for key in STORYBOARD_FIELDS if key in output}
+    board = {key: output[key] for key in STORYBOARD_FIELDS if key in output}
+    warnings = output.get("warnings")
+    board["warnings"] = [str(w) for w in warnings] if isinstance(warnings, list) else []
+    return board
 
 
 def _keep_row(row: Mapping[str, Any]) -> dict[str, Any] | None:
