@@ -186,7 +186,8 @@ def offline_only(settings: Settings, crews: list[str]) -> bool:
 
 @router.post("/execute", response_model=ExecuteResponse,
              responses={**_responses(400, 404, 413, 415, 422, 503),
-                        409: {**_responses(409)[409], "description": idempotency.IN_USE_DOC}},
+                        409: {**_responses(409)[409], "description": idempotency.IN_USE_DOC,
+                              "headers": idempotency.IN_USE_HEADERS}},
              summary="Run a crew or a chain of crews (Novel Movie's call)")
 async def execute(body: ExecuteBody, plugins: PluginsDep, settings: SettingsDep,
                   backend: BackendDep, tenant: TenantDep, response: Response,

@@ -44,7 +44,8 @@ DRY_RUN: dict[int | str, dict[str, Any]] = {200: {
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=JobPublic,
              responses={**DRY_RUN, **responses(400, 404, 413, 415, 422, 503),
-                        409: {**responses(409)[409], "description": idempotency.IN_USE_DOC}},
+                        409: {**responses(409)[409], "description": idempotency.IN_USE_DOC,
+                              "headers": idempotency.IN_USE_HEADERS}},
              summary="Submit a job (or, with dry_run, estimate it)")
 async def create_job(body: JobCreate, plugins: PluginsDep, settings: SettingsDep,
                      backend: BackendDep, tenant: TenantDep, response: Response,
@@ -118,7 +119,10 @@ RETRYABLE = (JobStatus.failed, JobStatus.cancelled)
 
 
 @router.post("/{job_id}/retry", status_code=status.HTTP_202_ACCEPTED, response_model=JobPublic,
-             responses=responses(400, 404, 409, 413, 422, 503),
+             responses={**responses(400, 404, 413, 422, 503), 409: {
+                 **responses(409)[409], "headers": idempotency.IN_USE_HEADERS,
+                 "description": "The job is queued, running or succeeded (`conflict`); or "
+                                + idempotency.IN_USE_DOC}},
              summary="Run a failed or cancelled job again, as a new job")
 async def retry_job(job_id: str, plugins: PluginsDep, settings: SettingsDep,
                     backend: BackendDep, tenant: TenantDep, response: Response,
