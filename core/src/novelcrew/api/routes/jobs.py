@@ -133,7 +133,7 @@ RETRYABLE = (JobStatus.failed, JobStatus.cancelled)
 async def retry_job(job_id: str, plugins: PluginsDep, settings: SettingsDep,
                     backend: BackendDep, tenant: TenantDep, response: Response,
                     idempotency_key: idempotency.IdempotencyKeyHeader = None,
-                    _: RetryRequest | None = None) -> JobPublic:
+                    overrides: RetryRequest | None = None) -> JobPublic:
     """A new job with the old one's crews, inputs, ids, config and webhook, checked as any
     submission is, so a client need not send a story of megabytes again (the record it reads
     does not echo the inputs). It takes no body (or `{}`): an override (another `config`...)
