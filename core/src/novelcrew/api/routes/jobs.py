@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from sse_starlette import EventSourceResponse, ServerSentEvent
@@ -133,7 +133,9 @@ RETRYABLE = (JobStatus.failed, JobStatus.cancelled)
 async def retry_job(job_id: str, plugins: PluginsDep, settings: SettingsDep,
                     backend: BackendDep, tenant: TenantDep, response: Response,
                     idempotency_key: idempotency.IdempotencyKeyHeader = None,
-                    overrides: RetryRequest | None = None) -> JobPublic:
+                    request_body: Annotated[RetryRequest | None, Body(
+                        description="None, or `{}`: a retry takes no overrides")] = None,
+                    ) -> JobPublic:
     """A new job with the old one's crews, inputs, ids, config and webhook, checked as any
     submission is, so a client need not send a story of megabytes again (the record it reads
     does not echo the inputs). It takes no body (or `{}`): an override (another `config`...)
