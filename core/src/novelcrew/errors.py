@@ -113,9 +113,13 @@ class ExportUnavailable(Conflict):
 
 class IdempotencyKeyInUse(Conflict):
     """The request that first sent the ``Idempotency-Key`` is still being accepted (409, as
-    the IETF draft says): retry."""
+    the IETF draft says): retry after ``retry_after`` seconds (the ``Retry-After`` header)."""
 
     error_type = "idempotency_key_in_use"
+
+    def __init__(self, message: str, retry_after: float, details: dict[str, Any] | None = None):
+        super().__init__(message, details)
+        self.retry_after = retry_after
 
 
 class BackendUnavailable(NovelcrewError):

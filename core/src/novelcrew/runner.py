@@ -78,6 +78,9 @@ class _RecordWrites:
         self.pending: asyncio.Task[None] | None = None
         self.waiting = False  # the pending write has not started (it may still be dropped)
         self.last = -interval
+        #: the run is over (it ended the job, handed it back, or its backend stopped it): what
+        #: its crews still send, from a thread that cannot be killed, is dropped
+        self.closed = False
 
     def soon(self) -> None:
         if self.pending is not None:
@@ -120,6 +123,7 @@ class _RecordWrites:
                 self.last = asyncio.get_running_loop().time()
 
     def close(self) -> None:
+        self.closed = True
         self.drop_waiting()
 
 
@@ -320,8 +324,21 @@ class JobRunner:
             elif name in crew.tools:
                 raise ToolMissing(f"crew {crew.name!r} needs tool {name!r}", {"tool": name})
 
+        attempt = self._records.get(job.id)
+
+        def ended() -> bool:
+            """Whether this run is over: a crewAI thread outlives a timeout (it cannot be
+            killed) and reports its last model call when the answer comes; written, that
+            would land after the job's ending (rewriting a failed record as running) or in
+            the job's next attempt, which reads the record afresh."""
+            return attempt is not None and attempt.job is job and attempt.closed
+
         async def emit_fn(type: str, *, crew: str | None, message: str,
                           data: dict[str, Any]) -> None:
+            if ended():
+                log.info("late_event_dropped", job_id=job.id, type=type, crew=crew,
+                         model=data.get("model"))
+                return
             if type == "partial":
                 await self._partial(job, crew or "", message, data)
                 return
@@ -335,6 +352,8 @@ class JobRunner:
             await self.emit(job, type, crew=crew, message=message, data=data)
 
         async def on_progress(ctx: RunContext) -> None:
+            if ended():
+                return
             job.progress.completed_tasks = done_before + ctx.completed_tasks
             job.progress.total_tasks = max(done_before + ctx.total_tasks,
                                            job.progress.completed_tasks)

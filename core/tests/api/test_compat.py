@@ -233,9 +233,20 @@ async def test_config_is_honoured_or_refused(server: httpx.AsyncClient) -> None:
     assert ok.status_code == 200, ok.text
     job = (await server.get(f"/jobs/{ok.json()['job_id']}")).json()
     assert job["config"] == {"temperature": 0.2, "max_tokens": 900, "model": "offline"}
+    # numeric text and whole floats, as the original server's pydantic model took them
+    ok = await server.post("/crews/execute", json={
+        "crew_type": "echo", "input_data": {"story_text": "x y"},
+        "config": {"temperature": "0.5", "max_tokens": "900", "max_tokens_total": 5000.0}})
+    assert ok.status_code == 200, ok.text
+    job = (await server.get(f"/jobs/{ok.json()['job_id']}")).json()
+    assert job["config"] == {"temperature": 0.5, "max_tokens": 900, "max_tokens_total": 5000}
     for config, word in [({"temperature": 3}, "temperature"), ({"temperature": "hot"},
                          "temperature"), ({"max_tokens": 0}, "max_tokens"),
-                         ({"model": "nosuch/model"}, "nosuch"), ({"top_k": 5}, "top_k")]:
+                         ({"model": "nosuch/model"}, "nosuch"), ({"top_k": 5}, "top_k"),
+                         # lax pydantic made true 1: a job capped at one token per answer
+                         ({"max_tokens": True}, "max_tokens"),
+                         ({"max_tokens_total": True}, "max_tokens_total"),
+                         ({"temperature": True}, "temperature")]:
         body = assert_compat_error(await server.post("/crews/execute", json={
             "crew_type": "echo", "input_data": {"story_text": "x"}, "config": config}), 422)
         assert word in body["error"], (config, body)

@@ -211,6 +211,35 @@ async def test_a_repeat_while_the_first_is_being_accepted_is_409(
     assert await job_count(client) == 0
 
 
+async def test_a_409_in_use_says_when_to_retry(
+        make_server: MakeServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``Retry-After`` (whole seconds, as long as the wait the 409 came after) on both
+    submitting routes; the message says the same figure."""
+    monkeypatch.setattr(idempotency, "WAIT_SECONDS", 1.2)
+    client = await make_server()
+    store = client.app.state.backend.store  # type: ignore[attr-defined]
+    execute = submission_body_of_execute()
+    for route, body in (("/jobs", JOB), ("/crews/execute", EXECUTE)):
+        claim = IdempotencyClaim(fingerprint=idempotency.fingerprint(
+            route, JobCreate(**(JOB if route == "/jobs" else execute))), job_id="0" * 32)
+        key = f"slow{route}"
+        assert await store.claim_idempotency_key(idempotency.scoped(None, key), claim,
+                                                 60) is None
+        r = await client.post(route, json=body, headers={"Idempotency-Key": key})
+        assert r.status_code == 409, r.text
+        assert r.headers["retry-after"] == "2"
+        error = r.json()["error"]
+        message = error if isinstance(error, str) else error["message"]
+        assert message.endswith("retry in 2s"), message
+    assert await job_count(client) == 0
+
+
+def submission_body_of_execute() -> dict[str, Any]:
+    """What ``POST /crews/execute`` with ``EXECUTE`` submits (its fingerprint's body)."""
+    return {"crews": ["echo"], "project_id": "p1", "user_id": "u1",
+            "inputs": EXECUTE["input_data"]}
+
+
 async def test_a_repeat_racing_a_refused_first_request_is_checked_afresh(
         make_server: MakeServer, monkeypatch: pytest.MonkeyPatch) -> None:
     """The first request claimed the key, then was refused (its webhook host did not

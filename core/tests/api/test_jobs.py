@@ -212,6 +212,30 @@ async def test_retry_runs_a_failed_or_cancelled_job_again_without_its_story(make
     assert r.status_code == 404 and r.json()["error"]["type"] == "job_not_found"
 
 
+async def test_a_retry_refuses_overrides_instead_of_ignoring_them(client):
+    """A retry runs the job as it was submitted: a body asking for another config (or any
+    other field) is 422 naming the fields and what to do instead, and creates no job; no
+    body, ``{}`` or ``null`` is a plain retry."""
+    failed = (await client.post("/jobs", json={"crews": ["boom"], "inputs": {
+        "story_text": "x"}, "config": {"temperature": 0.5}})).json()["id"]
+    await wait_job(client, failed, "failed")
+    for body in ({"config": {"temperature": 1.0}}, {"inputs": {"story_text": "y"},
+                                                    "crews": ["echo"]}):
+        r = await client.post(f"/jobs/{failed}/retry", json=body)
+        assert r.status_code == 422, r.text
+        error = r.json()["error"]
+        assert error["type"] == "invalid_input"
+        assert error["details"]["errors"][0]["type"] == "retry_takes_no_overrides"
+        assert ", ".join(sorted(body)) in error["message"]
+        assert "POST /jobs" in error["message"]
+    assert (await client.get("/jobs")).json()["count"] == 1  # nothing was created
+    for kwargs in ({}, {"json": {}}, {"content": b"null",
+                                      "headers": {"Content-Type": "application/json"}}):
+        r = await client.post(f"/jobs/{failed}/retry", **kwargs)
+        assert r.status_code == 202, (kwargs, r.text)
+        assert r.json()["config"] == {"temperature": 0.5}
+
+
 async def test_a_tenant_retries_only_its_own_jobs(make_client):
     client = await make_client(api_keys=["red-key:red", "blue-key:blue"])
     red, blue = {"X-API-Key": "red-key"}, {"X-API-Key": "blue-key"}

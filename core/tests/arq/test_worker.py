@@ -166,6 +166,37 @@ async def test_a_job_past_its_timeout_fails_as_data(
     assert done.attempts == 1
 
 
+async def test_a_runs_late_reports_land_in_no_record(
+    backend: ArqBackend, start_worker: StartWorker, tmp_path: Path
+) -> None:
+    """A crewAI thread outlives its run (a timeout, or a transient failure that runs the job
+    again) and reports its last model call when the answer comes: that lands neither after
+    the timed-out job's ending nor in the next attempt of the retried one."""
+    start_worker("--concurrency", "2", job_timeout_seconds=1)
+    timed_out = await backend.submit(new_job(["straggler"], marker=str(tmp_path / "a"),
+                                             call_seconds=2.0))
+    retried = await backend.submit(new_job(["straggler"], marker=str(tmp_path / "b"),
+                                           call_seconds=0.5,
+                                           fail_first=str(tmp_path / "count")))
+    for job_id, marker in ((timed_out.id, tmp_path / "a"), (retried.id, tmp_path / "b")):
+        await until_terminal(backend, job_id, timeout=60)
+
+        async def reported(marker: Path = marker) -> bool:
+            return marker.exists()
+
+        await until(reported, timeout=30)
+    await asyncio.sleep(0.5)  # what the threads sent their worker's loop has been handled
+    done = await backend.get(timed_out.id)
+    assert done.status is JobStatus.failed and done.error is not None
+    assert done.error.type == "timeout" and done.partial == {}
+    assert (await backend.store.events(timed_out.id))[-1].type == "failed"
+    done = await backend.get(retried.id)
+    assert done.status is JobStatus.succeeded and done.attempts == 2
+    assert done.partial == {}
+    types = [e.type for e in await backend.store.events(retried.id)]
+    assert "partial" not in types and "llm_call" not in types, types
+
+
 async def test_a_burst_worker_drains_the_queue_and_exits(
     backend: ArqBackend, root: str, tmp_path: Path
 ) -> None:

@@ -214,6 +214,58 @@ async def test_a_job_over_the_time_limit_fails_as_timeout(tmp_path: Path, plugin
         await backend.stop()
 
 
+async def wait_straggler(job_id: str) -> None:
+    for _ in range(500):
+        if testcrews.STRAGGLERS.get(job_id) == "reported":
+            await asyncio.sleep(0.2)  # what it sent the loop has been handled
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the straggler's thread never reported")
+
+
+async def test_a_timed_out_jobs_thread_writes_nothing_after_it_ended(
+        tmp_path: Path, plugins: Any) -> None:
+    """The thread of a timed-out job cannot be killed: it finishes the model call it is in
+    and reports it. What it reports after the job failed is dropped: the record stays
+    ``failed`` (not rewritten ``running`` by a late progress or partial) and the log ends
+    with ``failed``, so a retry reads (and a client sees) the ending as it was."""
+    backend = InlineBackend(plugins, make_settings(tmp_path, job_timeout_seconds=0.3))
+    await backend.start()
+    try:
+        job = await backend.submit(Job(crews=["straggler"], inputs={
+            "story_text": "one two", "call_seconds": 0.8}))
+        await wait_status(backend, job.id, JobStatus.failed)
+        await wait_straggler(job.id)
+        done = await backend.get(job.id)
+        assert done.status is JobStatus.failed and done.error is not None
+        assert done.error.type == "timeout"
+        assert done.partial == {} and done.progress.completed_tasks == 0
+        events = await backend.store.events(job.id)
+        assert events[-1].type == "failed", [e.type for e in events]
+    finally:
+        await backend.stop()
+
+
+async def test_a_failed_attempts_thread_writes_nothing_into_the_next_attempt(
+        tmp_path: Path, plugins: Any) -> None:
+    """A transient failure runs the job again (same job, attempt 2) while attempt 1's thread
+    still runs: what that thread reports later lands in neither the waiting record nor the
+    next attempt's result."""
+    testcrews.FLAKY_FAILURES.clear()
+    backend = InlineBackend(plugins, make_settings(tmp_path, job_max_attempts=2))
+    await backend.start()
+    try:
+        job = await backend.submit(Job(crews=["straggler"], inputs={
+            "story_text": "one two", "call_seconds": 0.3, "fail_first": True}))
+        await wait_straggler(job.id)
+        done = await wait_status(backend, job.id, JobStatus.succeeded)
+        assert done.attempts == 2 and done.partial == {}
+        types = [e.type for e in await backend.store.events(job.id)]
+        assert "partial" not in types and "llm_call" not in types, types
+    finally:
+        await backend.stop()
+
+
 async def test_a_job_that_keeps_taking_its_server_down_fails(
     tmp_path: Path, plugins: Any
 ) -> None:

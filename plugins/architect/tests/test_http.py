@@ -114,3 +114,42 @@ async def test_a_config_the_architect_cannot_run_with_is_refused_at_submission(
         # and a client can read what the architect takes
         detail = (await client.get("/crews/architect")).json()
         assert detail["config_schema"]["properties"]["max_tokens"]["anyOf"][0]["minimum"] == 256
+
+
+async def test_the_architect_takes_whole_numbers_as_core_does(
+        tmp_path: Any, graph: RecordingGraph) -> None:
+    """Core takes ``config.max_tokens: 4000.0`` (a whole number; JSON has only numbers) and
+    refuses ``"4000"``, ``4000.5`` and ``true`` on ``POST /jobs``; the architect's options
+    (``max_tokens`` at the top and per task, ``chunk_tokens``, ``keep_graph_versions``) now
+    take and refuse the same, 422 naming the field. ``POST /crews/execute`` coerces its
+    ``config.max_tokens`` as the original server's pydantic model did ("4000" is 4000)."""
+    plugins = make_plugins(graph.plugin(), entry_points=["architect"], llm=ScriptedLLM())
+    settings = make_settings(tmp_path / "data", default_model="scripted")
+    story = {"story_text": STORY}
+    async with app_client(plugins, settings) as client:
+        for config in ({"max_tokens": 4000.0}, {"chunk_tokens": 150.0},
+                       {"keep_graph_versions": 2.0},
+                       {"tasks": {"analyse_chunk": {"max_tokens": 4000.0}}}):
+            r = await client.post("/jobs", json={"crews": ["architect"], "inputs": story,
+                                                 "config": config})
+            assert r.status_code == 202, (config, r.text)
+        for config, field in [({"max_tokens": "4000"}, "config.max_tokens"),
+                              ({"max_tokens": 4000.5}, "config.max_tokens"),
+                              ({"max_tokens": True}, "config.max_tokens"),
+                              ({"chunk_tokens": "150"}, "config.chunk_tokens"),
+                              ({"keep_graph_versions": 0.5}, "config.keep_graph_versions"),
+                              ({"tasks": {"analyse_chunk": {"max_tokens": "4000"}}},
+                               "config.tasks.analyse_chunk.max_tokens"),
+                              ({"tasks": {"analyse_chunk": {"max_tokens": 4000.5}}},
+                               "config.tasks.analyse_chunk.max_tokens")]:
+            r = await client.post("/jobs", json={"crews": ["architect"], "inputs": story,
+                                                 "config": config})
+            assert r.status_code == 422, (config, r.text)
+            assert r.json()["error"]["message"].find(field) >= 0, (config, r.text)
+        for value in ("4000", 4000.0):
+            r = await client.post("/crews/execute", json={"crew_type": "architect",
+                                                          "input_data": story,
+                                                          "config": {"max_tokens": value}})
+            assert r.status_code == 200, (value, r.text)
+            job = (await client.get(f"/jobs/{r.json()['job_id']}")).json()
+            assert job["config"]["max_tokens"] == 4000

@@ -101,6 +101,15 @@ async def test_temperature_and_max_tokens_are_set_per_task_and_overridable(
     assert sent == {(True, 0.0, 12_000), (False, 0.0, 900)}
 
     server.clear()
+    # a whole number written as a float (all a JSON client may have) counts, as core's does
+    job = await run(tmp_path, server, graph, {"tasks": {"synthesise_story": {
+        "max_tokens": 900.0}}})
+    assert job.status == "succeeded", job.error
+    sent = {("STORY TEXT:" in prompt_of(c.body), c.body.get("max_tokens"))
+            for c in server.calls}
+    assert sent == {(True, 12_000), (False, 900)}
+
+    server.clear()
     job = await run(tmp_path, server, graph, {"tasks": {"analyse_chunk": {"temperature": 0.7}}})
     assert job.status == "succeeded", job.error
     sent = {("STORY TEXT:" in prompt_of(c.body), c.body.get("temperature"))

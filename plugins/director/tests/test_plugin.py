@@ -104,6 +104,11 @@ def test_task_sampling_defaults_and_job_overrides() -> None:
         task_settings({"temperature": 3}, "shot_list")
     with pytest.raises(InvalidInput, match="max_tokens"):
         task_settings({"tasks": {"shot_list": {"max_tokens": "many"}}}, "shot_list")
+    # a whole number written as a float counts, as core's config.max_tokens does
+    assert task_settings({"tasks": {"shot_list": {"max_tokens": 8000.0}}},
+                         "shot_list")["max_tokens"] == 8000
+    with pytest.raises(InvalidInput, match="max_tokens"):
+        task_settings({"max_tokens": 8000.5}, "shot_list")
 
 
 async def test_a_config_the_director_cannot_run_with_is_refused_at_submission(
@@ -134,4 +139,9 @@ async def test_a_config_the_director_cannot_run_with_is_refused_at_submission(
         r = await client.post("/jobs", json={"crews": ["director"], "project_id": "p",
                                              "config": {"max_tokens": 256, "tasks": {
                                                  "shot_list": {"temperature": 1}}}})
+        assert r.status_code == 202, r.text
+        # whole numbers written as floats, as core takes config.max_tokens
+        r = await client.post("/jobs", json={"crews": ["director"], "project_id": "p",
+                                             "config": {"max_tokens": 4000.0, "tasks": {
+                                                 "shot_list": {"max_tokens": 4000.0}}}})
         assert r.status_code == 202, r.text

@@ -41,7 +41,13 @@ from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
-from novelcrew.errors import NovelcrewError, RateLimited, ToolMissing, Unauthorized
+from novelcrew.errors import (
+    IdempotencyKeyInUse,
+    NovelcrewError,
+    RateLimited,
+    ToolMissing,
+    Unauthorized,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -167,7 +173,7 @@ def status_for(exc: NovelcrewError) -> int:
 def from_novelcrew_error(exc: NovelcrewError) -> JSONResponse:
     status = status_for(exc)
     headers: dict[str, str] = {}
-    if isinstance(exc, RateLimited):
+    if isinstance(exc, RateLimited | IdempotencyKeyInUse):
         headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
     if isinstance(exc, Unauthorized):
         headers["WWW-Authenticate"] = 'Bearer realm="novelcrew"'

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import math
 from typing import Annotated
 
 from fastapi import Header
@@ -37,7 +38,9 @@ MAX_KEY_CHARS = 255
 #: how long a claim lasts before its job is stored
 PENDING_SECONDS = 60.0
 #: how long a repeat waits for the first request's job to be stored (a webhook host's
-#: resolution, 5 s at most, comes between the claim and the job)
+#: resolution, 5 s at most, comes between the claim and the job); a repeat that waited this
+#: long in vain is told to come back after as long again (``Retry-After``): by then the first
+#: has had twice the time, and a repeat that arrives sooner only waits here anyway
 WAIT_SECONDS = 10.0
 POLL_SECONDS = 0.05
 #: the response header that marks a replayed answer (as Stripe sends it)
@@ -53,7 +56,12 @@ HEADER_DOC = (
 
 #: what a 409 from a submitting route means, for the OpenAPI document
 IN_USE_DOC = ("`idempotency_key_in_use`: the request that first sent this Idempotency-Key is "
-              "still being accepted; retry")
+              f"still being accepted after {WAIT_SECONDS:g} s; retry after the `Retry-After` "
+              "header's seconds")
+#: the ``Retry-After`` header of that 409, for the OpenAPI document
+IN_USE_HEADERS = {"Retry-After": {
+    "description": "Seconds to wait before sending the request again (with the same key)",
+    "schema": {"type": "integer"}}}
 
 IdempotencyKeyHeader = Annotated[str | None, Header(
     alias=HEADER, min_length=1, max_length=MAX_KEY_CHARS + 2, description=HEADER_DOC)]
@@ -105,7 +113,8 @@ async def replay(backend: JobBackend, key: str, scoped_key: str, held: Idempoten
         if loop.time() >= deadline:
             raise IdempotencyKeyInUse(
                 f"the request that first sent {HEADER} {key[:100]!r} is still being "
-                "accepted; retry in a few seconds", {"idempotency_key": key[:100]})
+                f"accepted; retry in {math.ceil(WAIT_SECONDS)}s",
+                retry_after=WAIT_SECONDS, details={"idempotency_key": key[:100]})
         await asyncio.sleep(POLL_SECONDS)
         holder = await backend.store.claim_idempotency_key(scoped_key, claim, PENDING_SECONDS)
         if holder is None:

@@ -16,7 +16,9 @@ from pydantic import (
     Field,
     StringConstraints,
     WithJsonSchema,
+    model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from novelcrew import jobs
 from novelcrew.backends.base import SERVER_STOPPING
@@ -82,6 +84,29 @@ class JobCreate(jobs.JobCreate):
     dry_run: bool = Field(False, description="Answer 200 with the expected model calls, "
                           "tokens and cost per model instead of creating the job; nothing "
                           "is called, stored or written.")
+
+
+class RetryRequest(BaseModel):
+    """The body of ``POST /jobs/{id}/retry``: none, or ``{}``.
+
+    A retry runs the job again exactly as it was submitted (its crews, inputs, ids, config
+    and webhook); an override in the body is refused (422) rather than ignored, since a client
+    that sent one would otherwise get a job it did not ask for. A job to run differently is a
+    new submission: ``POST /jobs``."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{}]})
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nothing_to_override(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data:
+            names = ", ".join(sorted(str(k)[:50] for k in data)[:10])
+            raise PydanticCustomError(
+                "retry_takes_no_overrides",
+                "a retry runs the job again as it was submitted and takes no overrides "
+                "(got: {names}); send no body, or submit a new job with POST /jobs to change "
+                "its crews, inputs or config", {"names": names})
+        return data
 
 
 class JobPublic(BaseModel):

@@ -39,6 +39,7 @@ from novelcrew_architect.models import (
     StoryAnalysis,
     StorySynthesis,
     compact_schema,
+    whole_number,
 )
 from novelcrew_architect.story import UNTITLED, Story, load_story
 from novelcrew_architect.summary import summarise
@@ -203,7 +204,8 @@ class ArchitectRun:
         for layer in layers:
             if not isinstance(layer, dict):
                 continue
-            temperature, max_tokens = layer.get("temperature"), layer.get("max_tokens")
+            temperature = layer.get("temperature")
+            max_tokens = whole_number(layer.get("max_tokens"))
             if isinstance(temperature, int | float) and not isinstance(temperature, bool):
                 if not 0 <= temperature <= 2:
                     raise InvalidInput(f"config temperature {temperature} is outside 0-2",
@@ -297,7 +299,7 @@ class ArchitectRun:
                 f"{budget} tokens for story text after the prompt itself ({overhead} tokens)",
                 {"budget": self.ctx.settings.prompt_token_budget, "overhead": overhead},
             )
-        wanted = self.ctx.config.get("chunk_tokens")
+        wanted = whole_number(self.ctx.config.get("chunk_tokens"))
         if isinstance(wanted, int) and wanted > 0:
             budget = max(50, min(budget, wanted))
         return budget
@@ -356,7 +358,7 @@ class ArchitectRun:
             await self.ctx.emit("warning", f"the graph has no {VERSION_TOOL} tool: this "
                                 "analysis is merged into whatever the project's graph holds")
             return 1, 0
-        keep = self.ctx.config.get("keep_graph_versions", KEEP_VERSIONS)
+        keep = whole_number(self.ctx.config.get("keep_graph_versions", KEEP_VERSIONS))
         if not isinstance(keep, int) or isinstance(keep, bool) or keep < 0:
             raise InvalidInput(f"config keep_graph_versions must be a whole number >= 0, not "
                                f"{keep!r}", {"keep_graph_versions": keep})

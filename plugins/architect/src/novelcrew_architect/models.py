@@ -27,6 +27,15 @@ def _text_list(value: Any) -> Any:
     return value
 
 
+def whole_number(value: Any) -> Any:
+    """``4000.0`` is the whole number 4000, as core's check of ``config.max_tokens`` takes it
+    (a JSON client may only have floats); text, booleans and fractions stay as they are, for
+    the strict fields to refuse."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 # input ---------------------------------------------------------------------------------------
 class Preferences(BaseModel):
     """Hints from the author or the app; every field is optional and free text."""
@@ -63,6 +72,8 @@ class TaskOptions(BaseModel):
         """``1`` is a temperature as much as ``1.0`` (strict only refuses text and booleans)."""
         return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
+    _whole_max_tokens = field_validator("max_tokens", mode="before")(whole_number)
+
 
 class ArchitectConfig(TaskOptions):
     """The job ``config`` keys the architect reads, checked when the job is submitted (422
@@ -80,6 +91,9 @@ class ArchitectConfig(TaskOptions):
     @classmethod
     def _none_is_empty(cls, value: Any) -> Any:
         return {} if value is None else value
+
+    _whole_counts = field_validator("chunk_tokens", "keep_graph_versions",
+                                    mode="before")(whole_number)
 
 
 class ArchitectInput(BaseModel):

@@ -13,6 +13,7 @@ from typing import Any
 from novelcrew import Settings
 from novelcrew.crewai.yaml_config import CrewTexts, load_crew_yaml
 from novelcrew.errors import InvalidInput
+from novelcrew_director.inputs import whole_number
 from novelcrew_director.settings import config_dir
 
 CONFIG_DIR_ENV = "NOVELCREW_DIRECTOR_CONFIG_DIR"
@@ -42,7 +43,8 @@ def task_settings(config: Any, task_key: str) -> dict[str, Any]:
     for layer in (config, per_task.get(task_key) if isinstance(per_task, dict) else None):
         if not isinstance(layer, dict):
             continue
-        temperature, max_tokens = layer.get("temperature"), layer.get("max_tokens")
+        temperature = layer.get("temperature")
+        max_tokens = whole_number(layer.get("max_tokens"))
         if temperature is not None:
             if isinstance(temperature, bool) or not isinstance(temperature, int | float) \
                     or not 0 <= temperature <= 2:

@@ -158,6 +158,15 @@ class Constraints(BaseModel):
         return out
 
 
+def whole_number(value: Any) -> Any:
+    """``4000.0`` is the whole number 4000, as core's check of ``config.max_tokens`` takes it
+    (a JSON client may only have floats); text, booleans and fractions stay as they are, for
+    the strict fields to refuse."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 class TaskOptions(BaseModel):
     """One task's sampling in a job's ``config.tasks``."""
 
@@ -173,6 +182,8 @@ class TaskOptions(BaseModel):
     def _whole_numbers_too(cls, value: Any) -> Any:
         """``1`` is a temperature as much as ``1.0`` (strict only refuses text and booleans)."""
         return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+    _whole_max_tokens = field_validator("max_tokens", mode="before")(whole_number)
 
 
 class DirectorOptions(TaskOptions):

@@ -17,7 +17,8 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Request, Response
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from novelcrew.api import idempotency, submission
@@ -98,6 +99,16 @@ class ExecuteConfig(BaseModel):
                                        "calls cost this much (USD).")
     max_tokens_total: int | None = Field(None, ge=1, description="Stop the job once its model "
                                          "calls used this many tokens.")
+
+    @field_validator("temperature", "max_tokens", "max_cost_usd", "max_tokens_total",
+                     mode="before")
+    @classmethod
+    def _no_booleans(cls, value: Any) -> Any:
+        """Lax pydantic takes ``true`` as 1: ``max_tokens: true`` would cap every answer at one
+        token. Numbers and numeric text (``"4000"``, as the original server took) pass."""
+        if isinstance(value, bool):
+            raise PydanticCustomError("number_type", "Input should be a number, not a boolean")
+        return value
 
     def job_config(self) -> dict[str, Any]:
         return self.model_dump(exclude_none=True, exclude={"verbose"})
@@ -186,7 +197,8 @@ def offline_only(settings: Settings, crews: list[str]) -> bool:
 
 @router.post("/execute", response_model=ExecuteResponse,
              responses={**_responses(400, 404, 413, 415, 422, 503),
-                        409: {**_responses(409)[409], "description": idempotency.IN_USE_DOC}},
+                        409: {**_responses(409)[409], "description": idempotency.IN_USE_DOC,
+                              "headers": idempotency.IN_USE_HEADERS}},
              summary="Run a crew or a chain of crews (Novel Movie's call)")
 async def execute(body: ExecuteBody, plugins: PluginsDep, settings: SettingsDep,
                   backend: BackendDep, tenant: TenantDep, response: Response,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from sse_starlette import EventSourceResponse, ServerSentEvent
@@ -20,7 +20,13 @@ from novelcrew.api.deps import (
     visible_job,
 )
 from novelcrew.api.errors import GUARDED, responses
-from novelcrew.api.schemas import JobCreate, JobPublic, JobsPublic, sse_event_schema
+from novelcrew.api.schemas import (
+    JobCreate,
+    JobPublic,
+    JobsPublic,
+    RetryRequest,
+    sse_event_schema,
+)
 from novelcrew.backends.base import JobBackend
 from novelcrew.errors import Conflict, InvalidInput
 from novelcrew.estimate.models import Estimate
@@ -44,7 +50,8 @@ DRY_RUN: dict[int | str, dict[str, Any]] = {200: {
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=JobPublic,
              responses={**DRY_RUN, **responses(400, 404, 413, 415, 422, 503),
-                        409: {**responses(409)[409], "description": idempotency.IN_USE_DOC}},
+                        409: {**responses(409)[409], "description": idempotency.IN_USE_DOC,
+                              "headers": idempotency.IN_USE_HEADERS}},
              summary="Submit a job (or, with dry_run, estimate it)")
 async def create_job(body: JobCreate, plugins: PluginsDep, settings: SettingsDep,
                      backend: BackendDep, tenant: TenantDep, response: Response,
@@ -118,16 +125,24 @@ RETRYABLE = (JobStatus.failed, JobStatus.cancelled)
 
 
 @router.post("/{job_id}/retry", status_code=status.HTTP_202_ACCEPTED, response_model=JobPublic,
-             responses=responses(400, 404, 409, 413, 422, 503),
+             responses={**responses(400, 404, 413, 415, 422, 503), 409: {
+                 **responses(409)[409], "headers": idempotency.IN_USE_HEADERS,
+                 "description": "The job is queued, running or succeeded (`conflict`); or "
+                                + idempotency.IN_USE_DOC}},
              summary="Run a failed or cancelled job again, as a new job")
 async def retry_job(job_id: str, plugins: PluginsDep, settings: SettingsDep,
                     backend: BackendDep, tenant: TenantDep, response: Response,
-                    idempotency_key: idempotency.IdempotencyKeyHeader = None) -> JobPublic:
+                    idempotency_key: idempotency.IdempotencyKeyHeader = None,
+                    request_body: Annotated[RetryRequest | None, Body(
+                        description="None, or `{}`: a retry takes no overrides")] = None,
+                    ) -> JobPublic:
     """A new job with the old one's crews, inputs, ids, config and webhook, checked as any
     submission is, so a client need not send a story of megabytes again (the record it reads
-    does not echo the inputs). Answers the failed run already got come from the response
-    cache. The old job stays as it ended. With an `Idempotency-Key`, a repeat of this call
-    returns the same new job instead of another."""
+    does not echo the inputs). It takes no body (or `{}`): an override (another `config`...)
+    is refused with 422 rather than ignored; to run the job differently, submit it anew with
+    `POST /jobs`. Answers the failed run already got come from the response cache. The old
+    job stays as it ended. With an `Idempotency-Key`, a repeat of this call returns the same
+    new job instead of another."""
     old = await visible_job(backend, job_id, tenant)
     if old.status not in RETRYABLE:
         raise Conflict(f"job {job_id} is {old.status.value}: only a failed or cancelled job "
