@@ -201,11 +201,9 @@ async def execute(body: ExecuteBody, plugins: PluginsDep, settings: SettingsDep,
         crews=crews, project_id=body.project_id, user_id=body.user_id,
         inputs=body.input_data, config=body.config.job_config(), webhook_url=body.webhook_url,
     )
-    job, specs, replayed = await submission.submit(
-        create, plugins, settings, backend, tenant,
-        idempotency_key=idempotency.parse(idempotency_key), route="/crews/execute")
-    if replayed:
-        response.headers[idempotency.REPLAYED_HEADER] = "true"
+    job, specs = await submission.submit(create, plugins, settings, backend, tenant, response,
+                                         idempotency_key=idempotency_key,
+                                         route="/crews/execute")
     seconds = sum(crew.estimated_seconds for crew in specs)
     if offline_only(settings, job.crews):
         seconds = min(seconds, 10 * len(specs))
