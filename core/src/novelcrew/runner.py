@@ -96,8 +96,6 @@ class _RecordWrites:
                 self.pending = None  # a change from now on asks for another write
                 await self.store.save(self.job)
                 self.last = asyncio.get_running_loop().time()
-        except asyncio.CancelledError:
-            raise
         except Exception as exc:  # the next write (at the latest the ending) stores it
             log.warning("progress_not_saved", job_id=self.job.id,
                         error=f"{type(exc).__name__}: {exc}")

@@ -305,8 +305,6 @@ class InlineBackend(JobBackend):
                     continue
                 self._cancel_events.pop(job_id, None)
                 continue
-            except asyncio.CancelledError:
-                raise  # stop(): the job stays running in the store for the next start
             except StoreNotWritable as exc:
                 log.warning("inline_job_waits_for_store", job_id=job_id, error=exc.message)
                 self._park(job_id)
