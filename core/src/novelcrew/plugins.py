@@ -464,12 +464,7 @@ def editable_plugin_sources() -> list[Path]:
 
 def _package_folder(top: str) -> Path | None:
     """The folder of top-level package ``top`` (its spec; the package is not imported)."""
-    try:
-        spec = importlib.util.find_spec(top)
-    except (ImportError, ValueError):
+    roots = _source_roots(top)
+    if not roots:
         return None
-    if spec is None:
-        return None
-    if spec.submodule_search_locations:
-        return Path(next(iter(spec.submodule_search_locations)))
-    return Path(spec.origin).parent if spec.origin else None
+    return roots[0] if roots[0].is_dir() else roots[0].parent
