@@ -137,11 +137,8 @@ async def check_target(url: str, allow: Sequence[str] = ()) -> Target:
         except (OSError, UnicodeError) as exc:
             raise WebhookTargetRefused(f"webhook_url host {host!r} does not resolve: {exc}") \
                 from None
-        addresses = []
-        for info in infos:
-            address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
-            if address not in addresses:
-                addresses.append(address)
+        addresses = list(dict.fromkeys(  # each once, in the resolver's order
+            ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos))
         if not addresses:
             raise WebhookTargetRefused(f"webhook_url host {host!r} does not resolve")
     for address in addresses:
