@@ -173,14 +173,14 @@ class InlineBackend(JobBackend):
             "from its first crew without a result when the server is back",
             data={"handed_back": True})
 
-    async def stop(self, grace: float = 0.0) -> None:
-        """Stop taking work; running jobs get ``grace`` seconds, then are abandoned (they stay
-        ``running`` in the store and are re-run by the next ``start``)."""
+    async def stop(self) -> None:
+        """Stop taking work and abandon running jobs (they stay ``running`` in the store and
+        are re-run by the next ``start``; ``drain`` first gives them time to finish)."""
         if self._store_probe is not None:
             self._store_probe.cancel()
             self._store_probe = None
         self._parked.clear()  # left as stored: the next start picks them up
-        await self._let_go(grace)
+        await self._let_go(0.0)
         await drain_webhooks(timeout=self.webhook_drain_seconds)
         await self.store.close()
         self._release_lock()
