@@ -160,12 +160,10 @@ class ArqBackend(JobBackend):
         }
 
 
-async def enqueue(pool: ArqRedis, queue_name: str, job_id: str,
-                  defer: float | None = None) -> bool:
+async def enqueue(pool: ArqRedis, queue_name: str, job_id: str) -> bool:
     """Enqueue arq's ``run_job`` for ``job_id`` (idempotent: False if arq already has it)."""
-
     queued = await pool.enqueue_job(RUN_JOB_FUNCTION, job_id, _job_id=job_id,
-                                    _queue_name=queue_name, _defer_by=defer)
+                                    _queue_name=queue_name)
     return queued is not None
 
 
