@@ -23,6 +23,7 @@ from pydantic import ValidationError
 
 from novelcrew import metrics, webhooks
 from novelcrew.api import idempotency
+from novelcrew.api.errors import clean_validation_errors
 from novelcrew.backends.base import IdempotencyClaim, JobBackend
 from novelcrew.errors import InvalidInput, StoryTooLarge
 from novelcrew.jobs import Job, JobCreate
@@ -105,7 +106,7 @@ def check_inputs(crews: list[Crew], job: Job) -> None:
             if errors:
                 raise InvalidInput(
                     f"invalid inputs for crew {crew.name!r}: {len(errors)} error(s)",
-                    {"crew": crew.name, "errors": _jsonable(errors)},
+                    {"crew": crew.name, "errors": clean_validation_errors(errors)},
                 ) from exc
         previous[crew.name] = {}
 
@@ -119,17 +120,11 @@ def check_config(crews: list[Crew], config: dict[str, Any]) -> None:
         try:
             crew.config_model.model_validate(config)
         except ValidationError as exc:
-            errors = _jsonable([{**e, "loc": ("config", *e.get("loc", ()))}
-                                for e in exc.errors(include_url=False, include_context=False,
-                                                    include_input=False)])
+            errors = clean_validation_errors([{**e, "loc": ("config", *e["loc"])}
+                                              for e in exc.errors()])
             # the answer's message names each field and its problem (api/errors.py)
             raise InvalidInput(f"invalid config for crew {crew.name!r}",
                                {"crew": crew.name, "errors": errors}) from None
-
-
-def _jsonable(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{"loc": [p if isinstance(p, (str, int)) else str(p) for p in e.get("loc", ())],
-             "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))} for e in errors]
 
 
 def prepare(body: JobCreate, plugins: Plugins, settings: Settings) -> tuple[Job, list[Crew]]:
