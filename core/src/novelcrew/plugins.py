@@ -101,10 +101,6 @@ class Plugins:
                 out.append((impl.plugin_name, results[0] if results else None))
         return out
 
-    def call_job_event(self, event: Any, job: Any) -> list[tuple[str, Any]]:
-        """Call every ``job_event`` observer on its own (see ``call_each``)."""
-        return self.call_each("job_event", event=event, job=job)
-
     def list(self) -> list[PluginInfo]:
         return sorted(self.infos.values(), key=lambda info: (info.builtin, info.name))
 

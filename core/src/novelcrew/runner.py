@@ -198,7 +198,7 @@ class JobRunner:
 
     async def notify(self, event: JobEvent, job: Job) -> None:
         """Call ``job_event`` observers; a failing observer becomes a warning, never a failure."""
-        for plugin, result in self.plugins.call_job_event(event, job):
+        for plugin, result in self.plugins.call_each("job_event", event=event, job=job):
             if isinstance(result, Exception):
                 await self._observer_failed(job, plugin, result)
             elif inspect.isawaitable(result):
