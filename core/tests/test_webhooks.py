@@ -176,14 +176,14 @@ async def test_connection_errors_are_retried(tmp_path: Path) -> None:
               webhook_url=f"http://127.0.0.1:{port}/nobody-listens")
     loop = asyncio.get_running_loop()
     started = loop.time()
-    assert await deliver_webhook(job, settings(tmp_path, webhook_retries=2),
-                                 backoff=0.1) is False
+    assert await deliver_webhook(job, settings(tmp_path, webhook_retries=2,
+                                               webhook_backoff_seconds=0.1)) is False
     assert loop.time() - started >= 0.3  # waited 0.1 then 0.2 between the three tries
 
 
 async def test_no_secret_means_no_signature_header(tmp_path: Path, receiver: Receiver) -> None:
     job = Job(crews=["words"], status=JobStatus.succeeded, webhook_url=receiver.url)
-    ok = await deliver_webhook(job, settings(tmp_path, webhook_secret=None), backoff=0.01)
+    ok = await deliver_webhook(job, settings(tmp_path, webhook_secret=None))
     assert ok is True
     assert all("X-Novelcrew-Signature" not in r["headers"] for r in receiver.requests)
 
@@ -212,13 +212,13 @@ async def test_the_example_receiver_accepts_signed_deliveries_and_rejects_others
         url = f"http://127.0.0.1:{port}/hooks"
         job = Job(crews=["words"], status=JobStatus.failed, webhook_url=url,
                   error={"type": "timeout", "message": "too slow"})  # type: ignore[arg-type]
-        assert await deliver_webhook(job, settings(tmp_path), backoff=0.01) is True
+        assert await deliver_webhook(job, settings(tmp_path)) is True
         line = json.loads(proc.stdout.readline())
         assert line == {"event": "job.failed", "job_id": job.id, "status": "failed",
                         "crews": ["words"], "error": {"type": "timeout", "message": "too slow",
                                                       "crew": None, "details": {}}}
         wrong = settings(tmp_path, webhook_secret="not-the-secret")
-        assert await deliver_webhook(job, wrong, backoff=0.01) is False
+        assert await deliver_webhook(job, wrong) is False
         assert json.loads(proc.stdout.readline()) == {"rejected": "bad signature"}
     finally:
         stop_process(proc, 10)
@@ -332,9 +332,9 @@ async def test_a_public_address_literal_is_accepted_without_sending_anything() -
 async def test_delivery_to_loopback_is_refused_unless_allowed(
         tmp_path: Path, receiver: Receiver) -> None:
     job = Job(crews=["words"], webhook_url=receiver.url, status=JobStatus.succeeded)
-    refused = await deliver_webhook(job, settings(tmp_path, webhook_allow=[]), backoff=0)
+    refused = await deliver_webhook(job, settings(tmp_path, webhook_allow=[]))
     assert refused is False and receiver.requests == []
-    assert await deliver_webhook(job, settings(tmp_path), backoff=0) is True
+    assert await deliver_webhook(job, settings(tmp_path)) is True
     # delivered to the pinned address with the original host name kept
     assert receiver.requests[-1]["headers"]["Host"].startswith("127.0.0.1:")
 
@@ -358,8 +358,7 @@ async def test_redirects_are_not_followed(tmp_path: Path) -> None:
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}/hook"
         job = Job(crews=["words"], webhook_url=url, status=JobStatus.succeeded)
-        assert await deliver_webhook(job, settings(tmp_path),
-                                     backoff=0) is False
+        assert await deliver_webhook(job, settings(tmp_path)) is False
         assert hits == ["/hook"]
     finally:
         server.shutdown()

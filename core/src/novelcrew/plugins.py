@@ -101,10 +101,6 @@ class Plugins:
                 out.append((impl.plugin_name, results[0] if results else None))
         return out
 
-    def call_job_event(self, event: Any, job: Any) -> list[tuple[str, Any]]:
-        """Call every ``job_event`` observer on its own (see ``call_each``)."""
-        return self.call_each("job_event", event=event, job=job)
-
     def list(self) -> list[PluginInfo]:
         return sorted(self.infos.values(), key=lambda info: (info.builtin, info.name))
 
@@ -464,12 +460,7 @@ def editable_plugin_sources() -> list[Path]:
 
 def _package_folder(top: str) -> Path | None:
     """The folder of top-level package ``top`` (its spec; the package is not imported)."""
-    try:
-        spec = importlib.util.find_spec(top)
-    except (ImportError, ValueError):
+    roots = _source_roots(top)
+    if not roots:
         return None
-    if spec is None:
-        return None
-    if spec.submodule_search_locations:
-        return Path(next(iter(spec.submodule_search_locations)))
-    return Path(spec.origin).parent if spec.origin else None
+    return roots[0] if roots[0].is_dir() else roots[0].parent

@@ -99,8 +99,6 @@ class _RecordWrites:
                 self.pending = None  # a change from now on asks for another write
                 await self.store.save(self.job)
                 self.last = asyncio.get_running_loop().time()
-        except asyncio.CancelledError:
-            raise
         except Exception as exc:  # the next write (at the latest the ending) stores it
             log.warning("progress_not_saved", job_id=self.job.id,
                         error=f"{type(exc).__name__}: {exc}")
@@ -204,7 +202,7 @@ class JobRunner:
 
     async def notify(self, event: JobEvent, job: Job) -> None:
         """Call ``job_event`` observers; a failing observer becomes a warning, never a failure."""
-        for plugin, result in self.plugins.call_job_event(event, job):
+        for plugin, result in self.plugins.call_each("job_event", event=event, job=job):
             if isinstance(result, Exception):
                 await self._observer_failed(job, plugin, result)
             elif inspect.isawaitable(result):

@@ -137,11 +137,8 @@ async def check_target(url: str, allow: Sequence[str] = ()) -> Target:
         except (OSError, UnicodeError) as exc:
             raise WebhookTargetRefused(f"webhook_url host {host!r} does not resolve: {exc}") \
                 from None
-        addresses = []
-        for info in infos:
-            address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
-            if address not in addresses:
-                addresses.append(address)
+        addresses = list(dict.fromkeys(  # each once, in the resolver's order
+            ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos))
         if not addresses:
             raise WebhookTargetRefused(f"webhook_url host {host!r} does not resolve")
     for address in addresses:
@@ -195,13 +192,12 @@ def _problem(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-async def deliver_webhook(job: Job, settings: Settings, *,
-                          backoff: float | None = None) -> bool:
+async def deliver_webhook(job: Job, settings: Settings) -> bool:
     """POST ``job`` to its ``webhook_url`` with retries; True when the receiver took it (2xx)."""
-    return (await _deliver(job, settings, backoff))[0]
+    return (await _deliver(job, settings))[0]
 
 
-async def _deliver(job: Job, settings: Settings, backoff: float | None,
+async def _deliver(job: Job, settings: Settings,
                    partial: JobEvent | None = None) -> tuple[bool, str]:
     url = job.webhook_url
     if not url:
@@ -235,8 +231,7 @@ async def _deliver(job: Job, settings: Settings, backoff: float | None,
     policy = tenacity.AsyncRetrying(
         stop=tenacity.stop_after_attempt(max(0, settings.webhook_retries) + 1),
         wait=tenacity.wait_exponential(
-            multiplier=settings.webhook_backoff_seconds if backoff is None else backoff,
-            max=MAX_BACKOFF),
+            multiplier=settings.webhook_backoff_seconds, max=MAX_BACKOFF),
         retry=tenacity.retry_if_exception(_worth_retrying),
         before_sleep=retrying,
         reraise=True,
@@ -296,7 +291,7 @@ def schedule_partial_webhook(job: Job, event: JobEvent,
 
 async def _partial_guarded(job: Job, event: JobEvent, settings: Settings) -> bool:
     try:
-        return (await _deliver(job, settings, None, partial=event))[0]
+        return (await _deliver(job, settings, partial=event))[0]
     except Exception as exc:  # never let a delivery bug surface anywhere else
         _counts["failed"] += 1
         log.error("webhook_error", job_id=job.id, error=f"{type(exc).__name__}: {exc}")
@@ -305,7 +300,7 @@ async def _partial_guarded(job: Job, event: JobEvent, settings: Settings) -> boo
 
 async def _guarded(job: Job, settings: Settings, outbox: WebhookOutbox | None) -> bool:
     try:
-        delivered, detail = await _deliver(job, settings, None)
+        delivered, detail = await _deliver(job, settings)
     except asyncio.CancelledError:
         _counts["abandoned"] += 1
         log.warning("webhook_abandoned", job_id=job.id, reason="shutdown")

@@ -108,3 +108,14 @@ async def test_openapi_describes_every_route_with_models_and_errors(make_client)
     assert "text/event-stream" in paths["/jobs/{job_id}/events"]["get"]["responses"]["200"][
         "content"]
     assert "HTTPValidationError" not in doc["components"]["schemas"]
+
+
+async def test_the_server_address_and_ui_lead_to_the_dashboard(client):
+    """A browser at ``/`` or ``/ui`` is sent on to the page (relative, so a path prefix holds),
+    which is served without a key and never cached stale."""
+    for path in ("/", "/ui"):
+        r = await client.get(path)
+        assert (r.status_code, r.headers["location"]) == (307, "ui/"), path
+    page = await client.get("/ui/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert page.headers["cache-control"] == "no-cache"

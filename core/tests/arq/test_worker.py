@@ -135,6 +135,9 @@ async def test_health_and_stats_show_live_workers_from_their_heartbeats(
     await until_terminal(backend, job.id)
     stats = await until(lambda: _counted(backend))
     assert stats["counts"]["succeeded"] == 1 and stats["live_workers"] == 1
+    assert {k: v for k, v in stats["workers"][0].items() if k.startswith("jobs_")} == {
+        "jobs_done": 1, "jobs_failed": 0, "jobs_retried": 0, "jobs_handed_back": 0,
+        "jobs_recovered": 0, "jobs_lost": 0}
     env = worker_env(backend.settings.redis_url, root, tmp_path)
     check = [NOVELCREW, "worker", "--check"]
     assert subprocess.run(check, env=env, cwd=tmp_path, timeout=60).returncode == 0

@@ -198,7 +198,7 @@ def test_worker_settings_use_the_shared_model_limits(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(arq_worker, "run_worker",
                         lambda settings, **_: seen.append(settings))
     monkeypatch.setattr("novelcrew.cli.print_startup_summary", lambda *a, **k: None)
-    monkeypatch.setattr("novelcrew.cli.worker._configure_logging", lambda settings: None)
+    monkeypatch.setattr("novelcrew.logging.configure_logging", lambda settings: None)
     worker_command(concurrency=None, burst=False, redis_url=None, queue=None,
                    log_level=None, check=False)
     [settings] = seen

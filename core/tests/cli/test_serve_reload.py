@@ -101,6 +101,8 @@ def serving_with_reload(editable: Any, tmp_path: Path, plugins: str
 def test_a_changed_plugin_file_reloads_the_server(editable, tmp_path):
     with serving_with_reload(editable, tmp_path, "reloadme,fixed") as (port, proc, log):
         _wait_for(port, "alpha", proc, log)
+        # --data-dir reached the reloaded server process (as NOVELCREW_DATA_DIR)
+        assert (tmp_path / "data").is_dir() and not (tmp_path / ".novelcrew").exists()
         # the workspace's own editable plugins are watched too, in path order
         [watches] = [line for line in log.read_text().splitlines() if "--reload watches" in line]
         assert str(editable["package"].resolve()) in watches.split("--reload watches ", 1)[1]

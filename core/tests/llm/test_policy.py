@@ -47,6 +47,14 @@ def test_what_is_retried_what_falls_back_and_what_is_raised() -> None:
         assert judge(outer).action == "retry"
     assert judge(MalformedResponse("not json")).action == "retry"
     assert judge(TimeoutError()).action == "retry"
+    request = httpx.Request("POST", "http://provider/v1/chat/completions")
+    for lost in (httpx.ReadError("reset", request=request), httpx.ConnectError("refused"),
+                 httpx.RemoteProtocolError("closed mid-answer"), httpx.PoolTimeout("busy")):
+        verdict = judge(lost)
+        assert verdict.action == "retry", lost
+        assert verdict.reason.startswith("timeout" if "Timeout" in type(lost).__name__
+                                         else "connection error")
+    assert judge(httpx.DecodingError("bad gzip")).action == "raise"  # not a lost connection
     assert judge(ValueError("API key required for openrouter")).action == "fallback"
     assert judge(JobCancelled("stop")).action == "raise"
     assert judge(KeyError("a bug in a tool")).action == "raise"

@@ -8,11 +8,16 @@ import json
 from pathlib import Path
 from typing import Any
 
-from novelcrew.llm.request_key import request_key
+from novelcrew.llm.request_key import canonical_request, key_of
 from novelcrew_sdk.openai_server import OpenAIServer
 from novelcrew_sdk.testing import make_settings, run_job
 
 SECRET = "sk-live-DO-NOT-STORE-4f9c2a"
+
+
+def request_key(model_id: str, messages: Any, **parts: Any) -> str:
+    """The key as the model layer makes it (``reuse.py``)."""
+    return key_of(canonical_request(model_id, messages, **parts))
 
 
 def test_the_key_is_stable_and_covers_model_messages_schema_and_parameters() -> None:

@@ -102,3 +102,18 @@ async def test_one_crew_object_cannot_run_twice_at_once(tmp_path: Path) -> None:
     job, _ = await run_job(plugins, "twice", {}, settings=settings)
     assert job.status == "succeeded", job.error
     assert "build fresh Crew/Agent/Task objects per job" in job.result["twice"]["text"]
+
+
+def test_the_model_chain_is_the_routed_model_then_each_fallback_once(tmp_path: Path) -> None:
+    """A fallback that repeats the routed model (or another fallback) is not asked twice."""
+    from novelcrew.context import RunContext
+    from novelcrew.llm.router import model_chain
+
+    settings = make_settings(tmp_path, default_model="openai/a",
+                             fallback_models=["openai/b", "openai/a", "offline", "openai/b"])
+    ctx = RunContext(job_id="j", crew="c", settings=settings,
+                     registry=make_plugins().registry)
+    assert model_chain(ctx, None) == ["openai/a", "openai/b", "offline"]
+    override = RunContext(job_id="j", crew="c", settings=settings, config={"model": "offline"},
+                          registry=make_plugins().registry)
+    assert model_chain(override, None) == ["offline", "openai/b", "openai/a"]

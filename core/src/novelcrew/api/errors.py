@@ -318,8 +318,10 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(Exception, unexpected_handler)
 
 
-#: the error responses every route may answer, for the OpenAPI document
-def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+#: the error responses every route may answer, for the OpenAPI document (``model``:
+#: ``CompatError`` on Novel Movie's routes)
+def responses(*statuses: int, model: type[BaseModel] = ErrorResponse
+              ) -> dict[int | str, dict[str, Any]]:
     descriptions = {
         400: "Malformed JSON body",
         401: "Missing or wrong API key",
@@ -332,7 +334,7 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         503: "A required dependency (job backend, tool) is unavailable",
     }
     return {
-        status: {"model": ErrorResponse, "description": descriptions.get(status, "Error")}
+        status: {"model": model, "description": descriptions.get(status, "Error")}
         for status in statuses
     }
 

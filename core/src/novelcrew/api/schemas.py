@@ -157,16 +157,8 @@ class JobPublic(BaseModel):
 
     @classmethod
     def of(cls, job: Job) -> JobPublic:
-        return cls(
-            id=job.id, crews=job.crews, project_id=job.project_id, user_id=job.user_id,
-            status=job.status, progress=job.progress, result=job.result,
-            partial=job.partial, error=job.error,
-            attempts=job.attempts, usage=job.usage, config=job.config,
-            webhook_url=job.webhook_url, tenant=job.tenant, cancel_requested=job.cancel_requested,
-            created_at=job.created_at, started_at=job.started_at,
-            finished_at=job.finished_at, events_count=job.events_count, timings=job.timings,
-            models_used=job.models_used,
-        )
+        """The record's fields that this model shows (every one but ``inputs``)."""
+        return cls.model_validate({name: getattr(job, name) for name in cls.model_fields})
 
 
 EVENT_TYPES = ", ".join(f"`{t.value}`" for t in EventType)

@@ -13,15 +13,17 @@ import asyncio
 import contextlib
 import json
 import math
-from typing import Any, NamedTuple
+from typing import Any
 
 import orjson
 import structlog
+from fastapi import Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from novelcrew import metrics, webhooks
 from novelcrew.api import idempotency
+from novelcrew.api.errors import clean_validation_errors
 from novelcrew.backends.base import IdempotencyClaim, JobBackend
 from novelcrew.errors import InvalidInput, StoryTooLarge
 from novelcrew.jobs import Job, JobCreate
@@ -104,7 +106,7 @@ def check_inputs(crews: list[Crew], job: Job) -> None:
             if errors:
                 raise InvalidInput(
                     f"invalid inputs for crew {crew.name!r}: {len(errors)} error(s)",
-                    {"crew": crew.name, "errors": _jsonable(errors)},
+                    {"crew": crew.name, "errors": clean_validation_errors(errors)},
                 ) from exc
         previous[crew.name] = {}
 
@@ -118,17 +120,11 @@ def check_config(crews: list[Crew], config: dict[str, Any]) -> None:
         try:
             crew.config_model.model_validate(config)
         except ValidationError as exc:
-            errors = _jsonable([{**e, "loc": ("config", *e.get("loc", ()))}
-                                for e in exc.errors(include_url=False, include_context=False,
-                                                    include_input=False)])
+            errors = clean_validation_errors([{**e, "loc": ("config", *e["loc"])}
+                                              for e in exc.errors()])
             # the answer's message names each field and its problem (api/errors.py)
             raise InvalidInput(f"invalid config for crew {crew.name!r}",
                                {"crew": crew.name, "errors": errors}) from None
-
-
-def _jsonable(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{"loc": [p if isinstance(p, (str, int)) else str(p) for p in e.get("loc", ())],
-             "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))} for e in errors]
 
 
 def prepare(body: JobCreate, plugins: Plugins, settings: Settings) -> tuple[Job, list[Crew]]:
@@ -207,19 +203,14 @@ def check_model_options(config: dict[str, Any], settings: Settings) -> None:
     Budget.of_job(config, settings)
 
 
-class Submitted(NamedTuple):
-    job: Job
-    crews: list[Crew]
-    #: the job came from an earlier request with the same ``Idempotency-Key``
-    replayed: bool = False
-
-
 async def submit(body: JobCreate, plugins: Plugins, settings: Settings,
-                 backend: JobBackend, tenant: str | None = None, *,
-                 idempotency_key: str | None = None, route: str = "") -> Submitted:
-    """Check and queue the job ``body`` asks for; with an ``idempotency_key`` (already
-    parsed), the job an earlier request with that key and body created, if there is one
-    (``idempotency.py``). ``route`` tells the routes' requests apart in the fingerprint."""
+                 backend: JobBackend, tenant: str | None, response: Response, *,
+                 idempotency_key: str | None = None, route: str = "") -> tuple[Job, list[Crew]]:
+    """Check and queue the job ``body`` asks for; with an ``Idempotency-Key`` (the header's
+    value), the job an earlier request with that key and body created, if there is one
+    (``idempotency.py``), marked as replayed on ``response``. ``route`` tells the routes'
+    requests apart in the fingerprint."""
+    idempotency_key = idempotency.parse(idempotency_key)
     job, crews = prepare(body, plugins, settings)
     job.tenant = tenant
     key, claim = None, None
@@ -231,7 +222,8 @@ async def submit(body: JobCreate, plugins: Plugins, settings: Settings,
             first = await idempotency.replay(backend, idempotency_key, key, held, claim)
             if first is not None:
                 log.info("job_replayed", job_id=first.id)
-                return Submitted(first, crews, replayed=True)
+                response.headers[idempotency.REPLAYED_HEADER] = "true"
+                return first, crews
     try:
         await check_webhook(body.webhook_url, settings)
         job = await backend.submit(job)
@@ -251,4 +243,4 @@ async def submit(body: JobCreate, plugins: Plugins, settings: Settings,
     story = job.inputs.get(STORY_FIELD)
     log.info("job_submitted", job_id=job.id, crews=job.crews, project_id=job.project_id,
              story_chars=len(story) if isinstance(story, str) else None)
-    return Submitted(job, crews)
+    return job, crews

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import typer
 
-from novelcrew.cli.jobs import DEFAULT_URL, KeyOpt, ServerError, UrlOpt
+from novelcrew.cli.jobs import DEFAULT_URL, KeyOpt, UrlOpt
 
 
 def export_command(
@@ -62,10 +62,7 @@ def export_command(
         try:
             with ServerClient(url or DEFAULT_URL, api_key) as client:
                 response = client.http.get(f"/jobs/{job}/export/{fmt}")
-        except ServerError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(1) from None
-        except Exception as exc:
+        except Exception as exc:  # httpx's (the raw request raises no ServerError)
             typer.echo(f"error: cannot reach the server at {url}: {exc}", err=True)
             raise typer.Exit(1) from None
         if not response.is_success:

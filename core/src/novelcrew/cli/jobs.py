@@ -30,11 +30,9 @@ KeyOpt = typer.Option(None, "--api-key", envvar="NOVELCREW_API_KEY",
 class ServerError(Exception):
     """The server answered with an error (or could not be reached); ``str`` says which."""
 
-    def __init__(self, message: str, status: int | None = None,
-                 error_type: str | None = None) -> None:
+    def __init__(self, message: str, status: int | None = None) -> None:
         super().__init__(message)
         self.status = status
-        self.error_type = error_type
 
 
 class ServerClient:
@@ -105,7 +103,7 @@ class ServerClient:
 
 
 def _server_error(response: Any) -> ServerError:
-    message, error_type = f"HTTP {response.status_code}", None
+    message = f"HTTP {response.status_code}"
     try:
         body = response.json()
     except ValueError:
@@ -114,14 +112,13 @@ def _server_error(response: Any) -> ServerError:
         error = body.get("error")
         if isinstance(error, dict):  # the native envelope
             message = error.get("message") or message
-            error_type = error.get("type")
         elif isinstance(error, str) and error:  # Novel Movie's routes: error is the message
-            message, error_type = error, body.get("error_type")
+            message = error
         elif body.get("detail"):
             message = str(body["detail"])
     if response.status_code == 401:
         message += " (pass --api-key or set NOVELCREW_API_KEY)"
-    return ServerError(message, response.status_code, error_type)
+    return ServerError(message, response.status_code)
 
 
 def sse_events(lines: Iterator[str]) -> Iterator[dict[str, Any]]:

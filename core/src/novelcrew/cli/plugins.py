@@ -19,10 +19,9 @@ def plugins_command(
     and warnings."""
     from novelcrew.introspect import plugin_list
 
+    if check:  # the built-ins are core's, not plugins a contract checks
+        raise typer.Exit(check_plugins(plugin_list(), as_json))
     rows = plugin_list(include_builtin=all_)
-    if check:
-        raise typer.Exit(check_plugins([row for row in rows if row["name"]
-                                        not in _builtin_names()], as_json))
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
@@ -83,12 +82,6 @@ def _blocks(rows: list[dict[str, Any]], fields: list[str]) -> Any:
                 text = ", ".join(value) if isinstance(value, list) else str(value)
                 grid.add_row(f"  {col}", Text(text), style=_style(col))
     return grid
-
-
-def _builtin_names() -> set[str]:
-    from novelcrew.plugins import get_plugins
-
-    return {info.name for info in get_plugins().list() if info.builtin}
 
 
 def check_plugins(rows: list[dict[str, Any]], as_json: bool = False) -> int:

@@ -109,11 +109,6 @@ def serving_on(settings: Any, how: str = "") -> str:
     return f"serving on {address}{how} (web UI: {address}/ui/)"
 
 
-#: the settings flags map to these variables, so uvicorn's reloaded process sees them
-_FLAG_ENV = {"host": "NOVELCREW_HOST", "port": "NOVELCREW_PORT", "data_dir": "NOVELCREW_DATA_DIR",
-             "job_backend": "NOVELCREW_JOB_BACKEND", "log_level": "NOVELCREW_LOG_LEVEL"}
-
-
 def run_reloading(overrides: dict[str, Any]) -> None:
     """``serve --reload``: uvicorn's reloader watches the ``.py`` files of core's package and
     of the source folders of editable-installed plugins, and starts a fresh server process
@@ -128,8 +123,8 @@ def run_reloading(overrides: dict[str, Any]) -> None:
     from novelcrew.plugins import editable_plugin_sources
     from novelcrew.settings import Settings
 
-    for key, value in overrides.items():
-        os.environ[_FLAG_ENV[key]] = str(value)
+    for key, value in overrides.items():  # each flag's setting is NOVELCREW_<FIELD>
+        os.environ[f"NOVELCREW_{key.upper()}"] = str(value)
     settings = Settings()
     configure_logging(settings)
     core = Path(novelcrew.__file__).resolve().parent

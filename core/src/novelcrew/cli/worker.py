@@ -32,6 +32,7 @@ def worker_command(
     within NOVELCREW_WORKER_GRACE_SECONDS, then hands the rest back to the queue.
     """
     from novelcrew.backends.arq.worker import run_worker
+    from novelcrew.logging import configure_logging
     from novelcrew.settings import Settings
 
     overrides: dict[str, Any] = {
@@ -48,7 +49,7 @@ def worker_command(
         from novelcrew.backends.arq.worker import local_worker_alive
 
         raise typer.Exit(0 if asyncio.run(local_worker_alive(settings)) else 1)
-    _configure_logging(settings)
+    configure_logging(settings)
     from novelcrew.cli import pin_to_cpu, print_startup_summary
 
     pin_to_cpu(settings)
@@ -60,18 +61,6 @@ def worker_command(
     # tearing down crewAI's modules object by object (1-2 s)
     run_worker(settings, concurrency=concurrency, burst=burst,
                on_ready=lambda: freeze_heap(settings))
-
-
-def _configure_logging(settings: Any) -> None:
-    try:
-        from novelcrew.logging import configure_logging
-    except ModuleNotFoundError:
-        import logging
-
-        logging.basicConfig(level=settings.log_level.upper(),
-                            format="%(asctime)s %(levelname)s %(name)s %(message)s")
-        return
-    configure_logging(settings)
 
 
 def attach(app: typer.Typer) -> None:

@@ -249,10 +249,8 @@ async def kickoff(ctx: RunContext, crew: Any, inputs: dict[str, Any]) -> Any:
 
 def is_flow(obj: Any) -> bool:
     """Whether ``obj`` is a crewAI ``Flow`` (crewAI is already imported: the caller built it)."""
-    try:
-        from crewai.flow import Flow
-    except ImportError:
-        return False
+    from crewai.flow import Flow
+
     return isinstance(obj, Flow)
 
 

@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import httpx
+
 from novelcrew.errors import NovelcrewError, causes
 
 Action = Literal["retry", "fallback", "raise"]
@@ -69,16 +71,12 @@ def retry_after_of(exc: BaseException) -> float | None:
 
 
 def _is_transport(exc: BaseException) -> bool:
-    name = type(exc).__name__
-    module = type(exc).__module__
-    if isinstance(exc, TimeoutError | ConnectionError):
+    """A lost connection or timeout; httpx's ``TransportError`` is the base of its own (the
+    OpenAI SDK's client raises them under its ``APIConnectionError``)."""
+    if isinstance(exc, TimeoutError | ConnectionError | httpx.TransportError):
         return True
-    if module.startswith("openai") and name in {"APIConnectionError", "APITimeoutError"}:
-        return True
-    return module.startswith(("httpx", "httpcore")) and name.endswith(
-        ("Timeout", "TimeoutException", "ConnectError", "ReadError", "WriteError",
-         "RemoteProtocolError", "NetworkError", "ProtocolError", "TransportError")
-    )
+    return type(exc).__module__.startswith("openai") and type(exc).__name__ in {
+        "APIConnectionError", "APITimeoutError"}
 
 
 def judge(exc: BaseException) -> Verdict:

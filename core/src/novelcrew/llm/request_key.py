@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-__all__ = ["KEY_VERSION", "canonical_request", "key_of", "request_key"]
+__all__ = ["KEY_VERSION", "canonical_request", "key_of"]
 
 #: part of every key: bump it when the answer format or the key's parts change, so answers
 #: stored by an older version are never read as this one's
@@ -59,13 +59,6 @@ def canonical_request(model_id: str, messages: Any, *, response_model: Any = Non
     }
     return json.dumps(question, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
                       default=_plain)
-
-
-def request_key(model_id: str, messages: Any, *, response_model: Any = None, tools: Any = None,
-                params: Mapping[str, Any] | None = None) -> str:
-    """A stable 40-hex-digit key of (model id, messages, response schema, tools, parameters)."""
-    return key_of(canonical_request(model_id, messages, response_model=response_model,
-                                    tools=tools, params=params))
 
 
 def key_of(canonical: str) -> str:

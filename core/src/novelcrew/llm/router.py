@@ -118,11 +118,7 @@ _MALFORMED = (AttributeError, TypeError, KeyError, IndexError, json.JSONDecodeEr
 
 def model_chain(ctx: RunContext, agent_role: str | None) -> list[str]:
     """The routed model first, then the fallbacks in order, each once."""
-    chain = [ctx.model_id(agent_role)]
-    for model in ctx.settings.fallback_models:
-        if model not in chain:
-            chain.append(model)
-    return chain
+    return list(dict.fromkeys([ctx.model_id(agent_role), *ctx.settings.fallback_models]))
 
 
 def build_llm(ctx: RunContext, agent_role: str | None = None, *,

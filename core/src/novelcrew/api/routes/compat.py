@@ -23,18 +23,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from novelcrew.api import idempotency, submission
 from novelcrew.api.deps import BackendDep, PluginsDep, SettingsDep, TenantDep, visible_job
-from novelcrew.api.errors import CompatError, compat_shaped
+from novelcrew.api.errors import CompatError, compat_shaped, responses
 from novelcrew.api.schemas import CompatProgress, ExecuteRequest, JobCreate
 from novelcrew.errors import InvalidInput
 from novelcrew.jobs import Job, JobStatus
 from novelcrew.settings import Settings
 from novelcrew.specs import Crew
-
-
-def _responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {status: {"model": CompatError, "description": "Error (the original's shape)"}
-            for status in statuses}
-
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
@@ -78,7 +72,7 @@ async def _native_error(request: Request, exc: Exception) -> Response | None:
 # the request guard (API key, rate limit) runs as a dependency of each route, so its 401 and
 # 429 are re-shaped too
 router = APIRouter(prefix="/crews", tags=["novel-movie"], route_class=CompatRoute,
-                   responses=_responses(401, 429))
+                   responses=responses(401, 429, model=CompatError))
 
 
 class ExecuteConfig(BaseModel):
@@ -196,8 +190,8 @@ def offline_only(settings: Settings, crews: list[str]) -> bool:
 
 
 @router.post("/execute", response_model=ExecuteResponse,
-             responses={**_responses(400, 404, 413, 415, 422, 503),
-                        409: {**_responses(409)[409], "description": idempotency.IN_USE_DOC,
+             responses={**responses(400, 404, 413, 415, 422, 503, model=CompatError),
+                        409: {"model": CompatError, "description": idempotency.IN_USE_DOC,
                               "headers": idempotency.IN_USE_HEADERS}},
              summary="Run a crew or a chain of crews (Novel Movie's call)")
 async def execute(body: ExecuteBody, plugins: PluginsDep, settings: SettingsDep,
@@ -213,11 +207,9 @@ async def execute(body: ExecuteBody, plugins: PluginsDep, settings: SettingsDep,
         crews=crews, project_id=body.project_id, user_id=body.user_id,
         inputs=body.input_data, config=body.config.job_config(), webhook_url=body.webhook_url,
     )
-    job, specs, replayed = await submission.submit(
-        create, plugins, settings, backend, tenant,
-        idempotency_key=idempotency.parse(idempotency_key), route="/crews/execute")
-    if replayed:
-        response.headers[idempotency.REPLAYED_HEADER] = "true"
+    job, specs = await submission.submit(create, plugins, settings, backend, tenant, response,
+                                         idempotency_key=idempotency_key,
+                                         route="/crews/execute")
     seconds = sum(crew.estimated_seconds for crew in specs)
     if offline_only(settings, job.crews):
         seconds = min(seconds, 10 * len(specs))
@@ -295,7 +287,7 @@ def status_of(job: Job) -> StatusResponse:
 
 
 @router.get("/status/{job_id}", response_model=StatusResponse,
-            responses=_responses(404, 422, 503),
+            responses=responses(404, 422, 503, model=CompatError),
             summary="A job's status in Novel Movie's shape")
 async def job_status(job_id: str, backend: BackendDep, tenant: TenantDep) -> StatusResponse:
     return status_of(await visible_job(backend, job_id, tenant))

@@ -20,5 +20,4 @@ async def list_crews(plugins: PluginsDep) -> list[dict]:
 @router.get("/{name}", response_model=CrewDetail, responses=responses(404, 422),
             summary="One crew, with its input and output JSON schemas")
 async def get_crew(name: str, plugins: PluginsDep) -> dict:
-    plugins.registry.crew(name)  # CrewNotFound -> 404
-    return introspect.crew_info(plugins, name, schemas=True)
+    return introspect.crew_info(plugins, name, schemas=True)  # CrewNotFound: 404

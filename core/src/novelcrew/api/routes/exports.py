@@ -41,6 +41,7 @@ async def list_exports(plugins: PluginsDep) -> list[dict[str, Any]]:
 async def export_job(job_id: str, fmt: str, backend: BackendDep, plugins: PluginsDep,
                      tenant: TenantDep) -> Response:
     spec = plugins.registry.export(fmt)
+    plugin = plugins.registry.exports[fmt].plugin
     job = await visible_job(backend, job_id, tenant)
     record = job.model_dump(mode="json", exclude={"inputs"})
     try:
@@ -53,17 +54,12 @@ async def export_job(job_id: str, fmt: str, backend: BackendDep, plugins: Plugin
         raise Conflict(f"{exc}{pending}", {"job_id": job_id, "format": fmt,
                                           "status": job.status.value}) from None
     except Exception as exc:  # a bug in the plugin's render: say whose, log where
-        plugin = plugins.registry.exports[fmt].plugin
         log.exception("export %r of plugin %r failed on job %s", fmt, plugin, job_id)
-        raise PluginError(
-            f"export {fmt!r} of plugin {plugin!r} failed: {type(exc).__name__}: {str(exc)[:300]}",
-            {"job_id": job_id, "format": fmt, "plugin": plugin}) from None
-    if not isinstance(body, bytes):
-        plugin = plugins.registry.exports[fmt].plugin
-        raise PluginError(
-            f"export {fmt!r} of plugin {plugin!r} failed: its render returned "
-            f"{type(body).__name__}, not str or bytes",
-            {"job_id": job_id, "format": fmt, "plugin": plugin})
-    filename = f"{job_id}{spec.suffix}"
-    return Response(body, media_type=spec.media_type,
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+        problem = f"{type(exc).__name__}: {str(exc)[:300]}"
+    else:
+        if isinstance(body, bytes):
+            return Response(body, media_type=spec.media_type, headers={
+                "Content-Disposition": f'attachment; filename="{job_id}{spec.suffix}"'})
+        problem = f"its render returned {type(body).__name__}, not str or bytes"
+    raise PluginError(f"export {fmt!r} of plugin {plugin!r} failed: {problem}",
+                      {"job_id": job_id, "format": fmt, "plugin": plugin})

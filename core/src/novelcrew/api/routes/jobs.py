@@ -60,11 +60,8 @@ async def create_job(body: JobCreate, plugins: PluginsDep, settings: SettingsDep
     it is now) instead of creating another; a dry run creates nothing and ignores the key."""
     if body.dry_run:
         return JSONResponse((await estimate(body, plugins, settings)).model_dump(mode="json"))
-    job, _, replayed = await submission.submit(
-        body, plugins, settings, backend, tenant,
-        idempotency_key=idempotency.parse(idempotency_key), route="/jobs")
-    if replayed:
-        response.headers[idempotency.REPLAYED_HEADER] = "true"
+    job, _ = await submission.submit(body, plugins, settings, backend, tenant, response,
+                                     idempotency_key=idempotency_key, route="/jobs")
     return JobPublic.of(job)
 
 
@@ -149,11 +146,9 @@ async def retry_job(job_id: str, plugins: PluginsDep, settings: SettingsDep,
                        "is retried", {"job_id": job_id, "status": old.status.value})
     body = JobCreate(crews=old.crews, project_id=old.project_id, user_id=old.user_id,
                      inputs=old.inputs, config=old.config, webhook_url=old.webhook_url)
-    job, _, replayed = await submission.submit(
-        body, plugins, settings, backend, old.tenant,
-        idempotency_key=idempotency.parse(idempotency_key), route=f"/jobs/{job_id}/retry")
-    if replayed:
-        response.headers[idempotency.REPLAYED_HEADER] = "true"
+    job, _ = await submission.submit(body, plugins, settings, backend, old.tenant, response,
+                                     idempotency_key=idempotency_key,
+                                     route=f"/jobs/{job_id}/retry")
     return JobPublic.of(job)
 
 

@@ -18,13 +18,9 @@ router = APIRouter(tags=["ui"], include_in_schema=False)
 
 
 @router.get("/")
+@router.get("/ui")
 async def root() -> RedirectResponse:
     """A person who opens the server's address in a browser lands on the page, not a 404."""
-    return RedirectResponse("ui/", status_code=307)
-
-
-@router.get("/ui")
-async def ui_root() -> RedirectResponse:
     return RedirectResponse("ui/", status_code=307)  # relative: right behind a path prefix
 
 

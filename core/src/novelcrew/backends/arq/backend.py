@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from redis.exceptions import RedisError
 
-from novelcrew.backends.arq.keys import RUN_JOB_FUNCTION, Keys
+from novelcrew.backends.arq.keys import RUN_JOB_FUNCTION, WORKER_COUNTERS, Keys
 from novelcrew.backends.arq.store import RedisStore
 from novelcrew.backends.base import JobBackend
 from novelcrew.errors import BackendUnavailable, Conflict
@@ -160,12 +160,10 @@ class ArqBackend(JobBackend):
         }
 
 
-async def enqueue(pool: ArqRedis, queue_name: str, job_id: str,
-                  defer: float | None = None) -> bool:
+async def enqueue(pool: ArqRedis, queue_name: str, job_id: str) -> bool:
     """Enqueue arq's ``run_job`` for ``job_id`` (idempotent: False if arq already has it)."""
-
     queued = await pool.enqueue_job(RUN_JOB_FUNCTION, job_id, _job_id=job_id,
-                                    _queue_name=queue_name, _defer_by=defer)
+                                    _queue_name=queue_name)
     return queued is not None
 
 
@@ -194,11 +192,6 @@ async def worker_list(store: RedisStore, settings: Settings) -> list[dict[str, A
             "started_at": float(info["started_at"]) if info.get("started_at") else None,
             "concurrency": int(info.get("concurrency", 0) or 0),
             "running": [j for j in running.split(",") if j],
-            "jobs_done": int(info.get("jobs_done", 0) or 0),
-            "jobs_failed": int(info.get("jobs_failed", 0) or 0),
-            "jobs_retried": int(info.get("jobs_retried", 0) or 0),
-            "jobs_handed_back": int(info.get("jobs_handed_back", 0) or 0),
-            "jobs_recovered": int(info.get("jobs_recovered", 0) or 0),
-            "jobs_lost": int(info.get("jobs_lost", 0) or 0),
+            **{name: int(info.get(name) or 0) for name in WORKER_COUNTERS},
         })
     return out

@@ -19,6 +19,10 @@ RUN_JOB_FUNCTION = "run_job"
 
 ARQ_IN_PROGRESS = in_progress_key_prefix
 
+#: what each worker counts, kept in its hash (``Keys.worker``) and shown by ``/stats``
+WORKER_COUNTERS = ("jobs_done", "jobs_failed", "jobs_retried", "jobs_handed_back",
+                   "jobs_recovered", "jobs_lost")
+
 
 @dataclass(frozen=True)
 class Keys:
@@ -65,7 +69,8 @@ class Keys:
         return f"{self.root}:workers"
 
     def worker(self, worker_id: str) -> str:
-        """Hash: host, pid, started_at, last_seen, concurrency, running (JSON), counters."""
+        """Hash: host, pid, started_at, last_seen, concurrency, running (comma list), and
+        ``WORKER_COUNTERS``."""
         return f"{self.root}:worker:{worker_id}"
 
     @property

@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from redis.exceptions import RedisError
 
-from novelcrew.backends.arq.keys import ARQ_IN_PROGRESS, Keys
+from novelcrew.backends.arq.keys import ARQ_IN_PROGRESS, WORKER_COUNTERS, Keys
 from novelcrew.backends.arq.store import LeaseLost, RedisStore, connect
 from novelcrew.backends.base import warm_up_crewai
 from novelcrew.jobs import JobErrorInfo, JobStatus, utcnow
@@ -182,8 +182,7 @@ class WorkerState:
         self.store = RedisStore(settings.redis_url, self.keys)
         self.runner = JobRunner(plugins, settings, self.store)
         self.running: dict[str, _Run] = {}
-        self.counters = {"jobs_done": 0, "jobs_failed": 0, "jobs_retried": 0,
-                         "jobs_handed_back": 0, "jobs_recovered": 0, "jobs_lost": 0}
+        self.counters = dict.fromkeys(WORKER_COUNTERS, 0)
         self.started_at = time.time()
         self._pool: ArqRedis | None = None
         self._take: Any = None  # the Lua scripts, registered on the store's client

@@ -173,14 +173,14 @@ class InlineBackend(JobBackend):
             "from its first crew without a result when the server is back",
             data={"handed_back": True})
 
-    async def stop(self, grace: float = 0.0) -> None:
-        """Stop taking work; running jobs get ``grace`` seconds, then are abandoned (they stay
-        ``running`` in the store and are re-run by the next ``start``)."""
+    async def stop(self) -> None:
+        """Stop taking work and abandon running jobs (they stay ``running`` in the store and
+        are re-run by the next ``start``; ``drain`` first gives them time to finish)."""
         if self._store_probe is not None:
             self._store_probe.cancel()
             self._store_probe = None
         self._parked.clear()  # left as stored: the next start picks them up
-        await self._let_go(grace)
+        await self._let_go(0.0)
         await drain_webhooks(timeout=self.webhook_drain_seconds)
         await self.store.close()
         self._release_lock()
@@ -305,8 +305,6 @@ class InlineBackend(JobBackend):
                     continue
                 self._cancel_events.pop(job_id, None)
                 continue
-            except asyncio.CancelledError:
-                raise  # stop(): the job stays running in the store for the next start
             except StoreNotWritable as exc:
                 log.warning("inline_job_waits_for_store", job_id=job_id, error=exc.message)
                 self._park(job_id)
