@@ -70,6 +70,11 @@ async def test_every_bad_option_is_named_at_once_in_the_crews_shape(
                             ["config", "temperature"]]
     for loc in locs:
         assert ".".join(loc) in error["message"]
+    # an unknown model provider is listed with the other problems
+    r = await client.post("/jobs", json={"crews": ["echo"], "inputs": {"story_text": "a"},
+                                         "config": {"temperature": 5, "model": "nosuch/m"}})
+    locs = [e["loc"] for e in r.json()["error"]["details"]["errors"]]
+    assert locs == [["config", "temperature"], ["config", "model"]]
     # a per-task setting is core's too (it applies it): checked for any crew
     r = await client.post("/jobs", json={"crews": ["echo"], "inputs": {"story_text": "a"},
                                          "config": {"tasks": {"read": "hot"}}})

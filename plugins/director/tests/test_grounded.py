@@ -179,7 +179,7 @@ async def test_without_grounded_fields_the_earlier_shape_still_plans(tmp_path: P
     assert plan.schedule.shooting_days == 1
 
 
-async def test_sampling_is_set_per_task_and_a_job_overrides_it_most_specific_first(tmp_path: Path) -> None:
+async def test_sampling_is_set_per_task_and_the_most_specific_wins(tmp_path: Path) -> None:
     def sampling(server: OpenAIServer) -> set[tuple[str, Any, Any]]:
         out = set()
         for request in server.calls:

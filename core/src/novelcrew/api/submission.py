@@ -193,20 +193,23 @@ def check_model_options(config: dict[str, Any], registry: Registry) -> None:
     """422 for a bad value of a key core reads (``JobOptions``) or a model id no provider
     serves, every problem in ``details.errors`` as a crew's config errors have them (``loc``
     from ``config``); ``details.config`` names the first key, as before."""
+    errors: list[dict[str, Any]] = []
     try:
-        options = JobOptions.model_validate(config)
+        JobOptions.model_validate(config)
     except ValidationError as exc:
         errors = config_errors(exc)
-        raise InvalidInput("invalid config", {"config": str(errors[0]["loc"][1]),
-                                              "errors": errors}) from None
-    if options.model is not None:
+    details: dict[str, Any] = {}
+    model = config.get("model")
+    if isinstance(model, str) and model:
         try:
-            registry.model_provider(options.model)
+            registry.model_provider(model)
         except InvalidInput as exc:
-            raise InvalidInput("invalid config", {
-                "config": "model", "model": options.model, "errors": [{
-                    "loc": ["config", "model"], "msg": exc.message,
-                    "type": "model_provider_unknown"}]}) from None
+            details["model"] = model
+            errors.append({"loc": ["config", "model"], "msg": exc.message,
+                           "type": "model_provider_unknown"})
+    if errors:
+        raise InvalidInput("invalid config", {"config": str(errors[0]["loc"][1]), **details,
+                                              "errors": errors})
 
 
 class Submitted(NamedTuple):
