@@ -86,3 +86,15 @@ async def test_a_bad_per_task_setting_fails_the_job_naming_it(
     [error] = job.error.details["errors"]
     assert error["loc"] == ["config", "tasks", "read", "temperature"]
     assert server.calls == []  # no model was asked
+
+
+async def test_a_bad_budget_or_cache_option_fails_an_unsubmitted_job_in_the_same_shape(
+    server: OpenAIServer, settings_for: Any, reader_plugins: Any
+) -> None:
+    for config, key in [({"max_cost_usd": -1}, "max_cost_usd"), ({"cache": "no"}, "cache")]:
+        job, _ = await run_job(reader_plugins, "reader", {}, settings=settings_for(),
+                               config=config)
+        assert job.status == "failed" and job.error is not None, config
+        assert job.error.type == "invalid_input"
+        assert [e["loc"] for e in job.error.details["errors"]] == [["config", key]]
+    assert server.calls == []
