@@ -117,6 +117,24 @@ async def test_a_dry_run_is_checked_like_a_job(tmp_path: Path) -> None:
     assert body["total"]["cost_usd"] == 0.0
 
 
+async def test_a_dry_run_gives_each_task_the_answer_room_a_run_would(tmp_path: Path) -> None:
+    """The estimate caps each call's answer as the router does: a task's own
+    ``config.tasks.<task>.max_tokens`` over the job's ``config.max_tokens``."""
+    plugins = make_plugins(entry_points=PLUGINS)
+    settings = make_settings(tmp_path / "data")
+    story = {"story_text": "Maya stood at the rail of the night ferry. " * 200}
+    answered = []
+    async with app_client(plugins, settings) as client:
+        for config in ({}, {"max_tokens": 256},
+                       {"max_tokens": 256, "tasks": {"analyse_chunk": {"max_tokens": 12_000}}}):
+            r = await client.post("/jobs", json={"crews": ["architect"], "dry_run": True,
+                                                 "inputs": story, "config": config})
+            assert r.status_code == 200, r.text
+            answered.append(r.json()["models"]["offline"]["completion_tokens"])
+    plain, capped, task_room = answered
+    assert capped < plain and task_room == plain
+
+
 def test_the_estimate_command(tmp_path: Path) -> None:
     with OpenAIServer(default=reply) as server:
         env = {"NOVELCREW_PLUGINS": ",".join(PLUGINS), "NOVELCREW_DATA_DIR": str(tmp_path),

@@ -32,7 +32,7 @@ current_context: contextvars.ContextVar[RunContext | None] = contextvars.Context
 
 EmitFn = Callable[..., Awaitable[None]]
 #: builds a crewAI LLM for an agent role of a crew run (the runner injects the model layer's)
-LLMFactory = Callable[..., Any]  # (ctx, agent_role, *, temperature, max_tokens) -> LLM
+LLMFactory = Callable[..., Any]  # (ctx, agent_role, *, task, temperature, max_tokens) -> LLM
 #: runs a crewAI ``Crew`` for a crew run (the runner injects the crewAI layer's)
 KickoffFn = Callable[["RunContext", Any, dict[str, Any]], Awaitable[Any]]
 
@@ -151,13 +151,17 @@ class RunContext:
         how many it keeps in flight by it, instead of parking one thread per piece."""
         return self.settings.model_pool(self.model_id(agent_role))[1]
 
-    def llm(self, agent_role: str | None = None, *, temperature: float | None = None,
-            max_tokens: int | None = None) -> Any:
-        """A crewAI LLM for ``agent_role``: routed, retried, with fallbacks and usage recorded;
-        ``temperature`` and ``max_tokens`` (None: the model's default) apply to its calls."""
+    def llm(self, agent_role: str | None = None, *, task: str | None = None,
+            temperature: float | None = None, max_tokens: int | None = None) -> Any:
+        """A crewAI LLM for ``agent_role``: routed, retried, with fallbacks and usage recorded.
+
+        ``temperature`` and ``max_tokens`` are the crew's defaults for ``task`` (None: the
+        server's or the model's); the job's ``config.tasks.<task>``, then its ``config``,
+        win over them (the most specific setting wins: ``novelcrew.llm.sampling``), so a
+        crew passes its defaults and its task's name and reads none of those keys itself."""
         if self.llm_factory is None:
             raise RuntimeError("this RunContext has no model factory (the runner injects one)")
-        return self.llm_factory(self, agent_role, temperature=temperature,
+        return self.llm_factory(self, agent_role, task=task, temperature=temperature,
                                 max_tokens=max_tokens)
 
     def record_usage(self, model: str, usage: ModelUsage) -> None:

@@ -29,11 +29,13 @@ from novelcrew.errors import (
     describe_error,
 )
 from novelcrew.jobs import Job, JobErrorInfo, JobEvent, JobStatus, PartialResults, utcnow
+from novelcrew.llm.sampling import config_errors
 
 if TYPE_CHECKING:
     from novelcrew.backends.base import JobStore
     from novelcrew.plugins import Plugins
     from novelcrew.settings import Settings
+    from novelcrew.specs import Crew
 
 log = structlog.get_logger(__name__)
 _stdlog = logging.getLogger(__name__)
@@ -46,12 +48,12 @@ OBSERVER_TIMEOUT = 60.0
 RECORD_WRITE_SECONDS = 0.5
 
 
-def build_llm(ctx: RunContext, agent_role: str | None, *, temperature: float | None = None,
-              max_tokens: int | None = None) -> Any:
+def build_llm(ctx: RunContext, agent_role: str | None, *, task: str | None = None,
+              temperature: float | None = None, max_tokens: int | None = None) -> Any:
     """The model layer's routed LLM (imported on first use: it imports crewAI)."""
     from novelcrew.llm.router import build_llm as routed
 
-    return routed(ctx, agent_role, temperature=temperature, max_tokens=max_tokens)
+    return routed(ctx, agent_role, task=task, temperature=temperature, max_tokens=max_tokens)
 
 
 async def kickoff(ctx: RunContext, crew: Any, inputs: dict[str, Any]) -> Any:
@@ -149,6 +151,21 @@ def build_inputs(crew_input: type[BaseModel], job: Job, previous: dict[str, Any]
             f"invalid inputs for {crew_input.__name__}: {exc.error_count()} error(s)",
             {"errors": exc.errors(include_url=False, include_context=False, include_input=False)},
         ) from exc
+
+
+def check_crew_config(crew: Crew, config: dict[str, Any]) -> None:
+    """Validate a job's config against ``crew``'s ``config_model`` (the keys it reads), at
+    submission and again when the crew starts (a job run straight from Python was never
+    submitted): ``InvalidInput`` naming each field in ``details.errors[].loc``."""
+    if crew.config_model is None:
+        return
+    try:
+        crew.config_model.model_validate(config)
+    except ValidationError as exc:
+        errors = config_errors(exc)
+        named = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)
+        raise InvalidInput(f"invalid config for crew {crew.name!r}: {named}",
+                           {"crew": crew.name, "errors": errors}) from None
 
 
 class JobRunner:
@@ -311,6 +328,7 @@ class JobRunner:
     async def _run_crew(self, job: Job, crew: Any, previous: dict[str, Any],
                         cancel_event: threading.Event) -> Any:
         registry = self.plugins.registry
+        check_crew_config(crew, job.config)
         inputs = build_inputs(crew.input_model, job, previous)
         prepare_crewai(self.settings.data_dir)  # before any plugin code can import crewAI
         tool_ctx = ToolContext(settings=self.settings, project_id=job.project_id,

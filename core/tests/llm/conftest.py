@@ -48,6 +48,8 @@ class StoryIn(BaseModel):
     structured: bool = False
     #: the task's own sampling temperature (what a crew sets per task)
     temperature: float | None = None
+    #: the task's name, by which a job's ``config.tasks`` sets it
+    task: str | None = None
 
 
 class Answer(BaseModel):
@@ -70,7 +72,7 @@ async def run_reader(ctx: Any, inputs: StoryIn) -> Answer:
         return f"{query} is the lighthouse keeper's daughter"
 
     agent = Agent(role=inputs.role, goal="read the story", backstory="a careful reader",
-                  llm=ctx.llm(inputs.role, temperature=inputs.temperature),
+                  llm=ctx.llm(inputs.role, task=inputs.task, temperature=inputs.temperature),
                   tools=[lookup] if inputs.use_tool else [], max_iter=4)
     task = Task(name=f"read as {inputs.role}", description="Read this story: {story}",
                 expected_output="one sentence", agent=agent,

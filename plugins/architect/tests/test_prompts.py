@@ -5,7 +5,7 @@ the architect's tasks name every field themselves and validate answers in Python
 prompt carries that text. A real model's prompt does not repeat the fields as a JSON schema
 (only the offline stand-in, which fills schemas, gets one): every field the answer can hold is
 named in the task's own text. Temperature and max tokens are set per task, and a job's ``config``
-overrides them (for every task, or for one).
+overrides them (for every task, or for one, which wins: the most specific setting).
 """
 
 from __future__ import annotations
@@ -91,14 +91,14 @@ async def test_temperature_and_max_tokens_are_set_per_task_and_overridable(
     assert sent == {(True, 0.2, 12_000), (False, 0.4, 2_000)}
 
     server.clear()
-    # a per-task setting, and a job-wide one, which wins over it
+    # a job-wide setting, and a per-task one, which wins over it (the most specific wins)
     job = await run(tmp_path, server, graph, {
-        "temperature": 0.0, "tasks": {"synthesise_story": {"max_tokens": 900,
-                                                           "temperature": 0.9}}})
+        "temperature": 0.0, "max_tokens": 5000,
+        "tasks": {"synthesise_story": {"max_tokens": 900, "temperature": 0.9}}})
     assert job.status == "succeeded", job.error
     sent = {("STORY TEXT:" in prompt_of(c.body), c.body.get("temperature"),
              c.body.get("max_tokens")) for c in server.calls}
-    assert sent == {(True, 0.0, 12_000), (False, 0.0, 900)}
+    assert sent == {(True, 0.0, 5000), (False, 0.9, 900)}
 
     server.clear()
     # a whole number written as a float (all a JSON client may have) counts, as core's does
@@ -123,7 +123,9 @@ async def test_an_impossible_setting_is_a_clear_input_error(
     job = await run(tmp_path, server, graph, {"temperature": 7})
     assert job.status == "failed"
     assert job.error is not None and job.error.type == "invalid_input"
-    assert "temperature 7" in job.error.message
+    assert "config.temperature" in job.error.message
+    assert job.error.details["errors"][0]["loc"] == ["config", "temperature"]
+    assert server.calls == []  # refused before any model was asked
 
 
 async def test_without_a_language_the_story_s_own_is_used_and_carried_on(

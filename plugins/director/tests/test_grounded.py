@@ -179,7 +179,7 @@ async def test_without_grounded_fields_the_earlier_shape_still_plans(tmp_path: P
     assert plan.schedule.shooting_days == 1
 
 
-async def test_sampling_is_set_per_task_and_a_job_overrides_it(tmp_path: Path) -> None:
+async def test_sampling_is_set_per_task_and_the_most_specific_wins(tmp_path: Path) -> None:
     def sampling(server: OpenAIServer) -> set[tuple[str, Any, Any]]:
         out = set()
         for request in server.calls:
@@ -196,6 +196,12 @@ async def test_sampling_is_set_per_task_and_a_job_overrides_it(tmp_path: Path) -
         await run_grounded(tmp_path / "b", server, GROUNDED, {"scenes": "1"}, config={
             "max_tokens": 3000, "tasks": {"shot_list": {"temperature": 0.9}}})
         assert sampling(server) == {("director", 0.3, 3000), ("camera", 0.9, 3000)}
+        server.clear()
+        # one task's setting wins over the job-wide one (the most specific wins)
+        await run_grounded(tmp_path / "c", server, GROUNDED, {"scenes": "1"}, config={
+            "temperature": 0.2, "max_tokens": 3000,
+            "tasks": {"shot_list": {"temperature": 0.9, "max_tokens": 5000}}})
+        assert sampling(server) == {("director", 0.2, 3000), ("camera", 0.9, 5000)}
 
 
 async def test_alone_the_director_reads_the_scene_text_from_the_graph(tmp_path: Path) -> None:

@@ -90,25 +90,27 @@ def test_public_names_are_exactly_the_models() -> None:
         assert getattr(novelcrew_director, name).__module__.startswith("novelcrew_director.")
 
 
-def test_task_sampling_defaults_and_job_overrides() -> None:
-    import pytest
+async def test_a_config_the_director_cannot_run_with_fails_a_job_run_unsubmitted(
+        tmp_path: Any) -> None:
+    """A job run straight from Python (never submitted) is checked when the director
+    starts: failed as ``invalid_input`` naming the field, before any model is asked."""
+    from director_fixtures import MemoryGraph, graph_plugin
 
-    from novelcrew.errors import InvalidInput
-    from novelcrew_director.config import task_settings
+    from novelcrew_sdk import make_settings
+    from novelcrew_sdk.scripted import ScriptedLLM
+    from novelcrew_sdk.testing import run_job
 
-    assert task_settings({}, "scene_breakdown") == {"temperature": 0.3, "max_tokens": 4000}
-    config = {"temperature": 0.1, "tasks": {"shot_list": {"max_tokens": 8000}}}
-    assert task_settings(config, "scene_breakdown") == {"temperature": 0.1, "max_tokens": 4000}
-    assert task_settings(config, "shot_list") == {"temperature": 0.1, "max_tokens": 8000}
-    with pytest.raises(InvalidInput, match="temperature"):
-        task_settings({"temperature": 3}, "shot_list")
-    with pytest.raises(InvalidInput, match="max_tokens"):
-        task_settings({"tasks": {"shot_list": {"max_tokens": "many"}}}, "shot_list")
-    # a whole number written as a float counts, as core's config.max_tokens does
-    assert task_settings({"tasks": {"shot_list": {"max_tokens": 8000.0}}},
-                         "shot_list")["max_tokens"] == 8000
-    with pytest.raises(InvalidInput, match="max_tokens"):
-        task_settings({"max_tokens": 8000.5}, "shot_list")
+    llm = ScriptedLLM()
+    plugins = make_plugins(graph_plugin(MemoryGraph()), entry_points=["director"], llm=llm)
+    settings = make_settings(tmp_path / "data", default_model="scripted")
+    job, _ = await run_job(plugins, "director", {}, settings=settings, project_id="p",
+                           config={"tasks": {"shot_list": {"max_tokens": 100}}})
+    assert job.status == "failed" and job.error is not None
+    assert job.error.type == "invalid_input"
+    assert "config.tasks.shot_list.max_tokens" in job.error.message
+    assert job.error.details["errors"][0]["loc"] == ["config", "tasks", "shot_list",
+                                                     "max_tokens"]
+    assert llm.calls == []
 
 
 async def test_a_config_the_director_cannot_run_with_is_refused_at_submission(
@@ -134,7 +136,10 @@ async def test_a_config_the_director_cannot_run_with_is_refused_at_submission(
                                                  "config": config})
             assert r.status_code == 422, (config, r.text)
             error = r.json()["error"]
-            assert error["message"].startswith(f"invalid config for crew 'director': {field}:")
+            # core's check (a number of the wrong type) or the director's (its bounds)
+            assert error["message"].startswith("invalid config"), error
+            assert f": {field}:" in error["message"]
+            assert [".".join(e["loc"]) for e in error["details"]["errors"]] == [field]
         assert (await client.get("/jobs")).json()["count"] == 0
         r = await client.post("/jobs", json={"crews": ["director"], "project_id": "p",
                                              "config": {"max_tokens": 256, "tasks": {

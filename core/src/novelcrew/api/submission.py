@@ -13,13 +13,13 @@ import asyncio
 import contextlib
 import json
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import structlog
 from fastapi import Response
 from fastapi.exceptions import RequestValidationError
-from pydantic import ValidationError
+from pydantic import Field, ValidationError, field_validator
 
 from novelcrew import metrics, webhooks
 from novelcrew.api import idempotency
@@ -27,10 +27,14 @@ from novelcrew.api.errors import clean_validation_errors
 from novelcrew.backends.base import IdempotencyClaim, JobBackend
 from novelcrew.errors import InvalidInput, StoryTooLarge
 from novelcrew.jobs import Job, JobCreate
+from novelcrew.llm.sampling import JobSampling, config_errors, whole_number
 from novelcrew.plugins import Plugins
-from novelcrew.runner import build_inputs
+from novelcrew.runner import build_inputs, check_crew_config
 from novelcrew.settings import Settings
 from novelcrew.specs import Crew
+
+if TYPE_CHECKING:
+    from novelcrew.registry import Registry
 
 log = structlog.get_logger("novelcrew.jobs")
 
@@ -115,16 +119,11 @@ def check_config(crews: list[Crew], config: dict[str, Any]) -> None:
     """Validate the job's config against each crew's ``config_model`` (the options the crew
     reads): 422 naming the field now, rather than a job that fails when the crew starts."""
     for crew in crews:
-        if crew.config_model is None:
-            continue
         try:
-            crew.config_model.model_validate(config)
-        except ValidationError as exc:
-            errors = clean_validation_errors([{**e, "loc": ("config", *e["loc"])}
-                                              for e in exc.errors()])
+            check_crew_config(crew, config)
+        except InvalidInput as exc:
             # the answer's message names each field and its problem (api/errors.py)
-            raise InvalidInput(f"invalid config for crew {crew.name!r}",
-                               {"crew": crew.name, "errors": errors}) from None
+            raise InvalidInput(f"invalid config for crew {crew.name!r}", exc.details) from None
 
 
 def prepare(body: JobCreate, plugins: Plugins, settings: Settings) -> tuple[Job, list[Crew]]:
@@ -137,13 +136,7 @@ def prepare(body: JobCreate, plugins: Plugins, settings: Settings) -> tuple[Job,
     for crew in crews:
         for name in registry.missing_tools(crew):
             registry.tool(name, wanted_by=crew.name)  # raises ToolMissing naming the plugins
-    model = body.config.get("model")
-    if model is not None:
-        if not isinstance(model, str) or not model:
-            raise InvalidInput("config.model must be a model id such as 'offline'",
-                               {"model": str(model)})
-        registry.model_provider(model)
-    check_model_options(body.config, settings)
+    check_model_options(body.config, registry)
     check_config(crews, body.config)
     job = Job.from_create(body)
     check_inputs(crews, job)
@@ -168,39 +161,52 @@ async def check_webhook(url: str | None, settings: Settings) -> None:
             {"field": "webhook_url"}) from None
 
 
-#: the largest ``config.max_tokens`` a job may ask for (as ``POST /crews/execute`` has it)
-MAX_ANSWER_TOKENS = 1_000_000
+class JobOptions(JobSampling):
+    """The job ``config`` keys core reads; any other key is kept for the crews (a crew's own
+    ``config_model`` checks those). Checked at submission, not when the job runs: a job
+    queued with ``temperature: 5`` would otherwise fail minutes later, after the client was
+    told 202."""
+
+    model: str | None = Field(None, min_length=1, strict=True,
+                              description="Model id for every agent of the job, e.g. offline.")
+    cache: bool | None = Field(None, strict=True,
+                               description="false: this job's calls skip the response cache.")
+    webhook_partial: bool | None = Field(None, strict=True,
+                                         description="Send each crew's result as it ends.")
+    max_cost_usd: float | None = Field(None, ge=0, strict=True,
+                                       description="Stop the job once it cost this much (USD).")
+    max_tokens_total: int | None = Field(None, ge=1, strict=True,
+                                         description="Stop the job once it used this many tokens.")
+
+    @field_validator("max_cost_usd", mode="before")
+    @classmethod
+    def _integers_are_numbers(cls, value: Any) -> Any:
+        return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+    _whole_total = field_validator("max_tokens_total", mode="before")(whole_number)
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def check_model_options(config: dict[str, Any], settings: Settings) -> None:
-    """The job-wide options core reads (422 if bad): ``temperature``, ``max_tokens``,
-    ``webhook_partial``, ``cache``, ``max_cost_usd`` and ``max_tokens_total``.
-
-    Checked here, not when the job runs: a job queued with ``temperature: 5`` would otherwise
-    fail minutes later, after the client was told 202."""
-    from novelcrew.llm.budget import Budget
-    from novelcrew.llm.reuse import cache_enabled
-
-    temperature = config.get("temperature")
-    if temperature is not None and not (_is_number(temperature) and 0 <= temperature <= 2):
-        raise InvalidInput("config.temperature must be a number from 0 to 2",
-                           {"config": "temperature", "value": str(temperature)[:50]})
-    max_tokens = config.get("max_tokens")
-    if max_tokens is not None and not (_is_number(max_tokens) and max_tokens == int(max_tokens)
-                                       and 1 <= max_tokens <= MAX_ANSWER_TOKENS):
-        raise InvalidInput(
-            f"config.max_tokens must be a whole number from 1 to {MAX_ANSWER_TOKENS}",
-            {"config": "max_tokens", "value": str(max_tokens)[:50]})
-    partial = config.get("webhook_partial")
-    if partial is not None and not isinstance(partial, bool):
-        raise InvalidInput("config.webhook_partial must be true or false",
-                           {"config": "webhook_partial", "value": str(partial)[:50]})
-    cache_enabled(config, settings)
-    Budget.of_job(config, settings)
+def check_model_options(config: dict[str, Any], registry: Registry) -> None:
+    """422 for a bad value of a key core reads (``JobOptions``) or a model id no provider
+    serves, every problem in ``details.errors`` as a crew's config errors have them (``loc``
+    from ``config``); ``details.config`` names the first key, as before."""
+    errors: list[dict[str, Any]] = []
+    try:
+        JobOptions.model_validate(config)
+    except ValidationError as exc:
+        errors = config_errors(exc)
+    details: dict[str, Any] = {}
+    model = config.get("model")
+    if isinstance(model, str) and model:
+        try:
+            registry.model_provider(model)
+        except InvalidInput as exc:
+            details["model"] = model
+            errors.append({"loc": ["config", "model"], "msg": exc.message,
+                           "type": "model_provider_unknown"})
+    if errors:
+        raise InvalidInput("invalid config", {"config": str(errors[0]["loc"][1]), **details,
+                                              "errors": errors})
 
 
 async def submit(body: JobCreate, plugins: Plugins, settings: Settings,

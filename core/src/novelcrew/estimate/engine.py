@@ -41,6 +41,7 @@ from novelcrew.estimate.standin import (
 )
 from novelcrew.jobs import Job
 from novelcrew.llm.prices import Price, price_for
+from novelcrew.llm.sampling import resolve
 from novelcrew.runner import build_inputs
 
 if TYPE_CHECKING:
@@ -71,16 +72,15 @@ class EstimateContext(RunContext):
 
 
 def _factory(recorder: Recorder, strip: bool) -> Any:
-    def build(ctx: RunContext, agent_role: str | None, *, temperature: float | None = None,
-              max_tokens: int | None = None) -> CountingLLM:
+    def build(ctx: RunContext, agent_role: str | None, *, task: str | None = None,
+              temperature: float | None = None, max_tokens: int | None = None) -> CountingLLM:
         assert isinstance(ctx, EstimateContext)
         routed = ctx.routed_model(agent_role)
         ctx.registry.model_provider(routed)  # an unknown provider fails as on a real run
-        job_max = ctx.config.get("max_tokens")
-        if isinstance(job_max, int) and not isinstance(job_max, bool):
-            max_tokens = job_max
+        # the answer room a real run would give this task (the router's rule)
+        chosen = resolve(ctx.config, task, temperature=temperature, max_tokens=max_tokens)
         return CountingLLM(recorder=recorder, routed_model=routed, role=agent_role,
-                           max_tokens=max_tokens, strip_offline_schema=strip)
+                           max_tokens=chosen["max_tokens"], strip_offline_schema=strip)
 
     return build
 

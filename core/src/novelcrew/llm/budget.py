@@ -35,7 +35,10 @@ def _number(config: Mapping[str, Any], key: str, *, integer: bool) -> float | No
     if isinstance(value, bool) or not isinstance(value, int | float) or value < 0 \
             or (integer and (value != int(value) or value < 1)):
         kind = "a whole number of at least 1" if integer else "a number of at least 0"
-        raise InvalidInput(f"config.{key} must be {kind}", {"config": key, "value": str(value)})
+        message = f"must be {kind}"
+        raise InvalidInput(f"config.{key} {message}", {
+            "config": key, "value": str(value)[:50],
+            "errors": [{"loc": ["config", key], "msg": message, "type": "value_error"}]})
     return float(value)
 
 

@@ -52,7 +52,9 @@ def cache_enabled(config: Any, settings: Any) -> bool:
 
     value = config.get("cache") if config else None
     if value is not None and not isinstance(value, bool):
-        raise InvalidInput("config.cache must be true or false", {"config": "cache"})
+        raise InvalidInput("config.cache must be true or false", {
+            "config": "cache", "errors": [{"loc": ["config", "cache"],
+                                           "msg": "must be true or false", "type": "bool_type"}]})
     return bool(settings.llm_cache) if value is None else value
 
 

@@ -49,6 +49,7 @@ from novelcrew.llm.policy import (
     judge,
 )
 from novelcrew.llm.reuse import Found, KeptAnswers, Ticket, kept_answers
+from novelcrew.llm.sampling import resolve
 from novelcrew.llm.usage import token_snapshot, usage_slot
 
 try:  # crewAI 1.14+: stop words for one call without changing the shared LLM
@@ -121,24 +122,22 @@ def model_chain(ctx: RunContext, agent_role: str | None) -> list[str]:
     return list(dict.fromkeys([ctx.model_id(agent_role), *ctx.settings.fallback_models]))
 
 
-def build_llm(ctx: RunContext, agent_role: str | None = None, *,
+def build_llm(ctx: RunContext, agent_role: str | None = None, *, task: str | None = None,
               temperature: float | None = None, max_tokens: int | None = None) -> RoutedLLM:
     """A crewAI LLM for ``agent_role`` of ``ctx``'s crew (what ``RunContext.llm`` returns).
 
-    ``temperature`` and ``max_tokens`` (None: the provider's default) go with every call of
-    this LLM, whichever model of the chain answers: a crew sets them per task.
+    ``temperature`` and ``max_tokens`` are the crew's defaults for ``task``; the job's
+    ``config.tasks.<task>``, then its ``config``, win over them (``sampling.resolve``: the
+    most specific setting wins). What is chosen goes with every call of this LLM, whichever
+    model of the chain answers; None leaves the server's setting or the provider's default.
     """
-    # a job's own config.temperature / config.max_tokens win over a task's choice
-    if ctx.config.get("temperature") is not None:
-        temperature = float(ctx.config["temperature"])
-    if ctx.config.get("max_tokens") is not None:
-        max_tokens = int(ctx.config["max_tokens"])
+    chosen = resolve(ctx.config, task, temperature=temperature, max_tokens=max_tokens)
     chain = model_chain(ctx, agent_role)
     # fail fast on an unknown provider prefix: a typo is an input error, not an outage
     for model_id in chain:
         ctx.registry.model_provider(model_id)
     return RoutedLLM(model=chain[0], ctx=ctx, agent_role=agent_role, chain=chain,
-                     temperature=temperature, max_tokens=max_tokens)
+                     temperature=chosen["temperature"], max_tokens=chosen["max_tokens"])
 
 
 def with_sampling(llm: BaseLLM, params: dict[str, Any]) -> BaseLLM:

@@ -63,10 +63,11 @@ STORY_LANGUAGE = "the language the story is written in"
 #: earlier analyses kept (archived, never queried) when a new one replaces them
 KEEP_VERSIONS = 3
 #: sampling per task: low temperature for the close reading, a little more for the overview;
-#: output room for a chunk's full scene list with every line of dialogue. A job overrides them
-#: with ``config: {"temperature": ..., "max_tokens": ...}`` (every task) or
-#: ``config: {"tasks": {"analyse_chunk": {"temperature": ...}}}`` (one task).
-TASK_SETTINGS: dict[str, dict[str, float | int]] = {
+#: output room for a chunk's full scene list with every line of dialogue. A job's
+#: ``config: {"temperature": ..., "max_tokens": ...}`` (every task) and, over it,
+#: ``config: {"tasks": {"analyse_chunk": {"temperature": ...}}}`` (one task) win over these
+#: (core's rule: the most specific setting wins, ``novelcrew.llm.sampling``).
+TASK_SETTINGS: dict[str, dict[str, Any]] = {
     ANALYSE_TASK: {"temperature": 0.2, "max_tokens": 12_000},
     SYNTHESIS_TASK: {"temperature": 0.4, "max_tokens": 2_000},
 }
@@ -193,31 +194,6 @@ class ArchitectRun:
         model = self.ctx.model_id(role)
         return model == "offline" or model.startswith("offline/")
 
-    def task_settings(self, task_key: str) -> dict[str, Any]:
-        """Temperature and max tokens for ``task_key``: the defaults, then the job's
-        ``config.tasks.<task>``, then the job-wide ``config.temperature``/``max_tokens``."""
-        settings: dict[str, Any] = dict(TASK_SETTINGS.get(task_key, {}))
-        config = self.ctx.config or {}
-        per_task = config.get("tasks")
-        # one task's setting, then the job-wide one, which wins (as the model layer has it)
-        layers = [per_task.get(task_key) if isinstance(per_task, dict) else None, config]
-        for layer in layers:
-            if not isinstance(layer, dict):
-                continue
-            temperature = layer.get("temperature")
-            max_tokens = whole_number(layer.get("max_tokens"))
-            if isinstance(temperature, int | float) and not isinstance(temperature, bool):
-                if not 0 <= temperature <= 2:
-                    raise InvalidInput(f"config temperature {temperature} is outside 0-2",
-                                       {"task": task_key})
-                settings["temperature"] = float(temperature)
-            if isinstance(max_tokens, int) and not isinstance(max_tokens, bool):
-                if max_tokens < 256:
-                    raise InvalidInput(f"config max_tokens {max_tokens} is below 256",
-                                       {"task": task_key})
-                settings["max_tokens"] = max_tokens
-        return settings
-
     def _crew(self, task_key: str, name: str, model: type[BaseModel], feedback: str) -> Any:
         from crewai import Agent, Crew, Process, Task
 
@@ -225,7 +201,7 @@ class ArchitectRun:
         agent_cfg = self.config.agents[task_cfg.agent]
         agent = Agent(
             role=agent_cfg.role, goal=agent_cfg.goal, backstory=agent_cfg.backstory,
-            llm=self.ctx.llm(agent_cfg.role, **self.task_settings(task_key)),
+            llm=self.ctx.llm(agent_cfg.role, task=task_key, **TASK_SETTINGS.get(task_key, {})),
             allow_delegation=False, verbose=False,
             max_iter=3, max_retry_limit=0, cache=False,
         )

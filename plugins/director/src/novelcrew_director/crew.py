@@ -15,7 +15,7 @@ from novelcrew.context import RunContext
 from novelcrew.errors import JobCancelled, JobError, ModelError, TransientError
 from novelcrew_director.breakdown import add_continuity
 from novelcrew_director.brief import MAX_ENTRY_CHARS, build_brief, text_limits
-from novelcrew_director.config import AGENT_KEYS, TASK_KEYS, load_config, task_settings
+from novelcrew_director.config import AGENT_KEYS, TASK_KEYS, TASK_SETTINGS, load_config
 from novelcrew_director.framing import framing_warning
 from novelcrew_director.inputs import DirectorInput
 from novelcrew_director.models import FailedScene, ModelInfo, PlannedScene, ScenePlan
@@ -76,8 +76,7 @@ async def run(ctx: RunContext, inputs: DirectorInput) -> ScenePlan:
     language = story.language or "the language of the scene's text"
     # one task per agent: each agent's LLM carries its task's sampling settings
     llms = {config.agent(config.tasks[key].agent).role:
-            ctx.llm(config.agent(config.tasks[key].agent).role,
-                    **task_settings(ctx.config, key))
+            ctx.llm(config.agent(config.tasks[key].agent).role, task=key, **TASK_SETTINGS[key])
             for key in TASK_KEYS}
     planner = ScenePlanner(ctx, config, llms,
                            inputs.max_attempts, story=story, language=language,

@@ -187,9 +187,10 @@ class TaskOptions(BaseModel):
 
 
 class DirectorOptions(TaskOptions):
-    """The job ``config`` keys the director reads (``config.task_settings``), checked when
-    the job is submitted (422 naming the field) instead of failing the job once it runs.
-    Other keys pass: a chain of crews shares one config."""
+    """The job ``config`` keys the director's tasks take (core applies them, the most
+    specific winning: ``novelcrew.llm.sampling``), checked when the job is submitted (422
+    naming the field) instead of failing the job once it runs. Other keys pass: a chain of
+    crews shares one config."""
 
     tasks: dict[str, TaskOptions] = Field(
         default_factory=dict, description="per task (scene_breakdown, shot_list)")

@@ -27,6 +27,7 @@ from novelcrew.api.errors import CompatError, compat_shaped, responses
 from novelcrew.api.schemas import CompatProgress, ExecuteRequest, JobCreate
 from novelcrew.errors import InvalidInput
 from novelcrew.jobs import Job, JobStatus
+from novelcrew.llm.sampling import MAX_ANSWER_TOKENS
 from novelcrew.settings import Settings
 from novelcrew.specs import Crew
 
@@ -84,7 +85,7 @@ class ExecuteConfig(BaseModel):
     model: str | None = Field(None, min_length=1, max_length=200,
                               description="Model id for every agent of the job, e.g. offline.")
     temperature: float | None = Field(None, ge=0, le=2, description="Sampling temperature.")
-    max_tokens: int | None = Field(None, ge=1, le=submission.MAX_ANSWER_TOKENS,
+    max_tokens: int | None = Field(None, ge=1, le=MAX_ANSWER_TOKENS,
                                    description="Most tokens per model answer.")
     verbose: bool | None = Field(None, description="Accepted and ignored.")
     cache: bool | None = Field(None, description="false: this job's model calls skip the "
