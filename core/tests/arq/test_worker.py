@@ -161,12 +161,21 @@ async def _counted(backend: ArqBackend):  # type: ignore[no-untyped-def]
 async def test_a_job_past_its_timeout_fails_as_data(
     backend: ArqBackend, start_worker: StartWorker
 ) -> None:
+    """... naming the crew it was in, in the record and its ``failed`` event, as the inline
+    backend does (``GET /jobs/{id}`` reads the same error on both); the crew it finished keeps
+    its result."""
     start_worker(job_timeout_seconds=1)
-    job = await backend.submit(new_job(["sleepy"], steps=100, step_seconds=0.05))
+    job = await backend.submit(new_job(["noop", "sleepy"], steps=100, step_seconds=0.05))
     done = await until_terminal(backend, job.id, timeout=60)
     assert done.status is JobStatus.failed
     assert done.error is not None and done.error.type == "timeout"
+    assert done.error.crew == "sleepy"
+    assert done.error.message == "the job ran longer than 1s"
+    assert list(done.result) == ["noop"]
     assert done.attempts == 1
+    failed = [e for e in await backend.store.events(job.id) if e.type == "failed"]
+    assert len(failed) == 1 and failed[0].crew == "sleepy"
+    assert failed[0].data["error"]["crew"] == "sleepy"
 
 
 async def test_a_runs_late_reports_land_in_no_record(
