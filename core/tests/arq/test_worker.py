@@ -18,7 +18,9 @@ from nc_arq_helpers import (
     until_terminal,
     worker_env,
 )
+from prometheus_client import REGISTRY
 
+from novelcrew import metrics
 from novelcrew.backends.arq import ArqBackend
 from novelcrew.errors import Conflict
 from novelcrew.jobs import JobStatus
@@ -138,6 +140,12 @@ async def test_health_and_stats_show_live_workers_from_their_heartbeats(
     assert {k: v for k, v in stats["workers"][0].items() if k.startswith("jobs_")} == {
         "jobs_done": 1, "jobs_failed": 0, "jobs_retried": 0, "jobs_handed_back": 0,
         "jobs_recovered": 0, "jobs_lost": 0}
+    # /metrics carries every counter /stats shows, under its outcome
+    metrics.set_backend_gauges(stats)
+    for name, count in stats["workers"][0].items():
+        if name.startswith("jobs_"):
+            assert REGISTRY.get_sample_value("novelcrew_worker_jobs", {
+                "worker": worker["id"], "outcome": name.removeprefix("jobs_")}) == count, name
     env = worker_env(backend.settings.redis_url, root, tmp_path)
     check = [NOVELCREW, "worker", "--check"]
     assert subprocess.run(check, env=env, cwd=tmp_path, timeout=60).returncode == 0
