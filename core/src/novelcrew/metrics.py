@@ -2,9 +2,10 @@
 
 Counts of submitted jobs and HTTP requests are made where they happen (the API process).
 Finished jobs and durations are observed through the ``job_event`` hook by ``JobMetrics``,
-which ``install(plugins)`` registers in whichever process runs jobs (the API with the
-``inline`` backend; ``novelcrew worker`` with ``arq``). Gauges of queue depth and jobs by status
-are set from the backend each time ``/metrics`` is scraped, so they hold for every backend.
+which ``install(plugins)`` registers in the API process: with the ``inline`` backend it runs
+the jobs; with ``arq`` the workers do, and export nothing, so these stay empty. Gauges of queue
+depth, jobs by status and each worker's counters are set from the backend each time
+``/metrics`` is scraped, so they hold for every backend.
 """
 
 from __future__ import annotations
