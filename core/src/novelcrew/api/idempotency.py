@@ -15,8 +15,8 @@ so two racing requests cannot both win) after the request passed its checks, fir
 job is stored the claim is kept for the full TTL; a submission that fails releases it, so a
 retry may try again (a repeat already waiting for it takes the key over). Keys are scoped to
 the tenant of the request's API key (admin keys and a server without keys share one scope):
-another tenant's key never matches. A header value that names no key (empty, only whitespace,
-a stray quote, over ``MAX_KEY_CHARS``) is refused with 400 (``invalid_idempotency_key``)
+another tenant's key never matches. A header that names no one key (empty, only whitespace,
+a stray quote, over ``MAX_KEY_CHARS``, sent twice) is refused with 400 (``invalid_idempotency_key``)
 before anything is claimed or queued.
 """
 
@@ -29,7 +29,7 @@ import math
 import re
 from typing import Annotated, NoReturn
 
-from fastapi import Header
+from fastapi import Depends, Header, Request
 
 from novelcrew.backends.base import IdempotencyClaim, JobBackend
 from novelcrew.errors import IdempotencyKeyInUse, IdempotencyKeyReused, InvalidIdempotencyKey
@@ -55,7 +55,7 @@ HEADER_DOC = (
     "back, with `Idempotent-Replayed: true`, and creates nothing. The same key with another "
     "body is refused (422, `idempotency_key_reused`). 1-255 characters, e.g. a UUID; a "
     "quoted string (`\"...\"`, the draft's form) is taken without its quotes. A value that "
-    "names no key (empty, only whitespace, a stray quote) is refused (400, "
+    "names no one key (empty, only whitespace, a stray quote, sent twice) is refused (400, "
     "`invalid_idempotency_key`)."
 )
 
@@ -68,8 +68,20 @@ IN_USE_HEADERS = {"Retry-After": {
     "description": "Seconds to wait before sending the request again (with the same key)",
     "schema": {"type": "integer"}}}
 
-#: checked by ``parse`` (not by FastAPI, whose 422 would call a malformed header invalid input)
-IdempotencyKeyHeader = Annotated[str | None, Header(alias=HEADER, description=HEADER_DOC)]
+
+
+def _one_header(request: Request, value: Annotated[str | None, Header(
+        alias=HEADER, description=HEADER_DOC)] = None) -> str | None:
+    """The header's value, sent once: FastAPI would take the first of two lines, and a proxy
+    may fold them into one list, another key again, so the same request could make two jobs.
+    The value is checked by ``parse`` (FastAPI's 422 would call a bad header invalid input)."""
+    if len(request.headers.getlist(HEADER)) > 1:
+        _refuse("was sent more than once", "repeated")
+    return value
+
+
+#: a submitting route's parameter: the header's one value, or None
+IdempotencyKeyHeader = Annotated[str | None, Depends(_one_header)]
 
 #: an RFC 8941 string (the draft's form): printable ASCII in quotes, ``\"`` and ``\\`` escaped
 SF_STRING = re.compile(r'"((?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\["\\])*)"')
@@ -90,8 +102,10 @@ def parse(value: str | None) -> str | None:
                     "quote inside)", "malformed_string")
         key = SF_ESCAPE.sub(r"\1", string.group(1))
     elif '"' in raw:
-        _refuse("has a stray quote: send the key bare, or quoted at both ends",
+        _refuse("has a stray quote (quote the key at both ends, or not at all)",
                 "malformed_string")
+    elif "," in raw:  # two header lines folded into one by a proxy, or a list
+        _refuse("holds a list (a comma outside quotes)", "list")
     else:
         key = raw
     if not key.strip():
@@ -103,8 +117,8 @@ def parse(value: str | None) -> str | None:
 
 def _refuse(why: str, reason: str) -> NoReturn:
     raise InvalidIdempotencyKey(
-        f"the {HEADER} header {why}; send 1 to {MAX_KEY_CHARS} characters, e.g. a UUID, "
-        'bare or as a quoted string ("...")',
+        f"the {HEADER} header {why}; send one key of 1 to {MAX_KEY_CHARS} characters, e.g. a "
+        'UUID, bare or as a quoted string ("...")',
         {"header": HEADER, "reason": reason})
 
 
