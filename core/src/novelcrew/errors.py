@@ -7,6 +7,8 @@
     │   ├── CrewNotFound
     │   ├── JobNotFound
     │   └── ToolMissing             a crew needs a tool no loaded plugin provides
+    ├── BadRequest                  400 (a request the server cannot read as sent)
+    │   └── InvalidIdempotencyKey   an Idempotency-Key header that names no usable key
     ├── InvalidInput                422 (the job fails at once, never retried)
     │   ├── StoryTooLarge           413
     │   └── IdempotencyKeyReused    an Idempotency-Key sent again with another body
@@ -68,6 +70,19 @@ class JobNotFound(NotFound):
 
 class ToolMissing(NotFound):
     error_type = "tool_missing"
+
+
+class BadRequest(NovelcrewError):
+    status_code = 400
+    error_type = "bad_request"
+
+
+class InvalidIdempotencyKey(BadRequest):
+    """An ``Idempotency-Key`` header that names no usable key (empty, only whitespace, a stray
+    or unbalanced quote, over the length limit): refused rather than taken as a key that a
+    client's unrelated requests could share."""
+
+    error_type = "invalid_idempotency_key"
 
 
 class InvalidInput(NovelcrewError):

@@ -192,6 +192,16 @@ class Job(BaseModel):
             webhook_url=body.webhook_url,
         )
 
+    def fail_outside_runner(self, error: JobErrorInfo) -> JobErrorInfo:
+        """End the record failed by its backend (a timeout, a job lost too often), naming the
+        crew it was in unless ``error`` names one, so every backend stores the same error (the
+        crews it finished keep their results). Returns the error as stored."""
+        self.status = JobStatus.failed
+        self.error = error if error.crew else error.model_copy(
+            update={"crew": self.progress.current_crew})
+        self.finished_at = utcnow()
+        return self.error
+
     @property
     def duration_seconds(self) -> float | None:
         if self.started_at and self.finished_at:

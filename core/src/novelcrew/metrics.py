@@ -2,9 +2,10 @@
 
 Counts of submitted jobs and HTTP requests are made where they happen (the API process).
 Finished jobs and durations are observed through the ``job_event`` hook by ``JobMetrics``,
-which ``install(plugins)`` registers in whichever process runs jobs (the API with the
-``inline`` backend; ``novelcrew worker`` with ``arq``). Gauges of queue depth and jobs by status
-are set from the backend each time ``/metrics`` is scraped, so they hold for every backend.
+which ``install(plugins)`` registers in the API process: with the ``inline`` backend it runs
+the jobs; with ``arq`` the workers do, and export nothing, so these stay empty. Gauges of queue
+depth, jobs by status and each worker's counters are set from the backend each time
+``/metrics`` is scraped, so they hold for every backend.
 """
 
 from __future__ import annotations
@@ -45,7 +46,12 @@ LIVE_WORKERS = Gauge("novelcrew_live_workers", "Workers with a live heartbeat (a
 WORKER_RUNNING = Gauge("novelcrew_worker_running_jobs", "Jobs a worker runs now (arq backend).",
                        ["worker"])
 WORKER_JOBS = Gauge("novelcrew_worker_jobs", "Jobs a worker has handled since it started, by "
-                    "outcome (arq backend).", ["worker", "outcome"])
+                    "outcome: each jobs_<outcome> counter of /stats (arq backend).",
+                    ["worker", "outcome"])
+WEBHOOK_DELIVERIES = Gauge("novelcrew_webhook_deliveries", "Webhook deliveries of the server "
+                           "since it started, by outcome (inline backend).", ["outcome"])
+WEBHOOKS_PENDING = Gauge("novelcrew_webhooks_pending", "Webhook deliveries under way or "
+                         "waiting to be tried again (inline backend).")
 HTTP_REQUESTS = Counter(
     "novelcrew_http_requests_total", "HTTP requests, by method, route template and status.",
     ["method", "route", "status"],
@@ -94,10 +100,19 @@ def uninstall(plugins: Plugins) -> None:
 
 
 def set_backend_gauges(stats: dict[str, Any]) -> None:
+    """Set the backend gauges from ``backend.stats()`` (what ``/stats`` shows as
+    ``backend_stats``): every counter there has its series here."""
     BACKEND_UP.set(1)
     QUEUE_DEPTH.set(stats.get("queue_depth", 0))
     for status, count in (stats.get("counts") or {}).items():
         JOBS_BY_STATUS.labels(status).set(count)
+    webhooks = stats.get("webhooks")
+    if isinstance(webhooks, dict):  # the inline backend delivers them in this process
+        for outcome, count in webhooks.items():
+            if outcome == "pending":
+                WEBHOOKS_PENDING.set(count)
+            else:
+                WEBHOOK_DELIVERIES.labels(outcome).set(count)
     if "workers" in stats:  # the arq backend's per-worker activity, from heartbeats
         LIVE_WORKERS.set(stats.get("live_workers", 0))
         WORKER_RUNNING.clear()
@@ -106,8 +121,10 @@ def set_backend_gauges(stats: dict[str, Any]) -> None:
             if not worker.get("alive"):
                 continue
             WORKER_RUNNING.labels(worker["id"]).set(len(worker.get("running", [])))
-            for outcome in ("done", "failed", "retried", "handed_back", "recovered"):
-                WORKER_JOBS.labels(worker["id"], outcome).set(worker.get(f"jobs_{outcome}", 0))
+            # every ``jobs_<outcome>`` counter the worker keeps, so none is left out
+            for name, count in worker.items():
+                if name.startswith("jobs_") and isinstance(count, int):
+                    WORKER_JOBS.labels(worker["id"], name.removeprefix("jobs_")).set(count)
 
 
 def render() -> tuple[bytes, str]:

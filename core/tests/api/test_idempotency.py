@@ -182,8 +182,48 @@ async def test_execute_replays_in_its_original_shape(make_server: MakeServer) ->
     assert body["error_type"] == "idempotency_key_reused"
     # a key too long is refused, in the same shape
     r = await client.post("/crews/execute", json=EXECUTE, headers={"Idempotency-Key": "x" * 300})
-    assert r.status_code == 422 and r.json()["success"] is False
+    assert r.status_code == 400 and r.json()["success"] is False
+    assert r.json()["error_type"] == "invalid_idempotency_key"
     assert await job_count(client) == 1
+
+
+#: header values that name no key: each was taken as a key (``"`` by every client that sends
+#: it), or refused as 422 invalid input, before
+DEGENERATE_KEYS = ['"', '""', '"   "', "   ", "", '"abc', 'abc"', 'a"b', '"a"b"', '"\\"',
+                   "x" * 256, '"' + "x" * 256 + '"', "k-1, k-2"]
+
+
+async def test_a_header_naming_no_key_is_400_on_every_route_and_queues_nothing(
+        make_server: MakeServer) -> None:
+    client = await make_server()
+    old = (await client.post("/jobs", json={**JOB, "crews": ["boom"]})).json()["id"]
+    await client.post(f"/jobs/{old}/cancel")  # queued (arq, no worker) or failed by now
+    for _ in range(200):
+        if (await client.get(f"/jobs/{old}")).json()["status"] in ("failed", "cancelled"):
+            break
+        await asyncio.sleep(0.05)
+    routes = [("/jobs", JOB), ("/crews/execute", EXECUTE), (f"/jobs/{old}/retry", None)]
+    # sent on two lines: FastAPI took the first, a proxy folding them would send "k-1, k-2"
+    twice = [[("Idempotency-Key", "k-1"), ("Idempotency-Key", "k-2")]]
+    for route, body in routes:
+        for value in [*DEGENERATE_KEYS, *twice]:
+            headers = value if isinstance(value, list) else {"Idempotency-Key": value}
+            r = await client.post(route, json=body, headers=headers)
+            assert r.status_code == 400, (route, value, r.text)
+            answer = r.json()
+            error = answer if route == "/crews/execute" else answer["error"]
+            kind = answer["error_type"] if route == "/crews/execute" else error["type"]
+            message = error["error"] if route == "/crews/execute" else error["message"]
+            assert kind == "invalid_idempotency_key", (route, value)
+            assert "Idempotency-Key header" in message, message
+            assert error["details"]["header"] == "Idempotency-Key"
+    assert await job_count(client) == 1  # the job retried; nothing queued, nothing claimed
+    # a well-formed quoted string with an escaped quote inside is a key
+    first = await client.post("/jobs", json=JOB, headers={"Idempotency-Key": '"a\\"b"'})
+    again = await client.post("/jobs", json=JOB, headers={"Idempotency-Key": '"a\\"b"'})
+    assert first.status_code == again.status_code == 202, first.text
+    assert again.json()["id"] == first.json()["id"]
+    assert await job_count(client) == 2
 
 
 async def test_a_failed_submission_frees_the_key(make_server: MakeServer) -> None:

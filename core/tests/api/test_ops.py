@@ -57,6 +57,18 @@ async def test_metrics_export_jobs_http_and_queue_depth(client):
     assert "# TYPE novelcrew_model_calls_total counter" in text  # the model layer's own
 
 
+async def test_metrics_carry_the_webhook_counters_stats_shows(client):
+    """Every counter ``/stats`` shows has its series in ``/metrics`` (the arq workers' are
+    checked in core/tests/arq/test_worker.py)."""
+    webhooks = (await client.get("/stats")).json()["backend_stats"]["webhooks"]
+    assert set(webhooks) == {"delivered", "failed", "abandoned", "pending"}
+    text = (await client.get("/metrics")).text
+    for outcome, count in webhooks.items():
+        line = (f"novelcrew_webhooks_pending {float(count)}" if outcome == "pending" else
+                f'novelcrew_webhook_deliveries{{outcome="{outcome}"}} {float(count)}')
+        assert line in text.splitlines(), line
+
+
 async def test_listings_match_the_cli(client, plugins):
     assert (await client.get("/plugins")).json() == plugin_list(plugins)
     tools = (await client.get("/tools")).json()

@@ -9,7 +9,9 @@ import signal
 from pathlib import Path
 
 from nc_arq_helpers import StartWorker, holder, new_job, until, until_event, until_terminal
+from prometheus_client import REGISTRY
 
+from novelcrew import metrics
 from novelcrew.backends.arq import ArqBackend
 from novelcrew.jobs import JobStatus
 
@@ -42,3 +44,7 @@ async def test_a_stalled_workers_late_writes_are_refused(
     assert all(p.poll() is None for p in procs.values())
     worker = next(w for w in await backend.workers() if w["pid"] == stalled)
     assert worker["jobs_lost"] == 1
+    # what /metrics exports from the same stats /stats shows
+    metrics.set_backend_gauges(await backend.stats())
+    assert REGISTRY.get_sample_value(
+        "novelcrew_worker_jobs", {"worker": worker["id"], "outcome": "lost"}) == 1

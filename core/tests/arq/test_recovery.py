@@ -13,7 +13,7 @@ from nc_arq_helpers import StartWorker, holder, new_job, until, until_event, unt
 
 from novelcrew.backends.arq import ArqBackend, enqueue
 from novelcrew.backends.arq.keys import ARQ_IN_PROGRESS
-from novelcrew.backends.arq.worker import ARQ_TIMEOUT_SLACK
+from novelcrew.backends.arq.worker import ARQ_TIMEOUT_SLACK, EXTRA_RECOVERIES
 from novelcrew.jobs import JobStatus
 
 #: lease 1.5 s + heartbeat 0.25 s + poll 0.02 s (the test cluster's settings), plus slack for
@@ -146,3 +146,26 @@ async def test_a_stalled_worker_loses_its_job_and_never_finishes_it_too(
     assert all(p.poll() is None for p in procs.values())
     stalled = next(w for w in await backend.workers() if w["pid"] == pid)
     assert stalled["jobs_lost"] == 1
+
+
+async def test_a_job_that_lost_its_worker_too_often_fails_naming_its_crew(
+    backend: ArqBackend, start_worker: StartWorker
+) -> None:
+    """The takeover past ``job_max_attempts + EXTRA_RECOVERIES`` fails the job as
+    ``worker_lost``, naming the crew it was in, as the inline backend does after as many
+    restarts; the crew it finished keeps its result."""
+    first = start_worker()
+    job = await backend.submit(new_job(["noop", "sleepy"], steps=200, step_seconds=0.05))
+    await until_event(backend, job.id, "task_started", timeout=60)  # sleepy's first step
+    # the takeovers before this one (each a killed worker, as the test above makes one)
+    limit = backend.settings.job_max_attempts + EXTRA_RECOVERIES
+    await backend.store.redis.hset(backend.keys.job(job.id), "recoveries", limit)
+    first.send_signal(signal.SIGKILL)
+    start_worker()
+    done = await until_terminal(backend, job.id, timeout=60)
+    assert done.status is JobStatus.failed
+    assert done.error is not None and done.error.type == "worker_lost"
+    assert done.error.crew == "sleepy"
+    assert list(done.result) == ["noop"]
+    failed = [e for e in await backend.store.events(job.id) if e.type == "failed"]
+    assert len(failed) == 1 and failed[0].crew == "sleepy"

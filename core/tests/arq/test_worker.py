@@ -18,7 +18,9 @@ from nc_arq_helpers import (
     until_terminal,
     worker_env,
 )
+from prometheus_client import REGISTRY
 
+from novelcrew import metrics
 from novelcrew.backends.arq import ArqBackend
 from novelcrew.errors import Conflict
 from novelcrew.jobs import JobStatus
@@ -138,6 +140,12 @@ async def test_health_and_stats_show_live_workers_from_their_heartbeats(
     assert {k: v for k, v in stats["workers"][0].items() if k.startswith("jobs_")} == {
         "jobs_done": 1, "jobs_failed": 0, "jobs_retried": 0, "jobs_handed_back": 0,
         "jobs_recovered": 0, "jobs_lost": 0}
+    # /metrics carries every counter /stats shows, under its outcome
+    metrics.set_backend_gauges(stats)
+    for name, count in stats["workers"][0].items():
+        if name.startswith("jobs_"):
+            assert REGISTRY.get_sample_value("novelcrew_worker_jobs", {
+                "worker": worker["id"], "outcome": name.removeprefix("jobs_")}) == count, name
     env = worker_env(backend.settings.redis_url, root, tmp_path)
     check = [NOVELCREW, "worker", "--check"]
     assert subprocess.run(check, env=env, cwd=tmp_path, timeout=60).returncode == 0
@@ -161,12 +169,21 @@ async def _counted(backend: ArqBackend):  # type: ignore[no-untyped-def]
 async def test_a_job_past_its_timeout_fails_as_data(
     backend: ArqBackend, start_worker: StartWorker
 ) -> None:
+    """... naming the crew it was in, in the record and its ``failed`` event, as the inline
+    backend does (``GET /jobs/{id}`` reads the same error on both); the crew it finished keeps
+    its result."""
     start_worker(job_timeout_seconds=1)
-    job = await backend.submit(new_job(["sleepy"], steps=100, step_seconds=0.05))
+    job = await backend.submit(new_job(["noop", "sleepy"], steps=100, step_seconds=0.05))
     done = await until_terminal(backend, job.id, timeout=60)
     assert done.status is JobStatus.failed
     assert done.error is not None and done.error.type == "timeout"
+    assert done.error.crew == "sleepy"
+    assert done.error.message == "the job ran longer than 1s"
+    assert list(done.result) == ["noop"]
     assert done.attempts == 1
+    failed = [e for e in await backend.store.events(job.id) if e.type == "failed"]
+    assert len(failed) == 1 and failed[0].crew == "sleepy"
+    assert failed[0].data["error"]["crew"] == "sleepy"
 
 
 async def test_a_runs_late_reports_land_in_no_record(

@@ -206,8 +206,10 @@ async def test_a_job_over_the_time_limit_fails_as_timeout(tmp_path: Path, plugin
         job = await backend.submit(slow_job(steps=100, step_seconds=0.05))
         done = await wait_status(backend, job.id, JobStatus.failed)
         assert done.error is not None and done.error.type == "timeout"
+        assert done.error.crew == "slow"  # as the arq worker stores it (test_worker.py)
         events = await backend.store.events(job.id)
         assert events[-1].type == "failed" and [e.type for e in events].count("failed") == 1
+        assert events[-1].crew == "slow"
         after = await backend.submit(slow_job(steps=1))  # the slot was given back
         await wait_status(backend, after.id, JobStatus.succeeded)
     finally:

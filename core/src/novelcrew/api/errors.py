@@ -8,6 +8,7 @@ Every error the API answers is JSON ``{"error": {"type", "message", "details"}}`
 | ``ToolMissing``                          | 503    | ``tool_missing``            |
 | ``InvalidInput`` / request validation    | 422    | ``invalid_input``           |
 | malformed JSON body                      | 400    | ``malformed_json``          |
+| ``BadRequest`` (a malformed header)      | 400    | ``invalid_idempotency_key`` |
 | ``StoryTooLarge`` / body over the limit  | 413    | ``story_too_large``, ...    |
 | ``Unauthorized``                         | 401    | ``unauthorized``            |
 | ``RateLimited``                          | 429    | ``rate_limited``            |

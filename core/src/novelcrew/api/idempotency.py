@@ -15,7 +15,9 @@ so two racing requests cannot both win) after the request passed its checks, fir
 job is stored the claim is kept for the full TTL; a submission that fails releases it, so a
 retry may try again (a repeat already waiting for it takes the key over). Keys are scoped to
 the tenant of the request's API key (admin keys and a server without keys share one scope):
-another tenant's key never matches.
+another tenant's key never matches. A header that names no one key (empty, only whitespace,
+a stray quote, over ``MAX_KEY_CHARS``, sent twice) is refused with 400 (``invalid_idempotency_key``)
+before anything is claimed or queued.
 """
 
 from __future__ import annotations
@@ -24,12 +26,13 @@ import asyncio
 import hashlib
 import json
 import math
-from typing import Annotated
+import re
+from typing import Annotated, NoReturn
 
-from fastapi import Header
+from fastapi import Depends, Header, Request
 
 from novelcrew.backends.base import IdempotencyClaim, JobBackend
-from novelcrew.errors import IdempotencyKeyInUse, IdempotencyKeyReused, InvalidInput
+from novelcrew.errors import IdempotencyKeyInUse, IdempotencyKeyReused, InvalidIdempotencyKey
 from novelcrew.jobs import Job, JobCreate
 
 HEADER = "Idempotency-Key"
@@ -51,7 +54,9 @@ HEADER_DOC = (
     "within NOVELCREW_IDEMPOTENCY_TTL_SECONDS (24 h by default) gets the first request's job "
     "back, with `Idempotent-Replayed: true`, and creates nothing. The same key with another "
     "body is refused (422, `idempotency_key_reused`). 1-255 characters, e.g. a UUID; a "
-    "quoted string (`\"...\"`, the draft's form) is taken without its quotes."
+    "quoted string (`\"...\"`, the draft's form) is taken without its quotes. A value that "
+    "names no one key (empty, only whitespace, a stray quote, sent twice) is refused (400, "
+    "`invalid_idempotency_key`)."
 )
 
 #: what a 409 from a submitting route means, for the OpenAPI document
@@ -63,22 +68,58 @@ IN_USE_HEADERS = {"Retry-After": {
     "description": "Seconds to wait before sending the request again (with the same key)",
     "schema": {"type": "integer"}}}
 
-IdempotencyKeyHeader = Annotated[str | None, Header(
-    alias=HEADER, min_length=1, max_length=MAX_KEY_CHARS + 2, description=HEADER_DOC)]
+
+
+def _one_header(request: Request, value: Annotated[str | None, Header(
+        alias=HEADER, description=HEADER_DOC)] = None) -> str | None:
+    """The header's value, sent once: FastAPI would take the first of two lines, and a proxy
+    may fold them into one list, another key again, so the same request could make two jobs.
+    The value is checked by ``parse`` (FastAPI's 422 would call a bad header invalid input)."""
+    if len(request.headers.getlist(HEADER)) > 1:
+        _refuse("was sent more than once", "repeated")
+    return value
+
+
+#: a submitting route's parameter: the header's one value, or None
+IdempotencyKeyHeader = Annotated[str | None, Depends(_one_header)]
+
+#: an RFC 8941 string (the draft's form): printable ASCII in quotes, ``\"`` and ``\\`` escaped
+SF_STRING = re.compile(r'"((?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\["\\])*)"')
+SF_ESCAPE = re.compile(r'\\(["\\])')
 
 
 def parse(value: str | None) -> str | None:
-    """The key a header value names: a bare token, or a structured-field string unquoted."""
+    """The key a header value names: a bare token (as most clients send a UUID), or an RFC
+    8941 string unquoted and unescaped. A value naming no key is refused (400), not taken as
+    a key every client sending the same mistake would share."""
     if value is None:
         return None
-    key = value.strip()
-    if len(key) >= 2 and key[0] == key[-1] == '"':
-        key = key[1:-1]
-    if not 1 <= len(key) <= MAX_KEY_CHARS:
-        raise InvalidInput(f"{HEADER} must be 1 to {MAX_KEY_CHARS} characters",
-                           {"errors": [{"loc": ["header", HEADER], "type": "string_length",
-                                        "msg": f"1 to {MAX_KEY_CHARS} characters"}]})
+    raw = value.strip(" \t")
+    if raw.startswith('"'):
+        string = SF_STRING.fullmatch(raw)
+        if string is None:
+            _refuse("is not a well-formed quoted string (a quote at each end, and \\\" for a "
+                    "quote inside)", "malformed_string")
+        key = SF_ESCAPE.sub(r"\1", string.group(1))
+    elif '"' in raw:
+        _refuse("has a stray quote (quote the key at both ends, or not at all)",
+                "malformed_string")
+    elif "," in raw:  # two header lines folded into one by a proxy, or a list
+        _refuse("holds a list (a comma outside quotes)", "list")
+    else:
+        key = raw
+    if not key.strip():
+        _refuse("names no key (it is empty or only whitespace)", "empty")
+    if len(key) > MAX_KEY_CHARS:
+        _refuse(f"is longer than {MAX_KEY_CHARS} characters", "too_long")
     return key
+
+
+def _refuse(why: str, reason: str) -> NoReturn:
+    raise InvalidIdempotencyKey(
+        f"the {HEADER} header {why}; send one key of 1 to {MAX_KEY_CHARS} characters, e.g. a "
+        'UUID, bare or as a quoted string ("...")',
+        {"header": HEADER, "reason": reason})
 
 
 def scoped(tenant: str | None, key: str) -> str:

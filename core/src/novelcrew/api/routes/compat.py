@@ -197,7 +197,7 @@ def offline_only(settings: Settings, crews: list[str]) -> bool:
              summary="Run a crew or a chain of crews (Novel Movie's call)")
 async def execute(body: ExecuteBody, plugins: PluginsDep, settings: SettingsDep,
                   backend: BackendDep, tenant: TenantDep, response: Response,
-                  idempotency_key: idempotency.IdempotencyKeyHeader = None) -> ExecuteResponse:
+                  idempotency_key: idempotency.IdempotencyKeyHeader) -> ExecuteResponse:
     """With an `Idempotency-Key`, a retry of the same request answers as the first did (the
     same job id) instead of creating another job. Without it, nothing changes."""
     crews = body.crews()

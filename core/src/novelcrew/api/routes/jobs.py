@@ -55,7 +55,7 @@ DRY_RUN: dict[int | str, dict[str, Any]] = {200: {
              summary="Submit a job (or, with dry_run, estimate it)")
 async def create_job(body: JobCreate, plugins: PluginsDep, settings: SettingsDep,
                      backend: BackendDep, tenant: TenantDep, response: Response,
-                     idempotency_key: idempotency.IdempotencyKeyHeader = None) -> Any:
+                     idempotency_key: idempotency.IdempotencyKeyHeader) -> Any:
     """With an `Idempotency-Key`, a retry of the same request returns the same job (202, as
     it is now) instead of creating another; a dry run creates nothing and ignores the key."""
     if body.dry_run:
@@ -129,7 +129,7 @@ RETRYABLE = (JobStatus.failed, JobStatus.cancelled)
              summary="Run a failed or cancelled job again, as a new job")
 async def retry_job(job_id: str, plugins: PluginsDep, settings: SettingsDep,
                     backend: BackendDep, tenant: TenantDep, response: Response,
-                    idempotency_key: idempotency.IdempotencyKeyHeader = None,
+                    idempotency_key: idempotency.IdempotencyKeyHeader,
                     request_body: Annotated[RetryRequest | None, Body(
                         description="None, or `{}`: a retry takes no overrides")] = None,
                     ) -> JobPublic:

@@ -372,12 +372,11 @@ class WorkerState:
         job = await self.store.get(job_id)
         if job is None or job.status.terminal:
             return
-        job.status = JobStatus.failed
-        job.error = error
-        job.finished_at = utcnow()
+        error = job.fail_outside_runner(error)
         if await self.store.save_if(job, {JobStatus.queued, JobStatus.running}):
             await self.runner.emit(job, "failed", crew=error.crew, message=error.message,
                                    data={"error": error.model_dump()})
+            log.warning("job_failed_outside_runner", job_id=job_id, error_type=error.type)
 
     # heartbeat, leases, reaper ------------------------------------------------------------
     async def heartbeat(self) -> None:

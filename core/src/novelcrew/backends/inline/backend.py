@@ -31,7 +31,7 @@ import structlog
 from novelcrew.backends.base import JobBackend, JobStore, import_crewai, uses_crewai
 from novelcrew.backends.inline.store import SQLiteStore, StoreNotWritable
 from novelcrew.errors import BackendUnavailable
-from novelcrew.jobs import Job, JobErrorInfo, JobStatus, utcnow
+from novelcrew.jobs import Job, JobErrorInfo, JobStatus
 from novelcrew.runner import JobRunner
 from novelcrew.specs import Health
 from novelcrew.webhooks import (
@@ -398,12 +398,7 @@ class InlineBackend(JobBackend):
         job = await self.store.get(job_id)
         if job is None or job.status.terminal:
             return
-        job.status = JobStatus.failed
-        # the crew it was in; the crews it finished keep their results
-        job.error = error if error.crew else error.model_copy(
-            update={"crew": job.progress.current_crew})
-        error = job.error
-        job.finished_at = utcnow()
+        error = job.fail_outside_runner(error)
         await self.runner.emit(job, "failed", crew=error.crew, message=error.message,
                                data={"error": error.model_dump()}, save=True)
         log.warning("job_failed_outside_runner", job_id=job_id, error_type=error.type)
