@@ -69,7 +69,6 @@ IN_USE_HEADERS = {"Retry-After": {
     "schema": {"type": "integer"}}}
 
 
-
 def _one_header(request: Request, value: Annotated[str | None, Header(
         alias=HEADER, description=HEADER_DOC)] = None) -> str | None:
     """The header's value, sent once: FastAPI would take the first of two lines, and a proxy
