@@ -377,3 +377,16 @@ async def test_units_in_flight_default_to_twice_the_models_call_limit(tmp_path: 
         elif event.type == "task_finished" and event.data.get("task"):
             in_flight -= 1
     assert peak == 2
+
+
+async def test_a_real_model_boarding_an_offline_plan_given_as_previous_is_not_ready(
+        tmp_path: Path) -> None:
+    given = previous()
+    given["director"]["model"] = {"models": {"Scene Analysis Director": "offline"},
+                                  "offline": True, "note": "Planned by the offline stand-in"}
+    result, llm, _ = await board(tmp_path, {"previous": given})
+    assert llm.calls and not result.model.offline  # the storyboard's own calls were real
+    assert result.offline and not result.ready_for_media_generation
+    assert result.note and "director's plan" in result.note
+    # the same plan from a real director is ready
+    assert not (await board(tmp_path, {"previous": previous()}))[0].offline

@@ -139,6 +139,8 @@ class Story:
     locations: dict[str, LocationFacts] = field(default_factory=dict)
     scenes: dict[int, SceneFacts] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
+    #: the director's plan was made by the offline stand-in: a board of it is no real one
+    plan_offline: bool = False
 
     # resolving names to ids ----------------------------------------------------------------
     def character_id(self, ref: str) -> str | None:
@@ -351,6 +353,9 @@ def add_plan(story: Story, plan: Any) -> None:
     if not isinstance(plan, dict):
         return
     story.title = story.title or first(plan, "title")
+    model = plan.get("model")
+    story.plan_offline = story.plan_offline or plan.get("offline") is True \
+        or (isinstance(model, dict) and model.get("offline") is True)
     for index, item in enumerate(plan.get("scenes") or [], start=1):
         if not isinstance(item, dict):
             continue
