@@ -57,6 +57,7 @@ async def test_three_crew_chain_then_the_storyboard_alone_from_the_graph(tmp_pat
     assert alone.status == "succeeded", alone.error
     again = Storyboard.model_validate(alone.result["storyboard"])
     assert again.sources == {"analysis": "graph", "plan": "graph"}
+    assert again.title == chained.title == job.result["architect"]["title"]
     assert again.totals.shots == chained.totals.shots
     assert [s.id for sc in again.scenes for s in sc.shots] == \
         [s.id for sc in chained.scenes for s in sc.shots]
@@ -132,6 +133,7 @@ async def test_a_real_model_boarding_an_offline_plan_from_the_graph_is_not_ready
     board = Storyboard.model_validate(job.result["storyboard"])
     assert board.sources == {"analysis": "graph", "plan": "graph"}
     assert board.totals.shots > 0 and not board.model.offline
+    assert board.title and board.title == planned.result["architect"]["title"]
     assert board.offline and not board.ready_for_media_generation
     assert board.note and "director's plan" in board.note and "offline stand-in" in board.note
     # and its frames in the graph say so too

@@ -1,7 +1,8 @@
 """The knowledge graph, through the tools by name: reading the story and plan, writing the board.
 
-Reading turns the architect's and director's entities (``Scene <n>`` and ``Scene <n> Shot <m>``
-with ``Key: value`` descriptions, characters, locations) back into dicts of the shapes
+Reading turns the architect's and director's entities (``Story`` with the title,
+``Scene <n>`` and ``Scene <n> Shot <m>`` with ``Key: value`` descriptions, characters,
+locations) back into dicts of the shapes
 ``source.add_analysis`` / ``source.add_plan`` read, so one parser serves every source. A shot
 whose ``Made by:`` line names the offline stand-in (the director writes one on every shot)
 makes the plan read as the stand-in's (``model.offline``), as its result would say.
@@ -77,10 +78,15 @@ def key_values(description: str) -> tuple[str, dict[str, str]]:
 
 async def read_graph(ctx: RunContext) -> tuple[dict[str, Any], dict[str, Any]]:
     """The project's analysis and plan as the graph holds them, as architect/director dicts."""
-    chars, locs, scenes, shots = await asyncio.gather(
+    whole, chars, locs, scenes, shots = await asyncio.gather(
+        _query(ctx, "story", ["story"], top_k=5),
         _query(ctx, "character", ["character"]), _query(ctx, "location", ["location"]),
         _query(ctx, "Scene", ["scene"]), _query(ctx, "Shot", ["shot"]))
     analysis: dict[str, Any] = {"characters": [], "locations": [], "scenes": []}
+    for _, desc in _entities(whole, "story")[:1]:  # the architect's one ``Story`` entity
+        _, kv = key_values(f"Story\n{desc}")  # its first line is a key too (``Title:``)
+        analysis.update({key: kv[key] for key in ("title", "logline", "genre", "tone",
+                                                   "language") if kv.get(key)})
     for name, desc in _entities(chars, "character"):
         aliases = re.search(r"Also called: ([^.]*)\.", desc)
         role = re.search(r"Role: ([^.]*)\.", desc)
