@@ -21,6 +21,7 @@ from storyboard_fixtures import (
     shots_reply,
 )
 
+from novelcrew import Tool, hookimpl
 from novelcrew_sdk import make_plugins, make_settings, run_job
 from novelcrew_sdk.scripted import ScriptedLLM
 from novelcrew_storyboard import Storyboard
@@ -390,3 +391,41 @@ async def test_a_real_model_boarding_an_offline_plan_given_as_previous_is_not_re
     assert result.note and "director's plan" in result.note
     # the same plan from a real director is ready
     assert not (await board(tmp_path, {"previous": previous()}))[0].offline
+
+
+class MergedGraph:
+    """``kg_query`` as the upstream PathRAG service answers after a re-plan: it joins an
+    entity's descriptions with ``<SEP>`` (sorted), so the stand-in's older line stays."""
+
+    @staticmethod
+    def entities(types: list[str] | None) -> list[dict[str, Any]]:
+        made = ["Made by: openai/gpt-4o",
+                "Made by: the offline stand-in model (a placeholder, not for media generation)"]
+        shots = [{"name": f"Scene 1 Shot {n}", "type": "shot",
+                  "description": "<SEP>".join(f"Scene 1 Shot {n}: WS\nSize: WS\n{m}"
+                                              for m in made)} for n in (1, 2)]
+        every = [{"name": "Story", "type": "story",
+                  "description": "Title: The Lighthouse\nMade by: openai/gpt-4o"},
+                 {"name": "Scene 1", "type": "scene",
+                  "description": "Scene 1: Mara waits.\nHeading: INT. KITCHEN - NIGHT"},
+                 *shots]
+        return [e for e in every if not types or e["type"] in types]
+
+    @hookimpl
+    def register_tools(self, register: Any) -> None:
+        class _Query:
+            async def acall(self, query: str = "", entity_types: Any = None,
+                            **_: Any) -> dict[str, Any]:
+                return {"entities": MergedGraph.entities(entity_types), "relationships": []}
+
+        register(Tool(name="kg_query", description="query (upstream stand-in)",
+                      factory=lambda ctx: _Query()))
+
+
+async def test_an_offline_mark_a_merging_graph_service_kept_still_counts(
+        tmp_path: Path) -> None:
+    result, _, _ = await board(tmp_path, {"write_back": False}, MergedGraph())
+    assert result.sources == {"analysis": "graph", "plan": "graph"}
+    assert result.totals.shots == 2
+    assert result.title == "The Lighthouse"
+    assert result.offline and not result.ready_for_media_generation

@@ -120,7 +120,11 @@ async def read_graph(ctx: RunContext) -> tuple[dict[str, Any], dict[str, Any]]:
         if not match or int(match.group(1)) not in plan_scenes:
             continue
         _, kv = key_values(desc)
-        offline = offline or is_offline_mark(kv.get("made by", ""))
+        # any mark counts: a service that merges descriptions (upstream PathRAG joins them
+        # with <SEP>, sorted) may keep an older line, and a placeholder must never pass
+        offline = offline or any(
+            is_offline_mark(line) for line in desc.replace("<SEP>", "\n").splitlines()
+            if line.strip().lower().startswith("made by:"))
         shot: dict[str, Any] = {"number": int(match.group(2))}
         for key, target in (("size", "size"), ("shot type", "shot_type"), ("angle", "angle"),
                             ("movement", "movement"), ("support", "support"), ("lens", "lens"),
