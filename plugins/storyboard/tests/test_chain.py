@@ -142,12 +142,12 @@ async def test_a_real_model_boarding_an_offline_plan_from_the_graph_is_not_ready
     assert frames.entities and all("offline stand-in" in e.description
                                    for e in frames.entities)
 
-    # a real board of a real plan (here the same plan, claimed real) then replaces the mark
+    # a real board of a real plan (here the same one, claimed real) then replaces the mark
     # on the looks it keeps: the graph keeps one `Made by:` line, the newer
-    plan = {**planned.result["director"], "model": {"offline": False}}
+    real_result = {"model": {"offline": False}}
     redone, _ = await run_job(plugins, "storyboard",
-                              {"previous": {"architect": planned.result["architect"],
-                                            "director": plan}},
+                              {"previous": {"architect": planned.result["architect"] | real_result,
+                                            "director": planned.result["director"] | real_result}},
                               settings=real, project_id="vell")
     assert redone.status == "succeeded", redone.error
     assert redone.result["storyboard"]["ready_for_media_generation"] is True

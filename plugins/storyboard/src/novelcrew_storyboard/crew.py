@@ -7,8 +7,8 @@ prompt budget, so a 100k-word story costs many small prompts, never one huge one
 answer is retried once with the reason; a unit that still fails falls back to the plan's own
 words and a warning. A role routed to the ``offline`` stand-in makes no call at all: its part is
 filled deterministically and the storyboard is marked offline (never ready for generation). So
-is a board of a plan the stand-in made (its ``model.offline``, or the ``Made by:`` line of its
-shots in the graph), whatever model boards it: its shots are the stand-in's placeholders.
+is a board of a plan or an analysis the stand-in made (its result's ``model.offline``, or the
+``Made by:`` line of its shots or of the ``Story`` in the graph), whatever model boards it.
 """
 
 from __future__ import annotations
@@ -70,6 +70,12 @@ PLAN_OFFLINE_NOTE = (
     "The director's plan boarded here was made by the offline stand-in model: its shots are "
     "placeholders from plain extraction, so this storyboard is not material for media "
     "generation either. Run the director on a real model, then the storyboard again."
+)
+ANALYSIS_OFFLINE_NOTE = (
+    "The story analysis under this storyboard (its scenes, characters and places) was made "
+    "by the offline stand-in model, which does not understand the story, so this storyboard "
+    "is not material for media generation. Run the architect and the director on a real "
+    "model, then the storyboard again."
 )
 #: tokens crewAI adds around a task (system prompt, format instructions), measured generously
 CREWAI_OVERHEAD_TOKENS = 700
@@ -490,9 +496,11 @@ async def run(ctx: RunContext, inputs: StoryboardInput) -> Storyboard:
         raise StoryboardFailed(f"none of the {len(called)} storyboard calls was answered "
                                f"usably: {first}")
 
-    offline = bool(offline_roles) or story.plan_offline
-    note = " ".join(n for n, on in ((OFFLINE_NOTE, bool(offline_roles)),
-                                    (PLAN_OFFLINE_NOTE, story.plan_offline)) if on) or None
+    notes = [n for n, on in ((OFFLINE_NOTE, bool(offline_roles)),
+                             (PLAN_OFFLINE_NOTE, story.plan_offline),
+                             (ANALYSIS_OFFLINE_NOTE,
+                              story.analysis_offline and not story.plan_offline)) if on]
+    offline, note = bool(notes), " ".join(notes) or None
     bible = assemble_bible(story, project or {}, inputs, answers, offline_roles, config, cast,
                            places, scenes, aspect)
     board = assemble_scenes(story, bible, answers, scenes, clip_seconds,

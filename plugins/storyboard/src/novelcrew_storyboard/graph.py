@@ -5,7 +5,8 @@ Reading turns the architect's and director's entities (``Story`` with the title,
 locations) back into dicts of the shapes
 ``source.add_analysis`` / ``source.add_plan`` read, so one parser serves every source. A shot
 whose ``Made by:`` line names the offline stand-in (the director writes one on every shot)
-makes the plan read as the stand-in's (``model.offline``), as its result would say.
+makes the plan read as the stand-in's (``model.offline``), as its result would say; the
+``Story`` entity's line does the same for the analysis.
 
 Writing adds, per character and location, a ``Look: <name>`` entity (``look_of`` its subject),
 one ``Storyboard Style Guide``, and per shot a ``Scene <n> Shot <m> Frame`` entity holding its
@@ -87,6 +88,7 @@ async def read_graph(ctx: RunContext) -> tuple[dict[str, Any], dict[str, Any]]:
         _, kv = key_values(f"Story\n{desc}")  # its first line is a key too (``Title:``)
         analysis.update({key: kv[key] for key in ("title", "logline", "genre", "tone",
                                                    "language") if kv.get(key)})
+        analysis["model"] = {"offline": is_offline_mark(kv.get("made by", ""))}
     for name, desc in _entities(chars, "character"):
         aliases = re.search(r"Also called: ([^.]*)\.", desc)
         role = re.search(r"Role: ([^.]*)\.", desc)
