@@ -95,3 +95,46 @@ async def test_a_ready_storyboard_is_stored_and_moves_the_project_to_media_gener
                          for shot in shots)
     # the director's scene rows are kept beside it
     assert len(project["generatedContent"]["scenes"]) == len(job.result["director"]["scenes"])
+
+
+async def test_a_real_storyboard_of_an_offline_plan_leaves_the_project_at_scene_planning(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stand-in plans in one job; a later storyboard-only job on a real model boards that
+    plan from the graph. Payload must not move the project to media generation on it."""
+    server = PayloadServer(data_dir=tmp_path / "payload-db").start()
+    try:
+        monkeypatch.setenv("NOVELCREW_PAYLOAD_URL", server.url)
+        monkeypatch.setenv("NOVELCREW_PAYLOAD_API_KEY", server.api_key)
+        monkeypatch.setenv("NOVELCREW_DATA_DIR", str(tmp_path / "data"))
+        for name in ("NOVEL_MOVIE_API_URL", "NOVEL_MOVIE_API_KEY", "NOVELCREW_PLUGINS"):
+            monkeypatch.delenv(name, raising=False)
+        get_settings.cache_clear()
+        llm = ScriptedLLM(replies={"Visual Development Artist": artist,
+                                   "Storyboard Artist": boarder})
+        plugins = make_plugins(
+            entry_points=["architect", "director", "storyboard", "pathrag", "payload"], llm=llm)
+        payload = {"payload": {"url": server.url, "api_key": server.api_key}}
+        project_id = str(server.seeded["projectId"])
+        planned, _ = await run_job(
+            plugins, ["architect", "director"], {"story_text": STORY}, project_id=project_id,
+            settings=make_settings(tmp_path / "data", default_model="offline",
+                                   plugin_config=payload))
+        job, _ = await run_job(
+            plugins, ["storyboard"], {}, project_id=project_id,
+            settings=make_settings(tmp_path / "data", default_model="scripted",
+                                   plugin_config=payload))
+        async with PayloadClient(PayloadConfig(url=server.url,
+                                               api_key=server.api_key)) as client:
+            project = await client.get("projects", project_id)
+    finally:
+        server.stop()
+        get_settings.cache_clear()
+    assert planned.status == "succeeded", planned.error
+    assert job.status == "succeeded", job.error
+    assert llm.calls  # the storyboard's own calls went to the (scripted) real model
+    board = job.result["storyboard"]
+    assert board["sources"] == {"analysis": "graph", "plan": "graph"}
+    assert board["offline"] is True and board["ready_for_media_generation"] is False
+    assert project["workflowStatus"]["currentStep"] == "scene-planning"
+    stored = project["generatedContent"]["storyboard"]
+    assert stored["offline"] is True and "director's plan" in stored["note"]

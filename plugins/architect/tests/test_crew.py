@@ -164,8 +164,12 @@ async def test_graph_written_matches_the_analysis(tmp_path: Any, graph: Recordin
         | {(o.name, "object") for o in analysis.objects}
         | {(f"Scene {s.number}", "scene") for s in analysis.scenes}
         | {(t, "theme") for t in analysis.themes}
+        | {("Story", "story")}
     )
     assert entities == expected
+    # the title, for a crew that reads the graph alone (the storyboard of a project)
+    story = next(e["description"] for e in kg["entities"] if e["entity_type"] == "story")
+    assert story.startswith(f"Title: {analysis.title}\n") and "\nMade by: " in story
     assert len(kg["entities"]) == len(expected)
 
     by_kind: dict[str, set[tuple[str, str]]] = {}

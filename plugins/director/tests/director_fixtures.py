@@ -55,10 +55,16 @@ def scene_description(number: int) -> str:
     ])
 
 
+TITLE = "The Last Light at Gannet Point"
+
+
 def story_kg() -> dict[str, list[dict[str, Any]]]:
     """The graph the architect would write for the lighthouse story."""
-    entities = [{"entity_name": n, "entity_type": "character", "description": d,
-                 "source_id": "chunk-001"} for n, d in CHARACTERS.items()]
+    entities = [{"entity_name": "Story", "entity_type": "story", "source_id": "chunk-001",
+                 "description": f"Title: {TITLE}\nGenre: drama\n"
+                                "Made by: openrouter/anthropic/claude-sonnet-4"}]
+    entities += [{"entity_name": n, "entity_type": "character", "description": d,
+                  "source_id": "chunk-001"} for n, d in CHARACTERS.items()]
     entities += [{"entity_name": n, "entity_type": "location", "description": d,
                   "source_id": "chunk-001"} for n, d in LOCATIONS.items()]
     rels: list[dict[str, Any]] = []

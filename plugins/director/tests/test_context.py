@@ -11,6 +11,7 @@ from typing import Any
 
 from director_fixtures import (
     PROJECT,
+    TITLE,
     FixedArchitect,
     MemoryGraph,
     director_replies,
@@ -215,3 +216,13 @@ async def test_the_yaml_folder_may_come_from_novelcrew_toml_and_a_bad_value_is_n
     assert out.returncode == 2, out.stderr
     (line,) = out.stderr.strip().splitlines()
     assert line.startswith("novelcrew: error: bad setting [plugin_config.director] config_dir=5")
+
+
+async def test_alone_on_a_project_the_plan_has_the_title_the_architect_wrote(
+        tmp_path: Path, graph: MemoryGraph) -> None:
+    plugins = make_plugins(graph_plugin(graph), entry_points=["director"],
+                           llm=ScriptedLLM(replies=director_replies()))
+    job, _ = await run_job(plugins, "director", {"scenes": [1]}, project_id=PROJECT,
+                           settings=make_settings(tmp_path / "data", default_model="scripted"))
+    assert job.status == "succeeded", job.error
+    assert ScenePlan.model_validate(job.result["director"]).title == TITLE

@@ -268,6 +268,26 @@ async def test_shots_are_written_back_to_the_graph(tmp_path: Path, graph: Memory
     assert "Mood: terror turning to resolve" in scene
 
 
+async def test_each_written_shot_says_which_model_planned_it(tmp_path: Path,
+                                                             graph: MemoryGraph) -> None:
+    """A reader of the graph alone (the storyboard boarding a project) must tell the offline
+    stand-in's placeholder plan from a real one: the mark travels as a line of text."""
+    plugins = make_plugins(graph_plugin(graph), entry_points=["director"])
+    job, _ = await run_job(plugins, "director", {"scenes": [3]}, project_id=PROJECT,
+                           settings=make_settings(tmp_path / "off", default_model="offline"))
+    assert job.status == "succeeded", job.error
+    made = "Made by: the offline stand-in model (a placeholder, not for media generation)"
+    shots = [e["description"] for e in graph.entities[PROJECT].values() if e["type"] == "shot"]
+    assert shots and all(d.endswith(f"\n{made}") for d in shots)
+    assert all(c["content"].endswith(made) for c in graph.inserts[-1]["chunks"])
+    # a real re-plan's line names its model, in place of the stand-in's
+    job, _ = await run_director(tmp_path, graph, ScriptedLLM(replies=director_replies()),
+                                {"scenes": [3]})
+    assert job.status == "succeeded", job.error
+    shots = [e["description"] for e in graph.entities[PROJECT].values() if e["type"] == "shot"]
+    assert shots and all(d.endswith("\nMade by: scripted") for d in shots)
+
+
 async def test_empty_graph_asks_for_the_architect(tmp_path: Path) -> None:
     llm = ScriptedLLM(replies=director_replies())
     job, _ = await run_director(tmp_path, MemoryGraph(), llm, project_id="empty-project")

@@ -57,6 +57,7 @@ async def test_three_crew_chain_then_the_storyboard_alone_from_the_graph(tmp_pat
     assert alone.status == "succeeded", alone.error
     again = Storyboard.model_validate(alone.result["storyboard"])
     assert again.sources == {"analysis": "graph", "plan": "graph"}
+    assert again.title == chained.title == job.result["architect"]["title"]
     assert again.totals.shots == chained.totals.shots
     assert [s.id for sc in again.scenes for s in sc.shots] == \
         [s.id for sc in chained.scenes for s in sc.shots]
@@ -103,3 +104,54 @@ async def test_novel_movie_execute_with_the_three_crew_chain(tmp_path: Path) -> 
             len(s["shots"]) for s in status["result"]["director"]["scenes"])
         native = (await client.get(f"/jobs/{job_id}")).json()
         assert native["result"]["storyboard"] == board
+
+
+async def test_a_real_model_boarding_an_offline_plan_from_the_graph_is_not_ready(
+        tmp_path: Path) -> None:
+    """The stand-in's plan in the graph, boarded alone by a real model: still a placeholder,
+    so Novel Movie must not move the project to media generation on it."""
+    from storyboard_fixtures import replies
+
+    from novelcrew_sdk.scripted import ScriptedLLM
+
+    story = (EXAMPLES / "the-last-shift-at-vell-street.txt").read_text("utf-8")
+    plugins = make_plugins(entry_points=["architect", "director", "storyboard", "pathrag"],
+                           llm=ScriptedLLM(replies=replies()))
+    offline = make_settings(tmp_path / "data", default_model="offline")
+    planned, _ = await run_job(plugins, "architect,director", {"story_text": story},
+                               settings=offline, project_id="vell")
+    assert planned.status == "succeeded", planned.error
+    assert planned.result["director"]["model"]["offline"] is True
+    shots = await tool(plugins, offline, "kg_query", "vell").acall(
+        query="Shot", entity_types=["shot"], top_k=200)
+    assert shots.entities and all("offline stand-in" in e.description
+                                  for e in shots.entities)
+
+    real = make_settings(tmp_path / "data", default_model="scripted")
+    job, _ = await run_job(plugins, "storyboard", {}, settings=real, project_id="vell")
+    assert job.status == "succeeded", job.error
+    board = Storyboard.model_validate(job.result["storyboard"])
+    assert board.sources == {"analysis": "graph", "plan": "graph"}
+    assert board.totals.shots > 0 and not board.model.offline
+    assert board.title and board.title == planned.result["architect"]["title"]
+    assert board.offline and not board.ready_for_media_generation
+    assert board.note and "director's plan" in board.note and "offline stand-in" in board.note
+    # and its frames in the graph say so too
+    frames = await tool(plugins, offline, "kg_query", "vell").acall(
+        query="Frame", entity_types=["storyboard_shot"], top_k=200)
+    assert frames.entities and all("offline stand-in" in e.description
+                                   for e in frames.entities)
+
+    # a real board of a real plan (here the same one, claimed real) then replaces the mark
+    # on the looks it keeps: the graph keeps one `Made by:` line, the newer
+    real_result = {"model": {"offline": False}}
+    redone, _ = await run_job(plugins, "storyboard",
+                              {"previous": {"architect": planned.result["architect"] | real_result,
+                                            "director": planned.result["director"] | real_result}},
+                              settings=real, project_id="vell")
+    assert redone.status == "succeeded", redone.error
+    assert redone.result["storyboard"]["ready_for_media_generation"] is True
+    looks = await tool(plugins, offline, "kg_query", "vell").acall(
+        query="Look", entity_types=["character_look", "storyboard_shot"], top_k=200)
+    assert looks.entities and all(e.description.endswith("\nMade by: scripted")
+                                  for e in looks.entities), looks.entities[0].description

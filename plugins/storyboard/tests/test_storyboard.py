@@ -21,6 +21,7 @@ from storyboard_fixtures import (
     shots_reply,
 )
 
+from novelcrew import Tool, hookimpl
 from novelcrew_sdk import make_plugins, make_settings, run_job
 from novelcrew_sdk.scripted import ScriptedLLM
 from novelcrew_storyboard import Storyboard
@@ -377,3 +378,74 @@ async def test_units_in_flight_default_to_twice_the_models_call_limit(tmp_path: 
         elif event.type == "task_finished" and event.data.get("task"):
             in_flight -= 1
     assert peak == 2
+
+
+async def test_a_real_model_boarding_an_offline_plan_or_analysis_given_as_previous_is_not_ready(
+        tmp_path: Path) -> None:
+    given = previous()
+    given["director"]["model"] = {"models": {"Scene Analysis Director": "offline"},
+                                  "offline": True, "note": "Planned by the offline stand-in"}
+    result, llm, _ = await board(tmp_path, {"previous": given})
+    assert llm.calls and not result.model.offline  # the storyboard's own calls were real
+    assert result.offline and not result.ready_for_media_generation
+    assert result.note and "director's plan" in result.note
+    # a real director's plan of the stand-in's analysis is no real board either
+    given = previous()
+    given["architect"]["model"] = {"ids": ["offline"], "offline": True, "note": "stand-in"}
+    result, _, _ = await board(tmp_path, {"previous": given})
+    assert result.offline and not result.ready_for_media_generation
+    assert result.note and "story analysis" in result.note and "architect" in result.note
+    # the same analysis and plan from real models are ready
+    assert not (await board(tmp_path, {"previous": previous()}))[0].offline
+
+
+STAND_IN = "Made by: the offline stand-in model (a placeholder, not for media generation)"
+
+
+class MergedGraph:
+    """``kg_query`` as the upstream PathRAG service answers after a re-plan: it joins an
+    entity's descriptions with ``<SEP>`` (sorted), so the stand-in's older line stays."""
+
+    def __init__(self, shots: tuple[str, ...] = ("Made by: openai/gpt-4o", STAND_IN),
+                 story: str = "Made by: openai/gpt-4o") -> None:
+        self.shots, self.story = shots, story
+
+    def entities(self, types: list[str] | None) -> list[dict[str, Any]]:
+        shots = [{"name": f"Scene 1 Shot {n}", "type": "shot",
+                  "description": "<SEP>".join(f"Scene 1 Shot {n}: WS\nSize: WS\n{m}"
+                                              for m in self.shots)} for n in (1, 2)]
+        every = [{"name": "Story", "type": "story",
+                  "description": f"Title: The Lighthouse\n{self.story}"},
+                 {"name": "Scene 1", "type": "scene",
+                  "description": "Scene 1: Mara waits.\nHeading: INT. KITCHEN - NIGHT"},
+                 *shots]
+        return [e for e in every if not types or e["type"] in types]
+
+    @hookimpl
+    def register_tools(self, register: Any) -> None:
+        graph = self
+
+        class _Query:
+            async def acall(self, query: str = "", entity_types: Any = None,
+                            **_: Any) -> dict[str, Any]:
+                return {"entities": graph.entities(entity_types), "relationships": []}
+
+        register(Tool(name="kg_query", description="query (upstream stand-in)",
+                      factory=lambda ctx: _Query()))
+
+
+async def test_an_offline_mark_a_merging_graph_service_kept_still_counts(
+        tmp_path: Path) -> None:
+    result, _, _ = await board(tmp_path, {"write_back": False}, MergedGraph())
+    assert result.sources == {"analysis": "graph", "plan": "graph"}
+    assert result.totals.shots == 2
+    assert result.title == "The Lighthouse"
+    assert result.offline and not result.ready_for_media_generation
+
+    # the graph's analysis by the stand-in under a real plan: not ready either
+    result, _, _ = await board(tmp_path, {"write_back": False},
+                               MergedGraph(shots=("Made by: openai/gpt-4o",), story=STAND_IN))
+    assert result.offline and result.note and "story analysis" in result.note
+    real, _, _ = await board(tmp_path, {"write_back": False},
+                             MergedGraph(shots=("Made by: openai/gpt-4o",)))
+    assert real.ready_for_media_generation and real.title == "The Lighthouse"

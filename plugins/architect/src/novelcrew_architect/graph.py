@@ -1,7 +1,9 @@
 """The story's knowledge graph, built from the merged analysis (deterministic; no model call).
 
 The shape follows docs/architecture.md ("The story graph"), which the director crew reads back:
-entity types ``character``, ``location``, ``object``, ``scene``, ``theme``; scenes named
+entity types ``story`` (one entity ``Story``: title, logline, genre, tone, language and who
+made the analysis, so a crew reading the graph alone knows the story's title), ``character``,
+``location``, ``object``, ``scene``, ``theme``; scenes named
 ``Scene <n>`` with a ``Key: value`` description; relationship keywords ``appears_in``,
 ``relationship``, ``located_in``, ``precedes``, ``features``, ``theme_of``. Field names are the
 upstream PathRAG ``custom_kg`` ones; every entity and relationship names the story chunk it
@@ -72,6 +74,25 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+#: the one ``story`` entity's name: fixed, so a re-analysis that retitles replaces its lines
+STORY_ENTITY = "Story"
+#: how the offline stand-in's analysis is marked (the director's and storyboard's say the same)
+OFFLINE_MADE_BY = "the offline stand-in model (a placeholder, not for media generation)"
+
+
+def story_description(analysis: StoryAnalysis) -> str:
+    """``Key: value`` lines of the story as a whole (empty optional keys are left out)."""
+    made_by = OFFLINE_MADE_BY if analysis.model.offline \
+        else ", ".join(dict.fromkeys(analysis.model.ids)) or "a model"
+    lines = [f"Title: {_one_line(analysis.title)}"]
+    for label, value in (("Logline", analysis.logline), ("Genre", analysis.genre),
+                         ("Tone", analysis.tone), ("Language", analysis.language)):
+        if value and value.strip():
+            lines.append(f"{label}: {_one_line(value)}")
+    lines.append(f"Made by: {made_by}")
+    return "\n".join(lines)
+
+
 def _character_description(char: Character) -> str:
     parts = [f"Role: {char.role}."]
     if char.aliases:
@@ -130,6 +151,8 @@ def build_custom_kg(
         rels.append({"src_id": src, "tgt_id": tgt, "description": description,
                      "keywords": keyword, "weight": weight, "source_id": source_id})
 
+    entities.append({"entity_name": STORY_ENTITY, "entity_type": "story",
+                     "description": story_description(analysis), "source_id": default_source})
     for char in analysis.characters:
         entities.append({"entity_name": char.name, "entity_type": "character",
                          "description": _character_description(char),

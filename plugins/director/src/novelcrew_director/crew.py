@@ -29,7 +29,7 @@ from novelcrew_director.planner import (
 from novelcrew_director.reading import check_selection, read_story
 from novelcrew_director.runtime import runtime_warning
 from novelcrew_director.totals import build_plan_schedule, compute_totals
-from novelcrew_director.writeback import custom_kg, remove_shots, stale_shots
+from novelcrew_director.writeback import custom_kg, made_by_line, remove_shots, stale_shots
 
 log = logging.getLogger(__name__)
 
@@ -200,8 +200,8 @@ async def run(ctx: RunContext, inputs: DirectorInput) -> ScenePlan:
         await ctx.task_started(WRITE_TASK)
         written, removed = False, []
         try:
-            await ctx.tool("kg_insert_custom_kg").acall(custom_kg=custom_kg(planned,
-                                                                          story.scenes))
+            kg = custom_kg(planned, story.scenes, made_by_line(models.models, models.offline))
+            await ctx.tool("kg_insert_custom_kg").acall(custom_kg=kg)
             written = True
             if lookup_failures:
                 raise lookup_failures[0]

@@ -96,8 +96,13 @@ async def read_graph(ctx: RunContext, wanted: list[int] | None) -> StoryContext:
         _query(ctx, "Scene", top_k=LIST_TOP_K, entity_types=["scene"]),
         _query(ctx, "character", top_k=LIST_TOP_K, entity_types=["character"]),
         _query(ctx, "location", top_k=LIST_TOP_K, entity_types=["location"]),
+        _query(ctx, "story", top_k=5, entity_types=["story"]),
     )
-    scenes, characters, locations = listings
+    scenes, characters, locations, whole = listings
+    for _, _, description in _entities(whole, "story")[:1]:  # the architect's ``Story``
+        title = next((line.split(":", 1)[1].strip() for line in description.splitlines()
+                      if line.lower().startswith("title:")), "")
+        story.title = title or None
     for name, _, description in _entities(scenes, "scene"):
         facts = parse_scene_description(name, description)
         if facts is not None and facts.number not in story.scenes:
@@ -258,7 +263,11 @@ async def read_story(ctx: RunContext, project_id: str | None, wanted: list[int] 
             {"project_id": project_id},
         )
     story.project = await read_project(ctx, project_id)
-    story.title = story.title or story.project.get("Title") or story.project.get("Project")
+    # the chain's analysis names the story; alone, the project's name in Payload (what the
+    # writer called it) wins over the title the architect wrote to the graph
+    chained = story.title if story.source != "graph" else None
+    story.title = chained or story.project.get("Title") or story.project.get("Project") \
+        or story.title
     return story
 
 

@@ -5,6 +5,11 @@ lines (the remote PathRAG service keeps text only), linked ``shot_of`` to ``Scen
 scene entity is re-sent with its original lines plus ``Heading`` and ``Mood``, so a later
 reader finds the plan's heading without losing the architect's facts, and one text chunk per
 scene lets a free-text query ("the shots of the storm scene") find the plan.
+
+Every shot says who planned it in a ``Made by:`` line: ``OFFLINE_LINE`` for the offline
+stand-in, else the model ids. A reader of the graph alone (the storyboard crew boarding a
+project, Novel Movie's PathRAG) can so tell a placeholder plan from a real one, and a real
+re-plan's line replaces the stand-in's (the graph keeps one line per key, the newer).
 """
 
 from __future__ import annotations
@@ -17,6 +22,15 @@ from novelcrew_director.models import PlannedScene, Shot
 from novelcrew_director.story import SceneFacts
 
 SOURCE_ID = "director"
+#: the line every shot of an offline plan carries (the storyboard plugin's frames say the same)
+OFFLINE_LINE = "Made by: the offline stand-in model (a placeholder, not for media generation)"
+
+
+def made_by_line(models: dict[str, str], offline: bool) -> str:
+    """``OFFLINE_LINE``, or ``Made by: <the plan's model ids>``."""
+    if offline:
+        return OFFLINE_LINE
+    return f"Made by: {', '.join(dict.fromkeys(models.values())) or 'a model'}"
 
 
 def shot_name(scene: int, shot: int) -> str:
@@ -79,21 +93,23 @@ def scene_chunk(scene: PlannedScene) -> str:
     return "\n".join(lines)
 
 
-def custom_kg(scenes: list[PlannedScene], facts: dict[int, SceneFacts]) -> dict[str, Any]:
-    """The ``kg_insert_custom_kg`` payload for the planned scenes."""
+def custom_kg(scenes: list[PlannedScene], facts: dict[int, SceneFacts],
+              made_by: str) -> dict[str, Any]:
+    """The ``kg_insert_custom_kg`` payload for the planned scenes; ``made_by`` (a
+    ``made_by_line``) ends each shot's description and each scene's shot-list chunk."""
     chunks: list[dict[str, Any]] = []
     entities: list[dict[str, Any]] = []
     relationships: list[dict[str, Any]] = []
     for scene in scenes:
         scene_name = f"Scene {scene.number}"
-        chunks.append({"content": scene_chunk(scene), "source_id": SOURCE_ID})
+        chunks.append({"content": f"{scene_chunk(scene)}\n{made_by}", "source_id": SOURCE_ID})
         entities.append({"entity_name": scene_name, "entity_type": "scene",
                          "description": scene_description(scene, facts.get(scene.number)),
                          "source_id": SOURCE_ID})
         for shot in scene.shots:
             name = shot_name(scene.number, shot.number)
             entities.append({"entity_name": name, "entity_type": "shot",
-                             "description": shot_description(scene, shot),
+                             "description": f"{shot_description(scene, shot)}\n{made_by}",
                              "source_id": SOURCE_ID})
             relationships.append({
                 "src_id": name, "tgt_id": scene_name,

@@ -12,7 +12,8 @@ import re
 
 SOURCE_SEP = "<SEP>"
 #: Types of the story graph (docs/architecture.md); they win over other and unknown types.
-STORY_TYPES = frozenset({"character", "location", "object", "scene", "theme", "shot"})
+STORY_TYPES = frozenset({"story", "character", "location", "object", "scene", "theme",
+                         "shot"})
 GENERIC_TYPES = frozenset({"", "unknown", "entity", "other", "none"})
 #: ``Key: value`` fields whose values are lists (union on merge); other keys: newer wins.
 LIST_FIELDS = {"characters": ", ", "dialogue": " | "}

@@ -6,7 +6,9 @@ Artist boards one scene per call. Each prompt carries only what that call needs,
 prompt budget, so a 100k-word story costs many small prompts, never one huge one. A rejected
 answer is retried once with the reason; a unit that still fails falls back to the plan's own
 words and a warning. A role routed to the ``offline`` stand-in makes no call at all: its part is
-filled deterministically and the storyboard is marked offline (never ready for generation).
+filled deterministically and the storyboard is marked offline (never ready for generation). So
+is a board of a plan or an analysis the stand-in made (its result's ``model.offline``, or the
+``Made by:`` line of its shots or of the ``Story`` in the graph), whatever model boards it.
 """
 
 from __future__ import annotations
@@ -63,6 +65,17 @@ OFFLINE_NOTE = (
     "Storyboard made by the offline stand-in model: looks are only what the story's words "
     "state, actions are the plan's notes. It is a labelled placeholder for trying the "
     "pipeline, not material for media generation; configure a real model for that."
+)
+PLAN_OFFLINE_NOTE = (
+    "The director's plan boarded here was made by the offline stand-in model: its shots are "
+    "placeholders from plain extraction, so this storyboard is not material for media "
+    "generation either. Run the director on a real model, then the storyboard again."
+)
+ANALYSIS_OFFLINE_NOTE = (
+    "The story analysis under this storyboard (its scenes, characters and places) was made "
+    "by the offline stand-in model, which does not understand the story, so this storyboard "
+    "is not material for media generation. Run the architect and the director on a real "
+    "model, then the storyboard again."
 )
 #: tokens crewAI adds around a task (system prompt, format instructions), measured generously
 CREWAI_OVERHEAD_TOKENS = 700
@@ -483,7 +496,11 @@ async def run(ctx: RunContext, inputs: StoryboardInput) -> Storyboard:
         raise StoryboardFailed(f"none of the {len(called)} storyboard calls was answered "
                                f"usably: {first}")
 
-    offline = bool(offline_roles)
+    notes = [n for n, on in ((OFFLINE_NOTE, bool(offline_roles)),
+                             (PLAN_OFFLINE_NOTE, story.plan_offline),
+                             (ANALYSIS_OFFLINE_NOTE,
+                              story.analysis_offline and not story.plan_offline)) if on]
+    offline, note = bool(notes), " ".join(notes) or None
     bible = assemble_bible(story, project or {}, inputs, answers, offline_roles, config, cast,
                            places, scenes, aspect)
     board = assemble_scenes(story, bible, answers, scenes, clip_seconds,
@@ -496,13 +513,14 @@ async def run(ctx: RunContext, inputs: StoryboardInput) -> Storyboard:
                       clips=sum(len(s.clips) for s in shots),
                       seconds=round(sum(s.duration_seconds for s in shots), 2)),
         offline=offline, ready_for_media_generation=bool(shots) and not offline,
-        note=OFFLINE_NOTE if offline else None, sources=story.sources, warnings=warnings,
-        model=ModelInfo(models=models, offline=offline, note=OFFLINE_NOTE if offline else None))
+        note=note, sources=story.sources, warnings=warnings,
+        model=ModelInfo(models=models, offline=bool(offline_roles),
+                        note=OFFLINE_NOTE if offline_roles else None))
 
     if write_graph:
         await ctx.task_started(WRITE_TASK)
         try:
-            kg = custom_kg(bible, board, offline=offline)
+            kg = custom_kg(bible, board, offline=offline, models=models)
             removed = await remove_frames(ctx)
             await ctx.tool("kg_insert_custom_kg").acall(custom_kg=kg)
             result.graph = {"entities": len(kg["entities"]),

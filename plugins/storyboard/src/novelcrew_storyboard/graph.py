@@ -1,13 +1,19 @@
 """The knowledge graph, through the tools by name: reading the story and plan, writing the board.
 
-Reading turns the architect's and director's entities (``Scene <n>`` and ``Scene <n> Shot <m>``
-with ``Key: value`` descriptions, characters, locations) back into dicts of the shapes
-``source.add_analysis`` / ``source.add_plan`` read, so one parser serves every source.
+Reading turns the architect's and director's entities (``Story`` with the title,
+``Scene <n>`` and ``Scene <n> Shot <m>`` with ``Key: value`` descriptions, characters,
+locations) back into dicts of the shapes
+``source.add_analysis`` / ``source.add_plan`` read, so one parser serves every source. A shot
+whose ``Made by:`` line names the offline stand-in (the director writes one on every shot)
+makes the plan read as the stand-in's (``model.offline``), as its result would say; the
+``Story`` entity's line does the same for the analysis.
 
 Writing adds, per character and location, a ``Look: <name>`` entity (``look_of`` its subject),
 one ``Storyboard Style Guide``, and per shot a ``Scene <n> Shot <m> Frame`` entity holding its
 prompts, linked ``in_frame`` from each character in it, ``set_in`` its location and
-``frame_of`` the director's shot: every frame of a character is one query on its name.
+``frame_of`` the director's shot: every frame of a character is one query on its name. Every
+entity ends with a ``Made by:`` line, ``OFFLINE_LINE`` or the model ids, so a real re-board
+replaces a stand-in's mark on the looks it keeps (the graph keeps the newer line of a key).
 """
 
 from __future__ import annotations
@@ -73,10 +79,16 @@ def key_values(description: str) -> tuple[str, dict[str, str]]:
 
 async def read_graph(ctx: RunContext) -> tuple[dict[str, Any], dict[str, Any]]:
     """The project's analysis and plan as the graph holds them, as architect/director dicts."""
-    chars, locs, scenes, shots = await asyncio.gather(
+    whole, chars, locs, scenes, shots = await asyncio.gather(
+        _query(ctx, "story", ["story"], top_k=5),
         _query(ctx, "character", ["character"]), _query(ctx, "location", ["location"]),
         _query(ctx, "Scene", ["scene"]), _query(ctx, "Shot", ["shot"]))
     analysis: dict[str, Any] = {"characters": [], "locations": [], "scenes": []}
+    for _, desc in _entities(whole, "story")[:1]:  # the architect's one ``Story`` entity
+        _, kv = key_values(f"Story\n{desc}")  # its first line is a key too (``Title:``)
+        analysis.update({key: kv[key] for key in ("title", "logline", "genre", "tone",
+                                                   "language") if kv.get(key)})
+        analysis["model"] = {"offline": is_offline_mark(kv.get("made by", ""))}
     for name, desc in _entities(chars, "character"):
         aliases = re.search(r"Also called: ([^.]*)\.", desc)
         role = re.search(r"Role: ([^.]*)\.", desc)
@@ -88,6 +100,7 @@ async def read_graph(ctx: RunContext) -> tuple[dict[str, Any], dict[str, Any]]:
         analysis["locations"].append({"name": name, "description": look.strip(),
                                       "atmosphere": atmosphere.strip()})
     plan_scenes: dict[int, dict[str, Any]] = {}
+    offline = False
     for name, desc in _entities(scenes, "scene"):
         match = _SCENE_RE.match(name)
         if not match:
@@ -109,6 +122,11 @@ async def read_graph(ctx: RunContext) -> tuple[dict[str, Any], dict[str, Any]]:
         if not match or int(match.group(1)) not in plan_scenes:
             continue
         _, kv = key_values(desc)
+        # any mark counts: a service that merges descriptions (upstream PathRAG joins them
+        # with <SEP>, sorted) may keep an older line, and a placeholder must never pass
+        offline = offline or any(
+            is_offline_mark(line) for line in desc.replace("<SEP>", "\n").splitlines()
+            if line.strip().lower().startswith("made by:"))
         shot: dict[str, Any] = {"number": int(match.group(2))}
         for key, target in (("size", "size"), ("shot type", "shot_type"), ("angle", "angle"),
                             ("movement", "movement"), ("support", "support"), ("lens", "lens"),
@@ -121,7 +139,8 @@ async def read_graph(ctx: RunContext) -> tuple[dict[str, Any], dict[str, Any]]:
         plan_scenes[int(match.group(1))]["shots"].append(shot)
     for scene in plan_scenes.values():
         scene["shots"].sort(key=lambda s: s["number"])
-    plan = {"scenes": [s for _, s in sorted(plan_scenes.items()) if s["shots"]]}
+    plan = {"scenes": [s for _, s in sorted(plan_scenes.items()) if s["shots"]],
+            "model": {"offline": offline}}
     analysis["scenes"].sort(key=lambda s: s["number"])
     return analysis, plan
 
@@ -152,14 +171,20 @@ async def remove_frames(ctx: RunContext) -> list[str]:
 
 
 #: the line every entity of an offline storyboard carries: whoever reads a frame or a look
-#: from the graph (Novel Movie's PathRAG, `kg_query`) sees the result's `offline` flag too
+#: from the graph (Novel Movie's PathRAG, `kg_query`) sees the result's `offline` flag too.
+#: The director writes the same line on the shots of an offline plan.
 OFFLINE_LINE = "Made by: the offline stand-in model (a placeholder, not for media generation)"
 
 
+def is_offline_mark(made_by: str) -> bool:
+    """Whether a ``Made by:`` value names the offline stand-in (``OFFLINE_LINE``'s)."""
+    return "offline stand-in" in made_by.lower()
+
+
 def custom_kg(bible: VisualBible, scenes: list[StoryboardScene],
-              offline: bool = False) -> dict[str, Any]:
-    """The ``kg_insert_custom_kg`` payload for the bible and the storyboard's shots; with
-    ``offline``, every entity says it was made by the offline stand-in."""
+              offline: bool = False, models: dict[str, str] | None = None) -> dict[str, Any]:
+    """The ``kg_insert_custom_kg`` payload for the bible and the storyboard's shots; every
+    entity ends with who made it: ``OFFLINE_LINE`` with ``offline``, else ``models``' ids."""
     entities: list[dict[str, Any]] = []
     rels: list[dict[str, Any]] = []
 
@@ -211,7 +236,8 @@ def custom_kg(bible: VisualBible, scenes: list[StoryboardScene],
             if shot.location_id in places:
                 relate(name, places[shot.location_id], "set_in",
                        f"{name} is set in {places[shot.location_id]}.")
-    if offline:
-        for entity in entities:
-            entity["description"] += f"\n{OFFLINE_LINE}"
+    made_by = OFFLINE_LINE if offline \
+        else f"Made by: {', '.join(dict.fromkeys((models or {}).values())) or 'a model'}"
+    for entity in entities:
+        entity["description"] += f"\n{made_by}"
     return {"chunks": [], "entities": entities, "relationships": rels}

@@ -201,7 +201,8 @@ class ModelInfo(BaseModel):
     """Which model wrote which part; the offline stand-in says so."""
 
     models: dict[str, str] = Field(default_factory=dict, description="agent role -> model id")
-    offline: bool = False
+    offline: bool = Field(False, description="True when a role of this crew ran on the offline "
+                          "stand-in (the storyboard's own `offline` also counts its plan's).")
     note: str | None = None
 
 

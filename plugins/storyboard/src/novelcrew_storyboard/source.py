@@ -139,6 +139,10 @@ class Story:
     locations: dict[str, LocationFacts] = field(default_factory=dict)
     scenes: dict[int, SceneFacts] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
+    #: the analysis or the director's plan was made by the offline stand-in (its result's
+    #: ``model.offline``, or the graph's ``Made by:`` line): a board of it is no real one
+    analysis_offline: bool = False
+    plan_offline: bool = False
 
     # resolving names to ids ----------------------------------------------------------------
     def character_id(self, ref: str) -> str | None:
@@ -184,6 +188,13 @@ class Story:
                    for w in words if w)
 
 
+def made_offline(result: dict[str, Any]) -> bool:
+    """Whether a crew's result says the offline stand-in made it (``model.offline``)."""
+    model = result.get("model")
+    return result.get("offline") is True \
+        or (isinstance(model, dict) and model.get("offline") is True)
+
+
 # the architect's analysis -----------------------------------------------------------------
 def _day_night(value: Any) -> str:
     word = text(value).upper()
@@ -225,6 +236,7 @@ def add_analysis(story: Story, analysis: Any) -> None:
     """Characters, locations and scenes from the architect's result (any known shape)."""
     if not isinstance(analysis, dict):
         return
+    story.analysis_offline = story.analysis_offline or made_offline(analysis)
     story.title = story.title or first(analysis, "title", "name")
     story.language = str(first(analysis, "language") or story.language)
     story.genre = story.genre or text(analysis.get("genre"))
@@ -351,6 +363,7 @@ def add_plan(story: Story, plan: Any) -> None:
     if not isinstance(plan, dict):
         return
     story.title = story.title or first(plan, "title")
+    story.plan_offline = story.plan_offline or made_offline(plan)
     for index, item in enumerate(plan.get("scenes") or [], start=1):
         if not isinstance(item, dict):
             continue
