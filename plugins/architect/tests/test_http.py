@@ -108,6 +108,21 @@ async def test_a_config_the_architect_cannot_run_with_is_refused_at_submission(
                                                       "config": {"max_tokens": 100}})
         assert r.status_code == 422, r.text
         assert "config.max_tokens" in r.json()["error"]
+        # core's problems and the architect's in one answer, each named once, so a client
+        # fixes them in one round (core's check used to stop before the crew's ran)
+        r = await client.post("/jobs", json={"crews": ["architect"], "inputs": story,
+                                             "config": {"temperature": 5, "chunk_tokens": "small",
+                                                        "keep_graph_versions": -1,
+                                                        "max_tokens": 100}})
+        assert r.status_code == 422, r.text
+        error = r.json()["error"]
+        by_loc = {".".join(map(str, e["loc"])): e for e in error["details"]["errors"]}
+        assert sorted(by_loc) == ["config.chunk_tokens", "config.keep_graph_versions",
+                                  "config.max_tokens", "config.temperature"]
+        assert "crew" not in by_loc["config.temperature"]  # core's own (the crew's too: once)
+        assert {by_loc[k]["crew"] for k in by_loc if k != "config.temperature"} == {"architect"}
+        assert error["details"]["crew"] == "architect"
+        assert error["details"]["config"] == "temperature"
         assert (await client.get("/jobs")).json()["count"] == 0  # nothing queued to fail
         # the floor itself, and keys the architect does not read, are fine
         r = await client.post("/jobs", json={"crews": ["architect"], "inputs": story, "config": {

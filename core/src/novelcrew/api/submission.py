@@ -115,17 +115,6 @@ def check_inputs(crews: list[Crew], job: Job) -> None:
         previous[crew.name] = {}
 
 
-def check_config(crews: list[Crew], config: dict[str, Any]) -> None:
-    """Validate the job's config against each crew's ``config_model`` (the options the crew
-    reads): 422 naming the field now, rather than a job that fails when the crew starts."""
-    for crew in crews:
-        try:
-            check_crew_config(crew, config)
-        except InvalidInput as exc:
-            # the answer's message names each field and its problem (api/errors.py)
-            raise InvalidInput(f"invalid config for crew {crew.name!r}", exc.details) from None
-
-
 def prepare(body: JobCreate, plugins: Plugins, settings: Settings) -> tuple[Job, list[Crew]]:
     """The job record for ``body``, or the error that explains why it cannot run."""
     check_json_values(body)
@@ -136,8 +125,7 @@ def prepare(body: JobCreate, plugins: Plugins, settings: Settings) -> tuple[Job,
     for crew in crews:
         for name in registry.missing_tools(crew):
             registry.tool(name, wanted_by=crew.name)  # raises ToolMissing naming the plugins
-    check_model_options(body.config, registry)
-    check_config(crews, body.config)
+    check_config(crews, body.config, registry)
     job = Job.from_create(body)
     check_inputs(crews, job)
     return job, crews
@@ -186,10 +174,12 @@ class JobOptions(JobSampling):
     _whole_total = field_validator("max_tokens_total", mode="before")(whole_number)
 
 
-def check_model_options(config: dict[str, Any], registry: Registry) -> None:
-    """422 for a bad value of a key core reads (``JobOptions``) or a model id no provider
-    serves, every problem in ``details.errors`` as a crew's config errors have them (``loc``
-    from ``config``); ``details.config`` names the first key, as before."""
+def check_config(crews: list[Crew], config: dict[str, Any], registry: Registry) -> None:
+    """422 for every bad config value at once: the keys core reads (``JobOptions``), a model
+    id no provider serves, and each crew's ``config_model`` (the options that crew reads), so
+    a client fixes them in one round, not core's and then a crew's. ``details.errors`` lists
+    each problem once with its ``loc`` from ``config`` (a crew's also name the ``crew``);
+    ``details.config`` names the first key, as before."""
     errors: list[dict[str, Any]] = []
     try:
         JobOptions.model_validate(config)
@@ -204,9 +194,23 @@ def check_model_options(config: dict[str, Any], registry: Registry) -> None:
             details["model"] = model
             errors.append({"loc": ["config", "model"], "msg": exc.message,
                            "type": "model_provider_unknown"})
-    if errors:
-        raise InvalidInput("invalid config", {"config": str(errors[0]["loc"][1]), **details,
-                                              "errors": errors})
+    for crew in crews:
+        try:
+            check_crew_config(crew, config)
+        except InvalidInput as exc:
+            seen = [e["loc"] for e in errors]  # core's bound, or an earlier crew's, is named
+            errors += [{**e, "crew": crew.name} for e in exc.details["errors"]
+                       if e["loc"] not in seen]
+    if not errors:
+        return
+    crew_named = next((e["crew"] for e in errors if "crew" in e), None)
+    if crew_named is not None:
+        details["crew"] = crew_named
+    # the answer's message names each field and its problem (api/errors.py)
+    message = ("invalid config" if "crew" not in errors[0]
+               else f"invalid config for crew {errors[0]['crew']!r}")
+    first = str((errors[0]["loc"][1:] or ["config"])[0])
+    raise InvalidInput(message, {"config": first, **details, "errors": errors})
 
 
 async def submit(body: JobCreate, plugins: Plugins, settings: Settings,
