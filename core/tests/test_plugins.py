@@ -139,6 +139,16 @@ def test_invalid_names_and_types_are_refused(fake_dist):
     assert "invalid name" in (plugins.infos["badname-plugin"].error or "")
 
 
+def test_a_crew_cannot_take_a_name_novel_movies_routes_use(fake_dist):
+    """``GET /crews/status`` is Novel Movie's status route: a crew named ``status`` could
+    never be read at ``GET /crews/{name}``, so its plugin fails to load, saying why."""
+    fake_dist("status-plugin", "status_plugin", crew_plugin("status"))
+    plugins = load(allow=None)
+    error = plugins.infos["status-plugin"].error or ""
+    assert "'status'" in error and "/crews/status" in error
+    assert "status" not in plugins.registry.crews
+
+
 def test_allow_list_limits_what_loads(fake_dist):
     fake_dist("one-plugin", "one_plugin", crew_plugin("one"))
     fake_dist("two-plugin", "two_plugin", crew_plugin("two"))

@@ -27,6 +27,9 @@ from novelcrew.specs import (
 
 T = TypeVar("T")
 
+#: crew names Novel Movie's routes under ``/crews/`` take (``/crews/execute``, ...)
+COMPAT_CREW_PATHS = frozenset({"execute", "status", "list"})
+
 
 @dataclass
 class Entry(Generic[T]):
@@ -69,6 +72,12 @@ class Registry:
     def register_crew(self, crew: Crew, plugin: str) -> None:
         if not isinstance(crew, Crew):
             raise RegistrationError(f"plugin {plugin!r} registered {crew!r}, not a Crew")
+        if crew.name in COMPAT_CREW_PATHS:
+            # GET /crews/{name} could never reach it: Novel Movie's route answers first
+            raise RegistrationError(
+                f"plugin {plugin!r} registered a crew named {crew.name!r}, which is Novel "
+                f"Movie's route /crews/{crew.name}; choose another name",
+                {"crew": crew.name, "plugin": plugin})
         from pydantic import BaseModel
 
         for label, model in (

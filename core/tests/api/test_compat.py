@@ -217,6 +217,12 @@ async def test_errors_keep_the_original_shape(server: httpx.AsyncClient) -> None
                                           headers={"content-type": "application/json"}), 400)
     body = assert_compat_error(await server.get("/crews/status/does-not-exist"), 404)
     assert "does-not-exist" in body["error"]
+    # a client whose job id came out empty: told so, not redirected to "unknown crew 'status'"
+    for path in ("/crews/status/", "/crews/status"):
+        r = await server.get(path)
+        body = assert_compat_error(r, 404)
+        assert body["error_type"] == "job_not_found", body
+        assert "no job id" in body["error"] and "crew" not in body["error_type"]
 
 
 async def test_get_execute_is_405(server: httpx.AsyncClient) -> None:

@@ -112,7 +112,7 @@ class CompatError(BaseModel):
 #: the paths of Novel Movie's routes (``routes/compat.py``), whose client reads ``error`` as a
 #: string: their errors keep the original's shape, also those answered before any route runs
 #: (a body over the limit) or when no route matched (a wrong method)
-COMPAT_PATH = re.compile(r"/crews/(?:execute|list|status/[^/]+)/?")
+COMPAT_PATH = re.compile(r"/crews/(?:execute|list|status(?:/[^/]+)?)/?")
 
 
 def compat_shaped(native: Response) -> Response:

@@ -25,7 +25,7 @@ from novelcrew.api import idempotency, submission
 from novelcrew.api.deps import BackendDep, PluginsDep, SettingsDep, TenantDep, visible_job
 from novelcrew.api.errors import CompatError, compat_shaped, responses
 from novelcrew.api.schemas import CompatProgress, ExecuteRequest, JobCreate
-from novelcrew.errors import InvalidInput
+from novelcrew.errors import InvalidInput, JobNotFound
 from novelcrew.jobs import Job, JobStatus
 from novelcrew.llm.sampling import MAX_ANSWER_TOKENS
 from novelcrew.settings import Settings
@@ -224,6 +224,15 @@ async def execute(body: ExecuteBody, plugins: PluginsDep, settings: SettingsDep,
 async def execute_wrong_method() -> None:
     """Without it, ``GET /crews/execute`` would ask for a crew named ``execute``."""
     raise StarletteHTTPException(405, "use POST /crews/execute", headers={"Allow": "POST"})
+
+
+@router.get("/status", include_in_schema=False)
+@router.get("/status/", include_in_schema=False)
+async def status_without_id() -> None:
+    """A client whose job id came out empty would otherwise be redirected to
+    ``/crews/status``, which asks for a crew named ``status`` ("unknown crew")."""
+    raise JobNotFound("no job id given: ask GET /crews/status/{job_id} with the job_id "
+                      "POST /crews/execute answered", {"job_id": ""})
 
 
 def _pieces(job: Job) -> tuple[str | None, Any, float | None]:
