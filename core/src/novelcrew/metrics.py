@@ -223,4 +223,9 @@ def serve_worker_metrics(settings: Settings) -> str | None:
             "each worker of a host needs a port of its own: give each its own "
             "NOVELCREW_WORKER_INDEX (or --index), or another NOVELCREW_WORKER_METRICS_PORT "
             "(--metrics-port)") from None
-    return f"http://{host}:{port}/metrics"
+    return worker_metrics_url(host, port)
+
+
+def worker_metrics_url(host: str, port: int) -> str:
+    """Where a worker's metrics answer (an IPv6 address in brackets)."""
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}/metrics"

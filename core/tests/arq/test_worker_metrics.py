@@ -151,6 +151,8 @@ def test_the_worker_metrics_port_is_off_by_default_and_checked() -> None:
     assert metrics.serve_worker_metrics(settings) is None
     on = Settings(_env_file=None, worker_metrics_port=9100, worker_index=3)
     assert metrics.worker_metrics_port(on) == 9103
+    assert metrics.worker_metrics_url("::1", 9103) == "http://[::1]:9103/metrics"
+    assert metrics.worker_metrics_url("10.0.0.5", 9103) == "http://10.0.0.5:9103/metrics"
     with pytest.raises(SettingsError, match=r"NOVELCREW_WORKER_INDEX=2: .* 65537, past 65535"):
         metrics.worker_metrics_port(Settings(_env_file=None, worker_metrics_port=65535,
                                              worker_index=2))

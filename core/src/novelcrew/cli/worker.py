@@ -72,7 +72,7 @@ def worker_command(
     port = metrics.worker_metrics_port(settings)  # past 65535: a bad setting, exit 2
     role = f"worker on {settings.queue_name}"
     if port:
-        role += f", metrics on http://{settings.worker_metrics_host}:{port}/metrics"
+        role += f", metrics on {metrics.worker_metrics_url(settings.worker_metrics_host, port)}"
     print_startup_summary(settings, role)
     try:
         metrics.serve_worker_metrics(settings)
