@@ -54,7 +54,8 @@ def test_the_compose_file_is_valid_and_defines_api_worker_and_persistent_redis(
     assert {"NOVELCREW_MODEL", "OPENAI_BASE_URL", "OPENAI_API_KEY", "NOVELCREW_WEBHOOK_SECRET",
             "NOVELCREW_PAYLOAD_URL", "NOVELCREW_PATHRAG_URL"} <= set(documented)
     fixed = {"NOVELCREW_JOB_BACKEND", "NOVELCREW_REDIS_URL", "NOVELCREW_HOST", "NOVELCREW_PORT",
-             "NOVELCREW_WORKER_GRACE_SECONDS"}
+             "NOVELCREW_WORKER_GRACE_SECONDS", "NOVELCREW_WORKER_METRICS_HOST",
+             "NOVELCREW_WORKER_METRICS_PORT"}
     for name in ("api", "worker"):
         env = services[name]["environment"]
         assert env["NOVELCREW_JOB_BACKEND"] == "arq"
@@ -71,6 +72,15 @@ def test_the_compose_file_is_valid_and_defines_api_worker_and_persistent_redis(
         assert services[name]["depends_on"]["redis"]["condition"] == "service_healthy"
     assert services["worker"]["command"][:2] == ["novelcrew", "worker"]
     assert "ports" not in services["worker"]  # scalable: --scale worker=N
+    # each replica serves its metrics on its own address, where deploy/prometheus.yml looks
+    worker_env = services["worker"]["environment"]
+    assert worker_env["NOVELCREW_WORKER_METRICS_HOST"] == "0.0.0.0"
+    metrics_port = int(worker_env["NOVELCREW_WORKER_METRICS_PORT"])
+    scrape = {job["job_name"]: job for job in
+              yaml.safe_load((DEPLOY / "prometheus.yml").read_text())["scrape_configs"]}
+    assert scrape["novelcrew-api"]["static_configs"][0]["targets"] == ["api:5001"]
+    [workers] = scrape["novelcrew-worker"]["dns_sd_configs"]
+    assert (workers["names"], workers["port"]) == (["worker"], metrics_port)
 
 
 def test_the_api_health_checks_outwait_the_health_endpoints_own_bound() -> None:
@@ -101,6 +111,8 @@ def test_the_systemd_units_verify(tmp_path: Path) -> None:
                        if line.startswith("Environment="))
         assert "HOME=/var/lib/novelcrew " in env + " "
         assert "NOVELCREW_DATA_DIR=/var/lib/novelcrew" in env
+        if unit.name == "novelcrew-worker@.service":  # metrics on port + instance number
+            assert "NOVELCREW_WORKER_INDEX=%i" in env
         text = source.replace("/opt/novelcrew/.venv/bin/novelcrew", novelcrew)
         (tmp_path / unit.name).write_text(text)
     result = subprocess.run(

@@ -2,23 +2,41 @@
 
 Counts of submitted jobs and HTTP requests are made where they happen (the API process).
 Finished jobs and durations are observed through the ``job_event`` hook by ``JobMetrics``,
-which ``install(plugins)`` registers in the API process: with the ``inline`` backend it runs
-the jobs; with ``arq`` the workers do, and export nothing, so these stay empty. Gauges of queue
-depth, jobs by status and each worker's counters are set from the backend each time
-``/metrics`` is scraped, so they hold for every backend.
+which ``install(plugins)`` registers in every process that runs jobs: the API process (the
+``inline`` backend runs jobs there; on ``arq`` it ends the queued jobs it cancels) and each
+``novelcrew worker``, which serves them with the model layer's series on a port of its own
+(``serve_worker_metrics``). Gauges of queue depth, jobs by status and each worker's counters
+are set from the backend each time the API's ``/metrics`` is scraped, so they hold for every
+backend; a worker's endpoint leaves them out, or every worker would repeat them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, Histogram
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    GC_COLLECTOR,
+    PLATFORM_COLLECTOR,
+    PROCESS_COLLECTOR,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    start_http_server,
+)
+from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import generate_latest
 
 from novelcrew.hookspecs import hookimpl
+from novelcrew.llm import metrics as model_metrics
+from novelcrew.settings import SettingsError
 
 if TYPE_CHECKING:
     from novelcrew.plugins import Plugins
+    from novelcrew.settings import Settings
 
 DURATION_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, float("inf"))
 
@@ -130,3 +148,84 @@ def set_backend_gauges(stats: dict[str, Any]) -> None:
 def render() -> tuple[bytes, str]:
     """The default registry in the Prometheus text format, and its content type."""
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+
+
+class WorkerMetricsError(RuntimeError):
+    """A worker could not serve its metrics (the port is taken); the message names the
+    settings to change."""
+
+
+class _WebhookCollector:
+    """This process's webhook deliveries under the inline server's gauge names: a worker
+    delivers the webhooks of the jobs it runs. Read at each scrape."""
+
+    def collect(self) -> Iterator[Metric]:
+        from novelcrew import webhooks  # httpx and tenacity: not before a scrape needs them
+
+        deliveries = GaugeMetricFamily(
+            "novelcrew_webhook_deliveries",
+            "Webhook deliveries of this process since it started, by outcome.",
+            labels=["outcome"])
+        for outcome, count in webhooks.webhook_counts().items():
+            deliveries.add_metric([outcome], count)
+        yield deliveries
+        yield GaugeMetricFamily(
+            "novelcrew_webhooks_pending",
+            "Webhook deliveries under way or waiting to be tried again.",
+            value=webhooks.pending_webhooks())
+
+
+def worker_registry() -> CollectorRegistry:
+    """What a worker's endpoint serves: the series of the jobs it runs, as the API's
+    ``/metrics`` shows them for the inline backend (finished jobs, job and crew durations,
+    model calls, tokens and cost, webhooks) and the process collectors. Not the API's
+    counters, nor the backend gauges: every worker would repeat the same queue depth and a
+    ``novelcrew_backend_up`` of 0, which is the API's to say."""
+    registry = CollectorRegistry()
+    for collector in (JOBS_FINISHED, JOB_DURATION, CREW_DURATION, model_metrics.MODEL_CALLS,
+                      model_metrics.MODEL_TOKENS, model_metrics.MODEL_COST,
+                      model_metrics.MODEL_SECONDS, _WebhookCollector(), PROCESS_COLLECTOR,
+                      PLATFORM_COLLECTOR, GC_COLLECTOR):
+        registry.register(collector)
+    return registry
+
+
+def worker_metrics_port(settings: Settings) -> int:
+    """The port this worker serves metrics on: ``NOVELCREW_WORKER_METRICS_PORT`` plus
+    ``NOVELCREW_WORKER_INDEX`` (0: off), so the workers of one host each have their own."""
+    if not settings.worker_metrics_port:
+        return 0
+    port = settings.worker_metrics_port + settings.worker_index
+    if port > 65535:
+        raise SettingsError(
+            f"bad setting NOVELCREW_WORKER_INDEX={settings.worker_index}: "
+            f"NOVELCREW_WORKER_METRICS_PORT={settings.worker_metrics_port} plus the index is "
+            f"{port}, past 65535")
+    return port
+
+
+def serve_worker_metrics(settings: Settings) -> str | None:
+    """Serve ``worker_registry()`` over HTTP from a daemon thread (prometheus_client's
+    ``start_http_server``; any path answers, ``/metrics`` included); its URL, or None when
+    off. A port that cannot be bound raises ``WorkerMetricsError`` naming the settings."""
+    port = worker_metrics_port(settings)
+    if not port:
+        return None
+    host = settings.worker_metrics_host
+    try:
+        start_http_server(port, addr=host, registry=worker_registry())
+    except OSError as exc:
+        how = f"NOVELCREW_WORKER_METRICS_PORT={settings.worker_metrics_port}"
+        if settings.worker_index:
+            how += f" + NOVELCREW_WORKER_INDEX={settings.worker_index}"
+        raise WorkerMetricsError(
+            f"cannot serve worker metrics on {host}:{port} ({how}): {exc.strerror or exc}; "
+            "each worker of a host needs a port of its own: give each its own "
+            "NOVELCREW_WORKER_INDEX (or --index), or another NOVELCREW_WORKER_METRICS_PORT "
+            "(--metrics-port)") from None
+    return worker_metrics_url(host, port)
+
+
+def worker_metrics_url(host: str, port: int) -> str:
+    """Where a worker's metrics answer (an IPv6 address in brackets)."""
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}/metrics"

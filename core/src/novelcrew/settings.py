@@ -121,6 +121,12 @@ class Settings(BaseSettings):
         0.03, gt=0, validation_alias=_env("WORKER_POLL_DELAY_SECONDS")
     )
     worker_grace_seconds: float = Field(30.0, ge=0, validation_alias=_env("WORKER_GRACE_SECONDS"))
+    #: a worker's own Prometheus endpoint (the jobs it runs are counted nowhere else); 0: off.
+    #: Each worker serves on this port plus its ``worker_index``, so several share a host
+    worker_metrics_port: int = Field(0, ge=0, le=65535,
+                                     validation_alias=_env("WORKER_METRICS_PORT"))
+    worker_metrics_host: str = Field("127.0.0.1", validation_alias=_env("WORKER_METRICS_HOST"))
+    worker_index: int = Field(0, ge=0, le=65535, validation_alias=_env("WORKER_INDEX"))
 
     # plugins (None: every installed plugin; empty list: none)
     plugins: Annotated[list[str] | None, NoDecode] = Field(None, validation_alias=_env("PLUGINS"))

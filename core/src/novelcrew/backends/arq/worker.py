@@ -467,10 +467,15 @@ async def serve(settings: Settings, plugins: Plugins | None = None, *,
     to Redis with backoff whenever the connection is lost: it never exits for that."""
     from arq.worker import create_worker
 
+    from novelcrew import metrics
+
     if plugins is None:
         from novelcrew.plugins import get_plugins
 
         plugins = get_plugins()
+    # the jobs this worker ends are counted here, as the inline server counts its own
+    # (served when NOVELCREW_WORKER_METRICS_PORT is set: ``metrics.serve_worker_metrics``)
+    observing = metrics.install(plugins)
     state = WorkerState(settings, plugins, concurrency=concurrency or settings.concurrency,
                         on_ready=on_ready)
     delay = RECONNECT_MIN
@@ -504,6 +509,8 @@ async def serve(settings: Settings, plugins: Plugins | None = None, *,
             delay = min(delay * 2, RECONNECT_MAX)
     finally:
         await state.close()
+        if observing:
+            metrics.uninstall(plugins)
 
 
 def run_worker(settings: Settings, *, concurrency: int | None = None, burst: bool = False,
