@@ -12,6 +12,9 @@ The most specific setting wins, as in CSS or kubectl:
 (``providers.build_provider_llm``). Crews pass their defaults and task name and never read
 these config keys themselves, so a job's settings mean the same whichever crew runs. No
 crewAI here: the API checks a job's config with these models at submission.
+
+Public (docs/hooks.md): a crew's ``config_model`` subclasses ``TaskSampling`` to tighten a
+bound, so its checks of these keys stay core's.
 """
 
 from __future__ import annotations
