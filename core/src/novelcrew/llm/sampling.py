@@ -51,12 +51,6 @@ class TaskSampling(BaseModel):
     max_tokens: int | None = Field(None, ge=1, le=MAX_ANSWER_TOKENS, strict=True,
                                    description="Most tokens per model answer.")
 
-    @field_validator("temperature", mode="before")
-    @classmethod
-    def _integers_too(cls, value: Any) -> Any:
-        """``1`` is a temperature as much as ``1.0`` (strict refuses text and booleans)."""
-        return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
-
     _whole_max_tokens = field_validator("max_tokens", mode="before")(whole_number)
 
 
