@@ -42,7 +42,8 @@ class Cluster:
             "NOVELCREW_LOG_FORMAT": "console",
             "NOVELCREW_LOG_LEVEL": "WARNING",
             "PYTHONPATH": os.pathsep.join(
-                p for p in (str(ARQ_TESTS), os.environ.get("PYTHONPATH", "")) if p
+                p for p in (str(ARQ_TESTS), str(ARQ_TESTS.parent / "helpers"),
+                            os.environ.get("PYTHONPATH", "")) if p
             ),
         })
         self.env = env

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,8 +48,27 @@ def boarder(prompt: str) -> str:
                              "composition": "subject left third"} for n in requested(prompt)]})
 
 
-async def test_a_ready_storyboard_is_stored_and_moves_the_project_to_media_generation(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+CREWS = ["architect", "director", "storyboard", "pathrag", "payload"]
+
+
+@dataclass
+class Payload:
+    """A running Payload server with its seeded project, as the crews and the observer see
+    it: its address in the process settings (which the observer reads) and in
+    ``plugin_config`` (which the tools read)."""
+
+    server: PayloadServer
+    project_id: str
+    plugin_config: dict[str, Any]
+
+    async def project(self) -> dict[str, Any]:
+        config = PayloadConfig(url=self.server.url, api_key=self.server.api_key)
+        async with PayloadClient(config) as client:
+            return await client.get("projects", self.project_id)
+
+
+@pytest.fixture
+def payload(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Payload]:
     server = PayloadServer(data_dir=tmp_path / "payload-db").start()
     try:
         # the observer reads the process settings, as the server and workers do
@@ -57,23 +78,24 @@ async def test_a_ready_storyboard_is_stored_and_moves_the_project_to_media_gener
         for name in ("NOVEL_MOVIE_API_URL", "NOVEL_MOVIE_API_KEY", "NOVELCREW_PLUGINS"):
             monkeypatch.delenv(name, raising=False)
         get_settings.cache_clear()
-        llm = ScriptedLLM(replies={**replies(), "Visual Development Artist": artist,
-                                   "Storyboard Artist": boarder})
-        plugins = make_plugins(
-            entry_points=["architect", "director", "storyboard", "pathrag", "payload"], llm=llm)
-        settings = make_settings(tmp_path / "data", default_model="scripted",
-                                 plugin_config={"payload": {"url": server.url,
-                                                           "api_key": server.api_key}})
-        project_id = str(server.seeded["projectId"])
-        job, events = await run_job(plugins, ["architect", "director", "storyboard"],
-                                    {"story_text": STORY}, settings=settings,
-                                    project_id=project_id)
-        async with PayloadClient(PayloadConfig(url=server.url,
-                                               api_key=server.api_key)) as client:
-            project = await client.get("projects", project_id)
+        yield Payload(server, str(server.seeded["projectId"]),
+                      {"payload": {"url": server.url, "api_key": server.api_key}})
     finally:
         server.stop()
         get_settings.cache_clear()
+
+
+async def test_a_ready_storyboard_is_stored_and_moves_the_project_to_media_generation(
+        tmp_path: Path, payload: Payload) -> None:
+    llm = ScriptedLLM(replies={**replies(), "Visual Development Artist": artist,
+                               "Storyboard Artist": boarder})
+    plugins = make_plugins(entry_points=CREWS, llm=llm)
+    settings = make_settings(tmp_path / "data", default_model="scripted",
+                             plugin_config=payload.plugin_config)
+    job, events = await run_job(plugins, ["architect", "director", "storyboard"],
+                                {"story_text": STORY}, settings=settings,
+                                project_id=payload.project_id)
+    project = await payload.project()
     assert job.status == "succeeded", job.error
     # (the scripted architect's scene openings are not the story's words: its warning is
     # about that, not about Payload or the storyboard)
@@ -98,37 +120,22 @@ async def test_a_ready_storyboard_is_stored_and_moves_the_project_to_media_gener
 
 
 async def test_a_real_storyboard_of_an_offline_plan_leaves_the_project_at_scene_planning(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, payload: Payload) -> None:
     """The stand-in plans in one job; a later storyboard-only job on a real model boards that
     plan from the graph. Payload must not move the project to media generation on it."""
-    server = PayloadServer(data_dir=tmp_path / "payload-db").start()
-    try:
-        monkeypatch.setenv("NOVELCREW_PAYLOAD_URL", server.url)
-        monkeypatch.setenv("NOVELCREW_PAYLOAD_API_KEY", server.api_key)
-        monkeypatch.setenv("NOVELCREW_DATA_DIR", str(tmp_path / "data"))
-        for name in ("NOVEL_MOVIE_API_URL", "NOVEL_MOVIE_API_KEY", "NOVELCREW_PLUGINS"):
-            monkeypatch.delenv(name, raising=False)
-        get_settings.cache_clear()
-        llm = ScriptedLLM(replies={"Visual Development Artist": artist,
-                                   "Storyboard Artist": boarder})
-        plugins = make_plugins(
-            entry_points=["architect", "director", "storyboard", "pathrag", "payload"], llm=llm)
-        payload = {"payload": {"url": server.url, "api_key": server.api_key}}
-        project_id = str(server.seeded["projectId"])
-        planned, _ = await run_job(
-            plugins, ["architect", "director"], {"story_text": STORY}, project_id=project_id,
-            settings=make_settings(tmp_path / "data", default_model="offline",
-                                   plugin_config=payload))
-        job, _ = await run_job(
-            plugins, ["storyboard"], {}, project_id=project_id,
-            settings=make_settings(tmp_path / "data", default_model="scripted",
-                                   plugin_config=payload))
-        async with PayloadClient(PayloadConfig(url=server.url,
-                                               api_key=server.api_key)) as client:
-            project = await client.get("projects", project_id)
-    finally:
-        server.stop()
-        get_settings.cache_clear()
+    llm = ScriptedLLM(replies={"Visual Development Artist": artist,
+                               "Storyboard Artist": boarder})
+    plugins = make_plugins(entry_points=CREWS, llm=llm)
+    planned, _ = await run_job(
+        plugins, ["architect", "director"], {"story_text": STORY},
+        project_id=payload.project_id,
+        settings=make_settings(tmp_path / "data", default_model="offline",
+                               plugin_config=payload.plugin_config))
+    job, _ = await run_job(
+        plugins, ["storyboard"], {}, project_id=payload.project_id,
+        settings=make_settings(tmp_path / "data", default_model="scripted",
+                               plugin_config=payload.plugin_config))
+    project = await payload.project()
     assert planned.status == "succeeded", planned.error
     assert job.status == "succeeded", job.error
     assert llm.calls  # the storyboard's own calls went to the (scripted) real model

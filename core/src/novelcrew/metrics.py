@@ -63,6 +63,10 @@ JOBS_BY_STATUS = Gauge("novelcrew_jobs", "Jobs in the store, by status.", ["stat
 LIVE_WORKERS = Gauge("novelcrew_live_workers", "Workers with a live heartbeat (arq backend).")
 WORKER_RUNNING = Gauge("novelcrew_worker_running_jobs", "Jobs a worker runs now (arq backend).",
                        ["worker"])
+#: what each arq worker counts, in its Redis hash and in ``/stats``; defined here, below the
+#: arq backend (``keys.py`` takes it from here), so that its worker may import this module
+WORKER_COUNTERS = ("jobs_done", "jobs_failed", "jobs_retried", "jobs_handed_back",
+                   "jobs_recovered", "jobs_lost")
 WORKER_JOBS = Gauge("novelcrew_worker_jobs", "Jobs a worker has handled since it started, by "
                     "outcome: each jobs_<outcome> counter of /stats (arq backend).",
                     ["worker", "outcome"])
@@ -139,10 +143,9 @@ def set_backend_gauges(stats: dict[str, Any]) -> None:
             if not worker.get("alive"):
                 continue
             WORKER_RUNNING.labels(worker["id"]).set(len(worker.get("running", [])))
-            # every ``jobs_<outcome>`` counter the worker keeps, so none is left out
-            for name, count in worker.items():
-                if name.startswith("jobs_") and isinstance(count, int):
-                    WORKER_JOBS.labels(worker["id"], name.removeprefix("jobs_")).set(count)
+            for name in WORKER_COUNTERS:
+                outcome = name.removeprefix("jobs_")
+                WORKER_JOBS.labels(worker["id"], outcome).set(worker.get(name, 0))
 
 
 def render() -> tuple[bytes, str]:

@@ -42,6 +42,23 @@ async def test_the_native_route_takes_valid_options_and_refuses_bad_ones(
     assert jobs["count"] == 1  # nothing refused was queued
 
 
+async def test_a_number_option_takes_an_integer_and_refuses_text_and_booleans(
+    client: httpx.AsyncClient,
+) -> None:
+    """``temperature`` and ``max_cost_usd`` are numbers: ``1`` is ``1.0`` (a strict pydantic
+    float takes an int, as PEP 484's numeric tower has it); ``"1"`` and ``true`` stay refused."""
+    config = {"temperature": 1, "max_cost_usd": 2}
+    ok = await client.post("/jobs", json={"crews": ["echo"], "inputs": {"story_text": "a b"},
+                                          "config": config})
+    assert ok.status_code == 202, ok.text
+    assert ok.json()["config"] == config
+    for bad in ({"max_cost_usd": True}, {"max_cost_usd": "1"}, {"temperature": "1"},
+                {"tasks": {"t": {"temperature": False}}}):
+        r = await client.post("/jobs", json={"crews": ["echo"], "inputs": {"story_text": "a"},
+                                             "config": bad})
+        assert r.status_code == 422, (bad, r.text)
+
+
 async def test_crews_execute_takes_them_too(client: httpx.AsyncClient) -> None:
     config = {"cache": False, "max_cost_usd": 1.25, "max_tokens_total": 5000}
     ok = await client.post("/crews/execute", json={

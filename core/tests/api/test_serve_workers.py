@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 from nc_redis_server import start_redis
+from nc_subprocess import HELPERS
 
 from novelcrew.cli.serve import restart_delay
 from novelcrew_sdk.testing import free_port, wait_for_http
@@ -66,7 +67,8 @@ def workers(tmp_path: Path, redis_url: str, port: int) -> Iterator[subprocess.Po
                 NOVELCREW_API_KEYS=f"{KEY},{OTHER}",
                 NOVELCREW_RATE_LIMIT_PER_MINUTE=str(LIMIT),
                 NOVELCREW_DATA_DIR=str(tmp_path / "data"),
-                NOVELCREW_PLUGIN_MODULES="nc_arq_crews", PYTHONPATH=str(ARQ_TESTS),
+                NOVELCREW_PLUGIN_MODULES="nc_arq_crews",
+                PYTHONPATH=os.pathsep.join([str(ARQ_TESTS), HELPERS]),
                 NOVELCREW_CPU_AFFINITY=",".join(map(str, CPUS))))
     try:
         yield proc

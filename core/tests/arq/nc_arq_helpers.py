@@ -10,6 +10,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from nc_subprocess import HELPERS
+
 from novelcrew.backends.arq import ArqBackend
 from novelcrew.jobs import Job, JobCreate, JobEvent
 
@@ -33,7 +35,8 @@ def worker_env(redis_url: str, root: str, data_dir: Path, **extra: object) -> di
         "NOVELCREW_WORKER_POLL_DELAY_SECONDS": "0.02",
         "NOVELCREW_WORKER_GRACE_SECONDS": "5",
         "NOVELCREW_LOG_FORMAT": "console",
-        "PYTHONPATH": os.pathsep.join([str(HERE), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+        "PYTHONPATH": os.pathsep.join([str(HERE), HELPERS,  # nc_arq_crews imports helpers
+                                       env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
     })
     env.update({f"NOVELCREW_{k.upper()}": str(v) for k, v in extra.items()})
     return env

@@ -216,9 +216,9 @@ async def test_a_job_over_the_time_limit_fails_as_timeout(tmp_path: Path, plugin
         await backend.stop()
 
 
-async def wait_straggler(job_id: str) -> None:
+async def wait_straggler(marker: Path) -> None:
     for _ in range(500):
-        if testcrews.STRAGGLERS.get(job_id) == "reported":
+        if marker.exists():
             await asyncio.sleep(0.2)  # what it sent the loop has been handled
             return
         await asyncio.sleep(0.02)
@@ -235,9 +235,9 @@ async def test_a_timed_out_jobs_thread_writes_nothing_after_it_ended(
     await backend.start()
     try:
         job = await backend.submit(Job(crews=["straggler"], inputs={
-            "story_text": "one two", "call_seconds": 0.8}))
+            "marker": str(tmp_path / "reported"), "call_seconds": 0.8}))
         await wait_status(backend, job.id, JobStatus.failed)
-        await wait_straggler(job.id)
+        await wait_straggler(tmp_path / "reported")
         done = await backend.get(job.id)
         assert done.status is JobStatus.failed and done.error is not None
         assert done.error.type == "timeout"
@@ -253,13 +253,13 @@ async def test_a_failed_attempts_thread_writes_nothing_into_the_next_attempt(
     """A transient failure runs the job again (same job, attempt 2) while attempt 1's thread
     still runs: what that thread reports later lands in neither the waiting record nor the
     next attempt's result."""
-    testcrews.FLAKY_FAILURES.clear()
     backend = InlineBackend(plugins, make_settings(tmp_path, job_max_attempts=2))
     await backend.start()
     try:
         job = await backend.submit(Job(crews=["straggler"], inputs={
-            "story_text": "one two", "call_seconds": 0.3, "fail_first": True}))
-        await wait_straggler(job.id)
+            "marker": str(tmp_path / "reported"), "call_seconds": 0.3,
+            "fail_first": str(tmp_path / "attempts")}))
+        await wait_straggler(tmp_path / "reported")
         done = await wait_status(backend, job.id, JobStatus.succeeded)
         assert done.attempts == 2 and done.partial == {}
         types = [e.type for e in await backend.store.events(job.id)]
@@ -388,14 +388,11 @@ def test_crewai_is_imported_in_a_thread_before_the_first_crew_with_agents(
 ) -> None:
     """Importing crewAI takes seconds: on the event loop it would stall the whole server."""
     import ast
-    import subprocess
-    import sys
 
-    proc = subprocess.run(
-        [sys.executable, "-c", WARMUP_SCRIPT, str(tmp_path / "data"),
-         str(Path(__file__).parent)],
-        capture_output=True, text=True, timeout=280,
-    )
+    from nc_subprocess import run_script  # testcrews imports the shared helpers
+
+    proc = run_script(WARMUP_SCRIPT, str(tmp_path / "data"), str(Path(__file__).parent),
+                      cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     last = proc.stdout.strip().splitlines()[-1]  # (unconfigured structlog prints too)
     plain, after_plain, agentic, importing = last.split(" ", 3)

@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 from nc_plugin_dists import dist_info
+from nc_subprocess import HELPERS
 
 from novelcrew.backends.inline.store import SQLiteStore
 from novelcrew.jobs import JobStatus
@@ -33,7 +34,9 @@ def install_plugin(site: Path) -> Path:
 
 def start_server(data_dir: Path, site: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(HERE)]),
+    # testcrews, and the shared helper it imports
+    path = os.pathsep.join([str(site), str(HERE), HELPERS])
+    env = {**os.environ, "PYTHONPATH": path,
            "NOVELCREW_PLUGINS": "slowcrews", "NOVELCREW_DATA_DIR": str(data_dir),
            "NOVELCREW_CONCURRENCY": "2", "NOVELCREW_LOG_LEVEL": "WARNING"}
     env.pop("NOVELCREW_API_KEYS", None)

@@ -7,12 +7,10 @@ count how many times each job's crew really ran to its end.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
+from nc_straggler import STRAGGLER
 from pydantic import BaseModel
 
 from novelcrew import Crew, RunContext, hookimpl
@@ -105,46 +103,6 @@ async def threaded(ctx: RunContext, inputs: SlowIn) -> SlowOut:
     return SlowOut(words=len(inputs.story_text.split()), steps=inputs.steps)
 
 
-class StragglerIn(BaseModel):
-    story_text: str
-    #: how long the thread's "model call" takes, deaf to cancellation (a request in flight)
-    call_seconds: float = 0.5
-    #: the first attempt fails transiently at once, leaving its thread running
-    fail_first: bool = False
-
-
-#: job id -> what the ``straggler`` crew's thread last did: "calling", then "reported"
-STRAGGLERS: dict[str, str] = {}
-
-
-async def straggler(ctx: RunContext, inputs: StragglerIn) -> SlowOut:
-    """A thread that outlives its run, as a crewAI thread waiting on a model's answer does
-    after a timeout: when the answer comes it reports the call, a partial result and a
-    finished task to the job's loop, as crewAI's callbacks and the model layer do."""
-    loop = asyncio.get_running_loop()
-    await ctx.add_tasks(1)
-
-    def work() -> None:
-        STRAGGLERS[ctx.job_id] = "calling"
-        time.sleep(inputs.call_seconds)
-        ctx.emit_threadsafe("llm_call", "a late answer", model="offline")
-        for coro in (ctx.publish_partial("late", 1, {"from": "an ended run"}),
-                     ctx.task_finished("late task")):
-            with contextlib.suppress(Exception):
-                asyncio.run_coroutine_threadsafe(coro, loop).result(5)
-        STRAGGLERS[ctx.job_id] = "reported"
-
-    thread = threading.Thread(target=work, daemon=True)
-    if inputs.fail_first and ctx.job_id not in FLAKY_FAILURES:
-        FLAKY_FAILURES[ctx.job_id] = 1
-        thread.start()
-        raise TransientError("provider unavailable")
-    if not inputs.fail_first:
-        thread.start()
-        await asyncio.to_thread(thread.join)
-    return SlowOut(words=len(inputs.story_text.split()), steps=1)
-
-
 class TestCrews:
     @hookimpl
     def register_crews(self, register: Any) -> None:
@@ -156,8 +114,7 @@ class TestCrews:
                       output_model=SlowOut, run=threaded))
         register(Crew(name="slow", description="Counts words slowly.", input_model=SlowIn,
                       output_model=SlowOut, run=slow))
-        register(Crew(name="straggler", description="Leaves a thread behind.",
-                      input_model=StragglerIn, output_model=SlowOut, run=straggler))
+        register(STRAGGLER)
         register(Crew(name="flaky", description="Fails transiently first.",
                       input_model=FlakyIn, output_model=SlowOut, run=flaky))
 

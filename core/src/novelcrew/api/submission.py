@@ -166,11 +166,6 @@ class JobOptions(JobSampling):
     max_tokens_total: int | None = Field(None, ge=1, strict=True,
                                          description="Stop the job once it used this many tokens.")
 
-    @field_validator("max_cost_usd", mode="before")
-    @classmethod
-    def _integers_are_numbers(cls, value: Any) -> Any:
-        return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
-
     _whole_total = field_validator("max_tokens_total", mode="before")(whole_number)
 
 

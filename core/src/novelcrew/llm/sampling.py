@@ -12,6 +12,9 @@ The most specific setting wins, as in CSS or kubectl:
 (``providers.build_provider_llm``). Crews pass their defaults and task name and never read
 these config keys themselves, so a job's settings mean the same whichever crew runs. No
 crewAI here: the API checks a job's config with these models at submission.
+
+Public (docs/hooks.md): a crew's ``config_model`` subclasses ``TaskSampling`` to tighten a
+bound, so its checks of these keys stay core's.
 """
 
 from __future__ import annotations
@@ -47,12 +50,6 @@ class TaskSampling(BaseModel):
                                       description="Sampling temperature, 0-2.")
     max_tokens: int | None = Field(None, ge=1, le=MAX_ANSWER_TOKENS, strict=True,
                                    description="Most tokens per model answer.")
-
-    @field_validator("temperature", mode="before")
-    @classmethod
-    def _integers_too(cls, value: Any) -> Any:
-        """``1`` is a temperature as much as ``1.0`` (strict refuses text and booleans)."""
-        return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
     _whole_max_tokens = field_validator("max_tokens", mode="before")(whole_number)
 

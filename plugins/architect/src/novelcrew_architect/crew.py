@@ -22,6 +22,7 @@ from pydantic import BaseModel, ValidationError
 from novelcrew.context import RunContext
 from novelcrew.crewai.yaml_config import fill
 from novelcrew.errors import InvalidInput, JobCancelled, JobError, describe_error
+from novelcrew.llm.sampling import whole_number
 from novelcrew_architect.chunking import Chunk, split_story
 from novelcrew_architect.crew_config import (
     ANALYSE_TASK,
@@ -39,7 +40,6 @@ from novelcrew_architect.models import (
     StoryAnalysis,
     StorySynthesis,
     compact_schema,
-    whole_number,
 )
 from novelcrew_architect.story import UNTITLED, Story, load_story
 from novelcrew_architect.summary import summarise

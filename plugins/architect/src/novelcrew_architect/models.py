@@ -17,6 +17,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from novelcrew.llm.sampling import MAX_ANSWER_TOKENS, TaskSampling, whole_number
+
 
 def _text_list(value: Any) -> Any:
     """Accept a single string where a list of strings is expected (models do this)."""
@@ -24,15 +26,6 @@ def _text_list(value: Any) -> Any:
         return [value] if value.strip() else []
     if value is None:
         return []
-    return value
-
-
-def whole_number(value: Any) -> Any:
-    """``4000.0`` is the whole number 4000, as core's check of ``config.max_tokens`` takes it
-    (a JSON client may only have floats); text, booleans and fractions stay as they are, for
-    the strict fields to refuse."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
     return value
 
 
@@ -56,23 +49,12 @@ class Preferences(BaseModel):
         return "; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in items.items())
 
 
-class TaskOptions(BaseModel):
+class TaskOptions(TaskSampling):
     """One task's sampling in a job's ``config.tasks``."""
 
-    model_config = ConfigDict(extra="allow")
-
-    temperature: float | None = Field(None, ge=0, le=2, strict=True)
     max_tokens: int | None = Field(
-        None, ge=256, strict=True,
+        None, ge=256, le=MAX_ANSWER_TOKENS, strict=True,
         description="room for the answer: below 256 a chunk's scene list cannot fit")
-
-    @field_validator("temperature", mode="before")
-    @classmethod
-    def _whole_numbers_too(cls, value: Any) -> Any:
-        """``1`` is a temperature as much as ``1.0`` (strict only refuses text and booleans)."""
-        return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
-
-    _whole_max_tokens = field_validator("max_tokens", mode="before")(whole_number)
 
 
 class ArchitectConfig(TaskOptions):

@@ -19,6 +19,8 @@ from pydantic import (
     model_validator,
 )
 
+from novelcrew.llm.sampling import MAX_ANSWER_TOKENS, TaskSampling
+
 _RANGE_RE = re.compile(r"^\s*(\d+)\s*(?:-|\u2013|\.\.)\s*(\d+)\s*$")
 MAX_SCENE_NUMBER = 10_000
 #: what ``scenes`` accepts, as API users see it (validated into sorted numbers)
@@ -158,32 +160,12 @@ class Constraints(BaseModel):
         return out
 
 
-def whole_number(value: Any) -> Any:
-    """``4000.0`` is the whole number 4000, as core's check of ``config.max_tokens`` takes it
-    (a JSON client may only have floats); text, booleans and fractions stay as they are, for
-    the strict fields to refuse."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
-class TaskOptions(BaseModel):
+class TaskOptions(TaskSampling):
     """One task's sampling in a job's ``config.tasks``."""
 
-    model_config = ConfigDict(extra="allow")
-
-    temperature: float | None = Field(None, ge=0, le=2, strict=True)
     max_tokens: int | None = Field(
-        None, ge=256, strict=True, description="room for the answer: below 256 a scene's "
-        "breakdown or shot list cannot fit")
-
-    @field_validator("temperature", mode="before")
-    @classmethod
-    def _whole_numbers_too(cls, value: Any) -> Any:
-        """``1`` is a temperature as much as ``1.0`` (strict only refuses text and booleans)."""
-        return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
-
-    _whole_max_tokens = field_validator("max_tokens", mode="before")(whole_number)
+        None, ge=256, le=MAX_ANSWER_TOKENS, strict=True, description="room for the answer: "
+        "below 256 a scene's breakdown or shot list cannot fit")
 
 
 class DirectorOptions(TaskOptions):

@@ -320,28 +320,13 @@ def plan_units(story: Story, config: StoryboardConfig, budget: int, characters: 
                               config.tasks[task].description, config.tasks[task].expected_output)))
         return max(800, (budget - CREWAI_OVERHEAD_TOKENS) * 4 - 2 * fixed)
 
-    units: list[Unit] = []
     limit = room("character_looks")
     per = max(400, min(limit // 3, MAX_EXCERPT_CHARS * 2))
-    batch: list[tuple[str, str]] = []
-    for cid in characters:
-        text = character_material(story, cid, per)
-        if batch and (len(batch) >= MAX_BATCH or sum(len(t) for _, t in batch) + len(text) > limit):
-            units.append(_unit("character_looks", "Characters", batch))
-            batch = []
-        batch.append((cid, text))
-    if batch:
-        units.append(_unit("character_looks", "Characters", batch))
+    units = _batched("character_looks", "Characters", limit,
+                     [(cid, character_material(story, cid, per)) for cid in characters])
     limit = room("location_looks")
-    batch = []
-    for lid in locations:
-        text = location_material(story, lid)[:limit // 2]
-        if batch and (len(batch) >= MAX_BATCH or sum(len(t) for _, t in batch) + len(text) > limit):
-            units.append(_unit("location_looks", "Locations", batch))
-            batch = []
-        batch.append((lid, text))
-    if batch:
-        units.append(_unit("location_looks", "Locations", batch))
+    units += _batched("location_looks", "Locations", limit,
+                      [(lid, location_material(story, lid)[:limit // 2]) for lid in locations])
     overview = "\n".join(x for x in (
         f"Title: {story.title}" if story.title else "", f"Logline: {story.logline}"
         if story.logline else "", f"Genre: {story.genre}" if story.genre else "",
@@ -353,6 +338,21 @@ def plan_units(story: Story, config: StoryboardConfig, budget: int, characters: 
         units.append(Unit("shot_prompts", f"Scene {scene.number}: board",
                           [str(shot.number) for shot in scene.shots],
                           scene_material(story, scene, limit), scene=scene.number))
+    return units
+
+
+def _batched(task: str, label: str, limit: int, items: list[tuple[str, str]]) -> list[Unit]:
+    """``(id, material)`` pairs as few units of ``task`` as fit: at most ``MAX_BATCH`` ids and
+    ``limit`` characters of material each (one id alone may have more)."""
+    units: list[Unit] = []
+    batch: list[tuple[str, str]] = []
+    for cid, text in items:
+        if batch and (len(batch) >= MAX_BATCH or sum(len(t) for _, t in batch) + len(text) > limit):
+            units.append(_unit(task, label, batch))
+            batch = []
+        batch.append((cid, text))
+    if batch:
+        units.append(_unit(task, label, batch))
     return units
 
 

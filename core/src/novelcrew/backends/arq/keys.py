@@ -14,14 +14,15 @@ from dataclasses import dataclass
 
 from arq.constants import in_progress_key_prefix
 
+from novelcrew import metrics
+
 #: The arq function every enqueued novelcrew job calls.
 RUN_JOB_FUNCTION = "run_job"
 
 ARQ_IN_PROGRESS = in_progress_key_prefix
 
 #: what each worker counts, kept in its hash (``Keys.worker``) and shown by ``/stats``
-WORKER_COUNTERS = ("jobs_done", "jobs_failed", "jobs_retried", "jobs_handed_back",
-                   "jobs_recovered", "jobs_lost")
+WORKER_COUNTERS = metrics.WORKER_COUNTERS
 
 
 @dataclass(frozen=True)
