@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from storyboard_fixtures import ARTIST, BOARDER, artist_reply, final, previous, shots_reply
 
 from novelcrew import Tool, hookimpl
@@ -138,12 +139,23 @@ async def test_a_graph_outage_is_a_warning_of_no_shot(tmp_path: Path) -> None:
 
 def test_the_details_must_match_the_words() -> None:
     board = {"warnings": ["a"], "warning_details": [{"kind": "not_in_frame", "message": "b"}]}
-    try:
+    with pytest.raises(ValueError, match="warning_details must hold one entry per warning"):
         Storyboard.model_validate(board)
-    except ValueError as exc:
-        assert "warning_details must hold one entry per warning" in str(exc)
-    else:
-        raise AssertionError("mismatched warning_details were accepted")
+    # a shot's flags are the kinds of the warnings that list it, no more, no less
+    shot = {"id": "s001-sh01", "scene_id": "s001", "scene_number": 1, "number": 1,
+            "image_prompt": "x", "motion_prompt": "x", "negative_prompt": "x",
+            "duration_seconds": 2, "aspect_ratio": "16:9", "seed_hint": 1,
+            "clips": [{"index": 1, "start_seconds": 0, "duration_seconds": 2,
+                       "image_prompt": "x", "motion_prompt": "x", "seed_hint": 1}]}
+    warned = {"scenes": [{"id": "s001", "number": 1, "shots": [shot]}],
+              "totals": {"scenes": 1, "shots": 1}, "ready_for_media_generation": True,
+              "warnings": ["m"], "warning_details": [
+                  {"kind": "not_in_frame", "scene": 1, "shots": [1],
+                   "shot_ids": ["s001-sh01"], "message": "m"}]}
+    with pytest.raises(ValueError, match=r"shot s001-sh01: warning_kinds \[\] are not the kinds"):
+        Storyboard.model_validate(warned)
+    shot["warning_kinds"] = ["not_in_frame"]
+    assert Storyboard.model_validate(warned).scenes[0].shots[0].warning_kinds == ["not_in_frame"]
     # a result stored before the details existed still reads
     assert Storyboard.model_validate({"warnings": ["a"]}).warning_details == []
     assert StoryboardWarning(kind="time_of_day_clash", message="m").shots == []

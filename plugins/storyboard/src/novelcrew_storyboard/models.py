@@ -166,8 +166,9 @@ class StoryboardWarning(BaseModel):
         "(`scenes[].shots[].id`), in any scene: each of them lists `kind` in its "
         "`warning_kinds`.")
     characters: list[str] = Field(
-        default_factory=list, description="Character ids it concerns: the person named but "
-        "not in frame, or whose look fell back to the plan's words.")
+        default_factory=list, description="Character ids it concerns (the analysis's ids): "
+        "the person named but not in frame (who may be in no frame at all, so not in the "
+        "bible), or those whose look fell back to the plan's words.")
     locations: list[str] = Field(
         default_factory=list,
         description="Location ids whose look fell back to the plan's words.")
@@ -303,4 +304,10 @@ class Storyboard(BaseModel):
                 [w.message for w in self.warning_details] != self.warnings:
             raise ValueError("warning_details must hold one entry per warning, with its "
                              "message, in the same order")
+        for shot in shots:
+            kinds = list(dict.fromkeys(w.kind for w in self.warning_details
+                                       if shot.id in w.shot_ids))
+            if shot.warning_kinds != kinds:
+                raise ValueError(f"shot {shot.id}: warning_kinds {shot.warning_kinds} are not "
+                                 f"the kinds of the warnings that list it ({kinds})")
         return self
