@@ -352,7 +352,8 @@ async def test_a_storyboards_warnings_reach_novel_movie_and_the_project_advances
     assert stored["workflowStatus"]["currentStep"] == "media-generation"
     # the operator's log counts them
     assert any(r.getMessage() == f"payload project {project['id']}: storyboard finished -> "
-               "media-generation (storyboard stored with 2 warnings to check)"
+               "media-generation (storyboard stored with 2 warnings to check: 1 not_in_frame, "
+               "1 time_of_day_clash)"
                for r in caplog.records), [r.getMessage() for r in caplog.records]
 
     # a storyboard without warnings says so with an empty list, replacing the earlier ones
