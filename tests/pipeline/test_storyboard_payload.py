@@ -112,6 +112,8 @@ async def test_a_ready_storyboard_is_stored_and_moves_the_project_to_media_gener
     assert stored["scenes"] == board["scenes"] and stored["bible"] == board["bible"]
     assert stored["totals"] == board["totals"] and stored["ready_for_media_generation"] is True
     assert stored["warnings"] == board["warnings"] and "model" not in stored
+    assert stored["warning_details"] == board["warning_details"]
+    assert [d["message"] for d in stored["warning_details"]] == stored["warnings"]
     shots = [shot for scene in stored["scenes"] for shot in scene["shots"]]
     assert shots and all(shot["image_prompt"] and shot["motion_prompt"] and shot["clips"]
                          for shot in shots)

@@ -228,6 +228,21 @@ def test_the_storyboard_reads_as_the_media_step_takes_it(server: str, browser: W
     for x in (shot, inserts[0]):
         assert f"negative: {x['negative_prompt']}" in d.find_element(
             By.CSS_SELECTOR, f"#storyboard .sb-shot[data-shot='{x['id']}']").text
+    # each warning with its kind, and on exactly the shots it concerns what to check first
+    details = board["warning_details"]
+    assert details and [d["message"] for d in details] == board["warnings"]
+    listed = d.find_elements(By.CSS_SELECTOR, "#storyboard-warnings li")
+    assert [li.get_attribute("data-kind") for li in listed] == [x["kind"] for x in details]
+    assert listed[0].text == f"someone named is not in frame: {details[0]['message']}"
+    warned = {i for x in details for i in x["shot_ids"]}
+    for x in (x for s in board["scenes"] for x in s["shots"]):
+        shown = d.find_element(By.CSS_SELECTOR, f"#storyboard .sb-shot[data-shot='{x['id']}']")
+        if x["id"] in warned:
+            assert shown.get_attribute("data-warnings") == " ".join(x["warning_kinds"])
+            assert "Check before generating: someone named is not in frame" in shown.text
+            assert all(w["message"] in shown.text for w in details if x["id"] in w["shot_ids"])
+        else:
+            assert "Check before generating" not in shown.text, x["id"]
     assert console_errors(d) == []
 
 

@@ -158,6 +158,31 @@ def test_the_report_names_people_and_closes_each_shooting_day() -> None:
     assert "Rosa Amati : \u201cYou're early.\u201d" in text
 
 
+def test_the_report_shows_each_storyboard_warning_and_the_shots_to_check() -> None:
+    message = ("scene 1: Theo Lind is named in shot 2 but not in frame, so no reference image "
+               "goes with the prompt: check before generating")
+    record = job()
+    shot = {"subjects": ["rosa-amati"], "image_prompt": "x", "duration_seconds": 3}
+    record["result"]["storyboard"] = {
+        "bible": {"characters": []}, "warnings": [message],
+        "warning_details": [{"kind": "not_in_frame", "scene": 1, "shots": [2],
+                             "shot_ids": ["s001-sh02"], "message": message}],
+        "scenes": [{"number": 1, "shots": [
+            {**shot, "id": "s001-sh01", "warning_kinds": []},
+            {**shot, "id": "s001-sh02", "warning_kinds": ["not_in_frame"]}]}]}
+    html = export(record, "report.html")[1].decode()
+    text = re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html)))
+    assert f"Check before generating not in frame : {message}" in text
+    assert "Shot In frame Image prompt Motion prompt Sec Check" in text
+    assert "s001-sh01 Rosa Amati x 3 s001-sh02 Rosa Amati x 3 not in frame" in text
+    # a storyboard without warnings keeps its table as it was
+    for s in record["result"]["storyboard"]["scenes"][0]["shots"]:
+        s["warning_kinds"] = []
+    record["result"]["storyboard"].update(warnings=[], warning_details=[])
+    html = export(record, "report.html")[1].decode()
+    assert "Check" not in html
+
+
 def test_a_format_without_its_crew_is_unavailable() -> None:
     record = job()
     del record["result"]["director"]

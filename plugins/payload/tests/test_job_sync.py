@@ -18,7 +18,7 @@ from novelcrew.plugins import Plugins, load, register_module
 from novelcrew.settings import Settings
 from novelcrew_payload import PayloadClient, PayloadConfig, PayloadError
 from novelcrew_payload.testing import PayloadServer
-from novelcrew_payload.workflow import OFFLINE_MARK
+from novelcrew_payload.workflow import OFFLINE_MARK, storyboard_from_output
 from novelcrew_sdk import run_job
 
 # two tiny crews shaped like the real architect and director ------------------------------
@@ -85,6 +85,7 @@ class StoryboardInput(BaseModel):
     board_offline: bool = False  # as the offline stand-in: offline, not ready
     board_shots: bool = True  # False: no shots, so nothing to generate from
     board_warnings: list[str] = []  # what the real crew warns of, to check before generating
+    board_details: list[dict[str, Any]] = []  # the same as data, as the real crew gives them
 
 
 class FakeStoryboard(BaseModel):
@@ -99,6 +100,7 @@ class FakeStoryboard(BaseModel):
     ready_for_media_generation: bool
     note: str | None = None
     warnings: list[str] = []
+    warning_details: list[dict[str, Any]] = []
     model: dict[str, Any] = {}
 
 
@@ -108,7 +110,11 @@ async def run_storyboard(ctx: RunContext, inputs: StoryboardInput) -> FakeStoryb
     scenes = [{"id": f"s{s['number']:03d}", "number": s["number"], "shots": [
         {"id": f"s{s['number']:03d}-sh{n:02d}", "number": n, "subjects": ["maya"],
          "image_prompt": f"{phrase}. {s['summary']}.", "motion_prompt": "slow push in.",
-         "duration_seconds": 3, "clips": [{"index": 1, "duration_seconds": 3}]}
+         "duration_seconds": 3, "clips": [{"index": 1, "duration_seconds": 3}],
+         # each shot names the kinds of the warnings that concern it, as the real crew does
+         "warning_kinds": list(dict.fromkeys(
+             d["kind"] for d in inputs.board_details
+             if f"s{s['number']:03d}-sh{n:02d}" in d.get("shot_ids", [])))}
         for n in (1, 2)] if inputs.board_shots else []} for s in plan.get("scenes", [])]
     shots = sum(len(s["shots"]) for s in scenes)
     return FakeStoryboard(
@@ -118,7 +124,8 @@ async def run_storyboard(ctx: RunContext, inputs: StoryboardInput) -> FakeStoryb
         offline=inputs.board_offline,
         ready_for_media_generation=bool(shots) and not inputs.board_offline,
         note="made by the offline stand-in" if inputs.board_offline else None,
-        warnings=inputs.board_warnings, model={"offline": inputs.board_offline})
+        warnings=inputs.board_warnings, warning_details=inputs.board_details,
+        model={"offline": inputs.board_offline})
 
 
 class FakeCrews:
@@ -305,6 +312,13 @@ SHOT_WARNINGS = [
     "scene 2 is NIGHT but the shot's action says \u201cmorning sun\u201d (shot 1): check "
     "before generating",
 ]
+#: the same as data (novelcrew_storyboard.StoryboardWarning)
+SHOT_WARNING_DETAILS = [
+    {"kind": "not_in_frame", "scene": 1, "shots": [2], "shot_ids": ["s001-sh02"],
+     "characters": ["tom"], "locations": [], "message": SHOT_WARNINGS[0]},
+    {"kind": "time_of_day_clash", "scene": 2, "shots": [1], "shot_ids": ["s002-sh01"],
+     "characters": [], "locations": [], "message": SHOT_WARNINGS[1]},
+]
 
 
 async def test_a_storyboards_warnings_reach_novel_movie_and_the_project_advances(
@@ -315,7 +329,8 @@ async def test_a_storyboards_warnings_reach_novel_movie_and_the_project_advances
     project = await new_project(name="Warned storyboard")
     job, events = await run_job(plugins_with(), ["architect", "director", "storyboard"],
                                 {"story_text": "The lamp fails. Tom swims.",
-                                 "board_warnings": SHOT_WARNINGS},
+                                 "board_warnings": SHOT_WARNINGS,
+                                 "board_details": SHOT_WARNING_DETAILS},
                                 settings=settings, project_id=str(project["id"]))
     assert job.status == "succeeded" and warnings(events) == []
     # what Novel Movie's media step reads: the project from Payload's REST API, as it is
@@ -327,13 +342,18 @@ async def test_a_storyboards_warnings_reach_novel_movie_and_the_project_advances
     stored = answer.json()
     board = stored["generatedContent"]["storyboard"]
     assert board["warnings"] == SHOT_WARNINGS
+    # and as data, so the media step skips or flags exactly those shots without parsing words
+    assert board["warning_details"] == SHOT_WARNING_DETAILS
+    assert [[shot["warning_kinds"] for shot in scene["shots"]] for scene in board["scenes"]] \
+        == [[[], ["not_in_frame"]], [["time_of_day_clash"], []]]
     assert board == stored_board(job.result["storyboard"])
     # per-shot and advisory: a ready storyboard with warnings advances, the warnings beside it
     assert board["ready_for_media_generation"] is True
     assert stored["workflowStatus"]["currentStep"] == "media-generation"
     # the operator's log counts them
     assert any(r.getMessage() == f"payload project {project['id']}: storyboard finished -> "
-               "media-generation (storyboard stored with 2 warnings to check)"
+               "media-generation (storyboard stored with 2 warnings to check: 1 not_in_frame, "
+               "1 time_of_day_clash)"
                for r in caplog.records), [r.getMessage() for r in caplog.records]
 
     # a storyboard without warnings says so with an empty list, replacing the earlier ones
@@ -345,6 +365,7 @@ async def test_a_storyboards_warnings_reach_novel_movie_and_the_project_advances
             f"/api/projects/{project['id']}",
             headers={"Authorization": f"users API-Key {payload_server.api_key}"})).json()
     assert again["generatedContent"]["storyboard"]["warnings"] == []
+    assert again["generatedContent"]["storyboard"]["warning_details"] == []
 
 
 async def test_a_storyboard_not_ready_is_stored_but_never_advances(
@@ -553,3 +574,14 @@ async def test_jobs_without_a_project_or_without_payload_leave_it_alone(
     assert job.status == "succeeded" and warnings(events) == []
     untouched = await payload.get("projects", project["id"])
     assert untouched["workflowStatus"]["currentStep"] == "project-setup"
+
+
+def test_a_storyboard_made_before_its_warnings_were_data_stores_an_empty_list() -> None:
+    """An older storyboard crew gives only the words; Payload still gets the key, and entries
+    that are not objects are not stored as if they were."""
+    older = {"bible": {}, "scenes": [], "warnings": SHOT_WARNINGS}
+    board = storyboard_from_output(older)
+    assert board is not None
+    assert board["warnings"] == SHOT_WARNINGS and board["warning_details"] == []
+    board = storyboard_from_output({**older, "warning_details": [SHOT_WARNING_DETAILS[0], "x"]})
+    assert board is not None and board["warning_details"] == [SHOT_WARNING_DETAILS[0]]

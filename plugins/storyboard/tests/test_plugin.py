@@ -63,7 +63,8 @@ def test_public_names_are_exactly_the_models() -> None:
 
     assert sorted(novelcrew_storyboard.__all__) == [
         "CharacterLook", "Clip", "LocationLook", "Storyboard", "StoryboardInput",
-        "StoryboardScene", "StoryboardShot", "StyleGuide", "StyleHints", "Trait", "VisualBible"]
+        "StoryboardScene", "StoryboardShot", "StoryboardWarning", "StyleGuide", "StyleHints",
+        "Trait", "VisualBible"]
     for name in novelcrew_storyboard.__all__:
         assert getattr(novelcrew_storyboard, name).__module__.startswith("novelcrew_storyboard.")
 
@@ -84,12 +85,20 @@ async def test_over_http_listed_described_and_the_result_under_storyboard(
             detail["output_schema"]["properties"])
         # what the media-generation step wires, each field said in the schema it reads
         defs = detail["output_schema"]["$defs"]
-        for model in ("StoryboardShot", "Clip"):
+        for model in ("StoryboardShot", "Clip", "StoryboardWarning"):
             bare = [name for name, field in defs[model]["properties"].items()
                     if name not in ("id", "scene_id", "scene_number", "number")
                     and not field.get("description")]
             assert bare == [], f"{model} fields without a description: {bare}"
         assert "continues_from" in defs["Clip"]["properties"]
+        # the warnings as data: which kinds there are, said in the schema
+        props = detail["output_schema"]["properties"]
+        assert props["warning_details"]["items"] == {"$ref": "#/$defs/StoryboardWarning"}
+        assert props["warning_details"]["description"] and props["warnings"]["description"]
+        kinds = ["not_in_frame", "time_of_day_clash", "no_usable_answer", "graph_read_failed",
+                 "graph_write_failed", "payload_read_failed"]
+        assert defs["StoryboardWarning"]["properties"]["kind"]["enum"] == kinds
+        assert defs["StoryboardShot"]["properties"]["warning_kinds"]["items"]["enum"] == kinds
         assert "duration_seconds" in defs["StoryboardScene"]["properties"]
 
         bad = await client.post("/jobs", json={"crews": ["storyboard"],

@@ -240,6 +240,11 @@ async def test_words_that_paint_another_time_are_warned_of_once_per_scene(
         "check before generating"]
     # the prompts keep the plan's and the model's words: the warning is for a person
     assert "midday sun" in result.scenes[0].shots[0].image_prompt
+    # as data: the kind, the scene and its shots, each of them flagged
+    assert [(d.kind, d.scene, d.shots) for d in result.warning_details] == [
+        ("time_of_day_clash", 1, list(range(1, count + 1))), ("time_of_day_clash", 2, [1])]
+    assert [s.warning_kinds for s in result.scenes[0].shots] == [["time_of_day_clash"]] * count
+    assert [s.warning_kinds for s in result.scenes[1].shots] == [["time_of_day_clash"], []]
 
 
 async def test_someone_named_in_a_shot_but_not_in_frame_is_warned_of(tmp_path: Path) -> None:
@@ -266,6 +271,8 @@ async def test_someone_named_in_a_shot_but_not_in_frame_is_warned_of(tmp_path: P
         "with the prompt: check before generating",
         "scene 2: Mara Vell is named in shot 2 but not in frame, so no reference image goes "
         "with the prompt: check before generating"]
+    assert [(d.kind, d.scene, d.shots, d.characters) for d in result.warning_details] == [
+        ("not_in_frame", 1, [2], ["tomas-vell"]), ("not_in_frame", 2, [2], ["mara-vell"])]
 
 
 @pytest.mark.parametrize(("sides", "times", "reference"), [

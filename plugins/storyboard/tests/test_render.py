@@ -91,6 +91,30 @@ def test_an_offline_storyboard_is_marked_at_its_top_and_end() -> None:
     assert out.count("negative") == 2
 
 
+def test_a_shot_a_warning_concerns_says_so_on_its_line_and_the_warning_its_kind() -> None:
+    """The media step skips or checks exactly the shots a warning concerns: the terminal shows
+    them where a person reads the shot, and each warning with its kind."""
+    message = ("scene 1: Tomas is named in shot 2 but not in frame, so no reference image "
+               "goes with the prompt: check before generating")
+    warned = {**STORYBOARD, "warnings": [message, "could not read the Payload project: 503"],
+              "warning_details": [
+                  {"kind": "not_in_frame", "scene": 1, "shots": [2],
+                   "shot_ids": ["s001-sh02"], "characters": ["tomas"], "message": message},
+                  {"kind": "payload_read_failed", "scene": None, "shots": [],
+                   "message": "could not read the Payload project: 503"}]}
+    second = {**board_shot(2, 3.5, [(0, 3.5)]), "warning_kinds": ["not_in_frame"]}
+    warned["scenes"] = [{**STORYBOARD["scenes"][0],
+                         "shots": [STORYBOARD["scenes"][0]["shots"][0], second]}]
+    out = text_of(Job(crews=["storyboard"], status=JobStatus.succeeded,
+                      result={"storyboard": warned}))
+    lines = {line.split()[0]: line for line in out.splitlines()
+             if line.strip().startswith("s001-sh")}
+    assert "check: someone named is not in frame" in lines["s001-sh02"]
+    assert "check" not in lines["s001-sh01"]
+    flat = " ".join(out.split())
+    assert f"warning (someone named is not in frame): {message}" in flat
+    assert "warning (Payload not read): could not read the Payload project: 503" in flat
+    assert "ready for media generation" in out  # advisory: still ready
 
 
 def test_a_storyboard_of_any_crew_is_drawn_as_one_not_as_a_scene_plan() -> None:

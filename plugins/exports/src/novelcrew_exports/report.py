@@ -198,6 +198,8 @@ def _stripboard(job: dict[str, Any], cast: Cast) -> list[str]:
 
 
 def _storyboard(job: dict[str, Any], cast: Cast) -> list[str]:
+    """The storyboard's prompts per shot; when it warns, the warnings (each with its kind)
+    and a "Check" column naming the kinds that concern each shot."""
     board = result(job, "storyboard")
     entries = [s for s in board.get("shots") or [] if isinstance(s, dict)]
     for scene in board.get("scenes") or []:
@@ -210,8 +212,31 @@ def _storyboard(job: dict[str, Any], cast: Cast) -> list[str]:
              _first(s, "image_prompt", "prompt"), s.get("motion_prompt"),
              _first(s, "duration_seconds", "duration")]
             for s in entries]
-    return ["<h2>Storyboard prompts</h2>",
-            _table(["Shot", "In frame", "Image prompt", "Motion prompt", "Sec"], rows)]
+    head = ["Shot", "In frame", "Image prompt", "Motion prompt", "Sec"]
+    if any(s.get("warning_kinds") for s in entries):
+        head.append("Check")
+        for row, shot in zip(rows, entries, strict=True):
+            row.append(", ".join(_kind(k) for k in shot.get("warning_kinds") or []))
+    return ["<h2>Storyboard prompts</h2>", *_warnings(board), _table(head, rows)]
+
+
+def _kind(kind: Any) -> str:
+    """A warning kind ("not_in_frame") in words."""
+    return str(kind).replace("_", " ")
+
+
+def _warnings(board: dict[str, Any]) -> list[str]:
+    """The storyboard's warnings to check before generating, each led by its kind when the
+    storyboard gives them as data (``warning_details``, one per warning, same order)."""
+    messages = [text(w) for w in board.get("warnings") or []]
+    if not messages:
+        return []
+    details = board.get("warning_details")
+    kinds = [d.get("kind") if isinstance(d, dict) else None for d in details] \
+        if isinstance(details, list) and len(details) == len(messages) else [None] * len(messages)
+    items = "".join(f"<li><b>{_e(_kind(kind))}</b>: {escape(m)}</li>" if kind
+                    else f"<li>{escape(m)}</li>" for m, kind in zip(messages, kinds, strict=True))
+    return [f"<div class='banner'><b>Check before generating</b><ul>{items}</ul></div>"]
 
 
 def render(job: dict[str, Any]) -> str:

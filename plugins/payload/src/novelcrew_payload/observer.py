@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
@@ -98,7 +99,7 @@ async def sync_project(config: PayloadConfig, project_id: str, transition: Trans
     _unavailable_since.pop(config.api_url, None)
     sent = update.get("generatedContent", {})
     board = sent.get("storyboard")
-    noted = f" (storyboard stored with {len(board['warnings'])} warnings to check)" \
+    noted = f" (storyboard stored with {_counted(board)})" \
         if isinstance(board, dict) and board.get("warnings") and _stored(doc, "storyboard") \
         else ""
     log.info("payload project %s: %s -> %s%s", project_id, what, transition.current_step.value,
@@ -110,6 +111,14 @@ async def sync_project(config: PayloadConfig, project_id: str, transition: Trans
             f"storyboard was not stored there (add a json field 'storyboard' to the "
             f"generatedContent group); the job's result holds it",
             details={"project_id": project_id, "step": transition.current_step.value})
+
+
+def _counted(board: dict[str, Any]) -> str:
+    """"6 warnings to check: 4 not_in_frame, 2 time_of_day_clash" (the kinds when given)."""
+    kinds = Counter(str(d.get("kind")) for d in board.get("warning_details") or []
+                    if isinstance(d, dict) and d.get("kind"))
+    by_kind = ", ".join(f"{n} {kind}" for kind, n in kinds.most_common())
+    return f"{len(board['warnings'])} warnings to check" + (f": {by_kind}" if by_kind else "")
 
 
 def _stored(doc: Any, field: str) -> bool:

@@ -10,7 +10,7 @@
     storyboard finished  currentStep media-generation, only when the storyboard says
                          ready_for_media_generation and no crew of the job was offline;
                          generatedContent.storyboard = the storyboard (whatever its flags),
-                         its warnings included
+                         its warnings included, in words and as data
 
 Media generation needs prompts, not a shot list, so only a storyboard that is ready moves the
 project there; a director's plan leaves it at scene-planning (with that step completed).
@@ -21,7 +21,9 @@ with it, and do not hold the project at scene-planning: as a first AD reads them
 per-shot notes for whoever generates that shot, not a fault in the plan, and the storyboard
 already decides ``ready_for_media_generation``. Holding the whole project for one shot's note
 would stop every other shot's media; storing them where the media step reads the prompts makes
-sure they are seen before that shot is generated.
+sure they are seen before that shot is generated. ``warning_details`` holds the same warnings
+as data (kind, scene, shots, shot ids), and each stored shot its ``warning_kinds``, so the
+media step can skip or flag exactly those shots without parsing the words.
 
 The architect's scenes replace ``generatedContent.scenes`` too when it finishes, so a
 re-analysis never leaves an older plan's scenes in the project.
@@ -79,11 +81,12 @@ TRANSITIONS: dict[tuple[str, str], Transition] = {
 }
 
 #: the storyboard's fields stored in ``generatedContent.storyboard`` (not its model routing,
-#: sources or graph counts, which stay in the job's result); ``warnings`` is always stored, an
-#: empty list when there are none, so the media step can count them without a missing key
+#: sources or graph counts, which stay in the job's result); ``warnings`` and
+#: ``warning_details`` are always stored, empty lists when there are none, so the media step
+#: can count them without a missing key
 STORYBOARD_FIELDS: tuple[str, ...] = (
     "title", "offline", "ready_for_media_generation", "note", "clip_seconds", "bible",
-    "scenes", "totals", "warnings",
+    "scenes", "totals", "warnings", "warning_details",
 )
 
 
@@ -182,6 +185,10 @@ def storyboard_from_output(output: Any) -> dict[str, Any] | None:
     board = {key: output[key] for key in STORYBOARD_FIELDS if key in output}
     warnings = output.get("warnings")
     board["warnings"] = [str(w) for w in warnings] if isinstance(warnings, list) else []
+    # as data (kind, scene, shots, shot_ids, ...); a storyboard made before it existed has none
+    details = output.get("warning_details")
+    board["warning_details"] = [dict(d) for d in details if isinstance(d, Mapping)] \
+        if isinstance(details, list) else []
     return board
 
 

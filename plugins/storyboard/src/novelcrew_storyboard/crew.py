@@ -42,6 +42,7 @@ from novelcrew_storyboard.models import (
     ModelInfo,
     Storyboard,
     StoryboardScene,
+    StoryboardWarning,
     Totals,
     VisualBible,
 )
@@ -56,6 +57,7 @@ from novelcrew_storyboard.prompts import (
     time_clash_in,
 )
 from novelcrew_storyboard.source import SceneFacts, Story, add_analysis, add_plan
+from novelcrew_storyboard.warning_list import WarningList
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +111,7 @@ def tokens(text: str) -> int:
 
 # reading ------------------------------------------------------------------------------------
 async def read_story(ctx: RunContext, inputs: StoryboardInput, project_id: str | None,
-                     warnings: list[str]) -> Story:
+                     warnings: WarningList) -> Story:
     """The analysis and the plan: from the chain, the inputs, else the knowledge graph."""
     given = {**dict(ctx.previous), **inputs.previous}
     analysis, plan = given.get("architect"), given.get("director")
@@ -122,8 +124,8 @@ async def read_story(ctx: RunContext, inputs: StoryboardInput, project_id: str |
         try:
             graph_analysis, graph_plan = await read_graph(ctx)
         except Exception as exc:  # a graph outage: say so, and use what was given
-            warnings.append(f"could not read the knowledge graph: {exc}")
-            await ctx.emit("warning", warnings[-1], error=type(exc).__name__)
+            item = warnings.add("graph_read_failed", f"could not read the knowledge graph: {exc}")
+            await ctx.emit("warning", item.message, error=type(exc).__name__, kind=item.kind)
         else:
             if analysis is None and graph_analysis["scenes"]:
                 analysis, story.sources["analysis"] = graph_analysis, "graph"
@@ -147,7 +149,7 @@ def payload_configured(ctx: RunContext) -> bool:
 
 
 async def read_project(ctx: RunContext, project_id: str | None,
-                       warnings: list[str]) -> dict[str, Any] | None:
+                       warnings: WarningList) -> dict[str, Any] | None:
     """The Payload project (for its genre, tone, mood and style); None when not read."""
     if not project_id or not ctx.has_tool("payload_read_project") \
             or not payload_configured(ctx):
@@ -155,8 +157,8 @@ async def read_project(ctx: RunContext, project_id: str | None,
     try:
         doc = await ctx.tool("payload_read_project").acall(project_id=project_id)
     except Exception as exc:
-        warnings.append(f"could not read the Payload project: {exc}")
-        await ctx.emit("warning", warnings[-1], error=type(exc).__name__)
+        item = warnings.add("payload_read_failed", f"could not read the Payload project: {exc}")
+        await ctx.emit("warning", item.message, error=type(exc).__name__, kind=item.kind)
         return None
     return doc if isinstance(doc, dict) else None
 
@@ -426,7 +428,7 @@ async def run(ctx: RunContext, inputs: StoryboardInput) -> Storyboard:
         else (settings.aspect_ratio, "settings")
     project_id = inputs.project_id or ctx.project_id
     config = load_config(settings.config_dir)
-    warnings: list[str] = []
+    warnings = WarningList()
 
     # the read and at least one call, so finishing the read is not shown as the job's end
     await ctx.add_tasks(2)
@@ -469,9 +471,10 @@ async def run(ctx: RunContext, inputs: StoryboardInput) -> Storyboard:
             answer, error = await caller.call(unit)
         if answer is None:
             failures.append((unit, error))
-            message = f"{unit.name}: no usable answer ({error}); the plan's own words are used"
-            warnings.append(message)
-            await ctx.emit("warning", message, task=unit.name)
+            item = warn_unusable(warnings, unit, error)
+            # as data too: the shots a look concerns are known only once the board is made
+            await ctx.emit("warning", item.message, task=unit.name,
+                           **item.model_dump(exclude={"message", "shot_ids"}))
         else:
             answers[unit.task].append((unit, answer))
             if unit.scene is not None:  # a scene's boarded shots, readable at once
@@ -506,6 +509,7 @@ async def run(ctx: RunContext, inputs: StoryboardInput) -> Storyboard:
     board = assemble_scenes(story, bible, answers, scenes, clip_seconds,
                             project_id or story.title or "", warnings)
     shots = [shot for scene in board for shot in scene.shots]
+    details = warnings.resolve(board)  # flags each shot with the kinds that concern it
     result = Storyboard(
         project_id=project_id, title=story.title, language=story.language, bible=bible,
         scenes=board, clip_seconds=clip_seconds,
@@ -513,7 +517,8 @@ async def run(ctx: RunContext, inputs: StoryboardInput) -> Storyboard:
                       clips=sum(len(s.clips) for s in shots),
                       seconds=round(sum(s.duration_seconds for s in shots), 2)),
         offline=offline, ready_for_media_generation=bool(shots) and not offline,
-        note=note, sources=story.sources, warnings=warnings,
+        note=note, sources=story.sources, warnings=warnings.messages,
+        warning_details=details,
         model=ModelInfo(models=models, offline=bool(offline_roles),
                         note=OFFLINE_NOTE if offline_roles else None))
 
@@ -527,8 +532,11 @@ async def run(ctx: RunContext, inputs: StoryboardInput) -> Storyboard:
                             "relationships": len(kg["relationships"]),
                             "frames_replaced": len(removed)}
         except Exception as exc:  # the storyboard is the product; a graph outage must not lose it
-            result.warnings.append(f"could not write the storyboard to the knowledge graph: {exc}")
-            await ctx.emit("warning", result.warnings[-1], error=type(exc).__name__)
+            item = warnings.add("graph_write_failed",
+                                f"could not write the storyboard to the knowledge graph: {exc}")
+            result.warnings.append(item.message)
+            result.warning_details.append(item)
+            await ctx.emit("warning", item.message, error=type(exc).__name__, kind=item.kind)
         await ctx.task_finished(WRITE_TASK, **result.graph)
     return result
 
@@ -579,7 +587,7 @@ def assemble_bible(story: Story, project: dict[str, Any], inputs: StoryboardInpu
 
 def assemble_scenes(story: Story, bible: VisualBible, answers: Answers,
                     scenes: list[SceneFacts], clip_seconds: float,
-                    project: str, warnings: list[str]) -> list[StoryboardScene]:
+                    project: str, warnings: WarningList) -> list[StoryboardScene]:
     """The boarded scenes; a shot whose words paint another time than its scene's, or name
     someone who is not in frame (whom an image model paints with no reference image), is
     warned of in ``warnings``, once per scene and cause (its prompts keep the words: they are
@@ -603,24 +611,42 @@ def assemble_scenes(story: Story, bible: VisualBible, answers: Answers,
             if clash := time_clash_in(shot, scene, place, action, composition or ""):
                 clashes.setdefault(clash, []).append(shot.number)
             painted = painted_words(action, composition or "")
-            for cid, facts in story.characters.items():
+            for cid in story.characters:
                 if cid not in shot.subjects and story.mentions(cid, painted):
-                    unframed.setdefault(facts.name, []).append(shot.number)
+                    unframed.setdefault(cid, []).append(shot.number)
             shots.append(storyboard_shot(shot, scene, cast, place, bible.style, action,
                                          composition or "", clip_seconds, project))
         for clash, numbers in clashes.items():
-            warnings.append(f"scene {scene.number} is {scene.day_night} but {clash} "
-                            f"({_shots(numbers)}): check before generating")
-        for name, numbers in unframed.items():
-            warnings.append(f"scene {scene.number}: {name} is named in {_shots(numbers)} but "
-                            "not in frame, so no reference image goes with the prompt: check "
-                            "before generating")
+            warnings.add("time_of_day_clash",
+                         f"scene {scene.number} is {scene.day_night} but {clash} "
+                         f"({_shots(numbers)}): check before generating",
+                         scene=scene.number, shots=numbers)
+        for cid, numbers in unframed.items():
+            warnings.add("not_in_frame",
+                         f"scene {scene.number}: {story.characters[cid].name} is named in "
+                         f"{_shots(numbers)} but not in frame, so no reference image goes "
+                         "with the prompt: check before generating",
+                         scene=scene.number, shots=numbers, characters=[cid])
         out.append(StoryboardScene(id=scene.id, number=scene.number, heading=scene.heading,
                                    location_id=scene.location, day_night=scene.day_night,
                                    story_day=scene.story_day, shots=shots,
                                    duration_seconds=round(
                                        sum(s.duration_seconds for s in shots), 3)))
     return out
+
+
+def warn_unusable(warnings: WarningList, unit: Unit,
+                  error: BaseException | None) -> StoryboardWarning:
+    """A unit answered unusably twice: what falls back to the plan's own words, as data."""
+    message = f"{unit.name}: no usable answer ({error}); the plan's own words are used"
+    if unit.task == "shot_prompts":
+        return warnings.add("no_usable_answer", message, scene=unit.scene,
+                            shots=[int(n) for n in unit.ids])
+    if unit.task == "character_looks":
+        return warnings.add("no_usable_answer", message, characters=unit.ids)
+    if unit.task == "location_looks":
+        return warnings.add("no_usable_answer", message, locations=unit.ids)
+    return warnings.add("no_usable_answer", message)  # the style guide: no one shot's
 
 
 def _shots(numbers: list[int]) -> str:

@@ -12,7 +12,7 @@ stand-in is never ready.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -135,6 +135,46 @@ class Clip(BaseModel):
         "null for a shot's first clip, which starts from an image made from `image_prompt`.")
 
 
+#: what a storyboard warning is about (``StoryboardWarning.kind``); the package README lists
+#: them. Shot-level kinds are flagged on the shots they concern (``StoryboardShot.warning_kinds``)
+WarningKind = Literal[
+    "not_in_frame",       # a person the shot's words name is not among its subjects
+    "time_of_day_clash",  # the shot's words or light paint another time than its scene's
+    "no_usable_answer",   # a model answer was unusable twice: the plan's own words are used
+    "graph_read_failed",  # the knowledge graph could not be read
+    "graph_write_failed",  # the storyboard could not be written to the knowledge graph
+    "payload_read_failed",  # the Payload project (style defaults) could not be read
+]
+WARNING_KINDS: tuple[str, ...] = get_args(WarningKind)
+
+
+class StoryboardWarning(BaseModel):
+    """One "check before generating" note as data, so the media step can skip or flag exactly
+    the shots it concerns without reading English. ``message`` is the same text as the
+    storyboard's ``warnings`` entry at the same position."""
+
+    kind: WarningKind = Field(description="What the warning is about: not_in_frame, "
+                              "time_of_day_clash, no_usable_answer, graph_read_failed, "
+                              "graph_write_failed or payload_read_failed.")
+    scene: int | None = Field(
+        None, description="The scene number it concerns; null when it is not one scene's "
+        "(a look used in several scenes, the style guide, a graph or Payload outage).")
+    shots: list[int] = Field(
+        default_factory=list, description="Shot numbers within `scene` (`shots[].number`).")
+    shot_ids: list[str] = Field(
+        default_factory=list, description="Every shot it concerns, by stable id "
+        "(`scenes[].shots[].id`), in any scene: each of them lists `kind` in its "
+        "`warning_kinds`.")
+    characters: list[str] = Field(
+        default_factory=list, description="Character ids it concerns (the analysis's ids): "
+        "the person named but not in frame (who may be in no frame at all, so not in the "
+        "bible), or those whose look fell back to the plan's words.")
+    locations: list[str] = Field(
+        default_factory=list,
+        description="Location ids whose look fell back to the plan's words.")
+    message: str = Field(description="The warning in words, as in `warnings`.")
+
+
 class StoryboardShot(BaseModel):
     """One shot, ready for an image and a video model."""
 
@@ -175,6 +215,10 @@ class StoryboardShot(BaseModel):
     clips: list[Clip] = Field(
         min_length=1, description="The generations that make the shot, in order; their "
         "durations add up to the shot's.")
+    warning_kinds: list[WarningKind] = Field(
+        default_factory=list,
+        description="The kinds of the storyboard's `warning_details` that concern this shot "
+        "(its id is in their `shot_ids`): check these before generating it; empty when none.")
 
     @model_validator(mode="after")
     def _clips_cover_the_shot(self) -> StoryboardShot:
@@ -232,7 +276,14 @@ class Storyboard(BaseModel):
     sources: dict[str, str] = Field(
         default_factory=dict, description="Where the analysis and the plan were read from.")
     graph: dict[str, int] = Field(default_factory=dict, description="What the graph received.")
-    warnings: list[str] = Field(default_factory=list)
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="Notes to check before generating, in words (advisory: they do not make "
+        "the storyboard unready).")
+    warning_details: list[StoryboardWarning] = Field(
+        default_factory=list,
+        description="The same warnings as data, one per `warnings` entry in the same order: "
+        "kind, scene, shots, characters, locations. Empty in a result made before it existed.")
     model: ModelInfo = Field(default_factory=ModelInfo)
 
     @field_validator("project_id", mode="before")
@@ -249,4 +300,14 @@ class Storyboard(BaseModel):
                              "and the storyboard is not offline")
         if self.totals.shots != len(shots):
             raise ValueError(f"totals say {self.totals.shots} shots, the scenes hold {len(shots)}")
+        if self.warning_details and \
+                [w.message for w in self.warning_details] != self.warnings:
+            raise ValueError("warning_details must hold one entry per warning, with its "
+                             "message, in the same order")
+        for shot in shots:
+            kinds = list(dict.fromkeys(w.kind for w in self.warning_details
+                                       if shot.id in w.shot_ids))
+            if shot.warning_kinds != kinds:
+                raise ValueError(f"shot {shot.id}: warning_kinds {shot.warning_kinds} are not "
+                                 f"the kinds of the warnings that list it ({kinds})")
         return self

@@ -81,6 +81,32 @@ def _bible(bible: Mapping[str, Any]) -> list[RenderableType]:
     return parts
 
 
+#: a warning kind (``StoryboardWarning.kind``) as a shot's line says it
+KIND_LABELS = {
+    "not_in_frame": "someone named is not in frame",
+    "time_of_day_clash": "time of day clash",
+    "no_usable_answer": "from the plan's words only",
+    "graph_read_failed": "graph not read",
+    "graph_write_failed": "graph not written",
+    "payload_read_failed": "Payload not read",
+}
+
+
+def _kind(kind: Any) -> str:
+    return KIND_LABELS.get(str(kind), str(kind).replace("_", " "))
+
+
+def _warnings(result: Mapping[str, Any]) -> list[RenderableType]:
+    """Each warning with its kind when the result gives it as data (an older one does not)."""
+    messages = [str(w) for w in result.get("warnings") or []]
+    details = result.get("warning_details")
+    kinds: list[Any] = [None] * len(messages)
+    if isinstance(details, list) and len(details) == len(messages):
+        kinds = [d.get("kind") if isinstance(d, Mapping) else None for d in details]
+    return [Text(f"warning ({_kind(kind)}): {message}" if kind else f"warning: {message}",
+                 style="yellow") for message, kind in zip(messages, kinds, strict=True)]
+
+
 def _clips(shot: Mapping[str, Any]) -> str:
     clips = [c for c in shot.get("clips") or [] if isinstance(c, Mapping)]
     spans = join(f"{float(c.get('start_seconds') or 0):g}-"
@@ -128,6 +154,9 @@ def storyboard(result: Mapping[str, Any]) -> RenderableType:
             if shot.get("subjects"):
                 names = (people.get(str(s), str(s)) for s in shot["subjects"])
                 head.append(f"   in frame: {join(names)}", style="dim")
+            flags = [k for k in shot.get("warning_kinds") or [] if k]
+            if flags:  # what to look at before generating this shot (the warnings say why)
+                head.append(f"   check: {join(_kind(k) for k in flags)}", style="bold yellow")
             parts.append(head)
             grid = Table.grid(padding=(0, 1))
             grid.add_column(style="dim", no_wrap=True, min_width=10, justify="right")
@@ -141,8 +170,7 @@ def storyboard(result: Mapping[str, Any]) -> RenderableType:
                 grid.add_row("clips", clips)
             parts.append(grid)
         parts.append(Text(""))
-    for warning in result.get("warnings") or []:
-        parts.append(Text(f"warning: {warning}", style="yellow"))
+    parts += _warnings(result)
     totals = result.get("totals")
     if isinstance(totals, Mapping):
         clip = result.get("clip_seconds")

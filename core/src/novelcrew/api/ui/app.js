@@ -576,6 +576,14 @@ function wardrobeOf(wardrobe) {
   return [usual ? text(usual) : "", ...days].filter(Boolean).join("; ");
 }
 
+// a storyboard warning's kind (warning_details[].kind, a shot's warning_kinds) in words
+const WARNING_KINDS = {
+  not_in_frame: "someone named is not in frame", time_of_day_clash: "time of day clash",
+  no_usable_answer: "from the plan's words only", graph_read_failed: "graph not read",
+  graph_write_failed: "graph not written", payload_read_failed: "Payload not read",
+};
+const kindLabel = (k) => WARNING_KINDS[k] || String(k).replace(/_/g, " ");
+
 function storyboardView(sb) {
   // as the terminal's storyboard reads: may it go to media generation, the words every prompt
   // repeats for each person and place, the style, then per scene each shot and its prompts
@@ -595,11 +603,17 @@ function storyboardView(sb) {
   if ((sb.shots || []).length) scenes.push({ heading: "", shots: sb.shots });  // an older, flat result
   const negatives = new Set(scenes.flatMap((sc) => (sc.shots || []).map((x) => x.negative_prompt || "")));
   const shared = negatives.size === 1 ? [...negatives][0] : null;
+  // the warnings as data (one per message, same order; an older result has none): each with
+  // its kind, and on every shot it concerns, so a person sees what to check before generating
+  const warnings = [].concat(sb.warnings || []);
+  const details = Array.isArray(sb.warning_details) && sb.warning_details.length === warnings.length
+    ? sb.warning_details : [];
   const styleRows = [["aspect ratio", style.aspect_ratio], ["era", style.era], ["palette", text(style.palette)],
     ["lighting", style.lighting_style], ["film look", style.film_look], ["every prompt ends", (style.fragments || []).join(", ")]]
     .filter(([, v]) => v);
   return h("div", { id: "storyboard" }, flag,
-    (sb.warnings || []).length ? h("ul", { class: "warnings" }, sb.warnings.map((w) => h("li", {}, text(w)))) : null,
+    warnings.length ? h("ul", { class: "warnings", id: "storyboard-warnings" }, warnings.map((w, i) => h("li", { "data-kind": details[i] && details[i].kind },
+      details[i] ? h("b", {}, `${kindLabel(details[i].kind)}: `) : null, text(w)))) : null,
     chars.length ? [h("h2", {}, `Characters (${chars.length}): the words every prompt uses`),
       table(["Name", "Look in every prompt", "Wardrobe", "Voice"], chars.map((c) => [c.name || c.id, c.phrase || "",
         wardrobeOf(c.wardrobe),
@@ -617,13 +631,17 @@ function storyboardView(sb) {
         const lens = typeof x.lens_mm === "number" ? `${x.lens_mm}mm` : x.lens;
         const moves = [...new Set([x.movement, x.support].filter(Boolean))].join(" / ");
         const inFrame = [].concat(x.subjects || []).map((id) => people.get(id) || id).join(", ");
-        return h("div", { class: "sb-shot", "data-shot": x.id || x.number },
+        const kinds = [].concat(x.warning_kinds || []);
+        const notes = details.filter((d) => [].concat(d.shot_ids || []).includes(x.id));
+        return h("div", { class: "sb-shot", "data-shot": x.id || x.number, "data-warnings": kinds.join(" ") || null },
           h("b", {}, `${x.id || x.shot_id || x.number || ""} `), [x.size, x.angle, moves, lens].filter(Boolean).join(" · "),
           x.duration_seconds ? ` · ${x.duration_seconds} s` : "",
           inFrame ? h("span", { class: "muted" }, ` · in frame: ${inFrame}`) : null,
           h("div", { class: "prompt" }, x.image_prompt || x.prompt || ""),
           x.motion_prompt ? h("div", { class: "prompt" }, `motion: ${x.motion_prompt}`) : null,
-          !shared && x.negative_prompt ? h("div", { class: "prompt" }, `negative: ${x.negative_prompt}`) : null);
+          !shared && x.negative_prompt ? h("div", { class: "prompt" }, `negative: ${x.negative_prompt}`) : null,
+          kinds.length ? h("div", { class: "warnings sb-check" }, `Check before generating: ${kinds.map(kindLabel).join(", ")}`,
+            notes.map((d) => h("div", { class: "muted" }, text(d.message)))) : null);
       }))));
 }
 
