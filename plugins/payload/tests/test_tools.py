@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,7 +15,8 @@ from novelcrew import ToolContext
 from novelcrew.errors import InvalidInput
 from novelcrew.plugins import load
 from novelcrew.settings import Settings
-from novelcrew_payload import PayloadError, PayloadNotFound
+from novelcrew_payload import PayloadError, PayloadNotFound, PayloadUnavailable
+from novelcrew_payload.outage import known_outage
 from novelcrew_payload.testing import PayloadServer
 
 
@@ -164,3 +168,65 @@ async def test_agents_get_a_stored_storyboard_cut_to_its_flags_and_warnings(
     update = build("payload_update_project", settings, str(project["id"]))
     answer = json.loads(update.run(data={"tone": "tense"}))
     assert answer["tone"] == "tense" and "scenes" not in answer["generatedContent"]["storyboard"]
+
+
+async def test_tools_fail_fast_while_payload_is_known_to_be_out_and_recover(
+        tmp_path: Path, settings_for: Callable[..., Settings]) -> None:
+    same = {"PAYLOAD_SECRET": "the-same-secret"}  # API keys are stored under the secret
+    server = PayloadServer(data_dir=tmp_path / "payload-db", env=same).start()
+    try:
+        settings = settings_for(server, retries=3, backoff_seconds=0.4, max_backoff_seconds=2,
+                                timeout_seconds=2)
+        project_id = str(server.seeded["projectId"])
+        tool = build("payload_read_project", settings, project_id)
+        assert (await tool.acall())["id"] == server.seeded["projectId"]
+        server.kill()
+
+        # the first call to find Payload out retries with backoff (0.4 + 0.8 + 1.6 s) ...
+        started = time.monotonic()
+        with pytest.raises(PayloadUnavailable, match=r"unreachable.*\(after 4 attempts\)"):
+            await tool.acall()
+        assert time.monotonic() - started >= 2.8
+        # ... every later call, of any Payload tool, knows: one attempt, at once, and says why
+        story = build("payload_read_story", settings, project_id)
+        for call in (tool.acall, story.acall):
+            started = time.monotonic()
+            with pytest.raises(PayloadUnavailable) as caught:
+                await call()
+            assert time.monotonic() - started < 0.5
+            assert "(after" not in caught.value.message
+            assert "(Payload has been unavailable for " in caught.value.message
+            assert "one attempt, no retries, until it answers)" in caught.value.message
+        assert "Payload has been unavailable for" in await asyncio.to_thread(tool.run)
+
+        # Payload back at the same address: the first answer ends the outage
+        back = PayloadServer(data_dir=server.data_dir, api_key=server.api_key,
+                             port=server.port, env=same).start()
+        try:
+            assert (await tool.acall())["id"] == server.seeded["projectId"]
+            assert known_outage(back.url + "/api") is None
+        finally:
+            back.stop()
+    finally:
+        server.stop()
+
+
+def test_an_outage_lasts_while_calls_keep_failing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """It is dated from its first failure and ends a while after its last one: a long outage
+    does not earn every call its full retries again once the first failure is old."""
+    from novelcrew_payload import outage
+
+    monkeypatch.setattr(outage, "OUTAGE_SECONDS", 0.3)
+    url = "http://payload.invalid/api"
+    outage.note_unavailable(url)
+    for _ in range(3):
+        time.sleep(0.2)
+        assert outage.known_outage(url) is not None
+        outage.note_unavailable(url)
+    assert (outage.known_outage(url) or 0) >= 0.6
+    time.sleep(0.35)
+    assert outage.known_outage(url) is None
+    outage.note_unavailable(url)
+    assert (outage.known_outage(url) or 1) < 0.1  # a new outage, dated anew
+    outage.note_available(url)
+    assert outage.known_outage(url) is None

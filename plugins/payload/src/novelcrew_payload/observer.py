@@ -6,9 +6,9 @@ slow or answering errors never fails the job: after the budget is spent the obse
 ``PayloadSyncError``, which the job runner records on the job as a ``warning`` event.
 
 Each update carries everything the job has finished so far, so one lost update is made good by
-the next. After Payload was found unavailable, later updates (of any job) get a single attempt
-(at most two request timeouts) for ``OUTAGE_SECONDS`` rather than the full budget each, so an
-outage delays a chain of crews by about one budget, not one per event.
+the next. While an outage is known (``outage``), later updates (of any job) get a single attempt
+(at most two request timeouts) rather than the full budget each, so an outage delays a chain of
+crews by about one budget, not one per event.
 
 A job that fails or is cancelled puts the project back where it found it: each job remembers
 the step and status the project had before its first update, and its ending restores them (the
