@@ -84,6 +84,76 @@ async def test_errors_reach_crew_code_typed(
         await build("payload_read_story", settings_for(None), "1").acall()
 
 
+UNKNOWN_KEY = ("Payload rejected the API key: it does not know it, and answers as to an "
+               "anonymous visitor")
+
+
+def tool_health(name: str) -> Any:
+    health = load(allow=["payload"]).registry.tools[name].spec.health
+    assert health is not None
+    return health
+
+
+async def test_health_says_what_the_keys_user_may_do_and_writes_nothing(
+        payload_server: PayloadServer, settings_for: Callable[..., Settings],
+        payload: Any) -> None:
+    """A key that may read but not update projects passed a read; it is ``down`` for the
+    update tool (and the observer) before any job's update is refused."""
+    before = await payload.find("projects", limit=100)
+    key = payload_server.api_key
+    seen = {}
+    for role, api_key in {"crew": key, "reader": f"{key}-reader",
+                          "editor": f"{key}-editor"}.items():
+        settings = settings_for(payload_server, api_key=api_key)
+        seen[role] = {name: await tool_health(name)(settings)
+                      for name in ("payload_read_project", "payload_read_story",
+                                   "payload_update_project")}
+    for name, answer in seen["crew"].items():
+        assert answer.status == "ok" and answer.data["checked"] == "GET /api/access", name
+        assert "latency_ms" in answer.data
+    assert seen["crew"]["payload_update_project"].detail == (
+        "Payload lets the API key update projects and the fields novelcrew writes (checked "
+        "with GET /api/access)")
+    # a reader reads, and may not update: only the update tool is down, saying why
+    assert seen["reader"]["payload_read_project"].status == "ok"
+    assert seen["reader"]["payload_read_story"].status == "ok"
+    down = seen["reader"]["payload_update_project"]
+    assert down.status == "down"
+    assert down.detail.startswith("Payload accepts the API key, but its user may not "
+                                  "update projects, update projects.status, ")
+    assert down.detail.endswith(" (checked with GET /api/access)")
+    # a field-level rule: Payload would take the PATCH and drop workflowStatus silently
+    down = seen["editor"]["payload_update_project"]
+    assert down.status == "down" and down.data["denied"] == [
+        "update projects.workflowStatus.currentStep",
+        "update projects.workflowStatus.completedSteps",
+        "update projects.workflowStatus.lastActivity"]
+    # what was checked wrote nothing
+    after = await payload.find("projects", limit=100)
+    assert [d["updatedAt"] for d in after["docs"]] == [d["updatedAt"] for d in before["docs"]]
+
+
+async def test_health_finds_a_wrong_key_where_anyone_may_read_projects(
+        tmp_path: Path, settings_for: Callable[..., Settings]) -> None:
+    """Novel Movie's projects are readable by anyone (``read: () => true``): a read passes
+    with any key, so only asking what the key may do finds a wrong one."""
+    server = PayloadServer(data_dir=tmp_path / "payload-db",
+                           env={"PAYLOAD_PUBLIC_READ": "1"}).start()
+    try:
+        wrong = settings_for(server, api_key="wrong-key")
+        tool = build("payload_read_project", wrong, str(server.seeded["projectId"]))
+        assert (await tool.acall())["name"] == "The Lighthouse Keeper"  # it reads ...
+        for name in ("payload_read_project", "payload_update_project"):
+            answer = await tool_health(name)(wrong)
+            assert answer.status == "down" and answer.detail == UNKNOWN_KEY, name
+        nokey = await tool_health("payload_read_project")(settings_for(None, url=server.url))
+        assert nokey.status == "down" and nokey.detail.startswith("no API key is configured")
+        assert (await tool_health("payload_update_project")(settings_for(server))).status \
+            == "ok"
+    finally:
+        server.stop()
+
+
 async def test_health_ok_disabled_down_and_wrong_key(
         payload_server: PayloadServer, settings_for: Callable[..., Settings]) -> None:
     health = load(allow=["payload"]).registry.tools["payload_read_project"].spec.health
@@ -93,7 +163,7 @@ async def test_health_ok_disabled_down_and_wrong_key(
     assert (await health(settings_for(None))).status == "disabled"
     wrong = await health(settings_for(payload_server, api_key="wrong-key"))
     assert wrong.status == "down"
-    assert wrong.detail == "Payload rejected the API key (403)"
+    assert wrong.detail == UNKNOWN_KEY
     down = await health(settings_for(None, url="http://127.0.0.1:9", api_key="k"))
     assert down.status == "down" and "unreachable" in down.detail
 
@@ -111,7 +181,7 @@ async def test_the_servers_health_names_a_rejected_key(
     for tool in ("payload_read_project", "payload_read_story", "payload_update_project"):
         entry = body["dependencies"][f"tool:{tool}"]
         assert entry["status"] == "down"
-        assert entry["detail"] == "Payload rejected the API key (403)"
+        assert entry["detail"] == UNKNOWN_KEY
 
 
 async def test_a_hanging_payload_does_not_hold_up_health_after_the_first_answer(

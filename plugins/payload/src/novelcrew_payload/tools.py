@@ -23,7 +23,7 @@ from novelcrew.specs import Tool
 from novelcrew_payload import api
 from novelcrew_payload.config import PayloadConfig, payload_config
 from novelcrew_payload.errors import PayloadError, PayloadUnavailable
-from novelcrew_payload.health import payload_health
+from novelcrew_payload.health import tool_health
 from novelcrew_payload.outage import known_outage
 
 if TYPE_CHECKING:
@@ -209,7 +209,8 @@ def _factory(name: str, description: str, schema: type[BaseModel], operation: Op
 
 
 def tool_specs() -> list[Tool]:
-    """The plugin's registrations, each with the shared Payload health check."""
+    """The plugin's registrations, each with its check of the shared Payload probe."""
     return [Tool(name=name, description=description,
-                 factory=_factory(name, description, schema, operation), health=payload_health)
+                 factory=_factory(name, description, schema, operation),
+                 health=tool_health(name))
             for name, description, schema, operation in _SPECS]
