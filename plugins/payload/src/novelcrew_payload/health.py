@@ -117,9 +117,11 @@ def _may(access: Any, operation: str, collection: str, path: tuple[str, ...]) ->
 
 
 def _denied(access: Any, tool: str) -> list[str]:
+    """What ``tool`` needs and may not do; a collection denied whole is not listed by field."""
     return [f"{operation} {'.'.join((collection, *path))}"
             for operation, collection, path in NEEDS[tool]
-            if not _may(access, operation, collection, path)]
+            if not _may(access, operation, collection, path)
+            and (not path or _may(access, operation, collection, ()))]
 
 
 def _what(tool: str) -> str:
