@@ -19,6 +19,7 @@ from novelcrew.plugins import Plugins, load, register_module
 from novelcrew.settings import Settings
 from novelcrew_payload import PayloadClient, PayloadConfig, PayloadError
 from novelcrew_payload.observer import observe
+from novelcrew_payload.outage import known_outage
 from novelcrew_payload.testing import PayloadServer
 from novelcrew_payload.workflow import OFFLINE_MARK
 from novelcrew_sdk import run_job
@@ -699,3 +700,27 @@ async def test_a_failure_heard_by_another_process_goes_back_by_the_completed_ste
     idle = Job(crews=["architect"], project_id=str(project["id"]), status="failed")
     assert observe(JobEvent(seq=3, job_id=idle.id, type="failed"), idle,
                    lambda: settings) is None
+
+
+async def test_a_project_id_payload_could_never_have_costs_one_warning_and_no_request(
+        payload_server: PayloadServer, payload_env: Callable[..., Settings]) -> None:
+    """Submission accepts any project id (it also names the job's knowledge graph, and a
+    Payload may use other ids); the observer says once that it leaves Payload alone."""
+    settings = payload_env(payload_server)
+    for bad in ("abc", "../users/1"):
+        job, events = await run_job(plugins_with(), ["architect", "director"],
+                                    {"story_text": "A. B."}, settings=settings,
+                                    project_id=bad)
+        assert job.status == "succeeded" and len(job.result["director"]["scenes"]) == 2
+        assert warnings(events) == [
+            f"job_event observer 'payload' failed: PayloadSyncError: project id {bad!r} is not "
+            "a Payload document id (an integer, an ObjectId or a UUID), so this job leaves "
+            "Payload alone; its result is in the job"]
+    # with no story given, the architect's read of Payload's story says why it cannot
+    job, events = await run_job(plugins_with(), ["architect"], {}, settings=settings,
+                                project_id="abc")
+    assert job.status == "failed" and job.error is not None and job.attempts == 1
+    assert job.error.type == "invalid_payload_id"
+    assert job.error.message.startswith("not a Payload document id: 'abc'")
+    # never asked of Payload (SQLite answers such an id with a 500): no outage is assumed
+    assert known_outage(f"{payload_server.url}/api") is None

@@ -56,10 +56,16 @@ def doc_path(collection: str, doc_id: DocId | None = None) -> str:
     if doc_id is None:
         return f"/{collection}"
     text = str(doc_id)
-    if isinstance(doc_id, bool) or not _ID.match(text):
+    if not is_doc_id(doc_id):
         raise PayloadBadId(
             f"not a Payload document id: {text[:40]!r} (an integer, an ObjectId or a UUID)")
     return f"/{collection}/{quote(text, safe='')}"
+
+
+def is_doc_id(doc_id: object) -> bool:
+    """Whether ``doc_id`` has the form of a Payload document id (see ``doc_path``)."""
+    return isinstance(doc_id, int | str) and not isinstance(doc_id, bool) \
+        and bool(_ID.match(str(doc_id)))
 
 
 def flatten_query(value: Any, prefix: str) -> list[tuple[str, str]]:

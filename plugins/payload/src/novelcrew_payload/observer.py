@@ -80,6 +80,13 @@ def observe(event: JobEvent, job: Job, settings: Callable[[], Settings]
     if event.type == "succeeded":
         _moved.pop(job.id, None)
         return None
+    from novelcrew_payload.client import is_doc_id  # httpx: loaded to call Payload anyway
+
+    if not is_doc_id(job.project_id):
+        # one warning per attempt, not one per crew event, and nothing ever sent to Payload
+        if event.type != "started" or payload_config(settings()) is None:
+            return None
+        return _refuse(str(job.project_id))
     finished = [crew for crew in job.crews if crew in job.result]
     offline = [crew for crew in finished if is_offline(job.result[crew])]
     if event.type in ENDINGS:
@@ -96,6 +103,13 @@ def observe(event: JobEvent, job: Job, settings: Callable[[], Settings]
     output = job.result.get(event.crew or "") if stores else None
     what = f"{event.crew} {event.type.removeprefix('crew_')}"
     return sync_project(config, str(job.project_id), transition, what, output, job_id=job.id)
+
+
+async def _refuse(project_id: str) -> None:
+    raise PayloadSyncError(
+        f"project id {project_id[:40]!r} is not a Payload document id (an integer, an ObjectId "
+        f"or a UUID), so this job leaves Payload alone; its result is in the job",
+        details={"project_id": project_id[:200]})
 
 
 def _ending(event: JobEvent, job: Job, settings: Callable[[], Settings],
