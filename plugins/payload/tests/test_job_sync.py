@@ -696,6 +696,20 @@ async def test_a_failure_heard_by_another_process_goes_back_by_the_completed_ste
         after = await payload.get("projects", project["id"])
         assert after["workflowStatus"]["currentStep"] == back, name
         assert steps(after) == [row["step"] for row in done], name
+    # a second attempt new to this process (another worker ran the first, which moved the
+    # project) does not take the step it finds for the one before the job
+    for attempts, back in ((1, "story-generation"), (2, "project-setup")):
+        project = await new_project(name=f"attempt {attempts}", workflowStatus={
+            "currentStep": "story-generation"})
+        job = Job(crews=["architect"], project_id=str(project["id"]), status="running",
+                  attempts=attempts, progress={"current_crew": "architect"})
+        for seq, kind in enumerate(("crew_started", "failed"), start=3):
+            update = observe(JobEvent(seq=seq, job_id=job.id, type=kind, crew="architect"), job,
+                             lambda: settings)
+            assert update is not None
+            await update
+        after = await payload.get("projects", project["id"])
+        assert after["workflowStatus"]["currentStep"] == back, attempts
     # a job whose crew never started never moved the project: nothing to undo
     idle = Job(crews=["architect"], project_id=str(project["id"]), status="failed")
     assert observe(JobEvent(seq=3, job_id=idle.id, type="failed"), idle,

@@ -102,7 +102,8 @@ def observe(event: JobEvent, job: Job, settings: Callable[[], Settings]
     stores = transition.stores_scenes or transition.stores_storyboard
     output = job.result.get(event.crew or "") if stores else None
     what = f"{event.crew} {event.type.removeprefix('crew_')}"
-    return sync_project(config, str(job.project_id), transition, what, output, job_id=job.id)
+    return sync_project(config, str(job.project_id), transition, what, output, job_id=job.id,
+                        first_attempt=job.attempts <= 1)
 
 
 async def _refuse(project_id: str) -> None:
@@ -156,10 +157,12 @@ def _attempts(config: PayloadConfig) -> tuple[float, int]:
 
 
 async def sync_project(config: PayloadConfig, project_id: str, transition: Transition,
-                       what: str, crew_output: Any = None, *, job_id: str | None = None
-                       ) -> None:
+                       what: str, crew_output: Any = None, *, job_id: str | None = None,
+                       first_attempt: bool = True) -> None:
     """Read the project, then PATCH its workflow; raises ``PayloadSyncError`` on failure.
-    With ``job_id``, remember what the job did, for its ending to undo if it fails."""
+    With ``job_id``, remember what the job did, for its ending to undo if it fails; a later
+    attempt new to this process (another worker ran the first) cannot tell the project's step
+    before the job from the one its first attempt set, so it remembers none."""
     budget, retries = _attempts(config)
     deadline = time.monotonic() + budget
 
@@ -182,7 +185,7 @@ async def sync_project(config: PayloadConfig, project_id: str, transition: Trans
             details={"project_id": project_id, "step": transition.current_step.value},
         ) from exc
     if job_id is not None:
-        _remember(job_id, project, update)
+        _remember(job_id, project, update, first_attempt)
     sent = update.get("generatedContent", {})
     board = sent.get("storyboard")
     noted = f" (storyboard stored with {len(board['warnings'])} warnings to check)" \
@@ -200,15 +203,18 @@ async def sync_project(config: PayloadConfig, project_id: str, transition: Trans
 
 
 
-def _remember(job_id: str, project: Mapping[str, Any], update: Mapping[str, Any]) -> None:
+def _remember(job_id: str, project: Mapping[str, Any], update: Mapping[str, Any],
+              first_attempt: bool) -> None:
     workflow = project.get("workflowStatus")
     step = workflow.get("currentStep") if isinstance(workflow, Mapping) else None
     moved = _moved.get(job_id)
     if moved is None:
         if len(_moved) >= MOVED_CAP:
             del _moved[next(iter(_moved))]
-        moved = _moved[job_id] = Moved(before_step=step, before_status=project.get("status"),
-                                       step="", status=None)
+        moved = _moved[job_id] = Moved(
+            before_step=step if first_attempt else None,
+            before_status=project.get("status") if first_attempt else None, step="",
+            status=None)
     moved.step = update["workflowStatus"]["currentStep"]
     moved.status = update.get("status", project.get("status"))
 
