@@ -48,6 +48,9 @@ __all__ = ["PayloadSyncError", "forget_outages", "observe", "restore_project", "
 
 #: job endings that put the project back where the job found it
 ENDINGS = ("failed", "cancelled")
+#: the events the observer acts on (``started`` only to warn of an id Payload cannot have)
+HEARD = frozenset({"started", "crew_started", "crew_finished", *ENDINGS})
+_STEPS = {step.value for step in WorkflowStep}
 #: jobs remembered at once (a job whose ending another process saw is never popped)
 MOVED_CAP = 10_000
 
@@ -80,23 +83,23 @@ def observe(event: JobEvent, job: Job, settings: Callable[[], Settings]
     if event.type == "succeeded":
         _moved.pop(job.id, None)
         return None
+    if event.type not in HEARD:
+        return None
+    config = payload_config(settings())
+    if config is None:
+        return None
     from novelcrew_payload.client import is_doc_id  # httpx: loaded to call Payload anyway
 
     if not is_doc_id(job.project_id):
         # one warning per attempt, not one per crew event, and nothing ever sent to Payload
-        if event.type != "started" or payload_config(settings()) is None:
-            return None
-        return _refuse(str(job.project_id))
+        return _refuse(str(job.project_id)) if event.type == "started" else None
     finished = [crew for crew in job.crews if crew in job.result]
     offline = [crew for crew in finished if is_offline(job.result[crew])]
     if event.type in ENDINGS:
-        return _ending(event, job, settings, finished, offline)
+        return _ending(event, job, config, finished, offline)
     transition = transition_for(event.type, event.crew, job.result.get(event.crew or ""),
                                 offline_before=any(crew != event.crew for crew in offline))
     if transition is None:
-        return None
-    config = payload_config(settings())
-    if config is None:
         return None
     transition = cumulative(transition, finished, offline)
     stores = transition.stores_scenes or transition.stores_storyboard
@@ -113,8 +116,8 @@ async def _refuse(project_id: str) -> None:
         details={"project_id": project_id[:200]})
 
 
-def _ending(event: JobEvent, job: Job, settings: Callable[[], Settings],
-            finished: list[str], offline: list[str]) -> Coroutine[Any, Any, None] | None:
+def _ending(event: JobEvent, job: Job, config: PayloadConfig, finished: list[str],
+            offline: list[str]) -> Coroutine[Any, Any, None] | None:
     """The restore for a failed or cancelled job, or None when it never moved the project."""
     moved = _moved.pop(job.id, None)
     crew = event.crew or job.progress.current_crew
@@ -128,9 +131,6 @@ def _ending(event: JobEvent, job: Job, settings: Callable[[], Settings],
     else:
         expect, before_step = moved.step, moved.before_step
         status = moved.before_status if moved.status != moved.before_status else None
-    config = payload_config(settings())
-    if config is None:
-        return None
     # the crews it finished keep their steps: the project rests where the last one left it
     finishes = [t for name in finished if (t := transition_for(
         "crew_finished", name, job.result[name],
@@ -144,9 +144,6 @@ def _ending(event: JobEvent, job: Job, settings: Callable[[], Settings],
     return restore_project(config, str(job.project_id), expect=expect, step=target,
                            completes=completes, status=status,
                            what=f"job {event.type}" + (f" in {crew}" if crew else ""))
-
-
-_STEPS = {step.value for step in WorkflowStep}
 
 
 def _attempts(config: PayloadConfig) -> tuple[float, int]:
@@ -200,7 +197,6 @@ async def sync_project(config: PayloadConfig, project_id: str, transition: Trans
             f"storyboard was not stored there (add a json field 'storyboard' to the "
             f"generatedContent group); the job's result holds it",
             details={"project_id": project_id, "step": transition.current_step.value})
-
 
 
 def _remember(job_id: str, project: Mapping[str, Any], update: Mapping[str, Any],
