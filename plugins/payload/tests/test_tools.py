@@ -299,3 +299,22 @@ def test_an_outage_lasts_while_calls_keep_failing(monkeypatch: pytest.MonkeyPatc
     assert (outage.known_outage(url) or 1) < 0.1  # a new outage, dated anew
     outage.note_available(url)
     assert outage.known_outage(url) is None
+
+
+async def test_a_tools_health_from_the_last_probe_says_so(
+        own_payload_server: PayloadServer, settings_for: Callable[..., Settings]) -> None:
+    from novelcrew_payload.health import SHARE_SECONDS
+
+    settings = settings_for(own_payload_server)
+    check = tool_health("payload_update_project")
+    assert (await check(settings)).status == "ok"
+    own_payload_server.pause()  # the next probe hangs: the check answers from the last one
+    try:
+        await asyncio.sleep(SHARE_SECONDS + 0.1)
+        later = await check(settings)
+    finally:
+        own_payload_server.resume()
+    assert later.status == "ok" and "stale" not in later.data
+    assert later.detail.startswith("Payload lets the API key update projects and the fields "
+                                   "novelcrew writes (checked with GET /api/access) (the last "
+                                   "probe's answer; a new one has waited ")

@@ -57,10 +57,10 @@ async def payload_health(settings: Settings) -> Health:
     try:
         return await asyncio.wait_for(asyncio.shield(shared[2]), WAIT_SECONDS)
     except TimeoutError:
-        waited = time.monotonic() - shared[1]
-        return last.model_copy(update={
-            "detail": f"{last.detail} (the last probe's answer; a new one has waited "
-                      f"{waited:.1f}s)"})
+        stale = f" (the last probe's answer; a new one has waited " \
+                f"{time.monotonic() - shared[1]:.1f}s)"
+        return last.model_copy(update={"detail": f"{last.detail}{stale}",
+                                       "data": {**last.data, "stale": stale}})
 
 
 async def _remembered(key: _Key, config: PayloadConfig) -> Health:
@@ -138,15 +138,17 @@ def tool_health(tool: str) -> Callable[[Settings], Awaitable[Health]]:
         if not isinstance(denied, Mapping) or answer.data.get("key_unknown"):
             return answer
         missing = denied.get(tool) or []
-        data = {key: value for key, value in answer.data.items() if key != "denied"}
+        data = {key: value for key, value in answer.data.items()
+                if key not in ("denied", "stale")}
+        stale = answer.data.get("stale") or ""
         if missing:
             return answer.model_copy(update={
                 "status": "down", "data": {**data, "denied": missing},
                 "detail": f"Payload accepts the API key, but its user may not "
-                          f"{', '.join(missing)} (checked with {CHECKED})"})
+                          f"{', '.join(missing)} (checked with {CHECKED}){stale}"})
         return answer.model_copy(update={
             "status": "ok", "data": data,
-            "detail": f"Payload lets the API key {_what(tool)} (checked with {CHECKED})"})
+            "detail": f"Payload lets the API key {_what(tool)} (checked with {CHECKED}){stale}"})
 
     check.__name__ = f"{tool}_health"
     return check
