@@ -10,7 +10,7 @@ import pytest
 
 from novelcrew.settings import Settings, get_settings
 from novelcrew_payload import PayloadClient, PayloadConfig
-from novelcrew_payload.observer import forget_outages
+from novelcrew_payload.outage import forget_outages
 from novelcrew_payload.testing import PayloadServer
 from novelcrew_sdk import make_settings
 

@@ -14,9 +14,12 @@ import pytest
 from pydantic import BaseModel
 
 from novelcrew import Crew, Job, JobEvent, RunContext, hookimpl
+from novelcrew.errors import JobCancelled
 from novelcrew.plugins import Plugins, load, register_module
 from novelcrew.settings import Settings
 from novelcrew_payload import PayloadClient, PayloadConfig, PayloadError
+from novelcrew_payload.observer import observe
+from novelcrew_payload.outage import known_outage
 from novelcrew_payload.testing import PayloadServer
 from novelcrew_payload.workflow import OFFLINE_MARK, storyboard_from_output
 from novelcrew_sdk import run_job
@@ -28,6 +31,8 @@ class ArchitectInput(BaseModel):
     story_text: str | None = None
     project_id: str | None = None
     offline: bool = False  # answer as the offline stand-in does (model.offline true)
+    architect_fails: bool = False  # fail at once, before any result (a model's nonsense)
+    architect_cancelled: bool = False  # as if the job were cancelled while it ran
 
 
 class StoryAnalysis(BaseModel):
@@ -41,6 +46,7 @@ class StoryAnalysis(BaseModel):
 class DirectorInput(BaseModel):
     previous: dict[str, Any] = {}
     offline: bool = False
+    director_fails: bool = False
 
 
 class ScenePlan(BaseModel):
@@ -50,6 +56,10 @@ class ScenePlan(BaseModel):
 
 
 async def run_architect(ctx: RunContext, inputs: ArchitectInput) -> StoryAnalysis:
+    if inputs.architect_fails:
+        raise RuntimeError("the model answered nonsense")
+    if inputs.architect_cancelled:
+        raise JobCancelled("the job was cancelled")
     text, source = inputs.story_text, "input"
     if not text and inputs.project_id and ctx.has_tool("payload_read_story"):
         story = await ctx.tool("payload_read_story").acall()
@@ -67,6 +77,8 @@ async def run_architect(ctx: RunContext, inputs: ArchitectInput) -> StoryAnalysi
 
 
 async def run_director(ctx: RunContext, inputs: DirectorInput) -> ScenePlan:
+    if inputs.director_fails:
+        raise RuntimeError("the director's model answered nonsense")
     analysis = inputs.previous.get("architect", {})
     scenes = [{"number": s["number"], "heading": f"EXT. {s['location'].upper()} - NIGHT",
                "summary": s["summary"], "location": s["location"], "time": "NIGHT",
@@ -585,3 +597,176 @@ def test_a_storyboard_made_before_its_warnings_were_data_stores_an_empty_list() 
     assert board["warnings"] == SHOT_WARNINGS and board["warning_details"] == []
     board = storyboard_from_output({**older, "warning_details": [SHOT_WARNING_DETAILS[0], "x"]})
     assert board is not None and board["warning_details"] == [SHOT_WARNING_DETAILS[0]]
+
+
+# a job that fails or is cancelled ----------------------------------------------------------
+
+
+def where(project: dict[str, Any]) -> tuple[str, str, list[str]]:
+    return project["status"], project["workflowStatus"]["currentStep"], steps(project)
+
+
+async def test_a_job_that_fails_at_once_puts_the_project_back_where_it_found_it(
+        payload_server: PayloadServer, payload_env: Callable[..., Settings],
+        payload: PayloadClient, new_project: Callable[..., Any],
+        client_config: Callable[..., PayloadConfig]) -> None:
+    settings = payload_env(payload_server)
+    recorder = ProjectRecorder(client_config(payload_server))
+    fresh = await new_project(name="Fails at once")
+    job, events = await run_job(plugins_with(recorder), ["architect", "director"],
+                                {"story_text": "A.", "architect_fails": True},
+                                settings=settings, project_id=str(fresh["id"]))
+    assert job.status == "failed" and warnings(events) == []
+    # while it ran, the project showed story generation under way ...
+    assert [(crew, kind, where(p)) for crew, kind, p in recorder.seen] == [
+        ("architect", "crew_started", ("story-in-progress", "story-generation", []))]
+    # ... and once it failed, Novel Movie no longer shows it generating: it is a draft again
+    after = await payload.get("projects", fresh["id"])
+    assert where(after) == ("draft", "project-setup", [])
+    assert after["workflowStatus"]["lastActivity"] > \
+        recorder.seen[0][2]["workflowStatus"]["lastActivity"]
+
+    # a project further on goes back to its own step and keeps its status and steps
+    done = [{"step": "story-generation", "completedAt": "2026-01-02T03:04:05.000Z"},
+            {"step": "character-development", "completedAt": "2026-01-02T03:04:05.000Z"},
+            {"step": "scene-planning", "completedAt": "2026-01-02T03:04:05.000Z"}]
+    later = await new_project(name="Fails on a re-run", status="in-production",
+                              workflowStatus={"currentStep": "media-generation",
+                                              "completedSteps": done})
+    job, _ = await run_job(plugins_with(), ["architect"], {"story_text": "A.",
+                                                           "architect_fails": True},
+                           settings=settings, project_id=str(later["id"]))
+    assert job.status == "failed"
+    after = await payload.get("projects", later["id"])
+    assert where(after) == ("in-production", "media-generation",
+                            ["story-generation", "character-development", "scene-planning"])
+    assert [row["id"] for row in after["workflowStatus"]["completedSteps"]] == \
+        [row["id"] for row in later["workflowStatus"]["completedSteps"]]
+
+
+async def test_a_failed_chain_keeps_what_its_finished_crews_did(
+        payload_server: PayloadServer, payload_env: Callable[..., Settings],
+        payload: PayloadClient, new_project: Callable[..., Any]) -> None:
+    settings = payload_env(payload_server)
+    project = await new_project(name="Director fails")
+    job, events = await run_job(plugins_with(), ["architect", "director"],
+                                {"story_text": "A. B.", "director_fails": True},
+                                settings=settings, project_id=str(project["id"]))
+    assert job.status == "failed" and job.error is not None and job.error.crew == "director"
+    assert warnings(events) == []
+    after = await payload.get("projects", project["id"])
+    # the analysis is real and stays: its steps are done, the scene plan is next
+    assert where(after) == ("story-in-progress", "scene-planning",
+                            ["story-generation", "character-development"])
+    assert [row["description"] for row in after["generatedContent"]["scenes"]] == ["A", "B"]
+
+
+async def test_a_cancelled_job_puts_the_project_back_too(
+        payload_server: PayloadServer, payload_env: Callable[..., Settings],
+        payload: PayloadClient, new_project: Callable[..., Any]) -> None:
+    settings = payload_env(payload_server)
+    project = await new_project(name="Cancelled")
+    job, _ = await run_job(plugins_with(), ["architect"],
+                           {"story_text": "A.", "architect_cancelled": True},
+                           settings=settings, project_id=str(project["id"]))
+    assert job.status == "cancelled"
+    assert where(await payload.get("projects", project["id"])) == (
+        "draft", "project-setup", [])
+
+
+class MovesTheProject:
+    """Someone (Novel Movie's user) moves the project on before the job's failure is heard."""
+
+    def __init__(self, config: PayloadConfig) -> None:
+        self.config = config
+
+    @hookimpl(tryfirst=True)
+    def job_event(self, event: JobEvent, job: Job) -> Any:
+        if event.type != "failed":
+            return None
+
+        async def move() -> None:
+            async with PayloadClient(self.config) as client:
+                await client.patch("projects", job.project_id or "",
+                                   {"workflowStatus": {"currentStep": "final-review"}})
+
+        return move()
+
+
+async def test_a_failed_job_leaves_a_project_moved_since_alone(
+        payload_server: PayloadServer, payload_env: Callable[..., Settings],
+        payload: PayloadClient, new_project: Callable[..., Any],
+        client_config: Callable[..., PayloadConfig]) -> None:
+    settings = payload_env(payload_server)
+    project = await new_project(name="Moved by hand")
+    job, events = await run_job(plugins_with(MovesTheProject(client_config(payload_server))),
+                                ["architect"], {"story_text": "A.", "architect_fails": True},
+                                settings=settings, project_id=str(project["id"]))
+    assert job.status == "failed" and warnings(events) == []
+    after = await payload.get("projects", project["id"])
+    assert after["workflowStatus"]["currentStep"] == "final-review"
+
+
+async def test_a_failure_heard_by_another_process_goes_back_by_the_completed_steps(
+        payload_server: PayloadServer, payload_env: Callable[..., Settings],
+        payload: PayloadClient, new_project: Callable[..., Any]) -> None:
+    """A worker that died mid-job took its memory along: the job's failure, recorded by
+    another process, still moves the project off the step its crew had set."""
+    settings = payload_env(payload_server)
+    analysed = [{"step": "story-generation", "completedAt": "2026-01-02T03:04:05.000Z"},
+                {"step": "character-development", "completedAt": "2026-01-02T03:04:05.000Z"}]
+    cases = {"fresh": ([], "project-setup"), "analysed": (analysed, "scene-planning")}
+    for name, (done, back) in cases.items():
+        project = await new_project(name=name, workflowStatus={
+            "currentStep": "story-generation", "completedSteps": done})
+        job = Job(crews=["architect", "director"], project_id=str(project["id"]),
+                  status="failed", progress={"current_crew": "architect"})
+        event = JobEvent(seq=5, job_id=job.id, type="failed", crew="architect")
+        update = observe(event, job, lambda: settings)
+        assert update is not None, name
+        await update
+        after = await payload.get("projects", project["id"])
+        assert after["workflowStatus"]["currentStep"] == back, name
+        assert steps(after) == [row["step"] for row in done], name
+    # a second attempt new to this process (another worker ran the first, which moved the
+    # project) does not take the step it finds for the one before the job
+    for attempts, back in ((1, "story-generation"), (2, "project-setup")):
+        project = await new_project(name=f"attempt {attempts}", workflowStatus={
+            "currentStep": "story-generation"})
+        job = Job(crews=["architect"], project_id=str(project["id"]), status="running",
+                  attempts=attempts, progress={"current_crew": "architect"})
+        for seq, kind in enumerate(("crew_started", "failed"), start=3):
+            update = observe(JobEvent(seq=seq, job_id=job.id, type=kind, crew="architect"), job,
+                             lambda: settings)
+            assert update is not None
+            await update
+        after = await payload.get("projects", project["id"])
+        assert after["workflowStatus"]["currentStep"] == back, attempts
+    # a job whose crew never started never moved the project: nothing to undo
+    idle = Job(crews=["architect"], project_id=str(project["id"]), status="failed")
+    assert observe(JobEvent(seq=3, job_id=idle.id, type="failed"), idle,
+                   lambda: settings) is None
+
+
+async def test_a_project_id_payload_could_never_have_costs_one_warning_and_no_request(
+        payload_server: PayloadServer, payload_env: Callable[..., Settings]) -> None:
+    """Submission accepts any project id (it also names the job's knowledge graph, and a
+    Payload may use other ids); the observer says once that it leaves Payload alone."""
+    settings = payload_env(payload_server)
+    for bad in ("abc", "../users/1"):
+        job, events = await run_job(plugins_with(), ["architect", "director"],
+                                    {"story_text": "A. B."}, settings=settings,
+                                    project_id=bad)
+        assert job.status == "succeeded" and len(job.result["director"]["scenes"]) == 2
+        assert warnings(events) == [
+            f"job_event observer 'payload' failed: PayloadSyncError: project id {bad!r} is not "
+            "a Payload document id (an integer, an ObjectId or a UUID), so this job leaves "
+            "Payload alone; its result is in the job"]
+    # with no story given, the architect's read of Payload's story says why it cannot
+    job, events = await run_job(plugins_with(), ["architect"], {}, settings=settings,
+                                project_id="abc")
+    assert job.status == "failed" and job.error is not None and job.attempts == 1
+    assert job.error.type == "invalid_payload_id"
+    assert job.error.message.startswith("not a Payload document id: 'abc'")
+    # never asked of Payload (SQLite answers such an id with a 500): no outage is assumed
+    assert known_outage(f"{payload_server.url}/api") is None

@@ -48,7 +48,8 @@ def test_public_names_are_exactly_the_intended_ones() -> None:
     assert sorted(novelcrew_payload.__all__) == sorted(
         name for name in dir(novelcrew_payload)
         if not name.startswith("_") and name not in {
-            "api", "client", "config", "enums", "errors", "health", "observer", "testing",
+            "api", "client", "config", "enums", "errors", "health", "observer", "outage",
+            "testing",
             "tools", "workflow", "plugin"})
 
 

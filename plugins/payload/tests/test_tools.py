@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,7 +15,8 @@ from novelcrew import ToolContext
 from novelcrew.errors import InvalidInput
 from novelcrew.plugins import load
 from novelcrew.settings import Settings
-from novelcrew_payload import PayloadError, PayloadNotFound
+from novelcrew_payload import PayloadError, PayloadNotFound, PayloadUnavailable
+from novelcrew_payload.outage import known_outage
 from novelcrew_payload.testing import PayloadServer
 
 
@@ -80,6 +84,75 @@ async def test_errors_reach_crew_code_typed(
         await build("payload_read_story", settings_for(None), "1").acall()
 
 
+UNKNOWN_KEY = ("Payload rejected the API key: it does not know it, and answers as to an "
+               "anonymous visitor")
+
+
+def tool_health(name: str) -> Any:
+    health = load(allow=["payload"]).registry.tools[name].spec.health
+    assert health is not None
+    return health
+
+
+async def test_health_says_what_the_keys_user_may_do_and_writes_nothing(
+        payload_server: PayloadServer, settings_for: Callable[..., Settings],
+        payload: Any) -> None:
+    """A key that may read but not update projects passed a read; it is ``down`` for the
+    update tool (and the observer) before any job's update is refused."""
+    before = await payload.find("projects", limit=100)
+    key = payload_server.api_key
+    seen = {}
+    for role, api_key in {"crew": key, "reader": f"{key}-reader",
+                          "editor": f"{key}-editor"}.items():
+        settings = settings_for(payload_server, api_key=api_key)
+        seen[role] = {name: await tool_health(name)(settings)
+                      for name in ("payload_read_project", "payload_read_story",
+                                   "payload_update_project")}
+    for name, answer in seen["crew"].items():
+        assert answer.status == "ok" and answer.data["checked"] == "GET /api/access", name
+        assert "latency_ms" in answer.data
+    assert seen["crew"]["payload_update_project"].detail == (
+        "Payload lets the API key update projects and the fields novelcrew writes (checked "
+        "with GET /api/access)")
+    # a reader reads, and may not update: only the update tool is down, saying why
+    assert seen["reader"]["payload_read_project"].status == "ok"
+    assert seen["reader"]["payload_read_story"].status == "ok"
+    down = seen["reader"]["payload_update_project"]
+    assert down.status == "down"
+    assert down.detail == ("Payload accepts the API key, but its user may not update "
+                           "projects (checked with GET /api/access)")
+    # a field-level rule: Payload would take the PATCH and drop workflowStatus silently
+    down = seen["editor"]["payload_update_project"]
+    assert down.status == "down" and down.data["denied"] == [
+        "update projects.workflowStatus.currentStep",
+        "update projects.workflowStatus.completedSteps",
+        "update projects.workflowStatus.lastActivity"]
+    # what was checked wrote nothing
+    after = await payload.find("projects", limit=100)
+    assert [d["updatedAt"] for d in after["docs"]] == [d["updatedAt"] for d in before["docs"]]
+
+
+async def test_health_finds_a_wrong_key_where_anyone_may_read_projects(
+        tmp_path: Path, settings_for: Callable[..., Settings]) -> None:
+    """Novel Movie's projects are readable by anyone (``read: () => true``): a read passes
+    with any key, so only asking what the key may do finds a wrong one."""
+    server = PayloadServer(data_dir=tmp_path / "payload-db",
+                           env={"PAYLOAD_PUBLIC_READ": "1"}).start()
+    try:
+        wrong = settings_for(server, api_key="wrong-key")
+        tool = build("payload_read_project", wrong, str(server.seeded["projectId"]))
+        assert (await tool.acall())["name"] == "The Lighthouse Keeper"  # it reads ...
+        for name in ("payload_read_project", "payload_update_project"):
+            answer = await tool_health(name)(wrong)
+            assert answer.status == "down" and answer.detail == UNKNOWN_KEY, name
+        nokey = await tool_health("payload_read_project")(settings_for(None, url=server.url))
+        assert nokey.status == "down" and nokey.detail.startswith("no API key is configured")
+        assert (await tool_health("payload_update_project")(settings_for(server))).status \
+            == "ok"
+    finally:
+        server.stop()
+
+
 async def test_health_ok_disabled_down_and_wrong_key(
         payload_server: PayloadServer, settings_for: Callable[..., Settings]) -> None:
     health = load(allow=["payload"]).registry.tools["payload_read_project"].spec.health
@@ -89,7 +162,7 @@ async def test_health_ok_disabled_down_and_wrong_key(
     assert (await health(settings_for(None))).status == "disabled"
     wrong = await health(settings_for(payload_server, api_key="wrong-key"))
     assert wrong.status == "down"
-    assert wrong.detail == "Payload rejected the API key (403)"
+    assert wrong.detail == UNKNOWN_KEY
     down = await health(settings_for(None, url="http://127.0.0.1:9", api_key="k"))
     assert down.status == "down" and "unreachable" in down.detail
 
@@ -107,7 +180,7 @@ async def test_the_servers_health_names_a_rejected_key(
     for tool in ("payload_read_project", "payload_read_story", "payload_update_project"):
         entry = body["dependencies"][f"tool:{tool}"]
         assert entry["status"] == "down"
-        assert entry["detail"] == "Payload rejected the API key (403)"
+        assert entry["detail"] == UNKNOWN_KEY
 
 
 async def test_a_hanging_payload_does_not_hold_up_health_after_the_first_answer(
@@ -164,3 +237,84 @@ async def test_agents_get_a_stored_storyboard_cut_to_its_flags_and_warnings(
     update = build("payload_update_project", settings, str(project["id"]))
     answer = json.loads(update.run(data={"tone": "tense"}))
     assert answer["tone"] == "tense" and "scenes" not in answer["generatedContent"]["storyboard"]
+
+
+async def test_tools_fail_fast_while_payload_is_known_to_be_out_and_recover(
+        tmp_path: Path, settings_for: Callable[..., Settings]) -> None:
+    same = {"PAYLOAD_SECRET": "the-same-secret"}  # API keys are stored under the secret
+    server = PayloadServer(data_dir=tmp_path / "payload-db", env=same).start()
+    try:
+        settings = settings_for(server, retries=3, backoff_seconds=0.4, max_backoff_seconds=2,
+                                timeout_seconds=2)
+        project_id = str(server.seeded["projectId"])
+        tool = build("payload_read_project", settings, project_id)
+        assert (await tool.acall())["id"] == server.seeded["projectId"]
+        server.kill()
+
+        # the first call to find Payload out retries with backoff (0.4 + 0.8 + 1.6 s) ...
+        started = time.monotonic()
+        with pytest.raises(PayloadUnavailable, match=r"unreachable.*\(after 4 attempts\)"):
+            await tool.acall()
+        assert time.monotonic() - started >= 2.8
+        # ... every later call, of any Payload tool, knows: one attempt, at once, and says why
+        story = build("payload_read_story", settings, project_id)
+        for call in (tool.acall, story.acall):
+            started = time.monotonic()
+            with pytest.raises(PayloadUnavailable) as caught:
+                await call()
+            assert time.monotonic() - started < 0.5
+            assert "(after" not in caught.value.message
+            assert "(Payload has been unavailable for " in caught.value.message
+            assert "one attempt, no retries, until it answers)" in caught.value.message
+        assert "Payload has been unavailable for" in await asyncio.to_thread(tool.run)
+
+        # Payload back at the same address: the first answer ends the outage
+        back = PayloadServer(data_dir=server.data_dir, api_key=server.api_key,
+                             port=server.port, env=same).start()
+        try:
+            assert (await tool.acall())["id"] == server.seeded["projectId"]
+            assert known_outage(back.url + "/api") is None
+        finally:
+            back.stop()
+    finally:
+        server.stop()
+
+
+def test_an_outage_lasts_while_calls_keep_failing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """It is dated from its first failure and ends a while after its last one: a long outage
+    does not earn every call its full retries again once the first failure is old."""
+    from novelcrew_payload import outage
+
+    monkeypatch.setattr(outage, "OUTAGE_SECONDS", 0.3)
+    url = "http://payload.invalid/api"
+    outage.note_unavailable(url)
+    for _ in range(3):
+        time.sleep(0.2)
+        assert outage.known_outage(url) is not None
+        outage.note_unavailable(url)
+    assert (outage.known_outage(url) or 0) >= 0.6
+    time.sleep(0.35)
+    assert outage.known_outage(url) is None
+    outage.note_unavailable(url)
+    assert (outage.known_outage(url) or 1) < 0.1  # a new outage, dated anew
+    outage.note_available(url)
+    assert outage.known_outage(url) is None
+
+
+async def test_a_tools_health_from_the_last_probe_says_so(
+        own_payload_server: PayloadServer, settings_for: Callable[..., Settings]) -> None:
+    from novelcrew_payload.health import SHARE_SECONDS
+
+    settings = settings_for(own_payload_server)
+    check = tool_health("payload_update_project")
+    assert (await check(settings)).status == "ok"
+    own_payload_server.pause()  # the next probe hangs: the check answers from the last one
+    try:
+        await asyncio.sleep(SHARE_SECONDS + 0.1)
+        later = await check(settings)
+    finally:
+        own_payload_server.resume()
+    assert later.status == "ok" and "stale" not in later.data
+    assert later.detail.startswith("Payload lets the API key update projects and the fields "
+                                   "novelcrew writes (checked with GET /api/access) (the last "
+                                   "probe's answer; a new one has waited ")

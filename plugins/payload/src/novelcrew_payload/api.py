@@ -23,6 +23,11 @@ async def read_project(client: PayloadClient, project_id: DocId, *, depth: int =
 
 async def read_story(client: PayloadClient, project_id: DocId) -> dict[str, Any] | None:
     """The project's story (``stories`` where ``project`` equals the id), or None."""
+    from novelcrew_payload.client import doc_path
+
+    # an id Payload could never have goes nowhere: in a query, SQLite answers it with a 500,
+    # which would pass for an outage and be retried (``PayloadBadId`` instead)
+    doc_path(PROJECTS, project_id)
     page = await client.find(STORIES, where={"project": {"equals": project_id}}, limit=1,
                              depth=0)
     docs = page.get("docs") if isinstance(page, Mapping) else None

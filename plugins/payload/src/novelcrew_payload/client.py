@@ -3,7 +3,9 @@
 It authenticates as a machine client (``Authorization: <auth collection> API-Key <key>``),
 retries with exponential backoff on connection errors, timeouts and 5xx (never on 4xx, which
 would only fail again), and turns every failure into a typed ``PayloadError`` that says what
-Payload meant: 403 is a rejected key, 400 lists each invalid field's path.
+Payload meant: 403 is a rejected key, 400 lists each invalid field's path. Each call's outcome
+also tells ``outage`` whether Payload is reachable, for the callers that stop retrying into an
+outage.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from novelcrew_payload.errors import (
     PayloadUnavailable,
     PayloadValidationError,
 )
+from novelcrew_payload.outage import note_available, note_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +56,16 @@ def doc_path(collection: str, doc_id: DocId | None = None) -> str:
     if doc_id is None:
         return f"/{collection}"
     text = str(doc_id)
-    if isinstance(doc_id, bool) or not _ID.match(text):
+    if not is_doc_id(doc_id):
         raise PayloadBadId(
             f"not a Payload document id: {text[:40]!r} (an integer, an ObjectId or a UUID)")
     return f"/{collection}/{quote(text, safe='')}"
+
+
+def is_doc_id(doc_id: object) -> bool:
+    """Whether ``doc_id`` has the form of a Payload document id (see ``doc_path``)."""
+    return isinstance(doc_id, int | str) and not isinstance(doc_id, bool) \
+        and bool(_ID.match(str(doc_id)))
 
 
 def flatten_query(value: Any, prefix: str) -> list[tuple[str, str]]:
@@ -182,6 +191,7 @@ class PayloadClient:
             if deadline is not None:
                 timeout = min(timeout, deadline - time.monotonic())
                 if timeout <= 0:  # the budget ran out (a wait overshot, or nothing was left)
+                    note_unavailable(cfg.api_url)
                     raise _noted(last, attempt) if last is not None else PayloadUnavailable(
                         f"Payload did not answer {method} {url} within {budget:.3g}s", url=url)
             try:
@@ -194,6 +204,7 @@ class PayloadClient:
                 failure: PayloadError = PayloadUnavailable(problem, url=url)
             else:
                 if response.status_code < 500:
+                    note_available(cfg.api_url)  # it answered, even if to refuse
                     return self._result(method, url, response)
                 failure = PayloadUnavailable(
                     f"Payload answered {response.status_code} to {method} {url}: "
@@ -204,6 +215,7 @@ class PayloadClient:
             # give up when out of retries, or when the wait would leave no time for an attempt
             if attempt >= retries or (deadline is not None
                                       and time.monotonic() + delay >= deadline - 0.01):
+                note_unavailable(cfg.api_url)
                 raise _noted(failure, attempt + 1)
             attempt += 1
             last = failure

@@ -1,5 +1,9 @@
-"""Payload's line in ``GET /health``: reachable, and accepting our API key.
+"""Payload's lines in ``GET /health``: reachable, and letting our API key do what we do.
 
+A probe asks Payload what the key's user may do (``GET /api/access``: Payload's own answer,
+its access functions run for that user, and nothing is written), so a key that may read but not
+update projects shows ``down`` on ``payload_update_project`` before a job's update is refused;
+reading a project would pass with it, and with any key at all where projects are public.
 The three tools share this check; one probe per server answers all three (a probe started less
 than ``SHARE_SECONDS`` ago in the same event loop is awaited rather than repeated). ``/health``
 is a liveness probe and must not wait on a Payload that hangs: once a server has answered a
@@ -13,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from novelcrew.specs import Health
@@ -33,7 +38,8 @@ _answers: dict[_Key, Health] = {}  # each server's last finished probe
 
 
 async def payload_health(settings: Settings) -> Health:
-    """``disabled`` without a URL; ``down`` when unreachable or when the key is rejected."""
+    """``disabled`` without a URL; ``down`` when unreachable, when the key is unknown or when
+    its user may not do all novelcrew does (``tool_health`` judges one tool's needs)."""
     config = payload_config(settings)
     if config is None:
         return Health(status="disabled", detail="NOVELCREW_PAYLOAD_URL is not set")
@@ -51,10 +57,10 @@ async def payload_health(settings: Settings) -> Health:
     try:
         return await asyncio.wait_for(asyncio.shield(shared[2]), WAIT_SECONDS)
     except TimeoutError:
-        waited = time.monotonic() - shared[1]
-        return last.model_copy(update={
-            "detail": f"{last.detail} (the last probe's answer; a new one has waited "
-                      f"{waited:.1f}s)"})
+        stale = f" (the last probe's answer; a new one has waited " \
+                f"{time.monotonic() - shared[1]:.1f}s)"
+        return last.model_copy(update={"detail": f"{last.detail}{stale}",
+                                       "data": {**last.data, "stale": stale}})
 
 
 async def _remembered(key: _Key, config: PayloadConfig) -> Health:
@@ -62,22 +68,133 @@ async def _remembered(key: _Key, config: PayloadConfig) -> Health:
     return answer
 
 
+#: what each tool needs Payload to allow its key: (operation, collection, field path); the
+#: update tool's needs are the observer's too (it writes these fields)
+NEEDS: dict[str, tuple[tuple[str, str, tuple[str, ...]], ...]] = {
+    "payload_read_project": (("read", "projects", ()),),
+    "payload_read_story": (("read", "stories", ()),),
+    "payload_update_project": (
+        ("update", "projects", ()),
+        ("update", "projects", ("status",)),
+        ("update", "projects", ("workflowStatus", "currentStep")),
+        ("update", "projects", ("workflowStatus", "completedSteps")),
+        ("update", "projects", ("workflowStatus", "lastActivity")),
+        ("update", "projects", ("generatedContent", "scenes")),
+        ("update", "projects", ("generatedContent", "storyboard")),
+    ),
+}
+CHECKED = "GET /api/access"
+
+
+def _allowed(permission: Any) -> bool:
+    """Payload 3's sanitised permission: ``true``, ``{permission: true[, where]}``; a denied
+    operation is left out."""
+    return permission is True or (isinstance(permission, Mapping)
+                                  and permission.get("permission") is True)
+
+
+def _may(access: Any, operation: str, collection: str, path: tuple[str, ...]) -> bool:
+    """Whether ``access`` (``GET /api/access``) allows ``operation`` on the collection, or on
+    the field at ``path``. A field it does not list is not judged here (Payload drops fields a
+    collection lacks; the observer reports a missing storyboard field itself)."""
+    collections = access.get("collections") if isinstance(access, Mapping) else None
+    entry = collections.get(collection) if isinstance(collections, Mapping) else None
+    if not isinstance(entry, Mapping):
+        return False
+    if not path:
+        return _allowed(entry.get(operation))
+    node: Any = entry
+    for name in path:
+        fields = node.get("fields") if isinstance(node, Mapping) else True
+        if fields is True or not isinstance(fields, Mapping):
+            return True  # the whole subtree is allowed
+        node = fields.get(name)
+        if node is None or node is True:
+            return True
+        if not _allowed(node.get(operation)):
+            return False
+    return True
+
+
+def _denied(access: Any, tool: str) -> list[str]:
+    """What ``tool`` needs and may not do; a collection denied whole is not listed by field."""
+    return [f"{operation} {'.'.join((collection, *path))}"
+            for operation, collection, path in NEEDS[tool]
+            if not _may(access, operation, collection, path)
+            and (not path or _may(access, operation, collection, ()))]
+
+
+def _what(tool: str) -> str:
+    return {"payload_read_project": "read projects", "payload_read_story": "read stories",
+            "payload_update_project": "update projects and the fields novelcrew writes"}[tool]
+
+
+def tool_health(tool: str) -> Callable[[Settings], Awaitable[Health]]:
+    """``tool``'s line in ``/health``: the shared probe's answer, judged by what it needs."""
+
+    async def check(settings: Settings) -> Health:
+        answer = await payload_health(settings)
+        denied = answer.data.get("denied")
+        if not isinstance(denied, Mapping) or answer.data.get("key_unknown"):
+            return answer
+        missing = denied.get(tool) or []
+        data = {key: value for key, value in answer.data.items()
+                if key not in ("denied", "stale")}
+        stale = answer.data.get("stale") or ""
+        if missing:
+            return answer.model_copy(update={
+                "status": "down", "data": {**data, "denied": missing},
+                "detail": f"Payload accepts the API key, but its user may not "
+                          f"{', '.join(missing)} (checked with {CHECKED}){stale}"})
+        return answer.model_copy(update={
+            "status": "ok", "data": data,
+            "detail": f"Payload lets the API key {_what(tool)} (checked with {CHECKED}){stale}"})
+
+    check.__name__ = f"{tool}_health"
+    return check
+
+
 async def _probe(config: PayloadConfig) -> Health:
+    """One ``GET /api/access`` (what the key's user may do: nothing is written), and only when
+    something is denied a ``GET /api/<auth collection>/me`` to tell an unknown key (Payload
+    answers it as an anonymous visitor, and a collection readable by anyone, as Novel Movie's
+    projects are, reads fine with it) from a user without rights."""
     config = config.model_copy(update={"timeout_seconds": min(config.timeout_seconds,
                                                               HEALTH_TIMEOUT_SECONDS)})
-    data: dict[str, Any] = {"url": config.api_url, "auth_collection": config.auth_collection}
+    has_key = config.api_key is not None and bool(config.api_key.get_secret_value())
+    data: dict[str, Any] = {"url": config.api_url, "auth_collection": config.auth_collection,
+                            "checked": CHECKED}
     started = time.monotonic()
     try:
         from novelcrew_payload.client import PayloadClient  # httpx, only when used
 
         async with PayloadClient(config) as client:
-            await client.find("projects", limit=1, depth=0, retries=0)
+            access = await client.request("GET", "/access", retries=0)
+            denied = {tool: _denied(access, tool) for tool in NEEDS}
+            user: Any = True
+            if any(denied.values()):
+                me = await client.request("GET", f"/{config.auth_collection}/me", retries=0)
+                user = me.get("user") if isinstance(me, Mapping) else None
     except PayloadAuthError as exc:
-        detail = ("Payload rejected the API key (403)" if config.api_key is not None
-                  and config.api_key.get_secret_value()
+        detail = ("Payload rejected the API key (403)" if has_key
                   else "Payload refused the request (403): no API key is configured")
         return Health(status="down", detail=detail, data={**data, "error": exc.message})
     except PayloadError as exc:
         return Health(status="down", detail=exc.message, data=data)
     data["latency_ms"] = round((time.monotonic() - started) * 1000, 1)
-    return Health(status="ok", detail="Payload answered with our API key", data=data)
+    if not user:
+        detail = ("Payload rejected the API key: it does not know it, and answers as to an "
+                  "anonymous visitor" if has_key else
+                  "no API key is configured (NOVELCREW_PAYLOAD_API_KEY), and Payload answers "
+                  "as to an anonymous visitor")
+        return Health(status="down", detail=detail,
+                      data={**data, "key_unknown": True, "denied": denied})
+    data["denied"] = denied
+    missing = sorted({item for items in denied.values() for item in items})
+    if missing:
+        return Health(status="down", data=data,
+                      detail=f"Payload accepts the API key, but its user may not "
+                             f"{', '.join(missing)} (checked with {CHECKED})")
+    return Health(status="ok", data=data,
+                  detail=f"Payload lets the API key read projects and stories and update "
+                         f"projects (checked with {CHECKED})")

@@ -6,9 +6,15 @@ slow or answering errors never fails the job: after the budget is spent the obse
 ``PayloadSyncError``, which the job runner records on the job as a ``warning`` event.
 
 Each update carries everything the job has finished so far, so one lost update is made good by
-the next. After Payload was found unavailable, later updates (of any job) get a single attempt
-(at most two request timeouts) for ``OUTAGE_SECONDS`` rather than the full budget each, so an
-outage delays a chain of crews by about one budget, not one per event.
+the next. While an outage is known (``outage``), later updates (of any job) get a single attempt
+(at most two request timeouts) rather than the full budget each, so an outage delays a chain of
+crews by about one budget, not one per event.
+
+A job that fails or is cancelled puts the project back where it found it: each job remembers
+the step and status the project had before its first update, and its ending restores them (the
+crews it finished keep their steps), so Novel Movie never shows a project as still in
+story-generation for a job that is over. Only a project still at the step the job moved it to
+is restored: a later change (a user's, another job's) is left alone.
 """
 
 from __future__ import annotations
@@ -16,13 +22,22 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from novelcrew_payload import api
 from novelcrew_payload.config import PayloadConfig, payload_config
-from novelcrew_payload.errors import PayloadError, PayloadUnavailable
-from novelcrew_payload.workflow import Transition, cumulative, is_offline, transition_for
+from novelcrew_payload.enums import ProjectStatus, WorkflowStep
+from novelcrew_payload.errors import PayloadError
+from novelcrew_payload.outage import forget_outages, known_outage
+from novelcrew_payload.workflow import (
+    Transition,
+    cumulative,
+    is_offline,
+    resting_step,
+    transition_for,
+)
 
 if TYPE_CHECKING:
     from novelcrew.jobs import Job, JobEvent
@@ -30,14 +45,29 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: how long a Payload found unavailable gets one attempt per update instead of the full budget
-OUTAGE_SECONDS = 60.0
-_unavailable_since: dict[str, float] = {}
+__all__ = ["PayloadSyncError", "forget_outages", "observe", "restore_project", "sync_project"]
+
+#: job endings that put the project back where the job found it
+ENDINGS = ("failed", "cancelled")
+#: the events the observer acts on (``started`` only to warn of an id Payload cannot have)
+HEARD = frozenset({"started", "crew_started", "crew_finished", *ENDINGS})
+_STEPS = {step.value for step in WorkflowStep}
+#: jobs remembered at once (a job whose ending another process saw is never popped)
+MOVED_CAP = 10_000
 
 
-def forget_outages() -> None:
-    """Forget which Payload servers were found unavailable (tests, after a config change)."""
-    _unavailable_since.clear()
+@dataclass
+class Moved:
+    """What one job did to its project: the state before its first update, and the step and
+    status it set last (what an ending restores, and how it knows nobody moved it since)."""
+
+    before_step: str | None
+    before_status: str | None
+    step: str
+    status: str | None
+
+
+_moved: dict[str, Moved] = {}
 
 
 class PayloadSyncError(PayloadError):
@@ -51,29 +81,87 @@ def observe(event: JobEvent, job: Job, settings: Callable[[], Settings]
     """The coroutine to run for ``event``, or None when it concerns no project update."""
     if not job.project_id:
         return None
-    finished = [crew for crew in job.crews if crew in job.result]
-    offline = [crew for crew in finished if is_offline(job.result[crew])]
-    transition = transition_for(event.type, event.crew, job.result.get(event.crew or ""),
-                                offline_before=any(crew != event.crew for crew in offline))
-    if transition is None:
+    if event.type == "succeeded":
+        _moved.pop(job.id, None)
+        return None
+    if event.type not in HEARD:
         return None
     config = payload_config(settings())
     if config is None:
+        return None
+    from novelcrew_payload.client import is_doc_id  # httpx: loaded to call Payload anyway
+
+    if not is_doc_id(job.project_id):
+        # one warning per attempt, not one per crew event, and nothing ever sent to Payload
+        return _refuse(str(job.project_id)) if event.type == "started" else None
+    finished = [crew for crew in job.crews if crew in job.result]
+    offline = [crew for crew in finished if is_offline(job.result[crew])]
+    if event.type in ENDINGS:
+        return _ending(event, job, config, finished, offline)
+    transition = transition_for(event.type, event.crew, job.result.get(event.crew or ""),
+                                offline_before=any(crew != event.crew for crew in offline))
+    if transition is None:
         return None
     transition = cumulative(transition, finished, offline)
     stores = transition.stores_scenes or transition.stores_storyboard
     output = job.result.get(event.crew or "") if stores else None
     what = f"{event.crew} {event.type.removeprefix('crew_')}"
-    return sync_project(config, str(job.project_id), transition, what, output)
+    return sync_project(config, str(job.project_id), transition, what, output, job_id=job.id,
+                        first_attempt=job.attempts <= 1)
+
+
+async def _refuse(project_id: str) -> None:
+    raise PayloadSyncError(
+        f"project id {project_id[:40]!r} is not a Payload document id (an integer, an ObjectId "
+        f"or a UUID), so this job leaves Payload alone; its result is in the job",
+        details={"project_id": project_id[:200]})
+
+
+def _ending(event: JobEvent, job: Job, config: PayloadConfig, finished: list[str],
+            offline: list[str]) -> Coroutine[Any, Any, None] | None:
+    """The restore for a failed or cancelled job, or None when it never moved the project."""
+    moved = _moved.pop(job.id, None)
+    crew = event.crew or job.progress.current_crew
+    if moved is None:
+        # its updates were made by another process (a worker that died): when its crew had
+        # started, the project is at that crew's step, and its completed steps say where back
+        started = transition_for("crew_started", crew)
+        if started is None or job.progress.current_crew is None:
+            return None
+        expect, before_step, status = started.current_step.value, None, None
+    else:
+        expect, before_step = moved.step, moved.before_step
+        status = moved.before_status if moved.status != moved.before_status else None
+    # the crews it finished keep their steps: the project rests where the last one left it
+    finishes = [t for name in finished if (t := transition_for(
+        "crew_finished", name, job.result[name],
+        offline_before=any(other != name for other in offline))) is not None]
+    completes = cumulative(Transition(WorkflowStep.project_setup), finished, offline).completes
+    target: WorkflowStep | None = None
+    if finishes:
+        target, status = finishes[-1].current_step, None  # its story is in progress now
+    elif before_step in _STEPS:
+        target = WorkflowStep(before_step)
+    return restore_project(config, str(job.project_id), expect=expect, step=target,
+                           completes=completes, status=status,
+                           what=f"job {event.type}" + (f" in {crew}" if crew else ""))
+
+
+def _attempts(config: PayloadConfig) -> tuple[float, int]:
+    """The budget and retries of one update: a single attempt while an outage is known."""
+    if known_outage(config.api_url) is not None:
+        return min(config.update_budget_seconds, 2 * config.timeout_seconds), 0
+    return config.update_budget_seconds, config.update_retries
 
 
 async def sync_project(config: PayloadConfig, project_id: str, transition: Transition,
-                       what: str, crew_output: Any = None) -> None:
-    """Read the project, then PATCH its workflow; raises ``PayloadSyncError`` on failure."""
-    budget, retries = config.update_budget_seconds, config.update_retries
-    since = _unavailable_since.get(config.api_url)
-    if since is not None and time.monotonic() - since < OUTAGE_SECONDS:
-        budget, retries = min(budget, 2 * config.timeout_seconds), 0
+                       what: str, crew_output: Any = None, *, job_id: str | None = None,
+                       first_attempt: bool = True) -> None:
+    """Read the project, then PATCH its workflow; raises ``PayloadSyncError`` on failure.
+    With ``job_id``, remember what the job did, for its ending to undo if it fails; a later
+    attempt new to this process (another worker ran the first) cannot tell the project's step
+    before the job from the one its first attempt set, so it remembers none."""
+    budget, retries = _attempts(config)
     deadline = time.monotonic() + budget
 
     def left() -> float:
@@ -89,14 +177,13 @@ async def sync_project(config: PayloadConfig, project_id: str, transition: Trans
             doc = await api.update_project(client, project_id, update, budget=left(),
                                            retries=retries)
     except PayloadError as exc:
-        if isinstance(exc, PayloadUnavailable):
-            _unavailable_since.setdefault(config.api_url, time.monotonic())
         raise PayloadSyncError(
             f"could not update Payload project {project_id} after {what}: {exc.message}",
             status=exc.status, url=exc.url,
             details={"project_id": project_id, "step": transition.current_step.value},
         ) from exc
-    _unavailable_since.pop(config.api_url, None)
+    if job_id is not None:
+        _remember(job_id, project, update, first_attempt)
     sent = update.get("generatedContent", {})
     board = sent.get("storyboard")
     noted = f" (storyboard stored with {_counted(board)})" \
@@ -119,6 +206,61 @@ def _counted(board: dict[str, Any]) -> str:
                     if isinstance(d, dict) and d.get("kind"))
     by_kind = ", ".join(f"{n} {kind}" for kind, n in kinds.most_common())
     return f"{len(board['warnings'])} warnings to check" + (f": {by_kind}" if by_kind else "")
+
+
+def _remember(job_id: str, project: Mapping[str, Any], update: Mapping[str, Any],
+              first_attempt: bool) -> None:
+    workflow = project.get("workflowStatus")
+    step = workflow.get("currentStep") if isinstance(workflow, Mapping) else None
+    moved = _moved.get(job_id)
+    if moved is None:
+        if len(_moved) >= MOVED_CAP:
+            del _moved[next(iter(_moved))]
+        moved = _moved[job_id] = Moved(
+            before_step=step if first_attempt else None,
+            before_status=project.get("status") if first_attempt else None, step="",
+            status=None)
+    moved.step = update["workflowStatus"]["currentStep"]
+    moved.status = update.get("status", project.get("status"))
+
+
+async def restore_project(config: PayloadConfig, project_id: str, *, expect: str,
+                          step: WorkflowStep | None, completes: tuple[WorkflowStep, ...] = (),
+                          status: str | None = None, what: str = "job failed") -> None:
+    """Put a failed job's project back at ``step`` (and ``status``), keeping the steps the job
+    completed (``completes``), if it is still at ``expect``, where the job left it."""
+    budget, retries = _attempts(config)
+    deadline = time.monotonic() + budget
+
+    def left() -> float:
+        return max(0.001, deadline - time.monotonic())
+
+    try:
+        from novelcrew_payload.client import PayloadClient  # httpx, only when used
+
+        async with PayloadClient(config) as client:
+            project = await api.read_project(client, project_id, budget=left(),
+                                             retries=retries)
+            workflow = project.get("workflowStatus")
+            now = workflow.get("currentStep") if isinstance(workflow, Mapping) else None
+            if now != expect:
+                log.info("payload project %s: %s; left at %s (moved since the job's update)",
+                         project_id, what, now)
+                return
+            target = step or resting_step(workflow)
+            update = Transition(target, completes=completes).update(project)
+            if status in {member.value for member in ProjectStatus} \
+                    and project.get("status") == ProjectStatus.story_in_progress.value:
+                update["status"] = status
+            await api.update_project(client, project_id, update, budget=left(),
+                                     retries=retries)
+    except PayloadError as exc:
+        raise PayloadSyncError(
+            f"could not put Payload project {project_id} back after the {what}: "
+            f"{exc.message}; it stays at {expect}",
+            status=exc.status, url=exc.url, details={"project_id": project_id, "step": expect},
+        ) from exc
+    log.info("payload project %s: %s -> back to %s", project_id, what, target.value)
 
 
 def _stored(doc: Any, field: str) -> bool:

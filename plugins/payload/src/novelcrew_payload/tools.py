@@ -3,7 +3,8 @@
 Each factory returns a crewAI ``BaseTool`` (built lazily so importing the plugin never imports
 crewAI): agents get text from ``run`` and only ever reach the job's own project; crew code awaits
 ``acall(**kwargs)`` for the document itself (a dict, or None for a missing story), may name any
-project, and gets typed ``PayloadError``s on failure.
+project, and gets typed ``PayloadError``s on failure. While the process knows Payload is out
+(``outage``), a call gets one attempt and no retries, and its error says so.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from novelcrew.errors import InvalidInput
 from novelcrew.specs import Tool
 from novelcrew_payload import api
 from novelcrew_payload.config import PayloadConfig, payload_config
-from novelcrew_payload.errors import PayloadError
-from novelcrew_payload.health import payload_health
+from novelcrew_payload.errors import PayloadError, PayloadUnavailable
+from novelcrew_payload.health import tool_health
+from novelcrew_payload.outage import known_outage
 
 if TYPE_CHECKING:
     from novelcrew.context import ToolContext
@@ -123,8 +125,19 @@ def _tool_class() -> type:
             assert self._operation is not None
             from novelcrew_payload.client import PayloadClient
 
-            async with PayloadClient(self._config) as client:
-                return await self._operation(client, project_id, args)
+            # retrying into an outage the process already knows of only spends the job's time
+            config, outage = self._config, known_outage(self._config.api_url)
+            if outage is not None:
+                config = config.model_copy(update={"retries": 0})
+            try:
+                async with PayloadClient(config) as client:
+                    return await self._operation(client, project_id, args)
+            except PayloadUnavailable as exc:
+                if outage is not None:
+                    exc.message = (f"{exc.message} (Payload has been unavailable for "
+                                   f"{outage:.1f}s: one attempt, no retries, until it answers)")
+                    exc.args = (exc.message,)
+                raise
 
         async def _arun(self, **kwargs: Any) -> str:
             # agents stay within the job's project: a guessed id must not reach another one
@@ -196,7 +209,8 @@ def _factory(name: str, description: str, schema: type[BaseModel], operation: Op
 
 
 def tool_specs() -> list[Tool]:
-    """The plugin's registrations, each with the shared Payload health check."""
+    """The plugin's registrations, each with its check of the shared Payload probe."""
     return [Tool(name=name, description=description,
-                 factory=_factory(name, description, schema, operation), health=payload_health)
+                 factory=_factory(name, description, schema, operation),
+                 health=tool_health(name))
             for name, description, schema, operation in _SPECS]

@@ -34,6 +34,10 @@ its crew's finish completes no step and leaves ``currentStep`` at the step the c
 ``OFFLINE_MARK`` before its heading and description); a stored storyboard carries its own
 ``offline`` and ``note``.
 
+A job that fails or is cancelled goes back (``observer.restore_project``): to the step the
+project had before the job, or where its last finished crew left it; ``resting_step`` gives the
+step a project's completed steps lead to when the step before is not known.
+
 Every update also sets ``lastActivity``. Only values from ``enums`` are ever produced.
 """
 
@@ -134,6 +138,22 @@ def cumulative(transition: Transition, finished_crews: Sequence[str],
     completes.extend(transition.completes)
     unique = tuple(dict.fromkeys(completes))
     return replace(transition, completes=unique)
+
+
+def resting_step(workflow: Any) -> WorkflowStep:
+    """The step a project's completed steps put it at (``project-setup`` when none): where a
+    failed job's project goes back to when what it was at before is not known."""
+    rows = workflow.get("completedSteps") if isinstance(workflow, Mapping) else None
+    done = {row.get("step") for row in rows if isinstance(row, Mapping)} \
+        if isinstance(rows, list) else set()
+    order = list(WorkflowStep)
+    step = WorkflowStep.project_setup
+    for (_, kind), transition in TRANSITIONS.items():
+        if kind == "crew_finished" and transition.completes \
+                and {s.value for s in transition.completes} <= done \
+                and order.index(transition.current_step) > order.index(step):
+            step = transition.current_step
+    return step
 
 
 def iso_now() -> str:

@@ -34,16 +34,30 @@ if (!dataDir) throw new Error('PAYLOAD_DATA_DIR must name a writable directory')
 const secret = process.env.PAYLOAD_SECRET
 if (!secret) throw new Error('PAYLOAD_SECRET must be set')
 
+// What a user may do to projects, for the health check's tests: 'crew' everything, 'reader'
+// read only, 'editor' update projects but not their workflowStatus (a field-level rule).
+export const ROLES = ['crew', 'reader', 'editor']
+
 const Users = {
   slug: 'users',
   auth: { useAPIKey: true },
   admin: { useAsTitle: 'email' },
-  fields: [{ name: 'name', type: 'text' }],
+  fields: [
+    { name: 'name', type: 'text' },
+    { name: 'role', type: 'select', options: options(ROLES), defaultValue: 'crew' },
+  ],
 }
+
+const loggedIn = ({ req: { user } }) => Boolean(user)
 
 const Projects = {
   slug: 'projects',
   admin: { useAsTitle: 'name' },
+  access: {
+    // PAYLOAD_PUBLIC_READ=1: anyone may read projects, as in Novel Movie (`read: () => true`)
+    read: process.env.PAYLOAD_PUBLIC_READ ? () => true : loggedIn,
+    update: ({ req: { user } }) => Boolean(user) && user.role !== 'reader',
+  },
   fields: [
     { name: 'name', type: 'text', required: true },
     { name: 'status', type: 'select', options: options(PROJECT_STATUSES), defaultValue: 'draft' },
@@ -55,6 +69,7 @@ const Projects = {
     {
       name: 'workflowStatus',
       type: 'group',
+      access: { update: ({ req: { user } }) => user?.role !== 'editor' },
       fields: [
         {
           name: 'currentStep',

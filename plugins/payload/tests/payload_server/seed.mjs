@@ -1,4 +1,4 @@
-// Seeds a test server through Payload's Local API: an API-key user, two projects, a story.
+// Seeds a test server through Payload's Local API: API-key users, two projects, a story.
 export async function seed(payload, { apiKey, email = 'crew@novelcrew.test' }) {
   const existing = await payload.find({ collection: 'users', where: { email: { equals: email } } })
   const user =
@@ -29,5 +29,18 @@ export async function seed(payload, { apiKey, email = 'crew@novelcrew.test' }) {
   })
   await payload.update({ collection: 'projects', id: project.id, data: { story: story.id } })
   const bare = await payload.create({ collection: 'projects', data: { name: 'No Story Yet' } })
+  // users with fewer rights, keyed `<apiKey>-<role>`: 'reader' may not update projects,
+  // 'editor' may not update their workflowStatus
+  for (const role of ['reader', 'editor']) {
+    const roleEmail = `${role}@novelcrew.test`
+    const found = await payload.find({ collection: 'users', where: { email: { equals: roleEmail } } })
+    if (!found.docs.length) {
+      await payload.create({
+        collection: 'users',
+        data: { email: roleEmail, password: `pw-${apiKey}`, name: role, role,
+                enableAPIKey: true, apiKey: `${apiKey}-${role}` },
+      })
+    }
+  }
   return { userId: user.id, projectId: project.id, storyId: story.id, bareProjectId: bare.id }
 }
