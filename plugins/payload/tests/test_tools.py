@@ -159,7 +159,9 @@ async def test_health_ok_disabled_down_and_wrong_key(
     assert health is not None
     ok = await health(settings_for(payload_server))
     assert ok.status == "ok" and ok.data["url"] == f"{payload_server.url}/api"
-    assert (await health(settings_for(None))).status == "disabled"
+    disabled = await health(settings_for(None))
+    # the operator learns the variable Novel Movie's docs use, not only the plugin's own name
+    assert disabled.status == "disabled" and "NOVEL_MOVIE_API_URL" in disabled.detail
     wrong = await health(settings_for(payload_server, api_key="wrong-key"))
     assert wrong.status == "down"
     assert wrong.detail == UNKNOWN_KEY
