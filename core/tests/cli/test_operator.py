@@ -200,7 +200,7 @@ def test_worker_settings_use_the_shared_model_limits(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr("novelcrew.cli.print_startup_summary", lambda *a, **k: None)
     monkeypatch.setattr("novelcrew.logging.configure_logging", lambda settings: None)
     worker_command(concurrency=None, burst=False, redis_url=None, queue=None,
-                   log_level=None, check=False)
+                   log_level=None, metrics_port=None, index=None, check=False)
     [settings] = seen
     assert settings.job_backend == "arq"
     assert isinstance(limiter_for(settings), RedisLimiter)
