@@ -150,3 +150,13 @@ def test_the_details_must_match_the_words_and_the_flags() -> None:
         ScenePlan.model_validate(unflagged)
     with pytest.raises(ValidationError, match="kind"):
         PlanWarning.model_validate({**one, "kind": "not_in_frame"})
+
+
+def test_every_kind_is_documented_and_shown_in_words() -> None:
+    """A reader of the README's table and of the terminal finds every kind the plan gives."""
+    from novelcrew_director.render import KIND_LABELS
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    table = readme.split("### Warnings", 1)[1].split("\n## ", 1)[0]
+    assert [k for k in PLAN_WARNING_KINDS if f"| `{k}` |" not in table] == []
+    assert set(KIND_LABELS) == set(PLAN_WARNING_KINDS)
