@@ -90,8 +90,10 @@ async def test_a_run_s_warnings_name_their_kind_scenes_and_shots(
         4: (["framing"], [[], ["framing"], []]),
     }
     # the live events that are warnings of the plan say which kind they are
-    live = {e.data.get("kind") for e in events if e.type == "warning" and e.data.get("kind")}
-    assert live == {"scenes_not_planned", "graph_write_failed"}
+    live = [(e.data["kind"], e.data.get("scenes"), e.message) for e in events
+            if e.type == "warning" and e.data.get("kind")]
+    assert live == [("scenes_not_planned", [3], plan.warnings[0]),
+                    ("graph_write_failed", None, plan.warnings[-1])]
     assert set(PLAN_WARNING_KINDS) >= {kind for kind, *_ in _as_data(plan)}
 
 

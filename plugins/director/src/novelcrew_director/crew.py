@@ -148,15 +148,15 @@ async def run(ctx: RunContext, inputs: DirectorInput) -> ScenePlan:
     if failed:
         message = (f"{len(failed)} of {len(numbers)} scene(s) could not be planned: "
                    + ", ".join(str(f.number) for f in failed))
-        warnings.add("scenes_not_planned", message, scenes=[f.number for f in failed])
-        await ctx.emit("warning", message, kind="scenes_not_planned",
+        item = warnings.add("scenes_not_planned", message, scenes=[f.number for f in failed])
+        await ctx.emit("warning", message, kind=item.kind, scenes=item.scenes,
                        failed_scenes=[f.model_dump() for f in failed])
     for number, brief in briefs.items():
         if brief.unavailable_location:
-            where = brief.facts.location or ""
+            where = brief.facts.location or ""  # set: an unnamed place is never unavailable
             warnings.add("location_unavailable",
-                         f"scene {number}: location {brief.facts.location!r} is not among "
-                         "the available locations", scenes=[number],
+                         f"scene {number}: location {where!r} is not among the available "
+                         "locations", scenes=[number],
                          locations=[brief.facts.location_id or story.location_id(where)])
 
     trimmed = [n for n, brief in briefs.items() if brief.text_trimmed]
