@@ -246,6 +246,44 @@ def test_the_storyboard_reads_as_the_media_step_takes_it(server: str, browser: W
     assert console_errors(d) == []
 
 
+def test_the_plan_s_warnings_show_their_kinds_and_the_scenes_to_check(
+        server: str, browser: WebDriver) -> None:
+    """A first AD reading the plan in the browser sees each of its warnings led by its kind,
+    and on each scene it concerns what to check: here a production that can use one place
+    and has one shooting day: the other places' scenes say so, the bakery's does not."""
+    d = browser
+    job = httpx.post(f"{server}/jobs", headers={"X-API-Key": KEY}, json={
+        "crews": ["architect", "director"], "project_id": "ui-plan-warnings",
+        "inputs": {"story_text": STORY.read_text(), "constraints": {
+            "shooting_days": 1, "locations_available": ["the bakery"]}}}).json()
+    plan = succeeded(server, job["id"], 120)["result"]["director"]
+    details = plan["warning_details"]
+    assert [x["message"] for x in details] == plan["warnings"]
+    kinds = [x["kind"] for x in details]
+    assert "schedule_over_days" in kinds and "location_unavailable" in kinds
+    flagged = {s["number"]: s["warning_kinds"] for s in plan["scenes"] if s["warning_kinds"]}
+    assert set(flagged) == {x["scene"] for x in details if x["scene"]} == {2, 3, 4, 5}
+    open_job(d, server, job["id"])
+    for view, card in (("scenes", "#scenes .scene"), ("shots", "#shots .card")):
+        wait(d, 30).until(ec.element_to_be_clickable(
+            (By.CSS_SELECTOR, f"button[data-view={view}]"))).click()
+        wait(d).until(ec.presence_of_element_located((By.CSS_SELECTOR, card)))
+        listed = d.find_elements(By.CSS_SELECTOR, "#plan-warnings li")
+        assert [li.get_attribute("data-kind") for li in listed] == kinds
+        days = kinds.index("schedule_over_days")
+        assert listed[days].text == f"more shooting days than available: {plan['warnings'][days]}"
+        for shown in d.find_elements(By.CSS_SELECTOR, card):
+            number = int((shown.get_attribute("data-scene") or shown.get_attribute("id")
+                          ).rsplit("-", 1)[-1])
+            if number in flagged:
+                assert shown.get_attribute("data-warnings") == " ".join(flagged[number])
+                assert "Check: location not available" in shown.text
+            else:
+                assert shown.get_attribute("data-warnings") is None
+                assert "Check:" not in shown.text
+    assert console_errors(d) == []
+
+
 def test_cancel_from_the_jobs_list(server: str, browser: WebDriver) -> None:
     d = browser
     story = STORY.read_text() * 20  # long enough to still be running when cancelled

@@ -178,8 +178,11 @@ def test_a_shot_of_someone_the_scene_does_not_have_is_flagged() -> None:
         Shot(number=2, size="CU", coverage="single", subjects=["mara"],
              estimated_duration_seconds=2)])
     names = {"mara": "Mara Vell", "tomas": "Tomas Vell"}
-    assert framing_warning(scene, {"mara"}, names.__getitem__) == (
+    warning = framing_warning(scene, {"mara"}, names.__getitem__)
+    assert warning is not None and warning.message == (
         "scene 5: shot 1 frames Tomas Vell, not in the scene's cast")
+    assert (warning.kind, warning.scene, warning.shots, warning.characters) == (
+        "framing", 5, [1], ["tomas"])
     assert framing_warning(scene, {"mara", "tomas"}, names.__getitem__) is None
 
 
@@ -231,9 +234,16 @@ async def test_rejected_answers_are_retried_and_a_failing_scene_is_reported(
     assert {e.data["kind"] for e in pieces.values()} == {"scene"}
     assert {e.data["total"] for e in pieces.values()} == {4}
     final_2 = next(s for s in job.result["director"]["scenes"] if s["number"] == 2)
-    # the scene as planned; continuity across scenes is added once all are in
-    assert {k: v for k, v in pieces[2].data["item"].items() if k != "breakdown"} == \
-        {k: v for k, v in final_2.items() if k != "breakdown"}
+    # the scene as planned; continuity across scenes and the warnings' flags (which need
+    # every scene) are added once all are in
+    def as_planned(scene: dict[str, Any]) -> dict[str, Any]:
+        shots = [{k: v for k, v in shot.items() if k != "warning_kinds"}
+                 for shot in scene["shots"]]
+        return {**{k: v for k, v in scene.items() if k not in ("breakdown", "warning_kinds")},
+                "shots": shots}
+
+    assert as_planned(pieces[2].data["item"]) == as_planned(final_2)
+    assert final_2["shots"][1]["warning_kinds"] == ["framing"]  # a single of two, flagged
     finished = next(e.seq for e in events if e.type == "crew_finished")
     assert all(e.seq < finished for e in pieces.values())
     assert job.partial["director"]["scene"].done == 3

@@ -84,8 +84,8 @@ def test_public_names_are_exactly_the_models() -> None:
     import novelcrew_director
 
     assert sorted(novelcrew_director.__all__) == [
-        "Constraints", "DirectorInput", "FailedScene", "ModelInfo", "PlannedScene",
-        "Preferences", "ScenePlan", "Shot", "Totals"]
+        "Constraints", "DirectorInput", "FailedScene", "ModelInfo", "PlanWarning",
+        "PlannedScene", "Preferences", "ScenePlan", "Shot", "Totals"]
     for name in novelcrew_director.__all__:
         assert getattr(novelcrew_director, name).__module__.startswith("novelcrew_director.")
 

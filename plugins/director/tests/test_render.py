@@ -68,6 +68,35 @@ def test_a_note_every_shot_shares_is_said_once() -> None:
     assert "every shot: offline extraction" in out
 
 
+def test_a_scene_a_warning_concerns_says_what_to_check_and_the_warning_its_kind() -> None:
+    """A first AD reading the plan in a terminal sees, under the scene's heading, what to
+    check and on which shots; each warning at the end names its kind. A plan made before the
+    warnings were data reads as it did."""
+    plan = copy.deepcopy(PLAN)
+    scene = plan["scenes"][0]
+    scene["warning_kinds"] = ["framing", "screen_time_off_pages"]
+    scene["shots"][1]["warning_kinds"] = ["framing"]
+    plan["warnings"] = ["scene 1: shot 2 is a single that names nobody in frame",
+                        "scene 1: its shots run 128 s, over twice its 1/8 page (about 8 s at a "
+                        "minute a page)"]
+    plan["warning_details"] = [
+        {"kind": "framing", "scene": 1, "scenes": [1], "shots": [2],
+         "message": plan["warnings"][0]},
+        {"kind": "screen_time_off_pages", "scene": 1, "scenes": [1], "shots": [],
+         "message": plan["warnings"][1]}]
+    out = text_of(Job(crews=["director"], status=JobStatus.succeeded,
+                      result={"director": plan}))
+    lines = out.splitlines()
+    title = next(i for i, line in enumerate(lines) if "1. INT. BAKERY - NIGHT" in line)
+    assert lines[title + 1].strip() == \
+        "check: framing (shot 2), screen time against the pages"
+    assert "warning (framing): scene 1: shot 2 is a single that names nobody in frame" in out
+    assert "warning (screen time against the pages): scene 1: its shots run 128 s" in out
+    older = text_of(Job(crews=["director"], status=JobStatus.succeeded,
+                        result={"director": PLAN}))
+    assert "check:" not in older and "warning: scene 4 has no location" in older
+
+
 GROUNDED_PLAN = {
     "title": "The Ferry", "model": {"offline": False},
     "scenes": [{

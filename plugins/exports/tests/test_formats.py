@@ -183,6 +183,38 @@ def test_the_report_shows_each_storyboard_warning_and_the_shots_to_check() -> No
     assert "Check" not in html
 
 
+def test_the_report_shows_the_plan_s_warnings_and_the_scenes_and_shots_to_check() -> None:
+    """A first AD printing the report sees the plan's warnings, each led by its kind, and on
+    each scene's page what to check and in which shots (a printed page travels alone)."""
+    framing = "scene 1: shot 2 is a single that names nobody in frame"
+    days = "the schedule needs 2 shooting days but 1 are available"
+    record = job()
+    plan = record["result"]["director"]
+    plan["warnings"] = [framing, days]
+    plan["warning_details"] = [
+        {"kind": "framing", "scene": 1, "scenes": [1], "shots": [2], "message": framing},
+        {"kind": "schedule_over_days", "scene": None, "scenes": [], "shots": [],
+         "message": days}]
+    plan["scenes"][0]["warning_kinds"] = ["framing"]
+    for shot, kinds in zip(plan["scenes"][0]["shots"], ([], ["framing"]), strict=True):
+        shot["warning_kinds"] = kinds
+    html = export(record, "report.html")[1].decode()
+    text = re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html)))
+    assert (f"Check in the plan framing : {framing} schedule over days : {days}") in text
+    page_1 = text.split("1. INT. THE KITCHEN - NIGHT")[-1].split("2. EXT. THE ALLEY")[0]
+    assert "Check: framing" in page_1
+    assert "Subjects Sec Notes Check" in page_1
+    assert re.search(r"2 CU 85 Theo Lind 3 framing", page_1), page_1
+    page_2 = text.split("2. EXT. THE ALLEY - DAY")[-1]
+    assert "Check:" not in page_2.split("Storyboard")[0]
+    # a plan without warnings (or made before they were data) keeps its pages as they were
+    older = job()
+    older["result"]["director"]["warnings"] = [days]
+    html = export(older, "report.html")[1].decode()
+    assert "Check:" not in html and "<th>Check</th>" not in html
+    assert f"<li>{days}</li>" in html
+
+
 def test_a_format_without_its_crew_is_unavailable() -> None:
     record = job()
     del record["result"]["director"]

@@ -29,6 +29,7 @@ from novelcrew_director.planner import (
 from novelcrew_director.reading import check_selection, read_story
 from novelcrew_director.runtime import runtime_warning
 from novelcrew_director.totals import build_plan_schedule, compute_totals
+from novelcrew_director.warning_list import WarningList
 from novelcrew_director.writeback import custom_kg, made_by_line, remove_shots, stale_shots
 
 log = logging.getLogger(__name__)
@@ -143,26 +144,31 @@ async def run(ctx: RunContext, inputs: DirectorInput) -> ScenePlan:
         raise PlanningFailed(f"none of the {len(failed)} scene(s) could be planned: {summary}",
                              details)
 
-    warnings: list[str] = []
+    warnings = WarningList()
     if failed:
         message = (f"{len(failed)} of {len(numbers)} scene(s) could not be planned: "
                    + ", ".join(str(f.number) for f in failed))
-        warnings.append(message)
-        await ctx.emit("warning", message, failed_scenes=[f.model_dump() for f in failed])
+        item = warnings.add("scenes_not_planned", message, scenes=[f.number for f in failed])
+        await ctx.emit("warning", message, kind=item.kind, scenes=item.scenes,
+                       failed_scenes=[f.model_dump() for f in failed])
     for number, brief in briefs.items():
         if brief.unavailable_location:
-            warnings.append(f"scene {number}: location {brief.facts.location!r} is not among "
-                            "the available locations")
+            where = brief.facts.location or ""  # set: an unnamed place is never unavailable
+            warnings.add("location_unavailable",
+                         f"scene {number}: location {where!r} is not among the available "
+                         "locations", scenes=[number],
+                         locations=[brief.facts.location_id or story.location_id(where)])
 
     trimmed = [n for n, brief in briefs.items() if brief.text_trimmed]
     if trimmed:
         kept = sum(min(len(briefs[n].facts.text), limits[n]) for n in trimmed)
         whole = sum(len(briefs[n].facts.text) for n in trimmed)
-        warnings.append(
+        warnings.add(
+            "scene_text_trimmed",
             f"{len(trimmed)} scene(s) ({_short_list(trimmed)}) were trimmed to fit the prompt "
             f"budget ({inputs.prompt_budget:g}x the story, at most {inputs.scene_text_chars} "
             f"characters a scene): their prompts kept the opening and ending, "
-            f"{100 * kept / max(whole, 1):.0f}% of their text")
+            f"{100 * kept / max(whole, 1):.0f}% of their text", scenes=trimmed)
     if not budget.attainable:
         # the rule for every short story, about cost and not the plan (nothing was cut): for
         # the operator's log, not a warning to the writer
@@ -170,8 +176,8 @@ async def run(ctx: RunContext, inputs: DirectorInput) -> ScenePlan:
                  "scene's prompts carry a fixed part of about 5,000 characters, so the prompts "
                  "are larger than the budget; nothing was cut", inputs.prompt_budget)
     if entry_chars < MAX_ENTRY_CHARS:
-        warnings.append(f"character and location entries were cut to {entry_chars} "
-                        "characters in the prompts to fit the prompt budget")
+        warnings.add("entries_cut", f"character and location entries were cut to {entry_chars} "
+                     "characters in the prompts to fit the prompt budget")
     planned.sort(key=lambda scene: scene.number)
     names = {story.character_id(name): name for name in story.characters}
     for scene in planned:
@@ -181,19 +187,20 @@ async def run(ctx: RunContext, inputs: DirectorInput) -> ScenePlan:
     for scene in planned:
         in_scene = {story.character_id(n) for n in [*scene.characters,
                                                     *briefs[scene.number].facts.characters]}
-        warning = framing_warning(scene, in_scene | set(scene.breakdown.cast),
+        framing = framing_warning(scene, in_scene | set(scene.breakdown.cast),
                                   lambda cid: names.get(cid, cid))
-        if warning:
-            warnings.append(warning)
+        if framing:
+            warnings.append(framing)
         # pages from the scene's text: without it they are counted from the shots themselves
         if not models.offline and briefs[scene.number].facts.text \
-                and (warning := runtime_warning(scene)):
-            warnings.append(warning)
+                and (runtime := runtime_warning(scene)):
+            warnings.append(runtime)
     schedule = build_plan_schedule(planned, inputs.constraints, names)
     totals = compute_totals(planned, inputs.constraints, schedule)
     if totals.fits_schedule is False:
-        warnings.append(f"the schedule needs {totals.shooting_days} shooting days but "
-                        f"{totals.shooting_days_available} are available")
+        warnings.add("schedule_over_days",
+                     f"the schedule needs {totals.shooting_days} shooting days but "
+                     f"{totals.shooting_days_available} are available")
     # a failed scene's unfinished tasks will never finish: take them out of the total
     ctx.total_tasks = ctx.completed_tasks + (1 if inputs.write_back else 0)
     if inputs.write_back:
@@ -210,8 +217,9 @@ async def run(ctx: RunContext, inputs: DirectorInput) -> ScenePlan:
         except Exception as exc:  # the plan is the product; a graph outage must not lose it
             step = "remove earlier shots from" if written else "write the shots to"
             message = f"could not {step} the knowledge graph: {exc}"
-            warnings.append(message)
-            await ctx.emit("warning", message, error=type(exc).__name__)
+            warnings.add("graph_write_failed", message)
+            await ctx.emit("warning", message, kind="graph_write_failed",
+                           error=type(exc).__name__)
         await ctx.task_finished(WRITE_TASK, written=written, removed_shots=removed)
     else:
         await ctx.add_tasks(0)
@@ -224,6 +232,7 @@ async def run(ctx: RunContext, inputs: DirectorInput) -> ScenePlan:
         schedule=schedule,
         language=story.language,
         failed_scenes=sorted(failed, key=lambda f: f.number),
-        warnings=warnings,
+        warnings=warnings.messages,
+        warning_details=warnings.resolve(planned),
         model=models,
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from novelcrew_director.models import PlannedScene
+from novelcrew_director.models import PlannedScene, PlanWarning
 from novelcrew_director.vocabulary import Coverage
 
 __all__ = ["framing_warning"]
@@ -23,15 +23,20 @@ _PEOPLE = {Coverage.SINGLE: "one person", Coverage.TWO_SHOT: "two people",
 
 
 def framing_warning(scene: PlannedScene, in_scene: Iterable[str],
-                    name: Callable[[str], str]) -> str | None:
-    """``"scene 3: shot 2 is a single on 3 people (...); ..."``, or None when all fit.
+                    name: Callable[[str], str]) -> PlanWarning | None:
+    """A ``framing`` warning, ``"scene 3: shot 2 is a single on 3 people (...); ..."`` with
+    the shots it names and the ids of anyone framed who is not in the scene, or None when all
+    fit.
 
     ``in_scene`` holds the ids of everyone the scene has by either the analysis or the
     director's breakdown; ``name`` turns an id into the name a reader knows.
     """
     present = set(in_scene)
-    problems = []
+    problems: list[str] = []
+    shots: list[int] = []
+    strangers_ids: list[str] = []
     for shot in scene.shots:
+        before = len(problems)
         coverage = shot.coverage
         if coverage is not None and coverage in FRAMES:
             bounds, count = FRAMES[coverage], len(shot.subjects)
@@ -43,10 +48,15 @@ def framing_warning(scene: PlannedScene, in_scene: Iterable[str],
                 people = "person" if count == 1 else "people"
                 problems.append(f"shot {shot.number} is a {coverage.value} on {count} {people} "
                                 f"({who}); it frames {_PEOPLE[coverage]}")
-        strangers = [name(s) for s in shot.subjects if s not in present]
+        strangers = [s for s in shot.subjects if s not in present]
         if strangers:
-            problems.append(f"shot {shot.number} frames {', '.join(strangers)}, not in the "
-                            "scene's cast")
+            problems.append(f"shot {shot.number} frames {', '.join(map(name, strangers))}, "
+                            "not in the scene's cast")
+            strangers_ids.extend(s for s in strangers if s not in strangers_ids)
+        if len(problems) > before:
+            shots.append(shot.number)
     if not problems:
         return None
-    return f"scene {scene.number}: " + "; ".join(problems)
+    return PlanWarning(kind="framing", scene=scene.number, scenes=[scene.number], shots=shots,
+                       characters=strangers_ids,
+                       message=f"scene {scene.number}: " + "; ".join(problems))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import math
 import re
-from typing import Any
+from typing import Any, Literal, get_args
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -247,6 +247,46 @@ class ShotList(BaseModel):
 
 
 # the plan ------------------------------------------------------------------------------------
+#: what a plan warning is about (``PlanWarning.kind``); the package README lists them
+PlanWarningKind = Literal[
+    "scenes_not_planned",     # scenes that could not be planned (they are in failed_scenes)
+    "location_unavailable",   # a scene's location is not among the constraints' locations
+    "scene_text_trimmed",     # scenes whose text was trimmed to fit the prompt budget
+    "entries_cut",            # the character and location entries in the prompts were cut
+    "framing",                # a shot's coverage and subjects disagree, or it frames a stranger
+    "screen_time_off_pages",  # a scene's shots run under half or over twice its pages
+    "schedule_over_days",     # the schedule needs more shooting days than are available
+    "graph_write_failed",     # the shots could not be written to (or old ones removed from)
+                              # the knowledge graph
+]
+PLAN_WARNING_KINDS: tuple[str, ...] = get_args(PlanWarningKind)
+
+
+class PlanWarning(BaseModel):
+    """One warning of the plan as data, so a first AD's tool or Novel Movie can tell which
+    scenes and shots it concerns without reading English. ``message`` is the same text as the
+    plan's ``warnings`` entry at the same position."""
+
+    kind: PlanWarningKind = Field(description="What the warning is about: " + ", ".join(
+        get_args(PlanWarningKind)) + ".")
+    scene: int | None = Field(
+        None, description="The scene number it concerns; null when it is not one scene's "
+        "(several scenes, the prompts' entries, the schedule, a graph outage).")
+    scenes: list[int] = Field(
+        default_factory=list, description="Every scene number it concerns (`[scene]` for one "
+        "scene's warning); each planned one lists `kind` in its `warning_kinds`.")
+    shots: list[int] = Field(
+        default_factory=list, description="Shot numbers within `scene` (`shots[].number`): "
+        "each lists `kind` in its `warning_kinds`.")
+    characters: list[str] = Field(
+        default_factory=list, description="Character ids it concerns (the analysis's ids): "
+        "someone framed who is not in the scene's cast.")
+    locations: list[str] = Field(
+        default_factory=list, description="Location ids it concerns (the analysis's ids): a "
+        "location not among the available ones.")
+    message: str = Field(description="The warning in words, as in `warnings`.")
+
+
 class Shot(BaseModel):
     """One shot of the plan (the storyboard plugin reads these field names)."""
 
@@ -266,6 +306,11 @@ class Shot(BaseModel):
     continuity: str = Field("", description="What must match neighbouring shots.")
     alternative: str = ""
     equipment: list[str] = Field(default_factory=list)
+    warning_kinds: list[PlanWarningKind] = Field(
+        default_factory=list,
+        description="The kinds of the plan's `warning_details` that name this shot (its number "
+        "in their `shots`, of this scene): check these before shooting or generating it; "
+        "empty when none.")
 
 
 class BreakdownItem(BaseModel):
@@ -324,6 +369,10 @@ class PlannedScene(BaseModel):
     breakdown: BreakdownSheet = Field(default_factory=BreakdownSheet)
     shots: list[Shot] = Field(min_length=1)
     attempts: int = Field(1, ge=1, description="Planning attempts this scene took.")
+    warning_kinds: list[PlanWarningKind] = Field(
+        default_factory=list,
+        description="The kinds of the plan's `warning_details` that concern this scene (its "
+        "number in their `scenes`); empty when none.")
 
     @property
     def screen_seconds(self) -> float:
@@ -379,7 +428,13 @@ class ScenePlan(BaseModel):
     language: str | None = Field(None, description="The story's language, as told to the "
                                  "agents.")
     failed_scenes: list[FailedScene] = Field(default_factory=list)
-    warnings: list[str] = Field(default_factory=list)
+    warnings: list[str] = Field(
+        default_factory=list, description="What to check in the plan, in words.")
+    warning_details: list[PlanWarning] = Field(
+        default_factory=list,
+        description="The same warnings as data, one per `warnings` entry in the same order: "
+        "kind, scene, scenes, shots, characters, locations. Empty in a plan made before it "
+        "existed.")
     model: ModelInfo = Field(default_factory=ModelInfo)
 
     @model_validator(mode="after")
@@ -396,4 +451,25 @@ class ScenePlan(BaseModel):
                 f"totals say {self.totals.estimated_screen_time_seconds}s of screen time but "
                 f"the shots add up to {seconds}s"
             )
+        self._warnings_agree()
         return self
+
+    def _warnings_agree(self) -> None:
+        """The details are the words as data, and each flag is the kinds of the warnings that
+        name its scene or shot: a reader of either finds the same thing."""
+        if self.warning_details and [w.message for w in self.warning_details] != self.warnings:
+            raise ValueError("warning_details must hold one entry per warning, with its "
+                             "message, in the same order")
+        for scene in self.scenes:
+            kinds = list(dict.fromkeys(w.kind for w in self.warning_details
+                                       if scene.number in w.scenes))
+            if scene.warning_kinds != kinds:
+                raise ValueError(f"scene {scene.number}: warning_kinds {scene.warning_kinds} "
+                                 f"are not the kinds of the warnings that name it ({kinds})")
+            for shot in scene.shots:
+                kinds = list(dict.fromkeys(w.kind for w in self.warning_details
+                                           if w.scene == scene.number and shot.number in w.shots))
+                if shot.warning_kinds != kinds:
+                    raise ValueError(f"scene {scene.number} shot {shot.number}: warning_kinds "
+                                     f"{shot.warning_kinds} are not the kinds of the warnings "
+                                     f"that name it ({kinds})")

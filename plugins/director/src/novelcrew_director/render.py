@@ -82,6 +82,46 @@ def breakdown_sheet(scene: Mapping[str, Any],
     return grid if grid.row_count else None
 
 
+#: a plan warning's kind (``PlanWarning.kind``) as a scene's line and a warning say it
+KIND_LABELS = {
+    "scenes_not_planned": "not planned",
+    "location_unavailable": "location not available",
+    "scene_text_trimmed": "text trimmed for the prompts",
+    "entries_cut": "entries cut for the prompts",
+    "framing": "framing",
+    "screen_time_off_pages": "screen time against the pages",
+    "schedule_over_days": "more shooting days than available",
+    "graph_write_failed": "graph not written",
+}
+
+
+def _kind(kind: Any) -> str:
+    return KIND_LABELS.get(str(kind), str(kind).replace("_", " "))
+
+
+def _check(scene: Mapping[str, Any]) -> Text | None:
+    """``check: framing (shots 1, 3), location not available``: what to look at in this scene
+    before shooting it, and which shots, from the flags the plan sets (the warnings say why)."""
+    parts = []
+    for kind in scene.get("warning_kinds") or []:
+        shots = [str(shot.get("number", "")) for shot in scene.get("shots") or []
+                 if isinstance(shot, Mapping) and kind in (shot.get("warning_kinds") or [])]
+        where = f" ({'shot' if len(shots) == 1 else 'shots'} {join(shots)})" if shots else ""
+        parts.append(_kind(kind) + where)
+    return Text(f"check: {join(parts)}", style="bold yellow") if parts else None
+
+
+def _warnings(result: Mapping[str, Any]) -> list[RenderableType]:
+    """Each warning with its kind when the plan gives it as data (an older one does not)."""
+    messages = [str(w) for w in result.get("warnings") or []]
+    details = result.get("warning_details")
+    kinds: list[Any] = [None] * len(messages)
+    if isinstance(details, list) and len(details) == len(messages):
+        kinds = [d.get("kind") if isinstance(d, Mapping) else None for d in details]
+    return [Text(f"warning ({_kind(kind)}): {message}" if kind else f"warning: {message}",
+                 style="yellow") for message, kind in zip(messages, kinds, strict=True)]
+
+
 def _scene_title(scene: Mapping[str, Any]) -> Text:
     title = Text(f"{scene.get('number', '')}. {scene.get('heading', '')}", style="bold cyan")
     sheet = scene.get("breakdown")
@@ -141,6 +181,9 @@ def scene_plan(result: Mapping[str, Any]) -> RenderableType:
     cast = cast_list(result.get("schedule"))
     for scene in result.get("scenes") or []:
         parts.append(_scene_title(scene))
+        check = _check(scene)
+        if check is not None:
+            parts.append(check)
         if scene.get("summary"):
             parts.append(Text(str(scene["summary"])))
         look = join([scene.get("mood"), scene.get("lighting"), join(scene.get("palette"))],
@@ -180,8 +223,7 @@ def scene_plan(result: Mapping[str, Any]) -> RenderableType:
     for failed in result.get("failed_scenes") or []:
         parts.append(Text(f"scene {failed.get('number')} could not be planned: "
                           f"{failed.get('error')}", style="red"))
-    for warning in result.get("warnings") or []:
-        parts.append(Text(f"warning: {warning}", style="yellow"))
+    parts += _warnings(result)
     schedule = result.get("schedule")
     if isinstance(schedule, Mapping) and schedule.get("days"):
         parts += [stripboard(schedule), day_out_of_days(schedule)]

@@ -107,6 +107,11 @@ class StoryContext(BaseModel):
         found = _lookup(self.character_ids, name)
         return found or slug(name)
 
+    def location_id(self, name: str) -> str:
+        """The location's id; a slug of the name when the architect gave none."""
+        found = _lookup(self.location_ids, name)
+        return found or slug(name)
+
     def character_name(self, cast_id: str) -> str:
         for name, value in self.character_ids.items():
             if value == cast_id and name in self.characters:

@@ -1,6 +1,6 @@
-"""A print-ready HTML production report: analysis, breakdown sheets, shot lists, stripboard
-and storyboard in one self-contained page (inline CSS, no scripts, nothing fetched), laid out
-for A4/Letter with a page break before each scene."""
+"""A print-ready HTML production report: analysis, the plan's warnings, breakdown sheets,
+shot lists, stripboard and storyboard in one self-contained page (inline CSS, no scripts,
+nothing fetched), laid out for A4/Letter with a page break before each scene."""
 
 from __future__ import annotations
 
@@ -109,6 +109,10 @@ def _scene(scene: dict[str, Any], cast: Cast, stand_in: bool = False) -> list[st
              ("Mood", text(scene.get("mood") or scene.get("emotional_beat")))]
     out.append("<p class='muted'>" + " · ".join(f"{k}: {escape(v)}" for k, v in facts if v)
                + "</p>")
+    kinds = [k for k in scene.get("warning_kinds") or [] if k]
+    if kinds:  # a printed scene travels alone: it says what the plan's warnings ask of it
+        out.append("<p class='banner'><b>Check:</b> "
+                   + escape(", ".join(_kind(k) for k in kinds)) + "</p>")
     if scene.get("summary"):
         out.append(f"<p>{_e(scene['summary'])}</p>")
     lines = dialogue(scene)
@@ -141,10 +145,13 @@ def _scene(scene: dict[str, Any], cast: Cast, stand_in: bool = False) -> list[st
                   _first(s, "estimated_duration_seconds", "duration_seconds"),
                   _first(s, "description", "notes")]
                  for i, s in enumerate(shots(scene), start=1)]
+    head = ["#", "Size", "Angle", "Movement", "Support", "Lens", "Subjects", "Sec", "Notes"]
+    if any(s.get("warning_kinds") for s in shots(scene)):  # the plan's flags, as data
+        head.append("Check")
+        for row, shot in zip(shot_rows, shots(scene), strict=True):
+            row.append(", ".join(_kind(k) for k in shot.get("warning_kinds") or []))
     if shot_rows:
-        out.append("<h4>Shots</h4>" + _table(
-            ["#", "Size", "Angle", "Movement", "Support", "Lens", "Subjects", "Sec", "Notes"],
-            shot_rows))
+        out.append("<h4>Shots</h4>" + _table(head, shot_rows))
     out.append("</section>")
     return out
 
@@ -225,9 +232,9 @@ def _kind(kind: Any) -> str:
     return str(kind).replace("_", " ")
 
 
-def _warnings(board: dict[str, Any]) -> list[str]:
-    """The storyboard's warnings to check before generating, each led by its kind when the
-    storyboard gives them as data (``warning_details``, one per warning, same order)."""
+def _warnings(board: dict[str, Any], title: str = "Check before generating") -> list[str]:
+    """A crew's warnings (the storyboard's, the director's plan's), each led by its kind when
+    the result gives them as data (``warning_details``, one per warning, same order)."""
     messages = [text(w) for w in board.get("warnings") or []]
     if not messages:
         return []
@@ -236,7 +243,7 @@ def _warnings(board: dict[str, Any]) -> list[str]:
         if isinstance(details, list) and len(details) == len(messages) else [None] * len(messages)
     items = "".join(f"<li><b>{_e(_kind(kind))}</b>: {escape(m)}</li>" if kind
                     else f"<li>{escape(m)}</li>" for m, kind in zip(messages, kinds, strict=True))
-    return [f"<div class='banner'><b>Check before generating</b><ul>{items}</ul></div>"]
+    return [f"<div class='banner'><b>{escape(title)}</b><ul>{items}</ul></div>"]
 
 
 def render(job: dict[str, Any]) -> str:
@@ -252,6 +259,7 @@ def render(job: dict[str, Any]) -> str:
     cast = Cast(job)
     body += _contents(all_scenes)
     body += _analysis(job)
+    body += _warnings(result(job, "director"), "Check in the plan")
     body += _stripboard(job, cast)
     for scene in all_scenes:
         body += _scene(scene, cast, stand_in)

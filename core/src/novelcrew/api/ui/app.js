@@ -476,11 +476,41 @@ function sceneJump(scenes, prefix) {
   return h("div", { class: "filters jump" }, h("label", {}, "Go to scene ", pick));
 }
 
+// a director's plan warning's kind (warning_details[].kind, a scene's or shot's warning_kinds) in words
+const PLAN_KINDS = {
+  scenes_not_planned: "not planned", location_unavailable: "location not available",
+  scene_text_trimmed: "text trimmed for the prompts", entries_cut: "entries cut for the prompts",
+  framing: "framing", screen_time_off_pages: "screen time against the pages",
+  schedule_over_days: "more shooting days than available", graph_write_failed: "graph not written",
+};
+const planKind = (k) => PLAN_KINDS[k] || String(k).replace(/_/g, " ");
+
+// the plan's warnings, each led by its kind when the plan gives them as data (one per message,
+// same order; an older plan has words only)
+function planWarnings(job) {
+  const d = job.result.director || {};
+  const warnings = [].concat(d.warnings || []);
+  if (!warnings.length) return null;
+  const details = Array.isArray(d.warning_details) && d.warning_details.length === warnings.length ? d.warning_details : [];
+  return h("ul", { class: "warnings", id: "plan-warnings" }, warnings.map((w, i) => h("li", { "data-kind": details[i] && details[i].kind },
+    details[i] ? h("b", {}, `${planKind(details[i].kind)}: `) : null, text(w))));
+}
+
+// what to check in a planned scene, and in which shots: "Check: framing (shot 2)"
+function planCheck(s) {
+  const kinds = [].concat(s.warning_kinds || []);
+  if (!kinds.length) return null;
+  return h("div", { class: "warnings plan-check" }, `Check: ${kinds.map((k) => {
+    const shots = (s.shots || []).filter((x) => [].concat(x.warning_kinds || []).includes(k)).map((x) => x.number);
+    return shots.length ? `${planKind(k)} (shot${shots.length > 1 ? "s" : ""} ${shots.join(", ")})` : planKind(k);
+  }).join(", ")}`);
+}
+
 function scenesView(job) {
   const cast = castOf(job);
   let suggested = false;
   const all = mergedScenes(job);
-  const view = h("div", { id: "scenes" }, sceneJump(all, "scene"), all.map((s) => {
+  const view = h("div", { id: "scenes" }, planWarnings(job), sceneJump(all, "scene"), all.map((s) => {
     const sheet = s.breakdown || {};
     const rows = [];
     for (const [label, keys] of CATS) {
@@ -497,8 +527,9 @@ function scenesView(job) {
     // tag made a full stop
     const spoken = (line) => `\u201c${String(line || "").trim().replace(/^["\u201c]|["\u201d]$/g, "").replace(/,$/, ".")}\u201d`;
     const dialogue = (s.dialogue || []).map((d) => typeof d === "string" ? d : d.speaker ? `${d.speaker}: ${spoken(d.line)}` : spoken(d.line));
-    return h("div", { class: "card scene", "data-scene": s.number, id: `scene-${s.number}`, tabindex: "-1" },
-      h("h3", {}, `${s.number}. ${headingOf(s)}`),
+    return h("div", { class: "card scene", "data-scene": s.number, id: `scene-${s.number}`, tabindex: "-1",
+      "data-warnings": [].concat(s.warning_kinds || []).join(" ") || null },
+      h("h3", {}, `${s.number}. ${headingOf(s)}`), planCheck(s),
       h("div", { class: "muted scene-meta" }, [pages ? `${pages} pg` : "", s.story_day ? `story day ${s.story_day}` : "", s.mood || s.emotional_beat || ""].filter(Boolean).join(" · ")),
       s.summary ? h("p", {}, s.summary) : null,
       dialogue.length ? h("ul", {}, dialogue.map((d) => h("li", {}, d))) : null,
@@ -558,12 +589,18 @@ function stripboardView(job) {
 function shotsView(job) {
   const cast = castOf(job);
   const shot = mergedScenes(job).filter((s) => (s.shots || []).length);
-  return h("div", { id: "shots" }, sceneJump(shot, "shots"), shot.map((s) => h("div", { class: "card", id: `shots-${s.number}`, tabindex: "-1" },
-    h("h3", {}, `${s.number}. ${headingOf(s)}`),
-    table(["#", "Size", "Angle", "Movement", "Support", "Lens", "Coverage", "Subjects", "Sec", "Notes"], s.shots.map((x, i) => [
-      x.number || i + 1, x.size || x.shot_size || x.shot_type, x.angle, x.movement, x.support || x.camera_support,
-      x.lens_mm ? `${x.lens_mm} mm` : x.lens, x.coverage === "over-the-shoulder" ? "OTS" : x.coverage,
-      [].concat(x.subjects || x.characters || []).map(cast.who).join(", "), x.estimated_duration_seconds || x.duration_seconds, x.description || x.notes])))));
+  return h("div", { id: "shots" }, planWarnings(job), sceneJump(shot, "shots"), shot.map((s) => {
+    // a Check column only where a plan warning names a shot of the scene
+    const flagged = s.shots.some((x) => [].concat(x.warning_kinds || []).length);
+    return h("div", { class: "card", id: `shots-${s.number}`, tabindex: "-1", "data-warnings": [].concat(s.warning_kinds || []).join(" ") || null },
+      h("h3", {}, `${s.number}. ${headingOf(s)}`), planCheck(s),
+      table(["#", "Size", "Angle", "Movement", "Support", "Lens", "Coverage", "Subjects", "Sec", "Notes", ...(flagged ? ["Check"] : [])], s.shots.map((x, i) => [
+        x.number || i + 1, x.size || x.shot_size || x.shot_type, x.angle, x.movement, x.support || x.camera_support,
+        x.lens_mm ? `${x.lens_mm} mm` : x.lens, x.coverage === "over-the-shoulder" ? "OTS" : x.coverage,
+        [].concat(x.subjects || x.characters || []).map(cast.who).join(", "), x.estimated_duration_seconds || x.duration_seconds, x.description || x.notes,
+        ...(flagged ? [[].concat(x.warning_kinds || []).map(planKind).join(", ")] : [])]),
+      (r, i) => ({ "data-shot": s.shots[i].number || i + 1, "data-warnings": [].concat(s.shots[i].warning_kinds || []).join(" ") || null })));
+  }));
 }
 
 // the usual outfit, then the story days that differ from it (the bible keys days by number
