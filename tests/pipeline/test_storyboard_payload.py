@@ -147,3 +147,34 @@ async def test_a_real_storyboard_of_an_offline_plan_leaves_the_project_at_scene_
     assert project["workflowStatus"]["currentStep"] == "scene-planning"
     stored = project["generatedContent"]["storyboard"]
     assert stored["offline"] is True and "director's plan" in stored["note"]
+
+
+async def test_the_storyboard_takes_the_projects_linked_notes_as_words(
+        tmp_path: Path, payload: Payload) -> None:
+    """Novel Movie links a project's tone, mood and audience to records of other collections
+    (ids at ``depth=0``): the style guide, every shot's prompt and the style call's prompt get
+    the records' names, never their ids."""
+    llm = ScriptedLLM(replies={**replies(), "Visual Development Artist": artist,
+                               "Storyboard Artist": boarder})
+    plugins = make_plugins(entry_points=CREWS, llm=llm)
+    settings = make_settings(tmp_path / "data", default_model="scripted",
+                             plugin_config=payload.plugin_config)
+    job, events = await run_job(plugins, ["architect", "director", "storyboard"],
+                                {"story_text": STORY}, settings=settings,
+                                project_id=payload.project_id)
+    assert job.status == "succeeded", job.error
+    assert not [e.message for e in events if e.type == "warning" and e.crew == "storyboard"]
+    style = job.result["storyboard"]["bible"]["style"]
+    assert (style["tone"], style["mood"]) == ("Melancholic, Wry", "Brooding")
+    assert style["sources"]["tone"] == style["sources"]["mood"] == "payload"
+    shots = [shot for scene in job.result["storyboard"]["scenes"] for shot in scene["shots"]]
+    assert shots and all("Melancholic, Wry tone" in shot["image_prompt"]
+                         and "Brooding mood" in shot["image_prompt"] for shot in shots)
+    # the style call (the artist's prompt without characters or locations to look at)
+    style_calls = [c.prompt for c in llm.calls if c.role == "Visual Development Artist"
+                   and '{"characters"' not in c.prompt and '{"locations"' not in c.prompt]
+    assert style_calls
+    for prompt in style_calls:
+        lines = dict(re.findall(r"^(Tone|Mood|Target audience): (.*)$", prompt, flags=re.M))
+        assert lines == {"Tone": "Melancholic, Wry", "Mood": "Brooding",
+                         "Target audience": "Adults, Fans of Maritime Folklore"}

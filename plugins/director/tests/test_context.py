@@ -32,9 +32,11 @@ PROJECT_DOC = {"id": 7, "name": "Lighthouse", "tone": "elegiac", "mood": "storm-
 class PayloadPlugin:
     """``payload_read_project`` answering one document (or failing, like a Payload outage)."""
 
-    def __init__(self, fail: bool = False, configured: bool = True) -> None:
+    def __init__(self, fail: bool = False, configured: bool = True,
+                 doc: dict[str, Any] | None = None) -> None:
         self.fail = fail
         self.configured = configured
+        self.doc = PROJECT_DOC if doc is None else doc
         self.reads: list[Any] = []
 
     @hookimpl
@@ -48,7 +50,7 @@ class PayloadPlugin:
                 plugin.reads.append(project_id)
                 if plugin.fail:
                     raise ConnectionError("payload is down")
-                return PROJECT_DOC
+                return plugin.doc
 
         register(Tool(name="payload_read_project", description="read (test)",
                       factory=lambda ctx: _Read()))
@@ -69,6 +71,26 @@ async def test_project_notes_from_payload_reach_the_prompts(
                  "Core premise: A keeper refuses to be replaced."):
         assert line in prompt
     assert ScenePlan.model_validate(job.result["director"]).title == "Lighthouse"
+
+
+async def test_linked_records_reach_the_prompts_by_name_and_never_as_ids(
+        tmp_path: Path, graph: MemoryGraph) -> None:
+    """Novel Movie links tone, mood and audience to records. A tool that hands them over
+    populated, or not (an older payload plugin, a record that did not populate), must not put
+    an id in the prompt: "Tone: 3, 7" tells a model nothing and reads as a fact."""
+    llm = ScriptedLLM(replies=director_replies())
+    payload = PayloadPlugin(doc={
+        "id": 7, "name": "Lighthouse", "corePremise": "A keeper refuses to be replaced.",
+        "tone": [3, 7], "mood": 4,
+        "targetAudience": [{"id": 2, "name": "Adults"}, 9, {"id": 5, "title": "Sailors"}]})
+    plugins = make_plugins(graph_plugin(graph), payload, entry_points=["director"], llm=llm)
+    settings = make_settings(tmp_path / "data", default_model="scripted")
+    job, _ = await run_job(plugins, "director", {"scenes": [1]}, settings=settings,
+                           project_id=PROJECT)
+    assert job.status == "succeeded", job.error
+    prompt = llm.calls[0].prompt
+    assert "Target audience: Adults, Sailors" in prompt
+    assert "Tone:" not in prompt and "Mood:" not in prompt
 
 
 async def test_a_payload_outage_is_a_warning_not_a_failure(

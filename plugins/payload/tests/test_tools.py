@@ -15,7 +15,13 @@ from novelcrew import ToolContext
 from novelcrew.errors import InvalidInput
 from novelcrew.plugins import load
 from novelcrew.settings import Settings
-from novelcrew_payload import PayloadError, PayloadNotFound, PayloadUnavailable
+from novelcrew_payload import (
+    PayloadClient,
+    PayloadConfig,
+    PayloadError,
+    PayloadNotFound,
+    PayloadUnavailable,
+)
 from novelcrew_payload.outage import known_outage
 from novelcrew_payload.testing import PayloadServer
 
@@ -31,9 +37,58 @@ async def test_read_project_defaults_to_the_jobs_project(
     ids = payload_server.seeded
     tool = build("payload_read_project", settings_for(payload_server), str(ids["projectId"]))
     project = await tool.acall()
-    assert project["id"] == ids["projectId"] and project["tone"] == "melancholic"
+    assert project["id"] == ids["projectId"] and project["tone"] == ["Melancholic", "Wry"]
     other = await tool.acall(project_id=ids["bareProjectId"])
     assert other["name"] == "No Story Yet"
+
+
+async def test_read_project_gives_linked_notes_as_their_records_names(
+        payload_server: PayloadServer, settings_for: Callable[..., Settings],
+        payload: PayloadClient) -> None:
+    """Novel Movie links tone, mood and audience to records (ids at ``depth=0``): crew code and
+    agents get the records' names, and nothing else of them; the rest is the ``depth=0`` doc."""
+    ids = payload_server.seeded
+    raw = await payload.get("projects", ids["projectId"])
+    assert raw["tone"] == ids["notes"]["tone"]  # ids, as Payload stores them
+    tool = build("payload_read_project", settings_for(payload_server), str(ids["projectId"]))
+    notes = {"tone": ["Melancholic", "Wry"], "mood": ["Brooding"],
+             "targetAudience": ["Adults", "Fans of Maritime Folklore"]}
+    assert await tool.acall() == {**raw, **notes}  # the story stays an id: not read
+    seen = json.loads(tool.run())
+    assert {key: seen[key] for key in notes} == notes
+    assert "a long description" not in tool.run()
+
+
+async def test_a_linked_record_that_does_not_populate_is_left_out(
+        payload_server: PayloadServer, settings_for: Callable[..., Settings],
+        payload: PayloadClient) -> None:
+    """A record Payload does not populate (here retired, so hidden from readers; or deleted,
+    or beyond a depth limit) stays an id: it is left out, never shown to a prompt as one."""
+    kept = await payload.create("tone-options", {"name": "Tender"})
+    retired = await payload.create("tone-options", {"name": "Retired", "isActive": False})
+    gone = await payload.create("mood-descriptors", {"name": "Gone", "isActive": False})
+    project = await payload.create("projects", {
+        "name": "Half linked", "tone": [retired["id"], kept["id"]], "mood": [gone["id"]]})
+    tool = build("payload_read_project", settings_for(payload_server), str(project["id"]))
+    read = await tool.acall()
+    assert (read["tone"], read["mood"], read["targetAudience"]) == (["Tender"], [], [])
+    assert '"tone": ["Tender"]' in tool.run()
+
+
+async def test_notes_kept_as_text_are_read_as_they_are(
+        tmp_path: Path, settings_for: Callable[..., Settings]) -> None:
+    """Other setups keep tone, mood and audience as text: the project is read as ever."""
+    server = PayloadServer(data_dir=tmp_path / "payload-db",
+                           env={"PAYLOAD_TEXT_NOTES": "1"}).start()
+    try:
+        project_id = server.seeded["projectId"]
+        async with PayloadClient(PayloadConfig(url=server.url, api_key=server.api_key)) as raw:
+            stored = await raw.get("projects", project_id)
+        read = await build("payload_read_project", settings_for(server),
+                           str(project_id)).acall()
+    finally:
+        server.stop()
+    assert read == stored and read["tone"] == "melancholic" and read["mood"] == "quiet"
 
 
 async def test_read_story_returns_the_story_or_none(
@@ -50,10 +105,10 @@ async def test_read_story_returns_the_story_or_none(
 async def test_update_project_is_partial(
         payload_server: PayloadServer, settings_for: Callable[..., Settings],
         new_project: Callable[..., Any]) -> None:
-    project = await new_project(name="Tool update", mood="calm")
+    project = await new_project(name="Tool update", corePremise="calm")
     tool = build("payload_update_project", settings_for(payload_server), str(project["id"]))
-    updated = await tool.acall(data={"tone": "tense"})
-    assert updated["tone"] == "tense" and updated["mood"] == "calm"
+    updated = await tool.acall(data={"name": "Tool update, renamed"})
+    assert updated["name"] == "Tool update, renamed" and updated["corePremise"] == "calm"
 
 
 def test_agents_get_text_from_run(
@@ -237,8 +292,9 @@ async def test_agents_get_a_stored_storyboard_cut_to_its_flags_and_warnings(
         "totals": {"scenes": 1, "shots": 40}, "warnings": ["scene 1: check before it"]}
     assert "acall" in seen["left_out"] and "scenes" not in seen
     update = build("payload_update_project", settings, str(project["id"]))
-    answer = json.loads(update.run(data={"tone": "tense"}))
-    assert answer["tone"] == "tense" and "scenes" not in answer["generatedContent"]["storyboard"]
+    answer = json.loads(update.run(data={"corePremise": "tense"}))
+    assert answer["corePremise"] == "tense"
+    assert "scenes" not in answer["generatedContent"]["storyboard"]
 
 
 async def test_tools_fail_fast_while_payload_is_known_to_be_out_and_recover(

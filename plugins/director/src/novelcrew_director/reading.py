@@ -230,13 +230,20 @@ async def read_project(ctx: RunContext, project_id: str | None) -> dict[str, str
         return {}
     out: dict[str, str] = {}
     for key, label in PROJECT_FIELDS.items():
-        value = doc.get(key)
-        if isinstance(value, list):
-            value = ", ".join(str(v.get("name", v)) if isinstance(v, dict) else str(v)
-                              for v in value)
-        if isinstance(value, str | int | float) and str(value).strip():
-            out[label] = str(value).strip()
+        if value := _words(doc.get(key)):
+            out[label] = value
     return out
+
+
+def _words(value: Any) -> str:
+    """A project note as words: text, or a linked record's ``name`` (``title``), or a list of
+    them. A number is a linked record's id (Novel Movie links tone, mood and audience to
+    records), which would read to a model as a fact about the story, so it is left out."""
+    if isinstance(value, list):
+        return ", ".join(w for w in map(_words, value) if w)
+    if isinstance(value, dict):
+        return _words(value.get("name") or value.get("title"))
+    return value.strip() if isinstance(value, str) else ""
 
 
 async def read_story(ctx: RunContext, project_id: str | None, wanted: list[int] | None,

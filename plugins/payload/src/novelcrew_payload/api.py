@@ -5,6 +5,7 @@ Crew code can call these through a tool's ``acall``; the observer uses the same 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -14,11 +15,76 @@ if TYPE_CHECKING:  # the client imports httpx: load it only when a call is made
 PROJECTS = "projects"
 STORIES = "stories"
 
+#: A project's notes that Novel Movie links to records of small collections (relationship,
+#: hasMany; the collections' slugs): at ``depth=0`` Payload gives their ids. Other setups may
+#: keep them as text, which is read as it is.
+LINKED_NOTES = {"tone": "tone-options", "mood": "mood-descriptors",
+                "targetAudience": "audience-demographics"}
+#: the fields that name a linked record, in order of preference
+NAME_FIELDS = ("name", "title")
+#: ids that come as strings: MongoDB ObjectIds and UUIDs (SQLite and Postgres ids are numbers)
+_STRING_ID = re.compile(r"^(?:[0-9a-fA-F]{24}"
+                        r"|[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12})$")
+
 
 async def read_project(client: PayloadClient, project_id: DocId, *, depth: int = 0,
                        **kwargs: Any) -> dict[str, Any]:
     """The project document (``PayloadNotFound`` when there is none)."""
     return await client.get(PROJECTS, project_id, depth=depth, **kwargs)
+
+
+async def read_project_with_names(client: PayloadClient, project_id: DocId) -> dict[str, Any]:
+    """The project as crews and agents need it: its linked notes (``LINKED_NOTES``) as the
+    linked records' names, so a prompt says "Tone: Melancholic", not "Tone: 3".
+
+    The project is read at ``depth=0`` as ever; only when a note holds ids does a second read
+    populate just those fields (``select``), and of their records just the name (``populate``),
+    so the story and other heavy relationships stay unread. A record that does not populate (a
+    deleted one, a depth limit, no read access) is left out rather than shown as an id. Notes
+    kept as text make no second read and come back as they are.
+    """
+    doc = await read_project(client, project_id)
+    linked = [field for field in LINKED_NOTES if _holds_ids(doc.get(field))]
+    if not linked:
+        return doc
+    names = {name: True for name in NAME_FIELDS}
+    populated = await client.get(PROJECTS, project_id, depth=1,
+                                 select={field: True for field in linked},
+                                 populate={LINKED_NOTES[field]: names for field in linked})
+    return {**doc, **{field: _names(populated.get(field)) for field in linked}}
+
+
+def _is_id(value: Any) -> bool:
+    """Whether ``value`` is a record's id (or an unpopulated polymorphic link), not text."""
+    if isinstance(value, Mapping):
+        return "relationTo" in value and not isinstance(value.get("value"), Mapping)
+    if isinstance(value, str):
+        return bool(_STRING_ID.match(value))
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _holds_ids(value: Any) -> bool:
+    items = value if isinstance(value, list) else [value]
+    return any(_is_id(item) for item in items)
+
+
+def _names(value: Any) -> Any:
+    """A populated relationship's display names: a list for a hasMany field, else one name
+    (or None); ids of records that did not populate are dropped."""
+    if isinstance(value, list):
+        return [name for item in value if (name := _name(item)) is not None]
+    return _name(value)
+
+
+def _name(item: Any) -> str | None:
+    if isinstance(item, Mapping) and "relationTo" in item:  # a polymorphic link
+        return _name(item.get("value"))
+    if isinstance(item, Mapping):
+        return next((item[key].strip() for key in NAME_FIELDS
+                     if isinstance(item.get(key), str) and item[key].strip()), None)
+    if isinstance(item, str) and not _is_id(item):
+        return item
+    return None
 
 
 async def read_story(client: PayloadClient, project_id: DocId) -> dict[str, Any] | None:

@@ -142,9 +142,22 @@ class PayloadClient:
 
     # documents ----------------------------------------------------------------------------
     async def get(self, collection: str, doc_id: DocId, *, depth: int = 0,
+                  select: Mapping[str, Any] | None = None,
+                  populate: Mapping[str, Any] | None = None,
                   budget: float | None = None, retries: int | None = None) -> dict[str, Any]:
-        """The document ``doc_id`` of ``collection`` (``PayloadNotFound`` when there is none)."""
-        return await self.request("GET", doc_path(collection, doc_id), params={"depth": depth},
+        """The document ``doc_id`` of ``collection`` (``PayloadNotFound`` when there is none).
+
+        ``select`` keeps only some fields (``{"tone": True}``; unselected relationships are not
+        populated either), and ``populate`` keeps only some fields of the documents populated
+        from each collection (``{"tone-options": {"name": True}}``), as Payload 3's REST API
+        takes them; both keep a ``depth`` > 0 answer small.
+        """
+        params: list[tuple[str, str]] = [("depth", str(depth))]
+        if select:
+            params.extend(flatten_query(select, "select"))
+        if populate:
+            params.extend(flatten_query(populate, "populate"))
+        return await self.request("GET", doc_path(collection, doc_id), params=params,
                                   budget=budget, retries=retries)
 
     async def find(self, collection: str, *, where: Mapping[str, Any] | None = None,

@@ -55,7 +55,7 @@ Operation = Callable[["PayloadClient", ProjectId, BaseModel], Awaitable[Any]]
 
 
 async def _read_project(client: PayloadClient, project_id: ProjectId, args: BaseModel) -> Any:
-    return await api.read_project(client, project_id)
+    return await api.read_project_with_names(client, project_id)
 
 
 async def _read_story(client: PayloadClient, project_id: ProjectId, args: BaseModel) -> Any:
@@ -181,8 +181,8 @@ def for_agents(doc: Any) -> Any:
 
 _SPECS: tuple[tuple[str, str, type[BaseModel], Operation], ...] = (
     ("payload_read_project",
-     "Read a Novel Movie project from Payload CMS: name, status, corePremise, tone, mood, "
-     "targetAudience, workflowStatus and generatedContent.",
+     "Read a Novel Movie project from Payload CMS: name, status, corePremise, tone, mood and "
+     "targetAudience (the names of the linked records), workflowStatus and generatedContent.",
      ReadProjectArgs, _read_project),
     ("payload_read_story",
      "Read the story of a Novel Movie project from Payload CMS (its currentContent holds the "

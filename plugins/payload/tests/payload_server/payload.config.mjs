@@ -1,4 +1,5 @@
-// A Payload 3 config modelled on Novel Movie's collections (users, projects, stories), for
+// A Payload 3 config modelled on Novel Movie's collections (users, projects, stories, and the
+// records a project's tone, mood and audience link to), for
 // novelcrew-payload's tests. Plain ESM so Node 20 runs it without a build step; no richText
 // field, so no editor (and no Next.js) is needed.
 import path from 'node:path'
@@ -50,6 +51,32 @@ const Users = {
 
 const loggedIn = ({ req: { user } }) => Boolean(user)
 
+// Novel Movie links a project's tone, mood and target audience to records of small collections
+// (relationship, hasMany), each record with a `name` and a long description. Other setups may
+// keep them as plain text: PAYLOAD_TEXT_NOTES=1 makes them text fields.
+export const NOTE_COLLECTIONS = {
+  tone: 'tone-options',
+  mood: 'mood-descriptors',
+  targetAudience: 'audience-demographics',
+}
+const textNotes = Boolean(process.env.PAYLOAD_TEXT_NOTES)
+const note = (name) =>
+  textNotes
+    ? { name, type: 'text' }
+    : { name, type: 'relationship', relationTo: NOTE_COLLECTIONS[name], hasMany: true }
+// A retired record (isActive false, as Novel Movie's have) is hidden from readers: a project
+// still linking to it gets its id even at depth 1 ("ids are visible regardless of access").
+const NoteCollections = Object.values(NOTE_COLLECTIONS).map((slug) => ({
+  slug,
+  admin: { useAsTitle: 'name' },
+  access: { read: () => ({ isActive: { not_equals: false } }) },
+  fields: [
+    { name: 'name', type: 'text', required: true, unique: true },
+    { name: 'description', type: 'textarea' },
+    { name: 'isActive', type: 'checkbox', defaultValue: true },
+  ],
+}))
+
 const Projects = {
   slug: 'projects',
   admin: { useAsTitle: 'name' },
@@ -62,9 +89,9 @@ const Projects = {
     { name: 'name', type: 'text', required: true },
     { name: 'status', type: 'select', options: options(PROJECT_STATUSES), defaultValue: 'draft' },
     { name: 'corePremise', type: 'textarea' },
-    { name: 'tone', type: 'text' },
-    { name: 'mood', type: 'text' },
-    { name: 'targetAudience', type: 'text' },
+    note('tone'),
+    note('mood'),
+    note('targetAudience'),
     { name: 'story', type: 'relationship', relationTo: 'stories' },
     {
       name: 'workflowStatus',
@@ -125,7 +152,7 @@ const Stories = {
 
 export default buildConfig({
   secret,
-  collections: [Users, Projects, Stories],
+  collections: [Users, Projects, Stories, ...(textNotes ? [] : NoteCollections)],
   db: sqliteAdapter({ client: { url: `file:${path.join(dataDir, 'payload.db')}` } }),
   telemetry: false,
   typescript: { autoGenerate: false },

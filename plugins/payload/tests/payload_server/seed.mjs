@@ -1,5 +1,36 @@
-// Seeds a test server through Payload's Local API: API-key users, two projects, a story.
+import { NOTE_COLLECTIONS } from './payload.config.mjs'
+
+// Seeds a test server through Payload's Local API: API-key users, two projects, a story, and
+// the tone, mood and audience records the first project links to (words when PAYLOAD_TEXT_NOTES).
+export const NOTES = {
+  tone: ['Melancholic', 'Wry'],
+  mood: ['Brooding'],
+  targetAudience: ['Adults', 'Fans of Maritime Folklore'],
+}
+export const TEXT_NOTES = { tone: 'melancholic', mood: 'quiet', targetAudience: 'adults' }
+
+// names are unique, as in Novel Movie: a server restarted on the same data reuses its records
+async function record(payload, collection, name) {
+  const found = await payload.find({ collection, where: { name: { equals: name } } })
+  const description = `${name}: a long description. `.repeat(20)
+  return found.docs[0] ?? (await payload.create({ collection, data: { name, description } }))
+}
+
+async function noteIds(payload) {
+  const ids = {}
+  for (const [field, names] of Object.entries(NOTES)) {
+    const collection = NOTE_COLLECTIONS[field]
+    // a record no project links to comes first, so a linked record's id is not simply 1
+    await record(payload, collection, `Unused ${field}`)
+    ids[field] = []
+    for (const name of names) ids[field].push((await record(payload, collection, name)).id)
+  }
+  return ids
+}
+
 export async function seed(payload, { apiKey, email = 'crew@novelcrew.test' }) {
+  const textNotes = Boolean(process.env.PAYLOAD_TEXT_NOTES)
+  const notes = textNotes ? TEXT_NOTES : await noteIds(payload)
   const existing = await payload.find({ collection: 'users', where: { email: { equals: email } } })
   const user =
     existing.docs[0] ??
@@ -12,9 +43,7 @@ export async function seed(payload, { apiKey, email = 'crew@novelcrew.test' }) {
     data: {
       name: 'The Lighthouse Keeper',
       corePremise: 'A keeper who has not left her lighthouse in ten years finds a stranger.',
-      tone: 'melancholic',
-      mood: 'quiet',
-      targetAudience: 'adults',
+      ...notes,
     },
   })
   const story = await payload.create({
@@ -42,5 +71,6 @@ export async function seed(payload, { apiKey, email = 'crew@novelcrew.test' }) {
       })
     }
   }
-  return { userId: user.id, projectId: project.id, storyId: story.id, bareProjectId: bare.id }
+  return { userId: user.id, projectId: project.id, storyId: story.id, bareProjectId: bare.id,
+           notes: textNotes ? null : notes }
 }

@@ -164,14 +164,27 @@ async def read_project(ctx: RunContext, project_id: str | None,
 
 
 def project_style(doc: dict[str, Any]) -> dict[str, str]:
+    """The project's genre, tone, mood, style and audience as words.
+
+    A note may be text, or a list of the names of linked records (Novel Movie links tone, mood
+    and audience to records, and the payload tool gives their names); anything else, such as a
+    record's id, is not a word for a prompt and is skipped.
+    """
     out = {}
     for name, keys in (("genre", ("genre",)), ("tone", ("tone",)), ("mood", ("mood",)),
-                       ("style", ("style", "visualStyle"))):
-        value = next((doc[k] for k in keys if isinstance(doc.get(k), str) and doc[k].strip()),
-                     None)
+                       ("style", ("style", "visualStyle")), ("audience", ("targetAudience",))):
+        value = next((text for k in keys if (text := _words(doc.get(k)))), "")
         if value:
             out[name] = clean(value, 120)
     return out
+
+
+def _words(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(w for w in map(_words, value) if w)
+    if isinstance(value, dict):
+        return _words(value.get("name") or value.get("title"))
+    return value.strip() if isinstance(value, str) else ""
 
 
 # materials -------------------------------------------------------------------------------------
@@ -313,8 +326,11 @@ def excerpt(text: str, limit: int) -> str:
 
 
 def plan_units(story: Story, config: StoryboardConfig, budget: int, characters: list[str],
-               locations: list[str], scenes: list[SceneFacts]) -> list[Unit]:
-    """The model calls, each within the prompt budget."""
+               locations: list[str], scenes: list[SceneFacts],
+               notes: dict[str, str] | None = None) -> list[Unit]:
+    """The model calls, each within the prompt budget. ``notes`` (tone, mood, audience: the
+    inputs' or the project's) tell the style call what the writer asked for."""
+    notes = notes or {}
 
     def room(task: str) -> int:
         agent = config.agents[config.tasks[task].agent]
@@ -329,10 +345,13 @@ def plan_units(story: Story, config: StoryboardConfig, budget: int, characters: 
     limit = room("location_looks")
     units += _batched("location_looks", "Locations", limit,
                       [(lid, location_material(story, lid)[:limit // 2]) for lid in locations])
+    tone = notes.get("tone") or story.tone
     overview = "\n".join(x for x in (
         f"Title: {story.title}" if story.title else "", f"Logline: {story.logline}"
         if story.logline else "", f"Genre: {story.genre}" if story.genre else "",
-        f"Tone: {story.tone}" if story.tone else "",
+        f"Tone: {tone}" if tone else "",
+        f"Mood: {notes['mood']}" if notes.get("mood") else "",
+        f"Target audience: {notes['audience']}" if notes.get("audience") else "",
         "Scenes: " + " / ".join(clean(s.heading or s.summary, 90) for s in scenes)) if x)
     units.append(Unit("style_guide", "Style guide", [], overview[:room("style_guide")]))
     limit = room("shot_prompts")
@@ -443,7 +462,10 @@ async def run(ctx: RunContext, inputs: StoryboardInput) -> Storyboard:
                                                           *(x for sh in s.shots
                                                             for x in sh.subjects))))
     places = list(dict.fromkeys(s.location for s in scenes if s.location))
-    units = plan_units(story, config, ctx.settings.prompt_token_budget, cast, places, scenes)
+    wishes = {**project_style(project or {}),
+              **{k: v for k in ("tone", "mood") if (v := clean(getattr(inputs.style, k)))}}
+    units = plan_units(story, config, ctx.settings.prompt_token_budget, cast, places, scenes,
+                       wishes)
     write_graph = inputs.write_back and ctx.has_tool("kg_insert_custom_kg")
     # Payload is written by the payload plugin's observer when this crew finishes, in the same
     # update that moves the project's workflow, so a stored storyboard and the step agree
