@@ -42,7 +42,8 @@ async def payload_health(settings: Settings) -> Health:
     its user may not do all novelcrew does (``tool_health`` judges one tool's needs)."""
     config = payload_config(settings)
     if config is None:
-        return Health(status="disabled", detail="NOVEL_MOVIE_API_URL (or NOVELCREW_PAYLOAD_URL) is not set")
+        return Health(status="disabled",
+                      detail="NOVEL_MOVIE_API_URL (or NOVELCREW_PAYLOAD_URL) is not set")
     secret = config.api_key.get_secret_value() if config.api_key else ""
     key = (config.api_url, config.auth_collection, hashlib.sha256(secret.encode()).hexdigest())
     loop = asyncio.get_running_loop()
