@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from pipeline_fixtures import STORY, replies
 
+from novelcrew.jobs import Job, JobEvent
 from novelcrew.settings import get_settings
 from novelcrew_payload import PayloadClient, PayloadConfig
 from novelcrew_payload.testing import PayloadServer
@@ -85,16 +86,25 @@ def payload(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Payload
         get_settings.cache_clear()
 
 
-async def test_a_ready_storyboard_is_stored_and_moves_the_project_to_media_generation(
-        tmp_path: Path, payload: Payload) -> None:
-    llm = ScriptedLLM(replies={**replies(), "Visual Development Artist": artist,
-                               "Storyboard Artist": boarder})
-    plugins = make_plugins(entry_points=CREWS, llm=llm)
+def boarding_llm() -> ScriptedLLM:
+    return ScriptedLLM(replies={**replies(), "Visual Development Artist": artist,
+                                "Storyboard Artist": boarder})
+
+
+async def board_with_payload(tmp_path: Path, payload: Payload, llm: ScriptedLLM | None = None,
+                             ) -> tuple[Job, list[JobEvent]]:
+    """The whole chain on scripted real-model replies, for the seeded Payload project."""
+    plugins = make_plugins(entry_points=CREWS, llm=llm or boarding_llm())
     settings = make_settings(tmp_path / "data", default_model="scripted",
                              plugin_config=payload.plugin_config)
-    job, events = await run_job(plugins, ["architect", "director", "storyboard"],
-                                {"story_text": STORY}, settings=settings,
-                                project_id=payload.project_id)
+    return await run_job(plugins, ["architect", "director", "storyboard"],
+                         {"story_text": STORY}, settings=settings,
+                         project_id=payload.project_id)
+
+
+async def test_a_ready_storyboard_is_stored_and_moves_the_project_to_media_generation(
+        tmp_path: Path, payload: Payload) -> None:
+    job, events = await board_with_payload(tmp_path, payload)
     project = await payload.project()
     assert job.status == "succeeded", job.error
     # (the scripted architect's scene openings are not the story's words: its warning is
@@ -154,14 +164,8 @@ async def test_the_storyboard_takes_the_projects_linked_notes_as_words(
     """Novel Movie links a project's tone, mood and audience to records of other collections
     (ids at ``depth=0``): the style guide, every shot's prompt and the style call's prompt get
     the records' names, never their ids."""
-    llm = ScriptedLLM(replies={**replies(), "Visual Development Artist": artist,
-                               "Storyboard Artist": boarder})
-    plugins = make_plugins(entry_points=CREWS, llm=llm)
-    settings = make_settings(tmp_path / "data", default_model="scripted",
-                             plugin_config=payload.plugin_config)
-    job, events = await run_job(plugins, ["architect", "director", "storyboard"],
-                                {"story_text": STORY}, settings=settings,
-                                project_id=payload.project_id)
+    llm = boarding_llm()
+    job, events = await board_with_payload(tmp_path, payload, llm)
     assert job.status == "succeeded", job.error
     assert not [e.message for e in events if e.type == "warning" and e.crew == "storyboard"]
     style = job.result["storyboard"]["bible"]["style"]

@@ -22,7 +22,8 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +43,7 @@ from novelcrew_payload.workflow import (
 if TYPE_CHECKING:
     from novelcrew.jobs import Job, JobEvent
     from novelcrew.settings import Settings
+    from novelcrew_payload.client import PayloadClient
 
 log = logging.getLogger(__name__)
 
@@ -154,6 +156,23 @@ def _attempts(config: PayloadConfig) -> tuple[float, int]:
     return config.update_budget_seconds, config.update_retries
 
 
+@asynccontextmanager
+async def _session(config: PayloadConfig) -> AsyncIterator[
+        tuple[PayloadClient, Callable[[], float], int]]:
+    """A client, the time left of one update's budget, and its retries (``_attempts``): the
+    read and the write of an update share the budget."""
+    budget, retries = _attempts(config)
+    deadline = time.monotonic() + budget
+
+    def left() -> float:
+        return max(0.001, deadline - time.monotonic())
+
+    from novelcrew_payload.client import PayloadClient  # httpx, only when used
+
+    async with PayloadClient(config) as client:
+        yield client, left, retries
+
+
 async def sync_project(config: PayloadConfig, project_id: str, transition: Transition,
                        what: str, crew_output: Any = None, *, job_id: str | None = None,
                        first_attempt: bool = True) -> None:
@@ -161,16 +180,8 @@ async def sync_project(config: PayloadConfig, project_id: str, transition: Trans
     With ``job_id``, remember what the job did, for its ending to undo if it fails; a later
     attempt new to this process (another worker ran the first) cannot tell the project's step
     before the job from the one its first attempt set, so it remembers none."""
-    budget, retries = _attempts(config)
-    deadline = time.monotonic() + budget
-
-    def left() -> float:
-        return max(0.001, deadline - time.monotonic())
-
     try:
-        from novelcrew_payload.client import PayloadClient  # httpx, only when used
-
-        async with PayloadClient(config) as client:
+        async with _session(config) as (client, left, retries):
             project = await api.read_project(client, project_id, budget=left(),
                                              retries=retries)
             update = transition.update(project, crew_output=crew_output)
@@ -229,16 +240,8 @@ async def restore_project(config: PayloadConfig, project_id: str, *, expect: str
                           status: str | None = None, what: str = "job failed") -> None:
     """Put a failed job's project back at ``step`` (and ``status``), keeping the steps the job
     completed (``completes``), if it is still at ``expect``, where the job left it."""
-    budget, retries = _attempts(config)
-    deadline = time.monotonic() + budget
-
-    def left() -> float:
-        return max(0.001, deadline - time.monotonic())
-
     try:
-        from novelcrew_payload.client import PayloadClient  # httpx, only when used
-
-        async with PayloadClient(config) as client:
+        async with _session(config) as (client, left, retries):
             project = await api.read_project(client, project_id, budget=left(),
                                              retries=retries)
             workflow = project.get("workflowStatus")
