@@ -221,6 +221,8 @@ def test_keyboard_and_screen_reader_basics(server: str, browser: WebDriver,
         (By.CSS_SELECTOR, f"tr[data-job='{done['id']}'] a.job-link")))
     link.send_keys(Keys.ENTER)
     wait(d).until(ec.presence_of_element_located((By.ID, "analysis")))
+    # the head is drawn for good once the job's history is in the event log
+    wait(d).until(ec.presence_of_element_located((By.CSS_SELECTOR, "#events > div")))
     # the job is known by its story's title, on the page and in the tab
     title = done["result"]["architect"]["title"]
     assert d.find_element(By.TAG_NAME, "h1").text.startswith(title)

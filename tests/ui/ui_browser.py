@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -55,7 +56,9 @@ def serve(data: Path, *, crash: bool = False, **extra_env: str) -> Iterator[str]
 
 
 def wait(driver: WebDriver, timeout: float = 30) -> WebDriverWait[WebDriver]:
-    return WebDriverWait(driver, timeout, poll_frequency=0.1)
+    # a page that redraws can replace an element between finding and reading it: look again
+    return WebDriverWait(driver, timeout, poll_frequency=0.1,
+                         ignored_exceptions=(StaleElementReferenceException,))
 
 
 def console_errors(driver: WebDriver) -> list[dict[str, Any]]:

@@ -234,7 +234,9 @@ async function jobPage(id) {
     crew: job.progress.current_crew };
   let offline = isOffline(job);
   const scenesDone = [];
+  let replaying = false;
   const drawHead = () => {
+    if (replaying) return;  // an ended job's history redraws the head once, not once per event
     const fraction = job.status === "succeeded" ? 1 : progress.total ? progress.done / progress.total : 0;
     const at = job.crews.indexOf(progress.crew);
     const crewNote = job.crews.length > 1 && at >= 0 && !["succeeded", "failed", "cancelled"].includes(job.status)
@@ -336,7 +338,9 @@ async function jobPage(id) {
     // the log of a job that has ended is history: its "started" must not make it running again
     const ended = job.status;
     stopLive = follow(`/jobs/${encodeURIComponent(id)}/events`, (ev) => log.push(ev), () => {
+      replaying = true;
       log.forEach(addEvent);
+      replaying = false;
       job.status = ended;
       partial.replaceChildren();
       drawHead();
