@@ -6,12 +6,20 @@ which ``install(plugins)`` registers in every process that runs jobs: the API pr
 ``inline`` backend runs jobs there; on ``arq`` it ends the queued jobs it cancels) and each
 ``novelcrew worker``, which serves them with the model layer's series on a port of its own
 (``serve_worker_metrics``). Gauges of queue depth, jobs by status and each worker's counters
-are set from the backend each time the API's ``/metrics`` is scraped, so they hold for every
-backend; a worker's endpoint leaves them out, or every worker would repeat them.
+are read from the backend each time the API's ``/metrics`` is scraped (``BackendGauges``), so
+they hold for every backend; a worker's endpoint leaves them out, or every worker would repeat
+them.
+
+Under ``novelcrew serve --workers N`` the API processes keep their counters and histograms in
+prometheus-client's multiprocess files (a private directory the parent makes, in
+``PROMETHEUS_MULTIPROC_DIR`` before they start), and whichever process answers ``/metrics``
+serves their sum (``render(multiprocess_dir)``), so a scrape does not depend on the process
+that answers it.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +37,7 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 
 from novelcrew.hookspecs import hookimpl
 from novelcrew.llm import metrics as model_metrics
@@ -55,25 +64,94 @@ CREW_DURATION = Histogram(
     "novelcrew_crew_duration_seconds", "Seconds one crew of a job took, by crew.", ["crew"],
     buckets=DURATION_BUCKETS,
 )
-QUEUE_DEPTH = Gauge("novelcrew_queue_depth", "Jobs waiting to run.")
-#: the backend gauges keep their last values while the store is away; this says so
-BACKEND_UP = Gauge("novelcrew_backend_up", "1 when the job backend's store (SQLite, Redis) "
-                   "answered this scrape; 0: the backend gauges are stale.")
-JOBS_BY_STATUS = Gauge("novelcrew_jobs", "Jobs in the store, by status.", ["status"])
-LIVE_WORKERS = Gauge("novelcrew_live_workers", "Workers with a live heartbeat (arq backend).")
-WORKER_RUNNING = Gauge("novelcrew_worker_running_jobs", "Jobs a worker runs now (arq backend).",
-                       ["worker"])
 #: what each arq worker counts, in its Redis hash and in ``/stats``; defined here, below the
 #: arq backend (``keys.py`` takes it from here), so that its worker may import this module
 WORKER_COUNTERS = ("jobs_done", "jobs_failed", "jobs_retried", "jobs_handed_back",
                    "jobs_recovered", "jobs_lost")
-WORKER_JOBS = Gauge("novelcrew_worker_jobs", "Jobs a worker has handled since it started, by "
-                    "outcome: each jobs_<outcome> counter of /stats (arq backend).",
-                    ["worker", "outcome"])
-WEBHOOK_DELIVERIES = Gauge("novelcrew_webhook_deliveries", "Webhook deliveries of the server "
-                           "since it started, by outcome (inline backend).", ["outcome"])
-WEBHOOKS_PENDING = Gauge("novelcrew_webhooks_pending", "Webhook deliveries under way or "
-                         "waiting to be tried again (inline backend).")
+
+
+class BackendGauges:
+    """The gauges read from the job backend at each scrape (queue depth, jobs by status, the
+    arq workers' heartbeats, the inline server's webhooks): ``set_backend_gauges`` gives it
+    ``backend.stats()``, and it yields them when a registry is collected.
+
+    A collector rather than ``Gauge`` objects because every API process reads the same store:
+    under ``serve --workers N`` the process that answers the scrape serves what it just read,
+    and none of it goes through prometheus-client's per-process files, where a gauge's
+    labels cannot be cleared (a stopped worker's series would stay) and the processes' stale
+    values would have to be combined. While the store is away it serves its last values with
+    ``novelcrew_backend_up`` 0."""
+
+    def __init__(self) -> None:
+        self.up = False
+        self.queue_depth: float = 0
+        self.counts: dict[str, float] = {}  # every status seen keeps its series
+        self.live_workers: float = 0
+        self.workers: list[dict[str, Any]] = []
+        self.deliveries: dict[str, float] = {}
+        self.pending: float = 0
+
+    def update(self, stats: dict[str, Any]) -> None:
+        self.up = True
+        self.queue_depth = stats.get("queue_depth", 0)
+        self.counts = {**self.counts, **(stats.get("counts") or {})}
+        webhooks = stats.get("webhooks")
+        if isinstance(webhooks, dict):  # the inline backend delivers them in this process
+            self.pending = webhooks.get("pending", self.pending)
+            self.deliveries = {**self.deliveries, **{
+                outcome: count for outcome, count in webhooks.items() if outcome != "pending"}}
+        if "workers" in stats:  # the arq backend's per-worker activity, from heartbeats
+            self.live_workers = stats.get("live_workers", 0)
+            self.workers = [w for w in stats["workers"] if w.get("alive")]
+
+    def describe(self) -> Iterator[Metric]:
+        return self.collect()
+
+    def collect(self) -> Iterator[Metric]:
+        yield GaugeMetricFamily("novelcrew_queue_depth", "Jobs waiting to run.",
+                                value=self.queue_depth)
+        #: the backend gauges keep their last values while the store is away; this says so
+        yield GaugeMetricFamily(
+            "novelcrew_backend_up", "1 when the job backend's store (SQLite, Redis) answered "
+            "this scrape; 0: the backend gauges are stale.", value=1 if self.up else 0)
+        jobs = GaugeMetricFamily("novelcrew_jobs", "Jobs in the store, by status.",
+                                 labels=["status"])
+        for status, count in self.counts.items():
+            jobs.add_metric([status], count)
+        yield jobs
+        yield GaugeMetricFamily("novelcrew_live_workers",
+                                "Workers with a live heartbeat (arq backend).",
+                                value=self.live_workers)
+        running = GaugeMetricFamily("novelcrew_worker_running_jobs",
+                                    "Jobs a worker runs now (arq backend).", labels=["worker"])
+        handled = GaugeMetricFamily(
+            "novelcrew_worker_jobs", "Jobs a worker has handled since it started, by outcome: "
+            "each jobs_<outcome> counter of /stats (arq backend).", labels=["worker", "outcome"])
+        for worker in self.workers:
+            running.add_metric([worker["id"]], len(worker.get("running", [])))
+            for name in WORKER_COUNTERS:
+                handled.add_metric([worker["id"], name.removeprefix("jobs_")],
+                                   worker.get(name, 0))
+        yield running
+        yield handled
+        deliveries = GaugeMetricFamily(
+            "novelcrew_webhook_deliveries", "Webhook deliveries of the server since it "
+            "started, by outcome (inline backend).", labels=["outcome"])
+        for outcome, count in self.deliveries.items():
+            deliveries.add_metric([outcome], count)
+        yield deliveries
+        yield GaugeMetricFamily("novelcrew_webhooks_pending", "Webhook deliveries under way "
+                                "or waiting to be tried again (inline backend).",
+                                value=self.pending)
+
+
+BACKEND_GAUGES = BackendGauges()
+REGISTRY.register(BACKEND_GAUGES)
+#: one per API server (``create_app``'s lifespan): under ``serve --workers N`` the live
+#: processes' values add up (``livesum``: a dead process's file is dropped by the parent with
+#: ``mark_process_dead``), so it reads N while the port is served by N processes
+API_PROCESSES = Gauge("novelcrew_api_processes", "API server processes serving this port.",
+                      multiprocess_mode="livesum")
 HTTP_REQUESTS = Counter(
     "novelcrew_http_requests_total", "HTTP requests, by method, route template and status.",
     ["method", "route", "status"],
@@ -124,33 +202,36 @@ def uninstall(plugins: Plugins) -> None:
 def set_backend_gauges(stats: dict[str, Any]) -> None:
     """Set the backend gauges from ``backend.stats()`` (what ``/stats`` shows as
     ``backend_stats``): every counter there has its series here."""
-    BACKEND_UP.set(1)
-    QUEUE_DEPTH.set(stats.get("queue_depth", 0))
-    for status, count in (stats.get("counts") or {}).items():
-        JOBS_BY_STATUS.labels(status).set(count)
-    webhooks = stats.get("webhooks")
-    if isinstance(webhooks, dict):  # the inline backend delivers them in this process
-        for outcome, count in webhooks.items():
-            if outcome == "pending":
-                WEBHOOKS_PENDING.set(count)
-            else:
-                WEBHOOK_DELIVERIES.labels(outcome).set(count)
-    if "workers" in stats:  # the arq backend's per-worker activity, from heartbeats
-        LIVE_WORKERS.set(stats.get("live_workers", 0))
-        WORKER_RUNNING.clear()
-        WORKER_JOBS.clear()
-        for worker in stats["workers"]:
-            if not worker.get("alive"):
-                continue
-            WORKER_RUNNING.labels(worker["id"]).set(len(worker.get("running", [])))
-            for name in WORKER_COUNTERS:
-                outcome = name.removeprefix("jobs_")
-                WORKER_JOBS.labels(worker["id"], outcome).set(worker.get(name, 0))
+    BACKEND_GAUGES.update(stats)
 
 
-def render() -> tuple[bytes, str]:
-    """The default registry in the Prometheus text format, and its content type."""
-    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+def mark_backend_down() -> None:
+    """The backend did not answer this scrape: its gauges keep their last values, and
+    ``novelcrew_backend_up`` says they are stale."""
+    BACKEND_GAUGES.up = False
+
+
+def render(multiprocess_dir: str | None = None) -> tuple[bytes, str]:
+    """The metrics in the Prometheus text format, and its content type: this process's
+    default registry, or with ``multiprocess_dir`` (``serve --workers N``) every API process's
+    series from that directory, added up (``multiprocess_registry``)."""
+    registry = REGISTRY if multiprocess_dir is None else multiprocess_registry(multiprocess_dir)
+    return generate_latest(registry), CONTENT_TYPE_LATEST
+
+
+@functools.cache
+def multiprocess_registry(path: str) -> CollectorRegistry:
+    """What ``/metrics`` serves under ``serve --workers N``: prometheus-client's
+    ``MultiProcessCollector`` over ``path`` (the counters and histograms of every API process,
+    the dead ones' included, summed; the live processes' ``API_PROCESSES``), the backend
+    gauges as this process just read them, and ``python_info``. Not the process and garbage
+    collector series: each process has its own, and they would change with the process
+    that answers."""
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=path)
+    registry.register(BACKEND_GAUGES)
+    registry.register(PLATFORM_COLLECTOR)
+    return registry
 
 
 class WorkerMetricsError(RuntimeError):

@@ -113,9 +113,11 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None,
                 metrics.uninstall(plugins)
             raise
         app.state.started_at = time.monotonic()
+        metrics.API_PROCESSES.inc()
         try:
             yield
         finally:
+            metrics.API_PROCESSES.dec()
             await backend.stop()
             if installed:
                 metrics.uninstall(plugins)
@@ -150,6 +152,8 @@ def create_app(settings: Settings | None = None, plugins: Plugins | None = None,
     app.state.rate_limit = RateLimit.from_settings(settings)
     app.state.started_at = time.monotonic()
     app.state.start_error = None
+    #: ``serve --workers N`` sets it in each process: /metrics sums every process's files
+    app.state.metrics_dir = None
     app.state.sse_keepalive = jobs.DEFAULT_KEEPALIVE
     errors.install(app)
     keep_example_nulls(app)

@@ -5,7 +5,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shutil
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -56,9 +59,10 @@ def serve_command(
 
 
 def run_server(overrides: dict[str, Any], sockets: list[Any] | None = None,
-               summary: bool = True, index: int = 0) -> None:
+               summary: bool = True, index: int = 0, metrics_dir: str | None = None) -> None:
     """One server process; ``sockets``: listen on these (a ``--workers`` child) instead of
-    binding ``host:port``; ``index``: which of them (its CPU with ``NOVELCREW_CPU_AFFINITY``)."""
+    binding ``host:port``; ``index``: which of them (its CPU with ``NOVELCREW_CPU_AFFINITY``);
+    ``metrics_dir``: the processes' shared metrics directory (a ``--workers`` child)."""
     import uvicorn
     from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
@@ -73,6 +77,7 @@ def run_server(overrides: dict[str, Any], sockets: list[Any] | None = None,
 
     pin_to_cpu(settings, index)
     app = create_app(settings)
+    app.state.metrics_dir = metrics_dir
     from novelcrew.cli import print_startup_summary
 
     if summary:
@@ -192,11 +197,12 @@ def run_processes(overrides: dict[str, Any], count: int) -> int:
     replaced; one that fails to start (exit status 3, e.g. Redis unreachable) stops them all.
     A slot whose processes keep dying soon after they start is refilled after a growing pause
     (``restart_delay``), so a crash loop does not spawn interpreters back to back.
+
+    ``/metrics`` answers for all of them: the children keep their metrics in prometheus-client's
+    multiprocess files, in a fresh private directory made here (``metrics_directory``) and
+    removed at the end; a child that ended is marked dead there, so its live gauges go.
     """
-    import multiprocessing
-    import signal
     import socket
-    from multiprocessing.connection import wait
 
     import structlog
 
@@ -210,6 +216,19 @@ def run_processes(overrides: dict[str, Any], count: int) -> int:
     family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
     sock = socket.create_server((settings.host, settings.port), family=family, backlog=2048)
     print_startup_summary(settings, serving_on(settings, f" with {count} processes"))
+    with metrics_directory() as metrics_dir:
+        return _supervise(overrides, settings, sock, count, metrics_dir, log)
+
+
+def _supervise(overrides: dict[str, Any], settings: Any, sock: Any, count: int,
+               metrics_dir: str, log: Any) -> int:
+    """``run_processes``' loop: start, watch, replace and stop the children."""
+    import multiprocessing
+    import signal
+    from multiprocessing.connection import wait
+
+    from prometheus_client.multiprocess import mark_process_dead
+
     signals: list[int] = []
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda number, _frame: signals.append(number))
@@ -218,17 +237,18 @@ def run_processes(overrides: dict[str, Any], count: int) -> int:
     started: dict[int, float] = {}  # slot -> when its process started
     quick_deaths = [0] * count  # per slot: deaths in a row, each soon after a start
     due: dict[int, float] = {}  # slot -> when its replacement starts
+    buried: set[int | None] = set()  # ended children marked dead in the metrics directory
 
     def start(index: int) -> Any:
-        child = spawn.Process(target=_serve_child, args=(overrides, sock, index), daemon=False,
-                              name="novelcrew-serve")
+        child = spawn.Process(target=_serve_child, args=(overrides, sock, index, metrics_dir),
+                              daemon=False, name="novelcrew-serve")
         child.start()
         started[index] = time.monotonic()
         return child
 
     children = [start(index) for index in range(count)]
     log.info("serve_processes_started", pids=[c.pid for c in children],
-             host=settings.host, port=settings.port)
+             host=settings.host, port=settings.port, metrics_dir=metrics_dir)
     passed, status = 0, 0
     while any(c.exitcode is None for c in children) or (due and not signals):
         wait([c.sentinel for c in children if c.exitcode is None], timeout=0.2)
@@ -248,6 +268,9 @@ def run_processes(overrides: dict[str, Any], count: int) -> int:
         for index, child in enumerate(children):
             if child.exitcode is None:
                 continue
+            if child.pid not in buried:  # its live gauges leave the sum (its counters stay)
+                buried.add(child.pid)
+                mark_process_dead(child.pid, metrics_dir)
             if index in due:
                 if now >= due[index]:
                     del due[index]
@@ -277,7 +300,27 @@ def restart_delay(quick_deaths: int) -> float:
     return 0.0 if quick_deaths == 0 else min(30.0, 2.0 ** (quick_deaths - 1))
 
 
-def _serve_child(overrides: dict[str, Any], sock: Any, index: int) -> None:
+@contextlib.contextmanager
+def metrics_directory() -> Iterator[str]:
+    """A fresh private directory (``mkdtemp``: mode 0700, under ``TMPDIR``) for the metrics
+    files of ``serve --workers``' children, set as ``PROMETHEUS_MULTIPROC_DIR`` for the
+    children to inherit (prometheus-client reads it when it is first imported, which in a
+    spawned child comes after), and removed with its files at the end. Fresh at every start,
+    so no counts of an earlier run are added in: an inherited ``PROMETHEUS_MULTIPROC_DIR`` is
+    replaced, not reused."""
+    path = tempfile.mkdtemp(prefix="novelcrew-metrics-")
+    saved = {name: os.environ.pop(name, None)
+             for name in ("PROMETHEUS_MULTIPROC_DIR", "prometheus_multiproc_dir")}
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        os.environ.update({name: value for name, value in saved.items() if value is not None})
+
+
+def _serve_child(overrides: dict[str, Any], sock: Any, index: int, metrics_dir: str) -> None:
     """One ``--workers`` process: the one-process server on the shared socket, which ends
     itself (draining) if its supervisor dies, so it never holds the port as an orphan."""
     import signal
@@ -291,7 +334,7 @@ def _serve_child(overrides: dict[str, Any], sock: Any, index: int) -> None:
         os.kill(os.getpid(), signal.SIGTERM)
 
     threading.Thread(target=watch_parent, daemon=True, name="watch-parent").start()
-    run_server(overrides, sockets=[sock], summary=False, index=index)
+    run_server(overrides, sockets=[sock], summary=False, index=index, metrics_dir=metrics_dir)
 
 
 def freeze_heap(settings: Any) -> None:
