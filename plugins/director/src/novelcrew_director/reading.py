@@ -49,8 +49,10 @@ PROJECT_FIELDS = {
     "movieFormat": "Format",
     "movieStyle": "Visual style",
 }
-#: the most of a project note a prompt carries (a style's description, a short description)
+#: the most of a visual style (with its description) or a short description a prompt carries;
+#: the premise is the writer's own and is sent whole, as ever
 NOTE_CHARS = 300
+CLIPPED_FIELDS = ("shortDescription", "movieStyle")
 
 
 def as_dict(value: Any) -> dict[str, Any]:
@@ -249,7 +251,8 @@ def project_notes(doc: dict[str, Any], target: TargetRuntime | None = None) -> d
         if label not in out and (value := _words(doc.get(key))):
             style = doc.get(key) if key == "movieStyle" else None
             described = _words(style.get("description")) if isinstance(style, dict) else ""
-            out[label] = _clip(f"{value}: {described}" if described else value)
+            value = f"{value}: {described}" if described else value
+            out[label] = _clip(value) if key in CLIPPED_FIELDS else value
     if target is not None:
         out["Target runtime"] = f"{target.minutes:g} min for the whole film"
     return out
