@@ -182,3 +182,82 @@ async def test_the_storyboard_takes_the_projects_linked_notes_as_words(
         lines = dict(re.findall(r"^(Tone|Mood|Target audience): (.*)$", prompt, flags=re.M))
         assert lines == {"Tone": "Melancholic, Wry", "Mood": "Brooding",
                          "Target audience": "Adults, Fans of Maritime Folklore"}
+
+
+#: the seeded project's movie style (see the payload test server's seed.mjs)
+STYLE = "Painterly Noir"
+LOOK = ("Hand-painted film noir: deep ink shadows, rain-slick surfaces lit by a single "
+        "practical, muted teal and amber, visible brush texture")
+
+
+def style_prompts(llm: ScriptedLLM) -> list[str]:
+    """The style call's prompts: the artist's, without characters or locations to look at."""
+    return [c.prompt for c in llm.calls if c.role == "Visual Development Artist"
+            and '{"characters"' not in c.prompt and '{"locations"' not in c.prompt]
+
+
+def overview_lines(prompt: str) -> dict[str, str]:
+    return dict(re.findall(r"^(Genre|Format|Visual style to follow): (.*)$", prompt, flags=re.M))
+
+
+async def test_the_visual_bible_and_every_shot_follow_the_projects_movie_style(
+        tmp_path: Path, payload: Payload) -> None:
+    """The project's movie style (Novel Movie's "visual/artistic style for AI generation": a
+    linked record) is the look: the style call is told to follow it, by name and description,
+    and every shot's image prompt ends with it; the genres lead, in the project's order."""
+    llm = boarding_llm()
+    job, _ = await board_with_payload(tmp_path, payload, llm)
+    assert job.status == "succeeded", job.error
+    style = job.result["storyboard"]["bible"]["style"]
+    assert (style["style"], style["style_description"]) == (STYLE, LOOK)
+    assert style["genre"] == "Drama, Mystery"
+    assert style["sources"]["style"] == style["sources"]["style_description"] == "payload"
+    assert style["sources"]["genre"] == "payload"  # over the analysis's "drama"
+    shots = [shot for scene in job.result["storyboard"]["scenes"] for shot in scene["shots"]]
+    assert shots and all(f"{STYLE} style: {LOOK}" in shot["image_prompt"]
+                         and "Drama, Mystery film" in shot["image_prompt"] for shot in shots)
+    assert style_prompts(llm)
+    for prompt in style_prompts(llm):
+        assert overview_lines(prompt) == {
+            "Genre": "Drama, Mystery", "Format": "Short Film",
+            "Visual style to follow": f"{STYLE}: {LOOK}"}
+
+
+async def test_a_style_asked_for_in_the_inputs_wins_without_the_projects_description(
+        tmp_path: Path, payload: Payload) -> None:
+    llm = boarding_llm()
+    plugins = make_plugins(entry_points=CREWS, llm=llm)
+    settings = make_settings(tmp_path / "data", default_model="scripted",
+                             plugin_config=payload.plugin_config)
+    job, _ = await run_job(plugins, ["architect", "director", "storyboard"],
+                           {"story_text": STORY, "style": {"style": "pencil sketch"}},
+                           settings=settings, project_id=payload.project_id)
+    assert job.status == "succeeded", job.error
+    style = job.result["storyboard"]["bible"]["style"]
+    assert (style["style"], style["style_description"]) == ("pencil sketch", "")
+    assert style["sources"]["style"] == "inputs" and "style_description" not in style["sources"]
+    board = json.dumps(job.result["storyboard"])
+    assert STYLE not in board and "ink shadows" not in board
+    for prompt in style_prompts(llm):
+        assert overview_lines(prompt)["Visual style to follow"] \
+            == "pencil sketch"
+
+
+async def test_an_older_project_without_a_movie_style_is_boarded_from_the_analysis(
+        tmp_path: Path, payload: Payload) -> None:
+    """A project made before the style, format and genres existed (here the seeded project
+    with no story): the storyboard stands on the analysis, with no empty lines."""
+    llm = boarding_llm()
+    plugins = make_plugins(entry_points=CREWS, llm=llm)
+    settings = make_settings(tmp_path / "data", default_model="scripted",
+                             plugin_config=payload.plugin_config)
+    job, events = await run_job(plugins, ["architect", "director", "storyboard"],
+                                {"story_text": STORY}, settings=settings,
+                                project_id=str(payload.server.seeded["bareProjectId"]))
+    assert job.status == "succeeded", job.error
+    assert not [e.message for e in events if e.type == "warning" and e.crew == "storyboard"]
+    style = job.result["storyboard"]["bible"]["style"]
+    assert (style["style"], style["genre"]) == ("", "drama")  # the analysis's genre
+    assert style["sources"]["genre"] == "analysis"
+    for prompt in style_prompts(llm):
+        assert overview_lines(prompt) == {"Genre": "drama"}

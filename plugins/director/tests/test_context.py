@@ -20,6 +20,7 @@ from director_fixtures import (
 
 from novelcrew import Tool, hookimpl
 from novelcrew_director import ScenePlan
+from novelcrew_director.reading import NOTE_CHARS, project_notes
 from novelcrew_director.story import parse_scene_description
 from novelcrew_sdk import ScriptedLLM, make_plugins, make_settings, run_job
 
@@ -248,3 +249,17 @@ async def test_alone_on_a_project_the_plan_has_the_title_the_architect_wrote(
                            settings=make_settings(tmp_path / "data", default_model="scripted"))
     assert job.status == "succeeded", job.error
     assert ScenePlan.model_validate(job.result["director"]).title == TITLE
+
+
+def test_a_long_style_is_cut_in_the_brief_and_the_premise_is_not() -> None:
+    """Every scene's prompt repeats the notes: a style's description is cut (at a word), the
+    writer's premise is sent whole, and a link that stayed an id says nothing."""
+    premise = "A keeper who has not left her lighthouse in ten years. " * 12
+    notes = project_notes({
+        "corePremise": premise, "movieFormat": 4, "primaryGenres": [7, "Mystery"],
+        "movieStyle": {"name": "Painterly Noir", "description": "ink shadows, " * 60}})
+    assert notes["Core premise"] == " ".join(premise.split())
+    style = notes["Visual style"]
+    assert style.startswith("Painterly Noir: ink shadows, ink") and style.endswith(" ...")
+    assert len(style) <= NOTE_CHARS + 4
+    assert notes["Genres"] == "Mystery" and "Format" not in notes

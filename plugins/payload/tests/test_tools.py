@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from novelcrew import ToolContext
@@ -22,6 +23,7 @@ from novelcrew_payload import (
     PayloadNotFound,
     PayloadUnavailable,
 )
+from novelcrew_payload.api import read_project_with_names
 from novelcrew_payload.outage import known_outage
 from novelcrew_payload.testing import PayloadServer
 
@@ -53,10 +55,90 @@ async def test_read_project_gives_linked_notes_as_their_records_names(
     tool = build("payload_read_project", settings_for(payload_server), str(ids["projectId"]))
     notes = {"tone": ["Melancholic", "Wry"], "mood": ["Brooding"],
              "targetAudience": ["Adults", "Fans of Maritime Folklore"]}
-    assert await tool.acall() == {**raw, **notes}  # the story stays an id: not read
+    assert await tool.acall() == {**raw, **notes, **LOOKS}  # the story stays an id: not read
     seen = json.loads(tool.run())
     assert {key: seen[key] for key in notes} == notes
     assert "a long description" not in tool.run()
+
+
+#: the seeded project's look, format and genres as words (see the test server's seed.mjs)
+LOOKS = {
+    "movieStyle": {"name": "Painterly Noir", "description": (
+        "Hand-painted film noir: deep ink shadows, rain-slick surfaces lit by a single "
+        "practical, muted teal and amber, visible brush texture.")},
+    "movieFormat": {"name": "Short Film", "suggestedDuration": 15},
+    "primaryGenres": ["Drama", "Mystery"],
+}
+
+
+class CountingTransport(httpx.AsyncHTTPTransport):
+    """A real transport that keeps the path and query of every request it sends."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[httpx.URL] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.sent.append(request.url)
+        return await super().handle_async_request(request)
+
+
+async def test_the_projects_style_format_and_genres_come_as_words_in_one_more_read(
+        payload_server: PayloadServer, client_config: Callable[..., PayloadConfig]) -> None:
+    """Novel Movie links a project's movie style, format and genres to records (ids at
+    ``depth=0``), as it does tone, mood and audience: all six resolve in one more request, of
+    only those fields and of their records only what the crews use. Title, descriptions and
+    runtime are the project's own fields, read as stored."""
+    ids = payload_server.seeded
+    transport = CountingTransport()
+    async with PayloadClient(client_config(payload_server), transport=transport) as client:
+        raw = await client.get("projects", ids["projectId"])
+        transport.sent.clear()
+        read = await read_project_with_names(client, ids["projectId"])
+    assert raw["movieStyle"] == ids["looks"]["movieStyle"]  # ids, as Payload stores them
+    assert raw["primaryGenres"] == ids["looks"]["primaryGenres"]
+    assert {key: read[key] for key in LOOKS} == LOOKS  # genres in the project's order
+    assert (read["projectTitle"], read["durationUnit"]) == ("The Keeper of Gull Rock", 12)
+    assert read["shortDescription"].startswith("A lighthouse keeper hides")
+    assert len(transport.sent) == 2  # the project, then one read for all linked fields
+    query = transport.sent[1].params
+    assert sorted(k for k in query if k.startswith("select")) == sorted(
+        f"select[{field}]" for field in ("tone", "mood", "targetAudience", "primaryGenres",
+                                         "movieStyle", "movieFormat"))
+    assert "populate[movie-styles][description]" in query
+    assert "populate[genres][description]" not in query  # a genre's name is all a crew uses
+
+
+async def test_an_older_project_without_style_format_or_genres_is_read_once(
+        payload_server: PayloadServer, client_config: Callable[..., PayloadConfig]) -> None:
+    transport = CountingTransport()
+    async with PayloadClient(client_config(payload_server), transport=transport) as client:
+        read = await read_project_with_names(client, payload_server.seeded["bareProjectId"])
+    assert len(transport.sent) == 1
+    assert read["movieStyle"] is None and read["primaryGenres"] == []
+    assert read["durationUnit"] is None
+
+
+async def test_a_style_format_or_genre_that_does_not_populate_is_left_out(
+        payload_server: PayloadServer, settings_for: Callable[..., Settings],
+        payload: PayloadClient) -> None:
+    """A retired format or genre (hidden from readers) or a deleted style: never an id."""
+    style = await payload.create("movie-styles", {"name": "Soon Gone"})
+    retired = await payload.create("movie-formats", {"name": "Retired Format",
+                                                     "suggestedDuration": 3, "isActive": False})
+    kept = await payload.create("genres", {"name": "Western"})
+    hidden = await payload.create("genres", {"name": "Retired Genre", "isActive": False})
+    project = await payload.create("projects", {
+        "name": "Half looked", "movieStyle": style["id"], "movieFormat": retired["id"],
+        "primaryGenres": [hidden["id"], kept["id"]]})
+    await payload.request("DELETE", f"/movie-styles/{style['id']}")
+    tool = build("payload_read_project", settings_for(payload_server), str(project["id"]))
+    read = await tool.acall()
+    assert (read["movieStyle"], read["movieFormat"], read["primaryGenres"]) == (
+        None, None, ["Western"])
+    seen = json.loads(tool.run())  # what agents get
+    assert (seen["movieStyle"], seen["movieFormat"], seen["primaryGenres"]) == (
+        None, None, ["Western"])
 
 
 async def test_a_linked_record_that_does_not_populate_is_left_out(
@@ -77,7 +159,7 @@ async def test_a_linked_record_that_does_not_populate_is_left_out(
 
 async def test_notes_kept_as_text_are_read_as_they_are(
         tmp_path: Path, settings_for: Callable[..., Settings]) -> None:
-    """Other setups keep tone, mood and audience as text: the project is read as ever."""
+    """Other setups keep tone, mood and audience as text: they are read as they are."""
     server = PayloadServer(data_dir=tmp_path / "payload-db",
                            env={"PAYLOAD_TEXT_NOTES": "1"}).start()
     try:
@@ -88,7 +170,9 @@ async def test_notes_kept_as_text_are_read_as_they_are(
                            str(project_id)).acall()
     finally:
         server.stop()
-    assert read == stored and read["tone"] == "melancholic" and read["mood"] == "quiet"
+    # the notes as stored; the style, format and genres (links in either setup) as words
+    assert read == {**stored, **LOOKS}
+    assert read["tone"] == "melancholic" and read["mood"] == "quiet"
 
 
 async def test_read_story_returns_the_story_or_none(

@@ -27,7 +27,7 @@ from novelcrew_director.planner import (
     schema_text,
 )
 from novelcrew_director.reading import check_selection, read_story
-from novelcrew_director.runtime import runtime_warning
+from novelcrew_director.runtime import film_runtime_warning, runtime_warning
 from novelcrew_director.totals import build_plan_schedule, compute_totals
 from novelcrew_director.warning_list import WarningList
 from novelcrew_director.writeback import custom_kg, made_by_line, remove_shots, stale_shots
@@ -197,6 +197,13 @@ async def run(ctx: RunContext, inputs: DirectorInput) -> ScenePlan:
             warnings.append(runtime)
     schedule = build_plan_schedule(planned, inputs.constraints, names)
     totals = compute_totals(planned, inputs.constraints, schedule)
+    # the whole film against the project's target: only a real model's plan of every scene
+    # (a selection or a failed scene is part of a film; the stand-in's durations are filler)
+    if story.target_runtime is not None and not models.offline and not failed \
+            and set(numbers) == set(story.scenes) \
+            and (off := film_runtime_warning(totals.estimated_screen_time_seconds,
+                                             story.target_runtime)):
+        warnings.append(off)
     if totals.fits_schedule is False:
         warnings.add("schedule_over_days",
                      f"the schedule needs {totals.shooting_days} shooting days but "

@@ -255,6 +255,7 @@ PlanWarningKind = Literal[
     "entries_cut",            # the character and location entries in the prompts were cut
     "framing",                # a shot's coverage and subjects disagree, or it frames a stranger
     "screen_time_off_pages",  # a scene's shots run under half or over twice its pages
+    "runtime_off_target",     # the whole plan runs far from the project's target runtime
     "schedule_over_days",     # the schedule needs more shooting days than are available
     "graph_write_failed",     # the shots could not be written to (or old ones removed from)
                               # the knowledge graph

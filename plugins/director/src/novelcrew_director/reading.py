@@ -19,6 +19,7 @@ from novelcrew.errors import InvalidInput
 from novelcrew_director.story import (
     SceneFacts,
     StoryContext,
+    TargetRuntime,
     from_architect,
     parse_scene_description,
     scene_number,
@@ -31,15 +32,27 @@ MAX_SCENES = 2000
 SCENE_TOP_K = 40
 MAX_TOKENS = 8000
 QUERY_CONCURRENCY = 4
+#: the project's fields the brief shows, by label; the first of a label's fields with words
+#: wins (Novel Movie's ``projectTitle`` over an older ``title``). ``longDescription`` is left
+#: out: the premise and the scene's own text say more, and it would repeat in every prompt.
 PROJECT_FIELDS = {
     "name": "Project",
+    "projectTitle": "Title",
     "title": "Title",
+    "shortDescription": "Short description",
     "corePremise": "Core premise",
+    "primaryGenres": "Genres",
     "genre": "Genre",
     "tone": "Tone",
     "mood": "Mood",
     "targetAudience": "Target audience",
+    "movieFormat": "Format",
+    "movieStyle": "Visual style",
 }
+#: the most of a visual style (with its description) or a short description a prompt carries;
+#: the premise is the writer's own and is sent whole, as ever
+NOTE_CHARS = 300
+CLIPPED_FIELDS = ("shortDescription", "movieStyle")
 
 
 def as_dict(value: Any) -> dict[str, Any]:
@@ -211,8 +224,8 @@ async def _fill_missing_people(ctx: RunContext, story: StoryContext, numbers: li
             _absorb(story, result)
 
 
-async def read_project(ctx: RunContext, project_id: str | None) -> dict[str, str]:
-    """Project fields that colour the plan (tone, mood, audience, premise), when Payload is on.
+async def read_project(ctx: RunContext, project_id: str | None) -> dict[str, Any]:
+    """The Payload project (``payload_read_project``: its links as words), when Payload is on.
 
     Installed but unconfigured (the tool says ``configured`` is false) is the normal state
     outside Novel Movie, so it is skipped quietly; a configured Payload that fails is a warning.
@@ -223,16 +236,43 @@ async def read_project(ctx: RunContext, project_id: str | None) -> dict[str, str
     if not getattr(tool, "configured", True):
         return {}
     try:
-        doc = as_dict(await tool.acall(project_id=project_id))
+        return as_dict(await tool.acall(project_id=project_id))
     except Exception as exc:  # Payload is optional: the plan stands without it
         await ctx.emit("warning", f"could not read project {project_id} from Payload: {exc}",
                        tool="payload_read_project", error=type(exc).__name__)
         return {}
+
+
+def project_notes(doc: dict[str, Any], target: TargetRuntime | None = None) -> dict[str, str]:
+    """The project's fields that colour the plan (title, premise, genres, tone, mood,
+    audience, format, visual style, target runtime), by their labels in the brief."""
     out: dict[str, str] = {}
     for key, label in PROJECT_FIELDS.items():
-        if value := _words(doc.get(key)):
-            out[label] = value
+        if label not in out and (value := _words(doc.get(key))):
+            style = doc.get(key) if key == "movieStyle" else None
+            described = _words(style.get("description")) if isinstance(style, dict) else ""
+            value = f"{value}: {described}" if described else value
+            out[label] = _clip(value) if key in CLIPPED_FIELDS else value
+    if target is not None:
+        out["Target runtime"] = f"{target.minutes:g} min for the whole film"
     return out
+
+
+def target_runtime(doc: dict[str, Any]) -> TargetRuntime | None:
+    """The runtime the project aims at: its ``durationUnit`` (minutes), else its format's
+    ``suggestedDuration``; None when neither is a positive number."""
+    fmt = doc.get("movieFormat")
+    name = _words(fmt) or None
+    for minutes, source in ((doc.get("durationUnit"), "durationUnit"),
+                            (fmt.get("suggestedDuration") if isinstance(fmt, dict) else None,
+                             "movieFormat")):
+        if isinstance(minutes, int | float) and not isinstance(minutes, bool) and minutes > 0:
+            return TargetRuntime(minutes=float(minutes), source=source, format=name)
+    return None
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= NOTE_CHARS else text[:NOTE_CHARS].rsplit(" ", 1)[0] + " ..."
 
 
 def _words(value: Any) -> str:
@@ -243,7 +283,7 @@ def _words(value: Any) -> str:
         return ", ".join(w for w in map(_words, value) if w)
     if isinstance(value, dict):
         return _words(value.get("name") or value.get("title"))
-    return value.strip() if isinstance(value, str) else ""
+    return " ".join(value.split()) if isinstance(value, str) else ""
 
 
 async def read_story(ctx: RunContext, project_id: str | None, wanted: list[int] | None,
@@ -269,7 +309,9 @@ async def read_story(ctx: RunContext, project_id: str | None, wanted: list[int] 
             "crew first (or chain it: crew_type 'architect,director')",
             {"project_id": project_id},
         )
-    story.project = await read_project(ctx, project_id)
+    doc = await read_project(ctx, project_id)
+    story.target_runtime = target_runtime(doc)
+    story.project = project_notes(doc, story.target_runtime)
     # the chain's analysis names the story; alone, the project's name in Payload (what the
     # writer called it) wins over the title the architect wrote to the graph
     chained = story.title if story.source != "graph" else None
@@ -309,4 +351,5 @@ def _ranges(numbers: list[int]) -> str:
     return ", ".join(parts)
 
 
-__all__ = ["as_dict", "check_selection", "read_project", "read_story", "scene_number"]
+__all__ = ["as_dict", "check_selection", "project_notes", "read_project", "read_story",
+           "scene_number", "target_runtime"]

@@ -90,6 +90,7 @@ KIND_LABELS = {
     "entries_cut": "entries cut for the prompts",
     "framing": "framing",
     "screen_time_off_pages": "screen time against the pages",
+    "runtime_off_target": "runtime against the project's target",
     "schedule_over_days": "more shooting days than available",
     "graph_write_failed": "graph not written",
 }

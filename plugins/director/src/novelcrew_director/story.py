@@ -11,7 +11,7 @@ any case, markdown bullets or bold, and descriptions that an upstream PathRAG me
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -87,6 +87,16 @@ class SceneFacts(BaseModel):
     extra: dict[str, str] = Field(default_factory=dict)
 
 
+class TargetRuntime(BaseModel):
+    """The runtime a project aims at (Payload), which the plan's screen time is checked
+    against."""
+
+    minutes: float = Field(gt=0)
+    source: Literal["durationUnit", "movieFormat"] = Field(
+        description="The project's own durationUnit, or its format's suggestedDuration.")
+    format: str | None = Field(None, description="The project's format, e.g. 'Short Film'.")
+
+
 class StoryContext(BaseModel):
     """Everything the director read about a story, before choosing scenes."""
 
@@ -99,6 +109,7 @@ class StoryContext(BaseModel):
     character_ids: dict[str, str] = Field(default_factory=dict)
     location_ids: dict[str, str] = Field(default_factory=dict)
     project: dict[str, str] = Field(default_factory=dict)
+    target_runtime: TargetRuntime | None = None
     language: str | None = None
     source: str = "graph"
 

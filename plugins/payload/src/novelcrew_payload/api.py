@@ -15,11 +15,16 @@ if TYPE_CHECKING:  # the client imports httpx: load it only when a call is made
 PROJECTS = "projects"
 STORIES = "stories"
 
-#: A project's notes that Novel Movie links to records of small collections (relationship,
-#: hasMany; the collections' slugs): at ``depth=0`` Payload gives their ids. Other setups may
-#: keep them as text, which is read as it is.
+#: A project's fields that Novel Movie links to records of other collections (the slugs): at
+#: ``depth=0`` Payload gives their ids. Notes and genres (hasMany) become the records' names;
+#: ``LINKED_DETAILS`` become a record's name with a few more of its fields. Other setups may keep
+#: any of them as text, which is read as it is.
 LINKED_NOTES = {"tone": "tone-options", "mood": "mood-descriptors",
-                "targetAudience": "audience-demographics"}
+                "targetAudience": "audience-demographics", "primaryGenres": "genres"}
+#: single links read as ``{"name": ..., <field>: ...}``: the look the storyboard paints in, and
+#: the format whose suggested duration (minutes) is the director's fallback runtime
+LINKED_DETAILS = {"movieStyle": ("movie-styles", ("description",)),
+                  "movieFormat": ("movie-formats", ("suggestedDuration",))}
 #: the fields that name a linked record, in order of preference
 NAME_FIELDS = ("name", "title")
 #: ids that come as strings: MongoDB ObjectIds and UUIDs (SQLite and Postgres ids are numbers)
@@ -34,24 +39,33 @@ async def read_project(client: PayloadClient, project_id: DocId, *, depth: int =
 
 
 async def read_project_with_names(client: PayloadClient, project_id: DocId) -> dict[str, Any]:
-    """The project as crews and agents need it: its linked notes (``LINKED_NOTES``) as the
-    linked records' names, so a prompt says "Tone: Melancholic", not "Tone: 3".
+    """The project as crews and agents need it: its links as words, so a prompt says "Tone:
+    Melancholic" and "Style: Painterly Noir", not "Tone: 3" and "Style: 2".
 
-    The project is read at ``depth=0`` as ever; only when a note holds ids does a second read
-    populate just those fields (``select``), and of their records just the name (``populate``),
-    so the story and other heavy relationships stay unread. A record that does not populate (a
-    deleted one, a depth limit, no read access) is left out rather than shown as an id. Notes
-    kept as text make no second read and come back as they are.
+    Notes and genres (``LINKED_NOTES``) become the linked records' names, in the project's
+    order; ``movieStyle`` and ``movieFormat`` (``LINKED_DETAILS``) become ``{"name",
+    "description"}`` and ``{"name", "suggestedDuration"}``. The project is read at ``depth=0``
+    as ever; only when a link holds ids does one more read populate just those fields
+    (``select``), and of their records just those fields (``populate``), so the story and other
+    heavy relationships stay unread. A record that does not populate (a deleted one, a depth
+    limit, no read access) is left out (a single link becomes None) rather than shown as an
+    id. Links kept as text make no second read and come back as they are.
     """
     doc = await read_project(client, project_id)
-    linked = [field for field in LINKED_NOTES if _holds_ids(doc.get(field))]
+    fields = {**{f: (slug, ()) for f, slug in LINKED_NOTES.items()}, **LINKED_DETAILS}
+    linked = [field for field in fields if _holds_ids(doc.get(field))]
     if not linked:
         return doc
-    names = {name: True for name in NAME_FIELDS}
+    populate: dict[str, dict[str, bool]] = {}
+    for field in linked:
+        slug, extra = fields[field]
+        populate.setdefault(slug, {}).update({key: True for key in (*NAME_FIELDS, *extra)})
     populated = await client.get(PROJECTS, project_id, depth=1,
-                                 select={field: True for field in linked},
-                                 populate={LINKED_NOTES[field]: names for field in linked})
-    return {**doc, **{field: _names(populated.get(field)) for field in linked}}
+                                 select={field: True for field in linked}, populate=populate)
+    words = {field: _details(populated.get(field), LINKED_DETAILS[field][1])
+                    if field in LINKED_DETAILS else _names(populated.get(field))
+             for field in linked}
+    return {**doc, **words}
 
 
 def _is_id(value: Any) -> bool:
@@ -85,6 +99,20 @@ def _name(item: Any) -> str | None:
     if isinstance(item, str) and not _is_id(item):
         return item
     return None
+
+
+def _details(value: Any, extra: tuple[str, ...]) -> dict[str, Any] | None:
+    """A populated single link as ``{"name", <extra fields that have a value>}``; None for a
+    record that did not populate or has no name (its id is never a word)."""
+    if isinstance(value, Mapping) and "relationTo" in value:
+        value = value.get("value")
+    name = _name(value) if isinstance(value, Mapping) else None
+    if name is None or not isinstance(value, Mapping):
+        return None
+    found = {key: value[key].strip() if isinstance(value[key], str) else value[key]
+             for key in extra if value.get(key) not in (None, "")
+             and not isinstance(value[key], bool)}
+    return {"name": name, **found}
 
 
 async def read_story(client: PayloadClient, project_id: DocId) -> dict[str, Any] | None:

@@ -181,8 +181,11 @@ def for_agents(doc: Any) -> Any:
 
 _SPECS: tuple[tuple[str, str, type[BaseModel], Operation], ...] = (
     ("payload_read_project",
-     "Read a Novel Movie project from Payload CMS: name, status, corePremise, tone, mood and "
-     "targetAudience (the names of the linked records), workflowStatus and generatedContent.",
+     "Read a Novel Movie project from Payload CMS: name, projectTitle, descriptions, status, "
+     "corePremise, tone, mood, targetAudience and primaryGenres (the names of the linked "
+     "records), movieStyle (name, description), movieFormat (name, suggestedDuration in "
+     "minutes), durationUnit (the target runtime in minutes), workflowStatus and "
+     "generatedContent.",
      ReadProjectArgs, _read_project),
     ("payload_read_story",
      "Read the story of a Novel Movie project from Payload CMS (its currentContent holds the "

@@ -1,5 +1,5 @@
 // A Payload 3 config modelled on Novel Movie's collections (users, projects, stories, and the
-// records a project's tone, mood and audience link to), for
+// records a project's tone, mood, audience, genres, movie style and format link to), for
 // novelcrew-payload's tests. Plain ESM so Node 20 runs it without a build step; no richText
 // field, so no editor (and no Next.js) is needed.
 import path from 'node:path'
@@ -77,6 +77,52 @@ const NoteCollections = Object.values(NOTE_COLLECTIONS).map((slug) => ({
   ],
 }))
 
+// A project's look, format and genres link to records of Novel Movie's configuration
+// collections: a movie style's description is what the storyboard's prompts need, a format's
+// suggestedDuration (minutes) the runtime the director plans towards. Always relationships (as in
+// Novel Movie); PAYLOAD_TEXT_NOTES changes only tone, mood and audience.
+const slugFromName = ({ value, data }) =>
+  value || (data?.name ? data.name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/(^-|-$)/g, '') : value)
+const slugField = { name: 'slug', type: 'text', required: true, unique: true,
+                    hooks: { beforeValidate: [slugFromName] } }
+// Novel Movie reads these publicly; here a retired format or genre (isActive false) is hidden
+// from readers, as the note records are, so a project linking to one gets its id at depth 1
+const activeOnly = { read: () => ({ isActive: { not_equals: false } }) }
+const MovieStyles = {
+  slug: 'movie-styles',
+  admin: { useAsTitle: 'name' },
+  fields: [
+    { name: 'name', type: 'text', required: true },
+    slugField,
+    { name: 'description', type: 'textarea' },
+  ],
+}
+const MovieFormats = {
+  slug: 'movie-formats',
+  admin: { useAsTitle: 'name' },
+  access: activeOnly,
+  fields: [
+    { name: 'name', type: 'text', required: true },
+    slugField,
+    { name: 'description', type: 'textarea' },
+    { name: 'suggestedDuration', type: 'number', required: true, defaultValue: 5 },
+    { name: 'isActive', type: 'checkbox', required: true, defaultValue: true },
+  ],
+}
+const Genres = {
+  slug: 'genres',
+  admin: { useAsTitle: 'name' },
+  access: activeOnly,
+  fields: [
+    { name: 'name', type: 'text', required: true, unique: true },
+    slugField,
+    { name: 'description', type: 'textarea' },
+    { name: 'isActive', type: 'checkbox', defaultValue: true },
+  ],
+}
+
+// Novel Movie requires movieFormat, movieStyle and durationUnit; here they are optional, so a
+// project made with a name alone (as the tests and older projects have them) stays valid.
 const Projects = {
   slug: 'projects',
   admin: { useAsTitle: 'name' },
@@ -87,6 +133,13 @@ const Projects = {
   },
   fields: [
     { name: 'name', type: 'text', required: true },
+    { name: 'projectTitle', type: 'text' },
+    { name: 'shortDescription', type: 'textarea' },
+    { name: 'longDescription', type: 'textarea' },
+    { name: 'movieFormat', type: 'relationship', relationTo: 'movie-formats' },
+    { name: 'movieStyle', type: 'relationship', relationTo: 'movie-styles' },
+    { name: 'durationUnit', type: 'number', min: 0 },
+    { name: 'primaryGenres', type: 'relationship', relationTo: 'genres', hasMany: true, maxRows: 3 },
     { name: 'status', type: 'select', options: options(PROJECT_STATUSES), defaultValue: 'draft' },
     { name: 'corePremise', type: 'textarea' },
     note('tone'),
@@ -152,7 +205,8 @@ const Stories = {
 
 export default buildConfig({
   secret,
-  collections: [Users, Projects, Stories, ...(textNotes ? [] : NoteCollections)],
+  collections: [Users, Projects, Stories, MovieStyles, MovieFormats, Genres,
+                ...(textNotes ? [] : NoteCollections)],
   db: sqliteAdapter({ client: { url: `file:${path.join(dataDir, 'payload.db')}` } }),
   telemetry: false,
   typescript: { autoGenerate: false },

@@ -163,19 +163,30 @@ async def read_project(ctx: RunContext, project_id: str | None,
     return doc if isinstance(doc, dict) else None
 
 
-def project_style(doc: dict[str, Any]) -> dict[str, str]:
-    """The project's genre, tone, mood, style and audience as words.
+#: the most of a movie style's description a prompt carries (every shot's prompt ends with it)
+STYLE_DESCRIPTION_CHARS = 300
 
-    A note may be text, or a list of the names of linked records (Novel Movie links tone, mood
-    and audience to records, and the payload tool gives their names); anything else, such as a
-    record's id, is not a word for a prompt and is skipped.
+
+def project_style(doc: dict[str, Any]) -> dict[str, str]:
+    """The project's genre, tone, mood, style and audience as words, and its movie style's
+    description (``style_description``) and format.
+
+    A note may be text, or a list of the names of linked records (Novel Movie links tone, mood,
+    audience and ``primaryGenres`` to records, and the payload tool gives their names, genres
+    in order of importance); ``movieStyle`` and ``movieFormat`` come as ``{"name", ...}``.
+    Anything else, such as a record's id, is not a word for a prompt and is skipped.
     """
     out = {}
-    for name, keys in (("genre", ("genre",)), ("tone", ("tone",)), ("mood", ("mood",)),
-                       ("style", ("style", "visualStyle")), ("audience", ("targetAudience",))):
+    for name, keys in (("genre", ("genre", "primaryGenres")), ("tone", ("tone",)),
+                       ("mood", ("mood",)), ("style", ("style", "visualStyle", "movieStyle")),
+                       ("audience", ("targetAudience",)), ("format", ("movieFormat",))):
         value = next((text for k in keys if (text := _words(doc.get(k)))), "")
         if value:
             out[name] = clean(value, 120)
+    look = doc.get("movieStyle")
+    if out.get("style") and isinstance(look, dict) and _words(look) == out["style"] \
+            and (described := clean(look.get("description"), STYLE_DESCRIPTION_CHARS)):
+        out["style_description"] = described
     return out
 
 
@@ -328,8 +339,9 @@ def excerpt(text: str, limit: int) -> str:
 def plan_units(story: Story, config: StoryboardConfig, budget: int, characters: list[str],
                locations: list[str], scenes: list[SceneFacts],
                notes: dict[str, str] | None = None) -> list[Unit]:
-    """The model calls, each within the prompt budget. ``notes`` (tone, mood, audience: the
-    inputs' or the project's) tell the style call what the writer asked for."""
+    """The model calls, each within the prompt budget. ``notes`` (genre, tone, mood, audience,
+    visual style and format: the inputs' or the project's) tell the style call what the writer
+    asked for."""
     notes = notes or {}
 
     def room(task: str) -> int:
@@ -346,12 +358,18 @@ def plan_units(story: Story, config: StoryboardConfig, budget: int, characters: 
     units += _batched("location_looks", "Locations", limit,
                       [(lid, location_material(story, lid)[:limit // 2]) for lid in locations])
     tone = notes.get("tone") or story.tone
+    genre = notes.get("genre") or story.genre
+    look = notes.get("style", "")
+    if look and notes.get("style_description"):
+        look = f"{look}: {notes['style_description']}"
     overview = "\n".join(x for x in (
         f"Title: {story.title}" if story.title else "", f"Logline: {story.logline}"
-        if story.logline else "", f"Genre: {story.genre}" if story.genre else "",
+        if story.logline else "", f"Genre: {genre}" if genre else "",
         f"Tone: {tone}" if tone else "",
         f"Mood: {notes['mood']}" if notes.get("mood") else "",
         f"Target audience: {notes['audience']}" if notes.get("audience") else "",
+        f"Visual style to follow: {look}" if look else "",
+        f"Format: {notes['format']}" if notes.get("format") else "",
         "Scenes: " + " / ".join(clean(s.heading or s.summary, 90) for s in scenes)) if x)
     units.append(Unit("style_guide", "Style guide", [], overview[:room("style_guide")]))
     limit = room("shot_prompts")
@@ -463,7 +481,10 @@ async def run(ctx: RunContext, inputs: StoryboardInput) -> Storyboard:
                                                             for x in sh.subjects))))
     places = list(dict.fromkeys(s.location for s in scenes if s.location))
     wishes = {**project_style(project or {}),
-              **{k: v for k in ("tone", "mood") if (v := clean(getattr(inputs.style, k)))}}
+              **{k: v for k in ("genre", "tone", "mood", "style")
+                 if (v := clean(getattr(inputs.style, k)))}}
+    if inputs.style.style:  # the project's description is of its own style, not this one
+        wishes.pop("style_description", None)
     units = plan_units(story, config, ctx.settings.prompt_token_budget, cast, places, scenes,
                        wishes)
     write_graph = inputs.write_back and ctx.has_tool("kg_insert_custom_kg")

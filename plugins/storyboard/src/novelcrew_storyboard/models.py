@@ -91,6 +91,9 @@ class StyleGuide(BaseModel):
     tone: str = ""
     mood: str = ""
     style: str = ""
+    style_description: str = Field(
+        "", description="What the project's movie style looks like (Payload's `movieStyle`), "
+        "when the style is the project's.")
     palette: list[str] = Field(default_factory=list)
     lighting_style: str = ""
     film_look: str = Field("", description="Lens and film look, e.g. 'anamorphic, 35mm grain'.")

@@ -190,9 +190,11 @@ def style_guide(hints: StyleHints, project: dict[str, str], story_genre: str, st
                 aspect_ratio: tuple[str, str]) -> StyleGuide:
     """Each field from the first source that has it; ``sources`` records which one.
 
-    Genre, tone, mood, style: inputs, Payload, the analysis. Palette: inputs, the plan's
-    colours, the model. Lighting: inputs, the model, the plan. Era and film look: inputs, the
-    model (film look: a plain default). ``aspect_ratio`` is (value, source).
+    Genre, tone, mood, style: inputs, Payload, the analysis; the style's description only with
+    the project's own style (Payload's movie style), and it ends every prompt with the name.
+    Palette: inputs, the plan's colours, the model. Lighting: inputs, the model, the plan. Era
+    and film look: inputs, the model (film look: a plain default). ``aspect_ratio`` is
+    (value, source).
     """
     scenes = list(scenes)
     answer = answer or StyleAnswer()
@@ -209,6 +211,11 @@ def style_guide(hints: StyleHints, project: dict[str, str], story_genre: str, st
     text = {name: pick(name, ("inputs", getattr(hints, name)), ("payload", project.get(name)),
                        ("analysis", analysis.get(name)))
             for name in ("genre", "tone", "mood", "style")}
+    # the project's movie style comes with what it looks like (not an inputs style's)
+    description = project.get("style_description", "") \
+        if sources.get("style") == "payload" else ""
+    if description:
+        sources["style_description"] = "payload"
     lighting = Counter(s.lighting for s in scenes if s.lighting)
     text["lighting_style"] = pick("lighting_style", ("inputs", hints.lighting_style),
                                   ("model", clean(answer.lighting_style)),
@@ -230,11 +237,12 @@ def style_guide(hints: StyleHints, project: dict[str, str], story_genre: str, st
         f"{text['genre']} film" if text["genre"] else "",
         f"{text['tone']} tone" if text["tone"] else "",
         f"{text['mood']} mood" if text["mood"] else "",
-        text["style"], text["era"], text["film_look"],
+        f"{text['style']} style: {description}" if description else text["style"],
+        text["era"], text["film_look"],
         f"colour palette of {', '.join(palette[:5])}" if palette else "") if x]
     return StyleGuide(aspect_ratio=aspect_ratio[0], palette=palette,
                       fragments=list(dict.fromkeys(fragments)), negative=list(NEGATIVE),
-                      sources=sources, **text)
+                      sources=sources, style_description=description, **text)
 
 
 # the shots -----------------------------------------------------------------------------------

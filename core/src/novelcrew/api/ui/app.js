@@ -485,6 +485,7 @@ const PLAN_KINDS = {
   scenes_not_planned: "not planned", location_unavailable: "location not available",
   scene_text_trimmed: "text trimmed for the prompts", entries_cut: "entries cut for the prompts",
   framing: "framing", screen_time_off_pages: "screen time against the pages",
+  runtime_off_target: "runtime against the project's target",
   schedule_over_days: "more shooting days than available", graph_write_failed: "graph not written",
 };
 const planKind = (k) => PLAN_KINDS[k] || String(k).replace(/_/g, " ");
