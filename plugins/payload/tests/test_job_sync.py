@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 from pydantic import BaseModel
 
 from novelcrew import Crew, Job, JobEvent, RunContext, hookimpl
@@ -793,6 +794,9 @@ class KillerOnStart:
         return None
 
 
+FAILURES = "novelcrew_job_observer_failures_total"
+
+
 async def until(predicate: Callable[[], bool], timeout: float = 30) -> bool:
     """Whether ``predicate`` came true within ``timeout`` seconds (checked on this loop)."""
     loop = asyncio.get_running_loop()
@@ -817,6 +821,7 @@ async def test_a_restore_that_meets_an_outage_is_shown_and_done_once_payload_is_
         settings = payload_env(server)
         project_id = str(server.seeded["projectId"])
         store = SQLiteStore(tmp_path / "jobs.sqlite3")
+        counted = REGISTRY.get_sample_value(FAILURES, {"plugin": "payload", "ended": "true"})
         with caplog.at_level(logging.WARNING):
             job, events = await run_job(plugins_with(KillerOnStart(server)), ["architect"],
                                         {"story_text": "A.", "architect_fails": True},
@@ -824,6 +829,8 @@ async def test_a_restore_that_meets_an_outage_is_shown_and_done_once_payload_is_
         assert job.status == "failed" and not server.running
         # the ending is the log's last event: nothing written after it, in any store
         assert events[-1].type == "failed"
+        assert REGISTRY.get_sample_value(FAILURES, {"plugin": "payload", "ended": "true"}) \
+            == (counted or 0) + 1
         assert f"payload project {project_id}: the restore after the job failed in architect " \
                f"is tried again in the background" in caplog.text
         [pending] = pending_restores(f"{server.url}/api")
