@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 from pydantic import BaseModel
 
 from novelcrew import Crew, RunContext, hookimpl
@@ -269,6 +270,42 @@ async def test_a_failing_observer_becomes_a_warning_and_the_job_succeeds(
     check_log(events, "succeeded")
     warnings = [e for e in events if e.type == "warning"]
     assert len(warnings) == 1 and "metrics sink is down" in warnings[0].message
+
+
+class EndingObserver:
+    """Fails when it hears the job end (as a Payload restore meeting an outage does)."""
+
+    @hookimpl
+    def job_event(self, event: JobEvent, job: Job) -> Any:
+        if not event.terminal:
+            return None
+
+        async def fail() -> None:
+            raise RuntimeError("Payload is unreachable")
+
+        return fail()
+
+
+def observer_failures(plugin: str, ended: str) -> float:
+    return REGISTRY.get_sample_value("novelcrew_job_observer_failures_total",
+                                     {"plugin": plugin, "ended": ended}) or 0.0
+
+
+async def test_an_observer_failing_at_the_end_is_counted_and_the_log_stays_closed(
+    plugins: Plugins, settings: Settings
+) -> None:
+    register_module(plugins, BrokenObserver(), "broken-observer")
+    register_module(plugins, EndingObserver(), "ending-observer")
+    before = (observer_failures("broken-observer", "false"),
+              observer_failures("ending-observer", "true"))
+    runner, job = await start(plugins, settings, ["analyse"], inputs={"story_text": "x y"})
+    done = (await runner.run(job.id)).job
+    assert done.status is JobStatus.succeeded
+    events = await runner.store.events(job.id)
+    check_log(events, "succeeded")  # the ending is last: nothing was written after it
+    assert [e.data["plugin"] for e in events if e.type == "warning"] == ["broken-observer"]
+    assert (observer_failures("broken-observer", "false"),
+            observer_failures("ending-observer", "true")) == (before[0] + 1, before[1] + 1)
 
 
 async def test_a_finished_job_is_not_run_again(plugins: Plugins, settings: Settings) -> None:

@@ -64,6 +64,13 @@ CREW_DURATION = Histogram(
     "novelcrew_crew_duration_seconds", "Seconds one crew of a job took, by crew.", ["crew"],
     buckets=DURATION_BUCKETS,
 )
+#: counted by the runner (``JobRunner.notify``), in the process that runs the job
+OBSERVER_FAILURES = Counter(
+    "novelcrew_job_observer_failures_total",
+    "job_event observers that failed, by plugin and by whether the job had ended (then its "
+    "log is closed: no warning event records it, only this series and the server log).",
+    ["plugin", "ended"],
+)
 #: what each arq worker counts, in its Redis hash and in ``/stats``; defined here, below the
 #: arq backend (``keys.py`` takes it from here), so that its worker may import this module
 WORKER_COUNTERS = ("jobs_done", "jobs_failed", "jobs_retried", "jobs_handed_back",
@@ -266,7 +273,8 @@ def worker_registry() -> CollectorRegistry:
     counters, nor the backend gauges: every worker would repeat the same queue depth and a
     ``novelcrew_backend_up`` of 0, which is the API's to say."""
     registry = CollectorRegistry()
-    for collector in (JOBS_FINISHED, JOB_DURATION, CREW_DURATION, model_metrics.MODEL_CALLS,
+    for collector in (JOBS_FINISHED, JOB_DURATION, CREW_DURATION, OBSERVER_FAILURES,
+                      model_metrics.MODEL_CALLS,
                       model_metrics.MODEL_TOKENS, model_metrics.MODEL_COST,
                       model_metrics.MODEL_SECONDS, _WebhookCollector(), PROCESS_COLLECTOR,
                       PLATFORM_COLLECTOR, GC_COLLECTOR):

@@ -221,16 +221,27 @@ class JobRunner:
         """Call ``job_event`` observers; a failing observer becomes a warning, never a failure."""
         for plugin, result in self.plugins.call_each("job_event", event=event, job=job):
             if isinstance(result, Exception):
-                await self._observer_failed(job, plugin, result)
+                await self._observer_failed(job, plugin, result, ended=event.terminal)
             elif inspect.isawaitable(result):
                 try:
                     await asyncio.wait_for(result, OBSERVER_TIMEOUT)  # type: ignore[arg-type]
                 except Exception as exc:
-                    await self._observer_failed(job, plugin, exc)
+                    await self._observer_failed(job, plugin, exc, ended=event.terminal)
 
-    async def _observer_failed(self, job: Job, plugin: str, exc: BaseException) -> None:
+    async def _observer_failed(self, job: Job, plugin: str, exc: BaseException, *,
+                               ended: bool) -> None:
+        """Log and count the failure; record it as a ``warning`` event unless it was of the
+        job's terminal event (``ended``): the log closed with that event (every store refuses
+        a later one), so an observer of the ending (a Payload restore) has only the log line
+        and the counter."""
+        from novelcrew.metrics import OBSERVER_FAILURES  # prometheus_client: when one fails
+
         error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-        log.warning("observer_failed", job_id=job.id, plugin=plugin, error=error)
+        log.warning("observer_failed", job_id=job.id, plugin=plugin, error=error,
+                    job_ended=ended)
+        OBSERVER_FAILURES.labels(plugin, "true" if ended else "false").inc()
+        if ended:
+            return
         await self.emit(job, "warning", message=f"job_event observer {plugin!r} failed: {error}",
                         data={"plugin": plugin, "error": type(exc).__name__}, notify=False)
 

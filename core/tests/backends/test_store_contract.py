@@ -18,7 +18,7 @@ from novelcrew.backends.arq.store import RedisStore
 from novelcrew.backends.base import IdempotencyClaim, JobStore
 from novelcrew.backends.inline.store import SQLiteStore
 from novelcrew.backends.memory import MemoryStore
-from novelcrew.jobs import Job, JobStatus, utcnow
+from novelcrew.jobs import Job, JobErrorInfo, JobStatus, ModelUsage, PartialResults, utcnow
 
 
 @pytest.fixture(params=["memory", "sqlite", "redis"])
@@ -110,6 +110,64 @@ async def test_save_with_event_keeps_a_cancellation(store: JobStore) -> None:
     await store.save_with_event(stale, "progress")  # a copy read before the cancellation
     stored = await store.get(job.id)
     assert stored is not None and stored.cancel_requested and stored.events_count == 1
+
+
+async def test_an_ended_job_is_final_whatever_writes_come_late(store: JobStore) -> None:
+    """A straggling run (a cancelled run's thread finishing a model call, a task that outlived
+    a timeout) writes after the job's ending: its ending, final result and usage included,
+    stays exactly as the ending wrote it, on every store."""
+    job = make_job(project_id="p1")
+    await store.save_with_event(job, "queued", create=True)
+    job.status = JobStatus.running
+    await store.save_with_event(job, "started")
+    straggler = await store.get(job.id)  # the run's own copy, still "running"
+    assert straggler is not None
+    # the ending goes through whole: its record (result, usage, error) and its event
+    job.status = JobStatus.failed
+    job.result["architect"] = {"scenes": 2}
+    job.usage["offline"] = ModelUsage(calls=3, prompt_tokens=30)
+    job.error = JobErrorInfo(type="RuntimeError", message="boom", crew="director")
+    job.finished_at = utcnow()
+    ended = await store.save_with_event(job, "failed", message="boom")
+    assert (ended.seq, ended.type) == (3, "failed")
+    final = await store.get(job.id)
+    assert final is not None and final.status is JobStatus.failed
+
+    # then the straggler: progress, a partial result, usage, events, a second ending
+    straggler.progress.completed_tasks = 9
+    straggler.partial["director"] = {"scene": PartialResults(done=1, items={"1": {"a": 1}})}
+    straggler.usage["offline"] = ModelUsage(calls=99)
+    straggler.inputs = {"story_text": "rewritten"}
+    await store.save(straggler)
+    late = await store.append_event(job.id, "llm_call", data={"model": "offline"})
+    assert (late.seq, late.type) == (3, "failed")  # nothing appended: the ending answers
+    again = await store.save_with_event(straggler, "partial", crew="director")
+    assert (again.seq, again.type) == (3, "failed")
+    straggler.status = JobStatus.cancelled
+    second = await store.save_with_event(straggler, "cancelled")
+    assert (second.seq, second.type) == (3, "failed")
+
+    stored = await store.get(job.id)
+    assert stored == final
+    assert stored is not None and stored.events_count == 3
+    assert stored.inputs == {"story_text": "x"} and stored.result == {"architect": {"scenes": 2}}
+    assert [e.type for e in await store.events(job.id)] == ["queued", "started", "failed"]
+    assert await store.counts() == {**{s.value: 0 for s in JobStatus}, "failed": 1}
+
+
+async def test_an_ending_saved_before_its_event_still_gets_it(store: JobStore) -> None:
+    """A backend that ends a job outside its run (a timeout) saves the record, then appends
+    the terminal event: the log stays open until that event, then closes."""
+    job = make_job()
+    await store.create(job)
+    await store.append_event(job.id, "started")
+    job.status = JobStatus.failed
+    await store.save(job)
+    warned = await store.append_event(job.id, "warning", message="timed out")
+    ended = await store.append_event(job.id, "failed")
+    assert (warned.seq, ended.seq, ended.type) == (2, 3, "failed")
+    assert (await store.append_event(job.id, "progress")).seq == 3
+    assert [e.type for e in await store.events(job.id)] == ["started", "warning", "failed"]
 
 
 async def test_save_keeps_event_count_and_cancellation(store: JobStore) -> None:

@@ -11,17 +11,21 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 from pydantic import BaseModel
 
 from novelcrew import Crew, Job, JobEvent, RunContext, hookimpl
+from novelcrew.backends.inline.store import SQLiteStore
 from novelcrew.errors import JobCancelled
 from novelcrew.plugins import Plugins, load, register_module
 from novelcrew.settings import Settings
 from novelcrew_payload import PayloadClient, PayloadConfig, PayloadError
-from novelcrew_payload.observer import observe
+from novelcrew_payload.enums import WorkflowStep
+from novelcrew_payload.health import tool_health
+from novelcrew_payload.observer import observe, pending_restores, restore_project, sync_project
 from novelcrew_payload.outage import known_outage
 from novelcrew_payload.testing import PayloadServer
-from novelcrew_payload.workflow import OFFLINE_MARK, storyboard_from_output
+from novelcrew_payload.workflow import OFFLINE_MARK, Transition, storyboard_from_output
 from novelcrew_sdk import run_job
 
 # two tiny crews shaped like the real architect and director ------------------------------
@@ -770,3 +774,111 @@ async def test_a_project_id_payload_could_never_have_costs_one_warning_and_no_re
     assert job.error.message.startswith("not a Payload document id: 'abc'")
     # never asked of Payload (SQLite answers such an id with a 500): no outage is assumed
     assert known_outage(f"{payload_server.url}/api") is None
+
+
+class KillerOnStart:
+    """Kills the Payload server once the architect has started (after its update), so the
+    job's ending finds Payload away."""
+
+    def __init__(self, server: PayloadServer) -> None:
+        self.server = server
+
+    @hookimpl(trylast=True)
+    def job_event(self, event: JobEvent, job: Job) -> Any:
+        if event.type == "crew_started" and event.crew == "architect":
+
+            async def kill() -> None:
+                self.server.kill()
+
+            return kill()
+        return None
+
+
+FAILURES = "novelcrew_job_observer_failures_total"
+
+
+async def until(predicate: Callable[[], bool], timeout: float = 30) -> bool:
+    """Whether ``predicate`` came true within ``timeout`` seconds (checked on this loop)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            return False
+        await asyncio.sleep(0.05)
+    return True
+
+
+async def test_a_restore_that_meets_an_outage_is_shown_and_done_once_payload_is_back(
+        tmp_path: Path, payload_env: Callable[..., Settings],
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Payload goes away while a job runs and the job fails: the project cannot be put back
+    at once, and the job's log is closed by then. The restore is listed on the update
+    tool's health line and done in the background once Payload is back at its address."""
+    same = {"PAYLOAD_SECRET": "the-same-secret"}  # API keys are stored under the secret
+    server = PayloadServer(data_dir=tmp_path / "payload-db", env=same).start()
+    back: PayloadServer | None = None
+    try:
+        settings = payload_env(server)
+        project_id = str(server.seeded["projectId"])
+        store = SQLiteStore(tmp_path / "jobs.sqlite3")
+        counted = REGISTRY.get_sample_value(FAILURES, {"plugin": "payload", "ended": "true"})
+        with caplog.at_level(logging.WARNING):
+            job, events = await run_job(plugins_with(KillerOnStart(server)), ["architect"],
+                                        {"story_text": "A.", "architect_fails": True},
+                                        settings=settings, project_id=project_id, store=store)
+        assert job.status == "failed" and not server.running
+        # the ending is the log's last event: nothing written after it, in any store
+        assert events[-1].type == "failed"
+        assert REGISTRY.get_sample_value(FAILURES, {"plugin": "payload", "ended": "true"}) \
+            == (counted or 0) + 1
+        assert f"payload project {project_id}: the restore after the job failed in architect " \
+               f"is tried again in the background" in caplog.text
+        [pending] = pending_restores(f"{server.url}/api")
+        assert (pending.project_id, pending.job_id, pending.step) == (
+            project_id, job.id, "story-generation")
+        line = await tool_health("payload_update_project")(settings)
+        assert line.status == "down" and "unreachable" in line.detail
+        assert f"put back once Payload answers: {project_id} (job {job.id}" in line.detail
+        assert [p["project_id"] for p in line.data["restores_pending"]] == [project_id]
+        assert "restores_pending" not in (
+            await tool_health("payload_read_project")(settings)).data
+
+        back = PayloadServer(data_dir=server.data_dir, api_key=server.api_key,
+                             port=server.port, env=same).start()
+        assert await until(lambda: not pending_restores())
+        async with PayloadClient(PayloadConfig(url=back.url, api_key=back.api_key)) as client:
+            project = await client.get("projects", project_id)
+        # the seeded project was a draft at project-setup before the job: so it is again
+        assert where(project) == ("draft", "project-setup", [])
+        assert "restores_pending" not in (
+            await tool_health("payload_update_project")(settings)).data
+        await store.close()
+    finally:
+        if back is not None:
+            back.stop()
+        server.stop()
+
+
+async def test_a_late_restore_leaves_a_project_a_new_job_has_moved_alone(
+        payload_server: PayloadServer, payload: PayloadClient,
+        new_project: Callable[..., Any], client_config: Callable[..., PayloadConfig]) -> None:
+    """A restore tried again in the background carries the ``lastActivity`` of the ended job's
+    last update: a new job of the project that set the same step since is not undone."""
+    config = client_config(payload_server)
+    project = await new_project(name="Re-run during an outage")
+    await sync_project(config, str(project["id"]),
+                       Transition(WorkflowStep.story_generation), "architect started")
+    left = (await payload.get("projects", project["id"]))["workflowStatus"]["lastActivity"]
+    # a new job of the project starts: the same step, a later lastActivity
+    await payload.patch("projects", project["id"], {"workflowStatus": {
+        "currentStep": "story-generation", "lastActivity": "2099-01-01T00:00:00.000Z"}})
+    await restore_project(config, str(project["id"]), expect="story-generation",
+                          step=WorkflowStep.project_setup, activity=left)
+    after = await payload.get("projects", project["id"])
+    assert after["workflowStatus"]["currentStep"] == "story-generation"
+    # the ended job's own last update, untouched since: put back
+    await restore_project(config, str(project["id"]), expect="story-generation",
+                          step=WorkflowStep.project_setup,
+                          activity=after["workflowStatus"]["lastActivity"])
+    back = await payload.get("projects", project["id"])
+    assert back["workflowStatus"]["currentStep"] == "project-setup"

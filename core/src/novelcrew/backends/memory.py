@@ -7,7 +7,7 @@ import builtins
 from typing import TYPE_CHECKING, Any
 
 from novelcrew.backends.base import JobStore
-from novelcrew.jobs import Job, JobEvent, JobStatus
+from novelcrew.jobs import TERMINAL, Job, JobEvent, JobStatus
 
 if TYPE_CHECKING:
     from novelcrew.llm.replies import ReplyStore
@@ -21,7 +21,10 @@ def _copy(job: Job) -> Job:
 
 class MemoryStore(JobStore):
     """Keeps everything in dicts; nothing survives the process. Model answers are kept only
-    when given a ``ReplyStore`` (e.g. ``MemoryReplies()``, to test caching and resuming)."""
+    when given a ``ReplyStore`` (e.g. ``MemoryReplies()``, to test caching and resuming).
+
+    The rules of the real stores hold: an ended job's record is final, and its event log
+    closes at its terminal event (a later append answers with that event)."""
 
     def __init__(self, replies: ReplyStore | None = None) -> None:
         self._replies = replies
@@ -54,6 +57,8 @@ class MemoryStore(JobStore):
 
     async def save(self, job: Job) -> None:
         stored = self._jobs.get(job.id)
+        if stored is not None and stored.status in TERMINAL:
+            return  # an ended job's record is final
         copy = _copy(job)
         if stored is not None:
             copy.events_count = stored.events_count
@@ -75,6 +80,8 @@ class MemoryStore(JobStore):
     async def append_event(self, job_id: str, type: str, *, crew: str | None = None,
                            message: str = "", data: dict[str, Any] | None = None) -> JobEvent:
         log = self._events.setdefault(job_id, [])
+        if log and log[-1].terminal:
+            return log[-1].model_copy()  # the log closed at the job's ending
         event = JobEvent(seq=len(log) + 1, job_id=job_id, type=type, crew=crew,
                          message=message, data=data or {})
         log.append(event)

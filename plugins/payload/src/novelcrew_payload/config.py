@@ -59,6 +59,10 @@ class PayloadSettings(PluginSettings):
     update_budget_seconds: float = Field(20.0, gt=0, le=50)
     #: retries of a job-event update's calls (bounded by ``update_budget_seconds`` too)
     update_retries: int = Field(6, ge=0)
+    #: how long a failed or cancelled job's restore that met an outage is tried again in the
+    #: background (0: never); each try waits ``backoff_seconds`` doubling to
+    #: ``max_backoff_seconds``
+    restore_retry_seconds: float = Field(1800.0, ge=0)
 
     @field_validator("url")
     @classmethod
@@ -78,6 +82,7 @@ class PayloadConfig(BaseModel):
     max_backoff_seconds: float = 5.0
     update_budget_seconds: float = 20.0
     update_retries: int = 6
+    restore_retry_seconds: float = 1800.0
 
     @field_validator("url")
     @classmethod

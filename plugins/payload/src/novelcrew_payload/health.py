@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from novelcrew.specs import Health
 from novelcrew_payload.config import PayloadConfig, payload_config
 from novelcrew_payload.errors import PayloadAuthError, PayloadError
+from novelcrew_payload.observer import pending_restores
 
 if TYPE_CHECKING:
     from novelcrew.settings import Settings
@@ -134,25 +135,49 @@ def tool_health(tool: str) -> Callable[[Settings], Awaitable[Health]]:
     """``tool``'s line in ``/health``: the shared probe's answer, judged by what it needs."""
 
     async def check(settings: Settings) -> Health:
-        answer = await payload_health(settings)
-        denied = answer.data.get("denied")
-        if not isinstance(denied, Mapping) or answer.data.get("key_unknown"):
-            return answer
-        missing = denied.get(tool) or []
-        data = {key: value for key, value in answer.data.items()
-                if key not in ("denied", "stale")}
-        stale = answer.data.get("stale") or ""
-        if missing:
-            return answer.model_copy(update={
-                "status": "down", "data": {**data, "denied": missing},
-                "detail": f"Payload accepts the API key, but its user may not "
-                          f"{', '.join(missing)} (checked with {CHECKED}){stale}"})
-        return answer.model_copy(update={
-            "status": "ok", "data": data,
-            "detail": f"Payload lets the API key {_what(tool)} (checked with {CHECKED}){stale}"})
+        answer = await _judged(tool, settings)
+        return _with_restores(answer, settings) if tool == "payload_update_project" else answer
 
     check.__name__ = f"{tool}_health"
     return check
+
+
+def _with_restores(answer: Health, settings: Settings) -> Health:
+    """The observer's restores waiting for Payload (``pending_restores``), on the update
+    tool's line: ``degraded`` while any project stays generating for a job that is over."""
+    config = payload_config(settings)
+    pending = pending_restores(config.api_url) if config is not None else []
+    if not pending:
+        return answer
+    listed = ", ".join(f"{p.project_id} (job {p.job_id}, {p.what})" for p in pending[:5])
+    more = f" and {len(pending) - 5} more" if len(pending) > 5 else ""
+    return answer.model_copy(update={
+        "status": "degraded" if answer.status == "ok" else answer.status,
+        "detail": f"{answer.detail}; {len(pending)} project(s) left at a running job's step by "
+                  f"a job that is over, put back once Payload answers: {listed}{more}",
+        "data": {**answer.data, "restores_pending": [
+            {"project_id": p.project_id, "job_id": p.job_id, "what": p.what, "step": p.step,
+             "since": p.since, "tries": p.tries, "error": p.error} for p in pending]}})
+
+
+async def _judged(tool: str, settings: Settings) -> Health:
+    """The shared probe's answer, judged by what ``tool`` needs."""
+    answer = await payload_health(settings)
+    denied = answer.data.get("denied")
+    if not isinstance(denied, Mapping) or answer.data.get("key_unknown"):
+        return answer
+    missing = denied.get(tool) or []
+    data = {key: value for key, value in answer.data.items()
+            if key not in ("denied", "stale")}
+    stale = answer.data.get("stale") or ""
+    if missing:
+        return answer.model_copy(update={
+            "status": "down", "data": {**data, "denied": missing},
+            "detail": f"Payload accepts the API key, but its user may not "
+                      f"{', '.join(missing)} (checked with {CHECKED}){stale}"})
+    return answer.model_copy(update={
+        "status": "ok", "data": data,
+        "detail": f"Payload lets the API key {_what(tool)} (checked with {CHECKED}){stale}"})
 
 
 async def _probe(config: PayloadConfig) -> Health:

@@ -15,10 +15,18 @@ the step and status the project had before its first update, and its ending rest
 crews it finished keep their steps), so Novel Movie never shows a project as still in
 story-generation for a job that is over. Only a project still at the step the job moved it to
 is restored: a later change (a user's, another job's) is left alone.
+
+A restore that meets an outage (Payload unreachable, timing out, answering 5xx) cannot be
+recorded on the job: its log closed with its ending (in every store). It is not left to the
+server log alone: it is tried again in the background (``restore_retry_seconds``, waits
+doubling from ``backoff_seconds`` to ``max_backoff_seconds``) until it goes through, and
+meanwhile ``pending_restores()`` lists it (the Payload lines of ``GET /health`` show it). A
+restore Payload refuses (a 4xx: a wrong key, a project deleted) is not tried again.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import Counter
@@ -30,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 from novelcrew_payload import api
 from novelcrew_payload.config import PayloadConfig, payload_config
 from novelcrew_payload.enums import ProjectStatus, WorkflowStep
-from novelcrew_payload.errors import PayloadError
+from novelcrew_payload.errors import PayloadError, PayloadUnavailable
 from novelcrew_payload.outage import forget_outages, known_outage
 from novelcrew_payload.workflow import (
     Transition,
@@ -47,7 +55,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-__all__ = ["PayloadSyncError", "forget_outages", "observe", "restore_project", "sync_project"]
+__all__ = ["PayloadSyncError", "PendingRestore", "forget_outages", "observe", "pending_restores",
+           "restore_project", "sync_project"]
 
 #: job endings that put the project back where the job found it
 ENDINGS = ("failed", "cancelled")
@@ -67,9 +76,42 @@ class Moved:
     before_status: str | None
     step: str
     status: str | None
+    #: the ``lastActivity`` its last update set (a later one means someone moved it since)
+    activity: str | None = None
 
 
 _moved: dict[str, Moved] = {}
+
+
+@dataclass
+class PendingRestore:
+    """A failed or cancelled job's restore that met an outage, tried again in the background."""
+
+    job_id: str
+    project_id: str
+    #: Payload's REST root
+    api_url: str
+    #: "job failed in architect"
+    what: str
+    #: the step the project stays at until the restore goes through
+    step: str
+    #: when the first try failed (epoch seconds), how many tries failed, and the last error
+    since: float
+    tries: int
+    error: str
+
+
+#: restores tried again in the background, by job id, with their tasks
+_pending: dict[str, tuple[PendingRestore, asyncio.Task[None]]] = {}
+
+
+def pending_restores(api_url: str | None = None) -> list[PendingRestore]:
+    """Restores waiting for Payload to come back (of the Payload at ``api_url``), oldest first."""
+    for job_id, (_, task) in list(_pending.items()):
+        if task.get_loop().is_closed():  # its loop ended without running it to its end
+            del _pending[job_id]
+    return sorted((pending for pending, _ in _pending.values()
+                   if api_url is None or pending.api_url == api_url), key=lambda p: p.since)
 
 
 class PayloadSyncError(PayloadError):
@@ -144,9 +186,75 @@ def _ending(event: JobEvent, job: Job, config: PayloadConfig, finished: list[str
         target, status = finishes[-1].current_step, None  # its story is in progress now
     elif before_step in _STEPS:
         target = WorkflowStep(before_step)
-    return restore_project(config, str(job.project_id), expect=expect, step=target,
-                           completes=completes, status=status,
-                           what=f"job {event.type}" + (f" in {crew}" if crew else ""))
+    return _restore_or_retry(config, job.id, str(job.project_id), expect=expect, step=target,
+                             completes=completes, status=status,
+                             what=f"job {event.type}" + (f" in {crew}" if crew else ""),
+                             activity=moved.activity if moved is not None else None)
+
+
+async def _restore_or_retry(config: PayloadConfig, job_id: str, project_id: str, *,
+                            expect: str, what: str, activity: str | None,
+                            **restore: Any) -> None:
+    """``restore_project``; when it meets an outage, try it again in the background (and
+    still raise, so the runner logs ``observer_failed``). A try in the background also
+    leaves alone a project updated since the job's last update (``activity``): by then
+    another job may have moved it to the same step."""
+    try:
+        await restore_project(config, project_id, expect=expect, what=what, **restore)
+    except PayloadSyncError as exc:
+        if not isinstance(exc.__cause__, PayloadUnavailable) or \
+                config.restore_retry_seconds <= 0 or job_id in _pending:
+            raise
+        pending = PendingRestore(job_id=job_id, project_id=project_id, api_url=config.api_url,
+                                 what=what, step=expect, since=time.time(), tries=1,
+                                 error=exc.message)
+        task = asyncio.get_running_loop().create_task(
+            _retry_restore(config, pending, expect=expect, activity=activity, **restore))
+        _pending[job_id] = (pending, task)
+        task.add_done_callback(lambda _: _pending.pop(job_id, None))
+        log.warning("payload project %s: the restore after the %s is tried again in the "
+                    "background for up to %.0fs (job %s)", project_id, what,
+                    config.restore_retry_seconds, job_id)
+        raise PayloadSyncError(
+            f"{exc.message}; tried again in the background for up to "
+            f"{config.restore_retry_seconds:.0f}s", status=exc.status, url=exc.url,
+            details={**exc.details, "retrying": True}) from exc
+
+
+async def _retry_restore(config: PayloadConfig, pending: PendingRestore, *, expect: str,
+                         **restore: Any) -> None:
+    """Try ``pending`` again until it goes through, Payload refuses it, or
+    ``restore_retry_seconds`` have passed since the first try."""
+    deadline = time.monotonic() + config.restore_retry_seconds
+    wait = max(config.backoff_seconds, 0.05)
+    try:
+        while time.monotonic() + wait < deadline:
+            await asyncio.sleep(wait)
+            wait = min(wait * 2, max(config.max_backoff_seconds, 0.05))
+            try:
+                await restore_project(config, pending.project_id, expect=expect,
+                                      what=pending.what, **restore)
+            except PayloadSyncError as exc:
+                pending.tries += 1
+                pending.error = exc.message
+                if not isinstance(exc.__cause__, PayloadUnavailable):
+                    log.error("payload project %s: gave up putting it back after the %s "
+                              "(job %s): %s", pending.project_id, pending.what,
+                              pending.job_id, exc.message)
+                    return
+                continue
+            log.info("payload project %s: put back after the %s on try %d (job %s)",
+                     pending.project_id, pending.what, pending.tries + 1, pending.job_id)
+            return
+        log.error("payload project %s: gave up putting it back after the %s (job %s), "
+                  "%d tries in %.0fs: %s; it stays at %s", pending.project_id, pending.what,
+                  pending.job_id, pending.tries, config.restore_retry_seconds, pending.error,
+                  expect)
+    except asyncio.CancelledError:
+        log.error("payload project %s: the process stopped before it was put back after "
+                  "the %s (job %s); it stays at %s", pending.project_id, pending.what,
+                  pending.job_id, expect)
+        raise
 
 
 def _attempts(config: PayloadConfig) -> tuple[float, int]:
@@ -233,20 +341,24 @@ def _remember(job_id: str, project: Mapping[str, Any], update: Mapping[str, Any]
             status=None)
     moved.step = update["workflowStatus"]["currentStep"]
     moved.status = update.get("status", project.get("status"))
+    moved.activity = update["workflowStatus"].get("lastActivity")
 
 
 async def restore_project(config: PayloadConfig, project_id: str, *, expect: str,
                           step: WorkflowStep | None, completes: tuple[WorkflowStep, ...] = (),
-                          status: str | None = None, what: str = "job failed") -> None:
+                          status: str | None = None, what: str = "job failed",
+                          activity: str | None = None) -> None:
     """Put a failed job's project back at ``step`` (and ``status``), keeping the steps the job
-    completed (``completes``), if it is still at ``expect``, where the job left it."""
+    completed (``completes``), if it is still at ``expect``, where the job left it (and, with
+    ``activity``, its ``lastActivity`` is still the one the job's last update set)."""
     try:
         async with _session(config) as (client, left, retries):
             project = await api.read_project(client, project_id, budget=left(),
                                              retries=retries)
             workflow = project.get("workflowStatus")
             now = workflow.get("currentStep") if isinstance(workflow, Mapping) else None
-            if now != expect:
+            if now != expect or (activity is not None and isinstance(workflow, Mapping)
+                                 and workflow.get("lastActivity") != activity):
                 log.info("payload project %s: %s; left at %s (moved since the job's update)",
                          project_id, what, now)
                 return

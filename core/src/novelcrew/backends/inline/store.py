@@ -11,6 +11,14 @@ to filter, sort and count. The event count (read from the events) and ``cancel_r
 belong to the store, not to whoever saves a record: a save from a stale copy can neither rewind
 the count nor undo a cancellation (the same rules as ``MemoryStore``).
 
+An ended job is final, as in the Redis store: a save of a job whose stored status is terminal
+changes nothing (its record nor its inputs), and its event log closes at its terminal event
+(``succeeded``, ``failed``, ``cancelled``): a later append, a second ending too, appends nothing
+and answers with the terminal event. So a straggling run (a cancelled run's thread still
+finishing a model call, a task that outlived a timeout) cannot rewrite an ended job's record
+or history. The ending itself goes through whole: its record (final result, usage, error) and
+its terminal event are written in one transaction.
+
 Waiters on a job's events wake at once on events appended through this store, and poll the
 file otherwise (another process may write it too).
 
@@ -88,26 +96,38 @@ CREATE TABLE IF NOT EXISTS store_probe (
 DROP TRIGGER IF EXISTS events_count;
 """
 
-#: a save from a stale copy neither rewinds the event count nor undoes a cancellation
+_ENDED = "('succeeded', 'failed', 'cancelled')"
+#: a save from a stale copy neither rewinds the event count nor undoes a cancellation, and
+#: an ended job's record is final
 SAVE = (
     "INSERT INTO jobs (id, project_id, status, created_at, record, cancel_requested, tenant)"
     " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
     " project_id = excluded.project_id, status = excluded.status,"
     " created_at = excluded.created_at, record = excluded.record,"
     " cancel_requested = jobs.cancel_requested OR excluded.cancel_requested"
+    f" WHERE jobs.status NOT IN {_ENDED}"
 )
 CREATE = SAVE.replace("jobs.cancel_requested OR ", "")
 _INPUTS_KEY = '{"inputs":'
-#: inputs rewritten only when they changed (the comparison costs no page write)
+#: inputs rewritten only when they changed (the comparison costs no page write), and never
+#: those of an ended job (run before the record's save, which may be the one that ends it)
 INPUTS = (
     "INSERT INTO job_inputs (job_id, digest, inputs) VALUES (?, '', ?)"
     " ON CONFLICT (job_id) DO UPDATE SET inputs = excluded.inputs"
-    " WHERE job_inputs.inputs != excluded.inputs"
+    " WHERE job_inputs.inputs != excluded.inputs AND NOT EXISTS"
+    f" (SELECT 1 FROM jobs WHERE jobs.id = job_inputs.job_id AND jobs.status IN {_ENDED})"
 )
-#: appends an event numbered after the job's last one (one writer: no gaps)
+#: the job's last event, if it is terminal: once written, nothing is appended after it
+_CLOSED = (
+    "SELECT 1 FROM events WHERE job_id = ?1 AND json_extract(record, '$.type') IN"
+    f" {_ENDED} AND seq = (SELECT MAX(seq) FROM events WHERE job_id = ?1)"
+)
+#: appends an event numbered after the job's last one (one writer: no gaps), unless the log
+#: is closed (no row then)
 APPEND = (
     "INSERT INTO events (job_id, seq, record)"
-    " SELECT ?, COALESCE(MAX(seq), 0) + 1, ? FROM events WHERE job_id = ? RETURNING seq"
+    " SELECT ?1, n, ?2 FROM (SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM events"
+    f" WHERE job_id = ?1) WHERE NOT EXISTS ({_CLOSED}) RETURNING seq"
 )
 SELECT = (
     "SELECT j.record, (SELECT COALESCE(MAX(e.seq), 0) FROM events e WHERE e.job_id = j.id),"
@@ -287,7 +307,7 @@ class SQLiteStore(JobStore):
         row = (job.id, job.project_id, job.status.value, job.created_at.timestamp(),
                job.model_dump_json(exclude={"inputs"}), int(job.cancel_requested), job.tenant)
         inputs = (INPUTS, (job.id, job.model_dump_json(include={"inputs"})[len(_INPUTS_KEY):-1]))
-        return [(CREATE if create else SAVE, row), inputs]
+        return [inputs, (CREATE if create else SAVE, row)]
 
     async def create(self, job: Job) -> None:
         await self._write(*self._record(job, create=True))
@@ -389,7 +409,13 @@ class SQLiteStore(JobStore):
         return [_job(row) for row in rows]
 
     # events -------------------------------------------------------------------------------
-    def _appended(self, event: JobEvent, rows: builtins.list[Any]) -> JobEvent:
+    async def _appended(self, event: JobEvent, rows: builtins.list[Any]) -> JobEvent:
+        """The event as appended, or the job's terminal event when its log was closed."""
+        if not rows:
+            ((seq, record),) = await self._read(
+                "SELECT seq, record FROM events WHERE job_id = ? ORDER BY seq DESC LIMIT 1",
+                (event.job_id,))
+            return _event(seq, record)
         event.seq = rows[0][0]
         for waiter in self._waiters.pop(event.job_id, ()):
             if not waiter.done():
@@ -398,14 +424,13 @@ class SQLiteStore(JobStore):
 
     @staticmethod
     def _append(event: JobEvent) -> tuple[str, tuple[Any, ...]]:
-        return (APPEND, (event.job_id, event.model_dump_json(exclude={"seq"}),
-                         event.job_id))
+        return (APPEND, (event.job_id, event.model_dump_json(exclude={"seq"})))
 
     async def append_event(self, job_id: str, type: str, *, crew: str | None = None,
                            message: str = "", data: dict[str, Any] | None = None) -> JobEvent:
         event = JobEvent(seq=0, job_id=job_id, type=type, crew=crew, message=message,
                          data=data or {})
-        return self._appended(event, (await self._write(self._append(event)))[0])
+        return await self._appended(event, (await self._write(self._append(event)))[0])
 
     async def save_with_event(self, job: Job, type: str, *, crew: str | None = None,
                               message: str = "", data: dict[str, Any] | None = None,
@@ -413,7 +438,7 @@ class SQLiteStore(JobStore):
         event = JobEvent(seq=0, job_id=job.id, type=type, crew=crew, message=message,
                          data=data or {})
         rows = await self._write(*self._record(job, create=create), self._append(event))
-        return self._appended(event, rows[-1])
+        return await self._appended(event, rows[-1])
 
     async def events(self, job_id: str, after: int = 0,
                      limit: int = 1000) -> builtins.list[JobEvent]:
