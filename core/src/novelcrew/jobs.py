@@ -26,6 +26,17 @@ def new_job_id() -> str:
     return raw.hex()
 
 
+def as_project_id(value: Any) -> Any:
+    """A crew input's ``project_id`` as a job keeps it (a ``mode="before"`` validator): an
+    integer as its string (Novel Movie's Payload ids are integers on SQLite), a blank string as
+    none; anything else as given, for the field to accept or refuse."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value
+
+
 class JobStatus(StrEnum):
     queued = "queued"
     running = "running"

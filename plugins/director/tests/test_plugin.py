@@ -80,6 +80,14 @@ def test_constraints_and_project_are_validated() -> None:
     assert chained.project_id is None
 
 
+def test_a_payload_integer_project_id_is_kept_as_its_string_and_a_blank_one_as_none() -> None:
+    assert DirectorInput.model_validate({"project_id": 42}).project_id == "42"
+    with pytest.raises(ValueError, match="project_id is required"):
+        DirectorInput.model_validate({"project_id": "  "})
+    with pytest.raises(ValueError, match="project_id"):  # a boolean is not an id
+        DirectorInput.model_validate({"project_id": True})
+
+
 def test_public_names_are_exactly_the_models() -> None:
     import novelcrew_director
 

@@ -69,6 +69,16 @@ def test_public_names_are_exactly_the_models() -> None:
         assert getattr(novelcrew_storyboard, name).__module__.startswith("novelcrew_storyboard.")
 
 
+def test_a_payload_integer_project_id_is_kept_as_its_string_and_a_blank_one_as_none() -> None:
+    from novelcrew_storyboard import StoryboardInput
+
+    assert StoryboardInput.model_validate({"project_id": 42}).project_id == "42"
+    with pytest.raises(ValueError, match="project_id is required"):
+        StoryboardInput.model_validate({"project_id": "  "})
+    with pytest.raises(ValueError, match="project_id"):  # a boolean is not an id
+        StoryboardInput.model_validate({"project_id": True})
+
+
 async def test_over_http_listed_described_and_the_result_under_storyboard(
         tmp_path: Path) -> None:
     llm = ScriptedLLM(replies=replies())

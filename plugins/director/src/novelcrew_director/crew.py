@@ -29,7 +29,7 @@ from novelcrew_director.planner import (
 from novelcrew_director.reading import check_selection, read_story
 from novelcrew_director.runtime import film_runtime_warning, runtime_warning
 from novelcrew_director.totals import build_plan_schedule, compute_totals
-from novelcrew_director.warning_list import WarningList
+from novelcrew_director.warning_list import PlanWarningList
 from novelcrew_director.writeback import custom_kg, made_by_line, remove_shots, stale_shots
 
 log = logging.getLogger(__name__)
@@ -144,7 +144,7 @@ async def run(ctx: RunContext, inputs: DirectorInput) -> ScenePlan:
         raise PlanningFailed(f"none of the {len(failed)} scene(s) could be planned: {summary}",
                              details)
 
-    warnings = WarningList()
+    warnings = PlanWarningList()
     if failed:
         message = (f"{len(failed)} of {len(numbers)} scene(s) could not be planned: "
                    + ", ".join(str(f.number) for f in failed))

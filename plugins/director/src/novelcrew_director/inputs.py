@@ -19,6 +19,7 @@ from pydantic import (
     model_validator,
 )
 
+from novelcrew.jobs import as_project_id
 from novelcrew.llm.sampling import MAX_ANSWER_TOKENS, TaskSampling
 
 _RANGE_RE = re.compile(r"^\s*(\d+)\s*(?:-|\u2013|\.\.)\s*(\d+)\s*$")
@@ -225,14 +226,7 @@ class DirectorInput(BaseModel):
         default_factory=dict, description="Earlier stages' outputs (filled in by a chain)."
     )
 
-    @field_validator("project_id", mode="before")
-    @classmethod
-    def _project_id(cls, value: Any) -> Any:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return str(value)  # Payload's SQLite ids are integers
-        if isinstance(value, str) and not value.strip():
-            return None
-        return value
+    _project_id = field_validator("project_id", mode="before")(as_project_id)
 
     @field_validator("scenes", mode="before")
     @classmethod

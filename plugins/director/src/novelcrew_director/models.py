@@ -15,6 +15,7 @@ from typing import Any, Literal, get_args
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from novelcrew.warnings import check_messages, kinds_of
 from novelcrew_director.schedule import Schedule
 from novelcrew_director.vocabulary import (
     Angle,
@@ -458,18 +459,15 @@ class ScenePlan(BaseModel):
     def _warnings_agree(self) -> None:
         """The details are the words as data, and each flag is the kinds of the warnings that
         name its scene or shot: a reader of either finds the same thing."""
-        if self.warning_details and [w.message for w in self.warning_details] != self.warnings:
-            raise ValueError("warning_details must hold one entry per warning, with its "
-                             "message, in the same order")
+        check_messages(self.warnings, self.warning_details)
         for scene in self.scenes:
-            kinds = list(dict.fromkeys(w.kind for w in self.warning_details
-                                       if scene.number in w.scenes))
+            kinds = kinds_of(w for w in self.warning_details if scene.number in w.scenes)
             if scene.warning_kinds != kinds:
                 raise ValueError(f"scene {scene.number}: warning_kinds {scene.warning_kinds} "
                                  f"are not the kinds of the warnings that name it ({kinds})")
             for shot in scene.shots:
-                kinds = list(dict.fromkeys(w.kind for w in self.warning_details
-                                           if w.scene == scene.number and shot.number in w.shots))
+                kinds = kinds_of(w for w in self.warning_details
+                                 if w.scene == scene.number and shot.number in w.shots)
                 if shot.warning_kinds != kinds:
                     raise ValueError(f"scene {scene.number} shot {shot.number}: warning_kinds "
                                      f"{shot.warning_kinds} are not the kinds of the warnings "

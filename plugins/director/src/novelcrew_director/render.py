@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from novelcrew.display import join, model_note, seconds, short
+from novelcrew.warnings import kind_label, warning_lines
 from novelcrew_director.schedule import plural
 
 
@@ -97,7 +98,7 @@ KIND_LABELS = {
 
 
 def _kind(kind: Any) -> str:
-    return KIND_LABELS.get(str(kind), str(kind).replace("_", " "))
+    return kind_label(kind, KIND_LABELS)
 
 
 def _check(scene: Mapping[str, Any]) -> Text | None:
@@ -114,13 +115,7 @@ def _check(scene: Mapping[str, Any]) -> Text | None:
 
 def _warnings(result: Mapping[str, Any]) -> list[RenderableType]:
     """Each warning with its kind when the plan gives it as data (an older one does not)."""
-    messages = [str(w) for w in result.get("warnings") or []]
-    details = result.get("warning_details")
-    kinds: list[Any] = [None] * len(messages)
-    if isinstance(details, list) and len(details) == len(messages):
-        kinds = [d.get("kind") if isinstance(d, Mapping) else None for d in details]
-    return [Text(f"warning ({_kind(kind)}): {message}" if kind else f"warning: {message}",
-                 style="yellow") for message, kind in zip(messages, kinds, strict=True)]
+    return [Text(line, style="yellow") for line in warning_lines(result, KIND_LABELS)]
 
 
 def _scene_title(scene: Mapping[str, Any]) -> Text:

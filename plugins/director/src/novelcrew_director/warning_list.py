@@ -3,21 +3,21 @@
 scenes and shots each concerns flagged on them (``warning_kinds``, where a plan's reader looks).
 
 A warning is recorded where its cause is known, in the order the plan has always given them;
-the flags are set once the planned scenes are final.
+the flags are set once the planned scenes are final. The list itself and the rule for a flag
+are core's (``novelcrew.warnings``), shared with every crew that gives warnings this way.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+from novelcrew.warnings import WarningList, kinds_of
 from novelcrew_director.models import PlannedScene, PlanWarning, PlanWarningKind
 
 
-class WarningList:
-    """Warnings in the order they were given; ``resolve`` flags the scenes and shots."""
-
-    def __init__(self) -> None:
-        self.items: list[PlanWarning] = []
+class PlanWarningList(WarningList[PlanWarning]):
+    """The plan's warnings in the order they were given; ``resolve`` flags the scenes and
+    shots."""
 
     def add(self, kind: PlanWarningKind, message: str, *, scenes: Iterable[int] = (),
             shots: Iterable[int] = (), characters: Iterable[str] = (),
@@ -29,22 +29,14 @@ class WarningList:
             scenes=numbers, shots=list(shots), characters=list(characters),
             locations=list(locations)))
 
-    def append(self, item: PlanWarning) -> PlanWarning:
-        self.items.append(item)
-        return item
-
-    @property
-    def messages(self) -> list[str]:
-        return [item.message for item in self.items]
-
     def resolve(self, scenes: Iterable[PlannedScene]) -> list[PlanWarning]:
         """Set each planned scene's ``warning_kinds`` (warnings naming it among ``scenes``)
         and each shot's (warnings of its scene naming its number among ``shots``)."""
         for scene in scenes:
-            scene.warning_kinds = list(dict.fromkeys(
-                item.kind for item in self.items if scene.number in item.scenes))
+            scene.warning_kinds = kinds_of(item for item in self.items
+                                           if scene.number in item.scenes)
             for shot in scene.shots:
-                shot.warning_kinds = list(dict.fromkeys(
-                    item.kind for item in self.items
-                    if item.scene == scene.number and shot.number in item.shots))
+                shot.warning_kinds = kinds_of(
+                    item for item in self.items
+                    if item.scene == scene.number and shot.number in item.shots)
         return self.items

@@ -57,7 +57,7 @@ from novelcrew_storyboard.prompts import (
     time_clash_in,
 )
 from novelcrew_storyboard.source import SceneFacts, Story, add_analysis, add_plan
-from novelcrew_storyboard.warning_list import WarningList
+from novelcrew_storyboard.warning_list import StoryboardWarningList
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ def tokens(text: str) -> int:
 
 # reading ------------------------------------------------------------------------------------
 async def read_story(ctx: RunContext, inputs: StoryboardInput, project_id: str | None,
-                     warnings: WarningList) -> Story:
+                     warnings: StoryboardWarningList) -> Story:
     """The analysis and the plan: from the chain, the inputs, else the knowledge graph."""
     given = {**dict(ctx.previous), **inputs.previous}
     analysis, plan = given.get("architect"), given.get("director")
@@ -149,7 +149,7 @@ def payload_configured(ctx: RunContext) -> bool:
 
 
 async def read_project(ctx: RunContext, project_id: str | None,
-                       warnings: WarningList) -> dict[str, Any] | None:
+                       warnings: StoryboardWarningList) -> dict[str, Any] | None:
     """The Payload project (for its genre, tone, mood and style); None when not read."""
     if not project_id or not ctx.has_tool("payload_read_project") \
             or not payload_configured(ctx):
@@ -465,7 +465,7 @@ async def run(ctx: RunContext, inputs: StoryboardInput) -> Storyboard:
         else (settings.aspect_ratio, "settings")
     project_id = inputs.project_id or ctx.project_id
     config = load_config(settings.config_dir)
-    warnings = WarningList()
+    warnings = StoryboardWarningList()
 
     # the read and at least one call, so finishing the read is not shown as the job's end
     await ctx.add_tasks(2)
@@ -630,7 +630,7 @@ def assemble_bible(story: Story, project: dict[str, Any], inputs: StoryboardInpu
 
 def assemble_scenes(story: Story, bible: VisualBible, answers: Answers,
                     scenes: list[SceneFacts], clip_seconds: float,
-                    project: str, warnings: WarningList) -> list[StoryboardScene]:
+                    project: str, warnings: StoryboardWarningList) -> list[StoryboardScene]:
     """The boarded scenes; a shot whose words paint another time than its scene's, or name
     someone who is not in frame (whom an image model paints with no reference image), is
     warned of in ``warnings``, once per scene and cause (its prompts keep the words: they are
@@ -678,7 +678,7 @@ def assemble_scenes(story: Story, bible: VisualBible, answers: Answers,
     return out
 
 
-def warn_unusable(warnings: WarningList, unit: Unit,
+def warn_unusable(warnings: StoryboardWarningList, unit: Unit,
                   error: BaseException | None) -> StoryboardWarning:
     """A unit answered unusably twice: what falls back to the plan's own words, as data."""
     message = f"{unit.name}: no usable answer ({error}); the plan's own words are used"

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from novelcrew.jobs import as_project_id
 from novelcrew.settings import PluginSettings
 
 ASPECT_RATIOS = ("16:9", "9:16", "1:1", "4:3", "3:2", "2:1", "2.39:1", "1.85:1", "21:9")
@@ -91,14 +92,7 @@ class StoryboardInput(BaseModel):
         default_factory=dict, description="Earlier stages' outputs (a chain fills it in), or "
         "an earlier job's result: {'architect': ..., 'director': ...}.")
 
-    @field_validator("project_id", mode="before")
-    @classmethod
-    def _project_id(cls, value: Any) -> Any:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return str(value)
-        if isinstance(value, str) and not value.strip():
-            return None
-        return value
+    _project_id = field_validator("project_id", mode="before")(as_project_id)
 
     @field_validator("aspect_ratio")
     @classmethod

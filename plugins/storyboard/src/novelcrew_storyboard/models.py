@@ -16,6 +16,8 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from novelcrew.warnings import check_messages, kinds_of
+
 
 class Trait(BaseModel):
     """One visual attribute, flagged as stated by the story or inferred."""
@@ -303,13 +305,9 @@ class Storyboard(BaseModel):
                              "and the storyboard is not offline")
         if self.totals.shots != len(shots):
             raise ValueError(f"totals say {self.totals.shots} shots, the scenes hold {len(shots)}")
-        if self.warning_details and \
-                [w.message for w in self.warning_details] != self.warnings:
-            raise ValueError("warning_details must hold one entry per warning, with its "
-                             "message, in the same order")
+        check_messages(self.warnings, self.warning_details)
         for shot in shots:
-            kinds = list(dict.fromkeys(w.kind for w in self.warning_details
-                                       if shot.id in w.shot_ids))
+            kinds = kinds_of(w for w in self.warning_details if shot.id in w.shot_ids)
             if shot.warning_kinds != kinds:
                 raise ValueError(f"shot {shot.id}: warning_kinds {shot.warning_kinds} are not "
                                  f"the kinds of the warnings that list it ({kinds})")

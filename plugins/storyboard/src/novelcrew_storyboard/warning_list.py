@@ -5,12 +5,15 @@ shots each concerns flagged on the shots themselves (what the media step reads).
 A warning is recorded where its cause is known (a unit's failure before any shot exists, a
 clash while assembling); which shots it concerns is resolved once the board is assembled, so
 a look that fell back to the plan's words flags every shot that shows that person or place.
+The list itself is core's (``novelcrew.warnings``), shared with every crew that gives warnings
+this way.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+from novelcrew.warnings import WarningList
 from novelcrew_storyboard.models import (
     StoryboardScene,
     StoryboardShot,
@@ -19,23 +22,16 @@ from novelcrew_storyboard.models import (
 )
 
 
-class WarningList:
-    """Warnings in the order they were given; ``resolve`` ties them to the assembled shots."""
-
-    def __init__(self) -> None:
-        self.items: list[StoryboardWarning] = []
+class StoryboardWarningList(WarningList[StoryboardWarning]):
+    """The storyboard's warnings in the order they were given; ``resolve`` ties them to the
+    assembled shots."""
 
     def add(self, kind: WarningKind, message: str, *, scene: int | None = None,
             shots: Iterable[int] = (), characters: Iterable[str] = (),
             locations: Iterable[str] = ()) -> StoryboardWarning:
-        item = StoryboardWarning(kind=kind, message=message, scene=scene, shots=list(shots),
-                                 characters=list(characters), locations=list(locations))
-        self.items.append(item)
-        return item
-
-    @property
-    def messages(self) -> list[str]:
-        return [item.message for item in self.items]
+        return self.append(StoryboardWarning(
+            kind=kind, message=message, scene=scene, shots=list(shots),
+            characters=list(characters), locations=list(locations)))
 
     def resolve(self, scenes: list[StoryboardScene]) -> list[StoryboardWarning]:
         """Fill each warning's ``shot_ids`` (a scene's shots it names, or every shot showing
