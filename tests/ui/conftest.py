@@ -52,3 +52,13 @@ def browser(downloads: Path) -> Iterator[WebDriver]:
     driver.set_page_load_timeout(30)
     yield driver
     driver.quit()
+
+
+@pytest.fixture(autouse=True)
+def own_console(request: pytest.FixtureRequest) -> None:
+    """Each test reads only its own browser console: the page the test before left (its
+    timers asking a server that may have gone) is closed, and what it logged is dropped."""
+    if "browser" in request.fixturenames:
+        driver: WebDriver = request.getfixturevalue("browser")
+        driver.get("about:blank")
+        driver.get_log("browser")

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import re
-import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +18,18 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions as ec
-from ui_browser import KEY, STORY, console_errors, serve, succeeded, wait
+from ui_browser import (
+    KEY,
+    STORY,
+    console_errors,
+    open_page,
+    serve,
+    sign_in,
+    silent_model,
+    succeeded,
+    wait,
+    wait_live,
+)
 
 PHONE = (390, 844)
 DESKTOP = (1366, 900)
@@ -41,13 +51,6 @@ def phone(browser: WebDriver) -> Iterator[WebDriver]:
     browser.set_window_size(*DESKTOP)
 
 
-def _signed_in(d: WebDriver, url: str, route: str) -> None:
-    d.get(f"{url}/ui/")
-    d.execute_script("sessionStorage.setItem('novelcrew-key', arguments[0])", KEY)
-    d.get(f"{url}/ui/#{route}")
-    d.refresh()
-
-
 def _sideways(d: WebDriver) -> int:
     """How far the page itself scrolls sideways (a wide table may scroll inside its box)."""
     return int(d.execute_script(
@@ -59,7 +62,7 @@ def test_every_page_fits_a_phone(server: str, phone: WebDriver, done: dict[str, 
     pages = {"/jobs": "#jobs-table table", "/new": "#story", "/system": "#health",
              "/graph/pages": "#graph svg .node", f"/jobs/{done['id']}": "#view"}
     for route, ready in pages.items():
-        _signed_in(d, server, route)
+        open_page(d, server, route)
         wait(d).until(ec.presence_of_element_located((By.CSS_SELECTOR, ready)))
         assert _sideways(d) <= 0, f"{route} scrolls sideways at {PHONE[0]} px"
     for view in ("analysis", "scenes", "stripboard", "shots", "storyboard"):
@@ -67,7 +70,7 @@ def test_every_page_fits_a_phone(server: str, phone: WebDriver, done: dict[str, 
         wait(d).until(ec.presence_of_element_located((By.ID, view)))
         assert _sideways(d) <= 0, f"the {view} view scrolls sideways at {PHONE[0]} px"
     # the graph gets the width, its details go under it
-    _signed_in(d, server, "/graph/pages")
+    open_page(d, server, "/graph/pages")
     svg = wait(d).until(ec.presence_of_element_located((By.CSS_SELECTOR, "#graph svg")))
     assert svg.size["width"] >= PHONE[0] - 60
     assert "null" not in d.find_element(By.TAG_NAME, "main").text.split()
@@ -81,38 +84,42 @@ def test_every_page_fits_a_phone(server: str, phone: WebDriver, done: dict[str, 
 
 
 def test_the_offline_stand_in_is_named_wherever_its_work_shows(
-        server: str, browser: WebDriver, done: dict[str, Any]) -> None:
+        server: str, browser: WebDriver, done: dict[str, Any], tmp_path: Path) -> None:
     d = browser
     # before a story is sent: the server's model is the stand-in
-    _signed_in(d, server, "/new")
+    open_page(d, server, "/new")
     notice = wait(d).until(ec.visibility_of_element_located((By.ID, "offline-notice")))
     assert "offline stand-in" in notice.text
-    # while a job runs, before any result: its first call went to the stand-in
-    running = httpx.post(f"{server}/jobs", headers={"X-API-Key": KEY}, json={
-        "crews": ["architect", "director"],
-        "inputs": {"story_text": STORY.read_text() * 12}}).json()
-    try:
-        _signed_in(d, server, f"/jobs/{running['id']}")
+    # while a job runs, before any result: its first calls went to the stand-in. Its director
+    # asks a model that never answers, so the job is still running whenever the page looks,
+    # however fast the machine (an offline chain could end before the page had opened)
+    with silent_model() as model, serve(tmp_path, crash=True, **model.env,
+                                        NOVELCREW_CREW_MODELS="director=openai/silent") as url:
+        running = httpx.post(f"{url}/jobs", headers={"X-API-Key": KEY}, json={
+            "crews": ["architect", "director"],
+            "inputs": {"story_text": STORY.read_text() * 12}}).json()
+        open_page(d, url, f"/jobs/{running['id']}")
         # (the head is redrawn as events arrive: find the banner anew each time)
         wait(d, 60).until(ec.text_to_be_present_in_element((By.ID, "offline-banner"),
                                                            "offline stand-in"))
         assert d.find_elements(By.CSS_SELECTOR, "#results #view") == []  # no result yet
-        assert wait(d).until(ec.text_to_be_present_in_element((By.ID, "live-state"), "Live"))
+        wait_live(d)
         # the crew at work among the chain's, not only a task count
         wait(d, 60).until(ec.text_to_be_present_in_element((By.ID, "progress-text"), "of 2)"))
         # what has finished, counted of how many ("architect: 2 of 5 chunks")
         wait(d, 120).until(ec.text_to_be_present_in_element((By.ID, "partial-tally"), " of "))
         assert d.find_element(By.ID, "event-log").get_attribute("open") is not None
-    finally:
-        httpx.post(f"{server}/jobs/{running['id']}/cancel", headers={"X-API-Key": KEY})
+        assert httpx.get(f"{url}/jobs/{running['id']}",
+                         headers={"X-API-Key": KEY}).json()["status"] == "running"
+        d.get("about:blank")  # before its server goes
     # the ended job, above its results
-    _signed_in(d, server, f"/jobs/{done['id']}")
+    open_page(d, server, f"/jobs/{done['id']}")
     wait(d).until(ec.presence_of_element_located((By.ID, "analysis")))
-    assert d.find_element(By.ID, "offline-banner").is_displayed()
+    wait(d).until(ec.visibility_of_element_located((By.ID, "offline-banner")))
     # an ended job's results come first; its event log is folded away under them
     assert d.find_element(By.ID, "event-log").get_attribute("open") is None
     # the graph it wrote, which carries no model of its own
-    _signed_in(d, server, "/graph/pages")
+    open_page(d, server, "/graph/pages")
     flag = wait(d).until(ec.visibility_of_element_located((By.ID, "graph-offline")))
     assert "offline stand-in" in flag.text and done["id"][:12] in flag.text
     assert console_errors(d) == []
@@ -123,7 +130,7 @@ def test_a_failed_job_and_an_empty_story_are_said_in_words(server: str,
     d = browser
     # the form will not send an empty story, and says why
     before = httpx.get(f"{server}/jobs", headers={"X-API-Key": KEY}).json()["count"]
-    _signed_in(d, server, "/new")
+    open_page(d, server, "/new")
     wait(d).until(ec.presence_of_element_located((By.CSS_SELECTOR, "input[value=architect]")))
     d.find_element(By.ID, "story").send_keys("   \n  ")
     d.find_element(By.ID, "submit").click()
@@ -143,7 +150,9 @@ def test_a_failed_job_and_an_empty_story_are_said_in_words(server: str,
             "status"] != "failed":
         assert time.monotonic() < deadline
         time.sleep(0.2)
-    _signed_in(d, server, f"/jobs/{job['id']}")
+    open_page(d, server, f"/jobs/{job['id']}")
+    # the page as it stays: the head drawn, the job's history read into the event log
+    wait(d).until(ec.presence_of_element_located((By.CSS_SELECTOR, "#events .ev-failed")))
     error = wait(d).until(ec.visibility_of_element_located((By.ID, "job-error")))
     assert error.text.startswith("This job failed: payload_read_story: Payload is not "
                                  "configured"), error.text
@@ -157,7 +166,7 @@ def test_a_story_over_the_servers_limit_is_refused_on_the_form(tmp_path: Path,
                                                                 browser: WebDriver) -> None:
     d = browser
     with serve(tmp_path, NOVELCREW_MAX_STORY_CHARS="2000") as url:
-        _signed_in(d, url, "/new")
+        open_page(d, url, "/new")
         wait(d).until(ec.presence_of_element_located((By.CSS_SELECTOR, "input[value=architect]")))
         d.execute_script("const s = document.getElementById('story'); s.value = arguments[0];"
                          "s.dispatchEvent(new Event('input'))", STORY.read_text())
@@ -178,18 +187,14 @@ def test_a_server_that_went_away_is_said_in_words(tmp_path: Path, browser: WebDr
     d = browser
     # a model server that takes the call and never answers: the job runs until the server is
     # killed, however fast the machine (an offline job could end before the page opened)
-    with socket.socket() as silent:
-        silent.bind(("127.0.0.1", 0))
-        silent.listen()
-        model_url = f"http://127.0.0.1:{silent.getsockname()[1]}/v1"
-        with serve(tmp_path, crash=True, NOVELCREW_MODEL="openai/silent",
-                   OPENAI_BASE_URL=model_url, OPENAI_API_KEY="ui-test") as url:
-            job = httpx.post(f"{url}/jobs", headers={"X-API-Key": KEY}, json={
-                "crews": ["architect"], "inputs": {"story_text": STORY.read_text()}}).json()
-            _signed_in(d, url, f"/jobs/{job['id']}")
-            wait(d).until(ec.text_to_be_present_in_element((By.ID, "live-state"), "Live"))
-            assert httpx.get(f"{url}/jobs/{job['id']}",
-                             headers={"X-API-Key": KEY}).json()["status"] in ("queued", "running")
+    with silent_model() as model, serve(tmp_path, crash=True, NOVELCREW_MODEL="openai/silent",
+                                        **model.env) as url:
+        job = httpx.post(f"{url}/jobs", headers={"X-API-Key": KEY}, json={
+            "crews": ["architect"], "inputs": {"story_text": STORY.read_text()}}).json()
+        open_page(d, url, f"/jobs/{job['id']}")
+        wait_live(d)
+        assert httpx.get(f"{url}/jobs/{job['id']}",
+                         headers={"X-API-Key": KEY}).json()["status"] in ("queued", "running")
     # the stream broke: the page says its job may be out of date, not that it is live
     wait(d).until(ec.text_to_be_present_in_element((By.ID, "live-state"), "Lost the connection"))
     d.execute_script("location.hash = '#/jobs'")
@@ -205,23 +210,31 @@ def test_keyboard_and_screen_reader_basics(server: str, browser: WebDriver,
     # every field has a name a screen reader reads out
     for route, ready in (("/new", "input[value=architect]"), ("/jobs", "#jobs-table table"),
                          ("/graph/pages", "#graph svg .node")):
-        _signed_in(d, server, route)
+        open_page(d, server, route)
         wait(d).until(ec.presence_of_element_located((By.CSS_SELECTOR, ready)))
         unnamed = d.execute_script("""
             return [...document.querySelectorAll('main input, main textarea, main select')]
               .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute('aria-label'))
               .map((el) => el.id || el.name || el.type);""")
         assert unnamed == [], route
-    _signed_in(d, server, "/new")
+    open_page(d, server, "/new")
     wait(d).until(ec.presence_of_element_located((By.CSS_SELECTOR, "input[value=architect]")))
     assert d.find_element(By.CSS_SELECTOR, "nav a[aria-current=page]").text == "New job"
-    # a job opens from the list with the keyboard: its row holds a link
-    _signed_in(d, server, "/jobs")
-    link = wait(d).until(ec.presence_of_element_located(
-        (By.CSS_SELECTOR, f"tr[data-job='{done['id']}'] a.job-link")))
-    link.send_keys(Keys.ENTER)
+    # a job opens from the list with the keyboard: its row holds a link, and the list's
+    # refresh keeps the focus on it when a row changes (here a new job's)
+    open_page(d, server, "/jobs")
+    link = f"tr[data-job='{done['id']}'] a.job-link"
+    wait(d).until(ec.presence_of_element_located((By.CSS_SELECTOR, link)))
+    d.execute_script("document.querySelector(arguments[0]).focus()", link)
+    other = httpx.post(f"{server}/jobs", headers={"X-API-Key": KEY}, json={
+        "crews": ["architect"], "project_id": "keyboard",
+        "inputs": {"story_text": STORY.read_text()[:1500]}}).json()
+    succeeded(server, other["id"], 120)
+    wait(d).until(ec.text_to_be_present_in_element(
+        (By.CSS_SELECTOR, f"tr[data-job='{other['id']}'] .badge"), "succeeded"))
+    assert d.execute_script("return document.activeElement.matches(arguments[0])", link)
+    d.switch_to.active_element.send_keys(Keys.ENTER)
     wait(d).until(ec.presence_of_element_located((By.ID, "analysis")))
-    # the head is drawn for good once the job's history is in the event log
     wait(d).until(ec.presence_of_element_located((By.CSS_SELECTOR, "#events > div")))
     # the job is known by its story's title, on the page and in the tab
     title = done["result"]["architect"]["title"]
@@ -244,7 +257,7 @@ def test_keyboard_and_screen_reader_basics(server: str, browser: WebDriver,
                            ".getBoundingClientRect().top")
     assert 0 <= top < 80  # under the "Go to scene" bar, which stays in sight
     # a graph node is a button: Tab to it, Enter shows its details
-    _signed_in(d, server, "/graph/pages")
+    open_page(d, server, "/graph/pages")
     node = wait(d).until(ec.presence_of_element_located(
         (By.CSS_SELECTOR, "#graph svg .node[data-type=character]")))
     assert node.get_attribute("tabindex") == "0" and node.get_attribute("aria-label")
@@ -262,29 +275,43 @@ def test_keyboard_and_screen_reader_basics(server: str, browser: WebDriver,
     assert console_errors(d) == []
 
 
-def test_usage_grows_on_the_job_page_while_the_job_runs(server: str,
-                                                       browser: WebDriver) -> None:
+def test_usage_grows_on_the_job_page_while_the_job_runs(browser: WebDriver,
+                                                       tmp_path: Path) -> None:
     """The usage table follows the job's model calls as they happen, not only at its end."""
     d = browser
-    job = httpx.post(f"{server}/jobs", headers={"X-API-Key": KEY}, json={
-        "crews": ["architect", "director"], "project_id": "usage-live",
-        "inputs": {"story_text": STORY.read_text() * 12}}).json()
-    _signed_in(d, server, f"/jobs/{job['id']}")
-    # the offline model's calls and the job's state, read from the page in one go
-    seen = """const cell = document.querySelector('#usage tbody tr td:nth-child(2)');
-              const state = document.querySelector('main h1 .badge');
-              return [cell ? Number(cell.textContent) : 0, state ? state.textContent : ''];"""
-    first = wait(d, 60).until(lambda drv: (lambda r: r if r[0] > 0 else None)(
-        drv.execute_script(seen)))
-    assert first[1] == "running", first  # usage shows while the job runs
-    later = wait(d, 60).until(lambda drv: (lambda r: r if r[0] > first[0] else None)(
-        drv.execute_script(seen)))
-    assert later[1] == "running", later  # and grows before the job ends
-    ended = succeeded(server, job["id"], 300)
-    # once ended, the table is the job's record
-    wait(d, 30).until(lambda drv: drv.execute_script(seen)[1] == "succeeded")
-    assert d.execute_script(seen)[0] == ended["usage"]["offline"]["calls"]
-    assert console_errors(d) == []
+    # the server's one place is held by a job on a model that never answers, so the page is
+    # watching the job before its first call, however fast the machine runs it
+    with silent_model() as model, serve(tmp_path, crash=True, NOVELCREW_CONCURRENCY="1",
+                                        **model.env) as url:
+        holder = httpx.post(f"{url}/jobs", headers={"X-API-Key": KEY}, json={
+            "crews": ["architect"], "config": {"model": "openai/silent"},
+            "inputs": {"story_text": STORY.read_text()}})
+        assert holder.status_code == 202, holder.text
+        job = httpx.post(f"{url}/jobs", headers={"X-API-Key": KEY}, json={
+            "crews": ["architect", "director"], "project_id": "usage-live",
+            "inputs": {"story_text": STORY.read_text() * 12}}).json()
+        open_page(d, url, f"/jobs/{job['id']}")
+        wait_live(d)
+        assert httpx.get(f"{url}/jobs/{job['id']}",
+                         headers={"X-API-Key": KEY}).json()["status"] == "queued"
+        httpx.post(f"{url}/jobs/{holder.json()['id']}/cancel", headers={"X-API-Key": KEY})
+        model.hang_up()  # the cancelled holder's call returns, and its place is free
+        # the offline model's calls and the job's state, read from the page in one go
+        seen = """const cell = document.querySelector('#usage tbody tr td:nth-child(2)');
+                  const state = document.querySelector('main h1 .badge');
+                  return [cell ? Number(cell.textContent) : 0, state ? state.textContent : ''];"""
+        first = wait(d, 60).until(lambda drv: (lambda r: r if r[0] > 0 else None)(
+            drv.execute_script(seen)))
+        assert first[1] == "running", first  # usage shows while the job runs
+        later = wait(d, 60).until(lambda drv: (lambda r: r if r[0] > first[0] else None)(
+            drv.execute_script(seen)))
+        assert later[1] == "running", later  # and grows before the job ends
+        ended = succeeded(url, job["id"], 300)
+        # once ended, the table is the job's record
+        wait(d, 30).until(lambda drv: drv.execute_script(seen)[1] == "succeeded")
+        assert d.execute_script(seen)[0] == ended["usage"]["offline"]["calls"]
+        assert console_errors(d) == []
+        d.get("about:blank")  # before its server goes
 
 
 def _a_big_graph(data: Path, project: str, scenes: int) -> None:
@@ -317,7 +344,7 @@ def test_a_graph_cut_to_its_most_linked_entities_says_so_and_shows_more(
     d = browser
     with serve(tmp_path) as url:
         _a_big_graph(tmp_path, "big", 500)
-        _signed_in(d, url, "/graph/big")
+        open_page(d, url, "/graph/big")
         count = wait(d).until(ec.visibility_of_element_located((By.ID, "graph-count")))
         assert count.text.startswith(
             "300 of 501 entities (the most linked), 299 of 500 relationships"), count.text
@@ -344,9 +371,8 @@ def test_a_graph_cut_to_its_most_linked_entities_says_so_and_shows_more(
 def test_the_servers_address_opens_the_page(server: str, browser: WebDriver) -> None:
     """The address ``novelcrew serve`` prints is what a person types: it leads to the page."""
     d = browser
-    d.get(f"{server}/")
-    d.execute_script("sessionStorage.setItem('novelcrew-key', arguments[0])", KEY)
-    d.refresh()
+    sign_in(d, server)
+    d.get(f"{server}/")  # a new page (a redirect), with the key
     wait(d).until(ec.presence_of_element_located((By.ID, "jobs-table")))
     assert d.current_url == f"{server}/ui/"
     # and without JavaScript, the page says what it needs instead of "Loading…" for ever
@@ -359,7 +385,7 @@ def test_the_storyboard_gives_each_persons_usual_outfit_then_the_days_that_diffe
     """The bible keys wardrobe by story day and "default"; the page read it as "day 3: coat;
     coat" (the usual outfit last, unlabelled, a day that repeats it listed)."""
     d = browser
-    _signed_in(d, server, f"/jobs/{done['id']}")
+    open_page(d, server, f"/jobs/{done['id']}")
     wait(d).until(ec.element_to_be_clickable(
         (By.CSS_SELECTOR, "button[data-view=storyboard]"))).click()
     wait(d).until(ec.presence_of_element_located((By.CSS_SELECTOR, "#storyboard table")))

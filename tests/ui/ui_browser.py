@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -14,8 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
+from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 from novelcrew_sdk.testing import free_port, stop_process, wait_for_http
@@ -55,10 +58,62 @@ def serve(data: Path, *, crash: bool = False, **extra_env: str) -> Iterator[str]
             stop_process(proc)
 
 
+class SilentModel:
+    """A model server that takes every call and never answers: ``env`` are ``serve``
+    settings for ``openai/silent``. A job on it stays running until it is cancelled or its
+    server goes, however fast the machine (an offline job can end before the page opened).
+    A cancelled job stops once its model call returns: ``hang_up`` ends the calls at once."""
+
+    def __init__(self) -> None:
+        self._socket = socket.socket()
+        self._socket.bind(("127.0.0.1", 0))
+        self._socket.listen(64)  # calls wait, unanswered, in the queue of the listener
+        self.env = {"OPENAI_BASE_URL": f"http://127.0.0.1:{self._socket.getsockname()[1]}/v1",
+                    "OPENAI_API_KEY": "ui-test"}
+
+    def hang_up(self) -> None:
+        """Close the listener: the calls waiting on it are reset, later ones refused."""
+        self._socket.close()
+
+
+@contextmanager
+def silent_model() -> Iterator[SilentModel]:
+    model = SilentModel()
+    try:
+        yield model
+    finally:
+        model.hang_up()
+
+
+def click(driver: WebDriver, selector: str, timeout: float = 30) -> None:
+    """Click what ``selector`` finds once it is clickable, looking again if a redraw replaced
+    it between finding and clicking (a list that refreshes while a person reaches for it)."""
+    def clicked(drv: WebDriver) -> bool:
+        found = drv.find_elements(By.CSS_SELECTOR, selector)
+        if not found or not (found[0].is_displayed() and found[0].is_enabled()):
+            return False
+        found[0].click()
+        return True
+
+    wait(driver, timeout).until(clicked)
+
+
 def wait(driver: WebDriver, timeout: float = 30) -> WebDriverWait[WebDriver]:
     # a page that redraws can replace an element between finding and reading it: look again
     return WebDriverWait(driver, timeout, poll_frequency=0.1,
                          ignored_exceptions=(StaleElementReferenceException,))
+
+
+def wait_live(driver: WebDriver, timeout: float = 60) -> None:
+    """Wait for the job page to say it follows the job live. A server just started imports
+    crewAI for its first job meanwhile, which slows its answers on a loaded machine; a page
+    that never got there says what it shows instead."""
+    try:
+        wait(driver, timeout).until(ec.text_to_be_present_in_element((By.ID, "live-state"), "Live"))
+    except TimeoutException:
+        shown = driver.find_elements(By.TAG_NAME, "main")
+        raise AssertionError(f"the page never said Live; it shows {driver.current_url}: "
+                             f"{shown[0].text[:600] if shown else None!r}") from None
 
 
 def console_errors(driver: WebDriver) -> list[dict[str, Any]]:
@@ -79,12 +134,27 @@ def succeeded(url: str, job_id: str, timeout: float) -> dict[str, Any]:
     return job
 
 
-def open_job(driver: WebDriver, url: str, job_id: str) -> None:
-    """The job's page, with the key in the tab as a signed-in person has it."""
+def sign_in(driver: WebDriver, url: str) -> None:
+    """The key in the tab, as a signed-in person has it. It is put there once the page has
+    its first answer: set before, it raced the page's first request, whose 401 (answered late
+    by a busy server) takes a stored key away and asks for one."""
     driver.get(f"{url}/ui/")
+    wait(driver, 60).until(lambda drv: drv.execute_script(
+        "return document.getElementById('login').open"
+        " || !!document.querySelector('#jobs-table, main [role=alert]')"))
     driver.execute_script("sessionStorage.setItem('novelcrew-key', arguments[0])", KEY)
-    driver.get(f"{url}/ui/#/jobs/{job_id}")
-    driver.refresh()  # the page starts again, with the key
+
+
+def open_page(driver: WebDriver, url: str, route: str) -> None:
+    """A page of the web UI (``/jobs``, ``/new``...), signed in."""
+    sign_in(driver, url)
+    driver.get(f"{url}/ui/#{route}")
+    driver.refresh()  # the page starts again, with the key (and no sign-in dialog open)
+
+
+def open_job(driver: WebDriver, url: str, job_id: str) -> None:
+    """The job's page, signed in."""
+    open_page(driver, url, f"/jobs/{job_id}")
 
 
 def wait_download(folder: Path, suffix: str, timeout: float = 20) -> Path:

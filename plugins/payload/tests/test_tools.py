@@ -425,20 +425,27 @@ async def test_tools_fail_fast_while_payload_is_known_to_be_out_and_recover(
 def test_an_outage_lasts_while_calls_keep_failing(monkeypatch: pytest.MonkeyPatch) -> None:
     """It is dated from its first failure and ends a while after its last one: a long outage
     does not earn every call its full retries again once the first failure is old."""
+    from types import SimpleNamespace
+
     from novelcrew_payload import outage
 
-    monkeypatch.setattr(outage, "OUTAGE_SECONDS", 0.3)
+    # the module's clock, moved by the test: sleeps measured against a short window failed
+    # on a loaded machine (a 0.2 s sleep that took 0.3 s ended the outage early)
+    now = [1000.0]
+    monkeypatch.setattr(outage, "time", SimpleNamespace(monotonic=lambda: now[0]))
+    window = outage.OUTAGE_SECONDS
     url = "http://payload.invalid/api"
     outage.note_unavailable(url)
     for _ in range(3):
-        time.sleep(0.2)
+        now[0] += window * 2 / 3
         assert outage.known_outage(url) is not None
         outage.note_unavailable(url)
-    assert (outage.known_outage(url) or 0) >= 0.6
-    time.sleep(0.35)
+    assert (outage.known_outage(url) or 0) >= 2 * window
+    now[0] += window * 7 / 6
     assert outage.known_outage(url) is None
     outage.note_unavailable(url)
-    assert (outage.known_outage(url) or 1) < 0.1  # a new outage, dated anew
+    now[0] += 1
+    assert outage.known_outage(url) == 1  # a new outage, dated anew
     outage.note_available(url)
     assert outage.known_outage(url) is None
 

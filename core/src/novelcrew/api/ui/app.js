@@ -195,26 +195,45 @@ async function jobsPage(params) {
   const holder = h("div", { id: "jobs-table" });
   main.replaceChildren(h("h1", {}, "Jobs"),
     h("div", { class: "filters" }, statusSel, projectIn, h("a", { class: "button primary", href: "#/new" }, "New job")), holder);
+  let drawn = null;
   const load = async () => {
     const q = new URLSearchParams({ limit: "100", results: "false" });  // rows, not plans
     if (status) q.set("status", status);
     if (project) q.set("project_id", project);
     const page = await api(`/jobs?${q}`);
+    // the table is drawn again only when a row changed, and then the focus stays on the same
+    // job's link or button: a redraw every few seconds took a keyboard user's place away
+    const rows = JSON.stringify([page.count, page.data.map((j) => [j.id, j.status, j.progress, j.crews, j.project_id])]);
+    if (rows === drawn) {
+      holder.querySelectorAll(".age").forEach((el) => { el.textContent = age(el.dataset.at); });
+      return;
+    }
+    drawn = rows;
+    const was = document.activeElement;
+    const place = holder.contains(was) && was.closest("tr[data-job]")
+      ? { job: was.closest("tr[data-job]").dataset.job, cancel: was.matches("button.cancel") } : null;
     holder.replaceChildren(h("p", { class: "muted" }, `${page.count} job(s)`,
       page.count ? "" : status || project ? " match these filters." : ". Start one with New job: paste a story and press Run."),
       table(["Status", "Crews", "Project", "Created", "Progress", ""], page.data.map((j) => [
         // a link as well as a clickable row: reached with Tab, opened with Enter, named by a reader
-        badge(j.status), h("a", { href: `#/jobs/${j.id}`, class: "job-link" }, j.crews.join(" → ")), j.project_id || "", age(j.created_at),
+        badge(j.status), h("a", { href: `#/jobs/${j.id}`, class: "job-link" }, j.crews.join(" → ")), j.project_id || "",
+        h("span", { class: "age", "data-at": j.created_at }, age(j.created_at)),
         bar(j.status === "succeeded" ? 1 : (j.progress.total_tasks ? j.progress.completed_tasks / j.progress.total_tasks : 0)),
         ["queued", "running"].includes(j.status) ? h("button", {
           class: "cancel", "aria-label": `Cancel job ${j.id.slice(0, 12)}`, onclick: async (ev) => { ev.stopPropagation(); await api(`/jobs/${j.id}/cancel`, { method: "POST" }); load(); },
         }, "Cancel") : "",
       ]), (r, i) => ({ class: "clickable", "data-job": page.data[i].id, onclick: () => { location.hash = `#/jobs/${page.data[i].id}`; } })));
+    if (place) {
+      const row = [...holder.querySelectorAll("tr[data-job]")].find((tr) => tr.dataset.job === place.job);
+      // a job that ended has no Cancel button left: its link takes the focus
+      const target = row && ((place.cancel && row.querySelector("button.cancel")) || row.querySelector("a.job-link"));
+      if (target) target.focus();
+    }
   };
   await load();
   // asked again every few seconds while the tab is in sight; a failed ask says so on the page
   const timer = setInterval(() => {
-    if (!document.hidden) load().catch((err) => holder.replaceChildren(failure(err)));
+    if (!document.hidden) load().catch((err) => { drawn = null; holder.replaceChildren(failure(err)); });
   }, 3000);
   stopLive = () => clearInterval(timer);
 }
@@ -234,9 +253,7 @@ async function jobPage(id) {
     crew: job.progress.current_crew };
   let offline = isOffline(job);
   const scenesDone = [];
-  let replaying = false;
   const drawHead = () => {
-    if (replaying) return;  // an ended job's history redraws the head once, not once per event
     const fraction = job.status === "succeeded" ? 1 : progress.total ? progress.done / progress.total : 0;
     const at = job.crews.indexOf(progress.crew);
     const crewNote = job.crews.length > 1 && at >= 0 && !["succeeded", "failed", "cancelled"].includes(job.status)
@@ -266,10 +283,12 @@ async function jobPage(id) {
     ].filter(Boolean));  // replaceChildren would write a null as the word "null"
   };
   drawHead();
-  const addEvent = (ev) => {
-    const line = h("div", { class: `ev-${ev.type}` }, `#${ev.seq} ${new Date(ev.at).toLocaleTimeString()} ${ev.type}${ev.crew ? ` [${ev.crew}]` : ""} ${ev.message || ""}`);
-    events.append(line);
+  const logLine = (ev) => {
+    events.append(h("div", { class: `ev-${ev.type}` }, `#${ev.seq} ${new Date(ev.at).toLocaleTimeString()} ${ev.type}${ev.crew ? ` [${ev.crew}]` : ""} ${ev.message || ""}`));
     events.scrollTop = events.scrollHeight;
+  };
+  const addEvent = (ev) => {
+    logLine(ev);
     if (ev.type === "llm_call" && ev.data && ev.data.model === "offline" && !offline) { offline = true; drawHead(); }
     // each model call carries the job's usage of its model so far: the table grows as the job
     // runs (the larger figure wins, so an event read twice or late never takes usage back)
@@ -334,17 +353,11 @@ async function jobPage(id) {
       : "Live: this page updates as the job runs.";
   };
   if (["succeeded", "failed", "cancelled"].includes(job.status)) {
-    const log = [];
-    // the log of a job that has ended is history: its "started" must not make it running again
-    const ended = job.status;
-    stopLive = follow(`/jobs/${encodeURIComponent(id)}/events`, (ev) => log.push(ev), () => {
-      replaying = true;
-      log.forEach(addEvent);
-      replaying = false;
-      job.status = ended;
-      partial.replaceChildren();
-      drawHead();
-    });
+    // the log of a job that has ended is history: it fills the event log and redraws nothing.
+    // The head is the final record's (status, progress, usage, error); a redraw would replace
+    // the h1 a screen reader is on and shift the result tabs under a click, and its "started"
+    // would make the job look running again
+    stopLive = follow(`/jobs/${encodeURIComponent(id)}/events`, logLine, () => {});
     renderResults(job, results);
   } else {
     stopLive = follow(`/jobs/${encodeURIComponent(id)}/events`, addEvent, finish, connection);
