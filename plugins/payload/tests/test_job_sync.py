@@ -184,14 +184,15 @@ class ProjectRecorder:
 
 
 class Killer:
-    """Kills the Payload server once the architect has finished (after its update)."""
+    """Kills the Payload server once the architect has finished (``on``: or started), after
+    its update, so what comes next finds Payload away."""
 
-    def __init__(self, server: PayloadServer) -> None:
-        self.server = server
+    def __init__(self, server: PayloadServer, on: str = "crew_finished") -> None:
+        self.server, self.on = server, on
 
     @hookimpl(trylast=True)
     def job_event(self, event: JobEvent, job: Job) -> Any:
-        if event.type == "crew_finished" and event.crew == "architect":
+        if event.type == self.on and event.crew == "architect":
 
             async def kill() -> None:
                 self.server.kill()
@@ -776,24 +777,6 @@ async def test_a_project_id_payload_could_never_have_costs_one_warning_and_no_re
     assert known_outage(f"{payload_server.url}/api") is None
 
 
-class KillerOnStart:
-    """Kills the Payload server once the architect has started (after its update), so the
-    job's ending finds Payload away."""
-
-    def __init__(self, server: PayloadServer) -> None:
-        self.server = server
-
-    @hookimpl(trylast=True)
-    def job_event(self, event: JobEvent, job: Job) -> Any:
-        if event.type == "crew_started" and event.crew == "architect":
-
-            async def kill() -> None:
-                self.server.kill()
-
-            return kill()
-        return None
-
-
 FAILURES = "novelcrew_job_observer_failures_total"
 
 
@@ -823,7 +806,8 @@ async def test_a_restore_that_meets_an_outage_is_shown_and_done_once_payload_is_
         store = SQLiteStore(tmp_path / "jobs.sqlite3")
         counted = REGISTRY.get_sample_value(FAILURES, {"plugin": "payload", "ended": "true"})
         with caplog.at_level(logging.WARNING):
-            job, events = await run_job(plugins_with(KillerOnStart(server)), ["architect"],
+            killer = Killer(server, on="crew_started")
+            job, events = await run_job(plugins_with(killer), ["architect"],
                                         {"story_text": "A.", "architect_fails": True},
                                         settings=settings, project_id=project_id, store=store)
         assert job.status == "failed" and not server.running
